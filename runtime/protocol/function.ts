@@ -1,0 +1,36 @@
+/** What a function asks of the host it runs on. */
+export interface FunctionPlacement {
+  worker_types?: string[]
+  requires?: { gpu?: boolean; ib?: boolean; llm?: boolean; min_memory_gb?: number; labels?: string[] }
+  prefers?: { gpu?: boolean }
+}
+
+/** manifest.json at the root of every bundle archive. */
+export interface FunctionManifest {
+  name: string
+  description: string
+  operation_type: string
+  input_schema: Record<string, unknown>
+  placement: FunctionPlacement
+  timeout_seconds: number
+  max_attempts: number
+  /** Path of the executor entry inside the unpacked bundle. */
+  entry: string
+  built_at: string
+  source_commit?: string | null
+  node: string
+}
+
+export interface FunctionVersion {
+  name: string
+  version: number
+  sha256: string
+  size: number
+  bundle_key: string
+  manifest: FunctionManifest
+  created_at: string
+  source_commit: string | null
+}
+
+export interface AliasRoute { version: number; weight: number }
+export interface FunctionAlias { name: string; alias: string; routes: AliasRoute[]; updated_at: string }

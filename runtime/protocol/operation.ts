@@ -1,0 +1,73 @@
+import type { OperationErrorInfo } from './worker.ts'
+
+export type OperationStatus = 'pending' | 'running' | 'completed' | 'failed' | 'cancelled'
+export const TERMINAL_STATUSES: readonly OperationStatus[] = ['completed', 'failed', 'cancelled']
+
+export interface OperationProgress {
+  percentage: number
+  current_step: string | null
+  context: Record<string, unknown>
+}
+
+/** Wall-clock marks of one invocation's life (ISO strings); see docs/architecture.md. */
+export interface OperationTimings {
+  queued_at: string
+  placed_at: string | null
+  bundle_ready_at: string | null
+  started_at: string | null
+  finished_at: string | null
+}
+
+/** GET /api/v1/operations/:id returns this object at top level. */
+export interface Operation {
+  operation_id: string
+  operation_type: string
+  status: OperationStatus
+  function: { name: string; version: number; sha256: string; requested: string }
+  input: unknown
+  progress: OperationProgress
+  result: unknown
+  error: OperationErrorInfo | null
+  worker_id: string | null
+  attempts: number
+  max_attempts: number
+  priority: number
+  idempotency_key: string | null
+  placement: { prefer_gpu: boolean; require_gpu: boolean }
+  created_at: string
+  started_at: string | null
+  completed_at: string | null
+  updated_at: string
+  timings: OperationTimings
+  metadata: Record<string, unknown>
+}
+
+/** Events a host pushes to POST /api/v1/workers/:id/events, in order, until acknowledged. */
+export type HostEvent =
+  | { seq: number; type: 'started'; operation_id: string; attempt: number; at: string; bundle_ready_at?: string }
+  | { seq: number; type: 'progress'; operation_id: string; attempt: number; at: string; progress: OperationProgress }
+  | { seq: number; type: 'completed'; operation_id: string; attempt: number; at: string; result: unknown }
+  | { seq: number; type: 'failed'; operation_id: string; attempt: number; at: string; error: OperationErrorInfo }
+  | { seq: number; type: 'cancelled'; operation_id: string; attempt: number; at: string; reason?: string }
+
+export interface HostEventBatch { events: HostEvent[] }
+export interface HostEventAck { acked_seq: number }
+
+/** Body of POST {host}/invocations (gateway → host). 202 accepted; 503 no free slot / draining. */
+export interface DispatchRequest {
+  operation_id: string
+  attempt: number
+  function: FunctionRef
+  input: unknown
+  /** Epoch ms after which the host must abort the invocation. */
+  deadline_ms: number
+}
+
+export interface FunctionRef {
+  name: string
+  version: number
+  sha256: string
+  /** Key of the archive in the `bundles` storage mount. */
+  bundle_key: string
+  timeout_seconds: number
+}

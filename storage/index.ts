@@ -1,0 +1,37 @@
+// Public entry of the storage package: every component reaches data, models, bundles,
+// results, strategies and checkpoints through these mounts.
+import { createStorage, type Storage } from 'unstorage'
+import httpDriver from 'unstorage/drivers/http'
+import { fsAtomicDriver } from './drivers/fs-atomic.ts'
+import { MOUNT_NAMES, resolveStorageOptions, type MountConfig, type MountName, type ResolvedStorageOptions, type StorageConfig } from './options.ts'
+
+export { MOUNT_NAMES, resolveStorageOptions, resolveLocalPath } from './options.ts'
+export type { MountConfig, MountName, ResolvedStorageOptions, StorageConfig } from './options.ts'
+export { fsAtomicDriver } from './drivers/fs-atomic.ts'
+
+export type KtrdrStorage = Record<MountName, Storage> & { options: ResolvedStorageOptions; dispose(): Promise<void> }
+
+export async function createMountStorage(config: MountConfig): Promise<Storage> {
+  if (config.driver === 'fs' && 'base' in config) return createStorage({ driver: fsAtomicDriver({ base: config.base, readOnly: config.readOnly }) })
+  if (config.driver === 'http' && 'base' in config) return createStorage({ driver: httpDriver({ base: config.base, headers: config.headers }) })
+  if (!('options' in config)) throw new Error(`Storage mount config for driver "${config.driver}" needs "options"`)
+  if (!/^[a-z0-9-]+$/.test(config.driver)) throw new Error(`Unknown storage driver "${config.driver}"`)
+  const mod = await import(`unstorage/drivers/${config.driver}`).catch((cause: unknown) => {
+    throw new Error(`Storage driver "${config.driver}" is not available: install it or use fs/http`, { cause })
+  })
+  return createStorage({ driver: mod.default(config.options) })
+}
+
+/** One unstorage instance per mount, from resolved options (see resolveStorageOptions). */
+export async function createKtrdrStorage(input: StorageConfig | ResolvedStorageOptions = {}): Promise<KtrdrStorage> {
+  const options = 'mounts' in input && input.mounts && MOUNT_NAMES.every((m) => m in input.mounts!)
+    ? (input as ResolvedStorageOptions)
+    : resolveStorageOptions(input as StorageConfig)
+  const entries = await Promise.all(MOUNT_NAMES.map(async (name) => [name, await createMountStorage(options.mounts[name])] as const))
+  const storage = Object.fromEntries(entries) as Record<MountName, Storage>
+  return {
+    ...storage,
+    options,
+    async dispose() { await Promise.all(entries.map(([, s]) => s.dispose())) },
+  }
+}
