@@ -1,0 +1,38 @@
+import { consola, type ConsolaInstance } from 'consola'
+import type { KtrdrStorage } from '../../storage/index.ts'
+import type { WorkerCapabilities } from '../protocol/index.ts'
+import type { FunctionContext, ProgressUpdate } from './define.ts'
+
+export interface FunctionContextOptions {
+  operationId: string
+  attempt?: number
+  signal: AbortSignal
+  storage: KtrdrStorage
+  scratchDir: string
+  onProgress?: (update: ProgressUpdate) => void
+  logger?: ConsolaInstance
+  host?: Partial<FunctionContext['host']>
+}
+
+const LOCAL_CAPABILITIES: WorkerCapabilities = { cores: 1, memory_gb: 1, gpu: false, ib: false, llm: false, slots: 1 }
+
+/** Builds the `ctx` a function's run() receives; shared by the bundle executor and runFunctionInProcess. */
+export function createFunctionContext(options: FunctionContextOptions): FunctionContext {
+  const clamp = (n: number) => (Number.isFinite(n) ? Math.min(100, Math.max(0, n)) : 0)
+  return {
+    operationId: options.operationId,
+    attempt: options.attempt ?? 1,
+    signal: options.signal,
+    progress(update) {
+      options.onProgress?.({ percentage: clamp(update.percentage), current_step: update.current_step ?? null, context: update.context ?? {} })
+    },
+    logger: options.logger ?? consola.withTag(options.operationId),
+    storage: options.storage,
+    scratchDir: options.scratchDir,
+    host: {
+      workerId: options.host?.workerId ?? 'local',
+      workerType: options.host?.workerType ?? 'general',
+      capabilities: options.host?.capabilities ?? LOCAL_CAPABILITIES,
+    },
+  }
+}

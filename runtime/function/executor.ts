@@ -1,0 +1,105 @@
+// Entry of every function bundle: Nitro bundles this file with the function aliased as
+// `#ktrdr/function`, so the built server/index.mjs is a standalone executor that a host forks
+// with an IPC channel. It imports nothing from outside the bundle.
+import { consola } from 'consola'
+import { createKtrdrStorage, type KtrdrStorage } from '../../storage/index.ts'
+import { KtrdrError, toErrorInfo } from '../protocol/errors.ts'
+import type { FunctionDefinition, ProgressUpdate } from './define.ts'
+import { createFunctionContext } from './context.ts'
+import type { ExecutorToHost, HostToExecutor, InvokeMessage } from './_ipc.ts'
+import { validateInput } from './_input.ts'
+import { describeFunction } from './_describe.ts'
+
+const PROGRESS_FLUSH_MS = 50
+
+function send(message: ExecutorToHost): Promise<void> {
+  return new Promise((resolve) => {
+    if (!process.send || !process.connected) return resolve()
+    process.send(message, undefined, {}, () => resolve())
+  })
+}
+
+const storages = new Map<string, Promise<KtrdrStorage>>()
+function useStorage(options: InvokeMessage['storage']): Promise<KtrdrStorage> {
+  const key = JSON.stringify(options)
+  let storage = storages.get(key)
+  if (!storage) storages.set(key, (storage = createKtrdrStorage(options)))
+  return storage
+}
+
+const running = new Map<string, AbortController>()
+
+async function invoke(fn: FunctionDefinition, message: InvokeMessage): Promise<void> {
+  const controller = new AbortController()
+  running.set(message.id, controller)
+  const remaining = message.deadline_ms - Date.now()
+  const deadline = setTimeout(() => controller.abort(new KtrdrError({ statusCode: 504, code: 'FUNCTION_TIMEOUT', retryable: false, message: 'Function ran past its deadline' })), Math.max(0, remaining))
+  // Functions may report progress in a hot loop: keep the latest and flush it at most every 50 ms.
+  let pending: ProgressUpdate | null = null
+  let flushTimer: NodeJS.Timeout | null = null
+  const flush = () => {
+    flushTimer = null
+    if (pending) void send({ type: 'progress', id: message.id, progress: pending })
+    pending = null
+  }
+  try {
+    const input = validateInput(fn, message.input)
+    const ctx = createFunctionContext({
+      operationId: message.operation_id,
+      attempt: message.attempt,
+      signal: controller.signal,
+      storage: await useStorage(message.storage),
+      scratchDir: message.scratch_dir,
+      host: message.host,
+      logger: consola.withTag(message.operation_id),
+      onProgress(update) {
+        pending = update
+        flushTimer ??= setTimeout(flush, PROGRESS_FLUSH_MS)
+      },
+    })
+    const result = await fn.run(input, ctx)
+    if (flushTimer) clearTimeout(flushTimer)
+    flush()
+    await send({ type: 'result', id: message.id, ok: true, result: result ?? null, aborted: controller.signal.aborted })
+  } catch (error) {
+    if (flushTimer) clearTimeout(flushTimer)
+    flush()
+    await send({ type: 'result', id: message.id, ok: false, error: toErrorInfo(error), aborted: controller.signal.aborted })
+  } finally {
+    clearTimeout(deadline)
+    running.delete(message.id)
+  }
+}
+
+async function main() {
+  let fn: FunctionDefinition
+  try {
+    // @ts-ignore resolved by the bundler (alias set in runtime/function/build.ts)
+    const mod = await import('#ktrdr/function')
+    fn = (mod.default ?? mod) as FunctionDefinition
+    if (!fn || typeof fn.run !== 'function') throw new Error('The function module must `export default defineFunction({...})`')
+  } catch (error) {
+    const info = toErrorInfo(error)
+    await send({ type: 'load_error', error: { ...info, code: 'BUNDLE_IMPORT_FAILED', retryable: false, message: `Function bundle failed to load: ${info.message}` } })
+    process.exit(1)
+  }
+  if (process.env.KTRDR_EXECUTOR_DESCRIBE === '1') {
+    // Used by the builder: the manifest is read from the built bundle itself, so it always matches the code.
+    process.stdout.write(`${JSON.stringify(describeFunction(fn))}\n`, () => process.exit(0))
+    return
+  }
+  process.on('message', (message: HostToExecutor) => {
+    if (message.type === 'invoke') void invoke(fn, message)
+    else if (message.type === 'cancel') running.get(message.id)?.abort(new KtrdrError({ statusCode: 499, code: 'CANCELLED', retryable: false, message: message.reason || 'Operation cancelled' }))
+  })
+  // The host owns our life: when it goes away, so do we.
+  process.on('disconnect', () => process.exit(0))
+  process.on('uncaughtException', (error) => {
+    const info = toErrorInfo(error)
+    void Promise.all([...running.keys()].map((id) => send({ type: 'result', id, ok: false, error: { ...info, message: `Uncaught exception in function: ${info.message}` }, aborted: false })))
+      .finally(() => process.exit(1))
+  })
+  await send({ type: 'ready', pid: process.pid, name: fn.name })
+}
+
+void main()

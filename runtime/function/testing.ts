@@ -1,0 +1,85 @@
+// Helpers for unit-testing a function without building it: real storage on a temp dir, a real
+// AbortController, progress recorded. Stable API used by the train, backtest and ib-fetch tests.
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createKtrdrStorage, type KtrdrStorage, type StorageConfig } from '../../storage/index.ts'
+import { createFunctionContext, type FunctionContextOptions } from './context.ts'
+import type { FunctionContext, FunctionDefinition, ProgressUpdate } from './define.ts'
+import { validateInput } from './_input.ts'
+
+export { createFunctionContext, type FunctionContextOptions }
+
+export interface RunInProcessOptions {
+  operationId?: string
+  attempt?: number
+  /** An existing storage, or a config for a new one; default: fresh fs mounts under a temp dir. */
+  storage?: KtrdrStorage | StorageConfig
+  /** Abort from outside (cancel tests); combined with timeoutMs. */
+  signal?: AbortSignal
+  timeoutMs?: number
+  onProgress?: (update: ProgressUpdate) => void
+  host?: FunctionContextOptions['host']
+}
+
+export interface RunInProcessResult<O> {
+  result: O
+  progress: ProgressUpdate[]
+  storage: KtrdrStorage
+  ctx: FunctionContext
+  /** Removes the temp storage this helper created (no-op when `storage` was passed in). */
+  cleanup(): Promise<void>
+}
+
+/**
+ * Runs `fn` in this process the way an executor would: input parsed with the function's schema
+ * (422 INPUT_INVALID KtrdrError on bad input), a real ctx, progress collected in order.
+ */
+export async function runFunctionInProcess<I, O>(fn: FunctionDefinition<I, O>, input: unknown, opts: RunInProcessOptions = {}): Promise<RunInProcessResult<O>> {
+  const temp = await mkdtemp(join(tmpdir(), `ktrdr-fn-${fn.name}-`))
+  const ownsStorage = !isStorage(opts.storage)
+  const storage = isStorage(opts.storage) ? opts.storage : await createKtrdrStorage({ root: join(temp, 'storage'), ...opts.storage })
+  const controller = new AbortController()
+  const onAbort = () => controller.abort(opts.signal?.reason)
+  if (opts.signal?.aborted) onAbort()
+  opts.signal?.addEventListener('abort', onAbort, { once: true })
+  const timer = opts.timeoutMs ? setTimeout(() => controller.abort(new Error(`Timed out after ${opts.timeoutMs} ms`)), opts.timeoutMs) : undefined
+  const progress: ProgressUpdate[] = []
+  const scratchDir = join(temp, 'scratch')
+  await mkdir(scratchDir, { recursive: true })
+  const ctx = createFunctionContext({
+    operationId: opts.operationId ?? `op_${fn.operation_type ?? fn.name}_test_${Math.random().toString(16).slice(2, 10)}`,
+    attempt: opts.attempt,
+    signal: controller.signal,
+    storage,
+    scratchDir,
+    host: opts.host,
+    onProgress(update) {
+      progress.push(update)
+      opts.onProgress?.(update)
+    },
+  })
+  try {
+    const parsed = validateInput(fn, input)
+    const result = await fn.run(parsed, ctx)
+    const cleanup = async () => {
+      if (!ownsStorage) return
+      await storage.dispose()
+      await rm(temp, { recursive: true, force: true })
+    }
+    return { result, progress, storage, ctx, cleanup }
+  } catch (error) {
+    if (ownsStorage) await storage.dispose()
+    await rm(temp, { recursive: true, force: true })
+    throw error
+  } finally {
+    clearTimeout(timer)
+    opts.signal?.removeEventListener('abort', onAbort)
+    // The scratch dir lives as long as the invocation, as on a host.
+    await rm(scratchDir, { recursive: true, force: true })
+  }
+}
+
+function isStorage(value: unknown): value is KtrdrStorage {
+  return typeof value === 'object' && value !== null && 'dispose' in value && 'bundles' in value
+}
