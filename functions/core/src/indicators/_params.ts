@@ -1,0 +1,106 @@
+// Strict parameter resolution. Fixes the [QUIRK] of §1.5: params an indicator does not accept are
+// no longer dropped silently; each one yields a warning (with a "did you mean" hint) and the
+// default applies, so `fast: 12` on MACD is visible instead of quietly becoming fast_period 12.
+import type { IndicatorDefinition, IndicatorParamSpec } from '../types.ts'
+import { SOURCES, type ResolvedParams } from './_define.ts'
+
+export interface IndicatorParamIssue {
+  /** The offending param key, when the issue is about one. */
+  param?: string
+  message: string
+}
+
+export interface ResolvedIndicatorParams {
+  params: ResolvedParams
+  warnings: IndicatorParamIssue[]
+  errors: IndicatorParamIssue[]
+}
+
+/** Keys that belong to the strategy's indicator entry, not to the indicator itself. */
+const ENTRY_KEYS = new Set(['type', 'data_source'])
+
+export function resolveParamsFor(def: IndicatorDefinition, input: Record<string, unknown> | undefined | null): ResolvedIndicatorParams {
+  const params: ResolvedParams = {}
+  const warnings: IndicatorParamIssue[] = []
+  const errors: IndicatorParamIssue[] = []
+  const given = input ?? {}
+  const known = Object.keys(def.params)
+
+  for (const key of Object.keys(given)) {
+    if (ENTRY_KEYS.has(key) || key in def.params) continue
+    const hint = suggest(key, known)
+    const accepted = known.length ? `accepted: ${known.join(', ')}` : 'it takes no params'
+    warnings.push({ param: key, message: `unknown param '${key}' for ${def.type}; ${hint ? `did you mean '${hint}'? ` : ''}it is ignored (${accepted})` })
+  }
+
+  for (const [key, spec] of Object.entries(def.params)) {
+    const value = given[key]
+    if (value === undefined || value === null) { params[key] = spec.default; continue }
+    const problem = check(spec, value)
+    if (problem) { errors.push({ param: key, message: `${def.type}.${key}: ${problem} (got ${JSON.stringify(value)})` }); params[key] = spec.default; continue }
+    params[key] = normalise(spec, value)
+  }
+  return { params, warnings, errors }
+}
+
+function check(spec: IndicatorParamSpec, value: unknown): string | undefined {
+  switch (spec.kind) {
+    case 'int':
+      if (typeof value !== 'number' || !Number.isInteger(value)) return 'must be an integer'
+      return range(value, spec.min, spec.max, false)
+    case 'float':
+      if (typeof value !== 'number' || !Number.isFinite(value)) return 'must be a number'
+      return range(value, spec.min, spec.max, spec.exclusiveMin ?? false)
+    case 'bool':
+      return typeof value === 'boolean' ? undefined : 'must be true or false'
+    case 'enum':
+      if (typeof value !== 'string' || !spec.values.some((v) => v.toLowerCase() === value.toLowerCase())) return `must be one of ${spec.values.join(', ')}`
+      return undefined
+    case 'source':
+      if (typeof value !== 'string' || !(SOURCES as readonly string[]).includes(value.toLowerCase())) return `must be one of ${SOURCES.join(', ')}`
+      return undefined
+  }
+}
+
+function range(v: number, min: number | undefined, max: number | undefined, exclusiveMin: boolean): string | undefined {
+  const lo = min === undefined ? '' : exclusiveMin ? `(${min}` : `[${min}`
+  const hi = max === undefined ? '' : `${max}]`
+  const span = `${lo || '(-inf'}..${hi || 'inf)'}`
+  if (min !== undefined && (exclusiveMin ? v <= min : v < min)) return `must be in ${span}`
+  if (max !== undefined && v > max) return `must be in ${span}`
+  return undefined
+}
+
+function normalise(spec: IndicatorParamSpec, value: unknown): unknown {
+  if (spec.kind === 'enum') return spec.values.find((v) => v.toLowerCase() === (value as string).toLowerCase())
+  if (spec.kind === 'source') return (value as string).toLowerCase()
+  return value
+}
+
+/** Closest accepted name: a prefix relation (`fast` → `fast_period`) or a small edit distance. */
+export function suggest(key: string, candidates: readonly string[]): string | undefined {
+  const k = key.toLowerCase()
+  const prefix = candidates.find((c) => c.startsWith(k) || k.startsWith(c) || c.replace(/_period$/, '') === k)
+  if (prefix) return prefix
+  let best: string | undefined
+  let bestD = Infinity
+  for (const c of candidates) {
+    const d = editDistance(k, c)
+    if (d < bestD) { bestD = d; best = c }
+  }
+  return bestD <= Math.max(2, Math.floor(k.length / 3)) ? best : undefined
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]
+    row[0] = i
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = row[j]
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1))
+      prev = tmp
+    }
+  }
+  return row[b.length]
+}

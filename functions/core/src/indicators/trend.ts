@@ -1,0 +1,96 @@
+// Moving averages and MACD (§2.2: sma, ema, wma, macd).
+import { defineIndicator, int, bool, source, num, flag, pickSource } from './_define.ts'
+import { rollingMean } from './_rolling.ts'
+import { ewm, spanAlpha } from './_ewm.ts'
+
+export const sma = defineIndicator({
+  type: 'sma',
+  aliases: ['simplemovingaverage'],
+  params: { period: int(20, 2, 500), source: source() },
+  outputs: () => ['sma'],
+  multiOutput: false,
+  minBars: (p) => num(p, 'period'),
+  warmup: (p) => num(p, 'period') - 1,
+  compute(bars, p) {
+    const n = num(p, 'period')
+    return { sma: rollingMean(pickSource(bars, p.source), n, n, new Float64Array(bars.length)) }
+  },
+})
+
+// [QUIRK] KTRDR's EMA multiplies by a bias vector when the series starts 100,…,140 (a test hack);
+// this is plain pandas ewm(span, adjust). adjust defaults to true as in KTRDR.
+export const ema = defineIndicator({
+  type: 'ema',
+  aliases: ['exponentialmovingaverage'],
+  params: { period: int(20, 1, 500), source: source(), adjust: bool(true) },
+  outputs: () => ['ema'],
+  multiOutput: false,
+  minBars: (p) => num(p, 'period'),
+  warmup: () => 0,
+  compute(bars, p) {
+    return { ema: ewm(pickSource(bars, p.source), spanAlpha(num(p, 'period')), flag(p, 'adjust'), new Float64Array(bars.length)) }
+  },
+})
+
+/** Linear-weighted mean (weights 1..n, newest heaviest) with O(1) updates. */
+export function weightedMean(src: Float64Array, n: number, out: Float64Array): Float64Array {
+  const len = src.length
+  const wsum = (n * (n + 1)) / 2
+  let s = 0 // Σ window x
+  let ws = 0 // Σ k·x, k = 1 (oldest) … n (newest)
+  let lastNan = -Infinity
+  let valid = false
+  // Incremental sums are refreshed exactly every RESYNC bars so rounding cannot accumulate.
+  const RESYNC = 1024
+  let sinceSync = 0
+  for (let i = 0; i < len; i++) {
+    const x = src[i]
+    if (x !== x) { lastNan = i; valid = false; out[i] = NaN; continue }
+    if (i - lastNan < n || i < n - 1) { out[i] = NaN; continue }
+    if (!valid || ++sinceSync >= RESYNC) {
+      s = 0; ws = 0
+      for (let k = 1; k <= n; k++) { const v = src[i - n + k]; s += v; ws += k * v }
+      valid = true; sinceSync = 0
+    } else {
+      ws += n * x - s
+      s += x - src[i - n]
+    }
+    out[i] = ws / wsum
+  }
+  return out
+}
+
+export const wma = defineIndicator({
+  type: 'wma',
+  aliases: ['weightedmovingaverage'],
+  params: { period: int(20, 2, 500), source: source() },
+  outputs: () => ['wma'],
+  multiOutput: false,
+  minBars: (p) => num(p, 'period'),
+  warmup: (p) => num(p, 'period') - 1,
+  compute(bars, p) {
+    return { wma: weightedMean(pickSource(bars, p.source), num(p, 'period'), new Float64Array(bars.length)) }
+  },
+})
+
+export const macd = defineIndicator({
+  type: 'macd',
+  aliases: ['macdindicator'],
+  params: { fast_period: int(12, 1, 100), slow_period: int(26, 1, 200), signal_period: int(9, 1, 50), source: source() },
+  outputs: () => ['line', 'signal', 'histogram'],
+  multiOutput: true,
+  minBars: (p) => Math.max(num(p, 'fast_period'), num(p, 'slow_period')) + num(p, 'signal_period'),
+  warmup: () => 0,
+  compute(bars, p) {
+    const src = pickSource(bars, p.source)
+    const len = bars.length
+    const line = ewm(src, spanAlpha(num(p, 'fast_period')), false, new Float64Array(len))
+    // The slow EMA goes into the histogram buffer, which is overwritten below.
+    const slow = ewm(src, spanAlpha(num(p, 'slow_period')), false, new Float64Array(len))
+    for (let i = 0; i < len; i++) line[i] -= slow[i]
+    const signal = ewm(line, spanAlpha(num(p, 'signal_period')), false, new Float64Array(len))
+    const histogram = slow
+    for (let i = 0; i < len; i++) histogram[i] = line[i] - signal[i]
+    return { line, signal, histogram }
+  },
+})

@@ -1,0 +1,164 @@
+// Volatility bands (§2.2: atr, bollingerbands, bollingerbandwidth, keltnerchannels,
+// donchianchannels, squeezeintensity).
+import type { OhlcvSeries } from '../types.ts'
+import { defineIndicator, int, float, bool, source, num, pickSource } from './_define.ts'
+import { rollingExtreme, rollingMean, rollingMeanStd, trueRange } from './_rolling.ts'
+import { ewm, spanAlpha } from './_ewm.ts'
+
+/** ATR as KTRDR defines it: a SIMPLE mean of true range (not Wilder). */
+export function atrSma(bars: OhlcvSeries, n: number, out: Float64Array): Float64Array {
+  const tr = trueRange(bars.high, bars.low, bars.close, new Float64Array(bars.length))
+  return rollingMean(tr, n, n, out)
+}
+
+export const atr = defineIndicator({
+  type: 'atr',
+  aliases: ['atrindicator', 'averagetruerange'],
+  params: { period: int(14, 1, 100) },
+  outputs: () => ['atr'],
+  multiOutput: false,
+  minBars: (p) => num(p, 'period') + 1,
+  warmup: (p) => num(p, 'period') - 1,
+  compute: (bars, p) => ({ atr: atrSma(bars, num(p, 'period'), new Float64Array(bars.length)) }),
+})
+
+/** Bollinger bands into caller buffers: middle = SMA, σ = rolling sample std (ddof=1). */
+export function bollinger(src: Float64Array, n: number, k: number, upper: Float64Array, middle: Float64Array, lower: Float64Array): void {
+  // `lower` temporarily holds σ.
+  rollingMeanStd(src, n, middle, lower)
+  for (let i = 0; i < src.length; i++) {
+    const band = k * lower[i]
+    upper[i] = middle[i] + band
+    lower[i] = middle[i] - band
+  }
+}
+
+const bbParams = { period: int(20, 2, 200), multiplier: float(2.0, 0, 10, true), source: source() }
+
+export const bollingerbands = defineIndicator({
+  type: 'bollingerbands',
+  aliases: ['bollingerbandsindicator', 'bbands', 'bb'],
+  params: bbParams,
+  outputs: () => ['upper', 'middle', 'lower'],
+  multiOutput: true,
+  minBars: (p) => num(p, 'period'),
+  warmup: (p) => num(p, 'period') - 1,
+  compute(bars, p) {
+    const len = bars.length
+    const upper = new Float64Array(len)
+    const middle = new Float64Array(len)
+    const lower = new Float64Array(len)
+    bollinger(pickSource(bars, p.source), num(p, 'period'), num(p, 'multiplier'), upper, middle, lower)
+    return { upper, middle, lower }
+  },
+})
+
+export const bollingerbandwidth = defineIndicator({
+  type: 'bollingerbandwidth',
+  aliases: ['bollingerbandwidthindicator', 'bbwidth', 'bbw'],
+  params: bbParams,
+  outputs: () => ['bollingerbandwidth'],
+  multiOutput: false,
+  minBars: (p) => num(p, 'period'),
+  warmup: (p) => num(p, 'period') - 1,
+  compute(bars, p) {
+    const len = bars.length
+    const upper = new Float64Array(len)
+    const middle = new Float64Array(len)
+    const lower = new Float64Array(len)
+    bollinger(pickSource(bars, p.source), num(p, 'period'), num(p, 'multiplier'), upper, middle, lower)
+    for (let i = 0; i < len; i++) {
+      const m = middle[i]
+      upper[i] = m !== m ? NaN : Math.abs(m) <= 1e-10 ? 0 : (upper[i] - lower[i]) / m
+    }
+    return { bollingerbandwidth: upper }
+  },
+})
+
+/** Keltner channels into caller buffers: EMA(close, adjust=False) ± mult · SMA(TR, atrPeriod). */
+export function keltner(bars: OhlcvSeries, period: number, atrPeriod: number, mult: number, upper: Float64Array, middle: Float64Array, lower: Float64Array): void {
+  ewm(bars.close, spanAlpha(period), false, middle)
+  atrSma(bars, atrPeriod, lower)
+  for (let i = 0; i < bars.length; i++) {
+    const band = mult * lower[i]
+    upper[i] = middle[i] + band
+    lower[i] = middle[i] - band
+  }
+}
+
+export const keltnerchannels = defineIndicator({
+  type: 'keltnerchannels',
+  aliases: ['keltnerchannelsindicator', 'keltner', 'kc'],
+  params: { period: int(20, 2, 500), atr_period: int(10, 2, 200), multiplier: float(2.0, 0, 10, true) },
+  outputs: () => ['upper', 'middle', 'lower'],
+  multiOutput: true,
+  minBars: (p) => Math.max(num(p, 'period'), num(p, 'atr_period')) + 1,
+  warmup: (p) => num(p, 'atr_period') - 1,
+  compute(bars, p) {
+    const len = bars.length
+    const upper = new Float64Array(len)
+    const middle = new Float64Array(len)
+    const lower = new Float64Array(len)
+    keltner(bars, num(p, 'period'), num(p, 'atr_period'), num(p, 'multiplier'), upper, middle, lower)
+    return { upper, middle, lower }
+  },
+})
+
+export const donchianchannels = defineIndicator({
+  type: 'donchianchannels',
+  aliases: ['donchianchannelsindicator', 'donchian'],
+  // include_middle is accepted for compatibility; `middle` is a declared output, so it is always
+  // computed (a declared output that is sometimes missing would break feature resolution).
+  params: { period: int(20, 2, 500), include_middle: bool(true) },
+  outputs: () => ['upper', 'middle', 'lower'],
+  multiOutput: true,
+  minBars: (p) => num(p, 'period'),
+  warmup: (p) => num(p, 'period') - 1,
+  compute(bars, p) {
+    const n = num(p, 'period')
+    const len = bars.length
+    const upper = rollingExtreme(bars.high, n, true, new Float64Array(len))
+    const lower = rollingExtreme(bars.low, n, false, new Float64Array(len))
+    const middle = new Float64Array(len)
+    for (let i = 0; i < len; i++) middle[i] = (upper[i] + lower[i]) / 2
+    return { upper, middle, lower }
+  },
+})
+
+// KTRDR builds the squeeze's Keltner leg with its default atr_period of 10.
+const SQUEEZE_ATR_PERIOD = 10
+
+export const squeezeintensity = defineIndicator({
+  type: 'squeezeintensity',
+  aliases: ['squeezeintensityindicator', 'squeeze'],
+  params: {
+    bb_period: int(20, 2, 100), bb_multiplier: float(2.0, 0.1, 5),
+    kc_period: int(20, 2, 100), kc_multiplier: float(2.0, 0.1, 5), source: source(),
+  },
+  outputs: () => ['squeezeintensity'],
+  multiOutput: false,
+  minBars: (p) => Math.max(num(p, 'bb_period'), num(p, 'kc_period'), SQUEEZE_ATR_PERIOD) + 1,
+  warmup: (p) => Math.max(num(p, 'bb_period') - 1, SQUEEZE_ATR_PERIOD - 1),
+  compute(bars, p) {
+    const len = bars.length
+    const bbU = new Float64Array(len)
+    const bbM = new Float64Array(len)
+    const bbL = new Float64Array(len)
+    bollinger(pickSource(bars, p.source), num(p, 'bb_period'), num(p, 'bb_multiplier'), bbU, bbM, bbL)
+    const kcU = new Float64Array(len)
+    const kcL = new Float64Array(len)
+    keltner(bars, num(p, 'kc_period'), SQUEEZE_ATR_PERIOD, num(p, 'kc_multiplier'), kcU, bbM, kcL)
+    const out = bbM
+    for (let i = 0; i < len; i++) {
+      const range = kcU[i] - kcL[i]
+      // Warm-up stays NaN here (KTRDR reported 0.0 = "no squeeze" while the bands were undefined).
+      if (range !== range || bbU[i] !== bbU[i]) { out[i] = NaN; continue }
+      if (Math.abs(range) <= 1e-10) { out[i] = 0; continue }
+      const a = (kcU[i] - bbU[i]) / range
+      const b = (bbL[i] - kcL[i]) / range
+      const v = a < b ? a : b
+      out[i] = v > 0 ? v : 0
+    }
+    return { squeezeintensity: out }
+  },
+})
