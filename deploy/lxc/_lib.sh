@@ -15,7 +15,15 @@ warn() { printf '[%s] WARNING: %s\n' "${SCRIPT_NAME:-ktrdr-deploy}" "$*" >&2; }
 die() { printf '[%s] ERROR: %s\n' "${SCRIPT_NAME:-ktrdr-deploy}" "$*" >&2; exit 1; }
 
 # Print a command the way a shell would read it back.
-print_cmd() { printf '+ %s\n' "$(quote_words "$@")"; }
+# Dry-run lines go to fd 3 (the script's stdout), so a caller's ">/dev/null" never hides them.
+exec 3>&1
+print_cmd() {
+  local line
+  line="$(quote_words "$@")"
+  # Never print a token: show the variable it comes from instead.
+  if [[ -n "${KTRDR_API_TOKEN:-}" ]]; then line="${line//"$KTRDR_API_TOKEN"/\$KTRDR_API_TOKEN}"; fi
+  printf '+ %s\n' "$line" >&3
+}
 
 # Shell-quote words for printing or for ssh: plain words as they are, others in single quotes.
 quote_words() {
@@ -159,7 +167,7 @@ worker_field() {
 wait_until() {
   local timeout="$1" what="$2"; shift 2
   if [[ "$DRY_RUN" == 1 ]]; then
-    printf '# wait up to %ss until %s\n' "$timeout" "$what"
+    printf '# wait up to %ss until %s\n' "$timeout" "$what" >&3
     return 0
   fi
   local deadline=$((SECONDS + timeout))

@@ -21,7 +21,7 @@ Usage: $0 --ctid N --ip ADDR/PREFIX --api-url URL [options]
   --port N            WORKER_PORT (default: 5003 for backtesting, 5004 for training, else 5003)
   --cores N           cores per worker (default: 4)
   --memory-gb N       memory per worker in GB (default: 8)
-  --slots N           WORKER_SLOTS (default: the host's own default, one per core)
+  --slots N           KTRDR_HOST_SLOTS, concurrent invocations per worker (default: 1)
   --template N        template container id (default: 900)
   --snapname NAME     clone from this template snapshot (default: template-base; "" for current state)
   --name-prefix P     hostname/WORKER_ID prefix (default: ktrdr-worker-bt- / -tr- / -<type>-)
@@ -136,7 +136,7 @@ for i in "${!ids[@]}"; do
   settings=("KTRDR_API_URL=$api_url" "WORKER_ID=$name" "WORKER_TYPE=$type" "WORKER_PORT=$port"
     "WORKER_ENDPOINT_URL=http://$addr:$port" "WORKER_CORES=$cores" "WORKER_MEMORY_GB=$memory_gb"
     "KTRDR_CLUSTER_TOKEN=${KTRDR_CLUSTER_TOKEN:-}")
-  [[ -n "$slots" ]] && settings+=("WORKER_SLOTS=$slots")
+  [[ -n "$slots" ]] && settings+=("KTRDR_HOST_SLOTS=$slots")
   if [[ -n "$storage_url" ]]; then
     settings+=("KTRDR_STORAGE_URL=$storage_url" '!DATA_DIR' '!MODELS_DIR' '!KTRDR_BUNDLES_DIR'
       '!KTRDR_RESULTS_DIR' '!KTRDR_STRATEGIES_DIR' '!KTRDR_CHECKPOINTS_DIR')

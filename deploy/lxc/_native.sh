@@ -1,0 +1,51 @@
+# shellcheck shell=bash
+# Installing ktrdr-host.service natively on the machine this runs on (GPU host, IB host):
+# the same layout as the LXC template (user, directories), then env file, unit, registration.
+
+# native_check_node: Node >= 20 on PATH, or install the official tarball given with --node-tarball.
+native_check_node() {
+  local tarball="$1"
+  if command -v node >/dev/null 2>&1 && node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)'; then
+    log "node $(node --version) found"
+  elif [[ -n "$tarball" ]]; then
+    run tar -xJf "$tarball" -C /usr/local --strip-components=1 --no-same-owner
+  elif [[ "$DRY_RUN" == 1 ]]; then
+    warn "no node >= 20 here; a real run needs --node-tarball node-v20.x.y-linux-x64.tar.xz"
+  else
+    die "node >= 20 is required: pass --node-tarball node-v20.x.y-linux-x64.tar.xz (Debian 12's nodejs is 18)"
+  fi
+}
+
+native_layout() {
+  if ! id -u ktrdr >/dev/null 2>&1; then
+    run useradd --system --user-group --home-dir /var/lib/ktrdr --shell /usr/sbin/nologin ktrdr
+  fi
+  run install -d -m 0755 /opt/ktrdr /data/ktrdr /models/ktrdr /srv/ktrdr
+  run install -d -m 0750 -o root -g ktrdr /etc/ktrdr
+  run install -d -m 0750 -o ktrdr -g ktrdr /var/lib/ktrdr /srv/ktrdr/bundles /srv/ktrdr/results /srv/ktrdr/strategies /srv/ktrdr/checkpoints
+}
+
+# native_code SOURCE: copy a checkout to /opt/ktrdr unless SOURCE is /opt/ktrdr itself (deployed already).
+native_code() {
+  local src="$1"
+  if [[ "$(cd "$src" && pwd)" == /opt/ktrdr ]]; then
+    log "running from /opt/ktrdr: code already in place"
+  else
+    need_cmd rsync
+    run rsync -a --delete --exclude=.git --exclude=.ktrdr --exclude='*.log' --exclude=.env "$src/" /opt/ktrdr/
+  fi
+}
+
+# native_service TEMPLATE SETTINGS...: env file, unit, enable, (re)start.
+native_service() {
+  local template="$1"; shift
+  local envfile
+  envfile="$(mktemp)"
+  render_env "$template" "$envfile" "$@"
+  run install -m 0640 -o root -g ktrdr "$envfile" /etc/ktrdr/host.env
+  rm -f "$envfile"
+  run install -m 0644 "$KTRDR_DEPLOY_DIR/systemd/ktrdr-host.service" /etc/systemd/system/ktrdr-host.service
+  run systemctl daemon-reload
+  run systemctl enable ktrdr-host
+  run systemctl restart ktrdr-host
+}
