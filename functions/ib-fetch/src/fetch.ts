@@ -1,0 +1,220 @@
+import type { Storage } from 'unstorage'
+import type { ConsolaInstance } from 'consola'
+import { resolveRange } from '../../core/src/data/store.ts'
+import type { ProgressUpdate } from '../../../runtime/function/define.ts'
+import type { Clock } from './clock.ts'
+import { resolveContract, type ResolvedContract } from './contract.ts'
+import { IbRequestError } from './errors.ts'
+import { analyzeGaps, type Gap } from './gaps.ts'
+import type { IbClient } from './ib-client.ts'
+import type { IbFetchInput, IbFetchResult } from './input.ts'
+import type { PacingGate } from './pacing.ts'
+import { segmentGaps, type Segment } from './segments.ts'
+import { FetchedBars, loadStored, saveFetched } from './store.ts'
+import { BAR_SIZE, MAX_SPAN_MS, assertIbTimeframe, durationString, formatIbDateTime } from './timeframes.ts'
+
+export interface IbFetchDeps {
+  storage: Storage
+  clock: Clock
+  pacing: PacingGate
+  /** Opens a connection (with a free client id); called again after a disconnect. */
+  connect(signal: AbortSignal): Promise<IbClient>
+  signal: AbortSignal
+  progress(update: ProgressUpdate): void
+  logger?: Pick<ConsolaInstance, 'info' | 'warn' | 'debug'>
+  saveIntervalMs: number
+  saveEverySegments: number
+  maxSegmentAttempts: number
+  connectivityTimeoutMs: number
+}
+
+const TAIL_DAYS = 30
+const DAY = 86_400_000
+/** Pacing violations and reconnects do not use up a segment's attempts, but are bounded too. */
+const MAX_PACING_RETRIES = 6
+const MAX_RECONNECTS = 5
+const RECONNECT_DELAY_MS = 5_000
+
+/** §8.2 flow with progress bands 0–5 validate, 5–15 load, 15–30 plan, 30–90 fetch, 90–100 save. */
+export async function runIbFetch(input: IbFetchInput, deps: IbFetchDeps): Promise<IbFetchResult> {
+  const { clock, signal, storage } = deps
+  const timeframe = assertIbTimeframe(input.timeframe)
+  const mode = input.mode ?? 'tail'
+  const rc = resolveContract(input.symbol, input.instrument_type)
+  const req = resolveRange(input.start_date, input.end_date)
+  deps.progress({ percentage: 0, current_step: `Connecting to IB for ${rc.symbol} ${timeframe}` })
+
+  let client: IbClient | undefined
+  const ensureClient = async () => (client?.connected ? client : (client = await deps.connect(signal)))
+  try {
+    await ensureClient()
+    deps.progress({ percentage: 5, current_step: `Loading stored ${rc.symbol}_${timeframe}` })
+    const stored = await loadStored(storage, rc.symbol, timeframe, signal)
+    const existing = stored?.synthetic ? undefined : stored
+    deps.progress({ percentage: 15, current_step: 'Resolving the date range' })
+
+    const now = clock.now()
+    let end = Math.min(req.endMs ?? now, now)
+    let start: number
+    let head: number | undefined
+    const needHead = mode !== 'tail' || req.startMs !== undefined
+    if (needHead) head = await headTimestamp(rc, ensureClient, deps)
+    if (mode === 'tail') start = req.startMs ?? now - TAIL_DAYS * DAY
+    else start = req.startMs ?? head ?? now - MAX_SPAN_MS[timeframe]
+    // Backfill extends history backwards: by default it stops where the stored data begins.
+    if (mode === 'backfill' && req.endMs === undefined && existing?.length) end = Math.min(end, existing.time[0])
+    if (head !== undefined && start < head) start = head
+    deps.progress({ percentage: 20, current_step: 'Analysing gaps' })
+
+    const gaps: Gap[] = start < end
+      ? analyzeGaps({ times: existing?.time ?? [], start, end, timeframe, mode, instrumentType: rc.instrumentType })
+      : []
+    const segments = segmentGaps(gaps, timeframe, mode)
+    deps.progress({ percentage: 25, current_step: `${gaps.length} gap(s), ${segments.length} segment(s) to fetch`, context: { gaps: gaps.length, segments: segments.length } })
+
+    const fetched = new FetchedBars(rc.symbol, timeframe)
+    const failedSegments = new Set<Segment>()
+    let lastSave = clock.now()
+    let sinceSave = 0
+    let replace = Boolean(stored?.synthetic)
+    let saveError: unknown
+    const save = async () => {
+      const fresh = fetched.take()
+      if (!fresh) return
+      await saveFetched(storage, fresh, { replace })
+      replace = false
+      lastSave = clock.now()
+      sinceSave = 0
+    }
+
+    try {
+      for (let i = 0; i < segments.length; i++) {
+        signal.throwIfAborted()
+        const seg = segments[i]
+        deps.progress({
+          percentage: 30 + (60 * i) / segments.length,
+          current_step: `Fetching ${iso(seg.start)} → ${iso(seg.end)} (segment ${i + 1}/${segments.length})`,
+          context: { segment: i + 1, segments: segments.length, start: iso(seg.start), end: iso(seg.end), rows_downloaded: fetched.rows },
+        })
+        const ok = await fetchSegment(rc, timeframe, seg, fetched, ensureClient, () => { client?.close(); client = undefined }, deps)
+        if (!ok) failedSegments.add(seg)
+        sinceSave++
+        if (fetched.pending && (sinceSave >= deps.saveEverySegments || clock.now() - lastSave >= deps.saveIntervalMs)) await save()
+      }
+    } finally {
+      // Cancelled, crashed on a fatal error or done: what was fetched is kept either way.
+      try { await save() } catch (error) { saveError = error }
+    }
+    if (saveError) throw saveError
+    deps.progress({ percentage: 100, current_step: `Saved ${fetched.rows} new row(s)` })
+
+    const failedGaps = gaps.filter((g) => [...failedSegments].some((s) => s.start >= g.start && s.end <= g.end)).length
+    return {
+      symbol: rc.symbol,
+      timeframe,
+      mode,
+      rows_downloaded: fetched.rows,
+      segments: segments.length,
+      segments_failed: failedSegments.size,
+      gaps_filled: gaps.length - failedGaps,
+      range: { start: iso(start), end: iso(Math.max(start, end)) },
+    }
+  } finally {
+    client?.close()
+  }
+}
+
+async function headTimestamp(rc: ResolvedContract, ensureClient: () => Promise<IbClient>, deps: IbFetchDeps): Promise<number | undefined> {
+  await deps.pacing.acquire({ contractKey: rc.key, requestKey: `head|${rc.key}|${rc.whatToShow}` }, deps.signal)
+  try {
+    return await (await ensureClient()).headTimestamp(rc.contract, rc.whatToShow, true, deps.signal)
+  } catch (error) {
+    if (error instanceof IbRequestError && error.kind === 'fatal') throw error
+    if (error instanceof IbRequestError) {
+      // Without a head timestamp the range falls back to IB's max span (§8.2 step 3).
+      deps.logger?.warn(`No head timestamp for ${rc.symbol}: ${error.message}`)
+      return undefined
+    }
+    throw error
+  }
+}
+
+/** One segment with §8.2's retry policy; false when it failed for good and was skipped. */
+async function fetchSegment(
+  rc: ResolvedContract, timeframe: string, seg: Segment, fetched: FetchedBars,
+  ensureClient: () => Promise<IbClient>, dropClient: () => void, deps: IbFetchDeps,
+): Promise<boolean> {
+  const { clock, signal, pacing } = deps
+  const request = {
+    contract: rc.contract,
+    endDateTime: formatIbDateTime(seg.end),
+    durationStr: durationString(seg.start, seg.end),
+    barSize: BAR_SIZE[timeframe],
+    whatToShow: rc.whatToShow,
+    useRTH: true,
+  }
+  const requestKey = `${rc.key}|${request.endDateTime}|${request.durationStr}|${request.barSize}|${request.whatToShow}`
+  let attempts = 0
+  let pacingRetries = 0
+  let reconnects = 0
+  for (;;) {
+    signal.throwIfAborted()
+    let client: IbClient
+    try {
+      client = await ensureClient()
+    } catch (error) {
+      if (signal.aborted || ++reconnects > MAX_RECONNECTS) throw error
+      deps.logger?.warn(`Reconnect to IB failed (${(error as Error).message}); retrying`)
+      await clock.sleep(RECONNECT_DELAY_MS, signal)
+      continue
+    }
+    await pacing.acquire({ contractKey: rc.key, requestKey }, signal, (ms, reason) => {
+      deps.logger?.debug(`Pacing: waiting ${Math.round(ms / 1000)} s (${reason})`)
+    })
+    try {
+      const bars = await client.historicalData(request, signal)
+      fetched.add(bars, seg.start, seg.end)
+      return true
+    } catch (error) {
+      if (!(error instanceof IbRequestError)) throw error
+      switch (error.kind) {
+        case 'fatal':
+          throw error
+        case 'no_data':
+          return true
+        case 'pacing':
+          if (++pacingRetries > MAX_PACING_RETRIES) return false
+          deps.logger?.warn(`IB pacing violation on ${iso(seg.start)} → ${iso(seg.end)}: backing off`)
+          await pacing.reportViolation()
+          continue
+        case 'connectivity':
+          if (++reconnects > MAX_RECONNECTS) return false
+          deps.logger?.warn('IB lost connectivity to its servers (1100): waiting for it to come back')
+          try {
+            await client.waitForConnectivity(deps.connectivityTimeoutMs, signal)
+          } catch (waitError) {
+            if (signal.aborted) throw waitError
+            dropClient()
+          }
+          continue
+        case 'disconnected':
+          if (++reconnects > MAX_RECONNECTS) return false
+          deps.logger?.warn('Connection to IB lost: reconnecting')
+          dropClient()
+          await clock.sleep(RECONNECT_DELAY_MS, signal)
+          continue
+        default:
+          if (++attempts >= deps.maxSegmentAttempts) {
+            deps.logger?.warn(`Segment ${iso(seg.start)} → ${iso(seg.end)} failed ${attempts} times, skipping: ${error.message}`)
+            return false
+          }
+          await clock.sleep(Math.min(2 ** attempts + 0.5, 10) * 1000, signal)
+      }
+    }
+  }
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString().replace('.000Z', 'Z')
+}
+

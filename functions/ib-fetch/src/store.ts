@@ -1,0 +1,71 @@
+import type { Storage } from 'unstorage'
+import type { OhlcvSeries } from '../../core/src/types.ts'
+import { loadBars, saveBars } from '../../core/src/data/store.ts'
+import { createSeries } from '../../core/src/data/series.ts'
+import { sortedUnique } from '../../core/src/data/merge.ts'
+import { isKtrdrError } from '../../../runtime/protocol/errors.ts'
+import type { IbBars } from './ib-client.ts'
+
+/** The whole stored file (never a range: merging must see every row, §8.2 [QUIRK]); undefined when none. */
+export async function loadStored(storage: Storage, symbol: string, timeframe: string, signal?: AbortSignal): Promise<OhlcvSeries | undefined> {
+  try {
+    return await loadBars(storage, { symbol, timeframe, strict: false, signal })
+  } catch (error) {
+    if (isKtrdrError(error) && error.code === 'DATA_NOT_FOUND') return undefined
+    throw error
+  }
+}
+
+/**
+ * Bars fetched so far, kept per segment until saved. Rows outside their segment's range are
+ * dropped (IB rounds durations up and we ask for whole days), so a segment never overwrites a
+ * neighbour's rows with a partial bar.
+ */
+export class FetchedBars {
+  private chunks: OhlcvSeries[] = []
+  rows = 0
+  constructor(readonly symbol: string, readonly timeframe: string) {}
+
+  add(bars: IbBars, start: number, end: number): number {
+    let n = 0
+    for (const t of bars.time) if (t >= start && t < end) n++
+    if (!n) return 0
+    const s = createSeries(this.symbol, this.timeframe, n)
+    let k = 0
+    for (let i = 0; i < bars.time.length; i++) {
+      const t = bars.time[i]
+      if (t < start || t >= end) continue
+      s.time[k] = t; s.open[k] = bars.open[i]; s.high[k] = bars.high[i]; s.low[k] = bars.low[i]; s.close[k] = bars.close[i]; s.volume[k] = bars.volume[i]
+      k++
+    }
+    this.chunks.push(s)
+    this.rows += n
+    return n
+  }
+
+  get pending(): boolean { return this.chunks.length > 0 }
+
+  /** Concatenation of the unsaved chunks (mergeBars sorts and drops duplicates, last wins). */
+  take(): OhlcvSeries | undefined {
+    if (!this.chunks.length) return undefined
+    const total = this.chunks.reduce((a, c) => a + c.length, 0)
+    const out = createSeries(this.symbol, this.timeframe, total)
+    let k = 0
+    for (const c of this.chunks) {
+      out.time.set(c.time, k); out.open.set(c.open, k); out.high.set(c.high, k); out.low.set(c.low, k); out.close.set(c.close, k); out.volume.set(c.volume, k)
+      k += c.length
+    }
+    this.chunks = []
+    return out
+  }
+}
+
+/**
+ * Merges fetched rows into the file as it is on storage now (re-read, so rows another writer
+ * saved meanwhile survive), new rows winning; the fs driver writes tmp+rename. A synthetic
+ * dataset is replaced rather than mixed with real bars.
+ */
+export async function saveFetched(storage: Storage, fresh: OhlcvSeries, options: { replace: boolean }): Promise<number> {
+  const { bars } = await saveBars(storage, sortedUnique(fresh), { merge: !options.replace, meta: { source: 'ib', updated_at: new Date().toISOString() } })
+  return bars
+}
