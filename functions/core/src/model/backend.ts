@@ -1,0 +1,135 @@
+import { existsSync, readdirSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { tf } from './tf.ts'
+
+/** Backends in order of preference; `tensorflow` is the native one registered by tfjs-node(-gpu). */
+export type TfBackendName = 'tensorflow' | 'wasm' | 'cpu'
+
+export interface TfBackendOptions {
+  /** Try tfjs-node-gpu first (default true). False skips the GPU package even when present. */
+  preferGpu?: boolean
+  /** Force a backend (env KTRDR_TF_BACKEND): tensorflow, wasm or cpu. Fails if it cannot start. */
+  force?: TfBackendName
+}
+
+export interface TfBackendInfo {
+  /** The tfjs backend name in use: tensorflow, wasm or cpu. */
+  backend: TfBackendName
+  /** Which package provided it, e.g. @tensorflow/tfjs-node-gpu or @tensorflow/tfjs-backend-wasm. */
+  package: string
+  gpu: boolean
+  /** Versions of the packages involved, recorded in model metadata. */
+  versions: Record<string, string>
+  /** Why more preferred backends were skipped (package missing, no CUDA device, …). */
+  skipped: string[]
+}
+
+// Non-literal specifiers keep bundlers (Nitro/rollup) from trying to resolve optional native
+// packages that are not installed: they stay runtime imports that may fail and are caught.
+const NODE_GPU = '@tensorflow/tfjs-node-gpu'
+const NODE_CPU = '@tensorflow/tfjs-node'
+const WASM = '@tensorflow/tfjs-backend-wasm'
+
+const require_ = createRequire(import.meta.url)
+let selected: Promise<TfBackendInfo> | undefined
+let selectedKey = ''
+
+/** True when the machine exposes an NVIDIA device to this process (driver loaded, device node present). */
+export function hasCudaDevice(): boolean {
+  if (process.env.CUDA_VISIBLE_DEVICES === '' || process.env.CUDA_VISIBLE_DEVICES === '-1') return false
+  try {
+    if (existsSync('/proc/driver/nvidia/gpus') && readdirSync('/proc/driver/nvidia/gpus').length > 0) return true
+  } catch {}
+  return existsSync('/dev/nvidia0')
+}
+
+export function packageVersion(name: string): string | undefined {
+  try {
+    return (require_(`${name}/package.json`) as { version: string }).version
+  } catch {
+    return undefined
+  }
+}
+
+async function tryImport(spec: string): Promise<string | undefined> {
+  try {
+    await import(/* @vite-ignore */ spec)
+    return undefined
+  } catch (error) {
+    return error instanceof Error ? error.message.split('\n')[0] : String(error)
+  }
+}
+
+export function resolveTfBackendOptions(options: TfBackendOptions = {}, env: NodeJS.ProcessEnv = process.env): Required<Pick<TfBackendOptions, 'preferGpu'>> & TfBackendOptions {
+  const forced = (options.force ?? env.KTRDR_TF_BACKEND) as TfBackendName | undefined
+  if (forced && !['tensorflow', 'wasm', 'cpu'].includes(forced)) {
+    throw new Error(`KTRDR_TF_BACKEND="${forced}" is not a backend: use tensorflow, wasm or cpu`)
+  }
+  const preferGpu = options.preferGpu ?? !['0', 'false'].includes(env.KTRDR_PREFER_GPU ?? '')
+  return { preferGpu, force: forced }
+}
+
+async function select(options: ReturnType<typeof resolveTfBackendOptions>): Promise<TfBackendInfo> {
+  const skipped: string[] = []
+  const versions: Record<string, string> = { '@tensorflow/tfjs': tf.version.tfjs }
+  const want = (name: TfBackendName) => !options.force || options.force === name
+  const activate = async (backend: TfBackendName, pkg: string, gpu: boolean): Promise<TfBackendInfo | undefined> => {
+    try {
+      if (!(await tf.setBackend(backend))) throw new Error(`tf.setBackend("${backend}") returned false`)
+      await tf.ready()
+    } catch (error) {
+      skipped.push(`${pkg}: ${error instanceof Error ? error.message : String(error)}`)
+      return undefined
+    }
+    const v = packageVersion(pkg)
+    if (v) versions[pkg] = v
+    return { backend, package: pkg, gpu, versions, skipped }
+  }
+
+  if (want('tensorflow')) {
+    if (options.preferGpu && hasCudaDevice()) {
+      const failed = await tryImport(NODE_GPU)
+      if (!failed) {
+        const info = await activate('tensorflow', NODE_GPU, true)
+        if (info) return info
+      } else skipped.push(`${NODE_GPU}: ${failed}`)
+    } else skipped.push(`${NODE_GPU}: ${options.preferGpu ? 'no CUDA device' : 'GPU not preferred'}`)
+    if (!tf.findBackend('tensorflow')) {
+      const failed = await tryImport(NODE_CPU)
+      if (failed) skipped.push(`${NODE_CPU}: ${failed}`)
+    }
+    if (tf.findBackend('tensorflow')) {
+      const info = await activate('tensorflow', NODE_CPU, false)
+      if (info) return info
+    }
+  }
+  if (want('wasm')) {
+    const failed = await tryImport(WASM)
+    if (failed) skipped.push(`${WASM}: ${failed}`)
+    else {
+      const info = await activate('wasm', WASM, false)
+      if (info) return info
+    }
+  }
+  if (want('cpu')) {
+    const info = await activate('cpu', '@tensorflow/tfjs-backend-cpu', false)
+    if (info) return info
+  }
+  throw new Error(`No TensorFlow.js backend could start${options.force ? ` (forced "${options.force}")` : ''}: ${skipped.join('; ')}`)
+}
+
+/**
+ * Selects and activates the TensorFlow.js backend once per process: tfjs-node-gpu when installed
+ * and a CUDA device is present, else tfjs-node when installed, else wasm, else the pure-JS cpu
+ * backend. Call before creating any tensor. Calling again with other options switches backend.
+ */
+export function useTfBackend(options: TfBackendOptions = {}): Promise<TfBackendInfo> {
+  const resolved = resolveTfBackendOptions(options)
+  const key = `${resolved.force ?? ''}|${resolved.preferGpu}`
+  if (!selected || key !== selectedKey) {
+    selectedKey = key
+    selected = select(resolved)
+    selected.catch(() => { selected = undefined })
+  }
+  return selected
+}

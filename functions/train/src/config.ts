@@ -1,0 +1,75 @@
+// What the training loop runs with, from the strategy's resolved `training` section (§1.10).
+// KTRDR accepts early_stopping, lr_scheduler, gradient_clip, optimizer and weight_decay but drops
+// them [QUIRK 1]; here they are all wired through. Defaults the parser does not own live here.
+import type { TrainingConfig as StrategyTraining } from '../../core/src/strategy/types.ts'
+
+export type LossName = StrategyTraining['loss']
+export type OptimizerName = 'adam' | 'sgd' | 'rmsprop'
+export type LrSchedulerConfig =
+  | { type: 'step'; step_size: number; gamma: number }
+  | { type: 'exponential'; gamma: number }
+  | { type: 'reduce_on_plateau'; factor: number; patience: number; min_lr: number }
+
+export interface EarlyStoppingConfig {
+  patience: number
+  min_delta: number
+  monitor: 'val_loss' | 'val_accuracy'
+}
+
+export interface LoopConfig {
+  epochs: number
+  learning_rate: number
+  batch_size: number
+  loss: LossName
+  focal_gamma: number
+  huber_delta: number
+  optimizer: OptimizerName
+  /** Decoupled (AdamW-style): w ← w·(1 − lr·wd) after each step, kernels only (not biases). */
+  weight_decay: number
+  /** Global-norm clip; 0 disables. */
+  gradient_clip: number
+  early_stopping: EarlyStoppingConfig | null
+  lr_scheduler: LrSchedulerConfig | null
+  data_split: { train: number; validation: number; test: number }
+  /** Epochs between checkpoints (input checkpoint_every, env KTRDR_CHECKPOINT_EPOCH_INTERVAL, default 10). */
+  checkpoint_every: number
+}
+
+export interface LoopOverrides {
+  epochs?: number
+  checkpoint_every?: number
+  batch_size?: number
+}
+
+/** KTRDR's trainer hard-codes Adam(weight_decay=1e-4) for classification (§5.3). */
+export const DEFAULT_WEIGHT_DECAY = 1e-4
+
+export function resolveLoopConfig(training: StrategyTraining, outputKind: 'classification' | 'regression', options: { weightDecayGiven?: boolean; overrides?: LoopOverrides; env?: NodeJS.ProcessEnv } = {}): LoopConfig {
+  const env = options.env ?? process.env
+  const o = options.overrides ?? {}
+  const regression = outputKind === 'regression'
+  const s = training.lr_scheduler
+  const lr_scheduler: LrSchedulerConfig | null = !s ? null
+    : s.type === 'step' ? { type: 'step', step_size: s.step_size, gamma: s.gamma }
+    : s.type === 'exponential' ? { type: 'exponential', gamma: s.gamma }
+    : { type: 'reduce_on_plateau', factor: s.factor, patience: s.patience, min_lr: s.min_lr }
+  const es = training.early_stopping
+  const envInterval = Number(env.KTRDR_CHECKPOINT_EPOCH_INTERVAL)
+  return {
+    epochs: o.epochs ?? training.epochs,
+    learning_rate: training.learning_rate,
+    batch_size: o.batch_size ?? training.batch_size,
+    loss: training.loss,
+    focal_gamma: training.focal_gamma,
+    huber_delta: training.huber_delta,
+    // adamw = adam here: weight decay is always decoupled.
+    optimizer: training.optimizer === 'adamw' ? 'adam' : training.optimizer,
+    // KTRDR forces weight decay off for regression; kept.
+    weight_decay: regression ? 0 : options.weightDecayGiven ? training.weight_decay : DEFAULT_WEIGHT_DECAY,
+    gradient_clip: training.gradient_clip ?? 0,
+    early_stopping: es && es.enabled ? { patience: es.patience, min_delta: es.min_delta, monitor: es.monitor } : null,
+    lr_scheduler,
+    data_split: training.data_split,
+    checkpoint_every: o.checkpoint_every ?? (Number.isInteger(envInterval) && envInterval > 0 ? envInterval : 10),
+  }
+}

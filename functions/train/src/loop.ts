@@ -1,0 +1,258 @@
+import { KtrdrError } from '../../../runtime/protocol/errors.ts'
+import { setDropoutStep } from '../../core/src/model/_dropout.ts'
+import { predictRaw, type SampleRows } from '../../core/src/model/predict.ts'
+import type { ModelSpec } from '../../core/src/model/spec.ts'
+import { tf, type NamedTensor } from '../../core/src/model/tf.ts'
+import type { LoopConfig } from './config.ts'
+import { countCorrect, createLoss, inverseFrequencyWeights, type LossFn } from './_losses.ts'
+import { epochOrder } from './_rng.ts'
+import { stepEarlyStopping, stepScheduler, type EarlyStopState, type ScheduleState } from './_schedule.ts'
+
+/** Samples are identified by the row of their last feature row (the row that carries the label). */
+export interface TrainingSet extends SampleRows {
+  rows: number
+  /** Per row: class index or regression target; NaN where the row has no label. */
+  targets: Float32Array
+  train: Int32Array
+  validation: Int32Array
+  test: Int32Array
+  /** Per-row weights for weighted sampling (triple-barrier uniqueness); null = uniform shuffle. */
+  sampleWeights?: Float64Array | null
+}
+
+export interface EpochRecord {
+  epoch: number
+  train_loss: number
+  train_accuracy: number
+  val_loss: number
+  val_accuracy: number
+  learning_rate: number
+  duration: number
+  timestamp: string
+}
+
+/** The JSON half of a checkpoint; tensors travel separately (see LoopSnapshot). */
+export interface LoopState {
+  /** Epochs fully done. */
+  epoch: number
+  /** Batches done inside epoch `epoch + 1` (mid-epoch cancel), with their running sums. */
+  batch: number
+  partial: { loss_sum: number; correct: number; seen: number }
+  history: EpochRecord[]
+  schedule: ScheduleState
+  early: EarlyStopState
+  best_val_loss: number | null
+  best_epoch: number
+  stopped_early: boolean
+}
+
+export interface LoopSnapshot {
+  state: LoopState
+  weights: tf.Tensor[]
+  optimizer: NamedTensor[]
+  best: tf.Tensor[] | null
+}
+
+export interface LoopHooks {
+  signal?: AbortSignal
+  onBatch?(info: { epoch: number; epochs: number; batch: number; batches: number }): void
+  onEpoch?(record: EpochRecord, state: LoopState): void
+  /** Called every `checkpoint_every` epochs and on cancel, before the loop throws. */
+  checkpoint?(snapshot: LoopSnapshot, reason: 'interval' | 'cancel'): Promise<void>
+}
+
+export interface LoopResult {
+  state: LoopState
+  classWeights: Float32Array | null
+  loss: LossFn
+  disposeLoss(): void
+}
+
+function gatherTargets(targets: Float32Array, samples: Int32Array): Float32Array {
+  const out = new Float32Array(samples.length)
+  for (let i = 0; i < samples.length; i++) out[i] = targets[samples[i]]
+  return out
+}
+
+function createOptimizer(config: LoopConfig): tf.Optimizer {
+  switch (config.optimizer) {
+    case 'sgd': return tf.train.momentum(config.learning_rate, 0.9)
+    case 'rmsprop': return tf.train.rmsprop(config.learning_rate)
+    default: return tf.train.adam(config.learning_rate, 0.9, 0.999, 1e-8)
+  }
+}
+
+function setLearningRate(optimizer: tf.Optimizer, lr: number) {
+  const o = optimizer as unknown as { setLearningRate?: (lr: number) => void; learningRate: number }
+  if (typeof o.setLearningRate === 'function') o.setLearningRate(lr)
+  else o.learningRate = lr
+}
+
+/** Loss and accuracy of the current weights on a split, through the same predict path as inference. */
+export async function evaluateSplit(model: tf.LayersModel, spec: ModelSpec, set: TrainingSet, samples: Int32Array, loss: LossFn, signal?: AbortSignal): Promise<{ loss: number; accuracy: number; outputs: Float32Array }> {
+  const outputs = await predictRaw(model, spec, set, samples, { signal })
+  const y = gatherTargets(set.targets, samples)
+  const [l, c] = tf.tidy(() => {
+    const out = tf.tensor2d(outputs, [samples.length, spec.outputSize])
+    const t = tf.tensor1d(y)
+    return [loss(out, t), countCorrect(out, t, spec.outputKind === 'regression')]
+  })
+  const [lossValue, correct] = [(await l.data())[0], (await c.data())[0]]
+  tf.dispose([l, c])
+  return { loss: lossValue, accuracy: samples.length ? correct / samples.length : 0, outputs }
+}
+
+export function initialLoopState(config: LoopConfig): LoopState {
+  return { epoch: 0, batch: 0, partial: { loss_sum: 0, correct: 0, seen: 0 }, history: [], schedule: { lr: config.learning_rate, best: null, bad_epochs: 0 }, early: { best: null, wait: 0 }, best_val_loss: null, best_epoch: 0, stopped_early: false }
+}
+
+const yieldToEventLoop = () => new Promise<void>((r) => setImmediate(r))
+
+/**
+ * Custom training loop (tf.variableGrads + optimizer.applyGradients) so that class-weighted and
+ * focal losses, global-norm clipping, decoupled weight decay, LR schedules, early stopping and
+ * best-weights restore all apply (§5.3). Deterministic given the set, config, seed and backend:
+ * epoch order and dropout masks are functions of (seed, epoch, batch), which also makes a resume
+ * from a mid-epoch checkpoint continue exactly where the cancelled run stopped.
+ */
+export async function runTrainingLoop(model: tf.LayersModel, spec: ModelSpec, set: TrainingSet, config: LoopConfig, options: { seed: number; resume?: LoopSnapshot; hooks?: LoopHooks }): Promise<LoopResult> {
+  const hooks = options.hooks ?? {}
+  const regression = spec.outputKind === 'regression'
+  if (set.train.length === 0) throw new KtrdrError({ statusCode: 422, code: 'NOT_ENOUGH_DATA', message: 'The training split has no samples: widen the date range or use fewer warm-up bars', retryable: false })
+  if (set.validation.length === 0 || set.test.length === 0) throw new KtrdrError({ statusCode: 422, code: 'NOT_ENOUGH_DATA', message: `The validation (${set.validation.length}) or test (${set.test.length}) split is empty: widen the date range`, retryable: false })
+  const classWeights = regression ? null : inverseFrequencyWeights(gatherTargets(set.targets, set.train), spec.outputSize)
+  const { loss, dispose: disposeLoss } = createLoss(config, spec.outputSize, classWeights)
+  const optimizer = createOptimizer(config)
+  const variables = model.trainableWeights.map((w) => w.read() as tf.Variable)
+  const decayed = variables.filter((v) => v.rank >= 2)
+  const X = tf.tensor2d(set.values, [set.rows, set.cols])
+  const Y = tf.tensor1d(set.targets)
+  const L = spec.sequenceLength
+  const batchSize = config.batch_size
+  const batches = Math.ceil(set.train.length / batchSize)
+  let state = initialLoopState(config)
+  let best: tf.Tensor[] | null = null
+
+  if (options.resume) {
+    state = structuredClone(options.resume.state)
+    model.setWeights(options.resume.weights)
+    if (options.resume.optimizer.length > 0) await optimizer.setWeights(options.resume.optimizer)
+    best = options.resume.best ? options.resume.best.map((t) => tf.keep(t.clone())) : null
+  }
+
+  const snapshot = async (): Promise<LoopSnapshot> => ({
+    state: structuredClone(state),
+    weights: model.getWeights(),
+    optimizer: state.epoch === 0 && state.batch === 0 ? [] : await optimizer.getWeights(),
+    best,
+  })
+
+  try {
+    for (let epoch = state.epoch; epoch < config.epochs && !state.stopped_early; epoch++) {
+      const started = performance.now()
+      setLearningRate(optimizer, state.schedule.lr)
+      const order = epochOrder(set.train, options.seed, epoch, set.sampleWeights)
+      // Running sums stay on the device: no per-batch sync (GPU) beyond the very first batch.
+      let lossSum: tf.Scalar = tf.scalar(state.partial.loss_sum)
+      let correct: tf.Scalar = tf.scalar(state.partial.correct)
+      let seen = state.partial.seen
+      let lastYield = performance.now()
+      for (let b = state.batch; b < batches; b++) {
+        if (hooks.signal?.aborted) {
+          state.partial = { loss_sum: (await lossSum.data())[0], correct: (await correct.data())[0], seen }
+          state.batch = b
+          await hooks.checkpoint?.(await snapshot(), 'cancel')
+          throw hooks.signal.reason ?? new Error('Training cancelled')
+        }
+        const from = b * batchSize
+        const idx = order.subarray(from, Math.min(order.length, from + batchSize))
+        const size = idx.length
+        const gatherIdx = new Int32Array(size * L)
+        for (let i = 0; i < size; i++) for (let k = 0; k < L; k++) gatherIdx[i * L + k] = idx[i] - L + 1 + k
+        setDropoutStep(model, epoch * batches + b)
+        const { value, batchCorrect } = tf.tidy(() => {
+          const rows = tf.gather(X, tf.tensor1d(gatherIdx, 'int32'))
+          const xb = L === 1 ? rows : tf.reshape(rows, [size, L, set.cols])
+          const yb = tf.gather(Y, tf.tensor1d(idx, 'int32'))
+          let batchCorrect: tf.Scalar | undefined
+          const { value, grads } = tf.variableGrads(() => {
+            const outputs = model.apply(xb, { training: true }) as tf.Tensor
+            // variableGrads disposes intermediates: count hits while the outputs still exist.
+            batchCorrect = tf.keep(countCorrect(outputs, yb, regression))
+            return loss(outputs, yb)
+          }, variables)
+          let clipped = grads
+          if (config.gradient_clip > 0) {
+            const norm = tf.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g)))))
+            const scale = tf.div(config.gradient_clip, tf.maximum(norm, config.gradient_clip))
+            clipped = Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, tf.mul(g, scale)]))
+          }
+          optimizer.applyGradients(clipped)
+          if (config.weight_decay > 0) {
+            const factor = 1 - state.schedule.lr * config.weight_decay
+            for (const v of decayed) v.assign(tf.mul(v, factor))
+          }
+          return { value: tf.keep(value), batchCorrect: batchCorrect! }
+        })
+        setDropoutStep(model, null)
+        if (epoch === 0 && b === 0) {
+          const first = (await value.data())[0]
+          if (!Number.isFinite(first)) {
+            tf.dispose([value, batchCorrect])
+            throw new KtrdrError({ statusCode: 422, code: 'NAN_LOSS', message: 'NaN loss detected on first batch: check the features for infinities and the learning rate', retryable: false })
+          }
+        }
+        const nextSum = tf.tidy(() => tf.add(lossSum, tf.mul(value, size)) as tf.Scalar)
+        const nextCorrect = tf.tidy(() => tf.add(correct, batchCorrect) as tf.Scalar)
+        tf.dispose([lossSum, correct, value, batchCorrect])
+        lossSum = nextSum
+        correct = nextCorrect
+        seen += size
+        hooks.onBatch?.({ epoch: epoch + 1, epochs: config.epochs, batch: b + 1, batches })
+        if (performance.now() - lastYield > 50) { await yieldToEventLoop(); lastYield = performance.now() }
+      }
+      const trainLoss = (await lossSum.data())[0] / seen
+      const trainAcc = (await correct.data())[0] / seen
+      tf.dispose([lossSum, correct])
+      if (!Number.isFinite(trainLoss)) throw new KtrdrError({ statusCode: 422, code: 'NAN_LOSS', message: `Training diverged: loss is ${trainLoss} in epoch ${epoch + 1}; lower the learning rate`, retryable: false })
+      const val = await evaluateSplit(model, spec, set, set.validation, loss, hooks.signal)
+      const record: EpochRecord = {
+        epoch: epoch + 1,
+        train_loss: trainLoss,
+        train_accuracy: trainAcc,
+        val_loss: val.loss,
+        val_accuracy: val.accuracy,
+        learning_rate: state.schedule.lr,
+        duration: (performance.now() - started) / 1000,
+        timestamp: new Date().toISOString(),
+      }
+      state.history.push(record)
+      state.epoch = epoch + 1
+      state.batch = 0
+      state.partial = { loss_sum: 0, correct: 0, seen: 0 }
+      if (state.best_val_loss === null || val.loss < state.best_val_loss) {
+        state.best_val_loss = val.loss
+        state.best_epoch = epoch + 1
+        if (best) tf.dispose(best)
+        best = model.getWeights().map((w) => tf.keep(w.clone()))
+      }
+      state.schedule = stepScheduler(config.lr_scheduler, state.schedule, config.learning_rate, epoch + 1, val.loss)
+      const es = stepEarlyStopping(config.early_stopping, state.early, record)
+      state.early = es.state
+      state.stopped_early = es.stop
+      hooks.onEpoch?.(record, state)
+      if (hooks.checkpoint && state.epoch % config.checkpoint_every === 0 && state.epoch < config.epochs && !es.stop) await hooks.checkpoint(await snapshot(), 'interval')
+    }
+    // Best-validation weights win (§5.3), also after early stopping.
+    if (best) model.setWeights(best)
+    return { state, classWeights, loss, disposeLoss }
+  } catch (error) {
+    disposeLoss()
+    throw error
+  } finally {
+    setDropoutStep(model, null)
+    if (best) tf.dispose(best)
+    tf.dispose([X, Y])
+    optimizer.dispose()
+  }
+}

@@ -1,0 +1,111 @@
+import { beforeAll, describe, expect, it } from 'vitest'
+import { useTfBackend } from '../../core/src/model/backend.ts'
+import { buildModel } from '../../core/src/model/build.ts'
+import { resolveModelSpec } from '../../core/src/model/spec.ts'
+import { tf } from '../../core/src/model/tf.ts'
+import { resolveLoopConfig, type LoopConfig } from '../src/config.ts'
+import { inverseFrequencyWeights } from '../src/_losses.ts'
+import { createRng } from '../src/_rng.ts'
+import { evaluateSplit, runTrainingLoop, type TrainingSet } from '../src/loop.ts'
+import { classificationMetrics } from '../src/metrics.ts'
+
+/** Planted rule: class = BUY if x0 + x1 > 0.6, SELL if x0 + x1 < −0.6, else HOLD; 6 noise columns. */
+function plantedSet(rows: number, seed: number): TrainingSet {
+  const cols = 8
+  const rng = createRng(seed)
+  const values = new Float32Array(rows * cols)
+  const targets = new Float32Array(rows)
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) values[r * cols + c] = rng() * 2 - 1
+    const s = values[r * cols] + values[r * cols + 1]
+    targets[r] = s > 0.6 ? 0 : s < -0.6 ? 2 : 1
+  }
+  const idx = (a: number, b: number) => Int32Array.from({ length: b - a }, (_, i) => a + i)
+  return { values, cols, rows, targets, train: idx(0, rows * 0.7), validation: idx(rows * 0.7, rows * 0.85), test: idx(rows * 0.85, rows) }
+}
+
+const baseTraining = {
+  method: 'supervised', labels: { source: 'zigzag', zigzag_threshold: 0.02, label_lookahead: null }, epochs: 8, learning_rate: 0.01, batch_size: 64,
+  loss: 'cross_entropy', focal_gamma: 2, huber_delta: 0.01, data_split: { train: 0.7, validation: 0.15, test: 0.15 },
+  early_stopping: null, lr_scheduler: null, gradient_clip: 1, optimizer: 'adam', weight_decay: 0,
+} as const
+
+function config(over: Partial<LoopConfig> = {}): LoopConfig {
+  return { ...resolveLoopConfig({ ...baseTraining, labels: { ...baseTraining.labels }, data_split: { ...baseTraining.data_split } }, 'classification'), ...over }
+}
+
+const spec = (seed = 1) => resolveModelSpec({ type: 'mlp', architecture: { hidden_layers: [32, 16], dropout: 0.1 } }, { inputSize: 8, outputSize: 3, outputKind: 'classification', seed })
+
+beforeAll(async () => { await useTfBackend() })
+
+describe('training loop', () => {
+  it('learns a planted relationship well beyond the majority-class baseline', async () => {
+    const set = plantedSet(3000, 7)
+    const model = buildModel(spec())
+    const { loss, disposeLoss } = await runTrainingLoop(model, spec(), set, config(), { seed: 1 })
+    const test = await evaluateSplit(model, spec(), set, set.test, loss)
+    const metrics = classificationMetrics(test.outputs, Array.from(set.test, (r) => set.targets[r]), 3, test.loss)
+    disposeLoss()
+    expect(metrics.test_accuracy).toBeGreaterThan(metrics.majority_baseline + 0.25)
+    expect(metrics.test_accuracy).toBeGreaterThan(0.85)
+  })
+
+  it('is deterministic for the same data, seed and backend, and the seed matters', async () => {
+    const set = plantedSet(1200, 3)
+    const run = async (seed: number) => {
+      const s = spec(seed)
+      const model = buildModel(s)
+      const { state, disposeLoss } = await runTrainingLoop(model, s, set, config({ epochs: 3 }), { seed })
+      disposeLoss()
+      const w = Array.from(await model.getWeights()[0].data())
+      model.dispose()
+      return { history: state.history.map((h) => [h.train_loss, h.val_loss]), w }
+    }
+    const a = await run(5)
+    const b = await run(5)
+    const c = await run(6)
+    expect(b.history).toEqual(a.history)
+    expect(b.w).toEqual(a.w)
+    expect(c.w).not.toEqual(a.w)
+  })
+
+  it('stops early, steps the LR schedule and restores the best-validation weights', async () => {
+    const set = plantedSet(1200, 11)
+    const s = spec()
+    const model = buildModel(s)
+    const cfg = config({ epochs: 40, learning_rate: 0.05, early_stopping: { patience: 2, min_delta: 0.5, monitor: 'val_loss' }, lr_scheduler: { type: 'exponential', gamma: 0.5 } })
+    const { state, loss, disposeLoss } = await runTrainingLoop(model, s, set, cfg, { seed: 2 })
+    expect(state.stopped_early).toBe(true)
+    expect(state.history.length).toBeLessThan(40)
+    expect(state.history[1].learning_rate).toBeCloseTo(0.025)
+    const restored = await evaluateSplit(model, s, set, set.validation, loss)
+    disposeLoss()
+    expect(restored.loss).toBeCloseTo(Math.min(...state.history.map((h) => h.val_loss)), 4)
+  })
+
+  it('fails clearly on a NaN loss in the first batch', async () => {
+    const set = plantedSet(300, 1)
+    set.values[set.train[0] * set.cols] = Number.NaN
+    const model = buildModel(spec())
+    await expect(runTrainingLoop(model, spec(), set, config({ batch_size: 512 }), { seed: 1 })).rejects.toThrow(/NaN loss detected on first batch/)
+  })
+
+  it('weights classes by inverse frequency, rescaled to sum to the class count', () => {
+    const w = inverseFrequencyWeights([0, 0, 0, 1, 2, 2], 3)
+    expect(w[0] + w[1] + w[2]).toBeCloseTo(3)
+    expect(w[1] / w[0]).toBeCloseTo(3)
+    expect(w[2] / w[0]).toBeCloseTo(1.5)
+    expect(Array.from(inverseFrequencyWeights([0, 0, 1], 3))).toEqual([1, 2, 0])
+  })
+
+  it('leaves no tensors behind', async () => {
+    const before = tf.memory().numTensors
+    const set = plantedSet(500, 4)
+    const s = spec()
+    const model = buildModel(s)
+    const { disposeLoss } = await runTrainingLoop(model, s, set, config({ epochs: 2 }), { seed: 1 })
+    disposeLoss()
+    model.dispose()
+    expect(tf.memory().numTensors).toBe(before)
+  })
+})
