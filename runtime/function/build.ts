@@ -19,6 +19,9 @@ export const BUNDLE_ENTRY = 'server/index.mjs'
 /** Packages that load files next to their code at runtime (.node addons, .wasm): never inlined. */
 export const TRACED_PACKAGES = ['better-sqlite3', 'bindings', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'node-llama-cpp', '@node-llama-cpp']
 
+/** Rollup warnings about third-party code that say nothing about the function being built. */
+const QUIET_WARNINGS = new Set(['INVALID_ANNOTATION', 'UNUSED_EXTERNAL_IMPORT', 'CIRCULAR_DEPENDENCY', 'THIS_IS_UNDEFINED', 'EVAL', 'MODULE_LEVEL_DIRECTIVE'])
+
 function isTraced(id: string, traced: string[]): boolean {
   const path = id.replace(/\\/g, '/')
   return traced.some((pkg) => path === pkg || path.startsWith(`${pkg}/`) || path.includes(`/node_modules/${pkg}/`))
@@ -119,6 +122,12 @@ async function nitroBuild(fnDir: string, work: string, output: string, traced: s
     // Inline all JS (one file loads faster: ~95 ms vs ~135 ms cold start for echo); packages
     // with native addons or runtime assets are traced into the bundle's node_modules instead.
     externals: { inline: [(id: string) => !isTraced(id, traced)] },
+    rollupConfig: {
+      onwarn(warning, warn) {
+        if (warning.code && QUIET_WARNINGS.has(warning.code)) return
+        warn(warning)
+      },
+    },
   })
   const abort = () => void nitro.close()
   signal?.addEventListener('abort', abort, { once: true })

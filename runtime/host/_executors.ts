@@ -1,0 +1,167 @@
+import { fork, type ChildProcess } from 'node:child_process'
+import type { ConsolaInstance } from 'consola'
+import { KtrdrError } from '../protocol/errors.ts'
+import type { ExecutorToHost, HostToExecutor } from '../function/_ipc.ts'
+import type { ReadyBundle } from './_bundles.ts'
+
+const STDERR_TAIL = 8192
+const READY_TIMEOUT_MS = 30_000
+
+export interface Executor {
+  pid: number
+  sha256: string
+  name: string
+  version: number
+  child: ChildProcess
+  busy: boolean
+  /** Set when a newer version took over: exit once the current invocation ends. */
+  retired: boolean
+  alive: boolean
+  stderrTail(): string
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+  send(message: HostToExecutor): void
+  kill(signal?: NodeJS.Signals): void
+}
+
+export interface ExecutorPoolOptions {
+  idleMs: number
+  maxIdle: number
+  memoryMb: number
+  forwardOutput: boolean
+  logger: ConsolaInstance
+}
+
+/**
+ * Warm executor children per bundle sha. One invocation per child at a time; idle children wait
+ * `idleMs` for the next invocation of their version and then exit. The host process never runs
+ * function code itself, so nothing a function does can take the host down.
+ */
+export function createExecutorPool(options: ExecutorPoolOptions) {
+  const all = new Set<Executor>()
+  const idle = new Map<Executor, NodeJS.Timeout>()
+
+  function spawn(bundle: ReadyBundle): Promise<Executor> {
+    // NODE_OPTIONS is cleared so loaders of the host (tsx, vitest) never leak into function code.
+    const child = fork(bundle.entryPath, [], {
+      cwd: bundle.dir,
+      execArgv: [`--max-old-space-size=${options.memoryMb}`],
+      env: { ...process.env, NODE_OPTIONS: '', KTRDR_FUNCTION: bundle.name, KTRDR_FUNCTION_VERSION: String(bundle.version) },
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      serialization: 'json',
+    })
+    let tail = ''
+    child.stderr!.on('data', (chunk: Buffer) => {
+      tail = (tail + chunk.toString('utf8')).slice(-STDERR_TAIL)
+      if (options.forwardOutput) process.stderr.write(chunk)
+    })
+    child.stdout!.on('data', (chunk: Buffer) => { if (options.forwardOutput) process.stdout.write(chunk) })
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+      child.once('exit', (code, signal) => resolve({ code, signal }))
+    })
+    const executor: Executor = {
+      pid: child.pid ?? -1,
+      sha256: bundle.sha256,
+      name: bundle.name,
+      version: bundle.version,
+      child,
+      busy: false,
+      retired: false,
+      alive: true,
+      stderrTail: () => tail,
+      exited,
+      send(message) { if (child.connected) child.send(message) },
+      kill(signal = 'SIGKILL') { if (executor.alive) child.kill(signal) },
+    }
+    all.add(executor)
+    void exited.then(() => {
+      executor.alive = false
+      all.delete(executor)
+      const timer = idle.get(executor)
+      if (timer) clearTimeout(timer)
+      idle.delete(executor)
+    })
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => { executor.kill(); fail(new Error(`did not start within ${READY_TIMEOUT_MS} ms`)) }, READY_TIMEOUT_MS)
+      const fail = (cause: Error, code = 'BUNDLE_IMPORT_FAILED') => {
+        clearTimeout(timer)
+        reject(new KtrdrError({ statusCode: 422, code, retryable: false, cause, message: `Function ${bundle.name}@${bundle.version} failed to start: ${cause.message}` }))
+      }
+      const onMessage = (message: ExecutorToHost) => {
+        if (message.type === 'ready') { cleanup(); clearTimeout(timer); resolve(executor) }
+        else if (message.type === 'load_error') { cleanup(); fail(new Error(message.error.message.replace(/^Function bundle failed to load: /, 'import threw: '))) }
+      }
+      const onExit = (code: number | null, signal: string | null) => {
+        cleanup()
+        const last = tail.trim().split('\n').slice(-3).join(' | ')
+        fail(new Error(`executor exited (${signal ?? `code ${code}`}) before it was ready${last ? `: ${last}` : ''}`))
+      }
+      const onError = (error: Error) => { cleanup(); fail(error, 'EXECUTOR_SPAWN_FAILED') }
+      const cleanup = () => { child.off('message', onMessage); child.off('exit', onExit); child.off('error', onError) }
+      child.on('message', onMessage)
+      child.once('exit', onExit)
+      child.once('error', onError)
+    })
+  }
+
+  function idleCount() { return idle.size }
+
+  /** Back to the idle set after an invocation; a retired, dead or surplus executor exits instead. */
+  function release(executor: Executor) {
+    executor.busy = false
+    if (!executor.alive) return
+    if (executor.retired) return executor.kill('SIGTERM')
+    if (idleCount() >= options.maxIdle) {
+      const oldest = idle.keys().next().value as Executor | undefined
+      if (oldest) { clearTimeout(idle.get(oldest)); idle.delete(oldest); oldest.kill('SIGTERM') }
+    }
+    idle.set(executor, setTimeout(() => { idle.delete(executor); executor.kill('SIGTERM') }, options.idleMs).unref())
+  }
+
+  return {
+    /** A warm idle executor of this bundle, or a freshly spawned one. Marks it busy. */
+    async acquire(bundle: ReadyBundle): Promise<Executor> {
+      for (const [executor, timer] of idle) {
+        if (executor.sha256 === bundle.sha256 && executor.alive && !executor.retired) {
+          clearTimeout(timer)
+          idle.delete(executor)
+          executor.busy = true
+          return executor
+        }
+      }
+      const executor = await spawn(bundle)
+      executor.busy = true
+      return executor
+    },
+    /** Spawn an idle executor ahead of the first invocation (prefetch after a deploy). */
+    async prewarm(bundle: ReadyBundle): Promise<void> {
+      if ([...all].some((e) => e.sha256 === bundle.sha256 && e.alive && !e.retired)) return
+      const executor = await spawn(bundle)
+      release(executor)
+    },
+    release,
+    discard(executor: Executor) {
+      executor.busy = false
+      executor.kill('SIGKILL')
+    },
+    /** A newer version of `name` arrived: idle executors of other versions exit now, busy ones after their invocation. */
+    retireOthers(name: string, keepSha: string) {
+      for (const executor of all) {
+        if (executor.name !== name || executor.sha256 === keepSha) continue
+        executor.retired = true
+        const timer = idle.get(executor)
+        if (timer) { clearTimeout(timer); idle.delete(executor); executor.kill('SIGTERM') }
+      }
+    },
+    inUse: (sha: string) => [...all].some((e) => e.sha256 === sha && e.alive),
+    stats: () => [...all].map((e) => ({ pid: e.pid, name: e.name, version: e.version, sha256: e.sha256, busy: e.busy, retired: e.retired })),
+    async close() {
+      const exits = [...all].map((e) => e.exited)
+      for (const executor of all) executor.kill('SIGKILL')
+      for (const timer of idle.values()) clearTimeout(timer)
+      idle.clear()
+      await Promise.all(exits)
+    },
+  }
+}
+
+export type ExecutorPool = ReturnType<typeof createExecutorPool>

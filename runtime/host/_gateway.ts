@@ -1,0 +1,102 @@
+import type { ConsolaInstance } from 'consola'
+import { ofetch, FetchError } from 'ofetch'
+import type { HeartbeatRequest, HeartbeatResponse, HostEvent, HostEventAck, RegistrationResponse, WorkerRegistration } from '../protocol/index.ts'
+import { UnknownWorkerError } from './_events.ts'
+import type { ResolvedHostOptions } from './options.ts'
+
+export interface GatewayLinkHooks {
+  registration(): WorkerRegistration
+  onRegistered(response: RegistrationResponse, sent: WorkerRegistration): void
+  heartbeat(): HeartbeatRequest
+  /** Operations the gateway asks us to stop (cancelled while we could not be told). */
+  onCancel(operationIds: string[]): void
+}
+
+/**
+ * The host's side of registration: register with retry and backoff (forever, until stopped),
+ * heartbeat every interval, and register again whenever the gateway answers 404 (it forgot us,
+ * e.g. after a restart or after removing us as unavailable).
+ */
+export function createGatewayLink(options: ResolvedHostOptions & { apiUrl: string }, hooks: GatewayLinkHooks, logger: ConsolaInstance) {
+  const headers: Record<string, string> = options.clusterToken ? { authorization: `Bearer ${options.clusterToken}` } : {}
+  const api = ofetch.create({ baseURL: `${options.apiUrl}/api/v1`, headers, timeout: options.register.timeoutMs, retry: 0 })
+  const controller = new AbortController()
+  let registering: Promise<void> | null = null
+  let registeredOnce = false
+  let heartbeatMs = options.heartbeatIntervalMs
+  let heartbeatTimer: NodeJS.Timeout | null = null
+
+  const sleep = (ms: number) => new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms)
+    controller.signal.addEventListener('abort', () => { clearTimeout(t); resolve() }, { once: true })
+  })
+
+  async function registerLoop() {
+    let delay = options.register.initialDelayMs
+    for (let attempt = 1; !controller.signal.aborted; attempt++) {
+      const body = hooks.registration()
+      try {
+        const response = await api<RegistrationResponse>('/workers/register', { method: 'POST', body, signal: controller.signal })
+        if (response.heartbeat_interval_ms && !process.env.KTRDR_HOST_HEARTBEAT_MS) heartbeatMs = Math.min(heartbeatMs, response.heartbeat_interval_ms)
+        hooks.onRegistered(response, body)
+        if (!registeredOnce || attempt > 1) {
+          logger.success('✅ Worker registered successfully with backend')
+          logger.info(`Worker ID: ${options.workerId}`)
+          logger.info(`Worker endpoint: ${body.endpoint_url}`)
+        } else {
+          logger.info(`Worker ${options.workerId} re-registered with ${options.apiUrl}`)
+        }
+        registeredOnce = true
+        return
+      } catch (error) {
+        if (controller.signal.aborted) return
+        const status = (error as FetchError).statusCode
+        logger.warn(`Registration with ${options.apiUrl} failed (attempt ${attempt}${status ? `, HTTP ${status}` : ''}: ${(error as Error).message}); retrying in ${Math.round(delay / 100) / 10} s`)
+        await sleep(delay)
+        delay = Math.min(options.register.maxDelayMs, delay * 2)
+      }
+    }
+  }
+
+  function register(): Promise<void> {
+    registering ??= registerLoop().finally(() => { registering = null })
+    return registering
+  }
+
+  async function beat() {
+    heartbeatTimer = null
+    if (controller.signal.aborted) return
+    if (!registering) {
+      try {
+        const response = await api<HeartbeatResponse>(`/workers/${encodeURIComponent(options.workerId)}/heartbeat`, { method: 'POST', body: hooks.heartbeat(), signal: controller.signal, timeout: Math.max(1000, heartbeatMs * 2) })
+        if (response?.cancel?.length) hooks.onCancel(response.cancel)
+      } catch (error) {
+        if ((error as FetchError).statusCode === 404) void register()
+        else logger.debug(`Heartbeat failed: ${(error as Error).message}`)
+      }
+    }
+    if (!controller.signal.aborted) heartbeatTimer = setTimeout(beat, heartbeatMs)
+  }
+
+  return {
+    /** Registers (retrying until it works), then heartbeats. Resolves after the first registration. */
+    async start() {
+      await register()
+      if (!controller.signal.aborted) heartbeatTimer = setTimeout(beat, heartbeatMs)
+    },
+    register,
+    async pushEvents(events: HostEvent[]): Promise<HostEventAck> {
+      if (registering) await registering
+      try {
+        return await api<HostEventAck>(`/workers/${encodeURIComponent(options.workerId)}/events`, { method: 'POST', body: { events }, signal: controller.signal })
+      } catch (error) {
+        if ((error as FetchError).statusCode === 404) throw new UnknownWorkerError(`Gateway does not know worker ${options.workerId}`)
+        throw error
+      }
+    },
+    stop() {
+      controller.abort()
+      if (heartbeatTimer) clearTimeout(heartbeatTimer)
+    },
+  }
+}

@@ -1,0 +1,155 @@
+import { promises as fsp } from 'node:fs'
+import { join } from 'node:path'
+import type { ConsolaInstance } from 'consola'
+import type { DispatchRequest, OperationErrorInfo, WorkerCapabilities } from '../protocol/index.ts'
+import { toErrorInfo } from '../protocol/errors.ts'
+import type { ExecutorToHost } from '../function/_ipc.ts'
+import type { BundleCache } from './_bundles.ts'
+import type { NewHostEvent } from './_events.ts'
+import type { Executor, ExecutorPool } from './_executors.ts'
+import type { ResolvedHostOptions } from './options.ts'
+
+export type InvocationOutcome =
+  | { status: 'completed'; result: unknown }
+  | { status: 'failed'; error: OperationErrorInfo }
+  | { status: 'cancelled'; reason: string }
+
+export interface Invocation {
+  request: DispatchRequest
+  accepted_at: number
+  executor: Executor | null
+  cancel(reason?: string): void
+  done: Promise<InvocationOutcome & { operation_id: string; attempt: number; pid: number | null; timings: Record<string, number> }>
+}
+
+export interface InvocationDeps {
+  options: ResolvedHostOptions
+  cache: BundleCache
+  pool: ExecutorPool
+  emit(event: NewHostEvent): void
+  capabilities: WorkerCapabilities
+  logger: ConsolaInstance
+}
+
+const now = () => new Date().toISOString()
+
+/**
+ * One invocation from dispatch to its terminal event: bundle ready → executor → started →
+ * progress… → completed | failed | cancelled. Every path ends in exactly one terminal event and
+ * returns the executor (or kills it), so the host's slots and state stay consistent whatever the function does.
+ */
+export function startInvocation(request: DispatchRequest, deps: InvocationDeps): Invocation {
+  const { options, cache, pool, emit, logger } = deps
+  const base = { operation_id: request.operation_id, attempt: request.attempt }
+  const timings: Record<string, number> = { accepted: Date.now() }
+  let cancelReason: string | null = null
+  let timedOut = false
+  let killTimer: NodeJS.Timeout | null = null
+  const interrupted = new AbortController()
+
+  const invocation: Invocation = {
+    request,
+    accepted_at: timings.accepted!,
+    executor: null,
+    cancel(reason = 'Cancelled by request') {
+      if (cancelReason || timedOut) return
+      cancelReason = reason
+      interrupt(reason)
+    },
+    done: undefined as never,
+  }
+
+  /** Ask the function to stop (AbortSignal in the child); kill the child if it has not within the grace period. */
+  function interrupt(reason: string) {
+    interrupted.abort()
+    const executor = invocation.executor
+    if (!executor) return
+    executor.send({ type: 'cancel', id: messageId, reason })
+    killTimer ??= setTimeout(() => {
+      logger.warn(`${request.operation_id}: function did not stop within ${options.cancelGraceMs} ms of ${timedOut ? 'its deadline' : 'cancel'}; killing pid ${executor.pid}`)
+      executor.kill('SIGKILL')
+    }, options.cancelGraceMs)
+  }
+
+  const messageId = `${request.operation_id}#${request.attempt}`
+  const deadlineTimer = setTimeout(() => {
+    if (cancelReason) return
+    timedOut = true
+    interrupt(`Deadline passed after ${request.function.timeout_seconds} s`)
+  }, Math.max(0, request.deadline_ms - Date.now()))
+
+  async function run(): Promise<InvocationOutcome> {
+    const bundle = await cache.ensure(request.function)
+    timings.bundle_ready = Date.now()
+    if (interrupted.signal.aborted) return stopped()
+    const executor = await pool.acquire(bundle)
+    invocation.executor = executor
+    timings.executor_ready = Date.now()
+    if (interrupted.signal.aborted) { pool.release(executor); return stopped() }
+    const scratchDir = join(options.cacheDir, 'scratch', `${request.operation_id}-${request.attempt}`)
+    await fsp.mkdir(scratchDir, { recursive: true })
+    emit({ type: 'started', ...base, at: now(), bundle_ready_at: new Date(timings.bundle_ready!).toISOString() })
+    try {
+      const outcome = await new Promise<InvocationOutcome>((resolve) => {
+        const onMessage = (message: ExecutorToHost) => {
+          if (!('id' in message) || message.id !== messageId) return
+          if (message.type === 'progress') {
+            emit({ type: 'progress', ...base, at: now(), progress: { percentage: message.progress.percentage, current_step: message.progress.current_step ?? null, context: message.progress.context ?? {} } })
+          } else if (message.type === 'result') {
+            cleanup()
+            if (cancelReason || timedOut) return resolve(stopped())
+            resolve(message.ok ? { status: 'completed', result: message.result } : { status: 'failed', error: message.error })
+          }
+        }
+        const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
+          cleanup()
+          if (cancelReason || timedOut) return resolve(stopped())
+          resolve({ status: 'failed', error: crashError(executor, code, signal, options.executorMemoryMb) })
+        }
+        const cleanup = () => { executor.child.off('message', onMessage); executor.child.off('exit', onExit) }
+        executor.child.on('message', onMessage)
+        executor.child.once('exit', onExit)
+        executor.send({
+          type: 'invoke', id: messageId, operation_id: request.operation_id, attempt: request.attempt, input: request.input,
+          deadline_ms: request.deadline_ms, storage: options.storage, scratch_dir: scratchDir, log_level: options.logLevel,
+          host: { workerId: options.workerId, workerType: options.workerType, capabilities: deps.capabilities },
+        })
+        if (interrupted.signal.aborted) interrupt(cancelReason ?? 'Deadline passed')
+      })
+      return outcome
+    } finally {
+      if (killTimer) clearTimeout(killTimer)
+      // A child that was interrupted may still hold state from the aborted run: never reuse it.
+      if (executor.alive && !cancelReason && !timedOut) pool.release(executor)
+      else pool.discard(executor)
+      await fsp.rm(scratchDir, { recursive: true, force: true }).catch(() => {})
+    }
+  }
+
+  function stopped(): InvocationOutcome {
+    if (timedOut) return { status: 'failed', error: { message: `Function ${request.function.name}@${request.function.version} ran past its deadline (${request.function.timeout_seconds} s) and was stopped`, code: 'FUNCTION_TIMEOUT', retryable: false } }
+    return { status: 'cancelled', reason: cancelReason ?? 'Cancelled' }
+  }
+
+  invocation.done = run()
+    .catch((error): InvocationOutcome => (cancelReason || timedOut ? stopped() : { status: 'failed', error: toErrorInfo(error) }))
+    .then((outcome) => {
+      clearTimeout(deadlineTimer)
+      timings.finished = Date.now()
+      const at = now()
+      if (outcome.status === 'completed') emit({ type: 'completed', ...base, at, result: outcome.result })
+      else if (outcome.status === 'failed') emit({ type: 'failed', ...base, at, error: outcome.error })
+      else emit({ type: 'cancelled', ...base, at, reason: outcome.reason })
+      return { ...outcome, ...base, pid: invocation.executor?.pid ?? null, timings }
+    })
+  return invocation
+}
+
+function crashError(executor: Executor, code: number | null, signal: NodeJS.Signals | null, memoryMb: number): OperationErrorInfo {
+  const tail = executor.stderrTail()
+  const lastLines = tail.trim().split('\n').slice(-4).join(' | ')
+  if (/heap out of memory|Allocation failed|JavaScript heap/i.test(tail)) {
+    return { message: `Function ${executor.name}@${executor.version} ran out of memory (limit ${memoryMb} MB, KTRDR_HOST_EXECUTOR_MEMORY_MB) and was stopped`, code: 'FUNCTION_OUT_OF_MEMORY', retryable: false, details: { pid: executor.pid, signal, exit_code: code } }
+  }
+  return { message: `Function ${executor.name}@${executor.version} exited unexpectedly (${signal ? `signal ${signal}` : `exit code ${code}`})${lastLines ? `: ${lastLines}` : ''}`, code: 'FUNCTION_CRASHED', retryable: false, details: { pid: executor.pid, signal, exit_code: code } }
+}

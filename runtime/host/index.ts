@@ -1,0 +1,187 @@
+// Public entry of the function host: a generic worker that registers with the gateway, fetches
+// function bundles from storage and runs each invocation in a forked executor child.
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
+import { consola } from 'consola'
+import { toNodeListener } from 'h3'
+import { createKtrdrStorage } from '../../storage/index.ts'
+import type { DispatchRequest, HostHealth, WorkerCapabilities, WorkerRegistration } from '../protocol/index.ts'
+import { KtrdrError } from '../protocol/errors.ts'
+import { createBundleCache } from './_bundles.ts'
+import { resolveCapabilities } from './_detect.ts'
+import { createEventOutbox } from './_events.ts'
+import { createExecutorPool } from './_executors.ts'
+import { createGatewayLink } from './_gateway.ts'
+import { startInvocation, type Invocation } from './_invocations.ts'
+import { createHostApp } from './_server.ts'
+import { hostname, isLoopback, resolveHostOptions, type HostConfig, type ResolvedHostOptions } from './options.ts'
+
+export { resolveHostOptions, type HostConfig, type ResolvedHostOptions } from './options.ts'
+export { detectGpus, parseNvidiaSmi } from './_detect.ts'
+
+export interface KtrdrHost {
+  url: string
+  workerId: string
+  options: ResolvedHostOptions
+  capabilities: WorkerCapabilities
+  /** Resolves after the first successful registration (immediately when standalone). */
+  registered: Promise<void>
+  /** Live executor children (pid, version, busy) — for tests and `GET /`. */
+  executors(): Array<{ pid: number; name: string; version: number; sha256: string; busy: boolean; retired: boolean }>
+  warmBundles(): string[]
+  /** Stop taking work, wait for running invocations (up to `timeoutMs`), deliver events, stop. */
+  close(options?: { timeoutMs?: number }): Promise<void>
+}
+
+const VERSION = '0.1.0'
+
+export async function createHost(config: HostConfig = {}): Promise<KtrdrHost> {
+  const options = resolveHostOptions(config)
+  if (!isLoopback(options.bind) && !options.clusterToken && !options.insecure) {
+    throw new KtrdrError({ statusCode: 400, code: 'INSECURE_BIND', retryable: false, message: `Refusing to listen on ${options.bind} without KTRDR_CLUSTER_TOKEN; set a token or pass --insecure` })
+  }
+  const logger = consola.withTag(options.workerId)
+  logger.level = options.logLevel
+  const startedAt = new Date().toISOString()
+  const capabilities = await resolveCapabilities(options)
+  const storage = await createKtrdrStorage(options.storage)
+  const active = new Map<string, Invocation>()
+  let draining = false
+  let link: ReturnType<typeof createGatewayLink> | null = null
+
+  const pool = createExecutorPool({ idleMs: options.executorIdleMs, maxIdle: options.maxIdleExecutors, memoryMb: options.executorMemoryMb, forwardOutput: options.forwardExecutorOutput, logger })
+  const cache = createBundleCache({
+    dir: join(options.cacheDir, 'bundles'),
+    maxBytes: options.cacheMaxBytes,
+    bundles: storage.bundles,
+    isInUse: (sha) => pool.inUse(sha) || [...active.values()].some((i) => i.request.function.sha256 === sha),
+  })
+  await cache.init()
+
+  const outbox = createEventOutbox({
+    send: (events) => (link ? link.pushEvents(events) : Promise.resolve({ acked_seq: events[events.length - 1]!.seq })),
+    onUnknownWorker: () => link?.register() ?? Promise.resolve(),
+    logger,
+  })
+
+  /** Highest version seen per function: a newer one retires the older versions' executors. */
+  const newestVersion = new Map<string, number>()
+  function noteVersion(name: string, version: number, sha: string) {
+    if (version > (newestVersion.get(name) ?? 0)) {
+      newestVersion.set(name, version)
+      pool.retireOthers(name, sha)
+    }
+  }
+
+  const runningOps = () => [...active.values()].map((i) => ({ operation_id: i.request.operation_id, attempt: i.request.attempt }))
+  const freeSlots = () => Math.max(0, options.slots - active.size)
+
+  function dispatch(request: DispatchRequest) {
+    const existing = active.get(request.operation_id)
+    if (existing && existing.request.attempt === request.attempt) return { accepted: true as const, done: existing.done }
+    if (draining) return { accepted: false as const, reason: `Host ${options.workerId} is draining and takes no new work` }
+    if (existing) return { accepted: false as const, reason: `Operation ${request.operation_id} is already running here (attempt ${existing.request.attempt})` }
+    if (active.size >= options.slots) return { accepted: false as const, reason: `Host ${options.workerId} has no free slot (${options.slots} in use)` }
+    noteVersion(request.function.name, request.function.version, request.function.sha256)
+    const invocation = startInvocation(request, { options, cache, pool, capabilities, logger, emit: (event) => outbox.push(event) })
+    active.set(request.operation_id, invocation)
+    void invocation.done.finally(() => { if (active.get(request.operation_id) === invocation) active.delete(request.operation_id) })
+    return { accepted: true as const, done: invocation.done }
+  }
+
+  const app = createHostApp({
+    health: (): HostHealth => ({
+      healthy: true,
+      service: 'ktrdr-host',
+      worker_id: options.workerId,
+      timestamp: new Date().toISOString(),
+      status: draining ? 'draining' : 'operational',
+      worker_status: active.size >= options.slots ? 'busy' : 'idle',
+      current_operation: active.keys().next().value ?? null,
+      running_operations: [...active.keys()],
+      free_slots: freeSlots(),
+    }),
+    dispatch,
+    cancel(operationId, reason) {
+      const invocation = active.get(operationId)
+      if (!invocation) return false
+      invocation.cancel(reason)
+      return true
+    },
+    prefetch(body) {
+      noteVersion(body.name, body.version, body.sha256)
+      void cache.ensure({ ...body, timeout_seconds: body.timeout_seconds ?? 0 })
+        .then((bundle) => (options.prewarm ? pool.prewarm(bundle) : undefined))
+        .catch((error) => logger.warn(`Prefetch of ${body.name}@${body.version} failed: ${(error as Error).message}`))
+    },
+    drain() { draining = true },
+    info: () => ({ service: 'ktrdr-host', version: VERSION, status: 'running', worker_id: options.workerId, timestamp: new Date().toISOString(), pid: process.pid, executors: pool.stats(), bundles: cache.list() }),
+  }, options.clusterToken)
+
+  const server = createServer(toNodeListener(app))
+  server.keepAliveTimeout = 65_000
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(options.port, options.bind, () => { server.off('error', reject); resolve() })
+  })
+  const port = (server.address() as AddressInfo).port
+  const localUrl = `http://${options.bind.includes(':') ? `[${options.bind}]` : options.bind === '0.0.0.0' ? '127.0.0.1' : options.bind}:${port}`
+  const endpointUrl = options.endpointUrl ?? (isLoopback(options.bind) ? localUrl : `http://${hostname()}:${port}`)
+
+  const registration = (): WorkerRegistration => ({
+    worker_id: options.workerId,
+    worker_type: options.workerType,
+    endpoint_url: endpointUrl,
+    capabilities,
+    running_operations: runningOps(),
+    completed_operations: outbox.unackedCompletions(),
+    warm_bundles: cache.warm(),
+    host_info: { pid: process.pid, version: VERSION, started_at: startedAt, hostname: hostname() },
+  })
+
+  let registered: Promise<void> = Promise.resolve()
+  if (options.apiUrl) {
+    link = createGatewayLink({ ...options, apiUrl: options.apiUrl }, {
+      registration,
+      onRegistered(response, sent) {
+        if (sent.completed_operations?.length) outbox.markReported(sent.completed_operations)
+        for (const id of response.stop_operations ?? []) active.get(id)?.cancel('The gateway already finished this operation')
+        outbox.kick()
+      },
+      heartbeat: () => ({ running_operations: runningOps(), free_slots: freeSlots(), warm_bundles: cache.warm() }),
+      onCancel(ids) { for (const id of ids) active.get(id)?.cancel('Cancelled by the gateway') },
+    }, logger)
+    registered = link.start()
+  } else {
+    logger.info(`Host ${options.workerId} listening on ${localUrl} (standalone: no KTRDR_API_URL)`)
+  }
+
+  let closing: Promise<void> | null = null
+  return {
+    url: localUrl,
+    workerId: options.workerId,
+    options,
+    capabilities,
+    registered,
+    executors: () => pool.stats(),
+    warmBundles: () => cache.warm(),
+    close({ timeoutMs = 10_000 } = {}) {
+      closing ??= (async () => {
+        draining = true
+        const running = [...active.values()]
+        const timer = setTimeout(() => running.forEach((i) => i.cancel('Host shutting down')), timeoutMs)
+        await Promise.allSettled(running.map((i) => i.done))
+        clearTimeout(timer)
+        if (link) await Promise.race([outbox.drained(), new Promise((r) => setTimeout(r, 2000))])
+        outbox.stop()
+        link?.stop()
+        await pool.close()
+        server.closeAllConnections?.()
+        await new Promise<void>((resolve) => server.close(() => resolve()))
+        await storage.dispose()
+      })()
+      return closing
+    },
+  }
+}

@@ -1,0 +1,138 @@
+import { randomBytes } from 'node:crypto'
+import { cpus, hostname, totalmem } from 'node:os'
+import { join, resolve } from 'node:path'
+import { resolveStorageOptions, type ResolvedStorageOptions, type StorageConfig } from '../../storage/index.ts'
+
+/** What a user, a CLI flag or a test says. Everything optional; env fills the rest. */
+export interface HostConfig {
+  /** Gateway base URL (KTRDR_API_URL). null: run standalone, register nowhere (benchmarks, tests). */
+  apiUrl?: string | null
+  workerId?: string
+  workerType?: string
+  /** 0 picks a free port (tests). */
+  port?: number
+  /** Address to bind. Default 127.0.0.1; a non-loopback address needs a cluster token or `insecure`. */
+  bind?: string
+  endpointUrl?: string
+  cores?: number
+  memoryGb?: number
+  /** Concurrent invocations. Default 1 (one operation per worker, as in the deployment guide). */
+  slots?: number
+  ib?: boolean
+  llm?: boolean
+  labels?: string[]
+  /** Skip nvidia-smi (tests); GPUs may still be declared with `gpu`. */
+  detectGpu?: boolean
+  gpu?: { gpu_type: 'CUDA' | 'MPS'; gpu_count: number; gpu_memory_gb?: number } | false
+  clusterToken?: string | null
+  insecure?: boolean
+  logLevel?: string
+  storage?: StorageConfig | ResolvedStorageOptions
+  cacheDir?: string
+  cacheMaxBytes?: number
+  executorIdleMs?: number
+  /** Idle executors kept warm across all versions. */
+  maxIdleExecutors?: number
+  /** --max-old-space-size for executor children (MB). */
+  executorMemoryMb?: number
+  /** Spawn an executor when a prefetch announces a version, so the first invocation finds it warm. */
+  prewarm?: boolean
+  heartbeatIntervalMs?: number
+  /** After cancel or deadline, how long a function may take to stop before its child is killed. */
+  cancelGraceMs?: number
+  register?: { initialDelayMs?: number; maxDelayMs?: number; timeoutMs?: number }
+  /** Forward executor stdout/stderr to this process (default true). */
+  forwardExecutorOutput?: boolean
+}
+
+export interface ResolvedHostOptions {
+  apiUrl: string | null
+  workerId: string
+  workerType: string
+  port: number
+  bind: string
+  endpointUrl: string | null
+  cores: number
+  memoryGb: number
+  slots: number
+  ib: boolean
+  llm: boolean
+  labels: string[]
+  detectGpu: boolean
+  gpu: { gpu_type: 'CUDA' | 'MPS'; gpu_count: number; gpu_memory_gb?: number } | false | null
+  clusterToken: string | null
+  insecure: boolean
+  logLevel: number
+  storage: ResolvedStorageOptions
+  cacheDir: string
+  cacheMaxBytes: number
+  executorIdleMs: number
+  maxIdleExecutors: number
+  executorMemoryMb: number
+  prewarm: boolean
+  heartbeatIntervalMs: number
+  cancelGraceMs: number
+  register: { initialDelayMs: number; maxDelayMs: number; timeoutMs: number }
+  forwardExecutorOutput: boolean
+}
+
+const LOG_LEVELS: Record<string, number> = { silent: -999, fatal: 0, error: 0, warn: 1, warning: 1, info: 3, debug: 4, trace: 5 }
+
+const num = (v: string | undefined) => (v === undefined || v === '' || Number.isNaN(Number(v)) ? undefined : Number(v))
+const bool = (v: string | undefined) => (v === undefined || v === '' ? undefined : /^(1|true|yes|on)$/i.test(v))
+
+/**
+ * Host defaults live here and nowhere else. Env names follow the deployment guide (KTRDR_API_URL,
+ * WORKER_*, LOG_LEVEL, DATA_DIR, MODELS_DIR) plus KTRDR_HOST_* for what the guide does not cover.
+ * KTRDR_HOST_CAPABILITIES is a comma list: `ib`, `llm`, anything else is a label.
+ */
+export function resolveHostOptions(config: HostConfig = {}, env: NodeJS.ProcessEnv = process.env): ResolvedHostOptions {
+  const workerType = config.workerType ?? env.WORKER_TYPE ?? 'general'
+  const declared = (env.KTRDR_HOST_CAPABILITIES ?? '').split(',').map((s) => s.trim()).filter(Boolean)
+  const labels = [...new Set([...(config.labels ?? []), ...(env.KTRDR_HOST_LABELS ?? '').split(',').map((s) => s.trim()).filter(Boolean), ...declared.filter((c) => c !== 'ib' && c !== 'llm' && c !== 'gpu')])]
+  const storage = config.storage && 'mounts' in config.storage && config.storage.mounts && 'root' in config.storage
+    ? (config.storage as ResolvedStorageOptions)
+    : resolveStorageOptions(config.storage as StorageConfig | undefined, env)
+  const workerId = config.workerId ?? env.WORKER_ID ?? env.KTRDR_WORKER_ID ?? `${workerType}-worker-${randomBytes(4).toString('hex')}`
+  const level = config.logLevel ?? env.LOG_LEVEL ?? 'info'
+  return {
+    apiUrl: config.apiUrl !== undefined ? config.apiUrl : (env.KTRDR_API_URL?.replace(/\/$/, '') || null),
+    workerId,
+    workerType,
+    port: config.port ?? num(env.WORKER_PORT) ?? 5003,
+    bind: config.bind ?? env.KTRDR_HOST_BIND ?? '127.0.0.1',
+    endpointUrl: config.endpointUrl ?? env.WORKER_ENDPOINT_URL ?? env.KTRDR_WORKER_PUBLIC_BASE_URL ?? null,
+    cores: config.cores ?? num(env.WORKER_CORES) ?? cpus().length,
+    memoryGb: config.memoryGb ?? num(env.WORKER_MEMORY_GB) ?? Math.round((totalmem() / 1024 ** 3) * 10) / 10,
+    slots: Math.max(1, config.slots ?? num(env.KTRDR_HOST_SLOTS) ?? 1),
+    ib: config.ib ?? bool(env.KTRDR_HOST_IB) ?? declared.includes('ib'),
+    llm: config.llm ?? bool(env.KTRDR_HOST_LLM) ?? declared.includes('llm'),
+    labels,
+    detectGpu: config.detectGpu ?? bool(env.KTRDR_HOST_DETECT_GPU) ?? true,
+    gpu: config.gpu ?? null,
+    clusterToken: config.clusterToken !== undefined ? config.clusterToken : (env.KTRDR_CLUSTER_TOKEN || null),
+    insecure: config.insecure ?? bool(env.KTRDR_INSECURE) ?? false,
+    logLevel: typeof level === 'string' ? (LOG_LEVELS[level.toLowerCase()] ?? (num(level) ?? 3)) : 3,
+    storage,
+    cacheDir: resolve(config.cacheDir ?? env.KTRDR_HOST_CACHE_DIR ?? join(storage.root, 'cache', 'hosts', workerId)),
+    cacheMaxBytes: config.cacheMaxBytes ?? (num(env.KTRDR_HOST_CACHE_MB) ?? 1024) * 1024 * 1024,
+    executorIdleMs: config.executorIdleMs ?? num(env.KTRDR_HOST_EXECUTOR_IDLE_MS) ?? 60_000,
+    maxIdleExecutors: config.maxIdleExecutors ?? num(env.KTRDR_HOST_MAX_IDLE_EXECUTORS) ?? 4,
+    executorMemoryMb: config.executorMemoryMb ?? num(env.KTRDR_HOST_EXECUTOR_MEMORY_MB) ?? 4096,
+    prewarm: config.prewarm ?? bool(env.KTRDR_HOST_PREWARM) ?? true,
+    heartbeatIntervalMs: config.heartbeatIntervalMs ?? num(env.KTRDR_HOST_HEARTBEAT_MS) ?? 2000,
+    cancelGraceMs: config.cancelGraceMs ?? num(env.KTRDR_HOST_CANCEL_GRACE_MS) ?? 1000,
+    register: {
+      initialDelayMs: config.register?.initialDelayMs ?? 1000,
+      maxDelayMs: config.register?.maxDelayMs ?? 30_000,
+      timeoutMs: config.register?.timeoutMs ?? 10_000,
+    },
+    forwardExecutorOutput: config.forwardExecutorOutput ?? true,
+  }
+}
+
+export function isLoopback(address: string): boolean {
+  return address === 'localhost' || address === '::1' || address.startsWith('127.')
+}
+
+export { hostname }

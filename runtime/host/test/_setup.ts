@@ -1,0 +1,45 @@
+import { readFile, mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { ofetch } from 'ofetch'
+import { createKtrdrStorage, type KtrdrStorage } from '../../../storage/index.ts'
+import { buildFunctionBundle, type BuiltBundle } from '../../function/build.ts'
+import type { DispatchRequest, FunctionRef } from '../../protocol/index.ts'
+
+export const FIXTURES = join(import.meta.dirname, 'fixtures')
+
+export interface Published { built: BuiltBundle; archive: Uint8Array; ref: FunctionRef }
+
+/** Builds a function and stores its archive in the bundles mount the way the registry does. */
+export async function buildAndStore(target: string, storage: KtrdrStorage, outDir: string, version = 1): Promise<Published> {
+  const built = await buildFunctionBundle(target, { outDir, sourceCommit: null })
+  const archive = new Uint8Array(await readFile(built.archivePath))
+  const bundle_key = `${built.name}/${built.sha256}.tgz`
+  await storage.bundles.setItemRaw(bundle_key, archive)
+  return { built, archive, ref: { name: built.name, version, sha256: built.sha256, bundle_key, timeout_seconds: built.manifest.timeout_seconds } }
+}
+
+export async function tempRoot(prefix: string) {
+  const root = await mkdtemp(join(tmpdir(), prefix))
+  const storage = await createKtrdrStorage({ root: join(root, 'storage') })
+  return { root, storage, async cleanup() { await storage.dispose(); await rm(root, { recursive: true, force: true }) } }
+}
+
+let counter = 0
+export function dispatchRequest(ref: FunctionRef, input: unknown, overrides: Partial<DispatchRequest> = {}): DispatchRequest {
+  return {
+    operation_id: `op_test_${Date.now()}_${(++counter).toString(16).padStart(8, '0')}`,
+    attempt: 1,
+    function: ref,
+    input,
+    deadline_ms: Date.now() + 60_000,
+    ...overrides,
+  }
+}
+
+export interface WaitResult { status: string; result?: any; error?: any; reason?: string; pid: number | null; operation_id: string }
+
+/** POST /invocations?wait=1: the host answers with the finished invocation. */
+export function invokeAndWait(hostUrl: string, request: DispatchRequest, token?: string): Promise<WaitResult> {
+  return ofetch<WaitResult>(`${hostUrl}/invocations?wait=1`, { method: 'POST', body: request, headers: token ? { authorization: `Bearer ${token}` } : {} })
+}

@@ -1,0 +1,189 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { join } from 'node:path'
+import { ofetch } from 'ofetch'
+import { createHost, type KtrdrHost } from '../index.ts'
+import { sha256Hex } from '../../function/archive.ts'
+import { buildAndStore, dispatchRequest, FIXTURES, invokeAndWait, tempRoot, type Published } from './_setup.ts'
+import { startFakeGateway } from './_fake-gateway.ts'
+
+let env: Awaited<ReturnType<typeof tempRoot>>
+let echo: Published
+let host: KtrdrHost
+let gateway: Awaited<ReturnType<typeof startFakeGateway>>
+
+beforeAll(async () => {
+  env = await tempRoot('ktrdr-host-test-')
+  echo = await buildAndStore('echo', env.storage, join(env.root, 'build'))
+  gateway = await startFakeGateway()
+  host = await createHost({
+    apiUrl: gateway.url, port: 0, workerType: 'backtesting', storage: { root: join(env.root, 'storage') }, cacheDir: join(env.root, 'cache'),
+    slots: 2, detectGpu: false, executorMemoryMb: 96, cancelGraceMs: 500, heartbeatIntervalMs: 200,
+    register: { initialDelayMs: 50, maxDelayMs: 200 }, forwardExecutorOutput: false, logLevel: 'warn',
+  })
+  await host.registered
+})
+
+afterAll(async () => {
+  await host?.close({ timeoutMs: 1000 })
+  await gateway?.close()
+  await env?.cleanup()
+})
+
+async function expectHealthy() {
+  const health = await ofetch(`${host.url}/health`)
+  expect(health).toMatchObject({ healthy: true, status: 'operational', worker_id: host.workerId })
+  return health
+}
+
+describe('function host', () => {
+  it('registers with capabilities, endpoint and host info', async () => {
+    const reg = gateway.state.registrations[0]!
+    expect(reg.worker_id).toBe(host.workerId)
+    expect(reg.worker_type).toBe('backtesting')
+    expect(reg.endpoint_url).toBe(host.url)
+    expect(reg.capabilities).toMatchObject({ gpu: false, slots: 2, ib: false, llm: false })
+    expect(reg.capabilities.cores).toBeGreaterThan(0)
+    expect(reg.host_info?.pid).toBe(process.pid)
+    await gateway.until(() => gateway.state.heartbeats.length > 0)
+  })
+
+  it('runs echo from its bundle in a child process and pushes started → progress → completed in order', async () => {
+    const request = dispatchRequest(echo.ref, { message: 'hi', steps: 3, delay_ms: 30 })
+    const outcome = await invokeAndWait(host.url, request)
+    expect(outcome.status).toBe('completed')
+    expect(outcome.result).toMatchObject({ message: 'hi', operation_id: request.operation_id, worker_id: host.workerId })
+    expect(outcome.result.pid).not.toBe(process.pid)
+    await gateway.until(() => gateway.eventsFor(request.operation_id).some((e) => e.type === 'completed'))
+    const events = gateway.eventsFor(request.operation_id)
+    expect(events[0]!.type).toBe('started')
+    expect(events.at(-1)!.type).toBe('completed')
+    expect(events.filter((e) => e.type === 'progress').length).toBeGreaterThan(0)
+    const seqs = events.map((e) => e.seq)
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b))
+    const last = events.filter((e) => e.type === 'progress').at(-1)
+    expect(last && 'progress' in last && last.progress.percentage).toBe(100)
+  })
+
+  it('reuses a warm executor for the same version (same child pid, bundle read once)', async () => {
+    const a = await invokeAndWait(host.url, dispatchRequest(echo.ref, {}))
+    const b = await invokeAndWait(host.url, dispatchRequest(echo.ref, {}))
+    expect(a.result.pid).toBe(b.result.pid)
+    expect(host.warmBundles()).toContain(echo.ref.sha256)
+  })
+
+  it('validates input against the function schema (failed, not retryable)', async () => {
+    const outcome = await invokeAndWait(host.url, dispatchRequest(echo.ref, { steps: -1 }))
+    expect(outcome.status).toBe('failed')
+    expect(outcome.error).toMatchObject({ code: 'INPUT_INVALID', retryable: false })
+    expect(outcome.error.message).toContain('steps')
+  })
+
+  it.each([
+    ['throw', undefined, /asked to throw/],
+    ['exit', 'FUNCTION_CRASHED', /exit code 3/],
+    ['oom', 'FUNCTION_OUT_OF_MEMORY', /ran out of memory/],
+  ])('a function that does %s fails its operation; the host stays AVAILABLE', async (fail, code, message) => {
+    const outcome = await invokeAndWait(host.url, dispatchRequest(echo.ref, { fail }))
+    expect(outcome.status).toBe('failed')
+    if (code) expect(outcome.error.code).toBe(code)
+    expect(outcome.error.message).toMatch(message)
+    await expectHealthy()
+    const after = await invokeAndWait(host.url, dispatchRequest(echo.ref, { message: 'still here' }))
+    expect(after.status).toBe('completed')
+  })
+
+  it('a function that hangs past its deadline is stopped and fails with FUNCTION_TIMEOUT', async () => {
+    const started = Date.now()
+    const outcome = await invokeAndWait(host.url, dispatchRequest(echo.ref, { fail: 'hang' }, { deadline_ms: Date.now() + 300 }))
+    expect(outcome.status).toBe('failed')
+    expect(outcome.error.code).toBe('FUNCTION_TIMEOUT')
+    expect(Date.now() - started).toBeLessThan(5000)
+    await expectHealthy()
+  })
+
+  it('cancel reaches the function as an AbortSignal within 1 s', async () => {
+    const request = dispatchRequest(echo.ref, { delay_ms: 60_000, steps: 600 })
+    const done = invokeAndWait(host.url, request)
+    await gateway.until(() => gateway.eventsFor(request.operation_id).some((e) => e.type === 'progress'))
+    const pid = host.executors().find((e) => e.busy)!.pid
+    const t0 = Date.now()
+    await ofetch(`${host.url}/invocations/${request.operation_id}`, { method: 'DELETE' })
+    const outcome = await done
+    expect(outcome.status).toBe('cancelled')
+    expect(Date.now() - t0).toBeLessThan(1000)
+    await gateway.until(() => gateway.eventsFor(request.operation_id).some((e) => e.type === 'cancelled'))
+    // An interrupted child is never reused.
+    await expect.poll(() => host.executors().some((e) => e.pid === pid), { timeout: 5000 }).toBe(false)
+  })
+
+  it('a function that ignores cancel is killed after the grace period', async () => {
+    const request = dispatchRequest(echo.ref, { delay_ms: 60_000, steps: 600, ignore_abort: true })
+    const done = invokeAndWait(host.url, request)
+    await gateway.until(() => gateway.eventsFor(request.operation_id).some((e) => e.type === 'progress'))
+    const pid = host.executors().find((e) => e.busy)!.pid
+    const t0 = Date.now()
+    await ofetch(`${host.url}/invocations/${request.operation_id}`, { method: 'DELETE' })
+    const outcome = await done
+    expect(outcome.status).toBe('cancelled')
+    expect(Date.now() - t0).toBeLessThan(3000)
+    expect(() => process.kill(pid, 0)).toThrow()
+    await expectHealthy()
+  })
+
+  it('answers 503 when every slot is taken, 404 when cancelling an unknown operation, 400 on a bad body', async () => {
+    const long = [dispatchRequest(echo.ref, { delay_ms: 60_000, steps: 600 }), dispatchRequest(echo.ref, { delay_ms: 60_000, steps: 600 })]
+    for (const r of long) await ofetch(`${host.url}/invocations`, { method: 'POST', body: r })
+    const busy = await ofetch.raw(`${host.url}/invocations`, { method: 'POST', body: dispatchRequest(echo.ref, {}), ignoreResponseError: true })
+    expect(busy.status).toBe(503)
+    expect((await ofetch(`${host.url}/health`)).worker_status).toBe('busy')
+    for (const r of long) await ofetch(`${host.url}/invocations/${r.operation_id}`, { method: 'DELETE' })
+    const unknown = await ofetch.raw(`${host.url}/invocations/op_nope`, { method: 'DELETE', ignoreResponseError: true })
+    expect(unknown.status).toBe(404)
+    const bad = await ofetch.raw(`${host.url}/invocations`, { method: 'POST', body: { operation_id: 'x' }, ignoreResponseError: true })
+    expect(bad.status).toBe(400)
+    await expect.poll(async () => (await ofetch(`${host.url}/health`)).free_slots, { timeout: 5000 }).toBe(2)
+  })
+})
+
+describe('bad bundles fail their operation and leave the host AVAILABLE', () => {
+  it('sha256 mismatch', async () => {
+    const outcome = await invokeAndWait(host.url, dispatchRequest({ ...echo.ref, sha256: sha256Hex('something else') }, {}))
+    expect(outcome.status).toBe('failed')
+    expect(outcome.error.code).toBe('BUNDLE_SHA_MISMATCH')
+    await expectHealthy()
+  })
+
+  it('corrupt archive', async () => {
+    const bytes = new TextEncoder().encode('this is not a tar.gz')
+    const ref = { ...echo.ref, version: 90, sha256: sha256Hex(bytes), bundle_key: 'echo/corrupt.tgz' }
+    await env.storage.bundles.setItemRaw(ref.bundle_key, bytes)
+    const outcome = await invokeAndWait(host.url, dispatchRequest(ref, {}))
+    expect(outcome.error.code).toBe('BUNDLE_CORRUPT')
+    await expectHealthy()
+  })
+
+  it('invalid manifest', async () => {
+    const { packArchive } = await import('../../function/archive.ts')
+    const bytes = packArchive([{ name: 'manifest.json', data: new TextEncoder().encode('{"name":"echo"}') }, { name: 'server/index.mjs', data: new TextEncoder().encode('') }])
+    const ref = { ...echo.ref, version: 91, sha256: sha256Hex(bytes), bundle_key: 'echo/bad-manifest.tgz' }
+    await env.storage.bundles.setItemRaw(ref.bundle_key, bytes)
+    const outcome = await invokeAndWait(host.url, dispatchRequest(ref, {}))
+    expect(outcome.error.code).toBe('BUNDLE_MANIFEST_INVALID')
+    await expectHealthy()
+  })
+
+  it('missing bundle', async () => {
+    const outcome = await invokeAndWait(host.url, dispatchRequest({ ...echo.ref, version: 92, sha256: 'a'.repeat(64), bundle_key: 'echo/missing.tgz' }, {}))
+    expect(outcome.error.code).toBe('BUNDLE_NOT_FOUND')
+  })
+
+  it('a bundle that throws at import', async () => {
+    const bad = await buildAndStore(join(FIXTURES, 'throws-at-import'), env.storage, join(env.root, 'build'))
+    const outcome = await invokeAndWait(host.url, dispatchRequest(bad.ref, {}))
+    expect(outcome.status).toBe('failed')
+    expect(outcome.error.code).toBe('BUNDLE_IMPORT_FAILED')
+    expect(outcome.error.message).toContain('exploded while loading')
+    await expectHealthy()
+    expect((await invokeAndWait(host.url, dispatchRequest(echo.ref, {}))).status).toBe('completed')
+  })
+})
