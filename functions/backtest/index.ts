@@ -1,0 +1,20 @@
+import { defineFunction } from '../../runtime/function/define.ts'
+import { runBacktestJob } from './src/job.ts'
+import { backtestInputSchema } from './src/input.ts'
+
+/**
+ * Replays stored bars through a trained model and the position manager (§6–7). One invocation
+ * may carry several symbols and parameter sets: features and inference run once per symbol,
+ * only the engine re-runs per set. Summary in the result; trades and equity curves in the
+ * `results` mount under `backtests/<operation_id>/`.
+ */
+export default defineFunction({
+  name: 'backtest',
+  description: 'Backtests a trained model over stored bars; one result per (symbol × parameter set)',
+  operation_type: 'backtesting',
+  input: backtestInputSchema,
+  placement: { worker_types: ['backtesting', 'general'] },
+  timeout_seconds: 6 * 3600,
+  max_attempts: 2,
+  run: runBacktestJob,
+})

@@ -1,0 +1,174 @@
+import type { FunctionContext } from '../../../runtime/function/define.ts'
+import { KtrdrError } from '../../../runtime/protocol/errors.ts'
+import type { BacktestParameters, ResolvedEngineConfig } from './_types.ts'
+import { resolveEngineConfig } from './config.ts'
+import type { BacktestInput, ParameterSet } from './input.ts'
+import type { Annualization, PerformanceMetrics } from './metrics.ts'
+import { loadBacktestModel, parseDate, prepareSymbol } from './pipeline.ts'
+import { runKey, writeRunDetails, type StoredDetails } from './results.ts'
+import { runSweep } from './sweep.ts'
+import { resolveWindow } from './window.ts'
+
+/** §7.5 for one (symbol × parameter set), plus where its details are stored. */
+export interface BacktestRunResult {
+  strategy_name: string
+  symbol: string
+  timeframe: string
+  start_time: string
+  end_time: string
+  execution_time_seconds: number
+  config: Record<string, unknown> & { initial_capital: number; commission: number; slippage: number; start_date: string | null; end_date: string | null }
+  metrics: PerformanceMetrics
+  trade_count: number
+  equity_curve_length: number
+  parameter_set: number
+  parameter_set_name: string | null
+  annualization: Annualization
+  final_equity: number
+  synthetic_data: boolean
+  results: StoredDetails & { mount: 'results'; prefix: string }
+}
+
+export interface BacktestJobResult extends BacktestRunResult {
+  operation_id: string
+  model: { key: string; strategy_name: string; output_type: string; features: number; sequence_length: number }
+  results_prefix: string
+  /** Every (symbol × set) run; the top-level fields repeat runs[0] (the guide's single-backtest shape). */
+  runs: BacktestRunResult[]
+  timings: { load_model_s: number; load_data_s: number; features_s: number; inference_s: number; engine_s: number; store_s: number; total_s: number; bars: number; engine_bars_per_second: number }
+}
+
+const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z')
+
+function engineParams(input: BacktestInput, set: ParameterSet | undefined): BacktestParameters[] {
+  const base: BacktestParameters = { initial_capital: input.initial_capital, commission: input.commission, slippage: input.slippage }
+  if (!set) return [base]
+  const { name: _name, ...overrides } = set
+  return [base, overrides]
+}
+
+function configView(cfg: ResolvedEngineConfig, startDate: string | null, endDate: string | null, set: ParameterSet | undefined) {
+  return {
+    initial_capital: cfg.initialCapital, commission: cfg.commission, slippage: cfg.slippage, start_date: startDate, end_date: endDate,
+    output_format: cfg.outputFormat, confidence_threshold: cfg.confidenceThreshold, position_awareness: cfg.positionAwareness,
+    allow_short_from_flat: cfg.allowShortFromFlat, min_signal_separation: cfg.minSignalSeparationHours,
+    round_trip_cost: cfg.roundTripCost, min_edge_multiplier: cfg.minEdgeMultiplier, position_size_fraction: cfg.positionSizeFraction,
+    ...(set?.name ? { name: set.name } : {}),
+  }
+}
+
+export async function runBacktestJob(input: BacktestInput, ctx: FunctionContext): Promise<BacktestJobResult> {
+  const t0 = performance.now()
+  const symbols = [...new Set([...(input.symbol ? [input.symbol] : []), ...(input.symbols ?? [])])]
+  if (symbols.length === 0) throw new KtrdrError({ statusCode: 422, code: 'INPUT_INVALID', retryable: false, message: 'Give a symbol or symbols[] to backtest' })
+  const sets: Array<ParameterSet | undefined> = input.parameter_sets?.length ? input.parameter_sets : [undefined]
+  const startMs = input.start_date ? parseDate(input.start_date, 'start_date', false) : -Infinity
+  const endMs = input.end_date ? parseDate(input.end_date, 'end_date', true) : Infinity
+  if (startMs > endMs) throw new KtrdrError({ statusCode: 422, code: 'INPUT_INVALID', retryable: false, message: `start_date ${input.start_date} is after end_date ${input.end_date}` })
+
+  ctx.progress({ percentage: 0, current_step: `Loading model ${input.model_path}` })
+  const model = await loadBacktestModel(ctx, input.model_path)
+  const tModel = performance.now()
+  if (input.strategy_name && input.strategy_name !== model.strategyName) {
+    ctx.logger.warn(`strategy_name "${input.strategy_name}" differs from the model's strategy "${model.strategyName}"; using the model's`)
+  }
+  const timeframe = input.timeframe ?? model.baseTimeframe
+  if (timeframe !== model.baseTimeframe) {
+    throw new KtrdrError({ statusCode: 422, code: 'INPUT_INVALID', retryable: false, message: `timeframe ${timeframe} does not match the model's base timeframe ${model.baseTimeframe}: backtest on ${model.baseTimeframe}` })
+  }
+  // Resolve every set before any heavy work: a bad override fails fast with 400.
+  const configs = sets.map((set) => resolveEngineConfig(model.decisions, ...engineParams(input, set)))
+  const totalRuns = symbols.length * sets.length
+  const details = input.save_details
+  const saveEquity = details === 'all' || (details === 'auto' && totalRuns <= 16)
+  const saveTrades = details !== 'none'
+  const prefix = `backtests/${ctx.operationId}`
+
+  const timings = { load_model_s: (tModel - t0) / 1000, load_data_s: 0, features_s: 0, inference_s: 0, engine_s: 0, store_s: 0, total_s: 0, bars: 0, engine_bars_per_second: 0 }
+  const runs: BacktestRunResult[] = []
+  let lastYield = performance.now()
+
+  for (let si = 0; si < symbols.length; si++) {
+    const symbol = symbols[si]
+    const share = 100 / symbols.length
+    const base = si * share
+    ctx.progress({ percentage: base, current_step: `Computing features for ${symbol} ${timeframe}`, context: { symbol, phase: 'features' } })
+    const prepared = await prepareSymbol(ctx, model, { symbol, timeframe, startMs, endMs })
+    timings.load_data_s += prepared.timings.load_data_s
+    timings.features_s += prepared.timings.features_s
+    timings.inference_s += prepared.timings.inference_s
+    const { bars } = prepared
+    const window = resolveWindow(bars.time, startMs, endMs, prepared.outputs.validFrom, prepared.barMs)
+    if (!window) {
+      throw new KtrdrError({
+        statusCode: 422, code: 'BACKTEST_WINDOW_EMPTY', retryable: false,
+        message: `No ${symbol} ${timeframe} bars between ${input.start_date ?? 'the start'} and ${input.end_date ?? 'the end'} after the indicator warm-up (first usable bar ${prepared.outputs.validFrom < bars.length ? iso(bars.time[prepared.outputs.validFrom]) : 'none'}): widen the window or load more history`,
+      })
+    }
+    const points = window.end - window.start + 1
+    timings.bars += points * configs.length
+    ctx.progress({ percentage: base + share * 0.4, current_step: `Backtesting ${symbol} ${timeframe}`, context: { symbol, phase: 'engine' } })
+    const tEngine = performance.now()
+    let storeMs = 0
+    await runSweep(bars, prepared.outputs, window, configs, async (i, r) => {
+      const key = runKey(ctx.operationId, symbol, i)
+      const ts = performance.now()
+      const stored = await writeRunDetails(ctx.storage.results, key, symbol, bars, r, { trades: saveTrades, equity: saveEquity })
+      storeMs += performance.now() - ts
+      const set = sets[i]
+      runs.push({
+        strategy_name: model.strategyName,
+        symbol,
+        timeframe,
+        start_time: iso(bars.time[window.start]),
+        end_time: iso(bars.time[window.end]),
+        execution_time_seconds: 0,
+        config: configView(r.config, input.start_date ?? null, input.end_date ?? null, set),
+        metrics: r.metrics,
+        trade_count: r.trades.count,
+        equity_curve_length: r.equity.length,
+        parameter_set: i,
+        parameter_set_name: set?.name ?? null,
+        annualization: r.annualization,
+        final_equity: r.finalEquity,
+        synthetic_data: prepared.synthetic,
+        results: { ...stored, mount: 'results', prefix: key },
+      })
+      // Let the host's cancel message in between runs of a long sweep.
+      if (performance.now() - lastYield > 50) {
+        await new Promise((resolve) => setImmediate(resolve))
+        lastYield = performance.now()
+      }
+    }, {
+      signal: ctx.signal,
+      onSetProgress(i, fraction, bar) {
+        const done = (i + fraction) / configs.length
+        const when = iso(bars.time[bar])
+        const k = bar - window.start
+        ctx.progress({
+          percentage: Math.min(99.9, base + share * (0.4 + 0.6 * done)),
+          current_step: `Backtesting ${symbol} ${timeframe} [${when}]`,
+          context: { symbol, current_bar: k + 1, total_bars: points, current_date: when, parameter_set: i, parameter_sets: configs.length },
+        })
+      },
+    })
+    const engineMs = performance.now() - tEngine - storeMs
+    timings.engine_s += engineMs / 1000
+    timings.store_s += storeMs / 1000
+    const perRun = (performance.now() - tEngine) / 1000 / configs.length
+    for (const run of runs.slice(-configs.length)) run.execution_time_seconds = perRun + (prepared.timings.load_data_s + prepared.timings.features_s + prepared.timings.inference_s) / configs.length
+  }
+
+  timings.total_s = (performance.now() - t0) / 1000
+  timings.engine_bars_per_second = timings.engine_s > 0 ? timings.bars / timings.engine_s : 0
+  await ctx.storage.results.setItem(`${prefix}/summary.json`, JSON.stringify({ operation_id: ctx.operationId, model: model.key, runs, timings }))
+  ctx.progress({ percentage: 100, current_step: `Backtest complete: ${runs.length} run(s)` })
+  return {
+    ...runs[0],
+    operation_id: ctx.operationId,
+    model: { key: model.key, strategy_name: model.strategyName, output_type: model.outputType, features: model.features.length, sequence_length: model.sequenceLength },
+    results_prefix: prefix,
+    runs,
+    timings,
+  }
+}

@@ -1,0 +1,116 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { runFunctionInProcess } from '../../../runtime/function/testing.ts'
+import type { KtrdrStorage } from '../../../storage/index.ts'
+import { resolveLocalPath } from '../../../storage/index.ts'
+import backtest from '../index.ts'
+import { resolveEngineConfig } from '../src/config.ts'
+import { runBacktest } from '../src/engine.ts'
+import { METRIC_KEYS } from '../src/metrics.ts'
+import { loadBacktestModel, prepareSymbol } from '../src/pipeline.ts'
+import { createSignalCache } from '../src/sweep.ts'
+import { resolveWindow } from '../src/window.ts'
+import { tf } from '../../core/src/model/tf.ts'
+import { createTempStorage, referenceYaml, writeBars, writeModel } from './_fixtures.ts'
+
+const H = 3_600_000
+let storage: KtrdrStorage
+let cleanup: () => Promise<void>
+let modelKey: string
+const N = 2000
+const START = new Date(Date.UTC(2024, 0, 1) + 1200 * H).toISOString()
+
+beforeAll(async () => {
+  ;({ storage, cleanup } = await createTempStorage())
+  await writeBars(storage, 'EURUSD', '1h', N, 3)
+  await writeBars(storage, 'GBPUSD', '1h', N, 4)
+  const m = await writeModel(storage, await referenceYaml('v3_multi_indicator.yaml'), { planted: true })
+  modelKey = m.key
+})
+afterAll(async () => { await cleanup?.() })
+
+describe('backtest function', () => {
+  it('runs the guide body end to end: §7.5 result, 22 metrics, trades and equity in the results store', async () => {
+    const { result, progress } = await runFunctionInProcess(backtest, {
+      model_path: 'v3_multi_indicator_example/1h_latest', strategy_name: 'v3_multi_indicator_example', symbol: 'EURUSD', timeframe: '1h',
+      start_date: START, end_date: '2024-12-31',
+      // An untrained net is never 60% sure: lower the threshold so that it trades.
+      parameter_sets: [{ confidence_threshold: 0 }],
+    }, { storage, operationId: 'op_backtesting_t1' })
+    expect(result.symbol).toBe('EURUSD')
+    expect(result.model.key).toBe(modelKey)
+    expect(Object.keys(result.metrics).sort()).toEqual([...METRIC_KEYS].sort())
+    expect(Date.parse(result.start_time)).toBe(Date.parse(START))
+    expect(result.equity_curve_length).toBe(N - 1200)
+    expect(result.trade_count).toBeGreaterThan(5)
+    expect(result.synthetic_data).toBe(true)
+    expect(result.config).toMatchObject({ initial_capital: 100_000, commission: 0.001, slippage: 0.0005, confidence_threshold: 0 })
+    const trades = await storage.results.getItem<Array<{ net_pnl: number; entry_time: string }>>(result.results.trades_key!)
+    expect(trades).toHaveLength(result.trade_count)
+    expect(Date.parse(trades![0].entry_time)).toBeGreaterThan(Date.parse(START))
+    const csv = String(await storage.results.getItem(result.results.equity_curve_key!))
+    const lines = csv.trim().split('\n')
+    expect(lines).toHaveLength(result.equity_curve_length + 1)
+    const final = Number(lines.at(-1)!.split(',')[2])
+    expect(final).toBeCloseTo(100_000 + trades!.reduce((a, t) => a + t.net_pnl, 0), 6)
+    expect(result.metrics.total_return).toBeCloseTo(final - 100_000, 6)
+    expect(result.results_prefix).toBe('backtests/op_backtesting_t1')
+    expect(resolveLocalPath(storage.options, 'results', result.results.trades_key!)).toContain('backtests/op_backtesting_t1')
+    // Progress: ≥100 engine updates with the bar's date, monotone.
+    const engine = progress.filter((p) => (p.context as { current_date?: string } | undefined)?.current_date)
+    expect(engine.length).toBeGreaterThanOrEqual(100)
+    for (let i = 1; i < progress.length; i++) expect(progress[i].percentage).toBeGreaterThanOrEqual(progress[i - 1].percentage)
+    expect(engine[0].current_step).toMatch(/^Backtesting EURUSD 1h \[2024-/)
+    expect(progress.at(-1)!.percentage).toBe(100)
+  })
+
+  it('one invocation sweeps symbols × parameter sets; each run equals a single run', async () => {
+    const sets = [{ name: 'loose', confidence_threshold: 0 }, { name: 'strict', confidence_threshold: 1 }, { name: 'costly', confidence_threshold: 0, commission: 0.01, allow_short_from_flat: true }]
+    const { result } = await runFunctionInProcess(backtest, { model_path: modelKey, symbols: ['EURUSD', 'GBPUSD'], start_date: START, parameter_sets: sets }, { storage })
+    expect(result.runs).toHaveLength(6)
+    expect(result.runs.map((r) => `${r.symbol}:${r.parameter_set_name}`)).toEqual(['EURUSD:loose', 'EURUSD:strict', 'EURUSD:costly', 'GBPUSD:loose', 'GBPUSD:strict', 'GBPUSD:costly'])
+    expect(result.runs[1].trade_count).toBe(0)
+    expect(result.runs[2].config.commission).toBe(0.01)
+    const single = await runFunctionInProcess(backtest, { model_path: modelKey, symbol: 'GBPUSD', start_date: START, parameter_sets: [sets[2]] }, { storage })
+    expect(single.result.metrics).toEqual(result.runs[5].metrics)
+    expect(single.result.trade_count).toBe(result.runs[5].trade_count)
+  })
+
+  it('inference matches the saved model on the same features; engine results are deterministic', async () => {
+    const ctx = { storage, signal: new AbortController().signal, logger: console as never }
+    const model = await loadBacktestModel(ctx, modelKey)
+    const prep = await prepareSymbol(ctx, model, { symbol: 'EURUSD', timeframe: '1h', startMs: -Infinity, endMs: Infinity })
+    const { outputs } = prep
+    expect(outputs.validFrom).toBeGreaterThan(10) // RSI/ADX warm-up, not a fixed 50
+    expect(outputs.validFrom).toBeLessThan(50)
+    // Direct tf predict on rows validFrom..validFrom+99 of the same (normalised) matrix.
+    const { buildFeatureMatrix } = await import('../../core/src/features/build.ts')
+    const { loadBars } = await import('../../core/src/data/store.ts')
+    const m = buildFeatureMatrix(model.strategy, { '1h': await loadBars(storage.data, { symbol: 'EURUSD', timeframe: '1h' }) })
+    const rows = m.values.subarray(outputs.validFrom * m.cols, (outputs.validFrom + 100) * m.cols)
+    const direct = tf.tidy(() => tf.softmax(model.loaded.model.predict(tf.tensor2d(rows, [100, m.cols])) as never).dataSync())
+    for (let i = 0; i < 300; i++) expect(outputs.values[outputs.validFrom * 3 + i]).toBeCloseTo(direct[i], 6)
+    for (let i = 0; i < outputs.validFrom * 3; i++) expect(Number.isNaN(outputs.values[i])).toBe(true)
+    const cfg = resolveEngineConfig(model.decisions, { confidence_threshold: 0 })
+    const window = resolveWindow(prep.bars.time, -Infinity, Infinity, outputs.validFrom, H)!
+    const a = runBacktest(prep.bars, createSignalCache(outputs)(cfg), cfg, window)
+    const snap = JSON.stringify(a.metrics)
+    const b = runBacktest(prep.bars, createSignalCache(outputs)(cfg), cfg, window)
+    expect(JSON.stringify(b.metrics)).toBe(snap)
+  })
+
+  it('bad input fails with a clear 4xx, not a crash', async () => {
+    await expect(runFunctionInProcess(backtest, { model_path: 'nope/1h_latest', symbol: 'EURUSD' }, { storage })).rejects.toMatchObject({ statusCode: 404, message: expect.stringMatching(/train/) })
+    await expect(runFunctionInProcess(backtest, { model_path: modelKey, symbol: 'USDJPY' }, { storage })).rejects.toMatchObject({ statusCode: 404, code: 'DATA_NOT_FOUND' })
+    await expect(runFunctionInProcess(backtest, { model_path: modelKey, symbol: 'EURUSD', start_date: '2030-01-01' }, { storage })).rejects.toMatchObject({ statusCode: 422 })
+    await expect(runFunctionInProcess(backtest, { model_path: modelKey, symbol: 'EURUSD', timeframe: '4h' }, { storage })).rejects.toMatchObject({ statusCode: 422 })
+    await expect(runFunctionInProcess(backtest, { model_path: modelKey }, { storage })).rejects.toMatchObject({ statusCode: 422 })
+  })
+
+  it('cancellation stops a sweep', async () => {
+    const ac = new AbortController()
+    const p = runFunctionInProcess(backtest, { model_path: modelKey, symbol: 'EURUSD', parameter_sets: Array.from({ length: 2000 }, () => ({ confidence_threshold: 0 })), save_details: 'none' }, {
+      storage, signal: ac.signal, onProgress: (u) => { if (u.percentage > 50) ac.abort() },
+    })
+    await expect(p).rejects.toMatchObject({ code: 'CANCELLED' })
+  })
+})
