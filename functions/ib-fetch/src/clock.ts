@@ -11,7 +11,13 @@ export const systemClock: Clock = {
   now: () => Date.now(),
   async sleep(ms, signal) {
     if (ms <= 0) { signal?.throwIfAborted(); return }
-    await delay(ms, undefined, { signal })
+    try {
+      await delay(ms, undefined, { signal })
+    } catch (error) {
+      // Surface the caller's reason (cancel vs timeout), not node's generic AbortError.
+      if (signal?.aborted) throw signal.reason
+      throw error
+    }
   },
 }
 

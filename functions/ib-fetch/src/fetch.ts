@@ -11,7 +11,7 @@ import type { IbFetchInput, IbFetchResult } from './input.ts'
 import type { PacingGate } from './pacing.ts'
 import { segmentGaps, type Segment } from './segments.ts'
 import { FetchedBars, loadStored, saveFetched } from './store.ts'
-import { BAR_SIZE, MAX_SPAN_MS, assertIbTimeframe, durationString, formatIbDateTime } from './timeframes.ts'
+import { BAR_SIZE, MAX_SPAN_MS, assertIbTimeframe, durationString, formatIbDateTime, lastClosedBarEnd } from './timeframes.ts'
 
 export interface IbFetchDeps {
   storage: Storage
@@ -54,7 +54,7 @@ export async function runIbFetch(input: IbFetchInput, deps: IbFetchDeps): Promis
     deps.progress({ percentage: 15, current_step: 'Resolving the date range' })
 
     const now = clock.now()
-    let end = Math.min(req.endMs ?? now, now)
+    let end = Math.min(req.endMs ?? now, lastClosedBarEnd(now, timeframe))
     let start: number
     let head: number | undefined
     const needHead = mode !== 'tail' || req.startMs !== undefined

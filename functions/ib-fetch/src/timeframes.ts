@@ -65,3 +65,17 @@ export function parseIbTime(value: string): number {
   if (m) return Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6])
   return Number.NaN
 }
+
+/**
+ * End of the last bar that has closed by `now`. IB also returns the bar still forming; storing
+ * it would freeze a partial bar in the file (the next run sees it as present), so fetches stop
+ * at the last closed bar. Weekly bars open on Mondays 00:00 UTC.
+ */
+export function lastClosedBarEnd(now: number, timeframe: string): number {
+  const interval = INTERVAL_MS[timeframe]
+  if (timeframe === '1w') {
+    const monday = 4 * DAY // 1970-01-05, the first Monday after the epoch
+    return Math.floor((now - monday) / interval) * interval + monday
+  }
+  return Math.floor(now / interval) * interval
+}
