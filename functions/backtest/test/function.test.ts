@@ -87,7 +87,7 @@ describe('backtest function', () => {
     const { loadBars } = await import('../../core/src/data/store.ts')
     const m = buildFeatureMatrix(model.strategy, { '1h': await loadBars(storage.data, { symbol: 'EURUSD', timeframe: '1h' }) })
     const rows = m.values.subarray(outputs.validFrom * m.cols, (outputs.validFrom + 100) * m.cols)
-    const direct = tf.tidy(() => tf.softmax(model.loaded.model.predict(tf.tensor2d(rows, [100, m.cols])) as never).dataSync())
+    const direct = tf.tidy(() => tf.softmax(model.loaded.model.predict(tf.tensor2d(rows, [100, m.cols])) as tf.Tensor2D).dataSync())
     for (let i = 0; i < 300; i++) expect(outputs.values[outputs.validFrom * 3 + i]).toBeCloseTo(direct[i], 6)
     for (let i = 0; i < outputs.validFrom * 3; i++) expect(Number.isNaN(outputs.values[i])).toBe(true)
     const cfg = resolveEngineConfig(model.decisions, { confidence_threshold: 0 })
