@@ -31,6 +31,7 @@ Usage: $0 --ctid N --ip ADDR/PREFIX --api-url URL [options]
   --storage-url URL   hosts without NFS: every storage mount over HTTP from the gateway
                       (e.g. http://192.168.1.100:8000/api/v1/storage); DATA_DIR & co are left unset
   --set KEY=VALUE     extra host.env setting (repeatable)
+  --source DIR        code to deploy (default: this checkout)
   --wait-timeout S    how long to wait for each worker to be AVAILABLE (default: 180)
   --no-wait           do not wait for registration
   --dry-run           print every command instead of running it
@@ -44,7 +45,7 @@ USAGE
 
 ctid="" count=1 ip="" gw="" bridge=vmbr0 api_url="" type=backtesting port="" cores=4 memory_gb=8
 slots="" template=900 snapname=template-base name_prefix="" index_base=200 mp_root="" storage_url=""
-wait_timeout=180 do_wait=1
+wait_timeout=180 do_wait=1 source_dir="$KTRDR_REPO_DIR"
 extra=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -66,6 +67,7 @@ while [[ $# -gt 0 ]]; do
     --mp-root) need_value "$@"; mp_root="$2"; shift 2 ;;
     --storage-url) need_value "$@"; storage_url="$2"; shift 2 ;;
     --set) need_value "$@"; extra+=("$2"); shift 2 ;;
+    --source) need_value "$@"; source_dir="$2"; shift 2 ;;
     --wait-timeout) need_value "$@"; wait_timeout="$2"; shift 2 ;;
     --no-wait) do_wait=0; shift ;;
     --dry-run) DRY_RUN=1; shift ;;
@@ -126,7 +128,7 @@ for i in "${!ids[@]}"; do
 done
 
 # 2. Code: packed once, pushed into every container.
-deploy_args=(--ctids "$(IFS=,; echo "${ids[*]}")")
+deploy_args=(--source "$source_dir" --ctids "$(IFS=,; echo "${ids[*]}")")
 [[ "$DRY_RUN" == 1 ]] && deploy_args+=(--dry-run)
 "$KTRDR_DEPLOY_DIR/lxc/deploy-code.sh" "${deploy_args[@]}"
 
