@@ -2,16 +2,16 @@ import type { Router } from 'h3'
 import type { KtrdrStorage } from '../../storage/index.ts'
 import type { GatewayDatabase } from './_db.ts'
 import type { FunctionRegistry } from './functions/_types.ts'
+import type { GatewayServices } from './_services.ts'
 
 /**
- * What every route module gets. The gateway owner adds fields (operations, registry, scheduler,
- * options, hooks) as they come; route modules take only what they use.
+ * What every route module gets: the gateway's services (operations, worker registry, dispatcher,
+ * health monitor, hooks, resolved options, the shared invoker). Route modules take only what they use.
  */
-export interface GatewayRouteContext {
+export interface GatewayRouteContext extends Omit<GatewayServices, 'close'> {
   storage: KtrdrStorage
   database: GatewayDatabase
   functions: FunctionRegistry
-  [key: string]: unknown
 }
 
 export type GatewayRoutes = (router: Router, ctx: GatewayRouteContext) => void

@@ -1,0 +1,58 @@
+import { createApp, createRouter, getRequestHeader, type App } from 'h3'
+import { KtrdrError } from '../protocol/index.ts'
+import { requireBearer, sendGatewayError } from './_http.ts'
+import type { GatewayRouteContext, GatewayRoutes } from './_routes.ts'
+import type { GatewayServices } from './_services.ts'
+import compatRoutes from './routes/compat.ts'
+import healthRoutes from './routes/health.ts'
+import invokeRoutes from './routes/invoke.ts'
+import operationsRoutes from './routes/operations.ts'
+import workersRoutes from './routes/workers.ts'
+
+const PUBLIC = new Set(['/health', '/api/v1/health'])
+/** Host → gateway routes: guarded by the cluster token when one is set. */
+const HOST_ROUTE = /^\/api\/v1\/workers\/(register|[^/]+\/(heartbeat|events))$/
+/** Bundle uploads may be large; every other body is small JSON. */
+const UPLOAD_ROUTE = /^\/api\/v1\/functions\/[^/]+\/versions$/
+
+/** Route modules owned by other areas; mounted when present. */
+async function optionalRoutes(): Promise<GatewayRoutes[]> {
+  // Specifiers in variables until those files land (then these become static imports).
+  const specs = ['./routes/functions.ts', './routes/data.ts', './routes/strategies.ts']
+  const loaders = specs.map((spec) => () => import(spec) as Promise<{ default: unknown }>)
+  const out: GatewayRoutes[] = []
+  for (const load of loaders) {
+    try { out.push((await load()).default as GatewayRoutes) } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND' && !/Cannot find module/.test(String(error))) throw error
+    }
+  }
+  return out
+}
+
+/** The gateway's h3 app: auth, body caps, one error shape, and every route module. */
+export async function createGatewayApp(services: GatewayServices): Promise<App> {
+  const { options } = services
+  const app = createApp({
+    onError: (error, event) => {
+      const status = (error as { statusCode?: number }).statusCode ?? 500
+      if (status >= 500 && !(error as { cause?: unknown }).cause?.constructor?.name?.includes('KtrdrError')) services.logger.error(error)
+      sendGatewayError(error, event)
+    },
+    onRequest: (event) => {
+      const path = event.path.split('?')[0]
+      if (PUBLIC.has(path)) return
+      if (HOST_ROUTE.test(path) && options.clusterToken) requireBearer(event, [options.clusterToken], 'KTRDR_CLUSTER_TOKEN')
+      else requireBearer(event, [options.apiToken], 'KTRDR_API_TOKEN')
+      const declared = Number(getRequestHeader(event, 'content-length') ?? 0)
+      const limit = UPLOAD_ROUTE.test(path) ? options.maxBundleBytes : options.maxBodyBytes
+      if (declared > limit) {
+        throw new KtrdrError({ statusCode: 413, code: 'BODY_TOO_LARGE', retryable: false, message: `Request body of ${declared} bytes exceeds the ${limit}-byte limit for ${path}` })
+      }
+    },
+  })
+  const router = createRouter()
+  const ctx: GatewayRouteContext = services
+  for (const routes of [healthRoutes, workersRoutes, operationsRoutes, invokeRoutes, compatRoutes, ...await optionalRoutes()]) routes(router, ctx)
+  app.use(router)
+  return app
+}

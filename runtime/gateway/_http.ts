@@ -1,0 +1,64 @@
+import { timingSafeEqual } from 'node:crypto'
+import type { H3Event } from 'h3'
+import { getRequestHeader, setResponseStatus } from 'h3'
+import { KtrdrError, isKtrdrError } from '../protocol/index.ts'
+
+/**
+ * Reads a JSON body with a byte cap, counting as it streams (a missing or lying content-length
+ * cannot get past it). Empty body → {}. Oversized → 413, malformed → 400.
+ */
+export async function readJsonBody<T = Record<string, unknown>>(event: H3Event, maxBytes: number): Promise<T> {
+  const req = event.node.req
+  const declared = Number(getRequestHeader(event, 'content-length') ?? NaN)
+  if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge(maxBytes)
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length
+    if (size > maxBytes) throw tooLarge(maxBytes)
+    chunks.push(chunk)
+  }
+  if (size === 0) return {} as T
+  const text = Buffer.concat(chunks, size).toString('utf8')
+  let value: unknown
+  try { value = JSON.parse(text) } catch (cause) {
+    throw new KtrdrError({ statusCode: 400, code: 'INVALID_JSON', retryable: false, message: `Request body is not valid JSON (${(cause as Error).message}): send a JSON object with content-type application/json`, cause })
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new KtrdrError({ statusCode: 400, code: 'INVALID_BODY', retryable: false, message: 'Request body must be a JSON object' })
+  }
+  return value as T
+}
+
+function tooLarge(maxBytes: number) {
+  return new KtrdrError({ statusCode: 413, code: 'BODY_TOO_LARGE', retryable: false, message: `Request body exceeds ${maxBytes} bytes: put large inputs in storage (data/strategies mounts) and pass their keys` })
+}
+
+function safeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a), y = Buffer.from(b)
+  return x.length === y.length && timingSafeEqual(x, y)
+}
+
+/** Throws 401 unless the request carries one of the accepted bearer tokens. */
+export function requireBearer(event: H3Event, tokens: Array<string | null>, what: string) {
+  const accepted = tokens.filter((t): t is string => !!t)
+  if (accepted.length === 0) return
+  const header = getRequestHeader(event, 'authorization') ?? ''
+  const match = /^Bearer\s+(.+)$/i.exec(header)
+  if (match && accepted.some((t) => safeEqual(match[1].trim(), t))) return
+  throw new KtrdrError({ statusCode: 401, code: 'UNAUTHORIZED', retryable: false, message: `Missing or wrong bearer token: send "Authorization: Bearer <${what}>"` })
+}
+
+/** One error shape for every route: `{statusCode, code, message, retryable, details}`. */
+export function sendGatewayError(error: unknown, event: H3Event) {
+  const h3 = error as { statusCode?: number; statusMessage?: string; message?: string; cause?: unknown; data?: unknown }
+  const original = isKtrdrError(h3.cause) ? h3.cause : isKtrdrError(error) ? error : null
+  const statusCode = original?.statusCode ?? h3.statusCode ?? 500
+  const body = original
+    ? original.toJSON()
+    : { statusCode, code: statusCode === 404 ? 'NOT_FOUND' : statusCode === 405 ? 'METHOD_NOT_ALLOWED' : statusCode >= 500 ? 'INTERNAL_ERROR' : 'BAD_REQUEST', message: h3.message || h3.statusMessage || 'Error', retryable: statusCode >= 500, details: h3.data }
+  if (event.node.res.headersSent) { event.node.res.end(); return }
+  setResponseStatus(event, statusCode)
+  event.node.res.setHeader('content-type', 'application/json')
+  event.node.res.end(JSON.stringify({ ...body, statusCode }))
+}

@@ -1,0 +1,122 @@
+import type { Operation } from '../protocol/index.ts'
+import { KtrdrError } from '../protocol/index.ts'
+import { anyHostMatches, placeOperation, type PlacementRequest } from '../scheduler/index.ts'
+import type { Dispatcher } from './_dispatcher.ts'
+import type { ResolvedGatewayOptions } from './_options.ts'
+import type { OperationsService } from './_operations.ts'
+import type { createInputValidator } from './_validate.ts'
+import type { WorkerRegistry } from './_workers.ts'
+import type { FunctionRegistry, ResolvedFunction } from './functions/_types.ts'
+
+/** Body of POST /api/v1/functions/:name/invoke (the compat routes build one of these). */
+export interface InvokeRequest {
+  input?: unknown
+  version?: number | string
+  idempotency_key?: string
+  wait_seconds?: number
+  prefer_gpu?: boolean
+  require_gpu?: boolean
+  priority?: number
+  /** false: answer 503 instead of queueing when no capable host has a free slot now. */
+  queue?: boolean
+  /** Attempts allowed when hosts die under the operation; default: the function's max_attempts. */
+  max_attempts?: number
+  metadata?: Record<string, unknown>
+}
+
+export interface InvokeResult { statusCode: 200 | 202; operation: Operation; reused: boolean }
+
+function bad(field: string, message: string): never {
+  throw new KtrdrError({ statusCode: 400, code: 'INVALID_REQUEST', retryable: false, message: `${field} ${message}`, details: { field } })
+}
+
+/** Type checks on the envelope (the input itself is checked against the function's schema). */
+export function checkInvokeRequest(body: Record<string, unknown>, maxWaitSeconds: number): InvokeRequest {
+  const known = new Set(['input', 'version', 'idempotency_key', 'wait_seconds', 'prefer_gpu', 'require_gpu', 'priority', 'queue', 'max_attempts', 'metadata'])
+  for (const key of Object.keys(body)) if (!known.has(key)) bad(key, `is not a known field: put function arguments under "input" (known: ${[...known].join(', ')})`)
+  if (body.version !== undefined && !(typeof body.version === 'string' || Number.isInteger(body.version))) bad('version', 'must be a version number or an alias name')
+  if (body.idempotency_key !== undefined && (typeof body.idempotency_key !== 'string' || body.idempotency_key.length === 0 || body.idempotency_key.length > 200)) bad('idempotency_key', 'must be a string of 1–200 characters')
+  if (body.wait_seconds !== undefined && (typeof body.wait_seconds !== 'number' || !(body.wait_seconds >= 0) || body.wait_seconds > maxWaitSeconds)) bad('wait_seconds', `must be a number between 0 and ${maxWaitSeconds}`)
+  for (const flag of ['prefer_gpu', 'require_gpu', 'queue'] as const) if (body[flag] !== undefined && typeof body[flag] !== 'boolean') bad(flag, 'must be true or false')
+  if (body.priority !== undefined && (!Number.isInteger(body.priority) || Math.abs(body.priority as number) > 1000)) bad('priority', 'must be an integer between -1000 and 1000 (higher runs first)')
+  if (body.max_attempts !== undefined && (!Number.isInteger(body.max_attempts) || (body.max_attempts as number) < 1 || (body.max_attempts as number) > 20)) bad('max_attempts', 'must be an integer between 1 and 20')
+  if (body.metadata !== undefined && (typeof body.metadata !== 'object' || body.metadata === null || Array.isArray(body.metadata))) bad('metadata', 'must be an object')
+  return body as InvokeRequest
+}
+
+export function placementFor(fn: ResolvedFunction, request: InvokeRequest): PlacementRequest {
+  const p = fn.manifest.placement ?? {}
+  const r = p.requires ?? {}
+  return {
+    requires: { workerTypes: p.worker_types ?? null, gpu: !!r.gpu, ib: !!r.ib, llm: !!r.llm, minMemoryGb: r.min_memory_gb, labels: r.labels },
+    preferGpu: request.prefer_gpu ?? request.require_gpu ?? !!p.prefers?.gpu,
+    requireGpu: request.require_gpu ?? false,
+    sha256: fn.sha256,
+  }
+}
+
+/** Resolve → validate → persist → queue → (optionally) wait. Shared by invoke and the compat routes. */
+export function createInvoker(deps: {
+  options: ResolvedGatewayOptions
+  functions: FunctionRegistry
+  operations: OperationsService
+  workers: WorkerRegistry
+  dispatcher: Dispatcher
+  validateInput: ReturnType<typeof createInputValidator>
+}) {
+  const { options, functions, operations, workers, dispatcher } = deps
+
+  return async function invoke(name: string, request: InvokeRequest, signal?: AbortSignal): Promise<InvokeResult> {
+    if (!/^[a-z][a-z0-9-]*(@[A-Za-z0-9._-]+)?$/.test(name)) bad('name', `"${name}" is not a function name (name, name@<version> or name@<alias>)`)
+    const spec = request.version !== undefined && !name.includes('@') ? `${name}@${request.version}` : name
+    const wait = Math.min(request.wait_seconds ?? 0, options.queue.maxWaitSeconds) * 1000
+
+    if (request.idempotency_key) {
+      const existing = operations.byIdempotencyKey(request.idempotency_key)
+      if (existing) {
+        if (existing.op.function.name !== spec.split('@')[0]) {
+          throw new KtrdrError({ statusCode: 409, code: 'IDEMPOTENCY_CONFLICT', retryable: false, message: `idempotency_key "${request.idempotency_key}" already belongs to ${existing.op.operation_id} (function ${existing.op.function.name}): use a new key` })
+        }
+        const op = await operations.waitFinished(existing.op.operation_id, wait, signal)
+        return { statusCode: op.status === 'completed' || op.status === 'failed' || op.status === 'cancelled' ? 200 : 202, operation: op, reused: true }
+      }
+    }
+
+    const fn = await functions.resolve(spec)
+    const input = request.input ?? {}
+    deps.validateInput(fn.sha256, fn.manifest.input_schema, input, `${fn.name}@${fn.version}`)
+    const placement = placementFor(fn, request)
+
+    if (request.queue === false && !placeOperation(workers.views, placement)) {
+      const capable = anyHostMatches(workers.views, placement)
+      throw new KtrdrError({
+        statusCode: 503, code: 'NO_CAPACITY', retryable: true,
+        message: capable
+          ? `No capable host has a free slot for ${fn.name} right now: retry later, or omit "queue": false to wait in the queue`
+          : `No registered host can run ${fn.name} (needs ${JSON.stringify(fn.manifest.placement ?? {})}${placement.requireGpu ? ' and a GPU' : ''}): start a matching host`,
+        details: { registered_workers: workers.views.length, capable_hosts: capable },
+      })
+    }
+
+    const attemptBudget = Math.max(1, request.max_attempts ?? (fn.manifest.max_attempts || options.queue.maxAttempts))
+    const op = operations.create({
+      fn, input,
+      plan: {
+        function: { name: fn.name, version: fn.version, sha256: fn.sha256, bundle_key: fn.bundle_key, timeout_seconds: fn.manifest.timeout_seconds || 3600 },
+        placement,
+        attempt_budget: attemptBudget,
+      },
+      priority: request.priority ?? 0,
+      idempotencyKey: request.idempotency_key ?? null,
+      maxAttempts: attemptBudget,
+      metadata: request.metadata,
+    })
+    dispatcher.kick()
+    if (wait <= 0) return { statusCode: 202, operation: op, reused: false }
+    const finished = await operations.waitFinished(op.operation_id, wait, signal)
+    const done = finished.status === 'completed' || finished.status === 'failed' || finished.status === 'cancelled'
+    return { statusCode: done ? 200 : 202, operation: finished, reused: false }
+  }
+}
+
+export type Invoker = ReturnType<typeof createInvoker>

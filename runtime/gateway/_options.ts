@@ -1,0 +1,134 @@
+import { resolve } from 'node:path'
+import { KtrdrError } from '../protocol/errors.ts'
+import type { StorageConfig } from '../../storage/index.ts'
+
+/** What a user, a CLI flag or a test says. Everything is optional; env fills the rest. */
+export interface GatewayConfig {
+  host?: string
+  /** 0 picks a free port (tests). */
+  port?: number
+  /** SQLite file on the gateway's local disk; ':memory:' for throwaway gateways. */
+  dbPath?: string
+  storage?: StorageConfig
+  apiToken?: string | null
+  clusterToken?: string | null
+  /** Allow a non-loopback bind without tokens. */
+  insecure?: boolean
+  health?: Partial<HealthOptions>
+  queue?: Partial<QueueOptions>
+  /** Largest JSON body accepted (bytes); larger → 413. */
+  maxBodyBytes?: number
+  /** Largest bundle upload accepted (bytes). */
+  maxBundleBytes?: number
+  /** Silence request/lifecycle logs (tests, benches). */
+  quiet?: boolean
+}
+
+export interface HealthOptions {
+  /** Poll every host's /health this often. */
+  intervalMs: number
+  timeoutMs: number
+  /** Consecutive failed polls → TEMPORARILY_UNAVAILABLE. */
+  failures: number
+  /** Unavailable this long (since last healthy) → removed from the registry. */
+  removalMs: number
+  /** Hosts push a heartbeat this often (told to them at registration). */
+  heartbeatIntervalMs: number
+  /** No heartbeat for this long → probe the host now instead of waiting for the next poll. */
+  heartbeatTimeoutMs: number
+  /** Timeout of the immediate probe after a missed heartbeat or a closed connection. */
+  probeTimeoutMs: number
+}
+
+export interface QueueOptions {
+  /** Default attempts when the function's manifest does not say. */
+  maxAttempts: number
+  /** Gateway→host dispatch timeout. */
+  dispatchTimeoutMs: number
+  /** After a gateway restart, how long running operations wait for their host to re-register. */
+  reattachGraceMs: number
+  /** Longest wait_seconds a caller may ask for. */
+  maxWaitSeconds: number
+}
+
+export interface ResolvedGatewayOptions {
+  host: string
+  port: number
+  dbPath: string
+  storage: StorageConfig
+  apiToken: string | null
+  clusterToken: string | null
+  insecure: boolean
+  health: HealthOptions
+  queue: QueueOptions
+  maxBodyBytes: number
+  maxBundleBytes: number
+  quiet: boolean
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]'])
+
+function num(value: string | undefined, name: string): number | undefined {
+  if (value === undefined || value === '') return undefined
+  const n = Number(value)
+  if (!Number.isFinite(n) || n < 0) {
+    throw new KtrdrError({ statusCode: 400, code: 'CONFIG_INVALID', retryable: false, message: `Environment variable ${name}="${value}" must be a non-negative number` })
+  }
+  return n
+}
+
+/** Seconds from env (the guide's variables are in seconds) → ms. */
+function secs(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const n = num(env[name], name)
+  return n === undefined ? undefined : n * 1000
+}
+
+/**
+ * The one place gateway defaults live. Precedence: explicit config > environment > default.
+ * Env: KTRDR_GATEWAY_HOST, KTRDR_GATEWAY_PORT (or PORT), KTRDR_GATEWAY_DB, KTRDR_HOME, KTRDR_API_TOKEN,
+ * KTRDR_CLUSTER_TOKEN, KTRDR_INSECURE=1, KTRDR_WORKER_HEALTH_CHECK_INTERVAL/TIMEOUT/FAILURES,
+ * KTRDR_WORKER_REMOVAL_THRESHOLD (seconds, as in the guide), KTRDR_HEARTBEAT_INTERVAL/TIMEOUT (seconds),
+ * KTRDR_MAX_ATTEMPTS, KTRDR_MAX_BODY_BYTES, KTRDR_MAX_BUNDLE_BYTES.
+ */
+export function resolveGatewayOptions(config: GatewayConfig = {}, env: NodeJS.ProcessEnv = process.env): ResolvedGatewayOptions {
+  const host = config.host ?? env.KTRDR_GATEWAY_HOST ?? '127.0.0.1'
+  const port = config.port ?? num(env.KTRDR_GATEWAY_PORT ?? env.PORT, 'KTRDR_GATEWAY_PORT') ?? 8000
+  const home = resolve(config.storage?.root ?? env.KTRDR_HOME ?? '.ktrdr')
+  const dbPath = config.dbPath ?? env.KTRDR_GATEWAY_DB ?? resolve(home, 'gateway.db')
+  const apiToken = config.apiToken !== undefined ? config.apiToken : env.KTRDR_API_TOKEN || null
+  const clusterToken = config.clusterToken !== undefined ? config.clusterToken : env.KTRDR_CLUSTER_TOKEN || null
+  const insecure = config.insecure ?? ['1', 'true', 'yes'].includes((env.KTRDR_INSECURE ?? '').toLowerCase())
+
+  if (!LOOPBACK.has(host) && !insecure && (!apiToken || !clusterToken)) {
+    throw new KtrdrError({
+      statusCode: 400, code: 'INSECURE_BIND', retryable: false,
+      message: `Refusing to listen on ${host} without KTRDR_API_TOKEN and KTRDR_CLUSTER_TOKEN: set both tokens, bind to 127.0.0.1, or pass --insecure (KTRDR_INSECURE=1) if the network is trusted`,
+    })
+  }
+
+  const heartbeatIntervalMs = config.health?.heartbeatIntervalMs ?? secs(env, 'KTRDR_HEARTBEAT_INTERVAL') ?? 2000
+  const health: HealthOptions = {
+    intervalMs: config.health?.intervalMs ?? secs(env, 'KTRDR_WORKER_HEALTH_CHECK_INTERVAL') ?? 10_000,
+    timeoutMs: config.health?.timeoutMs ?? secs(env, 'KTRDR_WORKER_HEALTH_CHECK_TIMEOUT') ?? 5000,
+    failures: config.health?.failures ?? num(env.KTRDR_WORKER_HEALTH_CHECK_FAILURES, 'KTRDR_WORKER_HEALTH_CHECK_FAILURES') ?? 3,
+    removalMs: config.health?.removalMs ?? secs(env, 'KTRDR_WORKER_REMOVAL_THRESHOLD') ?? 300_000,
+    heartbeatIntervalMs,
+    // 1.25 intervals: one late heartbeat triggers a probe, not a verdict; the probe decides.
+    heartbeatTimeoutMs: config.health?.heartbeatTimeoutMs ?? secs(env, 'KTRDR_HEARTBEAT_TIMEOUT') ?? Math.round(heartbeatIntervalMs * 1.25),
+    probeTimeoutMs: config.health?.probeTimeoutMs ?? 1000,
+  }
+  const queue: QueueOptions = {
+    maxAttempts: config.queue?.maxAttempts ?? num(env.KTRDR_MAX_ATTEMPTS, 'KTRDR_MAX_ATTEMPTS') ?? 3,
+    dispatchTimeoutMs: config.queue?.dispatchTimeoutMs ?? 30_000,
+    reattachGraceMs: config.queue?.reattachGraceMs ?? Math.max(3 * heartbeatIntervalMs, 5000),
+    maxWaitSeconds: config.queue?.maxWaitSeconds ?? 300,
+  }
+  return {
+    host, port, dbPath,
+    storage: config.storage ?? {},
+    apiToken, clusterToken, insecure, health, queue,
+    maxBodyBytes: config.maxBodyBytes ?? num(env.KTRDR_MAX_BODY_BYTES, 'KTRDR_MAX_BODY_BYTES') ?? 1024 * 1024,
+    maxBundleBytes: config.maxBundleBytes ?? num(env.KTRDR_MAX_BUNDLE_BYTES, 'KTRDR_MAX_BUNDLE_BYTES') ?? 512 * 1024 * 1024,
+    quiet: config.quiet ?? false,
+  }
+}

@@ -1,0 +1,113 @@
+import { createConsola, type ConsolaInstance } from 'consola'
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { createKtrdrStorage, type KtrdrStorage } from '../../storage/index.ts'
+import type { FunctionVersion } from '../protocol/index.ts'
+import { createGatewayDatabase, type GatewayDatabase } from './_db.ts'
+import { createDispatcher, type Dispatcher } from './_dispatcher.ts'
+import { createHealthMonitor, type HealthMonitor } from './_health.ts'
+import { createGatewayHooks, type GatewayHooks } from './_hooks.ts'
+import { createHostClient, type HostClient } from './_host-client.ts'
+import { createInvoker, type Invoker } from './_invoke.ts'
+import { createOperationsService, type OperationsService } from './_operations.ts'
+import type { ResolvedGatewayOptions } from './_options.ts'
+import { createReconciler, type Reconciler } from './_reconcile.ts'
+import { createOperationStore } from './_store.ts'
+import { createInputValidator } from './_validate.ts'
+import { createWorkerRegistry, type WorkerRegistry } from './_workers.ts'
+import type { FunctionRegistry } from './functions/_types.ts'
+
+/** Everything the gateway's routes use; route modules take what they need from it. */
+export interface GatewayServices {
+  options: ResolvedGatewayOptions
+  logger: ConsolaInstance
+  storage: KtrdrStorage
+  database: GatewayDatabase
+  functions: FunctionRegistry
+  hooks: GatewayHooks
+  operations: OperationsService
+  workers: WorkerRegistry
+  dispatcher: Dispatcher
+  health: HealthMonitor
+  reconciler: Reconciler
+  client: HostClient
+  invoke: Invoker
+  startedAt: Date
+  close(): Promise<void>
+}
+
+export interface GatewayServiceOverrides {
+  storage?: KtrdrStorage
+  functions?: FunctionRegistry
+  logger?: ConsolaInstance
+}
+
+/**
+ * Builds the gateway's services (database, registry, scheduler loop, health monitor) without any
+ * HTTP server, so the standalone server (createGateway) and the Nitro build share one wiring.
+ */
+export async function createGatewayServices(options: ResolvedGatewayOptions, overrides: GatewayServiceOverrides = {}): Promise<GatewayServices> {
+  const logger = overrides.logger ?? createConsola({ level: options.quiet ? 0 : 3 }).withTag('gateway')
+  if (options.dbPath !== ':memory:') mkdirSync(dirname(options.dbPath), { recursive: true })
+  const database = await createGatewayDatabase(options.dbPath)
+  const storage = overrides.storage ?? await createKtrdrStorage(options.storage)
+  const hooks = createGatewayHooks((error) => logger.error('Hook listener failed:', error))
+  const client = createHostClient({ clusterToken: options.clusterToken })
+  const workers = createWorkerRegistry(hooks)
+  const operations = createOperationsService(createOperationStore(database), hooks)
+
+  let dispatcherRef: Dispatcher | null = null
+  let healthRef: HealthMonitor | null = null
+  const dispatcher = createDispatcher({ options, operations, workers, client, logger, onUnreachable: (entry) => void healthRef?.probe(entry, 'dispatch could not reach it') })
+  dispatcherRef = dispatcher
+  const health = createHealthMonitor({ options, workers, operations, dispatcher, client, logger })
+  healthRef = health
+  const reconciler = createReconciler({ options, workers, operations, dispatcher, logger })
+
+  // Tell every host about a new version so the first invocation finds the bundle unpacked.
+  const notify = (version: FunctionVersion) => {
+    for (const entry of workers.all()) {
+      if (entry.lost) continue
+      client.prefetch(entry.record.endpoint_url, { name: version.name, version: version.version, sha256: version.sha256, bundle_key: version.bundle_key })
+        .catch((error: Error) => logger.debug(`Prefetch on ${entry.record.worker_id} failed: ${error.message}`))
+    }
+  }
+  const functions: FunctionRegistry = overrides.functions ?? await import('./functions/registry.ts').then((m) => m.createFunctionRegistry({ database, storage, notify }))
+
+  const invoke = createInvoker({ options, functions, operations, workers, dispatcher: dispatcherRef, validateInput: createInputValidator() })
+
+  // Durable state back in memory: pending → queue; running → wait for the host to re-attach.
+  const restored = operations.load()
+  const running = restored.filter((s) => s.op.status === 'running')
+  let reattachTimer: NodeJS.Timeout | null = null
+  if (running.length > 0) {
+    logger.info(`Restored ${restored.length} live operation(s); ${running.length} running wait ${options.queue.reattachGraceMs} ms for their hosts to re-register`)
+    reattachTimer = setTimeout(() => {
+      for (const s of running) {
+        const current = operations.live.get(s.op.operation_id)
+        if (!current || current.op.status !== 'running') continue
+        const host = current.op.worker_id ? workers.get(current.op.worker_id) : undefined
+        if (host && host.running.has(current.op.operation_id)) continue
+        operations.requeue(current, `Host ${current.op.worker_id ?? '?'} did not re-attach the operation after the gateway restarted`)
+      }
+      dispatcher.kick()
+    }, options.queue.reattachGraceMs)
+    reattachTimer.unref()
+  }
+  health.start()
+  dispatcher.kick()
+
+  const services: GatewayServices = {
+    options, logger, storage, database, functions, hooks, operations, workers, dispatcher, health, reconciler, client, invoke,
+    startedAt: new Date(),
+    async close() {
+      if (reattachTimer) clearTimeout(reattachTimer)
+      health.close()
+      dispatcher.close()
+      client.close()
+      if (!overrides.storage) await storage.dispose()
+      await database.close()
+    },
+  }
+  return services
+}

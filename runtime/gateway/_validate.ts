@@ -1,0 +1,41 @@
+import { Ajv2020, type ValidateFunction, type ErrorObject } from 'ajv/dist/2020.js'
+import addFormatsImport from 'ajv-formats'
+import { KtrdrError } from '../protocol/index.ts'
+
+const addFormats = addFormatsImport as unknown as (ajv: Ajv2020) => Ajv2020
+
+/** Where an ajv error points, as `input.a.b[2]`, naming the missing/extra key when there is one. */
+export function describeAjvError(error: ErrorObject, root = 'input'): { field: string; message: string } {
+  let field = root + error.instancePath.replace(/\/(\d+)(?=\/|$)/g, '[$1]').replace(/\//g, '.')
+  const params = error.params as Record<string, unknown>
+  if (typeof params.missingProperty === 'string') field += `.${params.missingProperty}`
+  if (typeof params.additionalProperty === 'string') field += `.${params.additionalProperty}`
+  const extra = error.keyword === 'additionalProperties' ? ' (unknown field)' : error.keyword === 'enum' ? `: one of ${JSON.stringify(params.allowedValues)}` : ''
+  return { field, message: `${field} ${error.message ?? 'is invalid'}${extra}` }
+}
+
+/** Validators compiled once per bundle sha256 (manifests are immutable). */
+export function createInputValidator() {
+  const ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: true })
+  addFormats(ajv)
+  const cache = new Map<string, ValidateFunction>()
+
+  return function validateInput(key: string, schema: Record<string, unknown> | undefined, input: unknown, fnName: string) {
+    if (!schema || Object.keys(schema).length === 0) return
+    let validate = cache.get(key)
+    if (!validate) {
+      const { $schema: _ignored, ...rest } = schema
+      try { validate = ajv.compile(rest) } catch (cause) {
+        throw new KtrdrError({ statusCode: 500, code: 'MANIFEST_SCHEMA_INVALID', retryable: false, message: `Function ${fnName} has an input schema that does not compile: rebuild and redeploy it`, cause })
+      }
+      cache.set(key, validate)
+    }
+    if (validate(input)) return
+    const errors = (validate.errors ?? []).map((e) => describeAjvError(e))
+    throw new KtrdrError({
+      statusCode: 422, code: 'INPUT_INVALID', retryable: false,
+      message: `Invalid input for ${fnName}: ${errors.slice(0, 5).map((e) => e.message).join('; ')}`,
+      details: { errors: errors.slice(0, 20) },
+    })
+  }
+}

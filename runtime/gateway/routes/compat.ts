@@ -1,0 +1,61 @@
+import { defineEventHandler, setResponseStatus } from 'h3'
+import type { Operation } from '../../protocol/index.ts'
+import { readJsonBody } from '../_http.ts'
+import { checkInvokeRequest, type InvokeRequest } from '../_invoke.ts'
+import { defineGatewayRoutes, type GatewayRouteContext } from '../_routes.ts'
+
+/** Keys that steer the gateway rather than the function; everything else is the function's input. */
+const ENVELOPE = ['idempotency_key', 'wait_seconds', 'prefer_gpu', 'require_gpu', 'priority', 'queue', 'max_attempts', 'version'] as const
+
+function split(body: Record<string, unknown>, maxWait: number): InvokeRequest {
+  const envelope: Record<string, unknown> = {}
+  const input: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(body)) {
+    if ((ENVELOPE as readonly string[]).includes(key)) envelope[key] = value
+    else input[key] = value
+  }
+  return checkInvokeRequest({ ...envelope, input }, maxWait)
+}
+
+/** Resolves once the operation has a host (or is finished), or after `ms`. */
+function waitForPlacement(ctx: GatewayRouteContext, id: string, ms: number): Promise<Operation> {
+  const current = ctx.operations.get(id)!.op
+  if (current.worker_id || current.status !== 'pending') return Promise.resolve(current)
+  return new Promise((resolve) => {
+    const done = () => { clearTimeout(timer); offA(); offB(); resolve(ctx.operations.get(id)!.op) }
+    const offA = ctx.hooks.on('operation:updated', (op) => { if (op.operation_id === id && op.worker_id) done() })
+    const offB = ctx.hooks.on('operation:finished', (op) => { if (op.operation_id === id) done() })
+    const timer = setTimeout(done, ms)
+  })
+}
+
+/**
+ * The deployment guide's endpoints, mapped onto function invocations so its curl checks work:
+ * backtests/start → backtest, trainings/start → train, data/acquire/download → ib-fetch.
+ */
+export default defineGatewayRoutes((router, ctx) => {
+  const mount = (path: string, fn: string, opts: { mapInput?: (input: Record<string, unknown>) => void; awaitPlacementMs?: number; message: string }) => {
+    router.post(path, defineEventHandler(async (event) => {
+      const request = split(await readJsonBody(event, ctx.options.maxBodyBytes), ctx.options.queue.maxWaitSeconds)
+      opts.mapInput?.(request.input as Record<string, unknown>)
+      const result = await ctx.invoke(fn, request)
+      let op = result.operation
+      if (opts.awaitPlacementMs && !op.worker_id && op.status === 'pending') op = await waitForPlacement(ctx, op.operation_id, opts.awaitPlacementMs)
+      setResponseStatus(event, result.statusCode)
+      return { success: true, message: opts.message, mode: 'distributed', ...op }
+    }))
+  }
+
+  mount('/api/v1/backtests/start', 'backtest', { message: 'Backtest started' })
+  mount('/api/v1/trainings/start', 'train', {
+    message: 'Training started',
+    // The guide's client sends a single "timeframe"; the function takes a list.
+    mapInput: (input) => {
+      if (typeof input.timeframe === 'string' && input.timeframes === undefined) input.timeframes = [input.timeframe]
+      delete input.timeframe
+    },
+    // The guide checks the response's worker_id (GPU host or not): give placement a moment.
+    awaitPlacementMs: 2000,
+  })
+  mount('/api/v1/data/acquire/download', 'ib-fetch', { message: 'Data download started' })
+})

@@ -1,0 +1,46 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createKtrdrStorage } from '../../../storage/index.ts'
+import type { FunctionManifest } from '../../protocol/index.ts'
+import { createGateway, type Gateway, type GatewayConfig } from '../index.ts'
+import { createFakeRegistry, manifest } from './_fakes.ts'
+
+export const DEFAULT_MANIFESTS: FunctionManifest[] = [
+  manifest('echo'),
+  manifest('gpu-job', { placement: { prefers: { gpu: true } } }),
+  manifest('needs-gpu', { placement: { requires: { gpu: true } } }),
+  manifest('bt-only', { placement: { worker_types: ['backtesting'] } }),
+  manifest('backtest', { operation_type: 'backtesting', input_schema: { type: 'object' } }),
+  manifest('train', { operation_type: 'training', input_schema: { type: 'object', properties: { timeframes: { type: 'array', items: { type: 'string' } } } }, placement: { prefers: { gpu: true } } }),
+  manifest('ib-fetch', { operation_type: 'data_load', input_schema: { type: 'object' } }),
+  manifest('strict', { input_schema: { type: 'object', properties: { symbol: { type: 'string' }, bars: { type: 'integer', minimum: 1 } }, required: ['symbol'], additionalProperties: false } }),
+]
+
+/** A gateway on a free loopback port with a temp dir for its db and storage. */
+export async function startTestGateway(config: GatewayConfig = {}, dir = mkdtempSync(join(tmpdir(), 'ktrdr-gw-'))) {
+  const storage = await createKtrdrStorage({ root: join(dir, 'store') })
+  const gateway = await createGateway({
+    port: 0, quiet: true, dbPath: join(dir, 'gateway.db'), apiToken: null, clusterToken: null,
+    health: { heartbeatIntervalMs: 200, heartbeatTimeoutMs: 400, probeTimeoutMs: 300, intervalMs: 60_000, ...config.health },
+    ...config,
+  }, { storage, functions: createFakeRegistry(DEFAULT_MANIFESTS) })
+  return {
+    gateway, dir, url: gateway.url,
+    async api<T = any>(path: string, init: { method?: string; body?: unknown; headers?: Record<string, string>; raw?: string } = {}): Promise<{ status: number; body: T }> {
+      const res = await fetch(`${gateway.url}${path}`, {
+        method: init.method ?? (init.body !== undefined || init.raw !== undefined ? 'POST' : 'GET'),
+        headers: { 'content-type': 'application/json', ...init.headers },
+        body: init.raw ?? (init.body === undefined ? undefined : JSON.stringify(init.body)),
+      })
+      const text = await res.text()
+      return { status: res.status, body: (text ? JSON.parse(text) : null) as T }
+    },
+    async close(keep = false) {
+      await gateway.close()
+      await storage.dispose()
+      if (!keep) rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
+export type TestGateway = Awaited<ReturnType<typeof startTestGateway>>

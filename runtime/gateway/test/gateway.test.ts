@@ -1,0 +1,311 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import type { Operation, WorkerRecord } from '../../protocol/index.ts'
+import { startFakeHost, until } from './_fakes.ts'
+import { startTestGateway, type TestGateway } from './_setup.ts'
+
+const cleanups: Array<() => Promise<unknown> | unknown> = []
+afterEach(async () => { while (cleanups.length) await cleanups.pop()!() })
+
+async function gw(config: Parameters<typeof startTestGateway>[0] = {}): Promise<TestGateway> {
+  const g = await startTestGateway(config)
+  cleanups.push(() => g.close())
+  return g
+}
+async function host(g: TestGateway, workerId: string, extra: Partial<Parameters<typeof startFakeHost>[0]> = {}) {
+  const h = await startFakeHost({ gatewayUrl: g.url, workerId, ...extra })
+  cleanups.push(() => h.close())
+  return h
+}
+const op = (g: TestGateway, id: string) => g.api<Operation>(`/api/v1/operations/${id}`).then((r) => r.body)
+
+describe('health and auth', () => {
+  it('answers /health and /api/v1/health without a token; everything else needs the API token', async () => {
+    const g = await gw({ apiToken: 'secret-api', clusterToken: 'secret-cluster' })
+    for (const path of ['/health', '/api/v1/health']) {
+      const r = await g.api(path)
+      expect(r.status).toBe(200)
+      expect(r.body.healthy).toBe(true)
+      expect(Number.isNaN(Date.parse(r.body.timestamp))).toBe(false)
+    }
+    expect((await g.api('/api/v1/workers')).status).toBe(401)
+    expect((await g.api('/api/v1/workers', { headers: { authorization: 'Bearer wrong' } })).status).toBe(401)
+    expect((await g.api('/api/v1/workers', { headers: { authorization: 'Bearer secret-api' } })).status).toBe(200)
+    // Registration takes the cluster token, not the API token.
+    const reg = { worker_id: 'w1', worker_type: 'general', endpoint_url: 'http://127.0.0.1:1', capabilities: {} }
+    expect((await g.api('/api/v1/workers/register', { body: reg, headers: { authorization: 'Bearer secret-api' } })).status).toBe(401)
+    expect((await g.api('/api/v1/workers/register', { body: reg, headers: { authorization: 'Bearer secret-cluster' } })).status).toBe(200)
+  })
+
+  it('refuses a non-loopback bind without tokens unless insecure', async () => {
+    await expect(startTestGateway({ host: '0.0.0.0' })).rejects.toThrow(/--insecure/)
+  })
+})
+
+describe('workers', () => {
+  it('registers, lists with filters, summarises, drains and deletes', async () => {
+    const g = await gw()
+    await host(g, 'bt-1', { workerType: 'backtesting' })
+    await host(g, 'bt-2', { workerType: 'backtesting' })
+    await host(g, 'tr-1', { workerType: 'training', capabilities: { gpu: true, gpu_type: 'CUDA', gpu_count: 1 } })
+    const all = (await g.api<WorkerRecord[]>('/api/v1/workers')).body
+    expect(all.map((w) => w.worker_id).sort()).toEqual(['bt-1', 'bt-2', 'tr-1'])
+    expect(all.every((w) => w.status === 'AVAILABLE' && w.metadata.current_operation === null)).toBe(true)
+    expect((await g.api<WorkerRecord[]>('/api/v1/workers?worker_type=backtesting')).body).toHaveLength(2)
+    expect((await g.api<WorkerRecord[]>('/api/v1/workers?status=BUSY')).body).toHaveLength(0)
+    expect((await g.api('/api/v1/workers?status=sleepy')).status).toBe(400)
+    expect((await g.api('/api/v1/workers/health')).body).toEqual({ total_workers: 3, available: 3, busy: 0, temporarily_unavailable: 0 })
+    expect((await g.api<WorkerRecord>('/api/v1/workers/tr-1')).body.capabilities.gpu).toBe(true)
+    expect((await g.api('/api/v1/workers/nope')).status).toBe(404)
+
+    expect((await g.api<WorkerRecord>('/api/v1/workers/bt-1/drain', { method: 'POST' })).body.metadata.draining).toBe(true)
+    const r = await g.api<Operation>('/api/v1/functions/bt-only/invoke', { body: { input: {}, wait_seconds: 5 } })
+    expect(r.status).toBe(200)
+    expect(r.body.worker_id).toBe('bt-2')
+
+    expect((await g.api('/api/v1/workers/bt-2', { method: 'DELETE' })).status).toBe(200)
+    expect((await g.api('/api/v1/workers/bt-2')).status).toBe(404)
+  })
+
+  it('rejects malformed registrations with 400 naming the field', async () => {
+    const g = await gw()
+    const r = await g.api('/api/v1/workers/register', { body: { worker_id: 'x', worker_type: 'general', endpoint_url: 'not a url' } })
+    expect(r.status).toBe(400)
+    expect(r.body.message).toMatch(/endpoint_url/)
+    expect((await g.api('/api/v1/workers/register', { raw: '{"worker_id":' })).status).toBe(400)
+    expect((await g.api('/api/v1/workers/ghost/heartbeat', { body: { running_operations: [] } })).status).toBe(404)
+  })
+
+  it('health polls: consecutive failures → TEMPORARILY_UNAVAILABLE, recovery → AVAILABLE, long outage → removed', async () => {
+    const g = await gw({ health: { intervalMs: 100, timeoutMs: 100, failures: 3, removalMs: 1500, heartbeatTimeoutMs: 60_000 } })
+    const h = await host(g, 'sick', { heartbeat: false })
+    h.state.healthStatus = 500
+    const statuses: string[] = []
+    g.gateway.services.hooks.on('worker:status', (w) => statuses.push(w.status))
+    await until(async () => (await g.api<WorkerRecord>('/api/v1/workers/sick')).body.status === 'TEMPORARILY_UNAVAILABLE', 5000, 'unavailable')
+    expect((await g.api<WorkerRecord>('/api/v1/workers/sick')).body.health_check_failures).toBeGreaterThanOrEqual(3)
+    h.state.healthStatus = 200
+    await until(async () => (await g.api<WorkerRecord>('/api/v1/workers/sick')).body.status === 'AVAILABLE', 5000, 'recovered')
+    h.state.healthStatus = 500
+    await until(async () => (await g.api('/api/v1/workers/sick')).status === 404, 8000, 'removed')
+    expect(statuses.slice(0, 2)).toEqual(['TEMPORARILY_UNAVAILABLE', 'AVAILABLE'])
+  })
+})
+
+describe('invocation', () => {
+  it('runs an invocation to completion with progress, timings and the op id format', async () => {
+    const g = await gw()
+    await host(g, 'h1')
+    const r = await g.api<Operation>('/api/v1/functions/echo/invoke', { body: { input: { message: 'hi', delay_ms: 150, steps: 3 } } })
+    expect(r.status).toBe(202)
+    expect(r.body.operation_id).toMatch(/^op_dummy_\d{8}_\d{6}_[0-9a-f]{8}$/)
+    expect(r.body.status).toBe('pending')
+    const seen = new Set<number>()
+    g.gateway.services.hooks.on('operation:updated', (o) => { if (o.operation_id === r.body.operation_id) seen.add(o.progress.percentage) })
+    const done = await until(async () => { const o = await op(g, r.body.operation_id); return o.status === 'completed' ? o : null }, 5000)
+    expect(done.result).toEqual({ echo: { message: 'hi', delay_ms: 150, steps: 3 }, worker_id: 'h1' })
+    expect(done.worker_id).toBe('h1')
+    expect(done.attempts).toBe(1)
+    expect([...seen].some((p) => p > 0 && p < 100)).toBe(true)
+    for (const k of ['queued_at', 'placed_at', 'started_at', 'finished_at'] as const) expect(done.timings[k]).toBeTruthy()
+    const list = await g.api('/api/v1/operations?status=completed&operation_type=dummy')
+    expect(list.body.operations.map((o: Operation) => o.operation_id)).toContain(r.body.operation_id)
+  })
+
+  it('wait_seconds returns 200 with the finished operation', async () => {
+    const g = await gw()
+    await host(g, 'h1')
+    const r = await g.api<Operation>('/api/v1/functions/echo/invoke', { body: { input: { message: 'x' }, wait_seconds: 5 } })
+    expect(r.status).toBe(200)
+    expect(r.body.status).toBe('completed')
+  })
+
+  it('every bad-input class: 400, 404, 409, 413, 422', async () => {
+    const g = await gw({ maxBodyBytes: 4096 })
+    await host(g, 'h1')
+    const unknownKey = await g.api('/api/v1/functions/echo/invoke', { body: { inputs: {} } })
+    expect(unknownKey.status).toBe(400)
+    expect(unknownKey.body.message).toMatch(/inputs/)
+    expect((await g.api('/api/v1/functions/echo/invoke', { body: { input: {}, wait_seconds: -1 } })).status).toBe(400)
+    expect((await g.api('/api/v1/functions/echo/invoke', { raw: 'not json' })).status).toBe(400)
+    expect((await g.api('/api/v1/functions/echo/invoke', { raw: '[1,2]' })).status).toBe(400)
+    expect((await g.api('/api/v1/functions/nope/invoke', { body: { input: {} } })).status).toBe(404)
+    expect((await g.api('/api/v1/operations/op_dummy_20260101_000000_deadbeef')).status).toBe(404)
+    const invalid = await g.api('/api/v1/functions/strict/invoke', { body: { input: { symbol: 3 } } })
+    expect(invalid.status).toBe(422)
+    expect(invalid.body.message).toMatch(/input\.symbol/)
+    const missing = await g.api('/api/v1/functions/strict/invoke', { body: { input: { bars: 0 } } })
+    expect(missing.status).toBe(422)
+    expect(missing.body.details.errors.map((e: { field: string }) => e.field)).toEqual(expect.arrayContaining(['input.symbol', 'input.bars']))
+    const big = await g.api('/api/v1/functions/echo/invoke', { body: { input: { message: 'x'.repeat(10_000) } } })
+    expect(big.status).toBe(413)
+    // Chunked body without content-length is counted too.
+    const chunked = await fetch(`${g.url}/api/v1/functions/echo/invoke`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, duplex: 'half',
+      body: new ReadableStream({ start(c) { c.enqueue(new TextEncoder().encode(`{"input":{"message":"${'y'.repeat(8000)}"}}`)); c.close() } }),
+    } as RequestInit)
+    expect(chunked.status).toBe(413)
+    const first = await g.api<Operation>('/api/v1/functions/echo/invoke', { body: { input: {}, idempotency_key: 'k1' } })
+    const again = await g.api<Operation>('/api/v1/functions/echo/invoke', { body: { input: {}, idempotency_key: 'k1' } })
+    expect(again.body.operation_id).toBe(first.body.operation_id)
+    expect((await g.api('/api/v1/functions/strict/invoke', { body: { input: { symbol: 'A' }, idempotency_key: 'k1' } })).status).toBe(409)
+    // Still alive and consistent after all that.
+    expect((await g.api('/health')).status).toBe(200)
+  })
+
+  it('compat routes map onto functions; trainings/start names the worker', async () => {
+    const g = await gw()
+    await host(g, 'gpu-1', { workerType: 'training', capabilities: { gpu: true } })
+    await host(g, 'cpu-1', { workerType: 'training' })
+    const t = await g.api('/api/v1/trainings/start', { body: { strategy_yaml: 'x', symbols: ['EURUSD'], timeframe: '1d', prefer_gpu: true } })
+    expect(t.status).toBe(202)
+    expect(t.body.success).toBe(true)
+    expect(t.body.worker_id).toBe('gpu-1')
+    expect(t.body.operation_id).toMatch(/^op_training_/)
+    expect(t.body.input).toEqual({ strategy_yaml: 'x', symbols: ['EURUSD'], timeframes: ['1d'] })
+    const b = await g.api('/api/v1/backtests/start', { body: { strategy_name: 's', symbol: 'EURUSD', timeframe: '1d', start_date: '2024-01-01', end_date: '2024-12-31' } })
+    expect(b.body.operation_id).toMatch(/^op_backtesting_/)
+    expect(b.body.input.symbol).toBe('EURUSD')
+    const d = await g.api('/api/v1/data/acquire/download', { body: { symbol: 'AAPL', timeframe: '1h' } })
+    expect(d.body.operation_id).toMatch(/^op_data_load_/)
+  })
+})
+
+describe('scheduling', () => {
+  it('queues when hosts are full (FIFO within priority) and drains the queue as slots free', async () => {
+    const g = await gw()
+    const h = await host(g, 'solo')
+    const ids: string[] = []
+    for (let i = 0; i < 4; i++) ids.push((await g.api<Operation>('/api/v1/functions/echo/invoke', { body: { input: { delay_ms: 100 } } })).body.operation_id)
+    const urgent = (await g.api<Operation>('/api/v1/functions/echo/invoke', { body: { input: { delay_ms: 10 }, priority: 10 } })).body.operation_id
+    await until(async () => (await Promise.all([...ids, urgent].map((id) => op(g, id)))).every((o) => o.status === 'completed'), 10_000)
+    const order = h.received.map((d) => d.operation_id)
+    expect(order[0]).toBe(ids[0])
+    expect(order[1]).toBe(urgent)
+    expect(order.slice(2)).toEqual(ids.slice(1))
+    // queue:false refuses instead of waiting.
+    await g.api('/api/v1/functions/echo/invoke', { body: { input: { delay_ms: 500 } } })
+    await until(() => h.running.size === 1)
+    const refused = await g.api('/api/v1/functions/echo/invoke', { body: { input: {}, queue: false } })
+    expect(refused.status).toBe(503)
+  })
+
+  it('placement: prefers GPU hosts when asked, require_gpu waits for one, worker types filter', async () => {
+    const g = await gw()
+    await host(g, 'cpu-a', { workerType: 'backtesting' })
+    await host(g, 'cpu-b', { workerType: 'training' })
+    const gpuHost = await host(g, 'gpu', { workerType: 'training', capabilities: { gpu: true } })
+    const a = await g.api<Operation>('/api/v1/functions/gpu-job/invoke', { body: { input: { delay_ms: 300 } } })
+    await until(async () => (await op(g, a.body.operation_id)).worker_id)
+    expect((await op(g, a.body.operation_id)).worker_id).toBe('gpu')
+    // GPU busy: a GPU-preferring job falls back to a CPU host…
+    const b = await g.api<Operation>('/api/v1/functions/gpu-job/invoke', { body: { input: {}, wait_seconds: 5 } })
+    expect(b.body.worker_id).not.toBe('gpu')
+    // …but require_gpu waits for the GPU host.
+    const c = await g.api<Operation>('/api/v1/functions/echo/invoke', { body: { input: {}, require_gpu: true, wait_seconds: 5 } })
+    expect(c.body.status).toBe('completed')
+    expect(c.body.worker_id).toBe('gpu')
+    expect(gpuHost.received.map((d) => d.operation_id)).toEqual([a.body.operation_id, c.body.operation_id])
+    const n = await g.api<Operation>('/api/v1/functions/needs-gpu/invoke', { body: { input: {}, wait_seconds: 5 } })
+    expect(n.body.worker_id).toBe('gpu')
+    const bt = await g.api<Operation>('/api/v1/functions/bt-only/invoke', { body: { input: {}, wait_seconds: 5 } })
+    expect(bt.body.worker_id).toBe('cpu-a')
+  })
+
+  it('spreads concurrent work: least loaded first, then least recently used', async () => {
+    const g = await gw()
+    const hosts = await Promise.all(['a', 'b', 'c'].map((id) => host(g, id)))
+    const rs = await Promise.all(Array.from({ length: 3 }, () => g.api<Operation>('/api/v1/functions/echo/invoke', { body: { input: { delay_ms: 200 } } })))
+    await until(() => hosts.every((h) => h.received.length === 1), 5000, 'one per host')
+    await until(async () => (await Promise.all(rs.map((r) => op(g, r.body.operation_id)))).every((o) => o.status === 'completed'))
+  })
+
+  it('a host that dies holding an operation: the operation is re-queued and completes elsewhere', async () => {
+    const g = await gw()
+    const doomed = await host(g, 'doomed')
+    const r = await g.api<Operation>('/api/v1/functions/echo/invoke', { body: { input: { delay_ms: 60_000 } } })
+    await until(() => doomed.running.size === 1)
+    await until(async () => (await op(g, r.body.operation_id)).status === 'running')
+    const requeued = new Promise<string>((resolve) => g.gateway.services.hooks.on('operation:requeued', (_o, reason) => resolve(reason)))
+    const t0 = Date.now()
+    doomed.kill()
+    expect(await requeued).toMatch(/doomed/)
+    expect(Date.now() - t0).toBeLessThan(3000)
+    expect((await g.api<WorkerRecord>('/api/v1/workers/doomed')).body.status).toBe('TEMPORARILY_UNAVAILABLE')
+    const rescuer = await host(g, 'rescuer')
+    // Shorten the remaining run: the rescuer gets attempt 2 of the same input; finish it by hand.
+    await until(() => rescuer.received.length === 1)
+    expect(rescuer.received[0].attempt).toBe(2)
+    await g.api(`/api/v1/workers/rescuer/events`, { body: { events: [{ seq: 99, type: 'completed', operation_id: r.body.operation_id, attempt: 2, at: new Date().toISOString(), result: { ok: true } }] } })
+    const done = await op(g, r.body.operation_id)
+    expect(done.status).toBe('completed')
+    expect(done.worker_id).toBe('rescuer')
+    expect(done.attempts).toBe(2)
+  })
+
+  it('fails the operation once max_attempts hosts have died under it', async () => {
+    const g = await gw()
+    const r = await g.api<Operation>('/api/v1/functions/echo/invoke', { body: { input: { delay_ms: 60_000 }, max_attempts: 1 } })
+    const h = await host(g, 'only')
+    await until(async () => (await op(g, r.body.operation_id)).status === 'running')
+    h.kill()
+    const failed = await until(async () => { const o = await op(g, r.body.operation_id); return o.status === 'failed' ? o : null }, 5000)
+    expect(failed.error?.code).toBe('HOST_LOST')
+    expect(failed.error?.message).toMatch(/only/)
+  })
+})
+
+describe('operations', () => {
+  it('cancels pending and running operations; 400 when already finished; resume re-queues', async () => {
+    const g = await gw()
+    const h = await host(g, 'h')
+    const running = await g.api<Operation>('/api/v1/functions/echo/invoke', { body: { input: { delay_ms: 60_000 } } })
+    const pending = await g.api<Operation>('/api/v1/functions/echo/invoke', { body: { input: { delay_ms: 10 } } })
+    await until(() => h.running.size === 1)
+    await until(async () => (await op(g, running.body.operation_id)).status === 'running')
+    expect((await g.api(`/api/v1/operations/${pending.body.operation_id}`, { method: 'DELETE' })).body.status).toBe('cancelled')
+    expect((await g.api(`/api/v1/operations/${running.body.operation_id}`, { method: 'DELETE' })).body.status).toBe('cancelled')
+    await until(() => h.running.size === 0, 3000, 'host told to stop')
+    expect((await g.api(`/api/v1/operations/${running.body.operation_id}`, { method: 'DELETE' })).status).toBe(400)
+    // A late 'completed' from the host cannot revive a cancelled operation.
+    expect((await op(g, running.body.operation_id)).status).toBe('cancelled')
+    const resumed = await g.api(`/api/v1/operations/${pending.body.operation_id}/resume`, { method: 'POST' })
+    expect(resumed.status).toBe(200)
+    const done = await until(async () => { const o = await op(g, pending.body.operation_id); return o.status === 'completed' ? o : null })
+    expect(done.metadata.resumed_from_attempt).toBe(0)
+    expect((await g.api(`/api/v1/operations/${pending.body.operation_id}/resume`, { method: 'POST' })).status).toBe(409)
+  })
+
+  it('streams progress and the final state as server-sent events', async () => {
+    const g = await gw()
+    await host(g, 'h')
+    const r = await g.api<Operation>('/api/v1/functions/echo/invoke', { body: { input: { delay_ms: 200, steps: 2 } } })
+    const res = await fetch(`${g.url}/api/v1/operations/${r.body.operation_id}/events`)
+    expect(res.headers.get('content-type')).toMatch(/text\/event-stream/)
+    const text = await res.text()
+    const events = [...text.matchAll(/^event: (\w+)$/gm)].map((m) => m[1])
+    expect(events[0]).toBe('state')
+    expect(events).toContain('progress')
+    expect(events.at(-1)).toBe('completed')
+  })
+
+  it('survives a gateway restart: queued stays queued, running re-attaches, finished stays finished', async () => {
+    const first = await startTestGateway()
+    const h = await startFakeHost({ gatewayUrl: first.url, workerId: 'h', heartbeatMs: 100 })
+    cleanups.push(() => h.close())
+    const finished = await first.api<Operation>('/api/v1/functions/echo/invoke', { body: { input: {}, wait_seconds: 5 } })
+    const running = await first.api<Operation>('/api/v1/functions/echo/invoke', { body: { input: { delay_ms: 1500 } } })
+    const queued = await first.api<Operation>('/api/v1/functions/echo/invoke', { body: { input: {} } })
+    await until(async () => (await op(first, running.body.operation_id)).status === 'running')
+    const port = first.gateway.port
+    await first.close(true)
+    const second = await startTestGateway({ port }, first.dir)
+    cleanups.push(() => second.close())
+    expect((await op(second, finished.body.operation_id)).status).toBe('completed')
+    expect(['pending', 'running']).toContain((await op(second, queued.body.operation_id)).status)
+    // The host's next heartbeat gets a 404, it re-registers with what it runs, the op re-attaches.
+    await until(async () => (await second.api('/api/v1/workers/h')).status === 200, 5000, 're-registration')
+    const r = await until(async () => { const o = await op(second, running.body.operation_id); return o.status === 'completed' ? o : null }, 5000)
+    expect(r.attempts).toBe(1)
+    expect((await until(async () => { const o = await op(second, queued.body.operation_id); return o.status === 'completed' ? o : null })).worker_id).toBe('h')
+  })
+})
