@@ -10,6 +10,8 @@ export { mergeBars, sortedUnique } from './src/data/merge.ts'
 export { createSeries, sliceSeries, sliceByTime, lowerBound } from './src/data/series.ts'
 export { SYMBOL_RE, isValidSymbol, isTimeframe, assertSymbol, assertTimeframe, timeframeMs, datasetKey, metaKey, parseDatasetKey } from './src/data/_symbols.ts'
 export { formatIsoSeconds, parseDateInput } from './src/data/_time.ts'
+export { importVendorCsv, detectVendorLayout, type VendorLayout, type ImportResult } from './src/data/import.ts'
+export { generateSyntheticSeries, SYNTHETIC_GENERATOR, type SyntheticOptions, type SyntheticPreset } from './src/data/synthetic.ts'
 
 // Strategy grammar
 export { validateStrategy, resolveStrategy, formatStrategyIssue, type ParseStrategyOptions } from './src/strategy/parse.ts'
