@@ -5,6 +5,7 @@ import { claimModelVersion, modelDirName, updateLatestPointer, type LatestPointe
 import './_dropout.ts'
 import type { ModelMetadata } from './metadata.ts'
 import type { ModelSpec } from './spec.ts'
+import { useTfBackend } from './backend.ts'
 import { tf } from './tf.ts'
 
 export interface LoadedModel {
@@ -119,6 +120,8 @@ export async function loadModel(target: Storage | Pick<KtrdrStorage, 'models' | 
   const key = await resolveModelKey(models, ref, modelsDir)
   const metadata = await models.getItem<ModelMetadata>(`${key}/metadata.json`)
   if (!metadata || typeof metadata !== 'object') throw new Error(`No complete model at models/${key} (metadata.json missing): check the path or train again`)
+  // Weights must land on the selected backend, not on whatever tfjs picked by default.
+  await useTfBackend()
   const model = await tf.loadLayersModel(storageLoadHandler(models, key))
   return { model, metadata, spec: metadata.spec, key }
 }

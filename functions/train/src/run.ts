@@ -1,0 +1,153 @@
+import { createHash } from 'node:crypto'
+import type { FunctionContext } from '../../../runtime/function/define.ts'
+import { KtrdrError } from '../../../runtime/protocol/errors.ts'
+import { buildFeatureMatrix } from '../../core/src/features/build.ts'
+import { buildLabels } from '../../core/src/labels/build.ts'
+import { useTfBackend } from '../../core/src/model/backend.ts'
+import { buildModel, countParameters } from '../../core/src/model/build.ts'
+import { saveModelVersion } from '../../core/src/model/io.ts'
+import type { ModelMetadata, ModelOutputType } from '../../core/src/model/metadata.ts'
+import { resolveModelSpec } from '../../core/src/model/spec.ts'
+import { tf } from '../../core/src/model/tf.ts'
+import { loadCheckpoint, readCheckpointManifest, removeCheckpoint, saveCheckpoint } from './checkpoint.ts'
+import { resolveLoopConfig } from './config.ts'
+import { prepareTrainingSet, type SymbolData } from './dataset.ts'
+import { loadTrainingBars, readStrategyYaml, resolveStrategySource } from './inputs.ts'
+import { evaluateSplit, runTrainingLoop, type LoopSnapshot } from './loop.ts'
+import { classificationMetrics, regressionMetrics } from './metrics.ts'
+import { buildTrainingResult, type TrainingResult } from './result.ts'
+import type { TrainInput } from './schema.ts'
+
+// Progress bands: preparation 0–10 %, batches 10–95 %, evaluation and saving 95–100 %.
+const PREP = 10
+const TRAIN_END = 95
+
+export async function runTraining(input: TrainInput, ctx: FunctionContext): Promise<TrainingResult> {
+  const started = performance.now()
+  const { signal, logger } = ctx
+  const progress = (percentage: number, current_step: string, context: Record<string, unknown> = {}) => ctx.progress({ percentage, current_step, context })
+
+  progress(0, 'Loading strategy')
+  const yaml = await readStrategyYaml(ctx.storage.strategies, input)
+  const source = resolveStrategySource(yaml, input)
+  const { strategy } = source
+  const td = strategy.training_data
+  const range = { start: input.start_date ?? td.start_date ?? td.date_range?.start, end: input.end_date ?? td.end_date ?? td.date_range?.end }
+
+  // The backend must be active before the first tensor exists.
+  const backend = await useTfBackend({ preferGpu: input.prefer_gpu })
+  logger.info(`TensorFlow.js backend: ${backend.backend} (${backend.package})${backend.skipped.length ? `; skipped ${backend.skipped.join('; ')}` : ''}`)
+
+  progress(2, 'Loading market data', { symbols: td.symbols, timeframes: td.timeframes })
+  const bars = await loadTrainingBars(ctx.storage.data, strategy, range, signal)
+  progress(5, 'Computing features and labels')
+  const symbolData: SymbolData[] = []
+  for (const [symbol, byTf] of bars.series) {
+    signal.throwIfAborted()
+    const matrix = buildFeatureMatrix(strategy, byTf, { signal })
+    const labels = buildLabels(strategy.training.labels, byTf.get(td.base_timeframe)!)
+    symbolData.push({ symbol, matrix, labels })
+  }
+  const labelCfg = strategy.training.labels
+  const outputKind = strategy.decisions.output_format
+  const outputType: ModelOutputType = labelCfg.source === 'context' ? 'context_classification' : outputKind
+  const numClasses = symbolData[0].labels.numClasses
+  const loopConfig = resolveLoopConfig(strategy.training, outputKind, { weightDecayGiven: source.weightDecayGiven, overrides: { epochs: input.epochs, checkpoint_every: input.checkpoint_every, batch_size: input.batch_size } })
+  const spec = resolveModelSpec(strategy.model, { inputSize: strategy.resolved_features.length, outputSize: outputKind === 'regression' ? 1 : numClasses, outputKind, seed: input.seed })
+  const prepared = prepareTrainingSet(symbolData, {
+    split: loopConfig.data_split,
+    sequenceLength: spec.sequenceLength,
+    purge: labelCfg.source === 'triple_barrier' ? { horizon: labelCfg.max_holding_period, embargoPct: labelCfg.embargo_pct } : null,
+    useSampleWeights: labelCfg.source === 'triple_barrier' && labelCfg.compute_weights,
+  })
+  const { set } = prepared
+  logger.info(`Samples: train ${set.train.length}, validation ${set.validation.length}, test ${set.test.length}; ${spec.inputSize} features; ${spec.type}`)
+
+  // What a checkpoint depends on: resuming a different strategy, data or backend is refused.
+  const fingerprint = createHash('sha256').update(JSON.stringify([yaml, bars.sha256, input.seed, backend.backend, spec, loopConfig.batch_size])).digest('hex')
+  let resume: LoopSnapshot | undefined
+  if (ctx.attempt > 1 || input.resume) {
+    const manifest = await readCheckpointManifest(ctx.storage.checkpoints, ctx.operationId)
+    if (manifest && manifest.fingerprint === fingerprint) {
+      resume = await loadCheckpoint(ctx.storage.checkpoints, ctx.operationId, manifest)
+      logger.info(`Resuming ${ctx.operationId} from its checkpoint: epoch ${manifest.state.epoch}, batch ${manifest.state.batch}`)
+    } else if (manifest) logger.warn('Ignoring the checkpoint of this operation: it was made from a different strategy, data, seed or backend')
+    else if (input.resume) logger.warn(`No checkpoint for ${ctx.operationId}: training from scratch`)
+  }
+  const resumedFrom = resume ? { epoch: resume.state.epoch, batch: resume.state.batch } : null
+
+  const model = buildModel(spec)
+  const totalBatches = loopConfig.epochs * Math.ceil(set.train.length / loopConfig.batch_size)
+  let lastEpoch: Record<string, unknown> = {}
+  try {
+    const loop = await runTrainingLoop(model, spec, set, loopConfig, {
+      seed: input.seed,
+      resume,
+      hooks: {
+        signal,
+        onBatch({ epoch, epochs, batch, batches }) {
+          const done = (epoch - 1) * batches + batch
+          progress(PREP + ((TRAIN_END - PREP) * done) / totalBatches, `Epoch ${epoch}/${epochs}`, { epoch, total_epochs: epochs, batch, total_batches: batches, ...lastEpoch })
+        },
+        onEpoch(record) {
+          lastEpoch = { train_loss: record.train_loss, train_accuracy: record.train_accuracy, val_loss: record.val_loss, val_accuracy: record.val_accuracy, learning_rate: record.learning_rate }
+          logger.info(`Epoch ${record.epoch}/${loopConfig.epochs}: loss ${record.train_loss.toFixed(4)} acc ${record.train_accuracy.toFixed(3)} | val loss ${record.val_loss.toFixed(4)} acc ${record.val_accuracy.toFixed(3)} | lr ${record.learning_rate.toExponential(2)}`)
+          progress(PREP + ((TRAIN_END - PREP) * record.epoch) / loopConfig.epochs, `Epoch ${record.epoch}/${loopConfig.epochs}`, { epoch: record.epoch, total_epochs: loopConfig.epochs, ...lastEpoch })
+        },
+        async checkpoint(snapshot, reason) {
+          await saveCheckpoint(ctx.storage.checkpoints, ctx.operationId, fingerprint, snapshot, reason)
+          logger.info(`Checkpoint (${reason}) at epoch ${snapshot.state.epoch}${snapshot.state.batch ? `, batch ${snapshot.state.batch}` : ''}`)
+        },
+      },
+    })
+    if (resume) tf.dispose([...resume.weights, ...resume.optimizer.map((n) => n.tensor), ...(resume.best ?? [])])
+
+    progress(TRAIN_END, 'Evaluating on the test split')
+    const test = await evaluateSplit(model, spec, set, set.test, loop.loss, signal)
+    loop.disposeLoss()
+    const testTargets = Array.from(set.test, (r) => set.targets[r])
+    const testMetrics = outputKind === 'regression' ? regressionMetrics(test.outputs, testTargets, test.loss) : classificationMetrics(test.outputs, testTargets, spec.outputSize, test.loss)
+
+    progress(97, 'Saving model')
+    const params = countParameters(model)
+    const history = loop.state.history
+    const metadata: Omit<ModelMetadata, 'model_name'> = {
+      format: 'ktrdr-tfjs-1',
+      strategy_name: strategy.name,
+      strategy_version: strategy.version,
+      created_at: new Date().toISOString(),
+      model_type: spec.type,
+      sequence_length: spec.type === 'mlp' ? null : spec.sequenceLength,
+      output_type: outputType,
+      spec,
+      resolved_features: strategy.resolved_features,
+      normalization_params: prepared.normalization,
+      strategy_yaml: yaml,
+      decisions: strategy.decisions as unknown as Record<string, unknown>,
+      labels: labelCfg as unknown as Record<string, unknown>,
+      training: { ...loopConfig, class_weights: loop.classWeights ? Array.from(loop.classWeights) : null },
+      training_symbols: td.symbols,
+      training_timeframes: td.timeframes,
+      base_timeframe: td.base_timeframe,
+      data: { start_date: bars.start_date, end_date: bars.end_date, sha256: bars.sha256, synthetic: bars.synthetic, samples: { train: set.train.length, validation: set.validation.length, test: set.test.length } },
+      seed: input.seed,
+      backend: backend.backend,
+      package_versions: { ...backend.versions, node: process.versions.node },
+      operation_id: ctx.operationId,
+    }
+    const metrics = { history, test_metrics: testMetrics, best_epoch: loop.state.best_epoch, early_stopped: loop.state.stopped_early }
+    const saved = await saveModelVersion(ctx.storage, { strategyName: strategy.name, timeframe: td.base_timeframe, model, metadata, metrics })
+    await removeCheckpoint(ctx.storage.checkpoints, ctx.operationId).catch((error) => logger.warn(`Could not remove the checkpoint: ${String(error)}`))
+    progress(100, 'Done', { model_path: `models/${saved.key}` })
+    return buildTrainingResult({
+      ctx, input, strategy, range, bars, prepared, spec, params, backend, history, testMetrics,
+      state: loop.state, modelKey: saved.key, version: saved.version, seconds: (performance.now() - started) / 1000, resumedFrom,
+    })
+  } catch (error) {
+    if (signal.aborted) throw error
+    if (error instanceof KtrdrError) throw error
+    throw new KtrdrError({ statusCode: 500, code: 'TRAINING_FAILED', message: `Training failed: ${(error as Error).message}`, cause: error, retryable: false })
+  } finally {
+    model.dispose()
+  }
+}

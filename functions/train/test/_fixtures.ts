@@ -1,0 +1,43 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createSeries } from '../../core/src/data/series.ts'
+import { saveBars } from '../../core/src/data/store.ts'
+import { generateSyntheticSeries } from '../../core/src/data/synthetic.ts'
+import { createKtrdrStorage, type KtrdrStorage } from '../../../storage/index.ts'
+import { createRng } from '../src/_rng.ts'
+
+export const REFERENCE_DIR = '/work/shared/reference/strategies'
+export const RANGE = { start_date: '2019-01-01', end_date: '2035-12-31' }
+
+export async function createTempStorage(): Promise<{ storage: KtrdrStorage; root: string; cleanup(): Promise<void> }> {
+  const root = await mkdtemp(join(tmpdir(), 'ktrdr-train-'))
+  const storage = await createKtrdrStorage({ root })
+  return { storage, root, async cleanup() { await storage.dispose(); await rm(root, { recursive: true, force: true }) } }
+}
+
+export async function storeSynthetic(storage: KtrdrStorage, symbol: string, timeframe: string, bars: number, seed = 7): Promise<void> {
+  await saveBars(storage.data, generateSyntheticSeries({ symbol, timeframe, bars, seed, start: '2020-01-01' }))
+}
+
+/**
+ * A market with a planted, learnable structure: price oscillates (period 120 bars, ±3 %) with
+ * small noise, so zigzag legs alternate and RSI-based fuzzy inputs tell rising from falling legs.
+ */
+export async function storePlantedSine(storage: KtrdrStorage, symbol: string, bars: number, seed = 3): Promise<void> {
+  const s = createSeries(symbol, '1h', bars)
+  const rng = createRng(seed)
+  const t0 = Date.UTC(2020, 0, 1)
+  let prev = 1.1
+  for (let i = 0; i < bars; i++) {
+    const close = 1.1 * (1 + 0.03 * Math.sin((2 * Math.PI * i) / 120)) * (1 + (rng() - 0.5) * 0.002)
+    s.time[i] = t0 + i * 3_600_000
+    s.open[i] = prev
+    s.close[i] = close
+    s.high[i] = Math.max(prev, close) * (1 + rng() * 0.0005)
+    s.low[i] = Math.min(prev, close) * (1 - rng() * 0.0005)
+    s.volume[i] = 1000 + Math.floor(rng() * 100)
+    prev = close
+  }
+  await saveBars(storage.data, s)
+}
