@@ -6,12 +6,20 @@ export interface ResolvedFunction extends FunctionVersion {
   requested: string
 }
 
+export interface PublishMeta {
+  source_commit?: string | null
+  /** The function name the upload was made for (the URL's :name); 422 if the bundle says otherwise. */
+  name?: string
+}
+
 /** The gateway's record of function versions and aliases (owned by runtime/gateway/functions). */
 export interface FunctionRegistry {
   /** `name` (= latest), `name@<version>` or `name@<alias>`; weighted aliases pick a version at random by weight. 404 KtrdrError if unknown. */
   resolve(spec: string): Promise<ResolvedFunction>
   /** Store an uploaded bundle archive and record a new immutable version; moves `latest`. */
-  publish(archive: Uint8Array, meta?: { source_commit?: string | null }): Promise<FunctionVersion>
+  publish(archive: Uint8Array, meta?: PublishMeta): Promise<FunctionVersion & { created: boolean }>
+  /** One exact version, or null. */
+  getVersion(name: string, version: number): Promise<FunctionVersion | null>
   listFunctions(): Promise<Array<{ name: string; latest: number | null; versions: number; aliases: FunctionAlias[] }>>
   getFunction(name: string): Promise<{ name: string; versions: FunctionVersion[]; aliases: FunctionAlias[] } | null>
   setAlias(name: string, alias: string, routes: AliasRoute[]): Promise<FunctionAlias>
