@@ -55,7 +55,7 @@ export function formatPath(path: Path): string {
 export function parseYamlSource(text: string): { doc: Document; lines: LineCounter; value: unknown; yamlErrors: { message: string; line?: number }[] } {
   const lines = new LineCounter()
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true })
-  const yamlErrors = doc.errors.map((e) => ({ message: e.message.split('\n')[0], line: e.linePos?.[0]?.line }))
+  const yamlErrors = doc.errors.map((e) => ({ message: e.message.split('\n')[0], line: e.linePos?.[0]?.line ?? lines.linePos(e.pos[0]).line }))
   const value = yamlErrors.length ? undefined : doc.toJS({ maxAliasCount: 100 })
   return { doc, lines, value, yamlErrors }
 }
