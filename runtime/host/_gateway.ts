@@ -40,7 +40,7 @@ export function createGatewayLink(options: ResolvedHostOptions & { apiUrl: strin
         if (response.heartbeat_interval_ms && !process.env.KTRDR_HOST_HEARTBEAT_MS) heartbeatMs = Math.min(heartbeatMs, response.heartbeat_interval_ms)
         hooks.onRegistered(response, body)
         if (!registeredOnce || attempt > 1) {
-          logger.success('✅ Worker registered successfully with backend')
+          logger.log('✅ Worker registered successfully with backend')
           logger.info(`Worker ID: ${options.workerId}`)
           logger.info(`Worker endpoint: ${body.endpoint_url}`)
         } else {

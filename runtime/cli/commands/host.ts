@@ -1,0 +1,52 @@
+import { defineCommand } from 'citty'
+import { guard } from '../_api.ts'
+
+const list = (v?: string) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : undefined)
+function int(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined
+  const n = Number(v)
+  if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a non-negative integer, got "${v}"`)
+  return n
+}
+
+export default defineCommand({
+  meta: { name: 'host', description: 'Run a function host: registers with the gateway, runs function bundles in isolated executors' },
+  args: {
+    api: { type: 'string', description: 'Gateway URL (default KTRDR_API_URL; without one the host runs standalone)' },
+    id: { type: 'string', description: 'Worker id (default WORKER_ID or <type>-worker-<8 hex>)' },
+    type: { type: 'string', description: 'Worker type label functions may require (default WORKER_TYPE or general)' },
+    port: { type: 'string', description: 'Port (default WORKER_PORT or 5003; 0 picks a free one)' },
+    bind: { type: 'string', description: 'Bind address (default KTRDR_HOST_BIND or 127.0.0.1)' },
+    endpoint: { type: 'string', description: 'URL the gateway reaches this host at (default WORKER_ENDPOINT_URL or http://<bind>:<port>)' },
+    slots: { type: 'string', description: 'Concurrent invocations (default KTRDR_HOST_SLOTS or 1)' },
+    cores: { type: 'string', description: 'Advertised cores (default WORKER_CORES or detected)' },
+    memory: { type: 'string', description: 'Advertised memory in GB (default WORKER_MEMORY_GB or detected)' },
+    ib: { type: 'boolean', description: 'This host reaches an IB Gateway (capability ib)' },
+    llm: { type: 'boolean', description: 'This host runs local LLM functions (capability llm)' },
+    labels: { type: 'string', description: 'Comma-separated labels functions may require' },
+    home: { type: 'string', description: 'Storage root (default KTRDR_HOME or ./.ktrdr)' },
+    'no-gpu': { type: 'boolean', description: 'Skip nvidia-smi GPU detection' },
+    insecure: { type: 'boolean', description: 'Allow a non-loopback bind without KTRDR_CLUSTER_TOKEN' },
+  },
+  run: ({ args }) => guard(async () => {
+    const { createHost } = await import('../../host/index.ts')
+    const memory = args.memory === undefined ? undefined : Number(args.memory)
+    if (memory !== undefined && !(memory > 0)) throw new Error(`--memory must be a positive number of GB, got "${args.memory}"`)
+    const host = await createHost({
+      apiUrl: args.api, workerId: args.id, workerType: args.type, port: int('port', args.port), bind: args.bind, endpointUrl: args.endpoint,
+      slots: int('slots', args.slots), cores: int('cores', args.cores), memoryGb: memory,
+      ib: args.ib || undefined, llm: args.llm || undefined, labels: list(args.labels),
+      storage: args.home ? { root: args.home } : undefined,
+      detectGpu: args['no-gpu'] ? false : undefined, insecure: args.insecure || undefined,
+    })
+    let stopping = false
+    const stop = (signal: string) => {
+      if (stopping) return
+      stopping = true
+      console.error(`${signal}: draining ${host.workerId} (running invocations finish, up to 25 s)`)
+      host.close({ timeoutMs: 25_000 }).then(() => process.exit(0), () => process.exit(1))
+    }
+    process.on('SIGINT', () => stop('SIGINT'))
+    process.on('SIGTERM', () => stop('SIGTERM'))
+  }),
+})
