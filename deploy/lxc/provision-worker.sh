@@ -112,7 +112,7 @@ for i in "${!ids[@]}"; do
     [[ -n "$snapname" ]] && clone+=(--snapname "$snapname")
     run "${clone[@]}"
   fi
-  run pct set "$ct" --cores "$cores" --memory "$((memory_gb * 1024))"
+  run pct set "$ct" --cores "$cores" --memory "$((memory_gb * 1024))" --onboot 1
   net="name=eth0,bridge=$bridge,ip=$addr/$prefix"
   [[ -n "$gw" ]] && net+=",gw=$gw"
   run pct set "$ct" --net0 "$net"

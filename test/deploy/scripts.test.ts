@@ -104,7 +104,7 @@ describe('provision-worker.sh (5 workers)', () => {
       const ct = String(200 + i)
       expected.push(
         ['clone', '900', ct, '--hostname', `ktrdr-worker-bt-${i}`, '--full', '--description', `KTRDR worker ktrdr-worker-bt-${i} (backtesting)`, '--snapname', 'template-base'],
-        ['set', ct, '--cores', '4', '--memory', '8192'],
+        ['set', ct, '--cores', '4', '--memory', '8192', '--onboot', '1'],
         ['set', ct, '--net0', `name=eth0,bridge=vmbr0,ip=10.213.1.${200 + i}/24,gw=10.213.1.1`],
         ['start', ct],
       )
@@ -188,6 +188,42 @@ describe('provision-worker.sh (5 workers)', () => {
     expect(dry.stdout).toContain('# wait up to 20s until gateway lists ktrdr-worker-bt-5 as AVAILABLE')
     await runScript('provision-worker.sh', args(), sb.env)
     expect(printed(dry.stdout)).toEqual(pctChanges())
+  })
+})
+
+describe('provision-gateway.sh', () => {
+  it('clones, configures and starts the gateway container, then waits for /api/v1/health', async () => {
+    seedTemplate(sb)
+    const port = gw.url.split(':').pop()!
+    // The fake gateway answers on 127.0.0.1: give the "container" that address so the health wait reaches it.
+    const r = await runScript('provision-gateway.sh', ['--ctid', '100', '--ip', '127.0.0.1/8', '--port', port, '--source', sb.source, '--wait-timeout', '10'],
+      { ...sb.env, KTRDR_API_TOKEN: 'api-secret-1', KTRDR_CLUSTER_TOKEN: TOKEN })
+    expect(r.code, r.stderr).toBe(0)
+    const steps = pctChanges().map((c) => c.join(' '))
+    expect(steps.slice(0, 4)).toEqual([
+      'clone 900 100 --hostname ktrdr-gateway --full --description KTRDR gateway --snapname template-base',
+      'set 100 --cores 4 --memory 8192 --onboot 1',
+      'set 100 --net0 name=eth0,bridge=vmbr0,ip=127.0.0.1/8',
+      'start 100',
+    ])
+    expect(steps.slice(-6)).toEqual([
+      expect.stringMatching(/^push 100 \S+ \/etc\/ktrdr\/gateway\.env --perms 0640$/),
+      'exec 100 -- chown root:ktrdr /etc/ktrdr/gateway.env',
+      `push 100 ${join(REPO, 'deploy/systemd/ktrdr-gateway.service')} /etc/systemd/system/ktrdr-gateway.service --perms 0644`,
+      'exec 100 -- systemctl daemon-reload', 'exec 100 -- systemctl enable ktrdr-gateway', 'exec 100 -- systemctl restart ktrdr-gateway',
+    ])
+    const env = ctFile(sb, 100, '/etc/ktrdr/gateway.env')!
+    expect(env).toMatch(/^KTRDR_GATEWAY_HOST=0\.0\.0\.0$/m)
+    expect(env).toMatch(/^KTRDR_API_TOKEN=api-secret-1$/m)
+    expect(env).toMatch(new RegExp(`^KTRDR_CLUSTER_TOKEN=${TOKEN}$`, 'm'))
+    expect(sb.calls().flat().join(' ')).not.toContain('api-secret-1')
+  })
+
+  it('refuses to run without both tokens', async () => {
+    const r = await runScript('provision-gateway.sh', ['--ctid', '100', '--ip', '10.213.1.100/24'], sb.env)
+    expect(r.code).not.toBe(0)
+    expect(r.stderr).toMatch(/KTRDR_API_TOKEN and KTRDR_CLUSTER_TOKEN/)
+    expect(sb.calls()).toEqual([])
   })
 })
 
@@ -305,7 +341,7 @@ describe('native hosts and helpers', () => {
     expect(statSync(out).mode & 0o777).toBe(0o600)
   })
 
-  it.each(['create-template.sh', 'provision-worker.sh', 'deploy-code.sh', 'rolling-update.sh', 'remove-worker.sh', 'setup-gpu-host.sh', 'setup-ib-host.sh', 'render-env.sh'])(
+  it.each(['create-template.sh', 'provision-gateway.sh', 'provision-worker.sh', 'deploy-code.sh', 'rolling-update.sh', 'remove-worker.sh', 'setup-gpu-host.sh', 'setup-ib-host.sh', 'render-env.sh'])(
     '%s: --help explains itself, an unknown option fails with a message',
     async (script) => {
       const help = await runScript(script, ['--help'], sb.env)
