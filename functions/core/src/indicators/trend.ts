@@ -84,13 +84,52 @@ export const macd = defineIndicator({
   compute(bars, p) {
     const src = pickSource(bars, p.source)
     const len = bars.length
-    const line = ewm(src, spanAlpha(num(p, 'fast_period')), false, new Float64Array(len))
-    // The slow EMA goes into the histogram buffer, which is overwritten below.
-    const slow = ewm(src, spanAlpha(num(p, 'slow_period')), false, new Float64Array(len))
-    for (let i = 0; i < len; i++) line[i] -= slow[i]
-    const signal = ewm(line, spanAlpha(num(p, 'signal_period')), false, new Float64Array(len))
-    const histogram = slow
+    const af = spanAlpha(num(p, 'fast_period'))
+    const as = spanAlpha(num(p, 'slow_period'))
+    const ag = spanAlpha(num(p, 'signal_period'))
+    const line = new Float64Array(len)
+    const signal = new Float64Array(len)
+    const histogram = new Float64Array(len)
+    if (macdFused(src, af, as, ag, line, signal, histogram)) return { line, signal, histogram }
+    // General path (NaN in the source, or a span whose 1−α+α is not exactly 1): three ewm passes.
+    ewm(src, af, false, line)
+    ewm(src, as, false, histogram)
+    for (let i = 0; i < len; i++) line[i] -= histogram[i]
+    ewm(line, ag, false, signal)
     for (let i = 0; i < len; i++) histogram[i] = line[i] - signal[i]
     return { line, signal, histogram }
   },
 })
+
+/**
+ * The three ewm(adjust=False) recursions of MACD fused into one pass, with pandas' exact update
+ * (skip when equal; the 1−α+α divisor is the identity). Returns false — leaving the caller to
+ * take the general path — when the source has NaN or a divisor is not exactly 1.
+ */
+function macdFused(src: Float64Array, af: number, as: number, ag: number, line: Float64Array, signal: Float64Array, histogram: Float64Array): boolean {
+  const len = src.length
+  if (len === 0) return true
+  const df = 1 - af
+  const ds = 1 - as
+  const dg = 1 - ag
+  if (df + af !== 1 || ds + as !== 1 || dg + ag !== 1) return false
+  let f = src[0]
+  let s = f
+  if (f !== f) return false
+  let g = f - s
+  line[0] = g
+  signal[0] = g
+  histogram[0] = 0
+  for (let i = 1; i < len; i++) {
+    const x = src[i]
+    if (x !== x) return false
+    if (f !== x) f = df * f + af * x
+    if (s !== x) s = ds * s + as * x
+    const m = f - s
+    if (g !== m) g = dg * g + ag * m
+    line[i] = m
+    signal[i] = g
+    histogram[i] = m - g
+  }
+  return true
+}

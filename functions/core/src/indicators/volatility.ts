@@ -2,7 +2,7 @@
 // donchianchannels, squeezeintensity).
 import type { OhlcvSeries } from '../types.ts'
 import { defineIndicator, int, float, bool, source, num, pickSource } from './_define.ts'
-import { rollingExtreme, rollingMean, rollingMeanStd, trueRange } from './_rolling.ts'
+import { rollingBands, rollingExtreme, rollingMean, trueRange } from './_rolling.ts'
 import { ewm, spanAlpha } from './_ewm.ts'
 
 /** ATR as KTRDR defines it: a SIMPLE mean of true range (not Wilder). */
@@ -24,13 +24,7 @@ export const atr = defineIndicator({
 
 /** Bollinger bands into caller buffers: middle = SMA, σ = rolling sample std (ddof=1). */
 export function bollinger(src: Float64Array, n: number, k: number, upper: Float64Array, middle: Float64Array, lower: Float64Array): void {
-  // `lower` temporarily holds σ.
-  rollingMeanStd(src, n, middle, lower)
-  for (let i = 0; i < src.length; i++) {
-    const band = k * lower[i]
-    upper[i] = middle[i] + band
-    lower[i] = middle[i] - band
-  }
+  rollingBands(src, n, k, upper, middle, lower)
 }
 
 const bbParams = { period: int(20, 2, 200), multiplier: float(2.0, 0, 10, true), source: source() }
