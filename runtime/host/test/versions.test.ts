@@ -1,0 +1,139 @@
+// Issue 3's deploy test against a real gateway (A's) with the real function registry and real hosts.
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createGateway, type Gateway } from '../../gateway/index.ts'
+import type { Operation } from '../../protocol/index.ts'
+import { buildFunctionBundle, type BuiltBundle } from '../../function/build.ts'
+import { createHost, type KtrdrHost } from '../index.ts'
+import { FIXTURES } from './_setup.ts'
+
+let dir: string
+let gateway: Gateway
+const hosts: KtrdrHost[] = []
+let v1: BuiltBundle, v2: BuiltBundle
+
+async function api<T = any>(path: string, init: { method?: string; body?: unknown; raw?: Uint8Array } = {}): Promise<{ status: number; body: T }> {
+  const res = await fetch(`${gateway.url}${path}`, {
+    method: init.method ?? (init.body !== undefined || init.raw ? 'POST' : 'GET'),
+    headers: { 'content-type': init.raw ? 'application/gzip' : 'application/json' },
+    body: init.raw ?? (init.body === undefined ? undefined : JSON.stringify(init.body)),
+  })
+  const text = await res.text()
+  return { status: res.status, body: text ? JSON.parse(text) : null }
+}
+
+const deploy = async (built: BuiltBundle) => (await api(`/api/v1/functions/${built.name}/versions`, { raw: new Uint8Array(await readFile(built.archivePath)) })).body
+const invoke = async (spec: string, input: unknown, wait = 30): Promise<Operation> => {
+  const res = await api<Operation>(`/api/v1/functions/${spec}/invoke`, { body: { input, wait_seconds: wait } })
+  expect([200, 202]).toContain(res.status)
+  return res.body
+}
+const getOp = async (id: string) => (await api<Operation>(`/api/v1/operations/${id}`)).body
+async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
+  const end = Date.now() + timeoutMs
+  for (;;) {
+    const v = await fn()
+    if (ok(v)) return v
+    if (Date.now() > end) throw new Error(`condition not met in ${timeoutMs} ms: ${JSON.stringify(v).slice(0, 300)}`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+async function startHost(id: string) {
+  const host = await createHost({
+    apiUrl: gateway.url, workerId: id, port: 0, storage: { root: join(dir, 'store') }, cacheDir: join(dir, 'cache', id),
+    slots: 2, detectGpu: false, heartbeatIntervalMs: 200, register: { initialDelayMs: 50, maxDelayMs: 500 }, forwardExecutorOutput: false, logLevel: 'warn',
+  })
+  await host.registered
+  hosts.push(host)
+  return host
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'ktrdr-versions-'))
+  const out = join(dir, 'build')
+  v1 = await buildFunctionBundle('echo', { outDir: out, sourceCommit: null })
+  v2 = await buildFunctionBundle(join(FIXTURES, 'echo-v2'), { outDir: out, sourceCommit: null })
+  expect(v2.name).toBe('echo')
+  expect(v2.sha256).not.toBe(v1.sha256)
+  gateway = await createGateway({ port: 0, quiet: true, dbPath: join(dir, 'gw.db'), storage: { root: join(dir, 'store') }, apiToken: null, clusterToken: null })
+  await startHost('ver-host-1')
+  await startHost('ver-host-2')
+})
+
+afterAll(async () => {
+  await Promise.all(hosts.map((h) => h.close({ timeoutMs: 1000 })))
+  await gateway?.close()
+  await rm(dir, { recursive: true, force: true })
+})
+
+describe('versioned deploys without reprovisioning', () => {
+  it('deploy v1 → invoke → deploy v2 during a long v1 op → rollback → canary 50/50 → late host', async () => {
+    const workersBefore = (await api<any[]>('/api/v1/workers')).body
+    expect(workersBefore).toHaveLength(2)
+
+    expect((await deploy(v1)).version).toBe(1)
+    const first = await invoke('echo', { message: 'v1' })
+    expect(first.status).toBe('completed')
+    expect(first.function).toMatchObject({ version: 1, sha256: v1.sha256 })
+    expect((first.result as any).variant).toBeUndefined()
+
+    // A long v1 operation is running when v2 lands.
+    const long = await invoke('echo', { delay_ms: 2500, steps: 25 }, 0)
+    await until(() => getOp(long.operation_id), (op) => op.status === 'running' && op.progress.percentage > 0)
+    const published = await deploy(v2)
+    expect(published.version).toBe(2)
+
+    const after = await Promise.all([1, 2, 3].map(() => invoke('echo', { message: 'new' })))
+    for (const op of after) {
+      expect(op.status).toBe('completed')
+      expect(op.function).toMatchObject({ version: 2, sha256: v2.sha256 })
+      expect((op.result as any).variant).toBe('v2')
+    }
+    const longDone = await until(() => getOp(long.operation_id), (op) => op.status !== 'running' && op.status !== 'pending')
+    expect(longDone.status).toBe('completed')
+    expect(longDone.function.version).toBe(1)
+    expect((longDone.result as any).variant).toBeUndefined()
+
+    // Same host processes, never re-registered; the drained v1 executors exit.
+    const workersAfter = (await api<any[]>('/api/v1/workers')).body
+    for (const w of workersBefore) {
+      const now = workersAfter.find((x) => x.worker_id === w.worker_id)
+      expect(now.metadata.host_info.pid).toBe(w.metadata.host_info.pid)
+      expect(now.metadata.host_info.started_at).toBe(w.metadata.host_info.started_at)
+    }
+    await until(async () => hosts.flatMap((h) => h.executors()), (ex) => !ex.some((e) => e.version === 1))
+
+    // Both hosts were told to prefetch v2: it shows as warm on them.
+    await until(() => api('/api/v1/functions/echo'), (r) => r.body.versions.find((v: any) => v.version === 2).warm_hosts.length === 2)
+
+    // Rollback: latest → v1 again.
+    expect((await api('/api/v1/functions/echo/rollback', { method: 'POST' })).body.routes).toEqual([{ version: 1, weight: 100 }])
+    const rolledBack = await invoke('echo', {})
+    expect(rolledBack.function.version).toBe(1)
+
+    // Canary: 50/50 over many invocations lands on both within tolerance (±4 sd of a fair coin).
+    expect((await api('/api/v1/functions/echo/aliases/canary', { method: 'PUT', body: { routes: [{ version: 1, weight: 50 }, { version: 2, weight: 50 }] } })).status).toBe(200)
+    const n = 60
+    const ops: Operation[] = []
+    for (let i = 0; i < n; i += 6) ops.push(...(await Promise.all(Array.from({ length: 6 }, () => invoke('echo@canary', {})))))
+    const onV2 = ops.filter((op) => op.function.version === 2).length
+    expect(ops.every((op) => op.status === 'completed')).toBe(true)
+    expect(ops.every((op) => ((op.result as any).variant === 'v2') === (op.function.version === 2))).toBe(true)
+    expect(onV2).toBeGreaterThan(n / 2 - 4 * Math.sqrt(n / 4))
+    expect(onV2).toBeLessThan(n / 2 + 4 * Math.sqrt(n / 4))
+
+    // A host that joins after the deploys runs what latest names (v1 after the rollback) from storage.
+    const late = await startHost('ver-host-late')
+    for (const h of ['ver-host-1', 'ver-host-2']) expect((await api(`/api/v1/workers/${h}/drain`, { method: 'POST' })).status).toBeLessThan(300)
+    const onLate = await invoke('echo', { message: 'late' })
+    expect(onLate.status).toBe('completed')
+    expect(onLate.worker_id).toBe(late.workerId)
+    expect(onLate.function.version).toBe(1)
+    const onLateV2 = await invoke('echo@2', {})
+    expect(onLateV2.worker_id).toBe(late.workerId)
+    expect((onLateV2.result as any).variant).toBe('v2')
+  })
+})
