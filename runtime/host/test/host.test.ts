@@ -187,3 +187,34 @@ describe('bad bundles fail their operation and leave the host AVAILABLE', () => 
     expect((await invokeAndWait(host.url, dispatchRequest(echo.ref, {}))).status).toBe('completed')
   })
 })
+
+describe('events survive an unreachable or forgetful gateway', () => {
+  it('buffers events while the gateway is down and replays them in order when it is back', async () => {
+    gateway.state.mode = 'down'
+    const request = dispatchRequest(echo.ref, { steps: 3, delay_ms: 30 })
+    expect((await invokeAndWait(host.url, request)).status).toBe('completed')
+    expect(gateway.eventsFor(request.operation_id)).toEqual([])
+    gateway.state.mode = 'ok'
+    await gateway.until(() => gateway.eventsFor(request.operation_id).some((e) => e.type === 'completed'))
+    const types = gateway.eventsFor(request.operation_id).map((e) => e.type)
+    expect(types[0]).toBe('started')
+    expect(types.at(-1)).toBe('completed')
+    expect(types.filter((t) => t === 'progress').length).toBeGreaterThanOrEqual(1)
+  })
+
+  it('re-registers after a 404 and reports what finished meanwhile as completed_operations', async () => {
+    gateway.state.mode = 'down'
+    const request = dispatchRequest(echo.ref, { message: 'while you were out' })
+    expect((await invokeAndWait(host.url, request)).status).toBe('completed')
+    const before = gateway.state.registrations.length
+    gateway.state.known.clear() // the gateway restarted and forgot every worker
+    gateway.state.mode = 'ok'
+    await gateway.until(() => gateway.state.registrations.length > before)
+    const reg = gateway.state.registrations.at(-1)!
+    const report = reg.completed_operations?.find((c) => c.operation_id === request.operation_id)
+    expect(report).toMatchObject({ status: 'completed', attempt: 1 })
+    expect((report!.result as { message: string }).message).toBe('while you were out')
+    expect(reg.warm_bundles).toContain(echo.ref.sha256)
+    await expectHealthy()
+  })
+})
