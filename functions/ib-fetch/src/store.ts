@@ -1,8 +1,5 @@
 import type { Storage } from 'unstorage'
-import type { OhlcvSeries } from '../../core/src/types.ts'
-import { loadBars, saveBars } from '../../core/src/data/store.ts'
-import { createSeries } from '../../core/src/data/series.ts'
-import { sortedUnique } from '../../core/src/data/merge.ts'
+import { createSeries, loadBars, saveBars, sortedUnique, type OhlcvSeries } from '../../core/index.ts'
 import { isKtrdrError } from '../../../runtime/protocol/errors.ts'
 import type { IbBars } from './ib-client.ts'
 

@@ -1,6 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { loadBars, saveBars } from '../../core/src/data/store.ts'
-import { createSeries } from '../../core/src/data/series.ts'
+import { createSeries, loadBars, saveBars } from '../../core/index.ts'
 import { barsBetween } from './tws-sim/series.ts'
 import { createHarness, DAY, HOUR, NOW, pacingBreaches, requestedRange, type Harness } from './_harness.ts'
 
@@ -21,7 +20,7 @@ async function seed(harness: Harness, symbol: string, timeframe: string, start: 
 describe('ib-fetch against the TWS simulator', () => {
   it('backfills a long 1-minute history without ever breaking IB pacing', async () => {
     h = await createHarness()
-    const result = await h.fetch({ symbol: 'EUR.USD', timeframe: '1m', mode: 'full', start_date: '2026-09-01' })
+    const result = await h.fetch({ symbol: 'EUR.USD', timeframe: '1m', mode: 'full', start_date: '2026-09-20' })
     const hist = h.sim.requests
     expect(hist.length).toBeGreaterThan(60) // crosses the 60-per-10-minutes window
     expect(result.segments).toBe(hist.length)
@@ -30,12 +29,12 @@ describe('ib-fetch against the TWS simulator', () => {
     expect(pacingBreaches(hist)).toEqual([])
     // Oldest first, contiguous one-day segments from the start date.
     const ranges = hist.map(requestedRange)
-    expect(ranges[0].start).toBe(Date.UTC(2026, 8, 1))
+    expect(ranges[0].start).toBe(Date.UTC(2026, 8, 20))
     // Contiguous one-day segments; the last, partial one is asked for as "1 D" and filtered.
     for (let i = 1; i < ranges.length; i++) expect(ranges[i].end - ranges[i - 1].end).toBe(Math.min(DAY, NOW - ranges[i - 1].end))
     expect(ranges.at(-1)!.end).toBe(NOW)
     const stored = await loadBars(h.storage.data, { symbol: 'EURUSD', timeframe: '1m' })
-    const expected = barsBetween(EUR, Date.UTC(2026, 8, 1), NOW, 60_000)
+    const expected = barsBetween(EUR, Date.UTC(2026, 8, 20), NOW, 60_000)
     expect(stored.length).toBe(expected.length)
     expect(result.rows_downloaded).toBe(expected.length)
     expect(stored.close[1000]).toBe(expected[1000].close)
