@@ -12,7 +12,7 @@ import { computeIndicator } from '../functions/core/src/indicators/registry.ts'
 
 const BARS = Number(process.env.KTRDR_BENCH_BARS ?? 1_000_000)
 const LIB_BARS = Math.min(BARS, Number(process.env.KTRDR_BENCH_LIB_BARS ?? 100_000))
-const RUNS = 9
+const RUNS = 11
 const LIB_RUNS = 3
 
 function makeBars(n: number, seed = 42): OhlcvSeries {
@@ -178,6 +178,7 @@ export default async function run(): Promise<BenchSection> {
     rows.push({
       indicator: k.name, 'ktrdr ns/bar': oursNs, 'floor ns/bar': floorNs, 'ktrdr / floor': vsFloor,
       'trading-signals ns/bar': tsNs, 'technicalindicators ns/bar': tiNs, 'speed-up vs faster lib': vsLib,
+      'floor speed-up vs faster lib': Math.min(tsNs, tiNs) / floorNs,
       goals: `${vsFloor <= 1.5 ? 'floor ✓' : 'floor ✗'} ${vsLib >= 10 ? 'lib ✓' : 'lib ✗'}`,
     })
   }
@@ -189,6 +190,7 @@ export default async function run(): Promise<BenchSection> {
       `KTRDR kernels and floors over ${BARS.toLocaleString('en-US')} synthetic bars (median of ${RUNS} alternating runs after 3 warm-ups each); libraries over ${LIB_BARS.toLocaleString('en-US')} bars (median of ${LIB_RUNS}); figures are ns per bar, so the different lengths compare.`,
       '"ktrdr" is the public path: computeIndicator(type, params, bars) including param validation and output allocation. The floor is one hand-fused loop of the same formula with none of the pandas NaN semantics or drift compensation (Kahan sums, Welford variance).',
       'EMA is timed with adjust=false, the form the floor and both libraries compute (KTRDR’s default adjust=true adds a division per bar).',
+      'The "floor speed-up" column is the ceiling for the library goal: where even the plain loop is < 10× faster than a library (trading-signals EMA/ATR are lean O(1) updates), a kernel within 1.5× of the floor cannot reach 10× either.',
       `Goals met: ${metFloor}/${cases.length} within 1.5× of the floor, ${metLib}/${cases.length} at least 10× faster than the faster library. Whole section ${seconds.toFixed(1)} s.`,
     ],
   }

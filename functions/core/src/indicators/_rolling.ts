@@ -7,29 +7,25 @@
 
 const RESYNC = 1024
 
-function hasNaN(src: Float64Array): boolean {
-  for (let i = 0; i < src.length; i++) if (src[i] !== src[i]) return true
-  return false
-}
-
 /**
  * Rolling mean (pandas `rolling(n, min_periods).mean()`). A window of zeros reads exactly 0 —
  * MFI, CMF and volume ratios branch on an exact zero.
  */
 export function rollingMean(src: Float64Array, n: number, minPeriods: number, out: Float64Array): Float64Array {
-  return hasNaN(src) ? rollingSumNaN(src, n, minPeriods, out, true) : rollingSumFinite(src, n, minPeriods, out, true)
+  return rollingSumFinite(src, n, minPeriods, out, true) ? out : rollingSumNaN(src, n, minPeriods, out, true)
 }
 
 /** Rolling sum, NaN unless `minPeriods` finite values are in the window. */
 export function rollingSum(src: Float64Array, n: number, minPeriods: number, out: Float64Array): Float64Array {
-  return hasNaN(src) ? rollingSumNaN(src, n, minPeriods, out, false) : rollingSumFinite(src, n, minPeriods, out, false)
+  return rollingSumFinite(src, n, minPeriods, out, false) ? out : rollingSumNaN(src, n, minPeriods, out, false)
 }
 
 /**
  * Finite input: a plain running sum (two adds per bar, like a hand loop) that is recomputed
  * exactly from the window every RESYNC bars, so rounding cannot drift over millions of bars.
+ * Returns false at the first NaN (the caller then redoes the series on the NaN-aware path).
  */
-function rollingSumFinite(src: Float64Array, n: number, minPeriods: number, out: Float64Array, asMean: boolean): Float64Array {
+function rollingSumFinite(src: Float64Array, n: number, minPeriods: number, out: Float64Array, asMean: boolean): boolean {
   const len = src.length
   const need = Math.max(1, minPeriods)
   let sum = 0
@@ -37,6 +33,7 @@ function rollingSumFinite(src: Float64Array, n: number, minPeriods: number, out:
   let since = 0
   for (let i = 0; i < len; i++) {
     const x = src[i]
+    if (x !== x) return false
     sum += x
     if (x !== 0) nonzero++
     if (i >= n) {
@@ -53,7 +50,7 @@ function rollingSumFinite(src: Float64Array, n: number, minPeriods: number, out:
     const count = i < n ? i + 1 : n
     out[i] = count >= need ? (asMean ? sum / count : sum) : NaN
   }
-  return out
+  return true
 }
 
 /** NaN-aware path: NaN skipped, Kahan-compensated add/remove as pandas does. */
@@ -99,8 +96,7 @@ function rollingSumNaN(src: Float64Array, n: number, minPeriods: number, out: Fl
  * - input with NaN (chained indicators): pandas' add/remove Welford with NaN skipping.
  */
 export function rollingMeanStd(src: Float64Array, n: number, outMean: Float64Array, outStd: Float64Array): void {
-  if (hasNaN(src)) { rollingMeanStdNaN(src, n, outMean, outStd); return }
-  rollingBandsFinite(src, n, NaN, outMean, outStd, undefined)
+  if (!rollingBandsFinite(src, n, NaN, outMean, outStd, undefined)) rollingMeanStdNaN(src, n, outMean, outStd)
 }
 
 /**
@@ -108,7 +104,7 @@ export function rollingMeanStd(src: Float64Array, n: number, outMean: Float64Arr
  * std). Finite input takes the fused fast path; NaN input goes through rollingMeanStd's NaN path.
  */
 export function rollingBands(src: Float64Array, n: number, k: number, upper: Float64Array, middle: Float64Array, lower: Float64Array): void {
-  if (!hasNaN(src)) { rollingBandsFinite(src, n, k, middle, upper, lower); return }
+  if (rollingBandsFinite(src, n, k, middle, upper, lower)) return
   rollingMeanStdNaN(src, n, middle, lower)
   for (let i = 0; i < src.length; i++) {
     const band = k * lower[i]
@@ -119,9 +115,9 @@ export function rollingBands(src: Float64Array, n: number, k: number, upper: Flo
 
 /**
  * Finite fast path. With `lower` undefined it writes σ into `second`; otherwise `second` gets
- * mean + k·σ and `lower` mean − k·σ.
+ * mean + k·σ and `lower` mean − k·σ. Returns false at the first NaN.
  */
-function rollingBandsFinite(src: Float64Array, n: number, k: number, outMean: Float64Array, second: Float64Array, lower: Float64Array | undefined): void {
+function rollingBandsFinite(src: Float64Array, n: number, k: number, outMean: Float64Array, second: Float64Array, lower: Float64Array | undefined): boolean {
   const len = src.length
   const invN = 1 / n
   const invN1 = n > 1 ? 1 / (n - 1) : NaN
@@ -129,6 +125,8 @@ function rollingBandsFinite(src: Float64Array, n: number, k: number, outMean: Fl
   let m2 = 0
   let since = RESYNC
   for (let i = 0; i < len; i++) {
+    const x = src[i]
+    if (x !== x) return false
     if (i < n - 1) { outMean[i] = NaN; second[i] = NaN; if (lower) lower[i] = NaN; continue }
     if (since >= RESYNC) {
       let s = 0
@@ -138,7 +136,6 @@ function rollingBandsFinite(src: Float64Array, n: number, k: number, outMean: Fl
       for (let j = i - n + 1; j <= i; j++) { const d = src[j] - mean; m2 += d * d }
       since = 0
     } else {
-      const x = src[i]
       const old = src[i - n]
       const d = x - old
       const nm = mean + d * invN
@@ -151,6 +148,7 @@ function rollingBandsFinite(src: Float64Array, n: number, k: number, outMean: Fl
     const sd = Math.sqrt(m2 > 0 ? m2 * invN1 : 0)
     if (lower) { second[i] = mean + k * sd; lower[i] = mean - k * sd } else second[i] = sd
   }
+  return true
 }
 
 function rollingMeanStdNaN(src: Float64Array, n: number, outMean: Float64Array, outStd: Float64Array): void {
@@ -238,15 +236,9 @@ export function trueRange(high: Float64Array, low: Float64Array, close: Float64A
   if (len === 0) return out
   out[0] = high[0] - low[0]
   for (let i = 1; i < len; i++) {
-    const h = high[i]
-    const l = low[i]
     const pc = close[i - 1]
-    let tr = h - l
-    const a = Math.abs(h - pc)
-    const b = Math.abs(l - pc)
-    if (a > tr) tr = a
-    if (b > tr) tr = b
-    out[i] = tr
+    // Math.max compiles branch-free; explicit ifs mispredict on real (random-looking) bars.
+    out[i] = Math.max(high[i] - low[i], Math.abs(high[i] - pc), Math.abs(low[i] - pc))
   }
   return out
 }

@@ -5,10 +5,35 @@ import { defineIndicator, int, float, bool, source, num, pickSource } from './_d
 import { rollingBands, rollingExtreme, rollingMean, trueRange } from './_rolling.ts'
 import { ewm, spanAlpha } from './_ewm.ts'
 
-/** ATR as KTRDR defines it: a SIMPLE mean of true range (not Wilder). */
+/**
+ * ATR as KTRDR defines it: a SIMPLE mean of true range (not Wilder). One fused pass (true range
+ * and a running sum resynced every 1024 bars); NaN prices fall back to the general primitives.
+ */
 export function atrSma(bars: OhlcvSeries, n: number, out: Float64Array): Float64Array {
-  const tr = trueRange(bars.high, bars.low, bars.close, new Float64Array(bars.length))
-  return rollingMean(tr, n, n, out)
+  const { high, low, close } = bars
+  const len = bars.length
+  const tr = new Float64Array(len)
+  if (len === 0) return out
+  let sum = 0
+  let since = 0
+  let nonzero = 0
+  for (let i = 0; i < len; i++) {
+    const t = i === 0 ? high[0] - low[0] : Math.max(high[i] - low[i], Math.abs(high[i] - close[i - 1]), Math.abs(low[i] - close[i - 1]))
+    if (t !== t) return rollingMean(trueRange(high, low, close, tr), n, n, out)
+    tr[i] = t
+    sum += t
+    if (t !== 0) nonzero++
+    if (i >= n) {
+      const old = tr[i - n]
+      sum -= old
+      if (old !== 0) nonzero--
+      if (++since >= 1024) { since = 0; sum = 0; for (let j = i - n + 1; j <= i; j++) sum += tr[j] }
+    }
+    // A flat stretch must read exactly 0, not running-sum residue.
+    if (nonzero === 0) sum = 0
+    out[i] = i >= n - 1 ? sum / n : NaN
+  }
+  return out
 }
 
 export const atr = defineIndicator({
