@@ -94,7 +94,8 @@ export function buildFeatureMatrix(strategy: ResolvedStrategy, seriesByTimeframe
   const matrix: BuiltFeatureMatrix = {
     names: specs.map((s) => s.name),
     rows, cols, values,
-    time: base.time.slice(),
+    // Shared with the base series (not copied): treat both as read-only.
+    time: base.time,
     firstValidRow: 0,
     normalization: specs.map((s) => s.normalization),
     normalized: false,

@@ -1,0 +1,65 @@
+import { execFile } from 'node:child_process'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { describe, expect, it } from 'vitest'
+
+const root = join(import.meta.dirname, '../../..')
+const run = promisify(execFile)
+
+async function ktrdr(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [join(root, 'bin/ktrdr.mjs'), ...args], { cwd: root, env: { ...process.env, KTRDR_HOME: join(tmpdir(), 'ktrdr-cli-unused') } })
+    return { code: 0, stdout, stderr }
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string }
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr }
+  }
+}
+
+describe('ktrdr strategy validate', () => {
+  it('passes the example strategies and fails an invalid one with file:line messages', async () => {
+    const ok = await ktrdr('strategy', 'validate', 'examples/strategies/v3_minimal.yaml', 'examples/strategies/squad_cycle1_control.yaml')
+    expect(ok.code).toBe(0)
+    expect(ok.stdout).toMatch(/OK +examples\/strategies\/squad_cycle1_control.yaml \(squad_cycle1_control: 32 features\)/)
+    const dir = mkdtempSync(join(tmpdir(), 'ktrdr-cli-'))
+    const bad = join(dir, 'bad.yaml')
+    writeFileSync(bad, 'name: bad\nindicators:\n  - rsi\n')
+    const r = await ktrdr('strategy', 'validate', 'examples/strategies/v3_minimal.yaml', bad)
+    expect(r.code).toBe(1)
+    expect(r.stdout).toContain(`INVALID ${bad}`)
+    expect(r.stdout).toContain(`${bad}:2: indicators: not a v3 strategy`)
+  }, 60_000)
+})
+
+describe('ktrdr data', () => {
+  it('generates, lists and shows synthetic data, and says so', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ktrdr-cli-data-'))
+    const gen = await ktrdr('data', 'generate', '--symbol', 'EURUSD', '--timeframe', '1h', '--bars', '500', '--seed', '7', '--data-dir', dir)
+    expect(gen.code).toBe(0)
+    expect(gen.stdout).toMatch(/SYNTHETIC forex data: 500 bars/)
+    const list = await ktrdr('data', 'list', '--data-dir', dir)
+    expect(list.stdout).toMatch(/EURUSD\t1h\t2020-01-01T00:00:00Z\t.*\t500\tSYNTHETIC \(forex, seed 7\)/)
+    const show = await ktrdr('data', 'show', 'EURUSD', '1h', '--limit', '2', '--data-dir', dir)
+    expect(show.stdout).toMatch(/500 bars .* SYNTHETIC/)
+    expect(show.stdout.trim().split('\n')).toHaveLength(4)
+    const missing = await ktrdr('data', 'show', 'GBPUSD', '1h', '--data-dir', dir)
+    expect(missing.code).toBe(1)
+    expect(missing.stderr).toMatch(/No cached data for GBPUSD 1h/)
+  }, 60_000)
+
+  it('imports a vendor CSV and refuses one with broken rows', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ktrdr-cli-import-'))
+    const good = join(dir, 'aapl.csv')
+    writeFileSync(good, 'Date,Open,High,Low,Close,Adj Close,Volume\n2024-01-03,2,3,1.5,2.5,2.4,200\n2024-01-02,1,2,0.5,1.5,1.4,100\n')
+    const ok = await ktrdr('data', 'import', good, '--symbol', 'AAPL', '--timeframe', '1d', '--data-dir', dir)
+    expect(ok.code).toBe(0)
+    expect(ok.stdout).toMatch(/Imported 2 bars \(yahoo layout\) → AAPL_1d.csv/)
+    const bad = join(dir, 'bad.csv')
+    writeFileSync(bad, 'Date,Open,High,Low,Close,Volume\n2024-01-02,1,1.2,0.5,1.5,100\n')
+    const r = await ktrdr('data', 'import', bad, '--symbol', 'BAD', '--timeframe', '1d', '--data-dir', dir)
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/bad.csv:2: high 1.2 is below max\(open, close\) 1.5/)
+  }, 60_000)
+})
