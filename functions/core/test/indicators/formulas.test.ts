@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { computeIndicator } from '../../src/indicators/registry.ts'
 import { arr, barsFrom, firstMismatch, randomBars } from './_bars.ts'
 import * as ref from './_reference.ts'
+import { zigzagPivots } from '../../src/labels/zigzag.ts'
 
 const N = NaN
 const run = (type: string, params: Record<string, unknown>, bars = randomBars(260, 7)) => computeIndicator(type, params, bars)
@@ -194,5 +195,14 @@ describe('every indicator matches its naive reference on a random walk', () => {
       return Math.max(0, Math.min((ku - bu) / (ku - kl), (bl - kl) / (ku - kl)))
     })
     check(s.squeezeintensity, e)
+  })
+})
+
+describe('zigzag indicator and the §4.1 label pivots agree', () => {
+  it.each([0.01, 0.02, 0.05])('threshold %s', (th) => {
+    const b = randomBars(2000, 13)
+    const z = computeIndicator('zigzag', { threshold: th }, b).zigzag
+    const mine = arr(z).flatMap((v, i) => (Number.isNaN(v) ? [] : [i]))
+    expect(mine).toEqual(Array.from(zigzagPivots(b.close, th)))
   })
 })
