@@ -16,14 +16,15 @@ const REPO_ROOT = resolve(here, '../..')
 const EXECUTOR_ENTRY = join(here, 'executor.ts')
 export const BUNDLE_ENTRY = 'server/index.mjs'
 
-/** Packages that load files next to their code at runtime (.node addons, .wasm): never inlined. */
-export const TRACED_PACKAGES = ['better-sqlite3', 'bindings', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'node-llama-cpp', '@node-llama-cpp']
+/** Packages that load files next to their code at runtime (.node addons, .wasm, @stoqey/ib's config via __dirname): never inlined. */
+export const TRACED_PACKAGES = ['better-sqlite3', 'bindings', '@stoqey/ib', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'node-llama-cpp', '@node-llama-cpp']
 
 /** Rollup warnings about third-party code that say nothing about the function being built. */
 const QUIET_WARNINGS = new Set(['INVALID_ANNOTATION', 'UNUSED_EXTERNAL_IMPORT', 'CIRCULAR_DEPENDENCY', 'THIS_IS_UNDEFINED', 'EVAL', 'MODULE_LEVEL_DIRECTIVE'])
 
 function isTraced(id: string, traced: string[]): boolean {
   const path = id.replace(/\\/g, '/')
+  // A scope ("@tensorflow") matches every package in it.
   return traced.some((pkg) => path === pkg || path.startsWith(`${pkg}/`) || path.includes(`/node_modules/${pkg}/`))
 }
 
@@ -35,6 +36,8 @@ export interface BuildFunctionOptions {
   signal?: AbortSignal
   /** Extra packages to trace into node_modules instead of inlining (native addons, runtime assets). */
   external?: string[]
+  /** Packages to copy into the bundle although no static import names them (optional backends). */
+  include?: string[]
   /** Recorded in the manifest; default: the last git commit touching the function dir, when that dir is clean. */
   sourceCommit?: string | null
 }
@@ -70,7 +73,9 @@ export async function buildFunctionBundle(target: string, opts: BuildFunctionOpt
   const work = await fsp.mkdtemp(join(tmpdir(), 'ktrdr-build-'))
   try {
     const output = join(work, 'output')
-    await nitroBuild(fnDir, work, output, [...TRACED_PACKAGES, ...(opts.external ?? [])], opts.signal)
+    const config = await readBundleConfig(fnDir)
+    const traced = [...TRACED_PACKAGES, ...(config.external ?? []), ...(opts.external ?? [])]
+    await nitroBuild(fnDir, work, output, traced, [...(config.include ?? []), ...(opts.include ?? [])], opts.signal)
     opts.signal?.throwIfAborted()
     const description = await describeBundle(join(output, BUNDLE_ENTRY), opts.signal)
     const sourceCommit = opts.sourceCommit !== undefined ? opts.sourceCommit : await gitCommitOf(fnDir)
@@ -98,7 +103,7 @@ export async function buildFunctionBundle(target: string, opts: BuildFunctionOpt
   }
 }
 
-async function nitroBuild(fnDir: string, work: string, output: string, traced: string[], signal?: AbortSignal) {
+async function nitroBuild(fnDir: string, work: string, output: string, traced: string[], include: string[], signal?: AbortSignal) {
   const { createNitro, prepare, copyPublicAssets, build } = await import('nitropack')
   const srcDir = join(work, 'src')
   await fsp.mkdir(srcDir, { recursive: true })
@@ -121,7 +126,7 @@ async function nitroBuild(fnDir: string, work: string, output: string, traced: s
     compatibilityDate: '2025-01-01',
     // Inline all JS (one file loads faster: ~95 ms vs ~135 ms cold start for echo); packages
     // with native addons or runtime assets are traced into the bundle's node_modules instead.
-    externals: { inline: [(id: string) => !isTraced(id, traced)] },
+    externals: { inline: [(id: string) => !isTraced(id, traced)], traceInclude: include },
     rollupConfig: {
       onwarn(warning, warn) {
         if (warning.code && QUIET_WARNINGS.has(warning.code)) return
