@@ -59,7 +59,7 @@ export async function runIbFetch(input: IbFetchInput, deps: IbFetchDeps): Promis
     let head: number | undefined
     const needHead = mode !== 'tail' || req.startMs !== undefined
     if (needHead) head = await headTimestamp(rc, ensureClient, deps)
-    if (mode === 'tail') start = req.startMs ?? now - TAIL_DAYS * DAY
+    if (mode === 'tail') start = req.startMs ?? lastClosedBarEnd(now - TAIL_DAYS * DAY, timeframe)
     else start = req.startMs ?? head ?? now - MAX_SPAN_MS[timeframe]
     // Backfill extends history backwards: by default it stops where the stored data begins.
     if (mode === 'backfill' && req.endMs === undefined && existing?.length) end = Math.min(end, existing.time[0])
