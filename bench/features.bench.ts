@@ -52,7 +52,7 @@ export default async function run(): Promise<BenchSection> {
   const params = strategy.features.map((f) => f.membership!.parameters)
 
   const tBuild = time(() => { sink += buildFeatureMatrix(strategy, series).firstValidRow })
-  let rsi = new Float64Array(0), adx = new Float64Array(0)
+  let rsi: Float64Array = new Float64Array(0), adx: Float64Array = new Float64Array(0)
   const tInd = time(() => {
     rsi = computeIndicator('rsi', { period: 14 }, bars).rsi
     adx = computeIndicator('adx', { period: 14 }, bars).adx
