@@ -1,5 +1,6 @@
 // The shared primitives on the paths the catalogue tests rarely reach: NaN inputs (chained
 // indicators), drift over long series, exact zeros, and the fused-vs-general MACD paths.
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { rollingBands, rollingExtreme, rollingMean, rollingMeanStd, rollingSum } from '../../src/indicators/_rolling.ts'
 import { ewm } from '../../src/indicators/_ewm.ts'
@@ -79,5 +80,19 @@ describe('long series: no drift, exact zeros', () => {
     expect(out[6]).toBe(0)
     const withNaN = rollingSum(f64([N, 1e12, 3.3, 0, 0]), 2, 1, new Float64Array(5))
     expect(withNaN[4]).toBe(0)
+  })
+})
+
+describe('sliding max/min', () => {
+  it('block (van Herk) path and deque path both equal a naive scan, for any window and length', () => {
+    fc.assert(fc.property(fc.array(fc.double({ min: -1e6, max: 1e6, noNaN: true }), { minLength: 1, maxLength: 120 }), fc.integer({ min: 1, max: 40 }), (xs, n) => {
+      const x = f64(xs)
+      const expMax = xs.map((_, i) => (i < n - 1 ? N : Math.max(...xs.slice(i - n + 1, i + 1))))
+      const expMin = xs.map((_, i) => (i < n - 1 ? N : Math.min(...xs.slice(i - n + 1, i + 1))))
+      expect(Array.from(rollingExtreme(x, n, true, new Float64Array(xs.length)))).toEqual(expMax)
+      expect(Array.from(rollingExtreme(x, n, false, new Float64Array(xs.length)))).toEqual(expMin)
+      const idx = new Int32Array(xs.length)
+      expect(Array.from(rollingExtreme(x, n, true, new Float64Array(xs.length), idx))).toEqual(expMax)
+    }), { numRuns: 200 })
   })
 })
