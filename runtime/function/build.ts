@@ -16,8 +16,25 @@ const REPO_ROOT = resolve(here, '../..')
 const EXECUTOR_ENTRY = join(here, 'executor.ts')
 export const BUNDLE_ENTRY = 'server/index.mjs'
 
-/** Packages that load files next to their code at runtime (.node addons, .wasm, @stoqey/ib's config via __dirname): never inlined. */
-export const TRACED_PACKAGES = ['better-sqlite3', 'bindings', '@stoqey/ib', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'node-llama-cpp', '@node-llama-cpp']
+/**
+ * Packages that load files next to their code at runtime (.node addons, .wasm, @stoqey/ib's config
+ * via __dirname), never inlined. All of @tensorflow stays external together: a backend traced into
+ * node_modules must register with the same tfjs-core instance the function uses.
+ */
+export const TRACED_PACKAGES = ['better-sqlite3', 'bindings', '@stoqey/ib', '@tensorflow', 'node-llama-cpp', '@node-llama-cpp']
+
+/** Optional `functions/<name>/bundle.json`: packages to trace (external) and to include although never imported statically. */
+export interface BundleConfig { external?: string[]; include?: string[] }
+
+async function readBundleConfig(fnDir: string): Promise<BundleConfig> {
+  const path = join(fnDir, 'bundle.json')
+  if (!existsSync(path)) return {}
+  try {
+    return JSON.parse(await fsp.readFile(path, 'utf8')) as BundleConfig
+  } catch (cause) {
+    throw new KtrdrError({ statusCode: 422, code: 'BUNDLE_CONFIG_INVALID', retryable: false, cause, message: `${path} is not valid JSON: ${(cause as Error).message}` })
+  }
+}
 
 /** Rollup warnings about third-party code that say nothing about the function being built. */
 const QUIET_WARNINGS = new Set(['INVALID_ANNOTATION', 'UNUSED_EXTERNAL_IMPORT', 'CIRCULAR_DEPENDENCY', 'THIS_IS_UNDEFINED', 'EVAL', 'MODULE_LEVEL_DIRECTIVE'])

@@ -109,7 +109,7 @@ export function createExecutorPool(options: ExecutorPoolOptions) {
   function release(executor: Executor) {
     executor.busy = false
     if (!executor.alive) return
-    if (executor.retired) return executor.kill('SIGTERM')
+    if (executor.retired || options.maxIdle <= 0) return executor.kill('SIGTERM')
     if (idleCount() >= options.maxIdle) {
       const oldest = idle.keys().next().value as Executor | undefined
       if (oldest) { clearTimeout(idle.get(oldest)); idle.delete(oldest); oldest.kill('SIGTERM') }
