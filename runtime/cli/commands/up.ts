@@ -1,0 +1,91 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { defineCommand } from 'citty'
+import { guard } from '../_api.ts'
+
+/** Function folders whose index.ts default-exports a defineFunction (functions/core is a library). */
+export function findFunctionDirs(root = resolve(dirname(fileURLToPath(import.meta.url)), '../../../functions')): string[] {
+  if (!existsSync(root)) return []
+  return readdirSync(root, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && existsSync(join(root, d.name, 'index.ts')))
+    .filter((d) => /export\s+default\s+defineFunction\s*\(/.test(readFileSync(join(root, d.name, 'index.ts'), 'utf8')))
+    .map((d) => d.name)
+    .sort()
+}
+
+export default defineCommand({
+  meta: { name: 'up', description: 'A whole local cluster in one process: gateway on 127.0.0.1:8000 plus N hosts on 5003, 5004, …, storage under ./.ktrdr' },
+  args: {
+    hosts: { type: 'string', description: 'Number of function hosts (default 2)' },
+    port: { type: 'string', description: 'Gateway port (default 8000)' },
+    'host-port': { type: 'string', description: 'First host port (default 5003)' },
+    slots: { type: 'string', description: 'Concurrent invocations per host (default 1)' },
+    deploy: { type: 'boolean', default: true, description: 'Build and publish functions that have no version yet (--no-deploy to skip)' },
+  },
+  run: ({ args }) => guard(async () => {
+    const n = Number(args.hosts ?? 2)
+    const port = Number(args.port ?? 8000)
+    const firstHostPort = Number(args['host-port'] ?? 5003)
+    const slots = args.slots === undefined ? undefined : Number(args.slots)
+    if (!Number.isInteger(n) || n < 0 || n > 64) throw new Error('--hosts must be an integer between 0 and 64')
+    if (!Number.isInteger(port) || !Number.isInteger(firstHostPort)) throw new Error('--port and --host-port must be integers')
+
+    const { createGateway } = await import('../../gateway/index.ts')
+    const { createHost } = await import('../../host/index.ts')
+    const gateway = await createGateway({ host: '127.0.0.1', port })
+    const log = gateway.services.logger
+
+    const hosts: Awaited<ReturnType<typeof createHost>>[] = []
+    for (let i = 0; i < n; i++) {
+      hosts.push(await createHost({ apiUrl: gateway.url, port: firstHostPort + i, workerId: `local-host-${i + 1}`, ...(slots ? { slots } : {}) }))
+    }
+    await Promise.all(hosts.map((h) => h.registered))
+
+    if (args.deploy) {
+      const { buildFunctionBundle } = await import('../../function/build.ts')
+      for (const name of findFunctionDirs()) {
+        const existing = await gateway.services.functions.getFunction(name)
+        if (existing && existing.versions.length > 0) continue
+        log.start(`Building function ${name}…`)
+        try {
+          const built = await buildFunctionBundle(name)
+          const version = await gateway.services.functions.publish(await readFile(built.archivePath), { source_commit: built.manifest.source_commit ?? null, name })
+          log.success(`Deployed ${name}@${version.version} (${(built.size / 1024).toFixed(0)} KB, sha ${built.sha256.slice(0, 12)}, built in ${built.buildMs} ms)`)
+        } catch (error) {
+          log.error(`Could not deploy ${name}: ${(error as Error).message}`)
+        }
+      }
+    }
+
+
+    const functions = await gateway.services.functions.listFunctions()
+    console.log([
+      '',
+      `  Gateway     ${gateway.url}   (API under ${gateway.url}/api/v1, health ${gateway.url}/health)`,
+      ...hosts.map((h) => `  Host        ${h.url}   ${h.workerId}`),
+      `  Functions   ${functions.map((f) => `${f.name}@${f.latest}`).join(', ') || 'none deployed (ktrdr fn deploy <name>)'}`,
+      `  Storage     ${gateway.services.storage.options.root}`,
+      '',
+      '  Try:',
+      `    curl -s -X POST ${gateway.url}/api/v1/functions/echo/invoke -H 'content-type: application/json' \\`,
+      `      -d '{"input":{"message":"hello","steps":3,"delay_ms":300},"wait_seconds":10}'`,
+      `    node bin/ktrdr.mjs invoke echo --input '{"message":"hello"}' --wait`,
+      `    curl -s ${gateway.url}/api/v1/workers`,
+      '',
+    ].join('\n'))
+
+    let stopping = false
+    const stop = async () => {
+      if (stopping) return
+      stopping = true
+      log.info('Stopping hosts and gateway…')
+      await Promise.all(hosts.map((h) => h.close({ timeoutMs: 5000 }).catch(() => {})))
+      await gateway.close()
+      process.exit(0)
+    }
+    process.on('SIGINT', () => void stop())
+    process.on('SIGTERM', () => void stop())
+  }),
+})
