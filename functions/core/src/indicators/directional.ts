@@ -1,6 +1,6 @@
 // Trend-direction systems (§2.2: adx, aroon, supertrend, parabolicsar, ichimoku).
 import { defineIndicator, int, float, bool, num } from './_define.ts'
-import { rollingExtreme } from './_rolling.ts'
+import { rollingExtreme } from './_extreme.ts'
 import { atrSma } from './volatility.ts'
 
 export const adx = defineIndicator({

@@ -1,6 +1,7 @@
 // Momentum oscillators (§2.2: rsi, roc, momentum, cci, williamsr, stochastic).
 import { defineIndicator, int, source, num, pickSource, typicalPrice } from './_define.ts'
-import { rollingExtreme, rollingMean } from './_rolling.ts'
+import { rollingMean } from './_rolling.ts'
+import { rollingExtreme } from './_extreme.ts'
 
 export const rsi = defineIndicator({
   type: 'rsi',

@@ -1,6 +1,7 @@
 // Smoothed oscillators (§2.2: rvi, fishertransform).
 import { defineIndicator, int, num } from './_define.ts'
-import { rollingExtreme, rollingMean } from './_rolling.ts'
+import { rollingMean } from './_rolling.ts'
+import { rollingExtreme } from './_extreme.ts'
 import { ewm, spanAlpha } from './_ewm.ts'
 
 export const rvi = defineIndicator({

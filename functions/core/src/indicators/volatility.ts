@@ -2,7 +2,8 @@
 // donchianchannels, squeezeintensity).
 import type { OhlcvSeries } from '../types.ts'
 import { defineIndicator, int, float, bool, source, num, pickSource } from './_define.ts'
-import { rollingBands, rollingExtreme, rollingMean, trueRange } from './_rolling.ts'
+import { rollingBands, rollingMean, trueRange } from './_rolling.ts'
+import { rollingExtreme } from './_extreme.ts'
 import { ewm, spanAlpha } from './_ewm.ts'
 
 /**

@@ -2,7 +2,8 @@
 // indicators), drift over long series, exact zeros, and the fused-vs-general MACD paths.
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { rollingBands, rollingExtreme, rollingMean, rollingMeanStd, rollingSum } from '../../src/indicators/_rolling.ts'
+import { rollingBands, rollingMean, rollingMeanStd, rollingSum } from '../../src/indicators/_rolling.ts'
+import { rollingExtreme } from '../../src/indicators/_extreme.ts'
 import { ewm } from '../../src/indicators/_ewm.ts'
 import { computeIndicator } from '../../src/indicators/registry.ts'
 import { firstMismatch, randomBars, rng } from './_bars.ts'
