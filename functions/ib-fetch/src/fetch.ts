@@ -40,8 +40,8 @@ export async function runIbFetch(input: IbFetchInput, deps: IbFetchDeps): Promis
   const { clock, signal, storage } = deps
   const timeframe = assertIbTimeframe(input.timeframe)
   const mode = input.mode ?? 'tail'
-  const rc = resolveContract(input.symbol, input.instrument_type)
-  const req = resolveRange(input.start_date, input.end_date)
+  const rc = resolveContract(input.symbol, input.instrument_type ?? undefined)
+  const req = resolveRange(input.start_date ?? undefined, input.end_date ?? undefined)
   deps.progress({ percentage: 0, current_step: `Connecting to IB for ${rc.symbol} ${timeframe}` })
 
   let client: IbClient | undefined

@@ -25,14 +25,16 @@ describe('ib-fetch as a function', () => {
     expect(ibFetch.name).toBe('ib-fetch')
     expect(ibFetch.operation_type).toBe('data_load')
     expect(ibFetch.placement).toEqual({ requires: { ib: true } })
-    const schema = z.toJSONSchema(ibFetch.input) as { required?: string[]; properties: Record<string, unknown> }
-    expect(schema.required).toEqual(expect.arrayContaining(['symbol', 'timeframe']))
+    // The manifest carries the input-side schema: the gateway validates request bodies with it.
+    const schema = z.toJSONSchema(ibFetch.input, { io: 'input' }) as { required?: string[]; properties: Record<string, unknown> }
+    expect(schema.required?.sort()).toEqual(['symbol', 'timeframe'])
     expect(Object.keys(schema.properties)).toEqual(expect.arrayContaining(['mode', 'start_date', 'end_date', 'instrument_type']))
   })
 
   it('rejects bad input with 422 before touching IB', async () => {
     await expect(runFunctionInProcess(ibFetch, { symbol: 'EURUSD', timeframe: '2h' })).rejects.toMatchObject({ statusCode: 422, code: 'INPUT_INVALID' })
     await expect(runFunctionInProcess(ibFetch, { symbol: 'EUR/USD', timeframe: '1h' })).rejects.toMatchObject({ statusCode: 422 })
+    await expect(runFunctionInProcess(ibFetch, { symbol: 'EURUSD', timeframe: '1h', mode: 'local' })).rejects.toMatchObject({ statusCode: 422 })
   })
 
   it('runs end to end through the function context and its storage mount', async () => {
