@@ -7,6 +7,7 @@ import { timeframeMs } from '../../core/src/data/_symbols.ts'
 import { isDateOnly, parseDateInput } from '../../core/src/data/_time.ts'
 import { buildFeatureMatrix } from '../../core/src/features/build.ts'
 import type { NormalizationParams } from '../../core/src/features/normalization.ts'
+import { setDropoutStep } from '../../core/src/model/_dropout.ts'
 import { useTfBackend } from '../../core/src/model/backend.ts'
 import { loadModel, type LoadedModel } from '../../core/src/model/io.ts'
 import { predictableRows, predictRaw } from '../../core/src/model/predict.ts'
@@ -63,6 +64,9 @@ export async function loadBacktestModel(ctx: Pick<FunctionContext, 'storage' | '
     if (cause instanceof KtrdrError) throw cause
     throw new KtrdrError({ statusCode: 404, code: 'MODEL_NOT_FOUND', retryable: false, message: cause instanceof Error ? cause.message : String(cause), cause })
   }
+  // Inference mode for the seeded dropout layers. Calling into _dropout.ts also keeps its
+  // registerClass in Nitro bundles, whose tree-shaking drops side-effect-only imports.
+  setDropoutStep(loaded.model, null)
   const meta = loaded.metadata
   const strategy = resolveStrategy(meta.strategy_yaml)
   const features = meta.resolved_features

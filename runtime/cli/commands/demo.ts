@@ -1,0 +1,204 @@
+// `ktrdr demo` — the README's main command: the whole research loop on one machine. A local
+// cluster (gateway + 2 hosts) in this process, the train and backtest functions built and
+// deployed, a synthetic market generated, a strategy trained and backtested on a later window,
+// all through the gateway's REST API, with progress printed while it works.
+import { copyFile, mkdir, readdir } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import { defineCommand } from 'citty'
+import { consola } from 'consola'
+
+const H = 3_600_000
+
+interface DemoOptions {
+  port: number
+  home: string
+  strategy: string
+  symbol: string
+  bars: number
+  epochs: number
+  seed: number
+  serve: boolean
+}
+
+type Op = { operation_id: string; status: string; progress: { percentage: number; current_step: string | null }; result: any; error: { message: string } | null; worker_id: string | null }
+
+async function api<T>(base: string, path: string, init: { method?: string; body?: unknown; raw?: Uint8Array; contentType?: string } = {}): Promise<T> {
+  const res = await fetch(`${base}${path}`, {
+    method: init.method ?? (init.body !== undefined || init.raw ? 'POST' : 'GET'),
+    headers: { 'content-type': init.contentType ?? 'application/json' },
+    body: init.raw ?? (init.body === undefined ? undefined : JSON.stringify(init.body)),
+  })
+  const text = await res.text()
+  const body = text ? JSON.parse(text) : null
+  if (!res.ok) throw new Error(`${init.method ?? 'POST'} ${path} → ${res.status}: ${body?.message ?? text}`)
+  return body as T
+}
+
+/** Polls an operation until it finishes, printing each new progress step. */
+async function follow(base: string, id: string, label: string, timeoutMs: number): Promise<Op> {
+  const deadline = Date.now() + timeoutMs
+  let last = ''
+  for (;;) {
+    const op = await api<Op>(base, `/api/v1/operations/${id}`)
+    const line = `${op.progress.percentage.toFixed(0).padStart(3)}%  ${op.progress.current_step ?? op.status}`
+    if (line !== last) { consola.log(`  [${label}] ${line}`); last = line }
+    if (op.status === 'completed') return op
+    if (op.status === 'failed' || op.status === 'cancelled') throw new Error(`${label} ${op.operation_id} ${op.status}: ${op.error?.message ?? 'no error message'}`)
+    if (Date.now() > deadline) throw new Error(`${label} ${id} did not finish within ${timeoutMs / 1000} s (still ${op.status})`)
+    await new Promise((r) => setTimeout(r, 500))
+  }
+}
+
+const fmtPct = (v: number) => `${(v * 100).toFixed(2)}%`
+const fmtNum = (v: number, d = 2) => v.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d })
+
+export async function runDemo(o: DemoOptions): Promise<void> {
+  const started = Date.now()
+  const home = resolve(o.home)
+  const root = resolve(import.meta.dirname, '../../..')
+  const [{ createGateway }, { createHost }, { buildFunctionBundle }, { createKtrdrStorage }, synthetic, store] = await Promise.all([
+    import('../../gateway/index.ts'), import('../../host/index.ts'), import('../../function/build.ts'), import('../../../storage/index.ts'),
+    import('../../../functions/core/src/data/synthetic.ts'), import('../../../functions/core/src/data/store.ts'),
+  ])
+  const storageConfig = { root: home }
+  const storage = await createKtrdrStorage(storageConfig)
+  const cleanups: Array<() => Promise<unknown>> = [() => storage.dispose()]
+
+  try {
+    consola.start(`1/6 Local cluster: gateway on 127.0.0.1:${o.port}, 2 hosts, storage under ${home}`)
+    const gateway = await createGateway({ host: '127.0.0.1', port: o.port, dbPath: join(home, 'gateway.db'), storage: storageConfig, apiToken: null, clusterToken: null, quiet: true })
+    cleanups.unshift(() => gateway.close())
+    const base = gateway.url
+    for (const n of [1, 2]) {
+      const host = await createHost({
+        apiUrl: base, workerId: `demo-host-${n}`, workerType: 'general', port: 0, bind: '127.0.0.1', slots: 1,
+        storage: storageConfig, cacheDir: join(home, `host-${n}`), clusterToken: null, logLevel: 'warn', detectGpu: false, gpu: false,
+      })
+      cleanups.unshift(() => host.close({ timeoutMs: 5000 }))
+      await host.registered
+    }
+    const workers = await api<unknown[] | { workers: unknown[] }>(base, '/api/v1/workers')
+    consola.success(`Gateway ${base}, ${Array.isArray(workers) ? workers.length : workers.workers.length} hosts registered`)
+
+    consola.start('2/6 Building and deploying the train and backtest functions (Nitro bundles)')
+    const deployed: Record<string, number> = {}
+    for (const name of ['train', 'backtest']) {
+      const bundle = await buildFunctionBundle(name, { outDir: join(home, 'build') })
+      const { readFile } = await import('node:fs/promises')
+      const version = await api<{ version: number; sha256: string }>(base, `/api/v1/functions/${name}/versions`, { raw: await readFile(bundle.archivePath), contentType: 'application/gzip' })
+      deployed[name] = version.version
+      consola.success(`${name} v${version.version} (${(bundle.size / 1024).toFixed(0)} KiB, sha256 ${version.sha256.slice(0, 12)}, built in ${(bundle.buildMs / 1000).toFixed(1)} s)`)
+    }
+
+    consola.start(`3/6 Synthetic market: ${o.symbol} 1h, ${o.bars.toLocaleString('en-US')} bars (seed ${o.seed}) — SYNTHETIC data, not a real market`)
+    const series = synthetic.generateSyntheticSeries({ symbol: o.symbol, timeframe: '1h', preset: 'forex', seed: o.seed, bars: o.bars, start: '2020-01-01' })
+    await store.saveBars(storage.data, series, { meta: { synthetic: true, generator: synthetic.SYNTHETIC_GENERATOR, seed: o.seed, preset: 'forex' } })
+    const first = series.time[0]
+    const last = series.time[series.length - 1]
+    // Train on the first 70%, backtest on the rest: the backtest window is unseen by training.
+    const split = series.time[Math.floor(series.length * 0.7)]
+    const day = (ms: number) => new Date(ms).toISOString().slice(0, 10)
+    consola.success(`${o.symbol} 1h ${day(first)} → ${day(last)}; train ≤ ${day(split - 24 * H)}, backtest ${day(split)} → ${day(last)}`)
+
+    const examples = join(root, 'examples', 'strategies')
+    const strategiesDir = join(home, 'strategies')
+    await mkdir(strategiesDir, { recursive: true })
+    const files = (await readdir(examples).catch(() => [] as string[])).filter((f) => f.endsWith('.yaml'))
+    if (!files.includes(`${o.strategy}.yaml`)) throw new Error(`examples/strategies/${o.strategy}.yaml not found: pick one of ${files.join(', ') || '(none)'}`)
+    const strategiesMount = storage.options.mounts.strategies
+    if (strategiesMount.driver === 'fs' && 'base' in strategiesMount) {
+      await mkdir(strategiesMount.base, { recursive: true })
+      for (const f of files) await copyFile(join(examples, f), join(strategiesMount.base, f))
+    } else {
+      const { readFile } = await import('node:fs/promises')
+      for (const f of files) await storage.strategies.setItem(f, await readFile(join(examples, f), 'utf8'))
+    }
+    consola.success(`Copied ${files.length} example strategies into the strategies mount`)
+
+    consola.start(`4/6 Training ${o.strategy} (${o.epochs} epochs) through POST /api/v1/trainings/start`)
+    const train = await api<Op>(base, '/api/v1/trainings/start', {
+      body: { strategy_name: o.strategy, symbols: [o.symbol], timeframe: '1h', start_date: day(first), end_date: day(split - 24 * H), epochs: o.epochs, seed: o.seed },
+    })
+    const trained = await follow(base, train.operation_id, 'train', 30 * 60_000)
+    const modelPath: string = trained.result?.model_path
+    if (!modelPath) throw new Error(`train ${train.operation_id} completed without a model_path in its result`)
+    const tm = trained.result?.test_metrics ?? trained.result?.training_metrics ?? {}
+    consola.success(`Model ${modelPath} (operation ${train.operation_id}, host ${trained.worker_id})${typeof tm.accuracy === 'number' ? `, test accuracy ${fmtPct(tm.accuracy)}` : ''}`)
+
+    consola.start('5/6 Backtesting on the later window through POST /api/v1/backtests/start')
+    // The model's strategy `name:` (e.g. v3_multi_indicator_example) can differ from its file name.
+    const strategyName: string = trained.result?.strategy_name ?? trained.result?.session_info?.strategy_name ?? o.strategy
+    const bt = await api<Op>(base, '/api/v1/backtests/start', {
+      body: { model_path: modelPath, strategy_name: strategyName, symbol: o.symbol, timeframe: '1h', start_date: day(split), end_date: day(last), initial_capital: 100_000, commission: 0.001, slippage: 0.0005 },
+    })
+    const done = await follow(base, bt.operation_id, 'backtest', 15 * 60_000)
+    const r = done.result
+    const m = r.metrics
+
+    consola.start('6/6 Results')
+    const rows: Array<[string, string]> = [
+      ['Strategy / model', `${r.strategy_name} / ${r.model?.key ?? modelPath}`],
+      ['Window', `${r.start_time} → ${r.end_time} (${r.equity_curve_length.toLocaleString('en-US')} bars, ${r.synthetic_data ? 'SYNTHETIC data' : 'market data'})`],
+      ['Total return', `${fmtNum(m.total_return)} (${fmtPct(m.total_return_pct)}), annualised ${fmtPct(m.annualized_return)}`],
+      ['Sharpe / Sortino / Calmar', `${fmtNum(m.sharpe_ratio)} / ${fmtNum(m.sortino_ratio)} / ${fmtNum(m.calmar_ratio)} (annualised by ${fmtNum(r.annualization?.periods_per_year ?? 0, 0)} bars/year)`],
+      ['Max drawdown', `${fmtPct(m.max_drawdown_pct)} (${fmtNum(m.max_drawdown)})`],
+      ['Trades', `${m.total_trades} (win rate ${fmtPct(m.win_rate)}, profit factor ${fmtNum(m.profit_factor)}, avg hold ${fmtNum(m.avg_holding_period, 1)} h)`],
+      ['Engine', r.timings ? `features ${fmtNum(r.timings.features_s, 3)} s, inference ${fmtNum(r.timings.inference_s, 3)} s, engine ${fmtNum(r.timings.engine_s, 3)} s` : '-'],
+      ['Operations', `train ${train.operation_id}, backtest ${bt.operation_id}`],
+    ]
+    const width = Math.max(...rows.map(([k]) => k.length))
+    for (const [k, v] of rows) consola.log(`  ${k.padEnd(width)}  ${v}`)
+    const resultsDir = join(home, 'results')
+    consola.log('')
+    consola.log('Full results:')
+    consola.log(`  trades        ${join(resultsDir, r.results.trades_key)}`)
+    if (r.results.equity_curve_key) consola.log(`  equity curve  ${join(resultsDir, r.results.equity_curve_key)}`)
+    consola.log(`  summary       ${join(resultsDir, r.results_prefix, 'summary.json')}`)
+    consola.log(`  model         ${join(home, modelPath)}`)
+    consola.log('')
+    consola.log(`Look at them through the API${o.serve ? '' : ' (the gateway keeps them; `ktrdr demo --serve` or `ktrdr up --port ' + o.port + '` to query)'}:`)
+    consola.log(`  curl -s ${base}/api/v1/operations/${bt.operation_id} | jq .result.metrics`)
+    consola.log(`  curl -s ${base}/api/v1/operations/${train.operation_id} | jq .result`)
+    consola.log(`  curl -s '${base}/api/v1/operations?limit=10' | jq`)
+    consola.log(`  curl -s ${base}/api/v1/workers | jq`)
+    consola.success(`Demo finished in ${((Date.now() - started) / 1000).toFixed(0)} s`)
+
+    if (o.serve) {
+      consola.info(`Cluster stays up at ${base}; Ctrl-C to stop`)
+      await new Promise<void>((resolveStop) => { process.once('SIGINT', () => resolveStop()); process.once('SIGTERM', () => resolveStop()) })
+    }
+  } finally {
+    for (const c of cleanups) await c().catch((e: unknown) => consola.warn(`cleanup: ${(e as Error).message}`))
+  }
+}
+
+export default defineCommand({
+  meta: { name: 'demo', description: 'Local cluster + synthetic market + train + backtest, end to end through the REST API' },
+  args: {
+    port: { type: 'string', description: 'Gateway port (0 = any free port)', default: process.env.KTRDR_PORT ?? '8000' },
+    home: { type: 'string', description: 'Storage root (mounts, gateway db, bundles)', default: process.env.KTRDR_HOME ?? '.ktrdr' },
+    strategy: { type: 'string', description: 'Strategy from examples/strategies/', default: 'v3_multi_indicator' },
+    symbol: { type: 'string', description: 'Synthetic symbol', default: 'EURUSD' },
+    bars: { type: 'string', description: 'Hourly bars to generate', default: '12000' },
+    epochs: { type: 'string', description: 'Training epochs', default: '5' },
+    seed: { type: 'string', description: 'Seed for the market and the model', default: '42' },
+    serve: { type: 'boolean', description: 'Keep the cluster running afterwards (for the curl commands)', default: false },
+  },
+  async run({ args }) {
+    const int = (v: string, name: string, min: number) => {
+      const n = Number(v)
+      if (!Number.isInteger(n) || n < min) { consola.error(`--${name} must be an integer ≥ ${min} (got ${v})`); process.exit(2) }
+      return n
+    }
+    try {
+      await runDemo({
+        port: int(args.port, 'port', 0), home: args.home, strategy: args.strategy, symbol: args.symbol,
+        bars: int(args.bars, 'bars', 2000), epochs: int(args.epochs, 'epochs', 1), seed: int(args.seed, 'seed', 0), serve: args.serve,
+      })
+      process.exit(0)
+    } catch (error) {
+      consola.error(`Demo failed: ${(error as Error).message}`)
+      process.exit(1)
+    }
+  },
+})
