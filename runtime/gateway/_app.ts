@@ -4,9 +4,12 @@ import { requireBearer, sendGatewayError } from './_http.ts'
 import type { GatewayRouteContext, GatewayRoutes } from './_routes.ts'
 import type { GatewayServices } from './_services.ts'
 import compatRoutes from './routes/compat.ts'
+import dataRoutes from './routes/data.ts'
+import functionsRoutes from './routes/functions.ts'
 import healthRoutes from './routes/health.ts'
 import invokeRoutes from './routes/invoke.ts'
 import operationsRoutes from './routes/operations.ts'
+import strategiesRoutes from './routes/strategies.ts'
 import workersRoutes from './routes/workers.ts'
 
 const PUBLIC = new Set(['/health', '/api/v1/health'])
@@ -14,20 +17,6 @@ const PUBLIC = new Set(['/health', '/api/v1/health'])
 const HOST_ROUTE = /^\/api\/v1\/workers\/(register|[^/]+\/(heartbeat|events))$/
 /** Bundle uploads may be large; every other body is small JSON. */
 const UPLOAD_ROUTE = /^\/api\/v1\/functions\/[^/]+\/versions$/
-
-/** Route modules owned by other areas; mounted when present. */
-async function optionalRoutes(): Promise<GatewayRoutes[]> {
-  // Specifiers in variables until those files land (then these become static imports).
-  const specs = ['./routes/functions.ts', './routes/data.ts', './routes/strategies.ts']
-  const loaders = specs.map((spec) => () => import(spec) as Promise<{ default: unknown }>)
-  const out: GatewayRoutes[] = []
-  for (const load of loaders) {
-    try { out.push((await load()).default as GatewayRoutes) } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND' && !/Cannot find module/.test(String(error))) throw error
-    }
-  }
-  return out
-}
 
 /** The gateway's h3 app: auth, body caps, one error shape, and every route module. */
 export async function createGatewayApp(services: GatewayServices): Promise<App> {
@@ -52,7 +41,8 @@ export async function createGatewayApp(services: GatewayServices): Promise<App> 
   })
   const router = createRouter()
   const ctx: GatewayRouteContext = services
-  for (const routes of [healthRoutes, workersRoutes, operationsRoutes, invokeRoutes, compatRoutes, ...await optionalRoutes()]) routes(router, ctx)
+  // Areas: health/workers/operations/invoke/compat (gateway), functions (bundles & versions), data, strategies.
+  for (const routes of [healthRoutes, workersRoutes, operationsRoutes, invokeRoutes, compatRoutes, functionsRoutes, dataRoutes, strategiesRoutes]) routes(router, ctx)
   app.use(router)
   return app
 }

@@ -28,10 +28,15 @@ export async function startTestGateway(config: GatewayConfig = {}, dir = mkdtemp
   return {
     gateway, dir, url: gateway.url,
     async api<T = any>(path: string, init: { method?: string; body?: unknown; headers?: Record<string, string>; raw?: string } = {}): Promise<{ status: number; body: T }> {
-      const res = await fetch(`${gateway.url}${path}`, {
+      const call = () => fetch(`${gateway.url}${path}`, {
         method: init.method ?? (init.body !== undefined || init.raw !== undefined ? 'POST' : 'GET'),
         headers: { 'content-type': 'application/json', ...init.headers },
         body: init.raw ?? (init.body === undefined ? undefined : JSON.stringify(init.body)),
+      })
+      // A pooled keep-alive socket may belong to a gateway this test just restarted on the same port.
+      const res = await call().catch((error: Error & { cause?: { code?: string } }) => {
+        if (error.cause?.code === 'UND_ERR_SOCKET') return call()
+        throw error
       })
       const text = await res.text()
       return { status: res.status, body: (text ? JSON.parse(text) : null) as T }
