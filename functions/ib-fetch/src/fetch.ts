@@ -96,7 +96,12 @@ export async function runIbFetch(input: IbFetchInput, deps: IbFetchDeps): Promis
           current_step: `Fetching ${iso(seg.start)} → ${iso(seg.end)} (segment ${i + 1}/${segments.length})`,
           context: { segment: i + 1, segments: segments.length, start: iso(seg.start), end: iso(seg.end), rows_downloaded: fetched.rows },
         })
-        const ok = await fetchSegment(rc, timeframe, seg, fetched, ensureClient, () => { client?.close(); client = undefined }, deps)
+        const onPacingWait = (ms: number, reason: string) => deps.progress({
+          percentage: 30 + (60 * i) / segments.length,
+          current_step: `Waiting ${Math.ceil(ms / 1000)} s for IB pacing (${reason}) before ${iso(seg.start)} → ${iso(seg.end)}`,
+          context: { segment: i + 1, segments: segments.length, start: iso(seg.start), end: iso(seg.end), rows_downloaded: fetched.rows, pacing_wait_ms: ms },
+        })
+        const ok = await fetchSegment(rc, timeframe, seg, fetched, ensureClient, () => { client?.close(); client = undefined }, deps, onPacingWait)
         if (!ok) failedSegments.add(seg)
         sinceSave++
         if (fetched.pending && (sinceSave >= deps.saveEverySegments || clock.now() - lastSave >= deps.saveIntervalMs)) await save()
@@ -143,6 +148,7 @@ async function headTimestamp(rc: ResolvedContract, ensureClient: () => Promise<I
 async function fetchSegment(
   rc: ResolvedContract, timeframe: string, seg: Segment, fetched: FetchedBars,
   ensureClient: () => Promise<IbClient>, dropClient: () => void, deps: IbFetchDeps,
+  onPacingWait: (ms: number, reason: string) => void,
 ): Promise<boolean> {
   const { clock, signal, pacing } = deps
   const request = {
@@ -170,6 +176,8 @@ async function fetchSegment(
     }
     await pacing.acquire({ contractKey: rc.key, requestKey }, signal, (ms, reason) => {
       deps.logger?.debug(`Pacing: waiting ${Math.round(ms / 1000)} s (${reason})`)
+      // Only long waits are worth telling the operator about (the 2 s spacing is routine).
+      if (ms >= 10_000) onPacingWait(ms, reason)
     })
     try {
       const bars = await client.historicalData(request, signal)

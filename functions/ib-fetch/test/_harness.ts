@@ -20,7 +20,7 @@ export interface Harness {
   storage: KtrdrStorage
   dir: string
   pacingPath: string
-  fetch(input: Partial<IbFetchInput> & Pick<IbFetchInput, 'symbol' | 'timeframe'>, overrides?: Partial<IbFetchDeps> & { clientIds?: number[]; pacing?: Partial<PacingLimits> }): ReturnType<typeof runIbFetch>
+  fetch(input: Partial<IbFetchInput> & Pick<IbFetchInput, 'symbol' | 'timeframe'>, overrides?: Partial<IbFetchDeps> & { clientIds?: number[]; limits?: Partial<PacingLimits>; requestTimeoutMs?: number; port?: number }): ReturnType<typeof runIbFetch>
   progress: ProgressUpdate[]
   close(): Promise<void>
 }
@@ -42,13 +42,13 @@ export async function createHarness(options: Partial<TwsSimulatorOptions> = {}):
   return {
     clock, sim, storage, dir, pacingPath, progress,
     fetch(input, overrides = {}) {
-      const { clientIds, pacing: limits, ...deps } = overrides
+      const { clientIds, limits, requestTimeoutMs, port, ...deps } = overrides
       const pacing = createPacingGate({ path: pacingPath, clock, limits })
       return runIbFetch({ mode: 'tail', ...input } as IbFetchInput, {
         storage: storage.data,
         clock,
         pacing,
-        connect: (signal) => connectIb({ host: '127.0.0.1', port: sim.port, clientIds: clientIds ?? [111, 112, 113], connectTimeoutMs: 5_000, requestTimeoutMs: 5_000 }, signal),
+        connect: (signal) => connectIb({ host: '127.0.0.1', port: port ?? sim.port, clientIds: clientIds ?? [111, 112, 113], connectTimeoutMs: 5_000, requestTimeoutMs: requestTimeoutMs ?? 5_000 }, signal),
         signal: new AbortController().signal,
         progress: (u) => progress.push(u),
         saveIntervalMs: 30_000,

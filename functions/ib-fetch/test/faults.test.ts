@@ -1,3 +1,4 @@
+import { createServer, type AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { isKtrdrError } from '../../../runtime/protocol/errors.ts'
 import { loadBars } from '../../core/index.ts'
@@ -100,10 +101,37 @@ describe('ib-fetch under injected faults', () => {
     expect(error).toMatchObject({ code: 'IB_CLIENT_IDS_EXHAUSTED' })
   })
 
+  it('retries a request IB never answers after the request timeout', async () => {
+    h = await createHarness({ fault: faultOnce(1, { type: 'silent' }) })
+    const result = await h.fetch({ symbol: 'EURUSD', timeframe: '1h', mode: 'full', start_date: START }, { requestTimeoutMs: 150 })
+    expect(result).toMatchObject({ segments: 5, segments_failed: 0 })
+    expect(h.sim.requests[2].endDateTime).toBe(h.sim.requests[1].endDateTime)
+    expect(await storedRows(h)).toBe(expectedRows())
+  })
+
+  it('fails retryably with a clear message when no IB Gateway listens', async () => {
+    h = await createHarness()
+    const probe = createServer()
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r))
+    const port = (probe.address() as AddressInfo).port
+    await new Promise<void>((r) => probe.close(() => r()))
+    const error = await h.fetch({ symbol: 'EURUSD', timeframe: '1h' }, { port }).catch((e: unknown) => e)
+    expect(error).toMatchObject({ code: 'IB_CONNECT_FAILED', retryable: true })
+    expect((error as Error).message).toMatch(/IB_HOST\/IB_PORT/)
+  })
+
+  it('tells the operator when it waits long for pacing', async () => {
+    h = await createHarness()
+    await h.fetch({ symbol: 'EURUSD', timeframe: '1h', mode: 'full', start_date: START }, { limits: { minIntervalMs: 20_000 } })
+    const waits = h.progress.filter((p) => p.context?.pacing_wait_ms !== undefined)
+    expect(waits.length).toBeGreaterThanOrEqual(4)
+    expect(waits[0].current_step).toMatch(/Waiting 20 s for IB pacing \(min interval\)/)
+  })
+
   it('reports progress per segment with the range being fetched', async () => {
     h = await createHarness()
     await h.fetch({ symbol: 'EURUSD', timeframe: '1h', mode: 'full', start_date: START })
-    const steps = h.progress.filter((p) => p.context?.segment !== undefined)
+    const steps = h.progress.filter((p) => p.context?.segment !== undefined && p.context?.pacing_wait_ms === undefined)
     expect(steps).toHaveLength(5)
     const ranges = h.sim.requests.map(requestedRange)
     steps.forEach((p, i) => {
