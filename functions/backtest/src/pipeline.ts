@@ -2,18 +2,11 @@
 // once per symbol, before the cheap per-parameter-set engine runs.
 import type { FunctionContext } from '../../../runtime/function/define.ts'
 import { KtrdrError } from '../../../runtime/protocol/errors.ts'
-import { loadBars } from '../../core/src/data/store.ts'
-import { timeframeMs } from '../../core/src/data/_symbols.ts'
-import { isDateOnly, parseDateInput } from '../../core/src/data/_time.ts'
-import { buildFeatureMatrix } from '../../core/src/features/build.ts'
-import type { NormalizationParams } from '../../core/src/features/normalization.ts'
+import { buildFeatureMatrix, loadBars, parseDateInput, resolveStrategy, timeframeMs, type NormalizationParams, type OhlcvSeries, type ResolvedStrategy } from '../../core/index.ts'
 import { setDropoutStep } from '../../core/src/model/_dropout.ts'
 import { useTfBackend } from '../../core/src/model/backend.ts'
 import { loadModel, type LoadedModel } from '../../core/src/model/io.ts'
 import { predictableRows, predictRaw } from '../../core/src/model/predict.ts'
-import { resolveStrategy } from '../../core/src/strategy/parse.ts'
-import type { ResolvedStrategy } from '../../core/src/strategy/types.ts'
-import type { OhlcvSeries } from '../../core/src/types.ts'
 import type { DecisionsSection } from './config.ts'
 import type { ModelOutputs } from './sweep.ts'
 import { lowerBound } from './window.ts'
@@ -44,7 +37,7 @@ export interface PreparedSymbol {
 export function parseDate(value: string, field: string, isEnd: boolean): number {
   const ms = parseDateInput(value)
   if (!Number.isFinite(ms)) throw new KtrdrError({ statusCode: 422, code: 'INPUT_INVALID', retryable: false, message: `${field} ${JSON.stringify(value)} is not a date: use YYYY-MM-DD or an ISO timestamp` })
-  return isEnd && isDateOnly(value) ? ms + 86_400_000 - 1 : ms
+  return isEnd && /^\d{4}-\d{2}-\d{2}$/.test(value.trim()) ? ms + 86_400_000 - 1 : ms
 }
 
 function isNormalizationParams(v: unknown): v is NormalizationParams {

@@ -114,3 +114,43 @@ describe('backtest function', () => {
     await expect(p).rejects.toMatchObject({ code: 'CANCELLED' })
   })
 })
+
+describe('sequence models', () => {
+  it('LSTM: the warm-up adds the window, each output is the net applied to the window ending at its row', async () => {
+    const { storage: s, cleanup: done } = await createTempStorage()
+    try {
+      await writeBars(s, 'EURUSD', '1h', 400, 9)
+      const yaml = `
+name: tiny_lstm
+version: "3.0"
+training_data: {symbols: {mode: single, symbol: EURUSD}, timeframes: {mode: single, timeframe: "1h"}, history_required: 50}
+indicators: {rsi_14: {type: rsi, period: 14}}
+fuzzy_sets: {rsi_m: {indicator: rsi_14, low: [0, 30, 50], high: [50, 70, 100]}}
+nn_inputs: [{fuzzy_set: rsi_m, timeframes: all}, {raw_indicator: rsi_14, timeframes: all, normalization: zscore}]
+model: {type: lstm, architecture: {sequence_length: 5, hidden_size: 8, num_layers: 1, dropout: 0.1}}
+decisions: {output_format: classification, confidence_threshold: 0.3}
+training: {labels: {source: zigzag, zigzag_threshold: 0.01, label_lookahead: 10}, epochs: 1}
+`
+      const norm = { version: 1, fitted_rows: { start: 0, end: 200 }, features: { '1h_rsi_14_raw': { method: 'zscore', mean: 50, std: 10 } } }
+      const m = await writeModel(s, yaml, { normalization: norm })
+      const ctx = { storage: s, signal: new AbortController().signal, logger: console as never }
+      const model = await loadBacktestModel(ctx, 'tiny_lstm/1h_latest')
+      expect(model.sequenceLength).toBe(5)
+      const prep = await prepareSymbol(ctx, model, { symbol: 'EURUSD', timeframe: '1h', startMs: -Infinity, endMs: Infinity })
+      const { buildFeatureMatrix, loadBars } = await import('../../core/index.ts')
+      const fm = buildFeatureMatrix(model.strategy, { '1h': await loadBars(s.data, { symbol: 'EURUSD', timeframe: '1h' }) }, { normalization: norm as never })
+      expect(prep.outputs.validFrom).toBe(fm.firstValidRow + 4)
+      // Normalisation was applied: the raw RSI column is a z-score, not 0..100.
+      expect(Math.abs(fm.values[fm.firstValidRow * fm.cols + 2])).toBeLessThan(6)
+      const row = prep.outputs.validFrom + 17
+      const win = fm.values.slice((row - 4) * fm.cols, (row + 1) * fm.cols)
+      const direct = tf.tidy(() => tf.softmax(m.model.predict(tf.tensor3d(win, [1, 5, fm.cols])) as tf.Tensor2D).dataSync())
+      for (let k = 0; k < 3; k++) expect(prep.outputs.values[row * 3 + k]).toBeCloseTo(direct[k], 5)
+      const { result } = await runFunctionInProcess(backtest, { model_path: 'tiny_lstm/1h_latest', symbol: 'EURUSD' }, { storage: s })
+      expect(Date.parse(result.start_time)).toBe(prep.bars.time[prep.outputs.validFrom])
+      expect(result.model.sequence_length).toBe(5)
+    } finally {
+      await done()
+    }
+  })
+})
