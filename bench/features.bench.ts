@@ -30,9 +30,10 @@ function time(fn: () => void, runs = RUNS): number {
   return median(out)
 }
 
-/** Floor: triangular memberships of precomputed arrays, written row-major, no registry, no specs. */
-function floorFuzzify(rsi: Float64Array, adx: Float64Array, params: number[][], out: Float32Array): void {
+/** Floor: triangular memberships of precomputed arrays into a fresh row-major matrix, no registry, no specs. */
+function floorFuzzify(rsi: Float64Array, adx: Float64Array, params: number[][]): Float32Array {
   const n = rsi.length
+  const out = new Float32Array(n * 6)
   for (let c = 0; c < 6; c++) {
     const x = c < 3 ? rsi : adx
     const [a, b, cc] = params[c]
@@ -41,6 +42,7 @@ function floorFuzzify(rsi: Float64Array, adx: Float64Array, params: number[][], 
       out[o] = v !== v ? NaN : v === b ? 1 : v <= a || v >= cc ? 0 : v < b ? (v - a) / (b - a) : (cc - v) / (cc - b)
     }
   }
+  return out
 }
 
 export default async function run(): Promise<BenchSection> {
@@ -58,8 +60,7 @@ export default async function run(): Promise<BenchSection> {
     adx = computeIndicator('adx', { period: 14 }, bars).adx
     sink += rsi[100] + adx[100]
   })
-  const out = new Float32Array(BARS * 6)
-  const tFloor = time(() => { floorFuzzify(rsi, adx, params, out); sink += out[600] })
+  const tFloor = time(() => { sink += floorFuzzify(rsi, adx, params)[600] })
 
   const csv = new TextEncoder().encode(formatOhlcvCsv(bars))
   const tParse = time(() => { sink += parseOhlcvCsv(csv).series.length }, 5)
