@@ -22,8 +22,8 @@ export const adx = defineIndicator({
     if (len === 0) return { adx: adxOut, plus_di: plus, minus_di: minus }
     const a = 1 / n
     const decay = 1 - a
-    // Wilder(n) = ewm(alpha=1/n, adjust=False), fused for TR, +DM, −DM and DX in one pass.
-    // The update mirrors pandas exactly (skip when equal; divide by decay+alpha only when ≠ 1).
+    // Wilder(n) = ewm(alpha=1/n, adjust=False), fused for TR, +DM, −DM and DX in one pass
+    // (divide by decay+alpha only when it is not exactly 1; no skip-when-equal, see _ewm.ts).
     const denom = decay + a
     let trS = high[0] - low[0]
     let pS = 0
@@ -39,16 +39,16 @@ export const adx = defineIndicator({
         const down = low[i - 1] - l
         const pdm = up > down && up > 0 ? up : 0
         const mdm = down > up && down > 0 ? down : 0
-        if (trS !== tr) trS = denom === 1 ? decay * trS + a * tr : (decay * trS + a * tr) / denom
-        if (pS !== pdm) pS = denom === 1 ? decay * pS + a * pdm : (decay * pS + a * pdm) / denom
-        if (mS !== mdm) mS = denom === 1 ? decay * mS + a * mdm : (decay * mS + a * mdm) / denom
+        trS = denom === 1 ? decay * trS + a * tr : (decay * trS + a * tr) / denom
+        pS = denom === 1 ? decay * pS + a * pdm : (decay * pS + a * pdm) / denom
+        mS = denom === 1 ? decay * mS + a * mdm : (decay * mS + a * mdm) / denom
       }
       const pdi = trS !== 0 ? (pS / trS) * 100 : 0
       const mdi = trS !== 0 ? (mS / trS) * 100 : 0
       const sum = pdi + mdi
       const dx = sum !== 0 ? (Math.abs(pdi - mdi) / sum) * 100 : 0
       if (i === 0) dxS = dx
-      else if (dxS !== dx) dxS = denom === 1 ? decay * dxS + a * dx : (decay * dxS + a * dx) / denom
+      else dxS = denom === 1 ? decay * dxS + a * dx : (decay * dxS + a * dx) / denom
       plus[i] = pdi
       minus[i] = mdi
       adxOut[i] = dxS

@@ -102,8 +102,8 @@ export const macd = defineIndicator({
 })
 
 /**
- * The three ewm(adjust=False) recursions of MACD fused into one pass, with pandas' exact update
- * (skip when equal; the 1−α+α divisor is the identity). Returns false — leaving the caller to
+ * The three ewm(adjust=False) recursions of MACD fused into one pass (the 1−α+α divisor is the
+ * identity; like ewm's fast path it omits pandas' skip-when-equal shortcut, see _ewm.ts). Returns false — leaving the caller to
  * take the general path — when the source has NaN or a divisor is not exactly 1.
  */
 function macdFused(src: Float64Array, af: number, as: number, ag: number, line: Float64Array, signal: Float64Array, histogram: Float64Array): boolean {
@@ -123,10 +123,10 @@ function macdFused(src: Float64Array, af: number, as: number, ag: number, line: 
   for (let i = 1; i < len; i++) {
     const x = src[i]
     if (x !== x) return false
-    if (f !== x) f = df * f + af * x
-    if (s !== x) s = ds * s + as * x
+    f = df * f + af * x
+    s = ds * s + as * x
     const m = f - s
-    if (g !== m) g = dg * g + ag * m
+    g = dg * g + ag * m
     line[i] = m
     signal[i] = g
     histogram[i] = m - g
