@@ -80,6 +80,11 @@ describe('buildFeatureMatrix', () => {
     }), { numRuns: 15 })
   })
 
+  it('says when a series is too short for an indicator', () => {
+    const st = resolveStrategy(readFileSync(join(EX, 'v3_multi_indicator.yaml'), 'utf8'))
+    expect(() => buildFeatureMatrix(st, { '1h': randomWalk(10) })).toThrow(expect.objectContaining({ statusCode: 422, code: 'DATA_INSUFFICIENT', message: expect.stringMatching(/needs at least \d+ bars, got 10/) }))
+  })
+
   it('needs a series for every timeframe', () => {
     const st = smaStrategy(['1h', '4h'], '1h')
     expect(() => buildFeatureMatrix(st, { '1h': randomWalk(50) })).toThrow(/needs 4h bars/)

@@ -193,6 +193,19 @@ describe('warnings and quirk decisions', () => {
     expect(r.resolved_features.at(-1)).toBe('1h_macd_12_26_9.signal_raw')
   })
 
+  it('resolves data_source against context_data source ids (§1.4)', () => {
+    const s = base()
+    s.context_data = [{ provider: 'ib', symbol: 'GBPUSD', timeframe: '1h' }, { provider: 'fred', series: ['DGS10', 'DGS2'] }]
+    s.indicators.gbp_rsi = { type: 'rsi', period: 14, data_source: 'GBPUSD' }
+    s.indicators.spread_sma = { type: 'sma', period: 5, data_source: 'yield_spread_DGS10_DGS2' }
+    s.nn_inputs.push({ raw_indicator: 'gbp_rsi' }, { raw_indicator: 'spread_sma' })
+    const r = validateStrategy(stringify(s))
+    expect(r.errors).toEqual([])
+    expect(r.strategy!.context_data.map((c) => c.source_ids)).toEqual([['GBPUSD'], ['fred_DGS10', 'fred_DGS2', 'yield_spread_DGS10_DGS2']])
+    expect(r.strategy!.indicators.gbp_rsi.data_source).toBe('GBPUSD')
+    expect(r.warnings).toEqual([])
+  })
+
   it('accepts an already parsed object', () => {
     expect(validateStrategy(base()).valid).toBe(true)
   })
