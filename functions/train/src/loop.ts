@@ -152,14 +152,29 @@ export async function runTrainingLoop(model: tf.LayersModel, spec: ModelSpec, se
       const started = performance.now()
       setLearningRate(optimizer, state.schedule.lr)
       const order = epochOrder(set.train, options.seed, epoch, set.sampleWeights)
-      // Running sums stay on the device: no per-batch sync (GPU) beyond the very first batch.
-      let lossSum: tf.Scalar = tf.scalar(state.partial.loss_sum)
-      let correct: tf.Scalar = tf.scalar(state.partial.correct)
-      let seen = state.partial.seen
+      // Per-batch scalars stay on the device and are read once per epoch: no per-batch sync
+      // (GPU) beyond the very first batch, and no extra kernels per batch (wasm).
+      const batchLosses: tf.Scalar[] = []
+      const batchHits: tf.Scalar[] = []
+      const batchSizes: number[] = []
+      const sums = async () => {
+        let lossSum = state.partial.loss_sum
+        let correct = state.partial.correct
+        if (batchLosses.length) {
+          const stacked = [tf.stack(batchLosses), tf.stack(batchHits)]
+          const [l, c] = await Promise.all(stacked.map((t) => t.data()))
+          tf.dispose(stacked)
+          for (let i = 0; i < l.length; i++) { lossSum += l[i] * batchSizes[i]; correct += c[i] }
+        }
+        return { lossSum, correct, seen: state.partial.seen + batchSizes.reduce((a, b) => a + b, 0) }
+      }
+      const disposeBatches = () => { tf.dispose([...batchLosses, ...batchHits]); batchLosses.length = 0; batchHits.length = 0; batchSizes.length = 0 }
       let lastYield = performance.now()
       for (let b = state.batch; b < batches; b++) {
         if (hooks.signal?.aborted) {
-          state.partial = { loss_sum: (await lossSum.data())[0], correct: (await correct.data())[0], seen }
+          const { lossSum, correct, seen } = await sums()
+          disposeBatches()
+          state.partial = { loss_sum: lossSum, correct, seen }
           state.batch = b
           await hooks.checkpoint?.(await snapshot(), 'cancel')
           throw hooks.signal.reason ?? new Error('Training cancelled')
@@ -183,7 +198,8 @@ export async function runTrainingLoop(model: tf.LayersModel, spec: ModelSpec, se
           }, variables)
           let clipped = grads
           if (config.gradient_clip > 0) {
-            const norm = tf.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g)))))
+            // One flat vector: 4 kernels instead of 2 per variable (op count dominates on wasm).
+            const norm = tf.norm(tf.concat(Object.values(grads).map((g) => tf.reshape(g, [-1]))))
             const scale = tf.div(config.gradient_clip, tf.maximum(norm, config.gradient_clip))
             clipped = Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, tf.mul(g, scale)]))
           }
@@ -202,18 +218,16 @@ export async function runTrainingLoop(model: tf.LayersModel, spec: ModelSpec, se
             throw new KtrdrError({ statusCode: 422, code: 'NAN_LOSS', message: 'NaN loss detected on first batch: check the features for infinities and the learning rate', retryable: false })
           }
         }
-        const nextSum = tf.tidy(() => tf.add(lossSum, tf.mul(value, size)) as tf.Scalar)
-        const nextCorrect = tf.tidy(() => tf.add(correct, batchCorrect) as tf.Scalar)
-        tf.dispose([lossSum, correct, value, batchCorrect])
-        lossSum = nextSum
-        correct = nextCorrect
-        seen += size
+        batchLosses.push(value)
+        batchHits.push(batchCorrect)
+        batchSizes.push(size)
         hooks.onBatch?.({ epoch: epoch + 1, epochs: config.epochs, batch: b + 1, batches })
         if (performance.now() - lastYield > 50) { await yieldToEventLoop(); lastYield = performance.now() }
       }
-      const trainLoss = (await lossSum.data())[0] / seen
-      const trainAcc = (await correct.data())[0] / seen
-      tf.dispose([lossSum, correct])
+      const { lossSum, correct, seen } = await sums()
+      disposeBatches()
+      const trainLoss = lossSum / seen
+      const trainAcc = correct / seen
       if (!Number.isFinite(trainLoss)) throw new KtrdrError({ statusCode: 422, code: 'NAN_LOSS', message: `Training diverged: loss is ${trainLoss} in epoch ${epoch + 1}; lower the learning rate`, retryable: false })
       const val = await evaluateSplit(model, spec, set, set.validation, loss, hooks.signal)
       const record: EpochRecord = {

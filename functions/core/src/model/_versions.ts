@@ -65,12 +65,48 @@ export interface LatestPointer {
   updated_at: string
 }
 
-/** `<tf>_latest` is a JSON record (no symlinks: works on every driver); it only moves forward. */
-export async function updateLatestPointer(models: Storage, strategy: string, timeframe: string, version: number): Promise<void> {
+async function withLock<T>(storage: Pick<KtrdrStorage, 'options'>, key: string, fn: () => Promise<T>): Promise<T> {
+  const local = resolveLocalPath(storage.options, 'models', key)
+  if (!local) return fn()
+  await fsp.mkdir(dirname(local), { recursive: true })
+  const deadline = Date.now() + 10_000
+  for (;;) {
+    try {
+      await (await fsp.open(local, 'wx')).close()
+      break
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+      // A holder that died leaves its lock behind; pointer updates take milliseconds.
+      const age = await fsp.stat(local).then((s) => Date.now() - s.mtimeMs, () => 0)
+      if (age > 30_000 || Date.now() > deadline) await fsp.rm(local, { force: true })
+      else await new Promise((r) => setTimeout(r, 10 + Math.random() * 20))
+    }
+  }
+  try {
+    return await fn()
+  } finally {
+    await fsp.rm(local, { force: true })
+  }
+}
+
+/**
+ * `<tf>_latest` is a JSON record (no symlinks: works on every driver) naming the highest
+ * complete version (one with metadata.json), recomputed by every save. On fs the update runs
+ * under an exclusive lock file, so concurrent saves always leave it on the newest version; on
+ * other drivers the last writer wins, which the recomputation makes rarely wrong.
+ */
+export async function updateLatestPointer(storage: Pick<KtrdrStorage, 'models' | 'options'>, strategy: string, timeframe: string): Promise<LatestPointer | null> {
   const dir = modelDirName(strategy)
   const pointerKey = `${dir}/${timeframe}_latest`
-  const current = await models.getItem<LatestPointer>(pointerKey).catch(() => null)
-  if (current && typeof current === 'object' && Number(current.version) > version) return
-  const pointer: LatestPointer = { version, key: `${dir}/${timeframe}_v${version}`, updated_at: new Date().toISOString() }
-  await models.setItem(pointerKey, JSON.stringify(pointer))
+  return withLock(storage, `${dir}/.${timeframe}_latest.lock`, async () => {
+    const versions = await listVersions(storage.models, strategy, timeframe)
+    for (let i = versions.length - 1; i >= 0; i--) {
+      const key = `${dir}/${timeframe}_v${versions[i]}`
+      if (!(await storage.models.hasItem(`${key}/metadata.json`))) continue
+      const pointer: LatestPointer = { version: versions[i], key, updated_at: new Date().toISOString() }
+      await storage.models.setItem(pointerKey, JSON.stringify(pointer))
+      return pointer
+    }
+    return null
+  })
 }

@@ -1,4 +1,5 @@
 import { existsSync, readdirSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import { createRequire } from 'node:module'
 import { tf } from './tf.ts'
 
@@ -24,11 +25,17 @@ export interface TfBackendInfo {
   skipped: string[]
 }
 
-// Non-literal specifiers keep bundlers (Nitro/rollup) from trying to resolve optional native
-// packages that are not installed: they stay runtime imports that may fail and are caught.
+// Non-literal specifiers keep bundlers (Nitro/rollup) from trying to resolve the optional native
+// packages, which are usually not installed: they stay runtime imports that may fail and are
+// caught. The wasm backend is a dependency, imported with a literal specifier so bundle tracing
+// copies it (and its .wasm files) into the bundle.
 const NODE_GPU = '@tensorflow/tfjs-node-gpu'
 const NODE_CPU = '@tensorflow/tfjs-node'
 const WASM = '@tensorflow/tfjs-backend-wasm'
+const importWasm = () => import('@tensorflow/tfjs-backend-wasm')
+
+/** A backend package that resolved its own copy of tfjs-core registers into another engine. */
+const SPLIT_ENGINE = 'loaded, but it registered into another copy of @tensorflow/tfjs-core: install it next to @tensorflow/tfjs with the same version (bundles must trace @tensorflow/* instead of inlining them)'
 
 const require_ = createRequire(import.meta.url)
 let selected: Promise<TfBackendInfo> | undefined
@@ -53,11 +60,32 @@ export function packageVersion(name: string): string | undefined {
 
 async function tryImport(spec: string): Promise<string | undefined> {
   try {
-    await import(/* @vite-ignore */ spec)
+    await (spec === WASM ? importWasm() : import(/* @vite-ignore */ spec))
     return undefined
   } catch (error) {
     return error instanceof Error ? error.message.split('\n')[0] : String(error)
   }
+}
+
+const WASM_FILE = 'tfjs-backend-wasm-simd.wasm'
+
+/**
+ * The wasm backend reads its .wasm binaries from next to its own JS. Bundles that trace only the
+ * JS lack them: then use KTRDR_TFJS_WASM_DIR, or the copy installed where the process runs.
+ * Returns why wasm cannot start, or undefined when it can.
+ */
+async function locateWasmBinaries(): Promise<string | undefined> {
+  const dirOf = (req: NodeRequire) => {
+    try { return join(dirname(req.resolve(`${WASM}/package.json`)), 'dist') } catch { return undefined }
+  }
+  const own = dirOf(require_)
+  if (own && existsSync(join(own, WASM_FILE))) return undefined
+  const candidates = [process.env.KTRDR_TFJS_WASM_DIR, dirOf(createRequire(join(process.cwd(), 'noop.js')))].filter((d): d is string => !!d)
+  const found = candidates.find((d) => existsSync(join(d, WASM_FILE)))
+  if (!found) return `${WASM_FILE} is missing next to the package${own ? ` (${own})` : ''}: set KTRDR_TFJS_WASM_DIR to a folder holding the .wasm files`
+  const mod = (await importWasm()) as { setWasmPaths(prefix: string): void }
+  mod.setWasmPaths(found.endsWith('/') ? found : `${found}/`)
+  return undefined
 }
 
 export function resolveTfBackendOptions(options: TfBackendOptions = {}, env: NodeJS.ProcessEnv = process.env): Required<Pick<TfBackendOptions, 'preferGpu'>> & TfBackendOptions {
@@ -89,23 +117,26 @@ async function select(options: ReturnType<typeof resolveTfBackendOptions>): Prom
   if (want('tensorflow')) {
     if (options.preferGpu && hasCudaDevice()) {
       const failed = await tryImport(NODE_GPU)
-      if (!failed) {
+      if (!failed && !tf.engine().registryFactory.tensorflow) skipped.push(`${NODE_GPU}: ${SPLIT_ENGINE}`)
+      else if (!failed) {
         const info = await activate('tensorflow', NODE_GPU, true)
         if (info) return info
       } else skipped.push(`${NODE_GPU}: ${failed}`)
     } else skipped.push(`${NODE_GPU}: ${options.preferGpu ? 'no CUDA device' : 'GPU not preferred'}`)
-    if (!tf.findBackend('tensorflow')) {
+    if (!tf.engine().registryFactory.tensorflow) {
       const failed = await tryImport(NODE_CPU)
       if (failed) skipped.push(`${NODE_CPU}: ${failed}`)
+      else if (!tf.engine().registryFactory.tensorflow) skipped.push(`${NODE_CPU}: ${SPLIT_ENGINE}`)
     }
-    if (tf.findBackend('tensorflow')) {
+    if (tf.engine().registryFactory.tensorflow) {
       const info = await activate('tensorflow', NODE_CPU, false)
       if (info) return info
     }
   }
   if (want('wasm')) {
-    const failed = await tryImport(WASM)
+    const failed = await tryImport(WASM) ?? await locateWasmBinaries()
     if (failed) skipped.push(`${WASM}: ${failed}`)
+    else if (!tf.engine().registryFactory.wasm) skipped.push(`${WASM}: ${SPLIT_ENGINE}`)
     else {
       const info = await activate('wasm', WASM, false)
       if (info) return info

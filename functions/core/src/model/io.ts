@@ -83,7 +83,7 @@ export async function saveModelVersion(storage: Pick<KtrdrStorage, 'models' | 'o
   await storage.models.setItem(`${key}/metrics.json`, JSON.stringify(input.metrics))
   const metadata: ModelMetadata = { ...input.metadata, model_name: key }
   await storage.models.setItem(`${key}/metadata.json`, JSON.stringify(metadata))
-  await updateLatestPointer(storage.models, input.strategyName, input.timeframe, version)
+  await updateLatestPointer(storage, input.strategyName, input.timeframe)
   return { version, key }
 }
 
