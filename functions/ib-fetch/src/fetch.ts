@@ -11,7 +11,7 @@ import type { IbFetchInput, IbFetchResult } from './input.ts'
 import type { PacingGate } from './pacing.ts'
 import { segmentGaps, type Segment } from './segments.ts'
 import { FetchedBars, loadStored, saveFetched } from './store.ts'
-import { BAR_SIZE, MAX_SPAN_MS, assertIbTimeframe, durationString, formatIbDateTime, lastClosedBarEnd } from './timeframes.ts'
+import { BAR_SIZE, MAX_SPAN_MS, assertIbTimeframe, durationString, formatIbDateTime, INTERVAL_MS, lastClosedBarEnd } from './timeframes.ts'
 
 export interface IbFetchDeps {
   storage: Storage
@@ -59,7 +59,13 @@ export async function runIbFetch(input: IbFetchInput, deps: IbFetchDeps): Promis
     let head: number | undefined
     const needHead = mode !== 'tail' || req.startMs !== undefined
     if (needHead) head = await headTimestamp(rc, ensureClient, deps)
-    if (mode === 'tail') start = req.startMs ?? lastClosedBarEnd(now - TAIL_DAYS * DAY, timeframe)
+    if (mode === 'tail') {
+      // §8.2 starts a tail at now − 30 days; a store that fell further behind would keep a hole
+      // between its last bar and that start forever, so the tail starts after the last stored bar then.
+      const recent = lastClosedBarEnd(now - TAIL_DAYS * DAY, timeframe)
+      const after = existing?.length ? existing.time[existing.length - 1] + INTERVAL_MS[timeframe] : recent
+      start = req.startMs ?? Math.min(recent, after)
+    }
     else start = req.startMs ?? head ?? now - MAX_SPAN_MS[timeframe]
     // Backfill extends history backwards: by default it stops where the stored data begins.
     if (mode === 'backfill' && req.endMs === undefined && existing?.length) end = Math.min(end, existing.time[0])
@@ -106,6 +112,7 @@ export async function runIbFetch(input: IbFetchInput, deps: IbFetchDeps): Promis
         sinceSave++
         if (fetched.pending && (sinceSave >= deps.saveEverySegments || clock.now() - lastSave >= deps.saveIntervalMs)) await save()
       }
+      deps.progress({ percentage: 90, current_step: `Merging ${fetched.rows} row(s) into ${rc.symbol}_${timeframe}` })
     } finally {
       // Cancelled, crashed on a fatal error or done: what was fetched is kept either way.
       try { await save() } catch (error) { saveError = error }

@@ -50,16 +50,18 @@ describe('ib-fetch against the TWS simulator', () => {
 
     const tail = await h.fetch({ symbol: 'EURUSD', timeframe: '1h', mode: 'tail' })
     const tailRanges = h.sim.requests.map(requestedRange)
-    // now-30d lies after the stored end, so only [now-30d, now) is missing: one 30-day segment.
-    expect(tail).toMatchObject({ mode: 'tail', segments: 1, segments_failed: 0, gaps_filled: 1 })
-    expect(tailRanges).toEqual([{ start: NOW - 30 * DAY, end: NOW }])
+    // The store ends 40 days ago: the tail catches up from its last bar (not only the last 30
+    // days, which would leave a hole), newest segment first.
+    expect(tail).toMatchObject({ mode: 'tail', segments: 2, segments_failed: 0, gaps_filled: 1 })
+    expect(tailRanges[0].end).toBe(NOW)
+    expect(tailRanges[1].end).toBeLessThan(tailRanges[0].end)
     expect(h.sim.headRequests).toHaveLength(0) // tail without a start date needs no head timestamp
-
+    const afterTail = await loadBars(h.storage.data, { symbol: 'EURUSD', timeframe: '1h' })
+    expect(afterTail.length).toBe(barsBetween(EUR, from, NOW, HOUR).length)
+    // A second tail right away finds nothing to do.
     h.sim.requests.length = 0
-    const tail2 = await h.fetch({ symbol: 'EURUSD', timeframe: '1h', mode: 'tail', start_date: new Date(NOW - 75 * DAY).toISOString() })
-    const t2 = h.sim.requests.map(requestedRange)
-    expect(t2.length).toBe(tail2.segments)
-    for (let i = 1; i < t2.length; i++) expect(t2[i].start).toBeLessThan(t2[i - 1].start) // newest first
+    expect(await h.fetch({ symbol: 'EURUSD', timeframe: '1h', mode: 'tail' })).toMatchObject({ segments: 0, rows_downloaded: 0 })
+
 
     h.sim.requests.length = 0
     const back = await h.fetch({ symbol: 'EURUSD', timeframe: '1h', mode: 'backfill' })
