@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process'
 import { existsSync, promises as fsp } from 'node:fs'
+import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -22,6 +23,21 @@ export const BUNDLE_ENTRY = 'server/index.mjs'
  * node_modules must register with the same tfjs-core instance the function uses.
  */
 export const TRACED_PACKAGES = ['better-sqlite3', 'bindings', '@stoqey/ib', '@tensorflow', 'node-llama-cpp', '@node-llama-cpp']
+
+/**
+ * Packages a traced dependency loads by a computed specifier when present (so no bundler sees
+ * them): tfjs picks the wasm backend (≈3× the cpu backend) only if it can import it.
+ */
+const OPTIONAL_COMPANIONS: Record<string, string[]> = { '@tensorflow/tfjs-core': ['@tensorflow/tfjs-backend-wasm'] }
+
+function isInstalled(pkg: string): boolean {
+  try {
+    createRequire(join(REPO_ROOT, 'package.json')).resolve(`${pkg}/package.json`)
+    return true
+  } catch {
+    return false
+  }
+}
 
 /** Optional `functions/<name>/bundle.json`: packages to trace (external) and to include although never imported statically. */
 export interface BundleConfig { external?: string[]; include?: string[] }
@@ -143,7 +159,7 @@ async function nitroBuild(fnDir: string, work: string, output: string, traced: s
     compatibilityDate: '2025-01-01',
     // Inline all JS (one file loads faster: ~95 ms vs ~135 ms cold start for echo); packages
     // with native addons or runtime assets are traced into the bundle's node_modules instead.
-    externals: { inline: [(id: string) => !isTraced(id, traced)], traceInclude: include },
+    externals: { inline: [(id: string) => !isTraced(id, traced)] },
     rollupConfig: {
       onwarn(warning, warn) {
         if (warning.code && QUIET_WARNINGS.has(warning.code)) return
@@ -157,11 +173,40 @@ async function nitroBuild(fnDir: string, work: string, output: string, traced: s
     await prepare(nitro)
     await copyPublicAssets(nitro)
     await build(nitro)
+    const nodeModules = join(output, 'server', 'node_modules')
+    const companions = Object.entries(OPTIONAL_COMPANIONS).filter(([pkg]) => existsSync(join(nodeModules, pkg))).flatMap(([, extra]) => extra).filter(isInstalled)
+    const wanted = [...new Set([...include, ...companions])]
+    if (wanted.length > 0) await copyIncludedPackages(wanted, nodeModules)
   } catch (cause) {
     throw new KtrdrError({ statusCode: 422, code: 'BUNDLE_BUILD_FAILED', retryable: false, cause, message: `Building ${relative(REPO_ROOT, fnDir) || fnDir} failed: ${(cause as Error).message}` })
   } finally {
     signal?.removeEventListener('abort', abort)
     await nitro.close()
+  }
+}
+
+/**
+ * Packages no static import names (optional backends loaded by a computed specifier): each is
+ * copied whole, plus whatever its entry needs (traced with nft), into the bundle's node_modules.
+ */
+async function copyIncludedPackages(include: string[], nodeModules: string) {
+  const { nodeFileTrace } = await import('@vercel/nft')
+  const require = createRequire(join(REPO_ROOT, 'package.json'))
+  const entries: string[] = []
+  for (const pkg of include) {
+    const pkgJson = require.resolve(`${pkg}/package.json`)
+    await fsp.cp(dirname(pkgJson), join(nodeModules, pkg), { recursive: true, dereference: true, filter: (src) => !src.slice(dirname(pkgJson).length).includes('/node_modules/') })
+    entries.push(require.resolve(pkg))
+  }
+  const { fileList } = await nodeFileTrace(entries, { base: '/', processCwd: REPO_ROOT })
+  for (const file of fileList) {
+    const abs = `/${file}`
+    const at = abs.lastIndexOf('/node_modules/')
+    if (at < 0) continue
+    const target = join(nodeModules, abs.slice(at + '/node_modules/'.length))
+    if (existsSync(target) || !(await fsp.stat(abs).then((st) => st.isFile(), () => false))) continue
+    await fsp.mkdir(dirname(target), { recursive: true })
+    await fsp.copyFile(abs, target)
   }
 }
 
