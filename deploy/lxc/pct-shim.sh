@@ -3,7 +3,7 @@
 # machine without Proxmox (npm run test:lxc). Put it on PATH as `pct`. Only what the scripts use.
 set -euo pipefail
 SCRIPT_NAME=pct-shim
-COMPAT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/shim-compat"
+COMPAT_DIR="$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/shim-compat"
 
 usage() {
   cat <<USAGE
