@@ -50,6 +50,19 @@ describe('triple barrier (§4.2)', () => {
     expect(tripleBarrierLabels(s, { max_holding_period: 2, vol_span: 2 }).values[0]).toBe(2)
   })
 
+  it('log-return volatility: ewm std with the early holes back-filled from index vol_span', () => {
+    const bars = randomWalk(300, 8)
+    const l = tripleBarrierLabels(bars, { vol_method: 'log_return', vol_span: 20, max_holding_period: 10, cusum_threshold: 0 })
+    expect(l.volatility[0]).toBe(l.volatility[20])
+    expect(Array.from(l.volatility).every((v) => v > 0)).toBe(true)
+    // CUSUM (automatic threshold) keeps some bars and unlabels the rest.
+    expect(l.events).toBeGreaterThan(0)
+    expect(l.events).toBeLessThan(l.length)
+    const labelled = Array.from(l.values.subarray(0, l.length)).filter((v) => !Number.isNaN(v))
+    expect(labelled).toHaveLength(l.events)
+    expect(labelled.every((v) => v === 0 || v === 1 || v === 2)).toBe(true)
+  })
+
   it('needs max_holding_period + vol_span bars', () => {
     expect(() => tripleBarrierLabels(tbSeries([1, 2, 3]), { max_holding_period: 2, vol_span: 2 })).toThrow(/= 4 bars/)
   })
