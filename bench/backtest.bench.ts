@@ -18,6 +18,9 @@ import { predictWindow, type BacktestModel } from '../functions/backtest/src/pip
 import { createSignalCache, runSweep } from '../functions/backtest/src/sweep.ts'
 import { resolveWindow } from '../functions/backtest/src/window.ts'
 import { referenceBacktest, type RefOutput } from '../functions/backtest/test/_reference.ts'
+import { createTempStorage, referenceYaml, writeBars, writeModel } from '../functions/backtest/test/_fixtures.ts'
+import { runFunctionInProcess } from '../runtime/function/testing.ts'
+import backtest from '../functions/backtest/index.ts'
 
 const H = 3_600_000
 
@@ -115,6 +118,23 @@ export default async function run(): Promise<BenchSection> {
   const sweepRefOut: Array<RefOutput | null> = Array.from({ length: S }, (_, i) => (i < sweepPrep.validFrom ? null : { kind: 'probs', values: [sweepPrep.values[i * 3], sweepPrep.values[i * 3 + 1], sweepPrep.values[i * 3 + 2]] }))
   const [, oneRefS] = await median(() => referenceBacktest(sweepRef, sweepRefOut, sets[0], sweepWindow.start, S - 1, H))
 
+  // The same sweep as one real invocation (in process, fs storage in a temp dir): CSV load,
+  // model load, features, inference, 100 engine runs, 100 trade lists written. Baseline: one
+  // invocation per parameter set (what a per-backtest API costs), one timed, ×100.
+  const { storage, cleanup } = await createTempStorage()
+  let invokeS = 0, singleS = 0
+  try {
+    await writeBars(storage, 'EURUSD', '1h', S, 11)
+    await writeModel(storage, await referenceYaml('v3_multi_indicator.yaml'))
+    const body = { model_path: 'v3_multi_indicator_example/1h_latest', symbol: 'EURUSD', save_details: 'trades' as const }
+    const paramSets = Array.from({ length: 100 }, (_, i) => ({ confidence_threshold: 0.34 + (i % 10) * 0.01, commission: [0, 0.0005, 0.001, 0.002, 0.005][i % 5], min_signal_separation: [0, 4][Math.floor(i / 50)] }))
+    await runFunctionInProcess(backtest, { ...body, parameter_sets: paramSets.slice(0, 2) }, { storage })
+    ;[, invokeS] = await time(() => runFunctionInProcess(backtest, { ...body, parameter_sets: paramSets }, { storage }))
+    ;[, singleS] = await median(() => runFunctionInProcess(backtest, { ...body, parameter_sets: [paramSets[0]] }, { storage }))
+  } finally {
+    await cleanup()
+  }
+
   const fmt = (v: number) => Math.round(v).toLocaleString('en-US')
   return {
     title: 'Backtest: full neuro-fuzzy path and parameter sweeps (one core)',
@@ -127,6 +147,8 @@ export default async function run(): Promise<BenchSection> {
       { case: 'baseline: per-bar object loop (reference implementation), engine only', seconds: +refS.toFixed(3), 'bars/s': fmt(refRate), 'vs baseline': '1×' },
       { case: `sweep: 100 parameter sets × ${fmt(S)} bars, one invocation`, seconds: +sweepTotal.toFixed(3), 'bars/s': fmt((100 * S) / sweepTotal), 'vs baseline': `${((oneRefS * 100) / sweepTotal).toFixed(0)}×`, 'backtests/s': +(100 / sweepTotal).toFixed(1) },
       { case: '… of which features + inference (once)', seconds: +sweepPrepS.toFixed(3), 'bars/s': fmt(S / sweepPrepS), 'vs baseline': '' },
+      { case: `sweep as one function invocation (load CSV + model, 100 trade lists stored)`, seconds: +invokeS.toFixed(3), 'bars/s': fmt((100 * S) / invokeS), 'vs baseline': `${((singleS * 100) / invokeS).toFixed(1)}× vs 100 invocations`, 'backtests/s': +(100 / invokeS).toFixed(1) },
+      { case: 'baseline: 100 single-set invocations (one timed, ×100)', seconds: +(singleS * 100).toFixed(3), 'bars/s': fmt(S / singleS), 'vs baseline': '1×', 'backtests/s': +(1 / singleS).toFixed(1) },
       { case: 'baseline sweep: reference loop × 100 sets (one set timed)', seconds: +(oneRefS * 100).toFixed(3), 'bars/s': fmt(S / oneRefS), 'vs baseline': '1×', 'backtests/s': +(1 / oneRefS).toFixed(1) },
     ],
     notes: [
