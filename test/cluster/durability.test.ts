@@ -1,0 +1,87 @@
+// Crash tests with real processes: `ktrdr gateway` and `ktrdr host` children, SIGKILLed mid-work.
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import type { Operation, WorkerRecord } from '../../runtime/protocol/index.ts'
+import { api, buildEcho, freePort, publish, spawnKtrdr, until, type KtrdrChild } from './_cluster.ts'
+
+let root: string
+let archive: Uint8Array
+const children: KtrdrChild[] = []
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'ktrdr-crash-'))
+  archive = (await buildEcho(join(root, 'build'))).archive
+}, 180_000)
+afterEach(async () => { await Promise.all(children.splice(0).map((c) => c.kill('SIGKILL'))) })
+afterAll(async () => { await rm(root, { recursive: true, force: true }) })
+
+async function startGateway(dir: string, port: number): Promise<{ child: KtrdrChild; url: string }> {
+  const child = spawnKtrdr(['gateway', '--port', String(port), '--db', join(dir, 'gateway.db'), '--home', join(dir, 'store')], { KTRDR_API_TOKEN: '', KTRDR_CLUSTER_TOKEN: '' })
+  children.push(child)
+  const url = `http://127.0.0.1:${port}`
+  await until(async () => (await fetch(`${url}/health`)).ok, 30_000, `gateway on ${port}\n${child.output()}`, 100)
+  return { child, url }
+}
+
+async function startHost(dir: string, gatewayUrl: string, id: string): Promise<KtrdrChild> {
+  const port = await freePort()
+  const child = spawnKtrdr(['host', '--api', gatewayUrl, '--id', id, '--port', String(port), '--home', join(dir, 'store'), '--no-gpu'], { KTRDR_API_TOKEN: '', KTRDR_CLUSTER_TOKEN: '' })
+  children.push(child)
+  await until(async () => (await api(gatewayUrl, `/api/v1/workers/${id}`)).status === 200, 30_000, `host ${id} registered\n${child.output()}`, 100)
+  return child
+}
+
+const op = (url: string, id: string) => api<Operation>(url, `/api/v1/operations/${id}`).then((r) => r.body)
+const invoke = (url: string, input: unknown, extra: Record<string, unknown> = {}) =>
+  api<Operation>(url, '/api/v1/functions/echo/invoke', { body: { input, ...extra } }).then((r) => r.body)
+
+describe('crashes', () => {
+  it('gateway SIGKILL and restart: nothing queued, running or finished is lost', async () => {
+    const dir = join(root, 'gw-kill')
+    const port = await freePort()
+    let gw = await startGateway(dir, port)
+    await publish(gw.url, 'echo', archive)
+    await startHost(dir, gw.url, 'host-a')
+    await startHost(dir, gw.url, 'host-b')
+    const finished = await api<Operation>(gw.url, '/api/v1/functions/echo/invoke', { body: { input: { message: 'before' }, wait_seconds: 30 } })
+    expect(finished.body.status).toBe('completed')
+    const running = [await invoke(gw.url, { steps: 4, delay_ms: 3000 }), await invoke(gw.url, { steps: 4, delay_ms: 3000 })]
+    const queued = await invoke(gw.url, { message: 'queued' })
+    await until(async () => (await Promise.all(running.map((r) => op(gw.url, r.operation_id)))).every((o) => o.status === 'running'), 20_000, 'both running')
+    expect((await op(gw.url, queued.operation_id)).status).toBe('pending')
+
+    await gw.child.kill('SIGKILL')
+    gw = await startGateway(dir, port)
+
+    expect((await op(gw.url, finished.body.operation_id)).status).toBe('completed')
+    // Hosts re-register on their own (heartbeat → 404 → register) and re-attach their work.
+    await until(async () => (await api<WorkerRecord[]>(gw.url, '/api/v1/workers')).body.length === 2, 20_000, 'hosts re-registered')
+    const all = [...running, queued].map((o) => o.operation_id)
+    const done = await until(async () => { const ops = await Promise.all(all.map((id) => op(gw.url, id))); return ops.every((o) => o.status === 'completed') ? ops : null }, 30_000, 'everything completed')
+    // Running work was re-attached (same attempt), not run again.
+    expect(done.slice(0, 2).map((o) => o.attempts)).toEqual([1, 1])
+    expect((await api<{ total: number }>(gw.url, '/api/v1/operations?limit=10')).body.total).toBe(4)
+  })
+
+  it('host SIGKILL mid-operation: the operation is re-queued within 3 s and completes on another host', async () => {
+    const dir = join(root, 'host-kill')
+    const gw = await startGateway(dir, await freePort())
+    await publish(gw.url, 'echo', archive)
+    const hosts = { 'host-x': await startHost(dir, gw.url, 'host-x'), 'host-y': await startHost(dir, gw.url, 'host-y') } as Record<string, KtrdrChild>
+    const target = await invoke(gw.url, { steps: 4, delay_ms: 4000 }, { max_attempts: 2 })
+    const running = await until(async () => { const o = await op(gw.url, target.operation_id); return o.status === 'running' && o.progress.percentage > 0 ? o : null }, 20_000, 'running with progress')
+    const victim = running.worker_id!
+    const t0 = Date.now()
+    await hosts[victim].kill('SIGKILL')
+    await until(async () => { const o = await op(gw.url, target.operation_id); return o.attempts === 2 || o.status === 'pending' ? o : null }, 10_000, 're-queued', 10)
+    const detectMs = Date.now() - t0
+    expect(detectMs).toBeLessThan(3000)
+    const done = await until(async () => { const o = await op(gw.url, target.operation_id); return o.status === 'completed' ? o : null }, 30_000, 'completed elsewhere')
+    expect(done.worker_id).not.toBe(victim)
+    expect(done.attempts).toBe(2)
+    expect(done.metadata.last_requeue_reason).toMatch(new RegExp(victim))
+    expect((await api<WorkerRecord>(gw.url, `/api/v1/workers/${victim}`)).body.status).toBe('TEMPORARILY_UNAVAILABLE')
+  })
+})
