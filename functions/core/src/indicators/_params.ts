@@ -23,8 +23,13 @@ export function resolveParamsFor(def: IndicatorDefinition, input: Record<string,
   const params: ResolvedParams = {}
   const warnings: IndicatorParamIssue[] = []
   const errors: IndicatorParamIssue[] = []
-  const given = input ?? {}
   const known = Object.keys(def.params)
+  if (input !== undefined && input !== null && (typeof input !== 'object' || Array.isArray(input))) {
+    for (const [key, spec] of Object.entries(def.params)) params[key] = spec.default
+    errors.push({ message: `${def.type}: params must be a mapping of name: value (got ${Array.isArray(input) ? 'a list' : typeof input})` })
+    return { params, warnings, errors }
+  }
+  const given = input ?? {}
 
   for (const key of Object.keys(given)) {
     if (ENTRY_KEYS.has(key) || key in def.params) continue

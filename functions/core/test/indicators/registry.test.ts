@@ -73,6 +73,10 @@ describe('resolveIndicatorParams (§1.5, with the silent-drop quirk fixed)', () 
   it('normalises enum and source spelling', () => {
     expect(resolveIndicatorParams('distancefromma', { ma_type: 'ema', source: 'HIGH' }).params).toMatchObject({ ma_type: 'EMA', source: 'high' })
   })
+  it('rejects params that are not a mapping', () => {
+    expect(resolveIndicatorParams('rsi', [14] as unknown as Record<string, unknown>).errors[0].message).toMatch(/params must be a mapping/)
+    expect(resolveIndicatorParams('rsi', null).errors).toEqual([])
+  })
   it('reports an unknown type as an error instead of throwing', () => {
     expect(resolveIndicatorParams('nope', {}).errors[0].message).toMatch(/unknown indicator type 'nope'/)
   })
