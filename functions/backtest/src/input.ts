@@ -19,9 +19,9 @@ const dateInput = z.string().min(4).max(40).describe('ISO date or date-time (UTC
 
 /** The guide's POST /backtests/start body, plus symbols[] and parameter_sets[] for sweeps. */
 export const backtestInputSchema = z.object({
-  model_path: z.string().min(1).max(1000).describe('Models-store key (`strategy/1h_v3`, `strategy/1h_latest`) or an absolute path under MODELS_DIR'),
-  strategy_name: z.string().min(1).max(200).optional().describe('Checked against the model\'s strategy; the model metadata is authoritative'),
-  symbol: z.string().min(1).max(40).optional(),
+  model_path: z.string().min(1).max(1000).optional().describe('Models-store key (`strategy/1h_v3`, `strategy/1h_latest`) or an absolute path under MODELS_DIR; default: the latest model of strategy_name'),
+  strategy_name: z.string().min(1).max(200).optional().describe('Names the model when model_path is absent; otherwise only checked against the model\'s strategy (the model metadata is authoritative)'),
+  symbol: z.string().min(1).max(40).optional().describe('Default: the first symbol the model was trained on'),
   symbols: z.array(z.string().min(1).max(40)).min(1).max(100).optional(),
   timeframe: z.string().min(2).max(4).optional().describe('Base timeframe; defaults to the model\'s'),
   start_date: dateInput.optional(),

@@ -5,6 +5,7 @@ import { resolveEngineConfig } from './config.ts'
 import type { BacktestInput, ParameterSet } from './input.ts'
 import type { Annualization, PerformanceMetrics } from './metrics.ts'
 import { loadBacktestModel, parseDate, prepareSymbol } from './pipeline.ts'
+import { resolveModelRef } from './model-ref.ts'
 import { runKey, writeRunDetails, type StoredDetails } from './results.ts'
 import { runSweep } from './sweep.ts'
 import { resolveWindow } from './window.ts'
@@ -59,17 +60,19 @@ function configView(cfg: ResolvedEngineConfig, startDate: string | null, endDate
 
 export async function runBacktestJob(input: BacktestInput, ctx: FunctionContext): Promise<BacktestJobResult> {
   const t0 = performance.now()
-  const symbols = [...new Set([...(input.symbol ? [input.symbol] : []), ...(input.symbols ?? [])])]
-  if (symbols.length === 0) throw new KtrdrError({ statusCode: 422, code: 'INPUT_INVALID', retryable: false, message: 'Give a symbol or symbols[] to backtest' })
   const sets: Array<ParameterSet | undefined> = input.parameter_sets?.length ? input.parameter_sets : [undefined]
   const startMs = input.start_date ? parseDate(input.start_date, 'start_date', false) : -Infinity
   const endMs = input.end_date ? parseDate(input.end_date, 'end_date', true) : Infinity
   if (startMs > endMs) throw new KtrdrError({ statusCode: 422, code: 'INPUT_INVALID', retryable: false, message: `start_date ${input.start_date} is after end_date ${input.end_date}` })
 
-  ctx.progress({ percentage: 0, current_step: `Loading model ${input.model_path}` })
-  const model = await loadBacktestModel(ctx, input.model_path)
+  const modelRef = await resolveModelRef(ctx.storage.strategies, input)
+  ctx.progress({ percentage: 0, current_step: `Loading model ${modelRef}` })
+  const model = await loadBacktestModel(ctx, modelRef)
   const tModel = performance.now()
-  if (input.strategy_name && input.strategy_name !== model.strategyName) {
+  const symbols = [...new Set([...(input.symbol ? [input.symbol] : []), ...(input.symbols ?? [])])]
+  if (symbols.length === 0 && model.trainingSymbols.length > 0) symbols.push(model.trainingSymbols[0])
+  if (symbols.length === 0) throw new KtrdrError({ statusCode: 422, code: 'INPUT_INVALID', retryable: false, message: 'Give a symbol or symbols[] to backtest' })
+  if (input.model_path && input.strategy_name && input.strategy_name !== model.strategyName) {
     ctx.logger.warn(`strategy_name "${input.strategy_name}" differs from the model's strategy "${model.strategyName}"; using the model's`)
   }
   const timeframe = input.timeframe ?? model.baseTimeframe

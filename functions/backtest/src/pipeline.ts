@@ -23,6 +23,7 @@ export interface BacktestModel {
   outputType: string
   decisions: DecisionsSection
   normalization: NormalizationParams | undefined
+  trainingSymbols: string[]
 }
 
 export interface PreparedSymbol {
@@ -85,6 +86,7 @@ export async function loadBacktestModel(ctx: Pick<FunctionContext, 'storage' | '
     outputType: meta.output_type,
     decisions: (meta.decisions ?? strategy.decisions) as DecisionsSection,
     normalization,
+    trainingSymbols: Array.isArray(meta.training_symbols) ? meta.training_symbols : strategy.training_data.symbols,
   }
 }
 

@@ -103,7 +103,18 @@ describe('backtest function', () => {
     await expect(runFunctionInProcess(backtest, { model_path: modelKey, symbol: 'USDJPY' }, { storage })).rejects.toMatchObject({ statusCode: 404, code: 'DATA_NOT_FOUND' })
     await expect(runFunctionInProcess(backtest, { model_path: modelKey, symbol: 'EURUSD', start_date: '2030-01-01' }, { storage })).rejects.toMatchObject({ statusCode: 422 })
     await expect(runFunctionInProcess(backtest, { model_path: modelKey, symbol: 'EURUSD', timeframe: '4h' }, { storage })).rejects.toMatchObject({ statusCode: 422 })
-    await expect(runFunctionInProcess(backtest, { model_path: modelKey }, { storage })).rejects.toMatchObject({ statusCode: 422 })
+    await expect(runFunctionInProcess(backtest, { symbol: 'EURUSD' }, { storage })).rejects.toMatchObject({ statusCode: 422, message: expect.stringMatching(/model_path/) })
+    await expect(runFunctionInProcess(backtest, { model_path: modelKey, parameter_sets: [{ confidence_treshold: 0.5 }] }, { storage })).rejects.toMatchObject({ statusCode: 422 })
+  })
+
+  it('the guide\'s body without model_path: the latest model of strategy_name, symbol from the model', async () => {
+    await storage.strategies.setItem('v3_multi_indicator.yaml', await referenceYaml('v3_multi_indicator.yaml'))
+    const { result } = await runFunctionInProcess(backtest, { strategy_name: 'v3_multi_indicator', start_date: START.slice(0, 10), end_date: '2024-03-10' }, { storage })
+    expect(result.model.key).toBe(modelKey)
+    expect(result.symbol).toBe('EURUSD')
+    expect(result.timeframe).toBe('1h')
+    expect(Date.parse(result.end_time)).toBeLessThanOrEqual(Date.parse('2024-03-10T23:59:59Z'))
+    expect(Date.parse(result.end_time)).toBe(Date.parse('2024-03-10T23:00:00Z'))
   })
 
   it('cancellation stops a sweep', async () => {
