@@ -164,4 +164,31 @@ training: {labels: {source: zigzag, zigzag_threshold: 0.01, label_lookahead: 10}
       await done()
     }
   })
+
+  it('multi-timeframe: loads every timeframe the model needs, features aligned on the base', async () => {
+    const { storage: s, cleanup: done } = await createTempStorage()
+    try {
+      await writeBars(s, 'EURUSD', '1h', 300, 5)
+      await writeBars(s, 'EURUSD', '5m', 300 * 12, 6, Date.UTC(2024, 0, 1), 300_000)
+      const yaml = `
+name: tiny_mtf
+version: "3.0"
+training_data: {symbols: {mode: single, symbol: EURUSD}, timeframes: {mode: multi_timeframe, list: ["5m", "1h"], base_timeframe: "1h"}, history_required: 50}
+indicators: {rsi_14: {type: rsi, period: 14}}
+fuzzy_sets: {rsi_m: {indicator: rsi_14, low: [0, 30, 50], high: [50, 70, 100]}}
+nn_inputs: [{fuzzy_set: rsi_m, timeframes: all}]
+model: {type: mlp, architecture: {hidden_layers: [8]}}
+decisions: {output_format: classification}
+training: {labels: {source: zigzag, zigzag_threshold: 0.01, label_lookahead: 10}, epochs: 1}
+`
+      await writeModel(s, yaml)
+      const { result } = await runFunctionInProcess(backtest, { model_path: 'tiny_mtf/1h_latest', parameter_sets: [{ confidence_threshold: 0 }] }, { storage: s })
+      expect(result.model.features).toBe(4)
+      expect(result.timeframe).toBe('1h')
+      expect(result.equity_curve_length).toBeGreaterThan(250)
+      await expect(runFunctionInProcess(backtest, { model_path: 'tiny_mtf/1h_latest', symbol: 'EURUSD', timeframe: '5m' }, { storage: s })).rejects.toMatchObject({ statusCode: 422 })
+    } finally {
+      await done()
+    }
+  })
 })
