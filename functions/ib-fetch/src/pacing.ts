@@ -41,8 +41,8 @@ export interface PacingRequest {
 }
 
 export interface PacingGate {
-  /** Waits (on the clock, cancellably) until the request is allowed, then records it. */
-  acquire(request: PacingRequest, signal?: AbortSignal, onWait?: (ms: number, reason: string) => void): Promise<void>
+  /** Waits (on the clock, cancellably) until the request is allowed, records it and returns the time it was granted. */
+  acquire(request: PacingRequest, signal?: AbortSignal, onWait?: (ms: number, reason: string) => void): Promise<number>
   /** Records a pacing violation: every process on this host holds off for the backoff. */
   reportViolation(): Promise<void>
   /** Every request recorded in the ledger (for tests and benchmarks). */
@@ -99,7 +99,7 @@ export function createPacingGate(options: { path: string; clock: Clock; limits?:
     async acquire(req, signal, onWait) {
       for (;;) {
         signal?.throwIfAborted()
-        const wait = await withFileLock(lockPath, async () => {
+        const wait = await withFileLock(lockPath, async (): Promise<{ granted: number } | { ms: number; reason: string }> => {
           const file = await read()
           const now = clock.now()
           file.entries = file.entries.filter((e) => e.t > now - keep)
@@ -107,11 +107,11 @@ export function createPacingGate(options: { path: string; clock: Clock; limits?:
           if (at <= now) {
             file.entries.push({ t: now, c: req.contractKey, r: req.requestKey })
             await write(file)
-            return undefined
+            return { granted: now }
           }
           return { ms: at - now, reason }
         }, { signal })
-        if (!wait) return
+        if ('granted' in wait) return wait.granted
         onWait?.(wait.ms, wait.reason)
         await clock.sleep(wait.ms, signal)
       }
