@@ -144,14 +144,14 @@ export async function runBacktestJob(input: BacktestInput, ctx: FunctionContext)
       }
     }, {
       signal: ctx.signal,
-      onSetProgress(i, fraction, bar) {
+      onSetProgress(i, fraction, bar, state) {
         const done = (i + fraction) / configs.length
         const when = iso(bars.time[bar])
         const k = bar - window.start
         ctx.progress({
           percentage: Math.min(99.9, base + share * (0.4 + 0.6 * done)),
           current_step: `Backtesting ${symbol} ${timeframe} [${when}]`,
-          context: { symbol, current_bar: k + 1, total_bars: points, current_date: when, parameter_set: i, parameter_sets: configs.length },
+          context: { symbol, current_bar: k + 1, total_bars: points, current_date: when, current_pnl: state.equity - configs[i].initialCapital, total_trades: state.trades, parameter_set: i, parameter_sets: configs.length },
         })
       },
     })

@@ -43,7 +43,7 @@ export function createSignalCache(outputs: ModelOutputs): (cfg: ResolvedEngineCo
 export async function runSweep<T>(
   bars: EngineBars, outputs: ModelOutputs, window: EngineWindow, configs: ResolvedEngineConfig[],
   onResult: (index: number, result: EngineResult) => T | Promise<T>,
-  hooks: EngineHooks & { onSetProgress?(index: number, fraction: number, barIndex: number): void } = {},
+  hooks: EngineHooks & { onSetProgress?(index: number, fraction: number, barIndex: number, state: { equity: number; trades: number }): void } = {},
 ): Promise<T[]> {
   const signalsFor = createSignalCache(outputs)
   const ws = createEngineWorkspace(window.end - window.start + 1)
@@ -54,7 +54,7 @@ export async function runSweep<T>(
       chunkBars: hooks.chunkBars,
       onProgress: (bar, done, total, state) => {
         hooks.onProgress?.(bar, done, total, state)
-        hooks.onSetProgress?.(i, done / total, bar)
+        hooks.onSetProgress?.(i, done / total, bar, state)
       },
     }, ws)
     out.push(await onResult(i, result))

@@ -60,6 +60,9 @@ describe('backtest function', () => {
     expect(engine.length).toBeGreaterThanOrEqual(100)
     for (let i = 1; i < progress.length; i++) expect(progress[i].percentage).toBeGreaterThanOrEqual(progress[i - 1].percentage)
     expect(engine[0].current_step).toMatch(/^Backtesting EURUSD 1h \[2024-/)
+    // §7.7 context; the last engine update has seen every bar (trades closed by the forced exit come after).
+    expect(engine.at(-1)!.context).toMatchObject({ current_bar: result.equity_curve_length, total_bars: result.equity_curve_length, current_pnl: expect.any(Number) })
+    expect((engine.at(-1)!.context as { total_trades: number }).total_trades).toBeGreaterThanOrEqual(result.trade_count - 1)
     expect(progress.at(-1)!.percentage).toBe(100)
   })
 
