@@ -99,7 +99,7 @@ export function createInvoker(deps: {
     }
 
     const attemptBudget = Math.max(1, request.max_attempts ?? (fn.manifest.max_attempts || options.queue.maxAttempts))
-    const op = operations.create({
+    const op = await operations.create({
       fn, input,
       plan: {
         function: { name: fn.name, version: fn.version, sha256: fn.sha256, bundle_key: fn.bundle_key, timeout_seconds: fn.manifest.timeout_seconds || 3600 },

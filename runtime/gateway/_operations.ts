@@ -60,7 +60,7 @@ export function createOperationsService(store: OperationStore, hooks: GatewayHoo
     live,
     queue,
 
-    create(input: CreateOperationInput): Operation {
+    async create(input: CreateOperationInput): Promise<Operation> {
       const now = new Date()
       const iso = now.toISOString()
       const manifest = input.fn.manifest
@@ -88,7 +88,7 @@ export function createOperationsService(store: OperationStore, hooks: GatewayHoo
       }
       const s: StoredOperation = { op, plan: input.plan, seq: ++seq, lastEventSeq: 0 }
       try {
-        store.insert(s)
+        await store.insertBatched(s)
       } catch (error) {
         if (input.idempotencyKey && /UNIQUE/.test(String(error))) {
           throw new KtrdrError({ statusCode: 409, code: 'IDEMPOTENCY_CONFLICT', retryable: true, message: `idempotency_key "${input.idempotencyKey}" is being used by a concurrent request: retry to get its operation`, cause: error })

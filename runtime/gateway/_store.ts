@@ -57,6 +57,24 @@ export function createOperationStore(database: GatewayDatabase) {
   const live = sqlite.prepare(`SELECT data, plan, seq, last_event_seq FROM operations WHERE status IN ('pending', 'running') ORDER BY seq`)
   const maxSeq = sqlite.prepare(`SELECT COALESCE(MAX(seq), 0) AS seq FROM operations`)
 
+  // Group commit: inserts from one event-loop turn share one transaction (one WAL append) and
+  // each caller answers only after that commit, so acceptance stays durable at a fraction of the cost.
+  let pending: Array<{ s: StoredOperation; resolve: () => void; reject: (e: unknown) => void }> = []
+  const commitBatch = sqlite.transaction((batch: typeof pending) => {
+    const failures: unknown[] = []
+    for (const item of batch) {
+      try { insert.run(params(item.s)); failures.push(null) } catch (error) { failures.push(error) }
+    }
+    return failures
+  })
+  const flush = () => {
+    const batch = pending
+    pending = []
+    let failures: unknown[]
+    try { failures = commitBatch(batch) } catch (error) { for (const item of batch) item.reject(error); return }
+    batch.forEach((item, i) => (failures[i] ? item.reject(failures[i]) : item.resolve()))
+  }
+
   const row = (r: any): StoredOperation | null => r ? { op: JSON.parse(r.data), plan: JSON.parse(r.plan), seq: r.seq, lastEventSeq: r.last_event_seq } : null
   const params = (s: StoredOperation) => ({
     operation_id: s.op.operation_id,
@@ -77,6 +95,13 @@ export function createOperationStore(database: GatewayDatabase) {
   return {
     nextSeq: (maxSeq.get() as { seq: number }).seq,
     insert(s: StoredOperation) { insert.run(params(s)) },
+    /** Durable insert, committed together with the other inserts of this event-loop turn. */
+    insertBatched(s: StoredOperation): Promise<void> {
+      return new Promise((resolve, reject) => {
+        if (pending.length === 0) setImmediate(flush)
+        pending.push({ s, resolve, reject })
+      })
+    },
     update(s: StoredOperation) {
       const p = params(s)
       update.run({ operation_id: p.operation_id, status: p.status, worker_id: p.worker_id, priority: p.priority, seq: p.seq, updated_at: p.updated_at, last_event_seq: p.last_event_seq, data: p.data })
