@@ -11,35 +11,34 @@ export const rsi = defineIndicator({
   multiOutput: false,
   minBars: (p) => num(p, 'period') + 1,
   warmup: (p) => num(p, 'period'),
-  compute(bars, p) {
-    const src = pickSource(bars, p.source)
-    const n = num(p, 'period')
-    const len = src.length
-    const out = new Float64Array(len)
-    const lim = Math.min(n, len)
-    for (let i = 0; i < lim; i++) out[i] = NaN
-    if (len <= n) return { rsi: out }
-    // Seed: plain mean of the first `period` changes (bars 1..period), then Wilder's update.
-    let g = 0
-    let l = 0
-    for (let i = 1; i <= n; i++) {
-      const d = src[i] - src[i - 1]
-      g += d > 0 ? d : 0
-      l += d < 0 ? -d : 0
-    }
-    g /= n
-    l /= n
-    const m = n - 1
-    out[n] = l !== 0 ? 100 - 100 / (1 + g / l) : g > 0 ? 100 : 50
-    for (let i = n + 1; i < len; i++) {
-      const d = src[i] - src[i - 1]
-      g = (g * m + (d > 0 ? d : 0)) / n
-      l = (l * m + (d < 0 ? -d : 0)) / n
-      out[i] = l !== 0 ? 100 - 100 / (1 + g / l) : g > 0 ? 100 : 50
-    }
-    return { rsi: out }
-  },
+  compute: (bars, p) => ({ rsi: wilderRsi(pickSource(bars, p.source), num(p, 'period'), new Float64Array(bars.length)) }),
 })
+
+/** Wilder RSI: seed = plain mean of the first `period` changes (bars 1..period), then Wilder's update. */
+export function wilderRsi(src: Float64Array, n: number, out: Float64Array): Float64Array {
+  const len = src.length
+  const lim = Math.min(n, len)
+  for (let i = 0; i < lim; i++) out[i] = NaN
+  if (len <= n) return out
+  let g = 0
+  let l = 0
+  for (let i = 1; i <= n; i++) {
+    const d = src[i] - src[i - 1]
+    g += d > 0 ? d : 0
+    l += d < 0 ? -d : 0
+  }
+  g /= n
+  l /= n
+  const m = n - 1
+  out[n] = l !== 0 ? 100 - 100 / (1 + g / l) : g > 0 ? 100 : 50
+  for (let i = n + 1; i < len; i++) {
+    const d = src[i] - src[i - 1]
+    g = (g * m + (d > 0 ? d : 0)) / n
+    l = (l * m + (d < 0 ? -d : 0)) / n
+    out[i] = l !== 0 ? 100 - 100 / (1 + g / l) : g > 0 ? 100 : 50
+  }
+  return out
+}
 
 export const roc = defineIndicator({
   type: 'roc',
