@@ -14,6 +14,8 @@ export interface Executor {
   version: number
   child: ChildProcess
   busy: boolean
+  /** Loaded the function and said so (a freshly forked child is not ready yet). */
+  ready: boolean
   /** Set when a newer version took over: exit once the current invocation ends. */
   retired: boolean
   alive: boolean
@@ -65,6 +67,7 @@ export function createExecutorPool(options: ExecutorPoolOptions) {
       version: bundle.version,
       child,
       busy: false,
+      ready: false,
       retired: false,
       alive: true,
       stderrTail: () => tail,
@@ -87,7 +90,7 @@ export function createExecutorPool(options: ExecutorPoolOptions) {
         reject(new KtrdrError({ statusCode: 422, code, retryable: false, cause, message: `Function ${bundle.name}@${bundle.version} failed to start: ${cause.message}` }))
       }
       const onMessage = (message: ExecutorToHost) => {
-        if (message.type === 'ready') { cleanup(); clearTimeout(timer); resolve(executor) }
+        if (message.type === 'ready') { cleanup(); clearTimeout(timer); executor.ready = true; resolve(executor) }
         else if (message.type === 'load_error') { cleanup(); fail(new Error(message.error.message.replace(/^Function bundle failed to load: /, 'import threw: '))) }
       }
       const onExit = (code: number | null, signal: string | null) => {
@@ -153,7 +156,7 @@ export function createExecutorPool(options: ExecutorPoolOptions) {
       }
     },
     inUse: (sha: string) => [...all].some((e) => e.sha256 === sha && e.alive),
-    stats: () => [...all].map((e) => ({ pid: e.pid, name: e.name, version: e.version, sha256: e.sha256, busy: e.busy, retired: e.retired })),
+    stats: () => [...all].map((e) => ({ pid: e.pid, name: e.name, version: e.version, sha256: e.sha256, ready: e.ready, busy: e.busy, retired: e.retired })),
     async close() {
       const exits = [...all].map((e) => e.exited)
       for (const executor of all) executor.kill('SIGKILL')

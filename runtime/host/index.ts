@@ -28,7 +28,7 @@ export interface KtrdrHost {
   /** Resolves after the first successful registration (immediately when standalone). */
   registered: Promise<void>
   /** Live executor children (pid, version, busy) — for tests and `GET /`. */
-  executors(): Array<{ pid: number; name: string; version: number; sha256: string; busy: boolean; retired: boolean }>
+  executors(): Array<{ pid: number; name: string; version: number; sha256: string; ready: boolean; busy: boolean; retired: boolean }>
   warmBundles(): string[]
   /** Stop taking work, wait for running invocations (up to `timeoutMs`), deliver events, stop. */
   close(options?: { timeoutMs?: number }): Promise<void>
