@@ -1,0 +1,26 @@
+import { createRequire } from 'node:module'
+import { fileURLToPath } from 'node:url'
+import { defineNitroConfig } from 'nitropack/config'
+
+const here = (path: string) => fileURLToPath(new URL(path, import.meta.url))
+
+/**
+ * `npm run build:gateway` → .output/ (preset node-server): the gateway as a deployable Nitro server.
+ * Run it with `PORT=8000 node .output/server/index.mjs` (all KTRDR_* variables apply); the same
+ * app runs unbuilt with `ktrdr gateway`. The gateway's SQLite file must be on local disk.
+ */
+export default defineNitroConfig({
+  preset: 'node-server',
+  compatibilityDate: '2025-01-01',
+  srcDir: 'runtime/gateway/nitro',
+  scanDirs: [],
+  imports: false,
+  serveStatic: false,
+  handlers: [{ route: '/**', handler: here('./runtime/gateway/nitro/handler.ts') }],
+  plugins: [here('./runtime/gateway/nitro/plugin.ts')],
+  errorHandler: here('./runtime/gateway/nitro/error.ts'),
+  // Native addon (loaded through db0's dynamic import): trace it into .output/server/node_modules.
+  externals: { external: ['better-sqlite3'], traceInclude: [createRequire(import.meta.url).resolve('better-sqlite3')] },
+  typescript: { generateTsConfig: false },
+  sourceMap: false,
+})
