@@ -11,7 +11,7 @@ import type { IbFetchInput, IbFetchResult } from './input.ts'
 import type { PacingGate } from './pacing.ts'
 import { segmentGaps, type Segment } from './segments.ts'
 import { FetchedBars, loadStored, saveFetched } from './store.ts'
-import { BAR_SIZE, MAX_SPAN_MS, assertIbTimeframe, durationString, formatIbDateTime, INTERVAL_MS, lastClosedBarEnd } from './timeframes.ts'
+import { BAR_SIZE, MAX_SPAN_MS, assertIbTimeframe, durationString, floorToBar, formatIbDateTime, INTERVAL_MS, lastClosedBarEnd } from './timeframes.ts'
 
 export interface IbFetchDeps {
   storage: Storage
@@ -70,10 +70,13 @@ export async function runIbFetch(input: IbFetchInput, deps: IbFetchDeps): Promis
     // Backfill extends history backwards: by default it stops where the stored data begins.
     if (mode === 'backfill' && req.endMs === undefined && existing?.length) end = Math.min(end, existing.time[0])
     if (head !== undefined && start < head) start = head
+    // Whole bars only: a head timestamp of 14:30 must still let the 00:00 daily bar (or the 14:00
+    // hourly bar) in, or the leading gap it leaves would be asked for again on every run.
+    start = floorToBar(start, timeframe)
     deps.progress({ percentage: 20, current_step: 'Analysing gaps' })
 
     const gaps: Gap[] = start < end
-      ? analyzeGaps({ times: existing?.time ?? [], start, end, timeframe, mode, instrumentType: rc.instrumentType })
+      ? analyzeGaps({ times: existing?.time ?? [], start, end, timeframe, mode, instrumentType: rc.instrumentType, headMs: head === undefined ? undefined : floorToBar(head, timeframe) })
       : []
     const segments = segmentGaps(gaps, timeframe, mode)
     deps.progress({ percentage: 25, current_step: `${gaps.length} gap(s), ${segments.length} segment(s) to fetch`, context: { gaps: gaps.length, segments: segments.length } })

@@ -17,6 +17,8 @@ export interface GapAnalysisInput {
   timeframe: string
   mode: FetchMode
   instrumentType: InstrumentType
+  /** IB's head timestamp (bar-aligned), when known. */
+  headMs?: number
 }
 
 const DAY = 86_400_000
@@ -40,7 +42,10 @@ export function analyzeGaps(input: GapAnalysisInput): Gap[] {
   }
   const first = times[0]
   const last = times[n - 1]
-  if (start < first && canHoldBars(start, Math.min(first, end))) {
+  // A short hole between IB's head timestamp and the first stored bar is what IB has (a
+  // holiday, a late first trade): fetching it again on every run would return nothing forever.
+  const atHead = input.headMs !== undefined && start <= input.headMs
+  if (start < first && canHoldBars(start, Math.min(first, end)) && !(atHead && !classifyInternal(start, Math.min(first, end), timeframe, instrumentType))) {
     gaps.push({ start, end: Math.min(first, end), kind: 'leading', classification: 'NO_DATA' })
   }
   const minLong = mode === 'tail' ? 0 : MAX_SPAN_MS[timeframe]

@@ -72,10 +72,15 @@ export function parseIbTime(value: string): number {
  * at the last closed bar. Weekly bars open on Mondays 00:00 UTC.
  */
 export function lastClosedBarEnd(now: number, timeframe: string): number {
+  return floorToBar(now, timeframe)
+}
+
+/** Open time of the bar containing `t` (UTC grid; weekly bars on Mondays). */
+export function floorToBar(t: number, timeframe: string): number {
   const interval = INTERVAL_MS[timeframe]
   if (timeframe === '1w') {
     const monday = 4 * DAY // 1970-01-05, the first Monday after the epoch
-    return Math.floor((now - monday) / interval) * interval + monday
+    return Math.floor((t - monday) / interval) * interval + monday
   }
-  return Math.floor(now / interval) * interval
+  return Math.floor(t / interval) * interval
 }

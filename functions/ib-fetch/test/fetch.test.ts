@@ -80,6 +80,35 @@ describe('ib-fetch against the TWS simulator', () => {
     expect(pacingBreaches(h.sim.requests)).toEqual([])
   })
 
+  it('takes the whole first bar when the head timestamp is mid-bar, and a second run asks for nothing', async () => {
+    const head = Date.UTC(2024, 0, 2, 14, 30) // first trade of a stock: Tuesday 14:30 UTC
+    h = await createHarness({ series: { MSFT: { seed: 3, head, type: 'STK' } } })
+    const first = await h.fetch({ symbol: 'MSFT', timeframe: '1d', mode: 'full' })
+    expect(first.range.start).toBe('2024-01-02T00:00:00Z')
+    const stored = await loadBars(h.storage.data, { symbol: 'MSFT', timeframe: '1d' })
+    expect(stored.time[0]).toBe(Date.UTC(2024, 0, 2))
+    h.sim.requests.length = 0
+    expect(await h.fetch({ symbol: 'MSFT', timeframe: '1d', mode: 'full' })).toMatchObject({ segments: 0, rows_downloaded: 0 })
+    expect(h.sim.requests).toHaveLength(0)
+    expect(h.sim.requests.length + h.sim.headRequests.length).toBe(2) // only the two head-timestamp requests
+  })
+
+  it('shares one pacing budget and distinct client ids between fetches running at the same time', async () => {
+    h = await createHarness()
+    const start_date = new Date(NOW - 200 * DAY).toISOString()
+    const [fx, stock] = await Promise.all([
+      h.fetch({ symbol: 'EURUSD', timeframe: '1h', mode: 'full', start_date }),
+      h.fetch({ symbol: 'AAPL', timeframe: '1h', mode: 'full', start_date }),
+    ])
+    expect(fx.segments_failed + stock.segments_failed).toBe(0)
+    expect(new Set(h.sim.connections.map((c) => c.clientId)).size).toBe(2)
+    const symbols = new Set(h.sim.requests.map((r) => r.symbol))
+    expect(symbols).toEqual(new Set(['EUR', 'AAPL']))
+    expect(h.sim.requests.every((r) => r.violations.length === 0)).toBe(true)
+    expect(pacingBreaches(h.sim.requests)).toEqual([])
+    expect(h.sim.requests.find((r) => r.symbol === 'AAPL')).toMatchObject({ secType: 'STK', exchange: 'SMART', currency: 'USD', whatToShow: 'TRADES' })
+  })
+
   it('never loses stored history outside the requested range ([QUIRK] of §8.2)', async () => {
     h = await createHarness()
     const old = await seed(h, 'EURUSD', '1h', Date.UTC(2024, 2, 4), Date.UTC(2024, 2, 9), HOUR)

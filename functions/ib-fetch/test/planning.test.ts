@@ -99,6 +99,14 @@ describe('gap analysis (§8.2)', () => {
     expect(resumed.filter((g) => g.kind === 'internal')).toMatchObject([{ classification: 'LONG' }])
   })
 
+  it('does not re-ask for a short stretch between the head timestamp and the first stored bar', () => {
+    const times = hourly(mon + 20 * H, mon + 5 * D)
+    const base = { times, start: mon, end: mon + 5 * D, timeframe: '1h', mode: 'full' as const, instrumentType: 'CASH' as const }
+    expect(analyzeGaps({ ...base, headMs: mon }).filter((g) => g.kind === 'leading')).toHaveLength(0)
+    // Without a head there, the same stretch is a requested range with missing bars: fetched.
+    expect(analyzeGaps(base).filter((g) => g.kind === 'leading')).toHaveLength(1)
+  })
+
   it('skips holes without trading time (weekends, stock nights) and fetches long ones', () => {
     const fri21 = Date.UTC(2026, 10, 6, 21)
     expect(classifyInternal(fri21, fri21 + 2 * D, '1h', 'CASH')).toBeUndefined()

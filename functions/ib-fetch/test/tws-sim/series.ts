@@ -40,9 +40,11 @@ export function barAt(series: SeededSeries, t: number, intervalMs: number): SimB
 /** Every bar of the series with open time in [start, end), skipping closed market time. */
 export function barsBetween(series: SeededSeries, start: number, end: number, intervalMs: number): SimBar[] {
   const out: SimBar[] = []
-  let t = Math.ceil(Math.max(start, series.head) / intervalMs) * intervalMs
-  // Weekly bars open on Monday 00:00 UTC, not at multiples of 7 days since the epoch (a Thursday).
-  if (intervalMs === 7 * 86_400_000) t = Math.ceil((Math.max(start, series.head) - 4 * 86_400_000) / intervalMs) * intervalMs + 4 * 86_400_000
+  // Like IB, the bar that contains the head timestamp is the first one (a 14:30 first trade still
+  // has a daily bar dated that day). Weekly bars open on Mondays, not on epoch multiples (Thursday).
+  const monday = intervalMs === 7 * 86_400_000 ? 4 * 86_400_000 : 0
+  const first = Math.floor((series.head - monday) / intervalMs) * intervalMs + monday
+  let t = Math.ceil((Math.max(start, first) - monday) / intervalMs) * intervalMs + monday
   for (; t < end; t += intervalMs) {
     if (intervalMs >= 86_400_000 ? isTradingDay(t, series.type) : isTradingTime(t, series.type)) out.push(barAt(series, t, intervalMs))
   }
