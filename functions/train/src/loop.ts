@@ -199,7 +199,7 @@ export async function runTrainingLoop(model: tf.LayersModel, spec: ModelSpec, se
           let clipped = grads
           if (config.gradient_clip > 0) {
             // One flat vector: 4 kernels instead of 2 per variable (op count dominates on wasm).
-            const norm = tf.norm(tf.concat(Object.values(grads).map((g) => tf.reshape(g, [-1]))))
+            const norm = tf.sqrt(tf.sum(tf.square(tf.concat(Object.values(grads).map((g) => tf.reshape(g, [-1]))))))
             const scale = tf.div(config.gradient_clip, tf.maximum(norm, config.gradient_clip))
             clipped = Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, tf.mul(g, scale)]))
           }

@@ -41,7 +41,14 @@ export class SeededDropout extends tf.layers.Layer {
   }
 }
 
-tf.serialization.registerClass(SeededDropout)
+/**
+ * Registers the custom layer for model.json (de)serialisation. Called by buildModel and loadModel,
+ * not only as an import side effect: bundlers may drop side-effect-only imports.
+ */
+export function registerModelLayers(): void {
+  tf.serialization.registerClass(SeededDropout)
+}
+registerModelLayers()
 
 /** Puts every SeededDropout of the model in training mode at `step`, or back to inference (null). */
 export function setDropoutStep(model: tf.LayersModel, step: number | null): void {

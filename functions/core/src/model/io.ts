@@ -2,7 +2,7 @@ import { isAbsolute, relative, resolve } from 'node:path'
 import type { Storage } from 'unstorage'
 import type { KtrdrStorage } from '../../../../storage/index.ts'
 import { claimModelVersion, modelDirName, updateLatestPointer, type LatestPointer } from './_versions.ts'
-import './_dropout.ts'
+import { registerModelLayers } from './_dropout.ts'
 import type { ModelMetadata } from './metadata.ts'
 import type { ModelSpec } from './spec.ts'
 import { useTfBackend } from './backend.ts'
@@ -122,6 +122,7 @@ export async function loadModel(target: Storage | Pick<KtrdrStorage, 'models' | 
   if (!metadata || typeof metadata !== 'object') throw new Error(`No complete model at models/${key} (metadata.json missing): check the path or train again`)
   // Weights must land on the selected backend, not on whatever tfjs picked by default.
   await useTfBackend()
+  registerModelLayers()
   const model = await tf.loadLayersModel(storageLoadHandler(models, key))
   return { model, metadata, spec: metadata.spec, key }
 }
