@@ -9,14 +9,15 @@ import functionsRoutes from './routes/functions.ts'
 import healthRoutes from './routes/health.ts'
 import invokeRoutes from './routes/invoke.ts'
 import operationsRoutes from './routes/operations.ts'
+import storageRoutes from './routes/storage.ts'
 import strategiesRoutes from './routes/strategies.ts'
 import workersRoutes from './routes/workers.ts'
 
 const PUBLIC = new Set(['/health', '/api/v1/health'])
 /** Host → gateway routes: guarded by the cluster token when one is set. */
-const HOST_ROUTE = /^\/api\/v1\/workers\/(register|[^/]+\/(heartbeat|events))$/
+const HOST_ROUTE = /^\/api\/v1\/(workers\/(register|[^/]+\/(heartbeat|events))$|storage\/)/
 /** Bundle uploads may be large; every other body is small JSON. */
-const UPLOAD_ROUTE = /^\/api\/v1\/functions\/[^/]+\/versions$/
+const UPLOAD_ROUTE = /^\/api\/v1\/(functions\/[^/]+\/versions$|storage\/)/
 
 /** The gateway's h3 app: auth, body caps, one error shape, and every route module. */
 export async function createGatewayApp(services: GatewayServices): Promise<App> {
@@ -41,8 +42,8 @@ export async function createGatewayApp(services: GatewayServices): Promise<App> 
   })
   const router = createRouter()
   const ctx: GatewayRouteContext = services
-  // Areas: health/workers/operations/invoke/compat (gateway), functions (bundles & versions), data, strategies.
-  for (const routes of [healthRoutes, workersRoutes, operationsRoutes, invokeRoutes, compatRoutes, functionsRoutes, dataRoutes, strategiesRoutes]) routes(router, ctx)
+  // Areas: health/workers/operations/invoke/compat/storage (gateway), functions (bundles & versions), data, strategies.
+  for (const routes of [healthRoutes, workersRoutes, operationsRoutes, invokeRoutes, compatRoutes, functionsRoutes, dataRoutes, strategiesRoutes, storageRoutes]) routes(router, ctx)
   app.use(router)
   return app
 }

@@ -309,3 +309,19 @@ describe('operations', () => {
     expect((await until(async () => { const o = await op(second, queued.body.operation_id); return o.status === 'completed' ? o : null })).worker_id).toBe('h')
   })
 })
+
+describe('storage over HTTP', () => {
+  it('serves the mounts to hosts with the cluster token (unstorage http driver round trip)', async () => {
+    const { createStorage } = await import('unstorage')
+    const { default: httpDriver } = await import('unstorage/drivers/http')
+    const g = await gw({ apiToken: 'api', clusterToken: 'cluster' })
+    const remote = createStorage({ driver: httpDriver({ base: `${g.url}/api/v1/storage/results`, headers: { authorization: 'Bearer cluster' } }) })
+    await remote.setItemRaw('runs/r1.bin', new Uint8Array([1, 2, 3, 250]))
+    await remote.setItem('runs/r1.json', { ok: true })
+    expect(new Uint8Array(await g.gateway.services.storage.results.getItemRaw('runs/r1.bin') as Buffer)).toEqual(new Uint8Array([1, 2, 3, 250]))
+    expect(await remote.getItem('runs/r1.json')).toEqual({ ok: true })
+    expect((await remote.getKeys('runs')).sort()).toEqual(['runs:r1.bin', 'runs:r1.json'])
+    expect((await g.api('/api/v1/storage/results/runs/r1.json')).status).toBe(401)
+    expect((await g.api('/api/v1/storage/nope/x', { headers: { authorization: 'Bearer cluster' } })).status).toBe(404)
+  })
+})
