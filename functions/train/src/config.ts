@@ -33,6 +33,8 @@ export interface LoopConfig {
   data_split: { train: number; validation: number; test: number }
   /** Epochs between checkpoints (input checkpoint_every, env KTRDR_CHECKPOINT_EPOCH_INTERVAL, default 10). */
   checkpoint_every: number
+  /** Also checkpoint at an epoch end when this long passed since the previous one (env KTRDR_CHECKPOINT_TIME_INTERVAL_SECONDS, default 300; only after the first checkpoint, §5.7). */
+  checkpoint_seconds: number
 }
 
 export interface LoopOverrides {
@@ -71,5 +73,6 @@ export function resolveLoopConfig(training: StrategyTraining, outputKind: 'class
     lr_scheduler,
     data_split: training.data_split,
     checkpoint_every: o.checkpoint_every ?? (Number.isInteger(envInterval) && envInterval > 0 ? envInterval : 10),
+    checkpoint_seconds: Number(env.KTRDR_CHECKPOINT_TIME_INTERVAL_SECONDS) > 0 ? Number(env.KTRDR_CHECKPOINT_TIME_INTERVAL_SECONDS) : 300,
   }
 }

@@ -132,6 +132,7 @@ export async function runTrainingLoop(model: tf.LayersModel, spec: ModelSpec, se
   const batches = Math.ceil(set.train.length / batchSize)
   let state = initialLoopState(config)
   let best: tf.Tensor[] | null = null
+  let lastCheckpoint: number | null = null
 
   if (options.resume) {
     state = structuredClone(options.resume.state)
@@ -255,7 +256,11 @@ export async function runTrainingLoop(model: tf.LayersModel, spec: ModelSpec, se
       state.early = es.state
       state.stopped_early = es.stop
       hooks.onEpoch?.(record, state)
-      if (hooks.checkpoint && state.epoch % config.checkpoint_every === 0 && state.epoch < config.epochs && !es.stop) await hooks.checkpoint(await snapshot(), 'interval')
+      const due = state.epoch % config.checkpoint_every === 0 || (lastCheckpoint !== null && performance.now() - lastCheckpoint > config.checkpoint_seconds * 1000)
+      if (hooks.checkpoint && due && state.epoch < config.epochs && !es.stop) {
+        await hooks.checkpoint(await snapshot(), 'interval')
+        lastCheckpoint = performance.now()
+      }
     }
     // Best-validation weights win (§5.3), also after early stopping.
     if (best) model.setWeights(best)

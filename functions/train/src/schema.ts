@@ -11,8 +11,9 @@ export const trainInputSchema = z.object({
   start_date: z.string().min(1).max(40).optional(),
   end_date: z.string().min(1).max(40).optional(),
   seed: z.number().int().min(0).max(2 ** 31 - 1).default(42),
-  prefer_gpu: z.boolean().default(true).describe('Use tfjs-node-gpu when installed and a CUDA device is present; also ranks GPU hosts first'),
-  require_gpu: z.boolean().default(false).describe('Only run on a GPU host (placement waits for one)'),
+  // Placement (GPU hosts first, or only) is the invocation envelope's prefer_gpu / require_gpu;
+  // this flag decides the TensorFlow.js backend on the host that got the job.
+  prefer_gpu: z.boolean().default(true).describe('Use tfjs-node-gpu when it is installed and a CUDA device is present'),
   epochs: z.number().int().min(1).max(100_000).optional().describe('Override training.epochs (tests, demos)'),
   batch_size: z.number().int().min(1).max(65_536).optional().describe('Override training.batch_size'),
   checkpoint_every: z.number().int().min(1).max(100_000).optional().describe('Epochs between checkpoints (default KTRDR_CHECKPOINT_EPOCH_INTERVAL or 10)'),
