@@ -62,7 +62,7 @@ describe('crashes', () => {
     const done = await until(async () => { const ops = await Promise.all(all.map((id) => op(gw.url, id))); return ops.every((o) => o.status === 'completed') ? ops : null }, 30_000, 'everything completed')
     // Running work was re-attached (same attempt), not run again.
     expect(done.slice(0, 2).map((o) => o.attempts)).toEqual([1, 1])
-    expect((await api<{ total: number }>(gw.url, '/api/v1/operations?limit=10')).body.total).toBe(4)
+    expect((await api<{ total_count: number }>(gw.url, '/api/v1/operations?limit=10')).body.total_count).toBe(4)
   })
 
   it('host SIGKILL mid-operation: the operation is re-queued within 3 s and completes on another host', async () => {

@@ -19,14 +19,14 @@ const list = defineCommand({
     offset: { type: 'string', description: 'default 0' },
   },
   run: ({ args }) => guard(async () => {
-    const res = await useGatewayApi(args.url)<{ operations: Operation[]; total: number }>('/api/v1/operations', { query: { status: args.status, operation_type: args.type, limit: args.limit ?? 20, offset: args.offset } })
+    const res = await useGatewayApi(args.url)<{ data: Operation[]; total_count: number }>('/api/v1/operations', { query: { status: args.status, operation_type: args.type, limit: args.limit ?? 20, offset: args.offset } })
     if (args.json) return void console.log(JSON.stringify(res, null, 2))
-    if (!res.operations.length) return void console.log('No operations.')
-    console.log(table(res.operations.map((o) => ({
+    if (!res.data.length) return void console.log('No operations.')
+    console.log(table(res.data.map((o) => ({
       operation_id: o.operation_id, function: `${o.function.name}@${o.function.version}`, status: o.status, progress: `${Math.round(o.progress.percentage)}%`,
       worker: o.worker_id, attempts: `${o.attempts}/${o.max_attempts}`, created: o.created_at,
     })), ['operation_id', 'function', 'status', 'progress', 'worker', 'attempts', 'created']))
-    if (res.total > res.operations.length) console.log(`… ${res.total} in total`)
+    if (res.total_count > res.data.length) console.log(`… ${res.total_count} in total`)
   }),
 })
 

@@ -42,7 +42,8 @@ export default defineGatewayRoutes((router, ctx) => {
       let op = result.operation
       if (opts.awaitPlacementMs && !op.worker_id && op.status === 'pending') op = await waitForPlacement(ctx, op.operation_id, opts.awaitPlacementMs)
       setResponseStatus(event, result.statusCode)
-      return { success: true, message: opts.message, mode: 'distributed', ...op }
+      // task_id: the original trainings response named the operation id so.
+      return { success: true, message: opts.message, mode: 'distributed', task_id: op.operation_id, ...op }
     }))
   }
 

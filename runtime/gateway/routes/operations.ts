@@ -19,7 +19,8 @@ function intParam(value: unknown, name: string, fallback: number, min: number, m
 export default defineGatewayRoutes((router, ctx) => {
   router.get('/api/v1/operations', defineEventHandler((event) => {
     const q = getQuery(event)
-    const status = typeof q.status === 'string' && q.status ? q.status.toLowerCase().split(',') : undefined
+    const activeOnly = q.active_only === 'true' || q.active_only === '1'
+    const status = typeof q.status === 'string' && q.status ? q.status.toLowerCase().split(',') : activeOnly ? ['pending', 'running'] : undefined
     for (const s of status ?? []) {
       if (!STATUSES.includes(s as OperationStatus)) throw new KtrdrError({ statusCode: 400, code: 'INVALID_REQUEST', retryable: false, message: `status must be one of ${STATUSES.join(', ')} (comma-separated for several)`, details: { field: 'status' } })
     }
@@ -32,7 +33,8 @@ export default defineGatewayRoutes((router, ctx) => {
       worker_id: typeof q.worker_id === 'string' && q.worker_id ? q.worker_id : undefined,
       limit, offset,
     })
-    return { operations: items, total, limit, offset }
+    // §9.9's list envelope: {success, data, total_count, active_count}.
+    return { success: true, data: items, total_count: total, active_count: ctx.operations.live.size, limit, offset }
   }))
 
   router.get('/api/v1/operations/:id', defineEventHandler((event) => ctx.operations.require(getRouterParam(event, 'id', { decode: true })!).op))

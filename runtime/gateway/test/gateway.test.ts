@@ -108,7 +108,7 @@ describe('invocation', () => {
     expect([...seen].some((p) => p > 0 && p < 100)).toBe(true)
     for (const k of ['queued_at', 'placed_at', 'started_at', 'finished_at'] as const) expect(done.timings[k]).toBeTruthy()
     const list = await g.api('/api/v1/operations?status=completed&operation_type=dummy')
-    expect(list.body.operations.map((o: Operation) => o.operation_id)).toContain(r.body.operation_id)
+    expect(list.body.data.map((o: Operation) => o.operation_id)).toContain(r.body.operation_id)
   })
 
   it('wait_seconds returns 200 with the finished operation', async () => {
