@@ -94,5 +94,7 @@ const watch = defineCommand({
 export default defineCommand({
   meta: { name: 'ops', description: 'Operations: list, show, cancel, resume, watch' },
   subCommands: { list, show, cancel, resume, watch },
+  // The default subcommand's flags, so `ktrdr ops --url X` parses (citty skips known value flags).
+  args: list.args,
   default: 'list',
 })

@@ -42,5 +42,7 @@ const remove = defineCommand({
 export default defineCommand({
   meta: { name: 'workers', description: 'Registered function hosts (list by default)' },
   subCommands: { list, health, drain, remove },
+  // The default subcommand's flags, so `ktrdr workers --url X` parses (citty skips known value flags).
+  args: list.args,
   default: 'list',
 })
