@@ -121,6 +121,7 @@ export async function runIbFetch(input: IbFetchInput, deps: IbFetchDeps): Promis
       try { await save() } catch (error) { saveError = error }
     }
     if (saveError) throw saveError
+    if (fetched.repaired) deps.logger?.warn(`${fetched.repaired} bar(s) from IB had high/low inside open/close and were widened to fit`)
     deps.progress({ percentage: 100, current_step: `Saved ${fetched.rows} new row(s)` })
 
     const failedGaps = gaps.filter((g) => [...failedSegments].some((s) => s.start >= g.start && s.end <= g.end)).length

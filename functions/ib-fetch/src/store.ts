@@ -3,10 +3,14 @@ import { createSeries, loadBars, saveBars, sortedUnique, type OhlcvSeries } from
 import { isKtrdrError } from '../../../runtime/protocol/errors.ts'
 import type { IbBars } from './ib-client.ts'
 
-/** The whole stored file (never a range: merging must see every row, §8.2 [QUIRK]); undefined when none. */
+/**
+ * The whole stored file (never a range: merging must see every row, §8.2 [QUIRK]); undefined
+ * when none. Strict: a file the store would refuse to save back (bad rows) fails the fetch
+ * before any request is spent, with the store's message naming the lines to fix.
+ */
 export async function loadStored(storage: Storage, symbol: string, timeframe: string, signal?: AbortSignal): Promise<OhlcvSeries | undefined> {
   try {
-    return await loadBars(storage, { symbol, timeframe, strict: false, signal })
+    return await loadBars(storage, { symbol, timeframe, strict: true, signal })
   } catch (error) {
     if (isKtrdrError(error) && error.code === 'DATA_NOT_FOUND') return undefined
     throw error
@@ -23,16 +27,26 @@ export class FetchedBars {
   rows = 0
   constructor(readonly symbol: string, readonly timeframe: string) {}
 
+  /** Rows IB sent that broke an OHLC invariant and were repaired (high/low widened to open/close). */
+  repaired = 0
+
   add(bars: IbBars, start: number, end: number): number {
+    const keep = (i: number) => {
+      const t = bars.time[i]
+      return t >= start && t < end && Number.isFinite(bars.open[i]) && Number.isFinite(bars.high[i]) && Number.isFinite(bars.low[i]) && Number.isFinite(bars.close[i])
+    }
     let n = 0
-    for (const t of bars.time) if (t >= start && t < end) n++
+    for (let i = 0; i < bars.time.length; i++) if (keep(i)) n++
     if (!n) return 0
     const s = createSeries(this.symbol, this.timeframe, n)
     let k = 0
     for (let i = 0; i < bars.time.length; i++) {
-      const t = bars.time[i]
-      if (t < start || t >= end) continue
-      s.time[k] = t; s.open[k] = bars.open[i]; s.high[k] = bars.high[i]; s.low[k] = bars.low[i]; s.close[k] = bars.close[i]; s.volume[k] = bars.volume[i]
+      if (!keep(i)) continue
+      const o = bars.open[i], c = bars.close[i]
+      // The store refuses a file with high < max(open, close): one odd bar must not cost the save.
+      const hi = Math.max(bars.high[i], o, c), lo = Math.min(bars.low[i], o, c)
+      if (hi !== bars.high[i] || lo !== bars.low[i]) this.repaired++
+      s.time[k] = bars.time[i]; s.open[k] = o; s.high[k] = hi; s.low[k] = lo; s.close[k] = c; s.volume[k] = Number.isFinite(bars.volume[i]) ? bars.volume[i] : -1
       k++
     }
     this.chunks.push(s)

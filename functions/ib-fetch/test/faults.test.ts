@@ -128,6 +128,25 @@ describe('ib-fetch under injected faults', () => {
     expect(waits[0].current_step).toMatch(/Waiting 20 s for IB pacing \(min interval\)/)
   })
 
+  it('repairs a bar whose high/low do not contain open/close instead of failing the save', async () => {
+    const odd = NOW - 3 * DAY - 12 * HOUR // a Tuesday 00:00 bar
+    h = await createHarness({ transformBar: (b) => (b.time === odd ? { ...b, high: Math.min(b.open, b.close) - 0.001 } : b) })
+    const result = await h.fetch({ symbol: 'EURUSD', timeframe: '1h' })
+    expect(result.segments_failed).toBe(0)
+    const stored = await loadBars(h.storage.data, { symbol: 'EURUSD', timeframe: '1h' })
+    const i = stored.time.indexOf(odd)
+    expect(i).toBeGreaterThan(0)
+    expect(stored.high[i]).toBe(Math.max(stored.open[i], stored.close[i]))
+  })
+
+  it('refuses to start on a stored file with bad rows, before spending any IB request', async () => {
+    h = await createHarness()
+    await h.storage.data.setItem('EURUSD_1h.csv', 'timestamp,open,high,low,close,volume\n2026-11-02T00:00:00Z,1.1,1.0,1.2,1.1,-1\n')
+    const error = await h.fetch({ symbol: 'EURUSD', timeframe: '1h' }).catch((e: unknown) => e)
+    expect(error).toMatchObject({ code: 'DATA_INVALID', retryable: false })
+    expect(h.sim.requests).toHaveLength(0)
+  })
+
   it('reports progress per segment with the range being fetched', async () => {
     h = await createHarness()
     await h.fetch({ symbol: 'EURUSD', timeframe: '1h', mode: 'full', start_date: START })

@@ -1,7 +1,7 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net'
 import type { Clock } from '../../src/clock.ts'
 import type { InstrumentType } from '../../src/contract.ts'
-import { barsBetween, type SeededSeries } from './series.ts'
+import { barsBetween, type SeededSeries, type SimBar } from './series.ts'
 
 /**
  * A TWS / IB Gateway stand-in speaking the real API wire protocol (V100+ framing), enough of it
@@ -58,6 +58,8 @@ export interface TwsSimulatorOptions {
   enforcePacing?: boolean
   serverVersion?: number
   account?: string
+  /** Rewrites bars before they are sent (e.g. an inconsistent bar, as feeds sometimes have). */
+  transformBar?: (bar: SimBar) => SimBar
 }
 
 export interface TwsSimulator {
@@ -229,7 +231,8 @@ export async function createTwsSimulator(options: TwsSimulatorOptions): Promise<
       req.bars = bars.length
       const tokens: Array<string | number> = [17, req.reqId, formatIbUtc(start), formatIbUtc(end), bars.length]
       const daily = interval >= 86_400_000
-      for (const b of bars) {
+      for (const raw of bars) {
+        const b = options.transformBar ? options.transformBar(raw) : raw
         const date = daily ? formatIbUtc(b.time).slice(0, 8) : req.formatDate === 2 ? String(b.time / 1000) : formatIbUtc(b.time)
         tokens.push(date, b.open, b.high, b.low, b.close, b.volume, round(b.close), -1)
       }
