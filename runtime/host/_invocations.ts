@@ -82,12 +82,19 @@ export function startInvocation(request: DispatchRequest, deps: InvocationDeps):
     const bundle = await cache.ensure(request.function)
     timings.bundle_ready = Date.now()
     if (interrupted.signal.aborted) return stopped()
-    const executor = await pool.acquire(bundle)
-    invocation.executor = executor
-    timings.executor_ready = Date.now()
-    if (interrupted.signal.aborted) { pool.release(executor); return stopped() }
     const scratchDir = join(options.cacheDir, 'scratch', `${request.operation_id}-${request.attempt}`)
     await fsp.mkdir(scratchDir, { recursive: true })
+    const executor = await pool.acquire(bundle).catch(async (error) => {
+      await fsp.rm(scratchDir, { recursive: true, force: true }).catch(() => {})
+      throw error
+    })
+    invocation.executor = executor
+    timings.executor_ready = Date.now()
+    if (interrupted.signal.aborted) {
+      pool.release(executor)
+      await fsp.rm(scratchDir, { recursive: true, force: true }).catch(() => {})
+      return stopped()
+    }
     emit({ type: 'started', ...base, at: now(), bundle_ready_at: new Date(timings.bundle_ready!).toISOString() })
     try {
       const outcome = await new Promise<InvocationOutcome>((resolve) => {
