@@ -73,7 +73,7 @@ async function endToEnd(): Promise<{ seconds: number; epochs: number; samples: n
   const storage = await createKtrdrStorage({ root })
   try {
     await saveBars(storage.data, generateSyntheticSeries({ symbol: 'EURUSD', timeframe: '1h', bars: 50_000, seed: 5, start: '2015-01-01' }))
-    const yaml = readFileSync(resolve(import.meta.dirname ?? 'bench', '../functions/train/test/fixtures/v3_multi_indicator.yaml'), 'utf8')
+    const yaml = readFileSync(resolve(import.meta.dirname ?? 'bench', '../examples/strategies/v3_multi_indicator.yaml'), 'utf8')
     const started = performance.now()
     const { result } = await runFunctionInProcess(train, { strategy_yaml: yaml, epochs: 5, start_date: '2015-01-01', end_date: '2040-01-01' }, { storage })
     const seconds = (performance.now() - started) / 1000

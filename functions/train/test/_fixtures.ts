@@ -1,13 +1,14 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { createSeries } from '../../core/src/data/series.ts'
 import { saveBars } from '../../core/src/data/store.ts'
 import { generateSyntheticSeries } from '../../core/src/data/synthetic.ts'
 import { createKtrdrStorage, type KtrdrStorage } from '../../../storage/index.ts'
 import { createRng } from '../src/_rng.ts'
 
-export const REFERENCE_DIR = '/work/shared/reference/strategies'
+/** Copies of the reference strategies (shared/reference/strategies) kept in the repository. */
+export const REFERENCE_DIR = resolve(import.meta.dirname, '../../../examples/strategies')
 export const RANGE = { start_date: '2019-01-01', end_date: '2035-12-31' }
 
 export async function createTempStorage(): Promise<{ storage: KtrdrStorage; root: string; cleanup(): Promise<void> }> {
