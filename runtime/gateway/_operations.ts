@@ -27,6 +27,8 @@ export function createOperationId(type: string, at = new Date()): string {
 
 export const isTerminal = (op: Operation) => TERMINAL_STATUSES.includes(op.status)
 
+export type OperationChange = 'updated' | 'requeued' | 'finished'
+
 const emptyProgress = (): OperationProgress => ({ percentage: 0, current_step: null, context: {} })
 
 /**
@@ -36,6 +38,16 @@ const emptyProgress = (): OperationProgress => ({ percentage: 0, current_step: n
  */
 export function createOperationsService(store: OperationStore, hooks: GatewayHooks) {
   const live = new Map<string, StoredOperation>()
+  // Per-operation listeners (SSE streams, wait_seconds callers): one map lookup per state change
+  // instead of every waiter filtering every operation's events.
+  const watchers = new Map<string, Set<(kind: OperationChange, op: Operation) => void>>()
+  const notify = (kind: OperationChange, op: Operation) => {
+    const set = watchers.get(op.operation_id)
+    if (set) for (const fn of [...set]) fn(kind, op)
+  }
+  hooks.on('operation:updated', (op) => notify('updated', op))
+  hooks.on('operation:requeued', (op) => notify('requeued', op))
+  hooks.on('operation:finished', (op) => notify('finished', op))
   const queue = createPendingQueue<{ id: string; priority: number; seq: number }>()
   let seq = store.nextSeq
 
@@ -243,16 +255,29 @@ export function createOperationsService(store: OperationStore, hooks: GatewayHoo
       return rows
     },
 
+    /** Calls `fn` on every change of one operation until the returned function is called. */
+    watch(id: string, fn: (kind: OperationChange, op: Operation) => void): () => void {
+      let set = watchers.get(id)
+      if (!set) watchers.set(id, (set = new Set()))
+      set.add(fn)
+      return () => { set!.delete(fn); if (set!.size === 0 && watchers.get(id) === set) watchers.delete(id) }
+    },
+
+    /** Resolves once `done(op)` holds (checked now and on every change), or with the current state after `ms`. */
+    waitFor(id: string, ms: number, done: (op: Operation) => boolean, signal?: AbortSignal): Promise<Operation> {
+      const s = service.get(id)
+      if (!s || done(s.op) || ms <= 0 || signal?.aborted) return Promise.resolve(s?.op as Operation)
+      return new Promise((resolve) => {
+        const finish = () => { clearTimeout(timer); off(); signal?.removeEventListener('abort', finish); resolve(service.get(id)!.op) }
+        const off = service.watch(id, (_kind, op) => { if (done(op)) finish() })
+        const timer = setTimeout(finish, ms)
+        signal?.addEventListener('abort', finish, { once: true })
+      })
+    },
+
     /** Resolves with the operation once finished, or with its current state after `ms`. */
     waitFinished(id: string, ms: number, signal?: AbortSignal): Promise<Operation> {
-      const s = service.get(id)
-      if (!s || isTerminal(s.op) || ms <= 0) return Promise.resolve(s?.op as Operation)
-      return new Promise((resolve) => {
-        const done = () => { clearTimeout(timer); off(); signal?.removeEventListener('abort', done); resolve(service.get(id)!.op) }
-        const off = hooks.on('operation:finished', (op) => { if (op.operation_id === id) done() })
-        const timer = setTimeout(done, ms)
-        signal?.addEventListener('abort', done, { once: true })
-      })
+      return service.waitFor(id, ms, isTerminal, signal)
     },
 
     list: store.list,

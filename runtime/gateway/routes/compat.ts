@@ -19,14 +19,7 @@ function split(body: Record<string, unknown>, maxWait: number): InvokeRequest {
 
 /** Resolves once the operation has a host (or is finished), or after `ms`. */
 function waitForPlacement(ctx: GatewayRouteContext, id: string, ms: number): Promise<Operation> {
-  const current = ctx.operations.get(id)!.op
-  if (current.worker_id || current.status !== 'pending') return Promise.resolve(current)
-  return new Promise((resolve) => {
-    const done = () => { clearTimeout(timer); offA(); offB(); resolve(ctx.operations.get(id)!.op) }
-    const offA = ctx.hooks.on('operation:updated', (op) => { if (op.operation_id === id && op.worker_id) done() })
-    const offB = ctx.hooks.on('operation:finished', (op) => { if (op.operation_id === id) done() })
-    const timer = setTimeout(done, ms)
-  })
+  return ctx.operations.waitFor(id, ms, (op) => !!op.worker_id || op.status !== 'pending')
 }
 
 /**

@@ -63,19 +63,17 @@ export default defineGatewayRoutes((router, ctx) => {
     const first = ctx.operations.require(id).op
     const stream = createEventStream(event)
     const send = (name: string, op: Operation) => { void stream.push({ event: name, data: JSON.stringify(op) }) }
-    const offs: Array<() => void> = []
-    const finish = (op: Operation) => { send(op.status, op); for (const off of offs) off(); void stream.close() }
-    if (isTerminal(first)) {
-      send('state', first)
-      // Close after the event is on the wire.
-      setImmediate(() => finish(first))
-    } else {
-      send('state', first)
-      offs.push(ctx.hooks.on('operation:updated', (op) => { if (op.operation_id === id) send('progress', op) }))
-      offs.push(ctx.hooks.on('operation:requeued', (op) => { if (op.operation_id === id) send('requeued', op) }))
-      offs.push(ctx.hooks.on('operation:finished', (op) => { if (op.operation_id === id) finish(op) }))
+    let off = () => {}
+    const finish = (op: Operation) => { send(op.status, op); off(); void stream.close() }
+    send('state', first)
+    if (isTerminal(first)) setImmediate(() => finish(first)) // close after the event is on the wire
+    else {
+      off = ctx.operations.watch(id, (kind, op) => {
+        if (kind === 'finished') finish(op)
+        else send(kind === 'requeued' ? 'requeued' : 'progress', op)
+      })
     }
-    stream.onClosed(() => { for (const off of offs) off() })
+    stream.onClosed(() => off())
     return stream.send()
   }))
 })
