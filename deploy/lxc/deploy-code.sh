@@ -21,6 +21,8 @@ to /opt/ktrdr on each target. This is NOT how a new function version is deployed
   --no-node-modules  do not ship node_modules (then run --npm-ci, which needs registry access)
   --npm-ci           run "npm ci --omit=dev" on the target after copying
   --restart UNIT     restart this systemd unit after copying (e.g. ktrdr-host)
+  --pack FILE        only pack the tree into FILE (.tar.gz) for later --archive runs
+  --archive FILE     push this archive (from --pack) to --ctids instead of packing again
   --dry-run          print every command instead of running it
   -h, --help         this text
 
@@ -30,7 +32,7 @@ USAGE
 }
 
 targets="" ctids="" source_dir="$KTRDR_REPO_DIR" dest=/opt/ktrdr ssh_user=root
-ship_modules=1 npm_ci=0 restart_unit=""
+ship_modules=1 npm_ci=0 restart_unit="" pack_to="" archive_in=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --targets) need_value "$@"; targets="$2"; shift 2 ;;
@@ -41,18 +43,31 @@ while [[ $# -gt 0 ]]; do
     --no-node-modules) ship_modules=0; shift ;;
     --npm-ci) npm_ci=1; shift ;;
     --restart) need_value "$@"; restart_unit="$2"; shift 2 ;;
+    --pack) need_value "$@"; pack_to="$2"; shift 2 ;;
+    --archive) need_value "$@"; archive_in="$2"; shift 2 ;;
     --dry-run) DRY_RUN=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; die "unknown argument '$1'" ;;
   esac
 done
-[[ -n "$targets" || -n "$ctids" ]] || { usage >&2; die "give --targets or --ctids"; }
+[[ -n "$targets" || -n "$ctids" || -n "$pack_to" ]] || { usage >&2; die "give --targets or --ctids"; }
 [[ -f "$source_dir/bin/ktrdr.mjs" ]] || die "$source_dir does not look like a KTRDR checkout (no bin/ktrdr.mjs)"
 [[ "$dest" == /* && "$dest" != / ]] || die "--dest must be an absolute directory other than /"
 
 # What never travels: history, local state, build caches, secrets.
 excludes=(--exclude=.git --exclude=.ktrdr --exclude=coverage --exclude='*.log' --exclude=.env --exclude='.env.*' --exclude=.output --exclude=.nitro)
 [[ "$ship_modules" == 1 ]] || excludes+=(--exclude=node_modules)
+
+# pack OUT: the tree as a root-owned tar.gz. GNU tar exits 1 when a file changes while it is read
+# (a live checkout): the copy is still complete and consistent per file, so warn and go on.
+pack() {
+  log "packing $source_dir"
+  local rc=0
+  run tar -czf "$1" --owner=0 --group=0 --numeric-owner --warning=no-file-changed "${excludes[@]}" -C "$source_dir" . || rc=$?
+  if [[ "$rc" == 1 ]]; then warn "some files changed while packing $source_dir; deploying what was read"
+  elif [[ "$rc" != 0 ]]; then die "tar failed ($rc) packing $source_dir"
+  fi
+}
 
 post_copy() {
   local target="$1"
@@ -63,6 +78,11 @@ post_copy() {
     t_exec "$target" systemctl restart "$restart_unit"
   fi
 }
+
+if [[ -n "$pack_to" ]]; then
+  pack "$pack_to"
+  [[ -n "$targets" || -n "$ctids" ]] || exit 0
+fi
 
 if [[ -n "$targets" ]]; then
   need_cmd rsync
@@ -78,10 +98,16 @@ fi
 
 if [[ -n "$ctids" ]]; then
   mapfile -t cts < <(expand_range "$ctids")
-  archive="$(mktemp /tmp/ktrdr-code.XXXXXX.tar.gz)"
-  trap 'rm -f "$archive"' EXIT
-  log "packing $source_dir"
-  run tar -czf "$archive" --owner=0 --group=0 --numeric-owner "${excludes[@]}" -C "$source_dir" .
+  if [[ -n "$archive_in" ]]; then
+    [[ -f "$archive_in" || "$DRY_RUN" == 1 ]] || die "archive $archive_in not found"
+    archive="$archive_in"
+  elif [[ -n "$pack_to" ]]; then
+    archive="$pack_to"
+  else
+    archive="$(mktemp /tmp/ktrdr-code.XXXXXX.tar.gz)"
+    trap 'rm -f "$archive"' EXIT
+    pack "$archive"
+  fi
   # Unpack beside the old tree and swap, so a running service never sees a half-copied tree.
   swap="set -e; rm -rf '$dest.new' '$dest.old'; mkdir -p '$dest.new'; tar -xzf /tmp/ktrdr-code.tar.gz -o -C '$dest.new'; rm -f /tmp/ktrdr-code.tar.gz; if [ -d '$dest' ]; then mv '$dest' '$dest.old'; fi; mv '$dest.new' '$dest'; rm -rf '$dest.old'"
   for ct in "${cts[@]}"; do

@@ -66,8 +66,10 @@ apply_options() {
           case "$kv" in bridge=*) bridge="${kv#bridge=}" ;; ip=*) ip="${kv#ip=}" ;; gw=*) gw="${kv#gw=}" ;; esac
         done
         unset IFS
-        [[ -z "$bridge" ]] || set_conf "$ct" lxc.net.0.link "$bridge"
+        # lxc reads network keys in order and "type" resets the device: type first, then the rest.
+        [[ -n "$bridge" ]] || bridge="$(get_conf "$ct" lxc.net.0.link)"
         set_conf "$ct" lxc.net.0.type veth
+        [[ -z "$bridge" ]] || set_conf "$ct" lxc.net.0.link "$bridge"
         set_conf "$ct" lxc.net.0.name eth0
         set_conf "$ct" lxc.net.0.flags up
         set_conf "$ct" "#pct.ip" "$ip"

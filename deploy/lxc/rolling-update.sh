@@ -61,6 +61,16 @@ if [[ "$DRY_RUN" != 1 ]]; then
   api_get /api/v1/health >/dev/null || die "gateway $API_URL does not answer /api/v1/health"
 fi
 
+# Containers all get the same archive: pack once, before the first host is drained.
+archive=""
+if [[ " ${W_TARGETS[*]}" == *" ct:"* ]]; then
+  archive="$(mktemp /tmp/ktrdr-code.XXXXXX.tar.gz)"
+  trap 'rm -f "$archive"' EXIT
+  pack_args=(--source "$source_dir" --pack "$archive")
+  [[ "$DRY_RUN" == 1 ]] && pack_args+=(--dry-run)
+  "$KTRDR_DEPLOY_DIR/lxc/deploy-code.sh" "${pack_args[@]}"
+fi
+
 for i in "${!W_IDS[@]}"; do
   id="${W_IDS[$i]}" target="${W_TARGETS[$i]}"
   log "[$((i + 1))/${#W_IDS[@]}] updating $id ($target)"
@@ -72,7 +82,7 @@ for i in "${!W_IDS[@]}"; do
   fi
   t_exec "$target" systemctl stop ktrdr-host
   case "$target" in
-    ct:*) deploy=(--ctids "${target#ct:}") ;;
+    ct:*) deploy=(--ctids "${target#ct:}" --archive "$archive") ;;
     ssh:*) dest="${target#ssh:}"; deploy=(--targets "${dest#*@}"); [[ "$dest" == *@* ]] && deploy+=(--ssh-user "${dest%@*}") ;;
   esac
   [[ "$DRY_RUN" == 1 ]] && deploy+=(--dry-run)

@@ -24,13 +24,14 @@ const ip = (...args: string[]) => execFileSync('ip', args, { stdio: ['ignore', '
 export interface Machine { name: string; ns: string; addr: string; bridgePort: string }
 
 export class TestNetwork {
-  readonly tag = `k8${process.pid % 100000}`
+  readonly tag = `k8${process.pid}`
   readonly bridgeNs = `${this.tag}-br`
   readonly machines = new Map<string, Machine>()
   private readonly created: string[] = []
   private readonly children: ChildProcess[] = []
 
   constructor() {
+    TestNetwork.reapStale()
     this.addNs(this.bridgeNs)
     ip('-n', this.bridgeNs, 'link', 'add', 'br0', 'type', 'bridge')
     ip('-n', this.bridgeNs, 'link', 'set', 'br0', 'up')
@@ -84,6 +85,23 @@ export class TestNetwork {
       const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
       child.on('close', (code) => { clearTimeout(timer); done({ code: code ?? 1, stdout, stderr }) })
     })
+  }
+
+  /**
+   * A run killed before its afterAll leaves namespaces behind. Ours are named k8<pid>-<machine>;
+   * remove those whose creating process is gone (and only those).
+   */
+  static reapStale() {
+    const list = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout
+    for (const m of list.matchAll(/^(k8(\d+)-[a-z0-9]+)\b/gm)) {
+      const [ns, , pid] = m as unknown as [string, string, string]
+      if (Number(pid) === process.pid) continue
+      let alive = true
+      try { process.kill(Number(pid), 0) } catch { alive = false }
+      if (alive) continue
+      for (const p of spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout.split(/\s+/).filter(Boolean)) { try { process.kill(Number(p), 'SIGKILL') } catch {} }
+      spawnSync('ip', ['netns', 'del', ns])
+    }
   }
 
   /** Kill what we started, then every process still inside our namespaces (by pid), then the namespaces. */
