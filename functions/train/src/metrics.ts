@@ -22,7 +22,7 @@ export interface RegressionMetrics {
 
 const LABELS: Record<number, string[]> = { 3: ['BUY', 'HOLD', 'SELL'] }
 
-export function classificationMetrics(logits: Float32Array, targets: ArrayLike<number>, numClasses: number, testLoss: number, labelNames = LABELS[numClasses]): ClassificationMetrics {
+export function classificationMetrics(logits: Float32Array, targets: ArrayLike<number>, numClasses: number, testLoss: number, labelNames: string[] | undefined = LABELS[numClasses]): ClassificationMetrics {
   const n = targets.length
   const cm = Array.from({ length: numClasses }, () => new Array<number>(numClasses).fill(0))
   let correct = 0

@@ -106,7 +106,7 @@ export async function runTraining(input: TrainInput, ctx: FunctionContext): Prom
     const test = await evaluateSplit(model, spec, set, set.test, loop.loss, signal)
     loop.disposeLoss()
     const testTargets = Array.from(set.test, (r) => set.targets[r])
-    const testMetrics = outputKind === 'regression' ? regressionMetrics(test.outputs, testTargets, test.loss) : classificationMetrics(test.outputs, testTargets, spec.outputSize, test.loss)
+    const testMetrics = outputKind === 'regression' ? regressionMetrics(test.outputs, testTargets, test.loss) : classificationMetrics(test.outputs, testTargets, spec.outputSize, test.loss, labelCfg.source === 'context' ? ['BULLISH', 'BEARISH', 'NEUTRAL'] : undefined)
 
     progress(97, 'Saving model')
     const params = countParameters(model)
