@@ -30,6 +30,9 @@ export const TRACED_PACKAGES = ['better-sqlite3', 'bindings', '@stoqey/ib', '@te
  */
 const OPTIONAL_COMPANIONS: Record<string, string[]> = { '@tensorflow/tfjs-core': ['@tensorflow/tfjs-backend-wasm'] }
 
+/** Scopes whose bare imports are always external (see the externals option in nitroBuild). */
+const FORCE_EXTERNAL = ['@tensorflow/']
+
 function isInstalled(pkg: string): boolean {
   try {
     createRequire(join(REPO_ROOT, 'package.json')).resolve(`${pkg}/package.json`)
@@ -138,6 +141,7 @@ export async function buildFunctionBundle(target: string, opts: BuildFunctionOpt
 
 async function nitroBuild(fnDir: string, work: string, output: string, traced: string[], include: string[], signal?: AbortSignal) {
   const { createNitro, prepare, copyPublicAssets, build } = await import('nitropack')
+  const forced = new Set<string>()
   const srcDir = join(work, 'src')
   await fsp.mkdir(srcDir, { recursive: true })
   const nitro = await createNitro({
@@ -161,6 +165,22 @@ async function nitroBuild(fnDir: string, work: string, output: string, traced: s
     // with native addons or runtime assets are traced into the bundle's node_modules instead.
     externals: { inline: [(id: string) => !isTraced(id, traced)] },
     rollupConfig: {
+      plugins: [{
+        // nitro inlines a package whose entry mlly does not accept as a node import, traced or
+        // not: @tensorflow/tfjs and tfjs-core are such CJS entries, which left two tfjs-core copies
+        // (the inlined one and the one tfjs-layers loads from node_modules), so layers a function
+        // registers were unknown when loading a model. Bare imports of these scopes are made
+        // external before nitro sees them; their files are traced into node_modules after the build.
+        name: 'ktrdr-force-external',
+        resolveId: {
+          order: 'pre',
+          handler(id: string) {
+            if (!FORCE_EXTERNAL.some((scope) => id.startsWith(scope)) || !isTraced(id, traced)) return null
+            forced.add(id)
+            return { id, external: true }
+          },
+        },
+      }],
       onwarn(warning, warn) {
         if (warning.code && QUIET_WARNINGS.has(warning.code)) return
         warn(warning)
@@ -174,6 +194,7 @@ async function nitroBuild(fnDir: string, work: string, output: string, traced: s
     await copyPublicAssets(nitro)
     await build(nitro)
     const nodeModules = join(output, 'server', 'node_modules')
+    if (forced.size > 0) await traceEntries([...forced].map((id) => createRequire(join(REPO_ROOT, 'package.json')).resolve(id)), nodeModules)
     const companions = Object.entries(OPTIONAL_COMPANIONS).filter(([pkg]) => existsSync(join(nodeModules, pkg))).flatMap(([, extra]) => extra).filter(isInstalled)
     const wanted = [...new Set([...include, ...companions])]
     if (wanted.length > 0) await copyIncludedPackages(wanted, nodeModules)
@@ -190,7 +211,6 @@ async function nitroBuild(fnDir: string, work: string, output: string, traced: s
  * copied whole, plus whatever its entry needs (traced with nft), into the bundle's node_modules.
  */
 async function copyIncludedPackages(include: string[], nodeModules: string) {
-  const { nodeFileTrace } = await import('@vercel/nft')
   const require = createRequire(join(REPO_ROOT, 'package.json'))
   const entries: string[] = []
   for (const pkg of include) {
@@ -198,6 +218,12 @@ async function copyIncludedPackages(include: string[], nodeModules: string) {
     await fsp.cp(dirname(pkgJson), join(nodeModules, pkg), { recursive: true, dereference: true, filter: (src) => !src.slice(dirname(pkgJson).length).includes('/node_modules/') })
     entries.push(require.resolve(pkg))
   }
+  await traceEntries(entries, nodeModules)
+}
+
+/** Copies the files these entry points need (nft trace) into the bundle's node_modules. */
+async function traceEntries(entries: string[], nodeModules: string) {
+  const { nodeFileTrace } = await import('@vercel/nft')
   const { fileList } = await nodeFileTrace(entries, { base: '/', processCwd: REPO_ROOT })
   for (const file of fileList) {
     const abs = `/${file}`

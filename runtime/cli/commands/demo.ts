@@ -7,6 +7,10 @@ import { join, resolve } from 'node:path'
 import { defineCommand } from 'citty'
 import { consola } from 'consola'
 
+// The demo is all about its output: consola drops below-warn messages when it thinks it runs
+// under a test runner (an env var inherited by a child process is enough), so fix the level.
+const log = consola.create({ level: Math.max(consola.level, 3) })
+
 const H = 3_600_000
 
 interface DemoOptions {
@@ -41,7 +45,7 @@ async function follow(base: string, id: string, label: string, timeoutMs: number
   for (;;) {
     const op = await api<Op>(base, `/api/v1/operations/${id}`)
     const line = `${op.progress.percentage.toFixed(0).padStart(3)}%  ${op.progress.current_step ?? op.status}`
-    if (line !== last) { consola.log(`  [${label}] ${line}`); last = line }
+    if (line !== last) { log.log(`  [${label}] ${line}`); last = line }
     if (op.status === 'completed') return op
     if (op.status === 'failed' || op.status === 'cancelled') throw new Error(`${label} ${op.operation_id} ${op.status}: ${op.error?.message ?? 'no error message'}`)
     if (Date.now() > deadline) throw new Error(`${label} ${id} did not finish within ${timeoutMs / 1000} s (still ${op.status})`)
@@ -65,7 +69,7 @@ export async function runDemo(o: DemoOptions): Promise<void> {
   const cleanups: Array<() => Promise<unknown>> = [() => storage.dispose()]
 
   try {
-    consola.start(`1/6 Local cluster: gateway on 127.0.0.1:${o.port}, 2 hosts, storage under ${home}`)
+    log.start(`1/6 Local cluster: gateway on 127.0.0.1:${o.port}, 2 hosts, storage under ${home}`)
     const gateway = await createGateway({ host: '127.0.0.1', port: o.port, dbPath: join(home, 'gateway.db'), storage: storageConfig, apiToken: null, clusterToken: null, quiet: true })
     cleanups.unshift(() => gateway.close())
     const base = gateway.url
@@ -78,19 +82,19 @@ export async function runDemo(o: DemoOptions): Promise<void> {
       await host.registered
     }
     const workers = await api<unknown[] | { workers: unknown[] }>(base, '/api/v1/workers')
-    consola.success(`Gateway ${base}, ${Array.isArray(workers) ? workers.length : workers.workers.length} hosts registered`)
+    log.success(`Gateway ${base}, ${Array.isArray(workers) ? workers.length : workers.workers.length} hosts registered`)
 
-    consola.start('2/6 Building and deploying the train and backtest functions (Nitro bundles)')
+    log.start('2/6 Building and deploying the train and backtest functions (Nitro bundles)')
     const deployed: Record<string, number> = {}
     for (const name of ['train', 'backtest']) {
       const bundle = await buildFunctionBundle(name, { outDir: join(home, 'build') })
       const { readFile } = await import('node:fs/promises')
       const version = await api<{ version: number; sha256: string }>(base, `/api/v1/functions/${name}/versions`, { raw: await readFile(bundle.archivePath), contentType: 'application/gzip' })
       deployed[name] = version.version
-      consola.success(`${name} v${version.version} (${(bundle.size / 1024).toFixed(0)} KiB, sha256 ${version.sha256.slice(0, 12)}, built in ${(bundle.buildMs / 1000).toFixed(1)} s)`)
+      log.success(`${name} v${version.version} (${(bundle.size / 1024).toFixed(0)} KiB, sha256 ${version.sha256.slice(0, 12)}, built in ${(bundle.buildMs / 1000).toFixed(1)} s)`)
     }
 
-    consola.start(`3/6 Synthetic market: ${o.symbol} 1h, ${o.bars.toLocaleString('en-US')} bars (seed ${o.seed}) — SYNTHETIC data, not a real market`)
+    log.start(`3/6 Synthetic market: ${o.symbol} 1h, ${o.bars.toLocaleString('en-US')} bars (seed ${o.seed}) — SYNTHETIC data, not a real market`)
     const series = synthetic.generateSyntheticSeries({ symbol: o.symbol, timeframe: '1h', preset: 'forex', seed: o.seed, bars: o.bars, start: '2020-01-01' })
     await store.saveBars(storage.data, series, { meta: { synthetic: true, generator: synthetic.SYNTHETIC_GENERATOR, seed: o.seed, preset: 'forex' } })
     const first = series.time[0]
@@ -98,7 +102,7 @@ export async function runDemo(o: DemoOptions): Promise<void> {
     // Train on the first 70%, backtest on the rest: the backtest window is unseen by training.
     const split = series.time[Math.floor(series.length * 0.7)]
     const day = (ms: number) => new Date(ms).toISOString().slice(0, 10)
-    consola.success(`${o.symbol} 1h ${day(first)} → ${day(last)}; train ≤ ${day(split - 24 * H)}, backtest ${day(split)} → ${day(last)}`)
+    log.success(`${o.symbol} 1h ${day(first)} → ${day(last)}; train ≤ ${day(split - 24 * H)}, backtest ${day(split)} → ${day(last)}`)
 
     const examples = join(root, 'examples', 'strategies')
     const strategiesDir = join(home, 'strategies')
@@ -113,9 +117,9 @@ export async function runDemo(o: DemoOptions): Promise<void> {
       const { readFile } = await import('node:fs/promises')
       for (const f of files) await storage.strategies.setItem(f, await readFile(join(examples, f), 'utf8'))
     }
-    consola.success(`Copied ${files.length} example strategies into the strategies mount`)
+    log.success(`Copied ${files.length} example strategies into the strategies mount`)
 
-    consola.start(`4/6 Training ${o.strategy} (${o.epochs} epochs) through POST /api/v1/trainings/start`)
+    log.start(`4/6 Training ${o.strategy} (${o.epochs} epochs) through POST /api/v1/trainings/start`)
     const train = await api<Op>(base, '/api/v1/trainings/start', {
       body: { strategy_name: o.strategy, symbols: [o.symbol], timeframe: '1h', start_date: day(first), end_date: day(split - 24 * H), epochs: o.epochs, seed: o.seed },
     })
@@ -123,9 +127,9 @@ export async function runDemo(o: DemoOptions): Promise<void> {
     const modelPath: string = trained.result?.model_path
     if (!modelPath) throw new Error(`train ${train.operation_id} completed without a model_path in its result`)
     const tm = trained.result?.test_metrics ?? trained.result?.training_metrics ?? {}
-    consola.success(`Model ${modelPath} (operation ${train.operation_id}, host ${trained.worker_id})${typeof tm.accuracy === 'number' ? `, test accuracy ${fmtPct(tm.accuracy)}` : ''}`)
+    log.success(`Model ${modelPath} (operation ${train.operation_id}, host ${trained.worker_id})${typeof tm.accuracy === 'number' ? `, test accuracy ${fmtPct(tm.accuracy)}` : ''}`)
 
-    consola.start('5/6 Backtesting on the later window through POST /api/v1/backtests/start')
+    log.start('5/6 Backtesting on the later window through POST /api/v1/backtests/start')
     // The model's strategy `name:` (e.g. v3_multi_indicator_example) can differ from its file name.
     const strategyName: string = trained.result?.strategy_name ?? trained.result?.session_info?.strategy_name ?? o.strategy
     const bt = await api<Op>(base, '/api/v1/backtests/start', {
@@ -135,7 +139,7 @@ export async function runDemo(o: DemoOptions): Promise<void> {
     const r = done.result
     const m = r.metrics
 
-    consola.start('6/6 Results')
+    log.start('6/6 Results')
     const rows: Array<[string, string]> = [
       ['Strategy / model', `${r.strategy_name} / ${r.model?.key ?? modelPath}`],
       ['Window', `${r.start_time} → ${r.end_time} (${r.equity_curve_length.toLocaleString('en-US')} bars, ${r.synthetic_data ? 'SYNTHETIC data' : 'market data'})`],
@@ -147,28 +151,28 @@ export async function runDemo(o: DemoOptions): Promise<void> {
       ['Operations', `train ${train.operation_id}, backtest ${bt.operation_id}`],
     ]
     const width = Math.max(...rows.map(([k]) => k.length))
-    for (const [k, v] of rows) consola.log(`  ${k.padEnd(width)}  ${v}`)
+    for (const [k, v] of rows) log.log(`  ${k.padEnd(width)}  ${v}`)
     const resultsDir = join(home, 'results')
-    consola.log('')
-    consola.log('Full results:')
-    consola.log(`  trades        ${join(resultsDir, r.results.trades_key)}`)
-    if (r.results.equity_curve_key) consola.log(`  equity curve  ${join(resultsDir, r.results.equity_curve_key)}`)
-    consola.log(`  summary       ${join(resultsDir, r.results_prefix, 'summary.json')}`)
-    consola.log(`  model         ${join(home, modelPath)}`)
-    consola.log('')
-    consola.log(`Look at them through the API${o.serve ? '' : ' (the gateway keeps them; `ktrdr demo --serve` or `ktrdr up --port ' + o.port + '` to query)'}:`)
-    consola.log(`  curl -s ${base}/api/v1/operations/${bt.operation_id} | jq .result.metrics`)
-    consola.log(`  curl -s ${base}/api/v1/operations/${train.operation_id} | jq .result`)
-    consola.log(`  curl -s '${base}/api/v1/operations?limit=10' | jq`)
-    consola.log(`  curl -s ${base}/api/v1/workers | jq`)
-    consola.success(`Demo finished in ${((Date.now() - started) / 1000).toFixed(0)} s`)
+    log.log('')
+    log.log('Full results:')
+    log.log(`  trades        ${join(resultsDir, r.results.trades_key)}`)
+    if (r.results.equity_curve_key) log.log(`  equity curve  ${join(resultsDir, r.results.equity_curve_key)}`)
+    log.log(`  summary       ${join(resultsDir, r.results_prefix, 'summary.json')}`)
+    log.log(`  model         ${join(home, modelPath)}`)
+    log.log('')
+    log.log(`Look at them through the API${o.serve ? '' : ' (the gateway keeps them; `ktrdr demo --serve` or `ktrdr up --port ' + o.port + '` to query)'}:`)
+    log.log(`  curl -s ${base}/api/v1/operations/${bt.operation_id} | jq .result.metrics`)
+    log.log(`  curl -s ${base}/api/v1/operations/${train.operation_id} | jq .result`)
+    log.log(`  curl -s '${base}/api/v1/operations?limit=10' | jq`)
+    log.log(`  curl -s ${base}/api/v1/workers | jq`)
+    log.success(`Demo finished in ${((Date.now() - started) / 1000).toFixed(0)} s`)
 
     if (o.serve) {
-      consola.info(`Cluster stays up at ${base}; Ctrl-C to stop`)
+      log.info(`Cluster stays up at ${base}; Ctrl-C to stop`)
       await new Promise<void>((resolveStop) => { process.once('SIGINT', () => resolveStop()); process.once('SIGTERM', () => resolveStop()) })
     }
   } finally {
-    for (const c of cleanups) await c().catch((e: unknown) => consola.warn(`cleanup: ${(e as Error).message}`))
+    for (const c of cleanups) await c().catch((e: unknown) => log.warn(`cleanup: ${(e as Error).message}`))
   }
 }
 
@@ -187,7 +191,7 @@ export default defineCommand({
   async run({ args }) {
     const int = (v: string, name: string, min: number) => {
       const n = Number(v)
-      if (!Number.isInteger(n) || n < min) { consola.error(`--${name} must be an integer ≥ ${min} (got ${v})`); process.exit(2) }
+      if (!Number.isInteger(n) || n < min) { log.error(`--${name} must be an integer ≥ ${min} (got ${v})`); process.exit(2) }
       return n
     }
     try {
@@ -197,7 +201,7 @@ export default defineCommand({
       })
       process.exit(0)
     } catch (error) {
-      consola.error(`Demo failed: ${(error as Error).message}`)
+      log.error(`Demo failed: ${(error as Error).message}`)
       process.exit(1)
     }
   },

@@ -1,0 +1,44 @@
+// The README's main command, run as a user would: `ktrdr demo` in a child process, a fresh
+// storage root, a free port. Slow (two Nitro builds and a short training): one test.
+import { existsSync } from 'node:fs'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, expect, it } from 'vitest'
+import { freePort, spawnKtrdr } from './_cluster.ts'
+
+let home: string | undefined
+afterAll(async () => { if (home) await rm(home, { recursive: true, force: true }) })
+
+it('ktrdr demo: cluster, deploy, synthetic data, train, backtest, results on disk, exit 0', async () => {
+  home = await mkdtemp(join(tmpdir(), 'ktrdr-demo-'))
+  const port = await freePort()
+  const child = spawnKtrdr(['demo', '--port', String(port), '--home', home, '--bars', '3000', '--epochs', '1'])
+  const code = await new Promise<number | null>((resolve) => child.proc.once('exit', (c) => resolve(c)))
+  const out = child.output()
+  expect(code, out).toBe(0)
+  expect(out).toContain('2 hosts registered')
+  expect(out).toMatch(/train v\d+/)
+  expect(out).toMatch(/backtest v\d+/)
+  expect(out).toContain('SYNTHETIC')
+  expect(out).toMatch(/\[train\] +\d+% +Epoch 1\/1/)
+  const trainOp = /train (op_training_\S+), backtest (op_backtesting_\S+)/.exec(out)
+  expect(trainOp, out).not.toBeNull()
+  expect(out).toContain(`curl -s http://127.0.0.1:${port}/api/v1/operations/${trainOp![2]}`)
+  // The printed trade list exists and agrees with the printed trade count.
+  const tradesPath = /trades +(\S+trades\.json)/.exec(out)![1]
+  expect(existsSync(tradesPath)).toBe(true)
+  const trades = JSON.parse(await readFile(tradesPath, 'utf8')) as unknown[]
+  const printed = Number(/Trades +(\d+) \(/.exec(out)![1])
+  expect(trades.length).toBe(printed)
+  const equity = /equity curve +(\S+equity\.csv)/.exec(out)![1]
+  expect((await readFile(equity, 'utf8')).split('\n')[0]).toBe('timestamp,price,portfolio_value,position')
+  expect(existsSync(join(home, 'models', 'v3_multi_indicator_example', '1h_v1', 'metadata.json'))).toBe(true)
+}, 600_000)
+
+it('ktrdr demo: bad arguments fail with a message and a non-zero exit', async () => {
+  const child = spawnKtrdr(['demo', '--bars', 'many'])
+  const code = await new Promise<number | null>((resolve) => child.proc.once('exit', (c) => resolve(c)))
+  expect(code).not.toBe(0)
+  expect(child.output()).toMatch(/--bars must be an integer/)
+})
