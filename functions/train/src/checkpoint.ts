@@ -15,6 +15,8 @@ export interface CheckpointManifest {
   /** Hash of what the run depends on (strategy, data, seed, backend): resuming anything else is refused. */
   fingerprint: string
   reason: 'interval' | 'cancel'
+  /** TensorFlow.js backend that wrote it (informational: weights are backend-independent). */
+  backend?: string
   created_at: string
   state: LoopState
   weights: tf.io.WeightsManifestEntry[]
@@ -37,7 +39,7 @@ function toArrayBuffer(raw: unknown): ArrayBuffer {
   throw new Error('Checkpoint file is not binary data')
 }
 
-export async function saveCheckpoint(store: Storage, operationId: string, fingerprint: string, snapshot: LoopSnapshot, reason: 'interval' | 'cancel'): Promise<CheckpointManifest> {
+export async function saveCheckpoint(store: Storage, operationId: string, fingerprint: string, snapshot: LoopSnapshot, reason: 'interval' | 'cancel', backend?: string): Promise<CheckpointManifest> {
   const dir = checkpointDir(operationId)
   const previous = await store.getItem<CheckpointManifest>(`${dir}/checkpoint.json`).catch(() => null)
   const generation = (previous && typeof previous === 'object' ? previous.generation : 0) + 1
@@ -52,6 +54,7 @@ export async function saveCheckpoint(store: Storage, operationId: string, finger
     generation,
     fingerprint,
     reason,
+    backend,
     created_at: new Date().toISOString(),
     state: snapshot.state,
     weights: weights.specs,

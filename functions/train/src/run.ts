@@ -63,15 +63,18 @@ export async function runTraining(input: TrainInput, ctx: FunctionContext): Prom
   const { set } = prepared
   logger.info(`Samples: train ${set.train.length}, validation ${set.validation.length}, test ${set.test.length}; ${spec.inputSize} features; ${spec.type}`)
 
-  // What a checkpoint depends on: resuming a different strategy, data or backend is refused.
-  const fingerprint = createHash('sha256').update(JSON.stringify([yaml, bars.sha256, input.seed, backend.backend, spec, loopConfig.batch_size])).digest('hex')
+  // What a checkpoint depends on: resuming a different strategy, data or seed is refused. The
+  // backend is not part of it: weights move between hosts (a GPU host may pick up what a CPU
+  // host started); only bit-for-bit equality with an uninterrupted run needs the same backend.
+  const fingerprint = createHash('sha256').update(JSON.stringify([yaml, bars.sha256, input.seed, spec, loopConfig.batch_size])).digest('hex')
   let resume: LoopSnapshot | undefined
   if (ctx.attempt > 1 || input.resume) {
     const manifest = await readCheckpointManifest(ctx.storage.checkpoints, ctx.operationId)
     if (manifest && manifest.fingerprint === fingerprint) {
       resume = await loadCheckpoint(ctx.storage.checkpoints, ctx.operationId, manifest)
       logger.info(`Resuming ${ctx.operationId} from its checkpoint: epoch ${manifest.state.epoch}, batch ${manifest.state.batch}`)
-    } else if (manifest) logger.warn('Ignoring the checkpoint of this operation: it was made from a different strategy, data, seed or backend')
+      if (manifest.backend && manifest.backend !== backend.backend) logger.info(`The checkpoint was written on the ${manifest.backend} backend; continuing on ${backend.backend}`)
+    } else if (manifest) logger.warn('Ignoring the checkpoint of this operation: it was made from a different strategy, data, seed or batch size')
     else if (input.resume) logger.warn(`No checkpoint for ${ctx.operationId}: training from scratch`)
   }
   const resumedFrom = resume ? { epoch: resume.state.epoch, batch: resume.state.batch } : null
@@ -95,7 +98,7 @@ export async function runTraining(input: TrainInput, ctx: FunctionContext): Prom
           progress(PREP + ((TRAIN_END - PREP) * record.epoch) / loopConfig.epochs, `Epoch ${record.epoch}/${loopConfig.epochs}`, { epoch: record.epoch, total_epochs: loopConfig.epochs, ...lastEpoch })
         },
         async checkpoint(snapshot, reason) {
-          await saveCheckpoint(ctx.storage.checkpoints, ctx.operationId, fingerprint, snapshot, reason)
+          await saveCheckpoint(ctx.storage.checkpoints, ctx.operationId, fingerprint, snapshot, reason, backend.backend)
           logger.info(`Checkpoint (${reason}) at epoch ${snapshot.state.epoch}${snapshot.state.batch ? `, batch ${snapshot.state.batch}` : ''}`)
         },
       },
