@@ -31,7 +31,7 @@ export const backtestInputSchema = z.object({
   slippage: z.number().min(0).lt(1).default(0.0005),
   /** Legacy field of the guide; the model metadata already names every timeframe. */
   timeframes: z.array(z.string()).optional(),
-  parameter_sets: z.array(parameterSetSchema).max(10_000).optional(),
+  parameter_sets: z.array(parameterSetSchema).max(1000).optional().describe("One result per (symbol × set); at most 1000 sets, the results travel in the operation record"),
   save_details: z.enum(['auto', 'all', 'trades', 'none']).default('auto')
     .describe('What goes to the results store per run: auto = trades always, equity curve when at most 16 runs'),
 })

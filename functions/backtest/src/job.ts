@@ -39,6 +39,9 @@ export interface BacktestJobResult extends BacktestRunResult {
   timings: { load_model_s: number; load_data_s: number; features_s: number; inference_s: number; engine_s: number; store_s: number; total_s: number; bars: number; engine_bars_per_second: number }
 }
 
+/** Runs per invocation: every run's summary (≈1.5 KB) is part of the operation result. */
+const MAX_RUNS = 1000
+
 const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z')
 
 function engineParams(input: BacktestInput, set: ParameterSet | undefined): BacktestParameters[] {
@@ -82,6 +85,7 @@ export async function runBacktestJob(input: BacktestInput, ctx: FunctionContext)
   // Resolve every set before any heavy work: a bad override fails fast with 400.
   const configs = sets.map((set) => resolveEngineConfig(model.decisions, ...engineParams(input, set)))
   const totalRuns = symbols.length * sets.length
+  if (totalRuns > MAX_RUNS) throw new KtrdrError({ statusCode: 422, code: 'INPUT_INVALID', retryable: false, message: `${symbols.length} symbols × ${sets.length} parameter sets = ${totalRuns} runs; at most ${MAX_RUNS} per invocation (their summaries travel in the operation record): split the sweep` })
   const details = input.save_details
   const saveEquity = details === 'all' || (details === 'auto' && totalRuns <= 16)
   const saveTrades = details !== 'none'

@@ -122,7 +122,7 @@ describe('backtest function', () => {
 
   it('cancellation stops a sweep', async () => {
     const ac = new AbortController()
-    const p = runFunctionInProcess(backtest, { model_path: modelKey, symbol: 'EURUSD', parameter_sets: Array.from({ length: 2000 }, () => ({ confidence_threshold: 0 })), save_details: 'none' }, {
+    const p = runFunctionInProcess(backtest, { model_path: modelKey, symbol: 'EURUSD', parameter_sets: Array.from({ length: 1000 }, () => ({ confidence_threshold: 0 })), save_details: 'none' }, {
       storage, signal: ac.signal, onProgress: (u) => { if (u.percentage > 50) ac.abort() },
     })
     await expect(p).rejects.toMatchObject({ code: 'CANCELLED' })
