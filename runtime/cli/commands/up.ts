@@ -10,7 +10,7 @@ export function findFunctionDirs(root = resolve(dirname(fileURLToPath(import.met
   if (!existsSync(root)) return []
   return readdirSync(root, { withFileTypes: true })
     .filter((d) => d.isDirectory() && existsSync(join(root, d.name, 'index.ts')))
-    .filter((d) => /export\s+default\s+defineFunction\s*\(/.test(readFileSync(join(root, d.name, 'index.ts'), 'utf8')))
+    .filter((d) => /export\s+default\s+defineFunction\b/.test(readFileSync(join(root, d.name, 'index.ts'), 'utf8')))
     .map((d) => d.name)
     .sort()
 }
