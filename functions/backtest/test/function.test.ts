@@ -101,6 +101,14 @@ describe('backtest function', () => {
     expect(JSON.stringify(b.metrics)).toBe(snap)
   })
 
+  it('model_path as an absolute path under the models directory (the guide\'s form)', async () => {
+    const abs = resolveLocalPath(storage.options, 'models', modelKey)!
+    expect(abs.startsWith('/')).toBe(true)
+    const { result } = await runFunctionInProcess(backtest, { model_path: abs, symbol: 'EURUSD', start_date: START }, { storage })
+    expect(result.model.key).toBe(modelKey)
+    await expect(runFunctionInProcess(backtest, { model_path: '/elsewhere/x/1h_v1', symbol: 'EURUSD' }, { storage })).rejects.toMatchObject({ statusCode: 404, message: expect.stringMatching(/not under the models directory/) })
+  })
+
   it('bad input fails with a clear 4xx, not a crash', async () => {
     await expect(runFunctionInProcess(backtest, { model_path: 'nope/1h_latest', symbol: 'EURUSD' }, { storage })).rejects.toMatchObject({ statusCode: 404, message: expect.stringMatching(/train/) })
     await expect(runFunctionInProcess(backtest, { model_path: modelKey, symbol: 'USDJPY' }, { storage })).rejects.toMatchObject({ statusCode: 404, code: 'DATA_NOT_FOUND' })
