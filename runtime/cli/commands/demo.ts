@@ -201,7 +201,9 @@ export default defineCommand({
       })
       process.exit(0)
     } catch (error) {
-      log.error(`Demo failed: ${(error as Error).message}`)
+      const message = (error as Error).message
+      const hint = /EADDRINUSE/.test(message) ? ` (is a cluster already running there? stop it or pass --port 0)` : ''
+      log.error(`Demo failed: ${message}${hint}`)
       process.exit(1)
     }
   },
