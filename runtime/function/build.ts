@@ -145,7 +145,10 @@ async function nitroBuild(fnDir: string, work: string, output: string, traced: s
   const srcDir = join(work, 'src')
   await fsp.mkdir(srcDir, { recursive: true })
   const nitro = await createNitro({
-    rootDir: REPO_ROOT,
+    // rootDir is the empty work dir so that the repository's own nitro.config.ts (the gateway's
+    // server build) is never merged into a function bundle; packages resolve from the repo.
+    rootDir: work,
+    nodeModulesDirs: [join(REPO_ROOT, 'node_modules')],
     srcDir, // empty: no routes, plugins or middleware get scanned into an executor
     buildDir: join(work, '.nitro'),
     dev: false,
