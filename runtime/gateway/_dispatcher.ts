@@ -34,7 +34,9 @@ export function createDispatcher(deps: {
   function kick() {
     if (scheduled || closed) return
     scheduled = true
-    setImmediate(pump)
+    // A microtask, not setImmediate: still one pump for a whole group-committed batch (their
+    // continuations run in the same microtask checkpoint) without waiting a loop turn.
+    queueMicrotask(pump)
   }
 
   function excluded(opId: string, now: number): Set<string> | undefined {
