@@ -109,6 +109,32 @@ describe('backtest function', () => {
     await expect(runFunctionInProcess(backtest, { model_path: '/elsewhere/x/1h_v1', symbol: 'EURUSD' }, { storage })).rejects.toMatchObject({ statusCode: 404, message: expect.stringMatching(/not under the models directory/) })
   })
 
+  it('wasm and cpu backends give the same outputs and the same backtest', async () => {
+    const { useTfBackend } = await import('../../core/src/model/backend.ts')
+    const { predictWindow } = await import('../src/pipeline.ts')
+    const ctx = { storage, signal: new AbortController().signal, logger: console as never }
+    const model = await loadBacktestModel(ctx, modelKey)
+    const first = await useTfBackend()
+    const prep = await prepareSymbol(ctx, model, { symbol: 'EURUSD', timeframe: '1h', startMs: -Infinity, endMs: Infinity })
+    const { buildFeatureMatrix, loadBars } = await import('../../core/index.ts')
+    const m = buildFeatureMatrix(model.strategy, { '1h': await loadBars(storage.data, { symbol: 'EURUSD', timeframe: '1h' }) })
+    try {
+      const other = await useTfBackend({ force: first.backend === 'cpu' ? 'wasm' : 'cpu' })
+      expect(other.backend).not.toBe(first.backend)
+      const again = await predictWindow(model, m, 0, m.rows)
+      for (let i = 0; i < again.values.length; i++) {
+        if (Number.isNaN(prep.outputs.values[i])) expect(Number.isNaN(again.values[i])).toBe(true)
+        else expect(Math.abs(again.values[i] - prep.outputs.values[i])).toBeLessThan(1e-5)
+      }
+      const cfg = resolveEngineConfig(model.decisions, { confidence_threshold: 0 })
+      const window = resolveWindow(prep.bars.time, -Infinity, Infinity, prep.outputs.validFrom, H)!
+      const a = JSON.stringify(runBacktest(prep.bars, createSignalCache(prep.outputs)(cfg), cfg, window).metrics)
+      expect(JSON.stringify(runBacktest(prep.bars, createSignalCache(again)(cfg), cfg, window).metrics)).toBe(a)
+    } finally {
+      await useTfBackend()
+    }
+  })
+
   it('bad input fails with a clear 4xx, not a crash', async () => {
     await expect(runFunctionInProcess(backtest, { model_path: 'nope/1h_latest', symbol: 'EURUSD' }, { storage })).rejects.toMatchObject({ statusCode: 404, message: expect.stringMatching(/train/) })
     await expect(runFunctionInProcess(backtest, { model_path: modelKey, symbol: 'USDJPY' }, { storage })).rejects.toMatchObject({ statusCode: 404, code: 'DATA_NOT_FOUND' })
