@@ -1,4 +1,5 @@
-import { fork, type ChildProcess } from 'node:child_process'
+import { fork, type ChildProcess, type ForkOptions } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import type { ConsolaInstance } from 'consola'
 import { KtrdrError } from '../protocol/errors.ts'
 import type { ExecutorToHost, HostToExecutor } from '../function/_ipc.ts'
@@ -6,6 +7,7 @@ import type { ReadyBundle } from './_bundles.ts'
 
 const STDERR_TAIL = 8192
 const READY_TIMEOUT_MS = 30_000
+const SPARE_SCRIPT = fileURLToPath(new URL('./_spare.mjs', import.meta.url))
 
 export interface Executor {
   pid: number
@@ -30,6 +32,8 @@ export interface ExecutorPoolOptions {
   maxIdle: number
   memoryMb: number
   forwardOutput: boolean
+  /** Pre-started Node processes kept ready to load a bundle (0 disables). */
+  spares: number
   logger: ConsolaInstance
 }
 
@@ -41,16 +45,52 @@ export interface ExecutorPoolOptions {
 export function createExecutorPool(options: ExecutorPoolOptions) {
   const all = new Set<Executor>()
   const idle = new Map<Executor, NodeJS.Timeout>()
+  const spares: ChildProcess[] = []
+  let sparesStarting = 0
+  let closed = false
+
+  // NODE_OPTIONS is cleared so loaders of the host (tsx, vitest) never leak into function code.
+  const forkOptions = (cwd: string, env: Record<string, string> = {}): ForkOptions => ({
+    cwd,
+    execArgv: [`--max-old-space-size=${options.memoryMb}`],
+    env: { ...process.env, NODE_OPTIONS: '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    serialization: 'json',
+  })
+
+  function forkSpare() {
+    if (closed || spares.length + sparesStarting >= options.spares) return
+    sparesStarting++
+    const child = fork(SPARE_SCRIPT, [], forkOptions(process.cwd()))
+    child.stdout!.resume()
+    child.stderr!.resume()
+    let starting = true
+    child.once('message', (message: { type?: string }) => {
+      if (!starting || message?.type !== 'spare') return
+      starting = false
+      sparesStarting--
+      if (closed) child.kill()
+      else spares.push(child)
+    })
+    child.once('exit', () => {
+      if (starting) { starting = false; sparesStarting-- }
+      const at = spares.indexOf(child)
+      if (at >= 0) spares.splice(at, 1)
+    })
+    child.once('error', () => child.kill())
+  }
 
   function spawn(bundle: ReadyBundle): Promise<Executor> {
-    // NODE_OPTIONS is cleared so loaders of the host (tsx, vitest) never leak into function code.
-    const child = fork(bundle.entryPath, [], {
-      cwd: bundle.dir,
-      execArgv: [`--max-old-space-size=${options.memoryMb}`],
-      env: { ...process.env, NODE_OPTIONS: '', KTRDR_FUNCTION: bundle.name, KTRDR_FUNCTION_VERSION: String(bundle.version) },
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      serialization: 'json',
-    })
+    const env = { KTRDR_FUNCTION: bundle.name, KTRDR_FUNCTION_VERSION: String(bundle.version) }
+    let child: ChildProcess
+    const spare = spares.shift()
+    if (spare && spare.connected) {
+      spare.send({ type: 'load', entry: bundle.entryPath, dir: bundle.dir, env })
+      child = spare
+      setImmediate(forkSpare)
+    } else {
+      child = fork(bundle.entryPath, [], forkOptions(bundle.dir, env))
+    }
     let tail = ''
     child.stderr!.on('data', (chunk: Buffer) => {
       tail = (tail + chunk.toString('utf8')).slice(-STDERR_TAIL)
@@ -107,6 +147,7 @@ export function createExecutorPool(options: ExecutorPoolOptions) {
   }
 
   function idleCount() { return idle.size }
+  forkSpare()
 
   /** Back to the idle set after an invocation; a retired, dead or surplus executor exits instead. */
   function release(executor: Executor) {
@@ -157,7 +198,10 @@ export function createExecutorPool(options: ExecutorPoolOptions) {
     },
     inUse: (sha: string) => [...all].some((e) => e.sha256 === sha && e.alive),
     stats: () => [...all].map((e) => ({ pid: e.pid, name: e.name, version: e.version, sha256: e.sha256, ready: e.ready, busy: e.busy, retired: e.retired })),
+    spareCount: () => spares.length,
     async close() {
+      closed = true
+      for (const spare of spares.splice(0)) spare.kill()
       const exits = [...all].map((e) => e.exited)
       for (const executor of all) executor.kill('SIGKILL')
       for (const timer of idle.values()) clearTimeout(timer)

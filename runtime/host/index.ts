@@ -50,7 +50,7 @@ export async function createHost(config: HostConfig = {}): Promise<KtrdrHost> {
   let draining = false
   let link: ReturnType<typeof createGatewayLink> | null = null
 
-  const pool = createExecutorPool({ idleMs: options.executorIdleMs, maxIdle: options.maxIdleExecutors, memoryMb: options.executorMemoryMb, forwardOutput: options.forwardExecutorOutput, logger })
+  const pool = createExecutorPool({ idleMs: options.executorIdleMs, maxIdle: options.maxIdleExecutors, memoryMb: options.executorMemoryMb, forwardOutput: options.forwardExecutorOutput, spares: options.spareExecutors, logger })
   const cache = createBundleCache({
     dir: join(options.cacheDir, 'bundles'),
     maxBytes: options.cacheMaxBytes,

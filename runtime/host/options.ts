@@ -35,6 +35,8 @@ export interface HostConfig {
   maxIdleExecutors?: number
   /** --max-old-space-size for executor children (MB). */
   executorMemoryMb?: number
+  /** Pre-started Node processes waiting to load a bundle (takes Node start-up off cold starts). Default 1. */
+  spareExecutors?: number
   /** Spawn an executor when a prefetch announces a version, so the first invocation finds it warm. */
   prewarm?: boolean
   heartbeatIntervalMs?: number
@@ -69,6 +71,7 @@ export interface ResolvedHostOptions {
   executorIdleMs: number
   maxIdleExecutors: number
   executorMemoryMb: number
+  spareExecutors: number
   prewarm: boolean
   heartbeatIntervalMs: number
   cancelGraceMs: number
@@ -119,6 +122,7 @@ export function resolveHostOptions(config: HostConfig = {}, env: NodeJS.ProcessE
     executorIdleMs: config.executorIdleMs ?? num(env.KTRDR_HOST_EXECUTOR_IDLE_MS) ?? 60_000,
     maxIdleExecutors: config.maxIdleExecutors ?? num(env.KTRDR_HOST_MAX_IDLE_EXECUTORS) ?? 4,
     executorMemoryMb: config.executorMemoryMb ?? num(env.KTRDR_HOST_EXECUTOR_MEMORY_MB) ?? 4096,
+    spareExecutors: Math.max(0, config.spareExecutors ?? num(env.KTRDR_HOST_SPARE_EXECUTORS) ?? 1),
     prewarm: config.prewarm ?? bool(env.KTRDR_HOST_PREWARM) ?? true,
     heartbeatIntervalMs: config.heartbeatIntervalMs ?? num(env.KTRDR_HOST_HEARTBEAT_MS) ?? 2000,
     cancelGraceMs: config.cancelGraceMs ?? num(env.KTRDR_HOST_CANCEL_GRACE_MS) ?? 1000,
