@@ -111,8 +111,24 @@ export function createHealthMonitor(deps: {
     }
   }
 
+  /** Running operations far past their timeout: the host should have failed them; settle them here. */
+  function sweepDeadlines(now: number) {
+    const grace = options.queue.deadlineGraceMs
+    for (const s of deps.operations.live.values()) {
+      if (s.op.status !== 'running' || !s.op.timings.placed_at) continue
+      const timeoutMs = s.plan.function.timeout_seconds * 1000
+      if (now <= Date.parse(s.op.timings.placed_at) + timeoutMs + grace) continue
+      const workerId = s.op.worker_id
+      logger.warn(`Operation ${s.op.operation_id} has no result ${Math.round(grace / 1000)} s after its ${s.plan.function.timeout_seconds} s timeout; failing it`)
+      deps.operations.fail(s, { message: `No result from host ${workerId} ${Math.round(grace / 1000)} s after the function's ${s.plan.function.timeout_seconds} s timeout; the gateway failed the operation`, code: 'FUNCTION_TIMEOUT', retryable: true })
+      dispatcher.forwardCancel(workerId, s.op.operation_id)
+    }
+  }
+
+  let lastSweep = 0
   function watch() {
     const now = Date.now()
+    if (now - lastSweep >= 1000) { lastSweep = now; sweepDeadlines(now) }
     for (const entry of workers.all()) {
       if (!entry.lost && now - entry.lastHeartbeatMs > h.heartbeatTimeoutMs) void probe(entry, `no heartbeat for ${now - entry.lastHeartbeatMs} ms`)
     }

@@ -49,6 +49,8 @@ export interface QueueOptions {
   reattachGraceMs: number
   /** Longest wait_seconds a caller may ask for. */
   maxWaitSeconds: number
+  /** A running operation with no result this long past its timeout is failed by the gateway (the host enforces the timeout itself; this catches a host that never reports). */
+  deadlineGraceMs: number
 }
 
 export interface ResolvedGatewayOptions {
@@ -122,6 +124,7 @@ export function resolveGatewayOptions(config: GatewayConfig = {}, env: NodeJS.Pr
     dispatchTimeoutMs: config.queue?.dispatchTimeoutMs ?? 30_000,
     reattachGraceMs: config.queue?.reattachGraceMs ?? Math.max(3 * heartbeatIntervalMs, 5000),
     maxWaitSeconds: config.queue?.maxWaitSeconds ?? 300,
+    deadlineGraceMs: config.queue?.deadlineGraceMs ?? 30_000,
   }
   return {
     host, port, dbPath,

@@ -14,6 +14,7 @@ export const DEFAULT_MANIFESTS: FunctionManifest[] = [
   manifest('backtest', { operation_type: 'backtesting', input_schema: { type: 'object' } }),
   manifest('train', { operation_type: 'training', input_schema: { type: 'object', properties: { timeframes: { type: 'array', items: { type: 'string' } } } }, placement: { prefers: { gpu: true } } }),
   manifest('ib-fetch', { operation_type: 'data_load', input_schema: { type: 'object' } }),
+  manifest('short', { timeout_seconds: 1 }),
   manifest('strict', { input_schema: { type: 'object', properties: { symbol: { type: 'string' }, bars: { type: 'integer', minimum: 1 } }, required: ['symbol'], additionalProperties: false } }),
 ]
 

@@ -275,6 +275,15 @@ describe('operations', () => {
     expect((await g.api(`/api/v1/operations/${pending.body.operation_id}/resume`, { method: 'POST' })).status).toBe(409)
   })
 
+  it('fails an operation whose host never reports, some grace after its timeout, and tells the host to stop', async () => {
+    const g = await gw({ queue: { deadlineGraceMs: 300 } })
+    const h = await host(g, 'silent')
+    const r = await g.api<Operation>('/api/v1/functions/short/invoke', { body: { input: { delay_ms: 60_000 } } })
+    const failed = await until(async () => { const o = await op(g, r.body.operation_id); return o.status === 'failed' ? o : null }, 5000)
+    expect(failed.error?.code).toBe('FUNCTION_TIMEOUT')
+    await until(() => h.running.size === 0, 3000, 'host told to cancel')
+  })
+
   it('streams progress and the final state as server-sent events', async () => {
     const g = await gw()
     await host(g, 'h')
