@@ -154,7 +154,8 @@ export default async function run(): Promise<BenchSection> {
     notes: [
       'Synthetic random-walk bars in memory (data loading is timed by the data bench); untrained, seeded model with the strategy\'s architecture.',
       `Inference in batches of 8,192 rows on the tfjs ${backend.backend} backend; the engine reuses one workspace per sweep and allocates nothing per bar.`,
-      'Published for scale: backtrader 15–35k bars/s with an empty strategy; LEAN flags below 40k data points/s as slow.',
+      'Baseline: functions/backtest/test/_reference.ts, the per-bar object-style loop the engine is tested against. V8 runs that loop fast too, so the engine-only ratio is modest; the Python engines it stands in for are in the tens of thousands of bars/s (published for scale: backtrader 15–35k bars/s with an empty strategy; LEAN flags below 40k data points/s as slow).',
+      'End to end is dominated by inference (tfjs wasm, single thread); the engine itself runs each parameter set in a few ms per 100,000 bars, so sweeps cost one feature + inference pass per symbol.',
     ],
   }
 }
