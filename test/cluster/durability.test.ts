@@ -25,12 +25,12 @@ async function startGateway(dir: string, port: number): Promise<{ child: KtrdrCh
   return { child, url }
 }
 
-async function startHost(dir: string, gatewayUrl: string, id: string): Promise<KtrdrChild> {
+async function startHost(dir: string, gatewayUrl: string, id: string): Promise<KtrdrChild & { url: string }> {
   const port = await freePort()
   const child = spawnKtrdr(['host', '--api', gatewayUrl, '--id', id, '--port', String(port), '--home', join(dir, 'store'), '--no-gpu'], { KTRDR_API_TOKEN: '', KTRDR_CLUSTER_TOKEN: '' })
   children.push(child)
   await until(async () => (await api(gatewayUrl, `/api/v1/workers/${id}`)).status === 200, 30_000, `host ${id} registered\n${child.output()}`, 100)
-  return child
+  return Object.assign(child, { url: `http://127.0.0.1:${port}` })
 }
 
 const op = (url: string, id: string) => api<Operation>(url, `/api/v1/operations/${id}`).then((r) => r.body)
@@ -43,16 +43,23 @@ describe('crashes', () => {
     const port = await freePort()
     let gw = await startGateway(dir, port)
     await publish(gw.url, 'echo', archive)
-    await startHost(dir, gw.url, 'host-a')
-    await startHost(dir, gw.url, 'host-b')
+    const hostA = await startHost(dir, gw.url, 'host-a')
+    const hostB = await startHost(dir, gw.url, 'host-b')
     const finished = await api<Operation>(gw.url, '/api/v1/functions/echo/invoke', { body: { input: { message: 'before' }, wait_seconds: 30 } })
     expect(finished.body.status).toBe('completed')
-    const running = [await invoke(gw.url, { steps: 4, delay_ms: 3000 }), await invoke(gw.url, { steps: 4, delay_ms: 3000 })]
+    // One long operation, one that finishes while the gateway is down (replayed at re-registration).
+    const running = [await invoke(gw.url, { steps: 4, delay_ms: 4000 }), await invoke(gw.url, { steps: 2, delay_ms: 1500 })]
     const queued = await invoke(gw.url, { message: 'queued' })
     await until(async () => (await Promise.all(running.map((r) => op(gw.url, r.operation_id)))).every((o) => o.status === 'running'), 20_000, 'both running')
     expect((await op(gw.url, queued.operation_id)).status).toBe('pending')
 
     await gw.child.kill('SIGKILL')
+    // Wait until the short one has finished on its host, with no gateway to tell.
+    const shortId = running[1].operation_id
+    await until(async () => {
+      const states = await Promise.all([hostA, hostB].map(async (h) => (await api<{ running_operations: string[] }>(h.url, '/health')).body.running_operations))
+      return states.every((ops) => !ops.includes(shortId))
+    }, 20_000, 'short operation finished during the outage')
     gw = await startGateway(dir, port)
 
     expect((await op(gw.url, finished.body.operation_id)).status).toBe('completed')
