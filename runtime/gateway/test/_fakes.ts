@@ -59,7 +59,7 @@ export async function startFakeHost(options: FakeHostOptions) {
   const received: DispatchRequest[] = []
   let seq = 0
   let killed = false
-  const state = { healthStatus: options.healthStatus ?? 200 }
+  const state = { healthStatus: options.healthStatus ?? 200, refuse: false, dispatchCalls: 0 }
   const headers: Record<string, string> = { 'content-type': 'application/json' }
   if (options.token) headers.authorization = `Bearer ${options.token}`
   const caps: WorkerCapabilities = { cores: 2, memory_gb: 4, gpu: false, ib: false, llm: false, slots: 1, ...options.capabilities }
@@ -73,7 +73,8 @@ export async function startFakeHost(options: FakeHostOptions) {
   const router = createRouter()
   router.post('/invocations', defineEventHandler(async (event) => {
     const body = await readBody<DispatchRequest>(event)
-    if (running.size >= caps.slots) { setResponseStatus(event, 503); return { accepted: false } }
+    state.dispatchCalls++
+    if (state.refuse || running.size >= caps.slots) { setResponseStatus(event, 503); return { accepted: false } }
     received.push(body)
     const input = (body.input ?? {}) as { delay_ms?: number; steps?: number }
     const id = body.operation_id

@@ -211,6 +211,18 @@ describe('scheduling', () => {
     expect(bt.body.worker_id).toBe('cpu-a')
   })
 
+  it('a refused dispatch (503) moves on to the next capable host', async () => {
+    const g = await gw()
+    const refuser = await host(g, 'refuser', { capabilities: { gpu: true } })
+    refuser.state.refuse = true
+    await host(g, 'taker')
+    const r = await g.api<Operation>('/api/v1/functions/gpu-job/invoke', { body: { input: {}, wait_seconds: 5 } })
+    expect(r.body.status).toBe('completed')
+    expect(r.body.worker_id).toBe('taker')
+    expect(r.body.attempts).toBe(1)
+    expect(refuser.state.dispatchCalls).toBeGreaterThanOrEqual(1)
+  })
+
   it('spreads concurrent work: least loaded first, then least recently used', async () => {
     const g = await gw()
     const hosts = await Promise.all(['a', 'b', 'c'].map((id) => host(g, id)))
