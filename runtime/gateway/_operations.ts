@@ -281,6 +281,9 @@ export function createOperationsService(store: OperationStore, hooks: GatewayHoo
     },
 
     list: store.list,
+    /** Resolves once every state change so far is committed (await before acknowledging one). */
+    flushed: () => store.flushed(),
+    flushNow: () => store.flushNow(),
   }
   return service
 }

@@ -105,6 +105,7 @@ export async function createGatewayServices(options: ResolvedGatewayOptions, ove
       health.close()
       dispatcher.close()
       client.close()
+      operations.flushNow()
       if (!overrides.storage) await storage.dispose()
       await database.close()
     },

@@ -75,6 +75,32 @@ export function createOperationStore(database: GatewayDatabase) {
     batch.forEach((item, i) => (failures[i] ? item.reject(failures[i]) : item.resolve()))
   }
 
+  // Deferred updates: state changes of one event-loop turn are written in one transaction, latest
+  // state per operation only. Whoever acknowledges a change to someone else (an event ack to a host,
+  // a cancel to a client) awaits `flushed()` first, so nothing acknowledged can be lost.
+  const dirty = new Map<string, StoredOperation>()
+  let flushWaiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> = []
+  let updateScheduled = false
+  const writeDirty = sqlite.transaction((items: StoredOperation[]) => {
+    for (const item of items) {
+      const p = params(item)
+      update.run({ operation_id: p.operation_id, status: p.status, worker_id: p.worker_id, priority: p.priority, seq: p.seq, updated_at: p.updated_at, last_event_seq: p.last_event_seq, data: p.data })
+    }
+  })
+  const flushUpdates = () => {
+    updateScheduled = false
+    const items = [...dirty.values()]
+    dirty.clear()
+    const waiters = flushWaiters
+    flushWaiters = []
+    try {
+      if (items.length) writeDirty(items)
+      for (const w of waiters) w.resolve()
+    } catch (error) {
+      for (const w of waiters) w.reject(error)
+    }
+  }
+
   const row = (r: any): StoredOperation | null => r ? { op: JSON.parse(r.data), plan: JSON.parse(r.plan), seq: r.seq, lastEventSeq: r.last_event_seq } : null
   const params = (s: StoredOperation) => ({
     operation_id: s.op.operation_id,
@@ -103,13 +129,24 @@ export function createOperationStore(database: GatewayDatabase) {
       })
     },
     update(s: StoredOperation) {
-      const p = params(s)
-      update.run({ operation_id: p.operation_id, status: p.status, worker_id: p.worker_id, priority: p.priority, seq: p.seq, updated_at: p.updated_at, last_event_seq: p.last_event_seq, data: p.data })
+      dirty.set(s.op.operation_id, s)
+      if (!updateScheduled) { updateScheduled = true; setImmediate(flushUpdates) }
     },
-    get(id: string): StoredOperation | null { return row(byId.get(id)) },
-    getByIdempotencyKey(key: string): StoredOperation | null { return row(byKey.get(key)) },
+    /** Resolves once every update made so far is committed. */
+    flushed(): Promise<void> {
+      if (!updateScheduled && dirty.size === 0) return Promise.resolve()
+      return new Promise((resolve, reject) => { flushWaiters.push({ resolve, reject }) })
+    },
+    /** Write pending updates now (shutdown). */
+    flushNow() { if (updateScheduled || dirty.size) flushUpdates() },
+    get(id: string): StoredOperation | null { return dirty.get(id) ?? row(byId.get(id)) },
+    getByIdempotencyKey(key: string): StoredOperation | null {
+      const r = row(byKey.get(key))
+      return r ? (dirty.get(r.op.operation_id) ?? r) : null
+    },
     loadLive(): StoredOperation[] { return live.all().map((r) => row(r)!) },
     list(filter: OperationListFilter): { items: Operation[]; total: number } {
+      flushUpdates()
       const where: string[] = []
       const args: unknown[] = []
       if (filter.status?.length) { where.push(`status IN (${filter.status.map(() => '?').join(',')})`); args.push(...filter.status) }
@@ -124,6 +161,7 @@ export function createOperationStore(database: GatewayDatabase) {
     },
     /** Sha256s referenced by live operations (a version in use is never garbage-collected). */
     liveShas(): Set<string> {
+      flushUpdates()
       return new Set((sqlite.prepare(`SELECT DISTINCT json_extract(data, '$.function.sha256') AS sha FROM operations WHERE status IN ('pending', 'running')`).all() as { sha: string }[]).map((r) => r.sha))
     },
   }

@@ -47,13 +47,15 @@ export default defineGatewayRoutes((router, ctx) => {
     const wasRunning = s.op.status === 'running'
     ctx.operations.cancel(s, reason)
     if (wasRunning) ctx.dispatcher.forwardCancel(workerId, s.op.operation_id)
+    await ctx.operations.flushed()
     return { success: true, ...s.op }
   }))
 
-  router.post('/api/v1/operations/:id/resume', defineEventHandler((event) => {
+  router.post('/api/v1/operations/:id/resume', defineEventHandler(async (event) => {
     const s = ctx.operations.require(getRouterParam(event, 'id', { decode: true })!)
     const op = ctx.operations.resume(s)
     ctx.dispatcher.kick()
+    await ctx.operations.flushed()
     return { success: true, ...op }
   }))
 

@@ -43,6 +43,8 @@ export default defineGatewayRoutes((router, ctx) => {
     const response = ctx.reconciler.register(body)
     const entry = ctx.workers.get(body.worker_id)
     if (entry) ctx.health.trackConnection(entry, event.node.req.socket)
+    // The host forgets the completions it reported once we answer: commit them first.
+    await ctx.operations.flushed()
     return response
   }))
 
@@ -79,7 +81,10 @@ export default defineGatewayRoutes((router, ctx) => {
     // idempotent by (operation, attempt, seq), so nothing a stale host says can regress an operation.
     const entry = ctx.workers.get(id)
     if (entry) ctx.health.trackConnection(entry, event.node.req.socket)
-    return { acked_seq: ctx.reconciler.applyEvents(entry, body.events) }
+    const acked = ctx.reconciler.applyEvents(entry, body.events)
+    // The host drops acknowledged events: they must be committed before we say so.
+    await ctx.operations.flushed()
+    return { acked_seq: acked }
   }))
 
   router.post('/api/v1/workers/:id/drain', defineEventHandler((event) => {
@@ -90,11 +95,12 @@ export default defineGatewayRoutes((router, ctx) => {
     return entry.record
   }))
 
-  router.delete('/api/v1/workers/:id', defineEventHandler((event) => {
+  router.delete('/api/v1/workers/:id', defineEventHandler(async (event) => {
     const entry = ctx.workers.require(getRouterParam(event, 'id', { decode: true })!)
     const held = [...entry.running.keys()]
     ctx.dispatcher.hostLost(entry, 'deregistered by DELETE /api/v1/workers')
     ctx.workers.remove(entry.record.worker_id)
+    await ctx.operations.flushed()
     setResponseStatus(event, 200)
     return { removed: true, worker_id: entry.record.worker_id, requeued_operations: held }
   }))
