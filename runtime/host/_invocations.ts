@@ -46,6 +46,7 @@ export function startInvocation(request: DispatchRequest, deps: InvocationDeps):
   let timedOut = false
   let killTimer: NodeJS.Timeout | null = null
   const interrupted = new AbortController()
+  const messageId = `${request.operation_id}#${request.attempt}`
 
   const invocation: Invocation = {
     request,
@@ -71,7 +72,6 @@ export function startInvocation(request: DispatchRequest, deps: InvocationDeps):
     }, options.cancelGraceMs)
   }
 
-  const messageId = `${request.operation_id}#${request.attempt}`
   const deadlineTimer = setTimeout(() => {
     if (cancelReason) return
     timedOut = true
