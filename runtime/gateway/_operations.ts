@@ -27,6 +27,22 @@ export function createOperationId(type: string, at = new Date()): string {
 
 export const isTerminal = (op: Operation) => TERMINAL_STATUSES.includes(op.status)
 
+/** Hosts are trusted but not blindly: a malformed progress update cannot break readers of the operation. */
+function normalizeProgress(input: unknown, previous: OperationProgress): OperationProgress {
+  const p = (input && typeof input === 'object' ? input : {}) as Partial<OperationProgress>
+  const pct = Number(p.percentage)
+  return {
+    percentage: Number.isFinite(pct) ? Math.min(100, Math.max(0, pct)) : previous.percentage,
+    current_step: typeof p.current_step === 'string' ? p.current_step.slice(0, 500) : p.current_step === null ? null : previous.current_step,
+    context: p.context && typeof p.context === 'object' && !Array.isArray(p.context) ? p.context : {},
+  }
+}
+
+function normalizeError(input: unknown): OperationErrorInfo {
+  const e = (input && typeof input === 'object' ? input : { message: input }) as Partial<OperationErrorInfo>
+  return { ...e, message: typeof e.message === 'string' && e.message ? e.message : 'The function failed without a message' }
+}
+
 export type OperationChange = 'updated' | 'requeued' | 'finished'
 
 const emptyProgress = (): OperationProgress => ({ percentage: 0, current_step: null, context: {} })
@@ -180,7 +196,7 @@ export function createOperationsService(store: OperationStore, hooks: GatewayHoo
           hooks.emit('operation:updated', s.op)
           return 'applied'
         case 'progress':
-          s.op.progress = event.progress
+          s.op.progress = normalizeProgress(event.progress, s.op.progress)
           save(s)
           hooks.emit('operation:updated', s.op)
           return 'applied'
@@ -188,7 +204,7 @@ export function createOperationsService(store: OperationStore, hooks: GatewayHoo
           finish(s, 'completed', { result: event.result ?? null, error: null, at: event.at })
           return 'terminal'
         case 'failed':
-          finish(s, 'failed', { error: event.error, at: event.at })
+          finish(s, 'failed', { error: normalizeError(event.error), at: event.at })
           return 'terminal'
         case 'cancelled':
           finish(s, 'cancelled', { error: { message: event.reason ?? 'Cancelled on the host', code: 'CANCELLED', retryable: false }, at: event.at })

@@ -148,6 +148,14 @@ describe('invocation', () => {
     const again = await g.api<Operation>('/api/v1/functions/echo/invoke', { body: { input: {}, idempotency_key: 'k1' } })
     expect(again.body.operation_id).toBe(first.body.operation_id)
     expect((await g.api('/api/v1/functions/strict/invoke', { body: { input: { symbol: 'A' }, idempotency_key: 'k1' } })).status).toBe(409)
+    // Malformed host events: 400, or normalised so readers of the operation never break.
+    expect((await g.api('/api/v1/workers/h1/events', { body: { events: [{ type: 'progress' }] } })).status).toBe(400)
+    const victim = await g.api<Operation>('/api/v1/functions/echo/invoke', { body: { input: { delay_ms: 60_000 } } })
+    const running = await until(async () => { const o = await op(g, victim.body.operation_id); return o.status === 'running' ? o : null })
+    await g.api('/api/v1/workers/h1/events', { body: { events: [{ seq: 1e15, type: 'progress', operation_id: running.operation_id, attempt: running.attempts, at: new Date().toISOString(), progress: { percentage: 'lots' } }] } })
+    const afterBad = await op(g, running.operation_id)
+    expect(afterBad.progress.percentage).toBe(0)
+    expect(afterBad.progress.context).toEqual({})
     // Still alive and consistent after all that.
     expect((await g.api('/health')).status).toBe(200)
   })
