@@ -17,8 +17,8 @@ beforeAll(async () => {
 afterEach(async () => { await Promise.all(children.splice(0).map((c) => c.kill('SIGKILL'))) })
 afterAll(async () => { await rm(root, { recursive: true, force: true }) })
 
-async function startGateway(dir: string, port: number): Promise<{ child: KtrdrChild; url: string }> {
-  const child = spawnKtrdr(['gateway', '--port', String(port), '--db', join(dir, 'gateway.db'), '--home', join(dir, 'store')], { KTRDR_API_TOKEN: '', KTRDR_CLUSTER_TOKEN: '' })
+async function startGateway(dir: string, port: number, env: Record<string, string> = {}): Promise<{ child: KtrdrChild; url: string }> {
+  const child = spawnKtrdr(['gateway', '--port', String(port), '--db', join(dir, 'gateway.db'), '--home', join(dir, 'store')], { KTRDR_API_TOKEN: '', KTRDR_CLUSTER_TOKEN: '', ...env })
   children.push(child)
   const url = `http://127.0.0.1:${port}`
   await until(async () => (await fetch(`${url}/health`)).ok, 30_000, `gateway on ${port}\n${child.output()}`, 100)
@@ -90,5 +90,27 @@ describe('crashes', () => {
     expect(done.attempts).toBe(2)
     expect(done.metadata.last_requeue_reason).toMatch(new RegExp(victim))
     expect((await api<WorkerRecord>(gw.url, `/api/v1/workers/${victim}`)).body.status).toBe('TEMPORARILY_UNAVAILABLE')
+  })
+
+  it('health state machine with shortened intervals: a frozen host goes TEMPORARILY_UNAVAILABLE, recovers, is removed, re-registers', async () => {
+    const dir = join(root, 'health')
+    // The guide's variables, in seconds: poll every 0.3 s, 0.2 s timeout, 3 failures, removal after 3 s.
+    const gw = await startGateway(dir, await freePort(), {
+      KTRDR_WORKER_HEALTH_CHECK_INTERVAL: '0.3', KTRDR_WORKER_HEALTH_CHECK_TIMEOUT: '0.2', KTRDR_WORKER_HEALTH_CHECK_FAILURES: '3', KTRDR_WORKER_REMOVAL_THRESHOLD: '3',
+    })
+    const host = await startHost(dir, gw.url, 'frozen')
+    const status = async () => { const r = await api<WorkerRecord>(gw.url, '/api/v1/workers/frozen'); return r.status === 404 ? 'GONE' : r.body.status }
+    expect(await status()).toBe('AVAILABLE')
+    // SIGSTOP: the process and its sockets stay, it just stops answering (a hung host, not a dead one).
+    host.proc.kill('SIGSTOP')
+    await until(async () => (await status()) === 'TEMPORARILY_UNAVAILABLE', 10_000, 'TEMPORARILY_UNAVAILABLE')
+    expect((await api<WorkerRecord>(gw.url, '/api/v1/workers/frozen')).body.health_check_failures).toBeGreaterThanOrEqual(3)
+    host.proc.kill('SIGCONT')
+    await until(async () => (await status()) === 'AVAILABLE', 10_000, 'AVAILABLE again')
+    host.proc.kill('SIGSTOP')
+    await until(async () => (await status()) === 'GONE', 15_000, 'removed after the threshold')
+    host.proc.kill('SIGCONT')
+    // Its next heartbeat gets a 404 and it registers again by itself.
+    await until(async () => (await status()) === 'AVAILABLE', 15_000, 're-registered')
   })
 })
