@@ -30,7 +30,8 @@ beforeAll(async () => {
   const specs = [
     { workerId: 'ktrdr-worker-bt-1', workerType: 'backtesting' },
     { workerId: 'ktrdr-worker-bt-2', workerType: 'backtesting' },
-    { workerId: 'training-host-1', workerType: 'training' },
+    // The guide's GPU training host; the GPU is declared (detection is the host area's test).
+    { workerId: 'training-host-1', workerType: 'training', gpu: { gpu_type: 'CUDA' as const, gpu_count: 1, gpu_memory_gb: 24 } },
   ]
   hosts = await Promise.all(specs.map((s) => createHost({ ...s, apiUrl: gateway.url, port: 0, storage, detectGpu: false, logLevel: 'warn', clusterToken: null })))
   await Promise.all(hosts.map((h) => h.registered))
@@ -67,15 +68,35 @@ describe('deployment guide verification', () => {
 
   it('5. ten concurrent invocations spread over the workers, all BUSY during the run and AVAILABLE after', async () => {
     let allBusy = false
-    const off = gateway.services.hooks.on('worker:status', () => { if (gateway.services.workers.summary().busy === 3) allBusy = true })
+    let queuedWhileFull = 0
+    const off = gateway.services.hooks.on('worker:status', () => {
+      if (gateway.services.workers.summary().busy !== 3) return
+      allBusy = true
+      queuedWhileFull = Math.max(queuedWhileFull, gateway.services.operations.queue.size)
+    })
     const ids = (await Promise.all(Array.from({ length: 10 }, (_, i) => api<Operation>(gateway.url, '/api/v1/functions/echo/invoke', { body: { input: { message: `e2e-${i}`, delay_ms: 500 } } })))).map((r) => r.body.operation_id)
     const finished = await until(async () => { const ops = await Promise.all(ids.map(op)); return ops.every((o) => o.status === 'completed') ? ops : null }, 60_000, 'all ten completed')
     off()
     expect(allBusy).toBe(true)
+    // Ten operations, three single-slot hosts: the rest waited in the queue instead of a 503.
+    expect(queuedWhileFull).toBeGreaterThan(0)
     const perWorker = groupBy(finished, (o) => o.worker_id!)
     expect(Object.keys(perWorker).sort()).toEqual(['ktrdr-worker-bt-1', 'ktrdr-worker-bt-2', 'training-host-1'])
     const after = await until(async () => { const w = await get<WorkerRecord[]>('/api/v1/workers'); return w.every((x) => x.status === 'AVAILABLE') ? w : null }, 10_000, 'all AVAILABLE again')
     expect(after.every((w) => w.metadata.current_operation === null)).toBe(true)
+  })
+
+  it('4. GPU placement: prefer_gpu lands on the GPU host, falls back to CPU when it is busy; require_gpu waits for it', async () => {
+    const first = await api<Operation>(gateway.url, '/api/v1/functions/echo/invoke', { body: { input: { delay_ms: 1500 }, prefer_gpu: true } })
+    const placed = await until(async () => { const o = await op(first.body.operation_id); return o.worker_id ? o : null }, 20_000, 'placement')
+    expect(placed.worker_id).toBe('training-host-1')
+    expect((await get<WorkerRecord>('/api/v1/workers/training-host-1')).capabilities).toMatchObject({ gpu: true, gpu_type: 'CUDA', gpu_count: 1 })
+    const fallback = await api<Operation>(gateway.url, '/api/v1/functions/echo/invoke', { body: { input: {}, prefer_gpu: true, wait_seconds: 30 } })
+    expect(fallback.body.worker_id).toMatch(/^ktrdr-worker-bt-/)
+    const strict = await api<Operation>(gateway.url, '/api/v1/functions/echo/invoke', { body: { input: {}, require_gpu: true, wait_seconds: 30 } })
+    expect(strict.body.status).toBe('completed')
+    expect(strict.body.worker_id).toBe('training-host-1')
+    expect(Date.parse(strict.body.timings.started_at!)).toBeGreaterThanOrEqual(Date.parse((await op(first.body.operation_id)).completed_at!))
   })
 
   it('a function that throws or exits fails its operation; the host stays AVAILABLE', async () => {
