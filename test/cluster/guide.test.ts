@@ -122,7 +122,11 @@ describe('deployment guide verification', () => {
     expect((await api(gateway.url, `/api/v1/operations/${r.body.operation_id}`, { method: 'DELETE' })).status).toBe(400)
   })
 
-  it('rejects bad input with 404 / 422 without disturbing the cluster', async () => {
+  it('rejects bad input with 400 / 404 / 409 / 413 / 422 without disturbing the cluster', async () => {
+    expect((await api(gateway.url, '/api/v1/functions/echo/invoke', { body: { inputs: {} } })).status).toBe(400)
+    expect((await api(gateway.url, '/api/v1/functions/echo/invoke', { body: { input: { message: 'x'.repeat(1_100_000) } } })).status).toBe(413)
+    const done = await api<Operation>(gateway.url, '/api/v1/functions/echo/invoke', { body: { input: {}, wait_seconds: 30 } })
+    expect((await api(gateway.url, `/api/v1/operations/${done.body.operation_id}/resume`, { method: 'POST' })).status).toBe(409)
     expect((await api(gateway.url, '/api/v1/functions/no-such-fn/invoke', { body: { input: {} } })).status).toBe(404)
     const bad = await api(gateway.url, '/api/v1/functions/echo/invoke', { body: { input: { steps: 'many' } } })
     expect(bad.status).toBe(422)
