@@ -1,11 +1,15 @@
-import { randomBytes } from 'node:crypto'
-import type { HostEvent, Operation, OperationErrorInfo, OperationProgress } from '../protocol/index.ts'
-import { KtrdrError, TERMINAL_STATUSES } from '../protocol/index.ts'
+import type { HostEvent, Operation, OperationErrorInfo } from '../protocol/index.ts'
+import { KtrdrError } from '../protocol/index.ts'
 import { createPendingQueue } from '../scheduler/index.ts'
 import type { GatewayHooks } from './_hooks.ts'
+import { createOperationId, emptyProgress, isTerminal, normalizeError, normalizeProgress } from './_operation-shape.ts'
+import { createOperationWatchers } from './_watchers.ts'
 import type { OperationStore, StoredOperation } from './_store.ts'
 import type { DispatchPlan } from './_types.ts'
 import type { ResolvedFunction } from './functions/_types.ts'
+
+export { createOperationId, isTerminal } from './_operation-shape.ts'
+export type { OperationChange } from './_watchers.ts'
 
 export interface CreateOperationInput {
   fn: ResolvedFunction
@@ -17,36 +21,6 @@ export interface CreateOperationInput {
   metadata?: Record<string, unknown>
 }
 
-const pad = (n: number) => String(n).padStart(2, '0')
-
-/** `op_<type>_<YYYYMMDD_HHMMSS UTC>_<8 hex>` as in the domain brief. */
-export function createOperationId(type: string, at = new Date()): string {
-  const stamp = `${at.getUTCFullYear()}${pad(at.getUTCMonth() + 1)}${pad(at.getUTCDate())}_${pad(at.getUTCHours())}${pad(at.getUTCMinutes())}${pad(at.getUTCSeconds())}`
-  return `op_${type.replace(/[^a-zA-Z0-9]+/g, '_')}_${stamp}_${randomBytes(4).toString('hex')}`
-}
-
-export const isTerminal = (op: Operation) => TERMINAL_STATUSES.includes(op.status)
-
-/** Hosts are trusted but not blindly: a malformed progress update cannot break readers of the operation. */
-function normalizeProgress(input: unknown, previous: OperationProgress): OperationProgress {
-  const p = (input && typeof input === 'object' ? input : {}) as Partial<OperationProgress>
-  const pct = Number(p.percentage)
-  return {
-    percentage: Number.isFinite(pct) ? Math.min(100, Math.max(0, pct)) : previous.percentage,
-    current_step: typeof p.current_step === 'string' ? p.current_step.slice(0, 500) : p.current_step === null ? null : previous.current_step,
-    context: p.context && typeof p.context === 'object' && !Array.isArray(p.context) ? p.context : {},
-  }
-}
-
-function normalizeError(input: unknown): OperationErrorInfo {
-  const e = (input && typeof input === 'object' ? input : { message: input }) as Partial<OperationErrorInfo>
-  return { ...e, message: typeof e.message === 'string' && e.message ? e.message : 'The function failed without a message' }
-}
-
-export type OperationChange = 'updated' | 'requeued' | 'finished'
-
-const emptyProgress = (): OperationProgress => ({ percentage: 0, current_step: null, context: {} })
-
 /**
  * Operation state machine. Live operations (pending, running) stay in memory and are written
  * through to SQLite on every transition; finished ones are read back from SQLite on demand.
@@ -54,16 +28,7 @@ const emptyProgress = (): OperationProgress => ({ percentage: 0, current_step: n
  */
 export function createOperationsService(store: OperationStore, hooks: GatewayHooks) {
   const live = new Map<string, StoredOperation>()
-  // Per-operation listeners (SSE streams, wait_seconds callers): one map lookup per state change
-  // instead of every waiter filtering every operation's events.
-  const watchers = new Map<string, Set<(kind: OperationChange, op: Operation) => void>>()
-  const notify = (kind: OperationChange, op: Operation) => {
-    const set = watchers.get(op.operation_id)
-    if (set) for (const fn of [...set]) fn(kind, op)
-  }
-  hooks.on('operation:updated', (op) => notify('updated', op))
-  hooks.on('operation:requeued', (op) => notify('requeued', op))
-  hooks.on('operation:finished', (op) => notify('finished', op))
+  const watchers = createOperationWatchers(hooks, (id) => service.get(id))
   const queue = createPendingQueue<{ id: string; priority: number; seq: number }>()
   let seq = store.nextSeq
 
@@ -271,30 +236,10 @@ export function createOperationsService(store: OperationStore, hooks: GatewayHoo
       return rows
     },
 
-    /** Calls `fn` on every change of one operation until the returned function is called. */
-    watch(id: string, fn: (kind: OperationChange, op: Operation) => void): () => void {
-      let set = watchers.get(id)
-      if (!set) watchers.set(id, (set = new Set()))
-      set.add(fn)
-      return () => { set!.delete(fn); if (set!.size === 0 && watchers.get(id) === set) watchers.delete(id) }
-    },
-
-    /** Resolves once `done(op)` holds (checked now and on every change), or with the current state after `ms`. */
-    waitFor(id: string, ms: number, done: (op: Operation) => boolean, signal?: AbortSignal): Promise<Operation> {
-      const s = service.get(id)
-      if (!s || done(s.op) || ms <= 0 || signal?.aborted) return Promise.resolve(s?.op as Operation)
-      return new Promise((resolve) => {
-        const finish = () => { clearTimeout(timer); off(); signal?.removeEventListener('abort', finish); resolve(service.get(id)!.op) }
-        const off = service.watch(id, (_kind, op) => { if (done(op)) finish() })
-        const timer = setTimeout(finish, ms)
-        signal?.addEventListener('abort', finish, { once: true })
-      })
-    },
-
+    watch: watchers.watch,
+    waitFor: watchers.waitFor,
     /** Resolves with the operation once finished, or with its current state after `ms`. */
-    waitFinished(id: string, ms: number, signal?: AbortSignal): Promise<Operation> {
-      return service.waitFor(id, ms, isTerminal, signal)
-    },
+    waitFinished: (id: string, ms: number, signal?: AbortSignal) => watchers.waitFor(id, ms, isTerminal, signal),
 
     list: store.list,
     /** Resolves once every state change so far is committed (await before acknowledging one). */

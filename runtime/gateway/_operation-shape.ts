@@ -1,0 +1,33 @@
+import { randomBytes } from 'node:crypto'
+import type { Operation, OperationErrorInfo, OperationProgress } from '../protocol/index.ts'
+import { TERMINAL_STATUSES } from '../protocol/index.ts'
+
+const pad = (n: number) => String(n).padStart(2, '0')
+
+/** `op_<type>_<YYYYMMDD_HHMMSS UTC>_<8 hex>` as in the domain brief. */
+export function createOperationId(type: string, at = new Date()): string {
+  const stamp = `${at.getUTCFullYear()}${pad(at.getUTCMonth() + 1)}${pad(at.getUTCDate())}_${pad(at.getUTCHours())}${pad(at.getUTCMinutes())}${pad(at.getUTCSeconds())}`
+  return `op_${type.replace(/[^a-zA-Z0-9]+/g, '_')}_${stamp}_${randomBytes(4).toString('hex')}`
+}
+
+export const isTerminal = (op: Operation) => TERMINAL_STATUSES.includes(op.status)
+
+/** Hosts are trusted but not blindly: a malformed progress update cannot break readers of the operation. */
+export function normalizeProgress(input: unknown, previous: OperationProgress): OperationProgress {
+  const p = (input && typeof input === 'object' ? input : {}) as Partial<OperationProgress>
+  const pct = Number(p.percentage)
+  return {
+    percentage: Number.isFinite(pct) ? Math.min(100, Math.max(0, pct)) : previous.percentage,
+    current_step: typeof p.current_step === 'string' ? p.current_step.slice(0, 500) : p.current_step === null ? null : previous.current_step,
+    context: p.context && typeof p.context === 'object' && !Array.isArray(p.context) ? p.context : {},
+  }
+}
+
+export function normalizeError(input: unknown): OperationErrorInfo {
+  const e = (input && typeof input === 'object' ? input : { message: input }) as Partial<OperationErrorInfo>
+  return { ...e, message: typeof e.message === 'string' && e.message ? e.message : 'The function failed without a message' }
+}
+
+export type OperationChange = 'updated' | 'requeued' | 'finished'
+
+export const emptyProgress = (): OperationProgress => ({ percentage: 0, current_step: null, context: {} })
