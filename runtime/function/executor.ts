@@ -33,7 +33,7 @@ async function invoke(fn: FunctionDefinition, message: InvokeMessage): Promise<v
   const controller = new AbortController()
   running.set(message.id, controller)
   const remaining = message.deadline_ms - Date.now()
-  const deadline = setTimeout(() => controller.abort(new KtrdrError({ statusCode: 504, code: 'FUNCTION_TIMEOUT', retryable: false, message: 'Function ran past its deadline' })), Math.max(0, remaining))
+  const deadline = setTimeout(() => controller.abort(new KtrdrError({ statusCode: 504, code: 'FUNCTION_TIMEOUT', retryable: false, message: 'Function ran past its deadline' })), Math.min(Math.max(0, remaining), 2 ** 31 - 1))
   // Functions may report progress in a hot loop: keep the latest and flush it at most every 50 ms.
   let pending: ProgressUpdate | null = null
   let flushTimer: NodeJS.Timeout | null = null

@@ -76,7 +76,7 @@ export function startInvocation(request: DispatchRequest, deps: InvocationDeps):
     if (cancelReason) return
     timedOut = true
     interrupt(`Deadline passed after ${request.function.timeout_seconds} s`)
-  }, Math.max(0, request.deadline_ms - Date.now()))
+  }, clampDelay(request.deadline_ms - Date.now()))
 
   async function run(): Promise<InvocationOutcome> {
     const bundle = await cache.ensure(request.function)
@@ -150,6 +150,11 @@ export function startInvocation(request: DispatchRequest, deps: InvocationDeps):
       return { ...outcome, ...base, pid: invocation.executor?.pid ?? null, timings }
     })
   return invocation
+}
+
+/** setTimeout fires at once for delays past 2^31-1 ms (~24.8 days): clamp instead. */
+function clampDelay(ms: number): number {
+  return Math.min(Math.max(0, ms), 2 ** 31 - 1)
 }
 
 function crashError(executor: Executor, code: number | null, signal: NodeJS.Signals | null, memoryMb: number): OperationErrorInfo {
