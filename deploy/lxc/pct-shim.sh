@@ -130,7 +130,13 @@ case "$cmd" in
   start)
     ct="$1"; need "$ct"
     [[ "$(state_of "$ct")" == running ]] && exit 0
-    lx lxc-start -n "$(name_of "$ct")" -d
+    # The daemonised lxc monitor must not inherit our stdio: a caller reading our output through a
+    # pipe would otherwise never see it close (pct itself returns cleanly).
+    log_file="$lxcpath/$(name_of "$ct")/start.log"
+    if ! lx lxc-start -n "$(name_of "$ct")" -d -o "$log_file" -l WARN </dev/null >/dev/null 2>&1; then
+      tail -n 20 "$log_file" >&2 2>/dev/null || true
+      die "lxc-start failed for CT $ct (log: $log_file)"
+    fi
     lx lxc-wait -n "$(name_of "$ct")" -s RUNNING -t 20
     # Proxmox writes the container's network config; busybox has none, so set the address now.
     ip="$(get_conf "$ct" '#pct.ip')" gw="$(get_conf "$ct" '#pct.gw')"

@@ -83,7 +83,12 @@ export class TestNetwork {
       child.stdout.on('data', (d) => (stdout += d))
       child.stderr.on('data', (d) => (stderr += d))
       const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
-      child.on('close', (code) => { clearTimeout(timer); done({ code: code ?? 1, stdout, stderr }) })
+      let settled = false
+      const finish = (code: number | null) => { if (!settled) { settled = true; clearTimeout(timer); done({ code: code ?? 1, stdout, stderr }) } }
+      child.on('close', finish)
+      // A daemon the command started may keep our pipes open: the exit is what counts, output
+      // that arrived within a moment after it is kept.
+      child.on('exit', (code) => setTimeout(() => finish(code), 500))
     })
   }
 
