@@ -145,6 +145,26 @@ describe('function host', () => {
   })
 })
 
+describe('prefetch', () => {
+  it('unpacks an announced version and pre-warms an executor for it; a newer version retires idle older executors', async () => {
+    const bytes = (await import('../../function/archive.ts')).packArchive(
+      (await import('../../function/archive.ts')).unpackArchive(echo.archive).concat([{ name: 'server/.variant', data: new TextEncoder().encode('prefetch-test') }]),
+    )
+    const ref = { ...echo.ref, version: 50, sha256: sha256Hex(bytes), bundle_key: `echo/${sha256Hex(bytes)}.tgz` }
+    await env.storage.bundles.setItemRaw(ref.bundle_key, bytes)
+    await invokeAndWait(host.url, dispatchRequest(echo.ref, {}))
+    const older = host.executors().filter((e) => e.sha256 === echo.ref.sha256 && !e.busy).map((e) => e.pid)
+    expect(older.length).toBeGreaterThan(0)
+    const res = await ofetch.raw(`${host.url}/bundles/prefetch`, { method: 'POST', body: ref })
+    expect(res.status).toBe(202)
+    await expect.poll(() => host.executors().some((e) => e.sha256 === ref.sha256 && e.ready), { timeout: 10_000 }).toBe(true)
+    expect(host.warmBundles()).toContain(ref.sha256)
+    await expect.poll(() => host.executors().some((e) => older.includes(e.pid)), { timeout: 5000 }).toBe(false)
+    const outcome = await invokeAndWait(host.url, dispatchRequest(ref, { message: 'prefetched' }))
+    expect(outcome.status).toBe('completed')
+  })
+})
+
 describe('bad bundles fail their operation and leave the host AVAILABLE', () => {
   it('sha256 mismatch', async () => {
     const outcome = await invokeAndWait(host.url, dispatchRequest({ ...echo.ref, sha256: sha256Hex('something else') }, {}))
