@@ -23,7 +23,7 @@ describe('shell scripts', () => {
       const text = readFileSync(join(dir, f), 'utf8')
       expect(text, f).toMatch(/^#!\/usr\/bin\/env bash\n/)
       expect(text, f).toContain('set -euo pipefail')
-      expect(text, f).toContain('-h|--help)')
+      expect(text, f).toMatch(/-h\|--help[)|]/)
       if (f !== 'render-env.sh' && f !== 'pct-shim.sh') expect(text, f).toContain('--dry-run) DRY_RUN=1')
     }
   })
