@@ -1,5 +1,6 @@
 // Helpers for unit-testing a function without building it: real storage on a temp dir, a real
 // AbortController, progress recorded. Stable API used by the train, backtest and ib-fetch tests.
+import { rmSync } from 'node:fs'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -9,6 +10,21 @@ import type { FunctionContext, FunctionDefinition, ProgressUpdate } from './defi
 import { validateInput } from './_input.ts'
 
 export { createFunctionContext, type FunctionContextOptions }
+
+/** Temp dirs still alive; removed at process exit for callers that never call cleanup(). */
+const leftovers = new Set<string>()
+let exitHook = false
+function track(dir: string) {
+  leftovers.add(dir)
+  if (!exitHook) {
+    exitHook = true
+    process.once('exit', () => { for (const d of leftovers) rmSync(d, { recursive: true, force: true }) })
+  }
+}
+async function removeTemp(dir: string) {
+  leftovers.delete(dir)
+  await rm(dir, { recursive: true, force: true })
+}
 
 export interface RunInProcessOptions {
   operationId?: string
@@ -37,6 +53,7 @@ export interface RunInProcessResult<O> {
  */
 export async function runFunctionInProcess<I, O>(fn: FunctionDefinition<I, O>, input: unknown, opts: RunInProcessOptions = {}): Promise<RunInProcessResult<O>> {
   const temp = await mkdtemp(join(tmpdir(), `ktrdr-fn-${fn.name}-`))
+  track(temp)
   const ownsStorage = !isStorage(opts.storage)
   const storage = isStorage(opts.storage) ? opts.storage : await createKtrdrStorage({ root: join(temp, 'storage'), ...opts.storage })
   const controller = new AbortController()
@@ -65,18 +82,20 @@ export async function runFunctionInProcess<I, O>(fn: FunctionDefinition<I, O>, i
     const cleanup = async () => {
       if (!ownsStorage) return
       await storage.dispose()
-      await rm(temp, { recursive: true, force: true })
+      await removeTemp(temp)
     }
     return { result, progress, storage, ctx, cleanup }
   } catch (error) {
     if (ownsStorage) await storage.dispose()
-    await rm(temp, { recursive: true, force: true })
+    await removeTemp(temp)
     throw error
   } finally {
     clearTimeout(timer)
     opts.signal?.removeEventListener('abort', onAbort)
-    // The scratch dir lives as long as the invocation, as on a host.
-    await rm(scratchDir, { recursive: true, force: true })
+    // The scratch dir lives as long as the invocation, as on a host; with the caller's storage
+    // nothing else is in the temp dir.
+    if (ownsStorage) await rm(scratchDir, { recursive: true, force: true })
+    else await removeTemp(temp)
   }
 }
 
