@@ -18,10 +18,12 @@ const GW = `${SUBNET}.10`
 const API = `http://${GW}:8000`
 const API_TOKEN = 'mh-api-token-0b7c'
 const CLUSTER_TOKEN = 'mh-cluster-token-5e21'
-const HOSTS = [
+const HOSTS: Array<{ name: string; octet: number; id: string; type: string; storageUrl?: string }> = [
   { name: 'h1', octet: 11, id: 'ktrdr-worker-bt-1', type: 'backtesting' },
   { name: 'h2', octet: 12, id: 'ktrdr-worker-bt-2', type: 'backtesting' },
-  { name: 'h3', octet: 13, id: 'ktrdr-worker-tr-1', type: 'training' },
+  // No NFS on this one: every storage mount over HTTP from the gateway (KTRDR_STORAGE_URL), as
+  // provision-worker.sh --storage-url renders it, so its bundles come through /api/v1/storage.
+  { name: 'h3', octet: 13, id: 'ktrdr-worker-tr-1', type: 'training', storageUrl: `http://${SUBNET}.10:8000/api/v1/storage` },
 ]
 // What every guide command needs from the client machine.
 const CLIENT_ENV = { API, KTRDR_API_URL: API, KTRDR_API_TOKEN: API_TOKEN }
@@ -88,8 +90,10 @@ describe.skipIf(!!skipReason)('multi-host cluster in network namespaces', () => 
         const env = render('host', join(dir, `${h.name}.env`), {
           KTRDR_API_URL: API, KTRDR_CLUSTER_TOKEN: CLUSTER_TOKEN,
           WORKER_ID: h.id, WORKER_TYPE: h.type, WORKER_PORT: '5003', WORKER_ENDPOINT_URL: `http://${SUBNET}.${h.octet}:5003`,
-          WORKER_CORES: '1', WORKER_MEMORY_GB: '1', KTRDR_HOME: join(dir, h.name), ...storage, LOG_LEVEL: 'info',
-        })
+          WORKER_CORES: '1', WORKER_MEMORY_GB: '1', KTRDR_HOME: join(dir, h.name), LOG_LEVEL: 'info',
+          ...(h.storageUrl ? { KTRDR_STORAGE_URL: h.storageUrl } : storage),
+        }, h.storageUrl ? Object.keys(storage) : [])
+        if (h.storageUrl) expect(Object.keys(env).filter((k) => k in storage)).toEqual([])
         net.start(h.name, ['node', join(REPO, 'bin/ktrdr.mjs'), 'host'], env, join(dir, `${h.name}.log`))
       }
       await until('all three hosts are registered', async () => (await workers().catch(() => [])).length === 3, 60_000, 300)
@@ -168,7 +172,9 @@ describe.skipIf(!!skipReason)('multi-host cluster in network namespaces', () => 
       return all.every((o) => ['completed', 'failed', 'cancelled'].includes(o.status)) ? all : undefined
     }, 60_000, 300)
     expect(ops.map((o) => o.status)).toEqual(Array(10).fill('completed'))
-    expect(new Set(ops.map((o) => o.worker_id)).size).toBe(3)
+    // …including the host without NFS, which fetched the bundle over HTTP from the gateway.
+    expect(new Set(ops.map((o) => o.worker_id))).toEqual(new Set(HOSTS.map((h) => h.id)))
+    for (const h of HOSTS.filter((x) => x.storageUrl)) expect(existsSync(join(dir, h.name, 'bundles')), `${h.name} used a local bundles folder`).toBe(false)
     expect(allBusy).toBe(true)
     await until('every host is AVAILABLE again', async () => (await workers()).every((w) => w.status === 'AVAILABLE'), 10_000)
   })
