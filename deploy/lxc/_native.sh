@@ -44,7 +44,13 @@ native_service() {
   render_env "$template" "$envfile" "$@"
   run install -m 0640 -o root -g ktrdr "$envfile" /etc/ktrdr/host.env
   rm -f "$envfile"
-  run install -m 0644 "$KTRDR_DEPLOY_DIR/systemd/ktrdr-host.service" /etc/systemd/system/ktrdr-host.service
+  # The unit runs /usr/local/bin/node (where the tarball goes); a native host may have node elsewhere.
+  local unit node_path
+  unit="$(mktemp)"
+  node_path="$(command -v node || echo /usr/local/bin/node)"
+  sed "s|/usr/local/bin/node |$node_path |" "$KTRDR_DEPLOY_DIR/systemd/ktrdr-host.service" >"$unit"
+  run install -m 0644 "$unit" /etc/systemd/system/ktrdr-host.service
+  rm -f "$unit"
   run systemctl daemon-reload
   run systemctl enable ktrdr-host
   run systemctl restart ktrdr-host
