@@ -179,7 +179,7 @@ describe.skipIf(!!skipReason)('multi-host cluster in network namespaces', () => 
     for (const h of HOSTS.filter((x) => x.storageUrl)) expect(existsSync(join(dir, h.name, 'bundles')), `${h.name} used a local bundles folder`).toBe(false)
     expect(allBusy).toBe(true)
     await until('every host is AVAILABLE again', async () => (await workers()).every((w) => w.status === 'AVAILABLE'), 10_000)
-  })
+  }, 120_000)
 
   it('a host whose link is cut goes TEMPORARILY_UNAVAILABLE, is removed, and its operation completes on another host', async () => {
     const OPERATION_ID = (await curl(`curl -s ${AUTH} -X POST $API/api/v1/functions/echo/invoke -H "Content-Type: application/json" -d '{"input":{"delay_ms":6000,"steps":6,"message":"survivor"},"max_attempts":3}' | jq -r .operation_id`)).trim()
