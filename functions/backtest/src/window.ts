@@ -1,16 +1,5 @@
+import { lowerBound } from '../../core/src/data/series.ts'
 import type { EngineWindow } from './_types.ts'
-
-/** First index with time[i] >= t (binary search; `time` ascending). */
-export function lowerBound(time: Float64Array, t: number): number {
-  let lo = 0
-  let hi = time.length
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1
-    if (time[mid] < t) lo = mid + 1
-    else hi = mid
-  }
-  return lo
-}
 
 /**
  * The bars the loop visits: [start_date, end_date] inclusive on bar open times, and not before
