@@ -9,6 +9,7 @@ import * as TI from 'technicalindicators'
 import type { BenchSection } from './_types.ts'
 import type { OhlcvSeries } from '../functions/core/src/types.ts'
 import { computeIndicator } from '../functions/core/src/indicators/registry.ts'
+import { mulberry32 } from '../functions/core/src/rng.ts'
 
 const BARS = Number(process.env.KTRDR_BENCH_BARS ?? 1_000_000)
 const LIB_BARS = Math.min(BARS, Number(process.env.KTRDR_BENCH_LIB_BARS ?? 100_000))
@@ -16,8 +17,7 @@ const RUNS = 11
 const LIB_RUNS = 3
 
 function makeBars(n: number, seed = 42): OhlcvSeries {
-  let a = seed >>> 0
-  const r = () => { a = (a + 0x6d2b79f5) >>> 0; let t = a; t = Math.imul(t ^ (t >>> 15), t | 1); t ^= t + Math.imul(t ^ (t >>> 7), t | 61); return ((t ^ (t >>> 14)) >>> 0) / 4294967296 }
+  const r = mulberry32(seed)
   const s: OhlcvSeries = { symbol: 'BENCH', timeframe: '1m', length: n, time: new Float64Array(n), open: new Float64Array(n), high: new Float64Array(n), low: new Float64Array(n), close: new Float64Array(n), volume: new Float64Array(n), synthetic: true }
   let p = 100
   for (let i = 0; i < n; i++) {

@@ -18,7 +18,7 @@ import { createKtrdrStorage } from '../storage/index.ts'
 import train from '../functions/train/index.ts'
 import { resolveLoopConfig } from '../functions/train/src/config.ts'
 import { runTrainingLoop, type TrainingSet } from '../functions/train/src/loop.ts'
-import { createRng } from '../functions/train/src/_rng.ts'
+import { mulberry32 } from '../functions/core/src/rng.ts'
 
 const SAMPLES = 20_000
 const BATCH = 256
@@ -27,7 +27,7 @@ const EPOCHS = 3
 function syntheticSet(): TrainingSet {
   const cols = 30
   const rows = SAMPLES + 512
-  const rng = createRng(1)
+  const rng = mulberry32(1)
   const values = new Float32Array(rows * cols).map(() => rng() * 2 - 1)
   const targets = new Float32Array(rows).map((_, r) => (values[r * cols] > 0.3 ? 0 : values[r * cols] < -0.3 ? 2 : 1))
   const idx = (a: number, b: number) => Int32Array.from({ length: b - a }, (_, i) => a + i)

@@ -11,6 +11,7 @@ export { createSeries, sliceSeries, sliceByTime, lowerBound } from './src/data/s
 export { SYMBOL_RE, isValidSymbol, isTimeframe, assertSymbol, assertTimeframe, timeframeMs, datasetKey, metaKey, parseDatasetKey } from './src/data/_symbols.ts'
 export { formatIsoSeconds, parseDateInput } from './src/data/_time.ts'
 export { importVendorCsv, detectVendorLayout, type VendorLayout, type ImportResult } from './src/data/import.ts'
+export { mulberry32, createRng } from './src/rng.ts'
 export { generateSyntheticSeries, SYNTHETIC_GENERATOR, type SyntheticOptions, type SyntheticPreset } from './src/data/synthetic.ts'
 
 // Strategy grammar

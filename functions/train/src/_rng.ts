@@ -1,18 +1,8 @@
-/** mulberry32: small, fast, seedable; shuffles and weighted draws must not depend on Math.random. */
-export function createRng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+import { mulberry32 } from '../../core/src/rng.ts'
 
 /** The epoch's sample order: a seeded permutation, or weighted draws with replacement (TB uniqueness). */
 export function epochOrder(samples: Int32Array, seed: number, epoch: number, weights?: Float64Array | null): Int32Array {
-  const rng = createRng((seed ^ Math.imul(epoch + 1, 0x9e3779b1)) >>> 0)
+  const rng = mulberry32((seed ^ Math.imul(epoch + 1, 0x9e3779b1)) >>> 0)
   const n = samples.length
   const out = new Int32Array(n)
   if (weights) {

@@ -5,7 +5,7 @@ import { createSeries } from '../../core/src/data/series.ts'
 import { saveBars } from '../../core/src/data/store.ts'
 import { generateSyntheticSeries } from '../../core/src/data/synthetic.ts'
 import { createKtrdrStorage, type KtrdrStorage } from '../../../storage/index.ts'
-import { createRng } from '../src/_rng.ts'
+import { mulberry32 } from '../../core/src/rng.ts'
 
 /** Copies of the reference strategies (shared/reference/strategies) kept in the repository. */
 export const REFERENCE_DIR = resolve(import.meta.dirname, '../../../examples/strategies')
@@ -27,7 +27,7 @@ export async function storeSynthetic(storage: KtrdrStorage, symbol: string, time
  */
 export async function storePlantedSine(storage: KtrdrStorage, symbol: string, bars: number, seed = 3): Promise<void> {
   const s = createSeries(symbol, '1h', bars)
-  const rng = createRng(seed)
+  const rng = mulberry32(seed)
   const t0 = Date.UTC(2020, 0, 1)
   let prev = 1.1
   for (let i = 0; i < bars; i++) {

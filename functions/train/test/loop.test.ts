@@ -5,14 +5,14 @@ import { resolveModelSpec } from '../../core/src/model/spec.ts'
 import { tf } from '../../core/src/model/tf.ts'
 import { resolveLoopConfig, type LoopConfig } from '../src/config.ts'
 import { inverseFrequencyWeights } from '../src/_losses.ts'
-import { createRng } from '../src/_rng.ts'
+import { mulberry32 } from '../../core/src/rng.ts'
 import { evaluateSplit, runTrainingLoop, type TrainingSet } from '../src/loop.ts'
 import { classificationMetrics } from '../src/metrics.ts'
 
 /** Planted rule: class = BUY if x0 + x1 > 0.6, SELL if x0 + x1 < −0.6, else HOLD; 6 noise columns. */
 function plantedSet(rows: number, seed: number): TrainingSet {
   const cols = 8
-  const rng = createRng(seed)
+  const rng = mulberry32(seed)
   const values = new Float32Array(rows * cols)
   const targets = new Float32Array(rows)
   for (let r = 0; r < rows; r++) {

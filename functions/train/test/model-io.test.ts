@@ -7,7 +7,7 @@ import type { ModelMetadata } from '../../core/src/model/metadata.ts'
 import { predictRaw } from '../../core/src/model/predict.ts'
 import { resolveModelSpec, type ModelSection } from '../../core/src/model/spec.ts'
 import { tf } from '../../core/src/model/tf.ts'
-import { createRng } from '../src/_rng.ts'
+import { mulberry32 } from '../../core/src/rng.ts'
 import { createTempStorage } from './_fixtures.ts'
 
 let env: Awaited<ReturnType<typeof createTempStorage>>
@@ -25,7 +25,7 @@ describe('model build / save / load / predict', () => {
     it(`${section.type}: saved through the storage handler, reloads with identical outputs`, async () => {
       const spec = resolveModelSpec(section, { inputSize: 5, outputSize: 3, outputKind: 'classification', seed: 3 })
       const model = buildModel(spec)
-      const rng = createRng(1)
+      const rng = mulberry32(1)
       const src = { values: new Float32Array(200 * 5).map(() => rng()), cols: 5 }
       const ends = Int32Array.from({ length: 150 }, (_, i) => i + 20)
       const before = await predictRaw(model, spec, src, ends, { softmax: true, batchSize: 64 })

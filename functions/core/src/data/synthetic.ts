@@ -1,6 +1,6 @@
 import type { OhlcvSeries } from '../types.ts'
 import { KtrdrError } from '../_errors.ts'
-import { createRng } from './_rng.ts'
+import { createRng } from '../rng.ts'
 import { createSeries, sliceSeries } from './series.ts'
 import { assertSymbol, assertTimeframe, timeframeMs } from './_symbols.ts'
 import { MS_PER_DAY, parseDateInput } from './_time.ts'

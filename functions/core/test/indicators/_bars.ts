@@ -1,17 +1,8 @@
 // Deterministic OHLCV fixtures for the indicator tests (kept tiny: the CI box has 2 cores).
+import { mulberry32 as rng } from '../../src/rng.ts'
 import type { OhlcvSeries } from '../../src/types.ts'
 
-/** Mulberry32: a seeded PRNG so every run sees the same series. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+export { rng }
 
 /** A positive random walk with consistent OHLC (low ≤ open, close ≤ high) and positive volume. */
 export function randomBars(n: number, seed = 1, start = 100): OhlcvSeries {

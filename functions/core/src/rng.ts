@@ -1,14 +1,22 @@
-/** Seeded PRNG (mulberry32) with a Box-Muller normal: same seed, same market, on every machine. */
-export function createRng(seed: number) {
-  let a = seed >>> 0 || 0x9e3779b9
-  let spare = Number.NaN
-  const uniform = (): number => {
+/**
+ * mulberry32: small, fast, seedable. The one PRNG of the project (synthetic markets, training
+ * shuffles and dropout, test fixtures): same seed, same numbers, on every machine.
+ */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
     a = (a + 0x6d2b79f5) >>> 0
     let t = a
     t = Math.imul(t ^ (t >>> 15), t | 1)
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296
   }
+}
+
+/** mulberry32 with a Box-Muller normal. Seed 0 is replaced so a zero seed still gives a lively stream. */
+export function createRng(seed: number) {
+  const uniform = mulberry32(seed >>> 0 || 0x9e3779b9)
+  let spare = Number.NaN
   const normal = (): number => {
     if (spare === spare) { const s = spare; spare = Number.NaN; return s }
     let u = 0
