@@ -4,7 +4,7 @@
 export * from './src/types.ts'
 
 // Market data
-export { parseOhlcvCsv, formatOhlcvCsv, validateSeries, type DataIssue, type ParsedOhlcv, type ParseOhlcvOptions } from './src/data/csv.ts'
+export { parseOhlcvCsv, formatOhlcvCsv, encodeOhlcvCsv, summarizeOhlcvCsv, validateSeries, type OhlcvCsvSummary, type DataIssue, type ParsedOhlcv, type ParseOhlcvOptions } from './src/data/csv.ts'
 export { loadBars, saveBars, listDatasets, readMeta, resolveRange, dataNotFound, dataInvalid, type LoadBarsOptions, type SaveBarsOptions, type DatasetInfo, type DatasetMeta } from './src/data/store.ts'
 export { mergeBars, sortedUnique } from './src/data/merge.ts'
 export { createSeries, sliceSeries, sliceByTime, lowerBound } from './src/data/series.ts'

@@ -2,6 +2,7 @@ import type { OhlcvSeries } from '../types.ts'
 import { createSeries, sliceSeries } from './series.ts'
 import { parseNumberBytes } from './_number.ts'
 import { formatIsoSeconds, parseIsoBytes } from './_time.ts'
+import { encodeOhlcvRows } from './_encode.ts'
 
 /** A row that breaks the format or an invariant; `line` is 1-based in the source file. */
 export interface DataIssue {
@@ -24,6 +25,7 @@ export interface ParseOhlcvOptions {
 const COLS = ['open', 'high', 'low', 'close', 'volume'] as const
 const encoder = new TextEncoder()
 const decoder = new TextDecoder('latin1')
+const latin1 = decoder
 
 /**
  * Parses KTRDR's CSV layout (§8.1): first column the timestamp (header empty, `date` or
@@ -131,12 +133,71 @@ function trimEnd(buf: Uint8Array, s: number, e: number): number {
 
 /** Writes KTRDR's layout: `timestamp,open,high,low,close,volume`, ISO seconds in UTC. */
 export function formatOhlcvCsv(series: OhlcvSeries): string {
-  const parts: string[] = new Array(series.length + 1)
-  parts[0] = 'timestamp,open,high,low,close,volume'
-  for (let i = 0; i < series.length; i++) {
-    parts[i + 1] = `${formatIsoSeconds(series.time[i])},${series.open[i]},${series.high[i]},${series.low[i]},${series.close[i]},${series.volume[i]}`
+  const bytes = encodeOhlcvCsv(series)
+  return latin1.decode(bytes)
+}
+
+/** {@link formatOhlcvCsv} as ASCII bytes, ready for `setItemRaw` without a string round-trip. */
+export function encodeOhlcvCsv(series: OhlcvSeries): Uint8Array {
+  return encodeOhlcvRows(series.time, [series.open, series.high, series.low, series.close, series.volume], series.length)
+}
+
+export interface OhlcvCsvSummary {
+  /** Non-empty data lines (header excluded). */
+  rows: number
+  start: number
+  end: number
+}
+
+/**
+ * First and last timestamps and the row count without parsing the numbers: one newline scan
+ * plus a parse of the first and last data lines (≈100× cheaper than a full parse on 1M rows).
+ * Returns undefined when either end line does not parse, so callers fall back to
+ * {@link parseOhlcvCsv}; unparseable rows in the middle are counted as rows.
+ */
+export function summarizeOhlcvCsv(buf: Uint8Array): OhlcvCsvSummary | undefined {
+  const n = buf.length
+  // Bounds of the first two and the last non-empty lines.
+  const ends = [-1, -1, -1, -1]
+  let lastS = -1, lastE = -1
+  let lines = 0
+  let pos = 0
+  while (pos < n) {
+    let eol = buf.indexOf(10, pos)
+    if (eol === -1) eol = n
+    let end = eol
+    if (end > pos && buf[end - 1] === 13) end--
+    if (end > pos) {
+      if (lines < 2) { ends[lines * 2] = pos; ends[lines * 2 + 1] = end }
+      lastS = pos; lastE = end
+      lines++
+    }
+    pos = eol + 1
   }
-  return parts.join('\n') + '\n'
+  const empty = { rows: 0, start: Number.NaN, end: Number.NaN }
+  if (lines === 0) return empty
+  const first = parseOhlcvCsv(buf.subarray(ends[0], ends[1]), { maxIssues: 1 })
+  if (first.series.length === 1) {
+    const last = parseOhlcvCsv(buf.subarray(lastS, lastE), { maxIssues: 0 })
+    return last.series.length === 1 ? { rows: lines, start: first.series.time[0], end: last.series.time[0] } : undefined
+  }
+  // First line is a header (or garbage: then the full parse decides).
+  if (first.issues.length) return undefined
+  if (lines === 1) return empty
+  const header = buf.subarray(ends[0], ends[1])
+  const withHeader = (s: number, e: number): number => {
+    const line = buf.subarray(s, e)
+    const text = new Uint8Array(header.length + 1 + line.length)
+    text.set(header)
+    text[header.length] = 10
+    text.set(line, header.length + 1)
+    const r = parseOhlcvCsv(text, { maxIssues: 0 })
+    return r.series.length === 1 ? r.series.time[0] : Number.NaN
+  }
+  const start = withHeader(ends[2], ends[3])
+  const end = withHeader(lastS, lastE)
+  if (Number.isNaN(start) || Number.isNaN(end)) return undefined
+  return { rows: lines - 1, start, end }
 }
 
 /** Invariant check of an in-memory series; `line` is the CSV line the row would be written on. */

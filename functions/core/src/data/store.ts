@@ -1,7 +1,7 @@
 import type { Storage } from 'unstorage'
 import type { OhlcvSeries, Timeframe } from '../types.ts'
 import { KtrdrError } from '../_errors.ts'
-import { formatOhlcvCsv, parseOhlcvCsv, validateSeries, type DataIssue } from './csv.ts'
+import { encodeOhlcvCsv, parseOhlcvCsv, summarizeOhlcvCsv, validateSeries, type DataIssue } from './csv.ts'
 import { mergeBars } from './merge.ts'
 import { sliceByTime } from './series.ts'
 import { assertSymbol, assertTimeframe, datasetKey, metaKey, parseDatasetKey } from './_symbols.ts'
@@ -139,7 +139,7 @@ export async function saveBars(storage: Storage, series: OhlcvSeries, options: S
   const issues = validateSeries(out)
   if (issues.length) throw dataInvalid(symbol, timeframe, issues)
   const key = datasetKey(symbol, timeframe)
-  await storage.setItemRaw(key, new TextEncoder().encode(formatOhlcvCsv(out)))
+  await storage.setItemRaw(key, encodeOhlcvCsv(out))
   const meta = options.meta ?? (series.synthetic ? { synthetic: true } : undefined)
   if (meta) await storage.setItem(metaKey(symbol, timeframe), JSON.stringify(meta))
   else if (!series.synthetic && (await storage.hasItem(metaKey(symbol, timeframe)))) {
@@ -150,7 +150,11 @@ export async function saveBars(storage: Storage, series: OhlcvSeries, options: S
   return { key, bars: out.length }
 }
 
-/** What the data mount holds: one entry per `<SYMBOL>_<tf>.csv`. Reads each file once. */
+/**
+ * What the data mount holds: one entry per `<SYMBOL>_<tf>.csv`. Reads each file once but parses
+ * only its first and last data lines; `bars` counts non-empty data lines (files saveBars wrote
+ * have no unparseable rows; loadBars names any such rows in hand-placed files).
+ */
 export async function listDatasets(storage: Storage, filter: { symbol?: string; timeframe?: string } = {}): Promise<DatasetInfo[]> {
   const keys = await storage.getKeys()
   const out: DatasetInfo[] = []
@@ -161,14 +165,19 @@ export async function listDatasets(storage: Storage, filter: { symbol?: string; 
     if (filter.timeframe && parsed.timeframe !== filter.timeframe) continue
     const raw = toBytes(await storage.getItemRaw(key))
     if (!raw) continue
-    const { series } = parseOhlcvCsv(raw, { ...parsed, maxIssues: 0 })
+    // Only the ends and a line count: a full parse of a 1M-row file costs over a second.
+    let summary = summarizeOhlcvCsv(raw)
+    if (!summary) {
+      const { series } = parseOhlcvCsv(raw, { ...parsed, maxIssues: 0 })
+      summary = { rows: series.length, start: series.time[0], end: series.time[series.length - 1] }
+    }
     const meta = await readMeta(storage, parsed.symbol, parsed.timeframe)
     out.push({
       ...parsed,
       key,
-      start: series.length ? formatIsoSeconds(series.time[0]) : null,
-      end: series.length ? formatIsoSeconds(series.time[series.length - 1]) : null,
-      bars: series.length,
+      start: summary.rows ? formatIsoSeconds(summary.start) : null,
+      end: summary.rows ? formatIsoSeconds(summary.end) : null,
+      bars: summary.rows,
       synthetic: Boolean(meta?.synthetic),
       ...(meta ? { meta } : {}),
     })
