@@ -3,14 +3,18 @@ import { KtrdrError } from '../protocol/index.ts'
 import { requireBearer, sendGatewayError } from './_http.ts'
 import type { GatewayRouteContext, GatewayRoutes } from './_routes.ts'
 import type { GatewayServices } from './_services.ts'
+import catalogRoutes from './routes/catalog.ts'
 import compatRoutes from './routes/compat.ts'
 import dataRoutes from './routes/data.ts'
 import functionsRoutes from './routes/functions.ts'
 import healthRoutes from './routes/health.ts'
 import invokeRoutes from './routes/invoke.ts'
+import modelsRoutes from './routes/models.ts'
 import operationsRoutes from './routes/operations.ts'
+import resultsRoutes from './routes/results.ts'
 import storageRoutes from './routes/storage.ts'
 import strategiesRoutes from './routes/strategies.ts'
+import trainingsRoutes from './routes/trainings.ts'
 import workersRoutes from './routes/workers.ts'
 
 const PUBLIC = new Set(['/health', '/api/v1/health'])
@@ -42,8 +46,9 @@ export async function createGatewayApp(services: GatewayServices): Promise<App> 
   })
   const router = createRouter()
   const ctx: GatewayRouteContext = services
-  // Areas: health/workers/operations/invoke/compat/storage (gateway), functions (bundles & versions), data, strategies.
-  for (const routes of [healthRoutes, workersRoutes, operationsRoutes, invokeRoutes, compatRoutes, functionsRoutes, dataRoutes, strategiesRoutes, storageRoutes]) routes(router, ctx)
+  // Areas: health/workers/operations/invoke/compat/storage (gateway), functions (bundles & versions), data, strategies;
+  // read-only research views: results, models, trainings/:id/performance, timeframes/symbols.
+  for (const routes of [healthRoutes, workersRoutes, operationsRoutes, invokeRoutes, compatRoutes, functionsRoutes, dataRoutes, strategiesRoutes, storageRoutes, resultsRoutes, modelsRoutes, trainingsRoutes, catalogRoutes]) routes(router, ctx)
   app.use(router)
   return app
 }

@@ -3,7 +3,7 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createApp, createRouter, defineEventHandler, getRouterParam, readBody, setResponseStatus, toNodeListener } from 'h3'
-import type { DispatchRequest, FunctionManifest, FunctionVersion, HostEvent, HostHealth, RegistrationResponse, WorkerCapabilities } from '../../protocol/index.ts'
+import type { DispatchRequest, FunctionManifest, OperationErrorInfo, FunctionVersion, HostEvent, HostHealth, RegistrationResponse, WorkerCapabilities } from '../../protocol/index.ts'
 import { KtrdrError } from '../../protocol/index.ts'
 import type { FunctionRegistry, ResolvedFunction } from '../functions/_types.ts'
 
@@ -48,6 +48,8 @@ export interface FakeHostOptions {
   healthStatus?: number
   heartbeat?: boolean
   token?: string
+  /** How an invocation ends; default: completed with `{echo: input, worker_id}`. */
+  outcome?: (request: DispatchRequest) => { result: unknown } | { error: OperationErrorInfo }
 }
 
 /**
@@ -88,7 +90,9 @@ export async function startFakeHost(options: FakeHostOptions) {
     }
     timers.push(setTimeout(() => {
       running.delete(id)
-      void push({ seq: ++seq, type: 'completed', operation_id: id, attempt: body.attempt, at: at(), result: { echo: body.input, worker_id: options.workerId } })
+      const outcome = options.outcome?.(body) ?? { result: { echo: body.input, worker_id: options.workerId } }
+      if ('error' in outcome) void push({ seq: ++seq, type: 'failed', operation_id: id, attempt: body.attempt, at: at(), error: outcome.error })
+      else void push({ seq: ++seq, type: 'completed', operation_id: id, attempt: body.attempt, at: at(), result: outcome.result })
     }, delay))
     setResponseStatus(event, 202)
     return { accepted: true }

@@ -1,0 +1,46 @@
+import { defineEventHandler, getQuery, getRouterParam } from 'h3'
+import { KtrdrError } from '../../protocol/index.ts'
+import { listStoreKeys, parseStoreKey, sendStoredFile } from '../_files.ts'
+import { defineGatewayRoutes } from '../_routes.ts'
+
+const PREFIX = '/api/v1/results'
+
+/**
+ * What researchers read after an operation: its result (§9.9 `/operations/:id/results`) and, read
+ * only, the files functions wrote to the `results` mount (trades.json, equity.csv, summary.json).
+ * API token like every other route; the cluster-token `/storage` route stays for hosts only.
+ */
+export default defineGatewayRoutes((router, ctx) => {
+  router.get('/api/v1/operations/:id/results', defineEventHandler((event) => {
+    const { op } = ctx.operations.require(getRouterParam(event, 'id', { decode: true })!)
+    if (op.status !== 'completed' && op.status !== 'failed') {
+      throw new KtrdrError({
+        statusCode: 400, code: 'OPERATION_NOT_FINISHED', retryable: op.status === 'pending' || op.status === 'running',
+        message: `Operation ${op.operation_id} is ${op.status}: results exist once it is completed or failed (follow it with GET /api/v1/operations/${op.operation_id}/events)`,
+      })
+    }
+    return { success: true, operation_id: op.operation_id, operation_type: op.operation_type, status: op.status, results: op.result ?? null, error: op.error }
+  }))
+
+  /** A file → its bytes; a folder → the keys under it; `?prefix=` on the root lists too. */
+  const read = defineEventHandler(async (event) => {
+    const path = event.path.split('?')[0]
+    const key = parseStoreKey(path.slice(PREFIX.length), 'Results')
+    if (key) {
+      const sent = await sendStoredFile(event, ctx.storage, 'results', key)
+      if (sent !== undefined) return sent
+    }
+    const q = getQuery(event)
+    const prefix = key || (typeof q.prefix === 'string' ? parseStoreKey(q.prefix, 'Results') : '')
+    const keys = await listStoreKeys(ctx.storage, 'results', prefix)
+    if (keys.length === 0 && key) {
+      throw new KtrdrError({
+        statusCode: 404, code: 'RESULT_NOT_FOUND', retryable: false,
+        message: `No result file or folder "${key}" in the results mount: backtests write backtests/<operation_id>/…; see the keys of an operation with GET ${PREFIX}/backtests/<operation_id>`,
+      })
+    }
+    return { success: true, prefix, keys, urls: keys.map((k) => `${PREFIX}/${k.split('/').map(encodeURIComponent).join('/')}`) }
+  })
+  router.get(PREFIX, read)
+  router.get(`${PREFIX}/**`, read)
+})
