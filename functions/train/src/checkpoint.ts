@@ -1,6 +1,6 @@
 import type { Storage } from 'unstorage'
 import { tf, type NamedTensor } from '../../core/src/model/tf.ts'
-import type { LoopSnapshot, LoopState } from './loop.ts'
+import type { CheckpointReason, LoopSnapshot, LoopState } from './loop.ts'
 
 /**
  * One checkpoint per operation under `checkpoints/<operation_id>/` (§5.7): model weights,
@@ -14,7 +14,8 @@ export interface CheckpointManifest {
   generation: number
   /** Hash of what the run depends on (strategy, data, seed, backend): resuming anything else is refused. */
   fingerprint: string
-  reason: 'interval' | 'cancel'
+  /** interval: periodic; cancel: mid-epoch, on cancel or host shutdown; failure: end of the last good epoch. */
+  reason: CheckpointReason
   /** TensorFlow.js backend that wrote it (informational: weights are backend-independent). */
   backend?: string
   created_at: string
@@ -39,7 +40,7 @@ function toArrayBuffer(raw: unknown): ArrayBuffer {
   throw new Error('Checkpoint file is not binary data')
 }
 
-export async function saveCheckpoint(store: Storage, operationId: string, fingerprint: string, snapshot: LoopSnapshot, reason: 'interval' | 'cancel', backend?: string): Promise<CheckpointManifest> {
+export async function saveCheckpoint(store: Storage, operationId: string, fingerprint: string, snapshot: LoopSnapshot, reason: CheckpointReason, backend?: string): Promise<CheckpointManifest> {
   const dir = checkpointDir(operationId)
   const previous = await store.getItem<CheckpointManifest>(`${dir}/checkpoint.json`).catch(() => null)
   const generation = (previous && typeof previous === 'object' ? previous.generation : 0) + 1

@@ -46,6 +46,8 @@ export interface LoopState {
   stopped_early: boolean
 }
 
+export type CheckpointReason = 'interval' | 'cancel' | 'failure'
+
 export interface LoopSnapshot {
   state: LoopState
   weights: tf.Tensor[]
@@ -57,8 +59,13 @@ export interface LoopHooks {
   signal?: AbortSignal
   onBatch?(info: { epoch: number; epochs: number; batch: number; batches: number }): void
   onEpoch?(record: EpochRecord, state: LoopState): void
-  /** Called every `checkpoint_every` epochs and on cancel, before the loop throws. */
-  checkpoint?(snapshot: LoopSnapshot, reason: 'interval' | 'cancel'): Promise<void>
+  /**
+   * Called every `checkpoint_every` epochs, and before the loop throws: on cancel (mid-epoch
+   * state) and on any other failure after at least one completed epoch (the state at the end of
+   * the last completed epoch). A throw from a cancel/failure checkpoint is swallowed: the
+   * original error is the one the caller must see.
+   */
+  checkpoint?(snapshot: LoopSnapshot, reason: CheckpointReason): Promise<void>
 }
 
 export interface LoopResult {
@@ -147,6 +154,31 @@ export async function runTrainingLoop(model: tf.LayersModel, spec: ModelSpec, se
     optimizer: state.epoch === 0 && state.batch === 0 ? [] : await optimizer.getWeights(),
     best,
   })
+  // optimizer.getWeights() returns the slot variables themselves plus a fresh `iterations` scalar.
+  const releaseSnapshot = (snap: LoopSnapshot) => tf.dispose(snap.optimizer.map((n) => n.tensor).filter((t) => !(t instanceof tf.Variable)))
+  const checkpoint = async (reason: CheckpointReason) => {
+    const snap = await snapshot()
+    try { await hooks.checkpoint!(snap, reason) } finally { releaseSnapshot(snap) }
+  }
+  // A copy of the state at the end of the last completed epoch (only when someone checkpoints):
+  // when a later epoch fails, that is what the failure checkpoint holds, never weights the failed
+  // epoch may have left diverged or half-updated (§5.7: checkpoints also on failure).
+  let lastGood: LoopSnapshot | null = null
+  const disposeLastGood = () => { if (lastGood) tf.dispose([...lastGood.weights, ...lastGood.optimizer.map((n) => n.tensor)]); lastGood = null }
+  const keepLastGood = async () => {
+    if (!hooks.checkpoint) return
+    const snap = await snapshot()
+    const copy: LoopSnapshot = {
+      state: snap.state,
+      weights: snap.weights.map((w) => tf.keep(w.clone())),
+      optimizer: snap.optimizer.map(({ name, tensor }) => ({ name, tensor: tf.keep(tensor.clone()) })),
+      best: null,
+    }
+    releaseSnapshot(snap)
+    disposeLastGood()
+    lastGood = copy
+  }
+  let checkpointedOnCancel = false
 
   try {
     for (let epoch = state.epoch; epoch < config.epochs && !state.stopped_early; epoch++) {
@@ -177,7 +209,10 @@ export async function runTrainingLoop(model: tf.LayersModel, spec: ModelSpec, se
           disposeBatches()
           state.partial = { loss_sum: lossSum, correct, seen }
           state.batch = b
-          await hooks.checkpoint?.(await snapshot(), 'cancel')
+          if (hooks.checkpoint) {
+            checkpointedOnCancel = true
+            await checkpoint('cancel').catch(() => {})
+          }
           throw hooks.signal.reason ?? new Error('Training cancelled')
         }
         const from = b * batchSize
@@ -255,10 +290,11 @@ export async function runTrainingLoop(model: tf.LayersModel, spec: ModelSpec, se
       const es = stepEarlyStopping(config.early_stopping, state.early, record)
       state.early = es.state
       state.stopped_early = es.stop
+      await keepLastGood()
       hooks.onEpoch?.(record, state)
       const due = state.epoch % config.checkpoint_every === 0 || (lastCheckpoint !== null && performance.now() - lastCheckpoint > config.checkpoint_seconds * 1000)
       if (hooks.checkpoint && due && state.epoch < config.epochs && !es.stop) {
-        await hooks.checkpoint(await snapshot(), 'interval')
+        await checkpoint('interval')
         lastCheckpoint = performance.now()
       }
     }
@@ -266,9 +302,16 @@ export async function runTrainingLoop(model: tf.LayersModel, spec: ModelSpec, se
     if (best) model.setWeights(best)
     return { state, classWeights, loss, disposeLoss }
   } catch (error) {
+    // (assigned in a closure: TypeScript would narrow it to null here)
+    const good = lastGood as LoopSnapshot | null
+    if (good && hooks.checkpoint && !checkpointedOnCancel) {
+      // `best` only changes when an epoch completes, so it belongs with the last good state.
+      await hooks.checkpoint({ ...good, best }, hooks.signal?.aborted ? 'cancel' : 'failure').catch(() => {})
+    }
     disposeLoss()
     throw error
   } finally {
+    disposeLastGood()
     setDropoutStep(model, null)
     if (best) tf.dispose(best)
     tf.dispose([X, Y])

@@ -98,7 +98,12 @@ export async function runTraining(input: TrainInput, ctx: FunctionContext): Prom
           progress(PREP + ((TRAIN_END - PREP) * record.epoch) / loopConfig.epochs, `Epoch ${record.epoch}/${loopConfig.epochs}`, { epoch: record.epoch, total_epochs: loopConfig.epochs, ...lastEpoch })
         },
         async checkpoint(snapshot, reason) {
-          await saveCheckpoint(ctx.storage.checkpoints, ctx.operationId, fingerprint, snapshot, reason, backend.backend)
+          try {
+            await saveCheckpoint(ctx.storage.checkpoints, ctx.operationId, fingerprint, snapshot, reason, backend.backend)
+          } catch (error) {
+            logger.warn(`Could not save the ${reason} checkpoint: ${String(error)}`)
+            throw error
+          }
           logger.info(`Checkpoint (${reason}) at epoch ${snapshot.state.epoch}${snapshot.state.batch ? `, batch ${snapshot.state.batch}` : ''}`)
         },
       },

@@ -6,7 +6,9 @@ import { tf } from '../../core/src/model/tf.ts'
 import { resolveLoopConfig, type LoopConfig } from '../src/config.ts'
 import { inverseFrequencyWeights } from '../src/_losses.ts'
 import { mulberry32 } from '../../core/src/rng.ts'
-import { evaluateSplit, runTrainingLoop, type TrainingSet } from '../src/loop.ts'
+import { createStorage } from 'unstorage'
+import { loadCheckpoint, readCheckpointManifest, saveCheckpoint } from '../src/checkpoint.ts'
+import { evaluateSplit, runTrainingLoop, type CheckpointReason, type LoopHooks, type TrainingSet } from '../src/loop.ts'
 import { classificationMetrics } from '../src/metrics.ts'
 
 /** Planted rule: class = BUY if x0 + x1 > 0.6, SELL if x0 + x1 < −0.6, else HOLD; 6 noise columns. */
@@ -106,6 +108,89 @@ describe('training loop', () => {
     const { disposeLoss } = await runTrainingLoop(model, s, set, config({ epochs: 2 }), { seed: 1 })
     disposeLoss()
     model.dispose()
+    expect(tf.memory().numTensors).toBe(before)
+  })
+})
+
+describe('training loop: checkpoint on failure (§5.7)', () => {
+  const set = plantedSet(600, 5)
+  const cfg = config({ epochs: 4, checkpoint_every: 100 })
+  let modelRef: tf.LayersModel | null = null
+  const run = async (operationId: string, store: ReturnType<typeof createStorage>, hooks: Omit<LoopHooks, 'checkpoint'>, resume?: Awaited<ReturnType<typeof loadCheckpoint>>) => {
+    const model = buildModel(spec(2))
+    modelRef = model
+    const reasons: CheckpointReason[] = []
+    try {
+      const { state, disposeLoss } = await runTrainingLoop(model, spec(2), set, cfg, {
+        seed: 4, resume,
+        hooks: { ...hooks, async checkpoint(snapshot, reason) { reasons.push(reason); await saveCheckpoint(store, operationId, 'fp', snapshot, reason) } },
+      })
+      disposeLoss()
+      return { state, weights: model.getWeights().map((w) => Array.from(w.dataSync())), reasons }
+    } catch (error) {
+      return { error: error as Error, reasons }
+    } finally {
+      model.dispose()
+    }
+  }
+
+  it('a loss that diverges in a later epoch leaves a failure checkpoint of the last good epoch, and resuming it matches an uninterrupted run', async () => {
+    const store = createStorage()
+    const straight = await run('op_straight', store, {})
+    expect(straight.error).toBeUndefined()
+
+    // Poison the weights once epoch 2 is done: epoch 3's loss is NaN and the loop fails.
+    const failed = await run('op_diverged', store, {
+      onEpoch(record) {
+        if (record.epoch !== 2) return
+        const nan = modelRef!.getWeights().map((w) => tf.fill(w.shape, Number.NaN))
+        modelRef!.setWeights(nan)
+        tf.dispose(nan)
+      },
+    })
+    expect(failed.error?.message).toMatch(/Training diverged: loss is NaN in epoch 3/)
+    expect(failed.reasons).toEqual(['failure'])
+    const manifest = await readCheckpointManifest(store, 'op_diverged')
+    expect(manifest?.reason).toBe('failure')
+    expect(manifest?.state.epoch).toBe(2)
+    expect(manifest?.state.batch).toBe(0)
+    expect(manifest?.state.history).toHaveLength(2)
+
+    const snapshot = await loadCheckpoint(store, 'op_diverged', manifest!)
+    for (const w of snapshot.weights) expect(Array.from(w.dataSync()).every(Number.isFinite)).toBe(true)
+    const resumed = await run('op_diverged', store, {}, snapshot)
+    tf.dispose([...snapshot.weights, ...snapshot.optimizer.map((n) => n.tensor), ...(snapshot.best ?? [])])
+    expect(resumed.error).toBeUndefined()
+    expect(resumed.state!.history.map(({ duration, timestamp, ...r }) => r)).toEqual(straight.state!.history.map(({ duration, timestamp, ...r }) => r))
+    expect(resumed.weights).toEqual(straight.weights)
+  })
+
+  it('an unexpected error mid-epoch saves the end of the last completed epoch; a failure before any completed epoch saves nothing', async () => {
+    const store = createStorage()
+    const late = await run('op_late', store, { onBatch({ epoch, batch }) { if (epoch === 3 && batch === 2) throw new Error('disk on fire') } })
+    expect(late.error?.message).toBe('disk on fire')
+    expect(late.reasons).toEqual(['failure'])
+    const manifest = await readCheckpointManifest(store, 'op_late')
+    expect({ reason: manifest?.reason, epoch: manifest?.state.epoch, batch: manifest?.state.batch }).toEqual({ reason: 'failure', epoch: 2, batch: 0 })
+
+    const early = await run('op_early', store, { onBatch({ epoch, batch }) { if (epoch === 1 && batch === 2) throw new Error('too early') } })
+    expect(early.error?.message).toBe('too early')
+    expect(early.reasons).toEqual([])
+    expect(await readCheckpointManifest(store, 'op_early')).toBeNull()
+  })
+
+  it('a cancel mid-epoch keeps its mid-epoch checkpoint (not replaced by the last-epoch copy) and leaves no tensors behind', async () => {
+    const store = createStorage()
+    const before = tf.memory().numTensors
+    const controller = new AbortController()
+    const cancelled = await run('op_cancel', store, {
+      signal: controller.signal,
+      onBatch({ epoch, batch }) { if (epoch === 2 && batch === 3) controller.abort(new Error('Host shutting down')) },
+    })
+    expect(cancelled.error?.message).toBe('Host shutting down')
+    expect(cancelled.reasons).toEqual(['cancel'])
+    const manifest = await readCheckpointManifest(store, 'op_cancel')
+    expect({ reason: manifest?.reason, epoch: manifest?.state.epoch, batch: manifest?.state.batch }).toEqual({ reason: 'cancel', epoch: 1, batch: 3 })
     expect(tf.memory().numTensors).toBe(before)
   })
 })
