@@ -4,7 +4,7 @@ import { anyHostMatches, placeOperation, type PlacementRequest } from '../schedu
 import type { Dispatcher } from './_dispatcher.ts'
 import type { ResolvedGatewayOptions } from './_options.ts'
 import type { OperationsService } from './_operations.ts'
-import type { createInputValidator } from './_validate.ts'
+import type { InputValidator } from './_validate.ts'
 import type { WorkerRegistry } from './_workers.ts'
 import type { FunctionRegistry, ResolvedFunction } from './functions/_types.ts'
 
@@ -62,7 +62,7 @@ export function createInvoker(deps: {
   operations: OperationsService
   workers: WorkerRegistry
   dispatcher: Dispatcher
-  validateInput: ReturnType<typeof createInputValidator>
+  validateInput: InputValidator
 }) {
   const { options, functions, operations, workers, dispatcher } = deps
 

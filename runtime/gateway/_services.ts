@@ -12,8 +12,9 @@ import { createInvoker, type Invoker } from './_invoke.ts'
 import { createOperationsService, type OperationsService } from './_operations.ts'
 import type { ResolvedGatewayOptions } from './_options.ts'
 import { createReconciler, type Reconciler } from './_reconcile.ts'
+import { createOperationsRetention, type OperationsRetention } from './_retention.ts'
 import { createOperationStore } from './_store.ts'
-import { createInputValidator } from './_validate.ts'
+import { createInputValidator, type InputValidator } from './_validate.ts'
 import { createWorkerRegistry, type WorkerRegistry } from './_workers.ts'
 import type { FunctionRegistry } from './functions/_types.ts'
 
@@ -32,6 +33,10 @@ export interface GatewayServices {
   reconciler: Reconciler
   client: HostClient
   invoke: Invoker
+  /** Deletes finished operations older than KTRDR_OPERATIONS_RETENTION_DAYS (at start, then hourly). */
+  retention: OperationsRetention
+  /** Input-schema validators, compiled at publish and at start (see warmAliasedValidators). */
+  validateInput: InputValidator
   startedAt: Date
   close(): Promise<void>
 }
@@ -64,8 +69,11 @@ export async function createGatewayServices(options: ResolvedGatewayOptions, ove
   healthRef = health
   const reconciler = createReconciler({ options, workers, operations, dispatcher, logger })
 
-  // Tell every host about a new version so the first invocation finds the bundle unpacked.
+  const validateInput = createInputValidator()
+  // Tell every host about a new version so the first invocation finds the bundle unpacked, and
+  // compile its input schema now so the first invocation does not pay for it either.
   const notify = (version: FunctionVersion) => {
+    validateInput.warm(version.sha256, version.manifest.input_schema, `${version.name}@${version.version}`)
     for (const entry of workers.all()) {
       if (entry.lost) continue
       client.prefetch(entry.record.endpoint_url, { name: version.name, version: version.version, sha256: version.sha256, bundle_key: version.bundle_key })
@@ -74,7 +82,10 @@ export async function createGatewayServices(options: ResolvedGatewayOptions, ove
   }
   const functions: FunctionRegistry = overrides.functions ?? await import('./functions/registry.ts').then((m) => m.createFunctionRegistry({ database, storage, notify }))
 
-  const invoke = createInvoker({ options, functions, operations, workers, dispatcher: dispatcherRef, validateInput: createInputValidator() })
+  const invoke = createInvoker({ options, functions, operations, workers, dispatcher: dispatcherRef, validateInput })
+  let closed = false
+  const warming = warmAliasedValidators(functions, validateInput, () => closed)
+    .catch((error: Error) => logger.debug(`Warming input validators failed: ${error.message}`))
 
   // Durable state back in memory: pending → queue; running → wait for the host to re-attach.
   const restored = operations.load()
@@ -96,12 +107,17 @@ export async function createGatewayServices(options: ResolvedGatewayOptions, ove
   }
   health.start()
   dispatcher.kick()
+  const retention = createOperationsRetention({ options: options.retention, database, operations, logger })
+  retention.start()
 
   const services: GatewayServices = {
-    options, logger, storage, database, functions, hooks, operations, workers, dispatcher, health, reconciler, client, invoke,
+    options, logger, storage, database, functions, hooks, operations, workers, dispatcher, health, reconciler, client, invoke, retention, validateInput,
     startedAt: new Date(),
     async close() {
+      closed = true
+      await warming
       if (reattachTimer) clearTimeout(reattachTimer)
+      retention.close()
       health.close()
       dispatcher.close()
       client.close()
@@ -111,4 +127,24 @@ export async function createGatewayServices(options: ResolvedGatewayOptions, ove
     },
   }
   return services
+}
+
+/**
+ * Compiles the input schema of every version an alias points to (latest included), one per
+ * event-loop turn so start-up and early requests are not held up; an invocation that arrives
+ * first simply compiles its own.
+ */
+async function warmAliasedValidators(functions: FunctionRegistry, validateInput: InputValidator, stopped: () => boolean): Promise<void> {
+  const turn = () => new Promise<void>((resolve) => setImmediate(resolve))
+  await turn()
+  if (stopped()) return
+  for (const fn of await functions.listFunctions()) {
+    const versions = new Set(fn.aliases.flatMap((a) => a.routes.map((r) => r.version)))
+    for (const v of versions) {
+      if (stopped()) return
+      const version = await functions.getVersion(fn.name, v)
+      if (version) validateInput.warm(version.sha256, version.manifest.input_schema, `${version.name}@${version.version}`)
+      await turn()
+    }
+  }
 }
