@@ -22,6 +22,14 @@ export interface GatewayConfig {
   maxBundleBytes?: number
   /** Silence request/lifecycle logs (tests, benches). */
   quiet?: boolean
+  retention?: Partial<RetentionOptions>
+}
+
+export interface RetentionOptions {
+  /** Finished operations older than this many days are deleted; 0 keeps them forever. */
+  days: number
+  /** How often the purge runs (it also runs at start). */
+  intervalMs: number
 }
 
 export interface HealthOptions {
@@ -66,6 +74,7 @@ export interface ResolvedGatewayOptions {
   maxBodyBytes: number
   maxBundleBytes: number
   quiet: boolean
+  retention: RetentionOptions
 }
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]'])
@@ -90,7 +99,8 @@ function secs(env: NodeJS.ProcessEnv, name: string): number | undefined {
  * Env: KTRDR_GATEWAY_HOST, KTRDR_GATEWAY_PORT (or PORT), KTRDR_GATEWAY_DB, KTRDR_HOME, KTRDR_API_TOKEN,
  * KTRDR_CLUSTER_TOKEN, KTRDR_INSECURE=1, KTRDR_WORKER_HEALTH_CHECK_INTERVAL/TIMEOUT/FAILURES,
  * KTRDR_WORKER_REMOVAL_THRESHOLD (seconds, as in the guide), KTRDR_HEARTBEAT_INTERVAL/TIMEOUT (seconds),
- * KTRDR_MAX_ATTEMPTS, KTRDR_MAX_BODY_BYTES, KTRDR_MAX_BUNDLE_BYTES.
+ * KTRDR_MAX_ATTEMPTS, KTRDR_MAX_BODY_BYTES, KTRDR_MAX_BUNDLE_BYTES, KTRDR_OPERATIONS_RETENTION_DAYS
+ * (30; 0 keeps finished operations forever).
  */
 export function resolveGatewayOptions(config: GatewayConfig = {}, env: NodeJS.ProcessEnv = process.env): ResolvedGatewayOptions {
   const host = config.host ?? env.KTRDR_GATEWAY_HOST ?? '127.0.0.1'
@@ -133,5 +143,9 @@ export function resolveGatewayOptions(config: GatewayConfig = {}, env: NodeJS.Pr
     maxBodyBytes: config.maxBodyBytes ?? num(env.KTRDR_MAX_BODY_BYTES, 'KTRDR_MAX_BODY_BYTES') ?? 1024 * 1024,
     maxBundleBytes: config.maxBundleBytes ?? num(env.KTRDR_MAX_BUNDLE_BYTES, 'KTRDR_MAX_BUNDLE_BYTES') ?? 512 * 1024 * 1024,
     quiet: config.quiet ?? false,
+    retention: {
+      days: config.retention?.days ?? num(env.KTRDR_OPERATIONS_RETENTION_DAYS, 'KTRDR_OPERATIONS_RETENTION_DAYS') ?? 30,
+      intervalMs: config.retention?.intervalMs ?? 3_600_000,
+    },
   }
 }

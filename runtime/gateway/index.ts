@@ -7,7 +7,8 @@ import { resolveGatewayOptions, type GatewayConfig, type ResolvedGatewayOptions 
 import { createGatewayServices, type GatewayServiceOverrides, type GatewayServices } from './_services.ts'
 
 export { resolveGatewayOptions } from './_options.ts'
-export type { GatewayConfig, ResolvedGatewayOptions, HealthOptions, QueueOptions } from './_options.ts'
+export type { GatewayConfig, ResolvedGatewayOptions, HealthOptions, QueueOptions, RetentionOptions } from './_options.ts'
+export type { OperationsRetention } from './_retention.ts'
 export { createGatewayServices } from './_services.ts'
 export type { GatewayServices, GatewayServiceOverrides } from './_services.ts'
 export { createGatewayApp } from './_app.ts'
