@@ -13,7 +13,6 @@ import { createOperationsService, type OperationsService } from './_operations.t
 import type { ResolvedGatewayOptions } from './_options.ts'
 import { createReconciler, type Reconciler } from './_reconcile.ts'
 import { createOperationsRetention, type OperationsRetention } from './_retention.ts'
-import { createOperationsRetention, type OperationsRetention } from './_retention.ts'
 import { createOperationStore } from './_store.ts'
 import { createInputValidator, type InputValidator } from './_validate.ts'
 import { createWorkerRegistry, type WorkerRegistry } from './_workers.ts'
@@ -34,8 +33,6 @@ export interface GatewayServices {
   reconciler: Reconciler
   client: HostClient
   invoke: Invoker
-  /** Deletes finished operations older than KTRDR_OPERATIONS_RETENTION_DAYS (at start, then hourly). */
-  retention: OperationsRetention
   /** Deletes finished operations older than KTRDR_OPERATIONS_RETENTION_DAYS (at start, then hourly). */
   retention: OperationsRetention
   /** Input-schema validators, compiled at publish and at start (see warmAliasedValidators). */
@@ -112,17 +109,14 @@ export async function createGatewayServices(options: ResolvedGatewayOptions, ove
   dispatcher.kick()
   const retention = createOperationsRetention({ options: options.retention, database, operations, logger })
   retention.start()
-  const retention = createOperationsRetention({ options: options.retention, database, operations, logger })
-  retention.start()
 
   const services: GatewayServices = {
-    options, logger, storage, database, functions, hooks, operations, workers, dispatcher, health, reconciler, client, invoke, retention, retention, validateInput,
+    options, logger, storage, database, functions, hooks, operations, workers, dispatcher, health, reconciler, client, invoke, retention, validateInput,
     startedAt: new Date(),
     async close() {
       closed = true
       await warming
       if (reattachTimer) clearTimeout(reattachTimer)
-      retention.close()
       retention.close()
       health.close()
       dispatcher.close()
