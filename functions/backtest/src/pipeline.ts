@@ -2,7 +2,7 @@
 // once per symbol, before the cheap per-parameter-set engine runs.
 import type { FunctionContext } from '../../../runtime/function/define.ts'
 import { KtrdrError } from '../../../runtime/protocol/errors.ts'
-import { buildFeatureMatrix, loadBars, lowerBound, parseDateInput, resolveStrategy, timeframeMs, type NormalizationParams, type OhlcvSeries, type ResolvedStrategy } from '../../core/index.ts'
+import { buildFeatureMatrix, loadStrategyBars, lowerBound, parseDateInput, resolveStrategy, timeframeMs, type NormalizationParams, type OhlcvSeries, type ResolvedStrategy } from '../../core/index.ts'
 import { setDropoutStep } from '../../core/src/model/_dropout.ts'
 import { useTfBackend } from '../../core/src/model/backend.ts'
 import { loadModel, type LoadedModel } from '../../core/src/model/io.ts'
@@ -91,15 +91,14 @@ export async function loadBacktestModel(ctx: Pick<FunctionContext, 'storage' | '
 
 /**
  * Bars (every needed timeframe, from the start of the cache up to end_date so long-memory
- * indicators match what training saw), the feature matrix with the model's normalisation,
+ * indicators match what training saw, restricted to the timeframes' common coverage as in training), the feature matrix with the model's normalisation,
  * and one large-batch inference over the rows the window can use.
  */
 export async function prepareSymbol(ctx: Pick<FunctionContext, 'storage' | 'signal'>, model: BacktestModel, q: { symbol: string; timeframe: string; startMs: number; endMs: number }): Promise<PreparedSymbol> {
   const t0 = performance.now()
   const end = Number.isFinite(q.endMs) ? q.endMs : undefined
-  const series: Record<string, OhlcvSeries> = {}
-  for (const tf of model.timeframes) series[tf] = await loadBars(ctx.storage.data, { symbol: q.symbol, timeframe: tf, end, signal: ctx.signal })
-  const bars = series[model.baseTimeframe]
+  const series = await loadStrategyBars(ctx.storage.data, model.strategy, { symbol: q.symbol, end, signal: ctx.signal })
+  const bars = series.get(model.baseTimeframe)!
   const t1 = performance.now()
   const matrix = buildFeatureMatrix(model.strategy, series, { normalization: model.normalization, signal: ctx.signal })
   const t2 = performance.now()

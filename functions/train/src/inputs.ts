@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { Storage } from 'unstorage'
 import { parse as parseYaml } from 'yaml'
-import { loadBars } from '../../core/src/data/store.ts'
+import { loadStrategyBars } from '../../core/src/data/strategy-bars.ts'
 import { resolveStrategy } from '../../core/src/strategy/parse.ts'
 import type { ResolvedStrategy } from '../../core/src/strategy/types.ts'
 import type { OhlcvSeries } from '../../core/src/types.ts'
@@ -63,7 +63,7 @@ export interface LoadedData {
   end_date: string | null
 }
 
-/** Bars for every symbol × timeframe, and a sha256 over exactly the bars used. */
+/** Bars for every symbol × timeframe (restricted to their common coverage, §3.3), and a sha256 over exactly the bars used. */
 export async function loadTrainingBars(data: Storage, strategy: ResolvedStrategy, range: { start?: string; end?: string }, signal?: AbortSignal): Promise<LoadedData> {
   const hash = createHash('sha256')
   const series = new Map<string, Map<string, OhlcvSeries>>()
@@ -71,10 +71,8 @@ export async function loadTrainingBars(data: Storage, strategy: ResolvedStrategy
   let first = Infinity
   let last = -Infinity
   for (const symbol of strategy.training_data.symbols) {
-    const byTf = new Map<string, OhlcvSeries>()
-    for (const timeframe of strategy.training_data.timeframes) {
-      const bars = await loadBars(data, { symbol, timeframe, start: range.start, end: range.end, signal })
-      byTf.set(timeframe, bars)
+    const byTf = await loadStrategyBars(data, strategy, { symbol, start: range.start, end: range.end, signal })
+    for (const [timeframe, bars] of byTf) {
       synthetic ||= !!bars.synthetic
       hash.update(`${symbol}|${timeframe}|${bars.length}\n`)
       for (const col of [bars.time, bars.open, bars.high, bars.low, bars.close, bars.volume]) hash.update(new Uint8Array(col.buffer, col.byteOffset, bars.length * 8))

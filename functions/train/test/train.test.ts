@@ -6,7 +6,7 @@ import { buildFeatureMatrix } from '../../core/src/features/build.ts'
 import { buildLabels } from '../../core/src/labels/build.ts'
 import { predictProbabilities } from '../../core/src/model/infer.ts'
 import { loadModel } from '../../core/src/model/io.ts'
-import { loadBars } from '../../core/src/data/store.ts'
+import { loadStrategyBars } from '../../core/src/data/strategy-bars.ts'
 import { resolveStrategy, validateStrategy } from '../../core/src/strategy/parse.ts'
 import train from '../index.ts'
 import { prepareTrainingSet } from '../src/dataset.ts'
@@ -31,8 +31,7 @@ afterAll(async () => { await env.cleanup() })
 async function expectReloadedModelMatches(result: TrainingResult, symbol: string) {
   const loaded = await loadModel(storage, result.model_path)
   const strategy = resolveStrategy(loaded.metadata.strategy_yaml.replace(/symbol: \w+/, `symbol: ${symbol}`))
-  const byTf = new Map<string, Awaited<ReturnType<typeof loadBars>>>()
-  for (const tf of loaded.metadata.training_timeframes) byTf.set(tf, await loadBars(storage.data, { symbol, timeframe: tf, start: RANGE.start_date, end: RANGE.end_date }))
+  const byTf = await loadStrategyBars(storage.data, { training_data: { timeframes: loaded.metadata.training_timeframes } }, { symbol, start: RANGE.start_date, end: RANGE.end_date })
   const matrix = buildFeatureMatrix(strategy, byTf)
   const labels = buildLabels(strategy.training.labels, byTf.get(loaded.metadata.base_timeframe)!)
   const { set } = prepareTrainingSet([{ symbol, matrix: buildFeatureMatrix(strategy, byTf), labels }], {
@@ -133,6 +132,15 @@ training_data:
     const yaml = readFileSync(join(REFERENCE_DIR, 'v3_minimal.yaml'), 'utf8')
     await expect(runFunctionInProcess(train, { strategy_yaml: yaml, symbols: ['USDJPY'], epochs: 1 }, { storage })).rejects.toMatchObject({ code: 'DATA_NOT_FOUND', retryable: false })
     await expect(runFunctionInProcess(train, { strategy_yaml: yaml, strategy_name: 'v3_minimal' }, { storage })).rejects.toThrow(/exactly one/)
+  })
+
+  it('fails with MULTI_TF_INSUFFICIENT_COVERAGE when the timeframes barely overlap (§3.3)', async () => {
+    await storeSynthetic(storage, 'AUDUSD', '1h', 1600)
+    await storeSynthetic(storage, 'AUDUSD', '5m', 3 * 24 * 12)
+    const yaml = readFileSync(join(REFERENCE_DIR, 'squad_cycle1_control.yaml'), 'utf8')
+    const failed = runFunctionInProcess(train, { strategy_yaml: yaml, symbols: ['AUDUSD'], ...RANGE, epochs: 1 }, { storage })
+    await expect(failed).rejects.toMatchObject({ statusCode: 422, code: 'MULTI_TF_INSUFFICIENT_COVERAGE', retryable: false })
+    await expect(failed).rejects.toThrow(/AUDUSD.*1h 2020-01-01T00:00:00Z → [^;]*\(1600 bars\); 5m 2020-01-01T00:00:00Z → [^;]*\(864 bars\)/)
   })
 
   it('reads a strategy by name from the strategies store', async () => {
