@@ -1,13 +1,6 @@
 import { defineCommand } from 'citty'
 import { guard } from '../_api.ts'
-
-const list = (v?: string) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : undefined)
-function int(name: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined
-  const n = Number(v)
-  if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a non-negative integer, got "${v}"`)
-  return n
-}
+import { homeArg, intArg as int, listArg as list, stopOnSignals } from '../_serve.ts'
 
 export default defineCommand({
   meta: { name: 'host', description: 'Run a function host: registers with the gateway, runs function bundles in isolated executors' },
@@ -24,7 +17,7 @@ export default defineCommand({
     ib: { type: 'boolean', description: 'This host reaches an IB Gateway (capability ib)' },
     llm: { type: 'boolean', description: 'This host runs local LLM functions (capability llm)' },
     labels: { type: 'string', description: 'Comma-separated labels functions may require' },
-    home: { type: 'string', description: 'Storage root (default KTRDR_HOME or ./.ktrdr)' },
+    home: homeArg,
     'no-gpu': { type: 'boolean', description: 'Skip nvidia-smi GPU detection' },
     insecure: { type: 'boolean', description: 'Allow a non-loopback bind without KTRDR_CLUSTER_TOKEN' },
   },
@@ -39,14 +32,9 @@ export default defineCommand({
       storage: args.home ? { root: args.home } : undefined,
       detectGpu: args['no-gpu'] ? false : undefined, insecure: args.insecure || undefined,
     })
-    let stopping = false
-    const stop = (signal: string) => {
-      if (stopping) return
-      stopping = true
+    stopOnSignals((signal) => {
       console.error(`${signal}: draining ${host.workerId} (running invocations finish, up to 25 s)`)
-      host.close({ timeoutMs: 25_000 }).then(() => process.exit(0), () => process.exit(1))
-    }
-    process.on('SIGINT', () => stop('SIGINT'))
-    process.on('SIGTERM', () => stop('SIGTERM'))
+      return host.close({ timeoutMs: 25_000 })
+    })
   }),
 })

@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { defineCommand } from 'citty'
 import { guard } from '../_api.ts'
+import { stopOnSignals } from '../_serve.ts'
 
 /** Function folders whose index.ts default-exports a defineFunction (functions/core is a library). */
 export function findFunctionDirs(root = resolve(dirname(fileURLToPath(import.meta.url)), '../../../functions')): string[] {
@@ -76,16 +77,10 @@ export default defineCommand({
       '',
     ].join('\n'))
 
-    let stopping = false
-    const stop = async () => {
-      if (stopping) return
-      stopping = true
+    stopOnSignals(async () => {
       log.info('Stopping hosts and gateway…')
       await Promise.all(hosts.map((h) => h.close({ timeoutMs: 5000 }).catch(() => {})))
       await gateway.close()
-      process.exit(0)
-    }
-    process.on('SIGINT', () => void stop())
-    process.on('SIGTERM', () => void stop())
+    })
   }),
 })
