@@ -38,18 +38,68 @@ async function api<T>(base: string, path: string, init: { method?: string; body?
   return body as T
 }
 
-/** Polls an operation until it finishes, printing each new progress step. */
+/** The operation states of an SSE stream (`event: state|progress|requeued|completed|…`, `data: <op>`). */
+async function* operationEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<Op> {
+  const decoder = new TextDecoder()
+  let buffer = ''
+  for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
+    buffer += decoder.decode(chunk, { stream: true })
+    let end: number
+    while ((end = buffer.indexOf('\n\n')) >= 0) {
+      const block = buffer.slice(0, end)
+      buffer = buffer.slice(end + 2)
+      const data = block.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trimStart()).join('\n')
+      if (data) yield JSON.parse(data) as Op
+    }
+  }
+}
+
+/**
+ * Follows an operation over its server-sent events (GET /api/v1/operations/:id/events: the current
+ * state, each change, then the final state), printing each new progress step. Nothing polls; if the
+ * stream drops before the end it reconnects (the first event is the current state again). Bounded
+ * by `timeoutMs`.
+ */
 async function follow(base: string, id: string, label: string, timeoutMs: number): Promise<Op> {
   const deadline = Date.now() + timeoutMs
   let last = ''
-  for (;;) {
-    const op = await api<Op>(base, `/api/v1/operations/${id}`)
-    const line = `${op.progress.percentage.toFixed(0).padStart(3)}%  ${op.progress.current_step ?? op.status}`
-    if (line !== last) { log.log(`  [${label}] ${line}`); last = line }
-    if (op.status === 'completed') return op
-    if (op.status === 'failed' || op.status === 'cancelled') throw new Error(`${label} ${op.operation_id} ${op.status}: ${op.error?.message ?? 'no error message'}`)
-    if (Date.now() > deadline) throw new Error(`${label} ${id} did not finish within ${timeoutMs / 1000} s (still ${op.status})`)
-    await new Promise((r) => setTimeout(r, 500))
+  let lastStep = ''
+  let lastAt = 0
+  let latest: Op | null = null
+  for (let attempt = 0; ; attempt++) {
+    const remaining = deadline - Date.now()
+    if (remaining <= 0) throw new Error(`${label} ${id} did not finish within ${timeoutMs / 1000} s (still ${latest?.status ?? 'unknown'})`)
+    const abort = new AbortController()
+    const timer = setTimeout(() => abort.abort(), remaining)
+    let final: Op | null = null
+    try {
+      const res = await fetch(`${base}/api/v1/operations/${id}/events`, { headers: { accept: 'text/event-stream' }, signal: abort.signal })
+      if (!res.ok || !res.body) throw new Error(`GET /api/v1/operations/${id}/events → ${res.status}: ${await res.text()}`)
+      for await (const op of operationEvents(res.body)) {
+        latest = op
+        const step = op.progress.current_step ?? op.status
+        const line = `${op.progress.percentage.toFixed(0).padStart(3)}%  ${step}`
+        const done = op.status === 'completed' || op.status === 'failed' || op.status === 'cancelled'
+        // Every new step is printed; within one step (training batches) at most a line per 500 ms.
+        if (line !== last && (step !== lastStep || done || Date.now() - lastAt >= 500)) {
+          log.log(`  [${label}] ${line}`)
+          last = line
+          lastStep = step
+          lastAt = Date.now()
+        }
+        if (done) { final = op; break }
+      }
+    } catch (error) {
+      if (abort.signal.aborted) continue // the deadline: reported at the top of the loop
+      if (/→ 4\d\d/.test((error as Error).message)) throw error
+    } finally {
+      clearTimeout(timer)
+      abort.abort() // closes the stream once the final state is in
+    }
+    if (final?.status === 'completed') return final
+    if (final) throw new Error(`${label} ${final.operation_id} ${final.status}: ${final.error?.message ?? 'no error message'}`)
+    // The stream ended early (a gateway restart, a proxy timeout): back off a little, then resubscribe.
+    await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** Math.min(attempt, 4))))
   }
 }
 
@@ -127,7 +177,8 @@ export async function runDemo(o: DemoOptions): Promise<void> {
     const modelPath: string = trained.result?.model_path
     if (!modelPath) throw new Error(`train ${train.operation_id} completed without a model_path in its result`)
     const tm = trained.result?.test_metrics ?? trained.result?.training_metrics ?? {}
-    log.success(`Model ${modelPath} (operation ${train.operation_id}, host ${trained.worker_id})${typeof tm.accuracy === 'number' ? `, test accuracy ${fmtPct(tm.accuracy)}` : ''}`)
+    const accuracy = tm.test_accuracy ?? tm.accuracy
+    log.success(`Model ${modelPath} (operation ${train.operation_id}, host ${trained.worker_id})${typeof accuracy === 'number' ? `, test accuracy ${fmtPct(accuracy)}` : ''}`)
 
     log.start('5/6 Backtesting on the later window through POST /api/v1/backtests/start')
     // The model's strategy `name:` (e.g. v3_multi_indicator_example) can differ from its file name.
@@ -161,8 +212,16 @@ export async function runDemo(o: DemoOptions): Promise<void> {
     log.log(`  model         ${join(home, modelPath)}`)
     log.log('')
     log.log(`Look at them through the API${o.serve ? '' : ' (the gateway keeps them; `ktrdr demo --serve` or `ktrdr up --port ' + o.port + '` to query)'}:`)
-    log.log(`  curl -s ${base}/api/v1/operations/${bt.operation_id} | jq .result.metrics`)
-    log.log(`  curl -s ${base}/api/v1/operations/${train.operation_id} | jq .result`)
+    // Keys become URL paths segment by segment (symbols and strategy names may hold odd characters).
+    const url = (key: string) => key.split('/').map(encodeURIComponent).join('/')
+    const modelKey: string = trained.result?.model_key ?? modelPath.replace(/^models\//, '')
+    log.log(`  curl -s ${base}/api/v1/operations/${bt.operation_id}/results | jq .results.metrics`)
+    log.log(`  curl -s ${base}/api/v1/results/${url(r.results_prefix)} | jq .keys`)
+    log.log(`  curl -s ${base}/api/v1/results/${url(r.results.trades_key)} | jq '.[0:3]'`)
+    if (r.results.equity_curve_key) log.log(`  curl -s ${base}/api/v1/results/${url(r.results.equity_curve_key)} | head`)
+    log.log(`  curl -s ${base}/api/v1/trainings/${train.operation_id}/performance | jq`)
+    log.log(`  curl -s ${base}/api/v1/models/${url(modelKey)} | jq .data.metrics`)
+    log.log(`  curl -s ${base}/api/v1/models | jq '.data[] | {strategy, latest}'`)
     log.log(`  curl -s '${base}/api/v1/operations?limit=10' | jq`)
     log.log(`  curl -s ${base}/api/v1/workers | jq`)
     log.success(`Demo finished in ${((Date.now() - started) / 1000).toFixed(0)} s`)
