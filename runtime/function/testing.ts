@@ -51,6 +51,17 @@ export interface RunInProcessResult<O> {
  * Runs `fn` in this process the way an executor would: input parsed with the function's schema
  * (422 INPUT_INVALID KtrdrError on bad input), a real ctx, progress collected in order.
  */
+/**
+ * KTRDR storage (every mount) on a fresh temp dir, for tests that seed data or models before
+ * running a function. The dir is removed by cleanup(), or at process exit if a test never calls it.
+ */
+export async function createTempStorage(prefix = 'ktrdr-test-'): Promise<{ storage: KtrdrStorage; root: string; cleanup(): Promise<void> }> {
+  const root = await mkdtemp(join(tmpdir(), prefix))
+  track(root)
+  const storage = await createKtrdrStorage({ root })
+  return { storage, root, async cleanup() { await storage.dispose(); await removeTemp(root) } }
+}
+
 export async function runFunctionInProcess<I, O>(fn: FunctionDefinition<I, O>, input: unknown, opts: RunInProcessOptions = {}): Promise<RunInProcessResult<O>> {
   const temp = await mkdtemp(join(tmpdir(), `ktrdr-fn-${fn.name}-`))
   track(temp)

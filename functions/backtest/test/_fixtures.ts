@@ -1,9 +1,9 @@
 // Test fixtures: a temp storage with random-walk bars and an untrained (seeded) model saved the
 // way train saves one, so the backtest function runs its whole path without a training run.
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { createKtrdrStorage, type KtrdrStorage } from '../../../storage/index.ts'
+import { createTempStorage as createTempKtrdrStorage } from '../../../runtime/function/testing.ts'
+import type { KtrdrStorage } from '../../../storage/index.ts'
 import { createSeries } from '../../core/src/data/series.ts'
 import { saveBars } from '../../core/src/data/store.ts'
 import { buildModel } from '../../core/src/model/build.ts'
@@ -30,13 +30,10 @@ function plantRsiRule(model: tf.LayersModel) {
   })
 }
 
-export const REFERENCE_STRATEGIES = join(import.meta.dirname, '../../../../shared/reference/strategies')
+/** Copies of the reference strategies kept in the repository (a clean clone has no shared/ folder). */
+export const REFERENCE_STRATEGIES = join(import.meta.dirname, '../../../examples/strategies')
 
-export async function createTempStorage(): Promise<{ storage: KtrdrStorage; cleanup(): Promise<void> }> {
-  const root = await mkdtemp(join(tmpdir(), 'ktrdr-backtest-'))
-  const storage = await createKtrdrStorage({ root })
-  return { storage, cleanup: async () => { await storage.dispose(); await rm(root, { recursive: true, force: true }) } }
-}
+export const createTempStorage = () => createTempKtrdrStorage('ktrdr-backtest-')
 
 /** Hourly random walk with a seeded LCG; realistic OHLC ordering. */
 export async function writeBars(storage: KtrdrStorage, symbol: string, timeframe: string, n: number, seed = 1, startMs = Date.UTC(2024, 0, 1), stepMs = 3_600_000) {

@@ -1,21 +1,16 @@
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import { createSeries } from '../../core/src/data/series.ts'
 import { saveBars } from '../../core/src/data/store.ts'
 import { generateSyntheticSeries } from '../../core/src/data/synthetic.ts'
-import { createKtrdrStorage, type KtrdrStorage } from '../../../storage/index.ts'
+import { createTempStorage as createTempKtrdrStorage } from '../../../runtime/function/testing.ts'
+import type { KtrdrStorage } from '../../../storage/index.ts'
 import { mulberry32 } from '../../core/src/rng.ts'
 
 /** Copies of the reference strategies (shared/reference/strategies) kept in the repository. */
 export const REFERENCE_DIR = resolve(import.meta.dirname, '../../../examples/strategies')
 export const RANGE = { start_date: '2019-01-01', end_date: '2035-12-31' }
 
-export async function createTempStorage(): Promise<{ storage: KtrdrStorage; root: string; cleanup(): Promise<void> }> {
-  const root = await mkdtemp(join(tmpdir(), 'ktrdr-train-'))
-  const storage = await createKtrdrStorage({ root })
-  return { storage, root, async cleanup() { await storage.dispose(); await rm(root, { recursive: true, force: true }) } }
-}
+export const createTempStorage = () => createTempKtrdrStorage('ktrdr-train-')
 
 export async function storeSynthetic(storage: KtrdrStorage, symbol: string, timeframe: string, bars: number, seed = 7): Promise<void> {
   await saveBars(storage.data, generateSyntheticSeries({ symbol, timeframe, bars, seed, start: '2020-01-01' }))
