@@ -2,6 +2,7 @@ import type { ConsolaInstance } from 'consola'
 import { ofetch, FetchError } from 'ofetch'
 import type { HeartbeatRequest, HeartbeatResponse, HostEvent, HostEventAck, RegistrationResponse, WorkerRegistration } from '../protocol/index.ts'
 import { UnknownWorkerError } from './_events.ts'
+import { createJsonPoster } from './_post.ts'
 import type { ResolvedHostOptions } from './options.ts'
 
 export interface GatewayLinkHooks {
@@ -20,6 +21,8 @@ export interface GatewayLinkHooks {
 export function createGatewayLink(options: ResolvedHostOptions & { apiUrl: string }, hooks: GatewayLinkHooks, logger: ConsolaInstance) {
   const headers: Record<string, string> = options.clusterToken ? { authorization: `Bearer ${options.clusterToken}` } : {}
   const api = ofetch.create({ baseURL: `${options.apiUrl}/api/v1`, headers, timeout: options.register.timeoutMs, retry: 0 })
+  // Event pushes go through plain node:http (see _post.ts); stop() destroys its sockets.
+  const poster = createJsonPoster(`${options.apiUrl}/api/v1`, headers)
   const controller = new AbortController()
   let registering: Promise<void> | null = null
   let registeredOnce = false
@@ -88,7 +91,8 @@ export function createGatewayLink(options: ResolvedHostOptions & { apiUrl: strin
     async pushEvents(events: HostEvent[]): Promise<HostEventAck> {
       if (registering) await registering
       try {
-        return await api<HostEventAck>(`/workers/${encodeURIComponent(options.workerId)}/events`, { method: 'POST', body: { events }, signal: controller.signal })
+        if (controller.signal.aborted) throw new Error('Gateway link stopped')
+        return await poster.post<HostEventAck>(`/workers/${encodeURIComponent(options.workerId)}/events`, { events }, { timeoutMs: options.register.timeoutMs })
       } catch (error) {
         if ((error as FetchError).statusCode === 404) throw new UnknownWorkerError(`Gateway does not know worker ${options.workerId}`)
         throw error
@@ -96,6 +100,7 @@ export function createGatewayLink(options: ResolvedHostOptions & { apiUrl: strin
     },
     stop() {
       controller.abort()
+      poster.close()
       if (heartbeatTimer) clearTimeout(heartbeatTimer)
     },
   }
