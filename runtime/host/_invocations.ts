@@ -82,8 +82,8 @@ export function startInvocation(request: DispatchRequest, deps: InvocationDeps):
     const bundle = await cache.ensure(request.function)
     timings.bundle_ready = Date.now()
     if (interrupted.signal.aborted) return stopped()
+    // The executor creates it when the function first reads ctx.scratchDir; removed below either way.
     const scratchDir = join(options.cacheDir, 'scratch', `${request.operation_id}-${request.attempt}`)
-    await fsp.mkdir(scratchDir, { recursive: true })
     const executor = await pool.acquire(bundle).catch(async (error) => {
       await fsp.rm(scratchDir, { recursive: true, force: true }).catch(() => {})
       throw error

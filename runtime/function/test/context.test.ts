@@ -1,0 +1,22 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import type { KtrdrStorage } from '../../../storage/index.ts'
+import { createFunctionContext } from '../context.ts'
+
+describe('function context', () => {
+  it('creates the scratch directory only when the function first reads ctx.scratchDir', () => {
+    const root = mkdtempSync(join(tmpdir(), 'ktrdr-ctx-'))
+    try {
+      const dir = join(root, 'scratch', 'op_1-1')
+      const ctx = createFunctionContext({ operationId: 'op_1', signal: new AbortController().signal, storage: {} as KtrdrStorage, scratchDir: dir })
+      expect(existsSync(dir)).toBe(false)
+      expect(ctx.scratchDir).toBe(dir)
+      expect(existsSync(dir)).toBe(true)
+      expect(ctx.scratchDir).toBe(dir)
+    } finally {
+      rmSync(root, { recursive: true, force: true })
+    }
+  })
+})
