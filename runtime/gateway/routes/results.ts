@@ -4,6 +4,19 @@ import { listStoreKeys, parseStoreKey, sendStoredFile } from '../_files.ts'
 import { defineGatewayRoutes } from '../_routes.ts'
 
 const PREFIX = '/api/v1/results'
+const urlPath = (key: string) => key.split('/').map(encodeURIComponent).join('/')
+
+/** Where to read more, for curl users: a backtest's files, a training's model and performance. */
+function links(id: string, result: unknown): Record<string, string> {
+  const r = (result && typeof result === 'object' ? result : {}) as Record<string, unknown>
+  const out: Record<string, string> = {}
+  if (typeof r.results_prefix === 'string') out.files = `${PREFIX}/${urlPath(r.results_prefix)}`
+  if (typeof r.model_key === 'string') {
+    out.model = `/api/v1/models/${urlPath(r.model_key)}`
+    out.performance = `/api/v1/trainings/${encodeURIComponent(id)}/performance`
+  }
+  return out
+}
 
 /**
  * What researchers read after an operation: its result (§9.9 `/operations/:id/results`) and, read
@@ -19,7 +32,7 @@ export default defineGatewayRoutes((router, ctx) => {
         message: `Operation ${op.operation_id} is ${op.status}: results exist once it is completed or failed (follow it with GET /api/v1/operations/${op.operation_id}/events)`,
       })
     }
-    return { success: true, operation_id: op.operation_id, operation_type: op.operation_type, status: op.status, results: op.result ?? null, error: op.error }
+    return { success: true, operation_id: op.operation_id, operation_type: op.operation_type, status: op.status, results: op.result ?? null, error: op.error, links: links(op.operation_id, op.result) }
   }))
 
   /** A file → its bytes; a folder → the keys under it; `?prefix=` on the root lists too. */
@@ -39,7 +52,7 @@ export default defineGatewayRoutes((router, ctx) => {
         message: `No result file or folder "${key}" in the results mount: backtests write backtests/<operation_id>/…; see the keys of an operation with GET ${PREFIX}/backtests/<operation_id>`,
       })
     }
-    return { success: true, prefix, keys, urls: keys.map((k) => `${PREFIX}/${k.split('/').map(encodeURIComponent).join('/')}`) }
+    return { success: true, prefix, keys, urls: keys.map((k) => `${PREFIX}/${urlPath(k)}`) }
   })
   router.get(PREFIX, read)
   router.get(`${PREFIX}/**`, read)

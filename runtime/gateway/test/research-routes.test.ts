@@ -231,6 +231,11 @@ describe('models and training performance', () => {
       model_info: { model_size_bytes: files[0] + files[1], parameters_count: 31, architecture: 'v3_mlp' },
     })
 
+    // The operation's results point a curl user at the model and this view.
+    const links = (await g.api(`/api/v1/operations/${done.operation_id}/results`)).body.links
+    expect(links).toEqual({ model: `/api/v1/models/${v1.key}`, performance: `/api/v1/trainings/${done.operation_id}/performance` })
+    expect((await g.api(links.model)).body.data.key).toBe(v1.key)
+
     const failed = await run('train', { fail: true })
     expect((await g.api(`/api/v1/trainings/${failed.operation_id}/performance`)).body).toMatchObject({ statusCode: 400, code: 'TRAINING_NOT_COMPLETED' })
     const echo = await run('echo', { message: 'x' })
