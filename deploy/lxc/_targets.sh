@@ -20,3 +20,36 @@ add_host_worker() {
   W_IDS+=("${BASH_REMATCH[1]}")
   W_TARGETS+=("ssh:${BASH_REMATCH[2]}")
 }
+
+# Options rolling-update.sh and remove-worker.sh share. targets_option "$@" consumes one of them,
+# sets TARGETS_SHIFT to the number of words it took, and returns 1 when $1 is not one of them.
+# shellcheck disable=SC2034  # read by the scripts that source this file
+api_url="" prefix=ktrdr-worker-bt- index_base=200 drain_timeout=3600 ctids=() hosts=()
+TARGETS_SHIFT=0
+targets_option() {
+  case "$1" in
+    --api-url) need_value "$@"; api_url="$2" ;;
+    --ctids) need_value "$@"; ctids+=("$2") ;;
+    --name-prefix) need_value "$@"; prefix="$2" ;;
+    --index-base) need_value "$@"; index_base="$2" ;;
+    --host) need_value "$@"; hosts+=("$2") ;;
+    --drain-timeout) need_value "$@"; drain_timeout="$2" ;;
+    *) return 1 ;;
+  esac
+  # shellcheck disable=SC2034  # read by the scripts that source this file
+  TARGETS_SHIFT=2
+}
+
+# resolve_targets: checks the shared options, fills W_IDS/W_TARGETS and sets API_URL for the
+# gateway calls.
+resolve_targets() {
+  [[ -n "$api_url" ]] || { usage >&2; die "--api-url is required"; }
+  local n c h
+  for n in "$drain_timeout" "$index_base"; do is_uint "$n" || die "'$n' is not a number"; done
+  for c in "${ctids[@]}"; do add_ct_workers "$c" "$prefix" "$index_base"; done
+  for h in "${hosts[@]}"; do add_host_worker "$h"; done
+  (( ${#W_IDS[@]} > 0 )) || { usage >&2; die "give --ctids or --host"; }
+  [[ "$DRY_RUN" == 1 ]] || need_cmd curl jq
+  # shellcheck disable=SC2034  # read by _lib.sh's api_call
+  API_URL="$api_url"
+}

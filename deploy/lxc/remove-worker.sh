@@ -27,29 +27,17 @@ missing container is skipped.
 USAGE
 }
 
-api_url="" prefix=ktrdr-worker-bt- index_base=200 destroy=0 drain_timeout=3600
-ctids=() hosts=()
+destroy=0
 while [[ $# -gt 0 ]]; do
+  if targets_option "$@"; then shift "$TARGETS_SHIFT"; continue; fi
   case "$1" in
-    --api-url) need_value "$@"; api_url="$2"; shift 2 ;;
-    --ctids) need_value "$@"; ctids+=("$2"); shift 2 ;;
-    --name-prefix) need_value "$@"; prefix="$2"; shift 2 ;;
-    --index-base) need_value "$@"; index_base="$2"; shift 2 ;;
-    --host) need_value "$@"; hosts+=("$2"); shift 2 ;;
     --destroy) destroy=1; shift ;;
-    --drain-timeout) need_value "$@"; drain_timeout="$2"; shift 2 ;;
     --dry-run) DRY_RUN=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; die "unknown argument '$1'" ;;
   esac
 done
-[[ -n "$api_url" ]] || { usage >&2; die "--api-url is required"; }
-for n in "$drain_timeout" "$index_base"; do is_uint "$n" || die "'$n' is not a number"; done
-for c in "${ctids[@]}"; do add_ct_workers "$c" "$prefix" "$index_base"; done
-for h in "${hosts[@]}"; do add_host_worker "$h"; done
-(( ${#W_IDS[@]} > 0 )) || { usage >&2; die "give --ctids or --host"; }
-[[ "$DRY_RUN" == 1 ]] || need_cmd curl jq
-API_URL="$api_url"
+resolve_targets
 
 for i in "${!W_IDS[@]}"; do
   id="${W_IDS[$i]}" target="${W_TARGETS[$i]}"

@@ -31,31 +31,19 @@ Re-running is safe: a host that is already updated is simply drained and restart
 USAGE
 }
 
-api_url="" source_dir="$KTRDR_REPO_DIR" drain_timeout=3600 register_timeout=180
-prefix=ktrdr-worker-bt- index_base=200 ctids=()
-hosts=()
+source_dir="$KTRDR_REPO_DIR" register_timeout=180
 while [[ $# -gt 0 ]]; do
+  if targets_option "$@"; then shift "$TARGETS_SHIFT"; continue; fi
   case "$1" in
-    --api-url) need_value "$@"; api_url="$2"; shift 2 ;;
-    --ctids) need_value "$@"; ctids+=("$2"); shift 2 ;;
-    --name-prefix) need_value "$@"; prefix="$2"; shift 2 ;;
-    --index-base) need_value "$@"; index_base="$2"; shift 2 ;;
-    --host) need_value "$@"; hosts+=("$2"); shift 2 ;;
     --source) need_value "$@"; source_dir="$2"; shift 2 ;;
-    --drain-timeout) need_value "$@"; drain_timeout="$2"; shift 2 ;;
     --register-timeout) need_value "$@"; register_timeout="$2"; shift 2 ;;
     --dry-run) DRY_RUN=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; die "unknown argument '$1'" ;;
   esac
 done
-[[ -n "$api_url" ]] || { usage >&2; die "--api-url is required"; }
-for n in "$drain_timeout" "$register_timeout" "$index_base"; do is_uint "$n" || die "'$n' is not a number"; done
-for c in "${ctids[@]}"; do add_ct_workers "$c" "$prefix" "$index_base"; done
-for h in "${hosts[@]}"; do add_host_worker "$h"; done
-(( ${#W_IDS[@]} > 0 )) || { usage >&2; die "give --ctids or --host"; }
-[[ "$DRY_RUN" == 1 ]] || need_cmd curl jq
-API_URL="$api_url"
+is_uint "$register_timeout" || die "'$register_timeout' is not a number"
+resolve_targets
 
 if [[ "$DRY_RUN" != 1 ]]; then
   api_get /api/v1/health >/dev/null || die "gateway $API_URL does not answer /api/v1/health"

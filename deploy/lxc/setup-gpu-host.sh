@@ -38,32 +38,21 @@ Secrets from the environment: KTRDR_CLUSTER_TOKEN (host.env), KTRDR_API_TOKEN (c
 USAGE
 }
 
-api_url="" address="" worker_id=training-host-1 type=training port=5002 slots=1
-source_dir="$KTRDR_REPO_DIR" node_tarball="" tfjs_version=4.22.0 tfjs_gpu=1 gpu_check=1 wait_timeout=180
-extra=()
+worker_id=training-host-1 type=training port=5002 slots=1 tfjs_version=4.22.0 tfjs_gpu=1 gpu_check=1
 while [[ $# -gt 0 ]]; do
+  if native_option "$@"; then shift "$NATIVE_SHIFT"; continue; fi
   case "$1" in
-    --api-url) need_value "$@"; api_url="$2"; shift 2 ;;
-    --address) need_value "$@"; address="$2"; shift 2 ;;
-    --worker-id) need_value "$@"; worker_id="$2"; shift 2 ;;
     --type) need_value "$@"; type="$2"; shift 2 ;;
-    --port) need_value "$@"; port="$2"; shift 2 ;;
     --slots) need_value "$@"; slots="$2"; shift 2 ;;
-    --source) need_value "$@"; source_dir="$2"; shift 2 ;;
-    --node-tarball) need_value "$@"; node_tarball="$2"; shift 2 ;;
     --tfjs-version) need_value "$@"; tfjs_version="$2"; shift 2 ;;
     --no-tfjs-gpu) tfjs_gpu=0; shift ;;
     --skip-gpu-check) gpu_check=0; shift ;;
-    --set) need_value "$@"; extra+=("$2"); shift 2 ;;
-    --wait-timeout) need_value "$@"; wait_timeout="$2"; shift 2 ;;
     --dry-run) DRY_RUN=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; die "unknown argument '$1'" ;;
   esac
 done
-[[ -n "$api_url" && -n "$address" ]] || { usage >&2; die "--api-url and --address are required"; }
-for n in "$port" "$slots" "$wait_timeout"; do is_uint "$n" || die "'$n' is not a number"; done
-API_URL="$api_url"
+native_check_options "$slots"
 
 # 1. The GPU must be visible before anything is installed: the host advertises what nvidia-smi reports.
 if [[ "$gpu_check" == 1 ]]; then
@@ -77,9 +66,7 @@ if [[ "$gpu_check" == 1 ]]; then
 fi
 
 # 2. Runtime, user, directories, code.
-native_check_node "$node_tarball"
-native_layout
-native_code "$source_dir"
+native_install
 
 # 3. The GPU TensorFlow.js binding, next to the runtime's own @tensorflow/tfjs.
 if [[ "$tfjs_gpu" == 1 ]]; then
@@ -102,7 +89,5 @@ settings+=("${extra[@]}")
 native_service "$KTRDR_DEPLOY_DIR/env/gpu-host.env.example" "${settings[@]}"
 
 # 5. Registered, with the GPU advertised.
-_gpu_registered() { [[ "$(worker_field "$1" '"\(.status) \(.capabilities.gpu)"')" == "AVAILABLE true" ]]; }
-wait_until "$wait_timeout" "gateway lists $worker_id as AVAILABLE with capabilities.gpu == true" _gpu_registered "$worker_id" ||
-  die "$worker_id is not registered with a GPU: journalctl -u ktrdr-host -n 50 (see docs/operations.md#gpu-host-not-registering)"
+native_wait_capability gpu "with a GPU: journalctl -u ktrdr-host -n 50 (see docs/operations.md#gpu-host-not-registering)"
 log "GPU host $worker_id ready"

@@ -30,39 +30,26 @@ Secrets from the environment: KTRDR_CLUSTER_TOKEN (host.env), KTRDR_API_TOKEN (c
 USAGE
 }
 
-api_url="" address="" worker_id=ib-host-1 port=5001 ib_host=127.0.0.1 ib_port=4002 ib_client_id=1
-source_dir="$KTRDR_REPO_DIR" node_tarball="" wait_timeout=180
-extra=()
+worker_id=ib-host-1 port=5001 ib_host=127.0.0.1 ib_port=4002 ib_client_id=1
 while [[ $# -gt 0 ]]; do
+  if native_option "$@"; then shift "$NATIVE_SHIFT"; continue; fi
   case "$1" in
-    --api-url) need_value "$@"; api_url="$2"; shift 2 ;;
-    --address) need_value "$@"; address="$2"; shift 2 ;;
-    --worker-id) need_value "$@"; worker_id="$2"; shift 2 ;;
-    --port) need_value "$@"; port="$2"; shift 2 ;;
     --ib-host) need_value "$@"; ib_host="$2"; shift 2 ;;
     --ib-port) need_value "$@"; ib_port="$2"; shift 2 ;;
     --ib-client-id) need_value "$@"; ib_client_id="$2"; shift 2 ;;
-    --source) need_value "$@"; source_dir="$2"; shift 2 ;;
-    --node-tarball) need_value "$@"; node_tarball="$2"; shift 2 ;;
-    --set) need_value "$@"; extra+=("$2"); shift 2 ;;
-    --wait-timeout) need_value "$@"; wait_timeout="$2"; shift 2 ;;
     --dry-run) DRY_RUN=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; die "unknown argument '$1'" ;;
   esac
 done
-[[ -n "$api_url" && -n "$address" ]] || { usage >&2; die "--api-url and --address are required"; }
-for n in "$port" "$ib_port" "$ib_client_id" "$wait_timeout"; do is_uint "$n" || die "'$n' is not a number"; done
-API_URL="$api_url"
+native_check_options "$ib_port" "$ib_client_id"
 
 # The IB Gateway need not be up yet (ib-fetch reports it per call), but say so now.
 if [[ "$DRY_RUN" != 1 ]] && ! timeout 3 bash -c "exec 3<>/dev/tcp/$ib_host/$ib_port" 2>/dev/null; then
   warn "nothing listens on $ib_host:$ib_port yet: start IB Gateway/TWS with the API enabled (ib-fetch fails until then)"
 fi
 
-native_check_node "$node_tarball"
-native_layout
-native_code "$source_dir"
+native_install
 
 settings=("KTRDR_API_URL=$api_url" "WORKER_ID=$worker_id" "WORKER_PORT=$port"
   "WORKER_ENDPOINT_URL=http://$address:$port" "IB_HOST=$ib_host" "IB_PORT=$ib_port"
@@ -70,7 +57,5 @@ settings=("KTRDR_API_URL=$api_url" "WORKER_ID=$worker_id" "WORKER_PORT=$port"
 settings+=("${extra[@]}")
 native_service "$KTRDR_DEPLOY_DIR/env/ib-host.env.example" "${settings[@]}"
 
-_ib_registered() { [[ "$(worker_field "$1" '"\(.status) \(.capabilities.ib)"')" == "AVAILABLE true" ]]; }
-wait_until "$wait_timeout" "gateway lists $worker_id as AVAILABLE with capabilities.ib == true" _ib_registered "$worker_id" ||
-  die "$worker_id is not registered with the ib capability: journalctl -u ktrdr-host -n 50"
+native_wait_capability ib "with the ib capability: journalctl -u ktrdr-host -n 50"
 log "IB host $worker_id ready"
