@@ -1,12 +1,16 @@
 import { KtrdrError } from '../../../runtime/protocol/errors.ts'
 import { setDropoutStep } from '../../core/src/model/_dropout.ts'
-import { predictRaw, type SampleRows } from '../../core/src/model/predict.ts'
+import type { SampleRows } from '../../core/src/model/predict.ts'
 import type { ModelSpec } from '../../core/src/model/spec.ts'
 import { tf, type NamedTensor } from '../../core/src/model/tf.ts'
 import type { LoopConfig } from './config.ts'
-import { countCorrect, createLoss, inverseFrequencyWeights, type LossFn } from './_losses.ts'
+import { evaluateSplit, gatherTargets } from './evaluate.ts'
+import { createLoss, inverseFrequencyWeights, type LossFn } from './_losses.ts'
+import { createOptimizer, setLearningRate } from './_optimizer.ts'
 import { epochOrder } from './_rng.ts'
 import { stepEarlyStopping, stepScheduler, type EarlyStopState, type ScheduleState } from './_schedule.ts'
+import { createLoopSnapshots } from './_snapshots.ts'
+import { trainStep } from './_step.ts'
 
 /** Samples are identified by the row of their last feature row (the row that carries the label). */
 export interface TrainingSet extends SampleRows {
@@ -75,40 +79,6 @@ export interface LoopResult {
   disposeLoss(): void
 }
 
-function gatherTargets(targets: Float32Array, samples: Int32Array): Float32Array {
-  const out = new Float32Array(samples.length)
-  for (let i = 0; i < samples.length; i++) out[i] = targets[samples[i]]
-  return out
-}
-
-function createOptimizer(config: LoopConfig): tf.Optimizer {
-  switch (config.optimizer) {
-    case 'sgd': return tf.train.momentum(config.learning_rate, 0.9)
-    case 'rmsprop': return tf.train.rmsprop(config.learning_rate)
-    default: return tf.train.adam(config.learning_rate, 0.9, 0.999, 1e-8)
-  }
-}
-
-function setLearningRate(optimizer: tf.Optimizer, lr: number) {
-  const o = optimizer as unknown as { setLearningRate?: (lr: number) => void; learningRate: number }
-  if (typeof o.setLearningRate === 'function') o.setLearningRate(lr)
-  else o.learningRate = lr
-}
-
-/** Loss and accuracy of the current weights on a split, through the same predict path as inference. */
-export async function evaluateSplit(model: tf.LayersModel, spec: ModelSpec, set: TrainingSet, samples: Int32Array, loss: LossFn, signal?: AbortSignal): Promise<{ loss: number; accuracy: number; outputs: Float32Array }> {
-  const outputs = await predictRaw(model, spec, set, samples, { signal })
-  const y = gatherTargets(set.targets, samples)
-  const [l, c] = tf.tidy(() => {
-    const out = tf.tensor2d(outputs, [samples.length, spec.outputSize])
-    const t = tf.tensor1d(y)
-    return [loss(out, t), countCorrect(out, t, spec.outputKind === 'regression')]
-  })
-  const [lossValue, correct] = [(await l.data())[0], (await c.data())[0]]
-  tf.dispose([l, c])
-  return { loss: lossValue, accuracy: samples.length ? correct / samples.length : 0, outputs }
-}
-
 export function initialLoopState(config: LoopConfig): LoopState {
   return { epoch: 0, batch: 0, partial: { loss_sum: 0, correct: 0, seen: 0 }, history: [], schedule: { lr: config.learning_rate, best: null, bad_epochs: 0 }, early: { best: null, wait: 0 }, best_val_loss: null, best_epoch: 0, stopped_early: false }
 }
@@ -134,7 +104,7 @@ export async function runTrainingLoop(model: tf.LayersModel, spec: ModelSpec, se
   const decayed = variables.filter((v) => v.rank >= 2)
   const X = tf.tensor2d(set.values, [set.rows, set.cols])
   const Y = tf.tensor1d(set.targets)
-  const L = spec.sequenceLength
+  const step = { model, optimizer, variables, decayed, X, Y, cols: set.cols, sequenceLength: spec.sequenceLength, loss, config, regression }
   const batchSize = config.batch_size
   const batches = Math.ceil(set.train.length / batchSize)
   let state = initialLoopState(config)
@@ -148,36 +118,7 @@ export async function runTrainingLoop(model: tf.LayersModel, spec: ModelSpec, se
     best = options.resume.best ? options.resume.best.map((t) => tf.keep(t.clone())) : null
   }
 
-  const snapshot = async (): Promise<LoopSnapshot> => ({
-    state: structuredClone(state),
-    weights: model.getWeights(),
-    optimizer: state.epoch === 0 && state.batch === 0 ? [] : await optimizer.getWeights(),
-    best,
-  })
-  // optimizer.getWeights() returns the slot variables themselves plus a fresh `iterations` scalar.
-  const releaseSnapshot = (snap: LoopSnapshot) => tf.dispose(snap.optimizer.map((n) => n.tensor).filter((t) => !(t instanceof tf.Variable)))
-  const checkpoint = async (reason: CheckpointReason) => {
-    const snap = await snapshot()
-    try { await hooks.checkpoint!(snap, reason) } finally { releaseSnapshot(snap) }
-  }
-  // A copy of the state at the end of the last completed epoch (only when someone checkpoints):
-  // when a later epoch fails, that is what the failure checkpoint holds, never weights the failed
-  // epoch may have left diverged or half-updated (§5.7: checkpoints also on failure).
-  let lastGood: LoopSnapshot | null = null
-  const disposeLastGood = () => { if (lastGood) tf.dispose([...lastGood.weights, ...lastGood.optimizer.map((n) => n.tensor)]); lastGood = null }
-  const keepLastGood = async () => {
-    if (!hooks.checkpoint) return
-    const snap = await snapshot()
-    const copy: LoopSnapshot = {
-      state: snap.state,
-      weights: snap.weights.map((w) => tf.keep(w.clone())),
-      optimizer: snap.optimizer.map(({ name, tensor }) => ({ name, tensor: tf.keep(tensor.clone()) })),
-      best: null,
-    }
-    releaseSnapshot(snap)
-    disposeLastGood()
-    lastGood = copy
-  }
+  const snapshots = createLoopSnapshots(model, optimizer, () => ({ state, best }), hooks.checkpoint)
   let checkpointedOnCancel = false
 
   try {
@@ -211,42 +152,13 @@ export async function runTrainingLoop(model: tf.LayersModel, spec: ModelSpec, se
           state.batch = b
           if (hooks.checkpoint) {
             checkpointedOnCancel = true
-            await checkpoint('cancel').catch(() => {})
+            await snapshots.save('cancel').catch(() => {})
           }
           throw hooks.signal.reason ?? new Error('Training cancelled')
         }
         const from = b * batchSize
         const idx = order.subarray(from, Math.min(order.length, from + batchSize))
-        const size = idx.length
-        const gatherIdx = new Int32Array(size * L)
-        for (let i = 0; i < size; i++) for (let k = 0; k < L; k++) gatherIdx[i * L + k] = idx[i] - L + 1 + k
-        setDropoutStep(model, epoch * batches + b)
-        const { value, batchCorrect } = tf.tidy(() => {
-          const rows = tf.gather(X, tf.tensor1d(gatherIdx, 'int32'))
-          const xb = L === 1 ? rows : tf.reshape(rows, [size, L, set.cols])
-          const yb = tf.gather(Y, tf.tensor1d(idx, 'int32'))
-          let batchCorrect: tf.Scalar | undefined
-          const { value, grads } = tf.variableGrads(() => {
-            const outputs = model.apply(xb, { training: true }) as tf.Tensor
-            // variableGrads disposes intermediates: count hits while the outputs still exist.
-            batchCorrect = tf.keep(countCorrect(outputs, yb, regression))
-            return loss(outputs, yb)
-          }, variables)
-          let clipped = grads
-          if (config.gradient_clip > 0) {
-            // One flat vector: 4 kernels instead of 2 per variable (op count dominates on wasm).
-            const norm = tf.sqrt(tf.sum(tf.square(tf.concat(Object.values(grads).map((g) => tf.reshape(g, [-1]))))))
-            const scale = tf.div(config.gradient_clip, tf.maximum(norm, config.gradient_clip))
-            clipped = Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, tf.mul(g, scale)]))
-          }
-          optimizer.applyGradients(clipped)
-          if (config.weight_decay > 0) {
-            const factor = 1 - state.schedule.lr * config.weight_decay
-            for (const v of decayed) v.assign(tf.mul(v, factor))
-          }
-          return { value: tf.keep(value), batchCorrect: batchCorrect! }
-        })
-        setDropoutStep(model, null)
+        const { value, batchCorrect } = trainStep(step, idx, epoch * batches + b, state.schedule.lr)
         if (epoch === 0 && b === 0) {
           const first = (await value.data())[0]
           if (!Number.isFinite(first)) {
@@ -256,7 +168,7 @@ export async function runTrainingLoop(model: tf.LayersModel, spec: ModelSpec, se
         }
         batchLosses.push(value)
         batchHits.push(batchCorrect)
-        batchSizes.push(size)
+        batchSizes.push(idx.length)
         hooks.onBatch?.({ epoch: epoch + 1, epochs: config.epochs, batch: b + 1, batches })
         if (performance.now() - lastYield > 50) { await yieldToEventLoop(); lastYield = performance.now() }
       }
@@ -290,11 +202,11 @@ export async function runTrainingLoop(model: tf.LayersModel, spec: ModelSpec, se
       const es = stepEarlyStopping(config.early_stopping, state.early, record)
       state.early = es.state
       state.stopped_early = es.stop
-      await keepLastGood()
+      await snapshots.keepLastGood()
       hooks.onEpoch?.(record, state)
       const due = state.epoch % config.checkpoint_every === 0 || (lastCheckpoint !== null && performance.now() - lastCheckpoint > config.checkpoint_seconds * 1000)
       if (hooks.checkpoint && due && state.epoch < config.epochs && !es.stop) {
-        await checkpoint('interval')
+        await snapshots.save('interval')
         lastCheckpoint = performance.now()
       }
     }
@@ -302,16 +214,11 @@ export async function runTrainingLoop(model: tf.LayersModel, spec: ModelSpec, se
     if (best) model.setWeights(best)
     return { state, classWeights, loss, disposeLoss }
   } catch (error) {
-    // (assigned in a closure: TypeScript would narrow it to null here)
-    const good = lastGood as LoopSnapshot | null
-    if (good && hooks.checkpoint && !checkpointedOnCancel) {
-      // `best` only changes when an epoch completes, so it belongs with the last good state.
-      await hooks.checkpoint({ ...good, best }, hooks.signal?.aborted ? 'cancel' : 'failure').catch(() => {})
-    }
+    if (!checkpointedOnCancel) await snapshots.saveLastGood(hooks.signal?.aborted ? 'cancel' : 'failure').catch(() => {})
     disposeLoss()
     throw error
   } finally {
-    disposeLastGood()
+    snapshots.dispose()
     setDropoutStep(model, null)
     if (best) tf.dispose(best)
     tf.dispose([X, Y])

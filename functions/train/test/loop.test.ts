@@ -8,7 +8,8 @@ import { inverseFrequencyWeights } from '../src/_losses.ts'
 import { mulberry32 } from '../../core/src/rng.ts'
 import { createStorage } from 'unstorage'
 import { loadCheckpoint, readCheckpointManifest, saveCheckpoint } from '../src/checkpoint.ts'
-import { evaluateSplit, runTrainingLoop, type CheckpointReason, type LoopHooks, type TrainingSet } from '../src/loop.ts'
+import { evaluateSplit } from '../src/evaluate.ts'
+import { runTrainingLoop, type CheckpointReason, type LoopHooks, type TrainingSet } from '../src/loop.ts'
 import { classificationMetrics } from '../src/metrics.ts'
 
 /** Planted rule: class = BUY if x0 + x1 > 0.6, SELL if x0 + x1 < −0.6, else HOLD; 6 noise columns. */
