@@ -42,7 +42,7 @@ function randomWalk(n: number, seed: number): OhlcvSeries {
 }
 
 async function loadStrategyModel(): Promise<BacktestModel> {
-  const yaml = await readFile(join(import.meta.dirname, '../../shared/reference/strategies/v3_multi_indicator.yaml'), 'utf8').catch(() => readFile(join(import.meta.dirname, '../examples/strategies/v3_multi_indicator.yaml'), 'utf8'))
+  const yaml = await readFile(join(import.meta.dirname, '../examples/strategies/v3_multi_indicator.yaml'), 'utf8')
   const strategy = resolveStrategy(yaml)
   const spec = resolveModelSpec(strategy.model as never, { inputSize: strategy.resolved_features.length, outputSize: 3, outputKind: 'classification', seed: 1 })
   const model = buildModel(spec)
