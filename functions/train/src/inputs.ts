@@ -29,7 +29,7 @@ export async function readStrategyYaml(strategies: Storage, input: Pick<TrainInp
     const raw = await strategies.getItemRaw(key)
     if (raw != null) return typeof raw === 'string' ? raw : Buffer.from(raw as Uint8Array).toString('utf8')
   }
-  throw new KtrdrError({ statusCode: 404, code: 'STRATEGY_NOT_FOUND', retryable: false, message: `Strategy "${stem}" is not in the strategies store: upload it (ktrdr strategy upload) or pass strategy_yaml` })
+  throw new KtrdrError({ statusCode: 404, code: 'STRATEGY_NOT_FOUND', retryable: false, message: `Strategy "${stem}" is not in the strategies store: upload it (ktrdr strategy upload <file>, or PUT /api/v1/strategies/<name>) or pass strategy_yaml` })
 }
 
 /**

@@ -1,6 +1,8 @@
 import { readFile } from 'node:fs/promises'
+import { basename } from 'node:path'
 import { defineCommand } from 'citty'
 import { formatStrategyIssue, validateStrategy } from '../../../functions/core/index.ts'
+import { apiArgs, guard, useGatewayApi } from '../_api.ts'
 
 const validate = defineCommand({
   meta: { name: 'validate', description: 'Validate v3 strategy files; exits non-zero when any is invalid' },
@@ -34,7 +36,32 @@ const validate = defineCommand({
   },
 })
 
+const upload = defineCommand({
+  meta: { name: 'upload', description: 'Validate strategy files and store them in the cluster\'s strategies mount (train and backtest find them by name)' },
+  args: {
+    files: { type: 'positional', required: true, description: 'One or more strategy YAML files; each is stored under its file name' },
+    ...apiArgs,
+  },
+  run: ({ args }) => guard(async () => {
+    const api = useGatewayApi(args.url)
+    const files = (args._ as string[]).length ? (args._ as string[]) : [args.files as string]
+    let failed = 0
+    for (const file of files) {
+      try {
+        const text = await readFile(file, 'utf8')
+        const name = basename(file).replace(/\.ya?ml$/, '')
+        const res = await api<{ created: boolean; strategy_name: string; resolved_features: string[] }>(`/api/v1/strategies/${encodeURIComponent(name)}`, { method: 'PUT', body: text, headers: { 'content-type': 'text/yaml' } })
+        console.log(args.json ? JSON.stringify(res) : `${res.created ? 'stored  ' : 'replaced'} ${name} (${res.strategy_name}: ${res.resolved_features.length} features)`)
+      } catch (error) {
+        failed++
+        console.error(`${file}: ${(error as Error).message}`)
+      }
+    }
+    if (failed) throw new Error(`${failed} of ${files.length} strategies not stored`)
+  }),
+})
+
 export default defineCommand({
   meta: { name: 'strategy', description: 'v3 strategy grammar tools' },
-  subCommands: { validate },
+  subCommands: { validate, upload },
 })

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { defineCommand } from 'citty'
+import type { Storage } from 'unstorage'
 import { guard } from '../_api.ts'
 import { stopOnSignals } from '../_serve.ts'
 
@@ -14,6 +15,21 @@ export function findFunctionDirs(root = resolve(dirname(fileURLToPath(import.met
     .filter((d) => /export\s+default\s+defineFunction\b/.test(readFileSync(join(root, d.name, 'index.ts'), 'utf8')))
     .map((d) => d.name)
     .sort()
+}
+
+/**
+ * Copies examples/strategies/*.yaml into the strategies mount where no file of that name exists,
+ * so `train` and `backtest` can be invoked by strategy_name on a fresh cluster. Never overwrites.
+ */
+export async function seedExampleStrategies(strategies: Storage, dir = resolve(dirname(fileURLToPath(import.meta.url)), '../../../examples/strategies')): Promise<string[]> {
+  if (!existsSync(dir)) return []
+  const stored: string[] = []
+  for (const file of readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort()) {
+    if (await strategies.hasItem(file)) continue
+    await strategies.setItemRaw(file, await readFile(join(dir, file)))
+    stored.push(file.replace(/\.ya?ml$/, ''))
+  }
+  return stored
 }
 
 export default defineCommand({
@@ -60,6 +76,9 @@ export default defineCommand({
       }
     }
 
+
+    const seeded = await seedExampleStrategies(gateway.services.storage.strategies)
+    if (seeded.length) log.info(`Example strategies stored in the strategies mount: ${seeded.join(', ')}`)
 
     const functions = await gateway.services.functions.listFunctions()
     console.log([

@@ -69,6 +69,21 @@ export default defineGatewayRoutes((router, ctx) => {
     return text
   }
 
+  // Upload (create or replace): validated first, so the mount only ever holds strategies that parse.
+  router.put('/api/v1/strategies/:name', defineEventHandler(async (event) => {
+    const name = getRouterParam(event, 'name') ?? ''
+    const key = strategyKey(name)
+    const { source } = await readStrategySource(event, maxBytes)
+    const result = validateStrategy(source, { file: key })
+    if (!result.valid) {
+      throw new KtrdrError({ statusCode: 422, code: 'STRATEGY_INVALID', retryable: false, message: `Strategy ${key} is invalid; nothing was stored: ${result.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`, details: { errors: result.errors, warnings: result.warnings } })
+    }
+    const existed = (await readYaml(key)) !== undefined
+    await ctx.storage.strategies.setItemRaw(key, Buffer.from(source, 'utf8'))
+    setResponseStatus(event, existed ? 200 : 201)
+    return { success: true, name: key.replace(/\.ya?ml$/, ''), file: key, created: !existed, strategy_name: result.strategy?.name ?? null, resolved_features: result.resolved_features, warnings: result.warnings }
+  }))
+
   router.post('/api/v1/strategies/validate/:name', defineEventHandler(async (event) => {
     const name = getRouterParam(event, 'name') ?? ''
     return respond(event, await load(name), strategyKey(name))

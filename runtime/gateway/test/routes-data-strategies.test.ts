@@ -114,3 +114,38 @@ describe('POST /api/v1/strategies/validate', () => {
     expect((await get('/api/v1/strategies/nope')).status).toBe(404)
   })
 })
+
+describe('PUT /api/v1/strategies/:name', () => {
+  const put = async (name: string, body: string, type = 'text/yaml') => {
+    const res = await fetch(`${base}/api/v1/strategies/${name}`, { method: 'PUT', body, headers: { 'content-type': type } })
+    return { status: res.status, body: await res.json() as any }
+  }
+  const yaml = readFileSync(join(import.meta.dirname, '../../../examples/strategies/v3_multi_indicator.yaml'), 'utf8')
+
+  it('stores a valid strategy (201), replaces it (200), and train/backtest read it by name', async () => {
+    const created = await put('my_rsi', yaml)
+    expect(created.status).toBe(201)
+    expect(created.body).toMatchObject({ success: true, name: 'my_rsi', file: 'my_rsi.yaml', created: true, strategy_name: 'v3_multi_indicator_example' })
+    expect(created.body.resolved_features).toHaveLength(6)
+    expect(Buffer.from(await storage.strategies.getItemRaw('my_rsi.yaml') as Uint8Array).toString('utf8')).toBe(yaml)
+    const replaced = await put('my_rsi', JSON.stringify({ yaml }), 'application/json')
+    expect(replaced.status).toBe(200)
+    expect(replaced.body.created).toBe(false)
+    expect((await get('/api/v1/strategies/my_rsi/features')).body.data.count).toBe(6)
+  })
+
+  it('refuses an invalid strategy with 422 naming the problem, and stores nothing', async () => {
+    const broken = yaml.replace('indicator: rsi_14\n', 'indicator: rsi_99\n')
+    expect(broken).not.toBe(yaml)
+    const { status, body } = await put('broken_one', broken)
+    expect(status).toBe(422)
+    expect(body.code).toBe('STRATEGY_INVALID')
+    expect(body.message).toContain('rsi_99')
+    expect(await storage.strategies.hasItem('broken_one.yaml')).toBe(false)
+  })
+
+  it('rejects bad names and empty bodies with 400', async () => {
+    expect((await put('..%2Fescape', yaml)).status).toBe(400)
+    expect((await put('empty', '')).status).toBe(400)
+  })
+})
