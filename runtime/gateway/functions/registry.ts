@@ -57,22 +57,44 @@ export function createFunctionRegistry(options: FunctionRegistryOptions): Functi
     deleteVersion: sqlite.prepare('DELETE FROM function_versions WHERE name = ? AND version = ?'),
   }
 
+  // Read-through caches for the invoke hot path (three SQLite reads and a manifest JSON.parse per
+  // call otherwise). This registry is the only writer of these tables: versions are immutable and
+  // dropped from the cache when garbage-collected, aliases are replaced on every write, names only grow.
+  const versionCache = new Map<string, FunctionVersion>()
+  const aliasCache = new Map<string, FunctionAlias>()
+  const knownNames = new Set<string>()
   const getVersionSync = (name: string, version: number) => {
+    const key = `${name}@${version}`
+    const cached = versionCache.get(key)
+    if (cached) return cached
     const row = q.version.get(name, version) as VersionRow | undefined
-    return row ? toVersion(row) : null
+    if (!row) return null
+    const found = toVersion(row)
+    versionCache.set(key, found)
+    return found
   }
   const getAlias = (name: string, alias: string) => {
+    const key = `${name}@${alias}`
+    const cached = aliasCache.get(key)
+    if (cached) return cached
     const row = q.alias.get(name, alias) as AliasRow | undefined
-    return row ? toAlias(row) : null
+    if (!row) return null
+    const found = toAlias(row)
+    aliasCache.set(key, found)
+    return found
   }
   function requireName(name: string) {
+    if (knownNames.has(name)) return
     if (!NAME.test(name)) throw new KtrdrError({ statusCode: 400, code: 'BAD_REQUEST', retryable: false, message: `"${name}" is not a function name (lowercase letters, digits, dashes)` })
     if (!q.name.get(name)) throw notFound('FUNCTION_NOT_FOUND', `No function "${name}" has been published: deploy it with \`ktrdr fn deploy ${name}\``)
+    knownNames.add(name)
   }
   function writeAlias(name: string, alias: string, routes: AliasRoute[]): FunctionAlias {
     const updated_at = new Date().toISOString()
     q.setAlias.run(name, alias, JSON.stringify(routes), updated_at)
-    return { name, alias, routes, updated_at }
+    const written = { name, alias, routes, updated_at }
+    aliasCache.delete(`${name}@${alias}`)
+    return written
   }
   function pick(alias: FunctionAlias): number {
     const total = alias.routes.reduce((s, r) => s + r.weight, 0)
@@ -179,6 +201,7 @@ export function createFunctionRegistry(options: FunctionRegistryOptions): Functi
         for (const [index, v] of versions.entries()) {
           if (index < Math.max(0, keepLast) || referenced.has(`${name}@${v.version}`) || (await isInUse(v.sha256))) continue
           q.deleteVersion.run(name, v.version)
+          versionCache.delete(`${name}@${v.version}`)
           // The row goes first: a crash in between leaves an orphan archive, never a row without its bundle.
           await options.storage.bundles.removeItem(v.bundle_key)
           deleted.push(v)

@@ -57,6 +57,23 @@ describe('function registry', () => {
     expect((await registry.resolve('echo')).version).toBe(1)
   })
 
+  it('resolves through its caches without serving a stale alias or a collected version', async () => {
+    await registry.publish(bundle('echo', 'one'), { name: 'echo' })
+    await registry.publish(bundle('echo', 'two'), { name: 'echo' })
+    await registry.setAlias('echo', 'stable', [{ version: 2, weight: 100 }])
+    expect((await registry.resolve('echo@stable')).version).toBe(2)
+    expect((await registry.resolve('echo')).version).toBe(2)
+    await registry.setAlias('echo', 'stable', [{ version: 1, weight: 100 }])
+    expect((await registry.resolve('echo@stable')).version).toBe(1)
+    await registry.rollback('echo')
+    expect((await registry.resolve('echo')).version).toBe(1)
+    await registry.setAlias('echo', 'stable', [{ version: 1, weight: 100 }])
+    expect((await registry.resolve('echo@2')).version).toBe(2)
+    const deleted = await registry.collectGarbage({ keepLast: 0, isInUse: () => false })
+    expect(deleted.map((v) => v.version)).toEqual([2])
+    await expect(registry.resolve('echo@2')).rejects.toMatchObject({ statusCode: 404, code: 'VERSION_NOT_FOUND' })
+  })
+
   it('refuses bad archives with 422 and a name mismatch with 422', async () => {
     await expect(registry.publish(enc.encode('nope'))).rejects.toMatchObject({ statusCode: 422, code: 'BUNDLE_CORRUPT' })
     const noManifest = packArchive([{ name: 'server/index.mjs', data: enc.encode('') }])
