@@ -6,7 +6,7 @@ import { tf, type NamedTensor } from '../../core/src/model/tf.ts'
 import type { LoopConfig } from './config.ts'
 import { evaluateSplit, gatherTargets } from './evaluate.ts'
 import { createLoss, inverseFrequencyWeights, type LossFn } from './_losses.ts'
-import { createOptimizer, setLearningRate } from './_optimizer.ts'
+import { createOptimizer, restoreOptimizerWeights, setLearningRate } from './_optimizer.ts'
 import { epochOrder } from './_rng.ts'
 import { stepEarlyStopping, stepScheduler, type EarlyStopState, type ScheduleState } from './_schedule.ts'
 import { createLoopSnapshots } from './_snapshots.ts'
@@ -114,7 +114,7 @@ export async function runTrainingLoop(model: tf.LayersModel, spec: ModelSpec, se
   if (options.resume) {
     state = structuredClone(options.resume.state)
     model.setWeights(options.resume.weights)
-    if (options.resume.optimizer.length > 0) await optimizer.setWeights(options.resume.optimizer)
+    if (options.resume.optimizer.length > 0) await restoreOptimizerWeights(optimizer, options.resume.optimizer)
     best = options.resume.best ? options.resume.best.map((t) => tf.keep(t.clone())) : null
   }
 

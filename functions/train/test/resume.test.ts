@@ -51,6 +51,25 @@ describe('train function: checkpoints, resume, versions', () => {
     b.model.dispose()
   })
 
+  it('fails after completed epochs with a failure checkpoint, and the next attempt (what resume produces) ends with the uninterrupted model', async () => {
+    const operationId = 'op_training_failure_test'
+    const failing = { ...input, checkpoint_every: 10 } // no interval checkpoint within 4 epochs
+    const failed = runFunctionInProcess(train, failing, {
+      storage, operationId,
+      onProgress(p) { if (p.current_step === 'Epoch 3/4' && Number(p.context?.batch) === 2) throw new Error('disk on fire') },
+    })
+    await expect(failed).rejects.toMatchObject({ code: 'TRAINING_FAILED', message: 'Training failed: disk on fire' })
+    const manifest = await readCheckpointManifest(storage.checkpoints, operationId)
+    expect({ reason: manifest?.reason, epoch: manifest?.state.epoch, batch: manifest?.state.batch }).toEqual({ reason: 'failure', epoch: 2, batch: 0 })
+
+    const resumed = await runFunctionInProcess(train, failing, { storage, operationId, attempt: 2 })
+    expect(resumed.result.resumed_from).toEqual({ epoch: 2, batch: 0 })
+    expect(await readCheckpointManifest(storage.checkpoints, operationId)).toBeNull()
+    const straight = await runFunctionInProcess(train, failing, { storage, operationId: 'op_training_failure_straight' })
+    expect(resumed.result.training_metrics.history).toEqual(straight.result.training_metrics.history)
+    expect(resumed.result.test_metrics).toEqual(straight.result.test_metrics)
+  })
+
   it('gives concurrent trainings of one strategy distinct versions and moves latest to the newest', async () => {
     const runs = await Promise.all([1, 2].map((seed) => runFunctionInProcess(train, { ...input, epochs: 1, seed }, { storage })))
     const keys = runs.map((r) => r.result.model_key)
