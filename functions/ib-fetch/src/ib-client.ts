@@ -1,6 +1,7 @@
 import { EventName, IBApi, type Contract } from '@stoqey/ib'
 import { KtrdrError } from '../../../runtime/protocol/errors.ts'
 import { classifyIbError, IbRequestError } from './errors.ts'
+import { createRequestTable, emptyBars } from './_requests.ts'
 import { parseIbTime } from './timeframes.ts'
 
 export interface IbConnectionOptions {
@@ -37,13 +38,6 @@ export interface IbClient {
   close(): void
 }
 
-interface Pending {
-  kind: 'hist' | 'head'
-  bars?: IbBars
-  resolve(value: unknown): void
-  reject(error: Error): void
-}
-
 const CLIENT_ID_IN_USE = 326
 
 /** Connects with the first free client id of the range. */
@@ -66,15 +60,11 @@ export async function connectIb(options: IbConnectionOptions, signal?: AbortSign
 
 function connectOnce(options: IbConnectionOptions, clientId: number, signal?: AbortSignal): Promise<IbClient> {
   const ib = new IBApi({ host: options.host, port: options.port, clientId })
-  const pending = new Map<number, Pending>()
-  let nextReqId = 1
+  const requests = createRequestTable(options.requestTimeoutMs)
   let connected = false
   let linkUp = true
   const linkWaiters = new Set<{ resolve(): void; reject(e: Error): void }>()
 
-  const failAll = (error: IbRequestError) => {
-    for (const [id, p] of pending) { pending.delete(id); p.reject(error) }
-  }
   const onIbMessage = (code: number, message: string, reqId: number) => {
     if (code === 1101 || code === 1102) {
       linkUp = true
@@ -86,13 +76,12 @@ function connectOnce(options: IbConnectionOptions, clientId: number, signal?: Ab
     if (kind === 'connectivity') {
       linkUp = false
       // IB drops the requests it was serving when its link goes: fail them so the caller retries.
-      failAll(new IbRequestError('connectivity', code, message))
+      requests.failAll(new IbRequestError('connectivity', code, message))
       return
     }
-    const p = reqId >= 0 ? pending.get(reqId) : undefined
-    if (!p) return
     if (code === 366) return // "no historical query found": the echo of our own cancel
-    pending.delete(reqId)
+    const p = reqId >= 0 ? requests.take(reqId) : undefined
+    if (!p) return
     if (kind === 'no_data' && p.kind === 'hist') p.resolve(emptyBars())
     else p.reject(new IbRequestError(kind, code, message))
   }
@@ -100,16 +89,15 @@ function connectOnce(options: IbConnectionOptions, clientId: number, signal?: Ab
   ib.on(EventName.error, (err: Error, code: number, reqId: number) => onIbMessage(code, err?.message ?? String(err), reqId ?? -1))
   ib.on(EventName.info, (message: string, code: number) => onIbMessage(code, message, -1))
   ib.on(EventName.headTimestamp, (reqId: number, ts: string) => {
-    const p = pending.get(reqId)
+    const p = requests.take(reqId)
     if (!p) return
-    pending.delete(reqId)
     const t = parseIbTime(ts)
     p.resolve(Number.isFinite(t) ? t : undefined)
   })
   ib.on(EventName.historicalData, (reqId: number, time: string, open: number, high: number, low: number, close: number, volume: number) => {
-    const p = pending.get(reqId)
+    const p = requests.get(reqId)
     if (!p?.bars) return
-    if (time.startsWith('finished')) { pending.delete(reqId); p.resolve(p.bars); return }
+    if (time.startsWith('finished')) { requests.take(reqId); p.resolve(p.bars); return }
     const t = parseIbTime(time)
     if (!Number.isFinite(t)) return
     p.bars.time.push(t); p.bars.open.push(open); p.bars.high.push(high); p.bars.low.push(low); p.bars.close.push(close)
@@ -117,33 +105,10 @@ function connectOnce(options: IbConnectionOptions, clientId: number, signal?: Ab
     p.bars.volume.push(volume ?? -1)
   })
 
-  function request<T>(kind: Pending['kind'], send: (reqId: number) => void, cancel: (reqId: number) => void, signal?: AbortSignal): Promise<T> {
+  function request<T>(kind: 'hist' | 'head', send: (reqId: number) => void, cancel: (reqId: number) => void, signal?: AbortSignal): Promise<T> {
     if (!connected) return Promise.reject(new IbRequestError('disconnected', 504, 'Not connected to IB'))
     if (!linkUp) return Promise.reject(new IbRequestError('connectivity', 1100, 'IB has lost connectivity to its servers'))
-    signal?.throwIfAborted()
-    const reqId = nextReqId++
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        if (!pending.delete(reqId)) return
-        cancel(reqId)
-        reject(new IbRequestError('transient', 0, `No answer from IB within ${options.requestTimeoutMs} ms`))
-      }, options.requestTimeoutMs)
-      timer.unref?.()
-      const onAbort = () => {
-        if (!pending.delete(reqId)) return
-        cancel(reqId)
-        reject(signal!.reason)
-      }
-      signal?.addEventListener('abort', onAbort, { once: true })
-      const done = () => { clearTimeout(timer); signal?.removeEventListener('abort', onAbort) }
-      pending.set(reqId, {
-        kind,
-        bars: kind === 'hist' ? emptyBars() : undefined,
-        resolve: (v) => { done(); resolve(v as T) },
-        reject: (e) => { done(); reject(e) },
-      })
-      send(reqId)
-    })
+    return requests.start<T>(kind, send, cancel, signal)
   }
 
   const client: IbClient = {
@@ -206,15 +171,11 @@ function connectOnce(options: IbConnectionOptions, clientId: number, signal?: Ab
       const wasConnected = connected
       connected = false
       linkUp = true
-      failAll(new IbRequestError('disconnected', 504, 'Connection to IB closed'))
+      requests.failAll(new IbRequestError('disconnected', 504, 'Connection to IB closed'))
       for (const w of linkWaiters) w.reject(new IbRequestError('disconnected', 504, 'Connection to IB closed'))
       linkWaiters.clear()
       if (!wasConnected) finish(new KtrdrError({ statusCode: 503, code: 'IB_CONNECT_FAILED', retryable: true, message: `IB at ${options.host}:${options.port} closed the connection during the handshake` }))
     })
     ib.connect(clientId)
   })
-}
-
-function emptyBars(): IbBars {
-  return { time: [], open: [], high: [], low: [], close: [], volume: [] }
 }
