@@ -202,12 +202,7 @@ training: {labels: {source: zigzag, zigzag_threshold: 0.01, label_lookahead: 10}
     }
   })
 
-  it('multi-timeframe: loads every timeframe the model needs, features aligned on the base', async () => {
-    const { storage: s, cleanup: done } = await createTempStorage()
-    try {
-      await writeBars(s, 'EURUSD', '1h', 300, 5)
-      await writeBars(s, 'EURUSD', '5m', 300 * 12, 6, Date.UTC(2024, 0, 1), 300_000)
-      const yaml = `
+  const TINY_MTF = `
 name: tiny_mtf
 version: "3.0"
 training_data: {symbols: {mode: single, symbol: EURUSD}, timeframes: {mode: multi_timeframe, list: ["5m", "1h"], base_timeframe: "1h"}, history_required: 50}
@@ -218,12 +213,40 @@ model: {type: mlp, architecture: {hidden_layers: [8]}}
 decisions: {output_format: classification}
 training: {labels: {source: zigzag, zigzag_threshold: 0.01, label_lookahead: 10}, epochs: 1}
 `
-      await writeModel(s, yaml)
+
+  it('multi-timeframe: loads every timeframe the model needs, features aligned on the base', async () => {
+    const { storage: s, cleanup: done } = await createTempStorage()
+    try {
+      await writeBars(s, 'EURUSD', '1h', 300, 5)
+      await writeBars(s, 'EURUSD', '5m', 300 * 12, 6, Date.UTC(2024, 0, 1), 300_000)
+      await writeModel(s, TINY_MTF)
       const { result } = await runFunctionInProcess(backtest, { model_path: 'tiny_mtf/1h_latest', parameter_sets: [{ confidence_threshold: 0 }] }, { storage: s })
       expect(result.model.features).toBe(4)
       expect(result.timeframe).toBe('1h')
       expect(result.equity_curve_length).toBeGreaterThan(250)
       await expect(runFunctionInProcess(backtest, { model_path: 'tiny_mtf/1h_latest', symbol: 'EURUSD', timeframe: '5m' }, { storage: s })).rejects.toMatchObject({ statusCode: 422 })
+    } finally {
+      await done()
+    }
+  })
+
+  it('multi-timeframe: trades only inside the window every timeframe covers, and refuses an overlap under 7 days (§3.3)', async () => {
+    const { storage: s, cleanup: done } = await createTempStorage()
+    try {
+      await writeModel(s, TINY_MTF)
+      // 1h for 20 days; 5m from day 2 for 10 days: the base bars after day 12 have no 5m bars.
+      const fiveStart = Date.UTC(2024, 0, 3)
+      const fiveEnd = fiveStart + 10 * 24 * H
+      await writeBars(s, 'EURUSD', '1h', 20 * 24, 5)
+      await writeBars(s, 'EURUSD', '5m', 10 * 24 * 12, 6, fiveStart, 300_000)
+      const { result } = await runFunctionInProcess(backtest, { model_path: 'tiny_mtf/1h_latest', parameter_sets: [{ confidence_threshold: 0 }] }, { storage: s })
+      expect(Date.parse(result.start_time)).toBeGreaterThanOrEqual(fiveStart)
+      expect(Date.parse(result.end_time)).toBe(fiveEnd - H)
+
+      await writeBars(s, 'GBPUSD', '1h', 20 * 24, 7)
+      await writeBars(s, 'GBPUSD', '5m', 3 * 24 * 12, 8, fiveStart, 300_000)
+      await expect(runFunctionInProcess(backtest, { model_path: 'tiny_mtf/1h_latest', symbol: 'GBPUSD', timeframe: '1h' }, { storage: s }))
+        .rejects.toMatchObject({ statusCode: 422, code: 'MULTI_TF_INSUFFICIENT_COVERAGE', retryable: false })
     } finally {
       await done()
     }
