@@ -1,4 +1,4 @@
-import { promises as fsp } from 'node:fs'
+import { existsSync, promises as fsp } from 'node:fs'
 import { join } from 'node:path'
 import type { ConsolaInstance } from 'consola'
 import type { DispatchRequest, OperationErrorInfo, WorkerCapabilities } from '../protocol/index.ts'
@@ -129,7 +129,8 @@ export function startInvocation(request: DispatchRequest, deps: InvocationDeps):
       // A child that was interrupted may still hold state from the aborted run: never reuse it.
       if (executor.alive && !cancelReason && !timedOut) pool.release(executor)
       else pool.discard(executor)
-      await fsp.rm(scratchDir, { recursive: true, force: true }).catch(() => {})
+      // Off the answer's path: most invocations never created it (ctx.scratchDir is lazy).
+      if (existsSync(scratchDir)) void fsp.rm(scratchDir, { recursive: true, force: true }).catch(() => {})
     }
   }
 
