@@ -25,19 +25,24 @@ export class EngineState {
 
   reset(initialCapital: number): void {
     this.cash = initialCapital
-    this.position = FLAT
-    this.quantity = 0
-    this.entryPrice = 0
-    this.entryIndex = -1
+    this.flatten()
     this.entryTime = 0
-    this.entryCommission = 0
-    this.entrySlippage = 0
     this.entryConfidence = 0
     this.mfe = 0
     this.mae = 0
     this.lastTradeTime = Number.NaN
     this.pending = 1
     this.pendingConfidence = 0
+  }
+
+  /** No open position. Entry time, confidence and excursions keep their values until the next entry sets them. */
+  flatten(): void {
+    this.position = FLAT
+    this.quantity = 0
+    this.entryPrice = 0
+    this.entryIndex = -1
+    this.entryCommission = 0
+    this.entrySlippage = 0
   }
 }
 
@@ -98,12 +103,7 @@ export function closePosition(s: EngineState, cfg: ResolvedEngineConfig, trades:
   trades.mae[k] = s.mae
   trades.confidence[k] = s.entryConfidence
   trades.forced[k] = forced ? 1 : 0
-  s.position = FLAT
-  s.quantity = 0
-  s.entryPrice = 0
-  s.entryIndex = -1
-  s.entryCommission = 0
-  s.entrySlippage = 0
+  s.flatten()
   return true
 }
 
