@@ -15,7 +15,9 @@ export function createJsonPoster(baseUrl: string, headers: Record<string, string
   const base = new URL(baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`)
   const secure = base.protocol === 'https:'
   const lib = secure ? https : http
-  const agent = new lib.Agent({ keepAlive: true, maxSockets: 4 })
+  // Idle sockets close on our side after 4 s (undici's default, which ofetch had), well before the
+  // gateway's keep-alive timeout (≥ 15 s), so a push never lands on a socket the server is closing.
+  const agent = new lib.Agent({ keepAlive: true, maxSockets: 4, timeout: 4000 })
 
   function post<T>(path: string, body: unknown, options: { timeoutMs: number; signal?: AbortSignal }): Promise<T> {
     return new Promise<T>((resolve, reject) => {
