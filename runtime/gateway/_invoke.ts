@@ -24,7 +24,13 @@ export interface InvokeRequest {
   metadata?: Record<string, unknown>
 }
 
-export interface InvokeResult { statusCode: 200 | 202; operation: Operation; reused: boolean }
+export interface InvokeResult {
+  statusCode: 200 | 202
+  operation: Operation
+  reused: boolean
+  /** Said to the caller, never stored: e.g. that no registered host can run the function yet. */
+  warnings: string[]
+}
 
 function bad(field: string, message: string): never {
   throw new KtrdrError({ statusCode: 400, code: 'INVALID_REQUEST', retryable: false, message: `${field} ${message}`, details: { field } })
@@ -55,6 +61,19 @@ export function placementFor(fn: ResolvedFunction, request: InvokeRequest): Plac
   }
 }
 
+/** "worker type general or training, ib", from the manifest and the request. */
+function describePlacement(fn: ResolvedFunction, placement: PlacementRequest): string {
+  const p = fn.manifest.placement ?? {}
+  const parts: string[] = []
+  if (p.worker_types?.length) parts.push(`worker type ${p.worker_types.join(' or ')}`)
+  for (const [key, value] of Object.entries(p.requires ?? {})) {
+    if (value === true) parts.push(key)
+    else if (Array.isArray(value) ? value.length : value) parts.push(`${key} ${Array.isArray(value) ? value.join(', ') : value}`)
+  }
+  if (placement.requireGpu && !parts.includes('gpu')) parts.push('gpu')
+  return parts.join(', ') || 'any host'
+}
+
 /** Resolve → validate → persist → queue → (optionally) wait. Shared by invoke and the compat routes. */
 export function createInvoker(deps: {
   options: ResolvedGatewayOptions
@@ -78,7 +97,7 @@ export function createInvoker(deps: {
           throw new KtrdrError({ statusCode: 409, code: 'IDEMPOTENCY_CONFLICT', retryable: false, message: `idempotency_key "${request.idempotency_key}" already belongs to ${existing.op.operation_id} (function ${existing.op.function.name}): use a new key` })
         }
         const op = await operations.waitFinished(existing.op.operation_id, wait, signal)
-        return { statusCode: op.status === 'completed' || op.status === 'failed' || op.status === 'cancelled' ? 200 : 202, operation: op, reused: true }
+        return { statusCode: op.status === 'completed' || op.status === 'failed' || op.status === 'cancelled' ? 200 : 202, operation: op, reused: true, warnings: [] }
       }
     }
 
@@ -93,10 +112,16 @@ export function createInvoker(deps: {
         statusCode: 503, code: 'NO_CAPACITY', retryable: true,
         message: capable
           ? `No capable host has a free slot for ${fn.name} right now: retry later, or omit "queue": false to wait in the queue`
-          : `No registered host can run ${fn.name} (needs ${JSON.stringify(fn.manifest.placement ?? {})}${placement.requireGpu ? ' and a GPU' : ''}): start a matching host`,
+          : `No registered host can run ${fn.name} (needs ${describePlacement(fn, placement)}): start a matching host`,
         details: { registered_workers: workers.views.length, capable_hosts: capable },
       })
     }
+
+    // Queueing for a host that does not exist yet is legitimate (an IB or GPU host may be starting),
+    // but a caller staring at a pending operation deserves to know why it waits.
+    const warnings = anyHostMatches(workers.views, placement) ? [] : [
+      `No registered host can run ${fn.name} yet (needs ${describePlacement(fn, placement)}): the operation waits in the queue until one registers`,
+    ]
 
     const attemptBudget = Math.max(1, request.max_attempts ?? (fn.manifest.max_attempts || options.queue.maxAttempts))
     const op = await operations.create({
@@ -112,10 +137,10 @@ export function createInvoker(deps: {
       metadata: request.metadata,
     })
     dispatcher.kick()
-    if (wait <= 0) return { statusCode: 202, operation: op, reused: false }
+    if (wait <= 0) return { statusCode: 202, operation: op, reused: false, warnings }
     const finished = await operations.waitFinished(op.operation_id, wait, signal)
     const done = finished.status === 'completed' || finished.status === 'failed' || finished.status === 'cancelled'
-    return { statusCode: done ? 200 : 202, operation: finished, reused: false }
+    return { statusCode: done ? 200 : 202, operation: finished, reused: false, warnings: done ? [] : warnings }
   }
 }
 

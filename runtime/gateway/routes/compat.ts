@@ -36,7 +36,7 @@ export default defineGatewayRoutes((router, ctx) => {
       if (opts.awaitPlacementMs && !op.worker_id && op.status === 'pending') op = await waitForPlacement(ctx, op.operation_id, opts.awaitPlacementMs)
       setResponseStatus(event, result.statusCode)
       // task_id: the original trainings response named the operation id so.
-      return { success: true, message: opts.message, mode: 'distributed', task_id: op.operation_id, ...op }
+      return { success: true, message: opts.message, mode: 'distributed', task_id: op.operation_id, ...op, ...(result.warnings.length ? { warnings: result.warnings } : {}) }
     }))
   }
 

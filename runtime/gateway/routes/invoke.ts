@@ -12,6 +12,6 @@ export default defineGatewayRoutes((router, ctx) => {
     event.node.res.once('close', () => abort.abort())
     const result = await ctx.invoke(name, body, abort.signal)
     setResponseStatus(event, result.statusCode)
-    return result.operation
+    return result.warnings.length ? { ...result.operation, warnings: result.warnings } : result.operation
   }))
 })

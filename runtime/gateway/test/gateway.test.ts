@@ -219,6 +219,22 @@ describe('scheduling', () => {
     expect(bt.body.worker_id).toBe('cpu-a')
   })
 
+  it('says why an operation waits when no registered host can run it, and runs it once one registers', async () => {
+    const g = await gw()
+    await host(g, 'cpu-only')
+    const queued = await g.api<Operation & { warnings?: string[] }>('/api/v1/functions/needs-gpu/invoke', { body: { input: {} } })
+    expect(queued.status).toBe(202)
+    expect(queued.body.status).toBe('pending')
+    expect(queued.body.warnings).toEqual([expect.stringContaining('No registered host can run needs-gpu yet (needs gpu)')])
+    // A capable host is there now: no warning, and the waiting operation runs on it.
+    await host(g, 'gpu-late', { capabilities: { gpu: true } })
+    await until(async () => (await op(g, queued.body.operation_id)).status === 'completed')
+    expect((await op(g, queued.body.operation_id)).worker_id).toBe('gpu-late')
+    const placed = await g.api<Operation & { warnings?: string[] }>('/api/v1/functions/needs-gpu/invoke', { body: { input: {}, wait_seconds: 5 } })
+    expect(placed.body.warnings).toBeUndefined()
+    expect(placed.body.worker_id).toBe('gpu-late')
+  })
+
   it('a refused dispatch (503) moves on to the next capable host', async () => {
     const g = await gw()
     const refuser = await host(g, 'refuser', { capabilities: { gpu: true } })
