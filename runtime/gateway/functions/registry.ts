@@ -63,26 +63,19 @@ export function createFunctionRegistry(options: FunctionRegistryOptions): Functi
   const versionCache = new Map<string, FunctionVersion>()
   const aliasCache = new Map<string, FunctionAlias>()
   const knownNames = new Set<string>()
-  const getVersionSync = (name: string, version: number) => {
-    const key = `${name}@${version}`
-    const cached = versionCache.get(key)
+  function readThrough<R, T>(cache: Map<string, T>, key: string, load: () => R | undefined, map: (row: R) => T): T | null {
+    const cached = cache.get(key)
     if (cached) return cached
-    const row = q.version.get(name, version) as VersionRow | undefined
+    const row = load()
     if (!row) return null
-    const found = toVersion(row)
-    versionCache.set(key, found)
+    const found = map(row)
+    cache.set(key, found)
     return found
   }
-  const getAlias = (name: string, alias: string) => {
-    const key = `${name}@${alias}`
-    const cached = aliasCache.get(key)
-    if (cached) return cached
-    const row = q.alias.get(name, alias) as AliasRow | undefined
-    if (!row) return null
-    const found = toAlias(row)
-    aliasCache.set(key, found)
-    return found
-  }
+  const getVersionSync = (name: string, version: number) =>
+    readThrough(versionCache, `${name}@${version}`, () => q.version.get(name, version) as VersionRow | undefined, toVersion)
+  const getAlias = (name: string, alias: string) =>
+    readThrough(aliasCache, `${name}@${alias}`, () => q.alias.get(name, alias) as AliasRow | undefined, toAlias)
   function requireName(name: string) {
     if (knownNames.has(name)) return
     if (!NAME.test(name)) throw new KtrdrError({ statusCode: 400, code: 'BAD_REQUEST', retryable: false, message: `"${name}" is not a function name (lowercase letters, digits, dashes)` })
