@@ -172,6 +172,12 @@ export function createOperationsService(store: OperationStore, hooks: GatewayHoo
           finish(s, 'failed', { error: normalizeError(event.error), at: event.at })
           return 'terminal'
         case 'cancelled':
+          // A host that shuts down hands its work back: like a lost host, the operation runs again
+          // elsewhere (checkpoints make a training continue), within its attempt budget.
+          if (event.requeue) {
+            service.requeue(s, `${s.op.worker_id ? `Host ${s.op.worker_id}` : 'The host'} shut down while running it (${event.reason ?? 'shutdown'})`)
+            return 'terminal'
+          }
           finish(s, 'cancelled', { error: { message: event.reason ?? 'Cancelled on the host', code: 'CANCELLED', retryable: false }, at: event.at })
           return 'terminal'
       }

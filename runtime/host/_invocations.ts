@@ -12,13 +12,14 @@ import type { ResolvedHostOptions } from './options.ts'
 export type InvocationOutcome =
   | { status: 'completed'; result: unknown }
   | { status: 'failed'; error: OperationErrorInfo }
-  | { status: 'cancelled'; reason: string }
+  | { status: 'cancelled'; reason: string; requeue?: boolean }
 
 export interface Invocation {
   request: DispatchRequest
   accepted_at: number
   executor: Executor | null
-  cancel(reason?: string): void
+  /** `requeue`: hand the operation back to the gateway to run elsewhere (host shutdown), not a user cancel. */
+  cancel(reason?: string, options?: { requeue?: boolean }): void
   done: Promise<InvocationOutcome & { operation_id: string; attempt: number; pid: number | null; timings: Record<string, number> }>
 }
 
@@ -43,6 +44,7 @@ export function startInvocation(request: DispatchRequest, deps: InvocationDeps):
   const base = { operation_id: request.operation_id, attempt: request.attempt }
   const timings: Record<string, number> = { accepted: Date.now() }
   let cancelReason: string | null = null
+  let handBack = false
   let timedOut = false
   let killTimer: NodeJS.Timeout | null = null
   const interrupted = new AbortController()
@@ -52,9 +54,10 @@ export function startInvocation(request: DispatchRequest, deps: InvocationDeps):
     request,
     accepted_at: timings.accepted!,
     executor: null,
-    cancel(reason = 'Cancelled by request') {
+    cancel(reason = 'Cancelled by request', cancelOptions = {}) {
       if (cancelReason || timedOut) return
       cancelReason = reason
+      handBack = cancelOptions.requeue === true
       interrupt(reason)
     },
     done: undefined as never,
@@ -136,7 +139,7 @@ export function startInvocation(request: DispatchRequest, deps: InvocationDeps):
 
   function stopped(): InvocationOutcome {
     if (timedOut) return { status: 'failed', error: { message: `Function ${request.function.name}@${request.function.version} ran past its deadline (${request.function.timeout_seconds} s) and was stopped`, code: 'FUNCTION_TIMEOUT', retryable: false } }
-    return { status: 'cancelled', reason: cancelReason ?? 'Cancelled' }
+    return { status: 'cancelled', reason: cancelReason ?? 'Cancelled', ...(handBack ? { requeue: true } : {}) }
   }
 
   invocation.done = run()
@@ -147,7 +150,7 @@ export function startInvocation(request: DispatchRequest, deps: InvocationDeps):
       const at = now()
       if (outcome.status === 'completed') emit({ type: 'completed', ...base, at, result: outcome.result })
       else if (outcome.status === 'failed') emit({ type: 'failed', ...base, at, error: outcome.error })
-      else emit({ type: 'cancelled', ...base, at, reason: outcome.reason })
+      else emit({ type: 'cancelled', ...base, at, reason: outcome.reason, ...(outcome.requeue ? { requeue: true } : {}) })
       return { ...outcome, ...base, pid: invocation.executor?.pid ?? null, timings }
     })
   return invocation

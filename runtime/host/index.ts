@@ -170,7 +170,7 @@ export async function createHost(config: HostConfig = {}): Promise<KtrdrHost> {
       closing ??= (async () => {
         draining = true
         const running = [...active.values()]
-        const timer = setTimeout(() => running.forEach((i) => i.cancel('Host shutting down')), timeoutMs)
+        const timer = setTimeout(() => running.forEach((i) => i.cancel('Host shutting down', { requeue: true })), timeoutMs)
         await Promise.allSettled(running.map((i) => i.done))
         clearTimeout(timer)
         if (link) await Promise.race([outbox.drained(), new Promise((r) => setTimeout(r, 2000))])

@@ -48,7 +48,8 @@ export type HostEvent =
   | { seq: number; type: 'progress'; operation_id: string; attempt: number; at: string; progress: OperationProgress }
   | { seq: number; type: 'completed'; operation_id: string; attempt: number; at: string; result: unknown }
   | { seq: number; type: 'failed'; operation_id: string; attempt: number; at: string; error: OperationErrorInfo }
-  | { seq: number; type: 'cancelled'; operation_id: string; attempt: number; at: string; reason?: string }
+  /** `requeue`: the host gave the work back (it is shutting down), so the gateway runs it again elsewhere. */
+  | { seq: number; type: 'cancelled'; operation_id: string; attempt: number; at: string; reason?: string; requeue?: boolean }
 
 export interface HostEventBatch { events: HostEvent[] }
 export interface HostEventAck { acked_seq: number }
