@@ -5,6 +5,7 @@ import { runIbFetch } from './src/fetch.ts'
 import { connectIb } from './src/ib-client.ts'
 import { ibFetchInput, type IbFetchInput, type IbFetchResult } from './src/input.ts'
 import { createPacingGate } from './src/pacing.ts'
+import { createHeadTimestampCache } from './src/head-cache.ts'
 
 export type { IbFetchInput, IbFetchResult } from './src/input.ts'
 export type { IbFetchConfig } from './src/config.ts'
@@ -37,6 +38,7 @@ export default defineFunction<IbFetchInput, IbFetchResult>({
       storage: ctx.storage.data,
       clock,
       pacing,
+      headCache: createHeadTimestampCache({ path: config.headCachePath, clock }),
       connect: (signal) => connectIb(config, signal),
       signal: ctx.signal,
       progress: (u) => ctx.progress(u),

@@ -25,6 +25,8 @@ export interface ResolvedIbFetchConfig {
   clientIds: number[]
   /** Ledger shared by every fetch on this host talking to this gateway. */
   pacingPath: string
+  /** Head-timestamp cache beside the ledger (1 h TTL, §8.4). */
+  headCachePath: string
   pacing: PacingLimits
   connectTimeoutMs: number
   requestTimeoutMs: number
@@ -49,6 +51,7 @@ export function resolveIbFetchConfig(config: IbFetchConfig = {}, env: NodeJS.Pro
     port,
     clientIds: parseClientIds(config.clientIds ?? env.IB_CLIENT_ID ?? '111-120'),
     pacingPath: join(pacingDir, `ktrdr-ib-pacing-${port}.json`),
+    headCachePath: join(pacingDir, `ktrdr-ib-head-${port}.json`),
     pacing: { ...DEFAULT_PACING, ...config.pacing },
     connectTimeoutMs: config.connectTimeoutMs ?? num(env.KTRDR_IB_TIMEOUT_MS) ?? 30_000,
     requestTimeoutMs: config.requestTimeoutMs ?? num(env.KTRDR_IB_REQUEST_TIMEOUT_MS) ?? 120_000,

@@ -9,6 +9,7 @@ import { fetchSegment, iso } from './fetch-segment.ts'
 import { analyzeGaps, type Gap } from './gaps.ts'
 import type { IbClient } from './ib-client.ts'
 import type { IbFetchInput, IbFetchResult } from './input.ts'
+import type { HeadTimestampCache } from './head-cache.ts'
 import type { PacingGate } from './pacing.ts'
 import { segmentGaps, type Segment } from './segments.ts'
 import { FetchedBars, loadStored, saveFetched } from './store.ts'
@@ -18,6 +19,8 @@ export interface IbFetchDeps {
   storage: Storage
   clock: Clock
   pacing: PacingGate
+  /** Head timestamps fetched within the last hour on this host (§8.4); absent = always ask IB. */
+  headCache?: HeadTimestampCache
   /** Opens a connection (with a free client id); called again after a disconnect. */
   connect(signal: AbortSignal): Promise<IbClient>
   signal: AbortSignal
@@ -138,9 +141,14 @@ export async function runIbFetch(input: IbFetchInput, deps: IbFetchDeps): Promis
 }
 
 async function headTimestamp(rc: ResolvedContract, ensureClient: () => Promise<IbClient>, deps: IbFetchDeps): Promise<number | undefined> {
-  await deps.pacing.acquire({ contractKey: rc.key, requestKey: `head|${rc.key}|${rc.whatToShow}` }, deps.signal)
+  const cacheKey = `${rc.key}|${rc.whatToShow}`
+  const cached = await deps.headCache?.get(cacheKey)
+  if (cached !== undefined) return cached ?? undefined
+  await deps.pacing.acquire({ contractKey: rc.key, requestKey: `head|${cacheKey}` }, deps.signal)
   try {
-    return await (await ensureClient()).headTimestamp(rc.contract, rc.whatToShow, true, deps.signal)
+    const head = await (await ensureClient()).headTimestamp(rc.contract, rc.whatToShow, true, deps.signal)
+    await deps.headCache?.set(cacheKey, head ?? null)
+    return head
   } catch (error) {
     if (error instanceof IbRequestError && error.kind === 'fatal') throw error
     if (error instanceof IbRequestError) {

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { createSeries, loadBars, saveBars } from '../../core/index.ts'
 import { createPacingGate } from '../src/pacing.ts'
+import { createHeadTimestampCache, HEAD_TTL_MS } from '../src/head-cache.ts'
 import { barsBetween } from './tws-sim/series.ts'
 import { createHarness, DAY, HOUR, NOW, pacingBreaches, requestedRange, type Harness } from './_harness.ts'
 
@@ -92,6 +93,24 @@ describe('ib-fetch against the TWS simulator', () => {
     expect(await h.fetch({ symbol: 'MSFT', timeframe: '1d', mode: 'full' })).toMatchObject({ segments: 0, rows_downloaded: 0 })
     expect(h.sim.requests).toHaveLength(0)
     expect(h.sim.requests.length + h.sim.headRequests.length).toBe(2) // only the two head-timestamp requests
+  })
+
+  it('asks IB for a head timestamp once an hour per contract (§8.4), across fetches on the host', async () => {
+    h = await createHarness()
+    const headCache = createHeadTimestampCache({ path: `${h.dir}/head.json`, clock: h.clock })
+    await h.fetch({ symbol: 'AAPL', timeframe: '1d', mode: 'full' }, { headCache })
+    expect(h.sim.headRequests).toHaveLength(1)
+    // Another timeframe of the same contract, and a second run: the cached head answers.
+    await h.fetch({ symbol: 'AAPL', timeframe: '1d', mode: 'backfill' }, { headCache })
+    await h.fetch({ symbol: 'AAPL', timeframe: '1h', mode: 'backfill', start_date: '2026-11-01' }, { headCache })
+    expect(h.sim.headRequests).toHaveLength(1)
+    // A different contract is not served from another's entry.
+    await h.fetch({ symbol: 'EURUSD', timeframe: '1d', mode: 'backfill' }, { headCache })
+    expect(h.sim.headRequests.map((r) => r.symbol)).toEqual(['AAPL', 'EUR'])
+    // After an hour the head is asked for again.
+    h.clock.advance(HEAD_TTL_MS)
+    await h.fetch({ symbol: 'AAPL', timeframe: '1d', mode: 'backfill' }, { headCache })
+    expect(h.sim.headRequests.map((r) => r.symbol)).toEqual(['AAPL', 'EUR', 'AAPL'])
   })
 
   it('shares one pacing budget and distinct client ids between fetches running at the same time', async () => {
