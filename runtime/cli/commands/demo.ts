@@ -2,7 +2,7 @@
 // cluster (gateway + 2 hosts) in this process, the train and backtest functions built and
 // deployed, a synthetic market generated, a strategy trained and backtested on a later window,
 // all through the gateway's REST API, with progress printed while it works.
-import { copyFile, mkdir, readdir } from 'node:fs/promises'
+import { readdir } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { defineCommand } from 'citty'
 import { consola } from 'consola'
@@ -109,7 +109,6 @@ const fmtNum = (v: number, d = 2) => v.toLocaleString('en-US', { maximumFraction
 export async function runDemo(o: DemoOptions): Promise<void> {
   const started = Date.now()
   const home = resolve(o.home)
-  const root = resolve(import.meta.dirname, '../../..')
   const [{ createGateway }, { createHost }, { buildFunctionBundle }, { createKtrdrStorage }, synthetic, store] = await Promise.all([
     import('../../gateway/index.ts'), import('../../host/index.ts'), import('../../function/build.ts'), import('../../../storage/index.ts'),
     import('../../../functions/core/src/data/synthetic.ts'), import('../../../functions/core/src/data/store.ts'),
@@ -154,20 +153,11 @@ export async function runDemo(o: DemoOptions): Promise<void> {
     const day = (ms: number) => new Date(ms).toISOString().slice(0, 10)
     log.success(`${o.symbol} 1h ${day(first)} → ${day(last)}; train ≤ ${day(split - 24 * H)}, backtest ${day(split)} → ${day(last)}`)
 
-    const examples = join(root, 'examples', 'strategies')
-    const strategiesDir = join(home, 'strategies')
-    await mkdir(strategiesDir, { recursive: true })
-    const files = (await readdir(examples).catch(() => [] as string[])).filter((f) => f.endsWith('.yaml'))
+    const { EXAMPLE_STRATEGIES_DIR, seedExampleStrategies } = await import('./up.ts')
+    const files = (await readdir(EXAMPLE_STRATEGIES_DIR).catch(() => [] as string[])).filter((f) => f.endsWith('.yaml'))
     if (!files.includes(`${o.strategy}.yaml`)) throw new Error(`examples/strategies/${o.strategy}.yaml not found: pick one of ${files.join(', ') || '(none)'}`)
-    const strategiesMount = storage.options.mounts.strategies
-    if (strategiesMount.driver === 'fs' && 'base' in strategiesMount) {
-      await mkdir(strategiesMount.base, { recursive: true })
-      for (const f of files) await copyFile(join(examples, f), join(strategiesMount.base, f))
-    } else {
-      const { readFile } = await import('node:fs/promises')
-      for (const f of files) await storage.strategies.setItem(f, await readFile(join(examples, f), 'utf8'))
-    }
-    log.success(`Copied ${files.length} example strategies into the strategies mount`)
+    const copied = await seedExampleStrategies(storage.strategies, EXAMPLE_STRATEGIES_DIR, { overwrite: true })
+    log.success(`Copied ${copied.length} example strategies into the strategies mount`)
 
     log.start(`4/6 Training ${o.strategy} (${o.epochs} epochs) through POST /api/v1/trainings/start`)
     const train = await api<Op>(base, '/api/v1/trainings/start', {

@@ -19,13 +19,16 @@ export function findFunctionDirs(root = resolve(dirname(fileURLToPath(import.met
 
 /**
  * Copies examples/strategies/*.yaml into the strategies mount where no file of that name exists,
- * so `train` and `backtest` can be invoked by strategy_name on a fresh cluster. Never overwrites.
+ * so `train` and `backtest` can be invoked by strategy_name on a fresh cluster. Overwrites only when
+ * asked (the demo wants the examples as shipped).
  */
-export async function seedExampleStrategies(strategies: Storage, dir = resolve(dirname(fileURLToPath(import.meta.url)), '../../../examples/strategies')): Promise<string[]> {
+export const EXAMPLE_STRATEGIES_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../../examples/strategies')
+
+export async function seedExampleStrategies(strategies: Storage, dir = EXAMPLE_STRATEGIES_DIR, { overwrite = false } = {}): Promise<string[]> {
   if (!existsSync(dir)) return []
   const stored: string[] = []
   for (const file of readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort()) {
-    if (await strategies.hasItem(file)) continue
+    if (!overwrite && await strategies.hasItem(file)) continue
     await strategies.setItemRaw(file, await readFile(join(dir, file)))
     stored.push(file.replace(/\.ya?ml$/, ''))
   }
