@@ -151,7 +151,7 @@ export default async function run(): Promise<BenchSection[]> {
       title: 'ib-fetch: full backfill against the TWS API simulator (pacing on a virtual clock)',
       rows,
       notes: [
-        'min_historical_requests = range / IB max span per request (§8.4: 30 days for 1 hour, 7 days for 5 mins); ib-fetch also sends one head-timestamp request, counted in the time minimum.',
+        'min_historical_requests = range / IB max span per request (docs/domain.md#ib-pacing: 30 days for 1 hour, 7 days for 5 mins); ib-fetch also sends one head-timestamp request, counted in the time minimum.',
         'min_simulated_min = the least time IB\'s limits allow for that many requests (each as early as ≥2 s spacing and ≤60 per rolling 10 min permit).',
         'The simulator judges every request against IB\'s rules (60 per 10 min, 6 per 2 s per contract, identical within 15 s); pacing_violations counts the ones it would have rejected.',
         'wall_s is real time: the simulator and client exchange real TWS API messages over loopback TCP; only waiting is simulated.',

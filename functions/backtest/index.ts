@@ -3,7 +3,7 @@ import { runBacktestJob } from './src/job.ts'
 import { backtestInputSchema } from './src/input.ts'
 
 /**
- * Replays stored bars through a trained model and the position manager (§6–7). One invocation
+ * Replays stored bars through a trained model and the position manager (docs/domain.md#backtesting). One invocation
  * may carry several symbols and parameter sets: features and inference run once per symbol,
  * only the engine re-runs per set. Summary in the result; trades and equity curves in the
  * `results` mount under `backtests/<operation_id>/`.

@@ -3,7 +3,7 @@
 
 export type OutputFormat = 'classification' | 'regression'
 
-/** Raw signal codes, in the model's class order (§6): 0 BUY, 1 HOLD, 2 SELL. */
+/** Raw signal codes, in the model's class order (docs/domain.md#decision-logic): 0 BUY, 1 HOLD, 2 SELL. */
 export const BUY = 0
 export const HOLD = 1
 export const SELL = 2
@@ -25,7 +25,7 @@ export interface BacktestParameters {
   min_signal_separation?: number
   round_trip_cost?: number
   min_edge_multiplier?: number
-  /** Fraction of cash committed per entry (§7.3: 0.25). */
+  /** Fraction of cash committed per entry (docs/domain.md#position-manager: 0.25). */
   position_size_fraction?: number
 }
 

@@ -1,7 +1,7 @@
 import { KtrdrError } from '../../../runtime/protocol/errors.ts'
 import type { BacktestParameters, OutputFormat, ResolvedEngineConfig } from './_types.ts'
 
-/** Defaults of §1.9 / §7.1 / §7.3, in one place. */
+/** Defaults of docs/domain.md#decisions-section, #backtest-inputs and #position-manager, in one place. */
 export const ENGINE_DEFAULTS = {
   initialCapital: 100_000,
   commission: 0.001,

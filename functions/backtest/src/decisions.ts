@@ -1,6 +1,6 @@
 import { BUY, HOLD, SELL, type RawSignals } from './_types.ts'
 
-// Step 1 of §6 (predict), done once per model output and shared by every parameter set of a
+// Step 1 of docs/domain.md#decision-logic (predict), done once per model output and shared by every parameter set of a
 // sweep. The filters of step 2 depend on position and time, so they live in the kernel.
 
 /** Tolerance for "the outputs already sum to 1" (skip softmax). */

@@ -58,7 +58,7 @@ export function runBacktest(bars: EngineBars, signals: RawSignals, cfg: Resolved
     hooks.onProgress?.(to - 1, to - start, points, { equity: work.out.equity[to - 1 - start], trades: trades.count })
   }
 
-  // §7.2 step 4: close what is still open at the last close, at the bar's close time; the
+  // docs/domain.md#bar-loop: close what is still open at the last close, at the bar's close time; the
   // last equity point then shows the cash after exit costs (= initial + Σ net P&L).
   const closeTime = bars.time[end] + window.barMs
   if (closePosition(s, cfg, trades, bars.close[end], end, closeTime, true)) {

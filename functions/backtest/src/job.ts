@@ -10,7 +10,7 @@ import { runKey, writeRunDetails, type StoredDetails } from './results.ts'
 import { runSweep } from './sweep.ts'
 import { resolveWindow } from './window.ts'
 
-/** §7.5 for one (symbol × parameter set), plus where its details are stored. */
+/** docs/domain.md#backtest-result for one (symbol × parameter set), plus where its details are stored. */
 export interface BacktestRunResult {
   strategy_name: string
   symbol: string

@@ -9,11 +9,11 @@ export interface EquityBuffers {
 }
 
 /**
- * The bar loop of §7.2 over bars [from, to) of a window starting at `start` and ending at
+ * The bar loop (docs/domain.md#bar-loop) over bars [from, to) of a window starting at `start` and ending at
  * `end` (inclusive). Resumable: everything carried across chunks lives in `s`.
  *
  * Per bar t: (a) a pending signal executes at t's open; (c) the model's raw signal at t goes
- * through the §6 filters with the position after (a); a surviving signal becomes pending for
+ * through the docs/domain.md#decision-logic filters with the position after (a); a surviving signal becomes pending for
  * t+1 (dropped at the last bar); (d) mark to market at t's close → one equity point.
  *
  * No allocation here: typed arrays in, typed arrays out; the position manager is called

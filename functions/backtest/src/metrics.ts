@@ -1,6 +1,6 @@
 import type { TradeBuffer } from './trades.ts'
 
-/** The 22 keys of §7.4. "pct"/"rate" values are decimals (0.12 = 12%). */
+/** The 22 keys of docs/domain.md#performance-metrics. "pct"/"rate" values are decimals (0.12 = 12%). */
 export interface PerformanceMetrics {
   total_return: number
   total_return_pct: number
@@ -45,7 +45,7 @@ export interface Annualization {
 export const RATIO_CLAMP = 999_999
 const MS_PER_YEAR = 365.25 * 86_400_000
 
-/** JSON-safe number: NaN→0, ±∞→±999999 (§7.4). */
+/** JSON-safe number: NaN→0, ±∞→±999999 (docs/domain.md#performance-metrics). */
 export function sanitize(v: number): number {
   if (Number.isNaN(v)) return 0
   if (v === Infinity) return RATIO_CLAMP
@@ -73,7 +73,7 @@ export interface MetricsInput {
 }
 
 /**
- * §7.4 with annualisation by bars per year instead of a fixed √252 ([QUIRK] fixed): the
+ * The metrics of docs/domain.md#performance-metrics, annualised by bars per year instead of a fixed √252 ([QUIRK] fixed): the
  * number of bars per year is the observed density of the window (points / years spanned),
  * which follows the timeframe and the market's trading hours at once; a window shorter than
  * a day falls back to the calendar count for the timeframe (365.25 days × bars per day).

@@ -47,7 +47,7 @@ export class EngineState {
 }
 
 /**
- * Opens a position at `price` (the bar's open) per §7.3: size = floor(cash·fraction/(1+c)/price),
+ * Opens a position at `price` (the bar's open) per docs/domain.md#position-manager: size = floor(cash·fraction/(1+c)/price),
  * reduced if the slipped cost exceeds cash. Returns false when no whole unit is affordable.
  */
 export function openPosition(s: EngineState, cfg: ResolvedEngineConfig, side: number, price: number, index: number, time: number, confidence: number): boolean {

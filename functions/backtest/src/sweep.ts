@@ -4,7 +4,7 @@ import { createEngineWorkspace, runBacktest, type EngineResult } from './engine.
 
 /** Per-bar network outputs for one symbol, computed once and shared by every parameter set. */
 export interface ModelOutputs {
-  /** `non_trading` = context/regime classifiers: every decision is HOLD (§6). */
+  /** `non_trading` = context/regime classifiers: every decision is HOLD (docs/domain.md#decision-logic). */
   kind: 'classification' | 'regression' | 'non_trading'
   /** rows × outputSize (logits or probabilities; regression: one value per row). NaN rows ⇒ HOLD. */
   values: Float32Array

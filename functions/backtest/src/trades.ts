@@ -67,7 +67,7 @@ export class TradeBuffer {
   reset(): void { this.count = 0 }
 }
 
-/** One closed trade as §7.3 describes it (fixed: commission and net_pnl cover both sides). */
+/** One closed trade as docs/domain.md#position-manager describes it (fixed: commission and net_pnl cover both sides). */
 export interface TradeRecord {
   trade_id: number
   symbol: string

@@ -1,4 +1,4 @@
-// A slow, obviously-correct backtester written straight from §6–7 of the domain brief (with
+// A slow, obviously-correct backtester written straight from docs/domain.md#backtesting (with
 // the documented fixes), one object per bar. It shares no code with src/: the engine must
 // agree with it.
 

@@ -29,7 +29,7 @@ beforeAll(async () => {
 afterAll(async () => { await cleanup?.() })
 
 describe('backtest function', () => {
-  it('runs the guide body end to end: §7.5 result, 22 metrics, trades and equity in the results store', async () => {
+  it('runs the guide body end to end: the docs/domain.md#backtest-result fields, 22 metrics, trades and equity in the results store', async () => {
     const { result, progress } = await runFunctionInProcess(backtest, {
       model_path: 'v3_multi_indicator_example/1h_latest', strategy_name: 'v3_multi_indicator_example', symbol: 'EURUSD', timeframe: '1h',
       start_date: START, end_date: '2024-12-31',
@@ -60,7 +60,7 @@ describe('backtest function', () => {
     expect(engine.length).toBeGreaterThanOrEqual(100)
     for (let i = 1; i < progress.length; i++) expect(progress[i].percentage).toBeGreaterThanOrEqual(progress[i - 1].percentage)
     expect(engine[0].current_step).toMatch(/^Backtesting EURUSD 1h \[2024-/)
-    // §7.7 context; the last engine update has seen every bar (trades closed by the forced exit come after).
+    // docs/domain.md#backtest-progress context; the last engine update has seen every bar (trades closed by the forced exit come after).
     expect(engine.at(-1)!.context).toMatchObject({ current_bar: result.equity_curve_length, total_bars: result.equity_curve_length, current_pnl: expect.any(Number) })
     expect((engine.at(-1)!.context as { total_trades: number }).total_trades).toBeGreaterThanOrEqual(result.trade_count - 1)
     expect(progress.at(-1)!.percentage).toBe(100)
@@ -230,7 +230,7 @@ training: {labels: {source: zigzag, zigzag_threshold: 0.01, label_lookahead: 10}
     }
   })
 
-  it('multi-timeframe: trades only inside the window every timeframe covers, and refuses an overlap under 7 days (§3.3)', async () => {
+  it('multi-timeframe: trades only inside the window every timeframe covers, and refuses an overlap under 7 days (docs/domain.md#multi-timeframe-alignment)', async () => {
     const { storage: s, cleanup: done } = await createTempStorage()
     try {
       await writeModel(s, TINY_MTF)

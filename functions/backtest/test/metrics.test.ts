@@ -16,7 +16,7 @@ function tradeBuf(rows: Array<[net: number, hours: number]>): TradeBuffer {
   return b
 }
 
-describe('metrics (§7.4)', () => {
+describe('metrics (docs/domain.md#performance-metrics)', () => {
   it('matches hand-computed values', () => {
     const equity = Float64Array.from([100, 110, 99, 121])
     const trades = tradeBuf([[10, 2], [-5, 4], [0, 1], [20, 6]])
@@ -88,7 +88,7 @@ describe('metrics (§7.4)', () => {
   })
 })
 
-describe('decisions (§6 step 1)', () => {
+describe('decisions (docs/domain.md#decision-logic step 1)', () => {
   it('softmax on logits, probabilities passed through, NaN → HOLD/0, ties → first class', () => {
     const out = Float32Array.from([
       2, 0, 0, // logits → BUY, confidence e²/(e²+2)

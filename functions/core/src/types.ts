@@ -61,7 +61,7 @@ export interface LabelSet {
   kind: LabelKind
   /** Class index (0 BUY, 1 HOLD, 2 SELL) or the regression target; NaN/-1 where no label exists. */
   values: Float64Array
-  /** Number of leading rows that carry a label (tail without labels is dropped per §4.5). */
+  /** Number of leading rows that carry a label (tail without labels is dropped per docs/domain.md#feature-label-alignment). */
   length: number
   /** Optional per-sample weights (triple-barrier uniqueness). */
   weights?: Float64Array

@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { evaluateMembership, fuzzify, gaussian, sigmoid, trapezoidal, triangular } from './_exports.ts'
 
-describe('membership functions (§3.1)', () => {
+describe('membership functions (docs/domain.md#fuzzy-memberships)', () => {
   it('triangular', () => {
     expect([0, 15, 30, 35, 40, -5, 50].map((x) => triangular(x, 0, 30, 40))).toEqual([0, 0.5, 1, 0.5, 0, 0, 0])
     expect(triangular(Number.NaN, 0, 1, 2)).toBeNaN()

@@ -10,7 +10,7 @@ import { join } from 'node:path'
 
 const EX = join(import.meta.dirname, '../../../examples/strategies')
 
-describe('zigzag (§4.1)', () => {
+describe('zigzag (docs/domain.md#zigzag-labels)', () => {
   it('labels segments between pivots, pivots and the tail HOLD', () => {
     const close = Float64Array.from([100, 103, 101, 99, 102, 106, 104])
     expect(Array.from(zigzagPivots(close, 0.025))).toEqual([0, 1, 3, 5])
@@ -31,7 +31,7 @@ function tbSeries(closes: number[]) {
   return s
 }
 
-describe('triple barrier (§4.2)', () => {
+describe('triple barrier (docs/domain.md#triple-barrier-labels)', () => {
   it('labels barrier hits and time-outs on a hand-checked path', () => {
     // (H−L)/C = 0.02 everywhere ⇒ vol = 0.02, upper = C·1.04, lower = C·0.97.
     const s = tbSeries([100, 100, 103.5, 100, 100, 100, 96, 100, 100, 100, 100])
@@ -106,7 +106,7 @@ describe('triple barrier (§4.2)', () => {
   })
 })
 
-describe('forward return (§4.3) and context (§4.4)', () => {
+describe('forward return (docs/domain.md#forward-return-labels) and context (docs/domain.md#context-labels)', () => {
   it('computes (C[t+h] − C[t]) / C[t] and drops the tail', () => {
     const l = forwardReturnLabels(Float64Array.from([100, 110, 121, 100]), 1)
     expect(l.kind).toBe('regression')
@@ -124,7 +124,7 @@ describe('forward return (§4.3) and context (§4.4)', () => {
   })
 })
 
-describe('feature/label alignment (§4.5)', () => {
+describe('feature/label alignment (docs/domain.md#feature-label-alignment)', () => {
   const strategy = resolveStrategy(readFileSync(join(EX, 'trend_tb_signal_v1.yaml'), 'utf8'))
 
   it('cuts features to the labelled rows', () => {

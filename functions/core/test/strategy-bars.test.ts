@@ -19,7 +19,7 @@ async function store(...series: OhlcvSeries[]) {
 
 const strategy = (...timeframes: string[]) => ({ training_data: { timeframes } })
 
-describe('loadStrategyBars: multi-timeframe common coverage (§3.3)', () => {
+describe('loadStrategyBars: multi-timeframe common coverage (docs/domain.md#multi-timeframe-alignment)', () => {
   it('restricts every timeframe to the window all of them cover', async () => {
     // 1h: 40 days from Jan 1. 4h: 30 days from Dec 25, last bar opens Jan 23 20:00 and closes Jan 24.
     const storage = await store(bars('1h', H, JAN1, 40 * 24), bars('4h', 4 * H, JAN1 - 7 * D, 30 * 6))

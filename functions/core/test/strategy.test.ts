@@ -40,7 +40,7 @@ describe('reference strategies', () => {
     })
   }
 
-  it('§1.11 v3_multi_indicator resolves the 6 features in order', () => {
+  it('docs/domain.md#example-strategies v3_multi_indicator resolves the 6 features in order', () => {
     const s = resolveStrategy(readFileSync(join(REF, 'v3_multi_indicator.yaml'), 'utf8'))
     expect(s.resolved_features).toEqual(['1h_rsi_14_oversold', '1h_rsi_14_neutral', '1h_rsi_14_overbought', '1h_adx_trend_weak', '1h_adx_trend_moderate', '1h_adx_trend_strong'])
     expect(s.training.labels).toEqual({ source: 'zigzag', zigzag_threshold: 0.025, label_lookahead: 20 })
@@ -48,7 +48,7 @@ describe('reference strategies', () => {
     expect(s.fuzzy_sets.adx_trend).toMatchObject({ indicator: 'adx_14', output: 'adx' })
   })
 
-  it('§1.12 squad_cycle1_control resolves the 32 features in order, base timeframe first', () => {
+  it('docs/domain.md#example-strategies squad_cycle1_control resolves the 32 features in order, base timeframe first', () => {
     const s = resolveStrategy(readFileSync(join(REF, 'squad_cycle1_control.yaml'), 'utf8'))
     expect(s.resolved_features).toEqual([
       '5m_rsi_momentum_low', '5m_rsi_momentum_neutral', '5m_rsi_momentum_high', '1h_rsi_momentum_low', '1h_rsi_momentum_neutral', '1h_rsi_momentum_high',
@@ -94,7 +94,7 @@ describe('defaults', () => {
   })
 })
 
-describe('validation errors (§1.14)', () => {
+describe('validation errors (docs/domain.md#strategy-validation)', () => {
   const cases: Array<[string, (s: Record<string, any>) => void, string, RegExp]> = [
     ['v1/v2 list indicators', (s) => { s.indicators = [{ name: 'rsi' }] }, 'indicators', /migrate/],
     ['missing nn_inputs', (s) => { delete s.nn_inputs }, 'nn_inputs', /migrate/],
@@ -193,7 +193,7 @@ describe('warnings and quirk decisions', () => {
     expect(r.resolved_features.at(-1)).toBe('1h_macd_12_26_9.signal_raw')
   })
 
-  it('resolves data_source against context_data source ids (§1.4)', () => {
+  it('resolves data_source against context_data source ids (docs/domain.md#context-data)', () => {
     const s = base()
     s.context_data = [{ provider: 'ib', symbol: 'GBPUSD', timeframe: '1h' }, { provider: 'fred', series: ['DGS10', 'DGS2'] }]
     s.indicators.gbp_rsi = { type: 'rsi', period: 14, data_source: 'GBPUSD' }

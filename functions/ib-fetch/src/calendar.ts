@@ -8,8 +8,8 @@ const SUNDAY_OFFSET = 4 * DAY
 
 /**
  * Coarse trading hours per instrument type, in UTC, used only to decide whether a hole in the
- * data can hold bars at all (IB's contract trading-hours metadata is not requested, §8.2's
- * "no trading-hours metadata" case). Forex and CME futures trade Sunday ~21:00 to Friday
+ * data can hold bars at all (IB's contract trading-hours metadata is not requested; see the gap
+ * analysis in docs/domain.md#ib-fetch-flow). Forex and CME futures trade Sunday ~21:00 to Friday
  * ~21:00 UTC; US stocks with useRTH=1 trade weekdays 13:30–20:00 (EDT) or 14:30–21:00 (EST),
  * so the union 13:30–21:00 is used.
  */

@@ -25,7 +25,7 @@ export interface ResolvedIbFetchConfig {
   clientIds: number[]
   /** Ledger shared by every fetch on this host talking to this gateway. */
   pacingPath: string
-  /** Head-timestamp cache beside the ledger (1 h TTL, §8.4). */
+  /** Head-timestamp cache beside the ledger (1 h TTL, docs/domain.md#ib-pacing). */
   headCachePath: string
   pacing: PacingLimits
   connectTimeoutMs: number
@@ -37,7 +37,7 @@ export interface ResolvedIbFetchConfig {
 }
 
 /**
- * Defaults in one place (§8.3/§8.4): IB Gateway paper port 4002 on loopback, client ids 111–120
+ * Defaults in one place (docs/domain.md#ib-requests and #ib-pacing): IB Gateway paper port 4002 on loopback, client ids 111–120
  * (the data-acquisition range), periodic save every 30 s (KTRDR_DATA_PERIODIC_SAVE_INTERVAL,
  * seconds, as in the original) or every 10 segments.
  */

@@ -21,7 +21,7 @@ function isForexPair(s: string): boolean {
 }
 
 /**
- * §8.3 contract rules: CASH when asked, when the symbol has a dot (`EUR.USD`) or is a 6-letter
+ * docs/domain.md#ib-requests contract rules: CASH when asked, when the symbol has a dot (`EUR.USD`) or is a 6-letter
  * pair of known currencies; stocks on SMART in USD; futures on CME. An explicit instrument_type
  * always wins over the guess.
  */

@@ -11,7 +11,7 @@ const MAX_PACING_RETRIES = 6
 const MAX_RECONNECTS = 5
 const RECONNECT_DELAY_MS = 5_000
 
-/** One segment with §8.2's retry policy; false when it failed for good and was skipped. */
+/** One segment with the retry policy of docs/domain.md#ib-fetch-flow; false when it failed for good and was skipped. */
 export async function fetchSegment(
   rc: ResolvedContract, timeframe: string, seg: Segment, fetched: FetchedBars,
   ensureClient: () => Promise<IbClient>, dropClient: () => void, deps: IbFetchDeps,

@@ -19,7 +19,7 @@ export interface IbFetchDeps {
   storage: Storage
   clock: Clock
   pacing: PacingGate
-  /** Head timestamps fetched within the last hour on this host (§8.4); absent = always ask IB. */
+  /** Head timestamps fetched within the last hour on this host (docs/domain.md#ib-pacing); absent = always ask IB. */
   headCache?: HeadTimestampCache
   /** Opens a connection (with a free client id); called again after a disconnect. */
   connect(signal: AbortSignal): Promise<IbClient>
@@ -35,7 +35,7 @@ export interface IbFetchDeps {
 const TAIL_DAYS = 30
 const DAY = 86_400_000
 
-/** §8.2 flow with progress bands 0–5 validate, 5–15 load, 15–30 plan, 30–90 fetch, 90–100 save. */
+/** The flow of docs/domain.md#ib-fetch-flow with progress bands 0–5 validate, 5–15 load, 15–30 plan, 30–90 fetch, 90–100 save. */
 export async function runIbFetch(input: IbFetchInput, deps: IbFetchDeps): Promise<IbFetchResult> {
   const { clock, signal, storage } = deps
   const timeframe = assertIbTimeframe(input.timeframe)
@@ -60,7 +60,7 @@ export async function runIbFetch(input: IbFetchInput, deps: IbFetchDeps): Promis
     const needHead = mode !== 'tail' || req.startMs !== undefined
     if (needHead) head = await headTimestamp(rc, ensureClient, deps)
     if (mode === 'tail') {
-      // §8.2 starts a tail at now − 30 days; a store that fell further behind would keep a hole
+      // KTRDR started a tail at now − 30 days (docs/domain.md#ib-fetch-flow); a store that fell further behind would keep a hole
       // between its last bar and that start forever, so the tail starts after the last stored bar then.
       const recent = lastClosedBarEnd(now - TAIL_DAYS * DAY, timeframe)
       const after = existing?.length ? existing.time[existing.length - 1] + INTERVAL_MS[timeframe] : recent
@@ -152,7 +152,7 @@ async function headTimestamp(rc: ResolvedContract, ensureClient: () => Promise<I
   } catch (error) {
     if (error instanceof IbRequestError && error.kind === 'fatal') throw error
     if (error instanceof IbRequestError) {
-      // Without a head timestamp the range falls back to IB's max span (§8.2 step 3).
+      // Without a head timestamp the range falls back to IB's max span (docs/domain.md#ib-fetch-flow).
       deps.logger?.warn(`No head timestamp for ${rc.symbol}: ${error.message}`)
       return undefined
     }

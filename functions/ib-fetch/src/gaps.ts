@@ -24,8 +24,8 @@ export interface GapAnalysisInput {
 const DAY = 86_400_000
 
 /**
- * §8.2 gap analysis. Leading and trailing gaps are fetched when they can hold at least one bar
- * of trading time. Internal gaps are analysed in tail mode as §8.2 says, and in backfill/full
+ * docs/domain.md#ib-fetch-flow gap analysis. Leading and trailing gaps are fetched when they can hold at least one bar
+ * of trading time. Internal gaps are analysed in tail mode as docs/domain.md#ib-fetch-flow says, and in backfill/full
  * mode too when they are longer than one request span: such a hole can only come from an
  * interrupted earlier fetch, and finding it is what makes a crashed backfill resumable.
  */
@@ -70,7 +70,7 @@ export function analyzeGaps(input: GapAnalysisInput): Gap[] {
 }
 
 /**
- * §8.2 classification of an internal hole: > 7 days is always fetched; otherwise holes that
+ * docs/domain.md#ib-fetch-flow classification of an internal hole: > 7 days is always fetched; otherwise holes that
  * hold no trading time (weekends, nights of a stock) or at most one session of it (holidays,
  * within the legacy tolerance) are expected and skipped; > 72 h is a market closure worth a
  * look; the rest is unexpected and fetched. Returns undefined for a skipped hole.

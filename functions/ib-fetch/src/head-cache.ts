@@ -3,7 +3,7 @@ import { dirname } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import type { Clock } from './clock.ts'
 
-/** §8.4: head timestamps are cached for an hour; each lookup otherwise costs a paced IB request. */
+/** docs/domain.md#ib-pacing: head timestamps are cached for an hour; each lookup otherwise costs a paced IB request. */
 export const HEAD_TTL_MS = 3_600_000
 
 export interface HeadTimestampCache {

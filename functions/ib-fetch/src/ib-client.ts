@@ -101,7 +101,7 @@ function connectOnce(options: IbConnectionOptions, clientId: number, signal?: Ab
     const t = parseIbTime(time)
     if (!Number.isFinite(t)) return
     p.bars.time.push(t); p.bars.open.push(open); p.bars.high.push(high); p.bars.low.push(low); p.bars.close.push(close)
-    // BID bars have no volume: IB sends -1 (§8.1); keep it so the store states the truth.
+    // BID bars have no volume: IB sends -1 (docs/domain.md#bar-storage); keep it so the store states the truth.
     p.bars.volume.push(volume ?? -1)
   })
 

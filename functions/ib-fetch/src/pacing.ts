@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto'
 import type { Clock } from './clock.ts'
 import { withFileLock } from './_lock.ts'
 
-/** IB's historical-data pacing rules (§8.4); every figure overridable for tests and cautious setups. */
+/** IB's historical-data pacing rules (docs/domain.md#ib-pacing); every figure overridable for tests and cautious setups. */
 export interface PacingLimits {
   /** Max historical requests in any rolling `windowMs`. */
   maxPerWindow: number

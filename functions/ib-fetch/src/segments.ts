@@ -4,7 +4,7 @@ import { MAX_SPAN_MS } from './timeframes.ts'
 export interface Segment { start: number; end: number }
 
 /**
- * §8.4: walk every gap from its start in steps of IB's maximum span for the bar size, then
+ * docs/domain.md#ib-pacing: walk every gap from its start in steps of IB's maximum span for the bar size, then
  * order the segments — tail newest first (the most recent bars matter most if we are cut
  * short), backfill/full oldest first (history grows contiguously from the head).
  */

@@ -4,7 +4,7 @@ import { isKtrdrError } from '../../../runtime/protocol/errors.ts'
 import type { IbBars } from './ib-client.ts'
 
 /**
- * The whole stored file (never a range: merging must see every row, §8.2 [QUIRK]); undefined
+ * The whole stored file (never a range: merging must see every row, docs/domain.md#bar-storage); undefined
  * when none. Strict: a file the store would refuse to save back (bad rows) fails the fetch
  * before any request is spent, with the store's message naming the lines to fix.
  */

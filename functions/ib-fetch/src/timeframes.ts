@@ -1,6 +1,6 @@
 import { KtrdrError } from '../../../runtime/protocol/errors.ts'
 
-/** IB bar-size setting per KTRDR timeframe (§8.3). */
+/** IB bar-size setting per KTRDR timeframe (docs/domain.md#ib-requests). */
 export const BAR_SIZE: Record<string, string> = {
   '1m': '1 min', '5m': '5 mins', '15m': '15 mins', '30m': '30 mins',
   '1h': '1 hour', '4h': '4 hours', '1d': '1 day', '1w': '1 week',
@@ -8,7 +8,7 @@ export const BAR_SIZE: Record<string, string> = {
 
 const DAY = 86_400_000
 
-/** Largest span IB serves in one historical request per bar size (§8.4); segments never exceed it. */
+/** Largest span IB serves in one historical request per bar size (docs/domain.md#ib-pacing); segments never exceed it. */
 export const MAX_SPAN_MS: Record<string, number> = {
   '1m': 1 * DAY, '5m': 7 * DAY, '15m': 14 * DAY, '30m': 30 * DAY,
   '1h': 30 * DAY, '4h': 120 * DAY, '1d': 365 * DAY, '1w': 730 * DAY,
@@ -19,7 +19,7 @@ export const INTERVAL_MS: Record<string, number> = {
   '1h': 3_600_000, '4h': 14_400_000, '1d': DAY, '1w': 7 * DAY,
 }
 
-/** Legacy per-timeframe gap tolerance (§8.2): internal holes shorter than this are normal market pauses. */
+/** Legacy per-timeframe gap tolerance (docs/domain.md#ib-fetch-flow): internal holes shorter than this are normal market pauses. */
 export const GAP_TOLERANCE_MS: Record<string, number> = {
   '1m': 0.5 * 3_600_000, '5m': 3_600_000, '15m': 2 * 3_600_000, '30m': 3 * 3_600_000,
   '1h': 6 * 3_600_000, '4h': 12 * 3_600_000, '1d': 18 * 3_600_000, '1w': 168 * 3_600_000,
@@ -33,7 +33,7 @@ export function assertIbTimeframe(tf: string): string {
 }
 
 /**
- * IB duration string covering [start, end). §8.3 floors weeks and years, which silently drops
+ * IB duration string covering [start, end) (docs/domain.md#ib-requests). KTRDR floored weeks and years, which silently drops
  * up to 6 days of a 30-day segment ("4 W" = 28 days); we round up instead and filter the
  * returned bars to the segment, so no segment ever leaves a hole behind.
  */
@@ -53,7 +53,7 @@ export function formatIbDateTime(ms: number): string {
 
 /**
  * Parses the time of a bar or head timestamp as IB sends it: epoch seconds (formatDate=2),
- * `yyyyMMdd` for daily and larger bars (session date → 00:00 UTC, §8.1), or
+ * `yyyyMMdd` for daily and larger bars (session date → 00:00 UTC, docs/domain.md#bar-storage), or
  * `yyyyMMdd[ -]HH:mm:ss` which we only ever get in UTC because we ask in UTC.
  */
 export function parseIbTime(value: string): number {

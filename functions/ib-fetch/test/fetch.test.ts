@@ -95,7 +95,7 @@ describe('ib-fetch against the TWS simulator', () => {
     expect(h.sim.requests.length + h.sim.headRequests.length).toBe(2) // only the two head-timestamp requests
   })
 
-  it('asks IB for a head timestamp once an hour per contract (§8.4), across fetches on the host', async () => {
+  it('asks IB for a head timestamp once an hour per contract (docs/domain.md#ib-pacing), across fetches on the host', async () => {
     h = await createHarness()
     const headCache = createHeadTimestampCache({ path: `${h.dir}/head.json`, clock: h.clock })
     await h.fetch({ symbol: 'AAPL', timeframe: '1d', mode: 'full' }, { headCache })
@@ -134,7 +134,7 @@ describe('ib-fetch against the TWS simulator', () => {
     expect(h.sim.requests.find((r) => r.symbol === 'AAPL')).toMatchObject({ secType: 'STK', exchange: 'SMART', currency: 'USD', whatToShow: 'TRADES' })
   })
 
-  it('never loses stored history outside the requested range ([QUIRK] of §8.2)', async () => {
+  it('never loses stored history outside the requested range (docs/domain.md#bar-storage)', async () => {
     h = await createHarness()
     const old = await seed(h, 'EURUSD', '1h', Date.UTC(2024, 2, 4), Date.UTC(2024, 2, 9), HOUR)
     const recent = (await seed(h, 'EURUSD', '1h', Date.UTC(2026, 10, 9), Date.UTC(2026, 10, 14), HOUR)).length

@@ -9,7 +9,7 @@ import { classifyIbError } from '../src/errors.ts'
 const H = 3_600_000
 const D = 24 * H
 
-describe('contract resolution (§8.3)', () => {
+describe('contract resolution (docs/domain.md#ib-requests)', () => {
   it('maps forex pairs in either spelling to CASH on IDEALPRO with BID bars', () => {
     for (const s of ['EURUSD', 'EUR.USD', 'eurusd']) {
       const rc = resolveContract(s)
@@ -28,7 +28,7 @@ describe('contract resolution (§8.3)', () => {
 })
 
 describe('IB request strings', () => {
-  it('never asks for less than the segment (§8.3 floors weeks; we round up)', () => {
+  it('never asks for less than the segment (KTRDR floored weeks; we round up: docs/domain.md#ib-requests)', () => {
     expect(durationString(0, 6 * H)).toBe('1 D')
     expect(durationString(0, 7 * D)).toBe('7 D')
     expect(durationString(0, 30 * D)).toBe('30 D')
@@ -58,7 +58,7 @@ describe('IB request strings', () => {
   })
 })
 
-describe('gap analysis (§8.2)', () => {
+describe('gap analysis (docs/domain.md#ib-fetch-flow)', () => {
   const hourly = (from: number, to: number, skipWeekends = true) => {
     const out: number[] = []
     for (let t = from; t < to; t += H) {
@@ -117,7 +117,7 @@ describe('gap analysis (§8.2)', () => {
   })
 })
 
-describe('segmentation (§8.4)', () => {
+describe('segmentation (docs/domain.md#ib-pacing)', () => {
   it('cuts gaps into spans IB serves in one request and orders them per mode', () => {
     const gaps = [
       { start: 0, end: 65 * D, kind: 'leading' as const, classification: 'NO_DATA' as const },

@@ -5,7 +5,7 @@ import type { LoopConfig } from './config.ts'
 export type LossFn = (outputs: tf.Tensor, targets: tf.Tensor) => tf.Scalar
 
 /**
- * Inverse-frequency class weights on the training labels (§5.3): w_c = 1/count_c, 0 for absent
+ * Inverse-frequency class weights on the training labels (docs/domain.md#optimisation): w_c = 1/count_c, 0 for absent
  * classes, rescaled so Σw = number of classes.
  */
 export function inverseFrequencyWeights(labels: ArrayLike<number>, numClasses: number): Float32Array {
@@ -51,7 +51,7 @@ export function createLoss(config: LoopConfig, numClasses: number, classWeights:
   return { loss, dispose: () => weights.dispose() }
 }
 
-/** Number of correct samples: argmax for classes, sign agreement for regression (§5.3). */
+/** Number of correct samples: argmax for classes, sign agreement for regression (docs/domain.md#optimisation). */
 export function countCorrect(outputs: tf.Tensor, targets: tf.Tensor, regression: boolean): tf.Scalar {
   return tf.tidy(() => {
     const hit = regression

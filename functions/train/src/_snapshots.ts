@@ -5,7 +5,7 @@ import { releaseOptimizerWeights } from './_optimizer.ts'
 /**
  * Checkpoint snapshots of a running training loop. `save` hands the live state (weights and
  * optimizer slots by reference) to the checkpoint hook. `keepLastGood` copies it at the end of
- * every completed epoch, so that a failure later on checkpoints the last good state (§5.7: also
+ * every completed epoch, so that a failure later on checkpoints the last good state (docs/domain.md#training-checkpoints: also
  * on failure), never weights the failed epoch may have left diverged or half-updated. Nothing is
  * copied when nobody checkpoints.
  */

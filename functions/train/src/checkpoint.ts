@@ -3,7 +3,7 @@ import { tf, type NamedTensor } from '../../core/src/model/tf.ts'
 import type { CheckpointReason, LoopSnapshot, LoopState } from './loop.ts'
 
 /**
- * One checkpoint per operation under `checkpoints/<operation_id>/` (§5.7): model weights,
+ * One checkpoint per operation under `checkpoints/<operation_id>/` (docs/domain.md#training-checkpoints): model weights,
  * optimizer state, best-so-far weights and the loop state (epoch, batch, history, scheduler,
  * early stopping). Binary files carry a generation number and `checkpoint.json`, written last,
  * names the generation: whatever the driver, a reader sees the old checkpoint or the new one,
@@ -89,7 +89,7 @@ export async function loadCheckpoint(store: Storage, operationId: string, manife
   return { state: manifest.state, weights, optimizer, best }
 }
 
-/** A finished training needs no checkpoint (§5.7: deleted on success). */
+/** A finished training needs no checkpoint (docs/domain.md#training-checkpoints: deleted on success). */
 export async function removeCheckpoint(store: Storage, operationId: string): Promise<void> {
   const dir = checkpointDir(operationId)
   const keys = await store.getKeys(`${dir}:`)

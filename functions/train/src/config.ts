@@ -1,4 +1,4 @@
-// What the training loop runs with, from the strategy's resolved `training` section (§1.10).
+// What the training loop runs with, from the strategy's resolved `training` section (docs/domain.md#training-section).
 // KTRDR accepts early_stopping, lr_scheduler, gradient_clip, optimizer and weight_decay but drops
 // them [QUIRK 1]; here they are all wired through. Defaults the parser does not own live here.
 import type { TrainingConfig as StrategyTraining } from '../../core/src/strategy/types.ts'
@@ -33,7 +33,7 @@ export interface LoopConfig {
   data_split: { train: number; validation: number; test: number }
   /** Epochs between checkpoints (input checkpoint_every, env KTRDR_CHECKPOINT_EPOCH_INTERVAL, default 10). */
   checkpoint_every: number
-  /** Also checkpoint at an epoch end when this long passed since the previous one (env KTRDR_CHECKPOINT_TIME_INTERVAL_SECONDS, default 300; only after the first checkpoint, §5.7). */
+  /** Also checkpoint at an epoch end when this long passed since the previous one (env KTRDR_CHECKPOINT_TIME_INTERVAL_SECONDS, default 300; only after the first checkpoint, docs/domain.md#training-checkpoints). */
   checkpoint_seconds: number
 }
 
@@ -43,7 +43,7 @@ export interface LoopOverrides {
   batch_size?: number
 }
 
-/** KTRDR's trainer hard-codes Adam(weight_decay=1e-4) for classification (§5.3). */
+/** KTRDR's trainer hard-codes Adam(weight_decay=1e-4) for classification (docs/domain.md#optimisation). */
 export const DEFAULT_WEIGHT_DECAY = 1e-4
 
 export function resolveLoopConfig(training: StrategyTraining, outputKind: 'classification' | 'regression', options: { weightDecayGiven?: boolean; overrides?: LoopOverrides; env?: NodeJS.ProcessEnv } = {}): LoopConfig {

@@ -15,7 +15,7 @@ export interface SplitOptions {
   split: { train: number; validation: number; test: number }
   sequenceLength: number
   /**
-   * Triple-barrier purge (§4.2): training keeps only samples whose label window (row + horizon)
+   * Triple-barrier purge (docs/domain.md#purged-split): training keeps only samples whose label window (row + horizon)
    * ends before validation starts and that lie more than `embargoPct`·N rows before it.
    */
   purge?: { horizon: number; embargoPct: number } | null

@@ -63,7 +63,7 @@ export interface LoadedData {
   end_date: string | null
 }
 
-/** Bars for every symbol × timeframe (restricted to their common coverage, §3.3), and a sha256 over exactly the bars used. */
+/** Bars for every symbol × timeframe (restricted to their common coverage, docs/domain.md#multi-timeframe-alignment), and a sha256 over exactly the bars used. */
 export async function loadTrainingBars(data: Storage, strategy: ResolvedStrategy, range: { start?: string; end?: string }, signal?: AbortSignal): Promise<LoadedData> {
   const hash = createHash('sha256')
   const series = new Map<string, Map<string, OhlcvSeries>>()

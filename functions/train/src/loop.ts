@@ -88,7 +88,7 @@ const yieldToEventLoop = () => new Promise<void>((r) => setImmediate(r))
 /**
  * Custom training loop (tf.variableGrads + optimizer.applyGradients) so that class-weighted and
  * focal losses, global-norm clipping, decoupled weight decay, LR schedules, early stopping and
- * best-weights restore all apply (§5.3). Deterministic given the set, config, seed and backend:
+ * best-weights restore all apply (docs/domain.md#optimisation). Deterministic given the set, config, seed and backend:
  * epoch order and dropout masks are functions of (seed, epoch, batch), which also makes a resume
  * from a mid-epoch checkpoint continue exactly where the cancelled run stopped.
  */
@@ -210,7 +210,7 @@ export async function runTrainingLoop(model: tf.LayersModel, spec: ModelSpec, se
         lastCheckpoint = performance.now()
       }
     }
-    // Best-validation weights win (§5.3), also after early stopping.
+    // Best-validation weights win (docs/domain.md#optimisation), also after early stopping.
     if (best) model.setWeights(best)
     return { state, classWeights, loss, disposeLoss }
   } catch (error) {

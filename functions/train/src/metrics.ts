@@ -1,4 +1,4 @@
-// Test-split metrics (§5.4): sklearn-style weighted precision/recall/F1 (zero_division = 0).
+// Test-split metrics (docs/domain.md#test-metrics): sklearn-style weighted precision/recall/F1 (zero_division = 0).
 
 export interface ClassificationMetrics {
   test_accuracy: number

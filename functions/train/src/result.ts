@@ -8,7 +8,7 @@ import type { EpochRecord, LoopState } from './loop.ts'
 import type { ClassificationMetrics, RegressionMetrics } from './metrics.ts'
 import type { TrainInput } from './schema.ts'
 
-/** The operation result, shaped like KTRDR's training result_summary (§5.5) plus what we add. */
+/** The operation result, shaped like KTRDR's training result_summary (docs/domain.md#training-result) plus what we add. */
 export interface TrainingResult {
   model_path: string
   model_key: string

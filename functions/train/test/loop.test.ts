@@ -113,7 +113,7 @@ describe('training loop', () => {
   })
 })
 
-describe('training loop: checkpoint on failure (§5.7)', () => {
+describe('training loop: checkpoint on failure (docs/domain.md#training-checkpoints)', () => {
   const set = plantedSet(600, 5)
   const cfg = config({ epochs: 4, checkpoint_every: 100 })
   let modelRef: tf.LayersModel | null = null

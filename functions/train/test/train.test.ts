@@ -134,7 +134,7 @@ training_data:
     await expect(runFunctionInProcess(train, { strategy_yaml: yaml, strategy_name: 'v3_minimal' }, { storage })).rejects.toThrow(/exactly one/)
   })
 
-  it('fails with MULTI_TF_INSUFFICIENT_COVERAGE when the timeframes barely overlap (§3.3)', async () => {
+  it('fails with MULTI_TF_INSUFFICIENT_COVERAGE when the timeframes barely overlap (docs/domain.md#multi-timeframe-alignment)', async () => {
     await storeSynthetic(storage, 'AUDUSD', '1h', 1600)
     await storeSynthetic(storage, 'AUDUSD', '5m', 3 * 24 * 12)
     const yaml = readFileSync(join(REFERENCE_DIR, 'squad_cycle1_control.yaml'), 'utf8')

@@ -11,7 +11,7 @@ function describeTimeframe(id: string, minutes: number) {
   return { id, name: `${n} ${unit}${n === 1 ? '' : 's'}`, description: `${n}-${unit.toLowerCase()} bars (open time = bar start, UTC)`, minutes }
 }
 
-/** What the cluster can work with: the supported timeframes and the symbols with stored data (§9.9). */
+/** What the cluster can work with: the supported timeframes and the symbols with stored data (docs/domain.md#rest-api). */
 export default defineGatewayRoutes((router, ctx) => {
   router.get('/api/v1/timeframes', defineEventHandler(() => ({
     success: true,

@@ -33,7 +33,7 @@ export default defineGatewayRoutes((router, ctx) => {
       worker_id: typeof q.worker_id === 'string' && q.worker_id ? q.worker_id : undefined,
       limit, offset,
     })
-    // §9.9's list envelope: {success, data, total_count, active_count}.
+    // The list envelope of docs/domain.md#rest-api: {success, data, total_count, active_count}.
     return { success: true, data: items, total_count: total, active_count: ctx.operations.live.size, limit, offset }
   }))
 

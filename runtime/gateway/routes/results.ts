@@ -19,7 +19,7 @@ function links(id: string, result: unknown): Record<string, string> {
 }
 
 /**
- * What researchers read after an operation: its result (§9.9 `/operations/:id/results`) and, read
+ * What researchers read after an operation: its result (docs/domain.md#rest-api `/operations/:id/results`) and, read
  * only, the files functions wrote to the `results` mount (trades.json, equity.csv, summary.json).
  * API token like every other route; the cluster-token `/storage` route stays for hosts only.
  */

@@ -8,7 +8,7 @@ const obj = (v: unknown): Json => (v && typeof v === 'object' && !Array.isArray(
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null)
 
 /**
- * §5.5's convenience view of a finished training: the train function's result
+ * The convenience view of a finished training (docs/domain.md#training-result): the train function's result
  * (functions/train/src/result.ts) reduced to the figures a researcher compares between runs.
  */
 export default defineGatewayRoutes((router, ctx) => {

@@ -218,7 +218,7 @@ describe('models and training performance', () => {
     expect((await g.api('/api/v1/models/research_strat/1h_v1/nothing.json')).status).toBe(404)
   })
 
-  it('GET /api/v1/trainings/:id/performance maps the train result (§5.5); 400 unless a completed training; 404 unknown', async () => {
+  it('GET /api/v1/trainings/:id/performance maps the train result (docs/domain.md#training-result); 400 unless a completed training; 404 unknown', async () => {
     trainResults.set('t1', trainingResult(v1.key, v1.version))
     const done = await run('train', { result_for: 't1' })
     const r = await g.api(`/api/v1/trainings/${done.operation_id}/performance`)

@@ -51,7 +51,7 @@ describe('GET /api/v1/data', () => {
     ])
   })
 
-  it('returns bars in the §9.9 shape with an inclusive range and limit', async () => {
+  it('returns bars in the docs/domain.md#rest-api shape with an inclusive range and limit', async () => {
     const { status, body } = await get('/api/v1/data/EURUSD/1h?start_date=2024-01-02&end_date=2024-01-02&limit=5')
     expect(status).toBe(200)
     expect(body.success).toBe(true)

@@ -28,7 +28,7 @@ const decoder = new TextDecoder('latin1')
 const latin1 = decoder
 
 /**
- * Parses KTRDR's CSV layout (§8.1): first column the timestamp (header empty, `date` or
+ * Parses KTRDR's CSV layout (docs/domain.md#bar-storage): first column the timestamp (header empty, `date` or
  * `timestamp`), then open, high, low, close, volume in any order by header name. Rows that
  * cannot be parsed are skipped and reported; invariant violations (order, duplicates,
  * high/low) are reported with line numbers and the row is kept so callers decide.

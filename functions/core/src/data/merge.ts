@@ -4,7 +4,7 @@ import { createSeries } from './series.ts'
 /**
  * Union of two series by timestamp: incoming rows replace existing rows with the same time,
  * duplicates inside either input keep their last occurrence, the result is sorted.
- * Existing history is never truncated (KTRDR's §8.2 quirk 7).
+ * Existing history is never truncated (docs/domain.md#bar-storage; KTRDR truncated it, see docs/decisions.md#ib-fetch).
  */
 export function mergeBars(existing: OhlcvSeries | undefined, incoming: OhlcvSeries): OhlcvSeries {
   const a = existing && existing.length ? sortedUnique(existing) : undefined

@@ -6,7 +6,7 @@ import { loadBars } from './store.ts'
 import { timeframeMs } from './_symbols.ts'
 import { formatIsoSeconds, MS_PER_DAY } from './_time.ts'
 
-/** §3.3: the common window of a multi-timeframe load must hold this many bars in every timeframe… */
+/** docs/domain.md#multi-timeframe-alignment: the common window of a multi-timeframe load must hold this many bars in every timeframe… */
 export const MULTI_TF_MIN_BARS = 50
 /** …and span at least this many days. */
 export const MULTI_TF_MIN_DAYS = 7
@@ -42,7 +42,7 @@ export function commonCoverage(series: ReadonlyMap<string, OhlcvSeries>): Common
 }
 
 /**
- * §3.3: restricts every timeframe to the common coverage window, so the base timeframe never
+ * docs/domain.md#multi-timeframe-alignment: restricts every timeframe to the common coverage window, so the base timeframe never
  * carries rows for which a higher timeframe has no bars (and the other way round). Fails with
  * MULTI_TF_INSUFFICIENT_COVERAGE when the overlap is shorter than 7 days or leaves fewer than 50
  * bars in some timeframe. A single timeframe is returned as it is.
@@ -81,7 +81,7 @@ function insufficientCoverage(symbol: string, series: ReadonlyMap<string, OhlcvS
 
 /**
  * Bars of one symbol in every timeframe a strategy uses, restricted to their common coverage
- * (§3.3). Training and backtest load through here, so both see the same rows.
+ * (docs/domain.md#multi-timeframe-alignment). Training and backtest load through here, so both see the same rows.
  */
 export async function loadStrategyBars(data: Storage, strategy: { training_data: { timeframes: readonly string[] } }, options: LoadStrategyBarsOptions): Promise<Map<string, OhlcvSeries>> {
   const series = new Map<string, OhlcvSeries>()

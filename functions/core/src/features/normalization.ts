@@ -24,7 +24,7 @@ function rowsOf(range: RowRange, total: number): { start: number; end: number } 
 /**
  * Fits min-max / z-score parameters for every raw column whose method is not `none`, on the
  * given rows only (the training split) so validation/test statistics never leak in. NaN rows
- * (warm-up) are skipped. z-score uses the sample std (ddof = 1), as §3.2 specifies.
+ * (warm-up) are skipped. z-score uses the sample std (ddof = 1), as docs/domain.md#normalisation specifies.
  */
 export function fitNormalization(matrix: FeatureMatrix & { normalization?: NormalizationMethod[] }, trainRows: RowRange, methods = matrix.normalization): NormalizationParams {
   if (!methods || methods.length !== matrix.cols) {
@@ -79,7 +79,7 @@ export function applyNormalization(matrix: FeatureMatrix, params: NormalizationP
   }
 }
 
-/** Replaces NaN by `value` in place (KTRDR's training fills warm-up with 0, §3.2 step 5). */
+/** Replaces NaN by `value` in place (KTRDR's training fills warm-up with 0, docs/domain.md#feature-matrix). */
 export function fillMissing(matrix: FeatureMatrix, value = 0): void {
   const v = matrix.values
   for (let i = 0; i < v.length; i++) if (v[i] !== v[i]) v[i] = value

@@ -1,4 +1,4 @@
-// §3.1 membership functions. Scalar forms are the reference; the batch kernels below inline the
+// docs/domain.md#fuzzy-memberships membership functions. Scalar forms are the reference; the batch kernels below inline the
 // same arithmetic so feature building does not pay a call per bar.
 import type { MembershipType, ResolvedMembership } from '../strategy/types.ts'
 
@@ -13,7 +13,7 @@ export function triangular(x: number, a: number, b: number, c: number): number {
   return (c - x) / Math.max(c - b, EPS)
 }
 
-/** Trapezoidal [a,b,c,d], checks in §3.1 order: x≤a or x≥d ⇒ 0 first, then the edges and plateau. */
+/** Trapezoidal [a,b,c,d], checks in docs/domain.md#fuzzy-memberships order: x≤a or x≥d ⇒ 0 first, then the edges and plateau. */
 export function trapezoidal(x: number, a: number, b: number, c: number, d: number): number {
   if (x !== x) return Number.NaN
   if (x <= a || x >= d) return 0

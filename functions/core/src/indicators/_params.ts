@@ -1,4 +1,4 @@
-// Strict parameter resolution. Fixes the [QUIRK] of §1.5: params an indicator does not accept are
+// Strict parameter resolution. Fixes the KTRDR quirk recorded in docs/decisions.md#indicators: params an indicator does not accept are
 // no longer dropped silently; each one yields a warning (with a "did you mean" hint) and the
 // default applies, so `fast: 12` on MACD is visible instead of quietly becoming fast_period 12.
 import type { IndicatorDefinition, IndicatorParamSpec } from '../types.ts'

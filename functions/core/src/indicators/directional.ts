@@ -1,4 +1,4 @@
-// Trend-direction systems (§2.2: adx, aroon, supertrend, parabolicsar, ichimoku).
+// Trend-direction systems (docs/domain.md#indicator-catalogue: adx, aroon, supertrend, parabolicsar, ichimoku).
 import { defineIndicator, int, float, bool, num } from './_define.ts'
 import { rollingExtreme } from './_extreme.ts'
 import { atrSma } from './volatility.ts'

@@ -1,4 +1,4 @@
-// distancefromma and zigzag (§2.2).
+// distancefromma and zigzag (docs/domain.md#indicator-catalogue).
 import { defineIndicator, int, float, oneOf, source, num, pickSource } from './_define.ts'
 import { rollingMean } from './_rolling.ts'
 import { ewm, spanAlpha } from './_ewm.ts'
@@ -26,7 +26,7 @@ export const distancefromma = defineIndicator({
 })
 
 /**
- * ZigZag pivots (§4.1): value at pivot bars, NaN elsewhere. Bar 0 is always a pivot; while the
+ * ZigZag pivots (docs/domain.md#zigzag-labels): value at pivot bars, NaN elsewhere. Bar 0 is always a pivot; while the
  * direction is unknown the first move ≥ threshold sets it; an extension of the current leg MOVES
  * the last pivot (the old one is erased). Because of that erasure the series is not causal — a
  * later bar can rewrite an earlier value — so it is a labelling tool, not a feature input.

@@ -1,4 +1,4 @@
-// Momentum oscillators (§2.2: rsi, roc, momentum, cci, williamsr, stochastic).
+// Momentum oscillators (docs/domain.md#indicator-catalogue: rsi, roc, momentum, cci, williamsr, stochastic).
 import { defineIndicator, int, source, num, pickSource, typicalPrice } from './_define.ts'
 import { rollingMean } from './_rolling.ts'
 import { rollingExtreme } from './_extreme.ts'

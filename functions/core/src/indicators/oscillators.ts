@@ -1,4 +1,4 @@
-// Smoothed oscillators (§2.2: rvi, fishertransform).
+// Smoothed oscillators (docs/domain.md#indicator-catalogue: rvi, fishertransform).
 import { defineIndicator, int, num } from './_define.ts'
 import { rollingMean } from './_rolling.ts'
 import { rollingExtreme } from './_extreme.ts'

@@ -1,4 +1,4 @@
-// The indicator registry (§2.1): lookup by type (case-insensitive, with aliases), strict param
+// The indicator registry (docs/domain.md#indicator-registry): lookup by type (case-insensitive, with aliases), strict param
 // resolution, and `computeIndicator`, the one call the feature builder and backtest need.
 import type { IndicatorDefinition, OhlcvSeries } from '../types.ts'
 import { KtrdrError } from '../_errors.ts'
@@ -40,7 +40,7 @@ export function getIndicator(type: string): IndicatorDefinition | undefined {
   return typeof type === 'string' ? LOOKUP.get(normaliseType(type)) : undefined
 }
 
-/** Every definition, in §2.2 catalogue order. */
+/** Every definition, in docs/domain.md#indicator-catalogue catalogue order. */
 export function listIndicators(): readonly IndicatorDefinition[] {
   return DEFINITIONS
 }
@@ -58,7 +58,7 @@ export function requireIndicator(type: string): IndicatorDefinition {
 }
 
 /**
- * Validates params against the definition: ints must be integers, numbers within §2.2 ranges,
+ * Validates params against the definition: ints must be integers, numbers within docs/domain.md#indicator-catalogue ranges,
  * unknown keys produce warnings (the default applies), `type`/`data_source` entry keys are ignored.
  * Unknown types are reported as an error, not thrown.
  */

@@ -1,4 +1,4 @@
-// Moving averages and MACD (§2.2: sma, ema, wma, macd).
+// Moving averages and MACD (docs/domain.md#indicator-catalogue: sma, ema, wma, macd).
 import { defineIndicator, int, bool, source, num, flag, pickSource } from './_define.ts'
 import { rollingMean } from './_rolling.ts'
 import { ewm, spanAlpha } from './_ewm.ts'

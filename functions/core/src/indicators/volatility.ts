@@ -1,4 +1,4 @@
-// Volatility bands (§2.2: atr, bollingerbands, bollingerbandwidth, keltnerchannels,
+// Volatility bands (docs/domain.md#indicator-catalogue: atr, bollingerbands, bollingerbandwidth, keltnerchannels,
 // donchianchannels, squeezeintensity).
 import type { OhlcvSeries } from '../types.ts'
 import { defineIndicator, int, float, bool, source, num, pickSource } from './_define.ts'

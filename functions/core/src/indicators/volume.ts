@@ -1,4 +1,4 @@
-// Volume-based indicators (§2.2: obv, vwap, mfi, cmf, adline, volumeratio).
+// Volume-based indicators (docs/domain.md#indicator-catalogue: obv, vwap, mfi, cmf, adline, volumeratio).
 import type { OhlcvSeries } from '../types.ts'
 import { KtrdrError } from '../_errors.ts'
 import { defineIndicator, int, bool, num, flag, typicalPrice } from './_define.ts'
@@ -62,7 +62,7 @@ export const vwap = defineIndicator({
   },
 })
 
-// Decision (§11.14): forex series carry volume −1 as "unknown". MFI weights price by volume, so
+// Decision (docs/decisions.md#indicators): forex series carry volume −1 as "unknown". MFI weights price by volume, so
 // any negative volume makes every value meaningless; rather than return plausible-looking noise
 // (or silently all-NaN features), MFI rejects such a series with an error saying what to do.
 function assertVolumeKnown(bars: OhlcvSeries, type: string): void {

@@ -26,7 +26,7 @@ export interface AlignedSet {
 }
 
 /**
- * §4.5: labels drop their tail, so the features are cut to the first `labels.length` rows;
+ * docs/domain.md#feature-label-alignment: labels drop their tail, so the features are cut to the first `labels.length` rows;
  * both then share that length. Warm-up rows stay (NaN until firstValidRow: mask or fill).
  */
 export function alignFeaturesAndLabels(features: FeatureMatrix, labels: LabelSet): AlignedSet {

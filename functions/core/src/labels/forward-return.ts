@@ -7,7 +7,7 @@ function checkCloses(close: Float64Array, n: number): void {
   }
 }
 
-/** §4.3: (C[t+h] − C[t]) / C[t]; the last h bars carry no label (NaN, outside `length`). */
+/** docs/domain.md#forward-return-labels: (C[t+h] − C[t]) / C[t]; the last h bars carry no label (NaN, outside `length`). */
 export function forwardReturnLabels(close: Float64Array, horizon = 20): LabelSet {
   const n = close.length
   const len = Math.max(0, n - horizon)
@@ -17,7 +17,7 @@ export function forwardReturnLabels(close: Float64Array, horizon = 20): LabelSet
   return { kind: 'regression', values, length: len, numClasses: 1 }
 }
 
-/** §4.4 context: forward return over `horizon` > bullish ⇒ 0, < bearish ⇒ 1, else 2 (NEUTRAL). */
+/** docs/domain.md#context-labels context: forward return over `horizon` > bullish ⇒ 0, < bearish ⇒ 1, else 2 (NEUTRAL). */
 export function contextLabels(close: Float64Array, horizon = 5, bullish = 0.005, bearish = -0.005): LabelSet {
   const n = close.length
   const len = Math.max(0, n - horizon)

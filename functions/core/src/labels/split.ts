@@ -13,7 +13,7 @@ export interface SplitRatios {
   test: number
 }
 
-/** §5.2 chronological split (no shuffling): train, then validation, then test. */
+/** docs/domain.md#data-split chronological split (no shuffling): train, then validation, then test. */
 export function chronologicalSplit(n: number, ratios: SplitRatios): SplitRanges {
   const trainEnd = Math.floor(n * ratios.train)
   const valEnd = Math.floor(n * (ratios.train + ratios.validation))
@@ -21,7 +21,7 @@ export function chronologicalSplit(n: number, ratios: SplitRatios): SplitRanges 
 }
 
 /**
- * §4.2 purged split for triple-barrier labels: validation+test are the last (val+test) share;
+ * docs/domain.md#purged-split for triple-barrier labels: validation+test are the last (val+test) share;
  * training keeps samples i < valStart − embargo whose label window i + maxHold ends by valStart,
  * so no training label peeks into the evaluation period. Embargo defaults to 1% of n.
  */

@@ -24,7 +24,7 @@ export interface TripleBarrierLabelSet extends LabelSet {
   events: number
 }
 
-/** §4.2 volatility: ATR-like ewm mean of (H−L)/C, or ewm std of log returns; early holes back-filled. */
+/** docs/domain.md#triple-barrier-labels volatility: ATR-like ewm mean of (H−L)/C, or ewm std of log returns; early holes back-filled. */
 export function barrierVolatility(bars: OhlcvSeries, span: number, method: 'atr' | 'log_return'): Float64Array {
   const n = bars.length
   const x = new Float64Array(n)

@@ -5,7 +5,7 @@ export const HOLD = 1
 export const SELL = 2
 
 /**
- * §4.1 ZigZag pivots on `close`. Bar 0 is a pivot; while the direction is unknown the first
+ * docs/domain.md#zigzag-labels ZigZag pivots on `close`. Bar 0 is a pivot; while the direction is unknown the first
  * relative move ≥ threshold from bar 0 sets it; in an up leg a higher price replaces the last
  * pivot, a drop ≥ threshold from it starts a down leg (mirror for down legs).
  */
@@ -36,7 +36,7 @@ export function zigzagPivots(close: Float64Array, threshold: number): Int32Array
 }
 
 /**
- * §4.1 segment labels: bars strictly between consecutive pivots i<j are BUY when close[j] >
+ * docs/domain.md#zigzag-labels segment labels: bars strictly between consecutive pivots i<j are BUY when close[j] >
  * close[i], else SELL; pivots and bars after the last pivot are HOLD. Every bar gets a label
  * (length = n). `label_lookahead` has no role here (see docs/decisions.md).
  */

@@ -3,7 +3,7 @@ import type { ModelSpec } from './spec.ts'
 import { tf } from './tf.ts'
 
 /**
- * Builds the network of §5.1 with tfjs layers. The output layer is linear: logits for
+ * Builds the network of docs/domain.md#network-architectures with tfjs layers. The output layer is linear: logits for
  * classification (softmax is applied by predict, like KTRDR applies it at decision time), the
  * predicted value for regression. Every initializer and dropout mask is seeded from spec.seed.
  */
@@ -51,7 +51,7 @@ function buildLayers(spec: ModelSpec): tf.LayersModel {
       name: `${spec.type}_${i}`,
     }
     x = (spec.type === 'lstm' ? tf.layers.lstm(common) : tf.layers.gru(common)).apply(x) as tf.SymbolicTensor
-    // Inter-layer dropout between recurrent layers, then dropout on the final hidden state (§5.1).
+    // Inter-layer dropout between recurrent layers, then dropout on the final hidden state (docs/domain.md#network-architectures).
     x = dropout(last ? 'dropout_final' : `dropout_${i}`).apply(x) as tf.SymbolicTensor
   }
   const output = tf.layers.dense({ units: spec.outputSize, kernelInitializer: glorot(), name: 'output' }).apply(x) as tf.SymbolicTensor

@@ -23,7 +23,7 @@ export interface ModelMetadata {
   /** As returned by the core's normalisation fit on the training split; applied before predict. */
   normalization_params: unknown
   strategy_yaml: string
-  /** The parsed `decisions` section, for the decision layer (§6). */
+  /** The parsed `decisions` section, for the decision layer (docs/domain.md#decision-logic). */
   decisions: Record<string, unknown>
   /** The resolved `training.labels` config. */
   labels: Record<string, unknown>

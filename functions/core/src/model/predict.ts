@@ -12,7 +12,7 @@ export const DEFAULT_PREDICT_BATCH = 4096
 
 /**
  * Copies the input of each sample into `out`: for an MLP the row `end`, for LSTM/GRU the window
- * of `sequenceLength` rows ending at `end` (a window's label is the label of its last row, §5.1).
+ * of `sequenceLength` rows ending at `end` (a window's label is the label of its last row, docs/domain.md#network-architectures).
  */
 export function fillSampleBatch(src: SampleRows, endRows: ArrayLike<number>, from: number, to: number, sequenceLength: number, out: Float32Array): void {
   const { values, cols } = src

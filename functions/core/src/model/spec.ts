@@ -1,4 +1,4 @@
-// Network architecture resolved from a strategy's `model` section (§1.8) plus what the data says
+// Network architecture resolved from a strategy's `model` section (docs/domain.md#model-section) plus what the data says
 // (input width, number of outputs). Defaults live here and nowhere else.
 
 export type ModelType = 'mlp' | 'lstm' | 'gru'

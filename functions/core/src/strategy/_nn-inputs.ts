@@ -62,7 +62,7 @@ function readTimeframes(r: Reader, entry: Obj, td: TrainingData, path: (string |
 }
 
 /**
- * §1.7 canonical order: nn_inputs in YAML order → the entry's timeframes → memberships in YAML
+ * docs/domain.md#nn-inputs canonical order: nn_inputs in YAML order → the entry's timeframes → memberships in YAML
  * order. Fuzzy: `<tf>_<set>_<membership>`; raw: `<tf>_<ref>_raw`.
  */
 export function resolveFeatureSpecs(inputs: ResolvedNnInput[], fuzzySets: Record<string, ResolvedFuzzySet>): FeatureSpec[] {

@@ -102,7 +102,7 @@ export function readTrainingData(r: Reader, root: Obj): TrainingData {
   return out
 }
 
-/** §1.4: each entry yields source ids that indicators may name in `data_source`. */
+/** docs/domain.md#context-data: each entry yields source ids that indicators may name in `data_source`. */
 export function readContextData(r: Reader, root: Obj): ContextDataEntry[] {
   const c = r.c
   const v = root.context_data

@@ -37,7 +37,7 @@ export function validateStrategy(source: string | Obj, options: ParseStrategyOpt
     return { valid: false, errors: c.errors, warnings: c.warnings, resolved_features: [] }
   }
   const root = value
-  // §1.1: v3 iff indicators is a mapping and nn_inputs exists.
+  // docs/domain.md#strategy-format: v3 iff indicators is a mapping and nn_inputs exists.
   if (Array.isArray(root.indicators) || root.nn_inputs === undefined) {
     const why = Array.isArray(root.indicators) ? 'indicators is a list' : 'nn_inputs is missing'
     c.error(Array.isArray(root.indicators) ? ['indicators'] : ['nn_inputs'], `not a v3 strategy (${why}): migrate it to v3 — indicators as a mapping <id>: {type, params}, fuzzy_sets referencing indicator ids, and an nn_inputs list`)

@@ -76,7 +76,7 @@ export interface TrainingData {
   timeframe_mode: 'single' | 'multi_timeframe'
   /** Base timeframe first, then the others in YAML order. */
   timeframes: Timeframe[]
-  /** YAML order; `timeframes: all` in nn_inputs follows this order (§1.12). */
+  /** YAML order; `timeframes: all` in nn_inputs follows this order (docs/domain.md#example-strategies). */
   declared_timeframes: Timeframe[]
   base_timeframe: Timeframe
   history_required: number

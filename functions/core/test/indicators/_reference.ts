@@ -1,4 +1,4 @@
-// Naive reference implementations written straight from the formulas of §2.2 (domain brief):
+// Naive reference implementations written straight from the formulas of docs/domain.md#indicator-catalogue:
 // plain number[] in, O(n·period) window re-scans, no shared code with src/. They exist only to
 // check the fast kernels; clarity over speed.
 import type { OhlcvSeries } from '../../src/types.ts'

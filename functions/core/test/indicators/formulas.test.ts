@@ -1,4 +1,4 @@
-// §2.2 formulas: literal hand-worked cases, then every indicator against the naive reference
+// docs/domain.md#indicator-catalogue formulas: literal hand-worked cases, then every indicator against the naive reference
 // implementations of _reference.ts on a seeded random walk.
 import { describe, expect, it } from 'vitest'
 import { computeIndicator } from '../../src/indicators/registry.ts'
@@ -198,7 +198,7 @@ describe('every indicator matches its naive reference on a random walk', () => {
   })
 })
 
-describe('zigzag indicator and the §4.1 label pivots agree', () => {
+describe('zigzag indicator and the docs/domain.md#zigzag-labels label pivots agree', () => {
   it.each([0.01, 0.02, 0.05])('threshold %s', (th) => {
     const b = randomBars(2000, 13)
     const z = computeIndicator('zigzag', { threshold: th }, b).zigzag

@@ -1,5 +1,5 @@
 // Cross-checks against independent npm libraries, used ONLY as test oracles, where their
-// definitions agree with §2.2. Where a library differs by construction the comparison is adapted
+// definitions agree with docs/domain.md#indicator-catalogue. Where a library differs by construction the comparison is adapted
 // and the difference is named:
 // - trading-signals EMA seeds y0 = x0 like pandas ewm(adjust=False): exact match.
 // - trading-signals ATR takes its smoother as a parameter: ATR(n, SMA) is KTRDR's SMA-of-TR.

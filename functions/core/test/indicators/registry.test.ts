@@ -4,7 +4,7 @@ import { barsFrom, randomBars } from './_bars.ts'
 
 const CATALOGUE = ['rsi', 'sma', 'ema', 'wma', 'macd', 'bollingerbands', 'bollingerbandwidth', 'atr', 'stochastic', 'adx', 'roc', 'momentum', 'cci', 'williamsr', 'obv', 'vwap', 'mfi', 'cmf', 'adline', 'aroon', 'fishertransform', 'rvi', 'keltnerchannels', 'donchianchannels', 'supertrend', 'parabolicsar', 'ichimoku', 'volumeratio', 'distancefromma', 'squeezeintensity', 'zigzag']
 
-describe('registry lookup (§2.1)', () => {
+describe('registry lookup (docs/domain.md#indicator-registry)', () => {
   it('holds exactly the 31 catalogue types', () => {
     expect(listIndicators().map((d) => d.type).sort()).toEqual([...CATALOGUE].sort())
   })
@@ -34,8 +34,8 @@ describe('registry lookup (§2.1)', () => {
   })
 })
 
-describe('resolveIndicatorParams (§1.5, with the silent-drop quirk fixed)', () => {
-  it('applies defaults from §2.2', () => {
+describe('resolveIndicatorParams (docs/domain.md#indicator-entries, with the silent-drop quirk fixed)', () => {
+  it('applies defaults from docs/domain.md#indicator-catalogue', () => {
     expect(resolveIndicatorParams('macd', {}).params).toEqual({ fast_period: 12, slow_period: 26, signal_period: 9, source: 'close' })
     expect(resolveIndicatorParams('bbands', {}).params).toEqual({ period: 20, multiplier: 2, source: 'close' })
     expect(resolveIndicatorParams('ema', {}).params).toEqual({ period: 20, source: 'close', adjust: true })
@@ -81,7 +81,7 @@ describe('resolveIndicatorParams (§1.5, with the silent-drop quirk fixed)', () 
     expect(resolveIndicatorParams('nope', {}).errors[0].message).toMatch(/unknown indicator type 'nope'/)
   })
   it('accepts the indicator blocks of the shipped reference strategies', () => {
-    // From strategies/*.yaml: the MACD `fast/slow/signal` spelling is the §1.5 quirk, now a warning.
+    // From strategies/*.yaml: the MACD `fast/slow/signal` spelling is the KTRDR quirk recorded in docs/decisions.md#indicators, now a warning.
     const blocks: Array<[string, Record<string, unknown>, number]> = [
       ['rsi', { period: 14, source: 'close' }, 0], ['adx', { period: 14 }, 0], ['roc', { period: 10 }, 0],
       ['macd', { fast_period: 12, slow_period: 26, signal_period: 9 }, 0], ['macd', { fast: 12, slow: 26, signal: 9 }, 3],
