@@ -167,7 +167,8 @@ export const squeezeintensity = defineIndicator({
     const out = bbM
     for (let i = 0; i < len; i++) {
       const range = kcU[i] - kcL[i]
-      // Warm-up stays NaN here (KTRDR reported 0.0 = "no squeeze" while the bands were undefined).
+      // Warm-up stays NaN until both legs exist (KTRDR gave 0.0 = "no squeeze" for the first 9 bars,
+      // while its ATR was undefined, then NaN until the Bollinger bands existed).
       if (range !== range || bbU[i] !== bbU[i]) { out[i] = NaN; continue }
       if (Math.abs(range) <= 1e-10) { out[i] = 0; continue }
       const a = (kcU[i] - bbU[i]) / range
