@@ -1,5 +1,5 @@
 // Function bundles and hosts: cold start of a cached version, cold start from storage per real
-// bundle, and deploy → every host of a 3-host local cluster ready (issue 3's goals).
+// bundle, and deploy → every host of a 3-host local cluster ready, against the goals in BENCHMARKS.md.
 import { fork } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'

@@ -1,5 +1,5 @@
 // Feature matrix for v3_multi_indicator (RSI 14 + ADX 14 → 6 triangular memberships) over
-// 1,000,000 bars, goal ≥ 10 M bars/s (issue 4). Baselines measured in the same run: the two
+// 1,000,000 bars, goal ≥ 10 M bars/s. Baselines measured in the same run: the two
 // indicator kernels alone, and a hand-fused floor that fuzzifies precomputed indicator arrays
 // straight into the row-major Float32Array. Also: CSV parse rate for the market data codec.
 // Run alone: `node bin/run-ts.mjs bench/features.bench.ts`.

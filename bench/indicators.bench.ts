@@ -1,7 +1,7 @@
 // Indicator kernels: ns/bar for EMA, RSI, MACD, ATR, ADX and Bollinger over 1,000,000 bars,
 // against (a) a plain-loop floor written here — the same formula as one hand-fused loop with no
 // registry, no validation, no NaN handling, no drift compensation — and (b) two npm libraries
-// (trading-signals, technicalindicators) on fewer bars. Goals (issue 4): ≤ 1.5× the floor and
+// (trading-signals, technicalindicators) on fewer bars. Goals: ≤ 1.5× the floor and
 // ≥ 10× faster than the libraries. Run alone: `node bin/run-ts.mjs bench/indicators.bench.ts`.
 import { resolve } from 'node:path'
 import * as TS from 'trading-signals'

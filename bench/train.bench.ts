@@ -1,4 +1,4 @@
-// Training throughput (issue 5): samples/s of a 30→64→32→3 MLP through the train function's own
+// Training throughput: samples/s of a 30→64→32→3 MLP through the train function's own
 // loop on wasm vs the pure-JS cpu backend in the same run (goal ≥ 3×), and the end-to-end time
 // of the train function on v3_multi_indicator over 50,000 generated bars.
 import { readFileSync } from 'node:fs'

@@ -19,7 +19,7 @@ export { generateSyntheticSeries, SYNTHETIC_GENERATOR, type SyntheticOptions, ty
 export { validateStrategy, resolveStrategy, formatStrategyIssue, type ParseStrategyOptions } from './src/strategy/parse.ts'
 export type * from './src/strategy/types.ts'
 
-// Indicators (engineer C's registry)
+// Indicators
 export { getIndicator, listIndicators, requireIndicator, resolveIndicatorParams, computeIndicator } from './src/indicators/registry.ts'
 
 // Fuzzy

@@ -1,6 +1,9 @@
 // Entry of every function bundle: Nitro bundles this file with the function aliased as
-// `#ktrdr/function`, so the built server/index.mjs is a standalone executor that a host forks
-// with an IPC channel. It imports nothing from outside the bundle.
+// `#ktrdr/function` (runtime/function/_nitro.ts), so the built server/index.mjs needs nothing but
+// Node. A host runs it in a child process with an IPC channel, forked directly or imported by a
+// pre-started spare (runtime/host/_spare.mjs); it answers `ready`, then runs every `invoke` it is
+// sent (several may overlap) and aborts one on `cancel`. With KTRDR_EXECUTOR_DESCRIBE=1 it prints
+// the function's description instead: the builder reads the manifest from the built bundle.
 import { consola } from 'consola'
 import { createKtrdrStorage, type KtrdrStorage } from '../../storage/index.ts'
 import { KtrdrError, toErrorInfo } from '../protocol/errors.ts'
@@ -29,6 +32,10 @@ function useStorage(options: InvokeMessage['storage']): Promise<KtrdrStorage> {
 
 const running = new Map<string, AbortController>()
 
+/**
+ * One invocation: input validated, a ctx whose AbortSignal fires on cancel or at the deadline
+ * (504 FUNCTION_TIMEOUT), then exactly one `result` message, after the last progress update.
+ */
 async function invoke(fn: FunctionDefinition, message: InvokeMessage): Promise<void> {
   const controller = new AbortController()
   running.set(message.id, controller)

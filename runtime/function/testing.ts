@@ -48,10 +48,6 @@ export interface RunInProcessResult<O> {
 }
 
 /**
- * Runs `fn` in this process the way an executor would: input parsed with the function's schema
- * (422 INPUT_INVALID KtrdrError on bad input), a real ctx, progress collected in order.
- */
-/**
  * KTRDR storage (every mount) on a fresh temp dir, for tests that seed data or models before
  * running a function. The dir is removed by cleanup(), or at process exit if a test never calls it.
  */
@@ -62,6 +58,14 @@ export async function createTempStorage(prefix = 'ktrdr-test-'): Promise<{ stora
   return { storage, root, async cleanup() { await storage.dispose(); await removeTemp(root) } }
 }
 
+/**
+ * Runs `fn` in this process the way an executor would: input parsed with the function's schema
+ * (422 INPUT_INVALID KtrdrError on bad input), a real ctx with its own AbortController (aborted by
+ * `signal` or `timeoutMs`) and scratch dir, progress collected in order. Storage is fresh fs
+ * mounts under a temp dir unless `storage` is given; `cleanup()` removes what this call created.
+ * When the function throws, the temp dir (and storage this call created) is removed before the
+ * error propagates.
+ */
 export async function runFunctionInProcess<I, O>(fn: FunctionDefinition<I, O>, input: unknown, opts: RunInProcessOptions = {}): Promise<RunInProcessResult<O>> {
   const temp = await mkdtemp(join(tmpdir(), `ktrdr-fn-${fn.name}-`))
   track(temp)

@@ -1,7 +1,4 @@
-/**
- * The one error type every layer throws. h3 reads `statusCode`/`statusMessage`/`data`, so a
- * KtrdrError thrown inside a route becomes a proper JSON error response without translation.
- */
+/** What a KtrdrError is made of; `statusCode` defaults to 500 and `code` follows from it. */
 export interface KtrdrErrorInput {
   message: string
   statusCode?: number
@@ -13,6 +10,11 @@ export interface KtrdrErrorInput {
   details?: unknown
 }
 
+/**
+ * The one error type every layer throws. h3 reads `statusCode`/`statusMessage`/`data`, so a
+ * KtrdrError thrown inside a route becomes a JSON error response without translation (the
+ * gateway's `sendGatewayError` writes `toJSON()`); on an operation it is stored through `toErrorInfo`.
+ */
 export class KtrdrError extends Error {
   override name = 'KtrdrError'
   readonly statusCode: number

@@ -1,6 +1,8 @@
 /**
- * mulberry32: small, fast, seedable. The one PRNG of the project (synthetic markets, training
- * shuffles and dropout, test fixtures): same seed, same numbers, on every machine.
+ * mulberry32: small, fast, seedable 32-bit PRNG for everything that must replay from a seed —
+ * synthetic markets (through createRng), the training epoch order, test fixtures and benches:
+ * same seed, same numbers, on every machine. Weight initialisers and dropout masks use tfjs's
+ * own seeded generators instead (functions/core/src/model/).
  */
 export function mulberry32(seed: number): () => number {
   let a = seed >>> 0
@@ -13,7 +15,11 @@ export function mulberry32(seed: number): () => number {
   }
 }
 
-/** mulberry32 with a Box-Muller normal. Seed 0 is replaced so a zero seed still gives a lively stream. */
+/**
+ * mulberry32 with a Box-Muller normal (pairs: the second value is kept for the next call). Seed 0
+ * is mapped to 0x9e3779b9, as the synthetic generator always did, so every seed keeps producing
+ * the market it produced before (mulberry32 itself is fine with 0).
+ */
 export function createRng(seed: number) {
   const uniform = mulberry32(seed >>> 0 || 0x9e3779b9)
   let spare = Number.NaN

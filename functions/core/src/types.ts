@@ -1,4 +1,5 @@
-// Shared shapes of the trading core. Owners may extend these; do not narrow them.
+// Shared shapes of the trading core. Data, indicators, features, labels, the model layer and the
+// three functions all read them: fields may be added, never narrowed.
 
 export const TIMEFRAMES = ['1m', '5m', '15m', '30m', '1h', '4h', '1d', '1w'] as const
 export type Timeframe = (typeof TIMEFRAMES)[number]

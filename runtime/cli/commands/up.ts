@@ -17,13 +17,14 @@ export function findFunctionDirs(root = resolve(dirname(fileURLToPath(import.met
     .sort()
 }
 
-/**
- * Copies examples/strategies/*.yaml into the strategies mount where no file of that name exists,
- * so `train` and `backtest` can be invoked by strategy_name on a fresh cluster. Overwrites only when
- * asked (the demo wants the examples as shipped).
- */
+/** The reference strategies shipped with the repository (examples/strategies). */
 export const EXAMPLE_STRATEGIES_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../../examples/strategies')
 
+/**
+ * Copies examples/strategies/*.yaml into the strategies mount where no file of that name exists,
+ * so `train` and `backtest` can be invoked by strategy_name on a fresh cluster; returns the names
+ * stored. Overwrites only when asked (the demo wants the examples as shipped).
+ */
 export async function seedExampleStrategies(strategies: Storage, dir = EXAMPLE_STRATEGIES_DIR, { overwrite = false } = {}): Promise<string[]> {
   if (!existsSync(dir)) return []
   const stored: string[] = []
