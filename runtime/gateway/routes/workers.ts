@@ -38,7 +38,7 @@ function checkRegistration(body: Record<string, unknown>): WorkerRegistration {
 export default defineGatewayRoutes((router, ctx) => {
   const max = ctx.options.maxBodyBytes
 
-  router.post('/api/v1/workers/register', defineEventHandler(async (event) => {
+  router.post('/api/v1/workers/register', { auth: 'cluster' }, defineEventHandler(async (event) => {
     const body = checkRegistration(await readJsonBody(event, max))
     const response = ctx.reconciler.register(body)
     const entry = ctx.workers.get(body.worker_id)
@@ -60,7 +60,7 @@ export default defineGatewayRoutes((router, ctx) => {
 
   router.get('/api/v1/workers/:id', defineEventHandler((event) => ctx.workers.require(getRouterParam(event, 'id', { decode: true })!).record))
 
-  router.post('/api/v1/workers/:id/heartbeat', defineEventHandler(async (event): Promise<HeartbeatResponse> => {
+  router.post('/api/v1/workers/:id/heartbeat', { auth: 'cluster' }, defineEventHandler(async (event): Promise<HeartbeatResponse> => {
     const entry = ctx.workers.require(getRouterParam(event, 'id', { decode: true })!)
     const body = await readJsonBody<HeartbeatRequest>(event, max)
     if (body.running_operations !== undefined && !Array.isArray(body.running_operations)) invalid('running_operations must be an array', 'running_operations')
@@ -68,7 +68,7 @@ export default defineGatewayRoutes((router, ctx) => {
     return { ok: true, cancel: ctx.reconciler.heartbeat(entry, body) }
   }))
 
-  router.post('/api/v1/workers/:id/events', defineEventHandler(async (event): Promise<HostEventAck> => {
+  router.post('/api/v1/workers/:id/events', { auth: 'cluster' }, defineEventHandler(async (event): Promise<HostEventAck> => {
     const id = getRouterParam(event, 'id', { decode: true })!
     const body = await readJsonBody<HostEventBatch>(event, max)
     if (!Array.isArray(body.events)) invalid('events must be an array of host events', 'events')
