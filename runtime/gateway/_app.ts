@@ -1,7 +1,8 @@
-import { createApp, createRouter, getRequestHeader, type App } from 'h3'
+import { createApp, defineEventHandler, getRequestHeader, type App } from 'h3'
+import { assertCanonicalPath, createPolicyRouter, requireBearer, type RouteInfo } from '../http/index.ts'
 import { KtrdrError } from '../protocol/index.ts'
-import { requireBearer, sendGatewayError } from './_http.ts'
-import type { GatewayRouteContext, GatewayRoutes } from './_routes.ts'
+import { sendGatewayError } from './_http.ts'
+import type { GatewayRouteContext } from './_routes.ts'
 import type { GatewayServices } from './_services.ts'
 import catalogRoutes from './routes/catalog.ts'
 import compatRoutes from './routes/compat.ts'
@@ -17,14 +18,13 @@ import strategiesRoutes from './routes/strategies.ts'
 import trainingsRoutes from './routes/trainings.ts'
 import workersRoutes from './routes/workers.ts'
 
-const PUBLIC = new Set(['/health', '/api/v1/health'])
-/** Host → gateway routes: guarded by the cluster token when one is set. */
-const HOST_ROUTE = /^\/api\/v1\/(workers\/(register|[^/]+\/(heartbeat|events))$|storage\/)/
-/** Bundle uploads may be large; every other body is small JSON. */
-const UPLOAD_ROUTE = /^\/api\/v1\/(functions\/[^/]+\/versions$|storage\/)/
+export interface GatewayApp extends App {
+  /** Every route with its method, pattern and declared policy (tests enumerate it). */
+  routes: readonly RouteInfo[]
+}
 
-/** The gateway's h3 app: auth, body caps, one error shape, and every route module. */
-export async function createGatewayApp(services: GatewayServices): Promise<App> {
+/** The gateway's h3 app: path rule, per-route auth and body caps, one error shape, and every route module. */
+export async function createGatewayApp(services: GatewayServices): Promise<GatewayApp> {
   const { options } = services
   const app = createApp({
     onError: (error, event) => {
@@ -32,23 +32,31 @@ export async function createGatewayApp(services: GatewayServices): Promise<App> 
       if (status >= 500 && !(error as { cause?: unknown }).cause?.constructor?.name?.includes('KtrdrError')) services.logger.error(error)
       sendGatewayError(error, event)
     },
-    onRequest: (event) => {
-      const path = event.path.split('?')[0]
-      if (PUBLIC.has(path)) return
-      if (HOST_ROUTE.test(path) && options.clusterToken) requireBearer(event, [options.clusterToken], 'KTRDR_CLUSTER_TOKEN')
-      else requireBearer(event, [options.apiToken], 'KTRDR_API_TOKEN')
-      const declared = Number(getRequestHeader(event, 'content-length') ?? 0)
-      const limit = UPLOAD_ROUTE.test(path) ? options.maxBundleBytes : options.maxBodyBytes
-      if (declared > limit) {
-        throw new KtrdrError({ statusCode: 413, code: 'BODY_TOO_LARGE', retryable: false, message: `Request body of ${declared} bytes exceeds the ${limit}-byte limit for ${path}` })
-      }
-    },
-  })
-  const router = createRouter()
+    onRequest: (event) => assertCanonicalPath(event.path),
+  }) as GatewayApp
+
+  // Cluster routes take only the cluster token when one is set: a client's API token must not
+  // register hosts or report results. Without one they fall back to the API token.
+  const router = createPolicyRouter((event, route) => {
+    if (route.auth === 'cluster' && options.clusterToken) requireBearer(event, [options.clusterToken], 'KTRDR_CLUSTER_TOKEN')
+    else if (route.auth !== 'public') requireBearer(event, [options.apiToken], 'KTRDR_API_TOKEN')
+    const declared = Number(getRequestHeader(event, 'content-length') ?? 0)
+    const limit = route.body === 'upload' ? options.maxBundleBytes : options.maxBodyBytes
+    if (declared > limit) {
+      throw new KtrdrError({ statusCode: 413, code: 'BODY_TOO_LARGE', retryable: false, message: `Request body of ${declared} bytes exceeds the ${limit}-byte limit for ${route.method.toUpperCase()} ${route.path}` })
+    }
+  }, { auth: 'api', body: 'json' })
   const ctx: GatewayRouteContext = services
   // Areas: health/workers/operations/invoke/compat/storage (gateway), functions (bundles & versions), data, strategies;
   // read-only research views: results, models, trainings/:id/performance, timeframes/symbols.
   for (const routes of [healthRoutes, workersRoutes, operationsRoutes, invokeRoutes, compatRoutes, functionsRoutes, dataRoutes, strategiesRoutes, storageRoutes, resultsRoutes, modelsRoutes, trainingsRoutes, catalogRoutes]) routes(router, ctx)
-  app.use(router)
+  app.use(router.handler)
+  // Nothing matched (or the method is not served there). A token comes first, so that a caller
+  // without one learns nothing about which routes exist: 401 for every path alike.
+  app.use(defineEventHandler((event) => {
+    if (options.apiToken) requireBearer(event, [options.apiToken, options.clusterToken], 'KTRDR_API_TOKEN')
+    throw new KtrdrError({ statusCode: 404, code: 'ROUTE_NOT_FOUND', retryable: false, message: `No route for ${event.method} ${event.path.split('?')[0]}: see docs/architecture.md for the API` })
+  }))
+  app.routes = router.routes
   return app
 }

@@ -1,4 +1,3 @@
-import { timingSafeEqual } from 'node:crypto'
 import type { H3Event } from 'h3'
 import { getRequestHeader, setResponseStatus } from 'h3'
 import { KtrdrError, isKtrdrError } from '../protocol/index.ts'
@@ -41,21 +40,6 @@ export async function readJsonBody<T = Record<string, unknown>>(event: H3Event, 
 
 function tooLarge(maxBytes: number) {
   return new KtrdrError({ statusCode: 413, code: 'BODY_TOO_LARGE', retryable: false, message: `Request body exceeds ${maxBytes} bytes: put large inputs in storage (data/strategies mounts) and pass their keys` })
-}
-
-function safeEqual(a: string, b: string): boolean {
-  const x = Buffer.from(a), y = Buffer.from(b)
-  return x.length === y.length && timingSafeEqual(x, y)
-}
-
-/** Throws 401 unless the request carries one of the accepted bearer tokens. */
-export function requireBearer(event: H3Event, tokens: Array<string | null>, what: string) {
-  const accepted = tokens.filter((t): t is string => !!t)
-  if (accepted.length === 0) return
-  const header = getRequestHeader(event, 'authorization') ?? ''
-  const match = /^Bearer\s+(.+)$/i.exec(header)
-  if (match && accepted.some((t) => safeEqual(match[1].trim(), t))) return
-  throw new KtrdrError({ statusCode: 401, code: 'UNAUTHORIZED', retryable: false, message: `Missing or wrong bearer token: send "Authorization: Bearer <${what}>"` })
 }
 
 /** One error shape for every route: `{statusCode, code, message, retryable, details}`. */

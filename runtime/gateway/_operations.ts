@@ -193,7 +193,8 @@ export function createOperationsService(store: OperationStore, hooks: GatewayHoo
       s.op.status = 'pending'
       s.op.worker_id = null
       s.op.progress = emptyProgress()
-      s.op.metadata = { ...s.op.metadata, last_requeue_reason: reason }
+      // Who ran the attempt: only that host may still report its outcome or take it back.
+      s.op.metadata = { ...s.op.metadata, last_requeue_reason: reason, last_worker_id: s.op.worker_id }
       s.op.timings = { queued_at: new Date().toISOString(), placed_at: null, bundle_ready_at: null, started_at: null, finished_at: null }
       save(s)
       queue.push({ id: s.op.operation_id, priority: s.op.priority, seq: s.seq })

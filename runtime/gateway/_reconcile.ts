@@ -1,8 +1,11 @@
 import type { ConsolaInstance } from 'consola'
 import type { HeartbeatRequest, HostEvent, RegistrationResponse, WorkerRegistration } from '../protocol/index.ts'
+import { KtrdrError } from '../protocol/index.ts'
 import type { Dispatcher } from './_dispatcher.ts'
+import type { HostSecrets } from './_host-secrets.ts'
 import type { ResolvedGatewayOptions } from './_options.ts'
 import { isTerminal, type OperationsService } from './_operations.ts'
+import type { StoredOperation } from './_store.ts'
 import type { WorkerEntry, WorkerRegistry } from './_workers.ts'
 
 /**
@@ -14,13 +17,34 @@ export function createReconciler(deps: {
   workers: WorkerRegistry
   operations: OperationsService
   dispatcher: Dispatcher
+  secrets: HostSecrets
   logger: ConsolaInstance
 }) {
-  const { workers, operations, dispatcher, logger } = deps
+  const { workers, operations, dispatcher, secrets, logger } = deps
 
-  function applyEvents(entry: WorkerEntry | undefined, events: HostEvent[]): number {
+  /**
+   * Whether `attempt` of the operation is placed on `workerId`, the only host whose reports about
+   * it count: dispatched there (in flight or accepted), running there by the persisted placement
+   * (the gateway restarted and the host has not re-registered yet), or re-queued away from it
+   * after it was thought lost (its outcome of that attempt still stands).
+   */
+  function placedOn(s: StoredOperation, workerId: string, attempt: number, entry: WorkerEntry | undefined): boolean {
+    if (entry && entry.running.get(s.op.operation_id) === attempt) return true
+    if (s.op.attempts !== attempt) return false
+    if (s.op.worker_id !== null) return s.op.worker_id === workerId
+    return s.op.status === 'pending' && s.op.metadata.last_worker_id === workerId
+  }
+
+  function applyEvents(workerId: string, entry: WorkerEntry | undefined, events: HostEvent[]): number {
     let acked = 0
     for (const event of [...events].sort((a, b) => a.seq - b.seq)) {
+      if (event.seq > acked) acked = event.seq
+      const placed = operations.get(event.operation_id)
+      // Acknowledged but not applied: the host drops it, and its heartbeat learns to stop the run.
+      if (placed && !placedOn(placed, workerId, event.attempt, entry)) {
+        logger.debug(`Ignoring ${event.type} of ${event.operation_id} attempt ${event.attempt} from ${workerId}: not placed there`)
+        continue
+      }
       // The host may report before its 202 reached us: the event itself proves acceptance.
       if (entry && entry.running.get(event.operation_id) === event.attempt) {
         const s = operations.live.get(event.operation_id)
@@ -28,22 +52,57 @@ export function createReconciler(deps: {
       }
       const outcome = operations.applyEvent(event)
       if (outcome === 'terminal' && entry && entry.running.get(event.operation_id) === event.attempt) dispatcher.release(entry, event.operation_id)
-      if (event.seq > acked) acked = event.seq
     }
     dispatcher.kick()
     return acked
   }
 
-  function register(body: WorkerRegistration): RegistrationResponse {
+  /**
+   * Proof of identity: an id that has a secret is taken only by a caller presenting it. One
+   * exception, for a register answer that never arrived (the gateway died before sending it): a
+   * secret never presented yet is issued afresh to the same endpoint, but only while no live entry
+   * holds the id, so nobody can take it from a registered host before its first heartbeat.
+   */
+  function claim(body: WorkerRegistration, secret: string | undefined): string | undefined {
+    const id = body.worker_id
+    const endpoint = body.endpoint_url.replace(/\/+$/, '')
+    const verdict = secrets.check(id, secret)
+    if (verdict === 'ok') return undefined
+    const owner = secrets.owner(id)
+    const live = workers.get(id)
+    const unclaimed = owner && !owner.confirmed && owner.endpoint_url === endpoint && (!live || live.lost)
+    if (verdict === 'none' || unclaimed) return secrets.issue(id, endpoint)
+    throw new KtrdrError({
+      statusCode: 409, code: 'WORKER_ID_TAKEN', retryable: false,
+      message: `Worker id "${id}" belongs to the host that registered it${owner ? ` from ${owner.endpoint_url}` : ''}, and this registration ${secret ? 'presented a wrong' : 'did not present its'} host secret: a restarted host re-claims its id with the restart token in its cache dir; to give the id to another host, DELETE /api/v1/workers/${id} first`,
+      details: { worker_id: id },
+    })
+  }
+
+  /** Every host call after registration: the id's secret, when it has one, must come with it. */
+  function verify(workerId: string, secret: string | undefined): void {
+    if (secrets.check(workerId, secret) !== 'wrong') return
+    throw new KtrdrError({ statusCode: 403, code: 'HOST_SECRET_MISMATCH', retryable: false, message: `Missing or wrong host secret for worker "${workerId}": only the host that registered this id may report for it`, details: { worker_id: workerId } })
+  }
+
+  /**
+   * `stale`: other entries at the same endpoint, proven gone by its /health naming this id (the
+   * host restarted with a new id); their work is settled as for a lost host.
+   */
+  function register(body: WorkerRegistration, secret?: string, stale: WorkerEntry[] = []): RegistrationResponse {
+    const issued = claim(body, secret)
+    for (const e of stale) {
+      dispatcher.hostLost(e, `its endpoint ${e.record.endpoint_url} now answers as ${body.worker_id}`)
+      workers.remove(e.record.worker_id)
+    }
     const previous = workers.get(body.worker_id)
     const before = new Set<string>(previous ? previous.running.keys() : [])
-    const { entry, evicted } = workers.register(body)
-    for (const e of evicted) for (const id of e.running.keys()) before.add(id)
+    const entry = workers.register(body)
 
     // 1. Replay what finished while the gateway could not be told.
     for (const report of body.completed_operations ?? []) {
       const s = operations.get(report.operation_id)
-      if (!s || isTerminal(s.op) || s.op.attempts !== report.attempt) continue
+      if (!s || isTerminal(s.op) || !placedOn(s, entry.record.worker_id, report.attempt, previous)) continue
       const at = report.completed_at
       const event: HostEvent = report.status === 'completed'
         ? { seq: Number.MAX_SAFE_INTEGER, type: 'completed', operation_id: report.operation_id, attempt: report.attempt, at, result: report.result }
@@ -59,7 +118,8 @@ export function createReconciler(deps: {
     for (const { operation_id, attempt } of body.running_operations ?? []) {
       const s = operations.get(operation_id)
       if (!s || isTerminal(s.op) || attempt < s.op.attempts || (s.op.status === 'running' && attempt !== s.op.attempts)) { stop.push(operation_id); continue }
-      if (s.op.status === 'running' && s.op.worker_id && s.op.worker_id !== entry.record.worker_id && workers.get(s.op.worker_id)?.running.has(operation_id)) { stop.push(operation_id); continue }
+      // Only the host the attempt was placed on may claim it (anyone else would be reporting for it).
+      if (!placedOn(s, entry.record.worker_id, attempt, previous)) { stop.push(operation_id); continue }
       // Pending but already being dispatched elsewhere: that newer placement wins.
       if (s.op.status === 'pending' && !operations.queue.has(operation_id)) { stop.push(operation_id); continue }
       operations.reattach(s, entry.record.worker_id, attempt)
@@ -78,7 +138,7 @@ export function createReconciler(deps: {
     }
     dispatcher.kick()
     logger.info(`Worker registered: ${entry.record.worker_id} (${entry.record.worker_type}) at ${entry.record.endpoint_url}, ${entry.record.capabilities.slots} slot(s)`)
-    return { ...entry.record, heartbeat_interval_ms: deps.options.health.heartbeatIntervalMs, stop_operations: stop }
+    return { ...entry.record, heartbeat_interval_ms: deps.options.health.heartbeatIntervalMs, stop_operations: stop, ...(issued ? { host_secret: issued } : {}) }
   }
 
   function heartbeat(entry: WorkerEntry, body: HeartbeatRequest): string[] {
@@ -91,7 +151,7 @@ export function createReconciler(deps: {
       if (!s || isTerminal(s.op)) { cancel.push(id); continue }
       // Dispatch in flight: the host accepted before we saw its 202.
       if (entry.running.get(id) === attempt) continue
-      const ours = s.op.attempts === attempt && (s.op.worker_id === entry.record.worker_id || (s.op.status === 'pending' && operations.queue.has(id)))
+      const ours = placedOn(s, entry.record.worker_id, attempt, undefined) && (s.op.worker_id !== null || operations.queue.has(id))
       if (ours) {
         // Still running there although we had let go (host wrongly declared lost): take it back.
         operations.reattach(s, entry.record.worker_id, attempt)
@@ -114,7 +174,13 @@ export function createReconciler(deps: {
     return cancel
   }
 
-  return { register, heartbeat, applyEvents }
+  return {
+    register, heartbeat, applyEvents, verify,
+    /** Whether the id has an owner (a secret), registered now or not. */
+    known: (workerId: string) => secrets.owner(workerId) !== null,
+    /** Forget the id's secret: it may be registered afresh. */
+    release: (workerId: string) => secrets.forget(workerId),
+  }
 }
 
 export type Reconciler = ReturnType<typeof createReconciler>

@@ -1,5 +1,5 @@
-import type { Router } from 'h3'
 import type { KtrdrStorage } from '../../storage/index.ts'
+import type { PolicyRouter } from '../http/index.ts'
 import type { GatewayDatabase } from './_db.ts'
 import type { FunctionRegistry } from './functions/_types.ts'
 import type { GatewayServices } from './_services.ts'
@@ -14,9 +14,16 @@ export interface GatewayRouteContext extends Omit<GatewayServices, 'close'> {
   functions: FunctionRegistry
 }
 
-export type GatewayRoutes = (router: Router, ctx: GatewayRouteContext) => void
+/** h3's router methods, each with an optional policy before the handler (default: API token, JSON body cap). */
+export type GatewayRouter = PolicyRouter
 
-/** A route module: `export default defineGatewayRoutes((router, ctx) => { router.get('/api/v1/…', …) })`. */
+export type GatewayRoutes = (router: GatewayRouter, ctx: GatewayRouteContext) => void
+
+/**
+ * A route module: `export default defineGatewayRoutes((router, ctx) => { router.get('/api/v1/…', …) })`.
+ * A route that is not for API clients says so with it: `router.post(path, { auth: 'cluster' }, handler)`
+ * (hosts), `{ auth: 'public' }` (no token), `{ body: 'upload' }` (bundle-sized body cap).
+ */
 export function defineGatewayRoutes(setup: GatewayRoutes): GatewayRoutes {
   return setup
 }

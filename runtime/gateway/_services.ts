@@ -11,6 +11,7 @@ import { createHostClient, type HostClient } from './_host-client.ts'
 import { createInvoker, type Invoker } from './_invoke.ts'
 import { createOperationsService, type OperationsService } from './_operations.ts'
 import type { ResolvedGatewayOptions } from './_options.ts'
+import { createHostSecrets } from './_host-secrets.ts'
 import { createReconciler, type Reconciler } from './_reconcile.ts'
 import { createOperationsRetention, type OperationsRetention } from './_retention.ts'
 import { createOperationStore } from './_store.ts'
@@ -67,7 +68,7 @@ export async function createGatewayServices(options: ResolvedGatewayOptions, ove
   dispatcherRef = dispatcher
   const health = createHealthMonitor({ options, workers, operations, dispatcher, client, logger })
   healthRef = health
-  const reconciler = createReconciler({ options, workers, operations, dispatcher, logger })
+  const reconciler = createReconciler({ options, workers, operations, dispatcher, secrets: createHostSecrets(database), logger })
 
   const validateInput = createInputValidator()
   // Tell every host about a new version so the first invocation finds the bundle unpacked, and

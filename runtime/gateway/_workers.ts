@@ -54,6 +54,11 @@ export function createWorkerRegistry(hooks: GatewayHooks, now: () => number = Da
   return {
     views: views as readonly HostView[],
     get(id: string) { return workers.get(id) },
+    /** Other entries registered with this endpoint URL. */
+    atEndpoint(endpointUrl: string, except: string): WorkerEntry[] {
+      const url = endpointUrl.replace(/\/+$/, '')
+      return [...workers.values()].filter((e) => e.record.worker_id !== except && e.record.endpoint_url === url)
+    },
     all() { return [...workers.values()] },
     require(id: string): WorkerEntry {
       const entry = workers.get(id)
@@ -63,17 +68,13 @@ export function createWorkerRegistry(hooks: GatewayHooks, now: () => number = Da
     refresh,
 
     /**
-     * Register or re-register. A new id at an endpoint another worker holds evicts that worker
-     * (the host restarted with a new id); returns the evicted entries so their work can be settled.
+     * Register or re-register. Another id at the same endpoint is left alone: the claim proves
+     * nothing (the guide's test registration names a live host's endpoint); the route decides
+     * from the endpoint's own /health whether that entry is stale.
      */
-    register(body: WorkerRegistration): { entry: WorkerEntry; evicted: WorkerEntry[] } {
+    register(body: WorkerRegistration): WorkerEntry {
       const t = now()
       const iso = new Date(t).toISOString()
-      const evicted: WorkerEntry[] = []
-      for (const other of workers.values()) {
-        if (other.record.worker_id !== body.worker_id && other.record.endpoint_url === body.endpoint_url) evicted.push(other)
-      }
-      for (const e of evicted) workers.delete(e.record.worker_id)
       const caps = { ...body.capabilities, slots: Math.max(1, Math.floor(body.capabilities.slots || 1)) }
       const existing = workers.get(body.worker_id)
       const record: WorkerRecord = {
@@ -119,9 +120,8 @@ export function createWorkerRegistry(hooks: GatewayHooks, now: () => number = Da
       workers.set(record.worker_id, entry)
       rebuildViews()
       refresh(entry)
-      for (const e of evicted) hooks.emit('worker:removed', e.record)
       hooks.emit('worker:registered', record)
-      return { entry, evicted }
+      return entry
     },
 
     heartbeat(entry: WorkerEntry, body: HeartbeatRequest) {

@@ -2,6 +2,7 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { toNodeListener } from 'h3'
+import type { RouteInfo } from '../http/index.ts'
 import { createGatewayApp } from './_app.ts'
 import { resolveGatewayOptions, type GatewayConfig, type ResolvedGatewayOptions } from './_options.ts'
 import { createGatewayServices, type GatewayServiceOverrides, type GatewayServices } from './_services.ts'
@@ -12,9 +13,11 @@ export type { OperationsRetention } from './_retention.ts'
 export { createGatewayServices } from './_services.ts'
 export type { GatewayServices, GatewayServiceOverrides } from './_services.ts'
 export { createGatewayApp } from './_app.ts'
+export type { GatewayApp } from './_app.ts'
+export type { RouteAuth, RouteInfo, RouteOptions } from '../http/index.ts'
 export type { GatewayHooks, GatewayHookMap } from './_hooks.ts'
 export { defineGatewayRoutes } from './_routes.ts'
-export type { GatewayRouteContext, GatewayRoutes } from './_routes.ts'
+export type { GatewayRouteContext, GatewayRouter, GatewayRoutes } from './_routes.ts'
 
 export interface Gateway {
   /** http://host:port (the real port when 0 was asked for). */
@@ -23,6 +26,8 @@ export interface Gateway {
   options: ResolvedGatewayOptions
   services: GatewayServices
   server: Server
+  /** Every route with its method, pattern and declared auth policy. */
+  routes: readonly RouteInfo[]
   close(): Promise<void>
 }
 
@@ -45,7 +50,7 @@ export async function createGateway(config: GatewayConfig = {}, overrides: Gatew
   services.logger.info(`Gateway listening on ${url} (db ${options.dbPath})`)
   let closing: Promise<void> | null = null
   return {
-    url, port, options, services, server,
+    url, port, options, services, server, routes: app.routes,
     close() {
       closing ??= (async () => {
         await new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections() })

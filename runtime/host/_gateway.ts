@@ -1,6 +1,8 @@
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import type { ConsolaInstance } from 'consola'
 import { ofetch, FetchError } from 'ofetch'
-import type { HeartbeatRequest, HeartbeatResponse, HostEvent, HostEventAck, RegistrationResponse, WorkerRegistration } from '../protocol/index.ts'
+import { HOST_SECRET_HEADER, type HeartbeatRequest, type HeartbeatResponse, type HostEvent, type HostEventAck, type RegistrationResponse, type WorkerRegistration } from '../protocol/index.ts'
 import { UnknownWorkerError } from './_events.ts'
 import { createJsonPoster } from './_post.ts'
 import type { ResolvedHostOptions } from './options.ts'
@@ -28,6 +30,20 @@ export function createGatewayLink(options: ResolvedHostOptions & { apiUrl: strin
   let registeredOnce = false
   let heartbeatMs = options.heartbeatIntervalMs
   let heartbeatTimer: NodeJS.Timeout | null = null
+  // The secret the gateway issued for our id. Kept in the cache dir as the restart token, so a
+  // restarted process under the same id can re-claim it (the gateway refuses the id without it).
+  const tokenFile = join(options.cacheDir, 'host-secret')
+  let secret: string | null = null
+  let secretLoaded: Promise<void> | null = null
+  const loadSecret = () => (secretLoaded ??= readFile(tokenFile, 'utf8').then((text) => { secret = text.trim() || null }, () => {}))
+  const secretHeaders = (): Record<string, string> => (secret ? { [HOST_SECRET_HEADER]: secret } : {})
+  async function keepSecret(value: string) {
+    secret = value
+    await mkdir(options.cacheDir, { recursive: true })
+    const tmp = `${tokenFile}.${process.pid}.tmp`
+    await writeFile(tmp, value, { mode: 0o600 })
+    await rename(tmp, tokenFile)
+  }
 
   const sleep = (ms: number) => new Promise<void>((resolve) => {
     const t = setTimeout(resolve, ms)
@@ -36,10 +52,12 @@ export function createGatewayLink(options: ResolvedHostOptions & { apiUrl: strin
 
   async function registerLoop() {
     let delay = options.register.initialDelayMs
+    await loadSecret()
     for (let attempt = 1; !controller.signal.aborted; attempt++) {
       const body = hooks.registration()
       try {
-        const response = await api<RegistrationResponse>('/workers/register', { method: 'POST', body, signal: controller.signal })
+        const response = await api<RegistrationResponse>('/workers/register', { method: 'POST', body, headers: secretHeaders(), signal: controller.signal })
+        if (response.host_secret) await keepSecret(response.host_secret)
         if (response.heartbeat_interval_ms && !process.env.KTRDR_HOST_HEARTBEAT_MS) heartbeatMs = Math.min(heartbeatMs, response.heartbeat_interval_ms)
         hooks.onRegistered(response, body)
         if (!registeredOnce || attempt > 1) {
@@ -54,7 +72,8 @@ export function createGatewayLink(options: ResolvedHostOptions & { apiUrl: strin
       } catch (error) {
         if (controller.signal.aborted) return
         const status = (error as FetchError).statusCode
-        logger.warn(`Registration with ${options.apiUrl} failed (attempt ${attempt}${status ? `, HTTP ${status}` : ''}: ${(error as Error).message}); retrying in ${Math.round(delay / 100) / 10} s`)
+        const why = (error as FetchError).data?.message ?? (error as Error).message
+        logger.warn(`Registration with ${options.apiUrl} failed (attempt ${attempt}${status ? `, HTTP ${status}` : ''}: ${why}); retrying in ${Math.round(delay / 100) / 10} s`)
         await sleep(delay)
         delay = Math.min(options.register.maxDelayMs, delay * 2)
       }
@@ -71,10 +90,12 @@ export function createGatewayLink(options: ResolvedHostOptions & { apiUrl: strin
     if (controller.signal.aborted) return
     if (!registering) {
       try {
-        const response = await api<HeartbeatResponse>(`/workers/${encodeURIComponent(options.workerId)}/heartbeat`, { method: 'POST', body: hooks.heartbeat(), signal: controller.signal, timeout: Math.max(1000, heartbeatMs * 2) })
+        const response = await api<HeartbeatResponse>(`/workers/${encodeURIComponent(options.workerId)}/heartbeat`, { method: 'POST', body: hooks.heartbeat(), headers: secretHeaders(), signal: controller.signal, timeout: Math.max(1000, heartbeatMs * 2) })
         if (response?.cancel?.length) hooks.onCancel(response.cancel)
       } catch (error) {
-        if ((error as FetchError).statusCode === 404) void register()
+        const status = (error as FetchError).statusCode
+        if (status === 404) void register()
+        else if (status === 403) logger.warn(`Heartbeat refused: ${(error as FetchError).data?.message ?? (error as Error).message}`)
         else logger.debug(`Heartbeat failed: ${(error as Error).message}`)
       }
     }
@@ -92,7 +113,7 @@ export function createGatewayLink(options: ResolvedHostOptions & { apiUrl: strin
       if (registering) await registering
       try {
         if (controller.signal.aborted) throw new Error('Gateway link stopped')
-        return await poster.post<HostEventAck>(`/workers/${encodeURIComponent(options.workerId)}/events`, { events }, { timeoutMs: options.register.timeoutMs })
+        return await poster.post<HostEventAck>(`/workers/${encodeURIComponent(options.workerId)}/events`, { events }, { timeoutMs: options.register.timeoutMs, headers: secretHeaders() })
       } catch (error) {
         if ((error as FetchError).statusCode === 404) throw new UnknownWorkerError(`Gateway does not know worker ${options.workerId}`)
         throw error

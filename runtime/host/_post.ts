@@ -19,14 +19,14 @@ export function createJsonPoster(baseUrl: string, headers: Record<string, string
   // gateway's keep-alive timeout (≥ 15 s), so a push never lands on a socket the server is closing.
   const agent = new lib.Agent({ keepAlive: true, maxSockets: 4, timeout: 4000 })
 
-  function post<T>(path: string, body: unknown, options: { timeoutMs: number; signal?: AbortSignal }): Promise<T> {
+  function post<T>(path: string, body: unknown, options: { timeoutMs: number; signal?: AbortSignal; headers?: Record<string, string> }): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       if (options.signal?.aborted) return reject(options.signal.reason)
       const payload = Buffer.from(JSON.stringify(body))
       const url = new URL(path.replace(/^\//, ''), base)
       const req = lib.request(url, {
         method: 'POST', agent,
-        headers: { ...headers, accept: 'application/json', 'content-type': 'application/json', 'content-length': payload.length },
+        headers: { ...headers, ...options.headers, accept: 'application/json', 'content-type': 'application/json', 'content-length': payload.length },
       }, (res) => {
         const chunks: Buffer[] = []
         res.on('data', (c: Buffer) => chunks.push(c))

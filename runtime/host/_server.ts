@@ -1,7 +1,8 @@
-import { createApp, createError, createRouter, defineEventHandler, getQuery, getRequestHeader, readBody, setResponseStatus, type App, type EventHandler } from 'h3'
+import { createApp, createError, defineEventHandler, getQuery, readBody, setResponseStatus, type App, type EventHandler, type H3Event } from 'h3'
 import { z } from 'zod'
 import type { DispatchRequest, HostHealth } from '../protocol/index.ts'
 import { isKtrdrError, KtrdrError } from '../protocol/errors.ts'
+import { assertCanonicalPath, createPolicyRouter, requireBearer, type RouteInfo } from '../http/index.ts'
 
 const dispatchSchema = z.object({
   operation_id: z.string().min(1).max(200),
@@ -41,24 +42,38 @@ function handler(fn: EventHandler): EventHandler {
       return await fn(event)
     } catch (error) {
       if (!isKtrdrError(error)) throw error
-      throw createError({ statusCode: error.statusCode, statusMessage: error.code, message: error.message, data: { code: error.code, retryable: error.retryable, details: error.details } })
+      throw toH3Error(error)
     }
   })
 }
 
-/** The host's HTTP API (h3 v1), called by the gateway. Every route but /health needs the cluster token when one is set. */
-export function createHostApp(api: HostApi, clusterToken: string | null): App {
-  const app = createApp()
-  const router = createRouter()
-  if (clusterToken) {
-    app.use(handler((event) => {
-      if (event.path === '/health' || event.path.startsWith('/health?')) return
-      if (getRequestHeader(event, 'authorization') !== `Bearer ${clusterToken}`) {
-        throw new KtrdrError({ statusCode: 401, code: 'UNAUTHORIZED', retryable: false, message: 'This host requires the cluster token (Authorization: Bearer $KTRDR_CLUSTER_TOKEN)' })
-      }
-    }))
+function toH3Error(error: KtrdrError) {
+  return createError({ statusCode: error.statusCode, statusMessage: error.code, message: error.message, data: { code: error.code, retryable: error.retryable, details: error.details } })
+}
+
+export interface HostApp extends App {
+  /** Every route with its method, pattern and declared policy (tests enumerate it). */
+  routes: readonly RouteInfo[]
+}
+
+/**
+ * The host's HTTP API (h3 v1), called by the gateway. Auth is declared with each route: `/health`
+ * is public (the gateway's probes and the guide's curl), everything else takes the cluster token
+ * when one is set. Without a token the host listens on loopback only (createHost refuses otherwise).
+ */
+export function createHostApp(api: HostApi, clusterToken: string | null): HostApp {
+  const app = createApp({ onRequest: handler((event) => assertCanonicalPath(event.path)) }) as HostApp
+  const router = createPolicyRouter((event, route) => {
+    if (route.auth !== 'public') authorize(event)
+  }, { auth: 'cluster', body: 'json' })
+  const authorize = (event: H3Event) => {
+    try {
+      requireBearer(event, [clusterToken], 'KTRDR_CLUSTER_TOKEN')
+    } catch (error) {
+      throw toH3Error(error as KtrdrError)
+    }
   }
-  router.get('/health', handler(() => api.health()))
+  router.get('/health', { auth: 'public' }, handler(() => api.health()))
   router.get('/', handler(() => api.info()))
   router.post('/invocations', handler(async (event) => {
     const request = parse(dispatchSchema, await readBody(event), 'dispatch request') as DispatchRequest
@@ -88,6 +103,12 @@ export function createHostApp(api: HostApi, clusterToken: string | null): App {
     setResponseStatus(event, 202)
     return { draining: true }
   }))
-  app.use(router)
+  app.use(router.handler)
+  // Unmatched: the token first, so that an unauthenticated caller cannot tell routes apart.
+  app.use(handler((event) => {
+    authorize(event)
+    throw new KtrdrError({ statusCode: 404, code: 'ROUTE_NOT_FOUND', retryable: false, message: `No route for ${event.method} ${event.path.split('?')[0]}` })
+  }))
+  app.routes = router.routes
   return app
 }

@@ -15,6 +15,7 @@ import { createExecutorPool } from './_executors.ts'
 import { createGatewayLink } from './_gateway.ts'
 import { startInvocation, type Invocation } from './_invocations.ts'
 import { createHostApp } from './_server.ts'
+import type { RouteInfo } from '../http/index.ts'
 import { hostname, isLoopback, resolveHostOptions, type HostConfig, type ResolvedHostOptions } from './options.ts'
 
 export { resolveHostOptions, type HostConfig, type ResolvedHostOptions } from './options.ts'
@@ -30,6 +31,8 @@ export interface KtrdrHost {
   /** Live executor children (pid, version, busy) — for tests and `GET /`. */
   executors(): Array<{ pid: number; name: string; version: number; sha256: string; ready: boolean; busy: boolean; retired: boolean }>
   warmBundles(): string[]
+  /** The host API's routes with their declared auth policy. */
+  routes: readonly RouteInfo[]
   /** Stop taking work, wait for running invocations (up to `timeoutMs`), deliver events, stop. */
   close(options?: { timeoutMs?: number }): Promise<void>
 }
@@ -166,6 +169,7 @@ export async function createHost(config: HostConfig = {}): Promise<KtrdrHost> {
     registered,
     executors: () => pool.stats(),
     warmBundles: () => cache.warm(),
+    routes: app.routes,
     close({ timeoutMs = 10_000 } = {}) {
       closing ??= (async () => {
         draining = true

@@ -68,8 +68,16 @@ export interface WorkerRecord {
   health_check_failures: number
 }
 
+/**
+ * Header with a host's secret on register, heartbeat and events. The gateway issues the secret at
+ * an id's first registration; afterwards only a caller presenting it acts as that id.
+ */
+export const HOST_SECRET_HEADER = 'x-ktrdr-host-secret'
+
 /** Response of POST /api/v1/workers/register. */
 export interface RegistrationResponse extends WorkerRecord {
+  /** Issued when the id had no (confirmed) secret yet: keep it and send it as HOST_SECRET_HEADER from now on. */
+  host_secret?: string
   heartbeat_interval_ms: number
   /** Operations the host reported as running that the gateway already considers finished: stop them. */
   stop_operations: string[]

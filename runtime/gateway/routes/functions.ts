@@ -51,7 +51,7 @@ export default defineGatewayRoutes((router, ctx) => {
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES
   const name = (event: H3Event) => getRouterParam(event, 'name', { decode: true }) ?? ''
 
-  router.post('/api/v1/functions/:name/versions', defineEventHandler(async (event) => {
+  router.post('/api/v1/functions/:name/versions', { body: 'upload' }, defineEventHandler(async (event) => {
     const archive = await readArchive(event, maxBundle)
     const query = getQuery(event)
     const sourceCommit = (query.source_commit as string | undefined) ?? getRequestHeader(event, 'x-ktrdr-source-commit') ?? undefined

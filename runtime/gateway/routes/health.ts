@@ -12,6 +12,6 @@ export default defineGatewayRoutes((router, ctx) => {
     workers: ctx.workers.summary(),
     queue: { pending: ctx.operations.queue.size, live: ctx.operations.live.size },
   }))
-  router.get('/health', handler)
-  router.get('/api/v1/health', handler)
+  router.get('/health', { auth: 'public' }, handler)
+  router.get('/api/v1/health', { auth: 'public' }, handler)
 })

@@ -18,6 +18,6 @@ export default defineGatewayRoutes((router, ctx) => {
     if (!h) throw new KtrdrError({ statusCode: 404, code: 'MOUNT_NOT_FOUND', retryable: false, message: `No storage mount "${mount}": use one of ${MOUNT_NAMES.join(', ')}` })
     return h(event)
   }
-  router.use('/api/v1/storage/:mount', handler)
-  router.use('/api/v1/storage/:mount/**', handler)
+  router.use('/api/v1/storage/:mount', { auth: 'cluster', body: 'upload' }, handler)
+  router.use('/api/v1/storage/:mount/**', { auth: 'cluster', body: 'upload' }, handler)
 })

@@ -1,8 +1,9 @@
-import { defineEventHandler, getQuery, getRouterParam, setResponseStatus } from 'h3'
+import { defineEventHandler, getQuery, getRequestHeader, getRouterParam, setResponseStatus, type H3Event } from 'h3'
 import type { HeartbeatRequest, HeartbeatResponse, HostEventAck, HostEventBatch, WorkerRegistration, WorkerStatus } from '../../protocol/index.ts'
-import { KtrdrError } from '../../protocol/index.ts'
+import { HOST_SECRET_HEADER, KtrdrError } from '../../protocol/index.ts'
 import { readJsonBody } from '../_http.ts'
-import { defineGatewayRoutes } from '../_routes.ts'
+import { defineGatewayRoutes, type GatewayRouteContext } from '../_routes.ts'
+import type { WorkerEntry } from '../_workers.ts'
 
 const STATUSES: WorkerStatus[] = ['AVAILABLE', 'BUSY', 'TEMPORARILY_UNAVAILABLE']
 
@@ -35,12 +36,38 @@ function checkRegistration(body: Record<string, unknown>): WorkerRegistration {
   }
 }
 
+const hostSecret = (event: H3Event) => getRequestHeader(event, HOST_SECRET_HEADER) || undefined
+
+/**
+ * Other ids registered at this registration's endpoint. The endpoint's own /health says who
+ * listens there: this id → the others are stale (the host restarted under a new id); one of them
+ * → this registration is refused, the live host keeps its id and its work; no answer → both stay
+ * and the health checks settle them.
+ */
+async function staleAtEndpoint(ctx: GatewayRouteContext, body: WorkerRegistration): Promise<WorkerEntry[]> {
+  const others = ctx.workers.atEndpoint(body.endpoint_url, body.worker_id)
+  if (others.length === 0) return []
+  const endpoint = body.endpoint_url.replace(/\/+$/, '')
+  const answer = await ctx.client.health(endpoint, ctx.options.health.probeTimeoutMs).catch(() => null)
+  const listening = answer?.status === 200 ? answer.body?.worker_id : undefined
+  if (listening === body.worker_id) return others
+  if (listening && others.some((o) => o.record.worker_id === listening)) {
+    throw new KtrdrError({
+      statusCode: 409, code: 'ENDPOINT_IN_USE', retryable: false,
+      message: `Endpoint ${endpoint} belongs to the registered worker "${listening}" (its /health says so), not to "${body.worker_id}": register each host with its own endpoint_url`,
+      details: { endpoint_url: endpoint, worker_id: listening },
+    })
+  }
+  return []
+}
+
 export default defineGatewayRoutes((router, ctx) => {
   const max = ctx.options.maxBodyBytes
 
-  router.post('/api/v1/workers/register', defineEventHandler(async (event) => {
+  router.post('/api/v1/workers/register', { auth: 'cluster' }, defineEventHandler(async (event) => {
     const body = checkRegistration(await readJsonBody(event, max))
-    const response = ctx.reconciler.register(body)
+    const stale = await staleAtEndpoint(ctx, body)
+    const response = ctx.reconciler.register(body, hostSecret(event), stale)
     const entry = ctx.workers.get(body.worker_id)
     if (entry) ctx.health.trackConnection(entry, event.node.req.socket)
     // The host forgets the completions it reported once we answer: commit them first.
@@ -60,16 +87,18 @@ export default defineGatewayRoutes((router, ctx) => {
 
   router.get('/api/v1/workers/:id', defineEventHandler((event) => ctx.workers.require(getRouterParam(event, 'id', { decode: true })!).record))
 
-  router.post('/api/v1/workers/:id/heartbeat', defineEventHandler(async (event): Promise<HeartbeatResponse> => {
+  router.post('/api/v1/workers/:id/heartbeat', { auth: 'cluster' }, defineEventHandler(async (event): Promise<HeartbeatResponse> => {
     const entry = ctx.workers.require(getRouterParam(event, 'id', { decode: true })!)
+    ctx.reconciler.verify(entry.record.worker_id, hostSecret(event))
     const body = await readJsonBody<HeartbeatRequest>(event, max)
     if (body.running_operations !== undefined && !Array.isArray(body.running_operations)) invalid('running_operations must be an array', 'running_operations')
     ctx.health.trackConnection(entry, event.node.req.socket)
     return { ok: true, cancel: ctx.reconciler.heartbeat(entry, body) }
   }))
 
-  router.post('/api/v1/workers/:id/events', defineEventHandler(async (event): Promise<HostEventAck> => {
+  router.post('/api/v1/workers/:id/events', { auth: 'cluster' }, defineEventHandler(async (event): Promise<HostEventAck> => {
     const id = getRouterParam(event, 'id', { decode: true })!
+    ctx.reconciler.verify(id, hostSecret(event))
     const body = await readJsonBody<HostEventBatch>(event, max)
     if (!Array.isArray(body.events)) invalid('events must be an array of host events', 'events')
     for (const [i, e] of body.events.entries()) {
@@ -77,11 +106,12 @@ export default defineGatewayRoutes((router, ctx) => {
         invalid(`events[${i}] must have operation_id, integer seq and attempt, and type started|progress|completed|failed|cancelled`, `events[${i}]`)
       }
     }
-    // Applied even from a host the registry does not know yet (gateway just restarted): events are
-    // idempotent by (operation, attempt, seq), so nothing a stale host says can regress an operation.
+    // Applied even from a host the registry does not know yet (gateway just restarted): its secret
+    // and the operations' persisted placement say whose reports count.
     const entry = ctx.workers.get(id)
     if (entry) ctx.health.trackConnection(entry, event.node.req.socket)
-    const acked = ctx.reconciler.applyEvents(entry, body.events)
+    else if (!ctx.reconciler.known(id)) ctx.workers.require(id)
+    const acked = ctx.reconciler.applyEvents(id, entry, body.events)
     // The host drops acknowledged events: they must be committed before we say so.
     await ctx.operations.flushed()
     return { acked_seq: acked }
@@ -95,8 +125,12 @@ export default defineGatewayRoutes((router, ctx) => {
     return entry.record
   }))
 
+  // Also releases the id: its host secret is forgotten, the next host to register under it gets a new one.
   router.delete('/api/v1/workers/:id', defineEventHandler(async (event) => {
-    const entry = ctx.workers.require(getRouterParam(event, 'id', { decode: true })!)
+    const id = getRouterParam(event, 'id', { decode: true })!
+    if (!ctx.workers.get(id) && ctx.reconciler.release(id)) return { removed: true, worker_id: id, requeued_operations: [] }
+    const entry = ctx.workers.require(id)
+    ctx.reconciler.release(id)
     const held = [...entry.running.keys()]
     ctx.dispatcher.hostLost(entry, 'deregistered by DELETE /api/v1/workers')
     ctx.workers.remove(entry.record.worker_id)

@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createApp, createRouter, defineEventHandler, getRouterParam, readBody, setResponseStatus, toNodeListener } from 'h3'
 import type { DispatchRequest, FunctionManifest, OperationErrorInfo, FunctionVersion, HostEvent, HostHealth, RegistrationResponse, WorkerCapabilities } from '../../protocol/index.ts'
-import { KtrdrError } from '../../protocol/index.ts'
+import { HOST_SECRET_HEADER, KtrdrError } from '../../protocol/index.ts'
 import type { FunctionRegistry, ResolvedFunction } from '../functions/_types.ts'
 
 export function manifest(name: string, extra: Partial<FunctionManifest> = {}): FunctionManifest {
@@ -125,7 +125,10 @@ export async function startFakeHost(options: FakeHostOptions) {
       body: JSON.stringify({ worker_id: options.workerId, worker_type: options.workerType ?? 'general', endpoint_url: url, capabilities: caps, running_operations: [...running].map(([operation_id, r]) => ({ operation_id, attempt: r.attempt })) }),
     })
     if (!res.ok) throw new Error(`register failed: ${res.status} ${await res.text()}`)
-    return res.json() as Promise<RegistrationResponse>
+    const response = await res.json() as RegistrationResponse
+    // Like the real host: keep the secret the gateway issued and present it from now on.
+    if (response.host_secret) headers[HOST_SECRET_HEADER] = response.host_secret
+    return response
   }
   const heartbeatOnce = async () => {
     const res = await fetch(`${options.gatewayUrl}/api/v1/workers/${options.workerId}/heartbeat`, {
@@ -139,6 +142,8 @@ export async function startFakeHost(options: FakeHostOptions) {
   return {
     url, workerId: options.workerId, received, running, state,
     register,
+    /** Headers that speak as this host (cluster token and the secret the gateway issued it). */
+    get asHost(): Record<string, string> { return { ...headers } },
     /** Abrupt death: sockets destroyed, nothing more is sent. */
     kill() {
       killed = true

@@ -121,7 +121,7 @@ describe('invocation', () => {
 
   it('every bad-input class: 400, 404, 409, 413, 422', async () => {
     const g = await gw({ maxBodyBytes: 4096 })
-    await host(g, 'h1')
+    const h1 = await host(g, 'h1')
     const unknownKey = await g.api('/api/v1/functions/echo/invoke', { body: { inputs: {} } })
     expect(unknownKey.status).toBe(400)
     expect(unknownKey.body.message).toMatch(/inputs/)
@@ -149,10 +149,10 @@ describe('invocation', () => {
     expect(again.body.operation_id).toBe(first.body.operation_id)
     expect((await g.api('/api/v1/functions/strict/invoke', { body: { input: { symbol: 'A' }, idempotency_key: 'k1' } })).status).toBe(409)
     // Malformed host events: 400, or normalised so readers of the operation never break.
-    expect((await g.api('/api/v1/workers/h1/events', { body: { events: [{ type: 'progress' }] } })).status).toBe(400)
+    expect((await g.api('/api/v1/workers/h1/events', { body: { events: [{ type: 'progress' }] }, headers: h1.asHost })).status).toBe(400)
     const victim = await g.api<Operation>('/api/v1/functions/echo/invoke', { body: { input: { delay_ms: 60_000 } } })
     const running = await until(async () => { const o = await op(g, victim.body.operation_id); return o.status === 'running' ? o : null })
-    await g.api('/api/v1/workers/h1/events', { body: { events: [{ seq: 1e15, type: 'progress', operation_id: running.operation_id, attempt: running.attempts, at: new Date().toISOString(), progress: { percentage: 'lots' } }] } })
+    await g.api('/api/v1/workers/h1/events', { headers: h1.asHost, body: { events: [{ seq: 1e15, type: 'progress', operation_id: running.operation_id, attempt: running.attempts, at: new Date().toISOString(), progress: { percentage: 'lots' } }] } })
     const afterBad = await op(g, running.operation_id)
     expect(afterBad.progress.percentage).toBe(0)
     expect(afterBad.progress.context).toEqual({})
@@ -271,7 +271,7 @@ describe('scheduling', () => {
     // Shorten the remaining run: the rescuer gets attempt 2 of the same input; finish it by hand.
     await until(() => rescuer.received.length === 1)
     expect(rescuer.received[0].attempt).toBe(2)
-    await g.api(`/api/v1/workers/rescuer/events`, { body: { events: [{ seq: 99, type: 'completed', operation_id: r.body.operation_id, attempt: 2, at: new Date().toISOString(), result: { ok: true } }] } })
+    await g.api(`/api/v1/workers/rescuer/events`, { headers: rescuer.asHost, body: { events: [{ seq: 99, type: 'completed', operation_id: r.body.operation_id, attempt: 2, at: new Date().toISOString(), result: { ok: true } }] } })
     const done = await op(g, r.body.operation_id)
     expect(done.status).toBe('completed')
     expect(done.worker_id).toBe('rescuer')

@@ -2,7 +2,8 @@ import { createServer, type Server } from 'node:http'
 import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createApp, createRouter, toNodeListener } from 'h3'
+import { createApp, toNodeListener } from 'h3'
+import { createPolicyRouter } from '../../http/index.ts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createKtrdrStorage, type KtrdrStorage } from '../../../storage/index.ts'
 import { sendGatewayError } from '../_http.ts'
@@ -23,11 +24,12 @@ beforeAll(async () => {
   await saveBars(storage.data, generateSyntheticSeries({ symbol: 'SYN', timeframe: '1d', bars: 10, seed: 3 }), { meta: { synthetic: true, generator: 'test', seed: 3, preset: 'forex' } })
   await storage.strategies.setItemRaw('v3_minimal.yaml', readFileSync(join(import.meta.dirname, '../../../examples/strategies/v3_minimal.yaml')))
   const app = createApp({ onError: (error, event) => sendGatewayError(error, event) })
-  const router = createRouter()
+  // No token check here: these tests are about the routes' answers (test/security covers auth).
+  const router = createPolicyRouter(() => {}, { auth: 'api', body: 'json' })
   const ctx = { storage } as unknown as GatewayRouteContext
   dataRoutes(router, ctx)
   strategyRoutes(router, ctx)
-  app.use(router)
+  app.use(router.handler)
   server = createServer(toNodeListener(app))
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
   const addr = server.address() as { port: number }

@@ -1,0 +1,64 @@
+import { createRouter, type EventHandler, type H3Event, type RouterMethod } from 'h3'
+
+/** Who may call a route: nobody needs a token (`public`), clients (`api`), hosts (`cluster`). */
+export type RouteAuth = 'public' | 'api' | 'cluster'
+/** Which body cap applies before the handler reads: small JSON, or bundle-sized uploads. */
+export type RouteBody = 'json' | 'upload'
+
+export interface RouteOptions {
+  auth?: RouteAuth
+  body?: RouteBody
+}
+
+export interface RouteInfo {
+  /** `all` for `use()`. */
+  method: RouterMethod | 'all'
+  /** The pattern as registered (`/api/v1/workers/:id/events`, `/api/v1/storage/:mount/**`). */
+  path: string
+  auth: RouteAuth
+  body: RouteBody
+}
+
+type Add = {
+  (path: string, handler: EventHandler): PolicyRouter
+  (path: string, options: RouteOptions, handler: EventHandler): PolicyRouter
+}
+
+/**
+ * h3's router with the policy declared on each route: `router.get(path, handler)` takes the
+ * defaults (API token), `router.post(path, { auth: 'cluster' }, handler)` says otherwise. The
+ * policy travels inside the handler the router matched, so whatever path spelling the router
+ * accepts for a route (trailing slash, percent-encoding) gets exactly that route's check; there is
+ * no second path match that could disagree with the router's.
+ */
+export interface PolicyRouter extends Record<RouterMethod, Add> {
+  use: Add
+  /** Every route registered so far, in order. */
+  readonly routes: readonly RouteInfo[]
+  /** The h3 handler to mount with `app.use()`. Falls through (returns undefined) when nothing matches. */
+  readonly handler: EventHandler
+}
+
+const METHODS: RouterMethod[] = ['connect', 'delete', 'get', 'head', 'options', 'post', 'put', 'trace', 'patch']
+
+/** `guard` runs before each matched handler with that route's declared policy; it throws to refuse. */
+export function createPolicyRouter(guard: (event: H3Event, route: RouteInfo) => void, defaults: Required<RouteOptions>): PolicyRouter {
+  const h3 = createRouter()
+  const routes: RouteInfo[] = []
+  const add = (method: RouterMethod | 'all') => (path: string, a: RouteOptions | EventHandler, b?: EventHandler): PolicyRouter => {
+    const [options, handler] = typeof a === 'function' ? [{}, a] : [a, b!]
+    const route: RouteInfo = { method, path, auth: options.auth ?? defaults.auth, body: options.body ?? defaults.body }
+    routes.push(route)
+    const guarded = ((event: H3Event) => {
+      guard(event, route)
+      return handler(event)
+    }) as EventHandler
+    guarded.__is_handler__ = true
+    if (method === 'all') h3.use(path, guarded)
+    else h3[method](path, guarded)
+    return router
+  }
+  const router = { routes, handler: h3.handler, use: add('all') } as unknown as PolicyRouter
+  for (const m of METHODS) router[m] = add(m) as Add
+  return router
+}
