@@ -1,7 +1,7 @@
 import { createConsola, type ConsolaInstance } from 'consola'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { createKtrdrStorage, type KtrdrStorage } from '../../storage/index.ts'
+import { createKtrdrStorage, sweepStorageTemps, type KtrdrStorage } from '../../storage/index.ts'
 import type { FunctionVersion } from '../protocol/index.ts'
 import { createGatewayDatabase, type GatewayDatabase } from './_db.ts'
 import { lockDatabaseFile } from './_lock.ts'
@@ -112,6 +112,10 @@ export async function createGatewayServices(options: ResolvedGatewayOptions, ove
   }
   health.start()
   dispatcher.kick()
+  // Temp files of writes that died with their process (crash, SIGKILL) would hold disk forever.
+  void sweepStorageTemps(storage.options)
+    .then((r) => { if (r.removed.length > 0) logger.info(`Removed ${r.removed.length} stale temporary file(s) (${r.bytes} bytes) of interrupted writes from storage`) })
+    .catch((error: Error) => logger.warn(`Sweeping stale temporary files failed: ${error.message}`))
   const retention = createOperationsRetention({ options: options.retention, database, operations, logger })
   retention.start()
 

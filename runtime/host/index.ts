@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { consola } from 'consola'
 import { toNodeListener } from 'h3'
-import { createKtrdrStorage } from '../../storage/index.ts'
+import { createKtrdrStorage, sweepStorageTemps, sweepTempFiles } from '../../storage/index.ts'
 import type { DispatchRequest, HostHealth, WorkerCapabilities, WorkerRegistration } from '../protocol/index.ts'
 import { KtrdrError } from '../protocol/errors.ts'
 import { createBundleCache } from './_bundles.ts'
@@ -56,8 +56,17 @@ export async function createHost(config: HostConfig = {}): Promise<KtrdrHost> {
     maxBytes: options.cacheMaxBytes,
     bundles: storage.bundles,
     isInUse: (sha) => pool.inUse(sha) || [...active.values()].some((i) => i.request.function.sha256 === sha),
+    onDamaged: (bundle, files) => logger.warn(`Cached bundle ${bundle.name}@${bundle.version} (${bundle.sha256.slice(0, 12)}) is damaged (${files.slice(0, 3).join(', ')}${files.length > 3 ? ', …' : ''}): dropped, it is fetched again when next needed`),
   })
   await cache.init()
+  // Temp files of writes that died with their process (crash, SIGKILL, ENOSPC before this fix)
+  // would hold disk forever: the cache dir and the storage folders this host writes to.
+  void Promise.all([sweepTempFiles(options.cacheDir), sweepStorageTemps(storage.options)])
+    .then((rs) => {
+      const removed = rs.reduce((n, r) => n + r.removed.length, 0)
+      if (removed > 0) logger.info(`Removed ${removed} stale temporary file(s) (${rs.reduce((n, r) => n + r.bytes, 0)} bytes) of interrupted writes`)
+    })
+    .catch((error: Error) => logger.warn(`Sweeping stale temporary files failed: ${error.message}`))
 
   const outbox = createEventOutbox({
     send: (events) => (link ? link.pushEvents(events) : Promise.resolve({ acked_seq: events[events.length - 1]!.seq })),
@@ -83,6 +92,8 @@ export async function createHost(config: HostConfig = {}): Promise<KtrdrHost> {
     if (draining) return { accepted: false as const, reason: `Host ${options.workerId} is draining and takes no new work` }
     if (existing) return { accepted: false as const, reason: `Operation ${request.operation_id} is already running here (attempt ${existing.request.attempt})` }
     if (active.size >= options.slots) return { accepted: false as const, reason: `Host ${options.workerId} has no free slot (${options.slots} in use)` }
+    const refusal = cache.refusal(request.function.sha256)
+    if (refusal) return { accepted: false as const, reason: `Host ${options.workerId} does not take ${request.function.name}@${request.function.version} for now: ${refusal}` }
     noteVersion(request.function.name, request.function.version, request.function.sha256)
     const invocation = startInvocation(request, { options, cache, pool, capabilities, logger, emit: (event) => outbox.push(event) })
     active.set(request.operation_id, invocation)
@@ -116,7 +127,7 @@ export async function createHost(config: HostConfig = {}): Promise<KtrdrHost> {
         .catch((error) => logger.warn(`Prefetch of ${body.name}@${body.version} failed: ${(error as Error).message}`))
     },
     drain() { draining = true },
-    info: () => ({ service: 'ktrdr-host', version: VERSION, status: 'running', worker_id: options.workerId, timestamp: new Date().toISOString(), pid: process.pid, executors: pool.stats(), bundles: cache.list() }),
+    info: () => ({ service: 'ktrdr-host', version: VERSION, status: 'running', worker_id: options.workerId, timestamp: new Date().toISOString(), pid: process.pid, executors: pool.stats(), bundles: cache.list(), unhealthy_bundles: cache.unhealthyList() }),
   }, options.clusterToken)
 
   const server = createServer(toNodeListener(app))
