@@ -175,8 +175,9 @@ function clampDelay(ms: number): number {
 function crashError(executor: Executor, code: number | null, signal: NodeJS.Signals | null, memoryMb: number): OperationErrorInfo {
   const tail = executor.stderrTail()
   const lastLines = tail.trim().split('\n').slice(-4).join(' | ')
-  if (/heap out of memory|Allocation failed|JavaScript heap/i.test(tail)) {
-    return { message: `Function ${executor.name}@${executor.version} ran out of memory (limit ${memoryMb} MB, KTRDR_HOST_EXECUTOR_MEMORY_MB) and was stopped`, code: 'FUNCTION_OUT_OF_MEMORY', retryable: false, details: { pid: executor.pid, signal, exit_code: code } }
+  if (executor.outOfMemory || /heap out of memory|Allocation failed|JavaScript heap/i.test(tail)) {
+    const used = executor.outOfMemory?.rss_mb ? ` (resident ${executor.outOfMemory.rss_mb} MB)` : ''
+    return { message: `Function ${executor.name}@${executor.version} ran out of memory${used}: limit ${memoryMb} MB, KTRDR_HOST_EXECUTOR_MEMORY_MB; it was stopped`, code: 'FUNCTION_OUT_OF_MEMORY', retryable: false, details: { pid: executor.pid, signal, exit_code: code, limit_mb: memoryMb, rss_mb: executor.outOfMemory?.rss_mb ?? null } }
   }
   return { message: `Function ${executor.name}@${executor.version} exited unexpectedly (${signal ? `signal ${signal}` : `exit code ${code}`})${lastLines ? `: ${lastLines}` : ''}`, code: 'FUNCTION_CRASHED', retryable: false, details: { pid: executor.pid, signal, exit_code: code } }
 }

@@ -12,6 +12,7 @@ import { createBundleCache } from './_bundles.ts'
 import { resolveCapabilities } from './_detect.ts'
 import { createEventOutbox } from './_events.ts'
 import { createExecutorPool } from './_executors.ts'
+import { createMemoryGuard } from './_memory.ts'
 import { createGatewayLink } from './_gateway.ts'
 import { startInvocation, type Invocation } from './_invocations.ts'
 import { createHostApp } from './_server.ts'
@@ -50,7 +51,9 @@ export async function createHost(config: HostConfig = {}): Promise<KtrdrHost> {
   let draining = false
   let link: ReturnType<typeof createGatewayLink> | null = null
 
-  const pool = createExecutorPool({ idleMs: options.executorIdleMs, maxIdle: options.maxIdleExecutors, memoryMb: options.executorMemoryMb, forwardOutput: options.forwardExecutorOutput, spares: options.spareExecutors, logger })
+  const memory = createMemoryGuard({ mode: options.executorMemoryEnforcement })
+  logger.info(`Executor memory cap ${options.executorMemoryMb} MB enforced by ${memory.detail}`)
+  const pool = createExecutorPool({ idleMs: options.executorIdleMs, maxIdle: options.maxIdleExecutors, memoryMb: options.executorMemoryMb, forwardOutput: options.forwardExecutorOutput, spares: options.spareExecutors, memory, logger })
   const cache = createBundleCache({
     dir: join(options.cacheDir, 'bundles'),
     maxBytes: options.cacheMaxBytes,
@@ -101,6 +104,7 @@ export async function createHost(config: HostConfig = {}): Promise<KtrdrHost> {
     return { accepted: true as const, done: invocation.done }
   }
 
+  const memoryEnforcement = { mode: memory.mode, limit_mb: options.executorMemoryMb, detail: memory.detail }
   const app = createHostApp({
     health: (): HostHealth => ({
       healthy: true,
@@ -112,6 +116,7 @@ export async function createHost(config: HostConfig = {}): Promise<KtrdrHost> {
       current_operation: active.keys().next().value ?? null,
       running_operations: [...active.keys()],
       free_slots: freeSlots(),
+      memory_enforcement: memoryEnforcement,
     }),
     dispatch,
     cancel(operationId, reason) {
@@ -127,7 +132,7 @@ export async function createHost(config: HostConfig = {}): Promise<KtrdrHost> {
         .catch((error) => logger.warn(`Prefetch of ${body.name}@${body.version} failed: ${(error as Error).message}`))
     },
     drain() { draining = true },
-    info: () => ({ service: 'ktrdr-host', version: VERSION, status: 'running', worker_id: options.workerId, timestamp: new Date().toISOString(), pid: process.pid, executors: pool.stats(), bundles: cache.list(), unhealthy_bundles: cache.unhealthyList() }),
+    info: () => ({ service: 'ktrdr-host', version: VERSION, status: 'running', worker_id: options.workerId, timestamp: new Date().toISOString(), pid: process.pid, executors: pool.stats(), bundles: cache.list(), unhealthy_bundles: cache.unhealthyList(), memory_enforcement: memoryEnforcement }),
   }, options.clusterToken)
 
   const server = createServer(toNodeListener(app))
