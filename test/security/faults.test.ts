@@ -55,8 +55,8 @@ describe('one gateway per database', () => {
       await until(async () => (await api<Operation>(url, `/api/v1/operations/${running.operation_id}`)).body.status === 'running', 20_000, 'operation running')
 
       const second = gateway(dir, await freePort())
-      const code = await new Promise<number | null>((resolve) => second.proc.once('exit', (c) => resolve(c)))
-      expect(code).not.toBe(0)
+      const exited = await until(() => (second.proc.exitCode !== null ? { code: second.proc.exitCode } : null), 30_000, 'the second gateway to exit', 50)
+      expect(exited.code).not.toBe(0)
       expect(second.output()).toMatch(new RegExp(`in use by gateway pid ${first.proc.pid} on .*one gateway per database`))
 
       // The first gateway finished its operation in its first attempt: nobody re-queued it.
