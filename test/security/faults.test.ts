@@ -197,7 +197,7 @@ describe('host bundle cache and executors', () => {
   }, 60_000)
 
   it('an executor past its memory cap (Buffers, off the V8 heap) fails with FUNCTION_OUT_OF_MEMORY; the host stays available', async () => {
-    const health = await (await fetch(`${host.url}/health`)).json()
+    const health = await (await fetch(`${host.url}/health`)).json() as { memory_enforcement: { mode: string; limit_mb: number } }
     expect(health.memory_enforcement).toMatchObject({ limit_mb: 256 })
     expect(['cgroup-v2', 'rss-watchdog']).toContain(health.memory_enforcement.mode)
     const hog = await buildAndStore(join(FIXTURES, 'memory-hog'), env.storage, join(env.root, 'build'))
@@ -235,7 +235,7 @@ describe('host bundle cache and executors', () => {
     expect(first).toMatchObject({ status: 'failed', error: { code: 'BUNDLE_SHA_MISMATCH' } })
     const res = await fetch(`${host.url}/invocations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(dispatchRequest(bad, {})) })
     expect(res.status).toBe(503)
-    const info = await (await fetch(`${host.url}/`)).json()
+    const info = await (await fetch(`${host.url}/`)).json() as { unhealthy_bundles: unknown[] }
     expect(info.unhealthy_bundles).toEqual([expect.objectContaining({ sha256: echo.ref.sha256, reason: expect.stringMatching(/stored archive has sha256/) })])
     expect(await (await fetch(`${host.url}/health`)).json()).toMatchObject({ healthy: true, status: 'operational' })
   }, 60_000)
