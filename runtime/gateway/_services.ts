@@ -1,9 +1,10 @@
 import { createConsola, type ConsolaInstance } from 'consola'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { createKtrdrStorage, type KtrdrStorage } from '../../storage/index.ts'
+import { createKtrdrStorage, sweepStorageTemps, type KtrdrStorage } from '../../storage/index.ts'
 import type { FunctionVersion } from '../protocol/index.ts'
 import { createGatewayDatabase, type GatewayDatabase } from './_db.ts'
+import { lockDatabaseFile } from './_lock.ts'
 import { createDispatcher, type Dispatcher } from './_dispatcher.ts'
 import { createHealthMonitor, type HealthMonitor } from './_health.ts'
 import { createGatewayHooks, type GatewayHooks } from './_hooks.ts'
@@ -55,7 +56,11 @@ export interface GatewayServiceOverrides {
 export async function createGatewayServices(options: ResolvedGatewayOptions, overrides: GatewayServiceOverrides = {}): Promise<GatewayServices> {
   const logger = overrides.logger ?? createConsola({ level: options.quiet ? 0 : 3 }).withTag('gateway')
   if (options.dbPath !== ':memory:') mkdirSync(dirname(options.dbPath), { recursive: true })
-  const database = await createGatewayDatabase(options.dbPath)
+  // Two gateways on one database re-queue each other's running operations: refuse the second.
+  const lock = options.dbPath === ':memory:' ? null : await lockDatabaseFile(options.dbPath, {
+    onCompromised: (error) => logger.error(`Lost the lock on ${options.dbPath} (${error.message}): another gateway may now use this database`),
+  })
+  const database = await createGatewayDatabase(options.dbPath).catch(async (error) => { await lock?.release(); throw error })
   const storage = overrides.storage ?? await createKtrdrStorage(options.storage)
   const hooks = createGatewayHooks((error) => logger.error('Hook listener failed:', error))
   const client = createHostClient({ clusterToken: options.clusterToken })
@@ -108,6 +113,10 @@ export async function createGatewayServices(options: ResolvedGatewayOptions, ove
   }
   health.start()
   dispatcher.kick()
+  // Temp files of writes that died with their process (crash, SIGKILL) would hold disk forever.
+  void sweepStorageTemps(storage.options)
+    .then((r) => { if (r.removed.length > 0) logger.info(`Removed ${r.removed.length} stale temporary file(s) (${r.bytes} bytes) of interrupted writes from storage`) })
+    .catch((error: Error) => logger.warn(`Sweeping stale temporary files failed: ${error.message}`))
   const retention = createOperationsRetention({ options: options.retention, database, operations, logger })
   retention.start()
 
@@ -125,6 +134,7 @@ export async function createGatewayServices(options: ResolvedGatewayOptions, ove
       operations.flushNow()
       if (!overrides.storage) await storage.dispose()
       await database.close()
+      await lock?.release()
     },
   }
   return services

@@ -6,6 +6,7 @@ import type { FunctionManifest, FunctionRef } from '../protocol/index.ts'
 import { KtrdrError } from '../protocol/errors.ts'
 import { sha256Hex, unpackArchive } from '../function/archive.ts'
 import { parseManifest, readArchiveManifest } from '../function/manifest.ts'
+import { storageWriteError } from '../../storage/_atomic.ts'
 
 export interface ReadyBundle {
   sha256: string
@@ -19,25 +20,53 @@ export interface ReadyBundle {
 
 const READY_MARK = '.ktrdr-ready.json'
 
+/** Written last into an unpacked bundle: the sha256 of every file, to re-verify the cache against. */
+interface ReadyMark { name: string; version: number; size: number; files?: Record<string, string> }
+
+type CachedBundle = ReadyBundle & { files?: Record<string, string>; lastUsed: number }
+
+/** How long a version whose stored archive failed verification is refused before it is fetched again. */
+const UNHEALTHY_RETRY_MS = 30_000
+
+/** Files of an unpacked bundle whose content no longer matches the sha256 taken at unpack (missing ones included). */
+async function damagedFiles(bundle: { dir: string; files?: Record<string, string> }): Promise<string[]> {
+  const damaged: string[] = []
+  for (const [name, sum] of Object.entries(bundle.files ?? {})) {
+    const data = await fsp.readFile(join(bundle.dir, name)).catch(() => null)
+    if (!data || sha256Hex(data) !== sum) damaged.push(name)
+  }
+  return damaged
+}
+
 /**
  * Unpacked bundles, one immutable directory per sha256, size-capped LRU. A directory is only
  * visible under its sha once fully written (unpacked into a temp dir, then renamed), so a crash
  * mid-unpack never leaves a half bundle that looks ready.
  */
-export function createBundleCache(options: { dir: string; maxBytes: number; bundles: Storage; isInUse(sha: string): boolean }) {
-  const ready = new Map<string, ReadyBundle & { lastUsed: number }>()
+export function createBundleCache(options: { dir: string; maxBytes: number; bundles: Storage; isInUse(sha: string): boolean; onDamaged?(bundle: ReadyBundle, files: string[]): void }) {
+  const ready = new Map<string, CachedBundle>()
   const loading = new Map<string, Promise<ReadyBundle>>()
+  /** sha → why and since when: its stored archive could not be fetched intact. */
+  const unhealthy = new Map<string, { reason: string; since: number }>()
 
+  /** Unpacked bundles left by the previous run, each re-verified file by file before it is used again. */
   async function init() {
     await fsp.mkdir(options.dir, { recursive: true })
     for (const entry of await fsp.readdir(options.dir)) {
       const dir = join(options.dir, entry)
       if (entry.startsWith('.tmp-')) { await fsp.rm(dir, { recursive: true, force: true }); continue }
       try {
-        const mark = JSON.parse(await fsp.readFile(join(dir, READY_MARK), 'utf8')) as { name: string; version: number; size: number }
+        const mark = JSON.parse(await fsp.readFile(join(dir, READY_MARK), 'utf8')) as ReadyMark
         const manifest = parseManifest(await fsp.readFile(join(dir, 'manifest.json'), 'utf8'))
         const stat = await fsp.stat(join(dir, READY_MARK))
-        ready.set(entry, { sha256: entry, name: manifest.name, version: mark.version, dir, entryPath: join(dir, manifest.entry), manifest, size: mark.size, lastUsed: stat.mtimeMs })
+        const bundle = { sha256: entry, name: manifest.name, version: mark.version, dir, entryPath: join(dir, manifest.entry), manifest, size: mark.size, files: mark.files, lastUsed: stat.mtimeMs }
+        const damaged = mark.files ? await damagedFiles(bundle) : ['(no checksums: unpacked by an older host)']
+        if (damaged.length > 0) {
+          options.onDamaged?.(bundle, damaged)
+          await fsp.rm(dir, { recursive: true, force: true })
+          continue
+        }
+        ready.set(entry, bundle)
       } catch {
         await fsp.rm(dir, { recursive: true, force: true })
       }
@@ -55,6 +84,7 @@ export function createBundleCache(options: { dir: string; maxBytes: number; bund
     if (!archive) throw new KtrdrError({ statusCode: 404, code: 'BUNDLE_NOT_FOUND', retryable: false, message: `Bundle ${ref.bundle_key} (${ref.name}@${ref.version}) is not in the bundles storage; publish it again with \`ktrdr fn deploy ${ref.name}\`` })
     const actual = sha256Hex(archive)
     if (actual !== ref.sha256) {
+      unhealthy.set(ref.sha256, { reason: `stored archive has sha256 ${actual}`, since: Date.now() })
       throw new KtrdrError({ statusCode: 422, code: 'BUNDLE_SHA_MISMATCH', retryable: false, message: `Bundle ${ref.bundle_key} has sha256 ${actual}, expected ${ref.sha256}: the stored archive was altered or corrupted; republish ${ref.name}`, details: { expected: ref.sha256, actual } })
     }
     const files = unpackArchive(archive)
@@ -62,19 +92,26 @@ export function createBundleCache(options: { dir: string; maxBytes: number; bund
     const tmp = join(options.dir, `.tmp-${ref.sha256.slice(0, 12)}-${randomBytes(4).toString('hex')}`)
     const final = join(options.dir, ref.sha256)
     let size = 0
-    for (const file of files) {
-      const path = join(tmp, file.name)
-      await fsp.mkdir(dirname(path), { recursive: true })
-      await fsp.writeFile(path, file.data, { mode: file.mode === '755' ? 0o755 : 0o644 })
-      size += file.data.byteLength
+    const sums: Record<string, string> = {}
+    try {
+      for (const file of files) {
+        const path = join(tmp, file.name)
+        await fsp.mkdir(dirname(path), { recursive: true })
+        await fsp.writeFile(path, file.data, { mode: file.mode === '755' ? 0o755 : 0o644 })
+        size += file.data.byteLength
+        sums[file.name] = sha256Hex(file.data)
+      }
+      const mark: ReadyMark = { name: manifest.name, version: ref.version, size, files: sums }
+      await fsp.writeFile(join(tmp, READY_MARK), JSON.stringify(mark))
+      if (existsSync(final)) await fsp.rm(tmp, { recursive: true, force: true })
+      else await fsp.rename(tmp, final)
+    } catch (error) {
+      // A full cache disk (ENOSPC) must not stay full of a half-unpacked bundle.
+      await fsp.rm(tmp, { recursive: true, force: true }).catch(() => {})
+      if (!existsSync(final)) throw storageWriteError(error, final)
     }
-    await fsp.writeFile(join(tmp, READY_MARK), JSON.stringify({ name: manifest.name, version: ref.version, size }))
-    if (existsSync(final)) await fsp.rm(tmp, { recursive: true, force: true })
-    else await fsp.rename(tmp, final).catch(async (error) => {
-      await fsp.rm(tmp, { recursive: true, force: true })
-      if (!existsSync(final)) throw error
-    })
-    const bundle = { sha256: ref.sha256, name: manifest.name, version: ref.version, dir: final, entryPath: join(final, manifest.entry), manifest, size, lastUsed: Date.now() }
+    unhealthy.delete(ref.sha256)
+    const bundle = { sha256: ref.sha256, name: manifest.name, version: ref.version, dir: final, entryPath: join(final, manifest.entry), manifest, size, files: sums, lastUsed: Date.now() }
     ready.set(ref.sha256, bundle)
     await evict()
     return bundle
@@ -111,9 +148,35 @@ export function createBundleCache(options: { dir: string; maxBytes: number; bund
       return pending
     },
     has: (sha: string) => ready.has(sha),
+    /**
+     * After an import failure or a crash: re-hashes the cached files of `bundle` and, when they no
+     * longer match, drops the directory so the next ensure() fetches and verifies the archive again.
+     * True when it was damaged (or already replaced), i.e. a retry may succeed.
+     */
+    async repair(bundle: ReadyBundle): Promise<boolean> {
+      const cached = ready.get(bundle.sha256)
+      if (cached && cached.dir !== bundle.dir) return true
+      if (!cached) return !existsSync(bundle.dir) || loading.has(bundle.sha256)
+      const damaged = cached.files ? await damagedFiles(cached) : []
+      if (damaged.length === 0) return false
+      options.onDamaged?.(cached, damaged)
+      if (ready.get(bundle.sha256) === cached) {
+        ready.delete(bundle.sha256)
+        await fsp.rm(cached.dir, { recursive: true, force: true })
+      }
+      return true
+    },
+    /** Why this version is not taken now (its stored archive failed verification recently), or null. */
+    refusal(sha: string): string | null {
+      const entry = unhealthy.get(sha)
+      if (!entry) return null
+      if (Date.now() - entry.since >= UNHEALTHY_RETRY_MS) return null
+      return entry.reason
+    },
     /** sha256 of every ready bundle (reported to the gateway as warm_bundles). */
-    warm: () => [...ready.keys()],
+    warm: () => [...ready.keys()].filter((sha) => !unhealthy.has(sha)),
     list: () => [...ready.values()].map(({ sha256, name, version, size, lastUsed }) => ({ sha256, name, version, size, last_used: new Date(lastUsed).toISOString() })),
+    unhealthyList: () => [...unhealthy].map(([sha256, e]) => ({ sha256, reason: e.reason, since: new Date(e.since).toISOString() })),
     evict,
   }
 }

@@ -4,6 +4,7 @@ import type { ConsolaInstance } from 'consola'
 import { KtrdrError } from '../protocol/errors.ts'
 import type { ExecutorToHost, HostToExecutor } from '../function/_ipc.ts'
 import type { ReadyBundle } from './_bundles.ts'
+import type { MemoryGuard } from './_memory.ts'
 
 const STDERR_TAIL = 8192
 const READY_TIMEOUT_MS = 30_000
@@ -21,6 +22,8 @@ export interface Executor {
   /** Set when a newer version took over: exit once the current invocation ends. */
   retired: boolean
   alive: boolean
+  /** Killed for using more memory than the cap (RSS watchdog or the cgroup's OOM killer). */
+  outOfMemory: { rss_mb: number | null } | null
   stderrTail(): string
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
   send(message: HostToExecutor): void
@@ -34,6 +37,8 @@ export interface ExecutorPoolOptions {
   forwardOutput: boolean
   /** Pre-started Node processes kept ready to load a bundle (0 disables). */
   spares: number
+  /** Bounds each executor's memory as a whole, not only its V8 heap (see _memory.ts). */
+  memory: MemoryGuard
   logger: ConsolaInstance
 }
 
@@ -91,6 +96,12 @@ export function createExecutorPool(options: ExecutorPoolOptions) {
     } else {
       child = fork(bundle.entryPath, [], forkOptions(bundle.dir, env))
     }
+    // First 'exit' listener of this child, so outOfMemory is known before anyone reports the exit.
+    const watch = child.pid ? options.memory.watch(child.pid, options.memoryMb, (usage) => { executor.outOfMemory = usage }) : null
+    child.once('exit', () => {
+      if (watch?.exceeded() && !executor.outOfMemory) executor.outOfMemory = { rss_mb: null }
+      watch?.stop()
+    })
     let tail = ''
     child.stderr!.on('data', (chunk: Buffer) => {
       tail = (tail + chunk.toString('utf8')).slice(-STDERR_TAIL)
@@ -110,6 +121,7 @@ export function createExecutorPool(options: ExecutorPoolOptions) {
       ready: false,
       retired: false,
       alive: true,
+      outOfMemory: null,
       stderrTail: () => tail,
       exited,
       send(message) { if (child.connected) child.send(message) },

@@ -82,15 +82,23 @@ export function startInvocation(request: DispatchRequest, deps: InvocationDeps):
   }, clampDelay(request.deadline_ms - Date.now()))
 
   async function run(): Promise<InvocationOutcome> {
-    const bundle = await cache.ensure(request.function)
+    let bundle = await cache.ensure(request.function)
     timings.bundle_ready = Date.now()
     if (interrupted.signal.aborted) return stopped()
     // The executor creates it when the function first reads ctx.scratchDir; removed below either way.
     const scratchDir = join(options.cacheDir, 'scratch', `${request.operation_id}-${request.attempt}`)
-    const executor = await pool.acquire(bundle).catch(async (error) => {
-      await fsp.rm(scratchDir, { recursive: true, force: true }).catch(() => {})
-      throw error
-    })
+    const executor = await pool.acquire(bundle)
+      .catch(async (error) => {
+        // A cached bundle damaged on disk fails to import: re-verify it, refetch once, try again.
+        if ((error as { code?: string }).code !== 'BUNDLE_IMPORT_FAILED' || !(await cache.repair(bundle))) throw error
+        logger.warn(`${request.operation_id}: cached bundle ${bundle.name}@${bundle.version} was damaged; fetched it again`)
+        bundle = await cache.ensure(request.function)
+        return pool.acquire(bundle)
+      })
+      .catch(async (error) => {
+        await fsp.rm(scratchDir, { recursive: true, force: true }).catch(() => {})
+        throw error
+      })
     invocation.executor = executor
     timings.executor_ready = Date.now()
     if (interrupted.signal.aborted) {
@@ -114,7 +122,10 @@ export function startInvocation(request: DispatchRequest, deps: InvocationDeps):
         const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
           cleanup()
           if (cancelReason || timedOut) return resolve(stopped())
-          resolve({ status: 'failed', error: crashError(executor, code, signal, options.executorMemoryMb) })
+          const error = crashError(executor, code, signal, options.executorMemoryMb)
+          // A crash may come from damaged cached code: the next invocation then gets a fresh copy.
+          if (error.code === 'FUNCTION_CRASHED') void cache.repair(bundle).catch(() => {})
+          resolve({ status: 'failed', error })
         }
         const cleanup = () => { executor.child.off('message', onMessage); executor.child.off('exit', onExit) }
         executor.child.on('message', onMessage)
@@ -164,8 +175,9 @@ function clampDelay(ms: number): number {
 function crashError(executor: Executor, code: number | null, signal: NodeJS.Signals | null, memoryMb: number): OperationErrorInfo {
   const tail = executor.stderrTail()
   const lastLines = tail.trim().split('\n').slice(-4).join(' | ')
-  if (/heap out of memory|Allocation failed|JavaScript heap/i.test(tail)) {
-    return { message: `Function ${executor.name}@${executor.version} ran out of memory (limit ${memoryMb} MB, KTRDR_HOST_EXECUTOR_MEMORY_MB) and was stopped`, code: 'FUNCTION_OUT_OF_MEMORY', retryable: false, details: { pid: executor.pid, signal, exit_code: code } }
+  if (executor.outOfMemory || /heap out of memory|Allocation failed|JavaScript heap/i.test(tail)) {
+    const used = executor.outOfMemory?.rss_mb ? ` (resident ${executor.outOfMemory.rss_mb} MB)` : ''
+    return { message: `Function ${executor.name}@${executor.version} ran out of memory${used}: limit ${memoryMb} MB, KTRDR_HOST_EXECUTOR_MEMORY_MB; it was stopped`, code: 'FUNCTION_OUT_OF_MEMORY', retryable: false, details: { pid: executor.pid, signal, exit_code: code, limit_mb: memoryMb, rss_mb: executor.outOfMemory?.rss_mb ?? null } }
   }
   return { message: `Function ${executor.name}@${executor.version} exited unexpectedly (${signal ? `signal ${signal}` : `exit code ${code}`})${lastLines ? `: ${lastLines}` : ''}`, code: 'FUNCTION_CRASHED', retryable: false, details: { pid: executor.pid, signal, exit_code: code } }
 }

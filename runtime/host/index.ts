@@ -5,13 +5,14 @@ import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { consola } from 'consola'
 import { toNodeListener } from 'h3'
-import { createKtrdrStorage } from '../../storage/index.ts'
+import { createKtrdrStorage, sweepStorageTemps, sweepTempFiles } from '../../storage/index.ts'
 import type { DispatchRequest, HostHealth, WorkerCapabilities, WorkerRegistration } from '../protocol/index.ts'
 import { KtrdrError } from '../protocol/errors.ts'
 import { createBundleCache } from './_bundles.ts'
 import { resolveCapabilities } from './_detect.ts'
 import { createEventOutbox } from './_events.ts'
 import { createExecutorPool } from './_executors.ts'
+import { createMemoryGuard } from './_memory.ts'
 import { createGatewayLink } from './_gateway.ts'
 import { startInvocation, type Invocation } from './_invocations.ts'
 import { createHostApp } from './_server.ts'
@@ -53,14 +54,25 @@ export async function createHost(config: HostConfig = {}): Promise<KtrdrHost> {
   let draining = false
   let link: ReturnType<typeof createGatewayLink> | null = null
 
-  const pool = createExecutorPool({ idleMs: options.executorIdleMs, maxIdle: options.maxIdleExecutors, memoryMb: options.executorMemoryMb, forwardOutput: options.forwardExecutorOutput, spares: options.spareExecutors, logger })
+  const memory = createMemoryGuard({ mode: options.executorMemoryEnforcement })
+  logger.info(`Executor memory cap ${options.executorMemoryMb} MB enforced by ${memory.detail}`)
+  const pool = createExecutorPool({ idleMs: options.executorIdleMs, maxIdle: options.maxIdleExecutors, memoryMb: options.executorMemoryMb, forwardOutput: options.forwardExecutorOutput, spares: options.spareExecutors, memory, logger })
   const cache = createBundleCache({
     dir: join(options.cacheDir, 'bundles'),
     maxBytes: options.cacheMaxBytes,
     bundles: storage.bundles,
     isInUse: (sha) => pool.inUse(sha) || [...active.values()].some((i) => i.request.function.sha256 === sha),
+    onDamaged: (bundle, files) => logger.warn(`Cached bundle ${bundle.name}@${bundle.version} (${bundle.sha256.slice(0, 12)}) is damaged (${files.slice(0, 3).join(', ')}${files.length > 3 ? ', …' : ''}): dropped, it is fetched again when next needed`),
   })
   await cache.init()
+  // Temp files of writes that died with their process (crash, SIGKILL, ENOSPC before this fix)
+  // would hold disk forever: the cache dir and the storage folders this host writes to.
+  void Promise.all([sweepTempFiles(options.cacheDir), sweepStorageTemps(storage.options)])
+    .then((rs) => {
+      const removed = rs.reduce((n, r) => n + r.removed.length, 0)
+      if (removed > 0) logger.info(`Removed ${removed} stale temporary file(s) (${rs.reduce((n, r) => n + r.bytes, 0)} bytes) of interrupted writes`)
+    })
+    .catch((error: Error) => logger.warn(`Sweeping stale temporary files failed: ${error.message}`))
 
   const outbox = createEventOutbox({
     send: (events) => (link ? link.pushEvents(events) : Promise.resolve({ acked_seq: events[events.length - 1]!.seq })),
@@ -86,6 +98,8 @@ export async function createHost(config: HostConfig = {}): Promise<KtrdrHost> {
     if (draining) return { accepted: false as const, reason: `Host ${options.workerId} is draining and takes no new work` }
     if (existing) return { accepted: false as const, reason: `Operation ${request.operation_id} is already running here (attempt ${existing.request.attempt})` }
     if (active.size >= options.slots) return { accepted: false as const, reason: `Host ${options.workerId} has no free slot (${options.slots} in use)` }
+    const refusal = cache.refusal(request.function.sha256)
+    if (refusal) return { accepted: false as const, reason: `Host ${options.workerId} does not take ${request.function.name}@${request.function.version} for now: ${refusal}` }
     noteVersion(request.function.name, request.function.version, request.function.sha256)
     const invocation = startInvocation(request, { options, cache, pool, capabilities, logger, emit: (event) => outbox.push(event) })
     active.set(request.operation_id, invocation)
@@ -93,6 +107,7 @@ export async function createHost(config: HostConfig = {}): Promise<KtrdrHost> {
     return { accepted: true as const, done: invocation.done }
   }
 
+  const memoryEnforcement = { mode: memory.mode, limit_mb: options.executorMemoryMb, detail: memory.detail }
   const app = createHostApp({
     health: (): HostHealth => ({
       healthy: true,
@@ -104,6 +119,7 @@ export async function createHost(config: HostConfig = {}): Promise<KtrdrHost> {
       current_operation: active.keys().next().value ?? null,
       running_operations: [...active.keys()],
       free_slots: freeSlots(),
+      memory_enforcement: memoryEnforcement,
     }),
     dispatch,
     cancel(operationId, reason) {
@@ -119,7 +135,7 @@ export async function createHost(config: HostConfig = {}): Promise<KtrdrHost> {
         .catch((error) => logger.warn(`Prefetch of ${body.name}@${body.version} failed: ${(error as Error).message}`))
     },
     drain() { draining = true },
-    info: () => ({ service: 'ktrdr-host', version: VERSION, status: 'running', worker_id: options.workerId, timestamp: new Date().toISOString(), pid: process.pid, executors: pool.stats(), bundles: cache.list() }),
+    info: () => ({ service: 'ktrdr-host', version: VERSION, status: 'running', worker_id: options.workerId, timestamp: new Date().toISOString(), pid: process.pid, executors: pool.stats(), bundles: cache.list(), unhealthy_bundles: cache.unhealthyList(), memory_enforcement: memoryEnforcement }),
   }, options.clusterToken)
 
   const server = createServer(toNodeListener(app))

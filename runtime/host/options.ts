@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { cpus, hostname, totalmem } from 'node:os'
 import { join, resolve } from 'node:path'
 import { resolveStorageOptions, type ResolvedStorageOptions, type StorageConfig } from '../../storage/index.ts'
+import { KtrdrError } from '../protocol/errors.ts'
 
 /** What a user, a CLI flag or a test says. Everything optional; env fills the rest. */
 export interface HostConfig {
@@ -33,8 +34,10 @@ export interface HostConfig {
   executorIdleMs?: number
   /** Idle executors kept warm across all versions. */
   maxIdleExecutors?: number
-  /** --max-old-space-size for executor children (MB). */
+  /** Memory cap of each executor child (MB): its RSS, and --max-old-space-size for its heap. */
   executorMemoryMb?: number
+  /** How the cap is enforced: 'auto' (cgroup v2 where the host may create cgroups, else RSS watchdog), 'cgroup' or 'rss'. */
+  executorMemoryEnforcement?: 'auto' | 'cgroup' | 'rss'
   /** Pre-started Node processes waiting to load a bundle (takes Node start-up off cold starts). Default 1. */
   spareExecutors?: number
   /** Spawn an executor when a prefetch announces a version, so the first invocation finds it warm. */
@@ -71,6 +74,7 @@ export interface ResolvedHostOptions {
   executorIdleMs: number
   maxIdleExecutors: number
   executorMemoryMb: number
+  executorMemoryEnforcement: 'auto' | 'cgroup' | 'rss'
   spareExecutors: number
   prewarm: boolean
   heartbeatIntervalMs: number
@@ -122,6 +126,7 @@ export function resolveHostOptions(config: HostConfig = {}, env: NodeJS.ProcessE
     executorIdleMs: config.executorIdleMs ?? num(env.KTRDR_HOST_EXECUTOR_IDLE_MS) ?? 60_000,
     maxIdleExecutors: config.maxIdleExecutors ?? num(env.KTRDR_HOST_MAX_IDLE_EXECUTORS) ?? 4,
     executorMemoryMb: config.executorMemoryMb ?? num(env.KTRDR_HOST_EXECUTOR_MEMORY_MB) ?? 4096,
+    executorMemoryEnforcement: memoryEnforcement(config.executorMemoryEnforcement ?? env.KTRDR_HOST_MEMORY_ENFORCEMENT),
     spareExecutors: Math.max(0, config.spareExecutors ?? num(env.KTRDR_HOST_SPARE_EXECUTORS) ?? 1),
     prewarm: config.prewarm ?? bool(env.KTRDR_HOST_PREWARM) ?? true,
     heartbeatIntervalMs: config.heartbeatIntervalMs ?? num(env.KTRDR_HOST_HEARTBEAT_MS) ?? 2000,
@@ -140,3 +145,9 @@ export function isLoopback(address: string): boolean {
 }
 
 export { hostname }
+
+function memoryEnforcement(value: string | undefined): 'auto' | 'cgroup' | 'rss' {
+  if (value === undefined || value === '') return 'auto'
+  if (value === 'auto' || value === 'cgroup' || value === 'rss') return value
+  throw new KtrdrError({ statusCode: 400, code: 'INVALID_CONFIG', retryable: false, message: `KTRDR_HOST_MEMORY_ENFORCEMENT must be auto, cgroup or rss, not ${JSON.stringify(value)}` })
+}

@@ -106,6 +106,8 @@ export interface HostHealth {
   current_operation: string | null
   running_operations: string[]
   free_slots: number
+  /** How the executor memory cap is enforced on this host (cgroup v2 memory.max or an RSS watchdog). */
+  memory_enforcement?: { mode: 'cgroup-v2' | 'rss-watchdog'; limit_mb: number; detail: string }
 }
 
 export interface OperationErrorInfo {

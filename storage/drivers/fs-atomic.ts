@@ -1,8 +1,7 @@
-import { promises as fsp } from 'node:fs'
-import { dirname, join, resolve } from 'node:path'
-import { randomBytes } from 'node:crypto'
+import { join, resolve } from 'node:path'
 import { defineDriver } from 'unstorage'
 import fsDriver from 'unstorage/drivers/fs'
+import { TMP_MARK, writeFileAtomic } from '../_atomic.ts'
 
 export interface FsAtomicOptions {
   base: string
@@ -10,12 +9,9 @@ export interface FsAtomicOptions {
   ignore?: string[]
 }
 
-const TMP_MARK = '.tmp-'
-
 /**
- * unstorage's fs driver with atomic writes: every write goes to a temporary sibling, is
- * fsync'ed and renamed over the target, so a reader (or a crash) never sees half a bundle,
- * model or CSV. rename(2) is atomic on local filesystems and on NFS within one directory.
+ * unstorage's fs driver with atomic writes (writeFileAtomic): a reader or a crash never sees half
+ * a bundle, model or CSV, and a failed write leaves no temporary file behind.
  */
 export const fsAtomicDriver = defineDriver((options: FsAtomicOptions) => {
   const base = resolve(options.base)
@@ -30,22 +26,7 @@ export const fsAtomicDriver = defineDriver((options: FsAtomicOptions) => {
   }
   async function writeAtomic(key: string, value: string | Uint8Array) {
     if (options.readOnly) throw new Error(`Storage at ${base} is read-only; refusing to write ${key}`)
-    const target = pathOf(key)
-    await fsp.mkdir(dirname(target), { recursive: true })
-    const tmp = `${target}${TMP_MARK}${process.pid}-${randomBytes(4).toString('hex')}`
-    const handle = await fsp.open(tmp, 'w')
-    try {
-      await handle.writeFile(value)
-      await handle.sync()
-    } finally {
-      await handle.close()
-    }
-    try {
-      await fsp.rename(tmp, target)
-    } catch (error) {
-      await fsp.rm(tmp, { force: true })
-      throw error
-    }
+    await writeFileAtomic(pathOf(key), value)
   }
   return {
     ...inner,

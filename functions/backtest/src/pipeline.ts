@@ -52,7 +52,7 @@ export async function loadBacktestModel(ctx: Pick<FunctionContext, 'storage' | '
   await useTfBackend()
   let loaded: LoadedModel
   try {
-    loaded = await loadModel(ctx.storage, modelPath)
+    loaded = await loadModel(ctx.storage, modelPath, { onWarning: (message) => ctx.logger.warn(message) })
   } catch (cause) {
     if (cause instanceof KtrdrError) throw cause
     throw new KtrdrError({ statusCode: 404, code: 'MODEL_NOT_FOUND', retryable: false, message: cause instanceof Error ? cause.message : String(cause), cause })

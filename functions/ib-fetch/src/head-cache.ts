@@ -1,6 +1,5 @@
 import { promises as fsp } from 'node:fs'
-import { dirname } from 'node:path'
-import { randomBytes } from 'node:crypto'
+import { writeFileAtomic } from '../../../storage/_atomic.ts'
 import type { Clock } from './clock.ts'
 
 /** docs/domain.md#ib-pacing: head timestamps are cached for an hour; each lookup otherwise costs a paced IB request. */
@@ -34,10 +33,7 @@ export function createHeadTimestampCache(options: { path: string; clock: Clock; 
       const now = options.clock.now()
       const entries = Object.fromEntries(Object.entries(await read()).filter(([, e]) => now - e.fetched_at < ttl))
       entries[key] = { head, fetched_at: now }
-      await fsp.mkdir(dirname(options.path), { recursive: true })
-      const tmp = `${options.path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`
-      await fsp.writeFile(tmp, JSON.stringify(entries))
-      await fsp.rename(tmp, options.path)
+      await writeFileAtomic(options.path, JSON.stringify(entries), { fsync: false })
     },
   }
 }

@@ -1,6 +1,5 @@
 import { promises as fsp } from 'node:fs'
-import { dirname } from 'node:path'
-import { randomBytes } from 'node:crypto'
+import { writeFileAtomic } from '../../../storage/_atomic.ts'
 import type { Clock } from './clock.ts'
 import { withFileLock } from './_lock.ts'
 
@@ -69,12 +68,8 @@ export function createPacingGate(options: { path: string; clock: Clock; limits?:
       return { entries: [], blockedUntil: 0 }
     }
   }
-  async function write(file: LedgerFile) {
-    await fsp.mkdir(dirname(path), { recursive: true })
-    const tmp = `${path}.${process.pid}-${randomBytes(3).toString('hex')}`
-    await fsp.writeFile(tmp, JSON.stringify(file))
-    await fsp.rename(tmp, path)
-  }
+  // Not fsync'ed: after a power loss an older ledger only makes the next requests more cautious.
+  const write = (file: LedgerFile) => writeFileAtomic(path, JSON.stringify(file), { fsync: false })
   const keep = Math.max(limits.windowMs, limits.identicalIntervalMs, limits.contractBurstMs)
 
   /** Earliest time the request may go, given the ledger. */

@@ -43,4 +43,9 @@ export interface ModelMetadata {
   backend: string
   package_versions: Record<string, string>
   operation_id?: string
+  /**
+   * sha256 and size of model.json and weights.bin as saved, checked at load (MODEL_CORRUPT when
+   * they differ). Absent in models saved before it was recorded; those load with a warning.
+   */
+  artifacts?: Record<string, { sha256: string; bytes: number }>
 }
