@@ -252,7 +252,19 @@ describe('scheduling', () => {
     const hosts = await Promise.all(['a', 'b', 'c'].map((id) => host(g, id)))
     const rs = await Promise.all(Array.from({ length: 3 }, () => g.api<Operation>('/api/v1/functions/echo/invoke', { body: { input: { delay_ms: 200 } } })))
     await until(() => hosts.every((h) => h.received.length === 1), 5000, 'one per host')
+    expect(hosts.map((h) => h.received.length)).toEqual([1, 1, 1])
     await until(async () => (await Promise.all(rs.map((r) => op(g, r.body.operation_id)))).every((o) => o.status === 'completed'))
+    const firstWave = await Promise.all(rs.map((r) => op(g, r.body.operation_id)))
+    expect(new Set(firstWave.map((o) => o.worker_id)).size).toBe(3)
+    // All idle now: one call at a time goes to the least recently used host, so three calls rotate.
+    const rotation: string[] = []
+    for (let i = 0; i < 3; i++) {
+      const r = await g.api<Operation>('/api/v1/functions/echo/invoke', { body: { input: { delay_ms: 1 } } })
+      await until(async () => (await op(g, r.body.operation_id)).status === 'completed')
+      rotation.push((await op(g, r.body.operation_id)).worker_id!)
+    }
+    expect(new Set(rotation).size).toBe(3)
+    expect(hosts.map((h) => h.received.length)).toEqual([2, 2, 2])
   })
 
   it('a host that dies holding an operation: the operation is re-queued and completes elsewhere', async () => {
