@@ -2,6 +2,7 @@ import { createApp, createError, createRouter, defineEventHandler, getQuery, get
 import { z } from 'zod'
 import type { DispatchRequest, HostHealth } from '../protocol/index.ts'
 import { isKtrdrError, KtrdrError } from '../protocol/errors.ts'
+import { STORAGE_PROXY_PATH } from './_storage-proxy.ts'
 
 const dispatchSchema = z.object({
   operation_id: z.string().min(1).max(200),
@@ -15,6 +16,7 @@ const dispatchSchema = z.object({
   }),
   input: z.unknown(),
   deadline_ms: z.number(),
+  secrets: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).optional(),
 })
 const prefetchSchema = z.object({ name: z.string(), version: z.number().int().min(1), sha256: z.string().regex(/^[a-f0-9]{64}$/), bundle_key: z.string().min(1), timeout_seconds: z.number().optional() })
 
@@ -47,9 +49,11 @@ function handler(fn: EventHandler): EventHandler {
 }
 
 /** The host's HTTP API (h3 v1), called by the gateway. Every route but /health needs the cluster token when one is set. */
-export function createHostApp(api: HostApi, clusterToken: string | null): App {
+export function createHostApp(api: HostApi, clusterToken: string | null, storageProxy?: EventHandler): App {
   const app = createApp()
   const router = createRouter()
+  // Executors' storage: authorised by a per-invocation capability, not the cluster token (see _storage-proxy.ts).
+  if (storageProxy) app.use(STORAGE_PROXY_PATH, storageProxy)
   if (clusterToken) {
     app.use(handler((event) => {
       if (event.path === '/health' || event.path.startsWith('/health?')) return
