@@ -1,6 +1,6 @@
 import { createStorage, type Driver, type Storage } from 'unstorage'
 import { createMountDriver, MOUNT_NAMES, type KtrdrStorage, type MountName } from '../../storage/index.ts'
-import { KtrdrError } from '../protocol/errors.ts'
+import { isKtrdrError, KtrdrError } from '../protocol/errors.ts'
 import type { StorageScope } from './_access.ts'
 import type { ExecutorStorageOptions } from './_ipc.ts'
 
@@ -43,13 +43,14 @@ export function scopeDriver(inner: Driver, mount: MountName, scope: StorageScope
     setItemRaw: inner.setItemRaw && ((key, value, opts) => { check(key, 'write'); return inner.setItemRaw!(key, value, opts) }),
     removeItem: inner.removeItem && ((key, opts) => { check(key, 'write'); return inner.removeItem!(key, opts) }),
     async getKeys(base, opts) {
-      const mode = check(base, 'list')
+      // unstorage passes no base (undefined) when listing a whole mount.
+      const mode = check(base ?? '', 'list')
       const keys = await inner.getKeys(base, opts)
       if (mode === 'all') return keys
       // Driver keys are relative to the mount, with ':' or '/' separators depending on the driver.
       return keys.filter((k) => prefixes.some((p) => `${k.replace(/\//g, ':')}:`.startsWith(p)))
     },
-    clear: inner.clear && ((base, opts) => { check(base, 'clear'); return inner.clear!(base, opts) }),
+    clear: inner.clear && ((base, opts) => { check(base ?? '', 'clear'); return inner.clear!(base, opts) }),
     dispose: inner.dispose && (() => inner.dispose!()),
   }
 }
@@ -74,6 +75,7 @@ function codedErrors(driver: Driver): Driver {
     try {
       return await fn(...args)
     } catch (error) {
+      if (isKtrdrError(error)) throw error
       const e = error as { statusCode?: number; statusMessage?: string; data?: { message?: string; data?: { code?: string; retryable?: boolean; details?: unknown } } }
       // HEAD answers carry no body: the code is then the status text (h3 sends our code there).
       const code = e.data?.data?.code ?? (/^[A-Z][A-Z_]+$/.test(e.statusMessage ?? '') ? e.statusMessage : undefined)

@@ -123,7 +123,7 @@ export async function createHost(config: HostConfig = {}): Promise<KtrdrHost> {
         .catch((error) => logger.warn(`Prefetch of ${body.name}@${body.version} failed: ${(error as Error).message}`))
     },
     drain() { draining = true },
-    info: () => ({ service: 'ktrdr-host', version: VERSION, status: 'running', worker_id: options.workerId, timestamp: new Date().toISOString(), pid: process.pid, executors: pool.stats(), bundles: cache.list() }),
+    info: () => ({ service: 'ktrdr-host', version: VERSION, status: 'running', worker_id: options.workerId, timestamp: new Date().toISOString(), pid: process.pid, executors: pool.stats(), spares: pool.spareCount(), storage_capabilities: storageAccess.size(), bundles: cache.list() }),
   }, options.clusterToken, storageAccess.handler)
 
   const server = createServer(toNodeListener(app))
