@@ -1,6 +1,6 @@
 // Public entry of the storage package: every component reaches data, models, bundles,
 // results, strategies and checkpoints through these mounts.
-import { createStorage, type Storage } from 'unstorage'
+import { createStorage, type Driver, type Storage } from 'unstorage'
 import { fsAtomicDriver } from './drivers/fs-atomic.ts'
 import { MOUNT_NAMES, resolveStorageOptions, type MountConfig, type MountName, type ResolvedStorageOptions, type StorageConfig } from './options.ts'
 
@@ -13,19 +13,24 @@ export { sweepStorageTemps, sweepTempFiles, type SweepResult } from './sweep.ts'
 export type KtrdrStorage = Record<MountName, Storage> & { options: ResolvedStorageOptions; dispose(): Promise<void> }
 
 export async function createMountStorage(config: MountConfig): Promise<Storage> {
-  if (config.driver === 'fs' && 'base' in config) return createStorage({ driver: fsAtomicDriver({ base: config.base, readOnly: config.readOnly }) })
+  return createStorage({ driver: await createMountDriver(config) })
+}
+
+/** The unstorage driver of one mount config (fs, http or any unstorage driver by name). */
+export async function createMountDriver(config: MountConfig): Promise<Driver> {
+  if (config.driver === 'fs' && 'base' in config) return fsAtomicDriver({ base: config.base, readOnly: config.readOnly })
   if (config.driver === 'http' && 'base' in config) {
     // Loaded only when used: it pulls in ofetch, whose top-level touch of globalThis.fetch makes
     // Node load undici (~30 ms of every function executor's start-up when the mounts are on fs).
     const { default: httpDriver } = await import('unstorage/drivers/http')
-    return createStorage({ driver: httpDriver({ base: config.base, headers: config.headers }) })
+    return httpDriver({ base: config.base, headers: config.headers })
   }
   if (!('options' in config)) throw new Error(`Storage mount config for driver "${config.driver}" needs "options"`)
   if (!/^[a-z0-9-]+$/.test(config.driver)) throw new Error(`Unknown storage driver "${config.driver}"`)
   const mod = await import(`unstorage/drivers/${config.driver}`).catch((cause: unknown) => {
     throw new Error(`Storage driver "${config.driver}" is not available: install it or use fs/http`, { cause })
   })
-  return createStorage({ driver: mod.default(config.options) })
+  return mod.default(config.options)
 }
 
 /** One unstorage instance per mount, from resolved options (see resolveStorageOptions). */

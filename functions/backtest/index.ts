@@ -14,6 +14,8 @@ export default defineFunction({
   operation_type: 'backtesting',
   input: backtestInputSchema,
   placement: { worker_types: ['backtesting', 'general'] },
+  storage: { strategies: 'read', data: 'read', models: 'read', results: { access: 'write', prefixes: ['backtests'] } },
+  env: ['CUDA_VISIBLE_DEVICES', 'LD_LIBRARY_PATH'],
   timeout_seconds: 6 * 3600,
   max_attempts: 2,
   run: runBacktestJob,

@@ -27,6 +27,9 @@ export default defineFunction<IbFetchInput, IbFetchResult>({
   operation_type: 'data_load',
   input: ibFetchInput,
   placement: { requires: { ib: true } },
+  storage: { data: 'write' },
+  // IB Gateway/TWS address and client ids, as the host operator set them (KTRDR_IB_* settings come through the host's list).
+  env: ['IB_HOST', 'IB_PORT', 'IB_CLIENT_ID'],
   timeout_seconds: 6 * 3600,
   // A failed fetch keeps what it saved; the scheduler may run it again and it resumes.
   max_attempts: 2,

@@ -14,6 +14,9 @@ export default defineFunction({
   operation_type: 'training',
   input: trainInputSchema,
   placement: { worker_types: ['training', 'general'], prefers: { gpu: true } },
+  storage: { strategies: 'read', data: 'read', checkpoints: 'write', models: 'write' },
+  // GPU selection and the CUDA libraries of tfjs-node-gpu, when the host has them.
+  env: ['CUDA_VISIBLE_DEVICES', 'LD_LIBRARY_PATH'],
   timeout_seconds: 6 * 3600,
   // A retry resumes from the checkpoint, so a host lost mid-training costs at most N epochs.
   max_attempts: 3,

@@ -14,6 +14,7 @@ const main = defineCommand({
     fn: () => import('./commands/fn.ts').then((m) => m.default),
     data: () => import('./commands/data.ts').then((m) => m.default),
     strategy: () => import('./commands/strategy.ts').then((m) => m.default),
+    secret: () => import('./commands/secret.ts').then((m) => m.default),
     demo: () => import('./commands/demo.ts').then((m) => m.default),
   },
 })

@@ -1,8 +1,9 @@
 import { z } from 'zod'
 import type { FunctionManifest } from '../protocol/function.ts'
 import type { FunctionDefinition } from './define.ts'
+import { checkDeclaredEnv, normalizeStorageAccess } from './_access.ts'
 
-export type FunctionDescription = Pick<FunctionManifest, 'name' | 'description' | 'operation_type' | 'input_schema' | 'placement' | 'timeout_seconds' | 'max_attempts'>
+export type FunctionDescription = Pick<FunctionManifest, 'name' | 'description' | 'operation_type' | 'input_schema' | 'placement' | 'timeout_seconds' | 'max_attempts' | 'storage' | 'env'>
 
 export const DEFAULT_TIMEOUT_SECONDS = 3600
 export const DEFAULT_MAX_ATTEMPTS = 3
@@ -18,5 +19,7 @@ export function describeFunction(fn: FunctionDefinition): FunctionDescription {
     placement: fn.placement ?? {},
     timeout_seconds: fn.timeout_seconds ?? DEFAULT_TIMEOUT_SECONDS,
     max_attempts: fn.max_attempts ?? DEFAULT_MAX_ATTEMPTS,
+    storage: normalizeStorageAccess(fn.storage, `Function ${fn.name}`),
+    env: checkDeclaredEnv(fn.env, `Function ${fn.name}`),
   }
 }

@@ -1,6 +1,18 @@
 import type { ResolvedStorageOptions } from '../../storage/index.ts'
 import type { OperationErrorInfo, WorkerCapabilities } from '../protocol/index.ts'
 import type { ProgressUpdate } from './define.ts'
+import type { StorageScope } from './_access.ts'
+
+/**
+ * The storage an invocation gets: mount configs prepared by the host (fs for direct mounts, the
+ * host's storage endpoint with a per-invocation capability otherwise, 'none' for undeclared ones)
+ * and the declared scope, which the executor enforces too so a refusal is immediate and clear.
+ */
+export interface ExecutorStorageOptions extends ResolvedStorageOptions {
+  scope: StorageScope
+  /** Names the function in refusals ("Function echo@3"). */
+  who: string
+}
 
 /** Messages between a host and one executor child (one invocation at a time per child). */
 export interface InvokeMessage {
@@ -10,7 +22,7 @@ export interface InvokeMessage {
   attempt: number
   input: unknown
   deadline_ms: number
-  storage: ResolvedStorageOptions
+  storage: ExecutorStorageOptions
   scratch_dir: string
   host: { workerId: string; workerType: string; capabilities: WorkerCapabilities }
   log_level?: number

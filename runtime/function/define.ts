@@ -3,6 +3,7 @@ import type { z } from 'zod'
 import type { KtrdrStorage } from '../../storage/index.ts'
 import type { FunctionPlacement } from '../protocol/function.ts'
 import type { OperationProgress, WorkerCapabilities } from '../protocol/index.ts'
+import { checkDeclaredEnv, normalizeStorageAccess, type StorageAccess } from './_access.ts'
 
 export interface ProgressUpdate {
   percentage: number
@@ -19,7 +20,7 @@ export interface FunctionContext {
   /** Cheap to call often: the host coalesces updates before pushing them to the gateway. */
   progress(update: ProgressUpdate): void
   logger: ConsolaInstance
-  /** The storage mounts: data, models, bundles, results, strategies, checkpoints. */
+  /** The storage mounts the function declared (`storage` in defineFunction); any other use is refused. */
   storage: KtrdrStorage
   /** Per-invocation scratch directory, removed after the invocation. */
   scratchDir: string
@@ -36,6 +37,18 @@ export interface FunctionDefinition<I = unknown, O = unknown> {
   placement?: FunctionPlacement
   timeout_seconds?: number
   max_attempts?: number
+  /**
+   * Storage mounts the function uses and how: `{ data: 'read', models: 'write' }`, optionally
+   * limited to key prefixes (`{ results: { access: 'write', prefixes: ['backtests'] } }`).
+   * Undeclared mounts, writes to read mounts and keys outside the prefixes fail with STORAGE_SCOPE_DENIED.
+   */
+  storage?: StorageAccess
+  /**
+   * Variables the host passes through from its own environment (e.g. `['IB_HOST', 'IB_PORT']`).
+   * KTRDR_* names are refused: those are the host's settings and secrets. Per-function secrets are
+   * set with `ktrdr secret set` and arrive as environment variables as well.
+   */
+  env?: string[]
   run(input: I, ctx: FunctionContext): Promise<O>
 }
 
@@ -44,7 +57,10 @@ export function defineFunction<I, O>(definition: FunctionDefinition<I, O>): Func
   if (!/^[a-z][a-z0-9-]*$/.test(definition.name)) {
     throw new Error(`Function name "${definition.name}" must be lowercase letters, digits and dashes`)
   }
+  checkDeclaredEnv(definition.env, `Function ${definition.name}`)
+  normalizeStorageAccess(definition.storage, `Function ${definition.name}`)
   return definition
 }
 
 export type { OperationProgress }
+export type { MountAccess, StorageAccess } from './_access.ts'

@@ -5,7 +5,8 @@
 // sent (several may overlap) and aborts one on `cancel`. With KTRDR_EXECUTOR_DESCRIBE=1 it prints
 // the function's description instead: the builder reads the manifest from the built bundle.
 import { consola } from 'consola'
-import { createKtrdrStorage, type KtrdrStorage } from '../../storage/index.ts'
+import { MOUNT_NAMES, type KtrdrStorage } from '../../storage/index.ts'
+import { createScopedStorage } from './_scope.ts'
 import { KtrdrError, toErrorInfo } from '../protocol/errors.ts'
 import type { FunctionDefinition, ProgressUpdate } from './define.ts'
 import { createFunctionContext } from './context.ts'
@@ -22,12 +23,22 @@ function send(message: ExecutorToHost): Promise<void> {
   })
 }
 
+/**
+ * Storage per declared scope. Direct (fs) storage carries no token and is kept for the next
+ * invocation; storage through the host's endpoint holds a capability that ends with its
+ * invocation, so it is dropped after each.
+ */
 const storages = new Map<string, Promise<KtrdrStorage>>()
-function useStorage(options: InvokeMessage['storage']): Promise<KtrdrStorage> {
+function useStorage(options: InvokeMessage['storage']): { storage: Promise<KtrdrStorage>; release(): void } {
+  const viaHost = MOUNT_NAMES.some((m) => options.mounts[m].driver === 'http')
+  if (viaHost) {
+    const storage = createScopedStorage(options)
+    return { storage, release: () => void storage.then((s) => s.dispose()).catch(() => {}) }
+  }
   const key = JSON.stringify(options)
   let storage = storages.get(key)
-  if (!storage) storages.set(key, (storage = createKtrdrStorage(options)))
-  return storage
+  if (!storage) storages.set(key, (storage = createScopedStorage(options)))
+  return { storage, release: () => {} }
 }
 
 const running = new Map<string, AbortController>()
@@ -49,13 +60,14 @@ async function invoke(fn: FunctionDefinition, message: InvokeMessage): Promise<v
     if (pending) void send({ type: 'progress', id: message.id, progress: pending })
     pending = null
   }
+  const storage = useStorage(message.storage)
   try {
     const input = validateInput(fn, message.input)
     const ctx = createFunctionContext({
       operationId: message.operation_id,
       attempt: message.attempt,
       signal: controller.signal,
-      storage: await useStorage(message.storage),
+      storage: await storage.storage,
       scratchDir: message.scratch_dir,
       host: message.host,
       logger: consola.withTag(message.operation_id),
@@ -75,6 +87,7 @@ async function invoke(fn: FunctionDefinition, message: InvokeMessage): Promise<v
   } finally {
     clearTimeout(deadline)
     running.delete(message.id)
+    storage.release()
   }
 }
 

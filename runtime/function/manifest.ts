@@ -2,6 +2,7 @@ import { z } from 'zod'
 import type { FunctionManifest } from '../protocol/function.ts'
 import { KtrdrError } from '../protocol/errors.ts'
 import type { ArchiveFile } from './archive.ts'
+import { MOUNT_NAMES } from '../../storage/options.ts'
 
 export const MANIFEST_FILE = 'manifest.json'
 
@@ -20,6 +21,12 @@ const manifestSchema = z.object({
   }),
   timeout_seconds: z.number().positive(),
   max_attempts: z.number().int().positive(),
+  storage: z.partialRecord(z.enum(MOUNT_NAMES), z.object({
+    access: z.enum(['read', 'write']),
+    prefixes: z.array(z.string().regex(/^[^:]+(:[^:]+)*:$/, 'a key prefix ending in ":"').refine((p) => !p.split(':').includes('..'), 'no ".." segments')),
+  })).optional(),
+  env: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name')
+    .refine((n) => !n.toUpperCase().startsWith('KTRDR_'), 'KTRDR_* variables are the host\'s settings and secrets and never reach functions')).optional(),
   entry: z.string().min(1).refine((p) => !p.startsWith('/') && !p.split('/').includes('..'), 'a relative path inside the bundle'),
   built_at: z.string(),
   source_commit: z.string().nullable().optional(),

@@ -13,6 +13,7 @@ import invokeRoutes from './routes/invoke.ts'
 import modelsRoutes from './routes/models.ts'
 import operationsRoutes from './routes/operations.ts'
 import resultsRoutes from './routes/results.ts'
+import secretsRoutes from './routes/secrets.ts'
 import storageRoutes from './routes/storage.ts'
 import strategiesRoutes from './routes/strategies.ts'
 import trainingsRoutes from './routes/trainings.ts'
@@ -49,7 +50,7 @@ export async function createGatewayApp(services: GatewayServices): Promise<Gatew
   const ctx: GatewayRouteContext = services
   // Areas: health/workers/operations/invoke/compat/storage (gateway), functions (bundles & versions), data, strategies;
   // read-only research views: results, models, trainings/:id/performance, timeframes/symbols.
-  for (const routes of [healthRoutes, workersRoutes, operationsRoutes, invokeRoutes, compatRoutes, functionsRoutes, dataRoutes, strategiesRoutes, storageRoutes, resultsRoutes, modelsRoutes, trainingsRoutes, catalogRoutes]) routes(router, ctx)
+  for (const routes of [healthRoutes, workersRoutes, operationsRoutes, invokeRoutes, compatRoutes, functionsRoutes, dataRoutes, strategiesRoutes, storageRoutes, resultsRoutes, modelsRoutes, trainingsRoutes, catalogRoutes, secretsRoutes]) routes(router, ctx)
   app.use(router.handler)
   // Nothing matched (or the method is not served there). A token comes first, so that a caller
   // without one learns nothing about which routes exist: 401 for every path alike.

@@ -1,5 +1,6 @@
 import type { ConsolaInstance } from 'consola'
 import type { DispatchRequest } from '../protocol/index.ts'
+import { toErrorInfo } from '../protocol/errors.ts'
 import { placeOperation } from '../scheduler/index.ts'
 import { DEFINITIVE_NETWORK_ERRORS, type HostClient } from './_host-client.ts'
 import type { ResolvedGatewayOptions } from './_options.ts'
@@ -24,6 +25,8 @@ export function createDispatcher(deps: {
   logger: ConsolaInstance
   /** Called when a dispatch hit a connection error: the health module probes the host now. */
   onUnreachable: (entry: WorkerEntry) => void
+  /** The function's secrets, sent with each of its dispatches (and nowhere else). */
+  secrets?: (functionName: string) => Record<string, string>
 }) {
   const { operations, workers, client, logger } = deps
   const refusals = new Map<string, Map<string, number>>()
@@ -93,12 +96,21 @@ export function createDispatcher(deps: {
     workers.select(worker)
     workers.refresh(worker)
     const fn = s.plan.function
+    let secrets: Record<string, string> | undefined
+    try {
+      secrets = deps.secrets?.(fn.name)
+    } catch (error) {
+      release(worker, opId)
+      operations.fail(s, toErrorInfo(error))
+      return
+    }
     const body: DispatchRequest = {
       operation_id: opId,
       attempt,
       function: fn,
       input: s.op.input,
       deadline_ms: Date.now() + fn.timeout_seconds * 1000,
+      ...(secrets && Object.keys(secrets).length ? { secrets } : {}),
     }
     client.dispatch(worker.record.endpoint_url, body, deps.options.queue.dispatchTimeoutMs).then((res) => {
       worker.dispatchedAt.delete(opId)

@@ -23,6 +23,8 @@ export interface GatewayConfig {
   /** Silence request/lifecycle logs (tests, benches). */
   quiet?: boolean
   retention?: Partial<RetentionOptions>
+  /** Key for function secrets at rest (32 bytes, base64 or hex); default: a generated 0600 key file beside the database. */
+  secretsKey?: string | null
 }
 
 export interface RetentionOptions {
@@ -75,6 +77,8 @@ export interface ResolvedGatewayOptions {
   maxBundleBytes: number
   quiet: boolean
   retention: RetentionOptions
+  /** KTRDR_SECRETS_KEY; null: the key file beside the database (see _secrets.ts). */
+  secretsKey: string | null
 }
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]'])
@@ -147,5 +151,6 @@ export function resolveGatewayOptions(config: GatewayConfig = {}, env: NodeJS.Pr
       days: config.retention?.days ?? num(env.KTRDR_OPERATIONS_RETENTION_DAYS, 'KTRDR_OPERATIONS_RETENTION_DAYS') ?? 30,
       intervalMs: config.retention?.intervalMs ?? 3_600_000,
     },
+    secretsKey: config.secretsKey !== undefined ? config.secretsKey : env.KTRDR_SECRETS_KEY || null,
   }
 }

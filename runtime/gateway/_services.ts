@@ -16,6 +16,7 @@ import { createHostSecrets } from './_host-secrets.ts'
 import { createReconciler, type Reconciler } from './_reconcile.ts'
 import { createOperationsRetention, type OperationsRetention } from './_retention.ts'
 import { createOperationStore } from './_store.ts'
+import { createSecretStore, resolveSecretsKey, type SecretStore } from './_secrets.ts'
 import { createInputValidator, type InputValidator } from './_validate.ts'
 import { createWorkerRegistry, type WorkerRegistry } from './_workers.ts'
 import type { FunctionRegistry } from './functions/_types.ts'
@@ -39,6 +40,8 @@ export interface GatewayServices {
   retention: OperationsRetention
   /** Input-schema validators, compiled at publish and at start (see warmAliasedValidators). */
   validateInput: InputValidator
+  /** Per-function secrets, encrypted at rest, sent only with that function's dispatches. */
+  secrets: SecretStore
   startedAt: Date
   close(): Promise<void>
 }
@@ -66,10 +69,11 @@ export async function createGatewayServices(options: ResolvedGatewayOptions, ove
   const client = createHostClient({ clusterToken: options.clusterToken })
   const workers = createWorkerRegistry(hooks)
   const operations = createOperationsService(createOperationStore(database), hooks)
+  const secrets = createSecretStore(database, resolveSecretsKey(options))
 
   let dispatcherRef: Dispatcher | null = null
   let healthRef: HealthMonitor | null = null
-  const dispatcher = createDispatcher({ options, operations, workers, client, logger, onUnreachable: (entry) => void healthRef?.probe(entry, 'dispatch could not reach it') })
+  const dispatcher = createDispatcher({ options, operations, workers, client, logger, onUnreachable: (entry) => void healthRef?.probe(entry, 'dispatch could not reach it'), secrets: (name) => secrets.forFunction(name) })
   dispatcherRef = dispatcher
   const health = createHealthMonitor({ options, workers, operations, dispatcher, client, logger })
   healthRef = health
@@ -121,7 +125,7 @@ export async function createGatewayServices(options: ResolvedGatewayOptions, ove
   retention.start()
 
   const services: GatewayServices = {
-    options, logger, storage, database, functions, hooks, operations, workers, dispatcher, health, reconciler, client, invoke, retention, validateInput,
+    options, logger, storage, database, functions, hooks, operations, workers, dispatcher, health, reconciler, client, invoke, retention, validateInput, secrets,
     startedAt: new Date(),
     async close() {
       closed = true

@@ -5,6 +5,7 @@ import { KtrdrError } from '../protocol/errors.ts'
 import type { ExecutorToHost, HostToExecutor } from '../function/_ipc.ts'
 import type { ReadyBundle } from './_bundles.ts'
 import type { MemoryGuard } from './_memory.ts'
+import { envDigest, executorBaseEnv } from './_env.ts'
 
 const STDERR_TAIL = 8192
 const READY_TIMEOUT_MS = 30_000
@@ -13,6 +14,8 @@ const SPARE_SCRIPT = fileURLToPath(new URL('./_spare.mjs', import.meta.url))
 export interface Executor {
   pid: number
   sha256: string
+  /** Digest of the environment it was started with (declared variables, secrets): reused only for the same one. */
+  envKey: string
   name: string
   version: number
   child: ChildProcess
@@ -54,11 +57,11 @@ export function createExecutorPool(options: ExecutorPoolOptions) {
   let sparesStarting = 0
   let closed = false
 
-  // NODE_OPTIONS is cleared so loaders of the host (tsx, vitest) never leak into function code.
+  // Never the host's own environment: its tokens and storage credentials stay here (see _env.ts).
   const forkOptions = (cwd: string, env: Record<string, string> = {}): ForkOptions => ({
     cwd,
     execArgv: [`--max-old-space-size=${options.memoryMb}`],
-    env: { ...process.env, NODE_OPTIONS: '', ...env },
+    env: { ...executorBaseEnv(), ...env },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     serialization: 'json',
   })
@@ -85,8 +88,8 @@ export function createExecutorPool(options: ExecutorPoolOptions) {
     child.once('error', () => child.kill())
   }
 
-  function spawn(bundle: ReadyBundle): Promise<Executor> {
-    const env = { KTRDR_FUNCTION: bundle.name, KTRDR_FUNCTION_VERSION: String(bundle.version) }
+  /** `env`: the function's own variables (functionEnv in _env.ts), on top of the base environment. */
+  function spawn(bundle: ReadyBundle, env: Record<string, string>, envKey: string): Promise<Executor> {
     let child: ChildProcess
     const spare = spares.shift()
     if (spare && spare.connected) {
@@ -114,6 +117,7 @@ export function createExecutorPool(options: ExecutorPoolOptions) {
     const executor: Executor = {
       pid: child.pid ?? -1,
       sha256: bundle.sha256,
+      envKey,
       name: bundle.name,
       version: bundle.version,
       child,
@@ -175,23 +179,30 @@ export function createExecutorPool(options: ExecutorPoolOptions) {
 
   return {
     /** A warm idle executor of this bundle, or a freshly spawned one. Marks it busy. */
-    async acquire(bundle: ReadyBundle): Promise<Executor> {
+    async acquire(bundle: ReadyBundle, env: Record<string, string>): Promise<Executor> {
+      const envKey = envDigest(env)
       for (const [executor, timer] of idle) {
-        if (executor.sha256 === bundle.sha256 && executor.alive && !executor.retired) {
+        if (executor.sha256 !== bundle.sha256 || !executor.alive || executor.retired) continue
+        // Started with other secrets or settings (a secret changed since): it must not serve again.
+        if (executor.envKey !== envKey) {
           clearTimeout(timer)
           idle.delete(executor)
-          executor.busy = true
-          return executor
+          executor.kill('SIGTERM')
+          continue
         }
+        clearTimeout(timer)
+        idle.delete(executor)
+        executor.busy = true
+        return executor
       }
-      const executor = await spawn(bundle)
+      const executor = await spawn(bundle, env, envKey)
       executor.busy = true
       return executor
     },
     /** Spawn an idle executor ahead of the first invocation (prefetch after a deploy). */
-    async prewarm(bundle: ReadyBundle): Promise<void> {
+    async prewarm(bundle: ReadyBundle, env: Record<string, string>): Promise<void> {
       if ([...all].some((e) => e.sha256 === bundle.sha256 && e.alive && !e.retired)) return
-      const executor = await spawn(bundle)
+      const executor = await spawn(bundle, env, envDigest(env))
       release(executor)
     },
     release,

@@ -8,6 +8,8 @@ import type { BundleCache } from './_bundles.ts'
 import type { NewHostEvent } from './_events.ts'
 import type { Executor, ExecutorPool } from './_executors.ts'
 import type { ResolvedHostOptions } from './options.ts'
+import { functionEnv } from './_env.ts'
+import type { StorageAccess } from './_storage-proxy.ts'
 
 export type InvocationOutcome =
   | { status: 'completed'; result: unknown }
@@ -30,6 +32,7 @@ export interface InvocationDeps {
   emit(event: NewHostEvent): void
   capabilities: WorkerCapabilities
   logger: ConsolaInstance
+  storageAccess: StorageAccess
 }
 
 const now = () => new Date().toISOString()
@@ -87,13 +90,14 @@ export function startInvocation(request: DispatchRequest, deps: InvocationDeps):
     if (interrupted.signal.aborted) return stopped()
     // The executor creates it when the function first reads ctx.scratchDir; removed below either way.
     const scratchDir = join(options.cacheDir, 'scratch', `${request.operation_id}-${request.attempt}`)
-    const executor = await pool.acquire(bundle)
+    const env = () => functionEnv(bundle.manifest, bundle.version, request.secrets)
+    const executor = await pool.acquire(bundle, env())
       .catch(async (error) => {
         // A cached bundle damaged on disk fails to import: re-verify it, refetch once, try again.
         if ((error as { code?: string }).code !== 'BUNDLE_IMPORT_FAILED' || !(await cache.repair(bundle))) throw error
         logger.warn(`${request.operation_id}: cached bundle ${bundle.name}@${bundle.version} was damaged; fetched it again`)
         bundle = await cache.ensure(request.function)
-        return pool.acquire(bundle)
+        return pool.acquire(bundle, env())
       })
       .catch(async (error) => {
         await fsp.rm(scratchDir, { recursive: true, force: true }).catch(() => {})
@@ -107,6 +111,7 @@ export function startInvocation(request: DispatchRequest, deps: InvocationDeps):
       return stopped()
     }
     emit({ type: 'started', ...base, at: now(), bundle_ready_at: new Date(timings.bundle_ready!).toISOString() })
+    const grant = deps.storageAccess.grant(bundle.manifest.storage ?? {}, `Function ${bundle.name}@${bundle.version}`)
     try {
       const outcome = await new Promise<InvocationOutcome>((resolve) => {
         const onMessage = (message: ExecutorToHost) => {
@@ -132,13 +137,14 @@ export function startInvocation(request: DispatchRequest, deps: InvocationDeps):
         executor.child.once('exit', onExit)
         executor.send({
           type: 'invoke', id: messageId, operation_id: request.operation_id, attempt: request.attempt, input: request.input,
-          deadline_ms: request.deadline_ms, storage: options.storage, scratch_dir: scratchDir, log_level: options.logLevel,
+          deadline_ms: request.deadline_ms, storage: grant.storage, scratch_dir: scratchDir, log_level: options.logLevel,
           host: { workerId: options.workerId, workerType: options.workerType, capabilities: deps.capabilities },
         })
         if (interrupted.signal.aborted) interrupt(cancelReason ?? 'Deadline passed')
       })
       return outcome
     } finally {
+      grant.revoke()
       if (killTimer) clearTimeout(killTimer)
       // A child that was interrupted may still hold state from the aborted run: never reuse it.
       if (executor.alive && !cancelReason && !timedOut) pool.release(executor)

@@ -3,6 +3,7 @@ import { z } from 'zod'
 import type { DispatchRequest, HostHealth } from '../protocol/index.ts'
 import { isKtrdrError, KtrdrError } from '../protocol/errors.ts'
 import { assertCanonicalPath, createPolicyRouter, requireBearer, type RouteInfo } from '../http/index.ts'
+import { STORAGE_PROXY_PATH } from './_storage-proxy.ts'
 
 const dispatchSchema = z.object({
   operation_id: z.string().min(1).max(200),
@@ -16,6 +17,7 @@ const dispatchSchema = z.object({
   }),
   input: z.unknown(),
   deadline_ms: z.number(),
+  secrets: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).optional(),
 })
 const prefetchSchema = z.object({ name: z.string(), version: z.number().int().min(1), sha256: z.string().regex(/^[a-f0-9]{64}$/), bundle_key: z.string().min(1), timeout_seconds: z.number().optional() })
 
@@ -61,8 +63,10 @@ export interface HostApp extends App {
  * is public (the gateway's probes and the guide's curl), everything else takes the cluster token
  * when one is set. Without a token the host listens on loopback only (createHost refuses otherwise).
  */
-export function createHostApp(api: HostApi, clusterToken: string | null): HostApp {
+export function createHostApp(api: HostApi, clusterToken: string | null, storageProxy?: EventHandler): HostApp {
   const app = createApp({ onRequest: handler((event) => assertCanonicalPath(event.path)) }) as HostApp
+  // Executors' storage: authorised by a per-invocation capability, never the cluster token (see _storage-proxy.ts).
+  if (storageProxy) app.use(STORAGE_PROXY_PATH, storageProxy)
   const router = createPolicyRouter((event, route) => {
     if (route.auth !== 'public') authorize(event)
   }, { auth: 'cluster', body: 'json' })

@@ -17,6 +17,8 @@ import { createGatewayLink } from './_gateway.ts'
 import { startInvocation, type Invocation } from './_invocations.ts'
 import { createHostApp } from './_server.ts'
 import type { RouteInfo } from '../http/index.ts'
+import { functionEnv } from './_env.ts'
+import { createStorageAccess } from './_storage-proxy.ts'
 import { hostname, isLoopback, resolveHostOptions, type HostConfig, type ResolvedHostOptions } from './options.ts'
 
 export { resolveHostOptions, type HostConfig, type ResolvedHostOptions } from './options.ts'
@@ -53,6 +55,10 @@ export async function createHost(config: HostConfig = {}): Promise<KtrdrHost> {
   const active = new Map<string, Invocation>()
   let draining = false
   let link: ReturnType<typeof createGatewayLink> | null = null
+  let localUrl = ''
+  const storageAccess = createStorageAccess({ storage, resolved: options.storage, mode: options.functionStorage, url: () => localUrl })
+  /** Latest secrets per function, so a prewarmed executor starts the way the next invocation needs it. */
+  const lastSecrets = new Map<string, Record<string, string>>()
 
   const memory = createMemoryGuard({ mode: options.executorMemoryEnforcement })
   logger.info(`Executor memory cap ${options.executorMemoryMb} MB enforced by ${memory.detail}`)
@@ -101,7 +107,8 @@ export async function createHost(config: HostConfig = {}): Promise<KtrdrHost> {
     const refusal = cache.refusal(request.function.sha256)
     if (refusal) return { accepted: false as const, reason: `Host ${options.workerId} does not take ${request.function.name}@${request.function.version} for now: ${refusal}` }
     noteVersion(request.function.name, request.function.version, request.function.sha256)
-    const invocation = startInvocation(request, { options, cache, pool, capabilities, logger, emit: (event) => outbox.push(event) })
+    lastSecrets.set(request.function.name, request.secrets ?? {})
+    const invocation = startInvocation(request, { options, cache, pool, capabilities, logger, storageAccess, emit: (event) => outbox.push(event) })
     active.set(request.operation_id, invocation)
     void invocation.done.finally(() => { if (active.get(request.operation_id) === invocation) active.delete(request.operation_id) })
     return { accepted: true as const, done: invocation.done }
@@ -131,12 +138,12 @@ export async function createHost(config: HostConfig = {}): Promise<KtrdrHost> {
     prefetch(body) {
       noteVersion(body.name, body.version, body.sha256)
       void cache.ensure({ ...body, timeout_seconds: body.timeout_seconds ?? 0 })
-        .then((bundle) => (options.prewarm ? pool.prewarm(bundle) : undefined))
+        .then((bundle) => (options.prewarm ? pool.prewarm(bundle, functionEnv(bundle.manifest, bundle.version, lastSecrets.get(bundle.name))) : undefined))
         .catch((error) => logger.warn(`Prefetch of ${body.name}@${body.version} failed: ${(error as Error).message}`))
     },
     drain() { draining = true },
-    info: () => ({ service: 'ktrdr-host', version: VERSION, status: 'running', worker_id: options.workerId, timestamp: new Date().toISOString(), pid: process.pid, executors: pool.stats(), bundles: cache.list(), unhealthy_bundles: cache.unhealthyList(), memory_enforcement: memoryEnforcement }),
-  }, options.clusterToken)
+    info: () => ({ service: 'ktrdr-host', version: VERSION, status: 'running', worker_id: options.workerId, timestamp: new Date().toISOString(), pid: process.pid, executors: pool.stats(), bundles: cache.list(), unhealthy_bundles: cache.unhealthyList(), memory_enforcement: memoryEnforcement, spares: pool.spareCount(), storage_capabilities: storageAccess.size() }),
+  }, options.clusterToken, storageAccess.handler)
 
   const server = createServer(toNodeListener(app))
   server.keepAliveTimeout = 65_000
@@ -145,7 +152,7 @@ export async function createHost(config: HostConfig = {}): Promise<KtrdrHost> {
     server.listen(options.port, options.bind, () => { server.off('error', reject); resolve() })
   })
   const port = (server.address() as AddressInfo).port
-  const localUrl = `http://${options.bind.includes(':') ? `[${options.bind}]` : options.bind === '0.0.0.0' ? '127.0.0.1' : options.bind}:${port}`
+  localUrl = `http://${options.bind.includes(':') ? `[${options.bind}]` : options.bind === '0.0.0.0' ? '127.0.0.1' : options.bind}:${port}`
   const endpointUrl = options.endpointUrl ?? (isLoopback(options.bind) ? localUrl : `http://${hostname()}:${port}`)
 
   const registration = (): WorkerRegistration => ({

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto'
 import { cpus, hostname, totalmem } from 'node:os'
 import { join, resolve } from 'node:path'
-import { resolveStorageOptions, type ResolvedStorageOptions, type StorageConfig } from '../../storage/index.ts'
 import { KtrdrError } from '../protocol/errors.ts'
+import type { FunctionStorageMode } from './_storage-proxy.ts'
+import { resolveStorageOptions, type ResolvedStorageOptions, type StorageConfig } from '../../storage/index.ts'
 
 /** What a user, a CLI flag or a test says. Everything optional; env fills the rest. */
 export interface HostConfig {
@@ -48,6 +49,8 @@ export interface HostConfig {
   register?: { initialDelayMs?: number; maxDelayMs?: number; timeoutMs?: number }
   /** Forward executor stdout/stderr to this process (default true). */
   forwardExecutorOutput?: boolean
+  /** How executors reach storage: 'direct' (fs mounts as fs, scope-checked; default) or 'proxy' (everything through the host with a capability). */
+  functionStorage?: FunctionStorageMode
 }
 
 export interface ResolvedHostOptions {
@@ -81,6 +84,7 @@ export interface ResolvedHostOptions {
   cancelGraceMs: number
   register: { initialDelayMs: number; maxDelayMs: number; timeoutMs: number }
   forwardExecutorOutput: boolean
+  functionStorage: FunctionStorageMode
 }
 
 const LOG_LEVELS: Record<string, number> = { silent: -999, fatal: 0, error: 0, warn: 1, warning: 1, info: 3, debug: 4, trace: 5 }
@@ -137,7 +141,14 @@ export function resolveHostOptions(config: HostConfig = {}, env: NodeJS.ProcessE
       timeoutMs: config.register?.timeoutMs ?? 10_000,
     },
     forwardExecutorOutput: config.forwardExecutorOutput ?? true,
+    functionStorage: resolveFunctionStorage(config.functionStorage ?? env.KTRDR_HOST_FUNCTION_STORAGE),
   }
+}
+
+function resolveFunctionStorage(value: string | undefined): FunctionStorageMode {
+  if (value === undefined || value === '' || value === 'direct') return 'direct'
+  if (value === 'proxy') return 'proxy'
+  throw new KtrdrError({ statusCode: 400, code: 'HOST_CONFIG_INVALID', retryable: false, message: `KTRDR_HOST_FUNCTION_STORAGE must be "direct" or "proxy", got ${JSON.stringify(value)}` })
 }
 
 export function isLoopback(address: string): boolean {

@@ -14,6 +14,10 @@ export interface FunctionManifest {
   placement: FunctionPlacement
   timeout_seconds: number
   max_attempts: number
+  /** Storage mounts the function may use (mount → access and key prefixes as unstorage base keys); missing in bundles built before declarations: no storage. */
+  storage?: Partial<Record<'data' | 'models' | 'bundles' | 'results' | 'strategies' | 'checkpoints', { access: 'read' | 'write'; prefixes: string[] }>>
+  /** Host environment variables passed through to the function (never KTRDR_*). */
+  env?: string[]
   /** Path of the executor entry inside the unpacked bundle. */
   entry: string
   built_at: string

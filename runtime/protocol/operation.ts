@@ -62,6 +62,11 @@ export interface DispatchRequest {
   input: unknown
   /** Epoch ms after which the host must abort the invocation. */
   deadline_ms: number
+  /**
+   * The function's secrets (`ktrdr secret set`), as environment variables of its executors only.
+   * Sent over the cluster-token channel with each dispatch; never stored in operations or logged.
+   */
+  secrets?: Record<string, string>
 }
 
 export interface FunctionRef {
