@@ -10,10 +10,17 @@ import { gatewayState } from './_state.ts'
  */
 export default defineNitroPlugin((nitroApp) => {
   gatewayState.ready = (async () => {
-    const services = await createGatewayServices(resolveGatewayOptions({ host: '127.0.0.1', insecure: true }))
+    // Nitro's node-server listens on NITRO_HOST/HOST, every interface when neither is set: the same
+    // "no non-loopback bind without both tokens (or KTRDR_INSECURE=1)" rule as `ktrdr gateway`.
+    const host = process.env.NITRO_HOST || process.env.HOST || '0.0.0.0'
+    const services = await createGatewayServices(resolveGatewayOptions({ host }))
     const app = await createGatewayApp(services)
     return { app, services }
   })()
-  gatewayState.ready.catch((error) => { console.error('[ktrdr] gateway failed to start:', error); process.exitCode = 1 })
+  gatewayState.ready.catch((error) => {
+    // A gateway that cannot start must not keep a port open answering 500s.
+    console.error('[ktrdr] gateway failed to start:', (error as Error).message ?? error)
+    process.exit(1)
+  })
   nitroApp.hooks.hook('close', async () => { await (await gatewayState.ready)?.services.close() })
 })
