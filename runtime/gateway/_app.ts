@@ -56,6 +56,12 @@ export async function createGatewayApp(services: GatewayServices): Promise<Gatew
   // without one learns nothing about which routes exist: 401 for every path alike.
   app.use(defineEventHandler((event) => {
     if (options.apiToken) requireBearer(event, [options.apiToken, options.clusterToken], 'KTRDR_API_TOKEN')
+    const allow = router.allowedMethods(event.path)
+    // Only when this method is not among them: a spelling the router did not match is a 404, not a 405.
+    if (allow.length && !allow.includes(event.method)) {
+      event.node.res.setHeader('allow', allow.join(', '))
+      throw new KtrdrError({ statusCode: 405, code: 'METHOD_NOT_ALLOWED', retryable: false, message: `${event.method} is not served at ${event.path.split('?')[0]}: use ${allow.join(', ')}` })
+    }
     throw new KtrdrError({ statusCode: 404, code: 'ROUTE_NOT_FOUND', retryable: false, message: `No route for ${event.method} ${event.path.split('?')[0]}: see docs/architecture.md for the API` })
   }))
   app.routes = router.routes

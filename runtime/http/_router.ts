@@ -37,6 +37,14 @@ export interface PolicyRouter extends Record<RouterMethod, Add> {
   readonly routes: readonly RouteInfo[]
   /** The h3 handler to mount with `app.use()`. Falls through (returns undefined) when nothing matches. */
   readonly handler: EventHandler
+  /** The methods routes serve at this path (upper case), for a 405's `Allow`; empty when no route has it. */
+  allowedMethods(path: string): string[]
+}
+
+/** A registered pattern as a RegExp over the path (`:name` one segment, `**` the rest, trailing slash optional). */
+function patternRegExp(pattern: string): RegExp {
+  const body = pattern.replace(/\/+$/, '').split('/').map((seg) => seg === '**' ? '.*' : seg.startsWith(':') ? '[^/]+' : seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('/')
+  return new RegExp(`^${body}/?$`)
 }
 
 const METHODS: RouterMethod[] = ['connect', 'delete', 'get', 'head', 'options', 'post', 'put', 'trace', 'patch']
@@ -58,7 +66,19 @@ export function createPolicyRouter(guard: (event: H3Event, route: RouteInfo) => 
     else h3[method](path, guarded)
     return router
   }
-  const router = { routes, handler: h3.handler, use: add('all') } as unknown as PolicyRouter
+  const matchers: Array<{ route: RouteInfo; re: RegExp }> = []
+  const allowedMethods = (path: string) => {
+    const bare = path.split('?')[0]
+    for (const r of routes.slice(matchers.length)) matchers.push({ route: r, re: patternRegExp(r.path) })
+    const methods = new Set<string>()
+    for (const { route, re } of matchers) {
+      if (route.method === 'all' || !re.test(bare)) continue
+      methods.add(route.method.toUpperCase())
+      if (route.method === 'get') methods.add('HEAD')
+    }
+    return [...methods]
+  }
+  const router = { routes, handler: h3.handler, use: add('all'), allowedMethods } as unknown as PolicyRouter
   for (const m of METHODS) router[m] = add(m) as Add
   return router
 }

@@ -164,7 +164,7 @@ async function sweep(server: Server): Promise<{ sent: number; violations: string
             const unmatched = got.status === 404 && got.code === 'ROUTE_NOT_FOUND'
             if (unmatched && !server.fallback(token.carries)) violations.push(`404 told an unauthenticated caller a route is missing: ${what}`)
             if (!served) {
-              if (!unmatched && got.status !== 401) violations.push(`unmatched path not refused: ${what}`)
+              if (!unmatched && got.status !== 401 && !(got.status === 405 && got.code === 'METHOD_NOT_ALLOWED')) violations.push(`unmatched path not refused: ${what}`)
               if (got.status === 401 && server.fallback(token.carries)) violations.push(`valid token refused on an unmatched path: ${what}`)
               return
             }

@@ -130,6 +130,12 @@ describe('invocation', () => {
     expect((await g.api('/api/v1/functions/echo/invoke', { raw: '[1,2]' })).status).toBe(400)
     expect((await g.api('/api/v1/functions/nope/invoke', { body: { input: {} } })).status).toBe(404)
     expect((await g.api('/api/v1/operations/op_dummy_20260101_000000_deadbeef')).status).toBe(404)
+    // A known path with a method it does not serve: 405 naming the methods it does, not 404.
+    const wrongMethod = await g.api('/api/v1/workers/health', { method: 'PUT' })
+    expect(wrongMethod.status).toBe(405)
+    expect(wrongMethod.body.code).toBe('METHOD_NOT_ALLOWED')
+    expect(wrongMethod.body.message).toMatch(/GET, HEAD/)
+    expect((await g.api('/api/v1/no-such-route')).status).toBe(404)
     const invalid = await g.api('/api/v1/functions/strict/invoke', { body: { input: { symbol: 3 } } })
     expect(invalid.status).toBe(422)
     expect(invalid.body.message).toMatch(/input\.symbol/)
