@@ -35,7 +35,7 @@ export interface TrainingResult {
   resumed_from: { epoch: number; batch: number } | null
   artifacts: { feature_importance: null; per_symbol_metrics: null }
   model_info: { parameters_count: number; trainable_parameters: number; architecture: string; model_type: string; sequence_length: number | null }
-  data_summary: { symbols: string[]; timeframes: string[]; start_date: string | null; end_date: string | null; total_samples: number; feature_count: number; train_samples: number; validation_samples: number; test_samples: number; data_sha256: string; synthetic: boolean; per_symbol: PreparedSet['perSymbol'] }
+  data_summary: { symbols: string[]; timeframes: string[]; start_date: string | null; end_date: string | null; total_samples: number; feature_count: number; train_samples: number; validation_samples: number; test_samples: number; data_sha256: string; synthetic: boolean; per_symbol: PreparedSet['perSymbol']; purged: PreparedSet['purged'] }
   session_info: { operation_id: string; attempt: number; strategy_name: string; symbols: string[]; timeframes: string[]; training_mode: 'local'; use_host_service: false; start_date: string | null; end_date: string | null; worker_id: string; seed: number }
   resource_usage: { training_mode: 'local'; backend: string; backend_package: string; gpu: boolean }
 }
@@ -93,7 +93,7 @@ export function buildTrainingResult(a: {
       symbols: td.symbols, timeframes: td.timeframes, start_date: a.bars.start_date, end_date: a.bars.end_date,
       total_samples: set.train.length + set.validation.length + set.test.length, feature_count: a.spec.inputSize,
       train_samples: set.train.length, validation_samples: set.validation.length, test_samples: set.test.length,
-      data_sha256: a.bars.sha256, synthetic: a.bars.synthetic, per_symbol: a.prepared.perSymbol,
+      data_sha256: a.bars.sha256, synthetic: a.bars.synthetic, per_symbol: a.prepared.perSymbol, purged: a.prepared.purged,
     },
     session_info: {
       operation_id: a.ctx.operationId, attempt: a.ctx.attempt, strategy_name: a.strategy.name, symbols: td.symbols, timeframes: td.timeframes,

@@ -11,13 +11,19 @@ import { resolveModelSpec } from '../../core/src/model/spec.ts'
 import { tf } from '../../core/src/model/tf.ts'
 import { loadCheckpoint, readCheckpointManifest, removeCheckpoint, saveCheckpoint } from './checkpoint.ts'
 import { resolveLoopConfig } from './config.ts'
-import { prepareTrainingSet, type SymbolData } from './dataset.ts'
+import { prepareTrainingSet, type PreparedSet, type SymbolData } from './dataset.ts'
 import { loadTrainingBars, readStrategyYaml, resolveStrategySource } from './inputs.ts'
 import { evaluateSplit } from './evaluate.ts'
 import { runTrainingLoop, type LoopSnapshot } from './loop.ts'
 import { classificationMetrics, regressionMetrics } from './metrics.ts'
 import { buildTrainingResult, type TrainingResult } from './result.ts'
 import type { TrainInput } from './schema.ts'
+
+function inSampleRanges(perSymbol: PreparedSet['perSymbol']): Record<string, { start: string; end: string }> {
+  const out: Record<string, { start: string; end: string }> = {}
+  for (const p of perSymbol) if (p.in_sample) out[p.symbol] = { start: new Date(p.in_sample.start_ms).toISOString(), end: new Date(p.in_sample.end_ms).toISOString() }
+  return out
+}
 
 // Progress bands: preparation 0–10 %, batches 10–95 %, evaluation and saving 95–100 %.
 const PREP = 10
@@ -58,7 +64,7 @@ export async function runTraining(input: TrainInput, ctx: FunctionContext): Prom
   const prepared = prepareTrainingSet(symbolData, {
     split: loopConfig.data_split,
     sequenceLength: spec.sequenceLength,
-    purge: labelCfg.source === 'triple_barrier' ? { horizon: labelCfg.max_holding_period, embargoPct: labelCfg.embargo_pct } : null,
+    embargoPct: labelCfg.source === 'triple_barrier' ? labelCfg.embargo_pct : 0,
     useSampleWeights: labelCfg.source === 'triple_barrier' && labelCfg.compute_weights,
   })
   const { set } = prepared
@@ -138,7 +144,7 @@ export async function runTraining(input: TrainInput, ctx: FunctionContext): Prom
       training_symbols: td.symbols,
       training_timeframes: td.timeframes,
       base_timeframe: td.base_timeframe,
-      data: { start_date: bars.start_date, end_date: bars.end_date, sha256: bars.sha256, synthetic: bars.synthetic, samples: { train: set.train.length, validation: set.validation.length, test: set.test.length } },
+      data: { start_date: bars.start_date, end_date: bars.end_date, sha256: bars.sha256, synthetic: bars.synthetic, samples: { train: set.train.length, validation: set.validation.length, test: set.test.length }, in_sample: inSampleRanges(prepared.perSymbol), purged: prepared.purged },
       seed: input.seed,
       backend: backend.backend,
       package_versions: { ...backend.versions, node: process.versions.node },
