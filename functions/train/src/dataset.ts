@@ -28,7 +28,7 @@ export interface PurgeReport {
   train: number
   /** Validation labels that read bars of the test split (or lie inside the embargo). */
   validation: number
-  /** Labels the data ends before settling (zigzag's last leg, any split): not a fact yet. */
+  /** Test labels the data ends before settling (zigzag's unfinished last leg): kept, counted. */
   unsettled: number
   embargo_rows: number
 }
@@ -93,8 +93,10 @@ export function prepareTrainingSet(data: SymbolData[], options: SplitOptions): P
       for (let k = from; k < to; k++) {
         const r = candidates[k]
         const at = settled[r - offset] + offset
-        if (at >= end) { report.unsettled++; continue }
         if (kind && (at >= boundary || r >= boundary - embargo)) { report[kind]++; continue }
+        // Test labels the data ends before settling (zigzag's unfinished last leg) stay, as
+        // KTRDR labels them, and are counted: nothing follows the test split for them to leak.
+        if (at >= end) report.unsettled++
         out.push(r)
       }
       return out
