@@ -18,8 +18,8 @@ function verdict(random: RandomEntryBaseline | null, decisions: DecisionSummary)
   if (!random) return `no trades: ${decisions.why_no_trades ?? 'nothing executed'}`
   const pct = random.percentile.toFixed(1)
   return random.p_value <= 0.05
-    ? `beats random entries at the ${pct}th percentile (p = ${random.p_value.toFixed(3)}): evidence of an edge`
-    : `at the ${pct}th percentile of random entries (p = ${random.p_value.toFixed(3)}): no evidence of an edge`
+    ? `beats random entries at the ${pct}th percentile (p = ${random.p_value.toFixed(4)}): evidence of an edge`
+    : `at the ${pct}th percentile of random entries (p = ${random.p_value.toFixed(4)}): no evidence of an edge`
 }
 
 /** §7.5 for one (symbol × parameter set), plus where its details are stored. */

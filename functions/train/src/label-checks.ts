@@ -9,7 +9,7 @@ import type { TrainingSet } from './loop.ts'
 /** A class with fewer samples than this in a split is too rare to learn or to score. */
 export const MIN_CLASS_SAMPLES = 20
 /** Fewer zigzag legs than this in a split: the split is a handful of trends, not a sample. */
-export const MIN_LABEL_LEGS = 10
+export const MIN_LABEL_LEGS = 5
 /** The suggested zigzag threshold aims at legs of about this many bars. */
 export const TARGET_BARS_PER_LEG = 48
 
