@@ -228,7 +228,11 @@ describe('models and training performance', () => {
     expect(r.body).toEqual({
       success: true, task_id: done.operation_id, operation_id: done.operation_id, status: 'completed', model_path: `models/${v1.key}`,
       training_metrics: { final_train_loss: 0.81, final_val_loss: 0.93, final_train_accuracy: 0.62, final_val_accuracy: 0.55, epochs_completed: 7, early_stopped: true, training_time_minutes: 1.5 },
-      test_metrics: { test_loss: 0.97, test_accuracy: 0.54, precision: 0.5, recall: 0.54, f1_score: 0.51 },
+      test_metrics: {
+        test_loss: 0.97, test_accuracy: 0.54, precision: 0.5, recall: 0.54, f1_score: 0.51,
+        majority_baseline: 0.4, balanced_accuracy: 0.5, macro_f1: 0.45, baseline: { accuracy: 0.4, balanced_accuracy: 1 / 3, macro_f1: 0.19 },
+      },
+      warnings: [],
       model_info: { model_size_bytes: files[0] + files[1], parameters_count: 31, architecture: 'v3_mlp' },
     })
 
