@@ -60,8 +60,8 @@ describe('degenerate labels are said, with a suggested label parameter', () => {
   const close = Float64Array.from({ length: 4800 }, (_, i) => 1.1 * (1 + 0.01 * Math.sin((2 * Math.PI * i) / 96)))
 
   it('one-class validation split, few legs: warnings naming the split, with a usable zigzag threshold', () => {
-    // 8 long legs over 1000 rows (the audit's demo); the validation split is all SELL.
-    const targets = Array.from({ length: 1000 }, (_, i) => (i < 700 ? (Math.floor(i / 100) % 2 ? 2 : 0) : 2))
+    // 4 long legs in 700 training rows (the audit's demo: 8 in 8,400 bars); the validation split is all SELL.
+    const targets = Array.from({ length: 1000 }, (_, i) => (i < 700 ? (Math.floor(i / 200) % 2 ? 2 : 0) : 2))
     const w = checkTrainingLabels(set(targets, [700, 850]), { source: 'zigzag', zigzag_threshold: 0.025, label_lookahead: null }, 3, ['BUY', 'HOLD', 'SELL'], [close])
     expect(w.map((x) => `${x.code}:${x.split}`)).toEqual(['LABELS_FEW_LEGS:train', 'LABELS_ONE_CLASS:validation', 'LABELS_ONE_CLASS:test'])
     const t = w[0].suggestion!.zigzag_threshold
