@@ -49,7 +49,7 @@ async function loadStrategyModel(): Promise<BacktestModel> {
   return {
     loaded: { model, spec, key: 'bench', metadata: {} as never }, key: 'bench', strategy, strategyName: strategy.name,
     baseTimeframe: '1h', timeframes: ['1h'], features: strategy.resolved_features, sequenceLength: 1, outputType: 'classification',
-    decisions: strategy.decisions as never, normalization: undefined, trainingSymbols: ['BENCH'],
+    decisions: strategy.decisions as never, normalization: undefined, trainingSymbols: ['BENCH'], inSample: new Map(),
   }
 }
 

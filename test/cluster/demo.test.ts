@@ -58,7 +58,14 @@ it('ktrdr demo: cluster, deploy, synthetic data, train, backtest, results on dis
   expect(trades.length).toBe(printed)
   const equity = /equity curve +(\S+equity\.csv)/.exec(out)![1]
   expect((await readFile(equity, 'utf8')).split('\n')[0]).toBe('timestamp,price,portfolio_value,position')
-  expect(existsSync(join(home, 'models', 'v3_multi_indicator_example', '1h_v1', 'metadata.json'))).toBe(true)
+  expect(existsSync(join(home, 'models', 'regime_momentum', '1h_v1', 'metadata.json'))).toBe(true)
+  // Numbers beside their baselines, strictly out of sample, and a verdict.
+  expect(out).toMatch(/Test accuracy [\d.]+% vs [\d.]+% always-\w+; balanced accuracy/)
+  expect(out).toMatch(/Buy and hold +-?[\d.]+% market/)
+  // A one-epoch model may not trade: then the line is '-' and the verdict says why.
+  expect(out).toMatch(/Random entries +(2000 draws.*th percentile, p = [\d.]+|-)\n/)
+  expect(out).toContain('out of sample: 0 bars overlap training')
+  expect(out).toMatch(/Verdict \(planted market, out of sample\): (beats random entries|at the [\d.]+th percentile|no trades)/)
 }, 600_000)
 
 it('ktrdr demo: bad arguments fail with a message and a non-zero exit', async () => {

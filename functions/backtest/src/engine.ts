@@ -3,6 +3,7 @@ import { KtrdrError } from '../../../runtime/protocol/errors.ts'
 import { runKernel, type EquityBuffers } from './kernel.ts'
 import { computeMetrics, type Annualization, type PerformanceMetrics } from './metrics.ts'
 import { closePosition, EngineState } from './position.ts'
+import { summarizeDecisions, type DecisionSummary } from './explain.ts'
 import { TradeBuffer } from './trades.ts'
 
 /** Buffers a run writes into; reuse one across the runs of a sweep to avoid reallocating. */
@@ -26,6 +27,7 @@ export interface EngineResult {
   metrics: PerformanceMetrics
   annualization: Annualization
   finalEquity: number
+  decisions: DecisionSummary
 }
 
 function cancelled(): KtrdrError {
@@ -70,5 +72,7 @@ export function runBacktest(bars: EngineBars, signals: RawSignals, cfg: Resolved
   const { metrics, annualization } = computeMetrics({
     equity, points, initialCapital: cfg.initialCapital, trades, firstTime: bars.time[start], lastTime: closeTime, barMs: window.barMs,
   })
-  return { config: cfg, window, trades, equity, position: work.out.position.subarray(0, points), metrics, annualization, finalEquity: equity[points - 1] }
+  const position = work.out.position.subarray(0, points)
+  const decisions = summarizeDecisions(signals, cfg, window, s, position, trades.count)
+  return { config: cfg, window, trades, equity, position, metrics, annualization, finalEquity: equity[points - 1], decisions }
 }

@@ -32,6 +32,10 @@ export const backtestInputSchema = z.object({
   /** Legacy field of the guide; the model metadata already names every timeframe. */
   timeframes: z.array(z.string()).optional(),
   parameter_sets: z.array(parameterSetSchema).max(1000).optional().describe("One result per (symbol × set); at most 1000 sets, the results travel in the operation record"),
+  require_out_of_sample: z.boolean().default(false)
+    .describe("Refuse (422 BACKTEST_IN_SAMPLE) a window that overlaps the bars the model was trained and selected on; otherwise the overlap is a warning in the result. A research loop sets it."),
+  baseline_draws: z.number().int().min(1000).max(100_000).default(2000).describe('Random-entry baseline draws'),
+  baseline_seed: z.number().int().min(0).max(2 ** 31 - 1).default(20_240_601).describe('Seed of the random-entry baseline'),
   save_details: z.enum(['auto', 'all', 'trades', 'none']).default('auto')
     .describe('What goes to the results store per run: auto = trades always, equity curve when at most 16 runs'),
 })

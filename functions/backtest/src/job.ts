@@ -9,6 +9,18 @@ import { resolveModelRef } from './model-ref.ts'
 import { runKey, writeRunDetails, type StoredDetails } from './results.ts'
 import { runSweep } from './sweep.ts'
 import { resolveWindow } from './window.ts'
+import { buyAndHold, randomEntryBaseline, type BuyAndHold, type RandomEntryBaseline } from './baselines.ts'
+import type { DecisionSummary } from './explain.ts'
+import { lowerBound } from '../../core/src/data/series.ts'
+
+/** The headline a run supports: an edge only at p ≤ 0.05 against random entries. */
+function verdict(random: RandomEntryBaseline | null, decisions: DecisionSummary): string {
+  if (!random) return `no trades: ${decisions.why_no_trades ?? 'nothing executed'}`
+  const pct = random.percentile.toFixed(1)
+  return random.p_value <= 0.05
+    ? `beats random entries at the ${pct}th percentile (p = ${random.p_value.toFixed(4)}): evidence of an edge`
+    : `at the ${pct}th percentile of random entries (p = ${random.p_value.toFixed(4)}): no evidence of an edge`
+}
 
 /** docs/domain.md#backtest-result for one (symbol × parameter set), plus where its details are stored. */
 export interface BacktestRunResult {
@@ -27,6 +39,13 @@ export interface BacktestRunResult {
   annualization: Annualization
   final_equity: number
   synthetic_data: boolean
+  /** What the model called, what each filter dropped, time in market, exposure; why no trades. */
+  decisions: DecisionSummary
+  /** Buy-and-hold and random entries over the same window, and the verdict they support. */
+  baselines: { buy_and_hold: BuyAndHold; random_entries: RandomEntryBaseline | null; verdict: string }
+  /** The window against the model's in-sample bars (training + validation labels). */
+  out_of_sample: { in_sample_start: string | null; in_sample_end: string | null; overlap_bars: number; checked: boolean }
+  warnings: Array<{ code: string; message: string }>
   results: StoredDetails & { mount: 'results'; prefix: string }
 }
 
@@ -36,7 +55,7 @@ export interface BacktestJobResult extends BacktestRunResult {
   results_prefix: string
   /** Every (symbol × set) run; the top-level fields repeat runs[0] (the guide's single-backtest shape). */
   runs: BacktestRunResult[]
-  timings: { load_model_s: number; load_data_s: number; features_s: number; inference_s: number; engine_s: number; store_s: number; total_s: number; bars: number; engine_bars_per_second: number }
+  timings: { load_model_s: number; load_data_s: number; features_s: number; inference_s: number; engine_s: number; baselines_s: number; store_s: number; total_s: number; bars: number; engine_bars_per_second: number }
 }
 
 /** Runs per invocation: every run's summary (≈1.5 KB) is part of the operation result. */
@@ -91,7 +110,7 @@ export async function runBacktestJob(input: BacktestInput, ctx: FunctionContext)
   const saveTrades = details !== 'none'
   const prefix = `backtests/${ctx.operationId}`
 
-  const timings = { load_model_s: (tModel - t0) / 1000, load_data_s: 0, features_s: 0, inference_s: 0, engine_s: 0, store_s: 0, total_s: 0, bars: 0, engine_bars_per_second: 0 }
+  const timings = { load_model_s: (tModel - t0) / 1000, load_data_s: 0, features_s: 0, inference_s: 0, engine_s: 0, baselines_s: 0, store_s: 0, total_s: 0, bars: 0, engine_bars_per_second: 0 }
   const runs: BacktestRunResult[] = []
   let lastYield = performance.now()
 
@@ -112,17 +131,37 @@ export async function runBacktestJob(input: BacktestInput, ctx: FunctionContext)
         message: `No ${symbol} ${timeframe} bars between ${input.start_date ?? 'the start'} and ${input.end_date ?? 'the end'} after the indicator warm-up (first usable bar ${prepared.outputs.validFrom < bars.length ? iso(bars.time[prepared.outputs.validFrom]) : 'none'}): widen the window or load more history`,
       })
     }
+    // In-sample check: the bars the model's training and validation labels read.
+    const inSample = model.inSample.get(symbol)
+    const winStart = bars.time[window.start]
+    const winEnd = bars.time[window.end]
+    const overlapBars = inSample && winStart <= inSample.end && winEnd >= inSample.start
+      ? lowerBound(bars.time, Math.min(winEnd, inSample.end) + 1) - lowerBound(bars.time, Math.max(winStart, inSample.start))
+      : 0
+    const warnings: Array<{ code: string; message: string }> = []
+    if (overlapBars > 0) {
+      const message = `The ${symbol} window ${iso(winStart)} → ${iso(winEnd)} overlaps the model's in-sample bars ${iso(inSample!.start)} → ${iso(inSample!.end)} (${overlapBars} bars): those results are not out of sample`
+      if (input.require_out_of_sample) throw new KtrdrError({ statusCode: 422, code: 'BACKTEST_IN_SAMPLE', retryable: false, message: `${message}; start the backtest after ${iso(inSample!.end)}`, details: { symbol, in_sample: { start: iso(inSample!.start), end: iso(inSample!.end) }, window: { start: iso(winStart), end: iso(winEnd) }, overlap_bars: overlapBars } })
+      warnings.push({ code: 'BACKTEST_IN_SAMPLE', message })
+      ctx.logger.warn(message)
+    } else if (!inSample) warnings.push({ code: 'BACKTEST_NOT_CHECKED', message: `The model records no in-sample range for ${symbol}: overlap with its training data was not checked` })
+    const outOfSample = { in_sample_start: inSample ? iso(inSample.start) : null, in_sample_end: inSample ? iso(inSample.end) : null, overlap_bars: overlapBars, checked: !!inSample }
     const points = window.end - window.start + 1
     timings.bars += points * configs.length
     ctx.progress({ percentage: base + share * 0.4, current_step: `Backtesting ${symbol} ${timeframe}`, context: { symbol, phase: 'engine' } })
     const tEngine = performance.now()
     let storeMs = 0
+    let baseMs = 0
     await runSweep(bars, prepared.outputs, window, configs, async (i, r) => {
       const key = runKey(ctx.operationId, symbol, i)
       const ts = performance.now()
       const stored = await writeRunDetails(ctx.storage.results, key, symbol, bars, r, { trades: saveTrades, equity: saveEquity })
       storeMs += performance.now() - ts
       const set = sets[i]
+      const tb = performance.now()
+      const random = randomEntryBaseline(bars, window, r.config, r.trades, { draws: input.baseline_draws, seed: input.baseline_seed })
+      const baselines = { buy_and_hold: buyAndHold(bars, window, r.config), random_entries: random, verdict: verdict(random, r.decisions) }
+      baseMs += performance.now() - tb
       runs.push({
         strategy_name: model.strategyName,
         symbol,
@@ -139,6 +178,10 @@ export async function runBacktestJob(input: BacktestInput, ctx: FunctionContext)
         annualization: r.annualization,
         final_equity: r.finalEquity,
         synthetic_data: prepared.synthetic,
+        decisions: r.decisions,
+        baselines,
+        out_of_sample: outOfSample,
+        warnings,
         results: { ...stored, mount: 'results', prefix: key },
       })
       // Let the host's cancel message in between runs of a long sweep.
@@ -159,7 +202,8 @@ export async function runBacktestJob(input: BacktestInput, ctx: FunctionContext)
         })
       },
     })
-    const engineMs = performance.now() - tEngine - storeMs
+    const engineMs = performance.now() - tEngine - storeMs - baseMs
+    timings.baselines_s += baseMs / 1000
     timings.engine_s += engineMs / 1000
     timings.store_s += storeMs / 1000
     const perRun = (performance.now() - tEngine) / 1000 / configs.length

@@ -67,14 +67,16 @@ export function runKernel(
     // (c) decision at the close with the position after (a).
     let d = signal[t]
     if (d !== HOLD && t < end) {
-      if (conf[t] < threshold) d = HOLD
-      else if (lastTrade === lastTrade && time[t] - lastTrade < separationMs) d = HOLD
+      if (conf[t] < threshold) { d = HOLD; s.filteredConfidence++ }
+      else if (lastTrade === lastTrade && time[t] - lastTrade < separationMs) { d = HOLD; s.filteredSeparation++ }
       else if (aware) {
-        if (position === LONG ? d === BUY : position === SHORT ? d === SELL : d === SELL && blockShortFromFlat) d = HOLD
+        if (position === LONG ? d === BUY : position === SHORT ? d === SELL : false) { d = HOLD; s.filteredPosition++ }
+        else if (position === FLAT && d === SELL && blockShortFromFlat) { d = HOLD; s.filteredLongOnly++ }
       }
       if (d !== HOLD) {
         pending = d
         s.pendingConfidence = conf[t]
+        s.passed++
       }
     }
 
@@ -86,6 +88,7 @@ export function runKernel(
       if (unreal > mfe) mfe = unreal
       if (unreal < mae) mae = unreal
       value = position === LONG ? cash + c * qty : cash + entry * qty + unreal
+      if (value > 0) s.exposureSum += (c * qty) / value
     }
     const k = t - start
     equity[k] = value

@@ -1,6 +1,9 @@
 import type { TradeBuffer } from './trades.ts'
 
-/** The 22 keys of docs/domain.md#performance-metrics. "pct"/"rate" values are decimals (0.12 = 12%). */
+/**
+ * The 22 keys of docs/domain.md#performance-metrics. One unit per quantity: every `*_pct` is in percent (12.5 = 12.5 %), like
+ * a trade's `return_pct`; `*_rate` and `annualized_return`/`volatility` are fractions (0.125).
+ */
 export interface PerformanceMetrics {
   total_return: number
   total_return_pct: number
@@ -99,8 +102,7 @@ export function computeMetrics(m: MetricsInput): { metrics: PerformanceMetrics; 
   // Pass 1: drawdown and return sums. Pass 2: population variances around the means
   // (two passes: per-bar returns are tiny and E[r²]−E[r]² loses digits).
   let sum = 0
-  let downSum = 0
-  let downN = 0
+  let downSq = 0
   let peak = e[0]
   let maxDdPct = 0
   let maxDd = 0
@@ -115,20 +117,20 @@ export function computeMetrics(m: MetricsInput): { metrics: PerformanceMetrics; 
     if (k === 0) continue
     const r = e[k - 1] !== 0 ? v / e[k - 1] - 1 : 0
     sum += r
-    if (r < 0) { downSum += r; downN++ }
+    if (r < 0) downSq += r * r
   }
   const rn = n - 1
   const mean = rn > 0 ? sum / rn : 0
-  const downMean = downN > 0 ? downSum / downN : 0
   let varSum = 0
-  let downVarSum = 0
   for (let k = 1; k < n; k++) {
     const r = e[k - 1] !== 0 ? e[k] / e[k - 1] - 1 : 0
     varSum += (r - mean) * (r - mean)
-    if (r < 0) downVarSum += (r - downMean) * (r - downMean)
   }
   const std = rn > 0 ? Math.sqrt(varSum / rn) : 0
-  const downStd = downN > 0 ? Math.sqrt(downVarSum / downN) : 0
+  // Standard Sortino: downside deviation around a target of 0 over ALL periods,
+  // √(Σ min(r, 0)² / N), not the spread of the negative returns around their own mean (which
+  // shrinks when losses are steady and flattered the audited demo: −5.49 against −7.53).
+  const downStd = rn > 0 ? Math.sqrt(downSq / rn) : 0
   const annual = Math.sqrt(ppy)
   const sharpe = (f: number) => (std > 1e-10 ? clamp((mean / std) * f) : 0)
   const sortino = (f: number) => (downStd > 1e-10 ? clamp((mean / downStd) * f) : 0)
@@ -153,13 +155,13 @@ export function computeMetrics(m: MetricsInput): { metrics: PerformanceMetrics; 
 
   const metrics: PerformanceMetrics = {
     total_return: totalReturn,
-    total_return_pct: totalReturn / init,
+    total_return_pct: (totalReturn / init) * 100,
     annualized_return: clamp(annualized),
     volatility: std * annual,
     sharpe_ratio: sharpe(annual),
     sortino_ratio: sortino(annual),
     max_drawdown: maxDd,
-    max_drawdown_pct: maxDdPct,
+    max_drawdown_pct: maxDdPct * 100,
     calmar_ratio: maxDdPct > 0 ? clamp(annualized / maxDdPct) : 0,
     recovery_factor: maxDd > 0 ? clamp(totalReturn / maxDd) : 0,
     total_trades: total,

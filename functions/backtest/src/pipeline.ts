@@ -23,6 +23,22 @@ export interface BacktestModel {
   decisions: DecisionsSection
   normalization: NormalizationParams | undefined
   trainingSymbols: string[]
+  /** Per training symbol, the bars training and model selection saw (ms, inclusive); empty when the model records none. */
+  inSample: Map<string, { start: number; end: number }>
+}
+
+/** The model's in-sample range per symbol: recorded by training, else its whole data range. */
+function inSampleRanges(meta: LoadedModel['metadata'], symbols: string[]): Map<string, { start: number; end: number }> {
+  const out = new Map<string, { start: number; end: number }>()
+  const recorded = meta.data?.in_sample
+  if (recorded && Object.keys(recorded).length) {
+    for (const [symbol, r] of Object.entries(recorded)) out.set(symbol, { start: Date.parse(r.start), end: Date.parse(r.end) })
+    return out
+  }
+  const start = meta.data?.start_date ? Date.parse(meta.data.start_date) : Number.NaN
+  const end = meta.data?.end_date ? Date.parse(meta.data.end_date) : Number.NaN
+  if (Number.isFinite(start) && Number.isFinite(end)) for (const symbol of symbols) out.set(symbol, { start, end })
+  return out
 }
 
 export interface PreparedSymbol {
@@ -86,6 +102,7 @@ export async function loadBacktestModel(ctx: Pick<FunctionContext, 'storage' | '
     decisions: (meta.decisions ?? strategy.decisions) as DecisionsSection,
     normalization,
     trainingSymbols: Array.isArray(meta.training_symbols) ? meta.training_symbols : strategy.training_data.symbols,
+    inSample: inSampleRanges(meta, Array.isArray(meta.training_symbols) ? meta.training_symbols : strategy.training_data.symbols),
   }
 }
 

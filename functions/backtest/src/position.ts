@@ -22,8 +22,25 @@ export class EngineState {
   /** Signal decided at the previous bar's close, executed at this bar's open (HOLD = none). */
   pending = 1
   pendingConfidence = 0
+  /** Calls (BUY/SELL) dropped by each filter of docs/domain.md#decision-logic step 2, counted where they are dropped. */
+  filteredConfidence = 0
+  filteredSeparation = 0
+  /** Already in that position (BUY while long, SELL while short). */
+  filteredPosition = 0
+  /** SELL from flat when shorts are off (long-only). */
+  filteredLongOnly = 0
+  /** Calls that passed every filter and went to the position manager. */
+  passed = 0
+  /** Σ over bars in a position of position value / portfolio value (exposure). */
+  exposureSum = 0
 
   reset(initialCapital: number): void {
+    this.filteredConfidence = 0
+    this.filteredSeparation = 0
+    this.filteredPosition = 0
+    this.filteredLongOnly = 0
+    this.passed = 0
+    this.exposureSum = 0
     this.cash = initialCapital
     this.flatten()
     this.entryTime = 0

@@ -57,7 +57,7 @@ export async function writeBars(storage: KtrdrStorage, symbol: string, timeframe
 }
 
 /** Saves a seeded, untrained model for a strategy YAML, as train would. */
-export async function writeModel(storage: KtrdrStorage, yaml: string, opts: { seed?: number; normalization?: unknown; planted?: boolean } = {}) {
+export async function writeModel(storage: KtrdrStorage, yaml: string, opts: { seed?: number; normalization?: unknown; planted?: boolean; inSample?: Record<string, { start: string; end: string }> } = {}) {
   await useTfBackend()
   const strategy = resolveStrategy(yaml)
   const regression = strategy.decisions.output_format === 'regression'
@@ -76,7 +76,7 @@ export async function writeModel(storage: KtrdrStorage, yaml: string, opts: { se
       spec, resolved_features: strategy.resolved_features, normalization_params: opts.normalization ?? {}, strategy_yaml: yaml,
       decisions: strategy.decisions as unknown as Record<string, unknown>, labels: {}, training: {}, training_symbols: ['EURUSD'],
       training_timeframes: strategy.training_data.timeframes, base_timeframe: tf,
-      data: { start_date: null, end_date: null, sha256: 'test', synthetic: true, samples: { train: 0, validation: 0, test: 0 } },
+      data: { start_date: null, end_date: null, sha256: 'test', synthetic: true, samples: { train: 0, validation: 0, test: 0 }, ...(opts.inSample ? { in_sample: opts.inSample } : {}) },
       seed: opts.seed ?? 7, backend: 'test', package_versions: {},
     },
   })

@@ -67,7 +67,7 @@ describe('hand-built scenarios', () => {
     expect(r.metrics.win_rate).toBe(1)
     expect(r.metrics.profit_factor).toBe(999_999)
     expect(r.metrics.total_return).toBeCloseTo(t.net_pnl, 8)
-    expect(r.metrics.total_return_pct).toBeCloseTo(t.net_pnl / 100_000, 12)
+    expect(r.metrics.total_return_pct).toBeCloseTo((t.net_pnl / 100_000) * 100, 10)
     expect(r.metrics.avg_win).toBeCloseTo(t.net_pnl, 8)
     expect(r.metrics.largest_win).toBeCloseTo(t.net_pnl, 8)
     expect(r.metrics.avg_holding_period).toBe(2)

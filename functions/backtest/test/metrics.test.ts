@@ -31,16 +31,16 @@ describe('metrics (docs/domain.md#performance-metrics)', () => {
     expect(annualization.periods_per_year).toBeCloseTo(365.25, 9)
     const years = 4 / 365.25
     expect(m.total_return).toBe(21)
-    expect(m.total_return_pct).toBeCloseTo(0.21, 12)
+    expect(m.total_return_pct).toBeCloseTo(21, 10)
     // Compounding 21% over 4 days overflows the ±999999 clamp.
     expect(1.21 ** (1 / years) - 1).toBeGreaterThan(999_999)
     expect(m.annualized_return).toBe(999_999)
     expect(m.volatility).toBeCloseTo(std * Math.sqrt(365.25), 12)
     expect(m.sharpe_ratio).toBeCloseTo((mean / std) * Math.sqrt(365.25), 10)
-    // Only one negative return: downside std 0 → Sortino 0.
-    expect(m.sortino_ratio).toBe(0)
+    // Downside deviation around 0 over all 3 returns: √(0.1² / 3).
+    expect(m.sortino_ratio).toBeCloseTo((mean / Math.sqrt(0.01 / 3)) * Math.sqrt(365.25), 8)
     expect(annualization.sqrt252.sharpe_ratio).toBeCloseTo((mean / std) * Math.sqrt(252), 10)
-    expect(m.max_drawdown_pct).toBeCloseTo(11 / 110, 12)
+    expect(m.max_drawdown_pct).toBeCloseTo(10, 10)
     expect(m.max_drawdown).toBeCloseTo(11, 12)
     expect(m.calmar_ratio).toBeCloseTo(Math.min(999_999, m.annualized_return / (11 / 110)), 6)
     expect(m.recovery_factor).toBeCloseTo(21 / 11, 12)
@@ -58,15 +58,18 @@ describe('metrics (docs/domain.md#performance-metrics)', () => {
     expect(m.avg_loss_holding_period).toBe(4)
   })
 
-  it('sortino uses the population std of the negative returns', () => {
+  it('sortino: mean return over the downside deviation around 0 of all periods (hand-worked)', () => {
+    // Returns −10 %, +10 %, −11.1 % (88/99 − 1). Mean = (−0.1 + 0.1 − 1/9)/3 = −1/27.
+    // Downside deviation = √((0.1² + 0 + (1/9)²)/3) = √((0.01 + 1/81)/3) = 0.086306…
+    // Per-bar Sortino = −0.037037/0.086167 = −0.429141…; annualised × √365.25.
     const equity = Float64Array.from([100, 90, 99, 88])
-    const { metrics: m } = computeMetrics({ equity, points: 4, initialCapital: 100, trades: tradeBuf([]), firstTime: 0, lastTime: 4 * D, barMs: D })
-    const r = [-0.1, 0.1, 88 / 99 - 1]
-    const mean = (r[0] + r[1] + r[2]) / 3
-    const neg = [r[0], r[2]]
-    const nm = (neg[0] + neg[1]) / 2
-    const dstd = Math.sqrt(((neg[0] - nm) ** 2 + (neg[1] - nm) ** 2) / 2)
-    expect(m.sortino_ratio).toBeCloseTo((mean / dstd) * Math.sqrt(365.25), 8)
+    const { metrics: m, annualization } = computeMetrics({ equity, points: 4, initialCapital: 100, trades: tradeBuf([]), firstTime: 0, lastTime: 4 * D, barMs: D })
+    expect(-1 / 27 / Math.sqrt((0.01 + 1 / 81) / 3)).toBeCloseTo(-0.429141, 6)
+    expect(m.sortino_ratio).toBeCloseTo(-0.429141 * Math.sqrt(365.25), 4)
+    expect(annualization.sqrt252.sortino_ratio).toBeCloseTo(-0.429141 * Math.sqrt(252), 4)
+    // The old definition (negative returns around their own mean, 0.0056) gave −6.67 per bar.
+    expect(m.total_return_pct).toBeCloseTo(-12, 10)
+    expect(m.max_drawdown_pct).toBeCloseTo(12, 10)
     expect(m.profit_factor).toBe(0)
   })
 

@@ -67,4 +67,10 @@ export interface LabelSet {
   /** Optional per-sample weights (triple-barrier uniqueness). */
   weights?: Float64Array
   numClasses: number
+  /**
+   * Per bar, the last bar its label reads (t + horizon for a forward return, the barrier hit for
+   * triple barrier, the bar that fixes the leg for zigzag); ≥ values.length where the data ends
+   * before the label is settled. Training purges a label whose `resolvedAt` reaches the next split.
+   */
+  resolvedAt: Int32Array
 }

@@ -7,6 +7,7 @@ import type { LoadedData } from './inputs.ts'
 import type { EpochRecord, LoopState } from './loop.ts'
 import type { ClassificationMetrics, RegressionMetrics } from './metrics.ts'
 import type { TrainInput } from './schema.ts'
+import type { TrainingWarning } from './label-checks.ts'
 
 /** The operation result, shaped like KTRDR's training result_summary (docs/domain.md#training-result) plus what we add. */
 export interface TrainingResult {
@@ -24,10 +25,14 @@ export interface TrainingResult {
     final_val_loss: number
     final_val_accuracy: number
     best_val_accuracy: number
+    /** Accuracy of always calling the validation split's most frequent class (null for regression). */
+    val_majority_baseline: number | null
     training_time: number
     history: { train_loss: number[]; train_accuracy: number[]; val_loss: number[]; val_accuracy: number[]; learning_rate: number[] }
   }
   test_metrics: ClassificationMetrics | RegressionMetrics
+  /** Degenerate-data findings (one class, rare classes, few legs), each with a suggested label parameter. */
+  warnings: TrainingWarning[]
   feature_count: number
   epochs_trained: number
   early_stopped: boolean
@@ -35,7 +40,7 @@ export interface TrainingResult {
   resumed_from: { epoch: number; batch: number } | null
   artifacts: { feature_importance: null; per_symbol_metrics: null }
   model_info: { parameters_count: number; trainable_parameters: number; architecture: string; model_type: string; sequence_length: number | null }
-  data_summary: { symbols: string[]; timeframes: string[]; start_date: string | null; end_date: string | null; total_samples: number; feature_count: number; train_samples: number; validation_samples: number; test_samples: number; data_sha256: string; synthetic: boolean; per_symbol: PreparedSet['perSymbol'] }
+  data_summary: { symbols: string[]; timeframes: string[]; start_date: string | null; end_date: string | null; total_samples: number; feature_count: number; train_samples: number; validation_samples: number; test_samples: number; data_sha256: string; synthetic: boolean; per_symbol: PreparedSet['perSymbol']; purged: PreparedSet['purged'] }
   session_info: { operation_id: string; attempt: number; strategy_name: string; symbols: string[]; timeframes: string[]; training_mode: 'local'; use_host_service: false; start_date: string | null; end_date: string | null; worker_id: string; seed: number }
   resource_usage: { training_mode: 'local'; backend: string; backend_package: string; gpu: boolean }
 }
@@ -57,6 +62,8 @@ export function buildTrainingResult(a: {
   version: number
   seconds: number
   resumedFrom: { epoch: number; batch: number } | null
+  warnings: TrainingWarning[]
+  valMajority: number | null
 }): TrainingResult {
   const h = a.history
   const last = h[h.length - 1]
@@ -78,10 +85,12 @@ export function buildTrainingResult(a: {
       final_val_loss: last.val_loss,
       final_val_accuracy: last.val_accuracy,
       best_val_accuracy: Math.max(...col('val_accuracy')),
+      val_majority_baseline: a.valMajority,
       training_time: a.seconds,
       history: { train_loss: col('train_loss'), train_accuracy: col('train_accuracy'), val_loss: col('val_loss'), val_accuracy: col('val_accuracy'), learning_rate: col('learning_rate') },
     },
     test_metrics: a.testMetrics,
+    warnings: a.warnings,
     feature_count: a.spec.inputSize,
     epochs_trained: h.length,
     early_stopped: a.state.stopped_early,
@@ -93,7 +102,7 @@ export function buildTrainingResult(a: {
       symbols: td.symbols, timeframes: td.timeframes, start_date: a.bars.start_date, end_date: a.bars.end_date,
       total_samples: set.train.length + set.validation.length + set.test.length, feature_count: a.spec.inputSize,
       train_samples: set.train.length, validation_samples: set.validation.length, test_samples: set.test.length,
-      data_sha256: a.bars.sha256, synthetic: a.bars.synthetic, per_symbol: a.prepared.perSymbol,
+      data_sha256: a.bars.sha256, synthetic: a.bars.synthetic, per_symbol: a.prepared.perSymbol, purged: a.prepared.purged,
     },
     session_info: {
       operation_id: a.ctx.operationId, attempt: a.ctx.attempt, strategy_name: a.strategy.name, symbols: td.symbols, timeframes: td.timeframes,

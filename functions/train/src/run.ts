@@ -11,13 +11,39 @@ import { resolveModelSpec } from '../../core/src/model/spec.ts'
 import { tf } from '../../core/src/model/tf.ts'
 import { loadCheckpoint, readCheckpointManifest, removeCheckpoint, saveCheckpoint } from './checkpoint.ts'
 import { resolveLoopConfig } from './config.ts'
-import { prepareTrainingSet, type SymbolData } from './dataset.ts'
+import { prepareTrainingSet, type PreparedSet, type SymbolData } from './dataset.ts'
 import { loadTrainingBars, readStrategyYaml, resolveStrategySource } from './inputs.ts'
 import { evaluateSplit } from './evaluate.ts'
-import { runTrainingLoop, type LoopSnapshot } from './loop.ts'
+import { runTrainingLoop, type LoopSnapshot, type TrainingSet } from './loop.ts'
+import { checkTrainingLabels } from './label-checks.ts'
 import { classificationMetrics, regressionMetrics } from './metrics.ts'
 import { buildTrainingResult, type TrainingResult } from './result.ts'
 import type { TrainInput } from './schema.ts'
+
+/** Share of the most frequent class among `rows` (null for regression): validation accuracy's baseline. */
+function majorityShare(set: TrainingSet, rows: Int32Array, kind: string): number | null {
+  if (kind === 'regression' || rows.length === 0) return null
+  const counts = new Map<number, number>()
+  for (const r of rows) counts.set(set.targets[r], (counts.get(set.targets[r]) ?? 0) + 1)
+  return Math.max(...counts.values()) / rows.length
+}
+
+/** Per test sample, the forward return that settled at its bar (the label of the row `horizon` earlier, same symbol). */
+function lastRealisedReturns(set: TrainingSet, perSymbol: PreparedSet['perSymbol'], horizon: number): Float64Array | undefined {
+  if (!(horizon > 0)) return undefined
+  const out = new Float64Array(set.test.length).fill(Number.NaN)
+  set.test.forEach((r, i) => {
+    const sym = perSymbol.findLast((p) => p.firstRow <= r)
+    if (sym && r - horizon >= sym.firstRow) out[i] = set.targets[r - horizon]
+  })
+  return out
+}
+
+function inSampleRanges(perSymbol: PreparedSet['perSymbol']): Record<string, { start: string; end: string }> {
+  const out: Record<string, { start: string; end: string }> = {}
+  for (const p of perSymbol) if (p.in_sample) out[p.symbol] = { start: new Date(p.in_sample.start_ms).toISOString(), end: new Date(p.in_sample.end_ms).toISOString() }
+  return out
+}
 
 // Progress bands: preparation 0–10 %, batches 10–95 %, evaluation and saving 95–100 %.
 const PREP = 10
@@ -58,10 +84,18 @@ export async function runTraining(input: TrainInput, ctx: FunctionContext): Prom
   const prepared = prepareTrainingSet(symbolData, {
     split: loopConfig.data_split,
     sequenceLength: spec.sequenceLength,
-    purge: labelCfg.source === 'triple_barrier' ? { horizon: labelCfg.max_holding_period, embargoPct: labelCfg.embargo_pct } : null,
+    embargoPct: labelCfg.source === 'triple_barrier' ? labelCfg.embargo_pct : 0,
     useSampleWeights: labelCfg.source === 'triple_barrier' && labelCfg.compute_weights,
   })
   const { set } = prepared
+  const classNames = labelCfg.source === 'context' ? ['BULLISH', 'BEARISH', 'NEUTRAL'] : ['BUY', 'HOLD', 'SELL']
+  const warnings = outputKind === 'regression' ? [] : checkTrainingLabels(set, labelCfg, numClasses, classNames, symbolData.map((d) => bars.series.get(d.symbol)!.get(td.base_timeframe)!.close))
+  for (const w of warnings) logger.warn(w.message)
+  if (warnings.length && input.strict_labels) {
+    throw new KtrdrError({ statusCode: 422, code: 'LABELS_DEGENERATE', retryable: false, message: `Training data is degenerate: ${warnings.map((w) => w.message).join(' | ')}`, details: { warnings } })
+  }
+  const purged = prepared.purged
+  if (purged.train + purged.validation + purged.unsettled) logger.info(`Purged labels reading past their split: train ${purged.train}, validation ${purged.validation}; unsettled at the data end ${purged.unsettled}`)
   logger.info(`Samples: train ${set.train.length}, validation ${set.validation.length}, test ${set.test.length}; ${spec.inputSize} features; ${spec.type}`)
 
   // What a checkpoint depends on: resuming a different strategy, data or seed is refused. The
@@ -115,7 +149,9 @@ export async function runTraining(input: TrainInput, ctx: FunctionContext): Prom
     const test = await evaluateSplit(model, spec, set, set.test, loop.loss, signal)
     loop.disposeLoss()
     const testTargets = Array.from(set.test, (r) => set.targets[r])
-    const testMetrics = outputKind === 'regression' ? regressionMetrics(test.outputs, testTargets, test.loss) : classificationMetrics(test.outputs, testTargets, spec.outputSize, test.loss, labelCfg.source === 'context' ? ['BULLISH', 'BEARISH', 'NEUTRAL'] : undefined)
+    const testMetrics = outputKind === 'regression'
+      ? regressionMetrics(test.outputs, testTargets, test.loss, lastRealisedReturns(set, prepared.perSymbol, labelCfg.source === 'forward_return' ? labelCfg.horizon : 0))
+      : classificationMetrics(test.outputs, testTargets, spec.outputSize, test.loss, labelCfg.source === 'context' ? classNames : undefined)
 
     progress(97, 'Saving model')
     const params = countParameters(model)
@@ -138,19 +174,20 @@ export async function runTraining(input: TrainInput, ctx: FunctionContext): Prom
       training_symbols: td.symbols,
       training_timeframes: td.timeframes,
       base_timeframe: td.base_timeframe,
-      data: { start_date: bars.start_date, end_date: bars.end_date, sha256: bars.sha256, synthetic: bars.synthetic, samples: { train: set.train.length, validation: set.validation.length, test: set.test.length } },
+      data: { start_date: bars.start_date, end_date: bars.end_date, sha256: bars.sha256, synthetic: bars.synthetic, samples: { train: set.train.length, validation: set.validation.length, test: set.test.length }, in_sample: inSampleRanges(prepared.perSymbol), purged: prepared.purged },
       seed: input.seed,
       backend: backend.backend,
       package_versions: { ...backend.versions, node: process.versions.node },
       operation_id: ctx.operationId,
     }
-    const metrics = { history, test_metrics: testMetrics, best_epoch: loop.state.best_epoch, early_stopped: loop.state.stopped_early }
+    const metrics = { history, test_metrics: testMetrics, best_epoch: loop.state.best_epoch, early_stopped: loop.state.stopped_early, val_majority_baseline: majorityShare(set, set.validation, outputKind), warnings }
     const saved = await saveModelVersion(ctx.storage, { strategyName: strategy.name, timeframe: td.base_timeframe, model, metadata, metrics })
     await removeCheckpoint(ctx.storage.checkpoints, ctx.operationId).catch((error) => logger.warn(`Could not remove the checkpoint: ${String(error)}`))
     progress(100, 'Done', { model_path: `models/${saved.key}` })
     return buildTrainingResult({
       ctx, input, strategy, range, bars, prepared, spec, params, backend, history, testMetrics,
       state: loop.state, modelKey: saved.key, version: saved.version, seconds: (performance.now() - started) / 1000, resumedFrom,
+      warnings, valMajority: metrics.val_majority_baseline,
     })
   } catch (error) {
     if (signal.aborted) throw error

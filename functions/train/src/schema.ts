@@ -17,6 +17,7 @@ export const trainInputSchema = z.object({
   epochs: z.number().int().min(1).max(100_000).optional().describe('Override training.epochs (tests, demos)'),
   batch_size: z.number().int().min(1).max(65_536).optional().describe('Override training.batch_size'),
   checkpoint_every: z.number().int().min(1).max(100_000).optional().describe('Epochs between checkpoints (default KTRDR_CHECKPOINT_EPOCH_INTERVAL or 10)'),
+  strict_labels: z.boolean().default(false).describe('Refuse degenerate labels (a split with one class, a rare class, too few zigzag legs) with 422 LABELS_DEGENERATE instead of a warning: the training gate of a research loop'),
   resume: z.boolean().default(false).describe('Continue from this operation\'s checkpoint (implied on a retry attempt)'),
 }).refine((v) => !!v.strategy_yaml !== !!v.strategy_name, { message: 'Pass exactly one of strategy_yaml or strategy_name' })
 

@@ -36,7 +36,7 @@ async function expectReloadedModelMatches(result: TrainingResult, symbol: string
   const labels = buildLabels(strategy.training.labels, byTf.get(loaded.metadata.base_timeframe)!)
   const { set } = prepareTrainingSet([{ symbol, matrix: buildFeatureMatrix(strategy, byTf), labels }], {
     split: strategy.training.data_split, sequenceLength: loaded.spec.sequenceLength,
-    purge: strategy.training.labels.source === 'triple_barrier' ? { horizon: strategy.training.labels.max_holding_period, embargoPct: strategy.training.labels.embargo_pct } : null,
+    embargoPct: strategy.training.labels.source === 'triple_barrier' ? strategy.training.labels.embargo_pct : 0,
   })
   const preds = await predictProbabilities(loaded, matrix)
   const C = preds.outputs

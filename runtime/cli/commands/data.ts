@@ -100,6 +100,7 @@ const generate = defineCommand({
     start: { type: 'string', description: 'First bar on/after (default 2020-01-01)' },
     end: { type: 'string', description: 'Last bar on/before' },
     preset: { type: 'string', description: 'forex (default) or equity' },
+    structure: { type: 'string', description: 'Planted structure: none (default) or trend_regimes (see docs/decisions.md)' },
     seed: { type: 'string', description: 'PRNG seed (default 42)' },
     ...storageArgs,
   },
@@ -108,10 +109,11 @@ const generate = defineCommand({
     const seed = args.seed === undefined ? 42 : Number(args.seed)
     if (!Number.isInteger(seed)) throw new Error(`--seed must be an integer, got ${args.seed}`)
     const bars = args.bars === undefined ? undefined : Number(args.bars)
-    const series = generateSyntheticSeries({ symbol: args.symbol, timeframe: args.timeframe, preset, seed, bars, start: args.start, end: args.end })
+    const structure = (args.structure ?? 'none') as 'none' | 'trend_regimes'
+    const series = generateSyntheticSeries({ symbol: args.symbol, timeframe: args.timeframe, preset, seed, bars, start: args.start, end: args.end, structure })
     const storage = await useDataStorage(args['data-dir'])
     try {
-      const saved = await saveBars(storage.data, series, { meta: { synthetic: true, generator: SYNTHETIC_GENERATOR, seed, preset } })
+      const saved = await saveBars(storage.data, series, { meta: { synthetic: true, generator: SYNTHETIC_GENERATOR, seed, preset, structure } })
       const meta = await readMeta(storage.data, args.symbol, args.timeframe)
       console.log(`Generated SYNTHETIC ${preset} data: ${saved.bars} bars ${formatIsoSeconds(series.time[0])} → ${formatIsoSeconds(series.time[series.length - 1])} → ${saved.key} (seed ${meta?.seed}; not market prices)`)
     } finally { await storage.dispose() }

@@ -15,6 +15,10 @@ const H = 3_600_000
 
 interface DemoOptions {
   port: number
+  /** First host port; 0 = any free port. */
+  hostPort: number
+  /** planted: the synthetic market with trend regimes a strategy can learn; plain: without. */
+  market: 'planted' | 'plain'
   home: string
   strategy: string
   symbol: string
@@ -124,7 +128,7 @@ export async function runDemo(o: DemoOptions): Promise<void> {
     const base = gateway.url
     for (const n of [1, 2]) {
       const host = await createHost({
-        apiUrl: base, workerId: `demo-host-${n}`, workerType: 'general', port: 0, bind: '127.0.0.1', slots: 1,
+        apiUrl: base, workerId: `demo-host-${n}`, workerType: 'general', port: o.hostPort ? o.hostPort + n - 1 : 0, bind: '127.0.0.1', slots: 1,
         storage: storageConfig, cacheDir: join(home, `host-${n}`), clusterToken: null, logLevel: 'warn', detectGpu: false, gpu: false,
       })
       cleanups.unshift(() => host.close({ timeoutMs: 5000 }))
@@ -143,9 +147,10 @@ export async function runDemo(o: DemoOptions): Promise<void> {
       log.success(`${name} v${version.version} (${(bundle.size / 1024).toFixed(0)} KiB, sha256 ${version.sha256.slice(0, 12)}, built in ${(bundle.buildMs / 1000).toFixed(1)} s)`)
     }
 
-    log.start(`3/6 Synthetic market: ${o.symbol} 1h, ${o.bars.toLocaleString('en-US')} bars (seed ${o.seed}) — SYNTHETIC data, not a real market`)
-    const series = synthetic.generateSyntheticSeries({ symbol: o.symbol, timeframe: '1h', preset: 'forex', seed: o.seed, bars: o.bars, start: '2020-01-01' })
-    await store.saveBars(storage.data, series, { meta: { synthetic: true, generator: synthetic.SYNTHETIC_GENERATOR, seed: o.seed, preset: 'forex' } })
+    const structure = o.market === 'planted' ? 'trend_regimes' : 'none'
+    log.start(`3/6 Synthetic market: ${o.symbol} 1h, ${o.bars.toLocaleString('en-US')} bars (seed ${o.seed}, ${o.market === 'planted' ? `planted structure: up/down trend regimes of ~${synthetic.PLANTED_REGIME_BARS} bars` : 'plain: no planted structure'}) — SYNTHETIC data, not a real market`)
+    const series = synthetic.generateSyntheticSeries({ symbol: o.symbol, timeframe: '1h', preset: 'forex', seed: o.seed, bars: o.bars, start: '2020-01-01', structure })
+    await store.saveBars(storage.data, series, { meta: { synthetic: true, generator: synthetic.SYNTHETIC_GENERATOR, seed: o.seed, preset: 'forex', structure } })
     const first = series.time[0]
     const last = series.time[series.length - 1]
     // Train on the first 70%, backtest on the rest: the backtest window is unseen by training.
@@ -166,33 +171,50 @@ export async function runDemo(o: DemoOptions): Promise<void> {
     const trained = await follow(base, train.operation_id, 'train', 30 * 60_000)
     const modelPath: string = trained.result?.model_path
     if (!modelPath) throw new Error(`train ${train.operation_id} completed without a model_path in its result`)
-    const tm = trained.result?.test_metrics ?? trained.result?.training_metrics ?? {}
-    const accuracy = tm.test_accuracy ?? tm.accuracy
-    log.success(`Model ${modelPath} (operation ${train.operation_id}, host ${trained.worker_id})${typeof accuracy === 'number' ? `, test accuracy ${fmtPct(accuracy)}` : ''}`)
+    const tm = trained.result?.test_metrics ?? {}
+    log.success(`Model ${modelPath} (operation ${train.operation_id}, host ${trained.worker_id})`)
+    const purged = trained.result?.data_summary?.purged
+    if (purged) log.log(`  Labels purged at the split boundaries: ${purged.train} train, ${purged.validation} validation (they read the next split's bars)`)
+    if (typeof tm.test_accuracy === 'number' && typeof tm.majority_baseline === 'number') {
+      log.log(`  Test accuracy ${fmtPct(tm.test_accuracy)} vs ${fmtPct(tm.majority_baseline)} always-${tm.majority_class}; balanced accuracy ${fmtPct(tm.balanced_accuracy)} vs ${fmtPct(tm.baseline.balanced_accuracy)}; macro F1 ${fmtNum(tm.macro_f1)} vs ${fmtNum(tm.baseline.macro_f1)}`)
+    } else if (tm.baselines) {
+      log.log(`  Test MAE ${tm.mae.toExponential(2)} vs ${tm.baselines.zero_return.mae.toExponential(2)} (zero return); direction ${fmtPct(tm.directional_accuracy)} vs ${fmtPct(tm.baselines.zero_return.directional_accuracy)}`)
+    }
+    for (const w of trained.result?.warnings ?? []) log.warn(`  ${w.message}`)
 
-    log.start('5/6 Backtesting on the later window through POST /api/v1/backtests/start')
+    log.start('5/6 Backtesting strictly out of sample (require_out_of_sample) through POST /api/v1/backtests/start')
     // The model's strategy `name:` (e.g. v3_multi_indicator_example) can differ from its file name.
     const strategyName: string = trained.result?.strategy_name ?? trained.result?.session_info?.strategy_name ?? o.strategy
     const bt = await api<Op>(base, '/api/v1/backtests/start', {
-      body: { model_path: modelPath, strategy_name: strategyName, symbol: o.symbol, timeframe: '1h', start_date: day(split), end_date: day(last), initial_capital: 100_000, commission: 0.001, slippage: 0.0005 },
+      body: { model_path: modelPath, strategy_name: strategyName, symbol: o.symbol, timeframe: '1h', start_date: day(split), end_date: day(last), initial_capital: 100_000, commission: 0.001, slippage: 0.0005, require_out_of_sample: true },
     })
     const done = await follow(base, bt.operation_id, 'backtest', 15 * 60_000)
     const r = done.result
     const m = r.metrics
 
     log.start('6/6 Results')
+    const b = r.baselines
+    const rnd = b.random_entries
+    const d = r.decisions
     const rows: Array<[string, string]> = [
       ['Strategy / model', `${r.strategy_name} / ${r.model?.key ?? modelPath}`],
-      ['Window', `${r.start_time} → ${r.end_time} (${r.equity_curve_length.toLocaleString('en-US')} bars, ${r.synthetic_data ? 'SYNTHETIC data' : 'market data'})`],
-      ['Total return', `${fmtNum(m.total_return)} (${fmtPct(m.total_return_pct)}), annualised ${fmtPct(m.annualized_return)}`],
+      ['Window', `${r.start_time} → ${r.end_time} (${r.equity_curve_length.toLocaleString('en-US')} bars, ${r.synthetic_data ? 'SYNTHETIC data' : 'market data'}, out of sample: ${r.out_of_sample.overlap_bars} bars overlap training)`],
+      ['Total return', `${fmtNum(m.total_return)} (${fmtNum(m.total_return_pct)}%), annualised ${fmtPct(m.annualized_return)}`],
+      ['Buy and hold', `${fmtNum(b.buy_and_hold.market_return_pct)}% market, ${fmtNum(b.buy_and_hold.return_pct)}% at the same position size and costs`],
+      ['Random entries', rnd ? `${rnd.draws} draws, same trades/sides/holding times: median ${fmtNum(rnd.p50_return_pct)}%, 5–95% ${fmtNum(rnd.p05_return_pct)}% … ${fmtNum(rnd.p95_return_pct)}%; strategy ${fmtNum(rnd.strategy_return_pct)}% → ${fmtNum(rnd.percentile, 1)}th percentile, p = ${rnd.p_value.toFixed(4)}` : '-'],
       ['Sharpe / Sortino / Calmar', `${fmtNum(m.sharpe_ratio)} / ${fmtNum(m.sortino_ratio)} / ${fmtNum(m.calmar_ratio)} (annualised by ${fmtNum(r.annualization?.periods_per_year ?? 0, 0)} bars/year)`],
-      ['Max drawdown', `${fmtPct(m.max_drawdown_pct)} (${fmtNum(m.max_drawdown)})`],
+      ['Max drawdown', `${fmtNum(m.max_drawdown_pct)}% (${fmtNum(m.max_drawdown)})`],
       ['Trades', `${m.total_trades} (win rate ${fmtPct(m.win_rate)}, profit factor ${fmtNum(m.profit_factor)}, avg hold ${fmtNum(m.avg_holding_period, 1)} h)`],
-      ['Engine', r.timings ? `features ${fmtNum(r.timings.features_s, 3)} s, inference ${fmtNum(r.timings.inference_s, 3)} s, engine ${fmtNum(r.timings.engine_s, 3)} s` : '-'],
+      ['Decisions', `${d.calls.buy} BUY / ${d.calls.sell} SELL / ${d.calls.hold} HOLD calls; filtered: ${d.filtered.confidence} confidence, ${d.filtered.cost} cost, ${d.filtered.separation} separation, ${d.filtered.position} already in position, ${d.filtered.long_only} long-only; in the market ${fmtNum(d.time_in_market_pct, 0)}% of bars, exposure ${fmtNum(d.exposure_pct, 1)}%${d.why_no_trades ? `; no trades: ${d.why_no_trades}` : ''}`],
+      ['Engine', r.timings ? `features ${fmtNum(r.timings.features_s, 3)} s, inference ${fmtNum(r.timings.inference_s, 3)} s, engine ${fmtNum(r.timings.engine_s, 3)} s, baselines ${fmtNum(r.timings.baselines_s ?? 0, 3)} s` : '-'],
       ['Operations', `train ${train.operation_id}, backtest ${bt.operation_id}`],
     ]
     const width = Math.max(...rows.map(([k]) => k.length))
     for (const [k, v] of rows) log.log(`  ${k.padEnd(width)}  ${v}`)
+    for (const w of r.warnings ?? []) log.warn(`  ${w.message}`)
+    log.log('')
+    // The honest headline: an edge only where random entries with the same trades rarely match it.
+    log.log(`Verdict (${o.market} market, out of sample): ${b.verdict}`)
     const resultsDir = join(home, 'results')
     log.log('')
     log.log('Full results:')
@@ -230,7 +252,9 @@ export default defineCommand({
   args: {
     port: { type: 'string', description: 'Gateway port (0 = any free port)', default: process.env.KTRDR_PORT ?? '8000' },
     home: { type: 'string', description: 'Storage root (mounts, gateway db, bundles)', default: process.env.KTRDR_HOME ?? '.ktrdr' },
-    strategy: { type: 'string', description: 'Strategy from examples/strategies/', default: 'v3_multi_indicator' },
+    'host-port': { type: 'string', description: 'First host port (0 = any free port)', default: '0' },
+    market: { type: 'string', description: 'planted (trend regimes a strategy can learn) or plain (no planted structure)', default: 'planted' },
+    strategy: { type: 'string', description: 'Strategy from examples/strategies/', default: 'regime_momentum' },
     symbol: { type: 'string', description: 'Synthetic symbol', default: 'EURUSD' },
     bars: { type: 'string', description: 'Hourly bars to generate', default: '12000' },
     epochs: { type: 'string', description: 'Training epochs', default: '5' },
@@ -244,8 +268,9 @@ export default defineCommand({
       return n
     }
     try {
+      if (args.market !== 'planted' && args.market !== 'plain') { log.error(`--market must be planted or plain (got ${args.market})`); process.exit(2) }
       await runDemo({
-        port: int(args.port, 'port', 0), home: args.home, strategy: args.strategy, symbol: args.symbol,
+        port: int(args.port, 'port', 0), hostPort: int(args['host-port'], 'host-port', 0), market: args.market, home: args.home, strategy: args.strategy, symbol: args.symbol,
         bars: int(args.bars, 'bars', 2000), epochs: int(args.epochs, 'epochs', 1), seed: int(args.seed, 'seed', 0), serve: args.serve,
       })
       process.exit(0)

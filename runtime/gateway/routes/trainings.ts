@@ -65,7 +65,11 @@ export default defineGatewayRoutes((router, ctx) => {
         f1_score: num(test.f1_score),
         // Regression models (test_accuracy = directional accuracy) report these instead of P/R/F1.
         ...(num(test.mae) !== null ? { mae: num(test.mae), rmse: num(test.rmse) } : {}),
+        // Each figure beside what a model-free predictor scores (docs/decisions.md, Training).
+        ...(num(test.majority_baseline) !== null ? { majority_baseline: num(test.majority_baseline), balanced_accuracy: num(test.balanced_accuracy), macro_f1: num(test.macro_f1), baseline: test.baseline ?? null } : {}),
+        ...(test.baselines ? { baselines: test.baselines } : {}),
       },
+      warnings: Array.isArray(r.warnings) ? r.warnings : [],
       model_info: {
         model_size_bytes: modelKey ? await modelSize(modelKey) : null,
         parameters_count: num(info.parameters_count),

@@ -38,14 +38,15 @@ function trainingResult(modelKey: string, version: number): TrainingResult {
     training_metrics: {
       epochs_trained: 7, epochs_requested: 20, early_stopped: true, best_epoch: 4,
       final_train_loss: 0.81, final_train_accuracy: 0.62, best_train_accuracy: 0.64,
-      final_val_loss: 0.93, final_val_accuracy: 0.55, best_val_accuracy: 0.57, training_time: 90,
+      final_val_loss: 0.93, final_val_accuracy: 0.55, best_val_accuracy: 0.57, val_majority_baseline: 0.5, training_time: 90,
       history: { train_loss: [], train_accuracy: [], val_loss: [], val_accuracy: [], learning_rate: [] },
     },
-    test_metrics: { test_accuracy: 0.54, test_loss: 0.97, precision: 0.5, recall: 0.54, f1_score: 0.51, confusion_matrix: [], per_class: [], majority_baseline: 0.4 },
+    test_metrics: { test_accuracy: 0.54, test_loss: 0.97, precision: 0.5, recall: 0.54, f1_score: 0.51, confusion_matrix: [], per_class: [], majority_baseline: 0.4, majority_class: 'SELL', balanced_accuracy: 0.5, macro_f1: 0.45, baseline: { accuracy: 0.4, balanced_accuracy: 1 / 3, macro_f1: 0.19 }, edge_over_majority: 0.14 },
+    warnings: [],
     feature_count: 3, epochs_trained: 7, early_stopped: true, backend: 'cpu', resumed_from: null,
     artifacts: { feature_importance: null, per_symbol_metrics: null },
     model_info: { parameters_count: 31, trainable_parameters: 31, architecture: 'v3_mlp', model_type: 'mlp', sequence_length: null },
-    data_summary: { symbols: ['EURUSD'], timeframes: ['1h'], start_date: null, end_date: null, total_samples: 10, feature_count: 3, train_samples: 7, validation_samples: 2, test_samples: 1, data_sha256: 'x', synthetic: true, per_symbol: [] as never },
+    data_summary: { symbols: ['EURUSD'], timeframes: ['1h'], start_date: null, end_date: null, total_samples: 10, feature_count: 3, train_samples: 7, validation_samples: 2, test_samples: 1, data_sha256: 'x', synthetic: true, per_symbol: [] as never, purged: { train: 0, validation: 0, unsettled: 0, embargo_rows: 0 } },
     session_info: { operation_id: 'x', attempt: 1, strategy_name: 's', symbols: ['EURUSD'], timeframes: ['1h'], training_mode: 'local', use_host_service: false, start_date: null, end_date: null, worker_id: 'w', seed: 1 },
     resource_usage: { training_mode: 'local', backend: 'cpu', backend_package: '@tensorflow/tfjs', gpu: false },
   }
@@ -227,7 +228,11 @@ describe('models and training performance', () => {
     expect(r.body).toEqual({
       success: true, task_id: done.operation_id, operation_id: done.operation_id, status: 'completed', model_path: `models/${v1.key}`,
       training_metrics: { final_train_loss: 0.81, final_val_loss: 0.93, final_train_accuracy: 0.62, final_val_accuracy: 0.55, epochs_completed: 7, early_stopped: true, training_time_minutes: 1.5 },
-      test_metrics: { test_loss: 0.97, test_accuracy: 0.54, precision: 0.5, recall: 0.54, f1_score: 0.51 },
+      test_metrics: {
+        test_loss: 0.97, test_accuracy: 0.54, precision: 0.5, recall: 0.54, f1_score: 0.51,
+        majority_baseline: 0.4, balanced_accuracy: 0.5, macro_f1: 0.45, baseline: { accuracy: 0.4, balanced_accuracy: 1 / 3, macro_f1: 0.19 },
+      },
+      warnings: [],
       model_info: { model_size_bytes: files[0] + files[1], parameters_count: 31, architecture: 'v3_mlp' },
     })
 

@@ -6,6 +6,15 @@ import { assertSymbol, assertTimeframe, timeframeMs } from './_symbols.ts'
 import { MS_PER_DAY, parseDateInput } from './_time.ts'
 
 export type SyntheticPreset = 'forex' | 'equity'
+/**
+ * Optional planted structure. `none`: the plain market (regimes with a weak drift, see below).
+ * `trend_regimes`: up- and down-trend regimes alternate, mean length PLANTED_REGIME_BARS bars,
+ * with a drift of ±PLANTED_DRIFT × the bar volatility: a momentum indicator detects a regime
+ * with a lag of a few dozen bars and a strategy can then ride the rest of it.
+ */
+export type SyntheticStructure = 'none' | 'trend_regimes'
+export const PLANTED_DRIFT = 0.4
+export const PLANTED_REGIME_BARS = 120
 export const SYNTHETIC_GENERATOR = 'ktrdr-synthetic/1'
 
 export interface SyntheticOptions {
@@ -19,6 +28,8 @@ export interface SyntheticOptions {
   start?: string | number | Date
   end?: string | number | Date
   startPrice?: number
+  /** Planted structure a strategy can learn (default none); recorded in the dataset's meta by callers. */
+  structure?: SyntheticStructure
 }
 
 interface PresetSpec { annualVol: number; price: number; decimals: number; tradingMinutesPerYear: number }
@@ -95,7 +106,9 @@ export function generateSyntheticSeries(options: SyntheticOptions): OhlcvSeries 
   const effMinutes = preset === 'equity' && tfMs >= MS_PER_DAY ? 390 * (tfMs / MS_PER_DAY) * (tfMs >= 7 * MS_PER_DAY ? 5 / 7 : 1) : barMinutes
   const baseVol = spec.annualVol * Math.sqrt(effMinutes / spec.tradingMinutesPerYear)
   const alpha = 0.08, beta = 0.9, omega = baseVol * baseVol * (1 - alpha - beta)
-  const meanRegimeBars = 250
+  const planted = options.structure === 'trend_regimes'
+  if (options.structure !== undefined && options.structure !== 'none' && !planted) throw new KtrdrError({ statusCode: 400, code: 'DATA_INVALID_STRUCTURE', retryable: false, message: `Unknown structure "${String(options.structure)}": use none or trend_regimes` })
+  const meanRegimeBars = planted ? PLANTED_REGIME_BARS : 250
   const scale = 10 ** spec.decimals
   const round = (x: number) => Math.round(x * scale) / scale
 
@@ -111,14 +124,15 @@ export function generateSyntheticSeries(options: SyntheticOptions): OhlcvSeries 
   let n = 0
   while (n < cap && t <= endMs) {
     if (rng.uniform() < 1 / meanRegimeBars) {
-      regime = (regime + 1 + Math.floor(rng.uniform() * 2)) % 3
+      regime = planted ? 1 - regime : (regime + 1 + Math.floor(rng.uniform() * 2)) % 3
       anchor = logP
     }
     variance = omega + alpha * shock * shock + beta * variance
     const sigma = Math.sqrt(variance)
     // A gap at equity session opens (overnight news) and forex week opens.
     const gap = n > 0 && t - prevT > 2 * tfMs ? rng.normal() * sigma * (preset === 'equity' ? 1.5 : 0.5) : 0
-    const drift = regime === 0 ? 0.08 * baseVol : regime === 1 ? -0.08 * baseVol : -0.03 * (logP - anchor)
+    const drift = planted ? (regime === 0 ? PLANTED_DRIFT : -PLANTED_DRIFT) * baseVol
+      : regime === 0 ? 0.08 * baseVol : regime === 1 ? -0.08 * baseVol : -0.03 * (logP - anchor)
     const z = rng.normal()
     shock = sigma * z
     const open = Math.exp(logP + gap)

@@ -9,8 +9,8 @@ export type FeatureNormalization =
 /** Persisted next to the model (`normalization_params`); keyed by feature name. */
 export interface NormalizationParams {
   version: 1
-  /** Rows the parameters were fitted on, for the record. */
-  fitted_rows: { start: number; end: number }
+  /** Rows the parameters were fitted on, for the record: [start, end) and, when not contiguous, how many. */
+  fitted_rows: { start: number; end: number; count?: number }
   features: Record<string, FeatureNormalization>
 }
 

@@ -57,6 +57,7 @@ export function alignFeaturesAndLabels(features: FeatureMatrix, labels: LabelSet
       values: labels.values.subarray(0, rows),
       length: rows,
       ...(labels.weights ? { weights: labels.weights.subarray(0, rows) } : {}),
+      resolvedAt: labels.resolvedAt.subarray(0, rows),
     },
     labelled: Int32Array.from(idx),
     usable: Int32Array.from(usable),
@@ -81,6 +82,7 @@ export function stackAligned(sets: AlignedSet[]): AlignedSet & { offsets: number
   const values = new Float32Array(rows * cols)
   const time = new Float64Array(rows)
   const labels = new Float64Array(rows)
+  const resolvedAt = new Int32Array(rows)
   const anyWeights = sets.some((s) => s.labels.weights)
   const weights = anyWeights ? new Float64Array(rows) : undefined
   const labelled: number[] = []
@@ -92,6 +94,8 @@ export function stackAligned(sets: AlignedSet[]): AlignedSet & { offsets: number
     values.set(s.features.values, r * cols)
     time.set(s.features.time, r)
     labels.set(s.labels.values, r)
+    // Offset like the rows; an unsettled label (≥ its symbol's rows) stays past every boundary.
+    for (let i = 0; i < s.features.rows; i++) resolvedAt[r + i] = s.labels.resolvedAt[i] >= s.features.rows ? rows : s.labels.resolvedAt[i] + r
     if (weights) {
       if (s.labels.weights) weights.set(s.labels.weights, r)
       else weights.fill(1, r, r + s.features.rows)
@@ -103,7 +107,7 @@ export function stackAligned(sets: AlignedSet[]): AlignedSet & { offsets: number
   const first = sets[0]
   return {
     features: { names, rows, cols, values, time, firstValidRow: first.features.firstValidRow },
-    labels: { kind: first.labels.kind, values: labels, length: rows, numClasses: first.labels.numClasses, ...(weights ? { weights } : {}) },
+    labels: { kind: first.labels.kind, values: labels, length: rows, numClasses: first.labels.numClasses, resolvedAt, ...(weights ? { weights } : {}) },
     labelled: Int32Array.from(labelled),
     usable: Int32Array.from(usable),
     offsets,

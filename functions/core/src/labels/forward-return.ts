@@ -7,6 +7,13 @@ function checkCloses(close: Float64Array, n: number): void {
   }
 }
 
+/** Bar t's label reads close[t + horizon]; unlabelled tail bars are never settled (n). */
+function horizonEnds(n: number, len: number, horizon: number): Int32Array {
+  const out = new Int32Array(n).fill(n)
+  for (let t = 0; t < len; t++) out[t] = t + horizon
+  return out
+}
+
 /** docs/domain.md#forward-return-labels: (C[t+h] − C[t]) / C[t]; the last h bars carry no label (NaN, outside `length`). */
 export function forwardReturnLabels(close: Float64Array, horizon = 20): LabelSet {
   const n = close.length
@@ -14,7 +21,7 @@ export function forwardReturnLabels(close: Float64Array, horizon = 20): LabelSet
   checkCloses(close, len)
   const values = new Float64Array(n).fill(Number.NaN)
   for (let t = 0; t < len; t++) values[t] = (close[t + horizon] - close[t]) / close[t]
-  return { kind: 'regression', values, length: len, numClasses: 1 }
+  return { kind: 'regression', values, length: len, numClasses: 1, resolvedAt: horizonEnds(n, len, horizon) }
 }
 
 /** docs/domain.md#context-labels context: forward return over `horizon` > bullish ⇒ 0, < bearish ⇒ 1, else 2 (NEUTRAL). */
@@ -27,5 +34,5 @@ export function contextLabels(close: Float64Array, horizon = 5, bullish = 0.005,
     const r = (close[t + horizon] - close[t]) / close[t]
     values[t] = r > bullish ? 0 : r < bearish ? 1 : 2
   }
-  return { kind: 'classification', values, length: len, numClasses: 3 }
+  return { kind: 'classification', values, length: len, numClasses: 3, resolvedAt: horizonEnds(n, len, horizon) }
 }

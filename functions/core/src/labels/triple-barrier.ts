@@ -41,8 +41,8 @@ export function barrierVolatility(bars: OhlcvSeries, span: number, method: 'atr'
   return vol
 }
 
-/** Symmetric CUSUM on log returns (López de Prado): the side that crosses h fires and resets. */
-export function cusumEvents(close: Float64Array, h: number): Uint8Array {
+/** Symmetric CUSUM on log returns (López de Prado): the side that crosses h fires and resets. `h` may vary per bar. */
+export function cusumEvents(close: Float64Array, threshold: number | Float64Array): Uint8Array {
   const n = close.length
   const ev = new Uint8Array(n)
   let sPos = 0, sNeg = 0
@@ -51,6 +51,7 @@ export function cusumEvents(close: Float64Array, h: number): Uint8Array {
     if (r !== r) continue
     sPos = Math.max(0, sPos + r)
     sNeg = Math.min(0, sNeg + r)
+    const h = typeof threshold === 'number' ? threshold : threshold[t]
     if (sNeg < -h) { sNeg = 0; ev[t] = 1 } else if (sPos > h) { sPos = 0; ev[t] = 1 }
   }
   return ev
@@ -98,14 +99,26 @@ export function tripleBarrierLabels(bars: OhlcvSeries, options: TripleBarrierOpt
     values[t] = label === 1 ? BUY : label === -1 ? SELL : HOLD
     holding[t] = hold
   }
+  // A label reads up to its barrier hit (or the time-out); the first vol_span bars also read
+  // bar vol_span through the back-filled volatility.
+  const resolvedAt = new Int32Array(n).fill(n)
+  for (let t = 0; t < len; t++) resolvedAt[t] = Math.max(t + holding[t], span < n && t < span ? span : 0)
   let events = len
   if (options.cusum_threshold !== undefined && options.cusum_threshold !== null) {
-    let h = options.cusum_threshold
+    let h: number | Float64Array = options.cusum_threshold
     if (!(h > 0)) {
+      // Automatic: multiplier × the mean volatility SO FAR (expanding mean), so that whether a
+      // bar is an event never depends on later bars; a full-series mean would let the data after
+      // a split boundary decide which training bars get a label.
       const std = ewmStdAdjusted(logReturns(close), span)
+      const m = options.cusum_multiplier ?? 0.5
+      const th = new Float64Array(n)
       let s = 0, c = 0
-      for (let t = 0; t < n; t++) if (std[t] === std[t]) { s += std[t]; c++ }
-      h = (options.cusum_multiplier ?? 0.5) * (c ? s / c : 0)
+      for (let t = 0; t < n; t++) {
+        if (std[t] === std[t]) { s += std[t]; c++ }
+        th[t] = m * (c ? s / c : 0)
+      }
+      h = th
     }
     const ev = cusumEvents(close, h)
     events = 0
@@ -114,7 +127,7 @@ export function tripleBarrierLabels(bars: OhlcvSeries, options: TripleBarrierOpt
       else { values[t] = Number.NaN; holding[t] = Number.NaN }
     }
   }
-  const out: TripleBarrierLabelSet = { kind: 'classification', values, length: len, numClasses: 3, holding, volatility: vol, events }
+  const out: TripleBarrierLabelSet = { kind: 'classification', values, length: len, numClasses: 3, holding, volatility: vol, events, resolvedAt }
   if (options.compute_weights) out.weights = uniquenessWeights(holding, len)
   return out
 }

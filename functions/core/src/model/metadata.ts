@@ -38,6 +38,14 @@ export interface ModelMetadata {
     sha256: string
     synthetic: boolean
     samples: { train: number; validation: number; test: number }
+    /**
+     * Per symbol, the bars training and model selection saw (ISO times, first training sample to
+     * the last bar a kept training or validation label reads). Backtests compare their window
+     * with it; absent in models trained before it was recorded (then start/end_date apply).
+     */
+    in_sample?: Record<string, { start: string; end: string }>
+    /** Labels dropped at the split boundaries (see docs/decisions.md, "Purge at every boundary"). */
+    purged?: { train: number; validation: number; unsettled: number; embargo_rows: number }
   }
   seed: number
   backend: string
