@@ -4,6 +4,7 @@ import type { KtrdrStorage } from '../../storage/index.ts'
 import type { FunctionPlacement } from '../protocol/function.ts'
 import type { OperationProgress, WorkerCapabilities } from '../protocol/index.ts'
 import { checkDeclaredEnv, normalizeStorageAccess, type StorageAccess } from './_access.ts'
+import { FUNCTION_NAME_RE } from '../protocol/function.ts'
 
 export interface ProgressUpdate {
   percentage: number
@@ -54,7 +55,7 @@ export interface FunctionDefinition<I = unknown, O = unknown> {
 
 /** Authoring entry point for a function bundle: `export default defineFunction({...})`. */
 export function defineFunction<I, O>(definition: FunctionDefinition<I, O>): FunctionDefinition<I, O> {
-  if (!/^[a-z][a-z0-9-]*$/.test(definition.name)) {
+  if (!FUNCTION_NAME_RE.test(definition.name)) {
     throw new Error(`Function name "${definition.name}" must be lowercase letters, digits and dashes`)
   }
   checkDeclaredEnv(definition.env, `Function ${definition.name}`)

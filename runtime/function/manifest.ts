@@ -3,11 +3,12 @@ import type { FunctionManifest } from '../protocol/function.ts'
 import { KtrdrError } from '../protocol/errors.ts'
 import type { ArchiveFile } from './archive.ts'
 import { MOUNT_NAMES } from '../../storage/options.ts'
+import { FUNCTION_NAME_RE } from '../protocol/function.ts'
 
 export const MANIFEST_FILE = 'manifest.json'
 
 const manifestSchema = z.object({
-  name: z.string().regex(/^[a-z][a-z0-9-]*$/, 'lowercase letters, digits and dashes'),
+  name: z.string().regex(FUNCTION_NAME_RE, 'lowercase letters, digits and dashes'),
   description: z.string(),
   operation_type: z.string().regex(/^[a-z][a-z0-9_-]*$/),
   input_schema: z.record(z.string(), z.unknown()),

@@ -7,6 +7,10 @@ import type { OperationsService } from './_operations.ts'
 import type { InputValidator } from './_validate.ts'
 import type { WorkerRegistry } from './_workers.ts'
 import type { FunctionRegistry, ResolvedFunction } from './functions/_types.ts'
+import { FUNCTION_NAME_RE } from '../protocol/index.ts'
+
+/** `name`, `name@<version>` or `name@<alias>`. */
+const INVOKE_NAME = new RegExp(`${FUNCTION_NAME_RE.source.slice(0, -1)}(@[A-Za-z0-9._-]+)?$`)
 
 /** Body of POST /api/v1/functions/:name/invoke (the compat routes build one of these). */
 export interface InvokeRequest {
@@ -86,7 +90,7 @@ export function createInvoker(deps: {
   const { options, functions, operations, workers, dispatcher } = deps
 
   return async function invoke(name: string, request: InvokeRequest, signal?: AbortSignal): Promise<InvokeResult> {
-    if (!/^[a-z][a-z0-9-]*(@[A-Za-z0-9._-]+)?$/.test(name)) bad('name', `"${name}" is not a function name (name, name@<version> or name@<alias>)`)
+    if (!INVOKE_NAME.test(name)) bad('name', `"${name}" is not a function name (name, name@<version> or name@<alias>)`)
     const spec = request.version !== undefined && !name.includes('@') ? `${name}@${request.version}` : name
     const wait = Math.min(request.wait_seconds ?? 0, options.queue.maxWaitSeconds) * 1000
 

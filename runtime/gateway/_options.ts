@@ -1,5 +1,6 @@
 import { resolve } from 'node:path'
 import { KtrdrError } from '../protocol/errors.ts'
+import { envNumber } from '../protocol/config.ts'
 import type { StorageConfig } from '../../storage/index.ts'
 
 /** What a user, a CLI flag or a test says. Everything is optional; env fills the rest. */
@@ -83,18 +84,10 @@ export interface ResolvedGatewayOptions {
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]'])
 
-function num(value: string | undefined, name: string): number | undefined {
-  if (value === undefined || value === '') return undefined
-  const n = Number(value)
-  if (!Number.isFinite(n) || n < 0) {
-    throw new KtrdrError({ statusCode: 400, code: 'CONFIG_INVALID', retryable: false, message: `Environment variable ${name}="${value}" must be a non-negative number` })
-  }
-  return n
-}
 
 /** Seconds from env (the guide's variables are in seconds) → ms. */
 function secs(env: NodeJS.ProcessEnv, name: string): number | undefined {
-  const n = num(env[name], name)
+  const n = envNumber(env, name)
   return n === undefined ? undefined : n * 1000
 }
 
@@ -108,7 +101,7 @@ function secs(env: NodeJS.ProcessEnv, name: string): number | undefined {
  */
 export function resolveGatewayOptions(config: GatewayConfig = {}, env: NodeJS.ProcessEnv = process.env): ResolvedGatewayOptions {
   const host = config.host ?? env.KTRDR_GATEWAY_HOST ?? '127.0.0.1'
-  const port = config.port ?? num(env.KTRDR_GATEWAY_PORT ?? env.PORT, 'KTRDR_GATEWAY_PORT') ?? 8000
+  const port = config.port ?? envNumber(env, env.KTRDR_GATEWAY_PORT !== undefined ? 'KTRDR_GATEWAY_PORT' : 'PORT') ?? 8000
   const home = resolve(config.storage?.root ?? env.KTRDR_HOME ?? '.ktrdr')
   const dbPath = config.dbPath ?? env.KTRDR_GATEWAY_DB ?? resolve(home, 'gateway.db')
   const apiToken = config.apiToken !== undefined ? config.apiToken : env.KTRDR_API_TOKEN || null
@@ -126,7 +119,7 @@ export function resolveGatewayOptions(config: GatewayConfig = {}, env: NodeJS.Pr
   const health: HealthOptions = {
     intervalMs: config.health?.intervalMs ?? secs(env, 'KTRDR_WORKER_HEALTH_CHECK_INTERVAL') ?? 10_000,
     timeoutMs: config.health?.timeoutMs ?? secs(env, 'KTRDR_WORKER_HEALTH_CHECK_TIMEOUT') ?? 5000,
-    failures: config.health?.failures ?? num(env.KTRDR_WORKER_HEALTH_CHECK_FAILURES, 'KTRDR_WORKER_HEALTH_CHECK_FAILURES') ?? 3,
+    failures: config.health?.failures ?? envNumber(env, 'KTRDR_WORKER_HEALTH_CHECK_FAILURES') ?? 3,
     removalMs: config.health?.removalMs ?? secs(env, 'KTRDR_WORKER_REMOVAL_THRESHOLD') ?? 300_000,
     heartbeatIntervalMs,
     // 1.25 intervals: one late heartbeat triggers a probe, not a verdict; the probe decides.
@@ -134,7 +127,7 @@ export function resolveGatewayOptions(config: GatewayConfig = {}, env: NodeJS.Pr
     probeTimeoutMs: config.health?.probeTimeoutMs ?? 1000,
   }
   const queue: QueueOptions = {
-    maxAttempts: config.queue?.maxAttempts ?? num(env.KTRDR_MAX_ATTEMPTS, 'KTRDR_MAX_ATTEMPTS') ?? 3,
+    maxAttempts: config.queue?.maxAttempts ?? envNumber(env, 'KTRDR_MAX_ATTEMPTS') ?? 3,
     dispatchTimeoutMs: config.queue?.dispatchTimeoutMs ?? 30_000,
     reattachGraceMs: config.queue?.reattachGraceMs ?? Math.max(3 * heartbeatIntervalMs, 5000),
     maxWaitSeconds: config.queue?.maxWaitSeconds ?? 300,
@@ -144,11 +137,11 @@ export function resolveGatewayOptions(config: GatewayConfig = {}, env: NodeJS.Pr
     host, port, dbPath,
     storage: config.storage ?? {},
     apiToken, clusterToken, insecure, health, queue,
-    maxBodyBytes: config.maxBodyBytes ?? num(env.KTRDR_MAX_BODY_BYTES, 'KTRDR_MAX_BODY_BYTES') ?? 1024 * 1024,
-    maxBundleBytes: config.maxBundleBytes ?? num(env.KTRDR_MAX_BUNDLE_BYTES, 'KTRDR_MAX_BUNDLE_BYTES') ?? 512 * 1024 * 1024,
+    maxBodyBytes: config.maxBodyBytes ?? envNumber(env, 'KTRDR_MAX_BODY_BYTES') ?? 1024 * 1024,
+    maxBundleBytes: config.maxBundleBytes ?? envNumber(env, 'KTRDR_MAX_BUNDLE_BYTES') ?? 512 * 1024 * 1024,
     quiet: config.quiet ?? false,
     retention: {
-      days: config.retention?.days ?? num(env.KTRDR_OPERATIONS_RETENTION_DAYS, 'KTRDR_OPERATIONS_RETENTION_DAYS') ?? 30,
+      days: config.retention?.days ?? envNumber(env, 'KTRDR_OPERATIONS_RETENTION_DAYS') ?? 30,
       intervalMs: config.retention?.intervalMs ?? 3_600_000,
     },
     secretsKey: config.secretsKey !== undefined ? config.secretsKey : env.KTRDR_SECRETS_KEY || null,

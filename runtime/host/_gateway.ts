@@ -58,7 +58,7 @@ export function createGatewayLink(options: ResolvedHostOptions & { apiUrl: strin
       try {
         const response = await api<RegistrationResponse>('/workers/register', { method: 'POST', body, headers: secretHeaders(), signal: controller.signal })
         if (response.host_secret) await keepSecret(response.host_secret)
-        if (response.heartbeat_interval_ms && !process.env.KTRDR_HOST_HEARTBEAT_MS) heartbeatMs = Math.min(heartbeatMs, response.heartbeat_interval_ms)
+        if (response.heartbeat_interval_ms && !options.heartbeatPinned) heartbeatMs = Math.min(heartbeatMs, response.heartbeat_interval_ms)
         hooks.onRegistered(response, body)
         if (!registeredOnce || attempt > 1) {
           logger.log('✅ Worker registered successfully with backend')

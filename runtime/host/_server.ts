@@ -4,12 +4,13 @@ import type { DispatchRequest, HostHealth } from '../protocol/index.ts'
 import { isKtrdrError, KtrdrError } from '../protocol/errors.ts'
 import { assertCanonicalPath, createPolicyRouter, requireBearer, type RouteInfo } from '../http/index.ts'
 import { STORAGE_PROXY_PATH } from './_storage-proxy.ts'
+import { FUNCTION_NAME_RE } from '../protocol/function.ts'
 
 const dispatchSchema = z.object({
   operation_id: z.string().min(1).max(200),
   attempt: z.number().int().min(1),
   function: z.object({
-    name: z.string().regex(/^[a-z][a-z0-9-]*$/),
+    name: z.string().regex(FUNCTION_NAME_RE),
     version: z.number().int().min(1),
     sha256: z.string().regex(/^[a-f0-9]{64}$/),
     bundle_key: z.string().min(1).max(500),

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { cpus, hostname, totalmem } from 'node:os'
 import { join, resolve } from 'node:path'
 import { KtrdrError } from '../protocol/errors.ts'
+import { envNumber } from '../protocol/config.ts'
 import type { FunctionStorageMode } from './_storage-proxy.ts'
 import { resolveStorageOptions, type ResolvedStorageOptions, type StorageConfig } from '../../storage/index.ts'
 
@@ -81,6 +82,8 @@ export interface ResolvedHostOptions {
   spareExecutors: number
   prewarm: boolean
   heartbeatIntervalMs: number
+  /** The interval was set (config or KTRDR_HOST_HEARTBEAT_MS): the gateway's suggestion does not shorten it. */
+  heartbeatPinned: boolean
   cancelGraceMs: number
   register: { initialDelayMs: number; maxDelayMs: number; timeoutMs: number }
   forwardExecutorOutput: boolean
@@ -89,7 +92,6 @@ export interface ResolvedHostOptions {
 
 const LOG_LEVELS: Record<string, number> = { silent: -999, fatal: 0, error: 0, warn: 1, warning: 1, info: 3, debug: 4, trace: 5 }
 
-const num = (v: string | undefined) => (v === undefined || v === '' || Number.isNaN(Number(v)) ? undefined : Number(v))
 const bool = (v: string | undefined) => (v === undefined || v === '' ? undefined : /^(1|true|yes|on)$/i.test(v))
 
 /**
@@ -110,12 +112,12 @@ export function resolveHostOptions(config: HostConfig = {}, env: NodeJS.ProcessE
     apiUrl: config.apiUrl !== undefined ? config.apiUrl : (env.KTRDR_API_URL?.replace(/\/$/, '') || null),
     workerId,
     workerType,
-    port: config.port ?? num(env.WORKER_PORT) ?? 5003,
+    port: config.port ?? envNumber(env, 'WORKER_PORT') ?? 5003,
     bind: config.bind ?? env.KTRDR_HOST_BIND ?? '127.0.0.1',
     endpointUrl: config.endpointUrl ?? env.WORKER_ENDPOINT_URL ?? env.KTRDR_WORKER_PUBLIC_BASE_URL ?? null,
-    cores: config.cores ?? num(env.WORKER_CORES) ?? cpus().length,
-    memoryGb: config.memoryGb ?? num(env.WORKER_MEMORY_GB) ?? Math.round((totalmem() / 1024 ** 3) * 10) / 10,
-    slots: Math.max(1, config.slots ?? num(env.KTRDR_HOST_SLOTS) ?? 1),
+    cores: config.cores ?? envNumber(env, 'WORKER_CORES') ?? cpus().length,
+    memoryGb: config.memoryGb ?? envNumber(env, 'WORKER_MEMORY_GB') ?? Math.round((totalmem() / 1024 ** 3) * 10) / 10,
+    slots: Math.max(1, config.slots ?? envNumber(env, 'KTRDR_HOST_SLOTS') ?? 1),
     ib: config.ib ?? bool(env.KTRDR_HOST_IB) ?? declared.includes('ib'),
     llm: config.llm ?? bool(env.KTRDR_HOST_LLM) ?? declared.includes('llm'),
     labels,
@@ -123,18 +125,19 @@ export function resolveHostOptions(config: HostConfig = {}, env: NodeJS.ProcessE
     gpu: config.gpu ?? null,
     clusterToken: config.clusterToken !== undefined ? config.clusterToken : (env.KTRDR_CLUSTER_TOKEN || null),
     insecure: config.insecure ?? bool(env.KTRDR_INSECURE) ?? false,
-    logLevel: typeof level === 'string' ? (LOG_LEVELS[level.toLowerCase()] ?? (num(level) ?? 3)) : 3,
+    logLevel: typeof level === 'string' ? (LOG_LEVELS[level.toLowerCase()] ?? envNumber({ LOG_LEVEL: level }, 'LOG_LEVEL') ?? 3) : 3,
     storage,
     cacheDir: resolve(config.cacheDir ?? env.KTRDR_HOST_CACHE_DIR ?? join(storage.root, 'cache', 'hosts', workerId)),
-    cacheMaxBytes: config.cacheMaxBytes ?? (num(env.KTRDR_HOST_CACHE_MB) ?? 1024) * 1024 * 1024,
-    executorIdleMs: config.executorIdleMs ?? num(env.KTRDR_HOST_EXECUTOR_IDLE_MS) ?? 60_000,
-    maxIdleExecutors: config.maxIdleExecutors ?? num(env.KTRDR_HOST_MAX_IDLE_EXECUTORS) ?? 4,
-    executorMemoryMb: config.executorMemoryMb ?? num(env.KTRDR_HOST_EXECUTOR_MEMORY_MB) ?? 4096,
+    cacheMaxBytes: config.cacheMaxBytes ?? (envNumber(env, 'KTRDR_HOST_CACHE_MB') ?? 1024) * 1024 * 1024,
+    executorIdleMs: config.executorIdleMs ?? envNumber(env, 'KTRDR_HOST_EXECUTOR_IDLE_MS') ?? 60_000,
+    maxIdleExecutors: config.maxIdleExecutors ?? envNumber(env, 'KTRDR_HOST_MAX_IDLE_EXECUTORS') ?? 4,
+    executorMemoryMb: config.executorMemoryMb ?? envNumber(env, 'KTRDR_HOST_EXECUTOR_MEMORY_MB') ?? 4096,
     executorMemoryEnforcement: memoryEnforcement(config.executorMemoryEnforcement ?? env.KTRDR_HOST_MEMORY_ENFORCEMENT),
-    spareExecutors: Math.max(0, config.spareExecutors ?? num(env.KTRDR_HOST_SPARE_EXECUTORS) ?? 1),
+    spareExecutors: Math.max(0, config.spareExecutors ?? envNumber(env, 'KTRDR_HOST_SPARE_EXECUTORS') ?? 1),
     prewarm: config.prewarm ?? bool(env.KTRDR_HOST_PREWARM) ?? true,
-    heartbeatIntervalMs: config.heartbeatIntervalMs ?? num(env.KTRDR_HOST_HEARTBEAT_MS) ?? 2000,
-    cancelGraceMs: config.cancelGraceMs ?? num(env.KTRDR_HOST_CANCEL_GRACE_MS) ?? 1000,
+    heartbeatIntervalMs: config.heartbeatIntervalMs ?? envNumber(env, 'KTRDR_HOST_HEARTBEAT_MS') ?? 2000,
+    heartbeatPinned: config.heartbeatIntervalMs !== undefined || envNumber(env, 'KTRDR_HOST_HEARTBEAT_MS') !== undefined,
+    cancelGraceMs: config.cancelGraceMs ?? envNumber(env, 'KTRDR_HOST_CANCEL_GRACE_MS') ?? 1000,
     register: {
       initialDelayMs: config.register?.initialDelayMs ?? 1000,
       maxDelayMs: config.register?.maxDelayMs ?? 30_000,

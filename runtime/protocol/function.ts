@@ -1,3 +1,6 @@
+/** A function's name: lowercase letters, digits and dashes, starting with a letter (the one rule, everywhere). */
+export const FUNCTION_NAME_RE = /^[a-z][a-z0-9-]*$/
+
 /** What a function asks of the host it runs on. */
 export interface FunctionPlacement {
   worker_types?: string[]

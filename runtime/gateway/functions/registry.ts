@@ -6,6 +6,7 @@ import { readArchiveManifest } from '../../function/manifest.ts'
 import type { GatewayDatabase } from '../_db.ts'
 import { ensureRegistrySchema } from './_schema.ts'
 import type { FunctionRegistry, PublishMeta, ResolvedFunction } from './_types.ts'
+import { FUNCTION_NAME_RE } from '../../protocol/index.ts'
 
 export interface FunctionRegistryOptions {
   database: GatewayDatabase
@@ -16,7 +17,7 @@ export interface FunctionRegistryOptions {
   random?: () => number
 }
 
-const NAME = /^[a-z][a-z0-9-]*$/
+const NAME = FUNCTION_NAME_RE
 const ALIAS = /^[a-z][a-z0-9_-]{0,62}$/
 export const LATEST = 'latest'
 

@@ -3,8 +3,9 @@ import { isKtrdrError, KtrdrError } from '../../protocol/index.ts'
 import { readJsonBody } from '../_http.ts'
 import { defineGatewayRoutes } from '../_routes.ts'
 import { MAX_SECRET_BYTES, SECRET_NAME } from '../_secrets.ts'
+import { FUNCTION_NAME_RE } from '../../protocol/index.ts'
 
-const FUNCTION_NAME = /^[a-z][a-z0-9-]*$/
+const FUNCTION_NAME = FUNCTION_NAME_RE
 
 function names(event: H3Event, withSecret: boolean): { fn: string; name: string } {
   const fn = getRouterParam(event, 'name', { decode: true }) ?? ''

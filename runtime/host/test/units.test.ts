@@ -15,6 +15,14 @@ const cleanups: Array<() => Promise<void>> = []
 afterEach(async () => { for (const c of cleanups.splice(0)) await c() })
 
 describe('resolveHostOptions', () => {
+  it('refuses a malformed number in the environment, naming the variable (it used to fall back silently)', () => {
+    expect(() => resolveHostOptions({}, { WORKER_PORT: '50o3' })).toThrow(/WORKER_PORT="50o3"/)
+    expect(() => resolveHostOptions({}, { KTRDR_HOST_SLOTS: 'two' })).toThrow(/KTRDR_HOST_SLOTS/)
+    expect(() => resolveHostOptions({}, { KTRDR_HOST_HEARTBEAT_MS: '-5' })).toThrow(/KTRDR_HOST_HEARTBEAT_MS/)
+    expect(resolveHostOptions({}, { KTRDR_HOST_HEARTBEAT_MS: '500' })).toMatchObject({ heartbeatIntervalMs: 500, heartbeatPinned: true })
+    expect(resolveHostOptions({}, {})).toMatchObject({ heartbeatIntervalMs: 2000, heartbeatPinned: false })
+  })
+
   it('reads the deployment guide environment and the KTRDR_HOST_* extras', () => {
     const o = resolveHostOptions({}, {
       KTRDR_API_URL: 'http://10.0.0.1:8000/', WORKER_ID: 'ktrdr-worker-bt-1', WORKER_TYPE: 'backtesting', WORKER_PORT: '5009',
