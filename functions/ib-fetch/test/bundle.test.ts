@@ -27,7 +27,8 @@ describe('ib-fetch bundle', () => {
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     })
     try {
-      const storage = resolveStorageOptions({ root: join(dir, 'store') })
+      // What a host sends: the mounts plus the scope the manifest declares (ib-fetch writes data).
+      const storage = { ...resolveStorageOptions({ root: join(dir, 'store') }), scope: built.manifest.storage ?? {}, who: 'ib-fetch@test' }
       const result = await new Promise<ExecutorToHost>((resolve, reject) => {
         child.on('error', reject)
         child.on('exit', (code) => reject(new Error(`executor exited with ${code}`)))
@@ -43,7 +44,7 @@ describe('ib-fetch bundle', () => {
       })
       expect(result).toMatchObject({ type: 'result', ok: true, result: { symbol: 'EURUSD', segments: 1, segments_failed: 0 } })
       expect(sim.connections.map((c) => c.clientId)).toEqual([251])
-      const store = await createKtrdrStorage(storage)
+      const store = await createKtrdrStorage(resolveStorageOptions({ root: join(dir, 'store') }))
       expect((await loadBars(store.data, { symbol: 'EURUSD', timeframe: '4h' })).length).toBe((result as { result: { rows_downloaded: number } }).result.rows_downloaded)
       await store.dispose()
     } finally {
