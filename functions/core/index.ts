@@ -16,6 +16,7 @@ export { mulberry32, createRng } from './src/rng.ts'
 export { generateSyntheticSeries, SYNTHETIC_GENERATOR, type SyntheticOptions, type SyntheticPreset } from './src/data/synthetic.ts'
 
 // Strategy grammar
+export { STRATEGY_LIMITS } from './src/strategy/limits.ts'
 export { validateStrategy, resolveStrategy, formatStrategyIssue, type ParseStrategyOptions } from './src/strategy/parse.ts'
 export type * from './src/strategy/types.ts'
 

@@ -13,6 +13,8 @@ export interface GatewayHookMap {
   /** The host was found dead (refused probe, failed polls); its operations were re-queued. */
   'worker:lost': (worker: WorkerRecord, reason: string) => void
   'worker:removed': (worker: WorkerRecord) => void
+  /** The gateway is closing: route packs release what they hold (worker threads, timers). */
+  'gateway:close': () => void
 }
 
 export type GatewayHookName = keyof GatewayHookMap

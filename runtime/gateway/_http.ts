@@ -35,7 +35,43 @@ export async function readJsonBody<T = Record<string, unknown>>(event: H3Event, 
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new KtrdrError({ statusCode: 400, code: 'INVALID_BODY', retryable: false, message: 'Request body must be a JSON object' })
   }
+  checkJsonShape(value)
   return value as T
+}
+
+/** Bounds on what a JSON body may contain besides its size (every layer after this one may recurse or key on it). */
+export const JSON_LIMITS = { depth: 64, keyLength: 1024 } as const
+
+/**
+ * Refuses what the byte cap lets through but later layers choke on: nesting deeper than
+ * JSON_LIMITS.depth (a 20,000-deep array reached the group commit and came back as a 500),
+ * keys longer than JSON_LIMITS.keyLength, and NUL characters in keys or strings. Iterative, so a
+ * hostile body cannot exhaust the stack here either; one pass over what JSON.parse built.
+ */
+function checkJsonShape(root: object) {
+  const refuse = (path: string, why: string) => {
+    throw new KtrdrError({ statusCode: 400, code: 'INVALID_BODY', retryable: false, message: `Request body ${why} at ${path}`, details: { field: path } })
+  }
+  const stack: Array<{ value: unknown; path: string; depth: number }> = [{ value: root, path: '(body)', depth: 1 }]
+  while (stack.length) {
+    const { value, path, depth } = stack.pop()!
+    if (typeof value === 'string') {
+      if (value.includes('\u0000')) refuse(path, 'contains a NUL character')
+      continue
+    }
+    if (value === null || typeof value !== 'object') continue
+    if (depth > JSON_LIMITS.depth) refuse(path, `nests deeper than ${JSON_LIMITS.depth} levels`)
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) stack.push({ value: value[i], path: `${path}[${i}]`, depth: depth + 1 })
+      continue
+    }
+    for (const key of Object.keys(value)) {
+      const shown = key.length > 40 ? `${key.slice(0, 40)}…` : key
+      if (key.length > JSON_LIMITS.keyLength) refuse(`${path}.${shown}`, `has a key of ${key.length} characters (at most ${JSON_LIMITS.keyLength})`)
+      if (key.includes('\u0000')) refuse(`${path}.${JSON.stringify(shown)}`, 'has a key with a NUL character')
+      stack.push({ value: (value as Record<string, unknown>)[key], path: `${path}.${shown}`, depth: depth + 1 })
+    }
+  }
 }
 
 function tooLarge(maxBytes: number) {

@@ -129,6 +129,7 @@ export async function createGatewayServices(options: ResolvedGatewayOptions, ove
     startedAt: new Date(),
     async close() {
       closed = true
+      hooks.emit('gateway:close')
       await warming
       if (reattachTimer) clearTimeout(reattachTimer)
       retention.close()

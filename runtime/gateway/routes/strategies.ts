@@ -1,9 +1,12 @@
+import { createHash } from 'node:crypto'
 import { defineEventHandler, getRequestHeader, getRouterParam, setResponseStatus, type H3Event } from 'h3'
 import { KtrdrError } from '../../protocol/index.ts'
 import { defineGatewayRoutes } from '../_routes.ts'
-import { validateStrategy } from '../../../functions/core/index.ts'
+import { createStrategyValidator } from './_strategy-validator.ts'
+import type { validateStrategy } from '../../../functions/core/index.ts'
 
-const NAME_RE = /^[A-Za-z0-9_\-.]+$/
+/** A strategy's name (its file in the strategies mount, without .yaml): visible, short, no path tricks. */
+const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$/
 const DEFAULT_MAX = 1024 * 1024
 
 async function readText(event: H3Event, maxBytes: number): Promise<string> {
@@ -36,23 +39,31 @@ async function readStrategySource(event: H3Event, maxBytes: number): Promise<{ s
 }
 
 function strategyKey(name: string): string {
-  if (!NAME_RE.test(name)) throw new KtrdrError({ statusCode: 400, code: 'STRATEGY_INVALID_NAME', retryable: false, message: `Invalid strategy name ${JSON.stringify(name)}: use letters, digits, _ - .` })
-  return name.endsWith('.yaml') || name.endsWith('.yml') ? name : `${name}.yaml`
+  const base = name.replace(/\.ya?ml$/, '')
+  if (!NAME_RE.test(base)) {
+    const shown = JSON.stringify(name.length > 60 ? `${name.slice(0, 60)}…` : name)
+    throw new KtrdrError({ statusCode: 400, code: 'STRATEGY_INVALID_NAME', retryable: false, message: `Invalid strategy name ${shown} (${name.length} characters): 1–100 letters, digits, _ - . starting with a letter, digit or _` })
+  }
+  return `${base}.yaml`
 }
 
 /** v3 grammar validation and the strategies mount. */
 export default defineGatewayRoutes((router, ctx) => {
   const maxBytes = Number((ctx as { options?: { maxBodyBytes?: number } }).options?.maxBodyBytes ?? DEFAULT_MAX)
 
-  const respond = (event: H3Event, source: string, file?: string) => {
-    const result = validateStrategy(source, file ? { file } : {})
+  const validator = createStrategyValidator(ctx.logger)
+  ctx.hooks?.on('gateway:close', () => void validator.close())
+  const validate = (source: string, file?: string) => validator.validate(source, file)
+
+  const respond = async (event: H3Event, source: string, file?: string) => {
+    const result = await validate(source, file)
     setResponseStatus(event, result.valid ? 200 : 422)
     return { valid: result.valid, errors: result.errors, warnings: result.warnings, resolved_features: result.resolved_features }
   }
 
   router.post('/api/v1/strategies/validate', defineEventHandler(async (event) => {
     const { source, file } = await readStrategySource(event, maxBytes)
-    return respond(event, source, file)
+    return await respond(event, source, file)
   }))
 
   // Raw bytes: getItem would JSON-parse a YAML file that happens to be valid JSON.
@@ -74,7 +85,7 @@ export default defineGatewayRoutes((router, ctx) => {
     const name = getRouterParam(event, 'name') ?? ''
     const key = strategyKey(name)
     const { source } = await readStrategySource(event, maxBytes)
-    const result = validateStrategy(source, { file: key })
+    const result = await validate(source, key)
     if (!result.valid) {
       throw new KtrdrError({ statusCode: 422, code: 'STRATEGY_INVALID', retryable: false, message: `Strategy ${key} is invalid; nothing was stored: ${result.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`, details: { errors: result.errors, warnings: result.warnings } })
     }
@@ -86,14 +97,26 @@ export default defineGatewayRoutes((router, ctx) => {
 
   router.post('/api/v1/strategies/validate/:name', defineEventHandler(async (event) => {
     const name = getRouterParam(event, 'name') ?? ''
-    return respond(event, await load(name), strategyKey(name))
+    return await respond(event, await load(name), strategyKey(name))
   }))
+
+  // Listing validates each stored file once per content: the summary is cached by its hash, so a
+  // listing of N unchanged strategies costs N reads and N hashes, not N validations.
+  const summaries = new Map<string, { hash: string; result: ReturnType<typeof validateStrategy> }>()
+  const summarise = async (key: string, text: string) => {
+    const hash = createHash('sha1').update(text).digest('hex')
+    const hit = summaries.get(key)
+    if (hit?.hash === hash) return hit.result
+    const result = await validate(text, key)
+    summaries.set(key, { hash, result })
+    return result
+  }
 
   router.get('/api/v1/strategies', defineEventHandler(async () => {
     const keys = (await ctx.storage.strategies.getKeys()).filter((k) => /\.ya?ml$/.test(k) && !k.includes(':'))
     const data = []
     for (const key of keys.sort()) {
-      const result = validateStrategy((await readYaml(key)) ?? '', { file: key })
+      const result = await summarise(key, (await readYaml(key)) ?? '')
       data.push({ name: key.replace(/\.ya?ml$/, ''), file: key, valid: result.valid, strategy_name: result.strategy?.name ?? null, features: result.resolved_features.length, errors: result.errors.length })
     }
     return { success: true, data }
@@ -101,13 +124,13 @@ export default defineGatewayRoutes((router, ctx) => {
 
   router.get('/api/v1/strategies/:name', defineEventHandler(async (event) => {
     const name = getRouterParam(event, 'name') ?? ''
-    const result = validateStrategy(await load(name), { file: strategyKey(name) })
+    const result = await validate(await load(name), strategyKey(name))
     return { success: true, data: { name, valid: result.valid, errors: result.errors, warnings: result.warnings, strategy: result.strategy ?? null } }
   }))
 
   router.get('/api/v1/strategies/:name/features', defineEventHandler(async (event) => {
     const name = getRouterParam(event, 'name') ?? ''
-    const result = validateStrategy(await load(name), { file: strategyKey(name) })
+    const result = await validate(await load(name), strategyKey(name))
     if (!result.valid) throw new KtrdrError({ statusCode: 422, code: 'STRATEGY_INVALID', retryable: false, message: `Strategy ${name} is invalid`, details: { errors: result.errors } })
     return { success: true, data: { name, resolved_features: result.resolved_features, count: result.resolved_features.length } }
   }))

@@ -1,3 +1,4 @@
+import { STRATEGY_LIMITS } from './limits.ts'
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml'
 import type { StrategyIssue } from './types.ts'
 
@@ -55,8 +56,16 @@ export function formatPath(path: Path): string {
 export function parseYamlSource(text: string): { doc: Document; lines: LineCounter; value: unknown; yamlErrors: { message: string; line?: number }[] } {
   const lines = new LineCounter()
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true })
-  const yamlErrors = doc.errors.map((e) => ({ message: e.message.split('\n')[0], line: e.linePos?.[0]?.line ?? lines.linePos(e.pos[0]).line }))
-  const value = yamlErrors.length ? undefined : doc.toJS({ maxAliasCount: 100 })
+  const yamlErrors: { message: string; line?: number }[] = doc.errors.map((e) => ({ message: e.message.split('\n')[0], line: e.linePos?.[0]?.line ?? lines.linePos(e.pos[0]).line }))
+  let value: unknown
+  if (!yamlErrors.length) {
+    try {
+      value = doc.toJS({ maxAliasCount: STRATEGY_LIMITS.maxAliases })
+    } catch (error) {
+      // The yaml library refuses alias bombs ("Excessive alias count…") while converting.
+      yamlErrors.push({ message: `${(error as Error).message} (at most ${STRATEGY_LIMITS.maxAliases} alias expansions)` })
+    }
+  }
   return { doc, lines, value, yamlErrors }
 }
 

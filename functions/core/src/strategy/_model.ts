@@ -1,3 +1,4 @@
+import { STRATEGY_LIMITS } from './limits.ts'
 import { describe, isObj, type Obj, type Reader } from './_context.ts'
 import type { DecisionsConfig, ModelConfig } from './types.ts'
 
@@ -15,6 +16,8 @@ export function readModel(r: Reader, root: Obj): ModelConfig {
     let hidden: number[] = [64, 32]
     if (!Array.isArray(hl)) c.error([...path, 'hidden_layers'], `mlp needs hidden_layers as a list of layer widths (e.g. [64, 32]), got ${describe(hl)}`)
     else if (!hl.every((v) => Number.isInteger(v) && (v as number) > 0)) c.error([...path, 'hidden_layers'], 'every layer width must be a positive integer')
+    else if (hl.length > STRATEGY_LIMITS.hiddenLayers) c.error([...path, 'hidden_layers'], `has ${hl.length} layers; at most ${STRATEGY_LIMITS.hiddenLayers} are accepted`)
+    else if (hl.some((v) => (v as number) > STRATEGY_LIMITS.hiddenUnits)) c.error([...path, 'hidden_layers'], `a layer of ${Math.max(...(hl as number[]))} units; at most ${STRATEGY_LIMITS.hiddenUnits} per layer are accepted`)
     else hidden = hl as number[]
     for (const k of ['sequence_length', 'hidden_size', 'num_layers']) if (arch[k] !== undefined) c.warn([...path, k], `${k} applies to lstm/gru and is ignored for mlp`)
     return {
@@ -31,8 +34,8 @@ export function readModel(r: Reader, root: Obj): ModelConfig {
     type,
     architecture: {
       sequence_length: r.num(arch, 'sequence_length', path, { fallback: 20, int: true, min: 1, required: true }),
-      hidden_size: r.num(arch, 'hidden_size', path, { fallback: 64, int: true, min: 1 }),
-      num_layers: r.num(arch, 'num_layers', path, { fallback: 2, int: true, min: 1 }),
+      hidden_size: r.num(arch, 'hidden_size', path, { fallback: 64, int: true, min: 1, max: STRATEGY_LIMITS.hiddenUnits }),
+      num_layers: r.num(arch, 'num_layers', path, { fallback: 2, int: true, min: 1, max: STRATEGY_LIMITS.hiddenLayers }),
       dropout: r.num(arch, 'dropout', path, { fallback: 0.2, min: 0, max: 1, exclusiveMax: true }),
     },
   }

@@ -1,3 +1,4 @@
+import { STRATEGY_LIMITS } from './limits.ts'
 import { KtrdrError } from '../_errors.ts'
 import { Checker, describe, isObj, parseYamlSource, Reader, type Obj } from './_context.ts'
 import { readFuzzySets, readIndicators } from './_fuzzy-sets.ts'
@@ -22,6 +23,10 @@ export function validateStrategy(source: string | Obj, options: ParseStrategyOpt
   let value: unknown = source
   let checker: Checker
   if (typeof source === 'string') {
+    if (source.length > STRATEGY_LIMITS.maxBytes) {
+      const error = { path: '', message: `strategy is ${source.length} bytes; at most ${STRATEGY_LIMITS.maxBytes} are accepted`, ...(options.file ? { file: options.file } : {}) }
+      return { valid: false, errors: [error], warnings: [], resolved_features: [] }
+    }
     const parsed = parseYamlSource(source)
     checker = new Checker(parsed.doc, parsed.lines, options.file)
     if (parsed.yamlErrors.length) {
@@ -43,6 +48,14 @@ export function validateStrategy(source: string | Obj, options: ParseStrategyOpt
     c.error(Array.isArray(root.indicators) ? ['indicators'] : ['nn_inputs'], `not a v3 strategy (${why}): migrate it to v3 — indicators as a mapping <id>: {type, params}, fuzzy_sets referencing indicator ids, and an nn_inputs list`)
     return { valid: false, errors: c.errors, warnings: c.warnings, resolved_features: [] }
   }
+  // Counts before the grammar's checks: an oversized strategy is refused for what it is, cheaply.
+  const counts: Array<[string, unknown, number]> = [
+    ['indicators', isObj(root.indicators) ? Object.keys(root.indicators).length : 0, STRATEGY_LIMITS.indicators],
+    ['fuzzy_sets', isObj(root.fuzzy_sets) ? Object.values(root.fuzzy_sets).reduce<number>((n, sets) => n + (isObj(sets) ? Object.keys(sets).length : 1), 0) : 0, STRATEGY_LIMITS.fuzzySets],
+    ['nn_inputs', Array.isArray(root.nn_inputs) ? root.nn_inputs.length : 0, STRATEGY_LIMITS.nnInputs],
+  ]
+  for (const [key, count, max] of counts) if ((count as number) > max) c.error([key], `has ${count as number} entries; at most ${max} are accepted`)
+  if (c.errors.length) return { valid: false, errors: c.errors, warnings: c.warnings, resolved_features: [] }
   const name = r.str(root, 'name', [], { required: true }) ?? ''
   const version = r.str(root, 'version', [], { fallback: '3.0' }) ?? '3.0'
   if (!/^3(\.0)?$/.test(version)) c.warn(['version'], `version ${JSON.stringify(version)} is not "3.0"; validating as v3`)
