@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { BenchSection } from './_types.ts'
 import { createKtrdrStorage } from '../storage/index.ts'
-import { createSeries, encodeOhlcvCsv, formatIsoSeconds, listDatasets, mergeBars, parseOhlcvCsv, saveBars, summarizeOhlcvCsv, type OhlcvSeries } from '../functions/core/index.ts'
+import { createSeries, encodeOhlcvCsv, formatIsoSeconds, listDatasets, mergeBars, parseOhlcvCsv, saveBars, summarizeOhlcvCsv, type OhlcvSeries } from '../trading/index.ts'
 
 const N = 1_000_000
 const RUNS = 3

@@ -12,9 +12,9 @@ const main = defineCommand({
     ops: () => import('./commands/ops.ts').then((m) => m.default),
     invoke: () => import('./commands/invoke.ts').then((m) => m.default),
     fn: () => import('./commands/fn.ts').then((m) => m.default),
-    data: () => import('./commands/data.ts').then((m) => m.default),
-    strategy: () => import('./commands/strategy.ts').then((m) => m.default),
-    demo: () => import('./commands/demo.ts').then((m) => m.default),
+    data: () => import('../../research/cli/data.ts').then((m) => m.default),
+    strategy: () => import('../../research/cli/strategy.ts').then((m) => m.default),
+    demo: () => import('../../research/cli/demo.ts').then((m) => m.default),
   },
 })
 

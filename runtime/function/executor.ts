@@ -6,7 +6,7 @@ import { createKtrdrStorage, type KtrdrStorage } from '../../storage/index.ts'
 import { KtrdrError, toErrorInfo } from '../protocol/errors.ts'
 import type { FunctionDefinition, ProgressUpdate } from './define.ts'
 import { createFunctionContext } from './context.ts'
-import type { ExecutorToHost, HostToExecutor, InvokeMessage } from './_ipc.ts'
+import type { ExecutorToHost, HostToExecutor, InvokeMessage } from '../protocol/executor.ts'
 import { validateInput } from './_input.ts'
 import { describeFunction } from './_describe.ts'
 
@@ -74,7 +74,7 @@ async function invoke(fn: FunctionDefinition, message: InvokeMessage): Promise<v
 async function main() {
   let fn: FunctionDefinition
   try {
-    // @ts-ignore resolved by the bundler (alias set in runtime/function/build.ts)
+    // @ts-ignore resolved by the bundler (alias set in runtime/bundler/_nitro.ts)
     const mod = await import('#ktrdr/function')
     fn = (mod.default ?? mod) as FunctionDefinition
     if (!fn || typeof fn.run !== 'function') throw new Error('The function module must `export default defineFunction({...})`')

@@ -4,8 +4,8 @@ import { dirname, join } from 'node:path'
 import type { Storage } from 'unstorage'
 import type { FunctionManifest, FunctionRef } from '../protocol/index.ts'
 import { KtrdrError } from '../protocol/errors.ts'
-import { sha256Hex, unpackArchive } from '../function/archive.ts'
-import { parseManifest, readArchiveManifest } from '../function/manifest.ts'
+import { sha256Hex, unpackArchive } from '../bundler/archive.ts'
+import { parseManifest, readArchiveManifest } from '../bundler/manifest.ts'
 
 export interface ReadyBundle {
   sha256: string

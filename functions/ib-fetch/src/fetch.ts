@@ -1,6 +1,6 @@
 import type { Storage } from 'unstorage'
 import type { ConsolaInstance } from 'consola'
-import { resolveRange } from '../../core/index.ts'
+import { resolveRange } from '../../../trading/index.ts'
 import type { ProgressUpdate } from '../../../runtime/function/define.ts'
 import type { Clock } from './clock.ts'
 import { resolveContract, type ResolvedContract } from './contract.ts'

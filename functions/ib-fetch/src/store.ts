@@ -1,5 +1,5 @@
 import type { Storage } from 'unstorage'
-import { createSeries, loadBars, saveBars, sortedUnique, type OhlcvSeries } from '../../core/index.ts'
+import { createSeries, loadBars, saveBars, sortedUnique, type OhlcvSeries } from '../../../trading/index.ts'
 import { isKtrdrError } from '../../../runtime/protocol/errors.ts'
 import type { IbBars } from './ib-client.ts'
 

@@ -1,7 +1,7 @@
 import { createServer, type AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { isKtrdrError } from '../../../runtime/protocol/errors.ts'
-import { loadBars } from '../../core/index.ts'
+import { loadBars } from '../../../trading/index.ts'
 import { barsBetween } from './tws-sim/series.ts'
 import type { SimFault } from './tws-sim/server.ts'
 import { createHarness, DAY, HOUR, NOW, pacingBreaches, requestedRange, type Harness } from './_harness.ts'

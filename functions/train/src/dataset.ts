@@ -1,7 +1,7 @@
-import { fitNormalization, applyNormalization, type NormalizationParams } from '../../core/src/features/normalization.ts'
-import type { BuiltFeatureMatrix } from '../../core/src/features/build.ts'
-import { predictableRows } from '../../core/src/model/predict.ts'
-import type { LabelSet } from '../../core/src/types.ts'
+import { fitNormalization, applyNormalization, type NormalizationParams } from '../../../trading/features/normalization.ts'
+import type { BuiltFeatureMatrix } from '../../../trading/features/build.ts'
+import { predictableRows } from '../../../trading/model/predict.ts'
+import type { LabelSet } from '../../../trading/types.ts'
 import { KtrdrError } from '../../../runtime/protocol/errors.ts'
 import type { TrainingSet } from './loop.ts'
 

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createGateway, type Gateway } from '../../gateway/index.ts'
 import type { Operation } from '../../protocol/index.ts'
-import { buildFunctionBundle, type BuiltBundle } from '../../function/build.ts'
+import { buildFunctionBundle, type BuiltBundle } from '../../bundler/build.ts'
 import { createHost, type KtrdrHost } from '../index.ts'
 import { FIXTURES } from './_setup.ts'
 

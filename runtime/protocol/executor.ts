@@ -1,0 +1,26 @@
+import type { ResolvedStorageOptions } from '../../storage/index.ts'
+import type { OperationErrorInfo, WorkerCapabilities } from './index.ts'
+import type { ProgressUpdate } from '../function/define.ts'
+
+/** Messages between a host and one executor child (one invocation at a time per child). */
+export interface InvokeMessage {
+  type: 'invoke'
+  id: string
+  operation_id: string
+  attempt: number
+  input: unknown
+  deadline_ms: number
+  storage: ResolvedStorageOptions
+  scratch_dir: string
+  host: { workerId: string; workerType: string; capabilities: WorkerCapabilities }
+  log_level?: number
+}
+export interface CancelMessage { type: 'cancel'; id: string; reason: string }
+export type HostToExecutor = InvokeMessage | CancelMessage
+
+export type ExecutorToHost =
+  | { type: 'ready'; pid: number; name: string }
+  | { type: 'load_error'; error: OperationErrorInfo }
+  | { type: 'progress'; id: string; progress: ProgressUpdate }
+  | { type: 'result'; id: string; ok: true; result: unknown; aborted: boolean }
+  | { type: 'result'; id: string; ok: false; error: OperationErrorInfo; aborted: boolean }
