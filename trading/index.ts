@@ -1,7 +1,11 @@
-// Public entry of the trading core: what train, backtest and ib-fetch import. Nothing here
-// depends on the runtime (only on runtime/protocol/errors.ts, a leaf module, for KtrdrError).
+// Public entry of the trading core: what train, backtest, ib-fetch and the research API import.
+// The tfjs model lives behind the second entry, trading/model/index.ts. From the runtime only
+// runtime/protocol (KtrdrError) and storage are used.
 
 export * from './types.ts'
+
+// Storage layout of models and backtest results, and the trading functions' names
+export { modelDirName, modelVersionKey, modelLatestKey, backtestRunKey, MODEL_FILES, MODEL_VERSION_DIR_RE, MODEL_LATEST_POINTER_RE, TRADING_FUNCTIONS, type LatestPointer } from './layout.ts'
 
 // Market data
 export { parseOhlcvCsv, formatOhlcvCsv, encodeOhlcvCsv, summarizeOhlcvCsv, validateSeries, type OhlcvCsvSummary, type DataIssue, type ParsedOhlcv, type ParseOhlcvOptions } from './data/csv.ts'
@@ -19,7 +23,7 @@ export { generateSyntheticSeries, SYNTHETIC_GENERATOR, type SyntheticOptions, ty
 export { validateStrategy, resolveStrategy, formatStrategyIssue, type ParseStrategyOptions } from './strategy/parse.ts'
 export type * from './strategy/types.ts'
 
-// Indicators (engineer C's registry)
+// Indicators
 export { getIndicator, listIndicators, requireIndicator, resolveIndicatorParams, computeIndicator } from './indicators/registry.ts'
 
 // Fuzzy

@@ -110,8 +110,8 @@ export async function runDemo(o: DemoOptions): Promise<void> {
   const started = Date.now()
   const home = resolve(o.home)
   const [{ createGateway }, { createHost }, { buildFunctionBundle }, { createKtrdrStorage }, synthetic, store] = await Promise.all([
-    import('../../runtime/gateway/index.ts'), import('../../runtime/host/index.ts'), import('../../runtime/bundler/build.ts'), import('../../storage/index.ts'),
-    import('../../trading/data/synthetic.ts'), import('../../trading/data/store.ts'),
+    import('../../runtime/gateway/index.ts'), import('../../runtime/host/index.ts'), import('../../runtime/bundler/index.ts'), import('../../storage/index.ts'),
+    import('../../trading/index.ts'), import('../../trading/index.ts'),
   ])
   const storageConfig = { root: home }
   const storage = await createKtrdrStorage(storageConfig)

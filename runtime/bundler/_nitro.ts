@@ -4,7 +4,7 @@ import { existsSync, promises as fsp } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { KtrdrError } from '../protocol/errors.ts'
+import { KtrdrError } from '../protocol/index.ts'
 
 const here = dirname(fileURLToPath(import.meta.url))
 export const REPO_ROOT = resolve(here, '../..')

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import type { FunctionManifest } from '../protocol/function.ts'
+import type { FunctionManifest } from '../protocol/index.ts'
 import type { FunctionDefinition } from './define.ts'
 
 export type FunctionDescription = Pick<FunctionManifest, 'name' | 'description' | 'operation_type' | 'input_schema' | 'placement' | 'timeout_seconds' | 'max_attempts'>

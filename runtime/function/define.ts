@@ -1,14 +1,8 @@
 import type { ConsolaInstance } from 'consola'
 import type { z } from 'zod'
 import type { KtrdrStorage } from '../../storage/index.ts'
-import type { FunctionPlacement } from '../protocol/function.ts'
-import type { OperationProgress, WorkerCapabilities } from '../protocol/index.ts'
-
-export interface ProgressUpdate {
-  percentage: number
-  current_step?: string | null
-  context?: Record<string, unknown>
-}
+import type { FunctionPlacement } from '../protocol/index.ts'
+import type { OperationProgress, ProgressUpdate, WorkerCapabilities } from '../protocol/index.ts'
 
 /** What a running function gets besides its input. */
 export interface FunctionContext {
@@ -47,4 +41,4 @@ export function defineFunction<I, O>(definition: FunctionDefinition<I, O>): Func
   return definition
 }
 
-export type { OperationProgress }
+export type { OperationProgress, ProgressUpdate }

@@ -3,10 +3,10 @@
 // with an IPC channel. It imports nothing from outside the bundle.
 import { consola } from 'consola'
 import { createKtrdrStorage, type KtrdrStorage } from '../../storage/index.ts'
-import { KtrdrError, toErrorInfo } from '../protocol/errors.ts'
+import { KtrdrError, toErrorInfo } from '../protocol/index.ts'
 import type { FunctionDefinition, ProgressUpdate } from './define.ts'
 import { createFunctionContext } from './context.ts'
-import type { ExecutorToHost, HostToExecutor, InvokeMessage } from '../protocol/executor.ts'
+import type { ExecutorToHost, HostToExecutor, InvokeMessage } from '../protocol/index.ts'
 import { validateInput } from './_input.ts'
 import { describeFunction } from './_describe.ts'
 

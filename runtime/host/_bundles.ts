@@ -3,9 +3,9 @@ import { existsSync, promises as fsp } from 'node:fs'
 import { dirname, join } from 'node:path'
 import type { Storage } from 'unstorage'
 import type { FunctionManifest, FunctionRef } from '../protocol/index.ts'
-import { KtrdrError } from '../protocol/errors.ts'
-import { sha256Hex, unpackArchive } from '../bundler/archive.ts'
-import { parseManifest, readArchiveManifest } from '../bundler/manifest.ts'
+import { KtrdrError } from '../protocol/index.ts'
+import { sha256Hex, unpackArchive } from '../bundler/index.ts'
+import { parseManifest, readArchiveManifest } from '../bundler/index.ts'
 
 export interface ReadyBundle {
   sha256: string

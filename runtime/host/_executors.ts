@@ -1,8 +1,8 @@
 import { fork, type ChildProcess, type ForkOptions } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import type { ConsolaInstance } from 'consola'
-import { KtrdrError } from '../protocol/errors.ts'
-import type { ExecutorToHost, HostToExecutor } from '../protocol/executor.ts'
+import { KtrdrError } from '../protocol/index.ts'
+import type { ExecutorToHost, HostToExecutor } from '../protocol/index.ts'
 import type { ReadyBundle } from './_bundles.ts'
 
 const STDERR_TAIL = 8192

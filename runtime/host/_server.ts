@@ -1,7 +1,7 @@
 import { createApp, createError, createRouter, defineEventHandler, getQuery, getRequestHeader, readBody, setResponseStatus, type App, type EventHandler } from 'h3'
 import { z } from 'zod'
 import type { DispatchRequest, HostHealth } from '../protocol/index.ts'
-import { isKtrdrError, KtrdrError } from '../protocol/errors.ts'
+import { isKtrdrError, KtrdrError } from '../protocol/index.ts'
 
 const dispatchSchema = z.object({
   operation_id: z.string().min(1).max(200),

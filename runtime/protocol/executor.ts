@@ -1,6 +1,13 @@
 import type { ResolvedStorageOptions } from '../../storage/index.ts'
-import type { OperationErrorInfo, WorkerCapabilities } from './index.ts'
-import type { ProgressUpdate } from '../function/define.ts'
+import type { OperationErrorInfo } from './worker.ts'
+import type { WorkerCapabilities } from './worker.ts'
+
+/** What a function reports while it runs; the host coalesces it into the operation's progress. */
+export interface ProgressUpdate {
+  percentage: number
+  current_step?: string | null
+  context?: Record<string, unknown>
+}
 
 /** Messages between a host and one executor child (one invocation at a time per child). */
 export interface InvokeMessage {

@@ -1,5 +1,6 @@
-// Public entry of the wire protocol shared by gateway, scheduler and hosts.
+// Public entry of the wire protocol shared by gateway, scheduler, hosts and the executors they run.
 export * from './worker.ts'
 export * from './operation.ts'
 export * from './function.ts'
 export * from './errors.ts'
+export * from './executor.ts'

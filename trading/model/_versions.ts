@@ -3,13 +3,9 @@ import { dirname } from 'node:path'
 import { randomUUID } from 'node:crypto'
 import type { Storage } from 'unstorage'
 import { resolveLocalPath, type KtrdrStorage } from '../../storage/index.ts'
+import { modelDirName, type LatestPointer } from '../index.ts'
 
-/** Strategy names become key segments: keep them to characters every driver and filesystem accepts. */
-export function modelDirName(strategyName: string): string {
-  const safe = strategyName.trim().replace(/[^A-Za-z0-9_.-]+/g, '_').replace(/^\.+/, '_')
-  if (!safe) throw new Error('A model needs a strategy name made of letters, digits, dot, dash or underscore')
-  return safe
-}
+export type { LatestPointer }
 
 export async function listVersions(models: Storage, strategy: string, timeframe: string): Promise<number[]> {
   const keys = await models.getKeys(`${modelDirName(strategy)}:`)
@@ -57,12 +53,6 @@ export async function claimModelVersion(storage: Pick<KtrdrStorage, 'models' | '
     if (back && typeof back === 'object' && back.token === token) return { version: n, key }
   }
   throw new Error(`Could not claim a model version for ${dir}/${timeframe}: 1000 versions taken in a row`)
-}
-
-export interface LatestPointer {
-  version: number
-  key: string
-  updated_at: string
 }
 
 async function withLock<T>(storage: Pick<KtrdrStorage, 'options'>, key: string, fn: () => Promise<T>): Promise<T> {

@@ -1,5 +1,5 @@
-import { applyNormalization, type NormalizationParams } from '../features/normalization.ts'
-import type { FeatureMatrix } from '../types.ts'
+import { applyNormalization, type NormalizationParams } from '../index.ts'
+import type { FeatureMatrix } from '../index.ts'
 import type { LoadedModel } from './io.ts'
 import { predictableRows, predictRaw } from './predict.ts'
 

@@ -1,4 +1,4 @@
-import { KtrdrError } from '../../../runtime/protocol/errors.ts'
+import { KtrdrError } from '../../../runtime/protocol/index.ts'
 import type { BacktestParameters, OutputFormat, ResolvedEngineConfig } from './_types.ts'
 
 /** Defaults of §1.9 / §7.1 / §7.3, in one place. */

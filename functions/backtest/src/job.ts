@@ -1,5 +1,5 @@
-import type { FunctionContext } from '../../../runtime/function/define.ts'
-import { KtrdrError } from '../../../runtime/protocol/errors.ts'
+import type { FunctionContext } from '../../../runtime/function/index.ts'
+import { KtrdrError } from '../../../runtime/protocol/index.ts'
 import type { BacktestParameters, ResolvedEngineConfig } from './_types.ts'
 import { resolveEngineConfig } from './config.ts'
 import type { BacktestInput, ParameterSet } from './input.ts'

@@ -2,16 +2,16 @@
 // way train saves one, so the backtest function runs its whole path without a training run.
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { createTempStorage as createTempKtrdrStorage } from '../../../runtime/function/testing.ts'
+import { createTempStorage as createTempKtrdrStorage } from '../../../runtime/function/index.ts'
 import type { KtrdrStorage } from '../../../storage/index.ts'
-import { createSeries } from '../../../trading/data/series.ts'
-import { saveBars } from '../../../trading/data/store.ts'
-import { buildModel } from '../../../trading/model/build.ts'
-import { useTfBackend } from '../../../trading/model/backend.ts'
-import { saveModelVersion } from '../../../trading/model/io.ts'
-import { resolveModelSpec } from '../../../trading/model/spec.ts'
-import { resolveStrategy } from '../../../trading/strategy/parse.ts'
-import { tf } from '../../../trading/model/tf.ts'
+import { createSeries } from '../../../trading/index.ts'
+import { saveBars } from '../../../trading/index.ts'
+import { buildModel } from '../../../trading/model/index.ts'
+import { useTfBackend } from '../../../trading/model/index.ts'
+import { saveModelVersion } from '../../../trading/model/index.ts'
+import { resolveModelSpec } from '../../../trading/model/index.ts'
+import { resolveStrategy } from '../../../trading/index.ts'
+import { tf } from '../../../trading/model/index.ts'
 
 /**
  * Hand-set weights for a fuzzy-RSI MLP: hidden layers pass the first inputs through, the output

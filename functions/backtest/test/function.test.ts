@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { runFunctionInProcess } from '../../../runtime/function/testing.ts'
+import { runFunctionInProcess } from '../../../runtime/function/index.ts'
 import type { KtrdrStorage } from '../../../storage/index.ts'
 import { resolveLocalPath } from '../../../storage/index.ts'
 import backtest from '../index.ts'
@@ -9,7 +9,7 @@ import { METRIC_KEYS } from '../src/metrics.ts'
 import { loadBacktestModel, prepareSymbol } from '../src/pipeline.ts'
 import { createSignalCache } from '../src/sweep.ts'
 import { resolveWindow } from '../src/window.ts'
-import { tf } from '../../../trading/model/tf.ts'
+import { tf } from '../../../trading/model/index.ts'
 import { createTempStorage, referenceYaml, writeBars, writeModel } from './_fixtures.ts'
 
 const H = 3_600_000
@@ -86,8 +86,8 @@ describe('backtest function', () => {
     expect(outputs.validFrom).toBeGreaterThan(10) // RSI/ADX warm-up, not a fixed 50
     expect(outputs.validFrom).toBeLessThan(50)
     // Direct tf predict on rows validFrom..validFrom+99 of the same (normalised) matrix.
-    const { buildFeatureMatrix } = await import('../../../trading/features/build.ts')
-    const { loadBars } = await import('../../../trading/data/store.ts')
+    const { buildFeatureMatrix } = await import('../../../trading/index.ts')
+    const { loadBars } = await import('../../../trading/index.ts')
     const m = buildFeatureMatrix(model.strategy, { '1h': await loadBars(storage.data, { symbol: 'EURUSD', timeframe: '1h' }) })
     const rows = m.values.subarray(outputs.validFrom * m.cols, (outputs.validFrom + 100) * m.cols)
     const direct = tf.tidy(() => tf.softmax(model.loaded.model.predict(tf.tensor2d(rows, [100, m.cols])) as tf.Tensor2D).dataSync())
@@ -110,7 +110,7 @@ describe('backtest function', () => {
   })
 
   it('wasm and cpu backends give the same outputs and the same backtest', async () => {
-    const { useTfBackend } = await import('../../../trading/model/backend.ts')
+    const { useTfBackend } = await import('../../../trading/model/index.ts')
     const { predictWindow } = await import('../src/pipeline.ts')
     const ctx = { storage, signal: new AbortController().signal, logger: console as never }
     const model = await loadBacktestModel(ctx, modelKey)

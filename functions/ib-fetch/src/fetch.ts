@@ -1,7 +1,7 @@
 import type { Storage } from 'unstorage'
 import type { ConsolaInstance } from 'consola'
 import { resolveRange } from '../../../trading/index.ts'
-import type { ProgressUpdate } from '../../../runtime/function/define.ts'
+import type { ProgressUpdate } from '../../../runtime/function/index.ts'
 import type { Clock } from './clock.ts'
 import { resolveContract, type ResolvedContract } from './contract.ts'
 import { IbRequestError } from './errors.ts'

@@ -1,6 +1,6 @@
 import { createServer, type AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
-import { isKtrdrError } from '../../../runtime/protocol/errors.ts'
+import { isKtrdrError } from '../../../runtime/protocol/index.ts'
 import { loadBars } from '../../../trading/index.ts'
 import { barsBetween } from './tws-sim/series.ts'
 import type { SimFault } from './tws-sim/server.ts'

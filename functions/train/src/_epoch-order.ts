@@ -1,4 +1,4 @@
-import { mulberry32 } from '../../../trading/rng.ts'
+import { mulberry32 } from '../../../trading/index.ts'
 
 /** The epoch's sample order: a seeded permutation, or weighted draws with replacement (TB uniqueness). */
 export function epochOrder(samples: Int32Array, seed: number, epoch: number, weights?: Float64Array | null): Int32Array {

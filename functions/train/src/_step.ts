@@ -1,5 +1,5 @@
-import { setDropoutStep } from '../../../trading/model/_dropout.ts'
-import { tf } from '../../../trading/model/tf.ts'
+import { setDropoutStep } from '../../../trading/model/index.ts'
+import { tf } from '../../../trading/model/index.ts'
 import type { LoopConfig } from './config.ts'
 import { countCorrect, type LossFn } from './_losses.ts'
 

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto'
 import type { Storage } from 'unstorage'
 import { parse as parseYaml } from 'yaml'
-import { loadStrategyBars } from '../../../trading/data/strategy-bars.ts'
-import { resolveStrategy } from '../../../trading/strategy/parse.ts'
-import type { ResolvedStrategy } from '../../../trading/strategy/types.ts'
-import type { OhlcvSeries } from '../../../trading/types.ts'
-import { KtrdrError } from '../../../runtime/protocol/errors.ts'
+import { loadStrategyBars } from '../../../trading/index.ts'
+import { resolveStrategy } from '../../../trading/index.ts'
+import type { ResolvedStrategy } from '../../../trading/index.ts'
+import type { OhlcvSeries } from '../../../trading/index.ts'
+import { KtrdrError } from '../../../runtime/protocol/index.ts'
 import type { TrainInput } from './schema.ts'
 
 export interface StrategySource {

@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import echo from '../../../functions/echo/index.ts'
+import { echo } from '../../../test/kit/index.ts'
 import { packArchive, sha256Hex, unpackArchive } from '../archive.ts'
 import { buildFunctionBundle, type BuiltBundle } from '../build.ts'
 import { readArchiveManifest } from '../manifest.ts'
-import { runFunctionInProcess } from '../../function/testing.ts'
+import { runFunctionInProcess } from '../../function/index.ts'
 
 const run = promisify(execFile)
 let dir: string

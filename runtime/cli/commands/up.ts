@@ -64,7 +64,7 @@ export default defineCommand({
     await Promise.all(hosts.map((h) => h.registered))
 
     if (args.deploy) {
-      const { buildFunctionBundle } = await import('../../bundler/build.ts')
+      const { buildFunctionBundle } = await import('../../bundler/index.ts')
       for (const name of findFunctionDirs()) {
         const existing = await gateway.services.functions.getFunction(name)
         if (existing && existing.versions.length > 0) continue

@@ -1,4 +1,4 @@
-import type { AliasRoute, FunctionAlias, FunctionVersion } from '../../protocol/function.ts'
+import type { AliasRoute, FunctionAlias, FunctionVersion } from '../../protocol/index.ts'
 
 /** A function spec resolved to the exact version that will run. */
 export interface ResolvedFunction extends FunctionVersion {
