@@ -1,6 +1,6 @@
 import { defineEventHandler } from 'h3'
 import { TIMEFRAMES, TIMEFRAME_MINUTES, listDatasets } from '../../trading/index.ts'
-import { defineGatewayRoutes } from '../../runtime/gateway/_routes.ts'
+import { defineGatewayRoutes } from '../../runtime/gateway/index.ts'
 
 const UNITS: Array<[number, string]> = [[10080, 'Week'], [1440, 'Day'], [60, 'Hour'], [1, 'Minute']]
 

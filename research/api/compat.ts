@@ -1,8 +1,8 @@
 import { defineEventHandler, setResponseStatus } from 'h3'
 import type { Operation } from '../../runtime/protocol/index.ts'
-import { readJsonBody } from '../../runtime/gateway/_http.ts'
-import { checkInvokeRequest, type InvokeRequest } from '../../runtime/gateway/_invoke.ts'
-import { defineGatewayRoutes, type GatewayRouteContext } from '../../runtime/gateway/_routes.ts'
+import { readJsonBody } from '../../runtime/gateway/index.ts'
+import { checkInvokeRequest, type InvokeRequest } from '../../runtime/gateway/index.ts'
+import { defineGatewayRoutes, type GatewayRouteContext } from '../../runtime/gateway/index.ts'
 
 /** Keys that steer the gateway rather than the function; everything else is the function's input. */
 const ENVELOPE = ['idempotency_key', 'wait_seconds', 'prefer_gpu', 'require_gpu', 'priority', 'queue', 'max_attempts', 'version'] as const

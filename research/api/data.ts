@@ -1,6 +1,6 @@
 import { defineEventHandler, getQuery, getRouterParam } from 'h3'
 import { KtrdrError } from '../../runtime/protocol/index.ts'
-import { defineGatewayRoutes } from '../../runtime/gateway/_routes.ts'
+import { defineGatewayRoutes } from '../../runtime/gateway/index.ts'
 import { assertSymbol, assertTimeframe, formatIsoSeconds, listDatasets, loadBars, readMeta, sliceSeries } from '../../trading/index.ts'
 
 /** Cached market data (cache only; ib-fetch fills it). Synthetic sets say so in every response. */

@@ -1,8 +1,8 @@
 import { defineEventHandler, getRouterParam } from 'h3'
 import type { Storage } from 'unstorage'
 import { KtrdrError } from '../../runtime/protocol/index.ts'
-import { parseStoreKey, sendStoredFile, storedSize } from '../../runtime/gateway/_files.ts'
-import { defineGatewayRoutes } from '../../runtime/gateway/_routes.ts'
+import { parseStoreKey, sendStoredFile, storedSize } from '../../runtime/gateway/index.ts'
+import { defineGatewayRoutes } from '../../runtime/gateway/index.ts'
 
 // The train function's layout (functions/core/src/model): `<strategy>/<tf>_v<N>/{model.json,
 // weights.bin, metrics.json, metadata.json}`, metadata.json written last (a version without it is

@@ -1,6 +1,6 @@
 import { defineEventHandler, getRequestHeader, getRouterParam, setResponseStatus, type H3Event } from 'h3'
 import { KtrdrError } from '../../runtime/protocol/index.ts'
-import { defineGatewayRoutes } from '../../runtime/gateway/_routes.ts'
+import { defineGatewayRoutes } from '../../runtime/gateway/index.ts'
 import { validateStrategy } from '../../trading/index.ts'
 
 const NAME_RE = /^[A-Za-z0-9_\-.]+$/

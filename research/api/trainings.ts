@@ -1,7 +1,7 @@
 import { defineEventHandler, getRouterParam } from 'h3'
 import { KtrdrError } from '../../runtime/protocol/index.ts'
-import { storedSize } from '../../runtime/gateway/_files.ts'
-import { defineGatewayRoutes } from '../../runtime/gateway/_routes.ts'
+import { storedSize } from '../../runtime/gateway/index.ts'
+import { defineGatewayRoutes } from '../../runtime/gateway/index.ts'
 
 type Json = Record<string, any>
 const obj = (v: unknown): Json => (v && typeof v === 'object' && !Array.isArray(v) ? v as Json : {})

@@ -119,7 +119,7 @@ export async function runDemo(o: DemoOptions): Promise<void> {
 
   try {
     log.start(`1/6 Local cluster: gateway on 127.0.0.1:${o.port}, 2 hosts, storage under ${home}`)
-    const gateway = await createGateway({ host: '127.0.0.1', port: o.port, dbPath: join(home, 'gateway.db'), storage: storageConfig, apiToken: null, clusterToken: null, quiet: true })
+    const gateway = await createGateway({ host: '127.0.0.1', port: o.port, dbPath: join(home, 'gateway.db'), storage: storageConfig, apiToken: null, clusterToken: null, quiet: true, routes: (await import('../api/index.ts')).researchRoutes })
     cleanups.unshift(() => gateway.close())
     const base = gateway.url
     for (const n of [1, 2]) {
@@ -153,7 +153,7 @@ export async function runDemo(o: DemoOptions): Promise<void> {
     const day = (ms: number) => new Date(ms).toISOString().slice(0, 10)
     log.success(`${o.symbol} 1h ${day(first)} → ${day(last)}; train ≤ ${day(split - 24 * H)}, backtest ${day(split)} → ${day(last)}`)
 
-    const { EXAMPLE_STRATEGIES_DIR, seedExampleStrategies } = await import('../../runtime/cli/commands/up.ts')
+    const { EXAMPLE_STRATEGIES_DIR, seedExampleStrategies } = await import('../seed.ts')
     const files = (await readdir(EXAMPLE_STRATEGIES_DIR).catch(() => [] as string[])).filter((f) => f.endsWith('.yaml'))
     if (!files.includes(`${o.strategy}.yaml`)) throw new Error(`examples/strategies/${o.strategy}.yaml not found: pick one of ${files.join(', ') || '(none)'}`)
     const copied = await seedExampleStrategies(storage.strategies, EXAMPLE_STRATEGIES_DIR, { overwrite: true })

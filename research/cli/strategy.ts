@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { basename } from 'node:path'
 import { defineCommand } from 'citty'
 import { formatStrategyIssue, validateStrategy } from '../../trading/index.ts'
-import { apiArgs, guard, useGatewayApi } from '../../runtime/cli/_api.ts'
+import { apiArgs, guard, useGatewayApi } from '../../runtime/cli/index.ts'
 
 const validate = defineCommand({
   meta: { name: 'validate', description: 'Validate v3 strategy files; exits non-zero when any is invalid' },

@@ -3,18 +3,11 @@ import { KtrdrError } from '../protocol/index.ts'
 import { requireBearer, sendGatewayError } from './_http.ts'
 import type { GatewayRouteContext, GatewayRoutes } from './_routes.ts'
 import type { GatewayServices } from './_services.ts'
-import catalogRoutes from '../../research/api/catalog.ts'
-import compatRoutes from '../../research/api/compat.ts'
-import dataRoutes from '../../research/api/data.ts'
 import functionsRoutes from './routes/functions.ts'
 import healthRoutes from './routes/health.ts'
 import invokeRoutes from './routes/invoke.ts'
-import modelsRoutes from '../../research/api/models.ts'
 import operationsRoutes from './routes/operations.ts'
-import resultsRoutes from '../../research/api/results.ts'
 import storageRoutes from './routes/storage.ts'
-import strategiesRoutes from '../../research/api/strategies.ts'
-import trainingsRoutes from '../../research/api/trainings.ts'
 import workersRoutes from './routes/workers.ts'
 
 const PUBLIC = new Set(['/health', '/api/v1/health'])
@@ -23,8 +16,16 @@ const HOST_ROUTE = /^\/api\/v1\/(workers\/(register|[^/]+\/(heartbeat|events))$|
 /** Bundle uploads may be large; every other body is small JSON. */
 const UPLOAD_ROUTE = /^\/api\/v1\/(functions\/[^/]+\/versions$|storage\/)/
 
-/** The gateway's h3 app: auth, body caps, one error shape, and every route module. */
-export async function createGatewayApp(services: GatewayServices): Promise<App> {
+/** The runtime's own routes; domain routes (research's API) come in through `options.routes`. */
+const RUNTIME_ROUTES: GatewayRoutes[] = [healthRoutes, workersRoutes, operationsRoutes, invokeRoutes, functionsRoutes, storageRoutes]
+
+export interface GatewayAppOptions {
+  /** Route modules mounted after the runtime's own (a pack's `defineGatewayRoutes` modules). */
+  routes?: GatewayRoutes[]
+}
+
+/** The gateway's h3 app: auth, body caps, one error shape, the runtime's routes and the packs' routes. */
+export async function createGatewayApp(services: GatewayServices, { routes = [] }: GatewayAppOptions = {}): Promise<App> {
   const { options } = services
   const app = createApp({
     onError: (error, event) => {
@@ -46,9 +47,9 @@ export async function createGatewayApp(services: GatewayServices): Promise<App> 
   })
   const router = createRouter()
   const ctx: GatewayRouteContext = services
-  // Areas: health/workers/operations/invoke/compat/storage (gateway), functions (bundles & versions), data, strategies;
-  // read-only research views: results, models, trainings/:id/performance, timeframes/symbols.
-  for (const routes of [healthRoutes, workersRoutes, operationsRoutes, invokeRoutes, compatRoutes, functionsRoutes, dataRoutes, strategiesRoutes, storageRoutes, resultsRoutes, modelsRoutes, trainingsRoutes, catalogRoutes]) routes(router, ctx)
+  // Areas: health/workers/operations/invoke/storage (gateway), functions (bundles, versions, aliases),
+  // then whatever the packs add (research: data, strategies, results, models, compat endpoints…).
+  for (const setup of [...RUNTIME_ROUTES, ...routes]) setup(router, ctx)
   app.use(router)
   return app
 }

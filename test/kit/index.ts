@@ -10,3 +10,6 @@ export const FUNCTION_FIXTURES = join(import.meta.dirname, 'fixtures')
 export { buildFunctionBundle, unpackArchive, readArchiveManifest } from '../../runtime/bundler/index.ts'
 /** OHLCV builders. */
 export { randomWalk, seriesFromCloses } from '../../trading/test/_helpers.ts'
+/** A gateway on a free loopback port with a fake function registry, and fake hosts that register with it. */
+export { startTestGateway, type TestGateway } from '../../runtime/gateway/test/_setup.ts'
+export { startFakeHost, until } from '../../runtime/gateway/test/_fakes.ts'

@@ -5,12 +5,12 @@ import { join } from 'node:path'
 import { createApp, createRouter, toNodeListener } from 'h3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createKtrdrStorage, type KtrdrStorage } from '../../../storage/index.ts'
-import { sendGatewayError } from '../../../runtime/gateway/_http.ts'
+import { sendGatewayError } from '../../../runtime/gateway/index.ts'
 import dataRoutes from '../data.ts'
 import strategyRoutes from '../strategies.ts'
-import type { GatewayRouteContext } from '../../../runtime/gateway/_routes.ts'
+import type { GatewayRouteContext } from '../../../runtime/gateway/index.ts'
 import { generateSyntheticSeries, saveBars } from '../../../trading/index.ts'
-import { seriesFromCloses } from '../../../trading/test/_helpers.ts'
+import { seriesFromCloses } from '../../../test/kit/index.ts'
 
 // The two route modules on a bare h3 app with the gateway's error shape, on a loopback port.
 let server: Server

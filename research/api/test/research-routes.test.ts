@@ -7,20 +7,14 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Operation } from '../../../runtime/protocol/index.ts'
 import { TIMEFRAMES, generateSyntheticSeries, saveBars } from '../../../trading/index.ts'
-import { useTfBackend } from '../../../trading/model/index.ts'
-import { buildModel } from '../../../trading/model/index.ts'
-import { saveModelVersion } from '../../../trading/model/index.ts'
-import type { ModelMetadata } from '../../../trading/model/index.ts'
-import { resolveModelSpec } from '../../../trading/model/index.ts'
-import { seriesFromCloses } from '../../../trading/test/_helpers.ts'
-import { runKey } from '../../../functions/backtest/src/results.ts'
-import type { TrainingResult } from '../../../functions/train/src/result.ts'
-import { startFakeHost } from '../../../runtime/gateway/test/_fakes.ts'
-import { startTestGateway, type TestGateway } from '../../../runtime/gateway/test/_setup.ts'
+import { backtestRunKey } from '../../../trading/index.ts'
+import { buildModel, resolveModelSpec, saveModelVersion, useTfBackend, type ModelMetadata } from '../../../trading/model/index.ts'
+import { seriesFromCloses, startFakeHost, startTestGateway, type TestGateway } from '../../../test/kit/index.ts'
+import { researchRoutes } from '../../index.ts'
 
 let g: TestGateway
 let host: Awaited<ReturnType<typeof startFakeHost>>
-const trainResults = new Map<string, TrainingResult>()
+const trainResults = new Map<string, ReturnType<typeof trainingResult>>()
 
 async function saveModel(strategy: string, testAccuracy: number, createdAt: string) {
   const spec = resolveModelSpec({ type: 'mlp', architecture: { hidden_layers: [4], activation: 'relu', dropout: 0 } } as never, { inputSize: 3, outputSize: 3, outputKind: 'classification', seed: 1 })
@@ -32,7 +26,8 @@ async function saveModel(strategy: string, testAccuracy: number, createdAt: stri
   return saved
 }
 
-function trainingResult(modelKey: string, version: number): TrainingResult {
+/** A result shaped like train's (functions/train/src/result.ts), the fields the routes read filled in. */
+function trainingResult(modelKey: string, version: number) {
   return {
     model_path: `models/${modelKey}`, model_key: modelKey, model_version: version,
     training_metrics: {
@@ -53,7 +48,7 @@ function trainingResult(modelKey: string, version: number): TrainingResult {
 
 beforeAll(async () => {
   await useTfBackend()
-  g = await startTestGateway()
+  g = await startTestGateway({ routes: researchRoutes })
   host = await startFakeHost({
     gatewayUrl: g.url, workerId: 'research-host', capabilities: { slots: 4 },
     outcome: (req) => {
@@ -111,7 +106,7 @@ describe('GET /api/v1/operations/:id/results', () => {
 })
 
 describe('GET /api/v1/results/…', () => {
-  const key = `${runKey('op_backtesting_20261128_000000_abcd1234', 'EURUSD', 0)}`
+  const key = `${backtestRunKey('op_backtesting_20261128_000000_abcd1234', 'EURUSD', 0)}`
   const trades = JSON.stringify([{ side: 'BUY', net_pnl: 12.5 }])
   const equity = 'timestamp,price,portfolio_value,position\n2024-01-01T00:00:00Z,1.1,100000,FLAT\n'
   beforeAll(async () => {
@@ -165,7 +160,7 @@ describe('GET /api/v1/results/…', () => {
   })
 
   it('needs the API token; the cluster token is not enough', async () => {
-    const t = await startTestGateway({ apiToken: 'api-secret', clusterToken: 'cluster-secret' })
+    const t = await startTestGateway({ apiToken: 'api-secret', clusterToken: 'cluster-secret', routes: researchRoutes })
     try {
       await t.gateway.services.storage.results.setItem('backtests/op_y/summary.json', '{}')
       const path = '/api/v1/results/backtests/op_y/summary.json'

@@ -2,10 +2,10 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { createKtrdrStorage } from '../../../storage/index.ts'
-import { seedExampleStrategies } from '../commands/up.ts'
+import { createKtrdrStorage } from '../../storage/index.ts'
+import { seedExampleStrategies } from '../seed.ts'
 
-const examples = join(import.meta.dirname, '../../../examples/strategies')
+const examples = join(import.meta.dirname, '../../examples/strategies')
 
 describe('ktrdr up seeds the strategies mount', () => {
   it('stores every example once and never overwrites a strategy already there', async () => {
