@@ -1,8 +1,7 @@
 import { defineEventHandler, setResponseStatus } from 'h3'
 import type { Operation } from '../../runtime/protocol/index.ts'
-import { readJsonBody } from '../../runtime/gateway/index.ts'
-import { checkInvokeRequest, type InvokeRequest } from '../../runtime/gateway/index.ts'
-import { defineGatewayRoutes, type GatewayRouteContext } from '../../runtime/gateway/index.ts'
+import { TRADING_FUNCTIONS } from '../../trading/index.ts'
+import { checkInvokeRequest, defineGatewayRoutes, type GatewayRouteContext, type InvokeRequest, readJsonBody } from '../../runtime/gateway/index.ts'
 
 /** Keys that steer the gateway rather than the function; everything else is the function's input. */
 const ENVELOPE = ['idempotency_key', 'wait_seconds', 'prefer_gpu', 'require_gpu', 'priority', 'queue', 'max_attempts', 'version'] as const
@@ -40,8 +39,8 @@ export default defineGatewayRoutes((router, ctx) => {
     }))
   }
 
-  mount('/api/v1/backtests/start', 'backtest', { message: 'Backtest started' })
-  mount('/api/v1/trainings/start', 'train', {
+  mount('/api/v1/backtests/start', TRADING_FUNCTIONS.backtest, { message: 'Backtest started' })
+  mount('/api/v1/trainings/start', TRADING_FUNCTIONS.train, {
     message: 'Training started',
     // The guide's client sends a single "timeframe"; the function takes a list.
     mapInput: (input) => {
@@ -51,5 +50,5 @@ export default defineGatewayRoutes((router, ctx) => {
     // The guide checks the response's worker_id (GPU host or not): give placement a moment.
     awaitPlacementMs: 2000,
   })
-  mount('/api/v1/data/acquire/download', 'ib-fetch', { message: 'Data download started' })
+  mount('/api/v1/data/acquire/download', TRADING_FUNCTIONS.fetchData, { message: 'Data download started' })
 })

@@ -1,14 +1,12 @@
 import { defineEventHandler, getRouterParam } from 'h3'
 import type { Storage } from 'unstorage'
 import { KtrdrError } from '../../runtime/protocol/index.ts'
-import { parseStoreKey, sendStoredFile, storedSize } from '../../runtime/gateway/index.ts'
-import { defineGatewayRoutes } from '../../runtime/gateway/index.ts'
+import { defineGatewayRoutes, parseStoreKey, sendStoredFile, storedSize } from '../../runtime/gateway/index.ts'
 
-// The train function's layout (functions/core/src/model): `<strategy>/<tf>_v<N>/{model.json,
-// weights.bin, metrics.json, metadata.json}`, metadata.json written last (a version without it is
-// incomplete), and `<strategy>/<tf>_latest` = {version, key, updated_at}.
-const VERSION_RE = /^([0-9]+[a-zA-Z]+)_v(\d+)$/
-const LATEST_RE = /^([0-9]+[a-zA-Z]+)_latest$/
+import { MODEL_FILES, MODEL_LATEST_POINTER_RE as LATEST_RE, MODEL_VERSION_DIR_RE as VERSION_RE } from '../../trading/index.ts'
+
+// The models mount as train writes it (trading/layout.ts): a version folder is complete once its
+// metadata.json exists, which train writes last.
 
 interface VersionSummary {
   version: string
@@ -54,9 +52,9 @@ function scan(keys: string[]) {
 
 async function summarise(models: Storage, strategy: string, version: string, files: Set<string>): Promise<VersionSummary> {
   const [, timeframe, n] = VERSION_RE.exec(version)!
-  const complete = files.has('metadata.json')
+  const complete = files.has(MODEL_FILES.metadata)
   const [meta, metrics] = complete
-    ? await Promise.all([readJson(models, `${strategy}:${version}:metadata.json`), readJson(models, `${strategy}:${version}:metrics.json`)])
+    ? await Promise.all([readJson(models, `${strategy}:${version}:${MODEL_FILES.metadata}`), readJson(models, `${strategy}:${version}:${MODEL_FILES.metrics}`)])
     : [null, null]
   return {
     version, key: `${strategy}/${version}`, timeframe, number: Number(n), complete,
@@ -111,7 +109,7 @@ export default defineGatewayRoutes((router, ctx) => {
     const version = await resolveVersion(models, strategy, asked)
     const files = (await models.getKeys(`${strategy}:${version}:`)).map((k) => k.split(':').pop()!).filter((f) => !f.startsWith('.'))
     if (files.length === 0) throw modelNotFound(strategy, asked)
-    const [metadata, metrics] = await Promise.all([readJson(models, `${strategy}:${version}:metadata.json`), readJson(models, `${strategy}:${version}:metrics.json`)])
+    const [metadata, metrics] = await Promise.all([readJson(models, `${strategy}:${version}:${MODEL_FILES.metadata}`), readJson(models, `${strategy}:${version}:${MODEL_FILES.metrics}`)])
     const pointer = await readJson(models, `${strategy}:${VERSION_RE.exec(version)![1]}_latest`)
     const history = Array.isArray(metrics?.history) ? metrics.history as Array<Record<string, unknown>> : []
     const sizes = await Promise.all(files.sort().map(async (f) => ({ name: f, size: await storedSize(ctx.storage, 'models', `${strategy}/${version}/${f}`), url: `/api/v1/models/${encodeURIComponent(strategy)}/${version}/${encodeURIComponent(f)}` })))

@@ -1,7 +1,6 @@
 import { defineEventHandler, getQuery, getRouterParam } from 'h3'
 import { KtrdrError } from '../../runtime/protocol/index.ts'
-import { listStoreKeys, parseStoreKey, sendStoredFile } from '../../runtime/gateway/index.ts'
-import { defineGatewayRoutes } from '../../runtime/gateway/index.ts'
+import { defineGatewayRoutes, listStoreKeys, parseStoreKey, sendStoredFile } from '../../runtime/gateway/index.ts'
 
 const PREFIX = '/api/v1/results'
 const urlPath = (key: string) => key.split('/').map(encodeURIComponent).join('/')

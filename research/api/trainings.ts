@@ -1,7 +1,7 @@
 import { defineEventHandler, getRouterParam } from 'h3'
 import { KtrdrError } from '../../runtime/protocol/index.ts'
-import { storedSize } from '../../runtime/gateway/index.ts'
-import { defineGatewayRoutes } from '../../runtime/gateway/index.ts'
+import { MODEL_FILES, TRADING_FUNCTIONS } from '../../trading/index.ts'
+import { defineGatewayRoutes, storedSize } from '../../runtime/gateway/index.ts'
 
 type Json = Record<string, any>
 const obj = (v: unknown): Json => (v && typeof v === 'object' && !Array.isArray(v) ? v as Json : {})
@@ -9,7 +9,7 @@ const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFi
 
 /**
  * §5.5's convenience view of a finished training: the train function's result
- * (functions/train/src/result.ts) reduced to the figures a researcher compares between runs.
+ * (functions/train/src/result.ts, keys as in trading/layout.ts) reduced to the figures a researcher compares between runs.
  */
 export default defineGatewayRoutes((router, ctx) => {
   /** Bytes of the saved network (model.json + weights.bin), null when the model is gone. */
@@ -17,7 +17,7 @@ export default defineGatewayRoutes((router, ctx) => {
     const base = modelKey.replace(/^models\//, '')
     if (!base || base.split('/').some((s) => s === '..' || s.startsWith('.'))) return null
     let total = 0
-    for (const file of ['model.json', 'weights.bin']) {
+    for (const file of MODEL_FILES.network) {
       const size = await storedSize(ctx.storage, 'models', `${base}/${file}`)
       if (size === null) return null
       total += size
@@ -27,7 +27,7 @@ export default defineGatewayRoutes((router, ctx) => {
 
   router.get('/api/v1/trainings/:id/performance', defineEventHandler(async (event) => {
     const { op } = ctx.operations.require(getRouterParam(event, 'id', { decode: true })!)
-    if (op.operation_type !== 'training' && op.function.name !== 'train') {
+    if (op.operation_type !== 'training' && op.function.name !== TRADING_FUNCTIONS.train) {
       throw new KtrdrError({ statusCode: 400, code: 'NOT_A_TRAINING', retryable: false, message: `Operation ${op.operation_id} is a ${op.operation_type} operation, not a training: use GET /api/v1/operations/${op.operation_id}/results` })
     }
     if (op.status !== 'completed') {

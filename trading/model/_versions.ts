@@ -3,7 +3,7 @@ import { dirname } from 'node:path'
 import { randomUUID } from 'node:crypto'
 import type { Storage } from 'unstorage'
 import { resolveLocalPath, type KtrdrStorage } from '../../storage/index.ts'
-import { modelDirName, type LatestPointer } from '../index.ts'
+import { modelDirName, modelLatestKey, modelVersionKey, type LatestPointer } from '../index.ts'
 
 export type { LatestPointer }
 
@@ -29,7 +29,7 @@ export async function claimModelVersion(storage: Pick<KtrdrStorage, 'models' | '
   const dir = modelDirName(strategy)
   let n = Math.max(0, ...(await listVersions(storage.models, strategy, timeframe))) + 1
   for (let attempt = 0; attempt < 1000; attempt++, n++) {
-    const key = `${dir}/${timeframe}_v${n}`
+    const key = modelVersionKey(strategy, timeframe, n)
     const claimKey = `${key}/claim.json`
     const token = randomUUID()
     const body = JSON.stringify({ token, claimed_at: new Date().toISOString(), ...owner })
@@ -87,11 +87,11 @@ async function withLock<T>(storage: Pick<KtrdrStorage, 'options'>, key: string, 
  */
 export async function updateLatestPointer(storage: Pick<KtrdrStorage, 'models' | 'options'>, strategy: string, timeframe: string): Promise<LatestPointer | null> {
   const dir = modelDirName(strategy)
-  const pointerKey = `${dir}/${timeframe}_latest`
+  const pointerKey = modelLatestKey(strategy, timeframe)
   return withLock(storage, `${dir}/.${timeframe}_latest.lock`, async () => {
     const versions = await listVersions(storage.models, strategy, timeframe)
     for (let i = versions.length - 1; i >= 0; i--) {
-      const key = `${dir}/${timeframe}_v${versions[i]}`
+      const key = modelVersionKey(strategy, timeframe, versions[i])
       if (!(await storage.models.hasItem(`${key}/metadata.json`))) continue
       const pointer: LatestPointer = { version: versions[i], key, updated_at: new Date().toISOString() }
       await storage.models.setItem(pointerKey, JSON.stringify(pointer))

@@ -1,7 +1,7 @@
 import { isAbsolute, relative, resolve } from 'node:path'
 import type { Storage } from 'unstorage'
 import type { KtrdrStorage } from '../../storage/index.ts'
-import { modelDirName } from '../index.ts'
+import { MODEL_FILES, modelDirName } from '../index.ts'
 import { claimModelVersion, updateLatestPointer, type LatestPointer } from './_versions.ts'
 import { registerModelLayers } from './_dropout.ts'
 import type { ModelMetadata } from './metadata.ts'
@@ -81,9 +81,9 @@ export interface SaveModelInput {
 export async function saveModelVersion(storage: Pick<KtrdrStorage, 'models' | 'options'>, input: SaveModelInput): Promise<{ version: number; key: string }> {
   const { version, key } = await claimModelVersion(storage, input.strategyName, input.timeframe, { operation_id: input.metadata.operation_id })
   await input.model.save(storageSaveHandler(storage.models, key))
-  await storage.models.setItem(`${key}/metrics.json`, JSON.stringify(input.metrics))
+  await storage.models.setItem(`${key}/${MODEL_FILES.metrics}`, JSON.stringify(input.metrics))
   const metadata: ModelMetadata = { ...input.metadata, model_name: key }
-  await storage.models.setItem(`${key}/metadata.json`, JSON.stringify(metadata))
+  await storage.models.setItem(`${key}/${MODEL_FILES.metadata}`, JSON.stringify(metadata))
   await updateLatestPointer(storage, input.strategyName, input.timeframe)
   return { version, key }
 }
@@ -102,7 +102,7 @@ export async function resolveModelKey(models: Storage, ref: string, modelsDir?: 
     key = rel
   }
   key = key.replace(/\\/g, '/').replace(/^\/+|\/+$/g, '')
-  if (key.startsWith('models/') && !(await models.hasItem(`${key}/metadata.json`))) key = key.slice('models/'.length)
+  if (key.startsWith('models/') && !(await models.hasItem(`${key}/${MODEL_FILES.metadata}`))) key = key.slice('models/'.length)
   const latest = /^(.+)\/([^/]+)_latest$/.exec(key)
   if (latest) {
     const pointer = await models.getItem<LatestPointer>(key)
@@ -119,7 +119,7 @@ export async function loadModel(target: Storage | Pick<KtrdrStorage, 'models' | 
   const mount = options?.mounts.models
   const modelsDir = mount && mount.driver === 'fs' && 'base' in mount ? mount.base : undefined
   const key = await resolveModelKey(models, ref, modelsDir)
-  const metadata = await models.getItem<ModelMetadata>(`${key}/metadata.json`)
+  const metadata = await models.getItem<ModelMetadata>(`${key}/${MODEL_FILES.metadata}`)
   if (!metadata || typeof metadata !== 'object') throw new Error(`No complete model at models/${key} (metadata.json missing): check the path or train again`)
   // Weights must land on the selected backend, not on whatever tfjs picked by default.
   await useTfBackend()
