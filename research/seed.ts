@@ -1,9 +1,11 @@
 import { existsSync, readdirSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
-import { join, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import type { Storage } from 'unstorage'
 
-export const EXAMPLE_STRATEGIES_DIR = resolve(import.meta.dirname, '../examples/strategies')
+// import.meta.url, not import.meta.dirname: the Nitro gateway build bundles this module too.
+export const EXAMPLE_STRATEGIES_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../examples/strategies')
 
 /**
  * Copies examples/strategies/*.yaml into the strategies mount where no file of that name exists,

@@ -4,8 +4,8 @@ import { dirname, join } from 'node:path'
 import type { Storage } from 'unstorage'
 import type { FunctionManifest, FunctionRef } from '../protocol/index.ts'
 import { KtrdrError } from '../protocol/index.ts'
-import { sha256Hex, unpackArchive } from '../bundler/index.ts'
-import { parseManifest, readArchiveManifest } from '../bundler/index.ts'
+import { sha256Hex, unpackArchive } from '../protocol/index.ts'
+import { parseManifest, readArchiveManifest } from '../protocol/index.ts'
 
 export interface ReadyBundle {
   sha256: string

@@ -4,3 +4,6 @@ export * from './operation.ts'
 export * from './function.ts'
 export * from './errors.ts'
 export * from './executor.ts'
+// The bundle format gateway and hosts read (the bundler writes it): tar.gz with manifest.json at the root.
+export * from './archive.ts'
+export * from './manifest.ts'

@@ -7,7 +7,7 @@ export { default as echo } from '../../functions/echo/index.ts'
 /** Function folders built by tests (echo-v2: echo under the same name with other code, so another sha256). */
 export const FUNCTION_FIXTURES = join(import.meta.dirname, 'fixtures')
 /** Builds a function folder into a bundle (functions' own tests check what ships). */
-export { buildFunctionBundle, unpackArchive, readArchiveManifest } from '../../runtime/bundler/index.ts'
+export { buildFunctionBundle } from '../../runtime/bundler/index.ts'
 /** OHLCV builders. */
 export { randomWalk, seriesFromCloses } from '../../trading/test/_helpers.ts'
 /** A gateway on a free loopback port with a fake function registry, and fake hosts that register with it. */

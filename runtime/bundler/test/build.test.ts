@@ -5,9 +5,9 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { echo } from '../../../test/kit/index.ts'
-import { packArchive, sha256Hex, unpackArchive } from '../archive.ts'
+import { packArchive, sha256Hex, unpackArchive } from '../../protocol/index.ts'
 import { buildFunctionBundle, type BuiltBundle } from '../build.ts'
-import { readArchiveManifest } from '../manifest.ts'
+import { readArchiveManifest } from '../../protocol/index.ts'
 import { runFunctionInProcess } from '../../function/index.ts'
 
 const run = promisify(execFile)

@@ -1,6 +1,6 @@
 import { z } from 'zod'
-import type { FunctionManifest } from '../protocol/index.ts'
-import { KtrdrError } from '../protocol/index.ts'
+import type { FunctionManifest } from './function.ts'
+import { KtrdrError } from './errors.ts'
 import type { ArchiveFile } from './archive.ts'
 
 export const MANIFEST_FILE = 'manifest.json'

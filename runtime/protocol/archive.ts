@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { gunzipSync, gzipSync } from 'node:zlib'
 import { createTar, parseTar, type ParsedTarFileItem } from 'nanotar'
-import { KtrdrError } from '../protocol/index.ts'
+import { KtrdrError } from './errors.ts'
 
 export interface ArchiveFile { name: string; data: Uint8Array; mode?: string }
 
