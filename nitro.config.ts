@@ -17,7 +17,8 @@ export default defineNitroConfig({
   imports: false,
   serveStatic: false,
   handlers: [{ route: '/**', handler: here('./runtime/gateway/nitro/handler.ts') }],
-  plugins: [here('./runtime/gateway/nitro/plugin.ts')],
+  // The gateway plugin composed with the packs (server/plugin.ts): runtime/ never imports a pack.
+  plugins: [here('./server/plugin.ts')],
   errorHandler: here('./runtime/gateway/nitro/error.ts'),
   // Native addon (loaded through db0's dynamic import): trace it into .output/server/node_modules.
   externals: { external: ['better-sqlite3'], traceInclude: [createRequire(import.meta.url).resolve('better-sqlite3')] },

@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { BenchSection } from './_types.ts'
 import { createKtrdrStorage } from '../storage/index.ts'
-import { createSeries, encodeOhlcvCsv, formatIsoSeconds, listDatasets, mergeBars, parseOhlcvCsv, saveBars, summarizeOhlcvCsv, type OhlcvSeries } from '../functions/core/index.ts'
+import { createSeries, encodeOhlcvCsv, formatIsoSeconds, listDatasets, mergeBars, parseOhlcvCsv, saveBars, summarizeOhlcvCsv, type OhlcvSeries } from '../trading/index.ts'
 
 const N = 1_000_000
 const RUNS = 3
@@ -113,7 +113,7 @@ export default async function run(): Promise<BenchSection> {
     ],
     notes: [
       `Medians of ${RUNS} runs on a shared 2-core machine; baselines run interleaved with the measured code in the same process.`,
-      'The writer\'s output parses back to identical Float64 values (checked here on all rows, and by a fast-check property in functions/core/test/csv-codec.test.ts).',
+      'The writer\'s output parses back to identical Float64 values (checked here on all rows, and by a fast-check property in trading/test/csv-codec.test.ts).',
       `listDatasets over one 1M-row file: ${Math.round(median(m.list))} ms (file read included).`,
     ],
   }

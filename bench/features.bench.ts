@@ -8,7 +8,7 @@ import { resolve } from 'node:path'
 import type { BenchSection } from './_types.ts'
 import {
   buildFeatureMatrix, computeIndicator, formatOhlcvCsv, generateSyntheticSeries, parseOhlcvCsv, resolveStrategy, type OhlcvSeries,
-} from '../functions/core/index.ts'
+} from '../trading/index.ts'
 
 const BARS = Number(process.env.KTRDR_BENCH_BARS ?? 1_000_000)
 const RUNS = 7

@@ -7,9 +7,9 @@ import { resolve } from 'node:path'
 import * as TS from 'trading-signals'
 import * as TI from 'technicalindicators'
 import type { BenchSection } from './_types.ts'
-import type { OhlcvSeries } from '../functions/core/src/types.ts'
-import { computeIndicator } from '../functions/core/src/indicators/registry.ts'
-import { mulberry32 } from '../functions/core/src/rng.ts'
+import type { OhlcvSeries } from '../trading/index.ts'
+import { computeIndicator } from '../trading/index.ts'
+import { mulberry32 } from '../trading/index.ts'
 
 const BARS = Number(process.env.KTRDR_BENCH_BARS ?? 1_000_000)
 const LIB_BARS = Math.min(BARS, Number(process.env.KTRDR_BENCH_LIB_BARS ?? 100_000))

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { promises as fsp } from 'node:fs'
 import { dirname } from 'node:path'
-import { KtrdrError } from '../runtime/protocol/errors.ts'
+import { KtrdrError } from '../runtime/protocol/index.ts'
 
 /** Every temporary sibling of an atomic write is `<target>.tmp-<pid>-<8 hex>` (see TEMP_NAME). */
 export const TMP_MARK = '.tmp-'

@@ -7,7 +7,7 @@ import { MOUNT_NAMES, resolveStorageOptions, type MountConfig, type MountName, t
 export { MOUNT_NAMES, resolveStorageOptions, resolveLocalPath } from './options.ts'
 export type { MountConfig, MountName, ResolvedStorageOptions, StorageConfig } from './options.ts'
 export { fsAtomicDriver } from './drivers/fs-atomic.ts'
-export { writeFileAtomic } from './_atomic.ts'
+export { storageWriteError, writeFileAtomic } from './_atomic.ts'
 export { sweepStorageTemps, sweepTempFiles, type SweepResult } from './sweep.ts'
 
 export type KtrdrStorage = Record<MountName, Storage> & { options: ResolvedStorageOptions; dispose(): Promise<void> }

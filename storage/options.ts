@@ -1,8 +1,9 @@
 import { resolve } from 'node:path'
 
 /** The storage mounts every component agrees on. */
-export const MOUNT_NAMES = ['data', 'models', 'bundles', 'results', 'strategies', 'checkpoints'] as const
-export type MountName = (typeof MOUNT_NAMES)[number]
+import { MOUNT_NAMES, type MountName } from '../runtime/protocol/index.ts'
+
+export { MOUNT_NAMES, type MountName }
 
 export type MountConfig =
   | { driver: 'fs'; base: string; readOnly?: boolean }

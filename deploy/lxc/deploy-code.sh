@@ -9,7 +9,7 @@ usage() {
   cat <<USAGE
 Usage: $0 (--targets LIST | --ctids LIST) [options]
 
-Deploys the runtime software (this checkout: bin/, runtime/, functions/, storage/, node_modules/ …)
+Deploys the runtime software (this checkout: bin/, runtime/, trading/, research/, functions/, storage/, node_modules/ …)
 to /opt/ktrdr on each target. This is NOT how a new function version is deployed: for that use
 \`ktrdr fn deploy <name>\` against the gateway (no copy, no restart).
 

@@ -1,4 +1,4 @@
-import { defineFunction } from '../../runtime/function/define.ts'
+import { defineFunction } from '../../runtime/function/index.ts'
 import { runBacktestJob } from './src/job.ts'
 import { backtestInputSchema } from './src/input.ts'
 

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { z } from 'zod'
-import { defineFunction } from '../../runtime/function/define.ts'
+import { defineFunction } from '../../runtime/function/index.ts'
 
 /**
  * The runtime's test function: echoes its input, reports one progress update per step and can

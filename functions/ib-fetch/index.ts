@@ -1,4 +1,4 @@
-import { defineFunction } from '../../runtime/function/define.ts'
+import { defineFunction } from '../../runtime/function/index.ts'
 import { systemClock, type Clock } from './src/clock.ts'
 import { resolveIbFetchConfig, type IbFetchConfig } from './src/config.ts'
 import { runIbFetch } from './src/fetch.ts'

@@ -1,4 +1,4 @@
-import { defineFunction } from '../../runtime/function/define.ts'
+import { defineFunction } from '../../runtime/function/index.ts'
 import { runTraining } from './src/run.ts'
 import { trainInputSchema } from './src/schema.ts'
 

@@ -1,5 +1,5 @@
-import { MOUNT_NAMES, type MountName } from '../../storage/options.ts'
-import { KtrdrError } from '../protocol/errors.ts'
+import { MOUNT_NAMES, type MountName } from '../protocol/index.ts'
+import { KtrdrError } from '../protocol/index.ts'
 
 /** How a function may use one storage mount: `'read'`, `'write'` (read and write), or either limited to key prefixes. */
 export type MountAccess = 'read' | 'write' | { access: 'read' | 'write'; prefixes: string[] }
@@ -8,7 +8,8 @@ export type MountAccess = 'read' | 'write' | { access: 'read' | 'write'; prefixe
 export type StorageAccess = Partial<Record<MountName, MountAccess>>
 
 /** Normalised form carried in manifests and executor messages: prefixes as unstorage base keys (`a:b:`). */
-export type StorageScope = Partial<Record<MountName, { access: 'read' | 'write'; prefixes: string[] }>>
+export type { StorageScope } from '../protocol/index.ts'
+import type { StorageScope } from '../protocol/index.ts'
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
 

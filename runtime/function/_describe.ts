@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import type { FunctionManifest } from '../protocol/function.ts'
+import type { FunctionManifest } from '../protocol/index.ts'
 import type { FunctionDefinition } from './define.ts'
 import { checkDeclaredEnv, normalizeStorageAccess } from './_access.ts'
 

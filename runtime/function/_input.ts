@@ -1,4 +1,4 @@
-import { KtrdrError } from '../protocol/errors.ts'
+import { KtrdrError } from '../protocol/index.ts'
 import type { FunctionDefinition } from './define.ts'
 
 /** Parses an invocation's input with the function's zod schema; 422 INPUT_INVALID names each bad field. */

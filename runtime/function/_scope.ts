@@ -1,8 +1,8 @@
 import { createStorage, type Driver, type Storage } from 'unstorage'
 import { createMountDriver, MOUNT_NAMES, type KtrdrStorage, type MountName } from '../../storage/index.ts'
-import { isKtrdrError, KtrdrError } from '../protocol/errors.ts'
+import { isKtrdrError, KtrdrError } from '../protocol/index.ts'
 import type { StorageScope } from './_access.ts'
-import type { ExecutorStorageOptions } from './_ipc.ts'
+import type { ExecutorStorageOptions } from '../protocol/index.ts'
 
 type Op = 'read' | 'write' | 'list' | 'clear'
 

@@ -1,16 +1,10 @@
 import type { ConsolaInstance } from 'consola'
 import type { z } from 'zod'
 import type { KtrdrStorage } from '../../storage/index.ts'
-import type { FunctionPlacement } from '../protocol/function.ts'
-import type { OperationProgress, WorkerCapabilities } from '../protocol/index.ts'
+import type { FunctionPlacement } from '../protocol/index.ts'
+import type { OperationProgress, ProgressUpdate, WorkerCapabilities } from '../protocol/index.ts'
 import { checkDeclaredEnv, normalizeStorageAccess, type StorageAccess } from './_access.ts'
-import { FUNCTION_NAME_RE } from '../protocol/function.ts'
-
-export interface ProgressUpdate {
-  percentage: number
-  current_step?: string | null
-  context?: Record<string, unknown>
-}
+import { FUNCTION_NAME_RE } from '../protocol/index.ts'
 
 /** What a running function gets besides its input. */
 export interface FunctionContext {
@@ -63,5 +57,5 @@ export function defineFunction<I, O>(definition: FunctionDefinition<I, O>): Func
   return definition
 }
 
-export type { OperationProgress }
+export type { OperationProgress, ProgressUpdate }
 export type { MountAccess, StorageAccess } from './_access.ts'

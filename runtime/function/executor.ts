@@ -7,10 +7,10 @@
 import { consola } from 'consola'
 import { MOUNT_NAMES, type KtrdrStorage } from '../../storage/index.ts'
 import { createScopedStorage } from './_scope.ts'
-import { KtrdrError, toErrorInfo } from '../protocol/errors.ts'
+import { KtrdrError, toErrorInfo } from '../protocol/index.ts'
 import type { FunctionDefinition, ProgressUpdate } from './define.ts'
 import { createFunctionContext } from './context.ts'
-import type { ExecutorToHost, HostToExecutor, InvokeMessage } from './_ipc.ts'
+import type { ExecutorToHost, HostToExecutor, InvokeMessage } from '../protocol/index.ts'
 import { validateInput } from './_input.ts'
 import { describeFunction } from './_describe.ts'
 
@@ -94,7 +94,7 @@ async function invoke(fn: FunctionDefinition, message: InvokeMessage): Promise<v
 async function main() {
   let fn: FunctionDefinition
   try {
-    // @ts-ignore resolved by the bundler (alias set in runtime/function/build.ts)
+    // @ts-ignore resolved by the bundler (alias set in runtime/bundler/_nitro.ts)
     const mod = await import('#ktrdr/function')
     fn = (mod.default ?? mod) as FunctionDefinition
     if (!fn || typeof fn.run !== 'function') throw new Error('The function module must `export default defineFunction({...})`')

@@ -2,21 +2,14 @@ import { createApp, defineEventHandler, getRequestHeader, type App } from 'h3'
 import { assertCanonicalPath, createPolicyRouter, requireBearer, type RouteInfo } from '../http/index.ts'
 import { KtrdrError } from '../protocol/index.ts'
 import { sendGatewayError } from './_http.ts'
-import type { GatewayRouteContext } from './_routes.ts'
+import type { GatewayRoutes, GatewayRouteContext } from './_routes.ts'
 import type { GatewayServices } from './_services.ts'
-import catalogRoutes from './routes/catalog.ts'
-import compatRoutes from './routes/compat.ts'
-import dataRoutes from './routes/data.ts'
 import functionsRoutes from './routes/functions.ts'
 import healthRoutes from './routes/health.ts'
 import invokeRoutes from './routes/invoke.ts'
-import modelsRoutes from './routes/models.ts'
 import operationsRoutes from './routes/operations.ts'
-import resultsRoutes from './routes/results.ts'
 import secretsRoutes from './routes/secrets.ts'
 import storageRoutes from './routes/storage.ts'
-import strategiesRoutes from './routes/strategies.ts'
-import trainingsRoutes from './routes/trainings.ts'
 import workersRoutes from './routes/workers.ts'
 
 export interface GatewayApp extends App {
@@ -24,8 +17,16 @@ export interface GatewayApp extends App {
   routes: readonly RouteInfo[]
 }
 
-/** The gateway's h3 app: path rule, per-route auth and body caps, one error shape, and every route module. */
-export async function createGatewayApp(services: GatewayServices): Promise<GatewayApp> {
+/** The runtime's own routes; domain routes (research's API) come in through `options.routes`. */
+const RUNTIME_ROUTES: GatewayRoutes[] = [healthRoutes, workersRoutes, operationsRoutes, invokeRoutes, functionsRoutes, secretsRoutes, storageRoutes]
+
+export interface GatewayAppOptions {
+  /** Route modules mounted after the runtime's own (a pack's `defineGatewayRoutes` modules). */
+  routes?: GatewayRoutes[]
+}
+
+/** The gateway's h3 app: path rule, per-route auth and body caps, one error shape, the runtime's routes and the packs' routes. */
+export async function createGatewayApp(services: GatewayServices, { routes = [] }: GatewayAppOptions = {}): Promise<GatewayApp> {
   const { options } = services
   const app = createApp({
     onError: (error, event) => {
@@ -48,9 +49,9 @@ export async function createGatewayApp(services: GatewayServices): Promise<Gatew
     }
   }, { auth: 'api', body: 'json' })
   const ctx: GatewayRouteContext = services
-  // Areas: health/workers/operations/invoke/compat/storage (gateway), functions (bundles & versions), data, strategies;
-  // read-only research views: results, models, trainings/:id/performance, timeframes/symbols.
-  for (const routes of [healthRoutes, workersRoutes, operationsRoutes, invokeRoutes, compatRoutes, functionsRoutes, dataRoutes, strategiesRoutes, storageRoutes, resultsRoutes, modelsRoutes, trainingsRoutes, catalogRoutes, secretsRoutes]) routes(router, ctx)
+  // Areas: health/workers/operations/invoke/storage (gateway), functions (bundles, versions, aliases, secrets),
+  // then whatever the packs add (research: data, strategies, results, models, compat endpoints…).
+  for (const setup of [...RUNTIME_ROUTES, ...routes]) setup(router, ctx)
   app.use(router.handler)
   // Nothing matched (or the method is not served there). A token comes first, so that a caller
   // without one learns nothing about which routes exist: 401 for every path alike.

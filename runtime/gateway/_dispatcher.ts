@@ -1,6 +1,6 @@
 import type { ConsolaInstance } from 'consola'
 import type { DispatchRequest } from '../protocol/index.ts'
-import { toErrorInfo } from '../protocol/errors.ts'
+import { toErrorInfo } from '../protocol/index.ts'
 import { placeOperation } from '../scheduler/index.ts'
 import { DEFINITIVE_NETWORK_ERRORS, type HostClient } from './_host-client.ts'
 import type { ResolvedGatewayOptions } from './_options.ts'

@@ -6,7 +6,7 @@ import type { ResolvedGatewayOptions } from './_options.ts'
 import type { OperationsService } from './_operations.ts'
 import type { InputValidator } from './_validate.ts'
 import type { WorkerRegistry } from './_workers.ts'
-import type { FunctionRegistry, ResolvedFunction } from './functions/_types.ts'
+import type { FunctionRegistry, ResolvedFunction } from './registry/_types.ts'
 import { FUNCTION_NAME_RE } from '../protocol/index.ts'
 
 /** `name`, `name@<version>` or `name@<alias>`. */

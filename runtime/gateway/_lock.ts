@@ -1,7 +1,7 @@
 import { promises as fsp } from 'node:fs'
 import { hostname } from 'node:os'
 import lockfile from 'proper-lockfile'
-import { KtrdrError } from '../protocol/errors.ts'
+import { KtrdrError } from '../protocol/index.ts'
 
 export interface DatabaseLock {
   /** The lock directory (`<db>.lock`). */

@@ -6,7 +6,7 @@ import { createOperationId, emptyProgress, isTerminal, normalizeError, normalize
 import { createOperationWatchers } from './_watchers.ts'
 import type { OperationStore, StoredOperation } from './_store.ts'
 import type { DispatchPlan } from './_types.ts'
-import type { ResolvedFunction } from './functions/_types.ts'
+import type { ResolvedFunction } from './registry/_types.ts'
 
 export { createOperationId, isTerminal } from './_operation-shape.ts'
 export type { OperationChange } from './_watchers.ts'

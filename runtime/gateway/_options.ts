@@ -1,6 +1,5 @@
 import { resolve } from 'node:path'
-import { KtrdrError } from '../protocol/errors.ts'
-import { envNumber } from '../protocol/config.ts'
+import { KtrdrError, envNumber } from '../protocol/index.ts'
 import type { StorageConfig } from '../../storage/index.ts'
 
 /** What a user, a CLI flag or a test says. Everything is optional; env fills the rest. */

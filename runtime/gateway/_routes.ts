@@ -1,7 +1,7 @@
 import type { KtrdrStorage } from '../../storage/index.ts'
 import type { PolicyRouter } from '../http/index.ts'
 import type { GatewayDatabase } from './_db.ts'
-import type { FunctionRegistry } from './functions/_types.ts'
+import type { FunctionRegistry } from './registry/_types.ts'
 import type { GatewayServices } from './_services.ts'
 
 /**

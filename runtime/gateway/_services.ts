@@ -19,7 +19,7 @@ import { createOperationStore } from './_store.ts'
 import { createSecretStore, resolveSecretsKey, type SecretStore } from './_secrets.ts'
 import { createInputValidator, type InputValidator } from './_validate.ts'
 import { createWorkerRegistry, type WorkerRegistry } from './_workers.ts'
-import type { FunctionRegistry } from './functions/_types.ts'
+import type { FunctionRegistry } from './registry/_types.ts'
 
 /** Everything the gateway's routes use; route modules take what they need from it. */
 export interface GatewayServices {
@@ -90,7 +90,7 @@ export async function createGatewayServices(options: ResolvedGatewayOptions, ove
         .catch((error: Error) => logger.debug(`Prefetch on ${entry.record.worker_id} failed: ${error.message}`))
     }
   }
-  const functions: FunctionRegistry = overrides.functions ?? await import('./functions/registry.ts').then((m) => m.createFunctionRegistry({ database, storage, notify }))
+  const functions: FunctionRegistry = overrides.functions ?? await import('./registry/registry.ts').then((m) => m.createFunctionRegistry({ database, storage, notify }))
 
   const invoke = createInvoker({ options, functions, operations, workers, dispatcher: dispatcherRef, validateInput })
   let closed = false

@@ -6,18 +6,23 @@ import type { RouteInfo } from '../http/index.ts'
 import { createGatewayApp } from './_app.ts'
 import { resolveGatewayOptions, type GatewayConfig, type ResolvedGatewayOptions } from './_options.ts'
 import { createGatewayServices, type GatewayServiceOverrides, type GatewayServices } from './_services.ts'
+import type { GatewayRoutes } from './_routes.ts'
 
 export { resolveGatewayOptions } from './_options.ts'
 export type { GatewayConfig, ResolvedGatewayOptions, HealthOptions, QueueOptions, RetentionOptions } from './_options.ts'
 export type { OperationsRetention } from './_retention.ts'
 export { createGatewayServices } from './_services.ts'
 export type { GatewayServices, GatewayServiceOverrides } from './_services.ts'
-export { createGatewayApp } from './_app.ts'
+export { createGatewayApp, type GatewayAppOptions } from './_app.ts'
 export type { GatewayApp } from './_app.ts'
 export type { RouteAuth, RouteInfo, RouteOptions } from '../http/index.ts'
 export type { GatewayHooks, GatewayHookMap } from './_hooks.ts'
 export { defineGatewayRoutes } from './_routes.ts'
 export type { GatewayRouteContext, GatewayRouter, GatewayRoutes } from './_routes.ts'
+// For route modules outside the runtime (packs): the same body, invoke and stored-file handling as the runtime's routes.
+export { readJsonBody, sendGatewayError } from './_http.ts'
+export { checkInvokeRequest, type InvokeRequest } from './_invoke.ts'
+export { listStoreKeys, parseStoreKey, sendStoredFile, storedSize } from './_files.ts'
 
 export interface Gateway {
   /** http://host:port (the real port when 0 was asked for). */
@@ -31,10 +36,15 @@ export interface Gateway {
   close(): Promise<void>
 }
 
-export async function createGateway(config: GatewayConfig = {}, overrides: GatewayServiceOverrides = {}): Promise<Gateway> {
+export interface GatewayServerConfig extends GatewayConfig {
+  /** Route modules mounted beside the runtime's own (the packs' routes, e.g. research's API). */
+  routes?: GatewayRoutes[]
+}
+
+export async function createGateway({ routes, ...config }: GatewayServerConfig = {}, overrides: GatewayServiceOverrides = {}): Promise<Gateway> {
   const options = resolveGatewayOptions(config)
   const services = await createGatewayServices(options, overrides)
-  const app = await createGatewayApp(services)
+  const app = await createGatewayApp(services, { routes })
   const server = createServer(toNodeListener(app))
   // Hosts heartbeat every 2 s on one keep-alive connection; keep it open well past that so that a
   // closed connection means something (the host died), which the health monitor acts on.

@@ -3,10 +3,8 @@ import { existsSync, promises as fsp } from 'node:fs'
 import { dirname, join } from 'node:path'
 import type { Storage } from 'unstorage'
 import type { FunctionManifest, FunctionRef } from '../protocol/index.ts'
-import { KtrdrError } from '../protocol/errors.ts'
-import { sha256Hex, unpackArchive } from '../function/archive.ts'
-import { parseManifest, readArchiveManifest } from '../function/manifest.ts'
-import { storageWriteError } from '../../storage/_atomic.ts'
+import { KtrdrError, parseManifest, readArchiveManifest, sha256Hex, unpackArchive } from '../protocol/index.ts'
+import { storageWriteError } from '../../storage/index.ts'
 
 export interface ReadyBundle {
   sha256: string

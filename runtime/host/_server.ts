@@ -1,10 +1,9 @@
 import { createApp, createError, defineEventHandler, getQuery, readBody, setResponseStatus, type App, type EventHandler, type H3Event } from 'h3'
 import { z } from 'zod'
 import type { DispatchRequest, HostHealth } from '../protocol/index.ts'
-import { isKtrdrError, KtrdrError } from '../protocol/errors.ts'
+import { FUNCTION_NAME_RE, isKtrdrError, KtrdrError } from '../protocol/index.ts'
 import { assertCanonicalPath, createPolicyRouter, requireBearer, type RouteInfo } from '../http/index.ts'
 import { STORAGE_PROXY_PATH } from './_storage-proxy.ts'
-import { FUNCTION_NAME_RE } from '../protocol/function.ts'
 
 const dispatchSchema = z.object({
   operation_id: z.string().min(1).max(200),

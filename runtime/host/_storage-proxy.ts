@@ -3,10 +3,9 @@ import { createError, defineEventHandler, getRequestHeader, type EventHandler } 
 import { createStorage } from 'unstorage'
 import { createH3StorageHandler } from 'unstorage/server'
 import { MOUNT_NAMES, type KtrdrStorage, type MountConfig, type MountName, type ResolvedStorageOptions } from '../../storage/index.ts'
-import { isKtrdrError, KtrdrError } from '../protocol/errors.ts'
-import type { StorageScope } from '../function/_access.ts'
-import type { ExecutorStorageOptions } from '../function/_ipc.ts'
-import { scopeDriver } from '../function/_scope.ts'
+import { isKtrdrError, KtrdrError } from '../protocol/index.ts'
+import type { ExecutorStorageOptions, StorageScope } from '../protocol/index.ts'
+import { scopeDriver } from '../function/index.ts'
 
 /** Where the host app serves storage to its executors. */
 export const STORAGE_PROXY_PATH = '/_storage'

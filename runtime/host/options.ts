@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import { cpus, hostname, totalmem } from 'node:os'
 import { join, resolve } from 'node:path'
-import { KtrdrError } from '../protocol/errors.ts'
-import { envNumber } from '../protocol/config.ts'
+import { KtrdrError } from '../protocol/index.ts'
+import { envNumber } from '../protocol/index.ts'
 import type { FunctionStorageMode } from './_storage-proxy.ts'
 import { resolveStorageOptions, type ResolvedStorageOptions, type StorageConfig } from '../../storage/index.ts'
 

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { getRequestHeader, type H3Event } from 'h3'
-import { KtrdrError } from '../protocol/errors.ts'
+import { KtrdrError } from '../protocol/index.ts'
 
 const digest = (value: string) => createHash('sha256').update(value).digest()
 

@@ -1,4 +1,4 @@
-import { KtrdrError } from '../protocol/errors.ts'
+import { KtrdrError } from '../protocol/index.ts'
 
 /**
  * The one path normalisation: h3 has already percent-decoded the path once (all but `%2F` and

@@ -1,6 +1,11 @@
-// Public entry of the wire protocol shared by gateway, scheduler and hosts.
+// Public entry of the wire protocol shared by gateway, scheduler, hosts and the executors they run.
 export * from './worker.ts'
 export * from './operation.ts'
 export * from './function.ts'
 export * from './errors.ts'
 export * from './config.ts'
+export * from './mounts.ts'
+export * from './executor.ts'
+// The bundle format gateway and hosts read (the bundler writes it): tar.gz with manifest.json at the root.
+export * from './archive.ts'
+export * from './manifest.ts'

@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { join, resolve } from 'node:path'
-import { buildFunctionBundle, type BuiltBundle } from '../../runtime/function/build.ts'
+import { buildFunctionBundle, type BuiltBundle } from '../../runtime/bundler/index.ts'
 
 export const REPO = resolve(import.meta.dirname, '../..')
 

@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Operation } from '../../runtime/protocol/index.ts'
 import { createGateway, type Gateway } from '../../runtime/gateway/index.ts'
 import { createHost, type KtrdrHost } from '../../runtime/host/index.ts'
-import { buildFunctionBundle } from '../../runtime/function/build.ts'
+import { buildFunctionBundle } from '../../runtime/bundler/index.ts'
+import { researchRoutes } from '../../research/index.ts'
 import { systemClock } from '../../functions/ib-fetch/src/clock.ts'
 import { createTwsSimulator, type TwsSimulator } from '../../functions/ib-fetch/test/tws-sim/server.ts'
 import { api, publish, until } from './_cluster.ts'
@@ -28,7 +29,7 @@ beforeAll(async () => {
   for (const [k, v] of Object.entries(env)) { saved[k] = process.env[k]; process.env[k] = v }
 
   const storage = { root: join(root, 'store') }
-  gateway = await createGateway({ port: 0, quiet: true, dbPath: join(root, 'gateway.db'), storage, apiToken: null, clusterToken: null })
+  gateway = await createGateway({ port: 0, quiet: true, dbPath: join(root, 'gateway.db'), storage, apiToken: null, clusterToken: null, routes: researchRoutes })
   const built = await buildFunctionBundle('ib-fetch', { outDir: join(root, 'build'), sourceCommit: null })
   await publish(gateway.url, 'ib-fetch', new Uint8Array(await readFile(built.archivePath)))
   for (const spec of [{ workerId: 'ktrdr-worker-bt-1', ib: false }, { workerId: 'ib-host-1', ib: true }]) {

@@ -279,7 +279,7 @@ describe('damaged models', () => {
     delete meta!.artifacts
     await storage.models.setItem(`${key}/metadata.json`, JSON.stringify(meta))
     const warnings: string[] = []
-    const { loadModel } = await import('../../functions/core/src/model/io.ts')
+    const { loadModel } = await import('../../trading/model/index.ts')
     const loaded = await loadModel(storage, key, { onWarning: (m) => warnings.push(m) })
     loaded.model.dispose()
     expect(warnings.join('\n')).toMatch(/without file checksums/)

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestGateway, type TestGateway } from '../../runtime/gateway/test/_setup.ts'
-import { STRATEGY_LIMITS } from '../../functions/core/index.ts'
+import { STRATEGY_LIMITS } from '../../trading/index.ts'
 
 const EXAMPLE = readFileSync(join(import.meta.dirname, '..', '..', 'examples', 'strategies', 'regime_momentum.yaml'), 'utf8')
 const YAML = { 'content-type': 'text/yaml' }

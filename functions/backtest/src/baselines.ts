@@ -2,7 +2,7 @@
 // random-entry distribution with the strategy's own trade count, direction mix and holding
 // times (the audit found the demo's −4.2 % at the 20th percentile of random entries, with
 // nothing printed to say so).
-import { createRng } from '../../core/src/rng.ts'
+import { createRng } from '../../../trading/index.ts'
 import { LONG, type EngineBars, type EngineWindow, type ResolvedEngineConfig } from './_types.ts'
 import type { TradeBuffer } from './trades.ts'
 

@@ -1,4 +1,4 @@
-import { KtrdrError } from '../../../runtime/protocol/errors.ts'
+import { KtrdrError } from '../../../runtime/protocol/index.ts'
 import type { BacktestParameters, OutputFormat, ResolvedEngineConfig } from './_types.ts'
 
 /** Defaults of docs/domain.md#decisions-section, #backtest-inputs and #position-manager, in one place. */

@@ -1,5 +1,5 @@
 import type { EngineBars, EngineHooks, EngineWindow, RawSignals, ResolvedEngineConfig } from './_types.ts'
-import { KtrdrError } from '../../../runtime/protocol/errors.ts'
+import { KtrdrError } from '../../../runtime/protocol/index.ts'
 import { runKernel, type EquityBuffers } from './kernel.ts'
 import { computeMetrics, type Annualization, type PerformanceMetrics } from './metrics.ts'
 import { closePosition, EngineState } from './position.ts'

@@ -1,5 +1,5 @@
-import type { FunctionContext } from '../../../runtime/function/define.ts'
-import { KtrdrError } from '../../../runtime/protocol/errors.ts'
+import type { FunctionContext } from '../../../runtime/function/index.ts'
+import { KtrdrError } from '../../../runtime/protocol/index.ts'
 import type { BacktestParameters, ResolvedEngineConfig } from './_types.ts'
 import { resolveEngineConfig } from './config.ts'
 import type { BacktestInput, ParameterSet } from './input.ts'
@@ -11,7 +11,7 @@ import { runSweep } from './sweep.ts'
 import { resolveWindow } from './window.ts'
 import { buyAndHold, randomEntryBaseline, type BuyAndHold, type RandomEntryBaseline } from './baselines.ts'
 import type { DecisionSummary } from './explain.ts'
-import { lowerBound } from '../../core/src/data/series.ts'
+import { lowerBound } from '../../../trading/index.ts'
 
 /** The headline a run supports: an edge only at p ≤ 0.05 against random entries. */
 function verdict(random: RandomEntryBaseline | null, decisions: DecisionSummary): string {

@@ -1,7 +1,6 @@
 import type { Storage } from 'unstorage'
-import { KtrdrError } from '../../../runtime/protocol/errors.ts'
-import { resolveStrategy } from '../../core/index.ts'
-import { modelDirName } from '../../core/src/model/_versions.ts'
+import { KtrdrError } from '../../../runtime/protocol/index.ts'
+import { modelDirName, resolveStrategy } from '../../../trading/index.ts'
 
 /**
  * The model a request means. `model_path` wins; without it (the guide's API marks it optional)

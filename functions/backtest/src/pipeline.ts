@@ -1,12 +1,12 @@
 // Features and inference for the engine: everything model- and data-specific happens here,
 // once per symbol, before the cheap per-parameter-set engine runs.
-import type { FunctionContext } from '../../../runtime/function/define.ts'
-import { KtrdrError } from '../../../runtime/protocol/errors.ts'
-import { buildFeatureMatrix, loadStrategyBars, lowerBound, parseDateInput, resolveStrategy, timeframeMs, type NormalizationParams, type OhlcvSeries, type ResolvedStrategy } from '../../core/index.ts'
-import { setDropoutStep } from '../../core/src/model/_dropout.ts'
-import { useTfBackend } from '../../core/src/model/backend.ts'
-import { loadModel, type LoadedModel } from '../../core/src/model/io.ts'
-import { predictableRows, predictRaw } from '../../core/src/model/predict.ts'
+import type { FunctionContext } from '../../../runtime/function/index.ts'
+import { KtrdrError } from '../../../runtime/protocol/index.ts'
+import { buildFeatureMatrix, loadStrategyBars, lowerBound, parseDateInput, resolveStrategy, timeframeMs, type NormalizationParams, type OhlcvSeries, type ResolvedStrategy } from '../../../trading/index.ts'
+import { setDropoutStep } from '../../../trading/model/index.ts'
+import { useTfBackend } from '../../../trading/model/index.ts'
+import { loadModel, type LoadedModel } from '../../../trading/model/index.ts'
+import { predictableRows, predictRaw } from '../../../trading/model/index.ts'
 import type { DecisionsSection } from './config.ts'
 import type { ModelOutputs } from './sweep.ts'
 

@@ -1,12 +1,11 @@
 import type { Storage } from 'unstorage'
+import { backtestRunKey } from '../../../trading/index.ts'
 import type { EngineBars } from './_types.ts'
 import type { EngineResult } from './engine.ts'
 import { toTradeRecords } from './trades.ts'
 
-/** Where one run's details live in the `results` mount. */
-export function runKey(operationId: string, symbol: string, setIndex: number): string {
-  return `backtests/${operationId}/${symbol}/run_${setIndex}`
-}
+/** Where one run's details live in the `results` mount (the layout the research API reads). */
+export const runKey = backtestRunKey
 
 function iso(ms: number): string {
   return new Date(ms).toISOString().replace('.000Z', 'Z')

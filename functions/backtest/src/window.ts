@@ -1,4 +1,4 @@
-import { lowerBound } from '../../core/src/data/series.ts'
+import { lowerBound } from '../../../trading/index.ts'
 import type { EngineWindow } from './_types.ts'
 
 /**

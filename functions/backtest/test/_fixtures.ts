@@ -2,16 +2,16 @@
 // way train saves one, so the backtest function runs its whole path without a training run.
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { createTempStorage as createTempKtrdrStorage } from '../../../runtime/function/testing.ts'
+import { createTempStorage as createTempKtrdrStorage } from '../../../runtime/function/index.ts'
 import type { KtrdrStorage } from '../../../storage/index.ts'
-import { createSeries } from '../../core/src/data/series.ts'
-import { saveBars } from '../../core/src/data/store.ts'
-import { buildModel } from '../../core/src/model/build.ts'
-import { useTfBackend } from '../../core/src/model/backend.ts'
-import { saveModelVersion } from '../../core/src/model/io.ts'
-import { resolveModelSpec } from '../../core/src/model/spec.ts'
-import { resolveStrategy } from '../../core/src/strategy/parse.ts'
-import { tf } from '../../core/src/model/tf.ts'
+import { createSeries } from '../../../trading/index.ts'
+import { saveBars } from '../../../trading/index.ts'
+import { buildModel } from '../../../trading/model/index.ts'
+import { useTfBackend } from '../../../trading/model/index.ts'
+import { saveModelVersion } from '../../../trading/model/index.ts'
+import { resolveModelSpec } from '../../../trading/model/index.ts'
+import { resolveStrategy } from '../../../trading/index.ts'
+import { tf } from '../../../trading/model/index.ts'
 
 /**
  * Hand-set weights for a fuzzy-RSI MLP: hidden layers pass the first inputs through, the output

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { runFunctionInProcess } from '../../../runtime/function/testing.ts'
+import { runFunctionInProcess } from '../../../runtime/function/index.ts'
 import type { KtrdrStorage } from '../../../storage/index.ts'
 import { resolveLocalPath } from '../../../storage/index.ts'
 import backtest from '../index.ts'
@@ -9,7 +9,7 @@ import { METRIC_KEYS } from '../src/metrics.ts'
 import { loadBacktestModel, prepareSymbol } from '../src/pipeline.ts'
 import { createSignalCache } from '../src/sweep.ts'
 import { resolveWindow } from '../src/window.ts'
-import { tf } from '../../core/src/model/tf.ts'
+import { tf } from '../../../trading/model/index.ts'
 import { createTempStorage, referenceYaml, writeBars, writeModel } from './_fixtures.ts'
 
 const H = 3_600_000
@@ -86,8 +86,8 @@ describe('backtest function', () => {
     expect(outputs.validFrom).toBeGreaterThan(10) // RSI/ADX warm-up, not a fixed 50
     expect(outputs.validFrom).toBeLessThan(50)
     // Direct tf predict on rows validFrom..validFrom+99 of the same (normalised) matrix.
-    const { buildFeatureMatrix } = await import('../../core/src/features/build.ts')
-    const { loadBars } = await import('../../core/src/data/store.ts')
+    const { buildFeatureMatrix } = await import('../../../trading/index.ts')
+    const { loadBars } = await import('../../../trading/index.ts')
     const m = buildFeatureMatrix(model.strategy, { '1h': await loadBars(storage.data, { symbol: 'EURUSD', timeframe: '1h' }) })
     const rows = m.values.subarray(outputs.validFrom * m.cols, (outputs.validFrom + 100) * m.cols)
     const direct = tf.tidy(() => tf.softmax(model.loaded.model.predict(tf.tensor2d(rows, [100, m.cols])) as tf.Tensor2D).dataSync())
@@ -110,13 +110,13 @@ describe('backtest function', () => {
   })
 
   it('wasm and cpu backends give the same outputs and the same backtest', async () => {
-    const { useTfBackend } = await import('../../core/src/model/backend.ts')
+    const { useTfBackend } = await import('../../../trading/model/index.ts')
     const { predictWindow } = await import('../src/pipeline.ts')
     const ctx = { storage, signal: new AbortController().signal, logger: console as never }
     const model = await loadBacktestModel(ctx, modelKey)
     const first = await useTfBackend()
     const prep = await prepareSymbol(ctx, model, { symbol: 'EURUSD', timeframe: '1h', startMs: -Infinity, endMs: Infinity })
-    const { buildFeatureMatrix, loadBars } = await import('../../core/index.ts')
+    const { buildFeatureMatrix, loadBars } = await import('../../../trading/index.ts')
     const m = buildFeatureMatrix(model.strategy, { '1h': await loadBars(storage.data, { symbol: 'EURUSD', timeframe: '1h' }) })
     try {
       const other = await useTfBackend({ force: first.backend === 'cpu' ? 'wasm' : 'cpu' })
@@ -185,7 +185,7 @@ training: {labels: {source: zigzag, zigzag_threshold: 0.01, label_lookahead: 10}
       const model = await loadBacktestModel(ctx, 'tiny_lstm/1h_latest')
       expect(model.sequenceLength).toBe(5)
       const prep = await prepareSymbol(ctx, model, { symbol: 'EURUSD', timeframe: '1h', startMs: -Infinity, endMs: Infinity })
-      const { buildFeatureMatrix, loadBars } = await import('../../core/index.ts')
+      const { buildFeatureMatrix, loadBars } = await import('../../../trading/index.ts')
       const fm = buildFeatureMatrix(model.strategy, { '1h': await loadBars(s.data, { symbol: 'EURUSD', timeframe: '1h' }) }, { normalization: norm as never })
       expect(prep.outputs.validFrom).toBe(fm.firstValidRow + 4)
       // Normalisation was applied: the raw RSI column is a z-score, not 0..100.

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { runFunctionInProcess } from '../../../runtime/function/testing.ts'
+import { runFunctionInProcess } from '../../../runtime/function/index.ts'
 import type { KtrdrStorage } from '../../../storage/index.ts'
 import backtest from '../index.ts'
 import { createTempStorage, referenceYaml, writeBars, writeModel } from './_fixtures.ts'

@@ -1,6 +1,6 @@
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { KtrdrError } from '../../../runtime/protocol/errors.ts'
+import { KtrdrError } from '../../../runtime/protocol/index.ts'
 import { DEFAULT_PACING, type PacingLimits } from './pacing.ts'
 
 /** What a host operator may set (all optional; every field has an env variable). */

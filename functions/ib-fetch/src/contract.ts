@@ -1,5 +1,5 @@
 import type { Contract } from '@stoqey/ib'
-import { KtrdrError } from '../../../runtime/protocol/errors.ts'
+import { KtrdrError } from '../../../runtime/protocol/index.ts'
 
 export type InstrumentType = 'CASH' | 'STK' | 'FUT'
 

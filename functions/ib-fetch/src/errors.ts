@@ -1,4 +1,4 @@
-import { KtrdrError } from '../../../runtime/protocol/errors.ts'
+import { KtrdrError } from '../../../runtime/protocol/index.ts'
 
 /**
  * How the fetch loop reacts to an IB message:

@@ -1,5 +1,5 @@
 import { EventName, IBApi, type Contract } from '@stoqey/ib'
-import { KtrdrError } from '../../../runtime/protocol/errors.ts'
+import { KtrdrError } from '../../../runtime/protocol/index.ts'
 import { classifyIbError, IbRequestError } from './errors.ts'
 import { createRequestTable, emptyBars } from './_requests.ts'
 import { parseIbTime } from './timeframes.ts'

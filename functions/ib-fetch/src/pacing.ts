@@ -1,5 +1,5 @@
 import { promises as fsp } from 'node:fs'
-import { writeFileAtomic } from '../../../storage/_atomic.ts'
+import { writeFileAtomic } from '../../../storage/index.ts'
 import type { Clock } from './clock.ts'
 import { withFileLock } from './_lock.ts'
 

@@ -1,6 +1,6 @@
 import type { Storage } from 'unstorage'
-import { createSeries, loadBars, saveBars, sortedUnique, type OhlcvSeries } from '../../core/index.ts'
-import { isKtrdrError } from '../../../runtime/protocol/errors.ts'
+import { createSeries, loadBars, saveBars, sortedUnique, type OhlcvSeries } from '../../../trading/index.ts'
+import { isKtrdrError } from '../../../runtime/protocol/index.ts'
 import type { IbBars } from './ib-client.ts'
 
 /**

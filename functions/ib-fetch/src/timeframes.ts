@@ -1,4 +1,4 @@
-import { KtrdrError } from '../../../runtime/protocol/errors.ts'
+import { KtrdrError } from '../../../runtime/protocol/index.ts'
 
 /** IB bar-size setting per KTRDR timeframe (docs/domain.md#ib-requests). */
 export const BAR_SIZE: Record<string, string> = {

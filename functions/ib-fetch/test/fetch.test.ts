@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { createSeries, loadBars, saveBars } from '../../core/index.ts'
+import { createSeries, loadBars, saveBars } from '../../../trading/index.ts'
 import { createPacingGate } from '../src/pacing.ts'
 import { createHeadTimestampCache, HEAD_TTL_MS } from '../src/head-cache.ts'
 import { barsBetween } from './tws-sim/series.ts'

@@ -1,4 +1,4 @@
-import { tf } from '../../core/src/model/tf.ts'
+import { tf } from '../../../trading/model/index.ts'
 import type { LoopConfig } from './config.ts'
 
 /** (network outputs, targets) → scalar; targets are int32 class indices or float32 values. */

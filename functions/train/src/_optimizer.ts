@@ -1,4 +1,4 @@
-import { tf, type NamedTensor } from '../../core/src/model/tf.ts'
+import { tf, type NamedTensor } from '../../../trading/model/index.ts'
 import type { LoopConfig } from './config.ts'
 
 export function createOptimizer(config: LoopConfig): tf.Optimizer {

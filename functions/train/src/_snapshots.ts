@@ -1,4 +1,4 @@
-import { tf } from '../../core/src/model/tf.ts'
+import { tf } from '../../../trading/model/index.ts'
 import type { CheckpointReason, LoopHooks, LoopSnapshot, LoopState } from './loop.ts'
 import { releaseOptimizerWeights } from './_optimizer.ts'
 

@@ -1,5 +1,5 @@
-import { setDropoutStep } from '../../core/src/model/_dropout.ts'
-import { tf } from '../../core/src/model/tf.ts'
+import { setDropoutStep } from '../../../trading/model/index.ts'
+import { tf } from '../../../trading/model/index.ts'
 import type { LoopConfig } from './config.ts'
 import { countCorrect, type LossFn } from './_losses.ts'
 

@@ -1,5 +1,5 @@
 import type { Storage } from 'unstorage'
-import { tf, type NamedTensor } from '../../core/src/model/tf.ts'
+import { tf, type NamedTensor } from '../../../trading/model/index.ts'
 import type { CheckpointReason, LoopSnapshot, LoopState } from './loop.ts'
 
 /**

@@ -1,7 +1,7 @@
 // What the training loop runs with, from the strategy's resolved `training` section (docs/domain.md#training-section).
 // KTRDR accepts early_stopping, lr_scheduler, gradient_clip, optimizer and weight_decay but drops
 // them [QUIRK 1]; here they are all wired through. Defaults the parser does not own live here.
-import type { TrainingConfig as StrategyTraining } from '../../core/src/strategy/types.ts'
+import type { TrainingConfig as StrategyTraining } from '../../../trading/index.ts'
 
 export type LossName = StrategyTraining['loss']
 export type OptimizerName = 'adam' | 'sgd' | 'rmsprop'

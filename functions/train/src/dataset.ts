@@ -1,8 +1,8 @@
-import { fitNormalization, applyNormalization, type NormalizationParams } from '../../core/src/features/normalization.ts'
-import type { BuiltFeatureMatrix } from '../../core/src/features/build.ts'
-import { predictableRows } from '../../core/src/model/predict.ts'
-import type { LabelSet } from '../../core/src/types.ts'
-import { KtrdrError } from '../../../runtime/protocol/errors.ts'
+import { fitNormalization, applyNormalization, type NormalizationParams } from '../../../trading/index.ts'
+import type { BuiltFeatureMatrix } from '../../../trading/index.ts'
+import { predictableRows } from '../../../trading/model/index.ts'
+import type { LabelSet } from '../../../trading/index.ts'
+import { KtrdrError } from '../../../runtime/protocol/index.ts'
 import type { TrainingSet } from './loop.ts'
 
 export interface SymbolData {

@@ -1,6 +1,6 @@
-import { predictRaw } from '../../core/src/model/predict.ts'
-import type { ModelSpec } from '../../core/src/model/spec.ts'
-import { tf } from '../../core/src/model/tf.ts'
+import { predictRaw } from '../../../trading/model/index.ts'
+import type { ModelSpec } from '../../../trading/model/index.ts'
+import { tf } from '../../../trading/model/index.ts'
 import { countCorrect, type LossFn } from './_losses.ts'
 import type { TrainingSet } from './loop.ts'
 

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto'
 import type { Storage } from 'unstorage'
 import { parse as parseYaml } from 'yaml'
-import { loadStrategyBars } from '../../core/src/data/strategy-bars.ts'
-import { resolveStrategy } from '../../core/src/strategy/parse.ts'
-import type { ResolvedStrategy } from '../../core/src/strategy/types.ts'
-import type { OhlcvSeries } from '../../core/src/types.ts'
-import { KtrdrError } from '../../../runtime/protocol/errors.ts'
+import { loadStrategyBars } from '../../../trading/index.ts'
+import { resolveStrategy } from '../../../trading/index.ts'
+import type { ResolvedStrategy } from '../../../trading/index.ts'
+import type { OhlcvSeries } from '../../../trading/index.ts'
+import { KtrdrError } from '../../../runtime/protocol/index.ts'
 import type { TrainInput } from './schema.ts'
 
 export interface StrategySource {

@@ -2,8 +2,7 @@
 // learn or score, or too few zigzag legs make every metric of the run meaningless (the audit's
 // demo: 8 legs in 8,400 bars, a validation split that was 100 % SELL). Each finding carries a
 // label parameter suited to the data's volatility.
-import { zigzagPivots } from '../../core/src/labels/zigzag.ts'
-import type { LabelsConfig } from '../../core/src/strategy/types.ts'
+import { zigzagPivots, type LabelsConfig } from '../../../trading/index.ts'
 import type { TrainingSet } from './loop.ts'
 
 /** A class with fewer samples than this in a split is too rare to learn or to score. */

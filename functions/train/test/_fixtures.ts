@@ -1,10 +1,10 @@
 import { resolve } from 'node:path'
-import { createSeries } from '../../core/src/data/series.ts'
-import { saveBars } from '../../core/src/data/store.ts'
-import { generateSyntheticSeries } from '../../core/src/data/synthetic.ts'
-import { createTempStorage as createTempKtrdrStorage } from '../../../runtime/function/testing.ts'
+import { createSeries } from '../../../trading/index.ts'
+import { saveBars } from '../../../trading/index.ts'
+import { generateSyntheticSeries } from '../../../trading/index.ts'
+import { createTempStorage as createTempKtrdrStorage } from '../../../runtime/function/index.ts'
 import type { KtrdrStorage } from '../../../storage/index.ts'
-import { mulberry32 } from '../../core/src/rng.ts'
+import { mulberry32 } from '../../../trading/index.ts'
 
 /** Copies of the reference strategies (shared/reference/strategies) kept in the repository. */
 export const REFERENCE_DIR = resolve(import.meta.dirname, '../../../examples/strategies')

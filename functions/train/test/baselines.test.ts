@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { zigzagPivots } from '../../core/src/labels/zigzag.ts'
+import { zigzagPivots } from '../../../trading/index.ts'
 import { checkTrainingLabels, suggestZigzagThreshold } from '../src/label-checks.ts'
 import type { TrainingSet } from '../src/loop.ts'
 import { classificationMetrics, regressionMetrics } from '../src/metrics.ts'

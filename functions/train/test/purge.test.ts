@@ -1,12 +1,7 @@
 // The audit's leak test for every label source and both split boundaries: rewrite every bar
 // from the first row of the next split on; no label the split keeps may change.
 import { describe, expect, it } from 'vitest'
-import { buildLabels } from '../../core/src/labels/build.ts'
-import { createSeries } from '../../core/src/data/series.ts'
-import { mulberry32 } from '../../core/src/rng.ts'
-import type { BuiltFeatureMatrix } from '../../core/src/features/build.ts'
-import type { LabelsConfig } from '../../core/src/strategy/types.ts'
-import type { OhlcvSeries } from '../../core/src/types.ts'
+import { buildLabels, createSeries, mulberry32, type BuiltFeatureMatrix, type LabelsConfig, type OhlcvSeries } from '../../../trading/index.ts'
 import { prepareTrainingSet } from '../src/dataset.ts'
 
 const N = 1500

@@ -7,7 +7,7 @@ import { apiArgs, guard, table, useGatewayApi } from '../_api.ts'
 const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`
 
 async function build(target: string, outDir?: string) {
-  const { buildFunctionBundle } = await import('../../function/build.ts')
+  const { buildFunctionBundle } = await import('../../bundler/index.ts')
   return buildFunctionBundle(target, { outDir })
 }
 

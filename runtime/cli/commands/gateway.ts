@@ -1,8 +1,10 @@
 import { defineCommand } from 'citty'
 import { guard } from '../_api.ts'
+import { loadPackRoutes, type KtrdrPack } from '../_pack.ts'
 import { homeArg, intArg, stopOnSignals } from '../_serve.ts'
 
-export default defineCommand({
+/** `ktrdr gateway`: the runtime's routes plus every pack's. */
+export const createGatewayCommand = (packs: readonly KtrdrPack[] = []) => defineCommand({
   meta: { name: 'gateway', description: 'Run the gateway: REST API on :8000, worker registry, scheduler, durable operations' },
   args: {
     host: { type: 'string', description: 'Bind address (default KTRDR_GATEWAY_HOST or 127.0.0.1)' },
@@ -18,6 +20,7 @@ export default defineCommand({
       host: args.host, port, dbPath: args.db,
       storage: args.home ? { root: args.home } : undefined,
       insecure: args.insecure || undefined,
+      routes: await loadPackRoutes(packs),
     })
     stopOnSignals((signal) => {
       gateway.services.logger.info(`${signal}: closing (operations stay in ${gateway.options.dbPath})`)

@@ -1,42 +1,26 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { defineCommand } from 'citty'
-import type { Storage } from 'unstorage'
 import { guard } from '../_api.ts'
+import { loadPackRoutes, type KtrdrPack } from '../_pack.ts'
 import { stopOnSignals } from '../_serve.ts'
 
-/** Function folders whose index.ts default-exports a defineFunction (functions/core is a library). */
+/**
+ * The functions to deploy: every folder under functions/ with an index.ts (libraries live outside
+ * functions/, e.g. trading/).
+ */
 export function findFunctionDirs(root = resolve(dirname(fileURLToPath(import.meta.url)), '../../../functions')): string[] {
   if (!existsSync(root)) return []
   return readdirSync(root, { withFileTypes: true })
     .filter((d) => d.isDirectory() && existsSync(join(root, d.name, 'index.ts')))
-    .filter((d) => /export\s+default\s+defineFunction\b/.test(readFileSync(join(root, d.name, 'index.ts'), 'utf8')))
     .map((d) => d.name)
     .sort()
 }
 
-/** The reference strategies shipped with the repository (examples/strategies). */
-export const EXAMPLE_STRATEGIES_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../../examples/strategies')
-
-/**
- * Copies examples/strategies/*.yaml into the strategies mount where no file of that name exists,
- * so `train` and `backtest` can be invoked by strategy_name on a fresh cluster; returns the names
- * stored. Overwrites only when asked (the demo wants the examples as shipped).
- */
-export async function seedExampleStrategies(strategies: Storage, dir = EXAMPLE_STRATEGIES_DIR, { overwrite = false } = {}): Promise<string[]> {
-  if (!existsSync(dir)) return []
-  const stored: string[] = []
-  for (const file of readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort()) {
-    if (!overwrite && await strategies.hasItem(file)) continue
-    await strategies.setItemRaw(file, await readFile(join(dir, file)))
-    stored.push(file.replace(/\.ya?ml$/, ''))
-  }
-  return stored
-}
-
-export default defineCommand({
+/** `ktrdr up`: gateway (runtime routes plus every pack's) and N hosts; each pack's onUp runs last. */
+export const createUpCommand = (packs: readonly KtrdrPack[] = []) => defineCommand({
   meta: { name: 'up', description: 'A whole local cluster in one process: gateway on 127.0.0.1:8000 plus N hosts on 5003, 5004, …, storage under ./.ktrdr' },
   args: {
     hosts: { type: 'string', description: 'Number of function hosts (default 2)' },
@@ -55,7 +39,7 @@ export default defineCommand({
 
     const { createGateway } = await import('../../gateway/index.ts')
     const { createHost } = await import('../../host/index.ts')
-    const gateway = await createGateway({ host: '127.0.0.1', port })
+    const gateway = await createGateway({ host: '127.0.0.1', port, routes: await loadPackRoutes(packs) })
     const log = gateway.services.logger
 
     const hosts: Awaited<ReturnType<typeof createHost>>[] = []
@@ -65,7 +49,7 @@ export default defineCommand({
     await Promise.all(hosts.map((h) => h.registered))
 
     if (args.deploy) {
-      const { buildFunctionBundle } = await import('../../function/build.ts')
+      const { buildFunctionBundle } = await import('../../bundler/index.ts')
       for (const name of findFunctionDirs()) {
         const existing = await gateway.services.functions.getFunction(name)
         if (existing && existing.versions.length > 0) continue
@@ -81,8 +65,13 @@ export default defineCommand({
     }
 
 
-    const seeded = await seedExampleStrategies(gateway.services.storage.strategies)
-    if (seeded.length) log.info(`Example strategies stored in the strategies mount: ${seeded.join(', ')}`)
+    for (const pack of packs) {
+      try {
+        await pack.onUp?.({ gateway, logger: log })
+      } catch (error) {
+        log.error(`Pack ${pack.name} could not finish its start-up step: ${(error as Error).message}`)
+      }
+    }
 
     const functions = await gateway.services.functions.listFunctions()
     console.log([

@@ -2,7 +2,7 @@ import { z } from 'zod'
 import { describe, expect, it } from 'vitest'
 import { defineFunction } from '../define.ts'
 import { describeFunction } from '../_describe.ts'
-import { parseManifest } from '../manifest.ts'
+import { parseManifest } from '../../protocol/index.ts'
 import { checkStorageScope } from '../_scope.ts'
 
 const base = { name: 'fx', description: 'd', input: z.object({}), async run() { return null } }

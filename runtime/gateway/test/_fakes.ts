@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net'
 import { createApp, createRouter, defineEventHandler, getRouterParam, readBody, setResponseStatus, toNodeListener } from 'h3'
 import type { DispatchRequest, FunctionManifest, OperationErrorInfo, FunctionVersion, HostEvent, HostHealth, RegistrationResponse, WorkerCapabilities } from '../../protocol/index.ts'
 import { HOST_SECRET_HEADER, KtrdrError } from '../../protocol/index.ts'
-import type { FunctionRegistry, ResolvedFunction } from '../functions/_types.ts'
+import type { FunctionRegistry, ResolvedFunction } from '../registry/_types.ts'
 
 export function manifest(name: string, extra: Partial<FunctionManifest> = {}): FunctionManifest {
   return {

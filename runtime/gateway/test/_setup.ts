@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createKtrdrStorage } from '../../../storage/index.ts'
 import type { FunctionManifest } from '../../protocol/index.ts'
-import { createGateway, type Gateway, type GatewayConfig } from '../index.ts'
+import { createGateway, type Gateway, type GatewayServerConfig } from '../index.ts'
 import { createFakeRegistry, manifest } from './_fakes.ts'
 
 export const DEFAULT_MANIFESTS: FunctionManifest[] = [
@@ -19,7 +19,7 @@ export const DEFAULT_MANIFESTS: FunctionManifest[] = [
 ]
 
 /** A gateway on a free loopback port with a temp dir for its db and storage. */
-export async function startTestGateway(config: GatewayConfig = {}, dir = mkdtempSync(join(tmpdir(), 'ktrdr-gw-'))) {
+export async function startTestGateway(config: GatewayServerConfig = {}, dir = mkdtempSync(join(tmpdir(), 'ktrdr-gw-'))) {
   const storage = await createKtrdrStorage({ root: join(dir, 'store') })
   const gateway = await createGateway({
     port: 0, quiet: true, dbPath: join(dir, 'gateway.db'), apiToken: null, clusterToken: null,

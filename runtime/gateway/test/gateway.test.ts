@@ -165,23 +165,6 @@ describe('invocation', () => {
     // Still alive and consistent after all that.
     expect((await g.api('/health')).status).toBe(200)
   })
-
-  it('compat routes map onto functions; trainings/start names the worker', async () => {
-    const g = await gw()
-    await host(g, 'gpu-1', { workerType: 'training', capabilities: { gpu: true } })
-    await host(g, 'cpu-1', { workerType: 'training' })
-    const t = await g.api('/api/v1/trainings/start', { body: { strategy_yaml: 'x', symbols: ['EURUSD'], timeframe: '1d', prefer_gpu: true } })
-    expect(t.status).toBe(202)
-    expect(t.body.success).toBe(true)
-    expect(t.body.worker_id).toBe('gpu-1')
-    expect(t.body.operation_id).toMatch(/^op_training_/)
-    expect(t.body.input).toEqual({ strategy_yaml: 'x', symbols: ['EURUSD'], timeframes: ['1d'] })
-    const b = await g.api('/api/v1/backtests/start', { body: { strategy_name: 's', symbol: 'EURUSD', timeframe: '1d', start_date: '2024-01-01', end_date: '2024-12-31' } })
-    expect(b.body.operation_id).toMatch(/^op_backtesting_/)
-    expect(b.body.input.symbol).toBe('EURUSD')
-    const d = await g.api('/api/v1/data/acquire/download', { body: { symbol: 'AAPL', timeframe: '1h' } })
-    expect(d.body.operation_id).toMatch(/^op_data_load_/)
-  })
 })
 
 describe('scheduling', () => {

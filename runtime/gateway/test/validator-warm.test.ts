@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { packArchive } from '../../function/archive.ts'
+import { packArchive } from '../../protocol/index.ts'
 import type { FunctionManifest } from '../../protocol/index.ts'
 import { createGateway, type Gateway } from '../index.ts'
 

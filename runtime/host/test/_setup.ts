@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ofetch } from 'ofetch'
 import { createKtrdrStorage, type KtrdrStorage } from '../../../storage/index.ts'
-import { buildFunctionBundle, type BuiltBundle } from '../../function/build.ts'
+import { buildFunctionBundle, type BuiltBundle } from '../../bundler/index.ts'
 import type { DispatchRequest, FunctionRef } from '../../protocol/index.ts'
 
 export const FIXTURES = join(import.meta.dirname, 'fixtures')

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { join } from 'node:path'
 import { ofetch } from 'ofetch'
 import { createHost, type KtrdrHost } from '../index.ts'
-import { sha256Hex } from '../../function/archive.ts'
+import { sha256Hex } from '../../protocol/index.ts'
 import { buildAndStore, dispatchRequest, FIXTURES, invokeAndWait, tempRoot, type Published } from './_setup.ts'
 import { startFakeGateway } from './_fake-gateway.ts'
 
@@ -147,8 +147,8 @@ describe('function host', () => {
 
 describe('prefetch', () => {
   it('unpacks an announced version and pre-warms an executor for it; a newer version retires idle older executors', async () => {
-    const bytes = (await import('../../function/archive.ts')).packArchive(
-      (await import('../../function/archive.ts')).unpackArchive(echo.archive).concat([{ name: 'server/.variant', data: new TextEncoder().encode('prefetch-test') }]),
+    const bytes = (await import('../../protocol/index.ts')).packArchive(
+      (await import('../../protocol/index.ts')).unpackArchive(echo.archive).concat([{ name: 'server/.variant', data: new TextEncoder().encode('prefetch-test') }]),
     )
     const ref = { ...echo.ref, version: 50, sha256: sha256Hex(bytes), bundle_key: `echo/${sha256Hex(bytes)}.tgz` }
     await env.storage.bundles.setItemRaw(ref.bundle_key, bytes)
@@ -183,7 +183,7 @@ describe('bad bundles fail their operation and leave the host AVAILABLE', () => 
   })
 
   it('invalid manifest', async () => {
-    const { packArchive } = await import('../../function/archive.ts')
+    const { packArchive } = await import('../../protocol/index.ts')
     const bytes = packArchive([{ name: 'manifest.json', data: new TextEncoder().encode('{"name":"echo"}') }, { name: 'server/index.mjs', data: new TextEncoder().encode('') }])
     const ref = { ...echo.ref, version: 91, sha256: sha256Hex(bytes), bundle_key: 'echo/bad-manifest.tgz' }
     await env.storage.bundles.setItemRaw(ref.bundle_key, bytes)

@@ -5,9 +5,9 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createGateway, type Gateway } from '../../gateway/index.ts'
 import type { Operation } from '../../protocol/index.ts'
-import { buildFunctionBundle, type BuiltBundle } from '../../function/build.ts'
+import { buildFunctionBundle, type BuiltBundle } from '../../bundler/index.ts'
 import { createHost, type KtrdrHost } from '../index.ts'
-import { FIXTURES } from './_setup.ts'
+import { FUNCTION_FIXTURES } from '../../../test/kit/index.ts'
 
 let dir: string
 let gateway: Gateway
@@ -55,7 +55,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ktrdr-versions-'))
   const out = join(dir, 'build')
   v1 = await buildFunctionBundle('echo', { outDir: out, sourceCommit: null })
-  v2 = await buildFunctionBundle(join(FIXTURES, 'echo-v2'), { outDir: out, sourceCommit: null })
+  v2 = await buildFunctionBundle(join(FUNCTION_FIXTURES, 'echo-v2'), { outDir: out, sourceCommit: null })
   expect(v2.name).toBe('echo')
   expect(v2.sha256).not.toBe(v1.sha256)
   gateway = await createGateway({ port: 0, quiet: true, dbPath: join(dir, 'gw.db'), storage: { root: join(dir, 'store') }, apiToken: null, clusterToken: null })

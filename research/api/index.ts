@@ -1,0 +1,16 @@
+// The research API: route modules the gateway mounts through the research pack.
+import type { GatewayRoutes } from '../../runtime/gateway/index.ts'
+import catalogRoutes from './catalog.ts'
+import compatRoutes from './compat.ts'
+import dataRoutes from './data.ts'
+import modelsRoutes from './models.ts'
+import resultsRoutes from './results.ts'
+import strategiesRoutes from './strategies.ts'
+import trainingsRoutes from './trainings.ts'
+
+/**
+ * Cached market data and strategies (read/write), the deployment guide's endpoints mapped onto the
+ * trading functions, and read-only views of what they wrote: results, models, training performance,
+ * timeframes and symbols.
+ */
+export const researchRoutes: GatewayRoutes[] = [compatRoutes, dataRoutes, strategiesRoutes, resultsRoutes, modelsRoutes, trainingsRoutes, catalogRoutes]

@@ -1,0 +1,137 @@
+import { createHash } from 'node:crypto'
+import { defineEventHandler, getRequestHeader, getRouterParam, setResponseStatus, type H3Event } from 'h3'
+import { KtrdrError } from '../../runtime/protocol/index.ts'
+import { defineGatewayRoutes } from '../../runtime/gateway/index.ts'
+import { createStrategyValidator } from './_strategy-validator.ts'
+import type { validateStrategy } from '../../trading/index.ts'
+
+/** A strategy's name (its file in the strategies mount, without .yaml): visible, short, no path tricks. */
+const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$/
+const DEFAULT_MAX = 1024 * 1024
+
+async function readText(event: H3Event, maxBytes: number): Promise<string> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of event.node.req as AsyncIterable<Buffer>) {
+    size += chunk.length
+    if (size > maxBytes) throw new KtrdrError({ statusCode: 413, code: 'BODY_TOO_LARGE', retryable: false, message: `Strategy body exceeds ${maxBytes} bytes` })
+    chunks.push(chunk)
+  }
+  return Buffer.concat(chunks, size).toString('utf8')
+}
+
+/** Body `{yaml}` (JSON) or the raw YAML itself (any other content type). */
+async function readStrategySource(event: H3Event, maxBytes: number): Promise<{ source: string; file?: string }> {
+  const text = await readText(event, maxBytes)
+  const type = getRequestHeader(event, 'content-type') ?? ''
+  if (type.includes('json')) {
+    let body: unknown
+    try { body = JSON.parse(text) } catch (cause) {
+      throw new KtrdrError({ statusCode: 400, code: 'INVALID_JSON', retryable: false, message: `Body is not valid JSON (${(cause as Error).message}): send {"yaml": "<strategy text>"} or the YAML itself as text/yaml`, cause })
+    }
+    const yaml = (body as { yaml?: unknown } | null)?.yaml
+    if (typeof yaml !== 'string' || !yaml.trim()) throw new KtrdrError({ statusCode: 400, code: 'INVALID_BODY', retryable: false, message: 'Send {"yaml": "<strategy text>"} or the YAML itself as text/yaml' })
+    const name = (body as { name?: unknown }).name
+    return { source: yaml, ...(typeof name === 'string' ? { file: name } : {}) }
+  }
+  if (!text.trim()) throw new KtrdrError({ statusCode: 400, code: 'INVALID_BODY', retryable: false, message: 'Empty body: send the strategy YAML (text/yaml) or {"yaml": "…"}' })
+  return { source: text }
+}
+
+function strategyKey(name: string): string {
+  const base = name.replace(/\.ya?ml$/, '')
+  if (!NAME_RE.test(base)) {
+    const shown = JSON.stringify(name.length > 60 ? `${name.slice(0, 60)}…` : name)
+    throw new KtrdrError({ statusCode: 400, code: 'STRATEGY_INVALID_NAME', retryable: false, message: `Invalid strategy name ${shown} (${name.length} characters): 1–100 letters, digits, _ - . starting with a letter, digit or _` })
+  }
+  return `${base}.yaml`
+}
+
+/** v3 grammar validation and the strategies mount. */
+export default defineGatewayRoutes((router, ctx) => {
+  const maxBytes = Number((ctx as { options?: { maxBodyBytes?: number } }).options?.maxBodyBytes ?? DEFAULT_MAX)
+
+  const validator = createStrategyValidator(ctx.logger)
+  ctx.hooks?.on('gateway:close', () => void validator.close())
+  const validate = (source: string, file?: string) => validator.validate(source, file)
+
+  const respond = async (event: H3Event, source: string, file?: string) => {
+    const result = await validate(source, file)
+    setResponseStatus(event, result.valid ? 200 : 422)
+    return { valid: result.valid, errors: result.errors, warnings: result.warnings, resolved_features: result.resolved_features }
+  }
+
+  router.post('/api/v1/strategies/validate', defineEventHandler(async (event) => {
+    const { source, file } = await readStrategySource(event, maxBytes)
+    return await respond(event, source, file)
+  }))
+
+  // Raw bytes: getItem would JSON-parse a YAML file that happens to be valid JSON.
+  async function readYaml(key: string): Promise<string | undefined> {
+    const raw = await ctx.storage.strategies.getItemRaw(key)
+    if (raw === null || raw === undefined) return undefined
+    return typeof raw === 'string' ? raw : Buffer.from(raw as Uint8Array).toString('utf8')
+  }
+
+  async function load(name: string): Promise<string> {
+    const key = strategyKey(name)
+    const text = await readYaml(key)
+    if (text === undefined) throw new KtrdrError({ statusCode: 404, code: 'STRATEGY_NOT_FOUND', retryable: false, message: `No strategy "${name}" in the strategies mount: upload ${key} first` })
+    return text
+  }
+
+  // Upload (create or replace): validated first, so the mount only ever holds strategies that parse.
+  router.put('/api/v1/strategies/:name', defineEventHandler(async (event) => {
+    const name = getRouterParam(event, 'name') ?? ''
+    const key = strategyKey(name)
+    const { source } = await readStrategySource(event, maxBytes)
+    const result = await validate(source, key)
+    if (!result.valid) {
+      throw new KtrdrError({ statusCode: 422, code: 'STRATEGY_INVALID', retryable: false, message: `Strategy ${key} is invalid; nothing was stored: ${result.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`, details: { errors: result.errors, warnings: result.warnings } })
+    }
+    const existed = (await readYaml(key)) !== undefined
+    await ctx.storage.strategies.setItemRaw(key, Buffer.from(source, 'utf8'))
+    setResponseStatus(event, existed ? 200 : 201)
+    return { success: true, name: key.replace(/\.ya?ml$/, ''), file: key, created: !existed, strategy_name: result.strategy?.name ?? null, resolved_features: result.resolved_features, warnings: result.warnings }
+  }))
+
+  router.post('/api/v1/strategies/validate/:name', defineEventHandler(async (event) => {
+    const name = getRouterParam(event, 'name') ?? ''
+    return await respond(event, await load(name), strategyKey(name))
+  }))
+
+  // Listing validates each stored file once per content: the summary is cached by its hash, so a
+  // listing of N unchanged strategies costs N reads and N hashes, not N validations.
+  const summaries = new Map<string, { hash: string; result: ReturnType<typeof validateStrategy> }>()
+  const summarise = async (key: string, text: string) => {
+    const hash = createHash('sha1').update(text).digest('hex')
+    const hit = summaries.get(key)
+    if (hit?.hash === hash) return hit.result
+    const result = await validate(text, key)
+    summaries.set(key, { hash, result })
+    return result
+  }
+
+  router.get('/api/v1/strategies', defineEventHandler(async () => {
+    const keys = (await ctx.storage.strategies.getKeys()).filter((k) => /\.ya?ml$/.test(k) && !k.includes(':'))
+    const data = []
+    for (const key of keys.sort()) {
+      const result = await summarise(key, (await readYaml(key)) ?? '')
+      data.push({ name: key.replace(/\.ya?ml$/, ''), file: key, valid: result.valid, strategy_name: result.strategy?.name ?? null, features: result.resolved_features.length, errors: result.errors.length })
+    }
+    return { success: true, data }
+  }))
+
+  router.get('/api/v1/strategies/:name', defineEventHandler(async (event) => {
+    const name = getRouterParam(event, 'name') ?? ''
+    const result = await validate(await load(name), strategyKey(name))
+    return { success: true, data: { name, valid: result.valid, errors: result.errors, warnings: result.warnings, strategy: result.strategy ?? null } }
+  }))
+
+  router.get('/api/v1/strategies/:name/features', defineEventHandler(async (event) => {
+    const name = getRouterParam(event, 'name') ?? ''
+    const result = await validate(await load(name), strategyKey(name))
+    if (!result.valid) throw new KtrdrError({ statusCode: 422, code: 'STRATEGY_INVALID', retryable: false, message: `Strategy ${name} is invalid`, details: { errors: result.errors } })
+    return { success: true, data: { name, resolved_features: result.resolved_features, count: result.resolved_features.length } }
+  }))
+})

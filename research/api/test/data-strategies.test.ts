@@ -1,0 +1,153 @@
+import { createServer, type Server } from 'node:http'
+import { mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createApp, toNodeListener } from 'h3'
+import { createPolicyRouter } from '../../../runtime/http/index.ts'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createKtrdrStorage, type KtrdrStorage } from '../../../storage/index.ts'
+import { sendGatewayError } from '../../../runtime/gateway/index.ts'
+import dataRoutes from '../data.ts'
+import strategyRoutes from '../strategies.ts'
+import type { GatewayRouteContext } from '../../../runtime/gateway/index.ts'
+import { generateSyntheticSeries, saveBars } from '../../../trading/index.ts'
+import { seriesFromCloses } from '../../../test/kit/index.ts'
+
+// The two route modules on a bare h3 app with the gateway's error shape, on a loopback port.
+let server: Server
+let base: string
+let storage: KtrdrStorage
+
+beforeAll(async () => {
+  storage = await createKtrdrStorage({ root: mkdtempSync(join(tmpdir(), 'ktrdr-routes-')) })
+  await saveBars(storage.data, seriesFromCloses(Array.from({ length: 48 }, (_, i) => 1 + i / 100), { symbol: 'EURUSD', start: Date.UTC(2024, 0, 1) }))
+  await saveBars(storage.data, generateSyntheticSeries({ symbol: 'SYN', timeframe: '1d', bars: 10, seed: 3 }), { meta: { synthetic: true, generator: 'test', seed: 3, preset: 'forex' } })
+  await storage.strategies.setItemRaw('v3_minimal.yaml', readFileSync(join(import.meta.dirname, '../../../examples/strategies/v3_minimal.yaml')))
+  const app = createApp({ onError: (error, event) => sendGatewayError(error, event) })
+  // No token check here: these tests are about the routes' answers (test/security covers auth).
+  const router = createPolicyRouter(() => {}, { auth: 'api', body: 'json' })
+  const ctx = { storage } as unknown as GatewayRouteContext
+  dataRoutes(router, ctx)
+  strategyRoutes(router, ctx)
+  app.use(router.handler)
+  server = createServer(toNodeListener(app))
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  const addr = server.address() as { port: number }
+  base = `http://127.0.0.1:${addr.port}`
+})
+
+afterAll(async () => {
+  await new Promise((r) => server.close(r))
+  await storage.dispose()
+})
+
+const get = async (path: string) => { const res = await fetch(base + path); return { status: res.status, body: await res.json() as any } }
+
+describe('GET /api/v1/data', () => {
+  it('lists datasets with the synthetic flag', async () => {
+    const { status, body } = await get('/api/v1/data')
+    expect(status).toBe(200)
+    expect(body.data).toEqual([
+      { symbol: 'EURUSD', timeframe: '1h', key: 'EURUSD_1h.csv', start: '2024-01-01T00:00:00Z', end: '2024-01-02T23:00:00Z', bars: 48, synthetic: false },
+      expect.objectContaining({ symbol: 'SYN', timeframe: '1d', bars: 10, synthetic: true, seed: 3 }),
+    ])
+  })
+
+  it('returns bars in the docs/domain.md#rest-api shape with an inclusive range and limit', async () => {
+    const { status, body } = await get('/api/v1/data/EURUSD/1h?start_date=2024-01-02&end_date=2024-01-02&limit=5')
+    expect(status).toBe(200)
+    expect(body.success).toBe(true)
+    expect(body.data.dates).toEqual(['2024-01-02T19:00:00Z', '2024-01-02T20:00:00Z', '2024-01-02T21:00:00Z', '2024-01-02T22:00:00Z', '2024-01-02T23:00:00Z'])
+    expect(body.data.ohlcv[4][3]).toBeCloseTo(1.47, 12)
+    expect(body.data.metadata).toEqual({ symbol: 'EURUSD', timeframe: '1h', start: '2024-01-02T19:00:00Z', end: '2024-01-02T23:00:00Z', points: 5, synthetic: false })
+  })
+
+  it('says synthetic in the metadata', async () => {
+    const { body } = await get('/api/v1/data/SYN/1d')
+    expect(body.data.metadata).toMatchObject({ synthetic: true, points: 10, seed: 3 })
+  })
+
+  it('400 on bad symbol, timeframe, dates or limit; 404 when missing', async () => {
+    expect((await get('/api/v1/data/EUR$USD/1h')).status).toBe(400)
+    expect((await get('/api/v1/data/EURUSD/2h')).status).toBe(400)
+    expect((await get('/api/v1/data/EURUSD/1h?start_date=yesterday')).status).toBe(400)
+    expect((await get('/api/v1/data/EURUSD/1h?start_date=2024-02-01&end_date=2024-01-01')).status).toBe(400)
+    expect((await get('/api/v1/data/EURUSD/1h?limit=0')).status).toBe(400)
+    const missing = await get('/api/v1/data/GBPUSD/1h')
+    expect(missing.status).toBe(404)
+    expect(missing.body).toMatchObject({ code: 'DATA_NOT_FOUND', retryable: false })
+  })
+})
+
+describe('POST /api/v1/strategies/validate', () => {
+  const yaml = readFileSync(join(import.meta.dirname, '../../../examples/strategies/v3_multi_indicator.yaml'), 'utf8')
+  const post = async (body: string, type: string) => {
+    const res = await fetch(`${base}/api/v1/strategies/validate`, { method: 'POST', body, headers: { 'content-type': type } })
+    return { status: res.status, body: await res.json() as any }
+  }
+
+  it('accepts {yaml} and raw YAML', async () => {
+    for (const [body, type] of [[JSON.stringify({ yaml }), 'application/json'], [yaml, 'text/yaml']]) {
+      const r = await post(body, type)
+      expect(r.status).toBe(200)
+      expect(r.body.valid).toBe(true)
+      expect(r.body.resolved_features).toHaveLength(6)
+      expect(r.body.warnings.length).toBeGreaterThan(0)
+    }
+  })
+
+  it('422 with located errors when invalid', async () => {
+    const r = await post(yaml.replace('indicator: rsi_14', 'indicator: rsi_99'), 'text/yaml')
+    expect(r.status).toBe(422)
+    expect(r.body.valid).toBe(false)
+    expect(r.body.errors).toEqual([expect.objectContaining({ path: 'fuzzy_sets.rsi_14.indicator', line: expect.any(Number), message: expect.stringMatching(/unknown indicator "rsi_99"/) })])
+  })
+
+  it('400 on an unusable body', async () => {
+    expect((await post('{not json', 'application/json')).status).toBe(400)
+    expect((await post(JSON.stringify({ nope: 1 }), 'application/json')).status).toBe(400)
+  })
+
+  it('validates and lists strategies from the strategies mount', async () => {
+    const res = await fetch(`${base}/api/v1/strategies/validate/v3_minimal`, { method: 'POST' })
+    expect(res.status).toBe(200)
+    expect((await get('/api/v1/strategies/v3_minimal/features')).body.data.resolved_features).toEqual(['1h_rsi_momentum_oversold', '1h_rsi_momentum_overbought'])
+    expect((await get('/api/v1/strategies')).body.data).toEqual([expect.objectContaining({ name: 'v3_minimal', valid: true, features: 2 })])
+    expect((await get('/api/v1/strategies/nope')).status).toBe(404)
+  })
+})
+
+describe('PUT /api/v1/strategies/:name', () => {
+  const put = async (name: string, body: string, type = 'text/yaml') => {
+    const res = await fetch(`${base}/api/v1/strategies/${name}`, { method: 'PUT', body, headers: { 'content-type': type } })
+    return { status: res.status, body: await res.json() as any }
+  }
+  const yaml = readFileSync(join(import.meta.dirname, '../../../examples/strategies/v3_multi_indicator.yaml'), 'utf8')
+
+  it('stores a valid strategy (201), replaces it (200), and train/backtest read it by name', async () => {
+    const created = await put('my_rsi', yaml)
+    expect(created.status).toBe(201)
+    expect(created.body).toMatchObject({ success: true, name: 'my_rsi', file: 'my_rsi.yaml', created: true, strategy_name: 'v3_multi_indicator_example' })
+    expect(created.body.resolved_features).toHaveLength(6)
+    expect(Buffer.from(await storage.strategies.getItemRaw('my_rsi.yaml') as Uint8Array).toString('utf8')).toBe(yaml)
+    const replaced = await put('my_rsi', JSON.stringify({ yaml }), 'application/json')
+    expect(replaced.status).toBe(200)
+    expect(replaced.body.created).toBe(false)
+    expect((await get('/api/v1/strategies/my_rsi/features')).body.data.count).toBe(6)
+  })
+
+  it('refuses an invalid strategy with 422 naming the problem, and stores nothing', async () => {
+    const broken = yaml.replace('indicator: rsi_14\n', 'indicator: rsi_99\n')
+    expect(broken).not.toBe(yaml)
+    const { status, body } = await put('broken_one', broken)
+    expect(status).toBe(422)
+    expect(body.code).toBe('STRATEGY_INVALID')
+    expect(body.message).toContain('rsi_99')
+    expect(await storage.strategies.hasItem('broken_one.yaml')).toBe(false)
+  })
+
+  it('rejects bad names and empty bodies with 400', async () => {
+    expect((await put('..%2Fescape', yaml)).status).toBe(400)
+    expect((await put('empty', '')).status).toBe(400)
+  })
+})

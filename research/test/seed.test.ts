@@ -1,0 +1,25 @@
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { createKtrdrStorage } from '../../storage/index.ts'
+import { seedExampleStrategies } from '../seed.ts'
+
+const examples = join(import.meta.dirname, '../../examples/strategies')
+
+describe('ktrdr up seeds the strategies mount', () => {
+  it('stores every example once and never overwrites a strategy already there', async () => {
+    const storage = await createKtrdrStorage({ root: mkdtempSync(join(tmpdir(), 'ktrdr-seed-')) })
+    try {
+      await storage.strategies.setItemRaw('v3_minimal.yaml', Buffer.from('name: mine\n'))
+      const stored = await seedExampleStrategies(storage.strategies, examples)
+      const expected = readdirSync(examples).filter((f) => f.endsWith('.yaml')).map((f) => f.replace(/\.yaml$/, '')).filter((n) => n !== 'v3_minimal').sort()
+      expect(stored).toEqual(expected)
+      expect(Buffer.from(await storage.strategies.getItemRaw('v3_minimal.yaml') as Uint8Array).toString('utf8')).toBe('name: mine\n')
+      expect(Buffer.from(await storage.strategies.getItemRaw('v3_multi_indicator.yaml') as Uint8Array).toString('utf8')).toBe(readFileSync(join(examples, 'v3_multi_indicator.yaml'), 'utf8'))
+      expect(await seedExampleStrategies(storage.strategies, examples)).toEqual([])
+    } finally {
+      await storage.dispose()
+    }
+  })
+})

@@ -1,0 +1,32 @@
+import type { CommandDef } from 'citty'
+import type { ConsolaInstance } from 'consola'
+import type { Gateway, GatewayRoutes } from '../gateway/index.ts'
+
+/** What `ktrdr up` hands a pack once the gateway and hosts run and functions are deployed. */
+export interface KtrdrUpContext {
+  gateway: Gateway
+  logger: ConsolaInstance
+}
+
+/**
+ * A pack plugs a domain into the runtime: gateway routes, CLI subcommands and a step of `ktrdr up`.
+ * The runtime knows this shape, never a pack's content; the root cli.ts and server/ compose packs.
+ */
+export interface KtrdrPack {
+  name: string
+  /** Route modules (defineGatewayRoutes) the gateway mounts beside its own; loaded only when a gateway starts. */
+  routes?: () => Promise<GatewayRoutes[]>
+  /** `ktrdr <name>` subcommands, each loaded only when used. */
+  commands?: Record<string, () => Promise<CommandDef<any>>>
+  /** Runs at the end of `ktrdr up` (e.g. seeding example data). */
+  onUp?: (ctx: KtrdrUpContext) => Promise<void>
+}
+
+export function defineKtrdrPack(pack: KtrdrPack): KtrdrPack {
+  return pack
+}
+
+/** Every pack's route modules, in pack order. */
+export async function loadPackRoutes(packs: readonly KtrdrPack[]): Promise<GatewayRoutes[]> {
+  return (await Promise.all(packs.map((p) => p.routes?.() ?? []))).flat()
+}

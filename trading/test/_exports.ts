@@ -1,0 +1,3 @@
+// Tests import the public entry, as train/backtest/ib-fetch do.
+export * from '../index.ts'
+export { isKtrdrError as isKtrdrErrorLike } from '../_errors.ts'
