@@ -66,7 +66,7 @@ export default async function run(): Promise<BenchSection> {
   const start = Date.UTC(2020, 0, 1)
   const series = makeSeries(N, start, 60_000)
   const bytes = encodeOhlcvCsv(series)
-  const fresh = makeSeries(14_400, start + (N - 7_200) * 60_000, 60_000, 7)
+  const fresh = makeSeries(14_400, start + (N - 7200) * 60_000, 60_000, 7)
   const dir = await mkdtemp(join(tmpdir(), 'ktrdr-bench-data-'))
   const storage = await createKtrdrStorage({ root: dir })
   const m: Record<string, number[]> = {}

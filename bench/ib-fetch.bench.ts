@@ -43,13 +43,13 @@ async function backfill(timeframe: '1h' | '5m', years: number) {
       storage: storage.data,
       clock,
       pacing: createPacingGate({ path: join(dir, 'pacing.json'), clock }),
-      connect: (signal) => connectIb({ host: '127.0.0.1', port: sim.port, clientIds: [111], connectTimeoutMs: 5_000, requestTimeoutMs: 30_000 }, signal),
+      connect: (signal) => connectIb({ host: '127.0.0.1', port: sim.port, clientIds: [111], connectTimeoutMs: 5000, requestTimeoutMs: 30_000 }, signal),
       signal: new AbortController().signal,
       progress: () => {},
       saveIntervalMs: 30_000,
       saveEverySegments: 10,
       maxSegmentAttempts: 3,
-      connectivityTimeoutMs: 5_000,
+      connectivityTimeoutMs: 5000,
     })
     const wallMs = performance.now() - wall
     const historical = sim.requests.length
@@ -117,7 +117,7 @@ async function mergeThroughput() {
     await storage.data.setItemRaw('EURUSD_1m.csv', new TextEncoder().encode(csv))
     const path = resolveLocalPath(storage.options, 'data', 'EURUSD_1m.csv')!
     // Ten 1-minute segments of fresh bars: half overlap the file's last rows, half extend it.
-    const fresh = makeSeries(14_400, start + (1_000_000 - 7_200) * 60_000, 60_000, 7)
+    const fresh = makeSeries(14_400, start + (1_000_000 - 7200) * 60_000, 60_000, 7)
     const runs = 3
     let ours = Infinity
     let naive = Infinity

@@ -68,7 +68,7 @@ function drive(place: (hosts: HostView[], r: PlacementRequest) => HostView | und
 
 export default async function run(): Promise<BenchSection> {
   drive(placeOperation, 20_000) // warm the JIT
-  drive(naivePlace, 5_000)
+  drive(naivePlace, 5000)
   const fast = drive(placeOperation, 200_000)
   const naive = drive(naivePlace, 40_000)
 

@@ -10,9 +10,9 @@ const seeds = (process.argv[2] ?? '1,2,3,4,5').split(',').map(Number)
 const markets = (process.argv[3] ?? 'planted,plain').split(',')
 const bin = join(import.meta.dirname, '../bin/ktrdr.mjs')
 
-function demo(seed: number, market: string): Promise<string> {
-  return new Promise(async (resolve, reject) => {
-    const home = await mkdtemp(join(tmpdir(), 'ktrdr-seeds-'))
+async function demo(seed: number, market: string): Promise<string> {
+  const home = await mkdtemp(join(tmpdir(), 'ktrdr-seeds-'))
+  return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [bin, 'demo', '--port', '0', '--home', home, '--seed', String(seed), '--market', market], { stdio: ['ignore', 'pipe', 'pipe'] })
     let out = ''
     child.stdout.on('data', (d) => { out += d })

@@ -45,7 +45,7 @@ export function createGatewayHooks(onListenerError: (error: unknown) => void = (
     emit(name, ...args) {
       const set = listeners.get(name)
       if (!set || set.size === 0) return
-      for (const fn of [...set]) {
+      for (const fn of set) {
         try { fn(...args) } catch (error) { onListenerError(error) }
       }
     },

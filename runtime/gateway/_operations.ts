@@ -105,7 +105,7 @@ export function createOperationsService(store: OperationStore, hooks: GatewayHoo
     byIdempotencyKey(key: string): StoredOperation | null { return store.getByIdempotencyKey(key) },
 
     /** Placement chosen; the operation stays pending until the host accepts (not persisted yet). */
-    placing(s: StoredOperation, workerId: string): number {
+    placing(s: StoredOperation, _workerId: string): number {
       queue.remove(s.op.operation_id)
       s.op.timings.placed_at = new Date().toISOString()
       return s.op.attempts + 1

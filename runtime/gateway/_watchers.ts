@@ -12,7 +12,7 @@ export function createOperationWatchers(hooks: GatewayHooks, get: (id: string) =
   const watchers = new Map<string, Set<(kind: OperationChange, op: Operation) => void>>()
   const notify = (kind: OperationChange, op: Operation) => {
     const set = watchers.get(op.operation_id)
-    if (set) for (const fn of [...set]) fn(kind, op)
+    if (set) for (const fn of set) fn(kind, op)
   }
   hooks.on('operation:updated', (op) => notify('updated', op))
   hooks.on('operation:requeued', (op) => notify('requeued', op))

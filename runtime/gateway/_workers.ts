@@ -106,11 +106,11 @@ export function createWorkerRegistry(hooks: GatewayHooks, now: () => number = Da
         ib: !!caps.ib,
         llm: !!caps.llm,
         memoryGb: Number(caps.memory_gb) || 0,
-        labels: new Set(caps.labels ?? []),
+        labels: new Set(caps.labels),
         slots: caps.slots,
         running: 0,
         lastSelected: existing?.view.lastSelected ?? 0,
-        warm: new Set(body.warm_bundles ?? []),
+        warm: new Set(body.warm_bundles),
       }
       const entry: WorkerEntry = {
         record, view,

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import type { FunctionManifest } from '../protocol/index.ts'
 
 /** What every executor gets from the host's environment: enough for Node, locale and temp files, nothing else. */
-const BASE_NAMES = ['PATH', 'HOME', 'TZ', 'LANG', 'LANGUAGE', 'TMPDIR', 'TMP', 'TEMP']
+const BASE_NAMES = new Set(['PATH', 'HOME', 'TZ', 'LANG', 'LANGUAGE', 'TMPDIR', 'TMP', 'TEMP'])
 const BASE_PATTERNS = [/^LC_[A-Z_]+$/]
 
 /**
@@ -31,7 +31,7 @@ function pick(env: NodeJS.ProcessEnv, names: Iterable<string>): Record<string, s
  * NODE_OPTIONS is empty so loaders of the host (tsx, vitest) never leak into function code.
  */
 export function executorBaseEnv(hostEnv: NodeJS.ProcessEnv = process.env): Record<string, string> {
-  const names = Object.keys(hostEnv).filter((n) => BASE_NAMES.includes(n) || BASE_PATTERNS.some((p) => p.test(n)))
+  const names = Object.keys(hostEnv).filter((n) => BASE_NAMES.has(n) || BASE_PATTERNS.some((p) => p.test(n)))
   return { ...pick(hostEnv, names), NODE_OPTIONS: '' }
 }
 

@@ -9,7 +9,7 @@ import { envDigest, executorBaseEnv } from './_env.ts'
 
 const STDERR_TAIL = 8192
 const READY_TIMEOUT_MS = 30_000
-const SPARE_SCRIPT = fileURLToPath(new URL('./_spare.mjs', import.meta.url))
+const SPARE_SCRIPT = fileURLToPath(new URL('_spare.mjs', import.meta.url))
 
 export interface Executor {
   pid: number

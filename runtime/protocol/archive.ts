@@ -50,7 +50,7 @@ export function unpackArchive(archive: Uint8Array, options: UnpackOptions = {}):
   for (const item of items) {
     if (item.type && item.type !== 'file') continue
     const name = item.name.replace(/^\.\//, '')
-    if (!name || name.startsWith('/') || name.split('/').some((part) => part === '..') || name.includes('\\') || name.includes('\0')) {
+    if (!name || name.startsWith('/') || name.split('/').includes('..') || name.includes('\\') || name.includes('\0')) {
       throw new KtrdrError({ statusCode: 422, code: 'BUNDLE_CORRUPT', retryable: false, message: `Bundle archive contains an unsafe path ${JSON.stringify(item.name)}` })
     }
     files.push({ name, data: item.data ?? new Uint8Array(), mode: item.attrs?.mode })

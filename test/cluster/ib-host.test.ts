@@ -72,7 +72,7 @@ describe('ib-fetch on the IB host', () => {
     expect(listed).toContainEqual(expect.objectContaining({ symbol: 'EURUSD', timeframe: '1h', bars: result.rows_downloaded, synthetic: false }))
     const bars = (await api<{ data: { dates: string[]; ohlcv: number[][] } }>(gateway.url, '/api/v1/data/EURUSD/1h?limit=3')).body.data
     expect(bars.dates).toHaveLength(3)
-    for (const [o, h, l, c] of bars.ohlcv) expect(h).toBeGreaterThanOrEqual(Math.max(o, c))
+    for (const [o, h, _l, c] of bars.ohlcv) expect(h).toBeGreaterThanOrEqual(Math.max(o, c))
     for (const [o, , l, c] of bars.ohlcv) expect(l).toBeLessThanOrEqual(Math.min(o, c))
   })
 

@@ -173,7 +173,7 @@ describe.skipIf(!!skipReason)(`multi-host cluster in network namespaces${skipRea
       const all = await Promise.all(ids.map(operation))
       return all.every((o) => ['completed', 'failed', 'cancelled'].includes(o.status)) ? all : undefined
     }, 60_000, 300)
-    expect(ops.map((o) => o.status)).toEqual(Array(10).fill('completed'))
+    expect(ops.map((o) => o.status)).toEqual(new Array(10).fill('completed'))
     // …including the host without NFS, which fetched the bundle over HTTP from the gateway.
     expect(new Set(ops.map((o) => o.worker_id))).toEqual(new Set(HOSTS.map((h) => h.id)))
     for (const h of HOSTS.filter((x) => x.storageUrl)) expect(existsSync(join(dir, h.name, 'bundles')), `${h.name} used a local bundles folder`).toBe(false)

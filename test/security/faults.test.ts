@@ -72,7 +72,7 @@ describe('one gateway per database', () => {
       const startedAt = Date.now()
       const third = gateway(dir, port)
       await until(async () => (await fetch(`${url}/health`)).ok, 30_000, `gateway after SIGKILL\n${third.output()}`, 100)
-      expect(Date.now() - startedAt).toBeLessThan(9_000) // below the 10 s staleness the mtime check alone would need
+      expect(Date.now() - startedAt).toBeLessThan(9000) // below the 10 s staleness the mtime check alone would need
       expect((await api<Operation>(url, `/api/v1/operations/${running.operation_id}`)).body.status).toBe('completed')
       // A clean stop releases the lock.
       await third.kill('SIGTERM')
@@ -285,7 +285,7 @@ describe('damaged models', () => {
     expect(warnings.join('\n')).toMatch(/without file checksums/)
     expect((await run(key)).result).toBeTruthy()
     const bytes = await readFile(weights)
-    await writeFile(weights, bytes.subarray(0, bytes.length - 4))
+    await writeFile(weights, bytes.subarray(0, - 4))
     await expect(run(key)).rejects.toMatchObject({ statusCode: 422, code: 'MODEL_CORRUPT' })
   }, 60_000)
 })

@@ -5,12 +5,13 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestGateway, type TestGateway } from '../../runtime/gateway/test/_setup.ts'
 import { STRATEGY_LIMITS } from '../../trading/index.ts'
+import { researchRoutes } from '../../research/index.ts'
 
 const EXAMPLE = readFileSync(join(import.meta.dirname, '..', '..', 'examples', 'strategies', 'regime_momentum.yaml'), 'utf8')
 const YAML = { 'content-type': 'text/yaml' }
 
 let g: TestGateway
-beforeAll(async () => { g = await startTestGateway() })
+beforeAll(async () => { g = await startTestGateway({ routes: researchRoutes }) })
 afterAll(async () => { await g.close() })
 
 /** A refusal: the status class, a code, a message matching `names`, and no absolute path of this machine. */
@@ -46,7 +47,7 @@ describe('bad input is refused with a 4xx that names it', () => {
 
   it('YAML alias bombs, oversized strategies and nets: 422 naming the limit', async () => {
     const laughs = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
-    for (const [i, c] of ['b', 'c', 'd', 'e', 'f', 'g', 'h'].entries()) laughs.push(`${c}: &${c} [${Array(9).fill(`*${'abcdefgh'[i]}`).join(',')}]`)
+    for (const [i, c] of ['b', 'c', 'd', 'e', 'f', 'g', 'h'].entries()) laughs.push(`${c}: &${c} [${new Array(9).fill(`*${'abcdefgh'[i]}`).join(',')}]`)
     const bomb = await g.api('/api/v1/strategies/validate', { raw: laughs.join('\n'), headers: YAML })
     expect(bomb.status).toBe(422)
     expect(JSON.stringify(bomb.body)).toMatch(/alias/i)

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createGateway, type Gateway, type RouteAuth, type RouteInfo } from '../../runtime/gateway/index.ts'
+import { researchRoutes } from '../../research/index.ts'
 import { createHost, type KtrdrHost } from '../../runtime/host/index.ts'
 
 const API = 'api-token-for-route-tests'
@@ -205,7 +206,8 @@ afterAll(async () => {
 })
 
 async function gateway(name: string, clusterToken: string | null): Promise<Gateway> {
-  const g = await createGateway({ port: 0, quiet: true, dbPath: join(root, `${name}.db`), storage: { root: join(root, name) }, apiToken: API, clusterToken })
+  // The runtime's routes and the research pack's, as `ktrdr gateway` serves them.
+  const g = await createGateway({ port: 0, quiet: true, dbPath: join(root, `${name}.db`), storage: { root: join(root, name) }, apiToken: API, clusterToken, routes: researchRoutes })
   closers.push(() => g.close())
   return g
 }

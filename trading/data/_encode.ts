@@ -55,7 +55,7 @@ function writeScaled(sink: Sink, m: number, frac: number): void {
  */
 export function writeNumber(sink: Sink, x: number): void {
   sink.ensure(32)
-  let ax = x < 0 ? -x : x
+  const ax = x < 0 ? -x : x
   if (ax < MAX_SCALED && x === x) {
     for (let k = 0; k <= 10; k++) {
       const scale = POW10[k]

@@ -106,7 +106,7 @@ describe('normalization', () => {
     changed.fill(1000, 150)
     const m2 = buildFeatureMatrix(st, { '1h': { ...bars, close: changed } })
     expect(fitNormalization(m2, 100)).toEqual(p)
-    const restored = JSON.parse(JSON.stringify(p))
+    const restored = structuredClone(p)
     applyNormalization(m, restored)
     const scaled = Array.from({ length: 100 }, (_, r) => m.values[r * m.cols + col]).filter((v) => !Number.isNaN(v))
     expect(Math.min(...scaled)).toBe(0)

@@ -81,7 +81,9 @@ export function referenceBacktest(bars: RefBar[], outputs: Array<RefOutput | nul
       if (traded) lastTradeTime = bar.time
       pending = 'HOLD'
     }
-    let { signal, confidence } = decide(outputs[t], cfg)
+    const decided = decide(outputs[t], cfg)
+    let signal = decided.signal
+    const confidence = decided.confidence
     const state = pos === null ? 'FLAT' : (pos as { side: string }).side
     if (cfg.outputFormat === 'classification' && confidence < cfg.confidenceThreshold) signal = 'HOLD'
     if (lastTradeTime !== null && bar.time - lastTradeTime < cfg.minSignalSeparationHours * 3_600_000) signal = 'HOLD'

@@ -115,7 +115,7 @@ describe('hand-built scenarios', () => {
 
   it('min_signal_separation counts hours from the last executed trade on bar timestamps', () => {
     const n = 12
-    const b = bars(Array(n).fill(100), Array(n).fill(100))
+    const b = bars(new Array(n).fill(100), new Array(n).fill(100))
     const pattern = 'BSSSSSSSSSSS'
     // BUY at 0 fills at bar 1 (time 1h). With 4h separation SELLs decided before 5h are blocked:
     // the SELL at bar 5 passes and fills at bar 6.
@@ -149,7 +149,7 @@ describe('hand-built scenarios', () => {
 
   it('cancellation is checked between chunks', () => {
     const n = 50_000
-    const b = bars(Array(n).fill(100), Array(n).fill(100))
+    const b = bars(new Array(n).fill(100), new Array(n).fill(100))
     const ac = new AbortController()
     let calls = 0
     expect(() => runBacktest(b, classifySignals(new Float32Array(n * 3), n), resolveEngineConfig({}), { start: 0, end: n - 1, barMs: H }, {
@@ -160,8 +160,8 @@ describe('hand-built scenarios', () => {
   })
 
   it('progress comes at least every 1% of the window', () => {
-    const n = 5_000
-    const b = bars(Array(n).fill(100), Array(n).fill(100))
+    const n = 5000
+    const b = bars(new Array(n).fill(100), new Array(n).fill(100))
     const seen: number[] = []
     runBacktest(b, classifySignals(new Float32Array(n * 3), n), resolveEngineConfig({}), { start: 0, end: n - 1, barMs: H }, { onProgress: (_i, done) => seen.push(done) })
     expect(seen.at(-1)).toBe(n)

@@ -38,7 +38,7 @@ const configArb = fc.record({
   round_trip_cost: fc.constantFrom(0.001, 0.003),
   min_edge_multiplier: fc.constantFrom(1, 1.5),
   position_size_fraction: fc.constantFrom(0.25, 1),
-  initial_capital: fc.constantFrom(100_000, 1_000, 37),
+  initial_capital: fc.constantFrom(100_000, 1000, 37),
 })
 
 function signalsFor(cfg: ResolvedEngineConfig, outputs: Float32Array, n: number, validFrom: number): RawSignals {

@@ -9,7 +9,7 @@ import { BAR_SIZE, durationString, formatIbDateTime } from './timeframes.ts'
 /** Pacing violations and reconnects do not use up a segment's attempts, but are bounded too. */
 const MAX_PACING_RETRIES = 6
 const MAX_RECONNECTS = 5
-const RECONNECT_DELAY_MS = 5_000
+const RECONNECT_DELAY_MS = 5000
 
 /** One segment with the retry policy of docs/domain.md#ib-fetch-flow; false when it failed for good and was skipped. */
 export async function fetchSegment(

@@ -22,9 +22,9 @@ export interface PacingLimits {
 export const DEFAULT_PACING: PacingLimits = {
   maxPerWindow: 60,
   windowMs: 600_000,
-  minIntervalMs: 2_000,
+  minIntervalMs: 2000,
   maxPerContractBurst: 6,
-  contractBurstMs: 2_000,
+  contractBurstMs: 2000,
   identicalIntervalMs: 15_000,
   violationBackoffMs: 30_000,
 }

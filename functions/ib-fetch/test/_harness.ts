@@ -48,13 +48,13 @@ export async function createHarness(options: Partial<TwsSimulatorOptions> = {}):
         storage: storage.data,
         clock,
         pacing,
-        connect: (signal) => connectIb({ host: '127.0.0.1', port: port ?? sim.port, clientIds: clientIds ?? [111, 112, 113], connectTimeoutMs: 5_000, requestTimeoutMs: requestTimeoutMs ?? 5_000 }, signal),
+        connect: (signal) => connectIb({ host: '127.0.0.1', port: port ?? sim.port, clientIds: clientIds ?? [111, 112, 113], connectTimeoutMs: 5000, requestTimeoutMs: requestTimeoutMs ?? 5000 }, signal),
         signal: new AbortController().signal,
         progress: (u) => progress.push(u),
         saveIntervalMs: 30_000,
         saveEverySegments: 10,
         maxSegmentAttempts: 3,
-        connectivityTimeoutMs: 5_000,
+        connectivityTimeoutMs: 5000,
         ...deps,
       })
     },
@@ -79,10 +79,10 @@ export function pacingBreaches(requests: Array<{ at: number; symbol: string; end
   const out: string[] = []
   for (let i = 0; i < requests.length; i++) {
     const r = requests[i]
-    if (i > 0 && r.at - requests[i - 1].at < 2_000) out.push(`#${i} only ${r.at - requests[i - 1].at} ms after the previous request`)
+    if (i > 0 && r.at - requests[i - 1].at < 2000) out.push(`#${i} only ${r.at - requests[i - 1].at} ms after the previous request`)
     const inWindow = requests.filter((q) => q.at > r.at - 600_000 && q.at <= r.at).length
     if (inWindow > 60) out.push(`#${i}: ${inWindow} requests in 10 minutes`)
-    const burst = requests.filter((q) => q.symbol === r.symbol && q.at > r.at - 2_000 && q.at <= r.at).length
+    const burst = requests.filter((q) => q.symbol === r.symbol && q.at > r.at - 2000 && q.at <= r.at).length
     if (burst > 6) out.push(`#${i}: ${burst} requests for ${r.symbol} in 2 s`)
     const twin = requests.slice(0, i).find((q) => q.endDateTime === r.endDateTime && q.durationStr === r.durationStr && q.barSize === r.barSize && q.symbol === r.symbol && r.at - q.at < 15_000)
     if (twin) out.push(`#${i}: identical request ${r.at - twin.at} ms after the previous one`)

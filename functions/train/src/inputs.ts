@@ -45,7 +45,7 @@ export function resolveStrategySource(yaml: string, input: Pick<TrainInput, 'sym
   }
   if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new KtrdrError({ statusCode: 422, code: 'STRATEGY_INVALID', retryable: false, message: 'Strategy YAML must be a mapping' })
   const d = structuredClone(doc) as Record<string, unknown>
-  const td = { ...((d.training_data as Record<string, unknown> | undefined) ?? {}) }
+  const td = { ...(d.training_data as Record<string, unknown> | undefined) }
   if (input.symbols?.length) td.symbols = input.symbols.length === 1 ? { mode: 'single', symbol: input.symbols[0] } : { mode: 'multi_symbol', list: input.symbols }
   if (input.timeframes?.length) td.timeframes = input.timeframes.length === 1 ? { mode: 'single', timeframe: input.timeframes[0] } : { mode: 'multi_timeframe', list: input.timeframes, base_timeframe: input.timeframes[0] }
   if (input.symbols?.length || input.timeframes?.length) d.training_data = td

@@ -162,7 +162,7 @@ describe('training loop: checkpoint on failure (docs/domain.md#training-checkpoi
     const resumed = await run('op_diverged', store, {}, snapshot)
     tf.dispose([...snapshot.weights, ...snapshot.optimizer.map((n) => n.tensor), ...(snapshot.best ?? [])])
     expect(resumed.error).toBeUndefined()
-    expect(resumed.state!.history.map(({ duration, timestamp, ...r }) => r)).toEqual(straight.state!.history.map(({ duration, timestamp, ...r }) => r))
+    expect(resumed.state!.history.map(({ duration: _d, timestamp: _t, ...r }) => r)).toEqual(straight.state!.history.map(({ duration: _d, timestamp: _t, ...r }) => r))
     expect(resumed.weights).toEqual(straight.weights)
   })
 

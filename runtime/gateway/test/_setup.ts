@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createKtrdrStorage } from '../../../storage/index.ts'
 import type { FunctionManifest } from '../../protocol/index.ts'
-import { createGateway, type Gateway, type GatewayServerConfig } from '../index.ts'
+import { createGateway, type GatewayServerConfig } from '../index.ts'
 import { createFakeRegistry, manifest } from './_fakes.ts'
 
 export const DEFAULT_MANIFESTS: FunctionManifest[] = [

@@ -60,7 +60,7 @@ describe('function host', () => {
     expect(events.filter((e) => e.type === 'progress').length).toBeGreaterThan(0)
     const seqs = events.map((e) => e.seq)
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b))
-    const last = events.filter((e) => e.type === 'progress').at(-1)
+    const last = events.findLast((e) => e.type === 'progress')
     expect(last && 'progress' in last && last.progress.percentage).toBe(100)
   })
 

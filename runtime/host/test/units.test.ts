@@ -73,7 +73,7 @@ describe('event outbox', () => {
     await outbox.drained()
     expect(delivered.map((e) => e.type)).toEqual(['started', 'progress', 'completed'])
     expect((delivered[1] as Extract<HostEvent, { type: 'progress' }>).progress.percentage).toBe(100)
-    expect(delivered.map((e) => e.seq)).toEqual([...delivered.map((e) => e.seq)].sort((a, b) => a - b))
+    expect(delivered.map((e) => e.seq)).toEqual(delivered.map((e) => e.seq).sort((a, b) => a - b))
     outbox.stop()
   })
 

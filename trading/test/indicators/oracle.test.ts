@@ -18,7 +18,7 @@ const c = arr(bars.close)
 const candles = c.map((close, i) => ({ open: bars.open[i], high: bars.high[i], low: bars.low[i], close, volume: bars.volume[i] }))
 const nulls = (a: Array<number | null>): number[] => a.map((v) => (v === null || v === undefined ? NaN : v))
 /** Right-align a technicalindicators result (it omits the warm-up) with the input. */
-const rightAlign = (a: number[], n = c.length): number[] => [...Array(n - a.length).fill(NaN), ...a]
+const rightAlign = (a: number[], n = c.length): number[] => [...new Array(n - a.length).fill(NaN), ...a]
 /** Compare only where the oracle has a value (and from `from` on). */
 function agree(actual: ArrayLike<number>, oracle: number[], tol = 1e-9, from = 0): void {
   const a = Array.from(actual).map((v, i) => (i < from || Number.isNaN(oracle[i]) ? NaN : v))

@@ -16,7 +16,7 @@ export function judgePacing(requests: SimHistoricalRequest[], req: SimHistorical
   const recent = requests.filter((r) => r.at > now - 600_000)
   if (recent.length >= 60) out.push('more than 60 requests in 10 minutes')
   const contract = `${req.symbol}|${req.secType}|${req.exchange}`
-  const burst = requests.filter((r) => `${r.symbol}|${r.secType}|${r.exchange}` === contract && r.at > now - 2_000)
+  const burst = requests.filter((r) => `${r.symbol}|${r.secType}|${r.exchange}` === contract && r.at > now - 2000)
   if (burst.length >= 6) out.push('6 or more requests for one contract within 2 seconds')
   const identical = requests.some((r) => r.at > now - 15_000 && r.symbol === req.symbol && r.secType === req.secType && r.endDateTime === req.endDateTime && r.durationStr === req.durationStr && r.barSize === req.barSize && r.whatToShow === req.whatToShow)
   if (identical) out.push('identical request within 15 seconds')
