@@ -14,7 +14,10 @@ import { createHost, type HostConfig } from '../runtime/host/index.ts'
 import type { DispatchRequest, FunctionRef } from '../runtime/protocol/index.ts'
 import type { BenchSection } from './_types.ts'
 
-const pct = (xs: number[], p: number) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]! }
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!
+}
 const r1 = (x: number) => Math.round(x * 10) / 10
 let seq = 0
 
@@ -24,7 +27,11 @@ async function nodeForkBaseline(dir: string, n: number): Promise<number[]> {
   const times: number[] = []
   for (let i = 0; i < n; i++) {
     const t = performance.now()
-    const child = fork(script, [], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'], execArgv: [], env: { ...process.env, NODE_OPTIONS: '' } })
+    const child = fork(script, [], {
+      stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+      execArgv: [],
+      env: { ...process.env, NODE_OPTIONS: '' },
+    })
     await new Promise((resolve) => child.once('message', resolve))
     times.push(performance.now() - t)
     child.kill()
@@ -34,10 +41,20 @@ async function nodeForkBaseline(dir: string, n: number): Promise<number[]> {
 }
 
 function request(ref: FunctionRef, input: unknown): DispatchRequest {
-  return { operation_id: `op_bench_${Date.now()}_${(++seq).toString(16).padStart(8, '0')}`, attempt: 1, function: ref, input, deadline_ms: Date.now() + 120_000 }
+  return {
+    operation_id: `op_bench_${Date.now()}_${(++seq).toString(16).padStart(8, '0')}`,
+    attempt: 1,
+    function: ref,
+    input,
+    deadline_ms: Date.now() + 120_000,
+  }
 }
 async function invokeDirect(url: string, body: DispatchRequest) {
-  const res = await fetch(`${url}/invocations?wait=1`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+  const res = await fetch(`${url}/invocations?wait=1`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  })
   return (await res.json()) as { status: string; error?: { code?: string }; timings: Record<string, number> }
 }
 
@@ -45,7 +62,15 @@ export default async function run(): Promise<BenchSection[]> {
   const dir = await mkdtemp(join(tmpdir(), 'ktrdr-bench-bundles-'))
   const storageRoot = join(dir, 'store')
   const storage = await createKtrdrStorage({ root: storageRoot })
-  const hostBase: HostConfig = { apiUrl: null, port: 0, storage: { root: storageRoot }, detectGpu: false, forwardExecutorOutput: false, logLevel: 'error', slots: 1 }
+  const hostBase: HostConfig = {
+    apiUrl: null,
+    port: 0,
+    storage: { root: storageRoot },
+    detectGpu: false,
+    forwardExecutorOutput: false,
+    logLevel: 'error',
+    slots: 1,
+  }
   try {
     // Build every real function present (build time reported on its own).
     const built: BuiltBundle[] = []
@@ -54,7 +79,11 @@ export default async function run(): Promise<BenchSection[]> {
     const names = process.env.KTRDR_BENCH_BUNDLES?.split(',') ?? ['echo', 'ib-fetch', 'backtest', 'train']
     for (const name of new Set(['echo', ...names])) {
       if (!existsSync(join(import.meta.dirname, '..', 'functions', name, 'index.ts'))) continue
-      try { built.push(await buildFunctionBundle(name, { outDir: join(dir, 'build'), sourceCommit: null })) } catch (error) { buildNotes.push(`${name} did not build: ${(error as Error).message.slice(0, 200)}`) }
+      try {
+        built.push(await buildFunctionBundle(name, { outDir: join(dir, 'build'), sourceCommit: null }))
+      } catch (error) {
+        buildNotes.push(`${name} did not build: ${(error as Error).message.slice(0, 200)}`)
+      }
     }
     const refs = new Map<string, FunctionRef>()
     for (const b of built) {
@@ -68,7 +97,13 @@ export default async function run(): Promise<BenchSection[]> {
     const n = 30
     const baseline = await nodeForkBaseline(dir, n)
     async function coldStarts(spareExecutors: number): Promise<number[]> {
-      const host = await createHost({ ...hostBase, workerId: `bench-cold-${spareExecutors}`, cacheDir: join(dir, `cache-cold-${spareExecutors}`), maxIdleExecutors: 0, spareExecutors })
+      const host = await createHost({
+        ...hostBase,
+        workerId: `bench-cold-${spareExecutors}`,
+        cacheDir: join(dir, `cache-cold-${spareExecutors}`),
+        maxIdleExecutors: 0,
+        spareExecutors,
+      })
       await invokeDirect(host.url, request(echo, {})) // fetch + unpack once
       const times: number[] = []
       for (let i = 0; i < n; i++) {
@@ -85,16 +120,48 @@ export default async function run(): Promise<BenchSection[]> {
     const warmHost = await createHost({ ...hostBase, workerId: 'bench-warm', cacheDir: join(dir, 'cache-warm') })
     await invokeDirect(warmHost.url, request(echo, {}))
     const warm: number[] = []
-    for (let i = 0; i < n * 3; i++) { const t = performance.now(); await invokeDirect(warmHost.url, request(echo, {})); warm.push(performance.now() - t) }
+    for (let i = 0; i < n * 3; i++) {
+      const t = performance.now()
+      await invokeDirect(warmHost.url, request(echo, {}))
+      warm.push(performance.now() - t)
+    }
     await warmHost.close()
     const baseP50 = pct(baseline, 50)
     const coldSection: BenchSection = {
       title: 'Function host: cold start of a cached version (spawn → first result)',
       rows: [
-        { case: 'node fork → IPC ready (baseline, empty script)', n, 'p50 ms': r1(baseP50), 'p95 ms': r1(pct(baseline, 95)), 'p50 vs baseline': 1, goal: '' },
-        { case: 'echo, bundle cached, new executor from a spare process (default)', n, 'p50 ms': r1(pct(cold, 50)), 'p95 ms': r1(pct(cold, 95)), 'p50 vs baseline': r1(pct(cold, 50) / baseP50), goal: 'p95 ≤ 150 ms' },
-        { case: 'echo, bundle cached, new executor forked from scratch (no spare)', n, 'p50 ms': r1(pct(coldNoSpare, 50)), 'p95 ms': r1(pct(coldNoSpare, 95)), 'p50 vs baseline': r1(pct(coldNoSpare, 50) / baseP50), goal: '' },
-        { case: 'echo, warm executor', n: n * 3, 'p50 ms': r1(pct(warm, 50)), 'p95 ms': r1(pct(warm, 95)), 'p50 vs baseline': r1(pct(warm, 50) / baseP50), goal: '' },
+        {
+          case: 'node fork → IPC ready (baseline, empty script)',
+          n,
+          'p50 ms': r1(baseP50),
+          'p95 ms': r1(pct(baseline, 95)),
+          'p50 vs baseline': 1,
+          goal: '',
+        },
+        {
+          case: 'echo, bundle cached, new executor from a spare process (default)',
+          n,
+          'p50 ms': r1(pct(cold, 50)),
+          'p95 ms': r1(pct(cold, 95)),
+          'p50 vs baseline': r1(pct(cold, 50) / baseP50),
+          goal: 'p95 ≤ 150 ms',
+        },
+        {
+          case: 'echo, bundle cached, new executor forked from scratch (no spare)',
+          n,
+          'p50 ms': r1(pct(coldNoSpare, 50)),
+          'p95 ms': r1(pct(coldNoSpare, 95)),
+          'p50 vs baseline': r1(pct(coldNoSpare, 50) / baseP50),
+          goal: '',
+        },
+        {
+          case: 'echo, warm executor',
+          n: n * 3,
+          'p50 ms': r1(pct(warm, 50)),
+          'p95 ms': r1(pct(warm, 95)),
+          'p50 vs baseline': r1(pct(warm, 50) / baseP50),
+          goal: '',
+        },
       ],
       notes: [
         'Measured as HTTP POST /invocations?wait=1 on the host (loopback), so every row includes one local HTTP round trip. With maxIdleExecutors 0 every invocation needs a new executor.',
@@ -108,10 +175,17 @@ export default async function run(): Promise<BenchSection[]> {
     for (const b of built) {
       const ref = refs.get(b.name)!
       const unpacked = unpackArchive(new Uint8Array(await readFile(b.archivePath))).reduce((s, f) => s + f.data.byteLength, 0)
-      const total: number[] = [], fetchUnpack: number[] = [], spawn: number[] = []
+      const total: number[] = [],
+        fetchUnpack: number[] = [],
+        spawn: number[] = []
       let answer = ''
       for (let i = 0; i < 5; i++) {
-        const host = await createHost({ ...hostBase, workerId: `bench-storage-${b.name}-${i}`, cacheDir: join(dir, `cache-${b.name}-${i}`), executorMemoryMb: 2048 })
+        const host = await createHost({
+          ...hostBase,
+          workerId: `bench-storage-${b.name}-${i}`,
+          cacheDir: join(dir, `cache-${b.name}-${i}`),
+          executorMemoryMb: 2048,
+        })
         const t = performance.now()
         // echo runs; the trading functions answer input validation (first result without their workload).
         const out = await invokeDirect(host.url, request(ref, b.name === 'echo' ? {} : { __bench: 'no input' }))
@@ -122,28 +196,64 @@ export default async function run(): Promise<BenchSection[]> {
         await host.close()
       }
       storageRows.push({
-        function: b.name, 'archive KB': r1(b.size / 1024), 'unpacked KB': r1(unpacked / 1024), 'build s': r1(b.buildMs / 1000),
-        'fetch+verify+unpack p50 ms': r1(pct(fetchUnpack, 50)), 'executor start p50 ms': r1(pct(spawn, 50)), 'first result p50 ms': r1(pct(total, 50)), 'first result max ms': r1(Math.max(...total)), 'first answer': answer,
+        function: b.name,
+        'archive KB': r1(b.size / 1024),
+        'unpacked KB': r1(unpacked / 1024),
+        'build s': r1(b.buildMs / 1000),
+        'fetch+verify+unpack p50 ms': r1(pct(fetchUnpack, 50)),
+        'executor start p50 ms': r1(pct(spawn, 50)),
+        'first result p50 ms': r1(pct(total, 50)),
+        'first result max ms': r1(Math.max(...total)),
+        'first answer': answer,
       })
     }
     const storageSection: BenchSection = {
       title: 'Function host: cold start with the bundle fetched from storage (per real bundle)',
       rows: storageRows,
-      notes: ['Each run starts a host with an empty cache; bundles come from the fs `bundles` mount. 5 runs per bundle.', 'The trading functions are sent an invalid input, so "first result" is their executor loading and validating, not their workload.', ...buildNotes],
+      notes: [
+        'Each run starts a host with an empty cache; bundles come from the fs `bundles` mount. 5 runs per bundle.',
+        'The trading functions are sent an invalid input, so "first result" is their executor loading and validating, not their workload.',
+        ...buildNotes,
+      ],
     }
 
     // 3. Deploy → all 3 hosts ready (bundle unpacked and an executor pre-warmed on each).
-    const gateway = await createGateway({ port: 0, quiet: true, dbPath: join(dir, 'gw.db'), storage: { root: storageRoot }, apiToken: null, clusterToken: null })
-    const hosts = await Promise.all([1, 2, 3].map((i) => createHost({ ...hostBase, apiUrl: gateway.url, workerId: `bench-cluster-${i}`, cacheDir: join(dir, `cache-cluster-${i}`), heartbeatIntervalMs: 500, register: { initialDelayMs: 50, maxDelayMs: 500 } })))
+    const gateway = await createGateway({
+      port: 0,
+      quiet: true,
+      dbPath: join(dir, 'gw.db'),
+      storage: { root: storageRoot },
+      apiToken: null,
+      clusterToken: null,
+    })
+    const hosts = await Promise.all(
+      [1, 2, 3].map((i) =>
+        createHost({
+          ...hostBase,
+          apiUrl: gateway.url,
+          workerId: `bench-cluster-${i}`,
+          cacheDir: join(dir, `cache-cluster-${i}`),
+          heartbeatIntervalMs: 500,
+          register: { initialDelayMs: 50, maxDelayMs: 500 },
+        }),
+      ),
+    )
     await Promise.all(hosts.map((h) => h.registered))
     const echoFiles = unpackArchive(new Uint8Array(await readFile(built.find((b) => b.name === 'echo')!.archivePath)))
-    const deployMs: number[] = [], unpackedMs: number[] = [], firstInvoke: number[] = [], firstInCluster: number[] = []
+    const deployMs: number[] = [],
+      unpackedMs: number[] = [],
+      firstInvoke: number[] = [],
+      firstInCluster: number[] = []
     for (let i = 0; i < 8; i++) {
       // Same code, one extra file: a new sha256, i.e. a new version to roll out.
       const archive = packArchive([...echoFiles, { name: 'server/.variant', data: new TextEncoder().encode(`${Date.now()}-${i}`) }])
       const sha = sha256Hex(archive)
       const t = performance.now()
-      const res = await fetch(`${gateway.url}/api/v1/functions/echo/versions`, { method: 'POST', headers: { 'content-type': 'application/gzip' }, body: archive })
+      const res = await fetch(`${gateway.url}/api/v1/functions/echo/versions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/gzip' },
+        body: archive,
+      })
       if (res.status !== 201) throw new Error(`deploy failed: HTTP ${res.status} ${await res.text()}`)
       let unpackedAt = 0
       for (;;) {
@@ -155,7 +265,11 @@ export default async function run(): Promise<BenchSection[]> {
       deployMs.push(performance.now() - t)
       unpackedMs.push((unpackedAt || performance.now()) - t)
       const t2 = performance.now()
-      const inv = await fetch(`${gateway.url}/api/v1/functions/echo/invoke`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input: {}, wait_seconds: 30 }) })
+      const inv = await fetch(`${gateway.url}/api/v1/functions/echo/invoke`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ input: {}, wait_seconds: 30 }),
+      })
       const op = (await inv.json()) as { timings: { queued_at: string; finished_at: string } }
       firstInvoke.push(performance.now() - t2)
       firstInCluster.push(Date.parse(op.timings.finished_at) - Date.parse(op.timings.queued_at))
@@ -167,12 +281,39 @@ export default async function run(): Promise<BenchSection[]> {
       title: 'Deploy → every host of a 3-host local cluster ready',
       rows: [
         { step: 'build echo (ktrdr fn build, separate)', n: 1, 'p50 ms': echoBuild.buildMs, 'max ms': echoBuild.buildMs, goal: '' },
-        { step: 'upload → bundle unpacked on all 3 hosts', n: deployMs.length, 'p50 ms': r1(pct(unpackedMs, 50)), 'max ms': r1(Math.max(...unpackedMs)), goal: '' },
-        { step: 'upload → executor pre-warmed on all 3 hosts', n: deployMs.length, 'p50 ms': r1(pct(deployMs, 50)), 'max ms': r1(Math.max(...deployMs)), goal: '≤ 2000 ms' },
-        { step: 'first invocation after the deploy (client → gateway → host → client)', n: firstInvoke.length, 'p50 ms': r1(pct(firstInvoke, 50)), 'max ms': r1(Math.max(...firstInvoke)), goal: '' },
-        { step: '… of which queued → finished (dispatch + warm executor run)', n: firstInCluster.length, 'p50 ms': r1(pct(firstInCluster, 50)), 'max ms': r1(Math.max(...firstInCluster)), goal: '' },
+        {
+          step: 'upload → bundle unpacked on all 3 hosts',
+          n: deployMs.length,
+          'p50 ms': r1(pct(unpackedMs, 50)),
+          'max ms': r1(Math.max(...unpackedMs)),
+          goal: '',
+        },
+        {
+          step: 'upload → executor pre-warmed on all 3 hosts',
+          n: deployMs.length,
+          'p50 ms': r1(pct(deployMs, 50)),
+          'max ms': r1(Math.max(...deployMs)),
+          goal: '≤ 2000 ms',
+        },
+        {
+          step: 'first invocation after the deploy (client → gateway → host → client)',
+          n: firstInvoke.length,
+          'p50 ms': r1(pct(firstInvoke, 50)),
+          'max ms': r1(Math.max(...firstInvoke)),
+          goal: '',
+        },
+        {
+          step: '… of which queued → finished (dispatch + warm executor run)',
+          n: firstInCluster.length,
+          'p50 ms': r1(pct(firstInCluster, 50)),
+          'max ms': r1(Math.max(...firstInCluster)),
+          goal: '',
+        },
       ],
-      notes: ['The rest of the first invocation is the gateway before queueing (resolving the version, compiling its input JSON Schema on first use).', 'Gateway and 3 hosts in one process on this machine (all share its cores); each host has its own bundle cache and fetches from the shared fs `bundles` mount after the gateway\'s prefetch notice.'],
+      notes: [
+        'The rest of the first invocation is the gateway before queueing (resolving the version, compiling its input JSON Schema on first use).',
+        "Gateway and 3 hosts in one process on this machine (all share its cores); each host has its own bundle cache and fetches from the shared fs `bundles` mount after the gateway's prefetch notice.",
+      ],
     }
     return [coldSection, storageSection, deploySection]
   } finally {

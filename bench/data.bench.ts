@@ -7,7 +7,17 @@ import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { BenchSection } from './_types.ts'
 import { createKtrdrStorage } from '../storage/index.ts'
-import { createSeries, encodeOhlcvCsv, formatIsoSeconds, listDatasets, mergeBars, parseOhlcvCsv, saveBars, summarizeOhlcvCsv, type OhlcvSeries } from '../trading/index.ts'
+import {
+  createSeries,
+  encodeOhlcvCsv,
+  formatIsoSeconds,
+  listDatasets,
+  mergeBars,
+  parseOhlcvCsv,
+  saveBars,
+  summarizeOhlcvCsv,
+  type OhlcvSeries,
+} from '../trading/index.ts'
 
 const N = 1_000_000
 const RUNS = 3
@@ -15,7 +25,7 @@ const RUNS = 3
 function makeSeries(n: number, start: number, step: number, seed = 3): OhlcvSeries {
   const s = createSeries('EURUSD', '1m', n)
   let x = seed >>> 0
-  const rnd = () => ((x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 4294967296)
+  const rnd = () => (x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 4294967296
   let p = 1.1
   for (let i = 0; i < n; i++) {
     p *= 1 + (rnd() - 0.5) * 0.001
@@ -35,7 +45,8 @@ function makeSeries(n: number, start: number, step: number, seed = 3): OhlcvSeri
 function templateFormat(s: OhlcvSeries): Uint8Array {
   const parts: string[] = new Array(s.length + 1)
   parts[0] = 'timestamp,open,high,low,close,volume'
-  for (let i = 0; i < s.length; i++) parts[i + 1] = `${formatIsoSeconds(s.time[i])},${s.open[i]},${s.high[i]},${s.low[i]},${s.close[i]},${s.volume[i]}`
+  for (let i = 0; i < s.length; i++)
+    parts[i + 1] = `${formatIsoSeconds(s.time[i])},${s.open[i]},${s.high[i]},${s.low[i]},${s.close[i]},${s.volume[i]}`
   return new TextEncoder().encode(parts.join('\n') + '\n')
 }
 
@@ -83,21 +94,32 @@ export default async function run(): Promise<BenchSection> {
       add('merge', await time(() => saveBars(storage.data, fresh, { merge: true })))
       // The same merge with the old writer: parse, merge, template format, encode, write.
       await storage.data.setItemRaw('EURUSD_1m.csv', bytes)
-      add('merge0', await time(async () => {
-        const existing = parseOhlcvCsv((await storage.data.getItemRaw('EURUSD_1m.csv')) as Uint8Array).series
-        await storage.data.setItemRaw('EURUSD_1m.csv', templateFormat(mergeBars(existing, fresh)))
-      }))
+      add(
+        'merge0',
+        await time(async () => {
+          const existing = parseOhlcvCsv((await storage.data.getItemRaw('EURUSD_1m.csv')) as Uint8Array).series
+          await storage.data.setItemRaw('EURUSD_1m.csv', templateFormat(mergeBars(existing, fresh)))
+        }),
+      )
       add('list', await time(() => listDatasets(storage.data)))
     }
     const back = parseOhlcvCsv(encodeOhlcvCsv(series)).series
-    for (let i = 0; i < N; i++) if (back.close[i] !== series.close[i] || back.time[i] !== series.time[i]) throw new Error(`round trip differs at row ${i}`)
+    for (let i = 0; i < N; i++)
+      if (back.close[i] !== series.close[i] || back.time[i] !== series.time[i]) throw new Error(`round trip differs at row ${i}`)
   } finally {
     await storage.dispose()
     await rm(dir, { recursive: true, force: true })
   }
   const row = (op: string, method: string, key: string, base: string, rows = N) => {
     const ms = median(m[key])
-    return { op, method, rows, ms: Math.round(ms), 'rows/s': Math.round(rows / (ms / 1000)), 'speed-up vs baseline': Number((median(m[base]) / ms).toFixed(2)) }
+    return {
+      op,
+      method,
+      rows,
+      ms: Math.round(ms),
+      'rows/s': Math.round(rows / (ms / 1000)),
+      'speed-up vs baseline': Number((median(m[base]) / ms).toFixed(2)),
+    }
   }
   return {
     title: 'Market data: CSV write, parse, dataset summary and merge (1,000,000 rows)',
@@ -113,7 +135,7 @@ export default async function run(): Promise<BenchSection> {
     ],
     notes: [
       `Medians of ${RUNS} runs on a shared 2-core machine; baselines run interleaved with the measured code in the same process.`,
-      'The writer\'s output parses back to identical Float64 values (checked here on all rows, and by a fast-check property in trading/test/csv-codec.test.ts).',
+      "The writer's output parses back to identical Float64 values (checked here on all rows, and by a fast-check property in trading/test/csv-codec.test.ts).",
       `listDatasets over one 1M-row file: ${Math.round(median(m.list))} ms (file read included).`,
     ],
   }

@@ -7,7 +7,13 @@ import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type { BenchSection } from './_types.ts'
 import {
-  buildFeatureMatrix, computeIndicator, formatOhlcvCsv, generateSyntheticSeries, parseOhlcvCsv, resolveStrategy, type OhlcvSeries,
+  buildFeatureMatrix,
+  computeIndicator,
+  formatOhlcvCsv,
+  generateSyntheticSeries,
+  parseOhlcvCsv,
+  resolveStrategy,
+  type OhlcvSeries,
 } from '../trading/index.ts'
 
 const BARS = Number(process.env.KTRDR_BENCH_BARS ?? 1_000_000)
@@ -53,25 +59,56 @@ export default async function run(): Promise<BenchSection> {
   const series = { '1h': bars }
   const params = strategy.features.map((f) => f.membership!.parameters)
 
-  const tBuild = time(() => { sink += buildFeatureMatrix(strategy, series).firstValidRow })
-  let rsi: Float64Array = new Float64Array(0), adx: Float64Array = new Float64Array(0)
+  const tBuild = time(() => {
+    sink += buildFeatureMatrix(strategy, series).firstValidRow
+  })
+  let rsi: Float64Array = new Float64Array(0),
+    adx: Float64Array = new Float64Array(0)
   const tInd = time(() => {
     rsi = computeIndicator('rsi', { period: 14 }, bars).rsi
     adx = computeIndicator('adx', { period: 14 }, bars).adx
     sink += rsi[100] + adx[100]
   })
-  const tFloor = time(() => { sink += floorFuzzify(rsi, adx, params)[600] })
+  const tFloor = time(() => {
+    sink += floorFuzzify(rsi, adx, params)[600]
+  })
 
   const csv = new TextEncoder().encode(formatOhlcvCsv(bars))
-  const tParse = time(() => { sink += parseOhlcvCsv(csv).series.length }, 5)
+  const tParse = time(() => {
+    sink += parseOhlcvCsv(csv).series.length
+  }, 5)
 
   const rate = (ms: number) => Math.round(BARS / (ms / 1000))
   const fmt = (n: number) => `${(n / 1e6).toFixed(1)} M/s`
   const rows = [
-    { case: 'buildFeatureMatrix (v3_multi_indicator, 6 features)', ms: +tBuild.toFixed(1), 'bars/s': fmt(rate(tBuild)), 'ns/bar': +((tBuild * 1e6) / BARS).toFixed(1), 'vs floor': +(tBuild / (tInd + tFloor)).toFixed(2) },
-    { case: 'indicators only (computeIndicator rsi + adx)', ms: +tInd.toFixed(1), 'bars/s': fmt(rate(tInd)), 'ns/bar': +((tInd * 1e6) / BARS).toFixed(1), 'vs floor': '' },
-    { case: 'floor: hand-fused fuzzify into Float32Array', ms: +tFloor.toFixed(1), 'bars/s': fmt(rate(tFloor)), 'ns/bar': +((tFloor * 1e6) / BARS).toFixed(1), 'vs floor': '' },
-    { case: `parseOhlcvCsv (${(csv.length / 1e6).toFixed(0)} MB KTRDR CSV)`, ms: +tParse.toFixed(1), 'bars/s': fmt(rate(tParse)), 'ns/bar': +((tParse * 1e6) / BARS).toFixed(1), 'vs floor': '' },
+    {
+      case: 'buildFeatureMatrix (v3_multi_indicator, 6 features)',
+      ms: +tBuild.toFixed(1),
+      'bars/s': fmt(rate(tBuild)),
+      'ns/bar': +((tBuild * 1e6) / BARS).toFixed(1),
+      'vs floor': +(tBuild / (tInd + tFloor)).toFixed(2),
+    },
+    {
+      case: 'indicators only (computeIndicator rsi + adx)',
+      ms: +tInd.toFixed(1),
+      'bars/s': fmt(rate(tInd)),
+      'ns/bar': +((tInd * 1e6) / BARS).toFixed(1),
+      'vs floor': '',
+    },
+    {
+      case: 'floor: hand-fused fuzzify into Float32Array',
+      ms: +tFloor.toFixed(1),
+      'bars/s': fmt(rate(tFloor)),
+      'ns/bar': +((tFloor * 1e6) / BARS).toFixed(1),
+      'vs floor': '',
+    },
+    {
+      case: `parseOhlcvCsv (${(csv.length / 1e6).toFixed(0)} MB KTRDR CSV)`,
+      ms: +tParse.toFixed(1),
+      'bars/s': fmt(rate(tParse)),
+      'ns/bar': +((tParse * 1e6) / BARS).toFixed(1),
+      'vs floor': '',
+    },
   ]
   const goal = rate(tBuild) >= 10_000_000
   return {

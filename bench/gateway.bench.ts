@@ -18,22 +18,37 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
 function post(url: string, body: unknown): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const payload = Buffer.from(JSON.stringify(body))
-    const req = http.request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': payload.length } }, (res) => {
-      let text = ''
-      res.setEncoding('utf8')
-      res.on('data', (c) => { text += c })
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }))
-    })
+    const req = http.request(
+      url,
+      { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': payload.length } },
+      (res) => {
+        let text = ''
+        res.setEncoding('utf8')
+        res.on('data', (c) => {
+          text += c
+        })
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }))
+      },
+    )
     req.on('error', reject)
     req.end(payload)
   })
 }
 
-const pct = (xs: number[], p: number) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] }
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]
+}
 const ms = (x: number) => +x.toFixed(3)
 
 /** Load from a worker thread (own event loop): `concurrency` keep-alive clients for `seconds`. */
-function load(url: string, method: 'GET' | 'POST', body: unknown, concurrency: number, seconds: number): Promise<{ ok: number; other: number; perSecond: number }> {
+function load(
+  url: string,
+  method: 'GET' | 'POST',
+  body: unknown,
+  concurrency: number,
+  seconds: number,
+): Promise<{ ok: number; other: number; perSecond: number }> {
   const code = `
     const http = require('node:http'); const { workerData, parentPort } = require('node:worker_threads')
     const { url, method, body, concurrency, seconds } = workerData
@@ -53,7 +68,10 @@ function load(url: string, method: 'GET' | 'POST', body: unknown, concurrency: n
   `
   return new Promise((resolve, reject) => {
     const w = new Worker(code, { eval: true, workerData: { url, method, body, concurrency, seconds } })
-    w.once('message', (m) => { resolve(m); void w.terminate() })
+    w.once('message', (m) => {
+      resolve(m)
+      void w.terminate()
+    })
     w.once('error', reject)
   })
 }
@@ -69,12 +87,32 @@ export default async function run(): Promise<BenchSection> {
     // 1. Overhead, warm: one host, one slot, sequential calls.
     const gateway = await createGateway({ port: 0, quiet: true, dbPath: join(root, 'gw.db'), storage, apiToken: null, clusterToken: null })
     const version = await publish(gateway.url, 'echo', archive)
-    const host = await createHost({ workerId: 'bench-host', apiUrl: gateway.url, port: 0, storage, detectGpu: false, logLevel: 'error', clusterToken: null })
+    const host = await createHost({
+      workerId: 'bench-host',
+      apiUrl: gateway.url,
+      port: 0,
+      storage,
+      detectGpu: false,
+      logLevel: 'error',
+      clusterToken: null,
+    })
     await host.registered
-    const ref = { name: 'echo', version: version.version, sha256: built.sha256, bundle_key: (version as unknown as { bundle_key: string }).bundle_key, timeout_seconds: 60 }
+    const ref = {
+      name: 'echo',
+      version: version.version,
+      sha256: built.sha256,
+      bundle_key: (version as unknown as { bundle_key: string }).bundle_key,
+      timeout_seconds: 60,
+    }
     let n = 0
     const direct = async () => {
-      const req: DispatchRequest = { operation_id: `op_bench_direct_${++n}`, attempt: 1, function: ref, input: {}, deadline_ms: Date.now() + 60_000 }
+      const req: DispatchRequest = {
+        operation_id: `op_bench_direct_${++n}`,
+        attempt: 1,
+        function: ref,
+        input: {},
+        deadline_ms: Date.now() + 60_000,
+      }
       const t = performance.now()
       const r = await post(`${host.url}/invocations?wait=1`, req)
       if (r.status !== 200) throw new Error(`direct call failed: ${r.status} ${r.text}`)
@@ -83,38 +121,88 @@ export default async function run(): Promise<BenchSection> {
     const viaGateway = async () => {
       const t = performance.now()
       const r = await post(`${gateway.url}/api/v1/functions/echo/invoke`, { input: {}, wait_seconds: 30 })
-      if (r.status !== 200 || (JSON.parse(r.text) as Operation).status !== 'completed') throw new Error(`gateway call failed: ${r.status} ${r.text}`)
+      if (r.status !== 200 || (JSON.parse(r.text) as Operation).status !== 'completed')
+        throw new Error(`gateway call failed: ${r.status} ${r.text}`)
       return performance.now() - t
     }
-    for (let i = 0; i < 30; i++) { await direct(); await viaGateway() }
-    const d: number[] = [], g: number[] = []
-    for (let i = 0; i < 300; i++) { d.push(await direct()); g.push(await viaGateway()) }
+    for (let i = 0; i < 30; i++) {
+      await direct()
+      await viaGateway()
+    }
+    const d: number[] = [],
+      g: number[] = []
+    for (let i = 0; i < 300; i++) {
+      d.push(await direct())
+      g.push(await viaGateway())
+    }
     const [d50, d99, g50, g99] = [pct(d, 50), pct(d, 99), pct(g, 50), pct(g, 99)]
-    rows.push({ case: 'no-op echo directly on the host (POST /invocations?wait=1), warm', 'p50 ms': ms(d50), 'p99 ms': ms(d99), 'added p50 ms': '', 'added p99 ms': '', goal: '' })
-    rows.push({ case: 'same through the gateway (invoke, wait_seconds), warm', 'p50 ms': ms(g50), 'p99 ms': ms(g99), 'added p50 ms': ms(g50 - d50), 'added p99 ms': ms(g99 - d99), goal: `added p50 ≤ 1 ms (${g50 - d50 <= 1 ? 'met' : 'not met'}), p99 ≤ 5 ms (${g99 - d99 <= 5 ? 'met' : 'not met'}); e2e p50 ≤ 5 ms (${g50 <= 5 ? 'met' : 'not met'})` })
-    notes.push('Overhead: 300 sequential warm calls each, interleaved; client, gateway and host share this process (the function runs in the host\'s forked executor). Through the gateway a call adds: one HTTP hop gateway→host (202), pushed events host→gateway (started, completed), four SQLite writes (insert, accepted, started, completed).')
+    rows.push({
+      case: 'no-op echo directly on the host (POST /invocations?wait=1), warm',
+      'p50 ms': ms(d50),
+      'p99 ms': ms(d99),
+      'added p50 ms': '',
+      'added p99 ms': '',
+      goal: '',
+    })
+    rows.push({
+      case: 'same through the gateway (invoke, wait_seconds), warm',
+      'p50 ms': ms(g50),
+      'p99 ms': ms(g99),
+      'added p50 ms': ms(g50 - d50),
+      'added p99 ms': ms(g99 - d99),
+      goal: `added p50 ≤ 1 ms (${g50 - d50 <= 1 ? 'met' : 'not met'}), p99 ≤ 5 ms (${g99 - d99 <= 5 ? 'met' : 'not met'}); e2e p50 ≤ 5 ms (${g50 <= 5 ? 'met' : 'not met'})`,
+    })
+    notes.push(
+      "Overhead: 300 sequential warm calls each, interleaved; client, gateway and host share this process (the function runs in the host's forked executor). Through the gateway a call adds: one HTTP hop gateway→host (202), pushed events host→gateway (started, completed), four SQLite writes (insert, accepted, started, completed).",
+    )
     await host.close({ timeoutMs: 2000 })
 
     // 2. Durable accepted invocations/s, no hosts (everything queues), vs GET /health.
     const health = await load(`${gateway.url}/health`, 'GET', null, 16, 3)
     const accepted = await load(`${gateway.url}/api/v1/functions/echo/invoke`, 'POST', { input: { message: 'x' } }, 16, 3)
-    rows.push({ case: 'baseline: GET /health on the same server (16 keep-alive clients)', 'req/s': Math.round(health.perSecond), 'vs baseline': '1×', goal: '' })
-    rows.push({ case: 'durable accepted invocations (202, row in SQLite, queued)', 'req/s': Math.round(accepted.perSecond), 'vs baseline': `${(accepted.perSecond / health.perSecond).toFixed(2)}×`, goal: `≥ 2,000/s (${accepted.perSecond >= 2000 ? 'met' : 'not met'})` })
-    notes.push(`Accepted: ${accepted.ok} invocations in 3 s, ${accepted.other} non-2xx; load generator in a worker thread of the same process; SQLite WAL with synchronous=NORMAL (survives SIGKILL of the gateway).`)
+    rows.push({
+      case: 'baseline: GET /health on the same server (16 keep-alive clients)',
+      'req/s': Math.round(health.perSecond),
+      'vs baseline': '1×',
+      goal: '',
+    })
+    rows.push({
+      case: 'durable accepted invocations (202, row in SQLite, queued)',
+      'req/s': Math.round(accepted.perSecond),
+      'vs baseline': `${(accepted.perSecond / health.perSecond).toFixed(2)}×`,
+      goal: `≥ 2,000/s (${accepted.perSecond >= 2000 ? 'met' : 'not met'})`,
+    })
+    notes.push(
+      `Accepted: ${accepted.ok} invocations in 3 s, ${accepted.other} non-2xx; load generator in a worker thread of the same process; SQLite WAL with synchronous=NORMAL (survives SIGKILL of the gateway).`,
+    )
     await gateway.close()
 
     // 3. Dead host → re-queue, default health settings, host as a real child process.
     const detections: number[] = []
     for (let round = 0; round < 3; round++) {
-      const gw = await createGateway({ port: 0, quiet: true, dbPath: join(root, `dead-${round}.db`), storage, apiToken: null, clusterToken: null })
+      const gw = await createGateway({
+        port: 0,
+        quiet: true,
+        dbPath: join(root, `dead-${round}.db`),
+        storage,
+        apiToken: null,
+        clusterToken: null,
+      })
       await publish(gw.url, 'echo', archive)
-      const child = spawnKtrdr(['host', '--api', gw.url, '--id', `victim-${round}`, '--port', String(await freePort()), '--home', storage.root, '--no-gpu'], { KTRDR_API_TOKEN: '', KTRDR_CLUSTER_TOKEN: '' })
+      const child = spawnKtrdr(
+        ['host', '--api', gw.url, '--id', `victim-${round}`, '--port', String(await freePort()), '--home', storage.root, '--no-gpu'],
+        { KTRDR_API_TOKEN: '', KTRDR_CLUSTER_TOKEN: '' },
+      )
       try {
         await until(() => gw.services.workers.get(`victim-${round}`), 60_000, 'host registered', 50)
         const r = await post(`${gw.url}/api/v1/functions/echo/invoke`, { input: { delay_ms: 60_000 }, max_attempts: 3 })
         const id = (JSON.parse(r.text) as Operation).operation_id
         await until(() => gw.services.operations.live.get(id)?.op.status === 'running', 30_000, 'running', 10)
-        const requeued = new Promise<number>((resolve) => gw.services.hooks.on('operation:requeued', (op) => { if (op.operation_id === id) resolve(performance.now()) }))
+        const requeued = new Promise<number>((resolve) =>
+          gw.services.hooks.on('operation:requeued', (op) => {
+            if (op.operation_id === id) resolve(performance.now())
+          }),
+        )
         const t0 = performance.now()
         await child.kill('SIGKILL')
         detections.push((await requeued) - t0)
@@ -124,9 +212,21 @@ export default async function run(): Promise<BenchSection> {
       }
     }
     const worst = Math.max(...detections)
-    rows.push({ case: "baseline: the guide's polling (10 s interval × 3 failures)", 'detect → re-queue ms': 30_000, 'vs baseline': '1×', goal: '' })
-    rows.push({ case: 'host SIGKILL → operation re-queued (defaults: heartbeat 2 s, probe on connection close)', 'detect → re-queue ms': `${detections.map((x) => Math.round(x)).join(' / ')}`, 'vs baseline': `${Math.round(30_000 / worst)}× faster (worst)`, goal: `≤ 3,000 ms (${worst <= 3000 ? 'met' : 'not met'})` })
-    notes.push('Dead host: 3 rounds; the host holds one running operation when it is SIGKILLed; time until the gateway emits operation:requeued. The killed process closes its keep-alive heartbeat connection, the gateway probes /health at once and a refused connection is proof of death.')
+    rows.push({
+      case: "baseline: the guide's polling (10 s interval × 3 failures)",
+      'detect → re-queue ms': 30_000,
+      'vs baseline': '1×',
+      goal: '',
+    })
+    rows.push({
+      case: 'host SIGKILL → operation re-queued (defaults: heartbeat 2 s, probe on connection close)',
+      'detect → re-queue ms': `${detections.map((x) => Math.round(x)).join(' / ')}`,
+      'vs baseline': `${Math.round(30_000 / worst)}× faster (worst)`,
+      goal: `≤ 3,000 ms (${worst <= 3000 ? 'met' : 'not met'})`,
+    })
+    notes.push(
+      'Dead host: 3 rounds; the host holds one running operation when it is SIGKILLed; time until the gateway emits operation:requeued. The killed process closes its keep-alive heartbeat connection, the gateway probes /health at once and a refused connection is proof of death.',
+    )
   } finally {
     agent.destroy()
     await rm(root, { recursive: true, force: true })

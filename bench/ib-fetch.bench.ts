@@ -27,7 +27,8 @@ const DAY = 86_400_000
 function minimumElapsedMs(n: number): number {
   const { minIntervalMs, maxPerWindow, windowMs } = DEFAULT_PACING
   const t: number[] = []
-  for (let k = 0; k < n; k++) t.push(k === 0 ? 0 : Math.max(t[k - 1] + minIntervalMs, k >= maxPerWindow ? t[k - maxPerWindow] + windowMs : 0))
+  for (let k = 0; k < n; k++)
+    t.push(k === 0 ? 0 : Math.max(t[k - 1] + minIntervalMs, k >= maxPerWindow ? t[k - maxPerWindow] + windowMs : 0))
   return n ? t[n - 1] : 0
 }
 
@@ -39,18 +40,22 @@ async function backfill(timeframe: '1h' | '5m', years: number) {
   const storage = await createKtrdrStorage({ root: dir })
   try {
     const wall = performance.now()
-    const result = await runIbFetch({ symbol: 'EURUSD', timeframe, mode: 'full' }, {
-      storage: storage.data,
-      clock,
-      pacing: createPacingGate({ path: join(dir, 'pacing.json'), clock }),
-      connect: (signal) => connectIb({ host: '127.0.0.1', port: sim.port, clientIds: [111], connectTimeoutMs: 5000, requestTimeoutMs: 30_000 }, signal),
-      signal: new AbortController().signal,
-      progress: () => {},
-      saveIntervalMs: 30_000,
-      saveEverySegments: 10,
-      maxSegmentAttempts: 3,
-      connectivityTimeoutMs: 5000,
-    })
+    const result = await runIbFetch(
+      { symbol: 'EURUSD', timeframe, mode: 'full' },
+      {
+        storage: storage.data,
+        clock,
+        pacing: createPacingGate({ path: join(dir, 'pacing.json'), clock }),
+        connect: (signal) =>
+          connectIb({ host: '127.0.0.1', port: sim.port, clientIds: [111], connectTimeoutMs: 5000, requestTimeoutMs: 30_000 }, signal),
+        signal: new AbortController().signal,
+        progress: () => {},
+        saveIntervalMs: 30_000,
+        saveEverySegments: 10,
+        maxSegmentAttempts: 3,
+        connectivityTimeoutMs: 5000,
+      },
+    )
     const wallMs = performance.now() - wall
     const historical = sim.requests.length
     const minHistorical = Math.ceil((NOW - head) / MAX_SPAN_MS[timeframe])
@@ -81,7 +86,11 @@ function makeSeries(n: number, start: number, step: number, shift = 0) {
     // Five decimals, like IB's forex quotes.
     const p = Math.round((1.1 + 0.01 * Math.sin((i + shift) / 500)) * 1e5) / 1e5
     s.time[i] = start + i * step
-    s.open[i] = p; s.close[i] = Math.round((p + 0.0001) * 1e5) / 1e5; s.high[i] = Math.round((p + 0.0003) * 1e5) / 1e5; s.low[i] = Math.round((p - 0.0002) * 1e5) / 1e5; s.volume[i] = 100 + (i % 50)
+    s.open[i] = p
+    s.close[i] = Math.round((p + 0.0001) * 1e5) / 1e5
+    s.high[i] = Math.round((p + 0.0003) * 1e5) / 1e5
+    s.low[i] = Math.round((p - 0.0002) * 1e5) / 1e5
+    s.volume[i] = 100 + (i % 50)
   }
   return s
 }
@@ -134,8 +143,24 @@ async function mergeThroughput() {
     }
     const rows = 1_000_000 + fresh.length
     return [
-      { method: 'ib-fetch save (columnar parse + two-pointer merge + atomic write)', existing_rows: 1_000_000, new_rows: fresh.length, rows_out: rowsOut, ms: ours, 'rows/s': Math.round(rows / (ours / 1000)), 'speed-up vs naive': naive / ours },
-      { method: 'naive baseline (row objects in a Map, sort, join)', existing_rows: 1_000_000, new_rows: fresh.length, rows_out: rowsOut, ms: naive, 'rows/s': Math.round(rows / (naive / 1000)), 'speed-up vs naive': 1 },
+      {
+        method: 'ib-fetch save (columnar parse + two-pointer merge + atomic write)',
+        existing_rows: 1_000_000,
+        new_rows: fresh.length,
+        rows_out: rowsOut,
+        ms: ours,
+        'rows/s': Math.round(rows / (ours / 1000)),
+        'speed-up vs naive': naive / ours,
+      },
+      {
+        method: 'naive baseline (row objects in a Map, sort, join)',
+        existing_rows: 1_000_000,
+        new_rows: fresh.length,
+        rows_out: rowsOut,
+        ms: naive,
+        'rows/s': Math.round(rows / (naive / 1000)),
+        'speed-up vs naive': 1,
+      },
     ]
   } finally {
     await storage.dispose()
@@ -152,15 +177,17 @@ export default async function run(): Promise<BenchSection[]> {
       rows,
       notes: [
         'min_historical_requests = range / IB max span per request (docs/domain.md#ib-pacing: 30 days for 1 hour, 7 days for 5 mins); ib-fetch also sends one head-timestamp request, counted in the time minimum.',
-        'min_simulated_min = the least time IB\'s limits allow for that many requests (each as early as ≥2 s spacing and ≤60 per rolling 10 min permit).',
-        'The simulator judges every request against IB\'s rules (60 per 10 min, 6 per 2 s per contract, identical within 15 s); pacing_violations counts the ones it would have rejected.',
+        "min_simulated_min = the least time IB's limits allow for that many requests (each as early as ≥2 s spacing and ≤60 per rolling 10 min permit).",
+        "The simulator judges every request against IB's rules (60 per 10 min, 6 per 2 s per contract, identical within 15 s); pacing_violations counts the ones it would have rejected.",
         'wall_s is real time: the simulator and client exchange real TWS API messages over loopback TCP; only waiting is simulated.',
       ],
     },
     {
       title: 'ib-fetch: merge into an existing 1,000,000-row file',
       rows: merge,
-      notes: ['Best of 3. Both paths read the CSV from disk, merge (new rows win) and write the whole file; rows/s counts existing + new rows.'],
+      notes: [
+        'Best of 3. Both paths read the CSV from disk, merge (new rows win) and write the whole file; rows/s counts existing + new rows.',
+      ],
     },
   ]
 }

@@ -9,7 +9,10 @@ import type { BenchSection } from './_types.ts'
 
 const only = process.argv.slice(2)
 const dir = resolve(import.meta.dirname ?? 'bench')
-const files = (await readdir(dir)).filter((f) => f.endsWith('.bench.ts')).filter((f) => only.length === 0 || only.some((o) => f.includes(o))).sort()
+const files = (await readdir(dir))
+  .filter((f) => f.endsWith('.bench.ts'))
+  .filter((f) => only.length === 0 || only.some((o) => f.includes(o)))
+  .sort()
 
 const sections: Array<BenchSection & { file: string; seconds: number; error?: string }> = []
 for (const file of files) {
@@ -40,7 +43,10 @@ const lines: string[] = [
 ]
 for (const s of sections) {
   lines.push(`## ${s.title}`, '', `Source: \`bench/${s.file}\` (${s.seconds.toFixed(1)} s).`, '')
-  if (s.error) { lines.push('```', s.error, '```', ''); continue }
+  if (s.error) {
+    lines.push('```', s.error, '```', '')
+    continue
+  }
   if (s.rows.length > 0) {
     const cols = [...new Set(s.rows.flatMap((r) => Object.keys(r)))]
     lines.push(`| ${cols.join(' | ')} |`, `| ${cols.map(() => '---').join(' | ')} |`)

@@ -8,7 +8,7 @@ const HOSTS = 250
 
 function makeHosts(): HostView[] {
   let seed = 7
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648)
+  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648
   return Array.from({ length: HOSTS }, (_, i) => ({
     id: `host-${i}`,
     workerType: i % 5 === 0 ? 'training' : 'backtesting',
@@ -34,11 +34,21 @@ const requests: PlacementRequest[] = [
 
 /** The baseline: allocate a filtered, sorted copy per placement. */
 function naivePlace(hosts: HostView[], r: PlacementRequest): HostView | undefined {
-  const eligible = hosts.filter((h) => h.schedulable && h.running < h.slots
-    && (!r.requires.workerTypes?.length || r.requires.workerTypes.includes(h.workerType))
-    && (!r.requireGpu || h.gpu) && (!r.requires.minMemoryGb || h.memoryGb >= r.requires.minMemoryGb)
-    && (r.requires.labels ?? []).every((l) => h.labels.has(l)))
-  eligible.sort((a, b) => (Number(r.preferGpu && b.gpu) - Number(r.preferGpu && a.gpu)) || (a.running / a.slots - b.running / b.slots) || (a.lastSelected - b.lastSelected))
+  const eligible = hosts.filter(
+    (h) =>
+      h.schedulable &&
+      h.running < h.slots &&
+      (!r.requires.workerTypes?.length || r.requires.workerTypes.includes(h.workerType)) &&
+      (!r.requireGpu || h.gpu) &&
+      (!r.requires.minMemoryGb || h.memoryGb >= r.requires.minMemoryGb) &&
+      (r.requires.labels ?? []).every((l) => h.labels.has(l)),
+  )
+  eligible.sort(
+    (a, b) =>
+      Number(r.preferGpu && b.gpu) - Number(r.preferGpu && a.gpu) ||
+      a.running / a.slots - b.running / b.slots ||
+      a.lastSelected - b.lastSelected,
+  )
   return eligible[0]
 }
 
@@ -47,13 +57,18 @@ function drive(place: (hosts: HostView[], r: PlacementRequest) => HostView | und
   const hosts = makeHosts()
   const running: HostView[] = []
   let seed = 11
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648)
+  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648
   const capacity = hosts.filter((h) => h.schedulable).length * 4
   let placed = 0
   const t0 = performance.now()
   for (let i = 0; i < n; i++) {
     const host = place(hosts, requests[i & 3])
-    if (host) { host.running++; host.lastSelected = i + 1; running.push(host); placed++ }
+    if (host) {
+      host.running++
+      host.lastSelected = i + 1
+      running.push(host)
+      placed++
+    }
     if (running.length > capacity * 0.75 || !host) {
       const k = Math.floor(rnd() * running.length)
       const h = running[k]
@@ -83,8 +98,20 @@ export default async function run(): Promise<BenchSection> {
   return {
     title: 'Scheduler: placement rate at 250 simulated hosts',
     rows: [
-      { case: 'placeOperation (runtime/scheduler), 250 hosts × 4 slots, ~75% full', 'placements/s': fmt(fast.perSecond), 'vs baseline': `${(fast.perSecond / naive.perSecond).toFixed(1)}×`, goal: '≥ 5,000/s', met: fast.perSecond >= 5000 ? 'yes' : 'no' },
-      { case: 'baseline: filter + sort a copy per placement', 'placements/s': fmt(naive.perSecond), 'vs baseline': '1×', goal: '', met: '' },
+      {
+        case: 'placeOperation (runtime/scheduler), 250 hosts × 4 slots, ~75% full',
+        'placements/s': fmt(fast.perSecond),
+        'vs baseline': `${(fast.perSecond / naive.perSecond).toFixed(1)}×`,
+        goal: '≥ 5,000/s',
+        met: fast.perSecond >= 5000 ? 'yes' : 'no',
+      },
+      {
+        case: 'baseline: filter + sort a copy per placement',
+        'placements/s': fmt(naive.perSecond),
+        'vs baseline': '1×',
+        goal: '',
+        met: '',
+      },
       { case: 'pending queue: push + ordered walk + remove (per op)', 'placements/s': fmt(queueOps), 'vs baseline': '', goal: '', met: '' },
     ],
     notes: [

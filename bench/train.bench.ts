@@ -36,12 +36,29 @@ function syntheticSet(): TrainingSet {
 
 async function samplesPerSecond(backend: TfBackendName, set: TrainingSet): Promise<{ sps: number; epochs: number }> {
   await useTfBackend({ force: backend })
-  const spec = resolveModelSpec({ type: 'mlp', architecture: { hidden_layers: [64, 32], dropout: 0 } }, { inputSize: 30, outputSize: 3, outputKind: 'classification', seed: 1 })
-  const config = resolveLoopConfig({
-    method: 'supervised', labels: { source: 'zigzag', zigzag_threshold: 0.02, label_lookahead: null }, epochs: EPOCHS + 1, learning_rate: 0.001, batch_size: BATCH,
-    loss: 'cross_entropy', focal_gamma: 2, huber_delta: 0.01, data_split: { train: 0.7, validation: 0.15, test: 0.15 },
-    early_stopping: null, lr_scheduler: null, gradient_clip: 1, optimizer: 'adam', weight_decay: 0,
-  }, 'classification')
+  const spec = resolveModelSpec(
+    { type: 'mlp', architecture: { hidden_layers: [64, 32], dropout: 0 } },
+    { inputSize: 30, outputSize: 3, outputKind: 'classification', seed: 1 },
+  )
+  const config = resolveLoopConfig(
+    {
+      method: 'supervised',
+      labels: { source: 'zigzag', zigzag_threshold: 0.02, label_lookahead: null },
+      epochs: EPOCHS + 1,
+      learning_rate: 0.001,
+      batch_size: BATCH,
+      loss: 'cross_entropy',
+      focal_gamma: 2,
+      huber_delta: 0.01,
+      data_split: { train: 0.7, validation: 0.15, test: 0.15 },
+      early_stopping: null,
+      lr_scheduler: null,
+      gradient_clip: 1,
+      optimizer: 'adam',
+      weight_decay: 0,
+    },
+    'classification',
+  )
   const model = buildModel(spec)
   const { state, disposeLoss } = await runTrainingLoop(model, spec, set, config, { seed: 1 })
   disposeLoss()
@@ -54,7 +71,13 @@ async function samplesPerSecond(backend: TfBackendName, set: TrainingSet): Promi
 /** tfjs's own model.fit on the same shapes: tells the loop's overhead apart from the machine's. */
 async function fitSamplesPerSecond(backend: TfBackendName, set: TrainingSet): Promise<number> {
   await useTfBackend({ force: backend })
-  const m = tf.sequential({ layers: [tf.layers.dense({ units: 64, inputShape: [30], activation: 'relu' }), tf.layers.dense({ units: 32, activation: 'relu' }), tf.layers.dense({ units: 3, activation: 'softmax' })] })
+  const m = tf.sequential({
+    layers: [
+      tf.layers.dense({ units: 64, inputShape: [30], activation: 'relu' }),
+      tf.layers.dense({ units: 32, activation: 'relu' }),
+      tf.layers.dense({ units: 3, activation: 'softmax' }),
+    ],
+  })
   m.compile({ optimizer: tf.train.adam(0.001), loss: 'sparseCategoricalCrossentropy' })
   const x = tf.tensor2d(set.values.subarray(0, SAMPLES * 30), [SAMPLES, 30])
   const y = tf.tensor1d(set.targets.subarray(0, SAMPLES))
@@ -75,7 +98,11 @@ async function endToEnd(): Promise<{ seconds: number; epochs: number; samples: n
     await saveBars(storage.data, generateSyntheticSeries({ symbol: 'EURUSD', timeframe: '1h', bars: 50_000, seed: 5, start: '2015-01-01' }))
     const yaml = readFileSync(resolve(import.meta.dirname ?? 'bench', '../examples/strategies/v3_multi_indicator.yaml'), 'utf8')
     const started = performance.now()
-    const { result } = await runFunctionInProcess(train, { strategy_yaml: yaml, epochs: 5, start_date: '2015-01-01', end_date: '2040-01-01' }, { storage })
+    const { result } = await runFunctionInProcess(
+      train,
+      { strategy_yaml: yaml, epochs: 5, start_date: '2015-01-01', end_date: '2040-01-01' },
+      { storage },
+    )
     const seconds = (performance.now() - started) / 1000
     const h = result.training_metrics.history
     return { seconds, epochs: h.train_loss.length, samples: result.data_summary.total_samples, backend: result.backend }
@@ -95,11 +122,31 @@ export default async function run(): Promise<BenchSection> {
   return {
     title: 'Training (train function)',
     rows: [
-      { case: `MLP 30→64→32→3, ${SAMPLES} samples, batch ${BATCH}`, backend: 'cpu (pure JS)', 'samples/s': Math.round(cpu.sps), 'vs cpu': 1 },
-      { case: `MLP 30→64→32→3, ${SAMPLES} samples, batch ${BATCH}`, backend: 'wasm', 'samples/s': Math.round(wasm.sps), 'vs cpu': +(wasm.sps / cpu.sps).toFixed(2) },
+      {
+        case: `MLP 30→64→32→3, ${SAMPLES} samples, batch ${BATCH}`,
+        backend: 'cpu (pure JS)',
+        'samples/s': Math.round(cpu.sps),
+        'vs cpu': 1,
+      },
+      {
+        case: `MLP 30→64→32→3, ${SAMPLES} samples, batch ${BATCH}`,
+        backend: 'wasm',
+        'samples/s': Math.round(wasm.sps),
+        'vs cpu': +(wasm.sps / cpu.sps).toFixed(2),
+      },
       { case: 'same MLP, tfjs model.fit (reference)', backend: 'cpu (pure JS)', 'samples/s': Math.round(fitCpu), 'vs cpu': 1 },
-      { case: 'same MLP, tfjs model.fit (reference)', backend: 'wasm', 'samples/s': Math.round(fitWasm), 'vs cpu': +(fitWasm / fitCpu).toFixed(2) },
-      { case: `v3_multi_indicator end to end, 50,000 bars, ${e2e.epochs} epochs`, backend: e2e.backend, seconds: +e2e.seconds.toFixed(2), 'samples/s': Math.round((e2e.samples * 0.7 * e2e.epochs) / e2e.seconds) },
+      {
+        case: 'same MLP, tfjs model.fit (reference)',
+        backend: 'wasm',
+        'samples/s': Math.round(fitWasm),
+        'vs cpu': +(fitWasm / fitCpu).toFixed(2),
+      },
+      {
+        case: `v3_multi_indicator end to end, 50,000 bars, ${e2e.epochs} epochs`,
+        backend: e2e.backend,
+        seconds: +e2e.seconds.toFixed(2),
+        'samples/s': Math.round((e2e.samples * 0.7 * e2e.epochs) / e2e.seconds),
+      },
     ],
     notes: [
       `Goal: wasm ≥ 3× cpu for training throughput; measured ${(wasm.sps / cpu.sps).toFixed(2)}×.`,

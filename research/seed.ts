@@ -12,11 +12,17 @@ export const EXAMPLE_STRATEGIES_DIR = resolve(dirname(fileURLToPath(import.meta.
  * so `train` and `backtest` can be invoked by strategy_name on a fresh cluster. Overwrites only when
  * asked (the demo wants the examples as shipped).
  */
-export async function seedExampleStrategies(strategies: Storage, dir = EXAMPLE_STRATEGIES_DIR, { overwrite = false } = {}): Promise<string[]> {
+export async function seedExampleStrategies(
+  strategies: Storage,
+  dir = EXAMPLE_STRATEGIES_DIR,
+  { overwrite = false } = {},
+): Promise<string[]> {
   if (!existsSync(dir)) return []
   const stored: string[] = []
-  for (const file of readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort()) {
-    if (!overwrite && await strategies.hasItem(file)) continue
+  for (const file of readdirSync(dir)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort()) {
+    if (!overwrite && (await strategies.hasItem(file))) continue
     await strategies.setItemRaw(file, await readFile(join(dir, file)))
     stored.push(file.replace(/\.ya?ml$/, ''))
   }

@@ -9,7 +9,20 @@ import { fileURLToPath } from 'node:url'
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 
 /** Package roots, longest first so that trading/model wins over trading. */
-const FIXED = ['runtime/protocol', 'runtime/http', 'runtime/function', 'runtime/bundler', 'runtime/gateway', 'runtime/host', 'runtime/scheduler', 'runtime/cli', 'storage', 'trading/model', 'trading', 'research']
+const FIXED = [
+  'runtime/protocol',
+  'runtime/http',
+  'runtime/function',
+  'runtime/bundler',
+  'runtime/gateway',
+  'runtime/host',
+  'runtime/scheduler',
+  'runtime/cli',
+  'storage',
+  'trading/model',
+  'trading',
+  'research',
+]
 const TEST_KIT = 'test/kit'
 
 /** The package a path belongs to, or null for the files around them (bench, bin, scripts, test, root config). */
@@ -36,26 +49,36 @@ export function violation(from, to) {
   const src = packageOf(from)
   if (!src) return null
   const dst = packageOf(to)
-  if (to.startsWith(`${TEST_KIT}/`)) return isTest(from) && to === `${TEST_KIT}/index.ts` ? null : '(b) only tests import the test kit, through test/kit/index.ts'
+  if (to.startsWith(`${TEST_KIT}/`))
+    return isTest(from) && to === `${TEST_KIT}/index.ts` ? null : '(b) only tests import the test kit, through test/kit/index.ts'
   if (dst === src) return null
-  if (under(from, 'runtime', 'storage') && under(to, 'trading', 'research', 'functions')) return '(a) runtime/ and storage/ never import trading/, research/ or functions/'
+  if (under(from, 'runtime', 'storage') && under(to, 'trading', 'research', 'functions'))
+    return '(a) runtime/ and storage/ never import trading/, research/ or functions/'
   if (!dst) return `(b) ${src} imports a file outside every package`
   if (to !== entryOf(dst)) return `(b) across packages only entries are imported: use ${entryOf(dst)}`
   const ok = allowed(src)
-  if (src.startsWith('trading') && under(to, 'runtime') && dst !== 'runtime/protocol') return '(c) trading imports from runtime only runtime/protocol'
+  if (src.startsWith('trading') && under(to, 'runtime') && dst !== 'runtime/protocol')
+    return '(c) trading imports from runtime only runtime/protocol'
   if (ok && !ok.includes(dst)) return `(${src.startsWith('functions/') ? 'd' : 'c'}) ${src} may import only ${ok.join(', ')}`
-  if (src === 'research' && dst.startsWith('functions/')) return '(b) research does not import functions; what it shares with them lives in trading'
+  if (src === 'research' && dst.startsWith('functions/'))
+    return '(b) research does not import functions; what it shares with them lives in trading'
   return null
 }
 
 const SPEC = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+|vi\.mock\(\s*)(['"])(\.{1,2}\/[^'"]+)\1/g
 
 function main() {
-  const files = execFileSync('git', ['ls-files', '-co', '--exclude-standard', '*.ts', '*.mts', '*.mjs'], { cwd: root, encoding: 'utf8' }).split('\n').filter(Boolean)
+  const files = execFileSync('git', ['ls-files', '-co', '--exclude-standard', '*.ts', '*.mts', '*.mjs'], { cwd: root, encoding: 'utf8' })
+    .split('\n')
+    .filter(Boolean)
   const problems = []
   for (const file of files) {
     let text
-    try { text = readFileSync(join(root, file), 'utf8') } catch { continue }
+    try {
+      text = readFileSync(join(root, file), 'utf8')
+    } catch {
+      continue
+    }
     for (const m of text.matchAll(SPEC)) {
       const to = normalize(join(dirname(file), m[2]))
       const why = violation(file, to)

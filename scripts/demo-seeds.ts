@@ -13,10 +13,16 @@ const bin = join(import.meta.dirname, '../bin/ktrdr.mjs')
 async function demo(seed: number, market: string): Promise<string> {
   const home = await mkdtemp(join(tmpdir(), 'ktrdr-seeds-'))
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, 'demo', '--port', '0', '--home', home, '--seed', String(seed), '--market', market], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, [bin, 'demo', '--port', '0', '--home', home, '--seed', String(seed), '--market', market], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     let out = ''
-    child.stdout.on('data', (d) => { out += d })
-    child.stderr.on('data', (d) => { out += d })
+    child.stdout.on('data', (d) => {
+      out += d
+    })
+    child.stderr.on('data', (d) => {
+      out += d
+    })
     child.once('exit', async (code) => {
       await rm(home, { recursive: true, force: true })
       if (code === 0) resolve(out)
@@ -36,6 +42,8 @@ for (const market of markets) {
     const trades = /Trades +(\d+)/.exec(out)
     const rnd = /median (-?[\d.,]+)%.*→ ([\d.]+)th percentile, p = ([\d.]+)/.exec(out)
     const verdict = /Verdict \([^)]*\): (.*)/.exec(out)
-    console.log(`| ${market} | ${seed} | ${acc?.[1]}% | ${acc?.[2]}% | ${ret?.[1]} | ${bh?.[1]} | ${trades?.[1]} | ${rnd?.[1] ?? '-'} | ${rnd?.[2] ?? '-'} | ${rnd?.[3] ?? '-'} | ${verdict?.[1].replace(/ \(p = [\d.]+\)/, '')} |`)
+    console.log(
+      `| ${market} | ${seed} | ${acc?.[1]}% | ${acc?.[2]}% | ${ret?.[1]} | ${bh?.[1]} | ${trades?.[1]} | ${rnd?.[1] ?? '-'} | ${rnd?.[2] ?? '-'} | ${rnd?.[3] ?? '-'} | ${verdict?.[1].replace(/ \(p = [\d.]+\)/, '')} |`,
+    )
   }
 }

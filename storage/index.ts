@@ -2,7 +2,14 @@
 // results, strategies and checkpoints through these mounts.
 import { createStorage, type Driver, type Storage } from 'unstorage'
 import { fsAtomicDriver } from './drivers/fs-atomic.ts'
-import { MOUNT_NAMES, resolveStorageOptions, type MountConfig, type MountName, type ResolvedStorageOptions, type StorageConfig } from './options.ts'
+import {
+  MOUNT_NAMES,
+  resolveStorageOptions,
+  type MountConfig,
+  type MountName,
+  type ResolvedStorageOptions,
+  type StorageConfig,
+} from './options.ts'
 
 export { MOUNT_NAMES, resolveStorageOptions, resolveLocalPath } from './options.ts'
 export type { MountConfig, MountName, ResolvedStorageOptions, StorageConfig } from './options.ts'
@@ -35,14 +42,17 @@ export async function createMountDriver(config: MountConfig): Promise<Driver> {
 
 /** One unstorage instance per mount, from resolved options (see resolveStorageOptions). */
 export async function createKtrdrStorage(input: StorageConfig | ResolvedStorageOptions = {}): Promise<KtrdrStorage> {
-  const options = 'mounts' in input && input.mounts && MOUNT_NAMES.every((m) => m in input.mounts!)
-    ? (input as ResolvedStorageOptions)
-    : resolveStorageOptions(input as StorageConfig)
+  const options =
+    'mounts' in input && input.mounts && MOUNT_NAMES.every((m) => m in input.mounts!)
+      ? (input as ResolvedStorageOptions)
+      : resolveStorageOptions(input as StorageConfig)
   const entries = await Promise.all(MOUNT_NAMES.map(async (name) => [name, await createMountStorage(options.mounts[name])] as const))
   const storage = Object.fromEntries(entries) as Record<MountName, Storage>
   return {
     ...storage,
     options,
-    async dispose() { await Promise.all(entries.map(([, s]) => s.dispose())) },
+    async dispose() {
+      await Promise.all(entries.map(([, s]) => s.dispose()))
+    },
   }
 }

@@ -3,7 +3,10 @@ import { join } from 'node:path'
 import { TEMP_NAME } from './_atomic.ts'
 import { MOUNT_NAMES, resolveLocalPath, type ResolvedStorageOptions } from './options.ts'
 
-export interface SweepResult { removed: string[]; bytes: number }
+export interface SweepResult {
+  removed: string[]
+  bytes: number
+}
 
 /**
  * Removes temporary files and directories of atomic writes that died with their process (crash,
@@ -21,7 +24,10 @@ export async function sweepTempFiles(root: string, options: { olderThanMs?: numb
         const stat = await fsp.lstat(path).catch(() => null)
         if (!stat || stat.mtimeMs > cutoff) continue
         result.bytes += stat.isDirectory() ? 0 : stat.size
-        await fsp.rm(path, { recursive: true, force: true }).then(() => result.removed.push(path), () => {})
+        await fsp.rm(path, { recursive: true, force: true }).then(
+          () => result.removed.push(path),
+          () => {},
+        )
       } else if (entry.isDirectory() && depth < (options.maxDepth ?? 8) && entry.name !== 'node_modules') {
         await walk(path, depth + 1)
       }

@@ -5,19 +5,75 @@
 export * from './types.ts'
 
 // Storage layout of models and backtest results, and the trading functions' names
-export { modelDirName, modelVersionKey, modelLatestKey, backtestRunKey, MODEL_FILES, MODEL_VERSION_DIR_RE, MODEL_LATEST_POINTER_RE, TRADING_FUNCTIONS, type LatestPointer } from './layout.ts'
+export {
+  modelDirName,
+  modelVersionKey,
+  modelLatestKey,
+  backtestRunKey,
+  MODEL_FILES,
+  MODEL_VERSION_DIR_RE,
+  MODEL_LATEST_POINTER_RE,
+  TRADING_FUNCTIONS,
+  type LatestPointer,
+} from './layout.ts'
 
 // Market data
-export { parseOhlcvCsv, formatOhlcvCsv, encodeOhlcvCsv, summarizeOhlcvCsv, validateSeries, type OhlcvCsvSummary, type DataIssue, type ParsedOhlcv, type ParseOhlcvOptions } from './data/csv.ts'
-export { loadBars, saveBars, listDatasets, readMeta, resolveRange, dataNotFound, dataInvalid, type LoadBarsOptions, type SaveBarsOptions, type DatasetInfo, type DatasetMeta } from './data/store.ts'
+export {
+  parseOhlcvCsv,
+  formatOhlcvCsv,
+  encodeOhlcvCsv,
+  summarizeOhlcvCsv,
+  validateSeries,
+  type OhlcvCsvSummary,
+  type DataIssue,
+  type ParsedOhlcv,
+  type ParseOhlcvOptions,
+} from './data/csv.ts'
+export {
+  loadBars,
+  saveBars,
+  listDatasets,
+  readMeta,
+  resolveRange,
+  dataNotFound,
+  dataInvalid,
+  type LoadBarsOptions,
+  type SaveBarsOptions,
+  type DatasetInfo,
+  type DatasetMeta,
+} from './data/store.ts'
 export { mergeBars, sortedUnique } from './data/merge.ts'
-export { loadStrategyBars, restrictToCommonCoverage, commonCoverage, MULTI_TF_MIN_BARS, MULTI_TF_MIN_DAYS, type LoadStrategyBarsOptions, type CommonCoverage } from './data/strategy-bars.ts'
+export {
+  loadStrategyBars,
+  restrictToCommonCoverage,
+  commonCoverage,
+  MULTI_TF_MIN_BARS,
+  MULTI_TF_MIN_DAYS,
+  type LoadStrategyBarsOptions,
+  type CommonCoverage,
+} from './data/strategy-bars.ts'
 export { createSeries, sliceSeries, sliceByTime, lowerBound } from './data/series.ts'
-export { SYMBOL_RE, isValidSymbol, isTimeframe, assertSymbol, assertTimeframe, timeframeMs, datasetKey, metaKey, parseDatasetKey } from './data/_symbols.ts'
+export {
+  SYMBOL_RE,
+  isValidSymbol,
+  isTimeframe,
+  assertSymbol,
+  assertTimeframe,
+  timeframeMs,
+  datasetKey,
+  metaKey,
+  parseDatasetKey,
+} from './data/_symbols.ts'
 export { formatIsoSeconds, parseDateInput } from './data/_time.ts'
 export { importVendorCsv, detectVendorLayout, type VendorLayout, type ImportResult } from './data/import.ts'
 export { mulberry32, createRng } from './rng.ts'
-export { generateSyntheticSeries, PLANTED_REGIME_BARS, SYNTHETIC_GENERATOR, type SyntheticOptions, type SyntheticPreset } from './data/synthetic.ts'
+export {
+  generateSyntheticSeries,
+  PLANTED_REGIME_BARS,
+  SYNTHETIC_GENERATOR,
+  type SyntheticOptions,
+  type SyntheticPreset,
+} from './data/synthetic.ts'
 
 // Strategy grammar
 export { STRATEGY_LIMITS } from './strategy/limits.ts'
@@ -31,13 +87,34 @@ export { getIndicator, listIndicators, requireIndicator, resolveIndicatorParams,
 export { triangular, trapezoidal, gaussian, sigmoid, evaluateMembership, fuzzify, fuzzifyInto } from './fuzzy/membership.ts'
 
 // Features
-export { buildFeatureMatrix, computeStrategyIndicators, findFirstValidRow, type BuildFeatureOptions, type BuiltFeatureMatrix, type SeriesByTimeframe } from './features/build.ts'
+export {
+  buildFeatureMatrix,
+  computeStrategyIndicators,
+  findFirstValidRow,
+  type BuildFeatureOptions,
+  type BuiltFeatureMatrix,
+  type SeriesByTimeframe,
+} from './features/build.ts'
 export { alignByClose } from './features/align.ts'
-export { fitNormalization, applyNormalization, fillMissing, type NormalizationParams, type FeatureNormalization, type RowRange } from './features/normalization.ts'
+export {
+  fitNormalization,
+  applyNormalization,
+  fillMissing,
+  type NormalizationParams,
+  type FeatureNormalization,
+  type RowRange,
+} from './features/normalization.ts'
 
 // Labels
 export { buildLabels, alignFeaturesAndLabels, stackAligned, type AlignedSet } from './labels/build.ts'
 export { zigzagLabels, zigzagPivots, BUY, HOLD, SELL } from './labels/zigzag.ts'
-export { tripleBarrierLabels, barrierVolatility, cusumEvents, uniquenessWeights, type TripleBarrierOptions, type TripleBarrierLabelSet } from './labels/triple-barrier.ts'
+export {
+  tripleBarrierLabels,
+  barrierVolatility,
+  cusumEvents,
+  uniquenessWeights,
+  type TripleBarrierOptions,
+  type TripleBarrierLabelSet,
+} from './labels/triple-barrier.ts'
 export { forwardReturnLabels, contextLabels } from './labels/forward-return.ts'
 export { chronologicalSplit, purgedSplit, type SplitRanges, type SplitRatios } from './labels/split.ts'

@@ -3,7 +3,10 @@
 
 /** Strategy names become key segments: keep them to characters every driver and filesystem accepts. */
 export function modelDirName(strategyName: string): string {
-  const safe = strategyName.trim().replace(/[^A-Za-z0-9_.-]+/g, '_').replace(/^\.+/, '_')
+  const safe = strategyName
+    .trim()
+    .replace(/[^A-Za-z0-9_.-]+/g, '_')
+    .replace(/^\.+/, '_')
   if (!safe) throw new Error('A model needs a strategy name made of letters, digits, dot, dash or underscore')
   return safe
 }

@@ -24,7 +24,11 @@ export function createRng(seed: number) {
   const uniform = mulberry32(seed >>> 0 || 0x9e3779b9)
   let spare = Number.NaN
   const normal = (): number => {
-    if (spare === spare) { const s = spare; spare = Number.NaN; return s }
+    if (spare === spare) {
+      const s = spare
+      spare = Number.NaN
+      return s
+    }
     let u = 0
     while (u === 0) u = uniform()
     const v = uniform()

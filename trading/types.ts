@@ -3,7 +3,16 @@
 
 export const TIMEFRAMES = ['1m', '5m', '15m', '30m', '1h', '4h', '1d', '1w'] as const
 export type Timeframe = (typeof TIMEFRAMES)[number]
-export const TIMEFRAME_MINUTES: Record<Timeframe, number> = { '1m': 1, '5m': 5, '15m': 15, '30m': 30, '1h': 60, '4h': 240, '1d': 1440, '1w': 10080 }
+export const TIMEFRAME_MINUTES: Record<Timeframe, number> = {
+  '1m': 1,
+  '5m': 5,
+  '15m': 15,
+  '30m': 30,
+  '1h': 60,
+  '4h': 240,
+  '1d': 1440,
+  '1w': 10080,
+}
 
 /** Columnar bars; `time` is the bar's OPEN time in epoch milliseconds UTC. */
 export interface OhlcvSeries {

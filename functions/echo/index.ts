@@ -28,12 +28,19 @@ export default defineFunction({
     for (let step = 1; step <= input.steps; step++) {
       if (stepMs > 0) await sleep(stepMs, undefined, { signal })
       signal?.throwIfAborted()
-      ctx.progress({ percentage: (step / input.steps) * 100, current_step: `Step ${step}/${input.steps}`, context: { step, steps: input.steps } })
+      ctx.progress({
+        percentage: (step / input.steps) * 100,
+        current_step: `Step ${step}/${input.steps}`,
+        context: { step, steps: input.steps },
+      })
     }
     if (input.steps === 0 && stepMs > 0) await sleep(stepMs, undefined, { signal })
     if (input.fail === 'throw') throw new Error('echo was asked to throw')
     if (input.fail === 'exit') process.exit(3)
-    if (input.fail === 'hang') await new Promise(() => { setInterval(() => {}, 1000) })
+    if (input.fail === 'hang')
+      await new Promise(() => {
+        setInterval(() => {}, 1000)
+      })
     if (input.fail === 'oom') {
       const hog: number[][] = []
       for (;;) hog.push(Array.from({ length: 1_000_000 }, (_, i) => i))

@@ -52,6 +52,8 @@ export function createStrategyValidator(logger: { warn(message: string): void })
         w.postMessage({ id, source, file })
       })
     },
-    async close() { await worker?.terminate() },
+    async close() {
+      await worker?.terminate()
+    },
   }
 }

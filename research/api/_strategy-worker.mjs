@@ -16,7 +16,10 @@ const core = await import(CORE)
 parentPort.on('message', ({ id, source, file }) => {
   try {
     const r = core.validateStrategy(source, file ? { file } : {})
-    parentPort.postMessage({ id, result: { valid: r.valid, errors: r.errors, warnings: r.warnings, resolved_features: r.resolved_features, strategy: r.strategy } })
+    parentPort.postMessage({
+      id,
+      result: { valid: r.valid, errors: r.errors, warnings: r.warnings, resolved_features: r.resolved_features, strategy: r.strategy },
+    })
   } catch (error) {
     parentPort.postMessage({ id, error: String(error?.message ?? error) })
   }

@@ -5,51 +5,70 @@ import { assertSymbol, assertTimeframe, formatIsoSeconds, listDatasets, loadBars
 
 /** Cached market data (cache only; ib-fetch fills it). Synthetic sets say so in every response. */
 export default defineGatewayRoutes((router, ctx) => {
-  router.get('/api/v1/data', defineEventHandler(async (event) => {
-    const q = getQuery(event)
-    const datasets = await listDatasets(ctx.storage.data, {
-      symbol: typeof q.symbol === 'string' ? q.symbol : undefined,
-      timeframe: typeof q.timeframe === 'string' ? q.timeframe : undefined,
-    })
-    return { success: true, data: datasets.map(({ meta, ...d }) => ({ ...d, ...(d.synthetic ? { generator: meta?.generator, seed: meta?.seed, preset: meta?.preset } : {}) })) }
-  }))
+  router.get(
+    '/api/v1/data',
+    defineEventHandler(async (event) => {
+      const q = getQuery(event)
+      const datasets = await listDatasets(ctx.storage.data, {
+        symbol: typeof q.symbol === 'string' ? q.symbol : undefined,
+        timeframe: typeof q.timeframe === 'string' ? q.timeframe : undefined,
+      })
+      return {
+        success: true,
+        data: datasets.map(({ meta, ...d }) => ({
+          ...d,
+          ...(d.synthetic ? { generator: meta?.generator, seed: meta?.seed, preset: meta?.preset } : {}),
+        })),
+      }
+    }),
+  )
 
-  router.get('/api/v1/data/:symbol/:timeframe', defineEventHandler(async (event) => {
-    const symbol = assertSymbol(decodeURIComponent(getRouterParam(event, 'symbol') ?? ''))
-    const timeframe = assertTimeframe(getRouterParam(event, 'timeframe'))
-    const q = getQuery(event)
-    const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined)
-    let limit: number | undefined
-    if (q.limit !== undefined && q.limit !== '') {
-      limit = Number(q.limit)
-      if (!Number.isInteger(limit) || limit < 1) throw new KtrdrError({ statusCode: 400, code: 'DATA_INVALID_LIMIT', retryable: false, message: `limit must be a positive integer, got ${JSON.stringify(q.limit)}` })
-    }
-    const full = await loadBars(ctx.storage.data, { symbol, timeframe, start: str(q.start_date), end: str(q.end_date) })
-    // limit keeps the most recent bars, the ones a chart or a quick check wants.
-    const s = limit !== undefined && full.length > limit ? sliceSeries(full, full.length - limit, full.length) : full
-    const dates = new Array<string>(s.length)
-    const ohlcv = new Array<number[]>(s.length)
-    for (let i = 0; i < s.length; i++) {
-      dates[i] = formatIsoSeconds(s.time[i])
-      ohlcv[i] = [s.open[i], s.high[i], s.low[i], s.close[i], s.volume[i]]
-    }
-    const meta = s.synthetic ? await readMeta(ctx.storage.data, symbol, timeframe) : undefined
-    return {
-      success: true,
-      data: {
-        dates,
-        ohlcv,
-        points: null,
-        metadata: {
-          symbol, timeframe,
-          start: dates[0] ?? null,
-          end: dates[dates.length - 1] ?? null,
-          points: s.length,
-          synthetic: Boolean(s.synthetic),
-          ...(meta ? { generator: meta.generator, seed: meta.seed, preset: meta.preset } : {}),
+  router.get(
+    '/api/v1/data/:symbol/:timeframe',
+    defineEventHandler(async (event) => {
+      const symbol = assertSymbol(decodeURIComponent(getRouterParam(event, 'symbol') ?? ''))
+      const timeframe = assertTimeframe(getRouterParam(event, 'timeframe'))
+      const q = getQuery(event)
+      const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined)
+      let limit: number | undefined
+      if (q.limit !== undefined && q.limit !== '') {
+        limit = Number(q.limit)
+        if (!Number.isInteger(limit) || limit < 1)
+          throw new KtrdrError({
+            statusCode: 400,
+            code: 'DATA_INVALID_LIMIT',
+            retryable: false,
+            message: `limit must be a positive integer, got ${JSON.stringify(q.limit)}`,
+          })
+      }
+      const full = await loadBars(ctx.storage.data, { symbol, timeframe, start: str(q.start_date), end: str(q.end_date) })
+      // limit keeps the most recent bars, the ones a chart or a quick check wants.
+      const s = limit !== undefined && full.length > limit ? sliceSeries(full, full.length - limit, full.length) : full
+      const dates = new Array<string>(s.length)
+      const ohlcv = new Array<number[]>(s.length)
+      for (let i = 0; i < s.length; i++) {
+        dates[i] = formatIsoSeconds(s.time[i])
+        ohlcv[i] = [s.open[i], s.high[i], s.low[i], s.close[i], s.volume[i]]
+      }
+      const meta = s.synthetic ? await readMeta(ctx.storage.data, symbol, timeframe) : undefined
+      return {
+        success: true,
+        data: {
+          dates,
+          ohlcv,
+          points: null,
+          metadata: {
+            symbol,
+            timeframe,
+            start: dates[0] ?? null,
+            end: dates[dates.length - 1] ?? null,
+            points: s.length,
+            synthetic: Boolean(s.synthetic),
+            ...(meta ? { generator: meta.generator, seed: meta.seed, preset: meta.preset } : {}),
+          },
         },
-      },
-      error: null,
-    }
-  }))
+        error: null,
+      }
+    }),
+  )
 })

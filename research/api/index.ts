@@ -13,4 +13,12 @@ import trainingsRoutes from './trainings.ts'
  * trading functions, and read-only views of what they wrote: results, models, training performance,
  * timeframes and symbols.
  */
-export const researchRoutes: GatewayRoutes[] = [compatRoutes, dataRoutes, strategiesRoutes, resultsRoutes, modelsRoutes, trainingsRoutes, catalogRoutes]
+export const researchRoutes: GatewayRoutes[] = [
+  compatRoutes,
+  dataRoutes,
+  strategiesRoutes,
+  resultsRoutes,
+  modelsRoutes,
+  trainingsRoutes,
+  catalogRoutes,
+]

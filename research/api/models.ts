@@ -21,12 +21,19 @@ interface VersionSummary {
   operation_id: string | null
 }
 
-const obj = (v: unknown): Record<string, any> | null => (v && typeof v === 'object' && !Array.isArray(v) ? v as Record<string, any> : null)
+const obj = (v: unknown): Record<string, any> | null =>
+  v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, any>) : null
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null)
 
 async function readJson(models: Storage, key: string): Promise<Record<string, any> | null> {
   const v = await models.getItem(key).catch(() => null)
-  if (typeof v === 'string') { try { return obj(JSON.parse(v)) } catch { return null } }
+  if (typeof v === 'string') {
+    try {
+      return obj(JSON.parse(v))
+    } catch {
+      return null
+    }
+  }
   return obj(v)
 }
 
@@ -54,10 +61,17 @@ async function summarise(models: Storage, strategy: string, version: string, fil
   const [, timeframe, n] = VERSION_RE.exec(version)!
   const complete = files.has(MODEL_FILES.metadata)
   const [meta, metrics] = complete
-    ? await Promise.all([readJson(models, `${strategy}:${version}:${MODEL_FILES.metadata}`), readJson(models, `${strategy}:${version}:${MODEL_FILES.metrics}`)])
+    ? await Promise.all([
+        readJson(models, `${strategy}:${version}:${MODEL_FILES.metadata}`),
+        readJson(models, `${strategy}:${version}:${MODEL_FILES.metrics}`),
+      ])
     : [null, null]
   return {
-    version, key: `${strategy}/${version}`, timeframe, number: Number(n), complete,
+    version,
+    key: `${strategy}/${version}`,
+    timeframe,
+    number: Number(n),
+    complete,
     created_at: typeof meta?.created_at === 'string' ? meta.created_at : null,
     model_type: typeof meta?.model_type === 'string' ? meta.model_type : null,
     symbols: Array.isArray(meta?.training_symbols) ? meta.training_symbols : [],
@@ -79,65 +93,97 @@ async function resolveVersion(models: Storage, strategy: string, version: string
 }
 
 function modelNotFound(strategy: string, version: string) {
-  return new KtrdrError({ statusCode: 404, code: 'MODEL_NOT_FOUND', retryable: false, message: `No model version "${strategy}/${version}": versions look like <timeframe>_v<N> or <timeframe>_latest; list them with GET /api/v1/models` })
+  return new KtrdrError({
+    statusCode: 404,
+    code: 'MODEL_NOT_FOUND',
+    retryable: false,
+    message: `No model version "${strategy}/${version}": versions look like <timeframe>_v<N> or <timeframe>_latest; list them with GET /api/v1/models`,
+  })
 }
 
 /** Models written by train, read only: list, one version's metadata and metrics, its files. */
 export default defineGatewayRoutes((router, ctx) => {
   const models = ctx.storage.models
 
-  router.get('/api/v1/models', defineEventHandler(async () => {
-    const strategies = scan(await models.getKeys())
-    const data = []
-    for (const [strategy, entry] of [...strategies].sort(([a], [b]) => a.localeCompare(b))) {
-      if (entry.versions.size === 0 && entry.latest.size === 0) continue
-      const latest: Record<string, string | null> = {}
-      for (const l of [...entry.latest].sort()) {
-        const target = await resolveVersion(models, strategy, l).catch(() => null)
-        latest[LATEST_RE.exec(l)![1]] = target
+  router.get(
+    '/api/v1/models',
+    defineEventHandler(async () => {
+      const strategies = scan(await models.getKeys())
+      const data = []
+      for (const [strategy, entry] of [...strategies].sort(([a], [b]) => a.localeCompare(b))) {
+        if (entry.versions.size === 0 && entry.latest.size === 0) continue
+        const latest: Record<string, string | null> = {}
+        for (const l of [...entry.latest].sort()) {
+          const target = await resolveVersion(models, strategy, l).catch(() => null)
+          latest[LATEST_RE.exec(l)![1]] = target
+        }
+        const versions = await Promise.all([...entry.versions].map(([v, files]) => summarise(models, strategy, v, files)))
+        versions.sort((a, b) => a.timeframe.localeCompare(b.timeframe) || b.number - a.number)
+        data.push({ strategy, latest, versions: versions.map((v) => ({ ...v, latest: latest[v.timeframe] === v.version })) })
       }
-      const versions = await Promise.all([...entry.versions].map(([v, files]) => summarise(models, strategy, v, files)))
-      versions.sort((a, b) => a.timeframe.localeCompare(b.timeframe) || b.number - a.number)
-      data.push({ strategy, latest, versions: versions.map((v) => ({ ...v, latest: latest[v.timeframe] === v.version })) })
-    }
-    return { success: true, data }
-  }))
+      return { success: true, data }
+    }),
+  )
 
-  router.get('/api/v1/models/:strategy/:version', defineEventHandler(async (event) => {
-    const strategy = parseStoreKey(getRouterParam(event, 'strategy') ?? '', 'Model')
-    const asked = parseStoreKey(getRouterParam(event, 'version') ?? '', 'Model')
-    const version = await resolveVersion(models, strategy, asked)
-    const files = (await models.getKeys(`${strategy}:${version}:`)).map((k) => k.split(':').pop()!).filter((f) => !f.startsWith('.'))
-    if (files.length === 0) throw modelNotFound(strategy, asked)
-    const [metadata, metrics] = await Promise.all([readJson(models, `${strategy}:${version}:${MODEL_FILES.metadata}`), readJson(models, `${strategy}:${version}:${MODEL_FILES.metrics}`)])
-    const pointer = await readJson(models, `${strategy}:${VERSION_RE.exec(version)![1]}_latest`)
-    const history = Array.isArray(metrics?.history) ? metrics.history as Array<Record<string, unknown>> : []
-    const sizes = await Promise.all(files.sort().map(async (f) => ({ name: f, size: await storedSize(ctx.storage, 'models', `${strategy}/${version}/${f}`), url: `/api/v1/models/${encodeURIComponent(strategy)}/${version}/${encodeURIComponent(f)}` })))
-    return {
-      success: true,
-      data: {
-        key: `${strategy}/${version}`, strategy, version,
-        complete: metadata !== null,
-        latest: typeof pointer?.key === 'string' && pointer.key.endsWith(`/${version}`),
-        metadata,
-        metrics: metrics && {
-          test_metrics: metrics.test_metrics ?? null,
-          best_epoch: metrics.best_epoch ?? null,
-          early_stopped: metrics.early_stopped ?? null,
-          epochs: history.length,
-          final_epoch: history[history.length - 1] ?? null,
+  router.get(
+    '/api/v1/models/:strategy/:version',
+    defineEventHandler(async (event) => {
+      const strategy = parseStoreKey(getRouterParam(event, 'strategy') ?? '', 'Model')
+      const asked = parseStoreKey(getRouterParam(event, 'version') ?? '', 'Model')
+      const version = await resolveVersion(models, strategy, asked)
+      const files = (await models.getKeys(`${strategy}:${version}:`)).map((k) => k.split(':').pop()!).filter((f) => !f.startsWith('.'))
+      if (files.length === 0) throw modelNotFound(strategy, asked)
+      const [metadata, metrics] = await Promise.all([
+        readJson(models, `${strategy}:${version}:${MODEL_FILES.metadata}`),
+        readJson(models, `${strategy}:${version}:${MODEL_FILES.metrics}`),
+      ])
+      const pointer = await readJson(models, `${strategy}:${VERSION_RE.exec(version)![1]}_latest`)
+      const history = Array.isArray(metrics?.history) ? (metrics.history as Array<Record<string, unknown>>) : []
+      const sizes = await Promise.all(
+        files
+          .sort()
+          .map(async (f) => ({
+            name: f,
+            size: await storedSize(ctx.storage, 'models', `${strategy}/${version}/${f}`),
+            url: `/api/v1/models/${encodeURIComponent(strategy)}/${version}/${encodeURIComponent(f)}`,
+          })),
+      )
+      return {
+        success: true,
+        data: {
+          key: `${strategy}/${version}`,
+          strategy,
+          version,
+          complete: metadata !== null,
+          latest: typeof pointer?.key === 'string' && pointer.key.endsWith(`/${version}`),
+          metadata,
+          metrics: metrics && {
+            test_metrics: metrics.test_metrics ?? null,
+            best_epoch: metrics.best_epoch ?? null,
+            early_stopped: metrics.early_stopped ?? null,
+            epochs: history.length,
+            final_epoch: history[history.length - 1] ?? null,
+          },
+          files: sizes,
         },
-        files: sizes,
-      },
-    }
-  }))
+      }
+    }),
+  )
 
-  router.get('/api/v1/models/:strategy/:version/:file', defineEventHandler(async (event) => {
-    const strategy = parseStoreKey(getRouterParam(event, 'strategy') ?? '', 'Model')
-    const version = await resolveVersion(models, strategy, parseStoreKey(getRouterParam(event, 'version') ?? '', 'Model'))
-    const file = parseStoreKey(getRouterParam(event, 'file') ?? '', 'Model')
-    const sent = await sendStoredFile(event, ctx.storage, 'models', `${strategy}/${version}/${file}`)
-    if (sent !== undefined) return sent
-    throw new KtrdrError({ statusCode: 404, code: 'MODEL_FILE_NOT_FOUND', retryable: false, message: `No file "${file}" in model ${strategy}/${version}: see its files with GET /api/v1/models/${strategy}/${version}` })
-  }))
+  router.get(
+    '/api/v1/models/:strategy/:version/:file',
+    defineEventHandler(async (event) => {
+      const strategy = parseStoreKey(getRouterParam(event, 'strategy') ?? '', 'Model')
+      const version = await resolveVersion(models, strategy, parseStoreKey(getRouterParam(event, 'version') ?? '', 'Model'))
+      const file = parseStoreKey(getRouterParam(event, 'file') ?? '', 'Model')
+      const sent = await sendStoredFile(event, ctx.storage, 'models', `${strategy}/${version}/${file}`)
+      if (sent !== undefined) return sent
+      throw new KtrdrError({
+        statusCode: 404,
+        code: 'MODEL_FILE_NOT_FOUND',
+        retryable: false,
+        message: `No file "${file}" in model ${strategy}/${version}: see its files with GET /api/v1/models/${strategy}/${version}`,
+      })
+    }),
+  )
 })

@@ -23,16 +23,29 @@ function links(id: string, result: unknown): Record<string, string> {
  * API token like every other route; the cluster-token `/storage` route stays for hosts only.
  */
 export default defineGatewayRoutes((router, ctx) => {
-  router.get('/api/v1/operations/:id/results', defineEventHandler((event) => {
-    const { op } = ctx.operations.require(getRouterParam(event, 'id', { decode: true })!)
-    if (op.status !== 'completed' && op.status !== 'failed') {
-      throw new KtrdrError({
-        statusCode: 400, code: 'OPERATION_NOT_FINISHED', retryable: op.status === 'pending' || op.status === 'running',
-        message: `Operation ${op.operation_id} is ${op.status}: results exist once it is completed or failed (follow it with GET /api/v1/operations/${op.operation_id}/events)`,
-      })
-    }
-    return { success: true, operation_id: op.operation_id, operation_type: op.operation_type, status: op.status, results: op.result ?? null, error: op.error, links: links(op.operation_id, op.result) }
-  }))
+  router.get(
+    '/api/v1/operations/:id/results',
+    defineEventHandler((event) => {
+      const { op } = ctx.operations.require(getRouterParam(event, 'id', { decode: true })!)
+      if (op.status !== 'completed' && op.status !== 'failed') {
+        throw new KtrdrError({
+          statusCode: 400,
+          code: 'OPERATION_NOT_FINISHED',
+          retryable: op.status === 'pending' || op.status === 'running',
+          message: `Operation ${op.operation_id} is ${op.status}: results exist once it is completed or failed (follow it with GET /api/v1/operations/${op.operation_id}/events)`,
+        })
+      }
+      return {
+        success: true,
+        operation_id: op.operation_id,
+        operation_type: op.operation_type,
+        status: op.status,
+        results: op.result ?? null,
+        error: op.error,
+        links: links(op.operation_id, op.result),
+      }
+    }),
+  )
 
   /** A file → its bytes; a folder → the keys under it; `?prefix=` on the root lists too. */
   const read = defineEventHandler(async (event) => {
@@ -47,7 +60,9 @@ export default defineGatewayRoutes((router, ctx) => {
     const keys = await listStoreKeys(ctx.storage, 'results', prefix)
     if (keys.length === 0 && key) {
       throw new KtrdrError({
-        statusCode: 404, code: 'RESULT_NOT_FOUND', retryable: false,
+        statusCode: 404,
+        code: 'RESULT_NOT_FOUND',
+        retryable: false,
         message: `No result file or folder "${key}" in the results mount: backtests write backtests/<operation_id>/…; see the keys of an operation with GET ${PREFIX}/backtests/<operation_id>`,
       })
     }

@@ -14,7 +14,13 @@ async function readText(event: H3Event, maxBytes: number): Promise<string> {
   let size = 0
   for await (const chunk of event.node.req as AsyncIterable<Buffer>) {
     size += chunk.length
-    if (size > maxBytes) throw new KtrdrError({ statusCode: 413, code: 'BODY_TOO_LARGE', retryable: false, message: `Strategy body exceeds ${maxBytes} bytes` })
+    if (size > maxBytes)
+      throw new KtrdrError({
+        statusCode: 413,
+        code: 'BODY_TOO_LARGE',
+        retryable: false,
+        message: `Strategy body exceeds ${maxBytes} bytes`,
+      })
     chunks.push(chunk)
   }
   return Buffer.concat(chunks, size).toString('utf8')
@@ -26,15 +32,35 @@ async function readStrategySource(event: H3Event, maxBytes: number): Promise<{ s
   const type = getRequestHeader(event, 'content-type') ?? ''
   if (type.includes('json')) {
     let body: unknown
-    try { body = JSON.parse(text) } catch (cause) {
-      throw new KtrdrError({ statusCode: 400, code: 'INVALID_JSON', retryable: false, message: `Body is not valid JSON (${(cause as Error).message}): send {"yaml": "<strategy text>"} or the YAML itself as text/yaml`, cause })
+    try {
+      body = JSON.parse(text)
+    } catch (cause) {
+      throw new KtrdrError({
+        statusCode: 400,
+        code: 'INVALID_JSON',
+        retryable: false,
+        message: `Body is not valid JSON (${(cause as Error).message}): send {"yaml": "<strategy text>"} or the YAML itself as text/yaml`,
+        cause,
+      })
     }
     const yaml = (body as { yaml?: unknown } | null)?.yaml
-    if (typeof yaml !== 'string' || !yaml.trim()) throw new KtrdrError({ statusCode: 400, code: 'INVALID_BODY', retryable: false, message: 'Send {"yaml": "<strategy text>"} or the YAML itself as text/yaml' })
+    if (typeof yaml !== 'string' || !yaml.trim())
+      throw new KtrdrError({
+        statusCode: 400,
+        code: 'INVALID_BODY',
+        retryable: false,
+        message: 'Send {"yaml": "<strategy text>"} or the YAML itself as text/yaml',
+      })
     const name = (body as { name?: unknown }).name
     return { source: yaml, ...(typeof name === 'string' ? { file: name } : {}) }
   }
-  if (!text.trim()) throw new KtrdrError({ statusCode: 400, code: 'INVALID_BODY', retryable: false, message: 'Empty body: send the strategy YAML (text/yaml) or {"yaml": "…"}' })
+  if (!text.trim())
+    throw new KtrdrError({
+      statusCode: 400,
+      code: 'INVALID_BODY',
+      retryable: false,
+      message: 'Empty body: send the strategy YAML (text/yaml) or {"yaml": "…"}',
+    })
   return { source: text }
 }
 
@@ -42,7 +68,12 @@ function strategyKey(name: string): string {
   const base = name.replace(/\.ya?ml$/, '')
   if (!NAME_RE.test(base)) {
     const shown = JSON.stringify(name.length > 60 ? `${name.slice(0, 60)}…` : name)
-    throw new KtrdrError({ statusCode: 400, code: 'STRATEGY_INVALID_NAME', retryable: false, message: `Invalid strategy name ${shown} (${name.length} characters): 1–100 letters, digits, _ - . starting with a letter, digit or _` })
+    throw new KtrdrError({
+      statusCode: 400,
+      code: 'STRATEGY_INVALID_NAME',
+      retryable: false,
+      message: `Invalid strategy name ${shown} (${name.length} characters): 1–100 letters, digits, _ - . starting with a letter, digit or _`,
+    })
   }
   return `${base}.yaml`
 }
@@ -61,10 +92,13 @@ export default defineGatewayRoutes((router, ctx) => {
     return { valid: result.valid, errors: result.errors, warnings: result.warnings, resolved_features: result.resolved_features }
   }
 
-  router.post('/api/v1/strategies/validate', defineEventHandler(async (event) => {
-    const { source, file } = await readStrategySource(event, maxBytes)
-    return await respond(event, source, file)
-  }))
+  router.post(
+    '/api/v1/strategies/validate',
+    defineEventHandler(async (event) => {
+      const { source, file } = await readStrategySource(event, maxBytes)
+      return await respond(event, source, file)
+    }),
+  )
 
   // Raw bytes: getItem would JSON-parse a YAML file that happens to be valid JSON.
   async function readYaml(key: string): Promise<string | undefined> {
@@ -76,29 +110,55 @@ export default defineGatewayRoutes((router, ctx) => {
   async function load(name: string): Promise<string> {
     const key = strategyKey(name)
     const text = await readYaml(key)
-    if (text === undefined) throw new KtrdrError({ statusCode: 404, code: 'STRATEGY_NOT_FOUND', retryable: false, message: `No strategy "${name}" in the strategies mount: upload ${key} first` })
+    if (text === undefined)
+      throw new KtrdrError({
+        statusCode: 404,
+        code: 'STRATEGY_NOT_FOUND',
+        retryable: false,
+        message: `No strategy "${name}" in the strategies mount: upload ${key} first`,
+      })
     return text
   }
 
   // Upload (create or replace): validated first, so the mount only ever holds strategies that parse.
-  router.put('/api/v1/strategies/:name', defineEventHandler(async (event) => {
-    const name = getRouterParam(event, 'name') ?? ''
-    const key = strategyKey(name)
-    const { source } = await readStrategySource(event, maxBytes)
-    const result = await validate(source, key)
-    if (!result.valid) {
-      throw new KtrdrError({ statusCode: 422, code: 'STRATEGY_INVALID', retryable: false, message: `Strategy ${key} is invalid; nothing was stored: ${result.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`, details: { errors: result.errors, warnings: result.warnings } })
-    }
-    const existed = (await readYaml(key)) !== undefined
-    await ctx.storage.strategies.setItemRaw(key, Buffer.from(source, 'utf8'))
-    setResponseStatus(event, existed ? 200 : 201)
-    return { success: true, name: key.replace(/\.ya?ml$/, ''), file: key, created: !existed, strategy_name: result.strategy?.name ?? null, resolved_features: result.resolved_features, warnings: result.warnings }
-  }))
+  router.put(
+    '/api/v1/strategies/:name',
+    defineEventHandler(async (event) => {
+      const name = getRouterParam(event, 'name') ?? ''
+      const key = strategyKey(name)
+      const { source } = await readStrategySource(event, maxBytes)
+      const result = await validate(source, key)
+      if (!result.valid) {
+        throw new KtrdrError({
+          statusCode: 422,
+          code: 'STRATEGY_INVALID',
+          retryable: false,
+          message: `Strategy ${key} is invalid; nothing was stored: ${result.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`,
+          details: { errors: result.errors, warnings: result.warnings },
+        })
+      }
+      const existed = (await readYaml(key)) !== undefined
+      await ctx.storage.strategies.setItemRaw(key, Buffer.from(source, 'utf8'))
+      setResponseStatus(event, existed ? 200 : 201)
+      return {
+        success: true,
+        name: key.replace(/\.ya?ml$/, ''),
+        file: key,
+        created: !existed,
+        strategy_name: result.strategy?.name ?? null,
+        resolved_features: result.resolved_features,
+        warnings: result.warnings,
+      }
+    }),
+  )
 
-  router.post('/api/v1/strategies/validate/:name', defineEventHandler(async (event) => {
-    const name = getRouterParam(event, 'name') ?? ''
-    return await respond(event, await load(name), strategyKey(name))
-  }))
+  router.post(
+    '/api/v1/strategies/validate/:name',
+    defineEventHandler(async (event) => {
+      const name = getRouterParam(event, 'name') ?? ''
+      return await respond(event, await load(name), strategyKey(name))
+    }),
+  )
 
   // Listing validates each stored file once per content: the summary is cached by its hash, so a
   // listing of N unchanged strategies costs N reads and N hashes, not N validations.
@@ -112,26 +172,52 @@ export default defineGatewayRoutes((router, ctx) => {
     return result
   }
 
-  router.get('/api/v1/strategies', defineEventHandler(async () => {
-    const keys = (await ctx.storage.strategies.getKeys()).filter((k) => /\.ya?ml$/.test(k) && !k.includes(':'))
-    const data = []
-    for (const key of keys.sort()) {
-      const result = await summarise(key, (await readYaml(key)) ?? '')
-      data.push({ name: key.replace(/\.ya?ml$/, ''), file: key, valid: result.valid, strategy_name: result.strategy?.name ?? null, features: result.resolved_features.length, errors: result.errors.length })
-    }
-    return { success: true, data }
-  }))
+  router.get(
+    '/api/v1/strategies',
+    defineEventHandler(async () => {
+      const keys = (await ctx.storage.strategies.getKeys()).filter((k) => /\.ya?ml$/.test(k) && !k.includes(':'))
+      const data = []
+      for (const key of keys.sort()) {
+        const result = await summarise(key, (await readYaml(key)) ?? '')
+        data.push({
+          name: key.replace(/\.ya?ml$/, ''),
+          file: key,
+          valid: result.valid,
+          strategy_name: result.strategy?.name ?? null,
+          features: result.resolved_features.length,
+          errors: result.errors.length,
+        })
+      }
+      return { success: true, data }
+    }),
+  )
 
-  router.get('/api/v1/strategies/:name', defineEventHandler(async (event) => {
-    const name = getRouterParam(event, 'name') ?? ''
-    const result = await validate(await load(name), strategyKey(name))
-    return { success: true, data: { name, valid: result.valid, errors: result.errors, warnings: result.warnings, strategy: result.strategy ?? null } }
-  }))
+  router.get(
+    '/api/v1/strategies/:name',
+    defineEventHandler(async (event) => {
+      const name = getRouterParam(event, 'name') ?? ''
+      const result = await validate(await load(name), strategyKey(name))
+      return {
+        success: true,
+        data: { name, valid: result.valid, errors: result.errors, warnings: result.warnings, strategy: result.strategy ?? null },
+      }
+    }),
+  )
 
-  router.get('/api/v1/strategies/:name/features', defineEventHandler(async (event) => {
-    const name = getRouterParam(event, 'name') ?? ''
-    const result = await validate(await load(name), strategyKey(name))
-    if (!result.valid) throw new KtrdrError({ statusCode: 422, code: 'STRATEGY_INVALID', retryable: false, message: `Strategy ${name} is invalid`, details: { errors: result.errors } })
-    return { success: true, data: { name, resolved_features: result.resolved_features, count: result.resolved_features.length } }
-  }))
+  router.get(
+    '/api/v1/strategies/:name/features',
+    defineEventHandler(async (event) => {
+      const name = getRouterParam(event, 'name') ?? ''
+      const result = await validate(await load(name), strategyKey(name))
+      if (!result.valid)
+        throw new KtrdrError({
+          statusCode: 422,
+          code: 'STRATEGY_INVALID',
+          retryable: false,
+          message: `Strategy ${name} is invalid`,
+          details: { errors: result.errors },
+        })
+      return { success: true, data: { name, resolved_features: result.resolved_features, count: result.resolved_features.length } }
+    }),
+  )
 })

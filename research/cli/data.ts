@@ -2,13 +2,23 @@ import { readFile } from 'node:fs/promises'
 import { defineCommand } from 'citty'
 import { createKtrdrStorage } from '../../storage/index.ts'
 import {
-  SYNTHETIC_GENERATOR, formatIsoSeconds, generateSyntheticSeries, importVendorCsv, listDatasets, loadBars, readMeta, saveBars, sliceSeries,
+  SYNTHETIC_GENERATOR,
+  formatIsoSeconds,
+  generateSyntheticSeries,
+  importVendorCsv,
+  listDatasets,
+  loadBars,
+  readMeta,
+  saveBars,
+  sliceSeries,
   type SyntheticPreset,
 } from '../../trading/index.ts'
 
 /** Prints the error's message and exits non-zero: bad input is never a stack trace. */
 async function guard(fn: () => Promise<void>): Promise<void> {
-  try { await fn() } catch (error) {
+  try {
+    await fn()
+  } catch (error) {
     console.error(`error: ${(error as Error).message}`)
     process.exitCode = 1
   }
@@ -25,16 +35,29 @@ async function useDataStorage(dir?: string) {
 const list = defineCommand({
   meta: { name: 'list', description: 'Show what is stored: symbol, timeframe, range, bar count (synthetic sets are marked)' },
   args: { ...storageArgs, json: { type: 'boolean', description: 'Print JSON' } },
-  run: ({ args }) => guard(async () => {
-    const storage = await useDataStorage(args['data-dir'])
-    try {
-      const sets = await listDatasets(storage.data)
-      if (args.json) return void console.log(JSON.stringify(sets, null, 2))
-      if (!sets.length) return void console.log('No data stored. Run `ktrdr data import`, `ktrdr data generate` or ib-fetch.')
-      console.log(['symbol', 'tf', 'start', 'end', 'bars', 'source'].join('\t'))
-      for (const s of sets) console.log([s.symbol, s.timeframe, s.start, s.end, s.bars, s.synthetic ? `SYNTHETIC (${s.meta?.preset ?? '?'}, seed ${s.meta?.seed ?? '?'})` : 'market'].join('\t'))
-    } finally { await storage.dispose() }
-  }),
+  run: ({ args }) =>
+    guard(async () => {
+      const storage = await useDataStorage(args['data-dir'])
+      try {
+        const sets = await listDatasets(storage.data)
+        if (args.json) return void console.log(JSON.stringify(sets, null, 2))
+        if (!sets.length) return void console.log('No data stored. Run `ktrdr data import`, `ktrdr data generate` or ib-fetch.')
+        console.log(['symbol', 'tf', 'start', 'end', 'bars', 'source'].join('\t'))
+        for (const s of sets)
+          console.log(
+            [
+              s.symbol,
+              s.timeframe,
+              s.start,
+              s.end,
+              s.bars,
+              s.synthetic ? `SYNTHETIC (${s.meta?.preset ?? '?'}, seed ${s.meta?.seed ?? '?'})` : 'market',
+            ].join('\t'),
+          )
+      } finally {
+        await storage.dispose()
+      }
+    }),
 })
 
 const show = defineCommand({
@@ -48,23 +71,42 @@ const show = defineCommand({
     json: { type: 'boolean', description: 'Print JSON' },
     ...storageArgs,
   },
-  run: ({ args }) => guard(async () => {
-    const storage = await useDataStorage(args['data-dir'])
-    try {
-      const limit = args.limit === undefined ? 20 : Number(args.limit)
-      if (!Number.isInteger(limit) || limit < 1) throw new Error(`--limit must be a positive integer, got ${args.limit}`)
-      const full = await loadBars(storage.data, { symbol: args.symbol, timeframe: args.timeframe, start: args.start, end: args.end })
-      const s = full.length > limit ? sliceSeries(full, full.length - limit, full.length) : full
-      const tag = full.synthetic ? ' — SYNTHETIC data (generated, not market prices)' : ''
-      if (args.json) {
-        const rows = Array.from({ length: s.length }, (_, i) => ({ time: formatIsoSeconds(s.time[i]), open: s.open[i], high: s.high[i], low: s.low[i], close: s.close[i], volume: s.volume[i] }))
-        return void console.log(JSON.stringify({ symbol: args.symbol, timeframe: args.timeframe, synthetic: Boolean(full.synthetic), bars: full.length, rows }, null, 2))
+  run: ({ args }) =>
+    guard(async () => {
+      const storage = await useDataStorage(args['data-dir'])
+      try {
+        const limit = args.limit === undefined ? 20 : Number(args.limit)
+        if (!Number.isInteger(limit) || limit < 1) throw new Error(`--limit must be a positive integer, got ${args.limit}`)
+        const full = await loadBars(storage.data, { symbol: args.symbol, timeframe: args.timeframe, start: args.start, end: args.end })
+        const s = full.length > limit ? sliceSeries(full, full.length - limit, full.length) : full
+        const tag = full.synthetic ? ' — SYNTHETIC data (generated, not market prices)' : ''
+        if (args.json) {
+          const rows = Array.from({ length: s.length }, (_, i) => ({
+            time: formatIsoSeconds(s.time[i]),
+            open: s.open[i],
+            high: s.high[i],
+            low: s.low[i],
+            close: s.close[i],
+            volume: s.volume[i],
+          }))
+          return void console.log(
+            JSON.stringify(
+              { symbol: args.symbol, timeframe: args.timeframe, synthetic: Boolean(full.synthetic), bars: full.length, rows },
+              null,
+              2,
+            ),
+          )
+        }
+        console.log(
+          `${args.symbol} ${args.timeframe}: ${full.length} bars ${formatIsoSeconds(full.time[0])} → ${formatIsoSeconds(full.time[full.length - 1])}${tag}`,
+        )
+        console.log(['time', 'open', 'high', 'low', 'close', 'volume'].join('\t'))
+        for (let i = 0; i < s.length; i++)
+          console.log([formatIsoSeconds(s.time[i]), s.open[i], s.high[i], s.low[i], s.close[i], s.volume[i]].join('\t'))
+      } finally {
+        await storage.dispose()
       }
-      console.log(`${args.symbol} ${args.timeframe}: ${full.length} bars ${formatIsoSeconds(full.time[0])} → ${formatIsoSeconds(full.time[full.length - 1])}${tag}`)
-      console.log(['time', 'open', 'high', 'low', 'close', 'volume'].join('\t'))
-      for (let i = 0; i < s.length; i++) console.log([formatIsoSeconds(s.time[i]), s.open[i], s.high[i], s.low[i], s.close[i], s.volume[i]].join('\t'))
-    } finally { await storage.dispose() }
-  }),
+    }),
 })
 
 const importCmd = defineCommand({
@@ -76,19 +118,25 @@ const importCmd = defineCommand({
     merge: { type: 'boolean', description: 'Merge into what is stored (new rows win) instead of replacing it' },
     ...storageArgs,
   },
-  run: ({ args }) => guard(async () => {
-    const text = await readFile(args.file, 'utf8')
-    const result = importVendorCsv(text, { symbol: args.symbol, timeframe: args.timeframe })
-    const bad = result.issues.filter((i) => /^(high|low) /.test(i.message))
-    for (const issue of result.issues) console.error(`${args.file}:${issue.line}: ${issue.message}`)
-    if (bad.length) throw new Error(`${bad.length} rows break high ≥ max(open, close) / low ≤ min(open, close): fix the file; nothing was written`)
-    if (!result.series.length) throw new Error('no readable rows: nothing was written')
-    const storage = await useDataStorage(args['data-dir'])
-    try {
-      const saved = await saveBars(storage.data, result.series, { merge: args.merge, meta: { source: `import:${result.layout}` } })
-      console.log(`Imported ${result.series.length} bars (${result.layout} layout${result.duplicatesDropped ? `, ${result.duplicatesDropped} duplicates dropped` : ''}${result.issues.length ? `, ${result.issues.length} unreadable rows skipped` : ''}) → ${saved.key} (${saved.bars} bars stored)`)
-    } finally { await storage.dispose() }
-  }),
+  run: ({ args }) =>
+    guard(async () => {
+      const text = await readFile(args.file, 'utf8')
+      const result = importVendorCsv(text, { symbol: args.symbol, timeframe: args.timeframe })
+      const bad = result.issues.filter((i) => /^(high|low) /.test(i.message))
+      for (const issue of result.issues) console.error(`${args.file}:${issue.line}: ${issue.message}`)
+      if (bad.length)
+        throw new Error(`${bad.length} rows break high ≥ max(open, close) / low ≤ min(open, close): fix the file; nothing was written`)
+      if (!result.series.length) throw new Error('no readable rows: nothing was written')
+      const storage = await useDataStorage(args['data-dir'])
+      try {
+        const saved = await saveBars(storage.data, result.series, { merge: args.merge, meta: { source: `import:${result.layout}` } })
+        console.log(
+          `Imported ${result.series.length} bars (${result.layout} layout${result.duplicatesDropped ? `, ${result.duplicatesDropped} duplicates dropped` : ''}${result.issues.length ? `, ${result.issues.length} unreadable rows skipped` : ''}) → ${saved.key} (${saved.bars} bars stored)`,
+        )
+      } finally {
+        await storage.dispose()
+      }
+    }),
 })
 
 const generate = defineCommand({
@@ -104,20 +152,36 @@ const generate = defineCommand({
     seed: { type: 'string', description: 'PRNG seed (default 42)' },
     ...storageArgs,
   },
-  run: ({ args }) => guard(async () => {
-    const preset = (args.preset ?? 'forex') as SyntheticPreset
-    const seed = args.seed === undefined ? 42 : Number(args.seed)
-    if (!Number.isInteger(seed)) throw new Error(`--seed must be an integer, got ${args.seed}`)
-    const bars = args.bars === undefined ? undefined : Number(args.bars)
-    const structure = (args.structure ?? 'none') as 'none' | 'trend_regimes'
-    const series = generateSyntheticSeries({ symbol: args.symbol, timeframe: args.timeframe, preset, seed, bars, start: args.start, end: args.end, structure })
-    const storage = await useDataStorage(args['data-dir'])
-    try {
-      const saved = await saveBars(storage.data, series, { meta: { synthetic: true, generator: SYNTHETIC_GENERATOR, seed, preset, structure } })
-      const meta = await readMeta(storage.data, args.symbol, args.timeframe)
-      console.log(`Generated SYNTHETIC ${preset} data: ${saved.bars} bars ${formatIsoSeconds(series.time[0])} → ${formatIsoSeconds(series.time[series.length - 1])} → ${saved.key} (seed ${meta?.seed}; not market prices)`)
-    } finally { await storage.dispose() }
-  }),
+  run: ({ args }) =>
+    guard(async () => {
+      const preset = (args.preset ?? 'forex') as SyntheticPreset
+      const seed = args.seed === undefined ? 42 : Number(args.seed)
+      if (!Number.isInteger(seed)) throw new Error(`--seed must be an integer, got ${args.seed}`)
+      const bars = args.bars === undefined ? undefined : Number(args.bars)
+      const structure = (args.structure ?? 'none') as 'none' | 'trend_regimes'
+      const series = generateSyntheticSeries({
+        symbol: args.symbol,
+        timeframe: args.timeframe,
+        preset,
+        seed,
+        bars,
+        start: args.start,
+        end: args.end,
+        structure,
+      })
+      const storage = await useDataStorage(args['data-dir'])
+      try {
+        const saved = await saveBars(storage.data, series, {
+          meta: { synthetic: true, generator: SYNTHETIC_GENERATOR, seed, preset, structure },
+        })
+        const meta = await readMeta(storage.data, args.symbol, args.timeframe)
+        console.log(
+          `Generated SYNTHETIC ${preset} data: ${saved.bars} bars ${formatIsoSeconds(series.time[0])} → ${formatIsoSeconds(series.time[series.length - 1])} → ${saved.key} (seed ${meta?.seed}; not market prices)`,
+        )
+      } finally {
+        await storage.dispose()
+      }
+    }),
 })
 
 export default defineCommand({

@@ -28,9 +28,20 @@ interface DemoOptions {
   serve: boolean
 }
 
-type Op = { operation_id: string; status: string; progress: { percentage: number; current_step: string | null }; result: any; error: { message: string } | null; worker_id: string | null }
+type Op = {
+  operation_id: string
+  status: string
+  progress: { percentage: number; current_step: string | null }
+  result: any
+  error: { message: string } | null
+  worker_id: string | null
+}
 
-async function api<T>(base: string, path: string, init: { method?: string; body?: unknown; raw?: Uint8Array; contentType?: string } = {}): Promise<T> {
+async function api<T>(
+  base: string,
+  path: string,
+  init: { method?: string; body?: unknown; raw?: Uint8Array; contentType?: string } = {},
+): Promise<T> {
   const res = await fetch(`${base}${path}`, {
     method: init.method ?? (init.body !== undefined || init.raw ? 'POST' : 'GET'),
     headers: { 'content-type': init.contentType ?? 'application/json' },
@@ -52,7 +63,11 @@ async function* operationEvents(body: ReadableStream<Uint8Array>): AsyncGenerato
     while ((end = buffer.indexOf('\n\n')) >= 0) {
       const block = buffer.slice(0, end)
       buffer = buffer.slice(end + 2)
-      const data = block.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trimStart()).join('\n')
+      const data = block
+        .split('\n')
+        .filter((l) => l.startsWith('data:'))
+        .map((l) => l.slice(5).trimStart())
+        .join('\n')
       if (data) yield JSON.parse(data) as Op
     }
   }
@@ -91,7 +106,10 @@ async function follow(base: string, id: string, label: string, timeoutMs: number
           lastStep = step
           lastAt = Date.now()
         }
-        if (done) { final = op; break }
+        if (done) {
+          final = op
+          break
+        }
       }
     } catch (error) {
       if (abort.signal.aborted) continue // the deadline: reported at the top of the loop
@@ -114,8 +132,12 @@ export async function runDemo(o: DemoOptions): Promise<void> {
   const started = Date.now()
   const home = resolve(o.home)
   const [{ createGateway }, { createHost }, { buildFunctionBundle }, { createKtrdrStorage }, synthetic, store] = await Promise.all([
-    import('../../runtime/gateway/index.ts'), import('../../runtime/host/index.ts'), import('../../runtime/bundler/index.ts'), import('../../storage/index.ts'),
-    import('../../trading/index.ts'), import('../../trading/index.ts'),
+    import('../../runtime/gateway/index.ts'),
+    import('../../runtime/host/index.ts'),
+    import('../../runtime/bundler/index.ts'),
+    import('../../storage/index.ts'),
+    import('../../trading/index.ts'),
+    import('../../trading/index.ts'),
   ])
   const storageConfig = { root: home }
   const storage = await createKtrdrStorage(storageConfig)
@@ -123,13 +145,32 @@ export async function runDemo(o: DemoOptions): Promise<void> {
 
   try {
     log.start(`1/6 Local cluster: gateway on 127.0.0.1:${o.port}, 2 hosts, storage under ${home}`)
-    const gateway = await createGateway({ host: '127.0.0.1', port: o.port, dbPath: join(home, 'gateway.db'), storage: storageConfig, apiToken: null, clusterToken: null, quiet: true, routes: (await import('../api/index.ts')).researchRoutes })
+    const gateway = await createGateway({
+      host: '127.0.0.1',
+      port: o.port,
+      dbPath: join(home, 'gateway.db'),
+      storage: storageConfig,
+      apiToken: null,
+      clusterToken: null,
+      quiet: true,
+      routes: (await import('../api/index.ts')).researchRoutes,
+    })
     cleanups.unshift(() => gateway.close())
     const base = gateway.url
     for (const n of [1, 2]) {
       const host = await createHost({
-        apiUrl: base, workerId: `demo-host-${n}`, workerType: 'general', port: o.hostPort ? o.hostPort + n - 1 : 0, bind: '127.0.0.1', slots: 1,
-        storage: storageConfig, cacheDir: join(home, `host-${n}`), clusterToken: null, logLevel: 'warn', detectGpu: false, gpu: false,
+        apiUrl: base,
+        workerId: `demo-host-${n}`,
+        workerType: 'general',
+        port: o.hostPort ? o.hostPort + n - 1 : 0,
+        bind: '127.0.0.1',
+        slots: 1,
+        storage: storageConfig,
+        cacheDir: join(home, `host-${n}`),
+        clusterToken: null,
+        logLevel: 'warn',
+        detectGpu: false,
+        gpu: false,
       })
       cleanups.unshift(() => host.close({ timeoutMs: 5000 }))
       await host.registered
@@ -142,15 +183,32 @@ export async function runDemo(o: DemoOptions): Promise<void> {
     for (const name of ['train', 'backtest']) {
       const bundle = await buildFunctionBundle(name, { outDir: join(home, 'build') })
       const { readFile } = await import('node:fs/promises')
-      const version = await api<{ version: number; sha256: string }>(base, `/api/v1/functions/${name}/versions`, { raw: await readFile(bundle.archivePath), contentType: 'application/gzip' })
+      const version = await api<{ version: number; sha256: string }>(base, `/api/v1/functions/${name}/versions`, {
+        raw: await readFile(bundle.archivePath),
+        contentType: 'application/gzip',
+      })
       deployed[name] = version.version
-      log.success(`${name} v${version.version} (${(bundle.size / 1024).toFixed(0)} KiB, sha256 ${version.sha256.slice(0, 12)}, built in ${(bundle.buildMs / 1000).toFixed(1)} s)`)
+      log.success(
+        `${name} v${version.version} (${(bundle.size / 1024).toFixed(0)} KiB, sha256 ${version.sha256.slice(0, 12)}, built in ${(bundle.buildMs / 1000).toFixed(1)} s)`,
+      )
     }
 
     const structure = o.market === 'planted' ? 'trend_regimes' : 'none'
-    log.start(`3/6 Synthetic market: ${o.symbol} 1h, ${o.bars.toLocaleString('en-US')} bars (seed ${o.seed}, ${o.market === 'planted' ? `planted structure: up/down trend regimes of ~${synthetic.PLANTED_REGIME_BARS} bars` : 'plain: no planted structure'}) — SYNTHETIC data, not a real market`)
-    const series = synthetic.generateSyntheticSeries({ symbol: o.symbol, timeframe: '1h', preset: 'forex', seed: o.seed, bars: o.bars, start: '2020-01-01', structure })
-    await store.saveBars(storage.data, series, { meta: { synthetic: true, generator: synthetic.SYNTHETIC_GENERATOR, seed: o.seed, preset: 'forex', structure } })
+    log.start(
+      `3/6 Synthetic market: ${o.symbol} 1h, ${o.bars.toLocaleString('en-US')} bars (seed ${o.seed}, ${o.market === 'planted' ? `planted structure: up/down trend regimes of ~${synthetic.PLANTED_REGIME_BARS} bars` : 'plain: no planted structure'}) — SYNTHETIC data, not a real market`,
+    )
+    const series = synthetic.generateSyntheticSeries({
+      symbol: o.symbol,
+      timeframe: '1h',
+      preset: 'forex',
+      seed: o.seed,
+      bars: o.bars,
+      start: '2020-01-01',
+      structure,
+    })
+    await store.saveBars(storage.data, series, {
+      meta: { synthetic: true, generator: synthetic.SYNTHETIC_GENERATOR, seed: o.seed, preset: 'forex', structure },
+    })
     const first = series.time[0]
     const last = series.time[series.length - 1]
     // Train on the first 70%, backtest on the rest: the backtest window is unseen by training.
@@ -160,13 +218,22 @@ export async function runDemo(o: DemoOptions): Promise<void> {
 
     const { EXAMPLE_STRATEGIES_DIR, seedExampleStrategies } = await import('../seed.ts')
     const files = (await readdir(EXAMPLE_STRATEGIES_DIR).catch(() => [] as string[])).filter((f) => f.endsWith('.yaml'))
-    if (!files.includes(`${o.strategy}.yaml`)) throw new Error(`examples/strategies/${o.strategy}.yaml not found: pick one of ${files.join(', ') || '(none)'}`)
+    if (!files.includes(`${o.strategy}.yaml`))
+      throw new Error(`examples/strategies/${o.strategy}.yaml not found: pick one of ${files.join(', ') || '(none)'}`)
     const copied = await seedExampleStrategies(storage.strategies, EXAMPLE_STRATEGIES_DIR, { overwrite: true })
     log.success(`Copied ${copied.length} example strategies into the strategies mount`)
 
     log.start(`4/6 Training ${o.strategy} (${o.epochs} epochs) through POST /api/v1/trainings/start`)
     const train = await api<Op>(base, '/api/v1/trainings/start', {
-      body: { strategy_name: o.strategy, symbols: [o.symbol], timeframe: '1h', start_date: day(first), end_date: day(split - 24 * H), epochs: o.epochs, seed: o.seed },
+      body: {
+        strategy_name: o.strategy,
+        symbols: [o.symbol],
+        timeframe: '1h',
+        start_date: day(first),
+        end_date: day(split - 24 * H),
+        epochs: o.epochs,
+        seed: o.seed,
+      },
     })
     const trained = await follow(base, train.operation_id, 'train', 30 * 60_000)
     const modelPath: string = trained.result?.model_path
@@ -174,11 +241,18 @@ export async function runDemo(o: DemoOptions): Promise<void> {
     const tm = trained.result?.test_metrics ?? {}
     log.success(`Model ${modelPath} (operation ${train.operation_id}, host ${trained.worker_id})`)
     const purged = trained.result?.data_summary?.purged
-    if (purged) log.log(`  Labels purged at the split boundaries: ${purged.train} train, ${purged.validation} validation (they read the next split's bars)`)
+    if (purged)
+      log.log(
+        `  Labels purged at the split boundaries: ${purged.train} train, ${purged.validation} validation (they read the next split's bars)`,
+      )
     if (typeof tm.test_accuracy === 'number' && typeof tm.majority_baseline === 'number') {
-      log.log(`  Test accuracy ${fmtPct(tm.test_accuracy)} vs ${fmtPct(tm.majority_baseline)} always-${tm.majority_class}; balanced accuracy ${fmtPct(tm.balanced_accuracy)} vs ${fmtPct(tm.baseline.balanced_accuracy)}; macro F1 ${fmtNum(tm.macro_f1)} vs ${fmtNum(tm.baseline.macro_f1)}`)
+      log.log(
+        `  Test accuracy ${fmtPct(tm.test_accuracy)} vs ${fmtPct(tm.majority_baseline)} always-${tm.majority_class}; balanced accuracy ${fmtPct(tm.balanced_accuracy)} vs ${fmtPct(tm.baseline.balanced_accuracy)}; macro F1 ${fmtNum(tm.macro_f1)} vs ${fmtNum(tm.baseline.macro_f1)}`,
+      )
     } else if (tm.baselines) {
-      log.log(`  Test MAE ${tm.mae.toExponential(2)} vs ${tm.baselines.zero_return.mae.toExponential(2)} (zero return); direction ${fmtPct(tm.directional_accuracy)} vs ${fmtPct(tm.baselines.zero_return.directional_accuracy)}`)
+      log.log(
+        `  Test MAE ${tm.mae.toExponential(2)} vs ${tm.baselines.zero_return.mae.toExponential(2)} (zero return); direction ${fmtPct(tm.directional_accuracy)} vs ${fmtPct(tm.baselines.zero_return.directional_accuracy)}`,
+      )
     }
     for (const w of trained.result?.warnings ?? []) log.warn(`  ${w.message}`)
 
@@ -186,7 +260,18 @@ export async function runDemo(o: DemoOptions): Promise<void> {
     // The model's strategy `name:` (e.g. v3_multi_indicator_example) can differ from its file name.
     const strategyName: string = trained.result?.strategy_name ?? trained.result?.session_info?.strategy_name ?? o.strategy
     const bt = await api<Op>(base, '/api/v1/backtests/start', {
-      body: { model_path: modelPath, strategy_name: strategyName, symbol: o.symbol, timeframe: '1h', start_date: day(split), end_date: day(last), initial_capital: 100_000, commission: 0.001, slippage: 0.0005, require_out_of_sample: true },
+      body: {
+        model_path: modelPath,
+        strategy_name: strategyName,
+        symbol: o.symbol,
+        timeframe: '1h',
+        start_date: day(split),
+        end_date: day(last),
+        initial_capital: 100_000,
+        commission: 0.001,
+        slippage: 0.0005,
+        require_out_of_sample: true,
+      },
     })
     const done = await follow(base, bt.operation_id, 'backtest', 15 * 60_000)
     const r = done.result
@@ -198,15 +283,40 @@ export async function runDemo(o: DemoOptions): Promise<void> {
     const d = r.decisions
     const rows: Array<[string, string]> = [
       ['Strategy / model', `${r.strategy_name} / ${r.model?.key ?? modelPath}`],
-      ['Window', `${r.start_time} → ${r.end_time} (${r.equity_curve_length.toLocaleString('en-US')} bars, ${r.synthetic_data ? 'SYNTHETIC data' : 'market data'}, out of sample: ${r.out_of_sample.overlap_bars} bars overlap training)`],
+      [
+        'Window',
+        `${r.start_time} → ${r.end_time} (${r.equity_curve_length.toLocaleString('en-US')} bars, ${r.synthetic_data ? 'SYNTHETIC data' : 'market data'}, out of sample: ${r.out_of_sample.overlap_bars} bars overlap training)`,
+      ],
       ['Total return', `${fmtNum(m.total_return)} (${fmtNum(m.total_return_pct)}%), annualised ${fmtPct(m.annualized_return)}`],
-      ['Buy and hold', `${fmtNum(b.buy_and_hold.market_return_pct)}% market, ${fmtNum(b.buy_and_hold.return_pct)}% at the same position size and costs`],
-      ['Random entries', rnd ? `${rnd.draws} draws, same trades/sides/holding times: median ${fmtNum(rnd.p50_return_pct)}%, 5–95% ${fmtNum(rnd.p05_return_pct)}% … ${fmtNum(rnd.p95_return_pct)}%; strategy ${fmtNum(rnd.strategy_return_pct)}% → ${fmtNum(rnd.percentile, 1)}th percentile, p = ${rnd.p_value.toFixed(4)}` : '-'],
-      ['Sharpe / Sortino / Calmar', `${fmtNum(m.sharpe_ratio)} / ${fmtNum(m.sortino_ratio)} / ${fmtNum(m.calmar_ratio)} (annualised by ${fmtNum(r.annualization?.periods_per_year ?? 0, 0)} bars/year)`],
+      [
+        'Buy and hold',
+        `${fmtNum(b.buy_and_hold.market_return_pct)}% market, ${fmtNum(b.buy_and_hold.return_pct)}% at the same position size and costs`,
+      ],
+      [
+        'Random entries',
+        rnd
+          ? `${rnd.draws} draws, same trades/sides/holding times: median ${fmtNum(rnd.p50_return_pct)}%, 5–95% ${fmtNum(rnd.p05_return_pct)}% … ${fmtNum(rnd.p95_return_pct)}%; strategy ${fmtNum(rnd.strategy_return_pct)}% → ${fmtNum(rnd.percentile, 1)}th percentile, p = ${rnd.p_value.toFixed(4)}`
+          : '-',
+      ],
+      [
+        'Sharpe / Sortino / Calmar',
+        `${fmtNum(m.sharpe_ratio)} / ${fmtNum(m.sortino_ratio)} / ${fmtNum(m.calmar_ratio)} (annualised by ${fmtNum(r.annualization?.periods_per_year ?? 0, 0)} bars/year)`,
+      ],
       ['Max drawdown', `${fmtNum(m.max_drawdown_pct)}% (${fmtNum(m.max_drawdown)})`],
-      ['Trades', `${m.total_trades} (win rate ${fmtPct(m.win_rate)}, profit factor ${fmtNum(m.profit_factor)}, avg hold ${fmtNum(m.avg_holding_period, 1)} h)`],
-      ['Decisions', `${d.calls.buy} BUY / ${d.calls.sell} SELL / ${d.calls.hold} HOLD calls; filtered: ${d.filtered.confidence} confidence, ${d.filtered.cost} cost, ${d.filtered.separation} separation, ${d.filtered.position} already in position, ${d.filtered.long_only} long-only; in the market ${fmtNum(d.time_in_market_pct, 0)}% of bars, exposure ${fmtNum(d.exposure_pct, 1)}%${d.why_no_trades ? `; no trades: ${d.why_no_trades}` : ''}`],
-      ['Engine', r.timings ? `features ${fmtNum(r.timings.features_s, 3)} s, inference ${fmtNum(r.timings.inference_s, 3)} s, engine ${fmtNum(r.timings.engine_s, 3)} s, baselines ${fmtNum(r.timings.baselines_s ?? 0, 3)} s` : '-'],
+      [
+        'Trades',
+        `${m.total_trades} (win rate ${fmtPct(m.win_rate)}, profit factor ${fmtNum(m.profit_factor)}, avg hold ${fmtNum(m.avg_holding_period, 1)} h)`,
+      ],
+      [
+        'Decisions',
+        `${d.calls.buy} BUY / ${d.calls.sell} SELL / ${d.calls.hold} HOLD calls; filtered: ${d.filtered.confidence} confidence, ${d.filtered.cost} cost, ${d.filtered.separation} separation, ${d.filtered.position} already in position, ${d.filtered.long_only} long-only; in the market ${fmtNum(d.time_in_market_pct, 0)}% of bars, exposure ${fmtNum(d.exposure_pct, 1)}%${d.why_no_trades ? `; no trades: ${d.why_no_trades}` : ''}`,
+      ],
+      [
+        'Engine',
+        r.timings
+          ? `features ${fmtNum(r.timings.features_s, 3)} s, inference ${fmtNum(r.timings.inference_s, 3)} s, engine ${fmtNum(r.timings.engine_s, 3)} s, baselines ${fmtNum(r.timings.baselines_s ?? 0, 3)} s`
+          : '-',
+      ],
       ['Operations', `train ${train.operation_id}, backtest ${bt.operation_id}`],
     ]
     const width = Math.max(...rows.map(([k]) => k.length))
@@ -223,7 +333,9 @@ export async function runDemo(o: DemoOptions): Promise<void> {
     log.log(`  summary       ${join(resultsDir, r.results_prefix, 'summary.json')}`)
     log.log(`  model         ${join(home, modelPath)}`)
     log.log('')
-    log.log(`Look at them through the API${o.serve ? '' : ' (the gateway keeps them; `ktrdr demo --serve` or `ktrdr up --port ' + o.port + '` to query)'}:`)
+    log.log(
+      `Look at them through the API${o.serve ? '' : ' (the gateway keeps them; `ktrdr demo --serve` or `ktrdr up --port ' + o.port + '` to query)'}:`,
+    )
     // Keys become URL paths segment by segment (symbols and strategy names may hold odd characters).
     const url = (key: string) => key.split('/').map(encodeURIComponent).join('/')
     const modelKey: string = trained.result?.model_key ?? modelPath.replace(/^models\//, '')
@@ -240,7 +352,10 @@ export async function runDemo(o: DemoOptions): Promise<void> {
 
     if (o.serve) {
       log.info(`Cluster stays up at ${base}; Ctrl-C to stop`)
-      await new Promise<void>((resolveStop) => { process.once('SIGINT', () => resolveStop()); process.once('SIGTERM', () => resolveStop()) })
+      await new Promise<void>((resolveStop) => {
+        process.once('SIGINT', () => resolveStop())
+        process.once('SIGTERM', () => resolveStop())
+      })
     }
   } finally {
     for (const c of cleanups) await c().catch((e: unknown) => log.warn(`cleanup: ${(e as Error).message}`))
@@ -253,7 +368,11 @@ export default defineCommand({
     port: { type: 'string', description: 'Gateway port (0 = any free port)', default: process.env.KTRDR_PORT ?? '8000' },
     home: { type: 'string', description: 'Storage root (mounts, gateway db, bundles)', default: process.env.KTRDR_HOME ?? '.ktrdr' },
     'host-port': { type: 'string', description: 'First host port (0 = any free port)', default: '0' },
-    market: { type: 'string', description: 'planted (trend regimes a strategy can learn) or plain (no planted structure)', default: 'planted' },
+    market: {
+      type: 'string',
+      description: 'planted (trend regimes a strategy can learn) or plain (no planted structure)',
+      default: 'planted',
+    },
     strategy: { type: 'string', description: 'Strategy from examples/strategies/', default: 'regime_momentum' },
     symbol: { type: 'string', description: 'Synthetic symbol', default: 'EURUSD' },
     bars: { type: 'string', description: 'Hourly bars to generate', default: '12000' },
@@ -264,14 +383,28 @@ export default defineCommand({
   async run({ args }) {
     const int = (v: string, name: string, min: number) => {
       const n = Number(v)
-      if (!Number.isInteger(n) || n < min) { log.error(`--${name} must be an integer ≥ ${min} (got ${v})`); process.exit(2) }
+      if (!Number.isInteger(n) || n < min) {
+        log.error(`--${name} must be an integer ≥ ${min} (got ${v})`)
+        process.exit(2)
+      }
       return n
     }
     try {
-      if (args.market !== 'planted' && args.market !== 'plain') { log.error(`--market must be planted or plain (got ${args.market})`); process.exit(2) }
+      if (args.market !== 'planted' && args.market !== 'plain') {
+        log.error(`--market must be planted or plain (got ${args.market})`)
+        process.exit(2)
+      }
       await runDemo({
-        port: int(args.port, 'port', 0), hostPort: int(args['host-port'], 'host-port', 0), market: args.market, home: args.home, strategy: args.strategy, symbol: args.symbol,
-        bars: int(args.bars, 'bars', 2000), epochs: int(args.epochs, 'epochs', 1), seed: int(args.seed, 'seed', 0), serve: args.serve,
+        port: int(args.port, 'port', 0),
+        hostPort: int(args['host-port'], 'host-port', 0),
+        market: args.market,
+        home: args.home,
+        strategy: args.strategy,
+        symbol: args.symbol,
+        bars: int(args.bars, 'bars', 2000),
+        epochs: int(args.epochs, 'epochs', 1),
+        seed: int(args.seed, 'seed', 0),
+        serve: args.serve,
       })
       process.exit(0)
     } catch (error) {

@@ -13,10 +13,16 @@ describe('ktrdr up seeds the strategies mount', () => {
     try {
       await storage.strategies.setItemRaw('v3_minimal.yaml', Buffer.from('name: mine\n'))
       const stored = await seedExampleStrategies(storage.strategies, examples)
-      const expected = readdirSync(examples).filter((f) => f.endsWith('.yaml')).map((f) => f.replace(/\.yaml$/, '')).filter((n) => n !== 'v3_minimal').sort()
+      const expected = readdirSync(examples)
+        .filter((f) => f.endsWith('.yaml'))
+        .map((f) => f.replace(/\.yaml$/, ''))
+        .filter((n) => n !== 'v3_minimal')
+        .sort()
       expect(stored).toEqual(expected)
-      expect(Buffer.from(await storage.strategies.getItemRaw('v3_minimal.yaml') as Uint8Array).toString('utf8')).toBe('name: mine\n')
-      expect(Buffer.from(await storage.strategies.getItemRaw('v3_multi_indicator.yaml') as Uint8Array).toString('utf8')).toBe(readFileSync(join(examples, 'v3_multi_indicator.yaml'), 'utf8'))
+      expect(Buffer.from((await storage.strategies.getItemRaw('v3_minimal.yaml')) as Uint8Array).toString('utf8')).toBe('name: mine\n')
+      expect(Buffer.from((await storage.strategies.getItemRaw('v3_multi_indicator.yaml')) as Uint8Array).toString('utf8')).toBe(
+        readFileSync(join(examples, 'v3_multi_indicator.yaml'), 'utf8'),
+      )
       expect(await seedExampleStrategies(storage.strategies, examples)).toEqual([])
     } finally {
       await storage.dispose()

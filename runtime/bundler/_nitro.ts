@@ -36,7 +36,14 @@ function isInstalled(pkg: string): boolean {
 }
 
 /** Rollup warnings about third-party code that say nothing about the function being built. */
-const QUIET_WARNINGS = new Set(['INVALID_ANNOTATION', 'UNUSED_EXTERNAL_IMPORT', 'CIRCULAR_DEPENDENCY', 'THIS_IS_UNDEFINED', 'EVAL', 'MODULE_LEVEL_DIRECTIVE'])
+const QUIET_WARNINGS = new Set([
+  'INVALID_ANNOTATION',
+  'UNUSED_EXTERNAL_IMPORT',
+  'CIRCULAR_DEPENDENCY',
+  'THIS_IS_UNDEFINED',
+  'EVAL',
+  'MODULE_LEVEL_DIRECTIVE',
+])
 
 function isTraced(id: string, traced: string[]): boolean {
   const path = id.replace(/\\/g, '/')
@@ -73,36 +80,39 @@ export async function nitroBuild(fnDir: string, work: string, output: string, tr
     // with native addons or runtime assets are traced into the bundle's node_modules instead.
     externals: { inline: [(id: string) => !isTraced(id, traced)] },
     rollupConfig: {
-      plugins: [{
-        // Rollup's tree-shaking drops statements it deems free of side effects, a side-effect-free
-        // infinite loop included (`for (;;) {}` compiled to an empty function that returned at once
-        // instead of running into its deadline). A bundle must behave like its source: our own
-        // modules (the function, the core library, the executor runtime) are kept whole; only
-        // dependencies under node_modules are tree-shaken. Cost: echo's archive +0.5 KB, backtest's +12 KB (0.3%).
-        name: 'ktrdr-keep-own-code',
-        transform: {
-          order: 'post',
-          handler(code: string, id: string) {
-            if (id.startsWith('\0') || id.includes('/node_modules/')) return null
-            return { code, map: null, moduleSideEffects: 'no-treeshake' as const }
+      plugins: [
+        {
+          // Rollup's tree-shaking drops statements it deems free of side effects, a side-effect-free
+          // infinite loop included (`for (;;) {}` compiled to an empty function that returned at once
+          // instead of running into its deadline). A bundle must behave like its source: our own
+          // modules (the function, the core library, the executor runtime) are kept whole; only
+          // dependencies under node_modules are tree-shaken. Cost: echo's archive +0.5 KB, backtest's +12 KB (0.3%).
+          name: 'ktrdr-keep-own-code',
+          transform: {
+            order: 'post',
+            handler(code: string, id: string) {
+              if (id.startsWith('\0') || id.includes('/node_modules/')) return null
+              return { code, map: null, moduleSideEffects: 'no-treeshake' as const }
+            },
           },
         },
-      }, {
-        // nitro inlines a package whose entry mlly does not accept as a node import, traced or
-        // not: @tensorflow/tfjs and tfjs-core are such CJS entries, which left two tfjs-core copies
-        // (the inlined one and the one tfjs-layers loads from node_modules), so layers a function
-        // registers were unknown when loading a model. Bare imports of these scopes are made
-        // external before nitro sees them; their files are traced into node_modules after the build.
-        name: 'ktrdr-force-external',
-        resolveId: {
-          order: 'pre',
-          handler(id: string) {
-            if (!FORCE_EXTERNAL.some((scope) => id.startsWith(scope)) || !isTraced(id, traced)) return null
-            forced.add(id)
-            return { id, external: true }
+        {
+          // nitro inlines a package whose entry mlly does not accept as a node import, traced or
+          // not: @tensorflow/tfjs and tfjs-core are such CJS entries, which left two tfjs-core copies
+          // (the inlined one and the one tfjs-layers loads from node_modules), so layers a function
+          // registers were unknown when loading a model. Bare imports of these scopes are made
+          // external before nitro sees them; their files are traced into node_modules after the build.
+          name: 'ktrdr-force-external',
+          resolveId: {
+            order: 'pre',
+            handler(id: string) {
+              if (!FORCE_EXTERNAL.some((scope) => id.startsWith(scope)) || !isTraced(id, traced)) return null
+              forced.add(id)
+              return { id, external: true }
+            },
           },
         },
-      }],
+      ],
       onwarn(warning, warn) {
         if (warning.code && QUIET_WARNINGS.has(warning.code)) return
         warn(warning)
@@ -116,12 +126,25 @@ export async function nitroBuild(fnDir: string, work: string, output: string, tr
     await copyPublicAssets(nitro)
     await build(nitro)
     const nodeModules = join(output, 'server', 'node_modules')
-    if (forced.size > 0) await traceEntries([...forced].map((id) => createRequire(join(REPO_ROOT, 'package.json')).resolve(id)), nodeModules)
-    const companions = Object.entries(OPTIONAL_COMPANIONS).filter(([pkg]) => existsSync(join(nodeModules, pkg))).flatMap(([, extra]) => extra).filter(isInstalled)
+    if (forced.size > 0)
+      await traceEntries(
+        [...forced].map((id) => createRequire(join(REPO_ROOT, 'package.json')).resolve(id)),
+        nodeModules,
+      )
+    const companions = Object.entries(OPTIONAL_COMPANIONS)
+      .filter(([pkg]) => existsSync(join(nodeModules, pkg)))
+      .flatMap(([, extra]) => extra)
+      .filter(isInstalled)
     const wanted = [...new Set([...include, ...companions])]
     if (wanted.length > 0) await copyIncludedPackages(wanted, nodeModules)
   } catch (cause) {
-    throw new KtrdrError({ statusCode: 422, code: 'BUNDLE_BUILD_FAILED', retryable: false, cause, message: `Building ${relative(REPO_ROOT, fnDir) || fnDir} failed: ${(cause as Error).message}` })
+    throw new KtrdrError({
+      statusCode: 422,
+      code: 'BUNDLE_BUILD_FAILED',
+      retryable: false,
+      cause,
+      message: `Building ${relative(REPO_ROOT, fnDir) || fnDir} failed: ${(cause as Error).message}`,
+    })
   } finally {
     signal?.removeEventListener('abort', abort)
     await nitro.close()
@@ -137,7 +160,11 @@ async function copyIncludedPackages(include: string[], nodeModules: string) {
   const entries: string[] = []
   for (const pkg of include) {
     const pkgJson = require.resolve(`${pkg}/package.json`)
-    await fsp.cp(dirname(pkgJson), join(nodeModules, pkg), { recursive: true, dereference: true, filter: (src) => !src.slice(dirname(pkgJson).length).includes('/node_modules/') })
+    await fsp.cp(dirname(pkgJson), join(nodeModules, pkg), {
+      recursive: true,
+      dereference: true,
+      filter: (src) => !src.slice(dirname(pkgJson).length).includes('/node_modules/'),
+    })
     entries.push(require.resolve(pkg))
   }
   await traceEntries(entries, nodeModules)
@@ -152,7 +179,14 @@ async function traceEntries(entries: string[], nodeModules: string) {
     const at = abs.lastIndexOf('/node_modules/')
     if (at < 0) continue
     const target = join(nodeModules, abs.slice(at + '/node_modules/'.length))
-    if (existsSync(target) || !(await fsp.stat(abs).then((st) => st.isFile(), () => false))) continue
+    if (
+      existsSync(target) ||
+      !(await fsp.stat(abs).then(
+        (st) => st.isFile(),
+        () => false,
+      ))
+    )
+      continue
     await fsp.mkdir(dirname(target), { recursive: true })
     await fsp.copyFile(abs, target)
   }

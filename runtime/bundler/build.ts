@@ -3,7 +3,15 @@ import { existsSync, promises as fsp } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { promisify } from 'node:util'
-import { KtrdrError, MANIFEST_FILE, packArchive, parseManifest, sha256Hex, type ArchiveFile, type FunctionManifest } from '../protocol/index.ts'
+import {
+  KtrdrError,
+  MANIFEST_FILE,
+  packArchive,
+  parseManifest,
+  sha256Hex,
+  type ArchiveFile,
+  type FunctionManifest,
+} from '../protocol/index.ts'
 import type { FunctionDescription } from '../function/index.ts'
 import { nitroBuild, REPO_ROOT, TRACED_PACKAGES } from './_nitro.ts'
 
@@ -11,7 +19,10 @@ const run = promisify(execFile)
 export const BUNDLE_ENTRY = 'server/index.mjs'
 
 /** Optional `functions/<name>/bundle.json`: packages to trace (external) and to include although never imported statically. */
-export interface BundleConfig { external?: string[]; include?: string[] }
+export interface BundleConfig {
+  external?: string[]
+  include?: string[]
+}
 
 async function readBundleConfig(fnDir: string): Promise<BundleConfig> {
   const path = join(fnDir, 'bundle.json')
@@ -19,7 +30,13 @@ async function readBundleConfig(fnDir: string): Promise<BundleConfig> {
   try {
     return JSON.parse(await fsp.readFile(path, 'utf8')) as BundleConfig
   } catch (cause) {
-    throw new KtrdrError({ statusCode: 422, code: 'BUNDLE_CONFIG_INVALID', retryable: false, cause, message: `${path} is not valid JSON: ${(cause as Error).message}` })
+    throw new KtrdrError({
+      statusCode: 422,
+      code: 'BUNDLE_CONFIG_INVALID',
+      retryable: false,
+      cause,
+      message: `${path} is not valid JSON: ${(cause as Error).message}`,
+    })
   }
 }
 
@@ -52,7 +69,12 @@ export interface BuiltBundle {
 export function resolveFunctionDir(target: string, rootDir = REPO_ROOT): string {
   const candidates = [resolve(target), resolve(rootDir, 'functions', target)]
   for (const dir of candidates) if (existsSync(join(dir, 'index.ts'))) return dir
-  throw new KtrdrError({ statusCode: 404, code: 'FUNCTION_SOURCE_NOT_FOUND', retryable: false, message: `No function at "${target}": expected ${candidates.map((d) => join(d, 'index.ts')).join(' or ')}` })
+  throw new KtrdrError({
+    statusCode: 404,
+    code: 'FUNCTION_SOURCE_NOT_FOUND',
+    retryable: false,
+    message: `No function at "${target}": expected ${candidates.map((d) => join(d, 'index.ts')).join(' or ')}`,
+  })
 }
 
 /**
@@ -78,7 +100,9 @@ export async function buildFunctionBundle(target: string, opts: BuildFunctionOpt
       ...description,
       entry: BUNDLE_ENTRY,
       // Fixed per source commit (not wall-clock) so the same source gives the same sha256.
-      built_at: sourceCommit ? await gitCommitDate(fnDir, sourceCommit) : new Date(Number(process.env.SOURCE_DATE_EPOCH ?? 0) * 1000).toISOString(),
+      built_at: sourceCommit
+        ? await gitCommitDate(fnDir, sourceCommit)
+        : new Date(Number(process.env.SOURCE_DATE_EPOCH ?? 0) * 1000).toISOString(),
       source_commit: sourceCommit,
       node: `>=${process.versions.node.split('.')[0]}`,
     } satisfies FunctionManifest)
@@ -92,7 +116,15 @@ export async function buildFunctionBundle(target: string, opts: BuildFunctionOpt
     const outputDir = join(outDir, manifest.name)
     await fsp.rm(outputDir, { recursive: true, force: true })
     await fsp.rename(output, outputDir).catch(() => fsp.cp(output, outputDir, { recursive: true }))
-    return { name: manifest.name, archivePath, sha256, size: archive.byteLength, manifest, buildMs: Math.round(performance.now() - started), outputDir }
+    return {
+      name: manifest.name,
+      archivePath,
+      sha256,
+      size: archive.byteLength,
+      manifest,
+      buildMs: Math.round(performance.now() - started),
+      outputDir,
+    }
   } finally {
     await fsp.rm(work, { recursive: true, force: true })
   }
@@ -101,11 +133,22 @@ export async function buildFunctionBundle(target: string, opts: BuildFunctionOpt
 /** Runs the built entry in describe mode: proves it loads standalone and yields the manifest fields. */
 async function describeBundle(entry: string, signal?: AbortSignal): Promise<FunctionDescription> {
   try {
-    const { stdout } = await run(process.execPath, [entry], { env: { ...process.env, KTRDR_EXECUTOR_DESCRIBE: '1', NODE_OPTIONS: '' }, signal, timeout: 30_000, cwd: dirname(entry) })
+    const { stdout } = await run(process.execPath, [entry], {
+      env: { ...process.env, KTRDR_EXECUTOR_DESCRIBE: '1', NODE_OPTIONS: '' },
+      signal,
+      timeout: 30_000,
+      cwd: dirname(entry),
+    })
     return JSON.parse(stdout.trim().split('\n').pop()!) as FunctionDescription
   } catch (cause) {
     const stderr = (cause as { stderr?: string }).stderr ?? ''
-    throw new KtrdrError({ statusCode: 422, code: 'BUNDLE_IMPORT_FAILED', retryable: false, cause, message: `The built bundle does not load: ${stderr.trim().split('\n').slice(-5).join(' | ') || (cause as Error).message}` })
+    throw new KtrdrError({
+      statusCode: 422,
+      code: 'BUNDLE_IMPORT_FAILED',
+      retryable: false,
+      cause,
+      message: `The built bundle does not load: ${stderr.trim().split('\n').slice(-5).join(' | ') || (cause as Error).message}`,
+    })
   }
 }
 

@@ -4,9 +4,17 @@
 export const homeArg = { type: 'string', description: 'Storage root (default KTRDR_HOME or ./.ktrdr)' } as const
 
 /** An optional integer flag within [min, max]; the error names the flag. */
-export function intArg(name: string, value: string | undefined, range: { min?: number; max?: number; what?: string } = {}): number | undefined {
+export function intArg(
+  name: string,
+  value: string | undefined,
+  range: { min?: number; max?: number; what?: string } = {},
+): number | undefined {
   if (value === undefined) return undefined
-  const { min = 0, max = Number.MAX_SAFE_INTEGER, what = min === 0 && max === Number.MAX_SAFE_INTEGER ? 'a non-negative integer' : `${min}–${max}` } = range
+  const {
+    min = 0,
+    max = Number.MAX_SAFE_INTEGER,
+    what = min === 0 && max === Number.MAX_SAFE_INTEGER ? 'a non-negative integer' : `${min}–${max}`,
+  } = range
   const n = Number(value)
   if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be ${what}, got "${value}"`)
   return n
@@ -14,7 +22,12 @@ export function intArg(name: string, value: string | undefined, range: { min?: n
 
 /** Comma-separated list flag; undefined when absent or empty. */
 export function listArg(value?: string): string[] | undefined {
-  return value ? value.split(',').map((s) => s.trim()).filter(Boolean) : undefined
+  return value
+    ? value
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : undefined
 }
 
 /**
@@ -26,7 +39,10 @@ export function stopOnSignals(stop: (signal: NodeJS.Signals) => Promise<void>): 
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopping) return
     stopping = true
-    stop(signal).then(() => process.exit(0), () => process.exit(1))
+    stop(signal).then(
+      () => process.exit(0),
+      () => process.exit(1),
+    )
   }
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)

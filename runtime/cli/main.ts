@@ -24,7 +24,8 @@ export function createCli({ packs = [] }: CliOptions = {}): CommandDef {
   }
   for (const pack of packs) {
     for (const [name, load] of Object.entries(pack.commands ?? {})) {
-      if (subCommands[name]) throw new Error(`Pack ${pack.name} defines the command "${name}", which another pack or the runtime already has`)
+      if (subCommands[name])
+        throw new Error(`Pack ${pack.name} defines the command "${name}", which another pack or the runtime already has`)
       subCommands[name] = load
     }
   }

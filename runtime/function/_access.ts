@@ -21,8 +21,12 @@ export function checkDeclaredEnv(names: unknown, where: string): string[] {
   if (names === undefined) return []
   if (!Array.isArray(names)) throw declarationError(`${where}: env must be an array of variable names`)
   for (const name of names) {
-    if (typeof name !== 'string' || !ENV_NAME.test(name)) throw declarationError(`${where}: env entry ${JSON.stringify(name)} is not an environment variable name`)
-    if (name.toUpperCase().startsWith('KTRDR_')) throw declarationError(`${where}: env may not name ${name}: KTRDR_* variables are the host's own settings and secrets; use \`ktrdr secret set\` for a function secret`)
+    if (typeof name !== 'string' || !ENV_NAME.test(name))
+      throw declarationError(`${where}: env entry ${JSON.stringify(name)} is not an environment variable name`)
+    if (name.toUpperCase().startsWith('KTRDR_'))
+      throw declarationError(
+        `${where}: env may not name ${name}: KTRDR_* variables are the host's own settings and secrets; use \`ktrdr secret set\` for a function secret`,
+      )
   }
   return [...new Set(names as string[])].sort()
 }
@@ -35,14 +39,21 @@ export function normalizePrefix(prefix: string): string {
 
 export function normalizeStorageAccess(access: unknown, where: string): StorageScope {
   if (access === undefined) return {}
-  if (!access || typeof access !== 'object' || Array.isArray(access)) throw declarationError(`${where}: storage must map mount names to 'read' or 'write'`)
+  if (!access || typeof access !== 'object' || Array.isArray(access))
+    throw declarationError(`${where}: storage must map mount names to 'read' or 'write'`)
   const scope: StorageScope = {}
   for (const [mount, value] of Object.entries(access)) {
-    if (!(MOUNT_NAMES as readonly string[]).includes(mount)) throw declarationError(`${where}: storage names unknown mount "${mount}" (mounts: ${MOUNT_NAMES.join(', ')})`)
-    const entry = typeof value === 'string' ? { access: value, prefixes: [] as unknown[] } : value as { access?: unknown; prefixes?: unknown }
-    if (!entry || (entry.access !== 'read' && entry.access !== 'write')) throw declarationError(`${where}: storage.${mount} must be 'read' or 'write' (or { access, prefixes })`)
+    if (!(MOUNT_NAMES as readonly string[]).includes(mount))
+      throw declarationError(`${where}: storage names unknown mount "${mount}" (mounts: ${MOUNT_NAMES.join(', ')})`)
+    const entry =
+      typeof value === 'string' ? { access: value, prefixes: [] as unknown[] } : (value as { access?: unknown; prefixes?: unknown })
+    if (!entry || (entry.access !== 'read' && entry.access !== 'write'))
+      throw declarationError(`${where}: storage.${mount} must be 'read' or 'write' (or { access, prefixes })`)
     const prefixes = entry.prefixes ?? []
-    if (!Array.isArray(prefixes) || prefixes.some((p) => typeof p !== 'string' || !normalizePrefix(p) || p.split(/[/:\\]/).includes('..'))) {
+    if (
+      !Array.isArray(prefixes) ||
+      prefixes.some((p) => typeof p !== 'string' || !normalizePrefix(p) || p.split(/[/:\\]/).includes('..'))
+    ) {
       throw declarationError(`${where}: storage.${mount}.prefixes must be non-empty key prefixes without ".."`)
     }
     scope[mount as MountName] = { access: entry.access, prefixes: [...new Set((prefixes as string[]).map(normalizePrefix))].sort() }

@@ -3,7 +3,10 @@ import type { FunctionManifest } from '../protocol/index.ts'
 import type { FunctionDefinition } from './define.ts'
 import { checkDeclaredEnv, normalizeStorageAccess } from './_access.ts'
 
-export type FunctionDescription = Pick<FunctionManifest, 'name' | 'description' | 'operation_type' | 'input_schema' | 'placement' | 'timeout_seconds' | 'max_attempts' | 'storage' | 'env'>
+export type FunctionDescription = Pick<
+  FunctionManifest,
+  'name' | 'description' | 'operation_type' | 'input_schema' | 'placement' | 'timeout_seconds' | 'max_attempts' | 'storage' | 'env'
+>
 
 export const DEFAULT_TIMEOUT_SECONDS = 3600
 export const DEFAULT_MAX_ATTEMPTS = 3

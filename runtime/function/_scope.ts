@@ -14,13 +14,25 @@ type Op = 'read' | 'write' | 'list' | 'clear'
 export function checkStorageScope(scope: StorageScope, mount: MountName, key: string, op: Op, who: string): 'all' | 'filter' {
   const declared = scope[mount]
   const shown = key.replace(/:/g, '/') || '(the whole mount)'
-  if (!declared) throw denied(`${who} has no access to the ${mount} mount (it does not declare storage.${mount}); refused ${op} of ${shown}`, mount, key, op)
-  if ((op === 'write' || op === 'clear') && declared.access !== 'write') throw denied(`${who} declares storage.${mount} as 'read'; refused ${op} of ${mount}/${shown}`, mount, key, op)
+  if (!declared)
+    throw denied(
+      `${who} has no access to the ${mount} mount (it does not declare storage.${mount}); refused ${op} of ${shown}`,
+      mount,
+      key,
+      op,
+    )
+  if ((op === 'write' || op === 'clear') && declared.access !== 'write')
+    throw denied(`${who} declares storage.${mount} as 'read'; refused ${op} of ${mount}/${shown}`, mount, key, op)
   if (!declared.prefixes.length) return 'all'
   const base = op === 'read' || op === 'write' ? `${key}:` : key
   if (declared.prefixes.some((p) => base.startsWith(p))) return 'all'
   if (op === 'list' && declared.prefixes.some((p) => p.startsWith(base))) return 'filter'
-  throw denied(`${who} may use ${mount} only under ${declared.prefixes.map((p) => p.replace(/:/g, '/')).join(', ')}; refused ${op} of ${mount}/${shown}`, mount, key, op)
+  throw denied(
+    `${who} may use ${mount} only under ${declared.prefixes.map((p) => p.replace(/:/g, '/')).join(', ')}; refused ${op} of ${mount}/${shown}`,
+    mount,
+    key,
+    op,
+  )
 }
 
 function denied(message: string, mount: MountName, key: string, op: Op) {
@@ -35,13 +47,44 @@ export function scopeDriver(inner: Driver, mount: MountName, scope: StorageScope
     name: `scoped:${inner.name ?? 'driver'}`,
     flags: inner.flags,
     options: inner.options,
-    hasItem: (key, opts) => { check(key, 'read'); return inner.hasItem(key, opts) },
-    getItem: (key, opts) => { check(key, 'read'); return inner.getItem(key, opts) },
-    getItemRaw: inner.getItemRaw && ((key, opts) => { check(key, 'read'); return inner.getItemRaw!(key, opts) }),
-    getMeta: inner.getMeta && ((key, opts) => { check(key, 'read'); return inner.getMeta!(key, opts) }),
-    setItem: inner.setItem && ((key, value, opts) => { check(key, 'write'); return inner.setItem!(key, value, opts) }),
-    setItemRaw: inner.setItemRaw && ((key, value, opts) => { check(key, 'write'); return inner.setItemRaw!(key, value, opts) }),
-    removeItem: inner.removeItem && ((key, opts) => { check(key, 'write'); return inner.removeItem!(key, opts) }),
+    hasItem: (key, opts) => {
+      check(key, 'read')
+      return inner.hasItem(key, opts)
+    },
+    getItem: (key, opts) => {
+      check(key, 'read')
+      return inner.getItem(key, opts)
+    },
+    getItemRaw:
+      inner.getItemRaw &&
+      ((key, opts) => {
+        check(key, 'read')
+        return inner.getItemRaw!(key, opts)
+      }),
+    getMeta:
+      inner.getMeta &&
+      ((key, opts) => {
+        check(key, 'read')
+        return inner.getMeta!(key, opts)
+      }),
+    setItem:
+      inner.setItem &&
+      ((key, value, opts) => {
+        check(key, 'write')
+        return inner.setItem!(key, value, opts)
+      }),
+    setItemRaw:
+      inner.setItemRaw &&
+      ((key, value, opts) => {
+        check(key, 'write')
+        return inner.setItemRaw!(key, value, opts)
+      }),
+    removeItem:
+      inner.removeItem &&
+      ((key, opts) => {
+        check(key, 'write')
+        return inner.removeItem!(key, opts)
+      }),
     async getKeys(base, opts) {
       // unstorage passes no base (undefined) when listing a whole mount.
       const mode = check(base ?? '', 'list')
@@ -50,7 +93,12 @@ export function scopeDriver(inner: Driver, mount: MountName, scope: StorageScope
       // Driver keys are relative to the mount, with ':' or '/' separators depending on the driver.
       return keys.filter((k) => prefixes.some((p) => `${k.replace(/\//g, ':')}:`.startsWith(p)))
     },
-    clear: inner.clear && ((base, opts) => { check(base ?? '', 'clear'); return inner.clear!(base, opts) }),
+    clear:
+      inner.clear &&
+      ((base, opts) => {
+        check(base ?? '', 'clear')
+        return inner.clear!(base, opts)
+      }),
     dispose: inner.dispose && (() => inner.dispose!()),
   }
 }
@@ -60,32 +108,60 @@ const noneDriver: Driver = { name: 'none', hasItem: () => false, getItem: () => 
 
 /** The storage an executor hands to its function: each mount behind the declared scope. */
 export async function createScopedStorage(options: ExecutorStorageOptions): Promise<KtrdrStorage> {
-  const entries = await Promise.all(MOUNT_NAMES.map(async (mount) => {
-    const config = options.mounts[mount]
-    const inner = options.scope[mount] && config.driver !== 'none' ? await createMountDriver(config) : noneDriver
-    return [mount, createStorage({ driver: codedErrors(scopeDriver(inner, mount, options.scope, options.who)) })] as const
-  }))
+  const entries = await Promise.all(
+    MOUNT_NAMES.map(async (mount) => {
+      const config = options.mounts[mount]
+      const inner = options.scope[mount] && config.driver !== 'none' ? await createMountDriver(config) : noneDriver
+      return [mount, createStorage({ driver: codedErrors(scopeDriver(inner, mount, options.scope, options.who)) })] as const
+    }),
+  )
   const storage = Object.fromEntries(entries) as Record<MountName, Storage>
-  return { ...storage, options, async dispose() { await Promise.all(entries.map(([, s]) => s.dispose())) } }
+  return {
+    ...storage,
+    options,
+    async dispose() {
+      await Promise.all(entries.map(([, s]) => s.dispose()))
+    },
+  }
 }
 
 /** A refusal by the host's storage endpoint (an HTTP error carrying our code) as the KtrdrError it was there. */
 function codedErrors(driver: Driver): Driver {
-  const wrap = <F extends (...args: any[]) => unknown>(fn: F | undefined): F | undefined => fn && ((async (...args: Parameters<F>) => {
-    try {
-      return await fn(...args)
-    } catch (error) {
-      if (isKtrdrError(error)) throw error
-      const e = error as { statusCode?: number; statusMessage?: string; data?: { message?: string; data?: { code?: string; retryable?: boolean; details?: unknown } } }
-      // HEAD answers carry no body: the code is then the status text (h3 sends our code there).
-      const code = e.data?.data?.code ?? (/^[A-Z][A-Z_]+$/.test(e.statusMessage ?? '') ? e.statusMessage : undefined)
-      if (e.statusCode && code) throw new KtrdrError({ statusCode: e.statusCode, code, retryable: e.data?.data?.retryable ?? false, message: `Storage refused by the host: ${e.data?.message ?? code}`, details: e.data?.data?.details })
-      throw error
-    }
-  }) as F)
+  const wrap = <F extends (...args: any[]) => unknown>(fn: F | undefined): F | undefined =>
+    fn &&
+    ((async (...args: Parameters<F>) => {
+      try {
+        return await fn(...args)
+      } catch (error) {
+        if (isKtrdrError(error)) throw error
+        const e = error as {
+          statusCode?: number
+          statusMessage?: string
+          data?: { message?: string; data?: { code?: string; retryable?: boolean; details?: unknown } }
+        }
+        // HEAD answers carry no body: the code is then the status text (h3 sends our code there).
+        const code = e.data?.data?.code ?? (/^[A-Z][A-Z_]+$/.test(e.statusMessage ?? '') ? e.statusMessage : undefined)
+        if (e.statusCode && code)
+          throw new KtrdrError({
+            statusCode: e.statusCode,
+            code,
+            retryable: e.data?.data?.retryable ?? false,
+            message: `Storage refused by the host: ${e.data?.message ?? code}`,
+            details: e.data?.data?.details,
+          })
+        throw error
+      }
+    }) as F)
   return {
     ...driver,
-    hasItem: wrap(driver.hasItem)!, getItem: wrap(driver.getItem)!, getItemRaw: wrap(driver.getItemRaw), getMeta: wrap(driver.getMeta),
-    setItem: wrap(driver.setItem), setItemRaw: wrap(driver.setItemRaw), removeItem: wrap(driver.removeItem), getKeys: wrap(driver.getKeys)!, clear: wrap(driver.clear),
+    hasItem: wrap(driver.hasItem)!,
+    getItem: wrap(driver.getItem)!,
+    getItemRaw: wrap(driver.getItemRaw),
+    getMeta: wrap(driver.getMeta),
+    setItem: wrap(driver.setItem),
+    setItemRaw: wrap(driver.setItemRaw),
+    removeItem: wrap(driver.removeItem),
+    getKeys: wrap(driver.getKeys)!,
+    clear: wrap(driver.clear),
   }
 }

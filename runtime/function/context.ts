@@ -26,14 +26,21 @@ export function createFunctionContext(options: FunctionContextOptions): Function
     attempt: options.attempt ?? 1,
     signal: options.signal,
     progress(update) {
-      options.onProgress?.({ percentage: clamp(update.percentage), current_step: update.current_step ?? null, context: update.context ?? {} })
+      options.onProgress?.({
+        percentage: clamp(update.percentage),
+        current_step: update.current_step ?? null,
+        context: update.context ?? {},
+      })
     },
     logger: options.logger ?? consola.withTag(options.operationId),
     storage: options.storage,
     // Created on first use: most functions never touch it, and an eager mkdir per invocation
     // cost ~1 ms of the no-op path under load (CPU profile of bench/gateway.bench.ts).
     get scratchDir() {
-      if (!scratchMade) { mkdirSync(options.scratchDir, { recursive: true }); scratchMade = true }
+      if (!scratchMade) {
+        mkdirSync(options.scratchDir, { recursive: true })
+        scratchMade = true
+      }
       return options.scratchDir
     },
     host: {

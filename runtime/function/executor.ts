@@ -51,7 +51,13 @@ async function invoke(fn: FunctionDefinition, message: InvokeMessage): Promise<v
   const controller = new AbortController()
   running.set(message.id, controller)
   const remaining = message.deadline_ms - Date.now()
-  const deadline = setTimeout(() => controller.abort(new KtrdrError({ statusCode: 504, code: 'FUNCTION_TIMEOUT', retryable: false, message: 'Function ran past its deadline' })), Math.min(Math.max(0, remaining), 2 ** 31 - 1))
+  const deadline = setTimeout(
+    () =>
+      controller.abort(
+        new KtrdrError({ statusCode: 504, code: 'FUNCTION_TIMEOUT', retryable: false, message: 'Function ran past its deadline' }),
+      ),
+    Math.min(Math.max(0, remaining), 2 ** 31 - 1),
+  )
   // Functions may report progress in a hot loop: keep the latest and flush it at most every 50 ms.
   let pending: ProgressUpdate | null = null
   let flushTimer: NodeJS.Timeout | null = null
@@ -100,7 +106,10 @@ async function main() {
     if (!fn || typeof fn.run !== 'function') throw new Error('The function module must `export default defineFunction({...})`')
   } catch (error) {
     const info = toErrorInfo(error)
-    await send({ type: 'load_error', error: { ...info, code: 'BUNDLE_IMPORT_FAILED', retryable: false, message: `Function bundle failed to load: ${info.message}` } })
+    await send({
+      type: 'load_error',
+      error: { ...info, code: 'BUNDLE_IMPORT_FAILED', retryable: false, message: `Function bundle failed to load: ${info.message}` },
+    })
     process.exit(1)
   }
   if (process.env.KTRDR_EXECUTOR_DESCRIBE === '1') {
@@ -110,14 +119,26 @@ async function main() {
   }
   process.on('message', (message: HostToExecutor) => {
     if (message.type === 'invoke') void invoke(fn, message)
-    else if (message.type === 'cancel') running.get(message.id)?.abort(new KtrdrError({ statusCode: 499, code: 'CANCELLED', retryable: false, message: message.reason || 'Operation cancelled' }))
+    else if (message.type === 'cancel')
+      running
+        .get(message.id)
+        ?.abort(new KtrdrError({ statusCode: 499, code: 'CANCELLED', retryable: false, message: message.reason || 'Operation cancelled' }))
   })
   // The host owns our life: when it goes away, so do we.
   process.on('disconnect', () => process.exit(0))
   process.on('uncaughtException', (error) => {
     const info = toErrorInfo(error)
-    void Promise.all([...running.keys()].map((id) => send({ type: 'result', id, ok: false, error: { ...info, message: `Uncaught exception in function: ${info.message}` }, aborted: false })))
-      .finally(() => process.exit(1))
+    void Promise.all(
+      [...running.keys()].map((id) =>
+        send({
+          type: 'result',
+          id,
+          ok: false,
+          error: { ...info, message: `Uncaught exception in function: ${info.message}` },
+          aborted: false,
+        }),
+      ),
+    ).finally(() => process.exit(1))
   })
   await send({ type: 'ready', pid: process.pid, name: fn.name })
 }

@@ -18,7 +18,9 @@ function track(dir: string) {
   leftovers.add(dir)
   if (!exitHook) {
     exitHook = true
-    process.once('exit', () => { for (const d of leftovers) rmSync(d, { recursive: true, force: true }) })
+    process.once('exit', () => {
+      for (const d of leftovers) rmSync(d, { recursive: true, force: true })
+    })
   }
 }
 async function removeTemp(dir: string) {
@@ -51,11 +53,20 @@ export interface RunInProcessResult<O> {
  * KTRDR storage (every mount) on a fresh temp dir, for tests that seed data or models before
  * running a function. The dir is removed by cleanup(), or at process exit if a test never calls it.
  */
-export async function createTempStorage(prefix = 'ktrdr-test-'): Promise<{ storage: KtrdrStorage; root: string; cleanup(): Promise<void> }> {
+export async function createTempStorage(
+  prefix = 'ktrdr-test-',
+): Promise<{ storage: KtrdrStorage; root: string; cleanup(): Promise<void> }> {
   const root = await mkdtemp(join(tmpdir(), prefix))
   track(root)
   const storage = await createKtrdrStorage({ root })
-  return { storage, root, async cleanup() { await storage.dispose(); await removeTemp(root) } }
+  return {
+    storage,
+    root,
+    async cleanup() {
+      await storage.dispose()
+      await removeTemp(root)
+    },
+  }
 }
 
 /**
@@ -66,7 +77,11 @@ export async function createTempStorage(prefix = 'ktrdr-test-'): Promise<{ stora
  * When the function throws, the temp dir (and storage this call created) is removed before the
  * error propagates.
  */
-export async function runFunctionInProcess<I, O>(fn: FunctionDefinition<I, O>, input: unknown, opts: RunInProcessOptions = {}): Promise<RunInProcessResult<O>> {
+export async function runFunctionInProcess<I, O>(
+  fn: FunctionDefinition<I, O>,
+  input: unknown,
+  opts: RunInProcessOptions = {},
+): Promise<RunInProcessResult<O>> {
   const temp = await mkdtemp(join(tmpdir(), `ktrdr-fn-${fn.name}-`))
   track(temp)
   const ownsStorage = !isStorage(opts.storage)
@@ -75,7 +90,9 @@ export async function runFunctionInProcess<I, O>(fn: FunctionDefinition<I, O>, i
   const onAbort = () => controller.abort(opts.signal?.reason)
   if (opts.signal?.aborted) onAbort()
   opts.signal?.addEventListener('abort', onAbort, { once: true })
-  const timer = opts.timeoutMs ? setTimeout(() => controller.abort(new Error(`Timed out after ${opts.timeoutMs} ms`)), opts.timeoutMs) : undefined
+  const timer = opts.timeoutMs
+    ? setTimeout(() => controller.abort(new Error(`Timed out after ${opts.timeoutMs} ms`)), opts.timeoutMs)
+    : undefined
   const progress: ProgressUpdate[] = []
   const scratchDir = join(temp, 'scratch')
   await mkdir(scratchDir, { recursive: true })

@@ -18,7 +18,15 @@ export interface GatewayApp extends App {
 }
 
 /** The runtime's own routes; domain routes (research's API) come in through `options.routes`. */
-const RUNTIME_ROUTES: GatewayRoutes[] = [healthRoutes, workersRoutes, operationsRoutes, invokeRoutes, functionsRoutes, secretsRoutes, storageRoutes]
+const RUNTIME_ROUTES: GatewayRoutes[] = [
+  healthRoutes,
+  workersRoutes,
+  operationsRoutes,
+  invokeRoutes,
+  functionsRoutes,
+  secretsRoutes,
+  storageRoutes,
+]
 
 export interface GatewayAppOptions {
   /** Route modules mounted after the runtime's own (a pack's `defineGatewayRoutes` modules). */
@@ -39,15 +47,23 @@ export async function createGatewayApp(services: GatewayServices, { routes = [] 
 
   // Cluster routes take only the cluster token when one is set: a client's API token must not
   // register hosts or report results. Without one they fall back to the API token.
-  const router = createPolicyRouter((event, route) => {
-    if (route.auth === 'cluster' && options.clusterToken) requireBearer(event, [options.clusterToken], 'KTRDR_CLUSTER_TOKEN')
-    else if (route.auth !== 'public') requireBearer(event, [options.apiToken], 'KTRDR_API_TOKEN')
-    const declared = Number(getRequestHeader(event, 'content-length') ?? 0)
-    const limit = route.body === 'upload' ? options.maxBundleBytes : options.maxBodyBytes
-    if (declared > limit) {
-      throw new KtrdrError({ statusCode: 413, code: 'BODY_TOO_LARGE', retryable: false, message: `Request body of ${declared} bytes exceeds the ${limit}-byte limit for ${route.method.toUpperCase()} ${route.path}` })
-    }
-  }, { auth: 'api', body: 'json' })
+  const router = createPolicyRouter(
+    (event, route) => {
+      if (route.auth === 'cluster' && options.clusterToken) requireBearer(event, [options.clusterToken], 'KTRDR_CLUSTER_TOKEN')
+      else if (route.auth !== 'public') requireBearer(event, [options.apiToken], 'KTRDR_API_TOKEN')
+      const declared = Number(getRequestHeader(event, 'content-length') ?? 0)
+      const limit = route.body === 'upload' ? options.maxBundleBytes : options.maxBodyBytes
+      if (declared > limit) {
+        throw new KtrdrError({
+          statusCode: 413,
+          code: 'BODY_TOO_LARGE',
+          retryable: false,
+          message: `Request body of ${declared} bytes exceeds the ${limit}-byte limit for ${route.method.toUpperCase()} ${route.path}`,
+        })
+      }
+    },
+    { auth: 'api', body: 'json' },
+  )
   const ctx: GatewayRouteContext = services
   // Areas: health/workers/operations/invoke/storage (gateway), functions (bundles, versions, aliases, secrets),
   // then whatever the packs add (research: data, strategies, results, models, compat endpoints…).
@@ -55,16 +71,28 @@ export async function createGatewayApp(services: GatewayServices, { routes = [] 
   app.use(router.handler)
   // Nothing matched (or the method is not served there). A token comes first, so that a caller
   // without one learns nothing about which routes exist: 401 for every path alike.
-  app.use(defineEventHandler((event) => {
-    if (options.apiToken) requireBearer(event, [options.apiToken, options.clusterToken], 'KTRDR_API_TOKEN')
-    const allow = router.allowedMethods(event.path)
-    // Only when this method is not among them: a spelling the router did not match is a 404, not a 405.
-    if (allow.length && !allow.includes(event.method)) {
-      event.node.res.setHeader('allow', allow.join(', '))
-      throw new KtrdrError({ statusCode: 405, code: 'METHOD_NOT_ALLOWED', retryable: false, message: `${event.method} is not served at ${event.path.split('?')[0]}: use ${allow.join(', ')}` })
-    }
-    throw new KtrdrError({ statusCode: 404, code: 'ROUTE_NOT_FOUND', retryable: false, message: `No route for ${event.method} ${event.path.split('?')[0]}: see docs/architecture.md for the API` })
-  }))
+  app.use(
+    defineEventHandler((event) => {
+      if (options.apiToken) requireBearer(event, [options.apiToken, options.clusterToken], 'KTRDR_API_TOKEN')
+      const allow = router.allowedMethods(event.path)
+      // Only when this method is not among them: a spelling the router did not match is a 404, not a 405.
+      if (allow.length && !allow.includes(event.method)) {
+        event.node.res.setHeader('allow', allow.join(', '))
+        throw new KtrdrError({
+          statusCode: 405,
+          code: 'METHOD_NOT_ALLOWED',
+          retryable: false,
+          message: `${event.method} is not served at ${event.path.split('?')[0]}: use ${allow.join(', ')}`,
+        })
+      }
+      throw new KtrdrError({
+        statusCode: 404,
+        code: 'ROUTE_NOT_FOUND',
+        retryable: false,
+        message: `No route for ${event.method} ${event.path.split('?')[0]}: see docs/architecture.md for the API`,
+      })
+    }),
+  )
   app.routes = router.routes
   return app
 }

@@ -22,5 +22,11 @@ export async function createGatewayDatabase(path: string): Promise<GatewayDataba
   sqlite.pragma('synchronous = NORMAL')
   sqlite.pragma('busy_timeout = 5000')
   sqlite.pragma('foreign_keys = ON')
-  return { db, sqlite, close: async () => { await db.dispose() } }
+  return {
+    db,
+    sqlite,
+    close: async () => {
+      await db.dispose()
+    },
+  }
 }

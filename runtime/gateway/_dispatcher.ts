@@ -46,7 +46,10 @@ export function createDispatcher(deps: {
     const map = refusals.get(opId)
     if (!map) return undefined
     const set = new Set<string>()
-    for (const [host, until] of map) { if (until > now) set.add(host); else map.delete(host) }
+    for (const [host, until] of map) {
+      if (until > now) set.add(host)
+      else map.delete(host)
+    }
     if (map.size === 0) refusals.delete(opId)
     return set
   }
@@ -61,15 +64,25 @@ export function createDispatcher(deps: {
     let waitingOnRefusal = false
     for (const entry of operations.queue.ordered()) {
       const s = operations.live.get(entry.id)
-      if (!s || s.op.status !== 'pending') { operations.queue.remove(entry.id); continue }
+      if (!s || s.op.status !== 'pending') {
+        operations.queue.remove(entry.id)
+        continue
+      }
       const exclude = excluded(entry.id, now)
       const view = placeOperation(workers.views, s.plan.placement, exclude)
-      if (!view) { if (exclude?.size) waitingOnRefusal = true; continue }
+      if (!view) {
+        if (exclude?.size) waitingOnRefusal = true
+        continue
+      }
       const worker = workers.get(view.id)!
       dispatch(s, worker)
       if (--free === 0) break
     }
-    if (waitingOnRefusal && !retryTimer) retryTimer = setTimeout(() => { retryTimer = null; kick() }, REFUSAL_MS)
+    if (waitingOnRefusal && !retryTimer)
+      retryTimer = setTimeout(() => {
+        retryTimer = null
+        kick()
+      }, REFUSAL_MS)
   }
 
   function release(worker: WorkerEntry, opId: string) {
@@ -112,41 +125,48 @@ export function createDispatcher(deps: {
       deadline_ms: Date.now() + fn.timeout_seconds * 1000,
       ...(secrets && Object.keys(secrets).length ? { secrets } : {}),
     }
-    client.dispatch(worker.record.endpoint_url, body, deps.options.queue.dispatchTimeoutMs).then((res) => {
-      worker.dispatchedAt.delete(opId)
-      if (res.status >= 200 && res.status < 300) {
-        refusals.delete(opId)
-        if (s.op.status === 'cancelled' && s.op.attempts < attempt) {
-          // Cancelled while the dispatch was in flight: tell the host to stop it.
-          client.cancel(worker.record.endpoint_url, opId).catch(() => {})
+    client.dispatch(worker.record.endpoint_url, body, deps.options.queue.dispatchTimeoutMs).then(
+      (res) => {
+        worker.dispatchedAt.delete(opId)
+        if (res.status >= 200 && res.status < 300) {
+          refusals.delete(opId)
+          if (s.op.status === 'cancelled' && s.op.attempts < attempt) {
+            // Cancelled while the dispatch was in flight: tell the host to stop it.
+            client.cancel(worker.record.endpoint_url, opId).catch(() => {})
+            return
+          }
+          // Its events may have arrived first and already moved it on (running, or even finished).
+          if (s.op.status !== 'pending' || s.op.attempts >= attempt) return
+          if (workers.get(worker.record.worker_id) !== worker || worker.lost) {
+            // The host was lost while we were talking to it: queue again (if it lives, its heartbeat re-attaches or stops it).
+            operations.unplace(s)
+            kick()
+            return
+          }
+          operations.accepted(s, worker.record.worker_id, attempt)
           return
         }
-        // Its events may have arrived first and already moved it on (running, or even finished).
-        if (s.op.status !== 'pending' || s.op.attempts >= attempt) return
-        if (workers.get(worker.record.worker_id) !== worker || worker.lost) {
-          // The host was lost while we were talking to it: queue again (if it lives, its heartbeat re-attaches or stops it).
-          operations.unplace(s)
-          kick()
+        logger.debug(`Host ${worker.record.worker_id} refused ${opId} (HTTP ${res.status}); trying another host`)
+        if (res.status >= 400 && res.status < 500 && res.status !== 409 && res.status !== 429) {
+          // The host says the request itself is wrong: retrying elsewhere cannot help.
+          release(worker, opId)
+          operations.fail(s, {
+            message: `Host ${worker.record.worker_id} rejected the invocation (HTTP ${res.status}): ${JSON.stringify(res.body)}`,
+            code: 'DISPATCH_REJECTED',
+            retryable: false,
+          })
           return
         }
-        operations.accepted(s, worker.record.worker_id, attempt)
-        return
-      }
-      logger.debug(`Host ${worker.record.worker_id} refused ${opId} (HTTP ${res.status}); trying another host`)
-      if (res.status >= 400 && res.status < 500 && res.status !== 409 && res.status !== 429) {
-        // The host says the request itself is wrong: retrying elsewhere cannot help.
-        release(worker, opId)
-        operations.fail(s, { message: `Host ${worker.record.worker_id} rejected the invocation (HTTP ${res.status}): ${JSON.stringify(res.body)}`, code: 'DISPATCH_REJECTED', retryable: false })
-        return
-      }
-      refuse(s, worker)
-    }, (error: NodeJS.ErrnoException) => {
-      worker.dispatchedAt.delete(opId)
-      logger.debug(`Dispatch of ${opId} to ${worker.record.worker_id} failed: ${error.message}`)
-      if (s.op.status !== 'pending') return
-      refuse(s, worker)
-      if (DEFINITIVE_NETWORK_ERRORS.has(error.code ?? '') || error.code === 'ETIMEDOUT') deps.onUnreachable(worker)
-    })
+        refuse(s, worker)
+      },
+      (error: NodeJS.ErrnoException) => {
+        worker.dispatchedAt.delete(opId)
+        logger.debug(`Dispatch of ${opId} to ${worker.record.worker_id} failed: ${error.message}`)
+        if (s.op.status !== 'pending') return
+        refuse(s, worker)
+        if (DEFINITIVE_NETWORK_ERRORS.has(error.code ?? '') || error.code === 'ETIMEDOUT') deps.onUnreachable(worker)
+      },
+    )
   }
 
   /** The host is gone: re-queue (or fail) everything it held. */
@@ -169,7 +189,9 @@ export function createDispatcher(deps: {
   function forwardCancel(workerId: string | null, opId: string) {
     const worker = workerId ? workers.get(workerId) : undefined
     if (!worker) return
-    client.cancel(worker.record.endpoint_url, opId).catch((error: Error) => logger.debug(`Cancel of ${opId} on ${workerId} failed: ${error.message}`))
+    client
+      .cancel(worker.record.endpoint_url, opId)
+      .catch((error: Error) => logger.debug(`Cancel of ${opId} on ${workerId} failed: ${error.message}`))
   }
 
   return {
@@ -177,7 +199,10 @@ export function createDispatcher(deps: {
     hostLost,
     release,
     forwardCancel,
-    close() { closed = true; if (retryTimer) clearTimeout(retryTimer) },
+    close() {
+      closed = true
+      if (retryTimer) clearTimeout(retryTimer)
+    },
   }
 }
 

@@ -26,15 +26,31 @@ export function contentTypeOf(key: string): string {
  * outside the mount or half-written. Empty → ''.
  */
 export function parseStoreKey(rawPath: string, what: string): string {
-  const segments = rawPath.split('?')[0].split('/').filter((s) => s !== '')
+  const segments = rawPath
+    .split('?')[0]
+    .split('/')
+    .filter((s) => s !== '')
   const out: string[] = []
   for (const raw of segments) {
     let s: string
-    try { s = decodeURIComponent(raw) } catch (cause) {
-      throw new KtrdrError({ statusCode: 400, code: 'INVALID_KEY', retryable: false, message: `${what} key segment "${raw}" is not valid percent-encoding`, cause })
+    try {
+      s = decodeURIComponent(raw)
+    } catch (cause) {
+      throw new KtrdrError({
+        statusCode: 400,
+        code: 'INVALID_KEY',
+        retryable: false,
+        message: `${what} key segment "${raw}" is not valid percent-encoding`,
+        cause,
+      })
     }
     if (s.startsWith('.') || /[:\\\0/]/.test(s)) {
-      throw new KtrdrError({ statusCode: 400, code: 'INVALID_KEY', retryable: false, message: `${what} key segment "${s}" is not allowed: use plain names separated by "/" (no ".", "..", hidden files, ":" or "\\")` })
+      throw new KtrdrError({
+        statusCode: 400,
+        code: 'INVALID_KEY',
+        retryable: false,
+        message: `${what} key segment "${s}" is not allowed: use plain names separated by "/" (no ".", "..", hidden files, ":" or "\\")`,
+      })
     }
     out.push(s)
   }
@@ -82,7 +98,9 @@ export async function storedSize(storage: KtrdrStorage, mount: MountName, key: s
   try {
     const meta = (await storage[mount].getMeta(key)) as { size?: unknown }
     if (typeof meta?.size === 'number') return meta.size
-  } catch { /* fall through to reading it */ }
+  } catch {
+    /* fall through to reading it */
+  }
   const raw = await storage[mount].getItemRaw(key).catch(() => null)
   if (raw == null) return null
   return typeof raw === 'string' ? Buffer.byteLength(raw) : (raw as Uint8Array).byteLength

@@ -60,7 +60,10 @@ export function createHealthMonitor(deps: {
       const code = (error as NodeJS.ErrnoException).code ?? ''
       // A refused connection is proof; a timeout only counts as one failed check.
       if (DEFINITIVE_NETWORK_ERRORS.has(code)) lose(entry, `${why}; health probe failed: ${(error as Error).message}`)
-      else { failed(entry, `${why}; health probe failed: ${(error as Error).message}`, false); entry.lastHeartbeatMs = Date.now() }
+      else {
+        failed(entry, `${why}; health probe failed: ${(error as Error).message}`, false)
+        entry.lastHeartbeatMs = Date.now()
+      }
     } finally {
       probing.delete(id)
     }
@@ -88,7 +91,9 @@ export function createHealthMonitor(deps: {
     const wasLost = entry.lost
     const down = workers.markFailure(entry, h.failures, definitive)
     if (down && !wasLost) {
-      logger.warn(`Host ${entry.record.worker_id} is TEMPORARILY_UNAVAILABLE after ${entry.record.health_check_failures} failed health checks (${reason})`)
+      logger.warn(
+        `Host ${entry.record.worker_id} is TEMPORARILY_UNAVAILABLE after ${entry.record.health_check_failures} failed health checks (${reason})`,
+      )
       dispatcher.hostLost(entry, `${entry.record.health_check_failures} failed health checks: ${reason}`)
     }
   }
@@ -119,8 +124,14 @@ export function createHealthMonitor(deps: {
       const timeoutMs = s.plan.function.timeout_seconds * 1000
       if (now <= Date.parse(s.op.timings.placed_at) + timeoutMs + grace) continue
       const workerId = s.op.worker_id
-      logger.warn(`Operation ${s.op.operation_id} has no result ${Math.round(grace / 1000)} s after its ${s.plan.function.timeout_seconds} s timeout; failing it`)
-      deps.operations.fail(s, { message: `No result from host ${workerId} ${Math.round(grace / 1000)} s after the function's ${s.plan.function.timeout_seconds} s timeout; the gateway failed the operation`, code: 'FUNCTION_TIMEOUT', retryable: true })
+      logger.warn(
+        `Operation ${s.op.operation_id} has no result ${Math.round(grace / 1000)} s after its ${s.plan.function.timeout_seconds} s timeout; failing it`,
+      )
+      deps.operations.fail(s, {
+        message: `No result from host ${workerId} ${Math.round(grace / 1000)} s after the function's ${s.plan.function.timeout_seconds} s timeout; the gateway failed the operation`,
+        code: 'FUNCTION_TIMEOUT',
+        retryable: true,
+      })
       dispatcher.forwardCancel(workerId, s.op.operation_id)
     }
   }
@@ -128,9 +139,13 @@ export function createHealthMonitor(deps: {
   let lastSweep = 0
   function watch() {
     const now = Date.now()
-    if (now - lastSweep >= 1000) { lastSweep = now; sweepDeadlines(now) }
+    if (now - lastSweep >= 1000) {
+      lastSweep = now
+      sweepDeadlines(now)
+    }
     for (const entry of workers.all()) {
-      if (!entry.lost && now - entry.lastHeartbeatMs > h.heartbeatTimeoutMs) void probe(entry, `no heartbeat for ${now - entry.lastHeartbeatMs} ms`)
+      if (!entry.lost && now - entry.lastHeartbeatMs > h.heartbeatTimeoutMs)
+        void probe(entry, `no heartbeat for ${now - entry.lastHeartbeatMs} ms`)
     }
   }
 
@@ -138,7 +153,8 @@ export function createHealthMonitor(deps: {
     start() {
       pollTimer = setInterval(() => void poll(), h.intervalMs)
       watchTimer = setInterval(watch, Math.max(50, Math.min(250, Math.floor(h.heartbeatTimeoutMs / 4))))
-      pollTimer.unref(); watchTimer.unref()
+      pollTimer.unref()
+      watchTimer.unref()
     },
     poll,
     probe,

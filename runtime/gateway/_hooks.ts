@@ -36,17 +36,26 @@ export function createGatewayHooks(onListenerError: (error: unknown) => void = (
       let set = listeners.get(name)
       if (!set) listeners.set(name, (set = new Set()))
       set.add(fn as (...args: any[]) => void)
-      return () => { set!.delete(fn as (...args: any[]) => void) }
+      return () => {
+        set!.delete(fn as (...args: any[]) => void)
+      }
     },
     once(name, fn) {
-      const off = hooks.on(name, ((...args: any[]) => { off(); (fn as (...a: any[]) => void)(...args) }) as GatewayHookMap[typeof name])
+      const off = hooks.on(name, ((...args: any[]) => {
+        off()
+        ;(fn as (...a: any[]) => void)(...args)
+      }) as GatewayHookMap[typeof name])
       return off
     },
     emit(name, ...args) {
       const set = listeners.get(name)
       if (!set || set.size === 0) return
       for (const fn of set) {
-        try { fn(...args) } catch (error) { onListenerError(error) }
+        try {
+          fn(...args)
+        } catch (error) {
+          onListenerError(error)
+        }
       }
     },
   }

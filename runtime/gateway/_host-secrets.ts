@@ -10,7 +10,11 @@ CREATE TABLE IF NOT EXISTS host_secrets (
   issued_at TEXT NOT NULL
 )`
 
-interface Row { secret_sha256: Buffer; endpoint_url: string; confirmed: number }
+interface Row {
+  secret_sha256: Buffer
+  endpoint_url: string
+  confirmed: number
+}
 
 const digest = (secret: string) => createHash('sha256').update(secret).digest()
 
@@ -24,7 +28,9 @@ export function createHostSecrets(database: GatewayDatabase) {
   const { sqlite } = database
   sqlite.exec(SCHEMA)
   const select = sqlite.prepare<[string], Row>('SELECT secret_sha256, endpoint_url, confirmed FROM host_secrets WHERE worker_id = ?')
-  const upsert = sqlite.prepare('INSERT INTO host_secrets (worker_id, secret_sha256, endpoint_url, confirmed, issued_at) VALUES (?, ?, ?, 0, ?) ON CONFLICT(worker_id) DO UPDATE SET secret_sha256 = excluded.secret_sha256, endpoint_url = excluded.endpoint_url, confirmed = 0, issued_at = excluded.issued_at')
+  const upsert = sqlite.prepare(
+    'INSERT INTO host_secrets (worker_id, secret_sha256, endpoint_url, confirmed, issued_at) VALUES (?, ?, ?, 0, ?) ON CONFLICT(worker_id) DO UPDATE SET secret_sha256 = excluded.secret_sha256, endpoint_url = excluded.endpoint_url, confirmed = 0, issued_at = excluded.issued_at',
+  )
   const confirm = sqlite.prepare('UPDATE host_secrets SET confirmed = 1 WHERE worker_id = ?')
   const remove = sqlite.prepare('DELETE FROM host_secrets WHERE worker_id = ?')
   // Heartbeats and events check the secret on every call: keep the rows in memory.
@@ -45,7 +51,10 @@ export function createHostSecrets(database: GatewayDatabase) {
       const r = row(id)
       if (!r) return 'none'
       if (!presented || !timingSafeEqual(digest(presented), r.secret_sha256)) return 'wrong'
-      if (r.confirmed !== 1) { confirm.run(id); r.confirmed = 1 }
+      if (r.confirmed !== 1) {
+        confirm.run(id)
+        r.confirmed = 1
+      }
       return 'ok'
     },
     /** A new secret for `id` (replacing any unconfirmed one); the plaintext is returned once. */

@@ -16,12 +16,27 @@ export async function readJsonBody<T = Record<string, unknown>>(event: H3Event, 
     let size = 0
     const onData = (chunk: Buffer) => {
       size += chunk.length
-      if (size > maxBytes) { cleanup(); req.resume(); reject(tooLarge(maxBytes)); return }
+      if (size > maxBytes) {
+        cleanup()
+        req.resume()
+        reject(tooLarge(maxBytes))
+        return
+      }
       chunks.push(chunk)
     }
-    const onEnd = () => { cleanup(); resolve({ chunks, size }) }
-    const onError = (error: Error) => { cleanup(); reject(error) }
-    const cleanup = () => { req.off('data', onData); req.off('end', onEnd); req.off('error', onError) }
+    const onEnd = () => {
+      cleanup()
+      resolve({ chunks, size })
+    }
+    const onError = (error: Error) => {
+      cleanup()
+      reject(error)
+    }
+    const cleanup = () => {
+      req.off('data', onData)
+      req.off('end', onEnd)
+      req.off('error', onError)
+    }
     req.on('data', onData)
     req.once('end', onEnd)
     req.once('error', onError)
@@ -29,8 +44,16 @@ export async function readJsonBody<T = Record<string, unknown>>(event: H3Event, 
   if (size === 0) return {} as T
   const text = Buffer.concat(chunks, size).toString('utf8')
   let value: unknown
-  try { value = JSON.parse(text) } catch (cause) {
-    throw new KtrdrError({ statusCode: 400, code: 'INVALID_JSON', retryable: false, message: `Request body is not valid JSON (${(cause as Error).message}): send a JSON object with content-type application/json`, cause })
+  try {
+    value = JSON.parse(text)
+  } catch (cause) {
+    throw new KtrdrError({
+      statusCode: 400,
+      code: 'INVALID_JSON',
+      retryable: false,
+      message: `Request body is not valid JSON (${(cause as Error).message}): send a JSON object with content-type application/json`,
+      cause,
+    })
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new KtrdrError({ statusCode: 400, code: 'INVALID_BODY', retryable: false, message: 'Request body must be a JSON object' })
@@ -50,7 +73,13 @@ export const JSON_LIMITS = { depth: 64, keyLength: 1024 } as const
  */
 function checkJsonShape(root: object) {
   const refuse = (path: string, why: string) => {
-    throw new KtrdrError({ statusCode: 400, code: 'INVALID_BODY', retryable: false, message: `Request body ${why} at ${path}`, details: { field: path } })
+    throw new KtrdrError({
+      statusCode: 400,
+      code: 'INVALID_BODY',
+      retryable: false,
+      message: `Request body ${why} at ${path}`,
+      details: { field: path },
+    })
   }
   const stack: Array<{ value: unknown; path: string; depth: number }> = [{ value: root, path: '(body)', depth: 1 }]
   while (stack.length) {
@@ -67,7 +96,8 @@ function checkJsonShape(root: object) {
     }
     for (const key of Object.keys(value)) {
       const shown = key.length > 40 ? `${key.slice(0, 40)}…` : key
-      if (key.length > JSON_LIMITS.keyLength) refuse(`${path}.${shown}`, `has a key of ${key.length} characters (at most ${JSON_LIMITS.keyLength})`)
+      if (key.length > JSON_LIMITS.keyLength)
+        refuse(`${path}.${shown}`, `has a key of ${key.length} characters (at most ${JSON_LIMITS.keyLength})`)
       if (key.includes('\u0000')) refuse(`${path}.${JSON.stringify(shown)}`, 'has a key with a NUL character')
       stack.push({ value: (value as Record<string, unknown>)[key], path: `${path}.${shown}`, depth: depth + 1 })
     }
@@ -75,7 +105,12 @@ function checkJsonShape(root: object) {
 }
 
 function tooLarge(maxBytes: number) {
-  return new KtrdrError({ statusCode: 413, code: 'BODY_TOO_LARGE', retryable: false, message: `Request body exceeds ${maxBytes} bytes: put large inputs in storage (data/strategies mounts) and pass their keys` })
+  return new KtrdrError({
+    statusCode: 413,
+    code: 'BODY_TOO_LARGE',
+    retryable: false,
+    message: `Request body exceeds ${maxBytes} bytes: put large inputs in storage (data/strategies mounts) and pass their keys`,
+  })
 }
 
 /** One error shape for every route: `{statusCode, code, message, retryable, details}`. */
@@ -89,9 +124,25 @@ export function sendGatewayError(error: unknown, event: H3Event) {
   const body = original
     ? original.toJSON()
     : typeof data?.code === 'string' && typeof data.retryable === 'boolean'
-    ? { statusCode, code: data.code, message: h3.message || data.code, retryable: data.retryable, details: data.details }
-    : { statusCode, code: statusCode === 404 ? 'NOT_FOUND' : statusCode === 405 ? 'METHOD_NOT_ALLOWED' : statusCode >= 500 ? 'INTERNAL_ERROR' : 'BAD_REQUEST', message: h3.message || h3.statusMessage || 'Error', retryable: statusCode >= 500, details: h3.data }
-  if (event.node.res.headersSent) { event.node.res.end(); return }
+      ? { statusCode, code: data.code, message: h3.message || data.code, retryable: data.retryable, details: data.details }
+      : {
+          statusCode,
+          code:
+            statusCode === 404
+              ? 'NOT_FOUND'
+              : statusCode === 405
+                ? 'METHOD_NOT_ALLOWED'
+                : statusCode >= 500
+                  ? 'INTERNAL_ERROR'
+                  : 'BAD_REQUEST',
+          message: h3.message || h3.statusMessage || 'Error',
+          retryable: statusCode >= 500,
+          details: h3.data,
+        }
+  if (event.node.res.headersSent) {
+    event.node.res.end()
+    return
+  }
   setResponseStatus(event, statusCode)
   event.node.res.setHeader('content-type', 'application/json')
   event.node.res.end(JSON.stringify({ ...body, statusCode }))

@@ -42,15 +42,43 @@ function bad(field: string, message: string): never {
 
 /** Type checks on the envelope (the input itself is checked against the function's schema). */
 export function checkInvokeRequest(body: Record<string, unknown>, maxWaitSeconds: number): InvokeRequest {
-  const known = new Set(['input', 'version', 'idempotency_key', 'wait_seconds', 'prefer_gpu', 'require_gpu', 'priority', 'queue', 'max_attempts', 'metadata'])
-  for (const key of Object.keys(body)) if (!known.has(key)) bad(key, `is not a known field: put function arguments under "input" (known: ${[...known].join(', ')})`)
-  if (body.version !== undefined && !(typeof body.version === 'string' || Number.isInteger(body.version))) bad('version', 'must be a version number or an alias name')
-  if (body.idempotency_key !== undefined && (typeof body.idempotency_key !== 'string' || body.idempotency_key.length === 0 || body.idempotency_key.length > 200)) bad('idempotency_key', 'must be a string of 1–200 characters')
-  if (body.wait_seconds !== undefined && (typeof body.wait_seconds !== 'number' || !(body.wait_seconds >= 0) || body.wait_seconds > maxWaitSeconds)) bad('wait_seconds', `must be a number between 0 and ${maxWaitSeconds}`)
-  for (const flag of ['prefer_gpu', 'require_gpu', 'queue'] as const) if (body[flag] !== undefined && typeof body[flag] !== 'boolean') bad(flag, 'must be true or false')
-  if (body.priority !== undefined && (!Number.isInteger(body.priority) || Math.abs(body.priority as number) > 1000)) bad('priority', 'must be an integer between -1000 and 1000 (higher runs first)')
-  if (body.max_attempts !== undefined && (!Number.isInteger(body.max_attempts) || (body.max_attempts as number) < 1 || (body.max_attempts as number) > 20)) bad('max_attempts', 'must be an integer between 1 and 20')
-  if (body.metadata !== undefined && (typeof body.metadata !== 'object' || body.metadata === null || Array.isArray(body.metadata))) bad('metadata', 'must be an object')
+  const known = new Set([
+    'input',
+    'version',
+    'idempotency_key',
+    'wait_seconds',
+    'prefer_gpu',
+    'require_gpu',
+    'priority',
+    'queue',
+    'max_attempts',
+    'metadata',
+  ])
+  for (const key of Object.keys(body))
+    if (!known.has(key)) bad(key, `is not a known field: put function arguments under "input" (known: ${[...known].join(', ')})`)
+  if (body.version !== undefined && !(typeof body.version === 'string' || Number.isInteger(body.version)))
+    bad('version', 'must be a version number or an alias name')
+  if (
+    body.idempotency_key !== undefined &&
+    (typeof body.idempotency_key !== 'string' || body.idempotency_key.length === 0 || body.idempotency_key.length > 200)
+  )
+    bad('idempotency_key', 'must be a string of 1–200 characters')
+  if (
+    body.wait_seconds !== undefined &&
+    (typeof body.wait_seconds !== 'number' || !(body.wait_seconds >= 0) || body.wait_seconds > maxWaitSeconds)
+  )
+    bad('wait_seconds', `must be a number between 0 and ${maxWaitSeconds}`)
+  for (const flag of ['prefer_gpu', 'require_gpu', 'queue'] as const)
+    if (body[flag] !== undefined && typeof body[flag] !== 'boolean') bad(flag, 'must be true or false')
+  if (body.priority !== undefined && (!Number.isInteger(body.priority) || Math.abs(body.priority as number) > 1000))
+    bad('priority', 'must be an integer between -1000 and 1000 (higher runs first)')
+  if (
+    body.max_attempts !== undefined &&
+    (!Number.isInteger(body.max_attempts) || (body.max_attempts as number) < 1 || (body.max_attempts as number) > 20)
+  )
+    bad('max_attempts', 'must be an integer between 1 and 20')
+  if (body.metadata !== undefined && (typeof body.metadata !== 'object' || body.metadata === null || Array.isArray(body.metadata)))
+    bad('metadata', 'must be an object')
   return body as InvokeRequest
 }
 
@@ -58,7 +86,14 @@ export function placementFor(fn: ResolvedFunction, request: InvokeRequest): Plac
   const p = fn.manifest.placement ?? {}
   const r = p.requires ?? {}
   return {
-    requires: { workerTypes: p.worker_types ?? null, gpu: !!r.gpu, ib: !!r.ib, llm: !!r.llm, minMemoryGb: r.min_memory_gb, labels: r.labels },
+    requires: {
+      workerTypes: p.worker_types ?? null,
+      gpu: !!r.gpu,
+      ib: !!r.ib,
+      llm: !!r.llm,
+      minMemoryGb: r.min_memory_gb,
+      labels: r.labels,
+    },
     preferGpu: request.prefer_gpu ?? request.require_gpu ?? !!p.prefers?.gpu,
     requireGpu: request.require_gpu ?? false,
     sha256: fn.sha256,
@@ -98,10 +133,20 @@ export function createInvoker(deps: {
       const existing = operations.byIdempotencyKey(request.idempotency_key)
       if (existing) {
         if (existing.op.function.name !== spec.split('@')[0]) {
-          throw new KtrdrError({ statusCode: 409, code: 'IDEMPOTENCY_CONFLICT', retryable: false, message: `idempotency_key "${request.idempotency_key}" already belongs to ${existing.op.operation_id} (function ${existing.op.function.name}): use a new key` })
+          throw new KtrdrError({
+            statusCode: 409,
+            code: 'IDEMPOTENCY_CONFLICT',
+            retryable: false,
+            message: `idempotency_key "${request.idempotency_key}" already belongs to ${existing.op.operation_id} (function ${existing.op.function.name}): use a new key`,
+          })
         }
         const op = await operations.waitFinished(existing.op.operation_id, wait, signal)
-        return { statusCode: op.status === 'completed' || op.status === 'failed' || op.status === 'cancelled' ? 200 : 202, operation: op, reused: true, warnings: [] }
+        return {
+          statusCode: op.status === 'completed' || op.status === 'failed' || op.status === 'cancelled' ? 200 : 202,
+          operation: op,
+          reused: true,
+          warnings: [],
+        }
       }
     }
 
@@ -113,7 +158,9 @@ export function createInvoker(deps: {
     if (request.queue === false && !placeOperation(workers.views, placement)) {
       const capable = anyHostMatches(workers.views, placement)
       throw new KtrdrError({
-        statusCode: 503, code: 'NO_CAPACITY', retryable: true,
+        statusCode: 503,
+        code: 'NO_CAPACITY',
+        retryable: true,
         message: capable
           ? `No capable host has a free slot for ${fn.name} right now: retry later, or omit "queue": false to wait in the queue`
           : `No registered host can run ${fn.name} (needs ${describePlacement(fn, placement)}): start a matching host`,
@@ -123,15 +170,24 @@ export function createInvoker(deps: {
 
     // Queueing for a host that does not exist yet is legitimate (an IB or GPU host may be starting),
     // but a caller staring at a pending operation deserves to know why it waits.
-    const warnings = anyHostMatches(workers.views, placement) ? [] : [
-      `No registered host can run ${fn.name} yet (needs ${describePlacement(fn, placement)}): the operation waits in the queue until one registers`,
-    ]
+    const warnings = anyHostMatches(workers.views, placement)
+      ? []
+      : [
+          `No registered host can run ${fn.name} yet (needs ${describePlacement(fn, placement)}): the operation waits in the queue until one registers`,
+        ]
 
     const attemptBudget = Math.max(1, request.max_attempts ?? (fn.manifest.max_attempts || options.queue.maxAttempts))
     const op = await operations.create({
-      fn, input,
+      fn,
+      input,
       plan: {
-        function: { name: fn.name, version: fn.version, sha256: fn.sha256, bundle_key: fn.bundle_key, timeout_seconds: fn.manifest.timeout_seconds || 3600 },
+        function: {
+          name: fn.name,
+          version: fn.version,
+          sha256: fn.sha256,
+          bundle_key: fn.bundle_key,
+          timeout_seconds: fn.manifest.timeout_seconds || 3600,
+        },
         placement,
         attempt_budget: attemptBudget,
       },

@@ -20,7 +20,12 @@ export interface DatabaseLockOptions {
   onCompromised?(error: Error): void
 }
 
-interface LockOwner { pid: number; hostname: string; started_at: string; ino: number }
+interface LockOwner {
+  pid: number
+  hostname: string
+  started_at: string
+  ino: number
+}
 
 /**
  * One gateway per database file: a lock held for the life of the process. proper-lockfile takes
@@ -33,13 +38,18 @@ export async function lockDatabaseFile(dbPath: string, options: DatabaseLockOpti
   const staleMs = options.staleMs ?? 10_000
   const lockPath = `${dbPath}.lock`
   const ownerPath = `${lockPath}.owner.json`
-  const take = () => lockfile.lock(dbPath, {
-    realpath: false,
-    lockfilePath: lockPath,
-    stale: staleMs,
-    update: Math.max(1000, Math.floor(staleMs / 5)),
-    onCompromised: options.onCompromised ?? ((error) => { throw error }),
-  })
+  const take = () =>
+    lockfile.lock(dbPath, {
+      realpath: false,
+      lockfilePath: lockPath,
+      stale: staleMs,
+      update: Math.max(1000, Math.floor(staleMs / 5)),
+      onCompromised:
+        options.onCompromised ??
+        ((error) => {
+          throw error
+        }),
+    })
 
   let unlock: (() => Promise<void>) | null = null
   const deadline = Date.now() + staleMs + 2000
@@ -72,7 +82,9 @@ export async function lockDatabaseFile(dbPath: string, options: DatabaseLockOpti
     release() {
       released ??= (async () => {
         await fsp.rm(ownerPath, { force: true })
-        await unlock!().catch((error: NodeJS.ErrnoException) => { if (error.code !== 'ERELEASED') throw error })
+        await unlock!().catch((error: NodeJS.ErrnoException) => {
+          if (error.code !== 'ERELEASED') throw error
+        })
       })()
       return released
     },

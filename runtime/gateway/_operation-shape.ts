@@ -18,7 +18,8 @@ export function normalizeProgress(input: unknown, previous: OperationProgress): 
   const pct = Number(p.percentage)
   return {
     percentage: Number.isFinite(pct) ? Math.min(100, Math.max(0, pct)) : previous.percentage,
-    current_step: typeof p.current_step === 'string' ? p.current_step.slice(0, 500) : p.current_step === null ? null : previous.current_step,
+    current_step:
+      typeof p.current_step === 'string' ? p.current_step.slice(0, 500) : p.current_step === null ? null : previous.current_step,
     context: p.context && typeof p.context === 'object' && !Array.isArray(p.context) ? p.context : {},
   }
 }

@@ -32,10 +32,19 @@ export function createOperationsService(store: OperationStore, hooks: GatewayHoo
   const queue = createPendingQueue<{ id: string; priority: number; seq: number }>()
   let seq = store.nextSeq
 
-  const touch = (s: StoredOperation) => { s.op.updated_at = new Date().toISOString() }
-  const save = (s: StoredOperation) => { touch(s); store.update(s) }
+  const touch = (s: StoredOperation) => {
+    s.op.updated_at = new Date().toISOString()
+  }
+  const save = (s: StoredOperation) => {
+    touch(s)
+    store.update(s)
+  }
 
-  function finish(s: StoredOperation, status: 'completed' | 'failed' | 'cancelled', patch: { result?: unknown; error?: OperationErrorInfo | null; at?: string }) {
+  function finish(
+    s: StoredOperation,
+    status: 'completed' | 'failed' | 'cancelled',
+    patch: { result?: unknown; error?: OperationErrorInfo | null; at?: string },
+  ) {
     const at = patch.at ?? new Date().toISOString()
     s.op.status = status
     if (patch.result !== undefined) s.op.result = patch.result
@@ -84,7 +93,13 @@ export function createOperationsService(store: OperationStore, hooks: GatewayHoo
         await store.insertBatched(s)
       } catch (error) {
         if (input.idempotencyKey && /UNIQUE/.test(String(error))) {
-          throw new KtrdrError({ statusCode: 409, code: 'IDEMPOTENCY_CONFLICT', retryable: true, message: `idempotency_key "${input.idempotencyKey}" is being used by a concurrent request: retry to get its operation`, cause: error })
+          throw new KtrdrError({
+            statusCode: 409,
+            code: 'IDEMPOTENCY_CONFLICT',
+            retryable: true,
+            message: `idempotency_key "${input.idempotencyKey}" is being used by a concurrent request: retry to get its operation`,
+            cause: error,
+          })
         }
         throw error
       }
@@ -94,15 +109,25 @@ export function createOperationsService(store: OperationStore, hooks: GatewayHoo
       return op
     },
 
-    get(id: string): StoredOperation | null { return live.get(id) ?? store.get(id) },
+    get(id: string): StoredOperation | null {
+      return live.get(id) ?? store.get(id)
+    },
 
     require(id: string): StoredOperation {
       const s = service.get(id)
-      if (!s) throw new KtrdrError({ statusCode: 404, code: 'OPERATION_NOT_FOUND', retryable: false, message: `Operation "${id}" does not exist: list operations with GET /api/v1/operations` })
+      if (!s)
+        throw new KtrdrError({
+          statusCode: 404,
+          code: 'OPERATION_NOT_FOUND',
+          retryable: false,
+          message: `Operation "${id}" does not exist: list operations with GET /api/v1/operations`,
+        })
       return s
     },
 
-    byIdempotencyKey(key: string): StoredOperation | null { return store.getByIdempotencyKey(key) },
+    byIdempotencyKey(key: string): StoredOperation | null {
+      return store.getByIdempotencyKey(key)
+    },
 
     /** Placement chosen; the operation stays pending until the host accepts (not persisted yet). */
     placing(s: StoredOperation, _workerId: string): number {
@@ -113,7 +138,8 @@ export function createOperationsService(store: OperationStore, hooks: GatewayHoo
 
     /** The host refused or could not be reached: back into the queue at its old position. */
     unplace(s: StoredOperation) {
-      if (s.op.status === 'pending' && live.has(s.op.operation_id)) queue.push({ id: s.op.operation_id, priority: s.op.priority, seq: s.seq })
+      if (s.op.status === 'pending' && live.has(s.op.operation_id))
+        queue.push({ id: s.op.operation_id, priority: s.op.priority, seq: s.seq })
     },
 
     /** The host accepted (202): the operation is running there as `attempt`. */
@@ -175,10 +201,16 @@ export function createOperationsService(store: OperationStore, hooks: GatewayHoo
           // A host that shuts down hands its work back: like a lost host, the operation runs again
           // elsewhere (checkpoints make a training continue), within its attempt budget.
           if (event.requeue) {
-            service.requeue(s, `${s.op.worker_id ? `Host ${s.op.worker_id}` : 'The host'} shut down while running it (${event.reason ?? 'shutdown'})`)
+            service.requeue(
+              s,
+              `${s.op.worker_id ? `Host ${s.op.worker_id}` : 'The host'} shut down while running it (${event.reason ?? 'shutdown'})`,
+            )
             return 'terminal'
           }
-          finish(s, 'cancelled', { error: { message: event.reason ?? 'Cancelled on the host', code: 'CANCELLED', retryable: false }, at: event.at })
+          finish(s, 'cancelled', {
+            error: { message: event.reason ?? 'Cancelled on the host', code: 'CANCELLED', retryable: false },
+            at: event.at,
+          })
           return 'terminal'
       }
     },
@@ -187,7 +219,13 @@ export function createOperationsService(store: OperationStore, hooks: GatewayHoo
     requeue(s: StoredOperation, reason: string): 'requeued' | 'failed' {
       if (isTerminal(s.op)) return 'failed'
       if (s.op.attempts >= s.op.max_attempts) {
-        finish(s, 'failed', { error: { message: `${reason}; attempt ${s.op.attempts}/${s.op.max_attempts} was the last: resume it with POST /api/v1/operations/${s.op.operation_id}/resume`, code: 'HOST_LOST', retryable: true } })
+        finish(s, 'failed', {
+          error: {
+            message: `${reason}; attempt ${s.op.attempts}/${s.op.max_attempts} was the last: resume it with POST /api/v1/operations/${s.op.operation_id}/resume`,
+            code: 'HOST_LOST',
+            retryable: true,
+          },
+        })
         return 'failed'
       }
       s.op.status = 'pending'
@@ -204,7 +242,12 @@ export function createOperationsService(store: OperationStore, hooks: GatewayHoo
 
     cancel(s: StoredOperation, reason: string) {
       if (isTerminal(s.op)) {
-        throw new KtrdrError({ statusCode: 400, code: 'OPERATION_FINISHED', retryable: false, message: `Operation ${s.op.operation_id} is already ${s.op.status}; only pending or running operations can be cancelled` })
+        throw new KtrdrError({
+          statusCode: 400,
+          code: 'OPERATION_FINISHED',
+          retryable: false,
+          message: `Operation ${s.op.operation_id} is already ${s.op.status}; only pending or running operations can be cancelled`,
+        })
       }
       finish(s, 'cancelled', { error: { message: reason, code: 'CANCELLED', retryable: false } })
     },
@@ -216,7 +259,12 @@ export function createOperationsService(store: OperationStore, hooks: GatewayHoo
     /** Cancelled or failed → pending again as a new attempt; functions find checkpoints by operation id. */
     resume(s: StoredOperation): Operation {
       if (s.op.status !== 'cancelled' && s.op.status !== 'failed') {
-        throw new KtrdrError({ statusCode: 409, code: 'NOT_RESUMABLE', retryable: false, message: `Operation ${s.op.operation_id} is ${s.op.status}: only cancelled or failed operations can be resumed` })
+        throw new KtrdrError({
+          statusCode: 409,
+          code: 'NOT_RESUMABLE',
+          retryable: false,
+          message: `Operation ${s.op.operation_id} is ${s.op.status}: only cancelled or failed operations can be resumed`,
+        })
       }
       s.op.metadata = { ...s.op.metadata, resumed_from_attempt: s.op.attempts, resumed_from_status: s.op.status }
       s.op.status = 'pending'

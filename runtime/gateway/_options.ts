@@ -83,7 +83,6 @@ export interface ResolvedGatewayOptions {
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]'])
 
-
 /** Seconds from env (the guide's variables are in seconds) → ms. */
 function secs(env: NodeJS.ProcessEnv, name: string): number | undefined {
   const n = envNumber(env, name)
@@ -109,7 +108,9 @@ export function resolveGatewayOptions(config: GatewayConfig = {}, env: NodeJS.Pr
 
   if (!LOOPBACK.has(host) && !insecure && (!apiToken || !clusterToken)) {
     throw new KtrdrError({
-      statusCode: 400, code: 'INSECURE_BIND', retryable: false,
+      statusCode: 400,
+      code: 'INSECURE_BIND',
+      retryable: false,
       message: `Refusing to listen on ${host} without KTRDR_API_TOKEN and KTRDR_CLUSTER_TOKEN: set both tokens, bind to 127.0.0.1, or pass --insecure (KTRDR_INSECURE=1) if the network is trusted`,
     })
   }
@@ -133,9 +134,15 @@ export function resolveGatewayOptions(config: GatewayConfig = {}, env: NodeJS.Pr
     deadlineGraceMs: config.queue?.deadlineGraceMs ?? 30_000,
   }
   return {
-    host, port, dbPath,
+    host,
+    port,
+    dbPath,
     storage: config.storage ?? {},
-    apiToken, clusterToken, insecure, health, queue,
+    apiToken,
+    clusterToken,
+    insecure,
+    health,
+    queue,
     maxBodyBytes: config.maxBodyBytes ?? envNumber(env, 'KTRDR_MAX_BODY_BYTES') ?? 1024 * 1024,
     maxBundleBytes: config.maxBundleBytes ?? envNumber(env, 'KTRDR_MAX_BUNDLE_BYTES') ?? 512 * 1024 * 1024,
     quiet: config.quiet ?? false,

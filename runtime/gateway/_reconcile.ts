@@ -48,10 +48,12 @@ export function createReconciler(deps: {
       // The host may report before its 202 reached us: the event itself proves acceptance.
       if (entry && entry.running.get(event.operation_id) === event.attempt) {
         const s = operations.live.get(event.operation_id)
-        if (s && s.op.status === 'pending' && !operations.queue.has(event.operation_id)) operations.accepted(s, entry.record.worker_id, event.attempt)
+        if (s && s.op.status === 'pending' && !operations.queue.has(event.operation_id))
+          operations.accepted(s, entry.record.worker_id, event.attempt)
       }
       const outcome = operations.applyEvent(event)
-      if (outcome === 'terminal' && entry && entry.running.get(event.operation_id) === event.attempt) dispatcher.release(entry, event.operation_id)
+      if (outcome === 'terminal' && entry && entry.running.get(event.operation_id) === event.attempt)
+        dispatcher.release(entry, event.operation_id)
     }
     dispatcher.kick()
     return acked
@@ -73,7 +75,9 @@ export function createReconciler(deps: {
     const unclaimed = owner && !owner.confirmed && owner.endpoint_url === endpoint && (!live || live.lost)
     if (verdict === 'none' || unclaimed) return secrets.issue(id, endpoint)
     throw new KtrdrError({
-      statusCode: 409, code: 'WORKER_ID_TAKEN', retryable: false,
+      statusCode: 409,
+      code: 'WORKER_ID_TAKEN',
+      retryable: false,
       message: `Worker id "${id}" belongs to the host that registered it${owner ? ` from ${owner.endpoint_url}` : ''}, and this registration ${secret ? 'presented a wrong' : 'did not present its'} host secret: a restarted host re-claims its id with the restart token in its cache dir; to give the id to another host, DELETE /api/v1/workers/${id} first`,
       details: { worker_id: id },
     })
@@ -82,7 +86,13 @@ export function createReconciler(deps: {
   /** Every host call after registration: the id's secret, when it has one, must come with it. */
   function verify(workerId: string, secret: string | undefined): void {
     if (secrets.check(workerId, secret) !== 'wrong') return
-    throw new KtrdrError({ statusCode: 403, code: 'HOST_SECRET_MISMATCH', retryable: false, message: `Missing or wrong host secret for worker "${workerId}": only the host that registered this id may report for it`, details: { worker_id: workerId } })
+    throw new KtrdrError({
+      statusCode: 403,
+      code: 'HOST_SECRET_MISMATCH',
+      retryable: false,
+      message: `Missing or wrong host secret for worker "${workerId}": only the host that registered this id may report for it`,
+      details: { worker_id: workerId },
+    })
   }
 
   /**
@@ -104,11 +114,33 @@ export function createReconciler(deps: {
       const s = operations.get(report.operation_id)
       if (!s || isTerminal(s.op) || !placedOn(s, entry.record.worker_id, report.attempt, previous)) continue
       const at = report.completed_at
-      const event: HostEvent = report.status === 'completed'
-        ? { seq: Number.MAX_SAFE_INTEGER, type: 'completed', operation_id: report.operation_id, attempt: report.attempt, at, result: report.result }
-        : report.status === 'failed'
-          ? { seq: Number.MAX_SAFE_INTEGER, type: 'failed', operation_id: report.operation_id, attempt: report.attempt, at, error: report.error ?? { message: 'Failed while the gateway was unreachable' } }
-          : { seq: Number.MAX_SAFE_INTEGER, type: 'cancelled', operation_id: report.operation_id, attempt: report.attempt, at, reason: report.error?.message }
+      const event: HostEvent =
+        report.status === 'completed'
+          ? {
+              seq: Number.MAX_SAFE_INTEGER,
+              type: 'completed',
+              operation_id: report.operation_id,
+              attempt: report.attempt,
+              at,
+              result: report.result,
+            }
+          : report.status === 'failed'
+            ? {
+                seq: Number.MAX_SAFE_INTEGER,
+                type: 'failed',
+                operation_id: report.operation_id,
+                attempt: report.attempt,
+                at,
+                error: report.error ?? { message: 'Failed while the gateway was unreachable' },
+              }
+            : {
+                seq: Number.MAX_SAFE_INTEGER,
+                type: 'cancelled',
+                operation_id: report.operation_id,
+                attempt: report.attempt,
+                at,
+                reason: report.error?.message,
+              }
       operations.applyEvent(event)
       before.delete(report.operation_id)
     }
@@ -117,11 +149,20 @@ export function createReconciler(deps: {
     const stop: string[] = []
     for (const { operation_id, attempt } of body.running_operations ?? []) {
       const s = operations.get(operation_id)
-      if (!s || isTerminal(s.op) || attempt < s.op.attempts || (s.op.status === 'running' && attempt !== s.op.attempts)) { stop.push(operation_id); continue }
+      if (!s || isTerminal(s.op) || attempt < s.op.attempts || (s.op.status === 'running' && attempt !== s.op.attempts)) {
+        stop.push(operation_id)
+        continue
+      }
       // Only the host the attempt was placed on may claim it (anyone else would be reporting for it).
-      if (!placedOn(s, entry.record.worker_id, attempt, previous)) { stop.push(operation_id); continue }
+      if (!placedOn(s, entry.record.worker_id, attempt, previous)) {
+        stop.push(operation_id)
+        continue
+      }
       // Pending but already being dispatched elsewhere: that newer placement wins.
-      if (s.op.status === 'pending' && !operations.queue.has(operation_id)) { stop.push(operation_id); continue }
+      if (s.op.status === 'pending' && !operations.queue.has(operation_id)) {
+        stop.push(operation_id)
+        continue
+      }
       operations.reattach(s, entry.record.worker_id, attempt)
       entry.running.set(operation_id, attempt)
       before.delete(operation_id)
@@ -137,8 +178,15 @@ export function createReconciler(deps: {
       }
     }
     dispatcher.kick()
-    logger.info(`Worker registered: ${entry.record.worker_id} (${entry.record.worker_type}) at ${entry.record.endpoint_url}, ${entry.record.capabilities.slots} slot(s)`)
-    return { ...entry.record, heartbeat_interval_ms: deps.options.health.heartbeatIntervalMs, stop_operations: stop, ...(issued ? { host_secret: issued } : {}) }
+    logger.info(
+      `Worker registered: ${entry.record.worker_id} (${entry.record.worker_type}) at ${entry.record.endpoint_url}, ${entry.record.capabilities.slots} slot(s)`,
+    )
+    return {
+      ...entry.record,
+      heartbeat_interval_ms: deps.options.health.heartbeatIntervalMs,
+      stop_operations: stop,
+      ...(issued ? { host_secret: issued } : {}),
+    }
   }
 
   function heartbeat(entry: WorkerEntry, body: HeartbeatRequest): string[] {
@@ -148,7 +196,10 @@ export function createReconciler(deps: {
     const reported = new Map((body.running_operations ?? []).map((r) => [r.operation_id, r.attempt]))
     for (const [id, attempt] of reported) {
       const s = operations.get(id)
-      if (!s || isTerminal(s.op)) { cancel.push(id); continue }
+      if (!s || isTerminal(s.op)) {
+        cancel.push(id)
+        continue
+      }
       // Dispatch in flight: the host accepted before we saw its 202.
       if (entry.running.get(id) === attempt) continue
       const ours = placedOn(s, entry.record.worker_id, attempt, undefined) && (s.op.worker_id !== null || operations.queue.has(id))
@@ -175,7 +226,10 @@ export function createReconciler(deps: {
   }
 
   return {
-    register, heartbeat, applyEvents, verify,
+    register,
+    heartbeat,
+    applyEvents,
+    verify,
     /** Whether the id has an owner (a secret), registered now or not. */
     known: (workerId: string) => secrets.owner(workerId) !== null,
     /** Forget the id's secret: it may be registered afresh. */

@@ -39,7 +39,10 @@ export function createOperationsRetention(deps: {
     operations.flushNow()
     const cutoff = new Date(at - options.days * DAY_MS).toISOString()
     const { changes } = del.run(cutoff)
-    if (changes > 0) logger.info(`Retention: deleted ${changes} finished operation(s) last changed before ${cutoff} (KTRDR_OPERATIONS_RETENTION_DAYS=${options.days})`)
+    if (changes > 0)
+      logger.info(
+        `Retention: deleted ${changes} finished operation(s) last changed before ${cutoff} (KTRDR_OPERATIONS_RETENTION_DAYS=${options.days})`,
+      )
     return changes
   }
 
@@ -47,11 +50,20 @@ export function createOperationsRetention(deps: {
     purge,
     start() {
       if (!(options.days > 0) || timer) return
-      const run = () => { try { purge() } catch (error) { logger.warn(`Retention: purge failed, retrying in ${options.intervalMs / 1000} s: ${(error as Error).message}`) } }
+      const run = () => {
+        try {
+          purge()
+        } catch (error) {
+          logger.warn(`Retention: purge failed, retrying in ${options.intervalMs / 1000} s: ${(error as Error).message}`)
+        }
+      }
       run()
       timer = setInterval(run, options.intervalMs)
       timer.unref()
     },
-    close() { if (timer) clearInterval(timer); timer = null },
+    close() {
+      if (timer) clearInterval(timer)
+      timer = null
+    },
   }
 }

@@ -21,7 +21,10 @@ CREATE TABLE IF NOT EXISTS function_secrets (
 );
 `
 
-export interface SecretInfo { name: string; updated_at: string }
+export interface SecretInfo {
+  name: string
+  updated_at: string
+}
 
 /**
  * The 32-byte key: KTRDR_SECRETS_KEY (base64 or hex) when set, else `secrets.key` beside the
@@ -31,7 +34,13 @@ export function resolveSecretsKey(options: { secretsKey: string | null; dbPath: 
   if (options.secretsKey) {
     const raw = options.secretsKey.trim()
     const key = /^[0-9a-f]{64}$/i.test(raw) ? Buffer.from(raw, 'hex') : Buffer.from(raw, 'base64')
-    if (key.length !== 32) throw new KtrdrError({ statusCode: 400, code: 'CONFIG_INVALID', retryable: false, message: 'KTRDR_SECRETS_KEY must be 32 bytes, as 64 hex digits or base64 (e.g. `openssl rand -base64 32`)' })
+    if (key.length !== 32)
+      throw new KtrdrError({
+        statusCode: 400,
+        code: 'CONFIG_INVALID',
+        retryable: false,
+        message: 'KTRDR_SECRETS_KEY must be 32 bytes, as 64 hex digits or base64 (e.g. `openssl rand -base64 32`)',
+      })
     return key
   }
   if (options.dbPath === ':memory:') return randomBytes(32)
@@ -44,7 +53,13 @@ export function resolveSecretsKey(options: { secretsKey: string | null; dbPath: 
     }
   }
   const key = Buffer.from(readFileSync(file, 'utf8').trim(), 'base64')
-  if (key.length !== 32) throw new KtrdrError({ statusCode: 500, code: 'SECRETS_KEY_INVALID', retryable: false, message: `${file} does not hold a 32-byte base64 key` })
+  if (key.length !== 32)
+    throw new KtrdrError({
+      statusCode: 500,
+      code: 'SECRETS_KEY_INVALID',
+      retryable: false,
+      message: `${file} does not hold a 32-byte base64 key`,
+    })
   return key
 }
 
@@ -56,7 +71,8 @@ export function resolveSecretsKey(options: { secretsKey: string | null; dbPath: 
 export function createSecretStore(database: GatewayDatabase, key: Buffer) {
   const sqlite = database.sqlite
   sqlite.exec(SCHEMA)
-  const upsert = sqlite.prepare(`INSERT INTO function_secrets (function_name, name, iv, tag, ciphertext, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+  const upsert =
+    sqlite.prepare(`INSERT INTO function_secrets (function_name, name, iv, tag, ciphertext, updated_at) VALUES (?, ?, ?, ?, ?, ?)
     ON CONFLICT (function_name, name) DO UPDATE SET iv = excluded.iv, tag = excluded.tag, ciphertext = excluded.ciphertext, updated_at = excluded.updated_at`)
   const remove = sqlite.prepare(`DELETE FROM function_secrets WHERE function_name = ? AND name = ?`)
   const names = sqlite.prepare(`SELECT name, updated_at FROM function_secrets WHERE function_name = ? ORDER BY name`)
@@ -94,7 +110,13 @@ export function createSecretStore(database: GatewayDatabase, key: Buffer) {
             decipher.setAuthTag(row.tag)
             values[row.name] = Buffer.concat([decipher.update(row.ciphertext), decipher.final()]).toString('utf8')
           } catch (cause) {
-            throw new KtrdrError({ statusCode: 500, code: 'SECRET_UNREADABLE', retryable: false, cause, message: `Secret ${row.name} of ${fn} does not decrypt with this gateway's key (KTRDR_SECRETS_KEY or ${SECRETS_KEY_FILE} changed?); set it again` })
+            throw new KtrdrError({
+              statusCode: 500,
+              code: 'SECRET_UNREADABLE',
+              retryable: false,
+              cause,
+              message: `Secret ${row.name} of ${fn} does not decrypt with this gateway's key (KTRDR_SECRETS_KEY or ${SECRETS_KEY_FILE} changed?); set it again`,
+            })
           }
         }
         cache.set(fn, values)

@@ -56,15 +56,25 @@ export interface GatewayServiceOverrides {
  * Builds the gateway's services (database, registry, scheduler loop, health monitor) without any
  * HTTP server, so the standalone server (createGateway) and the Nitro build share one wiring.
  */
-export async function createGatewayServices(options: ResolvedGatewayOptions, overrides: GatewayServiceOverrides = {}): Promise<GatewayServices> {
+export async function createGatewayServices(
+  options: ResolvedGatewayOptions,
+  overrides: GatewayServiceOverrides = {},
+): Promise<GatewayServices> {
   const logger = overrides.logger ?? createConsola({ level: options.quiet ? 0 : 3 }).withTag('gateway')
   if (options.dbPath !== ':memory:') mkdirSync(dirname(options.dbPath), { recursive: true })
   // Two gateways on one database re-queue each other's running operations: refuse the second.
-  const lock = options.dbPath === ':memory:' ? null : await lockDatabaseFile(options.dbPath, {
-    onCompromised: (error) => logger.error(`Lost the lock on ${options.dbPath} (${error.message}): another gateway may now use this database`),
+  const lock =
+    options.dbPath === ':memory:'
+      ? null
+      : await lockDatabaseFile(options.dbPath, {
+          onCompromised: (error) =>
+            logger.error(`Lost the lock on ${options.dbPath} (${error.message}): another gateway may now use this database`),
+        })
+  const database = await createGatewayDatabase(options.dbPath).catch(async (error) => {
+    await lock?.release()
+    throw error
   })
-  const database = await createGatewayDatabase(options.dbPath).catch(async (error) => { await lock?.release(); throw error })
-  const storage = overrides.storage ?? await createKtrdrStorage(options.storage)
+  const storage = overrides.storage ?? (await createKtrdrStorage(options.storage))
   const hooks = createGatewayHooks((error) => logger.error('Hook listener failed:', error))
   const client = createHostClient({ clusterToken: options.clusterToken })
   const workers = createWorkerRegistry(hooks)
@@ -73,7 +83,15 @@ export async function createGatewayServices(options: ResolvedGatewayOptions, ove
 
   let dispatcherRef: Dispatcher | null = null
   let healthRef: HealthMonitor | null = null
-  const dispatcher = createDispatcher({ options, operations, workers, client, logger, onUnreachable: (entry) => void healthRef?.probe(entry, 'dispatch could not reach it'), secrets: (name) => secrets.forFunction(name) })
+  const dispatcher = createDispatcher({
+    options,
+    operations,
+    workers,
+    client,
+    logger,
+    onUnreachable: (entry) => void healthRef?.probe(entry, 'dispatch could not reach it'),
+    secrets: (name) => secrets.forFunction(name),
+  })
   dispatcherRef = dispatcher
   const health = createHealthMonitor({ options, workers, operations, dispatcher, client, logger })
   healthRef = health
@@ -86,23 +104,33 @@ export async function createGatewayServices(options: ResolvedGatewayOptions, ove
     validateInput.warm(version.sha256, version.manifest.input_schema, `${version.name}@${version.version}`)
     for (const entry of workers.all()) {
       if (entry.lost) continue
-      client.prefetch(entry.record.endpoint_url, { name: version.name, version: version.version, sha256: version.sha256, bundle_key: version.bundle_key })
+      client
+        .prefetch(entry.record.endpoint_url, {
+          name: version.name,
+          version: version.version,
+          sha256: version.sha256,
+          bundle_key: version.bundle_key,
+        })
         .catch((error: Error) => logger.debug(`Prefetch on ${entry.record.worker_id} failed: ${error.message}`))
     }
   }
-  const functions: FunctionRegistry = overrides.functions ?? await import('./registry/registry.ts').then((m) => m.createFunctionRegistry({ database, storage, notify }))
+  const functions: FunctionRegistry =
+    overrides.functions ?? (await import('./registry/registry.ts').then((m) => m.createFunctionRegistry({ database, storage, notify })))
 
   const invoke = createInvoker({ options, functions, operations, workers, dispatcher: dispatcherRef, validateInput })
   let closed = false
-  const warming = warmAliasedValidators(functions, validateInput, () => closed)
-    .catch((error: Error) => logger.debug(`Warming input validators failed: ${error.message}`))
+  const warming = warmAliasedValidators(functions, validateInput, () => closed).catch((error: Error) =>
+    logger.debug(`Warming input validators failed: ${error.message}`),
+  )
 
   // Durable state back in memory: pending → queue; running → wait for the host to re-attach.
   const restored = operations.load()
   const running = restored.filter((s) => s.op.status === 'running')
   let reattachTimer: NodeJS.Timeout | null = null
   if (running.length > 0) {
-    logger.info(`Restored ${restored.length} live operation(s); ${running.length} running wait ${options.queue.reattachGraceMs} ms for their hosts to re-register`)
+    logger.info(
+      `Restored ${restored.length} live operation(s); ${running.length} running wait ${options.queue.reattachGraceMs} ms for their hosts to re-register`,
+    )
     reattachTimer = setTimeout(() => {
       for (const s of running) {
         const current = operations.live.get(s.op.operation_id)
@@ -119,13 +147,31 @@ export async function createGatewayServices(options: ResolvedGatewayOptions, ove
   dispatcher.kick()
   // Temp files of writes that died with their process (crash, SIGKILL) would hold disk forever.
   void sweepStorageTemps(storage.options)
-    .then((r) => { if (r.removed.length > 0) logger.info(`Removed ${r.removed.length} stale temporary file(s) (${r.bytes} bytes) of interrupted writes from storage`) })
+    .then((r) => {
+      if (r.removed.length > 0)
+        logger.info(`Removed ${r.removed.length} stale temporary file(s) (${r.bytes} bytes) of interrupted writes from storage`)
+    })
     .catch((error: Error) => logger.warn(`Sweeping stale temporary files failed: ${error.message}`))
   const retention = createOperationsRetention({ options: options.retention, database, operations, logger })
   retention.start()
 
   const services: GatewayServices = {
-    options, logger, storage, database, functions, hooks, operations, workers, dispatcher, health, reconciler, client, invoke, retention, validateInput, secrets,
+    options,
+    logger,
+    storage,
+    database,
+    functions,
+    hooks,
+    operations,
+    workers,
+    dispatcher,
+    health,
+    reconciler,
+    client,
+    invoke,
+    retention,
+    validateInput,
+    secrets,
     startedAt: new Date(),
     async close() {
       closed = true

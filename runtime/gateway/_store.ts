@@ -49,9 +49,12 @@ CREATE INDEX IF NOT EXISTS operations_created ON operations(created_at);
 export function createOperationStore(database: GatewayDatabase) {
   const sqlite = database.sqlite
   sqlite.exec(SCHEMA)
-  const insert = sqlite.prepare(`INSERT INTO operations (operation_id, operation_type, function_name, status, worker_id, priority, seq, idempotency_key, created_at, updated_at, last_event_seq, data, plan)
+  const insert =
+    sqlite.prepare(`INSERT INTO operations (operation_id, operation_type, function_name, status, worker_id, priority, seq, idempotency_key, created_at, updated_at, last_event_seq, data, plan)
     VALUES (@operation_id, @operation_type, @function_name, @status, @worker_id, @priority, @seq, @idempotency_key, @created_at, @updated_at, @last_event_seq, @data, @plan)`)
-  const update = sqlite.prepare(`UPDATE operations SET status = @status, worker_id = @worker_id, priority = @priority, seq = @seq, updated_at = @updated_at, last_event_seq = @last_event_seq, data = @data WHERE operation_id = @operation_id`)
+  const update = sqlite.prepare(
+    `UPDATE operations SET status = @status, worker_id = @worker_id, priority = @priority, seq = @seq, updated_at = @updated_at, last_event_seq = @last_event_seq, data = @data WHERE operation_id = @operation_id`,
+  )
   const byId = sqlite.prepare(`SELECT data, plan, seq, last_event_seq FROM operations WHERE operation_id = ?`)
   const byKey = sqlite.prepare(`SELECT data, plan, seq, last_event_seq FROM operations WHERE idempotency_key = ?`)
   const live = sqlite.prepare(`SELECT data, plan, seq, last_event_seq FROM operations WHERE status IN ('pending', 'running') ORDER BY seq`)
@@ -63,7 +66,12 @@ export function createOperationStore(database: GatewayDatabase) {
   const commitBatch = sqlite.transaction((batch: typeof pending) => {
     const failures: unknown[] = []
     for (const item of batch) {
-      try { insert.run(params(item.s)); failures.push(null) } catch (error) { failures.push(error) }
+      try {
+        insert.run(params(item.s))
+        failures.push(null)
+      } catch (error) {
+        failures.push(error)
+      }
     }
     return failures
   })
@@ -71,7 +79,12 @@ export function createOperationStore(database: GatewayDatabase) {
     const batch = pending
     pending = []
     let failures: unknown[]
-    try { failures = commitBatch(batch) } catch (error) { for (const item of batch) item.reject(error); return }
+    try {
+      failures = commitBatch(batch)
+    } catch (error) {
+      for (const item of batch) item.reject(error)
+      return
+    }
     batch.forEach((item, i) => (failures[i] ? item.reject(failures[i]) : item.resolve()))
   }
 
@@ -84,7 +97,16 @@ export function createOperationStore(database: GatewayDatabase) {
   const writeDirty = sqlite.transaction((items: StoredOperation[]) => {
     for (const item of items) {
       const p = params(item)
-      update.run({ operation_id: p.operation_id, status: p.status, worker_id: p.worker_id, priority: p.priority, seq: p.seq, updated_at: p.updated_at, last_event_seq: p.last_event_seq, data: p.data })
+      update.run({
+        operation_id: p.operation_id,
+        status: p.status,
+        worker_id: p.worker_id,
+        priority: p.priority,
+        seq: p.seq,
+        updated_at: p.updated_at,
+        last_event_seq: p.last_event_seq,
+        data: p.data,
+      })
     }
   })
   const flushUpdates = () => {
@@ -101,7 +123,8 @@ export function createOperationStore(database: GatewayDatabase) {
     }
   }
 
-  const row = (r: any): StoredOperation | null => r ? { op: JSON.parse(r.data), plan: JSON.parse(r.plan), seq: r.seq, lastEventSeq: r.last_event_seq } : null
+  const row = (r: any): StoredOperation | null =>
+    r ? { op: JSON.parse(r.data), plan: JSON.parse(r.plan), seq: r.seq, lastEventSeq: r.last_event_seq } : null
   const params = (s: StoredOperation) => ({
     operation_id: s.op.operation_id,
     operation_type: s.op.operation_type,
@@ -120,7 +143,9 @@ export function createOperationStore(database: GatewayDatabase) {
 
   return {
     nextSeq: (maxSeq.get() as { seq: number }).seq,
-    insert(s: StoredOperation) { insert.run(params(s)) },
+    insert(s: StoredOperation) {
+      insert.run(params(s))
+    },
     /** Durable insert, committed together with the other inserts of this event-loop turn. */
     insertBatched(s: StoredOperation): Promise<void> {
       return new Promise((resolve, reject) => {
@@ -130,39 +155,72 @@ export function createOperationStore(database: GatewayDatabase) {
     },
     update(s: StoredOperation) {
       dirty.set(s.op.operation_id, s)
-      if (!updateScheduled) { updateScheduled = true; setImmediate(flushUpdates) }
+      if (!updateScheduled) {
+        updateScheduled = true
+        setImmediate(flushUpdates)
+      }
     },
     /** Resolves once every update made so far is committed. */
     flushed(): Promise<void> {
       if (!updateScheduled && dirty.size === 0) return Promise.resolve()
-      return new Promise((resolve, reject) => { flushWaiters.push({ resolve, reject }) })
+      return new Promise((resolve, reject) => {
+        flushWaiters.push({ resolve, reject })
+      })
     },
     /** Write pending updates now (shutdown). */
-    flushNow() { if (updateScheduled || dirty.size) flushUpdates() },
-    get(id: string): StoredOperation | null { return dirty.get(id) ?? row(byId.get(id)) },
+    flushNow() {
+      if (updateScheduled || dirty.size) flushUpdates()
+    },
+    get(id: string): StoredOperation | null {
+      return dirty.get(id) ?? row(byId.get(id))
+    },
     getByIdempotencyKey(key: string): StoredOperation | null {
       const r = row(byKey.get(key))
       return r ? (dirty.get(r.op.operation_id) ?? r) : null
     },
-    loadLive(): StoredOperation[] { return live.all().map((r) => row(r)!) },
+    loadLive(): StoredOperation[] {
+      return live.all().map((r) => row(r)!)
+    },
     list(filter: OperationListFilter): { items: Operation[]; total: number } {
       flushUpdates()
       const where: string[] = []
       const args: unknown[] = []
-      if (filter.status?.length) { where.push(`status IN (${filter.status.map(() => '?').join(',')})`); args.push(...filter.status) }
-      if (filter.operation_type) { where.push('operation_type = ?'); args.push(filter.operation_type) }
-      if (filter.function) { where.push('function_name = ?'); args.push(filter.function) }
-      if (filter.worker_id) { where.push('worker_id = ?'); args.push(filter.worker_id) }
+      if (filter.status?.length) {
+        where.push(`status IN (${filter.status.map(() => '?').join(',')})`)
+        args.push(...filter.status)
+      }
+      if (filter.operation_type) {
+        where.push('operation_type = ?')
+        args.push(filter.operation_type)
+      }
+      if (filter.function) {
+        where.push('function_name = ?')
+        args.push(filter.function)
+      }
+      if (filter.worker_id) {
+        where.push('worker_id = ?')
+        args.push(filter.worker_id)
+      }
       const clause = where.length ? `WHERE ${where.join(' AND ')}` : ''
       const total = (sqlite.prepare(`SELECT COUNT(*) AS n FROM operations ${clause}`).get(...args) as { n: number }).n
-      const items = sqlite.prepare(`SELECT data FROM operations ${clause} ORDER BY created_at DESC, seq DESC LIMIT ? OFFSET ?`)
-        .all(...args, filter.limit, filter.offset).map((r: any) => JSON.parse(r.data) as Operation)
+      const items = sqlite
+        .prepare(`SELECT data FROM operations ${clause} ORDER BY created_at DESC, seq DESC LIMIT ? OFFSET ?`)
+        .all(...args, filter.limit, filter.offset)
+        .map((r: any) => JSON.parse(r.data) as Operation)
       return { items, total }
     },
     /** Sha256s referenced by live operations (a version in use is never garbage-collected). */
     liveShas(): Set<string> {
       flushUpdates()
-      return new Set((sqlite.prepare(`SELECT DISTINCT json_extract(data, '$.function.sha256') AS sha FROM operations WHERE status IN ('pending', 'running')`).all() as { sha: string }[]).map((r) => r.sha))
+      return new Set(
+        (
+          sqlite
+            .prepare(
+              `SELECT DISTINCT json_extract(data, '$.function.sha256') AS sha FROM operations WHERE status IN ('pending', 'running')`,
+            )
+            .all() as { sha: string }[]
+        ).map((r) => r.sha),
+      )
     },
   }
 }

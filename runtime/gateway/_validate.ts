@@ -10,7 +10,12 @@ export function describeAjvError(error: ErrorObject, root = 'input'): { field: s
   const params = error.params as Record<string, unknown>
   if (typeof params.missingProperty === 'string') field += `.${params.missingProperty}`
   if (typeof params.additionalProperty === 'string') field += `.${params.additionalProperty}`
-  const extra = error.keyword === 'additionalProperties' ? ' (unknown field)' : error.keyword === 'enum' ? `: one of ${JSON.stringify(params.allowedValues)}` : ''
+  const extra =
+    error.keyword === 'additionalProperties'
+      ? ' (unknown field)'
+      : error.keyword === 'enum'
+        ? `: one of ${JSON.stringify(params.allowedValues)}`
+        : ''
   return { field, message: `${field} ${error.message ?? 'is invalid'}${extra}` }
 }
 
@@ -38,8 +43,16 @@ export function createInputValidator(): InputValidator {
     if (!validate) {
       const { $schema: _ignored, ...rest } = schema
       stats.compiles++
-      try { validate = ajv.compile(rest) } catch (cause) {
-        throw new KtrdrError({ statusCode: 500, code: 'MANIFEST_SCHEMA_INVALID', retryable: false, message: `Function ${fnName} has an input schema that does not compile: rebuild and redeploy it`, cause })
+      try {
+        validate = ajv.compile(rest)
+      } catch (cause) {
+        throw new KtrdrError({
+          statusCode: 500,
+          code: 'MANIFEST_SCHEMA_INVALID',
+          retryable: false,
+          message: `Function ${fnName} has an input schema that does not compile: rebuild and redeploy it`,
+          cause,
+        })
       }
       cache.set(key, validate)
     }
@@ -52,8 +65,13 @@ export function createInputValidator(): InputValidator {
     if (validate(input)) return
     const errors = (validate.errors ?? []).map((e) => describeAjvError(e))
     throw new KtrdrError({
-      statusCode: 422, code: 'INPUT_INVALID', retryable: false,
-      message: `Invalid input for ${fnName}: ${errors.slice(0, 5).map((e) => e.message).join('; ')}`,
+      statusCode: 422,
+      code: 'INPUT_INVALID',
+      retryable: false,
+      message: `Invalid input for ${fnName}: ${errors
+        .slice(0, 5)
+        .map((e) => e.message)
+        .join('; ')}`,
       details: { errors: errors.slice(0, 20) },
     })
   }
@@ -61,7 +79,11 @@ export function createInputValidator(): InputValidator {
   return Object.assign(validateInput, {
     warm(key: string, schema: Record<string, unknown> | undefined, fnName: string) {
       if (!schema || Object.keys(schema).length === 0 || cache.has(key)) return
-      try { compiled(key, schema, fnName) } catch { /* reported by the invocation that needs it */ }
+      try {
+        compiled(key, schema, fnName)
+      } catch {
+        /* reported by the invocation that needs it */
+      }
     },
     stats,
   })

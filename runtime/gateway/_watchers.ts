@@ -22,7 +22,10 @@ export function createOperationWatchers(hooks: GatewayHooks, get: (id: string) =
     let set = watchers.get(id)
     if (!set) watchers.set(id, (set = new Set()))
     set.add(fn)
-    return () => { set!.delete(fn); if (set!.size === 0 && watchers.get(id) === set) watchers.delete(id) }
+    return () => {
+      set!.delete(fn)
+      if (set!.size === 0 && watchers.get(id) === set) watchers.delete(id)
+    }
   }
 
   /** Resolves once `done(op)` holds (checked now and on every change), or with the current state after `ms`. */
@@ -30,8 +33,15 @@ export function createOperationWatchers(hooks: GatewayHooks, get: (id: string) =
     const s = get(id)
     if (!s || done(s.op) || ms <= 0 || signal?.aborted) return Promise.resolve(s?.op as Operation)
     return new Promise((resolve) => {
-      const finish = () => { clearTimeout(timer); off(); signal?.removeEventListener('abort', finish); resolve(get(id)!.op) }
-      const off = watch(id, (_kind, op) => { if (done(op)) finish() })
+      const finish = () => {
+        clearTimeout(timer)
+        off()
+        signal?.removeEventListener('abort', finish)
+        resolve(get(id)!.op)
+      }
+      const off = watch(id, (_kind, op) => {
+        if (done(op)) finish()
+      })
       const timer = setTimeout(finish, ms)
       signal?.addEventListener('abort', finish, { once: true })
     })

@@ -53,16 +53,26 @@ export function createWorkerRegistry(hooks: GatewayHooks, now: () => number = Da
 
   return {
     views: views as readonly HostView[],
-    get(id: string) { return workers.get(id) },
+    get(id: string) {
+      return workers.get(id)
+    },
     /** Other entries registered with this endpoint URL. */
     atEndpoint(endpointUrl: string, except: string): WorkerEntry[] {
       const url = endpointUrl.replace(/\/+$/, '')
       return [...workers.values()].filter((e) => e.record.worker_id !== except && e.record.endpoint_url === url)
     },
-    all() { return [...workers.values()] },
+    all() {
+      return [...workers.values()]
+    },
     require(id: string): WorkerEntry {
       const entry = workers.get(id)
-      if (!entry) throw new KtrdrError({ statusCode: 404, code: 'WORKER_NOT_FOUND', retryable: false, message: `Worker "${id}" is not registered: list workers with GET /api/v1/workers (a host re-registers by itself)` })
+      if (!entry)
+        throw new KtrdrError({
+          statusCode: 404,
+          code: 'WORKER_NOT_FOUND',
+          retryable: false,
+          message: `Worker "${id}" is not registered: list workers with GET /api/v1/workers (a host re-registers by itself)`,
+        })
       return entry
     },
     refresh,
@@ -113,9 +123,14 @@ export function createWorkerRegistry(hooks: GatewayHooks, now: () => number = Da
         warm: new Set(body.warm_bundles),
       }
       const entry: WorkerEntry = {
-        record, view,
-        running: new Map(), dispatchedAt: new Map(),
-        lastHeartbeatMs: t, lastHealthyMs: t, unavailableSinceMs: null, lost: false,
+        record,
+        view,
+        running: new Map(),
+        dispatchedAt: new Map(),
+        lastHeartbeatMs: t,
+        lastHealthyMs: t,
+        unavailableSinceMs: null,
+        lost: false,
       }
       workers.set(record.worker_id, entry)
       rebuildViews()
@@ -165,7 +180,9 @@ export function createWorkerRegistry(hooks: GatewayHooks, now: () => number = Da
     },
 
     summary() {
-      let available = 0, busy = 0, unavailable = 0
+      let available = 0,
+        busy = 0,
+        unavailable = 0
       for (const e of workers.values()) {
         if (e.record.status === 'AVAILABLE') available++
         else if (e.record.status === 'BUSY') busy++

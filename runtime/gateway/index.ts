@@ -41,7 +41,10 @@ export interface GatewayServerConfig extends GatewayConfig {
   routes?: GatewayRoutes[]
 }
 
-export async function createGateway({ routes, ...config }: GatewayServerConfig = {}, overrides: GatewayServiceOverrides = {}): Promise<Gateway> {
+export async function createGateway(
+  { routes, ...config }: GatewayServerConfig = {},
+  overrides: GatewayServiceOverrides = {},
+): Promise<Gateway> {
   const options = resolveGatewayOptions(config)
   const services = await createGatewayServices(options, overrides)
   const app = await createGatewayApp(services, { routes })
@@ -52,7 +55,10 @@ export async function createGateway({ routes, ...config }: GatewayServerConfig =
   server.headersTimeout = server.keepAliveTimeout + 5000
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
-    server.listen(options.port, options.host, () => { server.off('error', reject); resolve() })
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject)
+      resolve()
+    })
   })
   const port = (server.address() as AddressInfo).port
   const host = options.host.includes(':') && !options.host.startsWith('[') ? `[${options.host}]` : options.host
@@ -60,10 +66,18 @@ export async function createGateway({ routes, ...config }: GatewayServerConfig =
   services.logger.info(`Gateway listening on ${url} (db ${options.dbPath})`)
   let closing: Promise<void> | null = null
   return {
-    url, port, options, services, server, routes: app.routes,
+    url,
+    port,
+    options,
+    services,
+    server,
+    routes: app.routes,
     close() {
       closing ??= (async () => {
-        await new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections() })
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve())
+          server.closeAllConnections()
+        })
         await services.close()
       })()
       return closing

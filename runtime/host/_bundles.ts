@@ -19,7 +19,12 @@ export interface ReadyBundle {
 const READY_MARK = '.ktrdr-ready.json'
 
 /** Written last into an unpacked bundle: the sha256 of every file, to re-verify the cache against. */
-interface ReadyMark { name: string; version: number; size: number; files?: Record<string, string> }
+interface ReadyMark {
+  name: string
+  version: number
+  size: number
+  files?: Record<string, string>
+}
 
 type CachedBundle = ReadyBundle & { files?: Record<string, string>; lastUsed: number }
 
@@ -41,7 +46,13 @@ async function damagedFiles(bundle: { dir: string; files?: Record<string, string
  * visible under its sha once fully written (unpacked into a temp dir, then renamed), so a crash
  * mid-unpack never leaves a half bundle that looks ready.
  */
-export function createBundleCache(options: { dir: string; maxBytes: number; bundles: Storage; isInUse(sha: string): boolean; onDamaged?(bundle: ReadyBundle, files: string[]): void }) {
+export function createBundleCache(options: {
+  dir: string
+  maxBytes: number
+  bundles: Storage
+  isInUse(sha: string): boolean
+  onDamaged?(bundle: ReadyBundle, files: string[]): void
+}) {
   const ready = new Map<string, CachedBundle>()
   const loading = new Map<string, Promise<ReadyBundle>>()
   /** sha → why and since when: its stored archive could not be fetched intact. */
@@ -52,12 +63,25 @@ export function createBundleCache(options: { dir: string; maxBytes: number; bund
     await fsp.mkdir(options.dir, { recursive: true })
     for (const entry of await fsp.readdir(options.dir)) {
       const dir = join(options.dir, entry)
-      if (entry.startsWith('.tmp-')) { await fsp.rm(dir, { recursive: true, force: true }); continue }
+      if (entry.startsWith('.tmp-')) {
+        await fsp.rm(dir, { recursive: true, force: true })
+        continue
+      }
       try {
         const mark = JSON.parse(await fsp.readFile(join(dir, READY_MARK), 'utf8')) as ReadyMark
         const manifest = parseManifest(await fsp.readFile(join(dir, 'manifest.json'), 'utf8'))
         const stat = await fsp.stat(join(dir, READY_MARK))
-        const bundle = { sha256: entry, name: manifest.name, version: mark.version, dir, entryPath: join(dir, manifest.entry), manifest, size: mark.size, files: mark.files, lastUsed: stat.mtimeMs }
+        const bundle = {
+          sha256: entry,
+          name: manifest.name,
+          version: mark.version,
+          dir,
+          entryPath: join(dir, manifest.entry),
+          manifest,
+          size: mark.size,
+          files: mark.files,
+          lastUsed: stat.mtimeMs,
+        }
         const damaged = mark.files ? await damagedFiles(bundle) : ['(no checksums: unpacked by an older host)']
         if (damaged.length > 0) {
           options.onDamaged?.(bundle, damaged)
@@ -77,13 +101,31 @@ export function createBundleCache(options: { dir: string; maxBytes: number; bund
       const raw = await options.bundles.getItemRaw(ref.bundle_key)
       archive = raw == null ? null : raw instanceof Uint8Array ? raw : new Uint8Array(raw as ArrayBuffer)
     } catch (cause) {
-      throw new KtrdrError({ statusCode: 503, code: 'BUNDLE_FETCH_FAILED', retryable: true, cause, message: `Could not read bundle ${ref.bundle_key} from the bundles storage: ${(cause as Error).message}` })
+      throw new KtrdrError({
+        statusCode: 503,
+        code: 'BUNDLE_FETCH_FAILED',
+        retryable: true,
+        cause,
+        message: `Could not read bundle ${ref.bundle_key} from the bundles storage: ${(cause as Error).message}`,
+      })
     }
-    if (!archive) throw new KtrdrError({ statusCode: 404, code: 'BUNDLE_NOT_FOUND', retryable: false, message: `Bundle ${ref.bundle_key} (${ref.name}@${ref.version}) is not in the bundles storage; publish it again with \`ktrdr fn deploy ${ref.name}\`` })
+    if (!archive)
+      throw new KtrdrError({
+        statusCode: 404,
+        code: 'BUNDLE_NOT_FOUND',
+        retryable: false,
+        message: `Bundle ${ref.bundle_key} (${ref.name}@${ref.version}) is not in the bundles storage; publish it again with \`ktrdr fn deploy ${ref.name}\``,
+      })
     const actual = sha256Hex(archive)
     if (actual !== ref.sha256) {
       unhealthy.set(ref.sha256, { reason: `stored archive has sha256 ${actual}`, since: Date.now() })
-      throw new KtrdrError({ statusCode: 422, code: 'BUNDLE_SHA_MISMATCH', retryable: false, message: `Bundle ${ref.bundle_key} has sha256 ${actual}, expected ${ref.sha256}: the stored archive was altered or corrupted; republish ${ref.name}`, details: { expected: ref.sha256, actual } })
+      throw new KtrdrError({
+        statusCode: 422,
+        code: 'BUNDLE_SHA_MISMATCH',
+        retryable: false,
+        message: `Bundle ${ref.bundle_key} has sha256 ${actual}, expected ${ref.sha256}: the stored archive was altered or corrupted; republish ${ref.name}`,
+        details: { expected: ref.sha256, actual },
+      })
     }
     const files = unpackArchive(archive)
     const manifest = readArchiveManifest(files, ref.name)
@@ -109,7 +151,17 @@ export function createBundleCache(options: { dir: string; maxBytes: number; bund
       if (!existsSync(final)) throw storageWriteError(error, final)
     }
     unhealthy.delete(ref.sha256)
-    const bundle = { sha256: ref.sha256, name: manifest.name, version: ref.version, dir: final, entryPath: join(final, manifest.entry), manifest, size, files: sums, lastUsed: Date.now() }
+    const bundle = {
+      sha256: ref.sha256,
+      name: manifest.name,
+      version: ref.version,
+      dir: final,
+      entryPath: join(final, manifest.entry),
+      manifest,
+      size,
+      files: sums,
+      lastUsed: Date.now(),
+    }
     ready.set(ref.sha256, bundle)
     await evict()
     return bundle
@@ -173,7 +225,14 @@ export function createBundleCache(options: { dir: string; maxBytes: number; bund
     },
     /** sha256 of every ready bundle (reported to the gateway as warm_bundles). */
     warm: () => [...ready.keys()].filter((sha) => !unhealthy.has(sha)),
-    list: () => [...ready.values()].map(({ sha256, name, version, size, lastUsed }) => ({ sha256, name, version, size, last_used: new Date(lastUsed).toISOString() })),
+    list: () =>
+      [...ready.values()].map(({ sha256, name, version, size, lastUsed }) => ({
+        sha256,
+        name,
+        version,
+        size,
+        last_used: new Date(lastUsed).toISOString(),
+      })),
     unhealthyList: () => [...unhealthy].map(([sha256, e]) => ({ sha256, reason: e.reason, since: new Date(e.since).toISOString() })),
     evict,
   }

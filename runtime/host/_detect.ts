@@ -5,7 +5,12 @@ import type { ResolvedHostOptions } from './options.ts'
 
 const run = promisify(execFile)
 
-export interface GpuInfo { gpu_type: 'CUDA'; gpu_count: number; gpu_memory_gb: number; names: string[] }
+export interface GpuInfo {
+  gpu_type: 'CUDA'
+  gpu_count: number
+  gpu_memory_gb: number
+  names: string[]
+}
 
 /** GPUs through nvidia-smi when it exists; null on hosts without it (or when it fails). */
 export async function detectGpus(timeoutMs = 3000): Promise<GpuInfo | null> {
@@ -19,11 +24,15 @@ export async function detectGpus(timeoutMs = 3000): Promise<GpuInfo | null> {
 
 /** Lines like `NVIDIA H200, 143771 MiB`. gpu_memory_gb is per GPU (the smallest, what a function can count on). */
 export function parseNvidiaSmi(stdout: string): GpuInfo | null {
-  const rows = stdout.split('\n').map((l) => l.trim()).filter(Boolean).map((line) => {
-    const [name, memory] = line.split(',').map((s) => s.trim())
-    const mib = Number.parseFloat(memory ?? '')
-    return { name: name ?? 'GPU', gb: Number.isFinite(mib) ? Math.round((mib / 1024) * 10) / 10 : 0 }
-  })
+  const rows = stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .map((line) => {
+      const [name, memory] = line.split(',').map((s) => s.trim())
+      const mib = Number.parseFloat(memory ?? '')
+      return { name: name ?? 'GPU', gb: Number.isFinite(mib) ? Math.round((mib / 1024) * 10) / 10 : 0 }
+    })
   if (rows.length === 0) return null
   return { gpu_type: 'CUDA', gpu_count: rows.length, gpu_memory_gb: Math.min(...rows.map((r) => r.gb)), names: rows.map((r) => r.name) }
 }

@@ -12,9 +12,16 @@ const BASE_PATTERNS = [/^LC_[A-Z_]+$/]
  * everything else under KTRDR_ stay in the host.
  */
 export const FUNCTION_SETTINGS = [
-  'KTRDR_CHECKPOINT_EPOCH_INTERVAL', 'KTRDR_CHECKPOINT_TIME_INTERVAL_SECONDS',
-  'KTRDR_DATA_PERIODIC_SAVE_INTERVAL', 'KTRDR_IB_PACING_DIR', 'KTRDR_IB_TIMEOUT_MS', 'KTRDR_IB_REQUEST_TIMEOUT_MS', 'KTRDR_IB_SAVE_EVERY_SEGMENTS',
-  'KTRDR_TF_BACKEND', 'KTRDR_PREFER_GPU', 'KTRDR_TFJS_WASM_DIR',
+  'KTRDR_CHECKPOINT_EPOCH_INTERVAL',
+  'KTRDR_CHECKPOINT_TIME_INTERVAL_SECONDS',
+  'KTRDR_DATA_PERIODIC_SAVE_INTERVAL',
+  'KTRDR_IB_PACING_DIR',
+  'KTRDR_IB_TIMEOUT_MS',
+  'KTRDR_IB_REQUEST_TIMEOUT_MS',
+  'KTRDR_IB_SAVE_EVERY_SEGMENTS',
+  'KTRDR_TF_BACKEND',
+  'KTRDR_PREFER_GPU',
+  'KTRDR_TFJS_WASM_DIR',
 ] as const
 
 function pick(env: NodeJS.ProcessEnv, names: Iterable<string>): Record<string, string> {
@@ -40,7 +47,12 @@ export function executorBaseEnv(hostEnv: NodeJS.ProcessEnv = process.env): Recor
  * variables its manifest declares (never KTRDR_*: the manifest check refuses them, and this
  * filter holds even for a manifest that bypassed it) and its secrets from the gateway.
  */
-export function functionEnv(manifest: Pick<FunctionManifest, 'name' | 'env'>, version: number, secrets: Record<string, string> = {}, hostEnv: NodeJS.ProcessEnv = process.env): Record<string, string> {
+export function functionEnv(
+  manifest: Pick<FunctionManifest, 'name' | 'env'>,
+  version: number,
+  secrets: Record<string, string> = {},
+  hostEnv: NodeJS.ProcessEnv = process.env,
+): Record<string, string> {
   const declared = (manifest.env ?? []).filter((n) => !n.toUpperCase().startsWith('KTRDR_'))
   const secretEnv = Object.fromEntries(Object.entries(secrets).filter(([n]) => !n.toUpperCase().startsWith('KTRDR_')))
   return {

@@ -52,7 +52,11 @@ export function createEventOutbox(options: EventOutboxOptions) {
   }
 
   function kick() {
-    if (wake) { const w = wake; wake = null; w() }
+    if (wake) {
+      const w = wake
+      wake = null
+      w()
+    }
     if (!running && !stopped) void loop()
   }
 
@@ -73,7 +77,10 @@ export function createEventOutbox(options: EventOutboxOptions) {
             await options.onUnknownWorker().catch(() => {})
           } else {
             options.logger.debug(`Event push failed (${(error as Error).message}); ${queue.length} events kept, retrying in ${delay} ms`)
-            await new Promise<void>((resolve) => { wake = resolve; setTimeout(resolve, delay).unref() })
+            await new Promise<void>((resolve) => {
+              wake = resolve
+              setTimeout(resolve, delay).unref()
+            })
             wake = null
             delay = Math.min(retry.maxMs, delay * 2)
           }
@@ -99,9 +106,25 @@ export function createEventOutbox(options: EventOutboxOptions) {
     unackedCompletions(): CompletedOperationReport[] {
       const out: CompletedOperationReport[] = []
       for (const e of queue) {
-        if (e.type === 'completed') out.push({ operation_id: e.operation_id, attempt: e.attempt, status: 'completed', result: e.result, error: null, completed_at: e.at })
-        else if (e.type === 'failed') out.push({ operation_id: e.operation_id, attempt: e.attempt, status: 'failed', error: e.error, completed_at: e.at })
-        else if (e.type === 'cancelled') out.push({ operation_id: e.operation_id, attempt: e.attempt, status: 'cancelled', error: e.reason ? { message: e.reason, code: 'CANCELLED' } : null, completed_at: e.at })
+        if (e.type === 'completed')
+          out.push({
+            operation_id: e.operation_id,
+            attempt: e.attempt,
+            status: 'completed',
+            result: e.result,
+            error: null,
+            completed_at: e.at,
+          })
+        else if (e.type === 'failed')
+          out.push({ operation_id: e.operation_id, attempt: e.attempt, status: 'failed', error: e.error, completed_at: e.at })
+        else if (e.type === 'cancelled')
+          out.push({
+            operation_id: e.operation_id,
+            attempt: e.attempt,
+            status: 'cancelled',
+            error: e.reason ? { message: e.reason, code: 'CANCELLED' } : null,
+            completed_at: e.at,
+          })
       }
       return out
     },
@@ -115,7 +138,10 @@ export function createEventOutbox(options: EventOutboxOptions) {
     },
     /** Retry now (after re-registration). */
     kick,
-    stop() { stopped = true; if (wake) wake() },
+    stop() {
+      stopped = true
+      if (wake) wake()
+    },
   }
 }
 

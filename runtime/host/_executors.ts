@@ -81,7 +81,10 @@ export function createExecutorPool(options: ExecutorPoolOptions) {
       else spares.push(child)
     })
     child.once('exit', () => {
-      if (starting) { starting = false; sparesStarting-- }
+      if (starting) {
+        starting = false
+        sparesStarting--
+      }
       const at = spares.indexOf(child)
       if (at >= 0) spares.splice(at, 1)
     })
@@ -100,7 +103,11 @@ export function createExecutorPool(options: ExecutorPoolOptions) {
       child = fork(bundle.entryPath, [], forkOptions(bundle.dir, env))
     }
     // First 'exit' listener of this child, so outOfMemory is known before anyone reports the exit.
-    const watch = child.pid ? options.memory.watch(child.pid, options.memoryMb, (usage) => { executor.outOfMemory = usage }) : null
+    const watch = child.pid
+      ? options.memory.watch(child.pid, options.memoryMb, (usage) => {
+          executor.outOfMemory = usage
+        })
+      : null
     child.once('exit', () => {
       if (watch?.exceeded() && !executor.outOfMemory) executor.outOfMemory = { rss_mb: null }
       watch?.stop()
@@ -110,7 +117,9 @@ export function createExecutorPool(options: ExecutorPoolOptions) {
       tail = (tail + chunk.toString('utf8')).slice(-STDERR_TAIL)
       if (options.forwardOutput) process.stderr.write(chunk)
     })
-    child.stdout!.on('data', (chunk: Buffer) => { if (options.forwardOutput) process.stdout.write(chunk) })
+    child.stdout!.on('data', (chunk: Buffer) => {
+      if (options.forwardOutput) process.stdout.write(chunk)
+    })
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
       child.once('exit', (code, signal) => resolve({ code, signal }))
     })
@@ -128,8 +137,12 @@ export function createExecutorPool(options: ExecutorPoolOptions) {
       outOfMemory: null,
       stderrTail: () => tail,
       exited,
-      send(message) { if (child.connected) child.send(message) },
-      kill(signal = 'SIGKILL') { if (executor.alive) child.kill(signal) },
+      send(message) {
+        if (child.connected) child.send(message)
+      },
+      kill(signal = 'SIGKILL') {
+        if (executor.alive) child.kill(signal)
+      },
     }
     all.add(executor)
     void exited.then(() => {
@@ -140,29 +153,56 @@ export function createExecutorPool(options: ExecutorPoolOptions) {
       idle.delete(executor)
     })
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => { executor.kill(); fail(new Error(`did not start within ${READY_TIMEOUT_MS} ms`)) }, READY_TIMEOUT_MS)
+      const timer = setTimeout(() => {
+        executor.kill()
+        fail(new Error(`did not start within ${READY_TIMEOUT_MS} ms`))
+      }, READY_TIMEOUT_MS)
       const fail = (cause: Error, code = 'BUNDLE_IMPORT_FAILED') => {
         clearTimeout(timer)
-        reject(new KtrdrError({ statusCode: 422, code, retryable: false, cause, message: `Function ${bundle.name}@${bundle.version} failed to start: ${cause.message}` }))
+        reject(
+          new KtrdrError({
+            statusCode: 422,
+            code,
+            retryable: false,
+            cause,
+            message: `Function ${bundle.name}@${bundle.version} failed to start: ${cause.message}`,
+          }),
+        )
       }
       const onMessage = (message: ExecutorToHost) => {
-        if (message.type === 'ready') { cleanup(); clearTimeout(timer); executor.ready = true; resolve(executor) }
-        else if (message.type === 'load_error') { cleanup(); fail(new Error(message.error.message.replace(/^Function bundle failed to load: /, 'import threw: '))) }
+        if (message.type === 'ready') {
+          cleanup()
+          clearTimeout(timer)
+          executor.ready = true
+          resolve(executor)
+        } else if (message.type === 'load_error') {
+          cleanup()
+          fail(new Error(message.error.message.replace(/^Function bundle failed to load: /, 'import threw: ')))
+        }
       }
       const onExit = (code: number | null, signal: string | null) => {
         cleanup()
         const last = tail.trim().split('\n').slice(-3).join(' | ')
         fail(new Error(`executor exited (${signal ?? `code ${code}`}) before it was ready${last ? `: ${last}` : ''}`))
       }
-      const onError = (error: Error) => { cleanup(); fail(error, 'EXECUTOR_SPAWN_FAILED') }
-      const cleanup = () => { child.off('message', onMessage); child.off('exit', onExit); child.off('error', onError) }
+      const onError = (error: Error) => {
+        cleanup()
+        fail(error, 'EXECUTOR_SPAWN_FAILED')
+      }
+      const cleanup = () => {
+        child.off('message', onMessage)
+        child.off('exit', onExit)
+        child.off('error', onError)
+      }
       child.on('message', onMessage)
       child.once('exit', onExit)
       child.once('error', onError)
     })
   }
 
-  function idleCount() { return idle.size }
+  function idleCount() {
+    return idle.size
+  }
   forkSpare()
 
   /** Back to the idle set after an invocation; a retired, dead or surplus executor exits instead. */
@@ -172,9 +212,19 @@ export function createExecutorPool(options: ExecutorPoolOptions) {
     if (executor.retired || options.maxIdle <= 0) return executor.kill('SIGTERM')
     if (idleCount() >= options.maxIdle) {
       const oldest = idle.keys().next().value as Executor | undefined
-      if (oldest) { clearTimeout(idle.get(oldest)); idle.delete(oldest); oldest.kill('SIGTERM') }
+      if (oldest) {
+        clearTimeout(idle.get(oldest))
+        idle.delete(oldest)
+        oldest.kill('SIGTERM')
+      }
     }
-    idle.set(executor, setTimeout(() => { idle.delete(executor); executor.kill('SIGTERM') }, options.idleMs).unref())
+    idle.set(
+      executor,
+      setTimeout(() => {
+        idle.delete(executor)
+        executor.kill('SIGTERM')
+      }, options.idleMs).unref(),
+    )
   }
 
   return {
@@ -216,11 +266,24 @@ export function createExecutorPool(options: ExecutorPoolOptions) {
         if (executor.name !== name || executor.sha256 === keepSha) continue
         executor.retired = true
         const timer = idle.get(executor)
-        if (timer) { clearTimeout(timer); idle.delete(executor); executor.kill('SIGTERM') }
+        if (timer) {
+          clearTimeout(timer)
+          idle.delete(executor)
+          executor.kill('SIGTERM')
+        }
       }
     },
     inUse: (sha: string) => [...all].some((e) => e.sha256 === sha && e.alive),
-    stats: () => [...all].map((e) => ({ pid: e.pid, name: e.name, version: e.version, sha256: e.sha256, ready: e.ready, busy: e.busy, retired: e.retired })),
+    stats: () =>
+      [...all].map((e) => ({
+        pid: e.pid,
+        name: e.name,
+        version: e.version,
+        sha256: e.sha256,
+        ready: e.ready,
+        busy: e.busy,
+        retired: e.retired,
+      })),
     spareCount: () => spares.length,
     async close() {
       closed = true

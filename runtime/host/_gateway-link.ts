@@ -2,7 +2,15 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { ConsolaInstance } from 'consola'
 import { ofetch, FetchError } from 'ofetch'
-import { HOST_SECRET_HEADER, type HeartbeatRequest, type HeartbeatResponse, type HostEvent, type HostEventAck, type RegistrationResponse, type WorkerRegistration } from '../protocol/index.ts'
+import {
+  HOST_SECRET_HEADER,
+  type HeartbeatRequest,
+  type HeartbeatResponse,
+  type HostEvent,
+  type HostEventAck,
+  type RegistrationResponse,
+  type WorkerRegistration,
+} from '../protocol/index.ts'
 import { UnknownWorkerError } from './_events.ts'
 import { createJsonPoster } from './_post.ts'
 import type { ResolvedHostOptions } from './options.ts'
@@ -35,7 +43,13 @@ export function createGatewayLink(options: ResolvedHostOptions & { apiUrl: strin
   const tokenFile = join(options.cacheDir, 'host-secret')
   let secret: string | null = null
   let secretLoaded: Promise<void> | null = null
-  const loadSecret = () => (secretLoaded ??= readFile(tokenFile, 'utf8').then((text) => { secret = text.trim() || null }, () => {}))
+  const loadSecret = () =>
+    (secretLoaded ??= readFile(tokenFile, 'utf8').then(
+      (text) => {
+        secret = text.trim() || null
+      },
+      () => {},
+    ))
   const secretHeaders = (): Record<string, string> => (secret ? { [HOST_SECRET_HEADER]: secret } : {})
   async function keepSecret(value: string) {
     secret = value
@@ -45,10 +59,18 @@ export function createGatewayLink(options: ResolvedHostOptions & { apiUrl: strin
     await rename(tmp, tokenFile)
   }
 
-  const sleep = (ms: number) => new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms)
-    controller.signal.addEventListener('abort', () => { clearTimeout(t); resolve() }, { once: true })
-  })
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, ms)
+      controller.signal.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(t)
+          resolve()
+        },
+        { once: true },
+      )
+    })
 
   async function registerLoop() {
     let delay = options.register.initialDelayMs
@@ -56,7 +78,12 @@ export function createGatewayLink(options: ResolvedHostOptions & { apiUrl: strin
     for (let attempt = 1; !controller.signal.aborted; attempt++) {
       const body = hooks.registration()
       try {
-        const response = await api<RegistrationResponse>('/workers/register', { method: 'POST', body, headers: secretHeaders(), signal: controller.signal })
+        const response = await api<RegistrationResponse>('/workers/register', {
+          method: 'POST',
+          body,
+          headers: secretHeaders(),
+          signal: controller.signal,
+        })
         if (response.host_secret) await keepSecret(response.host_secret)
         if (response.heartbeat_interval_ms && !options.heartbeatPinned) heartbeatMs = Math.min(heartbeatMs, response.heartbeat_interval_ms)
         hooks.onRegistered(response, body)
@@ -73,7 +100,9 @@ export function createGatewayLink(options: ResolvedHostOptions & { apiUrl: strin
         if (controller.signal.aborted) return
         const status = (error as FetchError).statusCode
         const why = (error as FetchError).data?.message ?? (error as Error).message
-        logger.warn(`Registration with ${options.apiUrl} failed (attempt ${attempt}${status ? `, HTTP ${status}` : ''}: ${why}); retrying in ${Math.round(delay / 100) / 10} s`)
+        logger.warn(
+          `Registration with ${options.apiUrl} failed (attempt ${attempt}${status ? `, HTTP ${status}` : ''}: ${why}); retrying in ${Math.round(delay / 100) / 10} s`,
+        )
         await sleep(delay)
         delay = Math.min(options.register.maxDelayMs, delay * 2)
       }
@@ -81,7 +110,9 @@ export function createGatewayLink(options: ResolvedHostOptions & { apiUrl: strin
   }
 
   function register(): Promise<void> {
-    registering ??= registerLoop().finally(() => { registering = null })
+    registering ??= registerLoop().finally(() => {
+      registering = null
+    })
     return registering
   }
 
@@ -90,7 +121,13 @@ export function createGatewayLink(options: ResolvedHostOptions & { apiUrl: strin
     if (controller.signal.aborted) return
     if (!registering) {
       try {
-        const response = await api<HeartbeatResponse>(`/workers/${encodeURIComponent(options.workerId)}/heartbeat`, { method: 'POST', body: hooks.heartbeat(), headers: secretHeaders(), signal: controller.signal, timeout: Math.max(1000, heartbeatMs * 2) })
+        const response = await api<HeartbeatResponse>(`/workers/${encodeURIComponent(options.workerId)}/heartbeat`, {
+          method: 'POST',
+          body: hooks.heartbeat(),
+          headers: secretHeaders(),
+          signal: controller.signal,
+          timeout: Math.max(1000, heartbeatMs * 2),
+        })
         if (response?.cancel?.length) hooks.onCancel(response.cancel)
       } catch (error) {
         const status = (error as FetchError).statusCode
@@ -113,7 +150,11 @@ export function createGatewayLink(options: ResolvedHostOptions & { apiUrl: strin
       if (registering) await registering
       try {
         if (controller.signal.aborted) throw new Error('Gateway link stopped')
-        return await poster.post<HostEventAck>(`/workers/${encodeURIComponent(options.workerId)}/events`, { events }, { timeoutMs: options.register.timeoutMs, headers: secretHeaders() })
+        return await poster.post<HostEventAck>(
+          `/workers/${encodeURIComponent(options.workerId)}/events`,
+          { events },
+          { timeoutMs: options.register.timeoutMs, headers: secretHeaders() },
+        )
       } catch (error) {
         if ((error as FetchError).statusCode === 404) throw new UnknownWorkerError(`Gateway does not know worker ${options.workerId}`)
         throw error

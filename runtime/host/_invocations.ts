@@ -73,16 +73,21 @@ export function startInvocation(request: DispatchRequest, deps: InvocationDeps):
     if (!executor) return
     executor.send({ type: 'cancel', id: messageId, reason })
     killTimer ??= setTimeout(() => {
-      logger.warn(`${request.operation_id}: function did not stop within ${options.cancelGraceMs} ms of ${timedOut ? 'its deadline' : 'cancel'}; killing pid ${executor.pid}`)
+      logger.warn(
+        `${request.operation_id}: function did not stop within ${options.cancelGraceMs} ms of ${timedOut ? 'its deadline' : 'cancel'}; killing pid ${executor.pid}`,
+      )
       executor.kill('SIGKILL')
     }, options.cancelGraceMs)
   }
 
-  const deadlineTimer = setTimeout(() => {
-    if (cancelReason) return
-    timedOut = true
-    interrupt(`Deadline passed after ${request.function.timeout_seconds} s`)
-  }, clampDelay(request.deadline_ms - Date.now()))
+  const deadlineTimer = setTimeout(
+    () => {
+      if (cancelReason) return
+      timedOut = true
+      interrupt(`Deadline passed after ${request.function.timeout_seconds} s`)
+    },
+    clampDelay(request.deadline_ms - Date.now()),
+  )
 
   async function run(): Promise<InvocationOutcome> {
     let bundle = await cache.ensure(request.function)
@@ -91,7 +96,8 @@ export function startInvocation(request: DispatchRequest, deps: InvocationDeps):
     // The executor creates it when the function first reads ctx.scratchDir; removed below either way.
     const scratchDir = join(options.cacheDir, 'scratch', `${request.operation_id}-${request.attempt}`)
     const env = () => functionEnv(bundle.manifest, bundle.version, request.secrets)
-    const executor = await pool.acquire(bundle, env())
+    const executor = await pool
+      .acquire(bundle, env())
       .catch(async (error) => {
         // A cached bundle damaged on disk fails to import: re-verify it, refetch once, try again.
         if ((error as { code?: string }).code !== 'BUNDLE_IMPORT_FAILED' || !(await cache.repair(bundle))) throw error
@@ -117,7 +123,16 @@ export function startInvocation(request: DispatchRequest, deps: InvocationDeps):
         const onMessage = (message: ExecutorToHost) => {
           if (!('id' in message) || message.id !== messageId) return
           if (message.type === 'progress') {
-            emit({ type: 'progress', ...base, at: now(), progress: { percentage: message.progress.percentage, current_step: message.progress.current_step ?? null, context: message.progress.context ?? {} } })
+            emit({
+              type: 'progress',
+              ...base,
+              at: now(),
+              progress: {
+                percentage: message.progress.percentage,
+                current_step: message.progress.current_step ?? null,
+                context: message.progress.context ?? {},
+              },
+            })
           } else if (message.type === 'result') {
             cleanup()
             if (cancelReason || timedOut) return resolve(stopped())
@@ -132,12 +147,22 @@ export function startInvocation(request: DispatchRequest, deps: InvocationDeps):
           if (error.code === 'FUNCTION_CRASHED') void cache.repair(bundle).catch(() => {})
           resolve({ status: 'failed', error })
         }
-        const cleanup = () => { executor.child.off('message', onMessage); executor.child.off('exit', onExit) }
+        const cleanup = () => {
+          executor.child.off('message', onMessage)
+          executor.child.off('exit', onExit)
+        }
         executor.child.on('message', onMessage)
         executor.child.once('exit', onExit)
         executor.send({
-          type: 'invoke', id: messageId, operation_id: request.operation_id, attempt: request.attempt, input: request.input,
-          deadline_ms: request.deadline_ms, storage: grant.storage, scratch_dir: scratchDir, log_level: options.logLevel,
+          type: 'invoke',
+          id: messageId,
+          operation_id: request.operation_id,
+          attempt: request.attempt,
+          input: request.input,
+          deadline_ms: request.deadline_ms,
+          storage: grant.storage,
+          scratch_dir: scratchDir,
+          log_level: options.logLevel,
           host: { workerId: options.workerId, workerType: options.workerType, capabilities: deps.capabilities },
         })
         if (interrupted.signal.aborted) interrupt(cancelReason ?? 'Deadline passed')
@@ -155,7 +180,15 @@ export function startInvocation(request: DispatchRequest, deps: InvocationDeps):
   }
 
   function stopped(): InvocationOutcome {
-    if (timedOut) return { status: 'failed', error: { message: `Function ${request.function.name}@${request.function.version} ran past its deadline (${request.function.timeout_seconds} s) and was stopped`, code: 'FUNCTION_TIMEOUT', retryable: false } }
+    if (timedOut)
+      return {
+        status: 'failed',
+        error: {
+          message: `Function ${request.function.name}@${request.function.version} ran past its deadline (${request.function.timeout_seconds} s) and was stopped`,
+          code: 'FUNCTION_TIMEOUT',
+          retryable: false,
+        },
+      }
     return { status: 'cancelled', reason: cancelReason ?? 'Cancelled', ...(handBack ? { requeue: true } : {}) }
   }
 
@@ -183,7 +216,17 @@ function crashError(executor: Executor, code: number | null, signal: NodeJS.Sign
   const lastLines = tail.trim().split('\n').slice(-4).join(' | ')
   if (executor.outOfMemory || /heap out of memory|Allocation failed|JavaScript heap/i.test(tail)) {
     const used = executor.outOfMemory?.rss_mb ? ` (resident ${executor.outOfMemory.rss_mb} MB)` : ''
-    return { message: `Function ${executor.name}@${executor.version} ran out of memory${used}: limit ${memoryMb} MB, KTRDR_HOST_EXECUTOR_MEMORY_MB; it was stopped`, code: 'FUNCTION_OUT_OF_MEMORY', retryable: false, details: { pid: executor.pid, signal, exit_code: code, limit_mb: memoryMb, rss_mb: executor.outOfMemory?.rss_mb ?? null } }
+    return {
+      message: `Function ${executor.name}@${executor.version} ran out of memory${used}: limit ${memoryMb} MB, KTRDR_HOST_EXECUTOR_MEMORY_MB; it was stopped`,
+      code: 'FUNCTION_OUT_OF_MEMORY',
+      retryable: false,
+      details: { pid: executor.pid, signal, exit_code: code, limit_mb: memoryMb, rss_mb: executor.outOfMemory?.rss_mb ?? null },
+    }
   }
-  return { message: `Function ${executor.name}@${executor.version} exited unexpectedly (${signal ? `signal ${signal}` : `exit code ${code}`})${lastLines ? `: ${lastLines}` : ''}`, code: 'FUNCTION_CRASHED', retryable: false, details: { pid: executor.pid, signal, exit_code: code } }
+  return {
+    message: `Function ${executor.name}@${executor.version} exited unexpectedly (${signal ? `signal ${signal}` : `exit code ${code}`})${lastLines ? `: ${lastLines}` : ''}`,
+    code: 'FUNCTION_CRASHED',
+    retryable: false,
+    details: { pid: executor.pid, signal, exit_code: code },
+  }
 }

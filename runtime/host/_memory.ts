@@ -65,12 +65,19 @@ function createRssWatchdog(detail: string): MemoryGuard {
           if (stopped || hit || rss === null || rss <= limitMb) return
           hit = true
           stop()
-          try { process.kill(pid, 'SIGKILL') } catch { /* already gone */ }
+          try {
+            process.kill(pid, 'SIGKILL')
+          } catch {
+            /* already gone */
+          }
           onExceeded({ rss_mb: Math.round(rss) })
         })
       }, WATCH_INTERVAL_MS)
       timer.unref()
-      const stop = () => { stopped = true; clearInterval(timer) }
+      const stop = () => {
+        stopped = true
+        clearInterval(timer)
+      }
       return { exceeded: () => hit, stop }
     },
   }
@@ -86,7 +93,9 @@ function createCgroupGuard(options: MemoryGuardOptions): { guard?: MemoryGuard; 
   const root = options.cgroupRoot ?? '/sys/fs/cgroup'
   let own: string
   try {
-    const line = readFileSync(options.procSelfCgroup ?? '/proc/self/cgroup', 'utf8').split('\n').find((l) => l.startsWith('0::'))
+    const line = readFileSync(options.procSelfCgroup ?? '/proc/self/cgroup', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('0::'))
     if (!line) return { reason: 'the host is not in a cgroup v2 hierarchy' }
     own = join(root, line.slice(3).trim())
     const controllers = readFileSync(join(own, 'cgroup.controllers'), 'utf8').split(/\s+/)
@@ -114,23 +123,40 @@ function createCgroupGuard(options: MemoryGuardOptions): { guard?: MemoryGuard; 
         let stopped = false
         let reported = false
         const oomKills = () => {
-          const events = (() => { try { return readFileSync(join(dir, 'memory.events'), 'utf8') } catch { return '' } })()
+          const events = (() => {
+            try {
+              return readFileSync(join(dir, 'memory.events'), 'utf8')
+            } catch {
+              return ''
+            }
+          })()
           return Number(/^oom_kill (\d+)/m.exec(events)?.[1] ?? 0)
         }
         try {
           mkdirSync(dir)
           writeFileSync(join(dir, 'memory.max'), String(limitMb * 1024 * 1024))
-          try { writeFileSync(join(dir, 'memory.swap.max'), '0') } catch { /* no swap accounting */ }
+          try {
+            writeFileSync(join(dir, 'memory.swap.max'), '0')
+          } catch {
+            /* no swap accounting */
+          }
           writeFileSync(join(dir, 'cgroup.procs'), String(pid))
         } catch {
           // The executor still runs, bounded by the watchdog instead.
-          try { rmdirSync(dir) } catch { /* not created */ }
+          try {
+            rmdirSync(dir)
+          } catch {
+            /* not created */
+          }
           return createRssWatchdog('').watch(pid, limitMb, onExceeded)
         }
         return {
           exceeded() {
             const hit = oomKills() > 0
-            if (hit && !reported) { reported = true; onExceeded({ rss_mb: null }) }
+            if (hit && !reported) {
+              reported = true
+              onExceeded({ rss_mb: null })
+            }
             return hit
           },
           stop() {

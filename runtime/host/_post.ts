@@ -3,7 +3,13 @@ import https from 'node:https'
 
 /** A non-2xx answer; `statusCode` as ofetch's FetchError has it, so callers test the same field. */
 export class HttpStatusError extends Error {
-  constructor(readonly statusCode: number, message: string, readonly data: unknown) { super(message) }
+  constructor(
+    readonly statusCode: number,
+    message: string,
+    readonly data: unknown,
+  ) {
+    super(message)
+  }
 }
 
 /**
@@ -19,29 +25,51 @@ export function createJsonPoster(baseUrl: string, headers: Record<string, string
   // gateway's keep-alive timeout (≥ 15 s), so a push never lands on a socket the server is closing.
   const agent = new lib.Agent({ keepAlive: true, maxSockets: 4, timeout: 4000 })
 
-  function post<T>(path: string, body: unknown, options: { timeoutMs: number; signal?: AbortSignal; headers?: Record<string, string> }): Promise<T> {
+  function post<T>(
+    path: string,
+    body: unknown,
+    options: { timeoutMs: number; signal?: AbortSignal; headers?: Record<string, string> },
+  ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       if (options.signal?.aborted) return reject(options.signal.reason)
       const payload = Buffer.from(JSON.stringify(body))
       const url = new URL(path.replace(/^\//, ''), base)
-      const req = lib.request(url, {
-        method: 'POST', agent,
-        headers: { ...headers, ...options.headers, accept: 'application/json', 'content-type': 'application/json', 'content-length': payload.length },
-      }, (res) => {
-        const chunks: Buffer[] = []
-        res.on('data', (c: Buffer) => chunks.push(c))
-        res.on('error', done)
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8')
-          let data: unknown = null
-          try { data = text ? JSON.parse(text) : null } catch { data = text }
-          const status = res.statusCode ?? 0
-          if (status >= 200 && status < 300) done(undefined, data as T)
-          else done(new HttpStatusError(status, `[POST] ${url.href}: ${status} ${res.statusMessage ?? ''}`.trim(), data))
-        })
-      })
+      const req = lib.request(
+        url,
+        {
+          method: 'POST',
+          agent,
+          headers: {
+            ...headers,
+            ...options.headers,
+            accept: 'application/json',
+            'content-type': 'application/json',
+            'content-length': payload.length,
+          },
+        },
+        (res) => {
+          const chunks: Buffer[] = []
+          res.on('data', (c: Buffer) => chunks.push(c))
+          res.on('error', done)
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8')
+            let data: unknown = null
+            try {
+              data = text ? JSON.parse(text) : null
+            } catch {
+              data = text
+            }
+            const status = res.statusCode ?? 0
+            if (status >= 200 && status < 300) done(undefined, data as T)
+            else done(new HttpStatusError(status, `[POST] ${url.href}: ${status} ${res.statusMessage ?? ''}`.trim(), data))
+          })
+        },
+      )
       const onAbort = () => req.destroy(options.signal!.reason instanceof Error ? options.signal!.reason : new Error('aborted'))
-      const timer = setTimeout(() => req.destroy(Object.assign(new Error(`[POST] ${url.href}: no answer within ${options.timeoutMs} ms`), { code: 'ETIMEDOUT' })), options.timeoutMs)
+      const timer = setTimeout(
+        () => req.destroy(Object.assign(new Error(`[POST] ${url.href}: no answer within ${options.timeoutMs} ms`), { code: 'ETIMEDOUT' })),
+        options.timeoutMs,
+      )
       options.signal?.addEventListener('abort', onAbort, { once: true })
       let settled = false
       function done(error?: Error, value?: T) {

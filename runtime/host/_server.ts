@@ -1,4 +1,14 @@
-import { createApp, createError, defineEventHandler, getQuery, readBody, setResponseStatus, type App, type EventHandler, type H3Event } from 'h3'
+import {
+  createApp,
+  createError,
+  defineEventHandler,
+  getQuery,
+  readBody,
+  setResponseStatus,
+  type App,
+  type EventHandler,
+  type H3Event,
+} from 'h3'
 import { z } from 'zod'
 import type { DispatchRequest, HostHealth } from '../protocol/index.ts'
 import { FUNCTION_NAME_RE, isKtrdrError, KtrdrError } from '../protocol/index.ts'
@@ -19,7 +29,13 @@ const dispatchSchema = z.object({
   deadline_ms: z.number(),
   secrets: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).optional(),
 })
-const prefetchSchema = z.object({ name: z.string(), version: z.number().int().min(1), sha256: z.string().regex(/^[a-f0-9]{64}$/), bundle_key: z.string().min(1), timeout_seconds: z.number().optional() })
+const prefetchSchema = z.object({
+  name: z.string(),
+  version: z.number().int().min(1),
+  sha256: z.string().regex(/^[a-f0-9]{64}$/),
+  bundle_key: z.string().min(1),
+  timeout_seconds: z.number().optional(),
+})
 
 export interface HostApi {
   health(): HostHealth
@@ -34,7 +50,12 @@ export interface HostApi {
 function parse<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
   const parsed = schema.safeParse(body)
   if (parsed.success) return parsed.data
-  throw new KtrdrError({ statusCode: 400, code: 'BAD_REQUEST', retryable: false, message: `Invalid ${what}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ')}` })
+  throw new KtrdrError({
+    statusCode: 400,
+    code: 'BAD_REQUEST',
+    retryable: false,
+    message: `Invalid ${what}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ')}`,
+  })
 }
 
 /** KtrdrError → H3Error, so h3 answers with our status/code and does not log a 4xx as an unhandled crash. */
@@ -50,7 +71,12 @@ function handler(fn: EventHandler): EventHandler {
 }
 
 function toH3Error(error: KtrdrError) {
-  return createError({ statusCode: error.statusCode, statusMessage: error.code, message: error.message, data: { code: error.code, retryable: error.retryable, details: error.details } })
+  return createError({
+    statusCode: error.statusCode,
+    statusMessage: error.code,
+    message: error.message,
+    data: { code: error.code, retryable: error.retryable, details: error.details },
+  })
 }
 
 export interface HostApp extends App {
@@ -67,9 +93,12 @@ export function createHostApp(api: HostApi, clusterToken: string | null, storage
   const app = createApp({ onRequest: handler((event) => assertCanonicalPath(event.path)) }) as HostApp
   // Executors' storage: authorised by a per-invocation capability, never the cluster token (see _storage-proxy.ts).
   if (storageProxy) app.use(STORAGE_PROXY_PATH, storageProxy)
-  const router = createPolicyRouter((event, route) => {
-    if (route.auth !== 'public') authorize(event)
-  }, { auth: 'cluster', body: 'json' })
+  const router = createPolicyRouter(
+    (event, route) => {
+      if (route.auth !== 'public') authorize(event)
+    },
+    { auth: 'cluster', body: 'json' },
+  )
   const authorize = (event: H3Event) => {
     try {
       requireBearer(event, [clusterToken], 'KTRDR_CLUSTER_TOKEN')
@@ -77,42 +106,73 @@ export function createHostApp(api: HostApi, clusterToken: string | null, storage
       throw toH3Error(error as KtrdrError)
     }
   }
-  router.get('/health', { auth: 'public' }, handler(() => api.health()))
-  router.get('/', handler(() => api.info()))
-  router.post('/invocations', handler(async (event) => {
-    const request = parse(dispatchSchema, await readBody(event), 'dispatch request') as DispatchRequest
-    const result = api.dispatch(request)
-    if (!result.accepted) throw new KtrdrError({ statusCode: 503, code: 'HOST_BUSY', retryable: true, message: result.reason })
-    const wait = getQuery(event).wait
-    if (wait === '1' || wait === 'true') return await result.done
-    setResponseStatus(event, 202)
-    return { accepted: true, operation_id: request.operation_id, attempt: request.attempt }
-  }))
-  router.delete('/invocations/:operation_id', handler((event) => {
-    const id = decodeURIComponent(event.context.params!.operation_id!)
-    if (!api.cancel(id, (getQuery(event).reason as string | undefined) ?? undefined)) {
-      throw new KtrdrError({ statusCode: 404, code: 'OPERATION_NOT_RUNNING', retryable: false, message: `Operation ${id} is not running on this host` })
-    }
-    setResponseStatus(event, 202)
-    return { cancelling: true, operation_id: id }
-  }))
-  router.post('/bundles/prefetch', handler(async (event) => {
-    const body = parse(prefetchSchema, await readBody(event), 'prefetch request')
-    api.prefetch(body)
-    setResponseStatus(event, 202)
-    return { prefetching: true, sha256: body.sha256 }
-  }))
-  router.post('/drain', handler((event) => {
-    api.drain()
-    setResponseStatus(event, 202)
-    return { draining: true }
-  }))
+  router.get(
+    '/health',
+    { auth: 'public' },
+    handler(() => api.health()),
+  )
+  router.get(
+    '/',
+    handler(() => api.info()),
+  )
+  router.post(
+    '/invocations',
+    handler(async (event) => {
+      const request = parse(dispatchSchema, await readBody(event), 'dispatch request') as DispatchRequest
+      const result = api.dispatch(request)
+      if (!result.accepted) throw new KtrdrError({ statusCode: 503, code: 'HOST_BUSY', retryable: true, message: result.reason })
+      const wait = getQuery(event).wait
+      if (wait === '1' || wait === 'true') return await result.done
+      setResponseStatus(event, 202)
+      return { accepted: true, operation_id: request.operation_id, attempt: request.attempt }
+    }),
+  )
+  router.delete(
+    '/invocations/:operation_id',
+    handler((event) => {
+      const id = decodeURIComponent(event.context.params!.operation_id!)
+      if (!api.cancel(id, (getQuery(event).reason as string | undefined) ?? undefined)) {
+        throw new KtrdrError({
+          statusCode: 404,
+          code: 'OPERATION_NOT_RUNNING',
+          retryable: false,
+          message: `Operation ${id} is not running on this host`,
+        })
+      }
+      setResponseStatus(event, 202)
+      return { cancelling: true, operation_id: id }
+    }),
+  )
+  router.post(
+    '/bundles/prefetch',
+    handler(async (event) => {
+      const body = parse(prefetchSchema, await readBody(event), 'prefetch request')
+      api.prefetch(body)
+      setResponseStatus(event, 202)
+      return { prefetching: true, sha256: body.sha256 }
+    }),
+  )
+  router.post(
+    '/drain',
+    handler((event) => {
+      api.drain()
+      setResponseStatus(event, 202)
+      return { draining: true }
+    }),
+  )
   app.use(router.handler)
   // Unmatched: the token first, so that an unauthenticated caller cannot tell routes apart.
-  app.use(handler((event) => {
-    authorize(event)
-    throw new KtrdrError({ statusCode: 404, code: 'ROUTE_NOT_FOUND', retryable: false, message: `No route for ${event.method} ${event.path.split('?')[0]}` })
-  }))
+  app.use(
+    handler((event) => {
+      authorize(event)
+      throw new KtrdrError({
+        statusCode: 404,
+        code: 'ROUTE_NOT_FOUND',
+        retryable: false,
+        message: `No route for ${event.method} ${event.path.split('?')[0]}`,
+      })
+    }),
+  )
   app.routes = router.routes
   return app
 }

@@ -15,6 +15,18 @@ process.once('message', (message) => {
 process.on('disconnect', () => process.exit(0))
 // Node's own modules every bundle imports (the executor's storage, logging and IPC code): compiled
 // here while the spare waits, not during a cold start (~10 ms of the bundle import's ~35 ms).
-const BUILTINS = ['node:crypto', 'node:events', 'node:fs', 'node:fs/promises', 'node:http', 'node:https', 'node:os', 'node:path', 'node:stream', 'node:tty', 'node:url', 'node:util']
-Promise.all(BUILTINS.map((name) => import(name).catch(() => null)))
-  .finally(() => process.send({ type: 'spare' }))
+const BUILTINS = [
+  'node:crypto',
+  'node:events',
+  'node:fs',
+  'node:fs/promises',
+  'node:http',
+  'node:https',
+  'node:os',
+  'node:path',
+  'node:stream',
+  'node:tty',
+  'node:url',
+  'node:util',
+]
+Promise.all(BUILTINS.map((name) => import(name).catch(() => null))).finally(() => process.send({ type: 'spare' }))

@@ -34,7 +34,12 @@ export interface StorageGrant {
  * prefixes and modes the function's manifest declares, and serves unstorage's HTTP protocol for it.
  * The executor never sees the cluster token or the host's storage credentials.
  */
-export function createStorageAccess(options: { storage: KtrdrStorage; resolved: ResolvedStorageOptions; mode: FunctionStorageMode; url(): string }) {
+export function createStorageAccess(options: {
+  storage: KtrdrStorage
+  resolved: ResolvedStorageOptions
+  mode: FunctionStorageMode
+  url(): string
+}) {
   const capabilities = new Map<string, Capability>()
 
   function handlerFor(cap: Capability, mount: MountName): EventHandler {
@@ -52,13 +57,30 @@ export function createStorageAccess(options: { storage: KtrdrStorage; resolved: 
     try {
       const auth = getRequestHeader(event, 'authorization') ?? ''
       const cap = auth.startsWith('Bearer ') ? capabilities.get(auth.slice(7)) : undefined
-      if (!cap) throw new KtrdrError({ statusCode: 401, code: 'CAPABILITY_INVALID', retryable: false, message: 'Storage capability missing, unknown or expired (a capability ends with its invocation)' })
+      if (!cap)
+        throw new KtrdrError({
+          statusCode: 401,
+          code: 'CAPABILITY_INVALID',
+          retryable: false,
+          message: 'Storage capability missing, unknown or expired (a capability ends with its invocation)',
+        })
       const mount = event.path.split('/')[1] as MountName
-      if (!MOUNT_NAMES.includes(mount)) throw new KtrdrError({ statusCode: 404, code: 'MOUNT_NOT_FOUND', retryable: false, message: `No storage mount "${mount}": use one of ${MOUNT_NAMES.join(', ')}` })
+      if (!MOUNT_NAMES.includes(mount))
+        throw new KtrdrError({
+          statusCode: 404,
+          code: 'MOUNT_NOT_FOUND',
+          retryable: false,
+          message: `No storage mount "${mount}": use one of ${MOUNT_NAMES.join(', ')}`,
+        })
       return await handlerFor(cap, mount)(event)
     } catch (error) {
       if (!isKtrdrError(error)) throw error
-      throw createError({ statusCode: error.statusCode, statusMessage: error.code, message: error.message, data: { code: error.code, retryable: error.retryable, details: error.details } })
+      throw createError({
+        statusCode: error.statusCode,
+        statusMessage: error.code,
+        message: error.message,
+        data: { code: error.code, retryable: error.retryable, details: error.details },
+      })
     }
   })
 
@@ -72,16 +94,23 @@ export function createStorageAccess(options: { storage: KtrdrStorage; resolved: 
         const own = options.resolved.mounts[mount]
         const declared = scope[mount]
         if (!declared) mounts[mount] = { driver: 'none', options: {} }
-        else if (options.mode === 'direct' && own.driver === 'fs' && 'base' in own) mounts[mount] = { driver: 'fs', base: own.base, readOnly: declared.access === 'read' || own.readOnly }
+        else if (options.mode === 'direct' && own.driver === 'fs' && 'base' in own)
+          mounts[mount] = { driver: 'fs', base: own.base, readOnly: declared.access === 'read' || own.readOnly }
         else {
           token ??= randomBytes(32).toString('base64url')
-          mounts[mount] = { driver: 'http', base: `${options.url()}${STORAGE_PROXY_PATH}/${mount}`, headers: { authorization: `Bearer ${token}` } }
+          mounts[mount] = {
+            driver: 'http',
+            base: `${options.url()}${STORAGE_PROXY_PATH}/${mount}`,
+            headers: { authorization: `Bearer ${token}` },
+          }
         }
       }
       if (token) capabilities.set(token, { scope, who, handlers: new Map() })
       return {
         storage: { root: options.resolved.root, mounts, scope, who },
-        revoke() { if (token) capabilities.delete(token) },
+        revoke() {
+          if (token) capabilities.delete(token)
+        },
       }
     },
     /** Live capabilities (tests, `GET /`). */

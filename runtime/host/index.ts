@@ -45,7 +45,12 @@ const VERSION = '0.1.0'
 export async function createHost(config: HostConfig = {}): Promise<KtrdrHost> {
   const options = resolveHostOptions(config)
   if (!isLoopback(options.bind) && !options.clusterToken && !options.insecure) {
-    throw new KtrdrError({ statusCode: 400, code: 'INSECURE_BIND', retryable: false, message: `Refusing to listen on ${options.bind} without KTRDR_CLUSTER_TOKEN; set a token or pass --insecure` })
+    throw new KtrdrError({
+      statusCode: 400,
+      code: 'INSECURE_BIND',
+      retryable: false,
+      message: `Refusing to listen on ${options.bind} without KTRDR_CLUSTER_TOKEN; set a token or pass --insecure`,
+    })
   }
   const logger = consola.withTag(options.workerId)
   logger.level = options.logLevel
@@ -62,13 +67,24 @@ export async function createHost(config: HostConfig = {}): Promise<KtrdrHost> {
 
   const memory = createMemoryGuard({ mode: options.executorMemoryEnforcement })
   logger.info(`Executor memory cap ${options.executorMemoryMb} MB enforced by ${memory.detail}`)
-  const pool = createExecutorPool({ idleMs: options.executorIdleMs, maxIdle: options.maxIdleExecutors, memoryMb: options.executorMemoryMb, forwardOutput: options.forwardExecutorOutput, spares: options.spareExecutors, memory, logger })
+  const pool = createExecutorPool({
+    idleMs: options.executorIdleMs,
+    maxIdle: options.maxIdleExecutors,
+    memoryMb: options.executorMemoryMb,
+    forwardOutput: options.forwardExecutorOutput,
+    spares: options.spareExecutors,
+    memory,
+    logger,
+  })
   const cache = createBundleCache({
     dir: join(options.cacheDir, 'bundles'),
     maxBytes: options.cacheMaxBytes,
     bundles: storage.bundles,
     isInUse: (sha) => pool.inUse(sha) || [...active.values()].some((i) => i.request.function.sha256 === sha),
-    onDamaged: (bundle, files) => logger.warn(`Cached bundle ${bundle.name}@${bundle.version} (${bundle.sha256.slice(0, 12)}) is damaged (${files.slice(0, 3).join(', ')}${files.length > 3 ? ', …' : ''}): dropped, it is fetched again when next needed`),
+    onDamaged: (bundle, files) =>
+      logger.warn(
+        `Cached bundle ${bundle.name}@${bundle.version} (${bundle.sha256.slice(0, 12)}) is damaged (${files.slice(0, 3).join(', ')}${files.length > 3 ? ', …' : ''}): dropped, it is fetched again when next needed`,
+      ),
   })
   await cache.init()
   // Temp files of writes that died with their process (crash, SIGKILL, ENOSPC before this fix)
@@ -76,7 +92,8 @@ export async function createHost(config: HostConfig = {}): Promise<KtrdrHost> {
   void Promise.all([sweepTempFiles(options.cacheDir), sweepStorageTemps(storage.options)])
     .then((rs) => {
       const removed = rs.reduce((n, r) => n + r.removed.length, 0)
-      if (removed > 0) logger.info(`Removed ${removed} stale temporary file(s) (${rs.reduce((n, r) => n + r.bytes, 0)} bytes) of interrupted writes`)
+      if (removed > 0)
+        logger.info(`Removed ${removed} stale temporary file(s) (${rs.reduce((n, r) => n + r.bytes, 0)} bytes) of interrupted writes`)
     })
     .catch((error: Error) => logger.warn(`Sweeping stale temporary files failed: ${error.message}`))
 
@@ -102,54 +119,98 @@ export async function createHost(config: HostConfig = {}): Promise<KtrdrHost> {
     const existing = active.get(request.operation_id)
     if (existing && existing.request.attempt === request.attempt) return { accepted: true as const, done: existing.done }
     if (draining) return { accepted: false as const, reason: `Host ${options.workerId} is draining and takes no new work` }
-    if (existing) return { accepted: false as const, reason: `Operation ${request.operation_id} is already running here (attempt ${existing.request.attempt})` }
-    if (active.size >= options.slots) return { accepted: false as const, reason: `Host ${options.workerId} has no free slot (${options.slots} in use)` }
+    if (existing)
+      return {
+        accepted: false as const,
+        reason: `Operation ${request.operation_id} is already running here (attempt ${existing.request.attempt})`,
+      }
+    if (active.size >= options.slots)
+      return { accepted: false as const, reason: `Host ${options.workerId} has no free slot (${options.slots} in use)` }
     const refusal = cache.refusal(request.function.sha256)
-    if (refusal) return { accepted: false as const, reason: `Host ${options.workerId} does not take ${request.function.name}@${request.function.version} for now: ${refusal}` }
+    if (refusal)
+      return {
+        accepted: false as const,
+        reason: `Host ${options.workerId} does not take ${request.function.name}@${request.function.version} for now: ${refusal}`,
+      }
     noteVersion(request.function.name, request.function.version, request.function.sha256)
     lastSecrets.set(request.function.name, request.secrets ?? {})
-    const invocation = startInvocation(request, { options, cache, pool, capabilities, logger, storageAccess, emit: (event) => outbox.push(event) })
+    const invocation = startInvocation(request, {
+      options,
+      cache,
+      pool,
+      capabilities,
+      logger,
+      storageAccess,
+      emit: (event) => outbox.push(event),
+    })
     active.set(request.operation_id, invocation)
-    void invocation.done.finally(() => { if (active.get(request.operation_id) === invocation) active.delete(request.operation_id) })
+    void invocation.done.finally(() => {
+      if (active.get(request.operation_id) === invocation) active.delete(request.operation_id)
+    })
     return { accepted: true as const, done: invocation.done }
   }
 
   const memoryEnforcement = { mode: memory.mode, limit_mb: options.executorMemoryMb, detail: memory.detail }
-  const app = createHostApp({
-    health: (): HostHealth => ({
-      healthy: true,
-      service: 'ktrdr-host',
-      worker_id: options.workerId,
-      timestamp: new Date().toISOString(),
-      status: draining ? 'draining' : 'operational',
-      worker_status: active.size >= options.slots ? 'busy' : 'idle',
-      current_operation: active.keys().next().value ?? null,
-      running_operations: [...active.keys()],
-      free_slots: freeSlots(),
-      memory_enforcement: memoryEnforcement,
-    }),
-    dispatch,
-    cancel(operationId, reason) {
-      const invocation = active.get(operationId)
-      if (!invocation) return false
-      invocation.cancel(reason)
-      return true
+  const app = createHostApp(
+    {
+      health: (): HostHealth => ({
+        healthy: true,
+        service: 'ktrdr-host',
+        worker_id: options.workerId,
+        timestamp: new Date().toISOString(),
+        status: draining ? 'draining' : 'operational',
+        worker_status: active.size >= options.slots ? 'busy' : 'idle',
+        current_operation: active.keys().next().value ?? null,
+        running_operations: [...active.keys()],
+        free_slots: freeSlots(),
+        memory_enforcement: memoryEnforcement,
+      }),
+      dispatch,
+      cancel(operationId, reason) {
+        const invocation = active.get(operationId)
+        if (!invocation) return false
+        invocation.cancel(reason)
+        return true
+      },
+      prefetch(body) {
+        noteVersion(body.name, body.version, body.sha256)
+        void cache
+          .ensure({ ...body, timeout_seconds: body.timeout_seconds ?? 0 })
+          .then((bundle) =>
+            options.prewarm ? pool.prewarm(bundle, functionEnv(bundle.manifest, bundle.version, lastSecrets.get(bundle.name))) : undefined,
+          )
+          .catch((error) => logger.warn(`Prefetch of ${body.name}@${body.version} failed: ${(error as Error).message}`))
+      },
+      drain() {
+        draining = true
+      },
+      info: () => ({
+        service: 'ktrdr-host',
+        version: VERSION,
+        status: 'running',
+        worker_id: options.workerId,
+        timestamp: new Date().toISOString(),
+        pid: process.pid,
+        executors: pool.stats(),
+        bundles: cache.list(),
+        unhealthy_bundles: cache.unhealthyList(),
+        memory_enforcement: memoryEnforcement,
+        spares: pool.spareCount(),
+        storage_capabilities: storageAccess.size(),
+      }),
     },
-    prefetch(body) {
-      noteVersion(body.name, body.version, body.sha256)
-      void cache.ensure({ ...body, timeout_seconds: body.timeout_seconds ?? 0 })
-        .then((bundle) => (options.prewarm ? pool.prewarm(bundle, functionEnv(bundle.manifest, bundle.version, lastSecrets.get(bundle.name))) : undefined))
-        .catch((error) => logger.warn(`Prefetch of ${body.name}@${body.version} failed: ${(error as Error).message}`))
-    },
-    drain() { draining = true },
-    info: () => ({ service: 'ktrdr-host', version: VERSION, status: 'running', worker_id: options.workerId, timestamp: new Date().toISOString(), pid: process.pid, executors: pool.stats(), bundles: cache.list(), unhealthy_bundles: cache.unhealthyList(), memory_enforcement: memoryEnforcement, spares: pool.spareCount(), storage_capabilities: storageAccess.size() }),
-  }, options.clusterToken, storageAccess.handler)
+    options.clusterToken,
+    storageAccess.handler,
+  )
 
   const server = createServer(toNodeListener(app))
   server.keepAliveTimeout = 65_000
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
-    server.listen(options.port, options.bind, () => { server.off('error', reject); resolve() })
+    server.listen(options.port, options.bind, () => {
+      server.off('error', reject)
+      resolve()
+    })
   })
   const port = (server.address() as AddressInfo).port
   localUrl = `http://${options.bind.includes(':') ? `[${options.bind}]` : options.bind === '0.0.0.0' ? '127.0.0.1' : options.bind}:${port}`
@@ -168,16 +229,22 @@ export async function createHost(config: HostConfig = {}): Promise<KtrdrHost> {
 
   let registered: Promise<void> = Promise.resolve()
   if (options.apiUrl) {
-    link = createGatewayLink({ ...options, apiUrl: options.apiUrl }, {
-      registration,
-      onRegistered(response, sent) {
-        if (sent.completed_operations?.length) outbox.markReported(sent.completed_operations)
-        for (const id of response.stop_operations ?? []) active.get(id)?.cancel('The gateway already finished this operation')
-        outbox.kick()
+    link = createGatewayLink(
+      { ...options, apiUrl: options.apiUrl },
+      {
+        registration,
+        onRegistered(response, sent) {
+          if (sent.completed_operations?.length) outbox.markReported(sent.completed_operations)
+          for (const id of response.stop_operations ?? []) active.get(id)?.cancel('The gateway already finished this operation')
+          outbox.kick()
+        },
+        heartbeat: () => ({ running_operations: runningOps(), free_slots: freeSlots(), warm_bundles: cache.warm() }),
+        onCancel(ids) {
+          for (const id of ids) active.get(id)?.cancel('Cancelled by the gateway')
+        },
       },
-      heartbeat: () => ({ running_operations: runningOps(), free_slots: freeSlots(), warm_bundles: cache.warm() }),
-      onCancel(ids) { for (const id of ids) active.get(id)?.cancel('Cancelled by the gateway') },
-    }, logger)
+      logger,
+    )
     registered = link.start()
   } else {
     logger.info(`Host ${options.workerId} listening on ${localUrl} (standalone: no KTRDR_API_URL)`)

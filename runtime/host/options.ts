@@ -101,15 +101,28 @@ const bool = (v: string | undefined) => (v === undefined || v === '' ? undefined
  */
 export function resolveHostOptions(config: HostConfig = {}, env: NodeJS.ProcessEnv = process.env): ResolvedHostOptions {
   const workerType = config.workerType ?? env.WORKER_TYPE ?? 'general'
-  const declared = (env.KTRDR_HOST_CAPABILITIES ?? '').split(',').map((s) => s.trim()).filter(Boolean)
-  const labels = [...new Set([...(config.labels ?? []), ...(env.KTRDR_HOST_LABELS ?? '').split(',').map((s) => s.trim()).filter(Boolean), ...declared.filter((c) => c !== 'ib' && c !== 'llm' && c !== 'gpu')])]
-  const storage = config.storage && 'mounts' in config.storage && config.storage.mounts && 'root' in config.storage
-    ? (config.storage as ResolvedStorageOptions)
-    : resolveStorageOptions(config.storage as StorageConfig | undefined, env)
+  const declared = (env.KTRDR_HOST_CAPABILITIES ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+  const labels = [
+    ...new Set([
+      ...(config.labels ?? []),
+      ...(env.KTRDR_HOST_LABELS ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+      ...declared.filter((c) => c !== 'ib' && c !== 'llm' && c !== 'gpu'),
+    ]),
+  ]
+  const storage =
+    config.storage && 'mounts' in config.storage && config.storage.mounts && 'root' in config.storage
+      ? (config.storage as ResolvedStorageOptions)
+      : resolveStorageOptions(config.storage as StorageConfig | undefined, env)
   const workerId = config.workerId ?? env.WORKER_ID ?? env.KTRDR_WORKER_ID ?? `${workerType}-worker-${randomBytes(4).toString('hex')}`
   const level = config.logLevel ?? env.LOG_LEVEL ?? 'info'
   return {
-    apiUrl: config.apiUrl !== undefined ? config.apiUrl : (env.KTRDR_API_URL?.replace(/\/$/, '') || null),
+    apiUrl: config.apiUrl !== undefined ? config.apiUrl : env.KTRDR_API_URL?.replace(/\/$/, '') || null,
     workerId,
     workerType,
     port: config.port ?? envNumber(env, 'WORKER_PORT') ?? 5003,
@@ -123,7 +136,7 @@ export function resolveHostOptions(config: HostConfig = {}, env: NodeJS.ProcessE
     labels,
     detectGpu: config.detectGpu ?? bool(env.KTRDR_HOST_DETECT_GPU) ?? true,
     gpu: config.gpu ?? null,
-    clusterToken: config.clusterToken !== undefined ? config.clusterToken : (env.KTRDR_CLUSTER_TOKEN || null),
+    clusterToken: config.clusterToken !== undefined ? config.clusterToken : env.KTRDR_CLUSTER_TOKEN || null,
     insecure: config.insecure ?? bool(env.KTRDR_INSECURE) ?? false,
     logLevel: typeof level === 'string' ? (LOG_LEVELS[level.toLowerCase()] ?? envNumber({ LOG_LEVEL: level }, 'LOG_LEVEL') ?? 3) : 3,
     storage,
@@ -151,7 +164,12 @@ export function resolveHostOptions(config: HostConfig = {}, env: NodeJS.ProcessE
 function resolveFunctionStorage(value: string | undefined): FunctionStorageMode {
   if (value === undefined || value === '' || value === 'direct') return 'direct'
   if (value === 'proxy') return 'proxy'
-  throw new KtrdrError({ statusCode: 400, code: 'HOST_CONFIG_INVALID', retryable: false, message: `KTRDR_HOST_FUNCTION_STORAGE must be "direct" or "proxy", got ${JSON.stringify(value)}` })
+  throw new KtrdrError({
+    statusCode: 400,
+    code: 'HOST_CONFIG_INVALID',
+    retryable: false,
+    message: `KTRDR_HOST_FUNCTION_STORAGE must be "direct" or "proxy", got ${JSON.stringify(value)}`,
+  })
 }
 
 export function isLoopback(address: string): boolean {
@@ -163,5 +181,10 @@ export { hostname }
 function memoryEnforcement(value: string | undefined): 'auto' | 'cgroup' | 'rss' {
   if (value === undefined || value === '') return 'auto'
   if (value === 'auto' || value === 'cgroup' || value === 'rss') return value
-  throw new KtrdrError({ statusCode: 400, code: 'INVALID_CONFIG', retryable: false, message: `KTRDR_HOST_MEMORY_ENFORCEMENT must be auto, cgroup or rss, not ${JSON.stringify(value)}` })
+  throw new KtrdrError({
+    statusCode: 400,
+    code: 'INVALID_CONFIG',
+    retryable: false,
+    message: `KTRDR_HOST_MEMORY_ENFORCEMENT must be auto, cgroup or rss, not ${JSON.stringify(value)}`,
+  })
 }

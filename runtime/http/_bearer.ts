@@ -39,5 +39,10 @@ export function hasBearer(event: H3Event, accepted: readonly string[]): boolean 
 export function requireBearer(event: H3Event, tokens: ReadonlyArray<string | null | undefined>, what: string): void {
   const accepted = tokens.filter((t): t is string => !!t)
   if (accepted.length === 0 || hasBearer(event, accepted)) return
-  throw new KtrdrError({ statusCode: 401, code: 'UNAUTHORIZED', retryable: false, message: `Missing or wrong bearer token: send "Authorization: Bearer <${what}>"` })
+  throw new KtrdrError({
+    statusCode: 401,
+    code: 'UNAUTHORIZED',
+    retryable: false,
+    message: `Missing or wrong bearer token: send "Authorization: Bearer <${what}>"`,
+  })
 }

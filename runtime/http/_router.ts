@@ -43,7 +43,11 @@ export interface PolicyRouter extends Record<RouterMethod, Add> {
 
 /** A registered pattern as a RegExp over the path (`:name` one segment, `**` the rest, trailing slash optional). */
 function patternRegExp(pattern: string): RegExp {
-  const body = pattern.replace(/\/+$/, '').split('/').map((seg) => seg === '**' ? '.*' : seg.startsWith(':') ? '[^/]+' : seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('/')
+  const body = pattern
+    .replace(/\/+$/, '')
+    .split('/')
+    .map((seg) => (seg === '**' ? '.*' : seg.startsWith(':') ? '[^/]+' : seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+    .join('/')
   return new RegExp(`^${body}/?$`)
 }
 
@@ -53,19 +57,21 @@ const METHODS: RouterMethod[] = ['connect', 'delete', 'get', 'head', 'options', 
 export function createPolicyRouter(guard: (event: H3Event, route: RouteInfo) => void, defaults: Required<RouteOptions>): PolicyRouter {
   const h3 = createRouter()
   const routes: RouteInfo[] = []
-  const add = (method: RouterMethod | 'all') => (path: string, a: RouteOptions | EventHandler, b?: EventHandler): PolicyRouter => {
-    const [options, handler] = typeof a === 'function' ? [{}, a] : [a, b!]
-    const route: RouteInfo = { method, path, auth: options.auth ?? defaults.auth, body: options.body ?? defaults.body }
-    routes.push(route)
-    const guarded = ((event: H3Event) => {
-      guard(event, route)
-      return handler(event)
-    }) as EventHandler
-    guarded.__is_handler__ = true
-    if (method === 'all') h3.use(path, guarded)
-    else h3[method](path, guarded)
-    return router
-  }
+  const add =
+    (method: RouterMethod | 'all') =>
+    (path: string, a: RouteOptions | EventHandler, b?: EventHandler): PolicyRouter => {
+      const [options, handler] = typeof a === 'function' ? [{}, a] : [a, b!]
+      const route: RouteInfo = { method, path, auth: options.auth ?? defaults.auth, body: options.body ?? defaults.body }
+      routes.push(route)
+      const guarded = ((event: H3Event) => {
+        guard(event, route)
+        return handler(event)
+      }) as EventHandler
+      guarded.__is_handler__ = true
+      if (method === 'all') h3.use(path, guarded)
+      else h3[method](path, guarded)
+      return router
+    }
   const matchers: Array<{ route: RouteInfo; re: RegExp }> = []
   const allowedMethods = (path: string) => {
     const bare = path.split('?')[0]

@@ -3,7 +3,11 @@ import { gunzipSync, gzipSync } from 'node:zlib'
 import { createTar, parseTar, type ParsedTarFileItem } from 'nanotar'
 import { KtrdrError } from './errors.ts'
 
-export interface ArchiveFile { name: string; data: Uint8Array; mode?: string }
+export interface ArchiveFile {
+  name: string
+  data: Uint8Array
+  mode?: string
+}
 
 /** Fixed mtime so that the same files always give the same bytes (the sha256 is the version's identity). */
 const EPOCH = 0
@@ -19,7 +23,11 @@ export function sha256Hex(data: Uint8Array | string): string {
 export function packArchive(files: ArchiveFile[]): Uint8Array {
   const sorted = [...files].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
   const tar = createTar(
-    sorted.map((f) => ({ name: f.name, data: f.data, attrs: { mode: f.mode ?? '644', mtime: EPOCH, uid: 0, gid: 0, user: '', group: '' } })),
+    sorted.map((f) => ({
+      name: f.name,
+      data: f.data,
+      attrs: { mode: f.mode ?? '644', mtime: EPOCH, uid: 0, gid: 0, user: '', group: '' },
+    })),
   )
   return new Uint8Array(gzipSync(tar, { level: 9 }))
 }
@@ -38,20 +46,37 @@ export function unpackArchive(archive: Uint8Array, options: UnpackOptions = {}):
   try {
     tar = gunzipSync(archive, { maxOutputLength: options.maxUnpackedBytes ?? 1024 ** 3 })
   } catch (cause) {
-    throw new KtrdrError({ statusCode: 422, code: 'BUNDLE_CORRUPT', retryable: false, cause, message: `Bundle archive is not a valid tar.gz (${(cause as Error).message}); rebuild it with \`ktrdr fn build\`` })
+    throw new KtrdrError({
+      statusCode: 422,
+      code: 'BUNDLE_CORRUPT',
+      retryable: false,
+      cause,
+      message: `Bundle archive is not a valid tar.gz (${(cause as Error).message}); rebuild it with \`ktrdr fn build\``,
+    })
   }
   let items: ParsedTarFileItem[]
   try {
     items = parseTar(tar) as ParsedTarFileItem[]
   } catch (cause) {
-    throw new KtrdrError({ statusCode: 422, code: 'BUNDLE_CORRUPT', retryable: false, cause, message: `Bundle archive is not a valid tar (${(cause as Error).message})` })
+    throw new KtrdrError({
+      statusCode: 422,
+      code: 'BUNDLE_CORRUPT',
+      retryable: false,
+      cause,
+      message: `Bundle archive is not a valid tar (${(cause as Error).message})`,
+    })
   }
   const files: ArchiveFile[] = []
   for (const item of items) {
     if (item.type && item.type !== 'file') continue
     const name = item.name.replace(/^\.\//, '')
     if (!name || name.startsWith('/') || name.split('/').includes('..') || name.includes('\\') || name.includes('\0')) {
-      throw new KtrdrError({ statusCode: 422, code: 'BUNDLE_CORRUPT', retryable: false, message: `Bundle archive contains an unsafe path ${JSON.stringify(item.name)}` })
+      throw new KtrdrError({
+        statusCode: 422,
+        code: 'BUNDLE_CORRUPT',
+        retryable: false,
+        message: `Bundle archive contains an unsafe path ${JSON.stringify(item.name)}`,
+      })
     }
     files.push({ name, data: item.data ?? new Uint8Array(), mode: item.attrs?.mode })
   }

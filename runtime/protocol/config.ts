@@ -10,7 +10,12 @@ export function envNumber(env: NodeJS.ProcessEnv, name: string, min = 0): number
   if (value === undefined || value.trim() === '') return undefined
   const n = Number(value)
   if (!Number.isFinite(n) || n < min) {
-    throw new KtrdrError({ statusCode: 400, code: 'CONFIG_INVALID', retryable: false, message: `Environment variable ${name}="${value}" must be a number ≥ ${min}` })
+    throw new KtrdrError({
+      statusCode: 400,
+      code: 'CONFIG_INVALID',
+      retryable: false,
+      message: `Environment variable ${name}="${value}" must be a number ≥ ${min}`,
+    })
   }
   return n
 }

@@ -31,8 +31,12 @@ export class KtrdrError extends Error {
   }
 
   /** h3 v1 uses these when serialising a thrown error. */
-  get statusMessage(): string { return this.code }
-  get data(): unknown { return { code: this.code, retryable: this.retryable, details: this.details } }
+  get statusMessage(): string {
+    return this.code
+  }
+  get data(): unknown {
+    return { code: this.code, retryable: this.retryable, details: this.details }
+  }
 
   toJSON() {
     return { message: this.message, code: this.code, statusCode: this.statusCode, retryable: this.retryable, details: this.details }

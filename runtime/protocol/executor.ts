@@ -37,7 +37,11 @@ export interface InvokeMessage {
   host: { workerId: string; workerType: string; capabilities: WorkerCapabilities }
   log_level?: number
 }
-export interface CancelMessage { type: 'cancel'; id: string; reason: string }
+export interface CancelMessage {
+  type: 'cancel'
+  id: string
+  reason: string
+}
 export type HostToExecutor = InvokeMessage | CancelMessage
 
 export type ExecutorToHost =

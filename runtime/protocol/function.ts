@@ -18,7 +18,9 @@ export interface FunctionManifest {
   timeout_seconds: number
   max_attempts: number
   /** Storage mounts the function may use (mount → access and key prefixes as unstorage base keys); missing in bundles built before declarations: no storage. */
-  storage?: Partial<Record<'data' | 'models' | 'bundles' | 'results' | 'strategies' | 'checkpoints', { access: 'read' | 'write'; prefixes: string[] }>>
+  storage?: Partial<
+    Record<'data' | 'models' | 'bundles' | 'results' | 'strategies' | 'checkpoints', { access: 'read' | 'write'; prefixes: string[] }>
+  >
   /** Host environment variables passed through to the function (never KTRDR_*). */
   env?: string[]
   /** Path of the executor entry inside the unpacked bundle. */
@@ -39,5 +41,13 @@ export interface FunctionVersion {
   source_commit: string | null
 }
 
-export interface AliasRoute { version: number; weight: number }
-export interface FunctionAlias { name: string; alias: string; routes: AliasRoute[]; updated_at: string }
+export interface AliasRoute {
+  version: number
+  weight: number
+}
+export interface FunctionAlias {
+  name: string
+  alias: string
+  routes: AliasRoute[]
+  updated_at: string
+}

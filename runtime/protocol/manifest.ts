@@ -14,21 +14,48 @@ const manifestSchema = z.object({
   input_schema: z.record(z.string(), z.unknown()),
   placement: z.object({
     worker_types: z.array(z.string()).optional(),
-    requires: z.object({
-      gpu: z.boolean().optional(), ib: z.boolean().optional(), llm: z.boolean().optional(),
-      min_memory_gb: z.number().nonnegative().optional(), labels: z.array(z.string()).optional(),
-    }).optional(),
+    requires: z
+      .object({
+        gpu: z.boolean().optional(),
+        ib: z.boolean().optional(),
+        llm: z.boolean().optional(),
+        min_memory_gb: z.number().nonnegative().optional(),
+        labels: z.array(z.string()).optional(),
+      })
+      .optional(),
     prefers: z.object({ gpu: z.boolean().optional() }).optional(),
   }),
   timeout_seconds: z.number().positive(),
   max_attempts: z.number().int().positive(),
-  storage: z.partialRecord(z.enum(MOUNT_NAMES), z.object({
-    access: z.enum(['read', 'write']),
-    prefixes: z.array(z.string().regex(/^[^:]+(:[^:]+)*:$/, 'a key prefix ending in ":"').refine((p) => !p.split(':').includes('..'), 'no ".." segments')),
-  })).optional(),
-  env: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name')
-    .refine((n) => !n.toUpperCase().startsWith('KTRDR_'), 'KTRDR_* variables are the host\'s settings and secrets and never reach functions')).optional(),
-  entry: z.string().min(1).refine((p) => !p.startsWith('/') && !p.split('/').includes('..'), 'a relative path inside the bundle'),
+  storage: z
+    .partialRecord(
+      z.enum(MOUNT_NAMES),
+      z.object({
+        access: z.enum(['read', 'write']),
+        prefixes: z.array(
+          z
+            .string()
+            .regex(/^[^:]+(:[^:]+)*:$/, 'a key prefix ending in ":"')
+            .refine((p) => !p.split(':').includes('..'), 'no ".." segments'),
+        ),
+      }),
+    )
+    .optional(),
+  env: z
+    .array(
+      z
+        .string()
+        .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name')
+        .refine(
+          (n) => !n.toUpperCase().startsWith('KTRDR_'),
+          "KTRDR_* variables are the host's settings and secrets and never reach functions",
+        ),
+    )
+    .optional(),
+  entry: z
+    .string()
+    .min(1)
+    .refine((p) => !p.startsWith('/') && !p.split('/').includes('..'), 'a relative path inside the bundle'),
   built_at: z.string(),
   source_commit: z.string().nullable().optional(),
   node: z.string(),
@@ -41,13 +68,25 @@ export function parseManifest(input: unknown): FunctionManifest {
     try {
       value = JSON.parse(typeof input === 'string' ? input : new TextDecoder().decode(input))
     } catch (cause) {
-      throw new KtrdrError({ statusCode: 422, code: 'BUNDLE_MANIFEST_INVALID', retryable: false, cause, message: `manifest.json is not valid JSON: ${(cause as Error).message}` })
+      throw new KtrdrError({
+        statusCode: 422,
+        code: 'BUNDLE_MANIFEST_INVALID',
+        retryable: false,
+        cause,
+        message: `manifest.json is not valid JSON: ${(cause as Error).message}`,
+      })
     }
   }
   const parsed = manifestSchema.safeParse(value)
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')
-    throw new KtrdrError({ statusCode: 422, code: 'BUNDLE_MANIFEST_INVALID', retryable: false, message: `manifest.json is invalid (${issues}); rebuild the bundle with \`ktrdr fn build\``, details: parsed.error.issues })
+    throw new KtrdrError({
+      statusCode: 422,
+      code: 'BUNDLE_MANIFEST_INVALID',
+      retryable: false,
+      message: `manifest.json is invalid (${issues}); rebuild the bundle with \`ktrdr fn build\``,
+      details: parsed.error.issues,
+    })
   }
   return parsed.data as FunctionManifest
 }
@@ -55,13 +94,29 @@ export function parseManifest(input: unknown): FunctionManifest {
 /** The manifest of an unpacked archive, checked against the files it names. */
 export function readArchiveManifest(files: ArchiveFile[], expectedName?: string): FunctionManifest {
   const file = files.find((f) => f.name === MANIFEST_FILE)
-  if (!file) throw new KtrdrError({ statusCode: 422, code: 'BUNDLE_MANIFEST_INVALID', retryable: false, message: 'Bundle archive has no manifest.json at its root' })
+  if (!file)
+    throw new KtrdrError({
+      statusCode: 422,
+      code: 'BUNDLE_MANIFEST_INVALID',
+      retryable: false,
+      message: 'Bundle archive has no manifest.json at its root',
+    })
   const manifest = parseManifest(file.data)
   if (!files.some((f) => f.name === manifest.entry)) {
-    throw new KtrdrError({ statusCode: 422, code: 'BUNDLE_MANIFEST_INVALID', retryable: false, message: `manifest.json names entry "${manifest.entry}" but the archive has no such file` })
+    throw new KtrdrError({
+      statusCode: 422,
+      code: 'BUNDLE_MANIFEST_INVALID',
+      retryable: false,
+      message: `manifest.json names entry "${manifest.entry}" but the archive has no such file`,
+    })
   }
   if (expectedName !== undefined && manifest.name !== expectedName) {
-    throw new KtrdrError({ statusCode: 422, code: 'BUNDLE_NAME_MISMATCH', retryable: false, message: `Bundle is for function "${manifest.name}", not "${expectedName}"` })
+    throw new KtrdrError({
+      statusCode: 422,
+      code: 'BUNDLE_NAME_MISMATCH',
+      retryable: false,
+      message: `Bundle is for function "${manifest.name}", not "${expectedName}"`,
+    })
   }
   return manifest
 }

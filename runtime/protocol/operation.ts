@@ -51,8 +51,12 @@ export type HostEvent =
   /** `requeue`: the host gave the work back (it is shutting down), so the gateway runs it again elsewhere. */
   | { seq: number; type: 'cancelled'; operation_id: string; attempt: number; at: string; reason?: string; requeue?: boolean }
 
-export interface HostEventBatch { events: HostEvent[] }
-export interface HostEventAck { acked_seq: number }
+export interface HostEventBatch {
+  events: HostEvent[]
+}
+export interface HostEventAck {
+  acked_seq: number
+}
 
 /** Body of POST {host}/invocations (gateway → host). 202 accepted; 503 no free slot / draining. */
 export interface DispatchRequest {

@@ -71,11 +71,41 @@ export function placeOperation(hosts: Iterable<HostView>, request: PlacementRequ
     const gpu = request.preferGpu && host.gpu
     const load = host.running / host.slots
     const warm = request.sha256 !== undefined && host.warm.has(request.sha256)
-    if (best === undefined) { best = host; bestGpu = gpu; bestLoad = load; bestWarm = warm; continue }
-    if (gpu !== bestGpu) { if (gpu) { best = host; bestGpu = gpu; bestLoad = load; bestWarm = warm } continue }
-    if (load !== bestLoad) { if (load < bestLoad) { best = host; bestLoad = load; bestWarm = warm } continue }
-    if (warm !== bestWarm) { if (warm) { best = host; bestWarm = warm } continue }
-    if (host.lastSelected < best.lastSelected) { best = host; bestWarm = warm }
+    if (best === undefined) {
+      best = host
+      bestGpu = gpu
+      bestLoad = load
+      bestWarm = warm
+      continue
+    }
+    if (gpu !== bestGpu) {
+      if (gpu) {
+        best = host
+        bestGpu = gpu
+        bestLoad = load
+        bestWarm = warm
+      }
+      continue
+    }
+    if (load !== bestLoad) {
+      if (load < bestLoad) {
+        best = host
+        bestLoad = load
+        bestWarm = warm
+      }
+      continue
+    }
+    if (warm !== bestWarm) {
+      if (warm) {
+        best = host
+        bestWarm = warm
+      }
+      continue
+    }
+    if (host.lastSelected < best.lastSelected) {
+      best = host
+      bestWarm = warm
+    }
   }
   return best
 }

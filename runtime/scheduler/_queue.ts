@@ -25,14 +25,24 @@ export function createPendingQueue<T extends QueueEntry>(): PendingQueue<T> {
   const live = new Map<string, T>()
 
   function insert(lane: T[], entry: T) {
-    if (lane.length === 0 || lane[lane.length - 1].seq <= entry.seq) { lane.push(entry); return }
-    let lo = 0, hi = lane.length
-    while (lo < hi) { const mid = (lo + hi) >> 1; if (lane[mid].seq <= entry.seq) lo = mid + 1; else hi = mid }
+    if (lane.length === 0 || lane[lane.length - 1].seq <= entry.seq) {
+      lane.push(entry)
+      return
+    }
+    let lo = 0,
+      hi = lane.length
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1
+      if (lane[mid].seq <= entry.seq) lo = mid + 1
+      else hi = mid
+    }
     lane.splice(lo, 0, entry)
   }
 
   return {
-    get size() { return live.size },
+    get size() {
+      return live.size
+    },
     push(entry) {
       if (live.has(entry.id)) return
       live.set(entry.id, entry)
@@ -43,8 +53,12 @@ export function createPendingQueue<T extends QueueEntry>(): PendingQueue<T> {
       }
       insert(lane, entry)
     },
-    remove(id) { return live.delete(id) },
-    has(id) { return live.has(id) },
+    remove(id) {
+      return live.delete(id)
+    },
+    has(id) {
+      return live.has(id)
+    },
     *ordered() {
       for (const priority of priorities) {
         const lane = lanes.get(priority)!

@@ -15,7 +15,9 @@ export async function buildEcho(outDir: string): Promise<{ built: BuiltBundle; a
 
 export async function publish(gatewayUrl: string, name: string, archive: Uint8Array, token?: string) {
   const res = await fetch(`${gatewayUrl}/api/v1/functions/${name}/versions`, {
-    method: 'POST', body: archive, headers: { 'content-type': 'application/gzip', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    method: 'POST',
+    body: archive,
+    headers: { 'content-type': 'application/gzip', ...(token ? { authorization: `Bearer ${token}` } : {}) },
   })
   if (!res.ok) throw new Error(`publish ${name} failed: HTTP ${res.status} ${await res.text()}`)
   return res.json() as Promise<{ name: string; version: number; sha256: string }>
@@ -32,16 +34,26 @@ export function freePort(): Promise<number> {
   })
 }
 
-export interface KtrdrChild { proc: ChildProcess; output: () => string; kill(signal?: NodeJS.Signals): Promise<void> }
+export interface KtrdrChild {
+  proc: ChildProcess
+  output: () => string
+  kill(signal?: NodeJS.Signals): Promise<void>
+}
 
 /** `node bin/ktrdr.mjs <args>` as a child process with its output captured. */
 export function spawnKtrdr(args: string[], env: Record<string, string> = {}): KtrdrChild {
   const proc = spawn(process.execPath, [join(REPO, 'bin/ktrdr.mjs'), ...args], {
-    cwd: REPO, env: { ...process.env, LOG_LEVEL: 'info', NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: REPO,
+    env: { ...process.env, LOG_LEVEL: 'info', NO_COLOR: '1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
   })
   let out = ''
-  proc.stdout!.on('data', (d: Buffer) => { out += d.toString() })
-  proc.stderr!.on('data', (d: Buffer) => { out += d.toString() })
+  proc.stdout!.on('data', (d: Buffer) => {
+    out += d.toString()
+  })
+  proc.stderr!.on('data', (d: Buffer) => {
+    out += d.toString()
+  })
   const exited = new Promise<void>((r) => proc.once('exit', () => r()))
   return {
     proc,
@@ -61,19 +73,29 @@ export async function until<T>(check: () => T | Promise<T>, timeoutMs = 20_000, 
     try {
       const value = await check()
       if (value) return value as NonNullable<T>
-    } catch (error) { lastError = error }
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`)
+    } catch (error) {
+      lastError = error
+    }
+    if (Date.now() > deadline)
+      throw new Error(
+        `Timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`,
+      )
     await new Promise((r) => setTimeout(r, everyMs))
   }
 }
 
 /** JSON over fetch; retries once when a pooled socket belonged to a process we just killed. */
-export async function api<T = any>(base: string, path: string, init: { method?: string; body?: unknown } = {}): Promise<{ status: number; body: T }> {
-  const call = () => fetch(`${base}${path}`, {
-    method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
-    headers: { 'content-type': 'application/json' },
-    body: init.body === undefined ? undefined : JSON.stringify(init.body),
-  })
+export async function api<T = any>(
+  base: string,
+  path: string,
+  init: { method?: string; body?: unknown } = {},
+): Promise<{ status: number; body: T }> {
+  const call = () =>
+    fetch(`${base}${path}`, {
+      method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
+      headers: { 'content-type': 'application/json' },
+      body: init.body === undefined ? undefined : JSON.stringify(init.body),
+    })
   const res = await call().catch((error: Error & { cause?: { code?: string } }) => {
     if (error.cause?.code === 'UND_ERR_SOCKET') return call()
     throw error

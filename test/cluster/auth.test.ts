@@ -21,9 +21,30 @@ beforeAll(async () => {
   const { archive } = await buildEcho(join(root, 'build'))
   await expect(publish(gateway.url, 'echo', archive)).rejects.toThrow(/401/)
   await publish(gateway.url, 'echo', archive, API)
-  hosts.push(await createHost({ workerId: 'trusted', apiUrl: gateway.url, port: 0, storage, detectGpu: false, logLevel: 'error', clusterToken: CLUSTER }))
+  hosts.push(
+    await createHost({
+      workerId: 'trusted',
+      apiUrl: gateway.url,
+      port: 0,
+      storage,
+      detectGpu: false,
+      logLevel: 'error',
+      clusterToken: CLUSTER,
+    }),
+  )
   await hosts[0].registered
-  hosts.push(await createHost({ workerId: 'intruder', apiUrl: gateway.url, port: 0, storage, detectGpu: false, logLevel: 'silent', clusterToken: 'wrong', register: { initialDelayMs: 50, maxDelayMs: 100 } }))
+  hosts.push(
+    await createHost({
+      workerId: 'intruder',
+      apiUrl: gateway.url,
+      port: 0,
+      storage,
+      detectGpu: false,
+      logLevel: 'silent',
+      clusterToken: 'wrong',
+      register: { initialDelayMs: 50, maxDelayMs: 100 },
+    }),
+  )
 }, 180_000)
 
 afterAll(async () => {
@@ -34,12 +55,18 @@ afterAll(async () => {
 
 describe('tokens', () => {
   const call = (path: string, init: RequestInit = {}, token: string | null = API) =>
-    fetch(`${gateway.url}${path}`, { ...init, headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) } })
+    fetch(`${gateway.url}${path}`, {
+      ...init,
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    })
 
   it('runs an invocation through gateway and host with both tokens in force', async () => {
-    const res = await call('/api/v1/functions/echo/invoke', { method: 'POST', body: JSON.stringify({ input: { message: 'secure' }, wait_seconds: 30 }) })
+    const res = await call('/api/v1/functions/echo/invoke', {
+      method: 'POST',
+      body: JSON.stringify({ input: { message: 'secure' }, wait_seconds: 30 }),
+    })
     expect(res.status).toBe(200)
-    const op = await res.json() as Operation
+    const op = (await res.json()) as Operation
     expect(op.status).toBe('completed')
     expect(op.worker_id).toBe('trusted')
   })
@@ -48,17 +75,22 @@ describe('tokens', () => {
     // The intruder keeps retrying: wait until the gateway has refused it a few times.
     let refused = 0
     const onRequest = (req: { url?: string }, res: { statusCode: number; once(e: 'finish', f: () => void): void }) => {
-      if (req.url === '/api/v1/workers/register') res.once('finish', () => { if (res.statusCode === 401) refused++ })
+      if (req.url === '/api/v1/workers/register')
+        res.once('finish', () => {
+          if (res.statusCode === 401) refused++
+        })
     }
     gateway.server.on('request', onRequest)
     await until(() => refused >= 3, 10_000, 'three refused registrations')
     gateway.server.off('request', onRequest)
-    const workers = await (await call('/api/v1/workers')).json() as Array<{ worker_id: string }>
+    const workers = (await (await call('/api/v1/workers')).json()) as Array<{ worker_id: string }>
     expect(workers.map((w) => w.worker_id)).toEqual(['trusted'])
     expect((await call('/api/v1/workers', {}, null)).status).toBe(401)
     expect((await call('/api/v1/workers', {}, CLUSTER)).status).toBe(401)
     expect((await call('/health', {}, null)).status).toBe(200)
     // The host's own API refuses calls without the cluster token.
-    expect((await fetch(`${hosts[0].url}/invocations`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } })).status).toBe(401)
+    expect(
+      (await fetch(`${hosts[0].url}/invocations`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } })).status,
+    ).toBe(401)
   })
 })

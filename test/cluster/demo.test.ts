@@ -18,26 +18,35 @@ it('ktrdr demo: cluster, deploy, synthetic data, train, backtest, results on dis
   home = await mkdtemp(join(tmpdir(), 'ktrdr-demo-'))
   const port = await freePort()
   // --serve keeps the cluster up after the summary, so the printed curl commands can be tried.
-  const child = demo = spawnKtrdr(['demo', '--port', String(port), '--home', home, '--bars', '3000', '--epochs', '1', '--serve'])
+  const child = (demo = spawnKtrdr(['demo', '--port', String(port), '--home', home, '--bars', '3000', '--epochs', '1', '--serve']))
   const exited = new Promise<number | null>((resolve) => child.proc.once('exit', (c) => resolve(c)))
   await new Promise<void>((resolve, reject) => {
-    const onData = () => { if (child.output().includes('Cluster stays up')) resolve() }
+    const onData = () => {
+      if (child.output().includes('Cluster stays up')) resolve()
+    }
     child.proc.stdout!.on('data', onData)
     child.proc.stderr!.on('data', onData)
     void exited.then((c) => reject(new Error(`demo exited with ${c} before serving:\n${child.output()}`)))
   })
   const curls = [...child.output().matchAll(/curl -s '?(http:\/\/\S+?)'? \|/g)].map((m) => m[1])
-  expect(curls.map((u) => new URL(u).pathname.replace(/op_\w+|\/[^/]*_v\d+/g, '…'))).toEqual(expect.arrayContaining([
-    '/api/v1/operations/…/results', '/api/v1/trainings/…/performance', '/api/v1/models', expect.stringMatching(/^\/api\/v1\/results\/backtests\/…\/.+\/trades\.json$/),
-  ]))
+  expect(curls.map((u) => new URL(u).pathname.replace(/op_\w+|\/[^/]*_v\d+/g, '…'))).toEqual(
+    expect.arrayContaining([
+      '/api/v1/operations/…/results',
+      '/api/v1/trainings/…/performance',
+      '/api/v1/models',
+      expect.stringMatching(/^\/api\/v1\/results\/backtests\/…\/.+\/trades\.json$/),
+    ]),
+  )
   for (const url of curls) {
     const res = await fetch(url)
     expect(res.status, url).toBe(200)
     if (url.endsWith('.csv')) expect((await res.text()).split('\n')[0], url).toBe('timestamp,price,portfolio_value,position')
-    else expect((await res.json() as { success?: boolean } | unknown[]), url).toBeTruthy()
+    else expect((await res.json()) as { success?: boolean } | unknown[], url).toBeTruthy()
   }
   const perf = /curl -s (\S+\/performance)/.exec(child.output())![1]
-  expect((await (await fetch(perf)).json() as { test_metrics: { test_accuracy: number } }).test_metrics.test_accuracy).toBeGreaterThanOrEqual(0)
+  expect(
+    ((await (await fetch(perf)).json()) as { test_metrics: { test_accuracy: number } }).test_metrics.test_accuracy,
+  ).toBeGreaterThanOrEqual(0)
   child.proc.kill('SIGINT')
   const code = await exited
   const out = child.output()

@@ -14,11 +14,19 @@ beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'ktrdr-crash-'))
   archive = (await buildEcho(join(root, 'build'))).archive
 }, 180_000)
-afterEach(async () => { await Promise.all(children.splice(0).map((c) => c.kill('SIGKILL'))) })
-afterAll(async () => { await rm(root, { recursive: true, force: true }) })
+afterEach(async () => {
+  await Promise.all(children.splice(0).map((c) => c.kill('SIGKILL')))
+})
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true })
+})
 
 async function startGateway(dir: string, port: number, env: Record<string, string> = {}): Promise<{ child: KtrdrChild; url: string }> {
-  const child = spawnKtrdr(['gateway', '--port', String(port), '--db', join(dir, 'gateway.db'), '--home', join(dir, 'store')], { KTRDR_API_TOKEN: '', KTRDR_CLUSTER_TOKEN: '', ...env })
+  const child = spawnKtrdr(['gateway', '--port', String(port), '--db', join(dir, 'gateway.db'), '--home', join(dir, 'store')], {
+    KTRDR_API_TOKEN: '',
+    KTRDR_CLUSTER_TOKEN: '',
+    ...env,
+  })
   children.push(child)
   const url = `http://127.0.0.1:${port}`
   await until(async () => (await fetch(`${url}/health`)).ok, 30_000, `gateway on ${port}\n${child.output()}`, 100)
@@ -27,9 +35,17 @@ async function startGateway(dir: string, port: number, env: Record<string, strin
 
 async function startHost(dir: string, gatewayUrl: string, id: string): Promise<KtrdrChild & { url: string }> {
   const port = await freePort()
-  const child = spawnKtrdr(['host', '--api', gatewayUrl, '--id', id, '--port', String(port), '--home', join(dir, 'store'), '--no-gpu'], { KTRDR_API_TOKEN: '', KTRDR_CLUSTER_TOKEN: '' })
+  const child = spawnKtrdr(['host', '--api', gatewayUrl, '--id', id, '--port', String(port), '--home', join(dir, 'store'), '--no-gpu'], {
+    KTRDR_API_TOKEN: '',
+    KTRDR_CLUSTER_TOKEN: '',
+  })
   children.push(child)
-  await until(async () => (await api(gatewayUrl, `/api/v1/workers/${id}`)).status === 200, 30_000, `host ${id} registered\n${child.output()}`, 100)
+  await until(
+    async () => (await api(gatewayUrl, `/api/v1/workers/${id}`)).status === 200,
+    30_000,
+    `host ${id} registered\n${child.output()}`,
+    100,
+  )
   return Object.assign(child, { url: `http://127.0.0.1:${port}` })
 }
 
@@ -45,28 +61,47 @@ describe('crashes', () => {
     await publish(gw.url, 'echo', archive)
     const hostA = await startHost(dir, gw.url, 'host-a')
     const hostB = await startHost(dir, gw.url, 'host-b')
-    const finished = await api<Operation>(gw.url, '/api/v1/functions/echo/invoke', { body: { input: { message: 'before' }, wait_seconds: 30 } })
+    const finished = await api<Operation>(gw.url, '/api/v1/functions/echo/invoke', {
+      body: { input: { message: 'before' }, wait_seconds: 30 },
+    })
     expect(finished.body.status).toBe('completed')
     // One long operation, one that finishes while the gateway is down (replayed at re-registration).
     const running = [await invoke(gw.url, { steps: 4, delay_ms: 4000 }), await invoke(gw.url, { steps: 2, delay_ms: 1500 })]
     const queued = await invoke(gw.url, { message: 'queued' })
-    await until(async () => (await Promise.all(running.map((r) => op(gw.url, r.operation_id)))).every((o) => o.status === 'running'), 20_000, 'both running')
+    await until(
+      async () => (await Promise.all(running.map((r) => op(gw.url, r.operation_id)))).every((o) => o.status === 'running'),
+      20_000,
+      'both running',
+    )
     expect((await op(gw.url, queued.operation_id)).status).toBe('pending')
 
     await gw.child.kill('SIGKILL')
     // Wait until the short one has finished on its host, with no gateway to tell.
     const shortId = running[1].operation_id
-    await until(async () => {
-      const states = await Promise.all([hostA, hostB].map(async (h) => (await api<{ running_operations: string[] }>(h.url, '/health')).body.running_operations))
-      return states.every((ops) => !ops.includes(shortId))
-    }, 20_000, 'short operation finished during the outage')
+    await until(
+      async () => {
+        const states = await Promise.all(
+          [hostA, hostB].map(async (h) => (await api<{ running_operations: string[] }>(h.url, '/health')).body.running_operations),
+        )
+        return states.every((ops) => !ops.includes(shortId))
+      },
+      20_000,
+      'short operation finished during the outage',
+    )
     gw = await startGateway(dir, port)
 
     expect((await op(gw.url, finished.body.operation_id)).status).toBe('completed')
     // Hosts re-register on their own (heartbeat → 404 → register) and re-attach their work.
     await until(async () => (await api<WorkerRecord[]>(gw.url, '/api/v1/workers')).body.length === 2, 20_000, 'hosts re-registered')
     const all = [...running, queued].map((o) => o.operation_id)
-    const done = await until(async () => { const ops = await Promise.all(all.map((id) => op(gw.url, id))); return ops.every((o) => o.status === 'completed') ? ops : null }, 30_000, 'everything completed')
+    const done = await until(
+      async () => {
+        const ops = await Promise.all(all.map((id) => op(gw.url, id)))
+        return ops.every((o) => o.status === 'completed') ? ops : null
+      },
+      30_000,
+      'everything completed',
+    )
     // Running work was re-attached (same attempt), not run again.
     expect(done.slice(0, 2).map((o) => o.attempts)).toEqual([1, 1])
     expect((await api<{ total_count: number }>(gw.url, '/api/v1/operations?limit=10')).body.total_count).toBe(4)
@@ -76,16 +111,41 @@ describe('crashes', () => {
     const dir = join(root, 'host-kill')
     const gw = await startGateway(dir, await freePort())
     await publish(gw.url, 'echo', archive)
-    const hosts = { 'host-x': await startHost(dir, gw.url, 'host-x'), 'host-y': await startHost(dir, gw.url, 'host-y') } as Record<string, KtrdrChild>
+    const hosts = { 'host-x': await startHost(dir, gw.url, 'host-x'), 'host-y': await startHost(dir, gw.url, 'host-y') } as Record<
+      string,
+      KtrdrChild
+    >
     const target = await invoke(gw.url, { steps: 4, delay_ms: 4000 }, { max_attempts: 2 })
-    const running = await until(async () => { const o = await op(gw.url, target.operation_id); return o.status === 'running' && o.progress.percentage > 0 ? o : null }, 20_000, 'running with progress')
+    const running = await until(
+      async () => {
+        const o = await op(gw.url, target.operation_id)
+        return o.status === 'running' && o.progress.percentage > 0 ? o : null
+      },
+      20_000,
+      'running with progress',
+    )
     const victim = running.worker_id!
     const t0 = Date.now()
     await hosts[victim].kill('SIGKILL')
-    await until(async () => { const o = await op(gw.url, target.operation_id); return o.attempts === 2 || o.status === 'pending' ? o : null }, 10_000, 're-queued', 10)
+    await until(
+      async () => {
+        const o = await op(gw.url, target.operation_id)
+        return o.attempts === 2 || o.status === 'pending' ? o : null
+      },
+      10_000,
+      're-queued',
+      10,
+    )
     const detectMs = Date.now() - t0
     expect(detectMs).toBeLessThan(3000)
-    const done = await until(async () => { const o = await op(gw.url, target.operation_id); return o.status === 'completed' ? o : null }, 30_000, 'completed elsewhere')
+    const done = await until(
+      async () => {
+        const o = await op(gw.url, target.operation_id)
+        return o.status === 'completed' ? o : null
+      },
+      30_000,
+      'completed elsewhere',
+    )
     expect(done.worker_id).not.toBe(victim)
     expect(done.attempts).toBe(2)
     expect(done.metadata.last_requeue_reason).toMatch(new RegExp(victim))
@@ -96,10 +156,16 @@ describe('crashes', () => {
     const dir = join(root, 'health')
     // The guide's variables, in seconds: poll every 0.3 s, 0.2 s timeout, 3 failures, removal after 3 s.
     const gw = await startGateway(dir, await freePort(), {
-      KTRDR_WORKER_HEALTH_CHECK_INTERVAL: '0.3', KTRDR_WORKER_HEALTH_CHECK_TIMEOUT: '0.2', KTRDR_WORKER_HEALTH_CHECK_FAILURES: '3', KTRDR_WORKER_REMOVAL_THRESHOLD: '3',
+      KTRDR_WORKER_HEALTH_CHECK_INTERVAL: '0.3',
+      KTRDR_WORKER_HEALTH_CHECK_TIMEOUT: '0.2',
+      KTRDR_WORKER_HEALTH_CHECK_FAILURES: '3',
+      KTRDR_WORKER_REMOVAL_THRESHOLD: '3',
     })
     const host = await startHost(dir, gw.url, 'frozen')
-    const status = async () => { const r = await api<WorkerRecord>(gw.url, '/api/v1/workers/frozen'); return r.status === 404 ? 'GONE' : r.body.status }
+    const status = async () => {
+      const r = await api<WorkerRecord>(gw.url, '/api/v1/workers/frozen')
+      return r.status === 404 ? 'GONE' : r.body.status
+    }
     expect(await status()).toBe('AVAILABLE')
     // SIGSTOP: the process and its sockets stay, it just stops answering (a hung host, not a dead one).
     host.proc.kill('SIGSTOP')

@@ -33,7 +33,9 @@ beforeAll(async () => {
     // The guide's GPU training host; the GPU is declared (detection is the host area's test).
     { workerId: 'training-host-1', workerType: 'training', gpu: { gpu_type: 'CUDA' as const, gpu_count: 1, gpu_memory_gb: 24 } },
   ]
-  hosts = await Promise.all(specs.map((s) => createHost({ ...s, apiUrl: gateway.url, port: 0, storage, detectGpu: false, logLevel: 'warn', clusterToken: null })))
+  hosts = await Promise.all(
+    specs.map((s) => createHost({ ...s, apiUrl: gateway.url, port: 0, storage, detectGpu: false, logLevel: 'warn', clusterToken: null })),
+  )
   await Promise.all(hosts.map((h) => h.registered))
 }, 180_000)
 
@@ -47,21 +49,46 @@ describe('deployment guide verification', () => {
   it('2. lists every registered worker as AVAILABLE and counts them by type', async () => {
     const workers = await get<WorkerRecord[]>('/api/v1/workers')
     // jq -r '.[] | "\(.worker_id): \(.status)"'
-    expect(workers.map((w) => `${w.worker_id}: ${w.status}`).sort()).toEqual(['ktrdr-worker-bt-1: AVAILABLE', 'ktrdr-worker-bt-2: AVAILABLE', 'training-host-1: AVAILABLE'])
+    expect(workers.map((w) => `${w.worker_id}: ${w.status}`).sort()).toEqual([
+      'ktrdr-worker-bt-1: AVAILABLE',
+      'ktrdr-worker-bt-2: AVAILABLE',
+      'training-host-1: AVAILABLE',
+    ])
     // jq 'group_by(.worker_type) | map({type: .[0].worker_type, count: length})'
-    const groups = Object.entries(groupBy(workers, (w) => w.worker_type)).sort(([a], [b]) => a.localeCompare(b)).map(([type, list]) => ({ type, count: list!.length }))
-    expect(groups).toEqual([{ type: 'backtesting', count: 2 }, { type: 'training', count: 1 }])
+    const groups = Object.entries(groupBy(workers, (w) => w.worker_type))
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([type, list]) => ({ type, count: list!.length }))
+    expect(groups).toEqual([
+      { type: 'backtesting', count: 2 },
+      { type: 'training', count: 1 },
+    ])
     expect(await get('/api/v1/workers/health')).toEqual({ total_workers: 3, available: 3, busy: 0, temporarily_unavailable: 0 })
     for (const w of workers) expect(w.endpoint_url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
   })
 
   it('3. start → progress → completed, the progress readable at .progress', async () => {
-    const started = await api<Operation>(gateway.url, '/api/v1/functions/echo/invoke', { body: { input: { message: 'guide', steps: 4, delay_ms: 800 } } })
+    const started = await api<Operation>(gateway.url, '/api/v1/functions/echo/invoke', {
+      body: { input: { message: 'guide', steps: 4, delay_ms: 800 } },
+    })
     expect(started.status).toBe(202)
     const id = started.body.operation_id
-    const midway = await until(async () => { const o = await op(id); return o.status === 'running' && o.progress.percentage > 0 && o.progress.percentage < 100 ? o : null }, 20_000, 'progress between 0 and 100')
+    const midway = await until(
+      async () => {
+        const o = await op(id)
+        return o.status === 'running' && o.progress.percentage > 0 && o.progress.percentage < 100 ? o : null
+      },
+      20_000,
+      'progress between 0 and 100',
+    )
     expect(midway.progress.current_step).toMatch(/^Step \d\/4$/)
-    const done = await until(async () => { const o = await op(id); return o.status === 'completed' ? o : null }, 20_000, 'completion')
+    const done = await until(
+      async () => {
+        const o = await op(id)
+        return o.status === 'completed' ? o : null
+      },
+      20_000,
+      'completion',
+    )
     expect(done.result).toMatchObject({ message: 'guide', operation_id: id, attempt: 1, worker_id: done.worker_id })
     expect(done.timings.bundle_ready_at).toBeTruthy()
   })
@@ -74,29 +101,68 @@ describe('deployment guide verification', () => {
       allBusy = true
       queuedWhileFull = Math.max(queuedWhileFull, gateway.services.operations.queue.size)
     })
-    const ids = (await Promise.all(Array.from({ length: 10 }, (_, i) => api<Operation>(gateway.url, '/api/v1/functions/echo/invoke', { body: { input: { message: `e2e-${i}`, delay_ms: 500 } } })))).map((r) => r.body.operation_id)
-    const finished = await until(async () => { const ops = await Promise.all(ids.map(op)); return ops.every((o) => o.status === 'completed') ? ops : null }, 60_000, 'all ten completed')
+    const ids = (
+      await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          api<Operation>(gateway.url, '/api/v1/functions/echo/invoke', { body: { input: { message: `e2e-${i}`, delay_ms: 500 } } }),
+        ),
+      )
+    ).map((r) => r.body.operation_id)
+    const finished = await until(
+      async () => {
+        const ops = await Promise.all(ids.map(op))
+        return ops.every((o) => o.status === 'completed') ? ops : null
+      },
+      60_000,
+      'all ten completed',
+    )
     off()
     expect(allBusy).toBe(true)
     // Ten operations, three single-slot hosts: the rest waited in the queue instead of a 503.
     expect(queuedWhileFull).toBeGreaterThan(0)
     const perWorker = groupBy(finished, (o) => o.worker_id!)
     expect(Object.keys(perWorker).sort()).toEqual(['ktrdr-worker-bt-1', 'ktrdr-worker-bt-2', 'training-host-1'])
-    const after = await until(async () => { const w = await get<WorkerRecord[]>('/api/v1/workers'); return w.every((x) => x.status === 'AVAILABLE') ? w : null }, 10_000, 'all AVAILABLE again')
+    const after = await until(
+      async () => {
+        const w = await get<WorkerRecord[]>('/api/v1/workers')
+        return w.every((x) => x.status === 'AVAILABLE') ? w : null
+      },
+      10_000,
+      'all AVAILABLE again',
+    )
     expect(after.every((w) => w.metadata.current_operation === null)).toBe(true)
   })
 
   it('4. GPU placement: prefer_gpu lands on the GPU host, falls back to CPU when it is busy; require_gpu waits for it', async () => {
-    const first = await api<Operation>(gateway.url, '/api/v1/functions/echo/invoke', { body: { input: { delay_ms: 1500 }, prefer_gpu: true } })
-    const placed = await until(async () => { const o = await op(first.body.operation_id); return o.worker_id ? o : null }, 20_000, 'placement')
+    const first = await api<Operation>(gateway.url, '/api/v1/functions/echo/invoke', {
+      body: { input: { delay_ms: 1500 }, prefer_gpu: true },
+    })
+    const placed = await until(
+      async () => {
+        const o = await op(first.body.operation_id)
+        return o.worker_id ? o : null
+      },
+      20_000,
+      'placement',
+    )
     expect(placed.worker_id).toBe('training-host-1')
-    expect((await get<WorkerRecord>('/api/v1/workers/training-host-1')).capabilities).toMatchObject({ gpu: true, gpu_type: 'CUDA', gpu_count: 1 })
-    const fallback = await api<Operation>(gateway.url, '/api/v1/functions/echo/invoke', { body: { input: {}, prefer_gpu: true, wait_seconds: 30 } })
+    expect((await get<WorkerRecord>('/api/v1/workers/training-host-1')).capabilities).toMatchObject({
+      gpu: true,
+      gpu_type: 'CUDA',
+      gpu_count: 1,
+    })
+    const fallback = await api<Operation>(gateway.url, '/api/v1/functions/echo/invoke', {
+      body: { input: {}, prefer_gpu: true, wait_seconds: 30 },
+    })
     expect(fallback.body.worker_id).toMatch(/^ktrdr-worker-bt-/)
-    const strict = await api<Operation>(gateway.url, '/api/v1/functions/echo/invoke', { body: { input: {}, require_gpu: true, wait_seconds: 30 } })
+    const strict = await api<Operation>(gateway.url, '/api/v1/functions/echo/invoke', {
+      body: { input: {}, require_gpu: true, wait_seconds: 30 },
+    })
     expect(strict.body.status).toBe('completed')
     expect(strict.body.worker_id).toBe('training-host-1')
-    expect(Date.parse(strict.body.timings.started_at!)).toBeGreaterThanOrEqual(Date.parse((await op(first.body.operation_id)).completed_at!))
+    expect(Date.parse(strict.body.timings.started_at!)).toBeGreaterThanOrEqual(
+      Date.parse((await op(first.body.operation_id)).completed_at!),
+    )
   })
 
   it('a function that throws or exits fails its operation; the host stays AVAILABLE', async () => {
@@ -108,7 +174,9 @@ describe('deployment guide verification', () => {
       const w = await get<WorkerRecord>(`/api/v1/workers/${r.body.worker_id}`)
       expect(w.status).not.toBe('TEMPORARILY_UNAVAILABLE')
     }
-    const ok = await api<Operation>(gateway.url, '/api/v1/functions/echo/invoke', { body: { input: { message: 'still fine' }, wait_seconds: 30 } })
+    const ok = await api<Operation>(gateway.url, '/api/v1/functions/echo/invoke', {
+      body: { input: { message: 'still fine' }, wait_seconds: 30 },
+    })
     expect(ok.body.status).toBe('completed')
   })
 
@@ -124,7 +192,9 @@ describe('deployment guide verification', () => {
 
   it('rejects bad input with 400 / 404 / 409 / 413 / 422 without disturbing the cluster', async () => {
     expect((await api(gateway.url, '/api/v1/functions/echo/invoke', { body: { inputs: {} } })).status).toBe(400)
-    expect((await api(gateway.url, '/api/v1/functions/echo/invoke', { body: { input: { message: 'x'.repeat(1_100_000) } } })).status).toBe(413)
+    expect((await api(gateway.url, '/api/v1/functions/echo/invoke', { body: { input: { message: 'x'.repeat(1_100_000) } } })).status).toBe(
+      413,
+    )
     const done = await api<Operation>(gateway.url, '/api/v1/functions/echo/invoke', { body: { input: {}, wait_seconds: 30 } })
     expect((await api(gateway.url, `/api/v1/operations/${done.body.operation_id}/resume`, { method: 'POST' })).status).toBe(409)
     expect((await api(gateway.url, '/api/v1/functions/no-such-fn/invoke', { body: { input: {} } })).status).toBe(404)

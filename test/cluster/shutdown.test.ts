@@ -14,7 +14,16 @@ let gateway: Gateway
 const storage = () => ({ root: join(root, 'store') })
 const hosts: KtrdrHost[] = []
 const startHost = async (workerId: string) => {
-  const host = await createHost({ workerId, workerType: 'general', apiUrl: gateway.url, port: 0, storage: storage(), detectGpu: false, logLevel: 'warn', clusterToken: null })
+  const host = await createHost({
+    workerId,
+    workerType: 'general',
+    apiUrl: gateway.url,
+    port: 0,
+    storage: storage(),
+    detectGpu: false,
+    logLevel: 'warn',
+    clusterToken: null,
+  })
   await host.registered
   hosts.push(host)
   return host
@@ -23,7 +32,14 @@ const op = async (id: string) => (await api<Operation>(gateway.url, `/api/v1/ope
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'ktrdr-shutdown-'))
-  gateway = await createGateway({ port: 0, quiet: true, dbPath: join(root, 'gateway.db'), storage: storage(), apiToken: null, clusterToken: null })
+  gateway = await createGateway({
+    port: 0,
+    quiet: true,
+    dbPath: join(root, 'gateway.db'),
+    storage: storage(),
+    apiToken: null,
+    clusterToken: null,
+  })
   const { archive } = await buildEcho(join(root, 'build'))
   await publish(gateway.url, 'echo', archive)
 }, 180_000)
@@ -37,7 +53,9 @@ afterAll(async () => {
 describe('host shutdown with work still running', () => {
   it('re-queues the operation as a new attempt on another host; a user cancel stays final', async () => {
     const first = await startHost('leaving-host')
-    const started = await api<Operation>(gateway.url, '/api/v1/functions/echo/invoke', { body: { input: { steps: 20, delay_ms: 20_000 }, max_attempts: 2 } })
+    const started = await api<Operation>(gateway.url, '/api/v1/functions/echo/invoke', {
+      body: { input: { steps: 20, delay_ms: 20_000 }, max_attempts: 2 },
+    })
     const id = started.body.operation_id
     await until(async () => (await op(id)).progress.percentage > 0, 20_000, 'first progress on leaving-host')
     expect((await op(id)).worker_id).toBe('leaving-host')
@@ -46,7 +64,14 @@ describe('host shutdown with work still running', () => {
     // Shorter than the function: the host gives up waiting and hands the operation back.
     await first.close({ timeoutMs: 200 })
 
-    const requeued = await until(async () => { const o = await op(id); return o.worker_id === 'staying-host' ? o : null }, 20_000, 'the operation on staying-host')
+    const requeued = await until(
+      async () => {
+        const o = await op(id)
+        return o.worker_id === 'staying-host' ? o : null
+      },
+      20_000,
+      'the operation on staying-host',
+    )
     expect(requeued.status).toBe('running')
     expect(requeued.attempts).toBe(2)
     expect(String(requeued.metadata.last_requeue_reason)).toContain('leaving-host shut down')
@@ -54,18 +79,34 @@ describe('host shutdown with work still running', () => {
     // A user's cancel is still final: it is not re-queued.
     const cancelled = await api(gateway.url, `/api/v1/operations/${id}`, { method: 'DELETE' })
     expect(cancelled.status).toBe(200)
-    const final = await until(async () => { const o = await op(id); return o.status !== 'running' ? o : null }, 20_000, 'the cancel')
+    const final = await until(
+      async () => {
+        const o = await op(id)
+        return o.status !== 'running' ? o : null
+      },
+      20_000,
+      'the cancel',
+    )
     expect(final.status).toBe('cancelled')
     expect(final.attempts).toBe(2)
   })
 
   it('with no attempts left, the operation fails with a reason that says how to resume it', async () => {
     const host = hosts.find((h) => h.workerId === 'staying-host')!
-    const started = await api<Operation>(gateway.url, '/api/v1/functions/echo/invoke', { body: { input: { steps: 20, delay_ms: 20_000 }, max_attempts: 1 } })
+    const started = await api<Operation>(gateway.url, '/api/v1/functions/echo/invoke', {
+      body: { input: { steps: 20, delay_ms: 20_000 }, max_attempts: 1 },
+    })
     const id = started.body.operation_id
     await until(async () => (await op(id)).progress.percentage > 0, 20_000, 'first progress')
     await host.close({ timeoutMs: 200 })
-    const final = await until(async () => { const o = await op(id); return o.status === 'failed' ? o : null }, 20_000, 'the failure')
+    const final = await until(
+      async () => {
+        const o = await op(id)
+        return o.status === 'failed' ? o : null
+      },
+      20_000,
+      'the failure',
+    )
     expect(final.error?.message).toContain('shut down')
     expect(final.error?.message).toContain(`/api/v1/operations/${id}/resume`)
   })

@@ -31,7 +31,10 @@ export function createSandbox(): Sandbox {
   writeFileSync(log, '')
   for (const f of ['pct', 'rsync', 'ssh', 'systemctl']) chmodSync(join(FAKES, f), 0o755)
   return {
-    dir, log, state, source,
+    dir,
+    log,
+    state,
+    source,
     env: {
       PATH: `${FAKES}:${process.env.PATH}`,
       HOME: dir,
@@ -40,39 +43,64 @@ export function createSandbox(): Sandbox {
       FAKE_STATE: state,
       POLL_INTERVAL: '0.05',
     },
-    calls: () => readFileSync(log, 'utf8').split('\n').filter(Boolean).map((l) => l.split('\t')),
+    calls: () =>
+      readFileSync(log, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.split('\t')),
     clearLog: () => writeFileSync(log, ''),
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   }
 }
 
-export interface ScriptResult { code: number; stdout: string; stderr: string }
+export interface ScriptResult {
+  code: number
+  stdout: string
+  stderr: string
+}
 
 /** Async on purpose: the fake gateway in this process must keep answering while a script waits. */
 export function runScript(script: string, args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<ScriptResult> {
   return new Promise((done) => {
-    execFile('bash', [join(LXC, script), ...args], { env: { ...process.env, ...env }, timeout: timeoutMs, maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0
-      done({ code, stdout, stderr })
-    })
+    execFile(
+      'bash',
+      [join(LXC, script), ...args],
+      { env: { ...process.env, ...env }, timeout: timeoutMs, maxBuffer: 16 << 20 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0
+        done({ code, stdout, stderr })
+      },
+    )
   })
 }
 
-interface FakeWorker { worker_id: string; worker_type: string; endpoint_url: string; status: string; draining: boolean; busyPolls: number }
+interface FakeWorker {
+  worker_id: string
+  worker_type: string
+  endpoint_url: string
+  status: string
+  draining: boolean
+  busyPolls: number
+}
 
 /**
  * A gateway stand-in speaking the guide's worker API. It appends what it sees to the sandbox's call
  * log ("gateway", event, worker id), so one file orders script commands and API calls in time.
  * A worker marked busy keeps a current operation for `busyPolls` listings after its drain.
  */
-export async function startFakeGateway(log: string): Promise<{ url: string; workers: Map<string, FakeWorker>; markBusy(id: string, polls: number): void; close(): Promise<void> }> {
+export async function startFakeGateway(
+  log: string,
+): Promise<{ url: string; workers: Map<string, FakeWorker>; markBusy(id: string, polls: number): void; close(): Promise<void> }> {
   const workers = new Map<string, FakeWorker>()
   const note = (...fields: string[]) => appendFileSync(log, `${['gateway', ...fields].join('\t')}\n`)
   const view = (w: FakeWorker) => {
     const op = w.busyPolls > 0 ? 'op_backtest_20261128_120000_deadbeef' : null
     return {
-      worker_id: w.worker_id, worker_type: w.worker_type, endpoint_url: w.endpoint_url,
-      status: op ? 'BUSY' : w.status, capabilities: {},
+      worker_id: w.worker_id,
+      worker_type: w.worker_type,
+      endpoint_url: w.endpoint_url,
+      status: op ? 'BUSY' : w.status,
+      capabilities: {},
       metadata: { current_operation: op, current_operations: op ? [op] : [], draining: w.draining, free_slots: op ? 0 : 1 },
     }
   }
@@ -81,7 +109,10 @@ export async function startFakeGateway(log: string): Promise<{ url: string; work
     req.on('data', (c) => (body += c))
     req.on('end', () => {
       const url = req.url ?? '/'
-      const send = (status: number, data: unknown) => { res.writeHead(status, { 'content-type': 'application/json' }); res.end(JSON.stringify(data)) }
+      const send = (status: number, data: unknown) => {
+        res.writeHead(status, { 'content-type': 'application/json' })
+        res.end(JSON.stringify(data))
+      }
       let m: RegExpMatchArray | null
       if (req.method === 'GET' && url === '/api/v1/health') return send(200, { healthy: true, timestamp: new Date().toISOString() })
       if (req.method === 'GET' && url === '/api/v1/workers') {
@@ -96,7 +127,14 @@ export async function startFakeGateway(log: string): Promise<{ url: string; work
       }
       if (req.method === 'POST' && url === '/api/v1/workers/register') {
         const b = JSON.parse(body)
-        workers.set(b.worker_id, { worker_id: b.worker_id, worker_type: b.worker_type, endpoint_url: b.endpoint_url, status: 'AVAILABLE', draining: false, busyPolls: 0 })
+        workers.set(b.worker_id, {
+          worker_id: b.worker_id,
+          worker_type: b.worker_type,
+          endpoint_url: b.endpoint_url,
+          status: 'AVAILABLE',
+          draining: false,
+          busyPolls: 0,
+        })
         note('register', b.worker_id, b.endpoint_url)
         return send(200, view(workers.get(b.worker_id)!))
       }
@@ -126,7 +164,11 @@ export async function startFakeGateway(log: string): Promise<{ url: string; work
   return {
     url: `http://127.0.0.1:${port}`,
     workers,
-    markBusy(id, polls) { const w = workers.get(id); if (!w) throw new Error(`no worker ${id}`); w.busyPolls = polls },
+    markBusy(id, polls) {
+      const w = workers.get(id)
+      if (!w) throw new Error(`no worker ${id}`)
+      w.busyPolls = polls
+    },
     close: () => new Promise((r) => server.close(() => r())),
   }
 }
@@ -147,5 +189,10 @@ export function ctFile(sb: Sandbox, ctid: number, path: string): string | undefi
 
 /** Replace temp paths that differ per run so sequences can be compared. */
 export function normalise(args: string[], sb: Sandbox): string[] {
-  return args.map((a) => a.replace(/\/[^\s']*ktrdr-code\.[A-Za-z0-9]+\.tar\.gz/g, '<archive>').replaceAll(sb.source, '<source>').replace(/\/[^\s']*\/host-(\d+)\.env/g, '<env-$1>'))
+  return args.map((a) =>
+    a
+      .replace(/\/[^\s']*ktrdr-code\.[A-Za-z0-9]+\.tar\.gz/g, '<archive>')
+      .replaceAll(sb.source, '<source>')
+      .replace(/\/[^\s']*\/host-(\d+)\.env/g, '<env-$1>'),
+  )
 }

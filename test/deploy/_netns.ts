@@ -21,7 +21,12 @@ export function netnsUnavailableReason(): string | null {
 
 const ip = (...args: string[]) => execFileSync('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] }).toString()
 
-export interface Machine { name: string; ns: string; addr: string; bridgePort: string }
+export interface Machine {
+  name: string
+  ns: string
+  addr: string
+  bridgePort: string
+}
 
 export class TestNetwork {
   readonly tag = `k8${process.pid}`
@@ -66,7 +71,10 @@ export class TestNetwork {
   /** Start a process on a machine, with exactly the given environment (like systemd's EnvironmentFile). */
   start(name: string, argv: string[], env: Record<string, string>, logFile: string): ChildProcess {
     const m = this.machines.get(name)!
-    const child = spawn('ip', ['netns', 'exec', m.ns, ...argv], { env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? '/root', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn('ip', ['netns', 'exec', m.ns, ...argv], {
+      env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? '/root', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     const out = createWriteStream(logFile)
     child.stdout!.pipe(out)
     child.stderr!.pipe(out)
@@ -75,16 +83,30 @@ export class TestNetwork {
   }
 
   /** Run a shell command on a machine (the guide's curl | jq checks), bounded in time. */
-  sh(name: string, script: string, env: Record<string, string> = {}, timeoutMs = 30_000): Promise<{ code: number; stdout: string; stderr: string }> {
+  sh(
+    name: string,
+    script: string,
+    env: Record<string, string> = {},
+    timeoutMs = 30_000,
+  ): Promise<{ code: number; stdout: string; stderr: string }> {
     const m = this.machines.get(name)!
     return new Promise((done) => {
-      const child = spawn('ip', ['netns', 'exec', m.ns, 'bash', '-c', `set -euo pipefail\n${script}`], { env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? '/root', ...env } })
-      let stdout = '', stderr = ''
+      const child = spawn('ip', ['netns', 'exec', m.ns, 'bash', '-c', `set -euo pipefail\n${script}`], {
+        env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? '/root', ...env },
+      })
+      let stdout = '',
+        stderr = ''
       child.stdout.on('data', (d) => (stdout += d))
       child.stderr.on('data', (d) => (stderr += d))
       const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
       let settled = false
-      const finish = (code: number | null) => { if (!settled) { settled = true; clearTimeout(timer); done({ code: code ?? 1, stdout, stderr }) } }
+      const finish = (code: number | null) => {
+        if (!settled) {
+          settled = true
+          clearTimeout(timer)
+          done({ code: code ?? 1, stdout, stderr })
+        }
+      }
       child.on('close', finish)
       // A daemon the command started may keep our pipes open: the exit is what counts, output
       // that arrived within a moment after it is kept.
@@ -102,9 +124,17 @@ export class TestNetwork {
       const [ns, , pid] = m as unknown as [string, string, string]
       if (Number(pid) === process.pid) continue
       let alive = true
-      try { process.kill(Number(pid), 0) } catch { alive = false }
+      try {
+        process.kill(Number(pid), 0)
+      } catch {
+        alive = false
+      }
       if (alive) continue
-      for (const p of spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout.split(/\s+/).filter(Boolean)) { try { process.kill(Number(p), 'SIGKILL') } catch {} }
+      for (const p of spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout.split(/\s+/).filter(Boolean)) {
+        try {
+          process.kill(Number(p), 'SIGKILL')
+        } catch {}
+      }
       spawnSync('ip', ['netns', 'del', ns])
     }
   }
@@ -116,7 +146,11 @@ export class TestNetwork {
     for (const c of this.children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL')
     for (const ns of this.created) {
       const pids = spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout.split(/\s+/).filter(Boolean)
-      for (const pid of pids) { try { process.kill(Number(pid), 'SIGKILL') } catch {} }
+      for (const pid of pids) {
+        try {
+          process.kill(Number(pid), 'SIGKILL')
+        } catch {}
+      }
     }
     for (const ns of this.created.reverse()) spawnSync('ip', ['netns', 'del', ns])
   }

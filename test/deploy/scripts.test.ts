@@ -16,7 +16,11 @@ afterEach(async () => {
   sb.cleanup()
 })
 
-const pctCalls = () => sb.calls().filter((c) => c[0] === 'pct').map((c) => normalise(c.slice(1), sb))
+const pctCalls = () =>
+  sb
+    .calls()
+    .filter((c) => c[0] === 'pct')
+    .map((c) => normalise(c.slice(1), sb))
 /** pct calls that change something (what --dry-run prints), without the read-only probes. */
 const pctChanges = () => pctCalls().filter((c) => !isProbe(c))
 function isProbe(c: string[]): boolean {
@@ -27,18 +31,34 @@ function isProbe(c: string[]): boolean {
 }
 /** "+ pct …" lines a dry run printed, as argv. */
 function printed(stdout: string, tool = 'pct'): string[][] {
-  return stdout.split('\n').filter((l) => l.startsWith(`+ ${tool} `)).map((l) => normalise(shellSplit(l.slice(2)).slice(1), sb))
+  return stdout
+    .split('\n')
+    .filter((l) => l.startsWith(`+ ${tool} `))
+    .map((l) => normalise(shellSplit(l.slice(2)).slice(1), sb))
 }
 /** Enough of POSIX word splitting for what quote_words prints: bare words and '…' with '\'' escapes. */
 function shellSplit(line: string): string[] {
   const out: string[] = []
-  let cur = '', inWord = false
+  let cur = '',
+    inWord = false
   for (let i = 0; i < line.length; i++) {
     const ch = line[i]!
-    if (ch === "'") { const end = line.indexOf("'", i + 1); cur += line.slice(i + 1, end); i = end; inWord = true }
-    else if (ch === '\\') { cur += line[++i]; inWord = true }
-    else if (ch === ' ') { if (inWord) out.push(cur); cur = ''; inWord = false }
-    else { cur += ch; inWord = true }
+    if (ch === "'") {
+      const end = line.indexOf("'", i + 1)
+      cur += line.slice(i + 1, end)
+      i = end
+      inWord = true
+    } else if (ch === '\\') {
+      cur += line[++i]
+      inWord = true
+    } else if (ch === ' ') {
+      if (inWord) out.push(cur)
+      cur = ''
+      inWord = false
+    } else {
+      cur += ch
+      inWord = true
+    }
   }
   if (inWord) out.push(cur)
   return out
@@ -47,7 +67,11 @@ function shellSplit(line: string): string[] {
 const TOKEN = 'cluster-secret-3f9a'
 
 describe('create-template.sh', () => {
-  const tarball = () => { const p = join(sb.dir, 'node-v20.20.2-linux-x64.tar.xz'); writeFileSync(p, ''); return p }
+  const tarball = () => {
+    const p = join(sb.dir, 'node-v20.20.2-linux-x64.tar.xz')
+    writeFileSync(p, '')
+    return p
+  }
 
   it('creates, provisions and snapshots the template in this exact order', async () => {
     const r = await runScript('create-template.sh', ['--ctid', '900', '--node-tarball', tarball(), '--storage', 'local-zfs'], sb.env)
@@ -92,7 +116,22 @@ describe('create-template.sh', () => {
 })
 
 describe('provision-worker.sh (5 workers)', () => {
-  const args = () => ['--ctid', '201', '--count', '5', '--ip', '10.213.1.201/24', '--gw', '10.213.1.1', '--api-url', gw.url, '--source', sb.source, '--wait-timeout', '20']
+  const args = () => [
+    '--ctid',
+    '201',
+    '--count',
+    '5',
+    '--ip',
+    '10.213.1.201/24',
+    '--gw',
+    '10.213.1.1',
+    '--api-url',
+    gw.url,
+    '--source',
+    sb.source,
+    '--wait-timeout',
+    '20',
+  ]
 
   it('clones, sizes, addresses, starts, deploys, configures each worker and waits until all are AVAILABLE', async () => {
     seedTemplate(sb)
@@ -103,13 +142,25 @@ describe('provision-worker.sh (5 workers)', () => {
     for (let i = 1; i <= 5; i++) {
       const ct = String(200 + i)
       expected.push(
-        ['clone', '900', ct, '--hostname', `ktrdr-worker-bt-${i}`, '--full', '--description', `KTRDR worker ktrdr-worker-bt-${i} (backtesting)`, '--snapname', 'template-base'],
+        [
+          'clone',
+          '900',
+          ct,
+          '--hostname',
+          `ktrdr-worker-bt-${i}`,
+          '--full',
+          '--description',
+          `KTRDR worker ktrdr-worker-bt-${i} (backtesting)`,
+          '--snapname',
+          'template-base',
+        ],
         ['set', ct, '--cores', '4', '--memory', '8192', '--onboot', '1'],
         ['set', ct, '--net0', `name=eth0,bridge=vmbr0,ip=10.213.1.${200 + i}/24,gw=10.213.1.1`],
         ['start', ct],
       )
     }
-    const swap = "set -e; rm -rf '/opt/ktrdr.new' '/opt/ktrdr.old'; mkdir -p '/opt/ktrdr.new'; tar -xzf /tmp/ktrdr-code.tar.gz -o -C '/opt/ktrdr.new'; rm -f /tmp/ktrdr-code.tar.gz; if [ -d '/opt/ktrdr' ]; then mv '/opt/ktrdr' '/opt/ktrdr.old'; fi; mv '/opt/ktrdr.new' '/opt/ktrdr'; rm -rf '/opt/ktrdr.old'"
+    const swap =
+      "set -e; rm -rf '/opt/ktrdr.new' '/opt/ktrdr.old'; mkdir -p '/opt/ktrdr.new'; tar -xzf /tmp/ktrdr-code.tar.gz -o -C '/opt/ktrdr.new'; rm -f /tmp/ktrdr-code.tar.gz; if [ -d '/opt/ktrdr' ]; then mv '/opt/ktrdr' '/opt/ktrdr.old'; fi; mv '/opt/ktrdr.new' '/opt/ktrdr'; rm -rf '/opt/ktrdr.old'"
     for (let i = 1; i <= 5; i++) {
       const ct = String(200 + i)
       expected.push(['push', ct, '<archive>', '/tmp/ktrdr-code.tar.gz', '--perms', '0600'], ['exec', ct, '--', 'sh', '-c', swap])
@@ -129,7 +180,8 @@ describe('provision-worker.sh (5 workers)', () => {
 
     // Every worker registered, at its own address; the script saw each one AVAILABLE.
     expect([...gw.workers.values()].map((w) => [w.worker_id, w.endpoint_url, w.status]).sort()).toEqual(
-      [1, 2, 3, 4, 5].map((i) => [`ktrdr-worker-bt-${i}`, `http://10.213.1.${200 + i}:5003`, 'AVAILABLE']))
+      [1, 2, 3, 4, 5].map((i) => [`ktrdr-worker-bt-${i}`, `http://10.213.1.${200 + i}:5003`, 'AVAILABLE']),
+    )
     for (let i = 1; i <= 5; i++) expect(r.stderr).toContain(`ok: gateway lists ktrdr-worker-bt-${i} as AVAILABLE`)
 
     // The env file each container got, rendered from deploy/env/host.env.example.
@@ -154,29 +206,61 @@ describe('provision-worker.sh (5 workers)', () => {
     const verbs = pctChanges().map((c) => c[0])
     expect(verbs).not.toContain('clone')
     expect(verbs).not.toContain('start')
-    expect(pctChanges().filter((c) => c.includes('restart')).map((c) => c[1])).toEqual(['201', '202', '203', '204', '205'])
+    expect(
+      pctChanges()
+        .filter((c) => c.includes('restart'))
+        .map((c) => c[1]),
+    ).toEqual(['201', '202', '203', '204', '205'])
   })
 
   it('fails with a pointer to the docs when a worker never registers', async () => {
     seedTemplate(sb)
     // A gateway URL nobody answers: the host cannot register, the wait must end by itself.
-    const r = await runScript('provision-worker.sh', ['--ctid', '201', '--ip', '10.213.1.201/24', '--api-url', 'http://127.0.0.1:9', '--source', sb.source, '--wait-timeout', '1'], sb.env)
+    const r = await runScript(
+      'provision-worker.sh',
+      ['--ctid', '201', '--ip', '10.213.1.201/24', '--api-url', 'http://127.0.0.1:9', '--source', sb.source, '--wait-timeout', '1'],
+      sb.env,
+    )
     expect(r.code).not.toBe(0)
     expect(r.stderr).toMatch(/did not register.*operations\.md/)
   })
 
   it('--storage-url renders an NFS-less host.env; --mp-root bind-mounts the six storage folders', async () => {
     seedTemplate(sb)
-    const r = await runScript('provision-worker.sh', ['--ctid', '210', '--ip', '10.213.1.210/24', '--api-url', gw.url, '--source', sb.source, '--no-wait',
-      '--storage-url', 'http://10.213.1.100:8000/api/v1/storage', '--mp-root', '/mnt/pve/ktrdr'], sb.env)
+    const r = await runScript(
+      'provision-worker.sh',
+      [
+        '--ctid',
+        '210',
+        '--ip',
+        '10.213.1.210/24',
+        '--api-url',
+        gw.url,
+        '--source',
+        sb.source,
+        '--no-wait',
+        '--storage-url',
+        'http://10.213.1.100:8000/api/v1/storage',
+        '--mp-root',
+        '/mnt/pve/ktrdr',
+      ],
+      sb.env,
+    )
     expect(r.code, r.stderr).toBe(0)
     const env = ctFile(sb, 210, '/etc/ktrdr/host.env')!
     expect(env).toMatch(/^KTRDR_STORAGE_URL=http:\/\/10\.213\.1\.100:8000\/api\/v1\/storage$/m)
     expect(env).not.toMatch(/^(DATA_DIR|MODELS_DIR|KTRDR_BUNDLES_DIR|KTRDR_RESULTS_DIR|KTRDR_STRATEGIES_DIR|KTRDR_CHECKPOINTS_DIR)=/m)
-    expect(pctChanges().filter((c) => c[0] === 'set' && c[2]?.startsWith('--mp')).map((c) => c.slice(2))).toEqual([
-      ['--mp0', '/mnt/pve/ktrdr/data,mp=/data/ktrdr'], ['--mp1', '/mnt/pve/ktrdr/models,mp=/models/ktrdr'],
-      ['--mp2', '/mnt/pve/ktrdr/bundles,mp=/srv/ktrdr/bundles'], ['--mp3', '/mnt/pve/ktrdr/results,mp=/srv/ktrdr/results'],
-      ['--mp4', '/mnt/pve/ktrdr/strategies,mp=/srv/ktrdr/strategies'], ['--mp5', '/mnt/pve/ktrdr/checkpoints,mp=/srv/ktrdr/checkpoints'],
+    expect(
+      pctChanges()
+        .filter((c) => c[0] === 'set' && c[2]?.startsWith('--mp'))
+        .map((c) => c.slice(2)),
+    ).toEqual([
+      ['--mp0', '/mnt/pve/ktrdr/data,mp=/data/ktrdr'],
+      ['--mp1', '/mnt/pve/ktrdr/models,mp=/models/ktrdr'],
+      ['--mp2', '/mnt/pve/ktrdr/bundles,mp=/srv/ktrdr/bundles'],
+      ['--mp3', '/mnt/pve/ktrdr/results,mp=/srv/ktrdr/results'],
+      ['--mp4', '/mnt/pve/ktrdr/strategies,mp=/srv/ktrdr/strategies'],
+      ['--mp5', '/mnt/pve/ktrdr/checkpoints,mp=/srv/ktrdr/checkpoints'],
     ])
   })
 
@@ -196,8 +280,11 @@ describe('provision-gateway.sh', () => {
     seedTemplate(sb)
     const port = gw.url.split(':').pop()!
     // The fake gateway answers on 127.0.0.1: give the "container" that address so the health wait reaches it.
-    const r = await runScript('provision-gateway.sh', ['--ctid', '100', '--ip', '127.0.0.1/8', '--port', port, '--source', sb.source, '--wait-timeout', '10'],
-      { ...sb.env, KTRDR_API_TOKEN: 'api-secret-1', KTRDR_CLUSTER_TOKEN: TOKEN })
+    const r = await runScript(
+      'provision-gateway.sh',
+      ['--ctid', '100', '--ip', '127.0.0.1/8', '--port', port, '--source', sb.source, '--wait-timeout', '10'],
+      { ...sb.env, KTRDR_API_TOKEN: 'api-secret-1', KTRDR_CLUSTER_TOKEN: TOKEN },
+    )
     expect(r.code, r.stderr).toBe(0)
     const steps = pctChanges().map((c) => c.join(' '))
     expect(steps.slice(0, 4)).toEqual([
@@ -210,7 +297,9 @@ describe('provision-gateway.sh', () => {
       expect.stringMatching(/^push 100 \S+ \/etc\/ktrdr\/gateway\.env --perms 0640$/),
       'exec 100 -- chown root:ktrdr /etc/ktrdr/gateway.env',
       `push 100 ${join(REPO, 'deploy/systemd/ktrdr-gateway.service')} /etc/systemd/system/ktrdr-gateway.service --perms 0644`,
-      'exec 100 -- systemctl daemon-reload', 'exec 100 -- systemctl enable ktrdr-gateway', 'exec 100 -- systemctl restart ktrdr-gateway',
+      'exec 100 -- systemctl daemon-reload',
+      'exec 100 -- systemctl enable ktrdr-gateway',
+      'exec 100 -- systemctl restart ktrdr-gateway',
     ])
     const env = ctFile(sb, 100, '/etc/ktrdr/gateway.env')!
     expect(env).toMatch(/^KTRDR_GATEWAY_HOST=0\.0\.0\.0$/m)
@@ -230,7 +319,11 @@ describe('provision-gateway.sh', () => {
 describe('rolling-update.sh', () => {
   async function provision() {
     seedTemplate(sb)
-    const r = await runScript('provision-worker.sh', ['--ctid', '201', '--count', '5', '--ip', '10.213.1.201/24', '--api-url', gw.url, '--source', sb.source], sb.env)
+    const r = await runScript(
+      'provision-worker.sh',
+      ['--ctid', '201', '--count', '5', '--ip', '10.213.1.201/24', '--api-url', gw.url, '--source', sb.source],
+      sb.env,
+    )
     expect(r.code, r.stderr).toBe(0)
     sb.clearLog()
   }
@@ -238,10 +331,15 @@ describe('rolling-update.sh', () => {
   it('one host at a time: drain → idle → stop → deploy → start → re-registered, then the next', async () => {
     await provision()
     gw.markBusy('ktrdr-worker-bt-2', 3) // worker 2 is mid-operation: the update must wait for it
-    const r = await runScript('rolling-update.sh', ['--api-url', gw.url, '--ctids', '201-205', '--source', sb.source, '--drain-timeout', '20', '--register-timeout', '20'], sb.env)
+    const r = await runScript(
+      'rolling-update.sh',
+      ['--api-url', gw.url, '--ctids', '201-205', '--source', sb.source, '--drain-timeout', '20', '--register-timeout', '20'],
+      sb.env,
+    )
     expect(r.code, r.stderr).toBe(0)
 
-    const events = sb.calls()
+    const events = sb
+      .calls()
       .map((c) => {
         if (c[0] === 'gateway' && ['drain', 'idle', 'register'].includes(c[1]!)) return `${c[1]} ${c[2]}`
         if (c[0] === 'pct' && c[1] === 'exec' && c[4] === 'systemctl') return `${c[5]} ${c[2]}`
@@ -251,7 +349,8 @@ describe('rolling-update.sh', () => {
       .filter(Boolean)
     const expected: string[] = []
     for (let i = 1; i <= 5; i++) {
-      const id = `ktrdr-worker-bt-${i}`, ct = 200 + i
+      const id = `ktrdr-worker-bt-${i}`,
+        ct = 200 + i
       expected.push(`drain ${id}`, `idle ${id}`, `stop ${ct}`, `deploy ${ct}`, `start ${ct}`, `register ${id}`)
     }
     expect(events).toEqual(expected)
@@ -263,10 +362,17 @@ describe('rolling-update.sh', () => {
     // Host 2's env points at a dead gateway: after its restart it never re-registers.
     const envPath = join(sb.state, 'ct', '202', 'files', 'etc/ktrdr/host.env')
     writeFileSync(envPath, readFileSync(envPath, 'utf8').replace(/^KTRDR_API_URL=.*$/m, 'KTRDR_API_URL=http://127.0.0.1:9'))
-    const r = await runScript('rolling-update.sh', ['--api-url', gw.url, '--ctids', '201-205', '--source', sb.source, '--register-timeout', '1'], { ...sb.env })
+    const r = await runScript(
+      'rolling-update.sh',
+      ['--api-url', gw.url, '--ctids', '201-205', '--source', sb.source, '--register-timeout', '1'],
+      { ...sb.env },
+    )
     expect(r.code).not.toBe(0)
     expect(r.stderr).toMatch(/ktrdr-worker-bt-2 did not re-register.*stopping the rollout/)
-    const drained = sb.calls().filter((c) => c[0] === 'gateway' && c[1] === 'drain').map((c) => c[2])
+    const drained = sb
+      .calls()
+      .filter((c) => c[0] === 'gateway' && c[1] === 'drain')
+      .map((c) => c[2])
     expect(drained).toEqual(['ktrdr-worker-bt-1', 'ktrdr-worker-bt-2'])
   })
 })
@@ -274,12 +380,21 @@ describe('rolling-update.sh', () => {
 describe('remove-worker.sh', () => {
   it('drain → idle → disable service → delete from registry → stop → destroy; a re-run is a no-op', async () => {
     seedTemplate(sb)
-    expect((await runScript('provision-worker.sh', ['--ctid', '205', '--ip', '10.213.1.205/24', '--api-url', gw.url, '--source', sb.source], sb.env)).code).toBe(0)
+    expect(
+      (
+        await runScript(
+          'provision-worker.sh',
+          ['--ctid', '205', '--ip', '10.213.1.205/24', '--api-url', gw.url, '--source', sb.source],
+          sb.env,
+        )
+      ).code,
+    ).toBe(0)
     gw.markBusy('ktrdr-worker-bt-5', 2)
     sb.clearLog()
     const r = await runScript('remove-worker.sh', ['--api-url', gw.url, '--ctids', '205', '--destroy'], sb.env)
     expect(r.code, r.stderr).toBe(0)
-    const seq = sb.calls()
+    const seq = sb
+      .calls()
       .filter((c) => (c[0] === 'gateway' && c[1] !== 'stopped') || (c[0] === 'pct' && !isProbe(c.slice(1))))
       .map((c) => c.join(' '))
     expect(seq).toEqual([
@@ -301,15 +416,23 @@ describe('remove-worker.sh', () => {
 
 describe('native hosts and helpers', () => {
   it('setup-gpu-host.sh --dry-run: checks the GPU, installs tfjs-node-gpu, installs the unit, waits for gpu=true', async () => {
-    const r = await runScript('setup-gpu-host.sh', ['--api-url', 'http://10.213.1.100:8000', '--address', '10.213.1.20', '--dry-run'], sb.env)
+    const r = await runScript(
+      'setup-gpu-host.sh',
+      ['--api-url', 'http://10.213.1.100:8000', '--address', '10.213.1.20', '--dry-run'],
+      sb.env,
+    )
     expect(r.code, r.stderr).toBe(0)
     expect(sb.calls()).toEqual([])
     const lines = r.stdout.split('\n').filter((l) => l.startsWith('+ ') || l.startsWith('# '))
     const idx = (s: string) => lines.findIndex((l) => l.includes(s))
-    expect(idx('npm install --no-save --no-audit --no-fund @tensorflow/tfjs-node-gpu@4.22.0')).toBeGreaterThan(idx('install -d -m 0755 /opt/ktrdr'))
+    expect(idx('npm install --no-save --no-audit --no-fund @tensorflow/tfjs-node-gpu@4.22.0')).toBeGreaterThan(
+      idx('install -d -m 0755 /opt/ktrdr'),
+    )
     expect(idx('/etc/ktrdr/host.env')).toBeGreaterThan(idx('tfjs-node-gpu'))
     expect(lines.slice(-4)).toEqual([
-      '+ systemctl daemon-reload', '+ systemctl enable ktrdr-host', '+ systemctl restart ktrdr-host',
+      '+ systemctl daemon-reload',
+      '+ systemctl enable ktrdr-host',
+      '+ systemctl restart ktrdr-host',
       '# wait up to 180s until gateway lists training-host-1 as AVAILABLE with capabilities.gpu == true',
     ])
     expect(r.stdout + r.stderr).toMatch(/nvidia-smi/)
@@ -322,7 +445,11 @@ describe('native hosts and helpers', () => {
     expect(r.stdout).toMatch(/^IB_PORT=4001$/m)
     expect(r.stdout).toMatch(/^IB_CLIENT_ID=7$/m)
     expect(r.stdout).toMatch(/^KTRDR_HOST_CAPABILITIES=ib$/m)
-    const dry = await runScript('setup-ib-host.sh', ['--api-url', 'http://10.213.1.100:8000', '--address', '10.213.1.21', '--dry-run'], sb.env)
+    const dry = await runScript(
+      'setup-ib-host.sh',
+      ['--api-url', 'http://10.213.1.100:8000', '--address', '10.213.1.21', '--dry-run'],
+      sb.env,
+    )
     expect(dry.code, dry.stderr).toBe(0)
     expect(dry.stdout).toContain('# wait up to 180s until gateway lists ib-host-1 as AVAILABLE with capabilities.ib == true')
   })
@@ -341,15 +468,23 @@ describe('native hosts and helpers', () => {
     expect(statSync(out).mode & 0o777).toBe(0o600)
   })
 
-  it.each(['create-template.sh', 'provision-gateway.sh', 'provision-worker.sh', 'deploy-code.sh', 'rolling-update.sh', 'remove-worker.sh', 'setup-gpu-host.sh', 'setup-ib-host.sh', 'render-env.sh'])(
-    '%s: --help explains itself, an unknown option fails with a message',
-    async (script) => {
-      const help = await runScript(script, ['--help'], sb.env)
-      expect(help.code).toBe(0)
-      expect(help.stdout).toMatch(/^Usage: /)
-      const bad = await runScript(script, ['--no-such-option'], sb.env)
-      expect(bad.code).not.toBe(0)
-      expect(bad.stderr).toMatch(/ERROR: unknown argument '--no-such-option'/)
-      expect(sb.calls()).toEqual([])
-    })
+  it.each([
+    'create-template.sh',
+    'provision-gateway.sh',
+    'provision-worker.sh',
+    'deploy-code.sh',
+    'rolling-update.sh',
+    'remove-worker.sh',
+    'setup-gpu-host.sh',
+    'setup-ib-host.sh',
+    'render-env.sh',
+  ])('%s: --help explains itself, an unknown option fails with a message', async (script) => {
+    const help = await runScript(script, ['--help'], sb.env)
+    expect(help.code).toBe(0)
+    expect(help.stdout).toMatch(/^Usage: /)
+    const bad = await runScript(script, ['--no-such-option'], sb.env)
+    expect(bad.code).not.toBe(0)
+    expect(bad.stderr).toMatch(/ERROR: unknown argument '--no-such-option'/)
+    expect(sb.calls()).toEqual([])
+  })
 })

@@ -8,7 +8,9 @@ import { REPO } from './_harness.ts'
 const hasShellcheck = spawnSync('shellcheck', ['--version']).status === 0
 
 describe('shell scripts', () => {
-  const title = hasShellcheck ? 'are shellcheck-clean (scripts/shellcheck.sh)' : 'are shellcheck-clean: SKIPPED, shellcheck is not installed (apt-get install -y shellcheck)'
+  const title = hasShellcheck
+    ? 'are shellcheck-clean (scripts/shellcheck.sh)'
+    : 'are shellcheck-clean: SKIPPED, shellcheck is not installed (apt-get install -y shellcheck)'
   it.skipIf(!hasShellcheck)(title, () => {
     const out = execFileSync('bash', [join(REPO, 'scripts/shellcheck.sh')], { encoding: 'utf8' })
     expect(out).toMatch(/shellcheck: \d+ scripts clean/)

@@ -23,7 +23,9 @@ beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'ktrdr-faults-'))
   echoArchive = (await buildEcho(join(root, 'build'))).archive
 }, 180_000)
-afterAll(async () => { await rm(root, { recursive: true, force: true }) })
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true })
+})
 
 /** Every file or directory under `dir` named like an atomic write's temporary. */
 async function tempLeftovers(dir: string): Promise<string[]> {
@@ -33,10 +35,15 @@ async function tempLeftovers(dir: string): Promise<string[]> {
 
 describe('one gateway per database', () => {
   const children: KtrdrChild[] = []
-  afterAll(async () => { await Promise.all(children.map((c) => c.kill('SIGKILL'))) })
+  afterAll(async () => {
+    await Promise.all(children.map((c) => c.kill('SIGKILL')))
+  })
 
   function gateway(dir: string, port: number) {
-    const child = spawnKtrdr(['gateway', '--port', String(port), '--db', join(dir, 'gateway.db'), '--home', join(dir, 'store')], { KTRDR_API_TOKEN: '', KTRDR_CLUSTER_TOKEN: '' })
+    const child = spawnKtrdr(['gateway', '--port', String(port), '--db', join(dir, 'gateway.db'), '--home', join(dir, 'store')], {
+      KTRDR_API_TOKEN: '',
+      KTRDR_CLUSTER_TOKEN: '',
+    })
     children.push(child)
     return child
   }
@@ -48,22 +55,44 @@ describe('one gateway per database', () => {
     const url = `http://127.0.0.1:${port}`
     await until(async () => (await fetch(`${url}/health`)).ok, 30_000, `gateway\n${first.output()}`, 100)
     await publish(url, 'echo', echoArchive)
-    const host = await createHost({ apiUrl: url, port: 0, workerId: 'lock-host', storage: { root: join(dir, 'store') }, cacheDir: join(dir, 'cache'), detectGpu: false, register: { initialDelayMs: 50, maxDelayMs: 200 }, logLevel: 'warn' })
+    const host = await createHost({
+      apiUrl: url,
+      port: 0,
+      workerId: 'lock-host',
+      storage: { root: join(dir, 'store') },
+      cacheDir: join(dir, 'cache'),
+      detectGpu: false,
+      register: { initialDelayMs: 50, maxDelayMs: 200 },
+      logLevel: 'warn',
+    })
     try {
       await host.registered
       const running = (await api<Operation>(url, '/api/v1/functions/echo/invoke', { body: { input: { steps: 3, delay_ms: 3000 } } })).body
-      await until(async () => (await api<Operation>(url, `/api/v1/operations/${running.operation_id}`)).body.status === 'running', 20_000, 'operation running')
+      await until(
+        async () => (await api<Operation>(url, `/api/v1/operations/${running.operation_id}`)).body.status === 'running',
+        20_000,
+        'operation running',
+      )
 
       const second = gateway(dir, await freePort())
-      const exited = await until(() => (second.proc.exitCode !== null ? { code: second.proc.exitCode } : null), 30_000, 'the second gateway to exit', 50)
+      const exited = await until(
+        () => (second.proc.exitCode !== null ? { code: second.proc.exitCode } : null),
+        30_000,
+        'the second gateway to exit',
+        50,
+      )
       expect(exited.code).not.toBe(0)
       expect(second.output()).toMatch(new RegExp(`in use by gateway pid ${first.proc.pid} on .*one gateway per database`))
 
       // The first gateway finished its operation in its first attempt: nobody re-queued it.
-      const done = await until(async () => {
-        const op = (await api<Operation>(url, `/api/v1/operations/${running.operation_id}`)).body
-        return op.status === 'completed' ? op : null
-      }, 30_000, 'operation completed')
+      const done = await until(
+        async () => {
+          const op = (await api<Operation>(url, `/api/v1/operations/${running.operation_id}`)).body
+          return op.status === 'completed' ? op : null
+        },
+        30_000,
+        'operation completed',
+      )
       expect(done.attempts).toBe(1)
       expect((await fetch(`${url}/health`)).ok).toBe(true)
 
@@ -118,12 +147,23 @@ describe('a full disk (ENOSPC) leaves no temporary files', () => {
   it('through the gateway: publishing onto a full disk answers 507, not 500, and leaves nothing behind', async (ctx) => {
     if (!mounted) return ctx.skip()
     const { createGateway } = await import('../../runtime/gateway/index.ts')
-    const gw = await createGateway({ port: 0, quiet: true, dbPath: join(root, 'enospc', 'gateway.db'), storage: { root: join(mnt, 'store') }, apiToken: null, clusterToken: null })
+    const gw = await createGateway({
+      port: 0,
+      quiet: true,
+      dbPath: join(root, 'enospc', 'gateway.db'),
+      storage: { root: join(mnt, 'store') },
+      apiToken: null,
+      clusterToken: null,
+    })
     try {
       const fs = await statfs(mnt)
       await writeFile(join(mnt, 'filler'), Buffer.alloc(fs.bavail * fs.bsize - Math.floor(echoArchive.byteLength / 2)))
-      const res = await fetch(`${gw.url}/api/v1/functions/echo/versions`, { method: 'POST', body: echoArchive, headers: { 'content-type': 'application/gzip' } })
-      const body = await res.json() as { code?: string; data?: { code?: string } }
+      const res = await fetch(`${gw.url}/api/v1/functions/echo/versions`, {
+        method: 'POST',
+        body: echoArchive,
+        headers: { 'content-type': 'application/gzip' },
+      })
+      const body = (await res.json()) as { code?: string; data?: { code?: string } }
       expect(res.status).toBe(507)
       expect(body.data?.code ?? body.code).toBe('STORAGE_FULL')
       expect(await tempLeftovers(mnt)).toEqual([])
@@ -155,10 +195,20 @@ describe('host bundle cache and executors', () => {
   let echo: Published
   let host: KtrdrHost
   const cacheDir = () => join(env.root, 'cache')
-  const start = () => createHost({
-    port: 0, workerId: 'faults-host', storage: { root: join(env.root, 'storage') }, cacheDir: cacheDir(), detectGpu: false,
-    executorMemoryMb: 256, maxIdleExecutors: 0, spareExecutors: 1, cancelGraceMs: 500, forwardExecutorOutput: false, logLevel: 'error',
-  })
+  const start = () =>
+    createHost({
+      port: 0,
+      workerId: 'faults-host',
+      storage: { root: join(env.root, 'storage') },
+      cacheDir: cacheDir(),
+      detectGpu: false,
+      executorMemoryMb: 256,
+      maxIdleExecutors: 0,
+      spareExecutors: 1,
+      cancelGraceMs: 500,
+      forwardExecutorOutput: false,
+      logLevel: 'error',
+    })
 
   beforeAll(async () => {
     env = await tempRoot('ktrdr-faults-host-')
@@ -185,7 +235,8 @@ describe('host bundle cache and executors', () => {
     const first = await invokeAndWait(host.url, dispatchRequest(echo.ref, { message: 'after damage' }))
     expect(first).toMatchObject({ status: 'completed', result: { message: 'after damage' } })
     expect((await readFile(entry)).equals(damaged)).toBe(false)
-    for (let i = 0; i < 2; i++) expect((await invokeAndWait(host.url, dispatchRequest(echo.ref, { message: `again ${i}` }))).status).toBe('completed')
+    for (let i = 0; i < 2; i++)
+      expect((await invokeAndWait(host.url, dispatchRequest(echo.ref, { message: `again ${i}` }))).status).toBe('completed')
   }, 60_000)
 
   it('a restarted host re-verifies its cache at start and drops the damaged bundle', async () => {
@@ -197,7 +248,7 @@ describe('host bundle cache and executors', () => {
   }, 60_000)
 
   it('an executor past its memory cap (Buffers, off the V8 heap) fails with FUNCTION_OUT_OF_MEMORY; the host stays available', async () => {
-    const health = await (await fetch(`${host.url}/health`)).json() as { memory_enforcement: { mode: string; limit_mb: number } }
+    const health = (await (await fetch(`${host.url}/health`)).json()) as { memory_enforcement: { mode: string; limit_mb: number } }
     expect(health.memory_enforcement).toMatchObject({ limit_mb: 256 })
     expect(['cgroup-v2', 'rss-watchdog']).toContain(health.memory_enforcement.mode)
     const hog = await buildAndStore(join(FIXTURES, 'memory-hog'), env.storage, join(env.root, 'build'))
@@ -215,7 +266,9 @@ describe('host bundle cache and executors', () => {
   it('a side-effect-free infinite loop survives the bundler and runs into its deadline (FUNCTION_TIMEOUT)', async () => {
     const spin = await buildAndStore(join(FIXTURES, 'spin'), env.storage, join(env.root, 'build'))
     const bundled = await readdir(join(spin.built.outputDir, 'server'), { recursive: true })
-    const code = (await Promise.all(bundled.filter((f) => f.endsWith('.mjs')).map((f) => readFile(join(spin.built.outputDir, 'server', f), 'utf8')))).join('\n')
+    const code = (
+      await Promise.all(bundled.filter((f) => f.endsWith('.mjs')).map((f) => readFile(join(spin.built.outputDir, 'server', f), 'utf8')))
+    ).join('\n')
     expect(code).toMatch(/for \(; ; \)/)
     const started = Date.now()
     const outcome = await invokeAndWait(host.url, dispatchRequest(spin.ref, {}, { deadline_ms: Date.now() + 2000 }))
@@ -233,10 +286,16 @@ describe('host bundle cache and executors', () => {
     await damageCachedEntry()
     const first = await invokeAndWait(host.url, dispatchRequest(bad, {}))
     expect(first).toMatchObject({ status: 'failed', error: { code: 'BUNDLE_SHA_MISMATCH' } })
-    const res = await fetch(`${host.url}/invocations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(dispatchRequest(bad, {})) })
+    const res = await fetch(`${host.url}/invocations`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(dispatchRequest(bad, {})),
+    })
     expect(res.status).toBe(503)
-    const info = await (await fetch(`${host.url}/`)).json() as { unhealthy_bundles: unknown[] }
-    expect(info.unhealthy_bundles).toEqual([expect.objectContaining({ sha256: echo.ref.sha256, reason: expect.stringMatching(/stored archive has sha256/) })])
+    const info = (await (await fetch(`${host.url}/`)).json()) as { unhealthy_bundles: unknown[] }
+    expect(info.unhealthy_bundles).toEqual([
+      expect.objectContaining({ sha256: echo.ref.sha256, reason: expect.stringMatching(/stored archive has sha256/) }),
+    ])
     expect(await (await fetch(`${host.url}/health`)).json()).toMatchObject({ healthy: true, status: 'operational' })
   }, 60_000)
 })
@@ -249,14 +308,17 @@ describe('damaged models', () => {
     ;({ storage, cleanup } = await createTempStorage())
     await writeBars(storage, 'EURUSD', '1h', 500, 3)
   }, 60_000)
-  afterAll(async () => { await cleanup?.() })
+  afterAll(async () => {
+    await cleanup?.()
+  })
 
   async function freshModel() {
     const saved = await writeModel(storage, await referenceYaml('v3_multi_indicator.yaml'), { planted: true })
     saved.model.dispose()
     return { key: saved.key, weights: resolveLocalPath(storage.options, 'models', `${saved.key}/weights.bin`)! }
   }
-  const run = (key: string) => runFunctionInProcess(backtest, { model_path: key, symbol: 'EURUSD', timeframe: '1h', start_date: START }, { storage })
+  const run = (key: string) =>
+    runFunctionInProcess(backtest, { model_path: key, symbol: 'EURUSD', timeframe: '1h', start_date: START }, { storage })
 
   it('same-size random weights.bin → MODEL_CORRUPT (422, not retryable), not a completed all-zero backtest', async () => {
     const { key, weights } = await freshModel()
@@ -270,7 +332,11 @@ describe('damaged models', () => {
     const { key, weights } = await freshModel()
     const bytes = await readFile(weights)
     await writeFile(weights, bytes.subarray(0, Math.floor(bytes.length / 2)))
-    await expect(run(key)).rejects.toMatchObject({ statusCode: 422, code: 'MODEL_CORRUPT', message: expect.stringMatching(/weights\.bin has \d+ bytes/) })
+    await expect(run(key)).rejects.toMatchObject({
+      statusCode: 422,
+      code: 'MODEL_CORRUPT',
+      message: expect.stringMatching(/weights\.bin has \d+ bytes/),
+    })
   }, 60_000)
 
   it('a model saved before checksums (no artifacts in metadata) still loads, with a warning; truncated it is MODEL_CORRUPT', async () => {
@@ -285,7 +351,7 @@ describe('damaged models', () => {
     expect(warnings.join('\n')).toMatch(/without file checksums/)
     expect((await run(key)).result).toBeTruthy()
     const bytes = await readFile(weights)
-    await writeFile(weights, bytes.subarray(0, - 4))
+    await writeFile(weights, bytes.subarray(0, -4))
     await expect(run(key)).rejects.toMatchObject({ statusCode: 422, code: 'MODEL_CORRUPT' })
   }, 60_000)
 })

@@ -30,7 +30,10 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true })
 })
 
-async function call<T = any>(path: string, init: { method?: string; body?: unknown; token?: string; secret?: string } = {}): Promise<{ status: number; body: T }> {
+async function call<T = any>(
+  path: string,
+  init: { method?: string; body?: unknown; token?: string; secret?: string } = {},
+): Promise<{ status: number; body: T }> {
   const res = await fetch(`${gateway.url}${path}`, {
     method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
     headers: {
@@ -45,7 +48,17 @@ async function call<T = any>(path: string, init: { method?: string; body?: unkno
 }
 
 const startHost = async (workerId: string, cacheDir: string) => {
-  const h = await createHost({ workerId, apiUrl: gateway.url, port: 0, storage, cacheDir, detectGpu: false, logLevel: 'silent', clusterToken: CLUSTER, register: { initialDelayMs: 50, maxDelayMs: 200 } })
+  const h = await createHost({
+    workerId,
+    apiUrl: gateway.url,
+    port: 0,
+    storage,
+    cacheDir,
+    detectGpu: false,
+    logLevel: 'silent',
+    clusterToken: CLUSTER,
+    register: { initialDelayMs: 50, maxDelayMs: 200 },
+  })
   hosts.push(h)
   return h
 }
@@ -64,7 +77,10 @@ describe('host identity', () => {
   }, 60_000)
 
   it("the guide's test registration at a live host's endpoint neither evicts the host nor touches its operation", async () => {
-    const r = await call('/api/v1/workers/register', { token: CLUSTER, body: { worker_id: 'test', worker_type: 'training', endpoint_url: live.url, capabilities: { gpu: true } } })
+    const r = await call('/api/v1/workers/register', {
+      token: CLUSTER,
+      body: { worker_id: 'test', worker_type: 'training', endpoint_url: live.url, capabilities: { gpu: true } },
+    })
     expect(r.status).toBe(409)
     expect(r.body.code).toBe('ENDPOINT_IN_USE')
     expect(r.body.message).toContain('"live"')
@@ -75,8 +91,16 @@ describe('host identity', () => {
   })
 
   it('refuses to give the id to a registration without its secret, from any endpoint (409 naming the id)', async () => {
-    for (const [endpoint, secret] of [['http://127.0.0.1:9', undefined], ['http://127.0.0.1:9', 'guessed'], [live.url, undefined]] as const) {
-      const r = await call('/api/v1/workers/register', { token: CLUSTER, secret, body: { worker_id: 'live', worker_type: 'general', endpoint_url: endpoint, capabilities: {} } })
+    for (const [endpoint, secret] of [
+      ['http://127.0.0.1:9', undefined],
+      ['http://127.0.0.1:9', 'guessed'],
+      [live.url, undefined],
+    ] as const) {
+      const r = await call('/api/v1/workers/register', {
+        token: CLUSTER,
+        secret,
+        body: { worker_id: 'live', worker_type: 'general', endpoint_url: endpoint, capabilities: {} },
+      })
       expect(r.status).toBe(409)
       expect(r.body.code).toBe('WORKER_ID_TAKEN')
       expect(r.body.message).toContain('"live"')
@@ -85,12 +109,19 @@ describe('host identity', () => {
   })
 
   it("refuses heartbeats and events for the id without its secret, and ignores another host's reports", async () => {
-    expect((await call('/api/v1/workers/live/heartbeat', { token: CLUSTER, body: { running_operations: [], free_slots: 1 } })).status).toBe(403)
-    const forged = { events: [{ seq: 1, type: 'completed', operation_id: opId, attempt: 1, at: new Date().toISOString(), result: { forged: true } }] }
+    expect((await call('/api/v1/workers/live/heartbeat', { token: CLUSTER, body: { running_operations: [], free_slots: 1 } })).status).toBe(
+      403,
+    )
+    const forged = {
+      events: [{ seq: 1, type: 'completed', operation_id: opId, attempt: 1, at: new Date().toISOString(), result: { forged: true } }],
+    }
     expect((await call('/api/v1/workers/live/events', { token: CLUSTER, body: forged })).status).toBe(403)
     expect((await call('/api/v1/workers/live/events', { token: CLUSTER, secret: 'guessed', body: forged })).status).toBe(403)
     // A registered host of its own, reporting on an operation placed elsewhere: acknowledged, not applied.
-    const intruder = await call('/api/v1/workers/register', { token: CLUSTER, body: { worker_id: 'intruder', worker_type: 'general', endpoint_url: 'http://127.0.0.1:9', capabilities: {} } })
+    const intruder = await call('/api/v1/workers/register', {
+      token: CLUSTER,
+      body: { worker_id: 'intruder', worker_type: 'general', endpoint_url: 'http://127.0.0.1:9', capabilities: {} },
+    })
     expect(intruder.status).toBe(200)
     expect(typeof intruder.body.host_secret).toBe('string')
     const ack = await call('/api/v1/workers/intruder/events', { token: CLUSTER, secret: intruder.body.host_secret, body: forged })
@@ -104,7 +135,10 @@ describe('host identity', () => {
     const token = (await readFile(join(root, 'cache-live', 'host-secret'), 'utf8')).trim()
     expect(token.length).toBeGreaterThanOrEqual(32)
     // The gateway stores only a hash of it.
-    const row = gateway.services.database.sqlite.prepare('SELECT * FROM host_secrets WHERE worker_id = ?').get('live') as Record<string, unknown>
+    const row = gateway.services.database.sqlite.prepare('SELECT * FROM host_secrets WHERE worker_id = ?').get('live') as Record<
+      string,
+      unknown
+    >
     expect(JSON.stringify(row)).not.toContain(token)
 
     expect((await call(`/api/v1/operations/${opId}`, { method: 'DELETE' })).status).toBe(200)
@@ -114,9 +148,16 @@ describe('host identity', () => {
     expect((await call<WorkerRecord>('/api/v1/workers/live')).body.endpoint_url).toBe(again.url)
 
     // A host without the restart token (fresh cache dir) cannot take the id over.
-    const fresh = await call('/api/v1/workers/register', { token: CLUSTER, body: { worker_id: 'live', worker_type: 'general', endpoint_url: 'http://127.0.0.1:9', capabilities: {} } })
+    const fresh = await call('/api/v1/workers/register', {
+      token: CLUSTER,
+      body: { worker_id: 'live', worker_type: 'general', endpoint_url: 'http://127.0.0.1:9', capabilities: {} },
+    })
     expect(fresh.status).toBe(409)
-    const proper = await call('/api/v1/workers/register', { token: CLUSTER, secret: token, body: { worker_id: 'live', worker_type: 'general', endpoint_url: again.url, capabilities: {} } })
+    const proper = await call('/api/v1/workers/register', {
+      token: CLUSTER,
+      secret: token,
+      body: { worker_id: 'live', worker_type: 'general', endpoint_url: again.url, capabilities: {} },
+    })
     expect(proper.status).toBe(200)
     expect(proper.body.host_secret).toBeUndefined()
   }, 60_000)

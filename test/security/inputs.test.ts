@@ -11,8 +11,12 @@ const EXAMPLE = readFileSync(join(import.meta.dirname, '..', '..', 'examples', '
 const YAML = { 'content-type': 'text/yaml' }
 
 let g: TestGateway
-beforeAll(async () => { g = await startTestGateway({ routes: researchRoutes }) })
-afterAll(async () => { await g.close() })
+beforeAll(async () => {
+  g = await startTestGateway({ routes: researchRoutes })
+})
+afterAll(async () => {
+  await g.close()
+})
 
 /** A refusal: the status class, a code, a message matching `names`, and no absolute path of this machine. */
 function refused(res: { status: number; body: { code?: string; message?: string } }, status: number, names: RegExp) {
@@ -30,7 +34,11 @@ describe('bad input is refused with a 4xx that names it', () => {
   it('JSON bodies: nesting past the limit, NUL characters, 5,000-character keys', async () => {
     const deep = '['.repeat(20_000) + ']'.repeat(20_000)
     refused(await g.api('/api/v1/functions/echo/invoke', { raw: `{"input":{"x":${deep}}}` }), 400, /nests deeper than 64 levels/)
-    refused(await g.api('/api/v1/functions/echo/invoke', { raw: '{"input":{"message":"a\\u0000b"}}' }), 400, /NUL character at \(body\)\.input\.message/)
+    refused(
+      await g.api('/api/v1/functions/echo/invoke', { raw: '{"input":{"message":"a\\u0000b"}}' }),
+      400,
+      /NUL character at \(body\)\.input\.message/,
+    )
     refused(await g.api('/api/v1/functions/echo/invoke', { raw: `{"input":{"${'k'.repeat(5000)}":1}}` }), 400, /key of 5000 characters/)
     expect((await g.api<{ data: unknown[] }>('/api/v1/operations')).body.data).toHaveLength(0)
   })
@@ -47,7 +55,8 @@ describe('bad input is refused with a 4xx that names it', () => {
 
   it('YAML alias bombs, oversized strategies and nets: 422 naming the limit', async () => {
     const laughs = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
-    for (const [i, c] of ['b', 'c', 'd', 'e', 'f', 'g', 'h'].entries()) laughs.push(`${c}: &${c} [${new Array(9).fill(`*${'abcdefgh'[i]}`).join(',')}]`)
+    for (const [i, c] of ['b', 'c', 'd', 'e', 'f', 'g', 'h'].entries())
+      laughs.push(`${c}: &${c} [${new Array(9).fill(`*${'abcdefgh'[i]}`).join(',')}]`)
     const bomb = await g.api('/api/v1/strategies/validate', { raw: laughs.join('\n'), headers: YAML })
     expect(bomb.status).toBe(422)
     expect(JSON.stringify(bomb.body)).toMatch(/alias/i)
@@ -56,11 +65,17 @@ describe('bad input is refused with a 4xx that names it', () => {
     expect(huge.status).toBe(422)
     expect(JSON.stringify(huge.body)).toContain(`at most ${STRATEGY_LIMITS.maxBytes}`)
 
-    const wide = await g.api('/api/v1/strategies/validate', { raw: EXAMPLE.replace(/hidden_layers: \[[^\]]*\]/, 'hidden_layers: [100000000, 8]'), headers: YAML })
+    const wide = await g.api('/api/v1/strategies/validate', {
+      raw: EXAMPLE.replace(/hidden_layers: \[[^\]]*\]/, 'hidden_layers: [100000000, 8]'),
+      headers: YAML,
+    })
     expect(wide.status).toBe(422)
     expect(JSON.stringify(wide.body)).toContain(`at most ${STRATEGY_LIMITS.hiddenUnits} per layer`)
 
-    const many = EXAMPLE.replace(/^indicators:\n/m, `indicators:\n${Array.from({ length: 5000 }, (_, i) => `  extra_${i}: {type: rsi, period: 14}\n`).join('')}`)
+    const many = EXAMPLE.replace(
+      /^indicators:\n/m,
+      `indicators:\n${Array.from({ length: 5000 }, (_, i) => `  extra_${i}: {type: rsi, period: 14}\n`).join('')}`,
+    )
     const t0 = performance.now()
     const manyRes = await g.api('/api/v1/strategies/validate', { raw: many, headers: YAML })
     expect(manyRes.status).toBe(422)
@@ -72,17 +87,17 @@ describe('bad input is refused with a 4xx that names it', () => {
 describe('no request stalls the gateway', () => {
   it('/health answers in under 50 ms while the largest accepted strategies are validated and listed', async () => {
     // Largest counts the limits accept, padded to just under the byte cap.
-    const big = EXAMPLE.replace(/^indicators:\n/m, `indicators:\n${Array.from({ length: STRATEGY_LIMITS.indicators - 10 }, (_, i) => `  extra_${i}: {type: rsi, period: ${2 + (i % 50)}}\n`).join('')}`)
+    const big = EXAMPLE.replace(
+      /^indicators:\n/m,
+      `indicators:\n${Array.from({ length: STRATEGY_LIMITS.indicators - 10 }, (_, i) => `  extra_${i}: {type: rsi, period: ${2 + (i % 50)}}\n`).join('')}`,
+    )
     const padded = `${big}\n#${'x'.repeat(Math.max(0, STRATEGY_LIMITS.maxBytes - big.length - 10))}`
     for (let i = 0; i < 20; i++) await g.api(`/api/v1/strategies/big_${i}`, { method: 'PUT', raw: EXAMPLE, headers: YAML })
     const worst: number[] = []
     let busy = true
     const load = (async () => {
       for (let i = 0; i < 10; i++) {
-        await Promise.all([
-          g.api('/api/v1/strategies/validate', { raw: padded, headers: YAML }),
-          g.api('/api/v1/strategies'),
-        ])
+        await Promise.all([g.api('/api/v1/strategies/validate', { raw: padded, headers: YAML }), g.api('/api/v1/strategies')])
       }
       busy = false
     })()
@@ -94,7 +109,9 @@ describe('no request stalls the gateway', () => {
     }
     await load
     expect(worst.length).toBeGreaterThan(5)
-    console.log(`health latency under load: ${worst.length} probes, p50 ${worst.sort((a, b) => a - b)[worst.length >> 1].toFixed(1)} ms, max ${worst.at(-1)!.toFixed(1)} ms`)
+    console.log(
+      `health latency under load: ${worst.length} probes, p50 ${worst.sort((a, b) => a - b)[worst.length >> 1].toFixed(1)} ms, max ${worst.at(-1)!.toFixed(1)} ms`,
+    )
     expect(Math.max(...worst)).toBeLessThan(50)
   })
 })

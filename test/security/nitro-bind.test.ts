@@ -12,10 +12,16 @@ const entry = join(root, '.output', 'server', 'index.mjs')
 
 function run(env: Record<string, string>): Promise<{ code: number | null; output: string; port?: number }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [entry], { env: { PATH: process.env.PATH!, KTRDR_HOME: mkdtempSync(join(tmpdir(), 'ktrdr-nitro-')), ...env } })
+    const child = spawn(process.execPath, [entry], {
+      env: { PATH: process.env.PATH!, KTRDR_HOME: mkdtempSync(join(tmpdir(), 'ktrdr-nitro-')), ...env },
+    })
     let output = ''
-    child.stdout.on('data', (d) => { output += d })
-    child.stderr.on('data', (d) => { output += d })
+    child.stdout.on('data', (d) => {
+      output += d
+    })
+    child.stderr.on('data', (d) => {
+      output += d
+    })
     child.once('exit', (code) => resolve({ code, output }))
     if (env.PORT) {
       // Serving: ask /health once it listens, then stop it.
@@ -24,7 +30,9 @@ function run(env: Record<string, string>): Promise<{ code: number | null; output
           const res = await fetch(`http://127.0.0.1:${env.PORT}/health`)
           output += `\nHEALTH ${res.status}`
           child.kill('SIGTERM')
-        } catch { if (child.exitCode === null) setTimeout(poll, 100) }
+        } catch {
+          if (child.exitCode === null) setTimeout(poll, 100)
+        }
       }
       void poll()
     }
@@ -33,7 +41,10 @@ function run(env: Record<string, string>): Promise<{ code: number | null; output
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => { const { port } = s.address() as { port: number }; s.close(() => resolve(port)) })
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number }
+      s.close(() => resolve(port))
+    })
   })
 }
 

@@ -13,7 +13,11 @@ const API = 'api-token-for-route-tests'
 const CLUSTER = 'cluster-token-for-route-tests'
 
 type Credential = 'none' | 'api' | 'cluster'
-interface TokenVariant { name: string; header: string | null; carries: Credential }
+interface TokenVariant {
+  name: string
+  header: string | null
+  carries: Credential
+}
 
 /** Header spellings and what each one actually proves. */
 function tokenVariants(): TokenVariant[] {
@@ -22,7 +26,10 @@ function tokenVariants(): TokenVariant[] {
     { name: 'wrong', header: 'Bearer not-a-token', carries: 'none' },
     { name: 'empty bearer', header: 'Bearer ', carries: 'none' },
   ]
-  for (const [cred, token] of [['api', API], ['cluster', CLUSTER]] as const) {
+  for (const [cred, token] of [
+    ['api', API],
+    ['cluster', CLUSTER],
+  ] as const) {
     out.push(
       { name: cred, header: `Bearer ${token}`, carries: cred },
       { name: `${cred} lowercase scheme`, header: `bearer ${token}`, carries: cred },
@@ -38,7 +45,10 @@ function tokenVariants(): TokenVariant[] {
 
 /** A concrete path for a pattern: params get a plausible value, `**` one key. */
 function concrete(pattern: string): string {
-  return pattern.split('/').map((s) => (s === ':mount' ? 'data' : s.startsWith(':') ? 'x1' : s === '**' ? 'k1' : s)).join('/')
+  return pattern
+    .split('/')
+    .map((s) => (s === ':mount' ? 'data' : s.startsWith(':') ? 'x1' : s === '**' ? 'k1' : s))
+    .join('/')
 }
 
 /** Spellings of one path: the ones a router might treat as the same route, and ones it must not. */
@@ -71,7 +81,11 @@ function pathVariants(path: string): Array<{ name: string; path: string }> {
 // but %2F), our rule refuses // and dot segments, the router ignores one trailing slash.
 function decoded(path: string): string {
   const p = path.split('?')[0]
-  try { return decodeURIComponent(p.replace(/%2f/gi, '%252F')) } catch { return p }
+  try {
+    return decodeURIComponent(p.replace(/%2f/gi, '%252F'))
+  } catch {
+    return p
+  }
 }
 function canonical(path: string): boolean {
   const segs = decoded(path).split('/')
@@ -82,42 +96,63 @@ function candidates(routes: readonly RouteInfo[], method: string, path: string):
   let p = decoded(path)
   if (p.length > 1) p = p.replace(/\/$/, '')
   const segs = p.split('/')
-  const rank = (r: RouteInfo) => r.path.split('/').map((s) => (s === '**' ? '2' : s.startsWith(':') ? '1' : '0')).join('')
-  return routes.filter((r) => {
-    if (r.method !== 'all' && r.method !== method.toLowerCase()) return false
-    const pat = r.path.split('/')
-    for (let i = 0; i < pat.length; i++) {
-      if (pat[i] === '**') return true
-      if (i >= segs.length) return false
-      if (pat[i].startsWith(':') ? segs[i] === '' : pat[i] !== segs[i]) return false
-    }
-    return pat.length === segs.length
-  }).sort((a, b) => rank(a).localeCompare(rank(b)))
+  const rank = (r: RouteInfo) =>
+    r.path
+      .split('/')
+      .map((s) => (s === '**' ? '2' : s.startsWith(':') ? '1' : '0'))
+      .join('')
+  return routes
+    .filter((r) => {
+      if (r.method !== 'all' && r.method !== method.toLowerCase()) return false
+      const pat = r.path.split('/')
+      for (let i = 0; i < pat.length; i++) {
+        if (pat[i] === '**') return true
+        if (i >= segs.length) return false
+        if (pat[i].startsWith(':') ? segs[i] === '' : pat[i] !== segs[i]) return false
+      }
+      return pat.length === segs.length
+    })
+    .sort((a, b) => rank(a).localeCompare(rank(b)))
 }
 
-interface Outcome { status: number; code: string | undefined }
+interface Outcome {
+  status: number
+  code: string | undefined
+}
 
 function send(base: string, agent: http.Agent, method: string, path: string, authorization: string | null): Promise<Outcome> {
   const url = new URL(base)
   const body = ['POST', 'PUT', 'PATCH', 'DELETE'].includes(method) ? '{}' : undefined
   return new Promise((resolve, reject) => {
     // node:http sends the path verbatim; fetch would resolve dot segments before sending.
-    const req = http.request({
-      host: url.hostname, port: url.port, method, path, agent,
-      headers: { ...(authorization !== null ? { authorization } : {}), ...(body ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : {}) },
-    }, (res) => {
-      const chunks: Buffer[] = []
-      res.on('data', (c: Buffer) => chunks.push(c))
-      res.on('end', () => {
-        let code: string | undefined
-        try {
-          const json = JSON.parse(Buffer.concat(chunks).toString('utf8'))
-          code = json?.code ?? json?.data?.code ?? json?.statusMessage
-        } catch { /* not JSON (storage values, event streams) */ }
-        resolve({ status: res.statusCode ?? 0, code })
-      })
-      res.on('error', reject)
-    })
+    const req = http.request(
+      {
+        host: url.hostname,
+        port: url.port,
+        method,
+        path,
+        agent,
+        headers: {
+          ...(authorization !== null ? { authorization } : {}),
+          ...(body ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : {}),
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (c: Buffer) => chunks.push(c))
+        res.on('end', () => {
+          let code: string | undefined
+          try {
+            const json = JSON.parse(Buffer.concat(chunks).toString('utf8'))
+            code = json?.code ?? json?.data?.code ?? json?.statusMessage
+          } catch {
+            /* not JSON (storage values, event streams) */
+          }
+          resolve({ status: res.statusCode ?? 0, code })
+        })
+        res.on('error', reject)
+      },
+    )
     req.setTimeout(20_000, () => req.destroy(new Error(`${method} ${path}: no answer in 20 s`)))
     req.on('error', reject)
     req.end(body)
@@ -156,28 +191,37 @@ async function sweep(server: Server): Promise<{ sent: number; violations: string
             const got = await send(server.url, agent, method, variant.path, token.header)
             sent++
             const what = `${key} [${route.method} ${route.path}, ${variant.name}] → ${got.status} ${got.code ?? ''}`
-            if (got.status >= 500) { violations.push(`server error: ${what}`); return }
+            if (got.status >= 500) {
+              violations.push(`server error: ${what}`)
+              return
+            }
             if (!canonical(variant.path)) {
               if (got.status !== 400 || got.code !== 'PATH_NOT_CANONICAL') violations.push(`non-canonical path not refused: ${what}`)
               return
             }
             const served = candidates(server.routes, method, variant.path)[0]
             const unmatched = got.status === 404 && got.code === 'ROUTE_NOT_FOUND'
-            if (unmatched && !server.fallback(token.carries)) violations.push(`404 told an unauthenticated caller a route is missing: ${what}`)
+            if (unmatched && !server.fallback(token.carries))
+              violations.push(`404 told an unauthenticated caller a route is missing: ${what}`)
             if (!served) {
-              if (!unmatched && got.status !== 401 && !(got.status === 405 && got.code === 'METHOD_NOT_ALLOWED')) violations.push(`unmatched path not refused: ${what}`)
+              if (!unmatched && got.status !== 401 && !(got.status === 405 && got.code === 'METHOD_NOT_ALLOWED'))
+                violations.push(`unmatched path not refused: ${what}`)
               if (got.status === 401 && server.fallback(token.carries)) violations.push(`valid token refused on an unmatched path: ${what}`)
               return
             }
             const allowed = server.satisfies(served.auth, token.carries)
-            if (!allowed && got.status !== 401 && !(unmatched && server.fallback(token.carries))) violations.push(`served without the ${served.auth} credential of ${served.method} ${served.path}: ${what}`)
-            if (allowed && (got.status === 401 || unmatched)) violations.push(`not served with the ${served.auth} credential of ${served.method} ${served.path}: ${what}`)
+            if (!allowed && got.status !== 401 && !(unmatched && server.fallback(token.carries)))
+              violations.push(`served without the ${served.auth} credential of ${served.method} ${served.path}: ${what}`)
+            if (allowed && (got.status === 401 || unmatched))
+              violations.push(`not served with the ${served.auth} credential of ${served.method} ${served.path}: ${what}`)
           })
         }
       }
     }
   }
-  const workers = Array.from({ length: 8 }, async () => { for (let job = jobs.shift(); job; job = jobs.shift()) await job() })
+  const workers = Array.from({ length: 8 }, async () => {
+    for (let job = jobs.shift(); job; job = jobs.shift()) await job()
+  })
   await Promise.all(workers)
   agent.destroy()
   return { sent, violations }
@@ -207,7 +251,15 @@ afterAll(async () => {
 
 async function gateway(name: string, clusterToken: string | null): Promise<Gateway> {
   // The runtime's routes and the research pack's, as `ktrdr gateway` serves them.
-  const g = await createGateway({ port: 0, quiet: true, dbPath: join(root, `${name}.db`), storage: { root: join(root, name) }, apiToken: API, clusterToken, routes: researchRoutes })
+  const g = await createGateway({
+    port: 0,
+    quiet: true,
+    dbPath: join(root, `${name}.db`),
+    storage: { root: join(root, name) },
+    apiToken: API,
+    clusterToken,
+    routes: researchRoutes,
+  })
   closers.push(() => g.close())
   return g
 }
@@ -230,7 +282,12 @@ describe('gateway routes', () => {
     expect(policy('all', '/api/v1/storage/:mount/**')).toBe('cluster')
     expect(policy('get', '/health')).toBe('public')
     expect(policy('delete', '/api/v1/workers/:id')).toBe('api')
-    expect(g.routes.filter((r) => r.auth === 'public').map((r) => r.path).sort()).toEqual(['/api/v1/health', '/health'])
+    expect(
+      g.routes
+        .filter((r) => r.auth === 'public')
+        .map((r) => r.path)
+        .sort(),
+    ).toEqual(['/api/v1/health', '/health'])
   })
 
   it('every route × path spelling × token spelling, cluster token set: only the declared credential is served', async () => {
@@ -250,7 +307,17 @@ describe('gateway routes', () => {
 describe('host routes', () => {
   let host: KtrdrHost
   beforeAll(async () => {
-    host = await createHost({ apiUrl: null, workerId: 'sec-host', port: 0, storage: { root: join(root, 'host') }, detectGpu: false, logLevel: 'silent', clusterToken: CLUSTER, spareExecutors: 0, prewarm: false })
+    host = await createHost({
+      apiUrl: null,
+      workerId: 'sec-host',
+      port: 0,
+      storage: { root: join(root, 'host') },
+      detectGpu: false,
+      logLevel: 'silent',
+      clusterToken: CLUSTER,
+      spareExecutors: 0,
+      prewarm: false,
+    })
     closers.push(() => host.close({ timeoutMs: 1000 }))
   })
 

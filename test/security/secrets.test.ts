@@ -31,7 +31,13 @@ let env: Awaited<ReturnType<typeof tempRoot>>
 const bundles: Record<string, { built: BuiltBundle; archive: Uint8Array; ref: FunctionRef }> = {}
 const savedEnv = { ...process.env }
 const logLines: string[] = []
-const capture = { log: (o: LogObject) => { logLines.push(`${o.tag} ${o.args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a, Object.getOwnPropertyNames(a ?? {})))).join(' ')}`) } }
+const capture = {
+  log: (o: LogObject) => {
+    logLines.push(
+      `${o.tag} ${o.args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a, Object.getOwnPropertyNames(a ?? {})))).join(' ')}`,
+    )
+  },
+}
 
 beforeAll(async () => {
   env = await tempRoot('ktrdr-security-')
@@ -43,7 +49,11 @@ beforeAll(async () => {
     bundles[name] = { built, archive, ref: { name, version: 1, sha256: built.sha256, bundle_key, timeout_seconds: 120 } }
   }
   await env.storage.data.setItem('AAPL/1h.json', JSON.stringify({ bars: 3 }))
-  Object.assign(process.env, HOST_SECRETS, { SECURITY_TEST_DECLARED: 'declared-value', SECURITY_TEST_UNDECLARED: 'undeclared-value', KTRDR_CHECKPOINT_EPOCH_INTERVAL: '7' })
+  Object.assign(process.env, HOST_SECRETS, {
+    SECURITY_TEST_DECLARED: 'declared-value',
+    SECURITY_TEST_UNDECLARED: 'undeclared-value',
+    KTRDR_CHECKPOINT_EPOCH_INTERVAL: '7',
+  })
   consola.addReporter(capture)
 }, 240_000)
 
@@ -57,9 +67,18 @@ afterAll(async () => {
 /** A standalone host on the temp storage (explicit options: KTRDR_STORAGE_URL in our env must not apply to the host either). */
 async function startHost(opts: { spares: number; functionStorage?: 'direct' | 'proxy' }): Promise<KtrdrHost> {
   const host = await createHost({
-    apiUrl: null, port: 0, storage: resolveStorageOptions({ root: join(env.root, 'storage') }, {}), cacheDir: join(env.root, `cache-${opts.spares}-${opts.functionStorage}`),
-    clusterToken: HOST_SECRETS.KTRDR_CLUSTER_TOKEN, detectGpu: false, executorMemoryMb: 128, spareExecutors: opts.spares,
-    functionStorage: opts.functionStorage, forwardExecutorOutput: false, logLevel: 'warn', prewarm: false,
+    apiUrl: null,
+    port: 0,
+    storage: resolveStorageOptions({ root: join(env.root, 'storage') }, {}),
+    cacheDir: join(env.root, `cache-${opts.spares}-${opts.functionStorage}`),
+    clusterToken: HOST_SECRETS.KTRDR_CLUSTER_TOKEN,
+    detectGpu: false,
+    executorMemoryMb: 128,
+    spareExecutors: opts.spares,
+    functionStorage: opts.functionStorage,
+    forwardExecutorOutput: false,
+    logLevel: 'warn',
+    prewarm: false,
   })
   if (opts.spares > 0) await until(async () => (await hostInfo(host)).spares === opts.spares, 30_000, 'the spare executor')
   return host
@@ -72,7 +91,9 @@ const invoke = (host: KtrdrHost, name: string, input: unknown, secrets?: Record<
   invokeAndWait(host.url, dispatchRequest(bundles[name]!.ref, input, secrets ? { secrets } : {}), HOST_SECRETS.KTRDR_CLUSTER_TOKEN)
 
 function expectNoHostSecrets(seen: { env: Record<string, string>; storage_options: unknown }) {
-  const ktrdr = Object.keys(seen.env).filter((k) => k.startsWith('KTRDR_')).sort()
+  const ktrdr = Object.keys(seen.env)
+    .filter((k) => k.startsWith('KTRDR_'))
+    .sort()
   expect(ktrdr).toEqual(['KTRDR_CHECKPOINT_EPOCH_INTERVAL', 'KTRDR_FUNCTION', 'KTRDR_FUNCTION_VERSION'])
   const text = JSON.stringify(seen)
   for (const value of secretValues) expect(text).not.toContain(value)
@@ -144,11 +165,18 @@ describe('function storage scope', () => {
   it('a capability is checked by the host itself and stops working when its invocation ends', async () => {
     const host = await startHost({ spares: 0, functionStorage: 'proxy' })
     let report!: (seen: any) => void
-    const reported = new Promise<any>((resolve) => { report = resolve })
+    const reported = new Promise<any>((resolve) => {
+      report = resolve
+    })
     const sink = createServer((req: IncomingMessage, res) => {
       let body = ''
-      req.on('data', (c) => { body += c })
-      req.on('end', () => { res.end('ok'); report(JSON.parse(body)) })
+      req.on('data', (c) => {
+        body += c
+      })
+      req.on('end', () => {
+        res.end('ok')
+        report(JSON.parse(body))
+      })
     })
     await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r))
     try {
@@ -169,10 +197,15 @@ describe('function storage scope', () => {
       expect((await call(`${base}/AAPL/1h.json`, { method: 'PUT', body: 'x' })).status).toBe(403)
       expect((await call(base.replace(/data$/, 'models') + '/m.json')).status).toBe(403)
       // The cluster token is not a storage capability.
-      expect((await fetch(`${base}/AAPL/1h.json`, { headers: { authorization: `Bearer ${HOST_SECRETS.KTRDR_CLUSTER_TOKEN}` } })).status).toBe(401)
+      expect(
+        (await fetch(`${base}/AAPL/1h.json`, { headers: { authorization: `Bearer ${HOST_SECRETS.KTRDR_CLUSTER_TOKEN}` } })).status,
+      ).toBe(401)
       expect((await hostInfo(host)).storage_capabilities).toBe(1)
 
-      const cancelled = await fetch(`${host.url}/invocations/${request.operation_id}`, { method: 'DELETE', headers: { authorization: `Bearer ${HOST_SECRETS.KTRDR_CLUSTER_TOKEN}` } })
+      const cancelled = await fetch(`${host.url}/invocations/${request.operation_id}`, {
+        method: 'DELETE',
+        headers: { authorization: `Bearer ${HOST_SECRETS.KTRDR_CLUSTER_TOKEN}` },
+      })
       expect(cancelled.status).toBe(202)
       expect((await done).status).toBe('cancelled')
       const after = await call(`${base}/AAPL/1h.json`)
@@ -193,12 +226,31 @@ describe('per-function secrets through the gateway', () => {
   const gatewayLogger = createConsola({ level: 5, reporters: [capture] }).withTag('gateway')
 
   beforeAll(async () => {
-    gateway = await createGateway({ port: 0, dbPath: join(env.root, 'gw', 'gateway.db'), storage: resolveStorageOptions({ root: join(env.root, 'storage') }, {}), apiToken: API, clusterToken: HOST_SECRETS.KTRDR_CLUSTER_TOKEN, secretsKey: null }, { logger: gatewayLogger })
+    gateway = await createGateway(
+      {
+        port: 0,
+        dbPath: join(env.root, 'gw', 'gateway.db'),
+        storage: resolveStorageOptions({ root: join(env.root, 'storage') }, {}),
+        apiToken: API,
+        clusterToken: HOST_SECRETS.KTRDR_CLUSTER_TOKEN,
+        secretsKey: null,
+      },
+      { logger: gatewayLogger },
+    )
     for (const name of ['env-dump', 'env-dump-other']) await publish(gateway.url, name, bundles[name]!.archive, API)
     host = await createHost({
-      apiUrl: gateway.url, port: 0, storage: resolveStorageOptions({ root: join(env.root, 'storage') }, {}), cacheDir: join(env.root, 'cache-gw'),
-      clusterToken: HOST_SECRETS.KTRDR_CLUSTER_TOKEN, detectGpu: false, executorMemoryMb: 128, spareExecutors: 1, forwardExecutorOutput: false,
-      logLevel: 'debug', heartbeatIntervalMs: 500, register: { initialDelayMs: 50, maxDelayMs: 200 },
+      apiUrl: gateway.url,
+      port: 0,
+      storage: resolveStorageOptions({ root: join(env.root, 'storage') }, {}),
+      cacheDir: join(env.root, 'cache-gw'),
+      clusterToken: HOST_SECRETS.KTRDR_CLUSTER_TOKEN,
+      detectGpu: false,
+      executorMemoryMb: 128,
+      spareExecutors: 1,
+      forwardExecutorOutput: false,
+      logLevel: 'debug',
+      heartbeatIntervalMs: 500,
+      register: { initialDelayMs: 50, maxDelayMs: 200 },
     })
     await host.registered
   }, 60_000)
@@ -209,19 +261,30 @@ describe('per-function secrets through the gateway', () => {
 
   async function ktrdr(args: string[], stdin?: string): Promise<{ code: number; stdout: string; stderr: string }> {
     return new Promise((resolve) => {
-      const child = execFile(process.execPath, [BIN, ...args], { env: { ...savedEnv, KTRDR_API_URL: gateway.url, KTRDR_API_TOKEN: API }, timeout: 60_000 }, (error, stdout, stderr) => {
-        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr })
-      })
+      const child = execFile(
+        process.execPath,
+        [BIN, ...args],
+        { env: { ...savedEnv, KTRDR_API_URL: gateway.url, KTRDR_API_TOKEN: API }, timeout: 60_000 },
+        (error, stdout, stderr) => {
+          resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr })
+        },
+      )
       child.stdin!.end(stdin ?? '')
     })
   }
   const call = async (path: string, init: { method?: string; body?: unknown; token?: string } = {}) => {
-    const res = await fetch(`${gateway.url}${path}`, { method: init.method ?? (init.body ? 'POST' : 'GET'), headers: { 'content-type': 'application/json', authorization: `Bearer ${init.token ?? API}` }, body: init.body ? JSON.stringify(init.body) : undefined })
+    const res = await fetch(`${gateway.url}${path}`, {
+      method: init.method ?? (init.body ? 'POST' : 'GET'),
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${init.token ?? API}` },
+      body: init.body ? JSON.stringify(init.body) : undefined,
+    })
     return { status: res.status, text: await res.text() }
   }
   const hash = (v: string) => `sha256:${createHash('sha256').update(v).digest('hex')}`
   const run = async (name: string) => {
-    const r = await call(`/api/v1/functions/${name}/invoke`, { body: { input: { hash: ['BROKER_API_KEY', 'OTHER_TOKEN'] }, wait_seconds: 60 } })
+    const r = await call(`/api/v1/functions/${name}/invoke`, {
+      body: { input: { hash: ['BROKER_API_KEY', 'OTHER_TOKEN'] }, wait_seconds: 60 },
+    })
     expect(r.status).toBe(200)
     const op = JSON.parse(r.text)
     expect(op.status).toBe('completed')
@@ -247,7 +310,11 @@ describe('per-function secrets through the gateway', () => {
     const reserved = await ktrdr(['secret', 'set', 'env-dump', 'KTRDR_CLUSTER_TOKEN', '--value', 'x'])
     expect(reserved.code).not.toBe(0)
     expect(reserved.stderr).toContain('reserved')
-    const badJson = await fetch(`${gateway.url}/api/v1/functions/env-dump/secrets/X`, { method: 'PUT', headers: { 'content-type': 'application/json', authorization: `Bearer ${API}` }, body: `{"value": ${first}` })
+    const badJson = await fetch(`${gateway.url}/api/v1/functions/env-dump/secrets/X`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${API}` },
+      body: `{"value": ${first}`,
+    })
     expect(badJson.status).toBe(400)
     expect(await badJson.text()).not.toContain(first)
     expect((await call('/api/v1/functions/env-dump/secrets', { token: HOST_SECRETS.KTRDR_CLUSTER_TOKEN })).status).toBe(401)
@@ -279,7 +346,12 @@ describe('per-function secrets through the gateway', () => {
     // No value in any gateway answer, stored operation, database page or log line.
     const values = [first, second, 'other-value-66b1']
     const answers = [a.text, b.text, c.text, d.text, list.stdout, listJson.text]
-    for (const path of ['/api/v1/operations?limit=100', `/api/v1/operations/${a.op.operation_id}`, '/api/v1/functions/env-dump', '/api/v1/workers']) {
+    for (const path of [
+      '/api/v1/operations?limit=100',
+      `/api/v1/operations/${a.op.operation_id}`,
+      '/api/v1/functions/env-dump',
+      '/api/v1/workers',
+    ]) {
       const r = await call(path)
       expect(r.status).toBe(200)
       answers.push(r.text)

@@ -12,7 +12,9 @@ const HEADER = 'timestamp,open,high,low,close,volume\n'
 export class Sink {
   buf: Uint8Array
   pos = 0
-  constructor(size: number) { this.buf = new Uint8Array(Math.max(64, size)) }
+  constructor(size: number) {
+    this.buf = new Uint8Array(Math.max(64, size))
+  }
   ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return
     const next = new Uint8Array(Math.max(this.buf.length * 2, this.pos + n))
@@ -34,10 +36,18 @@ function writeScaled(sink: Sink, m: number, frac: number): void {
   let lo = m - hi * 1e8
   let n = 0
   if (hi > 0) {
-    for (let j = 0; j < 8; j++) { const q = (lo / 10) | 0; DIGITS[n++] = lo - q * 10; lo = q }
+    for (let j = 0; j < 8; j++) {
+      const q = (lo / 10) | 0
+      DIGITS[n++] = lo - q * 10
+      lo = q
+    }
     lo = hi
   }
-  do { const q = (lo / 10) | 0; DIGITS[n++] = lo - q * 10; lo = q } while (lo > 0)
+  do {
+    const q = (lo / 10) | 0
+    DIGITS[n++] = lo - q * 10
+    lo = q
+  } while (lo > 0)
   while (n <= frac) DIGITS[n++] = 0
   const buf = sink.buf
   let p = sink.pos
@@ -62,7 +72,10 @@ export function writeNumber(sink: Sink, x: number): void {
       const m = Math.round(ax * scale)
       if (m < MAX_SCALED && m / scale === ax) {
         if (x < 0 || Object.is(x, -0)) {
-          if (m === 0) { sink.buf[sink.pos++] = 48; return } // String(-0) is "0"
+          if (m === 0) {
+            sink.buf[sink.pos++] = 48
+            return
+          } // String(-0) is "0"
           sink.buf[sink.pos++] = 45
         }
         writeScaled(sink, m, k)
@@ -105,9 +118,12 @@ export function encodeOhlcvRows(time: Float64Array, cols: Float64Array[], length
       const rest = Math.floor((ms - cachedDay * DAY_MS) / 1000)
       const hh = (rest / 3600) | 0
       const mm = ((rest / 60) | 0) % 60
-      two(buf, p, hh); buf[p + 2] = 58
-      two(buf, p + 3, mm); buf[p + 5] = 58
-      two(buf, p + 6, rest % 60); buf[p + 8] = 90
+      two(buf, p, hh)
+      buf[p + 2] = 58
+      two(buf, p + 3, mm)
+      buf[p + 5] = 58
+      two(buf, p + 6, rest % 60)
+      buf[p + 8] = 90
       sink.pos = p + 9
     } else {
       sink.ascii(String(ms))
@@ -122,4 +138,3 @@ export function encodeOhlcvRows(time: Float64Array, cols: Float64Array[], length
   }
   return sink.buf.subarray(0, sink.pos)
 }
-

@@ -12,7 +12,10 @@ export function parseNumberBytes(buf: Uint8Array, start: number, end: number): n
   if (start >= end) return Number.NaN
   let i = start
   let neg = false
-  if (buf[i] === 45) { neg = true; i++ } else if (buf[i] === 43) i++
+  if (buf[i] === 45) {
+    neg = true
+    i++
+  } else if (buf[i] === 43) i++
   let mant = 0
   let digits = 0
   let frac = 0

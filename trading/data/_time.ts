@@ -89,13 +89,15 @@ export function parseIsoBytes(buf: Uint8Array, start: number, end: number): numb
 }
 
 function d2(buf: Uint8Array, i: number): number {
-  const a = buf[i] - 48, b = buf[i + 1] - 48
+  const a = buf[i] - 48,
+    b = buf[i + 1] - 48
   if (a < 0 || a > 9 || b < 0 || b > 9) return -1
   return a * 10 + b
 }
 
 function d4(buf: Uint8Array, i: number): number {
-  const a = d2(buf, i), b = d2(buf, i + 2)
+  const a = d2(buf, i),
+    b = d2(buf, i + 2)
   return a < 0 || b < 0 ? -1 : a * 100 + b
 }
 

@@ -61,7 +61,10 @@ export function parseOhlcvCsv(input: string | Uint8Array, options: ParseOhlcvOpt
     lineNo++
     let end = eol
     if (end > pos && buf[end - 1] === 13) end--
-    if (end === pos) { pos = eol + 1; continue }
+    if (end === pos) {
+      pos = eol + 1
+      continue
+    }
     // First field: timestamp.
     let c = buf.indexOf(44, pos)
     if (c === -1 || c > end) c = end
@@ -69,12 +72,18 @@ export function parseOhlcvCsv(input: string | Uint8Array, options: ParseOhlcvOpt
       first = false
       const t0 = parseIsoBytes(buf, trimStart(buf, pos, c), trimEnd(buf, pos, c))
       if (Number.isNaN(t0)) {
-        const header = decoder.decode(buf.subarray(pos, end)).split(',').map((h) => h.trim().replace(/^"|"$/g, '').toLowerCase())
+        const header = decoder
+          .decode(buf.subarray(pos, end))
+          .split(',')
+          .map((h) => h.trim().replace(/^"|"$/g, '').toLowerCase())
         map = header.map((h) => (COLS as readonly string[]).indexOf(h))
         map[0] = -1
         const missing = COLS.filter((col) => !header.includes(col))
         if (missing.length) {
-          report(lineNo, `header ${JSON.stringify(header.join(','))} lacks ${missing.join(', ')}: expected timestamp,open,high,low,close,volume`)
+          report(
+            lineNo,
+            `header ${JSON.stringify(header.join(','))} lacks ${missing.join(', ')}: expected timestamp,open,high,low,close,volume`,
+          )
           return { series: sliceSeries(out, 0, 0), issues }
         }
         pos = eol + 1
@@ -97,7 +106,10 @@ export function parseOhlcvCsv(input: string | Uint8Array, options: ParseOhlcvOpt
       const target = map[f]
       if (target >= 0) {
         const v = parseNumberBytes(buf, s, e)
-        if (Number.isNaN(v)) { bad = `${COLS[target]} ${JSON.stringify(decoder.decode(buf.subarray(s, e)))} is not a number`; break }
+        if (Number.isNaN(v)) {
+          bad = `${COLS[target]} ${JSON.stringify(decoder.decode(buf.subarray(s, e)))} is not a number`
+          break
+        }
         targets[target][row] = v
         seen[target] = 1
       }
@@ -111,9 +123,16 @@ export function parseOhlcvCsv(input: string | Uint8Array, options: ParseOhlcvOpt
       continue
     }
     out.time[row] = t
-    if (t <= prevTime) report(lineNo, t === prevTime ? `duplicate timestamp ${formatIsoSeconds(t)}` : `timestamp ${formatIsoSeconds(t)} is earlier than the previous row`)
+    if (t <= prevTime)
+      report(
+        lineNo,
+        t === prevTime ? `duplicate timestamp ${formatIsoSeconds(t)}` : `timestamp ${formatIsoSeconds(t)} is earlier than the previous row`,
+      )
     else prevTime = t
-    const o = out.open[row], h = out.high[row], l = out.low[row], cl = out.close[row]
+    const o = out.open[row],
+      h = out.high[row],
+      l = out.low[row],
+      cl = out.close[row]
     if (h < (o > cl ? o : cl)) report(lineNo, `high ${h} is below max(open, close) ${o > cl ? o : cl}`)
     if (l > (o < cl ? o : cl)) report(lineNo, `low ${l} is above min(open, close) ${o < cl ? o : cl}`)
     row++
@@ -159,7 +178,8 @@ export function summarizeOhlcvCsv(buf: Uint8Array): OhlcvCsvSummary | undefined 
   const n = buf.length
   // Bounds of the first two and the last non-empty lines.
   const ends = [-1, -1, -1, -1]
-  let lastS = -1, lastE = -1
+  let lastS = -1,
+    lastE = -1
   let lines = 0
   let pos = 0
   while (pos < n) {
@@ -168,8 +188,12 @@ export function summarizeOhlcvCsv(buf: Uint8Array): OhlcvCsvSummary | undefined 
     let end = eol
     if (end > pos && buf[end - 1] === 13) end--
     if (end > pos) {
-      if (lines < 2) { ends[lines * 2] = pos; ends[lines * 2 + 1] = end }
-      lastS = pos; lastE = end
+      if (lines < 2) {
+        ends[lines * 2] = pos
+        ends[lines * 2 + 1] = end
+      }
+      lastS = pos
+      lastE = end
       lines++
     }
     pos = eol + 1
@@ -207,8 +231,18 @@ export function validateSeries(series: OhlcvSeries, maxIssues = 100): DataIssue[
     const line = i + 2
     const t = series.time[i]
     if (!Number.isFinite(t)) issues.push({ line, message: 'timestamp is not finite' })
-    else if (i > 0 && t <= series.time[i - 1]) issues.push({ line, message: t === series.time[i - 1] ? `duplicate timestamp ${formatIsoSeconds(t)}` : `timestamp ${formatIsoSeconds(t)} is earlier than the previous row` })
-    const o = series.open[i], h = series.high[i], l = series.low[i], c = series.close[i]
+    else if (i > 0 && t <= series.time[i - 1])
+      issues.push({
+        line,
+        message:
+          t === series.time[i - 1]
+            ? `duplicate timestamp ${formatIsoSeconds(t)}`
+            : `timestamp ${formatIsoSeconds(t)} is earlier than the previous row`,
+      })
+    const o = series.open[i],
+      h = series.high[i],
+      l = series.low[i],
+      c = series.close[i]
     if (![o, h, l, c].every(Number.isFinite)) issues.push({ line, message: 'open/high/low/close must be finite numbers' })
     else {
       if (h < Math.max(o, c)) issues.push({ line, message: `high ${h} is below max(open, close) ${Math.max(o, c)}` })

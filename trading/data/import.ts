@@ -25,12 +25,23 @@ interface Detected {
   cols: { time: number; time2: number; open: number; high: number; low: number; close: number; volume: number }
 }
 
-const SUPPORTED = 'KTRDR (timestamp,open,high,low,close,volume), Yahoo (Date,Open,High,Low,Close,Adj Close,Volume), MetaTrader (2024.01.02,13:00,O,H,L,C,V), Dukascopy (Gmt time dd.mm.yyyy HH:MM:SS.000,…), epoch seconds/milliseconds'
+const SUPPORTED =
+  'KTRDR (timestamp,open,high,low,close,volume), Yahoo (Date,Open,High,Low,Close,Adj Close,Volume), MetaTrader (2024.01.02,13:00,O,H,L,C,V), Dukascopy (Gmt time dd.mm.yyyy HH:MM:SS.000,…), epoch seconds/milliseconds'
 
-const clean = (s: string) => s.trim().replace(/^["'<]+|[>"']+$/g, '').trim().toLowerCase()
+const clean = (s: string) =>
+  s
+    .trim()
+    .replace(/^["'<]+|[>"']+$/g, '')
+    .trim()
+    .toLowerCase()
 
 function fail(message: string): never {
-  throw new KtrdrError({ statusCode: 400, code: 'DATA_UNKNOWN_LAYOUT', retryable: false, message: `${message}. Supported layouts: ${SUPPORTED}` })
+  throw new KtrdrError({
+    statusCode: 400,
+    code: 'DATA_UNKNOWN_LAYOUT',
+    retryable: false,
+    message: `${message}. Supported layouts: ${SUPPORTED}`,
+  })
 }
 
 /** Recognises the layout from the header (or the first row when there is none). */
@@ -43,25 +54,36 @@ export function detectVendorLayout(text: string): Detected {
   const looksLikeData = /^\d/.test(tokens[0])
   if (!looksLikeData) {
     const at = (...names: string[]) => tokens.findIndex((t) => names.includes(t))
-    const ohlc = { open: at('open', 'o'), high: at('high', 'h'), low: at('low', 'l'), close: at('close', 'c'), volume: at('volume', 'vol', 'tickvol', 'tick_volume', 'real_volume', 'v') }
+    const ohlc = {
+      open: at('open', 'o'),
+      high: at('high', 'h'),
+      low: at('low', 'l'),
+      close: at('close', 'c'),
+      volume: at('volume', 'vol', 'tickvol', 'tick_volume', 'real_volume', 'v'),
+    }
     if (ohlc.open < 0 || ohlc.high < 0 || ohlc.low < 0 || ohlc.close < 0) fail(`Header "${first}" lacks open/high/low/close columns`)
     const dateIdx = at('date', 'day')
     const timeIdx = at('time')
     if (tokens.includes('gmt time') || tokens.includes('local time')) {
       return { layout: 'dukascopy', delimiter, header: true, cols: { time: at('gmt time', 'local time'), time2: -1, ...ohlc } }
     }
-    if (dateIdx >= 0 && timeIdx >= 0) return { layout: 'metatrader', delimiter, header: true, cols: { time: dateIdx, time2: timeIdx, ...ohlc } }
+    if (dateIdx >= 0 && timeIdx >= 0)
+      return { layout: 'metatrader', delimiter, header: true, cols: { time: dateIdx, time2: timeIdx, ...ohlc } }
     const tIdx = dateIdx >= 0 ? dateIdx : Math.max(0, at('timestamp', 'datetime', 'time', 'date_time', 'unix', ''))
     const sample = lines[1]?.split(delimiter)[tIdx]?.trim().replace(/^"|"$/g, '') ?? ''
     if (/^\d{9,13}(\.\d+)?$/.test(sample)) return { layout: 'epoch', delimiter, header: true, cols: { time: tIdx, time2: -1, ...ohlc } }
-    if (/^\d{2}\.\d{2}\.\d{4}/.test(sample)) return { layout: 'dukascopy', delimiter, header: true, cols: { time: tIdx, time2: -1, ...ohlc } }
-    if (/^\d{4}\.\d{2}\.\d{2}/.test(sample)) return { layout: 'metatrader', delimiter, header: true, cols: { time: tIdx, time2: -1, ...ohlc } }
+    if (/^\d{2}\.\d{2}\.\d{4}/.test(sample))
+      return { layout: 'dukascopy', delimiter, header: true, cols: { time: tIdx, time2: -1, ...ohlc } }
+    if (/^\d{4}\.\d{2}\.\d{2}/.test(sample))
+      return { layout: 'metatrader', delimiter, header: true, cols: { time: tIdx, time2: -1, ...ohlc } }
     if (!/^\d{4}-\d{2}-\d{2}/.test(sample)) fail(`Cannot read the time column "${tokens[tIdx]}" (sample ${JSON.stringify(sample)})`)
     return { layout: tokens.includes('adj close') ? 'yahoo' : 'ktrdr', delimiter, header: true, cols: { time: tIdx, time2: -1, ...ohlc } }
   }
   // No header: positional.
-  const t0 = tokens[0], t1 = tokens[1] ?? ''
-  if (/^\d{4}\.\d{2}\.\d{2}$/.test(t0) && /^\d{2}:\d{2}/.test(t1)) return { layout: 'metatrader', delimiter, header: false, cols: { time: 0, time2: 1, open: 2, high: 3, low: 4, close: 5, volume: 6 } }
+  const t0 = tokens[0],
+    t1 = tokens[1] ?? ''
+  if (/^\d{4}\.\d{2}\.\d{2}$/.test(t0) && /^\d{2}:\d{2}/.test(t1))
+    return { layout: 'metatrader', delimiter, header: false, cols: { time: 0, time2: 1, open: 2, high: 3, low: 4, close: 5, volume: 6 } }
   const positional = { time: 0, time2: -1, open: 1, high: 2, low: 3, close: 4, volume: 5 }
   if (/^\d{9,13}(\.\d+)?$/.test(t0)) return { layout: 'epoch', delimiter, header: false, cols: positional }
   if (/^\d{2}\.\d{2}\.\d{4}/.test(t0)) return { layout: 'dukascopy', delimiter, header: false, cols: positional }
@@ -83,15 +105,22 @@ function parseTime(layout: VendorLayout, a: string, b: string | undefined): numb
       const t = b === undefined ? undefined : /^(\d{2}):(\d{2})(?::(\d{2}))?$/.exec(b)
       if (!m || (b !== undefined && !t)) return Number.NaN
       const [hh, mm, ss] = t ? [t[1], t[2], t[3]] : [m[4], m[5], m[6]]
-      return daysFromCivil(+m[1], +m[2], +m[3]) * 86_400_000 + (+(hh ?? 0)) * 3_600_000 + (+(mm ?? 0)) * 60_000 + (+(ss ?? 0)) * 1000
+      return daysFromCivil(+m[1], +m[2], +m[3]) * 86_400_000 + +(hh ?? 0) * 3_600_000 + +(mm ?? 0) * 60_000 + +(ss ?? 0) * 1000
     }
     case 'dukascopy': {
-      const m = /^(\d{2})\.(\d{2})\.(\d{4})(?: (\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)?)?(?: ?(?:GMT|UTC)?([+-]\d{2}:?\d{2})?)?$/.exec(a)
+      const m = /^(\d{2})\.(\d{2})\.(\d{4})(?: (\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)?)?(?: ?(?:GMT|UTC)?([+-]\d{2}:?\d{2})?)?$/.exec(
+        a,
+      )
       if (!m) return Number.NaN
-      let ms = daysFromCivil(+m[3], +m[2], +m[1]) * 86_400_000 + (+(m[4] ?? 0)) * 3_600_000 + (+(m[5] ?? 0)) * 60_000 + (+(m[6] ?? 0)) * 1000 + (+((m[7] ?? '0').padEnd(3, '0')))
+      let ms =
+        daysFromCivil(+m[3], +m[2], +m[1]) * 86_400_000 +
+        +(m[4] ?? 0) * 3_600_000 +
+        +(m[5] ?? 0) * 60_000 +
+        +(m[6] ?? 0) * 1000 +
+        +(m[7] ?? '0').padEnd(3, '0')
       if (m[8]) {
         const off = m[8].replace(':', '')
-        const mins = (+off.slice(1, 3)) * 60 + (+off.slice(3, 5))
+        const mins = +off.slice(1, 3) * 60 + +off.slice(3, 5)
         ms += off[0] === '+' ? -mins * 60_000 : mins * 60_000
       }
       return ms
@@ -121,14 +150,31 @@ export function importVendorCsv(text: string, options: { symbol: string; timefra
     const line = lines[i]
     if (!line.trim()) continue
     const f = line.split(det.delimiter).map((s) => s.trim().replace(/^"|"$/g, ''))
-    const t = parseTime(det.layout, f[cols.time] ?? '', cols.time2 >= 0 ? f[cols.time2] ?? '' : undefined)
-    if (Number.isNaN(t)) { if (issues.length < 100) issues.push({ line: i + 1, message: `unreadable time ${JSON.stringify(f[cols.time])}` }); continue }
+    const t = parseTime(det.layout, f[cols.time] ?? '', cols.time2 >= 0 ? (f[cols.time2] ?? '') : undefined)
+    if (Number.isNaN(t)) {
+      if (issues.length < 100) issues.push({ line: i + 1, message: `unreadable time ${JSON.stringify(f[cols.time])}` })
+      continue
+    }
     const num = (k: number) => (k < 0 ? 0 : f[k] === undefined || f[k] === '' || /^null$/i.test(f[k]) ? Number.NaN : Number(f[k]))
-    const o = num(cols.open), h = num(cols.high), l = num(cols.low), c = num(cols.close), v = num(cols.volume)
-    if (![o, h, l, c, v].every(Number.isFinite)) { if (issues.length < 100) issues.push({ line: i + 1, message: 'open/high/low/close/volume must be numbers' }); continue }
-    if (h < Math.max(o, c) && issues.length < 100) issues.push({ line: i + 1, message: `high ${h} is below max(open, close) ${Math.max(o, c)}` })
-    if (l > Math.min(o, c) && issues.length < 100) issues.push({ line: i + 1, message: `low ${l} is above min(open, close) ${Math.min(o, c)}` })
-    out.time[n] = t; out.open[n] = o; out.high[n] = h; out.low[n] = l; out.close[n] = c; out.volume[n] = v
+    const o = num(cols.open),
+      h = num(cols.high),
+      l = num(cols.low),
+      c = num(cols.close),
+      v = num(cols.volume)
+    if (![o, h, l, c, v].every(Number.isFinite)) {
+      if (issues.length < 100) issues.push({ line: i + 1, message: 'open/high/low/close/volume must be numbers' })
+      continue
+    }
+    if (h < Math.max(o, c) && issues.length < 100)
+      issues.push({ line: i + 1, message: `high ${h} is below max(open, close) ${Math.max(o, c)}` })
+    if (l > Math.min(o, c) && issues.length < 100)
+      issues.push({ line: i + 1, message: `low ${l} is above min(open, close) ${Math.min(o, c)}` })
+    out.time[n] = t
+    out.open[n] = o
+    out.high[n] = h
+    out.low[n] = l
+    out.close[n] = c
+    out.volume[n] = v
     n++
   }
   const sorted = sortedUnique(sliceSeries(out, 0, n))

@@ -11,13 +11,18 @@ export function mergeBars(existing: OhlcvSeries | undefined, incoming: OhlcvSeri
   const b = sortedUnique(incoming)
   if (!a) return b
   const out = createSeries(incoming.symbol || a.symbol, incoming.timeframe || a.timeframe, a.length + b.length)
-  let i = 0, j = 0, k = 0
+  let i = 0,
+    j = 0,
+    k = 0
   while (i < a.length || j < b.length) {
     let src: OhlcvSeries, idx: number
-    if (j >= b.length || (i < a.length && a.time[i] < b.time[j])) { src = a; idx = i++ }
-    else {
+    if (j >= b.length || (i < a.length && a.time[i] < b.time[j])) {
+      src = a
+      idx = i++
+    } else {
       if (i < a.length && a.time[i] === b.time[j]) i++
-      src = b; idx = j++
+      src = b
+      idx = j++
     }
     copyRow(src, idx, out, k++)
   }
@@ -27,7 +32,11 @@ export function mergeBars(existing: OhlcvSeries | undefined, incoming: OhlcvSeri
 /** Stable sort by time, last occurrence of a duplicate wins. Returns the input when already clean. */
 export function sortedUnique(s: OhlcvSeries): OhlcvSeries {
   let clean = true
-  for (let i = 1; i < s.length; i++) if (!(s.time[i] > s.time[i - 1])) { clean = false; break }
+  for (let i = 1; i < s.length; i++)
+    if (!(s.time[i] > s.time[i - 1])) {
+      clean = false
+      break
+    }
   if (clean) return s
   const idx = Array.from({ length: s.length }, (_, i) => i).sort((x, y) => s.time[x] - s.time[y] || x - y)
   const out = createSeries(s.symbol, s.timeframe, s.length)
@@ -50,9 +59,15 @@ function copyRow(src: OhlcvSeries, i: number, dst: OhlcvSeries, k: number) {
 
 function truncate(s: OhlcvSeries, n: number, synthetic: boolean): OhlcvSeries {
   return {
-    symbol: s.symbol, timeframe: s.timeframe, length: n,
-    time: s.time.slice(0, n), open: s.open.slice(0, n), high: s.high.slice(0, n),
-    low: s.low.slice(0, n), close: s.close.slice(0, n), volume: s.volume.slice(0, n),
+    symbol: s.symbol,
+    timeframe: s.timeframe,
+    length: n,
+    time: s.time.slice(0, n),
+    open: s.open.slice(0, n),
+    high: s.high.slice(0, n),
+    low: s.low.slice(0, n),
+    close: s.close.slice(0, n),
+    volume: s.volume.slice(0, n),
     ...(synthetic ? { synthetic: true } : {}),
   }
 }

@@ -50,7 +50,10 @@ export function dataNotFound(symbol: string, timeframe: string, detail = ''): Kt
 }
 
 export function dataInvalid(symbol: string, timeframe: string, issues: DataIssue[]): KtrdrError {
-  const shown = issues.slice(0, 10).map((i) => `line ${i.line}: ${i.message}`).join('; ')
+  const shown = issues
+    .slice(0, 10)
+    .map((i) => `line ${i.line}: ${i.message}`)
+    .join('; ')
   return new KtrdrError({
     statusCode: 422,
     code: 'DATA_INVALID',
@@ -76,13 +79,23 @@ export function resolveRange(start?: string | number | Date, end?: string | numb
   if (endMs !== undefined && Number.isNaN(endMs)) throw badDate('end', end)
   if (endMs !== undefined && isDateOnly(end)) endMs += MS_PER_DAY - 1
   if (startMs !== undefined && endMs !== undefined && startMs > endMs) {
-    throw new KtrdrError({ statusCode: 400, code: 'DATA_INVALID_RANGE', retryable: false, message: `start ${String(start)} is after end ${String(end)}` })
+    throw new KtrdrError({
+      statusCode: 400,
+      code: 'DATA_INVALID_RANGE',
+      retryable: false,
+      message: `start ${String(start)} is after end ${String(end)}`,
+    })
   }
   return { startMs, endMs }
 }
 
 function badDate(which: string, value: unknown): KtrdrError {
-  return new KtrdrError({ statusCode: 400, code: 'DATA_INVALID_DATE', retryable: false, message: `Invalid ${which} date ${JSON.stringify(value)}: use YYYY-MM-DD, an ISO timestamp or epoch milliseconds` })
+  return new KtrdrError({
+    statusCode: 400,
+    code: 'DATA_INVALID_DATE',
+    retryable: false,
+    message: `Invalid ${which} date ${JSON.stringify(value)}: use YYYY-MM-DD, an ISO timestamp or epoch milliseconds`,
+  })
 }
 
 /** Cache-only load of `<SYMBOL>_<tf>.csv` from the data mount, filtered to [start, end]. */
@@ -100,7 +113,11 @@ export async function loadBars(storage: Storage, options: LoadBarsOptions): Prom
   if (meta?.synthetic) series.synthetic = true
   const out = sliceByTime(series, startMs, endMs)
   if (out.length === 0 && series.length > 0 && (startMs !== undefined || endMs !== undefined)) {
-    throw dataNotFound(symbol, timeframe, ` in ${startMs === undefined ? '…' : formatIsoSeconds(startMs)} → ${endMs === undefined ? '…' : formatIsoSeconds(endMs)} (stored: ${formatIsoSeconds(series.time[0])} → ${formatIsoSeconds(series.time[series.length - 1])})`)
+    throw dataNotFound(
+      symbol,
+      timeframe,
+      ` in ${startMs === undefined ? '…' : formatIsoSeconds(startMs)} → ${endMs === undefined ? '…' : formatIsoSeconds(endMs)} (stored: ${formatIsoSeconds(series.time[0])} → ${formatIsoSeconds(series.time[series.length - 1])})`,
+    )
   }
   return out
 }
@@ -109,7 +126,11 @@ export async function readMeta(storage: Storage, symbol: string, timeframe: stri
   const meta = await storage.getItem(metaKey(symbol, timeframe))
   if (meta && typeof meta === 'object') return meta as DatasetMeta
   if (typeof meta === 'string') {
-    try { return JSON.parse(meta) as DatasetMeta } catch { return undefined }
+    try {
+      return JSON.parse(meta) as DatasetMeta
+    } catch {
+      return undefined
+    }
   }
   return undefined
 }
@@ -125,7 +146,11 @@ export interface SaveBarsOptions {
  * Validates and writes a series. The fs driver writes tmp+rename, so readers never see a
  * half-written file; invalid series are refused before anything is written.
  */
-export async function saveBars(storage: Storage, series: OhlcvSeries, options: SaveBarsOptions = {}): Promise<{ key: string; bars: number }> {
+export async function saveBars(
+  storage: Storage,
+  series: OhlcvSeries,
+  options: SaveBarsOptions = {},
+): Promise<{ key: string; bars: number }> {
   const symbol = assertSymbol(series.symbol)
   const timeframe = assertTimeframe(series.timeframe)
   let out = series

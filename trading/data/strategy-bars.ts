@@ -60,7 +60,13 @@ export function restrictToCommonCoverage(series: ReadonlyMap<string, OhlcvSeries
   throw insufficientCoverage(symbol, series, window, out, days)
 }
 
-function insufficientCoverage(symbol: string, series: ReadonlyMap<string, OhlcvSeries>, window: CommonCoverage | null, restricted: Map<string, OhlcvSeries>, days: number): KtrdrError {
+function insufficientCoverage(
+  symbol: string,
+  series: ReadonlyMap<string, OhlcvSeries>,
+  window: CommonCoverage | null,
+  restricted: Map<string, OhlcvSeries>,
+  days: number,
+): KtrdrError {
   const range = (s: OhlcvSeries) => (s.length ? `${formatIsoSeconds(s.time[0])} → ${formatIsoSeconds(s.time[s.length - 1])}` : 'no bars')
   const ranges = [...series].map(([tf, s]) => `${tf} ${range(s)} (${s.length} bars)`).join('; ')
   const overlap = window
@@ -73,8 +79,24 @@ function insufficientCoverage(symbol: string, series: ReadonlyMap<string, OhlcvS
     message: `Multi-timeframe data for ${symbol} does not overlap enough: ${ranges}; ${overlap} (need at least ${MULTI_TF_MIN_DAYS} days and ${MULTI_TF_MIN_BARS} bars in every timeframe). Fetch the missing history (ib-fetch / ktrdr data) or widen the date range.`,
     details: {
       symbol,
-      timeframes: Object.fromEntries([...series].map(([tf, s]) => [tf, { start: s.length ? formatIsoSeconds(s.time[0]) : null, end: s.length ? formatIsoSeconds(s.time[s.length - 1]) : null, bars: s.length }])),
-      common_coverage: window ? { start: formatIsoSeconds(window.start), end: formatIsoSeconds(window.end), days, min_bars: Math.min(...[...restricted.values()].map((s) => s.length)) } : null,
+      timeframes: Object.fromEntries(
+        [...series].map(([tf, s]) => [
+          tf,
+          {
+            start: s.length ? formatIsoSeconds(s.time[0]) : null,
+            end: s.length ? formatIsoSeconds(s.time[s.length - 1]) : null,
+            bars: s.length,
+          },
+        ]),
+      ),
+      common_coverage: window
+        ? {
+            start: formatIsoSeconds(window.start),
+            end: formatIsoSeconds(window.end),
+            days,
+            min_bars: Math.min(...[...restricted.values()].map((s) => s.length)),
+          }
+        : null,
     },
   })
 }
@@ -83,10 +105,17 @@ function insufficientCoverage(symbol: string, series: ReadonlyMap<string, OhlcvS
  * Bars of one symbol in every timeframe a strategy uses, restricted to their common coverage
  * (docs/domain.md#multi-timeframe-alignment). Training and backtest load through here, so both see the same rows.
  */
-export async function loadStrategyBars(data: Storage, strategy: { training_data: { timeframes: readonly string[] } }, options: LoadStrategyBarsOptions): Promise<Map<string, OhlcvSeries>> {
+export async function loadStrategyBars(
+  data: Storage,
+  strategy: { training_data: { timeframes: readonly string[] } },
+  options: LoadStrategyBarsOptions,
+): Promise<Map<string, OhlcvSeries>> {
   const series = new Map<string, OhlcvSeries>()
   for (const timeframe of strategy.training_data.timeframes) {
-    series.set(timeframe, await loadBars(data, { symbol: options.symbol, timeframe, start: options.start, end: options.end, signal: options.signal }))
+    series.set(
+      timeframe,
+      await loadBars(data, { symbol: options.symbol, timeframe, start: options.start, end: options.end, signal: options.signal }),
+    )
   }
   return restrictToCommonCoverage(series, options.symbol)
 }

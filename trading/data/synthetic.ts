@@ -32,7 +32,12 @@ export interface SyntheticOptions {
   structure?: SyntheticStructure
 }
 
-interface PresetSpec { annualVol: number; price: number; decimals: number; tradingMinutesPerYear: number }
+interface PresetSpec {
+  annualVol: number
+  price: number
+  decimals: number
+  tradingMinutesPerYear: number
+}
 const PRESETS: Record<SyntheticPreset, PresetSpec> = {
   forex: { annualVol: 0.08, price: 1.1, decimals: 5, tradingMinutesPerYear: 260 * 1440 },
   equity: { annualVol: 0.25, price: 150, decimals: 2, tradingMinutesPerYear: 252 * 390 },
@@ -56,7 +61,10 @@ function nextBarTime(t: number, tfMs: number, preset: SyntheticPreset): number {
       return day + ((8 - d) % 7 || 7) * MS_PER_DAY
     }
     if (preset === 'equity') {
-      if (d === 0 || d === 6) { t = day + MS_PER_DAY; continue }
+      if (d === 0 || d === 6) {
+        t = day + MS_PER_DAY
+        continue
+      }
       if (tfMs >= MS_PER_DAY) return tod === 0 ? t : day + MS_PER_DAY
       if (tod < SESSION_OPEN) return day + SESSION_OPEN
       const k = Math.ceil((tod - SESSION_OPEN) / tfMs)
@@ -67,7 +75,10 @@ function nextBarTime(t: number, tfMs: number, preset: SyntheticPreset): number {
     }
     // Forex: Sunday 22:00 → Friday 22:00 UTC; daily bars every day but Saturday.
     if (tfMs >= MS_PER_DAY) {
-      if (d === 6) { t = day + MS_PER_DAY; continue }
+      if (d === 6) {
+        t = day + MS_PER_DAY
+        continue
+      }
       return tod === 0 ? t : day + MS_PER_DAY
     }
     const aligned = Math.ceil(t / tfMs) * tfMs
@@ -91,23 +102,50 @@ export function generateSyntheticSeries(options: SyntheticOptions): OhlcvSeries 
   const symbol = assertSymbol(options.symbol)
   const timeframe = assertTimeframe(options.timeframe)
   const preset = options.preset ?? 'forex'
-  if (!PRESETS[preset]) throw new KtrdrError({ statusCode: 400, code: 'DATA_INVALID_PRESET', retryable: false, message: `Unknown preset "${preset}": use forex or equity` })
+  if (!PRESETS[preset])
+    throw new KtrdrError({
+      statusCode: 400,
+      code: 'DATA_INVALID_PRESET',
+      retryable: false,
+      message: `Unknown preset "${preset}": use forex or equity`,
+    })
   const spec = PRESETS[preset]
   const seed = options.seed ?? 42
   const tfMs = timeframeMs(timeframe)
   const startMs = parseDateInput(options.start ?? '2020-01-01')
   const endMs = options.end === undefined ? Number.POSITIVE_INFINITY : parseDateInput(options.end)
-  if (Number.isNaN(startMs) || Number.isNaN(endMs)) throw new KtrdrError({ statusCode: 400, code: 'DATA_INVALID_DATE', retryable: false, message: 'start/end must be YYYY-MM-DD, ISO timestamps or epoch ms' })
+  if (Number.isNaN(startMs) || Number.isNaN(endMs))
+    throw new KtrdrError({
+      statusCode: 400,
+      code: 'DATA_INVALID_DATE',
+      retryable: false,
+      message: 'start/end must be YYYY-MM-DD, ISO timestamps or epoch ms',
+    })
   const wanted = options.bars ?? (options.end === undefined ? 5000 : MAX_BARS)
-  if (!Number.isInteger(wanted) || wanted < 1 || wanted > MAX_BARS) throw new KtrdrError({ statusCode: 400, code: 'DATA_INVALID_BARS', retryable: false, message: `bars must be an integer in [1, ${MAX_BARS}]` })
+  if (!Number.isInteger(wanted) || wanted < 1 || wanted > MAX_BARS)
+    throw new KtrdrError({
+      statusCode: 400,
+      code: 'DATA_INVALID_BARS',
+      retryable: false,
+      message: `bars must be an integer in [1, ${MAX_BARS}]`,
+    })
 
   const rng = createRng(seed)
   const barMinutes = tfMs / 60_000
-  const effMinutes = preset === 'equity' && tfMs >= MS_PER_DAY ? 390 * (tfMs / MS_PER_DAY) * (tfMs >= 7 * MS_PER_DAY ? 5 / 7 : 1) : barMinutes
+  const effMinutes =
+    preset === 'equity' && tfMs >= MS_PER_DAY ? 390 * (tfMs / MS_PER_DAY) * (tfMs >= 7 * MS_PER_DAY ? 5 / 7 : 1) : barMinutes
   const baseVol = spec.annualVol * Math.sqrt(effMinutes / spec.tradingMinutesPerYear)
-  const alpha = 0.08, beta = 0.9, omega = baseVol * baseVol * (1 - alpha - beta)
+  const alpha = 0.08,
+    beta = 0.9,
+    omega = baseVol * baseVol * (1 - alpha - beta)
   const planted = options.structure === 'trend_regimes'
-  if (options.structure !== undefined && options.structure !== 'none' && !planted) throw new KtrdrError({ statusCode: 400, code: 'DATA_INVALID_STRUCTURE', retryable: false, message: `Unknown structure "${String(options.structure)}": use none or trend_regimes` })
+  if (options.structure !== undefined && options.structure !== 'none' && !planted)
+    throw new KtrdrError({
+      statusCode: 400,
+      code: 'DATA_INVALID_STRUCTURE',
+      retryable: false,
+      message: `Unknown structure "${String(options.structure)}": use none or trend_regimes`,
+    })
   const meanRegimeBars = planted ? PLANTED_REGIME_BARS : 250
   const scale = 10 ** spec.decimals
   const round = (x: number) => Math.round(x * scale) / scale
@@ -131,23 +169,35 @@ export function generateSyntheticSeries(options: SyntheticOptions): OhlcvSeries 
     const sigma = Math.sqrt(variance)
     // A gap at equity session opens (overnight news) and forex week opens.
     const gap = n > 0 && t - prevT > 2 * tfMs ? rng.normal() * sigma * (preset === 'equity' ? 1.5 : 0.5) : 0
-    const drift = planted ? (regime === 0 ? PLANTED_DRIFT : -PLANTED_DRIFT) * baseVol
-      : regime === 0 ? 0.08 * baseVol : regime === 1 ? -0.08 * baseVol : -0.03 * (logP - anchor)
+    const drift = planted
+      ? (regime === 0 ? PLANTED_DRIFT : -PLANTED_DRIFT) * baseVol
+      : regime === 0
+        ? 0.08 * baseVol
+        : regime === 1
+          ? -0.08 * baseVol
+          : -0.03 * (logP - anchor)
     const z = rng.normal()
     shock = sigma * z
     const open = Math.exp(logP + gap)
     logP = logP + gap + drift + shock
     const close = Math.exp(logP)
-    const o = round(open), c = round(close)
+    const o = round(open),
+      c = round(close)
     const wickUp = Math.abs(rng.normal()) * sigma * 0.6
     const wickDown = Math.abs(rng.normal()) * sigma * 0.6
     const h = Math.max(round(Math.max(open, close) * Math.exp(wickUp)), o, c)
     const l = Math.min(round(Math.min(open, close) * Math.exp(-wickDown)), o, c)
     const activity = 1 + 2 * Math.abs(z) + (regime === 2 ? 0 : 0.3)
-    const vol = preset === 'equity'
-      ? Math.round(Math.exp(rng.normal() * 0.3) * 50_000 * activity * Math.max(1, barMinutes / 60))
-      : Math.round(Math.exp(rng.normal() * 0.3) * 400 * activity * Math.max(1, barMinutes / 60))
-    out.time[n] = t; out.open[n] = o; out.high[n] = h; out.low[n] = l; out.close[n] = c; out.volume[n] = vol
+    const vol =
+      preset === 'equity'
+        ? Math.round(Math.exp(rng.normal() * 0.3) * 50_000 * activity * Math.max(1, barMinutes / 60))
+        : Math.round(Math.exp(rng.normal() * 0.3) * 400 * activity * Math.max(1, barMinutes / 60))
+    out.time[n] = t
+    out.open[n] = o
+    out.high[n] = h
+    out.low[n] = l
+    out.close[n] = c
+    out.volume[n] = vol
     n++
     prevT = t
     t = nextBarTime(t + tfMs, tfMs, preset)

@@ -26,18 +26,33 @@ export interface BuiltFeatureMatrix extends FeatureMatrix {
 export type SeriesByTimeframe = Record<string, OhlcvSeries> | Map<string, OhlcvSeries>
 
 /** Indicator outputs per timeframe, computed once; exposed so backtests can reuse them. */
-export function computeStrategyIndicators(strategy: ResolvedStrategy, series: OhlcvSeries, ids: Iterable<string>): Map<string, Record<string, Float64Array>> {
+export function computeStrategyIndicators(
+  strategy: ResolvedStrategy,
+  series: OhlcvSeries,
+  ids: Iterable<string>,
+): Map<string, Record<string, Float64Array>> {
   const out = new Map<string, Record<string, Float64Array>>()
   for (const id of ids) {
     const ind = strategy.indicators[id]
     if (ind.data_source) {
-      throw new KtrdrError({ statusCode: 400, code: 'FEATURES_CONTEXT_DATA_UNSUPPORTED', retryable: false, message: `Indicator ${id} reads context_data source "${ind.data_source}", which the feature builder does not load yet: compute it on the primary series or drop it` })
+      throw new KtrdrError({
+        statusCode: 400,
+        code: 'FEATURES_CONTEXT_DATA_UNSUPPORTED',
+        retryable: false,
+        message: `Indicator ${id} reads context_data source "${ind.data_source}", which the feature builder does not load yet: compute it on the primary series or drop it`,
+      })
     }
     const def = getIndicator(ind.type)
-    if (!def) throw new KtrdrError({ statusCode: 400, code: 'INDICATOR_UNKNOWN', retryable: false, message: `Unknown indicator type ${ind.type}` })
+    if (!def)
+      throw new KtrdrError({ statusCode: 400, code: 'INDICATOR_UNKNOWN', retryable: false, message: `Unknown indicator type ${ind.type}` })
     const need = def.minBars(ind.params)
     if (series.length < need) {
-      throw new KtrdrError({ statusCode: 422, code: 'DATA_INSUFFICIENT', retryable: false, message: `${series.symbol} ${series.timeframe}: ${id} (${ind.type}) needs at least ${need} bars, got ${series.length}: load a longer date range` })
+      throw new KtrdrError({
+        statusCode: 422,
+        code: 'DATA_INSUFFICIENT',
+        retryable: false,
+        message: `${series.symbol} ${series.timeframe}: ${id} (${ind.type}) needs at least ${need} bars, got ${series.length}: load a longer date range`,
+      })
     }
     out.set(id, def.compute(series, ind.params))
   }
@@ -48,7 +63,12 @@ function pick(outputs: Record<string, Float64Array>, spec: FeatureSpec, strategy
   const ind = strategy.indicators[spec.indicator]
   const key = spec.output ?? ind.outputs[0]
   const arr = outputs[key] ?? (ind.multi_output ? undefined : Object.values(outputs)[0])
-  if (!arr) throw new KtrdrError({ statusCode: 500, code: 'INDICATOR_OUTPUT_MISSING', message: `Indicator ${spec.indicator} (${ind.type}) returned no "${key}" output` })
+  if (!arr)
+    throw new KtrdrError({
+      statusCode: 500,
+      code: 'INDICATOR_OUTPUT_MISSING',
+      message: `Indicator ${spec.indicator} (${ind.type}) returned no "${key}" output`,
+    })
   return arr
 }
 
@@ -62,7 +82,11 @@ function getSeries(map: SeriesByTimeframe, tf: string): OhlcvSeries | undefined 
  * needs); other timeframes are aligned by close time (see alignByClose), so no row sees a bar
  * that has not closed. Warm-up cells stay NaN; `firstValidRow` is the first all-finite row.
  */
-export function buildFeatureMatrix(strategy: ResolvedStrategy, seriesByTimeframe: SeriesByTimeframe, options: BuildFeatureOptions = {}): BuiltFeatureMatrix {
+export function buildFeatureMatrix(
+  strategy: ResolvedStrategy,
+  seriesByTimeframe: SeriesByTimeframe,
+  options: BuildFeatureOptions = {},
+): BuiltFeatureMatrix {
   const baseTf = strategy.training_data.base_timeframe
   const base = getSeries(seriesByTimeframe, baseTf)
   if (!base) throw missingTimeframe(strategy, baseTf)
@@ -88,12 +112,18 @@ export function buildFeatureMatrix(strategy: ResolvedStrategy, seriesByTimeframe
       const x = pick(outputs.get(spec.indicator)!, spec, strategy)
       if (spec.kind === 'fuzzy') fuzzifyInto(spec.membership!, x, idx, values, rows, cols, c)
       else if (idx === null) for (let r = 0, o = c; r < rows; r++, o += cols) values[o] = x[r]
-      else for (let r = 0, o = c; r < rows; r++, o += cols) { const j = idx[r]; values[o] = j < 0 ? Number.NaN : x[j] }
+      else
+        for (let r = 0, o = c; r < rows; r++, o += cols) {
+          const j = idx[r]
+          values[o] = j < 0 ? Number.NaN : x[j]
+        }
     }
   }
   const matrix: BuiltFeatureMatrix = {
     names: specs.map((s) => s.name),
-    rows, cols, values,
+    rows,
+    cols,
+    values,
     // Shared with the base series (not copied): treat both as read-only.
     time: base.time,
     firstValidRow: 0,
@@ -118,7 +148,10 @@ export function findFirstValidRow(m: FeatureMatrix): number {
   outer: for (let r = 0, o = 0; r < rows; r++) {
     for (let c = 0; c < cols; c++, o++) {
       const v = values[o]
-      if (v !== v || v === Infinity || v === -Infinity) { o += cols - c; continue outer }
+      if (v !== v || v === Infinity || v === -Infinity) {
+        o += cols - c
+        continue outer
+      }
     }
     return r
   }
@@ -126,5 +159,10 @@ export function findFirstValidRow(m: FeatureMatrix): number {
 }
 
 function missingTimeframe(strategy: ResolvedStrategy, tf: string): KtrdrError {
-  return new KtrdrError({ statusCode: 400, code: 'FEATURES_MISSING_TIMEFRAME', retryable: false, message: `Strategy ${strategy.name} needs ${tf} bars: pass a series for every timeframe in [${strategy.training_data.timeframes.join(', ')}]` })
+  return new KtrdrError({
+    statusCode: 400,
+    code: 'FEATURES_MISSING_TIMEFRAME',
+    retryable: false,
+    message: `Strategy ${strategy.name} needs ${tf} bars: pass a series for every timeframe in [${strategy.training_data.timeframes.join(', ')}]`,
+  })
 }

@@ -2,9 +2,7 @@ import { KtrdrError } from '../_errors.ts'
 import type { NormalizationMethod } from '../strategy/types.ts'
 import type { FeatureMatrix } from '../types.ts'
 
-export type FeatureNormalization =
-  | { method: 'minmax'; min: number; max: number }
-  | { method: 'zscore'; mean: number; std: number }
+export type FeatureNormalization = { method: 'minmax'; min: number; max: number } | { method: 'zscore'; mean: number; std: number }
 
 /** Persisted next to the model (`normalization_params`); keyed by feature name. */
 export interface NormalizationParams {
@@ -26,9 +24,18 @@ function rowsOf(range: RowRange, total: number): { start: number; end: number } 
  * given rows only (the training split) so validation/test statistics never leak in. NaN rows
  * (warm-up) are skipped. z-score uses the sample std (ddof = 1), as docs/domain.md#normalisation specifies.
  */
-export function fitNormalization(matrix: FeatureMatrix & { normalization?: NormalizationMethod[] }, trainRows: RowRange, methods = matrix.normalization): NormalizationParams {
+export function fitNormalization(
+  matrix: FeatureMatrix & { normalization?: NormalizationMethod[] },
+  trainRows: RowRange,
+  methods = matrix.normalization,
+): NormalizationParams {
   if (!methods || methods.length !== matrix.cols) {
-    throw new KtrdrError({ statusCode: 400, code: 'FEATURES_NO_NORMALIZATION', retryable: false, message: 'fitNormalization needs the per-column methods: pass a matrix from buildFeatureMatrix or the methods list' })
+    throw new KtrdrError({
+      statusCode: 400,
+      code: 'FEATURES_NO_NORMALIZATION',
+      retryable: false,
+      message: 'fitNormalization needs the per-column methods: pass a matrix from buildFeatureMatrix or the methods list',
+    })
   }
   const { start, end } = rowsOf(trainRows, matrix.rows)
   const { values, cols } = matrix
@@ -36,7 +43,11 @@ export function fitNormalization(matrix: FeatureMatrix & { normalization?: Norma
   for (let c = 0; c < cols; c++) {
     const method = methods[c]
     if (method === 'none') continue
-    let n = 0, min = Infinity, max = -Infinity, mean = 0, m2 = 0
+    let n = 0,
+      min = Infinity,
+      max = -Infinity,
+      mean = 0,
+      m2 = 0
     for (let r = start, o = start * cols + c; r < end; r++, o += cols) {
       const x = values[o]
       if (x !== x) continue
@@ -48,7 +59,12 @@ export function fitNormalization(matrix: FeatureMatrix & { normalization?: Norma
       m2 += d * (x - mean)
     }
     if (n === 0) {
-      throw new KtrdrError({ statusCode: 422, code: 'FEATURES_NO_TRAIN_DATA', retryable: false, message: `Cannot fit ${method} for ${matrix.names[c]}: no finite value in rows ${start}..${end} (more history or a shorter warm-up needed)` })
+      throw new KtrdrError({
+        statusCode: 422,
+        code: 'FEATURES_NO_TRAIN_DATA',
+        retryable: false,
+        message: `Cannot fit ${method} for ${matrix.names[c]}: no finite value in rows ${start}..${end} (more history or a shorter warm-up needed)`,
+      })
     }
     features[matrix.names[c]] = method === 'minmax' ? { method, min, max } : { method, mean, std: n > 1 ? Math.sqrt(m2 / (n - 1)) : 0 }
   }
@@ -61,7 +77,12 @@ export function applyNormalization(matrix: FeatureMatrix, params: NormalizationP
   for (const [name, p] of Object.entries(params.features)) {
     const c = matrix.names.indexOf(name)
     if (c < 0) {
-      throw new KtrdrError({ statusCode: 422, code: 'FEATURES_NORMALIZATION_MISMATCH', retryable: false, message: `Normalization parameters name feature "${name}" that the matrix does not have: the model was trained with a different strategy` })
+      throw new KtrdrError({
+        statusCode: 422,
+        code: 'FEATURES_NORMALIZATION_MISMATCH',
+        retryable: false,
+        message: `Normalization parameters name feature "${name}" that the matrix does not have: the model was trained with a different strategy`,
+      })
     }
     if (p.method === 'minmax') {
       const span = p.max - p.min

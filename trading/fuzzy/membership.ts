@@ -37,10 +37,14 @@ export function sigmoid(x: number, center: number, slope: number): number {
 
 export function evaluateMembership(type: MembershipType, p: readonly number[], x: number): number {
   switch (type) {
-    case 'triangular': return triangular(x, p[0], p[1], p[2])
-    case 'trapezoidal': return trapezoidal(x, p[0], p[1], p[2], p[3])
-    case 'gaussian': return gaussian(x, p[0], p[1])
-    case 'sigmoid': return sigmoid(x, p[0], p[1])
+    case 'triangular':
+      return triangular(x, p[0], p[1], p[2])
+    case 'trapezoidal':
+      return trapezoidal(x, p[0], p[1], p[2], p[3])
+    case 'gaussian':
+      return gaussian(x, p[0], p[1])
+    case 'sigmoid':
+      return sigmoid(x, p[0], p[1])
   }
 }
 
@@ -62,42 +66,86 @@ export function fuzzifyInto(
   let src = x
   if (idx !== null) {
     src = new Float64Array(rows)
-    for (let r = 0; r < rows; r++) { const j = idx[r]; src[r] = j < 0 ? Number.NaN : x[j] }
+    for (let r = 0; r < rows; r++) {
+      const j = idx[r]
+      src[r] = j < 0 ? Number.NaN : x[j]
+    }
   }
   const p = m.parameters
   switch (m.type) {
-    case 'triangular': return triangularKernel(src, out, rows, stride, offset, p[0], p[1], p[2])
-    case 'trapezoidal': return trapezoidalKernel(src, out, rows, stride, offset, p[0], p[1], p[2], p[3])
-    case 'gaussian': return gaussianKernel(src, out, rows, stride, offset, p[0], p[1])
-    case 'sigmoid': return sigmoidKernel(src, out, rows, stride, offset, p[0], p[1])
+    case 'triangular':
+      return triangularKernel(src, out, rows, stride, offset, p[0], p[1], p[2])
+    case 'trapezoidal':
+      return trapezoidalKernel(src, out, rows, stride, offset, p[0], p[1], p[2], p[3])
+    case 'gaussian':
+      return gaussianKernel(src, out, rows, stride, offset, p[0], p[1])
+    case 'sigmoid':
+      return sigmoidKernel(src, out, rows, stride, offset, p[0], p[1])
   }
 }
 
-function triangularKernel(x: Float64Array, out: Float32Array | Float64Array, rows: number, stride: number, offset: number, a: number, b: number, c: number): void {
+function triangularKernel(
+  x: Float64Array,
+  out: Float32Array | Float64Array,
+  rows: number,
+  stride: number,
+  offset: number,
+  a: number,
+  b: number,
+  c: number,
+): void {
   // Division (not a precomputed reciprocal) keeps batch and scalar results bit-identical.
-  const dl = Math.max(b - a, EPS), dr = Math.max(c - b, EPS)
+  const dl = Math.max(b - a, EPS),
+    dr = Math.max(c - b, EPS)
   for (let r = 0, o = offset; r < rows; r++, o += stride) {
     const v = x[r]
     out[o] = v !== v ? Number.NaN : v === b ? 1 : v <= a || v >= c ? 0 : v < b ? (v - a) / dl : (c - v) / dr
   }
 }
 
-function trapezoidalKernel(x: Float64Array, out: Float32Array | Float64Array, rows: number, stride: number, offset: number, a: number, b: number, c: number, d: number): void {
-  const dl = Math.max(b - a, EPS), dr = Math.max(d - c, EPS)
+function trapezoidalKernel(
+  x: Float64Array,
+  out: Float32Array | Float64Array,
+  rows: number,
+  stride: number,
+  offset: number,
+  a: number,
+  b: number,
+  c: number,
+  d: number,
+): void {
+  const dl = Math.max(b - a, EPS),
+    dr = Math.max(d - c, EPS)
   for (let r = 0, o = offset; r < rows; r++, o += stride) {
     const v = x[r]
     out[o] = v !== v ? Number.NaN : v <= a || v >= d ? 0 : v >= b && v <= c ? 1 : v < b ? (v - a) / dl : (d - v) / dr
   }
 }
 
-function gaussianKernel(x: Float64Array, out: Float32Array | Float64Array, rows: number, stride: number, offset: number, mu: number, s: number): void {
+function gaussianKernel(
+  x: Float64Array,
+  out: Float32Array | Float64Array,
+  rows: number,
+  stride: number,
+  offset: number,
+  mu: number,
+  s: number,
+): void {
   for (let r = 0, o = offset; r < rows; r++, o += stride) {
     const z = (x[r] - mu) / s
     out[o] = Math.exp(-0.5 * z * z)
   }
 }
 
-function sigmoidKernel(x: Float64Array, out: Float32Array | Float64Array, rows: number, stride: number, offset: number, ctr: number, sl: number): void {
+function sigmoidKernel(
+  x: Float64Array,
+  out: Float32Array | Float64Array,
+  rows: number,
+  stride: number,
+  offset: number,
+  ctr: number,
+  sl: number,
+): void {
   for (let r = 0, o = offset; r < rows; r++, o += stride) out[o] = 1 / (1 + Math.exp(-sl * (x[r] - ctr)))
 }
 

@@ -10,7 +10,13 @@ export const SOURCES = ['open', 'high', 'low', 'close', 'volume', 'hl2', 'hlc3',
 export type PriceSource = (typeof SOURCES)[number]
 
 export const int = (def: number, min?: number, max?: number): IndicatorParamSpec => ({ kind: 'int', default: def, min, max })
-export const float = (def: number, min?: number, max?: number, exclusiveMin = false): IndicatorParamSpec => ({ kind: 'float', default: def, min, max, exclusiveMin })
+export const float = (def: number, min?: number, max?: number, exclusiveMin = false): IndicatorParamSpec => ({
+  kind: 'float',
+  default: def,
+  min,
+  max,
+  exclusiveMin,
+})
 export const bool = (def: boolean): IndicatorParamSpec => ({ kind: 'bool', default: def })
 export const oneOf = (def: string, values: readonly string[]): IndicatorParamSpec => ({ kind: 'enum', default: def, values })
 export const source = (): IndicatorParamSpec => ({ kind: 'source', default: 'close' })
@@ -29,12 +35,19 @@ export const flag = (params: ResolvedParams, key: string): boolean => params[key
 export function pickSource(bars: OhlcvSeries, name: unknown): Float64Array {
   switch (name) {
     case undefined:
-    case 'close': return bars.close
-    case 'open': return bars.open
-    case 'high': return bars.high
-    case 'low': return bars.low
-    case 'volume': return bars.volume
-    case 'hl2': case 'hlc3': case 'ohlc4': {
+    case 'close':
+      return bars.close
+    case 'open':
+      return bars.open
+    case 'high':
+      return bars.high
+    case 'low':
+      return bars.low
+    case 'volume':
+      return bars.volume
+    case 'hl2':
+    case 'hlc3':
+    case 'ohlc4': {
       const n = bars.length
       const out = new Float64Array(n)
       const { open, high, low, close } = bars
@@ -44,7 +57,12 @@ export function pickSource(bars: OhlcvSeries, name: unknown): Float64Array {
       return out
     }
     default:
-      throw new KtrdrError({ statusCode: 400, code: 'INDICATOR_PARAMS_INVALID', retryable: false, message: `unknown price source '${String(name)}'; use one of ${SOURCES.join(', ')}` })
+      throw new KtrdrError({
+        statusCode: 400,
+        code: 'INDICATOR_PARAMS_INVALID',
+        retryable: false,
+        message: `unknown price source '${String(name)}'; use one of ${SOURCES.join(', ')}`,
+      })
   }
 }
 

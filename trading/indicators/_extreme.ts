@@ -19,7 +19,9 @@ export function rollingExtreme(src: Float64Array, n: number, isMax: boolean, out
   for (let i = 0; i < len; i++) {
     // Expire first so the ring never holds more than n indices.
     const oldest = i - n
-    while (head !== tail && ring[head] <= oldest) { if (++head === cap) head = 0 }
+    while (head !== tail && ring[head] <= oldest) {
+      if (++head === cap) head = 0
+    }
     const x = src[i]
     if (x === x) {
       const sx = sign * x
@@ -81,7 +83,7 @@ function blockExtreme(src: Float64Array, n: number, isMax: boolean, out: Float64
   for (let i = n - 1; i < len; i++) {
     const a = bwd[i - n + 1]
     const b = fwd[i]
-    out[i] = isMax ? (a > b ? a : b) : (a < b ? a : b)
+    out[i] = isMax ? (a > b ? a : b) : a < b ? a : b
   }
   return true
 }

@@ -35,14 +35,24 @@ export function resolveParamsFor(def: IndicatorDefinition, input: Record<string,
     if (ENTRY_KEYS.has(key) || key in def.params) continue
     const hint = suggest(key, known)
     const accepted = known.length ? `accepted: ${known.join(', ')}` : 'it takes no params'
-    warnings.push({ param: key, message: `unknown param '${key}' for ${def.type}; ${hint ? `did you mean '${hint}'? ` : ''}it is ignored (${accepted})` })
+    warnings.push({
+      param: key,
+      message: `unknown param '${key}' for ${def.type}; ${hint ? `did you mean '${hint}'? ` : ''}it is ignored (${accepted})`,
+    })
   }
 
   for (const [key, spec] of Object.entries(def.params)) {
     const value = given[key]
-    if (value === undefined || value === null) { params[key] = spec.default; continue }
+    if (value === undefined || value === null) {
+      params[key] = spec.default
+      continue
+    }
     const problem = check(spec, value)
-    if (problem) { errors.push({ param: key, message: `${def.type}.${key}: ${problem} (got ${JSON.stringify(value)})` }); params[key] = spec.default; continue }
+    if (problem) {
+      errors.push({ param: key, message: `${def.type}.${key}: ${problem} (got ${JSON.stringify(value)})` })
+      params[key] = spec.default
+      continue
+    }
     params[key] = normalise(spec, value)
   }
   return { params, warnings, errors }
@@ -59,10 +69,12 @@ function check(spec: IndicatorParamSpec, value: unknown): string | undefined {
     case 'bool':
       return typeof value === 'boolean' ? undefined : 'must be true or false'
     case 'enum':
-      if (typeof value !== 'string' || !spec.values.some((v) => v.toLowerCase() === value.toLowerCase())) return `must be one of ${spec.values.join(', ')}`
+      if (typeof value !== 'string' || !spec.values.some((v) => v.toLowerCase() === value.toLowerCase()))
+        return `must be one of ${spec.values.join(', ')}`
       return undefined
     case 'source':
-      if (typeof value !== 'string' || !(SOURCES as readonly string[]).includes(value.toLowerCase())) return `must be one of ${SOURCES.join(', ')}`
+      if (typeof value !== 'string' || !(SOURCES as readonly string[]).includes(value.toLowerCase()))
+        return `must be one of ${SOURCES.join(', ')}`
       return undefined
   }
 }
@@ -91,7 +103,10 @@ export function suggest(key: string, candidates: readonly string[]): string | un
   let bestD = Infinity
   for (const c of candidates) {
     const d = editDistance(k, c)
-    if (d < bestD) { bestD = d; best = c }
+    if (d < bestD) {
+      bestD = d
+      best = c
+    }
   }
   return bestD <= Math.max(2, Math.floor(k.length / 3)) ? best : undefined
 }

@@ -81,7 +81,10 @@ function rollingSumNaN(src: Float64Array, n: number, minPeriods: number, out: Fl
         if (old !== 0) nonzero--
       }
     }
-    if (nonzero === 0) { sum = 0; comp = 0 }
+    if (nonzero === 0) {
+      sum = 0
+      comp = 0
+    }
     out[i] = count >= minPeriods && count > 0 ? (asMean ? sum / count : sum) : NaN
   }
   return out
@@ -103,7 +106,14 @@ export function rollingMeanStd(src: Float64Array, n: number, outMean: Float64Arr
  * Bollinger-style bands in one pass: middle = rolling mean, upper/lower = middle ± k·σ (sample
  * std). Finite input takes the fused fast path; NaN input goes through rollingMeanStd's NaN path.
  */
-export function rollingBands(src: Float64Array, n: number, k: number, upper: Float64Array, middle: Float64Array, lower: Float64Array): void {
+export function rollingBands(
+  src: Float64Array,
+  n: number,
+  k: number,
+  upper: Float64Array,
+  middle: Float64Array,
+  lower: Float64Array,
+): void {
   if (rollingBandsFinite(src, n, k, middle, upper, lower)) return
   rollingMeanStdNaN(src, n, middle, lower)
   for (let i = 0; i < src.length; i++) {
@@ -117,7 +127,14 @@ export function rollingBands(src: Float64Array, n: number, k: number, upper: Flo
  * Finite fast path. With `lower` undefined it writes σ into `second`; otherwise `second` gets
  * mean + k·σ and `lower` mean − k·σ. Returns false at the first NaN.
  */
-function rollingBandsFinite(src: Float64Array, n: number, k: number, outMean: Float64Array, second: Float64Array, lower: Float64Array | undefined): boolean {
+function rollingBandsFinite(
+  src: Float64Array,
+  n: number,
+  k: number,
+  outMean: Float64Array,
+  second: Float64Array,
+  lower: Float64Array | undefined,
+): boolean {
   const len = src.length
   const invN = 1 / n
   const invN1 = n > 1 ? 1 / (n - 1) : NaN
@@ -127,13 +144,21 @@ function rollingBandsFinite(src: Float64Array, n: number, k: number, outMean: Fl
   for (let i = 0; i < len; i++) {
     const x = src[i]
     if (x !== x) return false
-    if (i < n - 1) { outMean[i] = NaN; second[i] = NaN; if (lower) lower[i] = NaN; continue }
+    if (i < n - 1) {
+      outMean[i] = NaN
+      second[i] = NaN
+      if (lower) lower[i] = NaN
+      continue
+    }
     if (since >= RESYNC) {
       let s = 0
       for (let j = i - n + 1; j <= i; j++) s += src[j]
       mean = s / n
       m2 = 0
-      for (let j = i - n + 1; j <= i; j++) { const d = src[j] - mean; m2 += d * d }
+      for (let j = i - n + 1; j <= i; j++) {
+        const d = src[j] - mean
+        m2 += d * d
+      }
       since = 0
     } else {
       const old = src[i - n]
@@ -146,7 +171,10 @@ function rollingBandsFinite(src: Float64Array, n: number, k: number, outMean: Fl
     outMean[i] = mean
     // Rounding can leave a tiny negative m2 on a flat window; variance cannot be negative.
     const sd = Math.sqrt(m2 > 0 ? m2 * invN1 : 0)
-    if (lower) { second[i] = mean + k * sd; lower[i] = mean - k * sd } else second[i] = sd
+    if (lower) {
+      second[i] = mean + k * sd
+      lower[i] = mean - k * sd
+    } else second[i] = sd
   }
   return true
 }
@@ -172,7 +200,10 @@ function rollingMeanStdNaN(src: Float64Array, n: number, outMean: Float64Array, 
           const d = old - mean
           mean -= d / count
           m2 -= ((count + 1) * d * d) / count
-        } else { mean = 0; m2 = 0 }
+        } else {
+          mean = 0
+          m2 = 0
+        }
       }
     }
     if (count >= n) {

@@ -75,7 +75,12 @@ export const aroon = defineIndicator({
     const down = rollingExtreme(bars.low, n, false, new Float64Array(len), loIdx)
     const osc = new Float64Array(len)
     for (let i = 0; i < len; i++) {
-      if (hiIdx[i] < 0 || loIdx[i] < 0) { up[i] = NaN; down[i] = NaN; osc[i] = NaN; continue }
+      if (hiIdx[i] < 0 || loIdx[i] < 0) {
+        up[i] = NaN
+        down[i] = NaN
+        osc[i] = NaN
+        continue
+      }
       up[i] = ((n - (i - hiIdx[i])) / n) * 100
       down[i] = ((n - (i - loIdx[i])) / n) * 100
       osc[i] = up[i] - down[i]
@@ -104,13 +109,20 @@ export const supertrend = defineIndicator({
     let dir = 0
     for (let i = 0; i < len; i++) {
       const atr = trend[i]
-      if (atr !== atr) { trend[i] = NaN; direction[i] = NaN; continue }
+      if (atr !== atr) {
+        trend[i] = NaN
+        direction[i] = NaN
+        continue
+      }
       const mid = (high[i] + low[i]) / 2
       const bu = mid + m * atr
       const bl = mid - m * atr
       // Standard ratchet. KTRDR seeded the ratchet with the NaN warm-up band and so stayed NaN
       // forever; here the first defined bar takes its basic bands.
-      if (fu !== fu) { fu = bu; fl = bl } else {
+      if (fu !== fu) {
+        fu = bu
+        fl = bl
+      } else {
         const pc = close[i - 1]
         fu = bu < fu || pc > fu ? bu : fu
         fl = bl > fl || pc < fl ? bl : fl
@@ -154,13 +166,27 @@ export const parabolicsar = defineIndicator({
         // Classic Wilder: the SAR may not enter the prior two bars' range, then test penetration.
         if (low[i - 1] < s) s = low[i - 1]
         if (low[i - 2] < s) s = low[i - 2]
-        if (low[i] <= s) { up = false; s = ep; ep = low[i]; af = af0 }
-        else if (high[i] > ep) { ep = high[i]; af = Math.min(af + step, afMax) }
+        if (low[i] <= s) {
+          up = false
+          s = ep
+          ep = low[i]
+          af = af0
+        } else if (high[i] > ep) {
+          ep = high[i]
+          af = Math.min(af + step, afMax)
+        }
       } else {
         if (high[i - 1] > s) s = high[i - 1]
         if (high[i - 2] > s) s = high[i - 2]
-        if (high[i] >= s) { up = true; s = ep; ep = high[i]; af = af0 }
-        else if (low[i] < ep) { ep = low[i]; af = Math.min(af + step, afMax) }
+        if (high[i] >= s) {
+          up = true
+          s = ep
+          ep = high[i]
+          af = af0
+        } else if (low[i] < ep) {
+          ep = low[i]
+          af = Math.min(af + step, afMax)
+        }
       }
       sar[i] = s
     }

@@ -44,13 +44,36 @@ export function zigzagPivots(src: Float64Array, threshold: number, out: Float64A
     if (x !== x) continue
     const change = (x - lastPrice) / lastPrice
     if (dir === 0) {
-      if (Math.abs(change) >= threshold) { dir = change > 0 ? 1 : -1; out[i] = x; lastIdx = i; lastPrice = x }
+      if (Math.abs(change) >= threshold) {
+        dir = change > 0 ? 1 : -1
+        out[i] = x
+        lastIdx = i
+        lastPrice = x
+      }
     } else if (dir === 1) {
-      if (x > lastPrice) { out[lastIdx] = NaN; out[i] = x; lastIdx = i; lastPrice = x }
-      else if (change <= -threshold) { dir = -1; out[i] = x; lastIdx = i; lastPrice = x }
+      if (x > lastPrice) {
+        out[lastIdx] = NaN
+        out[i] = x
+        lastIdx = i
+        lastPrice = x
+      } else if (change <= -threshold) {
+        dir = -1
+        out[i] = x
+        lastIdx = i
+        lastPrice = x
+      }
     } else {
-      if (x < lastPrice) { out[lastIdx] = NaN; out[i] = x; lastIdx = i; lastPrice = x }
-      else if (change >= threshold) { dir = 1; out[i] = x; lastIdx = i; lastPrice = x }
+      if (x < lastPrice) {
+        out[lastIdx] = NaN
+        out[i] = x
+        lastIdx = i
+        lastPrice = x
+      } else if (change >= threshold) {
+        dir = 1
+        out[i] = x
+        lastIdx = i
+        lastPrice = x
+      }
     }
   }
   return out

@@ -53,7 +53,10 @@ export const roc = defineIndicator({
     const n = num(p, 'period')
     const out = new Float64Array(src.length)
     for (let i = 0; i < src.length; i++) {
-      if (i < n) { out[i] = NaN; continue }
+      if (i < n) {
+        out[i] = NaN
+        continue
+      }
       const prev = src[i - n]
       const v = (100 * (src[i] - prev)) / prev
       // A zero reference price gives ±inf, which is not a usable feature value.
@@ -96,7 +99,10 @@ export const cci = defineIndicator({
     const len = tp.length
     const out = new Float64Array(len)
     for (let i = 0; i < len; i++) {
-      if (i < n - 1) { out[i] = NaN; continue }
+      if (i < n - 1) {
+        out[i] = NaN
+        continue
+      }
       let s = 0
       for (let j = i - n + 1; j <= i; j++) s += tp[j]
       const mean = s / n
@@ -126,7 +132,10 @@ export const williamsr = defineIndicator({
     const c = bars.close
     for (let i = 0; i < len; i++) {
       const ll = out[i]
-      if (ll !== ll || hh[i] !== hh[i]) { out[i] = NaN; continue }
+      if (ll !== ll || hh[i] !== hh[i]) {
+        out[i] = NaN
+        continue
+      }
       const range = hh[i] - ll
       // A zero range (0/0) reads as the neutral −50; warm-up bars stay NaN.
       out[i] = range === 0 ? -50 : (-100 * (hh[i] - c[i])) / range
@@ -152,7 +161,10 @@ export const stochastic = defineIndicator({
     const c = bars.close
     for (let i = 0; i < len; i++) {
       const ll = raw[i]
-      if (ll !== ll || hh[i] !== hh[i]) { raw[i] = NaN; continue }
+      if (ll !== ll || hh[i] !== hh[i]) {
+        raw[i] = NaN
+        continue
+      }
       const range = hh[i] - ll
       raw[i] = range === 0 ? 50 : (100 * (c[i] - ll)) / range
     }

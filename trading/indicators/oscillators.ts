@@ -18,9 +18,14 @@ export const rvi = defineIndicator({
     const numW = new Float64Array(len)
     const denW = new Float64Array(len)
     for (let i = 0; i < len; i++) {
-      if (i < 3) { numW[i] = NaN; denW[i] = NaN; continue }
-      numW[i] = ((close[i - 3] - open[i - 3]) + 2 * (close[i - 2] - open[i - 2]) + 2 * (close[i - 1] - open[i - 1]) + (close[i] - open[i])) / 6
-      denW[i] = ((high[i - 3] - low[i - 3]) + 2 * (high[i - 2] - low[i - 2]) + 2 * (high[i - 1] - low[i - 1]) + (high[i] - low[i])) / 6
+      if (i < 3) {
+        numW[i] = NaN
+        denW[i] = NaN
+        continue
+      }
+      numW[i] =
+        (close[i - 3] - open[i - 3] + 2 * (close[i - 2] - open[i - 2]) + 2 * (close[i - 1] - open[i - 1]) + (close[i] - open[i])) / 6
+      denW[i] = (high[i - 3] - low[i - 3] + 2 * (high[i - 2] - low[i - 2]) + 2 * (high[i - 1] - low[i - 1]) + (high[i] - low[i])) / 6
     }
     const n = num(p, 'period')
     const numMa = rollingMean(numW, n, n, new Float64Array(len))
@@ -50,7 +55,10 @@ export const fishertransform = defineIndicator({
     const f = hh
     for (let i = 0; i < len; i++) {
       const range = hh[i] - ll[i]
-      if (range !== range) { f[i] = NaN; continue }
+      if (range !== range) {
+        f[i] = NaN
+        continue
+      }
       let x = range !== 0 ? (2 * ((high[i] + low[i]) / 2 - ll[i])) / range - 1 : 0
       if (x > 0.999) x = 0.999
       else if (x < -0.999) x = -0.999

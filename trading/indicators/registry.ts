@@ -14,9 +14,37 @@ import { distancefromma, zigzag } from './misc.ts'
 export type { IndicatorParamIssue, ResolvedIndicatorParams } from './_params.ts'
 
 const DEFINITIONS: readonly IndicatorDefinition[] = [
-  rsi, sma, ema, wma, macd, bollingerbands, bollingerbandwidth, atr, stochastic, adx, roc, momentum,
-  cci, williamsr, obv, vwap, mfi, cmf, adline, aroon, fishertransform, rvi, keltnerchannels,
-  donchianchannels, supertrend, parabolicsar, ichimoku, volumeratio, distancefromma, squeezeintensity, zigzag,
+  rsi,
+  sma,
+  ema,
+  wma,
+  macd,
+  bollingerbands,
+  bollingerbandwidth,
+  atr,
+  stochastic,
+  adx,
+  roc,
+  momentum,
+  cci,
+  williamsr,
+  obv,
+  vwap,
+  mfi,
+  cmf,
+  adline,
+  aroon,
+  fishertransform,
+  rvi,
+  keltnerchannels,
+  donchianchannels,
+  supertrend,
+  parabolicsar,
+  ichimoku,
+  volumeratio,
+  distancefromma,
+  squeezeintensity,
+  zigzag,
 ]
 
 // Registry keys follow KTRDR: class name minus `Indicator`, lower-cased (so SMA's key is
@@ -52,7 +80,9 @@ export function requireIndicator(type: string): IndicatorDefinition {
   const names = [...LOOKUP.keys()]
   const hint = suggest(normaliseType(String(type)), names)
   throw new KtrdrError({
-    statusCode: 400, code: 'INDICATOR_UNKNOWN', retryable: false,
+    statusCode: 400,
+    code: 'INDICATOR_UNKNOWN',
+    retryable: false,
     message: `unknown indicator type '${String(type)}'${hint ? `; did you mean '${hint}'?` : ''} Known types: ${DEFINITIONS.map((d) => d.type).join(', ')}`,
   })
 }
@@ -66,7 +96,11 @@ export function resolveIndicatorParams(type: string, params?: Record<string, unk
   const def = getIndicator(type)
   if (!def) {
     const hint = suggest(normaliseType(String(type)), [...LOOKUP.keys()])
-    return { params: {}, warnings: [], errors: [{ message: `unknown indicator type '${String(type)}'${hint ? `; did you mean '${hint}'?` : ''}` }] }
+    return {
+      params: {},
+      warnings: [],
+      errors: [{ message: `unknown indicator type '${String(type)}'${hint ? `; did you mean '${hint}'?` : ''}` }],
+    }
   }
   return resolveParamsFor(def, params)
 }
@@ -81,12 +115,19 @@ export interface ComputeIndicatorOptions {
  * declared outputs. Throws KtrdrError: 400 INDICATOR_PARAMS_INVALID / INDICATOR_UNKNOWN,
  * 422 INDICATOR_INSUFFICIENT_DATA, 422 INDICATOR_INVALID_DATA (e.g. MFI on negative volume).
  */
-export function computeIndicator(type: string, params: Record<string, unknown> | null | undefined, bars: OhlcvSeries, options: ComputeIndicatorOptions = {}): Record<string, Float64Array> {
+export function computeIndicator(
+  type: string,
+  params: Record<string, unknown> | null | undefined,
+  bars: OhlcvSeries,
+  options: ComputeIndicatorOptions = {},
+): Record<string, Float64Array> {
   const def = requireIndicator(type)
   const resolved = resolveParamsFor(def, params)
   if (resolved.errors.length > 0) {
     throw new KtrdrError({
-      statusCode: 400, code: 'INDICATOR_PARAMS_INVALID', retryable: false,
+      statusCode: 400,
+      code: 'INDICATOR_PARAMS_INVALID',
+      retryable: false,
       message: `invalid params for ${def.type}: ${resolved.errors.map((e) => e.message).join('; ')}`,
       details: { errors: resolved.errors },
     })
@@ -95,7 +136,9 @@ export function computeIndicator(type: string, params: Record<string, unknown> |
   const min = def.minBars(resolved.params)
   if (bars.length < min) {
     throw new KtrdrError({
-      statusCode: 422, code: 'INDICATOR_INSUFFICIENT_DATA', retryable: false,
+      statusCode: 422,
+      code: 'INDICATOR_INSUFFICIENT_DATA',
+      retryable: false,
       message: `${def.type} needs at least ${min} bars, got ${bars.length}${bars.symbol ? ` for ${bars.symbol} ${bars.timeframe}` : ''}; load a longer date range or use shorter periods`,
       details: { required: min, provided: bars.length },
     })
@@ -104,7 +147,12 @@ export function computeIndicator(type: string, params: Record<string, unknown> |
   const declared = def.outputs(resolved.params)
   const got = Object.keys(result)
   if (got.length !== declared.length || declared.some((name) => !(name in result))) {
-    throw new KtrdrError({ statusCode: 500, code: 'INDICATOR_OUTPUT_MISMATCH', retryable: false, message: `${def.type} returned outputs [${got.join(', ')}] but declares [${declared.join(', ')}]` })
+    throw new KtrdrError({
+      statusCode: 500,
+      code: 'INDICATOR_OUTPUT_MISMATCH',
+      retryable: false,
+      message: `${def.type} returned outputs [${got.join(', ')}] but declares [${declared.join(', ')}]`,
+    })
   }
   return result
 }

@@ -45,12 +45,26 @@ export function weightedMean(src: Float64Array, n: number, out: Float64Array): F
   let sinceSync = 0
   for (let i = 0; i < len; i++) {
     const x = src[i]
-    if (x !== x) { lastNan = i; valid = false; out[i] = NaN; continue }
-    if (i - lastNan < n || i < n - 1) { out[i] = NaN; continue }
+    if (x !== x) {
+      lastNan = i
+      valid = false
+      out[i] = NaN
+      continue
+    }
+    if (i - lastNan < n || i < n - 1) {
+      out[i] = NaN
+      continue
+    }
     if (!valid || ++sinceSync >= RESYNC) {
-      s = 0; ws = 0
-      for (let k = 1; k <= n; k++) { const v = src[i - n + k]; s += v; ws += k * v }
-      valid = true; sinceSync = 0
+      s = 0
+      ws = 0
+      for (let k = 1; k <= n; k++) {
+        const v = src[i - n + k]
+        s += v
+        ws += k * v
+      }
+      valid = true
+      sinceSync = 0
     } else {
       ws += n * x - s
       s += x - src[i - n]
@@ -106,7 +120,15 @@ export const macd = defineIndicator({
  * identity; like ewm's fast path it omits pandas' skip-when-equal shortcut, see _ewm.ts). Returns false — leaving the caller to
  * take the general path — when the source has NaN or a divisor is not exactly 1.
  */
-function macdFused(src: Float64Array, af: number, as: number, ag: number, line: Float64Array, signal: Float64Array, histogram: Float64Array): boolean {
+function macdFused(
+  src: Float64Array,
+  af: number,
+  as: number,
+  ag: number,
+  line: Float64Array,
+  signal: Float64Array,
+  histogram: Float64Array,
+): boolean {
   const len = src.length
   if (len === 0) return true
   const df = 1 - af

@@ -26,7 +26,11 @@ export function atrSma(bars: OhlcvSeries, n: number, out: Float64Array): Float64
       sum -= tr[i - n]
       // Exact resync: no drift, and a flat stretch reads 0 again within 1024 bars (nothing
       // downstream branches on an exact-zero ATR; tracking zeros cost ~25% of this loop).
-      if (++since >= 1024) { since = 0; sum = 0; for (let j = i - n + 1; j <= i; j++) sum += tr[j] }
+      if (++since >= 1024) {
+        since = 0
+        sum = 0
+        for (let j = i - n + 1; j <= i; j++) sum += tr[j]
+      }
     }
     out[i] = i >= n - 1 ? sum / n : NaN
   }
@@ -92,7 +96,15 @@ export const bollingerbandwidth = defineIndicator({
 })
 
 /** Keltner channels into caller buffers: EMA(close, adjust=False) ± mult · SMA(TR, atrPeriod). */
-export function keltner(bars: OhlcvSeries, period: number, atrPeriod: number, mult: number, upper: Float64Array, middle: Float64Array, lower: Float64Array): void {
+export function keltner(
+  bars: OhlcvSeries,
+  period: number,
+  atrPeriod: number,
+  mult: number,
+  upper: Float64Array,
+  middle: Float64Array,
+  lower: Float64Array,
+): void {
   ewm(bars.close, spanAlpha(period), false, middle)
   atrSma(bars, atrPeriod, lower)
   for (let i = 0; i < bars.length; i++) {
@@ -148,8 +160,11 @@ export const squeezeintensity = defineIndicator({
   type: 'squeezeintensity',
   aliases: ['squeezeintensityindicator', 'squeeze'],
   params: {
-    bb_period: int(20, 2, 100), bb_multiplier: float(2.0, 0.1, 5),
-    kc_period: int(20, 2, 100), kc_multiplier: float(2.0, 0.1, 5), source: source(),
+    bb_period: int(20, 2, 100),
+    bb_multiplier: float(2.0, 0.1, 5),
+    kc_period: int(20, 2, 100),
+    kc_multiplier: float(2.0, 0.1, 5),
+    source: source(),
   },
   outputs: () => ['squeezeintensity'],
   multiOutput: false,
@@ -169,8 +184,14 @@ export const squeezeintensity = defineIndicator({
       const range = kcU[i] - kcL[i]
       // Warm-up stays NaN until both legs exist (KTRDR gave 0.0 = "no squeeze" for the first 9 bars,
       // while its ATR was undefined, then NaN until the Bollinger bands existed).
-      if (range !== range || bbU[i] !== bbU[i]) { out[i] = NaN; continue }
-      if (Math.abs(range) <= 1e-10) { out[i] = 0; continue }
+      if (range !== range || bbU[i] !== bbU[i]) {
+        out[i] = NaN
+        continue
+      }
+      if (Math.abs(range) <= 1e-10) {
+        out[i] = 0
+        continue
+      }
       const a = (kcU[i] - bbU[i]) / range
       const b = (bbL[i] - kcL[i]) / range
       const v = a < b ? a : b

@@ -69,10 +69,16 @@ function assertVolumeKnown(bars: OhlcvSeries, type: string): void {
   let bad = 0
   let first = -1
   const v = bars.volume
-  for (let i = 0; i < v.length; i++) if (v[i] < 0) { if (first < 0) first = i; bad++ }
+  for (let i = 0; i < v.length; i++)
+    if (v[i] < 0) {
+      if (first < 0) first = i
+      bad++
+    }
   if (bad > 0) {
     throw new KtrdrError({
-      statusCode: 422, code: 'INDICATOR_INVALID_DATA', retryable: false,
+      statusCode: 422,
+      code: 'INDICATOR_INVALID_DATA',
+      retryable: false,
       message: `${type} needs real volume, but ${bars.symbol || 'the series'} ${bars.timeframe || ''} has ${bad} bars with negative volume (first at bar ${first}; −1 is the forex "no volume" sentinel). Use a price-only indicator (e.g. rsi) for this instrument, or data with volume.`,
       details: { negativeVolumeBars: bad, firstBar: first },
     })
@@ -105,7 +111,10 @@ export const mfi = defineIndicator({
     const negSum = rollingSum(neg, n, n, pos)
     const out = neg
     for (let i = 0; i < len; i++) {
-      if (i < n) { out[i] = NaN; continue }
+      if (i < n) {
+        out[i] = NaN
+        continue
+      }
       const pf = posSum[i]
       const nf = negSum[i]
       out[i] = nf === 0 ? 100 : pf === 0 ? 0 : 100 - 100 / (1 + pf / nf)
@@ -176,7 +185,10 @@ export const adline = defineIndicator({
     moneyFlow(bars, mfm, mfv)
     const line = new Float64Array(len)
     let acc = 0
-    for (let i = 0; i < len; i++) { acc += mfv[i]; line[i] = acc }
+    for (let i = 0; i < len; i++) {
+      acc += mfv[i]
+      line[i] = acc
+    }
     const roc = new Float64Array(len)
     const mom = new Float64Array(len)
     for (let i = 0; i < len; i++) {
@@ -185,7 +197,14 @@ export const adline = defineIndicator({
     }
     const rs = rollingMean(line, 50, 20, new Float64Array(len))
     for (let i = 0; i < len; i++) rs[i] = finiteOrNaN((line[i] / rs[i] - 1) * 100)
-    const out: Record<string, Float64Array> = { line, mf_multiplier: mfm, mf_volume: mfv, roc_10: roc, momentum_21: mom, relative_strength: rs }
+    const out: Record<string, Float64Array> = {
+      line,
+      mf_multiplier: mfm,
+      mf_volume: mfv,
+      roc_10: roc,
+      momentum_21: mom,
+      relative_strength: rs,
+    }
     if (flag(p, 'use_sma_smoothing')) {
       const n = num(p, 'smoothing_period')
       out[`line_sma_${n}`] = rollingMean(line, n, n, new Float64Array(len))

@@ -8,10 +8,14 @@ import { zigzagLabels } from './zigzag.ts'
 /** Labels for one symbol's base-timeframe bars, as the strategy's `training.labels` asks. */
 export function buildLabels(config: LabelsConfig, bars: OhlcvSeries): LabelSet {
   switch (config.source) {
-    case 'zigzag': return zigzagLabels(bars.close, config.zigzag_threshold)
-    case 'triple_barrier': return tripleBarrierLabels(bars, config)
-    case 'forward_return': return forwardReturnLabels(bars.close, config.horizon)
-    case 'context': return contextLabels(bars.close, config.horizon, config.bullish_threshold, config.bearish_threshold)
+    case 'zigzag':
+      return zigzagLabels(bars.close, config.zigzag_threshold)
+    case 'triple_barrier':
+      return tripleBarrierLabels(bars, config)
+    case 'forward_return':
+      return forwardReturnLabels(bars.close, config.horizon)
+    case 'context':
+      return contextLabels(bars.close, config.horizon, config.bullish_threshold, config.bearish_threshold)
   }
 }
 
@@ -31,7 +35,11 @@ export interface AlignedSet {
  */
 export function alignFeaturesAndLabels(features: FeatureMatrix, labels: LabelSet): AlignedSet {
   if (labels.values.length !== features.rows) {
-    throw new KtrdrError({ statusCode: 500, code: 'LABELS_MISALIGNED', message: `labels cover ${labels.values.length} bars but the feature matrix has ${features.rows} rows: compute both from the same base-timeframe series` })
+    throw new KtrdrError({
+      statusCode: 500,
+      code: 'LABELS_MISALIGNED',
+      message: `labels cover ${labels.values.length} bars but the feature matrix has ${features.rows} rows: compute both from the same base-timeframe series`,
+    })
   }
   const rows = Math.min(labels.length, features.rows)
   const idx: number[] = []
@@ -41,7 +49,11 @@ export function alignFeaturesAndLabels(features: FeatureMatrix, labels: LabelSet
     if (labels.values[r] !== labels.values[r]) continue
     idx.push(r)
     let ok = true
-    for (let c = 0, o = r * cols; c < cols; c++, o++) if (!Number.isFinite(values[o])) { ok = false; break }
+    for (let c = 0, o = r * cols; c < cols; c++, o++)
+      if (!Number.isFinite(values[o])) {
+        ok = false
+        break
+      }
     if (ok) usable.push(r)
   }
   return {
@@ -70,12 +82,18 @@ export function alignFeaturesAndLabels(features: FeatureMatrix, labels: LabelSet
  * `offsets[k]` is where symbol k starts.
  */
 export function stackAligned(sets: AlignedSet[]): AlignedSet & { offsets: number[] } {
-  if (!sets.length) throw new KtrdrError({ statusCode: 400, code: 'LABELS_EMPTY', retryable: false, message: 'stackAligned needs at least one symbol' })
+  if (!sets.length)
+    throw new KtrdrError({ statusCode: 400, code: 'LABELS_EMPTY', retryable: false, message: 'stackAligned needs at least one symbol' })
   const cols = sets[0].features.cols
   const names = sets[0].features.names
   for (const s of sets) {
     if (s.features.cols !== cols || s.features.names.some((n, i) => n !== names[i])) {
-      throw new KtrdrError({ statusCode: 400, code: 'FEATURES_MISMATCH', retryable: false, message: 'every symbol must be built from the same strategy (same feature columns)' })
+      throw new KtrdrError({
+        statusCode: 400,
+        code: 'FEATURES_MISMATCH',
+        retryable: false,
+        message: 'every symbol must be built from the same strategy (same feature columns)',
+      })
     }
   }
   const rows = sets.reduce((a, s) => a + s.features.rows, 0)
@@ -95,7 +113,8 @@ export function stackAligned(sets: AlignedSet[]): AlignedSet & { offsets: number
     time.set(s.features.time, r)
     labels.set(s.labels.values, r)
     // Offset like the rows; an unsettled label (≥ its symbol's rows) stays past every boundary.
-    for (let i = 0; i < s.features.rows; i++) resolvedAt[r + i] = s.labels.resolvedAt[i] >= s.features.rows ? rows : s.labels.resolvedAt[i] + r
+    for (let i = 0; i < s.features.rows; i++)
+      resolvedAt[r + i] = s.labels.resolvedAt[i] >= s.features.rows ? rows : s.labels.resolvedAt[i] + r
     if (weights) {
       if (s.labels.weights) weights.set(s.labels.weights, r)
       else weights.fill(1, r, r + s.features.rows)
@@ -107,7 +126,14 @@ export function stackAligned(sets: AlignedSet[]): AlignedSet & { offsets: number
   const first = sets[0]
   return {
     features: { names, rows, cols, values, time, firstValidRow: first.features.firstValidRow },
-    labels: { kind: first.labels.kind, values: labels, length: rows, numClasses: first.labels.numClasses, resolvedAt, ...(weights ? { weights } : {}) },
+    labels: {
+      kind: first.labels.kind,
+      values: labels,
+      length: rows,
+      numClasses: first.labels.numClasses,
+      resolvedAt,
+      ...(weights ? { weights } : {}),
+    },
     labelled: Int32Array.from(labelled),
     usable: Int32Array.from(usable),
     offsets,

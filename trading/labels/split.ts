@@ -31,8 +31,18 @@ export function purgedSplit(n: number, ratios: SplitRatios, maxHold: number, emb
   const embargo = Math.floor(n * embargoPct)
   const trainEnd = Math.max(0, Math.min(valStart - embargo, valStart - maxHold + 1))
   if (trainEnd <= 0) {
-    throw new KtrdrError({ statusCode: 422, code: 'DATA_INSUFFICIENT', retryable: false, message: `purged split leaves no training rows (n=${n}, max_holding_period=${maxHold}, embargo=${embargo}): load more history` })
+    throw new KtrdrError({
+      statusCode: 422,
+      code: 'DATA_INSUFFICIENT',
+      retryable: false,
+      message: `purged split leaves no training rows (n=${n}, max_holding_period=${maxHold}, embargo=${embargo}): load more history`,
+    })
   }
   const valEnd = evalShare > 0 ? valStart + Math.floor((n - valStart) * (ratios.validation / evalShare)) : n
-  return { train: { start: 0, end: trainEnd }, validation: { start: valStart, end: valEnd }, test: { start: valEnd, end: n }, purged: valStart - trainEnd }
+  return {
+    train: { start: 0, end: trainEnd },
+    validation: { start: valStart, end: valEnd },
+    test: { start: valEnd, end: n },
+    purged: valStart - trainEnd,
+  }
 }

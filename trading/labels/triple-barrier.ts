@@ -45,14 +45,21 @@ export function barrierVolatility(bars: OhlcvSeries, span: number, method: 'atr'
 export function cusumEvents(close: Float64Array, threshold: number | Float64Array): Uint8Array {
   const n = close.length
   const ev = new Uint8Array(n)
-  let sPos = 0, sNeg = 0
+  let sPos = 0,
+    sNeg = 0
   for (let t = 1; t < n; t++) {
     const r = Math.log(close[t] / close[t - 1])
     if (r !== r) continue
     sPos = Math.max(0, sPos + r)
     sNeg = Math.min(0, sNeg + r)
     const h = typeof threshold === 'number' ? threshold : threshold[t]
-    if (sNeg < -h) { sNeg = 0; ev[t] = 1 } else if (sPos > h) { sPos = 0; ev[t] = 1 }
+    if (sNeg < -h) {
+      sNeg = 0
+      ev[t] = 1
+    } else if (sPos > h) {
+      sPos = 0
+      ev[t] = 1
+    }
   }
   return ev
 }
@@ -65,7 +72,12 @@ export function tripleBarrierLabels(bars: OhlcvSeries, options: TripleBarrierOpt
   const method = options.vol_method ?? 'atr'
   const n = bars.length
   if (n < maxHold + span) {
-    throw new KtrdrError({ statusCode: 422, code: 'DATA_INSUFFICIENT', retryable: false, message: `triple_barrier needs at least max_holding_period + vol_span = ${maxHold + span} bars, got ${n}: load a longer range` })
+    throw new KtrdrError({
+      statusCode: 422,
+      code: 'DATA_INSUFFICIENT',
+      retryable: false,
+      message: `triple_barrier needs at least max_holding_period + vol_span = ${maxHold + span} bars, got ${n}: load a longer range`,
+    })
   }
   const { high, low, close } = bars
   const vol = barrierVolatility(bars, span, method)
@@ -113,9 +125,13 @@ export function tripleBarrierLabels(bars: OhlcvSeries, options: TripleBarrierOpt
       const std = ewmStdAdjusted(logReturns(close), span)
       const m = options.cusum_multiplier ?? 0.5
       const th = new Float64Array(n)
-      let s = 0, c = 0
+      let s = 0,
+        c = 0
       for (let t = 0; t < n; t++) {
-        if (std[t] === std[t]) { s += std[t]; c++ }
+        if (std[t] === std[t]) {
+          s += std[t]
+          c++
+        }
         th[t] = m * (c ? s / c : 0)
       }
       h = th
@@ -124,10 +140,22 @@ export function tripleBarrierLabels(bars: OhlcvSeries, options: TripleBarrierOpt
     events = 0
     for (let t = 0; t < len; t++) {
       if (ev[t]) events++
-      else { values[t] = Number.NaN; holding[t] = Number.NaN }
+      else {
+        values[t] = Number.NaN
+        holding[t] = Number.NaN
+      }
     }
   }
-  const out: TripleBarrierLabelSet = { kind: 'classification', values, length: len, numClasses: 3, holding, volatility: vol, events, resolvedAt }
+  const out: TripleBarrierLabelSet = {
+    kind: 'classification',
+    values,
+    length: len,
+    numClasses: 3,
+    holding,
+    volatility: vol,
+    events,
+    resolvedAt,
+  }
   if (options.compute_weights) out.weights = uniquenessWeights(holding, len)
   return out
 }
@@ -160,7 +188,8 @@ export function uniquenessWeights(holding: Float64Array, len: number): Float64Ar
     inv[k + 1] = inv[k] + (conc > 0 ? 1 / conc : 0)
   }
   const w = new Float64Array(n)
-  let sum = 0, count = 0
+  let sum = 0,
+    count = 0
   for (let i = 0; i < len; i++) {
     const h = holding[i]
     if (h !== h) continue

@@ -33,14 +33,33 @@ function zigzagScan(close: Float64Array, threshold: number): { pivots: Int32Arra
     const change = (p - e) / e
     const before = ext
     if (dir === 0) {
-      if (change >= threshold) { dir = 1; pivots[count++] = i; ext = i }
-      else if (change <= -threshold) { dir = -1; pivots[count++] = i; ext = i }
+      if (change >= threshold) {
+        dir = 1
+        pivots[count++] = i
+        ext = i
+      } else if (change <= -threshold) {
+        dir = -1
+        pivots[count++] = i
+        ext = i
+      }
     } else if (dir === 1) {
-      if (p > e) { pivots[count - 1] = i; ext = i }
-      else if (change <= -threshold) { dir = -1; pivots[count++] = i; ext = i }
+      if (p > e) {
+        pivots[count - 1] = i
+        ext = i
+      } else if (change <= -threshold) {
+        dir = -1
+        pivots[count++] = i
+        ext = i
+      }
     } else {
-      if (p < e) { pivots[count - 1] = i; ext = i }
-      else if (change >= threshold) { dir = 1; pivots[count++] = i; ext = i }
+      if (p < e) {
+        pivots[count - 1] = i
+        ext = i
+      } else if (change >= threshold) {
+        dir = 1
+        pivots[count++] = i
+        ext = i
+      }
     }
     if (ext !== before) updates[i] = 1
   }
@@ -57,7 +76,8 @@ export function zigzagLabels(close: Float64Array, threshold = 0.02): LabelSet {
   const values = new Float64Array(n).fill(HOLD)
   const { pivots: piv, updates } = zigzagScan(close, threshold)
   for (let k = 0; k + 1 < piv.length; k++) {
-    const i = piv[k], j = piv[k + 1]
+    const i = piv[k],
+      j = piv[k + 1]
     const cls = close[j] > close[i] ? BUY : SELL
     for (let t = i + 1; t < j; t++) values[t] = cls
   }

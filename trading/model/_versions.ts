@@ -25,7 +25,12 @@ export async function listVersions(models: Storage, strategy: string, timeframe:
  * no create-if-absent primitive: there we write a unique token and read it back after a pause,
  * which only narrows the race; use an fs mount for models when trainings run concurrently.
  */
-export async function claimModelVersion(storage: Pick<KtrdrStorage, 'models' | 'options'>, strategy: string, timeframe: string, owner: Record<string, unknown> = {}): Promise<{ version: number; key: string }> {
+export async function claimModelVersion(
+  storage: Pick<KtrdrStorage, 'models' | 'options'>,
+  strategy: string,
+  timeframe: string,
+  owner: Record<string, unknown> = {},
+): Promise<{ version: number; key: string }> {
   const dir = modelDirName(strategy)
   let n = Math.max(0, ...(await listVersions(storage.models, strategy, timeframe))) + 1
   for (let attempt = 0; attempt < 1000; attempt++, n++) {
@@ -67,7 +72,10 @@ async function withLock<T>(storage: Pick<KtrdrStorage, 'options'>, key: string, 
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
       // A holder that died leaves its lock behind; pointer updates take milliseconds.
-      const age = await fsp.stat(local).then((s) => Date.now() - s.mtimeMs, () => 0)
+      const age = await fsp.stat(local).then(
+        (s) => Date.now() - s.mtimeMs,
+        () => 0,
+      )
       if (age > 30_000 || Date.now() > deadline) await fsp.rm(local, { force: true })
       else await new Promise((r) => setTimeout(r, 10 + Math.random() * 20))
     }
@@ -85,7 +93,11 @@ async function withLock<T>(storage: Pick<KtrdrStorage, 'options'>, key: string, 
  * under an exclusive lock file, so concurrent saves always leave it on the newest version; on
  * other drivers the last writer wins, which the recomputation makes rarely wrong.
  */
-export async function updateLatestPointer(storage: Pick<KtrdrStorage, 'models' | 'options'>, strategy: string, timeframe: string): Promise<LatestPointer | null> {
+export async function updateLatestPointer(
+  storage: Pick<KtrdrStorage, 'models' | 'options'>,
+  strategy: string,
+  timeframe: string,
+): Promise<LatestPointer | null> {
   const dir = modelDirName(strategy)
   const pointerKey = modelLatestKey(strategy, timeframe)
   return withLock(storage, `${dir}/.${timeframe}_latest.lock`, async () => {

@@ -35,7 +35,8 @@ const WASM = '@tensorflow/tfjs-backend-wasm'
 const importWasm = () => import('@tensorflow/tfjs-backend-wasm')
 
 /** A backend package that resolved its own copy of tfjs-core registers into another engine. */
-const SPLIT_ENGINE = 'loaded, but it registered into another copy of @tensorflow/tfjs-core: install it next to @tensorflow/tfjs with the same version (bundles must trace @tensorflow/* instead of inlining them)'
+const SPLIT_ENGINE =
+  'loaded, but it registered into another copy of @tensorflow/tfjs-core: install it next to @tensorflow/tfjs with the same version (bundles must trace @tensorflow/* instead of inlining them)'
 
 const require_ = createRequire(import.meta.url)
 let selected: Promise<TfBackendInfo> | undefined
@@ -76,19 +77,27 @@ const WASM_FILE = 'tfjs-backend-wasm-simd.wasm'
  */
 async function locateWasmBinaries(): Promise<string | undefined> {
   const dirOf = (req: NodeRequire) => {
-    try { return join(dirname(req.resolve(`${WASM}/package.json`)), 'dist') } catch { return undefined }
+    try {
+      return join(dirname(req.resolve(`${WASM}/package.json`)), 'dist')
+    } catch {
+      return undefined
+    }
   }
   const own = dirOf(require_)
   if (own && existsSync(join(own, WASM_FILE))) return undefined
   const candidates = [process.env.KTRDR_TFJS_WASM_DIR, dirOf(createRequire(join(process.cwd(), 'noop.js')))].filter((d): d is string => !!d)
   const found = candidates.find((d) => existsSync(join(d, WASM_FILE)))
-  if (!found) return `${WASM_FILE} is missing next to the package${own ? ` (${own})` : ''}: set KTRDR_TFJS_WASM_DIR to a folder holding the .wasm files`
+  if (!found)
+    return `${WASM_FILE} is missing next to the package${own ? ` (${own})` : ''}: set KTRDR_TFJS_WASM_DIR to a folder holding the .wasm files`
   const mod = (await importWasm()) as { setWasmPaths(prefix: string): void }
   mod.setWasmPaths(found.endsWith('/') ? found : `${found}/`)
   return undefined
 }
 
-export function resolveTfBackendOptions(options: TfBackendOptions = {}, env: NodeJS.ProcessEnv = process.env): Required<Pick<TfBackendOptions, 'preferGpu'>> & TfBackendOptions {
+export function resolveTfBackendOptions(
+  options: TfBackendOptions = {},
+  env: NodeJS.ProcessEnv = process.env,
+): Required<Pick<TfBackendOptions, 'preferGpu'>> & TfBackendOptions {
   const forced = (options.force ?? env.KTRDR_TF_BACKEND) as TfBackendName | undefined
   if (forced && !['tensorflow', 'wasm', 'cpu'].includes(forced)) {
     throw new Error(`KTRDR_TF_BACKEND="${forced}" is not a backend: use tensorflow, wasm or cpu`)
@@ -134,7 +143,7 @@ async function select(options: ReturnType<typeof resolveTfBackendOptions>): Prom
     }
   }
   if (want('wasm')) {
-    const failed = await tryImport(WASM) ?? await locateWasmBinaries()
+    const failed = (await tryImport(WASM)) ?? (await locateWasmBinaries())
     if (failed) skipped.push(`${WASM}: ${failed}`)
     else if (!tf.engine().registryFactory.wasm) skipped.push(`${WASM}: ${SPLIT_ENGINE}`)
     else {
@@ -160,7 +169,9 @@ export function useTfBackend(options: TfBackendOptions = {}): Promise<TfBackendI
   if (!selected || key !== selectedKey) {
     selectedKey = key
     selected = select(resolved)
-    selected.catch(() => { selected = undefined })
+    selected.catch(() => {
+      selected = undefined
+    })
   }
   return selected
 }

@@ -11,7 +11,9 @@ export function buildModel(spec: ModelSpec): tf.LayersModel {
   // tfjs warns that orthogonal init of recurrent kernels above 2000 elements is slow; it takes
   // milliseconds at our sizes, and the warning would land in every training log.
   const warn = console.warn
-  console.warn = (...args: unknown[]) => { if (!String(args[0]).startsWith('Orthogonal initializer')) warn(...args) }
+  console.warn = (...args: unknown[]) => {
+    if (!String(args[0]).startsWith('Orthogonal initializer')) warn(...args)
+  }
   try {
     return buildLayers(spec)
   } finally {
@@ -30,7 +32,14 @@ function buildLayers(spec: ModelSpec): tf.LayersModel {
     let x: tf.SymbolicTensor = input
     spec.hiddenLayers.forEach((units, i) => {
       const linear = spec.activation === 'leaky_relu'
-      x = tf.layers.dense({ units, activation: linear ? 'linear' : (spec.activation as 'relu' | 'tanh' | 'sigmoid'), kernelInitializer: glorot(), name: `dense_${i}` }).apply(x) as tf.SymbolicTensor
+      x = tf.layers
+        .dense({
+          units,
+          activation: linear ? 'linear' : (spec.activation as 'relu' | 'tanh' | 'sigmoid'),
+          kernelInitializer: glorot(),
+          name: `dense_${i}`,
+        })
+        .apply(x) as tf.SymbolicTensor
       // PyTorch's LeakyReLU default slope.
       if (linear) x = tf.layers.leakyReLU({ alpha: 0.01, name: `leaky_relu_${i}` }).apply(x) as tf.SymbolicTensor
       x = dropout(`dropout_${i}`).apply(x) as tf.SymbolicTensor

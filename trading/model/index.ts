@@ -2,11 +2,27 @@
 // build, save/load under the models mount, prediction). Kept apart from trading/index.ts so that
 // what only reads data, strategies and features never loads tfjs.
 export { tf, type LayersModel, type NamedTensor, type Tensor } from './tf.ts'
-export { hasCudaDevice, packageVersion, resolveTfBackendOptions, useTfBackend, type TfBackendInfo, type TfBackendName, type TfBackendOptions } from './backend.ts'
+export {
+  hasCudaDevice,
+  packageVersion,
+  resolveTfBackendOptions,
+  useTfBackend,
+  type TfBackendInfo,
+  type TfBackendName,
+  type TfBackendOptions,
+} from './backend.ts'
 export { resolveModelSpec, type Activation, type ModelSection, type ModelSpec, type ModelType, type OutputKind } from './spec.ts'
 export { buildModel, countParameters } from './build.ts'
 export type { ModelMetadata, ModelOutputType } from './metadata.ts'
-export { loadModel, resolveModelKey, saveModelVersion, storageLoadHandler, storageSaveHandler, type LoadedModel, type SaveModelInput } from './io.ts'
+export {
+  loadModel,
+  resolveModelKey,
+  saveModelVersion,
+  storageLoadHandler,
+  storageSaveHandler,
+  type LoadedModel,
+  type SaveModelInput,
+} from './io.ts'
 export { DEFAULT_PREDICT_BATCH, fillSampleBatch, predictableRows, predictRaw, sampleShape, type SampleRows } from './predict.ts'
 export { predictProbabilities, type Predictions } from './infer.ts'
 // Model versions: train claims `<strategy>/<tf>_v<N>` before it writes, so two trainings never share N.

@@ -17,11 +17,17 @@ export interface Predictions {
  * here unless the matrix says it already is; columns must match the model's resolved_features.
  * This is the same predict path training used to evaluate validation and test.
  */
-export async function predictProbabilities(loaded: LoadedModel, matrix: FeatureMatrix & { normalized?: boolean }, options: { batchSize?: number; signal?: AbortSignal; fromRow?: number; toRow?: number } = {}): Promise<Predictions> {
+export async function predictProbabilities(
+  loaded: LoadedModel,
+  matrix: FeatureMatrix & { normalized?: boolean },
+  options: { batchSize?: number; signal?: AbortSignal; fromRow?: number; toRow?: number } = {},
+): Promise<Predictions> {
   const { spec, metadata } = loaded
   const expected = metadata.resolved_features
   if (matrix.cols !== expected.length || matrix.names.some((n, i) => n !== expected[i])) {
-    throw new Error(`Feature columns do not match model ${loaded.key}: it expects [${expected.join(', ')}], got [${matrix.names.join(', ')}]; build the matrix from the model's strategy`)
+    throw new Error(
+      `Feature columns do not match model ${loaded.key}: it expects [${expected.join(', ')}], got [${matrix.names.join(', ')}]; build the matrix from the model's strategy`,
+    )
   }
   let values = matrix.values
   const params = metadata.normalization_params as NormalizationParams | null

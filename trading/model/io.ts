@@ -46,13 +46,15 @@ export function storageSaveHandler(models: Storage, dirKey: string, sums: ModelA
   return {
     async save(artifacts) {
       const weights = toBytes(artifacts.weightData)
-      const json = Buffer.from(JSON.stringify({
-        format: artifacts.format ?? 'layers-model',
-        generatedBy: artifacts.generatedBy,
-        convertedBy: artifacts.convertedBy ?? null,
-        modelTopology: artifacts.modelTopology,
-        weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs ?? [] }],
-      }))
+      const json = Buffer.from(
+        JSON.stringify({
+          format: artifacts.format ?? 'layers-model',
+          generatedBy: artifacts.generatedBy,
+          convertedBy: artifacts.convertedBy ?? null,
+          modelTopology: artifacts.modelTopology,
+          weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs ?? [] }],
+        }),
+      )
       await models.setItemRaw(`${dirKey}/weights.bin`, weights)
       await models.setItemRaw(`${dirKey}/model.json`, json)
       sums['weights.bin'] = sumOf(weights)
@@ -81,7 +83,8 @@ async function readVerified(models: Storage, dirKey: string, file: string, sums:
   const expected = sums?.[file]
   if (!expected) return bytes
   const actual = sumOf(bytes)
-  if (actual.bytes !== expected.bytes) throw corrupt(dirKey, `${file} has ${actual.bytes} bytes, ${expected.bytes} were saved (truncated or overwritten)`)
+  if (actual.bytes !== expected.bytes)
+    throw corrupt(dirKey, `${file} has ${actual.bytes} bytes, ${expected.bytes} were saved (truncated or overwritten)`)
   if (actual.sha256 !== expected.sha256) throw corrupt(dirKey, `${file} does not match the sha256 recorded when it was saved`)
   return bytes
 }
@@ -104,17 +107,24 @@ export function storageLoadHandler(models: Storage, dirKey: string, sums?: Model
   return {
     async load() {
       const jsonBytes = await readVerified(models, dirKey, 'model.json', sums)
-      let json: { modelTopology: object; weightsManifest: Array<{ weights: tf.io.WeightsManifestEntry[] }>; format?: string; generatedBy?: string }
+      let json: {
+        modelTopology: object
+        weightsManifest: Array<{ weights: tf.io.WeightsManifestEntry[] }>
+        format?: string
+        generatedBy?: string
+      }
       try {
         json = JSON.parse(Buffer.from(jsonBytes).toString('utf8'))
       } catch (cause) {
         throw corrupt(dirKey, 'model.json is not valid JSON', cause)
       }
-      if (!json || typeof json !== 'object' || !Array.isArray(json.weightsManifest)) throw corrupt(dirKey, 'model.json has no weightsManifest')
+      if (!json || typeof json !== 'object' || !Array.isArray(json.weightsManifest))
+        throw corrupt(dirKey, 'model.json has no weightsManifest')
       const weights = await readVerified(models, dirKey, 'weights.bin', sums)
       const weightSpecs = json.weightsManifest.flatMap((g) => g.weights)
       const needed = expectedWeightBytes(weightSpecs)
-      if (needed !== null && weights.byteLength !== needed) throw corrupt(dirKey, `weights.bin has ${weights.byteLength} bytes where model.json needs ${needed}`)
+      if (needed !== null && weights.byteLength !== needed)
+        throw corrupt(dirKey, `weights.bin has ${weights.byteLength} bytes where model.json needs ${needed}`)
       return {
         modelTopology: json.modelTopology,
         weightSpecs,
@@ -140,8 +150,13 @@ export interface SaveModelInput {
  * metrics.json) and then moves `<tf>_latest` to it. metadata.json is written last: a version
  * without it is incomplete (crashed mid-save) and loadModel refuses it.
  */
-export async function saveModelVersion(storage: Pick<KtrdrStorage, 'models' | 'options'>, input: SaveModelInput): Promise<{ version: number; key: string }> {
-  const { version, key } = await claimModelVersion(storage, input.strategyName, input.timeframe, { operation_id: input.metadata.operation_id })
+export async function saveModelVersion(
+  storage: Pick<KtrdrStorage, 'models' | 'options'>,
+  input: SaveModelInput,
+): Promise<{ version: number; key: string }> {
+  const { version, key } = await claimModelVersion(storage, input.strategyName, input.timeframe, {
+    operation_id: input.metadata.operation_id,
+  })
   const artifacts: ModelArtifactSums = {}
   await input.model.save(storageSaveHandler(storage.models, key, artifacts))
   await storage.models.setItem(`${key}/${MODEL_FILES.metrics}`, JSON.stringify(input.metrics))
@@ -159,7 +174,8 @@ export async function saveModelVersion(storage: Pick<KtrdrStorage, 'models' | 'o
 export async function resolveModelKey(models: Storage, ref: string, modelsDir?: string): Promise<string> {
   let key = ref.trim()
   if (isAbsolute(key)) {
-    if (!modelsDir) throw new Error(`Model path ${ref} is absolute but the models mount is not a local directory: pass <strategy>/<tf>_v<N>`)
+    if (!modelsDir)
+      throw new Error(`Model path ${ref} is absolute but the models mount is not a local directory: pass <strategy>/<tf>_v<N>`)
     const rel = relative(resolve(modelsDir), resolve(key))
     if (rel.startsWith('..') || isAbsolute(rel)) throw new Error(`Model path ${ref} is not under the models directory ${modelsDir}`)
     key = rel
@@ -169,7 +185,8 @@ export async function resolveModelKey(models: Storage, ref: string, modelsDir?: 
   const latest = /^(.+)\/([^/]+)_latest$/.exec(key)
   if (latest) {
     const pointer = await models.getItem<LatestPointer>(key)
-    if (!pointer || typeof pointer !== 'object' || typeof pointer.key !== 'string') throw new Error(`No trained model yet for ${latest[1]} on ${latest[2]}: models/${key} does not exist; train the strategy first`)
+    if (!pointer || typeof pointer !== 'object' || typeof pointer.key !== 'string')
+      throw new Error(`No trained model yet for ${latest[1]} on ${latest[2]}: models/${key} does not exist; train the strategy first`)
     key = pointer.key
   }
   return key
@@ -180,7 +197,11 @@ export async function resolveModelKey(models: Storage, ref: string, modelsDir?: 
  * not match the sha256s recorded at save (or, for models saved before those were recorded, that
  * tfjs cannot read) fail with MODEL_CORRUPT, never a silent load of garbage weights.
  */
-export async function loadModel(target: Storage | Pick<KtrdrStorage, 'models' | 'options'>, ref: string, load: { onWarning?(message: string): void } = {}): Promise<LoadedModel> {
+export async function loadModel(
+  target: Storage | Pick<KtrdrStorage, 'models' | 'options'>,
+  ref: string,
+  load: { onWarning?(message: string): void } = {},
+): Promise<LoadedModel> {
   const models = 'models' in target && 'options' in target ? target.models : (target as Storage)
   const options = 'options' in target ? (target as KtrdrStorage).options : undefined
   const mount = options?.mounts.models

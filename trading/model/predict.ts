@@ -14,7 +14,14 @@ export const DEFAULT_PREDICT_BATCH = 4096
  * Copies the input of each sample into `out`: for an MLP the row `end`, for LSTM/GRU the window
  * of `sequenceLength` rows ending at `end` (a window's label is the label of its last row, docs/domain.md#network-architectures).
  */
-export function fillSampleBatch(src: SampleRows, endRows: ArrayLike<number>, from: number, to: number, sequenceLength: number, out: Float32Array): void {
+export function fillSampleBatch(
+  src: SampleRows,
+  endRows: ArrayLike<number>,
+  from: number,
+  to: number,
+  sequenceLength: number,
+  out: Float32Array,
+): void {
   const { values, cols } = src
   const span = sequenceLength * cols
   for (let i = from; i < to; i++) {
@@ -32,7 +39,13 @@ export function sampleShape(spec: Pick<ModelSpec, 'type' | 'sequenceLength' | 'i
  * `outputSize` floats per sample. Training's validation/test evaluation and backtest inference
  * both go through here, so what was evaluated is exactly what is traded.
  */
-export async function predictRaw(model: tf.LayersModel, spec: ModelSpec, src: SampleRows, endRows: ArrayLike<number>, options: { batchSize?: number; softmax?: boolean; signal?: AbortSignal } = {}): Promise<Float32Array> {
+export async function predictRaw(
+  model: tf.LayersModel,
+  spec: ModelSpec,
+  src: SampleRows,
+  endRows: ArrayLike<number>,
+  options: { batchSize?: number; softmax?: boolean; signal?: AbortSignal } = {},
+): Promise<Float32Array> {
   const n = endRows.length
   const batchSize = Math.max(1, options.batchSize ?? DEFAULT_PREDICT_BATCH)
   const out = new Float32Array(n * spec.outputSize)
@@ -47,7 +60,7 @@ export async function predictRaw(model: tf.LayersModel, spec: ModelSpec, src: Sa
       const logits = model.apply(tf.tensor(view, sampleShape(spec, size)), { training: false }) as tf.Tensor
       return options.softmax && spec.outputKind === 'classification' ? tf.softmax(logits) : logits
     })
-    out.set(await y.data() as Float32Array, from * spec.outputSize)
+    out.set((await y.data()) as Float32Array, from * spec.outputSize)
     y.dispose()
   }
   return out
@@ -63,7 +76,11 @@ export function predictableRows(src: SampleRows, rows: number, sequenceLength: n
   for (let r = from; r < to; r++) {
     let finite = 1
     const base = r * cols
-    for (let c = 0; c < cols; c++) if (!Number.isFinite(values[base + c])) { finite = 0; break }
+    for (let c = 0; c < cols; c++)
+      if (!Number.isFinite(values[base + c])) {
+        finite = 0
+        break
+      }
     ok[r] = finite
   }
   const result: number[] = []

@@ -31,25 +31,47 @@ export interface ModelSection {
 const ACTIVATIONS: Activation[] = ['relu', 'tanh', 'sigmoid', 'leaky_relu']
 
 function posInt(value: unknown, what: string): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw new Error(`model.architecture.${what} must be a positive integer, got ${JSON.stringify(value)}`)
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1)
+    throw new Error(`model.architecture.${what} must be a positive integer, got ${JSON.stringify(value)}`)
   return value
 }
 
-export function resolveModelSpec(section: ModelSection | undefined, shape: { inputSize: number; outputSize: number; outputKind: OutputKind; seed: number }): ModelSpec {
+export function resolveModelSpec(
+  section: ModelSection | undefined,
+  shape: { inputSize: number; outputSize: number; outputKind: OutputKind; seed: number },
+): ModelSpec {
   const type = (section?.type ?? 'mlp').toLowerCase()
-  if (type !== 'mlp' && type !== 'lstm' && type !== 'gru') throw new Error(`model.type "${section?.type}" is not supported: use mlp, lstm or gru`)
+  if (type !== 'mlp' && type !== 'lstm' && type !== 'gru')
+    throw new Error(`model.type "${section?.type}" is not supported: use mlp, lstm or gru`)
   const arch = section?.architecture ?? {}
   const dropout = arch.dropout === undefined ? 0.2 : Number(arch.dropout)
   if (!(dropout >= 0 && dropout < 1)) throw new Error(`model.architecture.dropout must be in [0, 1), got ${JSON.stringify(arch.dropout)}`)
   const activation = ((arch.activation as string | undefined) ?? 'relu').toLowerCase() as Activation
-  if (!ACTIVATIONS.includes(activation)) throw new Error(`model.architecture.activation "${arch.activation}" is not supported: use ${ACTIVATIONS.join(', ')}`)
-  const base = { inputSize: shape.inputSize, outputSize: shape.outputSize, outputKind: shape.outputKind, seed: shape.seed >>> 0, dropout, activation }
+  if (!ACTIVATIONS.includes(activation))
+    throw new Error(`model.architecture.activation "${arch.activation}" is not supported: use ${ACTIVATIONS.join(', ')}`)
+  const base = {
+    inputSize: shape.inputSize,
+    outputSize: shape.outputSize,
+    outputKind: shape.outputKind,
+    seed: shape.seed >>> 0,
+    dropout,
+    activation,
+  }
   if (type === 'mlp') {
     const layers = arch.hidden_layers ?? [64, 32]
-    if (!Array.isArray(layers) || layers.length === 0) throw new Error('model.architecture.hidden_layers must be a non-empty list of layer sizes for an mlp')
-    return { ...base, type, hiddenLayers: layers.map((n, i) => posInt(n, `hidden_layers[${i}]`)), sequenceLength: 1, hiddenSize: 0, numLayers: layers.length }
+    if (!Array.isArray(layers) || layers.length === 0)
+      throw new Error('model.architecture.hidden_layers must be a non-empty list of layer sizes for an mlp')
+    return {
+      ...base,
+      type,
+      hiddenLayers: layers.map((n, i) => posInt(n, `hidden_layers[${i}]`)),
+      sequenceLength: 1,
+      hiddenSize: 0,
+      numLayers: layers.length,
+    }
   }
-  if (arch.hidden_layers !== undefined) throw new Error(`model.architecture.hidden_layers is for mlp; ${type} takes hidden_size and num_layers`)
+  if (arch.hidden_layers !== undefined)
+    throw new Error(`model.architecture.hidden_layers is for mlp; ${type} takes hidden_size and num_layers`)
   if (arch.sequence_length === undefined) throw new Error(`model.architecture.sequence_length is required for ${type}`)
   return {
     ...base,

@@ -9,7 +9,11 @@ export type Obj = Record<string, unknown>
 export class Checker {
   readonly errors: StrategyIssue[] = []
   readonly warnings: StrategyIssue[] = []
-  constructor(private readonly doc: Document | undefined, private readonly lines: LineCounter | undefined, readonly file?: string) {}
+  constructor(
+    private readonly doc: Document | undefined,
+    private readonly lines: LineCounter | undefined,
+    readonly file?: string,
+  ) {}
 
   error(path: Path, message: string): void {
     this.errors.push(this.issue(path, message))
@@ -53,10 +57,18 @@ export function formatPath(path: Path): string {
   return out
 }
 
-export function parseYamlSource(text: string): { doc: Document; lines: LineCounter; value: unknown; yamlErrors: { message: string; line?: number }[] } {
+export function parseYamlSource(text: string): {
+  doc: Document
+  lines: LineCounter
+  value: unknown
+  yamlErrors: { message: string; line?: number }[]
+} {
   const lines = new LineCounter()
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true })
-  const yamlErrors: { message: string; line?: number }[] = doc.errors.map((e) => ({ message: e.message.split('\n')[0], line: e.linePos?.[0]?.line ?? lines.linePos(e.pos[0]).line }))
+  const yamlErrors: { message: string; line?: number }[] = doc.errors.map((e) => ({
+    message: e.message.split('\n')[0],
+    line: e.linePos?.[0]?.line ?? lines.linePos(e.pos[0]).line,
+  }))
   let value: unknown
   if (!yamlErrors.length) {
     try {
@@ -82,10 +94,16 @@ export function describe(v: unknown): string {
 export class Reader {
   constructor(readonly c: Checker) {}
 
-  str(obj: Obj, key: string, path: Path, opts: { required?: boolean; fallback?: string; values?: readonly string[] } = {}): string | undefined {
+  str(
+    obj: Obj,
+    key: string,
+    path: Path,
+    opts: { required?: boolean; fallback?: string; values?: readonly string[] } = {},
+  ): string | undefined {
     const v = obj[key]
     if (v === undefined || v === null) {
-      if (opts.required) this.c.error([...path, key], `is required (expected a string${opts.values ? `: one of ${opts.values.join(', ')}` : ''})`)
+      if (opts.required)
+        this.c.error([...path, key], `is required (expected a string${opts.values ? `: one of ${opts.values.join(', ')}` : ''})`)
       return opts.fallback
     }
     if (typeof v !== 'string' && typeof v !== 'number') {
@@ -100,7 +118,20 @@ export class Reader {
     return s
   }
 
-  num(obj: Obj, key: string, path: Path, opts: { fallback: number; int?: boolean; min?: number; max?: number; exclusiveMin?: boolean; exclusiveMax?: boolean; required?: boolean }): number {
+  num(
+    obj: Obj,
+    key: string,
+    path: Path,
+    opts: {
+      fallback: number
+      int?: boolean
+      min?: number
+      max?: number
+      exclusiveMin?: boolean
+      exclusiveMax?: boolean
+      required?: boolean
+    },
+  ): number {
     const v = obj[key]
     if (v === undefined || v === null) {
       if (opts.required) this.c.error([...path, key], `is required (expected ${opts.int ? 'an integer' : 'a number'})`)
@@ -111,7 +142,10 @@ export class Reader {
       this.c.error([...path, key], `expected ${expect}, got ${describe(v)}`)
       return opts.fallback
     }
-    if ((opts.min !== undefined && (opts.exclusiveMin ? v <= opts.min : v < opts.min)) || (opts.max !== undefined && (opts.exclusiveMax ? v >= opts.max : v > opts.max))) {
+    if (
+      (opts.min !== undefined && (opts.exclusiveMin ? v <= opts.min : v < opts.min)) ||
+      (opts.max !== undefined && (opts.exclusiveMax ? v >= opts.max : v > opts.max))
+    ) {
       this.c.error([...path, key], `expected ${expect}, got ${v}`)
       return opts.fallback
     }

@@ -25,13 +25,21 @@ export function readTrainingData(r: Reader, root: Obj): TrainingData {
   const path = ['training_data']
   const td = r.obj(root, 'training_data', [], true) ?? {}
   const out: TrainingData = {
-    symbol_mode: 'single', symbols: [], timeframe_mode: 'single', timeframes: [], declared_timeframes: [],
-    base_timeframe: '1h', history_required: 200,
+    symbol_mode: 'single',
+    symbols: [],
+    timeframe_mode: 'single',
+    timeframes: [],
+    declared_timeframes: [],
+    base_timeframe: '1h',
+    history_required: 200,
   }
 
   const symbols = r.obj(td, 'symbols', path, true)
   if (symbols) {
-    const mode = r.str(symbols, 'mode', [...path, 'symbols'], { fallback: 'single', values: ['single', 'multi_symbol'] }) as TrainingData['symbol_mode']
+    const mode = r.str(symbols, 'mode', [...path, 'symbols'], {
+      fallback: 'single',
+      values: ['single', 'multi_symbol'],
+    }) as TrainingData['symbol_mode']
     out.symbol_mode = mode
     if (mode === 'single') {
       const s = r.str(symbols, 'symbol', [...path, 'symbols'], { required: true })
@@ -42,14 +50,17 @@ export function readTrainingData(r: Reader, root: Obj): TrainingData {
     } else {
       const key = symbols.list !== undefined ? 'list' : 'symbols'
       const list = symbols[key]
-      if (!Array.isArray(list) || list.length === 0) c.error([...path, 'symbols', key], `multi_symbol mode needs a non-empty list of symbols, got ${describe(list)}`)
-      else list.forEach((s, i) => {
-        if (!isValidSymbol(s)) c.error([...path, 'symbols', key, i], `invalid symbol ${describe(s)}`)
-        else if (out.symbols.includes(s)) c.error([...path, 'symbols', key, i], `duplicate symbol ${s}`)
-        else out.symbols.push(s)
-      })
+      if (!Array.isArray(list) || list.length === 0)
+        c.error([...path, 'symbols', key], `multi_symbol mode needs a non-empty list of symbols, got ${describe(list)}`)
+      else
+        list.forEach((s, i) => {
+          if (!isValidSymbol(s)) c.error([...path, 'symbols', key, i], `invalid symbol ${describe(s)}`)
+          else if (out.symbols.includes(s)) c.error([...path, 'symbols', key, i], `duplicate symbol ${s}`)
+          else out.symbols.push(s)
+        })
     }
-    if (symbols.selection_criteria !== undefined && !isObj(symbols.selection_criteria)) c.error([...path, 'symbols', 'selection_criteria'], 'expected a mapping')
+    if (symbols.selection_criteria !== undefined && !isObj(symbols.selection_criteria))
+      c.error([...path, 'symbols', 'selection_criteria'], 'expected a mapping')
     else if (symbols.selection_criteria) out.selection_criteria = symbols.selection_criteria as Obj
   }
 
@@ -66,18 +77,21 @@ export function readTrainingData(r: Reader, root: Obj): TrainingData {
       }
     } else {
       const list = tfs.list ?? tfs.timeframes
-      if (!Array.isArray(list) || list.length < 2) c.error([...tpath, 'list'], `multi_timeframe mode needs a list of at least 2 timeframes, got ${describe(list)}`)
-      else list.forEach((v, i) => {
-        const tf = timeframe(c, v, [...tpath, 'list', i])
-        if (!tf) return
-        if (out.declared_timeframes.includes(tf)) c.error([...tpath, 'list', i], `duplicate timeframe ${tf}`)
-        else out.declared_timeframes.push(tf)
-      })
+      if (!Array.isArray(list) || list.length < 2)
+        c.error([...tpath, 'list'], `multi_timeframe mode needs a list of at least 2 timeframes, got ${describe(list)}`)
+      else
+        list.forEach((v, i) => {
+          const tf = timeframe(c, v, [...tpath, 'list', i])
+          if (!tf) return
+          if (out.declared_timeframes.includes(tf)) c.error([...tpath, 'list', i], `duplicate timeframe ${tf}`)
+          else out.declared_timeframes.push(tf)
+        })
     }
     let base = out.declared_timeframes[0]
     if (tfs.base_timeframe !== undefined) {
       const tf = timeframe(c, tfs.base_timeframe, [...tpath, 'base_timeframe'])
-      if (tf && !out.declared_timeframes.includes(tf) && out.declared_timeframes.length) c.error([...tpath, 'base_timeframe'], `base_timeframe ${tf} is not in the timeframe list [${out.declared_timeframes.join(', ')}]`)
+      if (tf && !out.declared_timeframes.includes(tf) && out.declared_timeframes.length)
+        c.error([...tpath, 'base_timeframe'], `base_timeframe ${tf} is not in the timeframe list [${out.declared_timeframes.join(', ')}]`)
       else if (tf) base = tf
     } else if (mode === 'multi_timeframe' && base) {
       c.warn([...tpath, 'base_timeframe'], `not set: using the first listed timeframe ${base} as the base`)
@@ -125,7 +139,8 @@ export function readContextData(r: Reader, root: Obj): ContextDataEntry[] {
     } else if (provider === 'fred') {
       const series = entry.series
       const list = Array.isArray(series) ? series : series === undefined ? [] : [series]
-      if (!list.length || !list.every((s) => typeof s === 'string')) c.error([...path, 'series'], 'expected a FRED series id or a list of ids')
+      if (!list.length || !list.every((s) => typeof s === 'string'))
+        c.error([...path, 'series'], 'expected a FRED series id or a list of ids')
       else {
         for (const s of list) ids.push(`fred_${s}`)
         if (list.length === 2) ids.push(`yield_spread_${list[0]}_${list[1]}`)

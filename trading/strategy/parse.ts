@@ -24,13 +24,23 @@ export function validateStrategy(source: string | Obj, options: ParseStrategyOpt
   let checker: Checker
   if (typeof source === 'string') {
     if (source.length > STRATEGY_LIMITS.maxBytes) {
-      const error = { path: '', message: `strategy is ${source.length} bytes; at most ${STRATEGY_LIMITS.maxBytes} are accepted`, ...(options.file ? { file: options.file } : {}) }
+      const error = {
+        path: '',
+        message: `strategy is ${source.length} bytes; at most ${STRATEGY_LIMITS.maxBytes} are accepted`,
+        ...(options.file ? { file: options.file } : {}),
+      }
       return { valid: false, errors: [error], warnings: [], resolved_features: [] }
     }
     const parsed = parseYamlSource(source)
     checker = new Checker(parsed.doc, parsed.lines, options.file)
     if (parsed.yamlErrors.length) {
-      for (const e of parsed.yamlErrors) checker.errors.push({ path: '', message: `YAML syntax: ${e.message}`, ...(e.line ? { line: e.line } : {}), ...(options.file ? { file: options.file } : {}) })
+      for (const e of parsed.yamlErrors)
+        checker.errors.push({
+          path: '',
+          message: `YAML syntax: ${e.message}`,
+          ...(e.line ? { line: e.line } : {}),
+          ...(options.file ? { file: options.file } : {}),
+        })
       return { valid: false, errors: checker.errors, warnings: [], resolved_features: [] }
     }
     value = parsed.value
@@ -45,16 +55,26 @@ export function validateStrategy(source: string | Obj, options: ParseStrategyOpt
   // docs/domain.md#strategy-format: v3 iff indicators is a mapping and nn_inputs exists.
   if (Array.isArray(root.indicators) || root.nn_inputs === undefined) {
     const why = Array.isArray(root.indicators) ? 'indicators is a list' : 'nn_inputs is missing'
-    c.error(Array.isArray(root.indicators) ? ['indicators'] : ['nn_inputs'], `not a v3 strategy (${why}): migrate it to v3 — indicators as a mapping <id>: {type, params}, fuzzy_sets referencing indicator ids, and an nn_inputs list`)
+    c.error(
+      Array.isArray(root.indicators) ? ['indicators'] : ['nn_inputs'],
+      `not a v3 strategy (${why}): migrate it to v3 — indicators as a mapping <id>: {type, params}, fuzzy_sets referencing indicator ids, and an nn_inputs list`,
+    )
     return { valid: false, errors: c.errors, warnings: c.warnings, resolved_features: [] }
   }
   // Counts before the grammar's checks: an oversized strategy is refused for what it is, cheaply.
   const counts: Array<[string, unknown, number]> = [
     ['indicators', isObj(root.indicators) ? Object.keys(root.indicators).length : 0, STRATEGY_LIMITS.indicators],
-    ['fuzzy_sets', isObj(root.fuzzy_sets) ? Object.values(root.fuzzy_sets).reduce<number>((n, sets) => n + (isObj(sets) ? Object.keys(sets).length : 1), 0) : 0, STRATEGY_LIMITS.fuzzySets],
+    [
+      'fuzzy_sets',
+      isObj(root.fuzzy_sets)
+        ? Object.values(root.fuzzy_sets).reduce<number>((n, sets) => n + (isObj(sets) ? Object.keys(sets).length : 1), 0)
+        : 0,
+      STRATEGY_LIMITS.fuzzySets,
+    ],
     ['nn_inputs', Array.isArray(root.nn_inputs) ? root.nn_inputs.length : 0, STRATEGY_LIMITS.nnInputs],
   ]
-  for (const [key, count, max] of counts) if ((count as number) > max) c.error([key], `has ${count as number} entries; at most ${max} are accepted`)
+  for (const [key, count, max] of counts)
+    if ((count as number) > max) c.error([key], `has ${count as number} entries; at most ${max} are accepted`)
   if (c.errors.length) return { valid: false, errors: c.errors, warnings: c.warnings, resolved_features: [] }
   const name = r.str(root, 'name', [], { required: true }) ?? ''
   const version = r.str(root, 'version', [], { fallback: '3.0' }) ?? '3.0'
@@ -87,13 +107,25 @@ export function validateStrategy(source: string | Obj, options: ParseStrategyOpt
   const usedSets = new Set(nn_inputs.filter((i) => i.kind === 'fuzzy').map((i) => i.ref))
   const usedIndicators = new Set<string>([
     ...nn_inputs.filter((i) => i.kind === 'raw').map((i) => i.indicator),
-    ...Object.values(fuzzy_sets).filter((f) => usedSets.has(f.id)).map((f) => f.indicator),
+    ...Object.values(fuzzy_sets)
+      .filter((f) => usedSets.has(f.id))
+      .map((f) => f.indicator),
   ])
-  for (const id of Object.keys(indicators)) if (!usedIndicators.has(id)) c.warn(['indicators', id], `indicator "${id}" is defined but unused (no nn_input reaches it)`)
-  for (const id of Object.keys(fuzzy_sets)) if (!usedSets.has(id)) c.warn(['fuzzy_sets', id], `fuzzy set "${id}" is defined but not used by any nn_input`)
-  const usedSources = new Set(Object.values(indicators).filter((i) => usedIndicators.has(i.id) && i.data_source).map((i) => i.data_source))
+  for (const id of Object.keys(indicators))
+    if (!usedIndicators.has(id)) c.warn(['indicators', id], `indicator "${id}" is defined but unused (no nn_input reaches it)`)
+  for (const id of Object.keys(fuzzy_sets))
+    if (!usedSets.has(id)) c.warn(['fuzzy_sets', id], `fuzzy set "${id}" is defined but not used by any nn_input`)
+  const usedSources = new Set(
+    Object.values(indicators)
+      .filter((i) => usedIndicators.has(i.id) && i.data_source)
+      .map((i) => i.data_source),
+  )
   context_data.forEach((entry, i) => {
-    if (!entry.source_ids.some((s) => usedSources.has(s))) c.warn(['context_data', i], `context_data ${entry.provider} (${entry.source_ids.join(', ') || 'no source id'}) is declared but unused`)
+    if (!entry.source_ids.some((s) => usedSources.has(s)))
+      c.warn(
+        ['context_data', i],
+        `context_data ${entry.provider} (${entry.source_ids.join(', ') || 'no source id'}) is declared but unused`,
+      )
   })
   const backtest = isObj(root.backtest) ? (root.backtest as ResolvedStrategy['backtest']) : undefined
   const deployment = isObj(root.deployment) ? root.deployment : undefined
@@ -102,8 +134,18 @@ export function validateStrategy(source: string | Obj, options: ParseStrategyOpt
   const resolved_features = valid ? features.map((f) => f.name) : []
   const strategy: ResolvedStrategy | undefined = valid
     ? {
-        name, version, training_data, context_data, indicators, fuzzy_sets, nn_inputs, model, decisions, training,
-        resolved_features, features,
+        name,
+        version,
+        training_data,
+        context_data,
+        indicators,
+        fuzzy_sets,
+        nn_inputs,
+        model,
+        decisions,
+        training,
+        resolved_features,
+        features,
         ...(typeof root.description === 'string' ? { description: root.description.trim() } : {}),
         ...(scope ? { scope } : {}),
         ...(backtest ? { backtest } : {}),

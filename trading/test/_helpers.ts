@@ -12,7 +12,10 @@ export function tempDataStorage(): { storage: Storage; dir: string } {
 }
 
 /** Series from closes: open = previous close, high/low a fixed fraction around. */
-export function seriesFromCloses(closes: number[], opts: { symbol?: string; timeframe?: string; start?: number; stepMs?: number; spread?: number } = {}): OhlcvSeries {
+export function seriesFromCloses(
+  closes: number[],
+  opts: { symbol?: string; timeframe?: string; start?: number; stepMs?: number; spread?: number } = {},
+): OhlcvSeries {
   const n = closes.length
   const s = createSeries(opts.symbol ?? 'TEST', opts.timeframe ?? '1h', n)
   const step = opts.stepMs ?? 3_600_000
@@ -32,11 +35,18 @@ export function seriesFromCloses(closes: number[], opts: { symbol?: string; time
 }
 
 /** Deterministic random walk (LCG) so tests need no fixtures. */
-export function randomWalk(n: number, seed = 1, opts: { timeframe?: string; stepMs?: number; start?: number; vol?: number } = {}): OhlcvSeries {
+export function randomWalk(
+  n: number,
+  seed = 1,
+  opts: { timeframe?: string; stepMs?: number; start?: number; vol?: number } = {},
+): OhlcvSeries {
   let x = seed >>> 0
-  const rnd = () => ((x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 4294967296)
+  const rnd = () => (x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 4294967296
   const closes: number[] = []
   let p = 1.1
-  for (let i = 0; i < n; i++) { p *= 1 + (rnd() - 0.5) * (opts.vol ?? 0.01); closes.push(p) }
+  for (let i = 0; i < n; i++) {
+    p *= 1 + (rnd() - 0.5) * (opts.vol ?? 0.01)
+    closes.push(p)
+  }
   return seriesFromCloses(closes, { ...opts, spread: 0.001 })
 }

@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { createSeries, encodeOhlcvCsv, formatIsoSeconds, formatOhlcvCsv, listDatasets, parseOhlcvCsv, saveBars, summarizeOhlcvCsv } from './_exports.ts'
+import {
+  createSeries,
+  encodeOhlcvCsv,
+  formatIsoSeconds,
+  formatOhlcvCsv,
+  listDatasets,
+  parseOhlcvCsv,
+  saveBars,
+  summarizeOhlcvCsv,
+} from './_exports.ts'
 import { randomWalk, tempDataStorage } from './_helpers.ts'
 
 const H = 3_600_000
@@ -18,37 +27,62 @@ const time = fc.integer({ min: Date.UTC(1900, 0, 1) / 1000, max: Date.UTC(2200, 
 
 describe('CSV writer', () => {
   it('parses back to the identical Float64 values and timestamps (property)', () => {
-    fc.assert(fc.property(fc.array(fc.tuple(time, price, price, price, price, volume), { minLength: 1, maxLength: 40 }), (rows) => {
-      const s = createSeries('X', '1h', rows.length)
-      rows.forEach(([t, o, h, l, c, v], i) => { s.time[i] = t; s.open[i] = o; s.high[i] = h; s.low[i] = l; s.close[i] = c; s.volume[i] = v })
-      const back = parseOhlcvCsv(formatOhlcvCsv(s), { maxIssues: 0 }).series
-      expect(back.length).toBe(rows.length)
-      for (const col of ['time', 'open', 'high', 'low', 'close', 'volume'] as const) {
-        // Object.is: -0 writes as "0", which is the only value allowed to change sign.
-        for (let i = 0; i < rows.length; i++) {
-          const want = s[col][i]
-          expect(back[col][i] === want || (want === 0 && back[col][i] === 0)).toBe(true)
+    fc.assert(
+      fc.property(fc.array(fc.tuple(time, price, price, price, price, volume), { minLength: 1, maxLength: 40 }), (rows) => {
+        const s = createSeries('X', '1h', rows.length)
+        rows.forEach(([t, o, h, l, c, v], i) => {
+          s.time[i] = t
+          s.open[i] = o
+          s.high[i] = h
+          s.low[i] = l
+          s.close[i] = c
+          s.volume[i] = v
+        })
+        const back = parseOhlcvCsv(formatOhlcvCsv(s), { maxIssues: 0 }).series
+        expect(back.length).toBe(rows.length)
+        for (const col of ['time', 'open', 'high', 'low', 'close', 'volume'] as const) {
+          // Object.is: -0 writes as "0", which is the only value allowed to change sign.
+          for (let i = 0; i < rows.length; i++) {
+            const want = s[col][i]
+            expect(back[col][i] === want || (want === 0 && back[col][i] === 0)).toBe(true)
+          }
         }
-      }
-    }), { numRuns: 400 })
+      }),
+      { numRuns: 400 },
+    )
   })
 
   it('writes the same text as the row-by-row template it replaced', () => {
-    fc.assert(fc.property(fc.array(fc.tuple(time, price, volume), { minLength: 1, maxLength: 30 }), (rows) => {
-      const s = createSeries('X', '1h', rows.length)
-      rows.forEach(([t, p, v], i) => { s.time[i] = t; s.open[i] = p; s.high[i] = p; s.low[i] = p; s.close[i] = p; s.volume[i] = v })
-      const reference = ['timestamp,open,high,low,close,volume', ...rows.map(([t, p, v]) => `${formatIsoSeconds(t)},${p},${p},${p},${p},${v}`)].join('\n') + '\n'
-      const ours = formatOhlcvCsv(s)
-      // Same lines, except where String(x) chose exponent notation and we wrote plain decimals.
-      const a = ours.split('\n'), b = reference.split('\n')
-      expect(a.length).toBe(b.length)
-      for (let i = 0; i < a.length; i++) {
-        if (a[i] === b[i]) continue
-        const [ta, ...na] = a[i].split(','), [tb, ...nb] = b[i].split(',')
-        expect(ta).toBe(tb)
-        expect(na.map(Number)).toEqual(nb.map(Number))
-      }
-    }), { numRuns: 200 })
+    fc.assert(
+      fc.property(fc.array(fc.tuple(time, price, volume), { minLength: 1, maxLength: 30 }), (rows) => {
+        const s = createSeries('X', '1h', rows.length)
+        rows.forEach(([t, p, v], i) => {
+          s.time[i] = t
+          s.open[i] = p
+          s.high[i] = p
+          s.low[i] = p
+          s.close[i] = p
+          s.volume[i] = v
+        })
+        const reference =
+          ['timestamp,open,high,low,close,volume', ...rows.map(([t, p, v]) => `${formatIsoSeconds(t)},${p},${p},${p},${p},${v}`)].join(
+            '\n',
+          ) + '\n'
+        const ours = formatOhlcvCsv(s)
+        // Same lines, except where String(x) chose exponent notation and we wrote plain decimals.
+        const a = ours.split('\n'),
+          b = reference.split('\n')
+        expect(a.length).toBe(b.length)
+        for (let i = 0; i < a.length; i++) {
+          if (a[i] === b[i]) continue
+          const [ta, ...na] = a[i].split(','),
+            [tb, ...nb] = b[i].split(',')
+          expect(ta).toBe(tb)
+          expect(na.map(Number)).toEqual(nb.map(Number))
+        }
+      }),
+      { numRuns: 200 },
+    )
   })
 
   it('encodes bytes equal to the string form', () => {
@@ -81,7 +115,10 @@ describe('dataset summary', () => {
     ]
     for (const text of cases) {
       const full = parseOhlcvCsv(text).series
-      expect(summarizeOhlcvCsv(enc(text))).toMatchObject({ rows: full.length, ...(full.length ? { start: full.time[0], end: full.time[full.length - 1] } : {}) })
+      expect(summarizeOhlcvCsv(enc(text))).toMatchObject({
+        rows: full.length,
+        ...(full.length ? { start: full.time[0], end: full.time[full.length - 1] } : {}),
+      })
     }
   })
 
@@ -91,6 +128,10 @@ describe('dataset summary', () => {
     expect(summarizeOhlcvCsv(new TextEncoder().encode('nonsense,header\n2024-01-02T00:00:00Z,1,2,0.5,1.5,1\n'))).toBeUndefined()
     const { storage } = tempDataStorage()
     await storage.setItemRaw('ODD_1h.csv', new TextEncoder().encode(bad))
-    expect((await listDatasets(storage))[0]).toMatchObject({ bars: 2, start: '2024-01-02T00:00:00Z', end: formatIsoSeconds(Date.UTC(2024, 0, 2) + H) })
+    expect((await listDatasets(storage))[0]).toMatchObject({
+      bars: 2,
+      start: '2024-01-02T00:00:00Z',
+      end: formatIsoSeconds(Date.UTC(2024, 0, 2) + H),
+    })
   })
 })

@@ -1,7 +1,16 @@
 import { describe, expect, it } from 'vitest'
 import {
-  createSeries, formatOhlcvCsv, generateSyntheticSeries, importVendorCsv, listDatasets, loadBars, mergeBars, parseOhlcvCsv, saveBars,
-  isKtrdrErrorLike, detectVendorLayout,
+  createSeries,
+  formatOhlcvCsv,
+  generateSyntheticSeries,
+  importVendorCsv,
+  listDatasets,
+  loadBars,
+  mergeBars,
+  parseOhlcvCsv,
+  saveBars,
+  isKtrdrErrorLike,
+  detectVendorLayout,
 } from './_exports.ts'
 import { randomWalk, seriesFromCloses, tempDataStorage } from './_helpers.ts'
 
@@ -71,7 +80,8 @@ describe('mergeBars', () => {
 
   it('keeps the last of duplicates inside one input', () => {
     const b = createSeries('X', '1h', 3)
-    b.time.set([2 * H, H, 2 * H]); b.close.set([1, 2, 3])
+    b.time.set([2 * H, H, 2 * H])
+    b.close.set([1, 2, 3])
     const m = mergeBars(undefined, b)
     expect(Array.from(m.time)).toEqual([H, 2 * H])
     expect(Array.from(m.close)).toEqual([2, 3])
@@ -81,7 +91,10 @@ describe('mergeBars', () => {
 describe('store', () => {
   it('saves, lists and loads by inclusive date range', async () => {
     const { storage } = tempDataStorage()
-    const s = seriesFromCloses(Array.from({ length: 72 }, (_, i) => 1 + i / 100), { symbol: 'EURUSD', timeframe: '1h', start: Date.UTC(2024, 0, 1) })
+    const s = seriesFromCloses(
+      Array.from({ length: 72 }, (_, i) => 1 + i / 100),
+      { symbol: 'EURUSD', timeframe: '1h', start: Date.UTC(2024, 0, 1) },
+    )
     await saveBars(storage, s)
     const day2 = await loadBars(storage, { symbol: 'EURUSD', timeframe: '1h', start: '2024-01-02', end: '2024-01-02' })
     expect(day2.length).toBe(24)
@@ -90,7 +103,17 @@ describe('store', () => {
     const exact = await loadBars(storage, { symbol: 'EURUSD', timeframe: '1h', start: '2024-01-01T05:00:00Z', end: '2024-01-01T07:00:00Z' })
     expect(exact.length).toBe(3)
     const list = await listDatasets(storage)
-    expect(list).toEqual([{ symbol: 'EURUSD', timeframe: '1h', key: 'EURUSD_1h.csv', start: '2024-01-01T00:00:00Z', end: '2024-01-03T23:00:00Z', bars: 72, synthetic: false }])
+    expect(list).toEqual([
+      {
+        symbol: 'EURUSD',
+        timeframe: '1h',
+        key: 'EURUSD_1h.csv',
+        start: '2024-01-01T00:00:00Z',
+        end: '2024-01-03T23:00:00Z',
+        bars: 72,
+        synthetic: false,
+      },
+    ])
   })
 
   it('throws DataNotFound (404, not retryable) with what to do', async () => {
@@ -105,7 +128,12 @@ describe('store', () => {
 
   it('rejects bad symbols, timeframes and dates with 400', async () => {
     const { storage } = tempDataStorage()
-    for (const opts of [{ symbol: 'EUR/USD', timeframe: '1h' }, { symbol: 'A'.repeat(21), timeframe: '1h' }, { symbol: 'EURUSD', timeframe: '2h' }, { symbol: 'EURUSD', timeframe: '1h', start: '2024-13-01' }]) {
+    for (const opts of [
+      { symbol: 'EUR/USD', timeframe: '1h' },
+      { symbol: 'A'.repeat(21), timeframe: '1h' },
+      { symbol: 'EURUSD', timeframe: '2h' },
+      { symbol: 'EURUSD', timeframe: '1h', start: '2024-13-01' },
+    ]) {
       const e = await loadBars(storage, opts).catch((x) => x)
       expect(e.statusCode).toBe(400)
     }
@@ -113,7 +141,12 @@ describe('store', () => {
 
   it('refuses to load a file with bad rows, naming the lines', async () => {
     const { storage } = tempDataStorage()
-    await storage.setItemRaw('BAD_1h.csv', new TextEncoder().encode('timestamp,open,high,low,close,volume\n2024-01-02T00:00:00Z,1,2,0.5,1.5,1\n2024-01-01T00:00:00Z,1,2,0.5,1.5,1\n'))
+    await storage.setItemRaw(
+      'BAD_1h.csv',
+      new TextEncoder().encode(
+        'timestamp,open,high,low,close,volume\n2024-01-02T00:00:00Z,1,2,0.5,1.5,1\n2024-01-01T00:00:00Z,1,2,0.5,1.5,1\n',
+      ),
+    )
     const e = await loadBars(storage, { symbol: 'BAD', timeframe: '1h' }).catch((x) => x)
     expect(e.statusCode).toBe(422)
     expect(e.message).toMatch(/line 3/)
@@ -171,8 +204,12 @@ describe('synthetic market', () => {
     const s = generateSyntheticSeries({ symbol: 'X', timeframe: '1h', bars: 20000, seed: 3 })
     const r = Array.from({ length: s.length - 1 }, (_, i) => Math.abs(Math.log(s.close[i + 1] / s.close[i])))
     const mean = r.reduce((a, b) => a + b, 0) / r.length
-    let num = 0, den = 0
-    for (let i = 1; i < r.length; i++) { num += (r[i] - mean) * (r[i - 1] - mean); den += (r[i] - mean) ** 2 }
+    let num = 0,
+      den = 0
+    for (let i = 1; i < r.length; i++) {
+      num += (r[i] - mean) * (r[i - 1] - mean)
+      den += (r[i] - mean) ** 2
+    }
     expect(num / den).toBeGreaterThan(0.05)
   })
 
@@ -207,7 +244,10 @@ describe('vendor import', () => {
   })
 
   it('sorts, drops duplicates and reports unreadable lines', () => {
-    const r = importVendorCsv('2024.01.02,14:00,1,2,0.5,1.5,1\n2024.01.02,13:00,1,2,0.5,1.5,1\n2024.01.02,14:00,1,2,0.5,1.6,1\nxx,yy,1,2,3,4,5\n', opts)
+    const r = importVendorCsv(
+      '2024.01.02,14:00,1,2,0.5,1.5,1\n2024.01.02,13:00,1,2,0.5,1.5,1\n2024.01.02,14:00,1,2,0.5,1.6,1\nxx,yy,1,2,3,4,5\n',
+      opts,
+    )
     expect(Array.from(r.series.close)).toEqual([1.5, 1.6])
     expect(r.duplicatesDropped).toBe(1)
   })

@@ -3,7 +3,16 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { stringify } from 'yaml'
-import { alignByClose, applyNormalization, buildFeatureMatrix, createSeries, fitNormalization, resolveStrategy, triangular, type OhlcvSeries } from './_exports.ts'
+import {
+  alignByClose,
+  applyNormalization,
+  buildFeatureMatrix,
+  createSeries,
+  fitNormalization,
+  resolveStrategy,
+  triangular,
+  type OhlcvSeries,
+} from './_exports.ts'
 import { randomWalk, seriesFromCloses } from './_helpers.ts'
 
 const EX = join(import.meta.dirname, '../../examples/strategies')
@@ -11,19 +20,27 @@ const H = 3_600_000
 
 /** A small strategy over SMA(2) so every value can be checked by hand. */
 function smaStrategy(timeframes: string[], base: string) {
-  return resolveStrategy(stringify({
-    name: 'sma_test',
-    training_data: {
-      symbols: { mode: 'single', symbol: 'T' },
-      timeframes: timeframes.length === 1 ? { mode: 'single', timeframe: timeframes[0] } : { mode: 'multi_timeframe', list: timeframes, base_timeframe: base },
-    },
-    indicators: { sma_2: { type: 'sma', period: 2 } },
-    fuzzy_sets: { level: { indicator: 'sma_2', low: [0, 10, 20], high: [10, 20, 30] } },
-    nn_inputs: [{ fuzzy_set: 'level', timeframes: 'all' }, { raw_indicator: 'sma_2', timeframes: 'all', normalization: 'minmax' }],
-    model: { type: 'mlp', architecture: { hidden_layers: [4] } },
-    decisions: { output_format: 'classification' },
-    training: { labels: { source: 'zigzag' } },
-  }))
+  return resolveStrategy(
+    stringify({
+      name: 'sma_test',
+      training_data: {
+        symbols: { mode: 'single', symbol: 'T' },
+        timeframes:
+          timeframes.length === 1
+            ? { mode: 'single', timeframe: timeframes[0] }
+            : { mode: 'multi_timeframe', list: timeframes, base_timeframe: base },
+      },
+      indicators: { sma_2: { type: 'sma', period: 2 } },
+      fuzzy_sets: { level: { indicator: 'sma_2', low: [0, 10, 20], high: [10, 20, 30] } },
+      nn_inputs: [
+        { fuzzy_set: 'level', timeframes: 'all' },
+        { raw_indicator: 'sma_2', timeframes: 'all', normalization: 'minmax' },
+      ],
+      model: { type: 'mlp', architecture: { hidden_layers: [4] } },
+      decisions: { output_format: 'classification' },
+      training: { labels: { source: 'zigzag' } },
+    }),
+  )
 }
 
 describe('buildFeatureMatrix', () => {
@@ -45,7 +62,10 @@ describe('buildFeatureMatrix', () => {
 
   it('aligns a higher timeframe by bar CLOSE: a 4h bar shows from the 1h bar that closes with it', () => {
     const st = smaStrategy(['1h', '4h'], '1h')
-    const h1 = seriesFromCloses(Array.from({ length: 16 }, (_, i) => i), { start: 0, stepMs: H })
+    const h1 = seriesFromCloses(
+      Array.from({ length: 16 }, (_, i) => i),
+      { start: 0, stepMs: H },
+    )
     const h4 = seriesFromCloses([10, 20, 30, 40], { start: 0, stepMs: 4 * H, timeframe: '4h' })
     const m = buildFeatureMatrix(st, { '1h': h1, '4h': h4 })
     const col = m.names.indexOf('4h_sma_2_raw')
@@ -57,7 +77,12 @@ describe('buildFeatureMatrix', () => {
   })
 
   it('aligns a lower timeframe onto the base by close too', () => {
-    const idx = alignByClose(Float64Array.from([0, H, 2 * H]), H, Float64Array.from(Array.from({ length: 30 }, (_, i) => i * 5 * 60_000)), 5 * 60_000)
+    const idx = alignByClose(
+      Float64Array.from([0, H, 2 * H]),
+      H,
+      Float64Array.from(Array.from({ length: 30 }, (_, i) => i * 5 * 60_000)),
+      5 * 60_000,
+    )
     // The 1h bar opened at 0 closes at 1h: the last 5m bar closed by then opened at 55m (index 11).
     expect(Array.from(idx)).toEqual([11, 23, 29])
   })
@@ -69,20 +94,29 @@ describe('buildFeatureMatrix', () => {
     const series = (b5: OhlcvSeries) => ({ '5m': b5, '1h': resample(b5, 12, '1h'), '4h': resample(b5, 48, '4h') })
     const base5 = randomWalk(12 * 240, 11, { stepMs: 5 * 60_000, timeframe: '5m' })
     const before = buildFeatureMatrix(st, series(base5))
-    fc.assert(fc.property(fc.integer({ min: 150, max: 225 }), fc.integer({ min: 1, max: 1000 }), (row, seed) => {
-      // Everything that closes after base (1h) row `row` closes is rewritten.
-      const cut = before.time[row] + H
-      const after = buildFeatureMatrix(st, series(perturbAfter(base5, cut, 5 * 60_000, seed)))
-      const n = (row + 1) * after.cols
-      expect(Array.from(after.values.subarray(0, n))).toEqual(Array.from(before.values.subarray(0, n)))
-      // The perturbation is visible later, so the test does test something.
-      expect(Array.from(after.values.subarray(n))).not.toEqual(Array.from(before.values.subarray(n)))
-    }), { numRuns: 15 })
+    fc.assert(
+      fc.property(fc.integer({ min: 150, max: 225 }), fc.integer({ min: 1, max: 1000 }), (row, seed) => {
+        // Everything that closes after base (1h) row `row` closes is rewritten.
+        const cut = before.time[row] + H
+        const after = buildFeatureMatrix(st, series(perturbAfter(base5, cut, 5 * 60_000, seed)))
+        const n = (row + 1) * after.cols
+        expect(Array.from(after.values.subarray(0, n))).toEqual(Array.from(before.values.subarray(0, n)))
+        // The perturbation is visible later, so the test does test something.
+        expect(Array.from(after.values.subarray(n))).not.toEqual(Array.from(before.values.subarray(n)))
+      }),
+      { numRuns: 15 },
+    )
   })
 
   it('says when a series is too short for an indicator', () => {
     const st = resolveStrategy(readFileSync(join(EX, 'v3_multi_indicator.yaml'), 'utf8'))
-    expect(() => buildFeatureMatrix(st, { '1h': randomWalk(10) })).toThrow(expect.objectContaining({ statusCode: 422, code: 'DATA_INSUFFICIENT', message: expect.stringMatching(/needs at least \d+ bars, got 10/) }))
+    expect(() => buildFeatureMatrix(st, { '1h': randomWalk(10) })).toThrow(
+      expect.objectContaining({
+        statusCode: 422,
+        code: 'DATA_INSUFFICIENT',
+        message: expect.stringMatching(/needs at least \d+ bars, got 10/),
+      }),
+    )
   })
 
   it('needs a series for every timeframe', () => {
@@ -139,11 +173,22 @@ function resample(s: OhlcvSeries, k: number, timeframe: string): OhlcvSeries {
   const n = Math.floor(s.length / k)
   const out = createSeries(s.symbol, timeframe, n)
   for (let i = 0; i < n; i++) {
-    const a = i * k, b = a + k - 1
-    out.time[i] = s.time[a]; out.open[i] = s.open[a]; out.close[i] = s.close[b]
-    let h = -Infinity, l = Infinity, v = 0
-    for (let j = a; j <= b; j++) { h = Math.max(h, s.high[j]); l = Math.min(l, s.low[j]); v += s.volume[j] }
-    out.high[i] = h; out.low[i] = l; out.volume[i] = v
+    const a = i * k,
+      b = a + k - 1
+    out.time[i] = s.time[a]
+    out.open[i] = s.open[a]
+    out.close[i] = s.close[b]
+    let h = -Infinity,
+      l = Infinity,
+      v = 0
+    for (let j = a; j <= b; j++) {
+      h = Math.max(h, s.high[j])
+      l = Math.min(l, s.low[j])
+      v += s.volume[j]
+    }
+    out.high[i] = h
+    out.low[i] = l
+    out.volume[i] = v
   }
   return out
 }
@@ -152,12 +197,14 @@ function resample(s: OhlcvSeries, k: number, timeframe: string): OhlcvSeries {
 function perturbAfter(s: OhlcvSeries, cut: number, ms: number, seed: number): OhlcvSeries {
   const out = { ...s, open: s.open.slice(), high: s.high.slice(), low: s.low.slice(), close: s.close.slice(), volume: s.volume.slice() }
   let x = seed
-  const rnd = () => ((x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 4294967296)
+  const rnd = () => (x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 4294967296
   for (let i = 0; i < s.length; i++) {
     if (s.time[i] + ms <= cut) continue
     const c = out.close[i - 1] * (1 + (rnd() - 0.5) * 0.05)
-    out.open[i] = out.close[i - 1]; out.close[i] = c
-    out.high[i] = Math.max(out.open[i], c) * 1.002; out.low[i] = Math.min(out.open[i], c) * 0.998
+    out.open[i] = out.close[i - 1]
+    out.close[i] = c
+    out.high[i] = Math.max(out.open[i], c) * 1.002
+    out.low[i] = Math.min(out.open[i], c) * 0.998
   }
   return out
 }

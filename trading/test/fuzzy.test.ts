@@ -38,20 +38,26 @@ describe('membership functions (docs/domain.md#fuzzy-memberships)', () => {
       { name: 'c', type: 'gaussian' as const, parameters: [0.3, 0.7] },
       { name: 'd', type: 'sigmoid' as const, parameters: [0, 3] },
     ]
-    fc.assert(fc.property(fc.array(fc.oneof(fc.double({ min: -5, max: 5, noNaN: true }), fc.constant(Number.NaN)), { minLength: 1, maxLength: 50 }), (xs) => {
-      const x = Float64Array.from(xs)
-      for (const m of mfs) {
-        const batch = fuzzify(m, x)
-        for (let i = 0; i < x.length; i++) {
-          const s = evaluateMembership(m.type, m.parameters, x[i])
-          if (Number.isNaN(x[i])) expect(batch[i]).toBeNaN()
-          else {
-            expect(batch[i]).toBe(s)
-            expect(s).toBeGreaterThanOrEqual(0)
-            expect(s).toBeLessThanOrEqual(1)
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(fc.double({ min: -5, max: 5, noNaN: true }), fc.constant(Number.NaN)), { minLength: 1, maxLength: 50 }),
+        (xs) => {
+          const x = Float64Array.from(xs)
+          for (const m of mfs) {
+            const batch = fuzzify(m, x)
+            for (let i = 0; i < x.length; i++) {
+              const s = evaluateMembership(m.type, m.parameters, x[i])
+              if (Number.isNaN(x[i])) expect(batch[i]).toBeNaN()
+              else {
+                expect(batch[i]).toBe(s)
+                expect(s).toBeGreaterThanOrEqual(0)
+                expect(s).toBeLessThanOrEqual(1)
+              }
+            }
           }
-        }
-      }
-    }), { numRuns: 50 })
+        },
+      ),
+      { numRuns: 50 },
+    )
   })
 })

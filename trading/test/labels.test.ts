@@ -1,7 +1,20 @@
 import { describe, expect, it } from 'vitest'
 import {
-  alignFeaturesAndLabels, buildFeatureMatrix, buildLabels, createSeries, forwardReturnLabels, purgedSplit, resolveStrategy, stackAligned,
-  tripleBarrierLabels, uniquenessWeights, zigzagLabels, zigzagPivots, chronologicalSplit, contextLabels, cusumEvents,
+  alignFeaturesAndLabels,
+  buildFeatureMatrix,
+  buildLabels,
+  createSeries,
+  forwardReturnLabels,
+  purgedSplit,
+  resolveStrategy,
+  stackAligned,
+  tripleBarrierLabels,
+  uniquenessWeights,
+  zigzagLabels,
+  zigzagPivots,
+  chronologicalSplit,
+  contextLabels,
+  cusumEvents,
 } from './_exports.ts'
 import { ewmStdAdjusted } from '../labels/_ewm.ts'
 import { randomWalk, seriesFromCloses } from './_helpers.ts'
@@ -27,7 +40,14 @@ describe('zigzag (docs/domain.md#zigzag-labels)', () => {
 
 function tbSeries(closes: number[]) {
   const s = createSeries('T', '1h', closes.length)
-  closes.forEach((c, i) => { s.time[i] = i * 3_600_000; s.open[i] = c; s.close[i] = c; s.high[i] = c * 1.01; s.low[i] = c * 0.99; s.volume[i] = 1 })
+  closes.forEach((c, i) => {
+    s.time[i] = i * 3_600_000
+    s.open[i] = c
+    s.close[i] = c
+    s.high[i] = c * 1.01
+    s.low[i] = c * 0.99
+    s.volume[i] = 1
+  })
   return s
 }
 
@@ -44,7 +64,9 @@ describe('triple barrier (docs/domain.md#triple-barrier-labels)', () => {
 
   it('when both barriers are hit on one bar, the close decides', () => {
     const s = tbSeries([100, 100, 100, 100, 100, 100])
-    s.high[1] = 110; s.low[1] = 90; s.close[1] = 101
+    s.high[1] = 110
+    s.low[1] = 90
+    s.close[1] = 101
     expect(tripleBarrierLabels(s, { max_holding_period: 2, vol_span: 2 }).values[0]).toBe(0)
     s.close[1] = 99.5
     expect(tripleBarrierLabels(s, { max_holding_period: 2, vol_span: 2 }).values[0]).toBe(2)
@@ -76,11 +98,19 @@ describe('triple barrier (docs/domain.md#triple-barrier-labels)', () => {
 
   it('ewm std matches the closed-form unbiased weighted variance', () => {
     const x = Float64Array.from(randomWalk(60, 4).close)
-    const span = 10, a = 2 / (span + 1)
+    const span = 10,
+      a = 2 / (span + 1)
     const got = ewmStdAdjusted(x, span)
     for (const t of [1, 5, 30, 59]) {
-      let sw = 0, sw2 = 0, sx = 0
-      for (let k = 0; k <= t; k++) { const w = (1 - a) ** (t - k); sw += w; sw2 += w * w; sx += w * x[k] }
+      let sw = 0,
+        sw2 = 0,
+        sx = 0
+      for (let k = 0; k <= t; k++) {
+        const w = (1 - a) ** (t - k)
+        sw += w
+        sw2 += w * w
+        sx += w * x[k]
+      }
       const mu = sx / sw
       let ss = 0
       for (let k = 0; k <= t; k++) ss += (1 - a) ** (t - k) * (x[k] - mu) ** 2
@@ -102,7 +132,11 @@ describe('triple barrier (docs/domain.md#triple-barrier-labels)', () => {
     expect(s.test).toEqual({ start: 850, end: 1000 })
     const p = purgedSplit(1000, { train: 0.7, validation: 0.15, test: 0.15 }, 5)
     expect(p.train.end).toBe(690)
-    expect(chronologicalSplit(1000, { train: 0.7, validation: 0.15, test: 0.15 })).toEqual({ train: { start: 0, end: 700 }, validation: { start: 700, end: 850 }, test: { start: 850, end: 1000 } })
+    expect(chronologicalSplit(1000, { train: 0.7, validation: 0.15, test: 0.15 })).toEqual({
+      train: { start: 0, end: 700 },
+      validation: { start: 700, end: 850 },
+      test: { start: 850, end: 1000 },
+    })
   })
 })
 
@@ -139,9 +173,10 @@ describe('feature/label alignment (docs/domain.md#feature-label-alignment)', () 
     expect(a.usable[0]).toBeGreaterThanOrEqual(m.firstValidRow)
   })
 
-  it('stacks symbols with their own labels (not the first symbol\'s)', () => {
+  it("stacks symbols with their own labels (not the first symbol's)", () => {
     const z = resolveStrategy(readFileSync(join(EX, 'v3_multi_indicator.yaml'), 'utf8'))
-    const a = randomWalk(300, 1), b = randomWalk(200, 99, { vol: 0.03 })
+    const a = randomWalk(300, 1),
+      b = randomWalk(200, 99, { vol: 0.03 })
     const sets = [a, b].map((bars) => alignFeaturesAndLabels(buildFeatureMatrix(z, { '1h': bars }), buildLabels(z.training.labels, bars)))
     const stacked = stackAligned(sets)
     expect(stacked.offsets).toEqual([0, 300])

@@ -55,20 +55,37 @@ describe('loadStrategyBars: multi-timeframe common coverage (docs/domain.md#mult
     expect(error.message).toContain('1h 2024-01-01T00:00:00Z → 2024-01-20T23:00:00Z (480 bars)')
     expect(error.message).toContain('4h 2024-01-15T00:00:00Z')
     expect(error.message).toMatch(/spans 6\.00 days/)
-    expect(error.details).toMatchObject({ symbol: 'EURUSD', timeframes: { '1h': { bars: 480 }, '4h': { bars: 180 } }, common_coverage: { min_bars: 36 } })
+    expect(error.details).toMatchObject({
+      symbol: 'EURUSD',
+      timeframes: { '1h': { bars: 480 }, '4h': { bars: 180 } },
+      common_coverage: { min_bars: 36 },
+    })
   })
 
   it('fails when the overlap is long enough but leaves under 50 bars in a timeframe, and when there is no overlap at all', async () => {
     // 20 common days: 480 hourly bars but only 20 daily ones.
     const short = await store(bars('1h', H, JAN1, 20 * 24), bars('1d', D, JAN1, 200))
-    await expect(loadStrategyBars(short, strategy('1h', '1d'), { symbol: 'EURUSD' })).rejects.toMatchObject({ code: 'MULTI_TF_INSUFFICIENT_COVERAGE', details: { common_coverage: { min_bars: 20 } } })
+    await expect(loadStrategyBars(short, strategy('1h', '1d'), { symbol: 'EURUSD' })).rejects.toMatchObject({
+      code: 'MULTI_TF_INSUFFICIENT_COVERAGE',
+      details: { common_coverage: { min_bars: 20 } },
+    })
 
-    const apart = new Map([['1h', bars('1h', H, JAN1, 200)], ['4h', bars('4h', 4 * H, JAN1 + 60 * D, 200)]])
+    const apart = new Map([
+      ['1h', bars('1h', H, JAN1, 200)],
+      ['4h', bars('4h', 4 * H, JAN1 + 60 * D, 200)],
+    ])
     expect(() => restrictToCommonCoverage(apart, 'EURUSD')).toThrow(/do not overlap at all/)
   })
 
   it('draws the line at exactly 7 days and exactly 50 bars', () => {
-    const check = (a: OhlcvSeries, b: OhlcvSeries) => () => restrictToCommonCoverage(new Map([[a.timeframe, a], [b.timeframe, b]]), 'EURUSD')
+    const check = (a: OhlcvSeries, b: OhlcvSeries) => () =>
+      restrictToCommonCoverage(
+        new Map([
+          [a.timeframe, a],
+          [b.timeframe, b],
+        ]),
+        'EURUSD',
+      )
     // 7 days of 15m and of 1h: allowed; one hourly bar less (6.96 days): refused.
     expect(check(bars('15m', H / 4, JAN1, 7 * 96), bars('1h', H, JAN1, 7 * 24))).not.toThrow()
     expect(check(bars('15m', H / 4, JAN1, 7 * 96), bars('1h', H, JAN1, 7 * 24 - 1))).toThrow(/spans 6\.96 days/)

@@ -17,7 +17,10 @@ function base(): Record<string, any> {
       rsi_zone: { indicator: 'rsi_14', low: [0, 20, 40], high: { type: 'triangular', parameters: [60, 80, 100] } },
       macd_dir: { indicator: 'macd_12_26_9.line', down: { type: 'gaussian', parameters: [-0.001, 0.001] } },
     },
-    nn_inputs: [{ fuzzy_set: 'rsi_zone', timeframes: 'all' }, { fuzzy_set: 'macd_dir', timeframes: 'all' }],
+    nn_inputs: [
+      { fuzzy_set: 'rsi_zone', timeframes: 'all' },
+      { fuzzy_set: 'macd_dir', timeframes: 'all' },
+    ],
     model: { type: 'mlp', architecture: { hidden_layers: [16] } },
     decisions: { output_format: 'classification' },
     training: { labels: { source: 'zigzag' } },
@@ -42,7 +45,14 @@ describe('reference strategies', () => {
 
   it('docs/domain.md#example-strategies v3_multi_indicator resolves the 6 features in order', () => {
     const s = resolveStrategy(readFileSync(join(REF, 'v3_multi_indicator.yaml'), 'utf8'))
-    expect(s.resolved_features).toEqual(['1h_rsi_14_oversold', '1h_rsi_14_neutral', '1h_rsi_14_overbought', '1h_adx_trend_weak', '1h_adx_trend_moderate', '1h_adx_trend_strong'])
+    expect(s.resolved_features).toEqual([
+      '1h_rsi_14_oversold',
+      '1h_rsi_14_neutral',
+      '1h_rsi_14_overbought',
+      '1h_adx_trend_weak',
+      '1h_adx_trend_moderate',
+      '1h_adx_trend_strong',
+    ])
     expect(s.training.labels).toEqual({ source: 'zigzag', zigzag_threshold: 0.025, label_lookahead: 20 })
     expect(s.decisions.confidence_threshold).toBe(0.6)
     expect(s.fuzzy_sets.adx_trend).toMatchObject({ indicator: 'adx_14', output: 'adx' })
@@ -51,14 +61,38 @@ describe('reference strategies', () => {
   it('docs/domain.md#example-strategies squad_cycle1_control resolves the 32 features in order, base timeframe first', () => {
     const s = resolveStrategy(readFileSync(join(REF, 'squad_cycle1_control.yaml'), 'utf8'))
     expect(s.resolved_features).toEqual([
-      '5m_rsi_momentum_low', '5m_rsi_momentum_neutral', '5m_rsi_momentum_high', '1h_rsi_momentum_low', '1h_rsi_momentum_neutral', '1h_rsi_momentum_high',
-      '5m_rsi_14_raw', '1h_rsi_14_raw',
-      '5m_adx_trend_weak', '5m_adx_trend_moderate', '5m_adx_trend_strong', '1h_adx_trend_weak', '1h_adx_trend_moderate', '1h_adx_trend_strong',
-      '5m_adx_14.adx_raw', '1h_adx_14.adx_raw',
-      '5m_macd_direction_bearish', '5m_macd_direction_neutral', '5m_macd_direction_bullish', '1h_macd_direction_bearish', '1h_macd_direction_neutral', '1h_macd_direction_bullish',
-      '5m_macd_12_26_9.line_raw', '1h_macd_12_26_9.line_raw',
-      '5m_roc_momentum_falling', '5m_roc_momentum_flat', '5m_roc_momentum_rising', '1h_roc_momentum_falling', '1h_roc_momentum_flat', '1h_roc_momentum_rising',
-      '5m_roc_10_raw', '1h_roc_10_raw',
+      '5m_rsi_momentum_low',
+      '5m_rsi_momentum_neutral',
+      '5m_rsi_momentum_high',
+      '1h_rsi_momentum_low',
+      '1h_rsi_momentum_neutral',
+      '1h_rsi_momentum_high',
+      '5m_rsi_14_raw',
+      '1h_rsi_14_raw',
+      '5m_adx_trend_weak',
+      '5m_adx_trend_moderate',
+      '5m_adx_trend_strong',
+      '1h_adx_trend_weak',
+      '1h_adx_trend_moderate',
+      '1h_adx_trend_strong',
+      '5m_adx_14.adx_raw',
+      '1h_adx_14.adx_raw',
+      '5m_macd_direction_bearish',
+      '5m_macd_direction_neutral',
+      '5m_macd_direction_bullish',
+      '1h_macd_direction_bearish',
+      '1h_macd_direction_neutral',
+      '1h_macd_direction_bullish',
+      '5m_macd_12_26_9.line_raw',
+      '1h_macd_12_26_9.line_raw',
+      '5m_roc_momentum_falling',
+      '5m_roc_momentum_flat',
+      '5m_roc_momentum_rising',
+      '1h_roc_momentum_falling',
+      '1h_roc_momentum_flat',
+      '1h_roc_momentum_rising',
+      '5m_roc_10_raw',
+      '1h_roc_10_raw',
     ])
     expect(s.training_data.timeframes).toEqual(['1h', '5m'])
     expect(s.training_data.base_timeframe).toBe('1h')
@@ -67,14 +101,30 @@ describe('reference strategies', () => {
     expect(s.training.early_stopping).toMatchObject({ patience: 20, min_delta: 0.001 })
     expect(s.training.gradient_clip).toBe(1)
     expect(s.training.loss).toBe('focal')
-    expect(s.features.filter((f) => f.kind === 'raw').map((f) => f.normalization)).toEqual(['minmax', 'minmax', 'minmax', 'minmax', 'zscore', 'zscore', 'zscore', 'zscore'])
+    expect(s.features.filter((f) => f.kind === 'raw').map((f) => f.normalization)).toEqual([
+      'minmax',
+      'minmax',
+      'minmax',
+      'minmax',
+      'zscore',
+      'zscore',
+      'zscore',
+      'zscore',
+    ])
   })
 
   it('regression example applies the cost model and warns about MACD params it ignores', () => {
     const r = validateStrategy(readFileSync(join(REF, 'regression_example_v3.yaml'), 'utf8'))
-    expect(r.strategy!.decisions).toMatchObject({ output_format: 'regression', cost_model: { round_trip_cost: 0.003, min_edge_multiplier: 1.5 } })
+    expect(r.strategy!.decisions).toMatchObject({
+      output_format: 'regression',
+      cost_model: { round_trip_cost: 0.003, min_edge_multiplier: 1.5 },
+    })
     expect(r.strategy!.training).toMatchObject({ loss: 'huber', huber_delta: 0.01, labels: { source: 'forward_return', horizon: 20 } })
-    expect(r.warnings.map((w) => w.path)).toEqual(['indicators.macd_12_26_9.fast', 'indicators.macd_12_26_9.slow', 'indicators.macd_12_26_9.signal'])
+    expect(r.warnings.map((w) => w.path)).toEqual([
+      'indicators.macd_12_26_9.fast',
+      'indicators.macd_12_26_9.slow',
+      'indicators.macd_12_26_9.signal',
+    ])
     expect(r.warnings[0].message).toMatch(/fast_period/)
   })
 })
@@ -84,10 +134,22 @@ describe('defaults', () => {
     const s = resolveStrategy(stringify(base()))
     expect(s.version).toBe('3.0')
     expect(s.decisions).toEqual({
-      output_format: 'classification', confidence_threshold: 0.5, position_awareness: true, allow_short_from_flat: false,
-      filters: { min_signal_separation: 4, volume_filter: false }, cost_model: { round_trip_cost: 0.003, min_edge_multiplier: 1.5 }, num_classes: 3,
+      output_format: 'classification',
+      confidence_threshold: 0.5,
+      position_awareness: true,
+      allow_short_from_flat: false,
+      filters: { min_signal_separation: 4, volume_filter: false },
+      cost_model: { round_trip_cost: 0.003, min_edge_multiplier: 1.5 },
+      num_classes: 3,
     })
-    expect(s.training).toMatchObject({ epochs: 100, learning_rate: 0.001, batch_size: 32, loss: 'cross_entropy', data_split: { train: 0.7, validation: 0.15, test: 0.15 }, labels: { source: 'zigzag', zigzag_threshold: 0.02 } })
+    expect(s.training).toMatchObject({
+      epochs: 100,
+      learning_rate: 0.001,
+      batch_size: 32,
+      loss: 'cross_entropy',
+      data_split: { train: 0.7, validation: 0.15, test: 0.15 },
+      labels: { source: 'zigzag', zigzag_threshold: 0.02 },
+    })
     expect(s.model).toEqual({ type: 'mlp', architecture: { hidden_layers: [16], dropout: 0.2, activation: 'relu' } })
     expect(s.training_data.history_required).toBe(200)
     expect(s.fuzzy_sets.rsi_zone.memberships[0]).toEqual({ name: 'low', type: 'triangular', parameters: [0, 20, 40] })
@@ -96,45 +158,323 @@ describe('defaults', () => {
 
 describe('validation errors (docs/domain.md#strategy-validation)', () => {
   const cases: Array<[string, (s: Record<string, any>) => void, string, RegExp]> = [
-    ['v1/v2 list indicators', (s) => { s.indicators = [{ name: 'rsi' }] }, 'indicators', /migrate/],
-    ['missing nn_inputs', (s) => { delete s.nn_inputs }, 'nn_inputs', /migrate/],
-    ['bad indicator id', (s) => { s.indicators['1rsi'] = { type: 'rsi' } }, 'indicators.1rsi', /must match/],
-    ['reserved indicator id', (s) => { s.indicators.Close = { type: 'sma' } }, 'indicators.Close', /reserved/],
-    ['unknown indicator type', (s) => { s.indicators.rsi_14.type = 'nope' }, 'indicators.rsi_14.type', /unknown indicator type/],
-    ['param out of range', (s) => { s.indicators.rsi_14.period = 1 }, 'indicators.rsi_14.period', /rsi.period/],
-    ['fuzzy set → unknown indicator', (s) => { s.fuzzy_sets.rsi_zone.indicator = 'rsi_99' }, 'fuzzy_sets.rsi_zone.indicator', /unknown indicator "rsi_99"/],
-    ['bad dot output', (s) => { s.fuzzy_sets.macd_dir.indicator = 'macd_12_26_9.nope' }, 'fuzzy_sets.macd_dir.indicator', /"nope" is not an output of macd_12_26_9 .*line, signal, histogram/],
-    ['dot on single-output', (s) => { s.fuzzy_sets.rsi_zone.indicator = 'rsi_14.rsi' }, 'fuzzy_sets.rsi_zone.indicator', /single output/],
-    ['zero memberships', (s) => { s.fuzzy_sets.rsi_zone = { indicator: 'rsi_14' } }, 'fuzzy_sets.rsi_zone', /no memberships/],
-    ['4-element shorthand', (s) => { s.fuzzy_sets.rsi_zone.low = [0, 10, 20, 30] }, 'fuzzy_sets.rsi_zone.low', /always means triangular.*trapezoidal/],
-    ['triangular order', (s) => { s.fuzzy_sets.rsi_zone.low = [40, 20, 0] }, 'fuzzy_sets.rsi_zone.low', /a ≤ b ≤ c/],
-    ['trapezoidal count', (s) => { s.fuzzy_sets.rsi_zone.low = { type: 'trapezoidal', parameters: [0, 1, 2] } }, 'fuzzy_sets.rsi_zone.low.parameters', /needs 4 parameters/],
-    ['trapezoidal order', (s) => { s.fuzzy_sets.rsi_zone.low = { type: 'trapezoidal', parameters: [0, 3, 2, 4] } }, 'fuzzy_sets.rsi_zone.low.parameters', /a ≤ b ≤ c ≤ d/],
-    ['gaussian sigma', (s) => { s.fuzzy_sets.macd_dir.down = { type: 'gaussian', parameters: [0, 0] } }, 'fuzzy_sets.macd_dir.down.parameters', /sigma must be > 0/],
-    ['unknown membership type', (s) => { s.fuzzy_sets.macd_dir.down = { type: 'bell', parameters: [0, 1] } }, 'fuzzy_sets.macd_dir.down.type', /membership type/],
-    ['nn_input → unknown fuzzy set', (s) => { s.nn_inputs[0].fuzzy_set = 'nope' }, 'nn_inputs[0].fuzzy_set', /unknown fuzzy set "nope"/],
-    ['nn_input → unknown raw indicator', (s) => { s.nn_inputs.push({ raw_indicator: 'atr_14' }) }, 'nn_inputs[2].raw_indicator', /unknown indicator "atr_14"/],
-    ['nn_input with both kinds', (s) => { s.nn_inputs[0].raw_indicator = 'rsi_14' }, 'nn_inputs[0]', /exactly one of fuzzy_set or raw_indicator/],
-    ['nn_input timeframe not in training_data', (s) => { s.nn_inputs[0].timeframes = ['4h'] }, 'nn_inputs[0].timeframes[0]', /not in training_data.timeframes/],
-    ['normalization on a fuzzy input', (s) => { s.nn_inputs[0].normalization = 'zscore' }, 'nn_inputs[0].normalization', /only allowed with raw_indicator/],
-    ['bad normalization', (s) => { s.nn_inputs.push({ raw_indicator: 'rsi_14', normalization: 'robust' }) }, 'nn_inputs[2].normalization', /minmax, zscore, none/],
-    ['duplicate feature', (s) => { s.nn_inputs.push({ fuzzy_set: 'rsi_zone' }) }, 'nn_inputs[2]', /duplicate feature "1h_rsi_zone_low"/],
-    ['duplicate timeframes', (s) => { s.training_data.timeframes = { mode: 'multi_timeframe', list: ['1h', '1h'], base_timeframe: '1h' } }, 'training_data.timeframes.list[1]', /duplicate timeframe/],
-    ['base timeframe not listed', (s) => { s.training_data.timeframes = { mode: 'multi_timeframe', list: ['5m', '1h'], base_timeframe: '4h' } }, 'training_data.timeframes.base_timeframe', /not in the timeframe list/],
-    ['multi timeframe needs two', (s) => { s.training_data.timeframes = { mode: 'multi_timeframe', list: ['1h'] } }, 'training_data.timeframes.list', /at least 2/],
-    ['unsupported timeframe', (s) => { s.training_data.timeframes.timeframe = '2h' }, 'training_data.timeframes.timeframe', /1m, 5m, 15m, 30m, 1h, 4h, 1d, 1w/],
-    ['data_source unresolved', (s) => { s.indicators.rsi_14.data_source = 'GBPUSD' }, 'indicators.rsi_14.data_source', /does not match a context_data source id/],
-    ['output_format', (s) => { s.decisions.output_format = 'ranking' }, 'decisions.output_format', /classification, regression/],
-    ['regression needs cost model', (s) => { s.decisions = { output_format: 'regression' }; s.training.labels = { source: 'forward_return' } }, 'decisions.cost_model', /regression needs cost_model/],
-    ['regression cost model positive', (s) => { s.decisions = { output_format: 'regression', cost_model: { round_trip_cost: 0, min_edge_multiplier: 1 } }; s.training.labels = { source: 'forward_return' } }, 'decisions.cost_model.round_trip_cost', /> 0/],
-    ['regression horizon', (s) => { s.decisions = { output_format: 'regression', cost_model: { round_trip_cost: 0.001, min_edge_multiplier: 1 } }; s.training.labels = { source: 'forward_return', horizon: 2.5 } }, 'training.labels.horizon', /integer/],
-    ['regression loss', (s) => { s.decisions = { output_format: 'regression', cost_model: { round_trip_cost: 0.001, min_edge_multiplier: 1 } }; s.training.labels = { source: 'forward_return' }; s.training.loss = 'focal' }, 'training.loss', /huber, mse/],
-    ['mlp without hidden_layers', (s) => { s.model.architecture = {} }, 'model.architecture.hidden_layers', /list of layer widths/],
-    ['lstm without sequence_length', (s) => { s.model = { type: 'lstm', architecture: {} } }, 'model.architecture.sequence_length', /required/],
-    ['lstm with hidden_layers', (s) => { s.model = { type: 'lstm', architecture: { sequence_length: 10, hidden_layers: [8] } } }, 'model.architecture.hidden_layers', /does not take hidden_layers/],
-    ['data split sum', (s) => { s.training.data_split = { train: 0.8, validation: 0.15, test: 0.15 } }, 'training.data_split', /must be 1/],
-    ['regime labels unsupported', (s) => { s.training.labels = { source: 'regime' } }, 'training.labels.source', /not supported/],
-    ['missing name', (s) => { delete s.name }, 'name', /required/],
+    [
+      'v1/v2 list indicators',
+      (s) => {
+        s.indicators = [{ name: 'rsi' }]
+      },
+      'indicators',
+      /migrate/,
+    ],
+    [
+      'missing nn_inputs',
+      (s) => {
+        delete s.nn_inputs
+      },
+      'nn_inputs',
+      /migrate/,
+    ],
+    [
+      'bad indicator id',
+      (s) => {
+        s.indicators['1rsi'] = { type: 'rsi' }
+      },
+      'indicators.1rsi',
+      /must match/,
+    ],
+    [
+      'reserved indicator id',
+      (s) => {
+        s.indicators.Close = { type: 'sma' }
+      },
+      'indicators.Close',
+      /reserved/,
+    ],
+    [
+      'unknown indicator type',
+      (s) => {
+        s.indicators.rsi_14.type = 'nope'
+      },
+      'indicators.rsi_14.type',
+      /unknown indicator type/,
+    ],
+    [
+      'param out of range',
+      (s) => {
+        s.indicators.rsi_14.period = 1
+      },
+      'indicators.rsi_14.period',
+      /rsi.period/,
+    ],
+    [
+      'fuzzy set → unknown indicator',
+      (s) => {
+        s.fuzzy_sets.rsi_zone.indicator = 'rsi_99'
+      },
+      'fuzzy_sets.rsi_zone.indicator',
+      /unknown indicator "rsi_99"/,
+    ],
+    [
+      'bad dot output',
+      (s) => {
+        s.fuzzy_sets.macd_dir.indicator = 'macd_12_26_9.nope'
+      },
+      'fuzzy_sets.macd_dir.indicator',
+      /"nope" is not an output of macd_12_26_9 .*line, signal, histogram/,
+    ],
+    [
+      'dot on single-output',
+      (s) => {
+        s.fuzzy_sets.rsi_zone.indicator = 'rsi_14.rsi'
+      },
+      'fuzzy_sets.rsi_zone.indicator',
+      /single output/,
+    ],
+    [
+      'zero memberships',
+      (s) => {
+        s.fuzzy_sets.rsi_zone = { indicator: 'rsi_14' }
+      },
+      'fuzzy_sets.rsi_zone',
+      /no memberships/,
+    ],
+    [
+      '4-element shorthand',
+      (s) => {
+        s.fuzzy_sets.rsi_zone.low = [0, 10, 20, 30]
+      },
+      'fuzzy_sets.rsi_zone.low',
+      /always means triangular.*trapezoidal/,
+    ],
+    [
+      'triangular order',
+      (s) => {
+        s.fuzzy_sets.rsi_zone.low = [40, 20, 0]
+      },
+      'fuzzy_sets.rsi_zone.low',
+      /a ≤ b ≤ c/,
+    ],
+    [
+      'trapezoidal count',
+      (s) => {
+        s.fuzzy_sets.rsi_zone.low = { type: 'trapezoidal', parameters: [0, 1, 2] }
+      },
+      'fuzzy_sets.rsi_zone.low.parameters',
+      /needs 4 parameters/,
+    ],
+    [
+      'trapezoidal order',
+      (s) => {
+        s.fuzzy_sets.rsi_zone.low = { type: 'trapezoidal', parameters: [0, 3, 2, 4] }
+      },
+      'fuzzy_sets.rsi_zone.low.parameters',
+      /a ≤ b ≤ c ≤ d/,
+    ],
+    [
+      'gaussian sigma',
+      (s) => {
+        s.fuzzy_sets.macd_dir.down = { type: 'gaussian', parameters: [0, 0] }
+      },
+      'fuzzy_sets.macd_dir.down.parameters',
+      /sigma must be > 0/,
+    ],
+    [
+      'unknown membership type',
+      (s) => {
+        s.fuzzy_sets.macd_dir.down = { type: 'bell', parameters: [0, 1] }
+      },
+      'fuzzy_sets.macd_dir.down.type',
+      /membership type/,
+    ],
+    [
+      'nn_input → unknown fuzzy set',
+      (s) => {
+        s.nn_inputs[0].fuzzy_set = 'nope'
+      },
+      'nn_inputs[0].fuzzy_set',
+      /unknown fuzzy set "nope"/,
+    ],
+    [
+      'nn_input → unknown raw indicator',
+      (s) => {
+        s.nn_inputs.push({ raw_indicator: 'atr_14' })
+      },
+      'nn_inputs[2].raw_indicator',
+      /unknown indicator "atr_14"/,
+    ],
+    [
+      'nn_input with both kinds',
+      (s) => {
+        s.nn_inputs[0].raw_indicator = 'rsi_14'
+      },
+      'nn_inputs[0]',
+      /exactly one of fuzzy_set or raw_indicator/,
+    ],
+    [
+      'nn_input timeframe not in training_data',
+      (s) => {
+        s.nn_inputs[0].timeframes = ['4h']
+      },
+      'nn_inputs[0].timeframes[0]',
+      /not in training_data.timeframes/,
+    ],
+    [
+      'normalization on a fuzzy input',
+      (s) => {
+        s.nn_inputs[0].normalization = 'zscore'
+      },
+      'nn_inputs[0].normalization',
+      /only allowed with raw_indicator/,
+    ],
+    [
+      'bad normalization',
+      (s) => {
+        s.nn_inputs.push({ raw_indicator: 'rsi_14', normalization: 'robust' })
+      },
+      'nn_inputs[2].normalization',
+      /minmax, zscore, none/,
+    ],
+    [
+      'duplicate feature',
+      (s) => {
+        s.nn_inputs.push({ fuzzy_set: 'rsi_zone' })
+      },
+      'nn_inputs[2]',
+      /duplicate feature "1h_rsi_zone_low"/,
+    ],
+    [
+      'duplicate timeframes',
+      (s) => {
+        s.training_data.timeframes = { mode: 'multi_timeframe', list: ['1h', '1h'], base_timeframe: '1h' }
+      },
+      'training_data.timeframes.list[1]',
+      /duplicate timeframe/,
+    ],
+    [
+      'base timeframe not listed',
+      (s) => {
+        s.training_data.timeframes = { mode: 'multi_timeframe', list: ['5m', '1h'], base_timeframe: '4h' }
+      },
+      'training_data.timeframes.base_timeframe',
+      /not in the timeframe list/,
+    ],
+    [
+      'multi timeframe needs two',
+      (s) => {
+        s.training_data.timeframes = { mode: 'multi_timeframe', list: ['1h'] }
+      },
+      'training_data.timeframes.list',
+      /at least 2/,
+    ],
+    [
+      'unsupported timeframe',
+      (s) => {
+        s.training_data.timeframes.timeframe = '2h'
+      },
+      'training_data.timeframes.timeframe',
+      /1m, 5m, 15m, 30m, 1h, 4h, 1d, 1w/,
+    ],
+    [
+      'data_source unresolved',
+      (s) => {
+        s.indicators.rsi_14.data_source = 'GBPUSD'
+      },
+      'indicators.rsi_14.data_source',
+      /does not match a context_data source id/,
+    ],
+    [
+      'output_format',
+      (s) => {
+        s.decisions.output_format = 'ranking'
+      },
+      'decisions.output_format',
+      /classification, regression/,
+    ],
+    [
+      'regression needs cost model',
+      (s) => {
+        s.decisions = { output_format: 'regression' }
+        s.training.labels = { source: 'forward_return' }
+      },
+      'decisions.cost_model',
+      /regression needs cost_model/,
+    ],
+    [
+      'regression cost model positive',
+      (s) => {
+        s.decisions = { output_format: 'regression', cost_model: { round_trip_cost: 0, min_edge_multiplier: 1 } }
+        s.training.labels = { source: 'forward_return' }
+      },
+      'decisions.cost_model.round_trip_cost',
+      /> 0/,
+    ],
+    [
+      'regression horizon',
+      (s) => {
+        s.decisions = { output_format: 'regression', cost_model: { round_trip_cost: 0.001, min_edge_multiplier: 1 } }
+        s.training.labels = { source: 'forward_return', horizon: 2.5 }
+      },
+      'training.labels.horizon',
+      /integer/,
+    ],
+    [
+      'regression loss',
+      (s) => {
+        s.decisions = { output_format: 'regression', cost_model: { round_trip_cost: 0.001, min_edge_multiplier: 1 } }
+        s.training.labels = { source: 'forward_return' }
+        s.training.loss = 'focal'
+      },
+      'training.loss',
+      /huber, mse/,
+    ],
+    [
+      'mlp without hidden_layers',
+      (s) => {
+        s.model.architecture = {}
+      },
+      'model.architecture.hidden_layers',
+      /list of layer widths/,
+    ],
+    [
+      'lstm without sequence_length',
+      (s) => {
+        s.model = { type: 'lstm', architecture: {} }
+      },
+      'model.architecture.sequence_length',
+      /required/,
+    ],
+    [
+      'lstm with hidden_layers',
+      (s) => {
+        s.model = { type: 'lstm', architecture: { sequence_length: 10, hidden_layers: [8] } }
+      },
+      'model.architecture.hidden_layers',
+      /does not take hidden_layers/,
+    ],
+    [
+      'data split sum',
+      (s) => {
+        s.training.data_split = { train: 0.8, validation: 0.15, test: 0.15 }
+      },
+      'training.data_split',
+      /must be 1/,
+    ],
+    [
+      'regime labels unsupported',
+      (s) => {
+        s.training.labels = { source: 'regime' }
+      },
+      'training.labels.source',
+      /not supported/,
+    ],
+    [
+      'missing name',
+      (s) => {
+        delete s.name
+      },
+      'name',
+      /required/,
+    ],
   ]
   for (const [title, mutate, path, message] of cases) {
     it(title, () => {
@@ -150,7 +490,9 @@ describe('validation errors (docs/domain.md#strategy-validation)', () => {
     const line = text.split('\n').findIndex((l) => l.includes('[50, 35, 20]')) + 1
     const r = validateStrategy(text, { file: 'v3.yaml' })
     expect(r.valid).toBe(false)
-    expect(r.errors).toEqual([{ path: 'fuzzy_sets.adx_trend.moderate.parameters', line, file: 'v3.yaml', message: expect.stringMatching(/a ≤ b ≤ c/) }])
+    expect(r.errors).toEqual([
+      { path: 'fuzzy_sets.adx_trend.moderate.parameters', line, file: 'v3.yaml', message: expect.stringMatching(/a ≤ b ≤ c/) },
+    ])
     expect(formatStrategyIssue(r.errors[0])).toMatch(new RegExp(`^v3.yaml:${line}: fuzzy_sets.adx_trend.moderate.parameters: `))
   })
 
@@ -162,7 +504,9 @@ describe('validation errors (docs/domain.md#strategy-validation)', () => {
   })
 
   it('throws STRATEGY_INVALID (422, not retryable) from resolveStrategy', () => {
-    expect(() => resolveStrategy('name: x\nnn_inputs: []\nindicators: {}\n')).toThrow(expect.objectContaining({ statusCode: 422, code: 'STRATEGY_INVALID', retryable: false }))
+    expect(() => resolveStrategy('name: x\nnn_inputs: []\nindicators: {}\n')).toThrow(
+      expect.objectContaining({ statusCode: 422, code: 'STRATEGY_INVALID', retryable: false }),
+    )
   })
 })
 
@@ -179,7 +523,12 @@ describe('warnings and quirk decisions', () => {
 
   it('accepts triangle/trapezoid aliases and implements sigmoid', () => {
     const s = base()
-    s.fuzzy_sets.rsi_zone = { indicator: 'rsi_14', a: { type: 'triangle', parameters: [0, 1, 2] }, b: { type: 'trapezoid', parameters: [0, 1, 2, 3] }, c: { type: 'sigmoid', parameters: [50, 0.2] } }
+    s.fuzzy_sets.rsi_zone = {
+      indicator: 'rsi_14',
+      a: { type: 'triangle', parameters: [0, 1, 2] },
+      b: { type: 'trapezoid', parameters: [0, 1, 2, 3] },
+      c: { type: 'sigmoid', parameters: [50, 0.2] },
+    }
     const r = resolveStrategy(stringify(s))
     expect(r.fuzzy_sets.rsi_zone.memberships.map((m) => m.type)).toEqual(['triangular', 'trapezoidal', 'sigmoid'])
   })
@@ -195,7 +544,10 @@ describe('warnings and quirk decisions', () => {
 
   it('resolves data_source against context_data source ids (docs/domain.md#context-data)', () => {
     const s = base()
-    s.context_data = [{ provider: 'ib', symbol: 'GBPUSD', timeframe: '1h' }, { provider: 'fred', series: ['DGS10', 'DGS2'] }]
+    s.context_data = [
+      { provider: 'ib', symbol: 'GBPUSD', timeframe: '1h' },
+      { provider: 'fred', series: ['DGS10', 'DGS2'] },
+    ]
     s.indicators.gbp_rsi = { type: 'rsi', period: 14, data_source: 'GBPUSD' }
     s.indicators.spread_sma = { type: 'sma', period: 5, data_source: 'yield_spread_DGS10_DGS2' }
     s.nn_inputs.push({ raw_indicator: 'gbp_rsi' }, { raw_indicator: 'spread_sma' })

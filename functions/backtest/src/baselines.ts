@@ -36,7 +36,8 @@ export interface BuyAndHold {
  * floor): notional = f·E/(1 + c) at the raw open, slippage and commission on both sides.
  */
 export function tradeReturnFactor(cfg: ResolvedEngineConfig, side: number, entryPrice: number, exitPrice: number): number {
-  const c = cfg.commission, s = cfg.slippage
+  const c = cfg.commission,
+    s = cfg.slippage
   const long = side === LONG
   const inExec = long ? entryPrice * (1 + s) : entryPrice * (1 - s)
   const outExec = long ? exitPrice * (1 - s) : exitPrice * (1 + s)
@@ -46,7 +47,8 @@ export function tradeReturnFactor(cfg: ResolvedEngineConfig, side: number, entry
 }
 
 /** Exit price of a trade held `hold` bars from `entry`: the open of its exit bar, or the last close. */
-const exitPrice = (bars: EngineBars, w: EngineWindow, entry: number, hold: number) => (entry + hold <= w.end ? bars.open[entry + hold] : bars.close[w.end])
+const exitPrice = (bars: EngineBars, w: EngineWindow, entry: number, hold: number) =>
+  entry + hold <= w.end ? bars.open[entry + hold] : bars.close[w.end]
 
 /** Holding times in bars: exit bar − entry bar; a forced close at the last close counts as end + 1. */
 export function tradeHolds(trades: TradeBuffer, w: EngineWindow): { holds: Int32Array; sides: Int8Array } {
@@ -73,14 +75,21 @@ export function buyAndHold(bars: EngineBars, w: EngineWindow, cfg: ResolvedEngin
  * independently) at uniformly random, non-overlapping positions in the window: K sorted uniform
  * gaps share out the bars no trade holds. Seeded; about K·log K operations per draw.
  */
-export function randomEntryBaseline(bars: EngineBars, w: EngineWindow, cfg: ResolvedEngineConfig, trades: TradeBuffer, options: { draws?: number; seed?: number } = {}): RandomEntryBaseline | null {
+export function randomEntryBaseline(
+  bars: EngineBars,
+  w: EngineWindow,
+  cfg: ResolvedEngineConfig,
+  trades: TradeBuffer,
+  options: { draws?: number; seed?: number } = {},
+): RandomEntryBaseline | null {
   const K = trades.count
   if (K === 0) return null
   const draws = Math.max(1000, options.draws ?? RANDOM_ENTRY_DRAWS)
   const seed = options.seed ?? RANDOM_ENTRY_SEED
   const { holds, sides } = tradeHolds(trades, w)
   let strategy = 1
-  for (let i = 0; i < K; i++) strategy *= tradeReturnFactor(cfg, sides[i], bars.open[trades.entryIndex[i]], exitPrice(bars, w, trades.entryIndex[i], holds[i]))
+  for (let i = 0; i < K; i++)
+    strategy *= tradeReturnFactor(cfg, sides[i], bars.open[trades.entryIndex[i]], exitPrice(bars, w, trades.entryIndex[i], holds[i]))
   let held = 0
   for (let i = 0; i < K; i++) held += holds[i]
   const slots = w.end - w.start // entries at start+1 … end, exits up to end + 1
@@ -93,9 +102,13 @@ export function randomEntryBaseline(bars: EngineBars, w: EngineWindow, cfg: Reso
   for (let k = 0; k < draws; k++) {
     for (let i = K - 1; i > 0; i--) {
       const j = Math.floor(rng() * (i + 1))
-      const th = h[i]; h[i] = h[j]; h[j] = th
+      const th = h[i]
+      h[i] = h[j]
+      h[j] = th
       const j2 = Math.floor(rng() * (i + 1))
-      const td = d[i]; d[i] = d[j2]; d[j2] = td
+      const td = d[i]
+      d[i] = d[j2]
+      d[j2] = td
     }
     for (let i = 0; i < K; i++) gaps[i] = rng() * (free + 1)
     gaps.sort()
@@ -109,18 +122,29 @@ export function randomEntryBaseline(bars: EngineBars, w: EngineWindow, cfg: Reso
     results[k] = (growth - 1) * 100
   }
   const s = (strategy - 1) * 100
-  let below = 0, ties = 0, atOrAbove = 0, sum = 0
+  let below = 0,
+    ties = 0,
+    atOrAbove = 0,
+    sum = 0
   for (let k = 0; k < draws; k++) {
     const r = results[k]
     sum += r
     if (r < s) below++
-    else { atOrAbove++; if (r === s) ties++ }
+    else {
+      atOrAbove++
+      if (r === s) ties++
+    }
   }
   results.sort()
   const q = (p: number) => results[Math.min(draws - 1, Math.floor(p * draws))]
   return {
-    draws, seed, strategy_return_pct: s, mean_return_pct: sum / draws,
-    p05_return_pct: q(0.05), p50_return_pct: q(0.5), p95_return_pct: q(0.95),
+    draws,
+    seed,
+    strategy_return_pct: s,
+    mean_return_pct: sum / draws,
+    p05_return_pct: q(0.05),
+    p50_return_pct: q(0.5),
+    p95_return_pct: q(0.95),
     percentile: (100 * (below + ties / 2)) / draws,
     p_value: (1 + atOrAbove) / (1 + draws),
   }

@@ -32,7 +32,8 @@ function bad(message: string, details?: unknown): KtrdrError {
 
 function num(value: unknown, name: string, check: (v: number) => boolean, rule: string): number | undefined {
   if (value === undefined || value === null) return undefined
-  if (typeof value !== 'number' || !Number.isFinite(value) || !check(value)) throw bad(`${name} must be ${rule} (got ${JSON.stringify(value)})`)
+  if (typeof value !== 'number' || !Number.isFinite(value) || !check(value))
+    throw bad(`${name} must be ${rule} (got ${JSON.stringify(value)})`)
   return value
 }
 
@@ -40,10 +41,14 @@ function num(value: unknown, name: string, check: (v: number) => boolean, rule: 
  * Strategy decisions + request-level settings + one parameter set → what the kernel reads.
  * Later sources win: decisions < base request < parameter set.
  */
-export function resolveEngineConfig(decisions: DecisionsSection | undefined, ...overrides: Array<BacktestParameters | undefined>): ResolvedEngineConfig {
+export function resolveEngineConfig(
+  decisions: DecisionsSection | undefined,
+  ...overrides: Array<BacktestParameters | undefined>
+): ResolvedEngineConfig {
   const d = decisions ?? {}
   const format = (d.output_format ?? 'classification') as OutputFormat
-  if (format !== 'classification' && format !== 'regression') throw bad(`decisions.output_format must be classification or regression (got "${String(d.output_format)}")`)
+  if (format !== 'classification' && format !== 'regression')
+    throw bad(`decisions.output_format must be classification or regression (got "${String(d.output_format)}")`)
   const merged: BacktestParameters = {
     confidence_threshold: d.confidence_threshold,
     position_awareness: d.position_awareness,
@@ -61,12 +66,18 @@ export function resolveEngineConfig(decisions: DecisionsSection | undefined, ...
     initialCapital: num(merged.initial_capital, 'initial_capital', pos, 'a positive number') ?? ENGINE_DEFAULTS.initialCapital,
     commission: num(merged.commission, 'commission', unit, 'a fraction in [0, 1)') ?? ENGINE_DEFAULTS.commission,
     slippage: num(merged.slippage, 'slippage', unit, 'a fraction in [0, 1)') ?? ENGINE_DEFAULTS.slippage,
-    confidenceThreshold: num(merged.confidence_threshold, 'confidence_threshold', (v) => v >= 0 && v <= 1, 'in [0, 1]') ?? ENGINE_DEFAULTS.confidenceThreshold,
+    confidenceThreshold:
+      num(merged.confidence_threshold, 'confidence_threshold', (v) => v >= 0 && v <= 1, 'in [0, 1]') ?? ENGINE_DEFAULTS.confidenceThreshold,
     positionAwareness: merged.position_awareness ?? ENGINE_DEFAULTS.positionAwareness,
     allowShortFromFlat: merged.allow_short_from_flat ?? ENGINE_DEFAULTS.allowShortFromFlat,
-    minSignalSeparationHours: num(merged.min_signal_separation, 'min_signal_separation', nonneg, 'a number of hours >= 0') ?? ENGINE_DEFAULTS.minSignalSeparationHours,
+    minSignalSeparationHours:
+      num(merged.min_signal_separation, 'min_signal_separation', nonneg, 'a number of hours >= 0') ??
+      ENGINE_DEFAULTS.minSignalSeparationHours,
     roundTripCost: num(merged.round_trip_cost, 'round_trip_cost', pos, 'a positive number') ?? ENGINE_DEFAULTS.roundTripCost,
-    minEdgeMultiplier: num(merged.min_edge_multiplier, 'min_edge_multiplier', pos, 'a positive number') ?? ENGINE_DEFAULTS.minEdgeMultiplier,
-    positionSizeFraction: num(merged.position_size_fraction, 'position_size_fraction', (v) => v > 0 && v <= 1, 'in (0, 1]') ?? ENGINE_DEFAULTS.positionSizeFraction,
+    minEdgeMultiplier:
+      num(merged.min_edge_multiplier, 'min_edge_multiplier', pos, 'a positive number') ?? ENGINE_DEFAULTS.minEdgeMultiplier,
+    positionSizeFraction:
+      num(merged.position_size_fraction, 'position_size_fraction', (v) => v > 0 && v <= 1, 'in (0, 1]') ??
+      ENGINE_DEFAULTS.positionSizeFraction,
   }
 }

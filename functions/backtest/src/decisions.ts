@@ -25,7 +25,10 @@ export function classifySignals(outputs: Float32Array | Float64Array, rows: numb
     let max = -Infinity
     for (let k = 0; k < classes; k++) {
       const v = outputs[o + k]
-      if (!Number.isFinite(v)) { finite = false; break }
+      if (!Number.isFinite(v)) {
+        finite = false
+        break
+      }
       if (v < 0) nonNegative = false
       if (v > max) max = v
       sum += v
@@ -43,7 +46,10 @@ export function classifySignals(outputs: Float32Array | Float64Array, rows: numb
       const p = isProb ? outputs[o + k] : Math.exp(outputs[o + k] - max) / norm
       if (k < 3) probabilities[i * 3 + k] = p
       // Strict ">" keeps the first of tied classes, like numpy/torch argmax.
-      if (p > bestP) { bestP = p; best = k }
+      if (p > bestP) {
+        bestP = p
+        best = k
+      }
     }
     if (!Number.isFinite(bestP) || best > 2) continue
     signal[i] = best === 0 ? BUY : best === 1 ? HOLD : SELL
@@ -60,7 +66,10 @@ export function regressionSignals(predicted: Float32Array | Float64Array, rows: 
   for (let i = 0; i < rows; i++) {
     const r = predicted[i]
     copy[i] = r
-    if (!Number.isFinite(r)) { copy[i] = Number.NaN; continue }
+    if (!Number.isFinite(r)) {
+      copy[i] = Number.NaN
+      continue
+    }
     if (r > threshold) signal[i] = BUY
     else if (r < -threshold) signal[i] = SELL
     confidence[i] = Math.min(Math.abs(r) / (3 * threshold), 1)

@@ -39,10 +39,22 @@ function cancelled(): KtrdrError {
  * in chunks (≤ 10,000 bars and ≤ 1% of the window) so that cancellation and progress are
  * checked often, force-closes at the last close and computes the metrics.
  */
-export function runBacktest(bars: EngineBars, signals: RawSignals, cfg: ResolvedEngineConfig, window: EngineWindow, hooks: EngineHooks = {}, ws?: EngineWorkspace): EngineResult {
+export function runBacktest(
+  bars: EngineBars,
+  signals: RawSignals,
+  cfg: ResolvedEngineConfig,
+  window: EngineWindow,
+  hooks: EngineHooks = {},
+  ws?: EngineWorkspace,
+): EngineResult {
   const { start, end } = window
   if (!(start >= 0 && end < bars.length && start <= end)) {
-    throw new KtrdrError({ statusCode: 400, code: 'BACKTEST_WINDOW_EMPTY', retryable: false, message: `No bars to backtest: window [${start}, ${end}] of ${bars.length} bars (check start_date/end_date and the warm-up)` })
+    throw new KtrdrError({
+      statusCode: 400,
+      code: 'BACKTEST_WINDOW_EMPTY',
+      retryable: false,
+      message: `No bars to backtest: window [${start}, ${end}] of ${bars.length} bars (check start_date/end_date and the warm-up)`,
+    })
   }
   const points = end - start + 1
   const work = ws ?? createEngineWorkspace(points)
@@ -70,7 +82,13 @@ export function runBacktest(bars: EngineBars, signals: RawSignals, cfg: Resolved
 
   const equity = work.out.equity.subarray(0, points)
   const { metrics, annualization } = computeMetrics({
-    equity, points, initialCapital: cfg.initialCapital, trades, firstTime: bars.time[start], lastTime: closeTime, barMs: window.barMs,
+    equity,
+    points,
+    initialCapital: cfg.initialCapital,
+    trades,
+    firstTime: bars.time[start],
+    lastTime: closeTime,
+    barMs: window.barMs,
   })
   const position = work.out.position.subarray(0, points)
   const decisions = summarizeDecisions(signals, cfg, window, s, position, trades.count)

@@ -31,8 +31,18 @@ export interface DecisionSummary {
   why_no_trades: string | null
 }
 
-export function summarizeDecisions(signals: RawSignals, cfg: ResolvedEngineConfig, w: EngineWindow, s: EngineState, position: Int8Array, trades: number): DecisionSummary {
-  let buy = 0, sell = 0, hold = 0, cost = 0
+export function summarizeDecisions(
+  signals: RawSignals,
+  cfg: ResolvedEngineConfig,
+  w: EngineWindow,
+  s: EngineState,
+  position: Int8Array,
+  trades: number,
+): DecisionSummary {
+  let buy = 0,
+    sell = 0,
+    hold = 0,
+    cost = 0
   const regression = cfg.outputFormat === 'regression'
   const threshold = cfg.roundTripCost * cfg.minEdgeMultiplier
   for (let t = w.start; t < w.end; t++) {
@@ -52,16 +62,25 @@ export function summarizeDecisions(signals: RawSignals, cfg: ResolvedEngineConfi
   let inMarket = 0
   for (let k = 0; k < position.length; k++) if (position[k] !== FLAT) inMarket++
   const points = position.length
-  const filtered = { confidence: s.filteredConfidence, cost, separation: s.filteredSeparation, position: s.filteredPosition, long_only: s.filteredLongOnly }
+  const filtered = {
+    confidence: s.filteredConfidence,
+    cost,
+    separation: s.filteredSeparation,
+    position: s.filteredPosition,
+    long_only: s.filteredLongOnly,
+  }
   let why: string | null = null
   if (trades === 0) {
     const calls = buy + sell
     if (calls === 0) why = `the model made no BUY or SELL call in the ${w.end - w.start} decision bars (all HOLD, or no complete input)`
     else {
-      const parts = Object.entries(filtered).filter(([, n]) => n > 0).map(([k, n]) => `${n} by ${k.replace('_', '-')}`)
-      why = s.passed === 0
-        ? `all ${calls} BUY/SELL calls were filtered: ${parts.join(', ')}`
-        : `${s.passed} calls passed the filters but none opened a position (${sell} SELL calls with shorts off, or no whole unit affordable)`
+      const parts = Object.entries(filtered)
+        .filter(([, n]) => n > 0)
+        .map(([k, n]) => `${n} by ${k.replace('_', '-')}`)
+      why =
+        s.passed === 0
+          ? `all ${calls} BUY/SELL calls were filtered: ${parts.join(', ')}`
+          : `${s.passed} calls passed the filters but none opened a position (${sell} SELL calls with shorts off, or no whole unit affordable)`
     }
   }
   return {

@@ -20,8 +20,16 @@ export interface EquityBuffers {
  * only when a trade may happen.
  */
 export function runKernel(
-  bars: EngineBars, sig: RawSignals, cfg: ResolvedEngineConfig, s: EngineState, trades: TradeBuffer,
-  out: EquityBuffers, start: number, end: number, from: number, to: number,
+  bars: EngineBars,
+  sig: RawSignals,
+  cfg: ResolvedEngineConfig,
+  s: EngineState,
+  trades: TradeBuffer,
+  out: EquityBuffers,
+  start: number,
+  end: number,
+  from: number,
+  to: number,
 ): void {
   const time = bars.time
   const open = bars.open
@@ -67,11 +75,20 @@ export function runKernel(
     // (c) decision at the close with the position after (a).
     let d = signal[t]
     if (d !== HOLD && t < end) {
-      if (conf[t] < threshold) { d = HOLD; s.filteredConfidence++ }
-      else if (lastTrade === lastTrade && time[t] - lastTrade < separationMs) { d = HOLD; s.filteredSeparation++ }
-      else if (aware) {
-        if (position === LONG ? d === BUY : position === SHORT ? d === SELL : false) { d = HOLD; s.filteredPosition++ }
-        else if (position === FLAT && d === SELL && blockShortFromFlat) { d = HOLD; s.filteredLongOnly++ }
+      if (conf[t] < threshold) {
+        d = HOLD
+        s.filteredConfidence++
+      } else if (lastTrade === lastTrade && time[t] - lastTrade < separationMs) {
+        d = HOLD
+        s.filteredSeparation++
+      } else if (aware) {
+        if (position === LONG ? d === BUY : position === SHORT ? d === SELL : false) {
+          d = HOLD
+          s.filteredPosition++
+        } else if (position === FLAT && d === SELL && blockShortFromFlat) {
+          d = HOLD
+          s.filteredLongOnly++
+        }
       }
       if (d !== HOLD) {
         pending = d
@@ -104,4 +121,3 @@ export function runKernel(
   s.lastTradeTime = lastTrade
   s.pending = pending
 }
-

@@ -30,10 +30,28 @@ export interface PerformanceMetrics {
 }
 
 export const METRIC_KEYS = [
-  'total_return', 'total_return_pct', 'annualized_return', 'volatility', 'sharpe_ratio', 'sortino_ratio',
-  'max_drawdown', 'max_drawdown_pct', 'calmar_ratio', 'recovery_factor', 'total_trades', 'winning_trades',
-  'losing_trades', 'win_rate', 'profit_factor', 'avg_win', 'avg_loss', 'largest_win', 'largest_loss',
-  'avg_holding_period', 'avg_win_holding_period', 'avg_loss_holding_period',
+  'total_return',
+  'total_return_pct',
+  'annualized_return',
+  'volatility',
+  'sharpe_ratio',
+  'sortino_ratio',
+  'max_drawdown',
+  'max_drawdown_pct',
+  'calmar_ratio',
+  'recovery_factor',
+  'total_trades',
+  'winning_trades',
+  'losing_trades',
+  'win_rate',
+  'profit_factor',
+  'avg_win',
+  'avg_loss',
+  'largest_win',
+  'largest_loss',
+  'avg_holding_period',
+  'avg_win_holding_period',
+  'avg_loss_holding_period',
 ] as const satisfies ReadonlyArray<keyof PerformanceMetrics>
 
 /** How per-bar statistics were annualised, reported next to the metrics. */
@@ -134,21 +152,41 @@ export function computeMetrics(m: MetricsInput): { metrics: PerformanceMetrics; 
   const annual = Math.sqrt(ppy)
   const sharpe = (f: number) => (std > 1e-10 ? clamp((mean / std) * f) : 0)
   const sortino = (f: number) => (downStd > 1e-10 ? clamp((mean / downStd) * f) : 0)
-  annualization.sqrt252 = { volatility: sanitize(std * Math.sqrt(252)), sharpe_ratio: sharpe(Math.sqrt(252)), sortino_ratio: sortino(Math.sqrt(252)) }
+  annualization.sqrt252 = {
+    volatility: sanitize(std * Math.sqrt(252)),
+    sharpe_ratio: sharpe(Math.sqrt(252)),
+    sortino_ratio: sortino(Math.sqrt(252)),
+  }
 
   const totalReturn = final - init
   const annYears = years > 0 ? years : n / ppy
   const annualized = final > 0 && init > 0 ? Math.pow(final / init, 1 / Math.max(annYears, 0.001)) - 1 : -1
 
   const t = m.trades
-  let wins = 0, losses = 0, sumWin = 0, sumLoss = 0, largestWin = 0, largestLoss = 0
-  let hold = 0, holdWin = 0, holdLoss = 0
+  let wins = 0,
+    losses = 0,
+    sumWin = 0,
+    sumLoss = 0,
+    largestWin = 0,
+    largestLoss = 0
+  let hold = 0,
+    holdWin = 0,
+    holdLoss = 0
   for (let i = 0; i < t.count; i++) {
     const pnl = t.netPnl[i]
     const h = (t.exitTime[i] - t.entryTime[i]) / 3_600_000
     hold += h
-    if (pnl > 0) { wins++; sumWin += pnl; holdWin += h; if (pnl > largestWin) largestWin = pnl }
-    else if (pnl < 0) { losses++; sumLoss += pnl; holdLoss += h; if (pnl < largestLoss) largestLoss = pnl }
+    if (pnl > 0) {
+      wins++
+      sumWin += pnl
+      holdWin += h
+      if (pnl > largestWin) largestWin = pnl
+    } else if (pnl < 0) {
+      losses++
+      sumLoss += pnl
+      holdLoss += h
+      if (pnl < largestLoss) largestLoss = pnl
+    }
   }
   const total = t.count
   const profitFactor = losses > 0 ? clamp(sumWin / Math.abs(sumLoss)) : wins > 0 ? RATIO_CLAMP : 0

@@ -8,21 +8,44 @@ import { modelDirName, resolveStrategy } from '../../../trading/index.ts'
  * `<strategy name:>/<tf>_latest`, reading the strategy file from the strategies mount when there
  * is one, since model folders are named after the YAML's `name:`, not its file name.
  */
-export async function resolveModelRef(strategies: Storage, input: { model_path?: string; strategy_name?: string; timeframe?: string }): Promise<string> {
+export async function resolveModelRef(
+  strategies: Storage,
+  input: { model_path?: string; strategy_name?: string; timeframe?: string },
+): Promise<string> {
   if (input.model_path) return input.model_path
   const name = input.strategy_name
-  if (!name) throw new KtrdrError({ statusCode: 422, code: 'INPUT_INVALID', retryable: false, message: 'Give model_path (e.g. my_strategy/1h_latest) or the strategy_name of a trained strategy' })
-  if (!/^[A-Za-z0-9_.-]+$/.test(name) || name.includes('..')) throw new KtrdrError({ statusCode: 422, code: 'INPUT_INVALID', retryable: false, message: `strategy_name "${name}" may only use letters, digits, dot, dash and underscore` })
+  if (!name)
+    throw new KtrdrError({
+      statusCode: 422,
+      code: 'INPUT_INVALID',
+      retryable: false,
+      message: 'Give model_path (e.g. my_strategy/1h_latest) or the strategy_name of a trained strategy',
+    })
+  if (!/^[A-Za-z0-9_.-]+$/.test(name) || name.includes('..'))
+    throw new KtrdrError({
+      statusCode: 422,
+      code: 'INPUT_INVALID',
+      retryable: false,
+      message: `strategy_name "${name}" may only use letters, digits, dot, dash and underscore`,
+    })
   const stem = name.replace(/\.ya?ml$/, '')
   let yaml: string | undefined
   for (const key of [`${stem}.yaml`, `${stem}.yml`]) {
     const raw = await strategies.getItemRaw(key)
-    if (raw != null) { yaml = typeof raw === 'string' ? raw : Buffer.from(raw as Uint8Array).toString('utf8'); break }
+    if (raw != null) {
+      yaml = typeof raw === 'string' ? raw : Buffer.from(raw as Uint8Array).toString('utf8')
+      break
+    }
   }
   if (yaml) {
     const strategy = resolveStrategy(yaml)
     return `${modelDirName(strategy.name)}/${input.timeframe ?? strategy.training_data.base_timeframe}_latest`
   }
   if (input.timeframe) return `${modelDirName(stem)}/${input.timeframe}_latest`
-  throw new KtrdrError({ statusCode: 422, code: 'INPUT_INVALID', retryable: false, message: `No model_path given and strategy "${stem}" is not in the strategies store: pass model_path or timeframe` })
+  throw new KtrdrError({
+    statusCode: 422,
+    code: 'INPUT_INVALID',
+    retryable: false,
+    message: `No model_path given and strategy "${stem}" is not in the strategies store: pass model_path or timeframe`,
+  })
 }

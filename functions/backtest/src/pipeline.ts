@@ -2,7 +2,17 @@
 // once per symbol, before the cheap per-parameter-set engine runs.
 import type { FunctionContext } from '../../../runtime/function/index.ts'
 import { KtrdrError } from '../../../runtime/protocol/index.ts'
-import { buildFeatureMatrix, loadStrategyBars, lowerBound, parseDateInput, resolveStrategy, timeframeMs, type NormalizationParams, type OhlcvSeries, type ResolvedStrategy } from '../../../trading/index.ts'
+import {
+  buildFeatureMatrix,
+  loadStrategyBars,
+  lowerBound,
+  parseDateInput,
+  resolveStrategy,
+  timeframeMs,
+  type NormalizationParams,
+  type OhlcvSeries,
+  type ResolvedStrategy,
+} from '../../../trading/index.ts'
 import { setDropoutStep } from '../../../trading/model/index.ts'
 import { useTfBackend } from '../../../trading/model/index.ts'
 import { loadModel, type LoadedModel } from '../../../trading/model/index.ts'
@@ -52,7 +62,13 @@ export interface PreparedSymbol {
 /** Parses a request date; a date-only end covers its whole day (inclusive end). */
 export function parseDate(value: string, field: string, isEnd: boolean): number {
   const ms = parseDateInput(value)
-  if (!Number.isFinite(ms)) throw new KtrdrError({ statusCode: 422, code: 'INPUT_INVALID', retryable: false, message: `${field} ${JSON.stringify(value)} is not a date: use YYYY-MM-DD or an ISO timestamp` })
+  if (!Number.isFinite(ms))
+    throw new KtrdrError({
+      statusCode: 422,
+      code: 'INPUT_INVALID',
+      retryable: false,
+      message: `${field} ${JSON.stringify(value)} is not a date: use YYYY-MM-DD or an ISO timestamp`,
+    })
   return isEnd && /^\d{4}-\d{2}-\d{2}$/.test(value.trim()) ? ms + 86_400_000 - 1 : ms
 }
 
@@ -71,7 +87,13 @@ export async function loadBacktestModel(ctx: Pick<FunctionContext, 'storage' | '
     loaded = await loadModel(ctx.storage, modelPath, { onWarning: (message) => ctx.logger.warn(message) })
   } catch (cause) {
     if (cause instanceof KtrdrError) throw cause
-    throw new KtrdrError({ statusCode: 404, code: 'MODEL_NOT_FOUND', retryable: false, message: cause instanceof Error ? cause.message : String(cause), cause })
+    throw new KtrdrError({
+      statusCode: 404,
+      code: 'MODEL_NOT_FOUND',
+      retryable: false,
+      message: cause instanceof Error ? cause.message : String(cause),
+      cause,
+    })
   }
   // Inference mode for the seeded dropout layers. Calling into _dropout.ts also keeps its
   // registerClass in Nitro bundles, whose tree-shaking drops side-effect-only imports.
@@ -80,10 +102,20 @@ export async function loadBacktestModel(ctx: Pick<FunctionContext, 'storage' | '
   const strategy = resolveStrategy(meta.strategy_yaml)
   const features = meta.resolved_features
   if (features.join('\n') !== strategy.resolved_features.join('\n')) {
-    throw new KtrdrError({ statusCode: 422, code: 'MODEL_FEATURES_MISMATCH', retryable: false, message: `Model ${loaded.key} was trained on features [${features.join(', ')}] but its strategy now resolves to [${strategy.resolved_features.join(', ')}]: retrain the model` })
+    throw new KtrdrError({
+      statusCode: 422,
+      code: 'MODEL_FEATURES_MISMATCH',
+      retryable: false,
+      message: `Model ${loaded.key} was trained on features [${features.join(', ')}] but its strategy now resolves to [${strategy.resolved_features.join(', ')}]: retrain the model`,
+    })
   }
   if (features.length !== loaded.spec.inputSize) {
-    throw new KtrdrError({ statusCode: 422, code: 'MODEL_FEATURES_MISMATCH', retryable: false, message: `Model ${loaded.key} expects ${loaded.spec.inputSize} inputs but lists ${features.length} features: the model files are inconsistent, retrain` })
+    throw new KtrdrError({
+      statusCode: 422,
+      code: 'MODEL_FEATURES_MISMATCH',
+      retryable: false,
+      message: `Model ${loaded.key} expects ${loaded.spec.inputSize} inputs but lists ${features.length} features: the model files are inconsistent, retrain`,
+    })
   }
   const normalization = isNormalizationParams(meta.normalization_params) ? meta.normalization_params : undefined
   if (!normalization && strategy.features.some((f) => f.kind === 'raw' && f.normalization !== 'none')) {
@@ -111,7 +143,11 @@ export async function loadBacktestModel(ctx: Pick<FunctionContext, 'storage' | '
  * indicators match what training saw, restricted to the timeframes' common coverage as in training), the feature matrix with the model's normalisation,
  * and one large-batch inference over the rows the window can use.
  */
-export async function prepareSymbol(ctx: Pick<FunctionContext, 'storage' | 'signal'>, model: BacktestModel, q: { symbol: string; timeframe: string; startMs: number; endMs: number }): Promise<PreparedSymbol> {
+export async function prepareSymbol(
+  ctx: Pick<FunctionContext, 'storage' | 'signal'>,
+  model: BacktestModel,
+  q: { symbol: string; timeframe: string; startMs: number; endMs: number },
+): Promise<PreparedSymbol> {
   const t0 = performance.now()
   const end = Number.isFinite(q.endMs) ? q.endMs : undefined
   const series = await loadStrategyBars(ctx.storage.data, model.strategy, { symbol: q.symbol, end, signal: ctx.signal })
@@ -135,7 +171,13 @@ export async function prepareSymbol(ctx: Pick<FunctionContext, 'storage' | 'sign
  * sequence window before it all finite); other rows stay NaN (⇒ HOLD). `validFrom` is the
  * first predicted row: the warm-up follows the features.
  */
-export async function predictWindow(model: BacktestModel, matrix: { values: Float32Array; cols: number; rows: number }, from: number, to: number, signal?: AbortSignal): Promise<ModelOutputs> {
+export async function predictWindow(
+  model: BacktestModel,
+  matrix: { values: Float32Array; cols: number; rows: number },
+  from: number,
+  to: number,
+  signal?: AbortSignal,
+): Promise<ModelOutputs> {
   const spec = model.loaded.spec
   const seq = spec.sequenceLength
   const kind = model.outputType === 'classification' ? 'classification' : model.outputType === 'regression' ? 'regression' : 'non_trading'

@@ -67,7 +67,15 @@ export class EngineState {
  * Opens a position at `price` (the bar's open) per docs/domain.md#position-manager: size = floor(cash·fraction/(1+c)/price),
  * reduced if the slipped cost exceeds cash. Returns false when no whole unit is affordable.
  */
-export function openPosition(s: EngineState, cfg: ResolvedEngineConfig, side: number, price: number, index: number, time: number, confidence: number): boolean {
+export function openPosition(
+  s: EngineState,
+  cfg: ResolvedEngineConfig,
+  side: number,
+  price: number,
+  index: number,
+  time: number,
+  confidence: number,
+): boolean {
   if (!(price > 0)) return false
   const c = cfg.commission
   const exec = side === LONG ? price * (1 + cfg.slippage) : price * (1 - cfg.slippage)
@@ -92,7 +100,15 @@ export function openPosition(s: EngineState, cfg: ResolvedEngineConfig, side: nu
 }
 
 /** Closes the open position at `price` (slipped adversely) and appends the round trip. */
-export function closePosition(s: EngineState, cfg: ResolvedEngineConfig, trades: TradeBuffer, price: number, index: number, time: number, forced: boolean): boolean {
+export function closePosition(
+  s: EngineState,
+  cfg: ResolvedEngineConfig,
+  trades: TradeBuffer,
+  price: number,
+  index: number,
+  time: number,
+  forced: boolean,
+): boolean {
   if (s.position === FLAT || !(price > 0)) return false
   const q = s.quantity
   const long = s.position === LONG
@@ -129,7 +145,17 @@ export function closePosition(s: EngineState, cfg: ResolvedEngineConfig, trades:
  * short; SELL closes a long or, when shorts are allowed, opens one from FLAT. No reversal in
  * one step. Returns true when a trade happened.
  */
-export function executeSignal(s: EngineState, cfg: ResolvedEngineConfig, trades: TradeBuffer, signal: number, price: number, index: number, time: number, confidence: number, shortsAllowed: boolean): boolean {
+export function executeSignal(
+  s: EngineState,
+  cfg: ResolvedEngineConfig,
+  trades: TradeBuffer,
+  signal: number,
+  price: number,
+  index: number,
+  time: number,
+  confidence: number,
+  shortsAllowed: boolean,
+): boolean {
   if (signal === 0) {
     if (s.position === FLAT) return openPosition(s, cfg, LONG, price, index, time, confidence)
     if (s.position === SHORT) return closePosition(s, cfg, trades, price, index, time, false)

@@ -17,7 +17,9 @@ export function equityCsv(bars: EngineBars, r: EngineResult): string {
   const { start } = r.window
   for (let k = 0; k < r.equity.length; k++) {
     const t = start + k
-    parts.push(`${iso(bars.time[t])},${bars.close[t]},${r.equity[k]},${r.position[k] === 1 ? 'LONG' : r.position[k] === -1 ? 'SHORT' : 'FLAT'}`)
+    parts.push(
+      `${iso(bars.time[t])},${bars.close[t]},${r.equity[k]},${r.position[k] === 1 ? 'LONG' : r.position[k] === -1 ? 'SHORT' : 'FLAT'}`,
+    )
   }
   return parts.join('\n') + '\n'
 }
@@ -28,7 +30,14 @@ export interface StoredDetails {
 }
 
 /** Writes trades.json and equity.csv for one run (must be called before the workspace is reused). */
-export async function writeRunDetails(results: Storage, key: string, symbol: string, bars: EngineBars, r: EngineResult, what: { trades: boolean; equity: boolean }): Promise<StoredDetails> {
+export async function writeRunDetails(
+  results: Storage,
+  key: string,
+  symbol: string,
+  bars: EngineBars,
+  r: EngineResult,
+  what: { trades: boolean; equity: boolean },
+): Promise<StoredDetails> {
   const out: StoredDetails = { trades_key: null, equity_curve_key: null }
   if (what.trades) {
     out.trades_key = `${key}/trades.json`

@@ -26,9 +26,10 @@ export function createSignalCache(outputs: ModelOutputs): (cfg: ResolvedEngineCo
     const key = outputs.kind === 'regression' ? `r:${threshold}` : outputs.kind
     let s = cache.get(key)
     if (!s) {
-      s = outputs.kind === 'regression'
-        ? regressionSignals(outputs.values, outputs.rows, threshold)
-        : classifySignals(outputs.values, outputs.rows, outputs.outputSize, outputs.kind === 'non_trading')
+      s =
+        outputs.kind === 'regression'
+          ? regressionSignals(outputs.values, outputs.rows, threshold)
+          : classifySignals(outputs.values, outputs.rows, outputs.outputSize, outputs.kind === 'non_trading')
       maskWarmup(s, outputs.validFrom)
       cache.set(key, s)
     }
@@ -41,22 +42,34 @@ export function createSignalCache(outputs: ModelOutputs): (cfg: ResolvedEngineCo
  * is handed to `onResult` before the next run overwrites the workspace buffers.
  */
 export async function runSweep<T>(
-  bars: EngineBars, outputs: ModelOutputs, window: EngineWindow, configs: ResolvedEngineConfig[],
+  bars: EngineBars,
+  outputs: ModelOutputs,
+  window: EngineWindow,
+  configs: ResolvedEngineConfig[],
   onResult: (index: number, result: EngineResult) => T | Promise<T>,
-  hooks: EngineHooks & { onSetProgress?(index: number, fraction: number, barIndex: number, state: { equity: number; trades: number }): void } = {},
+  hooks: EngineHooks & {
+    onSetProgress?(index: number, fraction: number, barIndex: number, state: { equity: number; trades: number }): void
+  } = {},
 ): Promise<T[]> {
   const signalsFor = createSignalCache(outputs)
   const ws = createEngineWorkspace(window.end - window.start + 1)
   const out: T[] = []
   for (let i = 0; i < configs.length; i++) {
-    const result = runBacktest(bars, signalsFor(configs[i]), configs[i], window, {
-      signal: hooks.signal,
-      chunkBars: hooks.chunkBars,
-      onProgress: (bar, done, total, state) => {
-        hooks.onProgress?.(bar, done, total, state)
-        hooks.onSetProgress?.(i, done / total, bar, state)
+    const result = runBacktest(
+      bars,
+      signalsFor(configs[i]),
+      configs[i],
+      window,
+      {
+        signal: hooks.signal,
+        chunkBars: hooks.chunkBars,
+        onProgress: (bar, done, total, state) => {
+          hooks.onProgress?.(bar, done, total, state)
+          hooks.onSetProgress?.(i, done / total, bar, state)
+        },
       },
-    }, ws)
+      ws,
+    )
     out.push(await onResult(i, result))
   }
   return out

@@ -64,7 +64,9 @@ export class TradeBuffer {
     return this.count++
   }
 
-  reset(): void { this.count = 0 }
+  reset(): void {
+    this.count = 0
+  }
 }
 
 /** One closed trade as docs/domain.md#position-manager describes it (fixed: commission and net_pnl cover both sides). */

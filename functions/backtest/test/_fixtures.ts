@@ -36,10 +36,18 @@ export const REFERENCE_STRATEGIES = join(import.meta.dirname, '../../../examples
 export const createTempStorage = () => createTempKtrdrStorage('ktrdr-backtest-')
 
 /** Hourly random walk with a seeded LCG; realistic OHLC ordering. */
-export async function writeBars(storage: KtrdrStorage, symbol: string, timeframe: string, n: number, seed = 1, startMs = Date.UTC(2024, 0, 1), stepMs = 3_600_000) {
+export async function writeBars(
+  storage: KtrdrStorage,
+  symbol: string,
+  timeframe: string,
+  n: number,
+  seed = 1,
+  startMs = Date.UTC(2024, 0, 1),
+  stepMs = 3_600_000,
+) {
   const s = createSeries(symbol, timeframe, n)
   let x = seed
-  const rnd = () => ((x = (x * 1103515245 + 12345) % 2147483648) / 2147483648)
+  const rnd = () => (x = (x * 1103515245 + 12345) % 2147483648) / 2147483648
   let p = 1.1
   for (let i = 0; i < n; i++) {
     s.time[i] = startMs + i * stepMs
@@ -57,11 +65,20 @@ export async function writeBars(storage: KtrdrStorage, symbol: string, timeframe
 }
 
 /** Saves a seeded, untrained model for a strategy YAML, as train would. */
-export async function writeModel(storage: KtrdrStorage, yaml: string, opts: { seed?: number; normalization?: unknown; planted?: boolean; inSample?: Record<string, { start: string; end: string }> } = {}) {
+export async function writeModel(
+  storage: KtrdrStorage,
+  yaml: string,
+  opts: { seed?: number; normalization?: unknown; planted?: boolean; inSample?: Record<string, { start: string; end: string }> } = {},
+) {
   await useTfBackend()
   const strategy = resolveStrategy(yaml)
   const regression = strategy.decisions.output_format === 'regression'
-  const spec = resolveModelSpec(strategy.model as never, { inputSize: strategy.resolved_features.length, outputSize: regression ? 1 : 3, outputKind: regression ? 'regression' : 'classification', seed: opts.seed ?? 7 })
+  const spec = resolveModelSpec(strategy.model as never, {
+    inputSize: strategy.resolved_features.length,
+    outputSize: regression ? 1 : 3,
+    outputKind: regression ? 'regression' : 'classification',
+    seed: opts.seed ?? 7,
+  })
   const model = buildModel(spec)
   if (opts.planted && spec.type === 'mlp') plantRsiRule(model)
   const tf = strategy.training_data.base_timeframe
@@ -71,13 +88,34 @@ export async function writeModel(storage: KtrdrStorage, yaml: string, opts: { se
     model,
     metrics: {},
     metadata: {
-      format: 'ktrdr-tfjs-1', strategy_name: strategy.name, strategy_version: strategy.version, created_at: new Date().toISOString(),
-      model_type: spec.type, sequence_length: spec.type === 'mlp' ? null : spec.sequenceLength, output_type: regression ? 'regression' : 'classification',
-      spec, resolved_features: strategy.resolved_features, normalization_params: opts.normalization ?? {}, strategy_yaml: yaml,
-      decisions: strategy.decisions as unknown as Record<string, unknown>, labels: {}, training: {}, training_symbols: ['EURUSD'],
-      training_timeframes: strategy.training_data.timeframes, base_timeframe: tf,
-      data: { start_date: null, end_date: null, sha256: 'test', synthetic: true, samples: { train: 0, validation: 0, test: 0 }, ...(opts.inSample ? { in_sample: opts.inSample } : {}) },
-      seed: opts.seed ?? 7, backend: 'test', package_versions: {},
+      format: 'ktrdr-tfjs-1',
+      strategy_name: strategy.name,
+      strategy_version: strategy.version,
+      created_at: new Date().toISOString(),
+      model_type: spec.type,
+      sequence_length: spec.type === 'mlp' ? null : spec.sequenceLength,
+      output_type: regression ? 'regression' : 'classification',
+      spec,
+      resolved_features: strategy.resolved_features,
+      normalization_params: opts.normalization ?? {},
+      strategy_yaml: yaml,
+      decisions: strategy.decisions as unknown as Record<string, unknown>,
+      labels: {},
+      training: {},
+      training_symbols: ['EURUSD'],
+      training_timeframes: strategy.training_data.timeframes,
+      base_timeframe: tf,
+      data: {
+        start_date: null,
+        end_date: null,
+        sha256: 'test',
+        synthetic: true,
+        samples: { train: 0, validation: 0, test: 0 },
+        ...(opts.inSample ? { in_sample: opts.inSample } : {}),
+      },
+      seed: opts.seed ?? 7,
+      backend: 'test',
+      package_versions: {},
     },
   })
   return { ...saved, strategy, model, spec }

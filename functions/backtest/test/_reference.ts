@@ -2,18 +2,36 @@
 // the documented fixes), one object per bar. It shares no code with src/: the engine must
 // agree with it.
 
-export interface RefBar { time: number; open: number; close: number }
+export interface RefBar {
+  time: number
+  open: number
+  close: number
+}
 export type RefOutput = { kind: 'probs'; values: number[] } | { kind: 'regression'; value: number }
 export interface RefConfig {
   outputFormat: 'classification' | 'regression'
-  initialCapital: number; commission: number; slippage: number
-  confidenceThreshold: number; positionAwareness: boolean; allowShortFromFlat: boolean
-  minSignalSeparationHours: number; roundTripCost: number; minEdgeMultiplier: number
+  initialCapital: number
+  commission: number
+  slippage: number
+  confidenceThreshold: number
+  positionAwareness: boolean
+  allowShortFromFlat: boolean
+  minSignalSeparationHours: number
+  roundTripCost: number
+  minEdgeMultiplier: number
   positionSizeFraction: number
 }
 export interface RefTrade {
-  side: 'LONG' | 'SHORT'; quantity: number; entryPrice: number; exitPrice: number; entryTime: number; exitTime: number
-  gross: number; commission: number; net: number; forced: boolean
+  side: 'LONG' | 'SHORT'
+  quantity: number
+  entryPrice: number
+  exitPrice: number
+  entryTime: number
+  exitTime: number
+  gross: number
+  commission: number
+  net: number
+  forced: boolean
 }
 type Signal = 'BUY' | 'HOLD' | 'SELL'
 
@@ -40,7 +58,14 @@ function decide(out: RefOutput | null, cfg: RefConfig): { signal: Signal; confid
   return { signal: (['BUY', 'HOLD', 'SELL'] as const)[idx], confidence: p[idx] }
 }
 
-export function referenceBacktest(bars: RefBar[], outputs: Array<RefOutput | null>, cfg: RefConfig, start: number, end: number, barMs: number) {
+export function referenceBacktest(
+  bars: RefBar[],
+  outputs: Array<RefOutput | null>,
+  cfg: RefConfig,
+  start: number,
+  end: number,
+  barMs: number,
+) {
   let cash = cfg.initialCapital
   let pos: { side: 'LONG' | 'SHORT'; q: number; entry: number; entryTime: number; entryComm: number } | null = null
   let pending: Signal = 'HOLD'
@@ -65,19 +90,38 @@ export function referenceBacktest(bars: RefBar[], outputs: Array<RefOutput | nul
     const gross = p.side === 'LONG' ? (exec - p.entry) * p.q : (p.entry - exec) * p.q
     const exitComm = exec * p.q * cfg.commission
     cash += p.side === 'LONG' ? exec * p.q - exitComm : p.entry * p.q + gross - exitComm
-    trades.push({ side: p.side, quantity: p.q, entryPrice: p.entry, exitPrice: exec, entryTime: p.entryTime, exitTime: time, gross, commission: p.entryComm + exitComm, net: gross - p.entryComm - exitComm, forced })
+    trades.push({
+      side: p.side,
+      quantity: p.q,
+      entryPrice: p.entry,
+      exitPrice: exec,
+      entryTime: p.entryTime,
+      exitTime: time,
+      gross,
+      commission: p.entryComm + exitComm,
+      net: gross - p.entryComm - exitComm,
+      forced,
+    })
     pos = null
     return true
   }
-  const value = (c: number) => (pos === null ? cash : pos.side === 'LONG' ? cash + c * pos.q : cash + pos.entry * pos.q + (pos.entry - c) * pos.q)
+  const value = (c: number) =>
+    pos === null ? cash : pos.side === 'LONG' ? cash + c * pos.q : cash + pos.entry * pos.q + (pos.entry - c) * pos.q
 
   for (let t = start; t <= end; t++) {
     const bar = bars[t]
     if (pending !== 'HOLD') {
       let traded = false
       const state = pos === null ? 'FLAT' : (pos as { side: string }).side
-      if (pending === 'BUY') traded = state === 'FLAT' ? open('LONG', bar.open, bar.time) : state === 'SHORT' ? close(bar.open, bar.time, false) : false
-      else traded = state === 'LONG' ? close(bar.open, bar.time, false) : state === 'FLAT' && shortsAllowed ? open('SHORT', bar.open, bar.time) : false
+      if (pending === 'BUY')
+        traded = state === 'FLAT' ? open('LONG', bar.open, bar.time) : state === 'SHORT' ? close(bar.open, bar.time, false) : false
+      else
+        traded =
+          state === 'LONG'
+            ? close(bar.open, bar.time, false)
+            : state === 'FLAT' && shortsAllowed
+              ? open('SHORT', bar.open, bar.time)
+              : false
       if (traded) lastTradeTime = bar.time
       pending = 'HOLD'
     }

@@ -10,7 +10,12 @@ const T0 = Date.UTC(2024, 0, 1)
 
 function bars(opens: number[], closes: number[]): EngineBars {
   const n = opens.length
-  return { length: n, time: Float64Array.from({ length: n }, (_, i) => T0 + i * H), open: Float64Array.from(opens), close: Float64Array.from(closes) }
+  return {
+    length: n,
+    time: Float64Array.from({ length: n }, (_, i) => T0 + i * H),
+    open: Float64Array.from(opens),
+    close: Float64Array.from(closes),
+  }
 }
 
 /** One-hot probabilities per bar: 'B' BUY, 'S' SELL, '.' HOLD. */
@@ -59,7 +64,14 @@ describe('hand-built scenarios', () => {
     expect(t.max_adverse_excursion).toBe(0)
     // Equity: flat until bar 2, marked at closes, cash afterwards.
     const cashAfterEntry = 100_000 - entry * q * 1.001
-    expect(Array.from(r.equity)).toEqual([100_000, 100_000, cashAfterEntry + 102.5 * q, cashAfterEntry + 103.5 * q, expect.any(Number), expect.any(Number)])
+    expect(Array.from(r.equity)).toEqual([
+      100_000,
+      100_000,
+      cashAfterEntry + 102.5 * q,
+      cashAfterEntry + 103.5 * q,
+      expect.any(Number),
+      expect.any(Number),
+    ])
     expect(r.equity[4]).toBeCloseTo(100_000 + t.net_pnl, 8)
     expect(r.finalEquity).toBeCloseTo(100_000 + t.net_pnl, 8)
     expect(r.metrics.total_trades).toBe(1)
@@ -109,7 +121,9 @@ describe('hand-built scenarios', () => {
   it('without allow_short_from_flat a SELL from flat is ignored; low confidence is ignored', () => {
     const b = bars(opens, closes)
     const cfg = resolveEngineConfig({ confidence_threshold: 0.95 }, base)
-    expect(runBacktest(b, classifySignals(probs('.S....'), 6), resolveEngineConfig({}, base), { start: 0, end: 5, barMs: H }).trades.count).toBe(0)
+    expect(
+      runBacktest(b, classifySignals(probs('.S....'), 6), resolveEngineConfig({}, base), { start: 0, end: 5, barMs: H }).trades.count,
+    ).toBe(0)
     expect(runBacktest(b, classifySignals(probs('.B....'), 6), cfg, { start: 0, end: 5, barMs: H }).trades.count).toBe(0)
   })
 
@@ -119,7 +133,12 @@ describe('hand-built scenarios', () => {
     const pattern = 'BSSSSSSSSSSS'
     // BUY at 0 fills at bar 1 (time 1h). With 4h separation SELLs decided before 5h are blocked:
     // the SELL at bar 5 passes and fills at bar 6.
-    const r = runBacktest(b, classifySignals(probs(pattern), n), resolveEngineConfig({ filters: { min_signal_separation: 4 } }, { commission: 0, slippage: 0 }), { start: 0, end: n - 1, barMs: H })
+    const r = runBacktest(
+      b,
+      classifySignals(probs(pattern), n),
+      resolveEngineConfig({ filters: { min_signal_separation: 4 } }, { commission: 0, slippage: 0 }),
+      { start: 0, end: n - 1, barMs: H },
+    )
     const [t] = toTradeRecords(r.trades, 'X')
     expect(t.entry_time).toBe(new Date(T0 + 1 * H).toISOString())
     expect(t.exit_time).toBe(new Date(T0 + 6 * H).toISOString())
@@ -152,10 +171,20 @@ describe('hand-built scenarios', () => {
     const b = bars(new Array(n).fill(100), new Array(n).fill(100))
     const ac = new AbortController()
     let calls = 0
-    expect(() => runBacktest(b, classifySignals(new Float32Array(n * 3), n), resolveEngineConfig({}), { start: 0, end: n - 1, barMs: H }, {
-      signal: ac.signal,
-      onProgress: () => { if (++calls === 3) ac.abort() },
-    })).toThrow(/cancelled/)
+    expect(() =>
+      runBacktest(
+        b,
+        classifySignals(new Float32Array(n * 3), n),
+        resolveEngineConfig({}),
+        { start: 0, end: n - 1, barMs: H },
+        {
+          signal: ac.signal,
+          onProgress: () => {
+            if (++calls === 3) ac.abort()
+          },
+        },
+      ),
+    ).toThrow(/cancelled/)
     expect(calls).toBe(3)
   })
 
@@ -163,7 +192,13 @@ describe('hand-built scenarios', () => {
     const n = 5000
     const b = bars(new Array(n).fill(100), new Array(n).fill(100))
     const seen: number[] = []
-    runBacktest(b, classifySignals(new Float32Array(n * 3), n), resolveEngineConfig({}), { start: 0, end: n - 1, barMs: H }, { onProgress: (_i, done) => seen.push(done) })
+    runBacktest(
+      b,
+      classifySignals(new Float32Array(n * 3), n),
+      resolveEngineConfig({}),
+      { start: 0, end: n - 1, barMs: H },
+      { onProgress: (_i, done) => seen.push(done) },
+    )
     expect(seen.at(-1)).toBe(n)
     for (let i = 1; i < seen.length; i++) expect(seen[i] - seen[i - 1]).toBeLessThanOrEqual(n / 100)
   })

@@ -26,16 +26,26 @@ beforeAll(async () => {
   const m = await writeModel(storage, await referenceYaml('v3_multi_indicator.yaml'), { planted: true })
   modelKey = m.key
 })
-afterAll(async () => { await cleanup?.() })
+afterAll(async () => {
+  await cleanup?.()
+})
 
 describe('backtest function', () => {
   it('runs the guide body end to end: the docs/domain.md#backtest-result fields, 22 metrics, trades and equity in the results store', async () => {
-    const { result, progress } = await runFunctionInProcess(backtest, {
-      model_path: 'v3_multi_indicator_example/1h_latest', strategy_name: 'v3_multi_indicator_example', symbol: 'EURUSD', timeframe: '1h',
-      start_date: START, end_date: '2024-12-31',
-      // An untrained net is never 60% sure: lower the threshold so that it trades.
-      parameter_sets: [{ confidence_threshold: 0 }],
-    }, { storage, operationId: 'op_backtesting_t1' })
+    const { result, progress } = await runFunctionInProcess(
+      backtest,
+      {
+        model_path: 'v3_multi_indicator_example/1h_latest',
+        strategy_name: 'v3_multi_indicator_example',
+        symbol: 'EURUSD',
+        timeframe: '1h',
+        start_date: START,
+        end_date: '2024-12-31',
+        // An untrained net is never 60% sure: lower the threshold so that it trades.
+        parameter_sets: [{ confidence_threshold: 0 }],
+      },
+      { storage, operationId: 'op_backtesting_t1' },
+    )
     expect(result.symbol).toBe('EURUSD')
     expect(result.model.key).toBe(modelKey)
     expect(Object.keys(result.metrics).sort()).toEqual([...METRIC_KEYS].sort())
@@ -61,19 +71,42 @@ describe('backtest function', () => {
     for (let i = 1; i < progress.length; i++) expect(progress[i].percentage).toBeGreaterThanOrEqual(progress[i - 1].percentage)
     expect(engine[0].current_step).toMatch(/^Backtesting EURUSD 1h \[2024-/)
     // docs/domain.md#backtest-progress context; the last engine update has seen every bar (trades closed by the forced exit come after).
-    expect(engine.at(-1)!.context).toMatchObject({ current_bar: result.equity_curve_length, total_bars: result.equity_curve_length, current_pnl: expect.any(Number) })
+    expect(engine.at(-1)!.context).toMatchObject({
+      current_bar: result.equity_curve_length,
+      total_bars: result.equity_curve_length,
+      current_pnl: expect.any(Number),
+    })
     expect((engine.at(-1)!.context as { total_trades: number }).total_trades).toBeGreaterThanOrEqual(result.trade_count - 1)
     expect(progress.at(-1)!.percentage).toBe(100)
   })
 
   it('one invocation sweeps symbols × parameter sets; each run equals a single run', async () => {
-    const sets = [{ name: 'loose', confidence_threshold: 0 }, { name: 'strict', confidence_threshold: 1 }, { name: 'costly', confidence_threshold: 0, commission: 0.01, allow_short_from_flat: true }]
-    const { result } = await runFunctionInProcess(backtest, { model_path: modelKey, symbols: ['EURUSD', 'GBPUSD'], start_date: START, parameter_sets: sets }, { storage })
+    const sets = [
+      { name: 'loose', confidence_threshold: 0 },
+      { name: 'strict', confidence_threshold: 1 },
+      { name: 'costly', confidence_threshold: 0, commission: 0.01, allow_short_from_flat: true },
+    ]
+    const { result } = await runFunctionInProcess(
+      backtest,
+      { model_path: modelKey, symbols: ['EURUSD', 'GBPUSD'], start_date: START, parameter_sets: sets },
+      { storage },
+    )
     expect(result.runs).toHaveLength(6)
-    expect(result.runs.map((r) => `${r.symbol}:${r.parameter_set_name}`)).toEqual(['EURUSD:loose', 'EURUSD:strict', 'EURUSD:costly', 'GBPUSD:loose', 'GBPUSD:strict', 'GBPUSD:costly'])
+    expect(result.runs.map((r) => `${r.symbol}:${r.parameter_set_name}`)).toEqual([
+      'EURUSD:loose',
+      'EURUSD:strict',
+      'EURUSD:costly',
+      'GBPUSD:loose',
+      'GBPUSD:strict',
+      'GBPUSD:costly',
+    ])
     expect(result.runs[1].trade_count).toBe(0)
     expect(result.runs[2].config.commission).toBe(0.01)
-    const single = await runFunctionInProcess(backtest, { model_path: modelKey, symbol: 'GBPUSD', start_date: START, parameter_sets: [sets[2]] }, { storage })
+    const single = await runFunctionInProcess(
+      backtest,
+      { model_path: modelKey, symbol: 'GBPUSD', start_date: START, parameter_sets: [sets[2]] },
+      { storage },
+    )
     expect(single.result.metrics).toEqual(result.runs[5].metrics)
     expect(single.result.trade_count).toBe(result.runs[5].trade_count)
   })
@@ -101,12 +134,14 @@ describe('backtest function', () => {
     expect(JSON.stringify(b.metrics)).toBe(snap)
   })
 
-  it('model_path as an absolute path under the models directory (the guide\'s form)', async () => {
+  it("model_path as an absolute path under the models directory (the guide's form)", async () => {
     const abs = resolveLocalPath(storage.options, 'models', modelKey)!
     expect(abs.startsWith('/')).toBe(true)
     const { result } = await runFunctionInProcess(backtest, { model_path: abs, symbol: 'EURUSD', start_date: START }, { storage })
     expect(result.model.key).toBe(modelKey)
-    await expect(runFunctionInProcess(backtest, { model_path: '/elsewhere/x/1h_v1', symbol: 'EURUSD' }, { storage })).rejects.toMatchObject({ statusCode: 404, message: expect.stringMatching(/not under the models directory/) })
+    await expect(runFunctionInProcess(backtest, { model_path: '/elsewhere/x/1h_v1', symbol: 'EURUSD' }, { storage })).rejects.toMatchObject(
+      { statusCode: 404, message: expect.stringMatching(/not under the models directory/) },
+    )
   })
 
   it('wasm and cpu backends give the same outputs and the same backtest', async () => {
@@ -136,17 +171,36 @@ describe('backtest function', () => {
   })
 
   it('bad input fails with a clear 4xx, not a crash', async () => {
-    await expect(runFunctionInProcess(backtest, { model_path: 'nope/1h_latest', symbol: 'EURUSD' }, { storage })).rejects.toMatchObject({ statusCode: 404, message: expect.stringMatching(/train/) })
-    await expect(runFunctionInProcess(backtest, { model_path: modelKey, symbol: 'USDJPY' }, { storage })).rejects.toMatchObject({ statusCode: 404, code: 'DATA_NOT_FOUND' })
-    await expect(runFunctionInProcess(backtest, { model_path: modelKey, symbol: 'EURUSD', start_date: '2030-01-01' }, { storage })).rejects.toMatchObject({ statusCode: 422 })
-    await expect(runFunctionInProcess(backtest, { model_path: modelKey, symbol: 'EURUSD', timeframe: '4h' }, { storage })).rejects.toMatchObject({ statusCode: 422 })
-    await expect(runFunctionInProcess(backtest, { symbol: 'EURUSD' }, { storage })).rejects.toMatchObject({ statusCode: 422, message: expect.stringMatching(/model_path/) })
-    await expect(runFunctionInProcess(backtest, { model_path: modelKey, parameter_sets: [{ confidence_treshold: 0.5 }] }, { storage })).rejects.toMatchObject({ statusCode: 422 })
+    await expect(runFunctionInProcess(backtest, { model_path: 'nope/1h_latest', symbol: 'EURUSD' }, { storage })).rejects.toMatchObject({
+      statusCode: 404,
+      message: expect.stringMatching(/train/),
+    })
+    await expect(runFunctionInProcess(backtest, { model_path: modelKey, symbol: 'USDJPY' }, { storage })).rejects.toMatchObject({
+      statusCode: 404,
+      code: 'DATA_NOT_FOUND',
+    })
+    await expect(
+      runFunctionInProcess(backtest, { model_path: modelKey, symbol: 'EURUSD', start_date: '2030-01-01' }, { storage }),
+    ).rejects.toMatchObject({ statusCode: 422 })
+    await expect(
+      runFunctionInProcess(backtest, { model_path: modelKey, symbol: 'EURUSD', timeframe: '4h' }, { storage }),
+    ).rejects.toMatchObject({ statusCode: 422 })
+    await expect(runFunctionInProcess(backtest, { symbol: 'EURUSD' }, { storage })).rejects.toMatchObject({
+      statusCode: 422,
+      message: expect.stringMatching(/model_path/),
+    })
+    await expect(
+      runFunctionInProcess(backtest, { model_path: modelKey, parameter_sets: [{ confidence_treshold: 0.5 }] }, { storage }),
+    ).rejects.toMatchObject({ statusCode: 422 })
   })
 
-  it('the guide\'s body without model_path: the latest model of strategy_name, symbol from the model', async () => {
+  it("the guide's body without model_path: the latest model of strategy_name, symbol from the model", async () => {
     await storage.strategies.setItem('v3_multi_indicator.yaml', await referenceYaml('v3_multi_indicator.yaml'))
-    const { result } = await runFunctionInProcess(backtest, { strategy_name: 'v3_multi_indicator', start_date: START.slice(0, 10), end_date: '2024-03-10' }, { storage })
+    const { result } = await runFunctionInProcess(
+      backtest,
+      { strategy_name: 'v3_multi_indicator', start_date: START.slice(0, 10), end_date: '2024-03-10' },
+      { storage },
+    )
     expect(result.model.key).toBe(modelKey)
     expect(result.symbol).toBe('EURUSD')
     expect(result.timeframe).toBe('1h')
@@ -156,9 +210,22 @@ describe('backtest function', () => {
 
   it('cancellation stops a sweep', async () => {
     const ac = new AbortController()
-    const p = runFunctionInProcess(backtest, { model_path: modelKey, symbol: 'EURUSD', parameter_sets: Array.from({ length: 1000 }, () => ({ confidence_threshold: 0 })), save_details: 'none' }, {
-      storage, signal: ac.signal, onProgress: (u) => { if (u.percentage > 50) ac.abort() },
-    })
+    const p = runFunctionInProcess(
+      backtest,
+      {
+        model_path: modelKey,
+        symbol: 'EURUSD',
+        parameter_sets: Array.from({ length: 1000 }, () => ({ confidence_threshold: 0 })),
+        save_details: 'none',
+      },
+      {
+        storage,
+        signal: ac.signal,
+        onProgress: (u) => {
+          if (u.percentage > 50) ac.abort()
+        },
+      },
+    )
     await expect(p).rejects.toMatchObject({ code: 'CANCELLED' })
   })
 })
@@ -179,14 +246,22 @@ model: {type: lstm, architecture: {sequence_length: 5, hidden_size: 8, num_layer
 decisions: {output_format: classification, confidence_threshold: 0.3}
 training: {labels: {source: zigzag, zigzag_threshold: 0.01, label_lookahead: 10}, epochs: 1}
 `
-      const norm = { version: 1, fitted_rows: { start: 0, end: 200 }, features: { '1h_rsi_14_raw': { method: 'zscore', mean: 50, std: 10 } } }
+      const norm = {
+        version: 1,
+        fitted_rows: { start: 0, end: 200 },
+        features: { '1h_rsi_14_raw': { method: 'zscore', mean: 50, std: 10 } },
+      }
       const m = await writeModel(s, yaml, { normalization: norm })
       const ctx = { storage: s, signal: new AbortController().signal, logger: console as never }
       const model = await loadBacktestModel(ctx, 'tiny_lstm/1h_latest')
       expect(model.sequenceLength).toBe(5)
       const prep = await prepareSymbol(ctx, model, { symbol: 'EURUSD', timeframe: '1h', startMs: -Infinity, endMs: Infinity })
       const { buildFeatureMatrix, loadBars } = await import('../../../trading/index.ts')
-      const fm = buildFeatureMatrix(model.strategy, { '1h': await loadBars(s.data, { symbol: 'EURUSD', timeframe: '1h' }) }, { normalization: norm as never })
+      const fm = buildFeatureMatrix(
+        model.strategy,
+        { '1h': await loadBars(s.data, { symbol: 'EURUSD', timeframe: '1h' }) },
+        { normalization: norm as never },
+      )
       expect(prep.outputs.validFrom).toBe(fm.firstValidRow + 4)
       // Normalisation was applied: the raw RSI column is a z-score, not 0..100.
       expect(Math.abs(fm.values[fm.firstValidRow * fm.cols + 2])).toBeLessThan(6)
@@ -220,11 +295,17 @@ training: {labels: {source: zigzag, zigzag_threshold: 0.01, label_lookahead: 10}
       await writeBars(s, 'EURUSD', '1h', 300, 5)
       await writeBars(s, 'EURUSD', '5m', 300 * 12, 6, Date.UTC(2024, 0, 1), 300_000)
       await writeModel(s, TINY_MTF)
-      const { result } = await runFunctionInProcess(backtest, { model_path: 'tiny_mtf/1h_latest', parameter_sets: [{ confidence_threshold: 0 }] }, { storage: s })
+      const { result } = await runFunctionInProcess(
+        backtest,
+        { model_path: 'tiny_mtf/1h_latest', parameter_sets: [{ confidence_threshold: 0 }] },
+        { storage: s },
+      )
       expect(result.model.features).toBe(4)
       expect(result.timeframe).toBe('1h')
       expect(result.equity_curve_length).toBeGreaterThan(250)
-      await expect(runFunctionInProcess(backtest, { model_path: 'tiny_mtf/1h_latest', symbol: 'EURUSD', timeframe: '5m' }, { storage: s })).rejects.toMatchObject({ statusCode: 422 })
+      await expect(
+        runFunctionInProcess(backtest, { model_path: 'tiny_mtf/1h_latest', symbol: 'EURUSD', timeframe: '5m' }, { storage: s }),
+      ).rejects.toMatchObject({ statusCode: 422 })
     } finally {
       await done()
     }
@@ -239,14 +320,19 @@ training: {labels: {source: zigzag, zigzag_threshold: 0.01, label_lookahead: 10}
       const fiveEnd = fiveStart + 10 * 24 * H
       await writeBars(s, 'EURUSD', '1h', 20 * 24, 5)
       await writeBars(s, 'EURUSD', '5m', 10 * 24 * 12, 6, fiveStart, 300_000)
-      const { result } = await runFunctionInProcess(backtest, { model_path: 'tiny_mtf/1h_latest', parameter_sets: [{ confidence_threshold: 0 }] }, { storage: s })
+      const { result } = await runFunctionInProcess(
+        backtest,
+        { model_path: 'tiny_mtf/1h_latest', parameter_sets: [{ confidence_threshold: 0 }] },
+        { storage: s },
+      )
       expect(Date.parse(result.start_time)).toBeGreaterThanOrEqual(fiveStart)
       expect(Date.parse(result.end_time)).toBe(fiveEnd - H)
 
       await writeBars(s, 'GBPUSD', '1h', 20 * 24, 7)
       await writeBars(s, 'GBPUSD', '5m', 3 * 24 * 12, 8, fiveStart, 300_000)
-      await expect(runFunctionInProcess(backtest, { model_path: 'tiny_mtf/1h_latest', symbol: 'GBPUSD', timeframe: '1h' }, { storage: s }))
-        .rejects.toMatchObject({ statusCode: 422, code: 'MULTI_TF_INSUFFICIENT_COVERAGE', retryable: false })
+      await expect(
+        runFunctionInProcess(backtest, { model_path: 'tiny_mtf/1h_latest', symbol: 'GBPUSD', timeframe: '1h' }, { storage: s }),
+      ).rejects.toMatchObject({ statusCode: 422, code: 'MULTI_TF_INSUFFICIENT_COVERAGE', retryable: false })
     } finally {
       await done()
     }

@@ -19,8 +19,21 @@ function tradeBuf(rows: Array<[net: number, hours: number]>): TradeBuffer {
 describe('metrics (docs/domain.md#performance-metrics)', () => {
   it('matches hand-computed values', () => {
     const equity = Float64Array.from([100, 110, 99, 121])
-    const trades = tradeBuf([[10, 2], [-5, 4], [0, 1], [20, 6]])
-    const { metrics: m, annualization } = computeMetrics({ equity, points: 4, initialCapital: 100, trades, firstTime: 0, lastTime: 4 * D, barMs: D })
+    const trades = tradeBuf([
+      [10, 2],
+      [-5, 4],
+      [0, 1],
+      [20, 6],
+    ])
+    const { metrics: m, annualization } = computeMetrics({
+      equity,
+      points: 4,
+      initialCapital: 100,
+      trades,
+      firstTime: 0,
+      lastTime: 4 * D,
+      barMs: D,
+    })
     expect(Object.keys(m).sort()).toEqual([...METRIC_KEYS].sort())
     expect(METRIC_KEYS.length).toBe(22)
     const r = [0.1, -0.1, 121 / 99 - 1]
@@ -63,7 +76,15 @@ describe('metrics (docs/domain.md#performance-metrics)', () => {
     // Downside deviation = √((0.1² + 0 + (1/9)²)/3) = √((0.01 + 1/81)/3) = 0.086306…
     // Per-bar Sortino = −0.037037/0.086167 = −0.429141…; annualised × √365.25.
     const equity = Float64Array.from([100, 90, 99, 88])
-    const { metrics: m, annualization } = computeMetrics({ equity, points: 4, initialCapital: 100, trades: tradeBuf([]), firstTime: 0, lastTime: 4 * D, barMs: D })
+    const { metrics: m, annualization } = computeMetrics({
+      equity,
+      points: 4,
+      initialCapital: 100,
+      trades: tradeBuf([]),
+      firstTime: 0,
+      lastTime: 4 * D,
+      barMs: D,
+    })
     expect(-1 / 27 / Math.sqrt((0.01 + 1 / 81) / 3)).toBeCloseTo(-0.429141, 6)
     expect(m.sortino_ratio).toBeCloseTo(-0.429141 * Math.sqrt(365.25), 4)
     expect(annualization.sqrt252.sortino_ratio).toBeCloseTo(-0.429141 * Math.sqrt(252), 4)
@@ -74,18 +95,42 @@ describe('metrics (docs/domain.md#performance-metrics)', () => {
   })
 
   it('clamps and sanitises: no losses → 999999; NaN → 0; no points → all zero', () => {
-    const { metrics } = computeMetrics({ equity: Float64Array.from([100, 100]), points: 2, initialCapital: 100, trades: tradeBuf([[5, 1]]), firstTime: 0, lastTime: 2 * 3_600_000, barMs: 3_600_000 })
+    const { metrics } = computeMetrics({
+      equity: Float64Array.from([100, 100]),
+      points: 2,
+      initialCapital: 100,
+      trades: tradeBuf([[5, 1]]),
+      firstTime: 0,
+      lastTime: 2 * 3_600_000,
+      barMs: 3_600_000,
+    })
     expect(metrics.profit_factor).toBe(999_999)
     expect(metrics.sharpe_ratio).toBe(0)
     expect(sanitize(Number.NaN)).toBe(0)
     expect(sanitize(Infinity)).toBe(999_999)
     expect(sanitize(-Infinity)).toBe(-999_999)
-    const empty = computeMetrics({ equity: new Float64Array(0), points: 0, initialCapital: 100, trades: tradeBuf([]), firstTime: 0, lastTime: 0, barMs: 3_600_000 })
+    const empty = computeMetrics({
+      equity: new Float64Array(0),
+      points: 0,
+      initialCapital: 100,
+      trades: tradeBuf([]),
+      firstTime: 0,
+      lastTime: 0,
+      barMs: 3_600_000,
+    })
     expect(Object.values(empty.metrics).every((v) => v === 0)).toBe(true)
   })
 
   it('a window shorter than a day annualises by the timeframe calendar', () => {
-    const { annualization } = computeMetrics({ equity: Float64Array.from([100, 101, 100]), points: 3, initialCapital: 100, trades: tradeBuf([]), firstTime: 0, lastTime: 3 * 3_600_000, barMs: 3_600_000 })
+    const { annualization } = computeMetrics({
+      equity: Float64Array.from([100, 101, 100]),
+      points: 3,
+      initialCapital: 100,
+      trades: tradeBuf([]),
+      firstTime: 0,
+      lastTime: 3 * 3_600_000,
+      barMs: 3_600_000,
+    })
     expect(annualization.method).toBe('timeframe_calendar')
     expect(annualization.periods_per_year).toBeCloseTo(365.25 * 24, 9)
   })
@@ -94,10 +139,18 @@ describe('metrics (docs/domain.md#performance-metrics)', () => {
 describe('decisions (docs/domain.md#decision-logic step 1)', () => {
   it('softmax on logits, probabilities passed through, NaN → HOLD/0, ties → first class', () => {
     const out = Float32Array.from([
-      2, 0, 0, // logits → BUY, confidence e²/(e²+2)
-      0.2, 0.3, 0.5, // probabilities → SELL 0.5
-      Number.NaN, 1, 0, // NaN → HOLD 0
-      1, 1, 0.5, // tie between BUY and HOLD → BUY
+      2,
+      0,
+      0, // logits → BUY, confidence e²/(e²+2)
+      0.2,
+      0.3,
+      0.5, // probabilities → SELL 0.5
+      Number.NaN,
+      1,
+      0, // NaN → HOLD 0
+      1,
+      1,
+      0.5, // tie between BUY and HOLD → BUY
     ])
     const s = classifySignals(out, 4)
     expect(Array.from(s.signal)).toEqual([0, 2, 1, 0])

@@ -15,24 +15,41 @@ beforeAll(async () => {
   ;({ storage, cleanup } = await createTempStorage())
   await writeBars(storage, 'EURUSD', '1h', 1600, 3)
   // The model saw bars 0–999 of EURUSD.
-  await writeModel(storage, await referenceYaml('v3_multi_indicator.yaml'), { planted: true, inSample: { EURUSD: { start: at(0), end: at(999) } } })
+  await writeModel(storage, await referenceYaml('v3_multi_indicator.yaml'), {
+    planted: true,
+    inSample: { EURUSD: { start: at(0), end: at(999) } },
+  })
 })
-afterAll(async () => { await cleanup?.() })
+afterAll(async () => {
+  await cleanup?.()
+})
 
-describe('backtest against the model\'s training range', () => {
+describe("backtest against the model's training range", () => {
   it('an overlapping window is refused with 422 under require_out_of_sample, else reported with the overlap', async () => {
     const inside = { ...body, start_date: at(900), end_date: at(1400), parameter_sets: [{ confidence_threshold: 0 }] }
-    await expect(runFunctionInProcess(backtest, { ...inside, require_out_of_sample: true }, { storage })).rejects.toMatchObject({ statusCode: 422, code: 'BACKTEST_IN_SAMPLE', retryable: false })
+    await expect(runFunctionInProcess(backtest, { ...inside, require_out_of_sample: true }, { storage })).rejects.toMatchObject({
+      statusCode: 422,
+      code: 'BACKTEST_IN_SAMPLE',
+      retryable: false,
+    })
     const { result } = await runFunctionInProcess(backtest, inside, { storage })
     expect(result.out_of_sample).toMatchObject({ checked: true, overlap_bars: 100 })
     expect(result.warnings.map((w) => w.code)).toEqual(['BACKTEST_IN_SAMPLE'])
-    const after = await runFunctionInProcess(backtest, { ...body, start_date: at(1000), end_date: at(1599), require_out_of_sample: true, parameter_sets: [{ confidence_threshold: 0 }] }, { storage })
+    const after = await runFunctionInProcess(
+      backtest,
+      { ...body, start_date: at(1000), end_date: at(1599), require_out_of_sample: true, parameter_sets: [{ confidence_threshold: 0 }] },
+      { storage },
+    )
     expect(after.result.out_of_sample.overlap_bars).toBe(0)
     expect(after.result.warnings).toEqual([])
   })
 
   it('every run explains itself: calls add up, filters account for every call, baselines beside the return', async () => {
-    const { result } = await runFunctionInProcess(backtest, { ...body, start_date: at(1000), parameter_sets: [{ confidence_threshold: 0.4 }] }, { storage })
+    const { result } = await runFunctionInProcess(
+      backtest,
+      { ...body, start_date: at(1000), parameter_sets: [{ confidence_threshold: 0.4 }] },
+      { storage },
+    )
     const d = result.decisions
     expect(d.calls.buy + d.calls.sell + d.calls.hold).toBe(d.decision_bars)
     expect(d.decision_bars).toBe(result.equity_curve_length - 1)
@@ -54,7 +71,11 @@ describe('backtest against the model\'s training range', () => {
   })
 
   it('a run with no trades says why', async () => {
-    const { result } = await runFunctionInProcess(backtest, { ...body, start_date: at(1000), parameter_sets: [{ confidence_threshold: 1 }] }, { storage })
+    const { result } = await runFunctionInProcess(
+      backtest,
+      { ...body, start_date: at(1000), parameter_sets: [{ confidence_threshold: 1 }] },
+      { storage },
+    )
     expect(result.trade_count).toBe(0)
     expect(result.decisions.why_no_trades).toMatch(/filtered: \d+ by confidence/)
     expect(result.baselines.random_entries).toBeNull()

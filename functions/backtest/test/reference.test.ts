@@ -12,8 +12,10 @@ const H = 3_600_000
 /** Random walk bars with occasional gaps (weekends) so hour-based separation is exercised. */
 function makeBars(n: number, seed: number, jumps: boolean[]): { engine: EngineBars; ref: RefBar[] } {
   let x = seed
-  const rnd = () => ((x = (x * 1103515245 + 12345) % 2147483648) / 2147483648)
-  const time = new Float64Array(n), open = new Float64Array(n), close = new Float64Array(n)
+  const rnd = () => (x = (x * 1103515245 + 12345) % 2147483648) / 2147483648
+  const time = new Float64Array(n),
+    open = new Float64Array(n),
+    close = new Float64Array(n)
   let t = Date.UTC(2024, 0, 1)
   let p = 50 + rnd() * 100
   for (let i = 0; i < n; i++) {
@@ -24,7 +26,10 @@ function makeBars(n: number, seed: number, jumps: boolean[]): { engine: EngineBa
     close[i] = p
     p = Math.max(1, p * (1 + (rnd() - 0.5) * 0.01))
   }
-  return { engine: { length: n, time, open, close }, ref: Array.from({ length: n }, (_, i) => ({ time: time[i], open: open[i], close: close[i] })) }
+  return {
+    engine: { length: n, time, open, close },
+    ref: Array.from({ length: n }, (_, i) => ({ time: time[i], open: open[i], close: close[i] })),
+  }
 }
 
 const configArb = fc.record({
@@ -42,9 +47,10 @@ const configArb = fc.record({
 })
 
 function signalsFor(cfg: ResolvedEngineConfig, outputs: Float32Array, n: number, validFrom: number): RawSignals {
-  const s = cfg.outputFormat === 'regression'
-    ? regressionSignals(outputs.subarray(0, n), n, cfg.roundTripCost * cfg.minEdgeMultiplier)
-    : classifySignals(outputs, n)
+  const s =
+    cfg.outputFormat === 'regression'
+      ? regressionSignals(outputs.subarray(0, n), n, cfg.roundTripCost * cfg.minEdgeMultiplier)
+      : classifySignals(outputs, n)
   return maskWarmup(s, validFrom)
 }
 
@@ -67,12 +73,17 @@ describe('engine vs. the per-bar reference loop', () => {
     let shortsSeen = 0
     fc.assert(
       fc.property(
-        fc.integer({ min: 2, max: 300 }), fc.integer({ min: 1, max: 1e9 }), fc.array(fc.boolean(), { minLength: 1, maxLength: 30 }),
-        configArb, fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 10 }), fc.integer({ min: 1, max: 1e9 }),
+        fc.integer({ min: 2, max: 300 }),
+        fc.integer({ min: 1, max: 1e9 }),
+        fc.array(fc.boolean(), { minLength: 1, maxLength: 30 }),
+        configArb,
+        fc.integer({ min: 0, max: 40 }),
+        fc.integer({ min: 0, max: 10 }),
+        fc.integer({ min: 1, max: 1e9 }),
         (n, seed, jumps, params, validFrom, startOffset, outSeed) => {
           const { engine, ref } = makeBars(n, seed, jumps)
           let y = outSeed
-          const rnd = () => ((y = (y * 1103515245 + 12345) % 2147483648) / 2147483648)
+          const rnd = () => (y = (y * 1103515245 + 12345) % 2147483648) / 2147483648
           // Mix of logits, exact probabilities, NaN rows and regression-sized values.
           const outputs = new Float32Array(n * 3)
           for (let i = 0; i < n * 3; i++) {
@@ -99,7 +110,8 @@ describe('engine vs. the per-bar reference loop', () => {
             expect(t.decision_metadata).toMatchObject(w.forced ? { forced_close: true } : {})
           })
           expect(got.equity.length).toBe(want.equity.length)
-          for (let k = 0; k < want.equity.length; k++) if (!close(got.equity[k], want.equity[k])) expect([k, got.equity[k]]).toEqual([k, want.equity[k]])
+          for (let k = 0; k < want.equity.length; k++)
+            if (!close(got.equity[k], want.equity[k])) expect([k, got.equity[k]]).toEqual([k, want.equity[k]])
           // Cash accounting: the final equity is the capital plus the sum of net P&L.
           const sumNet = trades.reduce((a, t) => a + t.net_pnl, 0)
           expect(close(got.finalEquity, cfg.initialCapital + sumNet)).toBe(true)
@@ -114,29 +126,41 @@ describe('engine vs. the per-bar reference loop', () => {
 
   it('no look-ahead: changing bars and outputs after t never changes decisions at or before t', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 20, max: 200 }), fc.integer({ min: 1, max: 1e9 }), fc.integer({ min: 1, max: 1e9 }), configArb, fc.nat(), (n, seed, seed2, params, cut) => {
-        const a = makeBars(n, seed, [false])
-        const b = makeBars(n, seed2, [false])
-        const t = cut % (n - 1)
-        // Same history up to t; arbitrary future.
-        for (let i = 0; i <= t; i++) { b.engine.open[i] = a.engine.open[i]; b.engine.close[i] = a.engine.close[i] }
-        let y = seed
-        const rnd = () => ((y = (y * 1103515245 + 12345) % 2147483648) / 2147483648)
-        const outA = Float32Array.from({ length: n * 3 }, () => (rnd() - 0.5) * (params.output_format === 'regression' ? 0.03 : 6))
-        const outB = outA.slice()
-        for (let i = (t + 1) * (params.output_format === 'regression' ? 1 : 3); i < outB.length; i++) outB[i] = (rnd() - 0.5) * 6
-        const cfg = resolveEngineConfig({ output_format: params.output_format }, params)
-        const ra = runBacktest(a.engine, signalsFor(cfg, outA, n, 0), cfg, { start: 0, end: n - 1, barMs: H })
-        const eqA = Array.from(ra.equity.subarray(0, t + 1))
-        const tradesA = toTradeRecords(ra.trades, 'X').filter((x) => Date.parse(x.entry_time) <= a.engine.time[t])
-        const rb = runBacktest(b.engine, signalsFor(cfg, outB, n, 0), cfg, { start: 0, end: n - 1, barMs: H })
-        const tradesB = toTradeRecords(rb.trades, 'X').filter((x) => Date.parse(x.entry_time) <= a.engine.time[t])
-        // Equity up to t (positions, fills) and every entry up to t are identical.
-        expect(Array.from(rb.equity.subarray(0, t + 1))).toEqual(eqA)
-        expect(tradesB.map((x) => [x.side, x.entry_time, x.entry_price, x.quantity])).toEqual(tradesA.map((x) => [x.side, x.entry_time, x.entry_price, x.quantity]))
-        // Decision at t executes at t+1's open: the position held during bar t+1 is fixed by history up to t.
-        expect(rb.position[Math.min(t + 1, n - 1)] === ra.position[Math.min(t + 1, n - 1)] || t + 1 === n - 1).toBe(true)
-      }),
+      fc.property(
+        fc.integer({ min: 20, max: 200 }),
+        fc.integer({ min: 1, max: 1e9 }),
+        fc.integer({ min: 1, max: 1e9 }),
+        configArb,
+        fc.nat(),
+        (n, seed, seed2, params, cut) => {
+          const a = makeBars(n, seed, [false])
+          const b = makeBars(n, seed2, [false])
+          const t = cut % (n - 1)
+          // Same history up to t; arbitrary future.
+          for (let i = 0; i <= t; i++) {
+            b.engine.open[i] = a.engine.open[i]
+            b.engine.close[i] = a.engine.close[i]
+          }
+          let y = seed
+          const rnd = () => (y = (y * 1103515245 + 12345) % 2147483648) / 2147483648
+          const outA = Float32Array.from({ length: n * 3 }, () => (rnd() - 0.5) * (params.output_format === 'regression' ? 0.03 : 6))
+          const outB = outA.slice()
+          for (let i = (t + 1) * (params.output_format === 'regression' ? 1 : 3); i < outB.length; i++) outB[i] = (rnd() - 0.5) * 6
+          const cfg = resolveEngineConfig({ output_format: params.output_format }, params)
+          const ra = runBacktest(a.engine, signalsFor(cfg, outA, n, 0), cfg, { start: 0, end: n - 1, barMs: H })
+          const eqA = Array.from(ra.equity.subarray(0, t + 1))
+          const tradesA = toTradeRecords(ra.trades, 'X').filter((x) => Date.parse(x.entry_time) <= a.engine.time[t])
+          const rb = runBacktest(b.engine, signalsFor(cfg, outB, n, 0), cfg, { start: 0, end: n - 1, barMs: H })
+          const tradesB = toTradeRecords(rb.trades, 'X').filter((x) => Date.parse(x.entry_time) <= a.engine.time[t])
+          // Equity up to t (positions, fills) and every entry up to t are identical.
+          expect(Array.from(rb.equity.subarray(0, t + 1))).toEqual(eqA)
+          expect(tradesB.map((x) => [x.side, x.entry_time, x.entry_price, x.quantity])).toEqual(
+            tradesA.map((x) => [x.side, x.entry_time, x.entry_price, x.quantity]),
+          )
+          // Decision at t executes at t+1's open: the position held during bar t+1 is fixed by history up to t.
+          expect(rb.position[Math.min(t + 1, n - 1)] === ra.position[Math.min(t + 1, n - 1)] || t + 1 === n - 1).toBe(true)
+        },
+      ),
       { numRuns: 200 },
     )
   })

@@ -6,7 +6,11 @@ import { setTimeout as delay } from 'node:timers/promises'
  * behind, so a lock older than `staleMs` (real time: the holder only ever keeps it for one
  * read-modify-write of a small JSON file) is broken.
  */
-export async function withFileLock<T>(lockPath: string, fn: () => Promise<T>, options: { staleMs?: number; signal?: AbortSignal } = {}): Promise<T> {
+export async function withFileLock<T>(
+  lockPath: string,
+  fn: () => Promise<T>,
+  options: { staleMs?: number; signal?: AbortSignal } = {},
+): Promise<T> {
   const staleMs = options.staleMs ?? 10_000
   for (let attempt = 0; ; attempt++) {
     options.signal?.throwIfAborted()

@@ -29,9 +29,17 @@ export function createRequestTable(timeoutMs: number) {
       return p
     },
     failAll(error: Error) {
-      for (const [id, p] of pending) { pending.delete(id); p.reject(error) }
+      for (const [id, p] of pending) {
+        pending.delete(id)
+        p.reject(error)
+      }
     },
-    start<T>(kind: PendingRequest['kind'], send: (reqId: number) => void, cancel: (reqId: number) => void, signal?: AbortSignal): Promise<T> {
+    start<T>(
+      kind: PendingRequest['kind'],
+      send: (reqId: number) => void,
+      cancel: (reqId: number) => void,
+      signal?: AbortSignal,
+    ): Promise<T> {
       signal?.throwIfAborted()
       const reqId = nextReqId++
       return new Promise<T>((resolve, reject) => {
@@ -47,12 +55,21 @@ export function createRequestTable(timeoutMs: number) {
           reject(signal!.reason)
         }
         signal?.addEventListener('abort', onAbort, { once: true })
-        const done = () => { clearTimeout(timer); signal?.removeEventListener('abort', onAbort) }
+        const done = () => {
+          clearTimeout(timer)
+          signal?.removeEventListener('abort', onAbort)
+        }
         pending.set(reqId, {
           kind,
           bars: kind === 'hist' ? emptyBars() : undefined,
-          resolve: (v) => { done(); resolve(v as T) },
-          reject: (e) => { done(); reject(e) },
+          resolve: (v) => {
+            done()
+            resolve(v as T)
+          },
+          reject: (e) => {
+            done()
+            reject(e)
+          },
         })
         send(reqId)
       })

@@ -10,7 +10,10 @@ export interface Clock {
 export const systemClock: Clock = {
   now: () => Date.now(),
   async sleep(ms, signal) {
-    if (ms <= 0) { signal?.throwIfAborted(); return }
+    if (ms <= 0) {
+      signal?.throwIfAborted()
+      return
+    }
     try {
       await delay(ms, undefined, { signal })
     } catch (error) {
@@ -30,10 +33,15 @@ export function createVirtualClock(startMs = Date.UTC(2026, 10, 28, 12)): Clock 
   const clock = {
     slept: 0,
     now: () => now,
-    advance(ms: number) { now += Math.max(0, ms) },
+    advance(ms: number) {
+      now += Math.max(0, ms)
+    },
     async sleep(ms: number, signal?: AbortSignal) {
       signal?.throwIfAborted()
-      if (ms > 0) { now += ms; clock.slept += ms }
+      if (ms > 0) {
+        now += ms
+        clock.slept += ms
+      }
       // Yield so that aborts and socket events queued meanwhile get a chance to run.
       await new Promise<void>((r) => setImmediate(r))
       signal?.throwIfAborted()

@@ -61,7 +61,12 @@ export function resolveIbFetchConfig(config: IbFetchConfig = {}, env: NodeJS.Pro
     maxSegmentAttempts: config.maxSegmentAttempts ?? 3,
   }
   if (!Number.isInteger(resolved.port) || resolved.port <= 0 || resolved.port > 65535) {
-    throw new KtrdrError({ statusCode: 500, code: 'IB_CONFIG_INVALID', retryable: false, message: `IB_PORT must be a TCP port, got ${JSON.stringify(port)}` })
+    throw new KtrdrError({
+      statusCode: 500,
+      code: 'IB_CONFIG_INVALID',
+      retryable: false,
+      message: `IB_PORT must be a TCP port, got ${JSON.stringify(port)}`,
+    })
   }
   return resolved
 }
@@ -70,13 +75,23 @@ export function parseClientIds(value: string | number | number[]): number[] {
   if (Array.isArray(value)) return value
   if (typeof value === 'number') return [value]
   const ids: number[] = []
-  for (const part of value.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of value
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const m = /^(\d+)(?:\s*-\s*(\d+))?$/.exec(part)
-    if (!m) throw new KtrdrError({ statusCode: 500, code: 'IB_CONFIG_INVALID', retryable: false, message: `IB_CLIENT_ID must look like "111-120" or "111,112", got ${JSON.stringify(value)}` })
+    if (!m)
+      throw new KtrdrError({
+        statusCode: 500,
+        code: 'IB_CONFIG_INVALID',
+        retryable: false,
+        message: `IB_CLIENT_ID must look like "111-120" or "111,112", got ${JSON.stringify(value)}`,
+      })
     const a = Number(m[1])
     const b = m[2] ? Number(m[2]) : a
     for (let id = Math.min(a, b); id <= Math.max(a, b); id++) ids.push(id)
   }
-  if (!ids.length) throw new KtrdrError({ statusCode: 500, code: 'IB_CONFIG_INVALID', retryable: false, message: 'IB_CLIENT_ID names no client id' })
+  if (!ids.length)
+    throw new KtrdrError({ statusCode: 500, code: 'IB_CONFIG_INVALID', retryable: false, message: 'IB_CLIENT_ID names no client id' })
   return ids
 }

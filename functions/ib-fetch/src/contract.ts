@@ -14,7 +14,31 @@ export interface ResolvedContract {
   key: string
 }
 
-const CURRENCIES = new Set(['USD', 'EUR', 'GBP', 'JPY', 'CHF', 'AUD', 'NZD', 'CAD', 'SEK', 'NOK', 'DKK', 'HKD', 'SGD', 'MXN', 'ZAR', 'CNH', 'PLN', 'CZK', 'HUF', 'TRY', 'ILS', 'RUB', 'KRW'])
+const CURRENCIES = new Set([
+  'USD',
+  'EUR',
+  'GBP',
+  'JPY',
+  'CHF',
+  'AUD',
+  'NZD',
+  'CAD',
+  'SEK',
+  'NOK',
+  'DKK',
+  'HKD',
+  'SGD',
+  'MXN',
+  'ZAR',
+  'CNH',
+  'PLN',
+  'CZK',
+  'HUF',
+  'TRY',
+  'ILS',
+  'RUB',
+  'KRW',
+])
 
 function isForexPair(s: string): boolean {
   return /^[A-Z]{6}$/.test(s) && CURRENCIES.has(s.slice(0, 3)) && CURRENCIES.has(s.slice(3))
@@ -32,7 +56,12 @@ export function resolveContract(rawSymbol: string, instrumentType?: InstrumentTy
   if (type === 'CASH') {
     const pair = dotted ? dotted[1] + dotted[2] : upper
     if (!/^[A-Z]{6}$/.test(pair)) {
-      throw new KtrdrError({ statusCode: 400, code: 'IB_INVALID_SYMBOL', retryable: false, message: `"${rawSymbol}" is not a forex pair: write it as EURUSD or EUR.USD` })
+      throw new KtrdrError({
+        statusCode: 400,
+        code: 'IB_INVALID_SYMBOL',
+        retryable: false,
+        message: `"${rawSymbol}" is not a forex pair: write it as EURUSD or EUR.USD`,
+      })
     }
     const base = pair.slice(0, 3)
     const quote = pair.slice(3)

@@ -13,8 +13,13 @@ const RECONNECT_DELAY_MS = 5000
 
 /** One segment with the retry policy of docs/domain.md#ib-fetch-flow; false when it failed for good and was skipped. */
 export async function fetchSegment(
-  rc: ResolvedContract, timeframe: string, seg: Segment, fetched: FetchedBars,
-  ensureClient: () => Promise<IbClient>, dropClient: () => void, deps: IbFetchDeps,
+  rc: ResolvedContract,
+  timeframe: string,
+  seg: Segment,
+  fetched: FetchedBars,
+  ensureClient: () => Promise<IbClient>,
+  dropClient: () => void,
+  deps: IbFetchDeps,
   onPacingWait: (ms: number, reason: string) => void,
 ): Promise<boolean> {
   const { clock, signal, pacing } = deps

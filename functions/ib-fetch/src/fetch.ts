@@ -65,8 +65,7 @@ export async function runIbFetch(input: IbFetchInput, deps: IbFetchDeps): Promis
       const recent = lastClosedBarEnd(now - TAIL_DAYS * DAY, timeframe)
       const after = existing?.length ? existing.time[existing.length - 1] + INTERVAL_MS[timeframe] : recent
       start = req.startMs ?? Math.min(recent, after)
-    }
-    else start = req.startMs ?? head ?? now - MAX_SPAN_MS[timeframe]
+    } else start = req.startMs ?? head ?? now - MAX_SPAN_MS[timeframe]
     // Backfill extends history backwards: by default it stops where the stored data begins.
     if (mode === 'backfill' && req.endMs === undefined && existing?.length) end = Math.min(end, existing.time[0])
     if (head !== undefined && start < head) start = head
@@ -75,11 +74,24 @@ export async function runIbFetch(input: IbFetchInput, deps: IbFetchDeps): Promis
     start = floorToBar(start, timeframe)
     deps.progress({ percentage: 20, current_step: 'Analysing gaps' })
 
-    const gaps: Gap[] = start < end
-      ? analyzeGaps({ times: existing?.time ?? [], start, end, timeframe, mode, instrumentType: rc.instrumentType, headMs: head === undefined ? undefined : floorToBar(head, timeframe) })
-      : []
+    const gaps: Gap[] =
+      start < end
+        ? analyzeGaps({
+            times: existing?.time ?? [],
+            start,
+            end,
+            timeframe,
+            mode,
+            instrumentType: rc.instrumentType,
+            headMs: head === undefined ? undefined : floorToBar(head, timeframe),
+          })
+        : []
     const segments = segmentGaps(gaps, timeframe, mode)
-    deps.progress({ percentage: 25, current_step: `${gaps.length} gap(s), ${segments.length} segment(s) to fetch`, context: { gaps: gaps.length, segments: segments.length } })
+    deps.progress({
+      percentage: 25,
+      current_step: `${gaps.length} gap(s), ${segments.length} segment(s) to fetch`,
+      context: { gaps: gaps.length, segments: segments.length },
+    })
 
     const fetched = new FetchedBars(rc.symbol, timeframe)
     const failedSegments = new Set<Segment>()
@@ -105,12 +117,32 @@ export async function runIbFetch(input: IbFetchInput, deps: IbFetchDeps): Promis
           current_step: `Fetching ${iso(seg.start)} → ${iso(seg.end)} (segment ${i + 1}/${segments.length})`,
           context: { segment: i + 1, segments: segments.length, start: iso(seg.start), end: iso(seg.end), rows_downloaded: fetched.rows },
         })
-        const onPacingWait = (ms: number, reason: string) => deps.progress({
-          percentage: 30 + (60 * i) / segments.length,
-          current_step: `Waiting ${Math.ceil(ms / 1000)} s for IB pacing (${reason}) before ${iso(seg.start)} → ${iso(seg.end)}`,
-          context: { segment: i + 1, segments: segments.length, start: iso(seg.start), end: iso(seg.end), rows_downloaded: fetched.rows, pacing_wait_ms: ms },
-        })
-        const ok = await fetchSegment(rc, timeframe, seg, fetched, ensureClient, () => { client?.close(); client = undefined }, deps, onPacingWait)
+        const onPacingWait = (ms: number, reason: string) =>
+          deps.progress({
+            percentage: 30 + (60 * i) / segments.length,
+            current_step: `Waiting ${Math.ceil(ms / 1000)} s for IB pacing (${reason}) before ${iso(seg.start)} → ${iso(seg.end)}`,
+            context: {
+              segment: i + 1,
+              segments: segments.length,
+              start: iso(seg.start),
+              end: iso(seg.end),
+              rows_downloaded: fetched.rows,
+              pacing_wait_ms: ms,
+            },
+          })
+        const ok = await fetchSegment(
+          rc,
+          timeframe,
+          seg,
+          fetched,
+          ensureClient,
+          () => {
+            client?.close()
+            client = undefined
+          },
+          deps,
+          onPacingWait,
+        )
         if (!ok) failedSegments.add(seg)
         sinceSave++
         if (fetched.pending && (sinceSave >= deps.saveEverySegments || clock.now() - lastSave >= deps.saveIntervalMs)) await save()
@@ -118,7 +150,11 @@ export async function runIbFetch(input: IbFetchInput, deps: IbFetchDeps): Promis
       deps.progress({ percentage: 90, current_step: `Merging ${fetched.rows} row(s) into ${rc.symbol}_${timeframe}` })
     } finally {
       // Cancelled, crashed on a fatal error or done: what was fetched is kept either way.
-      try { await save() } catch (error) { saveError = error }
+      try {
+        await save()
+      } catch (error) {
+        saveError = error
+      }
     }
     if (saveError) throw saveError
     if (fetched.repaired) deps.logger?.warn(`${fetched.repaired} bar(s) from IB had high/low inside open/close and were widened to fit`)

@@ -7,7 +7,12 @@ export type GapKind = 'leading' | 'trailing' | 'internal' | 'all'
 export type GapClass = 'NO_DATA' | 'MARKET_CLOSURE' | 'UNEXPECTED' | 'LONG'
 
 /** A half-open time range [start, end) of bar open times that should be fetched. */
-export interface Gap { start: number; end: number; kind: GapKind; classification: GapClass }
+export interface Gap {
+  start: number
+  end: number
+  kind: GapKind
+  classification: GapClass
+}
 
 export interface GapAnalysisInput {
   /** Sorted bar open times already stored (epoch ms). */
@@ -35,7 +40,8 @@ export function analyzeGaps(input: GapAnalysisInput): Gap[] {
   if (!(end > start)) return []
   const n = times.length
   const gaps: Gap[] = []
-  const canHoldBars = (a: number, b: number) => b - a >= interval && tradingTimeIn(a, b, instrumentType, Math.min(interval, 15 * 60_000)) > 0
+  const canHoldBars = (a: number, b: number) =>
+    b - a >= interval && tradingTimeIn(a, b, instrumentType, Math.min(interval, 15 * 60_000)) > 0
   if (n === 0) {
     if (canHoldBars(start, end)) gaps.push({ start, end, kind: 'all', classification: 'NO_DATA' })
     return gaps
@@ -45,7 +51,11 @@ export function analyzeGaps(input: GapAnalysisInput): Gap[] {
   // A short hole between IB's head timestamp and the first stored bar is what IB has (a
   // holiday, a late first trade): fetching it again on every run would return nothing forever.
   const atHead = input.headMs !== undefined && start <= input.headMs
-  if (start < first && canHoldBars(start, Math.min(first, end)) && !(atHead && !classifyInternal(start, Math.min(first, end), timeframe, instrumentType))) {
+  if (
+    start < first &&
+    canHoldBars(start, Math.min(first, end)) &&
+    !(atHead && !classifyInternal(start, Math.min(first, end), timeframe, instrumentType))
+  ) {
     gaps.push({ start, end: Math.min(first, end), kind: 'leading', classification: 'NO_DATA' })
   }
   const minLong = mode === 'tail' ? 0 : MAX_SPAN_MS[timeframe]

@@ -21,7 +21,11 @@ type Entry = { head: number | null; fetched_at: number }
 export function createHeadTimestampCache(options: { path: string; clock: Clock; ttlMs?: number }): HeadTimestampCache {
   const ttl = options.ttlMs ?? HEAD_TTL_MS
   const read = async (): Promise<Record<string, Entry>> => {
-    try { return JSON.parse(await fsp.readFile(options.path, 'utf8')) as Record<string, Entry> } catch { return {} }
+    try {
+      return JSON.parse(await fsp.readFile(options.path, 'utf8')) as Record<string, Entry>
+    } catch {
+      return {}
+    }
   }
   return {
     async get(key) {

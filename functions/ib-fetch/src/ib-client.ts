@@ -25,7 +25,14 @@ export interface HistoricalRequest {
 }
 
 /** Columnar bars of one response, in IB's order. */
-export interface IbBars { time: number[]; open: number[]; high: number[]; low: number[]; close: number[]; volume: number[] }
+export interface IbBars {
+  time: number[]
+  open: number[]
+  high: number[]
+  low: number[]
+  close: number[]
+  volume: number[]
+}
 
 export interface IbClient {
   readonly clientId: number
@@ -53,7 +60,10 @@ export async function connectIb(options: IbConnectionOptions, signal?: AbortSign
     }
   }
   throw new KtrdrError({
-    statusCode: 503, code: 'IB_CLIENT_IDS_EXHAUSTED', retryable: true, cause: lastError,
+    statusCode: 503,
+    code: 'IB_CLIENT_IDS_EXHAUSTED',
+    retryable: true,
+    cause: lastError,
     message: `Every IB client id in ${options.clientIds[0]}-${options.clientIds.at(-1)} is in use at ${options.host}:${options.port}: widen IB_CLIENT_ID or wait for other fetches to finish`,
   })
 }
@@ -97,15 +107,28 @@ function connectOnce(options: IbConnectionOptions, clientId: number, signal?: Ab
   ib.on(EventName.historicalData, (reqId: number, time: string, open: number, high: number, low: number, close: number, volume: number) => {
     const p = requests.get(reqId)
     if (!p?.bars) return
-    if (time.startsWith('finished')) { requests.take(reqId); p.resolve(p.bars); return }
+    if (time.startsWith('finished')) {
+      requests.take(reqId)
+      p.resolve(p.bars)
+      return
+    }
     const t = parseIbTime(time)
     if (!Number.isFinite(t)) return
-    p.bars.time.push(t); p.bars.open.push(open); p.bars.high.push(high); p.bars.low.push(low); p.bars.close.push(close)
+    p.bars.time.push(t)
+    p.bars.open.push(open)
+    p.bars.high.push(high)
+    p.bars.low.push(low)
+    p.bars.close.push(close)
     // BID bars have no volume: IB sends -1 (docs/domain.md#bar-storage); keep it so the store states the truth.
     p.bars.volume.push(volume ?? -1)
   })
 
-  function request<T>(kind: 'hist' | 'head', send: (reqId: number) => void, cancel: (reqId: number) => void, signal?: AbortSignal): Promise<T> {
+  function request<T>(
+    kind: 'hist' | 'head',
+    send: (reqId: number) => void,
+    cancel: (reqId: number) => void,
+    signal?: AbortSignal,
+  ): Promise<T> {
     if (!connected) return Promise.reject(new IbRequestError('disconnected', 504, 'Not connected to IB'))
     if (!linkUp) return Promise.reject(new IbRequestError('connectivity', 1100, 'IB has lost connectivity to its servers'))
     return requests.start<T>(kind, send, cancel, signal)
@@ -113,28 +136,64 @@ function connectOnce(options: IbConnectionOptions, clientId: number, signal?: Ab
 
   const client: IbClient = {
     clientId,
-    get serverVersion() { return ib.serverVersion },
-    get connected() { return connected },
+    get serverVersion() {
+      return ib.serverVersion
+    },
+    get connected() {
+      return connected
+    },
     headTimestamp(contract, whatToShow, useRTH, signal) {
-      return request<number | undefined>('head',
+      return request<number | undefined>(
+        'head',
         (id) => ib.reqHeadTimestamp(id, contract, whatToShow as never, useRTH, 2),
-        (id) => ib.cancelHeadTimestamp(id), signal)
+        (id) => ib.cancelHeadTimestamp(id),
+        signal,
+      )
     },
     historicalData(r, signal) {
-      return request<IbBars>('hist',
-        (id) => ib.reqHistoricalData(id, r.contract, r.endDateTime, r.durationStr, r.barSize as never, r.whatToShow as never, r.useRTH ? 1 : 0, 2, false),
-        (id) => ib.cancelHistoricalData(id), signal)
+      return request<IbBars>(
+        'hist',
+        (id) =>
+          ib.reqHistoricalData(
+            id,
+            r.contract,
+            r.endDateTime,
+            r.durationStr,
+            r.barSize as never,
+            r.whatToShow as never,
+            r.useRTH ? 1 : 0,
+            2,
+            false,
+          ),
+        (id) => ib.cancelHistoricalData(id),
+        signal,
+      )
     },
     waitForConnectivity(timeoutMs, signal) {
       if (linkUp) return Promise.resolve()
       if (!connected) return Promise.reject(new IbRequestError('disconnected', 504, 'Not connected to IB'))
       return new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => { linkWaiters.delete(w); reject(new IbRequestError('disconnected', 1100, `IB connectivity not restored within ${timeoutMs} ms`)) }, timeoutMs)
+        const timer = setTimeout(() => {
+          linkWaiters.delete(w)
+          reject(new IbRequestError('disconnected', 1100, `IB connectivity not restored within ${timeoutMs} ms`))
+        }, timeoutMs)
         timer.unref?.()
-        const onAbort = () => { linkWaiters.delete(w); clearTimeout(timer); reject(signal!.reason) }
+        const onAbort = () => {
+          linkWaiters.delete(w)
+          clearTimeout(timer)
+          reject(signal!.reason)
+        }
         const w = {
-          resolve: () => { clearTimeout(timer); signal?.removeEventListener('abort', onAbort); resolve() },
-          reject: (e: Error) => { clearTimeout(timer); signal?.removeEventListener('abort', onAbort); reject(e) },
+          resolve: () => {
+            clearTimeout(timer)
+            signal?.removeEventListener('abort', onAbort)
+            resolve()
+          },
+          reject: (e: Error) => {
+            clearTimeout(timer)
+            signal?.removeEventListener('abort', onAbort)
+            reject(e)
+          },
         }
         linkWaiters.add(w)
         signal?.addEventListener('abort', onAbort, { once: true })
@@ -154,18 +213,45 @@ function connectOnce(options: IbConnectionOptions, clientId: number, signal?: Ab
       settled = true
       clearTimeout(timer)
       signal?.removeEventListener('abort', onAbort)
-      if (error) { ib.removeAllListeners(); ib.disconnect(); reject(error) } else resolve(client)
+      if (error) {
+        ib.removeAllListeners()
+        ib.disconnect()
+        reject(error)
+      } else resolve(client)
     }
-    const timer = setTimeout(() => finish(new KtrdrError({ statusCode: 503, code: 'IB_CONNECT_TIMEOUT', retryable: true, message: `No API handshake from IB at ${options.host}:${options.port} within ${options.connectTimeoutMs} ms: is IB Gateway running with the API enabled on that port?` })), options.connectTimeoutMs)
+    const timer = setTimeout(
+      () =>
+        finish(
+          new KtrdrError({
+            statusCode: 503,
+            code: 'IB_CONNECT_TIMEOUT',
+            retryable: true,
+            message: `No API handshake from IB at ${options.host}:${options.port} within ${options.connectTimeoutMs} ms: is IB Gateway running with the API enabled on that port?`,
+          }),
+        ),
+      options.connectTimeoutMs,
+    )
     const onAbort = () => finish(signal!.reason as Error)
     signal?.addEventListener('abort', onAbort, { once: true })
-    ib.once(EventName.nextValidId, () => { connected = true; finish() })
+    ib.once(EventName.nextValidId, () => {
+      connected = true
+      finish()
+    })
     ib.on(EventName.info, (message: string, code: number) => {
       if (code === CLIENT_ID_IN_USE) finish(new IbRequestError('transient', CLIENT_ID_IN_USE, message))
     })
     ib.on(EventName.error, (err: Error, code: number) => {
       if (code === CLIENT_ID_IN_USE) finish(new IbRequestError('transient', CLIENT_ID_IN_USE, err.message))
-      else if (!connected && code === 502) finish(new KtrdrError({ statusCode: 503, code: 'IB_CONNECT_FAILED', retryable: true, cause: err, message: `Cannot connect to IB at ${options.host}:${options.port} (${err.message}): check IB_HOST/IB_PORT and that IB Gateway accepts API connections` }))
+      else if (!connected && code === 502)
+        finish(
+          new KtrdrError({
+            statusCode: 503,
+            code: 'IB_CONNECT_FAILED',
+            retryable: true,
+            cause: err,
+            message: `Cannot connect to IB at ${options.host}:${options.port} (${err.message}): check IB_HOST/IB_PORT and that IB Gateway accepts API connections`,
+          }),
+        )
     })
     ib.on(EventName.disconnected, () => {
       const wasConnected = connected
@@ -174,7 +260,15 @@ function connectOnce(options: IbConnectionOptions, clientId: number, signal?: Ab
       requests.failAll(new IbRequestError('disconnected', 504, 'Connection to IB closed'))
       for (const w of linkWaiters) w.reject(new IbRequestError('disconnected', 504, 'Connection to IB closed'))
       linkWaiters.clear()
-      if (!wasConnected) finish(new KtrdrError({ statusCode: 503, code: 'IB_CONNECT_FAILED', retryable: true, message: `IB at ${options.host}:${options.port} closed the connection during the handshake` }))
+      if (!wasConnected)
+        finish(
+          new KtrdrError({
+            statusCode: 503,
+            code: 'IB_CONNECT_FAILED',
+            retryable: true,
+            message: `IB at ${options.host}:${options.port} closed the connection during the handshake`,
+          }),
+        )
     })
     ib.connect(clientId)
   })

@@ -29,8 +29,15 @@ export const DEFAULT_PACING: PacingLimits = {
   violationBackoffMs: 30_000,
 }
 
-interface LedgerEntry { t: number; c: string; r: string }
-interface LedgerFile { entries: LedgerEntry[]; blockedUntil: number }
+interface LedgerEntry {
+  t: number
+  c: string
+  r: string
+}
+interface LedgerFile {
+  entries: LedgerEntry[]
+  blockedUntil: number
+}
 
 export interface PacingRequest {
   /** Contract identity (per-contract burst rule). */
@@ -76,16 +83,29 @@ export function createPacingGate(options: { path: string; clock: Clock; limits?:
   function earliest(file: LedgerFile, req: PacingRequest, now: number): { at: number; reason: string } {
     let at = now
     let reason = ''
-    const bump = (t: number, why: string) => { if (t > at) { at = t; reason = why } }
+    const bump = (t: number, why: string) => {
+      if (t > at) {
+        at = t
+        reason = why
+      }
+    }
     bump(file.blockedUntil, 'pacing violation backoff')
     const entries = file.entries
     if (entries.length) bump(entries[entries.length - 1].t + limits.minIntervalMs, 'min interval')
     const inWindow = entries.filter((e) => e.t > now - limits.windowMs)
-    if (inWindow.length >= limits.maxPerWindow) bump(inWindow[inWindow.length - limits.maxPerWindow].t + limits.windowMs, `${limits.maxPerWindow} requests per ${limits.windowMs / 1000}s`)
+    if (inWindow.length >= limits.maxPerWindow)
+      bump(
+        inWindow[inWindow.length - limits.maxPerWindow].t + limits.windowMs,
+        `${limits.maxPerWindow} requests per ${limits.windowMs / 1000}s`,
+      )
     const sameContract = entries.filter((e) => e.c === req.contractKey && e.t > now - limits.contractBurstMs)
-    if (sameContract.length >= limits.maxPerContractBurst) bump(sameContract[sameContract.length - limits.maxPerContractBurst].t + limits.contractBurstMs, 'per-contract burst')
+    if (sameContract.length >= limits.maxPerContractBurst)
+      bump(sameContract[sameContract.length - limits.maxPerContractBurst].t + limits.contractBurstMs, 'per-contract burst')
     for (let i = entries.length - 1; i >= 0; i--) {
-      if (entries[i].r === req.requestKey) { bump(entries[i].t + limits.identicalIntervalMs, 'identical request'); break }
+      if (entries[i].r === req.requestKey) {
+        bump(entries[i].t + limits.identicalIntervalMs, 'identical request')
+        break
+      }
     }
     return { at, reason }
   }
@@ -94,18 +114,22 @@ export function createPacingGate(options: { path: string; clock: Clock; limits?:
     async acquire(req, signal, onWait) {
       for (;;) {
         signal?.throwIfAborted()
-        const wait = await withFileLock(lockPath, async (): Promise<{ granted: number } | { ms: number; reason: string }> => {
-          const file = await read()
-          const now = clock.now()
-          file.entries = file.entries.filter((e) => e.t > now - keep)
-          const { at, reason } = earliest(file, req, now)
-          if (at <= now) {
-            file.entries.push({ t: now, c: req.contractKey, r: req.requestKey })
-            await write(file)
-            return { granted: now }
-          }
-          return { ms: at - now, reason }
-        }, { signal })
+        const wait = await withFileLock(
+          lockPath,
+          async (): Promise<{ granted: number } | { ms: number; reason: string }> => {
+            const file = await read()
+            const now = clock.now()
+            file.entries = file.entries.filter((e) => e.t > now - keep)
+            const { at, reason } = earliest(file, req, now)
+            if (at <= now) {
+              file.entries.push({ t: now, c: req.contractKey, r: req.requestKey })
+              await write(file)
+              return { granted: now }
+            }
+            return { ms: at - now, reason }
+          },
+          { signal },
+        )
         if ('granted' in wait) return wait.granted
         onWait?.(wait.ms, wait.reason)
         await clock.sleep(wait.ms, signal)

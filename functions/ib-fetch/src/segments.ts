@@ -1,7 +1,10 @@
 import type { FetchMode, Gap } from './gaps.ts'
 import { MAX_SPAN_MS } from './timeframes.ts'
 
-export interface Segment { start: number; end: number }
+export interface Segment {
+  start: number
+  end: number
+}
 
 /**
  * docs/domain.md#ib-pacing: walk every gap from its start in steps of IB's maximum span for the bar size, then

@@ -8,7 +8,12 @@ import type { IbBars } from './ib-client.ts'
  * when none. Strict: a file the store would refuse to save back (bad rows) fails the fetch
  * before any request is spent, with the store's message naming the lines to fix.
  */
-export async function loadStored(storage: Storage, symbol: string, timeframe: string, signal?: AbortSignal): Promise<OhlcvSeries | undefined> {
+export async function loadStored(
+  storage: Storage,
+  symbol: string,
+  timeframe: string,
+  signal?: AbortSignal,
+): Promise<OhlcvSeries | undefined> {
   try {
     return await loadBars(storage, { symbol, timeframe, strict: true, signal })
   } catch (error) {
@@ -25,7 +30,10 @@ export async function loadStored(storage: Storage, symbol: string, timeframe: st
 export class FetchedBars {
   private chunks: OhlcvSeries[] = []
   rows = 0
-  constructor(readonly symbol: string, readonly timeframe: string) {}
+  constructor(
+    readonly symbol: string,
+    readonly timeframe: string,
+  ) {}
 
   /** Rows IB sent that broke an OHLC invariant and were repaired (high/low widened to open/close). */
   repaired = 0
@@ -33,7 +41,14 @@ export class FetchedBars {
   add(bars: IbBars, start: number, end: number): number {
     const keep = (i: number) => {
       const t = bars.time[i]
-      return t >= start && t < end && Number.isFinite(bars.open[i]) && Number.isFinite(bars.high[i]) && Number.isFinite(bars.low[i]) && Number.isFinite(bars.close[i])
+      return (
+        t >= start &&
+        t < end &&
+        Number.isFinite(bars.open[i]) &&
+        Number.isFinite(bars.high[i]) &&
+        Number.isFinite(bars.low[i]) &&
+        Number.isFinite(bars.close[i])
+      )
     }
     let n = 0
     for (let i = 0; i < bars.time.length; i++) if (keep(i)) n++
@@ -42,11 +57,18 @@ export class FetchedBars {
     let k = 0
     for (let i = 0; i < bars.time.length; i++) {
       if (!keep(i)) continue
-      const o = bars.open[i], c = bars.close[i]
+      const o = bars.open[i],
+        c = bars.close[i]
       // The store refuses a file with high < max(open, close): one odd bar must not cost the save.
-      const hi = Math.max(bars.high[i], o, c), lo = Math.min(bars.low[i], o, c)
+      const hi = Math.max(bars.high[i], o, c),
+        lo = Math.min(bars.low[i], o, c)
       if (hi !== bars.high[i] || lo !== bars.low[i]) this.repaired++
-      s.time[k] = bars.time[i]; s.open[k] = o; s.high[k] = hi; s.low[k] = lo; s.close[k] = c; s.volume[k] = Number.isFinite(bars.volume[i]) ? bars.volume[i] : -1
+      s.time[k] = bars.time[i]
+      s.open[k] = o
+      s.high[k] = hi
+      s.low[k] = lo
+      s.close[k] = c
+      s.volume[k] = Number.isFinite(bars.volume[i]) ? bars.volume[i] : -1
       k++
     }
     this.chunks.push(s)
@@ -54,7 +76,9 @@ export class FetchedBars {
     return n
   }
 
-  get pending(): boolean { return this.chunks.length > 0 }
+  get pending(): boolean {
+    return this.chunks.length > 0
+  }
 
   /** Concatenation of the unsaved chunks (mergeBars sorts and drops duplicates, last wins). */
   take(): OhlcvSeries | undefined {
@@ -63,7 +87,12 @@ export class FetchedBars {
     const out = createSeries(this.symbol, this.timeframe, total)
     let k = 0
     for (const c of this.chunks) {
-      out.time.set(c.time, k); out.open.set(c.open, k); out.high.set(c.high, k); out.low.set(c.low, k); out.close.set(c.close, k); out.volume.set(c.volume, k)
+      out.time.set(c.time, k)
+      out.open.set(c.open, k)
+      out.high.set(c.high, k)
+      out.low.set(c.low, k)
+      out.close.set(c.close, k)
+      out.volume.set(c.volume, k)
       k += c.length
     }
     this.chunks = []
@@ -77,6 +106,9 @@ export class FetchedBars {
  * dataset is replaced rather than mixed with real bars.
  */
 export async function saveFetched(storage: Storage, fresh: OhlcvSeries, options: { replace: boolean }): Promise<number> {
-  const { bars } = await saveBars(storage, sortedUnique(fresh), { merge: !options.replace, meta: { source: 'ib', updated_at: new Date().toISOString() } })
+  const { bars } = await saveBars(storage, sortedUnique(fresh), {
+    merge: !options.replace,
+    meta: { source: 'ib', updated_at: new Date().toISOString() },
+  })
   return bars
 }

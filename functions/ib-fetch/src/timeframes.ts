@@ -2,32 +2,61 @@ import { KtrdrError } from '../../../runtime/protocol/index.ts'
 
 /** IB bar-size setting per KTRDR timeframe (docs/domain.md#ib-requests). */
 export const BAR_SIZE: Record<string, string> = {
-  '1m': '1 min', '5m': '5 mins', '15m': '15 mins', '30m': '30 mins',
-  '1h': '1 hour', '4h': '4 hours', '1d': '1 day', '1w': '1 week',
+  '1m': '1 min',
+  '5m': '5 mins',
+  '15m': '15 mins',
+  '30m': '30 mins',
+  '1h': '1 hour',
+  '4h': '4 hours',
+  '1d': '1 day',
+  '1w': '1 week',
 }
 
 const DAY = 86_400_000
 
 /** Largest span IB serves in one historical request per bar size (docs/domain.md#ib-pacing); segments never exceed it. */
 export const MAX_SPAN_MS: Record<string, number> = {
-  '1m': 1 * DAY, '5m': 7 * DAY, '15m': 14 * DAY, '30m': 30 * DAY,
-  '1h': 30 * DAY, '4h': 120 * DAY, '1d': 365 * DAY, '1w': 730 * DAY,
+  '1m': 1 * DAY,
+  '5m': 7 * DAY,
+  '15m': 14 * DAY,
+  '30m': 30 * DAY,
+  '1h': 30 * DAY,
+  '4h': 120 * DAY,
+  '1d': 365 * DAY,
+  '1w': 730 * DAY,
 }
 
 export const INTERVAL_MS: Record<string, number> = {
-  '1m': 60_000, '5m': 300_000, '15m': 900_000, '30m': 1_800_000,
-  '1h': 3_600_000, '4h': 14_400_000, '1d': DAY, '1w': 7 * DAY,
+  '1m': 60_000,
+  '5m': 300_000,
+  '15m': 900_000,
+  '30m': 1_800_000,
+  '1h': 3_600_000,
+  '4h': 14_400_000,
+  '1d': DAY,
+  '1w': 7 * DAY,
 }
 
 /** Legacy per-timeframe gap tolerance (docs/domain.md#ib-fetch-flow): internal holes shorter than this are normal market pauses. */
 export const GAP_TOLERANCE_MS: Record<string, number> = {
-  '1m': 0.5 * 3_600_000, '5m': 3_600_000, '15m': 2 * 3_600_000, '30m': 3 * 3_600_000,
-  '1h': 6 * 3_600_000, '4h': 12 * 3_600_000, '1d': 18 * 3_600_000, '1w': 168 * 3_600_000,
+  '1m': 0.5 * 3_600_000,
+  '5m': 3_600_000,
+  '15m': 2 * 3_600_000,
+  '30m': 3 * 3_600_000,
+  '1h': 6 * 3_600_000,
+  '4h': 12 * 3_600_000,
+  '1d': 18 * 3_600_000,
+  '1w': 168 * 3_600_000,
 }
 
 export function assertIbTimeframe(tf: string): string {
   if (!BAR_SIZE[tf]) {
-    throw new KtrdrError({ statusCode: 400, code: 'IB_UNSUPPORTED_TIMEFRAME', retryable: false, message: `Timeframe "${tf}" cannot be fetched from IB: use one of ${Object.keys(BAR_SIZE).join(', ')}` })
+    throw new KtrdrError({
+      statusCode: 400,
+      code: 'IB_UNSUPPORTED_TIMEFRAME',
+      retryable: false,
+      message: `Timeframe "${tf}" cannot be fetched from IB: use one of ${Object.keys(BAR_SIZE).join(', ')}`,
+    })
   }
   return tf
 }

@@ -20,7 +20,10 @@ export interface Harness {
   storage: KtrdrStorage
   dir: string
   pacingPath: string
-  fetch(input: Partial<IbFetchInput> & Pick<IbFetchInput, 'symbol' | 'timeframe'>, overrides?: Partial<IbFetchDeps> & { clientIds?: number[]; limits?: Partial<PacingLimits>; requestTimeoutMs?: number; port?: number }): ReturnType<typeof runIbFetch>
+  fetch(
+    input: Partial<IbFetchInput> & Pick<IbFetchInput, 'symbol' | 'timeframe'>,
+    overrides?: Partial<IbFetchDeps> & { clientIds?: number[]; limits?: Partial<PacingLimits>; requestTimeoutMs?: number; port?: number },
+  ): ReturnType<typeof runIbFetch>
   progress: ProgressUpdate[]
   close(): Promise<void>
 }
@@ -40,7 +43,12 @@ export async function createHarness(options: Partial<TwsSimulatorOptions> = {}):
   const pacingPath = join(dir, 'pacing.json')
   const progress: ProgressUpdate[] = []
   return {
-    clock, sim, storage, dir, pacingPath, progress,
+    clock,
+    sim,
+    storage,
+    dir,
+    pacingPath,
+    progress,
     fetch(input, overrides = {}) {
       const { clientIds, limits, requestTimeoutMs, port, ...deps } = overrides
       const pacing = createPacingGate({ path: pacingPath, clock, limits })
@@ -48,7 +56,17 @@ export async function createHarness(options: Partial<TwsSimulatorOptions> = {}):
         storage: storage.data,
         clock,
         pacing,
-        connect: (signal) => connectIb({ host: '127.0.0.1', port: port ?? sim.port, clientIds: clientIds ?? [111, 112, 113], connectTimeoutMs: 5000, requestTimeoutMs: requestTimeoutMs ?? 5000 }, signal),
+        connect: (signal) =>
+          connectIb(
+            {
+              host: '127.0.0.1',
+              port: port ?? sim.port,
+              clientIds: clientIds ?? [111, 112, 113],
+              connectTimeoutMs: 5000,
+              requestTimeoutMs: requestTimeoutMs ?? 5000,
+            },
+            signal,
+          ),
         signal: new AbortController().signal,
         progress: (u) => progress.push(u),
         saveIntervalMs: 30_000,
@@ -75,7 +93,9 @@ export function requestedRange(r: { endDateTime: string; durationStr: string }):
 }
 
 /** Checks the simulator's request log against IB's limits and ours; returns the broken rules. */
-export function pacingBreaches(requests: Array<{ at: number; symbol: string; endDateTime: string; durationStr: string; barSize: string }>): string[] {
+export function pacingBreaches(
+  requests: Array<{ at: number; symbol: string; endDateTime: string; durationStr: string; barSize: string }>,
+): string[] {
   const out: string[] = []
   for (let i = 0; i < requests.length; i++) {
     const r = requests[i]
@@ -84,7 +104,16 @@ export function pacingBreaches(requests: Array<{ at: number; symbol: string; end
     if (inWindow > 60) out.push(`#${i}: ${inWindow} requests in 10 minutes`)
     const burst = requests.filter((q) => q.symbol === r.symbol && q.at > r.at - 2000 && q.at <= r.at).length
     if (burst > 6) out.push(`#${i}: ${burst} requests for ${r.symbol} in 2 s`)
-    const twin = requests.slice(0, i).find((q) => q.endDateTime === r.endDateTime && q.durationStr === r.durationStr && q.barSize === r.barSize && q.symbol === r.symbol && r.at - q.at < 15_000)
+    const twin = requests
+      .slice(0, i)
+      .find(
+        (q) =>
+          q.endDateTime === r.endDateTime &&
+          q.durationStr === r.durationStr &&
+          q.barSize === r.barSize &&
+          q.symbol === r.symbol &&
+          r.at - q.at < 15_000,
+      )
     if (twin) out.push(`#${i}: identical request ${r.at - twin.at} ms after the previous one`)
   }
   return out

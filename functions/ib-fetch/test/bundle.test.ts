@@ -12,7 +12,9 @@ import { systemClock } from '../src/clock.ts'
 import { createTwsSimulator } from './tws-sim/server.ts'
 
 const dirs: string[] = []
-afterAll(async () => { for (const d of dirs) await rm(d, { recursive: true, force: true }) })
+afterAll(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true })
+})
 
 describe('ib-fetch bundle', () => {
   it('builds with Nitro and fetches from the simulator in a forked executor, settings from host env', async () => {
@@ -35,9 +37,19 @@ describe('ib-fetch bundle', () => {
         child.on('message', (m: ExecutorToHost) => {
           if (m.type === 'ready') {
             child.send({
-              type: 'invoke', id: 'i1', operation_id: 'op_data_load_bundle', attempt: 1,
-              input: { symbol: 'EURUSD', timeframe: '4h' }, deadline_ms: Date.now() + 60_000, storage, scratch_dir: dir,
-              host: { workerId: 'w1', workerType: 'ib', capabilities: { cores: 1, memory_gb: 1, gpu: false, ib: true, llm: false, slots: 1 } },
+              type: 'invoke',
+              id: 'i1',
+              operation_id: 'op_data_load_bundle',
+              attempt: 1,
+              input: { symbol: 'EURUSD', timeframe: '4h' },
+              deadline_ms: Date.now() + 60_000,
+              storage,
+              scratch_dir: dir,
+              host: {
+                workerId: 'w1',
+                workerType: 'ib',
+                capabilities: { cores: 1, memory_gb: 1, gpu: false, ib: true, llm: false, slots: 1 },
+              },
             })
           } else if (m.type === 'result' || m.type === 'load_error') resolve(m)
         })
@@ -45,7 +57,9 @@ describe('ib-fetch bundle', () => {
       expect(result).toMatchObject({ type: 'result', ok: true, result: { symbol: 'EURUSD', segments: 1, segments_failed: 0 } })
       expect(sim.connections.map((c) => c.clientId)).toEqual([251])
       const store = await createKtrdrStorage(resolveStorageOptions({ root: join(dir, 'store') }))
-      expect((await loadBars(store.data, { symbol: 'EURUSD', timeframe: '4h' })).length).toBe((result as { result: { rows_downloaded: number } }).result.rows_downloaded)
+      expect((await loadBars(store.data, { symbol: 'EURUSD', timeframe: '4h' })).length).toBe(
+        (result as { result: { rows_downloaded: number } }).result.rows_downloaded,
+      )
       await store.dispose()
     } finally {
       child.removeAllListeners('exit')

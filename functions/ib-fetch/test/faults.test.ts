@@ -7,7 +7,10 @@ import type { SimFault } from './tws-sim/server.ts'
 import { createHarness, DAY, HOUR, NOW, pacingBreaches, requestedRange, type Harness } from './_harness.ts'
 
 let h: Harness | undefined
-afterEach(async () => { await h?.close(); h = undefined })
+afterEach(async () => {
+  await h?.close()
+  h = undefined
+})
 
 const EUR = { seed: 7, head: Date.UTC(2024, 0, 1), type: 'CASH' as const }
 const START = new Date(NOW - 150 * DAY).toISOString() // five 30-day segments of 1h bars
@@ -66,7 +69,14 @@ describe('ib-fetch under injected faults', () => {
   it('fails without permissions (162) but keeps what earlier segments fetched', async () => {
     let calls = 0
     h = await createHarness({
-      fault: () => (calls++ === 2 ? { type: 'error', code: 162, message: 'Historical Market Data Service error message:No market data permissions for IDEALPRO CASH' } : undefined),
+      fault: () =>
+        calls++ === 2
+          ? {
+              type: 'error',
+              code: 162,
+              message: 'Historical Market Data Service error message:No market data permissions for IDEALPRO CASH',
+            }
+          : undefined,
     })
     const error = await h.fetch({ symbol: 'EURUSD', timeframe: '1h', mode: 'full', start_date: START }).catch((e: unknown) => e)
     expect(error).toMatchObject({ retryable: false, code: 'IB_REQUEST_REJECTED' })
@@ -76,7 +86,12 @@ describe('ib-fetch under injected faults', () => {
   })
 
   it('counts a segment that keeps failing and skips it', async () => {
-    h = await createHarness({ fault: (r) => (r.endDateTime === h!.sim.requests[0]?.endDateTime ? { type: 'error', code: 10182, message: 'Failed to request historical data' } : undefined) })
+    h = await createHarness({
+      fault: (r) =>
+        r.endDateTime === h!.sim.requests[0]?.endDateTime
+          ? { type: 'error', code: 10182, message: 'Failed to request historical data' }
+          : undefined,
+    })
     const result = await h.fetch({ symbol: 'EURUSD', timeframe: '1h', mode: 'full', start_date: START })
     expect(result).toMatchObject({ segments: 5, segments_failed: 1, gaps_filled: 0 })
     expect(h.sim.requests.filter((r) => r.endDateTime === h!.sim.requests[0].endDateTime)).toHaveLength(3)

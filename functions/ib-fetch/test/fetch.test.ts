@@ -6,7 +6,10 @@ import { barsBetween } from './tws-sim/series.ts'
 import { createHarness, DAY, HOUR, NOW, pacingBreaches, requestedRange, type Harness } from './_harness.ts'
 
 let h: Harness | undefined
-afterEach(async () => { await h?.close(); h = undefined })
+afterEach(async () => {
+  await h?.close()
+  h = undefined
+})
 
 const EUR = { seed: 7, head: Date.UTC(2024, 0, 1), type: 'CASH' as const }
 
@@ -14,7 +17,14 @@ const EUR = { seed: 7, head: Date.UTC(2024, 0, 1), type: 'CASH' as const }
 async function seed(harness: Harness, symbol: string, timeframe: string, start: number, end: number, interval: number) {
   const bars = barsBetween(EUR, start, end, interval)
   const s = createSeries(symbol, timeframe, bars.length)
-  bars.forEach((b, i) => { s.time[i] = b.time; s.open[i] = b.open; s.high[i] = b.high; s.low[i] = b.low; s.close[i] = b.close; s.volume[i] = b.volume })
+  bars.forEach((b, i) => {
+    s.time[i] = b.time
+    s.open[i] = b.open
+    s.high[i] = b.high
+    s.low[i] = b.low
+    s.close[i] = b.close
+    s.volume[i] = b.volume
+  })
   await saveBars(harness.storage.data, s)
   return s
 }
@@ -41,7 +51,14 @@ describe('ib-fetch against the TWS simulator', () => {
     expect(result.rows_downloaded).toBe(expected.length)
     expect(stored.close[1000]).toBe(expected[1000].close)
     expect(stored.volume[0]).toBe(-1) // BID bars carry no volume
-    expect(hist[0]).toMatchObject({ symbol: 'EUR', secType: 'CASH', exchange: 'IDEALPRO', whatToShow: 'BID', barSize: '1 min', useRTH: true })
+    expect(hist[0]).toMatchObject({
+      symbol: 'EUR',
+      secType: 'CASH',
+      exchange: 'IDEALPRO',
+      whatToShow: 'BID',
+      barSize: '1 min',
+      useRTH: true,
+    })
   })
 
   it('tail fetches the trailing gap newest first; backfill extends history oldest first; full fills both ends', async () => {
@@ -63,7 +80,6 @@ describe('ib-fetch against the TWS simulator', () => {
     // A second tail right away finds nothing to do.
     h.sim.requests.length = 0
     expect(await h.fetch({ symbol: 'EURUSD', timeframe: '1h', mode: 'tail' })).toMatchObject({ segments: 0, rows_downloaded: 0 })
-
 
     h.sim.requests.length = 0
     const back = await h.fetch({ symbol: 'EURUSD', timeframe: '1h', mode: 'backfill' })
@@ -131,7 +147,12 @@ describe('ib-fetch against the TWS simulator', () => {
     const ledger = await createPacingGate({ path: h.pacingPath, clock: h.clock }).history()
     expect(ledger.length).toBe(h.sim.requests.length + h.sim.headRequests.length)
     expect(pacingBreaches(ledger.map((e) => ({ at: e.t, symbol: e.c, endDateTime: e.r, durationStr: '', barSize: '' })))).toEqual([])
-    expect(h.sim.requests.find((r) => r.symbol === 'AAPL')).toMatchObject({ secType: 'STK', exchange: 'SMART', currency: 'USD', whatToShow: 'TRADES' })
+    expect(h.sim.requests.find((r) => r.symbol === 'AAPL')).toMatchObject({
+      secType: 'STK',
+      exchange: 'SMART',
+      currency: 'USD',
+      whatToShow: 'TRADES',
+    })
   })
 
   it('never loses stored history outside the requested range (docs/domain.md#bar-storage)', async () => {
@@ -156,20 +177,30 @@ describe('ib-fetch against the TWS simulator', () => {
     const controller = new AbortController()
     let storedMidway = -1
     const harness = h
-    const first = h.fetch({ symbol: 'EURUSD', timeframe: '1h', mode: 'full' }, {
-      signal: controller.signal,
-      saveEverySegments: 4,
-      saveIntervalMs: 3_600_000,
-      progress: (u) => {
-        const seg = Number(u.context?.segment)
-        if (seg === 7 && storedMidway < 0) {
-          storedMidway = 0
-          // Reading here runs concurrently with the loop; record what the periodic save left.
-          void loadBars(harness.storage.data, { symbol: 'EURUSD', timeframe: '1h' }).then((s) => { storedMidway = s.length }, () => { storedMidway = 0 })
-        }
-        if (seg === 10) controller.abort(new Error('cancelled by test'))
+    const first = h.fetch(
+      { symbol: 'EURUSD', timeframe: '1h', mode: 'full' },
+      {
+        signal: controller.signal,
+        saveEverySegments: 4,
+        saveIntervalMs: 3_600_000,
+        progress: (u) => {
+          const seg = Number(u.context?.segment)
+          if (seg === 7 && storedMidway < 0) {
+            storedMidway = 0
+            // Reading here runs concurrently with the loop; record what the periodic save left.
+            void loadBars(harness.storage.data, { symbol: 'EURUSD', timeframe: '1h' }).then(
+              (s) => {
+                storedMidway = s.length
+              },
+              () => {
+                storedMidway = 0
+              },
+            )
+          }
+          if (seg === 10) controller.abort(new Error('cancelled by test'))
+        },
       },
-    })
+    )
     await expect(first).rejects.toThrow('cancelled by test')
     const firstRun = h.sim.requests.map(requestedRange)
     expect(firstRun).toHaveLength(9)

@@ -32,9 +32,14 @@ describe('ib-fetch as a function', () => {
   })
 
   it('rejects bad input with 422 before touching IB', async () => {
-    await expect(runFunctionInProcess(ibFetch, { symbol: 'EURUSD', timeframe: '2h' })).rejects.toMatchObject({ statusCode: 422, code: 'INPUT_INVALID' })
+    await expect(runFunctionInProcess(ibFetch, { symbol: 'EURUSD', timeframe: '2h' })).rejects.toMatchObject({
+      statusCode: 422,
+      code: 'INPUT_INVALID',
+    })
     await expect(runFunctionInProcess(ibFetch, { symbol: 'EUR/USD', timeframe: '1h' })).rejects.toMatchObject({ statusCode: 422 })
-    await expect(runFunctionInProcess(ibFetch, { symbol: 'EURUSD', timeframe: '1h', mode: 'local' })).rejects.toMatchObject({ statusCode: 422 })
+    await expect(runFunctionInProcess(ibFetch, { symbol: 'EURUSD', timeframe: '1h', mode: 'local' })).rejects.toMatchObject({
+      statusCode: 422,
+    })
   })
 
   it('runs end to end through the function context and its storage mount', async () => {
@@ -59,11 +64,17 @@ describe('ib-fetch as a function', () => {
     ibFetchOverrides.config = { port: sim.port, pacingDir: dir }
     const controller = new AbortController()
     const storageRoot = join(dir, 'store')
-    const running = runFunctionInProcess(ibFetch, { symbol: 'EURUSD', timeframe: '1h', mode: 'full' }, {
-      storage: { root: storageRoot },
-      signal: controller.signal,
-      onProgress: (u) => { if (u.context?.segment === 3) controller.abort(new Error('operation cancelled')) },
-    })
+    const running = runFunctionInProcess(
+      ibFetch,
+      { symbol: 'EURUSD', timeframe: '1h', mode: 'full' },
+      {
+        storage: { root: storageRoot },
+        signal: controller.signal,
+        onProgress: (u) => {
+          if (u.context?.segment === 3) controller.abort(new Error('operation cancelled'))
+        },
+      },
+    )
     await expect(running).rejects.toThrow('operation cancelled')
     expect(sim.requests).toHaveLength(2)
     const { createKtrdrStorage } = await import('../../../storage/index.ts')

@@ -9,8 +9,12 @@ import { createPacingGate, DEFAULT_PACING } from '../src/pacing.ts'
 
 const run = promisify(execFile)
 let dir: string
-beforeEach(async () => { dir = await mkdtemp(join(tmpdir(), 'ktrdr-pacing-')) })
-afterEach(async () => { await rm(dir, { recursive: true, force: true }) })
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'ktrdr-pacing-'))
+})
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true })
+})
 
 describe('shared pacing ledger', () => {
   it('keeps 200 requests within every IB limit on a virtual clock', async () => {
@@ -52,7 +56,9 @@ describe('shared pacing ledger', () => {
     const gate = createPacingGate({ path: join(dir, 'p.json'), clock: systemClock, limits: { minIntervalMs: 60_000 } })
     await gate.acquire({ contractKey: 'X', requestKey: '1' })
     const controller = new AbortController()
-    const waiting = gate.acquire({ contractKey: 'X', requestKey: '2' }, controller.signal, () => controller.abort(new Error('cancelled by test')))
+    const waiting = gate.acquire({ contractKey: 'X', requestKey: '2' }, controller.signal, () =>
+      controller.abort(new Error('cancelled by test')),
+    )
     await expect(waiting).rejects.toThrow('cancelled by test')
   })
 
@@ -60,8 +66,12 @@ describe('shared pacing ledger', () => {
     const path = join(dir, 'shared.json')
     const child = resolve(import.meta.dirname, 'fixtures/pacing-child.ts')
     const runTs = resolve(import.meta.dirname, '../../../bin/run-ts.mjs')
-    const outs = await Promise.all(['EUR', 'EUR', 'AAPL'].map((c) => run(process.execPath, [runTs, child, path, '6', c], { timeout: 60_000 })))
-    const all = outs.flatMap((o, i) => (JSON.parse(o.stdout) as number[]).map((t) => ({ t, c: i < 2 ? 'EUR' : 'AAPL' }))).sort((x, y) => x.t - y.t)
+    const outs = await Promise.all(
+      ['EUR', 'EUR', 'AAPL'].map((c) => run(process.execPath, [runTs, child, path, '6', c], { timeout: 60_000 })),
+    )
+    const all = outs
+      .flatMap((o, i) => (JSON.parse(o.stdout) as number[]).map((t) => ({ t, c: i < 2 ? 'EUR' : 'AAPL' })))
+      .sort((x, y) => x.t - y.t)
     expect(all).toHaveLength(18)
     for (let i = 1; i < all.length; i++) expect(all[i].t - all[i - 1].t).toBeGreaterThanOrEqual(40)
     for (const g of all) expect(all.filter((h) => h.t > g.t - 600 && h.t <= g.t).length).toBeLessThanOrEqual(8)

@@ -19,7 +19,11 @@ describe('contract resolution (docs/domain.md#ib-requests)', () => {
     }
   })
   it('maps stocks to SMART/USD TRADES and honours an explicit instrument type', () => {
-    expect(resolveContract('AAPL')).toMatchObject({ instrumentType: 'STK', whatToShow: 'TRADES', contract: { exchange: 'SMART', currency: 'USD', secType: 'STK' } })
+    expect(resolveContract('AAPL')).toMatchObject({
+      instrumentType: 'STK',
+      whatToShow: 'TRADES',
+      contract: { exchange: 'SMART', currency: 'USD', secType: 'STK' },
+    })
     expect(resolveContract('ES', 'FUT')).toMatchObject({ instrumentType: 'FUT', contract: { exchange: 'CME', secType: 'CONTFUT' } })
     // A six-letter ticker that is not a currency pair stays a stock unless told otherwise.
     expect(resolveContract('ABCDEF').instrumentType).toBe('STK')
@@ -45,7 +49,9 @@ describe('IB request strings', () => {
   })
   it('classifies IB messages', () => {
     expect(classifyIbError(162, 'Historical Market Data Service error message:Historical data request pacing violation')).toBe('pacing')
-    expect(classifyIbError(162, 'Historical Market Data Service error message:HMDS query returned no data: EUR.USD@IDEALPRO Bid')).toBe('no_data')
+    expect(classifyIbError(162, 'Historical Market Data Service error message:HMDS query returned no data: EUR.USD@IDEALPRO Bid')).toBe(
+      'no_data',
+    )
     expect(classifyIbError(162, 'Historical Market Data Service error message:No market data permissions for NYSE STK')).toBe('fatal')
     expect(classifyIbError(200, 'No security definition has been found for the request')).toBe('fatal')
     expect(classifyIbError(354, 'Requested market data is not subscribed.')).toBe('fatal')
@@ -64,7 +70,7 @@ describe('gap analysis (docs/domain.md#ib-fetch-flow)', () => {
     for (let t = from; t < to; t += H) {
       const day = new Date(t).getUTCDay()
       const hour = new Date(t).getUTCHours()
-      const closed = (day === 6) || (day === 5 && hour >= 21) || (day === 0 && hour < 21)
+      const closed = day === 6 || (day === 5 && hour >= 21) || (day === 0 && hour < 21)
       if (!skipWeekends || !closed) out.push(t)
     }
     return out
@@ -85,7 +91,9 @@ describe('gap analysis (docs/domain.md#ib-fetch-flow)', () => {
   })
 
   it('finds internal holes in tail mode, classifies them, and ignores them in backfill unless longer than a request span', () => {
-    const times = hourly(mon, mon + 40 * D).filter((t) => !(t >= mon + 8 * D && t < mon + 10 * D + 12 * H) && !(t >= mon + 20 * D && t < mon + 20 * D + 3 * H))
+    const times = hourly(mon, mon + 40 * D).filter(
+      (t) => !(t >= mon + 8 * D && t < mon + 10 * D + 12 * H) && !(t >= mon + 20 * D && t < mon + 20 * D + 3 * H),
+    )
     const tail = analyzeGaps({ times, start: mon, end: mon + 40 * D, timeframe: '1h', mode: 'tail', instrumentType: 'CASH' })
     const internal = tail.filter((g) => g.kind === 'internal')
     // The 2.5-day weekday hole is fetched; the 3-hour one is within tolerance and skipped.
@@ -95,7 +103,14 @@ describe('gap analysis (docs/domain.md#ib-fetch-flow)', () => {
     expect(backfill.filter((g) => g.kind === 'internal')).toHaveLength(0)
     // A hole longer than one 30-day request (an interrupted backfill) is found in every mode.
     const holed = hourly(mon - 80 * D, mon + 40 * D).filter((t) => t < mon - 60 * D || t >= mon)
-    const resumed = analyzeGaps({ times: holed, start: mon - 80 * D, end: mon + 40 * D, timeframe: '1h', mode: 'backfill', instrumentType: 'CASH' })
+    const resumed = analyzeGaps({
+      times: holed,
+      start: mon - 80 * D,
+      end: mon + 40 * D,
+      timeframe: '1h',
+      mode: 'backfill',
+      instrumentType: 'CASH',
+    })
     expect(resumed.filter((g) => g.kind === 'internal')).toMatchObject([{ classification: 'LONG' }])
   })
 
@@ -125,7 +140,10 @@ describe('segmentation (docs/domain.md#ib-pacing)', () => {
     ]
     const full = segmentGaps(gaps, '1h', 'full')
     expect(full).toEqual([
-      { start: 0, end: 30 * D }, { start: 30 * D, end: 60 * D }, { start: 60 * D, end: 65 * D }, { start: 100 * D, end: 110 * D },
+      { start: 0, end: 30 * D },
+      { start: 30 * D, end: 60 * D },
+      { start: 60 * D, end: 65 * D },
+      { start: 100 * D, end: 110 * D },
     ])
     expect(segmentGaps(gaps, '1h', 'tail')).toEqual([...full].reverse())
     for (const tf of Object.keys(MAX_SPAN_MS)) {

@@ -8,13 +8,20 @@ export function epochOrder(samples: Int32Array, seed: number, epoch: number, wei
   if (weights) {
     const cum = new Float64Array(n)
     let acc = 0
-    for (let i = 0; i < n; i++) { acc += Math.max(0, weights[samples[i]] || 0); cum[i] = acc }
+    for (let i = 0; i < n; i++) {
+      acc += Math.max(0, weights[samples[i]] || 0)
+      cum[i] = acc
+    }
     if (acc > 0) {
       for (let k = 0; k < n; k++) {
         const u = rng() * acc
         let lo = 0
         let hi = n - 1
-        while (lo < hi) { const mid = (lo + hi) >> 1; if (cum[mid] > u) hi = mid; else lo = mid + 1 }
+        while (lo < hi) {
+          const mid = (lo + hi) >> 1
+          if (cum[mid] > u) hi = mid
+          else lo = mid + 1
+        }
         out[k] = samples[lo]
       }
       return out
@@ -23,7 +30,9 @@ export function epochOrder(samples: Int32Array, seed: number, epoch: number, wei
   out.set(samples)
   for (let i = n - 1; i > 0; i--) {
     const j = Math.floor(rng() * (i + 1))
-    const t = out[i]; out[i] = out[j]; out[j] = t
+    const t = out[i]
+    out[i] = out[j]
+    out[j] = t
   }
   return out
 }

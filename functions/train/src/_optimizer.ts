@@ -3,9 +3,12 @@ import type { LoopConfig } from './config.ts'
 
 export function createOptimizer(config: LoopConfig): tf.Optimizer {
   switch (config.optimizer) {
-    case 'sgd': return tf.train.momentum(config.learning_rate, 0.9)
-    case 'rmsprop': return tf.train.rmsprop(config.learning_rate)
-    default: return tf.train.adam(config.learning_rate, 0.9, 0.999, 1e-8)
+    case 'sgd':
+      return tf.train.momentum(config.learning_rate, 0.9)
+    case 'rmsprop':
+      return tf.train.rmsprop(config.learning_rate)
+    default:
+      return tf.train.adam(config.learning_rate, 0.9, 0.999, 1e-8)
   }
 }
 
@@ -34,6 +37,12 @@ export async function restoreOptimizerWeights(optimizer: tf.Optimizer, weights: 
   const beta2 = Math.fround(o.beta2)
   let acc1 = beta1
   let acc2 = beta2
-  for (let t = 0; t < o.iterations; t++) { acc1 = Math.fround(acc1 * beta1); acc2 = Math.fround(acc2 * beta2) }
-  tf.tidy(() => { o.accBeta1!.assign(tf.scalar(acc1)); o.accBeta2!.assign(tf.scalar(acc2)) })
+  for (let t = 0; t < o.iterations; t++) {
+    acc1 = Math.fround(acc1 * beta1)
+    acc2 = Math.fround(acc2 * beta2)
+  }
+  tf.tidy(() => {
+    o.accBeta1!.assign(tf.scalar(acc1))
+    o.accBeta2!.assign(tf.scalar(acc2))
+  })
 }

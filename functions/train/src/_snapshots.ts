@@ -9,7 +9,12 @@ import { releaseOptimizerWeights } from './_optimizer.ts'
  * on failure), never weights the failed epoch may have left diverged or half-updated. Nothing is
  * copied when nobody checkpoints.
  */
-export function createLoopSnapshots(model: tf.LayersModel, optimizer: tf.Optimizer, live: () => { state: LoopState; best: tf.Tensor[] | null }, checkpoint: LoopHooks['checkpoint']) {
+export function createLoopSnapshots(
+  model: tf.LayersModel,
+  optimizer: tf.Optimizer,
+  live: () => { state: LoopState; best: tf.Tensor[] | null },
+  checkpoint: LoopHooks['checkpoint'],
+) {
   let lastGood: LoopSnapshot | null = null
   const take = async (): Promise<LoopSnapshot> => {
     const { state, best } = live()
@@ -28,7 +33,11 @@ export function createLoopSnapshots(model: tf.LayersModel, optimizer: tf.Optimiz
     async save(reason: CheckpointReason): Promise<void> {
       if (!checkpoint) return
       const snap = await take()
-      try { await checkpoint(snap, reason) } finally { releaseOptimizerWeights(snap.optimizer) }
+      try {
+        await checkpoint(snap, reason)
+      } finally {
+        releaseOptimizerWeights(snap.optimizer)
+      }
     },
     async keepLastGood(): Promise<void> {
       if (!checkpoint) return

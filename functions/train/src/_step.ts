@@ -24,7 +24,12 @@ export interface TrainStepContext {
  * gradients, global-norm clipping, update, decoupled weight decay at learning rate `lr`. Returns
  * the batch loss and hit count as device scalars the caller owns (read once per epoch).
  */
-export function trainStep(c: TrainStepContext, idx: Int32Array, dropoutStep: number, lr: number): { value: tf.Scalar; batchCorrect: tf.Scalar } {
+export function trainStep(
+  c: TrainStepContext,
+  idx: Int32Array,
+  dropoutStep: number,
+  lr: number,
+): { value: tf.Scalar; batchCorrect: tf.Scalar } {
   const { model, X, Y, config } = c
   const L = c.sequenceLength
   const size = idx.length

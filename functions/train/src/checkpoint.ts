@@ -40,7 +40,14 @@ function toArrayBuffer(raw: unknown): ArrayBuffer {
   throw new Error('Checkpoint file is not binary data')
 }
 
-export async function saveCheckpoint(store: Storage, operationId: string, fingerprint: string, snapshot: LoopSnapshot, reason: CheckpointReason, backend?: string): Promise<CheckpointManifest> {
+export async function saveCheckpoint(
+  store: Storage,
+  operationId: string,
+  fingerprint: string,
+  snapshot: LoopSnapshot,
+  reason: CheckpointReason,
+  backend?: string,
+): Promise<CheckpointManifest> {
   const dir = checkpointDir(operationId)
   const previous = await store.getItem<CheckpointManifest>(`${dir}/checkpoint.json`).catch(() => null)
   const generation = (previous && typeof previous === 'object' ? previous.generation : 0) + 1
@@ -64,7 +71,9 @@ export async function saveCheckpoint(store: Storage, operationId: string, finger
   }
   await store.setItem(`${dir}/checkpoint.json`, JSON.stringify(manifest))
   if (previous && typeof previous === 'object') {
-    await Promise.all(['weights', 'optimizer', 'best'].map((k) => store.removeItem(`${dir}/${k}-${previous.generation}.bin`).catch(() => {})))
+    await Promise.all(
+      ['weights', 'optimizer', 'best'].map((k) => store.removeItem(`${dir}/${k}-${previous.generation}.bin`).catch(() => {})),
+    )
   }
   return manifest
 }

@@ -46,15 +46,22 @@ export interface LoopOverrides {
 /** KTRDR's trainer hard-codes Adam(weight_decay=1e-4) for classification (docs/domain.md#optimisation). */
 export const DEFAULT_WEIGHT_DECAY = 1e-4
 
-export function resolveLoopConfig(training: StrategyTraining, outputKind: 'classification' | 'regression', options: { weightDecayGiven?: boolean; overrides?: LoopOverrides; env?: NodeJS.ProcessEnv } = {}): LoopConfig {
+export function resolveLoopConfig(
+  training: StrategyTraining,
+  outputKind: 'classification' | 'regression',
+  options: { weightDecayGiven?: boolean; overrides?: LoopOverrides; env?: NodeJS.ProcessEnv } = {},
+): LoopConfig {
   const env = options.env ?? process.env
   const o = options.overrides ?? {}
   const regression = outputKind === 'regression'
   const s = training.lr_scheduler
-  const lr_scheduler: LrSchedulerConfig | null = !s ? null
-    : s.type === 'step' ? { type: 'step', step_size: s.step_size, gamma: s.gamma }
-    : s.type === 'exponential' ? { type: 'exponential', gamma: s.gamma }
-    : { type: 'reduce_on_plateau', factor: s.factor, patience: s.patience, min_lr: s.min_lr }
+  const lr_scheduler: LrSchedulerConfig | null = !s
+    ? null
+    : s.type === 'step'
+      ? { type: 'step', step_size: s.step_size, gamma: s.gamma }
+      : s.type === 'exponential'
+        ? { type: 'exponential', gamma: s.gamma }
+        : { type: 'reduce_on_plateau', factor: s.factor, patience: s.patience, min_lr: s.min_lr }
   const es = training.early_stopping
   const envInterval = Number(env.KTRDR_CHECKPOINT_EPOCH_INTERVAL)
   return {

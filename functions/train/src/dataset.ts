@@ -36,9 +36,18 @@ export interface PurgeReport {
 export interface PreparedSet {
   set: TrainingSet
   normalization: NormalizationParams
-  perSymbol: Array<{ symbol: string; rows: number; train: number; validation: number; test: number; firstRow: number; purged: PurgeReport; boundaries: { validation: number; test: number }
+  perSymbol: Array<{
+    symbol: string
+    rows: number
+    train: number
+    validation: number
+    test: number
+    firstRow: number
+    purged: PurgeReport
+    boundaries: { validation: number; test: number }
     /** Bar open times (ms) from the first training sample to the last bar any kept training or validation label reads: what the model has seen. */
-    in_sample: { start_ms: number; end_ms: number } | null }>
+    in_sample: { start_ms: number; end_ms: number } | null
+  }>
   purged: PurgeReport
 }
 
@@ -58,7 +67,8 @@ export function prepareTrainingSet(data: SymbolData[], options: SplitOptions): P
   if (data.length === 0) throw new KtrdrError({ statusCode: 400, code: 'NO_SYMBOLS', message: 'No symbols to train on', retryable: false })
   const cols = data[0].matrix.cols
   for (const d of data) {
-    if (d.matrix.cols !== cols || d.matrix.names.join('\u0000') !== data[0].matrix.names.join('\u0000')) throw new Error(`Feature columns of ${d.symbol} differ from ${data[0].symbol}`)
+    if (d.matrix.cols !== cols || d.matrix.names.join('\u0000') !== data[0].matrix.names.join('\u0000'))
+      throw new Error(`Feature columns of ${d.symbol} differ from ${data[0].symbol}`)
   }
   const rows = data.reduce((a, d) => a + d.matrix.rows, 0)
   const L = options.sequenceLength
@@ -74,9 +84,12 @@ export function prepareTrainingSet(data: SymbolData[], options: SplitOptions): P
     const m = d.matrix
     values.set(m.values, offset * cols)
     for (let r = 0; r < m.rows; r++) if (hasLabel(d.labels, r)) targets[offset + r] = d.labels.values[r]
-    if (weights && d.labels.weights) for (let r = 0; r < Math.min(m.rows, d.labels.weights.length); r++) weights[offset + r] = d.labels.weights[r]
+    if (weights && d.labels.weights)
+      for (let r = 0; r < Math.min(m.rows, d.labels.weights.length); r++) weights[offset + r] = d.labels.weights[r]
     // Samples: rows with a label whose whole window is finite; runs reset at the symbol start.
-    const candidates = predictableRows({ values, cols }, offset + m.rows, L, offset, offset + m.rows).filter((r) => Number.isFinite(targets[r]))
+    const candidates = predictableRows({ values, cols }, offset + m.rows, L, offset, offset + m.rows).filter((r) =>
+      Number.isFinite(targets[r]),
+    )
     const n = candidates.length
     const nTrain = Math.floor(n * options.split.train)
     const nVal = Math.floor(n * (options.split.train + options.split.validation)) - nTrain
@@ -93,7 +106,10 @@ export function prepareTrainingSet(data: SymbolData[], options: SplitOptions): P
       for (let k = from; k < to; k++) {
         const r = candidates[k]
         const at = settled[r - offset] + offset
-        if (kind && (at >= boundary || r >= boundary - embargo)) { report[kind]++; continue }
+        if (kind && (at >= boundary || r >= boundary - embargo)) {
+          report[kind]++
+          continue
+        }
         // Test labels the data ends before settling (zigzag's unfinished last leg) stay, as
         // KTRDR labels them, and are counted: nothing follows the test split for them to leak.
         if (at >= end) report.unsettled++
@@ -112,8 +128,19 @@ export function prepareTrainingSet(data: SymbolData[], options: SplitOptions): P
     let lastRead = -1
     for (const r of trainPart) lastRead = Math.max(lastRead, settled[r - offset])
     for (const r of valPart) lastRead = Math.max(lastRead, settled[r - offset])
-    const inSample = trainPart.length && lastRead >= 0 ? { start_ms: m.time[trainPart[0] - offset], end_ms: m.time[Math.min(lastRead, m.rows - 1)] } : null
-    perSymbol.push({ symbol: d.symbol, rows: m.rows, train: trainPart.length, validation: valPart.length, test: testPart.length, firstRow: offset, purged: report, boundaries: { validation: valStart - offset, test: testStart - offset }, in_sample: inSample })
+    const inSample =
+      trainPart.length && lastRead >= 0 ? { start_ms: m.time[trainPart[0] - offset], end_ms: m.time[Math.min(lastRead, m.rows - 1)] } : null
+    perSymbol.push({
+      symbol: d.symbol,
+      rows: m.rows,
+      train: trainPart.length,
+      validation: valPart.length,
+      test: testPart.length,
+      firstRow: offset,
+      purged: report,
+      boundaries: { validation: valStart - offset, test: testStart - offset },
+      in_sample: inSample,
+    })
     offset += m.rows
   }
   if (train.length === 0 || validation.length === 0 || test.length === 0) {
@@ -127,20 +154,49 @@ export function prepareTrainingSet(data: SymbolData[], options: SplitOptions): P
   // Fit on exactly the rows training windows read.
   const fitRows: number[] = []
   const seen = new Uint8Array(rows)
-  for (const end of train) for (let r = end - L + 1; r <= end; r++) if (!seen[r]) { seen[r] = 1; fitRows.push(r) }
+  for (const end of train)
+    for (let r = end - L + 1; r <= end; r++)
+      if (!seen[r]) {
+        seen[r] = 1
+        fitRows.push(r)
+      }
   fitRows.sort((a, b) => a - b)
   const fitValues = new Float32Array(fitRows.length * cols)
   fitRows.forEach((r, i) => fitValues.set(values.subarray(r * cols, (r + 1) * cols), i * cols))
   const names = data[0].matrix.names
-  const fitted = fitNormalization({ names, rows: fitRows.length, cols, values: fitValues, time: new Float64Array(fitRows.length), firstValidRow: 0 }, fitRows.length, data[0].matrix.normalization)
+  const fitted = fitNormalization(
+    { names, rows: fitRows.length, cols, values: fitValues, time: new Float64Array(fitRows.length), firstValidRow: 0 },
+    fitRows.length,
+    data[0].matrix.normalization,
+  )
   // The fit ran on a compacted copy: record the stacked rows it read, not the copy's 0..count.
-  const normalization: NormalizationParams = { ...fitted, fitted_rows: { start: fitRows[0], end: fitRows[fitRows.length - 1] + 1, count: fitRows.length } }
+  const normalization: NormalizationParams = {
+    ...fitted,
+    fitted_rows: { start: fitRows[0], end: fitRows[fitRows.length - 1] + 1, count: fitRows.length },
+  }
   const stacked = { names, rows, cols, values, time: new Float64Array(rows), firstValidRow: 0 }
   applyNormalization(stacked, normalization)
   return {
-    set: { values, cols, rows, targets, train: Int32Array.from(train), validation: Int32Array.from(validation), test: Int32Array.from(test), sampleWeights: weights },
+    set: {
+      values,
+      cols,
+      rows,
+      targets,
+      train: Int32Array.from(train),
+      validation: Int32Array.from(validation),
+      test: Int32Array.from(test),
+      sampleWeights: weights,
+    },
     normalization,
     perSymbol,
-    purged: perSymbol.reduce<PurgeReport>((a, p) => ({ train: a.train + p.purged.train, validation: a.validation + p.purged.validation, unsettled: a.unsettled + p.purged.unsettled, embargo_rows: Math.max(a.embargo_rows, p.purged.embargo_rows) }), { train: 0, validation: 0, unsettled: 0, embargo_rows: 0 }),
+    purged: perSymbol.reduce<PurgeReport>(
+      (a, p) => ({
+        train: a.train + p.purged.train,
+        validation: a.validation + p.purged.validation,
+        unsettled: a.unsettled + p.purged.unsettled,
+        embargo_rows: Math.max(a.embargo_rows, p.purged.embargo_rows),
+      }),
+      { train: 0, validation: 0, unsettled: 0, embargo_rows: 0 },
+    ),
   }
 }

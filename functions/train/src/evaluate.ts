@@ -11,7 +11,14 @@ export function gatherTargets(targets: Float32Array, samples: Int32Array): Float
 }
 
 /** Loss and accuracy of the current weights on a split, through the same predict path as inference. */
-export async function evaluateSplit(model: tf.LayersModel, spec: ModelSpec, set: TrainingSet, samples: Int32Array, loss: LossFn, signal?: AbortSignal): Promise<{ loss: number; accuracy: number; outputs: Float32Array }> {
+export async function evaluateSplit(
+  model: tf.LayersModel,
+  spec: ModelSpec,
+  set: TrainingSet,
+  samples: Int32Array,
+  loss: LossFn,
+  signal?: AbortSignal,
+): Promise<{ loss: number; accuracy: number; outputs: Float32Array }> {
   const outputs = await predictRaw(model, spec, set, samples, { signal })
   const y = gatherTargets(set.targets, samples)
   const [l, c] = tf.tidy(() => {

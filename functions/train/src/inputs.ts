@@ -22,14 +22,24 @@ export async function readStrategyYaml(strategies: Storage, input: Pick<TrainInp
   if (input.strategy_yaml) return input.strategy_yaml
   const name = input.strategy_name!
   if (!/^[A-Za-z0-9_.-]+$/.test(name) || name.includes('..')) {
-    throw new KtrdrError({ statusCode: 400, code: 'STRATEGY_NAME_INVALID', retryable: false, message: `Strategy name "${name}" may only use letters, digits, dot, dash and underscore` })
+    throw new KtrdrError({
+      statusCode: 400,
+      code: 'STRATEGY_NAME_INVALID',
+      retryable: false,
+      message: `Strategy name "${name}" may only use letters, digits, dot, dash and underscore`,
+    })
   }
   const stem = name.replace(/\.ya?ml$/, '')
   for (const key of [`${stem}.yaml`, `${stem}.yml`, stem]) {
     const raw = await strategies.getItemRaw(key)
     if (raw != null) return typeof raw === 'string' ? raw : Buffer.from(raw as Uint8Array).toString('utf8')
   }
-  throw new KtrdrError({ statusCode: 404, code: 'STRATEGY_NOT_FOUND', retryable: false, message: `Strategy "${stem}" is not in the strategies store: upload it (ktrdr strategy upload <file>, or PUT /api/v1/strategies/<name>) or pass strategy_yaml` })
+  throw new KtrdrError({
+    statusCode: 404,
+    code: 'STRATEGY_NOT_FOUND',
+    retryable: false,
+    message: `Strategy "${stem}" is not in the strategies store: upload it (ktrdr strategy upload <file>, or PUT /api/v1/strategies/<name>) or pass strategy_yaml`,
+  })
 }
 
 /**
@@ -41,13 +51,25 @@ export function resolveStrategySource(yaml: string, input: Pick<TrainInput, 'sym
   try {
     doc = parseYaml(yaml)
   } catch (cause) {
-    throw new KtrdrError({ statusCode: 422, code: 'STRATEGY_INVALID', retryable: false, message: `Strategy YAML does not parse: ${(cause as Error).message}`, cause })
+    throw new KtrdrError({
+      statusCode: 422,
+      code: 'STRATEGY_INVALID',
+      retryable: false,
+      message: `Strategy YAML does not parse: ${(cause as Error).message}`,
+      cause,
+    })
   }
-  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new KtrdrError({ statusCode: 422, code: 'STRATEGY_INVALID', retryable: false, message: 'Strategy YAML must be a mapping' })
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc))
+    throw new KtrdrError({ statusCode: 422, code: 'STRATEGY_INVALID', retryable: false, message: 'Strategy YAML must be a mapping' })
   const d = structuredClone(doc) as Record<string, unknown>
   const td = { ...(d.training_data as Record<string, unknown> | undefined) }
-  if (input.symbols?.length) td.symbols = input.symbols.length === 1 ? { mode: 'single', symbol: input.symbols[0] } : { mode: 'multi_symbol', list: input.symbols }
-  if (input.timeframes?.length) td.timeframes = input.timeframes.length === 1 ? { mode: 'single', timeframe: input.timeframes[0] } : { mode: 'multi_timeframe', list: input.timeframes, base_timeframe: input.timeframes[0] }
+  if (input.symbols?.length)
+    td.symbols = input.symbols.length === 1 ? { mode: 'single', symbol: input.symbols[0] } : { mode: 'multi_symbol', list: input.symbols }
+  if (input.timeframes?.length)
+    td.timeframes =
+      input.timeframes.length === 1
+        ? { mode: 'single', timeframe: input.timeframes[0] }
+        : { mode: 'multi_timeframe', list: input.timeframes, base_timeframe: input.timeframes[0] }
   if (input.symbols?.length || input.timeframes?.length) d.training_data = td
   const strategy = resolveStrategy(d)
   const training = d.training as Record<string, unknown> | undefined
@@ -64,7 +86,12 @@ export interface LoadedData {
 }
 
 /** Bars for every symbol × timeframe (restricted to their common coverage, docs/domain.md#multi-timeframe-alignment), and a sha256 over exactly the bars used. */
-export async function loadTrainingBars(data: Storage, strategy: ResolvedStrategy, range: { start?: string; end?: string }, signal?: AbortSignal): Promise<LoadedData> {
+export async function loadTrainingBars(
+  data: Storage,
+  strategy: ResolvedStrategy,
+  range: { start?: string; end?: string },
+  signal?: AbortSignal,
+): Promise<LoadedData> {
   const hash = createHash('sha256')
   const series = new Map<string, Map<string, OhlcvSeries>>()
   let synthetic = false
@@ -75,7 +102,8 @@ export async function loadTrainingBars(data: Storage, strategy: ResolvedStrategy
     for (const [timeframe, bars] of byTf) {
       synthetic ||= !!bars.synthetic
       hash.update(`${symbol}|${timeframe}|${bars.length}\n`)
-      for (const col of [bars.time, bars.open, bars.high, bars.low, bars.close, bars.volume]) hash.update(new Uint8Array(col.buffer, col.byteOffset, bars.length * 8))
+      for (const col of [bars.time, bars.open, bars.high, bars.low, bars.close, bars.volume])
+        hash.update(new Uint8Array(col.buffer, col.byteOffset, bars.length * 8))
       if (timeframe === strategy.training_data.base_timeframe && bars.length) {
         first = Math.min(first, bars.time[0])
         last = Math.max(last, bars.time[bars.length - 1])

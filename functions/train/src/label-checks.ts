@@ -42,7 +42,8 @@ function countLegs(targets: Float32Array, rows: Int32Array, hold: number): numbe
  */
 export function suggestZigzagThreshold(close: Float64Array, barsPerLeg = TARGET_BARS_PER_LEG): number {
   const want = Math.max(2, close.length / barsPerLeg)
-  let lo = Math.log(1e-5), hi = Math.log(0.5)
+  let lo = Math.log(1e-5),
+    hi = Math.log(0.5)
   for (let i = 0; i < 40; i++) {
     const mid = (lo + hi) / 2
     if (zigzagPivots(close, Math.exp(mid)).length - 1 > want) lo = mid
@@ -60,7 +61,13 @@ function suggestContextThresholds(close: Float64Array, horizon: number): { bulli
   return { bullish_threshold: Number(q(2 / 3).toPrecision(2)), bearish_threshold: Number(q(1 / 3).toPrecision(2)) }
 }
 
-export function checkTrainingLabels(set: TrainingSet, labels: LabelsConfig, numClasses: number, classNames: string[], closes: Float64Array[]): TrainingWarning[] {
+export function checkTrainingLabels(
+  set: TrainingSet,
+  labels: LabelsConfig,
+  numClasses: number,
+  classNames: string[],
+  closes: Float64Array[],
+): TrainingWarning[] {
   if (labels.source === 'forward_return') return []
   const out: TrainingWarning[] = []
   // Zigzag's HOLD marks the pivots only: rare by construction, not a finding.
@@ -70,14 +77,21 @@ export function checkTrainingLabels(set: TrainingSet, labels: LabelsConfig, numC
   const suggest = () => {
     if (suggestion) return suggestion
     const longest = closes.reduce((a, c) => (c.length > a.length ? c : a), closes[0])
-    suggestion = labels.source === 'zigzag' ? { zigzag_threshold: suggestZigzagThreshold(longest) }
-      : labels.source === 'context' ? suggestContextThresholds(longest, labels.horizon)
-      : {}
+    suggestion =
+      labels.source === 'zigzag'
+        ? { zigzag_threshold: suggestZigzagThreshold(longest) }
+        : labels.source === 'context'
+          ? suggestContextThresholds(longest, labels.horizon)
+          : {}
     return suggestion
   }
   const hint = () => {
     const s = suggest()
-    return Object.keys(s).length ? `; try ${Object.entries(s).map(([k, v]) => `${k}: ${v}`).join(', ')} for this data's volatility` : ''
+    return Object.keys(s).length
+      ? `; try ${Object.entries(s)
+          .map(([k, v]) => `${k}: ${v}`)
+          .join(', ')} for this data's volatility`
+      : ''
   }
   for (const split of SPLITS) {
     const rows = set[split]
@@ -86,17 +100,35 @@ export function checkTrainingLabels(set: TrainingSet, labels: LabelsConfig, numC
     const byName = Object.fromEntries(counts.map((c, i) => [classNames[i] ?? String(i), c]))
     const present = counts.filter((c, i) => c > 0 && checked(i)).length
     if (present <= 1) {
-      out.push({ code: 'LABELS_ONE_CLASS', split, details: { counts: byName }, suggestion: suggest(), message: `The ${split} split holds one class (${JSON.stringify(byName)}): its accuracy only measures how often the model calls that class${hint()}` })
+      out.push({
+        code: 'LABELS_ONE_CLASS',
+        split,
+        details: { counts: byName },
+        suggestion: suggest(),
+        message: `The ${split} split holds one class (${JSON.stringify(byName)}): its accuracy only measures how often the model calls that class${hint()}`,
+      })
       continue
     }
     const rare = counts.map((c, i) => [i, c] as const).filter(([i, c]) => checked(i) && c < MIN_CLASS_SAMPLES)
     if (rare.length) {
-      out.push({ code: 'LABELS_RARE_CLASS', split, details: { counts: byName, minimum: MIN_CLASS_SAMPLES }, suggestion: suggest(), message: `The ${split} split has fewer than ${MIN_CLASS_SAMPLES} samples of ${rare.map(([i, c]) => `${classNames[i] ?? i} (${c})`).join(', ')}${hint()}` })
+      out.push({
+        code: 'LABELS_RARE_CLASS',
+        split,
+        details: { counts: byName, minimum: MIN_CLASS_SAMPLES },
+        suggestion: suggest(),
+        message: `The ${split} split has fewer than ${MIN_CLASS_SAMPLES} samples of ${rare.map(([i, c]) => `${classNames[i] ?? i} (${c})`).join(', ')}${hint()}`,
+      })
     }
     if (labels.source === 'zigzag') {
       const legs = countLegs(set.targets, rows, hold)
       if (legs < MIN_LABEL_LEGS) {
-        out.push({ code: 'LABELS_FEW_LEGS', split, details: { legs, minimum: MIN_LABEL_LEGS, zigzag_threshold: labels.zigzag_threshold }, suggestion: suggest(), message: `The ${split} split has ${legs} zigzag legs (minimum ${MIN_LABEL_LEGS}) at zigzag_threshold ${labels.zigzag_threshold}${hint()}` })
+        out.push({
+          code: 'LABELS_FEW_LEGS',
+          split,
+          details: { legs, minimum: MIN_LABEL_LEGS, zigzag_threshold: labels.zigzag_threshold },
+          suggestion: suggest(),
+          message: `The ${split} split has ${legs} zigzag legs (minimum ${MIN_LABEL_LEGS}) at zigzag_threshold ${labels.zigzag_threshold}${hint()}`,
+        })
       }
     }
   }

@@ -80,7 +80,17 @@ export interface LoopResult {
 }
 
 export function initialLoopState(config: LoopConfig): LoopState {
-  return { epoch: 0, batch: 0, partial: { loss_sum: 0, correct: 0, seen: 0 }, history: [], schedule: { lr: config.learning_rate, best: null, bad_epochs: 0 }, early: { best: null, wait: 0 }, best_val_loss: null, best_epoch: 0, stopped_early: false }
+  return {
+    epoch: 0,
+    batch: 0,
+    partial: { loss_sum: 0, correct: 0, seen: 0 },
+    history: [],
+    schedule: { lr: config.learning_rate, best: null, bad_epochs: 0 },
+    early: { best: null, wait: 0 },
+    best_val_loss: null,
+    best_epoch: 0,
+    stopped_early: false,
+  }
 }
 
 const yieldToEventLoop = () => new Promise<void>((r) => setImmediate(r))
@@ -92,11 +102,29 @@ const yieldToEventLoop = () => new Promise<void>((r) => setImmediate(r))
  * epoch order and dropout masks are functions of (seed, epoch, batch), which also makes a resume
  * from a mid-epoch checkpoint continue exactly where the cancelled run stopped.
  */
-export async function runTrainingLoop(model: tf.LayersModel, spec: ModelSpec, set: TrainingSet, config: LoopConfig, options: { seed: number; resume?: LoopSnapshot; hooks?: LoopHooks }): Promise<LoopResult> {
+export async function runTrainingLoop(
+  model: tf.LayersModel,
+  spec: ModelSpec,
+  set: TrainingSet,
+  config: LoopConfig,
+  options: { seed: number; resume?: LoopSnapshot; hooks?: LoopHooks },
+): Promise<LoopResult> {
   const hooks = options.hooks ?? {}
   const regression = spec.outputKind === 'regression'
-  if (set.train.length === 0) throw new KtrdrError({ statusCode: 422, code: 'NOT_ENOUGH_DATA', message: 'The training split has no samples: widen the date range or use fewer warm-up bars', retryable: false })
-  if (set.validation.length === 0 || set.test.length === 0) throw new KtrdrError({ statusCode: 422, code: 'NOT_ENOUGH_DATA', message: `The validation (${set.validation.length}) or test (${set.test.length}) split is empty: widen the date range`, retryable: false })
+  if (set.train.length === 0)
+    throw new KtrdrError({
+      statusCode: 422,
+      code: 'NOT_ENOUGH_DATA',
+      message: 'The training split has no samples: widen the date range or use fewer warm-up bars',
+      retryable: false,
+    })
+  if (set.validation.length === 0 || set.test.length === 0)
+    throw new KtrdrError({
+      statusCode: 422,
+      code: 'NOT_ENOUGH_DATA',
+      message: `The validation (${set.validation.length}) or test (${set.test.length}) split is empty: widen the date range`,
+      retryable: false,
+    })
   const classWeights = regression ? null : inverseFrequencyWeights(gatherTargets(set.targets, set.train), spec.outputSize)
   const { loss, dispose: disposeLoss } = createLoss(config, spec.outputSize, classWeights)
   const optimizer = createOptimizer(config)
@@ -138,11 +166,19 @@ export async function runTrainingLoop(model: tf.LayersModel, spec: ModelSpec, se
           const stacked = [tf.stack(batchLosses), tf.stack(batchHits)]
           const [l, c] = await Promise.all(stacked.map((t) => t.data()))
           tf.dispose(stacked)
-          for (let i = 0; i < l.length; i++) { lossSum += l[i] * batchSizes[i]; correct += c[i] }
+          for (let i = 0; i < l.length; i++) {
+            lossSum += l[i] * batchSizes[i]
+            correct += c[i]
+          }
         }
         return { lossSum, correct, seen: state.partial.seen + batchSizes.reduce((a, b) => a + b, 0) }
       }
-      const disposeBatches = () => { tf.dispose([...batchLosses, ...batchHits]); batchLosses.length = 0; batchHits.length = 0; batchSizes.length = 0 }
+      const disposeBatches = () => {
+        tf.dispose([...batchLosses, ...batchHits])
+        batchLosses.length = 0
+        batchHits.length = 0
+        batchSizes.length = 0
+      }
       let lastYield = performance.now()
       for (let b = state.batch; b < batches; b++) {
         if (hooks.signal?.aborted) {
@@ -163,20 +199,34 @@ export async function runTrainingLoop(model: tf.LayersModel, spec: ModelSpec, se
           const first = (await value.data())[0]
           if (!Number.isFinite(first)) {
             tf.dispose([value, batchCorrect])
-            throw new KtrdrError({ statusCode: 422, code: 'NAN_LOSS', message: 'NaN loss detected on first batch: check the features for infinities and the learning rate', retryable: false })
+            throw new KtrdrError({
+              statusCode: 422,
+              code: 'NAN_LOSS',
+              message: 'NaN loss detected on first batch: check the features for infinities and the learning rate',
+              retryable: false,
+            })
           }
         }
         batchLosses.push(value)
         batchHits.push(batchCorrect)
         batchSizes.push(idx.length)
         hooks.onBatch?.({ epoch: epoch + 1, epochs: config.epochs, batch: b + 1, batches })
-        if (performance.now() - lastYield > 50) { await yieldToEventLoop(); lastYield = performance.now() }
+        if (performance.now() - lastYield > 50) {
+          await yieldToEventLoop()
+          lastYield = performance.now()
+        }
       }
       const { lossSum, correct, seen } = await sums()
       disposeBatches()
       const trainLoss = lossSum / seen
       const trainAcc = correct / seen
-      if (!Number.isFinite(trainLoss)) throw new KtrdrError({ statusCode: 422, code: 'NAN_LOSS', message: `Training diverged: loss is ${trainLoss} in epoch ${epoch + 1}; lower the learning rate`, retryable: false })
+      if (!Number.isFinite(trainLoss))
+        throw new KtrdrError({
+          statusCode: 422,
+          code: 'NAN_LOSS',
+          message: `Training diverged: loss is ${trainLoss} in epoch ${epoch + 1}; lower the learning rate`,
+          retryable: false,
+        })
       const val = await evaluateSplit(model, spec, set, set.validation, loss, hooks.signal)
       const record: EpochRecord = {
         epoch: epoch + 1,
@@ -204,7 +254,9 @@ export async function runTrainingLoop(model: tf.LayersModel, spec: ModelSpec, se
       state.stopped_early = es.stop
       await snapshots.keepLastGood()
       hooks.onEpoch?.(record, state)
-      const due = state.epoch % config.checkpoint_every === 0 || (lastCheckpoint !== null && performance.now() - lastCheckpoint > config.checkpoint_seconds * 1000)
+      const due =
+        state.epoch % config.checkpoint_every === 0 ||
+        (lastCheckpoint !== null && performance.now() - lastCheckpoint > config.checkpoint_seconds * 1000)
       if (hooks.checkpoint && due && state.epoch < config.epochs && !es.stop) {
         await snapshots.save('interval')
         lastCheckpoint = performance.now()

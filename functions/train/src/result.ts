@@ -39,9 +39,41 @@ export interface TrainingResult {
   backend: string
   resumed_from: { epoch: number; batch: number } | null
   artifacts: { feature_importance: null; per_symbol_metrics: null }
-  model_info: { parameters_count: number; trainable_parameters: number; architecture: string; model_type: string; sequence_length: number | null }
-  data_summary: { symbols: string[]; timeframes: string[]; start_date: string | null; end_date: string | null; total_samples: number; feature_count: number; train_samples: number; validation_samples: number; test_samples: number; data_sha256: string; synthetic: boolean; per_symbol: PreparedSet['perSymbol']; purged: PreparedSet['purged'] }
-  session_info: { operation_id: string; attempt: number; strategy_name: string; symbols: string[]; timeframes: string[]; training_mode: 'local'; use_host_service: false; start_date: string | null; end_date: string | null; worker_id: string; seed: number }
+  model_info: {
+    parameters_count: number
+    trainable_parameters: number
+    architecture: string
+    model_type: string
+    sequence_length: number | null
+  }
+  data_summary: {
+    symbols: string[]
+    timeframes: string[]
+    start_date: string | null
+    end_date: string | null
+    total_samples: number
+    feature_count: number
+    train_samples: number
+    validation_samples: number
+    test_samples: number
+    data_sha256: string
+    synthetic: boolean
+    per_symbol: PreparedSet['perSymbol']
+    purged: PreparedSet['purged']
+  }
+  session_info: {
+    operation_id: string
+    attempt: number
+    strategy_name: string
+    symbols: string[]
+    timeframes: string[]
+    training_mode: 'local'
+    use_host_service: false
+    start_date: string | null
+    end_date: string | null
+    worker_id: string
+    seed: number
+  }
   resource_usage: { training_mode: 'local'; backend: string; backend_package: string; gpu: boolean }
 }
 
@@ -87,7 +119,13 @@ export function buildTrainingResult(a: {
       best_val_accuracy: Math.max(...col('val_accuracy')),
       val_majority_baseline: a.valMajority,
       training_time: a.seconds,
-      history: { train_loss: col('train_loss'), train_accuracy: col('train_accuracy'), val_loss: col('val_loss'), val_accuracy: col('val_accuracy'), learning_rate: col('learning_rate') },
+      history: {
+        train_loss: col('train_loss'),
+        train_accuracy: col('train_accuracy'),
+        val_loss: col('val_loss'),
+        val_accuracy: col('val_accuracy'),
+        learning_rate: col('learning_rate'),
+      },
     },
     test_metrics: a.testMetrics,
     warnings: a.warnings,
@@ -97,16 +135,40 @@ export function buildTrainingResult(a: {
     backend: a.backend.backend,
     resumed_from: a.resumedFrom,
     artifacts: { feature_importance: null, per_symbol_metrics: null },
-    model_info: { parameters_count: a.params.total, trainable_parameters: a.params.trainable, architecture: `v3_${a.spec.type}`, model_type: a.spec.type, sequence_length: a.spec.type === 'mlp' ? null : a.spec.sequenceLength },
+    model_info: {
+      parameters_count: a.params.total,
+      trainable_parameters: a.params.trainable,
+      architecture: `v3_${a.spec.type}`,
+      model_type: a.spec.type,
+      sequence_length: a.spec.type === 'mlp' ? null : a.spec.sequenceLength,
+    },
     data_summary: {
-      symbols: td.symbols, timeframes: td.timeframes, start_date: a.bars.start_date, end_date: a.bars.end_date,
-      total_samples: set.train.length + set.validation.length + set.test.length, feature_count: a.spec.inputSize,
-      train_samples: set.train.length, validation_samples: set.validation.length, test_samples: set.test.length,
-      data_sha256: a.bars.sha256, synthetic: a.bars.synthetic, per_symbol: a.prepared.perSymbol, purged: a.prepared.purged,
+      symbols: td.symbols,
+      timeframes: td.timeframes,
+      start_date: a.bars.start_date,
+      end_date: a.bars.end_date,
+      total_samples: set.train.length + set.validation.length + set.test.length,
+      feature_count: a.spec.inputSize,
+      train_samples: set.train.length,
+      validation_samples: set.validation.length,
+      test_samples: set.test.length,
+      data_sha256: a.bars.sha256,
+      synthetic: a.bars.synthetic,
+      per_symbol: a.prepared.perSymbol,
+      purged: a.prepared.purged,
     },
     session_info: {
-      operation_id: a.ctx.operationId, attempt: a.ctx.attempt, strategy_name: a.strategy.name, symbols: td.symbols, timeframes: td.timeframes,
-      training_mode: 'local', use_host_service: false, start_date: a.range.start ?? null, end_date: a.range.end ?? null, worker_id: a.ctx.host.workerId, seed: a.input.seed,
+      operation_id: a.ctx.operationId,
+      attempt: a.ctx.attempt,
+      strategy_name: a.strategy.name,
+      symbols: td.symbols,
+      timeframes: td.timeframes,
+      training_mode: 'local',
+      use_host_service: false,
+      start_date: a.range.start ?? null,
+      end_date: a.range.end ?? null,
+      worker_id: a.ctx.host.workerId,
+      seed: a.input.seed,
     },
     resource_usage: { training_mode: 'local', backend: a.backend.backend, backend_package: a.backend.package, gpu: a.backend.gpu },
   }

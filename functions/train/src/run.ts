@@ -41,7 +41,9 @@ function lastRealisedReturns(set: TrainingSet, perSymbol: PreparedSet['perSymbol
 
 function inSampleRanges(perSymbol: PreparedSet['perSymbol']): Record<string, { start: string; end: string }> {
   const out: Record<string, { start: string; end: string }> = {}
-  for (const p of perSymbol) if (p.in_sample) out[p.symbol] = { start: new Date(p.in_sample.start_ms).toISOString(), end: new Date(p.in_sample.end_ms).toISOString() }
+  for (const p of perSymbol)
+    if (p.in_sample)
+      out[p.symbol] = { start: new Date(p.in_sample.start_ms).toISOString(), end: new Date(p.in_sample.end_ms).toISOString() }
   return out
 }
 
@@ -52,18 +54,24 @@ const TRAIN_END = 95
 export async function runTraining(input: TrainInput, ctx: FunctionContext): Promise<TrainingResult> {
   const started = performance.now()
   const { signal, logger } = ctx
-  const progress = (percentage: number, current_step: string, context: Record<string, unknown> = {}) => ctx.progress({ percentage, current_step, context })
+  const progress = (percentage: number, current_step: string, context: Record<string, unknown> = {}) =>
+    ctx.progress({ percentage, current_step, context })
 
   progress(0, 'Loading strategy')
   const yaml = await readStrategyYaml(ctx.storage.strategies, input)
   const source = resolveStrategySource(yaml, input)
   const { strategy } = source
   const td = strategy.training_data
-  const range = { start: input.start_date ?? td.start_date ?? td.date_range?.start, end: input.end_date ?? td.end_date ?? td.date_range?.end }
+  const range = {
+    start: input.start_date ?? td.start_date ?? td.date_range?.start,
+    end: input.end_date ?? td.end_date ?? td.date_range?.end,
+  }
 
   // The backend must be active before the first tensor exists.
   const backend = await useTfBackend({ preferGpu: input.prefer_gpu })
-  logger.info(`TensorFlow.js backend: ${backend.backend} (${backend.package})${backend.skipped.length ? `; skipped ${backend.skipped.join('; ')}` : ''}`)
+  logger.info(
+    `TensorFlow.js backend: ${backend.backend} (${backend.package})${backend.skipped.length ? `; skipped ${backend.skipped.join('; ')}` : ''}`,
+  )
 
   progress(2, 'Loading market data', { symbols: td.symbols, timeframes: td.timeframes })
   const bars = await loadTrainingBars(ctx.storage.data, strategy, range, signal)
@@ -79,8 +87,16 @@ export async function runTraining(input: TrainInput, ctx: FunctionContext): Prom
   const outputKind = strategy.decisions.output_format
   const outputType: ModelOutputType = labelCfg.source === 'context' ? 'context_classification' : outputKind
   const numClasses = symbolData[0].labels.numClasses
-  const loopConfig = resolveLoopConfig(strategy.training, outputKind, { weightDecayGiven: source.weightDecayGiven, overrides: { epochs: input.epochs, checkpoint_every: input.checkpoint_every, batch_size: input.batch_size } })
-  const spec = resolveModelSpec(strategy.model, { inputSize: strategy.resolved_features.length, outputSize: outputKind === 'regression' ? 1 : numClasses, outputKind, seed: input.seed })
+  const loopConfig = resolveLoopConfig(strategy.training, outputKind, {
+    weightDecayGiven: source.weightDecayGiven,
+    overrides: { epochs: input.epochs, checkpoint_every: input.checkpoint_every, batch_size: input.batch_size },
+  })
+  const spec = resolveModelSpec(strategy.model, {
+    inputSize: strategy.resolved_features.length,
+    outputSize: outputKind === 'regression' ? 1 : numClasses,
+    outputKind,
+    seed: input.seed,
+  })
   const prepared = prepareTrainingSet(symbolData, {
     split: loopConfig.data_split,
     sequenceLength: spec.sequenceLength,
@@ -89,27 +105,51 @@ export async function runTraining(input: TrainInput, ctx: FunctionContext): Prom
   })
   const { set } = prepared
   const classNames = labelCfg.source === 'context' ? ['BULLISH', 'BEARISH', 'NEUTRAL'] : ['BUY', 'HOLD', 'SELL']
-  const warnings = outputKind === 'regression' ? [] : checkTrainingLabels(set, labelCfg, numClasses, classNames, symbolData.map((d) => bars.series.get(d.symbol)!.get(td.base_timeframe)!.close))
+  const warnings =
+    outputKind === 'regression'
+      ? []
+      : checkTrainingLabels(
+          set,
+          labelCfg,
+          numClasses,
+          classNames,
+          symbolData.map((d) => bars.series.get(d.symbol)!.get(td.base_timeframe)!.close),
+        )
   for (const w of warnings) logger.warn(w.message)
   if (warnings.length && input.strict_labels) {
-    throw new KtrdrError({ statusCode: 422, code: 'LABELS_DEGENERATE', retryable: false, message: `Training data is degenerate: ${warnings.map((w) => w.message).join(' | ')}`, details: { warnings } })
+    throw new KtrdrError({
+      statusCode: 422,
+      code: 'LABELS_DEGENERATE',
+      retryable: false,
+      message: `Training data is degenerate: ${warnings.map((w) => w.message).join(' | ')}`,
+      details: { warnings },
+    })
   }
   const purged = prepared.purged
-  if (purged.train + purged.validation + purged.unsettled) logger.info(`Purged labels reading past their split: train ${purged.train}, validation ${purged.validation}; unsettled at the data end ${purged.unsettled}`)
-  logger.info(`Samples: train ${set.train.length}, validation ${set.validation.length}, test ${set.test.length}; ${spec.inputSize} features; ${spec.type}`)
+  if (purged.train + purged.validation + purged.unsettled)
+    logger.info(
+      `Purged labels reading past their split: train ${purged.train}, validation ${purged.validation}; unsettled at the data end ${purged.unsettled}`,
+    )
+  logger.info(
+    `Samples: train ${set.train.length}, validation ${set.validation.length}, test ${set.test.length}; ${spec.inputSize} features; ${spec.type}`,
+  )
 
   // What a checkpoint depends on: resuming a different strategy, data or seed is refused. The
   // backend is not part of it: weights move between hosts (a GPU host may pick up what a CPU
   // host started); only bit-for-bit equality with an uninterrupted run needs the same backend.
-  const fingerprint = createHash('sha256').update(JSON.stringify([yaml, bars.sha256, input.seed, spec, loopConfig.batch_size])).digest('hex')
+  const fingerprint = createHash('sha256')
+    .update(JSON.stringify([yaml, bars.sha256, input.seed, spec, loopConfig.batch_size]))
+    .digest('hex')
   let resume: LoopSnapshot | undefined
   if (ctx.attempt > 1 || input.resume) {
     const manifest = await readCheckpointManifest(ctx.storage.checkpoints, ctx.operationId)
     if (manifest && manifest.fingerprint === fingerprint) {
       resume = await loadCheckpoint(ctx.storage.checkpoints, ctx.operationId, manifest)
       logger.info(`Resuming ${ctx.operationId} from its checkpoint: epoch ${manifest.state.epoch}, batch ${manifest.state.batch}`)
-      if (manifest.backend && manifest.backend !== backend.backend) logger.info(`The checkpoint was written on the ${manifest.backend} backend; continuing on ${backend.backend}`)
-    } else if (manifest) logger.warn('Ignoring the checkpoint of this operation: it was made from a different strategy, data, seed or batch size')
+      if (manifest.backend && manifest.backend !== backend.backend)
+        logger.info(`The checkpoint was written on the ${manifest.backend} backend; continuing on ${backend.backend}`)
+    } else if (manifest)
+      logger.warn('Ignoring the checkpoint of this operation: it was made from a different strategy, data, seed or batch size')
     else if (input.resume) logger.warn(`No checkpoint for ${ctx.operationId}: training from scratch`)
   }
   const resumedFrom = resume ? { epoch: resume.state.epoch, batch: resume.state.batch } : null
@@ -125,12 +165,30 @@ export async function runTraining(input: TrainInput, ctx: FunctionContext): Prom
         signal,
         onBatch({ epoch, epochs, batch, batches }) {
           const done = (epoch - 1) * batches + batch
-          progress(PREP + ((TRAIN_END - PREP) * done) / totalBatches, `Epoch ${epoch}/${epochs}`, { epoch, total_epochs: epochs, batch, total_batches: batches, ...lastEpoch })
+          progress(PREP + ((TRAIN_END - PREP) * done) / totalBatches, `Epoch ${epoch}/${epochs}`, {
+            epoch,
+            total_epochs: epochs,
+            batch,
+            total_batches: batches,
+            ...lastEpoch,
+          })
         },
         onEpoch(record) {
-          lastEpoch = { train_loss: record.train_loss, train_accuracy: record.train_accuracy, val_loss: record.val_loss, val_accuracy: record.val_accuracy, learning_rate: record.learning_rate }
-          logger.info(`Epoch ${record.epoch}/${loopConfig.epochs}: loss ${record.train_loss.toFixed(4)} acc ${record.train_accuracy.toFixed(3)} | val loss ${record.val_loss.toFixed(4)} acc ${record.val_accuracy.toFixed(3)} | lr ${record.learning_rate.toExponential(2)}`)
-          progress(PREP + ((TRAIN_END - PREP) * record.epoch) / loopConfig.epochs, `Epoch ${record.epoch}/${loopConfig.epochs}`, { epoch: record.epoch, total_epochs: loopConfig.epochs, ...lastEpoch })
+          lastEpoch = {
+            train_loss: record.train_loss,
+            train_accuracy: record.train_accuracy,
+            val_loss: record.val_loss,
+            val_accuracy: record.val_accuracy,
+            learning_rate: record.learning_rate,
+          }
+          logger.info(
+            `Epoch ${record.epoch}/${loopConfig.epochs}: loss ${record.train_loss.toFixed(4)} acc ${record.train_accuracy.toFixed(3)} | val loss ${record.val_loss.toFixed(4)} acc ${record.val_accuracy.toFixed(3)} | lr ${record.learning_rate.toExponential(2)}`,
+          )
+          progress(PREP + ((TRAIN_END - PREP) * record.epoch) / loopConfig.epochs, `Epoch ${record.epoch}/${loopConfig.epochs}`, {
+            epoch: record.epoch,
+            total_epochs: loopConfig.epochs,
+            ...lastEpoch,
+          })
         },
         async checkpoint(snapshot, reason) {
           try {
@@ -139,7 +197,9 @@ export async function runTraining(input: TrainInput, ctx: FunctionContext): Prom
             logger.warn(`Could not save the ${reason} checkpoint: ${String(error)}`)
             throw error
           }
-          logger.info(`Checkpoint (${reason}) at epoch ${snapshot.state.epoch}${snapshot.state.batch ? `, batch ${snapshot.state.batch}` : ''}`)
+          logger.info(
+            `Checkpoint (${reason}) at epoch ${snapshot.state.epoch}${snapshot.state.batch ? `, batch ${snapshot.state.batch}` : ''}`,
+          )
         },
       },
     })
@@ -149,9 +209,21 @@ export async function runTraining(input: TrainInput, ctx: FunctionContext): Prom
     const test = await evaluateSplit(model, spec, set, set.test, loop.loss, signal)
     loop.disposeLoss()
     const testTargets = Array.from(set.test, (r) => set.targets[r])
-    const testMetrics = outputKind === 'regression'
-      ? regressionMetrics(test.outputs, testTargets, test.loss, lastRealisedReturns(set, prepared.perSymbol, labelCfg.source === 'forward_return' ? labelCfg.horizon : 0))
-      : classificationMetrics(test.outputs, testTargets, spec.outputSize, test.loss, labelCfg.source === 'context' ? classNames : undefined)
+    const testMetrics =
+      outputKind === 'regression'
+        ? regressionMetrics(
+            test.outputs,
+            testTargets,
+            test.loss,
+            lastRealisedReturns(set, prepared.perSymbol, labelCfg.source === 'forward_return' ? labelCfg.horizon : 0),
+          )
+        : classificationMetrics(
+            test.outputs,
+            testTargets,
+            spec.outputSize,
+            test.loss,
+            labelCfg.source === 'context' ? classNames : undefined,
+          )
 
     progress(97, 'Saving model')
     const params = countParameters(model)
@@ -174,25 +246,69 @@ export async function runTraining(input: TrainInput, ctx: FunctionContext): Prom
       training_symbols: td.symbols,
       training_timeframes: td.timeframes,
       base_timeframe: td.base_timeframe,
-      data: { start_date: bars.start_date, end_date: bars.end_date, sha256: bars.sha256, synthetic: bars.synthetic, samples: { train: set.train.length, validation: set.validation.length, test: set.test.length }, in_sample: inSampleRanges(prepared.perSymbol), purged: prepared.purged },
+      data: {
+        start_date: bars.start_date,
+        end_date: bars.end_date,
+        sha256: bars.sha256,
+        synthetic: bars.synthetic,
+        samples: { train: set.train.length, validation: set.validation.length, test: set.test.length },
+        in_sample: inSampleRanges(prepared.perSymbol),
+        purged: prepared.purged,
+      },
       seed: input.seed,
       backend: backend.backend,
       package_versions: { ...backend.versions, node: process.versions.node },
       operation_id: ctx.operationId,
     }
-    const metrics = { history, test_metrics: testMetrics, best_epoch: loop.state.best_epoch, early_stopped: loop.state.stopped_early, val_majority_baseline: majorityShare(set, set.validation, outputKind), warnings }
-    const saved = await saveModelVersion(ctx.storage, { strategyName: strategy.name, timeframe: td.base_timeframe, model, metadata, metrics })
-    await removeCheckpoint(ctx.storage.checkpoints, ctx.operationId).catch((error) => logger.warn(`Could not remove the checkpoint: ${String(error)}`))
+    const metrics = {
+      history,
+      test_metrics: testMetrics,
+      best_epoch: loop.state.best_epoch,
+      early_stopped: loop.state.stopped_early,
+      val_majority_baseline: majorityShare(set, set.validation, outputKind),
+      warnings,
+    }
+    const saved = await saveModelVersion(ctx.storage, {
+      strategyName: strategy.name,
+      timeframe: td.base_timeframe,
+      model,
+      metadata,
+      metrics,
+    })
+    await removeCheckpoint(ctx.storage.checkpoints, ctx.operationId).catch((error) =>
+      logger.warn(`Could not remove the checkpoint: ${String(error)}`),
+    )
     progress(100, 'Done', { model_path: `models/${saved.key}` })
     return buildTrainingResult({
-      ctx, input, strategy, range, bars, prepared, spec, params, backend, history, testMetrics,
-      state: loop.state, modelKey: saved.key, version: saved.version, seconds: (performance.now() - started) / 1000, resumedFrom,
-      warnings, valMajority: metrics.val_majority_baseline,
+      ctx,
+      input,
+      strategy,
+      range,
+      bars,
+      prepared,
+      spec,
+      params,
+      backend,
+      history,
+      testMetrics,
+      state: loop.state,
+      modelKey: saved.key,
+      version: saved.version,
+      seconds: (performance.now() - started) / 1000,
+      resumedFrom,
+      warnings,
+      valMajority: metrics.val_majority_baseline,
     })
   } catch (error) {
     if (signal.aborted) throw error
     if (error instanceof KtrdrError) throw error
-    throw new KtrdrError({ statusCode: 500, code: 'TRAINING_FAILED', message: `Training failed: ${(error as Error).message}`, cause: error, retryable: false })
+    throw new KtrdrError({
+      statusCode: 500,
+      code: 'TRAINING_FAILED',
+      message: `Training failed: ${(error as Error).message}`,
+      cause: error,
+      retryable: false,
+    })
   } finally {
     model.dispose()
   }

@@ -38,7 +38,7 @@ describe('regression metrics beside zero-return and last-return predictors', () 
     const last = [Number.NaN, 0.01, -0.02, 0.03]
     const m = regressionMetrics(Float32Array.from([0.01, -0.01, 0.02, 0.0]), targets, 0, last)
     expect(m.baselines.zero_return.mae).toBeCloseTo((0.01 + 0.02 + 0.03 + 0.01) / 4, 12)
-    expect(m.baselines.zero_return.rmse).toBeCloseTo(Math.sqrt((1 + 4 + 9 + 1) * 1e-4 / 4), 12)
+    expect(m.baselines.zero_return.rmse).toBeCloseTo(Math.sqrt(((1 + 4 + 9 + 1) * 1e-4) / 4), 12)
     // 3 of 4 targets are up: always calling "up" gets 0.75.
     expect(m.baselines.zero_return.directional_accuracy).toBeCloseTo(0.75, 12)
     // last-return predictions 0 (unknown), 0.01, −0.02, 0.03: errors 0.01, 0.03, 0.05, 0.02.
@@ -52,7 +52,15 @@ describe('regression metrics beside zero-return and last-return predictors', () 
 function set(targets: number[], split: [number, number]): TrainingSet {
   const n = targets.length
   const idx = (a: number, b: number) => Int32Array.from({ length: b - a }, (_, i) => a + i)
-  return { values: new Float32Array(n), cols: 1, rows: n, targets: Float32Array.from(targets), train: idx(0, split[0]), validation: idx(split[0], split[1]), test: idx(split[1], n) }
+  return {
+    values: new Float32Array(n),
+    cols: 1,
+    rows: n,
+    targets: Float32Array.from(targets),
+    train: idx(0, split[0]),
+    validation: idx(split[0], split[1]),
+    test: idx(split[1], n),
+  }
 }
 
 describe('degenerate labels are said, with a suggested label parameter', () => {
@@ -62,22 +70,46 @@ describe('degenerate labels are said, with a suggested label parameter', () => {
   it('one-class validation split, few legs: warnings naming the split, with a usable zigzag threshold', () => {
     // 4 long legs in 700 training rows (the audit's demo: 8 in 8,400 bars); the validation split is all SELL.
     const targets = Array.from({ length: 1000 }, (_, i) => (i < 700 ? (Math.floor(i / 200) % 2 ? 2 : 0) : 2))
-    const w = checkTrainingLabels(set(targets, [700, 850]), { source: 'zigzag', zigzag_threshold: 0.025, label_lookahead: null }, 3, ['BUY', 'HOLD', 'SELL'], [close])
+    const w = checkTrainingLabels(
+      set(targets, [700, 850]),
+      { source: 'zigzag', zigzag_threshold: 0.025, label_lookahead: null },
+      3,
+      ['BUY', 'HOLD', 'SELL'],
+      [close],
+    )
     expect(w.map((x) => `${x.code}:${x.split}`)).toEqual(['LABELS_FEW_LEGS:train', 'LABELS_ONE_CLASS:validation', 'LABELS_ONE_CLASS:test'])
     const t = w[0].suggestion!.zigzag_threshold
     expect(w[0].message).toContain(`zigzag_threshold: ${t}`)
     // The suggestion cuts these bars into legs of about 48 bars (the oscillation has 2 per 96).
     const legs = zigzagPivots(close, t).length - 1
-    expect(legs).toBeGreaterThan(4800 / 48 * 0.6)
+    expect(legs).toBeGreaterThan((4800 / 48) * 0.6)
     expect(legs).toBeLessThanOrEqual(4800 / 48 + 1)
   })
 
   it('a rare class is reported; balanced data is not', () => {
     const balanced = Array.from({ length: 900 }, (_, i) => (Math.floor(i / 10) % 2 ? 2 : 0))
-    expect(checkTrainingLabels(set(balanced, [600, 750]), { source: 'zigzag', zigzag_threshold: 0.01, label_lookahead: null }, 3, ['BUY', 'HOLD', 'SELL'], [close])).toEqual([])
+    expect(
+      checkTrainingLabels(
+        set(balanced, [600, 750]),
+        { source: 'zigzag', zigzag_threshold: 0.01, label_lookahead: null },
+        3,
+        ['BUY', 'HOLD', 'SELL'],
+        [close],
+      ),
+    ).toEqual([])
     const rare = Array.from({ length: 900 }, (_, i) => (i % 100 === 0 ? 0 : i % 2 ? 1 : 2))
-    const w = checkTrainingLabels(set(rare, [600, 750]), { source: 'context', horizon: 5, bullish_threshold: 0.005, bearish_threshold: -0.005 }, 3, ['BULLISH', 'BEARISH', 'NEUTRAL'], [close])
-    expect(w.map((x) => `${x.code}:${x.split}`)).toEqual(['LABELS_RARE_CLASS:train', 'LABELS_RARE_CLASS:validation', 'LABELS_RARE_CLASS:test'])
+    const w = checkTrainingLabels(
+      set(rare, [600, 750]),
+      { source: 'context', horizon: 5, bullish_threshold: 0.005, bearish_threshold: -0.005 },
+      3,
+      ['BULLISH', 'BEARISH', 'NEUTRAL'],
+      [close],
+    )
+    expect(w.map((x) => `${x.code}:${x.split}`)).toEqual([
+      'LABELS_RARE_CLASS:train',
+      'LABELS_RARE_CLASS:validation',
+      'LABELS_RARE_CLASS:test',
+    ])
     expect(w[0].message).toMatch(/BULLISH \(6\)/)
     expect(w[0].suggestion).toMatchObject({ bullish_threshold: expect.any(Number), bearish_threshold: expect.any(Number) })
   })

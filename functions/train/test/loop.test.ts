@@ -28,18 +28,41 @@ function plantedSet(rows: number, seed: number): TrainingSet {
 }
 
 const baseTraining = {
-  method: 'supervised', labels: { source: 'zigzag', zigzag_threshold: 0.02, label_lookahead: null }, epochs: 8, learning_rate: 0.01, batch_size: 64,
-  loss: 'cross_entropy', focal_gamma: 2, huber_delta: 0.01, data_split: { train: 0.7, validation: 0.15, test: 0.15 },
-  early_stopping: null, lr_scheduler: null, gradient_clip: 1, optimizer: 'adam', weight_decay: 0,
+  method: 'supervised',
+  labels: { source: 'zigzag', zigzag_threshold: 0.02, label_lookahead: null },
+  epochs: 8,
+  learning_rate: 0.01,
+  batch_size: 64,
+  loss: 'cross_entropy',
+  focal_gamma: 2,
+  huber_delta: 0.01,
+  data_split: { train: 0.7, validation: 0.15, test: 0.15 },
+  early_stopping: null,
+  lr_scheduler: null,
+  gradient_clip: 1,
+  optimizer: 'adam',
+  weight_decay: 0,
 } as const
 
 function config(over: Partial<LoopConfig> = {}): LoopConfig {
-  return { ...resolveLoopConfig({ ...baseTraining, labels: { ...baseTraining.labels }, data_split: { ...baseTraining.data_split } }, 'classification'), ...over }
+  return {
+    ...resolveLoopConfig(
+      { ...baseTraining, labels: { ...baseTraining.labels }, data_split: { ...baseTraining.data_split } },
+      'classification',
+    ),
+    ...over,
+  }
 }
 
-const spec = (seed = 1) => resolveModelSpec({ type: 'mlp', architecture: { hidden_layers: [32, 16], dropout: 0.1 } }, { inputSize: 8, outputSize: 3, outputKind: 'classification', seed })
+const spec = (seed = 1) =>
+  resolveModelSpec(
+    { type: 'mlp', architecture: { hidden_layers: [32, 16], dropout: 0.1 } },
+    { inputSize: 8, outputSize: 3, outputKind: 'classification', seed },
+  )
 
-beforeAll(async () => { await useTfBackend() })
+beforeAll(async () => {
+  await useTfBackend()
+})
 
 describe('training loop', () => {
   it('learns a planted relationship well beyond the majority-class baseline', async () => {
@@ -47,7 +70,12 @@ describe('training loop', () => {
     const model = buildModel(spec())
     const { loss, disposeLoss } = await runTrainingLoop(model, spec(), set, config(), { seed: 1 })
     const test = await evaluateSplit(model, spec(), set, set.test, loss)
-    const metrics = classificationMetrics(test.outputs, Array.from(set.test, (r) => set.targets[r]), 3, test.loss)
+    const metrics = classificationMetrics(
+      test.outputs,
+      Array.from(set.test, (r) => set.targets[r]),
+      3,
+      test.loss,
+    )
     disposeLoss()
     expect(metrics.test_accuracy).toBeGreaterThan(metrics.majority_baseline + 0.25)
     expect(metrics.test_accuracy).toBeGreaterThan(0.85)
@@ -76,7 +104,12 @@ describe('training loop', () => {
     const set = plantedSet(1200, 11)
     const s = spec()
     const model = buildModel(s)
-    const cfg = config({ epochs: 40, learning_rate: 0.05, early_stopping: { patience: 2, min_delta: 0.5, monitor: 'val_loss' }, lr_scheduler: { type: 'exponential', gamma: 0.5 } })
+    const cfg = config({
+      epochs: 40,
+      learning_rate: 0.05,
+      early_stopping: { patience: 2, min_delta: 0.5, monitor: 'val_loss' },
+      lr_scheduler: { type: 'exponential', gamma: 0.5 },
+    })
     const { state, loss, disposeLoss } = await runTrainingLoop(model, s, set, cfg, { seed: 2 })
     expect(state.stopped_early).toBe(true)
     expect(state.history.length).toBeLessThan(40)
@@ -90,7 +123,9 @@ describe('training loop', () => {
     const set = plantedSet(300, 1)
     set.values[set.train[0] * set.cols] = Number.NaN
     const model = buildModel(spec())
-    await expect(runTrainingLoop(model, spec(), set, config({ batch_size: 512 }), { seed: 1 })).rejects.toThrow(/NaN loss detected on first batch/)
+    await expect(runTrainingLoop(model, spec(), set, config({ batch_size: 512 }), { seed: 1 })).rejects.toThrow(
+      /NaN loss detected on first batch/,
+    )
   })
 
   it('weights classes by inverse frequency, rescaled to sum to the class count', () => {
@@ -117,14 +152,26 @@ describe('training loop: checkpoint on failure (docs/domain.md#training-checkpoi
   const set = plantedSet(600, 5)
   const cfg = config({ epochs: 4, checkpoint_every: 100 })
   let modelRef: tf.LayersModel | null = null
-  const run = async (operationId: string, store: ReturnType<typeof createStorage>, hooks: Omit<LoopHooks, 'checkpoint'>, resume?: Awaited<ReturnType<typeof loadCheckpoint>>) => {
+  const run = async (
+    operationId: string,
+    store: ReturnType<typeof createStorage>,
+    hooks: Omit<LoopHooks, 'checkpoint'>,
+    resume?: Awaited<ReturnType<typeof loadCheckpoint>>,
+  ) => {
     const model = buildModel(spec(2))
     modelRef = model
     const reasons: CheckpointReason[] = []
     try {
       const { state, disposeLoss } = await runTrainingLoop(model, spec(2), set, cfg, {
-        seed: 4, resume,
-        hooks: { ...hooks, async checkpoint(snapshot, reason) { reasons.push(reason); await saveCheckpoint(store, operationId, 'fp', snapshot, reason) } },
+        seed: 4,
+        resume,
+        hooks: {
+          ...hooks,
+          async checkpoint(snapshot, reason) {
+            reasons.push(reason)
+            await saveCheckpoint(store, operationId, 'fp', snapshot, reason)
+          },
+        },
       })
       disposeLoss()
       return { state, weights: model.getWeights().map((w) => Array.from(w.dataSync())), reasons }
@@ -162,19 +209,33 @@ describe('training loop: checkpoint on failure (docs/domain.md#training-checkpoi
     const resumed = await run('op_diverged', store, {}, snapshot)
     tf.dispose([...snapshot.weights, ...snapshot.optimizer.map((n) => n.tensor), ...(snapshot.best ?? [])])
     expect(resumed.error).toBeUndefined()
-    expect(resumed.state!.history.map(({ duration: _d, timestamp: _t, ...r }) => r)).toEqual(straight.state!.history.map(({ duration: _d, timestamp: _t, ...r }) => r))
+    expect(resumed.state!.history.map(({ duration: _d, timestamp: _t, ...r }) => r)).toEqual(
+      straight.state!.history.map(({ duration: _d, timestamp: _t, ...r }) => r),
+    )
     expect(resumed.weights).toEqual(straight.weights)
   })
 
   it('an unexpected error mid-epoch saves the end of the last completed epoch; a failure before any completed epoch saves nothing', async () => {
     const store = createStorage()
-    const late = await run('op_late', store, { onBatch({ epoch, batch }) { if (epoch === 3 && batch === 2) throw new Error('disk on fire') } })
+    const late = await run('op_late', store, {
+      onBatch({ epoch, batch }) {
+        if (epoch === 3 && batch === 2) throw new Error('disk on fire')
+      },
+    })
     expect(late.error?.message).toBe('disk on fire')
     expect(late.reasons).toEqual(['failure'])
     const manifest = await readCheckpointManifest(store, 'op_late')
-    expect({ reason: manifest?.reason, epoch: manifest?.state.epoch, batch: manifest?.state.batch }).toEqual({ reason: 'failure', epoch: 2, batch: 0 })
+    expect({ reason: manifest?.reason, epoch: manifest?.state.epoch, batch: manifest?.state.batch }).toEqual({
+      reason: 'failure',
+      epoch: 2,
+      batch: 0,
+    })
 
-    const early = await run('op_early', store, { onBatch({ epoch, batch }) { if (epoch === 1 && batch === 2) throw new Error('too early') } })
+    const early = await run('op_early', store, {
+      onBatch({ epoch, batch }) {
+        if (epoch === 1 && batch === 2) throw new Error('too early')
+      },
+    })
     expect(early.error?.message).toBe('too early')
     expect(early.reasons).toEqual([])
     expect(await readCheckpointManifest(store, 'op_early')).toBeNull()
@@ -186,12 +247,18 @@ describe('training loop: checkpoint on failure (docs/domain.md#training-checkpoi
     const controller = new AbortController()
     const cancelled = await run('op_cancel', store, {
       signal: controller.signal,
-      onBatch({ epoch, batch }) { if (epoch === 2 && batch === 3) controller.abort(new Error('Host shutting down')) },
+      onBatch({ epoch, batch }) {
+        if (epoch === 2 && batch === 3) controller.abort(new Error('Host shutting down'))
+      },
     })
     expect(cancelled.error?.message).toBe('Host shutting down')
     expect(cancelled.reasons).toEqual(['cancel'])
     const manifest = await readCheckpointManifest(store, 'op_cancel')
-    expect({ reason: manifest?.reason, epoch: manifest?.state.epoch, batch: manifest?.state.batch }).toEqual({ reason: 'cancel', epoch: 1, batch: 3 })
+    expect({ reason: manifest?.reason, epoch: manifest?.state.epoch, batch: manifest?.state.batch }).toEqual({
+      reason: 'cancel',
+      epoch: 1,
+      batch: 3,
+    })
     expect(tf.memory().numTensors).toBe(before)
   })
 })

@@ -11,8 +11,13 @@ import { mulberry32 } from '../../../trading/index.ts'
 import { createTempStorage } from './_fixtures.ts'
 
 let env: Awaited<ReturnType<typeof createTempStorage>>
-beforeAll(async () => { await useTfBackend(); env = await createTempStorage() })
-afterAll(async () => { await env.cleanup() })
+beforeAll(async () => {
+  await useTfBackend()
+  env = await createTempStorage()
+})
+afterAll(async () => {
+  await env.cleanup()
+})
 
 const sections: ModelSection[] = [
   { type: 'mlp', architecture: { hidden_layers: [16, 8], activation: 'leaky_relu', dropout: 0.3 } },
@@ -29,8 +34,19 @@ describe('model build / save / load / predict', () => {
       const src = { values: new Float32Array(200 * 5).map(() => rng()), cols: 5 }
       const ends = Int32Array.from({ length: 150 }, (_, i) => i + 20)
       const before = await predictRaw(model, spec, src, ends, { softmax: true, batchSize: 64 })
-      const metadata = { format: 'ktrdr-tfjs-1', spec, resolved_features: ['a', 'b', 'c', 'd', 'e'], operation_id: 'op_x' } as unknown as Omit<ModelMetadata, 'model_name'>
-      const saved = await saveModelVersion(env.storage, { strategyName: `io_${section.type}`, timeframe: '1h', model, metadata, metrics: {} })
+      const metadata = {
+        format: 'ktrdr-tfjs-1',
+        spec,
+        resolved_features: ['a', 'b', 'c', 'd', 'e'],
+        operation_id: 'op_x',
+      } as unknown as Omit<ModelMetadata, 'model_name'>
+      const saved = await saveModelVersion(env.storage, {
+        strategyName: `io_${section.type}`,
+        timeframe: '1h',
+        model,
+        metadata,
+        metrics: {},
+      })
       const loaded = await loadModel(env.storage, `io_${section.type}/1h_latest`)
       expect(loaded.key).toBe(saved.key)
       expect(countParameters(loaded.model)).toEqual(countParameters(model))

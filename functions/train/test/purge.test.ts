@@ -1,7 +1,14 @@
 // The audit's leak test for every label source and both split boundaries: rewrite every bar
 // from the first row of the next split on; no label the split keeps may change.
 import { describe, expect, it } from 'vitest'
-import { buildLabels, createSeries, mulberry32, type BuiltFeatureMatrix, type LabelsConfig, type OhlcvSeries } from '../../../trading/index.ts'
+import {
+  buildLabels,
+  createSeries,
+  mulberry32,
+  type BuiltFeatureMatrix,
+  type LabelsConfig,
+  type OhlcvSeries,
+} from '../../../trading/index.ts'
 import { prepareTrainingSet } from '../src/dataset.ts'
 
 const N = 1500
@@ -16,8 +23,11 @@ function walk(seed: number, n = N): OhlcvSeries {
     const o = p
     p *= 1 + (rng() - 0.5) * 0.012
     s.time[i] = Date.UTC(2021, 0, 1) + i * 3_600_000
-    s.open[i] = o; s.close[i] = p
-    s.high[i] = Math.max(o, p) * 1.001; s.low[i] = Math.min(o, p) * 0.999; s.volume[i] = 1
+    s.open[i] = o
+    s.close[i] = p
+    s.high[i] = Math.max(o, p) * 1.001
+    s.low[i] = Math.min(o, p) * 0.999
+    s.volume[i] = 1
   }
   return s
 }
@@ -30,23 +40,64 @@ function rewrite(bars: OhlcvSeries, from: number, direction: 1 | -1): OhlcvSerie
   for (let i = from; i < bars.length; i++) {
     const o = p
     p *= 1 + direction * 0.004
-    s.open[i] = o; s.close[i] = p
-    s.high[i] = Math.max(o, p) * 1.0005; s.low[i] = Math.min(o, p) * 0.9995
+    s.open[i] = o
+    s.close[i] = p
+    s.high[i] = Math.max(o, p) * 1.0005
+    s.low[i] = Math.min(o, p) * 0.9995
   }
   return s
 }
 
 /** One finite, unnormalised feature per bar: every labelled bar is a candidate sample. */
 function matrix(n: number): BuiltFeatureMatrix {
-  return { names: ['x'], rows: n, cols: 1, values: new Float32Array(n).fill(0.5), time: new Float64Array(n), firstValidRow: 0, normalization: ['none'], normalized: false, symbol: 'LEAK', timeframe: '1h' }
+  return {
+    names: ['x'],
+    rows: n,
+    cols: 1,
+    values: new Float32Array(n).fill(0.5),
+    time: new Float64Array(n),
+    firstValidRow: 0,
+    normalization: ['none'],
+    normalized: false,
+    symbol: 'LEAK',
+    timeframe: '1h',
+  }
 }
 
 const SOURCES: Array<[string, LabelsConfig]> = [
   ['zigzag', { source: 'zigzag', zigzag_threshold: 0.015, label_lookahead: null }],
   ['forward_return (regression)', { source: 'forward_return', horizon: 20 }],
   ['context', { source: 'context', horizon: 10, bullish_threshold: 0.005, bearish_threshold: -0.005 }],
-  ['triple_barrier', { source: 'triple_barrier', pt_multiplier: 2, sl_multiplier: 1.5, max_holding_period: 50, vol_span: 20, vol_method: 'atr', compute_weights: false, cusum_threshold: null, cusum_multiplier: 0.5, embargo_pct: 0 }],
-  ['triple_barrier, automatic CUSUM', { source: 'triple_barrier', pt_multiplier: 2, sl_multiplier: 1.5, max_holding_period: 50, vol_span: 20, vol_method: 'log_return', compute_weights: false, cusum_threshold: 0, cusum_multiplier: 0.5, embargo_pct: 0 }],
+  [
+    'triple_barrier',
+    {
+      source: 'triple_barrier',
+      pt_multiplier: 2,
+      sl_multiplier: 1.5,
+      max_holding_period: 50,
+      vol_span: 20,
+      vol_method: 'atr',
+      compute_weights: false,
+      cusum_threshold: null,
+      cusum_multiplier: 0.5,
+      embargo_pct: 0,
+    },
+  ],
+  [
+    'triple_barrier, automatic CUSUM',
+    {
+      source: 'triple_barrier',
+      pt_multiplier: 2,
+      sl_multiplier: 1.5,
+      max_holding_period: 50,
+      vol_span: 20,
+      vol_method: 'log_return',
+      compute_weights: false,
+      cusum_threshold: 0,
+      cusum_multiplier: 0.5,
+      embargo_pct: 0,
+    },
+  ],
 ]
 
 const same = (a: number, b: number) => a === b || (a !== a && b !== b)
@@ -63,13 +114,19 @@ describe('purge at every split boundary', () => {
         const { set } = prepared
         const { boundaries } = prepared.perSymbol[0]
         purged += prepared.purged.train + prepared.purged.validation
-        for (const [boundary, kept] of [[boundaries.validation, set.train], [boundaries.test, set.validation]] as const) {
+        for (const [boundary, kept] of [
+          [boundaries.validation, set.train],
+          [boundaries.test, set.validation],
+        ] as const) {
           expect(kept.length).toBeGreaterThan(0)
           for (const direction of [1, -1] as const) {
             const other = buildLabels(cfg, rewrite(bars, boundary, direction))
             for (const r of kept) {
               expect(r).toBeLessThan(boundary)
-              if (!same(other.values[r], labels.values[r])) throw new Error(`${name} seed ${seed}: kept label at row ${r} changed (${labels.values[r]} → ${other.values[r]}) when bars from ${boundary} were rewritten`)
+              if (!same(other.values[r], labels.values[r]))
+                throw new Error(
+                  `${name} seed ${seed}: kept label at row ${r} changed (${labels.values[r]} → ${other.values[r]}) when bars from ${boundary} were rewritten`,
+                )
             }
             // The rewrite is strong enough to matter: some label before the boundary does change
             // (those are the ones the purge must have removed).

@@ -19,15 +19,21 @@ beforeAll(async () => {
   storage = env.storage
   await storeSynthetic(storage, 'EURUSD', '1h', 1500)
 })
-afterAll(async () => { await env.cleanup() })
+afterAll(async () => {
+  await env.cleanup()
+})
 
 describe('train function: checkpoints, resume, versions', () => {
   it('cancelled mid-epoch, checkpoints, and a new attempt resumes to the same model as an uninterrupted run', async () => {
     const operationId = 'op_training_resume_test'
     const controller = new AbortController()
     const cancelled = runFunctionInProcess(train, input, {
-      storage, operationId, signal: controller.signal,
-      onProgress(p) { if (p.current_step === 'Epoch 3/4' && Number(p.context?.batch) === 2) controller.abort(new Error('cancelled by test')) },
+      storage,
+      operationId,
+      signal: controller.signal,
+      onProgress(p) {
+        if (p.current_step === 'Epoch 3/4' && Number(p.context?.batch) === 2) controller.abort(new Error('cancelled by test'))
+      },
     })
     await expect(cancelled).rejects.toThrow('cancelled by test')
     const manifest = await readCheckpointManifest(storage.checkpoints, operationId)
@@ -55,12 +61,19 @@ describe('train function: checkpoints, resume, versions', () => {
     const operationId = 'op_training_failure_test'
     const failing = { ...input, checkpoint_every: 10 } // no interval checkpoint within 4 epochs
     const failed = runFunctionInProcess(train, failing, {
-      storage, operationId,
-      onProgress(p) { if (p.current_step === 'Epoch 3/4' && Number(p.context?.batch) === 2) throw new Error('disk on fire') },
+      storage,
+      operationId,
+      onProgress(p) {
+        if (p.current_step === 'Epoch 3/4' && Number(p.context?.batch) === 2) throw new Error('disk on fire')
+      },
     })
     await expect(failed).rejects.toMatchObject({ code: 'TRAINING_FAILED', message: 'Training failed: disk on fire' })
     const manifest = await readCheckpointManifest(storage.checkpoints, operationId)
-    expect({ reason: manifest?.reason, epoch: manifest?.state.epoch, batch: manifest?.state.batch }).toEqual({ reason: 'failure', epoch: 2, batch: 0 })
+    expect({ reason: manifest?.reason, epoch: manifest?.state.epoch, batch: manifest?.state.batch }).toEqual({
+      reason: 'failure',
+      epoch: 2,
+      batch: 0,
+    })
 
     const resumed = await runFunctionInProcess(train, failing, { storage, operationId, attempt: 2 })
     expect(resumed.result.resumed_from).toEqual({ epoch: 2, batch: 0 })

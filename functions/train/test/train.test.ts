@@ -25,17 +25,24 @@ beforeAll(async () => {
   await storeSynthetic(storage, 'GBPUSD', '1h', 1200, 11)
   await storePlantedSine(storage, 'SINE', 2400)
 })
-afterAll(async () => { await env.cleanup() })
+afterAll(async () => {
+  await env.cleanup()
+})
 
 /** Recomputes the test split from the stored model alone and checks it scores what training reported. */
 async function expectReloadedModelMatches(result: TrainingResult, symbol: string) {
   const loaded = await loadModel(storage, result.model_path)
   const strategy = resolveStrategy(loaded.metadata.strategy_yaml.replace(/symbol: \w+/, `symbol: ${symbol}`))
-  const byTf = await loadStrategyBars(storage.data, { training_data: { timeframes: loaded.metadata.training_timeframes } }, { symbol, start: RANGE.start_date, end: RANGE.end_date })
+  const byTf = await loadStrategyBars(
+    storage.data,
+    { training_data: { timeframes: loaded.metadata.training_timeframes } },
+    { symbol, start: RANGE.start_date, end: RANGE.end_date },
+  )
   const matrix = buildFeatureMatrix(strategy, byTf)
   const labels = buildLabels(strategy.training.labels, byTf.get(loaded.metadata.base_timeframe)!)
   const { set } = prepareTrainingSet([{ symbol, matrix: buildFeatureMatrix(strategy, byTf), labels }], {
-    split: strategy.training.data_split, sequenceLength: loaded.spec.sequenceLength,
+    split: strategy.training.data_split,
+    sequenceLength: loaded.spec.sequenceLength,
     embargoPct: strategy.training.labels.source === 'triple_barrier' ? strategy.training.labels.embargo_pct : 0,
   })
   const preds = await predictProbabilities(loaded, matrix)
@@ -57,7 +64,9 @@ async function expectReloadedModelMatches(result: TrainingResult, symbol: string
 }
 
 describe('train function: reference strategies', () => {
-  const files = readdirSync(REFERENCE_DIR).filter((f) => f.endsWith('.yaml')).sort()
+  const files = readdirSync(REFERENCE_DIR)
+    .filter((f) => f.endsWith('.yaml'))
+    .sort()
   for (const file of files) {
     const yaml = readFileSync(join(REFERENCE_DIR, file), 'utf8')
     it(`${file} trains for 2 epochs, and the saved model reloads and scores the same`, async () => {
@@ -123,18 +132,30 @@ training_data:
 
   it('computes labels per symbol and stacks symbols for multi-symbol training', async () => {
     const yaml = readFileSync(join(REFERENCE_DIR, 'v3_minimal.yaml'), 'utf8')
-    const { result } = await runFunctionInProcess(train, { strategy_yaml: yaml, symbols: ['EURUSD', 'GBPUSD'], ...RANGE, epochs: 1 }, { storage })
+    const { result } = await runFunctionInProcess(
+      train,
+      { strategy_yaml: yaml, symbols: ['EURUSD', 'GBPUSD'], ...RANGE, epochs: 1 },
+      { storage },
+    )
     expect(result.data_summary.symbols).toEqual(['EURUSD', 'GBPUSD'])
     expect(result.data_summary.per_symbol.map((p) => p.symbol)).toEqual(['EURUSD', 'GBPUSD'])
     for (const p of result.data_summary.per_symbol) expect(p.test).toBeGreaterThan(0)
   })
 
   it('fails clearly on an invalid strategy, a missing strategy and missing data', async () => {
-    await expect(runFunctionInProcess(train, { strategy_yaml: 'name: x\nindicators: []\n' }, { storage })).rejects.toMatchObject({ code: 'STRATEGY_INVALID', retryable: false })
+    await expect(runFunctionInProcess(train, { strategy_yaml: 'name: x\nindicators: []\n' }, { storage })).rejects.toMatchObject({
+      code: 'STRATEGY_INVALID',
+      retryable: false,
+    })
     await expect(runFunctionInProcess(train, { strategy_name: 'nope' }, { storage })).rejects.toMatchObject({ code: 'STRATEGY_NOT_FOUND' })
     const yaml = readFileSync(join(REFERENCE_DIR, 'v3_minimal.yaml'), 'utf8')
-    await expect(runFunctionInProcess(train, { strategy_yaml: yaml, symbols: ['USDJPY'], epochs: 1 }, { storage })).rejects.toMatchObject({ code: 'DATA_NOT_FOUND', retryable: false })
-    await expect(runFunctionInProcess(train, { strategy_yaml: yaml, strategy_name: 'v3_minimal' }, { storage })).rejects.toThrow(/exactly one/)
+    await expect(runFunctionInProcess(train, { strategy_yaml: yaml, symbols: ['USDJPY'], epochs: 1 }, { storage })).rejects.toMatchObject({
+      code: 'DATA_NOT_FOUND',
+      retryable: false,
+    })
+    await expect(runFunctionInProcess(train, { strategy_yaml: yaml, strategy_name: 'v3_minimal' }, { storage })).rejects.toThrow(
+      /exactly one/,
+    )
   })
 
   it('fails with MULTI_TF_INSUFFICIENT_COVERAGE when the timeframes barely overlap (docs/domain.md#multi-timeframe-alignment)', async () => {
@@ -143,7 +164,9 @@ training_data:
     const yaml = readFileSync(join(REFERENCE_DIR, 'squad_cycle1_control.yaml'), 'utf8')
     const failed = runFunctionInProcess(train, { strategy_yaml: yaml, symbols: ['AUDUSD'], ...RANGE, epochs: 1 }, { storage })
     await expect(failed).rejects.toMatchObject({ statusCode: 422, code: 'MULTI_TF_INSUFFICIENT_COVERAGE', retryable: false })
-    await expect(failed).rejects.toThrow(/AUDUSD.*1h 2020-01-01T00:00:00Z → [^;]*\(1600 bars\); 5m 2020-01-01T00:00:00Z → [^;]*\(864 bars\)/)
+    await expect(failed).rejects.toThrow(
+      /AUDUSD.*1h 2020-01-01T00:00:00Z → [^;]*\(1600 bars\); 5m 2020-01-01T00:00:00Z → [^;]*\(864 bars\)/,
+    )
   })
 
   it('reads a strategy by name from the strategies store', async () => {

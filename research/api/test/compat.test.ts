@@ -5,7 +5,9 @@ import { startFakeHost, startTestGateway, type TestGateway } from '../../../test
 import { researchRoutes } from '../../index.ts'
 
 const cleanups: Array<() => Promise<unknown> | unknown> = []
-afterEach(async () => { while (cleanups.length) await cleanups.pop()!() })
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!()
+})
 
 async function gw(): Promise<TestGateway> {
   const g = await startTestGateway({ routes: researchRoutes })
@@ -23,13 +25,17 @@ describe('compat routes', () => {
     const g = await gw()
     await host(g, 'gpu-1', { workerType: 'training', capabilities: { gpu: true } })
     await host(g, 'cpu-1', { workerType: 'training' })
-    const t = await g.api('/api/v1/trainings/start', { body: { strategy_yaml: 'x', symbols: ['EURUSD'], timeframe: '1d', prefer_gpu: true } })
+    const t = await g.api('/api/v1/trainings/start', {
+      body: { strategy_yaml: 'x', symbols: ['EURUSD'], timeframe: '1d', prefer_gpu: true },
+    })
     expect(t.status).toBe(202)
     expect(t.body.success).toBe(true)
     expect(t.body.worker_id).toBe('gpu-1')
     expect(t.body.operation_id).toMatch(/^op_training_/)
     expect(t.body.input).toEqual({ strategy_yaml: 'x', symbols: ['EURUSD'], timeframes: ['1d'] })
-    const b = await g.api('/api/v1/backtests/start', { body: { strategy_name: 's', symbol: 'EURUSD', timeframe: '1d', start_date: '2024-01-01', end_date: '2024-12-31' } })
+    const b = await g.api('/api/v1/backtests/start', {
+      body: { strategy_name: 's', symbol: 'EURUSD', timeframe: '1d', start_date: '2024-01-01', end_date: '2024-12-31' },
+    })
     expect(b.body.operation_id).toMatch(/^op_backtesting_/)
     expect(b.body.input.symbol).toBe('EURUSD')
     const d = await g.api('/api/v1/data/acquire/download', { body: { symbol: 'AAPL', timeframe: '1h' } })
@@ -39,6 +45,8 @@ describe('compat routes', () => {
   it('are not served by a gateway started without the research routes', async () => {
     const g = await startTestGateway()
     cleanups.push(() => g.close())
-    expect((await g.api('/api/v1/trainings/start', { body: { strategy_name: 's', symbols: ['EURUSD'], timeframe: '1h' } })).status).toBe(404)
+    expect((await g.api('/api/v1/trainings/start', { body: { strategy_name: 's', symbols: ['EURUSD'], timeframe: '1h' } })).status).toBe(
+      404,
+    )
   })
 })

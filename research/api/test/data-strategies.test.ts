@@ -20,9 +20,20 @@ let storage: KtrdrStorage
 
 beforeAll(async () => {
   storage = await createKtrdrStorage({ root: mkdtempSync(join(tmpdir(), 'ktrdr-routes-')) })
-  await saveBars(storage.data, seriesFromCloses(Array.from({ length: 48 }, (_, i) => 1 + i / 100), { symbol: 'EURUSD', start: Date.UTC(2024, 0, 1) }))
-  await saveBars(storage.data, generateSyntheticSeries({ symbol: 'SYN', timeframe: '1d', bars: 10, seed: 3 }), { meta: { synthetic: true, generator: 'test', seed: 3, preset: 'forex' } })
-  await storage.strategies.setItemRaw('v3_minimal.yaml', readFileSync(join(import.meta.dirname, '../../../examples/strategies/v3_minimal.yaml')))
+  await saveBars(
+    storage.data,
+    seriesFromCloses(
+      Array.from({ length: 48 }, (_, i) => 1 + i / 100),
+      { symbol: 'EURUSD', start: Date.UTC(2024, 0, 1) },
+    ),
+  )
+  await saveBars(storage.data, generateSyntheticSeries({ symbol: 'SYN', timeframe: '1d', bars: 10, seed: 3 }), {
+    meta: { synthetic: true, generator: 'test', seed: 3, preset: 'forex' },
+  })
+  await storage.strategies.setItemRaw(
+    'v3_minimal.yaml',
+    readFileSync(join(import.meta.dirname, '../../../examples/strategies/v3_minimal.yaml')),
+  )
   const app = createApp({ onError: (error, event) => sendGatewayError(error, event) })
   // No token check here: these tests are about the routes' answers (test/security covers auth).
   const router = createPolicyRouter(() => {}, { auth: 'api', body: 'json' })
@@ -41,14 +52,25 @@ afterAll(async () => {
   await storage.dispose()
 })
 
-const get = async (path: string) => { const res = await fetch(base + path); return { status: res.status, body: await res.json() as any } }
+const get = async (path: string) => {
+  const res = await fetch(base + path)
+  return { status: res.status, body: (await res.json()) as any }
+}
 
 describe('GET /api/v1/data', () => {
   it('lists datasets with the synthetic flag', async () => {
     const { status, body } = await get('/api/v1/data')
     expect(status).toBe(200)
     expect(body.data).toEqual([
-      { symbol: 'EURUSD', timeframe: '1h', key: 'EURUSD_1h.csv', start: '2024-01-01T00:00:00Z', end: '2024-01-02T23:00:00Z', bars: 48, synthetic: false },
+      {
+        symbol: 'EURUSD',
+        timeframe: '1h',
+        key: 'EURUSD_1h.csv',
+        start: '2024-01-01T00:00:00Z',
+        end: '2024-01-02T23:00:00Z',
+        bars: 48,
+        synthetic: false,
+      },
       expect.objectContaining({ symbol: 'SYN', timeframe: '1d', bars: 10, synthetic: true, seed: 3 }),
     ])
   })
@@ -57,9 +79,22 @@ describe('GET /api/v1/data', () => {
     const { status, body } = await get('/api/v1/data/EURUSD/1h?start_date=2024-01-02&end_date=2024-01-02&limit=5')
     expect(status).toBe(200)
     expect(body.success).toBe(true)
-    expect(body.data.dates).toEqual(['2024-01-02T19:00:00Z', '2024-01-02T20:00:00Z', '2024-01-02T21:00:00Z', '2024-01-02T22:00:00Z', '2024-01-02T23:00:00Z'])
+    expect(body.data.dates).toEqual([
+      '2024-01-02T19:00:00Z',
+      '2024-01-02T20:00:00Z',
+      '2024-01-02T21:00:00Z',
+      '2024-01-02T22:00:00Z',
+      '2024-01-02T23:00:00Z',
+    ])
     expect(body.data.ohlcv[4][3]).toBeCloseTo(1.47, 12)
-    expect(body.data.metadata).toEqual({ symbol: 'EURUSD', timeframe: '1h', start: '2024-01-02T19:00:00Z', end: '2024-01-02T23:00:00Z', points: 5, synthetic: false })
+    expect(body.data.metadata).toEqual({
+      symbol: 'EURUSD',
+      timeframe: '1h',
+      start: '2024-01-02T19:00:00Z',
+      end: '2024-01-02T23:00:00Z',
+      points: 5,
+      synthetic: false,
+    })
   })
 
   it('says synthetic in the metadata', async () => {
@@ -83,11 +118,14 @@ describe('POST /api/v1/strategies/validate', () => {
   const yaml = readFileSync(join(import.meta.dirname, '../../../examples/strategies/v3_multi_indicator.yaml'), 'utf8')
   const post = async (body: string, type: string) => {
     const res = await fetch(`${base}/api/v1/strategies/validate`, { method: 'POST', body, headers: { 'content-type': type } })
-    return { status: res.status, body: await res.json() as any }
+    return { status: res.status, body: (await res.json()) as any }
   }
 
   it('accepts {yaml} and raw YAML', async () => {
-    for (const [body, type] of [[JSON.stringify({ yaml }), 'application/json'], [yaml, 'text/yaml']]) {
+    for (const [body, type] of [
+      [JSON.stringify({ yaml }), 'application/json'],
+      [yaml, 'text/yaml'],
+    ]) {
       const r = await post(body, type)
       expect(r.status).toBe(200)
       expect(r.body.valid).toBe(true)
@@ -100,7 +138,13 @@ describe('POST /api/v1/strategies/validate', () => {
     const r = await post(yaml.replace('indicator: rsi_14', 'indicator: rsi_99'), 'text/yaml')
     expect(r.status).toBe(422)
     expect(r.body.valid).toBe(false)
-    expect(r.body.errors).toEqual([expect.objectContaining({ path: 'fuzzy_sets.rsi_14.indicator', line: expect.any(Number), message: expect.stringMatching(/unknown indicator "rsi_99"/) })])
+    expect(r.body.errors).toEqual([
+      expect.objectContaining({
+        path: 'fuzzy_sets.rsi_14.indicator',
+        line: expect.any(Number),
+        message: expect.stringMatching(/unknown indicator "rsi_99"/),
+      }),
+    ])
   })
 
   it('400 on an unusable body', async () => {
@@ -111,7 +155,10 @@ describe('POST /api/v1/strategies/validate', () => {
   it('validates and lists strategies from the strategies mount', async () => {
     const res = await fetch(`${base}/api/v1/strategies/validate/v3_minimal`, { method: 'POST' })
     expect(res.status).toBe(200)
-    expect((await get('/api/v1/strategies/v3_minimal/features')).body.data.resolved_features).toEqual(['1h_rsi_momentum_oversold', '1h_rsi_momentum_overbought'])
+    expect((await get('/api/v1/strategies/v3_minimal/features')).body.data.resolved_features).toEqual([
+      '1h_rsi_momentum_oversold',
+      '1h_rsi_momentum_overbought',
+    ])
     expect((await get('/api/v1/strategies')).body.data).toEqual([expect.objectContaining({ name: 'v3_minimal', valid: true, features: 2 })])
     expect((await get('/api/v1/strategies/nope')).status).toBe(404)
   })
@@ -120,16 +167,22 @@ describe('POST /api/v1/strategies/validate', () => {
 describe('PUT /api/v1/strategies/:name', () => {
   const put = async (name: string, body: string, type = 'text/yaml') => {
     const res = await fetch(`${base}/api/v1/strategies/${name}`, { method: 'PUT', body, headers: { 'content-type': type } })
-    return { status: res.status, body: await res.json() as any }
+    return { status: res.status, body: (await res.json()) as any }
   }
   const yaml = readFileSync(join(import.meta.dirname, '../../../examples/strategies/v3_multi_indicator.yaml'), 'utf8')
 
   it('stores a valid strategy (201), replaces it (200), and train/backtest read it by name', async () => {
     const created = await put('my_rsi', yaml)
     expect(created.status).toBe(201)
-    expect(created.body).toMatchObject({ success: true, name: 'my_rsi', file: 'my_rsi.yaml', created: true, strategy_name: 'v3_multi_indicator_example' })
+    expect(created.body).toMatchObject({
+      success: true,
+      name: 'my_rsi',
+      file: 'my_rsi.yaml',
+      created: true,
+      strategy_name: 'v3_multi_indicator_example',
+    })
     expect(created.body.resolved_features).toHaveLength(6)
-    expect(Buffer.from(await storage.strategies.getItemRaw('my_rsi.yaml') as Uint8Array).toString('utf8')).toBe(yaml)
+    expect(Buffer.from((await storage.strategies.getItemRaw('my_rsi.yaml')) as Uint8Array).toString('utf8')).toBe(yaml)
     const replaced = await put('my_rsi', JSON.stringify({ yaml }), 'application/json')
     expect(replaced.status).toBe(200)
     expect(replaced.body.created).toBe(false)

@@ -17,10 +17,31 @@ let host: Awaited<ReturnType<typeof startFakeHost>>
 const trainResults = new Map<string, ReturnType<typeof trainingResult>>()
 
 async function saveModel(strategy: string, testAccuracy: number, createdAt: string) {
-  const spec = resolveModelSpec({ type: 'mlp', architecture: { hidden_layers: [4], activation: 'relu', dropout: 0 } } as never, { inputSize: 3, outputSize: 3, outputKind: 'classification', seed: 1 })
+  const spec = resolveModelSpec({ type: 'mlp', architecture: { hidden_layers: [4], activation: 'relu', dropout: 0 } } as never, {
+    inputSize: 3,
+    outputSize: 3,
+    outputKind: 'classification',
+    seed: 1,
+  })
   const model = buildModel(spec)
-  const metadata = { format: 'ktrdr-tfjs-1', strategy_name: strategy, created_at: createdAt, model_type: 'mlp', spec, training_symbols: ['EURUSD'], operation_id: 'op_training_x' } as unknown as Omit<ModelMetadata, 'model_name'>
-  const metrics = { history: [{ epoch: 1, train_loss: 1.1, val_loss: 1.2 }, { epoch: 2, train_loss: 0.9, val_loss: 1.0 }], test_metrics: { test_accuracy: testAccuracy, test_loss: 1 }, best_epoch: 2, early_stopped: false }
+  const metadata = {
+    format: 'ktrdr-tfjs-1',
+    strategy_name: strategy,
+    created_at: createdAt,
+    model_type: 'mlp',
+    spec,
+    training_symbols: ['EURUSD'],
+    operation_id: 'op_training_x',
+  } as unknown as Omit<ModelMetadata, 'model_name'>
+  const metrics = {
+    history: [
+      { epoch: 1, train_loss: 1.1, val_loss: 1.2 },
+      { epoch: 2, train_loss: 0.9, val_loss: 1.0 },
+    ],
+    test_metrics: { test_accuracy: testAccuracy, test_loss: 1 },
+    best_epoch: 2,
+    early_stopped: false,
+  }
   const saved = await saveModelVersion(g.gateway.services.storage, { strategyName: strategy, timeframe: '1h', model, metadata, metrics })
   model.dispose()
   return saved
@@ -29,20 +50,75 @@ async function saveModel(strategy: string, testAccuracy: number, createdAt: stri
 /** A result shaped like train's (functions/train/src/result.ts), the fields the routes read filled in. */
 function trainingResult(modelKey: string, version: number) {
   return {
-    model_path: `models/${modelKey}`, model_key: modelKey, model_version: version,
+    model_path: `models/${modelKey}`,
+    model_key: modelKey,
+    model_version: version,
     training_metrics: {
-      epochs_trained: 7, epochs_requested: 20, early_stopped: true, best_epoch: 4,
-      final_train_loss: 0.81, final_train_accuracy: 0.62, best_train_accuracy: 0.64,
-      final_val_loss: 0.93, final_val_accuracy: 0.55, best_val_accuracy: 0.57, val_majority_baseline: 0.5, training_time: 90,
+      epochs_trained: 7,
+      epochs_requested: 20,
+      early_stopped: true,
+      best_epoch: 4,
+      final_train_loss: 0.81,
+      final_train_accuracy: 0.62,
+      best_train_accuracy: 0.64,
+      final_val_loss: 0.93,
+      final_val_accuracy: 0.55,
+      best_val_accuracy: 0.57,
+      val_majority_baseline: 0.5,
+      training_time: 90,
       history: { train_loss: [], train_accuracy: [], val_loss: [], val_accuracy: [], learning_rate: [] },
     },
-    test_metrics: { test_accuracy: 0.54, test_loss: 0.97, precision: 0.5, recall: 0.54, f1_score: 0.51, confusion_matrix: [], per_class: [], majority_baseline: 0.4, majority_class: 'SELL', balanced_accuracy: 0.5, macro_f1: 0.45, baseline: { accuracy: 0.4, balanced_accuracy: 1 / 3, macro_f1: 0.19 }, edge_over_majority: 0.14 },
+    test_metrics: {
+      test_accuracy: 0.54,
+      test_loss: 0.97,
+      precision: 0.5,
+      recall: 0.54,
+      f1_score: 0.51,
+      confusion_matrix: [],
+      per_class: [],
+      majority_baseline: 0.4,
+      majority_class: 'SELL',
+      balanced_accuracy: 0.5,
+      macro_f1: 0.45,
+      baseline: { accuracy: 0.4, balanced_accuracy: 1 / 3, macro_f1: 0.19 },
+      edge_over_majority: 0.14,
+    },
     warnings: [],
-    feature_count: 3, epochs_trained: 7, early_stopped: true, backend: 'cpu', resumed_from: null,
+    feature_count: 3,
+    epochs_trained: 7,
+    early_stopped: true,
+    backend: 'cpu',
+    resumed_from: null,
     artifacts: { feature_importance: null, per_symbol_metrics: null },
     model_info: { parameters_count: 31, trainable_parameters: 31, architecture: 'v3_mlp', model_type: 'mlp', sequence_length: null },
-    data_summary: { symbols: ['EURUSD'], timeframes: ['1h'], start_date: null, end_date: null, total_samples: 10, feature_count: 3, train_samples: 7, validation_samples: 2, test_samples: 1, data_sha256: 'x', synthetic: true, per_symbol: [] as never, purged: { train: 0, validation: 0, unsettled: 0, embargo_rows: 0 } },
-    session_info: { operation_id: 'x', attempt: 1, strategy_name: 's', symbols: ['EURUSD'], timeframes: ['1h'], training_mode: 'local', use_host_service: false, start_date: null, end_date: null, worker_id: 'w', seed: 1 },
+    data_summary: {
+      symbols: ['EURUSD'],
+      timeframes: ['1h'],
+      start_date: null,
+      end_date: null,
+      total_samples: 10,
+      feature_count: 3,
+      train_samples: 7,
+      validation_samples: 2,
+      test_samples: 1,
+      data_sha256: 'x',
+      synthetic: true,
+      per_symbol: [] as never,
+      purged: { train: 0, validation: 0, unsettled: 0, embargo_rows: 0 },
+    },
+    session_info: {
+      operation_id: 'x',
+      attempt: 1,
+      strategy_name: 's',
+      symbols: ['EURUSD'],
+      timeframes: ['1h'],
+      training_mode: 'local',
+      use_host_service: false,
+      start_date: null,
+      end_date: null,
+      worker_id: 'w',
+      seed: 1,
+    },
     resource_usage: { training_mode: 'local', backend: 'cpu', backend_package: '@tensorflow/tfjs', gpu: false },
   }
 }
@@ -51,7 +127,9 @@ beforeAll(async () => {
   await useTfBackend()
   g = await startTestGateway({ routes: researchRoutes })
   host = await startFakeHost({
-    gatewayUrl: g.url, workerId: 'research-host', capabilities: { slots: 4 },
+    gatewayUrl: g.url,
+    workerId: 'research-host',
+    capabilities: { slots: 4 },
     outcome: (req) => {
       const input = req.input as { fail?: boolean; result_for?: string }
       if (input.fail) return { error: { message: 'Strategy has no features', code: 'STRATEGY_INVALID', retryable: false } }
@@ -60,7 +138,10 @@ beforeAll(async () => {
     },
   })
 })
-afterAll(async () => { await host?.close(); await g?.close() })
+afterAll(async () => {
+  await host?.close()
+  await g?.close()
+})
 
 async function run(fn: string, input: Record<string, unknown>): Promise<Operation> {
   const r = await g.api<Operation>(`/api/v1/functions/${fn}/invoke`, { body: { input, wait_seconds: 10 } })
@@ -75,7 +156,9 @@ function rawGet(path: string): Promise<{ status: number; body: string; type: str
     const req = request({ host: url.hostname, port: url.port, path, method: 'GET' }, (res) => {
       const chunks: Buffer[] = []
       res.on('data', (c: Buffer) => chunks.push(c))
-      res.on('end', () => resolve({ status: res.statusCode!, body: Buffer.concat(chunks).toString('utf8'), type: res.headers['content-type'] }))
+      res.on('end', () =>
+        resolve({ status: res.statusCode!, body: Buffer.concat(chunks).toString('utf8'), type: res.headers['content-type'] }),
+      )
     })
     req.on('error', reject)
     req.end()
@@ -87,7 +170,13 @@ describe('GET /api/v1/operations/:id/results', () => {
     const done = await run('echo', { message: 'hi' })
     const ok = await g.api(`/api/v1/operations/${done.operation_id}/results`)
     expect(ok.status).toBe(200)
-    expect(ok.body).toMatchObject({ success: true, operation_id: done.operation_id, operation_type: 'dummy', status: 'completed', results: { echo: { message: 'hi' } } })
+    expect(ok.body).toMatchObject({
+      success: true,
+      operation_id: done.operation_id,
+      operation_type: 'dummy',
+      status: 'completed',
+      results: { echo: { message: 'hi' } },
+    })
 
     const failed = await run('backtest', { fail: true })
     const f = await g.api(`/api/v1/operations/${failed.operation_id}/results`)
@@ -169,7 +258,9 @@ describe('GET /api/v1/results/…', () => {
       expect((await t.api(path, { headers: { authorization: 'Bearer cluster-secret' } })).status).toBe(401)
       expect((await t.api(path, { headers: { authorization: 'Bearer api-secret' } })).status).toBe(200)
       expect((await t.api('/api/v1/models', { headers: { authorization: 'Bearer cluster-secret' } })).status).toBe(401)
-    } finally { await t.close() }
+    } finally {
+      await t.close()
+    }
   })
 })
 
@@ -199,8 +290,19 @@ describe('models and training performance', () => {
   it('GET /api/v1/models/:strategy/:version: metadata, metrics summary, files; _latest resolves; 404s', async () => {
     const r = await g.api('/api/v1/models/research_strat/1h_latest')
     expect(r.status).toBe(200)
-    expect(r.body.data).toMatchObject({ key: v2.key, version: '1h_v2', latest: true, complete: true, metadata: { model_name: v2.key, created_at: '2026-11-02T00:00:00.000Z' } })
-    expect(r.body.data.metrics).toMatchObject({ test_metrics: { test_accuracy: 0.58 }, best_epoch: 2, epochs: 2, final_epoch: { epoch: 2 } })
+    expect(r.body.data).toMatchObject({
+      key: v2.key,
+      version: '1h_v2',
+      latest: true,
+      complete: true,
+      metadata: { model_name: v2.key, created_at: '2026-11-02T00:00:00.000Z' },
+    })
+    expect(r.body.data.metrics).toMatchObject({
+      test_metrics: { test_accuracy: 0.58 },
+      best_epoch: 2,
+      epochs: 2,
+      final_epoch: { epoch: 2 },
+    })
     expect(r.body.data.files.map((f: any) => f.name)).toEqual(['claim.json', 'metadata.json', 'metrics.json', 'model.json', 'weights.bin'])
     const weights = r.body.data.files.find((f: any) => f.name === 'weights.bin')
     const onDisk = statSync(join(g.dir, 'store', 'models', v2.key, 'weights.bin')).size
@@ -221,11 +323,30 @@ describe('models and training performance', () => {
     expect(r.status).toBe(200)
     const files = ['model.json', 'weights.bin'].map((f) => statSync(join(g.dir, 'store', 'models', v1.key, f)).size)
     expect(r.body).toEqual({
-      success: true, task_id: done.operation_id, operation_id: done.operation_id, status: 'completed', model_path: `models/${v1.key}`,
-      training_metrics: { final_train_loss: 0.81, final_val_loss: 0.93, final_train_accuracy: 0.62, final_val_accuracy: 0.55, epochs_completed: 7, early_stopped: true, training_time_minutes: 1.5 },
+      success: true,
+      task_id: done.operation_id,
+      operation_id: done.operation_id,
+      status: 'completed',
+      model_path: `models/${v1.key}`,
+      training_metrics: {
+        final_train_loss: 0.81,
+        final_val_loss: 0.93,
+        final_train_accuracy: 0.62,
+        final_val_accuracy: 0.55,
+        epochs_completed: 7,
+        early_stopped: true,
+        training_time_minutes: 1.5,
+      },
       test_metrics: {
-        test_loss: 0.97, test_accuracy: 0.54, precision: 0.5, recall: 0.54, f1_score: 0.51,
-        majority_baseline: 0.4, balanced_accuracy: 0.5, macro_f1: 0.45, baseline: { accuracy: 0.4, balanced_accuracy: 1 / 3, macro_f1: 0.19 },
+        test_loss: 0.97,
+        test_accuracy: 0.54,
+        precision: 0.5,
+        recall: 0.54,
+        f1_score: 0.51,
+        majority_baseline: 0.4,
+        balanced_accuracy: 0.5,
+        macro_f1: 0.45,
+        baseline: { accuracy: 0.4, balanced_accuracy: 1 / 3, macro_f1: 0.19 },
       },
       warnings: [],
       model_info: { model_size_bytes: files[0] + files[1], parameters_count: 31, architecture: 'v3_mlp' },
@@ -237,9 +358,15 @@ describe('models and training performance', () => {
     expect((await g.api(links.model)).body.data.key).toBe(v1.key)
 
     const failed = await run('train', { fail: true })
-    expect((await g.api(`/api/v1/trainings/${failed.operation_id}/performance`)).body).toMatchObject({ statusCode: 400, code: 'TRAINING_NOT_COMPLETED' })
+    expect((await g.api(`/api/v1/trainings/${failed.operation_id}/performance`)).body).toMatchObject({
+      statusCode: 400,
+      code: 'TRAINING_NOT_COMPLETED',
+    })
     const echo = await run('echo', { message: 'x' })
-    expect((await g.api(`/api/v1/trainings/${echo.operation_id}/performance`)).body).toMatchObject({ statusCode: 400, code: 'NOT_A_TRAINING' })
+    expect((await g.api(`/api/v1/trainings/${echo.operation_id}/performance`)).body).toMatchObject({
+      statusCode: 400,
+      code: 'NOT_A_TRAINING',
+    })
     expect((await g.api('/api/v1/trainings/op_training_nope/performance')).status).toBe(404)
   })
 })
@@ -256,14 +383,26 @@ describe('GET /api/v1/timeframes and /api/v1/symbols', () => {
 
   it('symbols: one entry per stored symbol with its timeframes, synthetic flagged', async () => {
     const { storage } = g.gateway.services
-    await saveBars(storage.data, generateSyntheticSeries({ symbol: 'SYNA', timeframe: '1h', bars: 30, seed: 1 }), { meta: { synthetic: true, generator: 'test', seed: 1, preset: 'forex' } })
-    await saveBars(storage.data, generateSyntheticSeries({ symbol: 'SYNA', timeframe: '1d', bars: 10, seed: 2 }), { meta: { synthetic: true, generator: 'test', seed: 2, preset: 'forex' } })
-    await saveBars(storage.data, seriesFromCloses([1, 1.1, 1.2, 1.3], { symbol: 'REALB', timeframe: '4h', start: Date.UTC(2024, 0, 1), stepMs: 4 * 3_600_000 }))
+    await saveBars(storage.data, generateSyntheticSeries({ symbol: 'SYNA', timeframe: '1h', bars: 30, seed: 1 }), {
+      meta: { synthetic: true, generator: 'test', seed: 1, preset: 'forex' },
+    })
+    await saveBars(storage.data, generateSyntheticSeries({ symbol: 'SYNA', timeframe: '1d', bars: 10, seed: 2 }), {
+      meta: { synthetic: true, generator: 'test', seed: 2, preset: 'forex' },
+    })
+    await saveBars(
+      storage.data,
+      seriesFromCloses([1, 1.1, 1.2, 1.3], { symbol: 'REALB', timeframe: '4h', start: Date.UTC(2024, 0, 1), stepMs: 4 * 3_600_000 }),
+    )
     const r = await g.api('/api/v1/symbols')
     expect(r.status).toBe(200)
     const a = r.body.data.find((s: any) => s.symbol === 'SYNA')
     expect(a).toMatchObject({ symbol: 'SYNA', name: 'SYNA', synthetic: true, type: 'forex', timeframes: ['1d', '1h'] })
     expect(a.datasets.find((d: any) => d.timeframe === '1h').bars).toBe(30)
-    expect(r.body.data.find((s: any) => s.symbol === 'REALB')).toMatchObject({ timeframes: ['4h'], synthetic: false, exchange: null, type: null })
+    expect(r.body.data.find((s: any) => s.symbol === 'REALB')).toMatchObject({
+      timeframes: ['4h'],
+      synthetic: false,
+      exchange: null,
+      type: null,
+    })
   })
 })

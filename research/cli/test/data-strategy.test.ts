@@ -10,7 +10,10 @@ const run = promisify(execFile)
 
 async function ktrdr(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [join(root, 'bin/ktrdr.mjs'), ...args], { cwd: root, env: { ...process.env, KTRDR_HOME: join(tmpdir(), 'ktrdr-cli-unused') } })
+    const { stdout, stderr } = await run(process.execPath, [join(root, 'bin/ktrdr.mjs'), ...args], {
+      cwd: root,
+      env: { ...process.env, KTRDR_HOME: join(tmpdir(), 'ktrdr-cli-unused') },
+    })
     return { code: 0, stdout, stderr }
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string }
@@ -36,7 +39,20 @@ describe('ktrdr strategy validate', () => {
 describe('ktrdr data', () => {
   it('generates, lists and shows synthetic data, and says so', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ktrdr-cli-data-'))
-    const gen = await ktrdr('data', 'generate', '--symbol', 'EURUSD', '--timeframe', '1h', '--bars', '500', '--seed', '7', '--data-dir', dir)
+    const gen = await ktrdr(
+      'data',
+      'generate',
+      '--symbol',
+      'EURUSD',
+      '--timeframe',
+      '1h',
+      '--bars',
+      '500',
+      '--seed',
+      '7',
+      '--data-dir',
+      dir,
+    )
     expect(gen.code).toBe(0)
     expect(gen.stdout).toMatch(/SYNTHETIC forex data: 500 bars/)
     const list = await ktrdr('data', 'list', '--data-dir', dir)

@@ -18,7 +18,9 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ktrdr-fn-build-'))
   first = await buildFunctionBundle('echo', { outDir: join(dir, 'a'), sourceCommit: null })
 })
-afterAll(async () => { await rm(dir, { recursive: true, force: true }) })
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true })
+})
 
 describe('buildFunctionBundle', () => {
   it('produces a tar.gz with manifest.json at the root whose sha256 is the archive hash', async () => {
@@ -28,7 +30,13 @@ describe('buildFunctionBundle', () => {
     const files = unpackArchive(archive)
     const manifest = readArchiveManifest(files, 'echo')
     expect(manifest).toEqual(first.manifest)
-    expect(manifest).toMatchObject({ name: 'echo', operation_type: 'dummy', entry: 'server/index.mjs', max_attempts: 1, timeout_seconds: 3600 })
+    expect(manifest).toMatchObject({
+      name: 'echo',
+      operation_type: 'dummy',
+      entry: 'server/index.mjs',
+      max_attempts: 1,
+      timeout_seconds: 3600,
+    })
     // The input schema is the zod schema as JSON Schema (what callers send).
     expect(manifest.input_schema).toMatchObject({ type: 'object', properties: { fail: { enum: ['throw', 'exit', 'hang', 'oom'] } } })
   })
@@ -41,22 +49,36 @@ describe('buildFunctionBundle', () => {
   it('is standalone: the entry loads from a copy outside the repository with only Node', async () => {
     const copy = join(dir, 'standalone')
     await cp(first.outputDir, copy, { recursive: true })
-    const { stdout } = await run(process.execPath, [join(copy, 'server/index.mjs')], { env: { PATH: process.env.PATH, KTRDR_EXECUTOR_DESCRIBE: '1' }, cwd: tmpdir() })
+    const { stdout } = await run(process.execPath, [join(copy, 'server/index.mjs')], {
+      env: { PATH: process.env.PATH, KTRDR_EXECUTOR_DESCRIBE: '1' },
+      cwd: tmpdir(),
+    })
     expect(JSON.parse(stdout).name).toBe('echo')
   })
 
   it('says clearly when the target does not exist', async () => {
-    await expect(buildFunctionBundle('no-such-function', { outDir: join(dir, 'c') })).rejects.toMatchObject({ statusCode: 404, code: 'FUNCTION_SOURCE_NOT_FOUND' })
+    await expect(buildFunctionBundle('no-such-function', { outDir: join(dir, 'c') })).rejects.toMatchObject({
+      statusCode: 404,
+      code: 'FUNCTION_SOURCE_NOT_FOUND',
+    })
   })
 })
 
 describe('archives', () => {
   it('pack is deterministic; unpack never yields unsafe paths and refuses garbage', () => {
-    const files = [{ name: 'b.txt', data: new Uint8Array([1]) }, { name: 'a/c.txt', data: new Uint8Array([2, 3]) }]
+    const files = [
+      { name: 'b.txt', data: new Uint8Array([1]) },
+      { name: 'a/c.txt', data: new Uint8Array([2, 3]) },
+    ]
     expect(sha256Hex(packArchive(files))).toBe(sha256Hex(packArchive([...files].reverse())))
     expect(unpackArchive(packArchive(files)).map((f) => f.name)).toEqual(['a/c.txt', 'b.txt'])
     // A hostile ../ or absolute path never comes out as one: nothing can be written outside the bundle dir.
-    const names = unpackArchive(packArchive([{ name: '../x', data: new Uint8Array([1]) }, { name: '/etc/y', data: new Uint8Array([1]) }])).map((f) => f.name)
+    const names = unpackArchive(
+      packArchive([
+        { name: '../x', data: new Uint8Array([1]) },
+        { name: '/etc/y', data: new Uint8Array([1]) },
+      ]),
+    ).map((f) => f.name)
     for (const name of names) expect(name.startsWith('/') || name.split('/').includes('..')).toBe(false)
     expect(() => unpackArchive(new Uint8Array([1, 2, 3]))).toThrow(/not a valid tar.gz/)
   })
@@ -75,7 +97,11 @@ describe('runFunctionInProcess', () => {
 
   it('aborts through a real AbortSignal', async () => {
     const controller = new AbortController()
-    const pending = runFunctionInProcess(echo, { delay_ms: 10_000, steps: 100 }, { signal: controller.signal, onProgress: () => controller.abort(new Error('stop')) })
+    const pending = runFunctionInProcess(
+      echo,
+      { delay_ms: 10_000, steps: 100 },
+      { signal: controller.signal, onProgress: () => controller.abort(new Error('stop')) },
+    )
     await expect(pending).rejects.toThrow()
   })
 })

@@ -4,27 +4,31 @@ import { loadPackRoutes, type KtrdrPack } from '../_pack.ts'
 import { homeArg, intArg, stopOnSignals } from '../_serve.ts'
 
 /** `ktrdr gateway`: the runtime's routes plus every pack's. */
-export const createGatewayCommand = (packs: readonly KtrdrPack[] = []) => defineCommand({
-  meta: { name: 'gateway', description: 'Run the gateway: REST API on :8000, worker registry, scheduler, durable operations' },
-  args: {
-    host: { type: 'string', description: 'Bind address (default KTRDR_GATEWAY_HOST or 127.0.0.1)' },
-    port: { type: 'string', description: 'Port (default KTRDR_GATEWAY_PORT or 8000)' },
-    db: { type: 'string', description: 'SQLite file on local disk (default <KTRDR_HOME>/gateway.db)' },
-    home: homeArg,
-    insecure: { type: 'boolean', description: 'Allow a non-loopback bind without KTRDR_API_TOKEN and KTRDR_CLUSTER_TOKEN' },
-  },
-  run: ({ args }) => guard(async () => {
-    const { createGateway } = await import('../../gateway/index.ts')
-    const port = intArg('port', args.port, { max: 65535 })
-    const gateway = await createGateway({
-      host: args.host, port, dbPath: args.db,
-      storage: args.home ? { root: args.home } : undefined,
-      insecure: args.insecure || undefined,
-      routes: await loadPackRoutes(packs),
-    })
-    stopOnSignals((signal) => {
-      gateway.services.logger.info(`${signal}: closing (operations stay in ${gateway.options.dbPath})`)
-      return gateway.close()
-    })
-  }),
-})
+export const createGatewayCommand = (packs: readonly KtrdrPack[] = []) =>
+  defineCommand({
+    meta: { name: 'gateway', description: 'Run the gateway: REST API on :8000, worker registry, scheduler, durable operations' },
+    args: {
+      host: { type: 'string', description: 'Bind address (default KTRDR_GATEWAY_HOST or 127.0.0.1)' },
+      port: { type: 'string', description: 'Port (default KTRDR_GATEWAY_PORT or 8000)' },
+      db: { type: 'string', description: 'SQLite file on local disk (default <KTRDR_HOME>/gateway.db)' },
+      home: homeArg,
+      insecure: { type: 'boolean', description: 'Allow a non-loopback bind without KTRDR_API_TOKEN and KTRDR_CLUSTER_TOKEN' },
+    },
+    run: ({ args }) =>
+      guard(async () => {
+        const { createGateway } = await import('../../gateway/index.ts')
+        const port = intArg('port', args.port, { max: 65535 })
+        const gateway = await createGateway({
+          host: args.host,
+          port,
+          dbPath: args.db,
+          storage: args.home ? { root: args.home } : undefined,
+          insecure: args.insecure || undefined,
+          routes: await loadPackRoutes(packs),
+        })
+        stopOnSignals((signal) => {
+          gateway.services.logger.info(`${signal}: closing (operations stay in ${gateway.options.dbPath})`)
+          return gateway.close()
+        })
+      }),
+  })

@@ -21,20 +21,31 @@ export default defineCommand({
     'no-gpu': { type: 'boolean', description: 'Skip nvidia-smi GPU detection' },
     insecure: { type: 'boolean', description: 'Allow a non-loopback bind without KTRDR_CLUSTER_TOKEN' },
   },
-  run: ({ args }) => guard(async () => {
-    const { createHost } = await import('../../host/index.ts')
-    const memory = args.memory === undefined ? undefined : Number(args.memory)
-    if (memory !== undefined && !(memory > 0)) throw new Error(`--memory must be a positive number of GB, got "${args.memory}"`)
-    const host = await createHost({
-      apiUrl: args.api, workerId: args.id, workerType: args.type, port: int('port', args.port), bind: args.bind, endpointUrl: args.endpoint,
-      slots: int('slots', args.slots), cores: int('cores', args.cores), memoryGb: memory,
-      ib: args.ib || undefined, llm: args.llm || undefined, labels: list(args.labels),
-      storage: args.home ? { root: args.home } : undefined,
-      detectGpu: args['no-gpu'] ? false : undefined, insecure: args.insecure || undefined,
-    })
-    stopOnSignals((signal) => {
-      console.error(`${signal}: draining ${host.workerId} (running invocations finish, up to 25 s)`)
-      return host.close({ timeoutMs: 25_000 })
-    })
-  }),
+  run: ({ args }) =>
+    guard(async () => {
+      const { createHost } = await import('../../host/index.ts')
+      const memory = args.memory === undefined ? undefined : Number(args.memory)
+      if (memory !== undefined && !(memory > 0)) throw new Error(`--memory must be a positive number of GB, got "${args.memory}"`)
+      const host = await createHost({
+        apiUrl: args.api,
+        workerId: args.id,
+        workerType: args.type,
+        port: int('port', args.port),
+        bind: args.bind,
+        endpointUrl: args.endpoint,
+        slots: int('slots', args.slots),
+        cores: int('cores', args.cores),
+        memoryGb: memory,
+        ib: args.ib || undefined,
+        llm: args.llm || undefined,
+        labels: list(args.labels),
+        storage: args.home ? { root: args.home } : undefined,
+        detectGpu: args['no-gpu'] ? false : undefined,
+        insecure: args.insecure || undefined,
+      })
+      stopOnSignals((signal) => {
+        console.error(`${signal}: draining ${host.workerId} (running invocations finish, up to 25 s)`)
+        return host.close({ timeoutMs: 25_000 })
+      })
+    }),
 })

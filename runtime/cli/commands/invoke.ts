@@ -6,8 +6,16 @@ import { watchOperation } from './ops.ts'
 
 async function parseInput(raw: string | undefined): Promise<unknown> {
   if (raw === undefined) return {}
-  const text = raw.startsWith('@') ? await readFile(raw.slice(1), 'utf8').catch((e: Error) => { throw new Error(`Cannot read input file ${raw.slice(1)}: ${e.message}`) }) : raw
-  try { return JSON.parse(text) } catch (e) { throw new Error(`--input is not valid JSON (${(e as Error).message}); pass a JSON object or @file.json`) }
+  const text = raw.startsWith('@')
+    ? await readFile(raw.slice(1), 'utf8').catch((e: Error) => {
+        throw new Error(`Cannot read input file ${raw.slice(1)}: ${e.message}`)
+      })
+    : raw
+  try {
+    return JSON.parse(text)
+  } catch (e) {
+    throw new Error(`--input is not valid JSON (${(e as Error).message}); pass a JSON object or @file.json`)
+  }
 }
 
 export default defineCommand({
@@ -22,28 +30,40 @@ export default defineCommand({
     'require-gpu': { type: 'boolean', description: 'run only on a GPU host (waits for one)' },
     'idempotency-key': { type: 'string', description: 'repeat-safe key: the same key returns the same operation' },
   },
-  run: ({ args }) => guard(async () => {
-    const api = useGatewayApi(args.url)
-    const input = await parseInput(args.input)
-    const priority = args.priority === undefined ? undefined : Number(args.priority)
-    if (priority !== undefined && !Number.isInteger(priority)) throw new Error('--priority must be an integer')
-    const op = await api<Operation>(`/api/v1/functions/${encodeURIComponent(args.function)}/invoke`, {
-      method: 'POST',
-      body: { input, priority, prefer_gpu: args['prefer-gpu'] || undefined, require_gpu: args['require-gpu'] || undefined, idempotency_key: args['idempotency-key'] },
-    })
-    if (!args.wait) return void console.log(args.json ? JSON.stringify(op, null, 2) : `${op.operation_id} ${op.status} (follow it: ktrdr ops watch ${op.operation_id})`)
-    let lastPct = -1
-    const final = await watchOperation(api.base, api.token, op.operation_id, (o) => {
-      if (!args.json && o.progress.percentage !== lastPct && o.status === 'running') {
-        lastPct = o.progress.percentage
-        console.error(`${o.operation_id} ${Math.round(o.progress.percentage)}%${o.progress.current_step ? ` ${o.progress.current_step}` : ''}`)
+  run: ({ args }) =>
+    guard(async () => {
+      const api = useGatewayApi(args.url)
+      const input = await parseInput(args.input)
+      const priority = args.priority === undefined ? undefined : Number(args.priority)
+      if (priority !== undefined && !Number.isInteger(priority)) throw new Error('--priority must be an integer')
+      const op = await api<Operation>(`/api/v1/functions/${encodeURIComponent(args.function)}/invoke`, {
+        method: 'POST',
+        body: {
+          input,
+          priority,
+          prefer_gpu: args['prefer-gpu'] || undefined,
+          require_gpu: args['require-gpu'] || undefined,
+          idempotency_key: args['idempotency-key'],
+        },
+      })
+      if (!args.wait)
+        return void console.log(
+          args.json ? JSON.stringify(op, null, 2) : `${op.operation_id} ${op.status} (follow it: ktrdr ops watch ${op.operation_id})`,
+        )
+      let lastPct = -1
+      const final = await watchOperation(api.base, api.token, op.operation_id, (o) => {
+        if (!args.json && o.progress.percentage !== lastPct && o.status === 'running') {
+          lastPct = o.progress.percentage
+          console.error(
+            `${o.operation_id} ${Math.round(o.progress.percentage)}%${o.progress.current_step ? ` ${o.progress.current_step}` : ''}`,
+          )
+        }
+      })
+      if (args.json) console.log(JSON.stringify(final, null, 2))
+      else if (final.status === 'completed') console.log(JSON.stringify(final.result, null, 2))
+      if (final.status !== 'completed') {
+        console.error(`${final.operation_id} ${final.status}${final.error ? `: ${final.error.message}` : ''}`)
+        process.exitCode = 1
       }
-    })
-    if (args.json) console.log(JSON.stringify(final, null, 2))
-    else if (final.status === 'completed') console.log(JSON.stringify(final.result, null, 2))
-    if (final.status !== 'completed') {
-      console.error(`${final.operation_id} ${final.status}${final.error ? `: ${final.error.message}` : ''}`)
-      process.exitCode = 1
-    }
-  }),
+    }),
 })

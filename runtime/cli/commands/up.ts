@@ -20,79 +20,97 @@ export function findFunctionDirs(root = resolve(dirname(fileURLToPath(import.met
 }
 
 /** `ktrdr up`: gateway (runtime routes plus every pack's) and N hosts; each pack's onUp runs last. */
-export const createUpCommand = (packs: readonly KtrdrPack[] = []) => defineCommand({
-  meta: { name: 'up', description: 'A whole local cluster in one process: gateway on 127.0.0.1:8000 plus N hosts on 5003, 5004, …, storage under ./.ktrdr' },
-  args: {
-    hosts: { type: 'string', description: 'Number of function hosts (default 2)' },
-    port: { type: 'string', description: 'Gateway port (default 8000)' },
-    'host-port': { type: 'string', description: 'First host port (default 5003)' },
-    slots: { type: 'string', description: 'Concurrent invocations per host (default 1)' },
-    deploy: { type: 'boolean', default: true, description: 'Build and publish functions that have no version yet (--no-deploy to skip)' },
-  },
-  run: ({ args }) => guard(async () => {
-    const n = Number(args.hosts ?? 2)
-    const port = Number(args.port ?? 8000)
-    const firstHostPort = Number(args['host-port'] ?? 5003)
-    const slots = args.slots === undefined ? undefined : Number(args.slots)
-    if (!Number.isInteger(n) || n < 0 || n > 64) throw new Error('--hosts must be an integer between 0 and 64')
-    if (!Number.isInteger(port) || !Number.isInteger(firstHostPort)) throw new Error('--port and --host-port must be integers')
+export const createUpCommand = (packs: readonly KtrdrPack[] = []) =>
+  defineCommand({
+    meta: {
+      name: 'up',
+      description: 'A whole local cluster in one process: gateway on 127.0.0.1:8000 plus N hosts on 5003, 5004, …, storage under ./.ktrdr',
+    },
+    args: {
+      hosts: { type: 'string', description: 'Number of function hosts (default 2)' },
+      port: { type: 'string', description: 'Gateway port (default 8000)' },
+      'host-port': { type: 'string', description: 'First host port (default 5003)' },
+      slots: { type: 'string', description: 'Concurrent invocations per host (default 1)' },
+      deploy: { type: 'boolean', default: true, description: 'Build and publish functions that have no version yet (--no-deploy to skip)' },
+    },
+    run: ({ args }) =>
+      guard(async () => {
+        const n = Number(args.hosts ?? 2)
+        const port = Number(args.port ?? 8000)
+        const firstHostPort = Number(args['host-port'] ?? 5003)
+        const slots = args.slots === undefined ? undefined : Number(args.slots)
+        if (!Number.isInteger(n) || n < 0 || n > 64) throw new Error('--hosts must be an integer between 0 and 64')
+        if (!Number.isInteger(port) || !Number.isInteger(firstHostPort)) throw new Error('--port and --host-port must be integers')
 
-    const { createGateway } = await import('../../gateway/index.ts')
-    const { createHost } = await import('../../host/index.ts')
-    const gateway = await createGateway({ host: '127.0.0.1', port, routes: await loadPackRoutes(packs) })
-    const log = gateway.services.logger
+        const { createGateway } = await import('../../gateway/index.ts')
+        const { createHost } = await import('../../host/index.ts')
+        const gateway = await createGateway({ host: '127.0.0.1', port, routes: await loadPackRoutes(packs) })
+        const log = gateway.services.logger
 
-    const hosts: Awaited<ReturnType<typeof createHost>>[] = []
-    for (let i = 0; i < n; i++) {
-      hosts.push(await createHost({ apiUrl: gateway.url, port: firstHostPort + i, workerId: `local-host-${i + 1}`, ...(slots ? { slots } : {}) }))
-    }
-    await Promise.all(hosts.map((h) => h.registered))
-
-    if (args.deploy) {
-      const { buildFunctionBundle } = await import('../../bundler/index.ts')
-      for (const name of findFunctionDirs()) {
-        const existing = await gateway.services.functions.getFunction(name)
-        if (existing && existing.versions.length > 0) continue
-        log.start(`Building function ${name}…`)
-        try {
-          const built = await buildFunctionBundle(name)
-          const version = await gateway.services.functions.publish(await readFile(built.archivePath), { source_commit: built.manifest.source_commit ?? null, name })
-          log.success(`Deployed ${name}@${version.version} (${(built.size / 1024).toFixed(0)} KB, sha ${built.sha256.slice(0, 12)}, built in ${built.buildMs} ms)`)
-        } catch (error) {
-          log.error(`Could not deploy ${name}: ${(error as Error).message}`)
+        const hosts: Awaited<ReturnType<typeof createHost>>[] = []
+        for (let i = 0; i < n; i++) {
+          hosts.push(
+            await createHost({
+              apiUrl: gateway.url,
+              port: firstHostPort + i,
+              workerId: `local-host-${i + 1}`,
+              ...(slots ? { slots } : {}),
+            }),
+          )
         }
-      }
-    }
+        await Promise.all(hosts.map((h) => h.registered))
 
+        if (args.deploy) {
+          const { buildFunctionBundle } = await import('../../bundler/index.ts')
+          for (const name of findFunctionDirs()) {
+            const existing = await gateway.services.functions.getFunction(name)
+            if (existing && existing.versions.length > 0) continue
+            log.start(`Building function ${name}…`)
+            try {
+              const built = await buildFunctionBundle(name)
+              const version = await gateway.services.functions.publish(await readFile(built.archivePath), {
+                source_commit: built.manifest.source_commit ?? null,
+                name,
+              })
+              log.success(
+                `Deployed ${name}@${version.version} (${(built.size / 1024).toFixed(0)} KB, sha ${built.sha256.slice(0, 12)}, built in ${built.buildMs} ms)`,
+              )
+            } catch (error) {
+              log.error(`Could not deploy ${name}: ${(error as Error).message}`)
+            }
+          }
+        }
 
-    for (const pack of packs) {
-      try {
-        await pack.onUp?.({ gateway, logger: log })
-      } catch (error) {
-        log.error(`Pack ${pack.name} could not finish its start-up step: ${(error as Error).message}`)
-      }
-    }
+        for (const pack of packs) {
+          try {
+            await pack.onUp?.({ gateway, logger: log })
+          } catch (error) {
+            log.error(`Pack ${pack.name} could not finish its start-up step: ${(error as Error).message}`)
+          }
+        }
 
-    const functions = await gateway.services.functions.listFunctions()
-    console.log([
-      '',
-      `  Gateway     ${gateway.url}   (API under ${gateway.url}/api/v1, health ${gateway.url}/health)`,
-      ...hosts.map((h) => `  Host        ${h.url}   ${h.workerId}`),
-      `  Functions   ${functions.map((f) => `${f.name}@${f.latest}`).join(', ') || 'none deployed (ktrdr fn deploy <name>)'}`,
-      `  Storage     ${gateway.services.storage.options.root}`,
-      '',
-      '  Try:',
-      `    curl -s -X POST ${gateway.url}/api/v1/functions/echo/invoke -H 'content-type: application/json' \\`,
-      `      -d '{"input":{"message":"hello","steps":3,"delay_ms":300},"wait_seconds":10}'`,
-      `    node bin/ktrdr.mjs invoke echo --input '{"message":"hello"}' --wait`,
-      `    curl -s ${gateway.url}/api/v1/workers`,
-      '',
-    ].join('\n'))
+        const functions = await gateway.services.functions.listFunctions()
+        console.log(
+          [
+            '',
+            `  Gateway     ${gateway.url}   (API under ${gateway.url}/api/v1, health ${gateway.url}/health)`,
+            ...hosts.map((h) => `  Host        ${h.url}   ${h.workerId}`),
+            `  Functions   ${functions.map((f) => `${f.name}@${f.latest}`).join(', ') || 'none deployed (ktrdr fn deploy <name>)'}`,
+            `  Storage     ${gateway.services.storage.options.root}`,
+            '',
+            '  Try:',
+            `    curl -s -X POST ${gateway.url}/api/v1/functions/echo/invoke -H 'content-type: application/json' \\`,
+            `      -d '{"input":{"message":"hello","steps":3,"delay_ms":300},"wait_seconds":10}'`,
+            `    node bin/ktrdr.mjs invoke echo --input '{"message":"hello"}' --wait`,
+            `    curl -s ${gateway.url}/api/v1/workers`,
+            '',
+          ].join('\n'),
+        )
 
-    stopOnSignals(async () => {
-      log.info('Stopping hosts and gateway…')
-      await Promise.all(hosts.map((h) => h.close({ timeoutMs: 5000 }).catch(() => {})))
-      await gateway.close()
-    })
-  }),
-})
+        stopOnSignals(async () => {
+          log.info('Stopping hosts and gateway…')
+          await Promise.all(hosts.map((h) => h.close({ timeoutMs: 5000 }).catch(() => {})))
+          await gateway.close()
+        })
+      }),
+  })

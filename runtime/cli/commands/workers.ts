@@ -4,18 +4,33 @@ import { apiArgs, guard, table, useGatewayApi } from '../_api.ts'
 
 const list = defineCommand({
   meta: { name: 'list', description: 'List registered hosts' },
-  args: { ...apiArgs, type: { type: 'string', description: 'Filter by worker type' }, status: { type: 'string', description: 'AVAILABLE | BUSY | TEMPORARILY_UNAVAILABLE' } },
-  run: ({ args }) => guard(async () => {
-    const api = useGatewayApi(args.url)
-    const workers = await api<WorkerRecord[]>('/api/v1/workers', { query: { worker_type: args.type, status: args.status } })
-    if (args.json) return void console.log(JSON.stringify(workers, null, 2))
-    if (!workers.length) return void console.log(`No hosts registered at ${api.base}. Start one with \`ktrdr host\` (KTRDR_API_URL=${api.base}).`)
-    console.log(table(workers.map((w) => ({
-      worker_id: w.worker_id, type: w.worker_type, status: w.status + (w.metadata.draining ? ' (draining)' : ''), endpoint: w.endpoint_url,
-      slots: `${w.capabilities.slots - w.metadata.free_slots}/${w.capabilities.slots}`, gpu: w.capabilities.gpu ? `${w.capabilities.gpu_type ?? 'yes'}×${w.capabilities.gpu_count ?? 1}` : 'no',
-      current: w.metadata.current_operation,
-    })), ['worker_id', 'type', 'status', 'endpoint', 'slots', 'gpu', 'current']))
-  }),
+  args: {
+    ...apiArgs,
+    type: { type: 'string', description: 'Filter by worker type' },
+    status: { type: 'string', description: 'AVAILABLE | BUSY | TEMPORARILY_UNAVAILABLE' },
+  },
+  run: ({ args }) =>
+    guard(async () => {
+      const api = useGatewayApi(args.url)
+      const workers = await api<WorkerRecord[]>('/api/v1/workers', { query: { worker_type: args.type, status: args.status } })
+      if (args.json) return void console.log(JSON.stringify(workers, null, 2))
+      if (!workers.length)
+        return void console.log(`No hosts registered at ${api.base}. Start one with \`ktrdr host\` (KTRDR_API_URL=${api.base}).`)
+      console.log(
+        table(
+          workers.map((w) => ({
+            worker_id: w.worker_id,
+            type: w.worker_type,
+            status: w.status + (w.metadata.draining ? ' (draining)' : ''),
+            endpoint: w.endpoint_url,
+            slots: `${w.capabilities.slots - w.metadata.free_slots}/${w.capabilities.slots}`,
+            gpu: w.capabilities.gpu ? `${w.capabilities.gpu_type ?? 'yes'}×${w.capabilities.gpu_count ?? 1}` : 'no',
+            current: w.metadata.current_operation,
+          })),
+          ['worker_id', 'type', 'status', 'endpoint', 'slots', 'gpu', 'current'],
+        ),
+      )
+    }),
 })
 
 const health = defineCommand({
@@ -27,16 +42,20 @@ const health = defineCommand({
 const drain = defineCommand({
   meta: { name: 'drain', description: 'Stop sending new work to a host; running work finishes' },
   args: { ...apiArgs, id: { type: 'positional', required: true, description: 'worker id' } },
-  run: ({ args }) => guard(async () => {
-    const w = await useGatewayApi(args.url)<WorkerRecord>(`/api/v1/workers/${encodeURIComponent(args.id)}/drain`, { method: 'POST' })
-    console.log(`${w.worker_id} is draining; ${w.metadata.current_operations.length} operation(s) still running there`)
-  }),
+  run: ({ args }) =>
+    guard(async () => {
+      const w = await useGatewayApi(args.url)<WorkerRecord>(`/api/v1/workers/${encodeURIComponent(args.id)}/drain`, { method: 'POST' })
+      console.log(`${w.worker_id} is draining; ${w.metadata.current_operations.length} operation(s) still running there`)
+    }),
 })
 
 const remove = defineCommand({
   meta: { name: 'remove', description: 'Deregister a host (its running operations are re-queued)' },
   args: { ...apiArgs, id: { type: 'positional', required: true, description: 'worker id' } },
-  run: ({ args }) => guard(async () => console.log(JSON.stringify(await useGatewayApi(args.url)(`/api/v1/workers/${encodeURIComponent(args.id)}`, { method: 'DELETE' })))),
+  run: ({ args }) =>
+    guard(async () =>
+      console.log(JSON.stringify(await useGatewayApi(args.url)(`/api/v1/workers/${encodeURIComponent(args.id)}`, { method: 'DELETE' }))),
+    ),
 })
 
 export default defineCommand({

@@ -14,7 +14,10 @@ let gateway: Gateway
 
 async function ktrdr(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { env: { ...process.env, KTRDR_API_URL: gateway.url, KTRDR_API_TOKEN: '' }, timeout: 120_000 })
+    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], {
+      env: { ...process.env, KTRDR_API_URL: gateway.url, KTRDR_API_TOKEN: '' },
+      timeout: 120_000,
+    })
     return { code: 0, stdout, stderr }
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string }
@@ -24,7 +27,14 @@ async function ktrdr(...args: string[]): Promise<{ code: number; stdout: string;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ktrdr-cli-fn-'))
-  gateway = await createGateway({ port: 0, quiet: true, dbPath: join(dir, 'gw.db'), storage: { root: join(dir, 'store') }, apiToken: null, clusterToken: null })
+  gateway = await createGateway({
+    port: 0,
+    quiet: true,
+    dbPath: join(dir, 'gw.db'),
+    storage: { root: join(dir, 'store') },
+    apiToken: null,
+    clusterToken: null,
+  })
 })
 afterAll(async () => {
   await gateway?.close()

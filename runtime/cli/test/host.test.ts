@@ -12,7 +12,14 @@ let gateway: Gateway
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ktrdr-cli-host-'))
-  gateway = await createGateway({ port: 0, quiet: true, dbPath: join(dir, 'gw.db'), storage: { root: join(dir, 'store') }, apiToken: null, clusterToken: null })
+  gateway = await createGateway({
+    port: 0,
+    quiet: true,
+    dbPath: join(dir, 'gw.db'),
+    storage: { root: join(dir, 'store') },
+    apiToken: null,
+    clusterToken: null,
+  })
 })
 afterAll(async () => {
   await gateway?.close()
@@ -23,14 +30,28 @@ describe('ktrdr host', () => {
   it('registers from the guide env, logs as the guide shows, and drains on SIGTERM', async () => {
     const child = spawn(process.execPath, [BIN, 'host'], {
       env: {
-        ...process.env, KTRDR_API_URL: gateway.url, WORKER_ID: 'ktrdr-worker-bt-1', WORKER_TYPE: 'backtesting', WORKER_PORT: '0',
-        WORKER_CORES: '4', WORKER_MEMORY_GB: '8', LOG_LEVEL: 'INFO', KTRDR_HOME: join(dir, 'store'), KTRDR_HOST_DETECT_GPU: '0', KTRDR_CLUSTER_TOKEN: '', KTRDR_API_TOKEN: '',
+        ...process.env,
+        KTRDR_API_URL: gateway.url,
+        WORKER_ID: 'ktrdr-worker-bt-1',
+        WORKER_TYPE: 'backtesting',
+        WORKER_PORT: '0',
+        WORKER_CORES: '4',
+        WORKER_MEMORY_GB: '8',
+        LOG_LEVEL: 'INFO',
+        KTRDR_HOME: join(dir, 'store'),
+        KTRDR_HOST_DETECT_GPU: '0',
+        KTRDR_CLUSTER_TOKEN: '',
+        KTRDR_API_TOKEN: '',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let output = ''
-    child.stdout.on('data', (d) => { output += d })
-    child.stderr.on('data', (d) => { output += d })
+    child.stdout.on('data', (d) => {
+      output += d
+    })
+    child.stderr.on('data', (d) => {
+      output += d
+    })
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
     try {
       const deadline = Date.now() + 30_000
@@ -40,8 +61,15 @@ describe('ktrdr host', () => {
       }
       expect(output).toContain('✅ Worker registered successfully with backend')
       expect(output).toContain('Worker ID: ktrdr-worker-bt-1')
-      const workers = await (await fetch(`${gateway.url}/api/v1/workers`)).json() as Array<{ worker_id: string; worker_type: string; status: string; capabilities: Record<string, unknown> }>
-      expect(workers).toEqual([expect.objectContaining({ worker_id: 'ktrdr-worker-bt-1', worker_type: 'backtesting', status: 'AVAILABLE' })])
+      const workers = (await (await fetch(`${gateway.url}/api/v1/workers`)).json()) as Array<{
+        worker_id: string
+        worker_type: string
+        status: string
+        capabilities: Record<string, unknown>
+      }>
+      expect(workers).toEqual([
+        expect.objectContaining({ worker_id: 'ktrdr-worker-bt-1', worker_type: 'backtesting', status: 'AVAILABLE' }),
+      ])
       expect(workers[0]!.capabilities).toMatchObject({ cores: 4, memory_gb: 8, gpu: false, slots: 1 })
     } finally {
       child.kill('SIGTERM')

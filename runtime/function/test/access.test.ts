@@ -5,8 +5,26 @@ import { describeFunction } from '../_describe.ts'
 import { parseManifest } from '../../protocol/index.ts'
 import { checkStorageScope } from '../_scope.ts'
 
-const base = { name: 'fx', description: 'd', input: z.object({}), async run() { return null } }
-const manifest = { name: 'fx', description: 'd', operation_type: 'fx', input_schema: {}, placement: {}, timeout_seconds: 1, max_attempts: 1, entry: 'server/index.mjs', built_at: 'x', node: '>=20' }
+const base = {
+  name: 'fx',
+  description: 'd',
+  input: z.object({}),
+  async run() {
+    return null
+  },
+}
+const manifest = {
+  name: 'fx',
+  description: 'd',
+  operation_type: 'fx',
+  input_schema: {},
+  placement: {},
+  timeout_seconds: 1,
+  max_attempts: 1,
+  entry: 'server/index.mjs',
+  built_at: 'x',
+  node: '>=20',
+}
 
 describe('function declarations', () => {
   it('refuses KTRDR_* and malformed env names, unknown mounts and bad modes', () => {
@@ -19,7 +37,13 @@ describe('function declarations', () => {
   })
 
   it('describes storage as normalised prefixes and env sorted; the manifest check refuses KTRDR_* too', () => {
-    const d = describeFunction(defineFunction({ ...base, env: ['B', 'A'], storage: { data: 'read', results: { access: 'write', prefixes: ['backtests/', 'a/b'] } } }))
+    const d = describeFunction(
+      defineFunction({
+        ...base,
+        env: ['B', 'A'],
+        storage: { data: 'read', results: { access: 'write', prefixes: ['backtests/', 'a/b'] } },
+      }),
+    )
     expect(d.env).toEqual(['A', 'B'])
     expect(d.storage).toEqual({ data: { access: 'read', prefixes: [] }, results: { access: 'write', prefixes: ['a:b:', 'backtests:'] } })
     expect(() => parseManifest({ ...manifest, env: ['KTRDR_API_TOKEN'] })).toThrow(/BUNDLE_MANIFEST_INVALID|host's settings/)

@@ -10,7 +10,12 @@ describe('function context', () => {
     const root = mkdtempSync(join(tmpdir(), 'ktrdr-ctx-'))
     try {
       const dir = join(root, 'scratch', 'op_1-1')
-      const ctx = createFunctionContext({ operationId: 'op_1', signal: new AbortController().signal, storage: {} as KtrdrStorage, scratchDir: dir })
+      const ctx = createFunctionContext({
+        operationId: 'op_1',
+        signal: new AbortController().signal,
+        storage: {} as KtrdrStorage,
+        scratchDir: dir,
+      })
       expect(existsSync(dir)).toBe(false)
       expect(ctx.scratchDir).toBe(dir)
       expect(existsSync(dir)).toBe(true)

@@ -14,19 +14,22 @@ export interface GatewayNitroPluginOptions {
  * Nitro deployment of the gateway: the same services and h3 app as `ktrdr gateway`, built once at
  * start-up from the environment (KTRDR_* variables). Nitro owns the HTTP server (PORT/NITRO_PORT).
  */
-export const createGatewayNitroPlugin = ({ routes }: GatewayNitroPluginOptions = {}) => defineNitroPlugin((nitroApp) => {
-  gatewayState.ready = (async () => {
-    // Nitro's node-server listens on NITRO_HOST/HOST, every interface when neither is set: the same
-    // "no non-loopback bind without both tokens (or KTRDR_INSECURE=1)" rule as `ktrdr gateway`.
-    const host = process.env.NITRO_HOST || process.env.HOST || '0.0.0.0'
-    const services = await createGatewayServices(resolveGatewayOptions({ host }))
-    const app = await createGatewayApp(services, { routes: await routes?.() })
-    return { app, services }
-  })()
-  gatewayState.ready.catch((error) => {
-    // A gateway that cannot start must not keep a port open answering 500s.
-    console.error('[ktrdr] gateway failed to start:', (error as Error).message ?? error)
-    process.exit(1)
+export const createGatewayNitroPlugin = ({ routes }: GatewayNitroPluginOptions = {}) =>
+  defineNitroPlugin((nitroApp) => {
+    gatewayState.ready = (async () => {
+      // Nitro's node-server listens on NITRO_HOST/HOST, every interface when neither is set: the same
+      // "no non-loopback bind without both tokens (or KTRDR_INSECURE=1)" rule as `ktrdr gateway`.
+      const host = process.env.NITRO_HOST || process.env.HOST || '0.0.0.0'
+      const services = await createGatewayServices(resolveGatewayOptions({ host }))
+      const app = await createGatewayApp(services, { routes: await routes?.() })
+      return { app, services }
+    })()
+    gatewayState.ready.catch((error) => {
+      // A gateway that cannot start must not keep a port open answering 500s.
+      console.error('[ktrdr] gateway failed to start:', (error as Error).message ?? error)
+      process.exit(1)
+    })
+    nitroApp.hooks.hook('close', async () => {
+      await (await gatewayState.ready)?.services.close()
+    })
   })
-  nitroApp.hooks.hook('close', async () => { await (await gatewayState.ready)?.services.close() })
-})

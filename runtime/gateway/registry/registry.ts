@@ -21,11 +21,39 @@ const NAME = FUNCTION_NAME_RE
 const ALIAS = /^[a-z][a-z0-9_-]{0,62}$/
 export const LATEST = 'latest'
 
-interface VersionRow { name: string; version: number; sha256: string; size: number; bundle_key: string; manifest: string; created_at: string; source_commit: string | null }
-interface AliasRow { name: string; alias: string; routes: string; updated_at: string }
+interface VersionRow {
+  name: string
+  version: number
+  sha256: string
+  size: number
+  bundle_key: string
+  manifest: string
+  created_at: string
+  source_commit: string | null
+}
+interface AliasRow {
+  name: string
+  alias: string
+  routes: string
+  updated_at: string
+}
 
-const toVersion = (r: VersionRow): FunctionVersion => ({ name: r.name, version: r.version, sha256: r.sha256, size: r.size, bundle_key: r.bundle_key, manifest: JSON.parse(r.manifest) as FunctionManifest, created_at: r.created_at, source_commit: r.source_commit })
-const toAlias = (r: AliasRow): FunctionAlias => ({ name: r.name, alias: r.alias, routes: JSON.parse(r.routes) as AliasRoute[], updated_at: r.updated_at })
+const toVersion = (r: VersionRow): FunctionVersion => ({
+  name: r.name,
+  version: r.version,
+  sha256: r.sha256,
+  size: r.size,
+  bundle_key: r.bundle_key,
+  manifest: JSON.parse(r.manifest) as FunctionManifest,
+  created_at: r.created_at,
+  source_commit: r.source_commit,
+})
+const toAlias = (r: AliasRow): FunctionAlias => ({
+  name: r.name,
+  alias: r.alias,
+  routes: JSON.parse(r.routes) as AliasRoute[],
+  updated_at: r.updated_at,
+})
 
 function notFound(code: string, message: string): KtrdrError {
   return new KtrdrError({ statusCode: 404, code, retryable: false, message })
@@ -79,8 +107,15 @@ export function createFunctionRegistry(options: FunctionRegistryOptions): Functi
     readThrough(aliasCache, `${name}@${alias}`, () => q.alias.get(name, alias) as AliasRow | undefined, toAlias)
   function requireName(name: string) {
     if (knownNames.has(name)) return
-    if (!NAME.test(name)) throw new KtrdrError({ statusCode: 400, code: 'BAD_REQUEST', retryable: false, message: `"${name}" is not a function name (lowercase letters, digits, dashes)` })
-    if (!q.name.get(name)) throw notFound('FUNCTION_NOT_FOUND', `No function "${name}" has been published: deploy it with \`ktrdr fn deploy ${name}\``)
+    if (!NAME.test(name))
+      throw new KtrdrError({
+        statusCode: 400,
+        code: 'BAD_REQUEST',
+        retryable: false,
+        message: `"${name}" is not a function name (lowercase letters, digits, dashes)`,
+      })
+    if (!q.name.get(name))
+      throw notFound('FUNCTION_NOT_FOUND', `No function "${name}" has been published: deploy it with \`ktrdr fn deploy ${name}\``)
     knownNames.add(name)
   }
   function writeAlias(name: string, alias: string, routes: AliasRoute[]): FunctionAlias {
@@ -126,11 +161,19 @@ export function createFunctionRegistry(options: FunctionRegistryOptions): Functi
       if (/^\d+$/.test(selector)) version = Number(selector)
       else {
         const alias = getAlias(name, selector)
-        if (!alias) throw notFound('ALIAS_NOT_FOUND', `Function "${name}" has no alias "${selector}": list aliases with GET /api/v1/functions/${name}`)
+        if (!alias)
+          throw notFound(
+            'ALIAS_NOT_FOUND',
+            `Function "${name}" has no alias "${selector}": list aliases with GET /api/v1/functions/${name}`,
+          )
         version = pick(alias)
       }
       const found = getVersionSync(name, version)
-      if (!found) throw notFound('VERSION_NOT_FOUND', `Function "${name}" has no version ${version}: list versions with \`ktrdr fn versions ${name}\``)
+      if (!found)
+        throw notFound(
+          'VERSION_NOT_FOUND',
+          `Function "${name}" has no version ${version}: list versions with \`ktrdr fn versions ${name}\``,
+        )
       return { ...found, requested: spec } satisfies ResolvedFunction
     },
 
@@ -140,8 +183,19 @@ export function createFunctionRegistry(options: FunctionRegistryOptions): Functi
       const sha256 = sha256Hex(archive)
       const bundle_key = `${manifest.name}/${sha256}.tgz`
       if (!(await options.storage.bundles.hasItem(bundle_key))) await options.storage.bundles.setItemRaw(bundle_key, archive)
-      const version = publishTx({ name: manifest.name, sha256, size: archive.byteLength, bundle_key, manifest, source_commit: meta.source_commit ?? manifest.source_commit ?? null })
-      try { options.notify?.(version) } catch { /* prefetch is an optimisation */ }
+      const version = publishTx({
+        name: manifest.name,
+        sha256,
+        size: archive.byteLength,
+        bundle_key,
+        manifest,
+        source_commit: meta.source_commit ?? manifest.source_commit ?? null,
+      })
+      try {
+        options.notify?.(version)
+      } catch {
+        /* prefetch is an optimisation */
+      }
       return version
     },
 
@@ -151,7 +205,7 @@ export function createFunctionRegistry(options: FunctionRegistryOptions): Functi
 
     async listFunctions() {
       return (q.names.all() as { name: string }[]).map(({ name }) => {
-        const versions = (q.versions.all(name) as VersionRow[])
+        const versions = q.versions.all(name) as VersionRow[]
         const aliases = (q.aliases.all(name) as AliasRow[]).map(toAlias)
         return { name, latest: aliases.find((a) => a.alias === LATEST)?.routes[0]?.version ?? null, versions: versions.length, aliases }
       })
@@ -159,23 +213,60 @@ export function createFunctionRegistry(options: FunctionRegistryOptions): Functi
 
     async getFunction(name) {
       if (!NAME.test(name) || !q.name.get(name)) return null
-      return { name, versions: (q.versions.all(name) as VersionRow[]).map(toVersion), aliases: (q.aliases.all(name) as AliasRow[]).map(toAlias) }
+      return {
+        name,
+        versions: (q.versions.all(name) as VersionRow[]).map(toVersion),
+        aliases: (q.aliases.all(name) as AliasRow[]).map(toAlias),
+      }
     },
 
     async setAlias(name, alias, routes) {
       requireName(name)
-      if (!ALIAS.test(alias)) throw new KtrdrError({ statusCode: 400, code: 'BAD_REQUEST', retryable: false, message: `"${alias}" is not an alias name (lowercase letter first, then letters, digits, - or _; not a number)` })
-      if (!Array.isArray(routes) || routes.length === 0) throw new KtrdrError({ statusCode: 400, code: 'BAD_REQUEST', retryable: false, message: 'An alias needs at least one route: {version} or {routes:[{version, weight}]}' })
+      if (!ALIAS.test(alias))
+        throw new KtrdrError({
+          statusCode: 400,
+          code: 'BAD_REQUEST',
+          retryable: false,
+          message: `"${alias}" is not an alias name (lowercase letter first, then letters, digits, - or _; not a number)`,
+        })
+      if (!Array.isArray(routes) || routes.length === 0)
+        throw new KtrdrError({
+          statusCode: 400,
+          code: 'BAD_REQUEST',
+          retryable: false,
+          message: 'An alias needs at least one route: {version} or {routes:[{version, weight}]}',
+        })
       const seen = new Set<number>()
       for (const r of routes) {
         if (!Number.isInteger(r.version) || !(typeof r.weight === 'number' && Number.isFinite(r.weight) && r.weight > 0)) {
-          throw new KtrdrError({ statusCode: 400, code: 'BAD_REQUEST', retryable: false, message: `Bad route ${JSON.stringify(r)}: version must be an integer and weight a positive number` })
+          throw new KtrdrError({
+            statusCode: 400,
+            code: 'BAD_REQUEST',
+            retryable: false,
+            message: `Bad route ${JSON.stringify(r)}: version must be an integer and weight a positive number`,
+          })
         }
-        if (seen.has(r.version)) throw new KtrdrError({ statusCode: 400, code: 'BAD_REQUEST', retryable: false, message: `Version ${r.version} appears twice in the routes` })
+        if (seen.has(r.version))
+          throw new KtrdrError({
+            statusCode: 400,
+            code: 'BAD_REQUEST',
+            retryable: false,
+            message: `Version ${r.version} appears twice in the routes`,
+          })
         seen.add(r.version)
-        if (!getVersionSync(name, r.version)) throw new KtrdrError({ statusCode: 422, code: 'VERSION_NOT_FOUND', retryable: false, message: `Function "${name}" has no version ${r.version}` })
+        if (!getVersionSync(name, r.version))
+          throw new KtrdrError({
+            statusCode: 422,
+            code: 'VERSION_NOT_FOUND',
+            retryable: false,
+            message: `Function "${name}" has no version ${r.version}`,
+          })
       }
-      return writeAlias(name, alias, routes.map((r) => ({ version: r.version, weight: r.weight })))
+      return writeAlias(
+        name,
+        alias,
+        routes.map((r) => ({ version: r.version, weight: r.weight })),
+      )
     },
 
     async rollback(name) {
@@ -183,7 +274,13 @@ export function createFunctionRegistry(options: FunctionRegistryOptions): Functi
       const latest = getAlias(name, LATEST)
       const current = latest ? Math.max(...latest.routes.map((r) => r.version)) : Infinity
       const previous = (q.versions.all(name) as VersionRow[]).find((r) => r.version < current)
-      if (!previous) throw new KtrdrError({ statusCode: 409, code: 'NO_PREVIOUS_VERSION', retryable: false, message: `Function "${name}" has no version before ${current} to roll back to` })
+      if (!previous)
+        throw new KtrdrError({
+          statusCode: 409,
+          code: 'NO_PREVIOUS_VERSION',
+          retryable: false,
+          message: `Function "${name}" has no version before ${current} to roll back to`,
+        })
       return writeAlias(name, LATEST, [{ version: previous.version, weight: 100 }])
     },
 

@@ -9,7 +9,13 @@ const DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 
 /** Reads a raw upload with a byte cap counted while streaming (a chunked body cannot sneak past it). */
 async function readArchive(event: H3Event, maxBytes: number): Promise<Uint8Array> {
-  const tooLarge = () => new KtrdrError({ statusCode: 413, code: 'BUNDLE_TOO_LARGE', retryable: false, message: `Bundle archive exceeds ${maxBytes} bytes (KTRDR_MAX_BUNDLE_MB): trim the function's dependencies` })
+  const tooLarge = () =>
+    new KtrdrError({
+      statusCode: 413,
+      code: 'BUNDLE_TOO_LARGE',
+      retryable: false,
+      message: `Bundle archive exceeds ${maxBytes} bytes (KTRDR_MAX_BUNDLE_MB): trim the function's dependencies`,
+    })
   const declared = Number(getRequestHeader(event, 'content-length') ?? NaN)
   if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge()
   const chunks: Buffer[] = []
@@ -19,14 +25,26 @@ async function readArchive(event: H3Event, maxBytes: number): Promise<Uint8Array
     if (size > maxBytes) throw tooLarge()
     chunks.push(chunk)
   }
-  if (size === 0) throw new KtrdrError({ statusCode: 400, code: 'BUNDLE_MISSING', retryable: false, message: 'Send the bundle archive (tar.gz from `ktrdr fn build`) as the request body' })
+  if (size === 0)
+    throw new KtrdrError({
+      statusCode: 400,
+      code: 'BUNDLE_MISSING',
+      retryable: false,
+      message: 'Send the bundle archive (tar.gz from `ktrdr fn build`) as the request body',
+    })
   return new Uint8Array(Buffer.concat(chunks, size))
 }
 
 function parseRoutes(body: Record<string, unknown>): AliasRoute[] {
   if (typeof body.version === 'number') return [{ version: body.version, weight: 100 }]
-  if (Array.isArray(body.routes)) return body.routes.map((r) => ({ version: Number((r as AliasRoute).version), weight: Number((r as AliasRoute).weight ?? 1) }))
-  throw new KtrdrError({ statusCode: 400, code: 'BAD_REQUEST', retryable: false, message: 'Body must be {"version": N} or {"routes": [{"version": N, "weight": W}, …]}' })
+  if (Array.isArray(body.routes))
+    return body.routes.map((r) => ({ version: Number((r as AliasRoute).version), weight: Number((r as AliasRoute).weight ?? 1) }))
+  throw new KtrdrError({
+    statusCode: 400,
+    code: 'BAD_REQUEST',
+    retryable: false,
+    message: 'Body must be {"version": N} or {"routes": [{"version": N, "weight": W}, …]}',
+  })
 }
 
 /** Which hosts have each version's bundle unpacked (from the worker registry's warm_bundles). */
@@ -47,50 +65,85 @@ function liveShas(ctx: GatewayRouteContext): Set<string> {
 
 export default defineGatewayRoutes((router, ctx) => {
   const options = (ctx.options ?? {}) as { maxBundleBytes?: number; maxBodyBytes?: number }
-  const maxBundle = options.maxBundleBytes ?? ((Number(process.env.KTRDR_MAX_BUNDLE_MB) * 1024 * 1024) || DEFAULT_MAX_BUNDLE_BYTES)
+  const maxBundle = options.maxBundleBytes ?? (Number(process.env.KTRDR_MAX_BUNDLE_MB) * 1024 * 1024 || DEFAULT_MAX_BUNDLE_BYTES)
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES
   const name = (event: H3Event) => getRouterParam(event, 'name', { decode: true }) ?? ''
 
-  router.post('/api/v1/functions/:name/versions', { body: 'upload' }, defineEventHandler(async (event) => {
-    const archive = await readArchive(event, maxBundle)
-    const query = getQuery(event)
-    const sourceCommit = (query.source_commit as string | undefined) ?? getRequestHeader(event, 'x-ktrdr-source-commit') ?? undefined
-    const version = await ctx.functions.publish(archive, { name: name(event), source_commit: sourceCommit })
-    setResponseStatus(event, version.created ? 201 : 200)
-    return version
-  }))
+  router.post(
+    '/api/v1/functions/:name/versions',
+    { body: 'upload' },
+    defineEventHandler(async (event) => {
+      const archive = await readArchive(event, maxBundle)
+      const query = getQuery(event)
+      const sourceCommit = (query.source_commit as string | undefined) ?? getRequestHeader(event, 'x-ktrdr-source-commit') ?? undefined
+      const version = await ctx.functions.publish(archive, { name: name(event), source_commit: sourceCommit })
+      setResponseStatus(event, version.created ? 201 : 200)
+      return version
+    }),
+  )
 
-  router.get('/api/v1/functions', defineEventHandler(() => ctx.functions.listFunctions()))
+  router.get(
+    '/api/v1/functions',
+    defineEventHandler(() => ctx.functions.listFunctions()),
+  )
 
-  router.get('/api/v1/functions/:name', defineEventHandler(async (event) => {
-    const fn = await ctx.functions.getFunction(name(event))
-    if (!fn) throw new KtrdrError({ statusCode: 404, code: 'FUNCTION_NOT_FOUND', retryable: false, message: `No function "${name(event)}" has been published: deploy it with \`ktrdr fn deploy ${name(event)}\`` })
-    const hosts = warmHosts(ctx, new Set(fn.versions.map((v) => v.sha256)))
-    return {
-      ...fn,
-      versions: fn.versions.map((v) => ({ ...v, warm_hosts: hosts.filter((h) => h.sha256.includes(v.sha256)).map((h) => h.worker_id) })),
-      warm_hosts: hosts,
-    }
-  }))
+  router.get(
+    '/api/v1/functions/:name',
+    defineEventHandler(async (event) => {
+      const fn = await ctx.functions.getFunction(name(event))
+      if (!fn)
+        throw new KtrdrError({
+          statusCode: 404,
+          code: 'FUNCTION_NOT_FOUND',
+          retryable: false,
+          message: `No function "${name(event)}" has been published: deploy it with \`ktrdr fn deploy ${name(event)}\``,
+        })
+      const hosts = warmHosts(ctx, new Set(fn.versions.map((v) => v.sha256)))
+      return {
+        ...fn,
+        versions: fn.versions.map((v) => ({ ...v, warm_hosts: hosts.filter((h) => h.sha256.includes(v.sha256)).map((h) => h.worker_id) })),
+        warm_hosts: hosts,
+      }
+    }),
+  )
 
-  router.get('/api/v1/functions/:name/versions', defineEventHandler(async (event) => {
-    const fn = await ctx.functions.getFunction(name(event))
-    if (!fn) throw new KtrdrError({ statusCode: 404, code: 'FUNCTION_NOT_FOUND', retryable: false, message: `No function "${name(event)}" has been published` })
-    return fn.versions
-  }))
+  router.get(
+    '/api/v1/functions/:name/versions',
+    defineEventHandler(async (event) => {
+      const fn = await ctx.functions.getFunction(name(event))
+      if (!fn)
+        throw new KtrdrError({
+          statusCode: 404,
+          code: 'FUNCTION_NOT_FOUND',
+          retryable: false,
+          message: `No function "${name(event)}" has been published`,
+        })
+      return fn.versions
+    }),
+  )
 
-  router.put('/api/v1/functions/:name/aliases/:alias', defineEventHandler(async (event) => {
-    const body = await readJsonBody(event, maxBody)
-    return ctx.functions.setAlias(name(event), getRouterParam(event, 'alias', { decode: true }) ?? '', parseRoutes(body))
-  }))
+  router.put(
+    '/api/v1/functions/:name/aliases/:alias',
+    defineEventHandler(async (event) => {
+      const body = await readJsonBody(event, maxBody)
+      return ctx.functions.setAlias(name(event), getRouterParam(event, 'alias', { decode: true }) ?? '', parseRoutes(body))
+    }),
+  )
 
-  router.post('/api/v1/functions/:name/rollback', defineEventHandler(async (event) => ctx.functions.rollback(name(event))))
+  router.post(
+    '/api/v1/functions/:name/rollback',
+    defineEventHandler(async (event) => ctx.functions.rollback(name(event))),
+  )
 
-  router.post('/api/v1/functions/gc', defineEventHandler(async (event) => {
-    const body = await readJsonBody<{ keep_last?: number }>(event, maxBody)
-    const keepLast = Number.isInteger(body.keep_last) && body.keep_last! >= 0 ? body.keep_last! : Number(process.env.KTRDR_FUNCTION_KEEP_LAST ?? 3)
-    const live = liveShas(ctx)
-    const deleted = await ctx.functions.collectGarbage({ keepLast, isInUse: (sha) => live.has(sha) })
-    return { deleted: deleted.map((v) => ({ name: v.name, version: v.version, sha256: v.sha256, size: v.size })), keep_last: keepLast }
-  }))
+  router.post(
+    '/api/v1/functions/gc',
+    defineEventHandler(async (event) => {
+      const body = await readJsonBody<{ keep_last?: number }>(event, maxBody)
+      const keepLast =
+        Number.isInteger(body.keep_last) && body.keep_last! >= 0 ? body.keep_last! : Number(process.env.KTRDR_FUNCTION_KEEP_LAST ?? 3)
+      const live = liveShas(ctx)
+      const deleted = await ctx.functions.collectGarbage({ keepLast, isInUse: (sha) => live.has(sha) })
+      return { deleted: deleted.map((v) => ({ name: v.name, version: v.version, sha256: v.sha256, size: v.size })), keep_last: keepLast }
+    }),
+  )
 })

@@ -9,13 +9,24 @@ import { defineGatewayRoutes } from '../_routes.ts'
  * unstorage's HTTP driver on the host side). Guarded by the cluster token like the other host routes.
  */
 export default defineGatewayRoutes((router, ctx) => {
-  const handlers = new Map(MOUNT_NAMES.map((mount) => [mount, createH3StorageHandler(ctx.storage[mount], {
-    resolvePath: (event) => event.path.replace(new RegExp(`^/api/v1/storage/${mount}`), '') || '/',
-  })]))
+  const handlers = new Map(
+    MOUNT_NAMES.map((mount) => [
+      mount,
+      createH3StorageHandler(ctx.storage[mount], {
+        resolvePath: (event) => event.path.replace(new RegExp(`^/api/v1/storage/${mount}`), '') || '/',
+      }),
+    ]),
+  )
   const handler = (event: Parameters<NonNullable<ReturnType<typeof handlers.get>>>[0]) => {
     const mount = getRouterParam(event, 'mount') as MountName
     const h = handlers.get(mount)
-    if (!h) throw new KtrdrError({ statusCode: 404, code: 'MOUNT_NOT_FOUND', retryable: false, message: `No storage mount "${mount}": use one of ${MOUNT_NAMES.join(', ')}` })
+    if (!h)
+      throw new KtrdrError({
+        statusCode: 404,
+        code: 'MOUNT_NOT_FOUND',
+        retryable: false,
+        message: `No storage mount "${mount}": use one of ${MOUNT_NAMES.join(', ')}`,
+      })
     return h(event)
   }
   router.use('/api/v1/storage/:mount', { auth: 'cluster', body: 'upload' }, handler)

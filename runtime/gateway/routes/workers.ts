@@ -1,5 +1,12 @@
 import { defineEventHandler, getQuery, getRequestHeader, getRouterParam, setResponseStatus, type H3Event } from 'h3'
-import type { HeartbeatRequest, HeartbeatResponse, HostEventAck, HostEventBatch, WorkerRegistration, WorkerStatus } from '../../protocol/index.ts'
+import type {
+  HeartbeatRequest,
+  HeartbeatResponse,
+  HostEventAck,
+  HostEventBatch,
+  WorkerRegistration,
+  WorkerStatus,
+} from '../../protocol/index.ts'
 import { HOST_SECRET_HEADER, KtrdrError } from '../../protocol/index.ts'
 import { readJsonBody } from '../_http.ts'
 import { defineGatewayRoutes, type GatewayRouteContext } from '../_routes.ts'
@@ -12,13 +19,18 @@ function invalid(message: string, field: string): never {
 }
 
 function checkRegistration(body: Record<string, unknown>): WorkerRegistration {
-  if (typeof body.worker_id !== 'string' || !/^[A-Za-z0-9._:-]{1,128}$/.test(body.worker_id)) invalid('worker_id must be 1–128 characters of letters, digits, . _ : -', 'worker_id')
-  if (typeof body.worker_type !== 'string' || !body.worker_type) invalid('worker_type must be a non-empty string (e.g. backtesting, training, general)', 'worker_type')
-  if (typeof body.endpoint_url !== 'string' || !/^https?:\/\/[^\s/]+/.test(body.endpoint_url)) invalid('endpoint_url must be an http(s) URL such as http://10.0.0.5:5003', 'endpoint_url')
+  if (typeof body.worker_id !== 'string' || !/^[A-Za-z0-9._:-]{1,128}$/.test(body.worker_id))
+    invalid('worker_id must be 1–128 characters of letters, digits, . _ : -', 'worker_id')
+  if (typeof body.worker_type !== 'string' || !body.worker_type)
+    invalid('worker_type must be a non-empty string (e.g. backtesting, training, general)', 'worker_type')
+  if (typeof body.endpoint_url !== 'string' || !/^https?:\/\/[^\s/]+/.test(body.endpoint_url))
+    invalid('endpoint_url must be an http(s) URL such as http://10.0.0.5:5003', 'endpoint_url')
   const caps = (body.capabilities ?? {}) as Record<string, unknown>
   if (typeof caps !== 'object' || Array.isArray(caps)) invalid('capabilities must be an object', 'capabilities')
-  if (caps.slots !== undefined && (!Number.isInteger(caps.slots) || (caps.slots as number) < 1)) invalid('capabilities.slots must be a positive integer', 'capabilities.slots')
-  if (caps.labels !== undefined && !(Array.isArray(caps.labels) && caps.labels.every((l) => typeof l === 'string'))) invalid('capabilities.labels must be an array of strings', 'capabilities.labels')
+  if (caps.slots !== undefined && (!Number.isInteger(caps.slots) || (caps.slots as number) < 1))
+    invalid('capabilities.slots must be a positive integer', 'capabilities.slots')
+  if (caps.labels !== undefined && !(Array.isArray(caps.labels) && caps.labels.every((l) => typeof l === 'string')))
+    invalid('capabilities.labels must be an array of strings', 'capabilities.labels')
   for (const list of ['running_operations', 'completed_operations', 'warm_bundles'] as const) {
     if (body[list] !== undefined && !Array.isArray(body[list])) invalid(`${list} must be an array`, list)
   }
@@ -53,7 +65,9 @@ async function staleAtEndpoint(ctx: GatewayRouteContext, body: WorkerRegistratio
   if (listening === body.worker_id) return others
   if (listening && others.some((o) => o.record.worker_id === listening)) {
     throw new KtrdrError({
-      statusCode: 409, code: 'ENDPOINT_IN_USE', retryable: false,
+      statusCode: 409,
+      code: 'ENDPOINT_IN_USE',
+      retryable: false,
       message: `Endpoint ${endpoint} belongs to the registered worker "${listening}" (its /health says so), not to "${body.worker_id}": register each host with its own endpoint_url`,
       details: { endpoint_url: endpoint, worker_id: listening },
     })
@@ -64,78 +78,118 @@ async function staleAtEndpoint(ctx: GatewayRouteContext, body: WorkerRegistratio
 export default defineGatewayRoutes((router, ctx) => {
   const max = ctx.options.maxBodyBytes
 
-  router.post('/api/v1/workers/register', { auth: 'cluster' }, defineEventHandler(async (event) => {
-    const body = checkRegistration(await readJsonBody(event, max))
-    const stale = await staleAtEndpoint(ctx, body)
-    const response = ctx.reconciler.register(body, hostSecret(event), stale)
-    const entry = ctx.workers.get(body.worker_id)
-    if (entry) ctx.health.trackConnection(entry, event.node.req.socket)
-    // The host forgets the completions it reported once we answer: commit them first.
-    await ctx.operations.flushed()
-    return response
-  }))
+  router.post(
+    '/api/v1/workers/register',
+    { auth: 'cluster' },
+    defineEventHandler(async (event) => {
+      const body = checkRegistration(await readJsonBody(event, max))
+      const stale = await staleAtEndpoint(ctx, body)
+      const response = ctx.reconciler.register(body, hostSecret(event), stale)
+      const entry = ctx.workers.get(body.worker_id)
+      if (entry) ctx.health.trackConnection(entry, event.node.req.socket)
+      // The host forgets the completions it reported once we answer: commit them first.
+      await ctx.operations.flushed()
+      return response
+    }),
+  )
 
-  router.get('/api/v1/workers', defineEventHandler((event) => {
-    const q = getQuery(event)
-    const type = typeof q.worker_type === 'string' ? q.worker_type : undefined
-    const status = typeof q.status === 'string' ? q.status.toUpperCase() : undefined
-    if (status && !STATUSES.includes(status as WorkerStatus)) invalid(`status must be one of ${STATUSES.join(', ')}`, 'status')
-    return ctx.workers.all().map((e) => e.record).filter((r) => (!type || r.worker_type === type) && (!status || r.status === status))
-  }))
+  router.get(
+    '/api/v1/workers',
+    defineEventHandler((event) => {
+      const q = getQuery(event)
+      const type = typeof q.worker_type === 'string' ? q.worker_type : undefined
+      const status = typeof q.status === 'string' ? q.status.toUpperCase() : undefined
+      if (status && !STATUSES.includes(status as WorkerStatus)) invalid(`status must be one of ${STATUSES.join(', ')}`, 'status')
+      return ctx.workers
+        .all()
+        .map((e) => e.record)
+        .filter((r) => (!type || r.worker_type === type) && (!status || r.status === status))
+    }),
+  )
 
-  router.get('/api/v1/workers/health', defineEventHandler(() => ctx.workers.summary()))
+  router.get(
+    '/api/v1/workers/health',
+    defineEventHandler(() => ctx.workers.summary()),
+  )
 
-  router.get('/api/v1/workers/:id', defineEventHandler((event) => ctx.workers.require(getRouterParam(event, 'id', { decode: true })!).record))
+  router.get(
+    '/api/v1/workers/:id',
+    defineEventHandler((event) => ctx.workers.require(getRouterParam(event, 'id', { decode: true })!).record),
+  )
 
-  router.post('/api/v1/workers/:id/heartbeat', { auth: 'cluster' }, defineEventHandler(async (event): Promise<HeartbeatResponse> => {
-    const entry = ctx.workers.require(getRouterParam(event, 'id', { decode: true })!)
-    ctx.reconciler.verify(entry.record.worker_id, hostSecret(event))
-    const body = await readJsonBody<HeartbeatRequest>(event, max)
-    if (body.running_operations !== undefined && !Array.isArray(body.running_operations)) invalid('running_operations must be an array', 'running_operations')
-    ctx.health.trackConnection(entry, event.node.req.socket)
-    return { ok: true, cancel: ctx.reconciler.heartbeat(entry, body) }
-  }))
+  router.post(
+    '/api/v1/workers/:id/heartbeat',
+    { auth: 'cluster' },
+    defineEventHandler(async (event): Promise<HeartbeatResponse> => {
+      const entry = ctx.workers.require(getRouterParam(event, 'id', { decode: true })!)
+      ctx.reconciler.verify(entry.record.worker_id, hostSecret(event))
+      const body = await readJsonBody<HeartbeatRequest>(event, max)
+      if (body.running_operations !== undefined && !Array.isArray(body.running_operations))
+        invalid('running_operations must be an array', 'running_operations')
+      ctx.health.trackConnection(entry, event.node.req.socket)
+      return { ok: true, cancel: ctx.reconciler.heartbeat(entry, body) }
+    }),
+  )
 
-  router.post('/api/v1/workers/:id/events', { auth: 'cluster' }, defineEventHandler(async (event): Promise<HostEventAck> => {
-    const id = getRouterParam(event, 'id', { decode: true })!
-    ctx.reconciler.verify(id, hostSecret(event))
-    const body = await readJsonBody<HostEventBatch>(event, max)
-    if (!Array.isArray(body.events)) invalid('events must be an array of host events', 'events')
-    for (const [i, e] of body.events.entries()) {
-      if (!e || typeof e.operation_id !== 'string' || !Number.isInteger(e.seq) || !Number.isInteger(e.attempt) || !['started', 'progress', 'completed', 'failed', 'cancelled'].includes(e.type)) {
-        invalid(`events[${i}] must have operation_id, integer seq and attempt, and type started|progress|completed|failed|cancelled`, `events[${i}]`)
+  router.post(
+    '/api/v1/workers/:id/events',
+    { auth: 'cluster' },
+    defineEventHandler(async (event): Promise<HostEventAck> => {
+      const id = getRouterParam(event, 'id', { decode: true })!
+      ctx.reconciler.verify(id, hostSecret(event))
+      const body = await readJsonBody<HostEventBatch>(event, max)
+      if (!Array.isArray(body.events)) invalid('events must be an array of host events', 'events')
+      for (const [i, e] of body.events.entries()) {
+        if (
+          !e ||
+          typeof e.operation_id !== 'string' ||
+          !Number.isInteger(e.seq) ||
+          !Number.isInteger(e.attempt) ||
+          !['started', 'progress', 'completed', 'failed', 'cancelled'].includes(e.type)
+        ) {
+          invalid(
+            `events[${i}] must have operation_id, integer seq and attempt, and type started|progress|completed|failed|cancelled`,
+            `events[${i}]`,
+          )
+        }
       }
-    }
-    // Applied even from a host the registry does not know yet (gateway just restarted): its secret
-    // and the operations' persisted placement say whose reports count.
-    const entry = ctx.workers.get(id)
-    if (entry) ctx.health.trackConnection(entry, event.node.req.socket)
-    else if (!ctx.reconciler.known(id)) ctx.workers.require(id)
-    const acked = ctx.reconciler.applyEvents(id, entry, body.events)
-    // The host drops acknowledged events: they must be committed before we say so.
-    await ctx.operations.flushed()
-    return { acked_seq: acked }
-  }))
+      // Applied even from a host the registry does not know yet (gateway just restarted): its secret
+      // and the operations' persisted placement say whose reports count.
+      const entry = ctx.workers.get(id)
+      if (entry) ctx.health.trackConnection(entry, event.node.req.socket)
+      else if (!ctx.reconciler.known(id)) ctx.workers.require(id)
+      const acked = ctx.reconciler.applyEvents(id, entry, body.events)
+      // The host drops acknowledged events: they must be committed before we say so.
+      await ctx.operations.flushed()
+      return { acked_seq: acked }
+    }),
+  )
 
-  router.post('/api/v1/workers/:id/drain', defineEventHandler((event) => {
-    const entry = ctx.workers.require(getRouterParam(event, 'id', { decode: true })!)
-    entry.record.metadata.draining = true
-    ctx.workers.refresh(entry)
-    ctx.logger.info(`Host ${entry.record.worker_id} draining: no new work, ${entry.running.size} operation(s) finish there`)
-    return entry.record
-  }))
+  router.post(
+    '/api/v1/workers/:id/drain',
+    defineEventHandler((event) => {
+      const entry = ctx.workers.require(getRouterParam(event, 'id', { decode: true })!)
+      entry.record.metadata.draining = true
+      ctx.workers.refresh(entry)
+      ctx.logger.info(`Host ${entry.record.worker_id} draining: no new work, ${entry.running.size} operation(s) finish there`)
+      return entry.record
+    }),
+  )
 
   // Also releases the id: its host secret is forgotten, the next host to register under it gets a new one.
-  router.delete('/api/v1/workers/:id', defineEventHandler(async (event) => {
-    const id = getRouterParam(event, 'id', { decode: true })!
-    if (!ctx.workers.get(id) && ctx.reconciler.release(id)) return { removed: true, worker_id: id, requeued_operations: [] }
-    const entry = ctx.workers.require(id)
-    ctx.reconciler.release(id)
-    const held = [...entry.running.keys()]
-    ctx.dispatcher.hostLost(entry, 'deregistered by DELETE /api/v1/workers')
-    ctx.workers.remove(entry.record.worker_id)
-    await ctx.operations.flushed()
-    setResponseStatus(event, 200)
-    return { removed: true, worker_id: entry.record.worker_id, requeued_operations: held }
-  }))
+  router.delete(
+    '/api/v1/workers/:id',
+    defineEventHandler(async (event) => {
+      const id = getRouterParam(event, 'id', { decode: true })!
+      if (!ctx.workers.get(id) && ctx.reconciler.release(id)) return { removed: true, worker_id: id, requeued_operations: [] }
+      const entry = ctx.workers.require(id)
+      ctx.reconciler.release(id)
+      const held = [...entry.running.keys()]
+      ctx.dispatcher.hostLost(entry, 'deregistered by DELETE /api/v1/workers')
+      ctx.workers.remove(entry.record.worker_id)
+      await ctx.operations.flushed()
+      setResponseStatus(event, 200)
+      return { removed: true, worker_id: entry.record.worker_id, requeued_operations: held }
+    }),
+  )
 })

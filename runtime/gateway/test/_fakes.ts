@@ -3,19 +3,36 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createApp, createRouter, defineEventHandler, getRouterParam, readBody, setResponseStatus, toNodeListener } from 'h3'
-import type { DispatchRequest, FunctionManifest, OperationErrorInfo, FunctionVersion, HostEvent, HostHealth, RegistrationResponse, WorkerCapabilities } from '../../protocol/index.ts'
+import type {
+  DispatchRequest,
+  FunctionManifest,
+  OperationErrorInfo,
+  FunctionVersion,
+  HostEvent,
+  HostHealth,
+  RegistrationResponse,
+  WorkerCapabilities,
+} from '../../protocol/index.ts'
 import { HOST_SECRET_HEADER, KtrdrError } from '../../protocol/index.ts'
 import type { FunctionRegistry, ResolvedFunction } from '../registry/_types.ts'
 
 export function manifest(name: string, extra: Partial<FunctionManifest> = {}): FunctionManifest {
   return {
-    name, description: `${name} test function`, operation_type: name === 'echo' ? 'dummy' : name,
+    name,
+    description: `${name} test function`,
+    operation_type: name === 'echo' ? 'dummy' : name,
     input_schema: {
-      $schema: 'https://json-schema.org/draft/2020-12/schema', type: 'object',
+      $schema: 'https://json-schema.org/draft/2020-12/schema',
+      type: 'object',
       properties: { message: { type: 'string' }, delay_ms: { type: 'integer', minimum: 0 }, steps: { type: 'integer', minimum: 0 } },
       additionalProperties: false,
     },
-    placement: {}, timeout_seconds: 60, max_attempts: 3, entry: 'server/index.mjs', built_at: new Date(0).toISOString(), node: '>=20',
+    placement: {},
+    timeout_seconds: 60,
+    max_attempts: 3,
+    entry: 'server/index.mjs',
+    built_at: new Date(0).toISOString(),
+    node: '>=20',
     ...extra,
   }
 }
@@ -23,18 +40,33 @@ export function manifest(name: string, extra: Partial<FunctionManifest> = {}): F
 /** Resolves `name`, `name@N`; each function has one version per manifest given. */
 export function createFakeRegistry(manifests: FunctionManifest[]): FunctionRegistry {
   const versions: FunctionVersion[] = manifests.map((m, i) => ({
-    name: m.name, version: 1, sha256: `sha-${m.name}-${i}`.padEnd(64, '0'), size: 1, bundle_key: `${m.name}/1.tgz`, manifest: m, created_at: new Date(0).toISOString(), source_commit: null,
+    name: m.name,
+    version: 1,
+    sha256: `sha-${m.name}-${i}`.padEnd(64, '0'),
+    size: 1,
+    bundle_key: `${m.name}/1.tgz`,
+    manifest: m,
+    created_at: new Date(0).toISOString(),
+    source_commit: null,
   }))
-  const notImplemented = () => { throw new Error('not in the fake registry') }
+  const notImplemented = () => {
+    throw new Error('not in the fake registry')
+  }
   return {
     async resolve(spec: string): Promise<ResolvedFunction> {
       const [name, ver] = spec.split('@')
       const v = versions.find((x) => x.name === name && (!ver || ver === 'latest' || String(x.version) === ver))
-      if (!v) throw new KtrdrError({ statusCode: 404, code: 'FUNCTION_NOT_FOUND', retryable: false, message: `Function ${spec} is not deployed` })
+      if (!v)
+        throw new KtrdrError({ statusCode: 404, code: 'FUNCTION_NOT_FOUND', retryable: false, message: `Function ${spec} is not deployed` })
       return { ...v, requested: spec }
     },
     getVersion: async (name: string, version: number) => versions.find((x) => x.name === name && x.version === version) ?? null,
-    publish: notImplemented, listFunctions: notImplemented, getFunction: async () => null, setAlias: notImplemented, rollback: notImplemented, collectGarbage: notImplemented,
+    publish: notImplemented,
+    listFunctions: notImplemented,
+    getFunction: async () => null,
+    setAlias: notImplemented,
+    rollback: notImplemented,
+    collectGarbage: notImplemented,
   }
 }
 
@@ -68,51 +100,104 @@ export async function startFakeHost(options: FakeHostOptions) {
 
   const push = async (event: HostEvent) => {
     if (killed) return
-    await fetch(`${options.gatewayUrl}/api/v1/workers/${options.workerId}/events`, { method: 'POST', headers, body: JSON.stringify({ events: [event] }) }).catch(() => {})
+    await fetch(`${options.gatewayUrl}/api/v1/workers/${options.workerId}/events`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ events: [event] }),
+    }).catch(() => {})
   }
   const at = () => new Date().toISOString()
 
   const router = createRouter()
-  router.post('/invocations', defineEventHandler(async (event) => {
-    const body = await readBody<DispatchRequest>(event)
-    state.dispatchCalls++
-    if (state.refuse || running.size >= caps.slots) { setResponseStatus(event, 503); return { accepted: false } }
-    received.push(body)
-    const input = (body.input ?? {}) as { delay_ms?: number; steps?: number }
-    const id = body.operation_id
-    const timers: NodeJS.Timeout[] = []
-    running.set(id, { attempt: body.attempt, timers })
-    setImmediate(() => void push({ seq: ++seq, type: 'started', operation_id: id, attempt: body.attempt, at: at(), bundle_ready_at: at() }))
-    const steps = input.steps ?? 0
-    const delay = input.delay_ms ?? 0
-    for (let i = 1; i <= steps; i++) {
-      timers.push(setTimeout(() => void push({ seq: ++seq, type: 'progress', operation_id: id, attempt: body.attempt, at: at(), progress: { percentage: (i / steps) * 100, current_step: `Step ${i}/${steps}`, context: { step: i } } }), (delay * i) / (steps + 1)))
-    }
-    timers.push(setTimeout(() => {
-      running.delete(id)
-      const outcome = options.outcome?.(body) ?? { result: { echo: body.input, worker_id: options.workerId } }
-      if ('error' in outcome) void push({ seq: ++seq, type: 'failed', operation_id: id, attempt: body.attempt, at: at(), error: outcome.error })
-      else void push({ seq: ++seq, type: 'completed', operation_id: id, attempt: body.attempt, at: at(), result: outcome.result })
-    }, delay))
-    setResponseStatus(event, 202)
-    return { accepted: true }
-  }))
-  router.delete('/invocations/:id', defineEventHandler((event) => {
-    const id = getRouterParam(event, 'id')!
-    const r = running.get(id)
-    if (r) {
-      for (const t of r.timers) clearTimeout(t)
-      running.delete(id)
-      void push({ seq: ++seq, type: 'cancelled', operation_id: id, attempt: r.attempt, at: at(), reason: 'cancelled' })
-    }
-    setResponseStatus(event, 202)
-    return { accepted: true }
-  }))
-  router.post('/bundles/prefetch', defineEventHandler((event) => { setResponseStatus(event, 202); return { accepted: true } }))
-  router.get('/health', defineEventHandler((event): HostHealth | { healthy: false } => {
-    if (state.healthStatus !== 200) { setResponseStatus(event, state.healthStatus); return { healthy: false } }
-    return { healthy: true, service: 'ktrdr-host', worker_id: options.workerId, timestamp: at(), status: 'operational', worker_status: running.size ? 'busy' : 'idle', current_operation: [...running.keys()][0] ?? null, running_operations: [...running.keys()], free_slots: caps.slots - running.size }
-  }))
+  router.post(
+    '/invocations',
+    defineEventHandler(async (event) => {
+      const body = await readBody<DispatchRequest>(event)
+      state.dispatchCalls++
+      if (state.refuse || running.size >= caps.slots) {
+        setResponseStatus(event, 503)
+        return { accepted: false }
+      }
+      received.push(body)
+      const input = (body.input ?? {}) as { delay_ms?: number; steps?: number }
+      const id = body.operation_id
+      const timers: NodeJS.Timeout[] = []
+      running.set(id, { attempt: body.attempt, timers })
+      setImmediate(
+        () => void push({ seq: ++seq, type: 'started', operation_id: id, attempt: body.attempt, at: at(), bundle_ready_at: at() }),
+      )
+      const steps = input.steps ?? 0
+      const delay = input.delay_ms ?? 0
+      for (let i = 1; i <= steps; i++) {
+        timers.push(
+          setTimeout(
+            () =>
+              void push({
+                seq: ++seq,
+                type: 'progress',
+                operation_id: id,
+                attempt: body.attempt,
+                at: at(),
+                progress: { percentage: (i / steps) * 100, current_step: `Step ${i}/${steps}`, context: { step: i } },
+              }),
+            (delay * i) / (steps + 1),
+          ),
+        )
+      }
+      timers.push(
+        setTimeout(() => {
+          running.delete(id)
+          const outcome = options.outcome?.(body) ?? { result: { echo: body.input, worker_id: options.workerId } }
+          if ('error' in outcome)
+            void push({ seq: ++seq, type: 'failed', operation_id: id, attempt: body.attempt, at: at(), error: outcome.error })
+          else void push({ seq: ++seq, type: 'completed', operation_id: id, attempt: body.attempt, at: at(), result: outcome.result })
+        }, delay),
+      )
+      setResponseStatus(event, 202)
+      return { accepted: true }
+    }),
+  )
+  router.delete(
+    '/invocations/:id',
+    defineEventHandler((event) => {
+      const id = getRouterParam(event, 'id')!
+      const r = running.get(id)
+      if (r) {
+        for (const t of r.timers) clearTimeout(t)
+        running.delete(id)
+        void push({ seq: ++seq, type: 'cancelled', operation_id: id, attempt: r.attempt, at: at(), reason: 'cancelled' })
+      }
+      setResponseStatus(event, 202)
+      return { accepted: true }
+    }),
+  )
+  router.post(
+    '/bundles/prefetch',
+    defineEventHandler((event) => {
+      setResponseStatus(event, 202)
+      return { accepted: true }
+    }),
+  )
+  router.get(
+    '/health',
+    defineEventHandler((event): HostHealth | { healthy: false } => {
+      if (state.healthStatus !== 200) {
+        setResponseStatus(event, state.healthStatus)
+        return { healthy: false }
+      }
+      return {
+        healthy: true,
+        service: 'ktrdr-host',
+        worker_id: options.workerId,
+        timestamp: at(),
+        status: 'operational',
+        worker_status: running.size ? 'busy' : 'idle',
+        current_operation: [...running.keys()][0] ?? null,
+        running_operations: [...running.keys()],
+        free_slots: caps.slots - running.size,
+      }
+    }),
+  )
   const app = createApp()
   app.use(router)
   const server: Server = createServer(toNodeListener(app))
@@ -121,18 +206,30 @@ export async function startFakeHost(options: FakeHostOptions) {
 
   const register = async (): Promise<RegistrationResponse> => {
     const res = await fetch(`${options.gatewayUrl}/api/v1/workers/register`, {
-      method: 'POST', headers,
-      body: JSON.stringify({ worker_id: options.workerId, worker_type: options.workerType ?? 'general', endpoint_url: url, capabilities: caps, running_operations: [...running].map(([operation_id, r]) => ({ operation_id, attempt: r.attempt })) }),
+      method: 'POST',
+      headers,
+      body: JSON.stringify({
+        worker_id: options.workerId,
+        worker_type: options.workerType ?? 'general',
+        endpoint_url: url,
+        capabilities: caps,
+        running_operations: [...running].map(([operation_id, r]) => ({ operation_id, attempt: r.attempt })),
+      }),
     })
     if (!res.ok) throw new Error(`register failed: ${res.status} ${await res.text()}`)
-    const response = await res.json() as RegistrationResponse
+    const response = (await res.json()) as RegistrationResponse
     // Like the real host: keep the secret the gateway issued and present it from now on.
     if (response.host_secret) headers[HOST_SECRET_HEADER] = response.host_secret
     return response
   }
   const heartbeatOnce = async () => {
     const res = await fetch(`${options.gatewayUrl}/api/v1/workers/${options.workerId}/heartbeat`, {
-      method: 'POST', headers, body: JSON.stringify({ running_operations: [...running].map(([operation_id, r]) => ({ operation_id, attempt: r.attempt })), free_slots: caps.slots - running.size }),
+      method: 'POST',
+      headers,
+      body: JSON.stringify({
+        running_operations: [...running].map(([operation_id, r]) => ({ operation_id, attempt: r.attempt })),
+        free_slots: caps.slots - running.size,
+      }),
     }).catch(() => null)
     if (res?.status === 404) await register().catch(() => {})
   }
@@ -140,10 +237,16 @@ export async function startFakeHost(options: FakeHostOptions) {
   const hb = options.heartbeat === false ? null : setInterval(() => void heartbeatOnce(), options.heartbeatMs ?? 200)
 
   return {
-    url, workerId: options.workerId, received, running, state,
+    url,
+    workerId: options.workerId,
+    received,
+    running,
+    state,
     register,
     /** Headers that speak as this host (cluster token and the secret the gateway issued it). */
-    get asHost(): Record<string, string> { return { ...headers } },
+    get asHost(): Record<string, string> {
+      return { ...headers }
+    },
     /** Abrupt death: sockets destroyed, nothing more is sent. */
     kill() {
       killed = true

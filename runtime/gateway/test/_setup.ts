@@ -12,28 +12,52 @@ export const DEFAULT_MANIFESTS: FunctionManifest[] = [
   manifest('needs-gpu', { placement: { requires: { gpu: true } } }),
   manifest('bt-only', { placement: { worker_types: ['backtesting'] } }),
   manifest('backtest', { operation_type: 'backtesting', input_schema: { type: 'object' } }),
-  manifest('train', { operation_type: 'training', input_schema: { type: 'object', properties: { timeframes: { type: 'array', items: { type: 'string' } } } }, placement: { prefers: { gpu: true } } }),
+  manifest('train', {
+    operation_type: 'training',
+    input_schema: { type: 'object', properties: { timeframes: { type: 'array', items: { type: 'string' } } } },
+    placement: { prefers: { gpu: true } },
+  }),
   manifest('ib-fetch', { operation_type: 'data_load', input_schema: { type: 'object' } }),
   manifest('short', { timeout_seconds: 1 }),
-  manifest('strict', { input_schema: { type: 'object', properties: { symbol: { type: 'string' }, bars: { type: 'integer', minimum: 1 } }, required: ['symbol'], additionalProperties: false } }),
+  manifest('strict', {
+    input_schema: {
+      type: 'object',
+      properties: { symbol: { type: 'string' }, bars: { type: 'integer', minimum: 1 } },
+      required: ['symbol'],
+      additionalProperties: false,
+    },
+  }),
 ]
 
 /** A gateway on a free loopback port with a temp dir for its db and storage. */
 export async function startTestGateway(config: GatewayServerConfig = {}, dir = mkdtempSync(join(tmpdir(), 'ktrdr-gw-'))) {
   const storage = await createKtrdrStorage({ root: join(dir, 'store') })
-  const gateway = await createGateway({
-    port: 0, quiet: true, dbPath: join(dir, 'gateway.db'), apiToken: null, clusterToken: null,
-    health: { heartbeatIntervalMs: 200, heartbeatTimeoutMs: 400, probeTimeoutMs: 300, intervalMs: 60_000, ...config.health },
-    ...config,
-  }, { storage, functions: createFakeRegistry(DEFAULT_MANIFESTS) })
+  const gateway = await createGateway(
+    {
+      port: 0,
+      quiet: true,
+      dbPath: join(dir, 'gateway.db'),
+      apiToken: null,
+      clusterToken: null,
+      health: { heartbeatIntervalMs: 200, heartbeatTimeoutMs: 400, probeTimeoutMs: 300, intervalMs: 60_000, ...config.health },
+      ...config,
+    },
+    { storage, functions: createFakeRegistry(DEFAULT_MANIFESTS) },
+  )
   return {
-    gateway, dir, url: gateway.url,
-    async api<T = any>(path: string, init: { method?: string; body?: unknown; headers?: Record<string, string>; raw?: string } = {}): Promise<{ status: number; body: T }> {
-      const call = () => fetch(`${gateway.url}${path}`, {
-        method: init.method ?? (init.body !== undefined || init.raw !== undefined ? 'POST' : 'GET'),
-        headers: { 'content-type': 'application/json', ...init.headers },
-        body: init.raw ?? (init.body === undefined ? undefined : JSON.stringify(init.body)),
-      })
+    gateway,
+    dir,
+    url: gateway.url,
+    async api<T = any>(
+      path: string,
+      init: { method?: string; body?: unknown; headers?: Record<string, string>; raw?: string } = {},
+    ): Promise<{ status: number; body: T }> {
+      const call = () =>
+        fetch(`${gateway.url}${path}`, {
+          method: init.method ?? (init.body !== undefined || init.raw !== undefined ? 'POST' : 'GET'),
+          headers: { 'content-type': 'application/json', ...init.headers },
+          body: init.raw ?? (init.body === undefined ? undefined : JSON.stringify(init.body)),
+        })
       // A pooled keep-alive socket may belong to a gateway this test just restarted on the same port.
       const res = await call().catch((error: Error & { cause?: { code?: string } }) => {
         if (error.cause?.code === 'UND_ERR_SOCKET') return call()

@@ -4,7 +4,9 @@ import { startFakeHost, until } from './_fakes.ts'
 import { startTestGateway, type TestGateway } from './_setup.ts'
 
 const cleanups: Array<() => Promise<unknown> | unknown> = []
-afterEach(async () => { while (cleanups.length) await cleanups.pop()!() })
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!()
+})
 
 async function gw(config: Parameters<typeof startTestGateway>[0] = {}): Promise<TestGateway> {
   const g = await startTestGateway(config)
@@ -81,7 +83,11 @@ describe('workers', () => {
     h.state.healthStatus = 500
     const statuses: string[] = []
     g.gateway.services.hooks.on('worker:status', (w) => statuses.push(w.status))
-    await until(async () => (await g.api<WorkerRecord>('/api/v1/workers/sick')).body.status === 'TEMPORARILY_UNAVAILABLE', 5000, 'unavailable')
+    await until(
+      async () => (await g.api<WorkerRecord>('/api/v1/workers/sick')).body.status === 'TEMPORARILY_UNAVAILABLE',
+      5000,
+      'unavailable',
+    )
     expect((await g.api<WorkerRecord>('/api/v1/workers/sick')).body.health_check_failures).toBeGreaterThanOrEqual(3)
     h.state.healthStatus = 200
     await until(async () => (await g.api<WorkerRecord>('/api/v1/workers/sick')).body.status === 'AVAILABLE', 5000, 'recovered')
@@ -100,8 +106,13 @@ describe('invocation', () => {
     expect(r.body.operation_id).toMatch(/^op_dummy_\d{8}_\d{6}_[0-9a-f]{8}$/)
     expect(r.body.status).toBe('pending')
     const seen = new Set<number>()
-    g.gateway.services.hooks.on('operation:updated', (o) => { if (o.operation_id === r.body.operation_id) seen.add(o.progress.percentage) })
-    const done = await until(async () => { const o = await op(g, r.body.operation_id); return o.status === 'completed' ? o : null }, 5000)
+    g.gateway.services.hooks.on('operation:updated', (o) => {
+      if (o.operation_id === r.body.operation_id) seen.add(o.progress.percentage)
+    })
+    const done = await until(async () => {
+      const o = await op(g, r.body.operation_id)
+      return o.status === 'completed' ? o : null
+    }, 5000)
     expect(done.result).toEqual({ echo: { message: 'hi', delay_ms: 150, steps: 3 }, worker_id: 'h1' })
     expect(done.worker_id).toBe('h1')
     expect(done.attempts).toBe(1)
@@ -141,13 +152,22 @@ describe('invocation', () => {
     expect(invalid.body.message).toMatch(/input\.symbol/)
     const missing = await g.api('/api/v1/functions/strict/invoke', { body: { input: { bars: 0 } } })
     expect(missing.status).toBe(422)
-    expect(missing.body.details.errors.map((e: { field: string }) => e.field)).toEqual(expect.arrayContaining(['input.symbol', 'input.bars']))
+    expect(missing.body.details.errors.map((e: { field: string }) => e.field)).toEqual(
+      expect.arrayContaining(['input.symbol', 'input.bars']),
+    )
     const big = await g.api('/api/v1/functions/echo/invoke', { body: { input: { message: 'x'.repeat(10_000) } } })
     expect(big.status).toBe(413)
     // Chunked body without content-length is counted too.
     const chunked = await fetch(`${g.url}/api/v1/functions/echo/invoke`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, duplex: 'half',
-      body: new ReadableStream({ start(c) { c.enqueue(new TextEncoder().encode(`{"input":{"message":"${'y'.repeat(8000)}"}}`)); c.close() } }),
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      duplex: 'half',
+      body: new ReadableStream({
+        start(c) {
+          c.enqueue(new TextEncoder().encode(`{"input":{"message":"${'y'.repeat(8000)}"}}`))
+          c.close()
+        },
+      }),
     } as RequestInit)
     expect(chunked.status).toBe(413)
     const first = await g.api<Operation>('/api/v1/functions/echo/invoke', { body: { input: {}, idempotency_key: 'k1' } })
@@ -157,8 +177,25 @@ describe('invocation', () => {
     // Malformed host events: 400, or normalised so readers of the operation never break.
     expect((await g.api('/api/v1/workers/h1/events', { body: { events: [{ type: 'progress' }] }, headers: h1.asHost })).status).toBe(400)
     const victim = await g.api<Operation>('/api/v1/functions/echo/invoke', { body: { input: { delay_ms: 60_000 } } })
-    const running = await until(async () => { const o = await op(g, victim.body.operation_id); return o.status === 'running' ? o : null })
-    await g.api('/api/v1/workers/h1/events', { headers: h1.asHost, body: { events: [{ seq: 1e15, type: 'progress', operation_id: running.operation_id, attempt: running.attempts, at: new Date().toISOString(), progress: { percentage: 'lots' } }] } })
+    const running = await until(async () => {
+      const o = await op(g, victim.body.operation_id)
+      return o.status === 'running' ? o : null
+    })
+    await g.api('/api/v1/workers/h1/events', {
+      headers: h1.asHost,
+      body: {
+        events: [
+          {
+            seq: 1e15,
+            type: 'progress',
+            operation_id: running.operation_id,
+            attempt: running.attempts,
+            at: new Date().toISOString(),
+            progress: { percentage: 'lots' },
+          },
+        ],
+      },
+    })
     const afterBad = await op(g, running.operation_id)
     expect(afterBad.progress.percentage).toBe(0)
     expect(afterBad.progress.context).toEqual({})
@@ -172,8 +209,10 @@ describe('scheduling', () => {
     const g = await gw()
     const h = await host(g, 'solo')
     const ids: string[] = []
-    for (let i = 0; i < 4; i++) ids.push((await g.api<Operation>('/api/v1/functions/echo/invoke', { body: { input: { delay_ms: 100 } } })).body.operation_id)
-    const urgent = (await g.api<Operation>('/api/v1/functions/echo/invoke', { body: { input: { delay_ms: 10 }, priority: 10 } })).body.operation_id
+    for (let i = 0; i < 4; i++)
+      ids.push((await g.api<Operation>('/api/v1/functions/echo/invoke', { body: { input: { delay_ms: 100 } } })).body.operation_id)
+    const urgent = (await g.api<Operation>('/api/v1/functions/echo/invoke', { body: { input: { delay_ms: 10 }, priority: 10 } })).body
+      .operation_id
     await until(async () => (await Promise.all([...ids, urgent].map((id) => op(g, id)))).every((o) => o.status === 'completed'), 10_000)
     const order = h.received.map((d) => d.operation_id)
     expect(order[0]).toBe(ids[0])
@@ -219,7 +258,9 @@ describe('scheduling', () => {
     await host(g, 'gpu-late', { capabilities: { gpu: true } })
     await until(async () => (await op(g, queued.body.operation_id)).status === 'completed')
     expect((await op(g, queued.body.operation_id)).worker_id).toBe('gpu-late')
-    const placed = await g.api<Operation & { warnings?: string[] }>('/api/v1/functions/needs-gpu/invoke', { body: { input: {}, wait_seconds: 5 } })
+    const placed = await g.api<Operation & { warnings?: string[] }>('/api/v1/functions/needs-gpu/invoke', {
+      body: { input: {}, wait_seconds: 5 },
+    })
     expect(placed.body.warnings).toBeUndefined()
     expect(placed.body.worker_id).toBe('gpu-late')
   })
@@ -239,7 +280,9 @@ describe('scheduling', () => {
   it('spreads concurrent work: least loaded first, then least recently used', async () => {
     const g = await gw()
     const hosts = await Promise.all(['a', 'b', 'c'].map((id) => host(g, id)))
-    const rs = await Promise.all(Array.from({ length: 3 }, () => g.api<Operation>('/api/v1/functions/echo/invoke', { body: { input: { delay_ms: 200 } } })))
+    const rs = await Promise.all(
+      Array.from({ length: 3 }, () => g.api<Operation>('/api/v1/functions/echo/invoke', { body: { input: { delay_ms: 200 } } })),
+    )
     await until(() => hosts.every((h) => h.received.length === 1), 5000, 'one per host')
     expect(hosts.map((h) => h.received.length)).toEqual([1, 1, 1])
     await until(async () => (await Promise.all(rs.map((r) => op(g, r.body.operation_id)))).every((o) => o.status === 'completed'))
@@ -272,7 +315,14 @@ describe('scheduling', () => {
     // Shorten the remaining run: the rescuer gets attempt 2 of the same input; finish it by hand.
     await until(() => rescuer.received.length === 1)
     expect(rescuer.received[0].attempt).toBe(2)
-    await g.api(`/api/v1/workers/rescuer/events`, { headers: rescuer.asHost, body: { events: [{ seq: 99, type: 'completed', operation_id: r.body.operation_id, attempt: 2, at: new Date().toISOString(), result: { ok: true } }] } })
+    await g.api(`/api/v1/workers/rescuer/events`, {
+      headers: rescuer.asHost,
+      body: {
+        events: [
+          { seq: 99, type: 'completed', operation_id: r.body.operation_id, attempt: 2, at: new Date().toISOString(), result: { ok: true } },
+        ],
+      },
+    })
     const done = await op(g, r.body.operation_id)
     expect(done.status).toBe('completed')
     expect(done.worker_id).toBe('rescuer')
@@ -285,7 +335,10 @@ describe('scheduling', () => {
     const h = await host(g, 'only')
     await until(async () => (await op(g, r.body.operation_id)).status === 'running')
     h.kill()
-    const failed = await until(async () => { const o = await op(g, r.body.operation_id); return o.status === 'failed' ? o : null }, 5000)
+    const failed = await until(async () => {
+      const o = await op(g, r.body.operation_id)
+      return o.status === 'failed' ? o : null
+    }, 5000)
     expect(failed.error?.code).toBe('HOST_LOST')
     expect(failed.error?.message).toMatch(/only/)
   })
@@ -307,7 +360,10 @@ describe('operations', () => {
     expect((await op(g, running.body.operation_id)).status).toBe('cancelled')
     const resumed = await g.api(`/api/v1/operations/${pending.body.operation_id}/resume`, { method: 'POST' })
     expect(resumed.status).toBe(200)
-    const done = await until(async () => { const o = await op(g, pending.body.operation_id); return o.status === 'completed' ? o : null })
+    const done = await until(async () => {
+      const o = await op(g, pending.body.operation_id)
+      return o.status === 'completed' ? o : null
+    })
     expect(done.metadata.resumed_from_attempt).toBe(0)
     expect((await g.api(`/api/v1/operations/${pending.body.operation_id}/resume`, { method: 'POST' })).status).toBe(409)
   })
@@ -316,7 +372,10 @@ describe('operations', () => {
     const g = await gw({ queue: { deadlineGraceMs: 300 } })
     const h = await host(g, 'silent')
     const r = await g.api<Operation>('/api/v1/functions/short/invoke', { body: { input: { delay_ms: 60_000 } } })
-    const failed = await until(async () => { const o = await op(g, r.body.operation_id); return o.status === 'failed' ? o : null }, 5000)
+    const failed = await until(async () => {
+      const o = await op(g, r.body.operation_id)
+      return o.status === 'failed' ? o : null
+    }, 5000)
     expect(failed.error?.code).toBe('FUNCTION_TIMEOUT')
     await until(() => h.running.size === 0, 3000, 'host told to cancel')
   })
@@ -350,9 +409,19 @@ describe('operations', () => {
     expect(['pending', 'running']).toContain((await op(second, queued.body.operation_id)).status)
     // The host's next heartbeat gets a 404, it re-registers with what it runs, the op re-attaches.
     await until(async () => (await second.api('/api/v1/workers/h')).status === 200, 5000, 're-registration')
-    const r = await until(async () => { const o = await op(second, running.body.operation_id); return o.status === 'completed' ? o : null }, 5000)
+    const r = await until(async () => {
+      const o = await op(second, running.body.operation_id)
+      return o.status === 'completed' ? o : null
+    }, 5000)
     expect(r.attempts).toBe(1)
-    expect((await until(async () => { const o = await op(second, queued.body.operation_id); return o.status === 'completed' ? o : null })).worker_id).toBe('h')
+    expect(
+      (
+        await until(async () => {
+          const o = await op(second, queued.body.operation_id)
+          return o.status === 'completed' ? o : null
+        })
+      ).worker_id,
+    ).toBe('h')
   })
 })
 
@@ -361,10 +430,14 @@ describe('storage over HTTP', () => {
     const { createStorage } = await import('unstorage')
     const { default: httpDriver } = await import('unstorage/drivers/http')
     const g = await gw({ apiToken: 'api', clusterToken: 'cluster' })
-    const remote = createStorage({ driver: httpDriver({ base: `${g.url}/api/v1/storage/results`, headers: { authorization: 'Bearer cluster' } }) })
+    const remote = createStorage({
+      driver: httpDriver({ base: `${g.url}/api/v1/storage/results`, headers: { authorization: 'Bearer cluster' } }),
+    })
     await remote.setItemRaw('runs/r1.bin', new Uint8Array([1, 2, 3, 250]))
     await remote.setItem('runs/r1.json', { ok: true })
-    expect(new Uint8Array(await g.gateway.services.storage.results.getItemRaw('runs/r1.bin') as Buffer)).toEqual(new Uint8Array([1, 2, 3, 250]))
+    expect(new Uint8Array((await g.gateway.services.storage.results.getItemRaw('runs/r1.bin')) as Buffer)).toEqual(
+      new Uint8Array([1, 2, 3, 250]),
+    )
     expect(await remote.getItem('runs/r1.json')).toEqual({ ok: true })
     expect((await remote.getKeys('runs')).sort()).toEqual(['runs:r1.bin', 'runs:r1.json'])
     expect((await g.api('/api/v1/storage/results/runs/r1.json')).status).toBe(401)

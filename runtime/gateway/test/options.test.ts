@@ -11,7 +11,15 @@ describe('resolveGatewayOptions', () => {
   })
 
   it('reads the guide variables (seconds) and tokens from the environment; config wins over env', () => {
-    const env = { KTRDR_WORKER_HEALTH_CHECK_INTERVAL: '2', KTRDR_WORKER_HEALTH_CHECK_TIMEOUT: '0.5', KTRDR_WORKER_HEALTH_CHECK_FAILURES: '5', KTRDR_WORKER_REMOVAL_THRESHOLD: '60', KTRDR_API_TOKEN: 'a', KTRDR_CLUSTER_TOKEN: 'c', KTRDR_GATEWAY_PORT: '9000' }
+    const env = {
+      KTRDR_WORKER_HEALTH_CHECK_INTERVAL: '2',
+      KTRDR_WORKER_HEALTH_CHECK_TIMEOUT: '0.5',
+      KTRDR_WORKER_HEALTH_CHECK_FAILURES: '5',
+      KTRDR_WORKER_REMOVAL_THRESHOLD: '60',
+      KTRDR_API_TOKEN: 'a',
+      KTRDR_CLUSTER_TOKEN: 'c',
+      KTRDR_GATEWAY_PORT: '9000',
+    }
     const o = resolveGatewayOptions({}, env)
     expect(o.health).toMatchObject({ intervalMs: 2000, timeoutMs: 500, failures: 5, removalMs: 60_000 })
     expect([o.apiToken, o.clusterToken, o.port]).toEqual(['a', 'c', 9000])

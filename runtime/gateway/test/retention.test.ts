@@ -14,7 +14,9 @@ import { startTestGateway, type TestGateway } from './_setup.ts'
 
 const DAY = 86_400_000
 const cleanups: Array<() => Promise<unknown> | unknown> = []
-afterEach(async () => { while (cleanups.length) await cleanups.pop()!() })
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!()
+})
 
 async function gw(config: Parameters<typeof startTestGateway>[0] = {}, dir?: string): Promise<TestGateway> {
   const g = await startTestGateway(config, dir)
@@ -69,7 +71,8 @@ describe('operations retention', () => {
   it('purges at start: rows that aged while the gateway was down are gone, live ones are back in the queue', async () => {
     const first = await gw({ retention: { days: 30 } })
     const ids = await mixOfOperations(first)
-    const recent = (await first.api<Operation>('/api/v1/functions/echo/invoke', { body: { input: { message: 'b' }, wait_seconds: 10 } })).body.operation_id
+    const recent = (await first.api<Operation>('/api/v1/functions/echo/invoke', { body: { input: { message: 'b' }, wait_seconds: 10 } }))
+      .body.operation_id
     await first.close(true)
     const db = new Database(join(first.dir, 'gateway.db'))
     const old = new Date(Date.now() - 40 * DAY).toISOString()
@@ -89,8 +92,11 @@ describe('operations retention', () => {
     const ids = await mixOfOperations(g)
     let clock = Date.now()
     const retention = createOperationsRetention({
-      options: { days: 1, intervalMs: 20 }, database: g.gateway.services.database, operations: g.gateway.services.operations,
-      logger: createConsola({ level: 0 }), now: () => clock,
+      options: { days: 1, intervalMs: 20 },
+      database: g.gateway.services.database,
+      operations: g.gateway.services.operations,
+      logger: createConsola({ level: 0 }),
+      now: () => clock,
     })
     cleanups.push(() => retention.close())
     retention.start()

@@ -7,25 +7,55 @@ import type { FunctionManifest } from '../../protocol/index.ts'
 import { createGateway, type Gateway } from '../index.ts'
 
 const enc = new TextEncoder()
-const schema = { type: 'object', properties: { symbol: { type: 'string' }, bars: { type: 'integer', minimum: 1 } }, required: ['symbol'], additionalProperties: false }
+const schema = {
+  type: 'object',
+  properties: { symbol: { type: 'string' }, bars: { type: 'integer', minimum: 1 } },
+  required: ['symbol'],
+  additionalProperties: false,
+}
 
 function bundle(marker: string): Uint8Array {
   const m: FunctionManifest = {
-    name: 'strict', description: 'schema test bundle', operation_type: 'strict', input_schema: schema, placement: {},
-    timeout_seconds: 60, max_attempts: 1, entry: 'server/index.mjs', built_at: '1970-01-01T00:00:00.000Z', source_commit: null, node: '>=20',
+    name: 'strict',
+    description: 'schema test bundle',
+    operation_type: 'strict',
+    input_schema: schema,
+    placement: {},
+    timeout_seconds: 60,
+    max_attempts: 1,
+    entry: 'server/index.mjs',
+    built_at: '1970-01-01T00:00:00.000Z',
+    source_commit: null,
+    node: '>=20',
   }
-  return packArchive([{ name: 'manifest.json', data: enc.encode(JSON.stringify(m)) }, { name: 'server/index.mjs', data: enc.encode(`// ${marker}\n`) }])
+  return packArchive([
+    { name: 'manifest.json', data: enc.encode(JSON.stringify(m)) },
+    { name: 'server/index.mjs', data: enc.encode(`// ${marker}\n`) },
+  ])
 }
 
 let dir: string
 let gateway: Gateway | undefined
-const start = async () => (gateway = await createGateway({ port: 0, quiet: true, dbPath: join(dir, 'gw.db'), storage: { root: join(dir, 'store') }, apiToken: null, clusterToken: null }))
+const start = async () =>
+  (gateway = await createGateway({
+    port: 0,
+    quiet: true,
+    dbPath: join(dir, 'gw.db'),
+    storage: { root: join(dir, 'store') },
+    apiToken: null,
+    clusterToken: null,
+  }))
 const api = async (path: string, init: RequestInit = {}) => {
   const res = await fetch(`${gateway!.url}${path}`, init)
   const text = await res.text()
   return { status: res.status, body: text ? JSON.parse(text) : null }
 }
-const invoke = (input: unknown) => api('/api/v1/functions/strict/invoke', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input }) })
+const invoke = (input: unknown) =>
+  api('/api/v1/functions/strict/invoke', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ input }),
+  })
 
 afterEach(async () => {
   await gateway?.close()
@@ -37,7 +67,11 @@ describe('input validators are compiled before the first invocation', () => {
   it('compiles at publish, so the first invocation after a deploy compiles nothing and still validates', async () => {
     dir = await mkdtemp(join(tmpdir(), 'ktrdr-warm-'))
     const gw = await start()
-    const up = await api('/api/v1/functions/strict/versions', { method: 'POST', body: bundle('one'), headers: { 'content-type': 'application/gzip' } })
+    const up = await api('/api/v1/functions/strict/versions', {
+      method: 'POST',
+      body: bundle('one'),
+      headers: { 'content-type': 'application/gzip' },
+    })
     expect(up.status).toBe(201)
     const after = gw.services.validateInput.stats.compiles
     expect(after).toBeGreaterThanOrEqual(1)
@@ -51,7 +85,15 @@ describe('input validators are compiled before the first invocation', () => {
   it('compiles the aliased versions at gateway start', async () => {
     dir = await mkdtemp(join(tmpdir(), 'ktrdr-warm-'))
     await start()
-    expect((await api('/api/v1/functions/strict/versions', { method: 'POST', body: bundle('one'), headers: { 'content-type': 'application/gzip' } })).status).toBe(201)
+    expect(
+      (
+        await api('/api/v1/functions/strict/versions', {
+          method: 'POST',
+          body: bundle('one'),
+          headers: { 'content-type': 'application/gzip' },
+        })
+      ).status,
+    ).toBe(201)
     await gateway!.close()
     const gw = await start()
     // Warming runs one schema per event-loop turn after start; wait for it (bounded).

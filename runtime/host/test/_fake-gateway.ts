@@ -21,31 +21,41 @@ export async function startFakeGateway() {
   const router = createRouter()
   const guard = (id?: string) => {
     if (state.mode === 'down') throw createError({ statusCode: 500, message: 'down' })
-    if (id !== undefined && (state.mode === 'forget' || !state.known.has(id))) throw createError({ statusCode: 404, message: 'unknown worker' })
+    if (id !== undefined && (state.mode === 'forget' || !state.known.has(id)))
+      throw createError({ statusCode: 404, message: 'unknown worker' })
   }
-  router.post('/api/v1/workers/register', defineEventHandler(async (event) => {
-    guard()
-    const body = (await readBody(event)) as WorkerRegistration
-    state.registrations.push(body)
-    state.known.add(body.worker_id)
-    notify()
-    return { ...body, status: 'AVAILABLE', heartbeat_interval_ms: 2000, stop_operations: [] }
-  }))
-  router.post('/api/v1/workers/:id/heartbeat', defineEventHandler(async (event) => {
-    guard(event.context.params!.id)
-    state.heartbeats.push((await readBody(event)) as HeartbeatRequest)
-    notify()
-    return { ok: true, cancel: state.cancel.splice(0) }
-  }))
-  router.post('/api/v1/workers/:id/events', defineEventHandler(async (event) => {
-    guard(event.context.params!.id)
-    const { events } = (await readBody(event)) as { events: HostEvent[] }
-    const last = state.events.at(-1)?.seq ?? 0
-    for (const e of events) if (e.seq > last) state.events.push(e)
-    notify()
-    setResponseStatus(event, 200)
-    return { acked_seq: events.at(-1)!.seq }
-  }))
+  router.post(
+    '/api/v1/workers/register',
+    defineEventHandler(async (event) => {
+      guard()
+      const body = (await readBody(event)) as WorkerRegistration
+      state.registrations.push(body)
+      state.known.add(body.worker_id)
+      notify()
+      return { ...body, status: 'AVAILABLE', heartbeat_interval_ms: 2000, stop_operations: [] }
+    }),
+  )
+  router.post(
+    '/api/v1/workers/:id/heartbeat',
+    defineEventHandler(async (event) => {
+      guard(event.context.params!.id)
+      state.heartbeats.push((await readBody(event)) as HeartbeatRequest)
+      notify()
+      return { ok: true, cancel: state.cancel.splice(0) }
+    }),
+  )
+  router.post(
+    '/api/v1/workers/:id/events',
+    defineEventHandler(async (event) => {
+      guard(event.context.params!.id)
+      const { events } = (await readBody(event)) as { events: HostEvent[] }
+      const last = state.events.at(-1)?.seq ?? 0
+      for (const e of events) if (e.seq > last) state.events.push(e)
+      notify()
+      setResponseStatus(event, 200)
+      return { acked_seq: events.at(-1)!.seq }
+    }),
+  )
   const app = createApp()
   app.use(router)
   const server: Server = createServer(toNodeListener(app))
@@ -58,12 +68,25 @@ export async function startFakeGateway() {
     until(predicate: () => boolean, timeoutMs = 15_000): Promise<void> {
       if (predicate()) return Promise.resolve()
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => { listeners.delete(check); reject(new Error('fake gateway: condition not met in time')) }, timeoutMs)
-        const check = () => { if (predicate()) { clearTimeout(timer); listeners.delete(check); resolve() } }
+        const timer = setTimeout(() => {
+          listeners.delete(check)
+          reject(new Error('fake gateway: condition not met in time'))
+        }, timeoutMs)
+        const check = () => {
+          if (predicate()) {
+            clearTimeout(timer)
+            listeners.delete(check)
+            resolve()
+          }
+        }
         listeners.add(check)
       })
     },
     eventsFor: (operationId: string) => state.events.filter((e) => e.operation_id === operationId),
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()) }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      }),
   }
 }

@@ -8,7 +8,11 @@ import type { DispatchRequest, FunctionRef } from '../../protocol/index.ts'
 
 export const FIXTURES = join(import.meta.dirname, 'fixtures')
 
-export interface Published { built: BuiltBundle; archive: Uint8Array; ref: FunctionRef }
+export interface Published {
+  built: BuiltBundle
+  archive: Uint8Array
+  ref: FunctionRef
+}
 
 /** Builds a function and stores its archive in the bundles mount the way the registry does. */
 export async function buildAndStore(target: string, storage: KtrdrStorage, outDir: string, version = 1): Promise<Published> {
@@ -16,13 +20,24 @@ export async function buildAndStore(target: string, storage: KtrdrStorage, outDi
   const archive = new Uint8Array(await readFile(built.archivePath))
   const bundle_key = `${built.name}/${built.sha256}.tgz`
   await storage.bundles.setItemRaw(bundle_key, archive)
-  return { built, archive, ref: { name: built.name, version, sha256: built.sha256, bundle_key, timeout_seconds: built.manifest.timeout_seconds } }
+  return {
+    built,
+    archive,
+    ref: { name: built.name, version, sha256: built.sha256, bundle_key, timeout_seconds: built.manifest.timeout_seconds },
+  }
 }
 
 export async function tempRoot(prefix: string) {
   const root = await mkdtemp(join(tmpdir(), prefix))
   const storage = await createKtrdrStorage({ root: join(root, 'storage') })
-  return { root, storage, async cleanup() { await storage.dispose(); await rm(root, { recursive: true, force: true }) } }
+  return {
+    root,
+    storage,
+    async cleanup() {
+      await storage.dispose()
+      await rm(root, { recursive: true, force: true })
+    },
+  }
 }
 
 let counter = 0
@@ -37,9 +52,20 @@ export function dispatchRequest(ref: FunctionRef, input: unknown, overrides: Par
   }
 }
 
-export interface WaitResult { status: string; result?: any; error?: any; reason?: string; pid: number | null; operation_id: string }
+export interface WaitResult {
+  status: string
+  result?: any
+  error?: any
+  reason?: string
+  pid: number | null
+  operation_id: string
+}
 
 /** POST /invocations?wait=1: the host answers with the finished invocation. */
 export function invokeAndWait(hostUrl: string, request: DispatchRequest, token?: string): Promise<WaitResult> {
-  return ofetch<WaitResult>(`${hostUrl}/invocations?wait=1`, { method: 'POST', body: request, headers: token ? { authorization: `Bearer ${token}` } : {} })
+  return ofetch<WaitResult>(`${hostUrl}/invocations?wait=1`, {
+    method: 'POST',
+    body: request,
+    headers: token ? { authorization: `Bearer ${token}` } : {},
+  })
 }

@@ -16,9 +16,19 @@ beforeAll(async () => {
   echo = await buildAndStore('echo', env.storage, join(env.root, 'build'))
   gateway = await startFakeGateway()
   host = await createHost({
-    apiUrl: gateway.url, port: 0, workerType: 'backtesting', storage: { root: join(env.root, 'storage') }, cacheDir: join(env.root, 'cache'),
-    slots: 2, detectGpu: false, executorMemoryMb: 96, cancelGraceMs: 500, heartbeatIntervalMs: 200,
-    register: { initialDelayMs: 50, maxDelayMs: 200 }, forwardExecutorOutput: false, logLevel: 'warn',
+    apiUrl: gateway.url,
+    port: 0,
+    workerType: 'backtesting',
+    storage: { root: join(env.root, 'storage') },
+    cacheDir: join(env.root, 'cache'),
+    slots: 2,
+    detectGpu: false,
+    executorMemoryMb: 96,
+    cancelGraceMs: 500,
+    heartbeatIntervalMs: 200,
+    register: { initialDelayMs: 50, maxDelayMs: 200 },
+    forwardExecutorOutput: false,
+    logLevel: 'warn',
   })
   await host.registered
 })
@@ -133,7 +143,11 @@ describe('function host', () => {
   it('answers 503 when every slot is taken, 404 when cancelling an unknown operation, 400 on a bad body', async () => {
     const long = [dispatchRequest(echo.ref, { delay_ms: 60_000, steps: 600 }), dispatchRequest(echo.ref, { delay_ms: 60_000, steps: 600 })]
     for (const r of long) await ofetch(`${host.url}/invocations`, { method: 'POST', body: r })
-    const busy = await ofetch.raw(`${host.url}/invocations`, { method: 'POST', body: dispatchRequest(echo.ref, {}), ignoreResponseError: true })
+    const busy = await ofetch.raw(`${host.url}/invocations`, {
+      method: 'POST',
+      body: dispatchRequest(echo.ref, {}),
+      ignoreResponseError: true,
+    })
     expect(busy.status).toBe(503)
     expect((await ofetch(`${host.url}/health`)).worker_status).toBe('busy')
     for (const r of long) await ofetch(`${host.url}/invocations/${r.operation_id}`, { method: 'DELETE' })
@@ -148,12 +162,17 @@ describe('function host', () => {
 describe('prefetch', () => {
   it('unpacks an announced version and pre-warms an executor for it; a newer version retires idle older executors', async () => {
     const bytes = (await import('../../protocol/index.ts')).packArchive(
-      (await import('../../protocol/index.ts')).unpackArchive(echo.archive).concat([{ name: 'server/.variant', data: new TextEncoder().encode('prefetch-test') }]),
+      (await import('../../protocol/index.ts'))
+        .unpackArchive(echo.archive)
+        .concat([{ name: 'server/.variant', data: new TextEncoder().encode('prefetch-test') }]),
     )
     const ref = { ...echo.ref, version: 50, sha256: sha256Hex(bytes), bundle_key: `echo/${sha256Hex(bytes)}.tgz` }
     await env.storage.bundles.setItemRaw(ref.bundle_key, bytes)
     await invokeAndWait(host.url, dispatchRequest(echo.ref, {}))
-    const older = host.executors().filter((e) => e.sha256 === echo.ref.sha256 && !e.busy).map((e) => e.pid)
+    const older = host
+      .executors()
+      .filter((e) => e.sha256 === echo.ref.sha256 && !e.busy)
+      .map((e) => e.pid)
     expect(older.length).toBeGreaterThan(0)
     const res = await ofetch.raw(`${host.url}/bundles/prefetch`, { method: 'POST', body: ref })
     expect(res.status).toBe(202)
@@ -184,7 +203,10 @@ describe('bad bundles fail their operation and leave the host AVAILABLE', () => 
 
   it('invalid manifest', async () => {
     const { packArchive } = await import('../../protocol/index.ts')
-    const bytes = packArchive([{ name: 'manifest.json', data: new TextEncoder().encode('{"name":"echo"}') }, { name: 'server/index.mjs', data: new TextEncoder().encode('') }])
+    const bytes = packArchive([
+      { name: 'manifest.json', data: new TextEncoder().encode('{"name":"echo"}') },
+      { name: 'server/index.mjs', data: new TextEncoder().encode('') },
+    ])
     const ref = { ...echo.ref, version: 91, sha256: sha256Hex(bytes), bundle_key: 'echo/bad-manifest.tgz' }
     await env.storage.bundles.setItemRaw(ref.bundle_key, bytes)
     const outcome = await invokeAndWait(host.url, dispatchRequest(ref, {}))
@@ -193,7 +215,10 @@ describe('bad bundles fail their operation and leave the host AVAILABLE', () => 
   })
 
   it('missing bundle', async () => {
-    const outcome = await invokeAndWait(host.url, dispatchRequest({ ...echo.ref, version: 92, sha256: 'a'.repeat(64), bundle_key: 'echo/missing.tgz' }, {}))
+    const outcome = await invokeAndWait(
+      host.url,
+      dispatchRequest({ ...echo.ref, version: 92, sha256: 'a'.repeat(64), bundle_key: 'echo/missing.tgz' }, {}),
+    )
     expect(outcome.error.code).toBe('BUNDLE_NOT_FOUND')
   })
 

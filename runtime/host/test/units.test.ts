@@ -12,7 +12,9 @@ import { tempRoot } from './_setup.ts'
 
 const enc = new TextEncoder()
 const cleanups: Array<() => Promise<void>> = []
-afterEach(async () => { for (const c of cleanups.splice(0)) await c() })
+afterEach(async () => {
+  for (const c of cleanups.splice(0)) await c()
+})
 
 describe('resolveHostOptions', () => {
   it('refuses a malformed number in the environment, naming the variable (it used to fall back silently)', () => {
@@ -24,26 +26,63 @@ describe('resolveHostOptions', () => {
   })
 
   it('reads the deployment guide environment and the KTRDR_HOST_* extras', () => {
-    const o = resolveHostOptions({}, {
-      KTRDR_API_URL: 'http://10.0.0.1:8000/', WORKER_ID: 'ktrdr-worker-bt-1', WORKER_TYPE: 'backtesting', WORKER_PORT: '5009',
-      WORKER_ENDPOINT_URL: 'http://10.0.0.5:5009', WORKER_CORES: '4', WORKER_MEMORY_GB: '8', LOG_LEVEL: 'DEBUG', DATA_DIR: '/data/ktrdr',
-      KTRDR_HOST_SLOTS: '3', KTRDR_HOST_CAPABILITIES: 'ib,llm,fast-disk', KTRDR_CLUSTER_TOKEN: 'sekret', KTRDR_HOST_HEARTBEAT_MS: '500',
-    })
+    const o = resolveHostOptions(
+      {},
+      {
+        KTRDR_API_URL: 'http://10.0.0.1:8000/',
+        WORKER_ID: 'ktrdr-worker-bt-1',
+        WORKER_TYPE: 'backtesting',
+        WORKER_PORT: '5009',
+        WORKER_ENDPOINT_URL: 'http://10.0.0.5:5009',
+        WORKER_CORES: '4',
+        WORKER_MEMORY_GB: '8',
+        LOG_LEVEL: 'DEBUG',
+        DATA_DIR: '/data/ktrdr',
+        KTRDR_HOST_SLOTS: '3',
+        KTRDR_HOST_CAPABILITIES: 'ib,llm,fast-disk',
+        KTRDR_CLUSTER_TOKEN: 'sekret',
+        KTRDR_HOST_HEARTBEAT_MS: '500',
+      },
+    )
     expect(o).toMatchObject({
-      apiUrl: 'http://10.0.0.1:8000', workerId: 'ktrdr-worker-bt-1', workerType: 'backtesting', port: 5009, endpointUrl: 'http://10.0.0.5:5009',
-      cores: 4, memoryGb: 8, logLevel: 4, slots: 3, ib: true, llm: true, labels: ['fast-disk'], clusterToken: 'sekret', heartbeatIntervalMs: 500,
+      apiUrl: 'http://10.0.0.1:8000',
+      workerId: 'ktrdr-worker-bt-1',
+      workerType: 'backtesting',
+      port: 5009,
+      endpointUrl: 'http://10.0.0.5:5009',
+      cores: 4,
+      memoryGb: 8,
+      logLevel: 4,
+      slots: 3,
+      ib: true,
+      llm: true,
+      labels: ['fast-disk'],
+      clusterToken: 'sekret',
+      heartbeatIntervalMs: 500,
     })
     expect(o.storage.mounts.data).toEqual({ driver: 'fs', base: '/data/ktrdr' })
   })
 
   it('has defaults: general worker on 5003, 1 slot, 2 s heartbeat, generated id', () => {
     const o = resolveHostOptions({}, {})
-    expect(o).toMatchObject({ apiUrl: null, workerType: 'general', port: 5003, slots: 1, heartbeatIntervalMs: 2000, bind: '127.0.0.1', clusterToken: null })
+    expect(o).toMatchObject({
+      apiUrl: null,
+      workerType: 'general',
+      port: 5003,
+      slots: 1,
+      heartbeatIntervalMs: 2000,
+      bind: '127.0.0.1',
+      clusterToken: null,
+    })
     expect(o.workerId).toMatch(/^general-worker-[0-9a-f]{8}$/)
   })
 
   it('parses nvidia-smi output into gpu capabilities', () => {
-    expect(parseNvidiaSmi('NVIDIA H200, 143771 MiB\nNVIDIA H200, 143771 MiB\n')).toMatchObject({ gpu_type: 'CUDA', gpu_count: 2, gpu_memory_gb: 140.4 })
+    expect(parseNvidiaSmi('NVIDIA H200, 143771 MiB\nNVIDIA H200, 143771 MiB\n')).toMatchObject({
+      gpu_type: 'CUDA',
+      gpu_count: 2,
+      gpu_memory_gb: 140.4,
+    })
     expect(parseNvidiaSmi('')).toBeNull()
   })
 })
@@ -53,7 +92,9 @@ describe('event outbox', () => {
     const delivered: HostEvent[] = []
     let fail = 2
     let release!: () => void
-    const gate = new Promise<void>((r) => { release = r })
+    const gate = new Promise<void>((r) => {
+      release = r
+    })
     const outbox = createEventOutbox({
       logger: consola.withTag('test'),
       retry: { initialMs: 5, maxMs: 10 },
@@ -67,7 +108,8 @@ describe('event outbox', () => {
     })
     const base = { operation_id: 'op1', attempt: 1, at: new Date().toISOString() }
     outbox.push({ type: 'started', ...base })
-    for (let i = 1; i <= 50; i++) outbox.push({ type: 'progress', ...base, progress: { percentage: i * 2, current_step: null, context: {} } })
+    for (let i = 1; i <= 50; i++)
+      outbox.push({ type: 'progress', ...base, progress: { percentage: i * 2, current_step: null, context: {} } })
     outbox.push({ type: 'completed', ...base, result: 42 })
     release()
     await outbox.drained()
@@ -82,7 +124,9 @@ describe('event outbox', () => {
     const delivered: HostEvent[] = []
     const outbox = createEventOutbox({
       logger: consola.withTag('test'),
-      onUnknownWorker: async () => { known = true },
+      onUnknownWorker: async () => {
+        known = true
+      },
       async send(events) {
         if (!known) throw new UnknownWorkerError('unknown')
         delivered.push(...events)
@@ -98,8 +142,23 @@ describe('event outbox', () => {
 })
 
 function fakeBundle(marker: string, size: number) {
-  const manifest: FunctionManifest = { name: 'echo', description: '', operation_type: 'echo', input_schema: {}, placement: {}, timeout_seconds: 1, max_attempts: 1, entry: 'server/index.mjs', built_at: '1970-01-01T00:00:00.000Z', source_commit: null, node: '>=20' }
-  return packArchive([{ name: 'manifest.json', data: enc.encode(JSON.stringify(manifest)) }, { name: 'server/index.mjs', data: enc.encode(`// ${marker}\n${'x'.repeat(size)}`) }])
+  const manifest: FunctionManifest = {
+    name: 'echo',
+    description: '',
+    operation_type: 'echo',
+    input_schema: {},
+    placement: {},
+    timeout_seconds: 1,
+    max_attempts: 1,
+    entry: 'server/index.mjs',
+    built_at: '1970-01-01T00:00:00.000Z',
+    source_commit: null,
+    node: '>=20',
+  }
+  return packArchive([
+    { name: 'manifest.json', data: enc.encode(JSON.stringify(manifest)) },
+    { name: 'server/index.mjs', data: enc.encode(`// ${marker}\n${'x'.repeat(size)}`) },
+  ])
 }
 
 describe('bundle cache', () => {
@@ -131,16 +190,31 @@ describe('cluster token', () => {
   it('guards every host route except /health', async () => {
     const env = await tempRoot('ktrdr-token-')
     cleanups.push(env.cleanup)
-    const host = await createHost({ apiUrl: null, port: 0, storage: { root: join(env.root, 'storage') }, cacheDir: join(env.root, 'cache'), clusterToken: 'tok', detectGpu: false, logLevel: 'error' })
+    const host = await createHost({
+      apiUrl: null,
+      port: 0,
+      storage: { root: join(env.root, 'storage') },
+      cacheDir: join(env.root, 'cache'),
+      clusterToken: 'tok',
+      detectGpu: false,
+      logLevel: 'error',
+    })
     cleanups.push(() => host.close())
     expect((await ofetch(`${host.url}/health`)).healthy).toBe(true)
     const denied = await ofetch.raw(`${host.url}/invocations`, { method: 'POST', body: {}, ignoreResponseError: true })
     expect(denied.status).toBe(401)
-    const allowed = await ofetch.raw(`${host.url}/invocations`, { method: 'POST', body: {}, headers: { authorization: 'Bearer tok' }, ignoreResponseError: true })
+    const allowed = await ofetch.raw(`${host.url}/invocations`, {
+      method: 'POST',
+      body: {},
+      headers: { authorization: 'Bearer tok' },
+      ignoreResponseError: true,
+    })
     expect(allowed.status).toBe(400)
   })
 
   it('refuses a non-loopback bind without a token unless insecure', async () => {
-    await expect(createHost({ apiUrl: null, port: 0, bind: '0.0.0.0', clusterToken: null, detectGpu: false })).rejects.toMatchObject({ code: 'INSECURE_BIND' })
+    await expect(createHost({ apiUrl: null, port: 0, bind: '0.0.0.0', clusterToken: null, detectGpu: false })).rejects.toMatchObject({
+      code: 'INSECURE_BIND',
+    })
   })
 })

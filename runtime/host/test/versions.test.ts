@@ -14,7 +14,10 @@ let gateway: Gateway
 const hosts: KtrdrHost[] = []
 let v1: BuiltBundle, v2: BuiltBundle
 
-async function api<T = any>(path: string, init: { method?: string; body?: unknown; raw?: Uint8Array } = {}): Promise<{ status: number; body: T }> {
+async function api<T = any>(
+  path: string,
+  init: { method?: string; body?: unknown; raw?: Uint8Array } = {},
+): Promise<{ status: number; body: T }> {
   const res = await fetch(`${gateway.url}${path}`, {
     method: init.method ?? (init.body !== undefined || init.raw ? 'POST' : 'GET'),
     headers: { 'content-type': init.raw ? 'application/gzip' : 'application/json' },
@@ -24,7 +27,8 @@ async function api<T = any>(path: string, init: { method?: string; body?: unknow
   return { status: res.status, body: text ? JSON.parse(text) : null }
 }
 
-const deploy = async (built: BuiltBundle) => (await api(`/api/v1/functions/${built.name}/versions`, { raw: new Uint8Array(await readFile(built.archivePath)) })).body
+const deploy = async (built: BuiltBundle) =>
+  (await api(`/api/v1/functions/${built.name}/versions`, { raw: new Uint8Array(await readFile(built.archivePath)) })).body
 const invoke = async (spec: string, input: unknown, wait = 30): Promise<Operation> => {
   const res = await api<Operation>(`/api/v1/functions/${spec}/invoke`, { body: { input, wait_seconds: wait } })
   expect([200, 202]).toContain(res.status)
@@ -43,8 +47,17 @@ async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs =
 
 async function startHost(id: string) {
   const host = await createHost({
-    apiUrl: gateway.url, workerId: id, port: 0, storage: { root: join(dir, 'store') }, cacheDir: join(dir, 'cache', id),
-    slots: 2, detectGpu: false, heartbeatIntervalMs: 200, register: { initialDelayMs: 50, maxDelayMs: 500 }, forwardExecutorOutput: false, logLevel: 'warn',
+    apiUrl: gateway.url,
+    workerId: id,
+    port: 0,
+    storage: { root: join(dir, 'store') },
+    cacheDir: join(dir, 'cache', id),
+    slots: 2,
+    detectGpu: false,
+    heartbeatIntervalMs: 200,
+    register: { initialDelayMs: 50, maxDelayMs: 500 },
+    forwardExecutorOutput: false,
+    logLevel: 'warn',
   })
   await host.registered
   hosts.push(host)
@@ -58,7 +71,14 @@ beforeAll(async () => {
   v2 = await buildFunctionBundle(join(FUNCTION_FIXTURES, 'echo-v2'), { outDir: out, sourceCommit: null })
   expect(v2.name).toBe('echo')
   expect(v2.sha256).not.toBe(v1.sha256)
-  gateway = await createGateway({ port: 0, quiet: true, dbPath: join(dir, 'gw.db'), storage: { root: join(dir, 'store') }, apiToken: null, clusterToken: null })
+  gateway = await createGateway({
+    port: 0,
+    quiet: true,
+    dbPath: join(dir, 'gw.db'),
+    storage: { root: join(dir, 'store') },
+    apiToken: null,
+    clusterToken: null,
+  })
   await startHost('ver-host-1')
   await startHost('ver-host-2')
 })
@@ -82,7 +102,10 @@ describe('versioned deploys without reprovisioning', () => {
 
     // A long v1 operation is running when v2 lands.
     const long = await invoke('echo', { delay_ms: 2500, steps: 25 }, 0)
-    await until(() => getOp(long.operation_id), (op) => op.status === 'running' && op.progress.percentage > 0)
+    await until(
+      () => getOp(long.operation_id),
+      (op) => op.status === 'running' && op.progress.percentage > 0,
+    )
     const published = await deploy(v2)
     expect(published.version).toBe(2)
 
@@ -92,7 +115,10 @@ describe('versioned deploys without reprovisioning', () => {
       expect(op.function).toMatchObject({ version: 2, sha256: v2.sha256 })
       expect((op.result as any).variant).toBe('v2')
     }
-    const longDone = await until(() => getOp(long.operation_id), (op) => op.status !== 'running' && op.status !== 'pending')
+    const longDone = await until(
+      () => getOp(long.operation_id),
+      (op) => op.status !== 'running' && op.status !== 'pending',
+    )
     expect(longDone.status).toBe('completed')
     expect(longDone.function.version).toBe(1)
     expect((longDone.result as any).variant).toBeUndefined()
@@ -104,10 +130,16 @@ describe('versioned deploys without reprovisioning', () => {
       expect(now.metadata.host_info.pid).toBe(w.metadata.host_info.pid)
       expect(now.metadata.host_info.started_at).toBe(w.metadata.host_info.started_at)
     }
-    await until(async () => hosts.flatMap((h) => h.executors()), (ex) => !ex.some((e) => e.version === 1))
+    await until(
+      async () => hosts.flatMap((h) => h.executors()),
+      (ex) => !ex.some((e) => e.version === 1),
+    )
 
     // Both hosts were told to prefetch v2: it shows as warm on them.
-    await until(() => api('/api/v1/functions/echo'), (r) => r.body.versions.find((v: any) => v.version === 2).warm_hosts.length === 2)
+    await until(
+      () => api('/api/v1/functions/echo'),
+      (r) => r.body.versions.find((v: any) => v.version === 2).warm_hosts.length === 2,
+    )
 
     // Rollback: latest → v1 again.
     expect((await api('/api/v1/functions/echo/rollback', { method: 'POST' })).body.routes).toEqual([{ version: 1, weight: 100 }])
@@ -115,7 +147,19 @@ describe('versioned deploys without reprovisioning', () => {
     expect(rolledBack.function.version).toBe(1)
 
     // Canary: 50/50 over many invocations lands on both within tolerance (±4 sd of a fair coin).
-    expect((await api('/api/v1/functions/echo/aliases/canary', { method: 'PUT', body: { routes: [{ version: 1, weight: 50 }, { version: 2, weight: 50 }] } })).status).toBe(200)
+    expect(
+      (
+        await api('/api/v1/functions/echo/aliases/canary', {
+          method: 'PUT',
+          body: {
+            routes: [
+              { version: 1, weight: 50 },
+              { version: 2, weight: 50 },
+            ],
+          },
+        })
+      ).status,
+    ).toBe(200)
     const n = 60
     const ops: Operation[] = []
     for (let i = 0; i < n; i += 6) ops.push(...(await Promise.all(Array.from({ length: 6 }, () => invoke('echo@canary', {})))))
@@ -127,7 +171,8 @@ describe('versioned deploys without reprovisioning', () => {
 
     // A host that joins after the deploys runs what latest names (v1 after the rollback) from storage.
     const late = await startHost('ver-host-late')
-    for (const h of ['ver-host-1', 'ver-host-2']) expect((await api(`/api/v1/workers/${h}/drain`, { method: 'POST' })).status).toBeLessThan(300)
+    for (const h of ['ver-host-1', 'ver-host-2'])
+      expect((await api(`/api/v1/workers/${h}/drain`, { method: 'POST' })).status).toBeLessThan(300)
     const onLate = await invoke('echo', { message: 'late' })
     expect(onLate.status).toBe('completed')
     expect(onLate.worker_id).toBe(late.workerId)

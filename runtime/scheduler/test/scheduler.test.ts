@@ -3,13 +3,32 @@ import { describe, expect, it } from 'vitest'
 import { createPendingQueue, hostMatches, placeOperation, type HostView, type PlacementRequest } from '../index.ts'
 
 function host(id: string, extra: Partial<HostView> = {}): HostView {
-  return { id, workerType: 'general', schedulable: true, gpu: false, ib: false, llm: false, memoryGb: 8, labels: new Set(), slots: 1, running: 0, lastSelected: 0, warm: new Set(), ...extra }
+  return {
+    id,
+    workerType: 'general',
+    schedulable: true,
+    gpu: false,
+    ib: false,
+    llm: false,
+    memoryGb: 8,
+    labels: new Set(),
+    slots: 1,
+    running: 0,
+    lastSelected: 0,
+    warm: new Set(),
+    ...extra,
+  }
 }
 const req = (extra: Partial<PlacementRequest> = {}): PlacementRequest => ({ requires: {}, preferGpu: false, requireGpu: false, ...extra })
 
 describe('placeOperation', () => {
   it('filters by worker type, gpu, ib, llm, memory and labels', () => {
-    const hosts = [host('plain'), host('gpu', { gpu: true }), host('ib', { ib: true, workerType: 'data' }), host('big', { memoryGb: 64, labels: new Set(['ssd']) })]
+    const hosts = [
+      host('plain'),
+      host('gpu', { gpu: true }),
+      host('ib', { ib: true, workerType: 'data' }),
+      host('big', { memoryGb: 64, labels: new Set(['ssd']) }),
+    ]
     expect(placeOperation(hosts, req({ requires: { gpu: true } }))?.id).toBe('gpu')
     expect(placeOperation(hosts, req({ requires: { ib: true } }))?.id).toBe('ib')
     expect(placeOperation(hosts, req({ requires: { workerTypes: ['data'] } }))?.id).toBe('ib')
@@ -34,25 +53,40 @@ describe('placeOperation', () => {
   })
 
   it('least loaded, then warm bundle, then least recently selected', () => {
-    const hosts = [host('busy', { slots: 4, running: 2 }), host('idle-old', { slots: 4, lastSelected: 1 }), host('idle-new', { slots: 4, lastSelected: 2 })]
+    const hosts = [
+      host('busy', { slots: 4, running: 2 }),
+      host('idle-old', { slots: 4, lastSelected: 1 }),
+      host('idle-new', { slots: 4, lastSelected: 2 }),
+    ]
     expect(placeOperation(hosts, req())?.id).toBe('idle-old')
     hosts[2].warm = new Set(['abc'])
     expect(placeOperation(hosts, req({ sha256: 'abc' }))?.id).toBe('idle-new')
   })
 
   it('never picks an ineligible host and always finds one when one is eligible (property)', () => {
-    const arb = fc.array(fc.record({ gpu: fc.boolean(), slots: fc.integer({ min: 1, max: 4 }), running: fc.integer({ min: 0, max: 4 }), schedulable: fc.boolean(), lastSelected: fc.nat(100) }), { maxLength: 30 })
-    fc.assert(fc.property(arb, fc.boolean(), fc.boolean(), (specs, preferGpu, requireGpu) => {
-      const hosts = specs.map((s, i) => host(`h${i}`, s))
-      const r = req({ preferGpu, requireGpu })
-      const eligible = hosts.filter((h) => h.schedulable && h.running < h.slots && (!requireGpu || h.gpu))
-      const chosen = placeOperation(hosts, r)
-      if (eligible.length === 0) return chosen === undefined
-      if (!chosen || !eligible.includes(chosen)) return false
-      const load = (h: HostView) => h.running / h.slots
-      const pool = preferGpu && eligible.some((h) => h.gpu) ? eligible.filter((h) => h.gpu) : eligible
-      return pool.includes(chosen) && pool.every((h) => load(h) >= load(chosen))
-    }))
+    const arb = fc.array(
+      fc.record({
+        gpu: fc.boolean(),
+        slots: fc.integer({ min: 1, max: 4 }),
+        running: fc.integer({ min: 0, max: 4 }),
+        schedulable: fc.boolean(),
+        lastSelected: fc.nat(100),
+      }),
+      { maxLength: 30 },
+    )
+    fc.assert(
+      fc.property(arb, fc.boolean(), fc.boolean(), (specs, preferGpu, requireGpu) => {
+        const hosts = specs.map((s, i) => host(`h${i}`, s))
+        const r = req({ preferGpu, requireGpu })
+        const eligible = hosts.filter((h) => h.schedulable && h.running < h.slots && (!requireGpu || h.gpu))
+        const chosen = placeOperation(hosts, r)
+        if (eligible.length === 0) return chosen === undefined
+        if (!chosen || !eligible.includes(chosen)) return false
+        const load = (h: HostView) => h.running / h.slots
+        const pool = preferGpu && eligible.some((h) => h.gpu) ? eligible.filter((h) => h.gpu) : eligible
+        return pool.includes(chosen) && pool.every((h) => load(h) >= load(chosen))
+      }),
+    )
   })
 })
 

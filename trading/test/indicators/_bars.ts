@@ -24,8 +24,15 @@ export function randomBars(n: number, seed = 1, start = 100): OhlcvSeries {
 
 export function emptyBars(n: number): OhlcvSeries {
   return {
-    symbol: 'TEST', timeframe: '1h', length: n, time: new Float64Array(n),
-    open: new Float64Array(n), high: new Float64Array(n), low: new Float64Array(n), close: new Float64Array(n), volume: new Float64Array(n),
+    symbol: 'TEST',
+    timeframe: '1h',
+    length: n,
+    time: new Float64Array(n),
+    open: new Float64Array(n),
+    high: new Float64Array(n),
+    low: new Float64Array(n),
+    close: new Float64Array(n),
+    volume: new Float64Array(n),
   }
 }
 
@@ -63,7 +70,10 @@ export function firstMismatch(actual: ArrayLike<number>, expected: ArrayLike<num
   for (let i = 0; i < actual.length; i++) {
     const a = actual[i]
     const e = expected[i]
-    if (Number.isNaN(e) || Number.isNaN(a)) { if (Number.isNaN(e) !== Number.isNaN(a)) return `[${i}] ${a} vs ${e}`; continue }
+    if (Number.isNaN(e) || Number.isNaN(a)) {
+      if (Number.isNaN(e) !== Number.isNaN(a)) return `[${i}] ${a} vs ${e}`
+      continue
+    }
     if (Math.abs(a - e) > absTol + relTol * Math.abs(e)) return `[${i}] ${a} vs ${e}`
   }
   return undefined

@@ -21,14 +21,27 @@ describe('NaN inputs follow pandas rolling/ewm semantics', () => {
     }
   })
   it('rollingMeanStd and rollingBands are NaN wherever the window holds a NaN', () => {
-    const mean = new Float64Array(x.length), sd = new Float64Array(x.length)
+    const mean = new Float64Array(x.length),
+      sd = new Float64Array(x.length)
     rollingMeanStd(f64(x), 3, mean, sd)
     const clean = (i: number) => i >= 2 && x.slice(i - 2, i + 1).every((v) => !Number.isNaN(v))
-    const expSd = ref.rollStdSample(x.map((v) => (Number.isNaN(v) ? 0 : v)), 3).map((v, i) => (clean(i) ? v : N))
+    const expSd = ref
+      .rollStdSample(
+        x.map((v) => (Number.isNaN(v) ? 0 : v)),
+        3,
+      )
+      .map((v, i) => (clean(i) ? v : N))
     expect(firstMismatch(sd, expSd)).toBeUndefined()
-    const up = new Float64Array(x.length), mid = new Float64Array(x.length), lo = new Float64Array(x.length)
+    const up = new Float64Array(x.length),
+      mid = new Float64Array(x.length),
+      lo = new Float64Array(x.length)
     rollingBands(f64(x), 3, 2, up, mid, lo)
-    expect(firstMismatch(up, expSd.map((s, i) => mean[i] + 2 * s))).toBeUndefined()
+    expect(
+      firstMismatch(
+        up,
+        expSd.map((s, i) => mean[i] + 2 * s),
+      ),
+    ).toBeUndefined()
   })
   it('rollingExtreme is NaN while a NaN is in the window', () => {
     expect(Array.from(rollingExtreme(f64([1, N, 3, 2, 1]), 2, true, new Float64Array(5)))).toEqual([N, N, N, 3, 2])
@@ -56,13 +69,20 @@ describe('NaN inputs follow pandas rolling/ewm semantics', () => {
 
 describe('long series: no drift, exact zeros', () => {
   it('rolling mean/std over 300k bars stay within 1e-9 of an exact two-pass window (equity and forex scales)', () => {
-    for (const [level, noise] of [[20_000, 50], [1.1, 1e-4]] as const) {
+    for (const [level, noise] of [
+      [20_000, 50],
+      [1.1, 1e-4],
+    ] as const) {
       const r = rng(9)
       const n = 300_000
       const x = new Float64Array(n)
       let p = level
-      for (let i = 0; i < n; i++) { p += (r() - 0.5) * noise; x[i] = p }
-      const mean = new Float64Array(n), sd = new Float64Array(n)
+      for (let i = 0; i < n; i++) {
+        p += (r() - 0.5) * noise
+        x[i] = p
+      }
+      const mean = new Float64Array(n),
+        sd = new Float64Array(n)
       rollingMeanStd(x, 50, mean, sd)
       const sma = rollingMean(x, 50, 50, new Float64Array(n))
       for (const i of [n - 1, n - 777, 123_457]) {
@@ -86,14 +106,21 @@ describe('long series: no drift, exact zeros', () => {
 
 describe('sliding max/min', () => {
   it('block (van Herk) path and deque path both equal a naive scan, for any window and length', () => {
-    fc.assert(fc.property(fc.array(fc.double({ min: -1e6, max: 1e6, noNaN: true }), { minLength: 1, maxLength: 120 }), fc.integer({ min: 1, max: 40 }), (xs, n) => {
-      const x = f64(xs)
-      const expMax = xs.map((_, i) => (i < n - 1 ? N : Math.max(...xs.slice(i - n + 1, i + 1))))
-      const expMin = xs.map((_, i) => (i < n - 1 ? N : Math.min(...xs.slice(i - n + 1, i + 1))))
-      expect(Array.from(rollingExtreme(x, n, true, new Float64Array(xs.length)))).toEqual(expMax)
-      expect(Array.from(rollingExtreme(x, n, false, new Float64Array(xs.length)))).toEqual(expMin)
-      const idx = new Int32Array(xs.length)
-      expect(Array.from(rollingExtreme(x, n, true, new Float64Array(xs.length), idx))).toEqual(expMax)
-    }), { numRuns: 200 })
+    fc.assert(
+      fc.property(
+        fc.array(fc.double({ min: -1e6, max: 1e6, noNaN: true }), { minLength: 1, maxLength: 120 }),
+        fc.integer({ min: 1, max: 40 }),
+        (xs, n) => {
+          const x = f64(xs)
+          const expMax = xs.map((_, i) => (i < n - 1 ? N : Math.max(...xs.slice(i - n + 1, i + 1))))
+          const expMin = xs.map((_, i) => (i < n - 1 ? N : Math.min(...xs.slice(i - n + 1, i + 1))))
+          expect(Array.from(rollingExtreme(x, n, true, new Float64Array(xs.length)))).toEqual(expMax)
+          expect(Array.from(rollingExtreme(x, n, false, new Float64Array(xs.length)))).toEqual(expMin)
+          const idx = new Int32Array(xs.length)
+          expect(Array.from(rollingExtreme(x, n, true, new Float64Array(xs.length), idx))).toEqual(expMax)
+        },
+      ),
+      { numRuns: 200 },
+    )
   })
 })

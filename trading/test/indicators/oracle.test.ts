@@ -29,12 +29,16 @@ function agree(actual: ArrayLike<number>, oracle: number[], tol = 1e-9, from = 0
 
 describe('trading-signals as oracle', () => {
   it('SMA(20)', () => agree(computeIndicator('sma', { period: 20 }, bars).sma, nulls(new TS.SMA(20).updates(c, false))))
-  it('EMA(20) against ema adjust=false', () => agree(computeIndicator('ema', { period: 20, adjust: false }, bars).ema, nulls(new TS.EMA(20).updates(c, false))))
+  it('EMA(20) against ema adjust=false', () =>
+    agree(computeIndicator('ema', { period: 20, adjust: false }, bars).ema, nulls(new TS.EMA(20).updates(c, false))))
   it('WMA(10)', () => agree(computeIndicator('wma', { period: 10 }, bars).wma, nulls(new TS.WMA(10).updates(c, false))))
-  it('RSI(14), Wilder with SMA seed', () => agree(computeIndicator('rsi', { period: 14 }, bars).rsi, nulls(new TS.RSI(14).updates(c, false))))
-  it('ATR(14) with SMA smoothing', () => agree(computeIndicator('atr', { period: 14 }, bars).atr, nulls(new TS.ATR(14, TS.SMA).updates(candles, false))))
+  it('RSI(14), Wilder with SMA seed', () =>
+    agree(computeIndicator('rsi', { period: 14 }, bars).rsi, nulls(new TS.RSI(14).updates(c, false))))
+  it('ATR(14) with SMA smoothing', () =>
+    agree(computeIndicator('atr', { period: 14 }, bars).atr, nulls(new TS.ATR(14, TS.SMA).updates(candles, false))))
   it('CCI(20)', () => agree(computeIndicator('cci', { period: 20 }, bars).cci, nulls(new TS.CCI(20).updates(candles, false)), 1e-7))
-  it('Williams %R(14)', () => agree(computeIndicator('williamsr', { period: 14 }, bars).williamsr, nulls(new TS.WilliamsR(14).updates(candles, false))))
+  it('Williams %R(14)', () =>
+    agree(computeIndicator('williamsr', { period: 14 }, bars).williamsr, nulls(new TS.WilliamsR(14).updates(candles, false))))
   it('MFI(14)', () => agree(computeIndicator('mfi', { period: 14 }, bars).mfi, nulls(new TS.MFI(14).updates(candles, false)), 1e-8))
   it('ROC(10) as a ratio', () => {
     const ours = Array.from(computeIndicator('roc', { period: 10 }, bars).roc).map((v) => v / 100)
@@ -47,26 +51,59 @@ describe('trading-signals as oracle', () => {
   it('Donchian channels(20)', () => {
     const o = new TS.DonchianChannels(20).updates(candles, false)
     const d = computeIndicator('donchianchannels', { period: 20 }, bars)
-    agree(d.upper, o.map((r) => r?.upper ?? NaN)); agree(d.middle, o.map((r) => r?.middle ?? NaN)); agree(d.lower, o.map((r) => r?.lower ?? NaN))
+    agree(
+      d.upper,
+      o.map((r) => r?.upper ?? NaN),
+    )
+    agree(
+      d.middle,
+      o.map((r) => r?.middle ?? NaN),
+    )
+    agree(
+      d.lower,
+      o.map((r) => r?.lower ?? NaN),
+    )
   })
   it('Bollinger(20, 2): same middle; band width scaled from population to sample std', () => {
     const o = new TS.BollingerBands(20, 2).updates(c, false)
     const b = computeIndicator('bbands', { period: 20, multiplier: 2 }, bars)
-    agree(b.middle, o.map((r) => r?.middle ?? NaN))
+    agree(
+      b.middle,
+      o.map((r) => r?.middle ?? NaN),
+    )
     const scale = Math.sqrt(20 / 19)
-    agree(Array.from(b.upper).map((u, i) => u - b.middle[i]), o.map((r) => (r ? (r.upper - r.middle) * scale : NaN)), 1e-8)
+    agree(
+      Array.from(b.upper).map((u, i) => u - b.middle[i]),
+      o.map((r) => (r ? (r.upper - r.middle) * scale : NaN)),
+      1e-8,
+    )
   })
   it('MACD(12, 26, 9): line exact; signal/histogram agree once the late-seeded signal has converged', () => {
     const o = new TS.MACD(new TS.EMA(12), new TS.EMA(26), new TS.EMA(9)).updates(c, false)
     const m = computeIndicator('macd', {}, bars)
-    agree(m.line, o.map((r) => r?.macd ?? NaN))
-    agree(m.signal, o.map((r) => r?.signal ?? NaN), 1e-9, 300)
-    agree(m.histogram, o.map((r) => r?.histogram ?? NaN), 1e-9, 300)
+    agree(
+      m.line,
+      o.map((r) => r?.macd ?? NaN),
+    )
+    agree(
+      m.signal,
+      o.map((r) => r?.signal ?? NaN),
+      1e-9,
+      300,
+    )
+    agree(
+      m.histogram,
+      o.map((r) => r?.histogram ?? NaN),
+      1e-9,
+      300,
+    )
   })
 })
 
 describe('technicalindicators as oracle', () => {
-  const high = arr(bars.high), low = arr(bars.low), volume = arr(bars.volume)
+  const high = arr(bars.high),
+    low = arr(bars.low),
+    volume = arr(bars.volume)
   it('OBV (starts at 0)', () => {
     const o = TI.OBV.calculate({ close: c, volume })
     agree(computeIndicator('obv', {}, bars).obv, rightAlign(o))

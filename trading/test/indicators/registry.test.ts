@@ -2,17 +2,65 @@ import { describe, expect, it } from 'vitest'
 import { computeIndicator, getIndicator, listIndicators, requireIndicator, resolveIndicatorParams } from '../../indicators/registry.ts'
 import { barsFrom, randomBars } from './_bars.ts'
 
-const CATALOGUE = ['rsi', 'sma', 'ema', 'wma', 'macd', 'bollingerbands', 'bollingerbandwidth', 'atr', 'stochastic', 'adx', 'roc', 'momentum', 'cci', 'williamsr', 'obv', 'vwap', 'mfi', 'cmf', 'adline', 'aroon', 'fishertransform', 'rvi', 'keltnerchannels', 'donchianchannels', 'supertrend', 'parabolicsar', 'ichimoku', 'volumeratio', 'distancefromma', 'squeezeintensity', 'zigzag']
+const CATALOGUE = [
+  'rsi',
+  'sma',
+  'ema',
+  'wma',
+  'macd',
+  'bollingerbands',
+  'bollingerbandwidth',
+  'atr',
+  'stochastic',
+  'adx',
+  'roc',
+  'momentum',
+  'cci',
+  'williamsr',
+  'obv',
+  'vwap',
+  'mfi',
+  'cmf',
+  'adline',
+  'aroon',
+  'fishertransform',
+  'rvi',
+  'keltnerchannels',
+  'donchianchannels',
+  'supertrend',
+  'parabolicsar',
+  'ichimoku',
+  'volumeratio',
+  'distancefromma',
+  'squeezeintensity',
+  'zigzag',
+]
 
 describe('registry lookup (docs/domain.md#indicator-registry)', () => {
   it('holds exactly the 31 catalogue types', () => {
-    expect(listIndicators().map((d) => d.type).sort()).toEqual([...CATALOGUE].sort())
+    expect(
+      listIndicators()
+        .map((d) => d.type)
+        .sort(),
+    ).toEqual([...CATALOGUE].sort())
   })
   it.each([
-    ['RSI', 'rsi'], ['RsiIndicator', 'rsi'], ['bbands', 'bollingerbands'], ['BollingerBandsIndicator', 'bollingerbands'],
-    ['sma', 'sma'], ['SimpleMovingAverage', 'sma'], ['exponentialmovingaverage', 'ema'], ['WeightedMovingAverage', 'wma'],
-    ['MACDIndicator', 'macd'], ['ADXIndicator', 'adx'], ['ParabolicSARIndicator', 'parabolicsar'], ['ZigZagIndicator', 'zigzag'],
-    ['williams_r', 'williamsr'], ['DonchianChannels', 'donchianchannels'], ['KeltnerChannels', 'keltnerchannels'], ['ADLineIndicator', 'adline'],
+    ['RSI', 'rsi'],
+    ['RsiIndicator', 'rsi'],
+    ['bbands', 'bollingerbands'],
+    ['BollingerBandsIndicator', 'bollingerbands'],
+    ['sma', 'sma'],
+    ['SimpleMovingAverage', 'sma'],
+    ['exponentialmovingaverage', 'ema'],
+    ['WeightedMovingAverage', 'wma'],
+    ['MACDIndicator', 'macd'],
+    ['ADXIndicator', 'adx'],
+    ['ParabolicSARIndicator', 'parabolicsar'],
+    ['ZigZagIndicator', 'zigzag'],
+    ['williams_r', 'williamsr'],
+    ['DonchianChannels', 'donchianchannels'],
+    ['KeltnerChannels', 'keltnerchannels'],
+    ['ADLineIndicator', 'adline'],
   ])('%s resolves to %s, case-insensitively', (name, type) => {
     expect(getIndicator(name)?.type).toBe(type)
     expect(getIndicator(name.toUpperCase())?.type).toBe(type)
@@ -71,7 +119,10 @@ describe('resolveIndicatorParams (docs/domain.md#indicator-entries, with the sil
     expect(errs('zigzag', { threshold: 0 })[0]).toMatch(/must be in \(0..1\]/)
   })
   it('normalises enum and source spelling', () => {
-    expect(resolveIndicatorParams('distancefromma', { ma_type: 'ema', source: 'HIGH' }).params).toMatchObject({ ma_type: 'EMA', source: 'high' })
+    expect(resolveIndicatorParams('distancefromma', { ma_type: 'ema', source: 'HIGH' }).params).toMatchObject({
+      ma_type: 'EMA',
+      source: 'high',
+    })
   })
   it('rejects params that are not a mapping', () => {
     expect(resolveIndicatorParams('rsi', [14] as unknown as Record<string, unknown>).errors[0].message).toMatch(/params must be a mapping/)
@@ -83,8 +134,11 @@ describe('resolveIndicatorParams (docs/domain.md#indicator-entries, with the sil
   it('accepts the indicator blocks of the shipped reference strategies', () => {
     // From strategies/*.yaml: the MACD `fast/slow/signal` spelling is the KTRDR quirk recorded in docs/decisions.md#indicators, now a warning.
     const blocks: Array<[string, Record<string, unknown>, number]> = [
-      ['rsi', { period: 14, source: 'close' }, 0], ['adx', { period: 14 }, 0], ['roc', { period: 10 }, 0],
-      ['macd', { fast_period: 12, slow_period: 26, signal_period: 9 }, 0], ['macd', { fast: 12, slow: 26, signal: 9 }, 3],
+      ['rsi', { period: 14, source: 'close' }, 0],
+      ['adx', { period: 14 }, 0],
+      ['roc', { period: 10 }, 0],
+      ['macd', { fast_period: 12, slow_period: 26, signal_period: 9 }, 0],
+      ['macd', { fast: 12, slow: 26, signal: 9 }, 3],
     ]
     for (const [type, p, warnings] of blocks) {
       const r = resolveIndicatorParams(type, p)
@@ -108,8 +162,12 @@ describe('computeIndicator', () => {
     expect(Object.keys(computeIndicator('adline', {}, bars))).not.toContain('line_sma_21')
   })
   it('throws 400 on invalid params and 422 below minBars, with actionable messages', () => {
-    expect(() => computeIndicator('rsi', { period: 0 }, bars)).toThrow(expect.objectContaining({ statusCode: 400, code: 'INDICATOR_PARAMS_INVALID' }))
-    expect(() => computeIndicator('adx', { period: 14 }, randomBars(28))).toThrow(expect.objectContaining({ statusCode: 422, code: 'INDICATOR_INSUFFICIENT_DATA' }))
+    expect(() => computeIndicator('rsi', { period: 0 }, bars)).toThrow(
+      expect.objectContaining({ statusCode: 400, code: 'INDICATOR_PARAMS_INVALID' }),
+    )
+    expect(() => computeIndicator('adx', { period: 14 }, randomBars(28))).toThrow(
+      expect.objectContaining({ statusCode: 422, code: 'INDICATOR_INSUFFICIENT_DATA' }),
+    )
     expect(() => computeIndicator('adx', { period: 14 }, randomBars(28))).toThrow(/adx needs at least 29 bars, got 28/)
     expect(() => computeIndicator('macd', {}, randomBars(34))).toThrow(/needs at least 35 bars/)
   })
@@ -131,7 +189,9 @@ describe('decisions on KTRDR quirks', () => {
   it('MFI rejects negative (forex −1 sentinel) volume with a 422 that says what to do', () => {
     const b = randomBars(40)
     b.volume.fill(-1)
-    expect(() => computeIndicator('mfi', {}, b)).toThrow(expect.objectContaining({ statusCode: 422, code: 'INDICATOR_INVALID_DATA', retryable: false }))
+    expect(() => computeIndicator('mfi', {}, b)).toThrow(
+      expect.objectContaining({ statusCode: 422, code: 'INDICATOR_INVALID_DATA', retryable: false }),
+    )
     expect(() => computeIndicator('mfi', {}, b)).toThrow(/negative volume.*forex/)
   })
   it('EMA has no test-data bias hack: the 100,…,140 series gives the plain ewm', () => {

@@ -4,8 +4,14 @@ import type { SimHistoricalRequest } from './server.ts'
 
 export const MAX_VERSION = 193
 export const INTERVAL: Record<string, number> = {
-  '1 min': 60_000, '5 mins': 300_000, '15 mins': 900_000, '30 mins': 1_800_000, '1 hour': 3_600_000,
-  '4 hours': 14_400_000, '1 day': 86_400_000, '1 week': 7 * 86_400_000,
+  '1 min': 60_000,
+  '5 mins': 300_000,
+  '15 mins': 900_000,
+  '30 mins': 1_800_000,
+  '1 hour': 3_600_000,
+  '4 hours': 14_400_000,
+  '1 day': 86_400_000,
+  '1 week': 7 * 86_400_000,
 }
 export const UNIT: Record<string, number> = { S: 1000, D: 86_400_000, W: 7 * 86_400_000, M: 30 * 86_400_000, Y: 365 * 86_400_000 }
 
@@ -18,7 +24,16 @@ export function judgePacing(requests: SimHistoricalRequest[], req: SimHistorical
   const contract = `${req.symbol}|${req.secType}|${req.exchange}`
   const burst = requests.filter((r) => `${r.symbol}|${r.secType}|${r.exchange}` === contract && r.at > now - 2000)
   if (burst.length >= 6) out.push('6 or more requests for one contract within 2 seconds')
-  const identical = requests.some((r) => r.at > now - 15_000 && r.symbol === req.symbol && r.secType === req.secType && r.endDateTime === req.endDateTime && r.durationStr === req.durationStr && r.barSize === req.barSize && r.whatToShow === req.whatToShow)
+  const identical = requests.some(
+    (r) =>
+      r.at > now - 15_000 &&
+      r.symbol === req.symbol &&
+      r.secType === req.secType &&
+      r.endDateTime === req.endDateTime &&
+      r.durationStr === req.durationStr &&
+      r.barSize === req.barSize &&
+      r.whatToShow === req.whatToShow,
+  )
   if (identical) out.push('identical request within 15 seconds')
   return out
 }
@@ -43,4 +58,3 @@ export function parseEnd(s: string): number {
 export function round(x: number): number {
   return Math.round(x * 1e5) / 1e5
 }
-

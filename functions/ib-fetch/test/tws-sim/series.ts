@@ -14,7 +14,14 @@ function hash01(seed: number, t: number): number {
   return (h >>> 0) / 4294967296
 }
 
-export interface SimBar { time: number; open: number; high: number; low: number; close: number; volume: number }
+export interface SimBar {
+  time: number
+  open: number
+  high: number
+  low: number
+  close: number
+  volume: number
+}
 
 export interface SeededSeries {
   seed: number

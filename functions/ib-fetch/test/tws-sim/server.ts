@@ -90,7 +90,10 @@ export async function createTwsSimulator(options: TwsSimulatorOptions): Promise<
 
   const server: Server = createServer((socket) => {
     sockets.add(socket)
-    socket.on('close', () => { sockets.delete(socket); active.delete(socket) })
+    socket.on('close', () => {
+      sockets.delete(socket)
+      active.delete(socket)
+    })
     socket.on('error', () => {})
     let buf = Buffer.alloc(0)
     let handshake = true
@@ -109,7 +112,10 @@ export async function createTwsSimulator(options: TwsSimulatorOptions): Promise<
       for (;;) {
         if (handshake) {
           if (buf.length < 8) return
-          if (buf.subarray(0, 4).toString('latin1') !== 'API\0') { socket.destroy(); return }
+          if (buf.subarray(0, 4).toString('latin1') !== 'API\0') {
+            socket.destroy()
+            return
+          }
           const len = buf.readUInt32BE(4)
           if (buf.length < 8 + len) return
           const range = buf.subarray(8, 8 + len).toString('latin1')
@@ -124,7 +130,10 @@ export async function createTwsSimulator(options: TwsSimulatorOptions): Promise<
         if (buf.length < 4) return
         const len = buf.readUInt32BE(0)
         if (buf.length < 4 + len) return
-        const tokens = buf.subarray(4, 4 + len).toString('utf8').split('\0')
+        const tokens = buf
+          .subarray(4, 4 + len)
+          .toString('utf8')
+          .split('\0')
         buf = buf.subarray(4 + len)
         if (tokens.at(-1) === '') tokens.pop()
         onMessage(tokens)
@@ -173,9 +182,19 @@ export async function createTwsSimulator(options: TwsSimulatorOptions): Promise<
       //  primaryExch, currency, localSymbol, tradingClass, includeExpired, endDateTime, barSize,
       //  durationStr, useRTH, whatToShow, formatDate, keepUpToDate, chartOptions]
       const req: SimHistoricalRequest = {
-        reqId: Number(t[1]), clientId: active.get(socket) ?? -1, at: clock.now(),
-        symbol: t[3], secType: t[4], exchange: t[9], currency: t[11],
-        endDateTime: t[15], barSize: t[16], durationStr: t[17], useRTH: t[18] === '1', whatToShow: t[19], formatDate: Number(t[20]),
+        reqId: Number(t[1]),
+        clientId: active.get(socket) ?? -1,
+        at: clock.now(),
+        symbol: t[3],
+        secType: t[4],
+        exchange: t[9],
+        currency: t[11],
+        endDateTime: t[15],
+        barSize: t[16],
+        durationStr: t[17],
+        useRTH: t[18] === '1',
+        whatToShow: t[19],
+        formatDate: Number(t[20]),
         violations: [],
       }
       req.violations = judgePacing(requests, req)
@@ -189,37 +208,65 @@ export async function createTwsSimulator(options: TwsSimulatorOptions): Promise<
       if (fault) {
         req.outcome = fault.type === 'error' ? 'error' : fault.type === 'silent' ? undefined : fault.type
         switch (fault.type) {
-          case 'pacing': return sendError(req.reqId, 162, 'Historical Market Data Service error message:Historical data request pacing violation')
-          case 'no_data': return sendError(req.reqId, 162, 'Historical Market Data Service error message:HMDS query returned no data: EUR.USD@IDEALPRO Bid')
-          case 'error': return sendError(req.reqId, fault.code, fault.message)
-          case 'disconnect': socket.destroy(); return
-          case 'silent': return
+          case 'pacing':
+            return sendError(req.reqId, 162, 'Historical Market Data Service error message:Historical data request pacing violation')
+          case 'no_data':
+            return sendError(
+              req.reqId,
+              162,
+              'Historical Market Data Service error message:HMDS query returned no data: EUR.USD@IDEALPRO Bid',
+            )
+          case 'error':
+            return sendError(req.reqId, fault.code, fault.message)
+          case 'disconnect':
+            socket.destroy()
+            return
+          case 'silent':
+            return
           case 'connectivity': {
             sendError(-1, 1100, 'Connectivity between IB and Trader Workstation has been lost.')
-            const timer = setTimeout(() => { timers.delete(timer); sendError(-1, 1102, 'Connectivity between IB and Trader Workstation has been restored - data maintained.') }, fault.restoreAfterMs ?? 20)
+            const timer = setTimeout(() => {
+              timers.delete(timer)
+              sendError(-1, 1102, 'Connectivity between IB and Trader Workstation has been restored - data maintained.')
+            }, fault.restoreAfterMs ?? 20)
             timers.add(timer)
             return
           }
         }
       }
       const s = seriesFor(req.symbol)
-      if (!s) { req.outcome = 'error'; return sendError(req.reqId, 200, 'No security definition has been found for the request') }
+      if (!s) {
+        req.outcome = 'error'
+        return sendError(req.reqId, 200, 'No security definition has been found for the request')
+      }
       if (options.noPermission?.includes(req.symbol)) {
         req.outcome = 'error'
-        return sendError(req.reqId, 162, `Historical Market Data Service error message:No market data permissions for ${req.exchange} ${req.secType}`)
+        return sendError(
+          req.reqId,
+          162,
+          `Historical Market Data Service error message:No market data permissions for ${req.exchange} ${req.secType}`,
+        )
       }
       const interval = INTERVAL[req.barSize]
       const end = req.endDateTime ? parseEnd(req.endDateTime) : clock.now()
       const dur = /^(\d+) ([SDWMY])$/.exec(req.durationStr)
       if (!interval || !Number.isFinite(end) || !dur) {
         req.outcome = 'error'
-        return sendError(req.reqId, 321, `Error validating request.-'bX' : cause - Invalid bar size or duration: ${req.barSize} / ${req.durationStr}`)
+        return sendError(
+          req.reqId,
+          321,
+          `Error validating request.-'bX' : cause - Invalid bar size or duration: ${req.barSize} / ${req.durationStr}`,
+        )
       }
       const start = end - Number(dur[1]) * UNIT[dur[2]]
       const bars = barsBetween(s, start, Math.min(end, clock.now()), interval)
       if (!bars.length) {
         req.outcome = 'no_data'
-        return sendError(req.reqId, 162, `Historical Market Data Service error message:HMDS query returned no data: ${req.symbol}@${req.exchange} ${req.whatToShow}`)
+        return sendError(
+          req.reqId,
+          162,
+          `Historical Market Data Service error message:HMDS query returned no data: ${req.symbol}@${req.exchange} ${req.whatToShow}`,
+        )
       }
       req.outcome = 'bars'
       req.bars = bars.length
@@ -242,8 +289,12 @@ export async function createTwsSimulator(options: TwsSimulatorOptions): Promise<
     headRequests,
     connections,
     activeClientIds: () => [...active.values()],
-    occupyClientId: (id) => { occupied.add(id) },
-    dropAll: () => { for (const s of sockets) s.destroy() },
+    occupyClientId: (id) => {
+      occupied.add(id)
+    },
+    dropAll: () => {
+      for (const s of sockets) s.destroy()
+    },
     async close() {
       for (const t of timers) clearTimeout(t)
       for (const s of sockets) s.destroy()

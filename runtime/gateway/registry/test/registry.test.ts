@@ -15,10 +15,23 @@ const enc = new TextEncoder()
 /** A minimal valid bundle; `marker` changes the code so each marker is a distinct version. */
 function bundle(name: string, marker: string, manifest: Partial<FunctionManifest> = {}): Uint8Array {
   const m: FunctionManifest = {
-    name, description: `${name} test bundle`, operation_type: name, input_schema: { type: 'object' }, placement: {},
-    timeout_seconds: 60, max_attempts: 1, entry: 'server/index.mjs', built_at: '1970-01-01T00:00:00.000Z', source_commit: null, node: '>=20', ...manifest,
+    name,
+    description: `${name} test bundle`,
+    operation_type: name,
+    input_schema: { type: 'object' },
+    placement: {},
+    timeout_seconds: 60,
+    max_attempts: 1,
+    entry: 'server/index.mjs',
+    built_at: '1970-01-01T00:00:00.000Z',
+    source_commit: null,
+    node: '>=20',
+    ...manifest,
   }
-  return packArchive([{ name: 'manifest.json', data: enc.encode(JSON.stringify(m)) }, { name: 'server/index.mjs', data: enc.encode(`// ${marker}\n`) }])
+  return packArchive([
+    { name: 'manifest.json', data: enc.encode(JSON.stringify(m)) },
+    { name: 'server/index.mjs', data: enc.encode(`// ${marker}\n`) },
+  ])
 }
 
 let dir: string
@@ -42,11 +55,18 @@ afterEach(async () => {
 
 describe('function registry', () => {
   it('publishes immutable versions with monotonic numbers, stores the archive under its sha and moves latest', async () => {
-    const a = bundle('echo', 'one'), b = bundle('echo', 'two')
+    const a = bundle('echo', 'one'),
+      b = bundle('echo', 'two')
     const v1 = await registry.publish(a, { name: 'echo', source_commit: 'abc' })
     const v2 = await registry.publish(b, { name: 'echo' })
     expect([v1.version, v2.version]).toEqual([1, 2])
-    expect(v1).toMatchObject({ sha256: sha256Hex(a), size: a.byteLength, bundle_key: `echo/${sha256Hex(a)}.tgz`, source_commit: 'abc', created: true })
+    expect(v1).toMatchObject({
+      sha256: sha256Hex(a),
+      size: a.byteLength,
+      bundle_key: `echo/${sha256Hex(a)}.tgz`,
+      source_commit: 'abc',
+      created: true,
+    })
     expect(new Uint8Array((await storage.bundles.getItemRaw(v1.bundle_key)) as Buffer)).toEqual(a)
     expect((await registry.resolve('echo')).version).toBe(2)
     expect((await registry.resolve('echo@1')).sha256).toBe(v1.sha256)
@@ -80,7 +100,10 @@ describe('function registry', () => {
     await expect(registry.publish(noManifest)).rejects.toMatchObject({ statusCode: 422, code: 'BUNDLE_MANIFEST_INVALID' })
     const badManifest = packArchive([{ name: 'manifest.json', data: enc.encode('{"name": 3}') }])
     await expect(registry.publish(badManifest)).rejects.toMatchObject({ statusCode: 422, code: 'BUNDLE_MANIFEST_INVALID' })
-    await expect(registry.publish(bundle('echo', 'x'), { name: 'train' })).rejects.toMatchObject({ statusCode: 422, code: 'BUNDLE_NAME_MISMATCH' })
+    await expect(registry.publish(bundle('echo', 'x'), { name: 'train' })).rejects.toMatchObject({
+      statusCode: 422,
+      code: 'BUNDLE_NAME_MISMATCH',
+    })
     const unsafe = packArchive([{ name: '../evil', data: enc.encode('x') }])
     await expect(registry.publish(unsafe)).rejects.toMatchObject({ statusCode: 422 })
     expect(await registry.listFunctions()).toEqual([])
@@ -90,7 +113,10 @@ describe('function registry', () => {
     for (const m of ['a', 'b', 'c']) await registry.publish(bundle('echo', m))
     await registry.setAlias('echo', 'stable', [{ version: 1, weight: 1 }])
     expect((await registry.resolve('echo@stable')).version).toBe(1)
-    await registry.setAlias('echo', 'canary', [{ version: 2, weight: 75 }, { version: 3, weight: 25 }])
+    await registry.setAlias('echo', 'canary', [
+      { version: 2, weight: 75 },
+      { version: 3, weight: 25 },
+    ])
     const counts = new Map<number, number>()
     for (let i = 0; i < 2000; i++) {
       const v = (await registry.resolve('echo@canary')).version
@@ -151,7 +177,15 @@ describe('function routes on the gateway', () => {
   }
   beforeAll(async () => {
     gwDir = await mkdtemp(join(tmpdir(), 'ktrdr-fn-routes-'))
-    gateway = await createGateway({ port: 0, quiet: true, dbPath: join(gwDir, 'gw.db'), storage: { root: join(gwDir, 'store') }, apiToken: null, clusterToken: null, maxBundleBytes: 64 * 1024 })
+    gateway = await createGateway({
+      port: 0,
+      quiet: true,
+      dbPath: join(gwDir, 'gw.db'),
+      storage: { root: join(gwDir, 'store') },
+      apiToken: null,
+      clusterToken: null,
+      maxBundleBytes: 64 * 1024,
+    })
   })
   afterAll(async () => {
     await gateway?.close()
@@ -159,7 +193,8 @@ describe('function routes on the gateway', () => {
   })
 
   it('publishes, lists, aliases, rolls back and collects garbage over HTTP', async () => {
-    const up = (name: string, body: Uint8Array) => api(`/api/v1/functions/${name}/versions`, { method: 'POST', body, headers: { 'content-type': 'application/gzip' } })
+    const up = (name: string, body: Uint8Array) =>
+      api(`/api/v1/functions/${name}/versions`, { method: 'POST', body, headers: { 'content-type': 'application/gzip' } })
     const v1 = await up('echo', bundle('echo', 'one'))
     expect(v1.status).toBe(201)
     expect(v1.body).toMatchObject({ name: 'echo', version: 1 })
@@ -171,7 +206,17 @@ describe('function routes on the gateway', () => {
     expect((await up('echo', new Uint8Array(65 * 1024))).status).toBe(413)
 
     // A host that reports v1 warm shows up under that version.
-    const reg = await api('/api/v1/workers/register', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ worker_id: 'warm-1', worker_type: 'general', endpoint_url: 'http://127.0.0.1:9', capabilities: { cores: 1, memory_gb: 1, gpu: false, ib: false, llm: false, slots: 1 }, warm_bundles: [v1.body.sha256] }) })
+    const reg = await api('/api/v1/workers/register', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        worker_id: 'warm-1',
+        worker_type: 'general',
+        endpoint_url: 'http://127.0.0.1:9',
+        capabilities: { cores: 1, memory_gb: 1, gpu: false, ib: false, llm: false, slots: 1 },
+        warm_bundles: [v1.body.sha256],
+      }),
+    })
     expect(reg.status).toBe(200)
     const list = await api('/api/v1/functions')
     expect(list.body).toEqual([expect.objectContaining({ name: 'echo', latest: 2, versions: 2 })])
@@ -180,16 +225,34 @@ describe('function routes on the gateway', () => {
     expect(detail.body.aliases).toEqual([expect.objectContaining({ alias: 'latest', routes: [{ version: 2, weight: 100 }] })])
     expect((await api('/api/v1/functions/nope')).status).toBe(404)
 
-    const put = (alias: string, body: unknown) => api(`/api/v1/functions/echo/aliases/${alias}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+    const put = (alias: string, body: unknown) =>
+      api(`/api/v1/functions/echo/aliases/${alias}`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      })
     expect((await put('stable', { version: 1 })).body.routes).toEqual([{ version: 1, weight: 100 }])
-    expect((await put('canary', { routes: [{ version: 1, weight: 50 }, { version: 2, weight: 50 }] })).status).toBe(200)
+    expect(
+      (
+        await put('canary', {
+          routes: [
+            { version: 1, weight: 50 },
+            { version: 2, weight: 50 },
+          ],
+        })
+      ).status,
+    ).toBe(200)
     expect((await put('stable', { nope: true })).status).toBe(400)
     expect((await put('stable', { version: 7 })).status).toBe(422)
 
     expect((await api('/api/v1/functions/echo/rollback', { method: 'POST' })).body.routes).toEqual([{ version: 1, weight: 100 }])
     expect((await api('/api/v1/functions/echo/rollback', { method: 'POST' })).status).toBe(409)
 
-    const gc = await api('/api/v1/functions/gc', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ keep_last: 0 }) })
+    const gc = await api('/api/v1/functions/gc', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ keep_last: 0 }),
+    })
     expect(gc.status).toBe(200)
     expect(gc.body.deleted).toEqual([]) // v1 is latest/stable, v2 is in the canary alias
   })
