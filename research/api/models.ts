@@ -140,13 +140,11 @@ export default defineGatewayRoutes((router, ctx) => {
       const pointer = await readJson(models, `${strategy}:${VERSION_RE.exec(version)![1]}_latest`)
       const history = Array.isArray(metrics?.history) ? (metrics.history as Array<Record<string, unknown>>) : []
       const sizes = await Promise.all(
-        files
-          .sort()
-          .map(async (f) => ({
-            name: f,
-            size: await storedSize(ctx.storage, 'models', `${strategy}/${version}/${f}`),
-            url: `/api/v1/models/${encodeURIComponent(strategy)}/${version}/${encodeURIComponent(f)}`,
-          })),
+        files.sort().map(async (f) => ({
+          name: f,
+          size: await storedSize(ctx.storage, 'models', `${strategy}/${version}/${f}`),
+          url: `/api/v1/models/${encodeURIComponent(strategy)}/${version}/${encodeURIComponent(f)}`,
+        })),
       )
       return {
         success: true,
