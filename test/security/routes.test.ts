@@ -224,6 +224,7 @@ async function sweep(server: Server): Promise<{ sent: number; violations: string
   })
   await Promise.all(workers)
   agent.destroy()
+  console.log(`route sweep: ${server.routes.length} routes, ${sent} requests, ${violations.length} violations`)
   return { sent, violations }
 }
 
