@@ -3,15 +3,15 @@ import { getRequestHeader, setResponseStatus } from 'h3'
 import { KtrdrError, isKtrdrError } from '../protocol/index.ts'
 
 /**
- * Reads a JSON body with a byte cap, counting as it streams (a missing or lying content-length
- * cannot get past it). Empty body → {}. Oversized → 413, malformed → 400.
+ * The one request-body reader: the raw bytes with a byte cap, counted as they stream (a missing or
+ * lying content-length cannot get past it). Oversized → 413.
  */
-export async function readJsonBody<T = Record<string, unknown>>(event: H3Event, maxBytes: number): Promise<T> {
+export async function readBodyBytes(event: H3Event, maxBytes: number): Promise<Buffer> {
   const req = event.node.req
-  const declared = Number(getRequestHeader(event, 'content-length') ?? NaN)
+  const declared = Number(getRequestHeader(event, 'content-length') ?? Number.NaN)
   if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge(maxBytes)
   // Plain 'data' events: a for-await over the request costs several promises per request.
-  const { chunks, size } = await new Promise<{ chunks: Buffer[]; size: number }>((resolve, reject) => {
+  return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = []
     let size = 0
     const onData = (chunk: Buffer) => {
@@ -26,7 +26,7 @@ export async function readJsonBody<T = Record<string, unknown>>(event: H3Event, 
     }
     const onEnd = () => {
       cleanup()
-      resolve({ chunks, size })
+      resolve(Buffer.concat(chunks, size))
     }
     const onError = (error: Error) => {
       cleanup()
@@ -41,8 +41,14 @@ export async function readJsonBody<T = Record<string, unknown>>(event: H3Event, 
     req.once('end', onEnd)
     req.once('error', onError)
   })
+}
+
+/** Reads a JSON body through readBodyBytes. Empty body → {}. Oversized → 413, malformed → 400. */
+export async function readJsonBody<T = Record<string, unknown>>(event: H3Event, maxBytes: number): Promise<T> {
+  const body = await readBodyBytes(event, maxBytes)
+  const size = body.length
   if (size === 0) return {} as T
-  const text = Buffer.concat(chunks, size).toString('utf8')
+  const text = body.toString('utf8')
   let value: unknown
   try {
     value = JSON.parse(text)

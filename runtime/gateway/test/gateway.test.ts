@@ -443,4 +443,28 @@ describe('storage over HTTP', () => {
     expect((await g.api('/api/v1/storage/results/runs/r1.json')).status).toBe(401)
     expect((await g.api('/api/v1/storage/nope/x', { headers: { authorization: 'Bearer cluster' } })).status).toBe(404)
   })
+
+  it('caps a chunked storage upload (no content-length) like a declared one: 413, nothing stored', async () => {
+    const g = await gw({ apiToken: 'api', clusterToken: 'cluster', maxBundleBytes: 4096 })
+    const chunked = (bytes: number) =>
+      fetch(`${g.url}/api/v1/storage/results/big.bin`, {
+        method: 'PUT',
+        headers: { authorization: 'Bearer cluster', 'content-type': 'application/octet-stream' },
+        // A stream body has no length: fetch sends it with transfer-encoding: chunked.
+        body: new ReadableStream({
+          start(controller) {
+            for (let sent = 0; sent < bytes; sent += 1024) controller.enqueue(new Uint8Array(Math.min(1024, bytes - sent)).fill(7))
+            controller.close()
+          },
+        }),
+        duplex: 'half',
+      } as RequestInit)
+    const over = await chunked(64 * 1024)
+    expect(over.status).toBe(413)
+    expect(((await over.json()) as { code: string }).code).toBe('BODY_TOO_LARGE')
+    expect(await g.gateway.services.storage.results.hasItem('big.bin')).toBe(false)
+    const under = await chunked(3000)
+    expect(under.status).toBeLessThan(300)
+    expect(((await g.gateway.services.storage.results.getItemRaw('big.bin')) as Buffer).length).toBe(3000)
+  })
 })
