@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { defineEventHandler, getRequestHeader, getRouterParam, setResponseStatus, type H3Event } from 'h3'
 import { KtrdrError } from '../../runtime/protocol/index.ts'
-import { defineGatewayRoutes } from '../../runtime/gateway/index.ts'
+import { defineGatewayRoutes, readBodyBytes } from '../../runtime/gateway/index.ts'
 import { createStrategyValidator } from './_strategy-validator.ts'
 import type { validateStrategy } from '../../trading/index.ts'
 
@@ -9,26 +9,9 @@ import type { validateStrategy } from '../../trading/index.ts'
 const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$/
 const DEFAULT_MAX = 1024 * 1024
 
-async function readText(event: H3Event, maxBytes: number): Promise<string> {
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of event.node.req as AsyncIterable<Buffer>) {
-    size += chunk.length
-    if (size > maxBytes)
-      throw new KtrdrError({
-        statusCode: 413,
-        code: 'BODY_TOO_LARGE',
-        retryable: false,
-        message: `Strategy body exceeds ${maxBytes} bytes`,
-      })
-    chunks.push(chunk)
-  }
-  return Buffer.concat(chunks, size).toString('utf8')
-}
-
 /** Body `{yaml}` (JSON) or the raw YAML itself (any other content type). */
 async function readStrategySource(event: H3Event, maxBytes: number): Promise<{ source: string; file?: string }> {
-  const text = await readText(event, maxBytes)
+  const text = (await readBodyBytes(event, maxBytes)).toString('utf8')
   const type = getRequestHeader(event, 'content-type') ?? ''
   if (type.includes('json')) {
     let body: unknown

@@ -6,10 +6,14 @@ import { KtrdrError, isKtrdrError } from '../protocol/index.ts'
  * The one request-body reader: the raw bytes with a byte cap, counted as they stream (a missing or
  * lying content-length cannot get past it). Oversized → 413.
  */
-export async function readBodyBytes(event: H3Event, maxBytes: number): Promise<Buffer> {
+export async function readBodyBytes(
+  event: H3Event,
+  maxBytes: number,
+  tooBig: () => KtrdrError = () => tooLarge(maxBytes),
+): Promise<Buffer> {
   const req = event.node.req
   const declared = Number(getRequestHeader(event, 'content-length') ?? Number.NaN)
-  if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge(maxBytes)
+  if (Number.isFinite(declared) && declared > maxBytes) throw tooBig()
   // Plain 'data' events: a for-await over the request costs several promises per request.
   return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = []
@@ -19,7 +23,7 @@ export async function readBodyBytes(event: H3Event, maxBytes: number): Promise<B
       if (size > maxBytes) {
         cleanup()
         req.resume()
-        reject(tooLarge(maxBytes))
+        reject(tooBig())
         return
       }
       chunks.push(chunk)

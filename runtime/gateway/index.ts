@@ -20,7 +20,7 @@ export type { GatewayHooks, GatewayHookMap } from './_hooks.ts'
 export { defineGatewayRoutes } from './_routes.ts'
 export type { GatewayRouteContext, GatewayRouter, GatewayRoutes } from './_routes.ts'
 // For route modules outside the runtime (packs): the same body, invoke and stored-file handling as the runtime's routes.
-export { readJsonBody, sendGatewayError } from './_http.ts'
+export { readBodyBytes, readJsonBody, sendGatewayError } from './_http.ts'
 export { checkInvokeRequest, type InvokeRequest } from './_invoke.ts'
 export { listStoreKeys, parseStoreKey, sendStoredFile, storedSize } from './_files.ts'
 

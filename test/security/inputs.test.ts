@@ -80,7 +80,8 @@ describe('bad input is refused with a 4xx that names it', () => {
     const manyRes = await g.api('/api/v1/strategies/validate', { raw: many, headers: YAML })
     expect(manyRes.status).toBe(422)
     expect(JSON.stringify(manyRes.body)).toContain(`at most ${STRATEGY_LIMITS.indicators} are accepted`)
-    expect(performance.now() - t0).toBeLessThan(2000)
+    // One YAML parse and a count, no grammar checks: well under the 14.5 s the uncapped validator took (generous: CI is loaded).
+    expect(performance.now() - t0).toBeLessThan(5000)
   })
 })
 

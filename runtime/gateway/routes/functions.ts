@@ -1,7 +1,7 @@
 import { defineEventHandler, getQuery, getRequestHeader, getRouterParam, setResponseStatus, type H3Event } from 'h3'
 import type { AliasRoute, WorkerRecord } from '../../protocol/index.ts'
 import { KtrdrError } from '../../protocol/index.ts'
-import { readJsonBody } from '../_http.ts'
+import { readBodyBytes, readJsonBody } from '../_http.ts'
 import { defineGatewayRoutes, type GatewayRouteContext } from '../_routes.ts'
 
 const DEFAULT_MAX_BUNDLE_BYTES = 256 * 1024 * 1024
@@ -16,15 +16,8 @@ async function readArchive(event: H3Event, maxBytes: number): Promise<Uint8Array
       retryable: false,
       message: `Bundle archive exceeds ${maxBytes} bytes (KTRDR_MAX_BUNDLE_MB): trim the function's dependencies`,
     })
-  const declared = Number(getRequestHeader(event, 'content-length') ?? NaN)
-  if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge()
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of event.node.req as AsyncIterable<Buffer>) {
-    size += chunk.length
-    if (size > maxBytes) throw tooLarge()
-    chunks.push(chunk)
-  }
+  const body = await readBodyBytes(event, maxBytes, tooLarge)
+  const size = body.length
   if (size === 0)
     throw new KtrdrError({
       statusCode: 400,
@@ -32,7 +25,7 @@ async function readArchive(event: H3Event, maxBytes: number): Promise<Uint8Array
       retryable: false,
       message: 'Send the bundle archive (tar.gz from `ktrdr fn build`) as the request body',
     })
-  return new Uint8Array(Buffer.concat(chunks, size))
+  return new Uint8Array(body.buffer, body.byteOffset, body.byteLength)
 }
 
 function parseRoutes(body: Record<string, unknown>): AliasRoute[] {
