@@ -110,9 +110,17 @@ describe('no request stalls the gateway', () => {
     }
     await load
     expect(worst.length).toBeGreaterThan(5)
+    worst.sort((a, b) => a - b)
+    const p95 = worst[Math.floor(worst.length * 0.95)]
     console.log(
-      `health latency under load: ${worst.length} probes, p50 ${worst.sort((a, b) => a - b)[worst.length >> 1].toFixed(1)} ms, max ${worst.at(-1)!.toFixed(1)} ms`,
+      `health latency under load: ${worst.length} probes, p50 ${worst[worst.length >> 1].toFixed(1)} ms, p95 ${p95.toFixed(1)} ms, max ${worst.at(-1)!.toFixed(1)} ms`,
     )
-    expect(Math.max(...worst)).toBeLessThan(50)
+    // The client shares this process and CI runs another test file on the second core, so a single
+    // probe can be descheduled past 50 ms (70 ms seen once in CI); the event loop itself is never held:
+    // inline validation held it 75–110 ms per large strategy and 14.5 s for the uncapped one.
+    // Inline validation held one probe per large strategy past 50 ms (ten here); off the loop none is.
+    expect(worst.filter((ms) => ms >= 50).length).toBeLessThanOrEqual(2)
+    expect(p95).toBeLessThan(50)
+    expect(worst.at(-1)!).toBeLessThan(250)
   })
 })
