@@ -91,8 +91,11 @@ export async function generateJson(options: GenerateJsonOptions): Promise<Genera
     load_ms: round(llm.loadMs),
     warm: llm.warm,
   }
+  // The grammar already held every token to the schema; what can still go wrong is a cut-off at
+  // maxTokens. JSON.parse, not grammar.parse: the grammar bounds strings in code points and the
+  // schema check in UTF-16 units, so an astral character made valid output "too long".
   try {
-    return { ok: true, value: grammar.parse(text), text, stats }
+    return { ok: true, value: JSON.parse(text), text, stats }
   } catch (error) {
     return { ok: false, error: `output is not valid JSON for the schema (${(error as Error).message})`, text, stats }
   }
