@@ -149,3 +149,4 @@ export {
   type Hypothesis,
   type HypothesisStatus,
 } from './design/memory.ts'
+export { assessmentFacts, FACT_RULES, VERDICTS, type AssessmentFacts, type Verdict } from './design/facts.ts'

@@ -5,8 +5,8 @@ import { jsonGrammar, loadLlm, type LlmModelRef, type LlmRuntimeOptions } from '
 export interface GenerateJsonOptions {
   model: LlmModelRef
   runtime: LlmRuntimeOptions
-  /** The JSON schema (node-llama-cpp's GBNF subset) that constrains every token. */
-  schema: GbnfJsonSchema
+  /** The JSON schema (node-llama-cpp's GBNF subset: no numeric bounds, enums instead) that constrains every token. */
+  schema: object
   system: string
   prompt: string
   /** Sampling seed: the same seed, prompt and model give the same output. */
@@ -44,7 +44,7 @@ export type GenerateJsonResult =
 export async function generateJson(options: GenerateJsonOptions): Promise<GenerateJsonResult> {
   const started = performance.now()
   const llm = await loadLlm(options.model, options.runtime)
-  const grammar = await jsonGrammar(llm.model.llama, options.schema)
+  const grammar = await jsonGrammar(llm.model.llama, options.schema as GbnfJsonSchema)
   const { LlamaChatSession } = await import('node-llama-cpp')
   const sequence = llm.context.getSequence()
   let firstToken = 0

@@ -6,21 +6,34 @@ import { apiArgs, guard, table, useGatewayApi } from '../_api.ts'
 
 const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`
 
-async function build(target: string, outDir?: string) {
+async function build(target: string, outDir?: string, include?: string) {
   const { buildFunctionBundle } = await import('../../bundler/index.ts')
-  return buildFunctionBundle(target, { outDir })
+  return buildFunctionBundle(target, {
+    outDir,
+    include: include
+      ?.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  })
 }
+
+const includeArg = {
+  type: 'string',
+  description:
+    'Comma-separated packages to copy into the bundle although bundle.json excludes them (e.g. @node-llama-cpp/linux-x64-cuda on a CUDA host)',
+} as const
 
 const buildCmd = defineCommand({
   meta: { name: 'build', description: 'Build functions/<name> (or a dir with index.ts) into a content-addressed bundle archive' },
   args: {
     target: { type: 'positional', description: 'Function name under functions/ or a directory', required: true },
     out: { type: 'string', description: 'Output dir (default .ktrdr/build)' },
+    include: includeArg,
     json: apiArgs.json,
   },
   run: ({ args }) =>
     guard(async () => {
-      const built = await build(args.target, args.out)
+      const built = await build(args.target, args.out, args.include)
       if (args.json) return console.log(JSON.stringify(built, null, 2))
       console.log(
         `built ${built.name}  sha256 ${built.sha256}  ${kb(built.size)}  in ${built.buildMs} ms\n  → ${relative(process.cwd(), built.archivePath)}`,
@@ -33,6 +46,7 @@ const deployCmd = defineCommand({
   args: {
     target: { type: 'positional', description: 'Function name under functions/ or a directory', required: true },
     archive: { type: 'string', description: 'Publish this prebuilt .tgz instead of building' },
+    include: includeArg,
     ...apiArgs,
   },
   run: ({ args }) =>
@@ -46,7 +60,7 @@ const deployCmd = defineCommand({
         archive = new Uint8Array(await readFile(args.archive))
         name = args.target
       } else {
-        const built = await build(args.target)
+        const built = await build(args.target, undefined, args.include)
         archive = new Uint8Array(await readFile(built.archivePath))
         name = built.name
         buildMs = built.buildMs
