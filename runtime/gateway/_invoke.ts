@@ -26,6 +26,8 @@ export interface InvokeRequest {
   /** Attempts allowed when hosts die under the operation; default: the function's max_attempts. */
   max_attempts?: number
   metadata?: Record<string, unknown>
+  /** The operation this one is a step of: listed by GET /api/v1/operations/:id/children, cancelled with it. */
+  parent_operation_id?: string
 }
 
 export interface InvokeResult {
@@ -53,6 +55,7 @@ export function checkInvokeRequest(body: Record<string, unknown>, maxWaitSeconds
     'queue',
     'max_attempts',
     'metadata',
+    'parent_operation_id',
   ])
   for (const key of Object.keys(body))
     if (!known.has(key)) bad(key, `is not a known field: put function arguments under "input" (known: ${[...known].join(', ')})`)
@@ -79,6 +82,11 @@ export function checkInvokeRequest(body: Record<string, unknown>, maxWaitSeconds
     bad('max_attempts', 'must be an integer between 1 and 20')
   if (body.metadata !== undefined && (typeof body.metadata !== 'object' || body.metadata === null || Array.isArray(body.metadata)))
     bad('metadata', 'must be an object')
+  if (
+    body.parent_operation_id !== undefined &&
+    (typeof body.parent_operation_id !== 'string' || !/^[A-Za-z0-9_.:-]{1,200}$/.test(body.parent_operation_id))
+  )
+    bad('parent_operation_id', 'must be an operation id (letters, digits, "_", "-", ".", ":"; at most 200)')
   return body as InvokeRequest
 }
 
@@ -195,6 +203,7 @@ export function createInvoker(deps: {
       idempotencyKey: request.idempotency_key ?? null,
       maxAttempts: attemptBudget,
       metadata: request.metadata,
+      parentOperationId: request.parent_operation_id ?? null,
     })
     dispatcher.kick()
     if (wait <= 0) return { statusCode: 202, operation: op, reused: false, warnings }

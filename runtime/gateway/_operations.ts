@@ -19,6 +19,7 @@ export interface CreateOperationInput {
   idempotencyKey: string | null
   maxAttempts: number
   metadata?: Record<string, unknown>
+  parentOperationId?: string | null
 }
 
 /**
@@ -87,6 +88,7 @@ export function createOperationsService(store: OperationStore, hooks: GatewayHoo
         updated_at: iso,
         timings: { queued_at: iso, placed_at: null, bundle_ready_at: null, started_at: null, finished_at: null },
         metadata: input.metadata ?? {},
+        parent_operation_id: input.parentOperationId ?? null,
       }
       const s: StoredOperation = { op, plan: input.plan, seq: ++seq, lastEventSeq: 0 }
       try {
@@ -250,6 +252,21 @@ export function createOperationsService(store: OperationStore, hooks: GatewayHoo
         })
       }
       finish(s, 'cancelled', { error: { message: reason, code: 'CANCELLED', retryable: false } })
+    },
+
+    /** Live (pending or running) operations whose parent is `id`, and theirs, depth first. */
+    liveDescendants(id: string): StoredOperation[] {
+      const out: StoredOperation[] = []
+      const walk = (parent: string, depth: number) => {
+        if (depth > 16) return
+        for (const s of live.values())
+          if (s.op.parent_operation_id === parent) {
+            out.push(s)
+            walk(s.op.operation_id, depth + 1)
+          }
+      }
+      walk(id, 0)
+      return out
     },
 
     fail(s: StoredOperation, error: OperationErrorInfo) {

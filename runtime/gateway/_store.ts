@@ -17,6 +17,7 @@ export interface OperationListFilter {
   operation_type?: string
   function?: string
   worker_id?: string
+  parent_operation_id?: string
   limit: number
   offset: number
 }
@@ -40,6 +41,7 @@ CREATE TABLE IF NOT EXISTS operations (
 CREATE INDEX IF NOT EXISTS operations_status ON operations(status);
 CREATE INDEX IF NOT EXISTS operations_type_created ON operations(operation_type, created_at);
 CREATE INDEX IF NOT EXISTS operations_created ON operations(created_at);
+CREATE INDEX IF NOT EXISTS operations_parent ON operations(json_extract(data, '$.parent_operation_id'));
 `
 
 /**
@@ -200,6 +202,10 @@ export function createOperationStore(database: GatewayDatabase) {
       if (filter.worker_id) {
         where.push('worker_id = ?')
         args.push(filter.worker_id)
+      }
+      if (filter.parent_operation_id) {
+        where.push(`json_extract(data, '$.parent_operation_id') = ?`)
+        args.push(filter.parent_operation_id)
       }
       const clause = where.length ? `WHERE ${where.join(' AND ')}` : ''
       const total = (sqlite.prepare(`SELECT COUNT(*) AS n FROM operations ${clause}`).get(...args) as { n: number }).n

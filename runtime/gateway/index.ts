@@ -21,7 +21,8 @@ export { defineGatewayRoutes } from './_routes.ts'
 export type { GatewayRouteContext, GatewayRouter, GatewayRoutes } from './_routes.ts'
 // For route modules outside the runtime (packs): the same body, invoke and stored-file handling as the runtime's routes.
 export { readBodyBytes, readJsonBody, sendGatewayError } from './_http.ts'
-export { checkInvokeRequest, type InvokeRequest } from './_invoke.ts'
+export { checkInvokeRequest, type InvokeRequest, type InvokeResult } from './_invoke.ts'
+export { cancelOperationTree } from './_cancel.ts'
 export { listStoreKeys, parseStoreKey, sendStoredFile, storedSize } from './_files.ts'
 
 export interface Gateway {

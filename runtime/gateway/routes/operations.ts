@@ -2,6 +2,7 @@ import { createEventStream, defineEventHandler, getQuery, getRouterParam } from 
 import type { Operation, OperationStatus } from '../../protocol/index.ts'
 import { KtrdrError } from '../../protocol/index.ts'
 import { readJsonBody } from '../_http.ts'
+import { cancelOperationTree } from '../_cancel.ts'
 import { isTerminal } from '../_operations.ts'
 import { defineGatewayRoutes } from '../_routes.ts'
 
@@ -66,12 +67,23 @@ export default defineGatewayRoutes((router, ctx) => {
       const s = ctx.operations.require(getRouterParam(event, 'id', { decode: true })!)
       const body = await readJsonBody<{ reason?: unknown }>(event, ctx.options.maxBodyBytes).catch(() => ({}) as { reason?: unknown })
       const reason = typeof body.reason === 'string' && body.reason ? body.reason : 'Cancelled by request'
-      const workerId = s.op.worker_id
-      const wasRunning = s.op.status === 'running'
-      ctx.operations.cancel(s, reason)
-      if (wasRunning) ctx.dispatcher.forwardCancel(workerId, s.op.operation_id)
+      // Cascades: children (and theirs) still pending or running are cancelled with it.
+      const cancelled = cancelOperationTree(ctx, s, reason)
       await ctx.operations.flushed()
-      return { success: true, ...s.op }
+      return { success: true, ...s.op, cancelled_children: cancelled.filter((id) => id !== s.op.operation_id) }
+    }),
+  )
+
+  /** The operations started as steps of this one (parent_operation_id), newest first. */
+  router.get(
+    '/api/v1/operations/:id/children',
+    defineEventHandler((event) => {
+      const id = getRouterParam(event, 'id', { decode: true })!
+      const q = getQuery(event)
+      const limit = intParam(q.limit, 'limit', 100, 1, 1000)
+      const offset = intParam(q.offset, 'offset', 0, 0, Number.MAX_SAFE_INTEGER)
+      const { items, total } = ctx.operations.list({ parent_operation_id: id, limit, offset })
+      return { success: true, data: items, total_count: total, parent_operation_id: id, limit, offset }
     }),
   )
 
