@@ -10,6 +10,7 @@ export const researchPack = defineKtrdrPack({
     strategy: () => import('./cli/strategy.ts').then((m) => m.default),
     demo: () => import('./cli/demo.ts').then((m) => m.default),
     llm: () => import('./cli/llm.ts').then((m) => m.default),
+    research: () => import('./cli/research.ts').then((m) => m.default),
   },
   // A fresh cluster can run train and backtest by strategy_name right away.
   async onUp({ gateway, logger }) {

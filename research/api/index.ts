@@ -4,6 +4,7 @@ import catalogRoutes from './catalog.ts'
 import compatRoutes from './compat.ts'
 import dataRoutes from './data.ts'
 import modelsRoutes from './models.ts'
+import loopRoutes from './research.ts'
 import resultsRoutes from './results.ts'
 import strategiesRoutes from './strategies.ts'
 import trainingsRoutes from './trainings.ts'
@@ -21,4 +22,5 @@ export const researchRoutes: GatewayRoutes[] = [
   modelsRoutes,
   trainingsRoutes,
   catalogRoutes,
+  loopRoutes,
 ]
