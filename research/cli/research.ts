@@ -17,7 +17,7 @@ type Loop = {
   results: Record<string, any>
 }
 
-const TERMINAL = ['completed', 'failed', 'cancelled']
+const TERMINAL = new Set(['completed', 'failed', 'cancelled'])
 
 function summary(loop: Loop): string {
   const lines = [
@@ -72,7 +72,7 @@ const start = defineCommand({
         const line = `[${data.phase}] ${data.progress.percentage}% ${data.progress.current_step}`
         if (line !== last) console.log(line)
         last = line
-        if (TERMINAL.includes(data.status)) {
+        if (TERMINAL.has(data.status)) {
           console.log(args.json ? JSON.stringify(data, null, 2) : summary(data))
           if (data.status !== 'completed') process.exitCode = 1
           return

@@ -15,7 +15,7 @@ import type { ResolvedResearchOptions } from './options.ts'
 import { createLoopStore, type LoopStore } from './_store.ts'
 import { PHASE_OF_CHILD, type ChildPhase, type LoopPhase, type LoopRecord, type LoopStatus, type ResearchRequest } from './_types.ts'
 
-const TERMINAL: LoopStatus[] = ['completed', 'failed', 'cancelled']
+const TERMINAL: ReadonlySet<LoopStatus> = new Set(['completed', 'failed', 'cancelled'])
 const isDone = (op: Operation) => op.status === 'completed' || op.status === 'failed' || op.status === 'cancelled'
 const PHASE_SPAN: Record<LoopPhase, [number, number]> = {
   designing: [0, 25],
@@ -120,7 +120,7 @@ export async function createResearchLoops(ctx: GatewayRouteContext, options: Res
   async function drive(id: string) {
     for (;;) {
       const loop = loops.get(id)
-      if (!loop || closed || TERMINAL.includes(loop.status) || loop.status === 'pending') return
+      if (!loop || closed || TERMINAL.has(loop.status) || loop.status === 'pending') return
       const started = performance.now()
       let next: 'wait' | 'again'
       try {
@@ -130,7 +130,7 @@ export async function createResearchLoops(ctx: GatewayRouteContext, options: Res
         next = 'wait'
       }
       loop.orchestration_ms += performance.now() - started
-      if (!TERMINAL.includes(loop.status)) await save(loop)
+      if (!TERMINAL.has(loop.status)) await save(loop)
       if (next === 'wait') return
     }
   }
@@ -338,9 +338,11 @@ export async function createResearchLoops(ctx: GatewayRouteContext, options: Res
         const stats = obj(r.stats)
         await countTokens(loop, 'assess', String(r.model), Number(stats.tokens_in ?? 0) + Number(stats.tokens_out ?? 0))
         enter(loop, 'done')
-        loop.status = 'completed'
         loop.completed_at = new Date().toISOString()
-        await record(loop)
+        // Recorded before the loop reads as completed: whoever sees it finished finds its experiment.
+        await record(loop, 'completed')
+        if (TERMINAL.has(loop.status)) return 'wait' // cancelled meanwhile
+        loop.status = 'completed'
         await save(loop)
         finishLoop(loop)
         return 'wait'
@@ -351,20 +353,21 @@ export async function createResearchLoops(ctx: GatewayRouteContext, options: Res
   }
 
   async function fail(loop: LoopRecord, error: Error & { code?: string }, code?: string) {
-    if (TERMINAL.includes(loop.status)) return
-    loop.status = 'failed'
+    if (TERMINAL.has(loop.status)) return
     loop.error = { message: error.message, ...((code ?? error.code) ? { code: code ?? error.code } : {}) }
     loop.completed_at = new Date().toISOString()
     if (loop.phase_started_at) loop.phase_ms[loop.phase] = Date.now() - Date.parse(loop.phase_started_at)
-    await record(loop).catch((e: Error) =>
+    await record(loop, 'failed').catch((e: Error) =>
       ctx.logger.warn(`Research loop ${loop.operation_id}: experiment record not written: ${e.message}`),
     )
+    if (TERMINAL.has(loop.status)) return // cancelled meanwhile
+    loop.status = 'failed'
     await save(loop)
     finishLoop(loop)
   }
 
   /** The experiment record and the hypotheses, in the memory mount (one writer at a time). */
-  function record(loop: LoopRecord): Promise<void> {
+  function record(loop: LoopRecord, status: ExperimentRecord['status']): Promise<void> {
     const write = memoryWrites.then(async () => {
       const assess = loop.results.assess ? obj(loop.results.assess) : null
       const design = loop.results.design ? obj(loop.results.design) : null
@@ -385,7 +388,7 @@ export async function createResearchLoops(ctx: GatewayRouteContext, options: Res
       const rec: ExperimentRecord = {
         id: loop.experiment_id,
         created_at: loop.created_at,
-        status: loop.status === 'completed' ? 'completed' : loop.status === 'cancelled' ? 'cancelled' : 'failed',
+        status,
         brief: loop.request.brief,
         strategy: { name: loop.strategy_name ?? '(none)', designed: !!loop.request.brief },
         models: {
@@ -421,7 +424,7 @@ export async function createResearchLoops(ctx: GatewayRouteContext, options: Res
           : null,
         hypotheses: { tested: loop.hypotheses.tested, proposed },
         operations: { parent: loop.operation_id, ...loop.children },
-        error: loop.error?.message ?? (loop.shortcut ? null : null),
+        error: loop.error?.message ?? null,
       }
       if (loop.shortcut) (rec as ExperimentRecord & { shortcut?: string }).shortcut = loop.shortcut
       await writeExperiment(ctx.storage.memory, rec)
@@ -433,7 +436,7 @@ export async function createResearchLoops(ctx: GatewayRouteContext, options: Res
   async function cancel(id: string, reason: string) {
     const loop = loops.get(id) ?? (await store.get(id))
     if (!loop) throw notFound(id)
-    if (TERMINAL.includes(loop.status))
+    if (TERMINAL.has(loop.status))
       throw new KtrdrError({
         statusCode: 400,
         code: 'OPERATION_FINISHED',
@@ -447,7 +450,7 @@ export async function createResearchLoops(ctx: GatewayRouteContext, options: Res
     await save(loop)
     const cancelled = cancelOperationTree(ctx, id, reason)
     await ctx.operations.flushed()
-    await record(loop).catch((e: Error) => ctx.logger.warn(`Research loop ${id}: experiment record not written: ${e.message}`))
+    await record(loop, 'cancelled').catch((e: Error) => ctx.logger.warn(`Research loop ${id}: experiment record not written: ${e.message}`))
     finishLoop(loop)
     return { loop, cancelled }
   }

@@ -12,4 +12,4 @@ export { buildFunctionBundle } from '../../runtime/bundler/index.ts'
 export { randomWalk, seriesFromCloses } from '../../trading/test/_helpers.ts'
 /** A gateway on a free loopback port with a fake function registry, and fake hosts that register with it. */
 export { startTestGateway, type TestGateway } from '../../runtime/gateway/test/_setup.ts'
-export { startFakeHost, until } from '../../runtime/gateway/test/_fakes.ts'
+export { manifest as fakeManifest, startFakeHost, until } from '../../runtime/gateway/test/_fakes.ts'
