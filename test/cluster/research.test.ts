@@ -215,14 +215,14 @@ describe('research loop', () => {
     expect((await api<any>(gateway!.url, `/api/v1/agent/cancel/${id}`, { method: 'DELETE' })).status).toBe(400)
   }, 300_000)
 
-  it('a gate rejection goes straight to assessment with the reason (default gates)', async () => {
+  it('a gate rejection goes straight to assessment with the reason (a gate set by its environment variable)', async () => {
     await gateway!.child.kill('SIGTERM')
-    await startGateway()
+    await startGateway({ KTRDR_GATE_MIN_TEST_ACCURACY: '0.99' })
     const id = await research({ strategy: 'regime_momentum', training: { epochs: 1 } })
     const loop = await finished(id)
     expect(loop.status, JSON.stringify(loop.error)).toBe('completed')
     expect(loop.gates.training.passed).toBe(false)
-    expect(loop.shortcut).toMatch(/^training gate: test loss [\d.]+ > 0\.8/)
+    expect(loop.shortcut).toMatch(/^training gate: test accuracy [\d.]+ < 0\.99/)
     expect(loop.children.backtest).toBeUndefined()
     expect(loop.children.assess).toBeDefined()
     const assess = await opOf(loop.children.assess)
