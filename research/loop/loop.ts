@@ -494,8 +494,12 @@ export async function createResearchLoops(ctx: GatewayRouteContext, options: Res
       const fn = await ctx.functions.resolve('design')
       ctx.validateInput(fn.sha256, fn.manifest.input_schema, { brief: req.brief, constraints: req.constraints }, `design@${fn.version}`)
     }
-    const model = req.model ?? defaultModel() ?? 'default'
-    const used = (await tokensToday())[model] ?? 0
+    // No model named and no llm host registered right now (e.g. just after a gateway restart, before
+    // the hosts re-register): count against the model that spent most today, not a fresh 'default'.
+    const today = await tokensToday()
+    const busiest = Object.keys(today).sort((a, b) => today[b] - today[a])[0]
+    const model = req.model ?? defaultModel() ?? busiest ?? 'default'
+    const used = today[model] ?? 0
     if (used >= options.tokensPerDay) {
       const tomorrow = new Date(`${day()}T00:00:00Z`).getTime() + 86_400_000
       throw new KtrdrError({

@@ -150,5 +150,10 @@ describe('research loop (fake functions)', () => {
     expect(JSON.stringify(refused.body)).toContain('RESEARCH_BUDGET_EXHAUSTED')
     const status = (await g.api('/api/v1/agent/status')).body
     expect(status).toMatchObject({ status: 'idle', budget: { models: { 'fake-llm': { used: 300, remaining: 0 } } } })
+    // After a restart, before any llm host has registered again, the spent model still counts.
+    await g.close(true)
+    const again = await startResearchGateway(g.dir)
+    cleanups.push(() => again.close())
+    expect((await again.api('/api/v1/research', { body: { brief: 'right after a restart' } })).status).toBe(429)
   })
 })
