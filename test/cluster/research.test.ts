@@ -112,7 +112,10 @@ describe('research loop', () => {
     const llm = (await api<any>(gateway!.url, '/api/v1/workers/llm-1')).body
     expect(llm.capabilities.llm).toMatchObject({ model: 'tiny-test', context_size: 4096, gpu_layers: 0 })
 
-    const id = await research({ brief: 'Trend-following on EURUSD hourly: do medium-term momentum regimes persist?', training: { epochs: 1 } })
+    const id = await research({
+      brief: 'Trend-following on EURUSD hourly: do medium-term momentum regimes persist?',
+      training: { epochs: 1 },
+    })
     expect(id).toMatch(/^op_agent_research_\d{8}_\d{6}_[0-9a-f]{8}$/)
     first = await finished(id)
     expect(first.status, JSON.stringify(first.error)).toBe('completed')
@@ -139,7 +142,12 @@ describe('research loop', () => {
     const exp = (await api<any>(gateway!.url, `/api/v1/experiments/${first.experiment_id}`)).body.data
     expect(exp).toMatchObject({ id: first.experiment_id, status: 'completed', brief: expect.stringContaining('Trend-following') })
     expect(exp.models.design).toMatchObject({ model: 'tiny-test', sha256: expect.stringMatching(/^[0-9a-f]{64}$/) })
-    expect(exp.operations).toMatchObject({ parent: id, design: expect.any(String), training: train.operation_id, backtest: backtest.operation_id })
+    expect(exp.operations).toMatchObject({
+      parent: id,
+      design: expect.any(String),
+      training: train.operation_id,
+      backtest: backtest.operation_id,
+    })
     expect(['strong_signal', 'weak_signal', 'no_signal', 'overfit']).toContain(exp.assessment.verdict)
     expect(exp.assessment.facts.allowed_verdicts).toContain(exp.assessment.verdict)
     expect(exp.metrics.total_trades).toBe((backtest.result as any).metrics.total_trades)
@@ -237,7 +245,9 @@ describe('research loop', () => {
     const before = await until(
       async () => {
         const loop = await loopOf(id)
-        return loop.phase === 'training' && loop.children.training && (await opOf(loop.children.training)).status === 'running' ? loop : null
+        return loop.phase === 'training' && loop.children.training && (await opOf(loop.children.training)).status === 'running'
+          ? loop
+          : null
       },
       180_000,
       'training running',
