@@ -14,6 +14,9 @@ export {
   MODEL_VERSION_DIR_RE,
   MODEL_LATEST_POINTER_RE,
   TRADING_FUNCTIONS,
+  LLM_MODEL_NAME_RE,
+  llmModelKey,
+  llmModelMetaKey,
   type LatestPointer,
 } from './layout.ts'
 

@@ -4,12 +4,13 @@ import { KtrdrError, type Operation } from '../../runtime/protocol/index.ts'
 import {
   experimentId,
   listDatasets,
+  llmModelMetaKey,
   recordHypotheses,
+  TRADING_FUNCTIONS,
   validateStrategy,
   writeExperiment,
   type ExperimentRecord,
 } from '../../trading/index.ts'
-import { llmModelMetaKey } from '../../trading/llm/index.ts'
 import { backtestGate, trainingGate } from './gates.ts'
 import type { ResolvedResearchOptions } from './options.ts'
 import { createLoopStore, type LoopStore } from './_store.ts'
@@ -228,7 +229,7 @@ export async function createResearchLoops(ctx: GatewayRouteContext, options: Res
           enter(loop, 'training')
           return 'again'
         }
-        const op = await child(loop, 'design', 'design', {
+        const op = await child(loop, 'design', TRADING_FUNCTIONS.design, {
           brief: req.brief,
           ...(req.constraints ? { constraints: req.constraints } : {}),
           ...(req.model ? { model: req.model } : {}),
@@ -260,7 +261,7 @@ export async function createResearchLoops(ctx: GatewayRouteContext, options: Res
       case 'training': {
         if (!loop.data_window) await resolveWindow(loop)
         const w = loop.data_window!
-        const op = await child(loop, 'training', 'train', {
+        const op = await child(loop, 'training', TRADING_FUNCTIONS.train, {
           strategy_name: loop.strategy_name,
           ...(w.train.start ? { start_date: w.train.start } : {}),
           end_date: w.train.end,
@@ -284,7 +285,7 @@ export async function createResearchLoops(ctx: GatewayRouteContext, options: Res
       case 'backtesting': {
         const w = loop.data_window!
         const training = obj(loop.results.training)
-        const op = await child(loop, 'backtest', 'backtest', {
+        const op = await child(loop, 'backtest', TRADING_FUNCTIONS.backtest, {
           model_path: training.model_path,
           strategy_name: loop.strategy_name,
           symbol: w.symbol,
@@ -319,7 +320,7 @@ export async function createResearchLoops(ctx: GatewayRouteContext, options: Res
       }
       case 'assessing': {
         const training = loop.results.training ? compactTraining(loop.results.training) : null
-        const op = await child(loop, 'assess', 'assess', {
+        const op = await child(loop, 'assess', TRADING_FUNCTIONS.assess, {
           strategy_name: loop.strategy_name,
           brief: req.brief,
           training,
@@ -491,7 +492,7 @@ export async function createResearchLoops(ctx: GatewayRouteContext, options: Res
     if (req.brief && req.constraints) {
       // The design input is checked now against design's own schema, so a bad constraint is a 422
       // here rather than a failed loop later.
-      const fn = await ctx.functions.resolve('design')
+      const fn = await ctx.functions.resolve(TRADING_FUNCTIONS.design)
       ctx.validateInput(fn.sha256, fn.manifest.input_schema, { brief: req.brief, constraints: req.constraints }, `design@${fn.version}`)
     }
     // No model named and no llm host registered right now (e.g. just after a gateway restart, before

@@ -6,13 +6,10 @@ import { join } from 'node:path'
 import type { LlmCapability, WorkerCapabilities } from '../../runtime/protocol/index.ts'
 import { resolveLocalPath, type KtrdrStorage } from '../../storage/index.ts'
 import { KtrdrError } from '../../runtime/protocol/index.ts'
+import { LLM_MODEL_NAME_RE, llmModelKey, llmModelMetaKey } from '../index.ts'
 import type { LlmModelRef, LlmRuntimeOptions } from './runtime.ts'
 
-/** Model names in the `models` mount: `llm/<name>.gguf` (+ `llm/<name>.json` with its sha256). */
-export const LLM_MODEL_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
-
-export const llmModelKey = (name: string) => `llm/${name}.gguf`
-export const llmModelMetaKey = (name: string) => `llm/${name}.json`
+export { LLM_MODEL_NAME_RE, llmModelKey, llmModelMetaKey }
 
 /** `llm/<name>.json` beside a published model. */
 export interface LlmModelMeta {
