@@ -225,12 +225,12 @@ describe('research loop', () => {
 
   it('a gate rejection goes straight to assessment with the reason (a gate set by its environment variable)', async () => {
     await gateway!.child.kill('SIGTERM')
-    await startGateway({ KTRDR_GATE_MIN_TEST_ACCURACY: '0.99' })
+    await startGateway({ KTRDR_GATE_MAX_TEST_LOSS: '0.01' })
     const id = await research({ strategy: 'regime_momentum', training: { epochs: 1 } })
     const loop = await finished(id)
     expect(loop.status, JSON.stringify(loop.error)).toBe('completed')
     expect(loop.gates.training.passed).toBe(false)
-    expect(loop.shortcut).toMatch(/^training gate: test accuracy [\d.]+ < 0\.99/)
+    expect(loop.shortcut).toMatch(/^training gate: (.+; )?test loss [\d.]+ > 0\.01/)
     expect(loop.children.backtest).toBeUndefined()
     expect(loop.children.assess).toBeDefined()
     const assess = await opOf(loop.children.assess)

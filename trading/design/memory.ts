@@ -101,7 +101,8 @@ export async function readMemorySummary(memory: Storage, lastExperiments = 5) {
       test_accuracy: e.metrics.test_accuracy ?? null,
       trades: e.metrics.total_trades ?? null,
     })),
-    open_hypotheses: hypotheses.filter((h) => h.status === 'untested'),
+    // The newest open ones only: the prompt must stay small whatever the memory holds.
+    open_hypotheses: hypotheses.filter((h) => h.status === 'untested').slice(-lastExperiments),
   }
 }
 

@@ -46,6 +46,11 @@ export async function generateJson(options: GenerateJsonOptions): Promise<Genera
   const llm = await loadLlm(options.model, options.runtime)
   const grammar = await jsonGrammar(llm.model.llama, options.schema as GbnfJsonSchema)
   const { LlamaChatSession } = await import('node-llama-cpp')
+  const tokensIn = llm.model.tokenize(`${options.system}\n${options.prompt}`).length
+  // Never ask for more than the context holds after the prompt (chat template overhead included):
+  // past it llama.cpp would shift the context and lose the prompt under the grammar.
+  const room = Math.max(16, llm.context.contextSize - tokensIn - 64)
+  const maxTokens = Math.min(options.maxTokens ?? 1024, room)
   const sequence = llm.context.getSequence()
   let firstToken = 0
   let tokensOut = 0
@@ -55,7 +60,7 @@ export async function generateJson(options: GenerateJsonOptions): Promise<Genera
     try {
       text = await session.prompt(options.prompt, {
         grammar,
-        maxTokens: options.maxTokens ?? 1024,
+        maxTokens,
         temperature: options.temperature ?? 0.7,
         seed: options.seed,
         signal: options.signal,
@@ -79,7 +84,6 @@ export async function generateJson(options: GenerateJsonOptions): Promise<Genera
     sequence.dispose()
   }
   const ended = performance.now()
-  const tokensIn = llm.model.tokenize(`${options.system}\n${options.prompt}`).length
   const stats: GenerationStats = {
     model: options.model.id,
     model_sha256: options.model.sha256,

@@ -49,9 +49,9 @@ export async function runAssess(input: AssessInput, ctx: FunctionContext): Promi
     type: 'object',
     properties: {
       verdict: { enum: facts.allowed_verdicts },
-      observations: { type: 'array', items: { type: 'string', maxLength: 200 }, minItems: 1, maxItems: 4 },
-      hypotheses: { type: 'array', items: { type: 'string', maxLength: 200 }, minItems: 1, maxItems: 3 },
-      limitations: { type: 'array', items: { type: 'string', maxLength: 200 }, maxItems: 3 },
+      observations: { type: 'array', items: { type: 'string', maxLength: 160 }, minItems: 1, maxItems: 3 },
+      hypotheses: { type: 'array', items: { type: 'string', maxLength: 160 }, minItems: 1, maxItems: 2 },
+      limitations: { type: 'array', items: { type: 'string', maxLength: 160 }, maxItems: 2 },
     },
     required: ['verdict', 'observations', 'hypotheses', 'limitations'],
     additionalProperties: false,
@@ -71,7 +71,9 @@ export async function runAssess(input: AssessInput, ctx: FunctionContext): Promi
   ctx.progress({ percentage: 10, current_step: `Assessing with ${model.id}`, context: { model: model.id, allowed_verdicts: allowed } })
   const seed = input.seed ?? (Number.parseInt(ctx.operationId.slice(-8), 16) || 1)
   let last = ''
-  // A cut-off answer is the one way the grammar's output can fail to parse: try again, bounded.
+  let maxTokens = input.max_tokens
+  // A cut-off answer is the one way the grammar's output can fail to parse: try again with more
+  // room, bounded.
   for (let attempt = 1; attempt <= 3; attempt++) {
     ctx.signal.throwIfAborted()
     const out = await generateJson({
@@ -82,11 +84,12 @@ export async function runAssess(input: AssessInput, ctx: FunctionContext): Promi
       prompt,
       seed: seed + attempt - 1,
       temperature: input.temperature,
-      maxTokens: input.max_tokens,
+      maxTokens,
       signal: ctx.signal,
     })
     if (!out.ok) {
       last = out.error
+      maxTokens = Math.min(8192, Math.ceil(maxTokens * 1.5))
       continue
     }
     const v = out.value as { verdict: Verdict; observations: unknown; hypotheses: unknown; limitations: unknown }

@@ -20,7 +20,7 @@ beforeAll(async () => {
     gpu: false,
     ib: false,
     slots: 1,
-    llm: { model: 'tiny', sha256, path, size_bytes: 1, context_size: 2048, gpu_layers: 0, threads: 1 },
+    llm: { model: 'tiny', sha256, path, size_bytes: 1, context_size: 4096, gpu_layers: 0, threads: 1 },
   }
 })
 afterAll(async () => {

@@ -126,6 +126,7 @@ export async function runDesign(input: DesignInput, ctx: FunctionContext): Promi
   const totals = { in: 0, out: 0, genMs: 0, outAfterFirst: 0 }
   let first: GenerationStats | null = null
   const seed = input.seed ?? (Number.parseInt(ctx.operationId.slice(-8), 16) || 1)
+  let maxTokens = input.max_tokens
 
   for (let attempt = 1; attempt <= input.max_attempts; attempt++) {
     ctx.signal.throwIfAborted()
@@ -142,7 +143,7 @@ export async function runDesign(input: DesignInput, ctx: FunctionContext): Promi
       prompt: prompt(input, space, memory, refusals),
       seed: seed + attempt - 1,
       temperature: input.temperature,
-      maxTokens: input.max_tokens,
+      maxTokens,
       signal: ctx.signal,
     })
     first ??= out.stats
@@ -154,8 +155,10 @@ export async function runDesign(input: DesignInput, ctx: FunctionContext): Promi
     }
     let errors: string[]
     let compiled: ReturnType<typeof compileDesign> | null = null
-    if (!out.ok) errors = [out.error]
-    else {
+    if (!out.ok) {
+      errors = [out.error]
+      maxTokens = Math.min(8192, Math.ceil(maxTokens * 1.5)) // cut off: more room next time
+    } else {
       const draft = out.value as DesignDraft
       compiled = compileDesign(draft, { name, maxFeatures: input.constraints.max_features, epochs: input.epochs })
       errors = [...compiled.errors]

@@ -35,7 +35,7 @@ export const designInputSchema = z.object({
     .max(2 ** 31)
     .optional(),
   temperature: z.number().min(0).max(2).default(0.7),
-  max_tokens: z.number().int().min(64).max(8192).default(1024),
+  max_tokens: z.number().int().min(64).max(8192).default(2048),
   /** training.epochs written into the strategy (the caller's compute budget). */
   epochs: z.number().int().min(1).max(1000).default(5),
 })

@@ -33,7 +33,7 @@ beforeAll(async () => {
     gpu: false,
     ib: false,
     slots: 1,
-    llm: { model: 'tiny', sha256: ref.sha256, path, size_bytes: 1, context_size: 2048, gpu_layers: 0, threads: 1 },
+    llm: { model: 'tiny', sha256: ref.sha256, path, size_bytes: 1, context_size: 4096, gpu_layers: 0, threads: 1 },
   }
   await saveBars(storage.data, generateSyntheticSeries({ symbol: 'EURUSD', timeframe: '1h', bars: 300, seed: 1 }))
   await saveBars(storage.data, generateSyntheticSeries({ symbol: 'AAPL', timeframe: '1d', bars: 300, seed: 2, preset: 'equity' }))
