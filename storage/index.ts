@@ -31,7 +31,7 @@ export async function createMountDriver(config: MountConfig): Promise<Driver> {
   if (config.driver === 'http' && 'base' in config) {
     // Loaded only when used: it pulls in ofetch, whose top-level touch of globalThis.fetch makes
     // Node load undici (~30 ms of every function executor's start-up when the mounts are on fs).
-    const { default: httpDriver } = await import('unstorage/drivers/http')
+    const { httpDriver } = await import('./drivers/http.ts')
     return httpDriver({ base: config.base, headers: config.headers })
   }
   if (!('options' in config)) throw new Error(`Storage mount config for driver "${config.driver}" needs "options"`)
