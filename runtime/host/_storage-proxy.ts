@@ -79,6 +79,10 @@ export function createStorageAccess(options: {
           retryable: false,
           message: `No storage mount "${mount}": use one of ${MOUNT_NAMES.join(', ')}`,
         })
+      // unstorage's handler reads an empty body as no body: a text PUT then stores nothing and a raw
+      // PUT removes the item (setItemRaw(key, undefined)), both answered OK. Hand it the empty bytes.
+      if (event.method === 'PUT' && !Number(getRequestHeader(event, 'content-length')) && !getRequestHeader(event, 'transfer-encoding'))
+        (event as unknown as { _requestBody?: Buffer })._requestBody = Buffer.alloc(0)
       return await handlerFor(cap, mount)(event)
     } catch (error) {
       if (!isKtrdrError(error)) throw error
