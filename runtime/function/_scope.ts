@@ -1,5 +1,5 @@
-import { createStorage, type Driver, type Storage } from 'unstorage'
-import { createMountDriver, MOUNT_NAMES, type KtrdrStorage, type MountName } from '../../storage/index.ts'
+import type { Driver, Storage } from 'unstorage'
+import { createDriverStorage, createMountDriver, MOUNT_NAMES, type KtrdrStorage, type MountName } from '../../storage/index.ts'
 import { isKtrdrError, KtrdrError } from '../protocol/index.ts'
 import type { StorageScope } from './_access.ts'
 import type { ExecutorStorageOptions } from '../protocol/index.ts'
@@ -112,7 +112,10 @@ export async function createScopedStorage(options: ExecutorStorageOptions): Prom
     MOUNT_NAMES.map(async (mount) => {
       const config = options.mounts[mount]
       const inner = options.scope[mount] && config.driver !== 'none' ? await createMountDriver(config) : noneDriver
-      return [mount, createStorage({ driver: codedErrors(scopeDriver(inner, mount, options.scope, options.who)) })] as const
+      const storage = createDriverStorage(codedErrors(scopeDriver(inner, mount, options.scope, options.who)), {
+        authorizeClear: (base) => checkStorageScope(options.scope, mount, base, 'clear', options.who),
+      })
+      return [mount, storage] as const
     }),
   )
   const storage = Object.fromEntries(entries) as Record<MountName, Storage>
