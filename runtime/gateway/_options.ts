@@ -108,9 +108,7 @@ export function resolveGatewayOptions(config: GatewayConfig = {}, env: NodeJS.Pr
 
   if (!LOOPBACK.has(host) && !insecure && (!apiToken || !clusterToken)) {
     throw new KtrdrError({
-      statusCode: 400,
       code: 'INSECURE_BIND',
-      retryable: false,
       message: `Refusing to listen on ${host} without KTRDR_API_TOKEN and KTRDR_CLUSTER_TOKEN: set both tokens, bind to 127.0.0.1, or pass --insecure (KTRDR_INSECURE=1) if the network is trusted`,
     })
   }

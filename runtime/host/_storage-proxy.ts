@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto'
-import { createError, defineEventHandler, getRequestHeader, type EventHandler } from 'h3'
+import { defineEventHandler, getRequestHeader, type EventHandler } from 'h3'
 import { createStorage } from 'unstorage'
 import { createH3StorageHandler } from 'unstorage/server'
 import { MOUNT_NAMES, type KtrdrStorage, type MountConfig, type MountName, type ResolvedStorageOptions } from '../../storage/index.ts'
 import { isKtrdrError, KtrdrError } from '../protocol/index.ts'
 import type { ExecutorStorageOptions, StorageScope } from '../protocol/index.ts'
 import { scopeDriver } from '../function/index.ts'
+import { toH3Error } from '../http/index.ts'
 
 /** Where the host app serves storage to its executors. */
 export const STORAGE_PROXY_PATH = '/_storage'
@@ -59,28 +60,19 @@ export function createStorageAccess(options: {
       const cap = auth.startsWith('Bearer ') ? capabilities.get(auth.slice(7)) : undefined
       if (!cap)
         throw new KtrdrError({
-          statusCode: 401,
           code: 'CAPABILITY_INVALID',
-          retryable: false,
           message: 'Storage capability missing, unknown or expired (a capability ends with its invocation)',
         })
       const mount = event.path.split('/')[1] as MountName
       if (!MOUNT_NAMES.includes(mount))
         throw new KtrdrError({
-          statusCode: 404,
           code: 'MOUNT_NOT_FOUND',
-          retryable: false,
           message: `No storage mount "${mount}": use one of ${MOUNT_NAMES.join(', ')}`,
         })
       return await handlerFor(cap, mount)(event)
     } catch (error) {
       if (!isKtrdrError(error)) throw error
-      throw createError({
-        statusCode: error.statusCode,
-        statusMessage: error.code,
-        message: error.message,
-        data: { code: error.code, retryable: error.retryable, details: error.details },
-      })
+      throw toH3Error(error)
     }
   })
 

@@ -1,6 +1,6 @@
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { KtrdrError } from '../../../runtime/protocol/index.ts'
+import { KtrdrError } from '../../../trading/index.ts'
 import { DEFAULT_PACING, type PacingLimits } from './pacing.ts'
 
 /** What a host operator may set (all optional; every field has an env variable). */
@@ -62,9 +62,7 @@ export function resolveIbFetchConfig(config: IbFetchConfig = {}, env: NodeJS.Pro
   }
   if (!Number.isInteger(resolved.port) || resolved.port <= 0 || resolved.port > 65535) {
     throw new KtrdrError({
-      statusCode: 500,
-      code: 'IB_CONFIG_INVALID',
-      retryable: false,
+      code: 'CONFIG_INVALID',
       message: `IB_PORT must be a TCP port, got ${JSON.stringify(port)}`,
     })
   }
@@ -82,16 +80,13 @@ export function parseClientIds(value: string | number | number[]): number[] {
     const m = /^(\d+)(?:\s*-\s*(\d+))?$/.exec(part)
     if (!m)
       throw new KtrdrError({
-        statusCode: 500,
-        code: 'IB_CONFIG_INVALID',
-        retryable: false,
+        code: 'CONFIG_INVALID',
         message: `IB_CLIENT_ID must look like "111-120" or "111,112", got ${JSON.stringify(value)}`,
       })
     const a = Number(m[1])
     const b = m[2] ? Number(m[2]) : a
     for (let id = Math.min(a, b); id <= Math.max(a, b); id++) ids.push(id)
   }
-  if (!ids.length)
-    throw new KtrdrError({ statusCode: 500, code: 'IB_CONFIG_INVALID', retryable: false, message: 'IB_CLIENT_ID names no client id' })
+  if (!ids.length) throw new KtrdrError({ code: 'CONFIG_INVALID', message: 'IB_CLIENT_ID names no client id' })
   return ids
 }

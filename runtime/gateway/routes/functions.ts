@@ -11,18 +11,14 @@ const DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 async function readArchive(event: H3Event, maxBytes: number): Promise<Uint8Array> {
   const tooLarge = () =>
     new KtrdrError({
-      statusCode: 413,
       code: 'BUNDLE_TOO_LARGE',
-      retryable: false,
       message: `Bundle archive exceeds ${maxBytes} bytes (KTRDR_MAX_BUNDLE_MB): trim the function's dependencies`,
     })
   const body = await readBodyBytes(event, maxBytes, tooLarge)
   const size = body.length
   if (size === 0)
     throw new KtrdrError({
-      statusCode: 400,
       code: 'BUNDLE_MISSING',
-      retryable: false,
       message: 'Send the bundle archive (tar.gz from `ktrdr fn build`) as the request body',
     })
   return new Uint8Array(body.buffer, body.byteOffset, body.byteLength)
@@ -33,9 +29,7 @@ function parseRoutes(body: Record<string, unknown>): AliasRoute[] {
   if (Array.isArray(body.routes))
     return body.routes.map((r) => ({ version: Number((r as AliasRoute).version), weight: Number((r as AliasRoute).weight ?? 1) }))
   throw new KtrdrError({
-    statusCode: 400,
     code: 'BAD_REQUEST',
-    retryable: false,
     message: 'Body must be {"version": N} or {"routes": [{"version": N, "weight": W}, …]}',
   })
 }
@@ -86,9 +80,7 @@ export default defineGatewayRoutes((router, ctx) => {
       const fn = await ctx.functions.getFunction(name(event))
       if (!fn)
         throw new KtrdrError({
-          statusCode: 404,
           code: 'FUNCTION_NOT_FOUND',
-          retryable: false,
           message: `No function "${name(event)}" has been published: deploy it with \`ktrdr fn deploy ${name(event)}\``,
         })
       const hosts = warmHosts(ctx, new Set(fn.versions.map((v) => v.sha256)))
@@ -106,9 +98,7 @@ export default defineGatewayRoutes((router, ctx) => {
       const fn = await ctx.functions.getFunction(name(event))
       if (!fn)
         throw new KtrdrError({
-          statusCode: 404,
           code: 'FUNCTION_NOT_FOUND',
-          retryable: false,
           message: `No function "${name(event)}" has been published`,
         })
       return fn.versions
