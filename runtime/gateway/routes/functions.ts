@@ -4,15 +4,12 @@ import { KtrdrError } from '../../protocol/index.ts'
 import { readBodyBytes, readJsonBody } from '../_http.ts'
 import { defineGatewayRoutes, type GatewayRouteContext } from '../_routes.ts'
 
-const DEFAULT_MAX_BUNDLE_BYTES = 256 * 1024 * 1024
-const DEFAULT_MAX_BODY_BYTES = 1024 * 1024
-
 /** Reads a raw upload with a byte cap counted while streaming (a chunked body cannot sneak past it). */
 async function readArchive(event: H3Event, maxBytes: number): Promise<Uint8Array> {
   const tooLarge = () =>
     new KtrdrError({
       code: 'BUNDLE_TOO_LARGE',
-      message: `Bundle archive exceeds ${maxBytes} bytes (KTRDR_MAX_BUNDLE_MB): trim the function's dependencies`,
+      message: `Bundle archive exceeds ${maxBytes} bytes (KTRDR_MAX_BUNDLE_BYTES or KTRDR_MAX_BUNDLE_MB): trim the function's dependencies`,
     })
   const body = await readBodyBytes(event, maxBytes, tooLarge)
   const size = body.length
@@ -51,9 +48,7 @@ function liveShas(ctx: GatewayRouteContext): Set<string> {
 }
 
 export default defineGatewayRoutes((router, ctx) => {
-  const options = (ctx.options ?? {}) as { maxBundleBytes?: number; maxBodyBytes?: number }
-  const maxBundle = options.maxBundleBytes ?? (Number(process.env.KTRDR_MAX_BUNDLE_MB) * 1024 * 1024 || DEFAULT_MAX_BUNDLE_BYTES)
-  const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES
+  const { maxBundleBytes: maxBundle, maxBodyBytes: maxBody } = ctx.options
   const name = (event: H3Event) => getRouterParam(event, 'name', { decode: true }) ?? ''
 
   router.post(
@@ -122,8 +117,7 @@ export default defineGatewayRoutes((router, ctx) => {
     '/api/v1/functions/gc',
     defineEventHandler(async (event) => {
       const body = await readJsonBody<{ keep_last?: number }>(event, maxBody)
-      const keepLast =
-        Number.isInteger(body.keep_last) && body.keep_last! >= 0 ? body.keep_last! : Number(process.env.KTRDR_FUNCTION_KEEP_LAST ?? 3)
+      const keepLast = Number.isInteger(body.keep_last) && body.keep_last! >= 0 ? body.keep_last! : ctx.options.functionKeepLast
       const live = liveShas(ctx)
       const deleted = await ctx.functions.collectGarbage({ keepLast, isInUse: (sha) => live.has(sha) })
       return { deleted: deleted.map((v) => ({ name: v.name, version: v.version, sha256: v.sha256, size: v.size })), keep_last: keepLast }
