@@ -37,18 +37,14 @@ export function parseStoreKey(rawPath: string, what: string): string {
       s = decodeURIComponent(raw)
     } catch (cause) {
       throw new KtrdrError({
-        statusCode: 400,
         code: 'INVALID_KEY',
-        retryable: false,
         message: `${what} key segment "${raw}" is not valid percent-encoding`,
         cause,
       })
     }
     if (s.startsWith('.') || /[:\\\0/]/.test(s)) {
       throw new KtrdrError({
-        statusCode: 400,
         code: 'INVALID_KEY',
-        retryable: false,
         message: `${what} key segment "${s}" is not allowed: use plain names separated by "/" (no ".", "..", hidden files, ":" or "\\")`,
       })
     }

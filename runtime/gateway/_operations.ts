@@ -1,5 +1,5 @@
 import type { HostEvent, Operation, OperationErrorInfo } from '../protocol/index.ts'
-import { KtrdrError } from '../protocol/index.ts'
+import { KtrdrError, errorInfo } from '../protocol/index.ts'
 import { createPendingQueue } from '../scheduler/index.ts'
 import type { GatewayHooks } from './_hooks.ts'
 import { createOperationId, emptyProgress, isTerminal, normalizeError, normalizeProgress } from './_operation-shape.ts'
@@ -94,9 +94,7 @@ export function createOperationsService(store: OperationStore, hooks: GatewayHoo
       } catch (error) {
         if (input.idempotencyKey && /UNIQUE/.test(String(error))) {
           throw new KtrdrError({
-            statusCode: 409,
-            code: 'IDEMPOTENCY_CONFLICT',
-            retryable: true,
+            code: 'IDEMPOTENCY_KEY_BUSY',
             message: `idempotency_key "${input.idempotencyKey}" is being used by a concurrent request: retry to get its operation`,
             cause: error,
           })
@@ -117,9 +115,7 @@ export function createOperationsService(store: OperationStore, hooks: GatewayHoo
       const s = service.get(id)
       if (!s)
         throw new KtrdrError({
-          statusCode: 404,
           code: 'OPERATION_NOT_FOUND',
-          retryable: false,
           message: `Operation "${id}" does not exist: list operations with GET /api/v1/operations`,
         })
       return s
@@ -208,7 +204,7 @@ export function createOperationsService(store: OperationStore, hooks: GatewayHoo
             return 'terminal'
           }
           finish(s, 'cancelled', {
-            error: { message: event.reason ?? 'Cancelled on the host', code: 'CANCELLED', retryable: false },
+            error: errorInfo('CANCELLED', event.reason ?? 'Cancelled on the host'),
             at: event.at,
           })
           return 'terminal'
@@ -220,11 +216,10 @@ export function createOperationsService(store: OperationStore, hooks: GatewayHoo
       if (isTerminal(s.op)) return 'failed'
       if (s.op.attempts >= s.op.max_attempts) {
         finish(s, 'failed', {
-          error: {
-            message: `${reason}; attempt ${s.op.attempts}/${s.op.max_attempts} was the last: resume it with POST /api/v1/operations/${s.op.operation_id}/resume`,
-            code: 'HOST_LOST',
-            retryable: true,
-          },
+          error: errorInfo(
+            'HOST_LOST',
+            `${reason}; attempt ${s.op.attempts}/${s.op.max_attempts} was the last: resume it with POST /api/v1/operations/${s.op.operation_id}/resume`,
+          ),
         })
         return 'failed'
       }
@@ -243,13 +238,11 @@ export function createOperationsService(store: OperationStore, hooks: GatewayHoo
     cancel(s: StoredOperation, reason: string) {
       if (isTerminal(s.op)) {
         throw new KtrdrError({
-          statusCode: 400,
           code: 'OPERATION_FINISHED',
-          retryable: false,
           message: `Operation ${s.op.operation_id} is already ${s.op.status}; only pending or running operations can be cancelled`,
         })
       }
-      finish(s, 'cancelled', { error: { message: reason, code: 'CANCELLED', retryable: false } })
+      finish(s, 'cancelled', { error: errorInfo('CANCELLED', reason) })
     },
 
     fail(s: StoredOperation, error: OperationErrorInfo) {
@@ -260,9 +253,7 @@ export function createOperationsService(store: OperationStore, hooks: GatewayHoo
     resume(s: StoredOperation): Operation {
       if (s.op.status !== 'cancelled' && s.op.status !== 'failed') {
         throw new KtrdrError({
-          statusCode: 409,
           code: 'NOT_RESUMABLE',
-          retryable: false,
           message: `Operation ${s.op.operation_id} is ${s.op.status}: only cancelled or failed operations can be resumed`,
         })
       }

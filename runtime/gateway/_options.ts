@@ -20,6 +20,8 @@ export interface GatewayConfig {
   maxBodyBytes?: number
   /** Largest bundle upload accepted (bytes). */
   maxBundleBytes?: number
+  /** Versions per function `POST /api/v1/functions/gc` keeps when the request does not say. */
+  functionKeepLast?: number
   /** Silence request/lifecycle logs (tests, benches). */
   quiet?: boolean
   retention?: Partial<RetentionOptions>
@@ -75,6 +77,7 @@ export interface ResolvedGatewayOptions {
   queue: QueueOptions
   maxBodyBytes: number
   maxBundleBytes: number
+  functionKeepLast: number
   quiet: boolean
   retention: RetentionOptions
   /** KTRDR_SECRETS_KEY; null: the key file beside the database (see _secrets.ts). */
@@ -89,12 +92,19 @@ function secs(env: NodeJS.ProcessEnv, name: string): number | undefined {
   return n === undefined ? undefined : n * 1000
 }
 
+/** Megabytes from env → bytes. */
+function megabytes(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const n = envNumber(env, name)
+  return n === undefined ? undefined : n * 1024 * 1024
+}
+
 /**
  * The one place gateway defaults live. Precedence: explicit config > environment > default.
  * Env: KTRDR_GATEWAY_HOST, KTRDR_GATEWAY_PORT (or PORT), KTRDR_GATEWAY_DB, KTRDR_HOME, KTRDR_API_TOKEN,
  * KTRDR_CLUSTER_TOKEN, KTRDR_INSECURE=1, KTRDR_WORKER_HEALTH_CHECK_INTERVAL/TIMEOUT/FAILURES,
  * KTRDR_WORKER_REMOVAL_THRESHOLD (seconds, as in the guide), KTRDR_HEARTBEAT_INTERVAL/TIMEOUT (seconds),
- * KTRDR_MAX_ATTEMPTS, KTRDR_MAX_BODY_BYTES, KTRDR_MAX_BUNDLE_BYTES, KTRDR_OPERATIONS_RETENTION_DAYS
+ * KTRDR_MAX_ATTEMPTS, KTRDR_MAX_BODY_BYTES, KTRDR_MAX_BUNDLE_BYTES (or KTRDR_MAX_BUNDLE_MB), KTRDR_FUNCTION_KEEP_LAST,
+ * KTRDR_OPERATIONS_RETENTION_DAYS
  * (30; 0 keeps finished operations forever).
  */
 export function resolveGatewayOptions(config: GatewayConfig = {}, env: NodeJS.ProcessEnv = process.env): ResolvedGatewayOptions {
@@ -108,9 +118,7 @@ export function resolveGatewayOptions(config: GatewayConfig = {}, env: NodeJS.Pr
 
   if (!LOOPBACK.has(host) && !insecure && (!apiToken || !clusterToken)) {
     throw new KtrdrError({
-      statusCode: 400,
       code: 'INSECURE_BIND',
-      retryable: false,
       message: `Refusing to listen on ${host} without KTRDR_API_TOKEN and KTRDR_CLUSTER_TOKEN: set both tokens, bind to 127.0.0.1, or pass --insecure (KTRDR_INSECURE=1) if the network is trusted`,
     })
   }
@@ -144,7 +152,9 @@ export function resolveGatewayOptions(config: GatewayConfig = {}, env: NodeJS.Pr
     health,
     queue,
     maxBodyBytes: config.maxBodyBytes ?? envNumber(env, 'KTRDR_MAX_BODY_BYTES') ?? 1024 * 1024,
-    maxBundleBytes: config.maxBundleBytes ?? envNumber(env, 'KTRDR_MAX_BUNDLE_BYTES') ?? 512 * 1024 * 1024,
+    maxBundleBytes:
+      config.maxBundleBytes ?? envNumber(env, 'KTRDR_MAX_BUNDLE_BYTES') ?? megabytes(env, 'KTRDR_MAX_BUNDLE_MB') ?? 512 * 1024 * 1024,
+    functionKeepLast: config.functionKeepLast ?? envNumber(env, 'KTRDR_FUNCTION_KEEP_LAST') ?? 3,
     quiet: config.quiet ?? false,
     retention: {
       days: config.retention?.days ?? envNumber(env, 'KTRDR_OPERATIONS_RETENTION_DAYS') ?? 30,

@@ -75,9 +75,7 @@ export function createReconciler(deps: {
     const unclaimed = owner && !owner.confirmed && owner.endpoint_url === endpoint && (!live || live.lost)
     if (verdict === 'none' || unclaimed) return secrets.issue(id, endpoint)
     throw new KtrdrError({
-      statusCode: 409,
       code: 'WORKER_ID_TAKEN',
-      retryable: false,
       message: `Worker id "${id}" belongs to the host that registered it${owner ? ` from ${owner.endpoint_url}` : ''}, and this registration ${secret ? 'presented a wrong' : 'did not present its'} host secret: a restarted host re-claims its id with the restart token in its cache dir; to give the id to another host, DELETE /api/v1/workers/${id} first`,
       details: { worker_id: id },
     })
@@ -87,9 +85,7 @@ export function createReconciler(deps: {
   function verify(workerId: string, secret: string | undefined): void {
     if (secrets.check(workerId, secret) !== 'wrong') return
     throw new KtrdrError({
-      statusCode: 403,
       code: 'HOST_SECRET_MISMATCH',
-      retryable: false,
       message: `Missing or wrong host secret for worker "${workerId}": only the host that registered this id may report for it`,
       details: { worker_id: workerId },
     })

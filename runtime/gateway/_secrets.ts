@@ -36,9 +36,7 @@ export function resolveSecretsKey(options: { secretsKey: string | null; dbPath: 
     const key = /^[0-9a-f]{64}$/i.test(raw) ? Buffer.from(raw, 'hex') : Buffer.from(raw, 'base64')
     if (key.length !== 32)
       throw new KtrdrError({
-        statusCode: 400,
         code: 'CONFIG_INVALID',
-        retryable: false,
         message: 'KTRDR_SECRETS_KEY must be 32 bytes, as 64 hex digits or base64 (e.g. `openssl rand -base64 32`)',
       })
     return key
@@ -55,9 +53,7 @@ export function resolveSecretsKey(options: { secretsKey: string | null; dbPath: 
   const key = Buffer.from(readFileSync(file, 'utf8').trim(), 'base64')
   if (key.length !== 32)
     throw new KtrdrError({
-      statusCode: 500,
-      code: 'SECRETS_KEY_INVALID',
-      retryable: false,
+      code: 'CONFIG_INVALID',
       message: `${file} does not hold a 32-byte base64 key`,
     })
   return key
@@ -111,9 +107,7 @@ export function createSecretStore(database: GatewayDatabase, key: Buffer) {
             values[row.name] = Buffer.concat([decipher.update(row.ciphertext), decipher.final()]).toString('utf8')
           } catch (cause) {
             throw new KtrdrError({
-              statusCode: 500,
               code: 'SECRET_UNREADABLE',
-              retryable: false,
               cause,
               message: `Secret ${row.name} of ${fn} does not decrypt with this gateway's key (KTRDR_SECRETS_KEY or ${SECRETS_KEY_FILE} changed?); set it again`,
             })

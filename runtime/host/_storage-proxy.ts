@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { createError, defineEventHandler, getRequestHeader, type EventHandler } from 'h3'
+import { defineEventHandler, getRequestHeader, type EventHandler } from 'h3'
 import { createH3StorageHandler } from 'unstorage/server'
 import {
   createDriverStorage,
@@ -12,6 +12,7 @@ import {
 import { isKtrdrError, KtrdrError } from '../protocol/index.ts'
 import type { ExecutorStorageOptions, StorageScope } from '../protocol/index.ts'
 import { checkStorageScope, scopeDriver } from '../function/index.ts'
+import { toH3Error } from '../http/index.ts'
 
 /** Where the host app serves storage to its executors. */
 export const STORAGE_PROXY_PATH = '/_storage'
@@ -66,17 +67,13 @@ export function createStorageAccess(options: {
       const cap = auth.startsWith('Bearer ') ? capabilities.get(auth.slice(7)) : undefined
       if (!cap)
         throw new KtrdrError({
-          statusCode: 401,
           code: 'CAPABILITY_INVALID',
-          retryable: false,
           message: 'Storage capability missing, unknown or expired (a capability ends with its invocation)',
         })
       const mount = event.path.split('/')[1] as MountName
       if (!MOUNT_NAMES.includes(mount))
         throw new KtrdrError({
-          statusCode: 404,
           code: 'MOUNT_NOT_FOUND',
-          retryable: false,
           message: `No storage mount "${mount}": use one of ${MOUNT_NAMES.join(', ')}`,
         })
       // unstorage's handler reads an empty body as no body: a text PUT then stores nothing and a raw
@@ -86,12 +83,7 @@ export function createStorageAccess(options: {
       return await handlerFor(cap, mount)(event)
     } catch (error) {
       if (!isKtrdrError(error)) throw error
-      throw createError({
-        statusCode: error.statusCode,
-        statusMessage: error.code,
-        message: error.message,
-        data: { code: error.code, retryable: error.retryable, details: error.details },
-      })
+      throw toH3Error(error)
     }
   })
 

@@ -165,9 +165,7 @@ function resolveFunctionStorage(value: string | undefined): FunctionStorageMode 
   if (value === undefined || value === '' || value === 'direct') return 'direct'
   if (value === 'proxy') return 'proxy'
   throw new KtrdrError({
-    statusCode: 400,
-    code: 'HOST_CONFIG_INVALID',
-    retryable: false,
+    code: 'CONFIG_INVALID',
     message: `KTRDR_HOST_FUNCTION_STORAGE must be "direct" or "proxy", got ${JSON.stringify(value)}`,
   })
 }
@@ -182,9 +180,7 @@ function memoryEnforcement(value: string | undefined): 'auto' | 'cgroup' | 'rss'
   if (value === undefined || value === '') return 'auto'
   if (value === 'auto' || value === 'cgroup' || value === 'rss') return value
   throw new KtrdrError({
-    statusCode: 400,
-    code: 'INVALID_CONFIG',
-    retryable: false,
+    code: 'CONFIG_INVALID',
     message: `KTRDR_HOST_MEMORY_ENFORCEMENT must be auto, cgroup or rss, not ${JSON.stringify(value)}`,
   })
 }

@@ -32,9 +32,7 @@ export const fsAtomicDriver = defineDriver((options: FsAtomicOptions) => {
   const writable = (key: string, op: string) => {
     if (options.readOnly)
       throw new KtrdrError({
-        statusCode: 403,
         code: 'STORAGE_READ_ONLY',
-        retryable: false,
         message: `This storage mount is read-only; refusing to ${op} ${key.replace(/:/g, '/') || '(the whole mount)'}`,
         details: { key, op },
       })
@@ -84,9 +82,7 @@ function checkKey(key: string): string {
         : undefined
   if (why)
     throw new KtrdrError({
-      statusCode: 400,
       code: 'STORAGE_KEY_INVALID',
-      retryable: false,
       message: `Invalid storage key ${JSON.stringify(key)}: ${why}`,
       details: { key },
     })

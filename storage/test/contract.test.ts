@@ -106,7 +106,7 @@ describe('the contract fails on broken storage (negative controls)', () => {
             await handle.writeFile(value).finally(() => handle.close())
             await fsp.rename(tmp, path)
           } catch (cause) {
-            throw new KtrdrError({ statusCode: 507, code: 'STORAGE_FULL', retryable: true, message: 'full', cause })
+            throw new KtrdrError({ code: 'STORAGE_FULL', message: 'full', cause })
           }
         },
       }

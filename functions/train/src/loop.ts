@@ -1,4 +1,4 @@
-import { KtrdrError } from '../../../runtime/protocol/index.ts'
+import { KtrdrError } from '../../../trading/index.ts'
 import { setDropoutStep } from '../../../trading/model/index.ts'
 import type { SampleRows } from '../../../trading/model/index.ts'
 import type { ModelSpec } from '../../../trading/model/index.ts'
@@ -113,17 +113,13 @@ export async function runTrainingLoop(
   const regression = spec.outputKind === 'regression'
   if (set.train.length === 0)
     throw new KtrdrError({
-      statusCode: 422,
-      code: 'NOT_ENOUGH_DATA',
+      code: 'DATA_INSUFFICIENT',
       message: 'The training split has no samples: widen the date range or use fewer warm-up bars',
-      retryable: false,
     })
   if (set.validation.length === 0 || set.test.length === 0)
     throw new KtrdrError({
-      statusCode: 422,
-      code: 'NOT_ENOUGH_DATA',
+      code: 'DATA_INSUFFICIENT',
       message: `The validation (${set.validation.length}) or test (${set.test.length}) split is empty: widen the date range`,
-      retryable: false,
     })
   const classWeights = regression ? null : inverseFrequencyWeights(gatherTargets(set.targets, set.train), spec.outputSize)
   const { loss, dispose: disposeLoss } = createLoss(config, spec.outputSize, classWeights)
@@ -190,7 +186,7 @@ export async function runTrainingLoop(
             checkpointedOnCancel = true
             await snapshots.save('cancel').catch(() => {})
           }
-          throw hooks.signal.reason ?? new Error('Training cancelled')
+          throw hooks.signal.reason ?? new KtrdrError({ code: 'CANCELLED', message: 'Training cancelled' })
         }
         const from = b * batchSize
         const idx = order.subarray(from, Math.min(order.length, from + batchSize))
@@ -200,10 +196,8 @@ export async function runTrainingLoop(
           if (!Number.isFinite(first)) {
             tf.dispose([value, batchCorrect])
             throw new KtrdrError({
-              statusCode: 422,
               code: 'NAN_LOSS',
               message: 'NaN loss detected on first batch: check the features for infinities and the learning rate',
-              retryable: false,
             })
           }
         }
@@ -222,10 +216,8 @@ export async function runTrainingLoop(
       const trainAcc = correct / seen
       if (!Number.isFinite(trainLoss))
         throw new KtrdrError({
-          statusCode: 422,
           code: 'NAN_LOSS',
           message: `Training diverged: loss is ${trainLoss} in epoch ${epoch + 1}; lower the learning rate`,
-          retryable: false,
         })
       const val = await evaluateSplit(model, spec, set, set.validation, loss, hooks.signal)
       const record: EpochRecord = {

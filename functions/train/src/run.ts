@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { FunctionContext } from '../../../runtime/function/index.ts'
-import { KtrdrError } from '../../../runtime/protocol/index.ts'
+import { KtrdrError } from '../../../trading/index.ts'
 import { buildFeatureMatrix } from '../../../trading/index.ts'
 import { buildLabels } from '../../../trading/index.ts'
 import { useTfBackend } from '../../../trading/model/index.ts'
@@ -118,9 +118,7 @@ export async function runTraining(input: TrainInput, ctx: FunctionContext): Prom
   for (const w of warnings) logger.warn(w.message)
   if (warnings.length && input.strict_labels) {
     throw new KtrdrError({
-      statusCode: 422,
       code: 'LABELS_DEGENERATE',
-      retryable: false,
       message: `Training data is degenerate: ${warnings.map((w) => w.message).join(' | ')}`,
       details: { warnings },
     })
@@ -303,11 +301,9 @@ export async function runTraining(input: TrainInput, ctx: FunctionContext): Prom
     if (signal.aborted) throw error
     if (error instanceof KtrdrError) throw error
     throw new KtrdrError({
-      statusCode: 500,
       code: 'TRAINING_FAILED',
       message: `Training failed: ${(error as Error).message}`,
       cause: error,
-      retryable: false,
     })
   } finally {
     model.dispose()

@@ -1,6 +1,6 @@
 import type { KtrdrStorage } from '../../../storage/index.ts'
 import type { AliasRoute, FunctionAlias, FunctionManifest, FunctionVersion } from '../../protocol/index.ts'
-import { KtrdrError } from '../../protocol/index.ts'
+import { KtrdrError, createKtrdrError } from '../../protocol/index.ts'
 import { sha256Hex, unpackArchive } from '../../protocol/index.ts'
 import { readArchiveManifest } from '../../protocol/index.ts'
 import type { GatewayDatabase } from '../_db.ts'
@@ -55,10 +55,6 @@ const toAlias = (r: AliasRow): FunctionAlias => ({
   updated_at: r.updated_at,
 })
 
-function notFound(code: string, message: string): KtrdrError {
-  return new KtrdrError({ statusCode: 404, code, retryable: false, message })
-}
-
 /**
  * Function versions and aliases on the gateway's SQLite. A version is immutable and identified
  * by the sha256 of its archive; the archive lives in the `bundles` mount under `<name>/<sha>.tgz`
@@ -109,13 +105,11 @@ export function createFunctionRegistry(options: FunctionRegistryOptions): Functi
     if (knownNames.has(name)) return
     if (!NAME.test(name))
       throw new KtrdrError({
-        statusCode: 400,
-        code: 'BAD_REQUEST',
-        retryable: false,
+        code: 'FUNCTION_NAME_INVALID',
         message: `"${name}" is not a function name (lowercase letters, digits, dashes)`,
       })
     if (!q.name.get(name))
-      throw notFound('FUNCTION_NOT_FOUND', `No function "${name}" has been published: deploy it with \`ktrdr fn deploy ${name}\``)
+      throw createKtrdrError('FUNCTION_NOT_FOUND', `No function "${name}" has been published: deploy it with \`ktrdr fn deploy ${name}\``)
     knownNames.add(name)
   }
   function writeAlias(name: string, alias: string, routes: AliasRoute[]): FunctionAlias {
@@ -162,7 +156,7 @@ export function createFunctionRegistry(options: FunctionRegistryOptions): Functi
       else {
         const alias = getAlias(name, selector)
         if (!alias)
-          throw notFound(
+          throw createKtrdrError(
             'ALIAS_NOT_FOUND',
             `Function "${name}" has no alias "${selector}": list aliases with GET /api/v1/functions/${name}`,
           )
@@ -170,7 +164,7 @@ export function createFunctionRegistry(options: FunctionRegistryOptions): Functi
       }
       const found = getVersionSync(name, version)
       if (!found)
-        throw notFound(
+        throw createKtrdrError(
           'VERSION_NOT_FOUND',
           `Function "${name}" has no version ${version}: list versions with \`ktrdr fn versions ${name}\``,
         )
@@ -224,41 +218,31 @@ export function createFunctionRegistry(options: FunctionRegistryOptions): Functi
       requireName(name)
       if (!ALIAS.test(alias))
         throw new KtrdrError({
-          statusCode: 400,
           code: 'BAD_REQUEST',
-          retryable: false,
           message: `"${alias}" is not an alias name (lowercase letter first, then letters, digits, - or _; not a number)`,
         })
       if (!Array.isArray(routes) || routes.length === 0)
         throw new KtrdrError({
-          statusCode: 400,
           code: 'BAD_REQUEST',
-          retryable: false,
           message: 'An alias needs at least one route: {version} or {routes:[{version, weight}]}',
         })
       const seen = new Set<number>()
       for (const r of routes) {
         if (!Number.isInteger(r.version) || !(typeof r.weight === 'number' && Number.isFinite(r.weight) && r.weight > 0)) {
           throw new KtrdrError({
-            statusCode: 400,
             code: 'BAD_REQUEST',
-            retryable: false,
             message: `Bad route ${JSON.stringify(r)}: version must be an integer and weight a positive number`,
           })
         }
         if (seen.has(r.version))
           throw new KtrdrError({
-            statusCode: 400,
             code: 'BAD_REQUEST',
-            retryable: false,
             message: `Version ${r.version} appears twice in the routes`,
           })
         seen.add(r.version)
         if (!getVersionSync(name, r.version))
           throw new KtrdrError({
-            statusCode: 422,
-            code: 'VERSION_NOT_FOUND',
-            retryable: false,
+            code: 'ALIAS_TARGET_NOT_FOUND',
             message: `Function "${name}" has no version ${r.version}`,
           })
       }
@@ -276,9 +260,7 @@ export function createFunctionRegistry(options: FunctionRegistryOptions): Functi
       const previous = (q.versions.all(name) as VersionRow[]).find((r) => r.version < current)
       if (!previous)
         throw new KtrdrError({
-          statusCode: 409,
           code: 'NO_PREVIOUS_VERSION',
-          retryable: false,
           message: `Function "${name}" has no version before ${current} to roll back to`,
         })
       return writeAlias(name, LATEST, [{ version: previous.version, weight: 100 }])

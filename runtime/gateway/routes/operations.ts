@@ -12,9 +12,7 @@ function intParam(value: unknown, name: string, fallback: number, min: number, m
   const n = Number(value)
   if (!Number.isInteger(n) || n < min || n > max) {
     throw new KtrdrError({
-      statusCode: 400,
-      code: 'INVALID_REQUEST',
-      retryable: false,
+      code: 'BAD_REQUEST',
       message: `${name} must be an integer between ${min} and ${max}`,
       details: { field: name },
     })
@@ -33,9 +31,7 @@ export default defineGatewayRoutes((router, ctx) => {
       for (const s of status ?? []) {
         if (!STATUSES.includes(s as OperationStatus))
           throw new KtrdrError({
-            statusCode: 400,
-            code: 'INVALID_REQUEST',
-            retryable: false,
+            code: 'BAD_REQUEST',
             message: `status must be one of ${STATUSES.join(', ')} (comma-separated for several)`,
             details: { field: 'status' },
           })

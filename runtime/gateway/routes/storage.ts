@@ -23,9 +23,7 @@ export default defineGatewayRoutes((router, ctx) => {
     const h = handlers.get(mount)
     if (!h)
       throw new KtrdrError({
-        statusCode: 404,
         code: 'MOUNT_NOT_FOUND',
-        retryable: false,
         message: `No storage mount "${mount}": use one of ${MOUNT_NAMES.join(', ')}`,
       })
     // The policy caps a declared content-length; a chunked upload declares none, so the body is read

@@ -15,7 +15,7 @@ import type { WorkerEntry } from '../_workers.ts'
 const STATUSES: WorkerStatus[] = ['AVAILABLE', 'BUSY', 'TEMPORARILY_UNAVAILABLE']
 
 function invalid(message: string, field: string): never {
-  throw new KtrdrError({ statusCode: 400, code: 'INVALID_REQUEST', retryable: false, message, details: { field } })
+  throw new KtrdrError({ code: 'BAD_REQUEST', message, details: { field } })
 }
 
 function checkRegistration(body: Record<string, unknown>): WorkerRegistration {
@@ -65,9 +65,7 @@ async function staleAtEndpoint(ctx: GatewayRouteContext, body: WorkerRegistratio
   if (listening === body.worker_id) return others
   if (listening && others.some((o) => o.record.worker_id === listening)) {
     throw new KtrdrError({
-      statusCode: 409,
       code: 'ENDPOINT_IN_USE',
-      retryable: false,
       message: `Endpoint ${endpoint} belongs to the registered worker "${listening}" (its /health says so), not to "${body.worker_id}": register each host with its own endpoint_url`,
       details: { endpoint_url: endpoint, worker_id: listening },
     })
