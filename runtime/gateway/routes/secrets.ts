@@ -79,7 +79,7 @@ export default defineGatewayRoutes((router, ctx) => {
           retryable: false,
           message: 'A secret becomes an environment variable and cannot contain NUL bytes',
         })
-      const info = ctx.secrets.set(fn, name, body.value)
+      const info = await ctx.secrets.set(fn, name, body.value)
       ctx.logger.info(`Secret ${name} of function ${fn} set`)
       return { function: fn, ...info }
     }),
@@ -93,9 +93,9 @@ export default defineGatewayRoutes((router, ctx) => {
   )
   router.delete(
     '/api/v1/functions/:name/secrets/:secret',
-    defineEventHandler((event) => {
+    defineEventHandler(async (event) => {
       const { fn, name } = names(event, true)
-      if (!ctx.secrets.remove(fn, name))
+      if (!(await ctx.secrets.remove(fn, name)))
         throw new KtrdrError({
           statusCode: 404,
           code: 'SECRET_NOT_FOUND',

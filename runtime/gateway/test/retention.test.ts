@@ -52,8 +52,8 @@ describe('operations retention', () => {
     const g = await gw({ retention: { days: 1 } })
     const ids = await mixOfOperations(g)
     // Within the retention nothing goes.
-    expect(g.gateway.services.retention.purge()).toBe(0)
-    expect(g.gateway.services.retention.purge(Date.now() + 2 * DAY)).toBe(2)
+    expect(await g.gateway.services.retention.purge()).toBe(0)
+    expect(await g.gateway.services.retention.purge(Date.now() + 2 * DAY)).toBe(2)
     expect(await status(g, ids.completed)).toBe(404)
     expect(await status(g, ids.cancelled)).toBe(404)
     expect(await status(g, ids.pending)).toBe(200)
@@ -64,7 +64,7 @@ describe('operations retention', () => {
   it('days = 0 keeps everything', async () => {
     const g = await gw({ retention: { days: 0 } })
     const ids = await mixOfOperations(g)
-    expect(g.gateway.services.retention.purge(Date.now() + 10_000 * DAY)).toBe(0)
+    expect(await g.gateway.services.retention.purge(Date.now() + 10_000 * DAY)).toBe(0)
     expect(await status(g, ids.completed)).toBe(200)
   })
 
@@ -93,7 +93,6 @@ describe('operations retention', () => {
     let clock = Date.now()
     const retention = createOperationsRetention({
       options: { days: 1, intervalMs: 20 },
-      database: g.gateway.services.database,
       operations: g.gateway.services.operations,
       logger: createConsola({ level: 0 }),
       now: () => clock,
