@@ -1,5 +1,5 @@
 import { createApp, defineEventHandler, type App } from 'h3'
-import { assertCanonicalPath, createPolicyRouter, requireBearer, type RouteInfo } from '../http/index.ts'
+import { assertCanonicalPath, createPolicyRouter, hasBearer, requireBearer, type RouteInfo } from '../http/index.ts'
 import { KtrdrError } from '../protocol/index.ts'
 import { sendGatewayError } from './_http.ts'
 import type { ActiveGateway } from './_leader.ts'
@@ -23,8 +23,10 @@ export function createStandbyApp(
     },
     { auth: 'api', body: 'json' },
   )
-  const health = defineEventHandler(() => {
-    const active = info.active()
+  const tokens = [options.apiToken, options.clusterToken].filter((t): t is string => !!t)
+  const health = defineEventHandler((event) => {
+    // Public like the active's, but where the active is only for callers with a token.
+    const active = tokens.length === 0 || hasBearer(event, tokens) ? info.active() : null
     return {
       healthy: true,
       status: 'standby',
@@ -32,7 +34,7 @@ export function createStandbyApp(
       service: 'ktrdr-gateway',
       timestamp: new Date().toISOString(),
       uptime_seconds: Math.round((Date.now() - info.startedAt.getTime()) / 1000),
-      active: active ? { url: active.url, since: active.since, epoch: active.epoch } : null,
+      ...(active ? { active: { url: active.url, since: active.since, epoch: active.epoch } } : {}),
     }
   })
   // Public, like the active gateway's /health.

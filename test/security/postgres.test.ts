@@ -110,6 +110,30 @@ describe.skipIf(!server)('active/standby gateways on PostgreSQL', () => {
     console.info(`[postgres] standby took over ${tookOver} ms after the active's lock session ended`)
   })
 
+  it('a standby with tokens names the active only to a caller with one of them; /health stays public', async () => {
+    const url = await server!.createDatabase()
+    const tokens = { apiToken: 'api-t', clusterToken: 'cluster-t', secretsKey: SECRETS_KEY }
+    const a = await startTestGateway({ databaseUrl: url, ...tokens })
+    cleanups.push(() => a.close())
+    const b = await startTestGateway({ databaseUrl: url, ...tokens })
+    cleanups.push(() => b.close())
+    expect(b.gateway.role).toBe('standby')
+    const health = await b.api('/health')
+    expect(health.body).toMatchObject({ role: 'standby' })
+    expect(JSON.stringify(health.body)).not.toContain(a.url)
+    expect((await b.api('/health', { headers: { authorization: 'Bearer cluster-t' } })).body).toMatchObject({ active: { url: a.url } })
+    for (const path of ['/api/v1/operations', '/api/v1/workers/register', '/api/v1/nowhere']) {
+      const anonymous = await b.api(path)
+      expect(anonymous.status).toBe(401)
+      expect(JSON.stringify(anonymous.body)).not.toContain(a.url)
+      for (const token of ['api-t', 'cluster-t']) {
+        const named = await b.api(path, { headers: { authorization: `Bearer ${token}` } })
+        expect(named.body).toMatchObject({ statusCode: 503, code: 'GATEWAY_STANDBY', details: { active_url: a.url } })
+      }
+    }
+    expect((await b.api('/api/v1/operations', { headers: { authorization: 'Bearer wrong' } })).status).toBe(401)
+  })
+
   it('fences writes of a gateway whose epoch is no longer current', async () => {
     const db = await openGatewayDatabase({ databaseUrl: await server!.createDatabase(), dbPath: '' })
     cleanups.push(() => db.close())
