@@ -130,7 +130,7 @@ export function createInvoker(deps: {
     const wait = Math.min(request.wait_seconds ?? 0, options.queue.maxWaitSeconds) * 1000
 
     if (request.idempotency_key) {
-      const existing = operations.byIdempotencyKey(request.idempotency_key)
+      const existing = await operations.byIdempotencyKey(request.idempotency_key)
       if (existing) {
         if (existing.op.function.name !== spec.split('@')[0]) {
           throw new KtrdrError({

@@ -23,12 +23,17 @@ export interface CreateOperationInput {
 
 /**
  * Operation state machine. Live operations (pending, running) stay in memory and are written
- * through to SQLite on every transition; finished ones are read back from SQLite on demand.
+ * through to the database on every transition; finished ones are read back from it on demand.
  * A pending row is a queue entry: the in-memory queue is rebuilt from the rows at start.
  */
 export function createOperationsService(store: OperationStore, hooks: GatewayHooks) {
   const live = new Map<string, StoredOperation>()
-  const watchers = createOperationWatchers(hooks, (id) => service.get(id))
+  // Live operations are in memory; anything else is finished (or unknown) and read from the store.
+  const watchers = createOperationWatchers(
+    hooks,
+    (id) => live.get(id) ?? null,
+    (id) => store.get(id),
+  )
   const queue = createPendingQueue<{ id: string; priority: number; seq: number }>()
   let seq = store.nextSeq
 
@@ -107,12 +112,19 @@ export function createOperationsService(store: OperationStore, hooks: GatewayHoo
       return op
     },
 
-    get(id: string): StoredOperation | null {
-      return live.get(id) ?? store.get(id)
+    /** A live (pending or running) operation, or null: finished ones are only in the store. */
+    getLive(id: string): StoredOperation | null {
+      return live.get(id) ?? null
     },
 
-    require(id: string): StoredOperation {
-      const s = service.get(id)
+    async get(id: string): Promise<StoredOperation | null> {
+      const s = live.get(id) ?? (await store.get(id))
+      // It may have become live (resumed) while the store was read.
+      return live.get(id) ?? s
+    },
+
+    async require(id: string): Promise<StoredOperation> {
+      const s = await service.get(id)
       if (!s)
         throw new KtrdrError({
           code: 'OPERATION_NOT_FOUND',
@@ -121,8 +133,9 @@ export function createOperationsService(store: OperationStore, hooks: GatewayHoo
       return s
     },
 
-    byIdempotencyKey(key: string): StoredOperation | null {
-      return store.getByIdempotencyKey(key)
+    async byIdempotencyKey(key: string): Promise<StoredOperation | null> {
+      const s = await store.getByIdempotencyKey(key)
+      return s ? (live.get(s.op.operation_id) ?? s) : null
     },
 
     /** Placement chosen; the operation stays pending until the host accepts (not persisted yet). */
@@ -169,7 +182,7 @@ export function createOperationsService(store: OperationStore, hooks: GatewayHoo
      * attempt or already applied are ignored. Returns whether the event ended the attempt (slot freed).
      */
     applyEvent(event: HostEvent): 'applied' | 'ignored' | 'terminal' {
-      const s = service.get(event.operation_id)
+      const s = live.get(event.operation_id)
       const endsAttempt = event.type === 'completed' || event.type === 'failed' || event.type === 'cancelled'
       if (!s) return endsAttempt ? 'terminal' : 'ignored'
       if (event.attempt !== s.op.attempts || event.seq <= s.lastEventSeq || isTerminal(s.op)) return endsAttempt ? 'terminal' : 'ignored'
@@ -250,7 +263,9 @@ export function createOperationsService(store: OperationStore, hooks: GatewayHoo
     },
 
     /** Cancelled or failed → pending again as a new attempt; functions find checkpoints by operation id. */
-    resume(s: StoredOperation): Operation {
+    resume(found: StoredOperation): Operation {
+      // Read from the store before an await: a concurrent resume may have made it live meanwhile.
+      const s = live.get(found.op.operation_id) ?? found
       if (s.op.status !== 'cancelled' && s.op.status !== 'failed') {
         throw new KtrdrError({
           code: 'NOT_RESUMABLE',
@@ -272,9 +287,9 @@ export function createOperationsService(store: OperationStore, hooks: GatewayHoo
       return s.op
     },
 
-    /** After a restart: live rows back into memory; pending ones back into the queue. */
-    load(): StoredOperation[] {
-      const rows = store.loadLive()
+    /** After a restart or a takeover: live rows back into memory; pending ones back into the queue. */
+    async load(): Promise<StoredOperation[]> {
+      const rows = await store.loadLive()
       for (const s of rows) {
         live.set(s.op.operation_id, s)
         if (s.op.status === 'pending') queue.push({ id: s.op.operation_id, priority: s.op.priority, seq: s.seq })
@@ -291,6 +306,7 @@ export function createOperationsService(store: OperationStore, hooks: GatewayHoo
     /** Resolves once every state change so far is committed (await before acknowledging one). */
     flushed: () => store.flushed(),
     flushNow: () => store.flushNow(),
+    purgeFinished: (cutoff: string) => store.purgeFinished(cutoff),
   }
   return service
 }

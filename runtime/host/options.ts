@@ -8,7 +8,10 @@ import { resolveStorageOptions, type ResolvedStorageOptions, type StorageConfig 
 
 /** What a user, a CLI flag or a test says. Everything optional; env fills the rest. */
 export interface HostConfig {
-  /** Gateway base URL (KTRDR_API_URL). null: run standalone, register nowhere (benchmarks, tests). */
+  /**
+   * Gateway base URL (KTRDR_API_URL). A comma-separated list names an active/standby pair: the host
+   * uses whichever answers as active. null: run standalone, register nowhere (benchmarks, tests).
+   */
   apiUrl?: string | null
   workerId?: string
   workerType?: string
@@ -55,7 +58,10 @@ export interface HostConfig {
 }
 
 export interface ResolvedHostOptions {
+  /** The first gateway URL (null: standalone). */
   apiUrl: string | null
+  /** apiUrl split at commas, trailing slashes removed (empty when standalone). */
+  apiUrls: string[]
   workerId: string
   workerType: string
   port: number
@@ -121,8 +127,13 @@ export function resolveHostOptions(config: HostConfig = {}, env: NodeJS.ProcessE
       : resolveStorageOptions(config.storage as StorageConfig | undefined, env)
   const workerId = config.workerId ?? env.WORKER_ID ?? env.KTRDR_WORKER_ID ?? `${workerType}-worker-${randomBytes(4).toString('hex')}`
   const level = config.logLevel ?? env.LOG_LEVEL ?? 'info'
+  const apiUrls = ((config.apiUrl !== undefined ? config.apiUrl : env.KTRDR_API_URL) ?? '')
+    .split(',')
+    .map((u) => u.trim().replace(/\/+$/, ''))
+    .filter(Boolean)
   return {
-    apiUrl: config.apiUrl !== undefined ? config.apiUrl : env.KTRDR_API_URL?.replace(/\/$/, '') || null,
+    apiUrl: apiUrls[0] ?? null,
+    apiUrls,
     workerId,
     workerType,
     port: config.port ?? envNumber(env, 'WORKER_PORT') ?? 5003,

@@ -236,6 +236,16 @@ export const ERROR_CODES = defineErrorCodes({
     description: "A function's storage capability is missing, unknown or expired (it ends with its invocation).",
   },
   STORAGE_SCOPE_DENIED: { status: 403, retryable: false, description: 'The function touched storage outside its declared scope.' },
+  GATEWAY_STANDBY: {
+    status: 503,
+    retryable: true,
+    description: 'This gateway is the standby of a PostgreSQL pair; the error names the active one to callers with a token.',
+  },
+  GATEWAY_NOT_ACTIVE: {
+    status: 503,
+    retryable: true,
+    description: 'This gateway lost the leader lock to a newer one; retry against the active gateway.',
+  },
   STORAGE_KEY_INVALID: {
     status: 400,
     retryable: false,

@@ -22,3 +22,5 @@ export {
   type StorageContractCapabilities,
   type StorageContractTarget,
 } from '../../storage/test/contract.ts'
+/** A throwaway PostgreSQL server on loopback (null, with the reason logged, where it cannot start). */
+export { startTestPostgres, postgresSkipReason, type TestPostgres } from '../_pg.ts'
