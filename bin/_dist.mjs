@@ -17,6 +17,8 @@ export function compiledCli(root) {
   }
   if (manifest?.version !== 1 || typeof manifest.entry !== 'string' || !manifest.inputs)
     return { reason: 'dist/cli/manifest.json has an unknown format' }
+  // The build holds its sources' absolute URLs (import.meta.url): a moved checkout needs a new one.
+  if (manifest.root !== root) return { reason: `the build is of ${manifest.root}` }
   for (const [path, recorded] of Object.entries(manifest.inputs)) {
     let stat
     try {

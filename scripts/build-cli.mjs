@@ -9,6 +9,7 @@
 // - `import.meta.url` becomes each module's source file URL: the code finds its neighbours
 //   (examples/strategies, functions/, the executor's _spare.mjs, the strategy worker, nitro's
 //   executor entry) in the source tree exactly as when it runs through tsx.
+//   Those URLs are absolute: the manifest records the root, and a moved checkout runs the sources.
 // - Each build lands in dist/cli/<content hash>/ and dist/cli/manifest.json (renamed into place)
 //   points at it, with the size, mtime and sha256 of every input: bin/_dist.mjs compares them at
 //   start and runs the sources through tsx when one changed. Older builds are kept a while so a
@@ -102,7 +103,7 @@ async function main() {
     const { size, mtimeMs } = statSync(file)
     inputs[path] = { size, mtimeMs, sha256: sha256(readFileSync(file)) }
   }
-  const manifest = { version: 1, entry: `${id}/cli.js`, built: new Date().toISOString(), inputs }
+  const manifest = { version: 1, root, entry: `${id}/cli.js`, built: new Date().toISOString(), inputs }
   const tmpManifest = join(outBase, `manifest.json.tmp-${process.pid}`)
   writeFileSync(tmpManifest, `${JSON.stringify(manifest, null, 1)}\n`)
   renameSync(tmpManifest, join(outBase, 'manifest.json'))

@@ -2,7 +2,7 @@
 // importing only the subcommand it runs. Start times are a bench figure (bench/cli.bench.ts), not
 // asserted here; what was loaded is.
 import { spawn, spawnSync } from 'node:child_process'
-import { mkdtemp, readFile, rm, stat, utimes, writeFile, mkdir } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -97,7 +97,7 @@ describe('compiledCli: is the build current?', () => {
     await writeFile(join(root, 'a.ts'), 'export const a = 1\n')
     const { size, mtimeMs } = await stat(join(root, 'a.ts'))
     const sha256 = (await import('node:crypto')).createHash('sha256').update('export const a = 1\n').digest('hex')
-    const manifest = { version: 1, entry: 'abc/cli.js', inputs: { 'a.ts': { size, mtimeMs, sha256 } } }
+    const manifest = { version: 1, root, entry: 'abc/cli.js', inputs: { 'a.ts': { size, mtimeMs, sha256 } } }
     await writeFile(join(root, 'dist', 'cli', 'manifest.json'), JSON.stringify(manifest))
     return root
   }
@@ -109,7 +109,7 @@ describe('compiledCli: is the build current?', () => {
     expect(compiledCli(root)).toEqual({ entry: join(root, 'dist', 'cli', 'abc', 'cli.js') })
   })
 
-  it('falls back when a source changed (same size, or not), is gone, or the build or its manifest is missing', async () => {
+  it('falls back when a source changed (same size, or not), is gone, the checkout moved, or the build or its manifest is missing', async () => {
     let root = await fixture()
     await writeFile(join(root, 'a.ts'), 'export const a = 2\n')
     expect(compiledCli(root)).toEqual({ reason: 'a.ts changed since the build' })
@@ -117,6 +117,10 @@ describe('compiledCli: is the build current?', () => {
     expect(compiledCli(root)).toEqual({ reason: 'a.ts changed since the build' })
     await rm(join(root, 'a.ts'))
     expect(compiledCli(root)).toEqual({ reason: 'a.ts is gone since the build' })
+    root = await fixture()
+    const moved = `${root}-moved`
+    await rename(root, moved)
+    expect(compiledCli(moved)).toEqual({ reason: `the build is of ${root}` })
     root = await fixture()
     await rm(join(root, 'dist', 'cli', 'abc'), { recursive: true })
     expect(compiledCli(root)).toEqual({ reason: 'abc/cli.js is missing from dist/cli/' })
