@@ -23,7 +23,7 @@ export function namedSubCommand(rawArgs: readonly string[]): string | undefined 
  * citty's subCommands for `commands`: the one `rawArgs` names is its loader, every other only its
  * meta. citty resolves every subcommand to read its meta when it prints the root's usage (and when
  * it looks for an alias), so plain loaders would import all of them for `ktrdr --help`: the
- * gateway, nitro, tfjs and the rest, ~0.4 s of a 0.55 s start (docs/decisions.md).
+ * gateway, nitro, tfjs and the rest (docs/decisions.md, "CLI start").
  */
 export function lazySubCommands(commands: Record<string, LazyCommand>, rawArgs: readonly string[]): SubCommandsDef {
   const named = namedSubCommand(rawArgs)

@@ -24,9 +24,9 @@ export class GatewayStatusError extends Error {
 /**
  * One request to the gateway over node:http, its answer parsed as JSON (text when it is not).
  * Not ofetch or fetch: a CLI command makes one or two requests and exits, and loading undici and
- * ofetch's node-fetch-native costs ~100 ms of CPU at every start, half of what `ktrdr workers`
- * may take in all (docs/decisions.md). A failure to connect rejects with the socket's error
- * (no `statusCode`).
+ * ofetch's node-fetch-native cost ~100 ms of CPU per start on a loaded 2-core machine, against a
+ * 200 ms goal for the whole of `ktrdr workers` (docs/decisions.md, "CLI start"). A failure to
+ * connect rejects with the socket's error (no `statusCode`).
  */
 export function gatewayRequest<T>(url: URL, options: GatewayRequestOptions = {}): Promise<T> {
   const method = options.method ?? 'GET'
