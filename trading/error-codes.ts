@@ -142,6 +142,12 @@ export const TRADING_ERROR_CODES = defineErrorCodes({
     retryable: false,
     description: 'The training loss became NaN or infinite: check the features and lower the learning rate.',
   },
+  TRAINING_PATH_UNSUPPORTED: {
+    status: 422,
+    retryable: false,
+    description:
+      'training_path "fused" was asked for a network the fused trainer cannot train (LSTM/GRU, an optimizer other than Adam); use "tfjs" or "auto".',
+  },
   TRAINING_FAILED: { status: 500, retryable: false, description: 'Training stopped on an unexpected error; the message has it.' },
 
   // Backtests
