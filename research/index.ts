@@ -4,7 +4,8 @@ import { seedExampleStrategies } from './seed.ts'
 
 export const researchPack = defineKtrdrPack({
   name: 'research',
-  routes: () => import('./api/index.ts').then((m) => m.researchRoutes),
+  // The research API, then the dashboard that shows it (/ui).
+  routes: async () => [...(await import('./api/index.ts')).researchRoutes, ...(await import('./ui/index.ts')).dashboardRoutes],
   commands: {
     data: () => import('./cli/data.ts').then((m) => m.default),
     strategy: () => import('./cli/strategy.ts').then((m) => m.default),
@@ -18,4 +19,5 @@ export const researchPack = defineKtrdrPack({
 })
 
 export { researchRoutes } from './api/index.ts'
+export { dashboardRoutes } from './ui/index.ts'
 export { EXAMPLE_STRATEGIES_DIR, seedExampleStrategies } from './seed.ts'

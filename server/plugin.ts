@@ -5,5 +5,6 @@
 // rollup and esbuild, 213 packages and 16.2 MB, instead of 17 packages and 4.3 MB).
 import { createGatewayNitroPlugin } from '../runtime/gateway/nitro/plugin.ts'
 import { researchRoutes } from '../research/api/index.ts'
+import { dashboardRoutes } from '../research/ui/index.ts'
 
-export default createGatewayNitroPlugin({ routes: async () => researchRoutes })
+export default createGatewayNitroPlugin({ routes: async () => [...researchRoutes, ...dashboardRoutes] })

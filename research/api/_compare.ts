@@ -12,7 +12,7 @@ export interface CompareRow {
   key: string
   label: string
   format: CompareFormat
-  /** Which way is better, where one is; `best` is then the column holding the best value. */
+  /** Which way is better, where one is; `best` is then the one column holding the best value (null on a tie). */
   better?: 'higher' | 'lower'
   /** Rows that say what a number must beat (baselines) name the row they belong to. */
   baseline_of?: string
@@ -63,12 +63,24 @@ const BACKTEST: Spec[] = [
   {
     key: 'random_percentile',
     label: 'Percentile among random entries',
-    format: 'number',
+    format: 'ratio',
     better: 'higher',
     get: (r) => obj(obj(r.baselines).random_entries).percentile,
   },
-  { key: 'p_value', label: 'p-value vs random entries', format: 'p_value', better: 'lower', get: (r) => obj(obj(r.baselines).random_entries).p_value },
-  { key: 'annualized_return', label: 'Annualised return', format: 'fraction', better: 'higher', get: (r) => obj(r.metrics).annualized_return },
+  {
+    key: 'p_value',
+    label: 'p-value vs random entries',
+    format: 'p_value',
+    better: 'lower',
+    get: (r) => obj(obj(r.baselines).random_entries).p_value,
+  },
+  {
+    key: 'annualized_return',
+    label: 'Annualised return',
+    format: 'fraction',
+    better: 'higher',
+    get: (r) => obj(r.metrics).annualized_return,
+  },
   { key: 'sharpe_ratio', label: 'Sharpe', format: 'ratio', better: 'higher', get: (r) => obj(r.metrics).sharpe_ratio },
   { key: 'sortino_ratio', label: 'Sortino', format: 'ratio', better: 'higher', get: (r) => obj(r.metrics).sortino_ratio },
   { key: 'calmar_ratio', label: 'Calmar', format: 'ratio', better: 'higher', get: (r) => obj(r.metrics).calmar_ratio },
@@ -79,7 +91,13 @@ const BACKTEST: Spec[] = [
   { key: 'profit_factor', label: 'Profit factor', format: 'ratio', better: 'higher', get: (r) => obj(r.metrics).profit_factor },
   { key: 'avg_holding_period', label: 'Average holding', format: 'hours', get: (r) => obj(r.metrics).avg_holding_period },
   { key: 'time_in_market_pct', label: 'Time in market', format: 'percent', get: (r) => obj(r.decisions).time_in_market_pct },
-  { key: 'overlap_bars', label: 'Bars overlapping training', format: 'integer', better: 'lower', get: (r) => obj(r.out_of_sample).overlap_bars },
+  {
+    key: 'overlap_bars',
+    label: 'Bars overlapping training',
+    format: 'integer',
+    better: 'lower',
+    get: (r) => obj(r.out_of_sample).overlap_bars,
+  },
   { key: 'verdict', label: 'Verdict', format: 'text', get: (r) => obj(r.baselines).verdict },
 ]
 
@@ -106,7 +124,13 @@ const TRAINING: Spec[] = [
   { key: 'best_epoch', label: 'Best epoch', format: 'integer', get: (r) => train(r).best_epoch },
   { key: 'final_train_loss', label: 'Train loss', format: 'number', better: 'lower', get: (r) => train(r).final_train_loss },
   { key: 'final_val_loss', label: 'Validation loss', format: 'number', better: 'lower', get: (r) => train(r).final_val_loss },
-  { key: 'final_val_accuracy', label: 'Validation accuracy', format: 'fraction', better: 'higher', get: (r) => train(r).final_val_accuracy },
+  {
+    key: 'final_val_accuracy',
+    label: 'Validation accuracy',
+    format: 'fraction',
+    better: 'higher',
+    get: (r) => train(r).final_val_accuracy,
+  },
   {
     key: 'val_majority_baseline',
     label: 'Validation: always the majority class',
@@ -133,7 +157,13 @@ const TRAINING: Spec[] = [
     baseline_of: 'mae',
     get: (r) => obj(obj(test(r).baselines).zero_return).mae,
   },
-  { key: 'directional_accuracy', label: 'Directional accuracy', format: 'fraction', better: 'higher', get: (r) => test(r).directional_accuracy },
+  {
+    key: 'directional_accuracy',
+    label: 'Directional accuracy',
+    format: 'fraction',
+    better: 'higher',
+    get: (r) => test(r).directional_accuracy,
+  },
   { key: 'parameters', label: 'Parameters', format: 'integer', get: (r) => obj(r.model_info).parameters_count },
   { key: 'training_time', label: 'Training time', format: 'seconds', get: (r) => train(r).training_time },
 ]
@@ -157,13 +187,11 @@ export function compareRows(kind: OperationKind, results: Json[]): CompareRow[] 
     if (spec.baseline_of) row.baseline_of = spec.baseline_of
     if (spec.better) {
       row.better = spec.better
-      let best: number | null = null
-      values.forEach((v, i) => {
-        if (typeof v !== 'number') return
-        const b = best === null ? null : (values[best] as number)
-        if (b === null || (spec.better === 'higher' ? v > b : v < b)) best = i
-      })
-      row.best = best
+      // The one column strictly better than every other; a tie marks none.
+      const nums = values.filter((v): v is number => typeof v === 'number')
+      const top = spec.better === 'higher' ? Math.max(...nums) : Math.min(...nums)
+      const at = values.flatMap((v, i) => (v === top ? [i] : []))
+      row.best = nums.length > 1 && at.length === 1 ? at[0] : null
     }
     rows.push(row)
   }

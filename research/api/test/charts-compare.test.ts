@@ -165,7 +165,7 @@ describe('GET /api/v1/compare', () => {
     const row = (key: string) => r.body.rows.find((x: { key: string }) => x.key === key)
     expect(row('total_return_pct')).toMatchObject({ values: [3, 9], better: 'higher', best: 1, format: 'percent' })
     expect(row('buy_and_hold_pct')).toMatchObject({ values: [2.5, 2.5], baseline_of: 'total_return_pct' })
-    expect(row('max_drawdown_pct')).toMatchObject({ better: 'lower', best: 0 })
+    expect(row('max_drawdown_pct')).toMatchObject({ values: [12, 12], better: 'lower', best: null }) // a tie marks no column
     expect(row('verdict').values).toEqual(['beats random entries', 'beats random entries'])
   })
 
