@@ -10,6 +10,8 @@ export const researchPack = defineKtrdrPack({
     data: () => import('./cli/data.ts').then((m) => m.default),
     strategy: () => import('./cli/strategy.ts').then((m) => m.default),
     demo: () => import('./cli/demo.ts').then((m) => m.default),
+    report: () => import('./cli/report.ts').then((m) => m.default),
+    compare: () => import('./cli/compare.ts').then((m) => m.default),
   },
   // A fresh cluster can run train and backtest by strategy_name right away.
   async onUp({ gateway, logger }) {

@@ -49,6 +49,7 @@ export async function buildTearsheet(input: TearsheetView & { title: string; gen
 </head>
 <body>
 <main class="report"></main>
+<footer class="note">${escapeHtml(input.generatedBy ?? 'ktrdr report')} · ${new Date().toISOString()} · self-contained: opens offline</footer>
 <script type="application/json" id="ktrdr-data">${scriptJson(input.data)}</script>
 <script type="module">
 import { ${fn} } from '${module}'
