@@ -45,3 +45,21 @@ export function pick<T extends number>(values: ArrayLike<T>, indices: Uint32Arra
   for (let i = 0; i < indices.length; i++) out[i] = values[indices[i]]
   return out
 }
+
+/**
+ * Indices kept for several curves sharing one time axis: each curve decimated to an equal share of
+ * `maxPoints`, then the union, so every curve keeps its own extremes and all of them line up point
+ * for point (charts can then follow each other by index). At most `maxPoints` indices.
+ */
+export function decimateTogether(curves: ArrayLike<number>[], maxPoints: number): Uint32Array {
+  const n = curves[0]?.length ?? 0
+  if (n <= maxPoints) return decimateIndices(curves[0] ?? [], maxPoints)
+  const share = Math.max(4, Math.floor(maxPoints / curves.length))
+  const keep = new Uint8Array(n)
+  for (const c of curves) for (const i of decimateIndices(c, share)) keep[i] = 1
+  let m = 0
+  for (let i = 0; i < n; i++) m += keep[i]
+  const out = new Uint32Array(m)
+  for (let i = 0, k = 0; i < n; i++) if (keep[i]) out[k++] = i
+  return out
+}

@@ -10,6 +10,36 @@ export interface EquityColumns {
 
 const HEADER = 'timestamp,price,portfolio_value,position'
 
+const digits = (s: string, at: number, n: number): number => {
+  let v = 0
+  for (let i = at; i < at + n; i++) {
+    const c = s.charCodeAt(i) - 48
+    if (c < 0 || c > 9) return Number.NaN
+    v = v * 10 + c
+  }
+  return v
+}
+
+/**
+ * `YYYY-MM-DDTHH:MM:SSZ` (what the backtest writes) in epoch ms without Date.parse, which was
+ * ≈460 of the ≈600 ms a 1,000,000-row file took to read; anything else goes to Date.parse.
+ */
+export function parseUtc(s: string): number {
+  if (s.length === 20 && s.charCodeAt(19) === 90 /* Z */ && s.charCodeAt(10) === 84 /* T */) {
+    const mo = digits(s, 5, 2)
+    const d = digits(s, 8, 2)
+    const h = digits(s, 11, 2)
+    const mi = digits(s, 14, 2)
+    const sec = digits(s, 17, 2)
+    // Out-of-range fields would roll over in Date.UTC: those go to Date.parse (NaN), like any odd spelling.
+    if (mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h <= 23 && mi <= 59 && sec <= 59) {
+      const t = Date.UTC(digits(s, 0, 4), mo - 1, d, h, mi, sec)
+      if (Number.isFinite(t)) return t
+    }
+  }
+  return Date.parse(s)
+}
+
 /**
  * Parses equity.csv chunk by chunk. The caller feeds chunks from a stream, so a 1,000,000-row file
  * (≈60 MB) never sits in memory as one string, and the event loop gets a turn between chunks.
@@ -45,7 +75,7 @@ export function createEquityParser(key: string) {
     const c2 = text.indexOf(',', c1 + 1)
     const c3 = text.indexOf(',', c2 + 1)
     if (c1 < 0 || c2 < 0 || c3 < 0) bad('fewer than 4 columns')
-    const t = Date.parse(text.slice(0, c1))
+    const t = parseUtc(text.slice(0, c1))
     const p = Number(text.slice(c1 + 1, c2))
     const e = Number(text.slice(c2 + 1, c3))
     if (!Number.isFinite(t)) bad(`timestamp "${text.slice(0, c1)}" is not a date`)

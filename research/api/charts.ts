@@ -4,7 +4,7 @@ import { defineEventHandler, getQuery, getRouterParam } from 'h3'
 import { KtrdrError } from '../../runtime/protocol/index.ts'
 import { defineGatewayRoutes, type GatewayRouteContext } from '../../runtime/gateway/index.ts'
 import { resolveLocalPath } from '../../storage/index.ts'
-import { decimateIndices, pick } from './_decimate.ts'
+import { decimateTogether, pick } from './_decimate.ts'
 import { createEquityParser, drawdownPct, type EquityColumns } from './_equity.ts'
 import { backtestRuns, completedResult, intQuery, type BacktestRunRef } from './_runs.ts'
 
@@ -32,7 +32,7 @@ export interface BacktestChart {
   run: number
   name: string | null
   runs: Array<{ symbol: string; run: number; name: string | null }>
-  /** Rows of equity.csv, and how many points each series below kept (≤ max_points). */
+  /** Rows of equity.csv, and how many points the series below kept (≤ max_points, the same times for all three). */
   bars: number
   points: number
   max_points: number
@@ -163,11 +163,10 @@ export default defineGatewayRoutes((router, ctx) => {
         const dd = drawdownPct(eq.equity)
         let deepest = 0
         for (let i = 0; i < dd.length; i++) if (dd[i] < deepest) deepest = dd[i]
-        // Each curve keeps its own extremes: the equity's peaks are not where the drawdown bottoms out.
-        const keep = (values: Float64Array): Series => {
-          const idx = decimateIndices(values, maxPoints)
-          return { time: pick(eq.time, idx), value: pick(values, idx) }
-        }
+        // One time axis for the three curves (the page scrolls them together), each keeping its own extremes.
+        const idx = decimateTogether([eq.equity, dd, eq.price], maxPoints)
+        const time = pick(eq.time, idx)
+        const keep = (values: Float64Array): Series => ({ time, value: pick(values, idx) })
         const equity = keep(eq.equity)
         series = {
           success: true,

@@ -126,6 +126,10 @@ describe('GET /api/v1/backtests/:id/chart', () => {
       expect(r.body[s].time[0]).toBe(T0)
       expect(r.body[s].time.at(-1)).toBe(T0 + (n - 1) * H)
     }
+    // One time axis for the three curves, so the page can scroll them together bar for bar.
+    expect(r.body.drawdown.time).toEqual(r.body.equity.time)
+    expect(r.body.price.time).toEqual(r.body.equity.time)
+    expect(r.body.points).toBe(r.body.equity.time.length)
     expect(Math.min(...r.body.equity.value)).toBe(60_000)
     expect(Math.max(...r.body.equity.value)).toBe(250_000)
     expect(r.body.max_drawdown_pct).toBeCloseTo(((250_000 - 60_000) / 250_000) * 100, 8)

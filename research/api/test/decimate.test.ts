@@ -1,8 +1,8 @@
 // Min/max-preserving decimation and the equity.csv reader behind the dashboard's charts.
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { decimateIndices } from '../_decimate.ts'
-import { createEquityParser, drawdownPct } from '../_equity.ts'
+import { decimateIndices, decimateTogether } from '../_decimate.ts'
+import { createEquityParser, drawdownPct, parseUtc } from '../_equity.ts'
 
 describe('decimateIndices', () => {
   it('keeps every point when there are few enough', () => {
@@ -46,6 +46,34 @@ describe('decimateIndices', () => {
   })
 })
 
+describe('decimateTogether', () => {
+  it('one set of indices, within max_points, holding every curve’s extremes', () => {
+    fc.assert(
+      fc.property(
+        fc
+          .integer({ min: 1, max: 3000 })
+          .chain((n) =>
+            fc.tuple(
+              fc.array(fc.double({ min: -1e3, max: 1e3, noNaN: true }), { minLength: n, maxLength: n }),
+              fc.array(fc.double({ min: -1e3, max: 1e3, noNaN: true }), { minLength: n, maxLength: n }),
+              fc.integer({ min: 16, max: 600 }),
+            ),
+          ),
+        ([a, b, maxPoints]) => {
+          const idx = [...decimateTogether([a, b], maxPoints)]
+          expect(idx.length).toBeLessThanOrEqual(Math.max(maxPoints, a.length <= maxPoints ? a.length : 0))
+          for (let i = 1; i < idx.length; i++) expect(idx[i]).toBeGreaterThan(idx[i - 1])
+          for (const curve of [a, b]) {
+            expect(Math.min(...idx.map((i) => curve[i]))).toBe(Math.min(...curve))
+            expect(Math.max(...idx.map((i) => curve[i]))).toBe(Math.max(...curve))
+          }
+        },
+      ),
+      { numRuns: 150 },
+    )
+  })
+})
+
 describe('equity.csv', () => {
   const csv = [
     'timestamp,price,portfolio_value,position',
@@ -66,6 +94,25 @@ describe('equity.csv', () => {
       expect([...e.price]).toEqual([1.1, 1.2, 1.0, 1.3])
       expect([...e.equity]).toEqual([100_000, 110_000, 88_000, 120_000])
     }
+  })
+
+  it('reads the backtest’s timestamps exactly as Date.parse does, and odd ones through it', () => {
+    fc.assert(
+      fc.property(fc.date({ min: new Date('1900-01-01'), max: new Date('2200-01-01'), noInvalidDate: true }), (d) => {
+        const s = d.toISOString().replace(/\.\d{3}Z$/, 'Z')
+        expect(parseUtc(s)).toBe(Date.parse(s))
+      }),
+    )
+    for (const odd of [
+      '2024-13-01T00:00:00Z',
+      '2024-02-30T00:00:00Z',
+      '2024-02-30T25:00:00Z',
+      '2024-01-01T00:00:00.250Z',
+      '2024-01-01 00:00:00Z',
+      '2024-01-01',
+      'x',
+    ])
+      expect(parseUtc(odd), odd).toEqual(Date.parse(odd))
   })
 
   it('drawdown is in percent of the running peak; its deepest point is the max drawdown', () => {

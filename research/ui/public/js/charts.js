@@ -111,18 +111,27 @@ export function markTrades(el, series, trades) {
   return plugin
 }
 
-/** Keeps the visible time range of several time charts together (equity, drawdown, price). */
-export function syncTimeRanges(charts) {
-  let busy = false
+/**
+ * Keeps several charts scrolled and zoomed together. Their series share one time axis (the chart
+ * route decimates them together), so logical ranges (bar indices) match exactly; a chart already
+ * showing the range is left alone, which ends the echo of each change.
+ */
+export function syncCharts(charts) {
   for (const c of charts) {
-    c.timeScale().subscribeVisibleTimeRangeChange((range) => {
-      if (busy || !range) return
-      busy = true
-      for (const other of charts) if (other !== c) other.timeScale().setVisibleRange(range)
-      busy = false
+    c.timeScale().subscribeVisibleLogicalRangeChange((range) => {
+      if (!range) return
+      for (const other of charts) {
+        if (other === c) continue
+        const current = other.timeScale().getVisibleLogicalRange()
+        if (current && current.from === range.from && current.to === range.to) continue
+        other.timeScale().setVisibleLogicalRange(range)
+      }
     })
   }
 }
+
+/** Lets the browser paint and take input between heavy steps, so drawing never freezes the page. */
+export const nextTask = () => new Promise((resolve) => setTimeout(resolve, 0))
 
 export function fit(...charts) {
   for (const c of charts) c.timeScale().fitContent()

@@ -1,6 +1,6 @@
 import { api } from 'ktrdr/api.js'
+import { loadView } from 'ktrdr/pages/_views.js'
 import { clear, h } from 'ktrdr/dom.js'
-import { renderBacktest } from 'ktrdr/views/backtest.js'
 
 export async function mount(el, route, { signal }) {
   const id = route.id
@@ -8,7 +8,12 @@ export async function mount(el, route, { signal }) {
   const run = route.params.get('run') ?? undefined
   // Twice the screen's width in points: as sharp as the chart can draw, whatever the run's length.
   const maxPoints = Math.min(8000, Math.max(500, Math.round(screen.width * 2)))
-  const [results, chart] = await Promise.all([api.results(id), api.chart(id, { symbol, run, max_points: maxPoints })])
+  // The data and the chart modules (lightweight-charts is most of the bytes) load side by side.
+  const [results, chart, { renderBacktest }] = await Promise.all([
+    api.results(id),
+    api.chart(id, { symbol, run, max_points: maxPoints }),
+    loadView('backtest'),
+  ])
   if (signal.aborted) return
   const picker =
     chart.runs.length > 1
@@ -30,5 +35,5 @@ export async function mount(el, route, { signal }) {
           ),
         )
       : null
-  renderBacktest(clear(el), { result: results.results, chart, controls: picker })
+  await renderBacktest(clear(el), { result: results.results, chart, controls: picker })
 }

@@ -1,6 +1,6 @@
 import { api } from 'ktrdr/api.js'
+import { loadView } from 'ktrdr/pages/_views.js'
 import { clear, fill, h } from 'ktrdr/dom.js'
-import { renderCompare } from 'ktrdr/views/compare.js'
 
 export async function mount(el, route, { signal }) {
   const ids = (route.params.get('ids') ?? '').split(',').filter(Boolean)
@@ -33,12 +33,14 @@ export async function mount(el, route, { signal }) {
     el.dataset.ready = 'compare'
     return
   }
+  const view = loadView('compare')
   const comparison = await api.compare(ids)
   const charts = {}
   if (comparison.kind === 'backtest') {
     const all = await Promise.all(comparison.operations.map((o) => api.chart(o.operation_id, { max_points: 1500, max_trades: 0 })))
     for (const [i, o] of comparison.operations.entries()) charts[o.operation_id] = all[i]
   }
+  const { renderCompare } = await view
   if (signal.aborted) return
   renderCompare(clear(el), { comparison, charts })
 }

@@ -1,7 +1,7 @@
 // One backtest run: equity beside the market, drawdown, trades on the price, metrics beside the
 // baselines (buy-and-hold, random entries), what the model decided. Pure: data in, DOM out; the
 // dashboard and the self-contained report both call it.
-import { COLORS, area, dashed, fit, line, markTrades, points, syncTimeRanges, timeChart } from 'ktrdr/charts.js'
+import { COLORS, area, dashed, fit, line, markTrades, nextTask, points, syncCharts, timeChart } from 'ktrdr/charts.js'
 import { h, table } from 'ktrdr/dom.js'
 import { byFormat, duration, fixed, when } from 'ktrdr/format.js'
 
@@ -128,7 +128,7 @@ function tradesTable(trades, total) {
  * Renders a backtest run into `el`. `result`: the operation's result; `chart`: GET
  * /api/v1/backtests/:id/chart; `controls`: nodes to put in the header (the dashboard's run picker).
  */
-export function renderBacktest(el, { result, chart, controls = null }) {
+export async function renderBacktest(el, { result, chart, controls = null }) {
   const run = runOf(result, chart)
   const title = `${run.strategy_name ?? 'backtest'} · ${chart.symbol} ${run.timeframe ?? ''}`
   const eqEl = h('div', { 'data-testid': 'equity-chart' })
@@ -159,7 +159,9 @@ export function renderBacktest(el, { result, chart, controls = null }) {
     tradesTable(chart.trades, chart.trade_count),
   )
 
-  // Equity beside the market it traded: the price rescaled to the starting equity.
+  // Equity beside the market it traded: the price rescaled to the starting equity. One chart per
+  // task: with thousands of points and markers each takes a while on a slow machine.
+  await nextTask()
   const eq = timeChart(eqEl, {
     height: 240,
     legend: [
@@ -171,8 +173,10 @@ export function renderBacktest(el, { result, chart, controls = null }) {
   const p0 = chart.price.value[0]
   if (p0 && chart.initial_equity)
     line(eq, points(chart.price, chart.initial_equity / p0), '#90a4ae', { ...dashed, lastValueVisible: false })
+  await nextTask()
   const dd = timeChart(ddEl, { height: 140, legend: [{ label: `Drawdown % (max ${fixed(chart.max_drawdown_pct)}%)`, color: '#c62828' }] })
   area(dd, points(chart.drawdown), '#c62828', { invertFilledArea: true })
+  await nextTask()
   const px = timeChart(pxEl, {
     height: 260,
     legend: [
@@ -184,7 +188,7 @@ export function renderBacktest(el, { result, chart, controls = null }) {
   markTrades(pxEl, price, chart.trades)
   if (chart.trades_truncated) pxEl.append(h('p', { class: 'note' }, `First ${chart.trades.length} of ${chart.trade_count} trades marked.`))
   fit(eq, dd, px)
-  syncTimeRanges([eq, dd, px])
+  syncCharts([eq, dd, px])
   el.dataset.ready = 'backtest'
   return { charts: [eq, dd, px] }
 }
