@@ -17,6 +17,7 @@ export const researchPack = defineKtrdrPack({
   async onUp({ gateway, logger }) {
     const seeded = await seedExampleStrategies(gateway.services.storage.strategies)
     if (seeded.length) logger.info(`Example strategies stored in the strategies mount: ${seeded.join(', ')}`)
+    logger.info(`Dashboard: ${gateway.url}/ui/`)
   },
 })
 
