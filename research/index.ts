@@ -22,5 +22,5 @@ export const researchPack = defineKtrdrPack({
 })
 
 export { researchRoutes } from './api/index.ts'
-export { dashboardRoutes } from './ui/index.ts'
+export { createDashboardRoutes, dashboardRoutes, resolveDashboardFiles } from './ui/index.ts'
 export { EXAMPLE_STRATEGIES_DIR, seedExampleStrategies } from './seed.ts'

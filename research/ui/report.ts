@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { CHART_LIBRARY, DASHBOARD_DIR } from './assets.ts'
+import { CHART_LIBRARY_NAME, resolveDashboardFiles } from './assets.ts'
 
 /** The dashboard's pure view modules (they take data, never fetch), inlined into a report. */
 const VIEW_MODULES = ['charts.js', 'dom.js', 'format.js', 'views/backtest.js', 'views/training.js', 'views/compare.js']
@@ -33,9 +33,12 @@ const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt
  * very files the dashboard serves run unchanged), the data as JSON. It opens from disk, offline.
  */
 export async function buildTearsheet(input: TearsheetView & { title: string; generatedBy?: string }): Promise<string> {
-  const imports: Record<string, string> = { 'lightweight-charts': dataUrl(await readFile(CHART_LIBRARY, 'utf8')) }
-  for (const rel of VIEW_MODULES) imports[`ktrdr/${rel}`] = dataUrl(await readFile(join(DASHBOARD_DIR, 'js', rel), 'utf8'))
-  const css = await readFile(join(DASHBOARD_DIR, 'styles.css'), 'utf8')
+  const files = resolveDashboardFiles()
+  if (!files) throw new Error('The dashboard files are missing (research/ui/public, lightweight-charts in node_modules, or KTRDR_UI_DIR)')
+  const library = files.library ?? join(files.dir, CHART_LIBRARY_NAME)
+  const imports: Record<string, string> = { 'lightweight-charts': dataUrl(await readFile(library, 'utf8')) }
+  for (const rel of VIEW_MODULES) imports[`ktrdr/${rel}`] = dataUrl(await readFile(join(files.dir, 'js', rel), 'utf8'))
+  const css = await readFile(join(files.dir, 'styles.css'), 'utf8')
   const [module, fn] = RENDER[input.view]
   return `<!doctype html>
 <html lang="en">
