@@ -345,11 +345,11 @@ export function createOperationsService(store: OperationStore, hooks: GatewayHoo
         })
         return 'failed'
       }
+      // Who ran the attempt (read before it is cleared): only that host may still report its outcome or take it back.
+      s.op.metadata = { ...s.op.metadata, last_requeue_reason: reason, last_worker_id: s.op.worker_id }
       s.op.status = 'pending'
       s.op.worker_id = null
       s.op.progress = emptyProgress()
-      // Who ran the attempt: only that host may still report its outcome or take it back.
-      s.op.metadata = { ...s.op.metadata, last_requeue_reason: reason, last_worker_id: s.op.worker_id }
       s.op.timings = freshTimings()
       save(s)
       enqueue(s)
