@@ -16,6 +16,7 @@ export type { MountConfig, MountName, ResolvedStorageOptions, StorageConfig } fr
 export { fsAtomicDriver } from './drivers/fs-atomic.ts'
 export { storageWriteError, writeFileAtomic } from './_atomic.ts'
 export { sweepStorageTemps, sweepTempFiles, type SweepResult } from './sweep.ts'
+export { assertStorageKey, storageKeyProblem, STORAGE_KEY_LIMITS } from './keys.ts'
 
 export type KtrdrStorage = Record<MountName, Storage> & { options: ResolvedStorageOptions; dispose(): Promise<void> }
 

@@ -2,6 +2,7 @@ import { join, resolve } from 'node:path'
 import { defineDriver } from 'unstorage'
 import fsDriver from 'unstorage/drivers/fs'
 import { TMP_MARK, writeFileAtomic } from '../_atomic.ts'
+import { assertStorageKey } from '../keys.ts'
 
 export interface FsAtomicOptions {
   base: string
@@ -21,9 +22,17 @@ export const fsAtomicDriver = defineDriver((options: FsAtomicOptions) => {
     ignore: [...(options.ignore ?? ['**/node_modules/**', '**/.git/**']), `**/*${TMP_MARK}*`],
   })
   const pathOf = (key: string) => {
-    if (/\.\.:|\.\.$/.test(key)) throw new Error(`Invalid storage key ${JSON.stringify(key)}: it must not contain .. segments`)
+    assertStorageKey(key)
     return join(base, key.replace(/:/g, '/'))
   }
+  // Every key is checked before it reaches fs: a NUL, a control character or an over-long name
+  // is a 400 naming it, not an fs error carrying this machine's path.
+  const checked =
+    <A extends unknown[], R>(fn: (key: string, ...rest: A) => R) =>
+    (key: string, ...rest: A): R => {
+      if (key) assertStorageKey(key)
+      return fn(key, ...rest)
+    }
   async function writeAtomic(key: string, value: string | Uint8Array) {
     if (options.readOnly) throw new Error(`Storage at ${base} is read-only; refusing to write ${key}`)
     await writeFileAtomic(pathOf(key), value)
@@ -32,6 +41,13 @@ export const fsAtomicDriver = defineDriver((options: FsAtomicOptions) => {
     ...inner,
     name: 'fs-atomic',
     options,
+    hasItem: checked(inner.hasItem),
+    getItem: checked(inner.getItem),
+    getItemRaw: checked(inner.getItemRaw!),
+    getMeta: checked(inner.getMeta!),
+    removeItem: checked(inner.removeItem!),
+    getKeys: checked(inner.getKeys),
+    clear: checked(inner.clear!),
     setItem: (key: string, value: string) => writeAtomic(key, value),
     setItemRaw: (key: string, value: unknown) => writeAtomic(key, toBytes(value)),
   }
