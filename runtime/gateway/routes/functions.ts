@@ -31,7 +31,16 @@ async function readArchive(event: H3Event, maxBytes: number): Promise<Uint8Array
 function parseRoutes(body: Record<string, unknown>): AliasRoute[] {
   if (typeof body.version === 'number') return [{ version: body.version, weight: 100 }]
   if (Array.isArray(body.routes))
-    return body.routes.map((r) => ({ version: Number((r as AliasRoute).version), weight: Number((r as AliasRoute).weight ?? 1) }))
+    return body.routes.map((r: unknown, i) => {
+      if (r === null || typeof r !== 'object' || Array.isArray(r))
+        throw new KtrdrError({
+          statusCode: 400,
+          code: 'BAD_REQUEST',
+          retryable: false,
+          message: `routes[${i}] must be an object {"version": N, "weight": W}, got ${r === null ? 'null' : Array.isArray(r) ? 'a list' : typeof r}`,
+        })
+      return { version: Number((r as AliasRoute).version), weight: Number((r as AliasRoute).weight ?? 1) }
+    })
   throw new KtrdrError({
     statusCode: 400,
     code: 'BAD_REQUEST',
