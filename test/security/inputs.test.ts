@@ -85,6 +85,92 @@ describe('bad input is refused with a 4xx that names it', () => {
   })
 })
 
+describe('keys, filters and names that cannot name anything are a 400, and nothing is stored', () => {
+  const long = 'k'.repeat(300)
+
+  it('storage routes: NUL, control characters, a 300-byte segment, a ".." ending', async () => {
+    // Before: NUL and 300 bytes were 500s carrying this machine's path (ENAMETOOLONG, "null bytes"),
+    // a newline or \x01 was stored as part of a file name, "..%2F.." was a 500 from unstorage.
+    for (const key of ['a%00b', 'a%0Ab', 'a%01b', 'a%7Fb', long, `x/${long}`, '..%2F..', 'x/a..']) {
+      for (const method of ['PUT', 'GET']) {
+        const res = await g.api(`/api/v1/storage/results/${key}`, { method, ...(method === 'PUT' ? { raw: 'x' } : {}) })
+        refused(
+          res,
+          400,
+          /Storage key .* is not allowed: (it contains a control character|a segment is 300 bytes|a segment ends in "\.\.")/,
+        )
+        expect(res.body.code).toBe('INVALID_KEY')
+      }
+    }
+    const listed = await g.api('/api/v1/storage/results/a%00b/')
+    refused(listed, 400, /control character/)
+    // Nothing was written: a plain key still round-trips, and it is the only one.
+    expect((await fetch(`${g.url}/api/v1/storage/results/ok/key`, { method: 'PUT', body: 'x' })).status).toBe(200)
+    expect((await g.api('/api/v1/storage/results/')).body).toEqual(['ok/key'])
+  })
+
+  it('results and models routes: control characters and over-long segments', async () => {
+    for (const seg of ['a%01b', 'a%0Ab', long]) {
+      for (const path of [
+        `/api/v1/results/${seg}`,
+        `/api/v1/results?prefix=${seg}`,
+        `/api/v1/models/${seg}/1h_v1`,
+        `/api/v1/models/s/1h_v1/${seg}`,
+      ]) {
+        const res = await g.api(path)
+        refused(res, 400, /key segment .* is not allowed/)
+        expect(res.body.code).toBe('INVALID_KEY')
+      }
+    }
+  })
+
+  it('/data filters and symbols: refused for what they are, not answered with an empty list or a 500', async () => {
+    refused(await g.api('/api/v1/data?symbol=EUR%00USD'), 400, /Invalid symbol/)
+    refused(await g.api(`/api/v1/data?symbol=${'X'.repeat(300)}`), 400, /Invalid symbol/)
+    refused(await g.api('/api/v1/data?timeframe=7h'), 400, /Invalid timeframe "7h"/)
+    refused(await g.api('/api/v1/data?symbol=A&symbol=B'), 400, /Invalid symbol/)
+    // A malformed escape threw out of decodeURIComponent: a 500 "URI malformed".
+    refused(await g.api('/api/v1/data/%ff/1h'), 400, /Invalid symbol/)
+    expect((await g.api('/api/v1/data?symbol=EURUSD&timeframe=1h')).body).toEqual({ success: true, data: [] })
+  })
+
+  it('alias routes: a route entry that is not an object', async () => {
+    for (const [routes, what] of [
+      [[null], 'null'],
+      [[1], 'number'],
+      [[[1]], 'a list'],
+    ] as const) {
+      refused(
+        await g.api('/api/v1/functions/echo/aliases/stable', { method: 'PUT', body: { routes } }),
+        400,
+        new RegExp(`routes\\[0\\] must be an object .* got ${what}`),
+      )
+    }
+  })
+
+  it('strategies nested past the limit: 422 before parsing, and the gateway survives every depth', async () => {
+    // A 12 KB [[[…]]] (6,001 levels) aborted the gateway's process from inside the YAML parser.
+    for (const n of [STRATEGY_LIMITS.maxNesting + 1, 2000, ...Array.from({ length: 60 }, (_, i) => 5980 + i), 100_000]) {
+      const res = await g.api('/api/v1/strategies/validate', { raw: `${'['.repeat(n)}${']'.repeat(n)}`, headers: YAML })
+      expect(res.status, `${n} levels`).toBe(422)
+      expect(JSON.stringify(res.body)).toContain(`nests more than ${STRATEGY_LIMITS.maxNesting} levels`)
+    }
+    const put = await g.api('/api/v1/strategies/deep', {
+      method: 'PUT',
+      raw: `${EXAMPLE}\nx: ${'{a: '.repeat(7000)}1${'}'.repeat(7000)}\n`,
+      headers: YAML,
+    })
+    refused(put, 422, /nests more than/)
+    // Collection keys: 30 levels of {{{…}}}: 1 (60 bytes) ran for seconds, then a 500 "Invalid string length".
+    const t0 = performance.now()
+    const keys = await g.api('/api/v1/strategies/validate', { raw: `${'{'.repeat(30)}${'}'.repeat(30)}: 1`, headers: YAML })
+    expect(keys.status).toBe(422)
+    expect(JSON.stringify(keys.body)).toContain('keys must be plain names')
+    expect(performance.now() - t0).toBeLessThan(5000)
+    expect(await stored()).not.toContain('deep.yaml')
+  })
+})
+
 describe('no request stalls the gateway', () => {
   it('/health answers in under 50 ms while the largest accepted strategies are validated and listed', async () => {
     // Largest counts the limits accept, padded to just under the byte cap.
