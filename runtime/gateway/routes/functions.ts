@@ -1,32 +1,11 @@
 import { defineEventHandler, getQuery, getRequestHeader, getRouterParam, setResponseStatus, type H3Event } from 'h3'
 import type { AliasRoute, WorkerRecord } from '../../protocol/index.ts'
 import { KtrdrError } from '../../protocol/index.ts'
-import { readBodyBytes, readJsonBody } from '../_http.ts'
+import { readJsonBody } from '../_http.ts'
 import { defineGatewayRoutes, type GatewayRouteContext } from '../_routes.ts'
 
 const DEFAULT_MAX_BUNDLE_BYTES = 256 * 1024 * 1024
 const DEFAULT_MAX_BODY_BYTES = 1024 * 1024
-
-/** Reads a raw upload with a byte cap counted while streaming (a chunked body cannot sneak past it). */
-async function readArchive(event: H3Event, maxBytes: number): Promise<Uint8Array> {
-  const tooLarge = () =>
-    new KtrdrError({
-      statusCode: 413,
-      code: 'BUNDLE_TOO_LARGE',
-      retryable: false,
-      message: `Bundle archive exceeds ${maxBytes} bytes (KTRDR_MAX_BUNDLE_MB): trim the function's dependencies`,
-    })
-  const body = await readBodyBytes(event, maxBytes, tooLarge)
-  const size = body.length
-  if (size === 0)
-    throw new KtrdrError({
-      statusCode: 400,
-      code: 'BUNDLE_MISSING',
-      retryable: false,
-      message: 'Send the bundle archive (tar.gz from `ktrdr fn build`) as the request body',
-    })
-  return new Uint8Array(body.buffer, body.byteOffset, body.byteLength)
-}
 
 function parseRoutes(body: Record<string, unknown>): AliasRoute[] {
   if (typeof body.version === 'number') return [{ version: body.version, weight: 100 }]
@@ -75,10 +54,10 @@ export default defineGatewayRoutes((router, ctx) => {
     '/api/v1/functions/:name/versions',
     { body: 'upload' },
     defineEventHandler(async (event) => {
-      const archive = await readArchive(event, maxBundle)
       const query = getQuery(event)
       const sourceCommit = (query.source_commit as string | undefined) ?? getRequestHeader(event, 'x-ktrdr-source-commit') ?? undefined
-      const version = await ctx.functions.publish(archive, { name: name(event), source_commit: sourceCommit })
+      // Streamed: the registry hashes the archive on its way to disk and counts it against the cap.
+      const version = await ctx.functions.publish(event.node.req, { name: name(event), source_commit: sourceCommit, maxBytes: maxBundle })
       setResponseStatus(event, version.created ? 201 : 200)
       return version
     }),
