@@ -3,6 +3,7 @@ import {
   createError,
   defineEventHandler,
   getQuery,
+  getRouterParam,
   readBody,
   setResponseStatus,
   type App,
@@ -130,7 +131,9 @@ export function createHostApp(api: HostApi, clusterToken: string | null, storage
   router.delete(
     '/invocations/:operation_id',
     handler((event) => {
-      const id = decodeURIComponent(event.context.params!.operation_id!)
+      // h3's tolerant decode: a malformed escape (%ff) stays as sent and is simply not running here,
+      // where decodeURIComponent threw (a 500).
+      const id = getRouterParam(event, 'operation_id', { decode: true }) ?? ''
       if (!api.cancel(id, (getQuery(event).reason as string | undefined) ?? undefined)) {
         throw new KtrdrError({
           statusCode: 404,
