@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestGateway, type TestGateway } from '../../runtime/gateway/test/_setup.ts'
+import { createHost } from '../../runtime/host/index.ts'
 import { STRATEGY_LIMITS } from '../../trading/index.ts'
 import { researchRoutes } from '../../research/index.ts'
 
@@ -168,6 +169,42 @@ describe('keys, filters and names that cannot name anything are a 400, and nothi
     expect(JSON.stringify(keys.body)).toContain('keys must be plain names')
     expect(performance.now() - t0).toBeLessThan(5000)
     expect(await stored()).not.toContain('deep.yaml')
+  })
+})
+
+describe('the host refuses bad input with a 4xx too', () => {
+  it('a malformed escape in an operation id, and bodies that are not a request', async () => {
+    const host = await createHost({
+      apiUrl: null,
+      workerId: 'inputs-host',
+      port: 0,
+      storage: { root: join(g.dir, 'host') },
+      cacheDir: join(g.dir, 'host-cache'),
+      detectGpu: false,
+      logLevel: 'silent',
+      clusterToken: null,
+      spareExecutors: 0,
+      prewarm: false,
+    })
+    try {
+      const call = async (method: string, path: string, body?: string) => {
+        const res = await fetch(`${host.url}${path}`, { method, body, headers: { 'content-type': 'application/json' } })
+        return { status: res.status, text: await res.text() }
+      }
+      // decodeURIComponent threw on these: a 500 from h3.
+      for (const id of ['%ff', '%', 'a%E0%A4%A']) {
+        const res = await call('DELETE', `/invocations/${id}`)
+        expect(res.status, res.text).toBe(404)
+        expect(res.text).toContain('OPERATION_NOT_RUNNING')
+      }
+      for (const body of ['null', '[]', 'garbage', `{"input":${'['.repeat(20_000)}${']'.repeat(20_000)}}`]) {
+        expect((await call('POST', '/invocations', body)).status).toBe(400)
+        expect((await call('POST', '/bundles/prefetch', body)).status).toBe(400)
+      }
+      expect(JSON.stringify(await call('DELETE', '/invocations/%ff'))).not.toContain(g.dir)
+    } finally {
+      await host.close({ timeoutMs: 1000 })
+    }
   })
 })
 
