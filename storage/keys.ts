@@ -26,28 +26,29 @@ function hasControlCharacter(s: string): boolean {
 
 /** Why `key` (segments separated by `:`, `/` or `\`) cannot name a stored item; undefined when it can. */
 export function storageKeyProblem(key: string): string | undefined {
-  if (hasControlCharacter(key)) return 'it contains a control character (NUL, newline, …)'
+  if (hasControlCharacter(key)) return 'it must not contain control characters (NUL included)'
   const bytes = Buffer.byteLength(key)
   if (bytes > STORAGE_KEY_LIMITS.keyBytes) return `it is ${bytes} bytes long (at most ${STORAGE_KEY_LIMITS.keyBytes})`
   for (const segment of key.split(/[:/\\]/)) {
-    if (segment === '.' || segment === '..') return `it has a "${segment}" segment`
-    // unstorage's fs driver refuses these too (its traversal check), as a plain error.
-    if (segment.endsWith('..')) return 'a segment ends in ".."'
+    if (segment === '.' || segment === '..') return 'it must not contain . or .. segments'
+    // unstorage's fs driver refuses these too (its traversal check), with a plain Error.
+    if (segment.endsWith('..')) return 'a segment must not end in ".."'
     const n = Buffer.byteLength(segment)
     if (n > STORAGE_KEY_LIMITS.segmentBytes) return `a segment is ${n} bytes long (at most ${STORAGE_KEY_LIMITS.segmentBytes})`
   }
   return undefined
 }
 
-/** 400 INVALID_KEY naming the problem; the key is shown shortened and escaped, never a server path. */
-export function assertStorageKey(key: string, what = 'Storage'): void {
-  const problem = storageKeyProblem(key)
-  if (!problem) return
-  const shown = JSON.stringify(key.length > 60 ? `${key.slice(0, 60)}…` : key)
-  throw new KtrdrError({
-    statusCode: 400,
-    code: 'INVALID_KEY',
-    retryable: false,
-    message: `${what} key ${shown} is not allowed: ${problem}`,
+/** 400 STORAGE_KEY_INVALID saying why; the key is shown shortened and escaped, never a server path. */
+export function invalidStorageKey(key: string, why: string): KtrdrError {
+  return new KtrdrError({
+    code: 'STORAGE_KEY_INVALID',
+    message: `Invalid storage key ${JSON.stringify(key.length > 60 ? `${key.slice(0, 60)}…` : key)}: ${why}`,
+    details: { key: key.slice(0, 200) },
   })
+}
+
+export function assertStorageKey(key: string): void {
+  const why = storageKeyProblem(key)
+  if (why) throw invalidStorageKey(key, why)
 }

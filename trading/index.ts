@@ -4,6 +4,9 @@
 
 export * from './types.ts'
 
+// Errors: the runtime's KtrdrError, with the domain's codes registered (trading/error-codes.ts)
+export { KtrdrError, createKtrdrError, isKtrdrError, TRADING_ERROR_CODES } from './_errors.ts'
+
 // Storage layout of models and backtest results, and the trading functions' names
 export {
   modelDirName,

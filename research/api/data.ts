@@ -1,5 +1,5 @@
 import { defineEventHandler, getQuery, getRouterParam } from 'h3'
-import { KtrdrError } from '../../runtime/protocol/index.ts'
+import { KtrdrError } from '../../trading/index.ts'
 import { defineGatewayRoutes } from '../../runtime/gateway/index.ts'
 import { assertSymbol, assertTimeframe, formatIsoSeconds, listDatasets, loadBars, readMeta, sliceSeries } from '../../trading/index.ts'
 
@@ -40,9 +40,7 @@ export default defineGatewayRoutes((router, ctx) => {
         limit = Number(q.limit)
         if (!Number.isInteger(limit) || limit < 1)
           throw new KtrdrError({
-            statusCode: 400,
             code: 'DATA_INVALID_LIMIT',
-            retryable: false,
             message: `limit must be a positive integer, got ${JSON.stringify(q.limit)}`,
           })
       }

@@ -1,6 +1,6 @@
 import type { ConsolaInstance } from 'consola'
 import type { DispatchRequest } from '../protocol/index.ts'
-import { toErrorInfo } from '../protocol/index.ts'
+import { errorInfo, toErrorInfo } from '../protocol/index.ts'
 import { placeOperation } from '../scheduler/index.ts'
 import { DEFINITIVE_NETWORK_ERRORS, type HostClient } from './_host-client.ts'
 import type { ResolvedGatewayOptions } from './_options.ts'
@@ -150,11 +150,13 @@ export function createDispatcher(deps: {
         if (res.status >= 400 && res.status < 500 && res.status !== 409 && res.status !== 429) {
           // The host says the request itself is wrong: retrying elsewhere cannot help.
           release(worker, opId)
-          operations.fail(s, {
-            message: `Host ${worker.record.worker_id} rejected the invocation (HTTP ${res.status}): ${JSON.stringify(res.body)}`,
-            code: 'DISPATCH_REJECTED',
-            retryable: false,
-          })
+          operations.fail(
+            s,
+            errorInfo(
+              'DISPATCH_REJECTED',
+              `Host ${worker.record.worker_id} rejected the invocation (HTTP ${res.status}): ${JSON.stringify(res.body)}`,
+            ),
+          )
           return
         }
         refuse(s, worker)

@@ -37,9 +37,7 @@ export function parseStoreKey(rawPath: string, what: string): string {
       s = decodeURIComponent(raw)
     } catch (cause) {
       throw new KtrdrError({
-        statusCode: 400,
         code: 'INVALID_KEY',
-        retryable: false,
         message: `${what} key segment "${raw}" is not valid percent-encoding`,
         cause,
       })
@@ -48,17 +46,13 @@ export function parseStoreKey(rawPath: string, what: string): string {
     if (problem) {
       const shown = JSON.stringify(s.length > 60 ? `${s.slice(0, 60)}…` : s)
       throw new KtrdrError({
-        statusCode: 400,
         code: 'INVALID_KEY',
-        retryable: false,
         message: `${what} key segment ${shown} is not allowed: ${problem}`,
       })
     }
     if (s.startsWith('.') || /[:\\\0/]/.test(s)) {
       throw new KtrdrError({
-        statusCode: 400,
         code: 'INVALID_KEY',
-        retryable: false,
         message: `${what} key segment "${s}" is not allowed: use plain names separated by "/" (no ".", "..", hidden files, ":" or "\\")`,
       })
     }

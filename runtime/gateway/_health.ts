@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net'
 import type { ConsolaInstance } from 'consola'
+import { errorInfo } from '../protocol/index.ts'
 import { DEFINITIVE_NETWORK_ERRORS, type HostClient } from './_host-client.ts'
 import type { Dispatcher } from './_dispatcher.ts'
 import type { ResolvedGatewayOptions } from './_options.ts'
@@ -127,11 +128,13 @@ export function createHealthMonitor(deps: {
       logger.warn(
         `Operation ${s.op.operation_id} has no result ${Math.round(grace / 1000)} s after its ${s.plan.function.timeout_seconds} s timeout; failing it`,
       )
-      deps.operations.fail(s, {
-        message: `No result from host ${workerId} ${Math.round(grace / 1000)} s after the function's ${s.plan.function.timeout_seconds} s timeout; the gateway failed the operation`,
-        code: 'FUNCTION_TIMEOUT',
-        retryable: true,
-      })
+      deps.operations.fail(
+        s,
+        errorInfo(
+          'FUNCTION_TIMEOUT',
+          `No result from host ${workerId} ${Math.round(grace / 1000)} s after the function's ${s.plan.function.timeout_seconds} s timeout; the gateway failed the operation`,
+        ),
+      )
       dispatcher.forwardCancel(workerId, s.op.operation_id)
     }
   }

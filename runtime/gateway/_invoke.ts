@@ -37,7 +37,7 @@ export interface InvokeResult {
 }
 
 function bad(field: string, message: string): never {
-  throw new KtrdrError({ statusCode: 400, code: 'INVALID_REQUEST', retryable: false, message: `${field} ${message}`, details: { field } })
+  throw new KtrdrError({ code: 'BAD_REQUEST', message: `${field} ${message}`, details: { field } })
 }
 
 /** Type checks on the envelope (the input itself is checked against the function's schema). */
@@ -130,13 +130,11 @@ export function createInvoker(deps: {
     const wait = Math.min(request.wait_seconds ?? 0, options.queue.maxWaitSeconds) * 1000
 
     if (request.idempotency_key) {
-      const existing = operations.byIdempotencyKey(request.idempotency_key)
+      const existing = await operations.byIdempotencyKey(request.idempotency_key)
       if (existing) {
         if (existing.op.function.name !== spec.split('@')[0]) {
           throw new KtrdrError({
-            statusCode: 409,
             code: 'IDEMPOTENCY_CONFLICT',
-            retryable: false,
             message: `idempotency_key "${request.idempotency_key}" already belongs to ${existing.op.operation_id} (function ${existing.op.function.name}): use a new key`,
           })
         }
@@ -158,9 +156,7 @@ export function createInvoker(deps: {
     if (request.queue === false && !placeOperation(workers.views, placement)) {
       const capable = anyHostMatches(workers.views, placement)
       throw new KtrdrError({
-        statusCode: 503,
         code: 'NO_CAPACITY',
-        retryable: true,
         message: capable
           ? `No capable host has a free slot for ${fn.name} right now: retry later, or omit "queue": false to wait in the queue`
           : `No registered host can run ${fn.name} (needs ${describePlacement(fn, placement)}): start a matching host`,

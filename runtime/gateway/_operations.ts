@@ -1,5 +1,5 @@
 import type { HostEvent, Operation, OperationErrorInfo } from '../protocol/index.ts'
-import { KtrdrError } from '../protocol/index.ts'
+import { KtrdrError, errorInfo } from '../protocol/index.ts'
 import { createPendingQueue } from '../scheduler/index.ts'
 import type { GatewayHooks } from './_hooks.ts'
 import { createOperationId, emptyProgress, isTerminal, normalizeError, normalizeProgress } from './_operation-shape.ts'
@@ -23,12 +23,17 @@ export interface CreateOperationInput {
 
 /**
  * Operation state machine. Live operations (pending, running) stay in memory and are written
- * through to SQLite on every transition; finished ones are read back from SQLite on demand.
+ * through to the database on every transition; finished ones are read back from it on demand.
  * A pending row is a queue entry: the in-memory queue is rebuilt from the rows at start.
  */
 export function createOperationsService(store: OperationStore, hooks: GatewayHooks) {
   const live = new Map<string, StoredOperation>()
-  const watchers = createOperationWatchers(hooks, (id) => service.get(id))
+  // Live operations are in memory; anything else is finished (or unknown) and read from the store.
+  const watchers = createOperationWatchers(
+    hooks,
+    (id) => live.get(id) ?? null,
+    (id) => store.get(id),
+  )
   const queue = createPendingQueue<{ id: string; priority: number; seq: number }>()
   let seq = store.nextSeq
 
@@ -94,9 +99,7 @@ export function createOperationsService(store: OperationStore, hooks: GatewayHoo
       } catch (error) {
         if (input.idempotencyKey && /UNIQUE/.test(String(error))) {
           throw new KtrdrError({
-            statusCode: 409,
-            code: 'IDEMPOTENCY_CONFLICT',
-            retryable: true,
+            code: 'IDEMPOTENCY_KEY_BUSY',
             message: `idempotency_key "${input.idempotencyKey}" is being used by a concurrent request: retry to get its operation`,
             cause: error,
           })
@@ -109,24 +112,30 @@ export function createOperationsService(store: OperationStore, hooks: GatewayHoo
       return op
     },
 
-    get(id: string): StoredOperation | null {
-      return live.get(id) ?? store.get(id)
+    /** A live (pending or running) operation, or null: finished ones are only in the store. */
+    getLive(id: string): StoredOperation | null {
+      return live.get(id) ?? null
     },
 
-    require(id: string): StoredOperation {
-      const s = service.get(id)
+    async get(id: string): Promise<StoredOperation | null> {
+      const s = live.get(id) ?? (await store.get(id))
+      // It may have become live (resumed) while the store was read.
+      return live.get(id) ?? s
+    },
+
+    async require(id: string): Promise<StoredOperation> {
+      const s = await service.get(id)
       if (!s)
         throw new KtrdrError({
-          statusCode: 404,
           code: 'OPERATION_NOT_FOUND',
-          retryable: false,
           message: `Operation "${id}" does not exist: list operations with GET /api/v1/operations`,
         })
       return s
     },
 
-    byIdempotencyKey(key: string): StoredOperation | null {
-      return store.getByIdempotencyKey(key)
+    async byIdempotencyKey(key: string): Promise<StoredOperation | null> {
+      const s = await store.getByIdempotencyKey(key)
+      return s ? (live.get(s.op.operation_id) ?? s) : null
     },
 
     /** Placement chosen; the operation stays pending until the host accepts (not persisted yet). */
@@ -173,7 +182,7 @@ export function createOperationsService(store: OperationStore, hooks: GatewayHoo
      * attempt or already applied are ignored. Returns whether the event ended the attempt (slot freed).
      */
     applyEvent(event: HostEvent): 'applied' | 'ignored' | 'terminal' {
-      const s = service.get(event.operation_id)
+      const s = live.get(event.operation_id)
       const endsAttempt = event.type === 'completed' || event.type === 'failed' || event.type === 'cancelled'
       if (!s) return endsAttempt ? 'terminal' : 'ignored'
       if (event.attempt !== s.op.attempts || event.seq <= s.lastEventSeq || isTerminal(s.op)) return endsAttempt ? 'terminal' : 'ignored'
@@ -208,7 +217,7 @@ export function createOperationsService(store: OperationStore, hooks: GatewayHoo
             return 'terminal'
           }
           finish(s, 'cancelled', {
-            error: { message: event.reason ?? 'Cancelled on the host', code: 'CANCELLED', retryable: false },
+            error: errorInfo('CANCELLED', event.reason ?? 'Cancelled on the host'),
             at: event.at,
           })
           return 'terminal'
@@ -220,11 +229,10 @@ export function createOperationsService(store: OperationStore, hooks: GatewayHoo
       if (isTerminal(s.op)) return 'failed'
       if (s.op.attempts >= s.op.max_attempts) {
         finish(s, 'failed', {
-          error: {
-            message: `${reason}; attempt ${s.op.attempts}/${s.op.max_attempts} was the last: resume it with POST /api/v1/operations/${s.op.operation_id}/resume`,
-            code: 'HOST_LOST',
-            retryable: true,
-          },
+          error: errorInfo(
+            'HOST_LOST',
+            `${reason}; attempt ${s.op.attempts}/${s.op.max_attempts} was the last: resume it with POST /api/v1/operations/${s.op.operation_id}/resume`,
+          ),
         })
         return 'failed'
       }
@@ -243,13 +251,11 @@ export function createOperationsService(store: OperationStore, hooks: GatewayHoo
     cancel(s: StoredOperation, reason: string) {
       if (isTerminal(s.op)) {
         throw new KtrdrError({
-          statusCode: 400,
           code: 'OPERATION_FINISHED',
-          retryable: false,
           message: `Operation ${s.op.operation_id} is already ${s.op.status}; only pending or running operations can be cancelled`,
         })
       }
-      finish(s, 'cancelled', { error: { message: reason, code: 'CANCELLED', retryable: false } })
+      finish(s, 'cancelled', { error: errorInfo('CANCELLED', reason) })
     },
 
     fail(s: StoredOperation, error: OperationErrorInfo) {
@@ -257,12 +263,12 @@ export function createOperationsService(store: OperationStore, hooks: GatewayHoo
     },
 
     /** Cancelled or failed → pending again as a new attempt; functions find checkpoints by operation id. */
-    resume(s: StoredOperation): Operation {
+    resume(found: StoredOperation): Operation {
+      // Read from the store before an await: a concurrent resume may have made it live meanwhile.
+      const s = live.get(found.op.operation_id) ?? found
       if (s.op.status !== 'cancelled' && s.op.status !== 'failed') {
         throw new KtrdrError({
-          statusCode: 409,
           code: 'NOT_RESUMABLE',
-          retryable: false,
           message: `Operation ${s.op.operation_id} is ${s.op.status}: only cancelled or failed operations can be resumed`,
         })
       }
@@ -281,9 +287,9 @@ export function createOperationsService(store: OperationStore, hooks: GatewayHoo
       return s.op
     },
 
-    /** After a restart: live rows back into memory; pending ones back into the queue. */
-    load(): StoredOperation[] {
-      const rows = store.loadLive()
+    /** After a restart or a takeover: live rows back into memory; pending ones back into the queue. */
+    async load(): Promise<StoredOperation[]> {
+      const rows = await store.loadLive()
       for (const s of rows) {
         live.set(s.op.operation_id, s)
         if (s.op.status === 'pending') queue.push({ id: s.op.operation_id, priority: s.op.priority, seq: s.seq })
@@ -300,6 +306,7 @@ export function createOperationsService(store: OperationStore, hooks: GatewayHoo
     /** Resolves once every state change so far is committed (await before acknowledging one). */
     flushed: () => store.flushed(),
     flushNow: () => store.flushNow(),
+    purgeFinished: (cutoff: string) => store.purgeFinished(cutoff),
   }
   return service
 }

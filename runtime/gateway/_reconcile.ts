@@ -39,7 +39,7 @@ export function createReconciler(deps: {
     let acked = 0
     for (const event of [...events].sort((a, b) => a.seq - b.seq)) {
       if (event.seq > acked) acked = event.seq
-      const placed = operations.get(event.operation_id)
+      const placed = operations.getLive(event.operation_id)
       // Acknowledged but not applied: the host drops it, and its heartbeat learns to stop the run.
       if (placed && !placedOn(placed, workerId, event.attempt, entry)) {
         logger.debug(`Ignoring ${event.type} of ${event.operation_id} attempt ${event.attempt} from ${workerId}: not placed there`)
@@ -75,9 +75,7 @@ export function createReconciler(deps: {
     const unclaimed = owner && !owner.confirmed && owner.endpoint_url === endpoint && (!live || live.lost)
     if (verdict === 'none' || unclaimed) return secrets.issue(id, endpoint)
     throw new KtrdrError({
-      statusCode: 409,
       code: 'WORKER_ID_TAKEN',
-      retryable: false,
       message: `Worker id "${id}" belongs to the host that registered it${owner ? ` from ${owner.endpoint_url}` : ''}, and this registration ${secret ? 'presented a wrong' : 'did not present its'} host secret: a restarted host re-claims its id with the restart token in its cache dir; to give the id to another host, DELETE /api/v1/workers/${id} first`,
       details: { worker_id: id },
     })
@@ -87,9 +85,7 @@ export function createReconciler(deps: {
   function verify(workerId: string, secret: string | undefined): void {
     if (secrets.check(workerId, secret) !== 'wrong') return
     throw new KtrdrError({
-      statusCode: 403,
       code: 'HOST_SECRET_MISMATCH',
-      retryable: false,
       message: `Missing or wrong host secret for worker "${workerId}": only the host that registered this id may report for it`,
       details: { worker_id: workerId },
     })
@@ -111,7 +107,7 @@ export function createReconciler(deps: {
 
     // 1. Replay what finished while the gateway could not be told.
     for (const report of body.completed_operations ?? []) {
-      const s = operations.get(report.operation_id)
+      const s = operations.getLive(report.operation_id)
       if (!s || isTerminal(s.op) || !placedOn(s, entry.record.worker_id, report.attempt, previous)) continue
       const at = report.completed_at
       const event: HostEvent =
@@ -148,7 +144,7 @@ export function createReconciler(deps: {
     // 2. Re-attach what it still runs; tell it to stop what the gateway already settled.
     const stop: string[] = []
     for (const { operation_id, attempt } of body.running_operations ?? []) {
-      const s = operations.get(operation_id)
+      const s = operations.getLive(operation_id)
       if (!s || isTerminal(s.op) || attempt < s.op.attempts || (s.op.status === 'running' && attempt !== s.op.attempts)) {
         stop.push(operation_id)
         continue
@@ -195,7 +191,7 @@ export function createReconciler(deps: {
     const cancel: string[] = []
     const reported = new Map((body.running_operations ?? []).map((r) => [r.operation_id, r.attempt]))
     for (const [id, attempt] of reported) {
-      const s = operations.get(id)
+      const s = operations.getLive(id)
       if (!s || isTerminal(s.op)) {
         cancel.push(id)
         continue
@@ -217,7 +213,7 @@ export function createReconciler(deps: {
       if (reported.has(id)) continue
       const since = entry.dispatchedAt.get(id)
       if (since !== undefined && Date.now() - since < graceMs) continue
-      const s = operations.get(id)
+      const s = operations.getLive(id)
       if (!s || isTerminal(s.op)) dispatcher.release(entry, id)
     }
     workers.refresh(entry)
@@ -234,6 +230,8 @@ export function createReconciler(deps: {
     known: (workerId: string) => secrets.owner(workerId) !== null,
     /** Forget the id's secret: it may be registered afresh. */
     release: (workerId: string) => secrets.forget(workerId),
+    /** Resolves once issued, confirmed and forgotten host secrets are committed (await before answering). */
+    flushed: () => secrets.flushed(),
   }
 }
 

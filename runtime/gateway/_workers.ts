@@ -68,9 +68,7 @@ export function createWorkerRegistry(hooks: GatewayHooks, now: () => number = Da
       const entry = workers.get(id)
       if (!entry)
         throw new KtrdrError({
-          statusCode: 404,
           code: 'WORKER_NOT_FOUND',
-          retryable: false,
           message: `Worker "${id}" is not registered: list workers with GET /api/v1/workers (a host re-registers by itself)`,
         })
       return entry

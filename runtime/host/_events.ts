@@ -1,5 +1,6 @@
 import type { ConsolaInstance } from 'consola'
 import type { CompletedOperationReport, HostEvent, HostEventAck } from '../protocol/index.ts'
+import { errorInfo } from '../protocol/index.ts'
 
 type Unsequenced<E> = E extends HostEvent ? Omit<E, 'seq'> : never
 export type NewHostEvent = Unsequenced<HostEvent>
@@ -122,7 +123,7 @@ export function createEventOutbox(options: EventOutboxOptions) {
             operation_id: e.operation_id,
             attempt: e.attempt,
             status: 'cancelled',
-            error: e.reason ? { message: e.reason, code: 'CANCELLED' } : null,
+            error: e.reason ? errorInfo('CANCELLED', e.reason) : null,
             completed_at: e.at,
           })
       }

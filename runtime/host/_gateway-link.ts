@@ -12,7 +12,7 @@ import {
   type WorkerRegistration,
 } from '../protocol/index.ts'
 import { UnknownWorkerError } from './_events.ts'
-import { createJsonPoster } from './_post.ts'
+import { createJsonPoster, type HttpStatusError } from './_post.ts'
 import type { ResolvedHostOptions } from './options.ts'
 
 export interface GatewayLinkHooks {
@@ -27,12 +27,43 @@ export interface GatewayLinkHooks {
  * The host's side of registration: register with retry and backoff (forever, until stopped),
  * heartbeat every interval, and register again whenever the gateway answers 404 (it forgot us,
  * e.g. after a restart or after removing us as unavailable).
+ *
+ * With several gateway URLs (an active/standby pair on PostgreSQL) the host talks to one at a
+ * time and moves on when it does not answer or answers GATEWAY_STANDBY (following the active URL
+ * that answer names), registering there; the new active re-attaches what the host runs.
  */
 export function createGatewayLink(options: ResolvedHostOptions & { apiUrl: string }, hooks: GatewayLinkHooks, logger: ConsolaInstance) {
   const headers: Record<string, string> = options.clusterToken ? { authorization: `Bearer ${options.clusterToken}` } : {}
-  const api = ofetch.create({ baseURL: `${options.apiUrl}/api/v1`, headers, timeout: options.register.timeoutMs, retry: 0 })
-  // Event pushes go through plain node:http (see _post.ts); stop() destroys its sockets.
-  const poster = createJsonPoster(`${options.apiUrl}/api/v1`, headers)
+  const urls = options.apiUrls?.length ? options.apiUrls : [options.apiUrl]
+  let current = 0
+  const connect = (url: string) => ({
+    url,
+    api: ofetch.create({ baseURL: `${url}/api/v1`, headers, timeout: options.register.timeoutMs, retry: 0 }),
+    // Event pushes go through plain node:http (see _post.ts); stop() destroys its sockets.
+    poster: createJsonPoster(`${url}/api/v1`, headers),
+  })
+  let gw = connect(urls[0]!)
+  /** Not the active gateway: refused, unreachable, or a standby. Only meaningful with several URLs. */
+  const elsewhere = (error: unknown): boolean => {
+    if (urls.length < 2) return false
+    const status = (error as FetchError).statusCode
+    return status === undefined || status === 502 || status === 503 || status === 504
+  }
+  /** Switch to the active URL a standby named, else to the next one; true when it switched. */
+  function moveOn(error: unknown, failedUrl: string): boolean {
+    if (!elsewhere(error)) return false
+    // Another request that failed on the same gateway has already moved us.
+    if (failedUrl !== gw.url) return true
+    const data = ((error as FetchError | HttpStatusError).data ?? null) as { details?: { active_url?: string } } | null
+    const named = data?.details?.active_url ? urls.indexOf(data.details.active_url.replace(/\/+$/, '')) : -1
+    const next = named >= 0 && named !== current ? named : (current + 1) % urls.length
+    if (next === current) return false
+    logger.info(`Gateway ${gw.url} is not the active one (${(error as Error).message}); moving to ${urls[next]}`)
+    gw.poster.close()
+    current = next
+    gw = connect(urls[next]!)
+    return true
+  }
   const controller = new AbortController()
   let registering: Promise<void> | null = null
   let registeredOnce = false
@@ -74,11 +105,15 @@ export function createGatewayLink(options: ResolvedHostOptions & { apiUrl: strin
 
   async function registerLoop() {
     let delay = options.register.initialDelayMs
+    // With a standby pair, a full round of URLs is retried at most every second: a takeover
+    // completes within seconds and the host should be back within one more.
+    const maxDelay = urls.length > 1 ? Math.min(options.register.maxDelayMs, 1000) : options.register.maxDelayMs
     await loadSecret()
     for (let attempt = 1; !controller.signal.aborted; attempt++) {
       const body = hooks.registration()
+      const url = gw.url
       try {
-        const response = await api<RegistrationResponse>('/workers/register', {
+        const response = await gw.api<RegistrationResponse>('/workers/register', {
           method: 'POST',
           body,
           headers: secretHeaders(),
@@ -92,7 +127,7 @@ export function createGatewayLink(options: ResolvedHostOptions & { apiUrl: strin
           logger.info(`Worker ID: ${options.workerId}`)
           logger.info(`Worker endpoint: ${body.endpoint_url}`)
         } else {
-          logger.info(`Worker ${options.workerId} re-registered with ${options.apiUrl}`)
+          logger.info(`Worker ${options.workerId} re-registered with ${gw.url}`)
         }
         registeredOnce = true
         return
@@ -100,11 +135,13 @@ export function createGatewayLink(options: ResolvedHostOptions & { apiUrl: strin
         if (controller.signal.aborted) return
         const status = (error as FetchError).statusCode
         const why = (error as FetchError).data?.message ?? (error as Error).message
+        // The next URL right away, unless a full round has failed.
+        if (moveOn(error, url) && attempt % urls.length !== 0) continue
         logger.warn(
-          `Registration with ${options.apiUrl} failed (attempt ${attempt}${status ? `, HTTP ${status}` : ''}: ${why}); retrying in ${Math.round(delay / 100) / 10} s`,
+          `Registration with ${url} failed (attempt ${attempt}${status ? `, HTTP ${status}` : ''}: ${why}); retrying in ${Math.round(delay / 100) / 10} s`,
         )
         await sleep(delay)
-        delay = Math.min(options.register.maxDelayMs, delay * 2)
+        delay = Math.min(maxDelay, delay * 2)
       }
     }
   }
@@ -120,8 +157,9 @@ export function createGatewayLink(options: ResolvedHostOptions & { apiUrl: strin
     heartbeatTimer = null
     if (controller.signal.aborted) return
     if (!registering) {
+      const url = gw.url
       try {
-        const response = await api<HeartbeatResponse>(`/workers/${encodeURIComponent(options.workerId)}/heartbeat`, {
+        const response = await gw.api<HeartbeatResponse>(`/workers/${encodeURIComponent(options.workerId)}/heartbeat`, {
           method: 'POST',
           body: hooks.heartbeat(),
           headers: secretHeaders(),
@@ -132,6 +170,7 @@ export function createGatewayLink(options: ResolvedHostOptions & { apiUrl: strin
       } catch (error) {
         const status = (error as FetchError).statusCode
         if (status === 404) void register()
+        else if (moveOn(error, url)) void register()
         else if (status === 403) logger.warn(`Heartbeat refused: ${(error as FetchError).data?.message ?? (error as Error).message}`)
         else logger.debug(`Heartbeat failed: ${(error as Error).message}`)
       }
@@ -148,21 +187,24 @@ export function createGatewayLink(options: ResolvedHostOptions & { apiUrl: strin
     register,
     async pushEvents(events: HostEvent[]): Promise<HostEventAck> {
       if (registering) await registering
+      const url = gw.url
       try {
         if (controller.signal.aborted) throw new Error('Gateway link stopped')
-        return await poster.post<HostEventAck>(
+        return await gw.poster.post<HostEventAck>(
           `/workers/${encodeURIComponent(options.workerId)}/events`,
           { events },
           { timeoutMs: options.register.timeoutMs, headers: secretHeaders() },
         )
       } catch (error) {
         if ((error as FetchError).statusCode === 404) throw new UnknownWorkerError(`Gateway does not know worker ${options.workerId}`)
+        // The outbox keeps the events and retries; registering with the active one delivers them sooner.
+        if (moveOn(error, url)) void register()
         throw error
       }
     },
     stop() {
       controller.abort()
-      poster.close()
+      gw.poster.close()
       if (heartbeatTimer) clearTimeout(heartbeatTimer)
     },
   }

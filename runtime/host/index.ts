@@ -46,9 +46,7 @@ export async function createHost(config: HostConfig = {}): Promise<KtrdrHost> {
   const options = resolveHostOptions(config)
   if (!isLoopback(options.bind) && !options.clusterToken && !options.insecure) {
     throw new KtrdrError({
-      statusCode: 400,
       code: 'INSECURE_BIND',
-      retryable: false,
       message: `Refusing to listen on ${options.bind} without KTRDR_CLUSTER_TOKEN; set a token or pass --insecure`,
     })
   }

@@ -8,7 +8,10 @@ import { resolveStorageOptions, type ResolvedStorageOptions, type StorageConfig 
 
 /** What a user, a CLI flag or a test says. Everything optional; env fills the rest. */
 export interface HostConfig {
-  /** Gateway base URL (KTRDR_API_URL). null: run standalone, register nowhere (benchmarks, tests). */
+  /**
+   * Gateway base URL (KTRDR_API_URL). A comma-separated list names an active/standby pair: the host
+   * uses whichever answers as active. null: run standalone, register nowhere (benchmarks, tests).
+   */
   apiUrl?: string | null
   workerId?: string
   workerType?: string
@@ -55,7 +58,10 @@ export interface HostConfig {
 }
 
 export interface ResolvedHostOptions {
+  /** The first gateway URL (null: standalone). */
   apiUrl: string | null
+  /** apiUrl split at commas, trailing slashes removed (empty when standalone). */
+  apiUrls: string[]
   workerId: string
   workerType: string
   port: number
@@ -121,8 +127,13 @@ export function resolveHostOptions(config: HostConfig = {}, env: NodeJS.ProcessE
       : resolveStorageOptions(config.storage as StorageConfig | undefined, env)
   const workerId = config.workerId ?? env.WORKER_ID ?? env.KTRDR_WORKER_ID ?? `${workerType}-worker-${randomBytes(4).toString('hex')}`
   const level = config.logLevel ?? env.LOG_LEVEL ?? 'info'
+  const apiUrls = ((config.apiUrl !== undefined ? config.apiUrl : env.KTRDR_API_URL) ?? '')
+    .split(',')
+    .map((u) => u.trim().replace(/\/+$/, ''))
+    .filter(Boolean)
   return {
-    apiUrl: config.apiUrl !== undefined ? config.apiUrl : env.KTRDR_API_URL?.replace(/\/$/, '') || null,
+    apiUrl: apiUrls[0] ?? null,
+    apiUrls,
     workerId,
     workerType,
     port: config.port ?? envNumber(env, 'WORKER_PORT') ?? 5003,
@@ -165,9 +176,7 @@ function resolveFunctionStorage(value: string | undefined): FunctionStorageMode 
   if (value === undefined || value === '' || value === 'direct') return 'direct'
   if (value === 'proxy') return 'proxy'
   throw new KtrdrError({
-    statusCode: 400,
-    code: 'HOST_CONFIG_INVALID',
-    retryable: false,
+    code: 'CONFIG_INVALID',
     message: `KTRDR_HOST_FUNCTION_STORAGE must be "direct" or "proxy", got ${JSON.stringify(value)}`,
   })
 }
@@ -182,9 +191,7 @@ function memoryEnforcement(value: string | undefined): 'auto' | 'cgroup' | 'rss'
   if (value === undefined || value === '') return 'auto'
   if (value === 'auto' || value === 'cgroup' || value === 'rss') return value
   throw new KtrdrError({
-    statusCode: 400,
-    code: 'INVALID_CONFIG',
-    retryable: false,
+    code: 'CONFIG_INVALID',
     message: `KTRDR_HOST_MEMORY_ENFORCEMENT must be auto, cgroup or rss, not ${JSON.stringify(value)}`,
   })
 }

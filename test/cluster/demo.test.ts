@@ -41,7 +41,18 @@ it('ktrdr demo: cluster, deploy, synthetic data, train, backtest, results on dis
     const res = await fetch(url)
     expect(res.status, url).toBe(200)
     if (url.endsWith('.csv')) expect((await res.text()).split('\n')[0], url).toBe('timestamp,price,portfolio_value,position')
-    else expect((await res.json()) as { success?: boolean } | unknown[], url).toBeTruthy()
+    else {
+      const body = (await res.json()) as Record<string, unknown> | unknown[]
+      const path = new URL(url).pathname
+      // Each printed command answers what the summary says it answers, not merely some JSON.
+      if (path.endsWith('/trades.json')) {
+        expect(Array.isArray(body), url).toBe(true)
+        for (const t of body as Record<string, unknown>[]) expect(t, url).toMatchObject({ entry_price: expect.any(Number) })
+      } else if (path.endsWith('/results')) expect(body, url).toMatchObject({ success: true })
+      else if (path.endsWith('/performance')) expect(body, url).toMatchObject({ test_metrics: { test_accuracy: expect.any(Number) } })
+      else if (path === '/api/v1/models') expect(JSON.stringify(body), url).toContain('regime_momentum')
+      else throw new Error(`the demo printed a command this test does not know: ${url}`)
+    }
   }
   const perf = /curl -s (\S+\/performance)/.exec(child.output())![1]
   expect(

@@ -13,3 +13,14 @@ export { randomWalk, seriesFromCloses } from '../../trading/test/_helpers.ts'
 /** A gateway on a free loopback port with a fake function registry, and fake hosts that register with it. */
 export { startTestGateway, type TestGateway } from '../../runtime/gateway/test/_setup.ts'
 export { startFakeHost, until } from '../../runtime/gateway/test/_fakes.ts'
+/** The storage contract (storage/test/contract.ts), run by each package over its own way to storage. */
+export {
+  codeOf,
+  describeStorageContract,
+  runStorageContractCheck,
+  statusOf,
+  type StorageContractCapabilities,
+  type StorageContractTarget,
+} from '../../storage/test/contract.ts'
+/** A throwaway PostgreSQL server on loopback (null, with the reason logged, where it cannot start). */
+export { startTestPostgres, postgresSkipReason, type TestPostgres } from '../_pg.ts'

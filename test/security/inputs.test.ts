@@ -90,17 +90,17 @@ describe('keys, filters and names that cannot name anything are a 400, and nothi
   const long = 'k'.repeat(300)
 
   it('storage routes: NUL, control characters, a 300-byte segment, a ".." ending', async () => {
-    // Before: NUL and 300 bytes were 500s carrying this machine's path (ENAMETOOLONG, "null bytes"),
-    // a newline or \x01 was stored as part of a file name, "..%2F.." was a 500 from unstorage.
+    // A 300-byte segment was a 500 carrying this machine's path (ENAMETOOLONG) and "..%2F.." a 500
+    // from unstorage's fs driver; NUL, newline or \x01 in a file name were 500s or stored.
     for (const key of ['a%00b', 'a%0Ab', 'a%01b', 'a%7Fb', long, `x/${long}`, '..%2F..', 'x/a..']) {
       for (const method of ['PUT', 'GET']) {
         const res = await g.api(`/api/v1/storage/results/${key}`, { method, ...(method === 'PUT' ? { raw: 'x' } : {}) })
         refused(
           res,
           400,
-          /Storage key .* is not allowed: (it contains a control character|a segment is 300 bytes|a segment ends in "\.\.")/,
+          /Invalid storage key .*: (it must not contain control characters|a segment is 300 bytes long|a segment must not end in "\.\.")/,
         )
-        expect(res.body.code).toBe('INVALID_KEY')
+        expect(res.body.code).toBe('STORAGE_KEY_INVALID')
       }
     }
     const listed = await g.api('/api/v1/storage/results/a%00b/')

@@ -356,11 +356,11 @@ describe('per-function secrets through the gateway', () => {
       expect(r.status).toBe(200)
       answers.push(r.text)
     }
-    gateway.services.operations.flushNow()
+    await gateway.services.operations.flushNow()
     const files = [join(env.root, 'gw', 'gateway.db'), join(env.root, 'gw', 'gateway.db-wal')]
     const pages = await Promise.all(files.map((f) => readFile(f).catch(() => Buffer.alloc(0))))
     expect(pages[0]!.length + pages[1]!.length).toBeGreaterThan(0)
-    expect(gateway.services.database.sqlite.prepare('SELECT COUNT(*) AS n FROM function_secrets').get()).toEqual({ n: 1 })
+    expect(await gateway.services.database.sql.get('SELECT COUNT(*) AS n FROM function_secrets')).toEqual({ n: 1 })
     expect(logLines.length).toBeGreaterThan(0)
     for (const v of values) {
       for (const text of answers) expect(text).not.toContain(v)

@@ -37,9 +37,7 @@ const clean = (s: string) =>
 
 function fail(message: string): never {
   throw new KtrdrError({
-    statusCode: 400,
     code: 'DATA_UNKNOWN_LAYOUT',
-    retryable: false,
     message: `${message}. Supported layouts: ${SUPPORTED}`,
   })
 }

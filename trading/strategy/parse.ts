@@ -176,9 +176,7 @@ export function resolveStrategy(source: string | Obj, options: ParseStrategyOpti
   const result = validateStrategy(source, options)
   if (!result.strategy) {
     throw new KtrdrError({
-      statusCode: 422,
       code: 'STRATEGY_INVALID',
-      retryable: false,
       message: `Strategy${options.file ? ` ${options.file}` : ''} is invalid: ${result.errors.map(formatStrategyIssue).join('; ')}`,
       details: { errors: result.errors, warnings: result.warnings },
     })

@@ -102,9 +102,7 @@ export async function spoolUpload(body: Readable, options: SpoolOptions): Promis
 
 function incomplete() {
   return new KtrdrError({
-    statusCode: 400,
     code: 'BUNDLE_INCOMPLETE',
-    retryable: true,
     message: 'The upload ended before the whole archive arrived: send it again',
   })
 }

@@ -7,7 +7,7 @@ import { KtrdrError, type ArchiveFile } from '../../protocol/index.ts'
 const MAX_MANIFEST_BYTES = 1024 * 1024
 const MAX_EXTENDED_HEADER_BYTES = 64 * 1024
 
-const corrupt = (message: string) => new KtrdrError({ statusCode: 422, code: 'BUNDLE_CORRUPT', retryable: false, message })
+const corrupt = (message: string) => new KtrdrError({ code: 'BUNDLE_CORRUPT', message })
 
 /**
  * A bundle's regular files, read from a tar.gz on disk in one streaming pass: names for all of

@@ -4,26 +4,19 @@ import { KtrdrError } from '../../protocol/index.ts'
 import { readJsonBody } from '../_http.ts'
 import { defineGatewayRoutes, type GatewayRouteContext } from '../_routes.ts'
 
-const DEFAULT_MAX_BUNDLE_BYTES = 256 * 1024 * 1024
-const DEFAULT_MAX_BODY_BYTES = 1024 * 1024
-
 function parseRoutes(body: Record<string, unknown>): AliasRoute[] {
   if (typeof body.version === 'number') return [{ version: body.version, weight: 100 }]
   if (Array.isArray(body.routes))
     return body.routes.map((r: unknown, i) => {
       if (r === null || typeof r !== 'object' || Array.isArray(r))
         throw new KtrdrError({
-          statusCode: 400,
           code: 'BAD_REQUEST',
-          retryable: false,
           message: `routes[${i}] must be an object {"version": N, "weight": W}, got ${r === null ? 'null' : Array.isArray(r) ? 'a list' : typeof r}`,
         })
       return { version: Number((r as AliasRoute).version), weight: Number((r as AliasRoute).weight ?? 1) }
     })
   throw new KtrdrError({
-    statusCode: 400,
     code: 'BAD_REQUEST',
-    retryable: false,
     message: 'Body must be {"version": N} or {"routes": [{"version": N, "weight": W}, …]}',
   })
 }
@@ -45,9 +38,7 @@ function liveShas(ctx: GatewayRouteContext): Set<string> {
 }
 
 export default defineGatewayRoutes((router, ctx) => {
-  const options = (ctx.options ?? {}) as { maxBundleBytes?: number; maxBodyBytes?: number }
-  const maxBundle = options.maxBundleBytes ?? (Number(process.env.KTRDR_MAX_BUNDLE_MB) * 1024 * 1024 || DEFAULT_MAX_BUNDLE_BYTES)
-  const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES
+  const { maxBundleBytes: maxBundle, maxBodyBytes: maxBody } = ctx.options
   const name = (event: H3Event) => getRouterParam(event, 'name', { decode: true }) ?? ''
 
   router.post(
@@ -74,9 +65,7 @@ export default defineGatewayRoutes((router, ctx) => {
       const fn = await ctx.functions.getFunction(name(event))
       if (!fn)
         throw new KtrdrError({
-          statusCode: 404,
           code: 'FUNCTION_NOT_FOUND',
-          retryable: false,
           message: `No function "${name(event)}" has been published: deploy it with \`ktrdr fn deploy ${name(event)}\``,
         })
       const hosts = warmHosts(ctx, new Set(fn.versions.map((v) => v.sha256)))
@@ -94,9 +83,7 @@ export default defineGatewayRoutes((router, ctx) => {
       const fn = await ctx.functions.getFunction(name(event))
       if (!fn)
         throw new KtrdrError({
-          statusCode: 404,
           code: 'FUNCTION_NOT_FOUND',
-          retryable: false,
           message: `No function "${name(event)}" has been published`,
         })
       return fn.versions
@@ -120,8 +107,7 @@ export default defineGatewayRoutes((router, ctx) => {
     '/api/v1/functions/gc',
     defineEventHandler(async (event) => {
       const body = await readJsonBody<{ keep_last?: number }>(event, maxBody)
-      const keepLast =
-        Number.isInteger(body.keep_last) && body.keep_last! >= 0 ? body.keep_last! : Number(process.env.KTRDR_FUNCTION_KEEP_LAST ?? 3)
+      const keepLast = Number.isInteger(body.keep_last) && body.keep_last! >= 0 ? body.keep_last! : ctx.options.functionKeepLast
       const live = liveShas(ctx)
       const deleted = await ctx.functions.collectGarbage({ keepLast, isInUse: (sha) => live.has(sha) })
       return { deleted: deleted.map((v) => ({ name: v.name, version: v.version, sha256: v.sha256, size: v.size })), keep_last: keepLast }

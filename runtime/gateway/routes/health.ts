@@ -6,6 +6,8 @@ export default defineGatewayRoutes((router, ctx) => {
   const handler = defineEventHandler(() => ({
     healthy: true,
     status: 'ok',
+    // The standby of a PostgreSQL pair answers 'standby' (see _standby.ts).
+    role: 'active',
     service: 'ktrdr-gateway',
     timestamp: new Date().toISOString(),
     uptime_seconds: Math.round((Date.now() - ctx.startedAt.getTime()) / 1000),

@@ -12,9 +12,7 @@ function intParam(value: unknown, name: string, fallback: number, min: number, m
   const n = Number(value)
   if (!Number.isInteger(n) || n < min || n > max) {
     throw new KtrdrError({
-      statusCode: 400,
-      code: 'INVALID_REQUEST',
-      retryable: false,
+      code: 'BAD_REQUEST',
       message: `${name} must be an integer between ${min} and ${max}`,
       details: { field: name },
     })
@@ -25,7 +23,7 @@ function intParam(value: unknown, name: string, fallback: number, min: number, m
 export default defineGatewayRoutes((router, ctx) => {
   router.get(
     '/api/v1/operations',
-    defineEventHandler((event) => {
+    defineEventHandler(async (event) => {
       const q = getQuery(event)
       const activeOnly = q.active_only === 'true' || q.active_only === '1'
       const status =
@@ -33,16 +31,14 @@ export default defineGatewayRoutes((router, ctx) => {
       for (const s of status ?? []) {
         if (!STATUSES.includes(s as OperationStatus))
           throw new KtrdrError({
-            statusCode: 400,
-            code: 'INVALID_REQUEST',
-            retryable: false,
+            code: 'BAD_REQUEST',
             message: `status must be one of ${STATUSES.join(', ')} (comma-separated for several)`,
             details: { field: 'status' },
           })
       }
       const limit = intParam(q.limit, 'limit', 100, 1, 1000)
       const offset = intParam(q.offset, 'offset', 0, 0, Number.MAX_SAFE_INTEGER)
-      const { items, total } = ctx.operations.list({
+      const { items, total } = await ctx.operations.list({
         status: status as OperationStatus[] | undefined,
         operation_type: typeof q.operation_type === 'string' && q.operation_type ? q.operation_type : undefined,
         function: typeof q.function === 'string' && q.function ? q.function : undefined,
@@ -57,13 +53,13 @@ export default defineGatewayRoutes((router, ctx) => {
 
   router.get(
     '/api/v1/operations/:id',
-    defineEventHandler((event) => ctx.operations.require(getRouterParam(event, 'id', { decode: true })!).op),
+    defineEventHandler(async (event) => (await ctx.operations.require(getRouterParam(event, 'id', { decode: true })!)).op),
   )
 
   router.delete(
     '/api/v1/operations/:id',
     defineEventHandler(async (event) => {
-      const s = ctx.operations.require(getRouterParam(event, 'id', { decode: true })!)
+      const s = await ctx.operations.require(getRouterParam(event, 'id', { decode: true })!)
       const body = await readJsonBody<{ reason?: unknown }>(event, ctx.options.maxBodyBytes).catch(() => ({}) as { reason?: unknown })
       const reason = typeof body.reason === 'string' && body.reason ? body.reason : 'Cancelled by request'
       const workerId = s.op.worker_id
@@ -78,7 +74,7 @@ export default defineGatewayRoutes((router, ctx) => {
   router.post(
     '/api/v1/operations/:id/resume',
     defineEventHandler(async (event) => {
-      const s = ctx.operations.require(getRouterParam(event, 'id', { decode: true })!)
+      const s = await ctx.operations.require(getRouterParam(event, 'id', { decode: true })!)
       const op = ctx.operations.resume(s)
       ctx.dispatcher.kick()
       await ctx.operations.flushed()
@@ -91,7 +87,7 @@ export default defineGatewayRoutes((router, ctx) => {
     '/api/v1/operations/:id/events',
     defineEventHandler(async (event) => {
       const id = getRouterParam(event, 'id', { decode: true })!
-      const first = ctx.operations.require(id).op
+      const first = (await ctx.operations.require(id)).op
       const stream = createEventStream(event)
       const send = (name: string, op: Operation) => {
         void stream.push({ event: name, data: JSON.stringify(op) })

@@ -19,9 +19,7 @@ export default defineGatewayRoutes((router, ctx) => {
     const h = handlers.get(mount)
     if (!h)
       throw new KtrdrError({
-        statusCode: 404,
         code: 'MOUNT_NOT_FOUND',
-        retryable: false,
         message: `No storage mount "${mount}": use one of ${MOUNT_NAMES.join(', ')}`,
       })
     // Checked before the body is read (the driver checks again): h3 has decoded the path but for

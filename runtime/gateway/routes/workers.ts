@@ -15,7 +15,7 @@ import type { WorkerEntry } from '../_workers.ts'
 const STATUSES: WorkerStatus[] = ['AVAILABLE', 'BUSY', 'TEMPORARILY_UNAVAILABLE']
 
 function invalid(message: string, field: string): never {
-  throw new KtrdrError({ statusCode: 400, code: 'INVALID_REQUEST', retryable: false, message, details: { field } })
+  throw new KtrdrError({ code: 'BAD_REQUEST', message, details: { field } })
 }
 
 function checkRegistration(body: Record<string, unknown>): WorkerRegistration {
@@ -65,9 +65,7 @@ async function staleAtEndpoint(ctx: GatewayRouteContext, body: WorkerRegistratio
   if (listening === body.worker_id) return others
   if (listening && others.some((o) => o.record.worker_id === listening)) {
     throw new KtrdrError({
-      statusCode: 409,
       code: 'ENDPOINT_IN_USE',
-      retryable: false,
       message: `Endpoint ${endpoint} belongs to the registered worker "${listening}" (its /health says so), not to "${body.worker_id}": register each host with its own endpoint_url`,
       details: { endpoint_url: endpoint, worker_id: listening },
     })
@@ -87,8 +85,10 @@ export default defineGatewayRoutes((router, ctx) => {
       const response = ctx.reconciler.register(body, hostSecret(event), stale)
       const entry = ctx.workers.get(body.worker_id)
       if (entry) ctx.health.trackConnection(entry, event.node.req.socket)
-      // The host forgets the completions it reported once we answer: commit them first.
+      // The host forgets the completions it reported once we answer, and keeps the secret we issue:
+      // commit both first.
       await ctx.operations.flushed()
+      await ctx.reconciler.flushed()
       return response
     }),
   )
@@ -181,13 +181,17 @@ export default defineGatewayRoutes((router, ctx) => {
     '/api/v1/workers/:id',
     defineEventHandler(async (event) => {
       const id = getRouterParam(event, 'id', { decode: true })!
-      if (!ctx.workers.get(id) && ctx.reconciler.release(id)) return { removed: true, worker_id: id, requeued_operations: [] }
+      if (!ctx.workers.get(id) && ctx.reconciler.release(id)) {
+        await ctx.reconciler.flushed()
+        return { removed: true, worker_id: id, requeued_operations: [] }
+      }
       const entry = ctx.workers.require(id)
       ctx.reconciler.release(id)
       const held = [...entry.running.keys()]
       ctx.dispatcher.hostLost(entry, 'deregistered by DELETE /api/v1/workers')
       ctx.workers.remove(entry.record.worker_id)
       await ctx.operations.flushed()
+      await ctx.reconciler.flushed()
       setResponseStatus(event, 200)
       return { removed: true, worker_id: entry.record.worker_id, requeued_operations: held }
     }),

@@ -56,8 +56,7 @@ export function createFakeRegistry(manifests: FunctionManifest[]): FunctionRegis
     async resolve(spec: string): Promise<ResolvedFunction> {
       const [name, ver] = spec.split('@')
       const v = versions.find((x) => x.name === name && (!ver || ver === 'latest' || String(x.version) === ver))
-      if (!v)
-        throw new KtrdrError({ statusCode: 404, code: 'FUNCTION_NOT_FOUND', retryable: false, message: `Function ${spec} is not deployed` })
+      if (!v) throw new KtrdrError({ code: 'FUNCTION_NOT_FOUND', message: `Function ${spec} is not deployed` })
       return { ...v, requested: spec }
     },
     getVersion: async (name: string, version: number) => versions.find((x) => x.name === name && x.version === version) ?? null,

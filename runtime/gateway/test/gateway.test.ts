@@ -392,37 +392,6 @@ describe('operations', () => {
     expect(events).toContain('progress')
     expect(events.at(-1)).toBe('completed')
   })
-
-  it('survives a gateway restart: queued stays queued, running re-attaches, finished stays finished', async () => {
-    const first = await startTestGateway()
-    const h = await startFakeHost({ gatewayUrl: first.url, workerId: 'h', heartbeatMs: 100 })
-    cleanups.push(() => h.close())
-    const finished = await first.api<Operation>('/api/v1/functions/echo/invoke', { body: { input: {}, wait_seconds: 5 } })
-    const running = await first.api<Operation>('/api/v1/functions/echo/invoke', { body: { input: { delay_ms: 1500 } } })
-    const queued = await first.api<Operation>('/api/v1/functions/echo/invoke', { body: { input: {} } })
-    await until(async () => (await op(first, running.body.operation_id)).status === 'running')
-    const port = first.gateway.port
-    await first.close(true)
-    const second = await startTestGateway({ port }, first.dir)
-    cleanups.push(() => second.close())
-    expect((await op(second, finished.body.operation_id)).status).toBe('completed')
-    expect(['pending', 'running']).toContain((await op(second, queued.body.operation_id)).status)
-    // The host's next heartbeat gets a 404, it re-registers with what it runs, the op re-attaches.
-    await until(async () => (await second.api('/api/v1/workers/h')).status === 200, 5000, 're-registration')
-    const r = await until(async () => {
-      const o = await op(second, running.body.operation_id)
-      return o.status === 'completed' ? o : null
-    }, 5000)
-    expect(r.attempts).toBe(1)
-    expect(
-      (
-        await until(async () => {
-          const o = await op(second, queued.body.operation_id)
-          return o.status === 'completed' ? o : null
-        })
-      ).worker_id,
-    ).toBe('h')
-  })
 })
 
 describe('storage over HTTP', () => {

@@ -89,7 +89,7 @@ describe('function host', () => {
   })
 
   it.each([
-    ['throw', undefined, /asked to throw/],
+    ['throw', 'FUNCTION_ERROR', /asked to throw/],
     ['exit', 'FUNCTION_CRASHED', /exit code 3/],
     ['oom', 'FUNCTION_OUT_OF_MEMORY', /ran out of memory/],
   ])('a function that does %s fails its operation; the host stays AVAILABLE', async (fail, code, message) => {
