@@ -153,7 +153,7 @@ export async function runDemo(o: DemoOptions): Promise<void> {
       apiToken: null,
       clusterToken: null,
       quiet: true,
-      routes: (await import('../api/index.ts')).researchRoutes,
+      routes: [...(await import('../api/index.ts')).researchRoutes, ...(await import('../ui/index.ts')).dashboardRoutes],
     })
     cleanups.unshift(() => gateway.close())
     const base = gateway.url
@@ -334,11 +334,13 @@ export async function runDemo(o: DemoOptions): Promise<void> {
     log.log(`  model         ${join(home, modelPath)}`)
     log.log('')
     log.log(
-      `Look at them through the API${o.serve ? '' : ' (the gateway keeps them; `ktrdr demo --serve` or `ktrdr up --port ' + o.port + '` to query)'}:`,
+      `Look at them in the dashboard or through the API${o.serve ? '' : ' (the gateway keeps them; `ktrdr demo --serve` or `ktrdr up --port ' + o.port + '` to query)'}:`,
     )
     // Keys become URL paths segment by segment (symbols and strategy names may hold odd characters).
     const url = (key: string) => key.split('/').map(encodeURIComponent).join('/')
     const modelKey: string = trained.result?.model_key ?? modelPath.replace(/^models\//, '')
+    log.log(`  dashboard     ${base}/ui/#/backtests/${bt.operation_id}   (and #/trainings/${train.operation_id})`)
+    log.log(`  tearsheet     npx ktrdr report ${bt.operation_id} --url ${base}   (one HTML file, opens offline)`)
     log.log(`  curl -s ${base}/api/v1/operations/${bt.operation_id}/results | jq .results.metrics`)
     log.log(`  curl -s ${base}/api/v1/results/${url(r.results_prefix)} | jq .keys`)
     log.log(`  curl -s ${base}/api/v1/results/${url(r.results.trades_key)} | jq '.[0:3]'`)

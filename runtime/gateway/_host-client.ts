@@ -10,11 +10,23 @@ export interface HostResponse<T = unknown> {
 /** Connection failures that prove nothing listens at the endpoint (the host process is gone). */
 export const DEFINITIVE_NETWORK_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EPIPE'])
 
+export interface HostClient {
+  dispatch(endpoint: string, body: DispatchRequest, timeoutMs: number): Promise<HostResponse<{ accepted?: boolean }>>
+  cancel(endpoint: string, operationId: string, timeoutMs?: number): Promise<HostResponse>
+  prefetch(
+    endpoint: string,
+    body: { name: string; version: number; sha256: string; bundle_key: string },
+    timeoutMs?: number,
+  ): Promise<HostResponse>
+  health(endpoint: string, timeoutMs: number): Promise<HostResponse<HostHealth>>
+  close(): void
+}
+
 /**
  * Gateway → host calls over keep-alive agents. Plain node:http rather than fetch: the dispatch sits
  * on the invocation hot path and this saves a few hundred microseconds per call.
  */
-export function createHostClient(options: { clusterToken: string | null }) {
+export function createHostClient(options: { clusterToken: string | null }): HostClient {
   const agents = { http: new http.Agent({ keepAlive: true, maxSockets: 64 }), https: new https.Agent({ keepAlive: true, maxSockets: 64 }) }
 
   function request<T>(method: string, url: string, body: unknown, timeoutMs: number): Promise<HostResponse<T>> {
@@ -76,5 +88,3 @@ export function createHostClient(options: { clusterToken: string | null }) {
     },
   }
 }
-
-export type HostClient = ReturnType<typeof createHostClient>

@@ -19,6 +19,19 @@ interface Row {
 
 const digest = (secret: string) => createHash('sha256').update(secret).digest()
 
+export interface HostSecrets {
+  /** Whether `id` has an owner, and where it registered from when the secret was issued. */
+  owner(id: string): { endpoint_url: string; confirmed: boolean } | null
+  /** 'none': the id has no secret yet; 'ok': `presented` is it; 'wrong': missing or another one. */
+  check(id: string, presented: string | undefined | null): 'none' | 'ok' | 'wrong'
+  /** A new secret for `id` (replacing any unconfirmed one); the plaintext is returned once. Await `flushed()` before handing it out. */
+  issue(id: string, endpointUrl: string): string
+  /** The id is free again (DELETE /api/v1/workers/:id). */
+  forget(id: string): boolean
+  /** Resolves once every change so far is committed; rejects if one failed (the answer must not claim it). */
+  flushed(): Promise<void>
+}
+
 /**
  * One secret per worker id, issued by the gateway at the id's first registration. Only its sha256
  * is stored (a fast hash suffices: the secret is 32 random bytes, not a password), in the gateway
@@ -27,7 +40,7 @@ const digest = (secret: string) => createHash('sha256').update(secret).digest()
  * changes). Heartbeats and events check the secret on every call, so every row is kept in memory
  * (one per host) and written through; `flushed()` resolves once the writes so far are committed.
  */
-export async function createHostSecrets(database: GatewayDatabase) {
+export async function createHostSecrets(database: GatewayDatabase): Promise<HostSecrets> {
   const { sql } = database
   await sql.exec(schema(sql))
   const rows = new Map<string, Row>()
@@ -94,5 +107,3 @@ export async function createHostSecrets(database: GatewayDatabase) {
     },
   }
 }
-
-export type HostSecrets = Awaited<ReturnType<typeof createHostSecrets>>

@@ -28,6 +28,9 @@ export interface InvokeRequest {
   metadata?: Record<string, unknown>
 }
 
+/** Resolves `name[@version|alias]`, validates the input, accepts (durably) and waits up to `wait_seconds`. */
+export type Invoker = (name: string, request: InvokeRequest, signal?: AbortSignal) => Promise<InvokeResult>
+
 export interface InvokeResult {
   statusCode: 200 | 202
   operation: Operation
@@ -121,7 +124,7 @@ export function createInvoker(deps: {
   workers: WorkerRegistry
   dispatcher: Dispatcher
   validateInput: InputValidator
-}) {
+}): Invoker {
   const { options, functions, operations, workers, dispatcher } = deps
 
   return async function invoke(name: string, request: InvokeRequest, signal?: AbortSignal): Promise<InvokeResult> {
@@ -189,7 +192,6 @@ export function createInvoker(deps: {
       },
       priority: request.priority ?? 0,
       idempotencyKey: request.idempotency_key ?? null,
-      maxAttempts: attemptBudget,
       metadata: request.metadata,
     })
     dispatcher.kick()
@@ -199,5 +201,3 @@ export function createInvoker(deps: {
     return { statusCode: done ? 200 : 202, operation: finished, reused: false, warnings: done ? [] : warnings }
   }
 }
-
-export type Invoker = ReturnType<typeof createInvoker>

@@ -65,7 +65,7 @@ export async function createGatewayPair(
       current.onLost((reason) => stepDown(reason))
       if (built.database.dialect === 'postgresql') built.database.onLost((error) => stepDown(`data connection lost: ${error.message}`))
       logger.info(
-        `Gateway is ACTIVE (epoch ${epoch}, PostgreSQL ${redactUrl(databaseUrl)}): ${built.operations.live.size} live operation(s) loaded`,
+        `Gateway is ACTIVE (epoch ${epoch}, PostgreSQL ${redactUrl(databaseUrl)}): ${built.operations.counts().live} live operation(s) loaded`,
       )
       for (const resolve of activeWaiters.splice(0)) resolve(built)
     } catch (error) {

@@ -8,6 +8,27 @@ import { isTerminal, type OperationsService } from './_operations.ts'
 import type { StoredOperation } from './_store.ts'
 import type { WorkerEntry, WorkerRegistry } from './_workers.ts'
 
+export interface Reconciler {
+  /**
+   * A host (re-)registers: replays what it finished while the gateway could not be told, re-attaches
+   * what it still runs, and answers what it must stop. `stale`: other entries at its endpoint,
+   * proven gone (its /health names this id); their work is let go like a lost host's.
+   */
+  register(body: WorkerRegistration, secret?: string, stale?: WorkerEntry[]): RegistrationResponse
+  /** Applies a heartbeat; returns the operations the host must stop. */
+  heartbeat(entry: WorkerEntry, body: HeartbeatRequest): string[]
+  /** Applies pushed host events (from `workerId`, registered now or not); returns the highest seq to acknowledge. */
+  applyEvents(workerId: string, entry: WorkerEntry | undefined, events: HostEvent[]): number
+  /** 403 HOST_SECRET_MISMATCH unless the id's secret, when it has one, is presented. */
+  verify(workerId: string, secret: string | undefined): void
+  /** Whether the id has an owner (a secret), registered now or not. */
+  known(workerId: string): boolean
+  /** Forget the id's secret: it may be registered afresh. */
+  release(workerId: string): boolean
+  /** Resolves once issued, confirmed and forgotten host secrets are committed (await before answering). */
+  flushed(): Promise<void>
+}
+
 /**
  * Keeps the gateway's idea of "what runs where" and the hosts' idea in agreement: at registration
  * (after either side restarted), on every heartbeat, and when pushed events arrive.
@@ -16,11 +37,14 @@ export function createReconciler(deps: {
   options: ResolvedGatewayOptions
   workers: WorkerRegistry
   operations: OperationsService
-  dispatcher: Dispatcher
+  dispatcher: Pick<Dispatcher, 'kick'>
   secrets: HostSecrets
   logger: ConsolaInstance
-}) {
+  /** The clock (ms) the registry uses. */
+  now?: () => number
+}): Reconciler {
   const { workers, operations, dispatcher, secrets, logger } = deps
+  const now = deps.now ?? Date.now
 
   /**
    * Whether `attempt` of the operation is placed on `workerId`, the only host whose reports about
@@ -46,14 +70,18 @@ export function createReconciler(deps: {
         continue
       }
       // The host may report before its 202 reached us: the event itself proves acceptance.
-      if (entry && entry.running.get(event.operation_id) === event.attempt) {
-        const s = operations.live.get(event.operation_id)
-        if (s && s.op.status === 'pending' && !operations.queue.has(event.operation_id))
-          operations.accepted(s, entry.record.worker_id, event.attempt)
-      }
+      const dispatch = operations.dispatchOf(event.operation_id)
+      if (
+        placed &&
+        entry &&
+        entry.running.get(event.operation_id) === event.attempt &&
+        dispatch?.workerId === entry.record.worker_id &&
+        dispatch.attempt === event.attempt
+      )
+        operations.accepted(placed, entry.record.worker_id, event.attempt)
       const outcome = operations.applyEvent(event)
       if (outcome === 'terminal' && entry && entry.running.get(event.operation_id) === event.attempt)
-        dispatcher.release(entry, event.operation_id)
+        workers.release(entry, event.operation_id)
     }
     dispatcher.kick()
     return acked
@@ -91,14 +119,10 @@ export function createReconciler(deps: {
     })
   }
 
-  /**
-   * `stale`: other entries at the same endpoint, proven gone by its /health naming this id (the
-   * host restarted with a new id); their work is settled as for a lost host.
-   */
   function register(body: WorkerRegistration, secret?: string, stale: WorkerEntry[] = []): RegistrationResponse {
     const issued = claim(body, secret)
     for (const e of stale) {
-      dispatcher.hostLost(e, `its endpoint ${e.record.endpoint_url} now answers as ${body.worker_id}`)
+      workers.markLost(e, `its endpoint ${e.record.endpoint_url} now answers as ${body.worker_id}`)
       workers.remove(e.record.worker_id)
     }
     const previous = workers.get(body.worker_id)
@@ -154,20 +178,19 @@ export function createReconciler(deps: {
         stop.push(operation_id)
         continue
       }
-      // Pending but already being dispatched elsewhere: that newer placement wins.
-      if (s.op.status === 'pending' && !operations.queue.has(operation_id)) {
+      // Already being dispatched elsewhere: that newer placement wins.
+      if (operations.isDispatching(operation_id)) {
         stop.push(operation_id)
         continue
       }
       operations.reattach(s, entry.record.worker_id, attempt)
-      entry.running.set(operation_id, attempt)
+      workers.attach(entry, operation_id, attempt)
       before.delete(operation_id)
     }
-    workers.refresh(entry)
 
     // 3. What the gateway thought ran there and the host no longer knows: the host restarted.
     for (const id of before) {
-      const s = operations.live.get(id)
+      const s = operations.getLive(id)
       if (s && s.op.status === 'running') {
         logger.info(`Host ${entry.record.worker_id} re-registered without ${id}; re-queuing it`)
         operations.requeue(s, `Host ${entry.record.worker_id} restarted and no longer runs attempt ${s.op.attempts}`)
@@ -198,11 +221,11 @@ export function createReconciler(deps: {
       }
       // Dispatch in flight: the host accepted before we saw its 202.
       if (entry.running.get(id) === attempt) continue
-      const ours = placedOn(s, entry.record.worker_id, attempt, undefined) && (s.op.worker_id !== null || operations.queue.has(id))
+      const ours = placedOn(s, entry.record.worker_id, attempt, undefined) && operations.phase(id) !== 'dispatching'
       if (ours) {
         // Still running there although we had let go (host wrongly declared lost): take it back.
         operations.reattach(s, entry.record.worker_id, attempt)
-        entry.running.set(id, attempt)
+        workers.attach(entry, id, attempt)
         continue
       }
       cancel.push(id)
@@ -212,11 +235,10 @@ export function createReconciler(deps: {
     for (const [id] of entry.running) {
       if (reported.has(id)) continue
       const since = entry.dispatchedAt.get(id)
-      if (since !== undefined && Date.now() - since < graceMs) continue
+      if (since !== undefined && now() - since < graceMs) continue
       const s = operations.getLive(id)
-      if (!s || isTerminal(s.op)) dispatcher.release(entry, id)
+      if (!s || isTerminal(s.op)) workers.release(entry, id)
     }
-    workers.refresh(entry)
     if (wasLost || cancel.length) dispatcher.kick()
     return cancel
   }
@@ -226,13 +248,8 @@ export function createReconciler(deps: {
     heartbeat,
     applyEvents,
     verify,
-    /** Whether the id has an owner (a secret), registered now or not. */
-    known: (workerId: string) => secrets.owner(workerId) !== null,
-    /** Forget the id's secret: it may be registered afresh. */
-    release: (workerId: string) => secrets.forget(workerId),
-    /** Resolves once issued, confirmed and forgotten host secrets are committed (await before answering). */
+    known: (workerId) => secrets.owner(workerId) !== null,
+    release: (workerId) => secrets.forget(workerId),
     flushed: () => secrets.flushed(),
   }
 }
-
-export type Reconciler = ReturnType<typeof createReconciler>

@@ -68,6 +68,17 @@ export function resolveSecretsKey(options: { secretsKey: string | null; dbPath: 
   return key
 }
 
+export interface SecretStore {
+  set(fn: string, name: string, value: string): Promise<SecretInfo>
+  remove(fn: string, name: string): Promise<boolean>
+  /** Names and change times, never values. */
+  list(fn: string): SecretInfo[]
+  /** Name → value for dispatches of `fn` (empty when it has none); 500 SECRET_UNREADABLE when the key changed. */
+  forFunction(fn: string): Record<string, string>
+  /** Short fingerprint of the key (never the key), for `GET` answers and logs. */
+  keyId: string
+}
+
 /**
  * Per-function secrets, AES-256-GCM at rest (a fresh 12-byte IV per value, the function and
  * secret names bound in as associated data so a row copied to another function does not decrypt).
@@ -75,7 +86,7 @@ export function resolveSecretsKey(options: { secretsKey: string | null; dbPath: 
  * writer), so a dispatch never waits for the database; decrypted sets are cached per function and
  * dropped on every change.
  */
-export async function createSecretStore(database: GatewayDatabase, key: Buffer) {
+export async function createSecretStore(database: GatewayDatabase, key: Buffer): Promise<SecretStore> {
   const { sql } = database
   await sql.exec(schema(sql))
   const stored = new Map<string, Map<string, SecretRow>>()
@@ -147,5 +158,3 @@ export async function createSecretStore(database: GatewayDatabase, key: Buffer) 
     keyId: createHash('sha256').update(key).digest('hex').slice(0, 8),
   }
 }
-
-export type SecretStore = Awaited<ReturnType<typeof createSecretStore>>

@@ -6,6 +6,7 @@ import { KtrdrError, type FunctionVersion } from '../protocol/index.ts'
 import { openGatewayDatabase, type GatewayDatabase } from './_db.ts'
 import { fenceWrites } from './_fence.ts'
 import { lockDatabaseFile, type DatabaseLock } from './_lock.ts'
+import { createDeadlineSweeper } from './_deadlines.ts'
 import { createDispatcher, type Dispatcher } from './_dispatcher.ts'
 import { createHealthMonitor, type HealthMonitor } from './_health.ts'
 import { createGatewayHooks, type GatewayHooks } from './_hooks.ts'
@@ -111,20 +112,12 @@ async function wireGatewayServices(
   const secrets = await createSecretStore(database, resolveSecretsKey(options))
   const hostSecrets = await createHostSecrets(database)
 
-  let dispatcherRef: Dispatcher | null = null
-  let healthRef: HealthMonitor | null = null
-  const dispatcher = createDispatcher({
-    options,
-    operations,
-    workers,
-    client,
-    logger,
-    onUnreachable: (entry) => void healthRef?.probe(entry, 'dispatch could not reach it'),
-    secrets: (name) => secrets.forFunction(name),
-  })
-  dispatcherRef = dispatcher
-  const health = createHealthMonitor({ options, workers, operations, dispatcher, client, logger })
-  healthRef = health
+  // Dispatcher and health monitor know each other only through hooks (worker:lost, worker:unreachable,
+  // worker:status); the dispatcher subscribes first, so a lost host's work is settled before anyone
+  // else hears of the loss.
+  const dispatcher = createDispatcher({ options, operations, workers, hooks, client, logger, secrets: (name) => secrets.forFunction(name) })
+  const health = createHealthMonitor({ options, workers, hooks, client, logger })
+  const deadlines = createDeadlineSweeper({ options: options.queue, operations, dispatcher, logger })
   const reconciler = createReconciler({ options, workers, operations, dispatcher, secrets: hostSecrets, logger })
 
   const validateInput = createInputValidator()
@@ -147,7 +140,7 @@ async function wireGatewayServices(
   const functions: FunctionRegistry =
     overrides.functions ?? (await import('./registry/registry.ts').then((m) => m.createFunctionRegistry({ database, storage, notify })))
 
-  const invoke = createInvoker({ options, functions, operations, workers, dispatcher: dispatcherRef, validateInput })
+  const invoke = createInvoker({ options, functions, operations, workers, dispatcher, validateInput })
   let closed = false
   const warming = warmAliasedValidators(functions, validateInput, () => closed).catch((error: Error) =>
     logger.debug(`Warming input validators failed: ${error.message}`),
@@ -163,7 +156,7 @@ async function wireGatewayServices(
     )
     reattachTimer = setTimeout(() => {
       for (const s of running) {
-        const current = operations.live.get(s.op.operation_id)
+        const current = operations.getLive(s.op.operation_id)
         if (!current || current.op.status !== 'running') continue
         const host = current.op.worker_id ? workers.get(current.op.worker_id) : undefined
         if (host && host.running.has(current.op.operation_id)) continue
@@ -174,6 +167,7 @@ async function wireGatewayServices(
     reattachTimer.unref()
   }
   health.start()
+  deadlines.start()
   dispatcher.kick()
   // Temp files of writes that died with their process (crash, SIGKILL) would hold disk forever.
   void sweepStorageTemps(storage.options)
@@ -210,6 +204,7 @@ async function wireGatewayServices(
       if (reattachTimer) clearTimeout(reattachTimer)
       retention.close()
       health.close()
+      deadlines.close()
       dispatcher.close()
       client.close()
       await operations.flushNow().catch((error: Error) => logger.warn(`Writing the last state changes failed: ${error.message}`))

@@ -252,6 +252,7 @@ export const ERROR_CODES = defineErrorCodes({
     retryable: true,
     description: 'This gateway lost the leader lock to a newer one; retry against the active gateway.',
   },
+  ASSET_NOT_FOUND: { status: 404, retryable: false, description: 'No static file at this path under a served prefix (the dashboard).' },
   STORAGE_KEY_INVALID: {
     status: 400,
     retryable: false,

@@ -99,7 +99,7 @@ describe('deployment guide verification', () => {
     const off = gateway.services.hooks.on('worker:status', () => {
       if (gateway.services.workers.summary().busy !== 3) return
       allBusy = true
-      queuedWhileFull = Math.max(queuedWhileFull, gateway.services.operations.queue.size)
+      queuedWhileFull = Math.max(queuedWhileFull, gateway.services.operations.counts().queued)
     })
     const ids = (
       await Promise.all(

@@ -31,6 +31,9 @@ function run(env: Record<string, string>): Promise<{ code: number | null; output
         try {
           const res = await fetch(`http://127.0.0.1:${env.PORT}/health`)
           output += `\nHEALTH ${res.status}`
+          // The dashboard the build copied to .output/ui, served by the same plugin.
+          for (const path of ['/ui/', '/ui/js/app.js', '/ui/vendor/lightweight-charts.mjs'])
+            output += `\nUI ${path} ${(await fetch(`http://127.0.0.1:${env.PORT}${path}`)).status}`
           child.kill('SIGTERM')
         } catch {
           if (child.exitCode === null) setTimeout(poll, 100)
@@ -66,6 +69,7 @@ describe('Nitro gateway build', () => {
     const port = await freePort()
     const { output } = await run({ HOST: '127.0.0.1', PORT: String(port) })
     expect(output).toContain('HEALTH 200')
+    for (const path of ['/ui/', '/ui/js/app.js', '/ui/vendor/lightweight-charts.mjs']) expect(output).toContain(`UI ${path} 200`)
   })
 })
 

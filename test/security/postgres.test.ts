@@ -89,7 +89,7 @@ describe.skipIf(!server)('active/standby gateways on PostgreSQL', () => {
     ])
     const tookOver = Date.now() - t0
     expect(tookOver).toBeLessThan(5000)
-    expect(services.operations.live.get(id)?.op.status).toBe('pending')
+    expect(services.operations.getLive(id)?.op.status).toBe('pending')
     expect((await b.api(`/api/v1/operations/${id}`)).body.status).toBe('pending')
     expect((await b.api('/health')).body).toMatchObject({ role: 'active' })
     expect(services.secrets.forFunction('echo')).toEqual({ API_KEY: 'v-1' })

@@ -32,9 +32,9 @@ function warmHosts(ctx: GatewayRouteContext, shas: Set<string>) {
   return out
 }
 
+/** Bundles that queued, dispatching or running operations need: never collected. */
 function liveShas(ctx: GatewayRouteContext): Set<string> {
-  const operations = ctx.operations as { live?: Map<string, { op: { function: { sha256: string } } }> } | undefined
-  return new Set([...(operations?.live?.values() ?? [])].map((s) => s.op.function.sha256))
+  return new Set(Array.from(ctx.operations.liveOperations(), (s) => s.op.function.sha256))
 }
 
 export default defineGatewayRoutes((router, ctx) => {

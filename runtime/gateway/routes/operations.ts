@@ -47,7 +47,7 @@ export default defineGatewayRoutes((router, ctx) => {
         offset,
       })
       // The list envelope of docs/domain.md#rest-api: {success, data, total_count, active_count}.
-      return { success: true, data: items, total_count: total, active_count: ctx.operations.live.size, limit, offset }
+      return { success: true, data: items, total_count: total, active_count: ctx.operations.counts().live, limit, offset }
     }),
   )
 

@@ -188,7 +188,7 @@ export default defineGatewayRoutes((router, ctx) => {
       const entry = ctx.workers.require(id)
       ctx.reconciler.release(id)
       const held = [...entry.running.keys()]
-      ctx.dispatcher.hostLost(entry, 'deregistered by DELETE /api/v1/workers')
+      ctx.workers.markLost(entry, 'deregistered by DELETE /api/v1/workers')
       ctx.workers.remove(entry.record.worker_id)
       await ctx.operations.flushed()
       await ctx.reconciler.flushed()

@@ -95,7 +95,7 @@ export function describeRetention(backend: TestBackend) {
       expect(await status(second, ids.cancelled)).toBe(404)
       expect(await status(second, recent)).toBe(200)
       expect((await second.api<Operation>(`/api/v1/operations/${ids.pending}`)).body.status).toBe('pending')
-      expect(second.gateway.services.operations.queue.size).toBe(1)
+      expect(second.gateway.services.operations.counts().queued).toBe(1)
     })
 
     it('runs on its timer with the clock it is given', async () => {
