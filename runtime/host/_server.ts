@@ -1,4 +1,14 @@
-import { createApp, defineEventHandler, getQuery, readBody, setResponseStatus, type App, type EventHandler, type H3Event } from 'h3'
+import {
+  createApp,
+  defineEventHandler,
+  getQuery,
+  getRouterParam,
+  readBody,
+  setResponseStatus,
+  type App,
+  type EventHandler,
+  type H3Event,
+} from 'h3'
 import { z } from 'zod'
 import type { DispatchRequest, HostHealth } from '../protocol/index.ts'
 import { FUNCTION_NAME_RE, isKtrdrError, KtrdrError } from '../protocol/index.ts'
@@ -109,7 +119,9 @@ export function createHostApp(api: HostApi, clusterToken: string | null, storage
   router.delete(
     '/invocations/:operation_id',
     handler((event) => {
-      const id = decodeURIComponent(event.context.params!.operation_id!)
+      // h3's tolerant decode: a malformed escape (%ff) stays as sent and is simply not running here,
+      // where decodeURIComponent threw (a 500).
+      const id = getRouterParam(event, 'operation_id', { decode: true }) ?? ''
       if (!api.cancel(id, (getQuery(event).reason as string | undefined) ?? undefined)) {
         throw new KtrdrError({
           code: 'OPERATION_NOT_RUNNING',

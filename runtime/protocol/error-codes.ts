@@ -158,6 +158,11 @@ export const ERROR_CODES = defineErrorCodes({
   FUNCTION_DECLARATION_INVALID: { status: 422, retryable: false, description: "The function's storage or env declaration is invalid." },
   BUNDLE_MISSING: { status: 400, retryable: false, description: 'The publish request has no body: send the tar.gz from `ktrdr fn build`.' },
   BUNDLE_TOO_LARGE: { status: 413, retryable: false, description: 'The bundle archive exceeds the upload limit (KTRDR_MAX_BUNDLE_BYTES).' },
+  BUNDLE_INCOMPLETE: {
+    status: 400,
+    retryable: true,
+    description: 'The bundle upload ended before the whole archive arrived (the client went away): send it again.',
+  },
   BUNDLE_CORRUPT: {
     status: 422,
     retryable: false,
@@ -228,7 +233,8 @@ export const ERROR_CODES = defineErrorCodes({
   INVALID_KEY: {
     status: 400,
     retryable: false,
-    description: 'A storage key segment is empty, hidden, "..", or not valid percent-encoding.',
+    description:
+      'A results or models key segment is empty, hidden, "..", over 200 bytes, has a control character, or is not valid percent-encoding.',
   },
   CAPABILITY_INVALID: {
     status: 401,
@@ -250,7 +256,8 @@ export const ERROR_CODES = defineErrorCodes({
   STORAGE_KEY_INVALID: {
     status: 400,
     retryable: false,
-    description: 'A storage key is empty, has a `.` or `..` segment, or a control character.',
+    description:
+      'A storage key is empty, has a `.` or `..` segment (or one ending in `..`), a control character, or is too long for a file name (200 bytes a segment, 1,024 a key).',
   },
   STORAGE_READ_ONLY: { status: 403, retryable: false, description: 'A write or removal on a read-only storage mount.' },
   STORAGE_FULL: { status: 507, retryable: true, description: 'No space left on the filesystem behind a mount.' },

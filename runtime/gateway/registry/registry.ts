@@ -1,10 +1,15 @@
-import type { KtrdrStorage } from '../../../storage/index.ts'
+import { promises as fsp } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname } from 'node:path'
+import { Readable } from 'node:stream'
+import { assertStorageKey, resolveLocalPath, type KtrdrStorage } from '../../../storage/index.ts'
 import type { AliasRoute, FunctionAlias, FunctionManifest, FunctionVersion } from '../../protocol/index.ts'
 import { KtrdrError, createKtrdrError } from '../../protocol/index.ts'
-import { sha256Hex, unpackArchive } from '../../protocol/index.ts'
 import { readArchiveManifest } from '../../protocol/index.ts'
 import type { GatewayDatabase, SqlClient } from '../_db.ts'
 import { ensureRegistrySchema } from './_schema.ts'
+import { spoolUpload } from './_spool.ts'
+import { readArchiveEntries } from './_tar-entries.ts'
 import type { FunctionRegistry, PublishMeta, ResolvedFunction } from './_types.ts'
 import { FUNCTION_NAME_RE } from '../../protocol/index.ts'
 
@@ -18,6 +23,8 @@ export interface FunctionRegistryOptions {
 }
 
 const NAME = FUNCTION_NAME_RE
+/** When the caller gives no cap (the CLI publishing a bundle it built): the gateway's default. */
+const DEFAULT_MAX_BUNDLE_BYTES = 512 * 1024 * 1024
 const ALIAS = /^[a-z][a-z0-9_-]{0,62}$/
 export const LATEST = 'latest'
 
@@ -111,13 +118,16 @@ export function createFunctionRegistry(options: FunctionRegistryOptions): Functi
   const getVersionCached = (name: string, version: number) =>
     readThrough(versionCache, `${name}@${version}`, () => q.version(name, version), toVersion)
   const getAlias = (name: string, alias: string) => readThrough(aliasCache, `${name}@${alias}`, () => q.alias(name, alias), toAlias)
-  async function requireName(name: string) {
-    if (knownNames.has(name)) return
+  function assertName(name: string) {
     if (!NAME.test(name))
       throw new KtrdrError({
         code: 'FUNCTION_NAME_INVALID',
         message: `"${name}" is not a function name (lowercase letters, digits, dashes)`,
       })
+  }
+  async function requireName(name: string) {
+    if (knownNames.has(name)) return
+    assertName(name)
     if (!(await q.name(name)))
       throw createKtrdrError('FUNCTION_NOT_FOUND', `No function "${name}" has been published: deploy it with \`ktrdr fn deploy ${name}\``)
     knownNames.add(name)
@@ -199,25 +209,59 @@ export function createFunctionRegistry(options: FunctionRegistryOptions): Functi
     },
 
     async publish(archive, meta: PublishMeta = {}) {
-      const files = unpackArchive(archive)
-      const manifest = readArchiveManifest(files, meta.name)
-      const sha256 = sha256Hex(archive)
-      const bundle_key = `${manifest.name}/${sha256}.tgz`
-      if (!(await options.storage.bundles.hasItem(bundle_key))) await options.storage.bundles.setItemRaw(bundle_key, archive)
-      const version = await publishTx({
-        name: manifest.name,
-        sha256,
-        size: archive.byteLength,
-        bundle_key,
-        manifest,
-        source_commit: meta.source_commit ?? manifest.source_commit ?? null,
+      // Refused before a byte is read: an upload for a name that cannot exist is not worth spooling.
+      if (meta.name !== undefined) assertName(meta.name)
+      const maxBytes = meta.maxBytes ?? DEFAULT_MAX_BUNDLE_BYTES
+      const source =
+        archive instanceof Uint8Array ? Readable.from([Buffer.from(archive.buffer, archive.byteOffset, archive.byteLength)]) : archive
+      // Spooled next to the bundles when they are a local (or NFS) folder, so that publishing is one rename.
+      const mount = options.storage.options.mounts.bundles
+      const local = !('readOnly' in mount && mount.readOnly) ? resolveLocalPath(options.storage.options, 'bundles') : undefined
+      const spooled = await spoolUpload(source, {
+        dir: local ?? tmpdir(),
+        maxBytes,
+        describe: 'a bundle to the bundles mount',
+        tooLarge: () =>
+          createKtrdrError(
+            'BUNDLE_TOO_LARGE',
+            `Bundle archive exceeds ${maxBytes} bytes (KTRDR_MAX_BUNDLE_BYTES or KTRDR_MAX_BUNDLE_MB): trim the function's dependencies`,
+          ),
       })
       try {
-        options.notify?.(version)
-      } catch {
-        /* prefetch is an optimisation */
+        if (spooled.size === 0)
+          throw createKtrdrError('BUNDLE_MISSING', 'Send the bundle archive (tar.gz from `ktrdr fn build`) as the request body')
+        const manifest = readArchiveManifest(await readArchiveEntries(spooled.path), meta.name)
+        // Content-addressed as before: the same bytes give the same key and the same version.
+        const { sha256, size } = spooled
+        const bundle_key = `${manifest.name}/${sha256}.tgz`
+        assertStorageKey(bundle_key)
+        if (!(await options.storage.bundles.hasItem(bundle_key))) {
+          const target = local && resolveLocalPath(options.storage.options, 'bundles', bundle_key)
+          if (target) {
+            await fsp.mkdir(dirname(target), { recursive: true })
+            await fsp.rename(spooled.path, target)
+          } else {
+            // A bundles mount that is not a folder (HTTP, another driver) takes whole values: only here is the archive in memory.
+            await options.storage.bundles.setItemRaw(bundle_key, await fsp.readFile(spooled.path))
+          }
+        }
+        const version = await publishTx({
+          name: manifest.name,
+          sha256,
+          size,
+          bundle_key,
+          manifest,
+          source_commit: meta.source_commit ?? manifest.source_commit ?? null,
+        })
+        try {
+          options.notify?.(version)
+        } catch {
+          /* prefetch is an optimisation */
+        }
+        return version
+      } finally {
+        await fsp.rm(spooled.path, { force: true })
       }
-      return version
     },
 
     async getVersion(name, version) {
