@@ -1,5 +1,5 @@
 // Shared by the CLI commands that talk to a running gateway (workers, ops, invoke, fn, …).
-import { ofetch, type FetchError } from 'ofetch'
+import { gatewayRequest, GatewayStatusError, type GatewayRequestOptions } from './_request.ts'
 
 export const apiArgs = {
   url: { type: 'string', description: 'Gateway URL (default: KTRDR_API_URL or http://127.0.0.1:8000)' },
@@ -10,20 +10,24 @@ export function useGatewayUrl(url?: string): string {
   return (url || process.env.KTRDR_API_URL || 'http://127.0.0.1:8000').replace(/\/+$/, '')
 }
 
-/** ofetch bound to the gateway with KTRDR_API_TOKEN; errors carry the gateway's message. */
+/** Requests to the gateway with KTRDR_API_TOKEN; errors carry the gateway's message. */
 export function useGatewayApi(url?: string) {
   const base = useGatewayUrl(url)
   const token = process.env.KTRDR_API_TOKEN
-  const api = ofetch.create({ baseURL: base, headers: token ? { authorization: `Bearer ${token}` } : {}, retry: 0 })
   return Object.assign(
-    async <T = any>(path: string, opts: Parameters<typeof api>[1] = {}): Promise<T> => {
+    async <T = any>(path: string, opts: GatewayRequestOptions = {}): Promise<T> => {
       try {
-        return (await api<T>(path, opts as any)) as T
+        return await gatewayRequest<T>(new URL(`${base}${path}`), {
+          ...opts,
+          headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...opts.headers },
+        })
       } catch (error) {
-        const e = error as FetchError
-        if (e.data?.message) throw new Error(`${e.data.message} (HTTP ${e.statusCode})`)
-        if (!e.statusCode)
-          throw new Error(`Cannot reach the gateway at ${base}: ${e.message}. Start one with \`ktrdr up\` or set KTRDR_API_URL`)
+        if (!(error instanceof GatewayStatusError))
+          throw new Error(
+            `Cannot reach the gateway at ${base}: ${(error as Error).message}. Start one with \`ktrdr up\` or set KTRDR_API_URL`,
+          )
+        const message = (error.data as { message?: unknown } | undefined)?.message
+        if (message) throw new Error(`${message} (HTTP ${error.statusCode})`)
         throw error
       }
     },
