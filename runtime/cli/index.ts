@@ -1,6 +1,24 @@
 // Public entry of the CLI: the `ktrdr` command built from the runtime's subcommands and the packs
-// it is given, and what a pack's own commands share with the runtime's (gateway client, arguments).
+// it is given, and what a pack's own commands share with the runtime's (the gateway client and
+// event follower, arguments).
 export { createCli, runCli, type CliOptions } from './main.ts'
 export { defineKtrdrPack, loadPackRoutes, type KtrdrPack, type KtrdrUpContext } from './_pack.ts'
-export { apiArgs, guard, table, useGatewayApi, useGatewayUrl } from './_api.ts'
+export { apiArgs, guard, table, useGatewayApi } from './_api.ts'
+export {
+  createGatewayClient,
+  resolveGatewayClientOptions,
+  GatewayClientError,
+  type GatewayClient,
+  type GatewayClientConfig,
+  type ResolvedGatewayClientOptions,
+} from './_client.ts'
+export {
+  followEvents,
+  followOperation,
+  isFinished,
+  parseEventStream,
+  type FollowEventsOptions,
+  type FollowOperationOptions,
+  type ServerSentEvent,
+} from './_follow.ts'
 export { homeArg, intArg, listArg, stopOnSignals } from './_serve.ts'
