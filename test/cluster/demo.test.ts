@@ -51,6 +51,13 @@ it('ktrdr demo: cluster, deploy, synthetic data, train, backtest, results on dis
       } else if (path.endsWith('/results')) expect(body, url).toMatchObject({ success: true })
       else if (path.endsWith('/performance')) expect(body, url).toMatchObject({ test_metrics: { test_accuracy: expect.any(Number) } })
       else if (path === '/api/v1/models') expect(JSON.stringify(body), url).toContain('regime_momentum')
+      // The backtest's results folder: its keys, the summary among them.
+      else if (/^\/api\/v1\/results\/backtests\/op_\w+$/.test(path))
+        expect((body as { keys: string[] }).keys, url).toEqual(expect.arrayContaining([expect.stringMatching(/summary\.json$/)]))
+      else if (/^\/api\/v1\/models\/regime_momentum\/1h_v\d+$/.test(path))
+        expect(body, url).toMatchObject({ data: { metrics: expect.any(Object) } })
+      else if (path === '/api/v1/operations') expect((body as { data: unknown[] }).data, url).toHaveLength(2)
+      else if (path === '/api/v1/workers') expect(body, url).toHaveLength(2)
       else throw new Error(`the demo printed a command this test does not know: ${url}`)
     }
   }
