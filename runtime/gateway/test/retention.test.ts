@@ -9,8 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import type { Operation } from '../../protocol/index.ts'
 import { resolveGatewayOptions } from '../_options.ts'
 import { createOperationsRetention } from '../_retention.ts'
-import { startFakeHost, until } from './_fakes.ts'
-import { startTestGateway, type TestGateway } from './_setup.ts'
+import { startFakeHost, startTestGateway, until, type TestGateway } from '../../../test/kit/index.ts'
 
 const DAY = 86_400_000
 const cleanups: Array<() => Promise<unknown> | unknown> = []

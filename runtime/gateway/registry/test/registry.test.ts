@@ -9,6 +9,7 @@ import { createGatewayDatabase, type GatewayDatabase } from '../../_db.ts'
 import { createGateway, type Gateway } from '../../index.ts'
 import { createFunctionRegistry } from '../registry.ts'
 import type { FunctionRegistry } from '../_types.ts'
+import { api as request, type ApiInit } from '../../../../test/kit/index.ts'
 
 const enc = new TextEncoder()
 
@@ -170,11 +171,7 @@ describe('function registry', () => {
 describe('function routes on the gateway', () => {
   let gwDir: string
   let gateway: Gateway
-  const api = async (path: string, init: RequestInit = {}) => {
-    const res = await fetch(`${gateway.url}${path}`, init)
-    const text = await res.text()
-    return { status: res.status, body: text ? JSON.parse(text) : null }
-  }
+  const api = (path: string, init?: ApiInit) => request(gateway.url, path, init)
   beforeAll(async () => {
     gwDir = await mkdtemp(join(tmpdir(), 'ktrdr-fn-routes-'))
     gateway = await createGateway({
@@ -193,8 +190,7 @@ describe('function routes on the gateway', () => {
   })
 
   it('publishes, lists, aliases, rolls back and collects garbage over HTTP', async () => {
-    const up = (name: string, body: Uint8Array) =>
-      api(`/api/v1/functions/${name}/versions`, { method: 'POST', body, headers: { 'content-type': 'application/gzip' } })
+    const up = (name: string, body: Uint8Array) => api(`/api/v1/functions/${name}/versions`, { raw: body, contentType: 'application/gzip' })
     const v1 = await up('echo', bundle('echo', 'one'))
     expect(v1.status).toBe(201)
     expect(v1.body).toMatchObject({ name: 'echo', version: 1 })
@@ -207,15 +203,13 @@ describe('function routes on the gateway', () => {
 
     // A host that reports v1 warm shows up under that version.
     const reg = await api('/api/v1/workers/register', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
+      body: {
         worker_id: 'warm-1',
         worker_type: 'general',
         endpoint_url: 'http://127.0.0.1:9',
         capabilities: { cores: 1, memory_gb: 1, gpu: false, ib: false, llm: false, slots: 1 },
         warm_bundles: [v1.body.sha256],
-      }),
+      },
     })
     expect(reg.status).toBe(200)
     const list = await api('/api/v1/functions')
@@ -225,12 +219,7 @@ describe('function routes on the gateway', () => {
     expect(detail.body.aliases).toEqual([expect.objectContaining({ alias: 'latest', routes: [{ version: 2, weight: 100 }] })])
     expect((await api('/api/v1/functions/nope')).status).toBe(404)
 
-    const put = (alias: string, body: unknown) =>
-      api(`/api/v1/functions/echo/aliases/${alias}`, {
-        method: 'PUT',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      })
+    const put = (alias: string, body: unknown) => api(`/api/v1/functions/echo/aliases/${alias}`, { method: 'PUT', body })
     expect((await put('stable', { version: 1 })).body.routes).toEqual([{ version: 1, weight: 100 }])
     expect(
       (
@@ -248,11 +237,7 @@ describe('function routes on the gateway', () => {
     expect((await api('/api/v1/functions/echo/rollback', { method: 'POST' })).body.routes).toEqual([{ version: 1, weight: 100 }])
     expect((await api('/api/v1/functions/echo/rollback', { method: 'POST' })).status).toBe(409)
 
-    const gc = await api('/api/v1/functions/gc', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ keep_last: 0 }),
-    })
+    const gc = await api('/api/v1/functions/gc', { body: { keep_last: 0 } })
     expect(gc.status).toBe(200)
     expect(gc.body.deleted).toEqual([]) // v1 is latest/stable, v2 is in the canary alias
   })
