@@ -3,7 +3,7 @@
 // PostgreSQL is a throwaway server on loopback (test/_pg.ts) with its default durability (fsync,
 // synchronous_commit on). Run: node ./bin/run-ts.mjs bench/accepts-postgres.ts [seconds]
 import { postgresBackend } from '../runtime/gateway/test/_backends.ts'
-import { startTestGateway } from '../runtime/gateway/test/_setup.ts'
+import { startTestGateway } from '../test/kit/index.ts'
 import { startTestPostgres } from '../test/_pg.ts'
 
 const seconds = Number(process.argv[2] ?? 5)

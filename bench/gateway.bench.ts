@@ -12,7 +12,8 @@ import type { BenchSection } from './_types.ts'
 import { createGateway } from '../runtime/gateway/index.ts'
 import { createHost } from '../runtime/host/index.ts'
 import type { DispatchRequest, Operation } from '../runtime/protocol/index.ts'
-import { buildEcho, freePort, publish, spawnKtrdr, until } from '../test/cluster/_cluster.ts'
+import { freePort, spawnKtrdr } from '../test/cluster/_cluster.ts'
+import { buildEcho, publish, until } from '../test/kit/index.ts'
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
 function post(url: string, body: unknown): Promise<{ status: number; text: string }> {

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createGateway, type Gateway } from '../../runtime/gateway/index.ts'
 import { createHost, type KtrdrHost } from '../../runtime/host/index.ts'
 import { HOST_SECRET_HEADER, type Operation, type WorkerRecord } from '../../runtime/protocol/index.ts'
-import { buildEcho, publish, until } from '../cluster/_cluster.ts'
+import { buildEcho, publish, until } from '../kit/index.ts'
 
 const API = 'api-token-identity'
 const CLUSTER = 'cluster-token-identity'

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startTestGateway, type TestGateway } from '../../runtime/gateway/test/_setup.ts'
+import { startTestGateway, type TestGateway } from '../kit/index.ts'
 import { createHost } from '../../runtime/host/index.ts'
 import { STRATEGY_LIMITS } from '../../trading/index.ts'
 import { researchRoutes } from '../../research/index.ts'

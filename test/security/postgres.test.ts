@@ -14,8 +14,8 @@ import { createHostSecrets } from '../../runtime/gateway/_host-secrets.ts'
 import { createOperationStore } from '../../runtime/gateway/_store.ts'
 import { stored } from '../../runtime/gateway/test/_store-cases.ts'
 import { createHost } from '../../runtime/host/index.ts'
-import { startTestGateway } from '../../runtime/gateway/test/_setup.ts'
-import { buildEcho, freePort, publish, spawnKtrdr, until, type KtrdrChild } from '../cluster/_cluster.ts'
+import { buildEcho, publish, startTestGateway, until } from '../kit/index.ts'
+import { freePort, spawnKtrdr, type KtrdrChild } from '../cluster/_cluster.ts'
 import { startTestPostgres } from '../_pg.ts'
 
 const server = await startTestPostgres()

@@ -12,7 +12,8 @@ import { Readable } from 'node:stream'
 import { createGzip, gzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createGateway } from '../../runtime/gateway/index.ts'
-import { freePort, spawnKtrdr, until, type KtrdrChild } from '../cluster/_cluster.ts'
+import { until } from '../kit/index.ts'
+import { freePort, spawnKtrdr, type KtrdrChild } from '../cluster/_cluster.ts'
 
 const UPLOAD_BYTES = 64 * 1024 * 1024
 const NAMES = ['big-a', 'big-b', 'big-c']

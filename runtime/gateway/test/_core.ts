@@ -20,7 +20,7 @@ import { createOperationStore } from '../_store.ts'
 import { createInputValidator } from '../_validate.ts'
 import { createWorkerRegistry, type WorkerEntry } from '../_workers.ts'
 import { createFakeRegistry } from './_fakes.ts'
-import { DEFAULT_MANIFESTS } from './_setup.ts'
+import { DEFAULT_MANIFESTS } from '../../../test/kit/index.ts'
 
 export interface TestClock {
   now(): number

@@ -269,14 +269,3 @@ export async function startFakeHost(options: FakeHostOptions) {
     },
   }
 }
-
-/** Resolves when `check()` is truthy; polls a condition with a bounded loop (no fixed sleeps). */
-export async function until<T>(check: () => T | Promise<T>, timeoutMs = 10_000, what = 'condition'): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await check()
-    if (value) return value as NonNullable<T>
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 20))
-  }
-}

@@ -11,8 +11,7 @@ import type { Operation } from '../../protocol/index.ts'
 import type { GatewayConfig } from '../_options.ts'
 import { createOperationsRetention } from '../_retention.ts'
 import type { TestBackend, TestDatabase } from './_backends.ts'
-import { startFakeHost, until } from './_fakes.ts'
-import { startTestGateway, type TestGateway } from './_setup.ts'
+import { startFakeHost, startTestGateway, until, type TestGateway } from '../../../test/kit/index.ts'
 
 const DAY = 86_400_000
 

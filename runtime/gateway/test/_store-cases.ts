@@ -7,8 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import type { Operation } from '../../protocol/index.ts'
 import { createOperationStore, type StoredOperation } from '../_store.ts'
 import type { TestBackend } from './_backends.ts'
-import { startFakeHost, until } from './_fakes.ts'
-import { startTestGateway, type TestGateway } from './_setup.ts'
+import { startFakeHost, startTestGateway, until, type TestGateway } from '../../../test/kit/index.ts'
 
 export function stored(i: number, patch: Partial<Operation> = {}): StoredOperation {
   const at = new Date(Date.UTC(2024, 0, 1, 0, 0, i)).toISOString()

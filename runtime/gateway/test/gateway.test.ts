@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Operation, WorkerRecord } from '../../protocol/index.ts'
-import { startFakeHost, until } from './_fakes.ts'
-import { startTestGateway, type TestGateway } from './_setup.ts'
+import { startFakeHost, startTestGateway, until, type TestGateway } from '../../../test/kit/index.ts'
 
 const cleanups: Array<() => Promise<unknown> | unknown> = []
 afterEach(async () => {

@@ -8,7 +8,7 @@ import type { FunctionManifest, HostEvent } from '../../protocol/index.ts'
 import { createBundleCache } from '../_bundles.ts'
 import { createEventOutbox, UnknownWorkerError } from '../_events.ts'
 import { createHost, parseNvidiaSmi, resolveHostOptions } from '../index.ts'
-import { tempRoot } from './_setup.ts'
+import { tempStorage } from '../../../test/kit/index.ts'
 
 const enc = new TextEncoder()
 const cleanups: Array<() => Promise<void>> = []
@@ -163,7 +163,7 @@ function fakeBundle(marker: string, size: number) {
 
 describe('bundle cache', () => {
   it('evicts least recently used bundles past its cap, never one in use, and survives a restart', async () => {
-    const env = await tempRoot('ktrdr-cache-')
+    const env = await tempStorage('ktrdr-cache-')
     cleanups.push(env.cleanup)
     const refs = []
     for (const m of ['a', 'b', 'c']) {
@@ -188,12 +188,12 @@ describe('bundle cache', () => {
 
 describe('cluster token', () => {
   it('guards every host route except /health', async () => {
-    const env = await tempRoot('ktrdr-token-')
+    const env = await tempStorage('ktrdr-token-')
     cleanups.push(env.cleanup)
     const host = await createHost({
       apiUrl: null,
       port: 0,
-      storage: { root: join(env.root, 'storage') },
+      storage: { root: env.storageRoot },
       cacheDir: join(env.root, 'cache'),
       clusterToken: 'tok',
       detectGpu: false,
