@@ -2,6 +2,7 @@ import { createDatabase, type Database } from 'db0'
 import sqliteConnector from 'db0/connectors/better-sqlite3'
 import type BetterSqlite3 from 'better-sqlite3'
 import type { PostgresGatewayDatabase } from './_db-postgres.ts'
+import type { DbSync } from './_options.ts'
 import type { SqlClient } from './_sql.ts'
 
 export type { SqlClient } from './_sql.ts'
@@ -25,14 +26,15 @@ export type GatewayDatabase = SqliteGatewayDatabase | PostgresGatewayDatabase
 
 /**
  * The gateway's durable state lives in SQLite on the gateway's LOCAL disk (never on NFS: SQLite
- * locking over NFS is unreliable). WAL + synchronous=NORMAL survives a SIGKILL of the process
- * (the WAL is in the OS page cache); only a power loss can drop the last transactions.
+ * locking over NFS is unreliable). WAL + synchronous=NORMAL (the default) survives a SIGKILL of the
+ * process (the WAL is in the OS page cache); only a power loss can drop the last transactions.
+ * `sync: 'full'` fsyncs the WAL at every commit, so a power loss cannot drop them either.
  */
-export async function createGatewayDatabase(path: string): Promise<SqliteGatewayDatabase> {
+export async function createGatewayDatabase(path: string, { sync }: { sync?: DbSync | null } = {}): Promise<SqliteGatewayDatabase> {
   const db = createDatabase(sqliteConnector(path === ':memory:' ? { name: ':memory:' } : { path }))
   const sqlite = (await db.getInstance()) as BetterSqlite3.Database
   sqlite.pragma('journal_mode = WAL')
-  sqlite.pragma('synchronous = NORMAL')
+  sqlite.pragma(`synchronous = ${sync === 'full' ? 'FULL' : 'NORMAL'}`)
   sqlite.pragma('busy_timeout = 5000')
   sqlite.pragma('foreign_keys = ON')
   return {
@@ -48,12 +50,16 @@ export async function createGatewayDatabase(path: string): Promise<SqliteGateway
 }
 
 /** The gateway's database from its options: PostgreSQL when a URL is given, else the SQLite file. */
-export async function openGatewayDatabase(options: { databaseUrl: string | null; dbPath: string }): Promise<GatewayDatabase> {
+export async function openGatewayDatabase(options: {
+  databaseUrl: string | null
+  dbPath: string
+  dbSync?: DbSync | null
+}): Promise<GatewayDatabase> {
   if (options.databaseUrl) {
     const { createPostgresDatabase } = await import('./_db-postgres.ts')
-    return createPostgresDatabase(options.databaseUrl)
+    return createPostgresDatabase(options.databaseUrl, { sync: options.dbSync })
   }
-  return createGatewayDatabase(options.dbPath)
+  return createGatewayDatabase(options.dbPath, { sync: options.dbSync })
 }
 
 /**
