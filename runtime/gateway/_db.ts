@@ -4,6 +4,7 @@ import type BetterSqlite3 from 'better-sqlite3'
 import type { PostgresGatewayDatabase } from './_db-postgres.ts'
 import type { DbSync } from './_options.ts'
 import type { SqlClient } from './_sql.ts'
+import { createWalSync, type WalSync } from './_wal-sync.ts'
 
 export type { SqlClient } from './_sql.ts'
 export type { PostgresGatewayDatabase } from './_db-postgres.ts'
@@ -18,6 +19,12 @@ export interface SqliteGatewayDatabase {
   sql: SqlClient
   /** Where the data lives, for logs (never a password). */
   describe: string
+  /**
+   * KTRDR_DB_SYNC=full on a file: the connection runs synchronous=FULL, and the hot-path writers
+   * (the operation store's group commits) commit with NORMAL and await this group fsync of the WAL
+   * instead, off the event loop (see _wal-sync.ts). null otherwise.
+   */
+  walSync: WalSync | null
   close(): Promise<void>
 }
 
@@ -37,13 +44,16 @@ export async function createGatewayDatabase(path: string, { sync }: { sync?: DbS
   sqlite.pragma(`synchronous = ${sync === 'full' ? 'FULL' : 'NORMAL'}`)
   sqlite.pragma('busy_timeout = 5000')
   sqlite.pragma('foreign_keys = ON')
+  const walSync = sync === 'full' && path !== ':memory:' ? createWalSync(`${path}-wal`) : null
   return {
     dialect: 'sqlite',
     db,
     sqlite,
     sql: createSqliteClient(sqlite),
     describe: path,
+    walSync,
     close: async () => {
+      walSync?.close()
       await db.dispose()
     },
   }
