@@ -7,12 +7,15 @@ import {
   type HeartbeatRequest,
   type HeartbeatResponse,
   type HostEvent,
+  type ChannelAnswer,
+  type ChannelOp,
   type HostEventAck,
   type RegistrationResponse,
   type WorkerRegistration,
 } from '../protocol/index.ts'
+import { createGatewayChannel } from './_channel.ts'
 import { UnknownWorkerError } from './_events.ts'
-import { createJsonPoster, type HttpStatusError } from './_post.ts'
+import { createJsonPoster, HttpStatusError } from './_post.ts'
 import type { ResolvedHostOptions } from './options.ts'
 
 export interface GatewayLinkHooks {
@@ -21,6 +24,10 @@ export interface GatewayLinkHooks {
   heartbeat(): HeartbeatRequest
   /** Operations the gateway asks us to stop (cancelled while we could not be told). */
   onCancel(operationIds: string[]): void
+  /** A request of the gateway over the channel (dispatch, cancel), answered as the HTTP route would. */
+  onChannelRequest(op: ChannelOp, body: unknown): ChannelAnswer | Promise<ChannelAnswer>
+  /** The channel opened: queued events can go. */
+  onChannelOpen?(): void
 }
 
 /**
@@ -31,6 +38,9 @@ export interface GatewayLinkHooks {
  * With several gateway URLs (an active/standby pair on PostgreSQL) the host talks to one at a
  * time and moves on when it does not answer or answers GATEWAY_STANDBY (following the active URL
  * that answer names), registering there; the new active re-attaches what the host runs.
+ *
+ * After each registration it opens its channel (_channel.ts): from then on the gateway's dispatches
+ * arrive there and event batches go there, pipelined; HTTP carries them whenever it is down.
  */
 export function createGatewayLink(options: ResolvedHostOptions & { apiUrl: string }, hooks: GatewayLinkHooks, logger: ConsolaInstance) {
   const headers: Record<string, string> = options.clusterToken ? { authorization: `Bearer ${options.clusterToken}` } : {}
@@ -62,6 +72,7 @@ export function createGatewayLink(options: ResolvedHostOptions & { apiUrl: strin
     gw.poster.close()
     current = next
     gw = connect(urls[next]!)
+    channel.reset()
     return true
   }
   const controller = new AbortController()
@@ -82,6 +93,14 @@ export function createGatewayLink(options: ResolvedHostOptions & { apiUrl: strin
       () => {},
     ))
   const secretHeaders = (): Record<string, string> => (secret ? { [HOST_SECRET_HEADER]: secret } : {})
+  const channel = createGatewayChannel({
+    gatewayUrl: () => gw.url,
+    workerId: options.workerId,
+    headers: () => ({ ...headers, ...secretHeaders() }),
+    onRequest: hooks.onChannelRequest,
+    onOpen: hooks.onChannelOpen,
+    logger,
+  })
   async function keepSecret(value: string) {
     secret = value
     await mkdir(options.cacheDir, { recursive: true })
@@ -130,6 +149,7 @@ export function createGatewayLink(options: ResolvedHostOptions & { apiUrl: strin
           logger.info(`Worker ${options.workerId} re-registered with ${gw.url}`)
         }
         registeredOnce = true
+        channel.connect()
         return
       } catch (error) {
         if (controller.signal.aborted) return
@@ -185,11 +205,18 @@ export function createGatewayLink(options: ResolvedHostOptions & { apiUrl: strin
       if (!controller.signal.aborted) heartbeatTimer = setTimeout(beat, heartbeatMs)
     },
     register,
+    /** Whether event batches may be pipelined: the channel keeps them in order, HTTP pushes do not. */
+    pipelined: () => channel.open,
     async pushEvents(events: HostEvent[]): Promise<HostEventAck> {
       if (registering) await registering
       const url = gw.url
       try {
         if (controller.signal.aborted) throw new Error('Gateway link stopped')
+        if (channel.open) {
+          const answer = await channel.request<HostEventAck>('events', { events }, { timeoutMs: options.register.timeoutMs })
+          if (answer.status >= 200 && answer.status < 300 && answer.body) return answer.body
+          throw new HttpStatusError(answer.status, `events over the channel: ${answer.status}`, answer.body)
+        }
         return await gw.poster.post<HostEventAck>(
           `/workers/${encodeURIComponent(options.workerId)}/events`,
           { events },
@@ -204,6 +231,7 @@ export function createGatewayLink(options: ResolvedHostOptions & { apiUrl: strin
     },
     stop() {
       controller.abort()
+      channel.stop()
       gw.poster.close()
       if (heartbeatTimer) clearTimeout(heartbeatTimer)
     },
