@@ -149,7 +149,7 @@ export function createGatewayLink(options: ResolvedHostOptions & { apiUrl: strin
           logger.info(`Worker ${options.workerId} re-registered with ${gw.url}`)
         }
         registeredOnce = true
-        channel.connect()
+        if (options.channel) channel.connect()
         return
       } catch (error) {
         if (controller.signal.aborted) return

@@ -3,6 +3,7 @@
 // dispatcher, events handling, health monitor and upgrade route as they run.
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { consola } from 'consola'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -17,6 +18,7 @@ import {
 } from '../../protocol/index.ts'
 import { startTestGateway, until, type TestGateway } from '../../../test/kit/index.ts'
 import { createGatewayChannel, type GatewayChannel } from '../_channel.ts'
+import { createHost, resolveHostOptions } from '../index.ts'
 import { createEventOutbox, type NewHostEvent } from '../_events.ts'
 
 const TOKEN = 'cluster-token-for-channel-tests'
@@ -240,5 +242,33 @@ describe('host channel', () => {
     const s = g.gateway.services.operations.live.get(op.operation_id)!
     expect(s.op.status).toBe('pending')
     expect(s.op.metadata.last_requeue_reason).toMatch(/h4 was lost \(its channel closed/)
+  })
+
+  it('a real host opens its channel when it registers; KTRDR_HOST_CHANNEL=0 keeps it on HTTP', async () => {
+    expect(resolveHostOptions({}, {}).channel).toBe(true)
+    expect(resolveHostOptions({}, { KTRDR_HOST_CHANNEL: '0' }).channel).toBe(false)
+    const g = await gateway()
+    for (const [id, channel] of [
+      ['real-on', true],
+      ['real-off', false],
+    ] as const) {
+      const host = await createHost({
+        workerId: id,
+        apiUrl: g.url,
+        port: 0,
+        storage: { root: join(g.dir, 'store') },
+        detectGpu: false,
+        logLevel: 'error',
+        clusterToken: TOKEN,
+        spareExecutors: 0,
+        channel,
+      })
+      cleanups.push(() => host.close({ timeoutMs: 1000 }))
+      await host.registered
+    }
+    await until(() => g.gateway.services.channels.connected().includes('real-on'), 10_000)
+    // A host opens its channel right after registering; by its first heartbeat it would be open.
+    await until(() => g.gateway.services.workers.get('real-off')?.record.last_heartbeat_at, 10_000)
+    expect(g.gateway.services.channels.connected()).toEqual(['real-on'])
   })
 })
