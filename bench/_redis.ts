@@ -7,6 +7,7 @@ import { freePort } from '../test/cluster/_cluster.ts'
 
 export interface RedisServer {
   port: number
+  pid: number
   /** How it persists, for the report: "AOF, appendfsync always". */
   persistence: string
   version: string
@@ -71,6 +72,7 @@ export async function startRedis(appendfsync: RedisPersistence): Promise<RedisSe
   })
   return {
     port,
+    pid: proc.pid!,
     version,
     persistence: `AOF, appendfsync ${appendfsync}`,
     async stop() {

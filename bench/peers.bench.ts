@@ -8,6 +8,7 @@
 //      appendfsync always and everysec, c=16 throughput and c=1 latency.
 // Run alone: node ./bin/run-ts.mjs bench/peers.bench.ts [rounds]
 import { fork, type ChildProcess } from 'node:child_process'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import http from 'node:http'
@@ -82,6 +83,42 @@ async function throughput(call: Call, concurrency: number, seconds: number): Pro
   return done / ((performance.now() - t0) / 1000)
 }
 
+/** CPU seconds (user + system) of these processes and all their descendants, from /proc; NaN elsewhere. */
+function treeCpuSeconds(roots: number[]): number {
+  if (!existsSync('/proc/self/stat')) return Number.NaN
+  const stats = new Map<number, { ppid: number; cpu: number }>()
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      // Fields after the command (which may hold spaces) start after the last ')'.
+      const text = readFileSync(`/proc/${entry}/stat`, 'utf8')
+      const f = text.slice(text.lastIndexOf(')') + 2).split(' ')
+      stats.set(Number(entry), { ppid: Number(f[1]), cpu: Number(f[11]) + Number(f[12]) })
+    } catch {
+      // exited meanwhile
+    }
+  }
+  const inTree = (pid: number): boolean => {
+    for (let p = pid, hops = 0; p > 1 && hops < 64; hops++) {
+      if (roots.includes(p)) return true
+      p = stats.get(p)?.ppid ?? 0
+    }
+    return false
+  }
+  let ticks = 0
+  for (const [pid, st] of stats) if (inTree(pid)) ticks += st.cpu
+  return ticks / 100 // USER_HZ is 100 on Linux
+}
+
+/** Runs `fn` and says how much CPU the server processes and this (client) process spent on it. */
+async function withCpu<T>(servers: number[], fn: () => Promise<T>): Promise<{ value: T; serverCpu: number; clientCpu: number }> {
+  const s0 = treeCpuSeconds(servers)
+  const c0 = process.cpuUsage()
+  const value = await fn()
+  const c = process.cpuUsage(c0)
+  return { value, serverCpu: treeCpuSeconds(servers) - s0, clientCpu: (c.user + c.system) / 1e6 }
+}
+
 async function startGateway(home: string, env: Record<string, string>): Promise<{ child: KtrdrChild; url: string }> {
   const port = await freePort()
   const child = spawnKtrdr(['gateway', '--port', String(port), '--db', join(home, 'gateway.db'), '--home', home], {
@@ -116,23 +153,41 @@ export default async function run(): Promise<BenchSection[]> {
     const { archive, built } = await buildEcho(join(root, 'build'))
     const redisSkip = redisUnavailable()
 
-    // KTRDR: one gateway with a host (call path), two with none (every invocation queues: accepts).
+    // KTRDR: two gateways with a host each (call path: over the host channel, and over HTTP only),
+    // two with none (every invocation queues: accepts).
     const callHome = join(root, 'call')
-    const [gw, normal, full] = await Promise.all([
+    const httpHome = join(root, 'call-http')
+    const [gw, gwHttp, normal, full] = await Promise.all([
       startGateway(callHome, {}),
+      startGateway(httpHome, {}),
       startGateway(join(root, 'normal'), { KTRDR_DB_SYNC: 'normal' }),
       startGateway(join(root, 'full'), { KTRDR_DB_SYNC: 'full' }),
     ])
-    children.push(gw.child, normal.child, full.child)
-    const [version] = await Promise.all([gw, normal, full].map((g) => publish(g.url, 'echo', archive)))
-    const hostPort = await freePort()
-    const host = spawnKtrdr(
-      ['host', '--api', gw.url, '--id', 'bench-host', '--port', String(hostPort), '--home', callHome, '--no-gpu', '--slots', String(C)],
-      { KTRDR_API_TOKEN: '', KTRDR_CLUSTER_TOKEN: '', LOG_LEVEL: 'warn', KTRDR_HOST_MAX_IDLE_EXECUTORS: String(C) },
-    )
-    children.push(host)
-    const hostUrl = `http://127.0.0.1:${hostPort}`
-    await until(async () => (await fetch(`${gw.url}/api/v1/workers/bench-host`)).ok, 120_000, `host registered\n${host.output()}`, 100)
+    children.push(gw.child, gwHttp.child, normal.child, full.child)
+    const [version] = await Promise.all([gw, gwHttp, normal, full].map((g) => publish(g.url, 'echo', archive)))
+    const startHost = async (gatewayUrl: string, home: string, channel: boolean) => {
+      const port = await freePort()
+      const child = spawnKtrdr(
+        ['host', '--api', gatewayUrl, '--id', 'bench-host', '--port', String(port), '--home', home, '--no-gpu', '--slots', String(C)],
+        {
+          KTRDR_API_TOKEN: '',
+          KTRDR_CLUSTER_TOKEN: '',
+          LOG_LEVEL: 'warn',
+          KTRDR_HOST_MAX_IDLE_EXECUTORS: String(C),
+          KTRDR_HOST_CHANNEL: channel ? '1' : '0',
+        },
+      )
+      children.push(child)
+      await until(
+        async () => (await fetch(`${gatewayUrl}/api/v1/workers/bench-host`)).ok,
+        120_000,
+        `host registered\n${child.output()}`,
+        100,
+      )
+      return { child, url: `http://127.0.0.1:${port}` }
+    }
+    const [host, hostHttp] = await Promise.all([startHost(gw.url, callHome, true), startHost(gwHttp.url, httpHome, false)])
+    const hostUrl = host.url
 
     const ref = {
       name: 'echo',
@@ -143,8 +198,9 @@ export default async function run(): Promise<BenchSection[]> {
     }
     const direct = poster(C)
     const viaGw = poster(C)
+    const viaGwHttp = poster(C)
     const accepts = { normal: poster(C), full: poster(C) }
-    closers.push(direct.close, viaGw.close, accepts.normal.close, accepts.full.close)
+    closers.push(direct.close, viaGw.close, viaGwHttp.close, accepts.normal.close, accepts.full.close)
     let n = 0
     const calls: Record<string, Call> = {
       direct: async () => {
@@ -162,6 +218,10 @@ export default async function run(): Promise<BenchSection[]> {
         const r = await viaGw.post(`${gw.url}/api/v1/functions/echo/invoke`, { input: {}, wait_seconds: 30 })
         if (r.status !== 200 || !r.text.includes('"status":"completed"')) throw new Error(`gateway call failed: ${r.status} ${r.text}`)
       },
+      'gateway http': async () => {
+        const r = await viaGwHttp.post(`${gwHttp.url}/api/v1/functions/echo/invoke`, { input: {}, wait_seconds: 30 })
+        if (r.status !== 200 || !r.text.includes('"status":"completed"')) throw new Error(`gateway call failed: ${r.status} ${r.text}`)
+      },
       'accept normal': async () => {
         const r = await accepts.normal.post(`${normal.url}/api/v1/functions/echo/invoke`, { input: {} })
         if (r.status !== 202) throw new Error(`accept failed: ${r.status} ${r.text}`)
@@ -175,6 +235,7 @@ export default async function run(): Promise<BenchSection[]> {
     // BullMQ: a Worker process on a Redis with everysec (the no-op rows), Queue.add on that one and
     // on a Redis with appendfsync always (accepts; nothing consumes those queues).
     const peer: { version?: string; bullmq?: string } = {}
+    const peerPids: Record<string, number[]> = {}
     if (!redisSkip) {
       const { Queue, QueueEvents } = await import('bullmq')
       peer.bullmq = (createRequire(import.meta.url)('bullmq/package.json') as { version: string }).version
@@ -201,6 +262,9 @@ export default async function run(): Promise<BenchSection[]> {
       for (const q of [noop, addEverysec, addAlways]) q.setMaxListeners(4 * C)
       events.setMaxListeners(4 * C)
       closers.push(() => Promise.all([noop.close(), events.close(), addEverysec.close(), addAlways.close()]))
+      peerPids.bullmq = [everysec.pid, worker.pid!]
+      peerPids['bullmq add always'] = [always.pid]
+      peerPids['bullmq add everysec'] = [everysec.pid]
       calls.bullmq = async () => {
         const job = await noop.add('noop', {})
         await job.waitUntilFinished(events, 30_000)
@@ -213,6 +277,16 @@ export default async function run(): Promise<BenchSection[]> {
       }
     }
     const has = (k: string) => k in calls
+    // The processes that serve each side (their forked executors included, through the tree).
+    const hostPid = host.child.proc.pid!
+    const servers: Record<string, number[]> = {
+      direct: [hostPid],
+      gateway: [gw.child.proc.pid!, hostPid],
+      'gateway http': [gwHttp.child.proc.pid!, hostHttp.child.proc.pid!],
+      'accept normal': [normal.child.proc.pid!],
+      'accept full': [full.child.proc.pid!],
+      ...peerPids,
+    }
 
     // Warm-up: every executor slot of the host and every connection of every client.
     for (const k of Object.keys(calls)) await throughput(calls[k]!, C, 1.5)
@@ -220,14 +294,22 @@ export default async function run(): Promise<BenchSection[]> {
 
     const lat: Record<string, Array<{ p50: number; p99: number }>> = {}
     const tput: Record<string, number[]> = {}
-    const callPath = ['direct', 'gateway', 'bullmq'].filter(has)
+    /** CPU µs per operation during the c=16 phases: servers (all their processes) and the client. */
+    const cpu: Record<string, Array<{ server: number; client: number }>> = {}
+    const measured = async (k: string) => {
+      const { value, serverCpu, clientCpu } = await withCpu(servers[k]!, () => throughput(calls[k]!, C, SECONDS))
+      const ops = value * SECONDS
+      ;(cpu[k] ??= []).push({ server: (serverCpu / ops) * 1e6, client: (clientCpu / ops) * 1e6 })
+      return value
+    }
+    const callPath = ['direct', 'gateway', 'gateway http', 'bullmq'].filter(has)
     const acceptCases = ['accept normal', 'accept full', 'bullmq add always', 'bullmq add everysec'].filter(has)
     for (let round = 0; round < ROUNDS; round++) {
       // Alternate the order too, so no side always runs right after the same neighbour.
       const order = (xs: string[]) => (round % 2 ? [...xs].reverse() : xs)
       for (const k of order(callPath)) (lat[k] ??= []).push(await latencies(calls[k]!, CALLS))
-      for (const k of order(callPath)) (tput[k] ??= []).push(await throughput(calls[k]!, C, SECONDS))
-      for (const k of order(acceptCases)) (tput[k] ??= []).push(await throughput(calls[k]!, C, SECONDS))
+      for (const k of order(callPath)) (tput[k] ??= []).push(await measured(k))
+      for (const k of order(acceptCases)) (tput[k] ??= []).push(await measured(k))
       for (const k of order(acceptCases)) (lat[k] ??= []).push(await latencies(calls[k]!, CALLS))
     }
     const load1 = loadavg()
@@ -258,43 +340,75 @@ export default async function run(): Promise<BenchSection[]> {
           'added p99 ms': spread(addedP99),
           goal: `added p50 ≤ 1 ms (${median(addedP50) <= 1 ? 'met' : 'not met'}), p99 ≤ 5 ms (${median(addedP99) <= 5 ? 'met' : 'not met'})`,
         },
+        {
+          ...latRow('gateway http', 'the same over HTTP only (host with KTRDR_HOST_CHANNEL=0)'),
+          'added p50 ms': spread(perRound('gateway http', 'direct', sub, lat, 'p50')),
+          'added p99 ms': spread(perRound('gateway http', 'direct', sub, lat, 'p99')),
+          goal: '',
+        },
         ...(has('bullmq')
           ? [{ ...latRow('bullmq', `${peerName}: Queue.add + job.waitUntilFinished`), 'added p50 ms': '', 'added p99 ms': '', goal: '' }]
           : []),
       ],
       notes: [
         `${ROUNDS} rounds of ${CALLS} sequential calls per side, sides alternating; median [min–max] over the rounds; added = gateway − direct per round. ${machine}.`,
-        'KTRDR: `ktrdr gateway` (SQLite, KTRDR_DB_SYNC=normal) and `ktrdr host` (16 slots) as child processes; the no-op is the echo bundle in a forked executor. BullMQ: a Worker process (concurrency 16, processor returns the job data) on redis-server with AOF everysec.',
+        'KTRDR: `ktrdr gateway` (SQLite, KTRDR_DB_SYNC=normal) and `ktrdr host` (16 slots) as child processes; the no-op is the echo bundle in a forked executor. The HTTP-only row is a second, identical gateway and host whose host does not open its channel; "added" compares both with the first host called directly. BullMQ: a Worker process (concurrency 16, processor returns the job data) on redis-server with AOF everysec.',
         ...skipped,
       ],
     }
 
     // 2. c=16 throughput.
+    const cpuCols = (k: string) => ({
+      'server CPU µs/op': spread(
+        cpu[k]!.map((x) => x.server),
+        0,
+      ),
+      'client CPU µs/op': spread(
+        cpu[k]!.map((x) => x.client),
+        0,
+      ),
+    })
     const vsDirect = perRound('gateway', 'direct', div, tput)
     const vsBull = has('bullmq') ? perRound('gateway', 'bullmq', div, tput) : []
     const s2: BenchSection = {
       title: 'Peers: warm no-op throughput, c=16',
       rows: [
-        { case: 'host called directly', 'req/s': spread(tput.direct!, 0), 'gateway ÷ this': spread(vsDirect), goal: '≥ 0.8' },
+        {
+          case: 'host called directly',
+          'req/s': spread(tput.direct!, 0),
+          ...cpuCols('direct'),
+          'gateway ÷ this': spread(vsDirect),
+          goal: '≥ 0.8',
+        },
         ...(has('bullmq')
           ? [
               {
                 case: `${peerName}: Queue.add + waitUntilFinished`,
                 'req/s': spread(tput.bullmq!, 0),
+                ...cpuCols('bullmq'),
                 'gateway ÷ this': spread(vsBull),
                 goal: '≥ 1.0',
               },
             ]
           : []),
         {
+          case: 'through the gateway, HTTP only (KTRDR_HOST_CHANNEL=0)',
+          'req/s': spread(tput['gateway http']!, 0),
+          ...cpuCols('gateway http'),
+          'gateway ÷ this': spread(perRound('gateway', 'gateway http', div, tput)),
+          goal: '',
+        },
+        {
           case: 'through the gateway',
           'req/s': spread(tput.gateway!, 0),
+          ...cpuCols('gateway'),
           'gateway ÷ this': '',
           goal: `${median(vsDirect) >= 0.8 ? 'met' : 'not met'} vs direct${has('bullmq') ? `, ${median(vsBull) >= 1 ? 'met' : 'not met'} vs BullMQ` : ''}`,
         },
       ],
       notes: [
         `${ROUNDS} rounds of ${SECONDS} s per side, ${C} keep-alive clients in this process, sides alternating. ${machine}.`,
+        'CPU µs/op: user + system time per completed call during the c=16 phase, of the serving processes with their children (gateway, host and its executors; redis-server and the BullMQ worker) and of this client process. On a loaded machine it moves less than req/s, which also depends on how much CPU the scheduler hands each side.',
         ...skipped,
       ],
     }
@@ -306,6 +420,7 @@ export default async function run(): Promise<BenchSection[]> {
       'fsync before the answer': fsyncs,
       'c=16 per s': spread(tput[k]!, 0),
       '÷ BullMQ always': base ? spread(perRound(k, base, div, tput)) : '',
+      ...cpuCols(k),
       'c=1 p50 ms': spread(lat[k]!.map((x) => x.p50)),
       'c=1 p99 ms': spread(lat[k]!.map((x) => x.p99)),
     })
