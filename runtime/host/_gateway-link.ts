@@ -1,7 +1,6 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { ConsolaInstance } from 'consola'
-import { ofetch, FetchError } from 'ofetch'
 import {
   HOST_SECRET_HEADER,
   type HeartbeatRequest,
@@ -46,17 +45,14 @@ export function createGatewayLink(options: ResolvedHostOptions & { apiUrl: strin
   const headers: Record<string, string> = options.clusterToken ? { authorization: `Bearer ${options.clusterToken}` } : {}
   const urls = options.apiUrls?.length ? options.apiUrls : [options.apiUrl]
   let current = 0
-  const connect = (url: string) => ({
-    url,
-    api: ofetch.create({ baseURL: `${url}/api/v1`, headers, timeout: options.register.timeoutMs, retry: 0 }),
-    // Event pushes go through plain node:http (see _post.ts); stop() destroys its sockets.
-    poster: createJsonPoster(`${url}/api/v1`, headers),
-  })
+  // One keep-alive JSON client per gateway for everything the host sends it over HTTP (register,
+  // heartbeat, events while the channel is down): plain node:http, see _post.ts; stop() destroys its sockets.
+  const connect = (url: string) => ({ url, poster: createJsonPoster(`${url}/api/v1`, headers) })
   let gw = connect(urls[0]!)
   /** Not the active gateway: refused, unreachable, or a standby. Only meaningful with several URLs. */
   const elsewhere = (error: unknown): boolean => {
     if (urls.length < 2) return false
-    const status = (error as FetchError).statusCode
+    const status = (error as HttpStatusError).statusCode
     return status === undefined || status === 502 || status === 503 || status === 504
   }
   /** Switch to the active URL a standby named, else to the next one; true when it switched. */
@@ -64,7 +60,7 @@ export function createGatewayLink(options: ResolvedHostOptions & { apiUrl: strin
     if (!elsewhere(error)) return false
     // Another request that failed on the same gateway has already moved us.
     if (failedUrl !== gw.url) return true
-    const data = ((error as FetchError | HttpStatusError).data ?? null) as { details?: { active_url?: string } } | null
+    const data = ((error as HttpStatusError).data ?? null) as { details?: { active_url?: string } } | null
     const named = data?.details?.active_url ? urls.indexOf(data.details.active_url.replace(/\/+$/, '')) : -1
     const next = named >= 0 && named !== current ? named : (current + 1) % urls.length
     if (next === current) return false
@@ -132,9 +128,8 @@ export function createGatewayLink(options: ResolvedHostOptions & { apiUrl: strin
       const body = hooks.registration()
       const url = gw.url
       try {
-        const response = await gw.api<RegistrationResponse>('/workers/register', {
-          method: 'POST',
-          body,
+        const response = await gw.poster.post<RegistrationResponse>('/workers/register', body, {
+          timeoutMs: options.register.timeoutMs,
           headers: secretHeaders(),
           signal: controller.signal,
         })
@@ -153,8 +148,8 @@ export function createGatewayLink(options: ResolvedHostOptions & { apiUrl: strin
         return
       } catch (error) {
         if (controller.signal.aborted) return
-        const status = (error as FetchError).statusCode
-        const why = (error as FetchError).data?.message ?? (error as Error).message
+        const status = (error as HttpStatusError).statusCode
+        const why = messageOf(error)
         // The next URL right away, unless a full round has failed.
         if (moveOn(error, url) && attempt % urls.length !== 0) continue
         logger.warn(
@@ -179,19 +174,17 @@ export function createGatewayLink(options: ResolvedHostOptions & { apiUrl: strin
     if (!registering) {
       const url = gw.url
       try {
-        const response = await gw.api<HeartbeatResponse>(`/workers/${encodeURIComponent(options.workerId)}/heartbeat`, {
-          method: 'POST',
-          body: hooks.heartbeat(),
-          headers: secretHeaders(),
-          signal: controller.signal,
-          timeout: Math.max(1000, heartbeatMs * 2),
-        })
+        const response = await gw.poster.post<HeartbeatResponse>(
+          `/workers/${encodeURIComponent(options.workerId)}/heartbeat`,
+          hooks.heartbeat(),
+          { timeoutMs: Math.max(1000, heartbeatMs * 2), headers: secretHeaders(), signal: controller.signal },
+        )
         if (response?.cancel?.length) hooks.onCancel(response.cancel)
       } catch (error) {
-        const status = (error as FetchError).statusCode
+        const status = (error as HttpStatusError).statusCode
         if (status === 404) void register()
         else if (moveOn(error, url)) void register()
-        else if (status === 403) logger.warn(`Heartbeat refused: ${(error as FetchError).data?.message ?? (error as Error).message}`)
+        else if (status === 403) logger.warn(`Heartbeat refused: ${messageOf(error)}`)
         else logger.debug(`Heartbeat failed: ${(error as Error).message}`)
       }
     }
@@ -223,7 +216,7 @@ export function createGatewayLink(options: ResolvedHostOptions & { apiUrl: strin
           { timeoutMs: options.register.timeoutMs, headers: secretHeaders() },
         )
       } catch (error) {
-        if ((error as FetchError).statusCode === 404) throw new UnknownWorkerError(`Gateway does not know worker ${options.workerId}`)
+        if ((error as HttpStatusError).statusCode === 404) throw new UnknownWorkerError(`Gateway does not know worker ${options.workerId}`)
         // The outbox keeps the events and retries; registering with the active one delivers them sooner.
         if (moveOn(error, url)) void register()
         throw error
@@ -236,4 +229,10 @@ export function createGatewayLink(options: ResolvedHostOptions & { apiUrl: strin
       if (heartbeatTimer) clearTimeout(heartbeatTimer)
     },
   }
+}
+
+/** The gateway's message for a refused call (its JSON error body), else the error's own. */
+function messageOf(error: unknown): string {
+  const data = (error as HttpStatusError).data as { message?: unknown } | null | undefined
+  return typeof data?.message === 'string' ? data.message : (error as Error).message
 }
