@@ -4,6 +4,7 @@ import pg from 'pg'
 import { KtrdrError } from '../protocol/index.ts'
 import type { SqlClient } from './_sql.ts'
 import { redactUrl } from './_db-url.ts'
+import type { DbSync } from './_options.ts'
 
 export interface PostgresGatewayDatabase {
   dialect: 'postgresql'
@@ -41,7 +42,7 @@ export function toDollarParams(sql: string): string {
  * connection (pg queues them anyway); a transaction holds the queue so no other statement lands
  * inside it. Hot-path writes are single statements (see _store-postgres.ts), so they need none.
  */
-export async function createPostgresDatabase(url: string): Promise<PostgresGatewayDatabase> {
+export async function createPostgresDatabase(url: string, { sync }: { sync?: DbSync | null } = {}): Promise<PostgresGatewayDatabase> {
   let parsed: URL
   try {
     parsed = new URL(url)
@@ -69,6 +70,8 @@ export async function createPostgresDatabase(url: string): Promise<PostgresGatew
     } as pg.ClientConfig),
   )
   const client = (await db.getInstance()) as pg.Client
+  // KTRDR_DB_SYNC for this session only; unset keeps the server's (or role's) synchronous_commit.
+  if (sync) await client.query(`SET synchronous_commit = ${sync === 'full' ? 'on' : 'off'}`)
   const listeners: Array<(error: Error) => void> = []
   let lost: Error | null = null
   const fail = (error: Error) => {

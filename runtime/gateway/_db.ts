@@ -2,7 +2,9 @@ import { createDatabase, type Database } from 'db0'
 import sqliteConnector from 'db0/connectors/better-sqlite3'
 import type BetterSqlite3 from 'better-sqlite3'
 import type { PostgresGatewayDatabase } from './_db-postgres.ts'
+import type { DbSync } from './_options.ts'
 import type { SqlClient } from './_sql.ts'
+import { createWalSync, type WalSync } from './_wal-sync.ts'
 
 export type { SqlClient } from './_sql.ts'
 export type { PostgresGatewayDatabase } from './_db-postgres.ts'
@@ -17,6 +19,12 @@ export interface SqliteGatewayDatabase {
   sql: SqlClient
   /** Where the data lives, for logs (never a password). */
   describe: string
+  /**
+   * KTRDR_DB_SYNC=full on a file: the connection runs synchronous=FULL, and the hot-path writers
+   * (the operation store's group commits) commit with NORMAL and await this group fsync of the WAL
+   * instead, off the event loop (see _wal-sync.ts). null otherwise.
+   */
+  walSync: WalSync | null
   close(): Promise<void>
 }
 
@@ -25,35 +33,43 @@ export type GatewayDatabase = SqliteGatewayDatabase | PostgresGatewayDatabase
 
 /**
  * The gateway's durable state lives in SQLite on the gateway's LOCAL disk (never on NFS: SQLite
- * locking over NFS is unreliable). WAL + synchronous=NORMAL survives a SIGKILL of the process
- * (the WAL is in the OS page cache); only a power loss can drop the last transactions.
+ * locking over NFS is unreliable). WAL + synchronous=NORMAL (the default) survives a SIGKILL of the
+ * process (the WAL is in the OS page cache); only a power loss can drop the last transactions.
+ * `sync: 'full'` fsyncs the WAL at every commit, so a power loss cannot drop them either.
  */
-export async function createGatewayDatabase(path: string): Promise<SqliteGatewayDatabase> {
+export async function createGatewayDatabase(path: string, { sync }: { sync?: DbSync | null } = {}): Promise<SqliteGatewayDatabase> {
   const db = createDatabase(sqliteConnector(path === ':memory:' ? { name: ':memory:' } : { path }))
   const sqlite = (await db.getInstance()) as BetterSqlite3.Database
   sqlite.pragma('journal_mode = WAL')
-  sqlite.pragma('synchronous = NORMAL')
+  sqlite.pragma(`synchronous = ${sync === 'full' ? 'FULL' : 'NORMAL'}`)
   sqlite.pragma('busy_timeout = 5000')
   sqlite.pragma('foreign_keys = ON')
+  const walSync = sync === 'full' && path !== ':memory:' ? createWalSync(`${path}-wal`) : null
   return {
     dialect: 'sqlite',
     db,
     sqlite,
     sql: createSqliteClient(sqlite),
     describe: path,
+    walSync,
     close: async () => {
+      walSync?.close()
       await db.dispose()
     },
   }
 }
 
 /** The gateway's database from its options: PostgreSQL when a URL is given, else the SQLite file. */
-export async function openGatewayDatabase(options: { databaseUrl: string | null; dbPath: string }): Promise<GatewayDatabase> {
+export async function openGatewayDatabase(options: {
+  databaseUrl: string | null
+  dbPath: string
+  dbSync?: DbSync | null
+}): Promise<GatewayDatabase> {
   if (options.databaseUrl) {
     const { createPostgresDatabase } = await import('./_db-postgres.ts')
-    return createPostgresDatabase(options.databaseUrl)
+    return createPostgresDatabase(options.databaseUrl, { sync: options.dbSync })
   }
-  return createGatewayDatabase(options.dbPath)
+  return createGatewayDatabase(options.dbPath, { sync: options.dbSync })
 }
 
 /**

@@ -11,6 +11,8 @@ export interface GatewayConfig {
   dbPath?: string
   /** postgres://… : keep the state in PostgreSQL instead (active/standby gateways); null: SQLite. */
   databaseUrl?: string | null
+  /** When a commit counts as done (see DbSync); null: the backend's own default. */
+  dbSync?: DbSync | null
   /** The URL clients and hosts reach this gateway at, told to them by a standby (default: the listen URL). */
   publicUrl?: string | null
   leader?: Partial<LeaderOptions>
@@ -33,6 +35,17 @@ export interface GatewayConfig {
   /** Key for function secrets at rest (32 bytes, base64 or hex); default: a generated 0600 key file beside the database. */
   secretsKey?: string | null
 }
+
+/**
+ * How far a commit goes before the gateway acknowledges it (KTRDR_DB_SYNC).
+ * - `normal`: written to the operating system, not fsynced: survives a crash or SIGKILL of the
+ *   gateway, not a power loss of its machine. SQLite `synchronous=NORMAL` (WAL: fsync only at
+ *   checkpoints); PostgreSQL `synchronous_commit=off` (which also loses the last ≈0.6 s of commits
+ *   when the PostgreSQL server itself crashes).
+ * - `full`: fsynced before the answer: survives a power loss. SQLite `synchronous=FULL` (the WAL is
+ *   fsynced at every commit, one per group commit); PostgreSQL `synchronous_commit=on`.
+ */
+export type DbSync = 'normal' | 'full'
 
 export interface LeaderOptions {
   /** A standby tries to take the PostgreSQL advisory lock this often. */
@@ -82,6 +95,8 @@ export interface ResolvedGatewayOptions {
   port: number
   dbPath: string
   databaseUrl: string | null
+  /** null (unset): SQLite normal, PostgreSQL whatever the server's synchronous_commit says (on by default). */
+  dbSync: DbSync | null
   publicUrl: string | null
   leader: LeaderOptions
   storage: StorageConfig
@@ -120,7 +135,7 @@ function megabytes(env: NodeJS.ProcessEnv, name: string): number | undefined {
  * KTRDR_WORKER_REMOVAL_THRESHOLD (seconds, as in the guide), KTRDR_HEARTBEAT_INTERVAL/TIMEOUT (seconds),
  * KTRDR_MAX_ATTEMPTS, KTRDR_MAX_BODY_BYTES, KTRDR_MAX_BUNDLE_BYTES (or KTRDR_MAX_BUNDLE_MB), KTRDR_FUNCTION_KEEP_LAST,
  * KTRDR_OPERATIONS_RETENTION_DAYS (30; 0 keeps finished operations forever), KTRDR_DATABASE_URL (postgres://…; unset: SQLite),
- * KTRDR_GATEWAY_PUBLIC_URL.
+ * KTRDR_GATEWAY_PUBLIC_URL, KTRDR_DB_SYNC (normal | full).
  */
 export function resolveGatewayOptions(config: GatewayConfig = {}, env: NodeJS.ProcessEnv = process.env): ResolvedGatewayOptions {
   const host = config.host ?? env.KTRDR_GATEWAY_HOST ?? '127.0.0.1'
@@ -134,6 +149,7 @@ export function resolveGatewayOptions(config: GatewayConfig = {}, env: NodeJS.Pr
       message: `KTRDR_DATABASE_URL must be a postgres://user:password@host:5432/database URL (got "${databaseUrl.replace(/:[^:@/]*@/, ':***@')}"); leave it unset to use the SQLite file (KTRDR_GATEWAY_DB)`,
     })
   }
+  const dbSync = config.dbSync !== undefined ? config.dbSync : parseDbSync(env.KTRDR_DB_SYNC)
   const publicUrl = (config.publicUrl !== undefined ? config.publicUrl : env.KTRDR_GATEWAY_PUBLIC_URL || null)?.replace(/\/+$/, '') ?? null
   const secretsKey = config.secretsKey !== undefined ? config.secretsKey : env.KTRDR_SECRETS_KEY || null
   if (databaseUrl !== null && !secretsKey) {
@@ -179,6 +195,7 @@ export function resolveGatewayOptions(config: GatewayConfig = {}, env: NodeJS.Pr
     port,
     dbPath,
     databaseUrl,
+    dbSync,
     publicUrl,
     leader: { retryMs: config.leader?.retryMs ?? 1000, checkMs: config.leader?.checkMs ?? 1000 },
     storage: config.storage ?? {},
@@ -198,4 +215,15 @@ export function resolveGatewayOptions(config: GatewayConfig = {}, env: NodeJS.Pr
     },
     secretsKey,
   }
+}
+
+function parseDbSync(value: string | undefined): DbSync | null {
+  const v = value?.trim().toLowerCase()
+  if (!v) return null
+  if (v === 'normal' || v === 'full') return v
+  throw new KtrdrError({
+    code: 'CONFIG_INVALID',
+    message: `KTRDR_DB_SYNC must be "normal" (commits survive a gateway crash, the default) or "full" (fsynced: they survive a power loss too); got "${value}"`,
+    details: { variable: 'KTRDR_DB_SYNC' },
+  })
 }

@@ -10,6 +10,7 @@ import { createDeadlineSweeper } from './_deadlines.ts'
 import { createDispatcher, type Dispatcher } from './_dispatcher.ts'
 import { createHealthMonitor, type HealthMonitor } from './_health.ts'
 import { createGatewayHooks, type GatewayHooks } from './_hooks.ts'
+import { createHostChannels, type HostChannels } from './_host-channel.ts'
 import { createHostClient, type HostClient } from './_host-client.ts'
 import { createInvoker, type Invoker } from './_invoke.ts'
 import { createOperationsService, type OperationsService } from './_operations.ts'
@@ -37,6 +38,8 @@ export interface GatewayServices {
   health: HealthMonitor
   reconciler: Reconciler
   client: HostClient
+  /** The hosts' channels (one WebSocket each): dispatches and events travel there when one is open. */
+  channels: HostChannels
   invoke: Invoker
   /** Deletes finished operations older than KTRDR_OPERATIONS_RETENTION_DAYS (at start, then hourly). */
   retention: OperationsRetention
@@ -119,6 +122,8 @@ async function wireGatewayServices(
   const health = createHealthMonitor({ options, workers, hooks, client, logger })
   const deadlines = createDeadlineSweeper({ options: options.queue, operations, dispatcher, logger })
   const reconciler = createReconciler({ options, workers, operations, dispatcher, secrets: hostSecrets, logger })
+  const channels = createHostChannels({ workers, reconciler, operations, health, hooks, logger })
+  client.useChannels(channels.forEndpoint)
 
   const validateInput = createInputValidator()
   // Tell every host about a new version so the first invocation finds the bundle unpacked, and
@@ -192,6 +197,7 @@ async function wireGatewayServices(
     health,
     reconciler,
     client,
+    channels,
     invoke,
     retention,
     validateInput,
@@ -203,6 +209,7 @@ async function wireGatewayServices(
       await warming
       if (reattachTimer) clearTimeout(reattachTimer)
       retention.close()
+      channels.close()
       health.close()
       deadlines.close()
       dispatcher.close()

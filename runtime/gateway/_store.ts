@@ -76,6 +76,31 @@ function createSqliteOperationStore(database: SqliteGatewayDatabase): OperationS
   const live = sqlite.prepare(`SELECT data, plan, seq, last_event_seq FROM operations WHERE status IN ('pending', 'running') ORDER BY seq`)
   const maxSeq = sqlite.prepare(`SELECT COALESCE(MAX(seq), 0) AS seq FROM operations`)
   const purge = sqlite.prepare(PURGE_SQL)
+  // KTRDR_DB_SYNC=full: these group commits skip SQLite's in-commit fsync (which would block the
+  // event loop) and their callers await the WAL's group fsync instead (_wal-sync.ts).
+  const wal = database.walSync
+  // Commits made so far and the last one known to be on disk: flushed() with nothing left to write
+  // must still wait for the fsync of an earlier commit nobody was waiting for.
+  let committed = 0
+  let synced = 0
+  const hot = <T>(fn: () => T): T => {
+    if (!wal) return fn()
+    // exec, not a prepared statement: SQLite applies this pragma when it compiles it.
+    sqlite.exec('PRAGMA synchronous = NORMAL')
+    try {
+      const value = fn()
+      committed++
+      return value
+    } finally {
+      sqlite.exec('PRAGMA synchronous = FULL')
+    }
+  }
+  const durable = (): Promise<void> => {
+    const upTo = committed
+    return wal!.synced().then(() => {
+      synced = Math.max(synced, upTo)
+    })
+  }
 
   // Group commit: inserts from one event-loop turn share one transaction (one WAL append) and
   // each caller answers only after that commit, so acceptance stays durable at a fraction of the cost.
@@ -97,12 +122,16 @@ function createSqliteOperationStore(database: SqliteGatewayDatabase): OperationS
     pending = []
     let failures: unknown[]
     try {
-      failures = commitBatch(batch)
+      failures = hot(() => commitBatch(batch))
     } catch (error) {
       for (const item of batch) item.reject(error)
       return
     }
-    batch.forEach((item, i) => (failures[i] ? item.reject(failures[i]) : item.resolve()))
+    const answer = () => batch.forEach((item, i) => (failures[i] ? item.reject(failures[i]) : item.resolve()))
+    if (!wal) return answer()
+    durable().then(answer, (error) => {
+      for (const item of batch) item.reject(error)
+    })
   }
 
   // Deferred updates: state changes of one event-loop turn are written in one transaction, latest
@@ -133,11 +162,19 @@ function createSqliteOperationStore(database: SqliteGatewayDatabase): OperationS
     const waiters = flushWaiters
     flushWaiters = []
     try {
-      if (items.length) writeDirty(items)
-      for (const w of waiters) w.resolve()
+      if (items.length) hot(() => writeDirty(items))
     } catch (error) {
       for (const w of waiters) w.reject(error)
+      return
     }
+    if (!wal || waiters.length === 0) {
+      for (const w of waiters) w.resolve()
+      return
+    }
+    durable().then(
+      () => waiters.forEach((w) => w.resolve()),
+      (error) => waiters.forEach((w) => w.reject(error)),
+    )
   }
 
   const row = rowToStored
@@ -159,7 +196,7 @@ function createSqliteOperationStore(database: SqliteGatewayDatabase): OperationS
       }
     },
     flushed() {
-      if (!updateScheduled && dirty.size === 0) return Promise.resolve()
+      if (!updateScheduled && dirty.size === 0) return wal && synced < committed ? durable() : Promise.resolve()
       return new Promise((resolve, reject) => {
         flushWaiters.push({ resolve, reject })
       })

@@ -9,6 +9,7 @@ import { redactUrl } from './_db-url.ts'
 import { resolveGatewayOptions, type GatewayConfig, type ResolvedGatewayOptions } from './_options.ts'
 import { createGatewayServices, type GatewayServiceOverrides, type GatewayServices } from './_services.ts'
 import type { GatewayRoutes } from './_routes.ts'
+import { serveUpgrades } from './_upgrade.ts'
 
 export { resolveGatewayOptions } from './_options.ts'
 export type { GatewayConfig, ResolvedGatewayOptions, HealthOptions, QueueOptions, RetentionOptions, LeaderOptions } from './_options.ts'
@@ -58,6 +59,7 @@ export async function createGateway(
   const services = await createGatewayServices(options, overrides)
   const app = await createGatewayApp(services, { routes })
   const server = createServer(toNodeListener(app))
+  const upgrades = serveUpgrades(server, () => app, { maxPayload: options.maxBodyBytes })
   const url = await listen(server, options)
   services.logger.info(`Gateway listening on ${url} (db ${options.dbPath})`)
   let closing: Promise<void> | null = null
@@ -72,6 +74,7 @@ export async function createGateway(
     routes: app.routes,
     close() {
       closing ??= (async () => {
+        upgrades.close()
         await closeServer(server)
         await services.close()
       })()
@@ -98,6 +101,7 @@ async function createPairedGateway(
     if (!listener) listeners.set(app, (listener = toNodeListener(app)))
     return listener(req, res)
   })
+  const upgrades = serveUpgrades(server, () => pair.app, { maxPayload: options.maxBodyBytes })
   const url = await listen(server, options)
   await pair.listening(url)
   logger.info(`Gateway listening on ${url} (db ${redactUrl(options.databaseUrl!)}, ${pair.role})`)
@@ -120,6 +124,7 @@ async function createPairedGateway(
     },
     close() {
       closing ??= (async () => {
+        upgrades.close()
         await closeServer(server)
         await pair.close()
       })()

@@ -1,18 +1,20 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { ConsolaInstance } from 'consola'
-import { ofetch, FetchError } from 'ofetch'
 import {
   HOST_SECRET_HEADER,
   type HeartbeatRequest,
   type HeartbeatResponse,
   type HostEvent,
+  type ChannelAnswer,
+  type ChannelOp,
   type HostEventAck,
   type RegistrationResponse,
   type WorkerRegistration,
 } from '../protocol/index.ts'
+import { createGatewayChannel } from './_channel.ts'
 import { UnknownWorkerError } from './_events.ts'
-import { createJsonPoster, type HttpStatusError } from './_post.ts'
+import { createJsonPoster, HttpStatusError } from './_post.ts'
 import type { ResolvedHostOptions } from './options.ts'
 
 export interface GatewayLinkHooks {
@@ -21,6 +23,10 @@ export interface GatewayLinkHooks {
   heartbeat(): HeartbeatRequest
   /** Operations the gateway asks us to stop (cancelled while we could not be told). */
   onCancel(operationIds: string[]): void
+  /** A request of the gateway over the channel (dispatch, cancel), answered as the HTTP route would. */
+  onChannelRequest(op: ChannelOp, body: unknown): ChannelAnswer | Promise<ChannelAnswer>
+  /** The channel opened: queued events can go. */
+  onChannelOpen?(): void
 }
 
 /**
@@ -31,22 +37,22 @@ export interface GatewayLinkHooks {
  * With several gateway URLs (an active/standby pair on PostgreSQL) the host talks to one at a
  * time and moves on when it does not answer or answers GATEWAY_STANDBY (following the active URL
  * that answer names), registering there; the new active re-attaches what the host runs.
+ *
+ * After each registration it opens its channel (_channel.ts): from then on the gateway's dispatches
+ * arrive there and event batches go there, pipelined; HTTP carries them whenever it is down.
  */
 export function createGatewayLink(options: ResolvedHostOptions & { apiUrl: string }, hooks: GatewayLinkHooks, logger: ConsolaInstance) {
   const headers: Record<string, string> = options.clusterToken ? { authorization: `Bearer ${options.clusterToken}` } : {}
   const urls = options.apiUrls?.length ? options.apiUrls : [options.apiUrl]
   let current = 0
-  const connect = (url: string) => ({
-    url,
-    api: ofetch.create({ baseURL: `${url}/api/v1`, headers, timeout: options.register.timeoutMs, retry: 0 }),
-    // Event pushes go through plain node:http (see _post.ts); stop() destroys its sockets.
-    poster: createJsonPoster(`${url}/api/v1`, headers),
-  })
+  // One keep-alive JSON client per gateway for everything the host sends it over HTTP (register,
+  // heartbeat, events while the channel is down): plain node:http, see _post.ts; stop() destroys its sockets.
+  const connect = (url: string) => ({ url, poster: createJsonPoster(`${url}/api/v1`, headers) })
   let gw = connect(urls[0]!)
   /** Not the active gateway: refused, unreachable, or a standby. Only meaningful with several URLs. */
   const elsewhere = (error: unknown): boolean => {
     if (urls.length < 2) return false
-    const status = (error as FetchError).statusCode
+    const status = (error as HttpStatusError).statusCode
     return status === undefined || status === 502 || status === 503 || status === 504
   }
   /** Switch to the active URL a standby named, else to the next one; true when it switched. */
@@ -54,7 +60,7 @@ export function createGatewayLink(options: ResolvedHostOptions & { apiUrl: strin
     if (!elsewhere(error)) return false
     // Another request that failed on the same gateway has already moved us.
     if (failedUrl !== gw.url) return true
-    const data = ((error as FetchError | HttpStatusError).data ?? null) as { details?: { active_url?: string } } | null
+    const data = ((error as HttpStatusError).data ?? null) as { details?: { active_url?: string } } | null
     const named = data?.details?.active_url ? urls.indexOf(data.details.active_url.replace(/\/+$/, '')) : -1
     const next = named >= 0 && named !== current ? named : (current + 1) % urls.length
     if (next === current) return false
@@ -62,6 +68,7 @@ export function createGatewayLink(options: ResolvedHostOptions & { apiUrl: strin
     gw.poster.close()
     current = next
     gw = connect(urls[next]!)
+    channel.reset()
     return true
   }
   const controller = new AbortController()
@@ -82,6 +89,14 @@ export function createGatewayLink(options: ResolvedHostOptions & { apiUrl: strin
       () => {},
     ))
   const secretHeaders = (): Record<string, string> => (secret ? { [HOST_SECRET_HEADER]: secret } : {})
+  const channel = createGatewayChannel({
+    gatewayUrl: () => gw.url,
+    workerId: options.workerId,
+    headers: () => ({ ...headers, ...secretHeaders() }),
+    onRequest: hooks.onChannelRequest,
+    onOpen: hooks.onChannelOpen,
+    logger,
+  })
   async function keepSecret(value: string) {
     secret = value
     await mkdir(options.cacheDir, { recursive: true })
@@ -113,9 +128,8 @@ export function createGatewayLink(options: ResolvedHostOptions & { apiUrl: strin
       const body = hooks.registration()
       const url = gw.url
       try {
-        const response = await gw.api<RegistrationResponse>('/workers/register', {
-          method: 'POST',
-          body,
+        const response = await gw.poster.post<RegistrationResponse>('/workers/register', body, {
+          timeoutMs: options.register.timeoutMs,
           headers: secretHeaders(),
           signal: controller.signal,
         })
@@ -130,11 +144,12 @@ export function createGatewayLink(options: ResolvedHostOptions & { apiUrl: strin
           logger.info(`Worker ${options.workerId} re-registered with ${gw.url}`)
         }
         registeredOnce = true
+        if (options.channel) channel.connect()
         return
       } catch (error) {
         if (controller.signal.aborted) return
-        const status = (error as FetchError).statusCode
-        const why = (error as FetchError).data?.message ?? (error as Error).message
+        const status = (error as HttpStatusError).statusCode
+        const why = messageOf(error)
         // The next URL right away, unless a full round has failed.
         if (moveOn(error, url) && attempt % urls.length !== 0) continue
         logger.warn(
@@ -159,19 +174,17 @@ export function createGatewayLink(options: ResolvedHostOptions & { apiUrl: strin
     if (!registering) {
       const url = gw.url
       try {
-        const response = await gw.api<HeartbeatResponse>(`/workers/${encodeURIComponent(options.workerId)}/heartbeat`, {
-          method: 'POST',
-          body: hooks.heartbeat(),
-          headers: secretHeaders(),
-          signal: controller.signal,
-          timeout: Math.max(1000, heartbeatMs * 2),
-        })
+        const response = await gw.poster.post<HeartbeatResponse>(
+          `/workers/${encodeURIComponent(options.workerId)}/heartbeat`,
+          hooks.heartbeat(),
+          { timeoutMs: Math.max(1000, heartbeatMs * 2), headers: secretHeaders(), signal: controller.signal },
+        )
         if (response?.cancel?.length) hooks.onCancel(response.cancel)
       } catch (error) {
-        const status = (error as FetchError).statusCode
+        const status = (error as HttpStatusError).statusCode
         if (status === 404) void register()
         else if (moveOn(error, url)) void register()
-        else if (status === 403) logger.warn(`Heartbeat refused: ${(error as FetchError).data?.message ?? (error as Error).message}`)
+        else if (status === 403) logger.warn(`Heartbeat refused: ${messageOf(error)}`)
         else logger.debug(`Heartbeat failed: ${(error as Error).message}`)
       }
     }
@@ -185,18 +198,25 @@ export function createGatewayLink(options: ResolvedHostOptions & { apiUrl: strin
       if (!controller.signal.aborted) heartbeatTimer = setTimeout(beat, heartbeatMs)
     },
     register,
+    /** Whether event batches may be pipelined: the channel keeps them in order, HTTP pushes do not. */
+    pipelined: () => channel.open,
     async pushEvents(events: HostEvent[]): Promise<HostEventAck> {
       if (registering) await registering
       const url = gw.url
       try {
         if (controller.signal.aborted) throw new Error('Gateway link stopped')
+        if (channel.open) {
+          const answer = await channel.request<HostEventAck>('events', { events }, { timeoutMs: options.register.timeoutMs })
+          if (answer.status >= 200 && answer.status < 300 && answer.body) return answer.body
+          throw new HttpStatusError(answer.status, `events over the channel: ${answer.status}`, answer.body)
+        }
         return await gw.poster.post<HostEventAck>(
           `/workers/${encodeURIComponent(options.workerId)}/events`,
           { events },
           { timeoutMs: options.register.timeoutMs, headers: secretHeaders() },
         )
       } catch (error) {
-        if ((error as FetchError).statusCode === 404) throw new UnknownWorkerError(`Gateway does not know worker ${options.workerId}`)
+        if ((error as HttpStatusError).statusCode === 404) throw new UnknownWorkerError(`Gateway does not know worker ${options.workerId}`)
         // The outbox keeps the events and retries; registering with the active one delivers them sooner.
         if (moveOn(error, url)) void register()
         throw error
@@ -204,8 +224,15 @@ export function createGatewayLink(options: ResolvedHostOptions & { apiUrl: strin
     },
     stop() {
       controller.abort()
+      channel.stop()
       gw.poster.close()
       if (heartbeatTimer) clearTimeout(heartbeatTimer)
     },
   }
+}
+
+/** The gateway's message for a refused call (its JSON error body), else the error's own. */
+function messageOf(error: unknown): string {
+  const data = (error as HttpStatusError).data as { message?: unknown } | null | undefined
+  return typeof data?.message === 'string' ? data.message : (error as Error).message
 }

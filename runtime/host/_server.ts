@@ -47,6 +47,9 @@ export interface HostApi {
   info(): unknown
 }
 
+/** A dispatch request's body, checked (HTTP route and channel alike); 400 naming what is wrong. */
+export const parseDispatchRequest = (body: unknown): DispatchRequest => parse(dispatchSchema, body, 'dispatch request') as DispatchRequest
+
 function parse<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
   const parsed = schema.safeParse(body)
   if (parsed.success) return parsed.data
@@ -107,7 +110,7 @@ export function createHostApp(api: HostApi, clusterToken: string | null, storage
   router.post(
     '/invocations',
     handler(async (event) => {
-      const request = parse(dispatchSchema, await readBody(event), 'dispatch request') as DispatchRequest
+      const request = parseDispatchRequest(await readBody(event))
       const result = api.dispatch(request)
       if (!result.accepted) throw new KtrdrError({ code: 'HOST_BUSY', message: result.reason })
       const wait = getQuery(event).wait

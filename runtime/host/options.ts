@@ -47,6 +47,8 @@ export interface HostConfig {
   spareExecutors?: number
   /** Spawn an executor when a prefetch announces a version, so the first invocation finds it warm. */
   prewarm?: boolean
+  /** Open the host channel (one WebSocket to the gateway for dispatches and events); false: HTTP only. Default true. */
+  channel?: boolean
   heartbeatIntervalMs?: number
   /** After cancel or deadline, how long a function may take to stop before its child is killed. */
   cancelGraceMs?: number
@@ -87,6 +89,7 @@ export interface ResolvedHostOptions {
   executorMemoryEnforcement: 'auto' | 'cgroup' | 'rss'
   spareExecutors: number
   prewarm: boolean
+  channel: boolean
   heartbeatIntervalMs: number
   /** The interval was set (config or KTRDR_HOST_HEARTBEAT_MS): the gateway's suggestion does not shorten it. */
   heartbeatPinned: boolean
@@ -159,6 +162,7 @@ export function resolveHostOptions(config: HostConfig = {}, env: NodeJS.ProcessE
     executorMemoryEnforcement: memoryEnforcement(config.executorMemoryEnforcement ?? env.KTRDR_HOST_MEMORY_ENFORCEMENT),
     spareExecutors: Math.max(0, config.spareExecutors ?? envNumber(env, 'KTRDR_HOST_SPARE_EXECUTORS') ?? 1),
     prewarm: config.prewarm ?? bool(env.KTRDR_HOST_PREWARM) ?? true,
+    channel: config.channel ?? bool(env.KTRDR_HOST_CHANNEL) ?? true,
     heartbeatIntervalMs: config.heartbeatIntervalMs ?? envNumber(env, 'KTRDR_HOST_HEARTBEAT_MS') ?? 2000,
     heartbeatPinned: config.heartbeatIntervalMs !== undefined || envNumber(env, 'KTRDR_HOST_HEARTBEAT_MS') !== undefined,
     cancelGraceMs: config.cancelGraceMs ?? envNumber(env, 'KTRDR_HOST_CANCEL_GRACE_MS') ?? 1000,

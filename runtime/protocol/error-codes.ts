@@ -53,6 +53,11 @@ export const ERROR_CODES = defineErrorCodes({
     retryable: false,
     description: 'The path exists but not for this method; the Allow header lists the ones that are served.',
   },
+  UPGRADE_REQUIRED: {
+    status: 426,
+    retryable: false,
+    description: 'The route is a WebSocket (a host channel): connect with the upgrade headers, not a plain request.',
+  },
   BODY_TOO_LARGE: {
     status: 413,
     retryable: false,

@@ -8,6 +8,7 @@ import type {
   WorkerStatus,
 } from '../../protocol/index.ts'
 import { HOST_SECRET_HEADER, KtrdrError } from '../../protocol/index.ts'
+import { receiveHostEvents } from '../_host-events.ts'
 import { readJsonBody } from '../_http.ts'
 import { defineGatewayRoutes, type GatewayRouteContext } from '../_routes.ts'
 import type { WorkerEntry } from '../_workers.ts'
@@ -137,33 +138,12 @@ export default defineGatewayRoutes((router, ctx) => {
     defineEventHandler(async (event): Promise<HostEventAck> => {
       const id = getRouterParam(event, 'id', { decode: true })!
       ctx.reconciler.verify(id, hostSecret(event))
-      const body = await readJsonBody<HostEventBatch>(event, max)
-      if (!Array.isArray(body.events)) invalid('events must be an array of host events', 'events')
-      for (const [i, e] of body.events.entries()) {
-        if (
-          !e ||
-          typeof e.operation_id !== 'string' ||
-          !Number.isInteger(e.seq) ||
-          !Number.isInteger(e.attempt) ||
-          !['started', 'progress', 'completed', 'failed', 'cancelled'].includes(e.type)
-        ) {
-          invalid(
-            `events[${i}] must have operation_id, integer seq and attempt, and type started|progress|completed|failed|cancelled`,
-            `events[${i}]`,
-          )
-        }
-      }
-      // Applied even from a host the registry does not know yet (gateway just restarted): its secret
-      // and the operations' persisted placement say whose reports count.
-      const entry = ctx.workers.get(id)
-      if (entry) ctx.health.trackConnection(entry, event.node.req.socket)
-      else if (!ctx.reconciler.known(id)) ctx.workers.require(id)
-      const acked = ctx.reconciler.applyEvents(id, entry, body.events)
-      // The host drops acknowledged events: they must be committed before we say so.
-      await ctx.operations.flushed()
-      return { acked_seq: acked }
+      return receiveHostEvents(ctx, id, await readJsonBody<HostEventBatch>(event, max), event.node.req.socket)
     }),
   )
+
+  // The host channel (WebSocket): dispatches to the host, its event batches back (see _host-channel.ts).
+  router.ws('/api/v1/workers/:id/channel', { auth: 'cluster' }, ctx.channels.hooks)
 
   router.post(
     '/api/v1/workers/:id/drain',
