@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { BenchSection } from './_types.ts'
-import { createSeries } from '../trading/index.ts'
+import { createSeries, mulberry32 } from '../trading/index.ts'
 import { buildFeatureMatrix } from '../trading/index.ts'
 import { useTfBackend } from '../trading/model/index.ts'
 import { buildModel } from '../trading/model/index.ts'
@@ -26,8 +26,7 @@ const H = 3_600_000
 
 function randomWalk(n: number, seed: number): OhlcvSeries {
   const s = createSeries('BENCH', '1h', n)
-  let x = seed
-  const rnd = () => (x = (x * 1103515245 + 12345) % 2147483648) / 2147483648
+  const rnd = mulberry32(seed)
   let p = 1.1
   for (let i = 0; i < n; i++) {
     s.time[i] = Date.UTC(2000, 0, 1) + i * H

@@ -13,6 +13,7 @@ import {
   formatIsoSeconds,
   listDatasets,
   mergeBars,
+  mulberry32,
   parseOhlcvCsv,
   saveBars,
   summarizeOhlcvCsv,
@@ -24,8 +25,7 @@ const RUNS = 3
 
 function makeSeries(n: number, start: number, step: number, seed = 3): OhlcvSeries {
   const s = createSeries('EURUSD', '1m', n)
-  let x = seed >>> 0
-  const rnd = () => (x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 4294967296
+  const rnd = mulberry32(seed)
   let p = 1.1
   for (let i = 0; i < n; i++) {
     p *= 1 + (rnd() - 0.5) * 0.001

@@ -3,12 +3,12 @@
 import { pathToFileURL } from 'node:url'
 import type { BenchSection } from './_types.ts'
 import { createPendingQueue, placeOperation, type HostView, type PlacementRequest } from '../runtime/scheduler/index.ts'
+import { mulberry32 } from '../trading/index.ts'
 
 const HOSTS = 250
 
 function makeHosts(): HostView[] {
-  let seed = 7
-  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648
+  const rnd = mulberry32(7)
   return Array.from({ length: HOSTS }, (_, i) => ({
     id: `host-${i}`,
     workerType: i % 5 === 0 ? 'training' : 'backtesting',
@@ -56,8 +56,7 @@ function naivePlace(hosts: HostView[], r: PlacementRequest): HostView | undefine
 function drive(place: (hosts: HostView[], r: PlacementRequest) => HostView | undefined, n: number): { perSecond: number; placed: number } {
   const hosts = makeHosts()
   const running: HostView[] = []
-  let seed = 11
-  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648
+  const rnd = mulberry32(11)
   const capacity = hosts.filter((h) => h.schedulable).length * 4
   let placed = 0
   const t0 = performance.now()

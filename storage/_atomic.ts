@@ -45,9 +45,7 @@ export function storageWriteError(error: unknown, target: string): unknown {
   const code = (error as NodeJS.ErrnoException | null)?.code
   if (code !== 'ENOSPC' && code !== 'EDQUOT') return error
   return new KtrdrError({
-    statusCode: 507,
     code: 'STORAGE_FULL',
-    retryable: true,
     cause: error,
     message: `No space left to write ${target} (${code}): free space on that filesystem or raise its quota, then retry`,
     details: { path: target, errno: code },

@@ -1,6 +1,7 @@
 // Public entry of the storage package: every component reaches data, models, bundles,
 // results, strategies and checkpoints through these mounts.
-import { createStorage, type Driver, type Storage } from 'unstorage'
+import type { Driver, Storage } from 'unstorage'
+import { createDriverStorage } from './_driver-storage.ts'
 import { fsAtomicDriver } from './drivers/fs-atomic.ts'
 import {
   MOUNT_NAMES,
@@ -15,12 +16,14 @@ export { MOUNT_NAMES, resolveStorageOptions, resolveLocalPath } from './options.
 export type { MountConfig, MountName, ResolvedStorageOptions, StorageConfig } from './options.ts'
 export { fsAtomicDriver } from './drivers/fs-atomic.ts'
 export { storageWriteError, writeFileAtomic } from './_atomic.ts'
+export { createDriverStorage, type DriverStorageOptions } from './_driver-storage.ts'
 export { sweepStorageTemps, sweepTempFiles, type SweepResult } from './sweep.ts'
+export { assertStorageKey, invalidStorageKey, storageKeyProblem, STORAGE_KEY_LIMITS } from './keys.ts'
 
 export type KtrdrStorage = Record<MountName, Storage> & { options: ResolvedStorageOptions; dispose(): Promise<void> }
 
 export async function createMountStorage(config: MountConfig): Promise<Storage> {
-  return createStorage({ driver: await createMountDriver(config) })
+  return createDriverStorage(await createMountDriver(config))
 }
 
 /** The unstorage driver of one mount config (fs, http or any unstorage driver by name). */
@@ -29,7 +32,7 @@ export async function createMountDriver(config: MountConfig): Promise<Driver> {
   if (config.driver === 'http' && 'base' in config) {
     // Loaded only when used: it pulls in ofetch, whose top-level touch of globalThis.fetch makes
     // Node load undici (~30 ms of every function executor's start-up when the mounts are on fs).
-    const { default: httpDriver } = await import('unstorage/drivers/http')
+    const { httpDriver } = await import('./drivers/http.ts')
     return httpDriver({ base: config.base, headers: config.headers })
   }
   if (!('options' in config)) throw new Error(`Storage mount config for driver "${config.driver}" needs "options"`)

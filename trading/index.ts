@@ -4,6 +4,9 @@
 
 export * from './types.ts'
 
+// Errors: the runtime's KtrdrError, with the domain's codes registered (trading/error-codes.ts)
+export { KtrdrError, createKtrdrError, isKtrdrError, TRADING_ERROR_CODES } from './_errors.ts'
+
 // Storage layout of models and backtest results, and the trading functions' names
 export {
   modelDirName,
@@ -68,7 +71,8 @@ export {
   parseDatasetKey,
 } from './data/_symbols.ts'
 export { formatIsoSeconds, parseDateInput } from './data/_time.ts'
-export { importVendorCsv, detectVendorLayout, type VendorLayout, type ImportResult } from './data/import.ts'
+export { importVendorCsv, detectVendorLayout, checkBarSpacing, type VendorLayout, type ImportResult } from './data/import.ts'
+export { resampleSeries, sessionFor, SESSION_CALENDARS, type SessionCalendar } from './data/resample.ts'
 export { mulberry32, createRng } from './rng.ts'
 export {
   generateSyntheticSeries,

@@ -1,5 +1,6 @@
 // Where the trading functions keep their outputs in storage, in one place: train and backtest write
 // these keys, the research API reads them back. Plain strings only (no tfjs), so readers stay light.
+import { createKtrdrError } from './_errors.ts'
 
 /** Strategy names become key segments: keep them to characters every driver and filesystem accepts. */
 export function modelDirName(strategyName: string): string {
@@ -7,7 +8,8 @@ export function modelDirName(strategyName: string): string {
     .trim()
     .replace(/[^A-Za-z0-9_.-]+/g, '_')
     .replace(/^\.+/, '_')
-  if (!safe) throw new Error('A model needs a strategy name made of letters, digits, dot, dash or underscore')
+  if (!safe)
+    throw createKtrdrError('STRATEGY_NAME_INVALID', 'A model needs a strategy name made of letters, digits, dot, dash or underscore')
   return safe
 }
 

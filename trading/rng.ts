@@ -2,7 +2,7 @@
  * mulberry32: small, fast, seedable 32-bit PRNG for everything that must replay from a seed —
  * synthetic markets (through createRng), the training epoch order, test fixtures and benches:
  * same seed, same numbers, on every machine. Weight initialisers and dropout masks use tfjs's
- * own seeded generators instead (functions/core/src/model/).
+ * own seeded generators instead (trading/model/).
  */
 export function mulberry32(seed: number): () => number {
   let a = seed >>> 0

@@ -1,5 +1,5 @@
 import { defineEventHandler, getQuery, getRouterParam } from 'h3'
-import { KtrdrError } from '../../runtime/protocol/index.ts'
+import { KtrdrError } from '../../trading/index.ts'
 import { defineGatewayRoutes } from '../../runtime/gateway/index.ts'
 import { assertSymbol, assertTimeframe, formatIsoSeconds, listDatasets, loadBars, readMeta, sliceSeries } from '../../trading/index.ts'
 
@@ -9,9 +9,13 @@ export default defineGatewayRoutes((router, ctx) => {
     '/api/v1/data',
     defineEventHandler(async (event) => {
       const q = getQuery(event)
+      // Checked like the path parameters: a filter no dataset can match is a 400, not an empty list.
+      const given = (v: unknown) => (v === undefined || v === '' ? undefined : v)
+      const symbol = given(q.symbol)
+      const timeframe = given(q.timeframe)
       const datasets = await listDatasets(ctx.storage.data, {
-        symbol: typeof q.symbol === 'string' ? q.symbol : undefined,
-        timeframe: typeof q.timeframe === 'string' ? q.timeframe : undefined,
+        symbol: symbol === undefined ? undefined : assertSymbol(symbol),
+        timeframe: timeframe === undefined ? undefined : assertTimeframe(timeframe),
       })
       return {
         success: true,
@@ -26,7 +30,8 @@ export default defineGatewayRoutes((router, ctx) => {
   router.get(
     '/api/v1/data/:symbol/:timeframe',
     defineEventHandler(async (event) => {
-      const symbol = assertSymbol(decodeURIComponent(getRouterParam(event, 'symbol') ?? ''))
+      // decode: true leaves a malformed escape (%ff) as it is for assertSymbol to refuse, where decodeURIComponent threw (a 500).
+      const symbol = assertSymbol(getRouterParam(event, 'symbol', { decode: true }) ?? '')
       const timeframe = assertTimeframe(getRouterParam(event, 'timeframe'))
       const q = getQuery(event)
       const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined)
@@ -35,9 +40,7 @@ export default defineGatewayRoutes((router, ctx) => {
         limit = Number(q.limit)
         if (!Number.isInteger(limit) || limit < 1)
           throw new KtrdrError({
-            statusCode: 400,
             code: 'DATA_INVALID_LIMIT',
-            retryable: false,
             message: `limit must be a positive integer, got ${JSON.stringify(q.limit)}`,
           })
       }

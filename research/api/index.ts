@@ -1,6 +1,8 @@
 // The research API: route modules the gateway mounts through the research pack.
 import type { GatewayRoutes } from '../../runtime/gateway/index.ts'
 import catalogRoutes from './catalog.ts'
+import chartsRoutes from './charts.ts'
+import compareRoutes from './compare.ts'
 import compatRoutes from './compat.ts'
 import dataRoutes from './data.ts'
 import modelsRoutes from './models.ts'
@@ -12,7 +14,7 @@ import trainingsRoutes from './trainings.ts'
 /**
  * Cached market data and strategies (read/write), the deployment guide's endpoints mapped onto the
  * trading functions, and read-only views of what they wrote: results, models, training performance,
- * timeframes and symbols.
+ * timeframes and symbols; what the dashboard and `ktrdr report`/`compare` draw (decimated charts, comparisons).
  */
 export const researchRoutes: GatewayRoutes[] = [
   compatRoutes,
@@ -23,4 +25,6 @@ export const researchRoutes: GatewayRoutes[] = [
   trainingsRoutes,
   catalogRoutes,
   loopRoutes,
+  chartsRoutes,
+  compareRoutes,
 ]

@@ -1,6 +1,6 @@
 import { defineEventHandler, getRouterParam } from 'h3'
 import type { Storage } from 'unstorage'
-import { KtrdrError } from '../../runtime/protocol/index.ts'
+import { KtrdrError } from '../../trading/index.ts'
 import { defineGatewayRoutes, parseStoreKey, sendStoredFile, storedSize } from '../../runtime/gateway/index.ts'
 
 import { MODEL_FILES, MODEL_LATEST_POINTER_RE as LATEST_RE, MODEL_VERSION_DIR_RE as VERSION_RE } from '../../trading/index.ts'
@@ -94,9 +94,7 @@ async function resolveVersion(models: Storage, strategy: string, version: string
 
 function modelNotFound(strategy: string, version: string) {
   return new KtrdrError({
-    statusCode: 404,
     code: 'MODEL_NOT_FOUND',
-    retryable: false,
     message: `No model version "${strategy}/${version}": versions look like <timeframe>_v<N> or <timeframe>_latest; list them with GET /api/v1/models`,
   })
 }
@@ -177,9 +175,7 @@ export default defineGatewayRoutes((router, ctx) => {
       const sent = await sendStoredFile(event, ctx.storage, 'models', `${strategy}/${version}/${file}`)
       if (sent !== undefined) return sent
       throw new KtrdrError({
-        statusCode: 404,
         code: 'MODEL_FILE_NOT_FOUND',
-        retryable: false,
         message: `No file "${file}" in model ${strategy}/${version}: see its files with GET /api/v1/models/${strategy}/${version}`,
       })
     }),

@@ -1,7 +1,6 @@
 import { defineEventHandler, getQuery, getRouterParam, setResponseStatus } from 'h3'
 import { defineGatewayRoutes, readJsonBody } from '../../runtime/gateway/index.ts'
-import { KtrdrError } from '../../runtime/protocol/index.ts'
-import { EXPERIMENT_ID_RE, listExperimentIds, readExperiment, readHypotheses } from '../../trading/index.ts'
+import { EXPERIMENT_ID_RE, KtrdrError, listExperimentIds, readExperiment, readHypotheses } from '../../trading/index.ts'
 import { createResearchLoops, type ResearchLoops } from '../loop/loop.ts'
 import { resolveResearchOptions } from '../loop/options.ts'
 import { parseResearchRequest } from '../loop/_request.ts'
@@ -14,9 +13,7 @@ function intParam(value: unknown, name: string, fallback: number, min: number, m
   const n = Number(value)
   if (!Number.isInteger(n) || n < min || n > max)
     throw new KtrdrError({
-      statusCode: 400,
-      code: 'INVALID_REQUEST',
-      retryable: false,
+      code: 'BAD_REQUEST',
       message: `${name} must be an integer between ${min} and ${max}`,
       details: { field: name },
     })
@@ -33,9 +30,9 @@ export default defineGatewayRoutes((router, ctx) => {
   loops.catch((error: Error) => ctx.logger.error(`Research loops could not start: ${error.message}`))
   ctx.hooks.on('gateway:close', () => void loops.then((l) => l.close()).catch(() => {}))
 
-  const view = (engine: ResearchLoops, loop: LoopRecord) => {
+  const view = async (engine: ResearchLoops, loop: LoopRecord) => {
     const { phase_started_at: _started, ...rest } = loop
-    return { ...rest, parent_operation_id: null, progress: engine.progress(loop) }
+    return { ...rest, parent_operation_id: null, progress: await engine.progress(loop) }
   }
 
   async function start(body: unknown) {
@@ -49,7 +46,7 @@ export default defineGatewayRoutes((router, ctx) => {
     defineEventHandler(async (event) => {
       const { engine, loop } = await start(await readJsonBody(event, ctx.options.maxBodyBytes))
       setResponseStatus(event, 202)
-      return { success: true, ...view(engine, loop) }
+      return { success: true, ...(await view(engine, loop)) }
     }),
   )
 
@@ -62,16 +59,14 @@ export default defineGatewayRoutes((router, ctx) => {
       for (const s of status ?? [])
         if (!STATUSES.includes(s))
           throw new KtrdrError({
-            statusCode: 400,
-            code: 'INVALID_REQUEST',
-            retryable: false,
+            code: 'BAD_REQUEST',
             message: `status must be one of ${STATUSES.join(', ')}`,
             details: { field: 'status' },
           })
       const limit = intParam(q.limit, 'limit', 50, 1, 1000)
       const offset = intParam(q.offset, 'offset', 0, 0, Number.MAX_SAFE_INTEGER)
       const { items, total } = await engine.list({ status, limit, offset })
-      return { success: true, data: items.map((l) => view(engine, l)), total_count: total, limit, offset }
+      return { success: true, data: await Promise.all(items.map((l) => view(engine, l))), total_count: total, limit, offset }
     }),
   )
 
@@ -79,7 +74,7 @@ export default defineGatewayRoutes((router, ctx) => {
     '/api/v1/research/:id',
     defineEventHandler(async (event) => {
       const engine = await loops
-      return { success: true, data: view(engine, await engine.get(getRouterParam(event, 'id', { decode: true })!)) }
+      return { success: true, data: await view(engine, await engine.get(getRouterParam(event, 'id', { decode: true })!)) }
     }),
   )
 
@@ -88,7 +83,13 @@ export default defineGatewayRoutes((router, ctx) => {
     const body = await readJsonBody<{ reason?: unknown }>(event, ctx.options.maxBodyBytes).catch(() => ({}) as { reason?: unknown })
     const reason = typeof body.reason === 'string' && body.reason ? body.reason : 'Cancelled by request'
     const { loop, cancelled } = await engine.cancel(getRouterParam(event, 'id', { decode: true })!, reason)
-    return { success: true, operation_id: loop.operation_id, status: loop.status, cancelled_children: cancelled, data: view(engine, loop) }
+    return {
+      success: true,
+      operation_id: loop.operation_id,
+      status: loop.status,
+      cancelled_children: cancelled,
+      data: await view(engine, loop),
+    }
   }
   router.delete('/api/v1/research/:id', defineEventHandler(cancel))
 
@@ -118,7 +119,7 @@ export default defineGatewayRoutes((router, ctx) => {
       return {
         success: true,
         status: active.total > 0 ? 'active' : 'idle',
-        active: active.items.map((l) => view(engine, l)),
+        active: await Promise.all(active.items.map((l) => view(engine, l))),
         recent: recent.items.map((l) => ({
           operation_id: l.operation_id,
           status: l.status,
@@ -171,9 +172,7 @@ export default defineGatewayRoutes((router, ctx) => {
       const record = EXPERIMENT_ID_RE.test(id) ? await readExperiment(ctx.storage.memory, id) : null
       if (!record)
         throw new KtrdrError({
-          statusCode: 404,
           code: 'EXPERIMENT_NOT_FOUND',
-          retryable: false,
           message: `Experiment "${id}" does not exist: list them with GET /api/v1/experiments`,
           details: { field: 'id' },
         })

@@ -1,5 +1,5 @@
 import { defineEventHandler, getQuery, getRouterParam } from 'h3'
-import { KtrdrError } from '../../runtime/protocol/index.ts'
+import { KtrdrError } from '../../trading/index.ts'
 import { defineGatewayRoutes, listStoreKeys, parseStoreKey, sendStoredFile } from '../../runtime/gateway/index.ts'
 
 const PREFIX = '/api/v1/results'
@@ -25,13 +25,11 @@ function links(id: string, result: unknown): Record<string, string> {
 export default defineGatewayRoutes((router, ctx) => {
   router.get(
     '/api/v1/operations/:id/results',
-    defineEventHandler((event) => {
-      const { op } = ctx.operations.require(getRouterParam(event, 'id', { decode: true })!)
+    defineEventHandler(async (event) => {
+      const { op } = await ctx.operations.require(getRouterParam(event, 'id', { decode: true })!)
       if (op.status !== 'completed' && op.status !== 'failed') {
         throw new KtrdrError({
-          statusCode: 400,
-          code: 'OPERATION_NOT_FINISHED',
-          retryable: op.status === 'pending' || op.status === 'running',
+          code: op.status === 'cancelled' ? 'OPERATION_CANCELLED' : 'OPERATION_NOT_FINISHED',
           message: `Operation ${op.operation_id} is ${op.status}: results exist once it is completed or failed (follow it with GET /api/v1/operations/${op.operation_id}/events)`,
         })
       }
@@ -60,9 +58,7 @@ export default defineGatewayRoutes((router, ctx) => {
     const keys = await listStoreKeys(ctx.storage, 'results', prefix)
     if (keys.length === 0 && key) {
       throw new KtrdrError({
-        statusCode: 404,
         code: 'RESULT_NOT_FOUND',
-        retryable: false,
         message: `No result file or folder "${key}" in the results mount: backtests write backtests/<operation_id>/…; see the keys of an operation with GET ${PREFIX}/backtests/<operation_id>`,
       })
     }

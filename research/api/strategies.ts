@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { defineEventHandler, getRequestHeader, getRouterParam, setResponseStatus, type H3Event } from 'h3'
-import { KtrdrError } from '../../runtime/protocol/index.ts'
+import { KtrdrError } from '../../trading/index.ts'
 import { defineGatewayRoutes, readBodyBytes } from '../../runtime/gateway/index.ts'
 import { createStrategyValidator } from './_strategy-validator.ts'
 import type { validateStrategy } from '../../trading/index.ts'
@@ -19,9 +19,7 @@ async function readStrategySource(event: H3Event, maxBytes: number): Promise<{ s
       body = JSON.parse(text)
     } catch (cause) {
       throw new KtrdrError({
-        statusCode: 400,
         code: 'INVALID_JSON',
-        retryable: false,
         message: `Body is not valid JSON (${(cause as Error).message}): send {"yaml": "<strategy text>"} or the YAML itself as text/yaml`,
         cause,
       })
@@ -29,9 +27,7 @@ async function readStrategySource(event: H3Event, maxBytes: number): Promise<{ s
     const yaml = (body as { yaml?: unknown } | null)?.yaml
     if (typeof yaml !== 'string' || !yaml.trim())
       throw new KtrdrError({
-        statusCode: 400,
-        code: 'INVALID_BODY',
-        retryable: false,
+        code: 'BAD_REQUEST',
         message: 'Send {"yaml": "<strategy text>"} or the YAML itself as text/yaml',
       })
     const name = (body as { name?: unknown }).name
@@ -39,9 +35,7 @@ async function readStrategySource(event: H3Event, maxBytes: number): Promise<{ s
   }
   if (!text.trim())
     throw new KtrdrError({
-      statusCode: 400,
-      code: 'INVALID_BODY',
-      retryable: false,
+      code: 'BAD_REQUEST',
       message: 'Empty body: send the strategy YAML (text/yaml) or {"yaml": "…"}',
     })
   return { source: text }
@@ -52,9 +46,7 @@ function strategyKey(name: string): string {
   if (!NAME_RE.test(base)) {
     const shown = JSON.stringify(name.length > 60 ? `${name.slice(0, 60)}…` : name)
     throw new KtrdrError({
-      statusCode: 400,
-      code: 'STRATEGY_INVALID_NAME',
-      retryable: false,
+      code: 'STRATEGY_NAME_INVALID',
       message: `Invalid strategy name ${shown} (${name.length} characters): 1–100 letters, digits, _ - . starting with a letter, digit or _`,
     })
   }
@@ -95,9 +87,7 @@ export default defineGatewayRoutes((router, ctx) => {
     const text = await readYaml(key)
     if (text === undefined)
       throw new KtrdrError({
-        statusCode: 404,
         code: 'STRATEGY_NOT_FOUND',
-        retryable: false,
         message: `No strategy "${name}" in the strategies mount: upload ${key} first`,
       })
     return text
@@ -113,9 +103,7 @@ export default defineGatewayRoutes((router, ctx) => {
       const result = await validate(source, key)
       if (!result.valid) {
         throw new KtrdrError({
-          statusCode: 422,
           code: 'STRATEGY_INVALID',
-          retryable: false,
           message: `Strategy ${key} is invalid; nothing was stored: ${result.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`,
           details: { errors: result.errors, warnings: result.warnings },
         })
@@ -194,9 +182,7 @@ export default defineGatewayRoutes((router, ctx) => {
       const result = await validate(await load(name), strategyKey(name))
       if (!result.valid)
         throw new KtrdrError({
-          statusCode: 422,
           code: 'STRATEGY_INVALID',
-          retryable: false,
           message: `Strategy ${name} is invalid`,
           details: { errors: result.errors },
         })

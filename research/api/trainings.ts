@@ -1,5 +1,5 @@
 import { defineEventHandler, getRouterParam } from 'h3'
-import { KtrdrError } from '../../runtime/protocol/index.ts'
+import { KtrdrError } from '../../trading/index.ts'
 import { MODEL_FILES, TRADING_FUNCTIONS } from '../../trading/index.ts'
 import { defineGatewayRoutes, storedSize } from '../../runtime/gateway/index.ts'
 
@@ -28,20 +28,16 @@ export default defineGatewayRoutes((router, ctx) => {
   router.get(
     '/api/v1/trainings/:id/performance',
     defineEventHandler(async (event) => {
-      const { op } = ctx.operations.require(getRouterParam(event, 'id', { decode: true })!)
+      const { op } = await ctx.operations.require(getRouterParam(event, 'id', { decode: true })!)
       if (op.operation_type !== 'training' && op.function.name !== TRADING_FUNCTIONS.train) {
         throw new KtrdrError({
-          statusCode: 400,
           code: 'NOT_A_TRAINING',
-          retryable: false,
           message: `Operation ${op.operation_id} is a ${op.operation_type} operation, not a training: use GET /api/v1/operations/${op.operation_id}/results`,
         })
       }
       if (op.status !== 'completed') {
         throw new KtrdrError({
-          statusCode: 400,
-          code: 'TRAINING_NOT_COMPLETED',
-          retryable: op.status === 'pending' || op.status === 'running',
+          code: op.status === 'pending' || op.status === 'running' ? 'OPERATION_NOT_FINISHED' : 'TRAINING_NOT_COMPLETED',
           message: `Training ${op.operation_id} is ${op.status}: performance exists only for completed trainings${op.status === 'failed' ? ` (see the error with GET /api/v1/operations/${op.operation_id}/results)` : ''}`,
         })
       }

@@ -9,8 +9,12 @@ import {
   listDatasets,
   loadBars,
   readMeta,
+  resampleSeries,
   saveBars,
+  sessionFor,
+  SESSION_CALENDARS,
   sliceSeries,
+  type SessionCalendar,
   type SyntheticPreset,
 } from '../../trading/index.ts'
 
@@ -30,6 +34,16 @@ const storageArgs = {
 
 async function useDataStorage(dir?: string) {
   return createKtrdrStorage(dir ? { mounts: { data: { driver: 'fs', base: dir } } } : {})
+}
+
+/** Stored bars are only ever replaced on purpose: generated or derived data must not overwrite a dataset by accident. */
+async function refuseOverwrite(storage: Awaited<ReturnType<typeof useDataStorage>>, symbol: string, timeframe: string, force: boolean) {
+  if (force) return
+  const [existing] = await listDatasets(storage.data, { symbol, timeframe })
+  if (!existing) return
+  throw new Error(
+    `${existing.key} already holds ${existing.bars} ${existing.synthetic ? 'SYNTHETIC ' : ''}bars (${existing.start} → ${existing.end}): pass --force to replace them; nothing was written`,
+  )
 }
 
 const list = defineCommand({
@@ -150,6 +164,7 @@ const generate = defineCommand({
     preset: { type: 'string', description: 'forex (default) or equity' },
     structure: { type: 'string', description: 'Planted structure: none (default) or trend_regimes (see docs/decisions.md)' },
     seed: { type: 'string', description: 'PRNG seed (default 42)' },
+    force: { type: 'boolean', description: 'Replace a dataset already stored under SYMBOL TIMEFRAME' },
     ...storageArgs,
   },
   run: ({ args }) =>
@@ -171,6 +186,7 @@ const generate = defineCommand({
       })
       const storage = await useDataStorage(args['data-dir'])
       try {
+        await refuseOverwrite(storage, args.symbol, args.timeframe, !!args.force)
         const saved = await saveBars(storage.data, series, {
           meta: { synthetic: true, generator: SYNTHETIC_GENERATOR, seed, preset, structure },
         })
@@ -184,7 +200,54 @@ const generate = defineCommand({
     }),
 })
 
+const resample = defineCommand({
+  meta: {
+    name: 'resample',
+    description: 'Derive coarser bars (4h, 1d, 1w…) from stored finer ones, so every timeframe of a strategy comes from one market',
+  },
+  args: {
+    symbol: { type: 'positional', required: true, description: 'Symbol' },
+    from: { type: 'string', required: true, description: 'Stored timeframe to read (e.g. 1h)' },
+    to: { type: 'string', required: true, description: 'Timeframe(s) to write, comma-separated (e.g. 4h,1d,1w)' },
+    session: {
+      type: 'string',
+      description: `Bucket clock: ${SESSION_CALENDARS.join(', ')} (default: from the dataset's metadata, equities us_equity, forex fx, else utc)`,
+    },
+    force: { type: 'boolean', description: 'Replace datasets already stored under the target timeframes' },
+    ...storageArgs,
+  },
+  run: ({ args }) =>
+    guard(async () => {
+      const targets = String(args.to)
+        .split(',')
+        .map((t) => t.trim())
+        .filter(Boolean)
+      if (!targets.length) throw new Error('--to needs at least one timeframe, e.g. --to 4h,1d')
+      if (args.session !== undefined && !SESSION_CALENDARS.includes(args.session as SessionCalendar))
+        throw new Error(`--session must be one of ${SESSION_CALENDARS.join(', ')} (got ${args.session})`)
+      const storage = await useDataStorage(args['data-dir'])
+      try {
+        const source = await loadBars(storage.data, { symbol: args.symbol, timeframe: args.from })
+        const meta = await readMeta(storage.data, args.symbol, args.from)
+        const session = (args.session as SessionCalendar | undefined) ?? sessionFor(meta)
+        // Every target is checked before anything is written: one refusal leaves all of them as they were.
+        const derived = targets.map((tf) => resampleSeries(source, tf, session))
+        for (const tf of targets) await refuseOverwrite(storage, args.symbol, tf, !!args.force)
+        for (const series of derived) {
+          const saved = await saveBars(storage.data, series, {
+            meta: { ...meta, source: `resample:${args.from}`, resampled_from: args.from, session, updated_at: new Date().toISOString() },
+          })
+          console.log(
+            `${args.symbol} ${args.from} → ${series.timeframe}: ${source.length} bars → ${saved.bars} (${session} sessions${meta?.synthetic ? ', SYNTHETIC' : ''}) → ${saved.key}`,
+          )
+        }
+      } finally {
+        await storage.dispose()
+      }
+    }),
+})
+
 export default defineCommand({
-  meta: { name: 'data', description: 'Market data cache: list, show, import, generate' },
-  subCommands: { list, show, import: importCmd, generate },
+  meta: { name: 'data', description: 'Market data cache: list, show, import, generate, resample' },
+  subCommands: { list, show, import: importCmd, generate, resample },
 })

@@ -1,5 +1,6 @@
+import { setTimeout as delay } from 'node:timers/promises'
 import { defineCommand } from 'citty'
-import { apiArgs, guard, table, useGatewayApi } from '../../runtime/cli/index.ts'
+import { apiArgs, followOperation, guard, table, useGatewayApi } from '../../runtime/cli/index.ts'
 
 type Loop = {
   operation_id: string
@@ -8,7 +9,7 @@ type Loop = {
   strategy_name: string | null
   experiment_id: string
   created_at: string
-  progress: { percentage: number; current_step: string }
+  progress: { percentage: number; current_step: string; child?: { operation_id: string; status: string; percentage: number } | null }
   children: Record<string, string>
   gates: Record<string, { passed: boolean; bypassed: boolean; reasons: string[] } | undefined>
   shortcut: string | null
@@ -67,18 +68,28 @@ const start = defineCommand({
       console.log(`Started ${loop.operation_id} (experiment ${loop.experiment_id})`)
       if (!args.wait) return
       let last = ''
-      for (;;) {
-        const { data } = await api<{ data: Loop }>(`/api/v1/research/${loop.operation_id}`)
-        const line = `[${data.phase}] ${data.progress.percentage}% ${data.progress.current_step}`
+      const show = (line: string) => {
         if (line !== last) console.log(line)
         last = line
+      }
+      for (;;) {
+        const { data } = await api<{ data: Loop }>(`/api/v1/research/${loop.operation_id}`)
+        show(`[${data.phase}] ${data.progress.percentage}% ${data.progress.current_step}`)
         if (TERMINAL.has(data.status)) {
           console.log(args.json ? JSON.stringify(data, null, 2) : summary(data))
           if (data.status !== 'completed') process.exitCode = 1
           return
         }
-        // Polled, not streamed: a loop's phases take minutes; one request a second costs nothing.
-        await new Promise((r) => setTimeout(r, 1000))
+        const child = data.progress.child
+        if (child && !TERMINAL.has(child.status)) {
+          // The phase's child announces its progress and its end on its event stream.
+          await followOperation(api, child.operation_id, {
+            onState: (op) => show(`[${data.phase}] ${op.progress.percentage}% of ${op.function.name}: ${op.progress.current_step ?? ''}`),
+          })
+        } else {
+          // Waiting for a slot (pending), or the loop recording a finished phase: nothing announces either.
+          await delay(500)
+        }
       }
     }),
 })

@@ -1,4 +1,4 @@
-import { KtrdrError } from '../../runtime/protocol/index.ts'
+import { KtrdrError } from '../../trading/index.ts'
 import type { ResolvedResearchOptions } from './options.ts'
 import type { ResearchRequest } from './_types.ts'
 
@@ -7,8 +7,8 @@ const MODEL_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
 const DATE_RE = /^\d{4}-\d{2}-\d{2}$/
 const KNOWN = ['brief', 'strategy', 'model', 'bypass_gates', 'constraints', 'training', 'backtest']
 
-export function badField(field: string, message: string, statusCode = 400, code = 'INVALID_REQUEST'): never {
-  throw new KtrdrError({ statusCode, code, retryable: false, message: `${field}: ${message}`, details: { field } })
+export function badField(field: string, message: string, code: 'BAD_REQUEST' | 'BACKTEST_IN_SAMPLE' = 'BAD_REQUEST'): never {
+  throw new KtrdrError({ code, message: `${field}: ${message}`, details: { field } })
 }
 
 function date(value: unknown, field: string): string | null {
@@ -85,7 +85,6 @@ export function parseResearchRequest(body: unknown, options: ResolvedResearchOpt
     badField(
       'backtest.start_date',
       `must be after training.end_date (${t.end_date}): the backtest is held out of training`,
-      422,
       'BACKTEST_IN_SAMPLE',
     )
   return request

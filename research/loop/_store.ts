@@ -3,27 +3,6 @@ import type { LoopRecord, LoopStatus } from './_types.ts'
 
 type GatewayDatabase = GatewayRouteContext['database']
 
-/** The few async queries the loop needs, `?` placeholders (the shape of the gateway's SQL client). */
-interface Sql {
-  exec(sql: string): Promise<void>
-  run(sql: string, params?: unknown[]): Promise<unknown>
-  get<T>(sql: string, params?: unknown[]): Promise<T | undefined>
-  all<T>(sql: string, params?: unknown[]): Promise<T[]>
-}
-
-/** The gateway database's async client when it has one, else one over its better-sqlite3 connection. */
-function sqlOf(database: GatewayDatabase): Sql {
-  const shared = (database as unknown as { sql?: Sql }).sql
-  if (shared) return shared
-  const sqlite = database.sqlite
-  return {
-    exec: async (sql) => void sqlite.exec(sql),
-    run: async (sql, params = []) => sqlite.prepare(sql).run(...params),
-    get: async <T>(sql: string, params: unknown[] = []) => sqlite.prepare(sql).get(...params) as T | undefined,
-    all: async <T>(sql: string, params: unknown[] = []) => sqlite.prepare(sql).all(...params) as T[],
-  }
-}
-
 // Portable SQL (SQLite and PostgreSQL): TEXT/BIGINT columns, ON CONFLICT upserts.
 const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS research_loops (
@@ -50,7 +29,8 @@ const SCHEMA = [
  * restarted gateway resumes every live loop at the phase it was in.
  */
 export async function createLoopStore(database: GatewayDatabase) {
-  const sql = sqlOf(database)
+  // The gateway's dialect-neutral client (`?` placeholders), on SQLite and PostgreSQL alike.
+  const { sql } = database
   for (const statement of SCHEMA) await sql.exec(statement)
   const parse = (r: { data: string } | undefined) => (r ? (JSON.parse(r.data) as LoopRecord) : null)
   return {

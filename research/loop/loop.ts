@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto'
 import { cancelOperationTree, type GatewayRouteContext } from '../../runtime/gateway/index.ts'
-import { KtrdrError, type Operation } from '../../runtime/protocol/index.ts'
+import type { Operation } from '../../runtime/protocol/index.ts'
 import {
   experimentId,
+  KtrdrError,
   listDatasets,
   llmModelMetaKey,
   recordHypotheses,
@@ -127,6 +128,9 @@ export async function createResearchLoops(ctx: GatewayRouteContext, options: Res
       try {
         next = await step(loop)
       } catch (error) {
+        // Closing: the step was cut off by the database closing under it, not by the loop's own
+        // fault; the next gateway resumes the loop at this phase.
+        if (closed) return
         await fail(loop, error as Error)
         next = 'wait'
       }
@@ -139,7 +143,7 @@ export async function createResearchLoops(ctx: GatewayRouteContext, options: Res
   /** Starts (or finds, after a restart) the child of a phase: one per loop and phase, whatever happens. */
   async function child(loop: LoopRecord, phase: ChildPhase, fn: string, input: unknown): Promise<Operation> {
     const known = loop.children[phase]
-    const existing = known ? ctx.operations.get(known) : null
+    const existing = known ? await ctx.operations.get(known) : null
     if (existing) return existing.op
     const result = await ctx.invoke(fn, {
       input,
@@ -188,9 +192,7 @@ export async function createResearchLoops(ctx: GatewayRouteContext, options: Res
     const v = validateStrategy(typeof yaml === 'string' ? yaml : String(yaml ?? ''))
     if (!v.strategy)
       throw new KtrdrError({
-        statusCode: 422,
         code: 'STRATEGY_INVALID',
-        retryable: false,
         message: `Strategy ${loop.strategy_name} is invalid`,
       })
     const symbol = v.strategy.training_data.symbols[0]
@@ -202,9 +204,7 @@ export async function createResearchLoops(ctx: GatewayRouteContext, options: Res
     if (!trainEnd || !btStart) {
       if (!data?.start || !data.end)
         throw new KtrdrError({
-          statusCode: 422,
           code: 'DATA_NOT_FOUND',
-          retryable: false,
           message: `No ${symbol} ${timeframe} data to split into training and a held-out backtest: load or generate it first`,
         })
       const from = Date.parse(req.training.start_date ?? data.start)
@@ -439,9 +439,7 @@ export async function createResearchLoops(ctx: GatewayRouteContext, options: Res
     if (!loop) throw notFound(id)
     if (TERMINAL.has(loop.status))
       throw new KtrdrError({
-        statusCode: 400,
         code: 'OPERATION_FINISHED',
-        retryable: false,
         message: `Research loop ${id} is already ${loop.status}; only pending or running loops can be cancelled`,
       })
     loop.status = 'cancelled'
@@ -458,9 +456,7 @@ export async function createResearchLoops(ctx: GatewayRouteContext, options: Res
 
   function notFound(id: string) {
     return new KtrdrError({
-      statusCode: 404,
       code: 'OPERATION_NOT_FOUND',
-      retryable: false,
       message: `Research loop "${id}" does not exist: list them with GET /api/v1/research`,
       details: { field: 'operation_id' },
     })
@@ -470,9 +466,7 @@ export async function createResearchLoops(ctx: GatewayRouteContext, options: Res
   async function admit(req: ResearchRequest): Promise<string> {
     if (req.strategy && !(await ctx.storage.strategies.hasItem(`${req.strategy}.yaml`)))
       throw new KtrdrError({
-        statusCode: 404,
         code: 'STRATEGY_NOT_FOUND',
-        retryable: false,
         message: `strategy: "${req.strategy}" is not in the strategies mount: upload it (ktrdr strategy upload) or give a brief`,
         details: { field: 'strategy' },
       })
@@ -483,9 +477,7 @@ export async function createResearchLoops(ctx: GatewayRouteContext, options: Res
       .map((llm) => (llm as { model: string }).model)
     if (req.model && !own.includes(req.model) && !(await ctx.storage.models.hasItem(llmModelMetaKey(req.model))))
       throw new KtrdrError({
-        statusCode: 422,
         code: 'LLM_MODEL_UNKNOWN',
-        retryable: false,
         message: `model: "${req.model}" is neither served by a registered llm host (${own.join(', ') || 'none'}) nor published to the models mount (ktrdr llm publish)`,
         details: { field: 'model' },
       })
@@ -504,9 +496,7 @@ export async function createResearchLoops(ctx: GatewayRouteContext, options: Res
     if (used >= options.tokensPerDay) {
       const tomorrow = new Date(`${day()}T00:00:00Z`).getTime() + 86_400_000
       throw new KtrdrError({
-        statusCode: 429,
         code: 'RESEARCH_BUDGET_EXHAUSTED',
-        retryable: true,
         message: `The token budget of ${model} for today is spent (${used} of ${options.tokensPerDay} tokens): new loops start again at ${new Date(tomorrow).toISOString()} (KTRDR_RESEARCH_TOKENS_PER_DAY)`,
         details: { model, used, limit: options.tokensPerDay, resets_at: new Date(tomorrow).toISOString() },
       })
@@ -567,12 +557,12 @@ export async function createResearchLoops(ctx: GatewayRouteContext, options: Res
     list: (filter: { status?: LoopStatus[]; limit: number; offset: number }) => store.list(filter),
     cancel,
     /** Live view: the phase's share of 0–100 plus the running child's own progress within it. */
-    progress(loop: LoopRecord) {
+    async progress(loop: LoopRecord) {
       if (loop.status === 'completed') return { percentage: 100, current_step: 'Assessed' }
       const [from, to] = PHASE_SPAN[loop.phase]
       const childPhase = (Object.keys(PHASE_OF_CHILD) as ChildPhase[]).find((c) => PHASE_OF_CHILD[c] === loop.phase)
       const childId = childPhase ? loop.children[childPhase] : undefined
-      const op = childId ? ctx.operations.get(childId)?.op : undefined
+      const op = childId ? (await ctx.operations.get(childId))?.op : undefined
       const within = op ? (op.status === 'completed' ? 100 : op.progress.percentage) : 0
       return {
         percentage: Math.round((from + ((to - from) * within) / 100) * 10) / 10,

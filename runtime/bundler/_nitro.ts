@@ -139,9 +139,7 @@ export async function nitroBuild(fnDir: string, work: string, output: string, tr
     if (wanted.length > 0) await copyIncludedPackages(wanted, nodeModules)
   } catch (cause) {
     throw new KtrdrError({
-      statusCode: 422,
       code: 'BUNDLE_BUILD_FAILED',
-      retryable: false,
       cause,
       message: `Building ${relative(REPO_ROOT, fnDir) || fnDir} failed: ${(cause as Error).message}`,
     })

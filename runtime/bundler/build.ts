@@ -36,9 +36,7 @@ async function readBundleConfig(fnDir: string): Promise<BundleConfig> {
     return JSON.parse(await fsp.readFile(path, 'utf8')) as BundleConfig
   } catch (cause) {
     throw new KtrdrError({
-      statusCode: 422,
       code: 'BUNDLE_CONFIG_INVALID',
-      retryable: false,
       cause,
       message: `${path} is not valid JSON: ${(cause as Error).message}`,
     })
@@ -75,9 +73,7 @@ export function resolveFunctionDir(target: string, rootDir = REPO_ROOT): string 
   const candidates = [resolve(target), resolve(rootDir, 'functions', target)]
   for (const dir of candidates) if (existsSync(join(dir, 'index.ts'))) return dir
   throw new KtrdrError({
-    statusCode: 404,
     code: 'FUNCTION_SOURCE_NOT_FOUND',
-    retryable: false,
     message: `No function at "${target}": expected ${candidates.map((d) => join(d, 'index.ts')).join(' or ')}`,
   })
 }
@@ -153,9 +149,7 @@ async function describeBundle(entry: string, signal?: AbortSignal): Promise<Func
   } catch (cause) {
     const stderr = (cause as { stderr?: string }).stderr ?? ''
     throw new KtrdrError({
-      statusCode: 422,
       code: 'BUNDLE_IMPORT_FAILED',
-      retryable: false,
       cause,
       message: `The built bundle does not load: ${stderr.trim().split('\n').slice(-5).join(' | ') || (cause as Error).message}`,
     })

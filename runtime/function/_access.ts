@@ -62,5 +62,5 @@ export function normalizeStorageAccess(access: unknown, where: string): StorageS
 }
 
 function declarationError(message: string) {
-  return new KtrdrError({ statusCode: 422, code: 'FUNCTION_DECLARATION_INVALID', retryable: false, message })
+  return new KtrdrError({ code: 'FUNCTION_DECLARATION_INVALID', message })
 }

@@ -7,9 +7,7 @@ export function validateInput<I>(fn: FunctionDefinition<I>, input: unknown): I {
   if (parsed.success) return parsed.data
   const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`).join('; ')
   throw new KtrdrError({
-    statusCode: 422,
     code: 'INPUT_INVALID',
-    retryable: false,
     message: `Invalid input for function "${fn.name}": ${issues}`,
     details: parsed.error.issues,
   })

@@ -1,5 +1,5 @@
-import { createStorage, type Driver, type Storage } from 'unstorage'
-import { createMountDriver, MOUNT_NAMES, type KtrdrStorage, type MountName } from '../../storage/index.ts'
+import type { Driver, Storage } from 'unstorage'
+import { createDriverStorage, createMountDriver, MOUNT_NAMES, type KtrdrStorage, type MountName } from '../../storage/index.ts'
 import { isKtrdrError, KtrdrError } from '../protocol/index.ts'
 import type { StorageScope } from './_access.ts'
 import type { ExecutorStorageOptions } from '../protocol/index.ts'
@@ -36,7 +36,7 @@ export function checkStorageScope(scope: StorageScope, mount: MountName, key: st
 }
 
 function denied(message: string, mount: MountName, key: string, op: Op) {
-  return new KtrdrError({ statusCode: 403, code: 'STORAGE_SCOPE_DENIED', retryable: false, message, details: { mount, key, op } })
+  return new KtrdrError({ code: 'STORAGE_SCOPE_DENIED', message, details: { mount, key, op } })
 }
 
 /** An unstorage driver that lets through only what `scope` allows on `mount` (the rest: STORAGE_SCOPE_DENIED). */
@@ -112,7 +112,10 @@ export async function createScopedStorage(options: ExecutorStorageOptions): Prom
     MOUNT_NAMES.map(async (mount) => {
       const config = options.mounts[mount]
       const inner = options.scope[mount] && config.driver !== 'none' ? await createMountDriver(config) : noneDriver
-      return [mount, createStorage({ driver: codedErrors(scopeDriver(inner, mount, options.scope, options.who)) })] as const
+      const storage = createDriverStorage(codedErrors(scopeDriver(inner, mount, options.scope, options.who)), {
+        authorizeClear: (base) => checkStorageScope(options.scope, mount, base, 'clear', options.who),
+      })
+      return [mount, storage] as const
     }),
   )
   const storage = Object.fromEntries(entries) as Record<MountName, Storage>
@@ -142,13 +145,10 @@ function codedErrors(driver: Driver): Driver {
         // HEAD answers carry no body: the code is then the status text (h3 sends our code there).
         const code = e.data?.data?.code ?? (/^[A-Z][A-Z_]+$/.test(e.statusMessage ?? '') ? e.statusMessage : undefined)
         if (e.statusCode && code)
-          throw new KtrdrError({
-            statusCode: e.statusCode,
-            code,
-            retryable: e.data?.data?.retryable ?? false,
-            message: `Storage refused by the host: ${e.data?.message ?? code}`,
-            details: e.data?.data?.details,
-          })
+          throw new KtrdrError(
+            { code, message: `Storage refused by the host: ${e.data?.message ?? code}`, details: e.data?.data?.details },
+            { statusCode: e.statusCode, retryable: e.data?.data?.retryable ?? false },
+          )
         throw error
       }
     }) as F)

@@ -7,7 +7,7 @@
 import { consola } from 'consola'
 import { MOUNT_NAMES, type KtrdrStorage } from '../../storage/index.ts'
 import { createScopedStorage } from './_scope.ts'
-import { KtrdrError, toErrorInfo } from '../protocol/index.ts'
+import { KtrdrError, errorInfo, toErrorInfo } from '../protocol/index.ts'
 import type { FunctionDefinition, ProgressUpdate } from './define.ts'
 import { createFunctionContext } from './context.ts'
 import type { ExecutorToHost, HostToExecutor, InvokeMessage } from '../protocol/index.ts'
@@ -52,10 +52,7 @@ async function invoke(fn: FunctionDefinition, message: InvokeMessage): Promise<v
   running.set(message.id, controller)
   const remaining = message.deadline_ms - Date.now()
   const deadline = setTimeout(
-    () =>
-      controller.abort(
-        new KtrdrError({ statusCode: 504, code: 'FUNCTION_TIMEOUT', retryable: false, message: 'Function ran past its deadline' }),
-      ),
+    () => controller.abort(new KtrdrError({ code: 'FUNCTION_TIMEOUT', message: 'Function ran past its deadline' })),
     Math.min(Math.max(0, remaining), 2 ** 31 - 1),
   )
   // Functions may report progress in a hot loop: keep the latest and flush it at most every 50 ms.
@@ -89,7 +86,13 @@ async function invoke(fn: FunctionDefinition, message: InvokeMessage): Promise<v
   } catch (error) {
     if (flushTimer) clearTimeout(flushTimer)
     flush()
-    await send({ type: 'result', id: message.id, ok: false, error: toErrorInfo(error), aborted: controller.signal.aborted })
+    await send({
+      type: 'result',
+      id: message.id,
+      ok: false,
+      error: toErrorInfo(error, 'FUNCTION_ERROR'),
+      aborted: controller.signal.aborted,
+    })
   } finally {
     clearTimeout(deadline)
     running.delete(message.id)
@@ -108,7 +111,7 @@ async function main() {
     const info = toErrorInfo(error)
     await send({
       type: 'load_error',
-      error: { ...info, code: 'BUNDLE_IMPORT_FAILED', retryable: false, message: `Function bundle failed to load: ${info.message}` },
+      error: errorInfo('BUNDLE_IMPORT_FAILED', `Function bundle failed to load: ${info.message}`, info.details),
     })
     process.exit(1)
   }
@@ -120,14 +123,12 @@ async function main() {
   process.on('message', (message: HostToExecutor) => {
     if (message.type === 'invoke') void invoke(fn, message)
     else if (message.type === 'cancel')
-      running
-        .get(message.id)
-        ?.abort(new KtrdrError({ statusCode: 499, code: 'CANCELLED', retryable: false, message: message.reason || 'Operation cancelled' }))
+      running.get(message.id)?.abort(new KtrdrError({ code: 'CANCELLED', message: message.reason || 'Operation cancelled' }))
   })
   // The host owns our life: when it goes away, so do we.
   process.on('disconnect', () => process.exit(0))
   process.on('uncaughtException', (error) => {
-    const info = toErrorInfo(error)
+    const info = toErrorInfo(error, 'FUNCTION_ERROR')
     void Promise.all(
       [...running.keys()].map((id) =>
         send({

@@ -5,5 +5,6 @@ export type { FunctionContext, FunctionDefinition, OperationProgress, ProgressUp
 export { describeFunction, DEFAULT_MAX_ATTEMPTS, DEFAULT_TIMEOUT_SECONDS, type FunctionDescription } from './_describe.ts'
 export { createFunctionContext, type FunctionContextOptions } from './context.ts'
 export { createTempStorage, runFunctionInProcess, type RunInProcessOptions, type RunInProcessResult } from './testing.ts'
-// For hosts: the same scope check executors apply, on the host's storage endpoint.
-export { scopeDriver } from './_scope.ts'
+// For hosts: the same scope check executors apply, on the host's storage endpoint; and the
+// storage an executor hands its function (the host's tests run the storage contract over it).
+export { checkStorageScope, createScopedStorage, scopeDriver } from './_scope.ts'

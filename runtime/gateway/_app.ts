@@ -55,9 +55,7 @@ export async function createGatewayApp(services: GatewayServices, { routes = [] 
       const limit = route.body === 'upload' ? options.maxBundleBytes : options.maxBodyBytes
       if (declared > limit) {
         throw new KtrdrError({
-          statusCode: 413,
           code: 'BODY_TOO_LARGE',
-          retryable: false,
           message: `Request body of ${declared} bytes exceeds the ${limit}-byte limit for ${route.method.toUpperCase()} ${route.path}`,
         })
       }
@@ -79,16 +77,12 @@ export async function createGatewayApp(services: GatewayServices, { routes = [] 
       if (allow.length && !allow.includes(event.method)) {
         event.node.res.setHeader('allow', allow.join(', '))
         throw new KtrdrError({
-          statusCode: 405,
           code: 'METHOD_NOT_ALLOWED',
-          retryable: false,
           message: `${event.method} is not served at ${event.path.split('?')[0]}: use ${allow.join(', ')}`,
         })
       }
       throw new KtrdrError({
-        statusCode: 404,
         code: 'ROUTE_NOT_FOUND',
-        retryable: false,
         message: `No route for ${event.method} ${event.path.split('?')[0]}: see docs/architecture.md for the API`,
       })
     }),

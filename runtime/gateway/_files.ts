@@ -3,7 +3,7 @@ import { extname, relative, isAbsolute } from 'node:path'
 import type { H3Event } from 'h3'
 import { sendStream, setResponseHeader } from 'h3'
 import type { KtrdrStorage, MountName } from '../../storage/index.ts'
-import { resolveLocalPath } from '../../storage/index.ts'
+import { resolveLocalPath, storageKeyProblem } from '../../storage/index.ts'
 import { KtrdrError } from '../protocol/index.ts'
 
 const TYPES: Record<string, string> = {
@@ -37,18 +37,22 @@ export function parseStoreKey(rawPath: string, what: string): string {
       s = decodeURIComponent(raw)
     } catch (cause) {
       throw new KtrdrError({
-        statusCode: 400,
         code: 'INVALID_KEY',
-        retryable: false,
         message: `${what} key segment "${raw}" is not valid percent-encoding`,
         cause,
       })
     }
+    const problem = storageKeyProblem(s)
+    if (problem) {
+      const shown = JSON.stringify(s.length > 60 ? `${s.slice(0, 60)}…` : s)
+      throw new KtrdrError({
+        code: 'INVALID_KEY',
+        message: `${what} key segment ${shown} is not allowed: ${problem}`,
+      })
+    }
     if (s.startsWith('.') || /[:\\\0/]/.test(s)) {
       throw new KtrdrError({
-        statusCode: 400,
         code: 'INVALID_KEY',
-        retryable: false,
         message: `${what} key segment "${s}" is not allowed: use plain names separated by "/" (no ".", "..", hidden files, ":" or "\\")`,
       })
     }

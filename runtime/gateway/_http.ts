@@ -58,15 +58,13 @@ export async function readJsonBody<T = Record<string, unknown>>(event: H3Event, 
     value = JSON.parse(text)
   } catch (cause) {
     throw new KtrdrError({
-      statusCode: 400,
       code: 'INVALID_JSON',
-      retryable: false,
       message: `Request body is not valid JSON (${(cause as Error).message}): send a JSON object with content-type application/json`,
       cause,
     })
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new KtrdrError({ statusCode: 400, code: 'INVALID_BODY', retryable: false, message: 'Request body must be a JSON object' })
+    throw new KtrdrError({ code: 'BAD_REQUEST', message: 'Request body must be a JSON object' })
   }
   checkJsonShape(value)
   return value as T
@@ -84,9 +82,7 @@ export const JSON_LIMITS = { depth: 64, keyLength: 1024 } as const
 function checkJsonShape(root: object) {
   const refuse = (path: string, why: string) => {
     throw new KtrdrError({
-      statusCode: 400,
-      code: 'INVALID_BODY',
-      retryable: false,
+      code: 'BAD_REQUEST',
       message: `Request body ${why} at ${path}`,
       details: { field: path },
     })
@@ -116,11 +112,14 @@ function checkJsonShape(root: object) {
 
 function tooLarge(maxBytes: number) {
   return new KtrdrError({
-    statusCode: 413,
     code: 'BODY_TOO_LARGE',
-    retryable: false,
     message: `Request body exceeds ${maxBytes} bytes: put large inputs in storage (data/strategies mounts) and pass their keys`,
   })
+}
+
+/** The catalogued code of an HTTP error raised without one (by h3 itself, or a library). */
+function codeForStatus(statusCode: number) {
+  return statusCode === 404 ? 'NOT_FOUND' : statusCode === 405 ? 'METHOD_NOT_ALLOWED' : statusCode >= 500 ? 'INTERNAL_ERROR' : 'BAD_REQUEST'
 }
 
 /** One error shape for every route: `{statusCode, code, message, retryable, details}`. */
@@ -131,24 +130,16 @@ export function sendGatewayError(error: unknown, event: H3Event) {
   // h3 wraps a thrown error that has a cause around that cause, losing the KtrdrError itself;
   // its code, retryable and details survive in `data` (KtrdrError.data).
   const data = h3.data as { code?: unknown; retryable?: unknown; details?: unknown } | undefined
-  const body = original
-    ? original.toJSON()
-    : typeof data?.code === 'string' && typeof data.retryable === 'boolean'
-      ? { statusCode, code: data.code, message: h3.message || data.code, retryable: data.retryable, details: data.details }
-      : {
-          statusCode,
-          code:
-            statusCode === 404
-              ? 'NOT_FOUND'
-              : statusCode === 405
-                ? 'METHOD_NOT_ALLOWED'
-                : statusCode >= 500
-                  ? 'INTERNAL_ERROR'
-                  : 'BAD_REQUEST',
-          message: h3.message || h3.statusMessage || 'Error',
-          retryable: statusCode >= 500,
-          details: h3.data,
-        }
+  const relayed = typeof data?.code === 'string' && typeof data.retryable === 'boolean'
+  const body = (
+    original ??
+    (relayed
+      ? new KtrdrError(
+          { code: data.code as string, message: h3.message || (data.code as string), details: data.details },
+          { statusCode, retryable: data.retryable as boolean },
+        )
+      : new KtrdrError({ code: codeForStatus(statusCode), message: h3.message || h3.statusMessage || 'Error', details: h3.data }))
+  ).toJSON()
   if (event.node.res.headersSent) {
     event.node.res.end()
     return

@@ -30,6 +30,9 @@ export interface InvokeRequest {
   parent_operation_id?: string
 }
 
+/** Resolves `name[@version|alias]`, validates the input, accepts (durably) and waits up to `wait_seconds`. */
+export type Invoker = (name: string, request: InvokeRequest, signal?: AbortSignal) => Promise<InvokeResult>
+
 export interface InvokeResult {
   statusCode: 200 | 202
   operation: Operation
@@ -39,7 +42,7 @@ export interface InvokeResult {
 }
 
 function bad(field: string, message: string): never {
-  throw new KtrdrError({ statusCode: 400, code: 'INVALID_REQUEST', retryable: false, message: `${field} ${message}`, details: { field } })
+  throw new KtrdrError({ code: 'BAD_REQUEST', message: `${field} ${message}`, details: { field } })
 }
 
 /** Type checks on the envelope (the input itself is checked against the function's schema). */
@@ -129,7 +132,7 @@ export function createInvoker(deps: {
   workers: WorkerRegistry
   dispatcher: Dispatcher
   validateInput: InputValidator
-}) {
+}): Invoker {
   const { options, functions, operations, workers, dispatcher } = deps
 
   return async function invoke(name: string, request: InvokeRequest, signal?: AbortSignal): Promise<InvokeResult> {
@@ -138,13 +141,11 @@ export function createInvoker(deps: {
     const wait = Math.min(request.wait_seconds ?? 0, options.queue.maxWaitSeconds) * 1000
 
     if (request.idempotency_key) {
-      const existing = operations.byIdempotencyKey(request.idempotency_key)
+      const existing = await operations.byIdempotencyKey(request.idempotency_key)
       if (existing) {
         if (existing.op.function.name !== spec.split('@')[0]) {
           throw new KtrdrError({
-            statusCode: 409,
             code: 'IDEMPOTENCY_CONFLICT',
-            retryable: false,
             message: `idempotency_key "${request.idempotency_key}" already belongs to ${existing.op.operation_id} (function ${existing.op.function.name}): use a new key`,
           })
         }
@@ -166,9 +167,7 @@ export function createInvoker(deps: {
     if (request.queue === false && !placeOperation(workers.views, placement)) {
       const capable = anyHostMatches(workers.views, placement)
       throw new KtrdrError({
-        statusCode: 503,
         code: 'NO_CAPACITY',
-        retryable: true,
         message: capable
           ? `No capable host has a free slot for ${fn.name} right now: retry later, or omit "queue": false to wait in the queue`
           : `No registered host can run ${fn.name} (needs ${describePlacement(fn, placement)}): start a matching host`,
@@ -201,7 +200,6 @@ export function createInvoker(deps: {
       },
       priority: request.priority ?? 0,
       idempotencyKey: request.idempotency_key ?? null,
-      maxAttempts: attemptBudget,
       metadata: request.metadata,
       parentOperationId: request.parent_operation_id ?? null,
     })
@@ -212,5 +210,3 @@ export function createInvoker(deps: {
     return { statusCode: done ? 200 : 202, operation: finished, reused: false, warnings: done ? [] : warnings }
   }
 }
-
-export type Invoker = ReturnType<typeof createInvoker>

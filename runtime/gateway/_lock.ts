@@ -114,9 +114,7 @@ function pidAlive(pid: number): boolean {
 function refused(dbPath: string, lockPath: string, owner: LockOwner | null): KtrdrError {
   const holder = owner ? `gateway pid ${owner.pid} on ${owner.hostname} (since ${owner.started_at})` : 'another gateway'
   return new KtrdrError({
-    statusCode: 409,
     code: 'DATABASE_LOCKED',
-    retryable: false,
     message: `Database ${dbPath} is in use by ${holder}: one gateway per database. Stop that gateway or point this one at another KTRDR_GATEWAY_DB; if no gateway runs, the lock ${lockPath} goes stale by itself`,
     details: { db_path: dbPath, lock_path: lockPath, owner },
   })

@@ -9,6 +9,13 @@ export interface GatewayConfig {
   port?: number
   /** SQLite file on the gateway's local disk; ':memory:' for throwaway gateways. */
   dbPath?: string
+  /** postgres://… : keep the state in PostgreSQL instead (active/standby gateways); null: SQLite. */
+  databaseUrl?: string | null
+  /** When a commit counts as done (see DbSync); null: the backend's own default. */
+  dbSync?: DbSync | null
+  /** The URL clients and hosts reach this gateway at, told to them by a standby (default: the listen URL). */
+  publicUrl?: string | null
+  leader?: Partial<LeaderOptions>
   storage?: StorageConfig
   apiToken?: string | null
   clusterToken?: string | null
@@ -20,11 +27,31 @@ export interface GatewayConfig {
   maxBodyBytes?: number
   /** Largest bundle upload accepted (bytes). */
   maxBundleBytes?: number
+  /** Versions per function `POST /api/v1/functions/gc` keeps when the request does not say. */
+  functionKeepLast?: number
   /** Silence request/lifecycle logs (tests, benches). */
   quiet?: boolean
   retention?: Partial<RetentionOptions>
   /** Key for function secrets at rest (32 bytes, base64 or hex); default: a generated 0600 key file beside the database. */
   secretsKey?: string | null
+}
+
+/**
+ * How far a commit goes before the gateway acknowledges it (KTRDR_DB_SYNC).
+ * - `normal`: written to the operating system, not fsynced: survives a crash or SIGKILL of the
+ *   gateway, not a power loss of its machine. SQLite `synchronous=NORMAL` (WAL: fsync only at
+ *   checkpoints); PostgreSQL `synchronous_commit=off` (which also loses the last ≈0.6 s of commits
+ *   when the PostgreSQL server itself crashes).
+ * - `full`: fsynced before the answer: survives a power loss. SQLite `synchronous=FULL` (the WAL is
+ *   fsynced at every commit, one per group commit); PostgreSQL `synchronous_commit=on`.
+ */
+export type DbSync = 'normal' | 'full'
+
+export interface LeaderOptions {
+  /** A standby tries to take the PostgreSQL advisory lock this often. */
+  retryMs: number
+  /** The active checks its lock connection this often; a failed check makes it step down. */
+  checkMs: number
 }
 
 export interface RetentionOptions {
@@ -67,6 +94,11 @@ export interface ResolvedGatewayOptions {
   host: string
   port: number
   dbPath: string
+  databaseUrl: string | null
+  /** null (unset): SQLite normal, PostgreSQL whatever the server's synchronous_commit says (on by default). */
+  dbSync: DbSync | null
+  publicUrl: string | null
+  leader: LeaderOptions
   storage: StorageConfig
   apiToken: string | null
   clusterToken: string | null
@@ -75,6 +107,7 @@ export interface ResolvedGatewayOptions {
   queue: QueueOptions
   maxBodyBytes: number
   maxBundleBytes: number
+  functionKeepLast: number
   quiet: boolean
   retention: RetentionOptions
   /** KTRDR_SECRETS_KEY; null: the key file beside the database (see _secrets.ts). */
@@ -89,28 +122,52 @@ function secs(env: NodeJS.ProcessEnv, name: string): number | undefined {
   return n === undefined ? undefined : n * 1000
 }
 
+/** Megabytes from env → bytes. */
+function megabytes(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const n = envNumber(env, name)
+  return n === undefined ? undefined : n * 1024 * 1024
+}
+
 /**
  * The one place gateway defaults live. Precedence: explicit config > environment > default.
  * Env: KTRDR_GATEWAY_HOST, KTRDR_GATEWAY_PORT (or PORT), KTRDR_GATEWAY_DB, KTRDR_HOME, KTRDR_API_TOKEN,
  * KTRDR_CLUSTER_TOKEN, KTRDR_INSECURE=1, KTRDR_WORKER_HEALTH_CHECK_INTERVAL/TIMEOUT/FAILURES,
  * KTRDR_WORKER_REMOVAL_THRESHOLD (seconds, as in the guide), KTRDR_HEARTBEAT_INTERVAL/TIMEOUT (seconds),
- * KTRDR_MAX_ATTEMPTS, KTRDR_MAX_BODY_BYTES, KTRDR_MAX_BUNDLE_BYTES, KTRDR_OPERATIONS_RETENTION_DAYS
- * (30; 0 keeps finished operations forever).
+ * KTRDR_MAX_ATTEMPTS, KTRDR_MAX_BODY_BYTES, KTRDR_MAX_BUNDLE_BYTES (or KTRDR_MAX_BUNDLE_MB), KTRDR_FUNCTION_KEEP_LAST,
+ * KTRDR_OPERATIONS_RETENTION_DAYS (30; 0 keeps finished operations forever), KTRDR_DATABASE_URL (postgres://…; unset: SQLite),
+ * KTRDR_GATEWAY_PUBLIC_URL, KTRDR_DB_SYNC (normal | full).
  */
 export function resolveGatewayOptions(config: GatewayConfig = {}, env: NodeJS.ProcessEnv = process.env): ResolvedGatewayOptions {
   const host = config.host ?? env.KTRDR_GATEWAY_HOST ?? '127.0.0.1'
   const port = config.port ?? envNumber(env, env.KTRDR_GATEWAY_PORT !== undefined ? 'KTRDR_GATEWAY_PORT' : 'PORT') ?? 8000
   const home = resolve(config.storage?.root ?? env.KTRDR_HOME ?? '.ktrdr')
   const dbPath = config.dbPath ?? env.KTRDR_GATEWAY_DB ?? resolve(home, 'gateway.db')
+  const databaseUrl = config.databaseUrl !== undefined ? config.databaseUrl : env.KTRDR_DATABASE_URL || null
+  if (databaseUrl !== null && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new KtrdrError({
+      code: 'CONFIG_INVALID',
+      message: `KTRDR_DATABASE_URL must be a postgres://user:password@host:5432/database URL (got "${databaseUrl.replace(/:[^:@/]*@/, ':***@')}"); leave it unset to use the SQLite file (KTRDR_GATEWAY_DB)`,
+    })
+  }
+  const dbSync = config.dbSync !== undefined ? config.dbSync : parseDbSync(env.KTRDR_DB_SYNC)
+  const publicUrl = (config.publicUrl !== undefined ? config.publicUrl : env.KTRDR_GATEWAY_PUBLIC_URL || null)?.replace(/\/+$/, '') ?? null
+  const secretsKey = config.secretsKey !== undefined ? config.secretsKey : env.KTRDR_SECRETS_KEY || null
+  if (databaseUrl !== null && !secretsKey) {
+    // The generated key file lives beside the SQLite file, on one gateway's disk: the other gateway
+    // of a pair could not decrypt what this one stored.
+    throw new KtrdrError({
+      code: 'CONFIG_INVALID',
+      message:
+        'A gateway on PostgreSQL (KTRDR_DATABASE_URL) needs KTRDR_SECRETS_KEY, the same on every gateway of the pair, so that each can read the function secrets the other stored: `openssl rand -base64 32`',
+    })
+  }
   const apiToken = config.apiToken !== undefined ? config.apiToken : env.KTRDR_API_TOKEN || null
   const clusterToken = config.clusterToken !== undefined ? config.clusterToken : env.KTRDR_CLUSTER_TOKEN || null
   const insecure = config.insecure ?? ['1', 'true', 'yes'].includes((env.KTRDR_INSECURE ?? '').toLowerCase())
 
   if (!LOOPBACK.has(host) && !insecure && (!apiToken || !clusterToken)) {
     throw new KtrdrError({
-      statusCode: 400,
       code: 'INSECURE_BIND',
-      retryable: false,
       message: `Refusing to listen on ${host} without KTRDR_API_TOKEN and KTRDR_CLUSTER_TOKEN: set both tokens, bind to 127.0.0.1, or pass --insecure (KTRDR_INSECURE=1) if the network is trusted`,
     })
   }
@@ -137,6 +194,10 @@ export function resolveGatewayOptions(config: GatewayConfig = {}, env: NodeJS.Pr
     host,
     port,
     dbPath,
+    databaseUrl,
+    dbSync,
+    publicUrl,
+    leader: { retryMs: config.leader?.retryMs ?? 1000, checkMs: config.leader?.checkMs ?? 1000 },
     storage: config.storage ?? {},
     apiToken,
     clusterToken,
@@ -144,12 +205,25 @@ export function resolveGatewayOptions(config: GatewayConfig = {}, env: NodeJS.Pr
     health,
     queue,
     maxBodyBytes: config.maxBodyBytes ?? envNumber(env, 'KTRDR_MAX_BODY_BYTES') ?? 1024 * 1024,
-    maxBundleBytes: config.maxBundleBytes ?? envNumber(env, 'KTRDR_MAX_BUNDLE_BYTES') ?? 512 * 1024 * 1024,
+    maxBundleBytes:
+      config.maxBundleBytes ?? envNumber(env, 'KTRDR_MAX_BUNDLE_BYTES') ?? megabytes(env, 'KTRDR_MAX_BUNDLE_MB') ?? 512 * 1024 * 1024,
+    functionKeepLast: config.functionKeepLast ?? envNumber(env, 'KTRDR_FUNCTION_KEEP_LAST') ?? 3,
     quiet: config.quiet ?? false,
     retention: {
       days: config.retention?.days ?? envNumber(env, 'KTRDR_OPERATIONS_RETENTION_DAYS') ?? 30,
       intervalMs: config.retention?.intervalMs ?? 3_600_000,
     },
-    secretsKey: config.secretsKey !== undefined ? config.secretsKey : env.KTRDR_SECRETS_KEY || null,
+    secretsKey,
   }
+}
+
+function parseDbSync(value: string | undefined): DbSync | null {
+  const v = value?.trim().toLowerCase()
+  if (!v) return null
+  if (v === 'normal' || v === 'full') return v
+  throw new KtrdrError({
+    code: 'CONFIG_INVALID',
+    message: `KTRDR_DB_SYNC must be "normal" (commits survive a gateway crash, the default) or "full" (fsynced: they survive a power loss too); got "${value}"`,
+    details: { variable: 'KTRDR_DB_SYNC' },
+  })
 }

@@ -47,9 +47,7 @@ export function createInputValidator(): InputValidator {
         validate = ajv.compile(rest)
       } catch (cause) {
         throw new KtrdrError({
-          statusCode: 500,
           code: 'MANIFEST_SCHEMA_INVALID',
-          retryable: false,
           message: `Function ${fnName} has an input schema that does not compile: rebuild and redeploy it`,
           cause,
         })
@@ -65,9 +63,7 @@ export function createInputValidator(): InputValidator {
     if (validate(input)) return
     const errors = (validate.errors ?? []).map((e) => describeAjvError(e))
     throw new KtrdrError({
-      statusCode: 422,
       code: 'INPUT_INVALID',
-      retryable: false,
       message: `Invalid input for ${fnName}: ${errors
         .slice(0, 5)
         .map((e) => e.message)

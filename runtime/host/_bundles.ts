@@ -102,27 +102,21 @@ export function createBundleCache(options: {
       archive = raw == null ? null : raw instanceof Uint8Array ? raw : new Uint8Array(raw as ArrayBuffer)
     } catch (cause) {
       throw new KtrdrError({
-        statusCode: 503,
         code: 'BUNDLE_FETCH_FAILED',
-        retryable: true,
         cause,
         message: `Could not read bundle ${ref.bundle_key} from the bundles storage: ${(cause as Error).message}`,
       })
     }
     if (!archive)
       throw new KtrdrError({
-        statusCode: 404,
         code: 'BUNDLE_NOT_FOUND',
-        retryable: false,
         message: `Bundle ${ref.bundle_key} (${ref.name}@${ref.version}) is not in the bundles storage; publish it again with \`ktrdr fn deploy ${ref.name}\``,
       })
     const actual = sha256Hex(archive)
     if (actual !== ref.sha256) {
       unhealthy.set(ref.sha256, { reason: `stored archive has sha256 ${actual}`, since: Date.now() })
       throw new KtrdrError({
-        statusCode: 422,
         code: 'BUNDLE_SHA_MISMATCH',
-        retryable: false,
         message: `Bundle ${ref.bundle_key} has sha256 ${actual}, expected ${ref.sha256}: the stored archive was altered or corrupted; republish ${ref.name}`,
         details: { expected: ref.sha256, actual },
       })

@@ -71,17 +71,13 @@ export async function describeLlmModel(options: ResolvedHostOptions, gpu: boolea
   const path = options.llmModel!
   const info = await stat(path).catch((error: Error) => {
     throw new KtrdrError({
-      statusCode: 400,
-      code: 'HOST_CONFIG_INVALID',
-      retryable: false,
+      code: 'CONFIG_INVALID',
       message: `KTRDR_LLM_MODEL / --llm-model ${path} cannot be read: ${error.message}`,
     })
   })
   if (!info.isFile())
     throw new KtrdrError({
-      statusCode: 400,
-      code: 'HOST_CONFIG_INVALID',
-      retryable: false,
+      code: 'CONFIG_INVALID',
       message: `KTRDR_LLM_MODEL / --llm-model ${path} is not a file`,
     })
   const hash = createHash('sha256')

@@ -157,13 +157,11 @@ export function createExecutorPool(options: ExecutorPoolOptions) {
         executor.kill()
         fail(new Error(`did not start within ${READY_TIMEOUT_MS} ms`))
       }, READY_TIMEOUT_MS)
-      const fail = (cause: Error, code = 'BUNDLE_IMPORT_FAILED') => {
+      const fail = (cause: Error, code: 'BUNDLE_IMPORT_FAILED' | 'EXECUTOR_SPAWN_FAILED' = 'BUNDLE_IMPORT_FAILED') => {
         clearTimeout(timer)
         reject(
           new KtrdrError({
-            statusCode: 422,
             code,
-            retryable: false,
             cause,
             message: `Function ${bundle.name}@${bundle.version} failed to start: ${cause.message}`,
           }),

@@ -2,7 +2,7 @@ import { existsSync, promises as fsp } from 'node:fs'
 import { join } from 'node:path'
 import type { ConsolaInstance } from 'consola'
 import type { DispatchRequest, OperationErrorInfo, WorkerCapabilities } from '../protocol/index.ts'
-import { toErrorInfo } from '../protocol/index.ts'
+import { errorInfo, toErrorInfo } from '../protocol/index.ts'
 import type { ExecutorToHost } from '../protocol/index.ts'
 import type { BundleCache } from './_bundles.ts'
 import type { NewHostEvent } from './_events.ts'
@@ -183,17 +183,18 @@ export function startInvocation(request: DispatchRequest, deps: InvocationDeps):
     if (timedOut)
       return {
         status: 'failed',
-        error: {
-          message: `Function ${request.function.name}@${request.function.version} ran past its deadline (${request.function.timeout_seconds} s) and was stopped`,
-          code: 'FUNCTION_TIMEOUT',
-          retryable: false,
-        },
+        error: errorInfo(
+          'FUNCTION_TIMEOUT',
+          `Function ${request.function.name}@${request.function.version} ran past its deadline (${request.function.timeout_seconds} s) and was stopped`,
+        ),
       }
     return { status: 'cancelled', reason: cancelReason ?? 'Cancelled', ...(handBack ? { requeue: true } : {}) }
   }
 
   invocation.done = run()
-    .catch((error): InvocationOutcome => (cancelReason || timedOut ? stopped() : { status: 'failed', error: toErrorInfo(error) }))
+    .catch((error): InvocationOutcome =>
+      cancelReason || timedOut ? stopped() : { status: 'failed', error: toErrorInfo(error, 'FUNCTION_ERROR') },
+    )
     .then((outcome) => {
       clearTimeout(deadlineTimer)
       timings.finished = Date.now()
@@ -216,17 +217,15 @@ function crashError(executor: Executor, code: number | null, signal: NodeJS.Sign
   const lastLines = tail.trim().split('\n').slice(-4).join(' | ')
   if (executor.outOfMemory || /heap out of memory|Allocation failed|JavaScript heap/i.test(tail)) {
     const used = executor.outOfMemory?.rss_mb ? ` (resident ${executor.outOfMemory.rss_mb} MB)` : ''
-    return {
-      message: `Function ${executor.name}@${executor.version} ran out of memory${used}: limit ${memoryMb} MB, KTRDR_HOST_EXECUTOR_MEMORY_MB; it was stopped`,
-      code: 'FUNCTION_OUT_OF_MEMORY',
-      retryable: false,
-      details: { pid: executor.pid, signal, exit_code: code, limit_mb: memoryMb, rss_mb: executor.outOfMemory?.rss_mb ?? null },
-    }
+    return errorInfo(
+      'FUNCTION_OUT_OF_MEMORY',
+      `Function ${executor.name}@${executor.version} ran out of memory${used}: limit ${memoryMb} MB, KTRDR_HOST_EXECUTOR_MEMORY_MB; it was stopped`,
+      { pid: executor.pid, signal, exit_code: code, limit_mb: memoryMb, rss_mb: executor.outOfMemory?.rss_mb ?? null },
+    )
   }
-  return {
-    message: `Function ${executor.name}@${executor.version} exited unexpectedly (${signal ? `signal ${signal}` : `exit code ${code}`})${lastLines ? `: ${lastLines}` : ''}`,
-    code: 'FUNCTION_CRASHED',
-    retryable: false,
-    details: { pid: executor.pid, signal, exit_code: code },
-  }
+  return errorInfo(
+    'FUNCTION_CRASHED',
+    `Function ${executor.name}@${executor.version} exited unexpectedly (${signal ? `signal ${signal}` : `exit code ${code}`})${lastLines ? `: ${lastLines}` : ''}`,
+    { pid: executor.pid, signal, exit_code: code },
+  )
 }

@@ -1,8 +1,8 @@
 import {
   createApp,
-  createError,
   defineEventHandler,
   getQuery,
+  getRouterParam,
   readBody,
   setResponseStatus,
   type App,
@@ -12,7 +12,7 @@ import {
 import { z } from 'zod'
 import type { DispatchRequest, HostHealth } from '../protocol/index.ts'
 import { FUNCTION_NAME_RE, isKtrdrError, KtrdrError } from '../protocol/index.ts'
-import { assertCanonicalPath, createPolicyRouter, requireBearer, type RouteInfo } from '../http/index.ts'
+import { assertCanonicalPath, createPolicyRouter, requireBearer, toH3Error, type RouteInfo } from '../http/index.ts'
 import { STORAGE_PROXY_PATH } from './_storage-proxy.ts'
 
 const dispatchSchema = z.object({
@@ -47,13 +47,14 @@ export interface HostApi {
   info(): unknown
 }
 
+/** A dispatch request's body, checked (HTTP route and channel alike); 400 naming what is wrong. */
+export const parseDispatchRequest = (body: unknown): DispatchRequest => parse(dispatchSchema, body, 'dispatch request') as DispatchRequest
+
 function parse<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
   const parsed = schema.safeParse(body)
   if (parsed.success) return parsed.data
   throw new KtrdrError({
-    statusCode: 400,
     code: 'BAD_REQUEST',
-    retryable: false,
     message: `Invalid ${what}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ')}`,
   })
 }
@@ -67,15 +68,6 @@ function handler(fn: EventHandler): EventHandler {
       if (!isKtrdrError(error)) throw error
       throw toH3Error(error)
     }
-  })
-}
-
-function toH3Error(error: KtrdrError) {
-  return createError({
-    statusCode: error.statusCode,
-    statusMessage: error.code,
-    message: error.message,
-    data: { code: error.code, retryable: error.retryable, details: error.details },
   })
 }
 
@@ -118,9 +110,9 @@ export function createHostApp(api: HostApi, clusterToken: string | null, storage
   router.post(
     '/invocations',
     handler(async (event) => {
-      const request = parse(dispatchSchema, await readBody(event), 'dispatch request') as DispatchRequest
+      const request = parseDispatchRequest(await readBody(event))
       const result = api.dispatch(request)
-      if (!result.accepted) throw new KtrdrError({ statusCode: 503, code: 'HOST_BUSY', retryable: true, message: result.reason })
+      if (!result.accepted) throw new KtrdrError({ code: 'HOST_BUSY', message: result.reason })
       const wait = getQuery(event).wait
       if (wait === '1' || wait === 'true') return await result.done
       setResponseStatus(event, 202)
@@ -130,12 +122,12 @@ export function createHostApp(api: HostApi, clusterToken: string | null, storage
   router.delete(
     '/invocations/:operation_id',
     handler((event) => {
-      const id = decodeURIComponent(event.context.params!.operation_id!)
+      // h3's tolerant decode: a malformed escape (%ff) stays as sent and is simply not running here,
+      // where decodeURIComponent threw (a 500).
+      const id = getRouterParam(event, 'operation_id', { decode: true }) ?? ''
       if (!api.cancel(id, (getQuery(event).reason as string | undefined) ?? undefined)) {
         throw new KtrdrError({
-          statusCode: 404,
           code: 'OPERATION_NOT_RUNNING',
-          retryable: false,
           message: `Operation ${id} is not running on this host`,
         })
       }
@@ -166,9 +158,7 @@ export function createHostApp(api: HostApi, clusterToken: string | null, storage
     handler((event) => {
       authorize(event)
       throw new KtrdrError({
-        statusCode: 404,
         code: 'ROUTE_NOT_FOUND',
-        retryable: false,
         message: `No route for ${event.method} ${event.path.split('?')[0]}`,
       })
     }),

@@ -1,11 +1,18 @@
 import { randomBytes } from 'node:crypto'
-import { createError, defineEventHandler, getRequestHeader, type EventHandler } from 'h3'
-import { createStorage } from 'unstorage'
+import { defineEventHandler, getRequestHeader, type EventHandler } from 'h3'
 import { createH3StorageHandler } from 'unstorage/server'
-import { MOUNT_NAMES, type KtrdrStorage, type MountConfig, type MountName, type ResolvedStorageOptions } from '../../storage/index.ts'
+import {
+  createDriverStorage,
+  MOUNT_NAMES,
+  type KtrdrStorage,
+  type MountConfig,
+  type MountName,
+  type ResolvedStorageOptions,
+} from '../../storage/index.ts'
 import { isKtrdrError, KtrdrError } from '../protocol/index.ts'
 import type { ExecutorStorageOptions, StorageScope } from '../protocol/index.ts'
-import { scopeDriver } from '../function/index.ts'
+import { checkStorageScope, scopeDriver } from '../function/index.ts'
+import { toH3Error } from '../http/index.ts'
 
 /** Where the host app serves storage to its executors. */
 export const STORAGE_PROXY_PATH = '/_storage'
@@ -47,7 +54,8 @@ export function createStorageAccess(options: {
     if (!handler) {
       // The host's own driver behind the scope check; dispose is the host's business, never a capability's.
       const driver = { ...scopeDriver(options.storage[mount].getMount().driver, mount, cap.scope, cap.who), dispose: undefined }
-      handler = createH3StorageHandler(createStorage({ driver }), { resolvePath: (event) => event.path.slice(mount.length + 1) || '/' })
+      const storage = createDriverStorage(driver, { authorizeClear: (base) => checkStorageScope(cap.scope, mount, base, 'clear', cap.who) })
+      handler = createH3StorageHandler(storage, { resolvePath: (event) => event.path.slice(mount.length + 1) || '/' })
       cap.handlers.set(mount, handler)
     }
     return handler
@@ -59,28 +67,23 @@ export function createStorageAccess(options: {
       const cap = auth.startsWith('Bearer ') ? capabilities.get(auth.slice(7)) : undefined
       if (!cap)
         throw new KtrdrError({
-          statusCode: 401,
           code: 'CAPABILITY_INVALID',
-          retryable: false,
           message: 'Storage capability missing, unknown or expired (a capability ends with its invocation)',
         })
       const mount = event.path.split('/')[1] as MountName
       if (!MOUNT_NAMES.includes(mount))
         throw new KtrdrError({
-          statusCode: 404,
           code: 'MOUNT_NOT_FOUND',
-          retryable: false,
           message: `No storage mount "${mount}": use one of ${MOUNT_NAMES.join(', ')}`,
         })
+      // unstorage's handler reads an empty body as no body: a text PUT then stores nothing and a raw
+      // PUT removes the item (setItemRaw(key, undefined)), both answered OK. Hand it the empty bytes.
+      if (event.method === 'PUT' && !Number(getRequestHeader(event, 'content-length')) && !getRequestHeader(event, 'transfer-encoding'))
+        (event as unknown as { _requestBody?: Buffer })._requestBody = Buffer.alloc(0)
       return await handlerFor(cap, mount)(event)
     } catch (error) {
       if (!isKtrdrError(error)) throw error
-      throw createError({
-        statusCode: error.statusCode,
-        statusMessage: error.code,
-        message: error.message,
-        data: { code: error.code, retryable: error.retryable, details: error.details },
-      })
+      throw toH3Error(error)
     }
   })
 

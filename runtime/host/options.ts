@@ -8,7 +8,10 @@ import { resolveStorageOptions, type ResolvedStorageOptions, type StorageConfig 
 
 /** What a user, a CLI flag or a test says. Everything optional; env fills the rest. */
 export interface HostConfig {
-  /** Gateway base URL (KTRDR_API_URL). null: run standalone, register nowhere (benchmarks, tests). */
+  /**
+   * Gateway base URL (KTRDR_API_URL). A comma-separated list names an active/standby pair: the host
+   * uses whichever answers as active. null: run standalone, register nowhere (benchmarks, tests).
+   */
   apiUrl?: string | null
   workerId?: string
   workerType?: string
@@ -52,6 +55,8 @@ export interface HostConfig {
   spareExecutors?: number
   /** Spawn an executor when a prefetch announces a version, so the first invocation finds it warm. */
   prewarm?: boolean
+  /** Open the host channel (one WebSocket to the gateway for dispatches and events); false: HTTP only. Default true. */
+  channel?: boolean
   heartbeatIntervalMs?: number
   /** After cancel or deadline, how long a function may take to stop before its child is killed. */
   cancelGraceMs?: number
@@ -63,7 +68,10 @@ export interface HostConfig {
 }
 
 export interface ResolvedHostOptions {
+  /** The first gateway URL (null: standalone). */
   apiUrl: string | null
+  /** apiUrl split at commas, trailing slashes removed (empty when standalone). */
+  apiUrls: string[]
   workerId: string
   workerType: string
   port: number
@@ -94,6 +102,7 @@ export interface ResolvedHostOptions {
   executorMemoryEnforcement: 'auto' | 'cgroup' | 'rss'
   spareExecutors: number
   prewarm: boolean
+  channel: boolean
   heartbeatIntervalMs: number
   /** The interval was set (config or KTRDR_HOST_HEARTBEAT_MS): the gateway's suggestion does not shorten it. */
   heartbeatPinned: boolean
@@ -136,8 +145,13 @@ export function resolveHostOptions(config: HostConfig = {}, env: NodeJS.ProcessE
   const level = config.logLevel ?? env.LOG_LEVEL ?? 'info'
   const cores = config.cores ?? envNumber(env, 'WORKER_CORES') ?? cpus().length
   const llmModel = config.llmModel !== undefined ? config.llmModel : env.KTRDR_LLM_MODEL || null
+  const apiUrls = ((config.apiUrl !== undefined ? config.apiUrl : env.KTRDR_API_URL) ?? '')
+    .split(',')
+    .map((u) => u.trim().replace(/\/+$/, ''))
+    .filter(Boolean)
   return {
-    apiUrl: config.apiUrl !== undefined ? config.apiUrl : env.KTRDR_API_URL?.replace(/\/$/, '') || null,
+    apiUrl: apiUrls[0] ?? null,
+    apiUrls,
     workerId,
     workerType,
     port: config.port ?? envNumber(env, 'WORKER_PORT') ?? 5003,
@@ -169,6 +183,7 @@ export function resolveHostOptions(config: HostConfig = {}, env: NodeJS.ProcessE
     executorMemoryEnforcement: memoryEnforcement(config.executorMemoryEnforcement ?? env.KTRDR_HOST_MEMORY_ENFORCEMENT),
     spareExecutors: Math.max(0, config.spareExecutors ?? envNumber(env, 'KTRDR_HOST_SPARE_EXECUTORS') ?? 1),
     prewarm: config.prewarm ?? bool(env.KTRDR_HOST_PREWARM) ?? true,
+    channel: config.channel ?? bool(env.KTRDR_HOST_CHANNEL) ?? true,
     heartbeatIntervalMs: config.heartbeatIntervalMs ?? envNumber(env, 'KTRDR_HOST_HEARTBEAT_MS') ?? 2000,
     heartbeatPinned: config.heartbeatIntervalMs !== undefined || envNumber(env, 'KTRDR_HOST_HEARTBEAT_MS') !== undefined,
     cancelGraceMs: config.cancelGraceMs ?? envNumber(env, 'KTRDR_HOST_CANCEL_GRACE_MS') ?? 1000,
@@ -185,9 +200,7 @@ export function resolveHostOptions(config: HostConfig = {}, env: NodeJS.ProcessE
 function positiveInt(value: number, name: string): number {
   if (Number.isInteger(value) && value > 0) return value
   throw new KtrdrError({
-    statusCode: 400,
-    code: 'HOST_CONFIG_INVALID',
-    retryable: false,
+    code: 'CONFIG_INVALID',
     message: `${name} must be a positive integer, got ${JSON.stringify(value)}`,
   })
 }
@@ -198,9 +211,7 @@ function gpuLayers(value: string | number | undefined): 'auto' | number | null {
   const n = typeof value === 'number' ? value : Number(value)
   if (Number.isInteger(n) && n >= 0) return n
   throw new KtrdrError({
-    statusCode: 400,
-    code: 'HOST_CONFIG_INVALID',
-    retryable: false,
+    code: 'CONFIG_INVALID',
     message: `KTRDR_LLM_GPU_LAYERS must be "auto" or a non-negative integer, got ${JSON.stringify(value)}`,
   })
 }
@@ -209,9 +220,7 @@ function resolveFunctionStorage(value: string | undefined): FunctionStorageMode 
   if (value === undefined || value === '' || value === 'direct') return 'direct'
   if (value === 'proxy') return 'proxy'
   throw new KtrdrError({
-    statusCode: 400,
-    code: 'HOST_CONFIG_INVALID',
-    retryable: false,
+    code: 'CONFIG_INVALID',
     message: `KTRDR_HOST_FUNCTION_STORAGE must be "direct" or "proxy", got ${JSON.stringify(value)}`,
   })
 }
@@ -226,9 +235,7 @@ function memoryEnforcement(value: string | undefined): 'auto' | 'cgroup' | 'rss'
   if (value === undefined || value === '') return 'auto'
   if (value === 'auto' || value === 'cgroup' || value === 'rss') return value
   throw new KtrdrError({
-    statusCode: 400,
-    code: 'INVALID_CONFIG',
-    retryable: false,
+    code: 'CONFIG_INVALID',
     message: `KTRDR_HOST_MEMORY_ENFORCEMENT must be auto, cgroup or rss, not ${JSON.stringify(value)}`,
   })
 }

@@ -40,9 +40,7 @@ export function requireBearer(event: H3Event, tokens: ReadonlyArray<string | nul
   const accepted = tokens.filter((t): t is string => !!t)
   if (accepted.length === 0 || hasBearer(event, accepted)) return
   throw new KtrdrError({
-    statusCode: 401,
     code: 'UNAUTHORIZED',
-    retryable: false,
     message: `Missing or wrong bearer token: send "Authorization: Bearer <${what}>"`,
   })
 }

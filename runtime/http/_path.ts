@@ -21,9 +21,7 @@ export function assertCanonicalPath(path: string): void {
 
 function notCanonical(path: string, why: string) {
   return new KtrdrError({
-    statusCode: 400,
     code: 'PATH_NOT_CANONICAL',
-    retryable: false,
     message: `Request path ${JSON.stringify(path.slice(0, 200))} is not canonical: ${why}`,
   })
 }

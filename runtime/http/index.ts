@@ -1,4 +1,14 @@
 // Public entry of the HTTP pieces the gateway and the hosts share: bearer check, path rule, policy router.
 export { bearerToken, hasBearer, requireBearer, safeEqual } from './_bearer.ts'
 export { assertCanonicalPath } from './_path.ts'
-export { createPolicyRouter, type PolicyRouter, type RouteAuth, type RouteBody, type RouteInfo, type RouteOptions } from './_router.ts'
+export { toH3Error } from './_errors.ts'
+export {
+  createPolicyRouter,
+  upgradeRefusal,
+  type PolicyRouter,
+  type RouteAuth,
+  type RouteBody,
+  type RouteInfo,
+  type RouteOptions,
+} from './_router.ts'
+export { createStaticAssets, type StaticAsset, type StaticAssets, type StaticAssetsOptions } from './_static.ts'

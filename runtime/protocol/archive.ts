@@ -40,9 +40,7 @@ export function unpackArchive(archive: Uint8Array, options: UnpackOptions = {}):
     tar = gunzipSync(archive, { maxOutputLength: options.maxUnpackedBytes ?? 1024 ** 3 })
   } catch (cause) {
     throw new KtrdrError({
-      statusCode: 422,
       code: 'BUNDLE_CORRUPT',
-      retryable: false,
       cause,
       message: `Bundle archive is not a valid tar.gz (${(cause as Error).message}); rebuild it with \`ktrdr fn build\``,
     })
@@ -52,9 +50,7 @@ export function unpackArchive(archive: Uint8Array, options: UnpackOptions = {}):
     items = parseTar(tar) as ParsedTarFileItem[]
   } catch (cause) {
     throw new KtrdrError({
-      statusCode: 422,
       code: 'BUNDLE_CORRUPT',
-      retryable: false,
       cause,
       message: `Bundle archive is not a valid tar (${(cause as Error).message})`,
     })
@@ -65,16 +61,14 @@ export function unpackArchive(archive: Uint8Array, options: UnpackOptions = {}):
     const name = item.name.replace(/^\.\//, '')
     if (!name || name.startsWith('/') || name.split('/').includes('..') || name.includes('\\') || name.includes('\0')) {
       throw new KtrdrError({
-        statusCode: 422,
         code: 'BUNDLE_CORRUPT',
-        retryable: false,
         message: `Bundle archive contains an unsafe path ${JSON.stringify(item.name)}`,
       })
     }
     files.push({ name, data: item.data ?? new Uint8Array(), mode: item.attrs?.mode })
   }
   if (files.length === 0) {
-    throw new KtrdrError({ statusCode: 422, code: 'BUNDLE_CORRUPT', retryable: false, message: 'Bundle archive is empty' })
+    throw new KtrdrError({ code: 'BUNDLE_CORRUPT', message: 'Bundle archive is empty' })
   }
   return files
 }

@@ -11,9 +11,7 @@ export function envNumber(env: NodeJS.ProcessEnv, name: string, min = 0): number
   const n = Number(value)
   if (!Number.isFinite(n) || n < min) {
     throw new KtrdrError({
-      statusCode: 400,
       code: 'CONFIG_INVALID',
-      retryable: false,
       message: `Environment variable ${name}="${value}" must be a number ≥ ${min}`,
     })
   }

@@ -69,9 +69,7 @@ export function parseManifest(input: unknown): FunctionManifest {
       value = JSON.parse(typeof input === 'string' ? input : new TextDecoder().decode(input))
     } catch (cause) {
       throw new KtrdrError({
-        statusCode: 422,
         code: 'BUNDLE_MANIFEST_INVALID',
-        retryable: false,
         cause,
         message: `manifest.json is not valid JSON: ${(cause as Error).message}`,
       })
@@ -81,9 +79,7 @@ export function parseManifest(input: unknown): FunctionManifest {
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')
     throw new KtrdrError({
-      statusCode: 422,
       code: 'BUNDLE_MANIFEST_INVALID',
-      retryable: false,
       message: `manifest.json is invalid (${issues}); rebuild the bundle with \`ktrdr fn build\``,
       details: parsed.error.issues,
     })
@@ -96,25 +92,19 @@ export function readArchiveManifest(files: ArchiveFile[], expectedName?: string)
   const file = files.find((f) => f.name === MANIFEST_FILE)
   if (!file)
     throw new KtrdrError({
-      statusCode: 422,
       code: 'BUNDLE_MANIFEST_INVALID',
-      retryable: false,
       message: 'Bundle archive has no manifest.json at its root',
     })
   const manifest = parseManifest(file.data)
   if (!files.some((f) => f.name === manifest.entry)) {
     throw new KtrdrError({
-      statusCode: 422,
       code: 'BUNDLE_MANIFEST_INVALID',
-      retryable: false,
       message: `manifest.json names entry "${manifest.entry}" but the archive has no such file`,
     })
   }
   if (expectedName !== undefined && manifest.name !== expectedName) {
     throw new KtrdrError({
-      statusCode: 422,
       code: 'BUNDLE_NAME_MISMATCH',
-      retryable: false,
       message: `Bundle is for function "${manifest.name}", not "${expectedName}"`,
     })
   }

@@ -1,7 +1,10 @@
+import { promises as fsp } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { defineDriver } from 'unstorage'
 import fsDriver from 'unstorage/drivers/fs'
+import { KtrdrError } from '../../runtime/protocol/index.ts'
 import { TMP_MARK, writeFileAtomic } from '../_atomic.ts'
+import { invalidStorageKey, storageKeyProblem } from '../keys.ts'
 
 export interface FsAtomicOptions {
   base: string
@@ -11,7 +14,14 @@ export interface FsAtomicOptions {
 
 /**
  * unstorage's fs driver with atomic writes (writeFileAtomic): a reader or a crash never sees half
- * a bundle, model or CSV, and a failed write leaves no temporary file behind.
+ * a bundle, model or CSV, and a failed write leaves no temporary file behind. Beside that, three
+ * answers differ from unstorage's fs driver (storage/test/contract.ts checks each):
+ * - a bad key (storage/keys.ts: a `..` segment, a control character, a name too long for the
+ *   filesystem) is a 400 STORAGE_KEY_INVALID on every method, where unstorage throws a plain Error,
+ *   Node's ERR_INVALID_ARG_VALUE or ENAMETOOLONG with this machine's path (a 500 once the gateway or
+ *   a host serves the mount);
+ * - a readOnly mount refuses removeItem and clear too (403), where unstorage returns as if done;
+ * - hasItem is true for items only: a folder (a prefix of other keys) is not an item, as getItem's null says.
  */
 export const fsAtomicDriver = defineDriver((options: FsAtomicOptions) => {
   const base = resolve(options.base)
@@ -20,20 +30,47 @@ export const fsAtomicDriver = defineDriver((options: FsAtomicOptions) => {
     readOnly: options.readOnly,
     ignore: [...(options.ignore ?? ['**/node_modules/**', '**/.git/**']), `**/*${TMP_MARK}*`],
   })
-  const pathOf = (key: string) => {
-    if (/\.\.:|\.\.$/.test(key)) throw new Error(`Invalid storage key ${JSON.stringify(key)}: it must not contain .. segments`)
-    return join(base, key.replace(/:/g, '/'))
+  /** An item key: a relative file path under the mount (storage/keys.ts), not empty. */
+  const checkKey = (key: string) => {
+    const why = key ? storageKeyProblem(key) : 'it is empty'
+    if (why) throw invalidStorageKey(key, why)
+    return key
+  }
+  const pathOf = (key: string) => join(base, checkKey(key).replace(/:/g, '/'))
+  const writable = (key: string, op: string) => {
+    if (options.readOnly)
+      throw new KtrdrError({
+        code: 'STORAGE_READ_ONLY',
+        message: `This storage mount is read-only; refusing to ${op} ${key.replace(/:/g, '/') || '(the whole mount)'}`,
+        details: { key, op },
+      })
   }
   async function writeAtomic(key: string, value: string | Uint8Array) {
-    if (options.readOnly) throw new Error(`Storage at ${base} is read-only; refusing to write ${key}`)
+    writable(key, 'write')
     await writeFileAtomic(pathOf(key), value)
   }
   return {
     ...inner,
     name: 'fs-atomic',
     options,
+    hasItem: (key: string) =>
+      fsp.stat(pathOf(key)).then(
+        (s) => s.isFile(),
+        () => false,
+      ),
+    getItem: (key: string) => inner.getItem(checkKey(key)),
+    getItemRaw: (key: string) => inner.getItemRaw!(checkKey(key)),
+    getMeta: (key: string) => inner.getMeta!(checkKey(key)),
     setItem: (key: string, value: string) => writeAtomic(key, value),
     setItemRaw: (key: string, value: unknown) => writeAtomic(key, toBytes(value)),
+    removeItem: (key: string) => {
+      writable(checkKey(key), 'remove')
+      return inner.removeItem!(key)
+    },
+    clear: (prefix?: string) => {
+      writable(prefix ?? '', 'clear')
+      return inner.clear!(prefix)
+    },
   }
 })
 

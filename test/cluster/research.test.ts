@@ -6,12 +6,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parse } from 'yaml'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildFunctionBundle } from '../../runtime/bundler/index.ts'
 import type { Operation } from '../../runtime/protocol/index.ts'
 import { createKtrdrStorage } from '../../storage/index.ts'
 import { generateSyntheticSeries, saveBars } from '../../trading/index.ts'
 import { writeTinyLlamaGguf } from '../../trading/llm/index.ts'
-import { api, freePort, publish, REPO, spawnKtrdr, until, type KtrdrChild } from './_cluster.ts'
+import { api, buildFunctionBundle, publish, until } from '../kit/index.ts'
+import { freePort, REPO, spawnKtrdr, type KtrdrChild } from './_cluster.ts'
 
 let root: string
 let home: string

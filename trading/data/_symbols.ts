@@ -14,9 +14,7 @@ export function isTimeframe(tf: unknown): tf is Timeframe {
 export function assertSymbol(symbol: unknown): string {
   if (!isValidSymbol(symbol)) {
     throw new KtrdrError({
-      statusCode: 400,
       code: 'DATA_INVALID_SYMBOL',
-      retryable: false,
       message: `Invalid symbol ${JSON.stringify(symbol)}: use 1-20 characters from A-Z a-z 0-9 _ - .`,
     })
   }
@@ -26,9 +24,7 @@ export function assertSymbol(symbol: unknown): string {
 export function assertTimeframe(tf: unknown): Timeframe {
   if (!isTimeframe(tf)) {
     throw new KtrdrError({
-      statusCode: 400,
       code: 'DATA_INVALID_TIMEFRAME',
-      retryable: false,
       message: `Invalid timeframe ${JSON.stringify(tf)}: use one of ${TIMEFRAMES.join(', ')}`,
     })
   }
@@ -40,9 +36,7 @@ export function timeframeMs(tf: string): number {
   const minutes = TIMEFRAME_MINUTES[tf as Timeframe]
   if (!minutes)
     throw new KtrdrError({
-      statusCode: 400,
       code: 'DATA_INVALID_TIMEFRAME',
-      retryable: false,
       message: `Unknown timeframe "${tf}": use one of ${TIMEFRAMES.join(', ')}`,
     })
   return minutes * 60_000

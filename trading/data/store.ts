@@ -41,9 +41,7 @@ export interface DatasetInfo {
 
 export function dataNotFound(symbol: string, timeframe: string, detail = ''): KtrdrError {
   return new KtrdrError({
-    statusCode: 404,
     code: 'DATA_NOT_FOUND',
-    retryable: false,
     message: `No cached data for ${symbol} ${timeframe}${detail}: run ib-fetch or \`ktrdr data import\` (or \`ktrdr data generate\`) first`,
     details: { symbol, timeframe },
   })
@@ -55,9 +53,7 @@ export function dataInvalid(symbol: string, timeframe: string, issues: DataIssue
     .map((i) => `line ${i.line}: ${i.message}`)
     .join('; ')
   return new KtrdrError({
-    statusCode: 422,
     code: 'DATA_INVALID',
-    retryable: false,
     message: `${datasetKey(symbol, timeframe)} has ${issues.length}${issues.length >= 100 ? '+' : ''} bad rows (${shown}): fix or re-import the file`,
     details: { symbol, timeframe, issues },
   })
@@ -80,9 +76,7 @@ export function resolveRange(start?: string | number | Date, end?: string | numb
   if (endMs !== undefined && isDateOnly(end)) endMs += MS_PER_DAY - 1
   if (startMs !== undefined && endMs !== undefined && startMs > endMs) {
     throw new KtrdrError({
-      statusCode: 400,
       code: 'DATA_INVALID_RANGE',
-      retryable: false,
       message: `start ${String(start)} is after end ${String(end)}`,
     })
   }
@@ -91,9 +85,7 @@ export function resolveRange(start?: string | number | Date, end?: string | numb
 
 function badDate(which: string, value: unknown): KtrdrError {
   return new KtrdrError({
-    statusCode: 400,
     code: 'DATA_INVALID_DATE',
-    retryable: false,
     message: `Invalid ${which} date ${JSON.stringify(value)}: use YYYY-MM-DD, an ISO timestamp or epoch milliseconds`,
   })
 }

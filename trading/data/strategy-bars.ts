@@ -73,9 +73,7 @@ function insufficientCoverage(
     ? `their common window ${formatIsoSeconds(window.start)} → ${formatIsoSeconds(window.end)} spans ${days.toFixed(2)} days with ${[...restricted].map(([tf, s]) => `${s.length} ${tf} bars`).join(', ')}`
     : 'they do not overlap at all'
   return new KtrdrError({
-    statusCode: 422,
     code: 'MULTI_TF_INSUFFICIENT_COVERAGE',
-    retryable: false,
     message: `Multi-timeframe data for ${symbol} does not overlap enough: ${ranges}; ${overlap} (need at least ${MULTI_TF_MIN_DAYS} days and ${MULTI_TF_MIN_BARS} bars in every timeframe). Fetch the missing history (ib-fetch / ktrdr data) or widen the date range.`,
     details: {
       symbol,

@@ -104,9 +104,7 @@ export function generateSyntheticSeries(options: SyntheticOptions): OhlcvSeries 
   const preset = options.preset ?? 'forex'
   if (!PRESETS[preset])
     throw new KtrdrError({
-      statusCode: 400,
       code: 'DATA_INVALID_PRESET',
-      retryable: false,
       message: `Unknown preset "${preset}": use forex or equity`,
     })
   const spec = PRESETS[preset]
@@ -116,17 +114,13 @@ export function generateSyntheticSeries(options: SyntheticOptions): OhlcvSeries 
   const endMs = options.end === undefined ? Number.POSITIVE_INFINITY : parseDateInput(options.end)
   if (Number.isNaN(startMs) || Number.isNaN(endMs))
     throw new KtrdrError({
-      statusCode: 400,
       code: 'DATA_INVALID_DATE',
-      retryable: false,
       message: 'start/end must be YYYY-MM-DD, ISO timestamps or epoch ms',
     })
   const wanted = options.bars ?? (options.end === undefined ? 5000 : MAX_BARS)
   if (!Number.isInteger(wanted) || wanted < 1 || wanted > MAX_BARS)
     throw new KtrdrError({
-      statusCode: 400,
       code: 'DATA_INVALID_BARS',
-      retryable: false,
       message: `bars must be an integer in [1, ${MAX_BARS}]`,
     })
 
@@ -141,9 +135,7 @@ export function generateSyntheticSeries(options: SyntheticOptions): OhlcvSeries 
   const planted = options.structure === 'trend_regimes'
   if (options.structure !== undefined && options.structure !== 'none' && !planted)
     throw new KtrdrError({
-      statusCode: 400,
       code: 'DATA_INVALID_STRUCTURE',
-      retryable: false,
       message: `Unknown structure "${String(options.structure)}": use none or trend_regimes`,
     })
   const meanRegimeBars = planted ? PLANTED_REGIME_BARS : 250

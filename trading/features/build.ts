@@ -36,21 +36,16 @@ export function computeStrategyIndicators(
     const ind = strategy.indicators[id]
     if (ind.data_source) {
       throw new KtrdrError({
-        statusCode: 400,
         code: 'FEATURES_CONTEXT_DATA_UNSUPPORTED',
-        retryable: false,
         message: `Indicator ${id} reads context_data source "${ind.data_source}", which the feature builder does not load yet: compute it on the primary series or drop it`,
       })
     }
     const def = getIndicator(ind.type)
-    if (!def)
-      throw new KtrdrError({ statusCode: 400, code: 'INDICATOR_UNKNOWN', retryable: false, message: `Unknown indicator type ${ind.type}` })
+    if (!def) throw new KtrdrError({ code: 'INDICATOR_UNKNOWN', message: `Unknown indicator type ${ind.type}` })
     const need = def.minBars(ind.params)
     if (series.length < need) {
       throw new KtrdrError({
-        statusCode: 422,
         code: 'DATA_INSUFFICIENT',
-        retryable: false,
         message: `${series.symbol} ${series.timeframe}: ${id} (${ind.type}) needs at least ${need} bars, got ${series.length}: load a longer date range`,
       })
     }
@@ -65,7 +60,6 @@ function pick(outputs: Record<string, Float64Array>, spec: FeatureSpec, strategy
   const arr = outputs[key] ?? (ind.multi_output ? undefined : Object.values(outputs)[0])
   if (!arr)
     throw new KtrdrError({
-      statusCode: 500,
       code: 'INDICATOR_OUTPUT_MISSING',
       message: `Indicator ${spec.indicator} (${ind.type}) returned no "${key}" output`,
     })
@@ -160,9 +154,7 @@ export function findFirstValidRow(m: FeatureMatrix): number {
 
 function missingTimeframe(strategy: ResolvedStrategy, tf: string): KtrdrError {
   return new KtrdrError({
-    statusCode: 400,
     code: 'FEATURES_MISSING_TIMEFRAME',
-    retryable: false,
     message: `Strategy ${strategy.name} needs ${tf} bars: pass a series for every timeframe in [${strategy.training_data.timeframes.join(', ')}]`,
   })
 }

@@ -31,9 +31,7 @@ export function fitNormalization(
 ): NormalizationParams {
   if (!methods || methods.length !== matrix.cols) {
     throw new KtrdrError({
-      statusCode: 400,
       code: 'FEATURES_NO_NORMALIZATION',
-      retryable: false,
       message: 'fitNormalization needs the per-column methods: pass a matrix from buildFeatureMatrix or the methods list',
     })
   }
@@ -60,9 +58,7 @@ export function fitNormalization(
     }
     if (n === 0) {
       throw new KtrdrError({
-        statusCode: 422,
         code: 'FEATURES_NO_TRAIN_DATA',
-        retryable: false,
         message: `Cannot fit ${method} for ${matrix.names[c]}: no finite value in rows ${start}..${end} (more history or a shorter warm-up needed)`,
       })
     }
@@ -78,9 +74,7 @@ export function applyNormalization(matrix: FeatureMatrix, params: NormalizationP
     const c = matrix.names.indexOf(name)
     if (c < 0) {
       throw new KtrdrError({
-        statusCode: 422,
         code: 'FEATURES_NORMALIZATION_MISMATCH',
-        retryable: false,
         message: `Normalization parameters name feature "${name}" that the matrix does not have: the model was trained with a different strategy`,
       })
     }

@@ -58,9 +58,7 @@ export function pickSource(bars: OhlcvSeries, name: unknown): Float64Array {
     }
     default:
       throw new KtrdrError({
-        statusCode: 400,
         code: 'INDICATOR_PARAMS_INVALID',
-        retryable: false,
         message: `unknown price source '${String(name)}'; use one of ${SOURCES.join(', ')}`,
       })
   }

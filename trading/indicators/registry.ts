@@ -80,9 +80,7 @@ export function requireIndicator(type: string): IndicatorDefinition {
   const names = [...LOOKUP.keys()]
   const hint = suggest(normaliseType(String(type)), names)
   throw new KtrdrError({
-    statusCode: 400,
     code: 'INDICATOR_UNKNOWN',
-    retryable: false,
     message: `unknown indicator type '${String(type)}'${hint ? `; did you mean '${hint}'?` : ''} Known types: ${DEFINITIONS.map((d) => d.type).join(', ')}`,
   })
 }
@@ -125,9 +123,7 @@ export function computeIndicator(
   const resolved = resolveParamsFor(def, params)
   if (resolved.errors.length > 0) {
     throw new KtrdrError({
-      statusCode: 400,
       code: 'INDICATOR_PARAMS_INVALID',
-      retryable: false,
       message: `invalid params for ${def.type}: ${resolved.errors.map((e) => e.message).join('; ')}`,
       details: { errors: resolved.errors },
     })
@@ -136,9 +132,7 @@ export function computeIndicator(
   const min = def.minBars(resolved.params)
   if (bars.length < min) {
     throw new KtrdrError({
-      statusCode: 422,
       code: 'INDICATOR_INSUFFICIENT_DATA',
-      retryable: false,
       message: `${def.type} needs at least ${min} bars, got ${bars.length}${bars.symbol ? ` for ${bars.symbol} ${bars.timeframe}` : ''}; load a longer date range or use shorter periods`,
       details: { required: min, provided: bars.length },
     })
@@ -148,9 +142,7 @@ export function computeIndicator(
   const got = Object.keys(result)
   if (got.length !== declared.length || declared.some((name) => !(name in result))) {
     throw new KtrdrError({
-      statusCode: 500,
       code: 'INDICATOR_OUTPUT_MISMATCH',
-      retryable: false,
       message: `${def.type} returned outputs [${got.join(', ')}] but declares [${declared.join(', ')}]`,
     })
   }

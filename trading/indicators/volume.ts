@@ -76,9 +76,7 @@ function assertVolumeKnown(bars: OhlcvSeries, type: string): void {
     }
   if (bad > 0) {
     throw new KtrdrError({
-      statusCode: 422,
       code: 'INDICATOR_INVALID_DATA',
-      retryable: false,
       message: `${type} needs real volume, but ${bars.symbol || 'the series'} ${bars.timeframe || ''} has ${bad} bars with negative volume (first at bar ${first}; −1 is the forex "no volume" sentinel). Use a price-only indicator (e.g. rsi) for this instrument, or data with volume.`,
       details: { negativeVolumeBars: bad, firstBar: first },
     })

@@ -36,7 +36,6 @@ export interface AlignedSet {
 export function alignFeaturesAndLabels(features: FeatureMatrix, labels: LabelSet): AlignedSet {
   if (labels.values.length !== features.rows) {
     throw new KtrdrError({
-      statusCode: 500,
       code: 'LABELS_MISALIGNED',
       message: `labels cover ${labels.values.length} bars but the feature matrix has ${features.rows} rows: compute both from the same base-timeframe series`,
     })
@@ -82,16 +81,13 @@ export function alignFeaturesAndLabels(features: FeatureMatrix, labels: LabelSet
  * `offsets[k]` is where symbol k starts.
  */
 export function stackAligned(sets: AlignedSet[]): AlignedSet & { offsets: number[] } {
-  if (!sets.length)
-    throw new KtrdrError({ statusCode: 400, code: 'LABELS_EMPTY', retryable: false, message: 'stackAligned needs at least one symbol' })
+  if (!sets.length) throw new KtrdrError({ code: 'NO_SYMBOLS', message: 'stackAligned needs at least one symbol' })
   const cols = sets[0].features.cols
   const names = sets[0].features.names
   for (const s of sets) {
     if (s.features.cols !== cols || s.features.names.some((n, i) => n !== names[i])) {
       throw new KtrdrError({
-        statusCode: 400,
         code: 'FEATURES_MISMATCH',
-        retryable: false,
         message: 'every symbol must be built from the same strategy (same feature columns)',
       })
     }

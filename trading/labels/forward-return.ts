@@ -5,9 +5,7 @@ function checkCloses(close: Float64Array, n: number): void {
   for (let t = 0; t < n; t++) {
     if (close[t] === 0)
       throw new KtrdrError({
-        statusCode: 422,
         code: 'LABELS_ZERO_CLOSE',
-        retryable: false,
         message: `close is 0 at bar ${t}: forward returns are undefined; clean the data`,
       })
   }

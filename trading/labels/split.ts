@@ -32,9 +32,7 @@ export function purgedSplit(n: number, ratios: SplitRatios, maxHold: number, emb
   const trainEnd = Math.max(0, Math.min(valStart - embargo, valStart - maxHold + 1))
   if (trainEnd <= 0) {
     throw new KtrdrError({
-      statusCode: 422,
       code: 'DATA_INSUFFICIENT',
-      retryable: false,
       message: `purged split leaves no training rows (n=${n}, max_holding_period=${maxHold}, embargo=${embargo}): load more history`,
     })
   }

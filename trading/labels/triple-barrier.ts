@@ -73,9 +73,7 @@ export function tripleBarrierLabels(bars: OhlcvSeries, options: TripleBarrierOpt
   const n = bars.length
   if (n < maxHold + span) {
     throw new KtrdrError({
-      statusCode: 422,
       code: 'DATA_INSUFFICIENT',
-      retryable: false,
       message: `triple_barrier needs at least max_holding_period + vol_span = ${maxHold + span} bars, got ${n}: load a longer range`,
     })
   }

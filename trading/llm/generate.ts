@@ -75,9 +75,7 @@ export async function generateJson(options: GenerateJsonOptions): Promise<Genera
   } catch (error) {
     if (options.signal?.aborted) throw options.signal.reason ?? error
     throw new KtrdrError({
-      statusCode: 500,
       code: 'LLM_GENERATION_FAILED',
-      retryable: true,
       message: `Generation with ${options.model.id} failed: ${(error as Error).message}`,
     })
   } finally {

@@ -55,9 +55,7 @@ export function llmRuntimeOptions(capabilities: WorkerCapabilities): LlmRuntimeO
 
 function unknownModel(name: string, why: string): never {
   throw new KtrdrError({
-    statusCode: 422,
     code: 'LLM_MODEL_UNKNOWN',
-    retryable: false,
     message: `model "${name}" ${why}`,
     details: { field: 'model' },
   })
@@ -114,9 +112,7 @@ export async function resolveLlmModel(
   const sha = await cachedSha(path).catch((error: Error) => unknownModel(name, `cannot be read (${error.message})`))
   if (sha !== meta.sha256)
     throw new KtrdrError({
-      statusCode: 422,
       code: 'LLM_MODEL_CORRUPT',
-      retryable: false,
       message: `model "${name}" does not match its recorded sha256 (${sha} ≠ ${meta.sha256}): publish it again`,
       details: { field: 'model' },
     })

@@ -47,9 +47,7 @@ export function useLlama(gpu: boolean): Promise<Llama> {
   return llamaPromise.catch((error: Error) => {
     llamaPromise = null
     throw new KtrdrError({
-      statusCode: 500,
       code: 'LLM_UNAVAILABLE',
-      retryable: false,
       message: `node-llama-cpp could not load a llama.cpp binary on this host: ${error.message}`,
     })
   })
@@ -69,9 +67,7 @@ export async function loadLlm(ref: LlmModelRef, options: LlmRuntimeOptions): Pro
     const llama = await useLlama(options.gpuLayers !== 0)
     const model = await llama.loadModel({ modelPath: ref.path, gpuLayers: options.gpuLayers }).catch((error: Error) => {
       throw new KtrdrError({
-        statusCode: 422,
         code: 'LLM_MODEL_INVALID',
-        retryable: false,
         message: `Model ${ref.id} (${ref.path}) could not be loaded: ${error.message}`,
       })
     })

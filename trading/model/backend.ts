@@ -1,6 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { createRequire } from 'node:module'
+import { createKtrdrError } from '../index.ts'
 import { tf } from './tf.ts'
 
 /** Backends in order of preference; `tensorflow` is the native one registered by tfjs-node(-gpu). */
@@ -100,7 +101,7 @@ export function resolveTfBackendOptions(
 ): Required<Pick<TfBackendOptions, 'preferGpu'>> & TfBackendOptions {
   const forced = (options.force ?? env.KTRDR_TF_BACKEND) as TfBackendName | undefined
   if (forced && !['tensorflow', 'wasm', 'cpu'].includes(forced)) {
-    throw new Error(`KTRDR_TF_BACKEND="${forced}" is not a backend: use tensorflow, wasm or cpu`)
+    throw createKtrdrError('CONFIG_INVALID', `KTRDR_TF_BACKEND="${forced}" is not a backend: use tensorflow, wasm or cpu`)
   }
   const preferGpu = options.preferGpu ?? !['0', 'false'].includes(env.KTRDR_PREFER_GPU ?? '')
   return { preferGpu, force: forced }

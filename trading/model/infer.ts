@@ -1,4 +1,4 @@
-import { applyNormalization, type NormalizationParams } from '../index.ts'
+import { applyNormalization, createKtrdrError, type NormalizationParams } from '../index.ts'
 import type { FeatureMatrix } from '../index.ts'
 import type { LoadedModel } from './io.ts'
 import { predictableRows, predictRaw } from './predict.ts'
@@ -25,7 +25,8 @@ export async function predictProbabilities(
   const { spec, metadata } = loaded
   const expected = metadata.resolved_features
   if (matrix.cols !== expected.length || matrix.names.some((n, i) => n !== expected[i])) {
-    throw new Error(
+    throw createKtrdrError(
+      'MODEL_FEATURES_MISMATCH',
       `Feature columns do not match model ${loaded.key}: it expects [${expected.join(', ')}], got [${matrix.names.join(', ')}]; build the matrix from the model's strategy`,
     )
   }

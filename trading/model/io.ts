@@ -9,7 +9,7 @@ import type { ModelMetadata } from './metadata.ts'
 import type { ModelSpec } from './spec.ts'
 import { useTfBackend } from './backend.ts'
 import { tf } from './tf.ts'
-import { KtrdrError, isKtrdrError } from '../../runtime/protocol/index.ts'
+import { KtrdrError, createKtrdrError, isKtrdrError } from '../index.ts'
 
 export interface LoadedModel {
   model: tf.LayersModel
@@ -28,7 +28,7 @@ function toBytes(data: tf.io.WeightData | undefined): Uint8Array {
 function toArrayBuffer(raw: unknown): ArrayBuffer {
   if (raw instanceof ArrayBuffer) return raw
   if (ArrayBuffer.isView(raw)) return raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength) as ArrayBuffer
-  throw new Error('Stored model weights are not binary data')
+  throw createKtrdrError('MODEL_CORRUPT', 'Stored model weights are not binary data')
 }
 
 /** sha256 and size of each model file, recorded in metadata.json at save and checked at load. */
@@ -66,9 +66,7 @@ export function storageSaveHandler(models: Storage, dirKey: string, sums: ModelA
 
 function corrupt(dirKey: string, problem: string, cause?: unknown): KtrdrError {
   return new KtrdrError({
-    statusCode: 422,
     code: 'MODEL_CORRUPT',
-    retryable: false,
     cause,
     message: `Model models/${dirKey} is damaged: ${problem}. Train it again (or restore the version from a backup)`,
     details: { model: dirKey },
@@ -175,9 +173,13 @@ export async function resolveModelKey(models: Storage, ref: string, modelsDir?: 
   let key = ref.trim()
   if (isAbsolute(key)) {
     if (!modelsDir)
-      throw new Error(`Model path ${ref} is absolute but the models mount is not a local directory: pass <strategy>/<tf>_v<N>`)
+      throw createKtrdrError(
+        'MODEL_NOT_FOUND',
+        `Model path ${ref} is absolute but the models mount is not a local directory: pass <strategy>/<tf>_v<N>`,
+      )
     const rel = relative(resolve(modelsDir), resolve(key))
-    if (rel.startsWith('..') || isAbsolute(rel)) throw new Error(`Model path ${ref} is not under the models directory ${modelsDir}`)
+    if (rel.startsWith('..') || isAbsolute(rel))
+      throw createKtrdrError('MODEL_NOT_FOUND', `Model path ${ref} is not under the models directory ${modelsDir}`)
     key = rel
   }
   key = key.replace(/\\/g, '/').replace(/^\/+|\/+$/g, '')
@@ -186,7 +188,10 @@ export async function resolveModelKey(models: Storage, ref: string, modelsDir?: 
   if (latest) {
     const pointer = await models.getItem<LatestPointer>(key)
     if (!pointer || typeof pointer !== 'object' || typeof pointer.key !== 'string')
-      throw new Error(`No trained model yet for ${latest[1]} on ${latest[2]}: models/${key} does not exist; train the strategy first`)
+      throw createKtrdrError(
+        'MODEL_NOT_FOUND',
+        `No trained model yet for ${latest[1]} on ${latest[2]}: models/${key} does not exist; train the strategy first`,
+      )
     key = pointer.key
   }
   return key
@@ -208,7 +213,8 @@ export async function loadModel(
   const modelsDir = mount && mount.driver === 'fs' && 'base' in mount ? mount.base : undefined
   const key = await resolveModelKey(models, ref, modelsDir)
   const metadata = await models.getItem<ModelMetadata>(`${key}/${MODEL_FILES.metadata}`)
-  if (metadata == null) throw new Error(`No complete model at models/${key} (metadata.json missing): check the path or train again`)
+  if (metadata == null)
+    throw createKtrdrError('MODEL_NOT_FOUND', `No complete model at models/${key} (metadata.json missing): check the path or train again`)
   if (typeof metadata !== 'object' || !metadata.spec) throw corrupt(key, 'metadata.json is not a model description')
   if (!metadata.artifacts) load.onWarning?.(`Model ${key} was saved without file checksums (an older version): loading it unverified`)
   // Weights must land on the selected backend, not on whatever tfjs picked by default.

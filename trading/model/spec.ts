@@ -1,5 +1,6 @@
 // Network architecture resolved from a strategy's `model` section (docs/domain.md#model-section) plus what the data says
 // (input width, number of outputs). Defaults live here and nowhere else.
+import { createKtrdrError } from '../index.ts'
 
 export type ModelType = 'mlp' | 'lstm' | 'gru'
 export type Activation = 'relu' | 'tanh' | 'sigmoid' | 'leaky_relu'
@@ -32,7 +33,7 @@ const ACTIVATIONS: Activation[] = ['relu', 'tanh', 'sigmoid', 'leaky_relu']
 
 function posInt(value: unknown, what: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1)
-    throw new Error(`model.architecture.${what} must be a positive integer, got ${JSON.stringify(value)}`)
+    throw createKtrdrError('STRATEGY_INVALID', `model.architecture.${what} must be a positive integer, got ${JSON.stringify(value)}`)
   return value
 }
 
@@ -42,13 +43,17 @@ export function resolveModelSpec(
 ): ModelSpec {
   const type = (section?.type ?? 'mlp').toLowerCase()
   if (type !== 'mlp' && type !== 'lstm' && type !== 'gru')
-    throw new Error(`model.type "${section?.type}" is not supported: use mlp, lstm or gru`)
+    throw createKtrdrError('STRATEGY_INVALID', `model.type "${section?.type}" is not supported: use mlp, lstm or gru`)
   const arch = section?.architecture ?? {}
   const dropout = arch.dropout === undefined ? 0.2 : Number(arch.dropout)
-  if (!(dropout >= 0 && dropout < 1)) throw new Error(`model.architecture.dropout must be in [0, 1), got ${JSON.stringify(arch.dropout)}`)
+  if (!(dropout >= 0 && dropout < 1))
+    throw createKtrdrError('STRATEGY_INVALID', `model.architecture.dropout must be in [0, 1), got ${JSON.stringify(arch.dropout)}`)
   const activation = ((arch.activation as string | undefined) ?? 'relu').toLowerCase() as Activation
   if (!ACTIVATIONS.includes(activation))
-    throw new Error(`model.architecture.activation "${arch.activation}" is not supported: use ${ACTIVATIONS.join(', ')}`)
+    throw createKtrdrError(
+      'STRATEGY_INVALID',
+      `model.architecture.activation "${arch.activation}" is not supported: use ${ACTIVATIONS.join(', ')}`,
+    )
   const base = {
     inputSize: shape.inputSize,
     outputSize: shape.outputSize,
@@ -60,7 +65,7 @@ export function resolveModelSpec(
   if (type === 'mlp') {
     const layers = arch.hidden_layers ?? [64, 32]
     if (!Array.isArray(layers) || layers.length === 0)
-      throw new Error('model.architecture.hidden_layers must be a non-empty list of layer sizes for an mlp')
+      throw createKtrdrError('STRATEGY_INVALID', 'model.architecture.hidden_layers must be a non-empty list of layer sizes for an mlp')
     return {
       ...base,
       type,
@@ -71,8 +76,9 @@ export function resolveModelSpec(
     }
   }
   if (arch.hidden_layers !== undefined)
-    throw new Error(`model.architecture.hidden_layers is for mlp; ${type} takes hidden_size and num_layers`)
-  if (arch.sequence_length === undefined) throw new Error(`model.architecture.sequence_length is required for ${type}`)
+    throw createKtrdrError('STRATEGY_INVALID', `model.architecture.hidden_layers is for mlp; ${type} takes hidden_size and num_layers`)
+  if (arch.sequence_length === undefined)
+    throw createKtrdrError('STRATEGY_INVALID', `model.architecture.sequence_length is required for ${type}`)
   return {
     ...base,
     type,

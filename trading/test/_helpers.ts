@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { createStorage, type Storage } from 'unstorage'
 import { fsAtomicDriver } from '../../storage/index.ts'
 import { createSeries } from '../data/series.ts'
+import { mulberry32 } from '../rng.ts'
 import type { OhlcvSeries } from '../types.ts'
 
 export function tempDataStorage(): { storage: Storage; dir: string } {
@@ -34,14 +35,13 @@ export function seriesFromCloses(
   return s
 }
 
-/** Deterministic random walk (LCG) so tests need no fixtures. */
+/** Deterministic random walk (the seeded mulberry32 of trading/rng.ts) so tests need no fixtures. */
 export function randomWalk(
   n: number,
   seed = 1,
   opts: { timeframe?: string; stepMs?: number; start?: number; vol?: number } = {},
 ): OhlcvSeries {
-  let x = seed >>> 0
-  const rnd = () => (x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 4294967296
+  const rnd = mulberry32(seed)
   const closes: number[] = []
   let p = 1.1
   for (let i = 0; i < n; i++) {

@@ -9,6 +9,7 @@ import {
   buildFeatureMatrix,
   createSeries,
   fitNormalization,
+  mulberry32,
   resolveStrategy,
   triangular,
   type OhlcvSeries,
@@ -196,8 +197,7 @@ function resample(s: OhlcvSeries, k: number, timeframe: string): OhlcvSeries {
 /** Copy with every bar that closes after `cut` rewritten by a seeded random walk. */
 function perturbAfter(s: OhlcvSeries, cut: number, ms: number, seed: number): OhlcvSeries {
   const out = { ...s, open: s.open.slice(), high: s.high.slice(), low: s.low.slice(), close: s.close.slice(), volume: s.volume.slice() }
-  let x = seed
-  const rnd = () => (x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 4294967296
+  const rnd = mulberry32(seed)
   for (let i = 0; i < s.length; i++) {
     if (s.time[i] + ms <= cut) continue
     const c = out.close[i - 1] * (1 + (rnd() - 0.5) * 0.05)

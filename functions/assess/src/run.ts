@@ -1,6 +1,5 @@
 import type { FunctionContext } from '../../../runtime/function/index.ts'
-import { KtrdrError } from '../../../runtime/protocol/index.ts'
-import { assessmentFacts, type AssessmentFacts, type Verdict } from '../../../trading/index.ts'
+import { assessmentFacts, KtrdrError, type AssessmentFacts, type Verdict } from '../../../trading/index.ts'
 import { generateJson, llmRuntimeOptions, resolveLlmModel, type GenerationStats } from '../../../trading/llm/index.ts'
 import type { AssessInput } from './schema.ts'
 
@@ -107,9 +106,7 @@ export async function runAssess(input: AssessInput, ctx: FunctionContext): Promi
     }
   }
   throw new KtrdrError({
-    statusCode: 422,
     code: 'ASSESS_REFUSED',
-    retryable: true,
     message: `${model.id} produced no complete assessment in 3 attempts (${last}); raise max_tokens`,
     details: { facts },
   })

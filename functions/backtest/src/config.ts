@@ -1,4 +1,4 @@
-import { KtrdrError } from '../../../runtime/protocol/index.ts'
+import { KtrdrError } from '../../../trading/index.ts'
 import type { BacktestParameters, OutputFormat, ResolvedEngineConfig } from './_types.ts'
 
 /** Defaults of docs/domain.md#decisions-section, #backtest-inputs and #position-manager, in one place. */
@@ -27,7 +27,7 @@ export interface DecisionsSection {
 }
 
 function bad(message: string, details?: unknown): KtrdrError {
-  return new KtrdrError({ statusCode: 400, code: 'BACKTEST_CONFIG_INVALID', message, retryable: false, details })
+  return new KtrdrError({ code: 'BACKTEST_CONFIG_INVALID', message, details })
 }
 
 function num(value: unknown, name: string, check: (v: number) => boolean, rule: string): number | undefined {

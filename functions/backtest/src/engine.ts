@@ -1,5 +1,5 @@
 import type { EngineBars, EngineHooks, EngineWindow, RawSignals, ResolvedEngineConfig } from './_types.ts'
-import { KtrdrError } from '../../../runtime/protocol/index.ts'
+import { KtrdrError } from '../../../trading/index.ts'
 import { runKernel, type EquityBuffers } from './kernel.ts'
 import { computeMetrics, type Annualization, type PerformanceMetrics } from './metrics.ts'
 import { closePosition, EngineState } from './position.ts'
@@ -31,7 +31,7 @@ export interface EngineResult {
 }
 
 function cancelled(): KtrdrError {
-  return new KtrdrError({ statusCode: 499, code: 'CANCELLED', message: 'Backtest cancelled', retryable: false })
+  return new KtrdrError({ code: 'CANCELLED', message: 'Backtest cancelled' })
 }
 
 /**
@@ -50,9 +50,7 @@ export function runBacktest(
   const { start, end } = window
   if (!(start >= 0 && end < bars.length && start <= end)) {
     throw new KtrdrError({
-      statusCode: 400,
       code: 'BACKTEST_WINDOW_EMPTY',
-      retryable: false,
       message: `No bars to backtest: window [${start}, ${end}] of ${bars.length} bars (check start_date/end_date and the warm-up)`,
     })
   }

@@ -1,5 +1,5 @@
 import type { FunctionContext } from '../../../runtime/function/index.ts'
-import { KtrdrError } from '../../../runtime/protocol/index.ts'
+import { KtrdrError } from '../../../trading/index.ts'
 import type { BacktestParameters, ResolvedEngineConfig } from './_types.ts'
 import { resolveEngineConfig } from './config.ts'
 import type { BacktestInput, ParameterSet } from './input.ts'
@@ -113,9 +113,7 @@ export async function runBacktestJob(input: BacktestInput, ctx: FunctionContext)
   const endMs = input.end_date ? parseDate(input.end_date, 'end_date', true) : Infinity
   if (startMs > endMs)
     throw new KtrdrError({
-      statusCode: 422,
       code: 'INPUT_INVALID',
-      retryable: false,
       message: `start_date ${input.start_date} is after end_date ${input.end_date}`,
     })
 
@@ -125,17 +123,14 @@ export async function runBacktestJob(input: BacktestInput, ctx: FunctionContext)
   const tModel = performance.now()
   const symbols = [...new Set([...(input.symbol ? [input.symbol] : []), ...(input.symbols ?? [])])]
   if (symbols.length === 0 && model.trainingSymbols.length > 0) symbols.push(model.trainingSymbols[0])
-  if (symbols.length === 0)
-    throw new KtrdrError({ statusCode: 422, code: 'INPUT_INVALID', retryable: false, message: 'Give a symbol or symbols[] to backtest' })
+  if (symbols.length === 0) throw new KtrdrError({ code: 'INPUT_INVALID', message: 'Give a symbol or symbols[] to backtest' })
   if (input.model_path && input.strategy_name && input.strategy_name !== model.strategyName) {
     ctx.logger.warn(`strategy_name "${input.strategy_name}" differs from the model's strategy "${model.strategyName}"; using the model's`)
   }
   const timeframe = input.timeframe ?? model.baseTimeframe
   if (timeframe !== model.baseTimeframe) {
     throw new KtrdrError({
-      statusCode: 422,
       code: 'INPUT_INVALID',
-      retryable: false,
       message: `timeframe ${timeframe} does not match the model's base timeframe ${model.baseTimeframe}: backtest on ${model.baseTimeframe}`,
     })
   }
@@ -144,9 +139,7 @@ export async function runBacktestJob(input: BacktestInput, ctx: FunctionContext)
   const totalRuns = symbols.length * sets.length
   if (totalRuns > MAX_RUNS)
     throw new KtrdrError({
-      statusCode: 422,
       code: 'INPUT_INVALID',
-      retryable: false,
       message: `${symbols.length} symbols × ${sets.length} parameter sets = ${totalRuns} runs; at most ${MAX_RUNS} per invocation (their summaries travel in the operation record): split the sweep`,
     })
   const details = input.save_details
@@ -186,9 +179,7 @@ export async function runBacktestJob(input: BacktestInput, ctx: FunctionContext)
     const window = resolveWindow(bars.time, startMs, endMs, prepared.outputs.validFrom, prepared.barMs)
     if (!window) {
       throw new KtrdrError({
-        statusCode: 422,
         code: 'BACKTEST_WINDOW_EMPTY',
-        retryable: false,
         message: `No ${symbol} ${timeframe} bars between ${input.start_date ?? 'the start'} and ${input.end_date ?? 'the end'} after the indicator warm-up (first usable bar ${prepared.outputs.validFrom < bars.length ? iso(bars.time[prepared.outputs.validFrom]) : 'none'}): widen the window or load more history`,
       })
     }
@@ -205,9 +196,7 @@ export async function runBacktestJob(input: BacktestInput, ctx: FunctionContext)
       const message = `The ${symbol} window ${iso(winStart)} → ${iso(winEnd)} overlaps the model's in-sample bars ${iso(inSample!.start)} → ${iso(inSample!.end)} (${overlapBars} bars): those results are not out of sample`
       if (input.require_out_of_sample)
         throw new KtrdrError({
-          statusCode: 422,
           code: 'BACKTEST_IN_SAMPLE',
-          retryable: false,
           message: `${message}; start the backtest after ${iso(inSample!.end)}`,
           details: {
             symbol,

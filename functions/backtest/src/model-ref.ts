@@ -1,5 +1,5 @@
 import type { Storage } from 'unstorage'
-import { KtrdrError } from '../../../runtime/protocol/index.ts'
+import { KtrdrError } from '../../../trading/index.ts'
 import { modelDirName, resolveStrategy } from '../../../trading/index.ts'
 
 /**
@@ -16,16 +16,12 @@ export async function resolveModelRef(
   const name = input.strategy_name
   if (!name)
     throw new KtrdrError({
-      statusCode: 422,
       code: 'INPUT_INVALID',
-      retryable: false,
       message: 'Give model_path (e.g. my_strategy/1h_latest) or the strategy_name of a trained strategy',
     })
   if (!/^[A-Za-z0-9_.-]+$/.test(name) || name.includes('..'))
     throw new KtrdrError({
-      statusCode: 422,
       code: 'INPUT_INVALID',
-      retryable: false,
       message: `strategy_name "${name}" may only use letters, digits, dot, dash and underscore`,
     })
   const stem = name.replace(/\.ya?ml$/, '')
@@ -43,9 +39,7 @@ export async function resolveModelRef(
   }
   if (input.timeframe) return `${modelDirName(stem)}/${input.timeframe}_latest`
   throw new KtrdrError({
-    statusCode: 422,
     code: 'INPUT_INVALID',
-    retryable: false,
     message: `No model_path given and strategy "${stem}" is not in the strategies store: pass model_path or timeframe`,
   })
 }

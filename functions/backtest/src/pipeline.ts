@@ -1,7 +1,7 @@
 // Features and inference for the engine: everything model- and data-specific happens here,
 // once per symbol, before the cheap per-parameter-set engine runs.
 import type { FunctionContext } from '../../../runtime/function/index.ts'
-import { KtrdrError } from '../../../runtime/protocol/index.ts'
+import { KtrdrError } from '../../../trading/index.ts'
 import {
   buildFeatureMatrix,
   loadStrategyBars,
@@ -64,9 +64,7 @@ export function parseDate(value: string, field: string, isEnd: boolean): number 
   const ms = parseDateInput(value)
   if (!Number.isFinite(ms))
     throw new KtrdrError({
-      statusCode: 422,
       code: 'INPUT_INVALID',
-      retryable: false,
       message: `${field} ${JSON.stringify(value)} is not a date: use YYYY-MM-DD or an ISO timestamp`,
     })
   return isEnd && /^\d{4}-\d{2}-\d{2}$/.test(value.trim()) ? ms + 86_400_000 - 1 : ms
@@ -88,9 +86,7 @@ export async function loadBacktestModel(ctx: Pick<FunctionContext, 'storage' | '
   } catch (cause) {
     if (cause instanceof KtrdrError) throw cause
     throw new KtrdrError({
-      statusCode: 404,
       code: 'MODEL_NOT_FOUND',
-      retryable: false,
       message: cause instanceof Error ? cause.message : String(cause),
       cause,
     })
@@ -103,17 +99,13 @@ export async function loadBacktestModel(ctx: Pick<FunctionContext, 'storage' | '
   const features = meta.resolved_features
   if (features.join('\n') !== strategy.resolved_features.join('\n')) {
     throw new KtrdrError({
-      statusCode: 422,
       code: 'MODEL_FEATURES_MISMATCH',
-      retryable: false,
       message: `Model ${loaded.key} was trained on features [${features.join(', ')}] but its strategy now resolves to [${strategy.resolved_features.join(', ')}]: retrain the model`,
     })
   }
   if (features.length !== loaded.spec.inputSize) {
     throw new KtrdrError({
-      statusCode: 422,
       code: 'MODEL_FEATURES_MISMATCH',
-      retryable: false,
       message: `Model ${loaded.key} expects ${loaded.spec.inputSize} inputs but lists ${features.length} features: the model files are inconsistent, retrain`,
     })
   }

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createTempStorage as createTempKtrdrStorage } from '../../../runtime/function/index.ts'
 import type { KtrdrStorage } from '../../../storage/index.ts'
-import { createSeries } from '../../../trading/index.ts'
+import { createSeries, mulberry32 } from '../../../trading/index.ts'
 import { saveBars } from '../../../trading/index.ts'
 import { buildModel } from '../../../trading/model/index.ts'
 import { useTfBackend } from '../../../trading/model/index.ts'
@@ -35,7 +35,7 @@ export const REFERENCE_STRATEGIES = join(import.meta.dirname, '../../../examples
 
 export const createTempStorage = () => createTempKtrdrStorage('ktrdr-backtest-')
 
-/** Hourly random walk with a seeded LCG; realistic OHLC ordering. */
+/** Hourly random walk (seeded mulberry32); realistic OHLC ordering. */
 export async function writeBars(
   storage: KtrdrStorage,
   symbol: string,
@@ -46,8 +46,7 @@ export async function writeBars(
   stepMs = 3_600_000,
 ) {
   const s = createSeries(symbol, timeframe, n)
-  let x = seed
-  const rnd = () => (x = (x * 1103515245 + 12345) % 2147483648) / 2147483648
+  const rnd = mulberry32(seed)
   let p = 1.1
   for (let i = 0; i < n; i++) {
     s.time[i] = startMs + i * stepMs

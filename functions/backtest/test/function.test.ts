@@ -51,7 +51,7 @@ describe('backtest function', () => {
     expect(Object.keys(result.metrics).sort()).toEqual([...METRIC_KEYS].sort())
     expect(Date.parse(result.start_time)).toBe(Date.parse(START))
     expect(result.equity_curve_length).toBe(N - 1200)
-    expect(result.trade_count).toBeGreaterThan(5)
+    expect(result.trade_count).toBeGreaterThan(2)
     expect(result.synthetic_data).toBe(true)
     expect(result.config).toMatchObject({ initial_capital: 100_000, commission: 0.001, slippage: 0.0005, confidence_threshold: 0 })
     const trades = await storage.results.getItem<Array<{ net_pnl: number; entry_time: string }>>(result.results.trades_key!)

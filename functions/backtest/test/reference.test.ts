@@ -1,5 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import { mulberry32 } from '../../../trading/index.ts'
 import { resolveEngineConfig } from '../src/config.ts'
 import { classifySignals, maskWarmup, regressionSignals } from '../src/decisions.ts'
 import { runBacktest } from '../src/engine.ts'
@@ -11,8 +12,7 @@ const H = 3_600_000
 
 /** Random walk bars with occasional gaps (weekends) so hour-based separation is exercised. */
 function makeBars(n: number, seed: number, jumps: boolean[]): { engine: EngineBars; ref: RefBar[] } {
-  let x = seed
-  const rnd = () => (x = (x * 1103515245 + 12345) % 2147483648) / 2147483648
+  const rnd = mulberry32(seed)
   const time = new Float64Array(n),
     open = new Float64Array(n),
     close = new Float64Array(n)
@@ -141,8 +141,7 @@ describe('engine vs. the per-bar reference loop', () => {
             b.engine.open[i] = a.engine.open[i]
             b.engine.close[i] = a.engine.close[i]
           }
-          let y = seed
-          const rnd = () => (y = (y * 1103515245 + 12345) % 2147483648) / 2147483648
+          const rnd = mulberry32(seed)
           const outA = Float32Array.from({ length: n * 3 }, () => (rnd() - 0.5) * (params.output_format === 'regression' ? 0.03 : 6))
           const outB = outA.slice()
           for (let i = (t + 1) * (params.output_format === 'regression' ? 1 : 3); i < outB.length; i++) outB[i] = (rnd() - 0.5) * 6

@@ -1,6 +1,13 @@
 import type { FunctionContext } from '../../../runtime/function/index.ts'
-import { KtrdrError } from '../../../runtime/protocol/index.ts'
-import { compileDesign, designCatalog, designSchema, parseDatasetKey, readMemorySummary, type DesignDraft } from '../../../trading/index.ts'
+import {
+  compileDesign,
+  designCatalog,
+  designSchema,
+  KtrdrError,
+  parseDatasetKey,
+  readMemorySummary,
+  type DesignDraft,
+} from '../../../trading/index.ts'
 import { generateJson, llmRuntimeOptions, resolveLlmModel, type GenerationStats } from '../../../trading/llm/index.ts'
 import type { DesignInput } from './schema.ts'
 
@@ -81,9 +88,7 @@ async function dataSpace(input: DesignInput, ctx: FunctionContext) {
   const usable = pairs.filter((p) => (!wantSymbols || wantSymbols.includes(p.symbol)) && (!wantTfs || wantTfs.includes(p.timeframe)))
   if (usable.length === 0)
     throw new KtrdrError({
-      statusCode: 422,
       code: 'DESIGN_NO_DATA',
-      retryable: false,
       message: `No market data matches the constraints (symbols ${wantSymbols?.join(', ') ?? 'any'}, timeframes ${wantTfs?.join(', ') ?? 'any'}): load or generate data first`,
       details: { field: 'constraints' },
     })
@@ -111,9 +116,7 @@ export async function runDesign(input: DesignInput, ctx: FunctionContext): Promi
     })
   } catch (error) {
     throw new KtrdrError({
-      statusCode: 422,
       code: 'DESIGN_CONSTRAINTS_INVALID',
-      retryable: false,
       message: `constraints.indicators: ${(error as Error).message}; the design catalog has ${designCatalog()
         .map((e) => e.type)
         .join(', ')}`,
@@ -191,9 +194,7 @@ export async function runDesign(input: DesignInput, ctx: FunctionContext): Promi
     }
   }
   throw new KtrdrError({
-    statusCode: 422,
     code: 'DESIGN_REFUSED',
-    retryable: false,
     message: `${model.id} produced no valid strategy in ${input.max_attempts} attempt(s); last refusal: ${refusals.at(-1)?.join('; ')}`,
     details: { attempts, tokens_in: totals.in, tokens_out: totals.out, model: model.id, model_sha256: model.sha256 },
   })

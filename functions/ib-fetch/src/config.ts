@@ -1,6 +1,7 @@
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { KtrdrError } from '../../../runtime/protocol/index.ts'
+import { envNumber } from '../../../runtime/protocol/index.ts'
+import { KtrdrError } from '../../../trading/index.ts'
 import { DEFAULT_PACING, type PacingLimits } from './pacing.ts'
 
 /** What a host operator may set (all optional; every field has an env variable). */
@@ -42,10 +43,9 @@ export interface ResolvedIbFetchConfig {
  * seconds, as in the original) or every 10 segments.
  */
 export function resolveIbFetchConfig(config: IbFetchConfig = {}, env: NodeJS.ProcessEnv = process.env): ResolvedIbFetchConfig {
-  const num = (v: string | undefined) => (v === undefined || v === '' ? undefined : Number(v))
-  const port = config.port ?? num(env.IB_PORT) ?? 4002
+  const port = config.port ?? envNumber(env, 'IB_PORT') ?? 4002
   const pacingDir = config.pacingDir ?? env.KTRDR_IB_PACING_DIR ?? tmpdir()
-  const saveSeconds = num(env.KTRDR_DATA_PERIODIC_SAVE_INTERVAL)
+  const saveSeconds = envNumber(env, 'KTRDR_DATA_PERIODIC_SAVE_INTERVAL')
   const resolved: ResolvedIbFetchConfig = {
     host: config.host ?? env.IB_HOST ?? '127.0.0.1',
     port,
@@ -53,18 +53,16 @@ export function resolveIbFetchConfig(config: IbFetchConfig = {}, env: NodeJS.Pro
     pacingPath: join(pacingDir, `ktrdr-ib-pacing-${port}.json`),
     headCachePath: join(pacingDir, `ktrdr-ib-head-${port}.json`),
     pacing: { ...DEFAULT_PACING, ...config.pacing },
-    connectTimeoutMs: config.connectTimeoutMs ?? num(env.KTRDR_IB_TIMEOUT_MS) ?? 30_000,
-    requestTimeoutMs: config.requestTimeoutMs ?? num(env.KTRDR_IB_REQUEST_TIMEOUT_MS) ?? 120_000,
+    connectTimeoutMs: config.connectTimeoutMs ?? envNumber(env, 'KTRDR_IB_TIMEOUT_MS') ?? 30_000,
+    requestTimeoutMs: config.requestTimeoutMs ?? envNumber(env, 'KTRDR_IB_REQUEST_TIMEOUT_MS') ?? 120_000,
     connectivityTimeoutMs: config.connectivityTimeoutMs ?? 300_000,
     saveIntervalMs: config.saveIntervalMs ?? (saveSeconds !== undefined ? saveSeconds * 1000 : 30_000),
-    saveEverySegments: config.saveEverySegments ?? num(env.KTRDR_IB_SAVE_EVERY_SEGMENTS) ?? 10,
+    saveEverySegments: config.saveEverySegments ?? envNumber(env, 'KTRDR_IB_SAVE_EVERY_SEGMENTS') ?? 10,
     maxSegmentAttempts: config.maxSegmentAttempts ?? 3,
   }
   if (!Number.isInteger(resolved.port) || resolved.port <= 0 || resolved.port > 65535) {
     throw new KtrdrError({
-      statusCode: 500,
-      code: 'IB_CONFIG_INVALID',
-      retryable: false,
+      code: 'CONFIG_INVALID',
       message: `IB_PORT must be a TCP port, got ${JSON.stringify(port)}`,
     })
   }
@@ -82,16 +80,13 @@ export function parseClientIds(value: string | number | number[]): number[] {
     const m = /^(\d+)(?:\s*-\s*(\d+))?$/.exec(part)
     if (!m)
       throw new KtrdrError({
-        statusCode: 500,
-        code: 'IB_CONFIG_INVALID',
-        retryable: false,
+        code: 'CONFIG_INVALID',
         message: `IB_CLIENT_ID must look like "111-120" or "111,112", got ${JSON.stringify(value)}`,
       })
     const a = Number(m[1])
     const b = m[2] ? Number(m[2]) : a
     for (let id = Math.min(a, b); id <= Math.max(a, b); id++) ids.push(id)
   }
-  if (!ids.length)
-    throw new KtrdrError({ statusCode: 500, code: 'IB_CONFIG_INVALID', retryable: false, message: 'IB_CLIENT_ID names no client id' })
+  if (!ids.length) throw new KtrdrError({ code: 'CONFIG_INVALID', message: 'IB_CLIENT_ID names no client id' })
   return ids
 }

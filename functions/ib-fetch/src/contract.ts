@@ -1,5 +1,5 @@
 import type { Contract } from '@stoqey/ib'
-import { KtrdrError } from '../../../runtime/protocol/index.ts'
+import { KtrdrError } from '../../../trading/index.ts'
 
 export type InstrumentType = 'CASH' | 'STK' | 'FUT'
 
@@ -57,9 +57,7 @@ export function resolveContract(rawSymbol: string, instrumentType?: InstrumentTy
     const pair = dotted ? dotted[1] + dotted[2] : upper
     if (!/^[A-Z]{6}$/.test(pair)) {
       throw new KtrdrError({
-        statusCode: 400,
-        code: 'IB_INVALID_SYMBOL',
-        retryable: false,
+        code: 'DATA_INVALID_SYMBOL',
         message: `"${rawSymbol}" is not a forex pair: write it as EURUSD or EUR.USD`,
       })
     }
@@ -74,7 +72,7 @@ export function resolveContract(rawSymbol: string, instrumentType?: InstrumentTy
     }
   }
   if (!/^[A-Z0-9.\-_]{1,20}$/.test(upper)) {
-    throw new KtrdrError({ statusCode: 400, code: 'IB_INVALID_SYMBOL', retryable: false, message: `Invalid symbol "${rawSymbol}"` })
+    throw new KtrdrError({ code: 'DATA_INVALID_SYMBOL', message: `Invalid symbol "${rawSymbol}"` })
   }
   if (type === 'FUT') {
     return {

@@ -1,4 +1,4 @@
-import { KtrdrError } from '../../../runtime/protocol/index.ts'
+import { KtrdrError } from '../../../trading/index.ts'
 
 /**
  * How the fetch loop reacts to an IB message:
@@ -25,14 +25,22 @@ export function classifyIbError(code: number, message: string): IbErrorKind {
   return 'transient'
 }
 
+/** The catalogued code of each kind (trading/error-codes.ts says which are retryable). */
+const CODE_OF_KIND = {
+  pacing: 'IB_PACING',
+  no_data: 'IB_NO_DATA',
+  fatal: 'IB_REQUEST_REJECTED',
+  connectivity: 'IB_CONNECTIVITY',
+  disconnected: 'IB_DISCONNECTED',
+  transient: 'IB_TRANSIENT',
+} as const satisfies Record<IbErrorKind, string>
+
 export class IbRequestError extends KtrdrError {
   readonly kind: IbErrorKind
   readonly ibCode: number
   constructor(kind: IbErrorKind, ibCode: number, message: string) {
     super({
-      statusCode: kind === 'fatal' ? 422 : 503,
-      code: kind === 'fatal' ? 'IB_REQUEST_REJECTED' : `IB_${kind.toUpperCase()}`,
-      retryable: kind !== 'fatal',
+      code: CODE_OF_KIND[kind],
       message: kind === 'fatal' ? `IB rejected the request (error ${ibCode}): ${message}` : `IB error ${ibCode}: ${message}`,
       details: { ib_code: ibCode, kind },
     })

@@ -1,5 +1,5 @@
 import { EventName, IBApi, type Contract } from '@stoqey/ib'
-import { KtrdrError } from '../../../runtime/protocol/index.ts'
+import { KtrdrError } from '../../../trading/index.ts'
 import { classifyIbError, IbRequestError } from './errors.ts'
 import { createRequestTable, emptyBars } from './_requests.ts'
 import { parseIbTime } from './timeframes.ts'
@@ -60,9 +60,7 @@ export async function connectIb(options: IbConnectionOptions, signal?: AbortSign
     }
   }
   throw new KtrdrError({
-    statusCode: 503,
     code: 'IB_CLIENT_IDS_EXHAUSTED',
-    retryable: true,
     cause: lastError,
     message: `Every IB client id in ${options.clientIds[0]}-${options.clientIds.at(-1)} is in use at ${options.host}:${options.port}: widen IB_CLIENT_ID or wait for other fetches to finish`,
   })
@@ -223,9 +221,7 @@ function connectOnce(options: IbConnectionOptions, clientId: number, signal?: Ab
       () =>
         finish(
           new KtrdrError({
-            statusCode: 503,
             code: 'IB_CONNECT_TIMEOUT',
-            retryable: true,
             message: `No API handshake from IB at ${options.host}:${options.port} within ${options.connectTimeoutMs} ms: is IB Gateway running with the API enabled on that port?`,
           }),
         ),
@@ -245,9 +241,7 @@ function connectOnce(options: IbConnectionOptions, clientId: number, signal?: Ab
       else if (!connected && code === 502)
         finish(
           new KtrdrError({
-            statusCode: 503,
             code: 'IB_CONNECT_FAILED',
-            retryable: true,
             cause: err,
             message: `Cannot connect to IB at ${options.host}:${options.port} (${err.message}): check IB_HOST/IB_PORT and that IB Gateway accepts API connections`,
           }),
@@ -263,9 +257,7 @@ function connectOnce(options: IbConnectionOptions, clientId: number, signal?: Ab
       if (!wasConnected)
         finish(
           new KtrdrError({
-            statusCode: 503,
             code: 'IB_CONNECT_FAILED',
-            retryable: true,
             message: `IB at ${options.host}:${options.port} closed the connection during the handshake`,
           }),
         )

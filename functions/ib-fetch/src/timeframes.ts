@@ -1,4 +1,4 @@
-import { KtrdrError } from '../../../runtime/protocol/index.ts'
+import { KtrdrError } from '../../../trading/index.ts'
 
 /** IB bar-size setting per KTRDR timeframe (docs/domain.md#ib-requests). */
 export const BAR_SIZE: Record<string, string> = {
@@ -52,9 +52,7 @@ export const GAP_TOLERANCE_MS: Record<string, number> = {
 export function assertIbTimeframe(tf: string): string {
   if (!BAR_SIZE[tf]) {
     throw new KtrdrError({
-      statusCode: 400,
       code: 'IB_UNSUPPORTED_TIMEFRAME',
-      retryable: false,
       message: `Timeframe "${tf}" cannot be fetched from IB: use one of ${Object.keys(BAR_SIZE).join(', ')}`,
     })
   }

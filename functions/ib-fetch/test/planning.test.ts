@@ -3,7 +3,7 @@ import { resolveContract } from '../src/contract.ts'
 import { analyzeGaps, classifyInternal } from '../src/gaps.ts'
 import { segmentGaps } from '../src/segments.ts'
 import { durationString, formatIbDateTime, MAX_SPAN_MS, parseIbTime } from '../src/timeframes.ts'
-import { parseClientIds } from '../src/config.ts'
+import { parseClientIds, resolveIbFetchConfig } from '../src/config.ts'
 import { classifyIbError } from '../src/errors.ts'
 
 const H = 3_600_000
@@ -61,6 +61,14 @@ describe('IB request strings', () => {
     expect(parseClientIds('111-114')).toEqual([111, 112, 113, 114])
     expect(parseClientIds('5, 7-8')).toEqual([5, 7, 8])
     expect(() => parseClientIds('abc')).toThrow(/IB_CLIENT_ID/)
+  })
+  it('reads numbers from the environment with the one env-number reader: nonsense is refused, not NaN', () => {
+    expect(resolveIbFetchConfig({}, { KTRDR_IB_TIMEOUT_MS: '5000', KTRDR_DATA_PERIODIC_SAVE_INTERVAL: '2' })).toMatchObject({
+      connectTimeoutMs: 5000,
+      saveIntervalMs: 2000,
+    })
+    expect(() => resolveIbFetchConfig({}, { KTRDR_IB_TIMEOUT_MS: 'soon' })).toThrow(/KTRDR_IB_TIMEOUT_MS="soon"/)
+    expect(() => resolveIbFetchConfig({}, { KTRDR_IB_SAVE_EVERY_SEGMENTS: '1o' })).toThrow(/KTRDR_IB_SAVE_EVERY_SEGMENTS/)
   })
 })
 

@@ -2,6 +2,7 @@
 // KTRDR accepts early_stopping, lr_scheduler, gradient_clip, optimizer and weight_decay but drops
 // them [QUIRK 1]; here they are all wired through. Defaults the parser does not own live here.
 import type { TrainingConfig as StrategyTraining } from '../../../trading/index.ts'
+import { envNumber } from '../../../runtime/protocol/index.ts'
 
 export type LossName = StrategyTraining['loss']
 export type OptimizerName = 'adam' | 'sgd' | 'rmsprop'
@@ -63,7 +64,8 @@ export function resolveLoopConfig(
         ? { type: 'exponential', gamma: s.gamma }
         : { type: 'reduce_on_plateau', factor: s.factor, patience: s.patience, min_lr: s.min_lr }
   const es = training.early_stopping
-  const envInterval = Number(env.KTRDR_CHECKPOINT_EPOCH_INTERVAL)
+  const envInterval = envNumber(env, 'KTRDR_CHECKPOINT_EPOCH_INTERVAL') ?? 0
+  const envSeconds = envNumber(env, 'KTRDR_CHECKPOINT_TIME_INTERVAL_SECONDS') ?? 0
   return {
     epochs: o.epochs ?? training.epochs,
     learning_rate: training.learning_rate,
@@ -80,6 +82,6 @@ export function resolveLoopConfig(
     lr_scheduler,
     data_split: training.data_split,
     checkpoint_every: o.checkpoint_every ?? (Number.isInteger(envInterval) && envInterval > 0 ? envInterval : 10),
-    checkpoint_seconds: Number(env.KTRDR_CHECKPOINT_TIME_INTERVAL_SECONDS) > 0 ? Number(env.KTRDR_CHECKPOINT_TIME_INTERVAL_SECONDS) : 300,
+    checkpoint_seconds: envSeconds > 0 ? envSeconds : 300,
   }
 }

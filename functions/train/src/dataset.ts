@@ -2,7 +2,7 @@ import { fitNormalization, applyNormalization, type NormalizationParams } from '
 import type { BuiltFeatureMatrix } from '../../../trading/index.ts'
 import { predictableRows } from '../../../trading/model/index.ts'
 import type { LabelSet } from '../../../trading/index.ts'
-import { KtrdrError } from '../../../runtime/protocol/index.ts'
+import { KtrdrError } from '../../../trading/index.ts'
 import type { TrainingSet } from './loop.ts'
 
 export interface SymbolData {
@@ -64,11 +64,11 @@ function hasLabel(labels: LabelSet, r: number): boolean {
  * all symbols only, then applied to every row.
  */
 export function prepareTrainingSet(data: SymbolData[], options: SplitOptions): PreparedSet {
-  if (data.length === 0) throw new KtrdrError({ statusCode: 400, code: 'NO_SYMBOLS', message: 'No symbols to train on', retryable: false })
+  if (data.length === 0) throw new KtrdrError({ code: 'NO_SYMBOLS', message: 'No symbols to train on' })
   const cols = data[0].matrix.cols
   for (const d of data) {
     if (d.matrix.cols !== cols || d.matrix.names.join('\u0000') !== data[0].matrix.names.join('\u0000'))
-      throw new Error(`Feature columns of ${d.symbol} differ from ${data[0].symbol}`)
+      throw new KtrdrError({ code: 'FEATURES_MISMATCH', message: `Feature columns of ${d.symbol} differ from ${data[0].symbol}` })
   }
   const rows = data.reduce((a, d) => a + d.matrix.rows, 0)
   const L = options.sequenceLength
@@ -145,9 +145,7 @@ export function prepareTrainingSet(data: SymbolData[], options: SplitOptions): P
   }
   if (train.length === 0 || validation.length === 0 || test.length === 0) {
     throw new KtrdrError({
-      statusCode: 422,
-      code: 'NOT_ENOUGH_DATA',
-      retryable: false,
+      code: 'DATA_INSUFFICIENT',
       message: `Not enough labelled bars after warm-up: train ${train.length}, validation ${validation.length}, test ${test.length} samples (${perSymbol.map((p) => `${p.symbol}: ${p.rows} bars`).join(', ')}); widen the date range`,
     })
   }

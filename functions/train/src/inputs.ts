@@ -5,7 +5,7 @@ import { loadStrategyBars } from '../../../trading/index.ts'
 import { resolveStrategy } from '../../../trading/index.ts'
 import type { ResolvedStrategy } from '../../../trading/index.ts'
 import type { OhlcvSeries } from '../../../trading/index.ts'
-import { KtrdrError } from '../../../runtime/protocol/index.ts'
+import { KtrdrError } from '../../../trading/index.ts'
 import type { TrainInput } from './schema.ts'
 
 export interface StrategySource {
@@ -23,9 +23,7 @@ export async function readStrategyYaml(strategies: Storage, input: Pick<TrainInp
   const name = input.strategy_name!
   if (!/^[A-Za-z0-9_.-]+$/.test(name) || name.includes('..')) {
     throw new KtrdrError({
-      statusCode: 400,
       code: 'STRATEGY_NAME_INVALID',
-      retryable: false,
       message: `Strategy name "${name}" may only use letters, digits, dot, dash and underscore`,
     })
   }
@@ -35,9 +33,7 @@ export async function readStrategyYaml(strategies: Storage, input: Pick<TrainInp
     if (raw != null) return typeof raw === 'string' ? raw : Buffer.from(raw as Uint8Array).toString('utf8')
   }
   throw new KtrdrError({
-    statusCode: 404,
     code: 'STRATEGY_NOT_FOUND',
-    retryable: false,
     message: `Strategy "${stem}" is not in the strategies store: upload it (ktrdr strategy upload <file>, or PUT /api/v1/strategies/<name>) or pass strategy_yaml`,
   })
 }
@@ -52,15 +48,13 @@ export function resolveStrategySource(yaml: string, input: Pick<TrainInput, 'sym
     doc = parseYaml(yaml)
   } catch (cause) {
     throw new KtrdrError({
-      statusCode: 422,
       code: 'STRATEGY_INVALID',
-      retryable: false,
       message: `Strategy YAML does not parse: ${(cause as Error).message}`,
       cause,
     })
   }
   if (!doc || typeof doc !== 'object' || Array.isArray(doc))
-    throw new KtrdrError({ statusCode: 422, code: 'STRATEGY_INVALID', retryable: false, message: 'Strategy YAML must be a mapping' })
+    throw new KtrdrError({ code: 'STRATEGY_INVALID', message: 'Strategy YAML must be a mapping' })
   const d = structuredClone(doc) as Record<string, unknown>
   const td = { ...(d.training_data as Record<string, unknown> | undefined) }
   if (input.symbols?.length)

@@ -5,7 +5,7 @@ import { request } from 'node:http'
 import { statSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Operation } from '../../../runtime/protocol/index.ts'
+import { errorInfo, type Operation } from '../../../runtime/protocol/index.ts'
 import { TIMEFRAMES, generateSyntheticSeries, saveBars } from '../../../trading/index.ts'
 import { backtestRunKey } from '../../../trading/index.ts'
 import { buildModel, resolveModelSpec, saveModelVersion, useTfBackend, type ModelMetadata } from '../../../trading/model/index.ts'
@@ -132,7 +132,7 @@ beforeAll(async () => {
     capabilities: { slots: 4 },
     outcome: (req) => {
       const input = req.input as { fail?: boolean; result_for?: string }
-      if (input.fail) return { error: { message: 'Strategy has no features', code: 'STRATEGY_INVALID', retryable: false } }
+      if (input.fail) return { error: errorInfo('STRATEGY_INVALID', 'Strategy has no features') }
       if (input.result_for) return { result: trainResults.get(input.result_for) }
       return { result: { echo: req.input, worker_id: 'research-host' } }
     },

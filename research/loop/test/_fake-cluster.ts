@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fakeManifest, startFakeHost, startTestGateway } from '../../../test/kit/index.ts'
+import type { GatewayServerConfig } from '../../../runtime/gateway/index.ts'
 import type { DispatchRequest } from '../../../runtime/protocol/index.ts'
 import { generateSyntheticSeries, saveBars } from '../../../trading/index.ts'
 import { researchRoutes } from '../../api/index.ts'
@@ -80,9 +81,12 @@ export function fakeOutcome(results: FakeResults = {}) {
 
 const REPO = resolve(import.meta.dirname, '../../..')
 
-/** Gateway (research routes, fake registry) with EURUSD 1h data and the fake strategy in its storage. */
-export async function startResearchGateway(dir = mkdtempSync(join(tmpdir(), 'ktrdr-loop-'))) {
-  const g = await startTestGateway({ routes: researchRoutes }, dir, MANIFESTS)
+/**
+ * Gateway (research routes, fake registry) with EURUSD 1h data and the fake strategy in its storage;
+ * `config` (e.g. a PostgreSQL databaseUrl) is kept on the result so a restart reopens the same state.
+ */
+export async function startResearchGateway(dir = mkdtempSync(join(tmpdir(), 'ktrdr-loop-')), config: GatewayServerConfig = {}) {
+  const g = Object.assign(await startTestGateway({ ...config, routes: researchRoutes }, dir, MANIFESTS), { config })
   const storage = g.gateway.services.storage
   if (!(await storage.strategies.hasItem('fake_strategy.yaml'))) {
     const yaml = await readFile(join(REPO, 'examples/strategies/regime_momentum.yaml'), 'utf8')

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { defineCommand } from 'citty'
 import type { Operation } from '../../protocol/index.ts'
 import { apiArgs, guard, useGatewayApi } from '../_api.ts'
-import { watchOperation } from './ops.ts'
+import { followOperation } from '../_follow.ts'
 
 async function parseInput(raw: string | undefined): Promise<unknown> {
   if (raw === undefined) return {}
@@ -51,13 +51,16 @@ export default defineCommand({
           args.json ? JSON.stringify(op, null, 2) : `${op.operation_id} ${op.status} (follow it: ktrdr ops watch ${op.operation_id})`,
         )
       let lastPct = -1
-      const final = await watchOperation(api.base, api.token, op.operation_id, (o) => {
-        if (!args.json && o.progress.percentage !== lastPct && o.status === 'running') {
-          lastPct = o.progress.percentage
-          console.error(
-            `${o.operation_id} ${Math.round(o.progress.percentage)}%${o.progress.current_step ? ` ${o.progress.current_step}` : ''}`,
-          )
-        }
+      const final = await followOperation(api, op.operation_id, {
+        onState: (o) => {
+          if (!args.json && o.progress.percentage !== lastPct && o.status === 'running') {
+            lastPct = o.progress.percentage
+            console.error(
+              `${o.operation_id} ${Math.round(o.progress.percentage)}%${o.progress.current_step ? ` ${o.progress.current_step}` : ''}`,
+            )
+          }
+        },
+        onReconnect: ({ error }) => console.error(`(the event stream broke: ${error.message}; reconnecting)`),
       })
       if (args.json) console.log(JSON.stringify(final, null, 2))
       else if (final.status === 'completed') console.log(JSON.stringify(final.result, null, 2))

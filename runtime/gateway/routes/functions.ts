@@ -1,41 +1,22 @@
 import { defineEventHandler, getQuery, getRequestHeader, getRouterParam, setResponseStatus, type H3Event } from 'h3'
 import type { AliasRoute, WorkerRecord } from '../../protocol/index.ts'
 import { KtrdrError } from '../../protocol/index.ts'
-import { readBodyBytes, readJsonBody } from '../_http.ts'
+import { readJsonBody } from '../_http.ts'
 import { defineGatewayRoutes, type GatewayRouteContext } from '../_routes.ts'
-
-const DEFAULT_MAX_BUNDLE_BYTES = 256 * 1024 * 1024
-const DEFAULT_MAX_BODY_BYTES = 1024 * 1024
-
-/** Reads a raw upload with a byte cap counted while streaming (a chunked body cannot sneak past it). */
-async function readArchive(event: H3Event, maxBytes: number): Promise<Uint8Array> {
-  const tooLarge = () =>
-    new KtrdrError({
-      statusCode: 413,
-      code: 'BUNDLE_TOO_LARGE',
-      retryable: false,
-      message: `Bundle archive exceeds ${maxBytes} bytes (KTRDR_MAX_BUNDLE_MB): trim the function's dependencies`,
-    })
-  const body = await readBodyBytes(event, maxBytes, tooLarge)
-  const size = body.length
-  if (size === 0)
-    throw new KtrdrError({
-      statusCode: 400,
-      code: 'BUNDLE_MISSING',
-      retryable: false,
-      message: 'Send the bundle archive (tar.gz from `ktrdr fn build`) as the request body',
-    })
-  return new Uint8Array(body.buffer, body.byteOffset, body.byteLength)
-}
 
 function parseRoutes(body: Record<string, unknown>): AliasRoute[] {
   if (typeof body.version === 'number') return [{ version: body.version, weight: 100 }]
   if (Array.isArray(body.routes))
-    return body.routes.map((r) => ({ version: Number((r as AliasRoute).version), weight: Number((r as AliasRoute).weight ?? 1) }))
+    return body.routes.map((r: unknown, i) => {
+      if (r === null || typeof r !== 'object' || Array.isArray(r))
+        throw new KtrdrError({
+          code: 'BAD_REQUEST',
+          message: `routes[${i}] must be an object {"version": N, "weight": W}, got ${r === null ? 'null' : Array.isArray(r) ? 'a list' : typeof r}`,
+        })
+      return { version: Number((r as AliasRoute).version), weight: Number((r as AliasRoute).weight ?? 1) }
+    })
   throw new KtrdrError({
-    statusCode: 400,
     code: 'BAD_REQUEST',
-    retryable: false,
     message: 'Body must be {"version": N} or {"routes": [{"version": N, "weight": W}, …]}',
   })
 }
@@ -51,25 +32,23 @@ function warmHosts(ctx: GatewayRouteContext, shas: Set<string>) {
   return out
 }
 
+/** Bundles that queued, dispatching or running operations need: never collected. */
 function liveShas(ctx: GatewayRouteContext): Set<string> {
-  const operations = ctx.operations as { live?: Map<string, { op: { function: { sha256: string } } }> } | undefined
-  return new Set([...(operations?.live?.values() ?? [])].map((s) => s.op.function.sha256))
+  return new Set(Array.from(ctx.operations.liveOperations(), (s) => s.op.function.sha256))
 }
 
 export default defineGatewayRoutes((router, ctx) => {
-  const options = (ctx.options ?? {}) as { maxBundleBytes?: number; maxBodyBytes?: number }
-  const maxBundle = options.maxBundleBytes ?? (Number(process.env.KTRDR_MAX_BUNDLE_MB) * 1024 * 1024 || DEFAULT_MAX_BUNDLE_BYTES)
-  const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES
+  const { maxBundleBytes: maxBundle, maxBodyBytes: maxBody } = ctx.options
   const name = (event: H3Event) => getRouterParam(event, 'name', { decode: true }) ?? ''
 
   router.post(
     '/api/v1/functions/:name/versions',
     { body: 'upload' },
     defineEventHandler(async (event) => {
-      const archive = await readArchive(event, maxBundle)
       const query = getQuery(event)
       const sourceCommit = (query.source_commit as string | undefined) ?? getRequestHeader(event, 'x-ktrdr-source-commit') ?? undefined
-      const version = await ctx.functions.publish(archive, { name: name(event), source_commit: sourceCommit })
+      // Streamed: the registry hashes the archive on its way to disk and counts it against the cap.
+      const version = await ctx.functions.publish(event.node.req, { name: name(event), source_commit: sourceCommit, maxBytes: maxBundle })
       setResponseStatus(event, version.created ? 201 : 200)
       return version
     }),
@@ -86,9 +65,7 @@ export default defineGatewayRoutes((router, ctx) => {
       const fn = await ctx.functions.getFunction(name(event))
       if (!fn)
         throw new KtrdrError({
-          statusCode: 404,
           code: 'FUNCTION_NOT_FOUND',
-          retryable: false,
           message: `No function "${name(event)}" has been published: deploy it with \`ktrdr fn deploy ${name(event)}\``,
         })
       const hosts = warmHosts(ctx, new Set(fn.versions.map((v) => v.sha256)))
@@ -106,9 +83,7 @@ export default defineGatewayRoutes((router, ctx) => {
       const fn = await ctx.functions.getFunction(name(event))
       if (!fn)
         throw new KtrdrError({
-          statusCode: 404,
           code: 'FUNCTION_NOT_FOUND',
-          retryable: false,
           message: `No function "${name(event)}" has been published`,
         })
       return fn.versions
@@ -132,8 +107,7 @@ export default defineGatewayRoutes((router, ctx) => {
     '/api/v1/functions/gc',
     defineEventHandler(async (event) => {
       const body = await readJsonBody<{ keep_last?: number }>(event, maxBody)
-      const keepLast =
-        Number.isInteger(body.keep_last) && body.keep_last! >= 0 ? body.keep_last! : Number(process.env.KTRDR_FUNCTION_KEEP_LAST ?? 3)
+      const keepLast = Number.isInteger(body.keep_last) && body.keep_last! >= 0 ? body.keep_last! : ctx.options.functionKeepLast
       const live = liveShas(ctx)
       const deleted = await ctx.functions.collectGarbage({ keepLast, isInUse: (sha) => live.has(sha) })
       return { deleted: deleted.map((v) => ({ name: v.name, version: v.version, sha256: v.sha256, size: v.size })), keep_last: keepLast }

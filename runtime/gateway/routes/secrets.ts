@@ -11,25 +11,19 @@ function names(event: H3Event, withSecret: boolean): { fn: string; name: string 
   const fn = getRouterParam(event, 'name', { decode: true }) ?? ''
   if (!FUNCTION_NAME.test(fn))
     throw new KtrdrError({
-      statusCode: 400,
       code: 'FUNCTION_NAME_INVALID',
-      retryable: false,
       message: `"${fn}" is not a function name (lowercase letters, digits and dashes)`,
     })
   if (!withSecret) return { fn, name: '' }
   const name = getRouterParam(event, 'secret', { decode: true }) ?? ''
   if (!SECRET_NAME.test(name))
     throw new KtrdrError({
-      statusCode: 400,
       code: 'SECRET_NAME_INVALID',
-      retryable: false,
       message: `Secret name "${name}" must be an environment variable name (letters, digits, underscore; not starting with a digit)`,
     })
   if (name.toUpperCase().startsWith('KTRDR_'))
     throw new KtrdrError({
-      statusCode: 400,
       code: 'SECRET_NAME_INVALID',
-      retryable: false,
       message: `Secret name ${name} is reserved: KTRDR_* variables are the hosts' own settings and credentials`,
     })
   return { fn, name }
@@ -51,35 +45,27 @@ export default defineGatewayRoutes((router, ctx) => {
         // JSON.parse messages quote the text they failed on: that text is the secret.
         if (isKtrdrError(error) && error.code === 'INVALID_JSON')
           throw new KtrdrError({
-            statusCode: 400,
             code: 'INVALID_JSON',
-            retryable: false,
             message: 'Request body is not valid JSON: send {"value": "<secret>"}',
           })
         throw error
       }
       if (typeof body.value !== 'string')
         throw new KtrdrError({
-          statusCode: 400,
           code: 'SECRET_VALUE_INVALID',
-          retryable: false,
           message: 'Send the secret as {"value": "<string>"}',
         })
       if (Buffer.byteLength(body.value) > MAX_SECRET_BYTES)
         throw new KtrdrError({
-          statusCode: 413,
           code: 'SECRET_TOO_LARGE',
-          retryable: false,
           message: `A secret may hold at most ${MAX_SECRET_BYTES} bytes`,
         })
       if (body.value.includes('\0'))
         throw new KtrdrError({
-          statusCode: 400,
           code: 'SECRET_VALUE_INVALID',
-          retryable: false,
           message: 'A secret becomes an environment variable and cannot contain NUL bytes',
         })
-      const info = ctx.secrets.set(fn, name, body.value)
+      const info = await ctx.secrets.set(fn, name, body.value)
       ctx.logger.info(`Secret ${name} of function ${fn} set`)
       return { function: fn, ...info }
     }),
@@ -93,13 +79,11 @@ export default defineGatewayRoutes((router, ctx) => {
   )
   router.delete(
     '/api/v1/functions/:name/secrets/:secret',
-    defineEventHandler((event) => {
+    defineEventHandler(async (event) => {
       const { fn, name } = names(event, true)
-      if (!ctx.secrets.remove(fn, name))
+      if (!(await ctx.secrets.remove(fn, name)))
         throw new KtrdrError({
-          statusCode: 404,
           code: 'SECRET_NOT_FOUND',
-          retryable: false,
           message: `Function ${fn} has no secret ${name}`,
         })
       ctx.logger.info(`Secret ${name} of function ${fn} removed`)

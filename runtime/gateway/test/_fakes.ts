@@ -56,8 +56,7 @@ export function createFakeRegistry(manifests: FunctionManifest[]): FunctionRegis
     async resolve(spec: string): Promise<ResolvedFunction> {
       const [name, ver] = spec.split('@')
       const v = versions.find((x) => x.name === name && (!ver || ver === 'latest' || String(x.version) === ver))
-      if (!v)
-        throw new KtrdrError({ statusCode: 404, code: 'FUNCTION_NOT_FOUND', retryable: false, message: `Function ${spec} is not deployed` })
+      if (!v) throw new KtrdrError({ code: 'FUNCTION_NOT_FOUND', message: `Function ${spec} is not deployed` })
       return { ...v, requested: spec }
     },
     getVersion: async (name: string, version: number) => versions.find((x) => x.name === name && x.version === version) ?? null,
@@ -89,7 +88,7 @@ export interface FakeHostOptions {
  * Events are pushed at once; the host can be closed abruptly (like a SIGKILL) with `kill()`.
  */
 export async function startFakeHost(options: FakeHostOptions) {
-  const running = new Map<string, { attempt: number; timers: NodeJS.Timeout[] }>()
+  const running = new Map<string, { attempt: number; timers: NodeJS.Timeout[]; end: () => Promise<void> }>()
   const received: DispatchRequest[] = []
   let seq = 0
   let killed = false
@@ -98,7 +97,12 @@ export async function startFakeHost(options: FakeHostOptions) {
   if (options.token) headers.authorization = `Bearer ${options.token}`
   const caps: WorkerCapabilities = { cores: 2, memory_gb: 4, gpu: false, ib: false, llm: false, slots: 1, ...options.capabilities }
 
+  // A dispatch can arrive before the registration's answer (with the host secret) does: the gateway
+  // dispatches queued work as soon as the host is registered, and on PostgreSQL answers only after
+  // the secret is committed. The real host's outbox retries a refused batch; this one waits for the answer.
+  let registering: Promise<unknown> = Promise.resolve()
   const push = async (event: HostEvent) => {
+    await registering
     if (killed) return
     await fetch(`${options.gatewayUrl}/api/v1/workers/${options.workerId}/events`, {
       method: 'POST',
@@ -122,7 +126,6 @@ export async function startFakeHost(options: FakeHostOptions) {
       const input = (body.input ?? {}) as { delay_ms?: number; steps?: number }
       const id = body.operation_id
       const timers: NodeJS.Timeout[] = []
-      running.set(id, { attempt: body.attempt, timers })
       setImmediate(
         () => void push({ seq: ++seq, type: 'started', operation_id: id, attempt: body.attempt, at: at(), bundle_ready_at: at() }),
       )
@@ -144,15 +147,16 @@ export async function startFakeHost(options: FakeHostOptions) {
           ),
         )
       }
-      timers.push(
-        setTimeout(() => {
-          running.delete(id)
-          const outcome = options.outcome?.(body) ?? { result: { echo: body.input, worker_id: options.workerId } }
-          if ('error' in outcome)
-            void push({ seq: ++seq, type: 'failed', operation_id: id, attempt: body.attempt, at: at(), error: outcome.error })
-          else void push({ seq: ++seq, type: 'completed', operation_id: id, attempt: body.attempt, at: at(), result: outcome.result })
-        }, delay),
-      )
+      const end = () => {
+        for (const t of timers) clearTimeout(t)
+        running.delete(id)
+        const outcome = options.outcome?.(body) ?? { result: { echo: body.input, worker_id: options.workerId } }
+        if ('error' in outcome)
+          return push({ seq: ++seq, type: 'failed', operation_id: id, attempt: body.attempt, at: at(), error: outcome.error })
+        return push({ seq: ++seq, type: 'completed', operation_id: id, attempt: body.attempt, at: at(), result: outcome.result })
+      }
+      running.set(id, { attempt: body.attempt, timers, end })
+      timers.push(setTimeout(() => void end(), delay))
       setResponseStatus(event, 202)
       return { accepted: true }
     }),
@@ -204,7 +208,12 @@ export async function startFakeHost(options: FakeHostOptions) {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
 
-  const register = async (): Promise<RegistrationResponse> => {
+  const register = (): Promise<RegistrationResponse> => {
+    const registration = registerOnce()
+    registering = registration.catch(() => {})
+    return registration
+  }
+  const registerOnce = async (): Promise<RegistrationResponse> => {
     const res = await fetch(`${options.gatewayUrl}/api/v1/workers/register`, {
       method: 'POST',
       headers,
@@ -243,6 +252,12 @@ export async function startFakeHost(options: FakeHostOptions) {
     running,
     state,
     register,
+    /** Ends a running invocation now, as its timer would (the test decides when a slot frees, not the clock). */
+    finish(operationId: string): Promise<void> {
+      const r = running.get(operationId)
+      if (!r) throw new Error(`${options.workerId} does not run ${operationId}`)
+      return r.end()
+    },
     /** Headers that speak as this host (cluster token and the secret the gateway issued it). */
     get asHost(): Record<string, string> {
       return { ...headers }
@@ -262,16 +277,5 @@ export async function startFakeHost(options: FakeHostOptions) {
       server.closeAllConnections()
       await new Promise<void>((r) => server.close(() => r()))
     },
-  }
-}
-
-/** Resolves when `check()` is truthy; polls a condition with a bounded loop (no fixed sleeps). */
-export async function until<T>(check: () => T | Promise<T>, timeoutMs = 10_000, what = 'condition'): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await check()
-    if (value) return value as NonNullable<T>
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 20))
   }
 }

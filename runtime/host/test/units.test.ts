@@ -10,7 +10,7 @@ import { createBundleCache } from '../_bundles.ts'
 import { createEventOutbox, UnknownWorkerError } from '../_events.ts'
 import { resolveCapabilities } from '../_detect.ts'
 import { createHost, parseNvidiaSmi, resolveHostOptions } from '../index.ts'
-import { tempRoot } from './_setup.ts'
+import { tempStorage } from '../../../test/kit/index.ts'
 
 const enc = new TextEncoder()
 const cleanups: Array<() => Promise<void>> = []
@@ -66,7 +66,7 @@ describe('resolveHostOptions', () => {
   })
 
   it('an llm model (KTRDR_LLM_MODEL or --llm-model) implies llm and is advertised with its sha256 and run settings', async () => {
-    const root = await tempRoot('ktrdr-llm-opts-')
+    const root = await tempStorage('ktrdr-llm-opts-')
     cleanups.push(root.cleanup)
     const file = join(root.root, 'tiny-instruct.Q4_K_M.gguf')
     const bytes = enc.encode('GGUF not really a model, but a file whose hash we know')
@@ -195,7 +195,7 @@ function fakeBundle(marker: string, size: number) {
 
 describe('bundle cache', () => {
   it('evicts least recently used bundles past its cap, never one in use, and survives a restart', async () => {
-    const env = await tempRoot('ktrdr-cache-')
+    const env = await tempStorage('ktrdr-cache-')
     cleanups.push(env.cleanup)
     const refs = []
     for (const m of ['a', 'b', 'c']) {
@@ -220,12 +220,12 @@ describe('bundle cache', () => {
 
 describe('cluster token', () => {
   it('guards every host route except /health', async () => {
-    const env = await tempRoot('ktrdr-token-')
+    const env = await tempStorage('ktrdr-token-')
     cleanups.push(env.cleanup)
     const host = await createHost({
       apiUrl: null,
       port: 0,
-      storage: { root: join(env.root, 'storage') },
+      storage: { root: env.storageRoot },
       cacheDir: join(env.root, 'cache'),
       clusterToken: 'tok',
       detectGpu: false,
