@@ -63,6 +63,8 @@ async function* operationEvents(body: ReadableStream<Uint8Array>): AsyncGenerato
     while ((end = buffer.indexOf('\n\n')) >= 0) {
       const block = buffer.slice(0, end)
       buffer = buffer.slice(end + 2)
+      // The stream also carries the function's log lines (`event: log`): only states here.
+      if (/^event: ?log$/m.test(block)) continue
       const data = block
         .split('\n')
         .filter((l) => l.startsWith('data:'))

@@ -7,6 +7,7 @@ import type { GatewayServices } from './_services.ts'
 import functionsRoutes from './routes/functions.ts'
 import healthRoutes from './routes/health.ts'
 import invokeRoutes from './routes/invoke.ts'
+import logsRoutes from './routes/logs.ts'
 import operationsRoutes from './routes/operations.ts'
 import secretsRoutes from './routes/secrets.ts'
 import storageRoutes from './routes/storage.ts'
@@ -22,6 +23,7 @@ const RUNTIME_ROUTES: GatewayRoutes[] = [
   healthRoutes,
   workersRoutes,
   operationsRoutes,
+  logsRoutes,
   invokeRoutes,
   functionsRoutes,
   secretsRoutes,

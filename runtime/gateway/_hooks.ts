@@ -1,4 +1,4 @@
-import type { Operation, WorkerRecord } from '../protocol/index.ts'
+import type { Operation, OperationLogLine, WorkerRecord } from '../protocol/index.ts'
 
 /** Every state change other parts (SSE, wait_seconds, prefetch, tests, benches) can await. */
 export interface GatewayHookMap {
@@ -8,6 +8,8 @@ export interface GatewayHookMap {
   /** Reached completed, failed or cancelled. */
   'operation:finished': (op: Operation) => void
   'operation:requeued': (op: Operation, reason: string) => void
+  /** Lines a function wrote, just stored (in order, ids increasing). */
+  'operation:log': (operationId: string, lines: OperationLogLine[]) => void
   'worker:registered': (worker: WorkerRecord) => void
   'worker:status': (worker: WorkerRecord, previous: WorkerRecord['status']) => void
   /** The host was found dead (refused probe, failed polls); its operations were re-queued. */

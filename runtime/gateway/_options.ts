@@ -23,6 +23,7 @@ export interface GatewayConfig {
   /** Silence request/lifecycle logs (tests, benches). */
   quiet?: boolean
   retention?: Partial<RetentionOptions>
+  logs?: Partial<LogOptions>
   /** Key for function secrets at rest (32 bytes, base64 or hex); default: a generated 0600 key file beside the database. */
   secretsKey?: string | null
 }
@@ -32,6 +33,12 @@ export interface RetentionOptions {
   days: number
   /** How often the purge runs (it also runs at start). */
   intervalMs: number
+}
+
+/** How much of what functions write is kept per operation (the newest lines; docs/operations.md#logs). */
+export interface LogOptions {
+  maxLines: number
+  maxBytes: number
 }
 
 export interface HealthOptions {
@@ -77,6 +84,7 @@ export interface ResolvedGatewayOptions {
   maxBundleBytes: number
   quiet: boolean
   retention: RetentionOptions
+  logs: LogOptions
   /** KTRDR_SECRETS_KEY; null: the key file beside the database (see _secrets.ts). */
   secretsKey: string | null
 }
@@ -95,7 +103,8 @@ function secs(env: NodeJS.ProcessEnv, name: string): number | undefined {
  * KTRDR_CLUSTER_TOKEN, KTRDR_INSECURE=1, KTRDR_WORKER_HEALTH_CHECK_INTERVAL/TIMEOUT/FAILURES,
  * KTRDR_WORKER_REMOVAL_THRESHOLD (seconds, as in the guide), KTRDR_HEARTBEAT_INTERVAL/TIMEOUT (seconds),
  * KTRDR_MAX_ATTEMPTS, KTRDR_MAX_BODY_BYTES, KTRDR_MAX_BUNDLE_BYTES, KTRDR_OPERATIONS_RETENTION_DAYS
- * (30; 0 keeps finished operations forever).
+ * (30; 0 keeps finished operations forever), KTRDR_OPERATION_LOG_LINES (5000) and KTRDR_OPERATION_LOG_KB
+ * (1024): the newest lines of each operation's log that are kept.
  */
 export function resolveGatewayOptions(config: GatewayConfig = {}, env: NodeJS.ProcessEnv = process.env): ResolvedGatewayOptions {
   const host = config.host ?? env.KTRDR_GATEWAY_HOST ?? '127.0.0.1'
@@ -149,6 +158,10 @@ export function resolveGatewayOptions(config: GatewayConfig = {}, env: NodeJS.Pr
     retention: {
       days: config.retention?.days ?? envNumber(env, 'KTRDR_OPERATIONS_RETENTION_DAYS') ?? 30,
       intervalMs: config.retention?.intervalMs ?? 3_600_000,
+    },
+    logs: {
+      maxLines: config.logs?.maxLines ?? envNumber(env, 'KTRDR_OPERATION_LOG_LINES') ?? 5000,
+      maxBytes: config.logs?.maxBytes ?? (envNumber(env, 'KTRDR_OPERATION_LOG_KB') ?? 1024) * 1024,
     },
     secretsKey: config.secretsKey !== undefined ? config.secretsKey : env.KTRDR_SECRETS_KEY || null,
   }

@@ -10,6 +10,7 @@ import { createHealthMonitor, type HealthMonitor } from './_health.ts'
 import { createGatewayHooks, type GatewayHooks } from './_hooks.ts'
 import { createHostClient, type HostClient } from './_host-client.ts'
 import { createInvoker, type Invoker } from './_invoke.ts'
+import { createOperationLogs, type OperationLogs } from './_logs.ts'
 import { createOperationsService, type OperationsService } from './_operations.ts'
 import type { ResolvedGatewayOptions } from './_options.ts'
 import { createHostSecrets } from './_host-secrets.ts'
@@ -42,6 +43,8 @@ export interface GatewayServices {
   validateInput: InputValidator
   /** Per-function secrets, encrypted at rest, sent only with that function's dispatches. */
   secrets: SecretStore
+  /** What functions wrote, per operation (bounded, deleted with the operation). */
+  logs: OperationLogs
   startedAt: Date
   close(): Promise<void>
 }
@@ -80,6 +83,7 @@ export async function createGatewayServices(
   const workers = createWorkerRegistry(hooks)
   const operations = createOperationsService(createOperationStore(database), hooks)
   const secrets = createSecretStore(database, resolveSecretsKey(options))
+  const logs = createOperationLogs({ database, hooks, options: options.logs })
 
   let dispatcherRef: Dispatcher | null = null
   let healthRef: HealthMonitor | null = null
@@ -95,7 +99,7 @@ export async function createGatewayServices(
   dispatcherRef = dispatcher
   const health = createHealthMonitor({ options, workers, operations, dispatcher, client, logger })
   healthRef = health
-  const reconciler = createReconciler({ options, workers, operations, dispatcher, secrets: createHostSecrets(database), logger })
+  const reconciler = createReconciler({ options, workers, operations, dispatcher, secrets: createHostSecrets(database), logs, logger })
 
   const validateInput = createInputValidator()
   // Tell every host about a new version so the first invocation finds the bundle unpacked, and
@@ -172,6 +176,7 @@ export async function createGatewayServices(
     retention,
     validateInput,
     secrets,
+    logs,
     startedAt: new Date(),
     async close() {
       closed = true

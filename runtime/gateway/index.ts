@@ -9,7 +9,7 @@ import { createGatewayServices, type GatewayServiceOverrides, type GatewayServic
 import type { GatewayRoutes } from './_routes.ts'
 
 export { resolveGatewayOptions } from './_options.ts'
-export type { GatewayConfig, ResolvedGatewayOptions, HealthOptions, QueueOptions, RetentionOptions } from './_options.ts'
+export type { GatewayConfig, ResolvedGatewayOptions, HealthOptions, LogOptions, QueueOptions, RetentionOptions } from './_options.ts'
 export type { OperationsRetention } from './_retention.ts'
 export { createGatewayServices } from './_services.ts'
 export type { GatewayServices, GatewayServiceOverrides } from './_services.ts'

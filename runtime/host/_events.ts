@@ -1,14 +1,20 @@
 import type { ConsolaInstance } from 'consola'
-import type { CompletedOperationReport, HostEvent, HostEventAck } from '../protocol/index.ts'
+import type { CompletedOperationReport, HostEvent, HostEventAck, HostLogEvent } from '../protocol/index.ts'
+import { MAX_UNSENT_LOG_BYTES, MAX_UNSENT_LOG_LINES, lineBytes } from './_logs.ts'
 
-type Unsequenced<E> = E extends HostEvent ? Omit<E, 'seq'> : never
-export type NewHostEvent = Unsequenced<HostEvent>
+/** What the outbox carries: state events and log batches, in one ordered sequence. */
+export type OutboxEvent = HostEvent | HostLogEvent
+type Unsequenced<E> = E extends OutboxEvent ? Omit<E, 'seq'> : never
+export type NewHostEvent = Unsequenced<OutboxEvent>
+
+/** Log text per push: twice MAX_UNSENT_LOG_BYTES, half the gateway's default 1 MiB body cap. */
+const BATCH_BYTES = 2 * MAX_UNSENT_LOG_BYTES
 
 export class UnknownWorkerError extends Error {}
 
 export interface EventOutboxOptions {
   /** Delivers a batch; resolves with the ack, throws UnknownWorkerError on 404. */
-  send(events: HostEvent[]): Promise<HostEventAck>
+  send(events: OutboxEvent[]): Promise<HostEventAck>
   /** The gateway forgot this worker: re-register before pushing again. */
   onUnknownWorker(): Promise<void>
   logger: ConsolaInstance
@@ -19,11 +25,13 @@ export interface EventOutboxOptions {
 /**
  * Ordered, at-least-once delivery of host events. Every event gets a seq; events stay queued until
  * the gateway acks a seq at or past them, so a gateway that is down for a while receives them all,
- * in order, when it comes back. Unsent progress for an operation is coalesced into the latest.
- * seq starts at the wall clock (ms) so a restarted host never reuses the seqs of its predecessor.
+ * in order, when it comes back. Unsent progress for an operation is coalesced into the latest;
+ * unsent log lines of an operation are merged into one batch that keeps the last
+ * MAX_UNSENT_LOG_LINES (older ones counted in `dropped`), so a chatty function cannot fill the
+ * host's memory while the gateway is away. seq starts at the wall clock (ms) so a restarted host never reuses the seqs of its predecessor.
  */
 export function createEventOutbox(options: EventOutboxOptions) {
-  const queue: HostEvent[] = []
+  const queue: OutboxEvent[] = []
   let seq = Date.now()
   /** Highest seq in the batch being sent; events at or below it must not be rewritten. */
   let inFlightUpTo = 0
@@ -34,21 +42,54 @@ export function createEventOutbox(options: EventOutboxOptions) {
   const retry = options.retry ?? { initialMs: 100, maxMs: 2000 }
 
   function push(event: NewHostEvent) {
-    if (event.type === 'progress') {
+    if (event.type === 'progress' || event.type === 'log') {
       for (let i = queue.length - 1; i >= 0; i--) {
         const queued = queue[i]!
         if (queued.seq <= inFlightUpTo) break
         if (queued.operation_id !== event.operation_id) continue
-        if (queued.type === 'progress' && queued.attempt === event.attempt) {
+        // Logs and progress are independent: each coalesces past the other (only a state event
+        // of the operation stops it, so lines still arrive before the attempt's terminal event).
+        if (queued.type !== event.type && (queued.type === 'log' || queued.type === 'progress')) continue
+        if (queued.type === 'progress' && event.type === 'progress' && queued.attempt === event.attempt) {
           queued.progress = event.progress
+          queued.at = event.at
+          return
+        }
+        if (queued.type === 'log' && event.type === 'log' && queued.attempt === event.attempt) {
+          queued.lines.push(...event.lines)
+          queued.dropped = (queued.dropped ?? 0) + (event.dropped ?? 0)
+          let bytes = queued.lines.reduce((sum, line) => sum + lineBytes(line.message), 0)
+          let over = 0
+          while (over < queued.lines.length - 1 && (queued.lines.length - over > MAX_UNSENT_LOG_LINES || bytes > MAX_UNSENT_LOG_BYTES))
+            bytes -= lineBytes(queued.lines[over++]!.message)
+          if (over > 0) {
+            queued.lines.splice(0, over)
+            queued.dropped += over
+          }
           queued.at = event.at
           return
         }
         break
       }
     }
-    queue.push({ ...event, seq: ++seq } as HostEvent)
+    queue.push({ ...event, seq: ++seq } as OutboxEvent)
     kick()
+  }
+
+  /**
+   * The next events to send: up to maxBatch, and no more than BATCH_BYTES of log text (one event
+   * at least), so a batch stays well inside the gateway's body cap.
+   */
+  function nextBatch(): OutboxEvent[] {
+    const max = options.maxBatch ?? 200
+    let bytes = 0
+    let i = 0
+    for (; i < queue.length && i < max; i++) {
+      const e = queue[i]!
+      if (e.type === 'log') bytes += e.lines.reduce((sum, line) => sum + lineBytes(line.message), 0)
+      if (i > 0 && bytes > BATCH_BYTES) break
+    }
+    return queue.slice(0, Math.max(1, i))
   }
 
   function kick() {
@@ -65,7 +106,7 @@ export function createEventOutbox(options: EventOutboxOptions) {
     let delay = retry.initialMs
     try {
       while (queue.length > 0 && !stopped) {
-        const batch = queue.slice(0, options.maxBatch ?? 200)
+        const batch = nextBatch()
         inFlightUpTo = batch[batch.length - 1]!.seq
         try {
           const ack = await options.send(batch)

@@ -6,6 +6,7 @@ import type { ExecutorToHost, HostToExecutor } from '../protocol/index.ts'
 import type { ReadyBundle } from './_bundles.ts'
 import type { MemoryGuard } from './_memory.ts'
 import { envDigest, executorBaseEnv } from './_env.ts'
+import { createLineSplitter } from './_logs.ts'
 
 const STDERR_TAIL = 8192
 const READY_TIMEOUT_MS = 30_000
@@ -28,6 +29,8 @@ export interface Executor {
   /** Killed for using more memory than the cap (RSS watchdog or the cgroup's OOM killer). */
   outOfMemory: { rss_mb: number | null } | null
   stderrTail(): string
+  /** Receives what the child writes to stdout/stderr, line by line, while an invocation runs there (one at a time per child). */
+  onOutput: ((stream: 'stdout' | 'stderr', line: string) => void) | null
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
   send(message: HostToExecutor): void
   kill(signal?: NodeJS.Signals): void
@@ -113,13 +116,19 @@ export function createExecutorPool(options: ExecutorPoolOptions) {
       watch?.stop()
     })
     let tail = ''
+    const stdoutLines = createLineSplitter((line) => executor.onOutput?.('stdout', line))
+    const stderrLines = createLineSplitter((line) => executor.onOutput?.('stderr', line))
     child.stderr!.on('data', (chunk: Buffer) => {
       tail = (tail + chunk.toString('utf8')).slice(-STDERR_TAIL)
+      stderrLines.write(chunk)
       if (options.forwardOutput) process.stderr.write(chunk)
     })
     child.stdout!.on('data', (chunk: Buffer) => {
+      stdoutLines.write(chunk)
       if (options.forwardOutput) process.stdout.write(chunk)
     })
+    child.stdout!.once('end', () => stdoutLines.end())
+    child.stderr!.once('end', () => stderrLines.end())
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
       child.once('exit', (code, signal) => resolve({ code, signal }))
     })
@@ -136,6 +145,7 @@ export function createExecutorPool(options: ExecutorPoolOptions) {
       alive: true,
       outOfMemory: null,
       stderrTail: () => tail,
+      onOutput: null,
       exited,
       send(message) {
         if (child.connected) child.send(message)

@@ -6,12 +6,11 @@ import {
   HOST_SECRET_HEADER,
   type HeartbeatRequest,
   type HeartbeatResponse,
-  type HostEvent,
   type HostEventAck,
   type RegistrationResponse,
   type WorkerRegistration,
 } from '../protocol/index.ts'
-import { UnknownWorkerError } from './_events.ts'
+import { UnknownWorkerError, type OutboxEvent } from './_events.ts'
 import { createJsonPoster } from './_post.ts'
 import type { ResolvedHostOptions } from './options.ts'
 
@@ -146,7 +145,7 @@ export function createGatewayLink(options: ResolvedHostOptions & { apiUrl: strin
       if (!controller.signal.aborted) heartbeatTimer = setTimeout(beat, heartbeatMs)
     },
     register,
-    async pushEvents(events: HostEvent[]): Promise<HostEventAck> {
+    async pushEvents(events: OutboxEvent[]): Promise<HostEventAck> {
       if (registering) await registering
       try {
         if (controller.signal.aborted) throw new Error('Gateway link stopped')

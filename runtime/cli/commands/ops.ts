@@ -1,6 +1,7 @@
 import { defineCommand } from 'citty'
-import type { Operation } from '../../protocol/index.ts'
+import type { Operation, OperationLogLine } from '../../protocol/index.ts'
 import { apiArgs, guard, table, useGatewayApi } from '../_api.ts'
+import { readEventStream } from '../_sse.ts'
 
 const idArg = { id: { type: 'positional', required: true, description: 'operation id' } } as const
 
@@ -82,6 +83,7 @@ export async function watchOperation(
   token: string | undefined,
   id: string,
   print: (op: Operation, event: string) => void,
+  onLog?: (line: OperationLogLine) => void,
 ): Promise<Operation> {
   const res = await fetch(`${baseUrl}/api/v1/operations/${encodeURIComponent(id)}/events`, {
     headers: token ? { authorization: `Bearer ${token}` } : {},
@@ -90,29 +92,71 @@ export async function watchOperation(
     const body = (await res.json().catch(() => ({}))) as { message?: string }
     throw new Error(body.message ?? `Cannot watch ${id}: HTTP ${res.status}`)
   }
-  const decoder = new TextDecoder()
-  let buffer = ''
   let last: Operation | null = null
-  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-    buffer += decoder.decode(chunk, { stream: true })
-    let cut: number
-    while ((cut = buffer.indexOf('\n\n')) >= 0) {
-      const block = buffer.slice(0, cut)
-      buffer = buffer.slice(cut + 2)
-      const event = /^event: (.*)$/m.exec(block)?.[1] ?? 'message'
-      const data = block
-        .split('\n')
-        .filter((l) => l.startsWith('data: '))
-        .map((l) => l.slice(6))
-        .join('\n')
-      if (!data) continue
-      last = JSON.parse(data) as Operation
-      print(last, event)
+  for await (const { event, data } of readEventStream(res.body)) {
+    if (event === 'log') {
+      onLog?.(JSON.parse(data) as OperationLogLine)
+      continue
     }
+    last = JSON.parse(data) as Operation
+    print(last, event)
   }
   if (!last) throw new Error(`The event stream for ${id} ended without data`)
   return last
 }
+
+/** `12:00:01.234 info  message` (stdout lines without a level, stderr ones marked). */
+export function formatLogLine(line: OperationLogLine): string {
+  const time = line.ts.slice(11, 23)
+  const tag = line.stream === 'logger' ? line.level.padEnd(5) : line.stream
+  return `${time} ${tag} ${line.message}`
+}
+
+const logs = defineCommand({
+  meta: { name: 'logs', description: "What an operation's function wrote (ctx.logger, stdout, stderr); -f follows until it finishes" },
+  args: {
+    ...apiArgs,
+    ...idArg,
+    follow: { type: 'boolean', alias: 'f', description: 'Keep printing new lines until the operation finishes (exit 1 unless completed)' },
+    attempt: { type: 'string', description: 'Only this attempt (default: all)' },
+  },
+  run: ({ args }) =>
+    guard(async () => {
+      const api = useGatewayApi(args.url)
+      const path = `/api/v1/operations/${encodeURIComponent(args.id)}/logs`
+      const print = (line: OperationLogLine) => console.log(args.json ? JSON.stringify(line) : formatLogLine(line))
+      if (!args.follow) {
+        let offset = 0
+        for (;;) {
+          const page = await api<{ data: OperationLogLine[]; total_count: number }>(path, {
+            query: { attempt: args.attempt, limit: 10_000, offset },
+          })
+          page.data.forEach(print)
+          offset += page.data.length
+          if (page.data.length === 0 || offset >= page.total_count) return
+        }
+      }
+      const res = await fetch(`${api.base}${path}?follow=1${args.attempt ? `&attempt=${encodeURIComponent(args.attempt)}` : ''}`, {
+        headers: api.token ? { authorization: `Bearer ${api.token}` } : {},
+      }).catch((error: Error) => {
+        throw new Error(`Cannot reach the gateway at ${api.base}: ${error.message}. Start one with \`ktrdr up\` or set KTRDR_API_URL`)
+      })
+      if (!res.ok || !res.body) {
+        const body = (await res.json().catch(() => ({}))) as { message?: string }
+        throw new Error(`${body.message ?? `Cannot follow the logs of ${args.id}`} (HTTP ${res.status})`)
+      }
+      let final: Operation | null = null
+      for await (const { event, data } of readEventStream(res.body)) {
+        if (event === 'log') print(JSON.parse(data) as OperationLogLine)
+        else final = JSON.parse(data) as Operation
+      }
+      if (!final) throw new Error(`The log stream of ${args.id} ended before the operation finished`)
+      if (final.status !== 'completed') {
+        console.error(`${final.operation_id} ${final.status}${final.error ? `: ${final.error.message}` : ''}`)
+        process.exitCode = 1
+      }
+    }),
+})
 
 const watch = defineCommand({
   meta: { name: 'watch', description: 'Follow an operation until it finishes (server-sent events)' },
@@ -129,8 +173,8 @@ const watch = defineCommand({
 })
 
 export default defineCommand({
-  meta: { name: 'ops', description: 'Operations: list, show, cancel, resume, watch' },
-  subCommands: { list, show, cancel, resume, watch },
+  meta: { name: 'ops', description: 'Operations: list, show, cancel, resume, watch, logs' },
+  subCommands: { list, show, cancel, resume, watch, logs },
   // The default subcommand's flags, so `ktrdr ops --url X` parses (citty skips known value flags).
   args: list.args,
   default: 'list',

@@ -4,6 +4,7 @@ import { KtrdrError } from '../../protocol/index.ts'
 import { readJsonBody } from '../_http.ts'
 import { isTerminal } from '../_operations.ts'
 import { defineGatewayRoutes } from '../_routes.ts'
+import { logMessage } from './logs.ts'
 
 const STATUSES: OperationStatus[] = ['pending', 'running', 'completed', 'failed', 'cancelled']
 
@@ -86,7 +87,7 @@ export default defineGatewayRoutes((router, ctx) => {
     }),
   )
 
-  /** Server-Sent Events: the current state, every change, then the final state; pushed, not polled. */
+  /** Server-Sent Events: the current state, every change and new log line (`log`), then the final state; pushed, not polled. */
   router.get(
     '/api/v1/operations/:id/events',
     defineEventHandler(async (event) => {
@@ -97,9 +98,11 @@ export default defineGatewayRoutes((router, ctx) => {
         void stream.push({ event: name, data: JSON.stringify(op) })
       }
       let off = () => {}
+      let offLog = () => {}
       const finish = (op: Operation) => {
         send(op.status, op)
         off()
+        offLog()
         void stream.close()
       }
       send('state', first)
@@ -110,8 +113,15 @@ export default defineGatewayRoutes((router, ctx) => {
           if (kind === 'finished') finish(op)
           else send(kind === 'requeued' ? 'requeued' : 'progress', op)
         })
+        // New lines as they arrive (the whole log: GET /api/v1/operations/:id/logs).
+        offLog = ctx.hooks.on('operation:log', (operationId, lines) => {
+          if (operationId === id) for (const line of lines) void stream.push(logMessage(line))
+        })
       }
-      stream.onClosed(() => off())
+      stream.onClosed(() => {
+        off()
+        offLog()
+      })
       return stream.send()
     }),
   )

@@ -18,6 +18,24 @@ function invalid(message: string, field: string): never {
   throw new KtrdrError({ statusCode: 400, code: 'INVALID_REQUEST', retryable: false, message, details: { field } })
 }
 
+const LOG_STREAMS = new Set(['logger', 'stdout', 'stderr'])
+
+/** A host's log batch: numbered lines with a time, a level, a stream and text (docs/operations.md#logs). */
+function checkLogLines(lines: unknown, field: string) {
+  if (!Array.isArray(lines)) invalid(`${field} must be an array of log lines`, field)
+  for (const [j, l] of (lines as Array<Record<string, unknown>>).entries()) {
+    if (
+      !l ||
+      !Number.isInteger(l.n) ||
+      typeof l.ts !== 'string' ||
+      typeof l.level !== 'string' ||
+      typeof l.message !== 'string' ||
+      !LOG_STREAMS.has(l.stream as string)
+    )
+      invalid(`${field}[${j}] must have integer n, ts, level, message (strings) and stream logger|stdout|stderr`, `${field}[${j}]`)
+  }
+}
+
 function checkRegistration(body: Record<string, unknown>): WorkerRegistration {
   if (typeof body.worker_id !== 'string' || !/^[A-Za-z0-9._:-]{1,128}$/.test(body.worker_id))
     invalid('worker_id must be 1–128 characters of letters, digits, . _ : -', 'worker_id')
@@ -145,13 +163,14 @@ export default defineGatewayRoutes((router, ctx) => {
           typeof e.operation_id !== 'string' ||
           !Number.isInteger(e.seq) ||
           !Number.isInteger(e.attempt) ||
-          !['started', 'progress', 'completed', 'failed', 'cancelled'].includes(e.type)
+          !['started', 'progress', 'completed', 'failed', 'cancelled', 'log'].includes(e.type)
         ) {
           invalid(
-            `events[${i}] must have operation_id, integer seq and attempt, and type started|progress|completed|failed|cancelled`,
+            `events[${i}] must have operation_id, integer seq and attempt, and type started|progress|completed|failed|cancelled|log`,
             `events[${i}]`,
           )
         }
+        if (e.type === 'log') checkLogLines(e.lines, `events[${i}].lines`)
       }
       // Applied even from a host the registry does not know yet (gateway just restarted): its secret
       // and the operations' persisted placement say whose reports count.

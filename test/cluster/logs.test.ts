@@ -1,0 +1,106 @@
+// Operation logs end to end: a real host runs the real echo bundle, which writes through ctx.logger,
+// stdout and stderr; the lines are followed from the gateway while the function still runs, kept
+// with the operation, and printed by `ktrdr ops logs`.
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createGateway, type Gateway } from '../../runtime/gateway/index.ts'
+import { createHost, type KtrdrHost } from '../../runtime/host/index.ts'
+import type { Operation, OperationLogLine } from '../../runtime/protocol/index.ts'
+import { api, buildEcho, publish, spawnKtrdr } from './_cluster.ts'
+
+let root: string
+let gateway: Gateway
+let host: KtrdrHost
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'ktrdr-logs-'))
+  const storage = { root: join(root, 'store') }
+  gateway = await createGateway({ port: 0, quiet: true, dbPath: join(root, 'gateway.db'), storage, apiToken: null, clusterToken: null })
+  const { archive } = await buildEcho(join(root, 'build'))
+  await publish(gateway.url, 'echo', archive)
+  // Its own level is 'error': an operation's log does not depend on how verbose its host is.
+  host = await createHost({ workerId: 'log-host', apiUrl: gateway.url, port: 0, storage, detectGpu: false, logLevel: 'error' })
+  await host.registered
+}, 180_000)
+
+afterAll(async () => {
+  await host?.close({ timeoutMs: 1000 }).catch(() => {})
+  await gateway?.close()
+  await rm(root, { recursive: true, force: true })
+})
+
+const invoke = async (input: Record<string, unknown>) =>
+  (await api<Operation>(gateway.url, '/api/v1/functions/echo/invoke', { body: { input } })).body.operation_id
+
+async function* events(res: Response): AsyncGenerator<[string, any]> {
+  const decoder = new TextDecoder()
+  let buffer = ''
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    buffer += decoder.decode(chunk, { stream: true })
+    let cut: number
+    while ((cut = buffer.indexOf('\n\n')) >= 0) {
+      const block = buffer.slice(0, cut)
+      buffer = buffer.slice(cut + 2)
+      yield [/^event: (.*)$/m.exec(block)![1]!, JSON.parse(/^data: (.*)$/m.exec(block)![1]!)]
+    }
+  }
+}
+
+describe('operation logs from a real function', () => {
+  it('are followed while the function runs: logger, stdout and stderr lines, then the final state', async () => {
+    const id = await invoke({ steps: 6, delay_ms: 6000, print: 'hello from the function' })
+    const res = await fetch(`${gateway.url}/api/v1/operations/${id}/logs?follow=1`)
+    const followed: OperationLogLine[] = []
+    let stateAtFirstStep: Operation | null = null
+    let final: Operation | null = null
+    for await (const [event, data] of events(res)) {
+      if (event !== 'log') {
+        final = data
+        continue
+      }
+      followed.push(data)
+      // The first step's line is here while five more steps (~5 s) are still to run.
+      if (data.message === 'Step 1/6') stateAtFirstStep = (await api<Operation>(gateway.url, `/api/v1/operations/${id}`)).body
+    }
+    expect(stateAtFirstStep?.status).toBe('running')
+    expect(stateAtFirstStep!.progress.percentage).toBeLessThan(100)
+    expect(final?.status).toBe('completed')
+    const shown = followed.map((l) => `${l.stream}/${l.level}: ${l.message}`)
+    expect(shown).toEqual(
+      expect.arrayContaining([
+        'stdout/info: hello from the function',
+        'stderr/error: hello from the function',
+        ...[1, 2, 3, 4, 5, 6].map((i) => `logger/info: Step ${i}/6`),
+      ]),
+    )
+    // Steps in order; numbered per attempt without gaps.
+    expect(followed.filter((l) => l.stream === 'logger').map((l) => l.message)).toEqual([1, 2, 3, 4, 5, 6].map((i) => `Step ${i}/6`))
+    expect(followed.map((l) => l.n).sort((a, b) => a - b)).toEqual(followed.map((_, i) => i + 1))
+    // What was followed is what is kept.
+    const page = (await api<{ data: OperationLogLine[]; total_count: number }>(gateway.url, `/api/v1/operations/${id}/logs`)).body
+    expect(page.total_count).toBe(followed.length)
+    expect(page.data).toEqual(followed)
+  })
+
+  it('ktrdr ops logs prints them, -f follows until the end and exits 1 when the function failed', async () => {
+    const id = await invoke({ steps: 3, delay_ms: 3000, fail: 'throw', print: 'before the throw' })
+    const follow = spawnKtrdr(['ops', 'logs', id, '-f'], { KTRDR_API_URL: gateway.url })
+    const code = await new Promise<number | null>((resolve) => follow.proc.once('exit', resolve))
+    const out = follow.output()
+    expect(code, out).toBe(1)
+    expect(out).toMatch(/ stdout before the throw\n/)
+    expect(out).toMatch(/ stderr before the throw\n/)
+    expect(out).toMatch(/ info +Step 3\/3\n/)
+    expect(out).toContain(`${id} failed: echo was asked to throw`)
+    const list = spawnKtrdr(['ops', 'logs', id, '--json'], { KTRDR_API_URL: gateway.url })
+    expect(await new Promise((resolve) => list.proc.once('exit', resolve))).toBe(0)
+    const lines = list
+      .output()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as OperationLogLine)
+    expect(lines.filter((l) => l.stream === 'logger').map((l) => l.message)).toEqual(['Step 1/3', 'Step 2/3', 'Step 3/3'])
+  })
+})
