@@ -8,6 +8,7 @@ import functionsRoutes from './routes/functions.ts'
 import healthRoutes from './routes/health.ts'
 import invokeRoutes from './routes/invoke.ts'
 import logsRoutes from './routes/logs.ts'
+import metricsRoutes from './routes/metrics.ts'
 import operationsRoutes from './routes/operations.ts'
 import secretsRoutes from './routes/secrets.ts'
 import storageRoutes from './routes/storage.ts'
@@ -21,6 +22,7 @@ export interface GatewayApp extends App {
 /** The runtime's own routes; domain routes (research's API) come in through `options.routes`. */
 const RUNTIME_ROUTES: GatewayRoutes[] = [
   healthRoutes,
+  metricsRoutes,
   workersRoutes,
   operationsRoutes,
   logsRoutes,

@@ -2,6 +2,7 @@ import type { Socket } from 'node:net'
 import type { ConsolaInstance } from 'consola'
 import { DEFINITIVE_NETWORK_ERRORS, type HostClient } from './_host-client.ts'
 import type { Dispatcher } from './_dispatcher.ts'
+import type { GatewayHooks } from './_hooks.ts'
 import type { ResolvedGatewayOptions } from './_options.ts'
 import type { OperationsService } from './_operations.ts'
 import type { WorkerEntry, WorkerRegistry } from './_workers.ts'
@@ -22,8 +23,10 @@ export function createHealthMonitor(deps: {
   dispatcher: Dispatcher
   client: HostClient
   logger: ConsolaInstance
+  /** worker:heartbeat-missed and worker:lost go out here (metrics count them). */
+  hooks?: GatewayHooks
 }) {
-  const { options, workers, client, dispatcher, logger } = deps
+  const { options, workers, client, dispatcher, logger, hooks } = deps
   const h = options.health
   const probing = new Set<string>()
   const sockets = new WeakSet<Socket>()
@@ -39,6 +42,7 @@ export function createHealthMonitor(deps: {
     if (!wasLost) {
       logger.warn(`Host ${entry.record.worker_id} lost: ${reason}`)
       dispatcher.hostLost(entry, reason)
+      hooks?.emit('worker:lost', entry.record, reason)
     }
   }
 
@@ -95,6 +99,7 @@ export function createHealthMonitor(deps: {
         `Host ${entry.record.worker_id} is TEMPORARILY_UNAVAILABLE after ${entry.record.health_check_failures} failed health checks (${reason})`,
       )
       dispatcher.hostLost(entry, `${entry.record.health_check_failures} failed health checks: ${reason}`)
+      hooks?.emit('worker:lost', entry.record, reason)
     }
   }
 
@@ -137,6 +142,7 @@ export function createHealthMonitor(deps: {
   }
 
   let lastSweep = 0
+  const missed = new WeakMap<WorkerEntry, number>()
   function watch() {
     const now = Date.now()
     if (now - lastSweep >= 1000) {
@@ -144,8 +150,13 @@ export function createHealthMonitor(deps: {
       sweepDeadlines(now)
     }
     for (const entry of workers.all()) {
-      if (!entry.lost && now - entry.lastHeartbeatMs > h.heartbeatTimeoutMs)
-        void probe(entry, `no heartbeat for ${now - entry.lastHeartbeatMs} ms`)
+      if (entry.lost || now - entry.lastHeartbeatMs <= h.heartbeatTimeoutMs) continue
+      // Once per silence, however many watch ticks it lasts.
+      if (missed.get(entry) !== entry.lastHeartbeatMs) {
+        missed.set(entry, entry.lastHeartbeatMs)
+        hooks?.emit('worker:heartbeat-missed', entry.record)
+      }
+      void probe(entry, `no heartbeat for ${now - entry.lastHeartbeatMs} ms`)
     }
   }
 

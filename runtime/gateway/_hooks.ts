@@ -1,4 +1,4 @@
-import type { Operation, OperationLogLine, WorkerRecord } from '../protocol/index.ts'
+import type { FunctionVersion, Operation, OperationLogLine, WorkerRecord } from '../protocol/index.ts'
 
 /** Every state change other parts (SSE, wait_seconds, prefetch, tests, benches) can await. */
 export interface GatewayHookMap {
@@ -15,6 +15,10 @@ export interface GatewayHookMap {
   /** The host was found dead (refused probe, failed polls); its operations were re-queued. */
   'worker:lost': (worker: WorkerRecord, reason: string) => void
   'worker:removed': (worker: WorkerRecord) => void
+  /** A heartbeat is overdue (once per silence); the host is probed at once. */
+  'worker:heartbeat-missed': (worker: WorkerRecord) => void
+  /** A version was published (also when the same bytes were published again). */
+  'function:published': (version: FunctionVersion) => void
   /** The gateway is closing: route packs release what they hold (worker threads, timers). */
   'gateway:close': () => void
 }

@@ -24,6 +24,8 @@ export interface GatewayConfig {
   quiet?: boolean
   retention?: Partial<RetentionOptions>
   logs?: Partial<LogOptions>
+  /** GET /metrics without a token (KTRDR_METRICS_PUBLIC=1); default: the API token. */
+  metricsPublic?: boolean
   /** Key for function secrets at rest (32 bytes, base64 or hex); default: a generated 0600 key file beside the database. */
   secretsKey?: string | null
 }
@@ -85,6 +87,7 @@ export interface ResolvedGatewayOptions {
   quiet: boolean
   retention: RetentionOptions
   logs: LogOptions
+  metricsPublic: boolean
   /** KTRDR_SECRETS_KEY; null: the key file beside the database (see _secrets.ts). */
   secretsKey: string | null
 }
@@ -104,7 +107,7 @@ function secs(env: NodeJS.ProcessEnv, name: string): number | undefined {
  * KTRDR_WORKER_REMOVAL_THRESHOLD (seconds, as in the guide), KTRDR_HEARTBEAT_INTERVAL/TIMEOUT (seconds),
  * KTRDR_MAX_ATTEMPTS, KTRDR_MAX_BODY_BYTES, KTRDR_MAX_BUNDLE_BYTES, KTRDR_OPERATIONS_RETENTION_DAYS
  * (30; 0 keeps finished operations forever), KTRDR_OPERATION_LOG_LINES (5000) and KTRDR_OPERATION_LOG_KB
- * (1024): the newest lines of each operation's log that are kept.
+ * (1024): the newest lines of each operation's log that are kept, KTRDR_METRICS_PUBLIC=1 (GET /metrics without a token).
  */
 export function resolveGatewayOptions(config: GatewayConfig = {}, env: NodeJS.ProcessEnv = process.env): ResolvedGatewayOptions {
   const host = config.host ?? env.KTRDR_GATEWAY_HOST ?? '127.0.0.1'
@@ -163,6 +166,7 @@ export function resolveGatewayOptions(config: GatewayConfig = {}, env: NodeJS.Pr
       maxLines: config.logs?.maxLines ?? envNumber(env, 'KTRDR_OPERATION_LOG_LINES') ?? 5000,
       maxBytes: config.logs?.maxBytes ?? (envNumber(env, 'KTRDR_OPERATION_LOG_KB') ?? 1024) * 1024,
     },
+    metricsPublic: config.metricsPublic ?? ['1', 'true', 'yes'].includes((env.KTRDR_METRICS_PUBLIC ?? '').toLowerCase()),
     secretsKey: config.secretsKey !== undefined ? config.secretsKey : env.KTRDR_SECRETS_KEY || null,
   }
 }

@@ -11,6 +11,7 @@ import { createGatewayHooks, type GatewayHooks } from './_hooks.ts'
 import { createHostClient, type HostClient } from './_host-client.ts'
 import { createInvoker, type Invoker } from './_invoke.ts'
 import { createOperationLogs, type OperationLogs } from './_logs.ts'
+import { createGatewayMetrics, type GatewayMetrics } from './_metrics.ts'
 import { createOperationsService, type OperationsService } from './_operations.ts'
 import type { ResolvedGatewayOptions } from './_options.ts'
 import { createHostSecrets } from './_host-secrets.ts'
@@ -45,6 +46,8 @@ export interface GatewayServices {
   secrets: SecretStore
   /** What functions wrote, per operation (bounded, deleted with the operation). */
   logs: OperationLogs
+  /** Prometheus metrics served at GET /metrics. */
+  metrics: GatewayMetrics
   startedAt: Date
   close(): Promise<void>
 }
@@ -84,6 +87,7 @@ export async function createGatewayServices(
   const operations = createOperationsService(createOperationStore(database), hooks)
   const secrets = createSecretStore(database, resolveSecretsKey(options))
   const logs = createOperationLogs({ database, hooks, options: options.logs })
+  const metrics = createGatewayMetrics({ hooks, operations, workers })
 
   let dispatcherRef: Dispatcher | null = null
   let healthRef: HealthMonitor | null = null
@@ -97,7 +101,7 @@ export async function createGatewayServices(
     secrets: (name) => secrets.forFunction(name),
   })
   dispatcherRef = dispatcher
-  const health = createHealthMonitor({ options, workers, operations, dispatcher, client, logger })
+  const health = createHealthMonitor({ options, workers, operations, dispatcher, client, logger, hooks })
   healthRef = health
   const reconciler = createReconciler({ options, workers, operations, dispatcher, secrets: createHostSecrets(database), logs, logger })
 
@@ -105,6 +109,7 @@ export async function createGatewayServices(
   // Tell every host about a new version so the first invocation finds the bundle unpacked, and
   // compile its input schema now so the first invocation does not pay for it either.
   const notify = (version: FunctionVersion) => {
+    hooks.emit('function:published', version)
     validateInput.warm(version.sha256, version.manifest.input_schema, `${version.name}@${version.version}`)
     for (const entry of workers.all()) {
       if (entry.lost) continue
@@ -177,6 +182,7 @@ export async function createGatewayServices(
     validateInput,
     secrets,
     logs,
+    metrics,
     startedAt: new Date(),
     async close() {
       closed = true

@@ -46,6 +46,8 @@ export interface ExecutorPoolOptions {
   /** Bounds each executor's memory as a whole, not only its V8 heap (see _memory.ts). */
   memory: MemoryGuard
   logger: ConsolaInstance
+  /** Each executor taken: a new child (cold), an idle one (warm), or one started ahead of a deploy's first call (prewarm). */
+  onStart?: (name: string, kind: 'cold' | 'warm' | 'prewarm') => void
 }
 
 /**
@@ -253,16 +255,19 @@ export function createExecutorPool(options: ExecutorPoolOptions) {
         clearTimeout(timer)
         idle.delete(executor)
         executor.busy = true
+        options.onStart?.(bundle.name, 'warm')
         return executor
       }
       const executor = await spawn(bundle, env, envKey)
       executor.busy = true
+      options.onStart?.(bundle.name, 'cold')
       return executor
     },
     /** Spawn an idle executor ahead of the first invocation (prefetch after a deploy). */
     async prewarm(bundle: ReadyBundle, env: Record<string, string>): Promise<void> {
       if ([...all].some((e) => e.sha256 === bundle.sha256 && e.alive && !e.retired)) return
       const executor = await spawn(bundle, env, envDigest(env))
+      options.onStart?.(bundle.name, 'prewarm')
       release(executor)
     },
     release,

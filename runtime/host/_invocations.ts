@@ -120,7 +120,13 @@ export function startInvocation(request: DispatchRequest, deps: InvocationDeps):
       return stopped()
     }
     executor.onOutput = (stream, line) => logs.add(stream, stream === 'stderr' ? 'error' : 'info', line)
-    emit({ type: 'started', ...base, at: now(), bundle_ready_at: new Date(timings.bundle_ready!).toISOString() })
+    emit({
+      type: 'started',
+      ...base,
+      at: now(),
+      accepted_at: new Date(timings.accepted!).toISOString(),
+      bundle_ready_at: new Date(timings.bundle_ready!).toISOString(),
+    })
     const grant = deps.storageAccess.grant(bundle.manifest.storage ?? {}, `Function ${bundle.name}@${bundle.version}`)
     try {
       const outcome = await new Promise<InvocationOutcome>((resolve) => {

@@ -37,6 +37,9 @@ const prefetchSchema = z.object({
   timeout_seconds: z.number().optional(),
 })
 
+/** Prometheus text exposition format, version 0.0.4 (what prom-client writes). */
+const PROMETHEUS_TEXT = 'text/plain; version=0.0.4; charset=utf-8'
+
 export interface HostApi {
   health(): HostHealth
   /** Accept an invocation; 'busy' when no slot is free or the host drains. */
@@ -45,6 +48,8 @@ export interface HostApi {
   prefetch(body: z.infer<typeof prefetchSchema>): void
   drain(): void
   info(): unknown
+  /** Prometheus text format. */
+  metrics(): Promise<string>
 }
 
 function parse<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
@@ -89,7 +94,12 @@ export interface HostApp extends App {
  * is public (the gateway's probes and the guide's curl), everything else takes the cluster token
  * when one is set. Without a token the host listens on loopback only (createHost refuses otherwise).
  */
-export function createHostApp(api: HostApi, clusterToken: string | null, storageProxy?: EventHandler): HostApp {
+export function createHostApp(
+  api: HostApi,
+  clusterToken: string | null,
+  storageProxy?: EventHandler,
+  { metricsPublic = false }: { metricsPublic?: boolean } = {},
+): HostApp {
   const app = createApp({ onRequest: handler((event) => assertCanonicalPath(event.path)) }) as HostApp
   // Executors' storage: authorised by a per-invocation capability, never the cluster token (see _storage-proxy.ts).
   if (storageProxy) app.use(STORAGE_PROXY_PATH, storageProxy)
@@ -114,6 +124,15 @@ export function createHostApp(api: HostApi, clusterToken: string | null, storage
   router.get(
     '/',
     handler(() => api.info()),
+  )
+  // Behind the cluster token like the rest, unless KTRDR_METRICS_PUBLIC=1 (docs/operations.md#metrics).
+  router.get(
+    '/metrics',
+    { auth: metricsPublic ? 'public' : 'cluster' },
+    handler(async (event) => {
+      event.node.res.setHeader('content-type', PROMETHEUS_TEXT)
+      return api.metrics()
+    }),
   )
   router.post(
     '/invocations',

@@ -13,6 +13,7 @@ import { resolveCapabilities } from './_detect.ts'
 import { createEventOutbox } from './_events.ts'
 import { createExecutorPool } from './_executors.ts'
 import { createMemoryGuard } from './_memory.ts'
+import { createHostMetrics } from './_metrics.ts'
 import { createGatewayLink } from './_gateway-link.ts'
 import { startInvocation, type Invocation } from './_invocations.ts'
 import { createHostApp } from './_server.ts'
@@ -67,7 +68,15 @@ export async function createHost(config: HostConfig = {}): Promise<KtrdrHost> {
 
   const memory = createMemoryGuard({ mode: options.executorMemoryEnforcement })
   logger.info(`Executor memory cap ${options.executorMemoryMb} MB enforced by ${memory.detail}`)
+  // Reads pool, cache and slots only when scraped, so it can exist before them.
+  const metrics = createHostMetrics({
+    executors: () => pool.stats(),
+    spares: () => pool.spareCount(),
+    bundles: () => cache.list(),
+    slots: () => ({ total: options.slots, used: active.size }),
+  })
   const pool = createExecutorPool({
+    onStart: (name, kind) => metrics.executorStarted(name, kind),
     idleMs: options.executorIdleMs,
     maxIdle: options.maxIdleExecutors,
     memoryMb: options.executorMemoryMb,
@@ -144,9 +153,11 @@ export async function createHost(config: HostConfig = {}): Promise<KtrdrHost> {
       emit: (event) => outbox.push(event),
     })
     active.set(request.operation_id, invocation)
-    void invocation.done.finally(() => {
-      if (active.get(request.operation_id) === invocation) active.delete(request.operation_id)
-    })
+    void invocation.done
+      .then((outcome) => metrics.invocationEnded(request.function.name, outcome.status, outcome.timings))
+      .finally(() => {
+        if (active.get(request.operation_id) === invocation) active.delete(request.operation_id)
+      })
     return { accepted: true as const, done: invocation.done }
   }
 
@@ -198,9 +209,11 @@ export async function createHost(config: HostConfig = {}): Promise<KtrdrHost> {
         spares: pool.spareCount(),
         storage_capabilities: storageAccess.size(),
       }),
+      metrics: () => metrics.metrics(),
     },
     options.clusterToken,
     storageAccess.handler,
+    { metricsPublic: options.metricsPublic },
   )
 
   const server = createServer(toNodeListener(app))

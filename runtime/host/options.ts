@@ -50,6 +50,8 @@ export interface HostConfig {
   register?: { initialDelayMs?: number; maxDelayMs?: number; timeoutMs?: number }
   /** Forward executor stdout/stderr to this process (default true). */
   forwardExecutorOutput?: boolean
+  /** GET /metrics without a token (KTRDR_METRICS_PUBLIC=1); default: the cluster token like every route but /health. */
+  metricsPublic?: boolean
   /** How executors reach storage: 'direct' (fs mounts as fs, scope-checked; default) or 'proxy' (everything through the host with a capability). */
   functionStorage?: FunctionStorageMode
 }
@@ -87,6 +89,7 @@ export interface ResolvedHostOptions {
   cancelGraceMs: number
   register: { initialDelayMs: number; maxDelayMs: number; timeoutMs: number }
   forwardExecutorOutput: boolean
+  metricsPublic: boolean
   functionStorage: FunctionStorageMode
 }
 
@@ -157,6 +160,7 @@ export function resolveHostOptions(config: HostConfig = {}, env: NodeJS.ProcessE
       timeoutMs: config.register?.timeoutMs ?? 10_000,
     },
     forwardExecutorOutput: config.forwardExecutorOutput ?? true,
+    metricsPublic: config.metricsPublic ?? bool(env.KTRDR_METRICS_PUBLIC) ?? false,
     functionStorage: resolveFunctionStorage(config.functionStorage ?? env.KTRDR_HOST_FUNCTION_STORAGE),
   }
 }

@@ -13,6 +13,8 @@ export interface OperationProgress {
 export interface OperationTimings {
   queued_at: string
   placed_at: string | null
+  /** When the host took the dispatch (its clock); absent from hosts older than this field. */
+  accepted_at?: string | null
   bundle_ready_at: string | null
   started_at: string | null
   finished_at: string | null
@@ -44,7 +46,7 @@ export interface Operation {
 
 /** Events a host pushes to POST /api/v1/workers/:id/events, in order, until acknowledged. */
 export type HostEvent =
-  | { seq: number; type: 'started'; operation_id: string; attempt: number; at: string; bundle_ready_at?: string }
+  | { seq: number; type: 'started'; operation_id: string; attempt: number; at: string; bundle_ready_at?: string; accepted_at?: string }
   | { seq: number; type: 'progress'; operation_id: string; attempt: number; at: string; progress: OperationProgress }
   | { seq: number; type: 'completed'; operation_id: string; attempt: number; at: string; result: unknown }
   | { seq: number; type: 'failed'; operation_id: string; attempt: number; at: string; error: OperationErrorInfo }

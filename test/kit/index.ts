@@ -13,3 +13,5 @@ export { randomWalk, seriesFromCloses } from '../../trading/test/_helpers.ts'
 /** A gateway on a free loopback port with a fake function registry, and fake hosts that register with it. */
 export { startTestGateway, type TestGateway } from '../../runtime/gateway/test/_setup.ts'
 export { startFakeHost, until } from '../../runtime/gateway/test/_fakes.ts'
+/** /metrics read with an independent Prometheus text parser. */
+export { readMetrics, type ScrapedMetrics } from './prometheus.ts'

@@ -1,24 +1,27 @@
-// Operation logs end to end: a real host runs the real echo bundle, which writes through ctx.logger,
-// stdout and stderr; the lines are followed from the gateway while the function still runs, kept
-// with the operation, and printed by `ktrdr ops logs`.
-import { mkdtemp, rm } from 'node:fs/promises'
+// Logs and metrics end to end: a real host runs the real echo bundle, which writes through
+// ctx.logger, stdout and stderr; the lines are followed from the gateway while the function still
+// runs, kept with the operation, and printed by `ktrdr ops logs`. The gateway's and the host's
+// /metrics, read with an independent parser, move with deploys and invocations.
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createGateway, type Gateway } from '../../runtime/gateway/index.ts'
 import { createHost, type KtrdrHost } from '../../runtime/host/index.ts'
 import type { Operation, OperationLogLine } from '../../runtime/protocol/index.ts'
-import { api, buildEcho, publish, spawnKtrdr } from './_cluster.ts'
+import { readMetrics } from '../kit/index.ts'
+import { REPO, api, buildEcho, publish, spawnKtrdr } from './_cluster.ts'
 
 let root: string
 let gateway: Gateway
 let host: KtrdrHost
+let archive: Uint8Array
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'ktrdr-logs-'))
   const storage = { root: join(root, 'store') }
   gateway = await createGateway({ port: 0, quiet: true, dbPath: join(root, 'gateway.db'), storage, apiToken: null, clusterToken: null })
-  const { archive } = await buildEcho(join(root, 'build'))
+  archive = (await buildEcho(join(root, 'build'))).archive
   await publish(gateway.url, 'echo', archive)
   // Its own level is 'error': an operation's log does not depend on how verbose its host is.
   host = await createHost({ workerId: 'log-host', apiUrl: gateway.url, port: 0, storage, detectGpu: false, logLevel: 'error' })
@@ -102,5 +105,72 @@ describe('operation logs from a real function', () => {
       .split('\n')
       .map((l) => JSON.parse(l) as OperationLogLine)
     expect(lines.filter((l) => l.stream === 'logger').map((l) => l.message)).toEqual(['Step 1/3', 'Step 2/3', 'Step 3/3'])
+  })
+})
+
+describe('metrics of a real gateway and host', () => {
+  const scrape = async (url: string) => {
+    const res = await fetch(`${url}/metrics`)
+    expect(res.status).toBe(200)
+    return readMetrics(await res.text())
+  }
+
+  it('move with a deploy and invocations: every phase, cold then warm executors, the bundle cache', async () => {
+    const g0 = await scrape(gateway.url)
+    const h0 = await scrape(host.url)
+    await publish(gateway.url, 'echo', archive)
+    for (let i = 0; i < 2; i++)
+      expect(
+        (await api<Operation>(gateway.url, '/api/v1/functions/echo/invoke', { body: { input: {}, wait_seconds: 30 } })).body.status,
+      ).toBe('completed')
+    const g1 = await scrape(gateway.url)
+    const h1 = await scrape(host.url)
+    const moved = (before: number, after: number) => after - before
+    expect(moved(g0.value('ktrdr_deploys_total', { function: 'echo' }), g1.value('ktrdr_deploys_total', { function: 'echo' }))).toBe(1)
+    expect(
+      moved(
+        g0.value('ktrdr_operations_finished_total', { function: 'echo', status: 'completed' }),
+        g1.value('ktrdr_operations_finished_total', { function: 'echo', status: 'completed' }),
+      ),
+    ).toBe(2)
+    for (const phase of ['queued', 'placed', 'bundle_fetch', 'executor_start', 'run'])
+      expect(
+        moved(
+          g0.histogramCount('ktrdr_operation_phase_seconds', { function: 'echo', phase }),
+          g1.histogramCount('ktrdr_operation_phase_seconds', { function: 'echo', phase }),
+        ),
+        phase,
+      ).toBe(2)
+    expect(g1.value('ktrdr_host_slots', { worker_id: 'log-host', state: 'free' })).toBe(1)
+    // The host: the earlier tests' executor was reused (warm) or replaced after the failure (cold).
+    const starts = (m: typeof h0) => m.value('ktrdr_host_executor_starts_total', { function: 'echo' })
+    expect(moved(starts(h0), starts(h1))).toBe(2)
+    expect(h1.value('ktrdr_host_executor_starts_total', { function: 'echo', kind: 'warm' })).toBeGreaterThanOrEqual(1)
+    expect(h1.value('ktrdr_host_executor_starts_total', { function: 'echo', kind: 'cold' })).toBeGreaterThanOrEqual(1)
+    expect(
+      moved(
+        h0.value('ktrdr_host_invocations_total', { function: 'echo', status: 'completed' }),
+        h1.value('ktrdr_host_invocations_total', { function: 'echo', status: 'completed' }),
+      ),
+    ).toBe(2)
+    for (const phase of ['bundle_fetch', 'executor_start', 'run'])
+      expect(
+        moved(
+          h0.histogramCount('ktrdr_host_invocation_phase_seconds', { function: 'echo', phase }),
+          h1.histogramCount('ktrdr_host_invocation_phase_seconds', { function: 'echo', phase }),
+        ),
+        phase,
+      ).toBe(2)
+    expect(h1.value('ktrdr_host_bundle_cache_bytes')).toBeGreaterThan(100_000)
+    expect(h1.value('ktrdr_host_bundles')).toBe(1)
+    expect(h1.value('ktrdr_host_executors', { state: 'idle' })).toBeGreaterThanOrEqual(1)
+    expect(h1.value('ktrdr_host_slots', { state: 'free' })).toBe(1)
+
+    // Every series the shipped Grafana dashboard queries is one of these.
+    const dashboard = await readFile(join(REPO, 'deploy/prometheus/grafana-dashboard.json'), 'utf8')
+    const queried = new Set([...dashboard.matchAll(/\bktrdr_[a-z_]+/g)].map((m) => m[0].replace(/_bucket$/, '')))
+    const served = new Set([...g1.families, ...h1.families].map((f) => f.name))
+    expect([...queried].filter((name) => !served.has(name))).toEqual([])
+    expect(queried.size).toBeGreaterThanOrEqual(14)
   })
 })
