@@ -1,4 +1,6 @@
 import { defineCommand, runMain, type CommandDef } from 'citty'
+import { consola } from 'consola'
+import { createJsonReporter, resolveLogFormat } from '../protocol/index.ts'
 import type { KtrdrPack } from './_pack.ts'
 
 export interface CliOptions {
@@ -36,5 +38,13 @@ export function createCli({ packs = [] }: CliOptions = {}): CommandDef {
 }
 
 export function runCli(options: CliOptions = {}): Promise<void> {
+  // Services under systemd log for journald/Loki: the CLI's own consola lines too, not only theirs.
+  try {
+    if (resolveLogFormat(process.env.KTRDR_LOG_FORMAT) === 'json') consola.setReporters([createJsonReporter()])
+  } catch (error) {
+    console.error(`error: ${(error as Error).message}`)
+    process.exitCode = 2
+    return Promise.resolve()
+  }
   return runMain(createCli(options))
 }

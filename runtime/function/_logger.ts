@@ -1,12 +1,12 @@
-import { formatWithOptions } from 'node:util'
 import { createConsola, type ConsolaInstance, type LogObject } from 'consola'
+import { formatLogArgs } from '../protocol/index.ts'
 
 /** Longest log line kept; longer lines are cut (a function printing a whole dataset fills no one's disk). */
 export const MAX_LOG_LINE_CHARS = 4096
 
 /** One line of a log message as text: consola's arguments formatted like console.log does, cut at MAX_LOG_LINE_CHARS. */
 export function formatLogLine(args: unknown[]): string {
-  return clipLogLine(formatWithOptions({ colors: false, breakLength: Number.POSITIVE_INFINITY }, ...args))
+  return clipLogLine(formatLogArgs(args))
 }
 
 export function clipLogLine(text: string): string {

@@ -1,5 +1,5 @@
 import { createApp, defineEventHandler, getRequestHeader, type App } from 'h3'
-import { assertCanonicalPath, createPolicyRouter, requireBearer, type RouteInfo } from '../http/index.ts'
+import { assertCanonicalPath, assignRequestId, createPolicyRouter, requestIdOf, requireBearer, type RouteInfo } from '../http/index.ts'
 import { KtrdrError } from '../protocol/index.ts'
 import { sendGatewayError } from './_http.ts'
 import type { GatewayRoutes, GatewayRouteContext } from './_routes.ts'
@@ -40,13 +40,37 @@ export interface GatewayAppOptions {
 /** The gateway's h3 app: path rule, per-route auth and body caps, one error shape, the runtime's routes and the packs' routes. */
 export async function createGatewayApp(services: GatewayServices, { routes = [] }: GatewayAppOptions = {}): Promise<GatewayApp> {
   const { options } = services
+  const { logger } = services
+  // One line per request at debug (LOG_LEVEL=debug): method, path, status, time, request id.
+  const accessLog = logger.level >= 4
   const app = createApp({
     onError: (error, event) => {
       const status = (error as { statusCode?: number }).statusCode ?? 500
-      if (status >= 500 && !(error as { cause?: unknown }).cause?.constructor?.name?.includes('KtrdrError')) services.logger.error(error)
+      if (status >= 500 && !(error as { cause?: unknown }).cause?.constructor?.name?.includes('KtrdrError'))
+        logger.error({
+          message: `${event.method} ${event.path.split('?')[0]} failed (request ${requestIdOf(event)})`,
+          args: [error],
+          request_id: requestIdOf(event),
+        })
       sendGatewayError(error, event)
     },
-    onRequest: (event) => assertCanonicalPath(event.path),
+    onRequest: (event) => {
+      const id = assignRequestId(event)
+      if (accessLog) {
+        const started = performance.now()
+        event.node.res.once('finish', () => {
+          const path = event.path.split('?')[0]
+          logger.debug({
+            message: `${event.method} ${path} ${event.node.res.statusCode} ${(performance.now() - started).toFixed(1)} ms (request ${id})`,
+            request_id: id,
+            method: event.method,
+            path,
+            status: event.node.res.statusCode,
+          })
+        })
+      }
+      assertCanonicalPath(event.path)
+    },
   }) as GatewayApp
 
   // Cluster routes take only the cluster token when one is set: a client's API token must not

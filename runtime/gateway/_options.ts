@@ -1,5 +1,5 @@
 import { resolve } from 'node:path'
-import { KtrdrError, envNumber } from '../protocol/index.ts'
+import { KtrdrError, envNumber, parseLogLevel, resolveLogFormat, type LogFormat } from '../protocol/index.ts'
 import type { StorageConfig } from '../../storage/index.ts'
 
 /** What a user, a CLI flag or a test says. Everything is optional; env fills the rest. */
@@ -22,6 +22,10 @@ export interface GatewayConfig {
   maxBundleBytes?: number
   /** Silence request/lifecycle logs (tests, benches). */
   quiet?: boolean
+  /** consola level or LOG_LEVEL's words (info; debug adds one access line per request). */
+  logLevel?: string | number
+  /** KTRDR_LOG_FORMAT: text (default) or json, one object a line for journald/Loki. */
+  logFormat?: LogFormat
   retention?: Partial<RetentionOptions>
   logs?: Partial<LogOptions>
   /** GET /metrics without a token (KTRDR_METRICS_PUBLIC=1); default: the API token. */
@@ -85,6 +89,8 @@ export interface ResolvedGatewayOptions {
   maxBodyBytes: number
   maxBundleBytes: number
   quiet: boolean
+  logLevel: number
+  logFormat: LogFormat
   retention: RetentionOptions
   logs: LogOptions
   metricsPublic: boolean
@@ -107,7 +113,8 @@ function secs(env: NodeJS.ProcessEnv, name: string): number | undefined {
  * KTRDR_WORKER_REMOVAL_THRESHOLD (seconds, as in the guide), KTRDR_HEARTBEAT_INTERVAL/TIMEOUT (seconds),
  * KTRDR_MAX_ATTEMPTS, KTRDR_MAX_BODY_BYTES, KTRDR_MAX_BUNDLE_BYTES, KTRDR_OPERATIONS_RETENTION_DAYS
  * (30; 0 keeps finished operations forever), KTRDR_OPERATION_LOG_LINES (5000) and KTRDR_OPERATION_LOG_KB
- * (1024): the newest lines of each operation's log that are kept, KTRDR_METRICS_PUBLIC=1 (GET /metrics without a token).
+ * (1024): the newest lines of each operation's log that are kept, KTRDR_METRICS_PUBLIC=1 (GET /metrics without a token),
+ * LOG_LEVEL (info) and KTRDR_LOG_FORMAT (text | json).
  */
 export function resolveGatewayOptions(config: GatewayConfig = {}, env: NodeJS.ProcessEnv = process.env): ResolvedGatewayOptions {
   const host = config.host ?? env.KTRDR_GATEWAY_HOST ?? '127.0.0.1'
@@ -158,6 +165,8 @@ export function resolveGatewayOptions(config: GatewayConfig = {}, env: NodeJS.Pr
     maxBodyBytes: config.maxBodyBytes ?? envNumber(env, 'KTRDR_MAX_BODY_BYTES') ?? 1024 * 1024,
     maxBundleBytes: config.maxBundleBytes ?? envNumber(env, 'KTRDR_MAX_BUNDLE_BYTES') ?? 512 * 1024 * 1024,
     quiet: config.quiet ?? false,
+    logLevel: typeof config.logLevel === 'number' ? config.logLevel : parseLogLevel(config.logLevel ?? env.LOG_LEVEL),
+    logFormat: config.logFormat ?? resolveLogFormat(env.KTRDR_LOG_FORMAT),
     retention: {
       days: config.retention?.days ?? envNumber(env, 'KTRDR_OPERATIONS_RETENTION_DAYS') ?? 30,
       intervalMs: config.retention?.intervalMs ?? 3_600_000,

@@ -1,8 +1,8 @@
-import { createConsola, type ConsolaInstance } from 'consola'
+import type { ConsolaInstance } from 'consola'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { createKtrdrStorage, sweepStorageTemps, type KtrdrStorage } from '../../storage/index.ts'
-import type { FunctionVersion } from '../protocol/index.ts'
+import { createKtrdrLogger, type FunctionVersion } from '../protocol/index.ts'
 import { createGatewayDatabase, type GatewayDatabase } from './_db.ts'
 import { lockDatabaseFile } from './_lock.ts'
 import { createDispatcher, type Dispatcher } from './_dispatcher.ts'
@@ -66,7 +66,8 @@ export async function createGatewayServices(
   options: ResolvedGatewayOptions,
   overrides: GatewayServiceOverrides = {},
 ): Promise<GatewayServices> {
-  const logger = overrides.logger ?? createConsola({ level: options.quiet ? 0 : 3 }).withTag('gateway')
+  const logger =
+    overrides.logger ?? createKtrdrLogger({ tag: 'gateway', level: options.quiet ? 0 : options.logLevel, format: options.logFormat })
   if (options.dbPath !== ':memory:') mkdirSync(dirname(options.dbPath), { recursive: true })
   // Two gateways on one database re-queue each other's running operations: refuse the second.
   const lock =

@@ -41,6 +41,8 @@ export interface ExecutorPoolOptions {
   maxIdle: number
   memoryMb: number
   forwardOutput: boolean
+  /** Forward child output line by line through this (JSON logs) instead of copying the bytes. */
+  forwardLine?: (stream: 'stdout' | 'stderr', line: string, functionName: string) => void
   /** Pre-started Node processes kept ready to load a bundle (0 disables). */
   spares: number
   /** Bounds each executor's memory as a whole, not only its V8 heap (see _memory.ts). */
@@ -118,16 +120,23 @@ export function createExecutorPool(options: ExecutorPoolOptions) {
       watch?.stop()
     })
     let tail = ''
-    const stdoutLines = createLineSplitter((line) => executor.onOutput?.('stdout', line))
-    const stderrLines = createLineSplitter((line) => executor.onOutput?.('stderr', line))
+    const byLine = options.forwardOutput && options.forwardLine
+    const stdoutLines = createLineSplitter((line) => {
+      executor.onOutput?.('stdout', line)
+      if (byLine) options.forwardLine!('stdout', line, bundle.name)
+    })
+    const stderrLines = createLineSplitter((line) => {
+      executor.onOutput?.('stderr', line)
+      if (byLine) options.forwardLine!('stderr', line, bundle.name)
+    })
     child.stderr!.on('data', (chunk: Buffer) => {
       tail = (tail + chunk.toString('utf8')).slice(-STDERR_TAIL)
       stderrLines.write(chunk)
-      if (options.forwardOutput) process.stderr.write(chunk)
+      if (options.forwardOutput && !byLine) process.stderr.write(chunk)
     })
     child.stdout!.on('data', (chunk: Buffer) => {
       stdoutLines.write(chunk)
-      if (options.forwardOutput) process.stdout.write(chunk)
+      if (options.forwardOutput && !byLine) process.stdout.write(chunk)
     })
     child.stdout!.once('end', () => stdoutLines.end())
     child.stderr!.once('end', () => stderrLines.end())

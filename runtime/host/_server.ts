@@ -12,7 +12,7 @@ import {
 import { z } from 'zod'
 import type { DispatchRequest, HostHealth } from '../protocol/index.ts'
 import { FUNCTION_NAME_RE, isKtrdrError, KtrdrError } from '../protocol/index.ts'
-import { assertCanonicalPath, createPolicyRouter, requireBearer, type RouteInfo } from '../http/index.ts'
+import { assertCanonicalPath, assignRequestId, createPolicyRouter, requireBearer, type RouteInfo } from '../http/index.ts'
 import { STORAGE_PROXY_PATH } from './_storage-proxy.ts'
 
 const dispatchSchema = z.object({
@@ -100,7 +100,12 @@ export function createHostApp(
   storageProxy?: EventHandler,
   { metricsPublic = false }: { metricsPublic?: boolean } = {},
 ): HostApp {
-  const app = createApp({ onRequest: handler((event) => assertCanonicalPath(event.path)) }) as HostApp
+  const app = createApp({
+    onRequest: handler((event) => {
+      assignRequestId(event)
+      assertCanonicalPath(event.path)
+    }),
+  }) as HostApp
   // Executors' storage: authorised by a per-invocation capability, never the cluster token (see _storage-proxy.ts).
   if (storageProxy) app.use(STORAGE_PROXY_PATH, storageProxy)
   const router = createPolicyRouter(

@@ -3,11 +3,10 @@
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
-import { consola } from 'consola'
 import { toNodeListener } from 'h3'
 import { createKtrdrStorage, sweepStorageTemps, sweepTempFiles } from '../../storage/index.ts'
 import type { DispatchRequest, HostHealth, WorkerCapabilities, WorkerRegistration } from '../protocol/index.ts'
-import { KtrdrError } from '../protocol/index.ts'
+import { KtrdrError, createKtrdrLogger } from '../protocol/index.ts'
 import { createBundleCache } from './_bundles.ts'
 import { resolveCapabilities } from './_detect.ts'
 import { createEventOutbox } from './_events.ts'
@@ -53,8 +52,7 @@ export async function createHost(config: HostConfig = {}): Promise<KtrdrHost> {
       message: `Refusing to listen on ${options.bind} without KTRDR_CLUSTER_TOKEN; set a token or pass --insecure`,
     })
   }
-  const logger = consola.withTag(options.workerId)
-  logger.level = options.logLevel
+  const logger = createKtrdrLogger({ tag: options.workerId, level: options.logLevel, format: options.logFormat })
   const startedAt = new Date().toISOString()
   const capabilities = await resolveCapabilities(options)
   const storage = await createKtrdrStorage(options.storage)
@@ -81,6 +79,11 @@ export async function createHost(config: HostConfig = {}): Promise<KtrdrHost> {
     maxIdle: options.maxIdleExecutors,
     memoryMb: options.executorMemoryMb,
     forwardOutput: options.forwardExecutorOutput,
+    // JSON logs stay one object a line: what functions print goes through the logger too.
+    forwardLine:
+      options.logFormat === 'json'
+        ? (stream, line, name) => logger[stream === 'stderr' ? 'error' : 'info']({ message: line, function: name, stream })
+        : undefined,
     spares: options.spareExecutors,
     memory,
     logger,

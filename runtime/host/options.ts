@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { cpus, hostname, totalmem } from 'node:os'
 import { join, resolve } from 'node:path'
 import { KtrdrError } from '../protocol/index.ts'
-import { envNumber } from '../protocol/index.ts'
+import { envNumber, resolveLogFormat, type LogFormat } from '../protocol/index.ts'
 import type { FunctionStorageMode } from './_storage-proxy.ts'
 import { resolveStorageOptions, type ResolvedStorageOptions, type StorageConfig } from '../../storage/index.ts'
 
@@ -30,6 +30,8 @@ export interface HostConfig {
   clusterToken?: string | null
   insecure?: boolean
   logLevel?: string
+  /** KTRDR_LOG_FORMAT: text (default) or json (one object a line, function output included). */
+  logFormat?: LogFormat
   storage?: StorageConfig | ResolvedStorageOptions
   cacheDir?: string
   cacheMaxBytes?: number
@@ -74,6 +76,7 @@ export interface ResolvedHostOptions {
   clusterToken: string | null
   insecure: boolean
   logLevel: number
+  logFormat: LogFormat
   storage: ResolvedStorageOptions
   cacheDir: string
   cacheMaxBytes: number
@@ -141,6 +144,7 @@ export function resolveHostOptions(config: HostConfig = {}, env: NodeJS.ProcessE
     gpu: config.gpu ?? null,
     clusterToken: config.clusterToken !== undefined ? config.clusterToken : env.KTRDR_CLUSTER_TOKEN || null,
     insecure: config.insecure ?? bool(env.KTRDR_INSECURE) ?? false,
+    logFormat: config.logFormat ?? resolveLogFormat(env.KTRDR_LOG_FORMAT),
     logLevel: typeof level === 'string' ? (LOG_LEVELS[level.toLowerCase()] ?? envNumber({ LOG_LEVEL: level }, 'LOG_LEVEL') ?? 3) : 3,
     storage,
     cacheDir: resolve(config.cacheDir ?? env.KTRDR_HOST_CACHE_DIR ?? join(storage.root, 'cache', 'hosts', workerId)),

@@ -2,3 +2,4 @@
 export { bearerToken, hasBearer, requireBearer, safeEqual } from './_bearer.ts'
 export { assertCanonicalPath } from './_path.ts'
 export { createPolicyRouter, type PolicyRouter, type RouteAuth, type RouteBody, type RouteInfo, type RouteOptions } from './_router.ts'
+export { REQUEST_ID_HEADER, assignRequestId, requestIdOf } from './_request-id.ts'

@@ -4,6 +4,7 @@ export * from './operation.ts'
 export * from './function.ts'
 export * from './errors.ts'
 export * from './config.ts'
+export * from './logging.ts'
 export * from './mounts.ts'
 export * from './executor.ts'
 // The bundle format gateway and hosts read (the bundler writes it): tar.gz with manifest.json at the root.

@@ -10,7 +10,7 @@ import { createGateway, type Gateway } from '../../runtime/gateway/index.ts'
 import { createHost, type KtrdrHost } from '../../runtime/host/index.ts'
 import type { Operation, OperationLogLine } from '../../runtime/protocol/index.ts'
 import { readMetrics } from '../kit/index.ts'
-import { REPO, api, buildEcho, publish, spawnKtrdr } from './_cluster.ts'
+import { REPO, api, buildEcho, freePort, publish, spawnKtrdr, until, type KtrdrChild } from './_cluster.ts'
 
 let root: string
 let gateway: Gateway
@@ -116,6 +116,10 @@ describe('metrics of a real gateway and host', () => {
   }
 
   it('move with a deploy and invocations: every phase, cold then warm executors, the bundle cache', async () => {
+    // Hosts answer with the request id too.
+    expect((await fetch(`${host.url}/health`, { headers: { 'x-request-id': 'host-trace' } })).headers.get('x-request-id')).toBe(
+      'host-trace',
+    )
     const g0 = await scrape(gateway.url)
     const h0 = await scrape(host.url)
     await publish(gateway.url, 'echo', archive)
@@ -172,5 +176,68 @@ describe('metrics of a real gateway and host', () => {
     const served = new Set([...g1.families, ...h1.families].map((f) => f.name))
     expect([...queried].filter((name) => !served.has(name))).toEqual([])
     expect(queried.size).toBeGreaterThanOrEqual(14)
+  })
+})
+
+describe('JSON logs of a gateway and a host run as services', () => {
+  const children: KtrdrChild[] = []
+  afterAll(async () => {
+    for (const child of children) await child.kill('SIGTERM')
+  })
+
+  it('KTRDR_LOG_FORMAT=json: every stdout line is one JSON object; request ids and what functions print are in them', async () => {
+    const home = join(root, 'json-cluster')
+    const port = await freePort()
+    const url = `http://127.0.0.1:${port}`
+    const env = { KTRDR_LOG_FORMAT: 'json', LOG_LEVEL: 'debug', KTRDR_HOME: home }
+    const stdout = (child: KtrdrChild) => {
+      let out = ''
+      child.proc.stdout!.on('data', (d: Buffer) => (out += d.toString()))
+      return () => out
+    }
+    const gw = spawnKtrdr(['gateway', '--port', String(port)], env)
+    children.push(gw)
+    const gwOut = stdout(gw)
+    await until(() => fetch(`${url}/health`).then((r) => r.ok), 60_000, 'the gateway')
+    await publish(url, 'echo', archive)
+    const hs = spawnKtrdr(['host', '--api', url, '--port', '0', '--id', 'json-host', '--no-gpu'], env)
+    children.push(hs)
+    const hostOut = stdout(hs)
+    await until(async () => (await api<unknown[]>(url, '/api/v1/workers')).body.length === 1, 60_000, 'the host to register')
+    const res = await fetch(`${url}/api/v1/functions/echo/invoke`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-request-id': 'json-trace-1' },
+      body: JSON.stringify({ input: { steps: 1, print: 'printed by echo' }, wait_seconds: 30 }),
+    })
+    expect(res.headers.get('x-request-id')).toBe('json-trace-1')
+    expect(((await res.json()) as Operation).status).toBe('completed')
+    const parse = (text: string) =>
+      text
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => {
+          try {
+            return JSON.parse(line) as Record<string, unknown>
+          } catch {
+            throw new Error(`Not a JSON line: ${line}`)
+          }
+        })
+    await until(() => parse(hostOut()).some((l) => l.message === 'Step 1/1'), 10_000, "echo's logger line in the host's log")
+    const access = await until(() => parse(gwOut()).find((l) => l.request_id === 'json-trace-1'), 10_000, "the request's access line")
+    expect(access).toMatchObject({
+      level: 'debug',
+      tag: 'gateway',
+      method: 'POST',
+      path: '/api/v1/functions/echo/invoke',
+      status: 200,
+    })
+    const hostLines = parse(hostOut())
+    expect(hostLines.every((l) => typeof l.time === 'string' && typeof l.level === 'string')).toBe(true)
+    expect(hostLines).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ message: 'printed by echo', stream: 'stdout', function: 'echo', level: 'info' }),
+        expect.objectContaining({ message: 'Step 1/1', level: 'info', tag: expect.stringMatching(/^json-host:op_dummy_/) }),
+      ]),
+    )
   })
 })
