@@ -157,3 +157,10 @@ export function sendGatewayError(error: unknown, event: H3Event) {
   event.node.res.setHeader('content-type', 'application/json')
   event.node.res.end(JSON.stringify({ ...body, statusCode }))
 }
+
+/** HEAD of an event stream: its headers and no stream (a stream would stay open until its operation ends). */
+export function eventStreamHead(event: H3Event): string {
+  event.node.res.setHeader('content-type', 'text/event-stream')
+  event.node.res.setHeader('cache-control', 'no-cache')
+  return ''
+}

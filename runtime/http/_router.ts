@@ -26,7 +26,7 @@ type Add = {
 
 /**
  * h3's router with the policy declared on each route: `router.get(path, handler)` takes the
- * defaults (API token), `router.post(path, { auth: 'cluster' }, handler)` says otherwise. The
+ * defaults (API token) and also answers HEAD, `router.post(path, { auth: 'cluster' }, handler)` says otherwise. The
  * policy travels inside the handler the router matched, so whatever path spelling the router
  * accepts for a route (trailing slash, percent-encoding) gets exactly that route's check; there is
  * no second path match that could disagree with the router's.
@@ -70,6 +70,9 @@ export function createPolicyRouter(guard: (event: H3Event, route: RouteInfo) => 
       guarded.__is_handler__ = true
       if (method === 'all') h3.use(path, guarded)
       else h3[method](path, guarded)
+      // Every GET answers HEAD the same way, auth included (node:http sends no body for HEAD);
+      // `curl -I` is the guide's reachability check. Not a route of its own in the table.
+      if (method === 'get') h3.head(path, guarded)
       return router
     }
   const matchers: Array<{ route: RouteInfo; re: RegExp }> = []

@@ -1,5 +1,6 @@
 import { createEventStream, defineEventHandler, getQuery, getRequestHeader, getRouterParam } from 'h3'
 import type { Operation, OperationLogLine } from '../../protocol/index.ts'
+import { eventStreamHead } from '../_http.ts'
 import { intParam, listPage, pageParams } from '../_list.ts'
 import { isTerminal } from '../_operations.ts'
 import { defineGatewayRoutes } from '../_routes.ts'
@@ -28,6 +29,7 @@ export default defineGatewayRoutes((router, ctx) => {
         return listPage(items, total, page)
       }
 
+      if (event.method === 'HEAD') return eventStreamHead(event)
       const stream = createEventStream(event)
       let last = after ?? 0
       const send = (line: OperationLogLine) => {

@@ -1,7 +1,7 @@
 import { createEventStream, defineEventHandler, getQuery, getRouterParam } from 'h3'
 import type { Operation, OperationStatus } from '../../protocol/index.ts'
 import { KtrdrError } from '../../protocol/index.ts'
-import { readJsonBody } from '../_http.ts'
+import { eventStreamHead, readJsonBody } from '../_http.ts'
 import { isTerminal } from '../_operations.ts'
 import { defineGatewayRoutes } from '../_routes.ts'
 import { logMessage } from './logs.ts'
@@ -93,6 +93,7 @@ export default defineGatewayRoutes((router, ctx) => {
     defineEventHandler(async (event) => {
       const id = getRouterParam(event, 'id', { decode: true })!
       const first = ctx.operations.require(id).op
+      if (event.method === 'HEAD') return eventStreamHead(event)
       const stream = createEventStream(event)
       const send = (name: string, op: Operation) => {
         void stream.push({ event: name, data: JSON.stringify(op) })

@@ -62,7 +62,13 @@ export function createFakeRegistry(manifests: FunctionManifest[]): FunctionRegis
     },
     getVersion: async (name: string, version: number) => versions.find((x) => x.name === name && x.version === version) ?? null,
     publish: notImplemented,
-    listFunctions: notImplemented,
+    listFunctions: async () =>
+      versions.map((v) => ({
+        name: v.name,
+        latest: v.version,
+        versions: 1,
+        aliases: [{ name: v.name, alias: 'latest', routes: [{ version: v.version, weight: 100 }], updated_at: v.created_at }],
+      })),
     getFunction: async () => null,
     setAlias: notImplemented,
     rollback: notImplemented,
