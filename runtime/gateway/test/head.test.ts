@@ -58,7 +58,9 @@ describe('HEAD', () => {
     // The same auth: without a token, or with the other one, HEAD is refused exactly when GET is.
     for (const route of gets) {
       const path = route.path.replace(/:\w+/g, id)
-      for (const headers of [{}, { authorization: 'Bearer cluster-t' }, { authorization: 'Bearer wrong' }]) {
+      for (const headers of [{}, { authorization: 'Bearer cluster-t' }, { authorization: 'Bearer wrong' }] as Array<
+        Record<string, string>
+      >) {
         const head = await request(`${g.url}${path}`, 'HEAD', headers)
         if (head.status !== 401) {
           expect(route.auth, `${path} ${JSON.stringify(headers)}`).not.toBe('api')
