@@ -9,6 +9,7 @@ import healthRoutes from './routes/health.ts'
 import invokeRoutes from './routes/invoke.ts'
 import logsRoutes from './routes/logs.ts'
 import metricsRoutes from './routes/metrics.ts'
+import openapiRoutes from './routes/openapi.ts'
 import operationsRoutes from './routes/operations.ts'
 import secretsRoutes from './routes/secrets.ts'
 import storageRoutes from './routes/storage.ts'
@@ -30,6 +31,7 @@ const RUNTIME_ROUTES: GatewayRoutes[] = [
   functionsRoutes,
   secretsRoutes,
   storageRoutes,
+  openapiRoutes,
 ]
 
 export interface GatewayAppOptions {

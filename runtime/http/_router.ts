@@ -1,13 +1,39 @@
 import { createRouter, type EventHandler, type H3Event, type RouterMethod } from 'h3'
+import type { ZodType } from 'zod'
 
 /** Who may call a route: nobody needs a token (`public`), clients (`api`), hosts (`cluster`). */
 export type RouteAuth = 'public' | 'api' | 'cluster'
 /** Which body cap applies before the handler reads: small JSON, or bundle-sized uploads. */
 export type RouteBody = 'json' | 'upload'
 
+/** A body or response that is not JSON: its media type and what it holds. */
+export interface RouteMedia {
+  contentType: string
+  description: string
+}
+
+/**
+ * What the OpenAPI document says about a route (GET /api/v1/openapi.json). `query` and `body` are
+ * the zod schemas the handler validates with, so the document cannot drift from the checks.
+ */
+export interface RouteDoc {
+  summary: string
+  description?: string
+  /** Section in the reference; default: from the path (operations, workers, functions…). */
+  tag?: string
+  query?: ZodType
+  body?: ZodType | RouteMedia
+  /** Request bodies the reference shows; tests check each against `body`. */
+  examples?: Record<string, unknown>
+  /** 200 by default. */
+  status?: number
+  response?: ZodType | RouteMedia | 'list' | 'operation'
+}
+
 export interface RouteOptions {
   auth?: RouteAuth
   body?: RouteBody
+  doc?: RouteDoc
 }
 
 export interface RouteInfo {
@@ -17,6 +43,7 @@ export interface RouteInfo {
   path: string
   auth: RouteAuth
   body: RouteBody
+  doc?: RouteDoc
 }
 
 type Add = {
@@ -54,14 +81,17 @@ function patternRegExp(pattern: string): RegExp {
 const METHODS: RouterMethod[] = ['connect', 'delete', 'get', 'head', 'options', 'post', 'put', 'trace', 'patch']
 
 /** `guard` runs before each matched handler with that route's declared policy; it throws to refuse. */
-export function createPolicyRouter(guard: (event: H3Event, route: RouteInfo) => void, defaults: Required<RouteOptions>): PolicyRouter {
+export function createPolicyRouter(
+  guard: (event: H3Event, route: RouteInfo) => void,
+  defaults: Required<Omit<RouteOptions, 'doc'>>,
+): PolicyRouter {
   const h3 = createRouter()
   const routes: RouteInfo[] = []
   const add =
     (method: RouterMethod | 'all') =>
     (path: string, a: RouteOptions | EventHandler, b?: EventHandler): PolicyRouter => {
       const [options, handler] = typeof a === 'function' ? [{}, a] : [a, b!]
-      const route: RouteInfo = { method, path, auth: options.auth ?? defaults.auth, body: options.body ?? defaults.body }
+      const route: RouteInfo = { method, path, auth: options.auth ?? defaults.auth, body: options.body ?? defaults.body, doc: options.doc }
       routes.push(route)
       const guarded = ((event: H3Event) => {
         guard(event, route)

@@ -1,5 +1,14 @@
 // Public entry of the HTTP pieces the gateway and the hosts share: bearer check, path rule, policy router.
 export { bearerToken, hasBearer, requireBearer, safeEqual } from './_bearer.ts'
 export { assertCanonicalPath } from './_path.ts'
-export { createPolicyRouter, type PolicyRouter, type RouteAuth, type RouteBody, type RouteInfo, type RouteOptions } from './_router.ts'
+export {
+  createPolicyRouter,
+  type PolicyRouter,
+  type RouteAuth,
+  type RouteBody,
+  type RouteDoc,
+  type RouteInfo,
+  type RouteMedia,
+  type RouteOptions,
+} from './_router.ts'
 export { REQUEST_ID_HEADER, assignRequestId, requestIdOf } from './_request-id.ts'

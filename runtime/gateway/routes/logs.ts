@@ -1,12 +1,28 @@
-import { createEventStream, defineEventHandler, getQuery, getRequestHeader, getRouterParam } from 'h3'
+import { createEventStream, defineEventHandler, getRequestHeader, getRouterParam } from 'h3'
+import { z } from 'zod'
 import type { Operation, OperationLogLine } from '../../protocol/index.ts'
 import { eventStreamHead } from '../_http.ts'
-import { intParam, listPage, pageParams } from '../_list.ts'
+import { intParam, listPage } from '../_list.ts'
+import { pageQueryShape, readQuery } from '../_query.ts'
 import { isTerminal } from '../_operations.ts'
 import { defineGatewayRoutes } from '../_routes.ts'
 
 /** SSE message of one stored line: its id lets a client resume with Last-Event-ID. */
 export const logMessage = (line: OperationLogLine) => ({ id: String(line.id), event: 'log', data: JSON.stringify(line) })
+
+const whole = (name: string, min: number) =>
+  z.coerce
+    .number({ error: `${name} must be an integer ≥ ${min}` })
+    .int({ error: `${name} must be an integer ≥ ${min}` })
+    .min(min, { error: `${name} must be an integer ≥ ${min}` })
+
+/** Query of GET /api/v1/operations/:id/logs (validated with it; the OpenAPI document shows it). */
+const logsQuery = z.object({
+  follow: z.enum(['1', 'true', '0', 'false']).optional().describe('1: stream the stored lines, then each new one, as SSE `log` events'),
+  after: whole('after', 0).optional().describe('Only lines with a larger id (a follow sends the line id as the event id)'),
+  attempt: whole('attempt', 1).optional().describe('Only this attempt'),
+  ...pageQueryShape({ limit: 1000, maxLimit: 10_000 }),
+})
 
 /**
  * What a function wrote while it ran (its `ctx.logger`, stdout and stderr), per operation:
@@ -16,15 +32,23 @@ export const logMessage = (line: OperationLogLine) => ({ id: String(line.id), ev
 export default defineGatewayRoutes((router, ctx) => {
   router.get(
     '/api/v1/operations/:id/logs',
+    {
+      doc: {
+        summary: 'What the operation’s function wrote (ctx.logger, stdout, stderr); ?follow=1 streams',
+        tag: 'operations',
+        query: logsQuery,
+        response: 'list',
+      },
+    },
     defineEventHandler((event) => {
       const id = getRouterParam(event, 'id', { decode: true })!
       const first = ctx.operations.require(id).op
-      const q = getQuery(event)
+      const q = readQuery(event, logsQuery)
       const resumeFrom = getRequestHeader(event, 'last-event-id')
-      const after = intParam(q.after ?? resumeFrom, 'after', 0, 0, Number.MAX_SAFE_INTEGER) || undefined
-      const attempt = intParam(q.attempt, 'attempt', 0, 1, 1_000_000) || undefined
+      const after = (q.after ?? intParam(resumeFrom, 'Last-Event-ID', 0, 0, Number.MAX_SAFE_INTEGER)) || undefined
+      const attempt = q.attempt
       if (q.follow !== '1' && q.follow !== 'true') {
-        const page = pageParams(event, { limit: 1000, maxLimit: 10_000 })
+        const page = { limit: q.limit, offset: q.offset }
         const { items, total } = ctx.logs.list(id, { after, attempt, ...page })
         return listPage(items, total, page)
       }

@@ -1,36 +1,36 @@
-import { createEventStream, defineEventHandler, getQuery, getRouterParam } from 'h3'
+import { createEventStream, defineEventHandler, getRouterParam } from 'h3'
+import { z } from 'zod'
 import type { Operation, OperationStatus } from '../../protocol/index.ts'
 import { KtrdrError } from '../../protocol/index.ts'
 import { eventStreamHead, readJsonBody } from '../_http.ts'
 import { isTerminal } from '../_operations.ts'
+import { pageQueryShape, readQuery } from '../_query.ts'
 import { defineGatewayRoutes } from '../_routes.ts'
 import { logMessage } from './logs.ts'
 
 const STATUSES: OperationStatus[] = ['pending', 'running', 'completed', 'failed', 'cancelled']
 
-function intParam(value: unknown, name: string, fallback: number, min: number, max: number): number {
-  if (value === undefined || value === '') return fallback
-  const n = Number(value)
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new KtrdrError({
-      statusCode: 400,
-      code: 'INVALID_REQUEST',
-      retryable: false,
-      message: `${name} must be an integer between ${min} and ${max}`,
-      details: { field: name },
-    })
-  }
-  return n
-}
+/** Query of GET /api/v1/operations (validated with it; the OpenAPI document shows it). */
+const listQuery = z.object({
+  status: z
+    .string()
+    .optional()
+    .describe(`One of ${STATUSES.join(', ')}; comma-separated for several`),
+  active_only: z.enum(['true', 'false', '1', '0']).optional().describe('Only pending and running'),
+  operation_type: z.string().optional().describe('training, backtesting, data_load, dummy…'),
+  function: z.string().optional().describe('Function name'),
+  worker_id: z.string().optional().describe('Host that runs or ran it'),
+  ...pageQueryShape({ limit: 100, maxLimit: 1000 }),
+})
 
 export default defineGatewayRoutes((router, ctx) => {
   router.get(
     '/api/v1/operations',
+    { doc: { summary: 'Operations, newest first', query: listQuery, response: 'list' } },
     defineEventHandler((event) => {
-      const q = getQuery(event)
+      const q = readQuery(event, listQuery)
       const activeOnly = q.active_only === 'true' || q.active_only === '1'
-      const status =
-        typeof q.status === 'string' && q.status ? q.status.toLowerCase().split(',') : activeOnly ? ['pending', 'running'] : undefined
+      const status = q.status ? q.status.toLowerCase().split(',') : activeOnly ? ['pending', 'running'] : undefined
       for (const s of status ?? []) {
         if (!STATUSES.includes(s as OperationStatus))
           throw new KtrdrError({
@@ -41,18 +41,17 @@ export default defineGatewayRoutes((router, ctx) => {
             details: { field: 'status' },
           })
       }
-      const limit = intParam(q.limit, 'limit', 100, 1, 1000)
-      const offset = intParam(q.offset, 'offset', 0, 0, Number.MAX_SAFE_INTEGER)
+      const { limit, offset } = q
       const { items, total } = ctx.operations.list({
         status: status as OperationStatus[] | undefined,
-        operation_type: typeof q.operation_type === 'string' && q.operation_type ? q.operation_type : undefined,
-        function: typeof q.function === 'string' && q.function ? q.function : undefined,
-        worker_id: typeof q.worker_id === 'string' && q.worker_id ? q.worker_id : undefined,
+        operation_type: q.operation_type || undefined,
+        function: q.function || undefined,
+        worker_id: q.worker_id || undefined,
         limit,
         offset,
       })
-      // The list envelope of docs/domain.md#rest-api: {success, data, total_count, active_count}.
-      return { success: true, data: items, total_count: total, active_count: ctx.operations.live.size, limit, offset }
+      // The list envelope (docs/architecture.md#lists-and-errors), plus the domain brief's success and active_count.
+      return { data: items, total_count: total, limit, offset, success: true, active_count: ctx.operations.live.size }
     }),
   )
 
