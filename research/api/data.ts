@@ -1,6 +1,6 @@
 import { defineEventHandler, getQuery, getRouterParam } from 'h3'
 import { KtrdrError } from '../../runtime/protocol/index.ts'
-import { defineGatewayRoutes } from '../../runtime/gateway/index.ts'
+import { defineGatewayRoutes, pageOf, pageParams } from '../../runtime/gateway/index.ts'
 import { assertSymbol, assertTimeframe, formatIsoSeconds, listDatasets, loadBars, readMeta, sliceSeries } from '../../trading/index.ts'
 
 /** Cached market data (cache only; ib-fetch fills it). Synthetic sets say so in every response. */
@@ -13,13 +13,11 @@ export default defineGatewayRoutes((router, ctx) => {
         symbol: typeof q.symbol === 'string' ? q.symbol : undefined,
         timeframe: typeof q.timeframe === 'string' ? q.timeframe : undefined,
       })
-      return {
-        success: true,
-        data: datasets.map(({ meta, ...d }) => ({
-          ...d,
-          ...(d.synthetic ? { generator: meta?.generator, seed: meta?.seed, preset: meta?.preset } : {}),
-        })),
-      }
+      const all = datasets.map(({ meta, ...d }) => ({
+        ...d,
+        ...(d.synthetic ? { generator: meta?.generator, seed: meta?.seed, preset: meta?.preset } : {}),
+      }))
+      return { success: true, ...pageOf(all, pageParams(event, { limit: 1000, maxLimit: 10_000 })) }
     }),
   )
 

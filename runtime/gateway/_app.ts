@@ -1,6 +1,7 @@
 import { createApp, defineEventHandler, getRequestHeader, type App } from 'h3'
 import { assertCanonicalPath, assignRequestId, createPolicyRouter, requestIdOf, requireBearer, type RouteInfo } from '../http/index.ts'
 import { KtrdrError } from '../protocol/index.ts'
+import { applyCors } from './_cors.ts'
 import { sendGatewayError } from './_http.ts'
 import type { GatewayRoutes, GatewayRouteContext } from './_routes.ts'
 import type { GatewayServices } from './_services.ts'
@@ -71,6 +72,7 @@ export async function createGatewayApp(services: GatewayServices, { routes = [] 
           })
         })
       }
+      if (options.corsOrigins.length && applyCors(event, options.corsOrigins)) return
       assertCanonicalPath(event.path)
     },
   }) as GatewayApp

@@ -30,6 +30,8 @@ export interface GatewayConfig {
   logs?: Partial<LogOptions>
   /** GET /metrics without a token (KTRDR_METRICS_PUBLIC=1); default: the API token. */
   metricsPublic?: boolean
+  /** Origins browsers may call from (KTRDR_CORS_ORIGINS, comma-separated, or `*`); none by default. */
+  corsOrigins?: string[]
   /** Key for function secrets at rest (32 bytes, base64 or hex); default: a generated 0600 key file beside the database. */
   secretsKey?: string | null
 }
@@ -94,6 +96,7 @@ export interface ResolvedGatewayOptions {
   retention: RetentionOptions
   logs: LogOptions
   metricsPublic: boolean
+  corsOrigins: string[]
   /** KTRDR_SECRETS_KEY; null: the key file beside the database (see _secrets.ts). */
   secretsKey: string | null
 }
@@ -114,7 +117,7 @@ function secs(env: NodeJS.ProcessEnv, name: string): number | undefined {
  * KTRDR_MAX_ATTEMPTS, KTRDR_MAX_BODY_BYTES, KTRDR_MAX_BUNDLE_BYTES, KTRDR_OPERATIONS_RETENTION_DAYS
  * (30; 0 keeps finished operations forever), KTRDR_OPERATION_LOG_LINES (5000) and KTRDR_OPERATION_LOG_KB
  * (1024): the newest lines of each operation's log that are kept, KTRDR_METRICS_PUBLIC=1 (GET /metrics without a token),
- * LOG_LEVEL (info) and KTRDR_LOG_FORMAT (text | json).
+ * LOG_LEVEL (info), KTRDR_LOG_FORMAT (text | json) and KTRDR_CORS_ORIGINS (none).
  */
 export function resolveGatewayOptions(config: GatewayConfig = {}, env: NodeJS.ProcessEnv = process.env): ResolvedGatewayOptions {
   const host = config.host ?? env.KTRDR_GATEWAY_HOST ?? '127.0.0.1'
@@ -175,6 +178,12 @@ export function resolveGatewayOptions(config: GatewayConfig = {}, env: NodeJS.Pr
       maxLines: config.logs?.maxLines ?? envNumber(env, 'KTRDR_OPERATION_LOG_LINES') ?? 5000,
       maxBytes: config.logs?.maxBytes ?? (envNumber(env, 'KTRDR_OPERATION_LOG_KB') ?? 1024) * 1024,
     },
+    corsOrigins:
+      config.corsOrigins ??
+      (env.KTRDR_CORS_ORIGINS ?? '')
+        .split(',')
+        .map((o) => o.trim().replace(/\/+$/, ''))
+        .filter(Boolean),
     metricsPublic: config.metricsPublic ?? ['1', 'true', 'yes'].includes((env.KTRDR_METRICS_PUBLIC ?? '').toLowerCase()),
     secretsKey: config.secretsKey !== undefined ? config.secretsKey : env.KTRDR_SECRETS_KEY || null,
   }

@@ -21,6 +21,9 @@ export { defineGatewayRoutes } from './_routes.ts'
 export type { GatewayRouteContext, GatewayRouter, GatewayRoutes } from './_routes.ts'
 // For route modules outside the runtime (packs): the same body, invoke and stored-file handling as the runtime's routes.
 export { readBodyBytes, readJsonBody, sendGatewayError } from './_http.ts'
+// The list envelope {data, total_count, limit, offset} and the query helpers of every list route.
+export { listPage, pageOf, pageParams, type ListPage, type PageParams } from './_list.ts'
+export { pageQueryShape, readQuery } from './_query.ts'
 export { checkInvokeRequest, type InvokeRequest } from './_invoke.ts'
 export { listStoreKeys, parseStoreKey, sendStoredFile, storedSize } from './_files.ts'
 

@@ -12,7 +12,7 @@ import {
 import { z } from 'zod'
 import type { DispatchRequest, HostHealth } from '../protocol/index.ts'
 import { FUNCTION_NAME_RE, isKtrdrError, KtrdrError } from '../protocol/index.ts'
-import { assertCanonicalPath, assignRequestId, createPolicyRouter, requireBearer, type RouteInfo } from '../http/index.ts'
+import { assertCanonicalPath, assignRequestId, createPolicyRouter, requireBearer, sendErrorJson, type RouteInfo } from '../http/index.ts'
 import { STORAGE_PROXY_PATH } from './_storage-proxy.ts'
 
 const dispatchSchema = z.object({
@@ -101,6 +101,9 @@ export function createHostApp(
   { metricsPublic = false }: { metricsPublic?: boolean } = {},
 ): HostApp {
   const app = createApp({
+    // The gateway's error body, not h3's: one shape for every error a client or the gateway reads.
+    // The storage endpoint keeps h3's body: executors' unstorage client reads the code from it.
+    onError: (error, event) => (event.path.startsWith(STORAGE_PROXY_PATH) ? undefined : sendErrorJson(error, event)),
     onRequest: handler((event) => {
       assignRequestId(event)
       assertCanonicalPath(event.path)

@@ -12,3 +12,4 @@ export {
   type RouteOptions,
 } from './_router.ts'
 export { REQUEST_ID_HEADER, assignRequestId, requestIdOf } from './_request-id.ts'
+export { sendErrorJson } from './_errors.ts'

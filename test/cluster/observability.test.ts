@@ -116,6 +116,15 @@ describe('metrics of a real gateway and host', () => {
   }
 
   it('move with a deploy and invocations: every phase, cold then warm executors, the bundle cache', async () => {
+    // A host's errors have the gateway's body.
+    const refused = await fetch(`${host.url}/invocations/op_none`, { method: 'DELETE' })
+    expect(refused.status).toBe(404)
+    expect(await refused.json()).toEqual({
+      statusCode: 404,
+      code: 'OPERATION_NOT_RUNNING',
+      message: 'Operation op_none is not running on this host',
+      retryable: false,
+    })
     // Hosts answer with the request id too.
     expect((await fetch(`${host.url}/health`, { headers: { 'x-request-id': 'host-trace' } })).headers.get('x-request-id')).toBe(
       'host-trace',

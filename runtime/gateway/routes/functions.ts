@@ -3,6 +3,7 @@ import type { AliasRoute, WorkerRecord } from '../../protocol/index.ts'
 import { KtrdrError } from '../../protocol/index.ts'
 import { readBodyBytes, readJsonBody } from '../_http.ts'
 import { defineGatewayRoutes, type GatewayRouteContext } from '../_routes.ts'
+import { pageOf, pageParams } from '../_list.ts'
 
 const DEFAULT_MAX_BUNDLE_BYTES = 256 * 1024 * 1024
 const DEFAULT_MAX_BODY_BYTES = 1024 * 1024
@@ -77,7 +78,8 @@ export default defineGatewayRoutes((router, ctx) => {
 
   router.get(
     '/api/v1/functions',
-    defineEventHandler(() => ctx.functions.listFunctions()),
+    { doc: { summary: 'Deployed functions with their latest version and aliases', response: 'list' } },
+    defineEventHandler(async (event) => pageOf(await ctx.functions.listFunctions(), pageParams(event, { limit: 1000, maxLimit: 10_000 }))),
   )
 
   router.get(
@@ -111,7 +113,7 @@ export default defineGatewayRoutes((router, ctx) => {
           retryable: false,
           message: `No function "${name(event)}" has been published`,
         })
-      return fn.versions
+      return pageOf(fn.versions, pageParams(event, { limit: 1000, maxLimit: 10_000 }))
     }),
   )
 
