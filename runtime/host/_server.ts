@@ -103,7 +103,11 @@ export function createHostApp(
   const app = createApp({
     // The gateway's error body, not h3's: one shape for every error a client or the gateway reads.
     // The storage endpoint keeps h3's body: executors' unstorage client reads the code from it.
-    onError: (error, event) => (event.path.startsWith(STORAGE_PROXY_PATH) ? undefined : sendErrorJson(error, event)),
+    // (Its handler is mounted at the prefix, so the prefix is only in the original URL.)
+    onError: (error, event) =>
+      ((event.node.req as { originalUrl?: string }).originalUrl ?? event.node.req.url ?? '').startsWith(STORAGE_PROXY_PATH)
+        ? undefined
+        : sendErrorJson(error, event),
     onRequest: handler((event) => {
       assignRequestId(event)
       assertCanonicalPath(event.path)
