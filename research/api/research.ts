@@ -1,5 +1,6 @@
-import { defineEventHandler, getQuery, getRouterParam, setResponseStatus } from 'h3'
-import { defineGatewayRoutes, readJsonBody } from '../../runtime/gateway/index.ts'
+import { defineEventHandler, getRouterParam, setResponseStatus } from 'h3'
+import { z } from 'zod'
+import { defineGatewayRoutes, listPage, pageOf, pageQueryShape, readJsonBody, readQuery } from '../../runtime/gateway/index.ts'
 import { EXPERIMENT_ID_RE, KtrdrError, listExperimentIds, readExperiment, readHypotheses } from '../../trading/index.ts'
 import { createResearchLoops, type ResearchLoops } from '../loop/loop.ts'
 import { resolveResearchOptions } from '../loop/options.ts'
@@ -7,18 +8,21 @@ import { parseResearchRequest } from '../loop/_request.ts'
 import type { LoopRecord, LoopStatus } from '../loop/_types.ts'
 
 const STATUSES: LoopStatus[] = ['pending', 'running', 'completed', 'failed', 'cancelled']
+const HYPOTHESIS_STATUSES = ['untested', 'supported', 'refuted'] as const
 
-function intParam(value: unknown, name: string, fallback: number, min: number, max: number): number {
-  if (value === undefined || value === '') return fallback
-  const n = Number(value)
-  if (!Number.isInteger(n) || n < min || n > max)
-    throw new KtrdrError({
-      code: 'BAD_REQUEST',
-      message: `${name} must be an integer between ${min} and ${max}`,
-      details: { field: name },
-    })
-  return n
-}
+// Queries of the list routes (validated with them; the OpenAPI document shows them).
+const loopsQuery = z.object({
+  status: z
+    .string()
+    .optional()
+    .describe(`One of ${STATUSES.join(', ')}; comma-separated for several`),
+  ...pageQueryShape({ limit: 50, maxLimit: 1000 }),
+})
+const experimentsQuery = z.object(pageQueryShape({ limit: 50, maxLimit: 1000 }))
+const hypothesesQuery = z.object({
+  status: z.enum(HYPOTHESIS_STATUSES, { error: `status must be one of ${HYPOTHESIS_STATUSES.join(', ')}` }).optional(),
+  ...pageQueryShape({ limit: 1000, maxLimit: 10_000 }),
+})
 
 /**
  * The research loop (docs/architecture.md#research-loop): POST /api/v1/research and the original
@@ -52,10 +56,11 @@ export default defineGatewayRoutes((router, ctx) => {
 
   router.get(
     '/api/v1/research',
+    { doc: { summary: 'Research loops, newest first', tag: 'research', query: loopsQuery, response: 'list' } },
     defineEventHandler(async (event) => {
       const engine = await loops
-      const q = getQuery(event)
-      const status = typeof q.status === 'string' && q.status ? (q.status.toLowerCase().split(',') as LoopStatus[]) : undefined
+      const q = readQuery(event, loopsQuery)
+      const status = q.status ? (q.status.toLowerCase().split(',') as LoopStatus[]) : undefined
       for (const s of status ?? [])
         if (!STATUSES.includes(s))
           throw new KtrdrError({
@@ -63,10 +68,9 @@ export default defineGatewayRoutes((router, ctx) => {
             message: `status must be one of ${STATUSES.join(', ')}`,
             details: { field: 'status' },
           })
-      const limit = intParam(q.limit, 'limit', 50, 1, 1000)
-      const offset = intParam(q.offset, 'offset', 0, 0, Number.MAX_SAFE_INTEGER)
-      const { items, total } = await engine.list({ status, limit, offset })
-      return { success: true, data: await Promise.all(items.map((l) => view(engine, l))), total_count: total, limit, offset }
+      const page = { limit: q.limit, offset: q.offset }
+      const { items, total } = await engine.list({ status, ...page })
+      return { success: true, ...listPage(await Promise.all(items.map((l) => view(engine, l))), total, page) }
     }),
   )
 
@@ -140,28 +144,28 @@ export default defineGatewayRoutes((router, ctx) => {
   // Experiment memory, read-only (the loop writes it; design reads it).
   router.get(
     '/api/v1/experiments',
+    { doc: { summary: 'Experiment records of the research loops', tag: 'research', query: experimentsQuery, response: 'list' } },
     defineEventHandler(async (event) => {
-      const q = getQuery(event)
-      const limit = intParam(q.limit, 'limit', 50, 1, 1000)
-      const offset = intParam(q.offset, 'offset', 0, 0, Number.MAX_SAFE_INTEGER)
+      const { limit, offset } = readQuery(event, experimentsQuery)
       const ids = await listExperimentIds(ctx.storage.memory)
-      const page = await Promise.all(ids.slice(offset, offset + limit).map((id) => readExperiment(ctx.storage.memory, id)))
+      const records = await Promise.all(ids.slice(offset, offset + limit).map((id) => readExperiment(ctx.storage.memory, id)))
       return {
         success: true,
-        data: page
-          .filter((e) => !!e)
-          .map((e) => ({
-            id: e!.id,
-            created_at: e!.created_at,
-            status: e!.status,
-            strategy: e!.strategy.name,
-            verdict: e!.assessment?.verdict ?? null,
-            metrics: e!.metrics,
-            parent_operation_id: e!.operations.parent ?? null,
-          })),
-        total_count: ids.length,
-        limit,
-        offset,
+        ...listPage(
+          records
+            .filter((e) => !!e)
+            .map((e) => ({
+              id: e!.id,
+              created_at: e!.created_at,
+              status: e!.status,
+              strategy: e!.strategy.name,
+              verdict: e!.assessment?.verdict ?? null,
+              metrics: e!.metrics,
+              parent_operation_id: e!.operations.parent ?? null,
+            })),
+          ids.length,
+          { limit, offset },
+        ),
       }
     }),
   )
@@ -181,11 +185,11 @@ export default defineGatewayRoutes((router, ctx) => {
   )
   router.get(
     '/api/v1/hypotheses',
+    { doc: { summary: 'Hypotheses of the research memory (H_###)', tag: 'research', query: hypothesesQuery, response: 'list' } },
     defineEventHandler(async (event) => {
-      const status = getQuery(event).status
+      const { status, ...page } = readQuery(event, hypothesesQuery)
       const all = await readHypotheses(ctx.storage.memory)
-      const data = typeof status === 'string' && status ? all.filter((h) => h.status === status) : all
-      return { success: true, data, total_count: data.length }
+      return { success: true, ...pageOf(status ? all.filter((h) => h.status === status) : all, page) }
     }),
   )
 })

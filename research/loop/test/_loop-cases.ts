@@ -69,6 +69,29 @@ export function describeResearchLoop(backend: LoopBackend) {
       expect(loop.hypotheses.proposed).toEqual(['H_001'])
       const budget = (await g.api('/api/v1/agent/budget')).body
       expect(budget.models['fake-llm']).toMatchObject({ used: 300 })
+      // Every list answers the one envelope {data, total_count, limit, offset}.
+      const page = (path: string) => g.api(path).then((r) => r.body)
+      expect(await page(`/api/v1/operations/${loop.operation_id}/children?limit=2&offset=1`)).toMatchObject({
+        total_count: 4,
+        limit: 2,
+        offset: 1,
+        parent_operation_id: loop.operation_id,
+        data: [{ operation_id: expect.any(String) }, { operation_id: expect.any(String) }],
+      })
+      expect(await page('/api/v1/research?limit=1')).toMatchObject({
+        total_count: 1,
+        limit: 1,
+        offset: 0,
+        data: [{ operation_id: loop.operation_id }],
+      })
+      expect(await page('/api/v1/experiments')).toMatchObject({ total_count: 1, limit: 50, offset: 0, data: [{ id: loop.experiment_id }] })
+      expect(await page('/api/v1/hypotheses?status=untested')).toMatchObject({
+        total_count: 1,
+        limit: 1000,
+        offset: 0,
+        data: [{ id: 'H_001' }],
+      })
+      expect((await page('/api/v1/hypotheses?status=refuted')).total_count).toBe(0)
     })
 
     it('a gate rejection goes straight to assessment with the reason; bypass_gates runs the backtest', async () => {
@@ -147,6 +170,17 @@ export function describeResearchLoop(backend: LoopBackend) {
       expect((await g.api('/api/v1/research')).body.total_count).toBe(0)
       expect((await g.api('/api/v1/research/op_agent_research_nope')).status).toBe(404)
       expect((await g.api('/api/v1/experiments/exp_nope')).status).toBe(404)
+      for (const [path, field] of [
+        ['/api/v1/research?limit=0', 'limit'],
+        ['/api/v1/research?status=done', 'status'],
+        ['/api/v1/experiments?offset=-1', 'offset'],
+        ['/api/v1/hypotheses?status=maybe', 'status'],
+        ['/api/v1/operations/op_x/children?limit=1001', 'limit'],
+      ]) {
+        const res = await g.api(path)
+        expect(res.status, path).toBe(400)
+        expect(res.body.details?.field, path).toBe(field)
+      }
     })
 
     it('budget: past the tokens of the day, new loops get 429 (and the agent API says so)', async () => {

@@ -4,6 +4,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createConsola } from 'consola'
+import { afterEach, expect } from 'vitest'
 import type { DispatchRequest, HostEvent, Operation, WorkerRegistration } from '../../protocol/index.ts'
 import { createGatewayDatabase } from '../_db.ts'
 import { createDeadlineSweeper } from '../_deadlines.ts'
@@ -11,6 +12,7 @@ import { createDispatcher } from '../_dispatcher.ts'
 import { createHealthMonitor } from '../_health.ts'
 import { createGatewayHooks, type GatewayHookMap, type GatewayHookName } from '../_hooks.ts'
 import { createHostClient } from '../_host-client.ts'
+import { createOperationLogs } from '../_logs.ts'
 import { createHostSecrets } from '../_host-secrets.ts'
 import { createInvoker, type InvokeRequest } from '../_invoke.ts'
 import { createOperationsService } from '../_operations.ts'
@@ -72,6 +74,7 @@ export async function createTestCore(config: Pick<GatewayConfig, 'health' | 'que
     operations,
     dispatcher,
     secrets: await createHostSecrets(database),
+    logs: await createOperationLogs({ database, hooks, options: options.logs }),
     logger,
     now: clock.now,
   })
@@ -278,3 +281,35 @@ export async function startScriptedHost(workerId: string) {
 }
 
 export type ScriptedHost = Awaited<ReturnType<typeof startScriptedHost>>
+
+/**
+ * A test file's cores and scripted hosts, closed after each test (a core also checks that no hook
+ * listener threw). Call once at the top of the file.
+ */
+export function useTestCores() {
+  const cleanups: Array<() => Promise<unknown>> = []
+  afterEach(async () => {
+    while (cleanups.length) await cleanups.pop()!()
+  })
+  return {
+    async core(config: Parameters<typeof createTestCore>[0] = {}): Promise<TestCore> {
+      const c = await createTestCore(config)
+      cleanups.push(async () => {
+        await c.close()
+        expect(c.listenerErrors).toEqual([])
+      })
+      return c
+    },
+    async host(id: string): Promise<ScriptedHost> {
+      const h = await startScriptedHost(id)
+      cleanups.push(() => h.kill())
+      return h
+    },
+  }
+}
+
+/** For `until`: the operation runs on that host. */
+export const runningOn = (c: TestCore, id: string, workerId: string) => () => {
+  const s = c.operations.getLive(id)
+  return s?.op.status === 'running' && s.op.worker_id === workerId
+}
