@@ -6,6 +6,7 @@ import compareRoutes from './compare.ts'
 import compatRoutes from './compat.ts'
 import dataRoutes from './data.ts'
 import modelsRoutes from './models.ts'
+import loopRoutes from './research.ts'
 import resultsRoutes from './results.ts'
 import strategiesRoutes from './strategies.ts'
 import trainingsRoutes from './trainings.ts'
@@ -23,6 +24,7 @@ export const researchRoutes: GatewayRoutes[] = [
   modelsRoutes,
   trainingsRoutes,
   catalogRoutes,
+  loopRoutes,
   chartsRoutes,
   compareRoutes,
 ]

@@ -71,14 +71,20 @@ describe('placeOperation', () => {
         running: fc.integer({ min: 0, max: 4 }),
         schedulable: fc.boolean(),
         lastSelected: fc.nat(100),
+        llm: fc.boolean(),
+        ib: fc.boolean(),
       }),
       { maxLength: 30 },
     )
+    const needs = fc.record({ llm: fc.boolean(), ib: fc.boolean() })
     fc.assert(
-      fc.property(arb, fc.boolean(), fc.boolean(), (specs, preferGpu, requireGpu) => {
+      fc.property(arb, fc.boolean(), fc.boolean(), needs, (specs, preferGpu, requireGpu, requires) => {
         const hosts = specs.map((s, i) => host(`h${i}`, s))
-        const r = req({ preferGpu, requireGpu })
-        const eligible = hosts.filter((h) => h.schedulable && h.running < h.slots && (!requireGpu || h.gpu))
+        const r = req({ preferGpu, requireGpu, requires })
+        // A function that needs a capability (llm for design/assess, ib for ib-fetch) lands only on hosts with it.
+        const eligible = hosts.filter(
+          (h) => h.schedulable && h.running < h.slots && (!requireGpu || h.gpu) && (!requires.llm || h.llm) && (!requires.ib || h.ib),
+        )
         const chosen = placeOperation(hosts, r)
         if (eligible.length === 0) return chosen === undefined
         if (!chosen || !eligible.includes(chosen)) return false
