@@ -26,6 +26,10 @@ export const researchPack = defineKtrdrPack({
       description: 'Compare 2–6 completed backtests (or trainings) side by side, each figure beside its baselines',
       load: () => import('./cli/compare.ts').then((m) => m.default),
     },
+    model: {
+      description: 'Trained models: list, show, compare, promote (tag) versions',
+      load: () => import('./cli/model.ts').then((m) => m.default),
+    },
   },
   // A fresh cluster can run train and backtest by strategy_name right away.
   async onUp({ gateway, logger }) {
