@@ -93,7 +93,7 @@ export async function resolveModelReference(models: Storage, ref: string, want: 
     })
   }
 
-  const symbols = [...new Set(want.symbols ?? [])]
+  const symbols = [...new Set(want.symbols)]
   const fits = candidates.filter((e) => symbols.every((s) => e.symbols.includes(s)))
   if (fits.length === 0)
     throw new KtrdrError({
