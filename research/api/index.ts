@@ -5,6 +5,8 @@ import chartsRoutes from './charts.ts'
 import compareRoutes from './compare.ts'
 import compatRoutes from './compat.ts'
 import dataRoutes from './data.ts'
+import modelCompareRoutes from './model-compare.ts'
+import modelTagsRoutes from './model-tags.ts'
 import modelsRoutes from './models.ts'
 import loopRoutes from './research.ts'
 import resultsRoutes from './results.ts'
@@ -14,14 +16,16 @@ import trainingsRoutes from './trainings.ts'
 /**
  * Cached market data and strategies (read/write), the deployment guide's endpoints mapped onto the
  * trading functions, and read-only views of what they wrote: results, models, training performance,
- * timeframes and symbols; what the dashboard and `ktrdr report`/`compare` draw (decimated charts, comparisons).
+ * timeframes and symbols; model tags; what the dashboard and `ktrdr report`/`compare` draw (decimated charts, comparisons).
  */
 export const researchRoutes: GatewayRoutes[] = [
   compatRoutes,
   dataRoutes,
   strategiesRoutes,
   resultsRoutes,
+  modelCompareRoutes,
   modelsRoutes,
+  modelTagsRoutes,
   trainingsRoutes,
   catalogRoutes,
   loopRoutes,

@@ -2,8 +2,15 @@ import { createHash } from 'node:crypto'
 import { isAbsolute, relative, resolve } from 'node:path'
 import type { Storage } from 'unstorage'
 import type { KtrdrStorage } from '../../storage/index.ts'
-import { MODEL_FILES, modelDirName } from '../index.ts'
-import { claimModelVersion, updateLatestPointer, type LatestPointer } from './_versions.ts'
+import {
+  MODEL_FILES,
+  modelDirName,
+  recordModelVersion,
+  resolveModelReference,
+  type ModelWant,
+  type ResolvedModelReference,
+} from '../index.ts'
+import { claimModelVersion } from './_versions.ts'
 import { registerModelLayers } from './_dropout.ts'
 import type { ModelMetadata } from './metadata.ts'
 import type { ModelSpec } from './spec.ts'
@@ -17,6 +24,8 @@ export interface LoadedModel {
   spec: ModelSpec
   /** `<strategy>/<tf>_v<N>`, relative to the models mount. */
   key: string
+  /** How a reference (`…_latest`, `…@<tag>`) was resolved; absent when a version or path was given. */
+  reference?: ResolvedModelReference
 }
 
 function toBytes(data: tf.io.WeightData | undefined): Uint8Array {
@@ -145,8 +154,8 @@ export interface SaveModelInput {
 
 /**
  * Writes a new immutable version `<strategy>/<tf>_v<N>/` (model.json, weights.bin, metadata.json,
- * metrics.json) and then moves `<tf>_latest` to it. metadata.json is written last: a version
- * without it is incomplete (crashed mid-save) and loadModel refuses it.
+ * metrics.json) and then moves the latest pointer of its symbol set to it. metadata.json is
+ * written last: a version without it is incomplete (crashed mid-save) and loadModel refuses it.
  */
 export async function saveModelVersion(
   storage: Pick<KtrdrStorage, 'models' | 'options'>,
@@ -160,16 +169,22 @@ export async function saveModelVersion(
   await storage.models.setItem(`${key}/${MODEL_FILES.metrics}`, JSON.stringify(input.metrics))
   const metadata: ModelMetadata = { ...input.metadata, model_name: key, artifacts }
   await storage.models.setItem(`${key}/${MODEL_FILES.metadata}`, JSON.stringify(metadata))
-  await updateLatestPointer(storage, input.strategyName, input.timeframe)
+  await recordModelVersion(storage, input.strategyName, input.timeframe, version)
   return { version, key }
 }
 
 /**
- * Resolves a model reference to its version key: `strategy/1h_v3`, `strategy/1h_latest`,
- * `models/strategy/1h_v3` (the model_path of a training result), or an absolute path under the
- * models directory when that mount is on fs.
+ * Resolves a model reference to its version key: `strategy/1h_v3`, `models/strategy/1h_v3` (the
+ * model_path of a training result), an absolute path under the models directory when that mount
+ * is on fs, or a reference the catalogue resolves for `want` (`strategy/1h_latest`,
+ * `strategy@production`, `strategy/1h@latest`: see resolveModelReference).
  */
-export async function resolveModelKey(models: Storage, ref: string, modelsDir?: string): Promise<string> {
+export async function resolveModelKey(
+  models: Storage,
+  ref: string,
+  modelsDir?: string,
+  want: ModelWant = {},
+): Promise<{ key: string; reference?: ResolvedModelReference }> {
   let key = ref.trim()
   if (isAbsolute(key)) {
     if (!modelsDir)
@@ -184,17 +199,12 @@ export async function resolveModelKey(models: Storage, ref: string, modelsDir?: 
   }
   key = key.replace(/\\/g, '/').replace(/^\/+|\/+$/g, '')
   if (key.startsWith('models/') && !(await models.hasItem(`${key}/${MODEL_FILES.metadata}`))) key = key.slice('models/'.length)
-  const latest = /^(.+)\/([^/]+)_latest$/.exec(key)
-  if (latest) {
-    const pointer = await models.getItem<LatestPointer>(key)
-    if (!pointer || typeof pointer !== 'object' || typeof pointer.key !== 'string')
-      throw createKtrdrError(
-        'MODEL_NOT_FOUND',
-        `No trained model yet for ${latest[1]} on ${latest[2]}: models/${key} does not exist; train the strategy first`,
-      )
-    key = pointer.key
-  }
-  return key
+  const reference = await resolveModelReference(models, key, want)
+  return reference ? { key: reference.key, reference } : { key }
+}
+
+export interface LoadModelOptions extends ModelWant {
+  onWarning?(message: string): void
 }
 
 /**
@@ -205,13 +215,13 @@ export async function resolveModelKey(models: Storage, ref: string, modelsDir?: 
 export async function loadModel(
   target: Storage | Pick<KtrdrStorage, 'models' | 'options'>,
   ref: string,
-  load: { onWarning?(message: string): void } = {},
+  load: LoadModelOptions = {},
 ): Promise<LoadedModel> {
   const models = 'models' in target && 'options' in target ? target.models : (target as Storage)
   const options = 'options' in target ? (target as KtrdrStorage).options : undefined
   const mount = options?.mounts.models
   const modelsDir = mount && mount.driver === 'fs' && 'base' in mount ? mount.base : undefined
-  const key = await resolveModelKey(models, ref, modelsDir)
+  const { key, reference } = await resolveModelKey(models, ref, modelsDir, { symbols: load.symbols, timeframe: load.timeframe })
   const metadata = await models.getItem<ModelMetadata>(`${key}/${MODEL_FILES.metadata}`)
   if (metadata == null)
     throw createKtrdrError('MODEL_NOT_FOUND', `No complete model at models/${key} (metadata.json missing): check the path or train again`)
@@ -223,7 +233,7 @@ export async function loadModel(
   const model = await tf.loadLayersModel(storageLoadHandler(models, key, metadata.artifacts)).catch((cause: unknown) => {
     throw isKtrdrError(cause) ? cause : corrupt(key, `tfjs could not load it (${(cause as Error).message})`, cause)
   })
-  return { model, metadata, spec: metadata.spec, key }
+  return { model, metadata, spec: metadata.spec, key, ...(reference ? { reference } : {}) }
 }
 
 export { modelDirName }
