@@ -18,7 +18,8 @@ export default defineCommand({
     llm: { type: 'boolean', description: 'This host runs local LLM functions (capability llm)' },
     labels: { type: 'string', description: 'Comma-separated labels functions may require' },
     home: homeArg,
-    'no-gpu': { type: 'boolean', description: 'Skip nvidia-smi GPU detection' },
+    // citty reads --no-gpu as gpu=false: an option named no-gpu would never be set.
+    gpu: { type: 'boolean', default: true, description: 'Detect GPUs with nvidia-smi (--no-gpu to skip)' },
     insecure: { type: 'boolean', description: 'Allow a non-loopback bind without KTRDR_CLUSTER_TOKEN' },
   },
   run: ({ args }) =>
@@ -40,7 +41,7 @@ export default defineCommand({
         llm: args.llm || undefined,
         labels: list(args.labels),
         storage: args.home ? { root: args.home } : undefined,
-        detectGpu: args['no-gpu'] ? false : undefined,
+        detectGpu: args.gpu === false ? false : undefined,
         insecure: args.insecure || undefined,
       })
       stopOnSignals((signal) => {
