@@ -22,7 +22,8 @@ export default defineCommand({
     'llm-threads': { type: 'string', description: 'Evaluation threads (default KTRDR_LLM_THREADS or cores - 1)' },
     labels: { type: 'string', description: 'Comma-separated labels functions may require' },
     home: homeArg,
-    'no-gpu': { type: 'boolean', description: 'Skip nvidia-smi GPU detection' },
+    // citty reads --no-gpu as gpu=false: an option named no-gpu would never be set.
+    gpu: { type: 'boolean', default: true, description: 'Detect GPUs with nvidia-smi (--no-gpu to skip)' },
     insecure: { type: 'boolean', description: 'Allow a non-loopback bind without KTRDR_CLUSTER_TOKEN' },
   },
   run: ({ args }) =>
@@ -51,7 +52,7 @@ export default defineCommand({
         llmThreads: int('llm-threads', args['llm-threads']),
         labels: list(args.labels),
         storage: args.home ? { root: args.home } : undefined,
-        detectGpu: args['no-gpu'] ? false : undefined,
+        detectGpu: args.gpu === false ? false : undefined,
         insecure: args.insecure || undefined,
       })
       stopOnSignals((signal) => {
