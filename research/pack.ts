@@ -29,8 +29,14 @@ export const researchPack = defineKtrdrPack({
   },
   // A fresh cluster can run train and backtest by strategy_name right away.
   async onUp({ gateway, logger }) {
-    const seeded = await seedExampleStrategies(gateway.services.storage.strategies)
-    if (seeded.length) logger.info(`Example strategies stored in the strategies mount: ${seeded.join(', ')}`)
+    const renamed: string[] = []
+    const seeded = await seedExampleStrategies(gateway.services.storage.strategies, undefined, {
+      onRenamed: (name, from) => renamed.push(`${from} → ${name}`),
+    })
+    if (seeded.length)
+      logger.info(
+        `Example strategies stored in the strategies mount: ${seeded.join(', ')}${renamed.length ? ` (name: set to the file name: ${renamed.join(', ')})` : ''}`,
+      )
     logger.info(`Dashboard: ${gateway.url}/ui/`)
   },
 })

@@ -83,6 +83,8 @@ export {
 export { STRATEGY_LIMITS } from './strategy/limits.ts'
 export { validateStrategy, resolveStrategy, formatStrategyIssue, type ParseStrategyOptions } from './strategy/parse.ts'
 export type * from './strategy/types.ts'
+export { STRATEGY_NAME_RE, strategyNameOf, checkStrategyName, registerStrategyName, type RegisteredSource } from './strategy/name.ts'
+export * from './strategy/grammar.ts'
 
 // Indicators
 export { getIndicator, listIndicators, requireIndicator, resolveIndicatorParams, computeIndicator } from './indicators/registry.ts'

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads'
-import { validateStrategy } from '../../trading/index.ts'
+import { validateStrategy, type ParseStrategyOptions } from '../../trading/index.ts'
 
 type Validation = ReturnType<typeof validateStrategy>
 
@@ -43,13 +43,14 @@ export function createStrategyValidator(logger: { warn(message: string): void })
   }
 
   return {
-    validate(source: string, file?: string): Promise<Validation> {
+    /** `name`: the registered name (the file name without extension) the strategy resolves to. */
+    validate(source: string, options: ParseStrategyOptions = {}): Promise<Validation> {
       const w = start()
-      if (!w) return Promise.resolve(validateStrategy(source, file ? { file } : {}))
+      if (!w) return Promise.resolve(validateStrategy(source, options))
       const id = ++seq
       return new Promise<Validation>((resolve, reject) => {
         waiting.set(id, { resolve, reject })
-        w.postMessage({ id, source, file })
+        w.postMessage({ id, source, options })
       })
     },
     async close() {

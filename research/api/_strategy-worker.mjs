@@ -13,12 +13,19 @@ try {
 }
 const core = await import(CORE)
 
-parentPort.on('message', ({ id, source, file }) => {
+parentPort.on('message', ({ id, source, options }) => {
   try {
-    const r = core.validateStrategy(source, file ? { file } : {})
+    const r = core.validateStrategy(source, options ?? {})
     parentPort.postMessage({
       id,
-      result: { valid: r.valid, errors: r.errors, warnings: r.warnings, resolved_features: r.resolved_features, strategy: r.strategy },
+      result: {
+        valid: r.valid,
+        errors: r.errors,
+        warnings: r.warnings,
+        notes: r.notes,
+        resolved_features: r.resolved_features,
+        strategy: r.strategy,
+      },
     })
   } catch (error) {
     parentPort.postMessage({ id, error: String(error?.message ?? error) })

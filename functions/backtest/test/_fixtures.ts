@@ -63,14 +63,23 @@ export async function writeBars(
   return s
 }
 
-/** Saves a seeded, untrained model for a strategy YAML, as train would. */
+/**
+ * Saves a seeded, untrained model for a strategy YAML, as train would: under `opts.name` (the file
+ * name of a strategy read from the mount), else under the YAML's name (inline YAML).
+ */
 export async function writeModel(
   storage: KtrdrStorage,
   yaml: string,
-  opts: { seed?: number; normalization?: unknown; planted?: boolean; inSample?: Record<string, { start: string; end: string }> } = {},
+  opts: {
+    seed?: number
+    normalization?: unknown
+    planted?: boolean
+    inSample?: Record<string, { start: string; end: string }>
+    name?: string
+  } = {},
 ) {
   await useTfBackend()
-  const strategy = resolveStrategy(yaml)
+  const strategy = resolveStrategy(yaml, opts.name === undefined ? {} : { name: opts.name })
   const regression = strategy.decisions.output_format === 'regression'
   const spec = resolveModelSpec(strategy.model as never, {
     inputSize: strategy.resolved_features.length,
