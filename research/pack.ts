@@ -14,6 +14,10 @@ export const researchPack = defineKtrdrPack({
       load: () => import('./cli/data.ts').then((m) => m.default),
     },
     strategy: { description: 'v3 strategy grammar tools', load: () => import('./cli/strategy.ts').then((m) => m.default) },
+    indicators: {
+      description: 'List the indicators a strategy can use, or show one with its parameters and outputs',
+      load: () => import('./cli/indicators.ts').then((m) => m.default),
+    },
     demo: {
       description: 'Local cluster + synthetic market + train + backtest, end to end through the REST API',
       load: () => import('./cli/demo.ts').then((m) => m.default),

@@ -88,6 +88,7 @@ export * from './strategy/grammar.ts'
 
 // Indicators
 export { getIndicator, listIndicators, requireIndicator, resolveIndicatorParams, computeIndicator } from './indicators/registry.ts'
+export { describeIndicator, describeIndicators, type IndicatorInfo, type IndicatorParamInfo } from './indicators/describe.ts'
 
 // Fuzzy
 export { triangular, trapezoidal, gaussian, sigmoid, evaluateMembership, fuzzify, fuzzifyInto } from './fuzzy/membership.ts'
