@@ -83,7 +83,14 @@ export {
 export { STRATEGY_LIMITS } from './strategy/limits.ts'
 export { validateStrategy, resolveStrategy, formatStrategyIssue, type ParseStrategyOptions } from './strategy/parse.ts'
 export type * from './strategy/types.ts'
-export { STRATEGY_NAME_RE, strategyNameOf, checkStrategyName, registerStrategyName, type RegisteredSource } from './strategy/name.ts'
+export {
+  STRATEGY_NAME_RE,
+  strategyNameOf,
+  checkStrategyName,
+  registerStrategyName,
+  prepareStrategyUpload,
+  type RegisteredSource,
+} from './strategy/name.ts'
 export * from './strategy/grammar.ts'
 
 // Indicators

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { defineEventHandler, getRequestHeader, getRouterParam, setResponseStatus, type H3Event } from 'h3'
-import { checkStrategyName, KtrdrError, registerStrategyName, type StrategyIssue } from '../../trading/index.ts'
+import { checkStrategyName, KtrdrError, type StrategyIssue } from '../../trading/index.ts'
 import { defineGatewayRoutes, pageOf, pageParams, readBodyBytes } from '../../runtime/gateway/index.ts'
 import { createStrategyValidator } from './_strategy-validator.ts'
 import type { validateStrategy } from '../../trading/index.ts'
@@ -102,9 +102,8 @@ export default defineGatewayRoutes((router, ctx) => {
       const key = strategyKey(getRouterParam(event, 'name') ?? '')
       const name = key.replace(/\.yaml$/, '')
       const { source } = await readStrategySource(event, maxBytes)
-      const registered = registerStrategyName(source, name)
-      const result = await validate(registered.source, key)
-      if (!result.valid) {
+      const { validation: result, registered } = await validator.prepareUpload(source, { file: key, name })
+      if (!result.valid || !registered) {
         throw new KtrdrError({
           code: 'STRATEGY_INVALID',
           message: `Strategy ${key} is invalid; nothing was stored: ${result.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`,

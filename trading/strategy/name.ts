@@ -3,6 +3,8 @@
 // it; a YAML `name:` that says otherwise is rewritten on upload so the stored file agrees.
 import { isMap, isScalar, parse, parseDocument, type Node } from 'yaml'
 import { KtrdrError } from '../_errors.ts'
+import { validateStrategy } from './parse.ts'
+import type { StrategyValidation } from './types.ts'
 
 /** 1–100 letters, digits, `_ - .`, not starting with `-` or `.`: a file name on every driver. */
 export const STRATEGY_NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$/
@@ -65,4 +67,20 @@ export function registerStrategyName(source: string, name: string): RegisteredSo
       details: { name, yaml_name: current },
     })
   return { source: rewritten, renamed_from: String(current), line: source.slice(0, start).split('\n').length }
+}
+
+/**
+ * What an upload stores: the strategy validated as `name` (limits and all, before any other parse
+ * of the text), then, when valid, its `name:` rewritten to `name`. The name note of the validation
+ * becomes the upload's warning, so it is dropped from the notes here.
+ */
+export function prepareStrategyUpload(
+  source: string,
+  options: { name: string; file?: string },
+): { validation: StrategyValidation; registered?: RegisteredSource } {
+  const validation = validateStrategy(source, options)
+  if (!validation.valid) return { validation }
+  const registered = registerStrategyName(source, options.name)
+  if (registered.renamed_from === undefined) return { validation, registered }
+  return { validation: { ...validation, notes: validation.notes.filter((n) => n.path !== 'name') }, registered }
 }

@@ -206,6 +206,7 @@ describe('PUT /api/v1/strategies/:name', () => {
           'name "v3_multi_indicator_example" was rewritten to "v3_multi_indicator", the file name it is stored under: train, backtest and the listings know it as "v3_multi_indicator"',
       },
     ])
+    expect(body.notes.map((n: { path: string }) => n.path)).toEqual(['model.features', 'training.labels.label_lookahead'])
     // Only the name changed: comments and layout are the uploaded bytes.
     const stored = Buffer.from((await storage.strategies.getItemRaw('v3_multi_indicator.yaml')) as Uint8Array).toString('utf8')
     expect(stored).toBe(yaml.replace('name: v3_multi_indicator_example\n', 'name: v3_multi_indicator\n'))
