@@ -35,8 +35,9 @@ export function createStrategyValidator(logger: { warn(message: string): void })
         const p = waiting.get(m.id)
         waiting.delete(m.id)
         if (m.error === undefined) p?.resolve(m.result)
-        // A KtrdrError crosses the thread as its code: rebuilt here so the route answers its status.
-        else if (m.code) p?.reject(new KtrdrError({ code: m.code, message: m.error, ...(m.details ? { details: m.details } : {}) }))
+        // The one coded error an upload raises there crosses as its code: rebuilt so the route answers 422.
+        else if (m.code === 'STRATEGY_NAME_MISMATCH')
+          p?.reject(new KtrdrError({ code: 'STRATEGY_NAME_MISMATCH', message: m.error, ...(m.details ? { details: m.details } : {}) }))
         else p?.reject(new Error(m.error))
       })
       w.on('error', (error) => {
