@@ -107,9 +107,19 @@ export {
 export { STRATEGY_LIMITS } from './strategy/limits.ts'
 export { validateStrategy, resolveStrategy, formatStrategyIssue, type ParseStrategyOptions } from './strategy/parse.ts'
 export type * from './strategy/types.ts'
+export {
+  STRATEGY_NAME_RE,
+  strategyNameOf,
+  checkStrategyName,
+  registerStrategyName,
+  prepareStrategyUpload,
+  type RegisteredSource,
+} from './strategy/name.ts'
+export * from './strategy/grammar.ts'
 
 // Indicators
 export { getIndicator, listIndicators, requireIndicator, resolveIndicatorParams, computeIndicator } from './indicators/registry.ts'
+export { describeIndicator, describeIndicators, type IndicatorInfo, type IndicatorParamInfo } from './indicators/describe.ts'
 
 // Fuzzy
 export { triangular, trapezoidal, gaussian, sigmoid, evaluateMembership, fuzzify, fuzzifyInto } from './fuzzy/membership.ts'

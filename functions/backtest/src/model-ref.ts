@@ -1,12 +1,13 @@
 import type { Storage } from 'unstorage'
 import { KtrdrError } from '../../../trading/index.ts'
-import { modelDirName, resolveStrategy } from '../../../trading/index.ts'
+import { modelDirName, resolveStrategy, strategyNameOf } from '../../../trading/index.ts'
 
 /**
  * The model a request means. `model_path` wins; without it (the guide's API marks it optional)
  * the latest model of `strategy_name` on the requested (or the strategy's base) timeframe:
- * `<strategy name:>/<tf>_latest`, reading the strategy file from the strategies mount when there
- * is one, since model folders are named after the YAML's `name:`, not its file name.
+ * `<strategy_name>/<tf>_latest`, model folders being named after the strategy's one name, its
+ * file name (docs/decisions.md#one-name-per-strategy). The strategy file, when there is one,
+ * gives the base timeframe.
  */
 export async function resolveModelRef(
   strategies: Storage,
@@ -24,7 +25,7 @@ export async function resolveModelRef(
       code: 'INPUT_INVALID',
       message: `strategy_name "${name}" may only use letters, digits, dot, dash and underscore`,
     })
-  const stem = name.replace(/\.ya?ml$/, '')
+  const stem = strategyNameOf(name)
   let yaml: string | undefined
   for (const key of [`${stem}.yaml`, `${stem}.yml`]) {
     const raw = await strategies.getItemRaw(key)
@@ -34,7 +35,7 @@ export async function resolveModelRef(
     }
   }
   if (yaml) {
-    const strategy = resolveStrategy(yaml)
+    const strategy = resolveStrategy(yaml, { name: stem })
     return `${modelDirName(strategy.name)}/${input.timeframe ?? strategy.training_data.base_timeframe}_latest`
   }
   if (input.timeframe) return `${modelDirName(stem)}/${input.timeframe}_latest`

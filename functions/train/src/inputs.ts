@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import type { Storage } from 'unstorage'
 import { parse as parseYaml } from 'yaml'
 import { loadStrategyBars } from '../../../trading/index.ts'
-import { resolveStrategy } from '../../../trading/index.ts'
+import { resolveStrategy, strategyNameOf } from '../../../trading/index.ts'
 import type { ResolvedStrategy } from '../../../trading/index.ts'
 import type { OhlcvSeries } from '../../../trading/index.ts'
 import { KtrdrError } from '../../../trading/index.ts'
@@ -13,13 +13,20 @@ export interface StrategySource {
   /** The YAML as a plain object, with the invocation's symbol/timeframe overrides applied. */
   doc: Record<string, unknown>
   strategy: ResolvedStrategy
-  /** Whether the YAML sets training.weight_decay itself (else KTRDR's 1e-4 applies). */
-  weightDecayGiven: boolean
+}
+
+export interface StrategyText {
+  yaml: string
+  /** The registered name (file name without extension) when read from the mount; inline YAML has none. */
+  name?: string
 }
 
 /** The function reads strategies only from the `strategies` mount (the gateway/CLI stores them there). */
-export async function readStrategyYaml(strategies: Storage, input: Pick<TrainInput, 'strategy_yaml' | 'strategy_name'>): Promise<string> {
-  if (input.strategy_yaml) return input.strategy_yaml
+export async function readStrategyYaml(
+  strategies: Storage,
+  input: Pick<TrainInput, 'strategy_yaml' | 'strategy_name'>,
+): Promise<StrategyText> {
+  if (input.strategy_yaml) return { yaml: input.strategy_yaml }
   const name = input.strategy_name!
   if (!/^[A-Za-z0-9_.-]+$/.test(name) || name.includes('..')) {
     throw new KtrdrError({
@@ -27,10 +34,10 @@ export async function readStrategyYaml(strategies: Storage, input: Pick<TrainInp
       message: `Strategy name "${name}" may only use letters, digits, dot, dash and underscore`,
     })
   }
-  const stem = name.replace(/\.ya?ml$/, '')
+  const stem = strategyNameOf(name)
   for (const key of [`${stem}.yaml`, `${stem}.yml`, stem]) {
     const raw = await strategies.getItemRaw(key)
-    if (raw != null) return typeof raw === 'string' ? raw : Buffer.from(raw as Uint8Array).toString('utf8')
+    if (raw != null) return { yaml: typeof raw === 'string' ? raw : Buffer.from(raw as Uint8Array).toString('utf8'), name: stem }
   }
   throw new KtrdrError({
     code: 'STRATEGY_NOT_FOUND',
@@ -40,9 +47,10 @@ export async function readStrategyYaml(strategies: Storage, input: Pick<TrainInp
 
 /**
  * Parses and resolves the strategy after applying `symbols` / `timeframes` overrides to the
- * YAML document, so the strategy parser validates the combination as a whole.
+ * YAML document, so the strategy parser validates the combination as a whole. A strategy read by
+ * name resolves to that name (docs/decisions.md#one-name-per-strategy): its model folder.
  */
-export function resolveStrategySource(yaml: string, input: Pick<TrainInput, 'symbols' | 'timeframes'>): StrategySource {
+export function resolveStrategySource(yaml: string, input: Pick<TrainInput, 'symbols' | 'timeframes'>, name?: string): StrategySource {
   let doc: unknown
   try {
     doc = parseYaml(yaml)
@@ -65,9 +73,8 @@ export function resolveStrategySource(yaml: string, input: Pick<TrainInput, 'sym
         ? { mode: 'single', timeframe: input.timeframes[0] }
         : { mode: 'multi_timeframe', list: input.timeframes, base_timeframe: input.timeframes[0] }
   if (input.symbols?.length || input.timeframes?.length) d.training_data = td
-  const strategy = resolveStrategy(d)
-  const training = d.training as Record<string, unknown> | undefined
-  return { yaml, doc: d, strategy, weightDecayGiven: training?.weight_decay !== undefined }
+  const strategy = resolveStrategy(d, name === undefined ? {} : { name })
+  return { yaml, doc: d, strategy }
 }
 
 export interface LoadedData {
