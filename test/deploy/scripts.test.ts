@@ -249,7 +249,9 @@ describe('provision-worker.sh (5 workers)', () => {
     expect(r.code, r.stderr).toBe(0)
     const env = ctFile(sb, 210, '/etc/ktrdr/host.env')!
     expect(env).toMatch(/^KTRDR_STORAGE_URL=http:\/\/10\.213\.1\.100:8000\/api\/v1\/storage$/m)
-    expect(env).not.toMatch(/^(DATA_DIR|MODELS_DIR|KTRDR_BUNDLES_DIR|KTRDR_RESULTS_DIR|KTRDR_STRATEGIES_DIR|KTRDR_CHECKPOINTS_DIR|KTRDR_MEMORY_DIR)=/m)
+    expect(env).not.toMatch(
+      /^(DATA_DIR|MODELS_DIR|KTRDR_BUNDLES_DIR|KTRDR_RESULTS_DIR|KTRDR_STRATEGIES_DIR|KTRDR_CHECKPOINTS_DIR|KTRDR_MEMORY_DIR)=/m,
+    )
     expect(
       pctChanges()
         .filter((c) => c[0] === 'set' && c[2]?.startsWith('--mp'))
