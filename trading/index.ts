@@ -173,8 +173,10 @@ export {
 } from './design/schema.ts'
 export { compileDesign, type CompileDesignOptions, type CompiledDesign } from './design/compile.ts'
 export {
+  createHypothesesFile,
   experimentId,
   experimentKey,
+  hypothesesYaml,
   EXPERIMENT_ID_RE,
   HYPOTHESES_KEY,
   listExperimentIds,
@@ -182,6 +184,7 @@ export {
   readHypotheses,
   readMemorySummary,
   recordHypotheses,
+  settleHypotheses,
   writeExperiment,
   type ExperimentRecord,
   type Hypothesis,
