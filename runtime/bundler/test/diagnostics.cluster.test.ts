@@ -2,9 +2,9 @@
 import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, relative } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { tempProjectDir, type TempProjectDir } from '../../../test/kit/index.ts'
+import { PROJECT_ROOT, tempProjectDir, type TempProjectDir } from '../../../test/kit/index.ts'
 import { buildFunctionBundle, hashFunctionSources } from '../index.ts'
 import { meaningfulLines } from '../build.ts'
 
@@ -63,7 +63,7 @@ describe('the type check before a build', () => {
       join(fnDir, 'index.ts'),
       [
         "import { z } from 'zod'",
-        "import { defineFunction } from '../../../../runtime/function/index.ts'",
+        `import { defineFunction } from '${relative(fnDir, join(PROJECT_ROOT, 'runtime', 'function', 'index.ts'))}'`,
         '',
         'export default defineFunction({',
         "  name: 'typo-fn',",
