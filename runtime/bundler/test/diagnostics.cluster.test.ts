@@ -9,6 +9,16 @@ import { buildFunctionBundle, hashFunctionSources } from '../index.ts'
 import { meaningfulLines } from '../build.ts'
 
 let out: string
+
+/** The error a build fails with (a build that succeeds fails the test). */
+async function failureOf(build: Promise<unknown>): Promise<Error & { code: string; statusCode: number }> {
+  try {
+    await build
+  } catch (error) {
+    return error as Error & { code: string; statusCode: number }
+  }
+  throw new Error('The build succeeded')
+}
 let project: TempProjectDir
 
 beforeAll(async () => {
@@ -22,10 +32,9 @@ afterAll(async () => {
 
 describe('a bundle that fails to load', () => {
   it("shows the function's own error, not `Command failed: node …/index.mjs`", async () => {
-    const error = await buildFunctionBundle(join(import.meta.dirname, 'fixtures', 'throws-on-load'), {
-      outDir: join(out, 'throws'),
-      sourceCommit: null,
-    }).catch((e: unknown) => e as Error & { code: string; statusCode: number })
+    const error = await failureOf(
+      buildFunctionBundle(join(import.meta.dirname, 'fixtures', 'throws-on-load'), { outDir: join(out, 'throws'), sourceCommit: null }),
+    )
     expect(error).toMatchObject({ code: 'BUNDLE_IMPORT_FAILED', statusCode: 422 })
     expect(error.message).toContain('throws-on-load fixture exploded while loading')
     expect(error.message).not.toContain('Command failed')
@@ -78,9 +87,7 @@ describe('the type check before a build', () => {
       ].join('\n'),
     )
     const outDir = join(out, 'typo')
-    const error = await buildFunctionBundle(fnDir, { outDir, sourceCommit: null, typecheck: true }).catch(
-      (e: unknown) => e as Error & { code: string; statusCode: number },
-    )
+    const error = await failureOf(buildFunctionBundle(fnDir, { outDir, sourceCommit: null, typecheck: true }))
     expect(error).toMatchObject({ code: 'FUNCTION_TYPECHECK_FAILED', statusCode: 422 })
     expect(error.message).toMatch(/typo-fn\/index\.ts\(9,11\): error TS2322: Type 'string' is not assignable to type 'number'/)
     expect(error.message).toContain('1 error')
