@@ -8,7 +8,7 @@ import { KtrdrError } from '../protocol/index.ts'
 
 const here = dirname(fileURLToPath(import.meta.url))
 export const REPO_ROOT = resolve(here, '../..')
-const EXECUTOR_ENTRY = join(here, '../function/executor.ts')
+export const EXECUTOR_ENTRY = join(here, '../function/executor.ts')
 
 /**
  * Packages that load files next to their code at runtime (.node addons, .wasm, @stoqey/ib's config

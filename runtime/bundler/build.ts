@@ -14,6 +14,8 @@ import {
 } from '../protocol/index.ts'
 import type { FunctionDescription } from '../function/index.ts'
 import { nitroBuild, REPO_ROOT, TRACED_PACKAGES } from './_nitro.ts'
+import { hashFunctionSources, type FunctionSources } from './_sources.ts'
+import { typecheckFunction } from './_typecheck.ts'
 
 const run = promisify(execFile)
 export const BUNDLE_ENTRY = 'server/index.mjs'
@@ -57,6 +59,13 @@ export interface BuildFunctionOptions {
   sourceCommit?: string | null
   /** Archives of this function kept in `outDir`, this one included; older ones are deleted. Default KEEP_BUILDS. */
   keepBuilds?: number
+  /**
+   * Type-check the function folder's files with the project's tsconfig before building (a type
+   * error fails the build with tsc's message). Default false here; the CLI's builds check.
+   */
+  typecheck?: boolean
+  /** The build inputs' hash when the caller already computed it (deployFunction compares it first). */
+  sources?: FunctionSources
 }
 
 /**
@@ -74,6 +83,8 @@ export interface BuiltBundle {
   size: number
   manifest: FunctionManifest
   buildMs: number
+  /** How long the type check took; null when none ran. */
+  typecheckMs: number | null
   /** The unpacked Nitro output (kept for inspection; removed on the next build of this function). */
   outputDir: string
 }
@@ -102,6 +113,15 @@ export async function buildFunctionBundle(target: string, opts: BuildFunctionOpt
   try {
     const output = join(work, 'output')
     const config = await readBundleConfig(fnDir)
+    // Hashed before Nitro reads anything: a file saved during the build leaves an older hash on
+    // the version, so the next deploy builds again instead of taking the edit as deployed.
+    const sources = opts.sources ?? (await hashFunctionSources(fnDir, { external: opts.external, include: opts.include }))
+    let typecheckMs: number | null = null
+    if (opts.typecheck) {
+      const t0 = performance.now()
+      await typecheckFunction(fnDir, { cacheDir: join(outDir, '.typecheck'), signal: opts.signal })
+      typecheckMs = Math.round(performance.now() - t0)
+    }
     const traced = [...TRACED_PACKAGES, ...(config.external ?? []), ...(opts.external ?? [])]
     const include = [...(config.include ?? []), ...(opts.include ?? [])]
     await nitroBuild(fnDir, work, output, traced, include, opts.signal)
@@ -120,6 +140,7 @@ export async function buildFunctionBundle(target: string, opts: BuildFunctionOpt
         ? await gitCommitDate(fnDir, sourceCommit)
         : new Date(Number(process.env.SOURCE_DATE_EPOCH ?? 0) * 1000).toISOString(),
       source_commit: sourceCommit,
+      source_sha256: sources.sha256,
       node: `>=${process.versions.node.split('.')[0]}`,
     } satisfies FunctionManifest)
     const files = await collectFiles(join(output, 'server'), 'server')
@@ -140,6 +161,7 @@ export async function buildFunctionBundle(target: string, opts: BuildFunctionOpt
       size: archive.byteLength,
       manifest,
       buildMs: Math.round(performance.now() - started),
+      typecheckMs,
       outputDir,
     }
   } finally {
@@ -182,13 +204,39 @@ async function describeBundle(entry: string, signal?: AbortSignal): Promise<Func
     })
     return JSON.parse(stdout.trim().split('\n').pop()!) as FunctionDescription
   } catch (cause) {
-    const stderr = (cause as { stderr?: string }).stderr ?? ''
+    signal?.throwIfAborted()
+    const lines = meaningfulLines((cause as { stderr?: string }).stderr ?? '')
     throw new KtrdrError({
       code: 'BUNDLE_IMPORT_FAILED',
       cause,
-      message: `The built bundle does not load: ${stderr.trim().split('\n').slice(-5).join(' | ') || (cause as Error).message}`,
+      message: `The built bundle does not load: ${lines.length ? lines.join('\n  ') : (cause as Error).message}`,
+      details: { stderr: lines },
     })
   }
+}
+
+/** Lines of stderr kept in a load error: the error and where it was thrown come first in Node's report. */
+const STDERR_LINES = 8
+
+/**
+ * What a person needs from a failed load: the error, the source line and the first frames. Node's
+ * internal frames, its version trailer and process warnings are left out (they were all the old
+ * "last 5 lines" showed of an uncaught error).
+ */
+export function meaningfulLines(stderr: string, max = STDERR_LINES): string[] {
+  return stderr
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .filter(
+      (l) =>
+        l.trim() !== '' &&
+        !/^\s*at .*\bnode:internal\//.test(l) &&
+        !/^\s*at (?:async )?(?:ModuleJob|ModuleLoader|onImport)\b/.test(l) &&
+        !/^Node\.js v\d+/.test(l) &&
+        !/^\(node:\d+\) /.test(l) &&
+        !/^\(Use `node --trace-/.test(l),
+    )
+    .slice(0, max)
 }
 
 async function collectFiles(dir: string, prefix: string): Promise<ArchiveFile[]> {

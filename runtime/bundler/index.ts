@@ -10,3 +10,4 @@ export {
   type BuiltBundle,
   type BundleConfig,
 } from './build.ts'
+export { hashFunctionSources, type FunctionSources, type HashFunctionSourcesOptions } from './_sources.ts'

@@ -113,6 +113,12 @@ async function main() {
     if (!fn || typeof fn.run !== 'function') throw new Error('The function module must `export default defineFunction({...})`')
   } catch (error) {
     const info = toErrorInfo(error)
+    // Without a host (the builder's describe run) nobody reads IPC: the error goes to stderr, where
+    // the builder reads it (it said only "Command failed: node …/index.mjs" before).
+    if (!process.send) {
+      const stack = error instanceof Error && error.stack ? error.stack : info.message
+      await new Promise<void>((resolve) => process.stderr.write(`Function bundle failed to load: ${stack}\n`, () => resolve()))
+    }
     await send({
       type: 'load_error',
       error: errorInfo('BUNDLE_IMPORT_FAILED', `Function bundle failed to load: ${info.message}`, info.details),

@@ -160,6 +160,26 @@ export const ERROR_CODES = defineErrorCodes({
   ALIAS_TARGET_NOT_FOUND: { status: 422, retryable: false, description: 'An alias route names a version the function does not have.' },
   NO_PREVIOUS_VERSION: { status: 409, retryable: false, description: 'Rollback needs a version older than the current one.' },
   FUNCTION_SOURCE_NOT_FOUND: { status: 404, retryable: false, description: 'No function folder at the path given to the bundler.' },
+  FUNCTION_SOURCE_EXISTS: {
+    status: 409,
+    retryable: false,
+    description: '`ktrdr fn new` would write into a folder that already exists: pick another name or remove it.',
+  },
+  FUNCTION_SOURCE_OUTSIDE_PROJECT: {
+    status: 400,
+    retryable: false,
+    description: "A new function's folder must be inside the project, whose node_modules its imports resolve from.",
+  },
+  FUNCTION_TYPECHECK_FAILED: {
+    status: 422,
+    retryable: false,
+    description: "The function's TypeScript has type errors (tsc's messages are in the error); `--no-typecheck` builds anyway.",
+  },
+  FUNCTION_TYPECHECK_UNAVAILABLE: {
+    status: 500,
+    retryable: false,
+    description: 'TypeScript (a devDependency) is not installed where the function is built: install it or build with `--no-typecheck`.',
+  },
   FUNCTION_DECLARATION_INVALID: { status: 422, retryable: false, description: "The function's storage or env declaration is invalid." },
   BUNDLE_MISSING: { status: 400, retryable: false, description: 'The publish request has no body: send the tar.gz from `ktrdr fn build`.' },
   BUNDLE_TOO_LARGE: { status: 413, retryable: false, description: 'The bundle archive exceeds the upload limit (KTRDR_MAX_BUNDLE_BYTES).' },

@@ -30,6 +30,11 @@ export interface FunctionManifest {
   entry: string
   built_at: string
   source_commit?: string | null
+  /**
+   * sha256 of what the bundle was built from (runtime/bundler/_sources.ts): deploys compare it
+   * with their sources' to skip building unchanged code. Missing in bundles built before it.
+   */
+  source_sha256?: string | null
   node: string
 }
 

@@ -58,6 +58,11 @@ const manifestSchema = z.object({
     .refine((p) => !p.startsWith('/') && !p.split('/').includes('..'), 'a relative path inside the bundle'),
   built_at: z.string(),
   source_commit: z.string().nullable().optional(),
+  source_sha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/, 'a sha256 in hex')
+    .nullable()
+    .optional(),
   node: z.string(),
 })
 

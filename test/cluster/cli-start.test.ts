@@ -86,7 +86,7 @@ describe('ktrdr from dist/cli/', () => {
   it('a subcommand’s own help loads that subcommand only', async () => {
     const r = await runKtrdr(['fn', '--help'])
     expect(r.code, r.stderr).toBe(0)
-    for (const sub of ['build', 'deploy', 'list', 'versions', 'alias', 'rollback', 'gc']) expect(r.stdout).toContain(sub)
+    for (const sub of ['new', 'describe', 'build', 'deploy', 'list', 'versions', 'alias', 'rollback', 'gc']) expect(r.stdout).toContain(sub)
     expect(r.modules.filter((u) => HEAVY.some((h) => u.includes(h)))).toEqual([])
   })
 

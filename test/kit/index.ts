@@ -10,6 +10,8 @@ export { until } from './until.ts'
 export { api, createApi, type ApiInit, type ApiResponse } from './api.ts'
 /** A temp folder with KTRDR storage in it, and its cleanup. */
 export { tempStorage, type TempStorage } from './storage.ts'
+/** A temp folder inside the project, where function sources resolve the project's packages. */
+export { PROJECT_ROOT, tempProjectDir, type TempProjectDir } from './project.ts'
 /** Building functions and publishing them (runtime/cli deployFunction, as `ktrdr fn deploy` does). */
 export { buildEcho, buildFunction, publish, type BuiltFunction } from './functions.ts'
 export { deployFunction, type DeployedFunction } from '../../runtime/cli/index.ts'

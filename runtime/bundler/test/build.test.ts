@@ -6,7 +6,8 @@ import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { echo } from '../../../test/kit/index.ts'
 import { packArchive, sha256Hex, unpackArchive } from '../../protocol/index.ts'
-import { buildFunctionBundle, KEEP_BUILDS, type BuiltBundle } from '../build.ts'
+import { buildFunctionBundle, KEEP_BUILDS, resolveFunctionDir, type BuiltBundle } from '../build.ts'
+import { hashFunctionSources } from '../index.ts'
 import { readArchiveManifest } from '../../protocol/index.ts'
 import { runFunctionInProcess } from '../../function/index.ts'
 
@@ -36,6 +37,8 @@ describe('buildFunctionBundle', () => {
       entry: 'server/index.mjs',
       max_attempts: 1,
       timeout_seconds: 3600,
+      // What it was built from: deploys compare this with their sources' before building.
+      source_sha256: (await hashFunctionSources(resolveFunctionDir('echo'))).sha256,
     })
     // The input schema is the zod schema as JSON Schema (what callers send).
     expect(manifest.input_schema).toMatchObject({ type: 'object', properties: { fail: { enum: ['throw', 'exit', 'hang', 'oom'] } } })

@@ -3,6 +3,7 @@ import { defineCommand } from 'citty'
 import type { FunctionAlias, FunctionVersion } from '../../protocol/index.ts'
 import { apiArgs, guard, table, useGatewayApi } from '../_api.ts'
 import { deployFunction } from '../_deploy.ts'
+import type { FunctionRecord } from '../_fn-describe.ts'
 
 const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`
 
@@ -12,16 +13,66 @@ const list = (csv: string | undefined) =>
     .map((s) => s.trim())
     .filter(Boolean)
 
-async function build(target: string, outDir?: string, include?: string) {
-  const { buildFunctionBundle } = await import('../../bundler/index.ts')
-  return buildFunctionBundle(target, { outDir, include: list(include) })
-}
-
 const includeArg = {
   type: 'string',
   description:
     'Comma-separated packages to copy into the bundle although bundle.json excludes them (e.g. @node-llama-cpp/linux-x64-cuda on a CUDA host)',
 } as const
+
+async function build(target: string, outDir: string | undefined, typecheck: boolean, include?: string) {
+  const { buildFunctionBundle } = await import('../../bundler/index.ts')
+  return buildFunctionBundle(target, { outDir, typecheck, include: list(include) })
+}
+
+const typecheckArg = {
+  type: 'boolean',
+  default: true,
+  description: "Type-check the function with the project's tsconfig first (--no-typecheck to skip)",
+} as const
+
+const newCmd = defineCommand({
+  meta: { name: 'new', description: 'Scaffold functions/<name>: index.ts (defineFunction, input schema), a test, a README line' },
+  args: {
+    name: { type: 'positional', required: true, description: 'Function name (lowercase letters, digits, dashes)' },
+    template: {
+      type: 'string',
+      description: 'echo (default): request/answer · job: long, progress, cancel, storage · stream: items as events',
+    },
+    dir: { type: 'string', description: 'Parent folder inside the project (default functions/)' },
+  },
+  run: ({ args }) =>
+    guard(async () => {
+      const { scaffoldFunction } = await import('../_scaffold.ts')
+      const fn = await scaffoldFunction(args.name, { template: args.template, dir: args.dir })
+      const where = relative(process.cwd(), fn.dir) || '.'
+      console.log(
+        [
+          `created ${where} (template ${fn.template})`,
+          ...fn.files.map((f) => `  ${relative(process.cwd(), f)}`),
+          'next:',
+          `  npx vitest run ${where}`,
+          `  npx ktrdr fn build ${where}`,
+          `  npx ktrdr fn deploy ${where}     (or ktrdr up --watch: deployed on every save)`,
+        ].join('\n'),
+      )
+    }),
+})
+
+const describeCmd = defineCommand({
+  meta: { name: 'describe', description: 'A function as the gateway has it: input fields, placement, limits, versions and aliases' },
+  args: {
+    name: { type: 'positional', required: true, description: 'name, name@version or name@alias (default latest)' },
+    ...apiArgs,
+  },
+  run: ({ args }) =>
+    guard(async () => {
+      const { describeView, formatDescription } = await import('../_fn-describe.ts')
+      const [name, ref] = args.name.split('@')
+      const fn = await useGatewayApi(args.url)<FunctionRecord>(`/api/v1/functions/${encodeURIComponent(name)}`)
+      const view = describeView(fn, ref)
+      console.log(args.json ? JSON.stringify(view, null, 2) : formatDescription(view))
+    }),
+})
 
 const buildCmd = defineCommand({
   meta: { name: 'build', description: 'Build functions/<name> (or a dir with index.ts) into a content-addressed bundle archive' },
@@ -29,14 +80,16 @@ const buildCmd = defineCommand({
     target: { type: 'positional', description: 'Function name under functions/ or a directory', required: true },
     out: { type: 'string', description: 'Output dir (default .ktrdr/build)' },
     include: includeArg,
+    typecheck: typecheckArg,
     json: apiArgs.json,
   },
   run: ({ args }) =>
     guard(async () => {
-      const built = await build(args.target, args.out, args.include)
+      const built = await build(args.target, args.out, args.typecheck, args.include)
       if (args.json) return console.log(JSON.stringify(built, null, 2))
+      const checked = built.typecheckMs === null ? 'not type-checked' : `type-checked in ${built.typecheckMs} ms`
       console.log(
-        `built ${built.name}  sha256 ${built.sha256}  ${kb(built.size)}  in ${built.buildMs} ms\n  → ${relative(process.cwd(), built.archivePath)}`,
+        `built ${built.name}  sha256 ${built.sha256}  ${kb(built.size)}  in ${built.buildMs} ms (${checked})\n  → ${relative(process.cwd(), built.archivePath)}`,
       )
     }),
 })
@@ -47,15 +100,27 @@ const deployCmd = defineCommand({
     target: { type: 'positional', description: 'Function name under functions/ or a directory', required: true },
     archive: { type: 'string', description: 'Publish this prebuilt .tgz instead of building' },
     include: includeArg,
+    force: { type: 'boolean', description: 'Build and publish even when latest was built from the same sources' },
+    typecheck: typecheckArg,
     ...apiArgs,
   },
   run: ({ args }) =>
     guard(async () => {
-      const v = await deployFunction(args.target, { gateway: useGatewayApi(args.url), archive: args.archive, include: list(args.include) })
+      const v = await deployFunction(args.target, {
+        gateway: useGatewayApi(args.url),
+        archive: args.archive,
+        include: list(args.include),
+        force: args.force,
+        typecheck: args.typecheck,
+      })
       if (args.json) {
         const { built: _built, buildMs, uploadMs, ...version } = v
         return console.log(JSON.stringify({ ...version, build_ms: buildMs, upload_ms: uploadMs }, null, 2))
       }
+      if (v.unchanged)
+        return console.log(
+          `${v.name}@${v.version} is up to date: latest was built from these sources (sha256 ${v.manifest.source_sha256!.slice(0, 12)}), nothing built (--force to rebuild)`,
+        )
       console.log(
         `${v.created ? 'deployed' : 'already published as'} ${v.name}@${v.version}  sha256 ${v.sha256}  ${kb(v.size)}${v.buildMs !== null ? `  build ${v.buildMs} ms` : ''}  upload ${v.uploadMs} ms  (latest → ${v.version})`,
       )
@@ -173,6 +238,8 @@ function aliasText(a: FunctionAlias): string {
 export default defineCommand({
   meta: { name: 'fn', description: 'Build, deploy and manage function versions' },
   subCommands: {
+    new: newCmd,
+    describe: describeCmd,
     build: buildCmd,
     deploy: deployCmd,
     list: listCmd,

@@ -5,6 +5,7 @@ import { defineCommand } from 'citty'
 import { guard } from '../_api.ts'
 import { startLocalCluster } from '../_cluster.ts'
 import { deployFunction } from '../_deploy.ts'
+import type { FunctionWatchEvent } from '../_watch.ts'
 import { loadPackRoutes, type KtrdrPack } from '../_pack.ts'
 import { homeArg, intArg, stopOnSignals } from '../_serve.ts'
 
@@ -12,7 +13,9 @@ import { homeArg, intArg, stopOnSignals } from '../_serve.ts'
  * The functions to deploy: every folder under functions/ with an index.ts (libraries live outside
  * functions/, e.g. trading/).
  */
-export function findFunctionDirs(root = resolve(dirname(fileURLToPath(import.meta.url)), '../../../functions')): string[] {
+const FUNCTIONS_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../functions')
+
+export function findFunctionDirs(root = FUNCTIONS_ROOT): string[] {
   if (!existsSync(root)) return []
   return readdirSync(root, { withFileTypes: true })
     .filter((d) => d.isDirectory() && existsSync(join(root, d.name, 'index.ts')))
@@ -53,7 +56,17 @@ export const createUpCommand = (packs: readonly KtrdrPack[] = []) =>
       'host-port': { type: 'string', description: 'First host port (default 5003)' },
       slots: { type: 'string', description: 'Concurrent invocations per host (default 1)' },
       home: homeArg,
-      deploy: { type: 'boolean', default: true, description: 'Build and publish functions that have no version yet (--no-deploy to skip)' },
+      deploy: {
+        type: 'boolean',
+        default: true,
+        description: 'Build and publish functions whose sources differ from their latest version (--no-deploy to skip)',
+      },
+      functions: { type: 'string', description: 'The folder of function folders to deploy and watch (default functions/)' },
+      watch: { type: 'boolean', description: 'Keep watching the function folders and redeploy a function when a file of it is saved' },
+      typecheck: {
+        type: 'boolean',
+        description: 'Type-check each function before building it (default: on with --watch, off otherwise)',
+      },
     },
     run: ({ args }) =>
       guard(async () => {
@@ -71,16 +84,19 @@ export const createUpCommand = (packs: readonly KtrdrPack[] = []) =>
         const { gateway, hosts } = cluster
         const log = gateway.services.logger
 
+        const typecheck = args.typecheck ?? Boolean(args.watch)
+        const functionsRoot = args.functions ? resolve(args.functions) : FUNCTIONS_ROOT
         if (args.deploy) {
-          for (const name of findFunctionDirs()) {
-            const existing = await gateway.services.functions.getFunction(name)
-            if (existing && existing.versions.length > 0) continue
-            log.start(`Building function ${name}…`)
+          // Each function is compared with its latest version by the hash of its sources: edited
+          // ones are rebuilt and published, unchanged ones cost ~0.3 s instead of a build.
+          for (const name of findFunctionDirs(functionsRoot)) {
             try {
-              const v = await deployFunction(name, { gateway: cluster.client })
-              log.success(
-                `Deployed ${name}@${v.version} (${(v.size / 1024).toFixed(0)} KB, sha ${v.sha256.slice(0, 12)}, built in ${v.buildMs} ms)`,
-              )
+              const v = await deployFunction(join(functionsRoot, name), { gateway: cluster.client, typecheck })
+              if (v.unchanged) log.info(`${name}@${v.version} is up to date`)
+              else
+                log.success(
+                  `Deployed ${name}@${v.version} (${(v.size / 1024).toFixed(0)} KB, sha ${v.sha256.slice(0, 12)}, built in ${v.buildMs} ms)`,
+                )
             } catch (error) {
               log.error(`Could not deploy ${name}: ${(error as Error).message}`)
             }
@@ -94,6 +110,22 @@ export const createUpCommand = (packs: readonly KtrdrPack[] = []) =>
             log.error(`Pack ${pack.name} could not finish its start-up step: ${(error as Error).message}`)
           }
         }
+
+        // Watching before the banner says so: a save right after it is seen.
+        const watcher = args.watch
+          ? (await import('../_watch.ts')).watchFunctions({
+              root: functionsRoot,
+              gateway: cluster.client,
+              typecheck,
+              onEvent: (event: FunctionWatchEvent) => {
+                if (event.type === 'building') log.start(`${event.name} changed: building…`)
+                else if (event.type === 'unchanged') log.info(`${event.name}: nothing that goes into its bundle changed`)
+                else if (event.type === 'deployed')
+                  log.success(`Deployed ${event.name}@${event.deployed.version} (built in ${event.deployed.buildMs} ms)`)
+                else log.error(`${event.name || 'watch'}: ${event.error.message}\n  (the deployed version keeps serving)`)
+              },
+            })
+          : null
 
         const functions = await gateway.services.functions.listFunctions()
         // The CLI's commands find a gateway on :8000 by themselves; on any other port they need its URL.
@@ -112,11 +144,13 @@ export const createUpCommand = (packs: readonly KtrdrPack[] = []) =>
             `    node bin/ktrdr.mjs invoke echo --input '{"message":"hello"}' --wait${url}`,
             `    curl -s ${gateway.url}/api/v1/workers`,
             '',
+            ...(args.watch ? [`  Watching    ${functionsRoot}: a saved function is rebuilt and deployed`, ''] : []),
           ].join('\n'),
         )
 
         stopOnSignals(async () => {
           log.info('Stopping hosts and gateway…')
+          await watcher?.close()
           await cluster.close({ timeoutMs: 5000 })
         })
       }),
