@@ -10,3 +10,5 @@ export * from './executor.ts'
 // The bundle format gateway and hosts read (the bundler writes it): tar.gz with manifest.json at the root.
 export * from './archive.ts'
 export * from './manifest.ts'
+// "Did you mean" hints for unknown keys and names.
+export { didYouMean } from './suggest.ts'
