@@ -17,5 +17,5 @@ export const researchPack = defineKtrdrPack({
   },
 })
 
-export { researchRoutes } from './api/index.ts'
+export { researchInvokeChecks, researchRoutes } from './api/index.ts'
 export { EXAMPLE_STRATEGIES_DIR, seedExampleStrategies } from './seed.ts'

@@ -19,6 +19,8 @@ export {
   TRADING_FUNCTIONS,
   type LatestPointer,
 } from './layout.ts'
+// Which stored model a backtest request means (no tfjs: the gateway's checks use it too)
+export { resolveModelKey, resolveModelRef } from './model-ref.ts'
 
 // Market data
 export {
@@ -81,6 +83,8 @@ export {
 // Strategy grammar
 export { STRATEGY_LIMITS } from './strategy/limits.ts'
 export { validateStrategy, resolveStrategy, formatStrategyIssue, type ParseStrategyOptions } from './strategy/parse.ts'
+export { findStoredStrategy, strategyNotFound } from './strategy/store.ts'
+export { resolveTrainingStrategy, type TrainingOverrides } from './strategy/overrides.ts'
 export type * from './strategy/types.ts'
 
 // Indicators

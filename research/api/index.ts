@@ -3,17 +3,19 @@ import type { GatewayRoutes } from '../../runtime/gateway/index.ts'
 import catalogRoutes from './catalog.ts'
 import compatRoutes from './compat.ts'
 import dataRoutes from './data.ts'
+import invokeChecks from './invoke-checks.ts'
 import modelsRoutes from './models.ts'
 import resultsRoutes from './results.ts'
 import strategiesRoutes from './strategies.ts'
 import trainingsRoutes from './trainings.ts'
 
 /**
- * Cached market data and strategies (read/write), the deployment guide's endpoints mapped onto the
- * trading functions, and read-only views of what they wrote: results, models, training performance,
+ * Cached market data and strategies (read/write), the trading functions' input checks (before the
+ * 202), the deployment guide's endpoints mapped onto the trading functions, and read-only views of what they wrote: results, models, training performance,
  * timeframes and symbols.
  */
 export const researchRoutes: GatewayRoutes[] = [
+  invokeChecks,
   compatRoutes,
   dataRoutes,
   strategiesRoutes,
@@ -22,3 +24,6 @@ export const researchRoutes: GatewayRoutes[] = [
   trainingsRoutes,
   catalogRoutes,
 ]
+
+/** The trading functions' input checks alone (tests that send stand-in inputs to fake hosts leave them out). */
+export { default as researchInvokeChecks } from './invoke-checks.ts'

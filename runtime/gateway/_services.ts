@@ -10,6 +10,7 @@ import { createHealthMonitor, type HealthMonitor } from './_health.ts'
 import { createGatewayHooks, type GatewayHooks } from './_hooks.ts'
 import { createHostClient, type HostClient } from './_host-client.ts'
 import { createInvoker, type Invoker } from './_invoke.ts'
+import { createInvokeChecks, type InvokeChecks } from './_invoke-checks.ts'
 import { createOperationsService, type OperationsService } from './_operations.ts'
 import type { ResolvedGatewayOptions } from './_options.ts'
 import { createHostSecrets } from './_host-secrets.ts'
@@ -36,6 +37,8 @@ export interface GatewayServices {
   reconciler: Reconciler
   client: HostClient
   invoke: Invoker
+  /** Packs' gateway-side checks of a function's input: `ctx.invokeChecks.add(defineInvokeCheck(name, check))`. */
+  invokeChecks: InvokeChecks
   /** Deletes finished operations older than KTRDR_OPERATIONS_RETENTION_DAYS (at start, then hourly). */
   retention: OperationsRetention
   /** Input-schema validators, compiled at publish and at start (see warmAliasedValidators). */
@@ -117,7 +120,17 @@ export async function createGatewayServices(
   const functions: FunctionRegistry =
     overrides.functions ?? (await import('./registry/registry.ts').then((m) => m.createFunctionRegistry({ database, storage, notify })))
 
-  const invoke = createInvoker({ options, functions, operations, workers, dispatcher: dispatcherRef, validateInput })
+  const invokeChecks = createInvokeChecks(logger)
+  const invoke = createInvoker({
+    options,
+    functions,
+    operations,
+    workers,
+    dispatcher: dispatcherRef,
+    validateInput,
+    checks: invokeChecks,
+    storage,
+  })
   let closed = false
   const warming = warmAliasedValidators(functions, validateInput, () => closed).catch((error: Error) =>
     logger.debug(`Warming input validators failed: ${error.message}`),
@@ -169,6 +182,7 @@ export async function createGatewayServices(
     reconciler,
     client,
     invoke,
+    invokeChecks,
     retention,
     validateInput,
     secrets,

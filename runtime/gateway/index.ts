@@ -22,6 +22,8 @@ export type { GatewayRouteContext, GatewayRouter, GatewayRoutes } from './_route
 // For route modules outside the runtime (packs): the same body, invoke and stored-file handling as the runtime's routes.
 export { readBodyBytes, readJsonBody, sendGatewayError } from './_http.ts'
 export { checkInvokeRequest, type InvokeRequest } from './_invoke.ts'
+// Gateway-side checks of a function's input that a JSON Schema cannot express (registered by packs).
+export { defineInvokeCheck, type InvokeCheck, type InvokeCheckContext, type InvokeCheckDefinition } from './_invoke-checks.ts'
 export { listStoreKeys, parseStoreKey, sendStoredFile, storedSize } from './_files.ts'
 
 export interface Gateway {

@@ -14,15 +14,7 @@ export {
 export { resolveModelSpec, type Activation, type ModelSection, type ModelSpec, type ModelType, type OutputKind } from './spec.ts'
 export { buildModel, countParameters } from './build.ts'
 export type { ModelMetadata, ModelOutputType } from './metadata.ts'
-export {
-  loadModel,
-  resolveModelKey,
-  saveModelVersion,
-  storageLoadHandler,
-  storageSaveHandler,
-  type LoadedModel,
-  type SaveModelInput,
-} from './io.ts'
+export { loadModel, saveModelVersion, storageLoadHandler, storageSaveHandler, type LoadedModel, type SaveModelInput } from './io.ts'
 export { DEFAULT_PREDICT_BATCH, fillSampleBatch, predictableRows, predictRaw, sampleShape, type SampleRows } from './predict.ts'
 export { predictProbabilities, type Predictions } from './infer.ts'
 // Model versions: train claims `<strategy>/<tf>_v<N>` before it writes, so two trainings never share N.

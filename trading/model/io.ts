@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto'
-import { isAbsolute, relative, resolve } from 'node:path'
 import type { Storage } from 'unstorage'
 import type { KtrdrStorage } from '../../storage/index.ts'
-import { MODEL_FILES, modelDirName } from '../index.ts'
-import { claimModelVersion, updateLatestPointer, type LatestPointer } from './_versions.ts'
+import { MODEL_FILES, modelDirName, resolveModelKey } from '../index.ts'
+import { claimModelVersion, updateLatestPointer } from './_versions.ts'
 import { registerModelLayers } from './_dropout.ts'
 import type { ModelMetadata } from './metadata.ts'
 import type { ModelSpec } from './spec.ts'
@@ -162,39 +161,6 @@ export async function saveModelVersion(
   await storage.models.setItem(`${key}/${MODEL_FILES.metadata}`, JSON.stringify(metadata))
   await updateLatestPointer(storage, input.strategyName, input.timeframe)
   return { version, key }
-}
-
-/**
- * Resolves a model reference to its version key: `strategy/1h_v3`, `strategy/1h_latest`,
- * `models/strategy/1h_v3` (the model_path of a training result), or an absolute path under the
- * models directory when that mount is on fs.
- */
-export async function resolveModelKey(models: Storage, ref: string, modelsDir?: string): Promise<string> {
-  let key = ref.trim()
-  if (isAbsolute(key)) {
-    if (!modelsDir)
-      throw createKtrdrError(
-        'MODEL_NOT_FOUND',
-        `Model path ${ref} is absolute but the models mount is not a local directory: pass <strategy>/<tf>_v<N>`,
-      )
-    const rel = relative(resolve(modelsDir), resolve(key))
-    if (rel.startsWith('..') || isAbsolute(rel))
-      throw createKtrdrError('MODEL_NOT_FOUND', `Model path ${ref} is not under the models directory ${modelsDir}`)
-    key = rel
-  }
-  key = key.replace(/\\/g, '/').replace(/^\/+|\/+$/g, '')
-  if (key.startsWith('models/') && !(await models.hasItem(`${key}/${MODEL_FILES.metadata}`))) key = key.slice('models/'.length)
-  const latest = /^(.+)\/([^/]+)_latest$/.exec(key)
-  if (latest) {
-    const pointer = await models.getItem<LatestPointer>(key)
-    if (!pointer || typeof pointer !== 'object' || typeof pointer.key !== 'string')
-      throw createKtrdrError(
-        'MODEL_NOT_FOUND',
-        `No trained model yet for ${latest[1]} on ${latest[2]}: models/${key} does not exist; train the strategy first`,
-      )
-    key = pointer.key
-  }
-  return key
 }
 
 /**

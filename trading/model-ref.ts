@@ -1,0 +1,72 @@
+// Which stored model a request means, without loading it: the backtest function resolves its input
+// this way, and the gateway's invoke check for backtest does the same before the operation exists.
+// Plain storage reads only (no tfjs), so the gateway stays light.
+import { isAbsolute, relative, resolve } from 'node:path'
+import type { Storage } from 'unstorage'
+import { createKtrdrError, KtrdrError } from './_errors.ts'
+import { MODEL_FILES, modelDirName, type LatestPointer } from './layout.ts'
+import { resolveStrategy } from './strategy/parse.ts'
+import { findStoredStrategy } from './strategy/store.ts'
+
+/**
+ * The model a backtest request means. `model_path` wins; without it (the guide's API marks it
+ * optional) the latest model of `strategy_name` on the requested (or the strategy's base)
+ * timeframe: `<strategy name:>/<tf>_latest`, reading the strategy file from the strategies mount
+ * when there is one, since model folders are named after the YAML's `name:`, not its file name.
+ */
+export async function resolveModelRef(
+  strategies: Storage,
+  input: { model_path?: string; strategy_name?: string; timeframe?: string },
+): Promise<string> {
+  if (input.model_path) return input.model_path
+  const name = input.strategy_name
+  if (!name)
+    throw new KtrdrError({
+      code: 'INPUT_INVALID',
+      message: 'Give model_path (e.g. my_strategy/1h_latest) or the strategy_name of a trained strategy',
+    })
+  const stored = await findStoredStrategy(strategies, name)
+  const stem = name.replace(/\.ya?ml$/, '')
+  if (stored) {
+    const strategy = resolveStrategy(stored.yaml)
+    return `${modelDirName(strategy.name)}/${input.timeframe ?? strategy.training_data.base_timeframe}_latest`
+  }
+  if (input.timeframe) return `${modelDirName(stem)}/${input.timeframe}_latest`
+  throw new KtrdrError({
+    code: 'INPUT_INVALID',
+    message: `No model_path given and strategy "${stem}" is not in the strategies store: pass model_path or timeframe`,
+  })
+}
+
+/**
+ * Resolves a model reference to its version key: `strategy/1h_v3`, `strategy/1h_latest`,
+ * `models/strategy/1h_v3` (the model_path of a training result), or an absolute path under the
+ * models directory when that mount is on fs.
+ */
+export async function resolveModelKey(models: Storage, ref: string, modelsDir?: string): Promise<string> {
+  let key = ref.trim()
+  if (isAbsolute(key)) {
+    if (!modelsDir)
+      throw createKtrdrError(
+        'MODEL_NOT_FOUND',
+        `Model path ${ref} is absolute but the models mount is not a local directory: pass <strategy>/<tf>_v<N>`,
+      )
+    const rel = relative(resolve(modelsDir), resolve(key))
+    if (rel.startsWith('..') || isAbsolute(rel))
+      throw createKtrdrError('MODEL_NOT_FOUND', `Model path ${ref} is not under the models directory ${modelsDir}`)
+    key = rel
+  }
+  key = key.replace(/\\/g, '/').replace(/^\/+|\/+$/g, '')
+  if (key.startsWith('models/') && !(await models.hasItem(`${key}/${MODEL_FILES.metadata}`))) key = key.slice('models/'.length)
+  const latest = /^(.+)\/([^/]+)_latest$/.exec(key)
+  if (latest) {
+    const pointer = await models.getItem<LatestPointer>(key)
+    if (!pointer || typeof pointer !== 'object' || typeof pointer.key !== 'string')
+      throw createKtrdrError(
+        'MODEL_NOT_FOUND',
+        `No trained model yet for ${latest[1]} on ${latest[2]}: models/${key} does not exist; train the strategy first`,
+      )
+    key = pointer.key
+  }
+  return key
+}
