@@ -76,15 +76,17 @@ const resume = defineCommand({
     ),
 })
 
-/** Follows the operation's server-sent events until it finishes; exit code 1 unless completed. */
+/** Follows the operation's server-sent events until it finishes (or `signal` aborts); exit code 1 unless completed. */
 export async function watchOperation(
   baseUrl: string,
   token: string | undefined,
   id: string,
   print: (op: Operation, event: string) => void,
+  signal?: AbortSignal,
 ): Promise<Operation> {
   const res = await fetch(`${baseUrl}/api/v1/operations/${encodeURIComponent(id)}/events`, {
     headers: token ? { authorization: `Bearer ${token}` } : {},
+    signal,
   })
   if (!res.ok || !res.body) {
     const body = (await res.json().catch(() => ({}))) as { message?: string }
