@@ -71,6 +71,7 @@ export {
 } from './data/_symbols.ts'
 export { formatIsoSeconds, parseDateInput } from './data/_time.ts'
 export { importVendorCsv, detectVendorLayout, type VendorLayout, type ImportResult } from './data/import.ts'
+export { importCsvToStore, storeSyntheticSeries, type StoredImport, type StoredSynthetic } from './data/write.ts'
 export { mulberry32, createRng } from './rng.ts'
 export {
   generateSyntheticSeries,

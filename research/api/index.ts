@@ -3,6 +3,7 @@ import type { GatewayRoutes } from '../../runtime/gateway/index.ts'
 import catalogRoutes from './catalog.ts'
 import compatRoutes from './compat.ts'
 import dataRoutes from './data.ts'
+import dataWriteRoutes from './data-write.ts'
 import invokeChecks from './invoke-checks.ts'
 import modelsRoutes from './models.ts'
 import resultsRoutes from './results.ts'
@@ -18,6 +19,7 @@ export const researchRoutes: GatewayRoutes[] = [
   invokeChecks,
   compatRoutes,
   dataRoutes,
+  dataWriteRoutes,
   strategiesRoutes,
   resultsRoutes,
   modelsRoutes,
