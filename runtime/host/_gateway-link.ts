@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import type { ConsolaInstance } from 'consola'
 import { ofetch, FetchError } from 'ofetch'
 import {
+  describeNetworkError,
   HOST_SECRET_HEADER,
   type HeartbeatRequest,
   type HeartbeatResponse,
@@ -99,9 +100,9 @@ export function createGatewayLink(options: ResolvedHostOptions & { apiUrl: strin
       } catch (error) {
         if (controller.signal.aborted) return
         const status = (error as FetchError).statusCode
-        const why = (error as FetchError).data?.message ?? (error as Error).message
+        const why = (error as FetchError).data?.message ?? (status ? (error as Error).message : describeNetworkError(error))
         logger.warn(
-          `Registration with ${options.apiUrl} failed (attempt ${attempt}${status ? `, HTTP ${status}` : ''}: ${why}); retrying in ${Math.round(delay / 100) / 10} s`,
+          `Failed to register with backend ${options.apiUrl} (attempt ${attempt}${status ? `, HTTP ${status}` : ''}): ${why}; retrying in ${Math.round(delay / 100) / 10} s`,
         )
         await sleep(delay)
         delay = Math.min(options.register.maxDelayMs, delay * 2)
@@ -133,7 +134,7 @@ export function createGatewayLink(options: ResolvedHostOptions & { apiUrl: strin
         const status = (error as FetchError).statusCode
         if (status === 404) void register()
         else if (status === 403) logger.warn(`Heartbeat refused: ${(error as FetchError).data?.message ?? (error as Error).message}`)
-        else logger.debug(`Heartbeat failed: ${(error as Error).message}`)
+        else logger.debug(`Heartbeat failed: ${status ? (error as Error).message : describeNetworkError(error)}`)
       }
     }
     if (!controller.signal.aborted) heartbeatTimer = setTimeout(beat, heartbeatMs)

@@ -77,3 +77,73 @@ describe('ktrdr host', () => {
     expect(await exited).toBe(0)
   })
 })
+
+/** `ktrdr host` with the guide's env on top of a quiet default; its combined output and exit. */
+function startHost(env: Record<string, string>, args: string[] = []) {
+  const child = spawn(process.execPath, [BIN, 'host', ...args], {
+    env: {
+      ...process.env,
+      WORKER_PORT: '0',
+      KTRDR_HOME: join(dir, 'store'),
+      KTRDR_HOST_DETECT_GPU: '0',
+      KTRDR_CLUSTER_TOKEN: '',
+      KTRDR_API_TOKEN: '',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let output = ''
+  const waiters: Array<() => void> = []
+  const take = (d: Buffer) => {
+    output += d
+    for (const w of waiters.splice(0)) w()
+  }
+  child.stdout.on('data', take)
+  child.stderr.on('data', take)
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  return {
+    child,
+    exited,
+    output: () => output,
+    /** Resolves with the output once it matches; rejects if the process exits first. */
+    async waitFor(pattern: RegExp): Promise<string> {
+      let done = false
+      void exited.then(() => {
+        done = true
+        for (const w of waiters.splice(0)) w()
+      })
+      while (!pattern.test(output)) {
+        if (done) throw new Error(`exited before ${pattern}:\n${output}`)
+        await new Promise<void>((resolve) => waiters.push(resolve))
+      }
+      return output
+    },
+  }
+}
+
+describe('ktrdr host: what the journal says', () => {
+  it('a gateway it cannot reach: the cause (connection refused, DNS), not "fetch failed"', async () => {
+    const probe = await createGateway({ port: 0, quiet: true, dbPath: ':memory:', storage: { root: join(dir, 'probe') } })
+    const closedUrl = probe.url
+    await probe.close()
+    const refused = startHost({ KTRDR_API_URL: closedUrl, WORKER_ID: 'unreachable-1' })
+    const dns = startHost({ KTRDR_API_URL: 'http://ktrdr-gateway.invalid:8000', WORKER_ID: 'unreachable-2' })
+    try {
+      const port = new URL(closedUrl).port
+      expect(await refused.waitFor(/Failed to register with backend .*retrying/)).toMatch(
+        new RegExp(
+          `Failed to register with backend ${closedUrl} \\(attempt 1\\): Connection refused \\(ECONNREFUSED 127\\.0\\.0\\.1:${port}\\)`,
+        ),
+      )
+      expect(await dns.waitFor(/Failed to register with backend .*retrying/)).toMatch(
+        /Failed to register with backend http:\/\/ktrdr-gateway\.invalid:8000 \(attempt 1\): DNS failure \((ENOTFOUND|EAI_AGAIN) ktrdr-gateway\.invalid\)/,
+      )
+      expect(refused.output() + dns.output()).not.toContain('fetch failed')
+    } finally {
+      refused.child.kill('SIGTERM')
+      dns.child.kill('SIGTERM')
+    }
+    expect(await refused.exited).toBe(0)
+    expect(await dns.exited).toBe(0)
+  })
+})
