@@ -18,14 +18,36 @@ export default defineCommand({
     llm: { type: 'boolean', description: 'This host runs local LLM functions (capability llm)' },
     labels: { type: 'string', description: 'Comma-separated labels functions may require' },
     home: homeArg,
-    'no-gpu': { type: 'boolean', description: 'Skip nvidia-smi GPU detection' },
+    gpu: {
+      type: 'boolean',
+      description:
+        'Declare a GPU that nvidia-smi cannot see: --gpu [CUDA|MPS] (default CUDA; or KTRDR_HOST_CAPABILITIES=gpu). Without it GPUs are detected',
+      negativeDescription: 'Advertise no GPU and skip nvidia-smi detection',
+    },
+    'gpu-count': { type: 'string', description: 'Number of declared GPUs (default 1; implies --gpu; or KTRDR_HOST_GPU_COUNT)' },
+    'gpu-memory': { type: 'string', description: 'Memory per declared GPU in GB (implies --gpu; or KTRDR_HOST_GPU_MEMORY_GB)' },
     insecure: { type: 'boolean', description: 'Allow a non-loopback bind without KTRDR_CLUSTER_TOKEN' },
   },
-  run: ({ args }) =>
+  run: ({ args, rawArgs }) =>
     guard(async () => {
-      const { createHost } = await import('../../host/index.ts')
+      const { createHost, resolveGpu } = await import('../../host/index.ts')
       const memory = args.memory === undefined ? undefined : Number(args.memory)
       if (memory !== undefined && !(memory > 0)) throw new Error(`--memory must be a positive number of GB, got "${args.memory}"`)
+      const gpuType = declaredGpuType(rawArgs)
+      const declaresGpu = args.gpu === true || args['gpu-count'] !== undefined || args['gpu-memory'] !== undefined
+      if (args.gpu === false && declaresGpu) throw new Error('--no-gpu contradicts --gpu-count / --gpu-memory: choose one')
+      const gpu = declaresGpu
+        ? resolveGpu(
+            {
+              type: gpuType,
+              count: args['gpu-count'] === undefined ? undefined : Number(args['gpu-count']),
+              memoryGb: args['gpu-memory'] === undefined ? undefined : Number(args['gpu-memory']),
+            },
+            { type: '--gpu', count: '--gpu-count', memoryGb: '--gpu-memory' },
+          )
+        : args.gpu === false
+          ? (false as const)
+          : undefined
       const host = await createHost({
         apiUrl: args.api,
         workerId: args.id,
@@ -40,7 +62,8 @@ export default defineCommand({
         llm: args.llm || undefined,
         labels: list(args.labels),
         storage: args.home ? { root: args.home } : undefined,
-        detectGpu: args['no-gpu'] ? false : undefined,
+        gpu,
+        detectGpu: args.gpu === false ? false : undefined,
         insecure: args.insecure || undefined,
       })
       stopOnSignals((signal) => {
@@ -49,3 +72,13 @@ export default defineCommand({
       })
     }),
 })
+
+/** `--gpu MPS` / `--gpu=MPS`: citty parses --gpu as a flag, so its optional value is read here. */
+function declaredGpuType(rawArgs: string[]): string | undefined {
+  for (let i = 0; i < rawArgs.length; i++) {
+    const arg = rawArgs[i]
+    if (arg.startsWith('--gpu=')) return arg.slice('--gpu='.length)
+    if (arg === '--gpu' && rawArgs[i + 1] !== undefined && !rawArgs[i + 1].startsWith('-')) return rawArgs[i + 1]
+  }
+  return undefined
+}

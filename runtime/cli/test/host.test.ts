@@ -147,3 +147,39 @@ describe('ktrdr host: what the journal says', () => {
     expect(await dns.exited).toBe(0)
   })
 })
+
+describe('ktrdr host: a GPU declared, an unknown capability refused', () => {
+  it('--gpu MPS --gpu-count 2 --gpu-memory 16 registers those capabilities; --help offers --gpu and --no-gpu', async () => {
+    const host = startHost({ KTRDR_API_URL: gateway.url, WORKER_ID: 'declared-gpu-1', WORKER_TYPE: 'training' }, [
+      '--gpu',
+      'MPS',
+      '--gpu-count',
+      '2',
+      '--gpu-memory',
+      '16',
+    ])
+    const help = startHost({}, ['--help'])
+    try {
+      await host.waitFor(/Worker endpoint: http/)
+      const record = (await (await fetch(`${gateway.url}/api/v1/workers/declared-gpu-1`)).json()) as {
+        capabilities: Record<string, unknown>
+      }
+      expect(record.capabilities).toMatchObject({ gpu: true, gpu_type: 'MPS', gpu_count: 2, gpu_memory_gb: 16 })
+      expect(await help.exited).toBe(0)
+      expect(help.output()).toMatch(/--gpu\s+Declare a GPU that nvidia-smi cannot see/)
+      expect(help.output()).toMatch(/--no-gpu\s+Advertise no GPU and skip nvidia-smi detection/)
+      expect(help.output()).toMatch(/--gpu-count/)
+    } finally {
+      host.child.kill('SIGTERM')
+    }
+    expect(await host.exited).toBe(0)
+  })
+
+  it('KTRDR_HOST_CAPABILITIES with an unknown word: exits non-zero naming it', async () => {
+    const host = startHost({ KTRDR_API_URL: gateway.url, WORKER_ID: 'typo-1', KTRDR_HOST_CAPABILITIES: 'gpus' })
+    expect(await host.exited).not.toBe(0)
+    expect(host.output()).toContain('unknown capability "gpus" (did you mean "gpu"?)')
+    const listed = (await (await fetch(`${gateway.url}/api/v1/workers`)).json()) as Array<{ worker_id: string }>
+    expect(listed.map((w) => w.worker_id)).not.toContain('typo-1')
+  })
+})

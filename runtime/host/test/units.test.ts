@@ -7,6 +7,7 @@ import { packArchive, sha256Hex } from '../../protocol/index.ts'
 import type { FunctionManifest, HostEvent } from '../../protocol/index.ts'
 import { createBundleCache } from '../_bundles.ts'
 import { createEventOutbox, UnknownWorkerError } from '../_events.ts'
+import { resolveCapabilities } from '../_detect.ts'
 import { createHost, parseNvidiaSmi, resolveHostOptions } from '../index.ts'
 import { tempRoot } from './_setup.ts'
 
@@ -39,7 +40,8 @@ describe('resolveHostOptions', () => {
         LOG_LEVEL: 'DEBUG',
         DATA_DIR: '/data/ktrdr',
         KTRDR_HOST_SLOTS: '3',
-        KTRDR_HOST_CAPABILITIES: 'ib,llm,fast-disk',
+        KTRDR_HOST_CAPABILITIES: 'ib,llm',
+        KTRDR_HOST_LABELS: 'fast-disk',
         KTRDR_CLUSTER_TOKEN: 'sekret',
         KTRDR_HOST_HEARTBEAT_MS: '500',
       },
@@ -75,6 +77,34 @@ describe('resolveHostOptions', () => {
       clusterToken: null,
     })
     expect(o.workerId).toMatch(/^general-worker-[0-9a-f]{8}$/)
+  })
+
+  it('a GPU declared in the environment is advertised; an unknown capability word stops the host', async () => {
+    expect(resolveHostOptions({}, { KTRDR_HOST_CAPABILITIES: 'gpu' }).gpu).toEqual({ gpu_type: 'CUDA', gpu_count: 1 })
+    const declared = resolveHostOptions(
+      {},
+      { KTRDR_HOST_CAPABILITIES: 'GPU, ib', KTRDR_HOST_GPU_TYPE: 'mps', KTRDR_HOST_GPU_COUNT: '2', KTRDR_HOST_GPU_MEMORY_GB: '24' },
+    )
+    expect(declared).toMatchObject({ ib: true, gpu: { gpu_type: 'MPS', gpu_count: 2, gpu_memory_gb: 24 } })
+    // Detection is on, yet the declaration is what is advertised (nvidia-smi may not exist here).
+    expect(await resolveCapabilities({ ...declared, detectGpu: true })).toMatchObject({
+      gpu: true,
+      gpu_type: 'MPS',
+      gpu_count: 2,
+      gpu_memory_gb: 24,
+      ib: true,
+    })
+    expect(resolveHostOptions({}, { KTRDR_HOST_GPU_COUNT: '4' }).gpu).toEqual({ gpu_type: 'CUDA', gpu_count: 4 })
+    expect(resolveHostOptions({}, {}).gpu).toBeNull()
+
+    expect(() => resolveHostOptions({}, { KTRDR_HOST_CAPABILITIES: 'gpus,ib' })).toThrow(
+      'KTRDR_HOST_CAPABILITIES: unknown capability "gpus" (did you mean "gpu"?): use gpu, ib, llm; labels a function may require go in KTRDR_HOST_LABELS',
+    )
+    expect(() => resolveHostOptions({}, { KTRDR_HOST_CAPABILITIES: 'fast-disk' })).toThrow(/unknown capability "fast-disk"/)
+    expect(() => resolveHostOptions({}, { KTRDR_HOST_CAPABILITIES: 'gpu', KTRDR_HOST_GPU_TYPE: 'ROCm' })).toThrow(
+      /KTRDR_HOST_GPU_TYPE must be CUDA or MPS, got "ROCm"/,
+    )
+    expect(() => resolveHostOptions({}, { KTRDR_HOST_GPU_COUNT: '0' })).toThrow(/KTRDR_HOST_GPU_COUNT must be a whole number of GPUs/)
   })
 
   it('parses nvidia-smi output into gpu capabilities', () => {
