@@ -13,7 +13,7 @@ import type { WorkerEntry, WorkerRegistry } from './_workers.ts'
  *    process closes its sockets, and a refused probe is definitive: nothing listens there.
  * 2. A heartbeat overdue (default 2.5 s) → probe it at once.
  * 3. The guide's poll: every 10 s, 5 s timeout, 3 failures → TEMPORARILY_UNAVAILABLE; unavailable
- *    for 300 s → removed.
+ *    for 300 s (from the moment it became so) → removed.
  * Losing a host re-queues what it held.
  */
 export function createHealthMonitor(deps: {
@@ -105,8 +105,13 @@ export function createHealthMonitor(deps: {
     try {
       const now = Date.now()
       for (const entry of workers.all()) {
-        if (entry.unavailableSinceMs !== null && now - entry.lastHealthyMs > h.removalMs) {
-          logger.info(`Removing host ${entry.record.worker_id}: unavailable for more than ${Math.round(h.removalMs / 1000)} s`)
+        // Counted from the moment it became TEMPORARILY_UNAVAILABLE, as the threshold's name says:
+        // counting from its last healthy moment removed it (failures × interval) early, ~280 s in.
+        const since = entry.unavailableSinceMs
+        if (since !== null && now - since > h.removalMs) {
+          logger.info(
+            `Removing host ${entry.record.worker_id}: unavailable for more than ${Math.round(h.removalMs / 1000)} s (TEMPORARILY_UNAVAILABLE since ${new Date(since).toISOString()}, ${Math.round((now - since) / 1000)} s ago)`,
+          )
           dispatcher.hostLost(entry, 'removed after being unavailable')
           workers.remove(entry.record.worker_id)
         }

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { KtrdrError, type Operation } from '../../protocol/index.ts'
 import { defineGatewayRoutes, defineInvokeCheck, type InvokeCheckContext } from '../index.ts'
-import { startTestGateway, type TestGateway } from './_setup.ts'
+import { startTestGateway, type TestGateway } from '../../../test/kit/index.ts'
 
 const seen: Array<{ input: unknown; fn: InvokeCheckContext['function']; hasStorage: boolean }> = []
 
