@@ -79,7 +79,9 @@ export async function createGatewayServices(
   })
   const storage = overrides.storage ?? (await createKtrdrStorage(options.storage))
   const hooks = createGatewayHooks((error) => logger.error('Hook listener failed:', error))
-  const client = createHostClient({ clusterToken: options.clusterToken })
+  // Hosts are called with the token their registration was checked against (the cluster token,
+  // else the API token), so a host that could register can also be dispatched to.
+  const client = createHostClient({ clusterToken: options.clusterToken ?? options.apiToken })
   const workers = createWorkerRegistry(hooks)
   const operations = createOperationsService(createOperationStore(database), hooks)
   const secrets = createSecretStore(database, resolveSecretsKey(options))

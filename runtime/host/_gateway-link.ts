@@ -161,6 +161,31 @@ export function createGatewayLink(options: ResolvedHostOptions & { apiUrl: strin
         throw error
       }
     },
+    /**
+     * A graceful stop: no more heartbeats or registrations, then tell the gateway we are gone, so
+     * it does not keep us TEMPORARILY_UNAVAILABLE until the removal threshold. Best effort: a
+     * gateway that does not answer within `timeoutMs` finds out through its health checks.
+     */
+    async deregister(timeoutMs = 2000): Promise<boolean> {
+      const wasRegistered = registeredOnce && !registering
+      controller.abort()
+      if (heartbeatTimer) clearTimeout(heartbeatTimer)
+      if (!wasRegistered) return false
+      try {
+        await api(`/workers/${encodeURIComponent(options.workerId)}/deregister`, {
+          method: 'POST',
+          body: {},
+          headers: secretHeaders(),
+          timeout: timeoutMs,
+        })
+        logger.info(`Worker ${options.workerId} deregistered from ${options.apiUrl}`)
+        return true
+      } catch (error) {
+        const status = (error as FetchError).statusCode
+        logger.warn(`Deregistering from ${options.apiUrl} failed: ${status ? `HTTP ${status}` : describeNetworkError(error)}`)
+        return false
+      }
+    },
     stop() {
       controller.abort()
       poster.close()

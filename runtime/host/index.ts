@@ -267,6 +267,7 @@ export async function createHost(config: HostConfig = {}): Promise<KtrdrHost> {
         clearTimeout(timer)
         if (link) await Promise.race([outbox.drained(), new Promise((r) => setTimeout(r, 2000))])
         outbox.stop()
+        await link?.deregister()
         link?.stop()
         await pool.close()
         server.closeAllConnections?.()

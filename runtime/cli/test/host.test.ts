@@ -75,6 +75,9 @@ describe('ktrdr host', () => {
       child.kill('SIGTERM')
     }
     expect(await exited).toBe(0)
+    // Stopped gracefully, it deregistered: not left TEMPORARILY_UNAVAILABLE until the removal threshold.
+    expect(output).toContain('Worker ktrdr-worker-bt-1 deregistered from')
+    expect(await (await fetch(`${gateway.url}/api/v1/workers`)).json()).toEqual([])
   })
 })
 
@@ -181,5 +184,22 @@ describe('ktrdr host: a GPU declared, an unknown capability refused', () => {
     expect(host.output()).toContain('unknown capability "gpus" (did you mean "gpu"?)')
     const listed = (await (await fetch(`${gateway.url}/api/v1/workers`)).json()) as Array<{ worker_id: string }>
     expect(listed.map((w) => w.worker_id)).not.toContain('typo-1')
+  })
+})
+
+describe('ktrdr host: a cluster token the gateway cannot call it with', () => {
+  it('is refused at registration with the reason in the journal, and never listed', async () => {
+    // This test file's gateway has no tokens: it would call the host without one.
+    const host = startHost({ KTRDR_API_URL: gateway.url, WORKER_ID: 'token-host-1', KTRDR_CLUSTER_TOKEN: 'only-the-host-has-it' })
+    try {
+      expect(await host.waitFor(/Failed to register with backend .*retrying/)).toMatch(
+        /Failed to register with backend \S+ \(attempt 1, HTTP 401\): This host has a cluster token \(KTRDR_CLUSTER_TOKEN\) but the gateway has none/,
+      )
+      const listed = (await (await fetch(`${gateway.url}/api/v1/workers`)).json()) as Array<{ worker_id: string }>
+      expect(listed.map((w) => w.worker_id)).not.toContain('token-host-1')
+    } finally {
+      host.child.kill('SIGTERM')
+    }
+    expect(await host.exited).toBe(0)
   })
 })

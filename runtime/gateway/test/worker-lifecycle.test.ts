@@ -1,0 +1,107 @@
+// A host's life as the deployment guide's troubleshooting expects it: drained and undrained, gone
+// at once when it stops gracefully (deregister), refused at registration when the gateway could
+// never call it with the token it checks.
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { Operation, WorkerRecord } from '../../protocol/index.ts'
+import { startFakeHost, startTestGateway, until, type TestGateway } from '../../../test/kit/index.ts'
+
+const cleanups: Array<() => Promise<unknown> | unknown> = []
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!()
+})
+async function gw(config: Parameters<typeof startTestGateway>[0] = {}): Promise<TestGateway> {
+  const g = await startTestGateway(config)
+  cleanups.push(() => g.close())
+  return g
+}
+async function host(g: TestGateway, workerId: string, extra: Partial<Parameters<typeof startFakeHost>[0]> = {}) {
+  const h = await startFakeHost({ gatewayUrl: g.url, workerId, ...extra })
+  cleanups.push(() => h.close())
+  return h
+}
+
+describe('undrain', () => {
+  it('a drained host takes new work again, and what queued meanwhile runs on it', async () => {
+    const g = await gw()
+    await host(g, 'only')
+    expect((await g.api<WorkerRecord>('/api/v1/workers/only/drain', { method: 'POST' })).body.metadata.draining).toBe(true)
+    const queued = (await g.api<Operation>('/api/v1/functions/echo/invoke', { body: { input: { message: 'waits' } } })).body
+    expect((await g.api<Operation>(`/api/v1/operations/${queued.operation_id}`)).body.status).toBe('pending')
+    const back = await g.api<WorkerRecord>('/api/v1/workers/only/undrain', { method: 'POST' })
+    expect(back.status).toBe(200)
+    expect(back.body.metadata.draining).toBe(false)
+    const done = await until(
+      async () => {
+        const o = (await g.api<Operation>(`/api/v1/operations/${queued.operation_id}`)).body
+        return o.status === 'completed' ? o : null
+      },
+      10_000,
+      'the queued operation to run on the undrained host',
+    )
+    expect(done.worker_id).toBe('only')
+    expect((await g.api('/api/v1/workers/ghost/undrain', { method: 'POST' })).status).toBe(404)
+  })
+})
+
+describe('deregister', () => {
+  it('removes the host at once; its id stays its own; what it still held is re-queued', async () => {
+    const g = await gw()
+    const leaving = await host(g, 'leaving')
+    const started = (await g.api<Operation>('/api/v1/functions/echo/invoke', { body: { input: { delay_ms: 60_000 } } })).body
+    await until(
+      async () => (await g.api<Operation>(`/api/v1/operations/${started.operation_id}`)).body.status === 'running',
+      10_000,
+      'running',
+    )
+
+    const stranger = await g.api('/api/v1/workers/leaving/deregister', { method: 'POST', body: {} })
+    expect(stranger.status).toBe(403)
+    expect(stranger.body.code).toBe('HOST_SECRET_MISMATCH')
+
+    const r = await g.api('/api/v1/workers/leaving/deregister', { method: 'POST', body: {}, headers: leaving.asHost })
+    expect(r.status).toBe(200)
+    expect(r.body).toEqual({ removed: true, worker_id: 'leaving', requeued_operations: [started.operation_id] })
+    expect((await g.api('/api/v1/workers/leaving')).status).toBe(404)
+    const op = (await g.api<Operation>(`/api/v1/operations/${started.operation_id}`)).body
+    expect(op).toMatchObject({ status: 'pending', attempts: 1 })
+    // Its secret is kept: another registration under the id is refused, the host itself comes back.
+    const taken = await g.api('/api/v1/workers/register', {
+      body: { worker_id: 'leaving', worker_type: 'general', endpoint_url: 'http://127.0.0.1:9', capabilities: {} },
+    })
+    expect(taken.status).toBe(409)
+    await leaving.register()
+    expect((await g.api<WorkerRecord>('/api/v1/workers/leaving')).body.status).not.toBe('TEMPORARILY_UNAVAILABLE')
+  })
+})
+
+describe('a cluster token the gateway cannot call back with', () => {
+  const registration = { worker_id: 'w1', worker_type: 'general', endpoint_url: 'http://127.0.0.1:9', capabilities: {} }
+
+  it('a gateway without tokens refuses a host that has one, at registration, saying why', async () => {
+    const g = await gw({ apiToken: null, clusterToken: null })
+    const r = await g.api('/api/v1/workers/register', { body: registration, headers: { authorization: 'Bearer host-only-token' } })
+    expect(r.status).toBe(401)
+    expect(r.body.message).toMatch(/This host has a cluster token \(KTRDR_CLUSTER_TOKEN\) but the gateway has none/)
+    expect((await g.api('/api/v1/workers/register', { body: registration })).status).toBe(200)
+  })
+
+  it('a gateway with only an API token takes it at registration and calls hosts with it', async () => {
+    const g = await gw({ apiToken: 'api-only', clusterToken: null })
+    const r = await g.api('/api/v1/workers/register', { body: registration, headers: { authorization: 'Bearer api-only' } })
+    expect(r.status).toBe(200)
+    // What the gateway sends a host: an endpoint that records it.
+    const seen: Array<string | undefined> = []
+    const endpoint = createServer((req, res) => {
+      seen.push(req.headers.authorization)
+      res.setHeader('content-type', 'application/json')
+      res.end('{"healthy":true}')
+    })
+    await new Promise<void>((resolve) => endpoint.listen(0, '127.0.0.1', resolve))
+    cleanups.push(() => new Promise((resolve) => endpoint.close(resolve)))
+    const url = `http://127.0.0.1:${(endpoint.address() as AddressInfo).port}`
+    expect((await g.gateway.services.client.health(url, 2000)).status).toBe(200)
+    expect(seen).toEqual(['Bearer api-only'])
+  })
+})
