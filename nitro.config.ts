@@ -1,4 +1,6 @@
+import { cp, mkdir } from 'node:fs/promises'
 import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { defineNitroConfig } from 'nitropack/config'
 
@@ -23,5 +25,16 @@ export default defineNitroConfig({
   // Native addon (loaded through db0's dynamic import): trace it into .output/server/node_modules.
   externals: { external: ['better-sqlite3'], traceInclude: [createRequire(import.meta.url).resolve('better-sqlite3')] },
   typescript: { generateTsConfig: false },
+  // The dashboard (research/ui/public) and its chart library next to the server: .output/ui, which
+  // server/plugin.ts serves at /ui.
+  hooks: {
+    async compiled(nitro) {
+      const ui = join(nitro.options.output.dir, 'ui')
+      await cp(here('./research/ui/public'), ui, { recursive: true })
+      await mkdir(join(ui, 'vendor'), { recursive: true })
+      const charts = dirname(createRequire(import.meta.url).resolve('lightweight-charts/package.json'))
+      await cp(join(charts, 'dist/lightweight-charts.standalone.production.mjs'), join(ui, 'vendor/lightweight-charts.mjs'))
+    },
+  },
   sourceMap: false,
 })

@@ -9,6 +9,7 @@ import { pathToFileURL } from 'node:url'
 import { createKtrdrStorage } from '../storage/index.ts'
 import { packArchive, sha256Hex, unpackArchive } from '../runtime/protocol/index.ts'
 import { buildFunctionBundle, type BuiltBundle } from '../runtime/bundler/index.ts'
+import { deployFunction } from '../runtime/cli/index.ts'
 import { createGateway } from '../runtime/gateway/index.ts'
 import { createHost, type HostConfig } from '../runtime/host/index.ts'
 import type { DispatchRequest, FunctionRef } from '../runtime/protocol/index.ts'
@@ -249,12 +250,8 @@ export default async function run(): Promise<BenchSection[]> {
       const archive = packArchive([...echoFiles, { name: 'server/.variant', data: new TextEncoder().encode(`${Date.now()}-${i}`) }])
       const sha = sha256Hex(archive)
       const t = performance.now()
-      const res = await fetch(`${gateway.url}/api/v1/functions/echo/versions`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/gzip' },
-        body: archive,
-      })
-      if (res.status !== 201) throw new Error(`deploy failed: HTTP ${res.status} ${await res.text()}`)
+      const published = await deployFunction('echo', { gateway: gateway.url, token: null, archive })
+      if (!published.created) throw new Error(`deploy failed: echo@${published.version} was already published`)
       let unpackedAt = 0
       for (;;) {
         if (!unpackedAt && hosts.every((h) => h.warmBundles().includes(sha))) unpackedAt = performance.now()

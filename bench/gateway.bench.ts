@@ -12,7 +12,8 @@ import type { BenchSection } from './_types.ts'
 import { createGateway } from '../runtime/gateway/index.ts'
 import { createHost } from '../runtime/host/index.ts'
 import type { DispatchRequest, Operation } from '../runtime/protocol/index.ts'
-import { buildEcho, freePort, publish, spawnKtrdr, until } from '../test/cluster/_cluster.ts'
+import { freePort, spawnKtrdr } from '../test/cluster/_cluster.ts'
+import { buildEcho, publish, until } from '../test/kit/index.ts'
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
 function post(url: string, body: unknown): Promise<{ status: number; text: string }> {
@@ -197,7 +198,7 @@ export default async function run(): Promise<BenchSection> {
         await until(() => gw.services.workers.get(`victim-${round}`), 60_000, 'host registered', 50)
         const r = await post(`${gw.url}/api/v1/functions/echo/invoke`, { input: { delay_ms: 60_000 }, max_attempts: 3 })
         const id = (JSON.parse(r.text) as Operation).operation_id
-        await until(() => gw.services.operations.live.get(id)?.op.status === 'running', 30_000, 'running', 10)
+        await until(() => gw.services.operations.getLive(id)?.op.status === 'running', 30_000, 'running', 10)
         const requeued = new Promise<number>((resolve) =>
           gw.services.hooks.on('operation:requeued', (op) => {
             if (op.operation_id === id) resolve(performance.now())

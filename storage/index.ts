@@ -18,6 +18,7 @@ export { fsAtomicDriver } from './drivers/fs-atomic.ts'
 export { storageWriteError, writeFileAtomic } from './_atomic.ts'
 export { createDriverStorage, type DriverStorageOptions } from './_driver-storage.ts'
 export { sweepStorageTemps, sweepTempFiles, type SweepResult } from './sweep.ts'
+export { assertStorageKey, invalidStorageKey, storageKeyProblem, STORAGE_KEY_LIMITS } from './keys.ts'
 
 export type KtrdrStorage = Record<MountName, Storage> & { options: ResolvedStorageOptions; dispose(): Promise<void> }
 

@@ -38,6 +38,11 @@ export const TRADING_ERROR_CODES = defineErrorCodes({
   },
   DATA_INVALID_PRESET: { status: 400, retryable: false, description: 'Unknown synthetic preset: use forex or equity.' },
   DATA_INVALID_STRUCTURE: { status: 400, retryable: false, description: 'Unknown synthetic structure: use none or trend_regimes.' },
+  DATA_EXISTS: {
+    status: 409,
+    retryable: false,
+    description: 'Bars are already stored under the symbol and timeframe: generating or resampling replaces them only with --force.',
+  },
   DATA_UNKNOWN_LAYOUT: { status: 400, retryable: false, description: 'An imported CSV has none of the supported column layouts.' },
   MULTI_TF_INSUFFICIENT_COVERAGE: {
     status: 422,
@@ -142,6 +147,33 @@ export const TRADING_ERROR_CODES = defineErrorCodes({
     retryable: false,
     description: 'The training loss became NaN or infinite: check the features and lower the learning rate.',
   },
+  TRAINING_PATH_UNSUPPORTED: {
+    status: 422,
+    retryable: false,
+    description:
+      'training_path "fused" was asked for a network the fused trainer cannot train (LSTM/GRU, an optimizer other than Adam); use "tfjs" or "auto".',
+  },
+  RESULT_INVALID: { status: 422, retryable: false, description: 'A stored result file does not have the shape its reader expects.' },
+  RUN_NOT_FOUND: {
+    status: 404,
+    retryable: false,
+    description: 'The backtest has no run for this symbol or parameter set; the message lists the runs it has.',
+  },
+  DASHBOARD_NOT_INSTALLED: {
+    status: 404,
+    retryable: false,
+    description: "The dashboard's files are not where this gateway looks (KTRDR_UI_DIR); the API works without them.",
+  },
+  DATA_TIMEFRAME_MISMATCH: {
+    status: 422,
+    retryable: false,
+    description: 'Imported bars are spaced unlike the timeframe given (daily bars imported as 1h); the message shows the spacing found.',
+  },
+  RESAMPLE_INVALID: {
+    status: 400,
+    retryable: false,
+    description: 'A resample from one timeframe to another that cannot be derived (target not coarser, or not a multiple).',
+  },
   TRAINING_FAILED: { status: 500, retryable: false, description: 'Training stopped on an unexpected error; the message has it.' },
 
   // Backtests
@@ -188,7 +220,17 @@ export const TRADING_ERROR_CODES = defineErrorCodes({
     retryable: true,
     description: 'The operation is pending or running: its results and performance exist once it finishes.',
   },
+  OPERATION_FAILED: {
+    status: 409,
+    retryable: false,
+    description: 'The operation failed: it has no results to draw; its error is at GET /api/v1/operations/:id/results.',
+  },
   OPERATION_CANCELLED: { status: 400, retryable: false, description: 'The operation was cancelled: it has no results.' },
+  NOT_A_BACKTEST: {
+    status: 400,
+    retryable: false,
+    description: 'A backtest view (chart, report, comparison) was asked of an operation that is not a backtest.',
+  },
   NOT_A_TRAINING: {
     status: 400,
     retryable: false,

@@ -70,8 +70,9 @@ export {
   parseDatasetKey,
 } from './data/_symbols.ts'
 export { formatIsoSeconds, parseDateInput } from './data/_time.ts'
-export { importVendorCsv, detectVendorLayout, type VendorLayout, type ImportResult } from './data/import.ts'
-export { importCsvToStore, storeSyntheticSeries, type StoredImport, type StoredSynthetic } from './data/write.ts'
+export { importVendorCsv, detectVendorLayout, checkBarSpacing, type VendorLayout, type ImportResult } from './data/import.ts'
+export { resampleSeries, sessionFor, SESSION_CALENDARS, type SessionCalendar } from './data/resample.ts'
+export { importCsvToStore, refuseOverwrite, storeSyntheticSeries, type StoredImport, type StoredSynthetic } from './data/write.ts'
 export { mulberry32, createRng } from './rng.ts'
 export {
   generateSyntheticSeries,

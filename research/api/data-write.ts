@@ -21,9 +21,10 @@ import {
  * nothing written then. `?merge=true` merges into the stored bars (new rows win), else the file
  * replaces them. 201 when the dataset is new, 200 when it replaced or merged one.
  *
- * `POST /api/v1/data/:symbol/:timeframe/generate {bars, start, end, preset, structure, seed}`: a
- * seeded SYNTHETIC set, generated and marked on the gateway like `ktrdr data generate` does
- * locally (a CSV upload could not carry the synthetic marker).
+ * `POST /api/v1/data/:symbol/:timeframe/generate {bars, start, end, preset, structure, seed, force}`:
+ * a seeded SYNTHETIC set, generated and marked on the gateway like `ktrdr data generate` does
+ * locally (a CSV upload could not carry the synthetic marker). Like it, it replaces a stored
+ * dataset only with `force: true`, else 409 `DATA_EXISTS` and nothing written.
  */
 export default defineGatewayRoutes((router, ctx) => {
   // Read-merge-write of one dataset must not interleave with another upload of the same one, or
@@ -65,7 +66,7 @@ export default defineGatewayRoutes((router, ctx) => {
     defineEventHandler(async (event) => {
       const { symbol, timeframe } = dataset(event)
       const body = await readJsonBody(event, ctx.options.maxBodyBytes)
-      const known = ['bars', 'start', 'end', 'preset', 'structure', 'seed']
+      const known = ['bars', 'start', 'end', 'preset', 'structure', 'seed', 'force']
       for (const key of Object.keys(body))
         if (!known.includes(key))
           throw new KtrdrError({
@@ -79,19 +80,25 @@ export default defineGatewayRoutes((router, ctx) => {
       for (const key of ['start', 'end', 'preset', 'structure'] as const)
         if (body[key] !== undefined && typeof body[key] !== 'string')
           throw new KtrdrError({ code: 'BAD_REQUEST', message: `${key} must be a string`, details: { field: key } })
+      if (body.force !== undefined && typeof body.force !== 'boolean')
+        throw new KtrdrError({ code: 'BAD_REQUEST', message: 'force must be true or false', details: { field: 'force' } })
       const key = datasetKey(symbol, timeframe)
       const { existed, stored } = await oneAtATime(key, async () => {
         const existed = await ctx.storage.data.hasItem(key)
-        const stored = await storeSyntheticSeries(ctx.storage.data, {
-          symbol,
-          timeframe,
-          bars: body.bars as number | undefined,
-          start: body.start as string | undefined,
-          end: body.end as string | undefined,
-          preset: body.preset as SyntheticPreset | undefined,
-          structure: body.structure as 'none' | 'trend_regimes' | undefined,
-          seed: body.seed as number | undefined,
-        })
+        const stored = await storeSyntheticSeries(
+          ctx.storage.data,
+          {
+            symbol,
+            timeframe,
+            bars: body.bars as number | undefined,
+            start: body.start as string | undefined,
+            end: body.end as string | undefined,
+            preset: body.preset as SyntheticPreset | undefined,
+            structure: body.structure as 'none' | 'trend_regimes' | undefined,
+            seed: body.seed as number | undefined,
+          },
+          { force: body.force === true },
+        )
         return { existed, stored }
       })
       setResponseStatus(event, existed ? 200 : 201)

@@ -9,9 +9,13 @@ export default defineGatewayRoutes((router, ctx) => {
     '/api/v1/data',
     defineEventHandler(async (event) => {
       const q = getQuery(event)
+      // Checked like the path parameters: a filter no dataset can match is a 400, not an empty list.
+      const given = (v: unknown) => (v === undefined || v === '' ? undefined : v)
+      const symbol = given(q.symbol)
+      const timeframe = given(q.timeframe)
       const datasets = await listDatasets(ctx.storage.data, {
-        symbol: typeof q.symbol === 'string' ? q.symbol : undefined,
-        timeframe: typeof q.timeframe === 'string' ? q.timeframe : undefined,
+        symbol: symbol === undefined ? undefined : assertSymbol(symbol),
+        timeframe: timeframe === undefined ? undefined : assertTimeframe(timeframe),
       })
       return {
         success: true,
@@ -26,7 +30,8 @@ export default defineGatewayRoutes((router, ctx) => {
   router.get(
     '/api/v1/data/:symbol/:timeframe',
     defineEventHandler(async (event) => {
-      const symbol = assertSymbol(decodeURIComponent(getRouterParam(event, 'symbol') ?? ''))
+      // decode: true leaves a malformed escape (%ff) as it is for assertSymbol to refuse, where decodeURIComponent threw (a 500).
+      const symbol = assertSymbol(getRouterParam(event, 'symbol', { decode: true }) ?? '')
       const timeframe = assertTimeframe(getRouterParam(event, 'timeframe'))
       const q = getQuery(event)
       const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined)

@@ -1,6 +1,8 @@
 // The research API: route modules the gateway mounts through the research pack.
 import type { GatewayRoutes } from '../../runtime/gateway/index.ts'
 import catalogRoutes from './catalog.ts'
+import chartsRoutes from './charts.ts'
+import compareRoutes from './compare.ts'
 import compatRoutes from './compat.ts'
 import dataRoutes from './data.ts'
 import dataWriteRoutes from './data-write.ts'
@@ -12,8 +14,9 @@ import trainingsRoutes from './trainings.ts'
 
 /**
  * Cached market data and strategies (read/write), the trading functions' input checks (before the
- * 202), the deployment guide's endpoints mapped onto the trading functions, and read-only views of what they wrote: results, models, training performance,
- * timeframes and symbols.
+ * 202), the deployment guide's endpoints mapped onto the trading functions, and read-only views of
+ * what they wrote: results, models, training performance, timeframes and symbols; what the
+ * dashboard and `ktrdr report`/`compare` draw (decimated charts, comparisons).
  */
 export const researchRoutes: GatewayRoutes[] = [
   invokeChecks,
@@ -25,6 +28,8 @@ export const researchRoutes: GatewayRoutes[] = [
   modelsRoutes,
   trainingsRoutes,
   catalogRoutes,
+  chartsRoutes,
+  compareRoutes,
 ]
 
 /** The trading functions' input checks alone (tests that send stand-in inputs to fake hosts leave them out). */

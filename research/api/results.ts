@@ -25,8 +25,8 @@ function links(id: string, result: unknown): Record<string, string> {
 export default defineGatewayRoutes((router, ctx) => {
   router.get(
     '/api/v1/operations/:id/results',
-    defineEventHandler((event) => {
-      const { op } = ctx.operations.require(getRouterParam(event, 'id', { decode: true })!)
+    defineEventHandler(async (event) => {
+      const { op } = await ctx.operations.require(getRouterParam(event, 'id', { decode: true })!)
       if (op.status !== 'completed' && op.status !== 'failed') {
         throw new KtrdrError({
           code: op.status === 'cancelled' ? 'OPERATION_CANCELLED' : 'OPERATION_NOT_FINISHED',

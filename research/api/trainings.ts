@@ -28,7 +28,7 @@ export default defineGatewayRoutes((router, ctx) => {
   router.get(
     '/api/v1/trainings/:id/performance',
     defineEventHandler(async (event) => {
-      const { op } = ctx.operations.require(getRouterParam(event, 'id', { decode: true })!)
+      const { op } = await ctx.operations.require(getRouterParam(event, 'id', { decode: true })!)
       if (op.operation_type !== 'training' && op.function.name !== TRADING_FUNCTIONS.train) {
         throw new KtrdrError({
           code: 'NOT_A_TRAINING',

@@ -8,10 +8,17 @@ import {
   isKtrdrError,
   listDatasets,
   loadBars,
+  readMeta,
+  refuseOverwrite,
+  resampleSeries,
+  saveBars,
+  sessionFor,
+  SESSION_CALENDARS,
   sliceSeries,
   storeSyntheticSeries,
   type DataIssue,
   type DatasetInfo,
+  type SessionCalendar,
   type StoredImport,
   type StoredSynthetic,
   type SyntheticPreset,
@@ -239,6 +246,7 @@ const generate = defineCommand({
     preset: { type: 'string', description: 'forex (default) or equity' },
     structure: { type: 'string', description: 'Planted structure: none (default) or trend_regimes (see docs/decisions.md)' },
     seed: { type: 'string', description: 'PRNG seed (default 42)' },
+    force: { type: 'boolean', description: 'Replace a dataset already stored under SYMBOL TIMEFRAME' },
     ...storageArgs,
   },
   run: ({ args }) =>
@@ -249,17 +257,21 @@ const generate = defineCommand({
       const bars = args.bars === undefined ? undefined : Number(args.bars)
       const structure = (args.structure ?? 'none') as 'none' | 'trend_regimes'
       const request = { bars, start: args.start, end: args.end, preset, structure, seed }
+      const force = Boolean(args.force)
       const api = remote(args.url)
       let stored: StoredSynthetic
       if (api) {
         // Generated and marked synthetic on the gateway: the same seed gives the same bars there.
         stored = (
-          await api<{ data: StoredSynthetic }>(`${dataPath(args.symbol, args.timeframe)}/generate`, { method: 'POST', body: request })
+          await api<{ data: StoredSynthetic }>(`${dataPath(args.symbol, args.timeframe)}/generate`, {
+            method: 'POST',
+            body: { ...request, force: force || undefined },
+          })
         ).data
       } else {
         const storage = await useDataStorage(args['data-dir'])
         try {
-          stored = await storeSyntheticSeries(storage.data, { symbol: args.symbol, timeframe: args.timeframe, ...request })
+          stored = await storeSyntheticSeries(storage.data, { symbol: args.symbol, timeframe: args.timeframe, ...request }, { force })
         } finally {
           await storage.dispose()
         }
@@ -270,7 +282,55 @@ const generate = defineCommand({
     }),
 })
 
+const resample = defineCommand({
+  meta: {
+    name: 'resample',
+    description: 'Derive coarser bars (4h, 1d, 1w…) from stored finer ones, so every timeframe of a strategy comes from one market',
+  },
+  args: {
+    symbol: { type: 'positional', required: true, description: 'Symbol' },
+    from: { type: 'string', required: true, description: 'Stored timeframe to read (e.g. 1h)' },
+    to: { type: 'string', required: true, description: 'Timeframe(s) to write, comma-separated (e.g. 4h,1d,1w)' },
+    session: {
+      type: 'string',
+      description: `Bucket clock: ${SESSION_CALENDARS.join(', ')} (default: from the dataset's metadata, equities us_equity, forex fx, else utc)`,
+    },
+    force: { type: 'boolean', description: 'Replace datasets already stored under the target timeframes' },
+    ...storageArgs,
+  },
+  run: ({ args }) =>
+    guard(async () => {
+      if (args.url !== undefined) throw new Error('resample reads and writes a local data directory (--data-dir); it has no --url form')
+      const targets = String(args.to)
+        .split(',')
+        .map((t) => t.trim())
+        .filter(Boolean)
+      if (!targets.length) throw new Error('--to needs at least one timeframe, e.g. --to 4h,1d')
+      if (args.session !== undefined && !SESSION_CALENDARS.includes(args.session as SessionCalendar))
+        throw new Error(`--session must be one of ${SESSION_CALENDARS.join(', ')} (got ${args.session})`)
+      const storage = await useDataStorage(args['data-dir'])
+      try {
+        const source = await loadBars(storage.data, { symbol: args.symbol, timeframe: args.from })
+        const meta = await readMeta(storage.data, args.symbol, args.from)
+        const session = (args.session as SessionCalendar | undefined) ?? sessionFor(meta)
+        // Every target is checked before anything is written: one refusal leaves all of them as they were.
+        const derived = targets.map((tf) => resampleSeries(source, tf, session))
+        for (const tf of targets) await refuseOverwrite(storage.data, args.symbol, tf, !!args.force)
+        for (const series of derived) {
+          const saved = await saveBars(storage.data, series, {
+            meta: { ...meta, source: `resample:${args.from}`, resampled_from: args.from, session, updated_at: new Date().toISOString() },
+          })
+          console.log(
+            `${args.symbol} ${args.from} → ${series.timeframe}: ${source.length} bars → ${saved.bars} (${session} sessions${meta?.synthetic ? ', SYNTHETIC' : ''}) → ${saved.key}`,
+          )
+        }
+      } finally {
+        await storage.dispose()
+      }
+    }),
+})
+
 export default defineCommand({
-  meta: { name: 'data', description: 'Market data cache: list, show, import, generate (local, or a cluster with --url)' },
-  subCommands: { list, show, import: importCmd, generate },
+  meta: { name: 'data', description: 'Market data cache: list, show, import, generate, resample (local, or a cluster with --url)' },
+  subCommands: { list, show, import: importCmd, generate, resample },
 })

@@ -6,6 +6,8 @@ import { readdir } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { defineCommand } from 'citty'
 import { consola } from 'consola'
+import { deployFunction, followOperation, isFinished, startLocalCluster, type GatewayClient } from '../../runtime/cli/index.ts'
+import type { Operation } from '../../runtime/protocol/index.ts'
 
 // The demo is all about its output: consola drops below-warn messages when it thinks it runs
 // under a test runner (an env var inherited by a child process is enough), so fix the level.
@@ -28,77 +30,29 @@ interface DemoOptions {
   serve: boolean
 }
 
-type Op = {
-  operation_id: string
-  status: string
-  progress: { percentage: number; current_step: string | null }
-  result: any
-  error: { message: string } | null
-  worker_id: string | null
-}
-
-async function api<T>(
-  base: string,
-  path: string,
-  init: { method?: string; body?: unknown; raw?: Uint8Array; contentType?: string } = {},
-): Promise<T> {
-  const res = await fetch(`${base}${path}`, {
-    method: init.method ?? (init.body !== undefined || init.raw ? 'POST' : 'GET'),
-    headers: { 'content-type': init.contentType ?? 'application/json' },
-    body: init.raw ?? (init.body === undefined ? undefined : JSON.stringify(init.body)),
-  })
-  const text = await res.text()
-  const body = text ? JSON.parse(text) : null
-  if (!res.ok) throw new Error(`${init.method ?? 'POST'} ${path} → ${res.status}: ${body?.message ?? text}`)
-  return body as T
-}
-
-/** The operation states of an SSE stream (`event: state|progress|requeued|completed|…`, `data: <op>`). */
-async function* operationEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<Op> {
-  const decoder = new TextDecoder()
-  let buffer = ''
-  for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
-    buffer += decoder.decode(chunk, { stream: true })
-    let end: number
-    while ((end = buffer.indexOf('\n\n')) >= 0) {
-      const block = buffer.slice(0, end)
-      buffer = buffer.slice(end + 2)
-      const data = block
-        .split('\n')
-        .filter((l) => l.startsWith('data:'))
-        .map((l) => l.slice(5).trimStart())
-        .join('\n')
-      if (data) yield JSON.parse(data) as Op
-    }
-  }
-}
+/** An operation whose result the demo reads field by field (train's and backtest's result shapes). */
+type Op = Omit<Operation, 'result'> & { result: any }
 
 /**
- * Follows an operation over its server-sent events (GET /api/v1/operations/:id/events: the current
- * state, each change, then the final state), printing each new progress step. Nothing polls; if the
- * stream drops before the end it reconnects (the first event is the current state again). Bounded
- * by `timeoutMs`.
+ * Follows an operation over its server-sent events (the current state, each change, then the
+ * final state), printing each new progress step; the follower reconnects if the stream drops.
+ * Bounded by `timeoutMs`.
  */
-async function follow(base: string, id: string, label: string, timeoutMs: number): Promise<Op> {
-  const deadline = Date.now() + timeoutMs
+async function follow(client: GatewayClient, id: string, label: string, timeoutMs: number): Promise<Op> {
   let last = ''
   let lastStep = ''
   let lastAt = 0
-  let latest: Op | null = null
-  for (let attempt = 0; ; attempt++) {
-    const remaining = deadline - Date.now()
-    if (remaining <= 0) throw new Error(`${label} ${id} did not finish within ${timeoutMs / 1000} s (still ${latest?.status ?? 'unknown'})`)
-    const abort = new AbortController()
-    const timer = setTimeout(() => abort.abort(), remaining)
-    let final: Op | null = null
-    try {
-      const res = await fetch(`${base}/api/v1/operations/${id}/events`, { headers: { accept: 'text/event-stream' }, signal: abort.signal })
-      if (!res.ok || !res.body) throw new Error(`GET /api/v1/operations/${id}/events → ${res.status}: ${await res.text()}`)
-      for await (const op of operationEvents(res.body)) {
+  let latest: Operation | null = null
+  const deadline = AbortSignal.timeout(timeoutMs)
+  let final: Op
+  try {
+    final = (await followOperation(client, id, {
+      signal: deadline,
+      onState: (op) => {
         latest = op
         const step = op.progress.current_step ?? op.status
         const line = `${op.progress.percentage.toFixed(0).padStart(3)}%  ${step}`
-        const done = op.status === 'completed' || op.status === 'failed' || op.status === 'cancelled'
+        const done = isFinished(op)
         // Every new step is printed; within one step (training batches) at most a line per 500 ms.
         if (line !== last && (step !== lastStep || done || Date.now() - lastAt >= 500)) {
           log.log(`  [${label}] ${line}`)
@@ -106,23 +60,17 @@ async function follow(base: string, id: string, label: string, timeoutMs: number
           lastStep = step
           lastAt = Date.now()
         }
-        if (done) {
-          final = op
-          break
-        }
-      }
-    } catch (error) {
-      if (abort.signal.aborted) continue // the deadline: reported at the top of the loop
-      if (/→ 4\d\d/.test((error as Error).message)) throw error
-    } finally {
-      clearTimeout(timer)
-      abort.abort() // closes the stream once the final state is in
-    }
-    if (final?.status === 'completed') return final
-    if (final) throw new Error(`${label} ${final.operation_id} ${final.status}: ${final.error?.message ?? 'no error message'}`)
-    // The stream ended early (a gateway restart, a proxy timeout): back off a little, then resubscribe.
-    await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** Math.min(attempt, 4))))
+      },
+    })) as Op
+  } catch (error) {
+    if (deadline.aborted)
+      throw new Error(
+        `${label} ${id} did not finish within ${timeoutMs / 1000} s (still ${(latest as Operation | null)?.status ?? 'unknown'})`,
+      )
+    throw error
   }
+  if (final.status === 'completed') return final
+  throw new Error(`${label} ${final.operation_id} ${final.status}: ${final.error?.message ?? 'no error message'}`)
 }
 
 const fmtPct = (v: number) => `${(v * 100).toFixed(2)}%`
@@ -131,13 +79,11 @@ const fmtNum = (v: number, d = 2) => v.toLocaleString('en-US', { maximumFraction
 export async function runDemo(o: DemoOptions): Promise<void> {
   const started = Date.now()
   const home = resolve(o.home)
-  const [{ createGateway }, { createHost }, { buildFunctionBundle }, { createKtrdrStorage }, synthetic, store] = await Promise.all([
-    import('../../runtime/gateway/index.ts'),
-    import('../../runtime/host/index.ts'),
-    import('../../runtime/bundler/index.ts'),
+  const [{ createKtrdrStorage }, synthetic, store, { researchRoutes }] = await Promise.all([
     import('../../storage/index.ts'),
     import('../../trading/index.ts'),
     import('../../trading/index.ts'),
+    import('../api/index.ts'),
   ])
   const storageConfig = { root: home }
   const storage = await createKtrdrStorage(storageConfig)
@@ -145,51 +91,32 @@ export async function runDemo(o: DemoOptions): Promise<void> {
 
   try {
     log.start(`1/6 Local cluster: gateway on 127.0.0.1:${o.port}, 2 hosts, storage under ${home}`)
-    const gateway = await createGateway({
-      host: '127.0.0.1',
+    const cluster = await startLocalCluster({
+      home,
       port: o.port,
-      dbPath: join(home, 'gateway.db'),
-      storage: storageConfig,
-      apiToken: null,
-      clusterToken: null,
-      quiet: true,
-      routes: (await import('../api/index.ts')).researchRoutes,
-    })
-    cleanups.unshift(() => gateway.close())
-    const base = gateway.url
-    for (const n of [1, 2]) {
-      const host = await createHost({
-        apiUrl: base,
-        workerId: `demo-host-${n}`,
-        workerType: 'general',
-        port: o.hostPort ? o.hostPort + n - 1 : 0,
-        bind: '127.0.0.1',
-        slots: 1,
-        storage: storageConfig,
-        cacheDir: join(home, `host-${n}`),
+      hosts: 2,
+      hostPort: o.hostPort,
+      slots: 1,
+      workerIdPrefix: 'demo-host',
+      gateway: {
+        apiToken: null,
         clusterToken: null,
-        logLevel: 'warn',
-        detectGpu: false,
-        gpu: false,
-      })
-      cleanups.unshift(() => host.close({ timeoutMs: 5000 }))
-      await host.registered
-    }
-    const workers = await api<unknown[] | { workers: unknown[] }>(base, '/api/v1/workers')
+        quiet: true,
+        routes: [...researchRoutes, ...(await import('../ui/index.ts')).dashboardRoutes],
+      },
+      host: (i) => ({ workerType: 'general', cacheDir: join(home, `host-${i + 1}`), logLevel: 'warn', detectGpu: false, gpu: false }),
+    })
+    cleanups.unshift(() => cluster.close({ timeoutMs: 5000 }))
+    const { client } = cluster
+    const base = cluster.url
+    const workers = await client<unknown[] | { workers: unknown[] }>('/api/v1/workers')
     log.success(`Gateway ${base}, ${Array.isArray(workers) ? workers.length : workers.workers.length} hosts registered`)
 
     log.start('2/6 Building and deploying the train and backtest functions (Nitro bundles)')
-    const deployed: Record<string, number> = {}
     for (const name of ['train', 'backtest']) {
-      const bundle = await buildFunctionBundle(name, { outDir: join(home, 'build') })
-      const { readFile } = await import('node:fs/promises')
-      const version = await api<{ version: number; sha256: string }>(base, `/api/v1/functions/${name}/versions`, {
-        raw: await readFile(bundle.archivePath),
-        contentType: 'application/gzip',
-      })
-      deployed[name] = version.version
+      const version = await deployFunction(name, { gateway: client, outDir: join(home, 'build') })
       log.success(
-        `${name} v${version.version} (${(bundle.size / 1024).toFixed(0)} KiB, sha256 ${version.sha256.slice(0, 12)}, built in ${(bundle.buildMs / 1000).toFixed(1)} s)`,
+        `${name} v${version.version} (${(version.size / 1024).toFixed(0)} KiB, sha256 ${version.sha256.slice(0, 12)}, built in ${((version.buildMs ?? 0) / 1000).toFixed(1)} s)`,
       )
     }
 
@@ -224,7 +151,8 @@ export async function runDemo(o: DemoOptions): Promise<void> {
     log.success(`Copied ${copied.length} example strategies into the strategies mount`)
 
     log.start(`4/6 Training ${o.strategy} (${o.epochs} epochs) through POST /api/v1/trainings/start`)
-    const train = await api<Op>(base, '/api/v1/trainings/start', {
+    const train = await client<Op>('/api/v1/trainings/start', {
+      method: 'POST',
       body: {
         strategy_name: o.strategy,
         symbols: [o.symbol],
@@ -235,7 +163,7 @@ export async function runDemo(o: DemoOptions): Promise<void> {
         seed: o.seed,
       },
     })
-    const trained = await follow(base, train.operation_id, 'train', 30 * 60_000)
+    const trained = await follow(client, train.operation_id, 'train', 30 * 60_000)
     const modelPath: string = trained.result?.model_path
     if (!modelPath) throw new Error(`train ${train.operation_id} completed without a model_path in its result`)
     const tm = trained.result?.test_metrics ?? {}
@@ -259,7 +187,8 @@ export async function runDemo(o: DemoOptions): Promise<void> {
     log.start('5/6 Backtesting strictly out of sample (require_out_of_sample) through POST /api/v1/backtests/start')
     // The model's strategy `name:` (e.g. v3_multi_indicator_example) can differ from its file name.
     const strategyName: string = trained.result?.strategy_name ?? trained.result?.session_info?.strategy_name ?? o.strategy
-    const bt = await api<Op>(base, '/api/v1/backtests/start', {
+    const bt = await client<Op>('/api/v1/backtests/start', {
+      method: 'POST',
       body: {
         model_path: modelPath,
         strategy_name: strategyName,
@@ -273,7 +202,7 @@ export async function runDemo(o: DemoOptions): Promise<void> {
         require_out_of_sample: true,
       },
     })
-    const done = await follow(base, bt.operation_id, 'backtest', 15 * 60_000)
+    const done = await follow(client, bt.operation_id, 'backtest', 15 * 60_000)
     const r = done.result
     const m = r.metrics
 
@@ -334,11 +263,13 @@ export async function runDemo(o: DemoOptions): Promise<void> {
     log.log(`  model         ${join(home, modelPath)}`)
     log.log('')
     log.log(
-      `Look at them through the API${o.serve ? '' : ' (the gateway keeps them; `ktrdr demo --serve` or `ktrdr up --port ' + o.port + '` to query)'}:`,
+      `Look at them in the dashboard or through the API${o.serve ? '' : ' (the gateway keeps them; `ktrdr demo --serve` or `ktrdr up --port ' + o.port + '` to query)'}:`,
     )
     // Keys become URL paths segment by segment (symbols and strategy names may hold odd characters).
     const url = (key: string) => key.split('/').map(encodeURIComponent).join('/')
     const modelKey: string = trained.result?.model_key ?? modelPath.replace(/^models\//, '')
+    log.log(`  dashboard     ${base}/ui/#/backtests/${bt.operation_id}   (and #/trainings/${train.operation_id})`)
+    log.log(`  tearsheet     npx ktrdr report ${bt.operation_id} --url ${base}   (one HTML file, opens offline)`)
     log.log(`  curl -s ${base}/api/v1/operations/${bt.operation_id}/results | jq .results.metrics`)
     log.log(`  curl -s ${base}/api/v1/results/${url(r.results_prefix)} | jq .keys`)
     log.log(`  curl -s ${base}/api/v1/results/${url(r.results.trades_key)} | jq '.[0:3]'`)

@@ -1,15 +1,14 @@
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { createKtrdrStorage } from '../../storage/index.ts'
+import { tempStorage } from '../../test/kit/index.ts'
 import { seedExampleStrategies } from '../seed.ts'
 
 const examples = join(import.meta.dirname, '../../examples/strategies')
 
 describe('ktrdr up seeds the strategies mount', () => {
   it('stores every example once and never overwrites a strategy already there', async () => {
-    const storage = await createKtrdrStorage({ root: mkdtempSync(join(tmpdir(), 'ktrdr-seed-')) })
+    const { storage, cleanup } = await tempStorage('ktrdr-seed-')
     try {
       await storage.strategies.setItemRaw('v3_minimal.yaml', Buffer.from('name: mine\n'))
       const stored = await seedExampleStrategies(storage.strategies, examples)
@@ -25,7 +24,7 @@ describe('ktrdr up seeds the strategies mount', () => {
       )
       expect(await seedExampleStrategies(storage.strategies, examples)).toEqual([])
     } finally {
-      await storage.dispose()
+      await cleanup()
     }
   })
 })

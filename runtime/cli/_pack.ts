@@ -1,6 +1,6 @@
-import type { CommandDef } from 'citty'
 import type { ConsolaInstance } from 'consola'
 import type { Gateway, GatewayRoutes } from '../gateway/index.ts'
+import type { LazyCommand } from './_lazy.ts'
 
 /** What `ktrdr up` hands a pack once the gateway and hosts run and functions are deployed. */
 export interface KtrdrUpContext {
@@ -16,8 +16,8 @@ export interface KtrdrPack {
   name: string
   /** Route modules (defineGatewayRoutes) the gateway mounts beside its own; loaded only when a gateway starts. */
   routes?: () => Promise<GatewayRoutes[]>
-  /** `ktrdr <name>` subcommands, each loaded only when used. */
-  commands?: Record<string, () => Promise<CommandDef<any>>>
+  /** `ktrdr <name>` subcommands: the description `ktrdr --help` lists, and a loader run only when the subcommand is. */
+  commands?: Record<string, LazyCommand>
   /** Runs at the end of `ktrdr up` (e.g. seeding example data). */
   onUp?: (ctx: KtrdrUpContext) => Promise<void>
 }

@@ -1,40 +1,66 @@
 import { defineCommand, runMain, type CommandDef } from 'citty'
+import { lazySubCommands, type LazyCommand } from './_lazy.ts'
 import type { KtrdrPack } from './_pack.ts'
 
 export interface CliOptions {
   /** Domain packs: their commands join the runtime's, their routes join every gateway the CLI starts. */
   packs?: KtrdrPack[]
+  /** The arguments after `ktrdr` (default: the process's): only the subcommand they name is imported. */
+  rawArgs?: string[]
+}
+
+/** The runtime's subcommands; each lives in its own file and is imported only when it runs. */
+export function runtimeCommands(packs: readonly KtrdrPack[] = []): Record<string, LazyCommand> {
+  return {
+    gateway: {
+      description: 'Run the gateway: REST API on :8000, worker registry, scheduler, durable operations',
+      load: () => import('./commands/gateway.ts').then((m) => m.createGatewayCommand(packs)),
+    },
+    host: {
+      description: 'Run a function host: registers with the gateway, runs function bundles in isolated executors',
+      load: () => import('./commands/host.ts').then((m) => m.default),
+    },
+    up: {
+      description: 'A whole local cluster in one process: gateway on 127.0.0.1:8000 plus N hosts on 5003, 5004, …, storage under ./.ktrdr',
+      load: () => import('./commands/up.ts').then((m) => m.createUpCommand(packs)),
+    },
+    workers: {
+      description: 'Registered function hosts (list by default)',
+      load: () => import('./commands/workers.ts').then((m) => m.default),
+    },
+    ops: { description: 'Operations: list, show, cancel, resume, watch', load: () => import('./commands/ops.ts').then((m) => m.default) },
+    invoke: {
+      description: 'Invoke a function (name, name@version or name@alias) through the gateway',
+      load: () => import('./commands/invoke.ts').then((m) => m.default),
+    },
+    fn: { description: 'Build, deploy and manage function versions', load: () => import('./commands/fn.ts').then((m) => m.default) },
+    secret: {
+      description: "Per-function secrets, delivered only to that function's executors",
+      load: () => import('./commands/secret.ts').then((m) => m.default),
+    },
+  }
 }
 
 /**
- * The `ktrdr` command: the runtime's subcommands plus the packs'. Each subcommand lives in its own
- * file and is loaded only when used, so `ktrdr host` never pays for the gateway's database driver
- * and vice versa.
+ * The `ktrdr` command: the runtime's subcommands plus the packs'. Only the subcommand named on the
+ * command line is imported, so `ktrdr host` never pays for the gateway's database driver, and
+ * `ktrdr --help` for none of them.
  */
-export function createCli({ packs = [] }: CliOptions = {}): CommandDef {
-  const subCommands: Record<string, () => Promise<CommandDef<any>>> = {
-    gateway: () => import('./commands/gateway.ts').then((m) => m.createGatewayCommand(packs)),
-    host: () => import('./commands/host.ts').then((m) => m.default),
-    up: () => import('./commands/up.ts').then((m) => m.createUpCommand(packs)),
-    workers: () => import('./commands/workers.ts').then((m) => m.default),
-    ops: () => import('./commands/ops.ts').then((m) => m.default),
-    invoke: () => import('./commands/invoke.ts').then((m) => m.default),
-    fn: () => import('./commands/fn.ts').then((m) => m.default),
-    secret: () => import('./commands/secret.ts').then((m) => m.default),
-  }
+export function createCli({ packs = [], rawArgs = process.argv.slice(2) }: CliOptions = {}): CommandDef {
+  const commands = runtimeCommands(packs)
   for (const pack of packs) {
-    for (const [name, load] of Object.entries(pack.commands ?? {})) {
-      if (subCommands[name])
-        throw new Error(`Pack ${pack.name} defines the command "${name}", which another pack or the runtime already has`)
-      subCommands[name] = load
+    for (const [name, command] of Object.entries(pack.commands ?? {})) {
+      if (commands[name]) throw new Error(`Pack ${pack.name} defines the command "${name}", which another pack or the runtime already has`)
+      commands[name] = command
     }
   }
   return defineCommand({
     meta: { name: 'ktrdr', description: 'Neuro-fuzzy trading research on a function cluster' },
-    subCommands,
+    subCommands: lazySubCommands(commands, rawArgs),
   })
 }
 
 export function runCli(options: CliOptions = {}): Promise<void> {
-  return runMain(createCli(options))
+  const rawArgs = options.rawArgs ?? process.argv.slice(2)
+  return runMain(createCli({ ...options, rawArgs }), { rawArgs })
 }

@@ -3,7 +3,7 @@ import { extname, relative, isAbsolute } from 'node:path'
 import type { H3Event } from 'h3'
 import { sendStream, setResponseHeader } from 'h3'
 import type { KtrdrStorage, MountName } from '../../storage/index.ts'
-import { resolveLocalPath } from '../../storage/index.ts'
+import { resolveLocalPath, storageKeyProblem } from '../../storage/index.ts'
 import { KtrdrError } from '../protocol/index.ts'
 
 const TYPES: Record<string, string> = {
@@ -40,6 +40,14 @@ export function parseStoreKey(rawPath: string, what: string): string {
         code: 'INVALID_KEY',
         message: `${what} key segment "${raw}" is not valid percent-encoding`,
         cause,
+      })
+    }
+    const problem = storageKeyProblem(s)
+    if (problem) {
+      const shown = JSON.stringify(s.length > 60 ? `${s.slice(0, 60)}…` : s)
+      throw new KtrdrError({
+        code: 'INVALID_KEY',
+        message: `${what} key segment ${shown} is not allowed: ${problem}`,
       })
     }
     if (s.startsWith('.') || /[:\\\0/]/.test(s)) {

@@ -1,11 +1,33 @@
 import type { Socket } from 'node:net'
 import type { ConsolaInstance } from 'consola'
-import { errorInfo } from '../protocol/index.ts'
+import type { GatewayHooks } from './_hooks.ts'
 import { DEFINITIVE_NETWORK_ERRORS, type HostClient } from './_host-client.ts'
-import type { Dispatcher } from './_dispatcher.ts'
 import type { ResolvedGatewayOptions } from './_options.ts'
-import type { OperationsService } from './_operations.ts'
 import type { WorkerEntry, WorkerRegistry } from './_workers.ts'
+
+export interface HealthMonitor {
+  /** Starts the poll (every `health.intervalMs`) and the heartbeat watch (a fraction of `heartbeatTimeoutMs`). */
+  start(): void
+  /** One round of the guide's poll: removes hosts unavailable for `removalMs`, then checks every host. */
+  poll(): Promise<void>
+  /** One immediate health call; a refused connection loses the host at once. */
+  probe(entry: WorkerEntry, why: string): Promise<void>
+  /** Probes every host whose heartbeat is overdue. */
+  watch(): void
+  /** Remember the connection a host heartbeats on; when it closes, check the host right away. */
+  trackConnection(entry: WorkerEntry, socket: Socket | undefined): void
+  close(): void
+}
+
+export interface HealthMonitorDeps {
+  options: ResolvedGatewayOptions
+  workers: WorkerRegistry
+  hooks: GatewayHooks
+  client: HostClient
+  logger: ConsolaInstance
+  /** The clock (ms); the registry must use the same one. */
+  now?: () => number
+}
 
 /**
  * Liveness, three ways, fastest first:
@@ -14,17 +36,12 @@ import type { WorkerEntry, WorkerRegistry } from './_workers.ts'
  * 2. A heartbeat overdue (default 2.5 s) → probe it at once.
  * 3. The guide's poll: every 10 s, 5 s timeout, 3 failures → TEMPORARILY_UNAVAILABLE; unavailable
  *    for 300 s (from the moment it became so) → removed.
- * Losing a host re-queues what it held.
+ * A host found dead is marked lost in the registry, which emits `worker:lost`; the dispatcher
+ * settles its work. A dispatch that cannot reach a host (`worker:unreachable`) triggers a probe.
  */
-export function createHealthMonitor(deps: {
-  options: ResolvedGatewayOptions
-  workers: WorkerRegistry
-  operations: OperationsService
-  dispatcher: Dispatcher
-  client: HostClient
-  logger: ConsolaInstance
-}) {
-  const { options, workers, client, dispatcher, logger } = deps
+export function createHealthMonitor(deps: HealthMonitorDeps): HealthMonitor {
+  const { options, workers, client, logger, hooks } = deps
+  const now = deps.now ?? Date.now
   const h = options.health
   const probing = new Set<string>()
   const sockets = new WeakSet<Socket>()
@@ -33,37 +50,46 @@ export function createHealthMonitor(deps: {
   let polling = false
   let closed = false
 
+  const current = (entry: WorkerEntry) => !closed && workers.get(entry.record.worker_id) === entry
+
   function lose(entry: WorkerEntry, reason: string) {
-    if (closed || workers.get(entry.record.worker_id) !== entry) return
-    const wasLost = entry.lost
+    if (!current(entry)) return
     workers.markFailure(entry, h.failures, true)
-    if (!wasLost) {
-      logger.warn(`Host ${entry.record.worker_id} lost: ${reason}`)
-      dispatcher.hostLost(entry, reason)
+    if (!entry.lost) logger.warn(`Host ${entry.record.worker_id} lost: ${reason}`)
+    workers.markLost(entry, reason)
+  }
+
+  function failed(entry: WorkerEntry, reason: string) {
+    if (!current(entry)) return
+    const down = workers.markFailure(entry, h.failures, false)
+    if (down && !entry.lost) {
+      logger.warn(
+        `Host ${entry.record.worker_id} is TEMPORARILY_UNAVAILABLE after ${entry.record.health_check_failures} failed health checks (${reason})`,
+      )
+      workers.markLost(entry, `${entry.record.health_check_failures} failed health checks: ${reason}`)
     }
   }
 
-  /** One immediate health call; the verdict matters only if the host is still the same entry. */
   async function probe(entry: WorkerEntry, why: string) {
     const id = entry.record.worker_id
     if (probing.has(id) || entry.lost) return
     probing.add(id)
     try {
       const res = await client.health(entry.record.endpoint_url, h.probeTimeoutMs)
-      entry.record.last_health_check = new Date().toISOString()
+      entry.record.last_health_check = new Date(now()).toISOString()
       if (closed) return
       if (res.status === 200 && res.body?.healthy !== false) {
-        entry.lastHeartbeatMs = Date.now()
+        entry.lastHeartbeatMs = now()
         workers.markHealthy(entry)
-      } else failed(entry, `${why}; health answered HTTP ${res.status}`, false)
-      entry.lastHeartbeatMs = Math.max(entry.lastHeartbeatMs, Date.now())
+      } else failed(entry, `${why}; health answered HTTP ${res.status}`)
+      entry.lastHeartbeatMs = Math.max(entry.lastHeartbeatMs, now())
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? ''
       // A refused connection is proof; a timeout only counts as one failed check.
       if (DEFINITIVE_NETWORK_ERRORS.has(code)) lose(entry, `${why}; health probe failed: ${(error as Error).message}`)
       else {
-        failed(entry, `${why}; health probe failed: ${(error as Error).message}`, false)
-        entry.lastHeartbeatMs = Date.now()
+        failed(entry, `${why}; health probe failed: ${(error as Error).message}`)
+        entry.lastHeartbeatMs = now()
       }
     } finally {
       probing.delete(id)
@@ -74,28 +100,12 @@ export function createHealthMonitor(deps: {
     try {
       const res = await client.health(entry.record.endpoint_url, h.timeoutMs)
       if (closed) return
-      entry.record.last_health_check = new Date().toISOString()
-      if (res.status === 200 && res.body?.healthy !== false) {
-        const wasLost = entry.lost
-        workers.markHealthy(entry)
-        if (wasLost) dispatcher.kick()
-        return
-      }
-      failed(entry, `health answered HTTP ${res.status}`, false)
+      entry.record.last_health_check = new Date(now()).toISOString()
+      // Back from TEMPORARILY_UNAVAILABLE, the registry's worker:status wakes the dispatcher.
+      if (res.status === 200 && res.body?.healthy !== false) workers.markHealthy(entry)
+      else failed(entry, `health answered HTTP ${res.status}`)
     } catch (error) {
-      failed(entry, (error as Error).message, false)
-    }
-  }
-
-  function failed(entry: WorkerEntry, reason: string, definitive: boolean) {
-    if (closed || workers.get(entry.record.worker_id) !== entry) return
-    const wasLost = entry.lost
-    const down = workers.markFailure(entry, h.failures, definitive)
-    if (down && !wasLost) {
-      logger.warn(
-        `Host ${entry.record.worker_id} is TEMPORARILY_UNAVAILABLE after ${entry.record.health_check_failures} failed health checks (${reason})`,
-      )
-      dispatcher.hostLost(entry, `${entry.record.health_check_failures} failed health checks: ${reason}`)
+      failed(entry, (error as Error).message)
     }
   }
 
@@ -103,16 +113,16 @@ export function createHealthMonitor(deps: {
     if (polling) return
     polling = true
     try {
-      const now = Date.now()
+      const at = now()
       for (const entry of workers.all()) {
         // Counted from the moment it became TEMPORARILY_UNAVAILABLE, as the threshold's name says:
         // counting from its last healthy moment removed it (failures × interval) early, ~280 s in.
         const since = entry.unavailableSinceMs
-        if (since !== null && now - since > h.removalMs) {
+        if (since !== null && at - since > h.removalMs) {
           logger.info(
-            `Removing host ${entry.record.worker_id}: unavailable for more than ${Math.round(h.removalMs / 1000)} s (TEMPORARILY_UNAVAILABLE since ${new Date(since).toISOString()}, ${Math.round((now - since) / 1000)} s ago)`,
+            `Removing host ${entry.record.worker_id}: unavailable for more than ${Math.round(h.removalMs / 1000)} s (TEMPORARILY_UNAVAILABLE since ${new Date(since).toISOString()}, ${Math.round((at - since) / 1000)} s ago)`,
           )
-          dispatcher.hostLost(entry, 'removed after being unavailable')
+          workers.markLost(entry, 'removed after being unavailable')
           workers.remove(entry.record.worker_id)
         }
       }
@@ -122,40 +132,18 @@ export function createHealthMonitor(deps: {
     }
   }
 
-  /** Running operations far past their timeout: the host should have failed them; settle them here. */
-  function sweepDeadlines(now: number) {
-    const grace = options.queue.deadlineGraceMs
-    for (const s of deps.operations.live.values()) {
-      if (s.op.status !== 'running' || !s.op.timings.placed_at) continue
-      const timeoutMs = s.plan.function.timeout_seconds * 1000
-      if (now <= Date.parse(s.op.timings.placed_at) + timeoutMs + grace) continue
-      const workerId = s.op.worker_id
-      logger.warn(
-        `Operation ${s.op.operation_id} has no result ${Math.round(grace / 1000)} s after its ${s.plan.function.timeout_seconds} s timeout; failing it`,
-      )
-      deps.operations.fail(
-        s,
-        errorInfo(
-          'FUNCTION_TIMEOUT',
-          `No result from host ${workerId} ${Math.round(grace / 1000)} s after the function's ${s.plan.function.timeout_seconds} s timeout; the gateway failed the operation`,
-        ),
-      )
-      dispatcher.forwardCancel(workerId, s.op.operation_id)
+  function watch() {
+    const at = now()
+    for (const entry of workers.all()) {
+      if (!entry.lost && at - entry.lastHeartbeatMs > h.heartbeatTimeoutMs)
+        void probe(entry, `no heartbeat for ${at - entry.lastHeartbeatMs} ms`)
     }
   }
 
-  let lastSweep = 0
-  function watch() {
-    const now = Date.now()
-    if (now - lastSweep >= 1000) {
-      lastSweep = now
-      sweepDeadlines(now)
-    }
-    for (const entry of workers.all()) {
-      if (!entry.lost && now - entry.lastHeartbeatMs > h.heartbeatTimeoutMs)
-        void probe(entry, `no heartbeat for ${now - entry.lastHeartbeatMs} ms`)
-    }
-  }
+  const offUnreachable = hooks.on('worker:unreachable', (record, reason) => {
+    const entry = workers.get(record.worker_id)
+    if (entry?.record === record) void probe(entry, `${reason}; dispatch could not reach it`)
+  })
 
   return {
     start() {
@@ -166,21 +154,20 @@ export function createHealthMonitor(deps: {
     },
     poll,
     probe,
-    /** Remember the connection a host heartbeats on; when it closes, check the host right away. */
-    trackConnection(entry: WorkerEntry, socket: Socket | undefined) {
+    watch,
+    trackConnection(entry, socket) {
       if (!socket || sockets.has(socket)) return
       sockets.add(socket)
       socket.once('close', () => {
-        const current = workers.get(entry.record.worker_id)
-        if (current && !current.lost) void probe(current, 'its connection closed')
+        const live = workers.get(entry.record.worker_id)
+        if (live && !live.lost) void probe(live, 'its connection closed')
       })
     },
     close() {
       closed = true
+      offUnreachable()
       if (pollTimer) clearInterval(pollTimer)
       if (watchTimer) clearInterval(watchTimer)
     },
   }
 }
-
-export type HealthMonitor = ReturnType<typeof createHealthMonitor>

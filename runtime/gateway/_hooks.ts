@@ -10,8 +10,13 @@ export interface GatewayHookMap {
   'operation:requeued': (op: Operation, reason: string) => void
   'worker:registered': (worker: WorkerRecord) => void
   'worker:status': (worker: WorkerRecord, previous: WorkerRecord['status']) => void
-  /** The host was found dead (refused probe, failed polls); its operations were re-queued. */
+  /**
+   * The gateway lets go of the host's work: found dead (refused probe, failed polls), deregistered,
+   * or replaced at its endpoint. The dispatcher, listening first, re-queues (or fails) what it held.
+   */
   'worker:lost': (worker: WorkerRecord, reason: string) => void
+  /** A dispatch could not reach the host (refused, reset, timed out): the health monitor probes it now. */
+  'worker:unreachable': (worker: WorkerRecord, reason: string) => void
   'worker:removed': (worker: WorkerRecord) => void
   /** The gateway is closing: route packs release what they hold (worker threads, timers). */
   'gateway:close': () => void

@@ -30,6 +30,9 @@ export interface InvokeRequest {
   metadata?: Record<string, unknown>
 }
 
+/** Resolves `name[@version|alias]`, validates the input, accepts (durably) and waits up to `wait_seconds`. */
+export type Invoker = (name: string, request: InvokeRequest, signal?: AbortSignal) => Promise<InvokeResult>
+
 export interface InvokeResult {
   statusCode: 200 | 202
   operation: Operation
@@ -126,7 +129,7 @@ export function createInvoker(deps: {
   /** Packs' checks of a function's input (defineInvokeCheck), run before the operation exists. */
   checks: InvokeChecks
   storage: KtrdrStorage
-}) {
+}): Invoker {
   const { options, functions, operations, workers, dispatcher } = deps
 
   return async function invoke(name: string, request: InvokeRequest, signal?: AbortSignal): Promise<InvokeResult> {
@@ -135,7 +138,7 @@ export function createInvoker(deps: {
     const wait = Math.min(request.wait_seconds ?? 0, options.queue.maxWaitSeconds) * 1000
 
     if (request.idempotency_key) {
-      const existing = operations.byIdempotencyKey(request.idempotency_key)
+      const existing = await operations.byIdempotencyKey(request.idempotency_key)
       if (existing) {
         if (existing.op.function.name !== spec.split('@')[0]) {
           throw new KtrdrError({
@@ -200,7 +203,6 @@ export function createInvoker(deps: {
       },
       priority: request.priority ?? 0,
       idempotencyKey: request.idempotency_key ?? null,
-      maxAttempts: attemptBudget,
       metadata: request.metadata,
     })
     dispatcher.kick()
@@ -210,5 +212,3 @@ export function createInvoker(deps: {
     return { statusCode: done ? 200 : 202, operation: finished, reused: false, warnings: done ? [] : warnings }
   }
 }
-
-export type Invoker = ReturnType<typeof createInvoker>

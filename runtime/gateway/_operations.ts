@@ -4,32 +4,121 @@ import { createPendingQueue } from '../scheduler/index.ts'
 import type { GatewayHooks } from './_hooks.ts'
 import { createOperationId, emptyProgress, isTerminal, normalizeError, normalizeProgress } from './_operation-shape.ts'
 import { createOperationWatchers } from './_watchers.ts'
-import type { OperationStore, StoredOperation } from './_store.ts'
+import type { OperationListFilter, OperationStore, StoredOperation } from './_store.ts'
 import type { DispatchPlan } from './_types.ts'
 import type { ResolvedFunction } from './registry/_types.ts'
 
 export { createOperationId, isTerminal } from './_operation-shape.ts'
 export type { OperationChange } from './_watchers.ts'
+import type { OperationChange } from './_watchers.ts'
 
 export interface CreateOperationInput {
   fn: ResolvedFunction
   input: unknown
+  /** Carries the attempt budget too: `max_attempts` starts at `plan.attempt_budget`. */
   plan: DispatchPlan
   priority: number
   idempotencyKey: string | null
-  maxAttempts: number
   metadata?: Record<string, unknown>
 }
 
 /**
- * Operation state machine. Live operations (pending, running) stay in memory and are written
- * through to SQLite on every transition; finished ones are read back from SQLite on demand.
- * A pending row is a queue entry: the in-memory queue is rebuilt from the rows at start.
+ * Where a live operation stands in the gateway. `queued` and `dispatching` are both `pending` to
+ * callers: the operation does not run yet. `dispatching`: placed on a host, waiting for its answer.
  */
-export function createOperationsService(store: OperationStore, hooks: GatewayHooks) {
+export type OperationPhase = 'queued' | 'dispatching' | 'running'
+
+/** Live operations by phase; O(1), for /health, list envelopes and metrics. */
+export interface OperationCounts {
+  queued: number
+  dispatching: number
+  running: number
+  /** All three together: what `active_count` reports. */
+  live: number
+}
+
+/** The dispatch under way: which host was asked to run which attempt. */
+export interface OperationDispatch {
+  workerId: string
+  attempt: number
+}
+
+export type OperationWatcher = (kind: OperationChange, op: Operation) => void
+
+/**
+ * The one owner of operation state. Live operations (queued, dispatching, running) are in memory
+ * and written through to the store on every transition; finished ones are read back on demand.
+ * Everything else reads through these methods and changes state only through the transitions.
+ */
+export interface OperationsService {
+  /** Accept an invocation: committed before it resolves, then queued. */
+  create(input: CreateOperationInput): Promise<Operation>
+  get(id: string): Promise<StoredOperation | null>
+  /** Like `get`, or 404 OPERATION_NOT_FOUND. */
+  require(id: string): Promise<StoredOperation>
+  byIdempotencyKey(key: string): Promise<StoredOperation | null>
+  list(filter: OperationListFilter): Promise<{ items: Operation[]; total: number }>
+
+  /** A live operation, or null: finished ones are only in the store. */
+  getLive(id: string): StoredOperation | null
+  /** Every live operation (deadline sweeps, bundles in use). */
+  liveOperations(): IterableIterator<StoredOperation>
+  /** Queued operations in dispatch order: higher priority first, FIFO within a priority. */
+  nextPending(): Generator<StoredOperation>
+  phase(id: string): OperationPhase | null
+  isDispatching(id: string): boolean
+  /** The dispatch under way for `id`, or null when it is not being dispatched. */
+  dispatchOf(id: string): OperationDispatch | null
+  counts(): OperationCounts
+
+  /** queued → dispatching to `workerId`; returns the attempt being dispatched. */
+  dispatching(s: StoredOperation, workerId: string): number
+  /** dispatching → queued at its old position (the host refused, could not be reached, or was lost meanwhile). */
+  undispatch(s: StoredOperation): void
+  /** dispatching → running: the host accepted `attempt`. */
+  accepted(s: StoredOperation, workerId: string, attempt: number): void
+  /** A host claims it runs `attempt` (after a gateway restart, or a host wrongly thought lost). */
+  reattach(s: StoredOperation, workerId: string, attempt: number): void
+  /**
+   * One pushed host event. Idempotent by (operation_id, attempt, seq): events of an older attempt
+   * or already applied are ignored. `terminal`: the event ended the attempt (its slot is free).
+   */
+  applyEvent(event: HostEvent): 'applied' | 'ignored' | 'terminal'
+  /** running → queued again after its host was lost, or failed once its attempts are used up. */
+  requeue(s: StoredOperation, reason: string): 'requeued' | 'failed'
+  /** 409 OPERATION_FINISHED when already finished. */
+  cancel(s: StoredOperation, reason: string): void
+  fail(s: StoredOperation, error: OperationErrorInfo): void
+  /** Cancelled or failed → queued again as a new attempt with a fresh attempt budget. */
+  resume(s: StoredOperation): Operation
+  /** After a restart or a takeover: live rows back into memory, pending ones into the queue. */
+  load(): Promise<StoredOperation[]>
+
+  watch(id: string, fn: OperationWatcher): () => void
+  /** Resolves once `done(op)` holds, or with the current state after `ms`. */
+  waitFor(id: string, ms: number, done: (op: Operation) => boolean, signal?: AbortSignal): Promise<Operation>
+  /** Resolves with the operation once finished, or with its current state after `ms`. */
+  waitFinished(id: string, ms: number, signal?: AbortSignal): Promise<Operation>
+  /** Resolves once every state change so far is committed (await before acknowledging one). */
+  flushed(): Promise<void>
+  flushNow(): Promise<void>
+  purgeFinished(cutoff: string): Promise<number>
+}
+
+/**
+ * Each live operation is in exactly one phase: in the queue, in `dispatches`, or `running` by its
+ * status. A pending row is a queue entry: the queue is rebuilt from the rows at start.
+ */
+export function createOperationsService(store: OperationStore, hooks: GatewayHooks): OperationsService {
   const live = new Map<string, StoredOperation>()
-  const watchers = createOperationWatchers(hooks, (id) => service.get(id))
+  // Live operations are in memory; anything else is finished (or unknown) and read from the store.
+  const watchers = createOperationWatchers(
+    hooks,
+    (id) => live.get(id) ?? null,
+    (id) => store.get(id),
+  )
   const queue = createPendingQueue<{ id: string; priority: number; seq: number }>()
+  const dispatches = new Map<string, OperationDispatch>()
   let seq = store.nextSeq
 
   const touch = (s: StoredOperation) => {
@@ -39,12 +128,21 @@ export function createOperationsService(store: OperationStore, hooks: GatewayHoo
     touch(s)
     store.update(s)
   }
+  const enqueue = (s: StoredOperation) => queue.push({ id: s.op.operation_id, priority: s.op.priority, seq: s.seq })
+  const freshTimings = (): Operation['timings'] => ({
+    queued_at: new Date().toISOString(),
+    placed_at: null,
+    bundle_ready_at: null,
+    started_at: null,
+    finished_at: null,
+  })
 
   function finish(
     s: StoredOperation,
     status: 'completed' | 'failed' | 'cancelled',
     patch: { result?: unknown; error?: OperationErrorInfo | null; at?: string },
   ) {
+    // One instant, in the REST API's completed_at and in this attempt's timings.
     const at = patch.at ?? new Date().toISOString()
     s.op.status = status
     if (patch.result !== undefined) s.op.result = patch.result
@@ -53,15 +151,20 @@ export function createOperationsService(store: OperationStore, hooks: GatewayHoo
     s.op.completed_at = at
     s.op.timings.finished_at = at
     queue.remove(s.op.operation_id)
+    dispatches.delete(s.op.operation_id)
     live.delete(s.op.operation_id)
     save(s)
     hooks.emit('operation:finished', s.op)
   }
 
-  const service = {
-    live,
-    queue,
+  const phase = (id: string): OperationPhase | null => {
+    const s = live.get(id)
+    if (!s) return null
+    if (s.op.status === 'running') return 'running'
+    return dispatches.has(id) ? 'dispatching' : 'queued'
+  }
 
+  const service: OperationsService = {
     async create(input: CreateOperationInput): Promise<Operation> {
       const now = new Date()
       const iso = now.toISOString()
@@ -77,7 +180,7 @@ export function createOperationsService(store: OperationStore, hooks: GatewayHoo
         error: null,
         worker_id: null,
         attempts: 0,
-        max_attempts: input.maxAttempts,
+        max_attempts: input.plan.attempt_budget,
         priority: input.priority,
         idempotency_key: input.idempotencyKey,
         placement: { prefer_gpu: input.plan.placement.preferGpu, require_gpu: input.plan.placement.requireGpu },
@@ -85,7 +188,7 @@ export function createOperationsService(store: OperationStore, hooks: GatewayHoo
         started_at: null,
         completed_at: null,
         updated_at: iso,
-        timings: { queued_at: iso, placed_at: null, bundle_ready_at: null, started_at: null, finished_at: null },
+        timings: { ...freshTimings(), queued_at: iso },
         metadata: input.metadata ?? {},
       }
       const s: StoredOperation = { op, plan: input.plan, seq: ++seq, lastEventSeq: 0 }
@@ -102,17 +205,37 @@ export function createOperationsService(store: OperationStore, hooks: GatewayHoo
         throw error
       }
       live.set(op.operation_id, s)
-      queue.push({ id: op.operation_id, priority: op.priority, seq: s.seq })
+      enqueue(s)
       hooks.emit('operation:created', op)
       return op
     },
 
-    get(id: string): StoredOperation | null {
-      return live.get(id) ?? store.get(id)
+    getLive: (id) => live.get(id) ?? null,
+    liveOperations: () => live.values(),
+    *nextPending() {
+      for (const entry of queue.ordered()) {
+        const s = live.get(entry.id)
+        if (s && s.op.status === 'pending' && !dispatches.has(entry.id)) yield s
+        else queue.remove(entry.id)
+      }
+    },
+    phase,
+    isDispatching: (id) => dispatches.has(id),
+    dispatchOf: (id) => dispatches.get(id) ?? null,
+    counts() {
+      const queued = queue.size
+      const dispatching = dispatches.size
+      return { queued, dispatching, running: live.size - queued - dispatching, live: live.size }
     },
 
-    require(id: string): StoredOperation {
-      const s = service.get(id)
+    async get(id) {
+      const s = live.get(id) ?? (await store.get(id))
+      // It may have become live (resumed) while the store was read.
+      return live.get(id) ?? s
+    },
+
+    async require(id) {
+      const s = await service.get(id)
       if (!s)
         throw new KtrdrError({
           code: 'OPERATION_NOT_FOUND',
@@ -121,25 +244,27 @@ export function createOperationsService(store: OperationStore, hooks: GatewayHoo
       return s
     },
 
-    byIdempotencyKey(key: string): StoredOperation | null {
-      return store.getByIdempotencyKey(key)
+    async byIdempotencyKey(key) {
+      const s = await store.getByIdempotencyKey(key)
+      return s ? (live.get(s.op.operation_id) ?? s) : null
     },
 
-    /** Placement chosen; the operation stays pending until the host accepts (not persisted yet). */
-    placing(s: StoredOperation, _workerId: string): number {
-      queue.remove(s.op.operation_id)
+    dispatching(s, workerId) {
+      const id = s.op.operation_id
+      queue.remove(id)
+      const attempt = s.op.attempts + 1
+      dispatches.set(id, { workerId, attempt })
+      // Not persisted yet: a restart finds the row pending and queues it again.
       s.op.timings.placed_at = new Date().toISOString()
-      return s.op.attempts + 1
+      return attempt
     },
 
-    /** The host refused or could not be reached: back into the queue at its old position. */
-    unplace(s: StoredOperation) {
-      if (s.op.status === 'pending' && live.has(s.op.operation_id))
-        queue.push({ id: s.op.operation_id, priority: s.op.priority, seq: s.seq })
+    undispatch(s) {
+      if (dispatches.delete(s.op.operation_id)) enqueue(s)
     },
 
-    /** The host accepted (202): the operation is running there as `attempt`. */
-    accepted(s: StoredOperation, workerId: string, attempt: number) {
+    accepted(s, workerId, attempt) {
+      dispatches.delete(s.op.operation_id)
       s.op.status = 'running'
       s.op.worker_id = workerId
       s.op.attempts = attempt
@@ -150,9 +275,9 @@ export function createOperationsService(store: OperationStore, hooks: GatewayHoo
       hooks.emit('operation:updated', s.op)
     },
 
-    /** A host claims it runs this operation (after a gateway restart or a late report). */
-    reattach(s: StoredOperation, workerId: string, attempt: number) {
+    reattach(s, workerId, attempt) {
       queue.remove(s.op.operation_id)
+      dispatches.delete(s.op.operation_id)
       const changed = s.op.status !== 'running' || s.op.worker_id !== workerId || s.op.attempts !== attempt
       if (!changed) return
       if (s.op.attempts !== attempt) s.lastEventSeq = 0
@@ -164,12 +289,8 @@ export function createOperationsService(store: OperationStore, hooks: GatewayHoo
       hooks.emit('operation:updated', s.op)
     },
 
-    /**
-     * Apply one pushed host event. Idempotent by (operation_id, attempt, seq): events of an older
-     * attempt or already applied are ignored. Returns whether the event ended the attempt (slot freed).
-     */
-    applyEvent(event: HostEvent): 'applied' | 'ignored' | 'terminal' {
-      const s = service.get(event.operation_id)
+    applyEvent(event) {
+      const s = live.get(event.operation_id)
       const endsAttempt = event.type === 'completed' || event.type === 'failed' || event.type === 'cancelled'
       if (!s) return endsAttempt ? 'terminal' : 'ignored'
       if (event.attempt !== s.op.attempts || event.seq <= s.lastEventSeq || isTerminal(s.op)) return endsAttempt ? 'terminal' : 'ignored'
@@ -211,9 +332,10 @@ export function createOperationsService(store: OperationStore, hooks: GatewayHoo
       }
     },
 
-    /** Host lost while running: queue again, or fail once attempts are used up. */
-    requeue(s: StoredOperation, reason: string): 'requeued' | 'failed' {
+    requeue(s, reason) {
       if (isTerminal(s.op)) return 'failed'
+      // Queued or being dispatched already: that attempt ended before, the operation is on its way again.
+      if (s.op.status !== 'running') return 'requeued'
       if (s.op.attempts >= s.op.max_attempts) {
         finish(s, 'failed', {
           error: errorInfo(
@@ -223,19 +345,19 @@ export function createOperationsService(store: OperationStore, hooks: GatewayHoo
         })
         return 'failed'
       }
+      // Who ran the attempt (read before it is cleared): only that host may still report its outcome or take it back.
+      s.op.metadata = { ...s.op.metadata, last_requeue_reason: reason, last_worker_id: s.op.worker_id }
       s.op.status = 'pending'
       s.op.worker_id = null
       s.op.progress = emptyProgress()
-      // Who ran the attempt: only that host may still report its outcome or take it back.
-      s.op.metadata = { ...s.op.metadata, last_requeue_reason: reason, last_worker_id: s.op.worker_id }
-      s.op.timings = { queued_at: new Date().toISOString(), placed_at: null, bundle_ready_at: null, started_at: null, finished_at: null }
+      s.op.timings = freshTimings()
       save(s)
-      queue.push({ id: s.op.operation_id, priority: s.op.priority, seq: s.seq })
+      enqueue(s)
       hooks.emit('operation:requeued', s.op, reason)
       return 'requeued'
     },
 
-    cancel(s: StoredOperation, reason: string) {
+    cancel(s, reason) {
       if (isTerminal(s.op)) {
         throw new KtrdrError({
           code: 'OPERATION_FINISHED',
@@ -245,12 +367,14 @@ export function createOperationsService(store: OperationStore, hooks: GatewayHoo
       finish(s, 'cancelled', { error: errorInfo('CANCELLED', reason) })
     },
 
-    fail(s: StoredOperation, error: OperationErrorInfo) {
+    fail(s, error) {
       if (!isTerminal(s.op)) finish(s, 'failed', { error })
     },
 
-    /** Cancelled or failed → pending again as a new attempt; functions find checkpoints by operation id. */
-    resume(s: StoredOperation): Operation {
+    // Functions find their checkpoints by operation id: a resumed training continues.
+    resume(found) {
+      // Read from the store before an await: a concurrent resume may have made it live meanwhile.
+      const s = live.get(found.op.operation_id) ?? found
       if (s.op.status !== 'cancelled' && s.op.status !== 'failed') {
         throw new KtrdrError({
           code: 'NOT_RESUMABLE',
@@ -264,35 +388,31 @@ export function createOperationsService(store: OperationStore, hooks: GatewayHoo
       s.op.worker_id = null
       s.op.completed_at = null
       s.op.max_attempts = s.op.attempts + s.plan.attempt_budget
-      s.op.timings = { queued_at: new Date().toISOString(), placed_at: null, bundle_ready_at: null, started_at: null, finished_at: null }
+      s.op.timings = freshTimings()
       live.set(s.op.operation_id, s)
       save(s)
-      queue.push({ id: s.op.operation_id, priority: s.op.priority, seq: s.seq })
+      enqueue(s)
       hooks.emit('operation:updated', s.op)
       return s.op
     },
 
-    /** After a restart: live rows back into memory; pending ones back into the queue. */
-    load(): StoredOperation[] {
-      const rows = store.loadLive()
+    async load() {
+      const rows = await store.loadLive()
       for (const s of rows) {
         live.set(s.op.operation_id, s)
-        if (s.op.status === 'pending') queue.push({ id: s.op.operation_id, priority: s.op.priority, seq: s.seq })
+        if (s.op.status === 'pending') enqueue(s)
       }
       return rows
     },
 
     watch: watchers.watch,
     waitFor: watchers.waitFor,
-    /** Resolves with the operation once finished, or with its current state after `ms`. */
-    waitFinished: (id: string, ms: number, signal?: AbortSignal) => watchers.waitFor(id, ms, isTerminal, signal),
+    waitFinished: (id, ms, signal) => watchers.waitFor(id, ms, isTerminal, signal),
 
-    list: store.list,
-    /** Resolves once every state change so far is committed (await before acknowledging one). */
+    list: (filter) => store.list(filter),
     flushed: () => store.flushed(),
     flushNow: () => store.flushNow(),
+    purgeFinished: (cutoff) => store.purgeFinished(cutoff),
   }
   return service
 }
-
-export type OperationsService = ReturnType<typeof createOperationsService>

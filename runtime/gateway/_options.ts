@@ -9,6 +9,13 @@ export interface GatewayConfig {
   port?: number
   /** SQLite file on the gateway's local disk; ':memory:' for throwaway gateways. */
   dbPath?: string
+  /** postgres://… : keep the state in PostgreSQL instead (active/standby gateways); null: SQLite. */
+  databaseUrl?: string | null
+  /** When a commit counts as done (see DbSync); null: the backend's own default. */
+  dbSync?: DbSync | null
+  /** The URL clients and hosts reach this gateway at, told to them by a standby (default: the listen URL). */
+  publicUrl?: string | null
+  leader?: Partial<LeaderOptions>
   storage?: StorageConfig
   apiToken?: string | null
   clusterToken?: string | null
@@ -27,6 +34,24 @@ export interface GatewayConfig {
   retention?: Partial<RetentionOptions>
   /** Key for function secrets at rest (32 bytes, base64 or hex); default: a generated 0600 key file beside the database. */
   secretsKey?: string | null
+}
+
+/**
+ * How far a commit goes before the gateway acknowledges it (KTRDR_DB_SYNC).
+ * - `normal`: written to the operating system, not fsynced: survives a crash or SIGKILL of the
+ *   gateway, not a power loss of its machine. SQLite `synchronous=NORMAL` (WAL: fsync only at
+ *   checkpoints); PostgreSQL `synchronous_commit=off` (which also loses the last ≈0.6 s of commits
+ *   when the PostgreSQL server itself crashes).
+ * - `full`: fsynced before the answer: survives a power loss. SQLite `synchronous=FULL` (the WAL is
+ *   fsynced at every commit, one per group commit); PostgreSQL `synchronous_commit=on`.
+ */
+export type DbSync = 'normal' | 'full'
+
+export interface LeaderOptions {
+  /** A standby tries to take the PostgreSQL advisory lock this often. */
+  retryMs: number
+  /** The active checks its lock connection this often; a failed check makes it step down. */
+  checkMs: number
 }
 
 export interface RetentionOptions {
@@ -69,6 +94,11 @@ export interface ResolvedGatewayOptions {
   host: string
   port: number
   dbPath: string
+  databaseUrl: string | null
+  /** null (unset): SQLite normal, PostgreSQL whatever the server's synchronous_commit says (on by default). */
+  dbSync: DbSync | null
+  publicUrl: string | null
+  leader: LeaderOptions
   storage: StorageConfig
   apiToken: string | null
   clusterToken: string | null
@@ -104,14 +134,33 @@ function megabytes(env: NodeJS.ProcessEnv, name: string): number | undefined {
  * KTRDR_CLUSTER_TOKEN, KTRDR_INSECURE=1, KTRDR_WORKER_HEALTH_CHECK_INTERVAL/TIMEOUT/FAILURES,
  * KTRDR_WORKER_REMOVAL_THRESHOLD (seconds, as in the guide), KTRDR_HEARTBEAT_INTERVAL/TIMEOUT (seconds),
  * KTRDR_MAX_ATTEMPTS, KTRDR_MAX_BODY_BYTES, KTRDR_MAX_BUNDLE_BYTES (or KTRDR_MAX_BUNDLE_MB), KTRDR_FUNCTION_KEEP_LAST,
- * KTRDR_OPERATIONS_RETENTION_DAYS
- * (30; 0 keeps finished operations forever).
+ * KTRDR_OPERATIONS_RETENTION_DAYS (30; 0 keeps finished operations forever), KTRDR_DATABASE_URL (postgres://…; unset: SQLite),
+ * KTRDR_GATEWAY_PUBLIC_URL, KTRDR_DB_SYNC (normal | full).
  */
 export function resolveGatewayOptions(config: GatewayConfig = {}, env: NodeJS.ProcessEnv = process.env): ResolvedGatewayOptions {
   const host = config.host ?? env.KTRDR_GATEWAY_HOST ?? '127.0.0.1'
   const port = config.port ?? envNumber(env, env.KTRDR_GATEWAY_PORT !== undefined ? 'KTRDR_GATEWAY_PORT' : 'PORT') ?? 8000
   const home = resolve(config.storage?.root ?? env.KTRDR_HOME ?? '.ktrdr')
   const dbPath = config.dbPath ?? env.KTRDR_GATEWAY_DB ?? resolve(home, 'gateway.db')
+  const databaseUrl = config.databaseUrl !== undefined ? config.databaseUrl : env.KTRDR_DATABASE_URL || null
+  if (databaseUrl !== null && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new KtrdrError({
+      code: 'CONFIG_INVALID',
+      message: `KTRDR_DATABASE_URL must be a postgres://user:password@host:5432/database URL (got "${databaseUrl.replace(/:[^:@/]*@/, ':***@')}"); leave it unset to use the SQLite file (KTRDR_GATEWAY_DB)`,
+    })
+  }
+  const dbSync = config.dbSync !== undefined ? config.dbSync : parseDbSync(env.KTRDR_DB_SYNC)
+  const publicUrl = (config.publicUrl !== undefined ? config.publicUrl : env.KTRDR_GATEWAY_PUBLIC_URL || null)?.replace(/\/+$/, '') ?? null
+  const secretsKey = config.secretsKey !== undefined ? config.secretsKey : env.KTRDR_SECRETS_KEY || null
+  if (databaseUrl !== null && !secretsKey) {
+    // The generated key file lives beside the SQLite file, on one gateway's disk: the other gateway
+    // of a pair could not decrypt what this one stored.
+    throw new KtrdrError({
+      code: 'CONFIG_INVALID',
+      message:
+        'A gateway on PostgreSQL (KTRDR_DATABASE_URL) needs KTRDR_SECRETS_KEY, the same on every gateway of the pair, so that each can read the function secrets the other stored: `openssl rand -base64 32`',
+    })
+  }
   const apiToken = config.apiToken !== undefined ? config.apiToken : env.KTRDR_API_TOKEN || null
   const clusterToken = config.clusterToken !== undefined ? config.clusterToken : env.KTRDR_CLUSTER_TOKEN || null
   const insecure = config.insecure ?? ['1', 'true', 'yes'].includes((env.KTRDR_INSECURE ?? '').toLowerCase())
@@ -145,6 +194,10 @@ export function resolveGatewayOptions(config: GatewayConfig = {}, env: NodeJS.Pr
     host,
     port,
     dbPath,
+    databaseUrl,
+    dbSync,
+    publicUrl,
+    leader: { retryMs: config.leader?.retryMs ?? 1000, checkMs: config.leader?.checkMs ?? 1000 },
     storage: config.storage ?? {},
     apiToken,
     clusterToken,
@@ -160,6 +213,17 @@ export function resolveGatewayOptions(config: GatewayConfig = {}, env: NodeJS.Pr
       days: config.retention?.days ?? envNumber(env, 'KTRDR_OPERATIONS_RETENTION_DAYS') ?? 30,
       intervalMs: config.retention?.intervalMs ?? 3_600_000,
     },
-    secretsKey: config.secretsKey !== undefined ? config.secretsKey : env.KTRDR_SECRETS_KEY || null,
+    secretsKey,
   }
+}
+
+function parseDbSync(value: string | undefined): DbSync | null {
+  const v = value?.trim().toLowerCase()
+  if (!v) return null
+  if (v === 'normal' || v === 'full') return v
+  throw new KtrdrError({
+    code: 'CONFIG_INVALID',
+    message: `KTRDR_DB_SYNC must be "normal" (commits survive a gateway crash, the default) or "full" (fsynced: they survive a power loss too); got "${value}"`,
+    details: { variable: 'KTRDR_DB_SYNC' },
+  })
 }

@@ -8,6 +8,27 @@ import { isTerminal, type OperationsService } from './_operations.ts'
 import type { StoredOperation } from './_store.ts'
 import type { WorkerEntry, WorkerRegistry } from './_workers.ts'
 
+export interface Reconciler {
+  /**
+   * A host (re-)registers: replays what it finished while the gateway could not be told, re-attaches
+   * what it still runs, and answers what it must stop. `stale`: other entries at its endpoint,
+   * proven gone (its /health names this id); their work is let go like a lost host's.
+   */
+  register(body: WorkerRegistration, secret?: string, stale?: WorkerEntry[]): RegistrationResponse
+  /** Applies a heartbeat; returns the operations the host must stop. */
+  heartbeat(entry: WorkerEntry, body: HeartbeatRequest): string[]
+  /** Applies pushed host events (from `workerId`, registered now or not); returns the highest seq to acknowledge. */
+  applyEvents(workerId: string, entry: WorkerEntry | undefined, events: HostEvent[]): number
+  /** 403 HOST_SECRET_MISMATCH unless the id's secret, when it has one, is presented. */
+  verify(workerId: string, secret: string | undefined): void
+  /** Whether the id has an owner (a secret), registered now or not. */
+  known(workerId: string): boolean
+  /** Forget the id's secret: it may be registered afresh. */
+  release(workerId: string): boolean
+  /** Resolves once issued, confirmed and forgotten host secrets are committed (await before answering). */
+  flushed(): Promise<void>
+}
+
 /**
  * Keeps the gateway's idea of "what runs where" and the hosts' idea in agreement: at registration
  * (after either side restarted), on every heartbeat, and when pushed events arrive.
@@ -16,11 +37,14 @@ export function createReconciler(deps: {
   options: ResolvedGatewayOptions
   workers: WorkerRegistry
   operations: OperationsService
-  dispatcher: Dispatcher
+  dispatcher: Pick<Dispatcher, 'kick'>
   secrets: HostSecrets
   logger: ConsolaInstance
-}) {
+  /** The clock (ms) the registry uses. */
+  now?: () => number
+}): Reconciler {
   const { workers, operations, dispatcher, secrets, logger } = deps
+  const now = deps.now ?? Date.now
 
   /**
    * Whether `attempt` of the operation is placed on `workerId`, the only host whose reports about
@@ -39,21 +63,25 @@ export function createReconciler(deps: {
     let acked = 0
     for (const event of [...events].sort((a, b) => a.seq - b.seq)) {
       if (event.seq > acked) acked = event.seq
-      const placed = operations.get(event.operation_id)
+      const placed = operations.getLive(event.operation_id)
       // Acknowledged but not applied: the host drops it, and its heartbeat learns to stop the run.
       if (placed && !placedOn(placed, workerId, event.attempt, entry)) {
         logger.debug(`Ignoring ${event.type} of ${event.operation_id} attempt ${event.attempt} from ${workerId}: not placed there`)
         continue
       }
       // The host may report before its 202 reached us: the event itself proves acceptance.
-      if (entry && entry.running.get(event.operation_id) === event.attempt) {
-        const s = operations.live.get(event.operation_id)
-        if (s && s.op.status === 'pending' && !operations.queue.has(event.operation_id))
-          operations.accepted(s, entry.record.worker_id, event.attempt)
-      }
+      const dispatch = operations.dispatchOf(event.operation_id)
+      if (
+        placed &&
+        entry &&
+        entry.running.get(event.operation_id) === event.attempt &&
+        dispatch?.workerId === entry.record.worker_id &&
+        dispatch.attempt === event.attempt
+      )
+        operations.accepted(placed, entry.record.worker_id, event.attempt)
       const outcome = operations.applyEvent(event)
       if (outcome === 'terminal' && entry && entry.running.get(event.operation_id) === event.attempt)
-        dispatcher.release(entry, event.operation_id)
+        workers.release(entry, event.operation_id)
     }
     dispatcher.kick()
     return acked
@@ -91,14 +119,10 @@ export function createReconciler(deps: {
     })
   }
 
-  /**
-   * `stale`: other entries at the same endpoint, proven gone by its /health naming this id (the
-   * host restarted with a new id); their work is settled as for a lost host.
-   */
   function register(body: WorkerRegistration, secret?: string, stale: WorkerEntry[] = []): RegistrationResponse {
     const issued = claim(body, secret)
     for (const e of stale) {
-      dispatcher.hostLost(e, `its endpoint ${e.record.endpoint_url} now answers as ${body.worker_id}`)
+      workers.markLost(e, `its endpoint ${e.record.endpoint_url} now answers as ${body.worker_id}`)
       workers.remove(e.record.worker_id)
     }
     const previous = workers.get(body.worker_id)
@@ -107,7 +131,7 @@ export function createReconciler(deps: {
 
     // 1. Replay what finished while the gateway could not be told.
     for (const report of body.completed_operations ?? []) {
-      const s = operations.get(report.operation_id)
+      const s = operations.getLive(report.operation_id)
       if (!s || isTerminal(s.op) || !placedOn(s, entry.record.worker_id, report.attempt, previous)) continue
       const at = report.completed_at
       const event: HostEvent =
@@ -144,7 +168,7 @@ export function createReconciler(deps: {
     // 2. Re-attach what it still runs; tell it to stop what the gateway already settled.
     const stop: string[] = []
     for (const { operation_id, attempt } of body.running_operations ?? []) {
-      const s = operations.get(operation_id)
+      const s = operations.getLive(operation_id)
       if (!s || isTerminal(s.op) || attempt < s.op.attempts || (s.op.status === 'running' && attempt !== s.op.attempts)) {
         stop.push(operation_id)
         continue
@@ -154,20 +178,19 @@ export function createReconciler(deps: {
         stop.push(operation_id)
         continue
       }
-      // Pending but already being dispatched elsewhere: that newer placement wins.
-      if (s.op.status === 'pending' && !operations.queue.has(operation_id)) {
+      // Already being dispatched elsewhere: that newer placement wins.
+      if (operations.isDispatching(operation_id)) {
         stop.push(operation_id)
         continue
       }
       operations.reattach(s, entry.record.worker_id, attempt)
-      entry.running.set(operation_id, attempt)
+      workers.attach(entry, operation_id, attempt)
       before.delete(operation_id)
     }
-    workers.refresh(entry)
 
     // 3. What the gateway thought ran there and the host no longer knows: the host restarted.
     for (const id of before) {
-      const s = operations.live.get(id)
+      const s = operations.getLive(id)
       if (s && s.op.status === 'running') {
         logger.info(`Host ${entry.record.worker_id} re-registered without ${id}; re-queuing it`)
         operations.requeue(s, `Host ${entry.record.worker_id} restarted and no longer runs attempt ${s.op.attempts}`)
@@ -191,18 +214,18 @@ export function createReconciler(deps: {
     const cancel: string[] = []
     const reported = new Map((body.running_operations ?? []).map((r) => [r.operation_id, r.attempt]))
     for (const [id, attempt] of reported) {
-      const s = operations.get(id)
+      const s = operations.getLive(id)
       if (!s || isTerminal(s.op)) {
         cancel.push(id)
         continue
       }
       // Dispatch in flight: the host accepted before we saw its 202.
       if (entry.running.get(id) === attempt) continue
-      const ours = placedOn(s, entry.record.worker_id, attempt, undefined) && (s.op.worker_id !== null || operations.queue.has(id))
+      const ours = placedOn(s, entry.record.worker_id, attempt, undefined) && operations.phase(id) !== 'dispatching'
       if (ours) {
         // Still running there although we had let go (host wrongly declared lost): take it back.
         operations.reattach(s, entry.record.worker_id, attempt)
-        entry.running.set(id, attempt)
+        workers.attach(entry, id, attempt)
         continue
       }
       cancel.push(id)
@@ -212,11 +235,10 @@ export function createReconciler(deps: {
     for (const [id] of entry.running) {
       if (reported.has(id)) continue
       const since = entry.dispatchedAt.get(id)
-      if (since !== undefined && Date.now() - since < graceMs) continue
-      const s = operations.get(id)
-      if (!s || isTerminal(s.op)) dispatcher.release(entry, id)
+      if (since !== undefined && now() - since < graceMs) continue
+      const s = operations.getLive(id)
+      if (!s || isTerminal(s.op)) workers.release(entry, id)
     }
-    workers.refresh(entry)
     if (wasLost || cancel.length) dispatcher.kick()
     return cancel
   }
@@ -226,11 +248,8 @@ export function createReconciler(deps: {
     heartbeat,
     applyEvents,
     verify,
-    /** Whether the id has an owner (a secret), registered now or not. */
-    known: (workerId: string) => secrets.owner(workerId) !== null,
-    /** Forget the id's secret: it may be registered afresh. */
-    release: (workerId: string) => secrets.forget(workerId),
+    known: (workerId) => secrets.owner(workerId) !== null,
+    release: (workerId) => secrets.forget(workerId),
+    flushed: () => secrets.flushed(),
   }
 }
-
-export type Reconciler = ReturnType<typeof createReconciler>

@@ -1,11 +1,10 @@
 import type { ConsolaInstance } from 'consola'
-import type { GatewayDatabase } from './_db.ts'
 import type { OperationsService } from './_operations.ts'
 import type { RetentionOptions } from './_options.ts'
 
 export interface OperationsRetention {
-  /** Deletes finished operations last changed before `now − days`; returns how many. */
-  purge(now?: number): number
+  /** Deletes finished operations last changed before `now − days`; resolves with how many. */
+  purge(now?: number): Promise<number>
   /** Purges once now, then every `intervalMs` (unref'd: never keeps the process alive). */
   start(): void
   close(): void
@@ -15,30 +14,25 @@ const DAY_MS = 86_400_000
 
 /**
  * Finished operations (completed, failed, cancelled) are kept `days` after their last change,
- * then deleted from SQLite; pending and running ones are never touched. `days: 0` disables it.
+ * then deleted from the database; pending and running ones are never touched. `days: 0` disables it.
  * Results and models in storage are not deleted: they belong to the researcher, not the queue.
  */
 export function createOperationsRetention(deps: {
   options: RetentionOptions
-  database: GatewayDatabase
-  operations: Pick<OperationsService, 'flushNow'>
+  operations: Pick<OperationsService, 'purgeFinished'>
   logger: ConsolaInstance
   now?: () => number
 }): OperationsRetention {
-  const { options, database, operations, logger } = deps
+  const { options, operations, logger } = deps
   const now = deps.now ?? Date.now
-  const sqlite = database.sqlite
-  sqlite.exec(`CREATE INDEX IF NOT EXISTS operations_status_updated ON operations(status, updated_at)`)
-  const del = sqlite.prepare(`DELETE FROM operations WHERE status IN ('completed', 'failed', 'cancelled') AND updated_at < ?`)
   let timer: NodeJS.Timeout | null = null
 
-  const purge = (at = now()) => {
+  const purge = async (at = now()) => {
     if (!(options.days > 0)) return 0
-    // Deferred state changes first: a row the database still shows as failed may have just been
-    // resumed (pending again) in memory, and must not be deleted on the strength of a stale status.
-    operations.flushNow()
+    // The store writes deferred state changes first: a row the database still shows as failed may
+    // have just been resumed (pending again) in memory, and must not be deleted on a stale status.
     const cutoff = new Date(at - options.days * DAY_MS).toISOString()
-    const { changes } = del.run(cutoff)
+    const changes = await operations.purgeFinished(cutoff)
     if (changes > 0)
       logger.info(
         `Retention: deleted ${changes} finished operation(s) last changed before ${cutoff} (KTRDR_OPERATIONS_RETENTION_DAYS=${options.days})`,
@@ -51,11 +45,9 @@ export function createOperationsRetention(deps: {
     start() {
       if (!(options.days > 0) || timer) return
       const run = () => {
-        try {
-          purge()
-        } catch (error) {
-          logger.warn(`Retention: purge failed, retrying in ${options.intervalMs / 1000} s: ${(error as Error).message}`)
-        }
+        purge().catch((error: Error) =>
+          logger.warn(`Retention: purge failed, retrying in ${options.intervalMs / 1000} s: ${error.message}`),
+        )
       }
       run()
       timer = setInterval(run, options.intervalMs)

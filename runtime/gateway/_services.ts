@@ -2,12 +2,15 @@ import { createConsola, type ConsolaInstance } from 'consola'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { createKtrdrStorage, sweepStorageTemps, type KtrdrStorage } from '../../storage/index.ts'
-import type { FunctionVersion } from '../protocol/index.ts'
-import { createGatewayDatabase, type GatewayDatabase } from './_db.ts'
-import { lockDatabaseFile } from './_lock.ts'
+import { KtrdrError, type FunctionVersion } from '../protocol/index.ts'
+import { openGatewayDatabase, type GatewayDatabase } from './_db.ts'
+import { fenceWrites } from './_fence.ts'
+import { lockDatabaseFile, type DatabaseLock } from './_lock.ts'
+import { createDeadlineSweeper } from './_deadlines.ts'
 import { createDispatcher, type Dispatcher } from './_dispatcher.ts'
 import { createHealthMonitor, type HealthMonitor } from './_health.ts'
 import { createGatewayHooks, type GatewayHooks } from './_hooks.ts'
+import { createHostChannels, type HostChannels } from './_host-channel.ts'
 import { createHostClient, type HostClient } from './_host-client.ts'
 import { createInvoker, type Invoker } from './_invoke.ts'
 import { createInvokeChecks, type InvokeChecks } from './_invoke-checks.ts'
@@ -16,7 +19,7 @@ import type { ResolvedGatewayOptions } from './_options.ts'
 import { createHostSecrets } from './_host-secrets.ts'
 import { createReconciler, type Reconciler } from './_reconcile.ts'
 import { createOperationsRetention, type OperationsRetention } from './_retention.ts'
-import { createOperationStore } from './_store.ts'
+import { createOperationStore, type WriteFence } from './_store.ts'
 import { createSecretStore, resolveSecretsKey, type SecretStore } from './_secrets.ts'
 import { createInputValidator, type InputValidator } from './_validate.ts'
 import { createWorkerRegistry, type WorkerRegistry } from './_workers.ts'
@@ -36,6 +39,8 @@ export interface GatewayServices {
   health: HealthMonitor
   reconciler: Reconciler
   client: HostClient
+  /** The hosts' channels (one WebSocket each): dispatches and events travel there when one is open. */
+  channels: HostChannels
   invoke: Invoker
   /** Packs' gateway-side checks of a function's input: `ctx.invokeChecks.add(defineInvokeCheck(name, check))`. */
   invokeChecks: InvokeChecks
@@ -53,6 +58,8 @@ export interface GatewayServiceOverrides {
   storage?: KtrdrStorage
   functions?: FunctionRegistry
   logger?: ConsolaInstance
+  /** PostgreSQL: the leader epoch every write is fenced with, and what to do once another gateway took over. */
+  fence?: WriteFence
 }
 
 /**
@@ -64,43 +71,64 @@ export async function createGatewayServices(
   overrides: GatewayServiceOverrides = {},
 ): Promise<GatewayServices> {
   const logger = overrides.logger ?? createConsola({ level: options.quiet ? 0 : 3 }).withTag('gateway')
-  if (options.dbPath !== ':memory:') mkdirSync(dirname(options.dbPath), { recursive: true })
-  // Two gateways on one database re-queue each other's running operations: refuse the second.
-  const lock =
-    options.dbPath === ':memory:'
-      ? null
-      : await lockDatabaseFile(options.dbPath, {
-          onCompromised: (error) =>
-            logger.error(`Lost the lock on ${options.dbPath} (${error.message}): another gateway may now use this database`),
-        })
-  const database = await createGatewayDatabase(options.dbPath).catch(async (error) => {
+  if (options.databaseUrl && !overrides.fence) {
+    // Two gateways writing one database without the leader lock would both dispatch the same queue.
+    throw new KtrdrError({
+      code: 'CONFIG_INVALID',
+      message: 'A gateway on PostgreSQL (KTRDR_DATABASE_URL) must run under the leader lock: start it with createGateway / `ktrdr gateway`',
+    })
+  }
+  const onFile = !options.databaseUrl && options.dbPath !== ':memory:'
+  if (onFile) mkdirSync(dirname(options.dbPath), { recursive: true })
+  // Two gateways on one database re-queue each other's running operations: refuse the second. On
+  // PostgreSQL the leader lock (_leader.ts) and the write fence do this instead.
+  const lock = onFile
+    ? await lockDatabaseFile(options.dbPath, {
+        onCompromised: (error) =>
+          logger.error(`Lost the lock on ${options.dbPath} (${error.message}): another gateway may now use this database`),
+      })
+    : null
+  const opened = await openGatewayDatabase(options).catch(async (error) => {
     await lock?.release()
     throw error
   })
+  const database: GatewayDatabase =
+    opened.dialect === 'postgresql' && overrides.fence ? { ...opened, sql: fenceWrites(opened.sql, overrides.fence) } : opened
+  try {
+    return await wireGatewayServices(options, overrides, logger, database, lock)
+  } catch (error) {
+    await database.close().catch(() => {})
+    await lock?.release()
+    throw error
+  }
+}
+
+async function wireGatewayServices(
+  options: ResolvedGatewayOptions,
+  overrides: GatewayServiceOverrides,
+  logger: ConsolaInstance,
+  database: GatewayDatabase,
+  lock: DatabaseLock | null,
+): Promise<GatewayServices> {
   const storage = overrides.storage ?? (await createKtrdrStorage(options.storage))
   const hooks = createGatewayHooks((error) => logger.error('Hook listener failed:', error))
   // Hosts are called with the token their registration was checked against (the cluster token,
   // else the API token), so a host that could register can also be dispatched to.
   const client = createHostClient({ clusterToken: options.clusterToken ?? options.apiToken })
   const workers = createWorkerRegistry(hooks)
-  const operations = createOperationsService(createOperationStore(database), hooks)
-  const secrets = createSecretStore(database, resolveSecretsKey(options))
+  const operations = createOperationsService(await createOperationStore(database, overrides.fence), hooks)
+  const secrets = await createSecretStore(database, resolveSecretsKey(options))
+  const hostSecrets = await createHostSecrets(database)
 
-  let dispatcherRef: Dispatcher | null = null
-  let healthRef: HealthMonitor | null = null
-  const dispatcher = createDispatcher({
-    options,
-    operations,
-    workers,
-    client,
-    logger,
-    onUnreachable: (entry) => void healthRef?.probe(entry, 'dispatch could not reach it'),
-    secrets: (name) => secrets.forFunction(name),
-  })
-  dispatcherRef = dispatcher
-  const health = createHealthMonitor({ options, workers, operations, dispatcher, client, logger })
-  healthRef = health
-  const reconciler = createReconciler({ options, workers, operations, dispatcher, secrets: createHostSecrets(database), logger })
+  // Dispatcher and health monitor know each other only through hooks (worker:lost, worker:unreachable,
+  // worker:status); the dispatcher subscribes first, so a lost host's work is settled before anyone
+  // else hears of the loss.
+  const dispatcher = createDispatcher({ options, operations, workers, hooks, client, logger, secrets: (name) => secrets.forFunction(name) })
+  const health = createHealthMonitor({ options, workers, hooks, client, logger })
+  const deadlines = createDeadlineSweeper({ options: options.queue, operations, dispatcher, logger })
+  const reconciler = createReconciler({ options, workers, operations, dispatcher, secrets: hostSecrets, logger })
+  const channels = createHostChannels({ workers, reconciler, operations, health, hooks, logger })
+  client.useChannels(channels.forEndpoint)
 
   const validateInput = createInputValidator()
   // Tell every host about a new version so the first invocation finds the bundle unpacked, and
@@ -123,23 +151,14 @@ export async function createGatewayServices(
     overrides.functions ?? (await import('./registry/registry.ts').then((m) => m.createFunctionRegistry({ database, storage, notify })))
 
   const invokeChecks = createInvokeChecks(logger)
-  const invoke = createInvoker({
-    options,
-    functions,
-    operations,
-    workers,
-    dispatcher: dispatcherRef,
-    validateInput,
-    checks: invokeChecks,
-    storage,
-  })
+  const invoke = createInvoker({ options, functions, operations, workers, dispatcher, validateInput, checks: invokeChecks, storage })
   let closed = false
   const warming = warmAliasedValidators(functions, validateInput, () => closed).catch((error: Error) =>
     logger.debug(`Warming input validators failed: ${error.message}`),
   )
 
   // Durable state back in memory: pending → queue; running → wait for the host to re-attach.
-  const restored = operations.load()
+  const restored = await operations.load()
   const running = restored.filter((s) => s.op.status === 'running')
   let reattachTimer: NodeJS.Timeout | null = null
   if (running.length > 0) {
@@ -148,7 +167,7 @@ export async function createGatewayServices(
     )
     reattachTimer = setTimeout(() => {
       for (const s of running) {
-        const current = operations.live.get(s.op.operation_id)
+        const current = operations.getLive(s.op.operation_id)
         if (!current || current.op.status !== 'running') continue
         const host = current.op.worker_id ? workers.get(current.op.worker_id) : undefined
         if (host && host.running.has(current.op.operation_id)) continue
@@ -159,6 +178,7 @@ export async function createGatewayServices(
     reattachTimer.unref()
   }
   health.start()
+  deadlines.start()
   dispatcher.kick()
   // Temp files of writes that died with their process (crash, SIGKILL) would hold disk forever.
   void sweepStorageTemps(storage.options)
@@ -167,7 +187,7 @@ export async function createGatewayServices(
         logger.info(`Removed ${r.removed.length} stale temporary file(s) (${r.bytes} bytes) of interrupted writes from storage`)
     })
     .catch((error: Error) => logger.warn(`Sweeping stale temporary files failed: ${error.message}`))
-  const retention = createOperationsRetention({ options: options.retention, database, operations, logger })
+  const retention = createOperationsRetention({ options: options.retention, operations, logger })
   retention.start()
 
   const services: GatewayServices = {
@@ -183,6 +203,7 @@ export async function createGatewayServices(
     health,
     reconciler,
     client,
+    channels,
     invoke,
     invokeChecks,
     retention,
@@ -195,10 +216,13 @@ export async function createGatewayServices(
       await warming
       if (reattachTimer) clearTimeout(reattachTimer)
       retention.close()
+      channels.close()
       health.close()
+      deadlines.close()
       dispatcher.close()
       client.close()
-      operations.flushNow()
+      await operations.flushNow().catch((error: Error) => logger.warn(`Writing the last state changes failed: ${error.message}`))
+      await hostSecrets.flushed().catch((error: Error) => logger.warn(`Writing host secrets failed: ${error.message}`))
       if (!overrides.storage) await storage.dispose()
       await database.close()
       await lock?.release()

@@ -1,5 +1,8 @@
 import type { Operation, OperationStatus } from '../protocol/index.ts'
-import type { GatewayDatabase } from './_db.ts'
+import type { GatewayDatabase, SqliteGatewayDatabase } from './_db.ts'
+import type { WriteFence } from './_fence.ts'
+import { OPERATIONS_SCHEMA } from './_schema.ts'
+import { listWhere, PURGE_SQL, rowToStored, storedToParams } from './_store-rows.ts'
 import type { DispatchPlan } from './_types.ts'
 
 /** A live operation as the gateway keeps it: the public object plus what dispatch needs. */
@@ -21,34 +24,47 @@ export interface OperationListFilter {
   offset: number
 }
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS operations (
-  operation_id TEXT PRIMARY KEY,
-  operation_type TEXT NOT NULL,
-  function_name TEXT NOT NULL,
-  status TEXT NOT NULL,
-  worker_id TEXT,
-  priority INTEGER NOT NULL,
-  seq INTEGER NOT NULL,
-  idempotency_key TEXT UNIQUE,
-  created_at TEXT NOT NULL,
-  updated_at TEXT NOT NULL,
-  last_event_seq INTEGER NOT NULL DEFAULT 0,
-  data TEXT NOT NULL,
-  plan TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS operations_status ON operations(status);
-CREATE INDEX IF NOT EXISTS operations_type_created ON operations(operation_type, created_at);
-CREATE INDEX IF NOT EXISTS operations_created ON operations(created_at);
-`
+/**
+ * Durable operations (and with them the queue: a pending row IS a queue entry), the same contract
+ * on both backends: an insert resolves only after its commit (acknowledge after commit), updates
+ * are deferred to the end of the event-loop turn and `flushed()` resolves once they are committed.
+ */
+export interface OperationStore {
+  /** Highest seq stored when the store was opened. */
+  nextSeq: number
+  /** Durable insert, committed together with the other inserts of this event-loop turn. */
+  insertBatched(s: StoredOperation): Promise<void>
+  update(s: StoredOperation): void
+  /** Resolves once every update made so far is committed. */
+  flushed(): Promise<void>
+  /** Write pending updates now (shutdown, before a purge). */
+  flushNow(): Promise<void>
+  get(id: string): Promise<StoredOperation | null>
+  getByIdempotencyKey(key: string): Promise<StoredOperation | null>
+  loadLive(): Promise<StoredOperation[]>
+  list(filter: OperationListFilter): Promise<{ items: Operation[]; total: number }>
+  /** Deletes finished operations last changed before `cutoff` (ISO); returns how many. */
+  purgeFinished(cutoff: string): Promise<number>
+}
+
+export type { WriteFence } from './_fence.ts'
+
+/** The store for the gateway's database; `fence` (PostgreSQL) is the leader epoch every write checks. */
+export async function createOperationStore(database: GatewayDatabase, fence?: WriteFence): Promise<OperationStore> {
+  if (database.dialect === 'postgresql') {
+    const { createPostgresOperationStore } = await import('./_store-postgres.ts')
+    return createPostgresOperationStore(database, fence)
+  }
+  return createSqliteOperationStore(database)
+}
 
 /**
- * Durable operations (and with them the queue: a pending row IS a queue entry). Prepared
- * better-sqlite3 statements: one insert per accepted invocation, one update per state change.
+ * SQLite: prepared better-sqlite3 statements, one insert per accepted invocation, one update per
+ * state change, synchronous underneath (the async signatures cost one microtask).
  */
-export function createOperationStore(database: GatewayDatabase) {
+function createSqliteOperationStore(database: SqliteGatewayDatabase): OperationStore {
   const sqlite = database.sqlite
-  sqlite.exec(SCHEMA)
+  sqlite.exec(OPERATIONS_SCHEMA)
   const insert =
     sqlite.prepare(`INSERT INTO operations (operation_id, operation_type, function_name, status, worker_id, priority, seq, idempotency_key, created_at, updated_at, last_event_seq, data, plan)
     VALUES (@operation_id, @operation_type, @function_name, @status, @worker_id, @priority, @seq, @idempotency_key, @created_at, @updated_at, @last_event_seq, @data, @plan)`)
@@ -59,6 +75,32 @@ export function createOperationStore(database: GatewayDatabase) {
   const byKey = sqlite.prepare(`SELECT data, plan, seq, last_event_seq FROM operations WHERE idempotency_key = ?`)
   const live = sqlite.prepare(`SELECT data, plan, seq, last_event_seq FROM operations WHERE status IN ('pending', 'running') ORDER BY seq`)
   const maxSeq = sqlite.prepare(`SELECT COALESCE(MAX(seq), 0) AS seq FROM operations`)
+  const purge = sqlite.prepare(PURGE_SQL)
+  // KTRDR_DB_SYNC=full: these group commits skip SQLite's in-commit fsync (which would block the
+  // event loop) and their callers await the WAL's group fsync instead (_wal-sync.ts).
+  const wal = database.walSync
+  // Commits made so far and the last one known to be on disk: flushed() with nothing left to write
+  // must still wait for the fsync of an earlier commit nobody was waiting for.
+  let committed = 0
+  let synced = 0
+  const hot = <T>(fn: () => T): T => {
+    if (!wal) return fn()
+    // exec, not a prepared statement: SQLite applies this pragma when it compiles it.
+    sqlite.exec('PRAGMA synchronous = NORMAL')
+    try {
+      const value = fn()
+      committed++
+      return value
+    } finally {
+      sqlite.exec('PRAGMA synchronous = FULL')
+    }
+  }
+  const durable = (): Promise<void> => {
+    const upTo = committed
+    return wal!.synced().then(() => {
+      synced = Math.max(synced, upTo)
+    })
+  }
 
   // Group commit: inserts from one event-loop turn share one transaction (one WAL append) and
   // each caller answers only after that commit, so acceptance stays durable at a fraction of the cost.
@@ -80,12 +122,16 @@ export function createOperationStore(database: GatewayDatabase) {
     pending = []
     let failures: unknown[]
     try {
-      failures = commitBatch(batch)
+      failures = hot(() => commitBatch(batch))
     } catch (error) {
       for (const item of batch) item.reject(error)
       return
     }
-    batch.forEach((item, i) => (failures[i] ? item.reject(failures[i]) : item.resolve()))
+    const answer = () => batch.forEach((item, i) => (failures[i] ? item.reject(failures[i]) : item.resolve()))
+    if (!wal) return answer()
+    durable().then(answer, (error) => {
+      for (const item of batch) item.reject(error)
+    })
   }
 
   // Deferred updates: state changes of one event-loop turn are written in one transaction, latest
@@ -116,92 +162,61 @@ export function createOperationStore(database: GatewayDatabase) {
     const waiters = flushWaiters
     flushWaiters = []
     try {
-      if (items.length) writeDirty(items)
-      for (const w of waiters) w.resolve()
+      if (items.length) hot(() => writeDirty(items))
     } catch (error) {
       for (const w of waiters) w.reject(error)
+      return
     }
+    if (!wal || waiters.length === 0) {
+      for (const w of waiters) w.resolve()
+      return
+    }
+    durable().then(
+      () => waiters.forEach((w) => w.resolve()),
+      (error) => waiters.forEach((w) => w.reject(error)),
+    )
   }
 
-  const row = (r: any): StoredOperation | null =>
-    r ? { op: JSON.parse(r.data), plan: JSON.parse(r.plan), seq: r.seq, lastEventSeq: r.last_event_seq } : null
-  const params = (s: StoredOperation) => ({
-    operation_id: s.op.operation_id,
-    operation_type: s.op.operation_type,
-    function_name: s.op.function.name,
-    status: s.op.status,
-    worker_id: s.op.worker_id,
-    priority: s.op.priority,
-    seq: s.seq,
-    idempotency_key: s.op.idempotency_key,
-    created_at: s.op.created_at,
-    updated_at: s.op.updated_at,
-    last_event_seq: s.lastEventSeq,
-    data: JSON.stringify(s.op),
-    plan: JSON.stringify(s.plan),
-  })
+  const row = rowToStored
+  const params = storedToParams
 
   return {
     nextSeq: (maxSeq.get() as { seq: number }).seq,
-    insert(s: StoredOperation) {
-      insert.run(params(s))
-    },
-    /** Durable insert, committed together with the other inserts of this event-loop turn. */
-    insertBatched(s: StoredOperation): Promise<void> {
+    insertBatched(s) {
       return new Promise((resolve, reject) => {
         if (pending.length === 0) setImmediate(flush)
         pending.push({ s, resolve, reject })
       })
     },
-    update(s: StoredOperation) {
+    update(s) {
       dirty.set(s.op.operation_id, s)
       if (!updateScheduled) {
         updateScheduled = true
         setImmediate(flushUpdates)
       }
     },
-    /** Resolves once every update made so far is committed. */
-    flushed(): Promise<void> {
-      if (!updateScheduled && dirty.size === 0) return Promise.resolve()
+    flushed() {
+      if (!updateScheduled && dirty.size === 0) return wal && synced < committed ? durable() : Promise.resolve()
       return new Promise((resolve, reject) => {
         flushWaiters.push({ resolve, reject })
       })
     },
-    /** Write pending updates now (shutdown). */
-    flushNow() {
+    async flushNow() {
       if (updateScheduled || dirty.size) flushUpdates()
     },
-    get(id: string): StoredOperation | null {
+    async get(id) {
       return dirty.get(id) ?? row(byId.get(id))
     },
-    getByIdempotencyKey(key: string): StoredOperation | null {
+    async getByIdempotencyKey(key) {
       const r = row(byKey.get(key))
       return r ? (dirty.get(r.op.operation_id) ?? r) : null
     },
-    loadLive(): StoredOperation[] {
+    async loadLive() {
       return live.all().map((r) => row(r)!)
     },
-    list(filter: OperationListFilter): { items: Operation[]; total: number } {
+    async list(filter) {
       flushUpdates()
-      const where: string[] = []
-      const args: unknown[] = []
-      if (filter.status?.length) {
-        where.push(`status IN (${filter.status.map(() => '?').join(',')})`)
-        args.push(...filter.status)
-      }
-      if (filter.operation_type) {
-        where.push('operation_type = ?')
-        args.push(filter.operation_type)
-      }
-      if (filter.function) {
-        where.push('function_name = ?')
-        args.push(filter.function)
-      }
-      if (filter.worker_id) {
-        where.push('worker_id = ?')
-        args.push(filter.worker_id)
-      }
-      const clause = where.length ? `WHERE ${where.join(' AND ')}` : ''
+      const { clause, args } = listWhere(filter)
       const total = (sqlite.prepare(`SELECT COUNT(*) AS n FROM operations ${clause}`).get(...args) as { n: number }).n
       const items = sqlite
         .prepare(`SELECT data FROM operations ${clause} ORDER BY created_at DESC, seq DESC LIMIT ? OFFSET ?`)
@@ -209,20 +224,11 @@ export function createOperationStore(database: GatewayDatabase) {
         .map((r: any) => JSON.parse(r.data) as Operation)
       return { items, total }
     },
-    /** Sha256s referenced by live operations (a version in use is never garbage-collected). */
-    liveShas(): Set<string> {
-      flushUpdates()
-      return new Set(
-        (
-          sqlite
-            .prepare(
-              `SELECT DISTINCT json_extract(data, '$.function.sha256') AS sha FROM operations WHERE status IN ('pending', 'running')`,
-            )
-            .all() as { sha: string }[]
-        ).map((r) => r.sha),
-      )
+    async purgeFinished(cutoff) {
+      // Deferred state changes first: a row the database still shows as failed may have just been
+      // resumed (pending again) in memory, and must not be deleted on the strength of a stale status.
+      if (updateScheduled || dirty.size) flushUpdates()
+      return purge.run(cutoff).changes
     },
   }
 }
-
-export type OperationStore = ReturnType<typeof createOperationStore>

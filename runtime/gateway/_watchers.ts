@@ -8,7 +8,11 @@ export type OperationChange = 'updated' | 'requeued' | 'finished'
  * Per-operation listeners (SSE streams, wait_seconds callers, placement waits): one map lookup per
  * state change instead of every waiter filtering every operation's events.
  */
-export function createOperationWatchers(hooks: GatewayHooks, get: (id: string) => StoredOperation | null) {
+export function createOperationWatchers(
+  hooks: GatewayHooks,
+  getLive: (id: string) => StoredOperation | null,
+  fetch: (id: string) => Promise<StoredOperation | null>,
+) {
   const watchers = new Map<string, Set<(kind: OperationChange, op: Operation) => void>>()
   const notify = (kind: OperationChange, op: Operation) => {
     const set = watchers.get(op.operation_id)
@@ -29,17 +33,21 @@ export function createOperationWatchers(hooks: GatewayHooks, get: (id: string) =
   }
 
   /** Resolves once `done(op)` holds (checked now and on every change), or with the current state after `ms`. */
-  function waitFor(id: string, ms: number, done: (op: Operation) => boolean, signal?: AbortSignal): Promise<Operation> {
-    const s = get(id)
-    if (!s || done(s.op) || ms <= 0 || signal?.aborted) return Promise.resolve(s?.op as Operation)
+  async function waitFor(id: string, ms: number, done: (op: Operation) => boolean, signal?: AbortSignal): Promise<Operation> {
+    // Not live: finished (or unknown), nothing more will happen to it.
+    const s = getLive(id)
+    if (!s) return (await fetch(id))?.op as Operation
+    if (done(s.op) || ms <= 0 || signal?.aborted) return s.op
     return new Promise((resolve) => {
+      let last = s.op
       const finish = () => {
         clearTimeout(timer)
         off()
         signal?.removeEventListener('abort', finish)
-        resolve(get(id)!.op)
+        resolve(getLive(id)?.op ?? last)
       }
       const off = watch(id, (_kind, op) => {
+        last = op
         if (done(op)) finish()
       })
       const timer = setTimeout(finish, ms)

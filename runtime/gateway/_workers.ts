@@ -7,10 +7,14 @@ import type { GatewayHooks } from './_hooks.ts'
 export interface WorkerEntry {
   record: WorkerRecord
   view: HostView
-  /** Operations the gateway has placed there and not seen finish (operation id → attempt). */
-  running: Map<string, number>
+  /**
+   * The host's occupied slots (operation id → attempt): dispatched there and not seen to end. Not
+   * the operations' placement: a slot outlives an operation cancelled while the host still runs it.
+   * Changed only through the registry (hold, attach, release, loss).
+   */
+  readonly running: ReadonlyMap<string, number>
   /** Dispatch started at (ms), so a heartbeat built before the dispatch landed does not drop it. */
-  dispatchedAt: Map<string, number>
+  readonly dispatchedAt: ReadonlyMap<string, number>
   lastHeartbeatMs: number
   lastHealthyMs: number
   unavailableSinceMs: number | null
@@ -18,14 +22,51 @@ export interface WorkerEntry {
   lost: boolean
 }
 
+export interface WorkerRegistry {
+  /** The scheduler's view of every host, in registration order. */
+  readonly views: readonly HostView[]
+  get(id: string): WorkerEntry | undefined
+  /** 404 WORKER_NOT_FOUND when not registered. */
+  require(id: string): WorkerEntry
+  all(): WorkerEntry[]
+  /** Other entries registered with this endpoint URL. */
+  atEndpoint(endpointUrl: string, except: string): WorkerEntry[]
+  /** Register or re-register (a fresh entry, no slots held). */
+  register(body: WorkerRegistration): WorkerEntry
+  heartbeat(entry: WorkerEntry, body: HeartbeatRequest): void
+  /** Recompute derived fields (status, free slots) after a change made outside the registry (drain). */
+  refresh(entry: WorkerEntry): void
+  summary(): { total_workers: number; available: number; busy: number; temporarily_unavailable: number }
+
+  /** A slot taken by a dispatch about to be sent (also marks the host as the last one selected). */
+  hold(entry: WorkerEntry, operationId: string, attempt: number): void
+  /** The host answered the dispatch (accepted or not): the slot is no longer in flight. */
+  answered(entry: WorkerEntry, operationId: string): void
+  /** A slot the host says it occupies (re-attached at registration or on a heartbeat). */
+  attach(entry: WorkerEntry, operationId: string, attempt: number): void
+  release(entry: WorkerEntry, operationId: string): void
+  /** Frees every slot; returns what they held. */
+  releaseAll(entry: WorkerEntry): Array<[operationId: string, attempt: number]>
+
+  markHealthy(entry: WorkerEntry, at?: number): void
+  /** A failed poll or probe; `definitive`: nothing listens at the endpoint. Returns whether the host is down now. */
+  markFailure(entry: WorkerEntry, threshold: number, definitive: boolean): boolean
+  /** The gateway lets go of the host's work: emits `worker:lost` once, until the host is healthy again. */
+  markLost(entry: WorkerEntry, reason: string): void
+  remove(id: string): WorkerEntry | undefined
+}
+
 /**
  * The worker registry: in memory on purpose. After a gateway restart hosts re-register within one
  * heartbeat (a 404 tells them to), carrying what they ran meanwhile, which is more truthful than a
  * persisted list of hosts that may have died with the gateway.
  */
-export function createWorkerRegistry(hooks: GatewayHooks, now: () => number = Date.now) {
+export function createWorkerRegistry(hooks: GatewayHooks, now: () => number = Date.now): WorkerRegistry {
   const workers = new Map<string, WorkerEntry>()
   const views: HostView[] = []
+  // The slot maps are read-only to everyone else.
+  const slots = (entry: WorkerEntry) => entry.running as Map<string, number>
+  const inFlight = (entry: WorkerEntry) => entry.dispatchedAt as Map<string, number>
 
   function status(entry: WorkerEntry): WorkerStatus {
     if (entry.lost || entry.unavailableSinceMs !== null) return 'TEMPORARILY_UNAVAILABLE'
@@ -52,19 +93,18 @@ export function createWorkerRegistry(hooks: GatewayHooks, now: () => number = Da
   }
 
   return {
-    views: views as readonly HostView[],
-    get(id: string) {
+    views,
+    get(id) {
       return workers.get(id)
     },
-    /** Other entries registered with this endpoint URL. */
-    atEndpoint(endpointUrl: string, except: string): WorkerEntry[] {
+    atEndpoint(endpointUrl, except) {
       const url = endpointUrl.replace(/\/+$/, '')
       return [...workers.values()].filter((e) => e.record.worker_id !== except && e.record.endpoint_url === url)
     },
     all() {
       return [...workers.values()]
     },
-    require(id: string): WorkerEntry {
+    require(id) {
       const entry = workers.get(id)
       if (!entry)
         throw new KtrdrError({
@@ -80,7 +120,7 @@ export function createWorkerRegistry(hooks: GatewayHooks, now: () => number = Da
      * nothing (the guide's test registration names a live host's endpoint); the route decides
      * from the endpoint's own /health whether that entry is stale.
      */
-    register(body: WorkerRegistration): WorkerEntry {
+    register(body) {
       const t = now()
       const iso = new Date(t).toISOString()
       const caps = { ...body.capabilities, slots: Math.max(1, Math.floor(body.capabilities.slots || 1)) }
@@ -137,7 +177,7 @@ export function createWorkerRegistry(hooks: GatewayHooks, now: () => number = Da
       return entry
     },
 
-    heartbeat(entry: WorkerEntry, body: HeartbeatRequest) {
+    heartbeat(entry, body) {
       const t = now()
       entry.lastHeartbeatMs = t
       entry.record.last_heartbeat_at = new Date(t).toISOString()
@@ -150,25 +190,58 @@ export function createWorkerRegistry(hooks: GatewayHooks, now: () => number = Da
 
     markHealthy,
 
-    /** A failed poll or probe. `definitive`: nothing listens at the endpoint (refused) → unavailable now. */
-    markFailure(entry: WorkerEntry, threshold: number, definitive: boolean): boolean {
+    markFailure(entry, threshold, definitive) {
       const t = now()
       entry.record.last_health_check = new Date(t).toISOString()
       entry.record.health_check_failures++
       const down = definitive || entry.record.health_check_failures >= threshold
       if (down && entry.unavailableSinceMs === null) entry.unavailableSinceMs = t
-      if (down) entry.lost = true
       refresh(entry)
       return down
     },
 
-    select(entry: WorkerEntry) {
-      const t = now()
-      entry.view.lastSelected = t
-      entry.record.metadata.last_selected = new Date(t).toISOString()
+    markLost(entry, reason) {
+      if (entry.lost) return
+      entry.lost = true
+      entry.unavailableSinceMs ??= now()
+      refresh(entry)
+      hooks.emit('worker:lost', entry.record, reason)
     },
 
-    remove(id: string): WorkerEntry | undefined {
+    hold(entry, operationId, attempt) {
+      const t = now()
+      // Reserved before any I/O, so the same pump does not over-commit the host.
+      slots(entry).set(operationId, attempt)
+      inFlight(entry).set(operationId, t)
+      entry.view.lastSelected = t
+      entry.record.metadata.last_selected = new Date(t).toISOString()
+      refresh(entry)
+    },
+
+    answered(entry, operationId) {
+      inFlight(entry).delete(operationId)
+    },
+
+    attach(entry, operationId, attempt) {
+      slots(entry).set(operationId, attempt)
+      refresh(entry)
+    },
+
+    release(entry, operationId) {
+      slots(entry).delete(operationId)
+      inFlight(entry).delete(operationId)
+      refresh(entry)
+    },
+
+    releaseAll(entry) {
+      const held = [...entry.running]
+      slots(entry).clear()
+      inFlight(entry).clear()
+      refresh(entry)
+      return held
+    },
+
+    remove(id) {
       const entry = workers.get(id)
       if (!entry) return undefined
       workers.delete(id)
@@ -190,7 +263,7 @@ export function createWorkerRegistry(hooks: GatewayHooks, now: () => number = Da
     },
   }
 
-  function markHealthy(entry: WorkerEntry, t = now()) {
+  function markHealthy(entry: WorkerEntry, t = now()): void {
     entry.lastHealthyMs = t
     entry.record.last_healthy_at = new Date(t).toISOString()
     entry.record.health_check_failures = 0
@@ -199,5 +272,3 @@ export function createWorkerRegistry(hooks: GatewayHooks, now: () => number = Da
     refresh(entry)
   }
 }
-
-export type WorkerRegistry = ReturnType<typeof createWorkerRegistry>

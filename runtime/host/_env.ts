@@ -7,7 +7,7 @@ const BASE_PATTERNS = [/^LC_[A-Z_]+$/]
 
 /**
  * Non-secret runtime settings that the bundled functions read (checkpoint cadence, IB timeouts and
- * pacing dir, TF backend choice). Functions may not declare KTRDR_* names themselves, so the host
+ * pacing dir, TF backend and training path choice). Functions may not declare KTRDR_* names themselves, so the host
  * names these few here; credentials (KTRDR_CLUSTER_TOKEN, KTRDR_API_TOKEN, KTRDR_SECRETS_KEY…) and
  * everything else under KTRDR_ stay in the host.
  */
@@ -21,6 +21,7 @@ export const FUNCTION_SETTINGS = [
   'KTRDR_IB_SAVE_EVERY_SEGMENTS',
   'KTRDR_TF_BACKEND',
   'KTRDR_PREFER_GPU',
+  'KTRDR_TRAIN_PATH',
   'KTRDR_TFJS_WASM_DIR',
 ] as const
 

@@ -15,6 +15,12 @@ export interface EventOutboxOptions {
   logger: ConsolaInstance
   maxBatch?: number
   retry?: { initialMs: number; maxMs: number }
+  /**
+   * Batches that may be in flight at once (default 1). More than one only over a transport that
+   * delivers in order (the host channel): each batch then goes as soon as its events exist, instead
+   * of after the previous batch's ack.
+   */
+  window?: () => number
 }
 
 /**
@@ -22,23 +28,38 @@ export interface EventOutboxOptions {
  * the gateway acks a seq at or past them, so a gateway that is down for a while receives them all,
  * in order, when it comes back. Unsent progress for an operation is coalesced into the latest.
  * seq starts at the wall clock (ms) so a restarted host never reuses the seqs of its predecessor.
+ *
+ * Batches in flight are settled in the order they were sent: an ack counts only once every batch
+ * before it was acked, and the first failure drops the answers of every batch after it and sends
+ * everything unacked again (the gateway ignores seqs it already applied).
  */
 export function createEventOutbox(options: EventOutboxOptions) {
   const queue: HostEvent[] = []
   let seq = Date.now()
-  /** Highest seq in the batch being sent; events at or below it must not be rewritten. */
-  let inFlightUpTo = 0
-  let running = false
+  /** Highest seq sent in the current round; events at or below it must not be rewritten. */
+  let sentUpTo = 0
+  interface Flight {
+    upTo: number
+    round: number
+    outcome?: { ack: HostEventAck } | { error: unknown }
+  }
+  let flights: Flight[] = []
+  /** Bumped at every failure: answers of an earlier round no longer count. */
+  let round = 0
+  let backingOff = false
+  let delay = 0
   let stopped = false
+  let pumpScheduled = false
   let wake: (() => void) | null = null
   const idleWaiters: Array<() => void> = []
   const retry = options.retry ?? { initialMs: 100, maxMs: 2000 }
+  delay = retry.initialMs
 
   function push(event: NewHostEvent) {
     if (event.type === 'progress') {
       for (let i = queue.length - 1; i >= 0; i--) {
         const queued = queue[i]!
-        if (queued.seq <= inFlightUpTo) break
+        if (queued.seq <= sentUpTo) break
         if (queued.operation_id !== event.operation_id) continue
         if (queued.type === 'progress' && queued.attempt === event.attempt) {
           queued.progress = event.progress
@@ -49,7 +70,15 @@ export function createEventOutbox(options: EventOutboxOptions) {
       }
     }
     queue.push({ ...event, seq: ++seq } as HostEvent)
-    kick()
+    // Events of one tick (started and the first progress, a result and the next dispatch's start)
+    // go as one batch.
+    if (!pumpScheduled) {
+      pumpScheduled = true
+      queueMicrotask(() => {
+        pumpScheduled = false
+        pump()
+      })
+    }
   }
 
   function kick() {
@@ -57,49 +86,79 @@ export function createEventOutbox(options: EventOutboxOptions) {
       const w = wake
       wake = null
       w()
+      return
     }
-    if (!running && !stopped) void loop()
+    pump()
   }
 
-  async function loop() {
-    running = true
-    let delay = retry.initialMs
-    try {
-      while (queue.length > 0 && !stopped) {
-        const batch = queue.slice(0, options.maxBatch ?? 200)
-        inFlightUpTo = batch[batch.length - 1]!.seq
-        try {
-          const ack = await options.send(batch)
-          const acked = typeof ack?.acked_seq === 'number' ? ack.acked_seq : inFlightUpTo
-          while (queue.length > 0 && queue[0]!.seq <= acked) queue.shift()
-          delay = retry.initialMs
-        } catch (error) {
-          if (error instanceof UnknownWorkerError) {
-            await options.onUnknownWorker().catch(() => {})
-          } else {
-            options.logger.debug(`Event push failed (${(error as Error).message}); ${queue.length} events kept, retrying in ${delay} ms`)
-            await new Promise<void>((resolve) => {
-              wake = resolve
-              setTimeout(resolve, delay).unref()
-            })
-            wake = null
-            delay = Math.min(retry.maxMs, delay * 2)
-          }
-        } finally {
-          inFlightUpTo = 0
-        }
-      }
-    } finally {
-      running = false
-      if (queue.length === 0) idleWaiters.splice(0).forEach((w) => w())
+  /** Sends what is unsent while the window has room. */
+  function pump() {
+    if (stopped || backingOff) return
+    const room = Math.max(1, options.window?.() ?? 1)
+    while (flights.length < room) {
+      let start = 0
+      while (start < queue.length && queue[start]!.seq <= sentUpTo) start++
+      if (start >= queue.length) break
+      const batch = queue.slice(start, start + (options.maxBatch ?? 200))
+      const flight: Flight = { upTo: batch[batch.length - 1]!.seq, round }
+      sentUpTo = flight.upTo
+      flights.push(flight)
+      options.send(batch).then(
+        (ack) => settle(flight, { ack }),
+        (error) => settle(flight, { error }),
+      )
     }
+    if (queue.length === 0 && flights.length === 0) idleWaiters.splice(0).forEach((w) => w())
+  }
+
+  function settle(flight: Flight, outcome: NonNullable<Flight['outcome']>) {
+    if (flight.round !== round) return
+    flight.outcome = outcome
+    while (flights[0]?.outcome) {
+      const head = flights.shift()!
+      if ('error' in head.outcome!) return fail(head.outcome.error)
+      const ack = head.outcome!.ack
+      const acked = typeof ack?.acked_seq === 'number' ? ack.acked_seq : head.upTo
+      while (queue.length > 0 && queue[0]!.seq <= acked) queue.shift()
+      delay = retry.initialMs
+    }
+    pump()
+  }
+
+  function fail(error: unknown) {
+    round++
+    flights = []
+    sentUpTo = 0
+    backingOff = true
+    const resume = () => {
+      backingOff = false
+      pump()
+    }
+    if (error instanceof UnknownWorkerError) {
+      void options
+        .onUnknownWorker()
+        .catch(() => {})
+        .then(resume)
+      return
+    }
+    options.logger.debug(`Event push failed (${(error as Error).message}); ${queue.length} events kept, retrying in ${delay} ms`)
+    const timer = setTimeout(() => {
+      wake = null
+      resume()
+    }, delay)
+    timer.unref()
+    wake = () => {
+      clearTimeout(timer)
+      resume()
+    }
+    delay = Math.min(retry.maxMs, delay * 2)
   }
 
   return {
     push,
     /** Resolves once everything queued so far has been acked (or immediately when empty). */
     drained(): Promise<void> {
-      if (queue.length === 0) return Promise.resolve()
+      if (queue.length === 0 && flights.length === 0) return Promise.resolve()
       return new Promise((resolve) => idleWaiters.push(resolve))
     },
     pending: () => queue.length,
@@ -134,14 +193,14 @@ export function createEventOutbox(options: EventOutboxOptions) {
       const done = new Set(reports.map((r) => `${r.operation_id}#${r.attempt}`))
       for (let i = queue.length - 1; i >= 0; i--) {
         const e = queue[i]!
-        if (e.seq > inFlightUpTo && done.has(`${e.operation_id}#${e.attempt}`)) queue.splice(i, 1)
+        if (e.seq > sentUpTo && done.has(`${e.operation_id}#${e.attempt}`)) queue.splice(i, 1)
       }
     },
     /** Retry now (after re-registration). */
     kick,
     stop() {
       stopped = true
-      if (wake) wake()
+      wake = null
     },
   }
 }

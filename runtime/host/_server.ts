@@ -1,4 +1,14 @@
-import { createApp, defineEventHandler, getQuery, readBody, setResponseStatus, type App, type EventHandler, type H3Event } from 'h3'
+import {
+  createApp,
+  defineEventHandler,
+  getQuery,
+  getRouterParam,
+  readBody,
+  setResponseStatus,
+  type App,
+  type EventHandler,
+  type H3Event,
+} from 'h3'
 import { z } from 'zod'
 import type { DispatchRequest, HostHealth } from '../protocol/index.ts'
 import { FUNCTION_NAME_RE, isKtrdrError, KtrdrError } from '../protocol/index.ts'
@@ -36,6 +46,9 @@ export interface HostApi {
   drain(): void
   info(): unknown
 }
+
+/** A dispatch request's body, checked (HTTP route and channel alike); 400 naming what is wrong. */
+export const parseDispatchRequest = (body: unknown): DispatchRequest => parse(dispatchSchema, body, 'dispatch request') as DispatchRequest
 
 function parse<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
   const parsed = schema.safeParse(body)
@@ -97,7 +110,7 @@ export function createHostApp(api: HostApi, clusterToken: string | null, storage
   router.post(
     '/invocations',
     handler(async (event) => {
-      const request = parse(dispatchSchema, await readBody(event), 'dispatch request') as DispatchRequest
+      const request = parseDispatchRequest(await readBody(event))
       const result = api.dispatch(request)
       if (!result.accepted) throw new KtrdrError({ code: 'HOST_BUSY', message: result.reason })
       const wait = getQuery(event).wait
@@ -109,7 +122,9 @@ export function createHostApp(api: HostApi, clusterToken: string | null, storage
   router.delete(
     '/invocations/:operation_id',
     handler((event) => {
-      const id = decodeURIComponent(event.context.params!.operation_id!)
+      // h3's tolerant decode: a malformed escape (%ff) stays as sent and is simply not running here,
+      // where decodeURIComponent threw (a 500).
+      const id = getRouterParam(event, 'operation_id', { decode: true }) ?? ''
       if (!api.cancel(id, (getQuery(event).reason as string | undefined) ?? undefined)) {
         throw new KtrdrError({
           code: 'OPERATION_NOT_RUNNING',

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { consola } from 'consola'
 import { toNodeListener } from 'h3'
 import { createKtrdrStorage, sweepStorageTemps, sweepTempFiles } from '../../storage/index.ts'
-import type { DispatchRequest, HostHealth, WorkerCapabilities, WorkerRegistration } from '../protocol/index.ts'
+import type { ChannelAnswer, ChannelOp, DispatchRequest, HostHealth, WorkerCapabilities, WorkerRegistration } from '../protocol/index.ts'
 import { KtrdrError } from '../protocol/index.ts'
 import { createBundleCache } from './_bundles.ts'
 import { resolveCapabilities } from './_detect.ts'
@@ -15,7 +15,7 @@ import { createExecutorPool } from './_executors.ts'
 import { createMemoryGuard } from './_memory.ts'
 import { createGatewayLink } from './_gateway-link.ts'
 import { startInvocation, type Invocation } from './_invocations.ts'
-import { createHostApp } from './_server.ts'
+import { createHostApp, parseDispatchRequest } from './_server.ts'
 import type { RouteInfo } from '../http/index.ts'
 import { functionEnv } from './_env.ts'
 import { createStorageAccess } from './_storage-proxy.ts'
@@ -99,6 +99,9 @@ export async function createHost(config: HostConfig = {}): Promise<KtrdrHost> {
     send: (events) => (link ? link.pushEvents(events) : Promise.resolve({ acked_seq: events[events.length - 1]!.seq })),
     onUnknownWorker: () => link?.register() ?? Promise.resolve(),
     logger,
+    // Over the channel batches arrive in order, so each goes as soon as it exists: a no-op's
+    // `completed` no longer waits for the ack of its `started`.
+    window: () => (link?.pipelined() ? 16 : 1),
   })
 
   /** Highest version seen per function: a newer one retires the older versions' executors. */
@@ -148,6 +151,31 @@ export async function createHost(config: HostConfig = {}): Promise<KtrdrHost> {
     return { accepted: true as const, done: invocation.done }
   }
 
+  function cancel(operationId: string, reason?: string): boolean {
+    const invocation = active.get(operationId)
+    if (!invocation) return false
+    invocation.cancel(reason)
+    return true
+  }
+
+  /** The gateway's calls over the channel, answered as POST /invocations and DELETE /invocations/:id are. */
+  function onChannelRequest(op: ChannelOp, body: unknown): ChannelAnswer {
+    if (op === 'dispatch') {
+      const request = parseDispatchRequest(body)
+      const result = dispatch(request)
+      if (!result.accepted) throw new KtrdrError({ code: 'HOST_BUSY', message: result.reason })
+      return { status: 202, body: { accepted: true, operation_id: request.operation_id, attempt: request.attempt } }
+    }
+    if (op === 'cancel') {
+      const { operation_id: id, reason } = (body ?? {}) as { operation_id?: unknown; reason?: unknown }
+      if (typeof id !== 'string') throw new KtrdrError({ code: 'BAD_REQUEST', message: 'cancel needs an operation_id' })
+      if (!cancel(id, typeof reason === 'string' ? reason : undefined))
+        throw new KtrdrError({ code: 'OPERATION_NOT_RUNNING', message: `Operation ${id} is not running on this host` })
+      return { status: 202, body: { cancelling: true, operation_id: id } }
+    }
+    throw new KtrdrError({ code: 'BAD_REQUEST', message: `A host does not serve "${op}" requests` })
+  }
+
   const memoryEnforcement = { mode: memory.mode, limit_mb: options.executorMemoryMb, detail: memory.detail }
   const app = createHostApp(
     {
@@ -164,12 +192,7 @@ export async function createHost(config: HostConfig = {}): Promise<KtrdrHost> {
         memory_enforcement: memoryEnforcement,
       }),
       dispatch,
-      cancel(operationId, reason) {
-        const invocation = active.get(operationId)
-        if (!invocation) return false
-        invocation.cancel(reason)
-        return true
-      },
+      cancel,
       prefetch(body) {
         noteVersion(body.name, body.version, body.sha256)
         void cache
@@ -240,6 +263,8 @@ export async function createHost(config: HostConfig = {}): Promise<KtrdrHost> {
         onCancel(ids) {
           for (const id of ids) active.get(id)?.cancel('Cancelled by the gateway')
         },
+        onChannelRequest,
+        onChannelOpen: () => outbox.kick(),
       },
       logger,
     )

@@ -8,7 +8,10 @@ import { resolveStorageOptions, type ResolvedStorageOptions, type StorageConfig 
 
 /** What a user, a CLI flag or a test says. Everything optional; env fills the rest. */
 export interface HostConfig {
-  /** Gateway base URL (KTRDR_API_URL). null: run standalone, register nowhere (benchmarks, tests). */
+  /**
+   * Gateway base URL (KTRDR_API_URL). A comma-separated list names an active/standby pair: the host
+   * uses whichever answers as active. null: run standalone, register nowhere (benchmarks, tests).
+   */
   apiUrl?: string | null
   workerId?: string
   workerType?: string
@@ -44,6 +47,8 @@ export interface HostConfig {
   spareExecutors?: number
   /** Spawn an executor when a prefetch announces a version, so the first invocation finds it warm. */
   prewarm?: boolean
+  /** Open the host channel (one WebSocket to the gateway for dispatches and events); false: HTTP only. Default true. */
+  channel?: boolean
   heartbeatIntervalMs?: number
   /** After cancel or deadline, how long a function may take to stop before its child is killed. */
   cancelGraceMs?: number
@@ -55,7 +60,10 @@ export interface HostConfig {
 }
 
 export interface ResolvedHostOptions {
+  /** The first gateway URL (null: standalone). */
   apiUrl: string | null
+  /** apiUrl split at commas, trailing slashes removed (empty when standalone). */
+  apiUrls: string[]
   workerId: string
   workerType: string
   port: number
@@ -81,6 +89,7 @@ export interface ResolvedHostOptions {
   executorMemoryEnforcement: 'auto' | 'cgroup' | 'rss'
   spareExecutors: number
   prewarm: boolean
+  channel: boolean
   heartbeatIntervalMs: number
   /** The interval was set (config or KTRDR_HOST_HEARTBEAT_MS): the gateway's suggestion does not shorten it. */
   heartbeatPinned: boolean
@@ -119,8 +128,13 @@ export function resolveHostOptions(config: HostConfig = {}, env: NodeJS.ProcessE
       : resolveStorageOptions(config.storage as StorageConfig | undefined, env)
   const workerId = config.workerId ?? env.WORKER_ID ?? env.KTRDR_WORKER_ID ?? `${workerType}-worker-${randomBytes(4).toString('hex')}`
   const level = config.logLevel ?? env.LOG_LEVEL ?? 'info'
+  const apiUrls = ((config.apiUrl !== undefined ? config.apiUrl : env.KTRDR_API_URL) ?? '')
+    .split(',')
+    .map((u) => u.trim().replace(/\/+$/, ''))
+    .filter(Boolean)
   return {
-    apiUrl: config.apiUrl !== undefined ? config.apiUrl : env.KTRDR_API_URL?.replace(/\/$/, '') || null,
+    apiUrl: apiUrls[0] ?? null,
+    apiUrls,
     workerId,
     workerType,
     port: config.port ?? envNumber(env, 'WORKER_PORT') ?? 5003,
@@ -146,6 +160,7 @@ export function resolveHostOptions(config: HostConfig = {}, env: NodeJS.ProcessE
     executorMemoryEnforcement: memoryEnforcement(config.executorMemoryEnforcement ?? env.KTRDR_HOST_MEMORY_ENFORCEMENT),
     spareExecutors: Math.max(0, config.spareExecutors ?? envNumber(env, 'KTRDR_HOST_SPARE_EXECUTORS') ?? 1),
     prewarm: config.prewarm ?? bool(env.KTRDR_HOST_PREWARM) ?? true,
+    channel: config.channel ?? bool(env.KTRDR_HOST_CHANNEL) ?? true,
     heartbeatIntervalMs: config.heartbeatIntervalMs ?? envNumber(env, 'KTRDR_HOST_HEARTBEAT_MS') ?? 2000,
     heartbeatPinned: config.heartbeatIntervalMs !== undefined || envNumber(env, 'KTRDR_HOST_HEARTBEAT_MS') !== undefined,
     cancelGraceMs: config.cancelGraceMs ?? envNumber(env, 'KTRDR_HOST_CANCEL_GRACE_MS') ?? 1000,

@@ -1,4 +1,8 @@
-import { createRouter, type EventHandler, type H3Event, type RouterMethod } from 'h3'
+import { ServerResponse, type IncomingMessage } from 'node:http'
+import type { Hooks } from 'crossws'
+import { createEvent, createRouter, type EventHandler, type H3Event, type RouterMethod } from 'h3'
+import { KtrdrError, isKtrdrError } from '../protocol/index.ts'
+import { assertCanonicalPath } from './_path.ts'
 
 /** Who may call a route: nobody needs a token (`public`), clients (`api`), hosts (`cluster`). */
 export type RouteAuth = 'public' | 'api' | 'cluster'
@@ -33,6 +37,11 @@ type Add = {
  */
 export interface PolicyRouter extends Record<RouterMethod, Add> {
   use: Add
+  /**
+   * A WebSocket route (crossws hooks, served through h3's `app.websocket`): the route's policy is
+   * checked on the upgrade request before `hooks.upgrade`, and a plain GET gets 401 or 426.
+   */
+  ws(path: string, options: RouteOptions, hooks: Partial<Hooks>): PolicyRouter
   /** Every route registered so far, in order. */
   readonly routes: readonly RouteInfo[]
   /** The h3 handler to mount with `app.use()`. Falls through (returns undefined) when nothing matches. */
@@ -57,6 +66,7 @@ const METHODS: RouterMethod[] = ['connect', 'delete', 'get', 'head', 'options', 
 export function createPolicyRouter(guard: (event: H3Event, route: RouteInfo) => void, defaults: Required<RouteOptions>): PolicyRouter {
   const h3 = createRouter()
   const routes: RouteInfo[] = []
+  const lastHandler = new WeakMap<RouteInfo, EventHandler>()
   const add =
     (method: RouterMethod | 'all') =>
     (path: string, a: RouteOptions | EventHandler, b?: EventHandler): PolicyRouter => {
@@ -68,6 +78,7 @@ export function createPolicyRouter(guard: (event: H3Event, route: RouteInfo) => 
         return handler(event)
       }) as EventHandler
       guarded.__is_handler__ = true
+      lastHandler.set(route, guarded)
       if (method === 'all') h3.use(path, guarded)
       else h3[method](path, guarded)
       return router
@@ -84,7 +95,46 @@ export function createPolicyRouter(guard: (event: H3Event, route: RouteInfo) => 
     }
     return [...methods]
   }
-  const router = { routes, handler: h3.handler, use: add('all'), allowedMethods } as unknown as PolicyRouter
+  const ws = (path: string, options: RouteOptions, hooks: Partial<Hooks>): PolicyRouter => {
+    add('get')(path, options, () => {
+      throw new KtrdrError({ code: 'UPGRADE_REQUIRED', message: `${path} is a WebSocket: send the upgrade headers` })
+    })
+    const route = routes.at(-1)!
+    const upgrade: Hooks['upgrade'] = async (request) => {
+      // The same checks as any request to this route: the path rule, then the route's policy.
+      const event = upgradeEvent(request)
+      try {
+        assertCanonicalPath(event.path)
+        guard(event, route)
+      } catch (error) {
+        return upgradeRefusal(error)
+      }
+      return hooks.upgrade?.(request)
+    }
+    // h3 resolves an upgrade's path to the route's handler and takes the hooks from it.
+    const handler = lastHandler.get(route)!
+    handler.__websocket__ = { ...hooks, upgrade }
+    return router
+  }
+  const router = { routes, handler: h3.handler, use: add('all'), allowedMethods, ws } as unknown as PolicyRouter
   for (const m of METHODS) router[m] = add(m) as Add
   return router
+}
+
+/** An H3Event over an upgrade request, for the checks every request of a route goes through. */
+function upgradeEvent(request: Parameters<Hooks['upgrade']>[0]): H3Event {
+  // crossws's Node adapter keeps the IncomingMessage; other adapters give a Request.
+  const req =
+    (request as { _req?: IncomingMessage })._req ??
+    ({ method: 'GET', url: new URL(request.url).pathname, headers: Object.fromEntries(request.headers) } as unknown as IncomingMessage)
+  return createEvent(req, new ServerResponse(req))
+}
+
+/** A refused upgrade: the error's status and the usual JSON error body. */
+export function upgradeRefusal(error: unknown): Response {
+  const e = error as { statusCode?: number; message?: string; data?: { code?: string } }
+  const body = isKtrdrError(error)
+    ? { ...error.toJSON(), statusCode: error.statusCode }
+    : { code: e.data?.code ?? 'INTERNAL_ERROR', message: e.message ?? 'Refused', statusCode: e.statusCode ?? 500 }
+  return Response.json(body, { status: body.statusCode })
 }

@@ -53,6 +53,11 @@ export const ERROR_CODES = defineErrorCodes({
     retryable: false,
     description: 'The path exists but not for this method; the Allow header lists the ones that are served.',
   },
+  UPGRADE_REQUIRED: {
+    status: 426,
+    retryable: false,
+    description: 'The route is a WebSocket (a host channel): connect with the upgrade headers, not a plain request.',
+  },
   BODY_TOO_LARGE: {
     status: 413,
     retryable: false,
@@ -158,6 +163,11 @@ export const ERROR_CODES = defineErrorCodes({
   FUNCTION_DECLARATION_INVALID: { status: 422, retryable: false, description: "The function's storage or env declaration is invalid." },
   BUNDLE_MISSING: { status: 400, retryable: false, description: 'The publish request has no body: send the tar.gz from `ktrdr fn build`.' },
   BUNDLE_TOO_LARGE: { status: 413, retryable: false, description: 'The bundle archive exceeds the upload limit (KTRDR_MAX_BUNDLE_BYTES).' },
+  BUNDLE_INCOMPLETE: {
+    status: 400,
+    retryable: true,
+    description: 'The bundle upload ended before the whole archive arrived (the client went away): send it again.',
+  },
   BUNDLE_CORRUPT: {
     status: 422,
     retryable: false,
@@ -228,7 +238,8 @@ export const ERROR_CODES = defineErrorCodes({
   INVALID_KEY: {
     status: 400,
     retryable: false,
-    description: 'A storage key segment is empty, hidden, "..", or not valid percent-encoding.',
+    description:
+      'A results or models key segment is empty, hidden, "..", over 200 bytes, has a control character, or is not valid percent-encoding.',
   },
   CAPABILITY_INVALID: {
     status: 401,
@@ -236,10 +247,22 @@ export const ERROR_CODES = defineErrorCodes({
     description: "A function's storage capability is missing, unknown or expired (it ends with its invocation).",
   },
   STORAGE_SCOPE_DENIED: { status: 403, retryable: false, description: 'The function touched storage outside its declared scope.' },
+  GATEWAY_STANDBY: {
+    status: 503,
+    retryable: true,
+    description: 'This gateway is the standby of a PostgreSQL pair; the error names the active one to callers with a token.',
+  },
+  GATEWAY_NOT_ACTIVE: {
+    status: 503,
+    retryable: true,
+    description: 'This gateway lost the leader lock to a newer one; retry against the active gateway.',
+  },
+  ASSET_NOT_FOUND: { status: 404, retryable: false, description: 'No static file at this path under a served prefix (the dashboard).' },
   STORAGE_KEY_INVALID: {
     status: 400,
     retryable: false,
-    description: 'A storage key is empty, has a `.` or `..` segment, or a control character.',
+    description:
+      'A storage key is empty, has a `.` or `..` segment (or one ending in `..`), a control character, or is too long for a file name (200 bytes a segment, 1,024 a key).',
   },
   STORAGE_READ_ONLY: { status: 403, retryable: false, description: 'A write or removal on a read-only storage mount.' },
   STORAGE_FULL: { status: 507, retryable: true, description: 'No space left on the filesystem behind a mount.' },

@@ -7,6 +7,8 @@ export * from './error-codes.ts'
 export * from './config.ts'
 export * from './mounts.ts'
 export * from './executor.ts'
+// The host channel's frames and its request/answer endpoint (gateway and hosts both speak it).
+export * from './_channel.ts'
 // The bundle format gateway and hosts read (the bundler writes it): tar.gz with manifest.json at the root.
 export * from './archive.ts'
 export * from './manifest.ts'

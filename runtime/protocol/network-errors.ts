@@ -1,8 +1,9 @@
 /**
  * Why a request got no answer, in the words an operator looks for in the journal ("Connection
- * refused", a DNS failure, a timeout) with the system code beside them. Node's fetch (undici, under
- * ofetch) reports every one of these as "fetch failed" and keeps the reason in `error.cause`,
- * sometimes one level deeper or as an AggregateError of one attempt per address.
+ * refused", a DNS failure, a timeout) with the system code beside them. node:http rejects with the
+ * socket's error; Node's fetch (undici, under ofetch) reports every one of these as "fetch failed"
+ * and keeps the reason in `error.cause`, sometimes one level deeper or as an AggregateError of one
+ * attempt per address.
  */
 export function describeNetworkError(error: unknown): string {
   const chain: Array<Error & Partial<NodeJS.ErrnoException> & { hostname?: string; address?: string; port?: number }> = []
@@ -27,6 +28,9 @@ export function describeNetworkError(error: unknown): string {
       case 'EAI_AGAIN':
         return `DNS failure (${tag}): the resolver did not answer (temporary)`
       case 'ETIMEDOUT':
+        // Without an address it is a whole-request timer (the host's JSON poster), not the connect
+        // syscall's: its message says how long nothing answered.
+        return where ? `Connection timed out (${tag})` : `Timed out: ${coded.message}`
       case 'UND_ERR_CONNECT_TIMEOUT':
         return `Connection timed out (${tag})`
       case 'UND_ERR_HEADERS_TIMEOUT':

@@ -4,6 +4,7 @@ import { defineDriver } from 'unstorage'
 import fsDriver from 'unstorage/drivers/fs'
 import { KtrdrError } from '../../runtime/protocol/index.ts'
 import { TMP_MARK, writeFileAtomic } from '../_atomic.ts'
+import { invalidStorageKey, storageKeyProblem } from '../keys.ts'
 
 export interface FsAtomicOptions {
   base: string
@@ -15,9 +16,10 @@ export interface FsAtomicOptions {
  * unstorage's fs driver with atomic writes (writeFileAtomic): a reader or a crash never sees half
  * a bundle, model or CSV, and a failed write leaves no temporary file behind. Beside that, three
  * answers differ from unstorage's fs driver (storage/test/contract.ts checks each):
- * - a bad key (a `..` segment, a NUL or other control character) is a 400 STORAGE_KEY_INVALID on
- *   every method, where unstorage throws a plain Error or Node's ERR_INVALID_ARG_VALUE (a 500 once
- *   the gateway or a host serves the mount);
+ * - a bad key (storage/keys.ts: a `..` segment, a control character, a name too long for the
+ *   filesystem) is a 400 STORAGE_KEY_INVALID on every method, where unstorage throws a plain Error,
+ *   Node's ERR_INVALID_ARG_VALUE or ENAMETOOLONG with this machine's path (a 500 once the gateway or
+ *   a host serves the mount);
  * - a readOnly mount refuses removeItem and clear too (403), where unstorage returns as if done;
  * - hasItem is true for items only: a folder (a prefix of other keys) is not an item, as getItem's null says.
  */
@@ -28,6 +30,12 @@ export const fsAtomicDriver = defineDriver((options: FsAtomicOptions) => {
     readOnly: options.readOnly,
     ignore: [...(options.ignore ?? ['**/node_modules/**', '**/.git/**']), `**/*${TMP_MARK}*`],
   })
+  /** An item key: a relative file path under the mount (storage/keys.ts), not empty. */
+  const checkKey = (key: string) => {
+    const why = key ? storageKeyProblem(key) : 'it is empty'
+    if (why) throw invalidStorageKey(key, why)
+    return key
+  }
   const pathOf = (key: string) => join(base, checkKey(key).replace(/:/g, '/'))
   const writable = (key: string, op: string) => {
     if (options.readOnly)
@@ -65,37 +73,6 @@ export const fsAtomicDriver = defineDriver((options: FsAtomicOptions) => {
     },
   }
 })
-
-/**
- * An item key is a relative file path under the mount: not empty, no `.` or `..` segment (an alias
- * or an escape), no control character (NUL cuts a path short). unstorage hands drivers keys with
- * `:` separators; `/` and `\\` are split on too for callers that use the driver directly.
- */
-function checkKey(key: string): string {
-  const segments = key.split(/[:/\\]/)
-  const why = !key
-    ? 'it is empty'
-    : segments.some((s) => s === '.' || s === '..')
-      ? 'it must not contain . or .. segments'
-      : hasControlCharacter(key)
-        ? 'it must not contain control characters (NUL included)'
-        : undefined
-  if (why)
-    throw new KtrdrError({
-      code: 'STORAGE_KEY_INVALID',
-      message: `Invalid storage key ${JSON.stringify(key)}: ${why}`,
-      details: { key },
-    })
-  return key
-}
-
-function hasControlCharacter(key: string): boolean {
-  for (let i = 0; i < key.length; i++) {
-    const c = key.charCodeAt(i)
-    if (c < 0x20 || c === 0x7f) return true
-  }
-  return false
-}
 
 function toBytes(value: unknown): Uint8Array | string {
   if (typeof value === 'string' || value instanceof Uint8Array) return value

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createGateway, type Gateway } from '../../runtime/gateway/index.ts'
 import { createHost, type KtrdrHost } from '../../runtime/host/index.ts'
 import type { Operation } from '../../runtime/protocol/index.ts'
-import { buildEcho, publish, until } from './_cluster.ts'
+import { buildEcho, publish, until } from '../kit/index.ts'
 
 let root: string
 let gateway: Gateway

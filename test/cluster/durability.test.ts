@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { Operation, WorkerRecord } from '../../runtime/protocol/index.ts'
-import { api, buildEcho, freePort, publish, spawnKtrdr, until, type KtrdrChild } from './_cluster.ts'
+import { api, buildEcho, publish, until } from '../kit/index.ts'
+import { freePort, spawnKtrdr, type KtrdrChild } from './_cluster.ts'
 
 let root: string
 let archive: Uint8Array

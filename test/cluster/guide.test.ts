@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Operation, WorkerRecord } from '../../runtime/protocol/index.ts'
 import { createGateway, type Gateway } from '../../runtime/gateway/index.ts'
 import { createHost, type KtrdrHost } from '../../runtime/host/index.ts'
-import { api, buildEcho, publish, until } from './_cluster.ts'
+import { api, buildEcho, publish, until } from '../kit/index.ts'
 
 let root: string
 let gateway: Gateway
@@ -99,7 +99,7 @@ describe('deployment guide verification', () => {
     const off = gateway.services.hooks.on('worker:status', () => {
       if (gateway.services.workers.summary().busy !== 3) return
       allBusy = true
-      queuedWhileFull = Math.max(queuedWhileFull, gateway.services.operations.queue.size)
+      queuedWhileFull = Math.max(queuedWhileFull, gateway.services.operations.counts().queued)
     })
     const ids = (
       await Promise.all(

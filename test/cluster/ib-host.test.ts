@@ -1,18 +1,17 @@
 // The guide's IB host as a function host: ib-fetch placed only on the host that advertises `ib`,
 // invoked through the guide's POST /api/v1/data/acquire/download, talking the real TWS wire
 // protocol (to the simulator, on loopback) and filling the data store the gateway serves.
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Operation } from '../../runtime/protocol/index.ts'
 import { createGateway, type Gateway } from '../../runtime/gateway/index.ts'
 import { createHost, type KtrdrHost } from '../../runtime/host/index.ts'
-import { buildFunctionBundle } from '../../runtime/bundler/index.ts'
 import { researchRoutes } from '../../research/index.ts'
 import { systemClock } from '../../functions/ib-fetch/src/clock.ts'
 import { createTwsSimulator, type TwsSimulator } from '../../functions/ib-fetch/test/tws-sim/server.ts'
-import { api, publish, until } from './_cluster.ts'
+import { api, deployFunction, until } from '../kit/index.ts'
 
 const DAY = 86_400_000
 let root: string
@@ -41,8 +40,7 @@ beforeAll(async () => {
     clusterToken: null,
     routes: researchRoutes,
   })
-  const built = await buildFunctionBundle('ib-fetch', { outDir: join(root, 'build'), sourceCommit: null })
-  await publish(gateway.url, 'ib-fetch', new Uint8Array(await readFile(built.archivePath)))
+  await deployFunction('ib-fetch', { gateway: gateway.url, outDir: join(root, 'build'), sourceCommit: null })
   for (const spec of [
     { workerId: 'ktrdr-worker-bt-1', ib: false },
     { workerId: 'ib-host-1', ib: true },

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Operation } from '../../runtime/protocol/index.ts'
 import { createGateway, type Gateway } from '../../runtime/gateway/index.ts'
 import { createHost, type KtrdrHost } from '../../runtime/host/index.ts'
-import { api, buildEcho, publish, until } from './_cluster.ts'
+import { api, buildEcho, publish, until } from '../kit/index.ts'
 
 let root: string
 let gateway: Gateway

@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { until } from '../kit/index.ts'
 import { LXC, REPO } from './_harness.ts'
 import { SUBNET, TestNetwork, netnsUnavailableReason, readEnvFile } from './_netns.ts'
 
@@ -29,18 +30,6 @@ const HOSTS: Array<{ name: string; octet: number; id: string; type: string; stor
 // What every guide command needs from the client machine.
 const CLIENT_ENV = { API, KTRDR_API_URL: API, KTRDR_API_TOKEN: API_TOKEN }
 const AUTH = '-H "Authorization: Bearer $KTRDR_API_TOKEN"'
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-/** Bounded polling on a condition; returns the last value that satisfied it. */
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 30_000, everyMs = 200): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    const v = await fn()
-    if (v !== undefined && v !== false) return v
-    await sleep(everyMs)
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`)
-}
 
 function render(kind: string, out: string, settings: Record<string, string>, drop: string[] = []) {
   execFileSync('bash', [
@@ -118,9 +107,9 @@ describe.skipIf(!!skipReason)(`multi-host cluster in network namespaces${skipRea
       })
       net.start('gw', ['node', join(REPO, 'bin/ktrdr.mjs'), 'gateway'], gwEnv, join(dir, 'gw.log'))
       await until(
-        'the gateway answers on its address',
         async () => (await net.sh('client', 'curl -fsS "$API/api/v1/health"', CLIENT_ENV, 3000)).code === 0,
         60_000,
+        'the gateway answers on its address',
         300,
       ).catch((e) => {
         throw new Error(`${e.message}\n${logTail('gw')}`)
@@ -149,7 +138,7 @@ describe.skipIf(!!skipReason)(`multi-host cluster in network namespaces${skipRea
         if (h.storageUrl) expect(Object.keys(env).filter((k) => k in storage)).toEqual([])
         net.start(h.name, ['node', join(REPO, 'bin/ktrdr.mjs'), 'host'], env, join(dir, `${h.name}.log`))
       }
-      await until('all three hosts are registered', async () => (await workers().catch(() => [])).length === 3, 60_000, 300).catch((e) => {
+      await until(async () => (await workers().catch(() => [])).length === 3, 60_000, 'all three hosts are registered', 300).catch((e) => {
         throw new Error(`${e.message}\n${HOSTS.map((h) => `--- ${h.name}\n${logTail(h.name)}`).join('\n')}`)
       })
 
@@ -173,7 +162,12 @@ describe.skipIf(!!skipReason)(`multi-host cluster in network namespaces${skipRea
   }, 30_000)
 
   it('registration listing: every host AVAILABLE under its own address', async () => {
-    await until('the cluster settles (every host AVAILABLE)', async () => (await workers()).every((w) => w.status === 'AVAILABLE'), 15_000)
+    await until(
+      async () => (await workers()).every((w) => w.status === 'AVAILABLE'),
+      15_000,
+      'the cluster settles (every host AVAILABLE)',
+      200,
+    )
     const out = await curl(`curl -s ${AUTH} $API/api/v1/workers | jq -r '.[] | "\\(.worker_id): \\(.status)"'`)
     expect(out.trim().split('\n').sort()).toEqual(HOSTS.map((h) => `${h.id}: AVAILABLE`).sort())
     const endpoints = await curl(`curl -s ${AUTH} $API/api/v1/workers | jq -r '.[].endpoint_url'`)
@@ -210,7 +204,6 @@ describe.skipIf(!!skipReason)(`multi-host cluster in network namespaces${skipRea
     expect(OPERATION_ID).toMatch(/^op_\w+_\d{8}_\d{6}_[0-9a-f]{8}$/)
     const seen = new Set<number>()
     const final = await until(
-      'the operation completes',
       async () => {
         const progress = JSON.parse(
           await curl(`curl -s ${AUTH} $API/api/v1/operations/${OPERATION_ID} | jq -c '{status, pct: .progress.percentage}'`),
@@ -219,6 +212,7 @@ describe.skipIf(!!skipReason)(`multi-host cluster in network namespaces${skipRea
         return ['completed', 'failed', 'cancelled'].includes(progress.status) ? progress : undefined
       },
       30_000,
+      'the operation completes',
       150,
     )
     expect(final.status).toBe('completed')
@@ -234,25 +228,30 @@ describe.skipIf(!!skipReason)(`multi-host cluster in network namespaces${skipRea
     done; wait`)
     let allBusy = false
     const ids = await (async () => {
-      const poll = (async () => {
-        for (let i = 0; i < 100 && !allBusy; i++) {
+      const poll = until(
+        async () => {
           const ws = await workers()
-          if (ws.length === 3 && ws.every((w) => w.status === 'BUSY' && w.metadata.current_operation)) allBusy = true
-          else await sleep(100)
-        }
-      })()
+          return ws.length === 3 && ws.every((w) => w.status === 'BUSY' && w.metadata.current_operation)
+        },
+        10_000,
+        'every host BUSY',
+        100,
+      ).then(
+        () => (allBusy = true),
+        () => {},
+      )
       const out = await started
       await poll
       return out.trim().split('\n')
     })()
     expect(ids).toHaveLength(10)
     const ops = await until(
-      'all 10 operations finish',
       async () => {
         const all = await Promise.all(ids.map(operation))
         return all.every((o) => ['completed', 'failed', 'cancelled'].includes(o.status)) ? all : undefined
       },
       60_000,
+      'all 10 operations finish',
       300,
     )
     expect(ops.map((o) => o.status)).toEqual(new Array(10).fill('completed'))
@@ -261,7 +260,7 @@ describe.skipIf(!!skipReason)(`multi-host cluster in network namespaces${skipRea
     for (const h of HOSTS.filter((x) => x.storageUrl))
       expect(existsSync(join(dir, h.name, 'bundles')), `${h.name} used a local bundles folder`).toBe(false)
     expect(allBusy).toBe(true)
-    await until('every host is AVAILABLE again', async () => (await workers()).every((w) => w.status === 'AVAILABLE'), 10_000)
+    await until(async () => (await workers()).every((w) => w.status === 'AVAILABLE'), 10_000, 'every host is AVAILABLE again', 200)
   }, 120_000)
 
   it('a host whose link is cut goes TEMPORARILY_UNAVAILABLE, is removed, and its operation completes on another host', async () => {
@@ -271,12 +270,12 @@ describe.skipIf(!!skipReason)(`multi-host cluster in network namespaces${skipRea
       )
     ).trim()
     const holder = await until(
-      'the operation runs on a host',
       async () => {
         const op = await operation(OPERATION_ID)
         return op.status === 'running' && op.worker_id ? (op.worker_id as string) : undefined
       },
       15_000,
+      'the operation runs on a host',
       100,
     )
     const victim = HOSTS.find((h) => h.id === holder)!
@@ -284,23 +283,23 @@ describe.skipIf(!!skipReason)(`multi-host cluster in network namespaces${skipRea
 
     const statuses: string[] = []
     await until(
-      `${holder} is TEMPORARILY_UNAVAILABLE`,
       async () => {
         const w = (await workers()).find((x) => x.worker_id === holder)
         if (w) statuses.push(w.status)
         return w?.status === 'TEMPORARILY_UNAVAILABLE'
       },
       20_000,
+      `${holder} is TEMPORARILY_UNAVAILABLE`,
       200,
     )
-    await until(`${holder} is removed from the registry`, async () => !(await workers()).some((x) => x.worker_id === holder), 30_000, 300)
+    await until(async () => !(await workers()).some((x) => x.worker_id === holder), 30_000, `${holder} is removed from the registry`, 300)
     const op = await until(
-      'the operation completes elsewhere',
       async () => {
         const o = await operation(OPERATION_ID)
         return ['completed', 'failed', 'cancelled'].includes(o.status) ? o : undefined
       },
       40_000,
+      'the operation completes elsewhere',
       300,
     )
     expect(op.status).toBe('completed')

@@ -1,18 +1,29 @@
-// Shared test kit: fixtures that tests of several packages use. A package's tests may import this
-// entry and their own package's internals, nothing else of another package (docs/architecture.md).
+// Shared test kit: one way for every package's tests to wait, call a gateway, get temp storage,
+// build and publish functions, make OHLCV series and start test gateways and fake hosts. A
+// package's tests may import this entry and their own package's internals, nothing else of
+// another package (docs/architecture.md).
 import { join } from 'node:path'
 
+/** Polls a condition with a deadline (for what no event announces). */
+export { until } from './until.ts'
+/** Requests to a gateway or host answering `{status, body}`, optionally with a bearer token. */
+export { api, createApi, type ApiInit, type ApiResponse } from './api.ts'
+/** A temp folder with KTRDR storage in it, and its cleanup. */
+export { tempStorage, type TempStorage } from './storage.ts'
+/** Building functions and publishing them (runtime/cli deployFunction, as `ktrdr fn deploy` does). */
+export { buildEcho, buildFunction, publish, type BuiltFunction } from './functions.ts'
+export { deployFunction, type DeployedFunction } from '../../runtime/cli/index.ts'
 /** The echo function, for tests that run or bundle a real function. */
 export { default as echo } from '../../functions/echo/index.ts'
 /** Function folders built by tests (echo-v2: echo under the same name with other code, so another sha256). */
 export const FUNCTION_FIXTURES = join(import.meta.dirname, 'fixtures')
 /** Builds a function folder into a bundle (functions' own tests check what ships). */
 export { buildFunctionBundle } from '../../runtime/bundler/index.ts'
-/** OHLCV builders. */
+/** OHLCV builders: series from closes, and a seeded random walk (trading/rng.ts). */
 export { randomWalk, seriesFromCloses } from '../../trading/test/_helpers.ts'
 /** A gateway on a free loopback port with a fake function registry, and fake hosts that register with it. */
-export { startTestGateway, type TestGateway } from '../../runtime/gateway/test/_setup.ts'
-export { startFakeHost, until } from '../../runtime/gateway/test/_fakes.ts'
+export { DEFAULT_MANIFESTS, startTestGateway, type TestGateway } from './gateway.ts'
+export { startFakeHost } from '../../runtime/gateway/test/_fakes.ts'
 /** The storage contract (storage/test/contract.ts), run by each package over its own way to storage. */
 export {
   codeOf,
@@ -22,3 +33,5 @@ export {
   type StorageContractCapabilities,
   type StorageContractTarget,
 } from '../../storage/test/contract.ts'
+/** A throwaway PostgreSQL server on loopback (null, with the reason logged, where it cannot start). */
+export { startTestPostgres, postgresSkipReason, type TestPostgres } from '../_pg.ts'

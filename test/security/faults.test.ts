@@ -8,12 +8,13 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runFunctionInProcess } from '../../runtime/function/testing.ts'
 import { createHost, type KtrdrHost } from '../../runtime/host/index.ts'
-import { buildAndStore, dispatchRequest, invokeAndWait, tempRoot, type Published } from '../../runtime/host/test/_setup.ts'
+import { buildAndStore, dispatchRequest, invokeAndWait, type Published } from '../../runtime/host/test/_setup.ts'
 import type { Operation } from '../../runtime/protocol/index.ts'
 import { createKtrdrStorage, resolveLocalPath, sweepTempFiles } from '../../storage/index.ts'
 import backtest from '../../functions/backtest/index.ts'
 import { createTempStorage, referenceYaml, writeBars, writeModel } from '../../functions/backtest/test/_fixtures.ts'
-import { api, buildEcho, freePort, publish, spawnKtrdr, until, type KtrdrChild } from '../cluster/_cluster.ts'
+import { freePort, spawnKtrdr, type KtrdrChild } from '../cluster/_cluster.ts'
+import { api, buildEcho, publish, tempStorage, until, type TempStorage } from '../kit/index.ts'
 
 const FIXTURES = join(import.meta.dirname, 'fixtures')
 let root: string
@@ -158,13 +159,11 @@ describe('a full disk (ENOSPC) leaves no temporary files', () => {
     try {
       const fs = await statfs(mnt)
       await writeFile(join(mnt, 'filler'), Buffer.alloc(fs.bavail * fs.bsize - Math.floor(echoArchive.byteLength / 2)))
-      const res = await fetch(`${gw.url}/api/v1/functions/echo/versions`, {
-        method: 'POST',
-        body: echoArchive,
-        headers: { 'content-type': 'application/gzip' },
+      const { status, body } = await api<{ code?: string; data?: { code?: string } }>(gw.url, '/api/v1/functions/echo/versions', {
+        raw: echoArchive,
+        contentType: 'application/gzip',
       })
-      const body = (await res.json()) as { code?: string; data?: { code?: string } }
-      expect(res.status).toBe(507)
+      expect(status).toBe(507)
       expect(body.data?.code ?? body.code).toBe('STORAGE_FULL')
       expect(await tempLeftovers(mnt)).toEqual([])
     } finally {
@@ -191,7 +190,7 @@ describe('a full disk (ENOSPC) leaves no temporary files', () => {
 })
 
 describe('host bundle cache and executors', () => {
-  let env: Awaited<ReturnType<typeof tempRoot>>
+  let env: TempStorage
   let echo: Published
   let host: KtrdrHost
   const cacheDir = () => join(env.root, 'cache')
@@ -199,7 +198,7 @@ describe('host bundle cache and executors', () => {
     createHost({
       port: 0,
       workerId: 'faults-host',
-      storage: { root: join(env.root, 'storage') },
+      storage: { root: env.storageRoot },
       cacheDir: cacheDir(),
       detectGpu: false,
       executorMemoryMb: 256,
@@ -211,7 +210,7 @@ describe('host bundle cache and executors', () => {
     })
 
   beforeAll(async () => {
-    env = await tempRoot('ktrdr-faults-host-')
+    env = await tempStorage('ktrdr-faults-host-')
     echo = await buildAndStore('echo', env.storage, join(env.root, 'build'))
     host = await start()
   }, 120_000)

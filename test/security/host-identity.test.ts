@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createGateway, type Gateway } from '../../runtime/gateway/index.ts'
 import { createHost, type KtrdrHost } from '../../runtime/host/index.ts'
 import { HOST_SECRET_HEADER, type Operation, type WorkerRecord } from '../../runtime/protocol/index.ts'
-import { buildEcho, publish, until } from '../cluster/_cluster.ts'
+import { buildEcho, publish, until } from '../kit/index.ts'
 
 const API = 'api-token-identity'
 const CLUSTER = 'cluster-token-identity'
@@ -135,10 +135,7 @@ describe('host identity', () => {
     const token = (await readFile(join(root, 'cache-live', 'host-secret'), 'utf8')).trim()
     expect(token.length).toBeGreaterThanOrEqual(32)
     // The gateway stores only a hash of it.
-    const row = gateway.services.database.sqlite.prepare('SELECT * FROM host_secrets WHERE worker_id = ?').get('live') as Record<
-      string,
-      unknown
-    >
+    const row = await gateway.services.database.sql.get('SELECT * FROM host_secrets WHERE worker_id = ?', ['live'])
     expect(JSON.stringify(row)).not.toContain(token)
 
     expect((await call(`/api/v1/operations/${opId}`, { method: 'DELETE' })).status).toBe(200)

@@ -3,7 +3,8 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startTestGateway, type TestGateway } from '../../runtime/gateway/test/_setup.ts'
+import { startTestGateway, type TestGateway } from '../kit/index.ts'
+import { createHost } from '../../runtime/host/index.ts'
 import { STRATEGY_LIMITS } from '../../trading/index.ts'
 import { researchRoutes } from '../../research/index.ts'
 
@@ -82,6 +83,128 @@ describe('bad input is refused with a 4xx that names it', () => {
     expect(JSON.stringify(manyRes.body)).toContain(`at most ${STRATEGY_LIMITS.indicators} are accepted`)
     // One YAML parse and a count, no grammar checks: well under the 14.5 s the uncapped validator took (generous: CI is loaded).
     expect(performance.now() - t0).toBeLessThan(5000)
+  })
+})
+
+describe('keys, filters and names that cannot name anything are a 400, and nothing is stored', () => {
+  const long = 'k'.repeat(300)
+
+  it('storage routes: NUL, control characters, a 300-byte segment, a ".." ending', async () => {
+    // A 300-byte segment was a 500 carrying this machine's path (ENAMETOOLONG) and "..%2F.." a 500
+    // from unstorage's fs driver; NUL, newline or \x01 in a file name were 500s or stored.
+    for (const key of ['a%00b', 'a%0Ab', 'a%01b', 'a%7Fb', long, `x/${long}`, '..%2F..', 'x/a..']) {
+      for (const method of ['PUT', 'GET']) {
+        const res = await g.api(`/api/v1/storage/results/${key}`, { method, ...(method === 'PUT' ? { raw: 'x' } : {}) })
+        refused(
+          res,
+          400,
+          /Invalid storage key .*: (it must not contain control characters|a segment is 300 bytes long|a segment must not end in "\.\.")/,
+        )
+        expect(res.body.code).toBe('STORAGE_KEY_INVALID')
+      }
+    }
+    const listed = await g.api('/api/v1/storage/results/a%00b/')
+    refused(listed, 400, /control character/)
+    // Nothing was written: a plain key still round-trips, and it is the only one.
+    expect((await fetch(`${g.url}/api/v1/storage/results/ok/key`, { method: 'PUT', body: 'x' })).status).toBe(200)
+    expect((await g.api('/api/v1/storage/results/')).body).toEqual(['ok/key'])
+  })
+
+  it('results and models routes: control characters and over-long segments', async () => {
+    for (const seg of ['a%01b', 'a%0Ab', long]) {
+      for (const path of [
+        `/api/v1/results/${seg}`,
+        `/api/v1/results?prefix=${seg}`,
+        `/api/v1/models/${seg}/1h_v1`,
+        `/api/v1/models/s/1h_v1/${seg}`,
+      ]) {
+        const res = await g.api(path)
+        refused(res, 400, /key segment .* is not allowed/)
+        expect(res.body.code).toBe('INVALID_KEY')
+      }
+    }
+  })
+
+  it('/data filters and symbols: refused for what they are, not answered with an empty list or a 500', async () => {
+    refused(await g.api('/api/v1/data?symbol=EUR%00USD'), 400, /Invalid symbol/)
+    refused(await g.api(`/api/v1/data?symbol=${'X'.repeat(300)}`), 400, /Invalid symbol/)
+    refused(await g.api('/api/v1/data?timeframe=7h'), 400, /Invalid timeframe "7h"/)
+    refused(await g.api('/api/v1/data?symbol=A&symbol=B'), 400, /Invalid symbol/)
+    // A malformed escape threw out of decodeURIComponent: a 500 "URI malformed".
+    refused(await g.api('/api/v1/data/%ff/1h'), 400, /Invalid symbol/)
+    expect((await g.api('/api/v1/data?symbol=EURUSD&timeframe=1h')).body).toEqual({ success: true, data: [] })
+  })
+
+  it('alias routes: a route entry that is not an object', async () => {
+    for (const [routes, what] of [
+      [[null], 'null'],
+      [[1], 'number'],
+      [[[1]], 'a list'],
+    ] as const) {
+      refused(
+        await g.api('/api/v1/functions/echo/aliases/stable', { method: 'PUT', body: { routes } }),
+        400,
+        new RegExp(`routes\\[0\\] must be an object .* got ${what}`),
+      )
+    }
+  })
+
+  it('strategies nested past the limit: 422 before parsing, and the gateway survives every depth', async () => {
+    // A 12 KB [[[…]]] (6,001 levels) aborted the gateway's process from inside the YAML parser.
+    for (const n of [STRATEGY_LIMITS.maxNesting + 1, 2000, ...Array.from({ length: 60 }, (_, i) => 5980 + i), 100_000]) {
+      const res = await g.api('/api/v1/strategies/validate', { raw: `${'['.repeat(n)}${']'.repeat(n)}`, headers: YAML })
+      expect(res.status, `${n} levels`).toBe(422)
+      expect(JSON.stringify(res.body)).toContain(`nests more than ${STRATEGY_LIMITS.maxNesting} levels`)
+    }
+    const put = await g.api('/api/v1/strategies/deep', {
+      method: 'PUT',
+      raw: `${EXAMPLE}\nx: ${'{a: '.repeat(7000)}1${'}'.repeat(7000)}\n`,
+      headers: YAML,
+    })
+    refused(put, 422, /nests more than/)
+    // Collection keys: 30 levels of {{{…}}}: 1 (60 bytes) ran for seconds, then a 500 "Invalid string length".
+    const t0 = performance.now()
+    const keys = await g.api('/api/v1/strategies/validate', { raw: `${'{'.repeat(30)}${'}'.repeat(30)}: 1`, headers: YAML })
+    expect(keys.status).toBe(422)
+    expect(JSON.stringify(keys.body)).toContain('keys must be plain names')
+    expect(performance.now() - t0).toBeLessThan(5000)
+    expect(await stored()).not.toContain('deep.yaml')
+  })
+})
+
+describe('the host refuses bad input with a 4xx too', () => {
+  it('a malformed escape in an operation id, and bodies that are not a request', async () => {
+    const host = await createHost({
+      apiUrl: null,
+      workerId: 'inputs-host',
+      port: 0,
+      storage: { root: join(g.dir, 'host') },
+      cacheDir: join(g.dir, 'host-cache'),
+      detectGpu: false,
+      logLevel: 'silent',
+      clusterToken: null,
+      spareExecutors: 0,
+      prewarm: false,
+    })
+    try {
+      const call = async (method: string, path: string, body?: string) => {
+        const res = await fetch(`${host.url}${path}`, { method, body, headers: { 'content-type': 'application/json' } })
+        return { status: res.status, text: await res.text() }
+      }
+      // decodeURIComponent threw on these: a 500 from h3.
+      for (const id of ['%ff', '%', 'a%E0%A4%A']) {
+        const res = await call('DELETE', `/invocations/${id}`)
+        expect(res.status, res.text).toBe(404)
+        expect(res.text).toContain('OPERATION_NOT_RUNNING')
+      }
+      for (const body of ['null', '[]', 'garbage', `{"input":${'['.repeat(20_000)}${']'.repeat(20_000)}}`]) {
+        expect((await call('POST', '/invocations', body)).status).toBe(400)
+        expect((await call('POST', '/bundles/prefetch', body)).status).toBe(400)
+      }
+      expect(JSON.stringify(await call('DELETE', '/invocations/%ff'))).not.toContain(g.dir)
+    } finally {
+      await host.close({ timeoutMs: 1000 })
+    }
   })
 })
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createGateway, type Gateway, type RouteAuth, type RouteInfo } from '../../runtime/gateway/index.ts'
-import { researchRoutes } from '../../research/index.ts'
+import { dashboardRoutes, researchRoutes } from '../../research/index.ts'
 import { createHost, type KtrdrHost } from '../../runtime/host/index.ts'
 
 const API = 'api-token-for-route-tests'
@@ -251,7 +251,7 @@ afterAll(async () => {
 })
 
 async function gateway(name: string, clusterToken: string | null): Promise<Gateway> {
-  // The runtime's routes and the research pack's, as `ktrdr gateway` serves them.
+  // The runtime's routes and the research pack's (its API and the dashboard), as `ktrdr gateway` serves them.
   const g = await createGateway({
     port: 0,
     quiet: true,
@@ -259,7 +259,7 @@ async function gateway(name: string, clusterToken: string | null): Promise<Gatew
     storage: { root: join(root, name) },
     apiToken: API,
     clusterToken,
-    routes: researchRoutes,
+    routes: [...researchRoutes, ...dashboardRoutes],
   })
   closers.push(() => g.close())
   return g
@@ -274,7 +274,7 @@ const gatewayServer = (g: Gateway, clusterToken: string | null): Server => ({
 })
 
 describe('gateway routes', () => {
-  it('declares the host routes as cluster routes and /health as public', async () => {
+  it('declares the host routes as cluster routes, /health and the dashboard’s static files as public', async () => {
     const g = await gateway('decl', CLUSTER)
     const policy = (method: string, path: string) => g.routes.find((r) => r.method === method && r.path === path)?.auth
     expect(policy('post', '/api/v1/workers/register')).toBe('cluster')
@@ -288,7 +288,7 @@ describe('gateway routes', () => {
         .filter((r) => r.auth === 'public')
         .map((r) => r.path)
         .sort(),
-    ).toEqual(['/api/v1/health', '/health'])
+    ).toEqual(['/api/v1/health', '/health', '/ui', '/ui/**'])
   })
 
   it('every route × path spelling × token spelling, cluster token set: only the declared credential is served', async () => {

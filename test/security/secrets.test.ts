@@ -9,12 +9,10 @@ import { join } from 'node:path'
 import { consola, createConsola, type LogObject } from 'consola'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { resolveStorageOptions } from '../../storage/index.ts'
-import { buildFunctionBundle, type BuiltBundle } from '../../runtime/bundler/index.ts'
 import { createGateway, type Gateway } from '../../runtime/gateway/index.ts'
 import { createHost, type KtrdrHost } from '../../runtime/host/index.ts'
-import type { FunctionRef } from '../../runtime/protocol/index.ts'
-import { dispatchRequest, invokeAndWait, tempRoot } from '../../runtime/host/test/_setup.ts'
-import { publish, until } from '../cluster/_cluster.ts'
+import { buildAndStore, dispatchRequest, invokeAndWait, type Published } from '../../runtime/host/test/_setup.ts'
+import { publish, tempStorage, until, type TempStorage } from '../kit/index.ts'
 
 const FIXTURES = join(import.meta.dirname, 'fixtures')
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'ktrdr.mjs')
@@ -27,8 +25,8 @@ const HOST_SECRETS: Record<string, string> = {
 }
 const secretValues = Object.values(HOST_SECRETS)
 
-let env: Awaited<ReturnType<typeof tempRoot>>
-const bundles: Record<string, { built: BuiltBundle; archive: Uint8Array; ref: FunctionRef }> = {}
+let env: TempStorage
+const bundles: Record<string, Published> = {}
 const savedEnv = { ...process.env }
 const logLines: string[] = []
 const capture = {
@@ -40,13 +38,10 @@ const capture = {
 }
 
 beforeAll(async () => {
-  env = await tempRoot('ktrdr-security-')
+  env = await tempStorage('ktrdr-security-')
   for (const name of ['env-dump', 'env-dump-other']) {
-    const built = await buildFunctionBundle(join(FIXTURES, name), { outDir: join(env.root, 'build'), sourceCommit: null })
-    const archive = new Uint8Array(await readFile(built.archivePath))
-    const bundle_key = `${built.name}/${built.sha256}.tgz`
-    await env.storage.bundles.setItemRaw(bundle_key, archive)
-    bundles[name] = { built, archive, ref: { name, version: 1, sha256: built.sha256, bundle_key, timeout_seconds: 120 } }
+    const published = await buildAndStore(join(FIXTURES, name), env.storage, join(env.root, 'build'))
+    bundles[name] = { ...published, ref: { ...published.ref, timeout_seconds: 120 } }
   }
   await env.storage.data.setItem('AAPL/1h.json', JSON.stringify({ bars: 3 }))
   Object.assign(process.env, HOST_SECRETS, {
@@ -69,7 +64,7 @@ async function startHost(opts: { spares: number; functionStorage?: 'direct' | 'p
   const host = await createHost({
     apiUrl: null,
     port: 0,
-    storage: resolveStorageOptions({ root: join(env.root, 'storage') }, {}),
+    storage: resolveStorageOptions({ root: env.storageRoot }, {}),
     cacheDir: join(env.root, `cache-${opts.spares}-${opts.functionStorage}`),
     clusterToken: HOST_SECRETS.KTRDR_CLUSTER_TOKEN,
     detectGpu: false,
@@ -230,7 +225,7 @@ describe('per-function secrets through the gateway', () => {
       {
         port: 0,
         dbPath: join(env.root, 'gw', 'gateway.db'),
-        storage: resolveStorageOptions({ root: join(env.root, 'storage') }, {}),
+        storage: resolveStorageOptions({ root: env.storageRoot }, {}),
         apiToken: API,
         clusterToken: HOST_SECRETS.KTRDR_CLUSTER_TOKEN,
         secretsKey: null,
@@ -241,7 +236,7 @@ describe('per-function secrets through the gateway', () => {
     host = await createHost({
       apiUrl: gateway.url,
       port: 0,
-      storage: resolveStorageOptions({ root: join(env.root, 'storage') }, {}),
+      storage: resolveStorageOptions({ root: env.storageRoot }, {}),
       cacheDir: join(env.root, 'cache-gw'),
       clusterToken: HOST_SECRETS.KTRDR_CLUSTER_TOKEN,
       detectGpu: false,
@@ -356,11 +351,11 @@ describe('per-function secrets through the gateway', () => {
       expect(r.status).toBe(200)
       answers.push(r.text)
     }
-    gateway.services.operations.flushNow()
+    await gateway.services.operations.flushNow()
     const files = [join(env.root, 'gw', 'gateway.db'), join(env.root, 'gw', 'gateway.db-wal')]
     const pages = await Promise.all(files.map((f) => readFile(f).catch(() => Buffer.alloc(0))))
     expect(pages[0]!.length + pages[1]!.length).toBeGreaterThan(0)
-    expect(gateway.services.database.sqlite.prepare('SELECT COUNT(*) AS n FROM function_secrets').get()).toEqual({ n: 1 })
+    expect(await gateway.services.database.sql.get('SELECT COUNT(*) AS n FROM function_secrets')).toEqual({ n: 1 })
     expect(logLines.length).toBeGreaterThan(0)
     for (const v of values) {
       for (const text of answers) expect(text).not.toContain(v)

@@ -1,9 +1,10 @@
-import type { OhlcvSeries } from '../types.ts'
+import { parse, CsvError } from 'csv-parse/sync'
+import { TIMEFRAMES, type OhlcvSeries } from '../types.ts'
 import { KtrdrError } from '../_errors.ts'
 import type { DataIssue } from './csv.ts'
 import { sortedUnique } from './merge.ts'
 import { createSeries, sliceSeries } from './series.ts'
-import { assertSymbol, assertTimeframe } from './_symbols.ts'
+import { assertSymbol, assertTimeframe, timeframeMs } from './_symbols.ts'
 import { daysFromCivil, parseIsoBytes } from './_time.ts'
 
 export type VendorLayout = 'ktrdr' | 'yahoo' | 'metatrader' | 'dukascopy' | 'epoch'
@@ -48,7 +49,8 @@ export function detectVendorLayout(text: string): Detected {
   if (!lines.length) fail('The file is empty')
   const first = lines[0].replace(/^\uFEFF/, '')
   const delimiter = first.includes('\t') ? '\t' : first.includes(';') && !first.includes(',') ? ';' : ','
-  const tokens = first.split(delimiter).map(clean)
+  const [firstFields = [], secondFields = []] = fields(lines.slice(0, 2).join('\n'), delimiter)
+  const tokens = firstFields.map(clean)
   const looksLikeData = /^\d/.test(tokens[0])
   if (!looksLikeData) {
     const at = (...names: string[]) => tokens.findIndex((t) => names.includes(t))
@@ -68,7 +70,7 @@ export function detectVendorLayout(text: string): Detected {
     if (dateIdx >= 0 && timeIdx >= 0)
       return { layout: 'metatrader', delimiter, header: true, cols: { time: dateIdx, time2: timeIdx, ...ohlc } }
     const tIdx = dateIdx >= 0 ? dateIdx : Math.max(0, at('timestamp', 'datetime', 'time', 'date_time', 'unix', ''))
-    const sample = lines[1]?.split(delimiter)[tIdx]?.trim().replace(/^"|"$/g, '') ?? ''
+    const sample = secondFields[tIdx]?.trim() ?? ''
     if (/^\d{9,13}(\.\d+)?$/.test(sample)) return { layout: 'epoch', delimiter, header: true, cols: { time: tIdx, time2: -1, ...ohlc } }
     if (/^\d{2}\.\d{2}\.\d{4}/.test(sample))
       return { layout: 'dukascopy', delimiter, header: true, cols: { time: tIdx, time2: -1, ...ohlc } }
@@ -90,6 +92,59 @@ export function detectVendorLayout(text: string): Detected {
 }
 
 const enc = new TextEncoder()
+
+/** Rows of fields, quotes and embedded delimiters handled by a real CSV parser (csv-parse). */
+function fields(text: string, delimiter: string): string[][] {
+  try {
+    return parse(text, { delimiter, bom: true, relax_column_count: true, relax_quotes: true, skip_empty_lines: true, trim: true })
+  } catch (error) {
+    return fail(`Cannot read the first rows: ${(error as Error).message}`)
+  }
+}
+
+/** `"1,200.5"` (a quoted field with thousands separators) → 1200.5; a decimal comma is not guessed at. */
+function toNumber(field: string | undefined): number {
+  if (field === undefined || field === '' || /^null$/i.test(field)) return Number.NaN
+  return Number(/^[-+]?\d{1,3}(,\d{3})+(\.\d+)?$/.test(field) ? field.replace(/,/g, '') : field)
+}
+
+const human = (ms: number) =>
+  ms % 604_800_000 === 0
+    ? `${ms / 604_800_000} week(s)`
+    : ms % 86_400_000 === 0
+      ? `${ms / 86_400_000} day(s)`
+      : ms % 3_600_000 === 0
+        ? `${ms / 3_600_000} hour(s)`
+        : `${ms / 60_000} minute(s)`
+
+/**
+ * Refuses bars whose spacing is not the timeframe they are imported as (daily bars imported as 1h
+ * used to be stored, and every indicator period then meant 24× what the strategy said). The most
+ * common gap between consecutive bars must be the timeframe; weekends and holidays only make some
+ * gaps longer. A gap shorter than the timeframe means finer bars.
+ */
+export function checkBarSpacing(series: OhlcvSeries, timeframe: string): void {
+  if (series.length < 3) return
+  const want = timeframeMs(timeframe)
+  const counts = new Map<number, number>()
+  let shortest = Infinity
+  for (let i = 1; i < series.length; i++) {
+    const d = series.time[i] - series.time[i - 1]
+    counts.set(d, (counts.get(d) ?? 0) + 1)
+    if (d < shortest) shortest = d
+  }
+  let mode = 0
+  let modeCount = 0
+  for (const [d, c] of counts) if (c > modeCount || (c === modeCount && d < mode)) [mode, modeCount] = [d, c]
+  if (mode === want && shortest >= want) return
+  const gap = shortest < want && mode === want ? shortest : mode
+  const match = TIMEFRAMES.find((tf) => timeframeMs(tf) === gap)
+  throw new KtrdrError({
+    code: 'DATA_TIMEFRAME_MISMATCH',
+    message: `These bars are ${human(gap)} apart (${gap === mode ? `the most common gap, ${modeCount} of ${series.length - 1}` : 'the shortest gap'}), not ${timeframe} (${human(want)}): ${match ? `import them with --timeframe ${match}` : `their spacing is none of ${TIMEFRAMES.join(', ')}`}; nothing was written`,
+    details: { timeframe, gap_ms: gap, expected_ms: want, suggested_timeframe: match ?? null },
+  })
+}
 
 function parseTime(layout: VendorLayout, a: string, b: string | undefined): number {
   switch (layout) {
@@ -139,34 +194,51 @@ export function importVendorCsv(text: string, options: { symbol: string; timefra
   const symbol = assertSymbol(options.symbol)
   const timeframe = assertTimeframe(options.timeframe)
   const det = detectVendorLayout(text)
-  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/)
-  const out = createSeries(symbol, timeframe, lines.length)
+  let rows: Array<{ record: string[]; info: { lines: number } }>
+  try {
+    rows = parse(text, {
+      delimiter: det.delimiter,
+      bom: true,
+      relax_column_count: true,
+      relax_quotes: true,
+      skip_empty_lines: true,
+      trim: true,
+      info: true,
+      from_line: det.header ? 2 : 1,
+    }) as unknown as typeof rows
+  } catch (error) {
+    const line = error instanceof CsvError ? (error as CsvError & { lines?: number }).lines : undefined
+    throw new KtrdrError({
+      code: 'DATA_INVALID',
+      message: `Cannot read the CSV${line ? ` at line ${line}` : ''}: ${(error as Error).message}`,
+      cause: error,
+    })
+  }
+  const out = createSeries(symbol, timeframe, rows.length)
   const issues: DataIssue[] = []
   const { cols } = det
   let n = 0
-  for (let i = det.header ? 1 : 0; i < lines.length; i++) {
-    const line = lines[i]
-    if (!line.trim()) continue
-    const f = line.split(det.delimiter).map((s) => s.trim().replace(/^"|"$/g, ''))
+  for (const { record: f, info } of rows) {
+    const lineNo = info.lines
     const t = parseTime(det.layout, f[cols.time] ?? '', cols.time2 >= 0 ? (f[cols.time2] ?? '') : undefined)
     if (Number.isNaN(t)) {
-      if (issues.length < 100) issues.push({ line: i + 1, message: `unreadable time ${JSON.stringify(f[cols.time])}` })
+      if (issues.length < 100) issues.push({ line: lineNo, message: `unreadable time ${JSON.stringify(f[cols.time])}` })
       continue
     }
-    const num = (k: number) => (k < 0 ? 0 : f[k] === undefined || f[k] === '' || /^null$/i.test(f[k]) ? Number.NaN : Number(f[k]))
+    const num = (k: number) => (k < 0 ? 0 : toNumber(f[k]))
     const o = num(cols.open),
       h = num(cols.high),
       l = num(cols.low),
       c = num(cols.close),
       v = num(cols.volume)
     if (![o, h, l, c, v].every(Number.isFinite)) {
-      if (issues.length < 100) issues.push({ line: i + 1, message: 'open/high/low/close/volume must be numbers' })
+      if (issues.length < 100) issues.push({ line: lineNo, message: 'open/high/low/close/volume must be numbers' })
       continue
     }
     if (h < Math.max(o, c) && issues.length < 100)
-      issues.push({ line: i + 1, message: `high ${h} is below max(open, close) ${Math.max(o, c)}` })
+      issues.push({ line: lineNo, message: `high ${h} is below max(open, close) ${Math.max(o, c)}` })
     if (l > Math.min(o, c) && issues.length < 100)
-      issues.push({ line: i + 1, message: `low ${l} is above min(open, close) ${Math.min(o, c)}` })
+      issues.push({ line: lineNo, message: `low ${l} is above min(open, close) ${Math.min(o, c)}` })
     out.time[n] = t
     out.open[n] = o
     out.high[n] = h
@@ -176,5 +248,6 @@ export function importVendorCsv(text: string, options: { symbol: string; timefra
     n++
   }
   const sorted = sortedUnique(sliceSeries(out, 0, n))
+  checkBarSpacing(sorted, timeframe)
   return { series: sorted, layout: det.layout, issues, rowsRead: n, duplicatesDropped: n - sorted.length }
 }

@@ -3,7 +3,7 @@ import { KtrdrError } from '../_errors.ts'
 import type { DataIssue } from './csv.ts'
 import { importVendorCsv, type VendorLayout } from './import.ts'
 import { formatIsoSeconds } from './_time.ts'
-import { readMeta, saveBars, type DatasetMeta } from './store.ts'
+import { listDatasets, readMeta, saveBars, type DatasetMeta } from './store.ts'
 import { generateSyntheticSeries, SYNTHETIC_GENERATOR, type SyntheticOptions } from './synthetic.ts'
 
 // The two ways bars reach the data mount from outside a function: a vendor CSV, a generated
@@ -89,9 +89,32 @@ export interface StoredSynthetic {
   meta: DatasetMeta
 }
 
-/** A seeded SYNTHETIC set (replacing what is stored), marked as such in its `.meta.json`. */
-export async function storeSyntheticSeries(data: Storage, options: SyntheticOptions): Promise<StoredSynthetic> {
+/**
+ * Refuses (409 `DATA_EXISTS`) when bars are stored under SYMBOL TIMEFRAME: generated or derived
+ * data replaces a dataset only on purpose (`force`), never by accident.
+ */
+export async function refuseOverwrite(data: Storage, symbol: string, timeframe: string, force = false): Promise<void> {
+  if (force) return
+  const [existing] = await listDatasets(data, { symbol, timeframe })
+  if (!existing) return
+  throw new KtrdrError({
+    code: 'DATA_EXISTS',
+    message: `${existing.key} already holds ${existing.bars} ${existing.synthetic ? 'SYNTHETIC ' : ''}bars (${existing.start} → ${existing.end}): pass --force (force: true over the API) to replace them; nothing was written`,
+    details: { key: existing.key, bars: existing.bars, synthetic: existing.synthetic },
+  })
+}
+
+/**
+ * A seeded SYNTHETIC set, marked as such in its `.meta.json`. It replaces a stored dataset only
+ * with `force` (else 409 `DATA_EXISTS`, nothing written).
+ */
+export async function storeSyntheticSeries(
+  data: Storage,
+  options: SyntheticOptions,
+  { force = false }: { force?: boolean } = {},
+): Promise<StoredSynthetic> {
   const series = generateSyntheticSeries(options)
+  await refuseOverwrite(data, series.symbol, series.timeframe, force)
   const seed = options.seed ?? 42
   const saved = await saveBars(data, series, {
     meta: {

@@ -54,3 +54,8 @@ registerModelLayers()
 export function setDropoutStep(model: tf.LayersModel, step: number | null): void {
   for (const layer of model.layers) if (layer instanceof SeededDropout) layer.step = step
 }
+
+/** Each SeededDropout's seed in layer order: what the fused trainer needs to draw the same masks. */
+export function dropoutSeeds(model: tf.LayersModel): number[] {
+  return model.layers.filter((l): l is SeededDropout => l instanceof SeededDropout).map((l) => l.seed)
+}

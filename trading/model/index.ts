@@ -19,5 +19,6 @@ export { DEFAULT_PREDICT_BATCH, fillSampleBatch, predictableRows, predictRaw, sa
 export { predictProbabilities, type Predictions } from './infer.ts'
 // Model versions: train claims `<strategy>/<tf>_v<N>` before it writes, so two trainings never share N.
 export { claimModelVersion, listVersions as listModelVersions, updateLatestPointer, type LatestPointer } from './_versions.ts'
-// Seeded dropout: train sets the step per batch so a resumed run draws the same masks; inference clears it.
-export { setDropoutStep } from './_dropout.ts'
+// Seeded dropout: train sets the step per batch so a resumed run draws the same masks; inference
+// clears it. The fused trainer replays the masks from the layers' seeds.
+export { dropoutSeeds, setDropoutStep } from './_dropout.ts'

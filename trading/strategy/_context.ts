@@ -1,5 +1,5 @@
 import { STRATEGY_LIMITS } from './limits.ts'
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml'
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml'
 import type { StrategyIssue } from './types.ts'
 
 export type Path = (string | number)[]
@@ -71,6 +71,14 @@ export function parseYamlSource(text: string): {
   }))
   let value: unknown
   if (!yamlErrors.length) {
+    const key = firstCollectionKey(doc.contents)
+    if (key)
+      yamlErrors.push({
+        message: `a mapping key is ${key.kind}: keys must be plain names`,
+        ...(key.offset !== undefined ? { line: lines.linePos(key.offset).line } : {}),
+      })
+  }
+  if (!yamlErrors.length) {
     try {
       value = doc.toJS({ maxAliasCount: STRATEGY_LIMITS.maxAliases })
     } catch (error) {
@@ -79,6 +87,30 @@ export function parseYamlSource(text: string): {
     }
   }
   return { doc, lines, value, yamlErrors }
+}
+
+/**
+ * The first mapping key that is a collection or an alias, if any. Converting such a key to JS
+ * stringifies it, and nested ones are stringified again at every level: the cost doubles per
+ * level (26 levels of `{{{…}}}: 1` took 1.7 s and 94 MB, 30 levels ran out of string length).
+ * No strategy needs one. Iterative; the nesting cap bounds the walk anyway.
+ */
+function firstCollectionKey(root: unknown): { kind: string; offset?: number } | undefined {
+  const stack: unknown[] = [root]
+  while (stack.length) {
+    const node = stack.pop()
+    if (isMap(node) || isSeq(node)) {
+      for (const item of node.items as unknown[]) stack.push(item)
+    } else if (isPair(node)) {
+      const key = node.key
+      if (key !== null && key !== undefined && !isScalar(key)) {
+        const kind = isAlias(key) ? 'an alias' : isSeq(key) ? 'a list' : isMap(key) ? 'a mapping' : 'not a scalar'
+        return { kind, offset: (key as Node).range?.[0] }
+      }
+      stack.push(node.value)
+    }
+  }
+  return undefined
 }
 
 export const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v)

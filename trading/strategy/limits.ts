@@ -11,6 +11,12 @@ export const STRATEGY_LIMITS = {
   maxBytes: 256 * 1024,
   /** YAML aliases expanded (billion-laughs documents expand exponentially). */
   maxAliases: 100,
+  /**
+   * Levels of YAML nesting (indentation steps, compact `- ` entries, flow brackets), counted on the
+   * text before parsing: the parser recurses per level and a 12 KB `[[[…` aborted the gateway's
+   * process. The strategies we ship nest 4–5 levels.
+   */
+  maxNesting: 64,
   indicators: 256,
   fuzzySets: 2048,
   nnInputs: 1024,

@@ -1,6 +1,7 @@
 import { STRATEGY_LIMITS } from './limits.ts'
 import { KtrdrError } from '../_errors.ts'
 import { Checker, describe, isObj, parseYamlSource, Reader, type Obj } from './_context.ts'
+import { yamlNestingDepth } from './_nesting.ts'
 import { readFuzzySets, readIndicators } from './_fuzzy-sets.ts'
 import { readDecisions, readModel } from './_model.ts'
 import { readNnInputs, resolveFeatureSpecs } from './_nn-inputs.ts'
@@ -27,6 +28,15 @@ export function validateStrategy(source: string | Obj, options: ParseStrategyOpt
       const error = {
         path: '',
         message: `strategy is ${source.length} bytes; at most ${STRATEGY_LIMITS.maxBytes} are accepted`,
+        ...(options.file ? { file: options.file } : {}),
+      }
+      return { valid: false, errors: [error], warnings: [], resolved_features: [] }
+    }
+    const depth = yamlNestingDepth(source, STRATEGY_LIMITS.maxNesting)
+    if (depth > STRATEGY_LIMITS.maxNesting) {
+      const error = {
+        path: '',
+        message: `strategy nests more than ${STRATEGY_LIMITS.maxNesting} levels deep (indentation, "- " entries and brackets); at most ${STRATEGY_LIMITS.maxNesting} are accepted`,
         ...(options.file ? { file: options.file } : {}),
       }
       return { valid: false, errors: [error], warnings: [], resolved_features: [] }

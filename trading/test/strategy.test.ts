@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { stringify } from 'yaml'
-import { formatStrategyIssue, resolveStrategy, validateStrategy } from './_exports.ts'
+import { formatStrategyIssue, resolveStrategy, STRATEGY_LIMITS, validateStrategy } from './_exports.ts'
 
 // Copies of the reference strategies (/work/shared/reference/strategies), so a clean clone tests them.
 const REF = join(import.meta.dirname, '../../examples/strategies')
@@ -501,6 +501,41 @@ describe('validation errors (docs/domain.md#strategy-validation)', () => {
     expect(r.valid).toBe(false)
     expect(r.errors[0].message).toMatch(/YAML syntax/)
     expect(r.errors[0].line).toBeGreaterThan(0)
+  })
+
+  it('refuses nesting past the limit before parsing, in every style', () => {
+    const deep = (n: number): Record<string, string> => ({
+      flow: `name: x\nindicators: ${'['.repeat(n)}${']'.repeat(n)}\n`,
+      map: `name: x\nindicators: ${'{a: '.repeat(n)}1${'}'.repeat(n)}\n`,
+      compact: `name: x\nnn_inputs:\n  ${'- '.repeat(n)}1\n`,
+      // Indentation costs n²/2 bytes: the byte cap stops it first past about 700 levels.
+      ...(n < 700 ? { block: Array.from({ length: n }, (_, i) => `${' '.repeat(i)}a:\n`).join('') } : {}),
+    })
+    // 6,001 levels of `[` aborted the whole process inside the parser (a fatal V8 OOM, not an exception).
+    for (const n of [STRATEGY_LIMITS.maxNesting + 1, 2000, 6001, 100_000]) {
+      for (const [style, text] of Object.entries(deep(n))) {
+        if (text.length > STRATEGY_LIMITS.maxBytes) continue
+        const r = validateStrategy(text)
+        expect(
+          r.errors.map((e) => e.message),
+          `${style} × ${n}`,
+        ).toEqual([expect.stringContaining(`nests more than ${STRATEGY_LIMITS.maxNesting} levels`)])
+      }
+    }
+    for (const file of readdirSync(REF)) expect(validateStrategy(readFileSync(join(REF, file), 'utf8')).errors).toEqual([])
+  })
+
+  it('refuses collection and alias keys before converting them (their cost doubles per level)', () => {
+    for (const text of [`${'{'.repeat(20)}${'}'.repeat(20)}: 1`, `${'['.repeat(20)}${']'.repeat(20)}: 1`, 'a: &k [1]\n*k : 2\n']) {
+      const r = validateStrategy(text)
+      expect(r.errors.map((e) => e.message)).toEqual([
+        expect.stringMatching(/mapping key is (a mapping|a list|an alias): keys must be plain names/),
+      ])
+    }
+    // 30 levels ran for seconds and then threw "Invalid string length" out of validateStrategy.
+    const t0 = performance.now()
+    expect(validateStrategy(`${'{'.repeat(30)}${'}'.repeat(30)}: 1`).valid).toBe(false)
+    expect(performance.now() - t0).toBeLessThan(1000)
   })
 
   it('throws STRATEGY_INVALID (422, not retryable) from resolveStrategy', () => {

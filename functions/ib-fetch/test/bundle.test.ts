@@ -1,25 +1,23 @@
 import { fork } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { buildFunctionBundle } from '../../../test/kit/index.ts'
+import { buildFunctionBundle, tempStorage, type TempStorage } from '../../../test/kit/index.ts'
 import type { ExecutorToHost } from '../../../runtime/protocol/index.ts'
 import { resolveStorageOptions } from '../../../storage/index.ts'
 import { loadBars } from '../../../trading/index.ts'
-import { createKtrdrStorage } from '../../../storage/index.ts'
 import { systemClock } from '../src/clock.ts'
 import { createTwsSimulator } from './tws-sim/server.ts'
 
-const dirs: string[] = []
+const temps: TempStorage[] = []
 afterAll(async () => {
-  for (const d of dirs) await rm(d, { recursive: true, force: true })
+  for (const t of temps) await t.cleanup()
 })
 
 describe('ib-fetch bundle', () => {
   it('builds with Nitro and fetches from the simulator in a forked executor, settings from host env', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'ktrdr-ib-bundle-'))
-    dirs.push(dir)
+    const temp = await tempStorage('ktrdr-ib-bundle-')
+    temps.push(temp)
+    const dir = temp.root
     const built = await buildFunctionBundle('ib-fetch', { outDir: join(dir, 'build') })
     expect(built.manifest).toMatchObject({ name: 'ib-fetch', operation_type: 'data_load', placement: { requires: { ib: true } } })
 
@@ -30,7 +28,7 @@ describe('ib-fetch bundle', () => {
     })
     try {
       // What a host sends: the mounts plus the scope the manifest declares (ib-fetch writes data).
-      const storage = { ...resolveStorageOptions({ root: join(dir, 'store') }), scope: built.manifest.storage ?? {}, who: 'ib-fetch@test' }
+      const storage = { ...resolveStorageOptions({ root: temp.storageRoot }), scope: built.manifest.storage ?? {}, who: 'ib-fetch@test' }
       const result = await new Promise<ExecutorToHost>((resolve, reject) => {
         child.on('error', reject)
         child.on('exit', (code) => reject(new Error(`executor exited with ${code}`)))
@@ -56,11 +54,9 @@ describe('ib-fetch bundle', () => {
       })
       expect(result).toMatchObject({ type: 'result', ok: true, result: { symbol: 'EURUSD', segments: 1, segments_failed: 0 } })
       expect(sim.connections.map((c) => c.clientId)).toEqual([251])
-      const store = await createKtrdrStorage(resolveStorageOptions({ root: join(dir, 'store') }))
-      expect((await loadBars(store.data, { symbol: 'EURUSD', timeframe: '4h' })).length).toBe(
+      expect((await loadBars(temp.storage.data, { symbol: 'EURUSD', timeframe: '4h' })).length).toBe(
         (result as { result: { rows_downloaded: number } }).result.rows_downloaded,
       )
-      await store.dispose()
     } finally {
       child.removeAllListeners('exit')
       child.kill()

@@ -1,6 +1,9 @@
 import { tf, type NamedTensor } from '../../../trading/model/index.ts'
 import type { LoopConfig } from './config.ts'
 
+/** Adam's constants, shared by the tfjs optimizer and the fused trainer (fused/_adam.ts). */
+export const ADAM = { beta1: 0.9, beta2: 0.999, epsilon: 1e-8 } as const
+
 export function createOptimizer(config: LoopConfig): tf.Optimizer {
   switch (config.optimizer) {
     case 'sgd':
@@ -8,7 +11,7 @@ export function createOptimizer(config: LoopConfig): tf.Optimizer {
     case 'rmsprop':
       return tf.train.rmsprop(config.learning_rate)
     default:
-      return tf.train.adam(config.learning_rate, 0.9, 0.999, 1e-8)
+      return tf.train.adam(config.learning_rate, ADAM.beta1, ADAM.beta2, ADAM.epsilon)
   }
 }
 

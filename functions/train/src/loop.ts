@@ -1,16 +1,17 @@
 import { KtrdrError } from '../../../trading/index.ts'
-import { setDropoutStep } from '../../../trading/model/index.ts'
 import type { SampleRows } from '../../../trading/model/index.ts'
 import type { ModelSpec } from '../../../trading/model/index.ts'
-import { tf, type NamedTensor } from '../../../trading/model/index.ts'
+import type { tf, NamedTensor } from '../../../trading/model/index.ts'
 import type { LoopConfig } from './config.ts'
-import { evaluateSplit, gatherTargets } from './evaluate.ts'
+import type { TrainingPath } from './_engine.ts'
+import { gatherTargets } from './evaluate.ts'
+import { createFusedEngine } from './fused/engine.ts'
+import { fusedUnsupported } from './fused/support.ts'
 import { createLoss, inverseFrequencyWeights, type LossFn } from './_losses.ts'
-import { createOptimizer, restoreOptimizerWeights, setLearningRate } from './_optimizer.ts'
 import { epochOrder } from './_epoch-order.ts'
 import { stepEarlyStopping, stepScheduler, type EarlyStopState, type ScheduleState } from './_schedule.ts'
 import { createLoopSnapshots } from './_snapshots.ts'
-import { trainStep } from './_step.ts'
+import { createTfjsEngine } from './_tfjs-engine.ts'
 
 /** Samples are identified by the row of their last feature row (the row that carries the label). */
 export interface TrainingSet extends SampleRows {
@@ -74,6 +75,8 @@ export interface LoopHooks {
 
 export interface LoopResult {
   state: LoopState
+  /** The engine that trained. */
+  path: TrainingPath
   classWeights: Float32Array | null
   loss: LossFn
   disposeLoss(): void
@@ -95,19 +98,28 @@ export function initialLoopState(config: LoopConfig): LoopState {
 
 const yieldToEventLoop = () => new Promise<void>((r) => setImmediate(r))
 
+export interface LoopOptions {
+  seed: number
+  resume?: LoopSnapshot
+  hooks?: LoopHooks
+  /** tfjs kernels (default) or the fused CPU trainer (MLP + Adam only: see fused/support.ts). */
+  path?: TrainingPath
+}
+
 /**
- * Custom training loop (tf.variableGrads + optimizer.applyGradients) so that class-weighted and
- * focal losses, global-norm clipping, decoupled weight decay, LR schedules, early stopping and
- * best-weights restore all apply (docs/domain.md#optimisation). Deterministic given the set, config, seed and backend:
- * epoch order and dropout masks are functions of (seed, epoch, batch), which also makes a resume
- * from a mid-epoch checkpoint continue exactly where the cancelled run stopped.
+ * Custom training loop so that class-weighted and focal losses, global-norm clipping, decoupled
+ * weight decay, LR schedules, early stopping and best-weights restore all apply
+ * (docs/domain.md#optimisation), whichever engine steps: tfjs kernels or the fused CPU trainer.
+ * Deterministic given the set, config, seed, path and backend: epoch order and dropout masks are
+ * functions of (seed, epoch, batch), which also makes a resume from a mid-epoch checkpoint
+ * continue exactly where the cancelled run stopped.
  */
 export async function runTrainingLoop(
   model: tf.LayersModel,
   spec: ModelSpec,
   set: TrainingSet,
   config: LoopConfig,
-  options: { seed: number; resume?: LoopSnapshot; hooks?: LoopHooks },
+  options: LoopOptions,
 ): Promise<LoopResult> {
   const hooks = options.hooks ?? {}
   const regression = spec.outputKind === 'regression'
@@ -121,65 +133,43 @@ export async function runTrainingLoop(
       code: 'DATA_INSUFFICIENT',
       message: `The validation (${set.validation.length}) or test (${set.test.length}) split is empty: widen the date range`,
     })
+  const path = options.path ?? 'tfjs'
+  const unsupported = path === 'fused' ? fusedUnsupported(spec, config) : null
+  if (unsupported)
+    throw new KtrdrError({
+      code: 'TRAINING_PATH_UNSUPPORTED',
+      message: `The fused trainer cannot train this strategy: ${unsupported}; use training_path "tfjs" or "auto"`,
+    })
   const classWeights = regression ? null : inverseFrequencyWeights(gatherTargets(set.targets, set.train), spec.outputSize)
   const { loss, dispose: disposeLoss } = createLoss(config, spec.outputSize, classWeights)
-  const optimizer = createOptimizer(config)
-  const variables = model.trainableWeights.map((w) => w.read() as tf.Variable)
-  const decayed = variables.filter((v) => v.rank >= 2)
-  const X = tf.tensor2d(set.values, [set.rows, set.cols])
-  const Y = tf.tensor1d(set.targets)
-  const step = { model, optimizer, variables, decayed, X, Y, cols: set.cols, sequenceLength: spec.sequenceLength, loss, config, regression }
+  const engine =
+    path === 'fused' ? createFusedEngine(model, spec, set, config, classWeights) : createTfjsEngine(model, spec, set, config, loss)
   const batchSize = config.batch_size
   const batches = Math.ceil(set.train.length / batchSize)
   let state = initialLoopState(config)
-  let best: tf.Tensor[] | null = null
   let lastCheckpoint: number | null = null
 
   if (options.resume) {
     state = structuredClone(options.resume.state)
-    model.setWeights(options.resume.weights)
-    if (options.resume.optimizer.length > 0) await restoreOptimizerWeights(optimizer, options.resume.optimizer)
-    best = options.resume.best ? options.resume.best.map((t) => tf.keep(t.clone())) : null
+    await engine.restore(options.resume)
   }
 
-  const snapshots = createLoopSnapshots(model, optimizer, () => ({ state, best }), hooks.checkpoint)
+  const snapshots = createLoopSnapshots(engine, () => state, hooks.checkpoint)
   let checkpointedOnCancel = false
 
   try {
     for (let epoch = state.epoch; epoch < config.epochs && !state.stopped_early; epoch++) {
       const started = performance.now()
-      setLearningRate(optimizer, state.schedule.lr)
       const order = epochOrder(set.train, options.seed, epoch, set.sampleWeights)
-      // Per-batch scalars stay on the device and are read once per epoch: no per-batch sync
-      // (GPU) beyond the very first batch, and no extra kernels per batch (wasm).
-      const batchLosses: tf.Scalar[] = []
-      const batchHits: tf.Scalar[] = []
-      const batchSizes: number[] = []
+      let seen = state.partial.seen
       const sums = async () => {
-        let lossSum = state.partial.loss_sum
-        let correct = state.partial.correct
-        if (batchLosses.length) {
-          const stacked = [tf.stack(batchLosses), tf.stack(batchHits)]
-          const [l, c] = await Promise.all(stacked.map((t) => t.data()))
-          tf.dispose(stacked)
-          for (let i = 0; i < l.length; i++) {
-            lossSum += l[i] * batchSizes[i]
-            correct += c[i]
-          }
-        }
-        return { lossSum, correct, seen: state.partial.seen + batchSizes.reduce((a, b) => a + b, 0) }
-      }
-      const disposeBatches = () => {
-        tf.dispose([...batchLosses, ...batchHits])
-        batchLosses.length = 0
-        batchHits.length = 0
-        batchSizes.length = 0
+        const { lossSum, correct } = await engine.drain()
+        return { lossSum: state.partial.loss_sum + lossSum, correct: state.partial.correct + correct, seen }
       }
       let lastYield = performance.now()
       for (let b = state.batch; b < batches; b++) {
         if (hooks.signal?.aborted) {
-          const { lossSum, correct, seen } = await sums()
-          disposeBatches()
+          const { lossSum, correct } = await sums()
           state.partial = { loss_sum: lossSum, correct, seen }
           state.batch = b
           if (hooks.checkpoint) {
@@ -190,28 +180,21 @@ export async function runTrainingLoop(
         }
         const from = b * batchSize
         const idx = order.subarray(from, Math.min(order.length, from + batchSize))
-        const { value, batchCorrect } = trainStep(step, idx, epoch * batches + b, state.schedule.lr)
-        if (epoch === 0 && b === 0) {
-          const first = (await value.data())[0]
-          if (!Number.isFinite(first)) {
-            tf.dispose([value, batchCorrect])
-            throw new KtrdrError({
-              code: 'NAN_LOSS',
-              message: 'NaN loss detected on first batch: check the features for infinities and the learning rate',
-            })
-          }
+        engine.step(idx, epoch * batches + b, state.schedule.lr)
+        seen += idx.length
+        if (epoch === 0 && b === 0 && !Number.isFinite(await engine.lastLoss())) {
+          throw new KtrdrError({
+            code: 'NAN_LOSS',
+            message: 'NaN loss detected on first batch: check the features for infinities and the learning rate',
+          })
         }
-        batchLosses.push(value)
-        batchHits.push(batchCorrect)
-        batchSizes.push(idx.length)
         hooks.onBatch?.({ epoch: epoch + 1, epochs: config.epochs, batch: b + 1, batches })
         if (performance.now() - lastYield > 50) {
           await yieldToEventLoop()
           lastYield = performance.now()
         }
       }
-      const { lossSum, correct, seen } = await sums()
-      disposeBatches()
+      const { lossSum, correct } = await sums()
       const trainLoss = lossSum / seen
       const trainAcc = correct / seen
       if (!Number.isFinite(trainLoss))
@@ -219,7 +202,7 @@ export async function runTrainingLoop(
           code: 'NAN_LOSS',
           message: `Training diverged: loss is ${trainLoss} in epoch ${epoch + 1}; lower the learning rate`,
         })
-      const val = await evaluateSplit(model, spec, set, set.validation, loss, hooks.signal)
+      const val = await engine.evaluate(set.validation, hooks.signal)
       const record: EpochRecord = {
         epoch: epoch + 1,
         train_loss: trainLoss,
@@ -237,8 +220,7 @@ export async function runTrainingLoop(
       if (state.best_val_loss === null || val.loss < state.best_val_loss) {
         state.best_val_loss = val.loss
         state.best_epoch = epoch + 1
-        if (best) tf.dispose(best)
-        best = model.getWeights().map((w) => tf.keep(w.clone()))
+        engine.keepBest()
       }
       state.schedule = stepScheduler(config.lr_scheduler, state.schedule, config.learning_rate, epoch + 1, val.loss)
       const es = stepEarlyStopping(config.early_stopping, state.early, record)
@@ -255,17 +237,14 @@ export async function runTrainingLoop(
       }
     }
     // Best-validation weights win (docs/domain.md#optimisation), also after early stopping.
-    if (best) model.setWeights(best)
-    return { state, classWeights, loss, disposeLoss }
+    engine.finish()
+    return { state, classWeights, loss, disposeLoss, path }
   } catch (error) {
     if (!checkpointedOnCancel) await snapshots.saveLastGood(hooks.signal?.aborted ? 'cancel' : 'failure').catch(() => {})
     disposeLoss()
     throw error
   } finally {
     snapshots.dispose()
-    setDropoutStep(model, null)
-    if (best) tf.dispose(best)
-    tf.dispose([X, Y])
-    optimizer.dispose()
+    engine.dispose()
   }
 }

@@ -4,6 +4,7 @@ import type { ModelSpec } from '../../../trading/model/index.ts'
 import type { ResolvedStrategy } from '../../../trading/index.ts'
 import type { PreparedSet } from './dataset.ts'
 import type { LoadedData } from './inputs.ts'
+import type { TrainingPath } from './_engine.ts'
 import type { EpochRecord, LoopState } from './loop.ts'
 import type { ClassificationMetrics, RegressionMetrics } from './metrics.ts'
 import type { TrainInput } from './schema.ts'
@@ -37,6 +38,8 @@ export interface TrainingResult {
   epochs_trained: number
   early_stopped: boolean
   backend: string
+  /** Who ran the optimisation steps: the fused CPU trainer or tfjs kernels (absent in results stored before there was a choice). */
+  training_path?: TrainingPath
   resumed_from: { epoch: number; batch: number } | null
   artifacts: { feature_importance: null; per_symbol_metrics: null }
   model_info: {
@@ -74,7 +77,7 @@ export interface TrainingResult {
     worker_id: string
     seed: number
   }
-  resource_usage: { training_mode: 'local'; backend: string; backend_package: string; gpu: boolean }
+  resource_usage: { training_mode: 'local'; backend: string; backend_package: string; gpu: boolean; training_path?: TrainingPath }
 }
 
 export function buildTrainingResult(a: {
@@ -90,6 +93,7 @@ export function buildTrainingResult(a: {
   history: EpochRecord[]
   testMetrics: ClassificationMetrics | RegressionMetrics
   state: LoopState
+  trainingPath: TrainingPath
   modelKey: string
   version: number
   seconds: number
@@ -133,6 +137,7 @@ export function buildTrainingResult(a: {
     epochs_trained: h.length,
     early_stopped: a.state.stopped_early,
     backend: a.backend.backend,
+    training_path: a.trainingPath,
     resumed_from: a.resumedFrom,
     artifacts: { feature_importance: null, per_symbol_metrics: null },
     model_info: {
@@ -170,6 +175,12 @@ export function buildTrainingResult(a: {
       worker_id: a.ctx.host.workerId,
       seed: a.input.seed,
     },
-    resource_usage: { training_mode: 'local', backend: a.backend.backend, backend_package: a.backend.package, gpu: a.backend.gpu },
+    resource_usage: {
+      training_mode: 'local',
+      backend: a.backend.backend,
+      backend_package: a.backend.package,
+      gpu: a.backend.gpu,
+      training_path: a.trainingPath,
+    },
   }
 }

@@ -16,6 +16,7 @@ import { loadTrainingBars, readStrategyYaml, resolveStrategySource } from './inp
 import { evaluateSplit } from './evaluate.ts'
 import { runTrainingLoop, type LoopSnapshot, type TrainingSet } from './loop.ts'
 import { checkTrainingLabels } from './label-checks.ts'
+import { resolveTrainingPathOptions, selectTrainingPath } from './path.ts'
 import { classificationMetrics, regressionMetrics } from './metrics.ts'
 import { buildTrainingResult, type TrainingResult } from './result.ts'
 import type { TrainInput } from './schema.ts'
@@ -131,6 +132,8 @@ export async function runTraining(input: TrainInput, ctx: FunctionContext): Prom
   logger.info(
     `Samples: train ${set.train.length}, validation ${set.validation.length}, test ${set.test.length}; ${spec.inputSize} features; ${spec.type}`,
   )
+  const trainingPath = selectTrainingPath(resolveTrainingPathOptions(input.training_path), backend, spec, loopConfig)
+  logger.info(`Training path: ${trainingPath.path} (${trainingPath.reason})`)
 
   // What a checkpoint depends on: resuming a different strategy, data or seed is refused. The
   // backend is not part of it: weights move between hosts (a GPU host may pick up what a CPU
@@ -159,6 +162,7 @@ export async function runTraining(input: TrainInput, ctx: FunctionContext): Prom
     const loop = await runTrainingLoop(model, spec, set, loopConfig, {
       seed: input.seed,
       resume,
+      path: trainingPath.path,
       hooks: {
         signal,
         onBatch({ epoch, epochs, batch, batches }) {
@@ -240,7 +244,7 @@ export async function runTraining(input: TrainInput, ctx: FunctionContext): Prom
       strategy_yaml: yaml,
       decisions: strategy.decisions as unknown as Record<string, unknown>,
       labels: labelCfg as unknown as Record<string, unknown>,
-      training: { ...loopConfig, class_weights: loop.classWeights ? Array.from(loop.classWeights) : null },
+      training: { ...loopConfig, class_weights: loop.classWeights ? Array.from(loop.classWeights) : null, training_path: loop.path },
       training_symbols: td.symbols,
       training_timeframes: td.timeframes,
       base_timeframe: td.base_timeframe,
@@ -290,6 +294,7 @@ export async function runTraining(input: TrainInput, ctx: FunctionContext): Prom
       history,
       testMetrics,
       state: loop.state,
+      trainingPath: loop.path,
       modelKey: saved.key,
       version: saved.version,
       seconds: (performance.now() - started) / 1000,

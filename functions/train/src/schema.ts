@@ -38,6 +38,12 @@ export const trainInputSchema = z
       .describe(
         'Refuse degenerate labels (a split with one class, a rare class, too few zigzag legs) with 422 LABELS_DEGENERATE instead of a warning: the training gate of a research loop',
       ),
+    training_path: z
+      .enum(['auto', 'fused', 'tfjs'])
+      .default('auto')
+      .describe(
+        'Who runs the optimisation steps: auto (fused CPU trainer for MLPs on wasm/cpu backends, tfjs kernels otherwise; host default KTRDR_TRAIN_PATH), fused, or tfjs',
+      ),
     resume: z.boolean().default(false).describe("Continue from this operation's checkpoint (implied on a retry attempt)"),
   })
   .refine((v) => !!v.strategy_yaml !== !!v.strategy_name, { message: 'Pass exactly one of strategy_yaml or strategy_name' })

@@ -1,36 +1,15 @@
 // The audit's leak test for every label source and both split boundaries: rewrite every bar
 // from the first row of the next split on; no label the split keeps may change.
 import { describe, expect, it } from 'vitest'
-import {
-  buildLabels,
-  createSeries,
-  mulberry32,
-  type BuiltFeatureMatrix,
-  type LabelsConfig,
-  type OhlcvSeries,
-} from '../../../trading/index.ts'
+import { randomWalk } from '../../../test/kit/index.ts'
+import { buildLabels, createSeries, type BuiltFeatureMatrix, type LabelsConfig, type OhlcvSeries } from '../../../trading/index.ts'
 import { prepareTrainingSet } from '../src/dataset.ts'
 
 const N = 1500
 const SPLIT = { train: 0.7, validation: 0.15, test: 0.15 }
 
 /** A random walk with enough swing (±0.6 %/bar) for 1–2 % zigzag legs and barrier hits. */
-function walk(seed: number, n = N): OhlcvSeries {
-  const rng = mulberry32(seed)
-  const s = createSeries('LEAK', '1h', n)
-  let p = 1.1
-  for (let i = 0; i < n; i++) {
-    const o = p
-    p *= 1 + (rng() - 0.5) * 0.012
-    s.time[i] = Date.UTC(2021, 0, 1) + i * 3_600_000
-    s.open[i] = o
-    s.close[i] = p
-    s.high[i] = Math.max(o, p) * 1.001
-    s.low[i] = Math.min(o, p) * 0.999
-    s.volume[i] = 1
-  }
-  return s
-}
+const walk = (seed: number, n = N): OhlcvSeries => randomWalk(n, seed, { vol: 0.012, start: Date.UTC(2021, 0, 1) })
 
 /** The same series with every bar from `from` on replaced: a steady rally or a steady slide. */
 function rewrite(bars: OhlcvSeries, from: number, direction: 1 | -1): OhlcvSeries {

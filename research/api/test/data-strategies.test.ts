@@ -1,25 +1,26 @@
 import { createServer, type Server } from 'node:http'
-import { mkdtempSync, readFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createApp, toNodeListener } from 'h3'
 import { createPolicyRouter } from '../../../runtime/http/index.ts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createKtrdrStorage, type KtrdrStorage } from '../../../storage/index.ts'
+import type { KtrdrStorage } from '../../../storage/index.ts'
 import { sendGatewayError } from '../../../runtime/gateway/index.ts'
 import dataRoutes from '../data.ts'
 import strategyRoutes from '../strategies.ts'
 import type { GatewayRouteContext } from '../../../runtime/gateway/index.ts'
 import { generateSyntheticSeries, saveBars } from '../../../trading/index.ts'
-import { seriesFromCloses } from '../../../test/kit/index.ts'
+import { api, seriesFromCloses, tempStorage, type TempStorage } from '../../../test/kit/index.ts'
 
 // The two route modules on a bare h3 app with the gateway's error shape, on a loopback port.
 let server: Server
 let base: string
 let storage: KtrdrStorage
+let temp: TempStorage
 
 beforeAll(async () => {
-  storage = await createKtrdrStorage({ root: mkdtempSync(join(tmpdir(), 'ktrdr-routes-')) })
+  temp = await tempStorage('ktrdr-routes-')
+  storage = temp.storage
   await saveBars(
     storage.data,
     seriesFromCloses(
@@ -49,13 +50,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await new Promise((r) => server.close(r))
-  await storage.dispose()
+  await temp.cleanup()
 })
 
-const get = async (path: string) => {
-  const res = await fetch(base + path)
-  return { status: res.status, body: (await res.json()) as any }
-}
+const get = (path: string) => api(base, path)
 
 describe('GET /api/v1/data', () => {
   it('lists datasets with the synthetic flag', async () => {
@@ -116,10 +114,7 @@ describe('GET /api/v1/data', () => {
 
 describe('POST /api/v1/strategies/validate', () => {
   const yaml = readFileSync(join(import.meta.dirname, '../../../examples/strategies/v3_multi_indicator.yaml'), 'utf8')
-  const post = async (body: string, type: string) => {
-    const res = await fetch(`${base}/api/v1/strategies/validate`, { method: 'POST', body, headers: { 'content-type': type } })
-    return { status: res.status, body: (await res.json()) as any }
-  }
+  const post = (body: string, type: string) => api(base, '/api/v1/strategies/validate', { raw: body, contentType: type })
 
   it('accepts {yaml} and raw YAML', async () => {
     for (const [body, type] of [
@@ -153,8 +148,7 @@ describe('POST /api/v1/strategies/validate', () => {
   })
 
   it('validates and lists strategies from the strategies mount', async () => {
-    const res = await fetch(`${base}/api/v1/strategies/validate/v3_minimal`, { method: 'POST' })
-    expect(res.status).toBe(200)
+    expect((await api(base, '/api/v1/strategies/validate/v3_minimal', { method: 'POST' })).status).toBe(200)
     expect((await get('/api/v1/strategies/v3_minimal/features')).body.data.resolved_features).toEqual([
       '1h_rsi_momentum_oversold',
       '1h_rsi_momentum_overbought',
@@ -165,10 +159,8 @@ describe('POST /api/v1/strategies/validate', () => {
 })
 
 describe('PUT /api/v1/strategies/:name', () => {
-  const put = async (name: string, body: string, type = 'text/yaml') => {
-    const res = await fetch(`${base}/api/v1/strategies/${name}`, { method: 'PUT', body, headers: { 'content-type': type } })
-    return { status: res.status, body: (await res.json()) as any }
-  }
+  const put = (name: string, body: string, type = 'text/yaml') =>
+    api(base, `/api/v1/strategies/${name}`, { method: 'PUT', raw: body, contentType: type })
   const yaml = readFileSync(join(import.meta.dirname, '../../../examples/strategies/v3_multi_indicator.yaml'), 'utf8')
 
   it('stores a valid strategy (201), replaces it (200), and train/backtest read it by name', async () => {

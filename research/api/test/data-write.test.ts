@@ -74,7 +74,8 @@ describe('PUT /api/v1/data/:symbol/:timeframe', () => {
     const series = generateSyntheticSeries({ symbol: 'EURUSD', timeframe: '1h', bars: 400, seed: 5 })
     const csv = formatOhlcvCsv(series)
     const [head, ...rows] = csv.trim().split('\n')
-    const parts = Array.from({ length: 8 }, (_, k) => [head, ...rows.filter((_, i) => i % 8 === k)].join('\n') + '\n')
+    // Eight runs of 50 consecutive bars (each spaced 1h, as an import of 1h bars must be).
+    const parts = Array.from({ length: 8 }, (_, k) => [head, ...rows.slice(k * 50, (k + 1) * 50)].join('\n') + '\n')
     const answers = await Promise.all(parts.map((part) => put('EURUSD/1h?merge=true', part)))
     expect(answers.map((a) => a.status).sort()).toEqual([200, 200, 200, 200, 200, 200, 200, 201])
     const stored = await bars('EURUSD', '1h')
@@ -99,6 +100,22 @@ describe('POST /api/v1/data/:symbol/:timeframe/generate', () => {
     expect(Array.from(stored.close)).toEqual(Array.from(local.close))
     const listed = await g.api('/api/v1/data?symbol=GBPUSD')
     expect(listed.body.data[0]).toMatchObject({ synthetic: true, seed: 7, preset: 'forex' })
+  })
+
+  it('replaces a stored dataset only with force: true (else 409 DATA_EXISTS, nothing written), like ktrdr data generate', async () => {
+    const generate = (body: Record<string, unknown>) => g.api('/api/v1/data/USDJPY/1h/generate', { body: { bars: 200, ...body } })
+    expect((await generate({ seed: 1 })).status).toBe(201)
+    const before = Array.from((await bars('USDJPY', '1h')).close)
+    const refused = await generate({ seed: 2 })
+    expect(refused.status).toBe(409)
+    expect(refused.body).toMatchObject({ code: 'DATA_EXISTS', details: { key: 'USDJPY_1h.csv', bars: 200, synthetic: true } })
+    expect(refused.body.message).toMatch(/USDJPY_1h.csv already holds 200 SYNTHETIC bars .*force.*nothing was written/)
+    expect(Array.from((await bars('USDJPY', '1h')).close)).toEqual(before)
+    expect((await generate({ seed: 2, force: 'yes' })).status).toBe(400)
+    const forced = await generate({ seed: 2, force: true })
+    expect(forced.status).toBe(200)
+    expect(forced.body.data.meta.seed).toBe(2)
+    expect(Array.from((await bars('USDJPY', '1h')).close)).not.toEqual(before)
   })
 
   it('refuses unknown fields and bad values with 400 naming them', async () => {

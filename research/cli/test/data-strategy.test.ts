@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -80,6 +80,48 @@ describe('ktrdr data', () => {
     expect(r.code).toBe(1)
     expect(r.stderr).toMatch(/bad.csv:2: high 1.2 is below max\(open, close\) 1.5/)
   }, 60_000)
+
+  it('generate refuses to overwrite a stored dataset without --force', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ktrdr-cli-force-'))
+    const gen = (...extra: string[]) =>
+      ktrdr('data', 'generate', '--symbol', 'EURUSD', '--timeframe', '1h', '--bars', '300', '--data-dir', dir, ...extra)
+    expect((await gen('--seed', '1')).code).toBe(0)
+    const before = readFileSync(join(dir, 'EURUSD_1h.csv'), 'utf8')
+    const again = await gen('--seed', '2')
+    expect(again.code).toBe(1)
+    expect(again.stderr).toMatch(/EURUSD_1h.csv already holds 300 SYNTHETIC bars .*pass --force.*nothing was written/)
+    expect(readFileSync(join(dir, 'EURUSD_1h.csv'), 'utf8')).toBe(before)
+    expect((await gen('--seed', '2', '--force')).code).toBe(0)
+    expect(readFileSync(join(dir, 'EURUSD_1h.csv'), 'utf8')).not.toBe(before)
+  }, 120_000)
+
+  it('import refuses bars whose spacing is not --timeframe, and writes nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ktrdr-cli-spacing-'))
+    const file = join(dir, 'daily.csv')
+    writeFileSync(file, ['Date,Open,High,Low,Close,Volume', ...[2, 3, 4, 5].map((d) => `2024-01-0${d},1,2,0.5,1.5,100`)].join('\n'))
+    const r = await ktrdr('data', 'import', file, '--symbol', 'AAPL', '--timeframe', '1h', '--data-dir', dir)
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/1 day\(s\) apart .* not 1h .*import them with --timeframe 1d; nothing was written/)
+    expect(existsSync(join(dir, 'AAPL_1h.csv'))).toBe(false)
+  }, 120_000)
+
+  it('resample derives 4h, 1d and 1w from stored 1h bars, keeping the SYNTHETIC mark', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ktrdr-cli-resample-'))
+    expect(
+      (await ktrdr('data', 'generate', '--symbol', 'EURUSD', '--timeframe', '1h', '--bars', '2000', '--seed', '3', '--data-dir', dir)).code,
+    ).toBe(0)
+    const r = await ktrdr('data', 'resample', 'EURUSD', '--from', '1h', '--to', '4h,1d,1w', '--data-dir', dir)
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stdout).toMatch(/EURUSD 1h → 4h: 2000 bars → \d+ \(fx sessions, SYNTHETIC\) → EURUSD_4h.csv/)
+    const list = await ktrdr('data', 'list', '--data-dir', dir)
+    for (const tf of ['4h', '1d', '1w']) expect(list.stdout).toMatch(new RegExp(`EURUSD\t${tf}\t.*SYNTHETIC`))
+    const again = await ktrdr('data', 'resample', 'EURUSD', '--from', '1h', '--to', '1d', '--data-dir', dir)
+    expect(again.code).toBe(1)
+    expect(again.stderr).toMatch(/EURUSD_1d.csv already holds .*--force/)
+    const finer = await ktrdr('data', 'resample', 'EURUSD', '--from', '1h', '--to', '15m', '--data-dir', dir)
+    expect(finer.code).toBe(1)
+    expect(finer.stderr).toMatch(/coarser timeframe than 1h/)
+  }, 120_000)
 })
 
 describe('ktrdr data --url (a cluster without shell access to its storage)', () => {
@@ -90,6 +132,12 @@ describe('ktrdr data --url (a cluster without shell access to its storage)', () 
       const gen = await ktrdr('data', 'generate', '--symbol', 'EURUSD', '--timeframe', '1h', '--bars', '300', '--seed', '7', '--url', g.url)
       expect(gen.code, gen.stderr).toBe(0)
       expect(gen.stdout).toMatch(/SYNTHETIC forex data: 300 bars .* → EURUSD_1h.csv \(seed 7; not market prices; at http/)
+      const again = (...extra: string[]) =>
+        ktrdr('data', 'generate', '--symbol', 'EURUSD', '--timeframe', '1h', '--bars', '300', '--url', g.url, ...extra)
+      const kept = await again('--seed', '8')
+      expect(kept.code).toBe(1)
+      expect(kept.stderr).toMatch(/EURUSD_1h.csv already holds 300 SYNTHETIC bars .*pass --force.*nothing was written \(HTTP 409\)/)
+      expect((await again('--seed', '7', '--force')).code).toBe(0)
 
       const bad = join(local, 'bad.csv')
       writeFileSync(bad, 'Date,Open,High,Low,Close,Volume\n2024-01-02,1,2,0.5,1.5,100\n2024-01-03,1,1.2,0.5,1.5,100\n')

@@ -1,8 +1,8 @@
-import { readFile } from 'node:fs/promises'
 import { relative } from 'node:path'
 import { defineCommand } from 'citty'
 import type { FunctionAlias, FunctionVersion } from '../../protocol/index.ts'
 import { apiArgs, guard, table, useGatewayApi } from '../_api.ts'
+import { deployFunction } from '../_deploy.ts'
 
 const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`
 
@@ -37,31 +37,13 @@ const deployCmd = defineCommand({
   },
   run: ({ args }) =>
     guard(async () => {
-      const api = useGatewayApi(args.url)
-      let archive: Uint8Array,
-        name: string,
-        buildMs: number | null = null,
-        sourceCommit: string | null | undefined
-      if (args.archive) {
-        archive = new Uint8Array(await readFile(args.archive))
-        name = args.target
-      } else {
-        const built = await build(args.target)
-        archive = new Uint8Array(await readFile(built.archivePath))
-        name = built.name
-        buildMs = built.buildMs
-        sourceCommit = built.manifest.source_commit
+      const v = await deployFunction(args.target, { gateway: useGatewayApi(args.url), archive: args.archive })
+      if (args.json) {
+        const { built: _built, buildMs, uploadMs, ...version } = v
+        return console.log(JSON.stringify({ ...version, build_ms: buildMs, upload_ms: uploadMs }, null, 2))
       }
-      const t0 = performance.now()
-      const version = await api<FunctionVersion & { created: boolean }>(`/api/v1/functions/${name}/versions`, {
-        method: 'POST',
-        body: archive,
-        headers: { 'content-type': 'application/gzip', ...(sourceCommit ? { 'x-ktrdr-source-commit': sourceCommit } : {}) },
-      })
-      const uploadMs = Math.round(performance.now() - t0)
-      if (args.json) return console.log(JSON.stringify({ ...version, build_ms: buildMs, upload_ms: uploadMs }, null, 2))
       console.log(
-        `${version.created ? 'deployed' : 'already published as'} ${version.name}@${version.version}  sha256 ${version.sha256}  ${kb(version.size)}${buildMs !== null ? `  build ${buildMs} ms` : ''}  upload ${uploadMs} ms  (latest → ${version.version})`,
+        `${v.created ? 'deployed' : 'already published as'} ${v.name}@${v.version}  sha256 ${v.sha256}  ${kb(v.size)}${v.buildMs !== null ? `  build ${v.buildMs} ms` : ''}  upload ${v.uploadMs} ms  (latest → ${v.version})`,
       )
     }),
 })

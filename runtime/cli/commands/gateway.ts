@@ -11,6 +11,10 @@ export const createGatewayCommand = (packs: readonly KtrdrPack[] = []) =>
       host: { type: 'string', description: 'Bind address (default KTRDR_GATEWAY_HOST or 127.0.0.1)' },
       port: { type: 'string', description: 'Port (default KTRDR_GATEWAY_PORT or 8000)' },
       db: { type: 'string', description: 'SQLite file on local disk (default <KTRDR_HOME>/gateway.db)' },
+      'database-url': {
+        type: 'string',
+        description: 'postgres://… : keep the state in PostgreSQL (active/standby pair; default KTRDR_DATABASE_URL)',
+      },
       home: homeArg,
       insecure: { type: 'boolean', description: 'Allow a non-loopback bind without KTRDR_API_TOKEN and KTRDR_CLUSTER_TOKEN' },
       // Health timing, the deployment guide's variables (seconds); a flag wins over its variable.
@@ -59,13 +63,16 @@ export const createGatewayCommand = (packs: readonly KtrdrPack[] = []) =>
           host: args.host,
           port,
           dbPath: args.db,
+          databaseUrl: args['database-url'] || undefined,
           storage: args.home ? { root: args.home } : undefined,
           insecure: args.insecure || undefined,
           health: Object.fromEntries(Object.entries(health).filter(([, v]) => v !== undefined)),
           routes: await loadPackRoutes(packs),
         })
         stopOnSignals((signal) => {
-          gateway.services.logger.info(`${signal}: closing (operations stay in ${gateway.options.dbPath})`)
+          // A standby has no services (and no logger of its own) to report through.
+          const logger = gateway.role === 'active' ? gateway.services.logger : console
+          logger.info(`${signal}: closing (operations stay in ${gateway.options.databaseUrl ? 'PostgreSQL' : gateway.options.dbPath})`)
           return gateway.close()
         })
       }),

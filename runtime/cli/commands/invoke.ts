@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { defineCommand } from 'citty'
 import type { Operation } from '../../protocol/index.ts'
 import { apiArgs, guard, useGatewayApi } from '../_api.ts'
-import { watchOperation } from './ops.ts'
+import { followOperation } from '../_follow.ts'
 
 async function parseInput(raw: string | undefined): Promise<unknown> {
   if (raw === undefined) return {}
@@ -62,11 +62,9 @@ export default defineCommand({
       let lastPct = -1
       let last: Operation = op
       const signal = timeout === undefined ? undefined : AbortSignal.timeout(timeout * 1000)
-      const final = await watchOperation(
-        api.base,
-        api.token,
-        op.operation_id,
-        (o) => {
+      const final = await followOperation(api, op.operation_id, {
+        signal,
+        onState: (o) => {
           last = o
           if (!args.json && o.progress.percentage !== lastPct && o.status === 'running') {
             lastPct = o.progress.percentage
@@ -75,8 +73,9 @@ export default defineCommand({
             )
           }
         },
-        signal,
-      ).catch((error: Error) => {
+        onReconnect: ({ error }) => console.error(`(the event stream broke: ${error.message}; reconnecting)`),
+      }).catch((error: unknown) => {
+        // The follower ends with the signal's reason when --timeout ran out; that is not a failure of the gateway.
         if (!signal?.aborted) throw error
         return null
       })

@@ -1,6 +1,7 @@
 import { defineCommand } from 'citty'
 import type { Operation } from '../../protocol/index.ts'
 import { apiArgs, guard, table, useGatewayApi } from '../_api.ts'
+import { followOperation } from '../_follow.ts'
 
 const idArg = { id: { type: 'positional', required: true, description: 'operation id' } } as const
 
@@ -76,53 +77,15 @@ const resume = defineCommand({
     ),
 })
 
-/** Follows the operation's server-sent events until it finishes (or `signal` aborts); exit code 1 unless completed. */
-export async function watchOperation(
-  baseUrl: string,
-  token: string | undefined,
-  id: string,
-  print: (op: Operation, event: string) => void,
-  signal?: AbortSignal,
-): Promise<Operation> {
-  const res = await fetch(`${baseUrl}/api/v1/operations/${encodeURIComponent(id)}/events`, {
-    headers: token ? { authorization: `Bearer ${token}` } : {},
-    signal,
-  })
-  if (!res.ok || !res.body) {
-    const body = (await res.json().catch(() => ({}))) as { message?: string }
-    throw new Error(body.message ?? `Cannot watch ${id}: HTTP ${res.status}`)
-  }
-  const decoder = new TextDecoder()
-  let buffer = ''
-  let last: Operation | null = null
-  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-    buffer += decoder.decode(chunk, { stream: true })
-    let cut: number
-    while ((cut = buffer.indexOf('\n\n')) >= 0) {
-      const block = buffer.slice(0, cut)
-      buffer = buffer.slice(cut + 2)
-      const event = /^event: (.*)$/m.exec(block)?.[1] ?? 'message'
-      const data = block
-        .split('\n')
-        .filter((l) => l.startsWith('data: '))
-        .map((l) => l.slice(6))
-        .join('\n')
-      if (!data) continue
-      last = JSON.parse(data) as Operation
-      print(last, event)
-    }
-  }
-  if (!last) throw new Error(`The event stream for ${id} ended without data`)
-  return last
-}
-
 const watch = defineCommand({
   meta: { name: 'watch', description: 'Follow an operation until it finishes (server-sent events)' },
   args: { ...apiArgs, ...idArg },
   run: ({ args }) =>
     guard(async () => {
-      const api = useGatewayApi(args.url)
-      const op = await watchOperation(api.base, api.token, args.id, (o) => console.log(args.json ? JSON.stringify(o) : summary(o)))
+      const op = await followOperation(useGatewayApi(args.url), args.id, {
+        onState: (o) => console.log(args.json ? JSON.stringify(o) : summary(o)),
+        onReconnect: ({ error }) => console.error(`(the event stream broke: ${error.message}; reconnecting)`),
+      })
       if (op.status !== 'completed') {
         if (op.error) console.error(`${op.status}: ${op.error.message}`)
         process.exitCode = 1

@@ -1,11 +1,12 @@
 import { existsSync, readdirSync } from 'node:fs'
-import { readFile } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { defineCommand } from 'citty'
 import { guard } from '../_api.ts'
+import { startLocalCluster } from '../_cluster.ts'
+import { deployFunction } from '../_deploy.ts'
 import { loadPackRoutes, type KtrdrPack } from '../_pack.ts'
-import { stopOnSignals } from '../_serve.ts'
+import { homeArg, intArg, stopOnSignals } from '../_serve.ts'
 
 /**
  * The functions to deploy: every folder under functions/ with an index.ts (libraries live outside
@@ -31,49 +32,31 @@ export const createUpCommand = (packs: readonly KtrdrPack[] = []) =>
       port: { type: 'string', description: 'Gateway port (default 8000)' },
       'host-port': { type: 'string', description: 'First host port (default 5003)' },
       slots: { type: 'string', description: 'Concurrent invocations per host (default 1)' },
+      home: homeArg,
       deploy: { type: 'boolean', default: true, description: 'Build and publish functions that have no version yet (--no-deploy to skip)' },
     },
     run: ({ args }) =>
       guard(async () => {
-        const n = Number(args.hosts ?? 2)
-        const port = Number(args.port ?? 8000)
-        const firstHostPort = Number(args['host-port'] ?? 5003)
-        const slots = args.slots === undefined ? undefined : Number(args.slots)
-        if (!Number.isInteger(n) || n < 0 || n > 64) throw new Error('--hosts must be an integer between 0 and 64')
-        if (!Number.isInteger(port) || !Number.isInteger(firstHostPort)) throw new Error('--port and --host-port must be integers')
-
-        const { createGateway } = await import('../../gateway/index.ts')
-        const { createHost } = await import('../../host/index.ts')
-        const gateway = await createGateway({ host: '127.0.0.1', port, routes: await loadPackRoutes(packs) })
+        const cluster = await startLocalCluster({
+          hosts: intArg('hosts', args.hosts, { max: 64, what: 'an integer between 0 and 64' }),
+          port: intArg('port', args.port, { max: 65535 }),
+          hostPort: intArg('host-port', args['host-port'], { max: 65535 }),
+          slots: intArg('slots', args.slots, { min: 1, max: 1024 }),
+          home: args.home,
+          gateway: { routes: await loadPackRoutes(packs) },
+        })
+        const { gateway, hosts } = cluster
         const log = gateway.services.logger
 
-        const hosts: Awaited<ReturnType<typeof createHost>>[] = []
-        for (let i = 0; i < n; i++) {
-          hosts.push(
-            await createHost({
-              apiUrl: gateway.url,
-              port: firstHostPort + i,
-              workerId: `local-host-${i + 1}`,
-              ...(slots ? { slots } : {}),
-            }),
-          )
-        }
-        await Promise.all(hosts.map((h) => h.registered))
-
         if (args.deploy) {
-          const { buildFunctionBundle } = await import('../../bundler/index.ts')
           for (const name of findFunctionDirs()) {
             const existing = await gateway.services.functions.getFunction(name)
             if (existing && existing.versions.length > 0) continue
             log.start(`Building function ${name}…`)
             try {
-              const built = await buildFunctionBundle(name)
-              const version = await gateway.services.functions.publish(await readFile(built.archivePath), {
-                source_commit: built.manifest.source_commit ?? null,
-                name,
-              })
+              const v = await deployFunction(name, { gateway: cluster.client })
               log.success(
-                `Deployed ${name}@${version.version} (${(built.size / 1024).toFixed(0)} KB, sha ${built.sha256.slice(0, 12)}, built in ${built.buildMs} ms)`,
+                `Deployed ${name}@${v.version} (${(v.size / 1024).toFixed(0)} KB, sha ${v.sha256.slice(0, 12)}, built in ${v.buildMs} ms)`,
               )
             } catch (error) {
               log.error(`Could not deploy ${name}: ${(error as Error).message}`)
@@ -109,8 +92,7 @@ export const createUpCommand = (packs: readonly KtrdrPack[] = []) =>
 
         stopOnSignals(async () => {
           log.info('Stopping hosts and gateway…')
-          await Promise.all(hosts.map((h) => h.close({ timeoutMs: 5000 }).catch(() => {})))
-          await gateway.close()
+          await cluster.close({ timeoutMs: 5000 })
         })
       }),
   })

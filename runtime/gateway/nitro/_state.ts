@@ -1,5 +1,7 @@
 import type { App } from 'h3'
-import type { GatewayServices } from '../_services.ts'
 
-/** The gateway app the Nitro plugin builds; the catch-all handler awaits it. */
-export const gatewayState: { ready: Promise<{ app: App; services: GatewayServices }> | null } = { ready: null }
+/**
+ * The gateway the Nitro plugin builds; the catch-all handler awaits it. `app()` is the app for the
+ * next request: always the same on SQLite, the active's or the standby's on a PostgreSQL pair.
+ */
+export const gatewayState: { ready: Promise<{ app(): App; close(): Promise<void> }> | null } = { ready: null }

@@ -4,5 +4,5 @@ import { gatewayState } from './_state.ts'
 /** Catch-all: every request goes through the gateway's own h3 app (auth, body caps, routes). */
 export default defineEventHandler(async (event) => {
   const { app } = await gatewayState.ready!
-  return app.handler(event)
+  return app().handler(event)
 })

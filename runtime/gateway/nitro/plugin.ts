@@ -13,6 +13,8 @@ export interface GatewayNitroPluginOptions {
 /**
  * Nitro deployment of the gateway: the same services and h3 app as `ktrdr gateway`, built once at
  * start-up from the environment (KTRDR_* variables). Nitro owns the HTTP server (PORT/NITRO_PORT).
+ * With KTRDR_DATABASE_URL it is one gateway of an active/standby pair (see _pair.ts), serving the
+ * standby's answers until it holds the leader lock.
  */
 export const createGatewayNitroPlugin = ({ routes }: GatewayNitroPluginOptions = {}) =>
   defineNitroPlugin((nitroApp) => {
@@ -20,9 +22,20 @@ export const createGatewayNitroPlugin = ({ routes }: GatewayNitroPluginOptions =
       // Nitro's node-server listens on NITRO_HOST/HOST, every interface when neither is set: the same
       // "no non-loopback bind without both tokens (or KTRDR_INSECURE=1)" rule as `ktrdr gateway`.
       const host = process.env.NITRO_HOST || process.env.HOST || '0.0.0.0'
-      const services = await createGatewayServices(resolveGatewayOptions({ host }))
-      const app = await createGatewayApp(services, { routes: await routes?.() })
-      return { app, services }
+      const options = resolveGatewayOptions({ host })
+      const packRoutes = await routes?.()
+      if (options.databaseUrl) {
+        const { createGatewayPair } = await import('../_pair.ts')
+        const pair = await createGatewayPair(options, {}, (services) => createGatewayApp(services, { routes: packRoutes }))
+        // Nitro listens after its plugins ran; the address it will listen on, for the standby to name
+        // (KTRDR_GATEWAY_PUBLIC_URL takes precedence, and is what a pair on two machines needs).
+        const port = process.env.NITRO_PORT || process.env.PORT || '3000'
+        await pair.listening(`http://${host === '0.0.0.0' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host}:${port}`)
+        return { app: () => pair.app, close: () => pair.close() }
+      }
+      const services = await createGatewayServices(options)
+      const app = await createGatewayApp(services, { routes: packRoutes })
+      return { app: () => app, close: () => services.close() }
     })()
     gatewayState.ready.catch((error) => {
       // A gateway that cannot start must not keep a port open answering 500s.
@@ -30,6 +43,6 @@ export const createGatewayNitroPlugin = ({ routes }: GatewayNitroPluginOptions =
       process.exit(1)
     })
     nitroApp.hooks.hook('close', async () => {
-      await (await gatewayState.ready)?.services.close()
+      await (await gatewayState.ready)?.close()
     })
   })

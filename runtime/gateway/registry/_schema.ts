@@ -1,8 +1,8 @@
-import type BetterSqlite3 from 'better-sqlite3'
+import type { SqlClient } from '../_sql.ts'
 
-/** The registry's tables on the gateway's SQLite connection. Version numbers are never reused, even after GC. */
-export function ensureRegistrySchema(sqlite: BetterSqlite3.Database) {
-  sqlite.exec(`
+/** The registry's tables (same DDL on SQLite and PostgreSQL). Version numbers are never reused, even after GC. */
+export function ensureRegistrySchema(sql: SqlClient): Promise<void> {
+  return sql.exec(`
 CREATE TABLE IF NOT EXISTS function_names (
   name TEXT PRIMARY KEY,
   last_version INTEGER NOT NULL,

@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream'
 import type { AliasRoute, FunctionAlias, FunctionVersion } from '../../protocol/index.ts'
 
 /** A function spec resolved to the exact version that will run. */
@@ -10,14 +11,19 @@ export interface PublishMeta {
   source_commit?: string | null
   /** The function name the upload was made for (the URL's :name); 422 if the bundle says otherwise. */
   name?: string
+  /** Bytes the archive may have; 413 BUNDLE_TOO_LARGE past it, counted as it streams. Default 512 MiB. */
+  maxBytes?: number
 }
 
 /** The gateway's record of function versions and aliases (owned by runtime/gateway/functions). */
 export interface FunctionRegistry {
   /** `name` (= latest), `name@<version>` or `name@<alias>`; weighted aliases pick a version at random by weight. 404 KtrdrError if unknown. */
   resolve(spec: string): Promise<ResolvedFunction>
-  /** Store an uploaded bundle archive and record a new immutable version; moves `latest`. */
-  publish(archive: Uint8Array, meta?: PublishMeta): Promise<FunctionVersion & { created: boolean }>
+  /**
+   * Store a bundle archive and record a new immutable version; moves `latest`. A stream (an upload)
+   * is hashed while it is written to disk and never held whole in memory; bytes take the same path.
+   */
+  publish(archive: Uint8Array | Readable, meta?: PublishMeta): Promise<FunctionVersion & { created: boolean }>
   /** One exact version, or null. */
   getVersion(name: string, version: number): Promise<FunctionVersion | null>
   listFunctions(): Promise<Array<{ name: string; latest: number | null; versions: number; aliases: FunctionAlias[] }>>

@@ -1,10 +1,15 @@
-import type { KtrdrStorage } from '../../../storage/index.ts'
+import { promises as fsp } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname } from 'node:path'
+import { Readable } from 'node:stream'
+import { assertStorageKey, resolveLocalPath, type KtrdrStorage } from '../../../storage/index.ts'
 import type { AliasRoute, FunctionAlias, FunctionManifest, FunctionVersion } from '../../protocol/index.ts'
 import { KtrdrError, createKtrdrError } from '../../protocol/index.ts'
-import { sha256Hex, unpackArchive } from '../../protocol/index.ts'
 import { readArchiveManifest } from '../../protocol/index.ts'
-import type { GatewayDatabase } from '../_db.ts'
+import type { GatewayDatabase, SqlClient } from '../_db.ts'
 import { ensureRegistrySchema } from './_schema.ts'
+import { spoolUpload } from './_spool.ts'
+import { readArchiveEntries } from './_tar-entries.ts'
 import type { FunctionRegistry, PublishMeta, ResolvedFunction } from './_types.ts'
 import { FUNCTION_NAME_RE } from '../../protocol/index.ts'
 
@@ -18,6 +23,8 @@ export interface FunctionRegistryOptions {
 }
 
 const NAME = FUNCTION_NAME_RE
+/** When the caller gives no cap (the CLI publishing a bundle it built): the gateway's default. */
+const DEFAULT_MAX_BUNDLE_BYTES = 512 * 1024 * 1024
 const ALIAS = /^[a-z][a-z0-9_-]{0,62}$/
 export const LATEST = 'latest'
 
@@ -56,31 +63,37 @@ const toAlias = (r: AliasRow): FunctionAlias => ({
 })
 
 /**
- * Function versions and aliases on the gateway's SQLite. A version is immutable and identified
+ * Function versions and aliases in the gateway's database (SQLite or PostgreSQL). A version is immutable and identified
  * by the sha256 of its archive; the archive lives in the `bundles` mount under `<name>/<sha>.tgz`
  * and is written (atomically) before the row that points at it, so a row never names a missing bundle.
  */
 export function createFunctionRegistry(options: FunctionRegistryOptions): FunctionRegistry {
-  const { sqlite } = options.database
-  ensureRegistrySchema(sqlite)
+  // The same SQL on SQLite and PostgreSQL (`?` placeholders, ON CONFLICT upserts, RETURNING).
+  const { sql } = options.database
+  const ready = ensureRegistrySchema(sql)
+  // Its failure surfaces with the first query; unobserved until then.
+  ready.catch(() => {})
   const random = options.random ?? Math.random
-  const q = {
-    version: sqlite.prepare('SELECT * FROM function_versions WHERE name = ? AND version = ?'),
-    bySha: sqlite.prepare('SELECT * FROM function_versions WHERE name = ? AND sha256 = ?'),
-    versions: sqlite.prepare('SELECT * FROM function_versions WHERE name = ? ORDER BY version DESC'),
-    names: sqlite.prepare('SELECT name FROM function_names ORDER BY name'),
-    name: sqlite.prepare('SELECT * FROM function_names WHERE name = ?'),
-    alias: sqlite.prepare('SELECT * FROM function_aliases WHERE name = ? AND alias = ?'),
-    aliases: sqlite.prepare('SELECT * FROM function_aliases WHERE name = ? ORDER BY alias'),
-    allAliases: sqlite.prepare('SELECT * FROM function_aliases'),
-    bump: sqlite.prepare(`INSERT INTO function_names (name, last_version, created_at) VALUES (?, 1, ?)
-      ON CONFLICT(name) DO UPDATE SET last_version = last_version + 1 RETURNING last_version`),
-    insert: sqlite.prepare(`INSERT INTO function_versions (name, version, sha256, size, bundle_key, manifest, created_at, source_commit)
-      VALUES (@name, @version, @sha256, @size, @bundle_key, @manifest, @created_at, @source_commit)`),
-    setAlias: sqlite.prepare(`INSERT INTO function_aliases (name, alias, routes, updated_at) VALUES (?, ?, ?, ?)
-      ON CONFLICT(name, alias) DO UPDATE SET routes = excluded.routes, updated_at = excluded.updated_at`),
-    deleteVersion: sqlite.prepare('DELETE FROM function_versions WHERE name = ? AND version = ?'),
+  const db = async () => {
+    await ready
+    return sql
   }
+  const q = {
+    version: async (name: string, version: number) =>
+      (await db()).get<VersionRow>('SELECT * FROM function_versions WHERE name = ? AND version = ?', [name, version]),
+    versions: async (name: string) =>
+      (await db()).all<VersionRow>('SELECT * FROM function_versions WHERE name = ? ORDER BY version DESC', [name]),
+    names: async () => (await db()).all<{ name: string }>('SELECT name FROM function_names ORDER BY name'),
+    name: async (name: string) => (await db()).get('SELECT * FROM function_names WHERE name = ?', [name]),
+    alias: async (name: string, alias: string) =>
+      (await db()).get<AliasRow>('SELECT * FROM function_aliases WHERE name = ? AND alias = ?', [name, alias]),
+    aliases: async (name: string) => (await db()).all<AliasRow>('SELECT * FROM function_aliases WHERE name = ? ORDER BY alias', [name]),
+    allAliases: async () => (await db()).all<AliasRow>('SELECT * FROM function_aliases'),
+    deleteVersion: async (name: string, version: number) =>
+      (await db()).run('DELETE FROM function_versions WHERE name = ? AND version = ?', [name, version]),
+  }
+  const SET_ALIAS = `INSERT INTO function_aliases (name, alias, routes, updated_at) VALUES (?, ?, ?, ?)
+      ON CONFLICT(name, alias) DO UPDATE SET routes = excluded.routes, updated_at = excluded.updated_at`
 
   // Read-through caches for the invoke hot path (three SQLite reads and a manifest JSON.parse per
   // call otherwise). This registry is the only writer of these tables: versions are immutable and
@@ -88,33 +101,40 @@ export function createFunctionRegistry(options: FunctionRegistryOptions): Functi
   const versionCache = new Map<string, FunctionVersion>()
   const aliasCache = new Map<string, FunctionAlias>()
   const knownNames = new Set<string>()
-  function readThrough<R, T>(cache: Map<string, T>, key: string, load: () => R | undefined, map: (row: R) => T): T | null {
+  async function readThrough<R, T>(
+    cache: Map<string, T>,
+    key: string,
+    load: () => Promise<R | undefined>,
+    map: (row: R) => T,
+  ): Promise<T | null> {
     const cached = cache.get(key)
     if (cached) return cached
-    const row = load()
+    const row = await load()
     if (!row) return null
     const found = map(row)
     cache.set(key, found)
     return found
   }
-  const getVersionSync = (name: string, version: number) =>
-    readThrough(versionCache, `${name}@${version}`, () => q.version.get(name, version) as VersionRow | undefined, toVersion)
-  const getAlias = (name: string, alias: string) =>
-    readThrough(aliasCache, `${name}@${alias}`, () => q.alias.get(name, alias) as AliasRow | undefined, toAlias)
-  function requireName(name: string) {
-    if (knownNames.has(name)) return
+  const getVersionCached = (name: string, version: number) =>
+    readThrough(versionCache, `${name}@${version}`, () => q.version(name, version), toVersion)
+  const getAlias = (name: string, alias: string) => readThrough(aliasCache, `${name}@${alias}`, () => q.alias(name, alias), toAlias)
+  function assertName(name: string) {
     if (!NAME.test(name))
       throw new KtrdrError({
         code: 'FUNCTION_NAME_INVALID',
         message: `"${name}" is not a function name (lowercase letters, digits, dashes)`,
       })
-    if (!q.name.get(name))
+  }
+  async function requireName(name: string) {
+    if (knownNames.has(name)) return
+    assertName(name)
+    if (!(await q.name(name)))
       throw createKtrdrError('FUNCTION_NOT_FOUND', `No function "${name}" has been published: deploy it with \`ktrdr fn deploy ${name}\``)
     knownNames.add(name)
   }
-  function writeAlias(name: string, alias: string, routes: AliasRoute[]): FunctionAlias {
+  async function writeAlias(name: string, alias: string, routes: AliasRoute[], tx?: SqlClient): Promise<FunctionAlias> {
     const updated_at = new Date().toISOString()
-    q.setAlias.run(name, alias, JSON.stringify(routes), updated_at)
+    await (tx ?? (await db())).run(SET_ALIAS, [name, alias, JSON.stringify(routes), updated_at])
     const written = { name, alias, routes, updated_at }
     aliasCache.delete(`${name}@${alias}`)
     return written
@@ -129,32 +149,49 @@ export function createFunctionRegistry(options: FunctionRegistryOptions): Functi
     return alias.routes[alias.routes.length - 1]!.version
   }
 
-  const publishTx = sqlite.transaction((input: Omit<FunctionVersion, 'version' | 'created_at'>): FunctionVersion & { created: boolean } => {
-    const existing = q.bySha.get(input.name, input.sha256) as VersionRow | undefined
-    const created_at = new Date().toISOString()
-    let version: FunctionVersion & { created: boolean }
-    if (existing) version = { ...toVersion(existing), created: false }
-    else {
-      const { last_version } = q.bump.get(input.name, created_at) as { last_version: number }
-      const row = { ...input, version: last_version, created_at }
-      q.insert.run({ ...row, manifest: JSON.stringify(row.manifest) })
-      version = { ...row, created: true }
-    }
-    // Deploying moves latest, also when the same bundle is deployed again after a rollback.
-    writeAlias(input.name, LATEST, [{ version: version.version, weight: 100 }])
-    return version
-  })
+  const publishTx = async (input: Omit<FunctionVersion, 'version' | 'created_at'>) =>
+    (await db()).transaction(async (tx): Promise<FunctionVersion & { created: boolean }> => {
+      const existing = await tx.get<VersionRow>('SELECT * FROM function_versions WHERE name = ? AND sha256 = ?', [input.name, input.sha256])
+      const created_at = new Date().toISOString()
+      let version: FunctionVersion & { created: boolean }
+      if (existing) version = { ...toVersion(existing), created: false }
+      else {
+        const { last_version } = (await tx.get<{ last_version: number }>(
+          `INSERT INTO function_names (name, last_version, created_at) VALUES (?, 1, ?)
+          ON CONFLICT(name) DO UPDATE SET last_version = function_names.last_version + 1 RETURNING last_version`,
+          [input.name, created_at],
+        ))!
+        const row = { ...input, version: last_version, created_at }
+        await tx.run(
+          `INSERT INTO function_versions (name, version, sha256, size, bundle_key, manifest, created_at, source_commit) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+          [
+            row.name,
+            row.version,
+            row.sha256,
+            row.size,
+            row.bundle_key,
+            JSON.stringify(row.manifest),
+            row.created_at,
+            row.source_commit ?? null,
+          ],
+        )
+        version = { ...row, created: true }
+      }
+      // Deploying moves latest, also when the same bundle is deployed again after a rollback.
+      await writeAlias(input.name, LATEST, [{ version: version.version, weight: 100 }], tx)
+      return version
+    })
 
   return {
     async resolve(spec) {
       const at = spec.indexOf('@')
       const name = at < 0 ? spec : spec.slice(0, at)
       const selector = at < 0 ? LATEST : spec.slice(at + 1)
-      requireName(name)
+      await requireName(name)
       let version: number
       if (/^\d+$/.test(selector)) version = Number(selector)
       else {
-        const alias = getAlias(name, selector)
+        const alias = await getAlias(name, selector)
         if (!alias)
           throw createKtrdrError(
             'ALIAS_NOT_FOUND',
@@ -162,7 +199,7 @@ export function createFunctionRegistry(options: FunctionRegistryOptions): Functi
           )
         version = pick(alias)
       }
-      const found = getVersionSync(name, version)
+      const found = await getVersionCached(name, version)
       if (!found)
         throw createKtrdrError(
           'VERSION_NOT_FOUND',
@@ -172,50 +209,86 @@ export function createFunctionRegistry(options: FunctionRegistryOptions): Functi
     },
 
     async publish(archive, meta: PublishMeta = {}) {
-      const files = unpackArchive(archive)
-      const manifest = readArchiveManifest(files, meta.name)
-      const sha256 = sha256Hex(archive)
-      const bundle_key = `${manifest.name}/${sha256}.tgz`
-      if (!(await options.storage.bundles.hasItem(bundle_key))) await options.storage.bundles.setItemRaw(bundle_key, archive)
-      const version = publishTx({
-        name: manifest.name,
-        sha256,
-        size: archive.byteLength,
-        bundle_key,
-        manifest,
-        source_commit: meta.source_commit ?? manifest.source_commit ?? null,
+      // Refused before a byte is read: an upload for a name that cannot exist is not worth spooling.
+      if (meta.name !== undefined) assertName(meta.name)
+      const maxBytes = meta.maxBytes ?? DEFAULT_MAX_BUNDLE_BYTES
+      const source =
+        archive instanceof Uint8Array ? Readable.from([Buffer.from(archive.buffer, archive.byteOffset, archive.byteLength)]) : archive
+      // Spooled next to the bundles when they are a local (or NFS) folder, so that publishing is one rename.
+      const mount = options.storage.options.mounts.bundles
+      const local = !('readOnly' in mount && mount.readOnly) ? resolveLocalPath(options.storage.options, 'bundles') : undefined
+      const spooled = await spoolUpload(source, {
+        dir: local ?? tmpdir(),
+        maxBytes,
+        describe: 'a bundle to the bundles mount',
+        tooLarge: () =>
+          createKtrdrError(
+            'BUNDLE_TOO_LARGE',
+            `Bundle archive exceeds ${maxBytes} bytes (KTRDR_MAX_BUNDLE_BYTES or KTRDR_MAX_BUNDLE_MB): trim the function's dependencies`,
+          ),
       })
       try {
-        options.notify?.(version)
-      } catch {
-        /* prefetch is an optimisation */
+        if (spooled.size === 0)
+          throw createKtrdrError('BUNDLE_MISSING', 'Send the bundle archive (tar.gz from `ktrdr fn build`) as the request body')
+        const manifest = readArchiveManifest(await readArchiveEntries(spooled.path), meta.name)
+        // Content-addressed as before: the same bytes give the same key and the same version.
+        const { sha256, size } = spooled
+        const bundle_key = `${manifest.name}/${sha256}.tgz`
+        assertStorageKey(bundle_key)
+        if (!(await options.storage.bundles.hasItem(bundle_key))) {
+          const target = local && resolveLocalPath(options.storage.options, 'bundles', bundle_key)
+          if (target) {
+            await fsp.mkdir(dirname(target), { recursive: true })
+            await fsp.rename(spooled.path, target)
+          } else {
+            // A bundles mount that is not a folder (HTTP, another driver) takes whole values: only here is the archive in memory.
+            await options.storage.bundles.setItemRaw(bundle_key, await fsp.readFile(spooled.path))
+          }
+        }
+        const version = await publishTx({
+          name: manifest.name,
+          sha256,
+          size,
+          bundle_key,
+          manifest,
+          source_commit: meta.source_commit ?? manifest.source_commit ?? null,
+        })
+        try {
+          options.notify?.(version)
+        } catch {
+          /* prefetch is an optimisation */
+        }
+        return version
+      } finally {
+        await fsp.rm(spooled.path, { force: true })
       }
-      return version
     },
 
     async getVersion(name, version) {
-      return getVersionSync(name, version)
+      return getVersionCached(name, version)
     },
 
     async listFunctions() {
-      return (q.names.all() as { name: string }[]).map(({ name }) => {
-        const versions = q.versions.all(name) as VersionRow[]
-        const aliases = (q.aliases.all(name) as AliasRow[]).map(toAlias)
-        return { name, latest: aliases.find((a) => a.alias === LATEST)?.routes[0]?.version ?? null, versions: versions.length, aliases }
-      })
+      return Promise.all(
+        (await q.names()).map(async ({ name }) => {
+          const versions = await q.versions(name)
+          const aliases = (await q.aliases(name)).map(toAlias)
+          return { name, latest: aliases.find((a) => a.alias === LATEST)?.routes[0]?.version ?? null, versions: versions.length, aliases }
+        }),
+      )
     },
 
     async getFunction(name) {
-      if (!NAME.test(name) || !q.name.get(name)) return null
+      if (!NAME.test(name) || !(await q.name(name))) return null
       return {
         name,
-        versions: (q.versions.all(name) as VersionRow[]).map(toVersion),
-        aliases: (q.aliases.all(name) as AliasRow[]).map(toAlias),
+        versions: (await q.versions(name)).map(toVersion),
+        aliases: (await q.aliases(name)).map(toAlias),
       }
     },
 
     async setAlias(name, alias, routes) {
-      requireName(name)
+      await requireName(name)
       if (!ALIAS.test(alias))
         throw new KtrdrError({
           code: 'BAD_REQUEST',
@@ -240,7 +313,7 @@ export function createFunctionRegistry(options: FunctionRegistryOptions): Functi
             message: `Version ${r.version} appears twice in the routes`,
           })
         seen.add(r.version)
-        if (!getVersionSync(name, r.version))
+        if (!(await getVersionCached(name, r.version)))
           throw new KtrdrError({
             code: 'ALIAS_TARGET_NOT_FOUND',
             message: `Function "${name}" has no version ${r.version}`,
@@ -254,10 +327,10 @@ export function createFunctionRegistry(options: FunctionRegistryOptions): Functi
     },
 
     async rollback(name) {
-      requireName(name)
-      const latest = getAlias(name, LATEST)
+      await requireName(name)
+      const latest = await getAlias(name, LATEST)
       const current = latest ? Math.max(...latest.routes.map((r) => r.version)) : Infinity
-      const previous = (q.versions.all(name) as VersionRow[]).find((r) => r.version < current)
+      const previous = (await q.versions(name)).find((r) => r.version < current)
       if (!previous)
         throw new KtrdrError({
           code: 'NO_PREVIOUS_VERSION',
@@ -267,13 +340,13 @@ export function createFunctionRegistry(options: FunctionRegistryOptions): Functi
     },
 
     async collectGarbage({ keepLast, isInUse }) {
-      const referenced = new Set((q.allAliases.all() as AliasRow[]).flatMap((a) => toAlias(a).routes.map((r) => `${a.name}@${r.version}`)))
+      const referenced = new Set((await q.allAliases()).flatMap((a) => toAlias(a).routes.map((r) => `${a.name}@${r.version}`)))
       const deleted: FunctionVersion[] = []
-      for (const { name } of q.names.all() as { name: string }[]) {
-        const versions = (q.versions.all(name) as VersionRow[]).map(toVersion)
+      for (const { name } of await q.names()) {
+        const versions = (await q.versions(name)).map(toVersion)
         for (const [index, v] of versions.entries()) {
           if (index < Math.max(0, keepLast) || referenced.has(`${name}@${v.version}`) || (await isInUse(v.sha256))) continue
-          q.deleteVersion.run(name, v.version)
+          await q.deleteVersion(name, v.version)
           versionCache.delete(`${name}@${v.version}`)
           // The row goes first: a crash in between leaves an orphan archive, never a row without its bundle.
           await options.storage.bundles.removeItem(v.bundle_key)

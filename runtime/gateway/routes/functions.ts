@@ -1,30 +1,20 @@
 import { defineEventHandler, getQuery, getRequestHeader, getRouterParam, setResponseStatus, type H3Event } from 'h3'
 import type { AliasRoute, WorkerRecord } from '../../protocol/index.ts'
 import { KtrdrError } from '../../protocol/index.ts'
-import { readBodyBytes, readJsonBody } from '../_http.ts'
+import { readJsonBody } from '../_http.ts'
 import { defineGatewayRoutes, type GatewayRouteContext } from '../_routes.ts'
-
-/** Reads a raw upload with a byte cap counted while streaming (a chunked body cannot sneak past it). */
-async function readArchive(event: H3Event, maxBytes: number): Promise<Uint8Array> {
-  const tooLarge = () =>
-    new KtrdrError({
-      code: 'BUNDLE_TOO_LARGE',
-      message: `Bundle archive exceeds ${maxBytes} bytes (KTRDR_MAX_BUNDLE_BYTES or KTRDR_MAX_BUNDLE_MB): trim the function's dependencies`,
-    })
-  const body = await readBodyBytes(event, maxBytes, tooLarge)
-  const size = body.length
-  if (size === 0)
-    throw new KtrdrError({
-      code: 'BUNDLE_MISSING',
-      message: 'Send the bundle archive (tar.gz from `ktrdr fn build`) as the request body',
-    })
-  return new Uint8Array(body.buffer, body.byteOffset, body.byteLength)
-}
 
 function parseRoutes(body: Record<string, unknown>): AliasRoute[] {
   if (typeof body.version === 'number') return [{ version: body.version, weight: 100 }]
   if (Array.isArray(body.routes))
-    return body.routes.map((r) => ({ version: Number((r as AliasRoute).version), weight: Number((r as AliasRoute).weight ?? 1) }))
+    return body.routes.map((r: unknown, i) => {
+      if (r === null || typeof r !== 'object' || Array.isArray(r))
+        throw new KtrdrError({
+          code: 'BAD_REQUEST',
+          message: `routes[${i}] must be an object {"version": N, "weight": W}, got ${r === null ? 'null' : Array.isArray(r) ? 'a list' : typeof r}`,
+        })
+      return { version: Number((r as AliasRoute).version), weight: Number((r as AliasRoute).weight ?? 1) }
+    })
   throw new KtrdrError({
     code: 'BAD_REQUEST',
     message: 'Body must be {"version": N} or {"routes": [{"version": N, "weight": W}, …]}',
@@ -42,9 +32,9 @@ function warmHosts(ctx: GatewayRouteContext, shas: Set<string>) {
   return out
 }
 
+/** Bundles that queued, dispatching or running operations need: never collected. */
 function liveShas(ctx: GatewayRouteContext): Set<string> {
-  const operations = ctx.operations as { live?: Map<string, { op: { function: { sha256: string } } }> } | undefined
-  return new Set([...(operations?.live?.values() ?? [])].map((s) => s.op.function.sha256))
+  return new Set(Array.from(ctx.operations.liveOperations(), (s) => s.op.function.sha256))
 }
 
 export default defineGatewayRoutes((router, ctx) => {
@@ -55,10 +45,10 @@ export default defineGatewayRoutes((router, ctx) => {
     '/api/v1/functions/:name/versions',
     { body: 'upload' },
     defineEventHandler(async (event) => {
-      const archive = await readArchive(event, maxBundle)
       const query = getQuery(event)
       const sourceCommit = (query.source_commit as string | undefined) ?? getRequestHeader(event, 'x-ktrdr-source-commit') ?? undefined
-      const version = await ctx.functions.publish(archive, { name: name(event), source_commit: sourceCommit })
+      // Streamed: the registry hashes the archive on its way to disk and counts it against the cap.
+      const version = await ctx.functions.publish(event.node.req, { name: name(event), source_commit: sourceCommit, maxBytes: maxBundle })
       setResponseStatus(event, version.created ? 201 : 200)
       return version
     }),

@@ -10,9 +10,19 @@ export default defineGatewayRoutes((router, ctx) => {
     defineEventHandler(async (event) => {
       const name = getRouterParam(event, 'name', { decode: true })!
       const body = checkInvokeRequest(await readJsonBody(event, ctx.options.maxBodyBytes), ctx.options.queue.maxWaitSeconds)
-      const abort = new AbortController()
-      event.node.res.once('close', () => abort.abort())
-      const result = await ctx.invoke(name, body, abort.signal)
+      // Only a caller that waits can go away mid-request. An AbortController per request, aborted
+      // at every close, built a DOMException (stack trace and all) per accept: ≈2.5 % of the
+      // gateway's CPU at c=16 in a profile of durable accepts.
+      let signal: AbortSignal | undefined
+      if (body.wait_seconds) {
+        const abort = new AbortController()
+        const res = event.node.res
+        res.once('close', () => {
+          if (!res.writableFinished) abort.abort()
+        })
+        signal = abort.signal
+      }
+      const result = await ctx.invoke(name, body, signal)
       setResponseStatus(event, result.statusCode)
       return result.warnings.length ? { ...result.operation, warnings: result.warnings } : result.operation
     }),

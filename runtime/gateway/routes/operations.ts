@@ -23,7 +23,7 @@ function intParam(value: unknown, name: string, fallback: number, min: number, m
 export default defineGatewayRoutes((router, ctx) => {
   router.get(
     '/api/v1/operations',
-    defineEventHandler((event) => {
+    defineEventHandler(async (event) => {
       const q = getQuery(event)
       const activeOnly = q.active_only === 'true' || q.active_only === '1'
       const status =
@@ -38,7 +38,7 @@ export default defineGatewayRoutes((router, ctx) => {
       }
       const limit = intParam(q.limit, 'limit', 100, 1, 1000)
       const offset = intParam(q.offset, 'offset', 0, 0, Number.MAX_SAFE_INTEGER)
-      const { items, total } = ctx.operations.list({
+      const { items, total } = await ctx.operations.list({
         status: status as OperationStatus[] | undefined,
         operation_type: typeof q.operation_type === 'string' && q.operation_type ? q.operation_type : undefined,
         function: typeof q.function === 'string' && q.function ? q.function : undefined,
@@ -47,19 +47,19 @@ export default defineGatewayRoutes((router, ctx) => {
         offset,
       })
       // The list envelope of docs/domain.md#rest-api: {success, data, total_count, active_count}.
-      return { success: true, data: items, total_count: total, active_count: ctx.operations.live.size, limit, offset }
+      return { success: true, data: items, total_count: total, active_count: ctx.operations.counts().live, limit, offset }
     }),
   )
 
   router.get(
     '/api/v1/operations/:id',
-    defineEventHandler((event) => ctx.operations.require(getRouterParam(event, 'id', { decode: true })!).op),
+    defineEventHandler(async (event) => (await ctx.operations.require(getRouterParam(event, 'id', { decode: true })!)).op),
   )
 
   router.delete(
     '/api/v1/operations/:id',
     defineEventHandler(async (event) => {
-      const s = ctx.operations.require(getRouterParam(event, 'id', { decode: true })!)
+      const s = await ctx.operations.require(getRouterParam(event, 'id', { decode: true })!)
       const body = await readJsonBody<{ reason?: unknown }>(event, ctx.options.maxBodyBytes).catch(() => ({}) as { reason?: unknown })
       const reason = typeof body.reason === 'string' && body.reason ? body.reason : 'Cancelled by request'
       const workerId = s.op.worker_id
@@ -74,7 +74,7 @@ export default defineGatewayRoutes((router, ctx) => {
   router.post(
     '/api/v1/operations/:id/resume',
     defineEventHandler(async (event) => {
-      const s = ctx.operations.require(getRouterParam(event, 'id', { decode: true })!)
+      const s = await ctx.operations.require(getRouterParam(event, 'id', { decode: true })!)
       const op = ctx.operations.resume(s)
       ctx.dispatcher.kick()
       await ctx.operations.flushed()
@@ -87,7 +87,7 @@ export default defineGatewayRoutes((router, ctx) => {
     '/api/v1/operations/:id/events',
     defineEventHandler(async (event) => {
       const id = getRouterParam(event, 'id', { decode: true })!
-      const first = ctx.operations.require(id).op
+      const first = (await ctx.operations.require(id)).op
       const stream = createEventStream(event)
       const send = (name: string, op: Operation) => {
         void stream.push({ event: name, data: JSON.stringify(op) })

@@ -65,7 +65,7 @@ export default defineGatewayRoutes((router, ctx) => {
           code: 'SECRET_VALUE_INVALID',
           message: 'A secret becomes an environment variable and cannot contain NUL bytes',
         })
-      const info = ctx.secrets.set(fn, name, body.value)
+      const info = await ctx.secrets.set(fn, name, body.value)
       ctx.logger.info(`Secret ${name} of function ${fn} set`)
       return { function: fn, ...info }
     }),
@@ -79,9 +79,9 @@ export default defineGatewayRoutes((router, ctx) => {
   )
   router.delete(
     '/api/v1/functions/:name/secrets/:secret',
-    defineEventHandler((event) => {
+    defineEventHandler(async (event) => {
       const { fn, name } = names(event, true)
-      if (!ctx.secrets.remove(fn, name))
+      if (!(await ctx.secrets.remove(fn, name)))
         throw new KtrdrError({
           code: 'SECRET_NOT_FOUND',
           message: `Function ${fn} has no secret ${name}`,

@@ -9,6 +9,7 @@ import type {
 } from '../../protocol/index.ts'
 import { HOST_SECRET_HEADER, KtrdrError } from '../../protocol/index.ts'
 import { bearerToken } from '../../http/index.ts'
+import { receiveHostEvents } from '../_host-events.ts'
 import { readJsonBody } from '../_http.ts'
 import { defineGatewayRoutes, type GatewayRouteContext } from '../_routes.ts'
 import type { WorkerEntry } from '../_workers.ts'
@@ -103,8 +104,10 @@ export default defineGatewayRoutes((router, ctx) => {
       const response = ctx.reconciler.register(body, hostSecret(event), stale)
       const entry = ctx.workers.get(body.worker_id)
       if (entry) ctx.health.trackConnection(entry, event.node.req.socket)
-      // The host forgets the completions it reported once we answer: commit them first.
+      // The host forgets the completions it reported once we answer, and keeps the secret we issue:
+      // commit both first.
       await ctx.operations.flushed()
+      await ctx.reconciler.flushed()
       return response
     }),
   )
@@ -153,33 +156,12 @@ export default defineGatewayRoutes((router, ctx) => {
     defineEventHandler(async (event): Promise<HostEventAck> => {
       const id = getRouterParam(event, 'id', { decode: true })!
       ctx.reconciler.verify(id, hostSecret(event))
-      const body = await readJsonBody<HostEventBatch>(event, max)
-      if (!Array.isArray(body.events)) invalid('events must be an array of host events', 'events')
-      for (const [i, e] of body.events.entries()) {
-        if (
-          !e ||
-          typeof e.operation_id !== 'string' ||
-          !Number.isInteger(e.seq) ||
-          !Number.isInteger(e.attempt) ||
-          !['started', 'progress', 'completed', 'failed', 'cancelled'].includes(e.type)
-        ) {
-          invalid(
-            `events[${i}] must have operation_id, integer seq and attempt, and type started|progress|completed|failed|cancelled`,
-            `events[${i}]`,
-          )
-        }
-      }
-      // Applied even from a host the registry does not know yet (gateway just restarted): its secret
-      // and the operations' persisted placement say whose reports count.
-      const entry = ctx.workers.get(id)
-      if (entry) ctx.health.trackConnection(entry, event.node.req.socket)
-      else if (!ctx.reconciler.known(id)) ctx.workers.require(id)
-      const acked = ctx.reconciler.applyEvents(id, entry, body.events)
-      // The host drops acknowledged events: they must be committed before we say so.
-      await ctx.operations.flushed()
-      return { acked_seq: acked }
+      return receiveHostEvents(ctx, id, await readJsonBody<HostEventBatch>(event, max), event.node.req.socket)
     }),
   )
+
+  // The host channel (WebSocket): dispatches to the host, its event batches back (see _host-channel.ts).
+  router.ws('/api/v1/workers/:id/channel', { auth: 'cluster' }, ctx.channels.hooks)
 
   router.post(
     '/api/v1/workers/:id/drain',
@@ -216,7 +198,7 @@ export default defineGatewayRoutes((router, ctx) => {
       const entry = ctx.workers.get(id)
       if (!entry) return { removed: false, worker_id: id, requeued_operations: [] }
       const held = [...entry.running.keys()]
-      if (held.length) ctx.dispatcher.hostLost(entry, 'the host stopped and deregistered')
+      ctx.workers.markLost(entry, 'the host stopped and deregistered')
       ctx.workers.remove(id)
       ctx.logger.info(`Host ${id} stopped and deregistered${held.length ? `; ${held.length} operation(s) re-queued` : ''}`)
       await ctx.operations.flushed()
@@ -229,13 +211,17 @@ export default defineGatewayRoutes((router, ctx) => {
     '/api/v1/workers/:id',
     defineEventHandler(async (event) => {
       const id = getRouterParam(event, 'id', { decode: true })!
-      if (!ctx.workers.get(id) && ctx.reconciler.release(id)) return { removed: true, worker_id: id, requeued_operations: [] }
+      if (!ctx.workers.get(id) && ctx.reconciler.release(id)) {
+        await ctx.reconciler.flushed()
+        return { removed: true, worker_id: id, requeued_operations: [] }
+      }
       const entry = ctx.workers.require(id)
       ctx.reconciler.release(id)
       const held = [...entry.running.keys()]
-      ctx.dispatcher.hostLost(entry, 'deregistered by DELETE /api/v1/workers')
+      ctx.workers.markLost(entry, 'deregistered by DELETE /api/v1/workers')
       ctx.workers.remove(entry.record.worker_id)
       await ctx.operations.flushed()
+      await ctx.reconciler.flushed()
       setResponseStatus(event, 200)
       return { removed: true, worker_id: entry.record.worker_id, requeued_operations: held }
     }),

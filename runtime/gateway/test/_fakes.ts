@@ -88,7 +88,7 @@ export interface FakeHostOptions {
  * Events are pushed at once; the host can be closed abruptly (like a SIGKILL) with `kill()`.
  */
 export async function startFakeHost(options: FakeHostOptions) {
-  const running = new Map<string, { attempt: number; timers: NodeJS.Timeout[] }>()
+  const running = new Map<string, { attempt: number; timers: NodeJS.Timeout[]; end: () => Promise<void> }>()
   const received: DispatchRequest[] = []
   let seq = 0
   let killed = false
@@ -121,7 +121,6 @@ export async function startFakeHost(options: FakeHostOptions) {
       const input = (body.input ?? {}) as { delay_ms?: number; steps?: number }
       const id = body.operation_id
       const timers: NodeJS.Timeout[] = []
-      running.set(id, { attempt: body.attempt, timers })
       setImmediate(
         () => void push({ seq: ++seq, type: 'started', operation_id: id, attempt: body.attempt, at: at(), bundle_ready_at: at() }),
       )
@@ -143,15 +142,16 @@ export async function startFakeHost(options: FakeHostOptions) {
           ),
         )
       }
-      timers.push(
-        setTimeout(() => {
-          running.delete(id)
-          const outcome = options.outcome?.(body) ?? { result: { echo: body.input, worker_id: options.workerId } }
-          if ('error' in outcome)
-            void push({ seq: ++seq, type: 'failed', operation_id: id, attempt: body.attempt, at: at(), error: outcome.error })
-          else void push({ seq: ++seq, type: 'completed', operation_id: id, attempt: body.attempt, at: at(), result: outcome.result })
-        }, delay),
-      )
+      const end = () => {
+        for (const t of timers) clearTimeout(t)
+        running.delete(id)
+        const outcome = options.outcome?.(body) ?? { result: { echo: body.input, worker_id: options.workerId } }
+        if ('error' in outcome)
+          return push({ seq: ++seq, type: 'failed', operation_id: id, attempt: body.attempt, at: at(), error: outcome.error })
+        return push({ seq: ++seq, type: 'completed', operation_id: id, attempt: body.attempt, at: at(), result: outcome.result })
+      }
+      running.set(id, { attempt: body.attempt, timers, end })
+      timers.push(setTimeout(() => void end(), delay))
       setResponseStatus(event, 202)
       return { accepted: true }
     }),
@@ -242,6 +242,12 @@ export async function startFakeHost(options: FakeHostOptions) {
     running,
     state,
     register,
+    /** Ends a running invocation now, as its timer would (the test decides when a slot frees, not the clock). */
+    finish(operationId: string): Promise<void> {
+      const r = running.get(operationId)
+      if (!r) throw new Error(`${options.workerId} does not run ${operationId}`)
+      return r.end()
+    },
     /** Headers that speak as this host (cluster token and the secret the gateway issued it). */
     get asHost(): Record<string, string> {
       return { ...headers }
@@ -261,16 +267,5 @@ export async function startFakeHost(options: FakeHostOptions) {
       server.closeAllConnections()
       await new Promise<void>((r) => server.close(() => r()))
     },
-  }
-}
-
-/** Resolves when `check()` is truthy; polls a condition with a bounded loop (no fixed sleeps). */
-export async function until<T>(check: () => T | Promise<T>, timeoutMs = 10_000, what = 'condition'): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await check()
-    if (value) return value as NonNullable<T>
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 20))
   }
 }

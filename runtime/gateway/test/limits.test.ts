@@ -4,31 +4,10 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { packArchive, type FunctionManifest } from '../../protocol/index.ts'
 import { createGateway, resolveGatewayOptions, type Gateway } from '../index.ts'
+import { bundle } from '../registry/test/_bundle.ts'
 
-const enc = new TextEncoder()
 const MB = 1024 * 1024
-
-function bundle(name: string, marker: string): Uint8Array {
-  const manifest: FunctionManifest = {
-    name,
-    description: `${name} test bundle`,
-    operation_type: name,
-    input_schema: { type: 'object' },
-    placement: {},
-    timeout_seconds: 60,
-    max_attempts: 1,
-    entry: 'server/index.mjs',
-    built_at: '1970-01-01T00:00:00.000Z',
-    source_commit: null,
-    node: '>=20',
-  }
-  return packArchive([
-    { name: 'manifest.json', data: enc.encode(JSON.stringify(manifest)) },
-    { name: 'server/index.mjs', data: enc.encode(`// ${marker}\n`) },
-  ])
-}
 
 describe('resolveGatewayOptions: upload cap and gc default', () => {
   it('takes the bundle cap in bytes or in MB, the gc default from KTRDR_FUNCTION_KEEP_LAST; config wins', () => {

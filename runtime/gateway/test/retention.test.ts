@@ -1,44 +1,9 @@
-// Operations retention: finished operations older than KTRDR_OPERATIONS_RETENTION_DAYS leave SQLite
-// (at start and on a timer); live ones never do. Old rows are made by moving `updated_at` back in
-// the database file, or by handing the purge a clock that runs ahead.
-import Database from 'better-sqlite3'
-import { createConsola } from 'consola'
-import { join } from 'node:path'
-import { rmSync } from 'node:fs'
-import { afterEach, describe, expect, it } from 'vitest'
-import type { Operation } from '../../protocol/index.ts'
+// Operations retention: the options here; the purge itself on SQLite (_retention-cases.ts, also run
+// on PostgreSQL by postgres.cluster.test.ts).
+import { describe, expect, it } from 'vitest'
 import { resolveGatewayOptions } from '../_options.ts'
-import { createOperationsRetention } from '../_retention.ts'
-import { startFakeHost, until } from './_fakes.ts'
-import { startTestGateway, type TestGateway } from './_setup.ts'
-
-const DAY = 86_400_000
-const cleanups: Array<() => Promise<unknown> | unknown> = []
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!()
-})
-
-async function gw(config: Parameters<typeof startTestGateway>[0] = {}, dir?: string): Promise<TestGateway> {
-  const g = await startTestGateway(config, dir)
-  cleanups.push(() => g.close(true))
-  cleanups.unshift(() => rmSync(g.dir, { recursive: true, force: true }))
-  return g
-}
-
-/** A completed echo, a cancelled and a still-pending operation (no host runs bt-only). */
-async function mixOfOperations(g: TestGateway) {
-  const h = await startFakeHost({ gatewayUrl: g.url, workerId: 'ret-host' })
-  cleanups.push(() => h.close())
-  const completed = (await g.api<Operation>('/api/v1/functions/echo/invoke', { body: { input: { message: 'a' }, wait_seconds: 10 } })).body
-  expect(completed.status).toBe('completed')
-  const cancelled = (await g.api<Operation>('/api/v1/functions/bt-only/invoke', { body: { input: {} } })).body
-  await g.api(`/api/v1/operations/${cancelled.operation_id}`, { method: 'DELETE' })
-  const pending = (await g.api<Operation>('/api/v1/functions/bt-only/invoke', { body: { input: {} } })).body
-  await g.gateway.services.operations.flushed()
-  return { completed: completed.operation_id, cancelled: cancelled.operation_id, pending: pending.operation_id }
-}
-
-const status = async (g: TestGateway, id: string) => (await g.api(`/api/v1/operations/${id}`)).status
+import { sqliteBackend } from './_backends.ts'
+import { describeRetention } from './_retention-cases.ts'
 
 describe('operations retention', () => {
   it('resolves days from config > KTRDR_OPERATIONS_RETENTION_DAYS > 30; bad values are refused', () => {
@@ -47,62 +12,6 @@ describe('operations retention', () => {
     expect(resolveGatewayOptions({ retention: { days: 2 } }, { KTRDR_OPERATIONS_RETENTION_DAYS: '7' }).retention.days).toBe(2)
     expect(() => resolveGatewayOptions({}, { KTRDR_OPERATIONS_RETENTION_DAYS: 'soon' })).toThrow(/KTRDR_OPERATIONS_RETENTION_DAYS/)
   })
-
-  it('purges finished operations past the retention and never live ones', async () => {
-    const g = await gw({ retention: { days: 1 } })
-    const ids = await mixOfOperations(g)
-    // Within the retention nothing goes.
-    expect(g.gateway.services.retention.purge()).toBe(0)
-    expect(g.gateway.services.retention.purge(Date.now() + 2 * DAY)).toBe(2)
-    expect(await status(g, ids.completed)).toBe(404)
-    expect(await status(g, ids.cancelled)).toBe(404)
-    expect(await status(g, ids.pending)).toBe(200)
-    const list = (await g.api('/api/v1/operations')).body
-    expect(list.data.map((o: Operation) => o.operation_id)).toEqual([ids.pending])
-  })
-
-  it('days = 0 keeps everything', async () => {
-    const g = await gw({ retention: { days: 0 } })
-    const ids = await mixOfOperations(g)
-    expect(g.gateway.services.retention.purge(Date.now() + 10_000 * DAY)).toBe(0)
-    expect(await status(g, ids.completed)).toBe(200)
-  })
-
-  it('purges at start: rows that aged while the gateway was down are gone, live ones are back in the queue', async () => {
-    const first = await gw({ retention: { days: 30 } })
-    const ids = await mixOfOperations(first)
-    const recent = (await first.api<Operation>('/api/v1/functions/echo/invoke', { body: { input: { message: 'b' }, wait_seconds: 10 } }))
-      .body.operation_id
-    await first.close(true)
-    const db = new Database(join(first.dir, 'gateway.db'))
-    const old = new Date(Date.now() - 40 * DAY).toISOString()
-    db.prepare(`UPDATE operations SET updated_at = ? WHERE operation_id IN (?, ?, ?)`).run(old, ids.completed, ids.cancelled, ids.pending)
-    db.close()
-
-    const second = await gw({ retention: { days: 30 } }, first.dir)
-    expect(await status(second, ids.completed)).toBe(404)
-    expect(await status(second, ids.cancelled)).toBe(404)
-    expect(await status(second, recent)).toBe(200)
-    expect((await second.api<Operation>(`/api/v1/operations/${ids.pending}`)).body.status).toBe('pending')
-    expect(second.gateway.services.operations.queue.size).toBe(1)
-  })
-
-  it('runs on its timer with the clock it is given', async () => {
-    const g = await gw({ retention: { days: 0 } })
-    const ids = await mixOfOperations(g)
-    let clock = Date.now()
-    const retention = createOperationsRetention({
-      options: { days: 1, intervalMs: 20 },
-      database: g.gateway.services.database,
-      operations: g.gateway.services.operations,
-      logger: createConsola({ level: 0 }),
-      now: () => clock,
-    })
-    cleanups.push(() => retention.close())
-    retention.start()
-    expect(await status(g, ids.completed)).toBe(200)
-    clock += 3 * DAY
-    await until(async () => (await status(g, ids.completed)) === 404, 5000, 'the timer to purge the completed operation')
-    expect(await status(g, ids.pending)).toBe(200)
-  })
 })
+
+describeRetention(sqliteBackend)

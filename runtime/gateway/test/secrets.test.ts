@@ -2,21 +2,19 @@ import { mkdtemp, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createGatewayDatabase, type GatewayDatabase } from '../_db.ts'
-import { createSecretStore, resolveSecretsKey } from '../_secrets.ts'
+import { resolveSecretsKey } from '../_secrets.ts'
+import { sqliteBackend } from './_backends.ts'
+import { describeSecretStores } from './_secrets-cases.ts'
 
-let dir: string
-let db: GatewayDatabase
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'ktrdr-secrets-unit-'))
-  db = await createGatewayDatabase(join(dir, 'gateway.db'))
-})
-afterAll(async () => {
-  await db.close()
-  await rm(dir, { recursive: true, force: true })
-})
+describe('secrets key', () => {
+  let dir: string
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ktrdr-secrets-key-'))
+  })
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true })
+  })
 
-describe('secret store', () => {
   it('generates a 0600 key file beside the database once and reuses it', async () => {
     const key = resolveSecretsKey({ secretsKey: null, dbPath: join(dir, 'gateway.db') })
     expect(key.length).toBe(32)
@@ -25,25 +23,7 @@ describe('secret store', () => {
     expect(() => resolveSecretsKey({ secretsKey: 'too-short', dbPath: ':memory:' })).toThrow(/32 bytes/)
     expect(resolveSecretsKey({ secretsKey: 'ab'.repeat(32), dbPath: ':memory:' })).toEqual(Buffer.alloc(32, 0xab))
   })
-
-  it('encrypts at rest, decrypts per function, and a wrong key is a clear error', () => {
-    const store = createSecretStore(db, Buffer.alloc(32, 1))
-    store.set('fa', 'API_KEY', 'value-a1')
-    store.set('fb', 'API_KEY', 'value-b1')
-    expect(store.forFunction('fa')).toEqual({ API_KEY: 'value-a1' })
-    expect(store.forFunction('fb')).toEqual({ API_KEY: 'value-b1' })
-    expect(store.forFunction('fc')).toEqual({})
-    const rows = db.sqlite.prepare('SELECT * FROM function_secrets').all() as Array<Record<string, unknown>>
-    expect(JSON.stringify(rows)).not.toContain('value-')
-    expect(store.list('fa')).toEqual([{ name: 'API_KEY', updated_at: expect.any(String) }])
-    store.set('fa', 'API_KEY', 'value-a2')
-    expect(store.forFunction('fa')).toEqual({ API_KEY: 'value-a2' })
-    // A row moved to another function does not decrypt there (names are bound in as associated data).
-    db.sqlite.prepare(`UPDATE function_secrets SET function_name = 'fz' WHERE function_name = 'fb'`).run()
-    expect(() => store.forFunction('fz')).toThrow(/does not decrypt/)
-    expect(() => createSecretStore(db, Buffer.alloc(32, 2)).forFunction('fa')).toThrow(/SECRETS_KEY|does not decrypt/)
-    expect(store.remove('fa', 'API_KEY')).toBe(true)
-    expect(store.remove('fa', 'API_KEY')).toBe(false)
-    expect(store.forFunction('fa')).toEqual({})
-  })
 })
+
+// The stores themselves, on SQLite (on PostgreSQL too: postgres.cluster.test.ts).
+describeSecretStores(sqliteBackend)

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { packArchive } from '../../protocol/index.ts'
 import type { FunctionManifest } from '../../protocol/index.ts'
 import { createGateway, type Gateway } from '../index.ts'
+import { api as request, until, type ApiInit } from '../../../test/kit/index.ts'
 
 const enc = new TextEncoder()
 const schema = {
@@ -45,17 +46,9 @@ const start = async () =>
     apiToken: null,
     clusterToken: null,
   }))
-const api = async (path: string, init: RequestInit = {}) => {
-  const res = await fetch(`${gateway!.url}${path}`, init)
-  const text = await res.text()
-  return { status: res.status, body: text ? JSON.parse(text) : null }
-}
-const invoke = (input: unknown) =>
-  api('/api/v1/functions/strict/invoke', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ input }),
-  })
+const api = (path: string, init?: ApiInit) => request(gateway!.url, path, init)
+const invoke = (input: unknown) => api('/api/v1/functions/strict/invoke', { body: { input } })
+const publish = () => api('/api/v1/functions/strict/versions', { raw: bundle('one'), contentType: 'application/gzip' })
 
 afterEach(async () => {
   await gateway?.close()
@@ -67,12 +60,7 @@ describe('input validators are compiled before the first invocation', () => {
   it('compiles at publish, so the first invocation after a deploy compiles nothing and still validates', async () => {
     dir = await mkdtemp(join(tmpdir(), 'ktrdr-warm-'))
     const gw = await start()
-    const up = await api('/api/v1/functions/strict/versions', {
-      method: 'POST',
-      body: bundle('one'),
-      headers: { 'content-type': 'application/gzip' },
-    })
-    expect(up.status).toBe(201)
+    expect((await publish()).status).toBe(201)
     const after = gw.services.validateInput.stats.compiles
     expect(after).toBeGreaterThanOrEqual(1)
     const bad = await invoke({ bars: 0 })
@@ -85,19 +73,11 @@ describe('input validators are compiled before the first invocation', () => {
   it('compiles the aliased versions at gateway start', async () => {
     dir = await mkdtemp(join(tmpdir(), 'ktrdr-warm-'))
     await start()
-    expect(
-      (
-        await api('/api/v1/functions/strict/versions', {
-          method: 'POST',
-          body: bundle('one'),
-          headers: { 'content-type': 'application/gzip' },
-        })
-      ).status,
-    ).toBe(201)
+    expect((await publish()).status).toBe(201)
     await gateway!.close()
     const gw = await start()
-    // Warming runs one schema per event-loop turn after start; wait for it (bounded).
-    for (let i = 0; i < 200 && gw.services.validateInput.stats.compiles === 0; i++) await new Promise((r) => setTimeout(r, 10))
+    // Warming runs one schema per event-loop turn after start; nothing announces its end.
+    await until(() => gw.services.validateInput.stats.compiles > 0, 2000, 'the aliased schema compiled')
     expect(gw.services.validateInput.stats.compiles).toBe(1)
     expect((await invoke({ symbol: 7 })).status).toBe(422)
     expect((await invoke({ symbol: 'EURUSD' })).status).toBe(202)

@@ -1,42 +1,24 @@
-import { readFile, mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ofetch } from 'ofetch'
-import { createKtrdrStorage, type KtrdrStorage } from '../../../storage/index.ts'
-import { buildFunctionBundle, type BuiltBundle } from '../../bundler/index.ts'
+import type { KtrdrStorage } from '../../../storage/index.ts'
+import { buildFunction, type BuiltFunction } from '../../../test/kit/index.ts'
 import type { DispatchRequest, FunctionRef } from '../../protocol/index.ts'
 
 export const FIXTURES = join(import.meta.dirname, 'fixtures')
 
-export interface Published {
-  built: BuiltBundle
-  archive: Uint8Array
+export interface Published extends BuiltFunction {
   ref: FunctionRef
 }
 
 /** Builds a function and stores its archive in the bundles mount the way the registry does. */
 export async function buildAndStore(target: string, storage: KtrdrStorage, outDir: string, version = 1): Promise<Published> {
-  const built = await buildFunctionBundle(target, { outDir, sourceCommit: null })
-  const archive = new Uint8Array(await readFile(built.archivePath))
+  const { built, archive } = await buildFunction(target, outDir)
   const bundle_key = `${built.name}/${built.sha256}.tgz`
   await storage.bundles.setItemRaw(bundle_key, archive)
   return {
     built,
     archive,
     ref: { name: built.name, version, sha256: built.sha256, bundle_key, timeout_seconds: built.manifest.timeout_seconds },
-  }
-}
-
-export async function tempRoot(prefix: string) {
-  const root = await mkdtemp(join(tmpdir(), prefix))
-  const storage = await createKtrdrStorage({ root: join(root, 'storage') })
-  return {
-    root,
-    storage,
-    async cleanup() {
-      await storage.dispose()
-      await rm(root, { recursive: true, force: true })
-    },
   }
 }
 

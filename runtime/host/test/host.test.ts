@@ -3,23 +3,24 @@ import { join } from 'node:path'
 import { ofetch } from 'ofetch'
 import { createHost, type KtrdrHost } from '../index.ts'
 import { sha256Hex } from '../../protocol/index.ts'
-import { buildAndStore, dispatchRequest, FIXTURES, invokeAndWait, tempRoot, type Published } from './_setup.ts'
+import { tempStorage, type TempStorage } from '../../../test/kit/index.ts'
+import { buildAndStore, dispatchRequest, FIXTURES, invokeAndWait, type Published } from './_setup.ts'
 import { startFakeGateway } from './_fake-gateway.ts'
 
-let env: Awaited<ReturnType<typeof tempRoot>>
+let env: TempStorage
 let echo: Published
 let host: KtrdrHost
 let gateway: Awaited<ReturnType<typeof startFakeGateway>>
 
 beforeAll(async () => {
-  env = await tempRoot('ktrdr-host-test-')
+  env = await tempStorage('ktrdr-host-test-')
   echo = await buildAndStore('echo', env.storage, join(env.root, 'build'))
   gateway = await startFakeGateway()
   host = await createHost({
     apiUrl: gateway.url,
     port: 0,
     workerType: 'backtesting',
-    storage: { root: join(env.root, 'storage') },
+    storage: { root: env.storageRoot },
     cacheDir: join(env.root, 'cache'),
     slots: 2,
     detectGpu: false,

@@ -3,13 +3,15 @@ import { join } from 'node:path'
 import { consola } from 'consola'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ofetch } from 'ofetch'
-import { packArchive, sha256Hex } from '../../protocol/index.ts'
+import { createServer, type Socket } from 'node:net'
+import { describeNetworkError, packArchive, sha256Hex } from '../../protocol/index.ts'
 import type { FunctionManifest, HostEvent } from '../../protocol/index.ts'
 import { createBundleCache } from '../_bundles.ts'
 import { createEventOutbox, UnknownWorkerError } from '../_events.ts'
+import { createJsonPoster } from '../_post.ts'
 import { resolveCapabilities } from '../_detect.ts'
 import { createHost, parseNvidiaSmi, resolveHostOptions } from '../index.ts'
-import { tempRoot } from './_setup.ts'
+import { tempStorage } from '../../../test/kit/index.ts'
 
 const enc = new TextEncoder()
 const cleanups: Array<() => Promise<void>> = []
@@ -191,9 +193,49 @@ function fakeBundle(marker: string, size: number) {
   ])
 }
 
+describe('why the gateway could not be reached', () => {
+  // What the registration and heartbeat lines of the journal say, from the poster's own errors.
+  const failure = (url: string, timeoutMs = 5000) => {
+    const poster = createJsonPoster(`${url}/api/v1`, {})
+    return poster
+      .post('/workers/register', {}, { timeoutMs })
+      .then(
+        () => {
+          throw new Error('expected the request to fail')
+        },
+        (error: Error) => error,
+      )
+      .finally(() => poster.close())
+  }
+
+  it('a closed port: connection refused, with the address', async () => {
+    const server = createServer()
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const { port } = server.address() as { port: number }
+    await new Promise((resolve) => server.close(resolve))
+    expect(describeNetworkError(await failure(`http://127.0.0.1:${port}`))).toBe(
+      `Connection refused (ECONNREFUSED 127.0.0.1:${port}): nothing listens there`,
+    )
+  })
+
+  it('a gateway that accepts but never answers: a timeout saying how long', async () => {
+    const sockets: Socket[] = []
+    const server = createServer((socket) => void sockets.push(socket))
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    cleanups.push(async () => {
+      for (const s of sockets) s.destroy()
+      await new Promise((resolve) => server.close(resolve))
+    })
+    const { port } = server.address() as { port: number }
+    expect(describeNetworkError(await failure(`http://127.0.0.1:${port}`, 200))).toMatch(
+      /^Timed out: .*\/workers\/register: no answer within 200 ms$/,
+    )
+  })
+})
+
 describe('bundle cache', () => {
   it('evicts least recently used bundles past its cap, never one in use, and survives a restart', async () => {
-    const env = await tempRoot('ktrdr-cache-')
+    const env = await tempStorage('ktrdr-cache-')
     cleanups.push(env.cleanup)
     const refs = []
     for (const m of ['a', 'b', 'c']) {
@@ -218,12 +260,12 @@ describe('bundle cache', () => {
 
 describe('cluster token', () => {
   it('guards every host route except /health', async () => {
-    const env = await tempRoot('ktrdr-token-')
+    const env = await tempStorage('ktrdr-token-')
     cleanups.push(env.cleanup)
     const host = await createHost({
       apiUrl: null,
       port: 0,
-      storage: { root: join(env.root, 'storage') },
+      storage: { root: env.storageRoot },
       cacheDir: join(env.root, 'cache'),
       clusterToken: 'tok',
       detectGpu: false,

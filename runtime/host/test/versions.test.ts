@@ -1,50 +1,26 @@
 // Issue 3's deploy test against a real gateway (A's) with the real function registry and real hosts.
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createGateway, type Gateway } from '../../gateway/index.ts'
 import type { Operation } from '../../protocol/index.ts'
-import { buildFunctionBundle, type BuiltBundle } from '../../bundler/index.ts'
 import { createHost, type KtrdrHost } from '../index.ts'
-import { FUNCTION_FIXTURES } from '../../../test/kit/index.ts'
+import { buildFunction, createApi, FUNCTION_FIXTURES, publish, until, type BuiltFunction } from '../../../test/kit/index.ts'
 
 let dir: string
 let gateway: Gateway
 const hosts: KtrdrHost[] = []
-let v1: BuiltBundle, v2: BuiltBundle
+let v1: BuiltFunction, v2: BuiltFunction
 
-async function api<T = any>(
-  path: string,
-  init: { method?: string; body?: unknown; raw?: Uint8Array } = {},
-): Promise<{ status: number; body: T }> {
-  const res = await fetch(`${gateway.url}${path}`, {
-    method: init.method ?? (init.body !== undefined || init.raw ? 'POST' : 'GET'),
-    headers: { 'content-type': init.raw ? 'application/gzip' : 'application/json' },
-    body: init.raw ?? (init.body === undefined ? undefined : JSON.stringify(init.body)),
-  })
-  const text = await res.text()
-  return { status: res.status, body: text ? JSON.parse(text) : null }
-}
-
-const deploy = async (built: BuiltBundle) =>
-  (await api(`/api/v1/functions/${built.name}/versions`, { raw: new Uint8Array(await readFile(built.archivePath)) })).body
+let api: ReturnType<typeof createApi>
+const deploy = (v: BuiltFunction) => publish(gateway.url, v.built.name, v.archive)
 const invoke = async (spec: string, input: unknown, wait = 30): Promise<Operation> => {
   const res = await api<Operation>(`/api/v1/functions/${spec}/invoke`, { body: { input, wait_seconds: wait } })
   expect([200, 202]).toContain(res.status)
   return res.body
 }
 const getOp = async (id: string) => (await api<Operation>(`/api/v1/operations/${id}`)).body
-async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs
-  for (;;) {
-    const v = await fn()
-    if (ok(v)) return v
-    if (Date.now() > end) throw new Error(`condition not met in ${timeoutMs} ms: ${JSON.stringify(v).slice(0, 300)}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
-
 async function startHost(id: string) {
   const host = await createHost({
     apiUrl: gateway.url,
@@ -67,10 +43,10 @@ async function startHost(id: string) {
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ktrdr-versions-'))
   const out = join(dir, 'build')
-  v1 = await buildFunctionBundle('echo', { outDir: out, sourceCommit: null })
-  v2 = await buildFunctionBundle(join(FUNCTION_FIXTURES, 'echo-v2'), { outDir: out, sourceCommit: null })
-  expect(v2.name).toBe('echo')
-  expect(v2.sha256).not.toBe(v1.sha256)
+  v1 = await buildFunction('echo', out)
+  v2 = await buildFunction(join(FUNCTION_FIXTURES, 'echo-v2'), out)
+  expect(v2.built.name).toBe('echo')
+  expect(v2.built.sha256).not.toBe(v1.built.sha256)
   gateway = await createGateway({
     port: 0,
     quiet: true,
@@ -79,6 +55,7 @@ beforeAll(async () => {
     apiToken: null,
     clusterToken: null,
   })
+  api = createApi(gateway.url)
   await startHost('ver-host-1')
   await startHost('ver-host-2')
 })
@@ -97,28 +74,28 @@ describe('versioned deploys without reprovisioning', () => {
     expect((await deploy(v1)).version).toBe(1)
     const first = await invoke('echo', { message: 'v1' })
     expect(first.status).toBe('completed')
-    expect(first.function).toMatchObject({ version: 1, sha256: v1.sha256 })
+    expect(first.function).toMatchObject({ version: 1, sha256: v1.built.sha256 })
     expect((first.result as any).variant).toBeUndefined()
 
     // A long v1 operation is running when v2 lands.
     const long = await invoke('echo', { delay_ms: 2500, steps: 25 }, 0)
-    await until(
-      () => getOp(long.operation_id),
-      (op) => op.status === 'running' && op.progress.percentage > 0,
-    )
+    await until(async () => {
+      const op = await getOp(long.operation_id)
+      return op.status === 'running' && op.progress.percentage > 0
+    })
     const published = await deploy(v2)
     expect(published.version).toBe(2)
 
     const after = await Promise.all([1, 2, 3].map(() => invoke('echo', { message: 'new' })))
     for (const op of after) {
       expect(op.status).toBe('completed')
-      expect(op.function).toMatchObject({ version: 2, sha256: v2.sha256 })
+      expect(op.function).toMatchObject({ version: 2, sha256: v2.built.sha256 })
       expect((op.result as any).variant).toBe('v2')
     }
-    const longDone = await until(
-      () => getOp(long.operation_id),
-      (op) => op.status !== 'running' && op.status !== 'pending',
-    )
+    const longDone = await until(async () => {
+      const op = await getOp(long.operation_id)
+      return op.status !== 'running' && op.status !== 'pending' && op
+    })
     expect(longDone.status).toBe('completed')
     expect(longDone.function.version).toBe(1)
     expect((longDone.result as any).variant).toBeUndefined()
@@ -130,16 +107,10 @@ describe('versioned deploys without reprovisioning', () => {
       expect(now.metadata.host_info.pid).toBe(w.metadata.host_info.pid)
       expect(now.metadata.host_info.started_at).toBe(w.metadata.host_info.started_at)
     }
-    await until(
-      async () => hosts.flatMap((h) => h.executors()),
-      (ex) => !ex.some((e) => e.version === 1),
-    )
+    await until(() => !hosts.flatMap((h) => h.executors()).some((e) => e.version === 1))
 
     // Both hosts were told to prefetch v2: it shows as warm on them.
-    await until(
-      () => api('/api/v1/functions/echo'),
-      (r) => r.body.versions.find((v: any) => v.version === 2).warm_hosts.length === 2,
-    )
+    await until(async () => (await api('/api/v1/functions/echo')).body.versions.find((v: any) => v.version === 2).warm_hosts.length === 2)
 
     // Rollback: latest → v1 again.
     expect((await api('/api/v1/functions/echo/rollback', { method: 'POST' })).body.routes).toEqual([{ version: 1, weight: 100 }])

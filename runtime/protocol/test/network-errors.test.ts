@@ -28,7 +28,7 @@ async function closedPort(): Promise<number> {
   return port
 }
 
-/** The error ofetch (undici) throws for `url`, as the host's registration sees it. */
+/** The error ofetch (undici) throws for `url` (the host's own node:http link: runtime/host/test/units.test.ts). */
 const failure = (url: string, timeout?: number) =>
   ofetch(url, { method: 'POST', body: {}, retry: 0, timeout }).then(
     () => {

@@ -1,169 +1,121 @@
-import { mkdtemp, rm } from 'node:fs/promises'
+import { randomBytes } from 'node:crypto'
+import { once } from 'node:events'
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Readable } from 'node:stream'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { createKtrdrStorage, type KtrdrStorage } from '../../../../storage/index.ts'
-import { packArchive, sha256Hex } from '../../../protocol/index.ts'
-import type { FunctionManifest } from '../../../protocol/index.ts'
-import { createGatewayDatabase, type GatewayDatabase } from '../../_db.ts'
+import { sha256Hex } from '../../../protocol/index.ts'
+import type { GatewayDatabase } from '../../_db.ts'
 import { createGateway, type Gateway } from '../../index.ts'
+import { sqliteBackend } from '../../test/_backends.ts'
 import { createFunctionRegistry } from '../registry.ts'
 import type { FunctionRegistry } from '../_types.ts'
+import { bundle, enc } from './_bundle.ts'
+import { describeRegistry } from './_registry-cases.ts'
 
-const enc = new TextEncoder()
+describeRegistry(sqliteBackend)
 
-/** A minimal valid bundle; `marker` changes the code so each marker is a distinct version. */
-function bundle(name: string, marker: string, manifest: Partial<FunctionManifest> = {}): Uint8Array {
-  const m: FunctionManifest = {
-    name,
-    description: `${name} test bundle`,
-    operation_type: name,
-    input_schema: { type: 'object' },
-    placement: {},
-    timeout_seconds: 60,
-    max_attempts: 1,
-    entry: 'server/index.mjs',
-    built_at: '1970-01-01T00:00:00.000Z',
-    source_commit: null,
-    node: '>=20',
-    ...manifest,
-  }
-  return packArchive([
-    { name: 'manifest.json', data: enc.encode(JSON.stringify(m)) },
-    { name: 'server/index.mjs', data: enc.encode(`// ${marker}\n`) },
-  ])
+/** Every file under `root`, relative (temporary files included). */
+async function filesUnder(root: string): Promise<string[]> {
+  const entries = await readdir(root, { recursive: true, withFileTypes: true }).catch(() => [])
+  return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name).slice(root.length + 1))
 }
 
-let dir: string
-let storage: KtrdrStorage
-let database: GatewayDatabase
-let registry: FunctionRegistry
-let notified: number[]
+// Uploads stream through the storage side of the registry, whichever database records the versions.
+describe('streamed publishing', () => {
+  let dir: string
+  let storage: KtrdrStorage
+  let database: GatewayDatabase
+  let registry: FunctionRegistry
+  const bundles = () => join(dir, 'store', 'bundles')
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ktrdr-registry-stream-'))
+    storage = await createKtrdrStorage({ root: join(dir, 'store') })
+    database = await (await sqliteBackend.fresh(dir)).open()
+    registry = createFunctionRegistry({ database, storage })
+  })
+  afterEach(async () => {
+    await database.close()
+    await storage.dispose()
+    await rm(dir, { recursive: true, force: true })
+  })
 
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'ktrdr-registry-'))
-  storage = await createKtrdrStorage({ root: join(dir, 'store') })
-  database = await createGatewayDatabase(join(dir, 'gw.db'))
-  notified = []
-  registry = createFunctionRegistry({ database, storage, notify: (v) => notified.push(v.version) })
-})
-afterEach(async () => {
-  await database.close()
-  await storage.dispose()
-  await rm(dir, { recursive: true, force: true })
-})
+  it('a stream and its bytes publish the same version: same sha256, same stored bytes', async () => {
+    const bytes = bundle('echo', 'streamed')
+    const chunks = Array.from({ length: Math.ceil(bytes.length / 7) }, (_, i) => Buffer.from(bytes.subarray(i * 7, i * 7 + 7)))
+    const streamed = await registry.publish(Readable.from(chunks), { name: 'echo' })
+    expect(streamed).toMatchObject({ version: 1, created: true, sha256: sha256Hex(bytes), size: bytes.length })
+    expect(new Uint8Array(await readFile(join(bundles(), streamed.bundle_key)))).toEqual(bytes)
+    expect(await registry.publish(bytes, { name: 'echo' })).toMatchObject({ version: 1, created: false, sha256: sha256Hex(bytes) })
+    expect(await filesUnder(bundles())).toEqual([streamed.bundle_key])
+  })
 
-describe('function registry', () => {
-  it('publishes immutable versions with monotonic numbers, stores the archive under its sha and moves latest', async () => {
-    const a = bundle('echo', 'one'),
-      b = bundle('echo', 'two')
-    const v1 = await registry.publish(a, { name: 'echo', source_commit: 'abc' })
-    const v2 = await registry.publish(b, { name: 'echo' })
-    expect([v1.version, v2.version]).toEqual([1, 2])
-    expect(v1).toMatchObject({
-      sha256: sha256Hex(a),
-      size: a.byteLength,
-      bundle_key: `echo/${sha256Hex(a)}.tgz`,
-      source_commit: 'abc',
-      created: true,
+  it('past maxBytes, a bad name, a corrupt archive or a stream that fails: an error and nothing left behind', async () => {
+    // 4 MB offered against a 256 KB cap (the rest is drained, so that an HTTP client reads the 413).
+    let pulled = 0
+    const big = new Readable({
+      read() {
+        this.push(pulled++ < 256 ? randomBytes(16 * 1024) : null)
+      },
     })
-    expect(new Uint8Array((await storage.bundles.getItemRaw(v1.bundle_key)) as Buffer)).toEqual(a)
-    expect((await registry.resolve('echo')).version).toBe(2)
-    expect((await registry.resolve('echo@1')).sha256).toBe(v1.sha256)
-    expect(notified).toEqual([1, 2])
-    // Same bytes again: same version, no new number; latest follows it.
-    const again = await registry.publish(a, { name: 'echo' })
-    expect(again).toMatchObject({ version: 1, created: false })
-    expect((await registry.resolve('echo')).version).toBe(1)
-  })
-
-  it('resolves through its caches without serving a stale alias or a collected version', async () => {
-    await registry.publish(bundle('echo', 'one'), { name: 'echo' })
-    await registry.publish(bundle('echo', 'two'), { name: 'echo' })
-    await registry.setAlias('echo', 'stable', [{ version: 2, weight: 100 }])
-    expect((await registry.resolve('echo@stable')).version).toBe(2)
-    expect((await registry.resolve('echo')).version).toBe(2)
-    await registry.setAlias('echo', 'stable', [{ version: 1, weight: 100 }])
-    expect((await registry.resolve('echo@stable')).version).toBe(1)
-    await registry.rollback('echo')
-    expect((await registry.resolve('echo')).version).toBe(1)
-    await registry.setAlias('echo', 'stable', [{ version: 1, weight: 100 }])
-    expect((await registry.resolve('echo@2')).version).toBe(2)
-    const deleted = await registry.collectGarbage({ keepLast: 0, isInUse: () => false })
-    expect(deleted.map((v) => v.version)).toEqual([2])
-    await expect(registry.resolve('echo@2')).rejects.toMatchObject({ statusCode: 404, code: 'VERSION_NOT_FOUND' })
-  })
-
-  it('refuses bad archives with 422 and a name mismatch with 422', async () => {
-    await expect(registry.publish(enc.encode('nope'))).rejects.toMatchObject({ statusCode: 422, code: 'BUNDLE_CORRUPT' })
-    const noManifest = packArchive([{ name: 'server/index.mjs', data: enc.encode('') }])
-    await expect(registry.publish(noManifest)).rejects.toMatchObject({ statusCode: 422, code: 'BUNDLE_MANIFEST_INVALID' })
-    const badManifest = packArchive([{ name: 'manifest.json', data: enc.encode('{"name": 3}') }])
-    await expect(registry.publish(badManifest)).rejects.toMatchObject({ statusCode: 422, code: 'BUNDLE_MANIFEST_INVALID' })
-    await expect(registry.publish(bundle('echo', 'x'), { name: 'train' })).rejects.toMatchObject({
+    await expect(registry.publish(big, { name: 'echo', maxBytes: 256 * 1024 })).rejects.toMatchObject({
+      statusCode: 413,
+      code: 'BUNDLE_TOO_LARGE',
+    })
+    await expect(registry.publish(Readable.from([Buffer.from('not a tar.gz')]), { name: 'echo' })).rejects.toMatchObject({
       statusCode: 422,
-      code: 'BUNDLE_NAME_MISMATCH',
+      code: 'BUNDLE_CORRUPT',
     })
-    const unsafe = packArchive([{ name: '../evil', data: enc.encode('x') }])
-    await expect(registry.publish(unsafe)).rejects.toMatchObject({ statusCode: 422 })
+    // Refused before reading: the body is never touched.
+    const untouched = new Readable({ read: () => expect.unreachable('read a body for an impossible name') })
+    await expect(registry.publish(untouched, { name: 'Bad Name' })).rejects.toMatchObject({ statusCode: 400 })
+    // Half an archive, then the connection drops (once the registry is reading).
+    const failing = new Readable({
+      read() {
+        this.push(Buffer.from(bundle('echo', 'half')).subarray(0, 40))
+        this.destroy(new Error('connection reset'))
+      },
+    })
+    const failed = registry.publish(failing, { name: 'echo' })
+    await expect(failed).rejects.toMatchObject({ statusCode: 400, code: 'BUNDLE_INCOMPLETE' })
+    expect(await filesUnder(bundles())).toEqual([])
     expect(await registry.listFunctions()).toEqual([])
   })
 
-  it('resolves aliases, splits weighted aliases by weight and 404s unknown names, versions and aliases', async () => {
-    for (const m of ['a', 'b', 'c']) await registry.publish(bundle('echo', m))
-    await registry.setAlias('echo', 'stable', [{ version: 1, weight: 1 }])
-    expect((await registry.resolve('echo@stable')).version).toBe(1)
-    await registry.setAlias('echo', 'canary', [
-      { version: 2, weight: 75 },
-      { version: 3, weight: 25 },
-    ])
-    const counts = new Map<number, number>()
-    for (let i = 0; i < 2000; i++) {
-      const v = (await registry.resolve('echo@canary')).version
-      counts.set(v, (counts.get(v) ?? 0) + 1)
-    }
-    expect([...counts.keys()].sort()).toEqual([2, 3])
-    expect(counts.get(2)! / 2000).toBeGreaterThan(0.68)
-    expect(counts.get(2)! / 2000).toBeLessThan(0.82)
-    await expect(registry.resolve('nope')).rejects.toMatchObject({ statusCode: 404, code: 'FUNCTION_NOT_FOUND' })
-    await expect(registry.resolve('echo@9')).rejects.toMatchObject({ statusCode: 404, code: 'VERSION_NOT_FOUND' })
-    await expect(registry.resolve('echo@beta')).rejects.toMatchObject({ statusCode: 404, code: 'ALIAS_NOT_FOUND' })
-    await expect(registry.setAlias('echo', 'bad', [{ version: 9, weight: 1 }])).rejects.toMatchObject({ statusCode: 422 })
-    await expect(registry.setAlias('echo', 'bad', [{ version: 1, weight: 0 }])).rejects.toMatchObject({ statusCode: 400 })
-    await expect(registry.setAlias('echo', '7', [{ version: 1, weight: 1 }])).rejects.toMatchObject({ statusCode: 400 })
-  })
-
-  it('rolls latest back one version at a time and says when there is nothing to roll back to', async () => {
-    for (const m of ['a', 'b', 'c']) await registry.publish(bundle('echo', m))
-    expect((await registry.rollback('echo')).routes).toEqual([{ version: 2, weight: 100 }])
-    expect((await registry.rollback('echo')).routes).toEqual([{ version: 1, weight: 100 }])
-    await expect(registry.rollback('echo')).rejects.toMatchObject({ statusCode: 409, code: 'NO_PREVIOUS_VERSION' })
-    expect((await registry.resolve('echo')).version).toBe(1)
-  })
-
-  it('garbage-collects only versions outside keepLast, unaliased and not in use; numbers are never reused', async () => {
-    const versions = []
-    for (const m of ['a', 'b', 'c', 'd', 'e']) versions.push(await registry.publish(bundle('echo', m)))
-    await registry.setAlias('echo', 'stable', [{ version: 1, weight: 1 }])
-    const inUse = versions[1]!.sha256
-    const deleted = await registry.collectGarbage({ keepLast: 2, isInUse: (sha) => sha === inUse })
-    expect(deleted.map((v) => v.version)).toEqual([3])
-    expect(await storage.bundles.hasItem(versions[2]!.bundle_key)).toBe(false)
-    expect(await storage.bundles.hasItem(versions[1]!.bundle_key)).toBe(true)
-    const fn = await registry.getFunction('echo')
-    expect(fn!.versions.map((v) => v.version)).toEqual([5, 4, 2, 1])
-    const next = await registry.publish(bundle('echo', 'f'))
-    expect(next.version).toBe(6)
-  })
-
-  it('keeps its state across a reopen of the database', async () => {
-    await registry.publish(bundle('echo', 'a'))
-    await registry.setAlias('echo', 'stable', [{ version: 1, weight: 1 }])
-    await database.close()
-    database = await createGatewayDatabase(join(dir, 'gw.db'))
-    registry = createFunctionRegistry({ database, storage })
-    expect((await registry.resolve('echo@stable')).version).toBe(1)
-    expect((await registry.publish(bundle('echo', 'b'))).version).toBe(2)
+  it('an HTTP upload that goes away mid-body leaves nothing behind', async () => {
+    const sent = 256 * 1024
+    // A server handing the raw request to publish, as the gateway's route does.
+    const server = http.createServer()
+    let received = 0
+    let arrived!: () => void
+    const allArrived = new Promise<void>((resolve) => (arrived = resolve))
+    const outcome = new Promise<unknown>((resolve) => {
+      server.once('request', (req: http.IncomingMessage) => {
+        // Counted beside the registry's own reader, from when it starts reading.
+        req.once('newListener', (event) => {
+          if (event === 'data')
+            req.on('data', (chunk: Buffer) => {
+              received += chunk.length
+              if (received >= sent) arrived()
+            })
+        })
+        registry.publish(req, { name: 'echo' }).then(resolve, resolve)
+      })
+    })
+    server.listen(0, '127.0.0.1')
+    await once(server, 'listening')
+    const req = http.request({ port: (server.address() as AddressInfo).port, host: '127.0.0.1', method: 'POST', path: '/' })
+    req.on('error', () => {})
+    req.write(randomBytes(sent))
+    await allArrived
+    req.destroy()
+    expect(await outcome).toMatchObject({ statusCode: 400, code: 'BUNDLE_INCOMPLETE' })
+    server.close()
+    expect(await filesUnder(bundles())).toEqual([])
   })
 })
 

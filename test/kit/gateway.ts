@@ -1,10 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createKtrdrStorage } from '../../../storage/index.ts'
-import type { FunctionManifest } from '../../protocol/index.ts'
-import { createGateway, type GatewayServerConfig } from '../index.ts'
-import { createFakeRegistry, manifest } from './_fakes.ts'
+import { createGateway, type GatewayServerConfig } from '../../runtime/gateway/index.ts'
+import { createFakeRegistry, manifest } from '../../runtime/gateway/test/_fakes.ts'
+import type { FunctionManifest } from '../../runtime/protocol/index.ts'
+import { createKtrdrStorage } from '../../storage/index.ts'
+import { createApi } from './api.ts'
 
 export const DEFAULT_MANIFESTS: FunctionManifest[] = [
   manifest('echo'),
@@ -48,24 +49,8 @@ export async function startTestGateway(config: GatewayServerConfig = {}, dir = m
     gateway,
     dir,
     url: gateway.url,
-    async api<T = any>(
-      path: string,
-      init: { method?: string; body?: unknown; headers?: Record<string, string>; raw?: string } = {},
-    ): Promise<{ status: number; body: T }> {
-      const call = () =>
-        fetch(`${gateway.url}${path}`, {
-          method: init.method ?? (init.body !== undefined || init.raw !== undefined ? 'POST' : 'GET'),
-          headers: { 'content-type': 'application/json', ...init.headers },
-          body: init.raw ?? (init.body === undefined ? undefined : JSON.stringify(init.body)),
-        })
-      // A pooled keep-alive socket may belong to a gateway this test just restarted on the same port.
-      const res = await call().catch((error: Error & { cause?: { code?: string } }) => {
-        if (error.cause?.code === 'UND_ERR_SOCKET') return call()
-        throw error
-      })
-      const text = await res.text()
-      return { status: res.status, body: (text ? JSON.parse(text) : null) as T }
-    },
+    /** Requests to this gateway (test/kit/api.ts). */
+    api: createApi(gateway.url),
     async close(keep = false) {
       await gateway.close()
       await storage.dispose()

@@ -1,0 +1,464 @@
+// KTRDR against the peer a user would otherwise pick for the same job: BullMQ on a real
+// redis-server. Every side runs as its own processes (gateway, host and its executors; redis-server
+// and a BullMQ Worker), the client is this process; rounds alternate the sides and the figures are
+// per-round ratios, reported as median [min–max].
+//   1. warm no-op, c=1: gateway → host vs the same host called directly (and BullMQ add + wait);
+//   2. warm no-op, c=16 throughput: the same three;
+//   3. durable accepts (202 after commit / Queue.add): KTRDR_DB_SYNC=normal and full vs Redis AOF
+//      appendfsync always and everysec, c=16 throughput and c=1 latency.
+// Run alone: node ./bin/run-ts.mjs bench/peers.bench.ts [rounds]
+import { fork, type ChildProcess } from 'node:child_process'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { createRequire } from 'node:module'
+import http from 'node:http'
+import { loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import type { BenchSection } from './_types.ts'
+import { redisUnavailable, startRedis, type RedisServer } from './_redis.ts'
+import type { DispatchRequest } from '../runtime/protocol/index.ts'
+import { buildEcho, publish, until } from '../test/kit/index.ts'
+import { freePort, REPO, spawnKtrdr, type KtrdrChild } from '../test/cluster/_cluster.ts'
+
+const ROUNDS = Number(process.env.KTRDR_BENCH_ROUNDS ?? 3)
+const CALLS = 300
+const SECONDS = 3
+const C = 16
+
+type Call = () => Promise<void>
+
+/** Keep-alive JSON POSTs; one agent per target so no side borrows another's sockets. */
+function poster(maxSockets: number) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets })
+  const post = (url: string, body: unknown): Promise<{ status: number; text: string }> =>
+    new Promise((resolve, reject) => {
+      const payload = Buffer.from(JSON.stringify(body))
+      const req = http.request(
+        url,
+        { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': payload.length } },
+        (res) => {
+          let text = ''
+          res.setEncoding('utf8')
+          res.on('data', (c) => (text += c))
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text }))
+        },
+      )
+      req.on('error', reject)
+      req.end(payload)
+    })
+  return { post, close: () => agent.destroy() }
+}
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!
+}
+const median = (xs: number[]) => pct(xs, 50)
+const f = (x: number, digits = 2) => x.toFixed(digits)
+/** "1.23 [1.01–1.40]": median of the rounds and their range. */
+const spread = (xs: number[], digits = 2) => `${f(median(xs), digits)} [${f(Math.min(...xs), digits)}–${f(Math.max(...xs), digits)}]`
+
+async function latencies(call: Call, n: number): Promise<{ p50: number; p99: number }> {
+  const xs: number[] = []
+  for (let i = 0; i < n; i++) {
+    const t = performance.now()
+    await call()
+    xs.push(performance.now() - t)
+  }
+  return { p50: pct(xs, 50), p99: pct(xs, 99) }
+}
+
+async function throughput(call: Call, concurrency: number, seconds: number): Promise<number> {
+  let done = 0
+  const end = performance.now() + seconds * 1000
+  const t0 = performance.now()
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < end) {
+        await call()
+        done++
+      }
+    }),
+  )
+  return done / ((performance.now() - t0) / 1000)
+}
+
+/** CPU seconds (user + system) of these processes and all their descendants, from /proc; NaN elsewhere. */
+function treeCpuSeconds(roots: number[]): number {
+  if (!existsSync('/proc/self/stat')) return Number.NaN
+  const stats = new Map<number, { ppid: number; cpu: number }>()
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      // Fields after the command (which may hold spaces) start after the last ')'.
+      const text = readFileSync(`/proc/${entry}/stat`, 'utf8')
+      const f = text.slice(text.lastIndexOf(')') + 2).split(' ')
+      stats.set(Number(entry), { ppid: Number(f[1]), cpu: Number(f[11]) + Number(f[12]) })
+    } catch {
+      // exited meanwhile
+    }
+  }
+  const inTree = (pid: number): boolean => {
+    for (let p = pid, hops = 0; p > 1 && hops < 64; hops++) {
+      if (roots.includes(p)) return true
+      p = stats.get(p)?.ppid ?? 0
+    }
+    return false
+  }
+  let ticks = 0
+  for (const [pid, st] of stats) if (inTree(pid)) ticks += st.cpu
+  return ticks / 100 // USER_HZ is 100 on Linux
+}
+
+/** Runs `fn` and says how much CPU the server processes and this (client) process spent on it. */
+async function withCpu<T>(servers: number[], fn: () => Promise<T>): Promise<{ value: T; serverCpu: number; clientCpu: number }> {
+  const s0 = treeCpuSeconds(servers)
+  const c0 = process.cpuUsage()
+  const value = await fn()
+  const c = process.cpuUsage(c0)
+  return { value, serverCpu: treeCpuSeconds(servers) - s0, clientCpu: (c.user + c.system) / 1e6 }
+}
+
+async function startGateway(home: string, env: Record<string, string>): Promise<{ child: KtrdrChild; url: string }> {
+  const port = await freePort()
+  const child = spawnKtrdr(['gateway', '--port', String(port), '--db', join(home, 'gateway.db'), '--home', home], {
+    KTRDR_API_TOKEN: '',
+    KTRDR_CLUSTER_TOKEN: '',
+    LOG_LEVEL: 'warn',
+    ...env,
+  })
+  const url = `http://127.0.0.1:${port}`
+  await until(async () => (await fetch(`${url}/health`)).ok, 120_000, `gateway on ${port}\n${child.output()}`, 100)
+  return { child, url }
+}
+
+async function startBullWorker(redis: RedisServer, queue: string): Promise<ChildProcess> {
+  const child = fork(join(REPO, 'bin/run-ts.mjs'), [join(REPO, 'bench/_bullmq-worker.ts')], {
+    env: { ...process.env, REDIS_PORT: String(redis.port), QUEUE: queue, CONCURRENCY: String(C) },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  })
+  await new Promise<void>((resolve, reject) => {
+    child.once('message', () => resolve())
+    child.once('exit', (code) => reject(new Error(`BullMQ worker exited (${code}) before it was ready`)))
+  })
+  return child
+}
+
+export default async function run(): Promise<BenchSection[]> {
+  const root = await mkdtemp(join(tmpdir(), 'ktrdr-bench-peers-'))
+  const children: KtrdrChild[] = []
+  const closers: Array<() => unknown> = []
+  const load0 = loadavg()
+  try {
+    const { archive, built } = await buildEcho(join(root, 'build'))
+    const redisSkip = redisUnavailable()
+
+    // KTRDR: two gateways with a host each (call path: over the host channel, and over HTTP only),
+    // two with none (every invocation queues: accepts).
+    const callHome = join(root, 'call')
+    const httpHome = join(root, 'call-http')
+    const [gw, gwHttp, normal, full] = await Promise.all([
+      startGateway(callHome, {}),
+      startGateway(httpHome, {}),
+      startGateway(join(root, 'normal'), { KTRDR_DB_SYNC: 'normal' }),
+      startGateway(join(root, 'full'), { KTRDR_DB_SYNC: 'full' }),
+    ])
+    children.push(gw.child, gwHttp.child, normal.child, full.child)
+    const [version] = await Promise.all([gw, gwHttp, normal, full].map((g) => publish(g.url, 'echo', archive)))
+    const startHost = async (gatewayUrl: string, home: string, channel: boolean) => {
+      const port = await freePort()
+      const child = spawnKtrdr(
+        ['host', '--api', gatewayUrl, '--id', 'bench-host', '--port', String(port), '--home', home, '--no-gpu', '--slots', String(C)],
+        {
+          KTRDR_API_TOKEN: '',
+          KTRDR_CLUSTER_TOKEN: '',
+          LOG_LEVEL: 'warn',
+          KTRDR_HOST_MAX_IDLE_EXECUTORS: String(C),
+          KTRDR_HOST_CHANNEL: channel ? '1' : '0',
+        },
+      )
+      children.push(child)
+      await until(
+        async () => (await fetch(`${gatewayUrl}/api/v1/workers/bench-host`)).ok,
+        120_000,
+        `host registered\n${child.output()}`,
+        100,
+      )
+      return { child, url: `http://127.0.0.1:${port}` }
+    }
+    const [host, hostHttp] = await Promise.all([startHost(gw.url, callHome, true), startHost(gwHttp.url, httpHome, false)])
+    const hostUrl = host.url
+
+    const ref = {
+      name: 'echo',
+      version: version!.version,
+      sha256: built.sha256,
+      bundle_key: (version as unknown as { bundle_key: string }).bundle_key,
+      timeout_seconds: 60,
+    }
+    const direct = poster(C)
+    const viaGw = poster(C)
+    const viaGwHttp = poster(C)
+    const accepts = { normal: poster(C), full: poster(C) }
+    closers.push(direct.close, viaGw.close, viaGwHttp.close, accepts.normal.close, accepts.full.close)
+    let n = 0
+    const calls: Record<string, Call> = {
+      direct: async () => {
+        const req: DispatchRequest = {
+          operation_id: `op_bench_direct_${++n}`,
+          attempt: 1,
+          function: ref,
+          input: {},
+          deadline_ms: Date.now() + 60_000,
+        }
+        const r = await direct.post(`${hostUrl}/invocations?wait=1`, req)
+        if (r.status !== 200) throw new Error(`direct call failed: ${r.status} ${r.text}`)
+      },
+      gateway: async () => {
+        const r = await viaGw.post(`${gw.url}/api/v1/functions/echo/invoke`, { input: {}, wait_seconds: 30 })
+        if (r.status !== 200 || !r.text.includes('"status":"completed"')) throw new Error(`gateway call failed: ${r.status} ${r.text}`)
+      },
+      'gateway http': async () => {
+        const r = await viaGwHttp.post(`${gwHttp.url}/api/v1/functions/echo/invoke`, { input: {}, wait_seconds: 30 })
+        if (r.status !== 200 || !r.text.includes('"status":"completed"')) throw new Error(`gateway call failed: ${r.status} ${r.text}`)
+      },
+      'accept normal': async () => {
+        const r = await accepts.normal.post(`${normal.url}/api/v1/functions/echo/invoke`, { input: {} })
+        if (r.status !== 202) throw new Error(`accept failed: ${r.status} ${r.text}`)
+      },
+      'accept full': async () => {
+        const r = await accepts.full.post(`${full.url}/api/v1/functions/echo/invoke`, { input: {} })
+        if (r.status !== 202) throw new Error(`accept failed: ${r.status} ${r.text}`)
+      },
+    }
+
+    // BullMQ: a Worker process on a Redis with everysec (the no-op rows), Queue.add on that one and
+    // on a Redis with appendfsync always (accepts; nothing consumes those queues).
+    const peer: { version?: string; bullmq?: string } = {}
+    const peerPids: Record<string, number[]> = {}
+    if (!redisSkip) {
+      const { Queue, QueueEvents } = await import('bullmq')
+      peer.bullmq = (createRequire(import.meta.url)('bullmq/package.json') as { version: string }).version
+      const everysec = await startRedis('everysec')
+      closers.push(everysec.stop)
+      const always = await startRedis('always')
+      closers.push(always.stop)
+      peer.version = everysec.version
+      const worker = await startBullWorker(everysec, 'noop')
+      closers.push(
+        () =>
+          new Promise<void>((resolve) => {
+            worker.once('exit', () => resolve())
+            worker.disconnect()
+          }),
+      )
+      const conn = (r: RedisServer) => ({ host: '127.0.0.1', port: r.port })
+      const noop = new Queue('noop', { connection: conn(everysec) })
+      const events = new QueueEvents('noop', { connection: conn(everysec) })
+      await events.waitUntilReady()
+      const addEverysec = new Queue('accepts', { connection: conn(everysec) })
+      const addAlways = new Queue('accepts', { connection: conn(always) })
+      // Each pending add holds a 'closing' listener: 16 at once is by design here.
+      for (const q of [noop, addEverysec, addAlways]) q.setMaxListeners(4 * C)
+      events.setMaxListeners(4 * C)
+      closers.push(() => Promise.all([noop.close(), events.close(), addEverysec.close(), addAlways.close()]))
+      peerPids.bullmq = [everysec.pid, worker.pid!]
+      peerPids['bullmq add always'] = [always.pid]
+      peerPids['bullmq add everysec'] = [everysec.pid]
+      calls.bullmq = async () => {
+        const job = await noop.add('noop', {})
+        await job.waitUntilFinished(events, 30_000)
+      }
+      calls['bullmq add always'] = async () => {
+        await addAlways.add('noop', {})
+      }
+      calls['bullmq add everysec'] = async () => {
+        await addEverysec.add('noop', {})
+      }
+    }
+    const has = (k: string) => k in calls
+    // The processes that serve each side (their forked executors included, through the tree).
+    const hostPid = host.child.proc.pid!
+    const servers: Record<string, number[]> = {
+      direct: [hostPid],
+      gateway: [gw.child.proc.pid!, hostPid],
+      'gateway http': [gwHttp.child.proc.pid!, hostHttp.child.proc.pid!],
+      'accept normal': [normal.child.proc.pid!],
+      'accept full': [full.child.proc.pid!],
+      ...peerPids,
+    }
+
+    // Warm-up: every executor slot of the host and every connection of every client.
+    for (const k of Object.keys(calls)) await throughput(calls[k]!, C, 1.5)
+    for (const k of Object.keys(calls)) for (let i = 0; i < 30; i++) await calls[k]!()
+
+    const lat: Record<string, Array<{ p50: number; p99: number }>> = {}
+    const tput: Record<string, number[]> = {}
+    /** CPU µs per operation during the c=16 phases: servers (all their processes) and the client. */
+    const cpu: Record<string, Array<{ server: number; client: number }>> = {}
+    const measured = async (k: string) => {
+      const { value, serverCpu, clientCpu } = await withCpu(servers[k]!, () => throughput(calls[k]!, C, SECONDS))
+      const ops = value * SECONDS
+      ;(cpu[k] ??= []).push({ server: (serverCpu / ops) * 1e6, client: (clientCpu / ops) * 1e6 })
+      return value
+    }
+    const callPath = ['direct', 'gateway', 'gateway http', 'bullmq'].filter(has)
+    const acceptCases = ['accept normal', 'accept full', 'bullmq add always', 'bullmq add everysec'].filter(has)
+    for (let round = 0; round < ROUNDS; round++) {
+      // Alternate the order too, so no side always runs right after the same neighbour.
+      const order = (xs: string[]) => (round % 2 ? [...xs].reverse() : xs)
+      for (const k of order(callPath)) (lat[k] ??= []).push(await latencies(calls[k]!, CALLS))
+      for (const k of order(callPath)) (tput[k] ??= []).push(await measured(k))
+      for (const k of order(acceptCases)) (tput[k] ??= []).push(await measured(k))
+      for (const k of order(acceptCases)) (lat[k] ??= []).push(await latencies(calls[k]!, CALLS))
+    }
+    const load1 = loadavg()
+
+    const perRound = (a: string, b: string, fn: (x: number, y: number) => number, src: Record<string, any[]>, key?: 'p50' | 'p99') =>
+      src[a]!.map((x, i) => fn(key ? x[key] : x, key ? src[b]![i][key] : src[b]![i]))
+    const sub = (x: number, y: number) => x - y
+    const div = (x: number, y: number) => x / y
+    const machine = `load average ${load0.map((x) => f(x, 1)).join('/')} before, ${load1.map((x) => f(x, 1)).join('/')} after (1/5/15 min) on the 2 shared cores`
+    const skipped = redisSkip ? [`BullMQ rows skipped: ${redisSkip}.`] : []
+    const peerName = peer.version ? `BullMQ ${peer.bullmq} + redis-server ${peer.version}` : 'BullMQ'
+
+    // 1. c=1 latency.
+    const addedP50 = perRound('gateway', 'direct', sub, lat, 'p50')
+    const addedP99 = perRound('gateway', 'direct', sub, lat, 'p99')
+    const latRow = (k: string, label: string) => ({
+      case: label,
+      'p50 ms': spread(lat[k]!.map((x) => x.p50)),
+      'p99 ms': spread(lat[k]!.map((x) => x.p99)),
+    })
+    const s1: BenchSection = {
+      title: 'Peers: warm no-op call path, c=1 (gateway → host vs host direct vs BullMQ)',
+      rows: [
+        { ...latRow('direct', 'host called directly (POST /invocations?wait=1)'), 'added p50 ms': '', 'added p99 ms': '', goal: '' },
+        {
+          ...latRow('gateway', 'through the gateway (invoke, wait_seconds)'),
+          'added p50 ms': spread(addedP50),
+          'added p99 ms': spread(addedP99),
+          goal: `added p50 ≤ 1 ms (${median(addedP50) <= 1 ? 'met' : 'not met'}), p99 ≤ 5 ms (${median(addedP99) <= 5 ? 'met' : 'not met'})`,
+        },
+        {
+          ...latRow('gateway http', 'the same over HTTP only (host with KTRDR_HOST_CHANNEL=0)'),
+          'added p50 ms': spread(perRound('gateway http', 'direct', sub, lat, 'p50')),
+          'added p99 ms': spread(perRound('gateway http', 'direct', sub, lat, 'p99')),
+          goal: '',
+        },
+        ...(has('bullmq')
+          ? [{ ...latRow('bullmq', `${peerName}: Queue.add + job.waitUntilFinished`), 'added p50 ms': '', 'added p99 ms': '', goal: '' }]
+          : []),
+      ],
+      notes: [
+        `${ROUNDS} rounds of ${CALLS} sequential calls per side, sides alternating; median [min–max] over the rounds; added = gateway − direct per round. ${machine}.`,
+        'KTRDR: `ktrdr gateway` (SQLite, KTRDR_DB_SYNC=normal) and `ktrdr host` (16 slots) as child processes; the no-op is the echo bundle in a forked executor. The HTTP-only row is a second, identical gateway and host whose host does not open its channel; "added" compares both with the first host called directly. BullMQ: a Worker process (concurrency 16, processor returns the job data) on redis-server with AOF everysec.',
+        ...skipped,
+      ],
+    }
+
+    // 2. c=16 throughput.
+    const cpuCols = (k: string) => ({
+      'server CPU µs/op': spread(
+        cpu[k]!.map((x) => x.server),
+        0,
+      ),
+      'client CPU µs/op': spread(
+        cpu[k]!.map((x) => x.client),
+        0,
+      ),
+    })
+    const vsDirect = perRound('gateway', 'direct', div, tput)
+    const vsBull = has('bullmq') ? perRound('gateway', 'bullmq', div, tput) : []
+    const s2: BenchSection = {
+      title: 'Peers: warm no-op throughput, c=16',
+      rows: [
+        {
+          case: 'host called directly',
+          'req/s': spread(tput.direct!, 0),
+          ...cpuCols('direct'),
+          'gateway ÷ this': spread(vsDirect),
+          goal: '≥ 0.8',
+        },
+        ...(has('bullmq')
+          ? [
+              {
+                case: `${peerName}: Queue.add + waitUntilFinished`,
+                'req/s': spread(tput.bullmq!, 0),
+                ...cpuCols('bullmq'),
+                'gateway ÷ this': spread(vsBull),
+                goal: '≥ 1.0',
+              },
+            ]
+          : []),
+        {
+          case: 'through the gateway, HTTP only (KTRDR_HOST_CHANNEL=0)',
+          'req/s': spread(tput['gateway http']!, 0),
+          ...cpuCols('gateway http'),
+          'gateway ÷ this': spread(perRound('gateway', 'gateway http', div, tput)),
+          goal: '',
+        },
+        {
+          case: 'through the gateway',
+          'req/s': spread(tput.gateway!, 0),
+          ...cpuCols('gateway'),
+          'gateway ÷ this': '',
+          goal: `${median(vsDirect) >= 0.8 ? 'met' : 'not met'} vs direct${has('bullmq') ? `, ${median(vsBull) >= 1 ? 'met' : 'not met'} vs BullMQ` : ''}`,
+        },
+      ],
+      notes: [
+        `${ROUNDS} rounds of ${SECONDS} s per side, ${C} keep-alive clients in this process, sides alternating. ${machine}.`,
+        'CPU µs/op: user + system time per completed call during the c=16 phase, of the serving processes with their children (gateway, host and its executors; redis-server and the BullMQ worker) and of this client process. On a loaded machine it moves less than req/s, which also depends on how much CPU the scheduler hands each side.',
+        ...skipped,
+      ],
+    }
+
+    // 3. Durable accepts.
+    const base = has('bullmq add always') ? 'bullmq add always' : null
+    const acceptRow = (k: string, label: string, fsyncs: string) => ({
+      case: label,
+      'fsync before the answer': fsyncs,
+      'c=16 per s': spread(tput[k]!, 0),
+      '÷ BullMQ always': base ? spread(perRound(k, base, div, tput)) : '',
+      ...cpuCols(k),
+      'c=1 p50 ms': spread(lat[k]!.map((x) => x.p50)),
+      'c=1 p99 ms': spread(lat[k]!.map((x) => x.p99)),
+    })
+    const normalVsAlways = base ? median(perRound('accept normal', base, div, tput)) : NaN
+    const s3: BenchSection = {
+      title: 'Peers: durable accepts (202 committed) vs BullMQ Queue.add',
+      rows: [
+        acceptRow('accept normal', 'KTRDR, KTRDR_DB_SYNC=normal (default)', 'no: WAL written, fsync at checkpoints'),
+        acceptRow('accept full', 'KTRDR, KTRDR_DB_SYNC=full', 'yes: WAL fsync per group commit'),
+        ...(base
+          ? [
+              acceptRow('bullmq add always', `${peerName}, AOF appendfsync always`, 'yes: AOF fsync per event-loop batch'),
+              acceptRow('bullmq add everysec', `${peerName}, AOF appendfsync everysec`, 'no: AOF written, fsync each second'),
+            ]
+          : []),
+      ],
+      notes: [
+        `Goal: KTRDR ≥ 1.0× BullMQ with appendfsync always at c=16 (${Number.isNaN(normalVsAlways) ? 'no peer' : normalVsAlways >= 1 ? 'met' : 'not met'} with the default normal), p99 ≤ 2 ms at c=1.`,
+        'Accepts: no host registered and no BullMQ worker on these queues, so each accepted invocation / job stays queued. Both "no" rows survive a SIGKILL of the server process (the data is in the OS page cache) but not a power loss; both "yes" rows survive both.',
+        `${ROUNDS} rounds: ${SECONDS} s at c=${C}, then ${CALLS} sequential calls, sides alternating. ${machine}.`,
+        ...skipped,
+      ],
+    }
+    return [s1, s2, s3]
+  } finally {
+    // Last opened, first closed: queues before the worker, the worker before its Redis.
+    for (const close of closers.reverse()) await Promise.resolve(close()).catch(() => {})
+    await Promise.all(children.map((c) => c.kill('SIGTERM')))
+    await rm(root, { recursive: true, force: true })
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  for (const section of await run()) {
+    console.log(`\n## ${section.title}`)
+    console.table(section.rows)
+    for (const n of section.notes ?? []) console.log(`- ${n}`)
+  }
+  process.exit(0)
+}

@@ -1,0 +1,36 @@
+// The research pack on its own, without the route modules research/index.ts also exports: what
+// cli.ts loads, so that `ktrdr --help` does not evaluate the research API (and the gateway,
+// trading core and zod schemas it imports) just to list commands.
+import { defineKtrdrPack } from '../runtime/cli/index.ts'
+import { seedExampleStrategies } from './seed.ts'
+
+export const researchPack = defineKtrdrPack({
+  name: 'research',
+  // The research API, then the dashboard that shows it (/ui).
+  routes: async () => [...(await import('./api/index.ts')).researchRoutes, ...(await import('./ui/index.ts')).dashboardRoutes],
+  commands: {
+    data: {
+      description: 'Market data cache: list, show, import, generate, resample (local, or a cluster with --url)',
+      load: () => import('./cli/data.ts').then((m) => m.default),
+    },
+    strategy: { description: 'v3 strategy grammar tools', load: () => import('./cli/strategy.ts').then((m) => m.default) },
+    demo: {
+      description: 'Local cluster + synthetic market + train + backtest, end to end through the REST API',
+      load: () => import('./cli/demo.ts').then((m) => m.default),
+    },
+    report: {
+      description: 'Write a self-contained HTML tearsheet (charts, metrics beside baselines) of a finished backtest or training',
+      load: () => import('./cli/report.ts').then((m) => m.default),
+    },
+    compare: {
+      description: 'Compare 2–6 completed backtests (or trainings) side by side, each figure beside its baselines',
+      load: () => import('./cli/compare.ts').then((m) => m.default),
+    },
+  },
+  // A fresh cluster can run train and backtest by strategy_name right away.
+  async onUp({ gateway, logger }) {
+    const seeded = await seedExampleStrategies(gateway.services.storage.strategies)
+    if (seeded.length) logger.info(`Example strategies stored in the strategies mount: ${seeded.join(', ')}`)
+    logger.info(`Dashboard: ${gateway.url}/ui/`)
+  },
+})

@@ -1,0 +1,135 @@
+// The operation store and the operations on top of it on either backend (SQLite via store.test.ts,
+// PostgreSQL via postgres.cluster.test.ts): the same contract, the same answers, across restarts.
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { Operation } from '../../protocol/index.ts'
+import { createOperationStore, type StoredOperation } from '../_store.ts'
+import type { TestBackend } from './_backends.ts'
+import { startFakeHost, startTestGateway, until, type TestGateway } from '../../../test/kit/index.ts'
+
+export function stored(i: number, patch: Partial<Operation> = {}): StoredOperation {
+  const at = new Date(Date.UTC(2024, 0, 1, 0, 0, i)).toISOString()
+  const op = {
+    operation_id: `op_test_${i}`,
+    operation_type: i % 2 ? 'training' : 'backtesting',
+    status: 'pending',
+    function: { name: i % 2 ? 'train' : 'backtest', version: 1, sha256: 'a'.repeat(64), requested: 'x' },
+    input: { i },
+    progress: { percentage: 0 },
+    result: null,
+    error: null,
+    worker_id: null,
+    attempts: 0,
+    max_attempts: 3,
+    priority: 0,
+    idempotency_key: null,
+    placement: { prefer_gpu: false, require_gpu: false },
+    created_at: at,
+    started_at: null,
+    completed_at: null,
+    updated_at: at,
+    timings: { queued_at: at, placed_at: null, bundle_ready_at: null, started_at: null, finished_at: null },
+    metadata: {},
+    ...patch,
+  } as unknown as Operation
+  return { op, plan: { placement: { preferGpu: false, requireGpu: false } } as never, seq: i, lastEventSeq: 0 }
+}
+
+export function describeOperationStore(backend: TestBackend) {
+  describe(`operation store on ${backend.name}`, () => {
+    const cleanups: Array<() => Promise<unknown> | unknown> = []
+    afterEach(async () => {
+      while (cleanups.length) await cleanups.pop()!()
+    })
+    const tempDir = async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'ktrdr-store-'))
+      cleanups.unshift(() => rm(dir, { recursive: true, force: true }))
+      return dir
+    }
+    const op = (g: TestGateway, id: string) => g.api<Operation>(`/api/v1/operations/${id}`).then((r) => r.body)
+
+    it('acknowledges inserts after commit, keeps state across a reopen, lists, filters and purges the same way', async () => {
+      const { open } = await backend.fresh(await tempDir())
+      let db = await open()
+      let store = await createOperationStore(db)
+      expect(store.nextSeq).toBe(0)
+      // One turn: the three inserts share one commit.
+      const keyed = stored(3, { idempotency_key: 'key-1' })
+      await Promise.all([store.insertBatched(stored(1)), store.insertBatched(stored(2)), store.insertBatched(keyed)])
+      await expect(store.insertBatched(stored(4, { idempotency_key: 'key-1' }))).rejects.toThrow(/UNIQUE/)
+      // A host event seq is epoch ms (> 2^31): it must come back as the same number.
+      const running = (await store.get('op_test_2'))!
+      running.op.status = 'completed'
+      running.op.result = { ok: true }
+      running.lastEventSeq = Date.now()
+      store.update(running)
+      await store.flushed()
+      await db.close()
+
+      db = await open()
+      cleanups.push(() => db.close())
+      store = await createOperationStore(db)
+      expect(store.nextSeq).toBe(3)
+      const back = (await store.get('op_test_2'))!
+      expect(back.op.status).toBe('completed')
+      expect(back.op.result).toEqual({ ok: true })
+      expect(back.lastEventSeq).toBe(running.lastEventSeq)
+      expect(typeof back.seq).toBe('number')
+      expect((await store.getByIdempotencyKey('key-1'))!.op.operation_id).toBe('op_test_3')
+      expect(await store.get('op_missing')).toBeNull()
+      expect((await store.loadLive()).map((s) => s.op.operation_id)).toEqual(['op_test_1', 'op_test_3'])
+      expect(await store.list({ status: ['completed'], limit: 10, offset: 0 })).toMatchObject({
+        total: 1,
+        items: [{ operation_id: 'op_test_2' }],
+      })
+      expect(await store.list({ operation_type: 'training', limit: 10, offset: 0 })).toMatchObject({
+        total: 2,
+        items: [{ operation_id: 'op_test_3' }, { operation_id: 'op_test_1' }],
+      })
+      expect((await store.list({ limit: 1, offset: 1 })).items.map((o) => o.operation_id)).toEqual(['op_test_2'])
+      // A deferred update is visible to list (written first) and to get before its commit.
+      const pending = (await store.get('op_test_1'))!
+      pending.op.status = 'failed'
+      store.update(pending)
+      expect((await store.get('op_test_1'))!.op.status).toBe('failed')
+      expect((await store.list({ status: ['failed'], limit: 10, offset: 0 })).total).toBe(1)
+      expect(await store.purgeFinished('2100-01-01T00:00:00.000Z')).toBe(2)
+      expect((await store.list({ limit: 10, offset: 0 })).items.map((o) => o.operation_id)).toEqual(['op_test_3'])
+    })
+
+    it('survives a gateway restart: queued stays queued, running re-attaches, finished stays finished', async () => {
+      const dir = await tempDir()
+      const { gateway: config } = await backend.fresh(dir)
+      const first = await startTestGateway(config, dir)
+      const h = await startFakeHost({ gatewayUrl: first.url, workerId: 'h', heartbeatMs: 100 })
+      cleanups.push(() => h.close())
+      const finished = await first.api<Operation>('/api/v1/functions/echo/invoke', { body: { input: {}, wait_seconds: 5 } })
+      const running = await first.api<Operation>('/api/v1/functions/echo/invoke', { body: { input: { delay_ms: 1500 } } })
+      const queued = await first.api<Operation>('/api/v1/functions/echo/invoke', { body: { input: {} } })
+      await until(async () => (await op(first, running.body.operation_id)).status === 'running')
+      const port = first.gateway.port
+      await first.close(true)
+      const second = await startTestGateway({ ...config, port }, dir)
+      cleanups.push(() => second.close())
+      expect((await op(second, finished.body.operation_id)).status).toBe('completed')
+      expect(['pending', 'running']).toContain((await op(second, queued.body.operation_id)).status)
+      // The host's next heartbeat gets a 404, it re-registers with what it runs, the op re-attaches.
+      await until(async () => (await second.api('/api/v1/workers/h')).status === 200, 5000, 're-registration')
+      const r = await until(async () => {
+        const o = await op(second, running.body.operation_id)
+        return o.status === 'completed' ? o : null
+      }, 5000)
+      expect(r.attempts).toBe(1)
+      expect(
+        (
+          await until(async () => {
+            const o = await op(second, queued.body.operation_id)
+            return o.status === 'completed' ? o : null
+          })
+        ).worker_id,
+      ).toBe('h')
+    })
+  })
+}
