@@ -23,7 +23,15 @@ export default defineNitroConfig({
   plugins: [here('./server/plugin.ts')],
   errorHandler: here('./runtime/gateway/nitro/error.ts'),
   // Native addon (loaded through db0's dynamic import): trace it into .output/server/node_modules.
-  externals: { external: ['better-sqlite3'], traceInclude: [createRequire(import.meta.url).resolve('better-sqlite3')] },
+  // The API reference page's files (read from disk at request time, invisible to the tracer).
+  externals: {
+    external: ['better-sqlite3'],
+    traceInclude: [
+      createRequire(import.meta.url).resolve('better-sqlite3'),
+      createRequire(import.meta.url).resolve('swagger-ui-dist/swagger-ui-bundle.js'),
+      createRequire(import.meta.url).resolve('swagger-ui-dist/swagger-ui.css'),
+    ],
+  },
   typescript: { generateTsConfig: false },
   // The dashboard (research/ui/public) and its chart library next to the server: .output/ui, which
   // server/plugin.ts serves at /ui.

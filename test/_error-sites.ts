@@ -206,7 +206,10 @@ export function scanErrorSites(root: string, files = listSourceFiles(root)): Err
         const isInput =
           (ts.isNewExpression(parent) && parent.expression.getText(sf) === 'KtrdrError') ||
           (ts.isCallExpression(parent) && parent.expression.kind === ts.SyntaxKind.SuperKeyword)
-        if (!isInput && keys.has('code') && keys.has('message') && keys.has('retryable'))
+        // A schema describing an error's fields (OpenAPI) holds objects, not the values themselves.
+        const codeValue = node.properties.find((p) => p.name?.getText(sf) === 'code')
+        const describesFields = !!codeValue && ts.isPropertyAssignment(codeValue) && ts.isObjectLiteralExpression(codeValue.initializer)
+        if (!isInput && !describesFields && keys.has('code') && keys.has('message') && keys.has('retryable'))
           problems.push(
             `${where(node)}: an error spelled out as {code, message, retryable}: build it with errorInfo(code, message, details)`,
           )

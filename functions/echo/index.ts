@@ -9,13 +9,15 @@ import { defineFunction } from '../../runtime/function/index.ts'
  */
 export default defineFunction({
   name: 'echo',
-  description: 'Echoes its input with progress per step; can throw, exit, hang or run out of memory on request',
+  description: 'Echoes its input with progress and a log line per step; can print, throw, exit, hang or run out of memory on request',
   operation_type: 'dummy',
   input: z.object({
     message: z.string().max(10_000).optional(),
     delay_ms: z.number().int().min(0).max(3_600_000).default(0),
     steps: z.number().int().min(0).max(10_000).default(0),
     fail: z.enum(['throw', 'exit', 'hang', 'oom']).optional(),
+    /** Written to stdout and to stderr (one line each) before the first step: tests of operation logs. */
+    print: z.string().max(10_000).optional(),
     /** Keep running after cancel (tests that the host kills such a function). */
     ignore_abort: z.boolean().default(false),
   }),
@@ -25,9 +27,14 @@ export default defineFunction({
     const started = Date.now()
     const stepMs = input.steps > 0 ? input.delay_ms / input.steps : input.delay_ms
     const signal = input.ignore_abort ? undefined : ctx.signal
+    if (input.print !== undefined) {
+      console.log(input.print)
+      console.error(input.print)
+    }
     for (let step = 1; step <= input.steps; step++) {
       if (stepMs > 0) await sleep(stepMs, undefined, { signal })
       signal?.throwIfAborted()
+      ctx.logger.info(`Step ${step}/${input.steps}`)
       ctx.progress({
         percentage: (step / input.steps) * 100,
         current_step: `Step ${step}/${input.steps}`,

@@ -1,6 +1,6 @@
 import { defineEventHandler } from 'h3'
 import { TIMEFRAMES, TIMEFRAME_MINUTES, listDatasets } from '../../trading/index.ts'
-import { defineGatewayRoutes } from '../../runtime/gateway/index.ts'
+import { defineGatewayRoutes, pageOf, pageParams } from '../../runtime/gateway/index.ts'
 
 const UNITS: Array<[number, string]> = [
   [10080, 'Week'],
@@ -25,15 +25,18 @@ function describeTimeframe(id: string, minutes: number) {
 export default defineGatewayRoutes((router, ctx) => {
   router.get(
     '/api/v1/timeframes',
-    defineEventHandler(() => ({
+    defineEventHandler((event) => ({
       success: true,
-      data: TIMEFRAMES.map((tf) => describeTimeframe(tf, TIMEFRAME_MINUTES[tf])),
+      ...pageOf(
+        TIMEFRAMES.map((tf) => describeTimeframe(tf, TIMEFRAME_MINUTES[tf])),
+        pageParams(event, { limit: 1000, maxLimit: 10_000 }),
+      ),
     })),
   )
 
   router.get(
     '/api/v1/symbols',
-    defineEventHandler(async () => {
+    defineEventHandler(async (event) => {
       const bySymbol = new Map<string, Awaited<ReturnType<typeof listDatasets>>>()
       for (const d of await listDatasets(ctx.storage.data)) bySymbol.set(d.symbol, [...(bySymbol.get(d.symbol) ?? []), d])
       const data = [...bySymbol].map(([symbol, sets]) => {
@@ -51,7 +54,7 @@ export default defineGatewayRoutes((router, ctx) => {
           datasets: sets.map((s) => ({ timeframe: s.timeframe, start: s.start, end: s.end, bars: s.bars, synthetic: s.synthetic })),
         }
       })
-      return { success: true, data }
+      return { success: true, ...pageOf(data, pageParams(event, { limit: 1000, maxLimit: 10_000 })) }
     }),
   )
 })

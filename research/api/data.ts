@@ -1,6 +1,6 @@
 import { defineEventHandler, getQuery, getRouterParam } from 'h3'
 import { KtrdrError } from '../../trading/index.ts'
-import { defineGatewayRoutes } from '../../runtime/gateway/index.ts'
+import { defineGatewayRoutes, pageOf, pageParams } from '../../runtime/gateway/index.ts'
 import { assertSymbol, assertTimeframe, formatIsoSeconds, listDatasets, loadBars, readMeta, sliceSeries } from '../../trading/index.ts'
 
 /** Cached market data (cache only; ib-fetch fills it). Synthetic sets say so in every response. */
@@ -17,13 +17,11 @@ export default defineGatewayRoutes((router, ctx) => {
         symbol: symbol === undefined ? undefined : assertSymbol(symbol),
         timeframe: timeframe === undefined ? undefined : assertTimeframe(timeframe),
       })
-      return {
-        success: true,
-        data: datasets.map(({ meta, ...d }) => ({
-          ...d,
-          ...(d.synthetic ? { generator: meta?.generator, seed: meta?.seed, preset: meta?.preset } : {}),
-        })),
-      }
+      const all = datasets.map(({ meta, ...d }) => ({
+        ...d,
+        ...(d.synthetic ? { generator: meta?.generator, seed: meta?.seed, preset: meta?.preset } : {}),
+      }))
+      return { success: true, ...pageOf(all, pageParams(event, { limit: 1000, maxLimit: 10_000 })) }
     }),
   )
 

@@ -1,7 +1,7 @@
 import { defineEventHandler, getRouterParam } from 'h3'
 import type { Storage } from 'unstorage'
 import { KtrdrError } from '../../trading/index.ts'
-import { defineGatewayRoutes, parseStoreKey, sendStoredFile, storedSize } from '../../runtime/gateway/index.ts'
+import { defineGatewayRoutes, pageOf, pageParams, parseStoreKey, sendStoredFile, storedSize } from '../../runtime/gateway/index.ts'
 
 import { MODEL_FILES, MODEL_LATEST_POINTER_RE as LATEST_RE, MODEL_VERSION_DIR_RE as VERSION_RE } from '../../trading/index.ts'
 
@@ -105,7 +105,8 @@ export default defineGatewayRoutes((router, ctx) => {
 
   router.get(
     '/api/v1/models',
-    defineEventHandler(async () => {
+    defineEventHandler(async (event) => {
+      const page = pageParams(event, { limit: 1000, maxLimit: 10_000 })
       const strategies = scan(await models.getKeys())
       const data = []
       for (const [strategy, entry] of [...strategies].sort(([a], [b]) => a.localeCompare(b))) {
@@ -119,7 +120,7 @@ export default defineGatewayRoutes((router, ctx) => {
         versions.sort((a, b) => a.timeframe.localeCompare(b.timeframe) || b.number - a.number)
         data.push({ strategy, latest, versions: versions.map((v) => ({ ...v, latest: latest[v.timeframe] === v.version })) })
       }
-      return { success: true, data }
+      return { success: true, ...pageOf(data, page) }
     }),
   )
 

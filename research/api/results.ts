@@ -1,6 +1,6 @@
 import { defineEventHandler, getQuery, getRouterParam } from 'h3'
 import { KtrdrError } from '../../trading/index.ts'
-import { defineGatewayRoutes, listStoreKeys, parseStoreKey, sendStoredFile } from '../../runtime/gateway/index.ts'
+import { defineGatewayRoutes, pageOf, pageParams, listStoreKeys, parseStoreKey, sendStoredFile } from '../../runtime/gateway/index.ts'
 
 const PREFIX = '/api/v1/results'
 const urlPath = (key: string) => key.split('/').map(encodeURIComponent).join('/')
@@ -34,7 +34,8 @@ export default defineGatewayRoutes((router, ctx) => {
         })
       }
       return {
-        success: true,
+        // A failed operation has no results to speak of: success says whether it produced them.
+        success: op.status === 'completed',
         operation_id: op.operation_id,
         operation_type: op.operation_type,
         status: op.status,
@@ -45,7 +46,7 @@ export default defineGatewayRoutes((router, ctx) => {
     }),
   )
 
-  /** A file → its bytes; a folder → the keys under it; `?prefix=` on the root lists too. */
+  /** A file → its bytes; a folder → its files `{key, url}` in the list envelope; `?prefix=` on the root lists too. */
   const read = defineEventHandler(async (event) => {
     const path = event.path.split('?')[0]
     const key = parseStoreKey(path.slice(PREFIX.length), 'Results')
@@ -62,7 +63,8 @@ export default defineGatewayRoutes((router, ctx) => {
         message: `No result file or folder "${key}" in the results mount: backtests write backtests/<operation_id>/…; see the keys of an operation with GET ${PREFIX}/backtests/<operation_id>`,
       })
     }
-    return { success: true, prefix, keys, urls: keys.map((k) => `${PREFIX}/${urlPath(k)}`) }
+    const files = keys.map((k) => ({ key: k, url: `${PREFIX}/${urlPath(k)}` }))
+    return { success: true, prefix, ...pageOf(files, pageParams(event, { limit: 1000, maxLimit: 10_000 })) }
   })
   router.get(PREFIX, read)
   router.get(`${PREFIX}/**`, read)

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { defineEventHandler, getRequestHeader, getRouterParam, setResponseStatus, type H3Event } from 'h3'
 import { KtrdrError } from '../../trading/index.ts'
-import { defineGatewayRoutes, readBodyBytes } from '../../runtime/gateway/index.ts'
+import { defineGatewayRoutes, pageOf, pageParams, readBodyBytes } from '../../runtime/gateway/index.ts'
 import { createStrategyValidator } from './_strategy-validator.ts'
 import type { validateStrategy } from '../../trading/index.ts'
 
@@ -145,7 +145,8 @@ export default defineGatewayRoutes((router, ctx) => {
 
   router.get(
     '/api/v1/strategies',
-    defineEventHandler(async () => {
+    defineEventHandler(async (event) => {
+      const page = pageParams(event, { limit: 1000, maxLimit: 10_000 })
       const keys = (await ctx.storage.strategies.getKeys()).filter((k) => /\.ya?ml$/.test(k) && !k.includes(':'))
       const data = []
       for (const key of keys.sort()) {
@@ -159,7 +160,7 @@ export default defineGatewayRoutes((router, ctx) => {
           errors: result.errors.length,
         })
       }
-      return { success: true, data }
+      return { success: true, ...pageOf(data, page) }
     }),
   )
 

@@ -56,12 +56,21 @@ async function useDataStorage(dir?: string) {
   return createKtrdrStorage(dir ? { mounts: { data: { driver: 'fs', base: dir } } } : {})
 }
 
-/** The gateway's dataset entries, shaped like listDatasets' (the synthetic markers back in `meta`). */
+/**
+ * The gateway's dataset entries, every page of the list envelope, shaped like listDatasets' (the
+ * synthetic markers back in `meta`).
+ */
 async function remoteDatasets(api: Gateway, query: { symbol?: string; timeframe?: string } = {}): Promise<DatasetInfo[]> {
-  const res = await api<{ data: Array<DatasetInfo & { generator?: string; seed?: number; preset?: string }> }>('/api/v1/data', { query })
-  return res.data.map(({ generator, seed, preset, ...d }) =>
-    d.synthetic ? { ...d, meta: { synthetic: true, generator, seed, preset } } : d,
-  )
+  type Entry = DatasetInfo & { generator?: string; seed?: number; preset?: string }
+  const all: Entry[] = []
+  for (;;) {
+    const page = await api<{ data: Entry[]; total_count: number }>('/api/v1/data', {
+      query: { ...query, limit: 10_000, offset: all.length },
+    })
+    all.push(...page.data)
+    if (!page.data.length || all.length >= page.total_count) break
+  }
+  return all.map(({ generator, seed, preset, ...d }) => (d.synthetic ? { ...d, meta: { synthetic: true, generator, seed, preset } } : d))
 }
 
 const list = defineCommand({

@@ -271,7 +271,7 @@ export async function runDemo(o: DemoOptions): Promise<void> {
     log.log(`  dashboard     ${base}/ui/#/backtests/${bt.operation_id}   (and #/trainings/${train.operation_id})`)
     log.log(`  tearsheet     npx ktrdr report ${bt.operation_id} --url ${base}   (one HTML file, opens offline)`)
     log.log(`  curl -s ${base}/api/v1/operations/${bt.operation_id}/results | jq .results.metrics`)
-    log.log(`  curl -s ${base}/api/v1/results/${url(r.results_prefix)} | jq .keys`)
+    log.log(`  curl -s ${base}/api/v1/results/${url(r.results_prefix)} | jq -r '.data[].key'`)
     log.log(`  curl -s ${base}/api/v1/results/${url(r.results.trades_key)} | jq '.[0:3]'`)
     if (r.results.equity_curve_key) log.log(`  curl -s ${base}/api/v1/results/${url(r.results.equity_curve_key)} | head`)
     log.log(`  curl -s ${base}/api/v1/trainings/${train.operation_id}/performance | jq`)

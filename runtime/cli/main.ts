@@ -28,7 +28,7 @@ export function runtimeCommands(packs: readonly KtrdrPack[] = []): Record<string
       description: 'Registered function hosts (list by default)',
       load: () => import('./commands/workers.ts').then((m) => m.default),
     },
-    ops: { description: 'Operations: list, show, cancel, resume, watch', load: () => import('./commands/ops.ts').then((m) => m.default) },
+    ops: { description: 'Operations: list, show, cancel, resume, watch, logs', load: () => import('./commands/ops.ts').then((m) => m.default) },
     invoke: {
       description: 'Invoke a function (name, name@version or name@alias) through the gateway',
       load: () => import('./commands/invoke.ts').then((m) => m.default),
@@ -60,7 +60,19 @@ export function createCli({ packs = [], rawArgs = process.argv.slice(2) }: CliOp
   })
 }
 
-export function runCli(options: CliOptions = {}): Promise<void> {
+export async function runCli(options: CliOptions = {}): Promise<void> {
   const rawArgs = options.rawArgs ?? process.argv.slice(2)
+  // Services under systemd log for journald/Loki: the CLI's own consola lines too, not only theirs.
+  // Loaded only when asked for: the protocol's entry (zod) would cost every command's start.
+  if (process.env.KTRDR_LOG_FORMAT) {
+    const [{ consola }, { createJsonReporter, resolveLogFormat }] = await Promise.all([import('consola'), import('../protocol/index.ts')])
+    try {
+      if (resolveLogFormat(process.env.KTRDR_LOG_FORMAT) === 'json') consola.setReporters([createJsonReporter()])
+    } catch (error) {
+      console.error(`error: ${(error as Error).message}`)
+      process.exitCode = 2
+      return
+    }
+  }
   return runMain(createCli({ ...options, rawArgs }), { rawArgs })
 }

@@ -4,7 +4,6 @@
 // pre-started spare (runtime/host/_spare.mjs); it answers `ready`, then runs every `invoke` it is
 // sent (several may overlap) and aborts one on `cancel`. With KTRDR_EXECUTOR_DESCRIBE=1 it prints
 // the function's description instead: the builder reads the manifest from the built bundle.
-import { consola } from 'consola'
 import { MOUNT_NAMES, type KtrdrStorage } from '../../storage/index.ts'
 import { createScopedStorage } from './_scope.ts'
 import { KtrdrError, errorInfo, toErrorInfo } from '../protocol/index.ts'
@@ -13,6 +12,7 @@ import { createFunctionContext } from './context.ts'
 import type { ExecutorToHost, HostToExecutor, InvokeMessage } from '../protocol/index.ts'
 import { validateInput } from './_input.ts'
 import { describeFunction } from './_describe.ts'
+import { createInvocationLogger } from './_logger.ts'
 
 const PROGRESS_FLUSH_MS = 50
 
@@ -73,7 +73,11 @@ async function invoke(fn: FunctionDefinition, message: InvokeMessage): Promise<v
       storage: await storage.storage,
       scratchDir: message.scratch_dir,
       host: message.host,
-      logger: consola.withTag(message.operation_id),
+      logger: createInvocationLogger(
+        message.operation_id,
+        message.log_level,
+        (line) => void send({ type: 'log', id: message.id, ...line }),
+      ),
       onProgress(update) {
         pending = update
         flushTimer ??= setTimeout(flush, PROGRESS_FLUSH_MS)

@@ -1,12 +1,16 @@
 import { createApp, defineEventHandler, getRequestHeader, type App } from 'h3'
-import { assertCanonicalPath, createPolicyRouter, requireBearer, type RouteInfo } from '../http/index.ts'
+import { assertCanonicalPath, assignRequestId, createPolicyRouter, requestIdOf, requireBearer, type RouteInfo } from '../http/index.ts'
 import { KtrdrError } from '../protocol/index.ts'
+import { applyCors } from './_cors.ts'
 import { sendGatewayError } from './_http.ts'
 import type { GatewayRoutes, GatewayRouteContext } from './_routes.ts'
 import type { GatewayServices } from './_services.ts'
 import functionsRoutes from './routes/functions.ts'
 import healthRoutes from './routes/health.ts'
 import invokeRoutes from './routes/invoke.ts'
+import logsRoutes from './routes/logs.ts'
+import metricsRoutes from './routes/metrics.ts'
+import openapiRoutes from './routes/openapi.ts'
 import operationsRoutes from './routes/operations.ts'
 import secretsRoutes from './routes/secrets.ts'
 import storageRoutes from './routes/storage.ts'
@@ -20,12 +24,15 @@ export interface GatewayApp extends App {
 /** The runtime's own routes; domain routes (research's API) come in through `options.routes`. */
 const RUNTIME_ROUTES: GatewayRoutes[] = [
   healthRoutes,
+  metricsRoutes,
   workersRoutes,
   operationsRoutes,
+  logsRoutes,
   invokeRoutes,
   functionsRoutes,
   secretsRoutes,
   storageRoutes,
+  openapiRoutes,
 ]
 
 export interface GatewayAppOptions {
@@ -36,13 +43,38 @@ export interface GatewayAppOptions {
 /** The gateway's h3 app: path rule, per-route auth and body caps, one error shape, the runtime's routes and the packs' routes. */
 export async function createGatewayApp(services: GatewayServices, { routes = [] }: GatewayAppOptions = {}): Promise<GatewayApp> {
   const { options } = services
+  const { logger } = services
+  // One line per request at debug (LOG_LEVEL=debug): method, path, status, time, request id.
+  const accessLog = logger.level >= 4
   const app = createApp({
     onError: (error, event) => {
       const status = (error as { statusCode?: number }).statusCode ?? 500
-      if (status >= 500 && !(error as { cause?: unknown }).cause?.constructor?.name?.includes('KtrdrError')) services.logger.error(error)
+      if (status >= 500 && !(error as { cause?: unknown }).cause?.constructor?.name?.includes('KtrdrError'))
+        logger.error({
+          message: `${event.method} ${event.path.split('?')[0]} failed (request ${requestIdOf(event)})`,
+          args: [error],
+          request_id: requestIdOf(event),
+        })
       sendGatewayError(error, event)
     },
-    onRequest: (event) => assertCanonicalPath(event.path),
+    onRequest: (event) => {
+      const id = assignRequestId(event)
+      if (accessLog) {
+        const started = performance.now()
+        event.node.res.once('finish', () => {
+          const path = event.path.split('?')[0]
+          logger.debug({
+            message: `${event.method} ${path} ${event.node.res.statusCode} ${(performance.now() - started).toFixed(1)} ms (request ${id})`,
+            request_id: id,
+            method: event.method,
+            path,
+            status: event.node.res.statusCode,
+          })
+        })
+      }
+      if (options.corsOrigins.length && applyCors(event, options.corsOrigins)) return
+      assertCanonicalPath(event.path)
+    },
   }) as GatewayApp
 
   // Cluster routes take only the cluster token when one is set: a client's API token must not

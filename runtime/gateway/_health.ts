@@ -132,11 +132,17 @@ export function createHealthMonitor(deps: HealthMonitorDeps): HealthMonitor {
     }
   }
 
+  const missed = new WeakMap<WorkerEntry, number>()
   function watch() {
     const at = now()
     for (const entry of workers.all()) {
-      if (!entry.lost && at - entry.lastHeartbeatMs > h.heartbeatTimeoutMs)
-        void probe(entry, `no heartbeat for ${at - entry.lastHeartbeatMs} ms`)
+      if (entry.lost || at - entry.lastHeartbeatMs <= h.heartbeatTimeoutMs) continue
+      // Once per silence, however many watch ticks it lasts (metrics count them).
+      if (missed.get(entry) !== entry.lastHeartbeatMs) {
+        missed.set(entry, entry.lastHeartbeatMs)
+        hooks.emit('worker:heartbeat-missed', entry.record)
+      }
+      void probe(entry, `no heartbeat for ${at - entry.lastHeartbeatMs} ms`)
     }
   }
 

@@ -1,4 +1,4 @@
-import type { Operation, WorkerRecord } from '../protocol/index.ts'
+import type { FunctionVersion, Operation, OperationLogLine, WorkerRecord } from '../protocol/index.ts'
 
 /** Every state change other parts (SSE, wait_seconds, prefetch, tests, benches) can await. */
 export interface GatewayHookMap {
@@ -8,6 +8,8 @@ export interface GatewayHookMap {
   /** Reached completed, failed or cancelled. */
   'operation:finished': (op: Operation) => void
   'operation:requeued': (op: Operation, reason: string) => void
+  /** Lines a function wrote, just stored (in order, ids increasing). */
+  'operation:log': (operationId: string, lines: OperationLogLine[]) => void
   'worker:registered': (worker: WorkerRecord) => void
   'worker:status': (worker: WorkerRecord, previous: WorkerRecord['status']) => void
   /**
@@ -18,6 +20,10 @@ export interface GatewayHookMap {
   /** A dispatch could not reach the host (refused, reset, timed out): the health monitor probes it now. */
   'worker:unreachable': (worker: WorkerRecord, reason: string) => void
   'worker:removed': (worker: WorkerRecord) => void
+  /** A heartbeat is overdue (once per silence); the host is probed at once. */
+  'worker:heartbeat-missed': (worker: WorkerRecord) => void
+  /** A version was published (also when the same bytes were published again). */
+  'function:published': (version: FunctionVersion) => void
   /** The gateway is closing: route packs release what they hold (worker threads, timers). */
   'gateway:close': () => void
 }

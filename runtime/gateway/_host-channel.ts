@@ -14,6 +14,7 @@ import {
 import type { GatewayHooks } from './_hooks.ts'
 import { receiveHostEvents } from './_host-events.ts'
 import type { HealthMonitor } from './_health.ts'
+import type { OperationLogs } from './_logs.ts'
 import type { OperationsService } from './_operations.ts'
 import type { Reconciler } from './_reconcile.ts'
 import type { WorkerRegistry } from './_workers.ts'
@@ -39,6 +40,7 @@ export function createHostChannels(deps: {
   workers: WorkerRegistry
   reconciler: Reconciler
   operations: OperationsService
+  logs: OperationLogs
   health: HealthMonitor
   hooks: GatewayHooks
   logger: ConsolaInstance

@@ -1,6 +1,6 @@
 import type { H3Event } from 'h3'
-import { getRequestHeader, setResponseStatus } from 'h3'
-import { KtrdrError, isKtrdrError } from '../protocol/index.ts'
+import { getRequestHeader } from 'h3'
+import { KtrdrError } from '../protocol/index.ts'
 
 /**
  * The one request-body reader: the raw bytes with a byte cap, counted as they stream (a missing or
@@ -117,34 +117,12 @@ function tooLarge(maxBytes: number) {
   })
 }
 
-/** The catalogued code of an HTTP error raised without one (by h3 itself, or a library). */
-function codeForStatus(statusCode: number) {
-  return statusCode === 404 ? 'NOT_FOUND' : statusCode === 405 ? 'METHOD_NOT_ALLOWED' : statusCode >= 500 ? 'INTERNAL_ERROR' : 'BAD_REQUEST'
-}
+/** One error shape for every route, gateway and hosts alike (runtime/http). */
+export { sendErrorJson as sendGatewayError } from '../http/index.ts'
 
-/** One error shape for every route: `{statusCode, code, message, retryable, details}`. */
-export function sendGatewayError(error: unknown, event: H3Event) {
-  const h3 = error as { statusCode?: number; statusMessage?: string; message?: string; cause?: unknown; data?: unknown }
-  const original = isKtrdrError(h3.cause) ? h3.cause : isKtrdrError(error) ? error : null
-  const statusCode = original?.statusCode ?? h3.statusCode ?? 500
-  // h3 wraps a thrown error that has a cause around that cause, losing the KtrdrError itself;
-  // its code, retryable and details survive in `data` (KtrdrError.data).
-  const data = h3.data as { code?: unknown; retryable?: unknown; details?: unknown } | undefined
-  const relayed = typeof data?.code === 'string' && typeof data.retryable === 'boolean'
-  const body = (
-    original ??
-    (relayed
-      ? new KtrdrError(
-          { code: data.code as string, message: h3.message || (data.code as string), details: data.details },
-          { statusCode, retryable: data.retryable as boolean },
-        )
-      : new KtrdrError({ code: codeForStatus(statusCode), message: h3.message || h3.statusMessage || 'Error', details: h3.data }))
-  ).toJSON()
-  if (event.node.res.headersSent) {
-    event.node.res.end()
-    return
-  }
-  setResponseStatus(event, statusCode)
-  event.node.res.setHeader('content-type', 'application/json')
-  event.node.res.end(JSON.stringify({ ...body, statusCode }))
+/** HEAD of an event stream: its headers and no stream (a stream would stay open until its operation ends). */
+export function eventStreamHead(event: H3Event): string {
+  event.node.res.setHeader('content-type', 'text/event-stream')
+  event.node.res.setHeader('cache-control', 'no-cache')
+  return ''
 }

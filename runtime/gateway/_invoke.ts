@@ -7,6 +7,7 @@ import type { ResolvedGatewayOptions } from './_options.ts'
 import type { OperationsService } from './_operations.ts'
 import type { InvokeChecks } from './_invoke-checks.ts'
 import type { InputValidator } from './_validate.ts'
+import { invokeRequestSchema } from './_invoke-schema.ts'
 import type { WorkerRegistry } from './_workers.ts'
 import type { FunctionRegistry, ResolvedFunction } from './registry/_types.ts'
 import { FUNCTION_NAME_RE } from '../protocol/index.ts'
@@ -45,47 +46,28 @@ function bad(field: string, message: string): never {
   throw new KtrdrError({ code: 'BAD_REQUEST', message: `${field} ${message}`, details: { field } })
 }
 
-/** Type checks on the envelope (the input itself is checked against the function's schema). */
+/** Type checks on the envelope (the input itself is checked against the function's schema), with invokeRequestSchema. */
 export function checkInvokeRequest(body: Record<string, unknown>, maxWaitSeconds: number): InvokeRequest {
-  const known = new Set([
-    'input',
-    'version',
-    'idempotency_key',
-    'wait_seconds',
-    'prefer_gpu',
-    'require_gpu',
-    'priority',
-    'queue',
-    'max_attempts',
-    'metadata',
-  ])
-  for (const key of Object.keys(body))
-    if (!known.has(key)) bad(key, `is not a known field: put function arguments under "input" (known: ${[...known].join(', ')})`)
-  if (body.version !== undefined && !(typeof body.version === 'string' || Number.isInteger(body.version)))
-    bad('version', 'must be a version number or an alias name')
-  if (
-    body.idempotency_key !== undefined &&
-    (typeof body.idempotency_key !== 'string' || body.idempotency_key.length === 0 || body.idempotency_key.length > 200)
-  )
-    bad('idempotency_key', 'must be a string of 1–200 characters')
-  if (
-    body.wait_seconds !== undefined &&
-    (typeof body.wait_seconds !== 'number' || !(body.wait_seconds >= 0) || body.wait_seconds > maxWaitSeconds)
-  )
-    bad('wait_seconds', `must be a number between 0 and ${maxWaitSeconds}`)
-  for (const flag of ['prefer_gpu', 'require_gpu', 'queue'] as const)
-    if (body[flag] !== undefined && typeof body[flag] !== 'boolean') bad(flag, 'must be true or false')
-  if (body.priority !== undefined && (!Number.isInteger(body.priority) || Math.abs(body.priority as number) > 1000))
-    bad('priority', 'must be an integer between -1000 and 1000 (higher runs first)')
-  if (
-    body.max_attempts !== undefined &&
-    (!Number.isInteger(body.max_attempts) || (body.max_attempts as number) < 1 || (body.max_attempts as number) > 20)
-  )
-    bad('max_attempts', 'must be an integer between 1 and 20')
-  if (body.metadata !== undefined && (typeof body.metadata !== 'object' || body.metadata === null || Array.isArray(body.metadata)))
-    bad('metadata', 'must be an object')
-  return body as InvokeRequest
+  const parsed = invokeRequestSchema(maxWaitSeconds).safeParse(body)
+  if (parsed.success) return body as InvokeRequest
+  const issue = parsed.error.issues[0]!
+  if (issue.code === 'unrecognized_keys')
+    bad(issue.keys[0]!, `is not a known field: put function arguments under "input" (known: ${INVOKE_FIELDS.join(', ')})`)
+  bad(String(issue.path[0]), issue.message)
 }
+
+const INVOKE_FIELDS = [
+  'input',
+  'version',
+  'idempotency_key',
+  'wait_seconds',
+  'prefer_gpu',
+  'require_gpu',
+  'priority',
+  'queue',
+  'max_attempts',
+  'metadata',
+]
 
 export function placementFor(fn: ResolvedFunction, request: InvokeRequest): PlacementRequest {
   const p = fn.manifest.placement ?? {}

@@ -299,6 +299,7 @@ export function createOperationsService(store: OperationStore, hooks: GatewayHoo
         case 'started':
           s.op.timings.started_at = event.at
           if (event.bundle_ready_at) s.op.timings.bundle_ready_at = event.bundle_ready_at
+          if (event.accepted_at) s.op.timings.accepted_at = event.accepted_at
           s.op.started_at ??= event.at
           save(s)
           hooks.emit('operation:updated', s.op)

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path'
-import { KtrdrError, envNumber } from '../protocol/index.ts'
+import { KtrdrError, envNumber, parseLogLevel, resolveLogFormat, type LogFormat } from '../protocol/index.ts'
 import type { StorageConfig } from '../../storage/index.ts'
 
 /** What a user, a CLI flag or a test says. Everything is optional; env fills the rest. */
@@ -31,7 +31,16 @@ export interface GatewayConfig {
   functionKeepLast?: number
   /** Silence request/lifecycle logs (tests, benches). */
   quiet?: boolean
+  /** consola level or LOG_LEVEL's words (info; debug adds one access line per request). */
+  logLevel?: string | number
+  /** KTRDR_LOG_FORMAT: text (default) or json, one object a line for journald/Loki. */
+  logFormat?: LogFormat
   retention?: Partial<RetentionOptions>
+  logs?: Partial<LogOptions>
+  /** GET /metrics without a token (KTRDR_METRICS_PUBLIC=1); default: the API token. */
+  metricsPublic?: boolean
+  /** Origins browsers may call from (KTRDR_CORS_ORIGINS, comma-separated, or `*`); none by default. */
+  corsOrigins?: string[]
   /** Key for function secrets at rest (32 bytes, base64 or hex); default: a generated 0600 key file beside the database. */
   secretsKey?: string | null
 }
@@ -59,6 +68,12 @@ export interface RetentionOptions {
   days: number
   /** How often the purge runs (it also runs at start). */
   intervalMs: number
+}
+
+/** How much of what functions write is kept per operation (the newest lines; docs/operations.md#logs). */
+export interface LogOptions {
+  maxLines: number
+  maxBytes: number
 }
 
 export interface HealthOptions {
@@ -109,7 +124,12 @@ export interface ResolvedGatewayOptions {
   maxBundleBytes: number
   functionKeepLast: number
   quiet: boolean
+  logLevel: number
+  logFormat: LogFormat
   retention: RetentionOptions
+  logs: LogOptions
+  metricsPublic: boolean
+  corsOrigins: string[]
   /** KTRDR_SECRETS_KEY; null: the key file beside the database (see _secrets.ts). */
   secretsKey: string | null
 }
@@ -135,7 +155,9 @@ function megabytes(env: NodeJS.ProcessEnv, name: string): number | undefined {
  * KTRDR_WORKER_REMOVAL_THRESHOLD (seconds, as in the guide), KTRDR_HEARTBEAT_INTERVAL/TIMEOUT (seconds),
  * KTRDR_MAX_ATTEMPTS, KTRDR_MAX_BODY_BYTES, KTRDR_MAX_BUNDLE_BYTES (or KTRDR_MAX_BUNDLE_MB), KTRDR_FUNCTION_KEEP_LAST,
  * KTRDR_OPERATIONS_RETENTION_DAYS (30; 0 keeps finished operations forever), KTRDR_DATABASE_URL (postgres://…; unset: SQLite),
- * KTRDR_GATEWAY_PUBLIC_URL, KTRDR_DB_SYNC (normal | full).
+ * KTRDR_GATEWAY_PUBLIC_URL, KTRDR_DB_SYNC (normal | full), KTRDR_OPERATION_LOG_LINES (5000) and KTRDR_OPERATION_LOG_KB
+ * (1024): the newest lines of each operation's log that are kept, KTRDR_METRICS_PUBLIC=1 (GET /metrics without a token),
+ * LOG_LEVEL (info), KTRDR_LOG_FORMAT (text | json) and KTRDR_CORS_ORIGINS (none).
  */
 export function resolveGatewayOptions(config: GatewayConfig = {}, env: NodeJS.ProcessEnv = process.env): ResolvedGatewayOptions {
   const host = config.host ?? env.KTRDR_GATEWAY_HOST ?? '127.0.0.1'
@@ -209,11 +231,24 @@ export function resolveGatewayOptions(config: GatewayConfig = {}, env: NodeJS.Pr
       config.maxBundleBytes ?? envNumber(env, 'KTRDR_MAX_BUNDLE_BYTES') ?? megabytes(env, 'KTRDR_MAX_BUNDLE_MB') ?? 512 * 1024 * 1024,
     functionKeepLast: config.functionKeepLast ?? envNumber(env, 'KTRDR_FUNCTION_KEEP_LAST') ?? 3,
     quiet: config.quiet ?? false,
+    logLevel: typeof config.logLevel === 'number' ? config.logLevel : parseLogLevel(config.logLevel ?? env.LOG_LEVEL),
+    logFormat: config.logFormat ?? resolveLogFormat(env.KTRDR_LOG_FORMAT),
     retention: {
       days: config.retention?.days ?? envNumber(env, 'KTRDR_OPERATIONS_RETENTION_DAYS') ?? 30,
       intervalMs: config.retention?.intervalMs ?? 3_600_000,
     },
     secretsKey,
+    logs: {
+      maxLines: config.logs?.maxLines ?? envNumber(env, 'KTRDR_OPERATION_LOG_LINES') ?? 5000,
+      maxBytes: config.logs?.maxBytes ?? (envNumber(env, 'KTRDR_OPERATION_LOG_KB') ?? 1024) * 1024,
+    },
+    corsOrigins:
+      config.corsOrigins ??
+      (env.KTRDR_CORS_ORIGINS ?? '')
+        .split(',')
+        .map((o) => o.trim().replace(/\/+$/, ''))
+        .filter(Boolean),
+    metricsPublic: config.metricsPublic ?? ['1', 'true', 'yes'].includes((env.KTRDR_METRICS_PUBLIC ?? '').toLowerCase()),
   }
 }
 

@@ -1,8 +1,9 @@
 import type { ConsolaInstance } from 'consola'
-import type { HeartbeatRequest, HostEvent, RegistrationResponse, WorkerRegistration } from '../protocol/index.ts'
+import type { HeartbeatRequest, HostEvent, HostLogEvent, RegistrationResponse, WorkerRegistration } from '../protocol/index.ts'
 import { KtrdrError } from '../protocol/index.ts'
 import type { Dispatcher } from './_dispatcher.ts'
 import type { HostSecrets } from './_host-secrets.ts'
+import type { OperationLogs } from './_logs.ts'
 import type { ResolvedGatewayOptions } from './_options.ts'
 import { isTerminal, type OperationsService } from './_operations.ts'
 import type { StoredOperation } from './_store.ts'
@@ -18,7 +19,7 @@ export interface Reconciler {
   /** Applies a heartbeat; returns the operations the host must stop. */
   heartbeat(entry: WorkerEntry, body: HeartbeatRequest): string[]
   /** Applies pushed host events (from `workerId`, registered now or not); returns the highest seq to acknowledge. */
-  applyEvents(workerId: string, entry: WorkerEntry | undefined, events: HostEvent[]): number
+  applyEvents(workerId: string, entry: WorkerEntry | undefined, events: Array<HostEvent | HostLogEvent>): number
   /** 403 HOST_SECRET_MISMATCH unless the id's secret, when it has one, is presented. */
   verify(workerId: string, secret: string | undefined): void
   /** Whether the id has an owner (a secret), registered now or not. */
@@ -39,11 +40,12 @@ export function createReconciler(deps: {
   operations: OperationsService
   dispatcher: Pick<Dispatcher, 'kick'>
   secrets: HostSecrets
+  logs: OperationLogs
   logger: ConsolaInstance
   /** The clock (ms) the registry uses. */
   now?: () => number
 }): Reconciler {
-  const { workers, operations, dispatcher, secrets, logger } = deps
+  const { workers, operations, dispatcher, secrets, logs, logger } = deps
   const now = deps.now ?? Date.now
 
   /**
@@ -59,7 +61,7 @@ export function createReconciler(deps: {
     return s.op.status === 'pending' && s.op.metadata.last_worker_id === workerId
   }
 
-  function applyEvents(workerId: string, entry: WorkerEntry | undefined, events: HostEvent[]): number {
+  function applyEvents(workerId: string, entry: WorkerEntry | undefined, events: Array<HostEvent | HostLogEvent>): number {
     let acked = 0
     for (const event of [...events].sort((a, b) => a.seq - b.seq)) {
       if (event.seq > acked) acked = event.seq
@@ -67,6 +69,11 @@ export function createReconciler(deps: {
       // Acknowledged but not applied: the host drops it, and its heartbeat learns to stop the run.
       if (placed && !placedOn(placed, workerId, event.attempt, entry)) {
         logger.debug(`Ignoring ${event.type} of ${event.operation_id} attempt ${event.attempt} from ${workerId}: not placed there`)
+        continue
+      }
+      // Lines are kept whatever state the operation is in (they arrive before its terminal event).
+      if (event.type === 'log') {
+        void logs.append(event).catch((error: Error) => logger.warn(`Storing log lines of ${event.operation_id} failed: ${error.message}`))
         continue
       }
       // The host may report before its 202 reached us: the event itself proves acceptance.

@@ -1,8 +1,8 @@
-import { createConsola, type ConsolaInstance } from 'consola'
+import type { ConsolaInstance } from 'consola'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { createKtrdrStorage, sweepStorageTemps, type KtrdrStorage } from '../../storage/index.ts'
-import { KtrdrError, type FunctionVersion } from '../protocol/index.ts'
+import { KtrdrError, createKtrdrLogger, type FunctionVersion } from '../protocol/index.ts'
 import { openGatewayDatabase, type GatewayDatabase } from './_db.ts'
 import { fenceWrites } from './_fence.ts'
 import { lockDatabaseFile, type DatabaseLock } from './_lock.ts'
@@ -14,6 +14,8 @@ import { createHostChannels, type HostChannels } from './_host-channel.ts'
 import { createHostClient, type HostClient } from './_host-client.ts'
 import { createInvoker, type Invoker } from './_invoke.ts'
 import { createInvokeChecks, type InvokeChecks } from './_invoke-checks.ts'
+import { createOperationLogs, type OperationLogs } from './_logs.ts'
+import { createGatewayMetrics, type GatewayMetrics } from './_metrics.ts'
 import { createOperationsService, type OperationsService } from './_operations.ts'
 import type { ResolvedGatewayOptions } from './_options.ts'
 import { createHostSecrets } from './_host-secrets.ts'
@@ -50,6 +52,10 @@ export interface GatewayServices {
   validateInput: InputValidator
   /** Per-function secrets, encrypted at rest, sent only with that function's dispatches. */
   secrets: SecretStore
+  /** What functions wrote, per operation (bounded, deleted with the operation). */
+  logs: OperationLogs
+  /** Prometheus metrics served at GET /metrics. */
+  metrics: GatewayMetrics
   startedAt: Date
   close(): Promise<void>
 }
@@ -70,7 +76,8 @@ export async function createGatewayServices(
   options: ResolvedGatewayOptions,
   overrides: GatewayServiceOverrides = {},
 ): Promise<GatewayServices> {
-  const logger = overrides.logger ?? createConsola({ level: options.quiet ? 0 : 3 }).withTag('gateway')
+  const logger =
+    overrides.logger ?? createKtrdrLogger({ tag: 'gateway', level: options.quiet ? 0 : options.logLevel, format: options.logFormat })
   if (options.databaseUrl && !overrides.fence) {
     // Two gateways writing one database without the leader lock would both dispatch the same queue.
     throw new KtrdrError({
@@ -119,6 +126,8 @@ async function wireGatewayServices(
   const operations = createOperationsService(await createOperationStore(database, overrides.fence), hooks)
   const secrets = await createSecretStore(database, resolveSecretsKey(options))
   const hostSecrets = await createHostSecrets(database)
+  const logs = await createOperationLogs({ database, hooks, options: options.logs })
+  const metrics = createGatewayMetrics({ hooks, operations, workers })
 
   // Dispatcher and health monitor know each other only through hooks (worker:lost, worker:unreachable,
   // worker:status); the dispatcher subscribes first, so a lost host's work is settled before anyone
@@ -126,14 +135,15 @@ async function wireGatewayServices(
   const dispatcher = createDispatcher({ options, operations, workers, hooks, client, logger, secrets: (name) => secrets.forFunction(name) })
   const health = createHealthMonitor({ options, workers, hooks, client, logger })
   const deadlines = createDeadlineSweeper({ options: options.queue, operations, dispatcher, logger })
-  const reconciler = createReconciler({ options, workers, operations, dispatcher, secrets: hostSecrets, logger })
-  const channels = createHostChannels({ workers, reconciler, operations, health, hooks, logger })
+  const reconciler = createReconciler({ options, workers, operations, dispatcher, secrets: hostSecrets, logs, logger })
+  const channels = createHostChannels({ workers, reconciler, operations, logs, health, hooks, logger })
   client.useChannels(channels.forEndpoint)
 
   const validateInput = createInputValidator()
   // Tell every host about a new version so the first invocation finds the bundle unpacked, and
   // compile its input schema now so the first invocation does not pay for it either.
   const notify = (version: FunctionVersion) => {
+    hooks.emit('function:published', version)
     validateInput.warm(version.sha256, version.manifest.input_schema, `${version.name}@${version.version}`)
     for (const entry of workers.all()) {
       if (entry.lost) continue
@@ -209,6 +219,8 @@ async function wireGatewayServices(
     retention,
     validateInput,
     secrets,
+    logs,
+    metrics,
     startedAt: new Date(),
     async close() {
       closed = true

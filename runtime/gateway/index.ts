@@ -12,19 +12,30 @@ import type { GatewayRoutes } from './_routes.ts'
 import { serveUpgrades } from './_upgrade.ts'
 
 export { resolveGatewayOptions } from './_options.ts'
-export type { GatewayConfig, ResolvedGatewayOptions, HealthOptions, QueueOptions, RetentionOptions, LeaderOptions } from './_options.ts'
+export type {
+  GatewayConfig,
+  ResolvedGatewayOptions,
+  HealthOptions,
+  LeaderOptions,
+  LogOptions,
+  QueueOptions,
+  RetentionOptions,
+} from './_options.ts'
 export type { GatewayPair } from './_pair.ts'
 export type { OperationsRetention } from './_retention.ts'
 export { createGatewayServices } from './_services.ts'
 export type { GatewayServices, GatewayServiceOverrides } from './_services.ts'
 export { createGatewayApp, type GatewayAppOptions } from './_app.ts'
 export type { GatewayApp } from './_app.ts'
-export type { RouteAuth, RouteInfo, RouteOptions } from '../http/index.ts'
+export type { RouteAuth, RouteDoc, RouteInfo, RouteMedia, RouteOptions } from '../http/index.ts'
 export type { GatewayHooks, GatewayHookMap } from './_hooks.ts'
 export { defineGatewayRoutes } from './_routes.ts'
 export type { GatewayRouteContext, GatewayRouter, GatewayRoutes } from './_routes.ts'
 // For route modules outside the runtime (packs): the same body, invoke and stored-file handling as the runtime's routes.
 export { readBodyBytes, readJsonBody, sendGatewayError } from './_http.ts'
+// The list envelope {data, total_count, limit, offset} and the query helpers of every list route.
+export { listPage, pageOf, pageParams, type ListPage, type PageParams } from './_list.ts'
+export { pageQueryShape, readQuery } from './_query.ts'
 export { checkInvokeRequest, type InvokeRequest } from './_invoke.ts'
 // Gateway-side checks of a function's input that a JSON Schema cannot express (registered by packs).
 export { defineInvokeCheck, type InvokeCheck, type InvokeCheckContext, type InvokeCheckDefinition } from './_invoke-checks.ts'

@@ -1,15 +1,21 @@
 import type { ConsolaInstance } from 'consola'
-import type { CompletedOperationReport, HostEvent, HostEventAck } from '../protocol/index.ts'
+import type { CompletedOperationReport, HostEvent, HostEventAck, HostLogEvent } from '../protocol/index.ts'
 import { errorInfo } from '../protocol/index.ts'
+import { MAX_UNSENT_LOG_BYTES, MAX_UNSENT_LOG_LINES, lineBytes } from './_logs.ts'
 
-type Unsequenced<E> = E extends HostEvent ? Omit<E, 'seq'> : never
-export type NewHostEvent = Unsequenced<HostEvent>
+/** What the outbox carries: state events and log batches, in one ordered sequence. */
+export type OutboxEvent = HostEvent | HostLogEvent
+type Unsequenced<E> = E extends OutboxEvent ? Omit<E, 'seq'> : never
+export type NewHostEvent = Unsequenced<OutboxEvent>
+
+/** Log text per push: twice MAX_UNSENT_LOG_BYTES, half the gateway's default 1 MiB body cap. */
+const BATCH_BYTES = 2 * MAX_UNSENT_LOG_BYTES
 
 export class UnknownWorkerError extends Error {}
 
 export interface EventOutboxOptions {
   /** Delivers a batch; resolves with the ack, throws UnknownWorkerError on 404. */
-  send(events: HostEvent[]): Promise<HostEventAck>
+  send(events: OutboxEvent[]): Promise<HostEventAck>
   /** The gateway forgot this worker: re-register before pushing again. */
   onUnknownWorker(): Promise<void>
   logger: ConsolaInstance
@@ -26,15 +32,17 @@ export interface EventOutboxOptions {
 /**
  * Ordered, at-least-once delivery of host events. Every event gets a seq; events stay queued until
  * the gateway acks a seq at or past them, so a gateway that is down for a while receives them all,
- * in order, when it comes back. Unsent progress for an operation is coalesced into the latest.
- * seq starts at the wall clock (ms) so a restarted host never reuses the seqs of its predecessor.
+ * in order, when it comes back. Unsent progress for an operation is coalesced into the latest;
+ * unsent log lines of an operation are merged into one batch that keeps the last
+ * MAX_UNSENT_LOG_LINES (older ones counted in `dropped`), so a chatty function cannot fill the
+ * host's memory while the gateway is away. seq starts at the wall clock (ms) so a restarted host never reuses the seqs of its predecessor.
  *
  * Batches in flight are settled in the order they were sent: an ack counts only once every batch
  * before it was acked, and the first failure drops the answers of every batch after it and sends
  * everything unacked again (the gateway ignores seqs it already applied).
  */
 export function createEventOutbox(options: EventOutboxOptions) {
-  const queue: HostEvent[] = []
+  const queue: OutboxEvent[] = []
   let seq = Date.now()
   /** Highest seq sent in the current round; events at or below it must not be rewritten. */
   let sentUpTo = 0
@@ -56,20 +64,37 @@ export function createEventOutbox(options: EventOutboxOptions) {
   delay = retry.initialMs
 
   function push(event: NewHostEvent) {
-    if (event.type === 'progress') {
+    if (event.type === 'progress' || event.type === 'log') {
       for (let i = queue.length - 1; i >= 0; i--) {
         const queued = queue[i]!
         if (queued.seq <= sentUpTo) break
         if (queued.operation_id !== event.operation_id) continue
-        if (queued.type === 'progress' && queued.attempt === event.attempt) {
+        // Logs and progress are independent: each coalesces past the other (only a state event
+        // of the operation stops it, so lines still arrive before the attempt's terminal event).
+        if (queued.type !== event.type && (queued.type === 'log' || queued.type === 'progress')) continue
+        if (queued.type === 'progress' && event.type === 'progress' && queued.attempt === event.attempt) {
           queued.progress = event.progress
+          queued.at = event.at
+          return
+        }
+        if (queued.type === 'log' && event.type === 'log' && queued.attempt === event.attempt) {
+          queued.lines.push(...event.lines)
+          queued.dropped = (queued.dropped ?? 0) + (event.dropped ?? 0)
+          let bytes = queued.lines.reduce((sum, line) => sum + lineBytes(line.message), 0)
+          let over = 0
+          while (over < queued.lines.length - 1 && (queued.lines.length - over > MAX_UNSENT_LOG_LINES || bytes > MAX_UNSENT_LOG_BYTES))
+            bytes -= lineBytes(queued.lines[over++]!.message)
+          if (over > 0) {
+            queued.lines.splice(0, over)
+            queued.dropped += over
+          }
           queued.at = event.at
           return
         }
         break
       }
     }
-    queue.push({ ...event, seq: ++seq } as HostEvent)
+    queue.push({ ...event, seq: ++seq } as OutboxEvent)
     // Events of one tick (started and the first progress, a result and the next dispatch's start)
     // go as one batch.
     if (!pumpScheduled) {
@@ -91,6 +116,22 @@ export function createEventOutbox(options: EventOutboxOptions) {
     pump()
   }
 
+  /**
+   * The next events to send from `start`: up to maxBatch, and no more than BATCH_BYTES of log text
+   * (one event at least), so a batch stays well inside the gateway's body cap.
+   */
+  function nextBatch(start: number): OutboxEvent[] {
+    const max = options.maxBatch ?? 200
+    let bytes = 0
+    let i = start
+    for (; i < queue.length && i - start < max; i++) {
+      const e = queue[i]!
+      if (e.type === 'log') bytes += e.lines.reduce((sum, line) => sum + lineBytes(line.message), 0)
+      if (i > start && bytes > BATCH_BYTES) break
+    }
+    return queue.slice(start, Math.max(start + 1, i))
+  }
+
   /** Sends what is unsent while the window has room. */
   function pump() {
     if (stopped || backingOff) return
@@ -99,7 +140,7 @@ export function createEventOutbox(options: EventOutboxOptions) {
       let start = 0
       while (start < queue.length && queue[start]!.seq <= sentUpTo) start++
       if (start >= queue.length) break
-      const batch = queue.slice(start, start + (options.maxBatch ?? 200))
+      const batch = nextBatch(start)
       const flight: Flight = { upTo: batch[batch.length - 1]!.seq, round }
       sentUpTo = flight.upTo
       flights.push(flight)

@@ -6,6 +6,7 @@ import type { ExecutorToHost, HostToExecutor } from '../protocol/index.ts'
 import type { ReadyBundle } from './_bundles.ts'
 import type { MemoryGuard } from './_memory.ts'
 import { envDigest, executorBaseEnv } from './_env.ts'
+import { createLineSplitter } from './_logs.ts'
 
 const STDERR_TAIL = 8192
 const READY_TIMEOUT_MS = 30_000
@@ -28,6 +29,8 @@ export interface Executor {
   /** Killed for using more memory than the cap (RSS watchdog or the cgroup's OOM killer). */
   outOfMemory: { rss_mb: number | null } | null
   stderrTail(): string
+  /** Receives what the child writes to stdout/stderr, line by line, while an invocation runs there (one at a time per child). */
+  onOutput: ((stream: 'stdout' | 'stderr', line: string) => void) | null
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
   send(message: HostToExecutor): void
   kill(signal?: NodeJS.Signals): void
@@ -38,11 +41,15 @@ export interface ExecutorPoolOptions {
   maxIdle: number
   memoryMb: number
   forwardOutput: boolean
+  /** Forward child output line by line through this (JSON logs) instead of copying the bytes. */
+  forwardLine?: (stream: 'stdout' | 'stderr', line: string, functionName: string) => void
   /** Pre-started Node processes kept ready to load a bundle (0 disables). */
   spares: number
   /** Bounds each executor's memory as a whole, not only its V8 heap (see _memory.ts). */
   memory: MemoryGuard
   logger: ConsolaInstance
+  /** Each executor taken: a new child (cold), an idle one (warm), or one started ahead of a deploy's first call (prewarm). */
+  onStart?: (name: string, kind: 'cold' | 'warm' | 'prewarm') => void
 }
 
 /**
@@ -113,13 +120,26 @@ export function createExecutorPool(options: ExecutorPoolOptions) {
       watch?.stop()
     })
     let tail = ''
+    const byLine = options.forwardOutput && options.forwardLine
+    const stdoutLines = createLineSplitter((line) => {
+      executor.onOutput?.('stdout', line)
+      if (byLine) options.forwardLine!('stdout', line, bundle.name)
+    })
+    const stderrLines = createLineSplitter((line) => {
+      executor.onOutput?.('stderr', line)
+      if (byLine) options.forwardLine!('stderr', line, bundle.name)
+    })
     child.stderr!.on('data', (chunk: Buffer) => {
       tail = (tail + chunk.toString('utf8')).slice(-STDERR_TAIL)
-      if (options.forwardOutput) process.stderr.write(chunk)
+      stderrLines.write(chunk)
+      if (options.forwardOutput && !byLine) process.stderr.write(chunk)
     })
     child.stdout!.on('data', (chunk: Buffer) => {
-      if (options.forwardOutput) process.stdout.write(chunk)
+      stdoutLines.write(chunk)
+      if (options.forwardOutput && !byLine) process.stdout.write(chunk)
     })
+    child.stdout!.once('end', () => stdoutLines.end())
+    child.stderr!.once('end', () => stderrLines.end())
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
       child.once('exit', (code, signal) => resolve({ code, signal }))
     })
@@ -136,6 +156,7 @@ export function createExecutorPool(options: ExecutorPoolOptions) {
       alive: true,
       outOfMemory: null,
       stderrTail: () => tail,
+      onOutput: null,
       exited,
       send(message) {
         if (child.connected) child.send(message)
@@ -241,16 +262,19 @@ export function createExecutorPool(options: ExecutorPoolOptions) {
         clearTimeout(timer)
         idle.delete(executor)
         executor.busy = true
+        options.onStart?.(bundle.name, 'warm')
         return executor
       }
       const executor = await spawn(bundle, env, envKey)
       executor.busy = true
+      options.onStart?.(bundle.name, 'cold')
       return executor
     },
     /** Spawn an idle executor ahead of the first invocation (prefetch after a deploy). */
     async prewarm(bundle: ReadyBundle, env: Record<string, string>): Promise<void> {
       if ([...all].some((e) => e.sha256 === bundle.sha256 && e.alive && !e.retired)) return
       const executor = await spawn(bundle, env, envDigest(env))
+      options.onStart?.(bundle.name, 'prewarm')
       release(executor)
     },
     release,

@@ -6,7 +6,6 @@ import {
   HOST_SECRET_HEADER,
   type HeartbeatRequest,
   type HeartbeatResponse,
-  type HostEvent,
   type ChannelAnswer,
   type ChannelOp,
   type HostEventAck,
@@ -14,7 +13,7 @@ import {
   type WorkerRegistration,
 } from '../protocol/index.ts'
 import { createGatewayChannel } from './_channel.ts'
-import { UnknownWorkerError } from './_events.ts'
+import { UnknownWorkerError, type OutboxEvent } from './_events.ts'
 import { createJsonPoster, HttpStatusError } from './_post.ts'
 import type { ResolvedHostOptions } from './options.ts'
 
@@ -201,7 +200,7 @@ export function createGatewayLink(options: ResolvedHostOptions & { apiUrl: strin
     register,
     /** Whether event batches may be pipelined: the channel keeps them in order, HTTP pushes do not. */
     pipelined: () => channel.open,
-    async pushEvents(events: HostEvent[]): Promise<HostEventAck> {
+    async pushEvents(events: OutboxEvent[]): Promise<HostEventAck> {
       if (registering) await registering
       const url = gw.url
       try {

@@ -9,6 +9,7 @@ import type { NewHostEvent } from './_events.ts'
 import type { Executor, ExecutorPool } from './_executors.ts'
 import type { ResolvedHostOptions } from './options.ts'
 import { functionEnv } from './_env.ts'
+import { createLogCollector } from './_logs.ts'
 import type { StorageAccess } from './_storage-proxy.ts'
 
 export type InvocationOutcome =
@@ -52,6 +53,8 @@ export function startInvocation(request: DispatchRequest, deps: InvocationDeps):
   let killTimer: NodeJS.Timeout | null = null
   const interrupted = new AbortController()
   const messageId = `${request.operation_id}#${request.attempt}`
+  const logs = createLogCollector(emit, base)
+  const fnLogger = logger.withTag(request.operation_id)
 
   const invocation: Invocation = {
     request,
@@ -116,13 +119,27 @@ export function startInvocation(request: DispatchRequest, deps: InvocationDeps):
       await fsp.rm(scratchDir, { recursive: true, force: true }).catch(() => {})
       return stopped()
     }
-    emit({ type: 'started', ...base, at: now(), bundle_ready_at: new Date(timings.bundle_ready!).toISOString() })
+    executor.onOutput = (stream, line) => logs.add(stream, stream === 'stderr' ? 'error' : 'info', line)
+    emit({
+      type: 'started',
+      ...base,
+      at: now(),
+      accepted_at: new Date(timings.accepted!).toISOString(),
+      bundle_ready_at: new Date(timings.bundle_ready!).toISOString(),
+    })
     const grant = deps.storageAccess.grant(bundle.manifest.storage ?? {}, `Function ${bundle.name}@${bundle.version}`)
     try {
       const outcome = await new Promise<InvocationOutcome>((resolve) => {
         const onMessage = (message: ExecutorToHost) => {
           if (!('id' in message) || message.id !== messageId) return
-          if (message.type === 'progress') {
+          if (message.type === 'log') {
+            logs.add('logger', message.level, message.message)
+            // The host's own output (journald) keeps showing what functions log, at the host's level.
+            if (options.forwardExecutorOutput) {
+              const write = (fnLogger as unknown as Record<string, unknown>)[message.level]
+              ;(typeof write === 'function' ? (write as (m: string) => void) : fnLogger.info).call(fnLogger, message.message)
+            }
+          } else if (message.type === 'progress') {
             emit({
               type: 'progress',
               ...base,
@@ -171,6 +188,10 @@ export function startInvocation(request: DispatchRequest, deps: InvocationDeps):
     } finally {
       grant.revoke()
       if (killTimer) clearTimeout(killTimer)
+      // What the child wrote to stdout just before its result is already in the pipe, but its
+      // 'data' may be handled after the IPC message of the same poll: one turn picks it up.
+      await new Promise<void>((resolve) => setImmediate(resolve))
+      executor.onOutput = null
       // A child that was interrupted may still hold state from the aborted run: never reuse it.
       if (executor.alive && !cancelReason && !timedOut) pool.release(executor)
       else pool.discard(executor)
@@ -198,6 +219,8 @@ export function startInvocation(request: DispatchRequest, deps: InvocationDeps):
     .then((outcome) => {
       clearTimeout(deadlineTimer)
       timings.finished = Date.now()
+      // Every line before the terminal event: whoever follows the log sees it all before the end.
+      logs.close()
       const at = now()
       if (outcome.status === 'completed') emit({ type: 'completed', ...base, at, result: outcome.result })
       else if (outcome.status === 'failed') emit({ type: 'failed', ...base, at, error: outcome.error })

@@ -12,7 +12,15 @@ import {
 import { z } from 'zod'
 import type { DispatchRequest, HostHealth } from '../protocol/index.ts'
 import { FUNCTION_NAME_RE, isKtrdrError, KtrdrError } from '../protocol/index.ts'
-import { assertCanonicalPath, createPolicyRouter, requireBearer, toH3Error, type RouteInfo } from '../http/index.ts'
+import {
+  assertCanonicalPath,
+  assignRequestId,
+  createPolicyRouter,
+  requireBearer,
+  sendErrorJson,
+  toH3Error,
+  type RouteInfo,
+} from '../http/index.ts'
 import { STORAGE_PROXY_PATH } from './_storage-proxy.ts'
 
 const dispatchSchema = z.object({
@@ -37,6 +45,9 @@ const prefetchSchema = z.object({
   timeout_seconds: z.number().optional(),
 })
 
+/** Prometheus text exposition format, version 0.0.4 (what prom-client writes). */
+const PROMETHEUS_TEXT = 'text/plain; version=0.0.4; charset=utf-8'
+
 export interface HostApi {
   health(): HostHealth
   /** Accept an invocation; 'busy' when no slot is free or the host drains. */
@@ -45,6 +56,8 @@ export interface HostApi {
   prefetch(body: z.infer<typeof prefetchSchema>): void
   drain(): void
   info(): unknown
+  /** Prometheus text format. */
+  metrics(): Promise<string>
 }
 
 /** A dispatch request's body, checked (HTTP route and channel alike); 400 naming what is wrong. */
@@ -81,8 +94,25 @@ export interface HostApp extends App {
  * is public (the gateway's probes and the guide's curl), everything else takes the cluster token
  * when one is set. Without a token the host listens on loopback only (createHost refuses otherwise).
  */
-export function createHostApp(api: HostApi, clusterToken: string | null, storageProxy?: EventHandler): HostApp {
-  const app = createApp({ onRequest: handler((event) => assertCanonicalPath(event.path)) }) as HostApp
+export function createHostApp(
+  api: HostApi,
+  clusterToken: string | null,
+  storageProxy?: EventHandler,
+  { metricsPublic = false }: { metricsPublic?: boolean } = {},
+): HostApp {
+  const app = createApp({
+    // The gateway's error body, not h3's: one shape for every error a client or the gateway reads.
+    // The storage endpoint keeps h3's body: executors' unstorage client reads the code from it.
+    // (Its handler is mounted at the prefix, so the prefix is only in the original URL.)
+    onError: (error, event) =>
+      ((event.node.req as { originalUrl?: string }).originalUrl ?? event.node.req.url ?? '').startsWith(STORAGE_PROXY_PATH)
+        ? undefined
+        : sendErrorJson(error, event),
+    onRequest: handler((event) => {
+      assignRequestId(event)
+      assertCanonicalPath(event.path)
+    }),
+  }) as HostApp
   // Executors' storage: authorised by a per-invocation capability, never the cluster token (see _storage-proxy.ts).
   if (storageProxy) app.use(STORAGE_PROXY_PATH, storageProxy)
   const router = createPolicyRouter(
@@ -106,6 +136,15 @@ export function createHostApp(api: HostApi, clusterToken: string | null, storage
   router.get(
     '/',
     handler(() => api.info()),
+  )
+  // Behind the cluster token like the rest, unless KTRDR_METRICS_PUBLIC=1 (docs/operations.md#metrics).
+  router.get(
+    '/metrics',
+    { auth: metricsPublic ? 'public' : 'cluster' },
+    handler(async (event) => {
+      event.node.res.setHeader('content-type', PROMETHEUS_TEXT)
+      return api.metrics()
+    }),
   )
   router.post(
     '/invocations',

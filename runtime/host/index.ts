@@ -3,16 +3,16 @@
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
-import { consola } from 'consola'
 import { toNodeListener } from 'h3'
 import { createKtrdrStorage, sweepStorageTemps, sweepTempFiles } from '../../storage/index.ts'
 import type { ChannelAnswer, ChannelOp, DispatchRequest, HostHealth, WorkerCapabilities, WorkerRegistration } from '../protocol/index.ts'
-import { KtrdrError } from '../protocol/index.ts'
+import { KtrdrError, createKtrdrLogger } from '../protocol/index.ts'
 import { createBundleCache } from './_bundles.ts'
 import { resolveCapabilities } from './_detect.ts'
 import { createEventOutbox } from './_events.ts'
 import { createExecutorPool } from './_executors.ts'
 import { createMemoryGuard } from './_memory.ts'
+import { createHostMetrics } from './_metrics.ts'
 import { createGatewayLink } from './_gateway-link.ts'
 import { startInvocation, type Invocation } from './_invocations.ts'
 import { createHostApp, parseDispatchRequest } from './_server.ts'
@@ -50,8 +50,7 @@ export async function createHost(config: HostConfig = {}): Promise<KtrdrHost> {
       message: `Refusing to listen on ${options.bind} without KTRDR_CLUSTER_TOKEN; set a token or pass --insecure`,
     })
   }
-  const logger = consola.withTag(options.workerId)
-  logger.level = options.logLevel
+  const logger = createKtrdrLogger({ tag: options.workerId, level: options.logLevel, format: options.logFormat })
   const startedAt = new Date().toISOString()
   const capabilities = await resolveCapabilities(options)
   const storage = await createKtrdrStorage(options.storage)
@@ -65,11 +64,24 @@ export async function createHost(config: HostConfig = {}): Promise<KtrdrHost> {
 
   const memory = createMemoryGuard({ mode: options.executorMemoryEnforcement })
   logger.info(`Executor memory cap ${options.executorMemoryMb} MB enforced by ${memory.detail}`)
+  // Reads pool, cache and slots only when scraped, so it can exist before them.
+  const metrics = createHostMetrics({
+    executors: () => pool.stats(),
+    spares: () => pool.spareCount(),
+    bundles: () => cache.list(),
+    slots: () => ({ total: options.slots, used: active.size }),
+  })
   const pool = createExecutorPool({
+    onStart: (name, kind) => metrics.executorStarted(name, kind),
     idleMs: options.executorIdleMs,
     maxIdle: options.maxIdleExecutors,
     memoryMb: options.executorMemoryMb,
     forwardOutput: options.forwardExecutorOutput,
+    // JSON logs stay one object a line: what functions print goes through the logger too.
+    forwardLine:
+      options.logFormat === 'json'
+        ? (stream, line, name) => logger[stream === 'stderr' ? 'error' : 'info']({ message: line, function: name, stream })
+        : undefined,
     spares: options.spareExecutors,
     memory,
     logger,
@@ -145,9 +157,11 @@ export async function createHost(config: HostConfig = {}): Promise<KtrdrHost> {
       emit: (event) => outbox.push(event),
     })
     active.set(request.operation_id, invocation)
-    void invocation.done.finally(() => {
-      if (active.get(request.operation_id) === invocation) active.delete(request.operation_id)
-    })
+    void invocation.done
+      .then((outcome) => metrics.invocationEnded(request.function.name, outcome.status, outcome.timings))
+      .finally(() => {
+        if (active.get(request.operation_id) === invocation) active.delete(request.operation_id)
+      })
     return { accepted: true as const, done: invocation.done }
   }
 
@@ -219,9 +233,11 @@ export async function createHost(config: HostConfig = {}): Promise<KtrdrHost> {
         spares: pool.spareCount(),
         storage_capabilities: storageAccess.size(),
       }),
+      metrics: () => metrics.metrics(),
     },
     options.clusterToken,
     storageAccess.handler,
+    { metricsPublic: options.metricsPublic },
   )
 
   const server = createServer(toNodeListener(app))

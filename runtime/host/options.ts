@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { cpus, hostname, totalmem } from 'node:os'
 import { join, resolve } from 'node:path'
 import { KtrdrError } from '../protocol/index.ts'
-import { didYouMean, envNumber } from '../protocol/index.ts'
+import { didYouMean, envNumber, resolveLogFormat, type LogFormat } from '../protocol/index.ts'
 import type { FunctionStorageMode } from './_storage-proxy.ts'
 import { resolveStorageOptions, type ResolvedStorageOptions, type StorageConfig } from '../../storage/index.ts'
 
@@ -33,6 +33,8 @@ export interface HostConfig {
   clusterToken?: string | null
   insecure?: boolean
   logLevel?: string
+  /** KTRDR_LOG_FORMAT: text (default) or json (one object a line, function output included). */
+  logFormat?: LogFormat
   storage?: StorageConfig | ResolvedStorageOptions
   cacheDir?: string
   cacheMaxBytes?: number
@@ -55,6 +57,8 @@ export interface HostConfig {
   register?: { initialDelayMs?: number; maxDelayMs?: number; timeoutMs?: number }
   /** Forward executor stdout/stderr to this process (default true). */
   forwardExecutorOutput?: boolean
+  /** GET /metrics without a token (KTRDR_METRICS_PUBLIC=1); default: the cluster token like every route but /health. */
+  metricsPublic?: boolean
   /** How executors reach storage: 'direct' (fs mounts as fs, scope-checked; default) or 'proxy' (everything through the host with a capability). */
   functionStorage?: FunctionStorageMode
 }
@@ -80,6 +84,7 @@ export interface ResolvedHostOptions {
   clusterToken: string | null
   insecure: boolean
   logLevel: number
+  logFormat: LogFormat
   storage: ResolvedStorageOptions
   cacheDir: string
   cacheMaxBytes: number
@@ -96,6 +101,7 @@ export interface ResolvedHostOptions {
   cancelGraceMs: number
   register: { initialDelayMs: number; maxDelayMs: number; timeoutMs: number }
   forwardExecutorOutput: boolean
+  metricsPublic: boolean
   functionStorage: FunctionStorageMode
 }
 
@@ -150,6 +156,7 @@ export function resolveHostOptions(config: HostConfig = {}, env: NodeJS.ProcessE
     gpu: config.gpu ?? declaredGpu(env, declared.includes('gpu')),
     clusterToken: config.clusterToken !== undefined ? config.clusterToken : env.KTRDR_CLUSTER_TOKEN || null,
     insecure: config.insecure ?? bool(env.KTRDR_INSECURE) ?? false,
+    logFormat: config.logFormat ?? resolveLogFormat(env.KTRDR_LOG_FORMAT),
     logLevel: typeof level === 'string' ? (LOG_LEVELS[level.toLowerCase()] ?? envNumber({ LOG_LEVEL: level }, 'LOG_LEVEL') ?? 3) : 3,
     storage,
     cacheDir: resolve(config.cacheDir ?? env.KTRDR_HOST_CACHE_DIR ?? join(storage.root, 'cache', 'hosts', workerId)),
@@ -170,6 +177,7 @@ export function resolveHostOptions(config: HostConfig = {}, env: NodeJS.ProcessE
       timeoutMs: config.register?.timeoutMs ?? 10_000,
     },
     forwardExecutorOutput: config.forwardExecutorOutput ?? true,
+    metricsPublic: config.metricsPublic ?? bool(env.KTRDR_METRICS_PUBLIC) ?? false,
     functionStorage: resolveFunctionStorage(config.functionStorage ?? env.KTRDR_HOST_FUNCTION_STORAGE),
   }
 }

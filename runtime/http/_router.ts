@@ -3,15 +3,41 @@ import type { Hooks } from 'crossws'
 import { createEvent, createRouter, type EventHandler, type H3Event, type RouterMethod } from 'h3'
 import { KtrdrError, isKtrdrError } from '../protocol/index.ts'
 import { assertCanonicalPath } from './_path.ts'
+import type { ZodType } from 'zod'
 
 /** Who may call a route: nobody needs a token (`public`), clients (`api`), hosts (`cluster`). */
 export type RouteAuth = 'public' | 'api' | 'cluster'
 /** Which body cap applies before the handler reads: small JSON, or bundle-sized uploads. */
 export type RouteBody = 'json' | 'upload'
 
+/** A body or response that is not JSON: its media type and what it holds. */
+export interface RouteMedia {
+  contentType: string
+  description: string
+}
+
+/**
+ * What the OpenAPI document says about a route (GET /api/v1/openapi.json). `query` and `body` are
+ * the zod schemas the handler validates with, so the document cannot drift from the checks.
+ */
+export interface RouteDoc {
+  summary: string
+  description?: string
+  /** Section in the reference; default: from the path (operations, workers, functions…). */
+  tag?: string
+  query?: ZodType
+  body?: ZodType | RouteMedia
+  /** Request bodies the reference shows; tests check each against `body`. */
+  examples?: Record<string, unknown>
+  /** 200 by default. */
+  status?: number
+  response?: ZodType | RouteMedia | 'list' | 'operation'
+}
+
 export interface RouteOptions {
   auth?: RouteAuth
   body?: RouteBody
+  doc?: RouteDoc
 }
 
 export interface RouteInfo {
@@ -21,6 +47,7 @@ export interface RouteInfo {
   path: string
   auth: RouteAuth
   body: RouteBody
+  doc?: RouteDoc
 }
 
 type Add = {
@@ -30,7 +57,7 @@ type Add = {
 
 /**
  * h3's router with the policy declared on each route: `router.get(path, handler)` takes the
- * defaults (API token), `router.post(path, { auth: 'cluster' }, handler)` says otherwise. The
+ * defaults (API token) and also answers HEAD, `router.post(path, { auth: 'cluster' }, handler)` says otherwise. The
  * policy travels inside the handler the router matched, so whatever path spelling the router
  * accepts for a route (trailing slash, percent-encoding) gets exactly that route's check; there is
  * no second path match that could disagree with the router's.
@@ -63,7 +90,10 @@ function patternRegExp(pattern: string): RegExp {
 const METHODS: RouterMethod[] = ['connect', 'delete', 'get', 'head', 'options', 'post', 'put', 'trace', 'patch']
 
 /** `guard` runs before each matched handler with that route's declared policy; it throws to refuse. */
-export function createPolicyRouter(guard: (event: H3Event, route: RouteInfo) => void, defaults: Required<RouteOptions>): PolicyRouter {
+export function createPolicyRouter(
+  guard: (event: H3Event, route: RouteInfo) => void,
+  defaults: Required<Omit<RouteOptions, 'doc'>>,
+): PolicyRouter {
   const h3 = createRouter()
   const routes: RouteInfo[] = []
   const lastHandler = new WeakMap<RouteInfo, EventHandler>()
@@ -71,7 +101,7 @@ export function createPolicyRouter(guard: (event: H3Event, route: RouteInfo) => 
     (method: RouterMethod | 'all') =>
     (path: string, a: RouteOptions | EventHandler, b?: EventHandler): PolicyRouter => {
       const [options, handler] = typeof a === 'function' ? [{}, a] : [a, b!]
-      const route: RouteInfo = { method, path, auth: options.auth ?? defaults.auth, body: options.body ?? defaults.body }
+      const route: RouteInfo = { method, path, auth: options.auth ?? defaults.auth, body: options.body ?? defaults.body, doc: options.doc }
       routes.push(route)
       const guarded = ((event: H3Event) => {
         guard(event, route)
@@ -81,6 +111,9 @@ export function createPolicyRouter(guard: (event: H3Event, route: RouteInfo) => 
       lastHandler.set(route, guarded)
       if (method === 'all') h3.use(path, guarded)
       else h3[method](path, guarded)
+      // Every GET answers HEAD the same way, auth included (node:http sends no body for HEAD);
+      // `curl -I` is the guide's reachability check. Not a route of its own in the table.
+      if (method === 'get') h3.head(path, guarded)
       return router
     }
   const matchers: Array<{ route: RouteInfo; re: RegExp }> = []

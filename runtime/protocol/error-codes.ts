@@ -257,6 +257,11 @@ export const ERROR_CODES = defineErrorCodes({
     retryable: true,
     description: 'This gateway lost the leader lock to a newer one; retry against the active gateway.',
   },
+  DOCS_ASSETS_MISSING: {
+    status: 503,
+    retryable: false,
+    description: 'The API reference page cannot be served: swagger-ui-dist is not installed beside the gateway.',
+  },
   ASSET_NOT_FOUND: { status: 404, retryable: false, description: 'No static file at this path under a served prefix (the dashboard).' },
   STORAGE_KEY_INVALID: {
     status: 400,

@@ -48,5 +48,7 @@ export type ExecutorToHost =
   | { type: 'ready'; pid: number; name: string }
   | { type: 'load_error'; error: OperationErrorInfo }
   | { type: 'progress'; id: string; progress: ProgressUpdate }
+  /** A line the function wrote through `ctx.logger` (what it writes to stdout/stderr comes over the pipes). */
+  | { type: 'log'; id: string; level: string; message: string }
   | { type: 'result'; id: string; ok: true; result: unknown; aborted: boolean }
   | { type: 'result'; id: string; ok: false; error: OperationErrorInfo; aborted: boolean }

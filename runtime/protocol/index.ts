@@ -5,6 +5,7 @@ export * from './function.ts'
 export * from './errors.ts'
 export * from './error-codes.ts'
 export * from './config.ts'
+export * from './logging.ts'
 export * from './mounts.ts'
 export * from './executor.ts'
 // The host channel's frames and its request/answer endpoint (gateway and hosts both speak it).

@@ -13,6 +13,8 @@ export interface OperationProgress {
 export interface OperationTimings {
   queued_at: string
   placed_at: string | null
+  /** When the host took the dispatch (its clock); absent from hosts older than this field. */
+  accepted_at?: string | null
   bundle_ready_at: string | null
   started_at: string | null
   finished_at: string | null
@@ -44,15 +46,51 @@ export interface Operation {
 
 /** Events a host pushes to POST /api/v1/workers/:id/events, in order, until acknowledged. */
 export type HostEvent =
-  | { seq: number; type: 'started'; operation_id: string; attempt: number; at: string; bundle_ready_at?: string }
+  | { seq: number; type: 'started'; operation_id: string; attempt: number; at: string; bundle_ready_at?: string; accepted_at?: string }
   | { seq: number; type: 'progress'; operation_id: string; attempt: number; at: string; progress: OperationProgress }
   | { seq: number; type: 'completed'; operation_id: string; attempt: number; at: string; result: unknown }
   | { seq: number; type: 'failed'; operation_id: string; attempt: number; at: string; error: OperationErrorInfo }
   /** `requeue`: the host gave the work back (it is shutting down), so the gateway runs it again elsewhere. */
   | { seq: number; type: 'cancelled'; operation_id: string; attempt: number; at: string; reason?: string; requeue?: boolean }
 
+/** Where a log line came from: the function's `ctx.logger`, or what its process wrote to stdout/stderr. */
+export type LogStream = 'logger' | 'stdout' | 'stderr'
+
+/** One line of what a function wrote while it ran (docs/operations.md#logs). */
+export interface LogLine {
+  /** Line number within the attempt, from 1 (a gap: lines the host dropped). */
+  n: number
+  /** ISO time the host saw it. */
+  ts: string
+  /** consola's level names for `logger` lines (error, warn, info, debug…); `info`/`error` for stdout/stderr. */
+  level: string
+  stream: LogStream
+  message: string
+}
+
+/**
+ * What a function wrote, batched by the host (every LOG_FLUSH_MS or LOG_BATCH_LINES lines, and
+ * always before the attempt's terminal event). `dropped`: lines the host discarded before this
+ * batch because more piled up unsent than it keeps per operation.
+ */
+export interface HostLogEvent {
+  seq: number
+  type: 'log'
+  operation_id: string
+  attempt: number
+  at: string
+  lines: LogLine[]
+  dropped?: number
+}
+
+/** A stored line as GET /api/v1/operations/:id/logs serves it: `id` orders all lines of the operation (and resumes a follow). */
+export interface OperationLogLine extends LogLine {
+  id: number
+  attempt: number
+}
+
 export interface HostEventBatch {
-  events: HostEvent[]
+  events: Array<HostEvent | HostLogEvent>
 }
 export interface HostEventAck {
   acked_seq: number

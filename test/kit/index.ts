@@ -35,3 +35,5 @@ export {
 } from '../../storage/test/contract.ts'
 /** A throwaway PostgreSQL server on loopback (null, with the reason logged, where it cannot start). */
 export { startTestPostgres, postgresSkipReason, type TestPostgres } from '../_pg.ts'
+/** /metrics read with an independent Prometheus text parser. */
+export { readMetrics, type ScrapedMetrics } from './prometheus.ts'

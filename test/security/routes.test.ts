@@ -288,7 +288,10 @@ describe('gateway routes', () => {
         .filter((r) => r.auth === 'public')
         .map((r) => r.path)
         .sort(),
-    ).toEqual(['/api/v1/health', '/health', '/ui', '/ui/**'])
+    ).toEqual(['/api/v1/health', '/docs', '/docs/:asset', '/health', '/ui', '/ui/**'])
+    // The API reference page is public (it holds no API data); the document it loads is not.
+    expect(policy('get', '/api/v1/openapi.json')).toBe('api')
+    expect(policy('get', '/metrics')).toBe('api')
   })
 
   it('every route × path spelling × token spelling, cluster token set: only the declared credential is served', async () => {

@@ -299,7 +299,7 @@ describe('per-function secrets through the gateway', () => {
     expect(list.stdout).toContain('OTHER_TOKEN')
     expect(list.stdout).not.toContain(first)
     const listJson = await call('/api/v1/functions/env-dump/secrets')
-    expect(JSON.parse(listJson.text).secrets.map((s: { name: string }) => s.name)).toEqual(['BROKER_API_KEY', 'OTHER_TOKEN'])
+    expect(JSON.parse(listJson.text).data.map((s: { name: string }) => s.name)).toEqual(['BROKER_API_KEY', 'OTHER_TOKEN'])
 
     // Bad input: a clear 4xx, and the value is not echoed.
     const reserved = await ktrdr(['secret', 'set', 'env-dump', 'KTRDR_CLUSTER_TOKEN', '--value', 'x'])

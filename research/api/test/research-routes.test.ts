@@ -183,7 +183,13 @@ describe('GET /api/v1/operations/:id/results', () => {
     const failed = await run('backtest', { fail: true })
     const f = await g.api(`/api/v1/operations/${failed.operation_id}/results`)
     expect(f.status).toBe(200)
-    expect(f.body).toMatchObject({ operation_type: 'backtesting', status: 'failed', results: null, error: { code: 'STRATEGY_INVALID' } })
+    expect(f.body).toMatchObject({
+      success: false,
+      operation_type: 'backtesting',
+      status: 'failed',
+      results: null,
+      error: { code: 'STRATEGY_INVALID' },
+    })
 
     // Only hosts of type 'backtesting' run bt-only: none here, so it stays pending.
     const pending = (await g.api<Operation>('/api/v1/functions/bt-only/invoke', { body: { input: {} } })).body
@@ -222,9 +228,11 @@ describe('GET /api/v1/results/…', () => {
   it('lists a folder (and ?prefix= at the root) with the URLs of its files', async () => {
     const folder = await g.api(`/api/v1/results/backtests/op_backtesting_20261128_000000_abcd1234`)
     expect(folder.status).toBe(200)
-    expect(folder.body.keys).toEqual([`${key}/equity.csv`, `${key}/trades.json`])
-    expect(folder.body.urls[1]).toBe(`/api/v1/results/${key}/trades.json`)
-    expect((await g.api(`/api/v1/results?prefix=backtests`)).body.keys).toHaveLength(2)
+    expect(folder.body.data.map((f: { key: string }) => f.key)).toEqual([`${key}/equity.csv`, `${key}/trades.json`])
+    expect(folder.body.data[1].url).toBe(`/api/v1/results/${key}/trades.json`)
+    expect(folder.body).toMatchObject({ total_count: 2, limit: 1000, offset: 0 })
+    expect((await g.api(`/api/v1/results?prefix=backtests`)).body.total_count).toBe(2)
+    expect((await g.api(`/api/v1/results?prefix=backtests&limit=1&offset=1`)).body.data).toEqual([folder.body.data[1]])
   })
 
   it('404 with a clear message for unknown keys', async () => {

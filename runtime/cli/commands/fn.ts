@@ -53,10 +53,11 @@ const listCmd = defineCommand({
   args: { ...apiArgs },
   run: ({ args }) =>
     guard(async () => {
-      const fns = await useGatewayApi(args.url)<Array<{ name: string; latest: number | null; versions: number; aliases: FunctionAlias[] }>>(
-        '/api/v1/functions',
-      )
-      if (args.json) return console.log(JSON.stringify(fns, null, 2))
+      const page = await useGatewayApi(args.url)<{
+        data: Array<{ name: string; latest: number | null; versions: number; aliases: FunctionAlias[] }>
+      }>('/api/v1/functions')
+      if (args.json) return console.log(JSON.stringify(page, null, 2))
+      const fns = page.data
       console.log(
         table(
           fns.map((f) => ({ name: f.name, latest: f.latest, versions: f.versions, aliases: f.aliases.map(aliasText).join(' ') })),

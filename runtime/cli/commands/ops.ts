@@ -1,7 +1,7 @@
 import { defineCommand } from 'citty'
-import type { Operation } from '../../protocol/index.ts'
+import type { Operation, OperationLogLine } from '../../protocol/index.ts'
 import { apiArgs, guard, table, useGatewayApi } from '../_api.ts'
-import { followOperation } from '../_follow.ts'
+import { followEvents, followOperation } from '../_follow.ts'
 
 const idArg = { id: { type: 'positional', required: true, description: 'operation id' } } as const
 
@@ -77,6 +77,57 @@ const resume = defineCommand({
     ),
 })
 
+/** `12:00:01.234 info  message` (stdout lines without a level, stderr ones marked). */
+export function formatLogLine(line: OperationLogLine): string {
+  const time = line.ts.slice(11, 23)
+  const tag = line.stream === 'logger' ? line.level.padEnd(5) : line.stream
+  return `${time} ${tag} ${line.message}`
+}
+
+const FINAL = new Set(['completed', 'failed', 'cancelled'])
+
+const logs = defineCommand({
+  meta: { name: 'logs', description: "What an operation's function wrote (ctx.logger, stdout, stderr); -f follows until it finishes" },
+  args: {
+    ...apiArgs,
+    ...idArg,
+    follow: { type: 'boolean', alias: 'f', description: 'Keep printing new lines until the operation finishes (exit 1 unless completed)' },
+    attempt: { type: 'string', description: 'Only this attempt (default: all)' },
+  },
+  run: ({ args }) =>
+    guard(async () => {
+      const api = useGatewayApi(args.url)
+      const path = `/api/v1/operations/${encodeURIComponent(args.id)}/logs`
+      const print = (line: OperationLogLine) => console.log(args.json ? JSON.stringify(line) : formatLogLine(line))
+      if (!args.follow) {
+        let offset = 0
+        for (;;) {
+          const page = await api<{ data: OperationLogLine[]; total_count: number }>(path, {
+            query: { attempt: args.attempt, limit: 10_000, offset },
+          })
+          page.data.forEach(print)
+          offset += page.data.length
+          if (page.data.length === 0 || offset >= page.total_count) return
+        }
+      }
+      // Lines carry their id: a broken stream resumes after the last one printed (Last-Event-ID).
+      let final: Operation | null = null
+      const query = `?follow=1${args.attempt ? `&attempt=${encodeURIComponent(args.attempt)}` : ''}`
+      for await (const event of followEvents(api, path + query, {
+        done: (e) => FINAL.has(e.event),
+        onReconnect: ({ error }) => console.error(`(the log stream broke: ${error.message}; reconnecting)`),
+      })) {
+        if (event.event === 'log') print(JSON.parse(event.data) as OperationLogLine)
+        else if (FINAL.has(event.event)) final = JSON.parse(event.data) as Operation
+      }
+      if (!final) throw new Error(`The log stream of ${args.id} ended before the operation finished`)
+      if (final.status !== 'completed') {
+        console.error(`${final.operation_id} ${final.status}${final.error ? `: ${final.error.message}` : ''}`)
+        process.exitCode = 1
+      }
+    }),
+})
+
 const watch = defineCommand({
   meta: { name: 'watch', description: 'Follow an operation until it finishes (server-sent events)' },
   args: { ...apiArgs, ...idArg },
@@ -94,8 +145,8 @@ const watch = defineCommand({
 })
 
 export default defineCommand({
-  meta: { name: 'ops', description: 'Operations: list, show, cancel, resume, watch' },
-  subCommands: { list, show, cancel, resume, watch },
+  meta: { name: 'ops', description: 'Operations: list, show, cancel, resume, watch, logs' },
+  subCommands: { list, show, cancel, resume, watch, logs },
   // The default subcommand's flags, so `ktrdr ops --url X` parses (citty skips known value flags).
   args: list.args,
   default: 'list',

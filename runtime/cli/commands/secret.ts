@@ -43,11 +43,11 @@ const list = defineCommand({
   args: { ...apiArgs, ...fnArg },
   run: ({ args }) =>
     guard(async () => {
-      const r = await useGatewayApi(args.url)<{ function: string; secrets: Array<{ name: string; updated_at: string }> }>(path(args.fn))
+      const r = await useGatewayApi(args.url)<{ function: string; data: Array<{ name: string; updated_at: string }> }>(path(args.fn))
       if (args.json) return void console.log(JSON.stringify(r, null, 2))
-      if (!r.secrets.length)
+      if (!r.data.length)
         return void console.log(`Function ${r.function} has no secrets. Set one with \`ktrdr secret set ${r.function} NAME\``)
-      console.log(table(r.secrets, ['name', 'updated_at']))
+      console.log(table(r.data, ['name', 'updated_at']))
     }),
 })
 

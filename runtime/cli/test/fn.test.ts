@@ -55,7 +55,11 @@ describe('ktrdr fn', () => {
     expect(JSON.parse(again.stdout)).toMatchObject({ version: 1, created: false })
 
     const list = await ktrdr('fn', 'list', '--json')
-    expect(JSON.parse(list.stdout)).toEqual([expect.objectContaining({ name: 'echo', latest: 1, versions: 1 })])
+    // --json prints the gateway's answer: the list envelope.
+    expect(JSON.parse(list.stdout)).toMatchObject({
+      data: [expect.objectContaining({ name: 'echo', latest: 1, versions: 1 })],
+      total_count: 1,
+    })
     const versions = await ktrdr('fn', 'versions', 'echo')
     expect(versions.stdout).toMatch(/VERSION\s+SHA256/)
     expect(versions.stdout).toContain(built.sha256.slice(0, 12))

@@ -3,6 +3,7 @@ import type { AliasRoute, WorkerRecord } from '../../protocol/index.ts'
 import { KtrdrError } from '../../protocol/index.ts'
 import { readJsonBody } from '../_http.ts'
 import { defineGatewayRoutes, type GatewayRouteContext } from '../_routes.ts'
+import { pageOf, pageParams } from '../_list.ts'
 
 function parseRoutes(body: Record<string, unknown>): AliasRoute[] {
   if (typeof body.version === 'number') return [{ version: body.version, weight: 100 }]
@@ -56,7 +57,8 @@ export default defineGatewayRoutes((router, ctx) => {
 
   router.get(
     '/api/v1/functions',
-    defineEventHandler(() => ctx.functions.listFunctions()),
+    { doc: { summary: 'Deployed functions with their latest version and aliases', response: 'list' } },
+    defineEventHandler(async (event) => pageOf(await ctx.functions.listFunctions(), pageParams(event, { limit: 1000, maxLimit: 10_000 }))),
   )
 
   router.get(
@@ -86,7 +88,7 @@ export default defineGatewayRoutes((router, ctx) => {
           code: 'FUNCTION_NOT_FOUND',
           message: `No function "${name(event)}" has been published`,
         })
-      return fn.versions
+      return pageOf(fn.versions, pageParams(event, { limit: 1000, maxLimit: 10_000 }))
     }),
   )
 

@@ -1,12 +1,28 @@
 import { defineEventHandler, getRouterParam, setResponseStatus } from 'h3'
 import { readJsonBody } from '../_http.ts'
 import { checkInvokeRequest } from '../_invoke.ts'
+import { invokeRequestSchema } from '../_invoke-schema.ts'
 import { defineGatewayRoutes } from '../_routes.ts'
 
 /** POST /api/v1/functions/:name/invoke — name, name@<version> or name@<alias>. */
 export default defineGatewayRoutes((router, ctx) => {
   router.post(
     '/api/v1/functions/:name/invoke',
+    {
+      doc: {
+        summary: 'Invoke a function: name, name@<version> or name@<alias>',
+        description:
+          '202 with the pending operation, or 200 with the finished one when it ends within wait_seconds. The input is checked against the function’s input schema (422 naming the field); see the per-function paths for each schema.',
+        tag: 'function invocations',
+        body: invokeRequestSchema(ctx.options.queue.maxWaitSeconds),
+        examples: {
+          echo: { input: { message: 'hello', steps: 3, delay_ms: 300 }, wait_seconds: 10 },
+          queued: { input: { message: 'later' }, priority: 5, idempotency_key: 'nightly-2025-01-01' },
+        },
+        status: 202,
+        response: 'operation',
+      },
+    },
     defineEventHandler(async (event) => {
       const name = getRouterParam(event, 'name', { decode: true })!
       const body = checkInvokeRequest(await readJsonBody(event, ctx.options.maxBodyBytes), ctx.options.queue.maxWaitSeconds)

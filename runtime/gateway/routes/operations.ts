@@ -1,33 +1,36 @@
-import { createEventStream, defineEventHandler, getQuery, getRouterParam } from 'h3'
+import { createEventStream, defineEventHandler, getRouterParam } from 'h3'
+import { z } from 'zod'
 import type { Operation, OperationStatus } from '../../protocol/index.ts'
 import { KtrdrError } from '../../protocol/index.ts'
-import { readJsonBody } from '../_http.ts'
+import { eventStreamHead, readJsonBody } from '../_http.ts'
 import { isTerminal } from '../_operations.ts'
+import { pageQueryShape, readQuery } from '../_query.ts'
 import { defineGatewayRoutes } from '../_routes.ts'
+import { logMessage } from './logs.ts'
 
 const STATUSES: OperationStatus[] = ['pending', 'running', 'completed', 'failed', 'cancelled']
 
-function intParam(value: unknown, name: string, fallback: number, min: number, max: number): number {
-  if (value === undefined || value === '') return fallback
-  const n = Number(value)
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new KtrdrError({
-      code: 'BAD_REQUEST',
-      message: `${name} must be an integer between ${min} and ${max}`,
-      details: { field: name },
-    })
-  }
-  return n
-}
+/** Query of GET /api/v1/operations (validated with it; the OpenAPI document shows it). */
+const listQuery = z.object({
+  status: z
+    .string()
+    .optional()
+    .describe(`One of ${STATUSES.join(', ')}; comma-separated for several`),
+  active_only: z.enum(['true', 'false', '1', '0']).optional().describe('Only pending and running'),
+  operation_type: z.string().optional().describe('training, backtesting, data_load, dummy…'),
+  function: z.string().optional().describe('Function name'),
+  worker_id: z.string().optional().describe('Host that runs or ran it'),
+  ...pageQueryShape({ limit: 100, maxLimit: 1000 }),
+})
 
 export default defineGatewayRoutes((router, ctx) => {
   router.get(
     '/api/v1/operations',
+    { doc: { summary: 'Operations, newest first', query: listQuery, response: 'list' } },
     defineEventHandler(async (event) => {
-      const q = getQuery(event)
+      const q = readQuery(event, listQuery)
       const activeOnly = q.active_only === 'true' || q.active_only === '1'
-      const status =
-        typeof q.status === 'string' && q.status ? q.status.toLowerCase().split(',') : activeOnly ? ['pending', 'running'] : undefined
+      const status = q.status ? q.status.toLowerCase().split(',') : activeOnly ? ['pending', 'running'] : undefined
       for (const s of status ?? []) {
         if (!STATUSES.includes(s as OperationStatus))
           throw new KtrdrError({
@@ -36,18 +39,17 @@ export default defineGatewayRoutes((router, ctx) => {
             details: { field: 'status' },
           })
       }
-      const limit = intParam(q.limit, 'limit', 100, 1, 1000)
-      const offset = intParam(q.offset, 'offset', 0, 0, Number.MAX_SAFE_INTEGER)
+      const { limit, offset } = q
       const { items, total } = await ctx.operations.list({
         status: status as OperationStatus[] | undefined,
-        operation_type: typeof q.operation_type === 'string' && q.operation_type ? q.operation_type : undefined,
-        function: typeof q.function === 'string' && q.function ? q.function : undefined,
-        worker_id: typeof q.worker_id === 'string' && q.worker_id ? q.worker_id : undefined,
+        operation_type: q.operation_type || undefined,
+        function: q.function || undefined,
+        worker_id: q.worker_id || undefined,
         limit,
         offset,
       })
-      // The list envelope of docs/domain.md#rest-api: {success, data, total_count, active_count}.
-      return { success: true, data: items, total_count: total, active_count: ctx.operations.counts().live, limit, offset }
+      // The list envelope (docs/architecture.md#lists-and-errors), plus docs/domain.md#rest-api's success and active_count.
+      return { data: items, total_count: total, limit, offset, success: true, active_count: ctx.operations.counts().live }
     }),
   )
 
@@ -82,20 +84,23 @@ export default defineGatewayRoutes((router, ctx) => {
     }),
   )
 
-  /** Server-Sent Events: the current state, every change, then the final state; pushed, not polled. */
+  /** Server-Sent Events: the current state, every change and new log line (`log`), then the final state; pushed, not polled. */
   router.get(
     '/api/v1/operations/:id/events',
     defineEventHandler(async (event) => {
       const id = getRouterParam(event, 'id', { decode: true })!
       const first = (await ctx.operations.require(id)).op
+      if (event.method === 'HEAD') return eventStreamHead(event)
       const stream = createEventStream(event)
       const send = (name: string, op: Operation) => {
         void stream.push({ event: name, data: JSON.stringify(op) })
       }
       let off = () => {}
+      let offLog = () => {}
       const finish = (op: Operation) => {
         send(op.status, op)
         off()
+        offLog()
         void stream.close()
       }
       send('state', first)
@@ -106,8 +111,15 @@ export default defineGatewayRoutes((router, ctx) => {
           if (kind === 'finished') finish(op)
           else send(kind === 'requeued' ? 'requeued' : 'progress', op)
         })
+        // New lines as they arrive (the whole log: GET /api/v1/operations/:id/logs).
+        offLog = ctx.hooks.on('operation:log', (operationId, lines) => {
+          if (operationId === id) for (const line of lines) void stream.push(logMessage(line))
+        })
       }
-      stream.onClosed(() => off())
+      stream.onClosed(() => {
+        off()
+        offLog()
+      })
       return stream.send()
     }),
   )

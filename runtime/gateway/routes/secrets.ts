@@ -2,6 +2,7 @@ import { defineEventHandler, getRouterParam, type H3Event } from 'h3'
 import { isKtrdrError, KtrdrError } from '../../protocol/index.ts'
 import { readJsonBody } from '../_http.ts'
 import { defineGatewayRoutes } from '../_routes.ts'
+import { pageOf, pageParams } from '../_list.ts'
 import { MAX_SECRET_BYTES, SECRET_NAME } from '../_secrets.ts'
 import { FUNCTION_NAME_RE } from '../../protocol/index.ts'
 
@@ -74,7 +75,7 @@ export default defineGatewayRoutes((router, ctx) => {
     '/api/v1/functions/:name/secrets',
     defineEventHandler((event) => {
       const { fn } = names(event, false)
-      return { function: fn, secrets: ctx.secrets.list(fn) }
+      return { function: fn, ...pageOf(ctx.secrets.list(fn), pageParams(event, { limit: 1000, maxLimit: 10_000 })) }
     }),
   )
   router.delete(

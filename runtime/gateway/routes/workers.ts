@@ -198,7 +198,8 @@ export default defineGatewayRoutes((router, ctx) => {
       const entry = ctx.workers.get(id)
       if (!entry) return { removed: false, worker_id: id, requeued_operations: [] }
       const held = [...entry.running.keys()]
-      ctx.workers.markLost(entry, 'the host stopped and deregistered')
+      // Lost only when it still held work to settle: a clean stop is not a death (ktrdr_hosts_lost_total).
+      if (held.length) ctx.workers.markLost(entry, 'the host stopped and deregistered')
       ctx.workers.remove(id)
       ctx.logger.info(`Host ${id} stopped and deregistered${held.length ? `; ${held.length} operation(s) re-queued` : ''}`)
       await ctx.operations.flushed()

@@ -11,6 +11,7 @@ import { createDispatcher } from '../_dispatcher.ts'
 import { createHealthMonitor } from '../_health.ts'
 import { createGatewayHooks, type GatewayHookMap, type GatewayHookName } from '../_hooks.ts'
 import { createHostClient } from '../_host-client.ts'
+import { createOperationLogs } from '../_logs.ts'
 import { createHostSecrets } from '../_host-secrets.ts'
 import { createInvoker, type InvokeRequest } from '../_invoke.ts'
 import { createInvokeChecks } from '../_invoke-checks.ts'
@@ -74,6 +75,7 @@ export async function createTestCore(config: Pick<GatewayConfig, 'health' | 'que
     operations,
     dispatcher,
     secrets: await createHostSecrets(database),
+    logs: await createOperationLogs({ database, hooks, options: options.logs }),
     logger,
     now: clock.now,
   })

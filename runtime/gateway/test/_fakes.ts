@@ -61,8 +61,22 @@ export function createFakeRegistry(manifests: FunctionManifest[]): FunctionRegis
     },
     getVersion: async (name: string, version: number) => versions.find((x) => x.name === name && x.version === version) ?? null,
     publish: notImplemented,
-    listFunctions: notImplemented,
-    getFunction: async () => null,
+    listFunctions: async () =>
+      versions.map((v) => ({
+        name: v.name,
+        latest: v.version,
+        versions: 1,
+        aliases: [{ name: v.name, alias: 'latest', routes: [{ version: v.version, weight: 100 }], updated_at: v.created_at }],
+      })),
+    getFunction: async (name: string) => {
+      const own = versions.filter((v) => v.name === name)
+      if (!own.length) return null
+      return {
+        name,
+        versions: own,
+        aliases: [{ name, alias: 'latest', routes: [{ version: 1, weight: 100 }], updated_at: own[0]!.created_at }],
+      }
+    },
     setAlias: notImplemented,
     rollback: notImplemented,
     collectGarbage: notImplemented,

@@ -5,7 +5,7 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Operation, WorkerRecord } from '../../protocol/index.ts'
-import { startFakeHost, startTestGateway, until, type TestGateway } from '../../../test/kit/index.ts'
+import { readMetrics, startFakeHost, startTestGateway, until, type TestGateway } from '../../../test/kit/index.ts'
 
 const cleanups: Array<() => Promise<unknown> | unknown> = []
 afterEach(async () => {
@@ -73,6 +73,20 @@ describe('deregister', () => {
     expect(taken.status).toBe(409)
     await leaving.register()
     expect((await g.api<WorkerRecord>('/api/v1/workers/leaving')).body.status).not.toBe('TEMPORARILY_UNAVAILABLE')
+  })
+
+  it('a clean stop (nothing held) is a removal, not a lost host', async () => {
+    const g = await gw()
+    const idle = await host(g, 'idle')
+    const removed = new Promise((resolve) => g.gateway.services.hooks.on('worker:removed', resolve))
+    const lost: string[] = []
+    g.gateway.services.hooks.on('worker:lost', (w) => lost.push(w.worker_id))
+    const r = await g.api('/api/v1/workers/idle/deregister', { method: 'POST', body: {}, headers: idle.asHost })
+    expect(r.body).toEqual({ removed: true, worker_id: 'idle', requeued_operations: [] })
+    await removed
+    expect(lost).toEqual([])
+    const metrics = readMetrics(await (await fetch(`${g.url}/metrics`)).text())
+    expect(metrics.value('ktrdr_hosts_lost_total', { worker_id: 'idle' })).toBe(0)
   })
 })
 

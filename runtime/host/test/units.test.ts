@@ -7,7 +7,7 @@ import { createServer, type Socket } from 'node:net'
 import { describeNetworkError, packArchive, sha256Hex } from '../../protocol/index.ts'
 import type { FunctionManifest, HostEvent } from '../../protocol/index.ts'
 import { createBundleCache } from '../_bundles.ts'
-import { createEventOutbox, UnknownWorkerError } from '../_events.ts'
+import { createEventOutbox, UnknownWorkerError, type OutboxEvent } from '../_events.ts'
 import { createJsonPoster } from '../_post.ts'
 import { resolveCapabilities } from '../_detect.ts'
 import { createHost, parseNvidiaSmi, resolveHostOptions } from '../index.ts'
@@ -121,7 +121,7 @@ describe('resolveHostOptions', () => {
 
 describe('event outbox', () => {
   it('coalesces unsent progress, keeps order and retries until acked', async () => {
-    const delivered: HostEvent[] = []
+    const delivered: OutboxEvent[] = []
     let fail = 2
     let release!: () => void
     const gate = new Promise<void>((r) => {
@@ -153,7 +153,7 @@ describe('event outbox', () => {
 
   it('re-registers when the gateway answers 404 and then delivers', async () => {
     let known = false
-    const delivered: HostEvent[] = []
+    const delivered: OutboxEvent[] = []
     const outbox = createEventOutbox({
       logger: consola.withTag('test'),
       onUnknownWorker: async () => {

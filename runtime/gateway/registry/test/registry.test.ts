@@ -171,7 +171,12 @@ describe('function routes on the gateway', () => {
     })
     expect(reg.status).toBe(200)
     const list = await api('/api/v1/functions')
-    expect(list.body).toEqual([expect.objectContaining({ name: 'echo', latest: 2, versions: 2 })])
+    expect(list.body).toEqual({
+      data: [expect.objectContaining({ name: 'echo', latest: 2, versions: 2 })],
+      total_count: 1,
+      limit: 1000,
+      offset: 0,
+    })
     const detail = await api('/api/v1/functions/echo')
     expect(detail.body.versions.find((v: any) => v.version === 1).warm_hosts).toEqual(['warm-1'])
     expect(detail.body.aliases).toEqual([expect.objectContaining({ alias: 'latest', routes: [{ version: 2, weight: 100 }] })])
