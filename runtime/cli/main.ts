@@ -28,7 +28,10 @@ export function runtimeCommands(packs: readonly KtrdrPack[] = []): Record<string
       description: 'Registered function hosts (list by default)',
       load: () => import('./commands/workers.ts').then((m) => m.default),
     },
-    ops: { description: 'Operations: list, show, cancel, resume, watch, logs', load: () => import('./commands/ops.ts').then((m) => m.default) },
+    ops: {
+      description: 'Operations: list, show, cancel, resume, watch, logs',
+      load: () => import('./commands/ops.ts').then((m) => m.default),
+    },
     invoke: {
       description: 'Invoke a function (name, name@version or name@alias) through the gateway',
       load: () => import('./commands/invoke.ts').then((m) => m.default),

@@ -4,7 +4,7 @@ import { TERMINAL_STATUSES } from '../protocol/index.ts'
 
 const pad = (n: number) => String(n).padStart(2, '0')
 
-/** `op_<type>_<YYYYMMDD_HHMMSS UTC>_<8 hex>` as in the domain brief. */
+/** `op_<type>_<YYYYMMDD_HHMMSS UTC>_<8 hex>` as in docs/domain.md#types-ids-and-statuses. */
 export function createOperationId(type: string, at = new Date()): string {
   const stamp = `${at.getUTCFullYear()}${pad(at.getUTCMonth() + 1)}${pad(at.getUTCDate())}_${pad(at.getUTCHours())}${pad(at.getUTCMinutes())}${pad(at.getUTCSeconds())}`
   return `op_${type.replace(/[^a-zA-Z0-9]+/g, '_')}_${stamp}_${randomBytes(4).toString('hex')}`

@@ -53,9 +53,10 @@ it('ktrdr demo: cluster, deploy, synthetic data, train, backtest, results on dis
       else if (path === '/api/v1/models') expect(JSON.stringify(body), url).toContain('regime_momentum')
       // The backtest's results folder: its keys, the summary among them.
       else if (/^\/api\/v1\/results\/backtests\/op_\w+$/.test(path))
-        expect((body as { data: Array<{ key: string }> }).data.map((d) => d.key), url).toEqual(
-          expect.arrayContaining([expect.stringMatching(/summary\.json$/)]),
-        )
+        expect(
+          (body as { data: Array<{ key: string }> }).data.map((d) => d.key),
+          url,
+        ).toEqual(expect.arrayContaining([expect.stringMatching(/summary\.json$/)]))
       else if (/^\/api\/v1\/models\/regime_momentum\/1h_v\d+$/.test(path))
         expect(body, url).toMatchObject({ data: { metrics: expect.any(Object) } })
       else if (path === '/api/v1/operations') expect((body as { data: unknown[] }).data, url).toHaveLength(2)

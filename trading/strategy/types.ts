@@ -1,6 +1,6 @@
 // The typed, defaults-applied form of a v3 strategy. Section keys keep the YAML's snake_case so
 // the resolved object reads like the file, persists as JSON in model metadata, and maps 1:1 to
-// the domain brief.
+// docs/domain.md#strategy-grammar.
 import type { Timeframe } from '../types.ts'
 
 export type MembershipType = 'triangular' | 'trapezoidal' | 'gaussian' | 'sigmoid'

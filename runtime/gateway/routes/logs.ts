@@ -81,8 +81,12 @@ export default defineGatewayRoutes((router, ctx) => {
         })
         offState = ctx.operations.watch(id, (kind, op) => {
           if (kind !== 'finished') return
-          if (held) ended = op
-          else finish(op)
+          // The attempt's last lines were handed to the log writer before its terminal event was
+          // applied: wait for them, then end.
+          void ctx.logs.flushed().then(() => {
+            if (held) ended = op
+            else finish(op)
+          })
         })
       }
       for (const line of (await ctx.logs.list(id, { after, attempt, limit: Number.MAX_SAFE_INTEGER, offset: 0 })).items) send(line)

@@ -108,7 +108,9 @@ export default defineGatewayRoutes((router, ctx) => {
         setImmediate(() => finish(first)) // close after the event is on the wire
       else {
         off = ctx.operations.watch(id, (kind, op) => {
-          if (kind === 'finished') finish(op)
+          // The attempt's last lines were handed to the log writer before its terminal event was
+          // applied: once written (and pushed below), the final state goes out.
+          if (kind === 'finished') void ctx.logs.flushed().then(() => finish(op))
           else send(kind === 'requeued' ? 'requeued' : 'progress', op)
         })
         // New lines as they arrive (the whole log: GET /api/v1/operations/:id/logs).
