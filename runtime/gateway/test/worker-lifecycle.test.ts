@@ -2,7 +2,7 @@
 // at once when it stops gracefully (deregister), refused at registration when the gateway could
 // never call it with the token it checks.
 import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { connect, type AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Operation, WorkerRecord } from '../../protocol/index.ts'
 import { readMetrics, startFakeHost, startTestGateway, until, type TestGateway } from '../../../test/kit/index.ts'
@@ -87,6 +87,48 @@ describe('deregister', () => {
     expect(lost).toEqual([])
     const metrics = readMetrics(await (await fetch(`${g.url}/metrics`)).text())
     expect(metrics.value('ktrdr_hosts_lost_total', { worker_id: 'idle' })).toBe(0)
+  })
+})
+
+describe('a channel upgrade whose host is already gone', () => {
+  // A host stopping right after it registered (deregister, then its channel socket closes) leaves
+  // the gateway refusing an upgrade on a dead socket. node:http drops its error listener from an
+  // upgraded socket; without one of ours the reset was an uncaught exception: the gateway died.
+  it('is refused without taking the gateway down', async () => {
+    const g = await gw()
+    const { port } = new URL(g.url)
+    const request = [
+      'GET /api/v1/workers/gone/channel HTTP/1.1',
+      `Host: 127.0.0.1:${port}`,
+      'Connection: Upgrade',
+      'Upgrade: websocket',
+      'Sec-WebSocket-Version: 13',
+      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+      '',
+      '',
+    ].join('\r\n')
+    const uncaught: unknown[] = []
+    const onUncaught = (error: unknown) => uncaught.push(error)
+    process.on('uncaughtException', onUncaught)
+    cleanups.push(() => process.off('uncaughtException', onUncaught))
+    for (let i = 0; i < 10; i++) {
+      const socket = connect(Number(port), '127.0.0.1')
+      await new Promise((resolve) => socket.once('connect', resolve))
+      socket.write(request, () => socket.resetAndDestroy())
+      await new Promise((resolve) => socket.once('close', resolve))
+    }
+    // A well-behaved upgrade to the same route after them: refused with the reason, and by then
+    // every earlier refusal has been written (or failed) in order.
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), '127.0.0.1', () => socket.write(request))
+      let text = ''
+      socket.on('data', (chunk) => (text += chunk))
+      socket.on('end', () => resolve(text))
+      socket.on('error', reject)
+    })
+    expect(answer).toMatch(/^HTTP\/1.1 404/)
+    expect(uncaught).toEqual([])
+    expect((await g.api('/health')).status).toBe(200)
   })
 })
 
