@@ -4,6 +4,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createConsola } from 'consola'
+import { afterEach, expect } from 'vitest'
 import type { DispatchRequest, HostEvent, Operation, WorkerRegistration } from '../../protocol/index.ts'
 import { createGatewayDatabase } from '../_db.ts'
 import { createDeadlineSweeper } from '../_deadlines.ts'
@@ -286,3 +287,35 @@ export async function startScriptedHost(workerId: string) {
 }
 
 export type ScriptedHost = Awaited<ReturnType<typeof startScriptedHost>>
+
+/**
+ * A test file's cores and scripted hosts, closed after each test (a core also checks that no hook
+ * listener threw). Call once at the top of the file.
+ */
+export function useTestCores() {
+  const cleanups: Array<() => Promise<unknown>> = []
+  afterEach(async () => {
+    while (cleanups.length) await cleanups.pop()!()
+  })
+  return {
+    async core(config: Parameters<typeof createTestCore>[0] = {}): Promise<TestCore> {
+      const c = await createTestCore(config)
+      cleanups.push(async () => {
+        await c.close()
+        expect(c.listenerErrors).toEqual([])
+      })
+      return c
+    },
+    async host(id: string): Promise<ScriptedHost> {
+      const h = await startScriptedHost(id)
+      cleanups.push(() => h.kill())
+      return h
+    },
+  }
+}
+
+/** For `until`: the operation runs on that host. */
+export const runningOn = (c: TestCore, id: string, workerId: string) => () => {
+  const s = c.operations.getLive(id)
+  return s?.op.status === 'running' && s.op.worker_id === workerId
+}

@@ -1,30 +1,9 @@
 // The dispatcher in-process: real operations (in-memory SQLite), registry, health monitor and
 // reconciler as _services.ts wires them; hosts on loopback whose answers the test scripts.
-import { afterEach, describe, expect, it } from 'vitest'
-import { createTestCore, startScriptedHost, type TestCore } from './_core.ts'
+import { describe, expect, it } from 'vitest'
+import { runningOn, useTestCores } from './_core.ts'
 
-const cleanups: Array<() => Promise<unknown>> = []
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!()
-})
-
-async function core(config: Parameters<typeof createTestCore>[0] = {}) {
-  const c = await createTestCore(config)
-  cleanups.push(async () => {
-    await c.close()
-    expect(c.listenerErrors).toEqual([])
-  })
-  return c
-}
-async function host(id: string) {
-  const h = await startScriptedHost(id)
-  cleanups.push(() => h.kill())
-  return h
-}
-const runningOn = (c: TestCore, id: string, workerId: string) => () => {
-  const s = c.operations.getLive(id)
-  return s?.op.status === 'running' && s.op.worker_id === workerId
-}
+const { core, host } = useTestCores()
 
 describe('dispatcher', () => {
   it('dispatches higher priority first, FIFO within a priority, one operation per free slot', async () => {

@@ -1,26 +1,9 @@
 // The health monitor's state machine in-process, on the test's clock (no timers started, nothing
 // sleeps): the test runs each poll or heartbeat check itself and moves the clock between them.
-import { afterEach, describe, expect, it } from 'vitest'
-import { createTestCore, startScriptedHost } from './_core.ts'
+import { describe, expect, it } from 'vitest'
+import { useTestCores } from './_core.ts'
 
-const cleanups: Array<() => Promise<unknown>> = []
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!()
-})
-
-async function core(config: Parameters<typeof createTestCore>[0] = {}) {
-  const c = await createTestCore(config)
-  cleanups.push(async () => {
-    await c.close()
-    expect(c.listenerErrors).toEqual([])
-  })
-  return c
-}
-async function host(id: string) {
-  const h = await startScriptedHost(id)
-  cleanups.push(() => h.kill())
-  return h
-}
+const { core, host } = useTestCores()
 
 describe('health monitor', () => {
   it('AVAILABLE → TEMPORARILY_UNAVAILABLE at the configured failed polls (worker:lost once) → removed once unhealthy for removalMs', async () => {

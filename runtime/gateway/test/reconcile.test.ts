@@ -1,30 +1,9 @@
 // The reconciler in-process: whose reports count, what a (re-)registration replays, re-attaches,
 // stops and re-queues, and how a heartbeat settles disagreements. Hosts on loopback, scripted.
-import { afterEach, describe, expect, it } from 'vitest'
-import { createTestCore, startScriptedHost, type TestCore } from './_core.ts'
+import { describe, expect, it } from 'vitest'
+import { runningOn, useTestCores } from './_core.ts'
 
-const cleanups: Array<() => Promise<unknown>> = []
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!()
-})
-
-async function core() {
-  const c = await createTestCore()
-  cleanups.push(async () => {
-    await c.close()
-    expect(c.listenerErrors).toEqual([])
-  })
-  return c
-}
-async function host(id: string) {
-  const h = await startScriptedHost(id)
-  cleanups.push(() => h.kill())
-  return h
-}
-const runningOn = (c: TestCore, id: string, workerId: string) => () => {
-  const s = c.operations.getLive(id)
-  return s?.op.status === 'running' && s.op.worker_id === workerId
-}
+const { core, host } = useTestCores()
 
 describe('reconciler', () => {
   it('a host reporting an operation placed elsewhere: its events are acknowledged but not applied, and it is told to stop', async () => {
