@@ -26,6 +26,11 @@ export const researchPack = defineKtrdrPack({
       description: 'Compare 2–6 completed backtests (or trainings) side by side, each figure beside its baselines',
       load: () => import('./cli/compare.ts').then((m) => m.default),
     },
+    llm: { description: 'Local LLM models for the design and assess functions', load: () => import('./cli/llm.ts').then((m) => m.default) },
+    research: {
+      description: 'The research loop: a brief → a designed, trained, backtested and assessed strategy',
+      load: () => import('./cli/research.ts').then((m) => m.default),
+    },
   },
   // A fresh cluster can run train and backtest by strategy_name right away.
   async onUp({ gateway, logger }) {

@@ -20,6 +20,7 @@ const FIXED = [
   'runtime/cli',
   'storage',
   'trading/model',
+  'trading/llm',
   'trading',
   'research',
 ]
@@ -38,8 +39,8 @@ const under = (path, ...dirs) => dirs.some((d) => path.startsWith(`${d}/`))
 
 /** Which packages a package may import (by entry only), beside itself. */
 function allowed(pkg) {
-  if (pkg.startsWith('functions/')) return ['runtime/function', 'runtime/protocol', 'trading', 'trading/model', 'storage']
-  if (pkg === 'trading' || pkg === 'trading/model') return ['runtime/protocol', 'storage', 'trading']
+  if (pkg.startsWith('functions/')) return ['runtime/function', 'runtime/protocol', 'trading', 'trading/model', 'trading/llm', 'storage']
+  if (pkg === 'trading' || pkg === 'trading/model' || pkg === 'trading/llm') return ['runtime/protocol', 'storage', 'trading']
   if (pkg === 'research') return null // any entry but functions/*; rule (b) only
   return null // runtime/*, storage: rule (a) and (b)
 }

@@ -32,6 +32,8 @@ const MOUNT_ENV: Record<MountName, string[]> = {
   results: ['KTRDR_RESULTS_DIR'],
   strategies: ['KTRDR_STRATEGIES_DIR'],
   checkpoints: ['KTRDR_CHECKPOINTS_DIR'],
+  /** Research memory: experiment records and hypotheses (written by the research loop, read by design). */
+  memory: ['KTRDR_MEMORY_DIR'],
 }
 
 /**

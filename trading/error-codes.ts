@@ -241,4 +241,33 @@ export const TRADING_ERROR_CODES = defineErrorCodes({
     retryable: false,
     description: 'The training failed or was cancelled: performance exists only for completed trainings.',
   },
+
+  // Design, assessment and the research loop
+  DESIGN_NO_DATA: {
+    status: 422,
+    retryable: false,
+    description: 'No market data matches the design constraints (symbols, timeframes): load or generate data first.',
+  },
+  DESIGN_CONSTRAINTS_INVALID: {
+    status: 422,
+    retryable: false,
+    description: 'The design constraints leave nothing to design with (indicators outside the design catalog, an empty choice).',
+  },
+  DESIGN_REFUSED: {
+    status: 422,
+    retryable: false,
+    description: 'The model wrote no strategy that validates within max_attempts; details lists every attempt and why it was refused.',
+  },
+  ASSESS_REFUSED: {
+    status: 422,
+    retryable: true,
+    description: 'The model wrote no complete assessment in 3 attempts (cut off by max_tokens); retry with more max_tokens.',
+  },
+  EXPERIMENT_NOT_FOUND: { status: 404, retryable: false, description: 'No experiment record with this id in the memory mount.' },
+  RESEARCH_BUDGET_EXHAUSTED: {
+    status: 429,
+    retryable: true,
+    description:
+      "The model's LLM token budget for the UTC day is spent (KTRDR_RESEARCH_TOKENS_PER_DAY); new loops start after midnight UTC.",
+  },
 })

@@ -17,6 +17,9 @@ export {
   MODEL_VERSION_DIR_RE,
   MODEL_LATEST_POINTER_RE,
   TRADING_FUNCTIONS,
+  LLM_MODEL_NAME_RE,
+  llmModelKey,
+  llmModelMetaKey,
   type LatestPointer,
 } from './layout.ts'
 // Which stored model a backtest request means (no tfjs: the gateway's checks use it too)
@@ -127,3 +130,35 @@ export {
 } from './labels/triple-barrier.ts'
 export { forwardReturnLabels, contextLabels } from './labels/forward-return.ts'
 export { chronologicalSplit, purgedSplit, type SplitRanges, type SplitRatios } from './labels/split.ts'
+
+// Strategy design by a local LLM: the grammar's catalog (from the indicator registry), the draft
+// schema, draft → v3 compilation, and the research memory the loop writes and design reads
+export { designCatalog, paramGrid, type DesignIndicator } from './design/catalog.ts'
+export {
+  designSchema,
+  CONFIDENCE_CHOICES,
+  DROPOUT_CHOICES,
+  HIDDEN_LAYER_CHOICES,
+  MEMBERSHIP_CHOICES,
+  SEQUENCE_LENGTH_CHOICES,
+  ZIGZAG_CHOICES,
+  type DesignDraft,
+  type DesignSpace,
+} from './design/schema.ts'
+export { compileDesign, type CompileDesignOptions, type CompiledDesign } from './design/compile.ts'
+export {
+  experimentId,
+  experimentKey,
+  EXPERIMENT_ID_RE,
+  HYPOTHESES_KEY,
+  listExperimentIds,
+  readExperiment,
+  readHypotheses,
+  readMemorySummary,
+  recordHypotheses,
+  writeExperiment,
+  type ExperimentRecord,
+  type Hypothesis,
+  type HypothesisStatus,
+} from './design/memory.ts'
+export { assessmentFacts, FACT_RULES, VERDICTS, type AssessmentFacts, type Verdict } from './design/facts.ts'

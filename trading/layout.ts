@@ -42,5 +42,16 @@ export function backtestRunKey(operationId: string, symbol: string, setIndex: nu
   return `backtests/${operationId}/${symbol}/run_${setIndex}`
 }
 
-/** The trading functions by role, for the routes that map the deployment guide's endpoints onto them. */
-export const TRADING_FUNCTIONS = { train: 'train', backtest: 'backtest', fetchData: 'ib-fetch' } as const
+/** The trading functions by role, for the routes that map the deployment guide's endpoints onto them and the research loop. */
+export const TRADING_FUNCTIONS = {
+  train: 'train',
+  backtest: 'backtest',
+  fetchData: 'ib-fetch',
+  design: 'design',
+  assess: 'assess',
+} as const
+
+/** LLM models in the `models` mount: `llm/<name>.gguf`, with `llm/<name>.json` recording its sha256 (ktrdr llm publish). */
+export const LLM_MODEL_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
+export const llmModelKey = (name: string) => `llm/${name}.gguf`
+export const llmModelMetaKey = (name: string) => `llm/${name}.json`

@@ -8,6 +8,7 @@ import dataRoutes from './data.ts'
 import dataWriteRoutes from './data-write.ts'
 import invokeChecks from './invoke-checks.ts'
 import modelsRoutes from './models.ts'
+import loopRoutes from './research.ts'
 import resultsRoutes from './results.ts'
 import strategiesRoutes from './strategies.ts'
 import trainingsRoutes from './trainings.ts'
@@ -28,6 +29,7 @@ export const researchRoutes: GatewayRoutes[] = [
   modelsRoutes,
   trainingsRoutes,
   catalogRoutes,
+  loopRoutes,
   chartsRoutes,
   compareRoutes,
 ]

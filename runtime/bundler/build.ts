@@ -18,10 +18,15 @@ import { nitroBuild, REPO_ROOT, TRACED_PACKAGES } from './_nitro.ts'
 const run = promisify(execFile)
 export const BUNDLE_ENTRY = 'server/index.mjs'
 
-/** Optional `functions/<name>/bundle.json`: packages to trace (external) and to include although never imported statically. */
+/**
+ * Optional `functions/<name>/bundle.json`: packages to trace (external), to include although never
+ * imported statically, and to leave out of the traced node_modules (`exclude`: e.g. prebuilt native
+ * binaries for hardware the cluster does not have; a build's `include` brings one back).
+ */
 export interface BundleConfig {
   external?: string[]
   include?: string[]
+  exclude?: string[]
 }
 
 async function readBundleConfig(fnDir: string): Promise<BundleConfig> {
@@ -88,8 +93,13 @@ export async function buildFunctionBundle(target: string, opts: BuildFunctionOpt
     const output = join(work, 'output')
     const config = await readBundleConfig(fnDir)
     const traced = [...TRACED_PACKAGES, ...(config.external ?? []), ...(opts.external ?? [])]
-    await nitroBuild(fnDir, work, output, traced, [...(config.include ?? []), ...(opts.include ?? [])], opts.signal)
+    const include = [...(config.include ?? []), ...(opts.include ?? [])]
+    await nitroBuild(fnDir, work, output, traced, include, opts.signal)
     opts.signal?.throwIfAborted()
+    for (const pkg of config.exclude ?? []) {
+      if (include.includes(pkg)) continue
+      await fsp.rm(join(output, 'server', 'node_modules', pkg), { recursive: true, force: true })
+    }
     const description = await describeBundle(join(output, BUNDLE_ENTRY), opts.signal)
     const sourceCommit = opts.sourceCommit !== undefined ? opts.sourceCommit : await gitCommitOf(fnDir)
     const manifest = parseManifest({

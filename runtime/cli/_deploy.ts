@@ -17,6 +17,8 @@ export interface DeployFunctionOptions {
   archive?: string | Uint8Array
   /** Build output folder (default .ktrdr/build). */
   outDir?: string
+  /** Packages to copy into the bundle although its bundle.json excludes them (a CUDA build of node-llama-cpp). */
+  include?: string[]
   /** Recorded on the version; default: the last commit touching the function folder when it is clean (null: none). */
   sourceCommit?: string | null
 }
@@ -47,6 +49,7 @@ export async function deployFunction(target: string, options: DeployFunctionOpti
     const { buildFunctionBundle } = await import('../bundler/index.ts')
     built = await buildFunctionBundle(target, {
       outDir: options.outDir,
+      include: options.include,
       ...(options.sourceCommit === undefined ? {} : { sourceCommit: options.sourceCommit }),
     })
     archive = new Uint8Array(await readFile(built.archivePath))

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 
+const PARENT_ERROR = { error: 'must be an operation id (letters, digits, "_", "-", ".", ":"; at most 200)' }
 const INT_BETWEEN = (min: number, max: number, what: string) => ({ error: `must be an integer between ${min} and ${max}${what}` })
 
 /**
@@ -49,6 +50,11 @@ export function invokeRequestSchema(maxWaitSeconds: number) {
           .optional()
           .describe('Attempts when hosts die under it (default: the function’s max_attempts)'),
         metadata: z.record(z.string(), z.unknown(), { error: 'must be an object' }).optional(),
+        parent_operation_id: z
+          .string(PARENT_ERROR)
+          .regex(/^[A-Za-z0-9_.:-]{1,200}$/, PARENT_ERROR)
+          .optional()
+          .describe('The operation this one is a step of: listed by GET /api/v1/operations/{id}/children, cancelled with it'),
       })
       .strict()
     cache.set(maxWaitSeconds, schema)

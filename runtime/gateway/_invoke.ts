@@ -29,6 +29,8 @@ export interface InvokeRequest {
   /** Attempts allowed when hosts die under the operation; default: the function's max_attempts. */
   max_attempts?: number
   metadata?: Record<string, unknown>
+  /** The operation this one is a step of: listed by GET /api/v1/operations/:id/children, cancelled with it. */
+  parent_operation_id?: string
 }
 
 /** Resolves `name[@version|alias]`, validates the input, accepts (durably) and waits up to `wait_seconds`. */
@@ -67,6 +69,7 @@ const INVOKE_FIELDS = [
   'queue',
   'max_attempts',
   'metadata',
+  'parent_operation_id',
 ]
 
 export function placementFor(fn: ResolvedFunction, request: InvokeRequest): PlacementRequest {
@@ -186,6 +189,7 @@ export function createInvoker(deps: {
       priority: request.priority ?? 0,
       idempotencyKey: request.idempotency_key ?? null,
       metadata: request.metadata,
+      parentOperationId: request.parent_operation_id ?? null,
     })
     dispatcher.kick()
     if (wait <= 0) return { statusCode: 202, operation: op, reused: false, warnings }

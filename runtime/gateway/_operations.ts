@@ -20,6 +20,7 @@ export interface CreateOperationInput {
   priority: number
   idempotencyKey: string | null
   metadata?: Record<string, unknown>
+  parentOperationId?: string | null
 }
 
 /**
@@ -89,6 +90,8 @@ export interface OperationsService {
   /** 409 OPERATION_FINISHED when already finished. */
   cancel(s: StoredOperation, reason: string): void
   fail(s: StoredOperation, error: OperationErrorInfo): void
+  /** Live (pending or running) operations whose parent is `id`, and theirs, depth first (cancel cascades). */
+  liveDescendants(id: string): StoredOperation[]
   /** Cancelled or failed → queued again as a new attempt with a fresh attempt budget. */
   resume(s: StoredOperation): Operation
   /** After a restart or a takeover: live rows back into memory, pending ones into the queue. */
@@ -190,6 +193,7 @@ export function createOperationsService(store: OperationStore, hooks: GatewayHoo
         updated_at: iso,
         timings: { ...freshTimings(), queued_at: iso },
         metadata: input.metadata ?? {},
+        parent_operation_id: input.parentOperationId ?? null,
       }
       const s: StoredOperation = { op, plan: input.plan, seq: ++seq, lastEventSeq: 0 }
       try {
@@ -366,6 +370,20 @@ export function createOperationsService(store: OperationStore, hooks: GatewayHoo
         })
       }
       finish(s, 'cancelled', { error: errorInfo('CANCELLED', reason) })
+    },
+
+    liveDescendants(id) {
+      const out: StoredOperation[] = []
+      const walk = (parent: string, depth: number) => {
+        if (depth > 16) return
+        for (const s of live.values())
+          if (s.op.parent_operation_id === parent) {
+            out.push(s)
+            walk(s.op.operation_id, depth + 1)
+          }
+      }
+      walk(id, 0)
+      return out
     },
 
     fail(s, error) {

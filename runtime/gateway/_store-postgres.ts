@@ -2,7 +2,7 @@ import type { Operation } from '../protocol/index.ts'
 import { notActiveError } from './_fence.ts'
 import { toDollarParams, type PostgresGatewayDatabase } from './_db-postgres.ts'
 import { LEADER_SCHEMA, OPERATIONS_SCHEMA } from './_schema.ts'
-import { PURGE_SQL, listWhere, rowToStored, storedToParams } from './_store-rows.ts'
+import { PARENT_INDEX, PURGE_SQL, listWhere, rowToStored, storedToParams } from './_store-rows.ts'
 import type { OperationStore, StoredOperation, WriteFence } from './_store.ts'
 
 const COLUMNS =
@@ -44,7 +44,7 @@ interface Waiter {
  */
 export async function createPostgresOperationStore(database: PostgresGatewayDatabase, fence?: WriteFence): Promise<OperationStore> {
   const { query } = database
-  await database.sql.exec(OPERATIONS_SCHEMA + LEADER_SCHEMA)
+  await database.sql.exec(OPERATIONS_SCHEMA + PARENT_INDEX.postgresql + LEADER_SCHEMA)
   const epoch = fence?.epoch ?? null
   const fenced = () => {
     fence?.onFenced()
@@ -161,7 +161,7 @@ export async function createPostgresOperationStore(database: PostgresGatewayData
     },
     async list(filter) {
       await flushNow()
-      const { clause, args } = listWhere(filter)
+      const { clause, args } = listWhere(filter, 'postgresql')
       const [{ n }] = await query<{ n: number }>(toDollarParams(`SELECT COUNT(*) AS n FROM operations ${clause}`), args)
       const rows = await query<{ data: string }>(
         toDollarParams(`SELECT data FROM operations ${clause} ORDER BY created_at DESC, seq DESC LIMIT ? OFFSET ?`),

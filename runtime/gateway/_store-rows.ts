@@ -1,3 +1,4 @@
+import type { GatewayDatabase } from './_db.ts'
 import type { OperationListFilter, StoredOperation } from './_store.ts'
 
 // Rows of the operations table as both stores (SQLite, PostgreSQL) read and write them.
@@ -21,8 +22,25 @@ export const storedToParams = (s: StoredOperation) => ({
   plan: JSON.stringify(s.plan),
 })
 
-/** WHERE clause and `?` arguments of a list filter (same SQL on both backends). */
-export function listWhere(filter: OperationListFilter): { clause: string; args: unknown[] } {
+type Dialect = GatewayDatabase['dialect']
+
+/**
+ * An operation's parent, read from its JSON (`data`): no column of its own, so older databases need
+ * no migration. The only JSON the stores query into, hence one expression per dialect.
+ */
+const PARENT_EXPR: Record<Dialect, string> = {
+  sqlite: `json_extract(data, '$.parent_operation_id')`,
+  postgresql: `((data::jsonb)->>'parent_operation_id')`,
+}
+
+/** The expression index that serves GET /operations/:id/children (the filter uses the same expression). */
+export const PARENT_INDEX: Record<Dialect, string> = {
+  sqlite: `CREATE INDEX IF NOT EXISTS operations_parent ON operations(${PARENT_EXPR.sqlite});`,
+  postgresql: `CREATE INDEX IF NOT EXISTS operations_parent ON operations(${PARENT_EXPR.postgresql});`,
+}
+
+/** WHERE clause and `?` arguments of a list filter (the same SQL on both backends but the parent expression). */
+export function listWhere(filter: OperationListFilter, dialect: Dialect): { clause: string; args: unknown[] } {
   const where: string[] = []
   const args: unknown[] = []
   if (filter.status?.length) {
@@ -40,6 +58,10 @@ export function listWhere(filter: OperationListFilter): { clause: string; args: 
   if (filter.worker_id) {
     where.push('worker_id = ?')
     args.push(filter.worker_id)
+  }
+  if (filter.parent_operation_id) {
+    where.push(`${PARENT_EXPR[dialect]} = ?`)
+    args.push(filter.parent_operation_id)
   }
   return { clause: where.length ? `WHERE ${where.join(' AND ')}` : '', args }
 }

@@ -2,7 +2,7 @@ import type { Operation, OperationStatus } from '../protocol/index.ts'
 import type { GatewayDatabase, SqliteGatewayDatabase } from './_db.ts'
 import type { WriteFence } from './_fence.ts'
 import { OPERATIONS_SCHEMA } from './_schema.ts'
-import { listWhere, PURGE_SQL, rowToStored, storedToParams } from './_store-rows.ts'
+import { listWhere, PARENT_INDEX, PURGE_SQL, rowToStored, storedToParams } from './_store-rows.ts'
 import type { DispatchPlan } from './_types.ts'
 
 /** A live operation as the gateway keeps it: the public object plus what dispatch needs. */
@@ -20,6 +20,7 @@ export interface OperationListFilter {
   operation_type?: string
   function?: string
   worker_id?: string
+  parent_operation_id?: string
   limit: number
   offset: number
 }
@@ -64,7 +65,7 @@ export async function createOperationStore(database: GatewayDatabase, fence?: Wr
  */
 function createSqliteOperationStore(database: SqliteGatewayDatabase): OperationStore {
   const sqlite = database.sqlite
-  sqlite.exec(OPERATIONS_SCHEMA)
+  sqlite.exec(OPERATIONS_SCHEMA + PARENT_INDEX.sqlite)
   const insert =
     sqlite.prepare(`INSERT INTO operations (operation_id, operation_type, function_name, status, worker_id, priority, seq, idempotency_key, created_at, updated_at, last_event_seq, data, plan)
     VALUES (@operation_id, @operation_type, @function_name, @status, @worker_id, @priority, @seq, @idempotency_key, @created_at, @updated_at, @last_event_seq, @data, @plan)`)
@@ -216,7 +217,7 @@ function createSqliteOperationStore(database: SqliteGatewayDatabase): OperationS
     },
     async list(filter) {
       flushUpdates()
-      const { clause, args } = listWhere(filter)
+      const { clause, args } = listWhere(filter, 'sqlite')
       const total = (sqlite.prepare(`SELECT COUNT(*) AS n FROM operations ${clause}`).get(...args) as { n: number }).n
       const items = sqlite
         .prepare(`SELECT data FROM operations ${clause} ORDER BY created_at DESC, seq DESC LIMIT ? OFFSET ?`)

@@ -1,6 +1,11 @@
 import { execFile } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { createReadStream } from 'node:fs'
+import { stat } from 'node:fs/promises'
+import { basename } from 'node:path'
 import { promisify } from 'node:util'
-import type { WorkerCapabilities } from '../protocol/index.ts'
+import type { LlmCapability, WorkerCapabilities } from '../protocol/index.ts'
+import { KtrdrError } from '../protocol/index.ts'
 import type { ResolvedHostOptions } from './options.ts'
 
 const run = promisify(execFile)
@@ -44,7 +49,7 @@ export async function resolveCapabilities(options: ResolvedHostOptions): Promise
     memory_gb: options.memoryGb,
     gpu: Boolean(gpu),
     ib: options.ib,
-    llm: options.llm,
+    llm: options.llmModel ? await describeLlmModel(options, Boolean(gpu)) : options.llm,
     slots: options.slots,
     labels: options.labels,
   }
@@ -55,4 +60,35 @@ export async function resolveCapabilities(options: ResolvedHostOptions): Promise
     if ('names' in gpu) caps.gpu_names = gpu.names
   }
   return caps
+}
+
+/**
+ * The model this host serves, as advertised: id, sha256 (hashed once at start, so results can name
+ * the exact weights), size, and how it runs here. A missing or unreadable file stops the host with
+ * a clear message rather than advertising a model no invocation could load.
+ */
+export async function describeLlmModel(options: ResolvedHostOptions, gpu: boolean): Promise<LlmCapability> {
+  const path = options.llmModel!
+  const info = await stat(path).catch((error: Error) => {
+    throw new KtrdrError({
+      code: 'CONFIG_INVALID',
+      message: `KTRDR_LLM_MODEL / --llm-model ${path} cannot be read: ${error.message}`,
+    })
+  })
+  if (!info.isFile())
+    throw new KtrdrError({
+      code: 'CONFIG_INVALID',
+      message: `KTRDR_LLM_MODEL / --llm-model ${path} is not a file`,
+    })
+  const hash = createHash('sha256')
+  for await (const chunk of createReadStream(path, { highWaterMark: 4 * 1024 * 1024 })) hash.update(chunk as Buffer)
+  return {
+    model: basename(path).replace(/\.gguf$/i, ''),
+    sha256: hash.digest('hex'),
+    path,
+    size_bytes: info.size,
+    context_size: options.llmContextSize,
+    gpu_layers: options.llmGpuLayers ?? (gpu ? 'auto' : 0),
+    threads: options.llmThreads,
+  }
 }

@@ -26,6 +26,14 @@ export interface HostConfig {
   slots?: number
   ib?: boolean
   llm?: boolean
+  /** A GGUF this host serves to LLM functions (KTRDR_LLM_MODEL); implies `llm`. */
+  llmModel?: string | null
+  /** Context window of that model in tokens (KTRDR_LLM_CONTEXT_SIZE, default 4096). */
+  llmContextSize?: number
+  /** Layers offloaded to the GPU: 'auto' or a count (KTRDR_LLM_GPU_LAYERS; default auto with a GPU, 0 without). */
+  llmGpuLayers?: 'auto' | number
+  /** Evaluation threads (KTRDR_LLM_THREADS; default cores − 1, at least 1). */
+  llmThreads?: number
   labels?: string[]
   /** Skip nvidia-smi (tests); GPUs may still be declared with `gpu`. */
   detectGpu?: boolean
@@ -78,6 +86,11 @@ export interface ResolvedHostOptions {
   slots: number
   ib: boolean
   llm: boolean
+  llmModel: string | null
+  llmContextSize: number
+  /** null: decided at start (auto with a GPU, 0 without). */
+  llmGpuLayers: 'auto' | number | null
+  llmThreads: number
   labels: string[]
   detectGpu: boolean
   gpu: { gpu_type: 'CUDA' | 'MPS'; gpu_count: number; gpu_memory_gb?: number } | false | null
@@ -134,6 +147,8 @@ export function resolveHostOptions(config: HostConfig = {}, env: NodeJS.ProcessE
       : resolveStorageOptions(config.storage as StorageConfig | undefined, env)
   const workerId = config.workerId ?? env.WORKER_ID ?? env.KTRDR_WORKER_ID ?? `${workerType}-worker-${randomBytes(4).toString('hex')}`
   const level = config.logLevel ?? env.LOG_LEVEL ?? 'info'
+  const cores = config.cores ?? envNumber(env, 'WORKER_CORES') ?? cpus().length
+  const llmModel = config.llmModel !== undefined ? config.llmModel : env.KTRDR_LLM_MODEL || null
   const apiUrls = ((config.apiUrl !== undefined ? config.apiUrl : env.KTRDR_API_URL) ?? '')
     .split(',')
     .map((u) => u.trim().replace(/\/+$/, ''))
@@ -146,11 +161,17 @@ export function resolveHostOptions(config: HostConfig = {}, env: NodeJS.ProcessE
     port: config.port ?? envNumber(env, 'WORKER_PORT') ?? 5003,
     bind: config.bind ?? env.KTRDR_HOST_BIND ?? '127.0.0.1',
     endpointUrl: config.endpointUrl ?? env.WORKER_ENDPOINT_URL ?? env.KTRDR_WORKER_PUBLIC_BASE_URL ?? null,
-    cores: config.cores ?? envNumber(env, 'WORKER_CORES') ?? cpus().length,
+    cores,
     memoryGb: config.memoryGb ?? envNumber(env, 'WORKER_MEMORY_GB') ?? Math.round((totalmem() / 1024 ** 3) * 10) / 10,
     slots: Math.max(1, config.slots ?? envNumber(env, 'KTRDR_HOST_SLOTS') ?? 1),
     ib: config.ib ?? bool(env.KTRDR_HOST_IB) ?? declared.includes('ib'),
-    llm: config.llm ?? bool(env.KTRDR_HOST_LLM) ?? declared.includes('llm'),
+    llm: config.llm ?? bool(env.KTRDR_HOST_LLM) ?? (declared.includes('llm') || llmModel !== null),
+    llmModel: llmModel === null ? null : resolve(llmModel),
+    llmContextSize: positiveInt(config.llmContextSize ?? envNumber(env, 'KTRDR_LLM_CONTEXT_SIZE') ?? 4096, 'KTRDR_LLM_CONTEXT_SIZE'),
+    llmGpuLayers: gpuLayers(config.llmGpuLayers ?? env.KTRDR_LLM_GPU_LAYERS),
+    // llama.cpp's default (every core) made generation ~250× slower on a 2-core machine while the
+    // host and its executors ran beside it (docs/decisions.md): leave one core to them.
+    llmThreads: positiveInt(config.llmThreads ?? envNumber(env, 'KTRDR_LLM_THREADS') ?? Math.max(1, cores - 1), 'KTRDR_LLM_THREADS'),
     labels,
     detectGpu: config.detectGpu ?? bool(env.KTRDR_HOST_DETECT_GPU) ?? true,
     gpu: config.gpu ?? declaredGpu(env, declared.includes('gpu')),
@@ -236,6 +257,25 @@ export function resolveGpu(
   if (input.memoryGb !== undefined && !(input.memoryGb > 0))
     throw new KtrdrError({ code: 'CONFIG_INVALID', message: `${names.memoryGb} must be a number of GB above 0, got ${input.memoryGb}` })
   return { gpu_type: type, gpu_count: count, ...(input.memoryGb !== undefined ? { gpu_memory_gb: input.memoryGb } : {}) }
+}
+
+function positiveInt(value: number, name: string): number {
+  if (Number.isInteger(value) && value > 0) return value
+  throw new KtrdrError({
+    code: 'CONFIG_INVALID',
+    message: `${name} must be a positive integer, got ${JSON.stringify(value)}`,
+  })
+}
+
+function gpuLayers(value: string | number | undefined): 'auto' | number | null {
+  if (value === undefined || value === '') return null
+  if (value === 'auto') return 'auto'
+  const n = typeof value === 'number' ? value : Number(value)
+  if (Number.isInteger(n) && n >= 0) return n
+  throw new KtrdrError({
+    code: 'CONFIG_INVALID',
+    message: `KTRDR_LLM_GPU_LAYERS must be "auto" or a non-negative integer, got ${JSON.stringify(value)}`,
+  })
 }
 
 function resolveFunctionStorage(value: string | undefined): FunctionStorageMode {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { gunzipSync, gzipSync } from 'node:zlib'
-import { createTar, parseTar, type ParsedTarFileItem } from 'nanotar'
+import { parseTar, type ParsedTarFileItem } from 'nanotar'
+import { createTarBytes } from './_tar.ts'
 import { KtrdrError } from './errors.ts'
 
 export interface ArchiveFile {
@@ -9,26 +10,18 @@ export interface ArchiveFile {
   mode?: string
 }
 
-/** Fixed mtime so that the same files always give the same bytes (the sha256 is the version's identity). */
-const EPOCH = 0
-
 export function sha256Hex(data: Uint8Array | string): string {
   return createHash('sha256').update(data).digest('hex')
 }
 
 /**
- * Deterministic tar.gz: entries sorted by name, fixed mtime/uid/gid, gzip header without a
+ * Deterministic tar.gz: entries sorted by name, mtime/uid/gid 0 (the same files always give the
+ * same bytes: the sha256 is the version's identity), long names as GNU long-name entries, gzip header without a
  * timestamp (node's zlib writes mtime 0). Same input files → same bytes → same sha256.
  */
 export function packArchive(files: ArchiveFile[]): Uint8Array {
   const sorted = [...files].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-  const tar = createTar(
-    sorted.map((f) => ({
-      name: f.name,
-      data: f.data,
-      attrs: { mode: f.mode ?? '644', mtime: EPOCH, uid: 0, gid: 0, user: '', group: '' },
-    })),
-  )
+  const tar = createTarBytes(sorted.map((f) => ({ name: f.name, data: f.data, mode: f.mode ?? '644' })))
   return new Uint8Array(gzipSync(tar, { level: 9 }))
 }
 

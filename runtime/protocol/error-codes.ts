@@ -271,6 +271,29 @@ export const ERROR_CODES = defineErrorCodes({
   },
   STORAGE_READ_ONLY: { status: 403, retryable: false, description: 'A write or removal on a read-only storage mount.' },
   STORAGE_FULL: { status: 507, retryable: true, description: 'No space left on the filesystem behind a mount.' },
+
+  // Local LLMs (hosts with the llm capability)
+  LLM_UNAVAILABLE: {
+    status: 500,
+    retryable: false,
+    description: "node-llama-cpp has no prebuilt llama.cpp binary for this host's platform (it is never compiled or downloaded).",
+  },
+  LLM_MODEL_UNKNOWN: {
+    status: 422,
+    retryable: false,
+    description: 'The model is neither served by a registered llm host nor published to the models mount (`ktrdr llm publish`).',
+  },
+  LLM_MODEL_CORRUPT: {
+    status: 422,
+    retryable: false,
+    description: 'The GGUF in the models mount does not match the sha256 recorded when it was published: publish it again.',
+  },
+  LLM_MODEL_INVALID: { status: 422, retryable: false, description: 'llama.cpp could not load the GGUF file (not a model, or truncated).' },
+  LLM_GENERATION_FAILED: {
+    status: 500,
+    retryable: true,
+    description: 'llama.cpp failed while generating (context or memory exhausted, or an internal error); trying again may succeed.',
+  },
 })
 
 export type RuntimeErrorCode = keyof typeof ERROR_CODES

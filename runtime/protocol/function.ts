@@ -19,7 +19,10 @@ export interface FunctionManifest {
   max_attempts: number
   /** Storage mounts the function may use (mount → access and key prefixes as unstorage base keys); missing in bundles built before declarations: no storage. */
   storage?: Partial<
-    Record<'data' | 'models' | 'bundles' | 'results' | 'strategies' | 'checkpoints', { access: 'read' | 'write'; prefixes: string[] }>
+    Record<
+      'data' | 'models' | 'bundles' | 'results' | 'strategies' | 'checkpoints' | 'memory',
+      { access: 'read' | 'write'; prefixes: string[] }
+    >
   >
   /** Host environment variables passed through to the function (never KTRDR_*). */
   env?: string[]

@@ -42,6 +42,8 @@ export interface Operation {
   updated_at: string
   timings: OperationTimings
   metadata: Record<string, unknown>
+  /** The operation this one is a step of (a research loop's design, training, …); null for top-level work. */
+  parent_operation_id?: string | null
 }
 
 /** Events a host pushes to POST /api/v1/workers/:id/events, in order, until acknowledged. */

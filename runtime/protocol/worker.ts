@@ -13,13 +13,31 @@ export interface WorkerCapabilities {
   gpu_memory_gb?: number
   /** Host can reach an IB Gateway/TWS. */
   ib: boolean
-  /** Host can run local LLM functions (node-llama-cpp). */
-  llm: boolean
+  /**
+   * Host can run local LLM functions (node-llama-cpp): false, true (models from the `models` mount
+   * only) or the model it serves (`ktrdr host --llm-model <file>`, KTRDR_LLM_MODEL).
+   */
+  llm: boolean | LlmCapability
   /** Concurrent invocations this host accepts. */
   slots: number
   /** Free-form labels a function may require (worker_types are matched separately). */
   labels?: string[]
   [key: string]: unknown
+}
+
+/** What an `llm` host advertises about the model it serves and how it runs it. */
+export interface LlmCapability {
+  /** Model id: the file's base name without `.gguf`. */
+  model: string
+  sha256: string
+  /** Where the file is on that host (functions load it from there). */
+  path: string
+  size_bytes: number
+  context_size: number
+  /** Layers offloaded to the GPU ('auto': as many as fit; 0 on hosts without a GPU). */
+  gpu_layers: 'auto' | number
+  /** CPU threads for evaluation. */
+  threads: number
 }
 
 export interface CompletedOperationReport {

@@ -31,7 +31,11 @@ export const DEFAULT_MANIFESTS: FunctionManifest[] = [
 ]
 
 /** A gateway on a free loopback port with a temp dir for its db and storage. */
-export async function startTestGateway(config: GatewayServerConfig = {}, dir = mkdtempSync(join(tmpdir(), 'ktrdr-gw-'))) {
+export async function startTestGateway(
+  config: GatewayServerConfig = {},
+  dir = mkdtempSync(join(tmpdir(), 'ktrdr-gw-')),
+  manifests: FunctionManifest[] = DEFAULT_MANIFESTS,
+) {
   const storage = await createKtrdrStorage({ root: join(dir, 'store') })
   const gateway = await createGateway(
     {
@@ -43,7 +47,7 @@ export async function startTestGateway(config: GatewayServerConfig = {}, dir = m
       health: { heartbeatIntervalMs: 200, heartbeatTimeoutMs: 400, probeTimeoutMs: 300, intervalMs: 60_000, ...config.health },
       ...config,
     },
-    { storage, functions: createFakeRegistry(DEFAULT_MANIFESTS) },
+    { storage, functions: createFakeRegistry(manifests) },
   )
   return {
     gateway,

@@ -23,7 +23,7 @@ export { buildFunctionBundle } from '../../runtime/bundler/index.ts'
 export { randomWalk, seriesFromCloses } from '../../trading/test/_helpers.ts'
 /** A gateway on a free loopback port with a fake function registry, and fake hosts that register with it. */
 export { DEFAULT_MANIFESTS, startTestGateway, type TestGateway } from './gateway.ts'
-export { startFakeHost } from '../../runtime/gateway/test/_fakes.ts'
+export { manifest as fakeManifest, startFakeHost } from '../../runtime/gateway/test/_fakes.ts'
 /** The storage contract (storage/test/contract.ts), run by each package over its own way to storage. */
 export {
   codeOf,

@@ -6,21 +6,34 @@ import { deployFunction } from '../_deploy.ts'
 
 const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`
 
-async function build(target: string, outDir?: string) {
+const list = (csv: string | undefined) =>
+  csv
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+
+async function build(target: string, outDir?: string, include?: string) {
   const { buildFunctionBundle } = await import('../../bundler/index.ts')
-  return buildFunctionBundle(target, { outDir })
+  return buildFunctionBundle(target, { outDir, include: list(include) })
 }
+
+const includeArg = {
+  type: 'string',
+  description:
+    'Comma-separated packages to copy into the bundle although bundle.json excludes them (e.g. @node-llama-cpp/linux-x64-cuda on a CUDA host)',
+} as const
 
 const buildCmd = defineCommand({
   meta: { name: 'build', description: 'Build functions/<name> (or a dir with index.ts) into a content-addressed bundle archive' },
   args: {
     target: { type: 'positional', description: 'Function name under functions/ or a directory', required: true },
     out: { type: 'string', description: 'Output dir (default .ktrdr/build)' },
+    include: includeArg,
     json: apiArgs.json,
   },
   run: ({ args }) =>
     guard(async () => {
-      const built = await build(args.target, args.out)
+      const built = await build(args.target, args.out, args.include)
       if (args.json) return console.log(JSON.stringify(built, null, 2))
       console.log(
         `built ${built.name}  sha256 ${built.sha256}  ${kb(built.size)}  in ${built.buildMs} ms\n  → ${relative(process.cwd(), built.archivePath)}`,
@@ -33,11 +46,12 @@ const deployCmd = defineCommand({
   args: {
     target: { type: 'positional', description: 'Function name under functions/ or a directory', required: true },
     archive: { type: 'string', description: 'Publish this prebuilt .tgz instead of building' },
+    include: includeArg,
     ...apiArgs,
   },
   run: ({ args }) =>
     guard(async () => {
-      const v = await deployFunction(args.target, { gateway: useGatewayApi(args.url), archive: args.archive })
+      const v = await deployFunction(args.target, { gateway: useGatewayApi(args.url), archive: args.archive, include: list(args.include) })
       if (args.json) {
         const { built: _built, buildMs, uploadMs, ...version } = v
         return console.log(JSON.stringify({ ...version, build_ms: buildMs, upload_ms: uploadMs }, null, 2))

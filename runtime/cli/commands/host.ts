@@ -15,7 +15,11 @@ export default defineCommand({
     cores: { type: 'string', description: 'Advertised cores (default WORKER_CORES or detected)' },
     memory: { type: 'string', description: 'Advertised memory in GB (default WORKER_MEMORY_GB or detected)' },
     ib: { type: 'boolean', description: 'This host reaches an IB Gateway (capability ib)' },
-    llm: { type: 'boolean', description: 'This host runs local LLM functions (capability llm)' },
+    llm: { type: 'boolean', description: 'This host runs local LLM functions (capability llm) with models from the models mount' },
+    'llm-model': { type: 'string', description: 'A GGUF file this host serves to LLM functions (default KTRDR_LLM_MODEL); implies --llm' },
+    'llm-context': { type: 'string', description: 'Context window in tokens (default KTRDR_LLM_CONTEXT_SIZE or 4096)' },
+    'llm-gpu-layers': { type: 'string', description: 'Layers offloaded to the GPU: auto or a count (default auto with a GPU, 0 without)' },
+    'llm-threads': { type: 'string', description: 'Evaluation threads (default KTRDR_LLM_THREADS or cores - 1)' },
     labels: { type: 'string', description: 'Comma-separated labels functions may require' },
     home: homeArg,
     gpu: {
@@ -60,6 +64,13 @@ export default defineCommand({
         memoryGb: memory,
         ib: args.ib || undefined,
         llm: args.llm || undefined,
+        llmModel: args['llm-model'],
+        llmContextSize: int('llm-context', args['llm-context']),
+        llmGpuLayers:
+          args['llm-gpu-layers'] === undefined || args['llm-gpu-layers'] === 'auto'
+            ? (args['llm-gpu-layers'] as 'auto' | undefined)
+            : int('llm-gpu-layers', args['llm-gpu-layers']),
+        llmThreads: int('llm-threads', args['llm-threads']),
         labels: list(args.labels),
         storage: args.home ? { root: args.home } : undefined,
         gpu,

@@ -3,6 +3,8 @@ import { z } from 'zod'
 import type { Operation, OperationStatus } from '../../protocol/index.ts'
 import { KtrdrError } from '../../protocol/index.ts'
 import { eventStreamHead, readJsonBody } from '../_http.ts'
+import { cancelOperationTree } from '../_cancel.ts'
+import { listPage } from '../_list.ts'
 import { isTerminal } from '../_operations.ts'
 import { pageQueryShape, readQuery } from '../_query.ts'
 import { defineGatewayRoutes } from '../_routes.ts'
@@ -22,6 +24,9 @@ const listQuery = z.object({
   worker_id: z.string().optional().describe('Host that runs or ran it'),
   ...pageQueryShape({ limit: 100, maxLimit: 1000 }),
 })
+
+/** Query of GET /api/v1/operations/:id/children. */
+const childrenQuery = z.object(pageQueryShape({ limit: 100, maxLimit: 1000 }))
 
 export default defineGatewayRoutes((router, ctx) => {
   router.get(
@@ -64,12 +69,29 @@ export default defineGatewayRoutes((router, ctx) => {
       const s = await ctx.operations.require(getRouterParam(event, 'id', { decode: true })!)
       const body = await readJsonBody<{ reason?: unknown }>(event, ctx.options.maxBodyBytes).catch(() => ({}) as { reason?: unknown })
       const reason = typeof body.reason === 'string' && body.reason ? body.reason : 'Cancelled by request'
-      const workerId = s.op.worker_id
-      const wasRunning = s.op.status === 'running'
-      ctx.operations.cancel(s, reason)
-      if (wasRunning) ctx.dispatcher.forwardCancel(workerId, s.op.operation_id)
+      // Cascades: children (and theirs) still pending or running are cancelled with it.
+      const cancelled = cancelOperationTree(ctx, s, reason)
       await ctx.operations.flushed()
-      return { success: true, ...s.op }
+      return { success: true, ...s.op, cancelled_children: cancelled.filter((id) => id !== s.op.operation_id) }
+    }),
+  )
+
+  /** The operations started as steps of this one (parent_operation_id), newest first. */
+  router.get(
+    '/api/v1/operations/:id/children',
+    {
+      doc: {
+        summary: 'Operations started as steps of this one (parent_operation_id), newest first',
+        description: 'The parent may be an operation or a pack’s own parent (a research loop); an unknown id has no children.',
+        query: childrenQuery,
+        response: 'list',
+      },
+    },
+    defineEventHandler(async (event) => {
+      const id = getRouterParam(event, 'id', { decode: true })!
+      const page = readQuery(event, childrenQuery)
+      const { items, total } = await ctx.operations.list({ parent_operation_id: id, ...page })
+      return { ...listPage(items, total, page), parent_operation_id: id }
     }),
   )
 

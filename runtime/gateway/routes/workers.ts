@@ -33,6 +33,19 @@ function checkRegistration(body: Record<string, unknown>): WorkerRegistration {
     invalid('capabilities.slots must be a positive integer', 'capabilities.slots')
   if (caps.labels !== undefined && !(Array.isArray(caps.labels) && caps.labels.every((l) => typeof l === 'string')))
     invalid('capabilities.labels must be an array of strings', 'capabilities.labels')
+  // llm: a flag, or the model the host serves (kept whole: the research loop reads its id).
+  const llm = caps.llm as unknown
+  if (
+    llm !== undefined &&
+    typeof llm !== 'boolean' &&
+    !(
+      llm &&
+      typeof llm === 'object' &&
+      typeof (llm as { model?: unknown }).model === 'string' &&
+      typeof (llm as { sha256?: unknown }).sha256 === 'string'
+    )
+  )
+    invalid('capabilities.llm must be true, false or {model, sha256, …}', 'capabilities.llm')
   for (const list of ['running_operations', 'completed_operations', 'warm_bundles'] as const) {
     if (body[list] !== undefined && !Array.isArray(body[list])) invalid(`${list} must be an array`, list)
   }
@@ -44,7 +57,7 @@ function checkRegistration(body: Record<string, unknown>): WorkerRegistration {
       ...caps,
       gpu: !!caps.gpu,
       ib: !!caps.ib,
-      llm: !!caps.llm,
+      llm: typeof llm === 'object' && llm !== null ? (llm as WorkerRegistration['capabilities']['llm']) : !!llm,
       slots: (caps.slots as number) ?? 1,
     },
   }

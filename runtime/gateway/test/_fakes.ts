@@ -111,7 +111,12 @@ export async function startFakeHost(options: FakeHostOptions) {
   if (options.token) headers.authorization = `Bearer ${options.token}`
   const caps: WorkerCapabilities = { cores: 2, memory_gb: 4, gpu: false, ib: false, llm: false, slots: 1, ...options.capabilities }
 
+  // A dispatch can arrive before the registration's answer (with the host secret) does: the gateway
+  // dispatches queued work as soon as the host is registered, and on PostgreSQL answers only after
+  // the secret is committed. The real host's outbox retries a refused batch; this one waits for the answer.
+  let registering: Promise<unknown> = Promise.resolve()
   const push = async (event: HostEvent) => {
+    await registering
     if (killed) return
     await fetch(`${options.gatewayUrl}/api/v1/workers/${options.workerId}/events`, {
       method: 'POST',
@@ -217,7 +222,12 @@ export async function startFakeHost(options: FakeHostOptions) {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
 
-  const register = async (): Promise<RegistrationResponse> => {
+  const register = (): Promise<RegistrationResponse> => {
+    const registration = registerOnce()
+    registering = registration.catch(() => {})
+    return registration
+  }
+  const registerOnce = async (): Promise<RegistrationResponse> => {
     const res = await fetch(`${options.gatewayUrl}/api/v1/workers/register`, {
       method: 'POST',
       headers,

@@ -99,6 +99,30 @@ export function describeOperationStore(backend: TestBackend) {
       expect((await store.list({ limit: 10, offset: 0 })).items.map((o) => o.operation_id)).toEqual(['op_test_3'])
     })
 
+    it('lists the children of a parent (parent_operation_id, read from the JSON) through its expression index', async () => {
+      const { open } = await backend.fresh(await tempDir())
+      const db = await open()
+      cleanups.push(() => db.close())
+      const store = await createOperationStore(db)
+      await Promise.all([
+        store.insertBatched(stored(1, { parent_operation_id: 'op_agent_research_x' })),
+        store.insertBatched(stored(2)),
+        store.insertBatched(stored(3, { parent_operation_id: 'op_agent_research_x' })),
+        store.insertBatched(stored(4, { parent_operation_id: 'op_test_3' })),
+      ])
+      expect(await store.list({ parent_operation_id: 'op_agent_research_x', limit: 10, offset: 0 })).toMatchObject({
+        total: 2,
+        items: [{ operation_id: 'op_test_3' }, { operation_id: 'op_test_1' }],
+      })
+      expect((await store.list({ parent_operation_id: 'op_test_3', status: ['pending'], limit: 10, offset: 0 })).total).toBe(1)
+      expect((await store.list({ parent_operation_id: 'op_none', limit: 10, offset: 0 })).total).toBe(0)
+      const index =
+        db.dialect === 'postgresql'
+          ? `SELECT indexname AS name FROM pg_indexes WHERE tablename = 'operations' AND indexname = 'operations_parent'`
+          : `SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'operations_parent'`
+      expect(await db.sql.get(index)).toEqual({ name: 'operations_parent' })
+    })
+
     it('survives a gateway restart: queued stays queued, running re-attaches, finished stays finished', async () => {
       const dir = await tempDir()
       const { gateway: config } = await backend.fresh(dir)

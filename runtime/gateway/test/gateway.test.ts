@@ -378,6 +378,35 @@ describe('operations', () => {
     expect((await g.api(`/api/v1/operations/${pending.body.operation_id}/resume`, { method: 'POST' })).status).toBe(409)
   })
 
+  it('parent_operation_id: children are listed under their parent, and cancelling the parent cancels them (running ones on their host)', async () => {
+    const g = await gw()
+    const h = await host(g, 'h')
+    const parent = await g.api<Operation>('/api/v1/functions/echo/invoke', { body: { input: { delay_ms: 60_000 } } })
+    const pid = parent.body.operation_id
+    await until(() => h.running.size === 1)
+    const h2 = await host(g, 'h2')
+    const child = await g.api<Operation>('/api/v1/functions/echo/invoke', {
+      body: { input: { delay_ms: 60_000 }, parent_operation_id: pid },
+    })
+    expect(child.body.parent_operation_id).toBe(pid)
+    const grandchild = await g.api<Operation>('/api/v1/functions/echo/invoke', {
+      body: { input: {}, parent_operation_id: child.body.operation_id },
+    })
+    await g.api('/api/v1/functions/echo/invoke', { body: { input: {}, wait_seconds: 0 } }) // unrelated
+    await until(() => h2.running.size === 1)
+    const children = await g.api<{ data: Operation[]; total_count: number }>(`/api/v1/operations/${pid}/children`)
+    expect(children.body.data.map((o) => o.operation_id)).toEqual([child.body.operation_id])
+    expect(children.body.total_count).toBe(1)
+    expect((await g.api<{ data: Operation[] }>(`/api/v1/operations/${child.body.operation_id}/children`)).body.data).toHaveLength(1)
+    const cancelled = await g.api<Operation & { cancelled_children: string[] }>(`/api/v1/operations/${pid}`, { method: 'DELETE' })
+    expect(cancelled.body.cancelled_children.sort()).toEqual([child.body.operation_id, grandchild.body.operation_id].sort())
+    for (const id of [pid, child.body.operation_id, grandchild.body.operation_id]) expect((await op(g, id)).status).toBe('cancelled')
+    await until(() => h.running.size === 0 && h2.running.size === 0, 3000, 'both hosts told to stop')
+    const bad = await g.api('/api/v1/functions/echo/invoke', { body: { input: {}, parent_operation_id: 'a b' } })
+    expect(bad.status).toBe(400)
+    expect(JSON.stringify(bad.body)).toContain('parent_operation_id')
+  })
+
   it('fails an operation whose host never reports, some grace after its timeout, and tells the host to stop', async () => {
     const g = await gw({ queue: { deadlineGraceMs: 300 } })
     const h = await host(g, 'silent')

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs'
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { consola } from 'consola'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -65,6 +66,36 @@ describe('resolveHostOptions', () => {
       heartbeatIntervalMs: 500,
     })
     expect(o.storage.mounts.data).toEqual({ driver: 'fs', base: '/data/ktrdr' })
+  })
+
+  it('an llm model (KTRDR_LLM_MODEL or --llm-model) implies llm and is advertised with its sha256 and run settings', async () => {
+    const root = await tempStorage('ktrdr-llm-opts-')
+    cleanups.push(root.cleanup)
+    const file = join(root.root, 'tiny-instruct.Q4_K_M.gguf')
+    const bytes = enc.encode('GGUF not really a model, but a file whose hash we know')
+    await writeFile(file, bytes)
+    const o = resolveHostOptions({ detectGpu: false }, { KTRDR_LLM_MODEL: file, KTRDR_LLM_CONTEXT_SIZE: '2048', WORKER_CORES: '2' })
+    expect(o).toMatchObject({ llm: true, llmModel: file, llmContextSize: 2048, llmGpuLayers: null, llmThreads: 1 })
+    const caps = await resolveCapabilities(o)
+    expect(caps.llm).toEqual({
+      model: 'tiny-instruct.Q4_K_M',
+      sha256: sha256Hex(bytes),
+      path: file,
+      size_bytes: bytes.length,
+      context_size: 2048,
+      gpu_layers: 0,
+      threads: 1,
+    })
+    const gpu = await resolveCapabilities(
+      resolveHostOptions({ detectGpu: false, gpu: { gpu_type: 'CUDA', gpu_count: 1 }, llmModel: file, llmThreads: 3 }, {}),
+    )
+    expect(gpu.llm).toMatchObject({ gpu_layers: 'auto', threads: 3 })
+    expect(() => resolveHostOptions({}, { KTRDR_LLM_GPU_LAYERS: 'most' })).toThrow(/KTRDR_LLM_GPU_LAYERS/)
+    await expect(
+      resolveCapabilities(resolveHostOptions({ detectGpu: false, llmModel: join(root.root, 'missing.gguf') }, {})),
+    ).rejects.toThrow(/missing\.gguf cannot be read/)
+    // Without a model, llm stays the plain flag it was.
+    expect((await resolveCapabilities(resolveHostOptions({ detectGpu: false, llm: true }, {}))).llm).toBe(true)
   })
 
   it('has defaults: general worker on 5003, 1 slot, 2 s heartbeat, generated id', () => {

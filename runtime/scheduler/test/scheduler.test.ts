@@ -81,6 +81,7 @@ describe('placeOperation', () => {
       fc.property(arb, fc.boolean(), fc.boolean(), needs, (specs, preferGpu, requireGpu, requires) => {
         const hosts = specs.map((s, i) => host(`h${i}`, s))
         const r = req({ preferGpu, requireGpu, requires })
+        // A function that needs a capability (gpu, llm for design/assess, ib for ib-fetch) lands only on hosts with it.
         const eligible = hosts.filter(
           (h) =>
             h.schedulable &&
