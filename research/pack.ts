@@ -26,6 +26,10 @@ export const researchPack = defineKtrdrPack({
       description: 'Compare 2–6 completed backtests (or trainings) side by side, each figure beside its baselines',
       load: () => import('./cli/compare.ts').then((m) => m.default),
     },
+    model: {
+      description: 'Trained models: list, show, compare, promote (tag) versions',
+      load: () => import('./cli/model.ts').then((m) => m.default),
+    },
     llm: { description: 'Local LLM models for the design and assess functions', load: () => import('./cli/llm.ts').then((m) => m.default) },
     research: {
       description: 'The research loop: a brief → a designed, trained, backtested and assessed strategy',

@@ -132,6 +132,28 @@ export const TRADING_ERROR_CODES = defineErrorCodes({
     description: 'No trained model at this path or version: check model_path or train the strategy first.',
   },
   MODEL_FILE_NOT_FOUND: { status: 404, retryable: false, description: 'The model version has no file of this name.' },
+  MODEL_SET_NOT_FOUND: {
+    status: 404,
+    retryable: false,
+    description:
+      'No model of the strategy (latest, or with the tag) was trained on a symbol set containing the requested symbols; the message lists the sets.',
+  },
+  MODEL_TAG_NOT_FOUND: {
+    status: 404,
+    retryable: false,
+    description: 'No model of the strategy carries this tag (or not the version named); the message lists its tags.',
+  },
+  MODEL_TAG_INVALID: {
+    status: 400,
+    retryable: false,
+    description: 'A tag is a letter, then up to 39 letters, digits, _ or -; `latest` is not a tag (it always means the newest).',
+  },
+  MODEL_AMBIGUOUS: {
+    status: 422,
+    retryable: false,
+    description:
+      'A model reference (`…_latest`, `@tag`) fits several models (symbol sets or timeframes); the message lists them: give the symbol, timeframe or version.',
+  },
   MODEL_CORRUPT: {
     status: 422,
     retryable: false,

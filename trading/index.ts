@@ -13,17 +13,38 @@ export {
   modelVersionKey,
   modelLatestKey,
   backtestRunKey,
+  modelSetKey,
+  modelSetLatestKey,
+  modelTagKey,
+  symbolSetOf,
   MODEL_FILES,
   MODEL_VERSION_DIR_RE,
   MODEL_LATEST_POINTER_RE,
+  MODEL_SETS_DIR_RE,
+  MODEL_TAG_RE,
+  RESERVED_MODEL_TAGS,
   TRADING_FUNCTIONS,
   LLM_MODEL_NAME_RE,
   llmModelKey,
   llmModelMetaKey,
   type LatestPointer,
+  type ModelTagRecord,
+  type SymbolSet,
 } from './layout.ts'
 // Which stored model a backtest request means (no tfjs: the gateway's checks use it too)
 export { resolveModelKey, resolveModelRef } from './model-ref.ts'
+
+// The model catalogue: versions by symbol set, latest pointers, tags, and references to them
+// (`<strategy>/<tf>_latest`, `<strategy>@<tag>`), without tfjs
+export { readModelCatalog, readJsonItem, type ModelCatalog, type ModelSetEntry } from './catalog/read.ts'
+export { recordModelVersion, tagModelVersion, untagModelVersion } from './catalog/write.ts'
+export {
+  parseModelReference,
+  resolveModelReference,
+  type ModelReference,
+  type ModelWant,
+  type ResolvedModelReference,
+} from './catalog/resolve.ts'
 
 // Market data
 export {

@@ -4,7 +4,8 @@
 import { isAbsolute, relative, resolve } from 'node:path'
 import type { Storage } from 'unstorage'
 import { createKtrdrError, KtrdrError } from './_errors.ts'
-import { MODEL_FILES, modelDirName, type LatestPointer } from './layout.ts'
+import { resolveModelReference, type ModelWant, type ResolvedModelReference } from './catalog/resolve.ts'
+import { MODEL_FILES, modelDirName } from './layout.ts'
 import { resolveStrategy } from './strategy/parse.ts'
 import { findStoredStrategy } from './strategy/store.ts'
 
@@ -39,11 +40,17 @@ export async function resolveModelRef(
 }
 
 /**
- * Resolves a model reference to its version key: `strategy/1h_v3`, `strategy/1h_latest`,
- * `models/strategy/1h_v3` (the model_path of a training result), or an absolute path under the
- * models directory when that mount is on fs.
+ * Resolves a model reference to its version key: `strategy/1h_v3`, `models/strategy/1h_v3` (the
+ * model_path of a training result), an absolute path under the models directory when that mount
+ * is on fs, or a reference the catalogue resolves for `want` (`strategy/1h_latest`,
+ * `strategy@production`, `strategy/1h@latest`: see resolveModelReference).
  */
-export async function resolveModelKey(models: Storage, ref: string, modelsDir?: string): Promise<string> {
+export async function resolveModelKey(
+  models: Storage,
+  ref: string,
+  modelsDir?: string,
+  want: ModelWant = {},
+): Promise<{ key: string; reference?: ResolvedModelReference }> {
   let key = ref.trim()
   if (isAbsolute(key)) {
     if (!modelsDir)
@@ -58,15 +65,6 @@ export async function resolveModelKey(models: Storage, ref: string, modelsDir?: 
   }
   key = key.replace(/\\/g, '/').replace(/^\/+|\/+$/g, '')
   if (key.startsWith('models/') && !(await models.hasItem(`${key}/${MODEL_FILES.metadata}`))) key = key.slice('models/'.length)
-  const latest = /^(.+)\/([^/]+)_latest$/.exec(key)
-  if (latest) {
-    const pointer = await models.getItem<LatestPointer>(key)
-    if (!pointer || typeof pointer !== 'object' || typeof pointer.key !== 'string')
-      throw createKtrdrError(
-        'MODEL_NOT_FOUND',
-        `No trained model yet for ${latest[1]} on ${latest[2]}: models/${key} does not exist; train the strategy first`,
-      )
-    key = pointer.key
-  }
-  return key
+  const reference = await resolveModelReference(models, key, want)
+  return reference ? { key: reference.key, reference } : { key }
 }

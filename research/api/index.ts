@@ -7,6 +7,8 @@ import compatRoutes from './compat.ts'
 import dataRoutes from './data.ts'
 import dataWriteRoutes from './data-write.ts'
 import invokeChecks from './invoke-checks.ts'
+import modelCompareRoutes from './model-compare.ts'
+import modelTagsRoutes from './model-tags.ts'
 import modelsRoutes from './models.ts'
 import loopRoutes from './research.ts'
 import resultsRoutes from './results.ts'
@@ -16,8 +18,8 @@ import trainingsRoutes from './trainings.ts'
 /**
  * Cached market data and strategies (read/write), the trading functions' input checks (before the
  * 202), the deployment guide's endpoints mapped onto the trading functions, and read-only views of
- * what they wrote: results, models, training performance, timeframes and symbols; what the
- * dashboard and `ktrdr report`/`compare` draw (decimated charts, comparisons).
+ * what they wrote: results, models, training performance, timeframes and symbols; model tags; what
+ * the dashboard and `ktrdr report`/`compare` draw (decimated charts, comparisons).
  */
 export const researchRoutes: GatewayRoutes[] = [
   invokeChecks,
@@ -26,7 +28,9 @@ export const researchRoutes: GatewayRoutes[] = [
   dataWriteRoutes,
   strategiesRoutes,
   resultsRoutes,
+  modelCompareRoutes,
   modelsRoutes,
+  modelTagsRoutes,
   trainingsRoutes,
   catalogRoutes,
   loopRoutes,

@@ -60,9 +60,11 @@ export const backtestCheck = defineInvokeCheck<
   // An absolute model_path names a folder on the hosts' disks; when it is not under this gateway's
   // models folder (another mount point), only the host can tell whether it exists.
   if (isAbsolute(ref.trim()) && !modelsDir) return
+  const symbols = [...new Set([...(input.symbol ? [input.symbol] : []), ...(input.symbols ?? [])])]
   let key: string
   try {
-    key = await resolveModelKey(storage.models, ref, modelsDir)
+    // `…_latest` and `…@<tag>` mean the model of a symbol set holding every symbol run, as the function resolves them.
+    ;({ key } = await resolveModelKey(storage.models, ref, modelsDir, { symbols, timeframe: input.timeframe }))
   } catch (error) {
     if (isAbsolute(ref.trim()) && isKtrdrError(error)) return
     throw error
@@ -83,7 +85,6 @@ export const backtestCheck = defineInvokeCheck<
       message: `timeframe ${input.timeframe} does not match the model's base timeframe ${base}: backtest on ${base}`,
       details: { field: 'timeframe' },
     })
-  const symbols = [...new Set([...(input.symbol ? [input.symbol] : []), ...(input.symbols ?? [])])]
   if (!symbols.length && metadata.training_symbols?.length) symbols.push(metadata.training_symbols[0])
   const timeframes = metadata.training_timeframes?.length ? metadata.training_timeframes : base ? [base] : []
   await requireData(storage.data, symbols, timeframes)

@@ -1,103 +1,32 @@
 import { defineEventHandler, getRouterParam } from 'h3'
-import type { Storage } from 'unstorage'
+import { z } from 'zod'
 import { KtrdrError } from '../../trading/index.ts'
-import { defineGatewayRoutes, pageOf, pageParams, parseStoreKey, sendStoredFile, storedSize } from '../../runtime/gateway/index.ts'
+import {
+  defineGatewayRoutes,
+  pageOf,
+  pageQueryShape,
+  parseStoreKey,
+  readQuery,
+  sendStoredFile,
+  storedSize,
+} from '../../runtime/gateway/index.ts'
+import {
+  catalogIndex,
+  modelNotFound,
+  readModelCatalog,
+  readModelFiles,
+  resolveVersionParam,
+  summariseVersion,
+  versionFolders,
+  wantOf,
+  wantQuery,
+} from './_models.ts'
 
-import { MODEL_FILES, MODEL_LATEST_POINTER_RE as LATEST_RE, MODEL_VERSION_DIR_RE as VERSION_RE } from '../../trading/index.ts'
-
-// The models mount as train writes it (trading/layout.ts): a version folder is complete once its
-// metadata.json exists, which train writes last.
-
-interface VersionSummary {
-  version: string
-  key: string
-  timeframe: string
-  number: number
-  complete: boolean
-  created_at: string | null
-  model_type: string | null
-  symbols: string[]
-  test_accuracy: number | null
-  operation_id: string | null
-}
-
-const obj = (v: unknown): Record<string, any> | null =>
-  v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, any>) : null
-const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null)
-
-async function readJson(models: Storage, key: string): Promise<Record<string, any> | null> {
-  const v = await models.getItem(key).catch(() => null)
-  if (typeof v === 'string') {
-    try {
-      return obj(JSON.parse(v))
-    } catch {
-      return null
-    }
-  }
-  return obj(v)
-}
-
-/** Per strategy folder: the version folders and latest pointers found among the keys. */
-function scan(keys: string[]) {
-  const strategies = new Map<string, { versions: Map<string, Set<string>>; latest: Set<string> }>()
-  for (const k of keys) {
-    const parts = k.split(':')
-    if (parts.some((p) => p.startsWith('.'))) continue
-    const [strategy, dir, file] = parts
-    if (!strategy || !dir) continue
-    const entry = strategies.get(strategy) ?? { versions: new Map(), latest: new Set() }
-    strategies.set(strategy, entry)
-    if (parts.length === 2 && LATEST_RE.test(dir)) entry.latest.add(dir)
-    else if (parts.length === 3 && VERSION_RE.test(dir)) {
-      const files = entry.versions.get(dir) ?? new Set<string>()
-      files.add(file)
-      entry.versions.set(dir, files)
-    }
-  }
-  return strategies
-}
-
-async function summarise(models: Storage, strategy: string, version: string, files: Set<string>): Promise<VersionSummary> {
-  const [, timeframe, n] = VERSION_RE.exec(version)!
-  const complete = files.has(MODEL_FILES.metadata)
-  const [meta, metrics] = complete
-    ? await Promise.all([
-        readJson(models, `${strategy}:${version}:${MODEL_FILES.metadata}`),
-        readJson(models, `${strategy}:${version}:${MODEL_FILES.metrics}`),
-      ])
-    : [null, null]
-  return {
-    version,
-    key: `${strategy}/${version}`,
-    timeframe,
-    number: Number(n),
-    complete,
-    created_at: typeof meta?.created_at === 'string' ? meta.created_at : null,
-    model_type: typeof meta?.model_type === 'string' ? meta.model_type : null,
-    symbols: Array.isArray(meta?.training_symbols) ? meta.training_symbols : [],
-    test_accuracy: num(obj(metrics?.test_metrics)?.test_accuracy),
-    operation_id: typeof meta?.operation_id === 'string' ? meta.operation_id : null,
-  }
-}
-
-/** `1h_latest` → the version it points at (`1h_v3`); `1h_v3` stays. */
-async function resolveVersion(models: Storage, strategy: string, version: string): Promise<string> {
-  if (VERSION_RE.test(version)) return version
-  if (LATEST_RE.test(version)) {
-    const pointer = await readJson(models, `${strategy}:${version}`)
-    const key = typeof pointer?.key === 'string' ? pointer.key : ''
-    const target = key.split('/').pop() ?? ''
-    if (VERSION_RE.test(target)) return target
-  }
-  throw modelNotFound(strategy, version)
-}
-
-function modelNotFound(strategy: string, version: string) {
-  return new KtrdrError({
-    code: 'MODEL_NOT_FOUND',
-    message: `No model version "${strategy}/${version}": versions look like <timeframe>_v<N> or <timeframe>_latest; list them with GET /api/v1/models`,
-  })
-}
+const listQuery = z.object({
+  strategy: z.string().max(200).optional().describe("Only this strategy's models"),
+  ...pageQueryShape({ limit: 1000, maxLimit: 10_000 }),
+})
+const showQuery = z.object(wantQuery)
 
 /** Models written by train, read only: list, one version's metadata and metrics, its files. */
 export default defineGatewayRoutes((router, ctx) => {
@@ -105,38 +34,66 @@ export default defineGatewayRoutes((router, ctx) => {
 
   router.get(
     '/api/v1/models',
+    {
+      doc: {
+        summary: 'Trained models per strategy: symbol sets with their latest version and tags, every version with its test metrics',
+        query: listQuery,
+        response: 'list',
+      },
+    },
     defineEventHandler(async (event) => {
-      const page = pageParams(event, { limit: 1000, maxLimit: 10_000 })
-      const strategies = scan(await models.getKeys())
+      const q = readQuery(event, listQuery)
+      const only = q.strategy ? parseStoreKey(q.strategy, 'Model') : null
+      const keys = await models.getKeys(only ? `${only}:` : undefined)
+      const strategies = [...new Set(keys.map((k) => k.split(':')[0]).filter((s) => s && !s.startsWith('.')))].sort()
       const data = []
-      for (const [strategy, entry] of [...strategies].sort(([a], [b]) => a.localeCompare(b))) {
-        if (entry.versions.size === 0 && entry.latest.size === 0) continue
-        const latest: Record<string, string | null> = {}
-        for (const l of [...entry.latest].sort()) {
-          const target = await resolveVersion(models, strategy, l).catch(() => null)
-          latest[LATEST_RE.exec(l)![1]] = target
-        }
-        const versions = await Promise.all([...entry.versions].map(([v, files]) => summarise(models, strategy, v, files)))
+      for (const strategy of strategies) {
+        const own = keys.filter((k) => k.startsWith(`${strategy}:`))
+        const folders = versionFolders(own, strategy)
+        if (folders.size === 0) continue
+        const catalog = await readModelCatalog(models, strategy, own)
+        const index = catalogIndex(catalog)
+        const versions = await Promise.all([...folders].map(([v, complete]) => summariseVersion(models, strategy, v, complete, index)))
         versions.sort((a, b) => a.timeframe.localeCompare(b.timeframe) || b.number - a.number)
-        data.push({ strategy, latest, versions: versions.map((v) => ({ ...v, latest: latest[v.timeframe] === v.version })) })
+        // Per timeframe, the newest version of any set (what `<tf>_latest` meant before symbol sets).
+        const latest: Record<string, string> = {}
+        for (const [tf, numbers] of Object.entries(catalog.versions)) latest[tf] = `${tf}_v${Math.max(...numbers)}`
+        const sets = catalog.sets.map((e) => ({
+          timeframe: e.timeframe,
+          symbols: e.symbols,
+          set: e.set,
+          latest: e.latest ? `${e.timeframe}_v${e.latest.version}` : null,
+          tags: Object.fromEntries(Object.values(e.tags).map((t) => [t.tag, `${e.timeframe}_v${t.version}`])),
+        }))
+        data.push({ strategy, latest, sets, versions })
       }
-      return { success: true, ...pageOf(data, page) }
+      return { success: true, ...pageOf(data, q) }
     }),
   )
 
   router.get(
     '/api/v1/models/:strategy/:version',
+    {
+      doc: {
+        summary: "One model version's metadata, test metrics, tags and files",
+        description:
+          ':version is `1h_v3`, or a reference resolved like a backtest resolves it: `1h_latest` (the newest model of the symbol set holding ?symbol=), `@production`, `1h@production`.',
+        query: showQuery,
+      },
+    },
     defineEventHandler(async (event) => {
       const strategy = parseStoreKey(getRouterParam(event, 'strategy') ?? '', 'Model')
       const asked = parseStoreKey(getRouterParam(event, 'version') ?? '', 'Model')
-      const version = await resolveVersion(models, strategy, asked)
-      const files = (await models.getKeys(`${strategy}:${version}:`)).map((k) => k.split(':').pop()!).filter((f) => !f.startsWith('.'))
+      const version = await resolveVersionParam(models, strategy, asked, wantOf(readQuery(event, showQuery)))
+      const keys = await models.getKeys(`${strategy}:`)
+      const files = keys
+        .filter((k) => k.startsWith(`${strategy}:${version}:`))
+        .map((k) => k.split(':').pop()!)
+        .filter((f) => !f.startsWith('.'))
       if (files.length === 0) throw modelNotFound(strategy, asked)
-      const [metadata, metrics] = await Promise.all([
-        readJson(models, `${strategy}:${version}:${MODEL_FILES.metadata}`),
-        readJson(models, `${strategy}:${version}:${MODEL_FILES.metrics}`),
-      ])
-      const pointer = await readJson(models, `${strategy}:${VERSION_RE.exec(version)![1]}_latest`)
+      const { metadata, metrics } = await readModelFiles(models, strategy, version)
+      const index = catalogIndex(await readModelCatalog(models, strategy, keys))
+      const summary = await summariseVersion(models, strategy, version, metadata !== null, index)
       const history = Array.isArray(metrics?.history) ? (metrics.history as Array<Record<string, unknown>>) : []
       const sizes = await Promise.all(
         files.sort().map(async (f) => ({
@@ -152,12 +109,17 @@ export default defineGatewayRoutes((router, ctx) => {
           strategy,
           version,
           complete: metadata !== null,
-          latest: typeof pointer?.key === 'string' && pointer.key.endsWith(`/${version}`),
+          latest: summary.latest,
+          tags: summary.tags,
+          symbols: summary.symbols,
+          set: summary.set,
           metadata,
           metrics: metrics && {
             test_metrics: metrics.test_metrics ?? null,
             best_epoch: metrics.best_epoch ?? null,
             early_stopped: metrics.early_stopped ?? null,
+            val_majority_baseline: metrics.val_majority_baseline ?? null,
+            warnings: metrics.warnings ?? [],
             epochs: history.length,
             final_epoch: history[history.length - 1] ?? null,
           },
@@ -171,7 +133,12 @@ export default defineGatewayRoutes((router, ctx) => {
     '/api/v1/models/:strategy/:version/:file',
     defineEventHandler(async (event) => {
       const strategy = parseStoreKey(getRouterParam(event, 'strategy') ?? '', 'Model')
-      const version = await resolveVersion(models, strategy, parseStoreKey(getRouterParam(event, 'version') ?? '', 'Model'))
+      const version = await resolveVersionParam(
+        models,
+        strategy,
+        parseStoreKey(getRouterParam(event, 'version') ?? '', 'Model'),
+        wantOf(readQuery(event, showQuery)),
+      )
       const file = parseStoreKey(getRouterParam(event, 'file') ?? '', 'Model')
       const sent = await sendStoredFile(event, ctx.storage, 'models', `${strategy}/${version}/${file}`)
       if (sent !== undefined) return sent

@@ -5,41 +5,14 @@ import { defineCommand } from 'citty'
 import { apiArgs, guard, useGatewayApi } from '../../runtime/cli/index.ts'
 import type { Comparison } from '../api/compare.ts'
 import { buildTearsheet } from '../ui/report.ts'
-import { formatCell } from './_format.ts'
+import { compareGrid } from './_format.ts'
 
-const WIDE = 40
-
-/**
- * Metric rows down, operations across; the best column of a row marked with `*`, baselines
- * indented under the figure they belong to. Long text (verdicts, windows) follows the table.
- */
+/** Metric rows down, operations across (the table `ktrdr model compare` prints too). */
 export function comparisonTable(c: Comparison): string {
-  const header = ['', ...c.operations.map((o) => o.label)]
-  const ids = ['', ...c.operations.map((o) => o.operation_id)]
-  const wide = c.rows.filter((r) => r.format === 'text' && r.values.some((v) => typeof v === 'string' && v.length > WIDE))
-  const rows = c.rows.filter((r) => !wide.includes(r))
-  const body = rows.map((r) => [
-    r.baseline_of ? `  ${r.label}` : r.label,
-    ...r.values.map((v, i) => `${formatCell(v, r.format)}${r.best === i ? ' *' : ''}`),
-  ])
-  const all = [header, ids, ...body]
-  const widths = header.map((_, i) => Math.max(...all.map((row) => row[i].length)))
-  const line = (row: string[], numeric = false) =>
-    row
-      .map((cell, i) => (i > 0 && numeric ? cell.padStart(widths[i]) : cell.padEnd(widths[i])))
-      .join('  ')
-      .trimEnd()
-  const notes = wide.flatMap((r) => [`${r.label}:`, ...r.values.map((v, i) => `  ${c.operations[i].operation_id}  ${v ?? '-'}`)])
-  return [
-    line(header),
-    line(ids),
-    widths.map((w) => '-'.repeat(w)).join('  '),
-    ...body.map((row, k) => line(row, rows[k].format !== 'text')),
-    '',
-    ...notes,
-    ...(notes.length ? [''] : []),
-    '* the best of the row (none on a tie)',
-  ].join('\n')
+  return compareGrid(
+    c.operations.map((o) => ({ id: o.operation_id, label: o.label })),
+    c.rows,
+  )
 }
 
 export default defineCommand({

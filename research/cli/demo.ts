@@ -276,7 +276,7 @@ export async function runDemo(o: DemoOptions): Promise<void> {
     if (r.results.equity_curve_key) log.log(`  curl -s ${base}/api/v1/results/${url(r.results.equity_curve_key)} | head`)
     log.log(`  curl -s ${base}/api/v1/trainings/${train.operation_id}/performance | jq`)
     log.log(`  curl -s ${base}/api/v1/models/${url(modelKey)} | jq .data.metrics`)
-    log.log(`  curl -s ${base}/api/v1/models | jq '.data[] | {strategy, latest}'`)
+    log.log(`  npx ktrdr model list --url ${base}   (per symbol set: the latest version, tags, test accuracy beside the majority)`)
     log.log(`  curl -s '${base}/api/v1/operations?limit=10' | jq`)
     log.log(`  curl -s ${base}/api/v1/workers | jq`)
     log.success(`Demo finished in ${((Date.now() - started) / 1000).toFixed(0)} s`)

@@ -3,9 +3,7 @@ import { dirname } from 'node:path'
 import { randomUUID } from 'node:crypto'
 import type { Storage } from 'unstorage'
 import { resolveLocalPath, type KtrdrStorage } from '../../storage/index.ts'
-import { modelDirName, modelLatestKey, modelVersionKey, type LatestPointer } from '../index.ts'
-
-export type { LatestPointer }
+import { modelDirName, modelVersionKey } from '../index.ts'
 
 export async function listVersions(models: Storage, strategy: string, timeframe: string): Promise<number[]> {
   const keys = await models.getKeys(`${modelDirName(strategy)}:`)
@@ -58,57 +56,4 @@ export async function claimModelVersion(
     if (back && typeof back === 'object' && back.token === token) return { version: n, key }
   }
   throw new Error(`Could not claim a model version for ${dir}/${timeframe}: 1000 versions taken in a row`)
-}
-
-async function withLock<T>(storage: Pick<KtrdrStorage, 'options'>, key: string, fn: () => Promise<T>): Promise<T> {
-  const local = resolveLocalPath(storage.options, 'models', key)
-  if (!local) return fn()
-  await fsp.mkdir(dirname(local), { recursive: true })
-  const deadline = Date.now() + 10_000
-  for (;;) {
-    try {
-      await (await fsp.open(local, 'wx')).close()
-      break
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
-      // A holder that died leaves its lock behind; pointer updates take milliseconds.
-      const age = await fsp.stat(local).then(
-        (s) => Date.now() - s.mtimeMs,
-        () => 0,
-      )
-      if (age > 30_000 || Date.now() > deadline) await fsp.rm(local, { force: true })
-      else await new Promise((r) => setTimeout(r, 10 + Math.random() * 20))
-    }
-  }
-  try {
-    return await fn()
-  } finally {
-    await fsp.rm(local, { force: true })
-  }
-}
-
-/**
- * `<tf>_latest` is a JSON record (no symlinks: works on every driver) naming the highest
- * complete version (one with metadata.json), recomputed by every save. On fs the update runs
- * under an exclusive lock file, so concurrent saves always leave it on the newest version; on
- * other drivers the last writer wins, which the recomputation makes rarely wrong.
- */
-export async function updateLatestPointer(
-  storage: Pick<KtrdrStorage, 'models' | 'options'>,
-  strategy: string,
-  timeframe: string,
-): Promise<LatestPointer | null> {
-  const dir = modelDirName(strategy)
-  const pointerKey = modelLatestKey(strategy, timeframe)
-  return withLock(storage, `${dir}/.${timeframe}_latest.lock`, async () => {
-    const versions = await listVersions(storage.models, strategy, timeframe)
-    for (let i = versions.length - 1; i >= 0; i--) {
-      const key = modelVersionKey(strategy, timeframe, versions[i])
-      if (!(await storage.models.hasItem(`${key}/metadata.json`))) continue
-      const pointer: LatestPointer = { version: versions[i], key, updated_at: new Date().toISOString() }
-      await storage.models.setItem(pointerKey, JSON.stringify(pointer))
-      return pointer
-    }
-    return null
-  })
 }

@@ -14,11 +14,19 @@ export {
 export { resolveModelSpec, type Activation, type ModelSection, type ModelSpec, type ModelType, type OutputKind } from './spec.ts'
 export { buildModel, countParameters } from './build.ts'
 export type { ModelMetadata, ModelOutputType } from './metadata.ts'
-export { loadModel, saveModelVersion, storageLoadHandler, storageSaveHandler, type LoadedModel, type SaveModelInput } from './io.ts'
+export {
+  loadModel,
+  saveModelVersion,
+  type LoadModelOptions,
+  storageLoadHandler,
+  storageSaveHandler,
+  type LoadedModel,
+  type SaveModelInput,
+} from './io.ts'
 export { DEFAULT_PREDICT_BATCH, fillSampleBatch, predictableRows, predictRaw, sampleShape, type SampleRows } from './predict.ts'
 export { predictProbabilities, type Predictions } from './infer.ts'
 // Model versions: train claims `<strategy>/<tf>_v<N>` before it writes, so two trainings never share N.
-export { claimModelVersion, listVersions as listModelVersions, updateLatestPointer, type LatestPointer } from './_versions.ts'
+export { claimModelVersion, listVersions as listModelVersions } from './_versions.ts'
 // Seeded dropout: train sets the step per batch so a resumed run draws the same masks; inference
 // clears it. The fused trainer replays the masks from the layers' seeds.
 export { dropoutSeeds, setDropoutStep } from './_dropout.ts'

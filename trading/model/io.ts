@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto'
 import type { Storage } from 'unstorage'
 import type { KtrdrStorage } from '../../storage/index.ts'
-import { MODEL_FILES, modelDirName, resolveModelKey } from '../index.ts'
-import { claimModelVersion, updateLatestPointer } from './_versions.ts'
+import { MODEL_FILES, modelDirName, recordModelVersion, resolveModelKey, type ModelWant, type ResolvedModelReference } from '../index.ts'
+import { claimModelVersion } from './_versions.ts'
 import { registerModelLayers } from './_dropout.ts'
 import type { ModelMetadata } from './metadata.ts'
 import type { ModelSpec } from './spec.ts'
@@ -16,6 +16,8 @@ export interface LoadedModel {
   spec: ModelSpec
   /** `<strategy>/<tf>_v<N>`, relative to the models mount. */
   key: string
+  /** How a reference (`…_latest`, `…@<tag>`) was resolved; absent when a version or path was given. */
+  reference?: ResolvedModelReference
 }
 
 function toBytes(data: tf.io.WeightData | undefined): Uint8Array {
@@ -144,8 +146,8 @@ export interface SaveModelInput {
 
 /**
  * Writes a new immutable version `<strategy>/<tf>_v<N>/` (model.json, weights.bin, metadata.json,
- * metrics.json) and then moves `<tf>_latest` to it. metadata.json is written last: a version
- * without it is incomplete (crashed mid-save) and loadModel refuses it.
+ * metrics.json) and then moves the latest pointer of its symbol set to it. metadata.json is
+ * written last: a version without it is incomplete (crashed mid-save) and loadModel refuses it.
  */
 export async function saveModelVersion(
   storage: Pick<KtrdrStorage, 'models' | 'options'>,
@@ -159,8 +161,12 @@ export async function saveModelVersion(
   await storage.models.setItem(`${key}/${MODEL_FILES.metrics}`, JSON.stringify(input.metrics))
   const metadata: ModelMetadata = { ...input.metadata, model_name: key, artifacts }
   await storage.models.setItem(`${key}/${MODEL_FILES.metadata}`, JSON.stringify(metadata))
-  await updateLatestPointer(storage, input.strategyName, input.timeframe)
+  await recordModelVersion(storage, input.strategyName, input.timeframe, version)
   return { version, key }
+}
+
+export interface LoadModelOptions extends ModelWant {
+  onWarning?(message: string): void
 }
 
 /**
@@ -171,13 +177,13 @@ export async function saveModelVersion(
 export async function loadModel(
   target: Storage | Pick<KtrdrStorage, 'models' | 'options'>,
   ref: string,
-  load: { onWarning?(message: string): void } = {},
+  load: LoadModelOptions = {},
 ): Promise<LoadedModel> {
   const models = 'models' in target && 'options' in target ? target.models : (target as Storage)
   const options = 'options' in target ? (target as KtrdrStorage).options : undefined
   const mount = options?.mounts.models
   const modelsDir = mount && mount.driver === 'fs' && 'base' in mount ? mount.base : undefined
-  const key = await resolveModelKey(models, ref, modelsDir)
+  const { key, reference } = await resolveModelKey(models, ref, modelsDir, { symbols: load.symbols, timeframe: load.timeframe })
   const metadata = await models.getItem<ModelMetadata>(`${key}/${MODEL_FILES.metadata}`)
   if (metadata == null)
     throw createKtrdrError('MODEL_NOT_FOUND', `No complete model at models/${key} (metadata.json missing): check the path or train again`)
@@ -189,7 +195,7 @@ export async function loadModel(
   const model = await tf.loadLayersModel(storageLoadHandler(models, key, metadata.artifacts)).catch((cause: unknown) => {
     throw isKtrdrError(cause) ? cause : corrupt(key, `tfjs could not load it (${(cause as Error).message})`, cause)
   })
-  return { model, metadata, spec: metadata.spec, key }
+  return { model, metadata, spec: metadata.spec, key, ...(reference ? { reference } : {}) }
 }
 
 export { modelDirName }

@@ -31,7 +31,7 @@ export const backtestInputSchema = z
       .max(1000)
       .optional()
       .describe(
-        'Models-store key (`strategy/1h_v3`, `strategy/1h_latest`) or an absolute path under MODELS_DIR; default: the latest model of strategy_name',
+        'A version (`strategy/1h_v3`, or an absolute path under MODELS_DIR), the newest model trained on a symbol set holding the symbols (`strategy/1h_latest`, `strategy@latest`), or a tagged one (`strategy@production`, `strategy/1h@production`); default: the latest model of strategy_name',
       ),
     strategy_name: z
       .string()

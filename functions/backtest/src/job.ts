@@ -57,7 +57,17 @@ export interface BacktestRunResult {
 
 export interface BacktestJobResult extends BacktestRunResult {
   operation_id: string
-  model: { key: string; strategy_name: string; output_type: string; features: number; sequence_length: number }
+  model: {
+    key: string
+    /** What the request named when it was a reference (`strategy@production`, `strategy/1h_latest`). */
+    reference?: string
+    /** The symbols the model was trained on. */
+    training_symbols: string[]
+    strategy_name: string
+    output_type: string
+    features: number
+    sequence_length: number
+  }
   results_prefix: string
   /** Every (symbol × set) run; the top-level fields repeat runs[0] (the guide's single-backtest shape). */
   runs: BacktestRunResult[]
@@ -119,9 +129,10 @@ export async function runBacktestJob(input: BacktestInput, ctx: FunctionContext)
 
   const modelRef = await resolveModelRef(ctx.storage.strategies, input)
   ctx.progress({ percentage: 0, current_step: `Loading model ${modelRef}` })
-  const model = await loadBacktestModel(ctx, modelRef)
-  const tModel = performance.now()
   const symbols = [...new Set([...(input.symbol ? [input.symbol] : []), ...(input.symbols ?? [])])]
+  // `…_latest` and `…@<tag>` mean the model of a symbol set that contains every symbol run here.
+  const model = await loadBacktestModel(ctx, modelRef, { symbols: [...symbols], timeframe: input.timeframe })
+  const tModel = performance.now()
   if (symbols.length === 0 && model.trainingSymbols.length > 0) symbols.push(model.trainingSymbols[0])
   if (symbols.length === 0) throw new KtrdrError({ code: 'INPUT_INVALID', message: 'Give a symbol or symbols[] to backtest' })
   if (input.model_path && input.strategy_name && input.strategy_name !== model.strategyName) {
@@ -320,6 +331,8 @@ export async function runBacktestJob(input: BacktestInput, ctx: FunctionContext)
     operation_id: ctx.operationId,
     model: {
       key: model.key,
+      ...(model.loaded.reference ? { reference: modelRef } : {}),
+      training_symbols: model.trainingSymbols,
       strategy_name: model.strategyName,
       output_type: model.outputType,
       features: model.features.length,

@@ -9,6 +9,7 @@ import {
   parseDateInput,
   resolveStrategy,
   timeframeMs,
+  type ModelWant,
   type NormalizationParams,
   type OhlcvSeries,
   type ResolvedStrategy,
@@ -78,11 +79,15 @@ function isNormalizationParams(v: unknown): v is NormalizationParams {
  * Loads a model version and the strategy it was trained with (from its metadata, not from the
  * strategies store, which may have changed since).
  */
-export async function loadBacktestModel(ctx: Pick<FunctionContext, 'storage' | 'logger'>, modelPath: string): Promise<BacktestModel> {
+export async function loadBacktestModel(
+  ctx: Pick<FunctionContext, 'storage' | 'logger'>,
+  modelPath: string,
+  want: ModelWant = {},
+): Promise<BacktestModel> {
   await useTfBackend()
   let loaded: LoadedModel
   try {
-    loaded = await loadModel(ctx.storage, modelPath, { onWarning: (message) => ctx.logger.warn(message) })
+    loaded = await loadModel(ctx.storage, modelPath, { ...want, onWarning: (message) => ctx.logger.warn(message) })
   } catch (cause) {
     if (cause instanceof KtrdrError) throw cause
     throw new KtrdrError({

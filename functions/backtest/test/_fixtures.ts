@@ -67,7 +67,14 @@ export async function writeBars(
 export async function writeModel(
   storage: KtrdrStorage,
   yaml: string,
-  opts: { seed?: number; normalization?: unknown; planted?: boolean; inSample?: Record<string, { start: string; end: string }> } = {},
+  opts: {
+    seed?: number
+    normalization?: unknown
+    planted?: boolean
+    inSample?: Record<string, { start: string; end: string }>
+    /** The symbols it was "trained" on (default EURUSD). */
+    symbols?: string[]
+  } = {},
 ) {
   await useTfBackend()
   const strategy = resolveStrategy(yaml)
@@ -101,7 +108,7 @@ export async function writeModel(
       decisions: strategy.decisions as unknown as Record<string, unknown>,
       labels: {},
       training: {},
-      training_symbols: ['EURUSD'],
+      training_symbols: opts.symbols ?? ['EURUSD'],
       training_timeframes: strategy.training_data.timeframes,
       base_timeframe: tf,
       data: {

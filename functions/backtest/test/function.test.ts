@@ -314,7 +314,7 @@ training: {labels: {source: zigzag, zigzag_threshold: 0.01, label_lookahead: 10}
   it('multi-timeframe: trades only inside the window every timeframe covers, and refuses an overlap under 7 days (docs/domain.md#multi-timeframe-alignment)', async () => {
     const { storage: s, cleanup: done } = await createTempStorage()
     try {
-      await writeModel(s, TINY_MTF)
+      const { key } = await writeModel(s, TINY_MTF)
       // 1h for 20 days; 5m from day 2 for 10 days: the base bars after day 12 have no 5m bars.
       const fiveStart = Date.UTC(2024, 0, 3)
       const fiveEnd = fiveStart + 10 * 24 * H
@@ -331,7 +331,8 @@ training: {labels: {source: zigzag, zigzag_threshold: 0.01, label_lookahead: 10}
       await writeBars(s, 'GBPUSD', '1h', 20 * 24, 7)
       await writeBars(s, 'GBPUSD', '5m', 3 * 24 * 12, 8, fiveStart, 300_000)
       await expect(
-        runFunctionInProcess(backtest, { model_path: 'tiny_mtf/1h_latest', symbol: 'GBPUSD', timeframe: '1h' }, { storage: s }),
+        // The version itself: `…_latest` of GBPUSD names only models trained on a set holding GBPUSD.
+        runFunctionInProcess(backtest, { model_path: key, symbol: 'GBPUSD', timeframe: '1h' }, { storage: s }),
       ).rejects.toMatchObject({ statusCode: 422, code: 'MULTI_TF_INSUFFICIENT_COVERAGE', retryable: false })
     } finally {
       await done()

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Operation } from '../../../runtime/protocol/index.ts'
 import { startTestGateway, type TestGateway } from '../../../test/kit/index.ts'
-import { generateSyntheticSeries, saveBars } from '../../../trading/index.ts'
+import { generateSyntheticSeries, recordModelVersion, saveBars } from '../../../trading/index.ts'
 import { researchRoutes } from '../../index.ts'
 
 const MINIMAL = readFileSync(join(import.meta.dirname, '../../../examples/strategies/v3_minimal.yaml'), 'utf8')
@@ -23,7 +23,8 @@ beforeAll(async () => {
     training_timeframes: ['1h'],
     base_timeframe: '1h',
   })
-  await storage.models.setItem('v3_minimal/1h_latest', { version: 1, key: 'v3_minimal/1h_v1', updated_at: new Date(0).toISOString() })
+  // Its latest pointers, as training records them (per symbol set, and the one of any set).
+  await recordModelVersion(storage, 'v3_minimal', '1h', 1)
 })
 afterAll(async () => {
   await g?.close()
@@ -95,7 +96,15 @@ describe('backtest, checked before the 202', () => {
   })
 
   it("data for the symbol, the model's timeframe, and the date order", async () => {
-    await refused('backtest', { strategy_name: 'v3_minimal', symbol: 'USDJPY' }, 404, 'DATA_NOT_FOUND', /No cached data for USDJPY 1h/)
+    // The latest model means the one trained on a symbol set holding the symbol, as on the host.
+    await refused(
+      'backtest',
+      { strategy_name: 'v3_minimal', symbol: 'USDJPY' },
+      404,
+      'MODEL_SET_NOT_FOUND',
+      /No model of v3_minimal on 1h was trained on a symbol set containing USDJPY/,
+    )
+    await refused('backtest', { model_path: 'v3_minimal/1h_v1', symbol: 'USDJPY' }, 404, 'DATA_NOT_FOUND', /No cached data for USDJPY 1h/)
     await refused('backtest', { model_path: 'v3_minimal/1h_latest', timeframe: '4h' }, 422, 'INPUT_INVALID', /base timeframe 1h/)
     await refused(
       'backtest',
