@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { promises as fsp } from 'node:fs'
+import type { FileHandle } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { KtrdrError } from '../runtime/protocol/index.ts'
 
@@ -25,8 +26,7 @@ export function tempPathFor(target: string): string {
 export async function writeFileAtomic(target: string, value: string | Uint8Array, options: { fsync?: boolean } = {}): Promise<void> {
   const tmp = tempPathFor(target)
   try {
-    await fsp.mkdir(dirname(target), { recursive: true })
-    const handle = await fsp.open(tmp, 'w')
+    const handle = await openInFolder(tmp)
     try {
       await handle.writeFile(value)
       if (options.fsync !== false) await handle.sync()
@@ -37,6 +37,21 @@ export async function writeFileAtomic(target: string, value: string | Uint8Array
   } catch (error) {
     await fsp.rm(tmp, { force: true }).catch(() => {})
     throw storageWriteError(error, target)
+  }
+}
+
+/**
+ * Creates the folder and opens `path` for writing in it. Removing a folder's last item removes the
+ * folder (drivers/fs-atomic.ts), which can land between the mkdir and the open: mkdir again.
+ */
+async function openInFolder(path: string): Promise<FileHandle> {
+  for (let attempt = 1; ; attempt++) {
+    await fsp.mkdir(dirname(path), { recursive: true })
+    try {
+      return await fsp.open(path, 'w')
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || attempt === 3) throw error
+    }
   }
 }
 

@@ -1,6 +1,7 @@
 // The package layout's import rules (docs/architecture.md): the checker's verdicts on typical
 // imports, and the whole tree passing it.
 import { execFileSync } from 'node:child_process'
+import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 // @ts-expect-error plain .mjs script without types
@@ -42,5 +43,36 @@ describe('import rules', () => {
   it('the tree follows them', () => {
     const out = execFileSync(process.execPath, [join(import.meta.dirname, '../scripts/check-imports.mjs')], { encoding: 'utf8' })
     expect(out).toMatch(/Imports follow the layout rules/)
+  })
+})
+
+const ROOT = join(import.meta.dirname, '..')
+const SOURCE_DIRS = ['bench', 'bin', 'functions', 'research', 'runtime', 'scripts', 'server', 'storage', 'test', 'trading']
+const SKIP_DIRS = new Set(['node_modules', 'dist', '.output', '.nitro', '.ktrdr'])
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name)
+    if (entry.isDirectory()) return SKIP_DIRS.has(entry.name) ? [] : sourceFiles(path)
+    return /\.(?:ts|mts|mjs|js)$/.test(entry.name) ? [path] : []
+  })
+}
+
+describe('package.json', () => {
+  it('every dependency is imported (or resolved by name) in the tree, or is a peer of one that is', () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }
+    const files = [...SOURCE_DIRS.flatMap((d) => sourceFiles(join(ROOT, d))), join(ROOT, 'cli.ts'), join(ROOT, 'nitro.config.ts')]
+    const text = files.map((f) => readFileSync(f, 'utf8')).join('\n')
+    const deps = Object.keys(pkg.dependencies)
+    const named = (dep: string) => new RegExp(`['"\`]${dep.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}(?:/|['"\`])`).test(text)
+    const peersOfUsed = new Set(
+      deps.filter(named).flatMap((dep) => {
+        const manifest = JSON.parse(readFileSync(join(ROOT, 'node_modules', dep, 'package.json'), 'utf8')) as {
+          peerDependencies?: Record<string, string>
+        }
+        return Object.keys(manifest.peerDependencies ?? {})
+      }),
+    )
+    expect(deps.filter((dep) => !named(dep) && !peersOfUsed.has(dep))).toEqual([])
   })
 })

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { defineCommand } from 'citty'
-import { useGatewayApi } from '../../runtime/cli/index.ts'
+import { guard, UsageError, useGatewayApi } from '../../runtime/cli/index.ts'
 import { createKtrdrStorage } from '../../storage/index.ts'
 import {
   formatIsoSeconds,
@@ -24,16 +24,6 @@ import {
   type SyntheticPreset,
 } from '../../trading/index.ts'
 
-/** Prints the error's message and exits non-zero: bad input is never a stack trace. */
-async function guard(fn: () => Promise<void>): Promise<void> {
-  try {
-    await fn()
-  } catch (error) {
-    console.error(`error: ${(error as Error).message}`)
-    process.exitCode = 1
-  }
-}
-
 const storageArgs = {
   'data-dir': { type: 'string', description: 'Data directory (default: DATA_DIR / KTRDR_DATA_DIR / ./.ktrdr/data)' },
   url: {
@@ -46,7 +36,7 @@ type Gateway = ReturnType<typeof useGatewayApi>
 
 /** The gateway client when --url is given: the data then travels over the API, not through a local folder. */
 function remote(url: string | undefined): Gateway | null {
-  if (url !== undefined && !url) throw new Error('--url needs a gateway URL, e.g. http://192.168.1.100:8000')
+  if (url !== undefined && !url) throw new UsageError('--url needs a gateway URL, e.g. http://192.168.1.100:8000')
   return url ? useGatewayApi(url) : null
 }
 
@@ -151,7 +141,7 @@ const show = defineCommand({
   run: ({ args }) =>
     guard(async () => {
       const limit = args.limit === undefined ? 20 : Number(args.limit)
-      if (!Number.isInteger(limit) || limit < 1) throw new Error(`--limit must be a positive integer, got ${args.limit}`)
+      if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit must be a positive integer, got ${args.limit}`)
       const api = remote(args.url)
       let shown: Shown
       if (api) shown = await remoteBars(api, { symbol: args.symbol, timeframe: args.timeframe, start: args.start, end: args.end, limit })
@@ -262,7 +252,7 @@ const generate = defineCommand({
     guard(async () => {
       const preset = (args.preset ?? 'forex') as SyntheticPreset
       const seed = args.seed === undefined ? 42 : Number(args.seed)
-      if (!Number.isInteger(seed)) throw new Error(`--seed must be an integer, got ${args.seed}`)
+      if (!Number.isInteger(seed)) throw new UsageError(`--seed must be an integer, got ${args.seed}`)
       const bars = args.bars === undefined ? undefined : Number(args.bars)
       const structure = (args.structure ?? 'none') as 'none' | 'trend_regimes'
       const request = { bars, start: args.start, end: args.end, preset, structure, seed }
@@ -309,14 +299,15 @@ const resample = defineCommand({
   },
   run: ({ args }) =>
     guard(async () => {
-      if (args.url !== undefined) throw new Error('resample reads and writes a local data directory (--data-dir); it has no --url form')
+      if (args.url !== undefined)
+        throw new UsageError('resample reads and writes a local data directory (--data-dir); it has no --url form')
       const targets = String(args.to)
         .split(',')
         .map((t) => t.trim())
         .filter(Boolean)
-      if (!targets.length) throw new Error('--to needs at least one timeframe, e.g. --to 4h,1d')
+      if (!targets.length) throw new UsageError('--to needs at least one timeframe, e.g. --to 4h,1d')
       if (args.session !== undefined && !SESSION_CALENDARS.includes(args.session as SessionCalendar))
-        throw new Error(`--session must be one of ${SESSION_CALENDARS.join(', ')} (got ${args.session})`)
+        throw new UsageError(`--session must be one of ${SESSION_CALENDARS.join(', ')} (got ${args.session})`)
       const storage = await useDataStorage(args['data-dir'])
       try {
         const source = await loadBars(storage.data, { symbol: args.symbol, timeframe: args.from })

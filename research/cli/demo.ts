@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path'
 import { defineCommand } from 'citty'
 import { consola } from 'consola'
 import { deployFunction, followOperation, isFinished, startLocalCluster, type GatewayClient } from '../../runtime/cli/index.ts'
-import type { Operation } from '../../runtime/protocol/index.ts'
+import type { Operation, OperationLogLine } from '../../runtime/protocol/index.ts'
 
 // The demo is all about its output: consola drops below-warn messages when it thinks it runs
 // under a test runner (an env var inherited by a child process is enough), so fix the level.
@@ -60,6 +60,13 @@ async function follow(client: GatewayClient, id: string, label: string, timeoutM
           lastStep = step
           lastAt = Date.now()
         }
+      },
+      // What the function reports at info (its data, split, path and each epoch's numbers) comes
+      // with the stream; its warnings already reach the terminal through the host's own log.
+      onOther: (event) => {
+        if (event.event !== 'log') return
+        const line = JSON.parse(event.data) as OperationLogLine
+        if (line.stream === 'logger' && line.level === 'info') log.log(`  [${label}] ${line.message}`)
       },
     })) as Op
   } catch (error) {

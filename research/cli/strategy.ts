@@ -54,6 +54,8 @@ const upload = defineCommand({
       const api = useGatewayApi(args.url)
       const files = (args._ as string[]).length ? (args._ as string[]) : [args.files as string]
       let failed = 0
+      // --json: one array of the gateway's answers, printed once, so stdout parses as one document.
+      const stored: unknown[] = []
       for (const file of files) {
         try {
           const text = await readFile(file, 'utf8')
@@ -62,16 +64,15 @@ const upload = defineCommand({
             `/api/v1/strategies/${encodeURIComponent(name)}`,
             { method: 'PUT', body: text, headers: { 'content-type': 'text/yaml' } },
           )
-          console.log(
-            args.json
-              ? JSON.stringify(res)
-              : `${res.created ? 'stored  ' : 'replaced'} ${name} (${res.strategy_name}: ${res.resolved_features.length} features)`,
-          )
+          if (args.json) stored.push({ source: file, ...res })
+          else
+            console.log(`${res.created ? 'stored  ' : 'replaced'} ${name} (${res.strategy_name}: ${res.resolved_features.length} features)`)
         } catch (error) {
           failed++
           console.error(`${file}: ${(error as Error).message}`)
         }
       }
+      if (args.json) console.log(JSON.stringify(stored, null, 2))
       if (failed) throw new Error(`${failed} of ${files.length} strategies not stored`)
     }),
 })

@@ -55,7 +55,17 @@ export interface BuildFunctionOptions {
   include?: string[]
   /** Recorded in the manifest; default: the last git commit touching the function dir, when that dir is clean. */
   sourceCommit?: string | null
+  /** Archives of this function kept in `outDir`, this one included; older ones are deleted. Default KEEP_BUILDS. */
+  keepBuilds?: number
 }
+
+/**
+ * Archives kept per function in the build folder. Each build with other content writes a new
+ * `<name>-<sha12>.tgz` (2–40 MB for train and backtest), so `ktrdr up` and `fn deploy` grew
+ * `.ktrdr/build/` by one archive per source change, without bound. Published versions live in the
+ * gateway's bundles mount, not here: these are only the local copies.
+ */
+export const KEEP_BUILDS = 3
 
 export interface BuiltBundle {
   name: string
@@ -119,6 +129,7 @@ export async function buildFunctionBundle(target: string, opts: BuildFunctionOpt
     await fsp.mkdir(outDir, { recursive: true })
     const archivePath = join(outDir, `${manifest.name}-${sha256.slice(0, 12)}.tgz`)
     await fsp.writeFile(archivePath, archive)
+    await pruneArchives(outDir, manifest.name, archivePath, opts.keepBuilds ?? KEEP_BUILDS)
     const outputDir = join(outDir, manifest.name)
     await fsp.rm(outputDir, { recursive: true, force: true })
     await fsp.rename(output, outputDir).catch(() => fsp.cp(output, outputDir, { recursive: true }))
@@ -134,6 +145,30 @@ export async function buildFunctionBundle(target: string, opts: BuildFunctionOpt
   } finally {
     await fsp.rm(work, { recursive: true, force: true })
   }
+}
+
+/**
+ * Deletes the archives of `name` in `outDir` beyond the newest `keep` (by mtime, `current` first
+ * whatever the clock says). Only `<name>-<12 hex>.tgz`: another function's archives, whose names
+ * may start with this one's, and files we did not write stay.
+ */
+async function pruneArchives(outDir: string, name: string, current: string, keep: number): Promise<void> {
+  const pattern = new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-[0-9a-f]{12}\\.tgz$`)
+  const others = await Promise.all(
+    (await fsp.readdir(outDir))
+      .map((file) => join(outDir, file))
+      .filter((path) => path !== current && pattern.test(path.slice(outDir.length + 1)))
+      .map(async (path) => ({
+        path,
+        mtimeMs: await fsp.stat(path).then(
+          (st) => st.mtimeMs,
+          () => 0,
+        ),
+      })),
+  )
+  others.sort((a, b) => b.mtimeMs - a.mtimeMs)
+  // A concurrent build may have removed one already.
+  await Promise.all(others.slice(Math.max(0, keep - 1)).map(({ path }) => fsp.rm(path, { force: true })))
 }
 
 /** Runs the built entry in describe mode: proves it loads standalone and yields the manifest fields. */

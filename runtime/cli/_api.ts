@@ -1,5 +1,6 @@
 // Shared by the CLI commands that talk to a running gateway (workers, ops, invoke, fn, …).
 import { createGatewayClient, type GatewayClient } from './_client.ts'
+import { reportError } from './_errors.ts'
 
 export const apiArgs = {
   url: { type: 'string', description: 'Gateway URL (default: KTRDR_API_URL or http://127.0.0.1:8000)' },
@@ -11,13 +12,12 @@ export function useGatewayApi(url?: string): GatewayClient {
   return createGatewayClient({ url })
 }
 
-/** Runs a command body; prints the message and exits non-zero instead of a stack trace. */
+/** Runs a command body; prints the message instead of a stack trace and exits 1, or 2 for a UsageError (_errors.ts). */
 export async function guard(fn: () => Promise<void>): Promise<void> {
   try {
     await fn()
   } catch (error) {
-    console.error(`error: ${(error as Error).message}`)
-    process.exitCode = 1
+    reportError(error)
   }
 }
 

@@ -30,7 +30,13 @@ export function lazySubCommands(commands: Record<string, LazyCommand>, rawArgs: 
   return Object.fromEntries(
     Object.entries(commands).map(([name, command]) => [
       name,
-      name === named ? command.load : { meta: { name, description: command.description } },
+      name === named ? once(command.load) : { meta: { name, description: command.description } },
     ]),
   )
+}
+
+/** The runner resolves the command line before citty runs it (_run.ts): one import, one command object for both. */
+function once<T>(load: () => Promise<T>): () => Promise<T> {
+  let loaded: Promise<T> | undefined
+  return () => (loaded ??= load())
 }

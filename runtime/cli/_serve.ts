@@ -1,4 +1,5 @@
 // Shared by the commands that run long-lived servers in the foreground (gateway, host, up).
+import { UsageError } from './_errors.ts'
 
 /** `--home`, the storage root, as every server command takes it. */
 export const homeArg = { type: 'string', description: 'Storage root (default KTRDR_HOME or ./.ktrdr)' } as const
@@ -16,7 +17,7 @@ export function intArg(
     what = min === 0 && max === Number.MAX_SAFE_INTEGER ? 'a non-negative integer' : `${min}–${max}`,
   } = range
   const n = Number(value)
-  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be ${what}, got "${value}"`)
+  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be ${what}, got "${value}"`)
   return n
 }
 

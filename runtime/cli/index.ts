@@ -31,3 +31,4 @@ export {
   type ResolvedLocalClusterOptions,
 } from './_cluster.ts'
 export { homeArg, intArg, listArg, stopOnSignals } from './_serve.ts'
+export { EXIT_FAILURE, EXIT_USAGE, UsageError } from './_errors.ts'

@@ -1,6 +1,8 @@
-import { defineCommand, runMain, type CommandDef } from 'citty'
+import { defineCommand, type CommandDef } from 'citty'
 import { lazySubCommands, type LazyCommand } from './_lazy.ts'
 import type { KtrdrPack } from './_pack.ts'
+import { runCommandLine } from './_run.ts'
+import { ktrdrVersion } from './_version.ts'
 
 export interface CliOptions {
   /** Domain packs: their commands join the runtime's, their routes join every gateway the CLI starts. */
@@ -58,7 +60,8 @@ export function createCli({ packs = [], rawArgs = process.argv.slice(2) }: CliOp
     }
   }
   return defineCommand({
-    meta: { name: 'ktrdr', description: 'Neuro-fuzzy trading research on a function cluster' },
+    // A function: package.json is read only for --version and --help.
+    meta: () => ({ name: 'ktrdr', description: 'Neuro-fuzzy trading research on a function cluster', version: ktrdrVersion() }),
     subCommands: lazySubCommands(commands, rawArgs),
   })
 }
@@ -77,5 +80,5 @@ export async function runCli(options: CliOptions = {}): Promise<void> {
       return
     }
   }
-  return runMain(createCli({ ...options, rawArgs }), { rawArgs })
+  return runCommandLine(createCli({ ...options, rawArgs }), { rawArgs })
 }

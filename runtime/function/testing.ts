@@ -38,6 +38,8 @@ export interface RunInProcessOptions {
   timeoutMs?: number
   onProgress?: (update: ProgressUpdate) => void
   host?: FunctionContextOptions['host']
+  /** `ctx.logger` (default: consola tagged with the operation id), e.g. one that records lines for a test. */
+  logger?: FunctionContextOptions['logger']
 }
 
 export interface RunInProcessResult<O> {
@@ -103,6 +105,7 @@ export async function runFunctionInProcess<I, O>(
     storage,
     scratchDir,
     host: opts.host,
+    logger: opts.logger,
     onProgress(update) {
       progress.push(update)
       opts.onProgress?.(update)

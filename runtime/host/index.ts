@@ -248,6 +248,13 @@ export async function createHost(config: HostConfig = {}): Promise<KtrdrHost> {
       server.off('error', reject)
       resolve()
     })
+  }).catch(async (error: unknown) => {
+    // A port in use: the spare executors and storage started above would keep the process alive
+    // after the error was reported (`ktrdr up --host-port` on a taken port never exited).
+    outbox.stop()
+    await pool.close()
+    await storage.dispose()
+    throw error
   })
   const port = (server.address() as AddressInfo).port
   localUrl = `http://${options.bind.includes(':') ? `[${options.bind}]` : options.bind === '0.0.0.0' ? '127.0.0.1' : options.bind}:${port}`

@@ -1,5 +1,5 @@
 import { promises as fsp } from 'node:fs'
-import { join, resolve } from 'node:path'
+import { dirname, join, resolve, sep } from 'node:path'
 import { defineDriver } from 'unstorage'
 import fsDriver from 'unstorage/drivers/fs'
 import { KtrdrError } from '../../runtime/protocol/index.ts'
@@ -21,7 +21,9 @@ export interface FsAtomicOptions {
  *   Node's ERR_INVALID_ARG_VALUE or ENAMETOOLONG with this machine's path (a 500 once the gateway or
  *   a host serves the mount);
  * - a readOnly mount refuses removeItem and clear too (403), where unstorage returns as if done;
- * - hasItem is true for items only: a folder (a prefix of other keys) is not an item, as getItem's null says.
+ * - hasItem is true for items only: a folder (a prefix of other keys) is not an item, as getItem's null says;
+ * - removeItem also removes the folders it leaves empty, up to (never) the mount's own folder: a
+ *   finished training's checkpoint folder, a purged run's result folders do not stay behind empty.
  */
 export const fsAtomicDriver = defineDriver((options: FsAtomicOptions) => {
   const base = resolve(options.base)
@@ -63,9 +65,10 @@ export const fsAtomicDriver = defineDriver((options: FsAtomicOptions) => {
     getMeta: (key: string) => inner.getMeta!(checkKey(key)),
     setItem: (key: string, value: string) => writeAtomic(key, value),
     setItemRaw: (key: string, value: unknown) => writeAtomic(key, toBytes(value)),
-    removeItem: (key: string) => {
+    removeItem: async (key: string) => {
       writable(checkKey(key), 'remove')
-      return inner.removeItem!(key)
+      await inner.removeItem!(key)
+      await removeEmptyFolders(base, dirname(pathOf(key)))
     },
     clear: (prefix?: string) => {
       writable(prefix ?? '', 'clear')
@@ -73,6 +76,22 @@ export const fsAtomicDriver = defineDriver((options: FsAtomicOptions) => {
     },
   }
 })
+
+/**
+ * Removes `dir` and its parents while they are empty, stopping below `base`. rmdir(2) refuses a
+ * folder with anything in it, so a concurrent write's temporary file keeps its folder; a writer
+ * whose folder goes between its mkdir and its open retries (writeFileAtomic).
+ */
+async function removeEmptyFolders(base: string, dir: string): Promise<void> {
+  while (dir.startsWith(base + sep)) {
+    try {
+      await fsp.rmdir(dir)
+    } catch {
+      return // not empty, already gone, or not ours to remove: the folders above are not empty either
+    }
+    dir = dirname(dir)
+  }
+}
 
 function toBytes(value: unknown): Uint8Array | string {
   if (typeof value === 'string' || value instanceof Uint8Array) return value

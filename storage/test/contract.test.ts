@@ -1,4 +1,4 @@
-import { promises as fsp } from 'node:fs'
+import { existsSync, promises as fsp } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -89,6 +89,8 @@ describe('the contract fails on broken storage (negative controls)', () => {
     await expect(runStorageContractCheck('a read-only view', target)).rejects.toThrow(/should have been refused/)
     await expect(runStorageContractCheck('hasItem and getItem see items', target)).rejects.toThrow(/prefix of an item is not an item/)
     await expect(runStorageContractCheck('refused keys', target)).rejects.toThrow(/expected a 4xx refusal, got no status/)
+    // It unlinks the file and leaves the folders.
+    await expect(runStorageContractCheck('removing the last item of a folder', target)).rejects.toThrow(/must be gone/)
   })
 
   it('a temp-then-rename writer that does not clean up fails the disk-full check', async () => {
@@ -113,5 +115,24 @@ describe('the contract fails on broken storage (negative controls)', () => {
     }
     const target: StorageContractTarget = { ...memoryTarget(createStorage({ driver: leaving() })), root }
     await expect(runStorageContractCheck('a write that fails halfway', target)).rejects.toThrow(/\.tmp-/)
+  })
+})
+
+describe('fs-atomic: empty folders after a removal', () => {
+  it("go up to the mount's own folder, which stays; a folder holding a write in flight stays too", async () => {
+    const root = await tempDir()
+    const storage = await createMountStorage({ driver: 'fs', base: root })
+    await storage.setItem('op_1:weights.bin', 'x')
+    await storage.removeItem('op_1:weights.bin')
+    expect(existsSync(join(root, 'op_1'))).toBe(false)
+    expect(existsSync(root)).toBe(true)
+    await storage.setItem('top', 'x')
+    await storage.removeItem('top')
+    expect(existsSync(root)).toBe(true)
+    // A temporary file the storage does not list.
+    await storage.setItem('run:a', 'x')
+    await fsp.writeFile(join(root, 'run', `b${TMP_MARK}1-0badc0de`), 'half')
+    await storage.removeItem('run:a')
+    expect(existsSync(join(root, 'run', `b${TMP_MARK}1-0badc0de`))).toBe(true)
   })
 })

@@ -242,6 +242,19 @@ export const STORAGE_CONTRACT: StorageContractCheck[] = [
     },
   },
   {
+    name: 'removing the last item of a folder leaves no empty folder behind, and stops at a folder with items',
+    needs: 'root',
+    async run({ storage: s, root }) {
+      await s.setItem('prune:keep', 'x')
+      await s.setItem('prune:a:b:item', 'x')
+      await s.removeItem('prune:a:b:item')
+      assert.equal(existsSync(join(root!, 'prune', 'a')), false, 'prune/a/b and prune/a are empty and must be gone')
+      assert.equal(existsSync(join(root!, 'prune', 'keep')), true, 'prune/ still holds keep')
+      await s.removeItem('prune:keep')
+      assert.equal(existsSync(join(root!, 'prune')), false, 'prune/ is empty now and must be gone')
+    },
+  },
+  {
     name: 'clear(base) removes exactly the keys under base',
     async run({ storage: s }) {
       for (const key of ['clear:c:1', 'clear:c:d:2', 'clear:cx:3', 'clear:other:4', 'clearX:keep']) await s.setItem(key, 'x')

@@ -64,6 +64,16 @@ describe('ktrdr from dist/cli/', () => {
     expect(chunks.filter((f) => COMMANDS.some((c) => f.startsWith(`${c}-`)))).toEqual([])
   })
 
+  it('--version prints the package version from the build, importing no subcommand, server or tfjs', async () => {
+    const r = await runKtrdr(['--version'])
+    const { version } = JSON.parse(await readFile(join(REPO, 'package.json'), 'utf8')) as { version: string }
+    expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 0, stdout: `${version}\n` })
+    expect(r.modules.some((u) => u.includes('/dist/cli/'))).toBe(true)
+    expect(r.modules.filter((u) => HEAVY.some((h) => u.includes(h)))).toEqual([])
+    const chunks = r.modules.filter((u) => u.includes('/dist/cli/')).map((u) => u.split('/').pop()!)
+    expect(chunks.filter((f) => COMMANDS.some((c) => f.startsWith(`${c}-`)))).toEqual([])
+  })
+
   it('workers against a gateway that is not there: the error, exit 1, only the workers command loaded', async () => {
     const r = await runKtrdr(['workers', '--url', 'http://127.0.0.1:1'])
     expect(r.code).toBe(1)

@@ -24,6 +24,12 @@ export interface TfBackendInfo {
   versions: Record<string, string>
   /** Why more preferred backends were skipped (package missing, no CUDA device, …). */
   skipped: string[]
+  /**
+   * The part of `skipped` that is a fault: a backend package that is installed but did not start
+   * (another tfjs-core copy, missing .wasm files, an error while starting). An optional package that
+   * is not installed, or the GPU package without a device, is the usual case, not listed here.
+   */
+  failed: string[]
 }
 
 // Non-literal specifiers keep bundlers (Nitro/rollup) from trying to resolve the optional native
@@ -60,12 +66,18 @@ export function packageVersion(name: string): string | undefined {
   }
 }
 
-async function tryImport(spec: string): Promise<string | undefined> {
+/** Why `spec` could not be imported (undefined: it was), and whether that is only its absence. */
+async function tryImport(spec: string): Promise<{ reason: string; absent: boolean } | undefined> {
   try {
     await (spec === WASM ? importWasm() : import(/* @vite-ignore */ spec))
     return undefined
   } catch (error) {
-    return error instanceof Error ? error.message.split('\n')[0] : String(error)
+    const reason = error instanceof Error ? error.message.split('\n')[0] : String(error)
+    // "Cannot find package '<spec>'" is the optional package not installed; a dependency of an
+    // installed one missing names that dependency instead, and is a fault.
+    const code = (error as NodeJS.ErrnoException | null)?.code
+    const absent = (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && reason.includes(`'${spec}'`)
+    return { reason, absent }
   }
 }
 
@@ -109,6 +121,14 @@ export function resolveTfBackendOptions(
 
 async function select(options: ReturnType<typeof resolveTfBackendOptions>): Promise<TfBackendInfo> {
   const skipped: string[] = []
+  const failed: string[] = []
+  const fault = (entry: string) => {
+    skipped.push(entry)
+    failed.push(entry)
+  }
+  /** A package that did not import: only skipped when it is not installed, a fault otherwise. */
+  const notImported = (pkg: string, missing: { reason: string; absent: boolean }) =>
+    missing.absent ? skipped.push(`${pkg}: ${missing.reason}`) : fault(`${pkg}: ${missing.reason}`)
   const versions: Record<string, string> = { '@tensorflow/tfjs': tf.version.tfjs }
   const want = (name: TfBackendName) => !options.force || options.force === name
   const activate = async (backend: TfBackendName, pkg: string, gpu: boolean): Promise<TfBackendInfo | undefined> => {
@@ -116,27 +136,27 @@ async function select(options: ReturnType<typeof resolveTfBackendOptions>): Prom
       if (!(await tf.setBackend(backend))) throw new Error(`tf.setBackend("${backend}") returned false`)
       await tf.ready()
     } catch (error) {
-      skipped.push(`${pkg}: ${error instanceof Error ? error.message : String(error)}`)
+      fault(`${pkg}: ${error instanceof Error ? error.message : String(error)}`)
       return undefined
     }
     const v = packageVersion(pkg)
     if (v) versions[pkg] = v
-    return { backend, package: pkg, gpu, versions, skipped }
+    return { backend, package: pkg, gpu, versions, skipped, failed }
   }
 
   if (want('tensorflow')) {
     if (options.preferGpu && hasCudaDevice()) {
-      const failed = await tryImport(NODE_GPU)
-      if (!failed && !tf.engine().registryFactory.tensorflow) skipped.push(`${NODE_GPU}: ${SPLIT_ENGINE}`)
-      else if (!failed) {
+      const missing = await tryImport(NODE_GPU)
+      if (!missing && !tf.engine().registryFactory.tensorflow) fault(`${NODE_GPU}: ${SPLIT_ENGINE}`)
+      else if (!missing) {
         const info = await activate('tensorflow', NODE_GPU, true)
         if (info) return info
-      } else skipped.push(`${NODE_GPU}: ${failed}`)
+      } else notImported(NODE_GPU, missing)
     } else skipped.push(`${NODE_GPU}: ${options.preferGpu ? 'no CUDA device' : 'GPU not preferred'}`)
     if (!tf.engine().registryFactory.tensorflow) {
-      const failed = await tryImport(NODE_CPU)
-      if (failed) skipped.push(`${NODE_CPU}: ${failed}`)
-      else if (!tf.engine().registryFactory.tensorflow) skipped.push(`${NODE_CPU}: ${SPLIT_ENGINE}`)
+      const missing = await tryImport(NODE_CPU)
+      if (missing) notImported(NODE_CPU, missing)
+      else if (!tf.engine().registryFactory.tensorflow) fault(`${NODE_CPU}: ${SPLIT_ENGINE}`)
     }
     if (tf.engine().registryFactory.tensorflow) {
       const info = await activate('tensorflow', NODE_CPU, false)
@@ -144,9 +164,11 @@ async function select(options: ReturnType<typeof resolveTfBackendOptions>): Prom
     }
   }
   if (want('wasm')) {
-    const failed = (await tryImport(WASM)) ?? (await locateWasmBinaries())
-    if (failed) skipped.push(`${WASM}: ${failed}`)
-    else if (!tf.engine().registryFactory.wasm) skipped.push(`${WASM}: ${SPLIT_ENGINE}`)
+    const missing = await tryImport(WASM)
+    const unusable = missing ? undefined : await locateWasmBinaries()
+    // A dependency of ours: absent or not, a wasm that cannot start is a fault.
+    if (missing || unusable) fault(`${WASM}: ${missing?.reason ?? unusable}`)
+    else if (!tf.engine().registryFactory.wasm) fault(`${WASM}: ${SPLIT_ENGINE}`)
     else {
       const info = await activate('wasm', WASM, false)
       if (info) return info

@@ -70,9 +70,11 @@ export async function runTraining(input: TrainInput, ctx: FunctionContext): Prom
 
   // The backend must be active before the first tensor exists.
   const backend = await useTfBackend({ preferGpu: input.prefer_gpu })
-  logger.info(
-    `TensorFlow.js backend: ${backend.backend} (${backend.package})${backend.skipped.length ? `; skipped ${backend.skipped.join('; ')}` : ''}`,
-  )
+  logger.info(`TensorFlow.js backend: ${backend.backend} (${backend.package})`)
+  // Optional packages that are not installed (tfjs-node here) are the usual case: debug. A package
+  // that is there and did not start is a setup to fix.
+  if (backend.skipped.length) logger.debug(`TensorFlow.js backends skipped: ${backend.skipped.join('; ')}`)
+  for (const failure of backend.failed) logger.warn(`TensorFlow.js backend did not start: ${failure}`)
 
   progress(2, 'Loading market data', { symbols: td.symbols, timeframes: td.timeframes })
   const bars = await loadTrainingBars(ctx.storage.data, strategy, range, signal)

@@ -124,6 +124,20 @@ describe('ktrdr data', () => {
   }, 120_000)
 })
 
+describe('ktrdr data: a command line that cannot run exits 2, a refusal 1', () => {
+  it('a bad flag value or a flag the subcommand cannot honour is a usage error', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ktrdr-cli-usage-'))
+    const limit = await ktrdr('data', 'show', 'EURUSD', '1h', '--limit', '0', '--data-dir', dir)
+    expect(limit.code).toBe(2)
+    expect(limit.stderr).toMatch(/--limit must be a positive integer, got 0/)
+    const remote = await ktrdr('data', 'resample', 'EURUSD', '--from', '1h', '--to', '4h', '--url', 'http://127.0.0.1:9')
+    expect(remote.code).toBe(2)
+    expect(remote.stderr).toMatch(/resample reads and writes a local data directory/)
+    const missing = await ktrdr('data', 'show', 'EURUSD', '1h', '--data-dir', dir)
+    expect(missing.code).toBe(1)
+  }, 60_000)
+})
+
 describe('ktrdr data --url (a cluster without shell access to its storage)', () => {
   it('generates, imports (refusing a broken file by line), lists and shows through the gateway', async () => {
     const g = await startTestGateway({ routes: researchRoutes, apiToken: 'cli-data-token' })

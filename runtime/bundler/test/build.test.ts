@@ -1,12 +1,12 @@
 import { execFile } from 'node:child_process'
-import { cp, mkdtemp, readFile, rm } from 'node:fs/promises'
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { echo } from '../../../test/kit/index.ts'
 import { packArchive, sha256Hex, unpackArchive } from '../../protocol/index.ts'
-import { buildFunctionBundle, type BuiltBundle } from '../build.ts'
+import { buildFunctionBundle, KEEP_BUILDS, type BuiltBundle } from '../build.ts'
 import { readArchiveManifest } from '../../protocol/index.ts'
 import { runFunctionInProcess } from '../../function/index.ts'
 
@@ -54,6 +54,23 @@ describe('buildFunctionBundle', () => {
       cwd: tmpdir(),
     })
     expect(JSON.parse(stdout).name).toBe('echo')
+  })
+
+  it('keeps the newest KEEP_BUILDS archives of the function in its build folder, nothing else touched', async () => {
+    const out = join(dir, 'pruned')
+    await mkdir(out)
+    // Four older echo builds (oldest first), another function whose name starts with echo's, a file of someone else's.
+    const older = ['aaaaaaaaaaaa', 'bbbbbbbbbbbb', 'cccccccccccc', 'dddddddddddd'].map((hex) => `echo-${hex}.tgz`)
+    const untouched = ['echo-v2-aaaaaaaaaaaa.tgz', 'notes.txt']
+    const now = Date.now() / 1000
+    for (const [i, file] of [...older, ...untouched].entries()) {
+      await writeFile(join(out, file), 'old')
+      await utimes(join(out, file), now - 3600 + i * 60, now - 3600 + i * 60)
+    }
+    expect(KEEP_BUILDS).toBe(3)
+    const built = await buildFunctionBundle('echo', { outDir: out, sourceCommit: null })
+    const left = (await readdir(out)).filter((f) => f.endsWith('.tgz') || f.endsWith('.txt')).sort()
+    expect(left).toEqual([`echo-${built.sha256.slice(0, 12)}.tgz`, ...older.slice(-2), ...untouched].sort())
   })
 
   it('says clearly when the target does not exist', async () => {

@@ -1,5 +1,6 @@
 import { defineCommand } from 'citty'
 import { guard } from '../_api.ts'
+import { UsageError } from '../_errors.ts'
 import { homeArg, intArg as int, listArg as list, stopOnSignals } from '../_serve.ts'
 
 export default defineCommand({
@@ -39,15 +40,17 @@ export default defineCommand({
       if (memory !== undefined && !(memory > 0)) throw new Error(`--memory must be a positive number of GB, got "${args.memory}"`)
       const gpuType = declaredGpuType(rawArgs)
       const declaresGpu = args.gpu === true || args['gpu-count'] !== undefined || args['gpu-memory'] !== undefined
-      if (args.gpu === false && declaresGpu) throw new Error('--no-gpu contradicts --gpu-count / --gpu-memory: choose one')
+      if (args.gpu === false && declaresGpu) throw new UsageError('--no-gpu contradicts --gpu-count / --gpu-memory: choose one')
       const gpu = declaresGpu
-        ? resolveGpu(
-            {
-              type: gpuType,
-              count: args['gpu-count'] === undefined ? undefined : Number(args['gpu-count']),
-              memoryGb: args['gpu-memory'] === undefined ? undefined : Number(args['gpu-memory']),
-            },
-            { type: '--gpu', count: '--gpu-count', memoryGb: '--gpu-memory' },
+        ? flagValues(() =>
+            resolveGpu(
+              {
+                type: gpuType,
+                count: args['gpu-count'] === undefined ? undefined : Number(args['gpu-count']),
+                memoryGb: args['gpu-memory'] === undefined ? undefined : Number(args['gpu-memory']),
+              },
+              { type: '--gpu', count: '--gpu-count', memoryGb: '--gpu-memory' },
+            ),
           )
         : args.gpu === false
           ? (false as const)
@@ -83,6 +86,15 @@ export default defineCommand({
       })
     }),
 })
+
+/** A value the flags gave that the host refuses is the command line's fault: exit 2 (_errors.ts). */
+function flagValues<T>(fn: () => T): T {
+  try {
+    return fn()
+  } catch (error) {
+    throw new UsageError((error as Error).message)
+  }
+}
 
 /** `--gpu MPS` / `--gpu=MPS`: citty parses --gpu as a flag, so its optional value is read here. */
 function declaredGpuType(rawArgs: string[]): string | undefined {

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { defineCommand } from 'citty'
 import type { Operation } from '../../protocol/index.ts'
 import { apiArgs, guard, useGatewayApi } from '../_api.ts'
+import { UsageError } from '../_errors.ts'
 import { followOperation } from '../_follow.ts'
 
 async function parseInput(raw: string | undefined): Promise<unknown> {
@@ -41,8 +42,9 @@ export default defineCommand({
       const priority = args.priority === undefined ? undefined : Number(args.priority)
       if (priority !== undefined && !Number.isInteger(priority)) throw new Error('--priority must be an integer')
       const timeout = args.timeout === undefined ? undefined : Number(args.timeout)
-      if (timeout !== undefined && !(timeout > 0)) throw new Error(`--timeout must be a number of seconds above 0, got ${args.timeout}`)
-      if (timeout !== undefined && !args.wait) throw new Error('--timeout applies to --wait: add --wait')
+      if (timeout !== undefined && !(timeout > 0))
+        throw new UsageError(`--timeout must be a number of seconds above 0, got ${args.timeout}`)
+      if (timeout !== undefined && !args.wait) throw new UsageError('--timeout applies to --wait: add --wait')
       const op = await api<Operation & { warnings?: string[] }>(`/api/v1/functions/${encodeURIComponent(args.function)}/invoke`, {
         method: 'POST',
         body: {

@@ -56,8 +56,11 @@ const rm = defineCommand({
   args: { ...apiArgs, ...fnArg, ...nameArg },
   run: ({ args }) =>
     guard(async () => {
-      await useGatewayApi(args.url)(path(args.fn, args.name), { method: 'DELETE' })
-      console.log(`Secret ${args.name} of ${args.fn} removed`)
+      const r = await useGatewayApi(args.url)<{ function: string; name: string; deleted: boolean }>(path(args.fn, args.name), {
+        method: 'DELETE',
+      })
+      if (args.json) return void console.log(JSON.stringify(r, null, 2))
+      console.log(`Secret ${r.name} of ${r.function} removed`)
     }),
 })
 

@@ -20,6 +20,26 @@ export function findFunctionDirs(root = resolve(dirname(fileURLToPath(import.met
     .sort()
 }
 
+const DEFAULT_PORT = 8000
+
+/**
+ * A listen error of the cluster as one line naming the port and the flag that moves it; any other
+ * error unchanged. Node's own ("listen EADDRINUSE: address already in use 127.0.0.1:8000") names
+ * neither which part of the cluster wanted the port nor what to do.
+ */
+export function explainListenError(error: unknown, gatewayPort: number): unknown {
+  const e = error as (NodeJS.ErrnoException & { port?: number; address?: string }) | null
+  if (e?.code !== 'EADDRINUSE' || typeof e.port !== 'number') return error
+  const at = `${e.address ?? '127.0.0.1'}:${e.port}`
+  return e.port === gatewayPort
+    ? new Error(
+        `Port ${e.port} is already in use (${at}; another ktrdr up or gateway?): choose another with --port, e.g. ktrdr up --port ${e.port + 1}`,
+      )
+    : new Error(
+        `Port ${e.port} is already in use (${at}), wanted by a host: choose the first host port with --host-port (0 picks free ones)`,
+      )
+}
+
 /** `ktrdr up`: gateway (runtime routes plus every pack's) and N hosts; each pack's onUp runs last. */
 export const createUpCommand = (packs: readonly KtrdrPack[] = []) =>
   defineCommand({
@@ -37,13 +57,16 @@ export const createUpCommand = (packs: readonly KtrdrPack[] = []) =>
     },
     run: ({ args }) =>
       guard(async () => {
+        const port = intArg('port', args.port, { max: 65535 }) ?? DEFAULT_PORT
         const cluster = await startLocalCluster({
           hosts: intArg('hosts', args.hosts, { max: 64, what: 'an integer between 0 and 64' }),
-          port: intArg('port', args.port, { max: 65535 }),
+          port,
           hostPort: intArg('host-port', args['host-port'], { max: 65535 }),
           slots: intArg('slots', args.slots, { min: 1, max: 1024 }),
           home: args.home,
           gateway: { routes: await loadPackRoutes(packs) },
+        }).catch((error) => {
+          throw explainListenError(error, port)
         })
         const { gateway, hosts } = cluster
         const log = gateway.services.logger
@@ -73,6 +96,8 @@ export const createUpCommand = (packs: readonly KtrdrPack[] = []) =>
         }
 
         const functions = await gateway.services.functions.listFunctions()
+        // The CLI's commands find a gateway on :8000 by themselves; on any other port they need its URL.
+        const url = new URL(gateway.url).port === String(DEFAULT_PORT) ? '' : ` --url ${gateway.url}`
         console.log(
           [
             '',
@@ -84,7 +109,7 @@ export const createUpCommand = (packs: readonly KtrdrPack[] = []) =>
             '  Try:',
             `    curl -s -X POST ${gateway.url}/api/v1/functions/echo/invoke -H 'content-type: application/json' \\`,
             `      -d '{"input":{"message":"hello","steps":3,"delay_ms":300},"wait_seconds":10}'`,
-            `    node bin/ktrdr.mjs invoke echo --input '{"message":"hello"}' --wait`,
+            `    node bin/ktrdr.mjs invoke echo --input '{"message":"hello"}' --wait${url}`,
             `    curl -s ${gateway.url}/api/v1/workers`,
             '',
           ].join('\n'),

@@ -52,6 +52,19 @@ describe('ktrdr subcommands', () => {
     expect(loaded).toEqual([])
   })
 
+  it('no option is named no-…: citty reads --no-x as x = false, so such an option could never be set', async () => {
+    const negated: string[] = []
+    async function visit(path: string, cmd: CommandDef<any>) {
+      const args = await (typeof cmd.args === 'function' ? cmd.args() : cmd.args)
+      for (const name of Object.keys(args ?? {})) if (/^no[-A-Z]/.test(name)) negated.push(`${path} --${name}`)
+      const subs = await (typeof cmd.subCommands === 'function' ? cmd.subCommands() : cmd.subCommands)
+      for (const [name, sub] of Object.entries(subs ?? {}))
+        await visit(`${path} ${name}`, await (typeof sub === 'function' ? (sub as () => Promise<CommandDef<any>>)() : sub))
+    }
+    for (const [name, command] of Object.entries(runtimeCommands())) await visit(`ktrdr ${name}`, await command.load())
+    expect(negated).toEqual([])
+  })
+
   it('a pack cannot take a name that is already there', () => {
     const pack = defineKtrdrPack({ name: 'clash', commands: { up: { description: 'x', load: async () => ({}) } } })
     expect(() => createCli({ packs: [pack], rawArgs: [] })).toThrow('Pack clash defines the command "up"')

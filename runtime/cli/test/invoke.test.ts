@@ -50,12 +50,12 @@ describe('ktrdr invoke', () => {
     expect((await g.api<Operation>(`/api/v1/operations/${id}`)).body.status).toBe('pending')
   })
 
-  it('refuses a --timeout that is not a positive number, or without --wait', async () => {
+  it('refuses a --timeout that is not a positive number, or without --wait (a usage error: exit 2)', async () => {
     const bad = await ktrdr(['invoke', 'echo', '--wait', '--timeout', 'soon'])
-    expect(bad.code).not.toBe(0)
+    expect(bad.code).toBe(2)
     expect(bad.stderr).toMatch(/--timeout must be a number of seconds above 0, got soon/)
     const alone = await ktrdr(['invoke', 'echo', '--timeout', '5'])
-    expect(alone.code).not.toBe(0)
+    expect(alone.code).toBe(2)
     expect(alone.stderr).toMatch(/--timeout applies to --wait/)
   })
 })
