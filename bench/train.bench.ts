@@ -59,6 +59,16 @@ async function samplesPerSecond(backend: TfBackendName, set: TrainingSet): Promi
       gradient_clip: 1,
       optimizer: 'adam',
       weight_decay: 0,
+      sources: {
+        epochs: 'training',
+        learning_rate: 'training',
+        batch_size: 'training',
+        optimizer: 'training',
+        weight_decay: 'default',
+        gradient_clip: 'training',
+        early_stopping: 'training',
+        lr_scheduler: 'training',
+      },
     },
     'classification',
   )
@@ -138,9 +148,18 @@ async function loopSamplesPerSecond(path: TrainingPath, set: TrainingSet, epochs
       gradient_clip: PEER.clip,
       optimizer: 'adam',
       weight_decay: PEER.weight_decay,
+      sources: {
+        epochs: 'training',
+        learning_rate: 'training',
+        batch_size: 'training',
+        optimizer: 'training',
+        weight_decay: 'training',
+        gradient_clip: 'training',
+        early_stopping: 'training',
+        lr_scheduler: 'training',
+      },
     },
     'classification',
-    { weightDecayGiven: true },
   )
   const model = buildModel(spec)
   const { state, disposeLoss } = await runTrainingLoop(model, spec, set, config, { seed: 1, path })

@@ -14,6 +14,10 @@ export const researchPack = defineKtrdrPack({
       load: () => import('./cli/data.ts').then((m) => m.default),
     },
     strategy: { description: 'v3 strategy grammar tools', load: () => import('./cli/strategy.ts').then((m) => m.default) },
+    indicators: {
+      description: 'List the indicators a strategy can use, or show one with its parameters and outputs',
+      load: () => import('./cli/indicators.ts').then((m) => m.default),
+    },
     demo: {
       description: 'Local cluster + synthetic market + train + backtest, end to end through the REST API',
       load: () => import('./cli/demo.ts').then((m) => m.default),
@@ -38,8 +42,14 @@ export const researchPack = defineKtrdrPack({
   },
   // A fresh cluster can run train and backtest by strategy_name right away.
   async onUp({ gateway, logger }) {
-    const seeded = await seedExampleStrategies(gateway.services.storage.strategies)
-    if (seeded.length) logger.info(`Example strategies stored in the strategies mount: ${seeded.join(', ')}`)
+    const renamed: string[] = []
+    const seeded = await seedExampleStrategies(gateway.services.storage.strategies, undefined, {
+      onRenamed: (name, from) => renamed.push(`${from} → ${name}`),
+    })
+    if (seeded.length)
+      logger.info(
+        `Example strategies stored in the strategies mount: ${seeded.join(', ')}${renamed.length ? ` (name: set to the file name: ${renamed.join(', ')})` : ''}`,
+      )
     logger.info(`Dashboard: ${gateway.url}/ui/`)
   },
 })

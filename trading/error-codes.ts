@@ -119,6 +119,12 @@ export const TRADING_ERROR_CODES = defineErrorCodes({
     retryable: false,
     description: 'A strategy name is 1-100 letters, digits, dot, dash or underscore.',
   },
+  STRATEGY_NAME_MISMATCH: {
+    status: 422,
+    retryable: false,
+    description:
+      "The YAML's name: differs from the file name the strategy is stored under and cannot be rewritten in place: set name: to the file name.",
+  },
   STRATEGY_NOT_FOUND: {
     status: 404,
     retryable: false,

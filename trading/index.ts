@@ -112,9 +112,19 @@ export { validateStrategy, resolveStrategy, formatStrategyIssue, type ParseStrat
 export { findStoredStrategy, strategyNotFound } from './strategy/store.ts'
 export { resolveTrainingStrategy, type TrainingOverrides } from './strategy/overrides.ts'
 export type * from './strategy/types.ts'
+export {
+  STRATEGY_NAME_RE,
+  strategyNameOf,
+  checkStrategyName,
+  registerStrategyName,
+  prepareStrategyUpload,
+  type RegisteredSource,
+} from './strategy/name.ts'
+export * from './strategy/grammar.ts'
 
 // Indicators
 export { getIndicator, listIndicators, requireIndicator, resolveIndicatorParams, computeIndicator } from './indicators/registry.ts'
+export { describeIndicator, describeIndicators, type IndicatorInfo, type IndicatorParamInfo } from './indicators/describe.ts'
 
 // Fuzzy
 export { triangular, trapezoidal, gaussian, sigmoid, evaluateMembership, fuzzify, fuzzifyInto } from './fuzzy/membership.ts'

@@ -7,13 +7,15 @@ import { createKtrdrError, KtrdrError } from './_errors.ts'
 import { resolveModelReference, type ModelWant, type ResolvedModelReference } from './catalog/resolve.ts'
 import { MODEL_FILES, modelDirName } from './layout.ts'
 import { resolveStrategy } from './strategy/parse.ts'
+import { strategyNameOf } from './strategy/name.ts'
 import { findStoredStrategy } from './strategy/store.ts'
 
 /**
  * The model a backtest request means. `model_path` wins; without it (the guide's API marks it
  * optional) the latest model of `strategy_name` on the requested (or the strategy's base)
- * timeframe: `<strategy name:>/<tf>_latest`, reading the strategy file from the strategies mount
- * when there is one, since model folders are named after the YAML's `name:`, not its file name.
+ * timeframe: `<strategy_name>/<tf>_latest`, model folders being named after the strategy's one
+ * name, its file name (docs/decisions.md#one-name-per-strategy). The strategy file, when there is
+ * one, gives the base timeframe.
  */
 export async function resolveModelRef(
   strategies: Storage,
@@ -27,9 +29,9 @@ export async function resolveModelRef(
       message: 'Give model_path (e.g. my_strategy/1h_latest) or the strategy_name of a trained strategy',
     })
   const stored = await findStoredStrategy(strategies, name)
-  const stem = name.replace(/\.ya?ml$/, '')
+  const stem = strategyNameOf(name)
   if (stored) {
-    const strategy = resolveStrategy(stored.yaml)
+    const strategy = resolveStrategy(stored.yaml, { name: stored.name })
     return `${modelDirName(strategy.name)}/${input.timeframe ?? strategy.training_data.base_timeframe}_latest`
   }
   if (input.timeframe) return `${modelDirName(stem)}/${input.timeframe}_latest`

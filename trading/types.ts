@@ -29,16 +29,22 @@ export interface OhlcvSeries {
   synthetic?: boolean
 }
 
-export type IndicatorParamSpec =
+export type IndicatorParamSpec = (
   | { kind: 'int'; default: number; min?: number; max?: number }
   | { kind: 'float'; default: number; min?: number; max?: number; exclusiveMin?: boolean }
   | { kind: 'bool'; default: boolean }
   | { kind: 'enum'; default: string; values: readonly string[] }
   | { kind: 'source'; default: 'close' }
+) & {
+  /** Other spellings strategies use for this param (MACD's `fast` for `fast_period`); they resolve to it. */
+  aliases?: readonly string[]
+}
 
 export interface IndicatorDefinition {
   /** Registry key, e.g. `rsi`, `bollingerbands`. */
   type: string
+  /** What it is, in a few words (`ktrdr indicators`, docs/strategy-grammar.md). */
+  title?: string
   aliases: readonly string[]
   params: Record<string, IndicatorParamSpec>
   /** Declared outputs; the first is primary. Single-output indicators have exactly one, named like the type. */

@@ -13,15 +13,24 @@ try {
 }
 const core = await import(CORE)
 
-parentPort.on('message', ({ id, source, file }) => {
+const summary = (r) => ({
+  valid: r.valid,
+  errors: r.errors,
+  warnings: r.warnings,
+  notes: r.notes,
+  resolved_features: r.resolved_features,
+  strategy: r.strategy,
+})
+
+parentPort.on('message', ({ id, source, options, upload }) => {
   try {
-    const r = core.validateStrategy(source, file ? { file } : {})
-    parentPort.postMessage({
-      id,
-      result: { valid: r.valid, errors: r.errors, warnings: r.warnings, resolved_features: r.resolved_features, strategy: r.strategy },
-    })
+    if (upload) {
+      const { validation, registered } = core.prepareStrategyUpload(source, options)
+      parentPort.postMessage({ id, result: { validation: summary(validation), ...(registered ? { registered } : {}) } })
+    } else parentPort.postMessage({ id, result: summary(core.validateStrategy(source, options ?? {})) })
   } catch (error) {
-    parentPort.postMessage({ id, error: String(error?.message ?? error) })
+    const coded = core.isKtrdrError(error) ? { code: error.code, details: error.details } : {}
+    parentPort.postMessage({ id, error: String(error?.message ?? error), ...coded })
   }
 })
 parentPort.postMessage({ ready: true })

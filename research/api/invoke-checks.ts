@@ -41,13 +41,14 @@ export const trainCheck = defineInvokeCheck<
 >(TRADING_FUNCTIONS.train, async (input, { storage }) => {
   checkDates(input)
   let yaml = input.strategy_yaml
+  let name: string | undefined
   if (!yaml && input.strategy_name) {
     const stored = await findStoredStrategy(storage.strategies, input.strategy_name)
     if (!stored) throw strategyNotFound(input.strategy_name)
-    yaml = stored.yaml
+    ;({ yaml, name } = stored)
   }
   if (!yaml) return
-  const { strategy } = resolveTrainingStrategy(yaml, input)
+  const { strategy } = resolveTrainingStrategy(yaml, input, name)
   await requireData(storage.data, strategy.training_data.symbols, strategy.training_data.timeframes)
 })
 

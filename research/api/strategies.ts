@@ -1,12 +1,10 @@
 import { createHash } from 'node:crypto'
 import { defineEventHandler, getRequestHeader, getRouterParam, setResponseStatus, type H3Event } from 'h3'
-import { KtrdrError } from '../../trading/index.ts'
+import { checkStrategyName, KtrdrError, type StrategyIssue } from '../../trading/index.ts'
 import { defineGatewayRoutes, pageOf, pageParams, readBodyBytes } from '../../runtime/gateway/index.ts'
 import { createStrategyValidator } from './_strategy-validator.ts'
 import type { validateStrategy } from '../../trading/index.ts'
 
-/** A strategy's name (its file in the strategies mount, without .yaml): visible, short, no path tricks. */
-const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$/
 const DEFAULT_MAX = 1024 * 1024
 
 /** Body `{yaml}` (JSON) or the raw YAML itself (any other content type). */
@@ -41,16 +39,12 @@ async function readStrategySource(event: H3Event, maxBytes: number): Promise<{ s
   return { source: text }
 }
 
+/**
+ * A strategy's one name is its file name in the strategies mount, without .yaml
+ * (docs/decisions.md#one-name-per-strategy): `<name>.yaml`, or 400 naming what is wrong.
+ */
 function strategyKey(name: string): string {
-  const base = name.replace(/\.ya?ml$/, '')
-  if (!NAME_RE.test(base)) {
-    const shown = JSON.stringify(name.length > 60 ? `${name.slice(0, 60)}…` : name)
-    throw new KtrdrError({
-      code: 'STRATEGY_NAME_INVALID',
-      message: `Invalid strategy name ${shown} (${name.length} characters): 1–100 letters, digits, _ - . starting with a letter, digit or _`,
-    })
-  }
-  return `${base}.yaml`
+  return `${checkStrategyName(name)}.yaml`
 }
 
 /** v3 grammar validation and the strategies mount. */
@@ -59,19 +53,26 @@ export default defineGatewayRoutes((router, ctx) => {
 
   const validator = createStrategyValidator(ctx.logger)
   ctx.hooks?.on('gateway:close', () => void validator.close())
-  const validate = (source: string, file?: string) => validator.validate(source, file)
+  // Validated as the strategy registered under `key`: it resolves to that name.
+  const validate = (source: string, key?: string) => validator.validate(source, key ? { file: key, name: key.replace(/\.ya?ml$/, '') } : {})
 
-  const respond = async (event: H3Event, source: string, file?: string) => {
-    const result = await validate(source, file)
+  const respond = async (event: H3Event, source: string, key?: string) => {
+    const result = await validate(source, key)
     setResponseStatus(event, result.valid ? 200 : 422)
-    return { valid: result.valid, errors: result.errors, warnings: result.warnings, resolved_features: result.resolved_features }
+    return {
+      valid: result.valid,
+      errors: result.errors,
+      warnings: result.warnings,
+      notes: result.notes,
+      resolved_features: result.resolved_features,
+    }
   }
 
   router.post(
     '/api/v1/strategies/validate',
     defineEventHandler(async (event) => {
       const { source, file } = await readStrategySource(event, maxBytes)
-      return await respond(event, source, file)
+      return await respond(event, source, file === undefined ? undefined : strategyKey(file))
     }),
   )
 
@@ -93,32 +94,46 @@ export default defineGatewayRoutes((router, ctx) => {
     return text
   }
 
-  // Upload (create or replace): validated first, so the mount only ever holds strategies that parse.
+  // Upload (create or replace): validated first, so the mount only ever holds strategies that parse,
+  // and stored with its `name:` saying the name it is stored under.
   router.put(
     '/api/v1/strategies/:name',
     defineEventHandler(async (event) => {
-      const name = getRouterParam(event, 'name') ?? ''
-      const key = strategyKey(name)
+      const key = strategyKey(getRouterParam(event, 'name') ?? '')
+      const name = key.replace(/\.yaml$/, '')
       const { source } = await readStrategySource(event, maxBytes)
-      const result = await validate(source, key)
-      if (!result.valid) {
+      const { validation: result, registered } = await validator.prepareUpload(source, { file: key, name })
+      if (!result.valid || !registered) {
         throw new KtrdrError({
           code: 'STRATEGY_INVALID',
           message: `Strategy ${key} is invalid; nothing was stored: ${result.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`,
           details: { errors: result.errors, warnings: result.warnings },
         })
       }
+      const renamed: StrategyIssue[] =
+        registered.renamed_from === undefined
+          ? []
+          : [
+              {
+                path: 'name',
+                ...(registered.line ? { line: registered.line } : {}),
+                file: key,
+                message: `name "${registered.renamed_from}" was rewritten to "${name}", the file name it is stored under: train, backtest and the listings know it as "${name}"`,
+              },
+            ]
       const existed = (await readYaml(key)) !== undefined
-      await ctx.storage.strategies.setItemRaw(key, Buffer.from(source, 'utf8'))
+      await ctx.storage.strategies.setItemRaw(key, Buffer.from(registered.source, 'utf8'))
       setResponseStatus(event, existed ? 200 : 201)
       return {
         success: true,
-        name: key.replace(/\.ya?ml$/, ''),
+        name,
         file: key,
         created: !existed,
-        strategy_name: result.strategy?.name ?? null,
+        strategy_name: name,
+        ...(registered.renamed_from === undefined ? {} : { renamed_from: registered.renamed_from }),
         resolved_features: result.resolved_features,
-        warnings: result.warnings,
+        warnings: [...renamed, ...result.warnings],
+        notes: result.notes,
       }
     }),
   )
@@ -171,7 +186,14 @@ export default defineGatewayRoutes((router, ctx) => {
       const result = await validate(await load(name), strategyKey(name))
       return {
         success: true,
-        data: { name, valid: result.valid, errors: result.errors, warnings: result.warnings, strategy: result.strategy ?? null },
+        data: {
+          name,
+          valid: result.valid,
+          errors: result.errors,
+          warnings: result.warnings,
+          notes: result.notes,
+          strategy: result.strategy ?? null,
+        },
       }
     }),
   )

@@ -192,8 +192,8 @@ export async function runDemo(o: DemoOptions): Promise<void> {
     for (const w of trained.result?.warnings ?? []) log.warn(`  ${w.message}`)
 
     log.start('5/6 Backtesting strictly out of sample (require_out_of_sample) through POST /api/v1/backtests/start')
-    // The model's strategy `name:` (e.g. v3_multi_indicator_example) can differ from its file name.
-    const strategyName: string = trained.result?.strategy_name ?? trained.result?.session_info?.strategy_name ?? o.strategy
+    // One name per strategy: the file name is what train stored the model under.
+    const strategyName: string = trained.result?.session_info?.strategy_name ?? o.strategy
     const bt = await client<Op>('/api/v1/backtests/start', {
       method: 'POST',
       body: {

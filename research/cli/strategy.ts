@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises'
-import { basename } from 'node:path'
 import { defineCommand } from 'citty'
-import { formatStrategyIssue, validateStrategy } from '../../trading/index.ts'
+import { formatStrategyIssue, STRATEGY_NAME_RE, strategyNameOf, validateStrategy, type StrategyIssue } from '../../trading/index.ts'
 import { apiArgs, guard, useGatewayApi } from '../../runtime/cli/index.ts'
 
 const validate = defineCommand({
@@ -24,15 +23,26 @@ const validate = defineCommand({
         failed++
         continue
       }
-      const r = validateStrategy(text, { file })
+      // Validated as what `upload` would register: the file name is the strategy's name.
+      const name = strategyNameOf(file)
+      const r = validateStrategy(text, { file, ...(STRATEGY_NAME_RE.test(name) ? { name } : {}) })
       if (!r.valid) failed++
-      results.push({ file, valid: r.valid, errors: r.errors, warnings: r.warnings, resolved_features: r.resolved_features })
+      results.push({
+        file,
+        name: r.strategy?.name ?? null,
+        valid: r.valid,
+        errors: r.errors,
+        warnings: r.warnings,
+        notes: r.notes,
+        resolved_features: r.resolved_features,
+      })
       if (args.json) continue
       console.log(
         `${r.valid ? 'OK     ' : 'INVALID'} ${file}${r.valid ? ` (${r.strategy!.name}: ${r.resolved_features.length} features)` : ''}`,
       )
       for (const e of r.errors) console.log(`  error   ${formatStrategyIssue(e)}`)
       for (const w of r.warnings) console.log(`  warning ${formatStrategyIssue(w)}`)
+      for (const n of r.notes) console.log(`  note    ${formatStrategyIssue(n)}`)
       if (args.features && r.valid) for (const f of r.resolved_features) console.log(`  ${f}`)
     }
     if (args.json) console.log(JSON.stringify(results, null, 2))
@@ -46,7 +56,11 @@ const upload = defineCommand({
     description: "Validate strategy files and store them in the cluster's strategies mount (train and backtest find them by name)",
   },
   args: {
-    files: { type: 'positional', required: true, description: 'One or more strategy YAML files; each is stored under its file name' },
+    files: {
+      type: 'positional',
+      required: true,
+      description: "One or more strategy YAML files; each is stored under its file name, which becomes its name: (the YAML's is rewritten)",
+    },
     ...apiArgs,
   },
   run: ({ args }) =>
@@ -59,14 +73,21 @@ const upload = defineCommand({
       for (const file of files) {
         try {
           const text = await readFile(file, 'utf8')
-          const name = basename(file).replace(/\.ya?ml$/, '')
-          const res = await api<{ created: boolean; strategy_name: string; resolved_features: string[] }>(
-            `/api/v1/strategies/${encodeURIComponent(name)}`,
-            { method: 'PUT', body: text, headers: { 'content-type': 'text/yaml' } },
-          )
-          if (args.json) stored.push({ source: file, ...res })
-          else
-            console.log(`${res.created ? 'stored  ' : 'replaced'} ${name} (${res.strategy_name}: ${res.resolved_features.length} features)`)
+          const name = strategyNameOf(file)
+          const res = await api<{
+            created: boolean
+            name: string
+            resolved_features: string[]
+            warnings?: StrategyIssue[]
+            notes?: StrategyIssue[]
+          }>(`/api/v1/strategies/${encodeURIComponent(name)}`, { method: 'PUT', body: text, headers: { 'content-type': 'text/yaml' } })
+          if (args.json) {
+            stored.push({ source: file, ...res })
+            continue
+          }
+          console.log(`${res.created ? 'stored  ' : 'replaced'} ${res.name} (${res.resolved_features.length} features)`)
+          for (const w of res.warnings ?? []) console.log(`  warning ${formatStrategyIssue({ ...w, file })}`)
+          for (const n of res.notes ?? []) console.log(`  note    ${formatStrategyIssue({ ...n, file })}`)
         } catch (error) {
           failed++
           console.error(`${file}: ${(error as Error).message}`)

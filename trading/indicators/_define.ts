@@ -20,6 +20,8 @@ export const float = (def: number, min?: number, max?: number, exclusiveMin = fa
 export const bool = (def: boolean): IndicatorParamSpec => ({ kind: 'bool', default: def })
 export const oneOf = (def: string, values: readonly string[]): IndicatorParamSpec => ({ kind: 'enum', default: def, values })
 export const source = (): IndicatorParamSpec => ({ kind: 'source', default: 'close' })
+/** The same param under other names a strategy may use (resolved to the canonical name). */
+export const alias = (spec: IndicatorParamSpec, ...names: string[]): IndicatorParamSpec => ({ ...spec, aliases: names })
 
 export function defineIndicator(def: IndicatorDefinition): IndicatorDefinition {
   return def

@@ -1,6 +1,6 @@
 // Strict parameter resolution. Fixes the KTRDR quirk recorded in docs/decisions.md#indicators: params an indicator does not accept are
 // no longer dropped silently; each one yields a warning (with a "did you mean" hint) and the
-// default applies, so `fast: 12` on MACD is visible instead of quietly becoming fast_period 12.
+// default applies. A param's declared aliases (MACD's `fast` for `fast_period`) resolve to it.
 import type { IndicatorDefinition, IndicatorParamSpec } from '../types.ts'
 import { SOURCES, type ResolvedParams } from './_define.ts'
 
@@ -30,26 +30,42 @@ export function resolveParamsFor(def: IndicatorDefinition, input: Record<string,
     return { params, warnings, errors }
   }
   const given = input ?? {}
+  const canonical = new Map<string, string>()
+  for (const [key, spec] of Object.entries(def.params)) for (const name of spec.aliases ?? []) canonical.set(name, key)
+  const names = Object.entries(def.params).map(([key, spec]) => (spec.aliases?.length ? `${key} (or ${spec.aliases.join(', ')})` : key))
 
+  // Each declared param once, under its own name or an alias; the name used is kept for messages.
+  const chosen = new Map<string, { value: unknown; as: string }>()
   for (const key of Object.keys(given)) {
-    if (ENTRY_KEYS.has(key) || key in def.params) continue
-    const hint = suggest(key, known)
-    const accepted = known.length ? `accepted: ${known.join(', ')}` : 'it takes no params'
-    warnings.push({
-      param: key,
-      message: `unknown param '${key}' for ${def.type}; ${hint ? `did you mean '${hint}'? ` : ''}it is ignored (${accepted})`,
-    })
+    if (ENTRY_KEYS.has(key)) continue
+    const target = key in def.params ? key : canonical.get(key)
+    if (target === undefined) {
+      const hint = suggest(key, [...known, ...canonical.keys()])
+      const accepted = known.length ? `accepted: ${names.join(', ')}` : 'it takes no params'
+      warnings.push({
+        param: key,
+        message: `unknown param '${key}' for ${def.type}; ${hint ? `did you mean '${hint}'? ` : ''}it is ignored (${accepted})`,
+      })
+      continue
+    }
+    const prior = chosen.get(target)
+    if (prior) {
+      errors.push({ param: key, message: `${def.type}: '${prior.as}' and '${key}' are the same param (${target}); give it once` })
+      continue
+    }
+    chosen.set(target, { value: given[key], as: key })
   }
 
   for (const [key, spec] of Object.entries(def.params)) {
-    const value = given[key]
-    if (value === undefined || value === null) {
+    const entry = chosen.get(key)
+    const value = entry?.value
+    if (entry === undefined || value === undefined || value === null) {
       params[key] = spec.default
       continue
     }
     const problem = check(spec, value)
     if (problem) {
-      errors.push({ param: key, message: `${def.type}.${key}: ${problem} (got ${JSON.stringify(value)})` })
+      errors.push({ param: entry.as, message: `${def.type}.${entry.as}: ${problem} (got ${JSON.stringify(value)})` })
       params[key] = spec.default
       continue
     }

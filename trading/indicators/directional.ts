@@ -5,6 +5,7 @@ import { atrSma } from './volatility.ts'
 
 export const adx = defineIndicator({
   type: 'adx',
+  title: 'Average Directional Index with +DI/−DI',
   aliases: ['adxindicator', 'averagedirectionalindex'],
   params: { period: int(14, 2, 200) },
   outputs: () => ['adx', 'plus_di', 'minus_di'],
@@ -59,6 +60,7 @@ export const adx = defineIndicator({
 
 export const aroon = defineIndicator({
   type: 'aroon',
+  title: 'Aroon up/down and oscillator',
   aliases: ['aroonindicator'],
   // The oscillator is always a declared output; include_oscillator is accepted for compatibility.
   params: { period: int(14, 1, 200), include_oscillator: bool(false) },
@@ -91,6 +93,7 @@ export const aroon = defineIndicator({
 
 export const supertrend = defineIndicator({
   type: 'supertrend',
+  title: 'SuperTrend (ATR bands that ratchet)',
   aliases: ['supertrendindicator'],
   params: { period: int(10, 2, 200), multiplier: float(3.0, 0, 10, true) },
   outputs: () => ['trend', 'direction'],
@@ -140,6 +143,7 @@ export const supertrend = defineIndicator({
 
 export const parabolicsar = defineIndicator({
   type: 'parabolicsar',
+  title: 'Parabolic SAR (Wilder)',
   aliases: ['parabolicsarindicator', 'psar', 'sar'],
   params: { initial_af: float(0.02, 0.001, 0.1), step_af: float(0.02, 0.001, 0.1), max_af: float(0.2, 0.01, 1.0) },
   outputs: () => ['parabolicsar'],
@@ -196,6 +200,7 @@ export const parabolicsar = defineIndicator({
 
 export const ichimoku = defineIndicator({
   type: 'ichimoku',
+  title: 'Ichimoku cloud lines',
   aliases: ['ichimokuindicator', 'ichimokucloud'],
   params: { tenkan_period: int(9, 1, 50), kijun_period: int(26, 1, 100), senkou_b_period: int(52, 1, 200), displacement: int(26, 1, 100) },
   outputs: () => ['tenkan', 'kijun', 'senkou_a', 'senkou_b', 'chikou'],

@@ -5,6 +5,7 @@ import { ewm, spanAlpha } from './_ewm.ts'
 
 export const distancefromma = defineIndicator({
   type: 'distancefromma',
+  title: 'Percent distance of price from a moving average',
   aliases: ['distancefrommaindicator'],
   params: { period: int(20, 1, 200), ma_type: oneOf('SMA', ['SMA', 'EMA']), source: source() },
   outputs: () => ['distancefromma'],
@@ -81,6 +82,7 @@ export function zigzagPivots(src: Float64Array, threshold: number, out: Float64A
 
 export const zigzag = defineIndicator({
   type: 'zigzag',
+  title: 'ZigZag pivots (value at pivots, NaN elsewhere)',
   aliases: ['zigzagindicator'],
   params: { threshold: float(0.05, 0, 1, true), source: source() },
   outputs: () => ['zigzag'],

@@ -5,6 +5,7 @@ import { rollingExtreme } from './_extreme.ts'
 
 export const rsi = defineIndicator({
   type: 'rsi',
+  title: 'Relative Strength Index (Wilder)',
   aliases: ['rsiindicator'],
   params: { period: int(14, 2, 100), source: source() },
   outputs: () => ['rsi'],
@@ -42,6 +43,7 @@ export function wilderRsi(src: Float64Array, n: number, out: Float64Array): Floa
 
 export const roc = defineIndicator({
   type: 'roc',
+  title: 'Rate of change, percent',
   aliases: ['rocindicator', 'rateofchange'],
   params: { period: int(10, 1, 100), source: source() },
   outputs: () => ['roc'],
@@ -68,6 +70,7 @@ export const roc = defineIndicator({
 
 export const momentum = defineIndicator({
   type: 'momentum',
+  title: 'Price change over a period',
   aliases: ['momentumindicator'],
   params: { period: int(10, 1, 100), source: source() },
   outputs: () => ['momentum'],
@@ -87,6 +90,7 @@ export const momentum = defineIndicator({
 // O(period) per bar; period is capped at 100, so this stays bounded at ~100 ops/bar.
 export const cci = defineIndicator({
   type: 'cci',
+  title: 'Commodity Channel Index',
   aliases: ['cciindicator', 'commoditychannelindex'],
   params: { period: int(20, 2, 100) },
   outputs: () => ['cci'],
@@ -118,6 +122,7 @@ export const cci = defineIndicator({
 
 export const williamsr = defineIndicator({
   type: 'williamsr',
+  title: 'Williams %R',
   aliases: ['williamsrindicator', 'williams_r', 'willr'],
   params: { period: int(14, 1, 100) },
   outputs: () => ['williamsr'],
@@ -146,6 +151,7 @@ export const williamsr = defineIndicator({
 
 export const stochastic = defineIndicator({
   type: 'stochastic',
+  title: 'Stochastic oscillator %K/%D',
   aliases: ['stochasticindicator', 'stoch'],
   params: { k_period: int(14, 1, 100), d_period: int(3, 1, 20), smooth_k: int(3, 1, 20) },
   outputs: () => ['k', 'd'],

@@ -6,6 +6,7 @@ import { ewm, spanAlpha } from './_ewm.ts'
 
 export const rvi = defineIndicator({
   type: 'rvi',
+  title: 'Relative Vigor Index',
   aliases: ['rviindicator', 'relativevigorindex'],
   params: { period: int(10, 4, 100), signal_period: int(4, 1, 50) },
   outputs: () => ['rvi', 'signal'],
@@ -40,6 +41,7 @@ export const rvi = defineIndicator({
 
 export const fishertransform = defineIndicator({
   type: 'fishertransform',
+  title: 'Ehlers Fisher Transform',
   aliases: ['fishertransformindicator', 'fisher'],
   params: { period: int(10, 2, 100), smoothing: int(3, 1, 20) },
   outputs: () => ['fisher', 'signal'],

@@ -1,10 +1,11 @@
 // Moving averages and MACD (docs/domain.md#indicator-catalogue: sma, ema, wma, macd).
-import { defineIndicator, int, bool, source, num, flag, pickSource } from './_define.ts'
+import { alias, defineIndicator, int, bool, source, num, flag, pickSource } from './_define.ts'
 import { rollingMean } from './_rolling.ts'
 import { ewm, spanAlpha } from './_ewm.ts'
 
 export const sma = defineIndicator({
   type: 'sma',
+  title: 'Simple moving average',
   aliases: ['simplemovingaverage'],
   params: { period: int(20, 2, 500), source: source() },
   outputs: () => ['sma'],
@@ -21,6 +22,7 @@ export const sma = defineIndicator({
 // this is plain pandas ewm(span, adjust). adjust defaults to true as in KTRDR.
 export const ema = defineIndicator({
   type: 'ema',
+  title: 'Exponential moving average',
   aliases: ['exponentialmovingaverage'],
   params: { period: int(20, 1, 500), source: source(), adjust: bool(true) },
   outputs: () => ['ema'],
@@ -76,6 +78,7 @@ export function weightedMean(src: Float64Array, n: number, out: Float64Array): F
 
 export const wma = defineIndicator({
   type: 'wma',
+  title: 'Linearly weighted moving average',
   aliases: ['weightedmovingaverage'],
   params: { period: int(20, 2, 500), source: source() },
   outputs: () => ['wma'],
@@ -89,8 +92,15 @@ export const wma = defineIndicator({
 
 export const macd = defineIndicator({
   type: 'macd',
+  title: 'Moving Average Convergence Divergence',
   aliases: ['macdindicator'],
-  params: { fast_period: int(12, 1, 100), slow_period: int(26, 1, 200), signal_period: int(9, 1, 50), source: source() },
+  // `fast`/`slow`/`signal` are how the shipped v3 strategies spell them (docs/decisions.md#indicators).
+  params: {
+    fast_period: alias(int(12, 1, 100), 'fast'),
+    slow_period: alias(int(26, 1, 200), 'slow'),
+    signal_period: alias(int(9, 1, 50), 'signal'),
+    source: source(),
+  },
   outputs: () => ['line', 'signal', 'histogram'],
   multiOutput: true,
   minBars: (p) => Math.max(num(p, 'fast_period'), num(p, 'slow_period')) + num(p, 'signal_period'),

@@ -39,6 +39,7 @@ export function atrSma(bars: OhlcvSeries, n: number, out: Float64Array): Float64
 
 export const atr = defineIndicator({
   type: 'atr',
+  title: 'Average True Range (simple mean of the true range)',
   aliases: ['atrindicator', 'averagetruerange'],
   params: { period: int(14, 1, 100) },
   outputs: () => ['atr'],
@@ -57,6 +58,7 @@ const bbParams = { period: int(20, 2, 200), multiplier: float(2.0, 0, 10, true),
 
 export const bollingerbands = defineIndicator({
   type: 'bollingerbands',
+  title: 'Bollinger Bands',
   aliases: ['bollingerbandsindicator', 'bbands', 'bb'],
   params: bbParams,
   outputs: () => ['upper', 'middle', 'lower'],
@@ -75,6 +77,7 @@ export const bollingerbands = defineIndicator({
 
 export const bollingerbandwidth = defineIndicator({
   type: 'bollingerbandwidth',
+  title: 'Bollinger Band width relative to the middle band',
   aliases: ['bollingerbandwidthindicator', 'bbwidth', 'bbw'],
   params: bbParams,
   outputs: () => ['bollingerbandwidth'],
@@ -116,6 +119,7 @@ export function keltner(
 
 export const keltnerchannels = defineIndicator({
   type: 'keltnerchannels',
+  title: 'Keltner Channels (EMA ± ATR)',
   aliases: ['keltnerchannelsindicator', 'keltner', 'kc'],
   params: { period: int(20, 2, 500), atr_period: int(10, 2, 200), multiplier: float(2.0, 0, 10, true) },
   outputs: () => ['upper', 'middle', 'lower'],
@@ -134,6 +138,7 @@ export const keltnerchannels = defineIndicator({
 
 export const donchianchannels = defineIndicator({
   type: 'donchianchannels',
+  title: 'Donchian Channels (highest high, lowest low)',
   aliases: ['donchianchannelsindicator', 'donchian'],
   // include_middle is accepted for compatibility; `middle` is a declared output, so it is always
   // computed (a declared output that is sometimes missing would break feature resolution).
@@ -158,6 +163,7 @@ const SQUEEZE_ATR_PERIOD = 10
 
 export const squeezeintensity = defineIndicator({
   type: 'squeezeintensity',
+  title: 'Bollinger-inside-Keltner squeeze intensity',
   aliases: ['squeezeintensityindicator', 'squeeze'],
   params: {
     bb_period: int(20, 2, 100),

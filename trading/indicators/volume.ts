@@ -9,6 +9,7 @@ const finiteOrNaN = (v: number): number => (v === Infinity || v === -Infinity ? 
 
 export const obv = defineIndicator({
   type: 'obv',
+  title: 'On-balance volume',
   aliases: ['obvindicator', 'onbalancevolume'],
   params: {},
   outputs: () => ['obv'],
@@ -30,6 +31,7 @@ export const obv = defineIndicator({
 
 export const vwap = defineIndicator({
   type: 'vwap',
+  title: 'Volume-weighted average price (rolling or cumulative)',
   aliases: ['vwapindicator'],
   params: { period: int(20, 0, 200), use_typical_price: bool(true) },
   outputs: () => ['vwap'],
@@ -85,6 +87,7 @@ function assertVolumeKnown(bars: OhlcvSeries, type: string): void {
 
 export const mfi = defineIndicator({
   type: 'mfi',
+  title: 'Money Flow Index',
   aliases: ['mfiindicator', 'moneyflowindex'],
   params: { period: int(14, 1, 100) },
   outputs: () => ['mfi'],
@@ -134,6 +137,7 @@ function moneyFlow(bars: OhlcvSeries, mfm: Float64Array, mfv: Float64Array): voi
 
 export const cmf = defineIndicator({
   type: 'cmf',
+  title: 'Chaikin Money Flow and its derived series',
   aliases: ['cmfindicator', 'chaikinmoneyflow'],
   params: { period: int(21, 2, 500) },
   outputs: () => ['cmf', 'mf_multiplier', 'mf_volume', 'momentum', 'signal', 'histogram', 'above_zero', 'below_zero'],
@@ -167,6 +171,7 @@ export const cmf = defineIndicator({
 
 export const adline = defineIndicator({
   type: 'adline',
+  title: 'Accumulation/Distribution line and its derived series',
   aliases: ['adlineindicator', 'accumulationdistribution', 'ad'],
   params: { use_sma_smoothing: bool(false), smoothing_period: int(21, 2, 200) },
   outputs: (p) => {
@@ -213,6 +218,7 @@ export const adline = defineIndicator({
 
 export const volumeratio = defineIndicator({
   type: 'volumeratio',
+  title: 'Volume over its simple moving average',
   aliases: ['volumeratioindicator'],
   params: { period: int(20, 2, 100) },
   outputs: () => ['volumeratio'],

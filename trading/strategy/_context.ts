@@ -1,5 +1,6 @@
 import { STRATEGY_LIMITS } from './limits.ts'
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml'
+import type { ChoiceOption, FlagOption, NumberOption } from './grammar.ts'
 import type { StrategyIssue } from './types.ts'
 
 export type Path = (string | number)[]
@@ -9,6 +10,7 @@ export type Obj = Record<string, unknown>
 export class Checker {
   readonly errors: StrategyIssue[] = []
   readonly warnings: StrategyIssue[] = []
+  readonly notes: StrategyIssue[] = []
   constructor(
     private readonly doc: Document | undefined,
     private readonly lines: LineCounter | undefined,
@@ -21,6 +23,11 @@ export class Checker {
 
   warn(path: Path, message: string): void {
     this.warnings.push(this.issue(path, message))
+  }
+
+  /** Worth knowing, nothing to fix: a legacy key with no effect, as in KTRDR (docs/decisions.md#strategy-notes). */
+  note(path: Path, message: string): void {
+    this.notes.push(this.issue(path, message))
   }
 
   private issue(path: Path, message: string): StrategyIssue {
@@ -192,6 +199,23 @@ export class Reader {
       return fallback
     }
     return v
+  }
+
+  /** Reads one option of a grammar table (trading/strategy/grammar.ts): its default, range or values. */
+  option(obj: Obj, key: string, path: Path, spec: NumberOption): number
+  option(obj: Obj, key: string, path: Path, spec: ChoiceOption): string
+  option(obj: Obj, key: string, path: Path, spec: FlagOption): boolean
+  option(obj: Obj, key: string, path: Path, spec: NumberOption | ChoiceOption | FlagOption): number | string | boolean {
+    switch (spec.kind) {
+      case 'bool':
+        return this.bool(obj, key, path, spec.default)
+      case 'choice':
+        return this.str(obj, key, path, { fallback: spec.default, values: spec.values }) ?? spec.default
+      default: {
+        const { kind, default: fallback, doc: _doc, ...range } = spec
+        return this.num(obj, key, path, { fallback, int: kind === 'int', ...range })
+      }
+    }
   }
 
   obj(obj: Obj, key: string, path: Path, required = false): Obj | undefined {

@@ -1,6 +1,7 @@
 import type { IndicatorDefinition } from '../types.ts'
 import { describe, isObj, type Checker, type Obj, type Reader } from './_context.ts'
 import { getIndicator, resolveIndicatorParams } from './_indicators.ts'
+import { MEMBERSHIP_SHAPES } from './grammar.ts'
 import type { ContextDataEntry, MembershipType, ResolvedFuzzySet, ResolvedIndicator, ResolvedMembership } from './types.ts'
 
 export const ID_RE = /^[a-zA-Z][a-zA-Z0-9_-]*$/
@@ -8,21 +9,14 @@ const RESERVED = new Set(['open', 'high', 'low', 'close', 'volume'])
 const MEMBERSHIP_NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_-]*$/
 
 /**
- * Membership type names. `triangle`/`trapezoid` are accepted as aliases and `sigmoid` is
- * implemented (KTRDR's validator listed them but its engine could not run them, quirk 8).
+ * Membership type names, from the grammar's shapes. `triangle`/`trapezoid` are accepted as aliases
+ * and `sigmoid` is implemented (KTRDR's validator listed them but its engine could not run them,
+ * quirk 8).
  */
-const MF_TYPES: Record<string, MembershipType> = {
-  triangular: 'triangular',
-  triangularmf: 'triangular',
-  triangle: 'triangular',
-  trapezoidal: 'trapezoidal',
-  trapezoidalmf: 'trapezoidal',
-  trapezoid: 'trapezoidal',
-  gaussian: 'gaussian',
-  gaussianmf: 'gaussian',
-  sigmoid: 'sigmoid',
-  sigmoidmf: 'sigmoid',
-}
+const SHAPES = new Map(MEMBERSHIP_SHAPES.map((s) => [s.type, s]))
+const MF_TYPES: Record<string, MembershipType> = Object.fromEntries(
+  MEMBERSHIP_SHAPES.flatMap((s) => [s.type, ...s.aliases].map((name) => [name, s.type])),
+)
 
 export function readIndicators(r: Reader, root: Obj, context: ContextDataEntry[]): Record<string, ResolvedIndicator> {
   const c = r.c
@@ -172,7 +166,7 @@ function readMembership(c: Checker, name: string, mf: unknown, path: (string | n
   } else if (isObj(mf)) {
     const t = mf.type
     if (typeof t !== 'string' || !MF_TYPES[t.toLowerCase()]) {
-      c.error([...path, 'type'], `expected a membership type (triangular, trapezoidal, gaussian, sigmoid), got ${describe(t)}`)
+      c.error([...path, 'type'], `expected a membership type (${[...SHAPES.keys()].join(', ')}), got ${describe(t)}`)
       return undefined
     }
     type = MF_TYPES[t.toLowerCase()]
@@ -189,16 +183,14 @@ function readMembership(c: Checker, name: string, mf: unknown, path: (string | n
     return undefined
   }
   const p = params as number[]
-  const need = { triangular: 3, trapezoidal: 4, gaussian: 2, sigmoid: 2 }[type]
+  const shape = SHAPES.get(type)!
+  const need = shape.parameters.length
   if (p.length !== need) {
-    c.error(
-      ppath,
-      `${type} needs ${need} parameters (${{ triangular: '[a, b, c]', trapezoidal: '[a, b, c, d]', gaussian: '[mean, sigma]', sigmoid: '[center, slope]' }[type]}), got ${p.length}`,
-    )
+    c.error(ppath, `${type} needs ${need} parameters ([${shape.parameters.join(', ')}]), got ${p.length}`)
     return undefined
   }
   if ((type === 'triangular' || type === 'trapezoidal') && p.some((v, i) => i > 0 && v < p[i - 1])) {
-    c.error(ppath, `${type} parameters must be ordered ${type === 'triangular' ? 'a ≤ b ≤ c' : 'a ≤ b ≤ c ≤ d'}, got [${p.join(', ')}]`)
+    c.error(ppath, `${type} parameters must be ordered ${shape.rule}, got [${p.join(', ')}]`)
     return undefined
   }
   if (type === 'gaussian' && !(p[1] > 0)) {

@@ -1,19 +1,21 @@
 import { STRATEGY_LIMITS } from './limits.ts'
 import { describe, isObj, type Obj, type Reader } from './_context.ts'
+import { COST_MODEL, DECISION_FILTERS, DECISIONS_OPTIONS, MLP_ARCHITECTURE, MODEL_OPTIONS, RNN_ARCHITECTURE } from './grammar.ts'
 import type { DecisionsConfig, ModelConfig } from './types.ts'
 
 export function readModel(r: Reader, root: Obj): ModelConfig {
   const c = r.c
   const m = r.obj(root, 'model', [], true) ?? {}
-  const type = (r.str(m, 'type', ['model'], { fallback: 'mlp', values: ['mlp', 'lstm', 'gru'] }) ?? 'mlp') as ModelConfig['type']
+  const type = r.option(m, 'type', ['model'], MODEL_OPTIONS.type) as ModelConfig['type']
   const arch = r.obj(m, 'architecture', ['model']) ?? {}
   const path = ['model', 'architecture']
-  if (m.features !== undefined) c.warn(['model', 'features'], 'model.features is a v1/v2 option and is ignored in v3')
-  if (m.training !== undefined)
-    c.warn(
-      ['model', 'training'],
-      'model.training is ignored in v3: put epochs, learning_rate, batch_size, early_stopping… under the top-level training section',
+  // KTRDR's v3 path ignores model.features too: features are exactly the nn_inputs, so a note, not a warning.
+  if (m.features !== undefined)
+    c.note(
+      ['model', 'features'],
+      'model.features (v1/v2 lag features, price context, scaling) has no effect in v3, as in KTRDR: the features are exactly the nn_inputs',
     )
+  // model.training is read by readTraining (legacy home of epochs, learning_rate, … ).
   if (arch.output_activation !== undefined && arch.output_activation !== 'softmax')
     c.warn(
       [...path, 'output_activation'],
@@ -40,9 +42,8 @@ export function readModel(r: Reader, root: Obj): ModelConfig {
       type,
       architecture: {
         hidden_layers: hidden,
-        dropout: r.num(arch, 'dropout', path, { fallback: 0.2, min: 0, max: 1, exclusiveMax: true }),
-        activation: (r.str(arch, 'activation', path, { fallback: 'relu', values: ['relu', 'tanh', 'sigmoid', 'leaky_relu'] }) ??
-          'relu') as 'relu',
+        dropout: r.option(arch, 'dropout', path, MLP_ARCHITECTURE.dropout),
+        activation: r.option(arch, 'activation', path, MLP_ARCHITECTURE.activation) as 'relu',
       },
     }
   }
@@ -51,10 +52,10 @@ export function readModel(r: Reader, root: Obj): ModelConfig {
   return {
     type,
     architecture: {
-      sequence_length: r.num(arch, 'sequence_length', path, { fallback: 20, int: true, min: 1, required: true }),
-      hidden_size: r.num(arch, 'hidden_size', path, { fallback: 64, int: true, min: 1, max: STRATEGY_LIMITS.hiddenUnits }),
-      num_layers: r.num(arch, 'num_layers', path, { fallback: 2, int: true, min: 1, max: STRATEGY_LIMITS.hiddenLayers }),
-      dropout: r.num(arch, 'dropout', path, { fallback: 0.2, min: 0, max: 1, exclusiveMax: true }),
+      sequence_length: r.option(arch, 'sequence_length', path, RNN_ARCHITECTURE.sequence_length),
+      hidden_size: r.option(arch, 'hidden_size', path, RNN_ARCHITECTURE.hidden_size),
+      num_layers: r.option(arch, 'num_layers', path, RNN_ARCHITECTURE.num_layers),
+      dropout: r.option(arch, 'dropout', path, RNN_ARCHITECTURE.dropout),
     },
   }
 }
@@ -63,8 +64,7 @@ export function readDecisions(r: Reader, root: Obj): DecisionsConfig {
   const c = r.c
   const d = r.obj(root, 'decisions', [], true) ?? {}
   const path = ['decisions']
-  const format = (r.str(d, 'output_format', path, { fallback: 'classification', values: ['classification', 'regression'] }) ??
-    'classification') as DecisionsConfig['output_format']
+  const format = r.option(d, 'output_format', path, DECISIONS_OPTIONS.output_format) as DecisionsConfig['output_format']
   const filters = r.obj(d, 'filters', path) ?? {}
   const cm = r.obj(d, 'cost_model', path)
   if (format === 'regression') {
@@ -78,18 +78,18 @@ export function readDecisions(r: Reader, root: Obj): DecisionsConfig {
   const cost = cm ?? {}
   return {
     output_format: format,
-    confidence_threshold: r.num(d, 'confidence_threshold', path, { fallback: 0.5, min: 0, max: 1 }),
-    position_awareness: r.bool(d, 'position_awareness', path, true),
-    allow_short_from_flat: r.bool(d, 'allow_short_from_flat', path, false),
+    confidence_threshold: r.option(d, 'confidence_threshold', path, DECISIONS_OPTIONS.confidence_threshold),
+    position_awareness: r.option(d, 'position_awareness', path, DECISIONS_OPTIONS.position_awareness),
+    allow_short_from_flat: r.option(d, 'allow_short_from_flat', path, DECISIONS_OPTIONS.allow_short_from_flat),
     filters: {
-      min_signal_separation: r.num(filters, 'min_signal_separation', [...path, 'filters'], { fallback: 4, min: 0 }),
-      volume_filter: r.bool(filters, 'volume_filter', [...path, 'filters'], false),
+      min_signal_separation: r.option(filters, 'min_signal_separation', [...path, 'filters'], DECISION_FILTERS.min_signal_separation),
+      volume_filter: r.option(filters, 'volume_filter', [...path, 'filters'], DECISION_FILTERS.volume_filter),
     },
     cost_model: {
-      round_trip_cost: r.num(cost, 'round_trip_cost', [...path, 'cost_model'], { fallback: 0.003, min: 0, exclusiveMin: true }),
-      min_edge_multiplier: r.num(cost, 'min_edge_multiplier', [...path, 'cost_model'], { fallback: 1.5, min: 0, exclusiveMin: true }),
+      round_trip_cost: r.option(cost, 'round_trip_cost', [...path, 'cost_model'], COST_MODEL.round_trip_cost),
+      min_edge_multiplier: r.option(cost, 'min_edge_multiplier', [...path, 'cost_model'], COST_MODEL.min_edge_multiplier),
     },
-    num_classes: format === 'regression' ? 1 : r.num(d, 'num_classes', path, { fallback: 3, int: true, min: 3, max: 3 }),
+    num_classes: format === 'regression' ? 1 : r.option(d, 'num_classes', path, DECISIONS_OPTIONS.num_classes),
   }
 }
 

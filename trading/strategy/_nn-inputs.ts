@@ -1,6 +1,7 @@
 import type { Timeframe } from '../types.ts'
 import { describe, isObj, type Obj, type Reader } from './_context.ts'
 import { resolveIndicatorRef } from './_fuzzy-sets.ts'
+import { NORMALIZATIONS } from './grammar.ts'
 import type { FeatureSpec, NormalizationMethod, ResolvedFuzzySet, ResolvedIndicator, ResolvedNnInput, TrainingData } from './types.ts'
 
 export function readNnInputs(
@@ -35,8 +36,7 @@ export function readNnInputs(
       if (hasFuzzy)
         c.error([...path, 'normalization'], 'normalization is only allowed with raw_indicator (memberships are already in [0, 1])')
       else
-        normalization = (r.str(entry, 'normalization', path, { fallback: 'none', values: ['minmax', 'zscore', 'none'] }) ??
-          'none') as NormalizationMethod
+        normalization = (r.str(entry, 'normalization', path, { fallback: 'none', values: NORMALIZATIONS }) ?? 'none') as NormalizationMethod
     }
     if (hasFuzzy) {
       const id = entry.fuzzy_set

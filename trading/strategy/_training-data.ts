@@ -1,6 +1,7 @@
 import { TIMEFRAMES, type Timeframe } from '../types.ts'
 import { isTimeframe, isValidSymbol } from '../data/_symbols.ts'
 import { describe, isObj, type Checker, type Obj, type Reader } from './_context.ts'
+import { SYMBOLS_OPTIONS, TIMEFRAMES_OPTIONS, TRAINING_DATA_OPTIONS } from './grammar.ts'
 import type { ContextDataEntry, TrainingData } from './types.ts'
 
 function timeframe(c: Checker, v: unknown, path: (string | number)[]): Timeframe | undefined {
@@ -36,10 +37,7 @@ export function readTrainingData(r: Reader, root: Obj): TrainingData {
 
   const symbols = r.obj(td, 'symbols', path, true)
   if (symbols) {
-    const mode = r.str(symbols, 'mode', [...path, 'symbols'], {
-      fallback: 'single',
-      values: ['single', 'multi_symbol'],
-    }) as TrainingData['symbol_mode']
+    const mode = r.option(symbols, 'mode', [...path, 'symbols'], SYMBOLS_OPTIONS.mode) as TrainingData['symbol_mode']
     out.symbol_mode = mode
     if (mode === 'single') {
       const s = r.str(symbols, 'symbol', [...path, 'symbols'], { required: true })
@@ -67,7 +65,7 @@ export function readTrainingData(r: Reader, root: Obj): TrainingData {
   const tfs = r.obj(td, 'timeframes', path, true)
   if (tfs) {
     const tpath = [...path, 'timeframes']
-    const mode = r.str(tfs, 'mode', tpath, { fallback: 'single', values: ['single', 'multi_timeframe'] }) as TrainingData['timeframe_mode']
+    const mode = r.option(tfs, 'mode', tpath, TIMEFRAMES_OPTIONS.mode) as TrainingData['timeframe_mode']
     out.timeframe_mode = mode
     if (mode === 'single') {
       if (tfs.timeframe === undefined) c.error([...tpath, 'timeframe'], 'is required in single mode (e.g. "1h")')
@@ -102,7 +100,7 @@ export function readTrainingData(r: Reader, root: Obj): TrainingData {
     }
   }
 
-  out.history_required = r.num(td, 'history_required', path, { fallback: 200, int: true, min: 50 })
+  out.history_required = r.option(td, 'history_required', path, TRAINING_DATA_OPTIONS.history_required)
   const start = dateString(r, td, 'start_date', path)
   const end = dateString(r, td, 'end_date', path)
   if (start) out.start_date = start

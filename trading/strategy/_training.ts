@@ -1,7 +1,6 @@
-import { describe, isObj, type Obj, type Reader } from './_context.ts'
-import type { DecisionsConfig, LabelsConfig, LrSchedulerConfig, TrainingConfig } from './types.ts'
-
-const LABEL_SOURCES = ['zigzag', 'triple_barrier', 'forward_return', 'context', 'regime'] as const
+import { describe, isObj, type Obj, type Path, type Reader } from './_context.ts'
+import { DATA_SPLIT, EARLY_STOPPING, LABEL_OPTIONS, LABEL_SOURCES, LR_SCHEDULER, MODEL_TRAINING_KEYS, TRAINING_OPTIONS } from './grammar.ts'
+import type { DecisionsConfig, LabelsConfig, LrSchedulerConfig, TrainingConfig, TrainingOptionKey, TrainingOptionSource } from './types.ts'
 
 function readLabels(r: Reader, t: Obj, format: DecisionsConfig['output_format']): LabelsConfig {
   const c = r.c
@@ -21,120 +20,176 @@ function readLabels(r: Reader, t: Obj, format: DecisionsConfig['output_format'])
     c.error([...path, 'source'], 'forward_return labels are continuous: set decisions.output_format: regression')
   switch (source) {
     case 'triple_barrier': {
-      const vm = r.str(l, 'vol_method', path, { fallback: 'atr' }) ?? 'atr'
+      const o = LABEL_OPTIONS.triple_barrier
+      const vm = r.str(l, 'vol_method', path, { fallback: o.vol_method.default }) ?? 'atr'
       const cusum = l.cusum_threshold
       if (cusum !== undefined && cusum !== null && (typeof cusum !== 'number' || !Number.isFinite(cusum)))
         c.error([...path, 'cusum_threshold'], `expected a number (>0 fixed, ≤0 automatic), got ${describe(cusum)}`)
       return {
         source,
-        pt_multiplier: r.num(l, 'pt_multiplier', path, { fallback: 2.0, min: 0, exclusiveMin: true }),
-        sl_multiplier: r.num(l, 'sl_multiplier', path, { fallback: 1.5, min: 0, exclusiveMin: true }),
-        max_holding_period: r.num(l, 'max_holding_period', path, { fallback: 50, int: true, min: 1 }),
-        vol_span: r.num(l, 'vol_span', path, { fallback: 50, int: true, min: 1 }),
+        pt_multiplier: r.option(l, 'pt_multiplier', path, o.pt_multiplier),
+        sl_multiplier: r.option(l, 'sl_multiplier', path, o.sl_multiplier),
+        max_holding_period: r.option(l, 'max_holding_period', path, o.max_holding_period),
+        vol_span: r.option(l, 'vol_span', path, o.vol_span),
         vol_method: vm === 'atr' ? 'atr' : 'log_return',
-        compute_weights: r.bool(l, 'compute_weights', path, false),
+        compute_weights: r.option(l, 'compute_weights', path, o.compute_weights),
         cusum_threshold: typeof cusum === 'number' && Number.isFinite(cusum) ? cusum : null,
-        cusum_multiplier: r.num(l, 'cusum_multiplier', path, { fallback: 0.5, min: 0, exclusiveMin: true }),
-        embargo_pct: r.num(l, 'embargo_pct', path, { fallback: 0.01, min: 0, max: 0.5 }),
+        cusum_multiplier: r.option(l, 'cusum_multiplier', path, o.cusum_multiplier),
+        embargo_pct: r.option(l, 'embargo_pct', path, o.embargo_pct),
       }
     }
     case 'forward_return':
-      return { source, horizon: r.num(l, 'horizon', path, { fallback: 20, int: true, min: 1 }) }
-    case 'context':
+      return { source, horizon: r.option(l, 'horizon', path, LABEL_OPTIONS.forward_return.horizon) }
+    case 'context': {
+      const o = LABEL_OPTIONS.context
       return {
         source,
-        horizon: r.num(l, 'horizon', path, { fallback: 5, int: true, min: 1 }),
-        bullish_threshold: r.num(l, 'bullish_threshold', path, { fallback: 0.005 }),
-        bearish_threshold: r.num(l, 'bearish_threshold', path, { fallback: -0.005 }),
+        horizon: r.option(l, 'horizon', path, o.horizon),
+        bullish_threshold: r.option(l, 'bullish_threshold', path, o.bullish_threshold),
+        bearish_threshold: r.option(l, 'bearish_threshold', path, o.bearish_threshold),
       }
+    }
     default: {
+      const o = LABEL_OPTIONS.zigzag
+      // KTRDR's segment labeller ignores it too (quirk 10): nothing to fix, so a note.
       if (l.label_lookahead !== undefined)
-        c.warn([...path, 'label_lookahead'], 'label_lookahead is not used by the zigzag segment labeller (labels run pivot to pivot)')
+        c.note(
+          [...path, 'label_lookahead'],
+          'label_lookahead has no effect on zigzag labels, as in KTRDR: the segment labeller runs pivot to pivot',
+        )
       return {
         source: 'zigzag',
-        zigzag_threshold: r.num(l, 'zigzag_threshold', path, { fallback: 0.02, min: 0, exclusiveMin: true, max: 1 }),
-        label_lookahead: l.label_lookahead === undefined ? null : r.num(l, 'label_lookahead', path, { fallback: 20, int: true, min: 1 }),
+        zigzag_threshold: r.option(l, 'zigzag_threshold', path, o.zigzag_threshold),
+        label_lookahead: l.label_lookahead === undefined ? null : r.option(l, 'label_lookahead', path, o.label_lookahead),
       }
     }
   }
 }
 
-function readScheduler(r: Reader, t: Obj): LrSchedulerConfig | null {
-  const v = t.lr_scheduler
-  const defaults: LrSchedulerConfig = { type: 'reduce_on_plateau', factor: 0.5, patience: 5, step_size: 10, gamma: 0.95, min_lr: 1e-6 }
+function readScheduler(r: Reader, v: unknown, path: Path): LrSchedulerConfig | null {
+  const o = LR_SCHEDULER
+  const defaults: LrSchedulerConfig = {
+    type: o.type.default as LrSchedulerConfig['type'],
+    factor: o.factor.default,
+    patience: o.patience.default,
+    step_size: o.step_size.default,
+    gamma: o.gamma.default,
+    min_lr: o.min_lr.default,
+  }
   if (v === undefined || v === null || v === false) return null
   if (v === true) return defaults
   if (!isObj(v)) {
-    r.c.error(['training', 'lr_scheduler'], `expected true or a mapping {type, ...}, got ${describe(v)}`)
+    r.c.error(path, `expected true or a mapping {type, ...}, got ${describe(v)}`)
     return null
   }
-  const path = ['training', 'lr_scheduler']
   return {
-    type: (r.str(v, 'type', path, { fallback: 'reduce_on_plateau', values: ['step', 'exponential', 'reduce_on_plateau'] }) ??
-      'reduce_on_plateau') as LrSchedulerConfig['type'],
-    factor: r.num(v, 'factor', path, { fallback: 0.5, min: 0, max: 1, exclusiveMin: true, exclusiveMax: true }),
-    patience: r.num(v, 'patience', path, { fallback: 5, int: true, min: 0 }),
-    step_size: r.num(v, 'step_size', path, { fallback: 10, int: true, min: 1 }),
-    gamma: r.num(v, 'gamma', path, { fallback: 0.95, min: 0, max: 1, exclusiveMin: true }),
-    min_lr: r.num(v, 'min_lr', path, { fallback: 1e-6, min: 0 }),
+    type: r.option(v, 'type', path, o.type) as LrSchedulerConfig['type'],
+    factor: r.option(v, 'factor', path, o.factor),
+    patience: r.option(v, 'patience', path, o.patience),
+    step_size: r.option(v, 'step_size', path, o.step_size),
+    gamma: r.option(v, 'gamma', path, o.gamma),
+    min_lr: r.option(v, 'min_lr', path, o.min_lr),
   }
+}
+
+/** `gradient_clip: null` means "off", so null counts as set there; elsewhere null is absent. */
+const isSet = (o: Obj, key: string) => o[key] !== undefined && (o[key] !== null || key === 'gradient_clip')
+const show = (v: unknown) => JSON.stringify(v)
+
+/**
+ * The optimisation options may sit in the training section or, KTRDR's legacy place, in
+ * model.training (docs/decisions.md#model-training). Key by key the training section wins, then
+ * model.training, then the default; a key set differently in both warns.
+ */
+function optionSources(r: Reader, root: Obj, t: Obj) {
+  const c = r.c
+  const legacyPath = ['model', 'training']
+  const legacy = (isObj(root.model) ? r.obj(root.model, 'training', ['model']) : undefined) ?? {}
+  const keys: readonly string[] = MODEL_TRAINING_KEYS
+  for (const k of Object.keys(legacy))
+    if (!keys.includes(k))
+      c.warn([...legacyPath, k], `model.training.${k} is not read: model.training takes ${keys.join(', ')}; the rest goes under training`)
+  const sources = {} as Record<TrainingOptionKey, TrainingOptionSource>
+  const at = {} as Record<TrainingOptionKey, { obj: Obj; path: Path }>
+  for (const k of MODEL_TRAINING_KEYS) {
+    if (isSet(t, k)) {
+      sources[k] = 'training'
+      at[k] = { obj: t, path: ['training'] }
+      if (isSet(legacy, k) && show(legacy[k]) !== show(t[k]))
+        c.warn([...legacyPath, k], `model.training.${k} (${show(legacy[k])}) is overridden by training.${k} (${show(t[k])})`)
+    } else if (isSet(legacy, k)) {
+      sources[k] = 'model.training'
+      at[k] = { obj: legacy, path: legacyPath }
+    } else {
+      sources[k] = 'default'
+      at[k] = { obj: t, path: ['training'] }
+    }
+  }
+  return { sources, at }
 }
 
 export function readTraining(r: Reader, root: Obj, format: DecisionsConfig['output_format']): TrainingConfig {
   const c = r.c
   const t = r.obj(root, 'training', [], true) ?? {}
   const path = ['training']
+  const { sources, at } = optionSources(r, root, t)
+  const o = TRAINING_OPTIONS
   const lossValues = format === 'regression' ? ['huber', 'mse'] : ['cross_entropy', 'focal']
   const loss = (r.str(t, 'loss', path, { fallback: lossValues[0], values: lossValues }) ?? lossValues[0]) as TrainingConfig['loss']
   const split = r.obj(t, 'data_split', path) ?? {}
+  const splitPath = [...path, 'data_split']
   const data_split = {
-    train: r.num(split, 'train', [...path, 'data_split'], { fallback: 0.7, min: 0, max: 1, exclusiveMin: true }),
-    validation: r.num(split, 'validation', [...path, 'data_split'], { fallback: 0.15, min: 0, max: 1 }),
-    test: r.num(split, 'test', [...path, 'data_split'], { fallback: 0.15, min: 0, max: 1 }),
+    train: r.option(split, 'train', splitPath, DATA_SPLIT.train),
+    validation: r.option(split, 'validation', splitPath, DATA_SPLIT.validation),
+    test: r.option(split, 'test', splitPath, DATA_SPLIT.test),
   }
   const sum = data_split.train + data_split.validation + data_split.test
   if (Math.abs(sum - 1) > 1e-6) c.error([...path, 'data_split'], `train + validation + test must be 1, got ${+sum.toFixed(6)}`)
   if (t.validation_split !== undefined)
     c.warn([...path, 'validation_split'], 'validation_split is ignored: use data_split {train, validation, test}')
+
   let early: TrainingConfig['early_stopping'] = null
-  if (t.early_stopping !== undefined && t.early_stopping !== null && t.early_stopping !== false) {
+  const esValue = at.early_stopping.obj.early_stopping
+  if (esValue !== undefined && esValue !== null && esValue !== false) {
+    const p = [...at.early_stopping.path, 'early_stopping']
     const es =
-      t.early_stopping === true
+      esValue === true
         ? {}
-        : isObj(t.early_stopping)
-          ? t.early_stopping
-          : (c.error([...path, 'early_stopping'], `expected a mapping {patience, min_delta, monitor}, got ${describe(t.early_stopping)}`),
-            {})
-    const p = [...path, 'early_stopping']
+        : isObj(esValue)
+          ? esValue
+          : (c.error(p, `expected a mapping {patience, min_delta, monitor}, got ${describe(esValue)}`), {})
     early = {
-      enabled: r.bool(es, 'enabled', p, true),
-      patience: r.num(es, 'patience', p, { fallback: 10, int: true, min: 1 }),
-      min_delta: r.num(es, 'min_delta', p, { fallback: 0, min: 0 }),
-      monitor: (r.str(es, 'monitor', p, { fallback: 'val_loss', values: ['val_loss', 'val_accuracy'] }) ?? 'val_loss') as 'val_loss',
+      enabled: r.option(es, 'enabled', p, EARLY_STOPPING.enabled),
+      patience: r.option(es, 'patience', p, EARLY_STOPPING.patience),
+      min_delta: r.option(es, 'min_delta', p, EARLY_STOPPING.min_delta),
+      monitor: r.option(es, 'monitor', p, EARLY_STOPPING.monitor) as 'val_loss',
     }
   }
-  let gradient_clip: number | null = 1.0
-  if (t.gradient_clip === false || t.gradient_clip === null) gradient_clip = null
-  else gradient_clip = r.num(t, 'gradient_clip', path, { fallback: 1.0, min: 0, exclusiveMin: true })
+  const clip = at.gradient_clip
+  const gradient_clip =
+    clip.obj.gradient_clip === false || clip.obj.gradient_clip === null
+      ? null
+      : r.option(clip.obj, 'gradient_clip', clip.path, o.gradient_clip)
   if (t.method !== undefined && t.method !== 'supervised')
     c.error([...path, 'method'], `only "supervised" is supported, got ${describe(t.method)}`)
   if (format === 'regression' && t.focal_gamma !== undefined)
     c.warn([...path, 'focal_gamma'], 'focal_gamma applies to classification and is ignored for regression')
+  const opt = <K extends 'epochs' | 'learning_rate' | 'batch_size' | 'weight_decay'>(k: K) => r.option(at[k].obj, k, at[k].path, o[k])
   return {
     method: 'supervised',
     labels: readLabels(r, t, format),
-    epochs: r.num(t, 'epochs', path, { fallback: 100, int: true, min: 1 }),
-    learning_rate: r.num(t, 'learning_rate', path, { fallback: 0.001, min: 0, exclusiveMin: true }),
-    batch_size: r.num(t, 'batch_size', path, { fallback: 32, int: true, min: 1 }),
+    epochs: opt('epochs'),
+    learning_rate: opt('learning_rate'),
+    batch_size: opt('batch_size'),
     loss,
-    focal_gamma: r.num(t, 'focal_gamma', path, { fallback: 2.0, min: 0 }),
-    huber_delta: r.num(t, 'huber_delta', path, { fallback: 0.01, min: 0, exclusiveMin: true }),
+    focal_gamma: r.option(t, 'focal_gamma', path, o.focal_gamma),
+    huber_delta: r.option(t, 'huber_delta', path, o.huber_delta),
     data_split,
     early_stopping: early,
-    lr_scheduler: readScheduler(r, t),
+    lr_scheduler: readScheduler(r, at.lr_scheduler.obj.lr_scheduler, [...at.lr_scheduler.path, 'lr_scheduler']),
     gradient_clip,
-    optimizer: (r.str(t, 'optimizer', path, { fallback: 'adam', values: ['adam', 'adamw', 'sgd', 'rmsprop'] }) ??
-      'adam') as TrainingConfig['optimizer'],
-    weight_decay: r.num(t, 'weight_decay', path, { fallback: 0, min: 0 }),
+    optimizer: r.option(at.optimizer.obj, 'optimizer', at.optimizer.path, o.optimizer) as TrainingConfig['optimizer'],
+    weight_decay: opt('weight_decay'),
+    sources,
   }
 }

@@ -17,6 +17,8 @@ export interface TrainingOverrides {
 export function resolveTrainingStrategy(
   yaml: string,
   overrides: TrainingOverrides = {},
+  /** The registered name of a stored strategy (docs/decisions.md#one-name-per-strategy); inline YAML has none. */
+  name?: string,
 ): { doc: Record<string, unknown>; strategy: ResolvedStrategy } {
   let doc: unknown
   try {
@@ -41,5 +43,5 @@ export function resolveTrainingStrategy(
         ? { mode: 'single', timeframe: timeframes[0] }
         : { mode: 'multi_timeframe', list: [...timeframes], base_timeframe: timeframes[0] }
   if (symbols?.length || timeframes?.length) d.training_data = td
-  return { doc: d, strategy: resolveStrategy(d) }
+  return { doc: d, strategy: resolveStrategy(d, name === undefined ? {} : { name }) }
 }

@@ -12,6 +12,12 @@ import type { ResolvedStrategy, StrategyIssue, StrategyValidation } from './type
 export interface ParseStrategyOptions {
   /** Shown in every issue (`file:line`). */
   file?: string
+  /**
+   * The name the strategy is registered under (its file name without extension,
+   * docs/decisions.md#one-name-per-strategy). The resolved strategy takes it; a YAML `name:` that
+   * differs gets a note.
+   */
+  name?: string
 }
 
 const SCOPES = ['universal', 'symbol_group', 'symbol_specific'] as const
@@ -30,7 +36,7 @@ export function validateStrategy(source: string | Obj, options: ParseStrategyOpt
         message: `strategy is ${source.length} bytes; at most ${STRATEGY_LIMITS.maxBytes} are accepted`,
         ...(options.file ? { file: options.file } : {}),
       }
-      return { valid: false, errors: [error], warnings: [], resolved_features: [] }
+      return { valid: false, errors: [error], warnings: [], notes: [], resolved_features: [] }
     }
     const depth = yamlNestingDepth(source, STRATEGY_LIMITS.maxNesting)
     if (depth > STRATEGY_LIMITS.maxNesting) {
@@ -39,7 +45,7 @@ export function validateStrategy(source: string | Obj, options: ParseStrategyOpt
         message: `strategy nests more than ${STRATEGY_LIMITS.maxNesting} levels deep (indentation, "- " entries and brackets); at most ${STRATEGY_LIMITS.maxNesting} are accepted`,
         ...(options.file ? { file: options.file } : {}),
       }
-      return { valid: false, errors: [error], warnings: [], resolved_features: [] }
+      return { valid: false, errors: [error], warnings: [], notes: [], resolved_features: [] }
     }
     const parsed = parseYamlSource(source)
     checker = new Checker(parsed.doc, parsed.lines, options.file)
@@ -51,7 +57,7 @@ export function validateStrategy(source: string | Obj, options: ParseStrategyOpt
           ...(e.line ? { line: e.line } : {}),
           ...(options.file ? { file: options.file } : {}),
         })
-      return { valid: false, errors: checker.errors, warnings: [], resolved_features: [] }
+      return { valid: false, errors: checker.errors, warnings: [], notes: [], resolved_features: [] }
     }
     value = parsed.value
   } else checker = new Checker(undefined, undefined, options.file)
@@ -59,7 +65,7 @@ export function validateStrategy(source: string | Obj, options: ParseStrategyOpt
   const r = new Reader(c)
   if (!isObj(value)) {
     c.error([], `expected a strategy mapping at the top level, got ${describe(value)}`)
-    return { valid: false, errors: c.errors, warnings: c.warnings, resolved_features: [] }
+    return { valid: false, errors: c.errors, warnings: c.warnings, notes: c.notes, resolved_features: [] }
   }
   const root = value
   // docs/domain.md#strategy-format: v3 iff indicators is a mapping and nn_inputs exists.
@@ -69,7 +75,7 @@ export function validateStrategy(source: string | Obj, options: ParseStrategyOpt
       Array.isArray(root.indicators) ? ['indicators'] : ['nn_inputs'],
       `not a v3 strategy (${why}): migrate it to v3 — indicators as a mapping <id>: {type, params}, fuzzy_sets referencing indicator ids, and an nn_inputs list`,
     )
-    return { valid: false, errors: c.errors, warnings: c.warnings, resolved_features: [] }
+    return { valid: false, errors: c.errors, warnings: c.warnings, notes: c.notes, resolved_features: [] }
   }
   // Counts before the grammar's checks: an oversized strategy is refused for what it is, cheaply.
   const counts: Array<[string, unknown, number]> = [
@@ -85,8 +91,14 @@ export function validateStrategy(source: string | Obj, options: ParseStrategyOpt
   ]
   for (const [key, count, max] of counts)
     if ((count as number) > max) c.error([key], `has ${count as number} entries; at most ${max} are accepted`)
-  if (c.errors.length) return { valid: false, errors: c.errors, warnings: c.warnings, resolved_features: [] }
-  const name = r.str(root, 'name', [], { required: true }) ?? ''
+  if (c.errors.length) return { valid: false, errors: c.errors, warnings: c.warnings, notes: c.notes, resolved_features: [] }
+  const yamlName = r.str(root, 'name', [], { required: true }) ?? ''
+  const name = options.name ?? yamlName
+  if (options.name !== undefined && yamlName && yamlName !== options.name)
+    c.note(
+      ['name'],
+      `name "${yamlName}" differs from the file name: the strategy is stored, trained and listed as "${options.name}" (upload rewrites name: to match)`,
+    )
   const version = r.str(root, 'version', [], { fallback: '3.0' }) ?? '3.0'
   if (!/^3(\.0)?$/.test(version)) c.warn(['version'], `version ${JSON.stringify(version)} is not "3.0"; validating as v3`)
   const scope = r.str(root, 'scope', [], { values: SCOPES }) as ResolvedStrategy['scope']
@@ -162,7 +174,7 @@ export function validateStrategy(source: string | Obj, options: ParseStrategyOpt
         ...(deployment ? { deployment } : {}),
       }
     : undefined
-  return { valid, errors: c.errors, warnings: c.warnings, resolved_features, ...(strategy ? { strategy } : {}) }
+  return { valid, errors: c.errors, warnings: c.warnings, notes: c.notes, resolved_features, ...(strategy ? { strategy } : {}) }
 }
 
 /** `file:line: path: message` — the form the CLI prints. */

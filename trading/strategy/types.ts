@@ -127,6 +127,13 @@ export interface LrSchedulerConfig {
   min_lr: number
 }
 
+/** The optimisation options `model.training` may also carry (trading/strategy/grammar.ts MODEL_TRAINING_KEYS). */
+export type TrainingOptionKey =
+  'epochs' | 'learning_rate' | 'batch_size' | 'optimizer' | 'weight_decay' | 'gradient_clip' | 'early_stopping' | 'lr_scheduler'
+
+/** Where an option's value came from: the training section, the legacy model.training, or the default. */
+export type TrainingOptionSource = 'training' | 'model.training' | 'default'
+
 export interface TrainingConfig {
   method: 'supervised'
   labels: LabelsConfig
@@ -142,6 +149,8 @@ export interface TrainingConfig {
   gradient_clip: number | null
   optimizer: 'adam' | 'adamw' | 'sgd' | 'rmsprop'
   weight_decay: number
+  /** Per option, which part of the strategy set it (train logs it beside the invocation's overrides). */
+  sources: Record<TrainingOptionKey, TrainingOptionSource>
 }
 
 export interface ResolvedStrategy {
@@ -165,8 +174,12 @@ export interface ResolvedStrategy {
 
 export interface StrategyValidation {
   valid: boolean
+  /** Make the strategy invalid. */
   errors: StrategyIssue[]
+  /** Probably not what the author meant (an unknown param, an unused indicator): worth fixing. */
   warnings: StrategyIssue[]
+  /** Nothing to fix: legacy keys that have no effect, exactly as in KTRDR, and the name the strategy is registered under. */
+  notes: StrategyIssue[]
   resolved_features: string[]
   /** Present when valid. */
   strategy?: ResolvedStrategy

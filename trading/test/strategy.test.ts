@@ -35,9 +35,10 @@ function errorsOf(mutate: (s: Record<string, any>) => void) {
 
 describe('reference strategies', () => {
   for (const file of readdirSync(refDir).filter((f) => f.endsWith('.yaml'))) {
-    it(`${file} validates`, () => {
+    it(`${file} validates without a warning`, () => {
       const r = validateStrategy(readFileSync(join(refDir, file), 'utf8'), { file })
       expect(r.errors.map(formatStrategyIssue)).toEqual([])
+      expect(r.warnings.map(formatStrategyIssue)).toEqual([])
       expect(r.valid).toBe(true)
       expect(r.resolved_features.length).toBeGreaterThan(0)
     })
@@ -113,19 +114,39 @@ describe('reference strategies', () => {
     ])
   })
 
-  it('regression example applies the cost model and warns about MACD params it ignores', () => {
+  it('regression example applies the cost model and its MACD fast/slow/signal', () => {
     const r = validateStrategy(readFileSync(join(REF, 'regression_example_v3.yaml'), 'utf8'))
     expect(r.strategy!.decisions).toMatchObject({
       output_format: 'regression',
       cost_model: { round_trip_cost: 0.003, min_edge_multiplier: 1.5 },
     })
     expect(r.strategy!.training).toMatchObject({ loss: 'huber', huber_delta: 0.01, labels: { source: 'forward_return', horizon: 20 } })
-    expect(r.warnings.map((w) => w.path)).toEqual([
-      'indicators.macd_12_26_9.fast',
-      'indicators.macd_12_26_9.slow',
-      'indicators.macd_12_26_9.signal',
-    ])
-    expect(r.warnings[0].message).toMatch(/fast_period/)
+    expect(r.strategy!.indicators.macd_12_26_9.params).toEqual({ fast_period: 12, slow_period: 26, signal_period: 9, source: 'close' })
+    expect(r.warnings).toEqual([])
+  })
+
+  it('v3_multi_indicator trains with its model.training and notes the legacy keys that have no effect', () => {
+    const r = validateStrategy(readFileSync(join(REF, 'v3_multi_indicator.yaml'), 'utf8'))
+    expect(r.strategy!.training).toMatchObject({
+      epochs: 100,
+      batch_size: 32,
+      learning_rate: 0.001,
+      optimizer: 'adam',
+      early_stopping: { enabled: true, patience: 15, min_delta: 0.001, monitor: 'val_loss' },
+      sources: {
+        epochs: 'model.training',
+        learning_rate: 'model.training',
+        batch_size: 'model.training',
+        optimizer: 'model.training',
+        early_stopping: 'model.training',
+        weight_decay: 'default',
+        gradient_clip: 'default',
+        lr_scheduler: 'default',
+      },
+    })
+    expect(r.warnings).toEqual([])
+    expect(r.notes.map((n) => n.path)).toEqual(['model.features', 'training.labels.label_lookahead'])
+    expect(r.notes[0]).toMatchObject({ line: expect.any(Number), message: expect.stringMatching(/no effect in v3, as in KTRDR/) })
   })
 })
 
@@ -591,6 +612,45 @@ describe('warnings and quirk decisions', () => {
     expect(r.strategy!.context_data.map((c) => c.source_ids)).toEqual([['GBPUSD'], ['fred_DGS10', 'fred_DGS2', 'yield_spread_DGS10_DGS2']])
     expect(r.strategy!.indicators.gbp_rsi.data_source).toBe('GBPUSD')
     expect(r.warnings).toEqual([])
+  })
+
+  it("applies MACD's fast/slow/signal spelling", () => {
+    const s = base()
+    s.indicators.macd_12_26_9 = { type: 'macd', fast: 5, slow: 35, signal: 4 }
+    const r = validateStrategy(stringify(s))
+    expect(r.warnings).toEqual([])
+    expect(r.strategy!.indicators.macd_12_26_9.params).toMatchObject({ fast_period: 5, slow_period: 35, signal_period: 4 })
+  })
+
+  it('model.training fills what the training section leaves unset, key by key, and says where each came from', () => {
+    const s = base()
+    s.model.training = { epochs: 3, batch_size: 16, learning_rate: 0.01, early_stopping: { patience: 4 }, lr_scheduler: true }
+    s.training.learning_rate = 0.02
+    const r = validateStrategy(stringify(s))
+    expect(r.strategy!.training).toMatchObject({
+      epochs: 3,
+      batch_size: 16,
+      learning_rate: 0.02,
+      early_stopping: { enabled: true, patience: 4 },
+      lr_scheduler: { type: 'reduce_on_plateau' },
+      sources: { epochs: 'model.training', batch_size: 'model.training', learning_rate: 'training', optimizer: 'default' },
+    })
+    expect(r.warnings.map((w) => [w.path, w.message])).toEqual([
+      ['model.training.learning_rate', 'model.training.learning_rate (0.01) is overridden by training.learning_rate (0.02)'],
+    ])
+    expect(resolveStrategy(stringify(base())).training.sources.epochs).toBe('default')
+    expect(resolveStrategy(stringify(base())).training.epochs).toBe(100)
+  })
+
+  it('checks model.training like the training section, naming its path', () => {
+    const s = base()
+    s.model.training = { epochs: 0, labels: { source: 'zigzag' }, early_stopping: 'soon' }
+    const r = validateStrategy(stringify(s))
+    expect(r.errors.map((e) => `${e.path}: ${e.message}`).sort()).toEqual([
+      'model.training.early_stopping: expected a mapping {patience, min_delta, monitor}, got string "soon"',
+      'model.training.epochs: expected an integer ≥ 1, got 0',
+    ])
+    expect(r.warnings.map((w) => w.path)).toEqual(['model.training.labels'])
   })
 
   it('accepts an already parsed object', () => {

@@ -63,7 +63,10 @@ export async function writeBars(
   return s
 }
 
-/** Saves a seeded, untrained model for a strategy YAML, as train would. */
+/**
+ * Saves a seeded, untrained model for a strategy YAML, as train would: under `opts.name` (the file
+ * name of a strategy read from the mount), else under the YAML's name (inline YAML).
+ */
 export async function writeModel(
   storage: KtrdrStorage,
   yaml: string,
@@ -74,10 +77,11 @@ export async function writeModel(
     inSample?: Record<string, { start: string; end: string }>
     /** The symbols it was "trained" on (default EURUSD). */
     symbols?: string[]
+    name?: string
   } = {},
 ) {
   await useTfBackend()
-  const strategy = resolveStrategy(yaml)
+  const strategy = resolveStrategy(yaml, opts.name === undefined ? {} : { name: opts.name })
   const regression = strategy.decisions.output_format === 'regression'
   const spec = resolveModelSpec(strategy.model as never, {
     inputSize: strategy.resolved_features.length,

@@ -195,13 +195,18 @@ describe('backtest function', () => {
   })
 
   it("the guide's body without model_path: the latest model of strategy_name, symbol from the model", async () => {
-    await storage.strategies.setItem('v3_multi_indicator.yaml', await referenceYaml('v3_multi_indicator.yaml'))
+    // One name per strategy (docs/decisions.md#one-name-per-strategy): train stored the model under
+    // the file name, though this YAML's name: says v3_multi_indicator_example.
+    const yaml = await referenceYaml('v3_multi_indicator.yaml')
+    await storage.strategies.setItem('v3_multi_indicator.yaml', yaml)
+    const byFile = await writeModel(storage, yaml, { planted: true, name: 'v3_multi_indicator' })
     const { result } = await runFunctionInProcess(
       backtest,
       { strategy_name: 'v3_multi_indicator', start_date: START.slice(0, 10), end_date: '2024-03-10' },
       { storage },
     )
-    expect(result.model.key).toBe(modelKey)
+    expect(byFile.key).toMatch(/^v3_multi_indicator\/1h_v\d+$/)
+    expect(result.model.key).toBe(byFile.key)
     expect(result.symbol).toBe('EURUSD')
     expect(result.timeframe).toBe('1h')
     expect(Date.parse(result.end_time)).toBeLessThanOrEqual(Date.parse('2024-03-10T23:59:59Z'))

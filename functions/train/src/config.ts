@@ -1,7 +1,7 @@
 // What the training loop runs with, from the strategy's resolved `training` section (docs/domain.md#training-section).
 // KTRDR accepts early_stopping, lr_scheduler, gradient_clip, optimizer and weight_decay but drops
 // them [QUIRK 1]; here they are all wired through. Defaults the parser does not own live here.
-import type { TrainingConfig as StrategyTraining } from '../../../trading/index.ts'
+import type { TrainingConfig as StrategyTraining, TrainingOptionKey, TrainingOptionSource } from '../../../trading/index.ts'
 import { envNumber } from '../../../runtime/protocol/index.ts'
 
 export type LossName = StrategyTraining['loss']
@@ -44,13 +44,52 @@ export interface LoopOverrides {
   batch_size?: number
 }
 
-/** KTRDR's trainer hard-codes Adam(weight_decay=1e-4) for classification (docs/domain.md#optimisation). */
+/** KTRDR's trainer hard-codes Adam(weight_decay=1e-4) for classification when the strategy sets none (docs/domain.md#optimisation). */
 export const DEFAULT_WEIGHT_DECAY = 1e-4
+
+/** Where a setting of the loop came from: the invocation's input, else the strategy (docs/decisions.md#model-training). */
+export type LoopSettingSource = 'input' | TrainingOptionSource
+
+/** Input > strategy (training, then model.training) > default, per setting the strategy can carry. */
+export function loopSettingSources(
+  training: Pick<StrategyTraining, 'sources'>,
+  overrides: LoopOverrides = {},
+): Record<TrainingOptionKey, LoopSettingSource> {
+  const out = { ...training.sources } as Record<TrainingOptionKey, LoopSettingSource>
+  if (overrides.epochs !== undefined) out.epochs = 'input'
+  if (overrides.batch_size !== undefined) out.batch_size = 'input'
+  return out
+}
+
+const SOURCE_WORDS: Record<LoopSettingSource, string> = {
+  input: 'input',
+  training: 'strategy training',
+  'model.training': 'strategy model.training',
+  default: 'default',
+}
+
+/** One log line: every strategy-settable value the loop runs with and who set it. */
+export function describeLoopSettings(config: LoopConfig, sources: Record<TrainingOptionKey, LoopSettingSource>): string {
+  const es = config.early_stopping
+  const lr = config.lr_scheduler
+  const shown: Record<TrainingOptionKey, string> = {
+    epochs: String(config.epochs),
+    batch_size: String(config.batch_size),
+    learning_rate: String(config.learning_rate),
+    optimizer: config.optimizer,
+    weight_decay: String(config.weight_decay),
+    gradient_clip: config.gradient_clip ? String(config.gradient_clip) : 'off',
+    early_stopping: es ? `patience ${es.patience} min_delta ${es.min_delta} on ${es.monitor}` : 'off',
+    lr_scheduler: lr ? lr.type : 'off',
+  }
+  const parts = (Object.keys(shown) as TrainingOptionKey[]).map((k) => `${k} ${shown[k]} (${SOURCE_WORDS[sources[k]]})`)
+  return `Training settings: ${parts.join(', ')}`
+}
 
 export function resolveLoopConfig(
   training: StrategyTraining,
   outputKind: 'classification' | 'regression',
-  options: { weightDecayGiven?: boolean; overrides?: LoopOverrides; env?: NodeJS.ProcessEnv } = {},
+  options: { overrides?: LoopOverrides; env?: NodeJS.ProcessEnv } = {},
 ): LoopConfig {
   const env = options.env ?? process.env
   const o = options.overrides ?? {}
@@ -76,7 +115,7 @@ export function resolveLoopConfig(
     // adamw = adam here: weight decay is always decoupled.
     optimizer: training.optimizer === 'adamw' ? 'adam' : training.optimizer,
     // KTRDR forces weight decay off for regression; kept.
-    weight_decay: regression ? 0 : options.weightDecayGiven ? training.weight_decay : DEFAULT_WEIGHT_DECAY,
+    weight_decay: regression ? 0 : training.sources.weight_decay !== 'default' ? training.weight_decay : DEFAULT_WEIGHT_DECAY,
     gradient_clip: training.gradient_clip ?? 0,
     early_stopping: es && es.enabled ? { patience: es.patience, min_delta: es.min_delta, monitor: es.monitor } : null,
     lr_scheduler,

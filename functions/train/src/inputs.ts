@@ -11,26 +11,33 @@ export interface StrategySource {
   /** The YAML as a plain object, with the invocation's symbol/timeframe overrides applied. */
   doc: Record<string, unknown>
   strategy: ResolvedStrategy
-  /** Whether the YAML sets training.weight_decay itself (else KTRDR's 1e-4 applies). */
-  weightDecayGiven: boolean
+}
+
+export interface StrategyText {
+  yaml: string
+  /** The registered name (file name without extension) when read from the mount; inline YAML has none. */
+  name?: string
 }
 
 /** The function reads strategies only from the `strategies` mount (the gateway/CLI stores them there). */
-export async function readStrategyYaml(strategies: Storage, input: Pick<TrainInput, 'strategy_yaml' | 'strategy_name'>): Promise<string> {
-  if (input.strategy_yaml) return input.strategy_yaml
+export async function readStrategyYaml(
+  strategies: Storage,
+  input: Pick<TrainInput, 'strategy_yaml' | 'strategy_name'>,
+): Promise<StrategyText> {
+  if (input.strategy_yaml) return { yaml: input.strategy_yaml }
   const stored = await findStoredStrategy(strategies, input.strategy_name!)
   if (!stored) throw strategyNotFound(input.strategy_name!)
-  return stored.yaml
+  return { yaml: stored.yaml, name: stored.name }
 }
 
 /**
  * Parses and resolves the strategy after applying `symbols` / `timeframes` overrides to the
- * YAML document, so the strategy parser validates the combination as a whole.
+ * YAML document, so the strategy parser validates the combination as a whole. A strategy read by
+ * name resolves to that name (docs/decisions.md#one-name-per-strategy): its model folder.
  */
-export function resolveStrategySource(yaml: string, input: Pick<TrainInput, 'symbols' | 'timeframes'>): StrategySource {
-  const { doc, strategy } = resolveTrainingStrategy(yaml, input)
-  const training = doc.training as Record<string, unknown> | undefined
-  return { yaml, doc, strategy, weightDecayGiven: training?.weight_decay !== undefined }
+export function resolveStrategySource(yaml: string, input: Pick<TrainInput, 'symbols' | 'timeframes'>, name?: string): StrategySource {
+  const { doc, strategy } = resolveTrainingStrategy(yaml, input, name)
+  return { yaml, doc, strategy }
 }
 
 export interface LoadedData {

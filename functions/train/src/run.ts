@@ -10,7 +10,7 @@ import type { ModelMetadata, ModelOutputType } from '../../../trading/model/inde
 import { resolveModelSpec } from '../../../trading/model/index.ts'
 import { tf } from '../../../trading/model/index.ts'
 import { loadCheckpoint, readCheckpointManifest, removeCheckpoint, saveCheckpoint } from './checkpoint.ts'
-import { resolveLoopConfig } from './config.ts'
+import { describeLoopSettings, loopSettingSources, resolveLoopConfig } from './config.ts'
 import { prepareTrainingSet, type PreparedSet, type SymbolData } from './dataset.ts'
 import { loadTrainingBars, readStrategyYaml, resolveStrategySource } from './inputs.ts'
 import { evaluateSplit } from './evaluate.ts'
@@ -59,9 +59,14 @@ export async function runTraining(input: TrainInput, ctx: FunctionContext): Prom
     ctx.progress({ percentage, current_step, context })
 
   progress(0, 'Loading strategy')
-  const yaml = await readStrategyYaml(ctx.storage.strategies, input)
-  const source = resolveStrategySource(yaml, input)
+  const { yaml, name } = await readStrategyYaml(ctx.storage.strategies, input)
+  const source = resolveStrategySource(yaml, input, name)
   const { strategy } = source
+  const yamlName = (source.doc.name as unknown) ?? null
+  if (name !== undefined && yamlName !== name)
+    logger.info(
+      `Strategy ${name}: its YAML says name: ${JSON.stringify(yamlName)}; the file name is its name, so the model goes under ${name}/`,
+    )
   const td = strategy.training_data
   const range = {
     start: input.start_date ?? td.start_date ?? td.date_range?.start,
@@ -90,10 +95,10 @@ export async function runTraining(input: TrainInput, ctx: FunctionContext): Prom
   const outputKind = strategy.decisions.output_format
   const outputType: ModelOutputType = labelCfg.source === 'context' ? 'context_classification' : outputKind
   const numClasses = symbolData[0].labels.numClasses
-  const loopConfig = resolveLoopConfig(strategy.training, outputKind, {
-    weightDecayGiven: source.weightDecayGiven,
-    overrides: { epochs: input.epochs, checkpoint_every: input.checkpoint_every, batch_size: input.batch_size },
-  })
+  const overrides = { epochs: input.epochs, checkpoint_every: input.checkpoint_every, batch_size: input.batch_size }
+  const loopConfig = resolveLoopConfig(strategy.training, outputKind, { overrides })
+  const settingSources = loopSettingSources(strategy.training, overrides)
+  logger.info(describeLoopSettings(loopConfig, settingSources))
   const spec = resolveModelSpec(strategy.model, {
     inputSize: strategy.resolved_features.length,
     outputSize: outputKind === 'regression' ? 1 : numClasses,
@@ -246,7 +251,12 @@ export async function runTraining(input: TrainInput, ctx: FunctionContext): Prom
       strategy_yaml: yaml,
       decisions: strategy.decisions as unknown as Record<string, unknown>,
       labels: labelCfg as unknown as Record<string, unknown>,
-      training: { ...loopConfig, class_weights: loop.classWeights ? Array.from(loop.classWeights) : null, training_path: loop.path },
+      training: {
+        ...loopConfig,
+        settings_from: settingSources,
+        class_weights: loop.classWeights ? Array.from(loop.classWeights) : null,
+        training_path: loop.path,
+      },
       training_symbols: td.symbols,
       training_timeframes: td.timeframes,
       base_timeframe: td.base_timeframe,

@@ -16,6 +16,16 @@ const training = {
   gradient_clip: 1,
   optimizer: 'adam',
   weight_decay: 0,
+  sources: {
+    epochs: 'training',
+    learning_rate: 'training',
+    batch_size: 'training',
+    optimizer: 'training',
+    weight_decay: 'default',
+    gradient_clip: 'training',
+    early_stopping: 'training',
+    lr_scheduler: 'training',
+  },
 } as const
 
 const resolve = (env: NodeJS.ProcessEnv) =>

@@ -52,6 +52,16 @@ const training = {
   gradient_clip: 1,
   optimizer: 'adam',
   weight_decay: 1e-4,
+  sources: {
+    epochs: 'training',
+    learning_rate: 'training',
+    batch_size: 'training',
+    optimizer: 'training',
+    weight_decay: 'training',
+    gradient_clip: 'training',
+    early_stopping: 'training',
+    lr_scheduler: 'training',
+  },
 } as const
 
 function loopConfig(over: Partial<LoopConfig>, regression = false): LoopConfig {
@@ -59,7 +69,6 @@ function loopConfig(over: Partial<LoopConfig>, regression = false): LoopConfig {
     ...resolveLoopConfig(
       { ...training, labels: { ...training.labels }, data_split: { ...training.data_split } },
       regression ? 'regression' : 'classification',
-      { weightDecayGiven: true },
     ),
     ...over,
   }

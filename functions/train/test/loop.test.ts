@@ -42,6 +42,17 @@ const baseTraining = {
   gradient_clip: 1,
   optimizer: 'adam',
   weight_decay: 0,
+  // Not set by the strategy: the trainer's 1e-4 applies.
+  sources: {
+    epochs: 'training',
+    learning_rate: 'training',
+    batch_size: 'training',
+    optimizer: 'training',
+    weight_decay: 'default',
+    gradient_clip: 'training',
+    early_stopping: 'training',
+    lr_scheduler: 'training',
+  },
 } as const
 
 function config(over: Partial<LoopConfig> = {}): LoopConfig {

@@ -125,8 +125,20 @@ describe('POST /api/v1/strategies/validate', () => {
       expect(r.status).toBe(200)
       expect(r.body.valid).toBe(true)
       expect(r.body.resolved_features).toHaveLength(6)
-      expect(r.body.warnings.length).toBeGreaterThan(0)
+      expect(r.body.warnings).toEqual([])
+      expect(r.body.notes.map((n: { path: string }) => n.path)).toEqual(['model.features', 'training.labels.label_lookahead'])
     }
+  })
+
+  it('validates {yaml, name} as the strategy registered under that name', async () => {
+    const r = await post(JSON.stringify({ yaml, name: 'my_rsi.yaml' }), 'application/json')
+    expect(r.status).toBe(200)
+    expect(r.body.notes[0]).toMatchObject({
+      path: 'name',
+      file: 'my_rsi.yaml',
+      message: expect.stringMatching(/name "v3_multi_indicator_example" differs from the file name: .* as "my_rsi"/),
+    })
+    expect((await post(JSON.stringify({ yaml, name: '../x' }), 'application/json')).status).toBe(400)
   })
 
   it('422 with located errors when invalid', async () => {
@@ -171,14 +183,61 @@ describe('PUT /api/v1/strategies/:name', () => {
       name: 'my_rsi',
       file: 'my_rsi.yaml',
       created: true,
-      strategy_name: 'v3_multi_indicator_example',
+      strategy_name: 'my_rsi',
+      renamed_from: 'v3_multi_indicator_example',
     })
     expect(created.body.resolved_features).toHaveLength(6)
-    expect(Buffer.from((await storage.strategies.getItemRaw('my_rsi.yaml')) as Uint8Array).toString('utf8')).toBe(yaml)
     const replaced = await put('my_rsi', JSON.stringify({ yaml }), 'application/json')
     expect(replaced.status).toBe(200)
     expect(replaced.body.created).toBe(false)
     expect((await get('/api/v1/strategies/my_rsi/features')).body.data.count).toBe(6)
+  })
+
+  it('one name per strategy: the file name; a differing YAML name is rewritten in place, with a warning saying so', async () => {
+    const { status, body } = await put('v3_multi_indicator', yaml)
+    expect(status).toBe(201)
+    const line = yaml.split('\n').findIndex((l) => l.startsWith('name:')) + 1
+    expect(body.warnings).toEqual([
+      {
+        path: 'name',
+        line,
+        file: 'v3_multi_indicator.yaml',
+        message:
+          'name "v3_multi_indicator_example" was rewritten to "v3_multi_indicator", the file name it is stored under: train, backtest and the listings know it as "v3_multi_indicator"',
+      },
+    ])
+    expect(body.notes.map((n: { path: string }) => n.path)).toEqual(['model.features', 'training.labels.label_lookahead'])
+    // Only the name changed: comments and layout are the uploaded bytes.
+    const stored = Buffer.from((await storage.strategies.getItemRaw('v3_multi_indicator.yaml')) as Uint8Array).toString('utf8')
+    expect(stored).toBe(yaml.replace('name: v3_multi_indicator_example\n', 'name: v3_multi_indicator\n'))
+    const shown = (await get('/api/v1/strategies/v3_multi_indicator')).body.data
+    expect(shown).toMatchObject({ name: 'v3_multi_indicator', valid: true, warnings: [], strategy: { name: 'v3_multi_indicator' } })
+    expect(shown.notes.map((n: { path: string }) => n.path)).not.toContain('name')
+    const listed = (await get('/api/v1/strategies')).body.data.find((s: { name: string }) => s.name === 'v3_multi_indicator')
+    expect(listed).toMatchObject({ file: 'v3_multi_indicator.yaml', strategy_name: 'v3_multi_indicator', valid: true })
+    // A name that needs quoting stays a string.
+    expect((await put('1e5', yaml)).status).toBe(201)
+    const quoted = Buffer.from((await storage.strategies.getItemRaw('1e5.yaml')) as Uint8Array).toString('utf8')
+    expect(quoted).toContain('name: "1e5"\n')
+    expect((await get('/api/v1/strategies/1e5')).body.data.strategy.name).toBe('1e5')
+  })
+
+  it('a file placed in the mount by hand resolves to its file name too, with a note', async () => {
+    await storage.strategies.setItemRaw('by_hand.yaml', Buffer.from(yaml))
+    const shown = (await get('/api/v1/strategies/by_hand')).body.data
+    expect(shown.strategy.name).toBe('by_hand')
+    expect(shown.notes[0]).toMatchObject({ path: 'name', message: expect.stringMatching(/as "by_hand"/) })
+  })
+
+  it('refuses (422, nothing stored) a name that cannot be rewritten without changing another key', async () => {
+    const aliased = yaml
+      .replace('name: v3_multi_indicator_example\n', 'name: &n v3_multi_indicator_example\n')
+      .replace('description: RSI momentum with ADX trend strength filter', 'description: *n')
+    const { status, body } = await put('aliased', aliased)
+    expect(status).toBe(422)
+    expect(body).toMatchObject({ code: 'STRATEGY_NAME_MISMATCH', details: { name: 'aliased', yaml_name: 'v3_multi_indicator_example' } })
+    expect(body.message).toMatch(/set name: aliased/)
+    expect(await storage.strategies.hasItem('aliased.yaml')).toBe(false)
   })
 
   it('refuses an invalid strategy with 422 naming the problem, and stores nothing', async () => {

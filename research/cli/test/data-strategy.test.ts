@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -36,6 +36,43 @@ describe('ktrdr strategy validate', () => {
     expect(r.stdout).toContain(`INVALID ${bad}`)
     expect(r.stdout).toContain(`${bad}:2: indicators: not a v3 strategy`)
   }, 60_000)
+})
+
+describe('ktrdr strategy validate: the shipped strategies', () => {
+  it('every example validates without a warning; notes say what has no effect and which name it registers', async () => {
+    const files = readdirSync(join(root, 'examples/strategies'))
+      .filter((f) => f.endsWith('.yaml'))
+      .map((f) => `examples/strategies/${f}`)
+    const r = await ktrdr('strategy', 'validate', ...files)
+    expect(r.code).toBe(0)
+    expect(r.stdout.match(/^OK /gm)).toHaveLength(files.length)
+    expect(r.stdout).not.toMatch(/warning/)
+    expect(r.stdout).toMatch(/OK +examples\/strategies\/regression_example_v3.yaml \(regression_example_v3: \d+ features\)/)
+    expect(r.stdout).toMatch(
+      /note +examples\/strategies\/regression_example_v3.yaml:\d+: name: name "regression_example" differs from the file name: the strategy is stored, trained and listed as "regression_example_v3"/,
+    )
+    expect(r.stdout).toMatch(/note +examples\/strategies\/v3_multi_indicator.yaml:\d+: model.features: /)
+  }, 60_000)
+})
+
+describe('ktrdr indicators', () => {
+  it('lists every indicator, shows one with its params and aliases, prints JSON, and names an unknown one', async () => {
+    const list = await ktrdr('indicators')
+    expect(list.code).toBe(0)
+    expect(list.stdout).toMatch(
+      /^macd +Moving Average Convergence Divergence +fast_period=12 slow_period=26 signal_period=9 source=close +line, signal, histogram$/m,
+    )
+    expect(list.stdout).toMatch(/31 indicators/)
+    const one = await ktrdr('indicators', 'MACD')
+    expect(one.stdout).toMatch(/^fast_period +int +12 +\[1\.\.100\] +fast$/m)
+    expect(one.stdout).toMatch(/outputs: line \(primary/)
+    const json = JSON.parse((await ktrdr('indicators', 'bbands', '--json')).stdout)
+    expect(json).toMatchObject({ type: 'bollingerbands', outputs: ['upper', 'middle', 'lower'], min_bars: 20 })
+    expect(json.params[1]).toMatchObject({ name: 'multiplier', type: 'number', default: 2, min: 0, max: 10, exclusive_min: true })
+    const unknown = await ktrdr('indicators', 'macdd')
+    expect(unknown.code).toBe(1)
+    expect(unknown.stderr).toMatch(/unknown indicator type 'macdd'; did you mean 'macd'\?/)
+  }, 120_000)
 })
 
 describe('ktrdr data', () => {

@@ -4,7 +4,17 @@ import { researchPack } from '../../pack.ts'
 
 describe('research pack commands', () => {
   it('each loads with the name and description the pack lists for it', async () => {
-    expect(Object.keys(researchPack.commands ?? {})).toEqual(['data', 'strategy', 'demo', 'report', 'compare', 'model', 'llm', 'research'])
+    expect(Object.keys(researchPack.commands ?? {})).toEqual([
+      'data',
+      'strategy',
+      'indicators',
+      'demo',
+      'report',
+      'compare',
+      'model',
+      'llm',
+      'research',
+    ])
     for (const [name, command] of Object.entries(researchPack.commands ?? {})) {
       const loaded = await command.load()
       const meta = await (typeof loaded.meta === 'function' ? loaded.meta() : loaded.meta)

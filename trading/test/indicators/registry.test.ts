@@ -89,12 +89,32 @@ describe('resolveIndicatorParams (docs/domain.md#indicator-entries, with the sil
     expect(resolveIndicatorParams('ema', {}).params).toEqual({ period: 20, source: 'close', adjust: true })
   })
   it('warns about unknown params with a suggestion, and the default applies', () => {
-    const r = resolveIndicatorParams('macd', { fast: 12, slow: 30, signal: 9 })
+    const r = resolveIndicatorParams('macd', { fast_periods: 5, slow_len: 30, signal_period: 9 })
     expect(r.errors).toEqual([])
-    expect(r.params.slow_period).toBe(26)
-    expect(r.warnings.map((w) => w.param)).toEqual(['fast', 'slow', 'signal'])
-    expect(r.warnings[0].message).toMatch(/unknown param 'fast' for macd; did you mean 'fast_period'\?/)
-    expect(r.warnings[1].message).toMatch(/did you mean 'slow_period'/)
+    expect(r.params).toMatchObject({ fast_period: 12, slow_period: 26 })
+    expect(r.warnings.map((w) => w.param)).toEqual(['fast_periods', 'slow_len'])
+    expect(r.warnings[0].message).toMatch(/unknown param 'fast_periods' for macd; did you mean 'fast_period'\?/)
+    expect(r.warnings[0].message).toMatch(/accepted: fast_period \(or fast\), slow_period \(or slow\)/)
+    expect(r.warnings[1].message).toMatch(/did you mean 'slow'/)
+  })
+  it("applies MACD's fast/slow/signal as fast_period/slow_period/signal_period (the shipped v3 spelling)", () => {
+    const bars = randomBars(120, 3)
+    const r = resolveIndicatorParams('macd', { fast: 5, slow: 30, signal: 4 })
+    expect(r.warnings).toEqual([])
+    expect(r.errors).toEqual([])
+    expect(r.params).toEqual({ fast_period: 5, slow_period: 30, signal_period: 4, source: 'close' })
+    const viaAlias = computeIndicator('macd', { fast: 5, slow: 30, signal: 4 }, bars)
+    const canonical = computeIndicator('macd', { fast_period: 5, slow_period: 30, signal_period: 4 }, bars)
+    expect(Array.from(viaAlias.line)).toEqual(Array.from(canonical.line))
+    expect(Array.from(viaAlias.line)).not.toEqual(Array.from(computeIndicator('macd', {}, bars).line))
+  })
+  it('refuses a param given under two names, and checks an alias like its param', () => {
+    expect(resolveIndicatorParams('macd', { fast: 5, fast_period: 5 }).errors.map((e) => e.message)).toEqual([
+      "macd: 'fast' and 'fast_period' are the same param (fast_period); give it once",
+    ])
+    expect(resolveIndicatorParams('macd', { slow: 0 }).errors).toEqual([
+      { param: 'slow', message: 'macd.slow: must be in [1..200] (got 0)' },
+    ])
   })
   it('warns about a source on an indicator that takes none (ADX)', () => {
     const r = resolveIndicatorParams('adx', { period: 14, source: 'close' })
@@ -132,18 +152,18 @@ describe('resolveIndicatorParams (docs/domain.md#indicator-entries, with the sil
     expect(resolveIndicatorParams('nope', {}).errors[0].message).toMatch(/unknown indicator type 'nope'/)
   })
   it('accepts the indicator blocks of the shipped reference strategies', () => {
-    // From strategies/*.yaml: the MACD `fast/slow/signal` spelling is the KTRDR quirk recorded in docs/decisions.md#indicators, now a warning.
-    const blocks: Array<[string, Record<string, unknown>, number]> = [
-      ['rsi', { period: 14, source: 'close' }, 0],
-      ['adx', { period: 14 }, 0],
-      ['roc', { period: 10 }, 0],
-      ['macd', { fast_period: 12, slow_period: 26, signal_period: 9 }, 0],
-      ['macd', { fast: 12, slow: 26, signal: 9 }, 3],
+    // From examples/strategies/*.yaml: both MACD spellings (docs/decisions.md#indicators) apply, without a warning.
+    const blocks: Array<[string, Record<string, unknown>]> = [
+      ['rsi', { period: 14, source: 'close' }],
+      ['adx', { period: 14 }],
+      ['roc', { period: 10 }],
+      ['macd', { fast_period: 12, slow_period: 26, signal_period: 9 }],
+      ['macd', { fast: 12, slow: 26, signal: 9 }],
     ]
-    for (const [type, p, warnings] of blocks) {
+    for (const [type, p] of blocks) {
       const r = resolveIndicatorParams(type, p)
       expect(r.errors).toEqual([])
-      expect(r.warnings).toHaveLength(warnings)
+      expect(r.warnings).toEqual([])
     }
   })
 })
@@ -173,7 +193,7 @@ describe('computeIndicator', () => {
   })
   it('passes param warnings to onWarning', () => {
     const seen: string[] = []
-    computeIndicator('macd', { fast: 5 }, bars, { onWarning: (m) => seen.push(m) })
+    computeIndicator('macd', { fastest: 5 }, bars, { onWarning: (m) => seen.push(m) })
     expect(seen).toHaveLength(1)
     expect(seen[0]).toMatch(/fast_period/)
   })
