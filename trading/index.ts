@@ -178,8 +178,10 @@ export {
 } from './design/schema.ts'
 export { compileDesign, type CompileDesignOptions, type CompiledDesign } from './design/compile.ts'
 export {
+  createHypothesesFile,
   experimentId,
   experimentKey,
+  hypothesesYaml,
   EXPERIMENT_ID_RE,
   HYPOTHESES_KEY,
   listExperimentIds,
@@ -187,6 +189,7 @@ export {
   readHypotheses,
   readMemorySummary,
   recordHypotheses,
+  settleHypotheses,
   writeExperiment,
   type ExperimentRecord,
   type Hypothesis,

@@ -67,7 +67,7 @@ native_layout() {
   fi
   run install -d -m 0755 /opt/ktrdr /data/ktrdr /models/ktrdr /srv/ktrdr
   run install -d -m 0750 -o root -g ktrdr /etc/ktrdr
-  run install -d -m 0750 -o ktrdr -g ktrdr /var/lib/ktrdr /srv/ktrdr/bundles /srv/ktrdr/results /srv/ktrdr/strategies /srv/ktrdr/checkpoints
+  run install -d -m 0750 -o ktrdr -g ktrdr /var/lib/ktrdr /srv/ktrdr/bundles /srv/ktrdr/results /srv/ktrdr/strategies /srv/ktrdr/checkpoints /srv/ktrdr/memory
 }
 
 # native_code SOURCE: copy a checkout to /opt/ktrdr unless SOURCE is /opt/ktrdr itself (deployed already).

@@ -89,7 +89,7 @@ fi
 t_exec "ct:$ctid" sh -c "id -u ktrdr >/dev/null 2>&1 || useradd --system --user-group --home-dir /var/lib/ktrdr --shell /usr/sbin/nologin ktrdr"
 t_exec "ct:$ctid" install -d -m 0755 /opt/ktrdr /data/ktrdr /models/ktrdr /srv/ktrdr
 t_exec "ct:$ctid" install -d -m 0750 -o root -g ktrdr /etc/ktrdr
-t_exec "ct:$ctid" install -d -m 0750 -o ktrdr -g ktrdr /var/lib/ktrdr /srv/ktrdr/bundles /srv/ktrdr/results /srv/ktrdr/strategies /srv/ktrdr/checkpoints
+t_exec "ct:$ctid" install -d -m 0750 -o ktrdr -g ktrdr /var/lib/ktrdr /srv/ktrdr/bundles /srv/ktrdr/results /srv/ktrdr/strategies /srv/ktrdr/checkpoints /srv/ktrdr/memory
 if [[ "$apt" == 1 ]]; then t_exec "ct:$ctid" apt-get clean; fi
 
 run pct stop "$ctid"

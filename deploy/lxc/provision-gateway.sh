@@ -81,7 +81,7 @@ net="name=eth0,bridge=$bridge,ip=$ip"
 run pct set "$ctid" --net0 "$net"
 if [[ -n "$mp_root" ]]; then
   i=0
-  for m in data:/data/ktrdr models:/models/ktrdr bundles:/srv/ktrdr/bundles results:/srv/ktrdr/results strategies:/srv/ktrdr/strategies checkpoints:/srv/ktrdr/checkpoints; do
+  for m in data:/data/ktrdr models:/models/ktrdr bundles:/srv/ktrdr/bundles results:/srv/ktrdr/results strategies:/srv/ktrdr/strategies checkpoints:/srv/ktrdr/checkpoints memory:/srv/ktrdr/memory; do
     run pct set "$ctid" "--mp$i" "$mp_root/${m%%:*},mp=${m#*:}"
     i=$((i + 1))
   done

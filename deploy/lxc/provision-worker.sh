@@ -27,7 +27,7 @@ Usage: $0 --ctid N --ip ADDR/PREFIX --api-url URL [options]
   --name-prefix P     hostname/WORKER_ID prefix (default: ktrdr-worker-bt- / -tr- / -<type>-)
   --index-base N      hostname index = ctid - N (default: 200, so CT 201 is ktrdr-worker-bt-1)
   --mp-root DIR       Proxmox-host directory holding the NFS-mounted storage (data, models, bundles,
-                      results, strategies, checkpoints): bind-mounted into each container
+                      results, strategies, checkpoints, memory): bind-mounted into each container
   --storage-url URL   hosts without NFS: every storage mount over HTTP from the gateway
                       (e.g. http://192.168.1.100:8000/api/v1/storage); DATA_DIR & co are left unset
   --set KEY=VALUE     extra host.env setting (repeatable)
@@ -91,7 +91,7 @@ fi
 API_URL="$api_url"
 
 mounts=(data:/data/ktrdr models:/models/ktrdr bundles:/srv/ktrdr/bundles results:/srv/ktrdr/results
-  strategies:/srv/ktrdr/strategies checkpoints:/srv/ktrdr/checkpoints)
+  strategies:/srv/ktrdr/strategies checkpoints:/srv/ktrdr/checkpoints memory:/srv/ktrdr/memory)
 
 workdir="$(mktemp -d)"
 trap 'rm -rf "$workdir"' EXIT
@@ -141,7 +141,7 @@ for i in "${!ids[@]}"; do
   [[ -n "$slots" ]] && settings+=("KTRDR_HOST_SLOTS=$slots")
   if [[ -n "$storage_url" ]]; then
     settings+=("KTRDR_STORAGE_URL=$storage_url" '!DATA_DIR' '!MODELS_DIR' '!KTRDR_BUNDLES_DIR'
-      '!KTRDR_RESULTS_DIR' '!KTRDR_STRATEGIES_DIR' '!KTRDR_CHECKPOINTS_DIR')
+      '!KTRDR_RESULTS_DIR' '!KTRDR_STRATEGIES_DIR' '!KTRDR_CHECKPOINTS_DIR' '!KTRDR_MEMORY_DIR')
   fi
   settings+=("${extra[@]}")
   envfile="$workdir/host-$ct.env"

@@ -18,6 +18,21 @@ const loopsQuery = z.object({
     .describe(`One of ${STATUSES.join(', ')}; comma-separated for several`),
   ...pageQueryShape({ limit: 50, maxLimit: 1000 }),
 })
+// A bound like invoke's wait_seconds (queue.maxWaitSeconds), so a client cannot hold a request forever.
+const loopQuery = (maxWaitSeconds: number) =>
+  z.object({
+    wait_seconds: z.coerce
+      .number({ error: `wait_seconds must be a number of seconds between 0 and ${maxWaitSeconds}` })
+      .min(0, { error: `wait_seconds must be a number of seconds between 0 and ${maxWaitSeconds}` })
+      .max(maxWaitSeconds, { error: `wait_seconds must be a number of seconds between 0 and ${maxWaitSeconds}` })
+      .default(0)
+      .describe('Answer once the loop has ended (completed, failed or cancelled), or after this many seconds'),
+    changed_after: z
+      .string()
+      .refine((v) => !Number.isNaN(Date.parse(v)), { error: 'changed_after must be a timestamp (the updated_at of a loop)' })
+      .optional()
+      .describe('With wait_seconds: answer as soon as the loop is saved with a later updated_at (its next phase), or has ended'),
+  })
 const experimentsQuery = z.object(pageQueryShape({ limit: 50, maxLimit: 1000 }))
 const hypothesesQuery = z.object({
   status: z.enum(HYPOTHESIS_STATUSES, { error: `status must be one of ${HYPOTHESIS_STATUSES.join(', ')}` }).optional(),
@@ -74,11 +89,23 @@ export default defineGatewayRoutes((router, ctx) => {
     }),
   )
 
+  const oneLoopQuery = loopQuery(ctx.options.queue.maxWaitSeconds)
   router.get(
     '/api/v1/research/:id',
+    { doc: { summary: 'One research loop; with wait_seconds, answered when it ends', tag: 'research', query: oneLoopQuery } },
     defineEventHandler(async (event) => {
       const engine = await loops
-      return { success: true, data: await view(engine, await engine.get(getRouterParam(event, 'id', { decode: true })!)) }
+      const id = getRouterParam(event, 'id', { decode: true })!
+      const { wait_seconds: wait, changed_after: after } = readQuery(event, oneLoopQuery)
+      if (!wait) return { success: true, data: await view(engine, await engine.get(id)) }
+      // Pushed at the loop's last save, like invoke's wait_seconds: a client gone away stops the wait.
+      const abort = new AbortController()
+      const res = event.node.res
+      res.once('close', () => {
+        if (!res.writableFinished) abort.abort()
+      })
+      const since = after === undefined ? undefined : Date.parse(after)
+      return { success: true, data: await view(engine, await engine.wait(id, wait * 1000, { since, signal: abort.signal })) }
     }),
   )
 

@@ -1,4 +1,3 @@
-import { setTimeout as delay } from 'node:timers/promises'
 import { defineCommand } from 'citty'
 import { apiArgs, followOperation, guard, table, useGatewayApi } from '../../runtime/cli/index.ts'
 
@@ -9,6 +8,7 @@ type Loop = {
   strategy_name: string | null
   experiment_id: string
   created_at: string
+  updated_at: string
   progress: { percentage: number; current_step: string; child?: { operation_id: string; status: string; percentage: number } | null }
   children: Record<string, string>
   gates: Record<string, { passed: boolean; bypassed: boolean; reasons: string[] } | undefined>
@@ -87,8 +87,9 @@ const start = defineCommand({
             onState: (op) => show(`[${data.phase}] ${op.progress.percentage}% of ${op.function.name}: ${op.progress.current_step ?? ''}`),
           })
         } else {
-          // Waiting for a slot (pending), or the loop recording a finished phase: nothing announces either.
-          await delay(500)
+          // Waiting for a slot (pending), or the loop recording a finished phase: the gateway answers
+          // at the loop's next save (changed_after), not a timer here.
+          await api(`/api/v1/research/${loop.operation_id}?wait_seconds=60&changed_after=${encodeURIComponent(data.updated_at)}`)
         }
       }
     }),

@@ -35,7 +35,10 @@ export async function createLoopStore(database: GatewayDatabase) {
   const parse = (r: { data: string } | undefined) => (r ? (JSON.parse(r.data) as LoopRecord) : null)
   return {
     async save(loop: LoopRecord) {
-      loop.updated_at = new Date().toISOString()
+      // Strictly increasing per loop, even for two saves in one millisecond: a client waiting for
+      // the next change (changed_after=<updated_at>) must not miss one.
+      const previous = Date.parse(loop.updated_at)
+      loop.updated_at = new Date(Number.isFinite(previous) ? Math.max(Date.now(), previous + 1) : Date.now()).toISOString()
       await sql.run(
         `INSERT INTO research_loops (id, status, phase, created_at, updated_at, data) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (id) DO UPDATE SET status = excluded.status, phase = excluded.phase, updated_at = excluded.updated_at, data = excluded.data`,

@@ -2,24 +2,28 @@ import { randomBytes } from 'node:crypto'
 import { cancelOperationTree, type GatewayRouteContext } from '../../runtime/gateway/index.ts'
 import type { Operation } from '../../runtime/protocol/index.ts'
 import {
+  createHypothesesFile,
   experimentId,
   isKtrdrError,
   KtrdrError,
-  listDatasets,
   llmModelMetaKey,
-  recordHypotheses,
+  settleHypotheses,
   TRADING_ERROR_CODES,
   TRADING_FUNCTIONS,
-  validateStrategy,
   writeExperiment,
   type ExperimentRecord,
 } from '../../trading/index.ts'
 import { backtestGate, trainingGate } from './gates.ts'
 import type { ResolvedResearchOptions } from './options.ts'
+import { experimentRecord } from './_record.ts'
 import { createLoopStore, type LoopStore } from './_store.ts'
+import { createLoopWatchers } from './_watchers.ts'
+import { createWindowResolver } from './_window.ts'
 import { PHASE_OF_CHILD, type ChildPhase, type LoopPhase, type LoopRecord, type LoopStatus, type ResearchRequest } from './_types.ts'
 
 const TERMINAL: ReadonlySet<LoopStatus> = new Set(['completed', 'failed', 'cancelled'])
+/** What a step of the state machine leaves: wait for a child, take the next step, or end the loop (saved by drive). */
+type Next = 'wait' | 'again' | 'finished'
 const isDone = (op: Operation) => op.status === 'completed' || op.status === 'failed' || op.status === 'cancelled'
 const PHASE_SPAN: Record<LoopPhase, [number, number]> = {
   designing: [0, 25],
@@ -53,6 +57,9 @@ export async function createResearchLoops(ctx: GatewayRouteContext, options: Res
   const watching = new Map<string, () => void>()
   const timers = new Map<string, NodeJS.Timeout>()
   const busy = new Map<string, Promise<void>>()
+  const waiters = createLoopWatchers()
+  const resolveWindow = createWindowResolver(ctx.storage, options.trainFraction)
+  const hypotheses = createHypothesesFile(ctx.storage.memory)
   let memoryWrites: Promise<unknown> = Promise.resolve()
   let closed = false
 
@@ -75,6 +82,7 @@ export async function createResearchLoops(ctx: GatewayRouteContext, options: Res
   async function save(loop: LoopRecord) {
     loops.set(loop.operation_id, loop)
     await store.save(loop)
+    waiters.notify(loop)
   }
 
   function finishLoop(loop: LoopRecord) {
@@ -126,17 +134,22 @@ export async function createResearchLoops(ctx: GatewayRouteContext, options: Res
       const loop = loops.get(id)
       if (!loop || closed || TERMINAL.has(loop.status) || loop.status === 'pending') return
       const started = performance.now()
-      let next: 'wait' | 'again'
+      let next: Next
       try {
         next = await step(loop)
       } catch (error) {
         // Closing: the step was cut off by the database closing under it, not by the loop's own
         // fault; the next gateway resumes the loop at this phase.
         if (closed) return
-        await fail(loop, error as Error)
-        next = 'wait'
+        next = await fail(loop, error as Error)
       }
+      // Counted before the save, so the last step (the experiment record) is in the saved total.
       loop.orchestration_ms += performance.now() - started
+      if (next === 'finished') {
+        await save(loop)
+        finishLoop(loop)
+        return
+      }
       if (!TERMINAL.has(loop.status)) await save(loop)
       if (next === 'wait') return
     }
@@ -204,41 +217,7 @@ export async function createResearchLoops(ctx: GatewayRouteContext, options: Res
     await store.addTokens(day(), model, tokens)
   }
 
-  /** symbol, timeframe and the train / held-out backtest windows, from the strategy and the data. */
-  async function resolveWindow(loop: LoopRecord) {
-    const yaml = await ctx.storage.strategies.getItem(`${loop.strategy_name}.yaml`)
-    const v = validateStrategy(typeof yaml === 'string' ? yaml : String(yaml ?? ''))
-    if (!v.strategy)
-      throw new KtrdrError({
-        code: 'STRATEGY_INVALID',
-        message: `Strategy ${loop.strategy_name} is invalid`,
-      })
-    const symbol = v.strategy.training_data.symbols[0]
-    const timeframe = v.strategy.training_data.timeframes[0]
-    const [data] = await listDatasets(ctx.storage.data, { symbol, timeframe })
-    const req = loop.request
-    let trainEnd = req.training.end_date
-    let btStart = req.backtest.start_date
-    if (!trainEnd || !btStart) {
-      if (!data?.start || !data.end)
-        throw new KtrdrError({
-          code: 'DATA_NOT_FOUND',
-          message: `No ${symbol} ${timeframe} data to split into training and a held-out backtest: load or generate it first`,
-        })
-      const from = Date.parse(req.training.start_date ?? data.start)
-      const cut = new Date(from + (Date.parse(data.end) - from) * options.trainFraction)
-      trainEnd ??= day(cut)
-      btStart ??= day(new Date(Date.parse(`${trainEnd}T00:00:00Z`) + 86_400_000))
-    }
-    loop.data_window = {
-      symbol,
-      timeframe,
-      train: { start: req.training.start_date, end: trainEnd },
-      backtest: { start: btStart, end: req.backtest.end_date },
-    }
-  }
-
-  async function step(loop: LoopRecord): Promise<'wait' | 'again'> {
+  async function step(loop: LoopRecord): Promise<Next> {
     const req = loop.request
     switch (loop.phase) {
       case 'designing': {
@@ -254,10 +233,8 @@ export async function createResearchLoops(ctx: GatewayRouteContext, options: Res
           epochs: req.training.epochs,
         })
         if (!isDone(op)) return wait(loop, op)
-        if (op.status !== 'completed') {
-          await fail(loop, new Error(`design ${op.status}: ${op.error?.message ?? 'no reason given'}`), op.error?.code)
-          return 'wait'
-        }
+        if (op.status !== 'completed')
+          return fail(loop, new Error(`design ${op.status}: ${op.error?.message ?? 'no reason given'}`), op.error?.code)
         const r = obj(op.result)
         loop.results.design = {
           strategy_name: r.strategy_name,
@@ -273,11 +250,12 @@ export async function createResearchLoops(ctx: GatewayRouteContext, options: Res
         loop.strategy_name = String(r.strategy_name)
         loop.hypotheses.tested = (obj(r.memory).hypotheses as string[] | undefined) ?? []
         await countTokens(loop, 'design', String(r.model), Number(r.tokens_in ?? 0) + Number(r.tokens_out ?? 0))
+        loop.data_window = await resolveWindow(loop.strategy_name, req, r.market)
         enter(loop, 'training')
         return 'again'
       }
       case 'training': {
-        if (!loop.data_window) await resolveWindow(loop)
+        loop.data_window ??= await resolveWindow(loop.strategy_name!, req)
         const w = loop.data_window!
         const op = await childOrRefusal(loop, 'training', TRADING_FUNCTIONS.train, {
           strategy_name: loop.strategy_name,
@@ -358,10 +336,8 @@ export async function createResearchLoops(ctx: GatewayRouteContext, options: Res
           ...(req.model ? { model: req.model } : {}),
         })
         if (!isDone(op)) return wait(loop, op)
-        if (op.status !== 'completed') {
-          await fail(loop, new Error(`assess ${op.status}: ${op.error?.message ?? 'no reason given'}`), op.error?.code)
-          return 'wait'
-        }
+        if (op.status !== 'completed')
+          return fail(loop, new Error(`assess ${op.status}: ${op.error?.message ?? 'no reason given'}`), op.error?.code)
         const r = obj(op.result)
         loop.results.assess = r
         const stats = obj(r.stats)
@@ -372,91 +348,46 @@ export async function createResearchLoops(ctx: GatewayRouteContext, options: Res
         await record(loop, 'completed')
         if (TERMINAL.has(loop.status)) return 'wait' // cancelled meanwhile
         loop.status = 'completed'
-        await save(loop)
-        finishLoop(loop)
-        return 'wait'
+        return 'finished'
       }
       case 'done':
         return 'wait'
     }
   }
 
-  async function fail(loop: LoopRecord, error: Error & { code?: string }, code?: string) {
-    if (TERMINAL.has(loop.status)) return
+  async function fail(loop: LoopRecord, error: Error & { code?: string }, code?: string): Promise<Next> {
+    if (TERMINAL.has(loop.status)) return 'wait'
     loop.error = { message: error.message, ...((code ?? error.code) ? { code: code ?? error.code } : {}) }
     loop.completed_at = new Date().toISOString()
     if (loop.phase_started_at) loop.phase_ms[loop.phase] = Date.now() - Date.parse(loop.phase_started_at)
     await record(loop, 'failed').catch((e: Error) =>
       ctx.logger.warn(`Research loop ${loop.operation_id}: experiment record not written: ${e.message}`),
     )
-    if (TERMINAL.has(loop.status)) return // cancelled meanwhile
+    if (TERMINAL.has(loop.status)) return 'wait' // cancelled meanwhile
     loop.status = 'failed'
-    await save(loop)
-    finishLoop(loop)
+    return 'finished'
   }
 
-  /** The experiment record and the hypotheses, in the memory mount (one writer at a time). */
+  /**
+   * The experiment record and the hypotheses, in the memory mount (one writer at a time). The two
+   * files are independent once the new hypothesis ids are known, so they are written side by side:
+   * one atomic write's wait (write, fsync, rename) instead of two in a row.
+   */
   function record(loop: LoopRecord, status: ExperimentRecord['status']): Promise<void> {
     const write = memoryWrites.then(async () => {
       const assess = loop.results.assess ? obj(loop.results.assess) : null
-      const design = loop.results.design ? obj(loop.results.design) : null
-      const training = loop.results.training ? obj(loop.results.training) : null
-      const backtest = loop.results.backtest ? obj(loop.results.backtest) : null
-      const proposed = assess
-        ? await recordHypotheses(ctx.storage.memory, loop.experiment_id, {
+      const settled = assess
+        ? settleHypotheses(await hypotheses.read(), loop.experiment_id, {
             proposed: (assess.hypotheses as string[]) ?? [],
             tested: loop.hypotheses.tested,
             verdict: String(assess.verdict ?? ''),
           })
-        : []
-      loop.hypotheses.proposed = proposed
-      const facts = obj(assess?.facts)
-      const metrics = obj(backtest?.metrics)
-      const test = obj(training?.test_metrics)
-      const tm = obj(training?.training_metrics)
-      const rec: ExperimentRecord = {
-        id: loop.experiment_id,
-        created_at: loop.created_at,
-        status,
-        brief: loop.request.brief,
-        strategy: { name: loop.strategy_name ?? '(none)', designed: !!loop.request.brief },
-        models: {
-          design: design ? { model: String(design.model), sha256: String(design.model_sha256) } : null,
-          assess: assess ? { model: String(assess.model), sha256: String(assess.model_sha256) } : null,
-          trained: training?.model_key ? { key: String(training.model_key) } : null,
-        },
-        data_window: loop.data_window ?? {
-          symbol: null,
-          timeframe: null,
-          train: { start: null, end: null },
-          backtest: { start: null, end: null },
-        },
-        metrics: {
-          test_accuracy: num(test.test_accuracy),
-          val_accuracy: num(tm.final_val_accuracy),
-          train_accuracy: num(tm.final_train_accuracy),
-          sharpe_ratio: num(metrics.sharpe_ratio),
-          total_trades: num(metrics.total_trades),
-          win_rate: num(metrics.win_rate),
-          max_drawdown_pct: num(metrics.max_drawdown_pct),
-          total_return_pct: num(metrics.total_return_pct),
-        },
-        gates: { training: loop.gates.training ?? null, backtest: loop.gates.backtest ?? null },
-        assessment: assess
-          ? {
-              verdict: String(assess.verdict),
-              observations: (assess.observations as string[]) ?? [],
-              hypotheses: (assess.hypotheses as string[]) ?? [],
-              limitations: (assess.limitations as string[]) ?? [],
-              facts,
-            }
-          : null,
-        hypotheses: { tested: loop.hypotheses.tested, proposed },
-        operations: { parent: loop.operation_id, ...loop.children },
-        error: loop.error?.message ?? null,
-      }
-      if (loop.shortcut) (rec as ExperimentRecord & { shortcut?: string }).shortcut = loop.shortcut
-      await writeExperiment(ctx.storage.memory, rec)
+        : null
+      loop.hypotheses.proposed = settled?.added ?? []
+      await Promise.all([
+        settled && hypotheses.write(settled.hypotheses),
+        writeExperiment(ctx.storage.memory, experimentRecord(loop, status)),
+      ])
     })
     memoryWrites = write.catch(() => {})
     return write
@@ -582,6 +513,17 @@ export async function createResearchLoops(ctx: GatewayRouteContext, options: Res
       if (!loop) throw notFound(id)
       return loop
     },
+    /**
+     * The loop once it has ended (or, with `since`, once it is saved with a later updated_at), else
+     * as it is after `ms` or when `signal` aborts: answered at the save, not polled.
+     */
+    async wait(id: string, ms: number, { since, signal }: { since?: number; signal?: AbortSignal } = {}): Promise<LoopRecord> {
+      // A live loop is in memory (no await before watching it); one read from the store has ended.
+      const loop = loops.get(id) ?? (await store.get(id))
+      if (!loop) throw notFound(id)
+      const changed = (l: LoopRecord) => since !== undefined && Date.parse(l.updated_at) > since
+      return waiters.waitFor(loop, ms, (l) => TERMINAL.has(l.status) || changed(l), signal)
+    },
     list: (filter: { status?: LoopStatus[]; limit: number; offset: number }) => store.list(filter),
     cancel,
     /** Live view: the phase's share of 0–100 plus the running child's own progress within it. */
@@ -619,16 +561,13 @@ export async function createResearchLoops(ctx: GatewayRouteContext, options: Res
     },
     close() {
       closed = true
+      waiters.close()
       for (const off of watching.values()) off()
       for (const t of timers.values()) clearTimeout(t)
       watching.clear()
       timers.clear()
     },
   }
-}
-
-function num(v: unknown): number | null {
-  return typeof v === 'number' && Number.isFinite(v) ? v : null
 }
 
 /** What assess needs of a training result (history and per-symbol details stay in the operation). */

@@ -187,6 +187,7 @@ describe('research loop', () => {
     const before = (await api<any>(gateway!.url, '/api/v1/research')).body.total_count
     const cases: Array<[unknown, number, string]> = [
       [{ brief: 'x', strategy: 'regime_momentum' }, 400, 'brief'],
+      [{ brief: '' }, 400, 'brief'],
       [{ brief: '   ' }, 400, 'brief'],
       [{}, 400, 'brief'],
       [{ strategy: 'no_such_strategy' }, 404, 'strategy'],
@@ -198,7 +199,7 @@ describe('research loop', () => {
     for (const [body, status, field] of cases) {
       const res = await api<any>(gateway!.url, '/api/v1/research', { body })
       expect(res.status, JSON.stringify(body)).toBe(status)
-      expect(JSON.stringify(res.body), JSON.stringify(body)).toContain(field)
+      expect(res.body.details?.field ?? JSON.stringify(res.body), JSON.stringify(body)).toContain(field)
     }
     expect((await api<any>(gateway!.url, '/api/v1/research')).body.total_count).toBe(before)
   }, 60_000)
@@ -289,6 +290,9 @@ describe('research loop', () => {
     expect(loop.children.design).toBe(designId)
     const children = (await api<{ data: Operation[] }>(gateway!.url, `/api/v1/operations/${id}/children`)).body.data
     expect(children.filter((c) => c.function.name === 'design')).toHaveLength(1)
+    // Only design was re-queued: every later phase ran once, on its first attempt.
+    expect(children.map((c) => c.function.name).sort()).toEqual(['assess', 'backtest', 'design', 'train'])
+    for (const c of children.filter((c) => c.function.name !== 'design')) expect(c.attempts, c.function.name).toBe(1)
   }, 600_000)
 
   it('budget: tokens per model per day; past it new loops get 429 naming the budget', async () => {

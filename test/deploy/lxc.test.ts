@@ -53,7 +53,7 @@ describe.skipIf(!!skipReason)(
       symlinkSync(join(LXC, 'pct-shim.sh'), join(dir, 'bin/pct'))
       // Storage the way the Proxmox node would have NFS mounted: containers get bind mounts.
       const nfs = join(dir, 'nfs')
-      for (const m of ['data', 'models', 'bundles', 'results', 'strategies', 'checkpoints']) {
+      for (const m of ['data', 'models', 'bundles', 'results', 'strategies', 'checkpoints', 'memory']) {
         mkdirSync(join(nfs, m), { recursive: true })
         chmodSync(join(nfs, m), 0o1777)
       }
@@ -83,6 +83,7 @@ describe.skipIf(!!skipReason)(
         KTRDR_RESULTS_DIR: 'results',
         KTRDR_STRATEGIES_DIR: 'strategies',
         KTRDR_CHECKPOINTS_DIR: 'checkpoints',
+        KTRDR_MEMORY_DIR: 'memory',
       }
       execFileSync('bash', [
         join(LXC, 'render-env.sh'),

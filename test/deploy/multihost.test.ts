@@ -84,6 +84,7 @@ describe.skipIf(!!skipReason)(`multi-host cluster in network namespaces${skipRea
         KTRDR_RESULTS_DIR: 'results',
         KTRDR_STRATEGIES_DIR: 'strategies',
         KTRDR_CHECKPOINTS_DIR: 'checkpoints',
+        KTRDR_MEMORY_DIR: 'memory',
       }
       const storage = Object.fromEntries(Object.entries(mounts).map(([k, m]) => [k, join(nfs, m)]))
 

@@ -86,7 +86,7 @@ describe('create-template.sh', () => {
       'exec sh -c id -u ktrdr >/dev/null 2>&1 || useradd --system --user-group --home-dir /var/lib/ktrdr --shell /usr/sbin/nologin ktrdr',
       'exec install -d -m 0755 /opt/ktrdr /data/ktrdr /models/ktrdr /srv/ktrdr',
       'exec install -d -m 0750 -o root -g ktrdr /etc/ktrdr',
-      'exec install -d -m 0750 -o ktrdr -g ktrdr /var/lib/ktrdr /srv/ktrdr/bundles /srv/ktrdr/results /srv/ktrdr/strategies /srv/ktrdr/checkpoints',
+      'exec install -d -m 0750 -o ktrdr -g ktrdr /var/lib/ktrdr /srv/ktrdr/bundles /srv/ktrdr/results /srv/ktrdr/strategies /srv/ktrdr/checkpoints /srv/ktrdr/memory',
       'exec apt-get clean',
       'stop 900',
       'snapshot 900 template-base --description KTRDR base: Debian 12, Node.js 20, ktrdr user, /opt/ktrdr',
@@ -249,7 +249,9 @@ describe('provision-worker.sh (5 workers)', () => {
     expect(r.code, r.stderr).toBe(0)
     const env = ctFile(sb, 210, '/etc/ktrdr/host.env')!
     expect(env).toMatch(/^KTRDR_STORAGE_URL=http:\/\/10\.213\.1\.100:8000\/api\/v1\/storage$/m)
-    expect(env).not.toMatch(/^(DATA_DIR|MODELS_DIR|KTRDR_BUNDLES_DIR|KTRDR_RESULTS_DIR|KTRDR_STRATEGIES_DIR|KTRDR_CHECKPOINTS_DIR)=/m)
+    expect(env).not.toMatch(
+      /^(DATA_DIR|MODELS_DIR|KTRDR_BUNDLES_DIR|KTRDR_RESULTS_DIR|KTRDR_STRATEGIES_DIR|KTRDR_CHECKPOINTS_DIR|KTRDR_MEMORY_DIR)=/m,
+    )
     expect(
       pctChanges()
         .filter((c) => c[0] === 'set' && c[2]?.startsWith('--mp'))
@@ -261,6 +263,7 @@ describe('provision-worker.sh (5 workers)', () => {
       ['--mp3', '/mnt/pve/ktrdr/results,mp=/srv/ktrdr/results'],
       ['--mp4', '/mnt/pve/ktrdr/strategies,mp=/srv/ktrdr/strategies'],
       ['--mp5', '/mnt/pve/ktrdr/checkpoints,mp=/srv/ktrdr/checkpoints'],
+      ['--mp6', '/mnt/pve/ktrdr/memory,mp=/srv/ktrdr/memory'],
     ])
   })
 

@@ -23,6 +23,8 @@ export interface DesignAttempt {
 export interface DesignResult {
   strategy_name: string
   yaml: string
+  /** The market the strategy trains on (its first symbol and timeframe): the loop's data window needs no second validation. */
+  market: { symbol: string; timeframe: string }
   resolved_features: string[]
   attempts: DesignAttempt[]
   attempt_count: number
@@ -178,6 +180,10 @@ export async function runDesign(input: DesignInput, ctx: FunctionContext): Promi
     return {
       strategy_name: name,
       yaml: compiled.yaml,
+      market: {
+        symbol: compiled.validation.strategy!.training_data.symbols[0],
+        timeframe: compiled.validation.strategy!.training_data.timeframes[0],
+      },
       resolved_features: compiled.validation.resolved_features,
       attempts,
       attempt_count: attempt,

@@ -54,6 +54,7 @@ describe('design', () => {
       { storage, host: host(), operationId: 'op_agent_design_20260101_101500_ab12cd34' },
     )
     expect(result.strategy_name).toBe('design_20260101_101500_ab12cd34')
+    expect(result.market).toEqual({ symbol: 'EURUSD', timeframe: '1h' })
     expect(result.model).toBe('tiny')
     expect(result.model_sha256).toBe(ref.sha256)
     expect(result.tokens_in).toBeGreaterThan(50)

@@ -34,6 +34,7 @@ export function fakeOutcome(results: FakeResults = {}) {
         return {
           result: {
             strategy_name: 'fake_strategy',
+            market: { symbol: 'EURUSD', timeframe: '1h' },
             attempt_count: 1,
             model: 'fake-llm',
             model_sha256: 'a'.repeat(64),

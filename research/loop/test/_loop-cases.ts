@@ -141,6 +141,58 @@ export function describeResearchLoop(backend: LoopBackend) {
       expect(h.received.filter((r) => r.function.name === 'design')).toHaveLength(1)
     })
 
+    it('GET /api/v1/research/:id?wait_seconds answers when the loop ends, not before; bad waits are 400s naming the parameter', async () => {
+      const g = await startResearchGateway(undefined, await backend.fresh())
+      cleanups.push(() => g.close())
+      // No llm host yet: the loop cannot end until one registers, so an answer with the loop ended
+      // is one that waited for it.
+      const id = (await g.api('/api/v1/research', { body: { brief: 'wait for me' } })).body.operation_id
+      await until(async () => (await loopOf(g, id)).children.design as string | undefined)
+      expect((await g.api(`/api/v1/research/${id}?wait_seconds=0`)).body.data.status).toBe('running')
+      const waited = g.api<{ data: any }>(`/api/v1/research/${id}?wait_seconds=60`)
+      // changed_after: answered at the loop's next save (here: design done), not only at its end.
+      const since = (await loopOf(g, id)).updated_at
+      const changed = g.api<{ data: any }>(`/api/v1/research/${id}?wait_seconds=60&changed_after=${encodeURIComponent(since)}`)
+      const h = await startFakeLlmHost(g.url, 'llm-1')
+      cleanups.push(() => h.close())
+      const next = (await changed).body.data
+      expect(next.updated_at > since).toBe(true)
+      const res = await waited
+      expect(res.status).toBe(200)
+      expect(res.body.data).toMatchObject({ operation_id: id, status: 'completed', phase: 'done' })
+      // An ended loop answers at once, whatever the wait.
+      expect((await g.api(`/api/v1/research/${id}?wait_seconds=60`)).body.data.status).toBe('completed')
+      for (const [query, field] of [
+        ['wait_seconds=soon', 'wait_seconds'],
+        ['wait_seconds=-1', 'wait_seconds'],
+        ['wait_seconds=100000', 'wait_seconds'],
+        ['wait_seconds=1&changed_after=yesterday', 'changed_after'],
+      ]) {
+        const bad = await g.api(`/api/v1/research/${id}?${query}`)
+        expect(bad.status, query).toBe(400)
+        expect(bad.body.details?.field, query).toBe(field)
+      }
+      expect((await g.api('/api/v1/research/op_agent_research_nope?wait_seconds=5')).status).toBe(404)
+    })
+
+    it('orchestration_ms counts the loop’s last step: the experiment record and hypotheses it writes', async () => {
+      const g = await cluster()
+      // A slow memory mount (each write takes ≥ 1 s): the record's time must show in the loop's own time.
+      const memory = g.gateway.services.storage.memory
+      const setItem = memory.setItem.bind(memory)
+      const writes: number[] = []
+      memory.setItem = (async (key: string, value: string) => {
+        const started = performance.now()
+        await new Promise((resolve) => setTimeout(resolve, 1000))
+        await setItem(key, value)
+        writes.push(performance.now() - started)
+      }) as typeof memory.setItem
+      const loop = await finished(g, (await g.api('/api/v1/research', { body: { brief: 'slow disk' } })).body.operation_id)
+      expect(loop.status).toBe('completed')
+      expect(writes).toHaveLength(2)
+      expect(loop.orchestration_ms).toBeGreaterThanOrEqual(Math.max(...writes))
+    })
+
     it('cancel: the loop and its pending child; 400 once finished', async () => {
       const g = await startResearchGateway(undefined, await backend.fresh())
       cleanups.push(() => g.close())
