@@ -10,7 +10,7 @@ export const researchPack = defineKtrdrPack({
   routes: async () => [...(await import('./api/index.ts')).researchRoutes, ...(await import('./ui/index.ts')).dashboardRoutes],
   commands: {
     data: {
-      description: 'Market data cache: list, show, import, generate, resample',
+      description: 'Market data cache: list, show, import, generate, resample (local, or a cluster with --url)',
       load: () => import('./cli/data.ts').then((m) => m.default),
     },
     strategy: { description: 'v3 strategy grammar tools', load: () => import('./cli/strategy.ts').then((m) => m.default) },

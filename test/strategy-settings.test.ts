@@ -4,9 +4,8 @@
 import { createConsola, type LogObject } from 'consola'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runFunctionInProcess } from '../runtime/function/index.ts'
-import { generateSyntheticSeries, saveBars } from '../trading/index.ts'
+import { generateSyntheticSeries, resolveModelRef, saveBars } from '../trading/index.ts'
 import train from '../functions/train/index.ts'
-import { resolveModelRef } from '../functions/backtest/src/model-ref.ts'
 import { tempStorage, type TempStorage } from './kit/index.ts'
 
 let temp: TempStorage

@@ -38,6 +38,11 @@ export const TRADING_ERROR_CODES = defineErrorCodes({
   },
   DATA_INVALID_PRESET: { status: 400, retryable: false, description: 'Unknown synthetic preset: use forex or equity.' },
   DATA_INVALID_STRUCTURE: { status: 400, retryable: false, description: 'Unknown synthetic structure: use none or trend_regimes.' },
+  DATA_EXISTS: {
+    status: 409,
+    retryable: false,
+    description: 'Bars are already stored under the symbol and timeframe: generating or resampling replaces them only with --force.',
+  },
   DATA_UNKNOWN_LAYOUT: { status: 400, retryable: false, description: 'An imported CSV has none of the supported column layouts.' },
   MULTI_TF_INSUFFICIENT_COVERAGE: {
     status: 422,

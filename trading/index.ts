@@ -31,6 +31,8 @@ export {
   type ModelTagRecord,
   type SymbolSet,
 } from './layout.ts'
+// Which stored model a backtest request means (no tfjs: the gateway's checks use it too)
+export { resolveModelKey, resolveModelRef } from './model-ref.ts'
 
 // The model catalogue: versions by symbol set, latest pointers, tags, and references to them
 // (`<strategy>/<tf>_latest`, `<strategy>@<tag>`), without tfjs
@@ -94,6 +96,7 @@ export {
 export { formatIsoSeconds, parseDateInput } from './data/_time.ts'
 export { importVendorCsv, detectVendorLayout, checkBarSpacing, type VendorLayout, type ImportResult } from './data/import.ts'
 export { resampleSeries, sessionFor, SESSION_CALENDARS, type SessionCalendar } from './data/resample.ts'
+export { importCsvToStore, refuseOverwrite, storeSyntheticSeries, type StoredImport, type StoredSynthetic } from './data/write.ts'
 export { mulberry32, createRng } from './rng.ts'
 export {
   generateSyntheticSeries,
@@ -106,6 +109,8 @@ export {
 // Strategy grammar
 export { STRATEGY_LIMITS } from './strategy/limits.ts'
 export { validateStrategy, resolveStrategy, formatStrategyIssue, type ParseStrategyOptions } from './strategy/parse.ts'
+export { findStoredStrategy, strategyNotFound } from './strategy/store.ts'
+export { resolveTrainingStrategy, type TrainingOverrides } from './strategy/overrides.ts'
 export type * from './strategy/types.ts'
 export {
   STRATEGY_NAME_RE,

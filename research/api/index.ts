@@ -5,6 +5,8 @@ import chartsRoutes from './charts.ts'
 import compareRoutes from './compare.ts'
 import compatRoutes from './compat.ts'
 import dataRoutes from './data.ts'
+import dataWriteRoutes from './data-write.ts'
+import invokeChecks from './invoke-checks.ts'
 import modelCompareRoutes from './model-compare.ts'
 import modelTagsRoutes from './model-tags.ts'
 import modelsRoutes from './models.ts'
@@ -14,13 +16,16 @@ import strategiesRoutes from './strategies.ts'
 import trainingsRoutes from './trainings.ts'
 
 /**
- * Cached market data and strategies (read/write), the deployment guide's endpoints mapped onto the
- * trading functions, and read-only views of what they wrote: results, models, training performance,
- * timeframes and symbols; model tags; what the dashboard and `ktrdr report`/`compare` draw (decimated charts, comparisons).
+ * Cached market data and strategies (read/write), the trading functions' input checks (before the
+ * 202), the deployment guide's endpoints mapped onto the trading functions, and read-only views of
+ * what they wrote: results, models, training performance, timeframes and symbols; model tags; what
+ * the dashboard and `ktrdr report`/`compare` draw (decimated charts, comparisons).
  */
 export const researchRoutes: GatewayRoutes[] = [
+  invokeChecks,
   compatRoutes,
   dataRoutes,
+  dataWriteRoutes,
   strategiesRoutes,
   resultsRoutes,
   modelCompareRoutes,
@@ -32,3 +37,6 @@ export const researchRoutes: GatewayRoutes[] = [
   chartsRoutes,
   compareRoutes,
 ]
+
+/** The trading functions' input checks alone (tests that send stand-in inputs to fake hosts leave them out). */
+export { default as researchInvokeChecks } from './invoke-checks.ts'

@@ -1,49 +1,66 @@
 import { readFile } from 'node:fs/promises'
 import { defineCommand } from 'citty'
+import { guard, UsageError, useGatewayApi } from '../../runtime/cli/index.ts'
 import { createKtrdrStorage } from '../../storage/index.ts'
 import {
-  SYNTHETIC_GENERATOR,
   formatIsoSeconds,
-  generateSyntheticSeries,
-  importVendorCsv,
+  importCsvToStore,
+  isKtrdrError,
   listDatasets,
   loadBars,
   readMeta,
+  refuseOverwrite,
   resampleSeries,
   saveBars,
   sessionFor,
   SESSION_CALENDARS,
   sliceSeries,
+  storeSyntheticSeries,
+  type DataIssue,
+  type DatasetInfo,
   type SessionCalendar,
+  type StoredImport,
+  type StoredSynthetic,
   type SyntheticPreset,
 } from '../../trading/index.ts'
 
-/** Prints the error's message and exits non-zero: bad input is never a stack trace. */
-async function guard(fn: () => Promise<void>): Promise<void> {
-  try {
-    await fn()
-  } catch (error) {
-    console.error(`error: ${(error as Error).message}`)
-    process.exitCode = 1
-  }
-}
-
 const storageArgs = {
   'data-dir': { type: 'string', description: 'Data directory (default: DATA_DIR / KTRDR_DATA_DIR / ./.ktrdr/data)' },
+  url: {
+    type: 'string',
+    description: "A gateway's URL: use that cluster's data through its API (with KTRDR_API_TOKEN) instead of a local directory",
+  },
 } as const
+
+type Gateway = ReturnType<typeof useGatewayApi>
+
+/** The gateway client when --url is given: the data then travels over the API, not through a local folder. */
+function remote(url: string | undefined): Gateway | null {
+  if (url !== undefined && !url) throw new UsageError('--url needs a gateway URL, e.g. http://192.168.1.100:8000')
+  return url ? useGatewayApi(url) : null
+}
+
+const dataPath = (symbol: string, timeframe: string) => `/api/v1/data/${encodeURIComponent(symbol)}/${encodeURIComponent(timeframe)}`
 
 async function useDataStorage(dir?: string) {
   return createKtrdrStorage(dir ? { mounts: { data: { driver: 'fs', base: dir } } } : {})
 }
 
-/** Stored bars are only ever replaced on purpose: generated or derived data must not overwrite a dataset by accident. */
-async function refuseOverwrite(storage: Awaited<ReturnType<typeof useDataStorage>>, symbol: string, timeframe: string, force: boolean) {
-  if (force) return
-  const [existing] = await listDatasets(storage.data, { symbol, timeframe })
-  if (!existing) return
-  throw new Error(
-    `${existing.key} already holds ${existing.bars} ${existing.synthetic ? 'SYNTHETIC ' : ''}bars (${existing.start} → ${existing.end}): pass --force to replace them; nothing was written`,
-  )
+/**
+ * The gateway's dataset entries, every page of the list envelope, shaped like listDatasets' (the
+ * synthetic markers back in `meta`).
+ */
+async function remoteDatasets(api: Gateway, query: { symbol?: string; timeframe?: string } = {}): Promise<DatasetInfo[]> {
+  type Entry = DatasetInfo & { generator?: string; seed?: number; preset?: string }
+  const all: Entry[] = []
+  for (;;) {
+    const page = await api<{ data: Entry[]; total_count: number }>('/api/v1/data', {
+      query: { ...query, limit: 10_000, offset: all.length },
+    })
+    all.push(...page.data)
+    if (!page.data.length || all.length >= page.total_count) break
+  }
+  return all.map(({ generator, seed, preset, ...d }) => (d.synthetic ? { ...d, meta: { synthetic: true, generator, seed, preset } } : d))
 }
 
 const list = defineCommand({
@@ -51,28 +68,64 @@ const list = defineCommand({
   args: { ...storageArgs, json: { type: 'boolean', description: 'Print JSON' } },
   run: ({ args }) =>
     guard(async () => {
-      const storage = await useDataStorage(args['data-dir'])
-      try {
-        const sets = await listDatasets(storage.data)
-        if (args.json) return void console.log(JSON.stringify(sets, null, 2))
-        if (!sets.length) return void console.log('No data stored. Run `ktrdr data import`, `ktrdr data generate` or ib-fetch.')
-        console.log(['symbol', 'tf', 'start', 'end', 'bars', 'source'].join('\t'))
-        for (const s of sets)
-          console.log(
-            [
-              s.symbol,
-              s.timeframe,
-              s.start,
-              s.end,
-              s.bars,
-              s.synthetic ? `SYNTHETIC (${s.meta?.preset ?? '?'}, seed ${s.meta?.seed ?? '?'})` : 'market',
-            ].join('\t'),
-          )
-      } finally {
-        await storage.dispose()
+      const api = remote(args.url)
+      let sets: DatasetInfo[]
+      if (api) sets = await remoteDatasets(api)
+      else {
+        const storage = await useDataStorage(args['data-dir'])
+        try {
+          sets = await listDatasets(storage.data)
+        } finally {
+          await storage.dispose()
+        }
       }
+      if (args.json) return void console.log(JSON.stringify(sets, null, 2))
+      if (!sets.length) return void console.log('No data stored. Run `ktrdr data import`, `ktrdr data generate` or ib-fetch.')
+      console.log(['symbol', 'tf', 'start', 'end', 'bars', 'source'].join('\t'))
+      for (const s of sets)
+        console.log(
+          [
+            s.symbol,
+            s.timeframe,
+            s.start,
+            s.end,
+            s.bars,
+            s.synthetic ? `SYNTHETIC (${s.meta?.preset ?? '?'}, seed ${s.meta?.seed ?? '?'})` : 'market',
+          ].join('\t'),
+        )
     }),
 })
+
+interface Shown {
+  bars: number
+  start: string | null
+  end: string | null
+  synthetic: boolean
+  rows: Array<{ time: string; open: number; high: number; low: number; close: number; volume: number }>
+}
+
+/** The last `limit` bars of [start, end] from the gateway; `bars` counts the whole window. */
+async function remoteBars(api: Gateway, q: { symbol: string; timeframe: string; start?: string; end?: string; limit: number }) {
+  type Answer = { data: { dates: string[]; ohlcv: number[][]; metadata: { points: number; synthetic: boolean; start: string | null } } }
+  const query = { start_date: q.start, end_date: q.end }
+  // The window's size and first bar from one unlimited-range count, its last rows from a limited read.
+  const [window, tail] = await Promise.all([
+    q.start || q.end ? api<Answer>(dataPath(q.symbol, q.timeframe), { query }) : null,
+    api<Answer>(dataPath(q.symbol, q.timeframe), { query: { ...query, limit: q.limit } }),
+  ])
+  const whole = window ? null : (await remoteDatasets(api, { symbol: q.symbol, timeframe: q.timeframe }))[0]
+  const d = tail.data
+  return {
+    bars: window ? window.data.metadata.points : (whole?.bars ?? d.dates.length),
+    start: window ? window.data.metadata.start : (whole?.start ?? null),
+    end: d.dates.at(-1) ?? null,
+    synthetic: d.metadata.synthetic,
+    rows: d.dates.map((time, i) => {
+      const [open, high, low, close, volume] = d.ohlcv[i]
+      return { time, open, high, low, close, volume }
+    }),
+  } satisfies Shown
+}
 
 const show = defineCommand({
   meta: { name: 'show', description: 'Print bars of SYMBOL TIMEFRAME' },
@@ -87,44 +140,54 @@ const show = defineCommand({
   },
   run: ({ args }) =>
     guard(async () => {
-      const storage = await useDataStorage(args['data-dir'])
-      try {
-        const limit = args.limit === undefined ? 20 : Number(args.limit)
-        if (!Number.isInteger(limit) || limit < 1) throw new Error(`--limit must be a positive integer, got ${args.limit}`)
-        const full = await loadBars(storage.data, { symbol: args.symbol, timeframe: args.timeframe, start: args.start, end: args.end })
-        const s = full.length > limit ? sliceSeries(full, full.length - limit, full.length) : full
-        const tag = full.synthetic ? ' — SYNTHETIC data (generated, not market prices)' : ''
-        if (args.json) {
-          const rows = Array.from({ length: s.length }, (_, i) => ({
-            time: formatIsoSeconds(s.time[i]),
-            open: s.open[i],
-            high: s.high[i],
-            low: s.low[i],
-            close: s.close[i],
-            volume: s.volume[i],
-          }))
-          return void console.log(
-            JSON.stringify(
-              { symbol: args.symbol, timeframe: args.timeframe, synthetic: Boolean(full.synthetic), bars: full.length, rows },
-              null,
-              2,
-            ),
-          )
+      const limit = args.limit === undefined ? 20 : Number(args.limit)
+      if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit must be a positive integer, got ${args.limit}`)
+      const api = remote(args.url)
+      let shown: Shown
+      if (api) shown = await remoteBars(api, { symbol: args.symbol, timeframe: args.timeframe, start: args.start, end: args.end, limit })
+      else {
+        const storage = await useDataStorage(args['data-dir'])
+        try {
+          const full = await loadBars(storage.data, { symbol: args.symbol, timeframe: args.timeframe, start: args.start, end: args.end })
+          const s = full.length > limit ? sliceSeries(full, full.length - limit, full.length) : full
+          shown = {
+            bars: full.length,
+            start: full.length ? formatIsoSeconds(full.time[0]) : null,
+            end: full.length ? formatIsoSeconds(full.time[full.length - 1]) : null,
+            synthetic: Boolean(full.synthetic),
+            rows: Array.from({ length: s.length }, (_, i) => ({
+              time: formatIsoSeconds(s.time[i]),
+              open: s.open[i],
+              high: s.high[i],
+              low: s.low[i],
+              close: s.close[i],
+              volume: s.volume[i],
+            })),
+          }
+        } finally {
+          await storage.dispose()
         }
-        console.log(
-          `${args.symbol} ${args.timeframe}: ${full.length} bars ${formatIsoSeconds(full.time[0])} → ${formatIsoSeconds(full.time[full.length - 1])}${tag}`,
-        )
-        console.log(['time', 'open', 'high', 'low', 'close', 'volume'].join('\t'))
-        for (let i = 0; i < s.length; i++)
-          console.log([formatIsoSeconds(s.time[i]), s.open[i], s.high[i], s.low[i], s.close[i], s.volume[i]].join('\t'))
-      } finally {
-        await storage.dispose()
       }
+      if (args.json)
+        return void console.log(
+          JSON.stringify(
+            { symbol: args.symbol, timeframe: args.timeframe, synthetic: shown.synthetic, bars: shown.bars, rows: shown.rows },
+            null,
+            2,
+          ),
+        )
+      const tag = shown.synthetic ? ' — SYNTHETIC data (generated, not market prices)' : ''
+      console.log(`${args.symbol} ${args.timeframe}: ${shown.bars} bars ${shown.start} → ${shown.end}${tag}`)
+      console.log(['time', 'open', 'high', 'low', 'close', 'volume'].join('\t'))
+      for (const r of shown.rows) console.log([r.time, r.open, r.high, r.low, r.close, r.volume].join('\t'))
     }),
 })
 
 const importCmd = defineCommand({
-  meta: { name: 'import', description: 'Import a vendor CSV (KTRDR, Yahoo, MetaTrader, Dukascopy, epoch) as <SYMBOL>_<tf>.csv' },
+  meta: {
+    name: 'import',
+    description: 'Import a vendor CSV (KTRDR, Yahoo, MetaTrader, Dukascopy, epoch) as <SYMBOL>_<tf>.csv, locally or into a cluster (--url)',
+  },
   args: {
     file: { type: 'positional', required: true, description: 'CSV file to read' },
     symbol: { type: 'string', required: true, description: 'Symbol to store it under' },
@@ -135,26 +198,44 @@ const importCmd = defineCommand({
   run: ({ args }) =>
     guard(async () => {
       const text = await readFile(args.file, 'utf8')
-      const result = importVendorCsv(text, { symbol: args.symbol, timeframe: args.timeframe })
-      const bad = result.issues.filter((i) => /^(high|low) /.test(i.message))
-      for (const issue of result.issues) console.error(`${args.file}:${issue.line}: ${issue.message}`)
-      if (bad.length)
-        throw new Error(`${bad.length} rows break high ≥ max(open, close) / low ≤ min(open, close): fix the file; nothing was written`)
-      if (!result.series.length) throw new Error('no readable rows: nothing was written')
-      const storage = await useDataStorage(args['data-dir'])
-      try {
-        const saved = await saveBars(storage.data, result.series, { merge: args.merge, meta: { source: `import:${result.layout}` } })
-        console.log(
-          `Imported ${result.series.length} bars (${result.layout} layout${result.duplicatesDropped ? `, ${result.duplicatesDropped} duplicates dropped` : ''}${result.issues.length ? `, ${result.issues.length} unreadable rows skipped` : ''}) → ${saved.key} (${saved.bars} bars stored)`,
-        )
-      } finally {
-        await storage.dispose()
+      const lines = (issues: DataIssue[]) => {
+        for (const issue of issues) console.error(`${args.file}:${issue.line}: ${issue.message}`)
       }
+      const api = remote(args.url)
+      let stored: StoredImport
+      if (api) {
+        // PUT /api/v1/data/:symbol/:timeframe validates and stores exactly as below (importCsvToStore).
+        const res = await api<{ data: StoredImport }>(dataPath(args.symbol, args.timeframe), {
+          method: 'PUT',
+          body: text,
+          headers: { 'content-type': 'text/csv' },
+          query: { merge: args.merge ? 'true' : undefined },
+        })
+        stored = res.data
+      } else {
+        const storage = await useDataStorage(args['data-dir'])
+        try {
+          stored = await importCsvToStore(storage.data, text, { symbol: args.symbol, timeframe: args.timeframe, merge: args.merge })
+        } catch (error) {
+          const issues = isKtrdrError(error) ? (error.details as { issues?: DataIssue[] } | undefined)?.issues : undefined
+          if (issues) lines(issues)
+          throw error
+        } finally {
+          await storage.dispose()
+        }
+      }
+      lines(stored.skipped)
+      console.log(
+        `Imported ${stored.imported} bars (${stored.layout} layout${stored.duplicatesDropped ? `, ${stored.duplicatesDropped} duplicates dropped` : ''}${stored.skipped.length ? `, ${stored.skipped.length} unreadable rows skipped` : ''}) → ${stored.key} (${stored.stored} bars stored${api ? ` at ${api.base}` : ''})`,
+      )
     }),
 })
 
 const generate = defineCommand({
-  meta: { name: 'generate', description: 'Write a seeded SYNTHETIC market (regimes, volatility clustering) for demos and tests' },
+  meta: {
+    name: 'generate',
+    description: 'Write a seeded SYNTHETIC market (regimes, volatility clustering) for demos and tests, locally or into a cluster (--url)',
+  },
   args: {
     symbol: { type: 'string', required: true, description: 'Symbol to store it under' },
     timeframe: { type: 'string', required: true, description: '1m 5m 15m 30m 1h 4h 1d 1w' },
@@ -171,32 +252,32 @@ const generate = defineCommand({
     guard(async () => {
       const preset = (args.preset ?? 'forex') as SyntheticPreset
       const seed = args.seed === undefined ? 42 : Number(args.seed)
-      if (!Number.isInteger(seed)) throw new Error(`--seed must be an integer, got ${args.seed}`)
+      if (!Number.isInteger(seed)) throw new UsageError(`--seed must be an integer, got ${args.seed}`)
       const bars = args.bars === undefined ? undefined : Number(args.bars)
       const structure = (args.structure ?? 'none') as 'none' | 'trend_regimes'
-      const series = generateSyntheticSeries({
-        symbol: args.symbol,
-        timeframe: args.timeframe,
-        preset,
-        seed,
-        bars,
-        start: args.start,
-        end: args.end,
-        structure,
-      })
-      const storage = await useDataStorage(args['data-dir'])
-      try {
-        await refuseOverwrite(storage, args.symbol, args.timeframe, !!args.force)
-        const saved = await saveBars(storage.data, series, {
-          meta: { synthetic: true, generator: SYNTHETIC_GENERATOR, seed, preset, structure },
-        })
-        const meta = await readMeta(storage.data, args.symbol, args.timeframe)
-        console.log(
-          `Generated SYNTHETIC ${preset} data: ${saved.bars} bars ${formatIsoSeconds(series.time[0])} → ${formatIsoSeconds(series.time[series.length - 1])} → ${saved.key} (seed ${meta?.seed}; not market prices)`,
-        )
-      } finally {
-        await storage.dispose()
+      const request = { bars, start: args.start, end: args.end, preset, structure, seed }
+      const force = Boolean(args.force)
+      const api = remote(args.url)
+      let stored: StoredSynthetic
+      if (api) {
+        // Generated and marked synthetic on the gateway: the same seed gives the same bars there.
+        stored = (
+          await api<{ data: StoredSynthetic }>(`${dataPath(args.symbol, args.timeframe)}/generate`, {
+            method: 'POST',
+            body: { ...request, force: force || undefined },
+          })
+        ).data
+      } else {
+        const storage = await useDataStorage(args['data-dir'])
+        try {
+          stored = await storeSyntheticSeries(storage.data, { symbol: args.symbol, timeframe: args.timeframe, ...request }, { force })
+        } finally {
+          await storage.dispose()
+        }
       }
+      console.log(
+        `Generated SYNTHETIC ${preset} data: ${stored.bars} bars ${stored.start} → ${stored.end} → ${stored.key} (seed ${stored.meta.seed}; not market prices${api ? `; at ${api.base}` : ''})`,
+      )
     }),
 })
 
@@ -218,13 +299,15 @@ const resample = defineCommand({
   },
   run: ({ args }) =>
     guard(async () => {
+      if (args.url !== undefined)
+        throw new UsageError('resample reads and writes a local data directory (--data-dir); it has no --url form')
       const targets = String(args.to)
         .split(',')
         .map((t) => t.trim())
         .filter(Boolean)
-      if (!targets.length) throw new Error('--to needs at least one timeframe, e.g. --to 4h,1d')
+      if (!targets.length) throw new UsageError('--to needs at least one timeframe, e.g. --to 4h,1d')
       if (args.session !== undefined && !SESSION_CALENDARS.includes(args.session as SessionCalendar))
-        throw new Error(`--session must be one of ${SESSION_CALENDARS.join(', ')} (got ${args.session})`)
+        throw new UsageError(`--session must be one of ${SESSION_CALENDARS.join(', ')} (got ${args.session})`)
       const storage = await useDataStorage(args['data-dir'])
       try {
         const source = await loadBars(storage.data, { symbol: args.symbol, timeframe: args.from })
@@ -232,7 +315,7 @@ const resample = defineCommand({
         const session = (args.session as SessionCalendar | undefined) ?? sessionFor(meta)
         // Every target is checked before anything is written: one refusal leaves all of them as they were.
         const derived = targets.map((tf) => resampleSeries(source, tf, session))
-        for (const tf of targets) await refuseOverwrite(storage, args.symbol, tf, !!args.force)
+        for (const tf of targets) await refuseOverwrite(storage.data, args.symbol, tf, !!args.force)
         for (const series of derived) {
           const saved = await saveBars(storage.data, series, {
             meta: { ...meta, source: `resample:${args.from}`, resampled_from: args.from, session, updated_at: new Date().toISOString() },
@@ -248,6 +331,6 @@ const resample = defineCommand({
 })
 
 export default defineCommand({
-  meta: { name: 'data', description: 'Market data cache: list, show, import, generate, resample' },
+  meta: { name: 'data', description: 'Market data cache: list, show, import, generate, resample (local, or a cluster with --url)' },
   subCommands: { list, show, import: importCmd, generate, resample },
 })

@@ -4,9 +4,11 @@ import type { Operation } from '../../runtime/protocol/index.ts'
 import {
   createHypothesesFile,
   experimentId,
+  isKtrdrError,
   KtrdrError,
   llmModelMetaKey,
   settleHypotheses,
+  TRADING_ERROR_CODES,
   TRADING_FUNCTIONS,
   writeExperiment,
   type ExperimentRecord,
@@ -169,6 +171,22 @@ export async function createResearchLoops(ctx: GatewayRouteContext, options: Res
     return result.operation
   }
 
+  /**
+   * A training or backtest child, or why the gateway refused to start it: the trading functions'
+   * input checks (research/api/invoke-checks.ts) refuse before any operation exists what the
+   * function would have failed on (a model or data not stored, dates out of order). The loop takes
+   * that as it takes a child that failed: on to assessment with the reason.
+   */
+  async function childOrRefusal(loop: LoopRecord, phase: 'training' | 'backtest', fn: string, input: unknown) {
+    try {
+      return await child(loop, phase, fn, input)
+    } catch (error) {
+      if (isKtrdrError(error) && (error.code === 'INPUT_INVALID' || error.code in TRADING_ERROR_CODES) && error.statusCode < 500)
+        return { refused: `${error.code}: ${error.message}` }
+      throw error
+    }
+  }
+
   /** Wakes the loop when this child finishes (one subscription per loop). */
   function wait(loop: LoopRecord, op: Operation): 'wait' {
     watching.get(loop.operation_id)?.()
@@ -239,12 +257,17 @@ export async function createResearchLoops(ctx: GatewayRouteContext, options: Res
       case 'training': {
         loop.data_window ??= await resolveWindow(loop.strategy_name!, req)
         const w = loop.data_window!
-        const op = await child(loop, 'training', TRADING_FUNCTIONS.train, {
+        const op = await childOrRefusal(loop, 'training', TRADING_FUNCTIONS.train, {
           strategy_name: loop.strategy_name,
           ...(w.train.start ? { start_date: w.train.start } : {}),
           end_date: w.train.end,
           epochs: req.training.epochs,
         })
+        if ('refused' in op) {
+          loop.results.training = null
+          shortcut(loop, `training refused: ${op.refused}`)
+          return 'again'
+        }
         if (!isDone(op)) return wait(loop, op)
         if (op.status !== 'completed') {
           loop.results.training = null
@@ -263,7 +286,7 @@ export async function createResearchLoops(ctx: GatewayRouteContext, options: Res
       case 'backtesting': {
         const w = loop.data_window!
         const training = obj(loop.results.training)
-        const op = await child(loop, 'backtest', TRADING_FUNCTIONS.backtest, {
+        const op = await childOrRefusal(loop, 'backtest', TRADING_FUNCTIONS.backtest, {
           model_path: training.model_path,
           strategy_name: loop.strategy_name,
           symbol: w.symbol,
@@ -272,6 +295,11 @@ export async function createResearchLoops(ctx: GatewayRouteContext, options: Res
           ...(w.backtest.end ? { end_date: w.backtest.end } : {}),
           require_out_of_sample: true,
         })
+        if ('refused' in op) {
+          loop.results.backtest = null
+          shortcut(loop, `backtest refused: ${op.refused}`)
+          return 'again'
+        }
         if (!isDone(op)) return wait(loop, op)
         if (op.status !== 'completed') {
           loop.results.backtest = null

@@ -35,7 +35,7 @@ export interface HealthMonitorDeps {
  *    process closes its sockets, and a refused probe is definitive: nothing listens there.
  * 2. A heartbeat overdue (default 2.5 s) → probe it at once.
  * 3. The guide's poll: every 10 s, 5 s timeout, 3 failures → TEMPORARILY_UNAVAILABLE; unavailable
- *    for 300 s → removed.
+ *    for 300 s (from the moment it became so) → removed.
  * A host found dead is marked lost in the registry, which emits `worker:lost`; the dispatcher
  * settles its work. A dispatch that cannot reach a host (`worker:unreachable`) triggers a probe.
  */
@@ -115,8 +115,13 @@ export function createHealthMonitor(deps: HealthMonitorDeps): HealthMonitor {
     try {
       const at = now()
       for (const entry of workers.all()) {
-        if (entry.unavailableSinceMs !== null && at - entry.lastHealthyMs > h.removalMs) {
-          logger.info(`Removing host ${entry.record.worker_id}: unavailable for more than ${Math.round(h.removalMs / 1000)} s`)
+        // Counted from the moment it became TEMPORARILY_UNAVAILABLE, as the threshold's name says:
+        // counting from its last healthy moment removed it (failures × interval) early, ~280 s in.
+        const since = entry.unavailableSinceMs
+        if (since !== null && at - since > h.removalMs) {
+          logger.info(
+            `Removing host ${entry.record.worker_id}: unavailable for more than ${Math.round(h.removalMs / 1000)} s (TEMPORARILY_UNAVAILABLE since ${new Date(since).toISOString()}, ${Math.round((at - since) / 1000)} s ago)`,
+          )
           workers.markLost(entry, 'removed after being unavailable')
           workers.remove(entry.record.worker_id)
         }

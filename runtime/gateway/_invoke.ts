@@ -1,9 +1,11 @@
+import type { KtrdrStorage } from '../../storage/index.ts'
 import type { Operation } from '../protocol/index.ts'
 import { KtrdrError } from '../protocol/index.ts'
 import { anyHostMatches, placeOperation, type PlacementRequest } from '../scheduler/index.ts'
 import type { Dispatcher } from './_dispatcher.ts'
 import type { ResolvedGatewayOptions } from './_options.ts'
 import type { OperationsService } from './_operations.ts'
+import type { InvokeChecks } from './_invoke-checks.ts'
 import type { InputValidator } from './_validate.ts'
 import { invokeRequestSchema } from './_invoke-schema.ts'
 import type { WorkerRegistry } from './_workers.ts'
@@ -109,6 +111,9 @@ export function createInvoker(deps: {
   workers: WorkerRegistry
   dispatcher: Dispatcher
   validateInput: InputValidator
+  /** Packs' checks of a function's input (defineInvokeCheck), run before the operation exists. */
+  checks: InvokeChecks
+  storage: KtrdrStorage
 }): Invoker {
   const { options, functions, operations, workers, dispatcher } = deps
 
@@ -139,6 +144,11 @@ export function createInvoker(deps: {
     const fn = await functions.resolve(spec)
     const input = request.input ?? {}
     deps.validateInput(fn.sha256, fn.manifest.input_schema, input, `${fn.name}@${fn.version}`)
+    const checked = await deps.checks.run(input, {
+      function: { name: fn.name, version: fn.version, manifest: fn.manifest },
+      storage: deps.storage,
+      signal,
+    })
     const placement = placementFor(fn, request)
 
     if (request.queue === false && !placeOperation(workers.views, placement)) {
@@ -155,8 +165,9 @@ export function createInvoker(deps: {
     // Queueing for a host that does not exist yet is legitimate (an IB or GPU host may be starting),
     // but a caller staring at a pending operation deserves to know why it waits.
     const warnings = anyHostMatches(workers.views, placement)
-      ? []
+      ? [...checked]
       : [
+          ...checked,
           `No registered host can run ${fn.name} yet (needs ${describePlacement(fn, placement)}): the operation waits in the queue until one registers`,
         ]
 

@@ -82,7 +82,7 @@ export interface HealthOptions {
   timeoutMs: number
   /** Consecutive failed polls → TEMPORARILY_UNAVAILABLE. */
   failures: number
-  /** Unavailable this long (since last healthy) → removed from the registry. */
+  /** TEMPORARILY_UNAVAILABLE this long (counted from when it became so) → removed from the registry. */
   removalMs: number
   /** Hosts push a heartbeat this often (told to them at registration). */
   heartbeatIntervalMs: number

@@ -13,6 +13,7 @@ import { createGatewayHooks, type GatewayHooks } from './_hooks.ts'
 import { createHostChannels, type HostChannels } from './_host-channel.ts'
 import { createHostClient, type HostClient } from './_host-client.ts'
 import { createInvoker, type Invoker } from './_invoke.ts'
+import { createInvokeChecks, type InvokeChecks } from './_invoke-checks.ts'
 import { createOperationLogs, type OperationLogs } from './_logs.ts'
 import { createGatewayMetrics, type GatewayMetrics } from './_metrics.ts'
 import { createOperationsService, type OperationsService } from './_operations.ts'
@@ -43,6 +44,8 @@ export interface GatewayServices {
   /** The hosts' channels (one WebSocket each): dispatches and events travel there when one is open. */
   channels: HostChannels
   invoke: Invoker
+  /** Packs' gateway-side checks of a function's input: `ctx.invokeChecks.add(defineInvokeCheck(name, check))`. */
+  invokeChecks: InvokeChecks
   /** Deletes finished operations older than KTRDR_OPERATIONS_RETENTION_DAYS (at start, then hourly). */
   retention: OperationsRetention
   /** Input-schema validators, compiled at publish and at start (see warmAliasedValidators). */
@@ -116,7 +119,9 @@ async function wireGatewayServices(
 ): Promise<GatewayServices> {
   const storage = overrides.storage ?? (await createKtrdrStorage(options.storage))
   const hooks = createGatewayHooks((error) => logger.error('Hook listener failed:', error))
-  const client = createHostClient({ clusterToken: options.clusterToken })
+  // Hosts are called with the token their registration was checked against (the cluster token,
+  // else the API token), so a host that could register can also be dispatched to.
+  const client = createHostClient({ clusterToken: options.clusterToken ?? options.apiToken })
   const workers = createWorkerRegistry(hooks)
   const operations = createOperationsService(await createOperationStore(database, overrides.fence), hooks)
   const secrets = await createSecretStore(database, resolveSecretsKey(options))
@@ -155,7 +160,8 @@ async function wireGatewayServices(
   const functions: FunctionRegistry =
     overrides.functions ?? (await import('./registry/registry.ts').then((m) => m.createFunctionRegistry({ database, storage, notify })))
 
-  const invoke = createInvoker({ options, functions, operations, workers, dispatcher, validateInput })
+  const invokeChecks = createInvokeChecks(logger)
+  const invoke = createInvoker({ options, functions, operations, workers, dispatcher, validateInput, checks: invokeChecks, storage })
   let closed = false
   const warming = warmAliasedValidators(functions, validateInput, () => closed).catch((error: Error) =>
     logger.debug(`Warming input validators failed: ${error.message}`),
@@ -209,6 +215,7 @@ async function wireGatewayServices(
     client,
     channels,
     invoke,
+    invokeChecks,
     retention,
     validateInput,
     secrets,

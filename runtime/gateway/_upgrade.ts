@@ -35,8 +35,17 @@ export function serveUpgrades(server: Server, app: () => App, { maxPayload }: { 
       }
     },
   })
-  const onUpgrade = (req: Parameters<typeof adapter.handleUpgrade>[0], socket: Parameters<typeof adapter.handleUpgrade>[1], head: Buffer) =>
+  const onUpgrade = (
+    req: Parameters<typeof adapter.handleUpgrade>[0],
+    socket: Parameters<typeof adapter.handleUpgrade>[1],
+    head: Buffer,
+  ) => {
+    // node:http leaves an upgrading socket without an error listener, and crossws adds none while
+    // the hooks run or while it writes a refusal: a client gone meanwhile (a host that stopped
+    // right after registering) made that write's EPIPE/ECONNRESET an uncaught exception.
+    socket.on('error', () => socket.destroy())
     void adapter.handleUpgrade(req, socket, head).catch(() => socket.destroy())
+  }
   server.on('upgrade', onUpgrade)
   return {
     /** Closes every WebSocket at once (the server is closing). */

@@ -38,6 +38,8 @@ export { listPage, pageOf, pageParams, type ListPage, type PageParams } from './
 export { pageQueryShape, readQuery } from './_query.ts'
 export { checkInvokeRequest, type InvokeRequest, type InvokeResult } from './_invoke.ts'
 export { cancelOperationTree } from './_cancel.ts'
+// Gateway-side checks of a function's input that a JSON Schema cannot express (registered by packs).
+export { defineInvokeCheck, type InvokeCheck, type InvokeCheckContext, type InvokeCheckDefinition } from './_invoke-checks.ts'
 export { listStoreKeys, parseStoreKey, sendStoredFile, storedSize } from './_files.ts'
 
 export interface Gateway {

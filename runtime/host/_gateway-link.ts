@@ -2,6 +2,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { ConsolaInstance } from 'consola'
 import {
+  describeNetworkError,
   HOST_SECRET_HEADER,
   type HeartbeatRequest,
   type HeartbeatResponse,
@@ -152,7 +153,7 @@ export function createGatewayLink(options: ResolvedHostOptions & { apiUrl: strin
         // The next URL right away, unless a full round has failed.
         if (moveOn(error, url) && attempt % urls.length !== 0) continue
         logger.warn(
-          `Registration with ${url} failed (attempt ${attempt}${status ? `, HTTP ${status}` : ''}: ${why}); retrying in ${Math.round(delay / 100) / 10} s`,
+          `Failed to register with backend ${url} (attempt ${attempt}${status ? `, HTTP ${status}` : ''}): ${why}; retrying in ${Math.round(delay / 100) / 10} s`,
         )
         await sleep(delay)
         delay = Math.min(maxDelay, delay * 2)
@@ -184,7 +185,7 @@ export function createGatewayLink(options: ResolvedHostOptions & { apiUrl: strin
         if (status === 404) void register()
         else if (moveOn(error, url)) void register()
         else if (status === 403) logger.warn(`Heartbeat refused: ${messageOf(error)}`)
-        else logger.debug(`Heartbeat failed: ${(error as Error).message}`)
+        else logger.debug(`Heartbeat failed: ${messageOf(error)}`)
       }
     }
     if (!controller.signal.aborted) heartbeatTimer = setTimeout(beat, heartbeatMs)
@@ -221,6 +222,26 @@ export function createGatewayLink(options: ResolvedHostOptions & { apiUrl: strin
         throw error
       }
     },
+    /**
+     * A graceful stop: no more heartbeats or registrations, then tell the gateway we are gone, so
+     * it does not keep us TEMPORARILY_UNAVAILABLE until the removal threshold. Best effort: a
+     * gateway that does not answer within `timeoutMs` finds out through its health checks.
+     */
+    async deregister(timeoutMs = 2000): Promise<boolean> {
+      const wasRegistered = registeredOnce && !registering
+      controller.abort()
+      if (heartbeatTimer) clearTimeout(heartbeatTimer)
+      if (!wasRegistered) return false
+      try {
+        await gw.poster.post(`/workers/${encodeURIComponent(options.workerId)}/deregister`, {}, { timeoutMs, headers: secretHeaders() })
+        logger.info(`Worker ${options.workerId} deregistered from ${gw.url}`)
+        return true
+      } catch (error) {
+        const status = (error as HttpStatusError).statusCode
+        logger.warn(`Deregistering from ${gw.url} failed: ${status ? `HTTP ${status}: ` : ''}${messageOf(error)}`)
+        return false
+      }
+    },
     stop() {
       controller.abort()
       channel.stop()
@@ -230,8 +251,12 @@ export function createGatewayLink(options: ResolvedHostOptions & { apiUrl: strin
   }
 }
 
-/** The gateway's message for a refused call (its JSON error body), else the error's own. */
+/**
+ * The gateway's message for a refused call (its JSON error body), else the error's own; for a
+ * call nothing answered, its cause (refused, DNS, timeout…) rather than a bare socket message.
+ */
 function messageOf(error: unknown): string {
   const data = (error as HttpStatusError).data as { message?: unknown } | null | undefined
-  return typeof data?.message === 'string' ? data.message : (error as Error).message
+  if (typeof data?.message === 'string') return data.message
+  return (error as HttpStatusError).statusCode ? (error as Error).message : describeNetworkError(error)
 }

@@ -21,7 +21,7 @@ import { functionEnv } from './_env.ts'
 import { createStorageAccess } from './_storage-proxy.ts'
 import { hostname, isLoopback, resolveHostOptions, type HostConfig, type ResolvedHostOptions } from './options.ts'
 
-export { resolveHostOptions, type HostConfig, type ResolvedHostOptions } from './options.ts'
+export { HOST_CAPABILITIES, resolveGpu, resolveHostOptions, type HostConfig, type ResolvedHostOptions } from './options.ts'
 export { detectGpus, parseNvidiaSmi } from './_detect.ts'
 
 export interface KtrdrHost {
@@ -315,6 +315,7 @@ export async function createHost(config: HostConfig = {}): Promise<KtrdrHost> {
         clearTimeout(timer)
         if (link) await Promise.race([outbox.drained(), new Promise((r) => setTimeout(r, 2000))])
         outbox.stop()
+        await link?.deregister()
         link?.stop()
         await pool.close()
         server.closeAllConnections?.()

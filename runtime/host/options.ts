@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { cpus, hostname, totalmem } from 'node:os'
 import { join, resolve } from 'node:path'
 import { KtrdrError } from '../protocol/index.ts'
-import { envNumber, resolveLogFormat, type LogFormat } from '../protocol/index.ts'
+import { didYouMean, envNumber, resolveLogFormat, type LogFormat } from '../protocol/index.ts'
 import type { FunctionStorageMode } from './_storage-proxy.ts'
 import { resolveStorageOptions, type ResolvedStorageOptions, type StorageConfig } from '../../storage/index.ts'
 
@@ -125,14 +125,13 @@ const bool = (v: string | undefined) => (v === undefined || v === '' ? undefined
 /**
  * Host defaults live here and nowhere else. Env names follow the deployment guide (KTRDR_API_URL,
  * WORKER_*, LOG_LEVEL, DATA_DIR, MODELS_DIR) plus KTRDR_HOST_* for what the guide does not cover.
- * KTRDR_HOST_CAPABILITIES is a comma list: `ib`, `llm`, anything else is a label.
+ * KTRDR_HOST_CAPABILITIES is a comma list of `gpu`, `ib`, `llm`; any other word is refused (labels
+ * go in KTRDR_HOST_LABELS). A GPU is declared there, or by KTRDR_HOST_GPU_TYPE/_COUNT/_MEMORY_GB,
+ * for hosts where nvidia-smi cannot see it; a declared GPU is advertised as declared.
  */
 export function resolveHostOptions(config: HostConfig = {}, env: NodeJS.ProcessEnv = process.env): ResolvedHostOptions {
   const workerType = config.workerType ?? env.WORKER_TYPE ?? 'general'
-  const declared = (env.KTRDR_HOST_CAPABILITIES ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)
+  const declared = parseCapabilities(env.KTRDR_HOST_CAPABILITIES)
   const labels = [
     ...new Set([
       ...(config.labels ?? []),
@@ -140,7 +139,6 @@ export function resolveHostOptions(config: HostConfig = {}, env: NodeJS.ProcessE
         .split(',')
         .map((s) => s.trim())
         .filter(Boolean),
-      ...declared.filter((c) => c !== 'ib' && c !== 'llm' && c !== 'gpu'),
     ]),
   ]
   const storage =
@@ -176,7 +174,7 @@ export function resolveHostOptions(config: HostConfig = {}, env: NodeJS.ProcessE
     llmThreads: positiveInt(config.llmThreads ?? envNumber(env, 'KTRDR_LLM_THREADS') ?? Math.max(1, cores - 1), 'KTRDR_LLM_THREADS'),
     labels,
     detectGpu: config.detectGpu ?? bool(env.KTRDR_HOST_DETECT_GPU) ?? true,
-    gpu: config.gpu ?? null,
+    gpu: config.gpu ?? declaredGpu(env, declared.includes('gpu')),
     clusterToken: config.clusterToken !== undefined ? config.clusterToken : env.KTRDR_CLUSTER_TOKEN || null,
     insecure: config.insecure ?? bool(env.KTRDR_INSECURE) ?? false,
     logFormat: config.logFormat ?? resolveLogFormat(env.KTRDR_LOG_FORMAT),
@@ -203,6 +201,62 @@ export function resolveHostOptions(config: HostConfig = {}, env: NodeJS.ProcessE
     metricsPublic: config.metricsPublic ?? bool(env.KTRDR_METRICS_PUBLIC) ?? false,
     functionStorage: resolveFunctionStorage(config.functionStorage ?? env.KTRDR_HOST_FUNCTION_STORAGE),
   }
+}
+
+/** What a host may advertise in KTRDR_HOST_CAPABILITIES; functions' placement asks for these. */
+export const HOST_CAPABILITIES = ['gpu', 'ib', 'llm'] as const
+
+/** `gpu,ib` → ['gpu', 'ib']; an unknown word stops the host (a typo must not advertise nothing). */
+export function parseCapabilities(value: string | undefined): Array<(typeof HOST_CAPABILITIES)[number]> {
+  const words = (value ?? '')
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter(Boolean)
+  const unknown = words.filter((w) => !(HOST_CAPABILITIES as readonly string[]).includes(w))
+  if (unknown.length)
+    throw new KtrdrError({
+      code: 'CONFIG_INVALID',
+      message: `KTRDR_HOST_CAPABILITIES: unknown capability ${unknown
+        .map((w) => {
+          const hint = didYouMean(w, HOST_CAPABILITIES)
+          return `"${w}"${hint ? ` (did you mean "${hint}"?)` : ''}`
+        })
+        .join(', ')}: use ${HOST_CAPABILITIES.join(', ')}; labels a function may require go in KTRDR_HOST_LABELS`,
+      details: { field: 'KTRDR_HOST_CAPABILITIES', unknown },
+    })
+  return words as Array<(typeof HOST_CAPABILITIES)[number]>
+}
+
+/**
+ * A GPU declared in the environment: `gpu` among the capabilities, or any of KTRDR_HOST_GPU_TYPE
+ * (CUDA, MPS; default CUDA), KTRDR_HOST_GPU_COUNT (default 1), KTRDR_HOST_GPU_MEMORY_GB (per GPU).
+ * null when nothing is declared (then nvidia-smi decides).
+ */
+function declaredGpu(env: NodeJS.ProcessEnv, named: boolean): ResolvedHostOptions['gpu'] {
+  const type = env.KTRDR_HOST_GPU_TYPE || undefined
+  const count = envNumber(env, 'KTRDR_HOST_GPU_COUNT')
+  const memory = envNumber(env, 'KTRDR_HOST_GPU_MEMORY_GB')
+  if (!named && type === undefined && count === undefined && memory === undefined) return null
+  return resolveGpu(
+    { type, count, memoryGb: memory },
+    { type: 'KTRDR_HOST_GPU_TYPE', count: 'KTRDR_HOST_GPU_COUNT', memoryGb: 'KTRDR_HOST_GPU_MEMORY_GB' },
+  )
+}
+
+/** A declared GPU's fields, checked: type CUDA or MPS, a whole count ≥ 1, memory in GB > 0. `names` are the settings, for errors. */
+export function resolveGpu(
+  input: { type?: string; count?: number; memoryGb?: number },
+  names: { type: string; count: string; memoryGb: string },
+): { gpu_type: 'CUDA' | 'MPS'; gpu_count: number; gpu_memory_gb?: number } {
+  const type = (input.type ?? 'CUDA').toUpperCase()
+  if (type !== 'CUDA' && type !== 'MPS')
+    throw new KtrdrError({ code: 'CONFIG_INVALID', message: `${names.type} must be CUDA or MPS, got ${JSON.stringify(input.type)}` })
+  const count = input.count ?? 1
+  if (!Number.isInteger(count) || count < 1)
+    throw new KtrdrError({ code: 'CONFIG_INVALID', message: `${names.count} must be a whole number of GPUs ≥ 1, got ${input.count}` })
+  if (input.memoryGb !== undefined && !(input.memoryGb > 0))
+    throw new KtrdrError({ code: 'CONFIG_INVALID', message: `${names.memoryGb} must be a number of GB above 0, got ${input.memoryGb}` })
+  return { gpu_type: type, gpu_count: count, ...(input.memoryGb !== undefined ? { gpu_memory_gb: input.memoryGb } : {}) }
 }
 
 function positiveInt(value: number, name: string): number {

@@ -13,3 +13,7 @@ export * from './_channel.ts'
 // The bundle format gateway and hosts read (the bundler writes it): tar.gz with manifest.json at the root.
 export * from './archive.ts'
 export * from './manifest.ts'
+// "Did you mean" hints for unknown keys and names.
+export { didYouMean } from './suggest.ts'
+// Why a request got no answer, for logs (undici says only "fetch failed").
+export { describeNetworkError } from './network-errors.ts'

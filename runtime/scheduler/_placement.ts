@@ -55,13 +55,27 @@ export function hostMatches(host: HostView, request: PlacementRequest): boolean 
 }
 
 /**
- * Order: (GPU first when preferred) → least loaded (running/slots) → bundle already warm →
- * least recently selected. Returns undefined when no eligible host has a free slot.
- * `exclude` holds hosts that just refused this job.
+ * Scarce capabilities (gpu, ib, llm) the host has and the request does not use. A host that has
+ * them is kept for the work that needs them: an IB host running backtests makes the next ib-fetch
+ * queue behind them, although any other host could have run the backtests.
+ */
+function spareCapabilities(host: HostView, request: PlacementRequest): number {
+  const r = request.requires
+  return (
+    (host.gpu && !(r.gpu || request.requireGpu || request.preferGpu) ? 1 : 0) + (host.ib && !r.ib ? 1 : 0) + (host.llm && !r.llm ? 1 : 0)
+  )
+}
+
+/**
+ * Order: (GPU first when preferred) → fewest scarce capabilities the job does not use (a GPU, IB
+ * or LLM host takes other work only when no plainer host has a free slot) → least loaded
+ * (running/slots) → bundle already warm → least recently selected. Returns undefined when no
+ * eligible host has a free slot. `exclude` holds hosts that just refused this job.
  */
 export function placeOperation(hosts: Iterable<HostView>, request: PlacementRequest, exclude?: ReadonlySet<string>): HostView | undefined {
   let best: HostView | undefined
   let bestGpu = false
+  let bestSpare = 0
   let bestLoad = 0
   let bestWarm = false
   for (const host of hosts) {
@@ -69,24 +83,18 @@ export function placeOperation(hosts: Iterable<HostView>, request: PlacementRequ
     if (exclude !== undefined && exclude.size > 0 && exclude.has(host.id)) continue
     if (!hostMatches(host, request)) continue
     const gpu = request.preferGpu && host.gpu
+    const spare = spareCapabilities(host, request)
     const load = host.running / host.slots
     const warm = request.sha256 !== undefined && host.warm.has(request.sha256)
-    if (best === undefined) {
+    if (best === undefined || (gpu !== bestGpu && gpu) || (gpu === bestGpu && spare < bestSpare)) {
       best = host
       bestGpu = gpu
+      bestSpare = spare
       bestLoad = load
       bestWarm = warm
       continue
     }
-    if (gpu !== bestGpu) {
-      if (gpu) {
-        best = host
-        bestGpu = gpu
-        bestLoad = load
-        bestWarm = warm
-      }
-      continue
-    }
+    if (gpu !== bestGpu || spare !== bestSpare) continue
     if (load !== bestLoad) {
       if (load < bestLoad) {
         best = host

@@ -16,7 +16,6 @@ export { buildModel, countParameters } from './build.ts'
 export type { ModelMetadata, ModelOutputType } from './metadata.ts'
 export {
   loadModel,
-  resolveModelKey,
   saveModelVersion,
   type LoadModelOptions,
   storageLoadHandler,

@@ -1,15 +1,7 @@
 import { createHash } from 'node:crypto'
-import { isAbsolute, relative, resolve } from 'node:path'
 import type { Storage } from 'unstorage'
 import type { KtrdrStorage } from '../../storage/index.ts'
-import {
-  MODEL_FILES,
-  modelDirName,
-  recordModelVersion,
-  resolveModelReference,
-  type ModelWant,
-  type ResolvedModelReference,
-} from '../index.ts'
+import { MODEL_FILES, modelDirName, recordModelVersion, resolveModelKey, type ModelWant, type ResolvedModelReference } from '../index.ts'
 import { claimModelVersion } from './_versions.ts'
 import { registerModelLayers } from './_dropout.ts'
 import type { ModelMetadata } from './metadata.ts'
@@ -171,36 +163,6 @@ export async function saveModelVersion(
   await storage.models.setItem(`${key}/${MODEL_FILES.metadata}`, JSON.stringify(metadata))
   await recordModelVersion(storage, input.strategyName, input.timeframe, version)
   return { version, key }
-}
-
-/**
- * Resolves a model reference to its version key: `strategy/1h_v3`, `models/strategy/1h_v3` (the
- * model_path of a training result), an absolute path under the models directory when that mount
- * is on fs, or a reference the catalogue resolves for `want` (`strategy/1h_latest`,
- * `strategy@production`, `strategy/1h@latest`: see resolveModelReference).
- */
-export async function resolveModelKey(
-  models: Storage,
-  ref: string,
-  modelsDir?: string,
-  want: ModelWant = {},
-): Promise<{ key: string; reference?: ResolvedModelReference }> {
-  let key = ref.trim()
-  if (isAbsolute(key)) {
-    if (!modelsDir)
-      throw createKtrdrError(
-        'MODEL_NOT_FOUND',
-        `Model path ${ref} is absolute but the models mount is not a local directory: pass <strategy>/<tf>_v<N>`,
-      )
-    const rel = relative(resolve(modelsDir), resolve(key))
-    if (rel.startsWith('..') || isAbsolute(rel))
-      throw createKtrdrError('MODEL_NOT_FOUND', `Model path ${ref} is not under the models directory ${modelsDir}`)
-    key = rel
-  }
-  key = key.replace(/\\/g, '/').replace(/^\/+|\/+$/g, '')
-  if (key.startsWith('models/') && !(await models.hasItem(`${key}/${MODEL_FILES.metadata}`))) key = key.slice('models/'.length)
-  const reference = await resolveModelReference(models, key, want)
-  return reference ? { key: reference.key, reference } : { key }
 }
 
 export interface LoadModelOptions extends ModelWant {

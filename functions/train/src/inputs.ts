@@ -1,11 +1,9 @@
 import { createHash } from 'node:crypto'
 import type { Storage } from 'unstorage'
-import { parse as parseYaml } from 'yaml'
 import { loadStrategyBars } from '../../../trading/index.ts'
-import { resolveStrategy, strategyNameOf } from '../../../trading/index.ts'
+import { findStoredStrategy, resolveTrainingStrategy, strategyNotFound } from '../../../trading/index.ts'
 import type { ResolvedStrategy } from '../../../trading/index.ts'
 import type { OhlcvSeries } from '../../../trading/index.ts'
-import { KtrdrError } from '../../../trading/index.ts'
 import type { TrainInput } from './schema.ts'
 
 export interface StrategySource {
@@ -27,22 +25,9 @@ export async function readStrategyYaml(
   input: Pick<TrainInput, 'strategy_yaml' | 'strategy_name'>,
 ): Promise<StrategyText> {
   if (input.strategy_yaml) return { yaml: input.strategy_yaml }
-  const name = input.strategy_name!
-  if (!/^[A-Za-z0-9_.-]+$/.test(name) || name.includes('..')) {
-    throw new KtrdrError({
-      code: 'STRATEGY_NAME_INVALID',
-      message: `Strategy name "${name}" may only use letters, digits, dot, dash and underscore`,
-    })
-  }
-  const stem = strategyNameOf(name)
-  for (const key of [`${stem}.yaml`, `${stem}.yml`, stem]) {
-    const raw = await strategies.getItemRaw(key)
-    if (raw != null) return { yaml: typeof raw === 'string' ? raw : Buffer.from(raw as Uint8Array).toString('utf8'), name: stem }
-  }
-  throw new KtrdrError({
-    code: 'STRATEGY_NOT_FOUND',
-    message: `Strategy "${stem}" is not in the strategies store: upload it (ktrdr strategy upload <file>, or PUT /api/v1/strategies/<name>) or pass strategy_yaml`,
-  })
+  const stored = await findStoredStrategy(strategies, input.strategy_name!)
+  if (!stored) throw strategyNotFound(input.strategy_name!)
+  return { yaml: stored.yaml, name: stored.name }
 }
 
 /**
@@ -51,30 +36,8 @@ export async function readStrategyYaml(
  * name resolves to that name (docs/decisions.md#one-name-per-strategy): its model folder.
  */
 export function resolveStrategySource(yaml: string, input: Pick<TrainInput, 'symbols' | 'timeframes'>, name?: string): StrategySource {
-  let doc: unknown
-  try {
-    doc = parseYaml(yaml)
-  } catch (cause) {
-    throw new KtrdrError({
-      code: 'STRATEGY_INVALID',
-      message: `Strategy YAML does not parse: ${(cause as Error).message}`,
-      cause,
-    })
-  }
-  if (!doc || typeof doc !== 'object' || Array.isArray(doc))
-    throw new KtrdrError({ code: 'STRATEGY_INVALID', message: 'Strategy YAML must be a mapping' })
-  const d = structuredClone(doc) as Record<string, unknown>
-  const td = { ...(d.training_data as Record<string, unknown> | undefined) }
-  if (input.symbols?.length)
-    td.symbols = input.symbols.length === 1 ? { mode: 'single', symbol: input.symbols[0] } : { mode: 'multi_symbol', list: input.symbols }
-  if (input.timeframes?.length)
-    td.timeframes =
-      input.timeframes.length === 1
-        ? { mode: 'single', timeframe: input.timeframes[0] }
-        : { mode: 'multi_timeframe', list: input.timeframes, base_timeframe: input.timeframes[0] }
-  if (input.symbols?.length || input.timeframes?.length) d.training_data = td
-  const strategy = resolveStrategy(d, name === undefined ? {} : { name })
-  return { yaml, doc: d, strategy }
+  const { doc, strategy } = resolveTrainingStrategy(yaml, input, name)
+  return { yaml, doc, strategy }
 }
 
 export interface LoadedData {

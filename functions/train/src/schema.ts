@@ -2,9 +2,12 @@ import { z } from 'zod'
 
 const TIMEFRAME = z.enum(['1m', '5m', '15m', '30m', '1h', '4h', '1d', '1w'])
 
-/** Input of the train function; also the body of POST /api/v1/trainings/start (extra keys ignored). */
+/**
+ * Input of the train function; also the body of POST /api/v1/trainings/start. Strict: an unknown
+ * key (`epoch` for `epochs`) is refused with a hint instead of silently training with the default.
+ */
 export const trainInputSchema = z
-  .object({
+  .strictObject({
     strategy_yaml: z.string().min(1).max(1_000_000).optional().describe('Strategy YAML inline'),
     strategy_name: z.string().min(1).max(200).optional().describe('Strategy stored in the strategies mount (<name>.yaml)'),
     symbols: z.array(z.string().min(1).max(32)).min(1).max(100).optional().describe('Override training_data.symbols'),
@@ -44,5 +47,7 @@ export const trainInputSchema = z
     resume: z.boolean().default(false).describe("Continue from this operation's checkpoint (implied on a retry attempt)"),
   })
   .refine((v) => !!v.strategy_yaml !== !!v.strategy_name, { message: 'Pass exactly one of strategy_yaml or strategy_name' })
+  // The same rule in the JSON Schema of the manifest, so the gateway refuses it before a host is involved.
+  .meta({ oneOf: [{ required: ['strategy_yaml'] }, { required: ['strategy_name'] }] })
 
 export type TrainInput = z.output<typeof trainInputSchema>

@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
+import { startTestGateway } from '../../../test/kit/index.ts'
+import { researchRoutes } from '../../index.ts'
 
 const root = join(import.meta.dirname, '../../..')
 const run = promisify(execFile)
@@ -12,7 +14,7 @@ async function ktrdr(...args: string[]): Promise<{ code: number; stdout: string;
   try {
     const { stdout, stderr } = await run(process.execPath, [join(root, 'bin/ktrdr.mjs'), ...args], {
       cwd: root,
-      env: { ...process.env, KTRDR_HOME: join(tmpdir(), 'ktrdr-cli-unused') },
+      env: { ...process.env, KTRDR_HOME: join(tmpdir(), 'ktrdr-cli-unused'), KTRDR_API_TOKEN: 'cli-data-token' },
     })
     return { code: 0, stdout, stderr }
   } catch (error) {
@@ -157,4 +159,65 @@ describe('ktrdr data', () => {
     expect(finer.code).toBe(1)
     expect(finer.stderr).toMatch(/coarser timeframe than 1h/)
   }, 120_000)
+})
+
+describe('ktrdr data: a command line that cannot run exits 2, a refusal 1', () => {
+  it('a bad flag value or a flag the subcommand cannot honour is a usage error', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ktrdr-cli-usage-'))
+    const limit = await ktrdr('data', 'show', 'EURUSD', '1h', '--limit', '0', '--data-dir', dir)
+    expect(limit.code).toBe(2)
+    expect(limit.stderr).toMatch(/--limit must be a positive integer, got 0/)
+    const remote = await ktrdr('data', 'resample', 'EURUSD', '--from', '1h', '--to', '4h', '--url', 'http://127.0.0.1:9')
+    expect(remote.code).toBe(2)
+    expect(remote.stderr).toMatch(/resample reads and writes a local data directory/)
+    const missing = await ktrdr('data', 'show', 'EURUSD', '1h', '--data-dir', dir)
+    expect(missing.code).toBe(1)
+  }, 60_000)
+})
+
+describe('ktrdr data --url (a cluster without shell access to its storage)', () => {
+  it('generates, imports (refusing a broken file by line), lists and shows through the gateway', async () => {
+    const g = await startTestGateway({ routes: researchRoutes, apiToken: 'cli-data-token' })
+    const local = mkdtempSync(join(tmpdir(), 'ktrdr-cli-remote-'))
+    try {
+      const gen = await ktrdr('data', 'generate', '--symbol', 'EURUSD', '--timeframe', '1h', '--bars', '300', '--seed', '7', '--url', g.url)
+      expect(gen.code, gen.stderr).toBe(0)
+      expect(gen.stdout).toMatch(/SYNTHETIC forex data: 300 bars .* → EURUSD_1h.csv \(seed 7; not market prices; at http/)
+      const again = (...extra: string[]) =>
+        ktrdr('data', 'generate', '--symbol', 'EURUSD', '--timeframe', '1h', '--bars', '300', '--url', g.url, ...extra)
+      const kept = await again('--seed', '8')
+      expect(kept.code).toBe(1)
+      expect(kept.stderr).toMatch(/EURUSD_1h.csv already holds 300 SYNTHETIC bars .*pass --force.*nothing was written \(HTTP 409\)/)
+      expect((await again('--seed', '7', '--force')).code).toBe(0)
+
+      const bad = join(local, 'bad.csv')
+      writeFileSync(bad, 'Date,Open,High,Low,Close,Volume\n2024-01-02,1,2,0.5,1.5,100\n2024-01-03,1,1.2,0.5,1.5,100\n')
+      const refused = await ktrdr('data', 'import', bad, '--symbol', 'AAPL', '--timeframe', '1d', '--url', g.url)
+      expect(refused.code).toBe(1)
+      expect(refused.stderr).toMatch(/line 3: high 1.2 is below max\(open, close\) 1.5.*nothing was written \(HTTP 422\)/)
+
+      const good = join(local, 'aapl.csv')
+      writeFileSync(
+        good,
+        'Date,Open,High,Low,Close,Adj Close,Volume\n2024-01-03,2,3,1.5,2.5,2.4,200\nnope,1,2,0.5,1.5,1.4,100\n2024-01-02,1,2,0.5,1.5,1.4,100\n',
+      )
+      const ok = await ktrdr('data', 'import', good, '--symbol', 'AAPL', '--timeframe', '1d', '--merge', '--url', g.url)
+      expect(ok.code, ok.stderr).toBe(0)
+      expect(ok.stdout).toMatch(/Imported 2 bars \(yahoo layout, 1 unreadable rows skipped\) → AAPL_1d.csv \(2 bars stored at http/)
+      expect(ok.stderr).toContain(`${good}:3: unreadable time "nope"`)
+
+      const list = await ktrdr('data', 'list', '--url', g.url)
+      expect(list.stdout).toMatch(/AAPL\t1d\t2024-01-02T00:00:00Z\t2024-01-03T00:00:00Z\t2\tmarket/)
+      expect(list.stdout).toMatch(/EURUSD\t1h\t2020-01-01T00:00:00Z\t.*\t300\tSYNTHETIC \(forex, seed 7\)/)
+
+      const show = await ktrdr('data', 'show', 'EURUSD', '1h', '--limit', '2', '--url', g.url)
+      expect(show.code, show.stderr).toBe(0)
+      expect(show.stdout).toMatch(/^EURUSD 1h: 300 bars 2020-01-01T00:00:00Z → \S+ — SYNTHETIC/)
+      expect(show.stdout.trim().split('\n')).toHaveLength(4)
+      const stored = await g.gateway.services.storage.data.getKeys()
+      expect(stored.sort()).toEqual(['AAPL_1d.csv', 'AAPL_1d.meta.json', 'EURUSD_1h.csv', 'EURUSD_1h.meta.json'])
+    } finally {
+      await g.close()
+    }
+  }, 180_000)
 })

@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path'
 import { fakeManifest, startFakeHost, startTestGateway } from '../../../test/kit/index.ts'
 import type { GatewayServerConfig } from '../../../runtime/gateway/index.ts'
 import type { DispatchRequest } from '../../../runtime/protocol/index.ts'
-import { generateSyntheticSeries, saveBars } from '../../../trading/index.ts'
+import { generateSyntheticSeries, MODEL_FILES, saveBars } from '../../../trading/index.ts'
 import { researchRoutes } from '../../api/index.ts'
 
 export const MANIFESTS = [
@@ -21,6 +21,8 @@ export const MANIFESTS = [
 export interface FakeResults {
   testLoss?: number
   trades?: number
+  /** Where the fake training says it saved the model (default fake_strategy/1h_v1, which is stored). */
+  modelPath?: string
 }
 
 /** What each fake function returns (the fields the loop and the experiment record read). */
@@ -46,8 +48,8 @@ export function fakeOutcome(results: FakeResults = {}) {
       case 'train':
         return {
           result: {
-            model_path: 'fake_strategy/1h_v1',
-            model_key: 'fake_strategy/1h_v1',
+            model_path: results.modelPath ?? 'fake_strategy/1h_v1',
+            model_key: results.modelPath ?? 'fake_strategy/1h_v1',
             training_metrics: { final_train_accuracy: 0.6, final_val_accuracy: 0.55, history: { train_loss: [1.1, 0.9] } },
             test_metrics: { test_accuracy: 0.52, test_loss: results.testLoss ?? 0.7, majority_baseline: 0.4, edge_over_majority: 0.12 },
           },
@@ -94,6 +96,12 @@ export async function startResearchGateway(dir = mkdtempSync(join(tmpdir(), 'ktr
     await storage.strategies.setItem('fake_strategy.yaml', yaml.replace('name: regime_momentum', 'name: fake_strategy'))
     await storage.strategies.setItem('regime_momentum.yaml', yaml)
     await saveBars(storage.data, generateSyntheticSeries({ symbol: 'EURUSD', timeframe: '1h', bars: 2000, seed: 1 }))
+    // The model the fake training reports, as far as the gateway's backtest check reads it.
+    await storage.models.setItem(`fake_strategy/1h_v1/${MODEL_FILES.metadata}`, {
+      training_symbols: ['EURUSD'],
+      training_timeframes: ['1h'],
+      base_timeframe: '1h',
+    })
   }
   return g
 }

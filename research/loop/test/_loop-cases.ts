@@ -111,6 +111,16 @@ export function describeResearchLoop(backend: LoopBackend) {
       expect(bypassed.children.backtest).toBeDefined()
     })
 
+    it('a child the gateway refuses at the door (a model not stored) goes to assessment with the reason, like a failed one', async () => {
+      const g = await cluster({ modelPath: 'fake_strategy/1h_v9' })
+      const loop = await finished(g, (await g.api('/api/v1/research', { body: { strategy: 'regime_momentum' } })).body.operation_id)
+      expect(loop.status).toBe('completed')
+      expect(loop.shortcut).toMatch(/^backtest refused: MODEL_NOT_FOUND: No complete model at models\/fake_strategy\/1h_v9/)
+      expect(loop.children.backtest).toBeUndefined()
+      const assess = (await g.api<Operation>(`/api/v1/operations/${loop.children.assess}`)).body
+      expect(assess.input).toMatchObject({ reason: loop.shortcut, backtest: null })
+    })
+
     it('a gateway restart resumes each loop at its phase; a child it had started is found, not started again', async () => {
       const g = await startResearchGateway(undefined, await backend.fresh())
       cleanups.push(() => g.close())

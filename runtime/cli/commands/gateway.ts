@@ -17,11 +17,48 @@ export const createGatewayCommand = (packs: readonly KtrdrPack[] = []) =>
       },
       home: homeArg,
       insecure: { type: 'boolean', description: 'Allow a non-loopback bind without KTRDR_API_TOKEN and KTRDR_CLUSTER_TOKEN' },
+      // Health timing, the deployment guide's variables (seconds); a flag wins over its variable.
+      'health-check-interval': {
+        type: 'string',
+        description: "Seconds between polls of each host's /health (default KTRDR_WORKER_HEALTH_CHECK_INTERVAL or 10)",
+      },
+      'health-check-timeout': {
+        type: 'string',
+        description: 'Seconds a poll may take before it counts as failed (default KTRDR_WORKER_HEALTH_CHECK_TIMEOUT or 5)',
+      },
+      'health-check-failures': {
+        type: 'string',
+        description: 'Failed polls in a row before a host is TEMPORARILY_UNAVAILABLE (default KTRDR_WORKER_HEALTH_CHECK_FAILURES or 3)',
+      },
+      'removal-threshold': {
+        type: 'string',
+        description:
+          'Seconds a host stays TEMPORARILY_UNAVAILABLE, counted from when it became so, before it is removed (default KTRDR_WORKER_REMOVAL_THRESHOLD or 300)',
+      },
+      'heartbeat-interval': { type: 'string', description: 'Seconds between host heartbeats (default KTRDR_HEARTBEAT_INTERVAL or 2)' },
+      'heartbeat-timeout': {
+        type: 'string',
+        description: 'Seconds without a heartbeat before the host is probed at once (default KTRDR_HEARTBEAT_TIMEOUT or 1.25 intervals)',
+      },
     },
     run: ({ args }) =>
       guard(async () => {
         const { createGateway } = await import('../../gateway/index.ts')
         const port = intArg('port', args.port, { max: 65535 })
+        const ms = (flag: string, value: string | undefined) => {
+          if (value === undefined) return undefined
+          const seconds = Number(value)
+          if (!(seconds > 0)) throw new Error(`--${flag} must be a number of seconds above 0, got "${value}"`)
+          return Math.round(seconds * 1000)
+        }
+        const health = {
+          intervalMs: ms('health-check-interval', args['health-check-interval']),
+          timeoutMs: ms('health-check-timeout', args['health-check-timeout']),
+          failures: intArg('health-check-failures', args['health-check-failures'], { min: 1 }),
+          removalMs: ms('removal-threshold', args['removal-threshold']),
+          heartbeatIntervalMs: ms('heartbeat-interval', args['heartbeat-interval']),
+          heartbeatTimeoutMs: ms('heartbeat-timeout', args['heartbeat-timeout']),
+        }
         const gateway = await createGateway({
           host: args.host,
           port,
@@ -29,6 +66,7 @@ export const createGatewayCommand = (packs: readonly KtrdrPack[] = []) =>
           databaseUrl: args['database-url'] || undefined,
           storage: args.home ? { root: args.home } : undefined,
           insecure: args.insecure || undefined,
+          health: Object.fromEntries(Object.entries(health).filter(([, v]) => v !== undefined)),
           routes: await loadPackRoutes(packs),
         })
         stopOnSignals((signal) => {

@@ -1,5 +1,6 @@
 import { defineCommand } from 'citty'
 import { guard } from '../_api.ts'
+import { UsageError } from '../_errors.ts'
 import { homeArg, intArg as int, listArg as list, stopOnSignals } from '../_serve.ts'
 
 export default defineCommand({
@@ -22,15 +23,38 @@ export default defineCommand({
     'llm-threads': { type: 'string', description: 'Evaluation threads (default KTRDR_LLM_THREADS or cores - 1)' },
     labels: { type: 'string', description: 'Comma-separated labels functions may require' },
     home: homeArg,
-    // citty reads --no-gpu as gpu=false: an option named no-gpu would never be set.
-    gpu: { type: 'boolean', default: true, description: 'Detect GPUs with nvidia-smi (--no-gpu to skip)' },
+    gpu: {
+      type: 'boolean',
+      description:
+        'Declare a GPU that nvidia-smi cannot see: --gpu [CUDA|MPS] (default CUDA; or KTRDR_HOST_CAPABILITIES=gpu). Without it GPUs are detected',
+      negativeDescription: 'Advertise no GPU and skip nvidia-smi detection',
+    },
+    'gpu-count': { type: 'string', description: 'Number of declared GPUs (default 1; implies --gpu; or KTRDR_HOST_GPU_COUNT)' },
+    'gpu-memory': { type: 'string', description: 'Memory per declared GPU in GB (implies --gpu; or KTRDR_HOST_GPU_MEMORY_GB)' },
     insecure: { type: 'boolean', description: 'Allow a non-loopback bind without KTRDR_CLUSTER_TOKEN' },
   },
-  run: ({ args }) =>
+  run: ({ args, rawArgs }) =>
     guard(async () => {
-      const { createHost } = await import('../../host/index.ts')
+      const { createHost, resolveGpu } = await import('../../host/index.ts')
       const memory = args.memory === undefined ? undefined : Number(args.memory)
       if (memory !== undefined && !(memory > 0)) throw new Error(`--memory must be a positive number of GB, got "${args.memory}"`)
+      const gpuType = declaredGpuType(rawArgs)
+      const declaresGpu = args.gpu === true || args['gpu-count'] !== undefined || args['gpu-memory'] !== undefined
+      if (args.gpu === false && declaresGpu) throw new UsageError('--no-gpu contradicts --gpu-count / --gpu-memory: choose one')
+      const gpu = declaresGpu
+        ? flagValues(() =>
+            resolveGpu(
+              {
+                type: gpuType,
+                count: args['gpu-count'] === undefined ? undefined : Number(args['gpu-count']),
+                memoryGb: args['gpu-memory'] === undefined ? undefined : Number(args['gpu-memory']),
+              },
+              { type: '--gpu', count: '--gpu-count', memoryGb: '--gpu-memory' },
+            ),
+          )
+        : args.gpu === false
+          ? (false as const)
+          : undefined
       const host = await createHost({
         apiUrl: args.api,
         workerId: args.id,
@@ -52,6 +76,7 @@ export default defineCommand({
         llmThreads: int('llm-threads', args['llm-threads']),
         labels: list(args.labels),
         storage: args.home ? { root: args.home } : undefined,
+        gpu,
         detectGpu: args.gpu === false ? false : undefined,
         insecure: args.insecure || undefined,
       })
@@ -61,3 +86,22 @@ export default defineCommand({
       })
     }),
 })
+
+/** A value the flags gave that the host refuses is the command line's fault: exit 2 (_errors.ts). */
+function flagValues<T>(fn: () => T): T {
+  try {
+    return fn()
+  } catch (error) {
+    throw new UsageError((error as Error).message)
+  }
+}
+
+/** `--gpu MPS` / `--gpu=MPS`: citty parses --gpu as a flag, so its optional value is read here. */
+function declaredGpuType(rawArgs: string[]): string | undefined {
+  for (let i = 0; i < rawArgs.length; i++) {
+    const arg = rawArgs[i]
+    if (arg.startsWith('--gpu=')) return arg.slice('--gpu='.length)
+    if (arg === '--gpu' && rawArgs[i + 1] !== undefined && !rawArgs[i + 1].startsWith('-')) return rawArgs[i + 1]
+  }
+  return undefined
+}

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { defineCommand } from 'citty'
 import type { Operation } from '../../protocol/index.ts'
 import { apiArgs, guard, useGatewayApi } from '../_api.ts'
+import { UsageError } from '../_errors.ts'
 import { followOperation } from '../_follow.ts'
 
 async function parseInput(raw: string | undefined): Promise<unknown> {
@@ -25,6 +26,10 @@ export default defineCommand({
     function: { type: 'positional', required: true, description: 'function name, e.g. echo or backtest@stable' },
     input: { type: 'string', description: 'input as JSON, or @file.json' },
     wait: { type: 'boolean', description: 'follow progress until the operation finishes and print its result' },
+    timeout: {
+      type: 'string',
+      description: 'with --wait: give up waiting after this many seconds (exit 124; the operation stays queued or running)',
+    },
     priority: { type: 'string', description: 'higher runs first (default 0)' },
     'prefer-gpu': { type: 'boolean', description: 'rank GPU hosts first' },
     'require-gpu': { type: 'boolean', description: 'run only on a GPU host (waits for one)' },
@@ -36,7 +41,11 @@ export default defineCommand({
       const input = await parseInput(args.input)
       const priority = args.priority === undefined ? undefined : Number(args.priority)
       if (priority !== undefined && !Number.isInteger(priority)) throw new Error('--priority must be an integer')
-      const op = await api<Operation>(`/api/v1/functions/${encodeURIComponent(args.function)}/invoke`, {
+      const timeout = args.timeout === undefined ? undefined : Number(args.timeout)
+      if (timeout !== undefined && !(timeout > 0))
+        throw new UsageError(`--timeout must be a number of seconds above 0, got ${args.timeout}`)
+      if (timeout !== undefined && !args.wait) throw new UsageError('--timeout applies to --wait: add --wait')
+      const op = await api<Operation & { warnings?: string[] }>(`/api/v1/functions/${encodeURIComponent(args.function)}/invoke`, {
         method: 'POST',
         body: {
           input,
@@ -46,13 +55,19 @@ export default defineCommand({
           idempotency_key: args['idempotency-key'],
         },
       })
+      // Why an operation may wait (no host can run it yet…): said on stderr, so stdout stays the answer.
+      for (const warning of op.warnings ?? []) console.error(`warning: ${warning}`)
       if (!args.wait)
         return void console.log(
           args.json ? JSON.stringify(op, null, 2) : `${op.operation_id} ${op.status} (follow it: ktrdr ops watch ${op.operation_id})`,
         )
       let lastPct = -1
+      let last: Operation = op
+      const signal = timeout === undefined ? undefined : AbortSignal.timeout(timeout * 1000)
       const final = await followOperation(api, op.operation_id, {
+        signal,
         onState: (o) => {
+          last = o
           if (!args.json && o.progress.percentage !== lastPct && o.status === 'running') {
             lastPct = o.progress.percentage
             console.error(
@@ -61,7 +76,18 @@ export default defineCommand({
           }
         },
         onReconnect: ({ error }) => console.error(`(the event stream broke: ${error.message}; reconnecting)`),
+      }).catch((error: unknown) => {
+        // The follower ends with the signal's reason when --timeout ran out; that is not a failure of the gateway.
+        if (!signal?.aborted) throw error
+        return null
       })
+      if (!final) {
+        console.error(
+          `${op.operation_id} still ${last.status} after ${timeout} s; it stays in the cluster (follow: ktrdr ops watch ${op.operation_id}, stop: ktrdr ops cancel ${op.operation_id})`,
+        )
+        process.exitCode = 124
+        return
+      }
       if (args.json) console.log(JSON.stringify(final, null, 2))
       else if (final.status === 'completed') console.log(JSON.stringify(final.result, null, 2))
       if (final.status !== 'completed') {

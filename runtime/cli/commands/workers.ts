@@ -49,6 +49,16 @@ const drain = defineCommand({
     }),
 })
 
+const undrain = defineCommand({
+  meta: { name: 'undrain', description: 'Send new work to a drained host again' },
+  args: { ...apiArgs, id: { type: 'positional', required: true, description: 'worker id' } },
+  run: ({ args }) =>
+    guard(async () => {
+      const w = await useGatewayApi(args.url)<WorkerRecord>(`/api/v1/workers/${encodeURIComponent(args.id)}/undrain`, { method: 'POST' })
+      console.log(args.json ? JSON.stringify(w, null, 2) : `${w.worker_id} takes new work again (${w.status})`)
+    }),
+})
+
 const remove = defineCommand({
   meta: { name: 'remove', description: 'Deregister a host (its running operations are re-queued)' },
   args: { ...apiArgs, id: { type: 'positional', required: true, description: 'worker id' } },
@@ -60,7 +70,7 @@ const remove = defineCommand({
 
 export default defineCommand({
   meta: { name: 'workers', description: 'Registered function hosts (list by default)' },
-  subCommands: { list, health, drain, remove },
+  subCommands: { list, health, drain, undrain, remove },
   // The default subcommand's flags, so `ktrdr workers --url X` parses (citty skips known value flags).
   args: list.args,
   default: 'list',

@@ -8,6 +8,7 @@ import type {
   WorkerStatus,
 } from '../../protocol/index.ts'
 import { HOST_SECRET_HEADER, KtrdrError } from '../../protocol/index.ts'
+import { bearerToken } from '../../http/index.ts'
 import { receiveHostEvents } from '../_host-events.ts'
 import { readJsonBody } from '../_http.ts'
 import { defineGatewayRoutes, type GatewayRouteContext } from '../_routes.ts'
@@ -65,6 +66,22 @@ function checkRegistration(body: Record<string, unknown>): WorkerRegistration {
 const hostSecret = (event: H3Event) => getRequestHeader(event, HOST_SECRET_HEADER) || undefined
 
 /**
+ * A host checks the gateway's calls against the token it registers with, and the gateway calls
+ * with the token registration takes (the cluster token, else the API token; the route's policy
+ * has compared them). A gateway with no token at all calls with none, so a host that registers
+ * with one would refuse every dispatch: refuse it here, where the host's log shows why, instead of
+ * at its first operation.
+ */
+function refuseUnusableToken(ctx: GatewayRouteContext, event: H3Event): void {
+  if (ctx.options.clusterToken || ctx.options.apiToken || bearerToken(getRequestHeader(event, 'authorization')) === null) return
+  throw new KtrdrError({
+    code: 'UNAUTHORIZED',
+    message:
+      'This host has a cluster token (KTRDR_CLUSTER_TOKEN) but the gateway has none, so it could not call the host: set the same KTRDR_CLUSTER_TOKEN on the gateway and every host (or none on the host)',
+  })
+}
+
+/**
  * Other ids registered at this registration's endpoint. The endpoint's own /health says who
  * listens there: this id → the others are stale (the host restarted under a new id); one of them
  * → this registration is refused, the live host keeps its id and its work; no answer → both stay
@@ -94,6 +111,7 @@ export default defineGatewayRoutes((router, ctx) => {
     '/api/v1/workers/register',
     { auth: 'cluster' },
     defineEventHandler(async (event) => {
+      refuseUnusableToken(ctx, event)
       const body = checkRegistration(await readJsonBody(event, max))
       const stale = await staleAtEndpoint(ctx, body)
       const response = ctx.reconciler.register(body, hostSecret(event), stale)
@@ -166,6 +184,39 @@ export default defineGatewayRoutes((router, ctx) => {
       ctx.workers.refresh(entry)
       ctx.logger.info(`Host ${entry.record.worker_id} draining: no new work, ${entry.running.size} operation(s) finish there`)
       return entry.record
+    }),
+  )
+
+  router.post(
+    '/api/v1/workers/:id/undrain',
+    defineEventHandler((event) => {
+      const entry = ctx.workers.require(getRouterParam(event, 'id', { decode: true })!)
+      entry.record.metadata.draining = false
+      ctx.workers.refresh(entry)
+      ctx.logger.info(`Host ${entry.record.worker_id} takes new work again`)
+      ctx.dispatcher.kick()
+      return entry.record
+    }),
+  )
+
+  // A host stopping gracefully (SIGTERM, SIGINT) leaves at once instead of lingering
+  // TEMPORARILY_UNAVAILABLE until the removal threshold. Its id stays its own (the secret is kept),
+  // so the same host registers again when it restarts.
+  router.post(
+    '/api/v1/workers/:id/deregister',
+    { auth: 'cluster' },
+    defineEventHandler(async (event) => {
+      const id = getRouterParam(event, 'id', { decode: true })!
+      ctx.reconciler.verify(id, hostSecret(event))
+      const entry = ctx.workers.get(id)
+      if (!entry) return { removed: false, worker_id: id, requeued_operations: [] }
+      const held = [...entry.running.keys()]
+      // Lost only when it still held work to settle: a clean stop is not a death (ktrdr_hosts_lost_total).
+      if (held.length) ctx.workers.markLost(entry, 'the host stopped and deregistered')
+      ctx.workers.remove(id)
+      ctx.logger.info(`Host ${id} stopped and deregistered${held.length ? `; ${held.length} operation(s) re-queued` : ''}`)
+      await ctx.operations.flushed()
+      return { removed: true, worker_id: id, requeued_operations: held }
     }),
   )
 

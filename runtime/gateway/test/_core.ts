@@ -15,6 +15,7 @@ import { createHostClient } from '../_host-client.ts'
 import { createOperationLogs } from '../_logs.ts'
 import { createHostSecrets } from '../_host-secrets.ts'
 import { createInvoker, type InvokeRequest } from '../_invoke.ts'
+import { createInvokeChecks } from '../_invoke-checks.ts'
 import { createOperationsService } from '../_operations.ts'
 import { resolveGatewayOptions, type GatewayConfig } from '../_options.ts'
 import { createReconciler } from '../_reconcile.ts'
@@ -22,7 +23,7 @@ import { createOperationStore } from '../_store.ts'
 import { createInputValidator } from '../_validate.ts'
 import { createWorkerRegistry, type WorkerEntry } from '../_workers.ts'
 import { createFakeRegistry } from './_fakes.ts'
-import { DEFAULT_MANIFESTS } from '../../../test/kit/index.ts'
+import { DEFAULT_MANIFESTS, tempStorage } from '../../../test/kit/index.ts'
 
 export interface TestClock {
   now(): number
@@ -61,6 +62,7 @@ export async function createTestCore(config: Pick<GatewayConfig, 'health' | 'que
     }) as GatewayHookMap[typeof name])
   }
   const database = await createGatewayDatabase(':memory:')
+  const storage = await tempStorage('ktrdr-core-')
   const operations = createOperationsService(await createOperationStore(database), hooks)
   const workers = createWorkerRegistry(hooks, clock.now)
   const client = createHostClient({ clusterToken: null })
@@ -85,6 +87,9 @@ export async function createTestCore(config: Pick<GatewayConfig, 'health' | 'que
     workers,
     dispatcher,
     validateInput: createInputValidator(),
+    // No pack registers checks here; the storage is what they would read.
+    checks: createInvokeChecks(logger),
+    storage: storage.storage,
   })
   let seq = 0
 
@@ -155,6 +160,7 @@ export async function createTestCore(config: Pick<GatewayConfig, 'health' | 'que
       client.close()
       await operations.flushNow()
       await database.close()
+      await storage.cleanup()
     },
   }
 }

@@ -27,7 +27,8 @@ describe('health monitor', () => {
     expect(entry.record.health_check_failures).toBe(4)
     expect(c.log['worker:lost']).toHaveLength(1)
 
-    // Removal counts from the last healthy moment (registration here), on the monitor's clock.
+    // Removal counts from the moment it became unavailable (the third poll, at registration's
+    // clock here), on the monitor's clock.
     c.clock.advance(300_000)
     await c.health.poll()
     expect(c.workers.get('a')).toBe(entry)
@@ -36,6 +37,37 @@ describe('health monitor', () => {
     expect(c.workers.get('a')).toBeUndefined()
     expect(c.log['worker:removed']?.map(([w]) => w.worker_id)).toEqual(['a'])
     expect(c.log['worker:lost']).toHaveLength(1)
+  })
+
+  it('removalMs counts from the moment the host became TEMPORARILY_UNAVAILABLE, not from its last healthy moment', async () => {
+    // Counting from the last healthy moment removed a host (failures × interval) early: with the
+    // guide's 3 × 10 s polls, "unavailable for more than 300 s" came ~280 s after it became so.
+    const c = await core({ health: { failures: 3, removalMs: 300_000, intervalMs: 10_000 } })
+    const a = await host('a')
+    const entry = c.register(a, 1)
+    const lastHealthy = entry.lastHealthyMs
+    a.state.healthStatus = 500
+    for (let i = 0; i < 3; i++) {
+      c.clock.advance(10_000)
+      await c.health.poll()
+    }
+    expect(entry.record.status).toBe('TEMPORARILY_UNAVAILABLE')
+    const since = c.clock.now()
+    expect(since - lastHealthy).toBe(30_000)
+    expect(entry.unavailableSinceMs).toBe(since)
+
+    // Past the threshold from the last healthy moment, within it from becoming unavailable: kept.
+    c.clock.advance(300_001 - 30_000)
+    await c.health.poll()
+    expect(c.workers.get('a')).toBe(entry)
+    c.clock.advance(30_000 - 1)
+    expect(c.clock.now()).toBe(since + 300_000)
+    await c.health.poll()
+    expect(c.workers.get('a')).toBe(entry)
+    c.clock.advance(1)
+    await c.health.poll()
+    expect(c.workers.get('a')).toBeUndefined()
+    expect(c.log['worker:removed']?.map(([w]) => w.worker_id)).toEqual(['a'])
   })
 
   it('a healthy answer brings an unavailable host back, and the dispatcher hears of it (worker:status) and places what waited', async () => {

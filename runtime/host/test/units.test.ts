@@ -4,10 +4,12 @@ import { join } from 'node:path'
 import { consola } from 'consola'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ofetch } from 'ofetch'
-import { packArchive, sha256Hex } from '../../protocol/index.ts'
+import { createServer, type Socket } from 'node:net'
+import { describeNetworkError, packArchive, sha256Hex } from '../../protocol/index.ts'
 import type { FunctionManifest, HostEvent } from '../../protocol/index.ts'
 import { createBundleCache } from '../_bundles.ts'
 import { createEventOutbox, UnknownWorkerError, type OutboxEvent } from '../_events.ts'
+import { createJsonPoster } from '../_post.ts'
 import { resolveCapabilities } from '../_detect.ts'
 import { createHost, parseNvidiaSmi, resolveHostOptions } from '../index.ts'
 import { tempStorage } from '../../../test/kit/index.ts'
@@ -41,7 +43,8 @@ describe('resolveHostOptions', () => {
         LOG_LEVEL: 'DEBUG',
         DATA_DIR: '/data/ktrdr',
         KTRDR_HOST_SLOTS: '3',
-        KTRDR_HOST_CAPABILITIES: 'ib,llm,fast-disk',
+        KTRDR_HOST_CAPABILITIES: 'ib,llm',
+        KTRDR_HOST_LABELS: 'fast-disk',
         KTRDR_CLUSTER_TOKEN: 'sekret',
         KTRDR_HOST_HEARTBEAT_MS: '500',
       },
@@ -107,6 +110,34 @@ describe('resolveHostOptions', () => {
       clusterToken: null,
     })
     expect(o.workerId).toMatch(/^general-worker-[0-9a-f]{8}$/)
+  })
+
+  it('a GPU declared in the environment is advertised; an unknown capability word stops the host', async () => {
+    expect(resolveHostOptions({}, { KTRDR_HOST_CAPABILITIES: 'gpu' }).gpu).toEqual({ gpu_type: 'CUDA', gpu_count: 1 })
+    const declared = resolveHostOptions(
+      {},
+      { KTRDR_HOST_CAPABILITIES: 'GPU, ib', KTRDR_HOST_GPU_TYPE: 'mps', KTRDR_HOST_GPU_COUNT: '2', KTRDR_HOST_GPU_MEMORY_GB: '24' },
+    )
+    expect(declared).toMatchObject({ ib: true, gpu: { gpu_type: 'MPS', gpu_count: 2, gpu_memory_gb: 24 } })
+    // Detection is on, yet the declaration is what is advertised (nvidia-smi may not exist here).
+    expect(await resolveCapabilities({ ...declared, detectGpu: true })).toMatchObject({
+      gpu: true,
+      gpu_type: 'MPS',
+      gpu_count: 2,
+      gpu_memory_gb: 24,
+      ib: true,
+    })
+    expect(resolveHostOptions({}, { KTRDR_HOST_GPU_COUNT: '4' }).gpu).toEqual({ gpu_type: 'CUDA', gpu_count: 4 })
+    expect(resolveHostOptions({}, {}).gpu).toBeNull()
+
+    expect(() => resolveHostOptions({}, { KTRDR_HOST_CAPABILITIES: 'gpus,ib' })).toThrow(
+      'KTRDR_HOST_CAPABILITIES: unknown capability "gpus" (did you mean "gpu"?): use gpu, ib, llm; labels a function may require go in KTRDR_HOST_LABELS',
+    )
+    expect(() => resolveHostOptions({}, { KTRDR_HOST_CAPABILITIES: 'fast-disk' })).toThrow(/unknown capability "fast-disk"/)
+    expect(() => resolveHostOptions({}, { KTRDR_HOST_CAPABILITIES: 'gpu', KTRDR_HOST_GPU_TYPE: 'ROCm' })).toThrow(
+      /KTRDR_HOST_GPU_TYPE must be CUDA or MPS, got "ROCm"/,
+    )
+    expect(() => resolveHostOptions({}, { KTRDR_HOST_GPU_COUNT: '0' })).toThrow(/KTRDR_HOST_GPU_COUNT must be a whole number of GPUs/)
   })
 
   it('parses nvidia-smi output into gpu capabilities', () => {
@@ -192,6 +223,46 @@ function fakeBundle(marker: string, size: number) {
     { name: 'server/index.mjs', data: enc.encode(`// ${marker}\n${'x'.repeat(size)}`) },
   ])
 }
+
+describe('why the gateway could not be reached', () => {
+  // What the registration and heartbeat lines of the journal say, from the poster's own errors.
+  const failure = (url: string, timeoutMs = 5000) => {
+    const poster = createJsonPoster(`${url}/api/v1`, {})
+    return poster
+      .post('/workers/register', {}, { timeoutMs })
+      .then(
+        () => {
+          throw new Error('expected the request to fail')
+        },
+        (error: Error) => error,
+      )
+      .finally(() => poster.close())
+  }
+
+  it('a closed port: connection refused, with the address', async () => {
+    const server = createServer()
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const { port } = server.address() as { port: number }
+    await new Promise((resolve) => server.close(resolve))
+    expect(describeNetworkError(await failure(`http://127.0.0.1:${port}`))).toBe(
+      `Connection refused (ECONNREFUSED 127.0.0.1:${port}): nothing listens there`,
+    )
+  })
+
+  it('a gateway that accepts but never answers: a timeout saying how long', async () => {
+    const sockets: Socket[] = []
+    const server = createServer((socket) => void sockets.push(socket))
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    cleanups.push(async () => {
+      for (const s of sockets) s.destroy()
+      await new Promise((resolve) => server.close(resolve))
+    })
+    const { port } = server.address() as { port: number }
+    expect(describeNetworkError(await failure(`http://127.0.0.1:${port}`, 200))).toMatch(
+      /^Timed out: .*\/workers\/register: no answer within 200 ms$/,
+    )
+  })
+})
 
 describe('bundle cache', () => {
   it('evicts least recently used bundles past its cap, never one in use, and survives a restart', async () => {
