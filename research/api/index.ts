@@ -10,6 +10,7 @@ import loopRoutes from './research.ts'
 import resultsRoutes from './results.ts'
 import strategiesRoutes from './strategies.ts'
 import trainingsRoutes from './trainings.ts'
+import walkForwardRoutes from './walkforward.ts'
 
 /**
  * Cached market data and strategies (read/write), the deployment guide's endpoints mapped onto the
@@ -25,6 +26,7 @@ export const researchRoutes: GatewayRoutes[] = [
   trainingsRoutes,
   catalogRoutes,
   loopRoutes,
+  walkForwardRoutes,
   chartsRoutes,
   compareRoutes,
 ]
