@@ -1,3 +1,4 @@
+import type { TestRun, TrainingFigures } from '../parents/_compact.ts'
 import type { ParentRecord } from '../parents/runner.ts'
 import type { Stability } from './aggregate.ts'
 import type { FoldWindow } from './folds.ts'
@@ -19,39 +20,9 @@ export interface WalkForwardRequest {
   backtest: { initial_capital?: number; commission?: number; slippage?: number }
 }
 
-/** What a fold's training returned that the fold table needs. */
-export interface FoldTraining {
-  operation_id: string
-  worker_id: string | null
-  model_path: string
-  metrics: Record<string, number | null>
-  samples: { train: number | null; validation: number | null; test: number | null }
-}
-
-/** One symbol's out-of-sample run of a fold, with the baselines the backtest measured beside it. */
-export interface FoldTestRun {
-  symbol: string
-  start_time: string
-  end_time: string
-  bars: number
-  initial_capital: number
-  final_equity: number
-  metrics: Record<string, number | null>
-  baselines: {
-    buy_and_hold_market_pct: number | null
-    buy_and_hold_pct: number | null
-    random_p50_pct: number | null
-    random_percentile: number | null
-    p_value: number | null
-  }
-  verdict: string | null
-  out_of_sample: { in_sample_start: string | null; in_sample_end: string | null; overlap_bars: number; checked: boolean }
-  equity_curve_key: string | null
-}
-
 export interface FoldRecord extends FoldWindow {
-  training: FoldTraining | null
-  test: FoldWindow['test'] & { operation_id?: string; worker_id?: string | null; runs?: FoldTestRun[] }
+  training: TrainingFigures | null
+  test: FoldWindow['test'] & { operation_id?: string; worker_id?: string | null; runs?: TestRun[] }
 }
 
 export interface WalkForwardSummary {

@@ -1,52 +1,29 @@
 import { parseDocument } from 'yaml'
 import type { GatewayRouteContext } from '../../runtime/gateway/index.ts'
-import type { Operation } from '../../runtime/protocol/index.ts'
 import { KtrdrError, listDatasets, TRADING_FUNCTIONS, validateStrategy } from '../../trading/index.ts'
 import { badField } from '../parents/_body.ts'
 import { createParentRunner, type ChildTask, type ParentSpec } from '../parents/runner.ts'
 import { parseEquityCsv, stability, stitch, stitchedCsv, type FoldCurve } from './aggregate.ts'
 import { addDuration, formatDuration, parseDuration, planFolds, type Duration } from './folds.ts'
 import { parseWalkForwardBody } from './request.ts'
-import type { FoldRecord, FoldTestRun, FoldTraining, WalkForwardRecord, WalkForwardSummary } from './_types.ts'
+import {
+  BASELINE_OF,
+  childFailure,
+  compactRuns,
+  compactTraining,
+  excess,
+  inSampleProblem,
+  TEST_METRICS,
+  TRAINING_METRICS,
+  type TestRun,
+} from '../parents/_compact.ts'
+import type { FoldRecord, WalkForwardRecord, WalkForwardSummary } from './_types.ts'
 
 /** Folds one walk-forward may plan: each is a training and a backtest, and the record carries every fold's figures. */
 export const WALKFORWARD_MAX_FOLDS = 100
 
-type Json = Record<string, any>
-const obj = (v: unknown): Json => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : {})
-const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null)
-const pick = (from: Json, keys: readonly string[]) => Object.fromEntries(keys.map((k) => [k, num(from[k])]))
+type Json = Record<string, unknown>
 const day = (iso: string | null | undefined) => (iso ? iso.slice(0, 10) : null)
-
-/** Backtest figures kept per fold and summarised across folds. */
-export const TEST_METRICS = [
-  'total_return_pct',
-  'annualized_return',
-  'sharpe_ratio',
-  'sortino_ratio',
-  'max_drawdown_pct',
-  'win_rate',
-  'profit_factor',
-  'total_trades',
-] as const
-/** The model's own figures inside each training window (its held-out test split, beside always-the-majority-class). */
-export const TRAINING_METRICS = [
-  'final_train_accuracy',
-  'final_val_accuracy',
-  'val_majority_baseline',
-  'test_accuracy',
-  'majority_baseline',
-  'edge_over_majority',
-  'test_loss',
-  'directional_accuracy',
-] as const
-const BASELINE_OF = {
-  buy_and_hold_pct: 'total_return_pct',
-  buy_and_hold_market_pct: 'total_return_pct',
-  random_p50_pct: 'total_return_pct',
-  val_majority_baseline: 'final_val_accuracy',
-  majority_baseline: 'test_accuracy',
-}
 
 const taskKey = (fold: number, phase: 'train' | 'backtest') => `fold_${fold}:${phase}`
 
@@ -54,63 +31,6 @@ function parseKey(key: string): { fold: number; phase: 'train' | 'backtest' } {
   const m = /^fold_(\d+):(train|backtest)$/.exec(key)
   if (!m) throw new Error(`not a walk-forward task: ${key}`)
   return { fold: Number(m[1]), phase: m[2] as 'train' | 'backtest' }
-}
-
-/** A child that did not complete fails its fold, and with it the walk-forward (a stitched curve needs every fold). */
-function childFailure(what: string, op: Operation): Error & { code: string } {
-  const error = new Error(`${what} ${op.status} (${op.operation_id}): ${op.error?.message ?? 'no reason given'}`) as Error & {
-    code: string
-  }
-  error.code = op.error?.code ?? (op.status === 'cancelled' ? 'CANCELLED' : 'FUNCTION_ERROR')
-  return error
-}
-
-function compactTraining(op: Operation): FoldTraining {
-  const r = obj(op.result)
-  const tm = obj(r.training_metrics)
-  const test = obj(r.test_metrics)
-  const data = obj(r.data_summary)
-  if (typeof r.model_path !== 'string') throw new Error(`training ${op.operation_id} completed without a model_path`)
-  return {
-    operation_id: op.operation_id,
-    worker_id: op.worker_id ?? null,
-    model_path: r.model_path,
-    metrics: { ...pick(tm, TRAINING_METRICS), ...pick(test, TRAINING_METRICS) },
-    samples: { train: num(data.train_samples), validation: num(data.validation_samples), test: num(data.test_samples) },
-  }
-}
-
-function compactRuns(op: Operation): FoldTestRun[] {
-  const r = obj(op.result)
-  const runs = Array.isArray(r.runs) ? (r.runs as Json[]) : [r]
-  return runs.map((run) => {
-    const b = obj(run.baselines)
-    const oos = obj(run.out_of_sample)
-    return {
-      symbol: String(run.symbol),
-      start_time: String(run.start_time),
-      end_time: String(run.end_time),
-      bars: Number(run.equity_curve_length ?? 0),
-      initial_capital: Number(obj(run.config).initial_capital),
-      final_equity: Number(run.final_equity),
-      metrics: pick(obj(run.metrics), TEST_METRICS),
-      baselines: {
-        buy_and_hold_market_pct: num(obj(b.buy_and_hold).market_return_pct),
-        buy_and_hold_pct: num(obj(b.buy_and_hold).return_pct),
-        random_p50_pct: num(obj(b.random_entries).p50_return_pct),
-        random_percentile: num(obj(b.random_entries).percentile),
-        p_value: num(obj(b.random_entries).p_value),
-      },
-      verdict: typeof b.verdict === 'string' ? b.verdict : null,
-      out_of_sample: {
-        in_sample_start: typeof oos.in_sample_start === 'string' ? oos.in_sample_start : null,
-        in_sample_end: typeof oos.in_sample_end === 'string' ? oos.in_sample_end : null,
-        overlap_bars: Number(oos.overlap_bars ?? Number.NaN),
-        checked: oos.checked === true,
-      },
-      equity_curve_key: typeof obj(run.results).equity_curve_key === 'string' ? obj(run.results).equity_curve_key : null,
-    }
-  })
 }
 
 /** One row per fold and symbol of folds.json: windows, children, training figures, test figures beside baselines. */
@@ -137,12 +57,6 @@ function foldRows(record: WalkForwardRecord) {
     })),
   }))
 }
-
-/** The strategy's return over buy-and-hold sized and charged like its entries. */
-const excess = (run: FoldTestRun) =>
-  run.metrics.total_return_pct !== null && run.baselines.buy_and_hold_pct !== null
-    ? run.metrics.total_return_pct - run.baselines.buy_and_hold_pct
-    : null
 
 /**
  * Walk-forward analysis (docs/architecture.md#walk-forward-and-sweeps): train → test folds over a
@@ -185,14 +99,10 @@ export async function createWalkForwards(ctx: GatewayRouteContext) {
       }
       const runs = compactRuns(op)
       // Strictly out of sample: the backtest's own guard measured the overlap with the model's in-sample bars.
-      for (const run of runs)
-        if (run.out_of_sample.overlap_bars !== 0 || !run.out_of_sample.checked)
-          throw Object.assign(
-            new Error(
-              `fold ${fold} backtest ${op.operation_id}: ${run.symbol} ${run.out_of_sample.checked ? `overlaps the model's training data by ${run.out_of_sample.overlap_bars} bars` : 'was not checked against the training data'}`,
-            ),
-            { code: 'BACKTEST_IN_SAMPLE' },
-          )
+      for (const run of runs) {
+        const problem = inSampleProblem(run)
+        if (problem) throw Object.assign(new Error(`fold ${fold} backtest ${op.operation_id}: ${problem}`), { code: 'BACKTEST_IN_SAMPLE' })
+      }
       f.test = { ...f.test, operation_id: op.operation_id, worker_id: op.worker_id ?? null, runs }
     },
     complete: (r) => aggregate(r),
@@ -220,7 +130,7 @@ export async function createWalkForwards(ctx: GatewayRouteContext) {
       stitched[symbol] = figures
       curves.push([symbol, s])
       const present = runs.map((x) => x.run!)
-      const metric = (get: (run: FoldTestRun) => number | null) => stability(present.map(get))
+      const metric = (get: (run: TestRun) => number | null) => stability(present.map(get))
       stabilityBySymbol[symbol] = {
         ...Object.fromEntries(TEST_METRICS.map((m) => [m, metric((run) => run.metrics[m])])),
         excess_return_pct: metric(excess),

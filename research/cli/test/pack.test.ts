@@ -4,7 +4,16 @@ import { researchPack } from '../../pack.ts'
 
 describe('research pack commands', () => {
   it('each loads with the name and description the pack lists for it', async () => {
-    expect(Object.keys(researchPack.commands ?? {})).toEqual(['data', 'strategy', 'demo', 'report', 'compare', 'llm', 'research'])
+    expect(Object.keys(researchPack.commands ?? {})).toEqual([
+      'data',
+      'strategy',
+      'demo',
+      'report',
+      'compare',
+      'llm',
+      'research',
+      'walkforward',
+    ])
     for (const [name, command] of Object.entries(researchPack.commands ?? {})) {
       const loaded = await command.load()
       const meta = await (typeof loaded.meta === 'function' ? loaded.meta() : loaded.meta)
