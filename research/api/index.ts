@@ -9,6 +9,7 @@ import modelsRoutes from './models.ts'
 import loopRoutes from './research.ts'
 import resultsRoutes from './results.ts'
 import strategiesRoutes from './strategies.ts'
+import sweepRoutes from './sweeps.ts'
 import trainingsRoutes from './trainings.ts'
 import walkForwardRoutes from './walkforward.ts'
 
@@ -27,6 +28,7 @@ export const researchRoutes: GatewayRoutes[] = [
   catalogRoutes,
   loopRoutes,
   walkForwardRoutes,
+  sweepRoutes,
   chartsRoutes,
   compareRoutes,
 ]

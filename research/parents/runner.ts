@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { cancelOperationTree, type GatewayRouteContext } from '../../runtime/gateway/index.ts'
 import type { Operation } from '../../runtime/protocol/index.ts'
 import { KtrdrError } from '../../trading/index.ts'
+import { hostSlots } from './_admit.ts'
 import { createParentStore } from './_store.ts'
 import type { ChildTask, ParentRecord, ParentSpec, ParentStatus } from './_types.ts'
 
@@ -86,12 +87,6 @@ export async function createParentRunner<R extends ParentRecord>(ctx: GatewayRou
     if (!mine.size) watching.delete(parent)
   }
 
-  function hostSlots(): number {
-    let slots = 0
-    for (const w of ctx.workers.all()) if (!w.lost) slots += Math.max(0, Number(w.record.capabilities.slots) || 0)
-    return slots
-  }
-
   async function drive(id: string) {
     const record = live.get(id)
     if (!record || closed || terminal(record)) return
@@ -150,7 +145,7 @@ export async function createParentRunner<R extends ParentRecord>(ctx: GatewayRou
         finish(record)
         return
       }
-      const limit = spec.parallel(record) ?? Math.max(1, hostSlots())
+      const limit = spec.parallel(record) ?? hostSlots(ctx)
       let running = Object.keys(record.children).filter((k) => !(k in record.settled)).length
       for (const task of spec.tasks(record)) {
         if (task.key in record.children) continue

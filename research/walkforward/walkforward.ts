@@ -1,6 +1,7 @@
 import { parseDocument } from 'yaml'
 import type { GatewayRouteContext } from '../../runtime/gateway/index.ts'
-import { KtrdrError, listDatasets, TRADING_FUNCTIONS, validateStrategy } from '../../trading/index.ts'
+import { KtrdrError, TRADING_FUNCTIONS } from '../../trading/index.ts'
+import { checkChildInput, commonDataDays, outsideData, readStrategy, resolveTimeframe } from '../parents/_admit.ts'
 import { badField } from '../parents/_body.ts'
 import { createParentRunner, type ChildTask, type ParentSpec } from '../parents/runner.ts'
 import { parseEquityCsv, stability, stitch, stitchedCsv, type FoldCurve } from './aggregate.ts'
@@ -23,7 +24,6 @@ import type { FoldRecord, WalkForwardRecord, WalkForwardSummary } from './_types
 export const WALKFORWARD_MAX_FOLDS = 100
 
 type Json = Record<string, unknown>
-const day = (iso: string | null | undefined) => (iso ? iso.slice(0, 10) : null)
 
 const taskKey = (fold: number, phase: 'train' | 'backtest') => `fold_${fold}:${phase}`
 
@@ -169,61 +169,19 @@ export async function createWalkForwards(ctx: GatewayRouteContext) {
   /** Reads the strategy, the data and the deployed functions: refuses (4xx naming the field) what cannot run. */
   async function admit(body: unknown) {
     const b = parseWalkForwardBody(body)
-    const raw = await ctx.storage.strategies.getItemRaw(`${b.strategy}.yaml`)
-    if (raw == null)
-      throw new KtrdrError({
-        code: 'STRATEGY_NOT_FOUND',
-        message: `strategy: "${b.strategy}" is not in the strategies mount: upload it first (ktrdr strategy upload)`,
-        details: { field: 'strategy' },
-      })
-    const yaml = typeof raw === 'string' ? raw : Buffer.from(raw as Uint8Array).toString('utf8')
-    const v = validateStrategy(yaml)
-    if (!v.strategy)
-      throw new KtrdrError({
-        code: 'STRATEGY_INVALID',
-        message: `strategy: "${b.strategy}" does not validate: ${v.errors
-          .slice(0, 3)
-          .map((e) => `${e.path} ${e.message}`)
-          .join('; ')}`,
-        details: { field: 'strategy', errors: v.errors },
-      })
-    const td = v.strategy.training_data
-    const dataField = b.symbols ? 'symbols' : b.symbol ? 'symbol' : b.timeframe ? 'timeframe' : 'strategy'
+    const { yaml, strategy } = await readStrategy(ctx, b.strategy)
+    const td = strategy.training_data
     const symbols = b.symbols ?? (b.symbol ? [b.symbol] : td.symbols)
-    const timeframe = b.timeframe ?? td.base_timeframe
-    if (td.timeframes.length > 1 && timeframe !== td.base_timeframe)
-      badField(
-        'timeframe',
-        `${b.strategy} reads ${td.timeframes.join(', ')} with ${td.base_timeframe} as its base: walk it forward on ${td.base_timeframe}`,
-      )
-
-    let dataStart = ''
-    let dataEnd = '9999-12-31'
-    for (const symbol of symbols) {
-      const [info] = await listDatasets(ctx.storage.data, { symbol, timeframe })
-      if (!info?.start || !info.end)
-        throw new KtrdrError({
-          code: 'DATA_NOT_FOUND',
-          message: `${dataField}: no ${symbol} ${timeframe} bars in the data mount: load or generate them first (ktrdr data generate / import, ib-fetch)`,
-          details: { field: dataField, symbol, timeframe },
-        })
-      if (day(info.start)! > dataStart) dataStart = day(info.start)!
-      if (day(info.end)! < dataEnd) dataEnd = day(info.end)!
-    }
-    const outside = (field: 'start_date' | 'end_date', message: string): never => {
-      throw new KtrdrError({
-        code: 'DATA_INSUFFICIENT',
-        message: `${field}: ${message}`,
-        details: { field, data: { start: dataStart, end: dataEnd } },
-      })
-    }
-    if (b.start_date && b.start_date < dataStart)
-      outside('start_date', `${b.start_date} is before the first bar (${dataStart}) of ${symbols.join(', ')} ${timeframe}`)
-    if (b.end_date && b.end_date > dataEnd)
-      outside('end_date', `${b.end_date} is after the last bar (${dataEnd}) of ${symbols.join(', ')} ${timeframe}`)
-    const start = b.start_date ?? dataStart
-    const end = b.end_date ?? dataEnd
-    if (start > end) outside('start_date', `the data of ${symbols.join(', ')} ${timeframe} has no common days (${dataStart} → ${dataEnd})`)
+    const timeframe = resolveTimeframe(strategy, b.timeframe)
+    const dataField = b.symbols ? 'symbols' : b.symbol ? 'symbol' : b.timeframe ? 'timeframe' : 'strategy'
+    const data = await commonDataDays(ctx, symbols, timeframe, dataField)
+    const market = `${symbols.join(', ')} ${timeframe}`
+    if (b.start_date && b.start_date < data.start)
+      outsideData('start_date', `${b.start_date} is before the first bar (${data.start}) of ${market}`, data)
+    if (b.end_date && b.end_date > data.end) outsideData('end_date', `${b.end_date} is after the last bar (${data.end}) of ${market}`, data)
+    const start = b.start_date ?? data.start
+    const end = b.end_date ?? data.end
+    if (start > end) outsideData('start_date', `the data of ${market} has no common days (${data.start} → ${data.end})`, data)
 
     const train = parseDuration(b.train_window)!
     const test = parseDuration(b.test_window)!
@@ -269,22 +227,19 @@ export async function createWalkForwards(ctx: GatewayRouteContext) {
       ctx.functions.resolve(TRADING_FUNCTIONS.backtest),
     ])
     const first = folds[0]
-    ctx.validateInput(
-      trainFn.sha256,
-      trainFn.manifest.input_schema,
-      { ...train_input, start_date: first.train.start, end_date: first.train.end },
-      `train@${trainFn.version}`,
-    )
-    ctx.validateInput(
-      backtestFn.sha256,
-      backtestFn.manifest.input_schema,
-      { ...backtest_input, model_path: `${v.strategy.name}/${timeframe}_v1`, start_date: first.test.start, end_date: first.test.end },
-      `backtest@${backtestFn.version}`,
+    // Every input field of the children is a field of the request of the same name.
+    const same = (f: string) => f.replace(/\[\d+\].*$/, '').split('.')[0]
+    checkChildInput(ctx, trainFn, { ...train_input, start_date: first.train.start, end_date: first.train.end }, same)
+    checkChildInput(
+      ctx,
+      backtestFn,
+      { ...backtest_input, model_path: `${strategy.name}/${timeframe}_v1`, start_date: first.test.start, end_date: first.test.end },
+      same,
     )
 
     return (operationId: string) => {
       // Fold models go under their own name: the strategy's own `_latest` never moves to a fold's model.
-      const model_name = `${v.strategy!.name}.wf_${operationId.slice(-8)}`
+      const model_name = `${strategy.name}.wf_${operationId.slice(-8)}`
       const doc = parseDocument(yaml)
       doc.set('name', model_name)
       return {
@@ -341,7 +296,7 @@ export async function createWalkForwards(ctx: GatewayRouteContext) {
     cancel: runner.cancel,
     subscribe: runner.subscribe,
     /** The record as the API shows it: progress in, the inline strategy out (the fold models keep it). */
-    view(r: WalkForwardRecord) {
+    view(r: WalkForwardRecord): Record<string, unknown> {
       const { train_input, backtest_input: _bi, ...rest } = r
       const { strategy_yaml: _yaml, ...trainInput } = train_input
       return {

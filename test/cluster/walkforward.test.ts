@@ -1,6 +1,6 @@
-// Walk-forward analysis on a real local cluster: `ktrdr gateway` and two `ktrdr host` child
-// processes, the real train and backtest bundles, a synthetic market. Each fold's training and
-// backtest are real child operations; the backtest's own overlap guard is what says 0 bars.
+// Walk-forward analysis and sweeps on a real local cluster: `ktrdr gateway` and two `ktrdr host`
+// child processes, the real train and backtest bundles, a synthetic market. Each fold's (or run's)
+// training and backtest are real child operations; the backtest's own overlap guard is what says 0 bars.
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -211,5 +211,78 @@ describe('walk-forward on a real cluster', () => {
       expect(res.body.details.field).toBe(field)
     }
     expect((await get('/api/v1/walkforward')).total_count).toBe(before)
+  }, 60_000)
+})
+
+describe('sweeps on a real cluster', () => {
+  it('`ktrdr sweep start --wait`: a training per learning rate, each model backtested over two thresholds, a row per run', async () => {
+    const cli = spawnKtrdr(
+      [
+        'sweep',
+        'start',
+        '--strategy',
+        'regime_momentum',
+        '--train',
+        'learning_rate=0.001,0.01',
+        '--backtest',
+        'confidence_threshold=0.4,0.6',
+        '--train-end',
+        '2020-04-30',
+        '--test-start',
+        '2020-05-01',
+        '--test-end',
+        '2020-06-20',
+        '--epochs',
+        '10',
+        '--seed',
+        '7',
+        '--wait',
+        '--url',
+        gateway!.url,
+      ],
+      TOKENS,
+    )
+    const code = await new Promise<number | null>((resolve) => cli.proc.once('exit', resolve))
+    const out = cli.output()
+    expect(code, out).toBe(0)
+    const id = /Started (op_sweep_\S+): 2 trainings, 2 backtests/.exec(out)?.[1]
+    expect(id, out).toBeDefined()
+    for (const name of ['lr=0.001,conf=0.4', 'lr=0.001,conf=0.6', 'lr=0.01,conf=0.4', 'lr=0.01,conf=0.6']) expect(out).toContain(name)
+    expect(out).toMatch(/4 of 4 runs completed; (best by sharpe_ratio: lr=0\.0?01,conf=0\.[46]|no single best by sharpe_ratio)/)
+
+    const sweep = (await get<{ data: any }>(`/api/v1/sweeps/${id}`)).data
+    const children = await childrenOf(id!)
+    expect(children.map((c) => c.function.name).sort()).toEqual(['backtest', 'backtest', 'train', 'train'])
+    for (const c of children) expect(c).toMatchObject({ status: 'completed', parent_operation_id: id })
+    for (const c of children.filter((x) => x.function.name === 'backtest')) {
+      const result = c.result as any
+      expect(result.runs.map((r: any) => r.parameter_set_name)).toEqual(['conf=0.4', 'conf=0.6'])
+      for (const run of result.runs) expect(run.out_of_sample).toMatchObject({ overlap_bars: 0, checked: true })
+    }
+    for (const row of sweep.table) {
+      const backtest = children.find((c) => c.operation_id === row.operations.backtest)!
+      const run = (backtest.result as any).runs.find((r: any) => row.name.endsWith(r.parameter_set_name))
+      expect(row.metrics.total_return_pct).toBe(run.metrics.total_return_pct)
+      expect(row.baselines.buy_and_hold_pct).toBe(run.baselines.buy_and_hold.return_pct)
+      expect(row.training_metrics.test_accuracy).toBeTypeOf('number')
+    }
+    expect(sweep.table.filter((r: any) => r.best).length).toBeLessThanOrEqual(1)
+    const csv = (await api<string>(gateway!.url, `/api/v1/results/sweeps/${id}/table.csv`)).body.trim().split('\n')
+    expect(csv).toHaveLength(5)
+  }, 600_000)
+
+  it('a backtest parameter the deployed backtest refuses is a 422 naming it, before anything starts', async () => {
+    const before = (await get('/api/v1/sweeps')).total_count
+    const res = await api<any>(gateway!.url, '/api/v1/sweeps', {
+      body: {
+        strategy: 'regime_momentum',
+        training: { end_date: '2020-04-30', epochs: 1 },
+        backtest: { start_date: '2020-05-01', parameters: { confidence_threshold: [0.5, 2] } },
+      },
+    })
+    expect(res.status).toBe(422)
+    expect(res.body).toMatchObject({ code: 'INPUT_INVALID', details: { field: 'backtest.parameters.confidence_threshold' } })
+    expect(res.body.message).toMatch(/^backtest\.parameters\.confidence_threshold: .*parameter_sets\[1\]\.confidence_threshold/)
+    expect((await get('/api/v1/sweeps')).total_count).toBe(before)
   }, 60_000)
 })

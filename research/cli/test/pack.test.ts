@@ -13,6 +13,7 @@ describe('research pack commands', () => {
       'llm',
       'research',
       'walkforward',
+      'sweep',
     ])
     for (const [name, command] of Object.entries(researchPack.commands ?? {})) {
       const loaded = await command.load()

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import type { GatewayServerConfig } from '../../../runtime/gateway/index.ts'
 import type { DispatchRequest, Operation } from '../../../runtime/protocol/index.ts'
 import { until } from '../../../test/kit/index.ts'
-import { startFakeTrainingHost, startWalkForwardGateway } from './_fake-cluster.ts'
+import { startFakeTrainingHost, startWalkForwardGateway } from '../../parents/test/_fake-cluster.ts'
 
 export interface WalkForwardBackend {
   name: 'sqlite' | 'postgresql'

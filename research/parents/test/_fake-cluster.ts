@@ -21,23 +21,32 @@ const REPO = resolve(import.meta.dirname, '../../..')
 const H = 3_600_000
 
 export interface FakeMarket {
-  /** Total return (percent) of the fold whose test window starts on this date; default 1. */
-  returnPct?: (testStart: string) => number
+  /** Total return (percent) of a run: by its window's start, its parameter set, the model and the whole input; default 1. */
+  returnPct?: (testStart: string, set: Record<string, any> | undefined, input: Record<string, any>) => number
+  /** Make these trainings fail (by their strategy YAML). */
+  failTraining?: (strategyYaml: string) => boolean
   /** Bars the backtest reports overlapping the model's training data; default 0. */
   overlapBars?: (testStart: string) => number
   /** Called as each invocation ends, before its result is pushed (e.g. to refuse what comes next). */
   onEnd?: (request: DispatchRequest) => void
 }
 
+// Model versions are numbered across every fake host of the process (as the models mount does), and
+// each remembers the strategy it was trained from, so a fake backtest can depend on its training's parameters.
+let versions = 0
+const trainedFrom = new Map<string, string>()
+
 /** What the fake train and backtest return; the backtest also writes its equity.csv to the results mount at `storeDir`. */
 export function fakeOutcome(storeDir: string, market: FakeMarket = {}) {
-  let versions = 0
   return (request: DispatchRequest) => {
     market.onEnd?.(request)
     const input = request.input as Record<string, any>
     if (request.function.name === 'train') {
+      if (market.failTraining?.(String(input.strategy_yaml ?? '')))
+        return { error: { message: 'the loss became NaN at epoch 2', code: 'NAN_LOSS' } }
       const name = /^name:\s*(\S+)/m.exec(String(input.strategy_yaml ?? ''))?.[1] ?? String(input.strategy_name)
       const key = `${name}/1h_v${++versions}`
+      trainedFrom.set(`models/${key}`, String(input.strategy_yaml ?? ''))
       return {
         result: {
           model_path: `models/${key}`,
@@ -56,8 +65,11 @@ export function fakeOutcome(storeDir: string, market: FakeMarket = {}) {
     }
     if (request.function.name === 'backtest') {
       const start = String(input.start_date)
-      const pct = market.returnPct?.(start) ?? 1
-      const runs = (input.symbols as string[]).map((symbol, i) => {
+      const symbols = (input.symbols as string[] | undefined) ?? [String(input.symbol)]
+      const sets = (input.parameter_sets as Array<Record<string, any>> | undefined) ?? [undefined]
+      const pairs = symbols.flatMap((symbol) => sets.map((set, s) => ({ symbol, set, s })))
+      const runs = pairs.map(({ symbol, set, s }, i) => {
+        const pct = market.returnPct?.(start, set, { ...input, strategy_yaml: trainedFrom.get(String(input.model_path)) }) ?? 1
         // Four bars: the portfolio moves linearly to the fold's return, the price rises 2 %.
         const t0 = Date.parse(`${start}T00:00:00Z`)
         const rows = ['timestamp,price,portfolio_value,position']
@@ -70,6 +82,8 @@ export function fakeOutcome(storeDir: string, market: FakeMarket = {}) {
         writeFileSync(join(storeDir, 'results', key), rows.join('\n') + '\n')
         return {
           symbol,
+          parameter_set: s,
+          parameter_set_name: set?.name ?? null,
           start_time: `${start}T00:00:00Z`,
           end_time: `${start}T03:00:00Z`,
           equity_curve_length: 4,
