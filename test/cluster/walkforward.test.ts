@@ -1,9 +1,11 @@
 // Walk-forward analysis and sweeps on a real local cluster: `ktrdr gateway` and two `ktrdr host`
 // child processes, the real train and backtest bundles, a synthetic market. Each fold's (or run's)
 // training and backtest are real child operations; the backtest's own overlap guard is what says 0 bars.
+import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { chromium } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Operation } from '../../runtime/protocol/index.ts'
 import { createKtrdrStorage } from '../../storage/index.ts'
@@ -18,6 +20,10 @@ let gatewayPort: number
 let gateway: { child: KtrdrChild; url: string } | null = null
 const hosts: KtrdrChild[] = []
 const TOKENS = { KTRDR_API_TOKEN: '', KTRDR_CLUSTER_TOKEN: '' }
+const CHROMIUM = process.env.KTRDR_CHROMIUM || '/usr/bin/chromium'
+const HAS_CHROMIUM = existsSync(CHROMIUM)
+/** The walk-forward the first test ran, for the dashboard's page. */
+let first: any = null
 
 // 3,000 hourly bars from 2020-01-01 (to late June): 60 days of training and 30 of testing, moving
 // 30 days, fit three folds before 2020-06-20.
@@ -118,6 +124,7 @@ describe('walk-forward on a real cluster', () => {
     expect(out).toMatch(/positive in \d\/3 folds, beat buy-and-hold in \d\/3, beat random entries \(p ≤ 0.05\) in \d\/3/)
 
     const wf = await wfOf(id!)
+    first = wf
     expect(wf.status).toBe('completed')
     expect(wf.folds).toHaveLength(3)
     const children = await childrenOf(id!)
@@ -149,6 +156,43 @@ describe('walk-forward on a real cluster', () => {
     expect(models).toContain(wf.model_name)
     expect(models).not.toContain('regime_momentum')
   }, 600_000)
+
+  it.skipIf(!HAS_CHROMIUM)(
+    'the dashboard draws it: the stitched curve, a row and a marker per fold, no console errors',
+    async () => {
+      expect(first?.status).toBe('completed')
+      const context = await chromium.launchPersistentContext(join(root, 'profile'), {
+        executablePath: CHROMIUM,
+        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking'],
+        headless: true,
+        viewport: { width: 1400, height: 1000 },
+      })
+      try {
+        const page = context.pages()[0] ?? (await context.newPage())
+        const errors: string[] = []
+        page.on('console', (m) => {
+          if (m.type() === 'error') errors.push(m.text())
+        })
+        page.on('pageerror', (e) => errors.push(e.message))
+        await page.goto(`${gateway!.url}/ui/#/walkforward`)
+        await page.waitForSelector('main[data-ready="walkforwards"]', { timeout: 30_000 })
+        expect(await page.locator('[data-testid=wf-row]').count()).toBeGreaterThanOrEqual(1)
+        await page.goto(`${gateway!.url}/ui/#/walkforward/${first.operation_id}`)
+        await page.waitForSelector('main[data-ready="walkforward"], [data-testid="error"]', { timeout: 30_000 })
+        expect(await page.locator('[data-testid="error"]').count()).toBe(0)
+        expect(await page.locator('[data-testid=fold-row]').count()).toBe(3)
+        const chart = page.locator('[data-testid=stitched-chart]')
+        expect(await chart.getAttribute('data-points')).toBe(String(first.summary.stitched.EURUSD.bars))
+        expect(await chart.getAttribute('data-folds')).toBe('3')
+        expect(await page.locator('[data-testid=wf-summary]').textContent()).toMatch(/EURUSD out of sample: .* in \d\/3 folds/)
+        await page.screenshot({ path: join(root, 'walkforward.png'), fullPage: true })
+        expect(errors).toEqual([])
+      } finally {
+        await context.close()
+      }
+    },
+    120_000,
+  )
 
   it('cancel mid-training cascades to the running children', async () => {
     const id = await walkForward({ ...WINDOWS, epochs: 10_000, max_parallel: 2 })
@@ -282,7 +326,7 @@ describe('sweeps on a real cluster', () => {
     })
     expect(res.status).toBe(422)
     expect(res.body).toMatchObject({ code: 'INPUT_INVALID', details: { field: 'backtest.parameters.confidence_threshold' } })
-    expect(res.body.message).toMatch(/^backtest\.parameters\.confidence_threshold: .*parameter_sets\[1\]\.confidence_threshold/)
+    expect(res.body.message).toMatch(/^backtest\.parameters\.confidence_threshold: .*parameter_sets\[\d+\]\.confidence_threshold/)
     expect((await get('/api/v1/sweeps')).total_count).toBe(before)
   }, 60_000)
 })
