@@ -44,7 +44,7 @@ async function mountOne(el, id, { signal, refresh }) {
   const [record, { renderWalkForward, parseStitched }] = await Promise.all([api.walkforward(id), loadView('walkforward')])
   const equity = record.summary ? parseStitched(await api.resultText(record.summary.files.equity)) : new Map()
   if (signal.aborted) return
-  renderWalkForward(clear(el), { record, equity })
+  await renderWalkForward(clear(el), { record, equity })
   if (record.status !== 'running' && record.status !== 'pending') return
   // Redraw when a child has been read (settled grows) or the walk-forward ends; progress alone only updates the line.
   let settled = Object.keys(record.settled).length

@@ -1,7 +1,7 @@
 // One walk-forward: the stitched out-of-sample curve beside the market, the folds (training accuracy
 // beside always-the-majority-class, test return beside buy-and-hold and random entries, overlap with
 // training), and how stable each figure was across folds. Pure: data in, DOM out.
-import { COLORS, dashed, fit, line, points, timeChart } from 'ktrdr/charts.js'
+import { COLORS, dashed, fit, line, nextTask, points, timeChart } from 'ktrdr/charts.js'
 import { h, link, table } from 'ktrdr/dom.js'
 import { byFormat, fixed } from 'ktrdr/format.js'
 import { createSeriesMarkers } from 'lightweight-charts'
@@ -47,8 +47,7 @@ function stitchedChart(symbol, s) {
       starts.push({ time: s.time[i], position: 'aboveBar', shape: 'square', color: '#78909c', text: `fold ${s.fold[i]}`, size: 0.5 })
   createSeriesMarkers(strategy, starts)
   el.dataset.folds = String(starts.length)
-  fit(chart)
-  return el
+  return { el, chart }
 }
 
 function foldsTable(record) {
@@ -114,7 +113,7 @@ function stabilityTable(stability) {
   )
 }
 
-export function renderWalkForward(el, { record, equity }) {
+export async function renderWalkForward(el, { record, equity }) {
   const r = record.request
   el.append(
     h('h2', {}, `Walk-forward ${record.operation_id}`),
@@ -142,7 +141,11 @@ export function renderWalkForward(el, { record, equity }) {
           `${symbol} out of sample: ${pct(st.total_return_pct)} vs buy-and-hold ${pct(st.buy_and_hold_return_pct)}, max drawdown ${pct(st.max_drawdown_pct)}; positive in ${c.positive}/${c.folds} folds, beat buy-and-hold in ${c.beat_buy_and_hold}/${c.folds}, beat random entries (p ≤ 0.05) in ${c.significant}/${c.folds}`,
         ),
       )
-    el.append(stitchedChart(symbol, curve))
+    const { el: chartEl, chart } = stitchedChart(symbol, curve)
+    el.append(chartEl)
+    // Fitted once in the page and laid out: a chart that has no width yet fits nothing.
+    await nextTask()
+    fit(chart)
   }
   el.append(h('h3', {}, 'Folds'), foldsTable(record))
   if (s)
@@ -159,4 +162,5 @@ export function renderWalkForward(el, { record, equity }) {
           .join(' · ')}`,
       ),
     )
+  el.dataset.ready = 'walkforward'
 }
