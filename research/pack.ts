@@ -39,6 +39,14 @@ export const researchPack = defineKtrdrPack({
       description: 'The research loop: a brief → a designed, trained, backtested and assessed strategy',
       load: () => import('./cli/research.ts').then((m) => m.default),
     },
+    walkforward: {
+      description: 'Walk-forward analysis: rolling or anchored train → out-of-sample test folds, as child operations',
+      load: () => import('./cli/walkforward.ts').then((m) => m.default),
+    },
+    sweep: {
+      description: 'Parameter sweeps: training hyperparameters and backtest parameter sets fanned out as child operations',
+      load: () => import('./cli/sweep.ts').then((m) => m.default),
+    },
   },
   // A fresh cluster can run train and backtest by strategy_name right away.
   async onUp({ gateway, logger }) {

@@ -298,4 +298,11 @@ export const TRADING_ERROR_CODES = defineErrorCodes({
     description:
       "The model's LLM token budget for the UTC day is spent (KTRDR_RESEARCH_TOKENS_PER_DAY); new loops start after midnight UTC.",
   },
+
+  // Walk-forward analysis and sweeps
+  WALKFORWARD_NO_FOLDS: {
+    status: 422,
+    retryable: false,
+    description: 'Not one train → test fold fits between start_date and end_date: shorten train_window or test_window, or widen the range.',
+  },
 })

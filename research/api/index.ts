@@ -13,7 +13,9 @@ import modelsRoutes from './models.ts'
 import loopRoutes from './research.ts'
 import resultsRoutes from './results.ts'
 import strategiesRoutes from './strategies.ts'
+import sweepRoutes from './sweeps.ts'
 import trainingsRoutes from './trainings.ts'
+import walkForwardRoutes from './walkforward.ts'
 
 /**
  * Cached market data and strategies (read/write), the trading functions' input checks (before the
@@ -34,6 +36,8 @@ export const researchRoutes: GatewayRoutes[] = [
   trainingsRoutes,
   catalogRoutes,
   loopRoutes,
+  walkForwardRoutes,
+  sweepRoutes,
   chartsRoutes,
   compareRoutes,
 ]

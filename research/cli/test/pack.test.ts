@@ -14,6 +14,8 @@ describe('research pack commands', () => {
       'model',
       'llm',
       'research',
+      'walkforward',
+      'sweep',
     ])
     for (const [name, command] of Object.entries(researchPack.commands ?? {})) {
       const loaded = await command.load()

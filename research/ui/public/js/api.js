@@ -84,6 +84,15 @@ export const api = {
   chart: (id, params = {}) => get(`/api/v1/backtests/${enc(id)}/chart${q(params)}`),
   compare: (ids) => get(`/api/v1/compare${q({ ids: ids.join(',') })}`),
   models: () => list('/api/v1/models'),
+  walkforwards: (params = {}) => list(`/api/v1/walkforward${q(params)}`),
+  walkforward: async (id) => (await get(`/api/v1/walkforward/${enc(id)}`)).data,
+  /** A text file of the results mount (a CSV), as text. */
+  resultText: async (key, { signal } = {}) => {
+    const res = await fetch(`/api/v1/results/${key.split('/').map(enc).join('/')}`, { headers: headers({ accept: 'text/csv' }), signal })
+    if (res.status === 401) for (const fn of unauthorized) fn()
+    if (!res.ok) throw new ApiError(res.status, await res.json().catch(() => null))
+    return res.text()
+  },
 }
 
 /**
@@ -91,8 +100,11 @@ export const api = {
  * then the final state). EventSource cannot send the bearer token, so this reads the stream with
  * fetch. `onOp(op, eventName)` for each event; resolves with the last state when the stream ends.
  */
-export async function follow(id, onOp, signal) {
-  const res = await fetch(`/api/v1/operations/${enc(id)}/events`, { headers: headers({ accept: 'text/event-stream' }), signal })
+export const follow = (id, onOp, signal) => followStream(`/api/v1/operations/${enc(id)}/events`, onOp, signal)
+
+/** Follows any event stream of the gateway whose events carry JSON (an operation's, a walk-forward's). */
+export async function followStream(path, onEvent, signal) {
+  const res = await fetch(path, { headers: headers({ accept: 'text/event-stream' }), signal })
   if (res.status === 401) for (const fn of unauthorized) fn()
   if (!res.ok || !res.body) throw new ApiError(res.status, await res.json().catch(() => null))
   const reader = res.body.pipeThrough(new TextDecoderStream()).getReader()
@@ -114,7 +126,7 @@ export async function follow(id, onOp, signal) {
       }
       if (!data.length) continue
       last = JSON.parse(data.join('\n'))
-      onOp(last, name)
+      onEvent(last, name)
     }
   }
 }

@@ -9,6 +9,7 @@ const PAGES = {
   backtests: { title: 'Backtest', load: () => import('ktrdr/pages/backtest.js'), hidden: true },
   trainings: { title: 'Training', load: () => import('ktrdr/pages/training.js'), hidden: true },
   compare: { title: 'Compare', load: () => import('ktrdr/pages/compare.js') },
+  walkforward: { title: 'Walk-forward', load: () => import('ktrdr/pages/walkforward.js') },
 }
 
 /** `#/operations/op_x?status=running` → {page, id, params}. */
