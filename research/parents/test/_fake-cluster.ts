@@ -47,6 +47,16 @@ export function fakeOutcome(storeDir: string, market: FakeMarket = {}) {
       const name = /^name:\s*(\S+)/m.exec(String(input.strategy_yaml ?? ''))?.[1] ?? String(input.strategy_name)
       const key = `${name}/1h_v${++versions}`
       trainedFrom.set(`models/${key}`, String(input.strategy_yaml ?? ''))
+      // The model as far as the gateway's backtest check reads it (the real training writes more).
+      mkdirSync(join(storeDir, 'models', key), { recursive: true })
+      writeFileSync(
+        join(storeDir, 'models', key, 'metadata.json'),
+        JSON.stringify({
+          training_symbols: input.symbols ?? [input.symbol ?? 'EURUSD'],
+          training_timeframes: ['1h'],
+          base_timeframe: '1h',
+        }),
+      )
       return {
         result: {
           model_path: `models/${key}`,
