@@ -4,6 +4,7 @@ import type { Operation } from '../../protocol/index.ts'
 import { apiArgs, guard, useGatewayApi } from '../_api.ts'
 import { UsageError } from '../_errors.ts'
 import { followOperation } from '../_follow.ts'
+import { createProgressDisplay } from '../_progress.ts'
 
 async function parseInput(raw: string | undefined): Promise<unknown> {
   if (raw === undefined) return {}
@@ -61,26 +62,24 @@ export default defineCommand({
         return void console.log(
           args.json ? JSON.stringify(op, null, 2) : `${op.operation_id} ${op.status} (follow it: ktrdr ops watch ${op.operation_id})`,
         )
-      let lastPct = -1
       let last: Operation = op
       const signal = timeout === undefined ? undefined : AbortSignal.timeout(timeout * 1000)
+      // The progress on stderr: one updating line with an ETA on a terminal, a line per change elsewhere.
+      const progress = createProgressDisplay()
       const final = await followOperation(api, op.operation_id, {
         signal,
         onState: (o) => {
           last = o
-          if (!args.json && o.progress.percentage !== lastPct && o.status === 'running') {
-            lastPct = o.progress.percentage
-            console.error(
-              `${o.operation_id} ${Math.round(o.progress.percentage)}%${o.progress.current_step ? ` ${o.progress.current_step}` : ''}`,
-            )
-          }
+          if (!args.json && o.status === 'running') progress.update(o)
         },
         onReconnect: ({ error }) => console.error(`(the event stream broke: ${error.message}; reconnecting)`),
-      }).catch((error: unknown) => {
-        // The follower ends with the signal's reason when --timeout ran out; that is not a failure of the gateway.
-        if (!signal?.aborted) throw error
-        return null
       })
+        .finally(() => progress.done())
+        .catch((error: unknown) => {
+          // The follower ends with the signal's reason when --timeout ran out; that is not a failure of the gateway.
+          if (!signal?.aborted) throw error
+          return null
+        })
       if (!final) {
         console.error(
           `${op.operation_id} still ${last.status} after ${timeout} s; it stays in the cluster (follow: ktrdr ops watch ${op.operation_id}, stop: ktrdr ops cancel ${op.operation_id})`,

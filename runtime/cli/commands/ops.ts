@@ -2,6 +2,7 @@ import { defineCommand } from 'citty'
 import type { Operation, OperationLogLine } from '../../protocol/index.ts'
 import { apiArgs, guard, table, useGatewayApi } from '../_api.ts'
 import { followEvents, followOperation } from '../_follow.ts'
+import { createProgressDisplay } from '../_progress.ts'
 
 const idArg = { id: { type: 'positional', required: true, description: 'operation id' } } as const
 
@@ -129,14 +130,18 @@ const logs = defineCommand({
 })
 
 const watch = defineCommand({
-  meta: { name: 'watch', description: 'Follow an operation until it finishes (server-sent events)' },
+  meta: { name: 'watch', description: 'Follow an operation until it finishes (server-sent events), then print its result' },
   args: { ...apiArgs, ...idArg },
   run: ({ args }) =>
     guard(async () => {
+      // --json: every state as one JSON line on stdout, as it comes. Otherwise the progress on
+      // stderr (one updating line on a terminal) and, once completed, the result on stdout.
+      const progress = createProgressDisplay()
       const op = await followOperation(useGatewayApi(args.url), args.id, {
-        onState: (o) => console.log(args.json ? JSON.stringify(o) : summary(o)),
+        onState: (o) => (args.json ? console.log(JSON.stringify(o)) : progress.update(o)),
         onReconnect: ({ error }) => console.error(`(the event stream broke: ${error.message}; reconnecting)`),
-      })
+      }).finally(() => progress.done())
+      if (!args.json && op.status === 'completed') console.log(JSON.stringify(op.result, null, 2))
       if (op.status !== 'completed') {
         if (op.error) console.error(`${op.status}: ${op.error.message}`)
         process.exitCode = 1
