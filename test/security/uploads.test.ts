@@ -252,7 +252,7 @@ describe('bundle uploads stream to storage', () => {
       expect(JSON.parse(text)).toMatchObject({ code: 'BUNDLE_TOO_LARGE' })
       expect(written).toBeLessThan(16 * cap)
       expect(await filesUnder(join(dir, 'store', 'bundles'))).toEqual([])
-      expect((await (await fetch(`${small.url}/api/v1/functions`)).json()) as unknown[]).toEqual([])
+      expect(((await (await fetch(`${small.url}/api/v1/functions`)).json()) as { data: unknown[] }).data).toEqual([])
     } finally {
       await small.close()
       await rm(dir, { recursive: true, force: true })
