@@ -23,14 +23,9 @@ export default defineNitroConfig({
   plugins: [here('./server/plugin.ts')],
   errorHandler: here('./runtime/gateway/nitro/error.ts'),
   // Native addon (loaded through db0's dynamic import): trace it into .output/server/node_modules.
-  // The API reference page's files (read from disk at request time, invisible to the tracer).
   externals: {
     external: ['better-sqlite3'],
-    traceInclude: [
-      createRequire(import.meta.url).resolve('better-sqlite3'),
-      createRequire(import.meta.url).resolve('swagger-ui-dist/swagger-ui-bundle.js'),
-      createRequire(import.meta.url).resolve('swagger-ui-dist/swagger-ui.css'),
-    ],
+    traceInclude: [createRequire(import.meta.url).resolve('better-sqlite3')],
   },
   typescript: { generateTsConfig: false },
   // The dashboard (research/ui/public) and its chart library next to the server: .output/ui, which
@@ -42,6 +37,13 @@ export default defineNitroConfig({
       await mkdir(join(ui, 'vendor'), { recursive: true })
       const charts = dirname(createRequire(import.meta.url).resolve('lightweight-charts/package.json'))
       await cp(join(charts, 'dist/lightweight-charts.standalone.production.mjs'), join(ui, 'vendor/lightweight-charts.mjs'))
+      // The API reference page's files, read from disk at request time (require.resolve from the
+      // server's chunks finds them here). Not through the tracer: its raw-import handling of a
+      // traced .css file broke the build (a "\0raw:" path handed to readlink).
+      const swagger = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'))
+      const to = join(nitro.options.output.serverDir, 'node_modules', 'swagger-ui-dist')
+      await mkdir(to, { recursive: true })
+      for (const file of ['package.json', 'swagger-ui-bundle.js', 'swagger-ui.css']) await cp(join(swagger, file), join(to, file))
     },
   },
   sourceMap: false,

@@ -31,8 +31,16 @@ function run(env: Record<string, string>): Promise<{ code: number | null; output
         try {
           const res = await fetch(`http://127.0.0.1:${env.PORT}/health`)
           output += `\nHEALTH ${res.status}`
-          // The dashboard the build copied to .output/ui, served by the same plugin.
-          for (const path of ['/ui/', '/ui/js/app.js', '/ui/vendor/lightweight-charts.mjs'])
+          // The dashboard the build copied to .output/ui, served by the same plugin, and the API
+          // reference page's files it copied beside the server.
+          for (const path of [
+            '/ui/',
+            '/ui/js/app.js',
+            '/ui/vendor/lightweight-charts.mjs',
+            '/docs',
+            '/docs/swagger-ui.css',
+            '/docs/swagger-ui-bundle.js',
+          ])
             output += `\nUI ${path} ${(await fetch(`http://127.0.0.1:${env.PORT}${path}`)).status}`
           child.kill('SIGTERM')
         } catch {
@@ -69,7 +77,15 @@ describe('Nitro gateway build', () => {
     const port = await freePort()
     const { output } = await run({ HOST: '127.0.0.1', PORT: String(port) })
     expect(output).toContain('HEALTH 200')
-    for (const path of ['/ui/', '/ui/js/app.js', '/ui/vendor/lightweight-charts.mjs']) expect(output).toContain(`UI ${path} 200`)
+    for (const path of [
+      '/ui/',
+      '/ui/js/app.js',
+      '/ui/vendor/lightweight-charts.mjs',
+      '/docs',
+      '/docs/swagger-ui.css',
+      '/docs/swagger-ui-bundle.js',
+    ])
+      expect(output).toContain(`UI ${path} 200`)
   })
 })
 
