@@ -64,7 +64,7 @@ function subCommandIndex(args: readonly string[], options: Map<string, ArgDef>):
 }
 
 /** The first option in `args` (up to `--`) that the command does not declare, as a usage error. */
-function unknownOption(args: readonly string[], argsDef: ArgsDef, where: string): UsageError | undefined {
+async function unknownOption(args: readonly string[], argsDef: ArgsDef, where: string): Promise<UsageError | undefined> {
   const options = optionsOf(argsDef)
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]
@@ -79,7 +79,9 @@ function unknownOption(args: readonly string[], argsDef: ArgsDef, where: string)
         .filter(([, d]) => d.type !== 'positional')
         .map(([n]) => `--${n}`)
       const typed = arg.split('=')[0]
-      return new UsageError(`Unknown option ${typed} for ${where}.${suggestion(typed, declared)} Run \`${where} --help\` for its options.`)
+      return new UsageError(
+        `Unknown option ${typed} for ${where}.${await suggestion(typed, declared)} Run \`${where} --help\` for its options.`,
+      )
     }
     if (takesValue(def) && !arg.includes('=')) i++
   }
@@ -112,7 +114,7 @@ async function resolveCommandLine(root: AnyCommand, rawArgs: readonly string[]):
     const argsDef = await resolveValue(cmd.args ?? {})
     const subCommands = await resolveValue(cmd.subCommands ?? {})
     const index = Object.keys(subCommands).length ? subCommandIndex(args, optionsOf(argsDef)) : -1
-    const problem = unknownOption(index === -1 ? args : args.slice(0, index), argsDef, where)
+    const problem = await unknownOption(index === -1 ? args : args.slice(0, index), argsDef, where)
     if (problem) return { chain, problem }
     if (index === -1) return { chain }
     const name = args[index]
@@ -123,7 +125,7 @@ async function resolveCommandLine(root: AnyCommand, rawArgs: readonly string[]):
         chain,
         unknownCommand: true,
         problem: new UsageError(
-          `Unknown command "${name}" for ${where}.${suggestion(name, names, (n) => `"${n}"`)} Run \`${where} --help\` for its commands.`,
+          `Unknown command "${name}" for ${where}.${await suggestion(name, names, (n) => `"${n}"`)} Run \`${where} --help\` for its commands.`,
         ),
       }
     }

@@ -14,6 +14,6 @@ export * from './_channel.ts'
 export * from './archive.ts'
 export * from './manifest.ts'
 // "Did you mean" hints for unknown keys and names.
-export { didYouMean } from './suggest.ts'
+export { didYouMean, editDistance } from './suggest.ts'
 // Why a request got no answer, for logs (undici says only "fetch failed").
 export { describeNetworkError } from './network-errors.ts'

@@ -3,6 +3,7 @@
 // default applies. A param's declared aliases (MACD's `fast` for `fast_period`) resolve to it.
 import type { IndicatorDefinition, IndicatorParamSpec } from '../types.ts'
 import { SOURCES, type ResolvedParams } from './_define.ts'
+import { didYouMean } from '../../runtime/protocol/index.ts'
 
 export interface IndicatorParamIssue {
   /** The offending param key, when the issue is about one. */
@@ -110,33 +111,8 @@ function normalise(spec: IndicatorParamSpec, value: unknown): unknown {
   return value
 }
 
-/** Closest accepted name: a prefix relation (`fast` → `fast_period`) or a small edit distance. */
+/** Closest accepted name: a parameter's short form (`fast` → `fast_period`), else the protocol's did-you-mean. */
 export function suggest(key: string, candidates: readonly string[]): string | undefined {
   const k = key.toLowerCase()
-  const prefix = candidates.find((c) => c.startsWith(k) || k.startsWith(c) || c.replace(/_period$/, '') === k)
-  if (prefix) return prefix
-  let best: string | undefined
-  let bestD = Infinity
-  for (const c of candidates) {
-    const d = editDistance(k, c)
-    if (d < bestD) {
-      bestD = d
-      best = c
-    }
-  }
-  return bestD <= Math.max(2, Math.floor(k.length / 3)) ? best : undefined
-}
-
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j)
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0]
-    row[0] = i
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = row[j]
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1))
-      prev = tmp
-    }
-  }
-  return row[b.length]
+  return candidates.find((c) => c.replace(/_period$/, '') === k) ?? didYouMean(k, candidates)
 }
