@@ -148,7 +148,9 @@ describe('the design grammar (property)', () => {
           expect(validateStrategy(compiled.yaml).valid).toBe(true)
         } else for (const e of compiled.errors) expect(e).toMatch(/already used|features; at most/)
       }),
-      { numRuns: 12 },
+      // About 1 sample in 7 compiles with the random test model (the rest repeat a name or refuse
+      // as JSON): 12 runs drew none in one CI run. 40 runs from a fixed seed are reproducible.
+      { numRuns: 40, seed: 20261205 },
     )
     expect(valid).toBeGreaterThan(0)
   }, 300_000)
