@@ -1,9 +1,12 @@
 // The dashboard's shell: navigation, hash routes (#/page/id?params), the API token, page mounting.
 import { onUnauthorized, token } from 'ktrdr/api.js'
 import { clear, fill, h } from 'ktrdr/dom.js'
+// The landing page comes with the shell: importing it on demand cost a first load ~70 ms on a 2-core
+// machine (the page's API calls went out only after one more module round trip; BENCHMARKS.md, Dashboard).
+import * as clusterPage from 'ktrdr/pages/cluster.js'
 
 const PAGES = {
-  cluster: { title: 'Cluster', load: () => import('ktrdr/pages/cluster.js') },
+  cluster: { title: 'Cluster', load: () => clusterPage },
   operations: { title: 'Operations', load: () => import('ktrdr/pages/operations.js') },
   functions: { title: 'Functions', load: () => import('ktrdr/pages/functions.js') },
   backtests: { title: 'Backtest', load: () => import('ktrdr/pages/backtest.js'), hidden: true },
