@@ -4,6 +4,7 @@ import type BetterSqlite3 from 'better-sqlite3'
 import type { PostgresGatewayDatabase } from './_db-postgres.ts'
 import type { DbSync } from './_options.ts'
 import type { SqlClient } from './_sql.ts'
+import { startWalCheckpointer, type WalCheckpointer } from './_wal-checkpoint.ts'
 import { createWalSync, type WalSync } from './_wal-sync.ts'
 
 export type { SqlClient } from './_sql.ts'
@@ -25,6 +26,8 @@ export interface SqliteGatewayDatabase {
    * instead, off the event loop (see _wal-sync.ts). null otherwise.
    */
   walSync: WalSync | null
+  /** Runs the WAL's checkpoints on a worker thread (see _wal-checkpoint.ts); null in memory or when it cannot start. */
+  checkpointer: WalCheckpointer | null
   close(): Promise<void>
 }
 
@@ -45,6 +48,13 @@ export async function createGatewayDatabase(path: string, { sync }: { sync?: DbS
   sqlite.pragma('busy_timeout = 5000')
   sqlite.pragma('foreign_keys = ON')
   const walSync = sync === 'full' && path !== ':memory:' ? createWalSync(`${path}-wal`) : null
+  const checkpointer =
+    path === ':memory:'
+      ? null
+      : await startWalCheckpointer(sqlite, path, {
+          sync,
+          onError: (error) => process.emitWarning(`${error.message}; SQLite checkpoints on the gateway's thread again`, 'KtrdrWarning'),
+        })
   return {
     dialect: 'sqlite',
     db,
@@ -52,7 +62,9 @@ export async function createGatewayDatabase(path: string, { sync }: { sync?: DbS
     sql: createSqliteClient(sqlite),
     describe: path,
     walSync,
+    checkpointer,
     close: async () => {
+      await checkpointer?.close()
       walSync?.close()
       await db.dispose()
     },
