@@ -38,13 +38,33 @@ export interface InvocationDeps {
 
 const now = () => new Date().toISOString()
 
+/** How long `started` may wait for the invocation's next event to travel with it (see startInvocation). */
+export const STARTED_HOLD_MS = 5
+
 /**
  * One invocation from dispatch to its terminal event: bundle ready → executor → started →
  * progress… → completed | failed | cancelled. Every path ends in exactly one terminal event and
  * returns the executor (or kills it), so the host's slots and state stay consistent whatever the function does.
  */
 export function startInvocation(request: DispatchRequest, deps: InvocationDeps): Invocation {
-  const { options, cache, pool, emit, logger } = deps
+  const { options, cache, pool, logger } = deps
+  // `started` waits up to STARTED_HOLD_MS for the invocation's next event and goes with it: a short
+  // call then costs the gateway one event batch (started + completed) instead of two, each a wake-up,
+  // a state write and an ack back. The operation is already running at the gateway (the dispatch's
+  // answer says so) and the event keeps its own timestamp, so nothing a reader sees changes but when.
+  let heldStart: NewHostEvent | null = null
+  let holdTimer: NodeJS.Timeout | null = null
+  const releaseStart = () => {
+    if (holdTimer) clearTimeout(holdTimer)
+    holdTimer = null
+    const event = heldStart
+    heldStart = null
+    if (event) deps.emit(event)
+  }
+  const emit = (event: NewHostEvent) => {
+    releaseStart()
+    deps.emit(event)
+  }
   const base = { operation_id: request.operation_id, attempt: request.attempt }
   const timings: Record<string, number> = { accepted: Date.now() }
   let cancelReason: string | null = null
@@ -120,13 +140,14 @@ export function startInvocation(request: DispatchRequest, deps: InvocationDeps):
       return stopped()
     }
     executor.onOutput = (stream, line) => logs.add(stream, stream === 'stderr' ? 'error' : 'info', line)
-    emit({
+    heldStart = {
       type: 'started',
       ...base,
       at: now(),
       accepted_at: new Date(timings.accepted!).toISOString(),
       bundle_ready_at: new Date(timings.bundle_ready!).toISOString(),
-    })
+    }
+    holdTimer = setTimeout(releaseStart, STARTED_HOLD_MS)
     const grant = deps.storageAccess.grant(bundle.manifest.storage ?? {}, `Function ${bundle.name}@${bundle.version}`)
     try {
       const outcome = await new Promise<InvocationOutcome>((resolve) => {

@@ -13,6 +13,8 @@ export async function startFakeGateway() {
     registrations: [] as WorkerRegistration[],
     heartbeats: [] as HeartbeatRequest[],
     events: [] as HostEvent[],
+    /** Each pushed batch as it arrived (types and operation ids), duplicates included. */
+    batches: [] as Array<Array<{ type: string; operation_id: string }>>,
     known: new Set<string>(),
     cancel: [] as string[],
   }
@@ -49,6 +51,7 @@ export async function startFakeGateway() {
     defineEventHandler(async (event) => {
       guard(event.context.params!.id)
       const { events } = (await readBody(event)) as { events: HostEvent[] }
+      state.batches.push(events.map((e) => ({ type: e.type, operation_id: e.operation_id })))
       const last = state.events.at(-1)?.seq ?? 0
       for (const e of events) if (e.seq > last) state.events.push(e)
       notify()

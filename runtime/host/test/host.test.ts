@@ -75,6 +75,29 @@ describe('function host', () => {
     expect(last && 'progress' in last && last.progress.percentage).toBe(100)
   })
 
+  it('a short call pushes started and completed in one batch; a longer one pushes started on its own first', async () => {
+    // Warm first, so the short call is only the function's own work.
+    await invokeAndWait(host.url, dispatchRequest(echo.ref, {}))
+    const short = dispatchRequest(echo.ref, { message: 'quick' })
+    expect((await invokeAndWait(host.url, short)).status).toBe('completed')
+    await gateway.until(() => gateway.eventsFor(short.operation_id).some((e) => e.type === 'completed'))
+    const batchOf = (id: string, type: string) =>
+      gateway.state.batches.find((b) => b.some((e) => e.operation_id === id && e.type === type))!
+    expect(
+      batchOf(short.operation_id, 'completed')
+        .filter((e) => e.operation_id === short.operation_id)
+        .map((e) => e.type),
+    ).toEqual(['started', 'completed'])
+    // 300 ms of work, no progress before it: started may wait only STARTED_HOLD_MS, then goes alone.
+    const slow = dispatchRequest(echo.ref, { message: 'slow', steps: 1, delay_ms: 300 })
+    expect((await invokeAndWait(host.url, slow)).status).toBe('completed')
+    await gateway.until(() => gateway.eventsFor(slow.operation_id).some((e) => e.type === 'completed'))
+    expect(batchOf(slow.operation_id, 'started')).not.toBe(batchOf(slow.operation_id, 'completed'))
+    const events = gateway.eventsFor(slow.operation_id)
+    expect(events[0]!.type).toBe('started')
+    expect(Date.parse(events.find((e) => e.type === 'completed')!.at) - Date.parse(events[0]!.at)).toBeGreaterThanOrEqual(250)
+  })
+
   it('reuses a warm executor for the same version (same child pid, bundle read once)', async () => {
     const a = await invokeAndWait(host.url, dispatchRequest(echo.ref, {}))
     const b = await invokeAndWait(host.url, dispatchRequest(echo.ref, {}))
