@@ -5,7 +5,8 @@
 //   1. warm no-op, c=1: gateway → host vs the same host called directly (and BullMQ add + wait);
 //   2. warm no-op, c=16 throughput: the same three;
 //   3. durable accepts (202 after commit / Queue.add): KTRDR_DB_SYNC=normal and full vs Redis AOF
-//      appendfsync always and everysec, c=16 throughput and c=1 latency.
+//      appendfsync always and everysec, c=16 throughput and c=1 latency, beside a bare node:http
+//      server answering 202 (the ceiling of any HTTP API on Node from this client).
 // Run alone: node ./bin/run-ts.mjs bench/peers.bench.ts [rounds]
 import { fork, type ChildProcess } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
@@ -233,6 +234,26 @@ export default async function run(): Promise<BenchSection[]> {
       },
     }
 
+    // The ceiling of any HTTP API on Node here: a bare node:http server answering 202 (bench/_bare-http.ts).
+    const bare = fork(join(REPO, 'bin/run-ts.mjs'), [join(REPO, 'bench/_bare-http.ts')], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    const barePort = await new Promise<number>((resolve, reject) => {
+      bare.once('message', (port) => resolve(Number(port)))
+      bare.once('exit', (code) => reject(new Error(`bare HTTP server exited (${code}) before it listened`)))
+    })
+    closers.push(
+      () =>
+        new Promise<void>((resolve) => {
+          bare.once('exit', () => resolve())
+          bare.disconnect()
+        }),
+    )
+    const bareClient = poster(C)
+    closers.push(bareClient.close)
+    calls['bare http'] = async () => {
+      const r = await bareClient.post(`http://127.0.0.1:${barePort}/api/v1/functions/echo/invoke`, { input: {} })
+      if (r.status !== 202) throw new Error(`bare server answered ${r.status}`)
+    }
+
     // BullMQ: a Worker process on a Redis with everysec (the no-op rows), Queue.add on that one and
     // on a Redis with appendfsync always (accepts; nothing consumes those queues).
     const peer: { version?: string; bullmq?: string } = {}
@@ -286,6 +307,7 @@ export default async function run(): Promise<BenchSection[]> {
       'gateway http': [gwHttp.child.proc.pid!, hostHttp.child.proc.pid!],
       'accept normal': [normal.child.proc.pid!],
       'accept full': [full.child.proc.pid!],
+      'bare http': [bare.pid!],
       ...peerPids,
     }
 
@@ -304,7 +326,7 @@ export default async function run(): Promise<BenchSection[]> {
       return value
     }
     const callPath = ['direct', 'gateway', 'gateway http', 'bullmq'].filter(has)
-    const acceptCases = ['accept normal', 'accept full', 'bullmq add always', 'bullmq add everysec'].filter(has)
+    const acceptCases = ['accept normal', 'accept full', 'bullmq add always', 'bullmq add everysec', 'bare http'].filter(has)
     for (let round = 0; round < ROUNDS; round++) {
       // Alternate the order too, so no side always runs right after the same neighbour.
       const order = (xs: string[]) => (round % 2 ? [...xs].reverse() : xs)
@@ -437,9 +459,11 @@ export default async function run(): Promise<BenchSection[]> {
               acceptRow('bullmq add everysec', `${peerName}, AOF appendfsync everysec`, 'no: AOF written, fsync each second'),
             ]
           : []),
+        acceptRow('bare http', 'ceiling: a bare node:http server that reads the body and answers 202 (no work)', 'nothing stored'),
       ],
       notes: [
         `Goal: KTRDR ≥ 1.0× BullMQ with appendfsync always at c=16 (${Number.isNaN(normalVsAlways) ? 'no peer' : normalVsAlways >= 1 ? 'met' : 'not met'} with the default normal), p99 ≤ 2 ms at c=1.`,
+        `Ceiling: the bare node:http row is what any HTTP API on Node reaches from this client on these cores${base ? ` (${spread(perRound('bare http', base, div, tput))}× BullMQ always)` : ''}; KTRDR's accept is ${spread(perRound('accept normal', 'bare http', div, tput))}× of it.`,
         'Accepts: no host registered and no BullMQ worker on these queues, so each accepted invocation / job stays queued. Both "no" rows survive a SIGKILL of the server process (the data is in the OS page cache) but not a power loss; both "yes" rows survive both.',
         `${ROUNDS} rounds: ${SECONDS} s at c=${C}, then ${CALLS} sequential calls, sides alternating. ${machine}.`,
         ...skipped,
