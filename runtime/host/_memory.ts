@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync, promises as fsp } from 'node:fs'
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmdirSync, writeFileSync, promises as fsp } from 'node:fs'
 import { join } from 'node:path'
 
 /**
@@ -42,42 +42,58 @@ export function createMemoryGuard(options: MemoryGuardOptions = {}): MemoryGuard
   return createRssWatchdog(`RSS watchdog every ${WATCH_INTERVAL_MS} ms`)
 }
 
-/** Resident set size of a live process in MB (VmRSS of /proc/<pid>/status), null when it is gone. */
-export async function readRssMb(pid: number): Promise<number | null> {
-  const status = await fsp.readFile(`/proc/${pid}/status`, 'utf8').catch(() => null)
-  const kb = status ? /^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1] : undefined
+/** VmRSS in MB from /proc/<pid>/status text, null when absent. */
+function parseRssMb(status: string): number | null {
+  const kb = /^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1]
   return kb ? Number(kb) / 1024 : null
 }
 
+/**
+ * Polls each child's VmRSS through a descriptor kept open on /proc/<pid>/status, read again from
+ * offset 0 with one synchronous pread (the kernel regenerates the text at every read from 0). The
+ * first version read the file with fs.promises every tick: open, fstat, read and close on libuv's
+ * thread pool, ~1 ms of the host's CPU per read on this VM, and at 16 executors × 20 reads/s that
+ * was 27% of the host's CPU under c=16 no-op calls (node --cpu-prof of `ktrdr host`).
+ */
 function createRssWatchdog(detail: string): MemoryGuard {
   return {
     mode: 'rss-watchdog',
     detail,
     watch(pid, limitMb, onExceeded) {
       let hit = false
-      let stopped = false
-      let reading = false
+      let fd: number | null = null
+      try {
+        fd = openSync(`/proc/${pid}/status`, 'r')
+      } catch {
+        // Gone already (or no procfs): nothing to watch; its exit is reported as usual.
+      }
+      const buffer = Buffer.allocUnsafe(4096)
+      const stop = () => {
+        clearInterval(timer)
+        if (fd === null) return
+        closeSync(fd)
+        fd = null
+      }
       const timer = setInterval(() => {
-        if (reading || stopped) return
-        reading = true
-        void readRssMb(pid).then((rss) => {
-          reading = false
-          if (stopped || hit || rss === null || rss <= limitMb) return
-          hit = true
-          stop()
-          try {
-            process.kill(pid, 'SIGKILL')
-          } catch {
-            /* already gone */
-          }
-          onExceeded({ rss_mb: Math.round(rss) })
-        })
+        if (fd === null) return stop()
+        let rss: number | null
+        try {
+          rss = parseRssMb(buffer.toString('latin1', 0, readSync(fd, buffer, 0, buffer.length, 0)))
+        } catch {
+          return stop() // the process is gone (ESRCH)
+        }
+        if (hit || rss === null || rss <= limitMb) return
+        hit = true
+        stop()
+        try {
+          process.kill(pid, 'SIGKILL')
+        } catch {
+          /* already gone */
+        }
+        onExceeded({ rss_mb: Math.round(rss) })
       }, WATCH_INTERVAL_MS)
       timer.unref()
-      const stop = () => {
-        stopped = true
-        clearInterval(timer)
-      }
+      if (fd === null) stop()
       return { exceeded: () => hit, stop }
     },
   }
