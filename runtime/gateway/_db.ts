@@ -51,7 +51,7 @@ export async function createGatewayDatabase(path: string, { sync }: { sync?: DbS
   const checkpointer =
     path === ':memory:'
       ? null
-      : await startWalCheckpointer(sqlite, path, {
+      : startWalCheckpointer(sqlite, path, {
           sync,
           onError: (error) => process.emitWarning(`${error.message}; SQLite checkpoints on the gateway's thread again`, 'KtrdrWarning'),
         })

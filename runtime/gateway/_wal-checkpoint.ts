@@ -19,11 +19,13 @@ import type { DbSync } from './_options.ts'
  * Whenever the worker cannot run (it failed to start, or died), the connection checkpoints by
  * itself again, as SQLite does by default.
  */
+type CheckpointRow = { busy: number; log: number; checkpointed: number }
+
 export interface WalCheckpointer {
   /** Checkpoints run by the worker so far (tests, benches). */
   readonly stats: { checkpoints: number; pages: number }
   /** Resolves after one more checkpoint (tests). */
-  checkpoint(): Promise<{ busy: number; log: number; checkpointed: number }>
+  checkpoint(): Promise<CheckpointRow>
   close(): Promise<void>
 }
 
@@ -50,11 +52,11 @@ parentPort.postMessage({ ready: true })
 
 const DEFAULT_AUTOCHECKPOINT = 1000
 
-export async function startWalCheckpointer(
+export function startWalCheckpointer(
   sqlite: BetterSqlite3.Database,
   path: string,
   options: { sync?: DbSync | null; intervalMs?: number; onError?: (error: Error) => void } = {},
-): Promise<WalCheckpointer | null> {
+): WalCheckpointer | null {
   let driver: string
   try {
     driver = createRequire(import.meta.url).resolve('better-sqlite3')
@@ -65,19 +67,12 @@ export async function startWalCheckpointer(
     eval: true,
     workerData: { driver, path, synchronous: options.sync === 'full' ? 'FULL' : 'NORMAL' },
   })
-  const started = await new Promise<boolean>((resolve) => {
-    worker.once('message', () => resolve(true))
-    worker.once('error', () => resolve(false))
-  })
-  if (!started) {
-    await worker.terminate()
-    return null
-  }
   // A gateway that is never closed (a test, a crash path) must still be able to exit.
   worker.unref()
   const stats = { checkpoints: 0, pages: 0 }
-  let inFlight: Promise<{ busy: number; log: number; checkpointed: number }> | null = null
+  let inFlight: Promise<CheckpointRow> | null = null
   let closed = false
+  let timer: NodeJS.Timeout | undefined
   const fallBack = (error: Error) => {
     if (closed) return
     closed = true
@@ -85,12 +80,28 @@ export async function startWalCheckpointer(
     sqlite.pragma(`wal_autocheckpoint = ${DEFAULT_AUTOCHECKPOINT}`)
     options.onError?.(error)
   }
+  // Starting the worker loads better-sqlite3 again (30-300 ms): the database is used meanwhile, and
+  // SQLite keeps checkpointing by itself until the worker is ready.
+  let started = false
+  const ready = new Promise<boolean>((resolve) => {
+    worker.once('message', () => {
+      started = true
+      if (closed) return resolve(false)
+      sqlite.pragma('wal_autocheckpoint = 0')
+      timer = setInterval(() => {
+        if (!inFlight && !closed) checkpoint().catch((error: Error) => options.onError?.(error))
+      }, options.intervalMs ?? 200)
+      timer.unref()
+      resolve(true)
+    })
+    worker.once('exit', () => resolve(false))
+  })
   worker.on('error', fallBack)
   worker.on('exit', (code) => fallBack(new Error(`the WAL checkpoint worker exited (${code})`)))
 
   const checkpoint = () =>
-    (inFlight ??= new Promise<{ busy: number; log: number; checkpointed: number }>((resolve, reject) => {
-      worker.once('message', (answer: { ok: boolean; row?: { busy: number; log: number; checkpointed: number }; message?: string }) => {
+    (inFlight ??= new Promise<CheckpointRow>((resolve, reject) => {
+      worker.once('message', (answer: { ok: boolean; row?: CheckpointRow; message?: string }) => {
         inFlight = null
         if (!answer.ok || !answer.row) return reject(new Error(`WAL checkpoint failed: ${answer.message}`))
         stats.checkpoints++
@@ -100,23 +111,27 @@ export async function startWalCheckpointer(
       worker.postMessage('checkpoint')
     }))
 
-  sqlite.pragma('wal_autocheckpoint = 0')
-  const timer = setInterval(() => {
-    if (!inFlight && !closed) checkpoint().catch((error: Error) => options.onError?.(error))
-  }, options.intervalMs ?? 200)
-  timer.unref()
-
   return {
     stats,
-    checkpoint: () => (closed ? Promise.reject(new Error('The WAL checkpointer is closed')) : checkpoint()),
+    async checkpoint() {
+      if (!(await ready) || closed) throw new Error('The WAL checkpointer is not running')
+      return checkpoint()
+    },
     async close() {
       if (closed) return
       closed = true
       clearInterval(timer)
       await inFlight?.catch(() => {})
-      const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()))
-      worker.postMessage('close')
-      await exited
+      // Referenced again, so this process waits for the worker's exit even when nothing else keeps it
+      // alive. A running worker closes its connection itself; one still loading (no checkpoint made
+      // yet) is stopped rather than waited for.
+      worker.ref()
+      if (!started) await worker.terminate()
+      else {
+        const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()))
+        worker.postMessage('close')
+        await exited
+      }
       // The connection's own close then checkpoints what is left, as SQLite does.
       sqlite.pragma(`wal_autocheckpoint = ${DEFAULT_AUTOCHECKPOINT}`)
     },

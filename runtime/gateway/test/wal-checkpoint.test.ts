@@ -25,6 +25,8 @@ describe('WAL checkpoints off the event loop', () => {
     try {
       const { sqlite, checkpointer } = database
       expect(checkpointer).not.toBeNull()
+      // SQLite checkpoints by itself until the worker is up; a first checkpoint waits for that.
+      await checkpointer!.checkpoint()
       expect(sqlite.pragma('wal_autocheckpoint', { simple: true })).toBe(0)
       sqlite.exec('CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)')
       const insert = sqlite.prepare('INSERT INTO t (v) VALUES (?)')
