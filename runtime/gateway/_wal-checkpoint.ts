@@ -114,6 +114,9 @@ export async function startWalCheckpointer(
       closed = true
       clearInterval(timer)
       await inFlight?.catch(() => {})
+      // Referenced again while it winds down: a process with nothing else left would otherwise exit
+      // before the worker's exit event, with the close (and whoever awaits it) never resolving.
+      worker.ref()
       const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()))
       worker.postMessage('close')
       await exited
