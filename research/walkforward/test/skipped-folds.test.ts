@@ -128,7 +128,10 @@ describe('walk-forward folds without bars', () => {
       body: { ...DAILY, end_date: '2020-01-31', train_window: '3d', test_window: '1d', step: '1w' },
     })
     expect(res.status, JSON.stringify(res.body)).toBe(422)
-    expect(res.body).toMatchObject({ code: 'WALKFORWARD_NO_BARS', details: { field: 'test_window', start: '2020-01-01', end: '2020-01-31' } })
+    expect(res.body).toMatchObject({
+      code: 'WALKFORWARD_NO_BARS',
+      details: { field: 'test_window', start: '2020-01-01', end: '2020-01-31' },
+    })
     expect(res.body.message).toMatch(/^test_window: none of the 4 folds between 2020-01-01 and 2020-01-31 has EURUSD 1h bars/)
     expect(res.body.message).toContain('fold 1: no EURUSD 1h bars in the test window 2020-01-04 → 2020-01-04')
     expect(res.body.details.skipped.map((s: any) => s.test.start)).toEqual(['2020-01-04', '2020-01-11', '2020-01-18', '2020-01-25'])
