@@ -305,4 +305,10 @@ export const TRADING_ERROR_CODES = defineErrorCodes({
     retryable: false,
     description: 'Not one train → test fold fits between start_date and end_date: shorten train_window or test_window, or widen the range.',
   },
+  WALKFORWARD_NO_BARS: {
+    status: 422,
+    retryable: false,
+    description:
+      'Every fold of the walk-forward has a training or test window without bars (weekends, holidays, gaps in the data): pick a range or windows that hold trading days.',
+  },
 })

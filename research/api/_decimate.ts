@@ -1,3 +1,6 @@
+/** max_points of the routes that serve decimated curves: the default, and the bounds a request may ask. */
+export const CHART_POINTS = { default: 2000, min: 16, max: 100_000 } as const
+
 /**
  * Min/max-preserving decimation (M4: per bucket the first, lowest, highest and last point). A chart
  * drawn from the kept points is the one drawn from all of them at that width: every spike, the

@@ -37,7 +37,7 @@ export interface ParentEngine<R extends ParentRecord> {
  * The routes of a kind of fan-out parent (walk-forwards, sweeps), one shape for all: POST starts
  * one (202), GET lists them (the list envelope) or shows one, `/events` streams its changes (pushed
  * on every save, nothing polls), DELETE cancels it with its live children. The engine starts with
- * the gateway (resuming live parents) and stops with it.
+ * the gateway (resuming live parents) and stops with it. Returns the engine, for a kind's own routes.
  */
 export function parentRoutes<R extends ParentRecord>(
   router: GatewayRouter,
@@ -49,7 +49,7 @@ export function parentRoutes<R extends ParentRecord>(
     engine: () => Promise<ParentEngine<R>>
     start: { summary: string; description: string; body: z.ZodType; examples: Record<string, unknown> }
   },
-) {
+): Promise<ParentEngine<R>> {
   const { path, noun } = options
   const engine = options.engine()
   engine.catch((error: Error) => ctx.logger.error(`The ${noun} engine could not start: ${error.message}`))
@@ -161,4 +161,5 @@ export function parentRoutes<R extends ParentRecord>(
       }
     }),
   )
+  return engine
 }

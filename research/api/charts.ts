@@ -4,7 +4,7 @@ import { defineEventHandler, getQuery, getRouterParam } from 'h3'
 import { KtrdrError } from '../../trading/index.ts'
 import { defineGatewayRoutes, type GatewayRouteContext } from '../../runtime/gateway/index.ts'
 import { resolveLocalPath } from '../../storage/index.ts'
-import { decimateTogether, pick } from './_decimate.ts'
+import { CHART_POINTS, decimateTogether, pick } from './_decimate.ts'
 import { createEquityParser, drawdownPct, type EquityColumns } from './_equity.ts'
 import { backtestRuns, completedResult, intQuery, type BacktestRunRef } from './_runs.ts'
 
@@ -49,9 +49,6 @@ export interface BacktestChart {
   /** More trades than max_trades: `trades` holds the first max_trades. */
   trades_truncated: boolean
 }
-
-const DEFAULT_POINTS = 2000
-const MAX_POINTS = 100_000
 
 /** Reads equity.csv from disk in chunks (fs mounts) or through the driver, into columns. */
 async function readEquity(ctx: GatewayRouteContext, key: string): Promise<EquityColumns> {
@@ -129,7 +126,7 @@ export default defineGatewayRoutes((router, ctx) => {
       const { op } = await ctx.operations.require(getRouterParam(event, 'id', { decode: true })!)
       const result = completedResult(op, 'backtest')
       const q = getQuery(event)
-      const maxPoints = intQuery(q.max_points, 'max_points', DEFAULT_POINTS, 16, MAX_POINTS)
+      const maxPoints = intQuery(q.max_points, 'max_points', CHART_POINTS.default, CHART_POINTS.min, CHART_POINTS.max)
       const maxTrades = intQuery(q.max_trades, 'max_trades', 5000, 0, 100_000)
       const runs = backtestRuns(result)
       const symbol = typeof q.symbol === 'string' && q.symbol ? q.symbol : runs[0]?.symbol

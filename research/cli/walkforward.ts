@@ -41,8 +41,12 @@ type WalkForward = {
       }>
     }
     training: { operation_id: string; metrics: Record<string, number | null> } | null
+    skipped?: { phase: string; reason: string } | null
   }>
   summary: {
+    folds: number
+    tested: number
+    skipped: Array<{ fold: number; reason: string }>
     stitched: Record<string, { total_return_pct: number; max_drawdown_pct: number; buy_and_hold_return_pct: number; bars: number }>
     stability: Record<string, Record<string, Stability>>
     consistency: Record<string, { folds: number; positive: number; beat_buy_and_hold: number; significant: number }>
@@ -58,14 +62,14 @@ const pct = (v: number | null | undefined) => (typeof v === 'number' && Number.i
 /** The folds as a table: windows, training accuracy beside its baseline, test return beside buy-and-hold and random entries. */
 function foldsTable(w: WalkForward): string {
   const rows = w.folds.flatMap((fold) =>
-    (fold.test.runs ?? [null]).map((run) => ({
+    (fold.test.runs?.length ? fold.test.runs : [null]).map((run) => ({
       fold: fold.fold,
       train: `${fold.train.start}..${fold.train.end}`,
       test: `${fold.test.start}..${fold.test.end}`,
       'test acc': fold.training
         ? `${f(fold.training.metrics.test_accuracy, 3)} (maj ${f(fold.training.metrics.majority_baseline, 3)})`
         : '-',
-      symbol: run?.symbol ?? '-',
+      symbol: fold.skipped ? 'skipped' : (run?.symbol ?? '-'),
       return: pct(run?.metrics.total_return_pct),
       'buy&hold': pct(run?.baselines.buy_and_hold_pct),
       'random p50': pct(run?.baselines.random_p50_pct),
@@ -102,6 +106,16 @@ const STABILITY_ROWS = [
   'total_trades',
 ]
 
+/** The folds left out, each with why: nothing dropped goes unsaid. */
+function skippedText(w: WalkForward): string[] {
+  const skipped = w.folds.filter((f) => f.skipped)
+  if (!skipped.length) return []
+  return [
+    `${skipped.length} of ${w.folds.length} folds skipped (left out of the stitched curve and every figure across folds):`,
+    ...skipped.map((f) => `  fold ${f.fold} (test ${f.test.start}..${f.test.end}): ${f.skipped!.reason}`),
+  ]
+}
+
 function summaryText(w: WalkForward): string {
   const r = w.request
   const lines = [
@@ -111,6 +125,8 @@ function summaryText(w: WalkForward): string {
     '',
     foldsTable(w),
   ]
+  const skipped = skippedText(w)
+  if (skipped.length) lines.push('', ...skipped)
   if (w.summary) {
     for (const [symbol, s] of Object.entries(w.summary.stitched)) {
       const c = w.summary.consistency[symbol]
@@ -189,7 +205,9 @@ const start = defineCommand({
       for (const [k, v] of Object.entries(optional)) if (v !== undefined) body[k] = v
       const started = await api<WalkForward>('/api/v1/walkforward', { method: 'POST', body })
       if (args.json && !args.wait) return console.log(JSON.stringify(started, null, 2))
-      console.log(`Started ${started.operation_id}: ${started.folds.length} folds, ${started.folds.length * 2} child operations`)
+      const runnable = started.folds.filter((x) => !x.skipped).length
+      console.log(`Started ${started.operation_id}: ${runnable} folds, ${runnable * 2} child operations`)
+      for (const line of skippedText(started)) console.log(line)
       if (!args.wait) return
       let last = ''
       let final: WalkForward | null = null

@@ -20,13 +20,25 @@ export interface WalkForwardRequest {
   backtest: { initial_capital?: number; commission?: number; slippage?: number }
 }
 
+/** Why a fold was not tested, said aloud in the record, the CLI and the dashboard. */
+export interface FoldSkip {
+  /** plan: no bars in a window, seen before any child ran (none ran); backtest: its backtest found no bars. */
+  phase: 'plan' | 'backtest'
+  reason: string
+}
+
 export interface FoldRecord extends FoldWindow {
   training: TrainingFigures | null
+  /** Set when the fold is left out of the stitched curve and every figure across folds. */
+  skipped?: FoldSkip | null
   test: FoldWindow['test'] & { operation_id?: string; worker_id?: string | null; runs?: TestRun[] }
 }
 
 export interface WalkForwardSummary {
+  /** Folds planned; `tested` of them were aggregated, the `skipped` ones (with why) were not. */
   folds: number
+  tested: number
+  skipped: Array<{ fold: number; test: { start: string; end: string }; reason: string }>
   /** Per symbol: the stitched out-of-sample curve (equity.csv) in figures. */
   stitched: Record<
     string,

@@ -5,6 +5,7 @@ import { checkChildInput, commonDataDays, outsideData, readStrategy, resolveTime
 import { badField } from '../parents/_body.ts'
 import { createParentRunner, type ChildTask, type ParentSpec } from '../parents/runner.ts'
 import { parseEquityCsv, stability, stitch, stitchedCsv, type FoldCurve } from './aggregate.ts'
+import { barTimes, emptyWindow } from './_bars.ts'
 import { addDuration, formatDuration, parseDuration, planFolds, type Duration } from './folds.ts'
 import { parseWalkForwardBody } from './request.ts'
 import {
@@ -33,6 +34,12 @@ function parseKey(key: string): { fold: number; phase: 'train' | 'backtest' } {
   return { fold: Number(m[1]), phase: m[2] as 'train' | 'backtest' }
 }
 
+/** The skipped folds in words, the first few of them. */
+function skipReasons(skipped: Array<{ fold: number; reason: string }>): string {
+  const shown = skipped.slice(0, 3).map((s) => `fold ${s.fold}: ${s.reason}`)
+  return shown.join('; ') + (skipped.length > 3 ? `; and ${skipped.length - 3} more` : '')
+}
+
 /** One row per fold and symbol of folds.json: windows, children, training figures, test figures beside baselines. */
 function foldRows(record: WalkForwardRecord) {
   return record.folds.map((f) => ({
@@ -42,6 +49,7 @@ function foldRows(record: WalkForwardRecord) {
     operations: { train: f.training?.operation_id ?? null, backtest: f.test.operation_id ?? null },
     workers: { train: f.training?.worker_id ?? null, backtest: f.test.worker_id ?? null },
     model_path: f.training?.model_path ?? null,
+    skipped: f.skipped?.reason ?? null,
     training: f.training ? { ...f.training.metrics, samples: f.training.samples } : null,
     test_runs: (f.test.runs ?? []).map((run) => ({
       symbol: run.symbol,
@@ -67,13 +75,14 @@ function foldRows(record: WalkForwardRecord) {
 export async function createWalkForwards(ctx: GatewayRouteContext) {
   const spec: ParentSpec<WalkForwardRecord> = {
     kind: 'walkforward',
-    total: (r) => r.folds.length * 2,
+    // A fold skipped when planned starts nothing; one whose backtest found no bars settled both its children.
+    total: (r) => r.folds.filter((f) => f.skipped?.phase !== 'plan').length * 2,
     parallel: (r) => r.request.max_parallel,
     tasks(r) {
       const out: ChildTask[] = []
       // A fold whose model is ready goes first: results come in fold order and each model is tested soon after it exists.
       for (const f of r.folds)
-        if (f.training)
+        if (f.training && !f.skipped)
           out.push({
             key: taskKey(f.fold, 'backtest'),
             fn: TRADING_FUNCTIONS.backtest,
@@ -81,29 +90,45 @@ export async function createWalkForwards(ctx: GatewayRouteContext) {
             metadata: { walkforward: r.operation_id, fold: f.fold, phase: 'backtest' },
           })
       for (const f of r.folds)
-        out.push({
-          key: taskKey(f.fold, 'train'),
-          fn: TRADING_FUNCTIONS.train,
-          input: { ...r.train_input, start_date: f.train.start, end_date: f.train.end },
-          metadata: { walkforward: r.operation_id, fold: f.fold, phase: 'train' },
-        })
+        if (!f.skipped)
+          out.push({
+            key: taskKey(f.fold, 'train'),
+            fn: TRADING_FUNCTIONS.train,
+            input: { ...r.train_input, start_date: f.train.start, end_date: f.train.end },
+            metadata: { walkforward: r.operation_id, fold: f.fold, phase: 'train' },
+          })
       return out
     },
     settle(r, key, op) {
       const { fold, phase } = parseKey(key)
       const f = r.folds[fold - 1]
+      // A window without bars (a holiday, a gap in the data) is not a failure of the walk-forward: the
+      // fold is skipped, said aloud, and the others are aggregated without it.
+      if (phase === 'backtest' && op.status === 'failed' && op.error?.code === 'BACKTEST_WINDOW_EMPTY') {
+        f.skipped = { phase: 'backtest', reason: `its backtest ${op.operation_id} found no bars: ${op.error.message}` }
+        f.test = { ...f.test, operation_id: op.operation_id, worker_id: op.worker_id ?? null, runs: [] }
+        return
+      }
       if (op.status !== 'completed') throw childFailure(`fold ${fold} ${phase === 'train' ? 'training' : 'backtest'}`, op)
       if (phase === 'train') {
         f.training = compactTraining(op)
         return
       }
       const runs = compactRuns(op)
+      f.test = { ...f.test, operation_id: op.operation_id, worker_id: op.worker_id ?? null, runs }
+      if (runs.every((run) => run.bars === 0)) {
+        f.skipped = {
+          phase: 'backtest',
+          reason: `its backtest ${op.operation_id} reported 0 bars of ${r.request.symbols.join(', ')} ${r.request.timeframe} in the test window ${f.test.start} → ${f.test.end}`,
+        }
+        return
+      }
       // Strictly out of sample: the backtest's own guard measured the overlap with the model's in-sample bars.
       for (const run of runs) {
+        if (run.bars === 0) continue
         const problem = inSampleProblem(run)
         if (problem) throw Object.assign(new Error(`fold ${fold} backtest ${op.operation_id}: ${problem}`), { code: 'BACKTEST_IN_SAMPLE' })
       }
-      f.test = { ...f.test, operation_id: op.operation_id, worker_id: op.worker_id ?? null, runs }
     },
     complete: (r) => aggregate(r),
   }
@@ -115,8 +140,21 @@ export async function createWalkForwards(ctx: GatewayRouteContext) {
     const curves: Array<[string, ReturnType<typeof stitch>]> = []
     const stabilityBySymbol: WalkForwardSummary['stability'] = {}
     const consistency: WalkForwardSummary['consistency'] = {}
+    const tested = r.folds.filter((f) => !f.skipped)
+    const skipped = r.folds
+      .filter((f) => f.skipped)
+      .map((f) => ({ fold: f.fold, test: { start: f.test.start, end: f.test.end }, reason: f.skipped!.reason }))
+    if (!tested.length)
+      throw new KtrdrError({
+        code: 'WALKFORWARD_NO_BARS',
+        message: `Every one of the ${r.folds.length} folds between ${r.request.start_date} and ${r.request.end_date} was skipped: ${skipReasons(skipped)}`,
+        details: { start: r.request.start_date, end: r.request.end_date, skipped },
+      })
     for (const symbol of r.request.symbols) {
-      const runs = r.folds.map((f) => ({ fold: f.fold, run: f.test.runs?.find((x) => x.symbol === symbol) }))
+      // A symbol without bars in one fold's window (the others had some) leaves that fold out of its figures.
+      const runs = tested
+        .map((f) => ({ fold: f.fold, run: f.test.runs?.find((x) => x.symbol === symbol) }))
+        .filter(({ run }) => run?.bars !== 0)
       const pieces: FoldCurve[] = []
       for (const { fold, run } of runs) {
         if (!run?.equity_curve_key) throw new Error(`fold ${fold} has no ${symbol} equity curve to stitch`)
@@ -149,6 +187,8 @@ export async function createWalkForwards(ctx: GatewayRouteContext) {
     const files = { summary: `${prefix}/summary.json`, folds: `${prefix}/folds.json`, equity: `${prefix}/equity.csv` }
     const summary: WalkForwardSummary = {
       folds: r.folds.length,
+      tested: tested.length,
+      skipped,
       stitched,
       stability: stabilityBySymbol,
       training_stability: Object.fromEntries(TRAINING_METRICS.map((m) => [m, stability(r.folds.map((f) => f.training?.metrics[m]))])),
@@ -191,18 +231,35 @@ export async function createWalkForwards(ctx: GatewayRouteContext) {
         'step',
         `${formatDuration(step)} is shorter than test_window ${formatDuration(test)}: test windows would overlap, and the stitched out-of-sample curve needs them apart`,
       )
-    const folds = planFolds({ start, end, train, test, step, mode: b.mode }, WALKFORWARD_MAX_FOLDS)
-    if (!folds.length)
+    const planned = planFolds({ start, end, train, test, step, mode: b.mode }, WALKFORWARD_MAX_FOLDS)
+    if (!planned.length)
       throw new KtrdrError({
         code: 'WALKFORWARD_NO_FOLDS',
         message: `train_window: ${formatDuration(train)} of training and ${formatDuration(test)} of testing do not fit between ${start} and ${end}: shorten the windows or widen the range`,
         details: { field: 'train_window', start, end },
       })
-    if (folds.length > WALKFORWARD_MAX_FOLDS)
+    if (planned.length > WALKFORWARD_MAX_FOLDS)
       badField(
         'step',
         `more than ${WALKFORWARD_MAX_FOLDS} folds fit between ${start} and ${end}: take a longer step or test_window, or a shorter range`,
       )
+
+    // A window without bars (a weekend, a holiday, a gap in the data) would fail its child: such a fold
+    // is skipped now, before anything trains for it; when no fold is left, nothing starts.
+    const times = await barTimes(ctx, symbols, timeframe)
+    const folds = planned.map((f): FoldRecord => {
+      const reason = emptyWindow(f, times, timeframe)
+      return { ...f, training: null, test: { ...f.test }, skipped: reason ? { phase: 'plan', reason } : null }
+    })
+    const runnable = folds.filter((f) => !f.skipped)
+    if (!runnable.length) {
+      const skipped = folds.map((f) => ({ fold: f.fold, test: f.test, reason: f.skipped!.reason }))
+      throw new KtrdrError({
+        code: 'WALKFORWARD_NO_BARS',
+        message: `test_window: none of the ${folds.length} folds between ${start} and ${end} has ${market} bars in both its windows (${skipReasons(skipped)}): pick a range or windows that hold trading days`,
+        details: { field: 'test_window', start, end, skipped },
+      })
+    }
 
     // Check the children's inputs against the deployed functions' own schemas now: a bad value is a 422
     // here, not a walk-forward that fails at its first child.
@@ -226,7 +283,7 @@ export async function createWalkForwards(ctx: GatewayRouteContext) {
       ctx.functions.resolve(TRADING_FUNCTIONS.train),
       ctx.functions.resolve(TRADING_FUNCTIONS.backtest),
     ])
-    const first = folds[0]
+    const first = runnable[0]
     // Every input field of the children is a field of the request of the same name.
     const same = (f: string) => f.replace(/\[\d+\].*$/, '').split('.')[0]
     checkChildInput(ctx, trainFn, { ...train_input, start_date: first.train.start, end_date: first.train.end }, same)
@@ -266,7 +323,7 @@ export async function createWalkForwards(ctx: GatewayRouteContext) {
         train_input: { ...train_input, strategy_yaml: String(doc) },
         backtest_input,
         model_name,
-        folds: folds.map((f): FoldRecord => ({ ...f, training: null, test: { ...f.test } })),
+        folds,
         results_prefix: `walkforward/${operationId}`,
         summary: null,
       }
@@ -275,7 +332,10 @@ export async function createWalkForwards(ctx: GatewayRouteContext) {
 
   /** The current step in words: which folds are training or testing. */
   function currentStep(r: WalkForwardRecord): string {
-    if (r.status === 'completed') return `${r.folds.length} folds tested out of sample`
+    if (r.status === 'completed') {
+      const skipped = r.summary?.skipped.length ?? 0
+      return `${r.folds.length - skipped} folds tested out of sample${skipped ? `, ${skipped} skipped (${skipReasons(r.summary!.skipped)})` : ''}`
+    }
     if (r.status !== 'running') return r.status
     const running = Object.keys(r.children)
       .filter((k) => !(k in r.settled))

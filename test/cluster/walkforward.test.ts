@@ -182,7 +182,11 @@ describe('walk-forward on a real cluster', () => {
         expect(await page.locator('[data-testid="error"]').count()).toBe(0)
         expect(await page.locator('[data-testid=fold-row]').count()).toBe(3)
         const chart = page.locator('[data-testid=stitched-chart]')
-        expect(await chart.getAttribute('data-points')).toBe(String(first.summary.stitched.EURUSD.bars))
+        // Drawn from the gateway's decimated series (max_points 2000 by default), not the whole file.
+        const bars = first.summary.stitched.EURUSD.bars
+        expect(await chart.getAttribute('data-bars')).toBe(String(bars))
+        expect(Number(await chart.getAttribute('data-points'))).toBeLessThanOrEqual(Math.min(bars, 2000))
+        expect(await chart.getAttribute('data-decimated')).toBe(String(bars > 2000))
         expect(await chart.getAttribute('data-folds')).toBe('3')
         expect(await page.locator('[data-testid=wf-summary]').textContent()).toMatch(/EURUSD out of sample: .* in \d\/3 folds/)
         await page.screenshot({ path: join(root, 'walkforward.png'), fullPage: true })

@@ -27,6 +27,10 @@ export interface FakeMarket {
   failTraining?: (strategyYaml: string) => boolean
   /** Bars the backtest reports overlapping the model's training data; default 0. */
   overlapBars?: (testStart: string) => number
+  /** Rows of each run's equity.csv, by the test window's start; default 4. 0: the run reports no bars. */
+  bars?: (testStart: string) => number
+  /** Fail these backtests as the real one does when its window holds no bars (BACKTEST_WINDOW_EMPTY). */
+  emptyWindow?: (testStart: string) => boolean
   /** Called as each invocation ends, before its result is pushed (e.g. to refuse what comes next). */
   onEnd?: (request: DispatchRequest) => void
 }
@@ -75,17 +79,21 @@ export function fakeOutcome(storeDir: string, market: FakeMarket = {}) {
     }
     if (request.function.name === 'backtest') {
       const start = String(input.start_date)
+      if (market.emptyWindow?.(start))
+        return { error: { message: `No EURUSD 1h bars between ${start} and ${String(input.end_date)}`, code: 'BACKTEST_WINDOW_EMPTY' } }
+      const n = market.bars?.(start) ?? 4
       const symbols = (input.symbols as string[] | undefined) ?? [String(input.symbol)]
       const sets = (input.parameter_sets as Array<Record<string, any>> | undefined) ?? [undefined]
       const pairs = symbols.flatMap((symbol) => sets.map((set, s) => ({ symbol, set, s })))
       const runs = pairs.map(({ symbol, set, s }, i) => {
         const pct = market.returnPct?.(start, set, { ...input, strategy_yaml: trainedFrom.get(String(input.model_path)) }) ?? 1
-        // Four bars: the portfolio moves linearly to the fold's return, the price rises 2 %.
+        // n bars (4 by default): the portfolio moves linearly to the fold's return, the price rises 2 %.
         const t0 = Date.parse(`${start}T00:00:00Z`)
         const rows = ['timestamp,price,portfolio_value,position']
-        for (let k = 0; k < 4; k++)
+        const at = (k: number) => (n > 1 ? k / (n - 1) : 1)
+        for (let k = 0; k < n; k++)
           rows.push(
-            `${new Date(t0 + k * H).toISOString().replace('.000Z', 'Z')},${1 + 0.02 * (k / 3)},${100_000 * (1 + (pct / 100) * (k / 3))},FLAT`,
+            `${new Date(t0 + k * H).toISOString().replace('.000Z', 'Z')},${1 + 0.02 * at(k)},${100_000 * (1 + (pct / 100) * at(k))},FLAT`,
           )
         const key = `backtests/${request.operation_id}/${symbol}/run_${i}/equity.csv`
         mkdirSync(join(storeDir, 'results', key, '..'), { recursive: true })
@@ -95,8 +103,8 @@ export function fakeOutcome(storeDir: string, market: FakeMarket = {}) {
           parameter_set: s,
           parameter_set_name: set?.name ?? null,
           start_time: `${start}T00:00:00Z`,
-          end_time: `${start}T03:00:00Z`,
-          equity_curve_length: 4,
+          end_time: new Date(t0 + Math.max(0, n - 1) * H).toISOString().replace('.000Z', 'Z'),
+          equity_curve_length: n,
           config: { initial_capital: 100_000 },
           final_equity: 100_000 * (1 + pct / 100),
           metrics: {

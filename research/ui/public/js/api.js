@@ -86,13 +86,8 @@ export const api = {
   models: () => list('/api/v1/models'),
   walkforwards: (params = {}) => list(`/api/v1/walkforward${q(params)}`),
   walkforward: async (id) => (await get(`/api/v1/walkforward/${enc(id)}`)).data,
-  /** A text file of the results mount (a CSV), as text. */
-  resultText: async (key, { signal } = {}) => {
-    const res = await fetch(`/api/v1/results/${key.split('/').map(enc).join('/')}`, { headers: headers({ accept: 'text/csv' }), signal })
-    if (res.status === 401) for (const fn of unauthorized) fn()
-    if (!res.ok) throw new ApiError(res.status, await res.json().catch(() => null))
-    return res.text()
-  },
+  /** One symbol's stitched out-of-sample curve, decimated by the gateway (`max_points`, min/max per bucket). */
+  walkforwardEquity: (id, params = {}) => get(`/api/v1/walkforward/${enc(id)}/equity${q(params)}`),
 }
 
 /**

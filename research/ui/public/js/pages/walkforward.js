@@ -19,7 +19,14 @@ export async function mount(el, route, ctx) {
         { label: 'Walk-forward', get: (w) => link(`#/walkforward/${enc(w.operation_id)}`, w.operation_id) },
         { label: 'Status', get: (w) => h('span', { class: `status ${w.status}` }, w.status) },
         { label: 'Strategy', get: (w) => w.request.strategy },
-        { label: 'Folds', class: 'num', get: (w) => String(w.folds.length) },
+        {
+          label: 'Folds',
+          class: 'num',
+          get: (w) => {
+            const skipped = w.folds.filter((f) => f.skipped).length
+            return skipped ? `${w.folds.length} (${skipped} skipped)` : String(w.folds.length)
+          },
+        },
         { label: 'Windows', get: (w) => `${w.request.mode} ${w.request.train_window} / ${w.request.test_window}` },
         {
           label: 'Out of sample',
@@ -41,8 +48,11 @@ export async function mount(el, route, ctx) {
 }
 
 async function mountOne(el, id, { signal, refresh }) {
-  const [record, { renderWalkForward, parseStitched }] = await Promise.all([api.walkforward(id), loadView('walkforward')])
-  const equity = record.summary ? parseStitched(await api.resultText(record.summary.files.equity)) : new Map()
+  const [record, { renderWalkForward }] = await Promise.all([api.walkforward(id), loadView('walkforward')])
+  // The gateway decimates each curve (min/max per bucket): a range of millions of bars arrives as a few thousand points.
+  const symbols = record.summary ? record.request.symbols : []
+  const curves = await Promise.all(symbols.map((symbol) => api.walkforwardEquity(id, { symbol })))
+  const equity = new Map(curves.map((c) => [c.symbol, c]))
   if (signal.aborted) return
   await renderWalkForward(clear(el), { record, equity })
   if (record.status !== 'running' && record.status !== 'pending') return

@@ -9,28 +9,12 @@ import { createSeriesMarkers } from 'lightweight-charts'
 const pct = (v) => byFormat(v, 'percent')
 const enc = encodeURIComponent
 
-/** equity.csv (timestamp,symbol,fold,price,fold_value,value,benchmark,position) → per symbol, columnar, epoch seconds. */
-export function parseStitched(csv) {
-  const out = new Map()
-  const lines = csv.split('\n')
-  for (let i = 1; i < lines.length; i++) {
-    if (!lines[i]) continue
-    const cells = lines[i].split(',')
-    const [timestamp, symbol, fold] = cells
-    const value = cells[5]
-    const benchmark = cells[6]
-    let s = out.get(symbol)
-    if (!s) out.set(symbol, (s = { time: [], value: [], benchmark: [], fold: [] }))
-    s.time.push(Date.parse(timestamp) / 1000)
-    s.value.push(Number(value))
-    s.benchmark.push(Number(benchmark))
-    s.fold.push(Number(fold))
-  }
-  return out
-}
-
+/** `s`: GET /api/v1/walkforward/:id/equity, decimated by the gateway with each fold's first bar kept. */
 function stitchedChart(symbol, s) {
-  const el = h('div', { 'data-testid': 'stitched-chart', dataset: { symbol, points: String(s.time.length) } })
+  const el = h('div', {
+    'data-testid': 'stitched-chart',
+    dataset: { symbol, points: String(s.time.length), bars: String(s.bars), decimated: String(s.decimated) },
+  })
   const chart = timeChart(el, {
     height: 300,
     legend: [
@@ -47,11 +31,14 @@ function stitchedChart(symbol, s) {
       starts.push({ time: s.time[i], position: 'aboveBar', shape: 'square', color: '#78909c', text: `fold ${s.fold[i]}`, size: 0.5 })
   createSeriesMarkers(strategy, starts)
   el.dataset.folds = String(starts.length)
-  return { el, chart }
+  const note = s.decimated
+    ? `${s.bars} bars, drawn from ${s.points} points (each bucket's first, lowest, highest and last kept)`
+    : `${s.bars} bars`
+  return { el, chart, note: h('p', { class: 'muted', 'data-testid': 'stitched-points' }, note) }
 }
 
 function foldsTable(record) {
-  const rows = record.folds.flatMap((f) => (f.test.runs?.length ? f.test.runs : [null]).map((run) => ({ f, run })))
+  const rows = record.folds.flatMap((f) => (f.test.runs?.length && !f.skipped ? f.test.runs : [null]).map((run) => ({ f, run })))
   return table(
     [
       { label: 'Fold', get: ({ f }) => String(f.fold) },
@@ -65,7 +52,7 @@ function foldsTable(record) {
             ? `${byFormat(f.training.metrics.test_accuracy, 'fraction')} (${byFormat(f.training.metrics.majority_baseline, 'fraction')})`
             : '–',
       },
-      { label: 'Symbol', get: ({ run }) => run?.symbol ?? '–' },
+      { label: 'Symbol', get: ({ f, run }) => (f.skipped ? h('span', { title: f.skipped.reason }, 'skipped') : (run?.symbol ?? '–')) },
       { label: 'Return', class: 'num', get: ({ run }) => pct(run?.metrics.total_return_pct) },
       { label: 'Buy and hold', class: 'num', get: ({ run }) => pct(run?.baselines.buy_and_hold_pct) },
       { label: 'Random median', class: 'num', get: ({ run }) => pct(run?.baselines.random_p50_pct) },
@@ -84,7 +71,7 @@ function foldsTable(record) {
       },
     ],
     rows,
-    { rowProps: ({ f }) => ({ 'data-testid': 'fold-row', dataset: { fold: String(f.fold) } }) },
+    { rowProps: ({ f }) => ({ 'data-testid': 'fold-row', dataset: { fold: String(f.fold), ...(f.skipped ? { skipped: 'true' } : {}) } }) },
   )
 }
 
@@ -129,6 +116,25 @@ export async function renderWalkForward(el, { record, equity }) {
     ),
   )
   if (record.error) el.append(h('div', { class: 'error' }, record.error.message))
+  // Every fold left out is said, with why: a stitched curve over fewer folds than planned must not pass for all of them.
+  const skipped = record.folds.filter((f) => f.skipped)
+  if (skipped.length)
+    el.append(
+      h(
+        'div',
+        { 'data-testid': 'wf-skipped' },
+        h(
+          'p',
+          {},
+          `${skipped.length} of ${record.folds.length} folds skipped, left out of the stitched curve and every figure across folds:`,
+        ),
+        h(
+          'ul',
+          { class: 'warnings' },
+          skipped.map((f) => h('li', {}, `fold ${f.fold} (test ${f.test.start} → ${f.test.end}): ${f.skipped.reason}`)),
+        ),
+      ),
+    )
   const s = record.summary
   for (const [symbol, curve] of equity) {
     const st = s?.stitched[symbol]
@@ -141,8 +147,8 @@ export async function renderWalkForward(el, { record, equity }) {
           `${symbol} out of sample: ${pct(st.total_return_pct)} vs buy-and-hold ${pct(st.buy_and_hold_return_pct)}, max drawdown ${pct(st.max_drawdown_pct)}; positive in ${c.positive}/${c.folds} folds, beat buy-and-hold in ${c.beat_buy_and_hold}/${c.folds}, beat random entries (p ≤ 0.05) in ${c.significant}/${c.folds}`,
         ),
       )
-    const { el: chartEl, chart } = stitchedChart(symbol, curve)
-    el.append(chartEl)
+    const { el: chartEl, chart, note } = stitchedChart(symbol, curve)
+    el.append(chartEl, note)
     // Fitted once in the page and laid out: a chart that has no width yet fits nothing.
     await nextTask()
     fit(chart)
