@@ -20,7 +20,11 @@ function errorOf(error: NodeJS.ErrnoException & { reason?: string; bytesParsed?:
         details: { parser_code: parserCode },
       })
     case 'ERR_HTTP_REQUEST_TIMEOUT':
-      return new KtrdrError({ code: 'REQUEST_TIMEOUT', message: 'The request did not arrive in full in time', details: { parser_code: parserCode } })
+      return new KtrdrError({
+        code: 'REQUEST_TIMEOUT',
+        message: 'The request did not arrive in full in time',
+        details: { parser_code: parserCode },
+      })
     default:
       return new KtrdrError({
         code: 'MALFORMED_HTTP',

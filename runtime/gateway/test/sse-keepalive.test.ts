@@ -186,7 +186,11 @@ function rawConnection(url: string) {
 function lastAnswer(text: string) {
   const at = text.lastIndexOf('HTTP/1.1 ')
   const [head, body] = text.slice(at).split('\r\n\r\n')
-  return { status: Number(head!.split(' ')[1]), head: head!, body: JSON.parse(body!) as { code: string; message: string; statusCode: number } }
+  return {
+    status: Number(head!.split(' ')[1]),
+    head: head!,
+    body: JSON.parse(body!) as { code: string; message: string; statusCode: number },
+  }
 }
 
 describe('bytes node’s HTTP parser refuses', () => {

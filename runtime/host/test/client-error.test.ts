@@ -40,5 +40,9 @@ it('answers bytes after a good request on a keep-alive connection with a JSON 40
   const [head, body] = answers[1]!.split('\r\n\r\n')
   expect(head).toMatch(/^HTTP\/1\.1 400 /)
   expect(head!.toLowerCase()).toContain('connection: close')
-  expect(JSON.parse(body!)).toMatchObject({ code: 'MALFORMED_HTTP', statusCode: 400, details: { parser_code: 'HPE_UNEXPECTED_CONTENT_LENGTH' } })
+  expect(JSON.parse(body!)).toMatchObject({
+    code: 'MALFORMED_HTTP',
+    statusCode: 400,
+    details: { parser_code: 'HPE_UNEXPECTED_CONTENT_LENGTH' },
+  })
 })
