@@ -1,4 +1,4 @@
-import type { H3Event } from 'h3'
+import type { createEventStream, H3Event } from 'h3'
 import { getRequestHeader } from 'h3'
 import { KtrdrError } from '../protocol/index.ts'
 
@@ -125,4 +125,16 @@ export function eventStreamHead(event: H3Event): string {
   event.node.res.setHeader('content-type', 'text/event-stream')
   event.node.res.setHeader('cache-control', 'no-cache')
   return ''
+}
+
+/**
+ * Starts sending an event stream with its status and headers on the wire at once: node writes
+ * them with the first body bytes, and a follow of an operation that has not logged yet has none,
+ * so its client (fetch, an http.Agent) waited for headers until the first line came.
+ */
+export function startEventStream(event: H3Event, stream: ReturnType<typeof createEventStream>): Promise<void> {
+  const sending = stream.send()
+  // stream.send() sets the status and headers before its first await.
+  if (!event.node.res.headersSent && !event.node.res.destroyed) event.node.res.flushHeaders()
+  return sending
 }

@@ -2,7 +2,7 @@
 import { createServer, type RequestListener, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { toNodeListener, type App } from 'h3'
-import type { RouteInfo } from '../http/index.ts'
+import { answerClientError, type RouteInfo } from '../http/index.ts'
 import { createGatewayApp } from './_app.ts'
 import { createConsola } from 'consola'
 import { redactUrl } from './_db-url.ts'
@@ -152,6 +152,7 @@ function listen(server: Server, options: ResolvedGatewayOptions): Promise<string
   // closed connection means something (the host died), which the health monitor acts on.
   server.keepAliveTimeout = Math.max(15_000, options.health.heartbeatIntervalMs * 4)
   server.headersTimeout = server.keepAliveTimeout + 5000
+  server.on('clientError', answerClientError)
   return new Promise<string>((resolve, reject) => {
     server.once('error', reject)
     server.listen(options.port, options.host, () => {

@@ -16,7 +16,7 @@ import { createHostMetrics } from './_metrics.ts'
 import { createGatewayLink } from './_gateway-link.ts'
 import { startInvocation, type Invocation } from './_invocations.ts'
 import { createHostApp, parseDispatchRequest } from './_server.ts'
-import type { RouteInfo } from '../http/index.ts'
+import { answerClientError, type RouteInfo } from '../http/index.ts'
 import { functionEnv } from './_env.ts'
 import { createStorageAccess } from './_storage-proxy.ts'
 import { hostname, isLoopback, resolveHostOptions, type HostConfig, type ResolvedHostOptions } from './options.ts'
@@ -242,6 +242,7 @@ export async function createHost(config: HostConfig = {}): Promise<KtrdrHost> {
 
   const server = createServer(toNodeListener(app))
   server.keepAliveTimeout = 65_000
+  server.on('clientError', answerClientError)
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(options.port, options.bind, () => {

@@ -2,6 +2,7 @@
 export { bearerToken, hasBearer, requireBearer, safeEqual } from './_bearer.ts'
 export { assertCanonicalPath } from './_path.ts'
 export { sendErrorJson, toH3Error } from './_errors.ts'
+export { answerClientError } from './_client-error.ts'
 export {
   createPolicyRouter,
   upgradeRefusal,

@@ -58,6 +58,22 @@ export const ERROR_CODES = defineErrorCodes({
     retryable: false,
     description: 'The route is a WebSocket (a host channel): connect with the upgrade headers, not a plain request.',
   },
+  MALFORMED_HTTP: {
+    status: 400,
+    retryable: false,
+    description:
+      "Node's HTTP parser refused the bytes of a request (its line, a header or its framing; details.parser_code names the check); the connection is closed.",
+  },
+  REQUEST_HEADERS_TOO_LARGE: {
+    status: 431,
+    retryable: false,
+    description: "The request's headers exceed node's limit (16 KiB by default); the connection is closed.",
+  },
+  REQUEST_TIMEOUT: {
+    status: 408,
+    retryable: true,
+    description: 'The request did not arrive in full in time (its headers or its body); the connection is closed.',
+  },
   BODY_TOO_LARGE: {
     status: 413,
     retryable: false,

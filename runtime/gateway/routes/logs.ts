@@ -1,7 +1,7 @@
 import { createEventStream, defineEventHandler, getRequestHeader, getRouterParam } from 'h3'
 import { z } from 'zod'
 import type { Operation, OperationLogLine } from '../../protocol/index.ts'
-import { eventStreamHead } from '../_http.ts'
+import { eventStreamHead, startEventStream } from '../_http.ts'
 import { intParam, listPage } from '../_list.ts'
 import { pageQueryShape, readQuery } from '../_query.ts'
 import { isTerminal } from '../_operations.ts'
@@ -98,7 +98,7 @@ export default defineGatewayRoutes((router, ctx) => {
         offLog()
         offState()
       })
-      return stream.send()
+      return startEventStream(event, stream)
     }),
   )
 })

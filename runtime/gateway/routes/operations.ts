@@ -2,7 +2,7 @@ import { createEventStream, defineEventHandler, getRouterParam } from 'h3'
 import { z } from 'zod'
 import type { Operation, OperationStatus } from '../../protocol/index.ts'
 import { KtrdrError } from '../../protocol/index.ts'
-import { eventStreamHead, readJsonBody } from '../_http.ts'
+import { eventStreamHead, readJsonBody, startEventStream } from '../_http.ts'
 import { cancelOperationTree } from '../_cancel.ts'
 import { listPage } from '../_list.ts'
 import { isTerminal } from '../_operations.ts'
@@ -144,7 +144,7 @@ export default defineGatewayRoutes((router, ctx) => {
         off()
         offLog()
       })
-      return stream.send()
+      return startEventStream(event, stream)
     }),
   )
 })
