@@ -7,7 +7,7 @@ import { predictRaw } from '../../../trading/model/index.ts'
 import { resolveModelSpec, type ModelSection, type ModelSpec } from '../../../trading/model/index.ts'
 import { tf } from '../../../trading/model/index.ts'
 import { mulberry32 } from '../../../trading/index.ts'
-import { resolveLoopConfig, type LoopConfig } from '../src/config.ts'
+import type { LoopConfig } from '../src/config.ts'
 import type { TrainingEngine } from '../src/_engine.ts'
 import { alea } from '../src/fused/_alea.ts'
 import { createFusedEngine } from '../src/fused/engine.ts'
@@ -19,7 +19,7 @@ import { loadCheckpoint, readCheckpointManifest, saveCheckpoint } from '../src/c
 import { runTrainingLoop, type LoopSnapshot, type TrainingSet } from '../src/loop.ts'
 import { epochOrder } from '../src/_epoch-order.ts'
 import { createTfjsEngine } from '../src/_tfjs-engine.ts'
-import { createTempStorage } from './_fixtures.ts'
+import { createTempStorage, loopConfig as strategyLoopConfig } from './_fixtures.ts'
 
 /** Imbalanced planted classes (BUY 0 / HOLD 1 / SELL 2 from x0 + x1), or a regression target. */
 function plantedSet(rows: number, cols: number, seed: number, regression = false): TrainingSet {
@@ -37,42 +37,13 @@ function plantedSet(rows: number, cols: number, seed: number, regression = false
   return { values, cols, rows, targets, train: idx(0, n), validation: idx(n, v), test: idx(v, rows) }
 }
 
-const training = {
-  method: 'supervised',
-  labels: { source: 'zigzag', zigzag_threshold: 0.02, label_lookahead: null },
-  epochs: 3,
-  learning_rate: 0.001,
-  batch_size: 32,
-  loss: 'cross_entropy',
-  focal_gamma: 2,
-  huber_delta: 0.01,
-  data_split: { train: 0.7, validation: 0.15, test: 0.15 },
-  early_stopping: null,
-  lr_scheduler: null,
-  gradient_clip: 1,
-  optimizer: 'adam',
-  weight_decay: 1e-4,
-  sources: {
-    epochs: 'training',
-    learning_rate: 'training',
-    batch_size: 'training',
-    optimizer: 'training',
-    weight_decay: 'training',
-    gradient_clip: 'training',
-    early_stopping: 'training',
-    lr_scheduler: 'training',
-  },
-} as const
-
-function loopConfig(over: Partial<LoopConfig>, regression = false): LoopConfig {
-  return {
-    ...resolveLoopConfig(
-      { ...training, labels: { ...training.labels }, data_split: { ...training.data_split } },
-      regression ? 'regression' : 'classification',
-    ),
-    ...over,
-  }
-}
+/** Adam at 0.001, batch 32, decay 1e-4 set by the strategy: the shape KTRDR's strategies train. */
+const loopConfig = (over: Partial<LoopConfig>, regression = false): LoopConfig =>
+  strategyLoopConfig(
+    { epochs: 3, learning_rate: 0.001, batch_size: 32, weight_decay: 1e-4 },
+    over,
+    regression ? 'regression' : 'classification',
+  )
 
 function mlpSpec(architecture: ModelSection['architecture'], cols: number, regression: boolean, seed = 11): ModelSpec {
   return resolveModelSpec(
