@@ -63,3 +63,34 @@ export async function startTestGateway(
   }
 }
 export type TestGateway = Awaited<ReturnType<typeof startTestGateway>>
+
+/**
+ * A gateway as `ktrdr gateway` runs it: the real function registry and the default health timings,
+ * on a free loopback port, its db and storage (`store/`) in a temp dir. For tests that publish real
+ * bundles and run real hosts or the CLI against it; `close(true)` keeps the dir for a restart on it.
+ */
+export async function startRealGateway(config: GatewayServerConfig = {}, dir = mkdtempSync(join(tmpdir(), 'ktrdr-real-gw-'))) {
+  const store = join(dir, 'store')
+  const gateway = await createGateway({
+    port: 0,
+    quiet: true,
+    dbPath: join(dir, 'gw.db'),
+    storage: { root: store },
+    apiToken: null,
+    clusterToken: null,
+    ...config,
+  })
+  return {
+    gateway,
+    dir,
+    /** The storage root: a host on this machine shares it as KTRDR_HOME. */
+    store,
+    url: gateway.url,
+    api: createApi(gateway.url),
+    async close(keep = false) {
+      await gateway.close()
+      if (!keep) rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
+export type RealGateway = Awaited<ReturnType<typeof startRealGateway>>
