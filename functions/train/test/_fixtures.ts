@@ -7,6 +7,7 @@ import type { KtrdrStorage } from '../../../storage/index.ts'
 import { mulberry32 } from '../../../trading/index.ts'
 import type { TrainingConfig } from '../../../trading/index.ts'
 import { resolveLoopConfig, type LoopConfig } from '../src/config.ts'
+import type { TrainingSet } from '../src/loop.ts'
 
 /** Copies of the reference strategies (shared/reference/strategies) kept in the repository. */
 export const REFERENCE_DIR = resolve(import.meta.dirname, '../../../examples/strategies')
@@ -85,4 +86,28 @@ export function loopConfig(
   outputKind: 'classification' | 'regression' = 'classification',
 ): LoopConfig {
   return { ...resolveLoopConfig(strategyTraining(training), outputKind), ...loop }
+}
+
+/**
+ * `rows` × `cols` features uniform in [-1, 1) with a rule planted on s = x0 + x1: BUY (0) when
+ * s > `buy`, SELL (2) when s < `sell`, else HOLD (1); the other columns are noise. With
+ * `regression`, the target is 0.02·s plus a little noise instead. Split 70/15/15 in row order.
+ */
+export function plantedSet(
+  rows: number,
+  seed: number,
+  { cols = 8, buy = 0.6, sell = -0.6, regression = false }: { cols?: number; buy?: number; sell?: number; regression?: boolean } = {},
+): TrainingSet {
+  const rng = mulberry32(seed)
+  const values = new Float32Array(rows * cols)
+  const targets = new Float32Array(rows)
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) values[r * cols + c] = rng() * 2 - 1
+    const s = values[r * cols] + values[r * cols + 1]
+    targets[r] = regression ? 0.02 * s + 0.002 * (rng() - 0.5) : s > buy ? 0 : s < sell ? 2 : 1
+  }
+  const idx = (a: number, b: number) => Int32Array.from({ length: b - a }, (_, i) => a + i)
+  const n = Math.floor(rows * 0.7)
+  const v = Math.floor(rows * 0.85)
+  return { values, cols, rows, targets, train: idx(0, n), validation: idx(n, v), test: idx(v, rows) }
 }

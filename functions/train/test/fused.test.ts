@@ -6,7 +6,6 @@ import type { ModelMetadata } from '../../../trading/model/index.ts'
 import { predictRaw } from '../../../trading/model/index.ts'
 import { resolveModelSpec, type ModelSection, type ModelSpec } from '../../../trading/model/index.ts'
 import { tf } from '../../../trading/model/index.ts'
-import { mulberry32 } from '../../../trading/index.ts'
 import type { LoopConfig } from '../src/config.ts'
 import type { TrainingEngine } from '../src/_engine.ts'
 import { alea } from '../src/fused/_alea.ts'
@@ -16,26 +15,14 @@ import { createLoss, inverseFrequencyWeights } from '../src/_losses.ts'
 import { gatherTargets } from '../src/evaluate.ts'
 import { createStorage } from 'unstorage'
 import { loadCheckpoint, readCheckpointManifest, saveCheckpoint } from '../src/checkpoint.ts'
-import { runTrainingLoop, type LoopSnapshot, type TrainingSet } from '../src/loop.ts'
+import { runTrainingLoop, type LoopSnapshot } from '../src/loop.ts'
 import { epochOrder } from '../src/_epoch-order.ts'
 import { createTfjsEngine } from '../src/_tfjs-engine.ts'
-import { createTempStorage, loopConfig as strategyLoopConfig } from './_fixtures.ts'
+import { createTempStorage, loopConfig as strategyLoopConfig, plantedSet } from './_fixtures.ts'
 
-/** Imbalanced planted classes (BUY 0 / HOLD 1 / SELL 2 from x0 + x1), or a regression target. */
-function plantedSet(rows: number, cols: number, seed: number, regression = false): TrainingSet {
-  const rng = mulberry32(seed)
-  const values = new Float32Array(rows * cols)
-  const targets = new Float32Array(rows)
-  for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < cols; c++) values[r * cols + c] = rng() * 2 - 1
-    const s = values[r * cols] + values[r * cols + 1]
-    targets[r] = regression ? 0.02 * s + 0.002 * (rng() - 0.5) : s > 0.8 ? 0 : s < -0.4 ? 2 : 1
-  }
-  const idx = (a: number, b: number) => Int32Array.from({ length: b - a }, (_, i) => a + i)
-  const n = Math.floor(rows * 0.7)
-  const v = Math.floor(rows * 0.85)
-  return { values, cols, rows, targets, train: idx(0, n), validation: idx(n, v), test: idx(v, rows) }
-}
+/** Imbalanced planted classes (BUY above 0.8, SELL below −0.4), or a regression target. */
+const planted = (rows: number, cols: number, seed: number, regression = false) =>
+  plantedSet(rows, seed, { cols, buy: 0.8, sell: -0.4, regression })
 
 /** Adam at 0.001, batch 32, decay 1e-4 set by the strategy: the shape KTRDR's strategies train. */
 const loopConfig = (over: Partial<LoopConfig>, regression = false): LoopConfig =>
@@ -130,7 +117,7 @@ describe('fused trainer vs tfjs kernels (same seed, data, masks)', () => {
       const cols = c.cols ?? 6
       const regression = !!c.regression
       // 300 training rows at batch 32: every epoch ends on a partial batch of 12.
-      const set = plantedSet(430, cols, 5, regression)
+      const set = planted(430, cols, 5, regression)
       const spec = mlpSpec(c.arch, cols, regression)
       const config = loopConfig(c.config, regression)
       const classWeights = regression ? null : inverseFrequencyWeights(gatherTargets(set.targets, set.train), 3)
@@ -175,7 +162,7 @@ describe('fused trainer vs tfjs kernels (same seed, data, masks)', () => {
 })
 
 describe('fused trainer through the training loop', () => {
-  const set = plantedSet(1400, 6, 9)
+  const set = planted(1400, 6, 9)
   const spec = mlpSpec({ hidden_layers: [64, 32], dropout: 0.2 }, 6, false, 4)
 
   async function train(path: 'fused' | 'tfjs', config: LoopConfig, seed = 4, s = spec, resume?: LoopSnapshot) {
