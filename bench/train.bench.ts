@@ -18,7 +18,7 @@ import { generateSyntheticSeries } from '../trading/index.ts'
 import { runFunctionInProcess } from '../runtime/function/index.ts'
 import { createKtrdrStorage } from '../storage/index.ts'
 import train from '../functions/train/index.ts'
-import { resolveLoopConfig } from '../functions/train/src/config.ts'
+import { loopConfig } from '../functions/train/test/_fixtures.ts'
 import { runTrainingLoop, type TrainingSet } from '../functions/train/src/loop.ts'
 import type { TrainingPath } from '../functions/train/src/_engine.ts'
 import { mulberry32 } from '../trading/index.ts'
@@ -43,35 +43,7 @@ async function samplesPerSecond(backend: TfBackendName, set: TrainingSet): Promi
     { type: 'mlp', architecture: { hidden_layers: [64, 32], dropout: 0 } },
     { inputSize: 30, outputSize: 3, outputKind: 'classification', seed: 1 },
   )
-  const config = resolveLoopConfig(
-    {
-      method: 'supervised',
-      labels: { source: 'zigzag', zigzag_threshold: 0.02, label_lookahead: null },
-      epochs: EPOCHS + 1,
-      learning_rate: 0.001,
-      batch_size: BATCH,
-      loss: 'cross_entropy',
-      focal_gamma: 2,
-      huber_delta: 0.01,
-      data_split: { train: 0.7, validation: 0.15, test: 0.15 },
-      early_stopping: null,
-      lr_scheduler: null,
-      gradient_clip: 1,
-      optimizer: 'adam',
-      weight_decay: 0,
-      sources: {
-        epochs: 'training',
-        learning_rate: 'training',
-        batch_size: 'training',
-        optimizer: 'training',
-        weight_decay: 'default',
-        gradient_clip: 'training',
-        early_stopping: 'training',
-        lr_scheduler: 'training',
-      },
-    },
-    'classification',
-  )
+  const config = loopConfig({ epochs: EPOCHS + 1, learning_rate: 0.001, batch_size: BATCH })
   const model = buildModel(spec)
   const { state, disposeLoss } = await runTrainingLoop(model, spec, set, config, { seed: 1 })
   disposeLoss()
@@ -132,35 +104,13 @@ async function loopSamplesPerSecond(path: TrainingPath, set: TrainingSet, epochs
     { type: 'mlp', architecture: { hidden_layers: PEER.sizes.slice(1, -1), dropout: PEER.dropout } },
     { inputSize: PEER.sizes[0], outputSize: 3, outputKind: 'classification', seed: 1 },
   )
-  const config = resolveLoopConfig(
-    {
-      method: 'supervised',
-      labels: { source: 'zigzag', zigzag_threshold: 0.02, label_lookahead: null },
-      epochs,
-      learning_rate: PEER.lr,
-      batch_size: PEER.batch,
-      loss: 'cross_entropy',
-      focal_gamma: 2,
-      huber_delta: 0.01,
-      data_split: { train: 0.7, validation: 0.15, test: 0.15 },
-      early_stopping: null,
-      lr_scheduler: null,
-      gradient_clip: PEER.clip,
-      optimizer: 'adam',
-      weight_decay: PEER.weight_decay,
-      sources: {
-        epochs: 'training',
-        learning_rate: 'training',
-        batch_size: 'training',
-        optimizer: 'training',
-        weight_decay: 'training',
-        gradient_clip: 'training',
-        early_stopping: 'training',
-        lr_scheduler: 'training',
-      },
-    },
-    'classification',
-  )
+  const config = loopConfig({
+    epochs,
+    learning_rate: PEER.lr,
+    batch_size: PEER.batch,
+    gradient_clip: PEER.clip,
+    weight_decay: PEER.weight_decay,
+  })
   const model = buildModel(spec)
   const { state, disposeLoss } = await runTrainingLoop(model, spec, set, config, { seed: 1, path })
   disposeLoss()

@@ -20,14 +20,30 @@ export interface CompareRow {
   best?: number | null
 }
 
-interface Spec {
-  key: string
-  label: string
-  format: CompareFormat
-  better?: 'higher' | 'lower'
-  baseline_of?: string
+/** A row of the table before it is read from the results: what it shows, and where each value is. */
+interface Spec extends Omit<CompareRow, 'values' | 'best'> {
   get: (r: Json) => unknown
 }
+
+/** Columns of one comparison: one is no comparison, more than six no longer fit side by side. */
+export const COMPARE_MIN = 2
+export const COMPARE_MAX = 6
+
+/** The names a query lists, comma-separated (in one value or several): trimmed, each once, in order. */
+export function compareList(raw: unknown): string[] {
+  const values = (Array.isArray(raw) ? raw : [raw]).filter((v): v is string => typeof v === 'string')
+  return [
+    ...new Set(
+      values
+        .flatMap((v) => v.split(','))
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
+  ]
+}
+
+/** A training result's per-epoch curves, for a column to overlay. */
+export const trainingHistory = (result: Json): Record<string, number[]> | null => obj(result.training_metrics).history ?? null
 
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null)
 

@@ -1,7 +1,8 @@
 // A model version read as the comparison table reads a training result (functions/train/src/result.ts),
 // from what the version keeps: metadata.json and metrics.json.
+import { obj } from './_runs.ts'
+
 type Json = Record<string, any>
-const obj = (v: unknown): Json => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : {})
 
 export function modelAsTrainingResult(key: string, metadata: Json | null, metrics: Json | null): Json {
   const meta = obj(metadata)

@@ -1,7 +1,7 @@
 import { defineEventHandler, getQuery } from 'h3'
 import { KtrdrError } from '../../runtime/protocol/index.ts'
 import { defineGatewayRoutes } from '../../runtime/gateway/index.ts'
-import { compareRows, type CompareRow } from './_compare.ts'
+import { COMPARE_MAX as MAX, COMPARE_MIN as MIN, compareList, compareRows, trainingHistory, type CompareRow } from './_compare.ts'
 import { completedResult, kindOf, obj, type OperationKind } from './_runs.ts'
 
 export interface Comparison {
@@ -18,9 +18,6 @@ export interface Comparison {
   rows: CompareRow[]
 }
 
-const MIN = 2
-const MAX = 6
-
 function invalid(message: string, details?: Record<string, unknown>): never {
   throw new KtrdrError({ code: 'BAD_REQUEST', message, details: { field: 'ids', ...details } })
 }
@@ -34,16 +31,7 @@ export default defineGatewayRoutes((router, ctx) => {
   router.get(
     '/api/v1/compare',
     defineEventHandler(async (event): Promise<Comparison> => {
-      const raw = getQuery(event).ids
-      const ids = [
-        ...new Set(
-          (Array.isArray(raw) ? raw : [raw])
-            .filter((v): v is string => typeof v === 'string')
-            .flatMap((v) => v.split(','))
-            .map((s) => s.trim())
-            .filter(Boolean),
-        ),
-      ]
+      const ids = compareList(getQuery(event).ids)
       if (ids.length < MIN || ids.length > MAX)
         invalid(`ids must name ${MIN} to ${MAX} different operations, comma-separated (got ${ids.length})`, { count: ids.length })
       const ops = await Promise.all(ids.map(async (id) => (await ctx.operations.require(id)).op))
@@ -69,7 +57,7 @@ export default defineGatewayRoutes((router, ctx) => {
             operation_id: op.operation_id,
             label: label || op.operation_id,
             created_at: op.created_at ?? null,
-            ...(kind === 'training' ? { history: obj(r.training_metrics).history ?? null } : {}),
+            ...(kind === 'training' ? { history: trainingHistory(r) } : {}),
           }
         }),
         rows: compareRows(kind, results),

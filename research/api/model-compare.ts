@@ -2,7 +2,7 @@ import { defineEventHandler } from 'h3'
 import { z } from 'zod'
 import { KtrdrError } from '../../trading/index.ts'
 import { defineGatewayRoutes, readQuery } from '../../runtime/gateway/index.ts'
-import { compareRows, type CompareRow } from './_compare.ts'
+import { COMPARE_MAX as MAX, COMPARE_MIN as MIN, compareList, compareRows, trainingHistory, type CompareRow } from './_compare.ts'
 import { modelAsTrainingResult } from './_model-compare.ts'
 import {
   catalogIndex,
@@ -33,9 +33,6 @@ export interface ModelComparison {
   rows: CompareRow[]
 }
 
-const MIN = 2
-const MAX = 6
-
 const compareQuery = z.object({
   models: z.string().max(4000).describe('2–6 models, comma-separated: `strategy/1h_v3`, `strategy/1h_latest`, `strategy@production`'),
   ...wantQuery,
@@ -53,14 +50,7 @@ export default defineGatewayRoutes((router, ctx) => {
     { doc: { summary: 'Compare 2–6 model versions: test metrics beside their baselines, training curves', query: compareQuery } },
     defineEventHandler(async (event): Promise<ModelComparison> => {
       const q = readQuery(event, compareQuery)
-      const refs = [
-        ...new Set(
-          q.models
-            .split(',')
-            .map((s) => s.trim())
-            .filter(Boolean),
-        ),
-      ]
+      const refs = compareList(q.models)
       const want = wantOf(q)
       const resolved = await Promise.all(
         refs.map(async (ref) => {
@@ -111,7 +101,7 @@ export default defineGatewayRoutes((router, ctx) => {
           tags: c.summary.tags,
           latest: c.summary.latest,
           created_at: c.summary.created_at,
-          history: (c.result.training_metrics as { history?: Record<string, unknown[]> }).history ?? null,
+          history: trainingHistory(c.result),
         })),
         rows,
       }

@@ -1,25 +1,20 @@
 // A host stopped without draining (systemctl stop, a reboot) hands its running work back: the
 // gateway runs it again on another host instead of reporting it cancelled.
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Operation } from '../../runtime/protocol/index.ts'
-import { createGateway, type Gateway } from '../../runtime/gateway/index.ts'
 import { createHost, type KtrdrHost } from '../../runtime/host/index.ts'
-import { api, buildEcho, publish, until } from '../kit/index.ts'
+import { api, buildEcho, publish, startRealGateway, until, type RealGateway } from '../kit/index.ts'
 
-let root: string
-let gateway: Gateway
-const storage = () => ({ root: join(root, 'store') })
+let g: RealGateway
 const hosts: KtrdrHost[] = []
 const startHost = async (workerId: string) => {
   const host = await createHost({
     workerId,
     workerType: 'general',
-    apiUrl: gateway.url,
+    apiUrl: g.url,
     port: 0,
-    storage: storage(),
+    storage: { root: g.store },
     detectGpu: false,
     logLevel: 'warn',
     clusterToken: null,
@@ -28,32 +23,23 @@ const startHost = async (workerId: string) => {
   hosts.push(host)
   return host
 }
-const op = async (id: string) => (await api<Operation>(gateway.url, `/api/v1/operations/${id}`)).body
+const op = async (id: string) => (await api<Operation>(g.url, `/api/v1/operations/${id}`)).body
 
 beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'ktrdr-shutdown-'))
-  gateway = await createGateway({
-    port: 0,
-    quiet: true,
-    dbPath: join(root, 'gateway.db'),
-    storage: storage(),
-    apiToken: null,
-    clusterToken: null,
-  })
-  const { archive } = await buildEcho(join(root, 'build'))
-  await publish(gateway.url, 'echo', archive)
+  g = await startRealGateway()
+  const { archive } = await buildEcho(join(g.dir, 'build'))
+  await publish(g.url, 'echo', archive)
 }, 180_000)
 
 afterAll(async () => {
   await Promise.all(hosts.map((h) => h.close({ timeoutMs: 1000 }).catch(() => {})))
-  await gateway?.close()
-  await rm(root, { recursive: true, force: true })
+  await g?.close()
 })
 
 describe('host shutdown with work still running', () => {
   it('re-queues the operation as a new attempt on another host; a user cancel stays final', async () => {
     const first = await startHost('leaving-host')
-    const started = await api<Operation>(gateway.url, '/api/v1/functions/echo/invoke', {
+    const started = await api<Operation>(g.url, '/api/v1/functions/echo/invoke', {
       body: { input: { steps: 20, delay_ms: 20_000 }, max_attempts: 2 },
     })
     const id = started.body.operation_id
@@ -77,7 +63,7 @@ describe('host shutdown with work still running', () => {
     expect(String(requeued.metadata.last_requeue_reason)).toContain('leaving-host shut down')
 
     // A user's cancel is still final: it is not re-queued.
-    const cancelled = await api(gateway.url, `/api/v1/operations/${id}`, { method: 'DELETE' })
+    const cancelled = await api(g.url, `/api/v1/operations/${id}`, { method: 'DELETE' })
     expect(cancelled.status).toBe(200)
     const final = await until(
       async () => {
@@ -93,7 +79,7 @@ describe('host shutdown with work still running', () => {
 
   it('with no attempts left, the operation fails with a reason that says how to resume it', async () => {
     const host = hosts.find((h) => h.workerId === 'staying-host')!
-    const started = await api<Operation>(gateway.url, '/api/v1/functions/echo/invoke', {
+    const started = await api<Operation>(g.url, '/api/v1/functions/echo/invoke', {
       body: { input: { steps: 20, delay_ms: 20_000 }, max_attempts: 1 },
     })
     const id = started.body.operation_id

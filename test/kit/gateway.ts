@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createGateway, type GatewayServerConfig } from '../../runtime/gateway/index.ts'
+import { createGateway, type GatewayServerConfig, type GatewayServiceOverrides } from '../../runtime/gateway/index.ts'
 import { createFakeRegistry, manifest } from '../../runtime/gateway/test/_fakes.ts'
 import type { FunctionManifest } from '../../runtime/protocol/index.ts'
-import { createKtrdrStorage } from '../../storage/index.ts'
+import { createKtrdrStorage, type KtrdrStorage } from '../../storage/index.ts'
 import { createApi } from './api.ts'
 
 export const DEFAULT_MANIFESTS: FunctionManifest[] = [
@@ -30,36 +30,45 @@ export const DEFAULT_MANIFESTS: FunctionManifest[] = [
   }),
 ]
 
-/** A gateway on a free loopback port with a temp dir for its db and storage. */
+/** A gateway on a free loopback port with its db and storage (`store/`) in `dir`; `close(true)` keeps the dir for a restart on it. */
+async function startGatewayIn(dir: string, config: GatewayServerConfig, services?: GatewayServiceOverrides & { storage?: KtrdrStorage }) {
+  const gateway = await createGateway(
+    { port: 0, quiet: true, dbPath: join(dir, 'gateway.db'), apiToken: null, clusterToken: null, ...config },
+    services,
+  )
+  return {
+    gateway,
+    dir,
+    /** The storage root: a host on this machine shares it as KTRDR_HOME. */
+    store: join(dir, 'store'),
+    url: gateway.url,
+    /** Requests to this gateway (test/kit/api.ts). */
+    api: createApi(gateway.url),
+    async close(keep = false) {
+      await gateway.close()
+      await services?.storage?.dispose()
+      if (!keep) rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+/** A gateway with a fake function registry (`manifests`) and fast health timings, its db and storage in a temp dir. */
 export async function startTestGateway(
   config: GatewayServerConfig = {},
   dir = mkdtempSync(join(tmpdir(), 'ktrdr-gw-')),
   manifests: FunctionManifest[] = DEFAULT_MANIFESTS,
 ) {
   const storage = await createKtrdrStorage({ root: join(dir, 'store') })
-  const gateway = await createGateway(
-    {
-      port: 0,
-      quiet: true,
-      dbPath: join(dir, 'gateway.db'),
-      apiToken: null,
-      clusterToken: null,
-      health: { heartbeatIntervalMs: 200, heartbeatTimeoutMs: 400, probeTimeoutMs: 300, intervalMs: 60_000, ...config.health },
-      ...config,
-    },
-    { storage, functions: createFakeRegistry(manifests) },
-  )
-  return {
-    gateway,
-    dir,
-    url: gateway.url,
-    /** Requests to this gateway (test/kit/api.ts). */
-    api: createApi(gateway.url),
-    async close(keep = false) {
-      await gateway.close()
-      await storage.dispose()
-      if (!keep) rmSync(dir, { recursive: true, force: true })
-    },
-  }
+  const health = { heartbeatIntervalMs: 200, heartbeatTimeoutMs: 400, probeTimeoutMs: 300, intervalMs: 60_000, ...config.health }
+  return startGatewayIn(dir, { health, ...config }, { storage, functions: createFakeRegistry(manifests) })
 }
 export type TestGateway = Awaited<ReturnType<typeof startTestGateway>>
+
+/**
+ * A gateway as `ktrdr gateway` runs it: the real function registry and the default health timings,
+ * its db and storage in a temp dir. For tests that publish real bundles and run real hosts or the
+ * CLI against it.
+ */
+export const startRealGateway = (config: GatewayServerConfig = {}, dir = mkdtempSync(join(tmpdir(), 'ktrdr-real-gw-'))) =>
+  startGatewayIn(dir, { storage: { root: join(dir, 'store') }, ...config })
+export type RealGateway = Awaited<ReturnType<typeof startRealGateway>>

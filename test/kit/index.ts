@@ -25,6 +25,10 @@ export { buildFunctionBundle } from '../../runtime/bundler/index.ts'
 export { randomWalk, seriesFromCloses } from '../../trading/test/_helpers.ts'
 /** A gateway on a free loopback port with a fake function registry, and fake hosts that register with it. */
 export { DEFAULT_MANIFESTS, startTestGateway, type TestGateway } from './gateway.ts'
+/** A gateway with the real function registry, as `ktrdr gateway` runs it. */
+export { startRealGateway, type RealGateway } from './gateway.ts'
+/** The ktrdr CLI (or another of the project's node scripts) in a child process, as a user runs it. */
+export { ANSI, KTRDR_BIN, ktrdr, startKtrdr, startNode, userEnv, type KtrdrRun, type KtrdrRunOptions, type StartedKtrdr } from './cli.ts'
 export { manifest as fakeManifest, startFakeHost } from '../../runtime/gateway/test/_fakes.ts'
 /** The storage contract (storage/test/contract.ts), run by each package over its own way to storage. */
 export {

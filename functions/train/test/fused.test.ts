@@ -6,8 +6,7 @@ import type { ModelMetadata } from '../../../trading/model/index.ts'
 import { predictRaw } from '../../../trading/model/index.ts'
 import { resolveModelSpec, type ModelSection, type ModelSpec } from '../../../trading/model/index.ts'
 import { tf } from '../../../trading/model/index.ts'
-import { mulberry32 } from '../../../trading/index.ts'
-import { resolveLoopConfig, type LoopConfig } from '../src/config.ts'
+import type { LoopConfig } from '../src/config.ts'
 import type { TrainingEngine } from '../src/_engine.ts'
 import { alea } from '../src/fused/_alea.ts'
 import { createFusedEngine } from '../src/fused/engine.ts'
@@ -16,63 +15,22 @@ import { createLoss, inverseFrequencyWeights } from '../src/_losses.ts'
 import { gatherTargets } from '../src/evaluate.ts'
 import { createStorage } from 'unstorage'
 import { loadCheckpoint, readCheckpointManifest, saveCheckpoint } from '../src/checkpoint.ts'
-import { runTrainingLoop, type LoopSnapshot, type TrainingSet } from '../src/loop.ts'
+import { runTrainingLoop, type LoopSnapshot } from '../src/loop.ts'
 import { epochOrder } from '../src/_epoch-order.ts'
 import { createTfjsEngine } from '../src/_tfjs-engine.ts'
-import { createTempStorage } from './_fixtures.ts'
+import { createTempStorage, loopConfig as strategyLoopConfig, plantedSet } from './_fixtures.ts'
 
-/** Imbalanced planted classes (BUY 0 / HOLD 1 / SELL 2 from x0 + x1), or a regression target. */
-function plantedSet(rows: number, cols: number, seed: number, regression = false): TrainingSet {
-  const rng = mulberry32(seed)
-  const values = new Float32Array(rows * cols)
-  const targets = new Float32Array(rows)
-  for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < cols; c++) values[r * cols + c] = rng() * 2 - 1
-    const s = values[r * cols] + values[r * cols + 1]
-    targets[r] = regression ? 0.02 * s + 0.002 * (rng() - 0.5) : s > 0.8 ? 0 : s < -0.4 ? 2 : 1
-  }
-  const idx = (a: number, b: number) => Int32Array.from({ length: b - a }, (_, i) => a + i)
-  const n = Math.floor(rows * 0.7)
-  const v = Math.floor(rows * 0.85)
-  return { values, cols, rows, targets, train: idx(0, n), validation: idx(n, v), test: idx(v, rows) }
-}
+/** Imbalanced planted classes (BUY above 0.8, SELL below −0.4), or a regression target. */
+const planted = (rows: number, cols: number, seed: number, regression = false) =>
+  plantedSet(rows, seed, { cols, buy: 0.8, sell: -0.4, regression })
 
-const training = {
-  method: 'supervised',
-  labels: { source: 'zigzag', zigzag_threshold: 0.02, label_lookahead: null },
-  epochs: 3,
-  learning_rate: 0.001,
-  batch_size: 32,
-  loss: 'cross_entropy',
-  focal_gamma: 2,
-  huber_delta: 0.01,
-  data_split: { train: 0.7, validation: 0.15, test: 0.15 },
-  early_stopping: null,
-  lr_scheduler: null,
-  gradient_clip: 1,
-  optimizer: 'adam',
-  weight_decay: 1e-4,
-  sources: {
-    epochs: 'training',
-    learning_rate: 'training',
-    batch_size: 'training',
-    optimizer: 'training',
-    weight_decay: 'training',
-    gradient_clip: 'training',
-    early_stopping: 'training',
-    lr_scheduler: 'training',
-  },
-} as const
-
-function loopConfig(over: Partial<LoopConfig>, regression = false): LoopConfig {
-  return {
-    ...resolveLoopConfig(
-      { ...training, labels: { ...training.labels }, data_split: { ...training.data_split } },
-      regression ? 'regression' : 'classification',
-    ),
-    ...over,
-  }
-}
+/** Adam at 0.001, batch 32, decay 1e-4 set by the strategy: the shape KTRDR's strategies train. */
+const loopConfig = (over: Partial<LoopConfig>, regression = false): LoopConfig =>
+  strategyLoopConfig(
+    { epochs: 3, learning_rate: 0.001, batch_size: 32, weight_decay: 1e-4 },
+    over,
+    regression ? 'regression' : 'classification',
+  )
 
 function mlpSpec(architecture: ModelSection['architecture'], cols: number, regression: boolean, seed = 11): ModelSpec {
   return resolveModelSpec(
@@ -159,7 +117,7 @@ describe('fused trainer vs tfjs kernels (same seed, data, masks)', () => {
       const cols = c.cols ?? 6
       const regression = !!c.regression
       // 300 training rows at batch 32: every epoch ends on a partial batch of 12.
-      const set = plantedSet(430, cols, 5, regression)
+      const set = planted(430, cols, 5, regression)
       const spec = mlpSpec(c.arch, cols, regression)
       const config = loopConfig(c.config, regression)
       const classWeights = regression ? null : inverseFrequencyWeights(gatherTargets(set.targets, set.train), 3)
@@ -204,7 +162,7 @@ describe('fused trainer vs tfjs kernels (same seed, data, masks)', () => {
 })
 
 describe('fused trainer through the training loop', () => {
-  const set = plantedSet(1400, 6, 9)
+  const set = planted(1400, 6, 9)
   const spec = mlpSpec({ hidden_layers: [64, 32], dropout: 0.2 }, 6, false, 4)
 
   async function train(path: 'fused' | 'tfjs', config: LoopConfig, seed = 4, s = spec, resume?: LoopSnapshot) {

@@ -3,67 +3,16 @@ import { useTfBackend } from '../../../trading/model/index.ts'
 import { buildModel } from '../../../trading/model/index.ts'
 import { resolveModelSpec } from '../../../trading/model/index.ts'
 import { tf } from '../../../trading/model/index.ts'
-import { resolveLoopConfig, type LoopConfig } from '../src/config.ts'
+import type { LoopConfig } from '../src/config.ts'
 import { inverseFrequencyWeights } from '../src/_losses.ts'
-import { mulberry32 } from '../../../trading/index.ts'
 import { createStorage } from 'unstorage'
 import { loadCheckpoint, readCheckpointManifest, saveCheckpoint } from '../src/checkpoint.ts'
 import { evaluateSplit } from '../src/evaluate.ts'
-import { runTrainingLoop, type CheckpointReason, type LoopHooks, type TrainingSet } from '../src/loop.ts'
+import { runTrainingLoop, type CheckpointReason, type LoopHooks } from '../src/loop.ts'
 import { classificationMetrics } from '../src/metrics.ts'
+import { loopConfig, plantedSet } from './_fixtures.ts'
 
-/** Planted rule: class = BUY if x0 + x1 > 0.6, SELL if x0 + x1 < −0.6, else HOLD; 6 noise columns. */
-function plantedSet(rows: number, seed: number): TrainingSet {
-  const cols = 8
-  const rng = mulberry32(seed)
-  const values = new Float32Array(rows * cols)
-  const targets = new Float32Array(rows)
-  for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < cols; c++) values[r * cols + c] = rng() * 2 - 1
-    const s = values[r * cols] + values[r * cols + 1]
-    targets[r] = s > 0.6 ? 0 : s < -0.6 ? 2 : 1
-  }
-  const idx = (a: number, b: number) => Int32Array.from({ length: b - a }, (_, i) => a + i)
-  return { values, cols, rows, targets, train: idx(0, rows * 0.7), validation: idx(rows * 0.7, rows * 0.85), test: idx(rows * 0.85, rows) }
-}
-
-const baseTraining = {
-  method: 'supervised',
-  labels: { source: 'zigzag', zigzag_threshold: 0.02, label_lookahead: null },
-  epochs: 8,
-  learning_rate: 0.01,
-  batch_size: 64,
-  loss: 'cross_entropy',
-  focal_gamma: 2,
-  huber_delta: 0.01,
-  data_split: { train: 0.7, validation: 0.15, test: 0.15 },
-  early_stopping: null,
-  lr_scheduler: null,
-  gradient_clip: 1,
-  optimizer: 'adam',
-  weight_decay: 0,
-  // Not set by the strategy: the trainer's 1e-4 applies.
-  sources: {
-    epochs: 'training',
-    learning_rate: 'training',
-    batch_size: 'training',
-    optimizer: 'training',
-    weight_decay: 'default',
-    gradient_clip: 'training',
-    early_stopping: 'training',
-    lr_scheduler: 'training',
-  },
-} as const
-
-function config(over: Partial<LoopConfig> = {}): LoopConfig {
-  return {
-    ...resolveLoopConfig(
-      { ...baseTraining, labels: { ...baseTraining.labels }, data_split: { ...baseTraining.data_split } },
-      'classification',
-    ),
-    ...over,
-  }
-}
+const config = (over: Partial<LoopConfig> = {}): LoopConfig => loopConfig({}, over)
 
 const spec = (seed = 1) =>
   resolveModelSpec(

@@ -1,27 +1,14 @@
-import { execFile } from 'node:child_process'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
-import { startTestGateway } from '../../../test/kit/index.ts'
+import { ktrdr as run, startTestGateway } from '../../../test/kit/index.ts'
 import { researchRoutes } from '../../index.ts'
 
 const root = join(import.meta.dirname, '../../..')
-const run = promisify(execFile)
 
-async function ktrdr(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [join(root, 'bin/ktrdr.mjs'), ...args], {
-      cwd: root,
-      env: { ...process.env, KTRDR_HOME: join(tmpdir(), 'ktrdr-cli-unused'), KTRDR_API_TOKEN: 'cli-data-token' },
-    })
-    return { code: 0, stdout, stderr }
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string }
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr }
-  }
-}
+const ktrdr = (...args: string[]) =>
+  run(args, { env: { KTRDR_HOME: join(tmpdir(), 'ktrdr-cli-unused'), KTRDR_API_TOKEN: 'cli-data-token' } })
 
 describe('ktrdr strategy validate', () => {
   it('passes the example strategies and fails an invalid one with file:line messages', async () => {

@@ -1,18 +1,14 @@
 // The research commands' --json against a real gateway with the research routes: stdout is one
 // JSON document, whatever else the command says goes to stderr.
-import { execFile } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Operation } from '../../../runtime/protocol/index.ts'
 import { backtestRunKey } from '../../../trading/index.ts'
-import { startFakeHost, startTestGateway, type TestGateway } from '../../../test/kit/index.ts'
+import { ktrdr as run, PROJECT_ROOT as root, startFakeHost, startTestGateway, type TestGateway } from '../../../test/kit/index.ts'
 import { researchInvokeChecks, researchRoutes } from '../../index.ts'
 
-const root = join(import.meta.dirname, '../../..')
-const run = promisify(execFile)
 const dir = mkdtempSync(join(tmpdir(), 'ktrdr-cli-json-'))
 let g: TestGateway
 let host: Awaited<ReturnType<typeof startFakeHost>>
@@ -34,18 +30,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true })
 })
 
-async function ktrdr(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [join(root, 'bin/ktrdr.mjs'), ...args, '--url', g.url], {
-      cwd: root,
-      env: { ...process.env, KTRDR_API_TOKEN: '' },
-    })
-    return { code: 0, stdout, stderr }
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string }
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr }
-  }
-}
+const ktrdr = (...args: string[]) => run([...args, '--url', g.url])
 
 async function json(...args: string[]): Promise<any> {
   const r = await ktrdr(...args, '--json')

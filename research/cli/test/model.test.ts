@@ -1,29 +1,13 @@
 // `ktrdr model …` as a user runs it: a CLI process against a gateway serving the research routes,
 // over models saved by the core's saveModelVersion.
-import { execFile } from 'node:child_process'
-import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildModel, resolveModelSpec, saveModelVersion, useTfBackend, type ModelMetadata } from '../../../trading/model/index.ts'
-import { startTestGateway, type TestGateway } from '../../../test/kit/index.ts'
+import { ktrdr as run, startTestGateway, type TestGateway } from '../../../test/kit/index.ts'
 import { researchRoutes } from '../../index.ts'
 
-const run = promisify(execFile)
-const BIN = join(import.meta.dirname, '../../../bin/ktrdr.mjs')
 let g: TestGateway
 
-async function ktrdr(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], {
-      env: { ...process.env, KTRDR_API_URL: g.url, KTRDR_API_TOKEN: '', NO_COLOR: '1' },
-      timeout: 120_000,
-    })
-    return { code: 0, stdout, stderr }
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string }
-    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout, stderr: e.stderr }
-  }
-}
+const ktrdr = (...args: string[]) => run(args, { url: g.url, env: { NO_COLOR: '1' }, timeoutMs: 120_000 })
 
 async function saveModel(symbols: string[], testAccuracy: number) {
   const spec = resolveModelSpec({ type: 'mlp', architecture: { hidden_layers: [4] } } as never, {

@@ -7,7 +7,19 @@ import { createServer, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { ANSI, BIN, ktrdr, REPO, startKtrdr, userEnv, type KtrdrRun } from './_spawn.ts'
+import {
+  ANSI,
+  KTRDR_BIN as BIN,
+  ktrdr as run,
+  PROJECT_ROOT as REPO,
+  startKtrdr as start,
+  userEnv,
+  type KtrdrRun,
+} from '../../../test/kit/index.ts'
+
+// What a user's shell holds (userEnv), not what vitest sets: escape codes show where they would.
+const ktrdr = (args: string[]) => run(args, { shell: 'user' })
+const startKtrdr = (args: string[]) => start(args, { shell: 'user' })
 
 const VERSION = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string }).version
 const dir = mkdtempSync(join(tmpdir(), 'ktrdr-cli-behaviour-'))

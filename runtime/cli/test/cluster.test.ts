@@ -1,18 +1,15 @@
 // startLocalCluster and deployFunction, what `ktrdr up` and `ktrdr demo` are made of, with real
 // hosts running the real echo bundle; and the one message every command prints without a gateway.
-import { execFile } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ktrdr } from '../../../test/kit/index.ts'
 import type { Operation, WorkerRecord } from '../../protocol/index.ts'
 import { deployFunction, followOperation, resolveLocalClusterOptions, startLocalCluster, type LocalCluster } from '../index.ts'
 
-const run = promisify(execFile)
-const BIN = join(import.meta.dirname, '..', '..', '..', 'bin', 'ktrdr.mjs')
 let dir: string
 
 beforeAll(async () => {
@@ -113,10 +110,7 @@ describe('every command without a gateway', () => {
     const url = 'http://127.0.0.1:1'
     const results = await Promise.all(
       [['workers'], ['ops', 'watch', 'op_x'], ['invoke', 'echo', '--wait'], ['fn', 'list']].map((args) =>
-        run(process.execPath, [BIN, ...args, '--url', url], { env: { ...process.env, KTRDR_API_TOKEN: '' }, timeout: 60_000 }).then(
-          () => ({ code: 0, stderr: '' }),
-          (e: { code: number; stderr: string }) => ({ code: e.code, stderr: e.stderr }),
-        ),
+        ktrdr([...args, '--url', url], { timeoutMs: 60_000 }),
       ),
     )
     for (const r of results) {

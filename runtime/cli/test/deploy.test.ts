@@ -1,42 +1,32 @@
 // deployFunction against a real gateway and registry: unchanged sources are not rebuilt, edited
 // ones are, and a gateway that is not there is noticed before the build.
 import { existsSync } from 'node:fs'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { tempProjectDir, type TempProjectDir } from '../../../test/kit/index.ts'
-import { createGateway, type Gateway } from '../../gateway/index.ts'
+import { startRealGateway, tempProjectDir, type RealGateway, type TempProjectDir } from '../../../test/kit/index.ts'
 import { scaffoldFunction } from '../_scaffold.ts'
 import { createGatewayClient, deployFunction } from '../index.ts'
 
+let g: RealGateway
 let dir: string
 let project: TempProjectDir
-let gateway: Gateway
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'ktrdr-cli-deploy-'))
   project = await tempProjectDir('deploy-')
-  gateway = await createGateway({
-    port: 0,
-    quiet: true,
-    dbPath: join(dir, 'gw.db'),
-    storage: { root: join(dir, 'store') },
-    apiToken: 'api-tok',
-    clusterToken: null,
-  })
+  g = await startRealGateway({ apiToken: 'api-tok' })
+  dir = g.dir
 })
 afterAll(async () => {
-  await gateway?.close()
-  await rm(dir, { recursive: true, force: true })
+  await g?.close()
   await project?.cleanup()
 })
 
 describe('deployFunction', () => {
   it('builds and publishes edited sources, and skips the build when latest was built from the same ones', async () => {
     const { dir: fnDir } = await scaffoldFunction('redeploy-me', { dir: project.dir })
-    const client = createGatewayClient({ url: gateway.url, token: 'api-tok' })
+    const client = createGatewayClient({ url: g.url, token: 'api-tok' })
     const outDir = join(dir, 'build')
 
     const first = await deployFunction(fnDir, { gateway: client, outDir, sourceCommit: null })
@@ -91,7 +81,7 @@ describe('deployFunction', () => {
 
   it('asks with the API token too: a wrong one is refused before the build', async () => {
     const outDir = join(dir, 'refused')
-    await expect(deployFunction('echo', { gateway: gateway.url, token: 'wrong', outDir })).rejects.toThrow(/HTTP 401/)
+    await expect(deployFunction('echo', { gateway: g.url, token: 'wrong', outDir })).rejects.toThrow(/HTTP 401/)
     expect(existsSync(outDir)).toBe(false)
   })
 })

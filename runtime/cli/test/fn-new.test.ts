@@ -1,53 +1,35 @@
 // `ktrdr fn new` → `fn build` → the generated test, for every template; `fn deploy` and
 // `fn describe` on what it made. A real CLI process, a real gateway and registry.
-import { execFile } from 'node:child_process'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { PROJECT_ROOT, tempProjectDir, type TempProjectDir } from '../../../test/kit/index.ts'
-import { createGateway, type Gateway } from '../../gateway/index.ts'
+import {
+  KTRDR_BIN,
+  PROJECT_ROOT,
+  startNode,
+  startRealGateway,
+  tempProjectDir,
+  type RealGateway,
+  type TempProjectDir,
+} from '../../../test/kit/index.ts'
 import { FUNCTION_TEMPLATES } from '../_templates.ts'
 
-const exec = promisify(execFile)
-const BIN = join(PROJECT_ROOT, 'bin', 'ktrdr.mjs')
 const VITEST = join(PROJECT_ROOT, 'node_modules', 'vitest', 'vitest.mjs')
+let g: RealGateway
 let dir: string
 let project: TempProjectDir
-let gateway: Gateway
 
-async function run(file: string, args: string[], env: Record<string, string> = {}) {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, [file, ...args], {
-      cwd: PROJECT_ROOT,
-      env: { ...process.env, KTRDR_API_URL: gateway.url, KTRDR_API_TOKEN: '', ...env },
-      timeout: 240_000,
-      maxBuffer: 16 * 1024 * 1024,
-    })
-    return { code: 0, stdout, stderr }
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string }
-    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout, stderr: e.stderr }
-  }
-}
-const ktrdr = (...args: string[]) => run(BIN, args)
+const run = (file: string, args: string[], env: Record<string, string> = {}) =>
+  startNode(file, args, { url: g.url, env, timeoutMs: 240_000 }).done
+const ktrdr = (...args: string[]) => run(KTRDR_BIN, args)
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'ktrdr-cli-fn-new-'))
   project = await tempProjectDir('fn-new-')
-  gateway = await createGateway({
-    port: 0,
-    quiet: true,
-    dbPath: join(dir, 'gw.db'),
-    storage: { root: join(dir, 'store') },
-    apiToken: null,
-    clusterToken: null,
-  })
+  g = await startRealGateway()
+  dir = g.dir
 })
 afterAll(async () => {
-  await gateway?.close()
-  await rm(dir, { recursive: true, force: true })
+  await g?.close()
   await project?.cleanup()
 })
 

@@ -1,44 +1,18 @@
 // `ktrdr fn …` as a user runs it: a real CLI process against a real gateway with the real registry.
-import { execFile } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createGateway, type Gateway } from '../../gateway/index.ts'
+import { ktrdr as run, startRealGateway, type RealGateway } from '../../../test/kit/index.ts'
 
-const run = promisify(execFile)
-const BIN = join(import.meta.dirname, '..', '..', '..', 'bin', 'ktrdr.mjs')
+let g: RealGateway
 let dir: string
-let gateway: Gateway
-
-async function ktrdr(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], {
-      env: { ...process.env, KTRDR_API_URL: gateway.url, KTRDR_API_TOKEN: '' },
-      timeout: 120_000,
-    })
-    return { code: 0, stdout, stderr }
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string }
-    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout, stderr: e.stderr }
-  }
-}
+const ktrdr = (...args: string[]) => run(args, { url: g.url, timeoutMs: 120_000 })
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'ktrdr-cli-fn-'))
-  gateway = await createGateway({
-    port: 0,
-    quiet: true,
-    dbPath: join(dir, 'gw.db'),
-    storage: { root: join(dir, 'store') },
-    apiToken: null,
-    clusterToken: null,
-  })
+  g = await startRealGateway()
+  dir = g.dir
 })
 afterAll(async () => {
-  await gateway?.close()
-  await rm(dir, { recursive: true, force: true })
+  await g?.close()
 })
 
 describe('ktrdr fn', () => {

@@ -1,17 +1,13 @@
 // `ktrdr gateway --help` lists the deployment guide's health-timing variables with the defaults
 // the gateway really uses, and each has a flag.
-import { execFile } from 'node:child_process'
-import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
+import { ktrdr } from '../../../test/kit/index.ts'
 import { resolveGatewayOptions } from '../../gateway/index.ts'
-
-const BIN = join(import.meta.dirname, '..', '..', '..', 'bin', 'ktrdr.mjs')
-const run = promisify(execFile)
 
 describe('ktrdr gateway --help', () => {
   it('names every health-timing variable with its default', async () => {
-    const { stdout } = await run(process.execPath, [BIN, 'gateway', '--help'], { env: { ...process.env, NO_COLOR: '1' } })
+    const { code, stdout, stderr } = await ktrdr(['gateway', '--help'], { env: { NO_COLOR: '1' } })
+    expect(code, stderr).toBe(0)
     const help = stdout.replace(/\s+/g, ' ')
     const h = resolveGatewayOptions({}, {}).health
     const expected: Array<[flag: string, variable: string, value: string]> = [

@@ -1,12 +1,9 @@
 // `ktrdr invoke` says what the gateway warned about, and `--wait --timeout` gives up waiting
 // instead of following an operation no host can run for ever.
-import { spawn } from 'node:child_process'
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Operation } from '../../protocol/index.ts'
-import { startTestGateway, type TestGateway } from '../../../test/kit/index.ts'
+import { ktrdr as run, startTestGateway, type KtrdrRun, type TestGateway } from '../../../test/kit/index.ts'
 
-const BIN = join(import.meta.dirname, '..', '..', '..', 'bin', 'ktrdr.mjs')
 let g: TestGateway
 
 beforeAll(async () => {
@@ -17,17 +14,10 @@ afterAll(async () => {
   await g?.close()
 })
 
-function ktrdr(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
+async function ktrdr(args: string[]): Promise<KtrdrRun & { ms: number }> {
   const started = Date.now()
-  const child = spawn(process.execPath, [BIN, ...args], {
-    env: { ...process.env, KTRDR_API_URL: g.url, KTRDR_API_TOKEN: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (d) => (stdout += d))
-  child.stderr.on('data', (d) => (stderr += d))
-  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stdout, stderr, ms: Date.now() - started })))
+  const r = await run(args, { url: g.url })
+  return { ...r, ms: Date.now() - started }
 }
 
 describe('ktrdr invoke', () => {

@@ -1,7 +1,9 @@
 // --json: stdout is one JSON document (what the gateway answered), nothing else; messages go to stderr.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startTestGateway, type TestGateway } from '../../../test/kit/index.ts'
-import { ANSI, ktrdr } from './_spawn.ts'
+import { ANSI, ktrdr as run, startTestGateway, type TestGateway } from '../../../test/kit/index.ts'
+
+// A user's shell (test/kit userEnv): what a pipe receives without vitest's environment.
+const ktrdr = (args: string[]) => run(args, { shell: 'user' })
 
 let gw: TestGateway
 beforeAll(async () => {

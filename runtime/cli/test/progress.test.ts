@@ -3,8 +3,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Operation } from '../../protocol/index.ts'
 import { createProgressDisplay, formatEta } from '../_progress.ts'
-import { startFakeHost, startTestGateway, type TestGateway } from '../../../test/kit/index.ts'
-import { ANSI, ktrdr } from './_spawn.ts'
+import { ANSI, ktrdr as run, startFakeHost, startTestGateway, type TestGateway } from '../../../test/kit/index.ts'
+
+// A user's shell (test/kit userEnv): what a pipe receives without vitest's environment.
+const ktrdr = (args: string[]) => run(args, { shell: 'user' })
 
 const op = (pct: number, step: string | null, status: Operation['status'] = 'running') =>
   ({ operation_id: 'op_x', status, progress: { percentage: pct, current_step: step } }) as Operation

@@ -1,10 +1,8 @@
 // Limits come from the resolved options only: what a route applies is what resolveGatewayOptions
 // gave, whatever the gateway's process environment says.
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createGateway, resolveGatewayOptions, type Gateway } from '../index.ts'
+import { startRealGateway, type RealGateway } from '../../../test/kit/index.ts'
+import { resolveGatewayOptions } from '../index.ts'
 import { bundle } from '../registry/test/_bundle.ts'
 
 const MB = 1024 * 1024
@@ -32,28 +30,17 @@ describe('resolveGatewayOptions: upload cap and gc default', () => {
 })
 
 describe('POST /api/v1/functions/gc without keep_last', () => {
-  let dir: string
-  let gateway: Gateway
+  let g: RealGateway
   const api = async (path: string, init: RequestInit = {}) => {
-    const res = await fetch(`${gateway.url}${path}`, init)
+    const res = await fetch(`${g.url}${path}`, init)
     return { status: res.status, body: (await res.json()) as { keep_last: number; deleted: { version: number }[] } }
   }
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'ktrdr-limits-'))
-    gateway = await createGateway({
-      port: 0,
-      quiet: true,
-      dbPath: join(dir, 'gw.db'),
-      storage: { root: join(dir, 'store') },
-      apiToken: null,
-      clusterToken: null,
-      functionKeepLast: 1,
-    })
+    g = await startRealGateway({ functionKeepLast: 1 })
   })
   afterAll(async () => {
-    await gateway?.close()
-    await rm(dir, { recursive: true, force: true })
+    await g?.close()
   })
 
   it("keeps the resolved options' number of versions", async () => {

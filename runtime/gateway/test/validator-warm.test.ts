@@ -1,11 +1,7 @@
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { packArchive } from '../../protocol/index.ts'
 import type { FunctionManifest } from '../../protocol/index.ts'
-import { createGateway, type Gateway } from '../index.ts'
-import { api as request, until, type ApiInit } from '../../../test/kit/index.ts'
+import { startRealGateway, until, type ApiInit, type RealGateway } from '../../../test/kit/index.ts'
 
 const enc = new TextEncoder()
 const schema = {
@@ -35,30 +31,26 @@ function bundle(marker: string): Uint8Array {
   ])
 }
 
-let dir: string
-let gateway: Gateway | undefined
-const start = async () =>
-  (gateway = await createGateway({
-    port: 0,
-    quiet: true,
-    dbPath: join(dir, 'gw.db'),
-    storage: { root: join(dir, 'store') },
-    apiToken: null,
-    clusterToken: null,
-  }))
-const api = (path: string, init?: ApiInit) => request(gateway!.url, path, init)
+let dir: string | undefined
+let g: RealGateway | undefined
+/** A gateway on `dir`: a second start after `g.close(true)` finds what the first one stored. */
+const start = async () => {
+  g = await startRealGateway({}, dir)
+  dir = g.dir
+  return g.gateway
+}
+const api = (path: string, init?: ApiInit) => g!.api(path, init)
 const invoke = (input: unknown) => api('/api/v1/functions/strict/invoke', { body: { input } })
 const publish = () => api('/api/v1/functions/strict/versions', { raw: bundle('one'), contentType: 'application/gzip' })
 
 afterEach(async () => {
-  await gateway?.close()
-  gateway = undefined
-  if (dir) await rm(dir, { recursive: true, force: true })
+  await g?.close()
+  g = undefined
+  dir = undefined
 })
 
 describe('input validators are compiled before the first invocation', () => {
   it('compiles at publish, so the first invocation after a deploy compiles nothing and still validates', async () => {
-    dir = await mkdtemp(join(tmpdir(), 'ktrdr-warm-'))
     const gw = await start()
     expect((await publish()).status).toBe(201)
     const after = gw.services.validateInput.stats.compiles
@@ -71,10 +63,9 @@ describe('input validators are compiled before the first invocation', () => {
   })
 
   it('compiles the aliased versions at gateway start', async () => {
-    dir = await mkdtemp(join(tmpdir(), 'ktrdr-warm-'))
     await start()
     expect((await publish()).status).toBe(201)
-    await gateway!.close()
+    await g!.close(true)
     const gw = await start()
     // Warming runs one schema per event-loop turn after start; nothing announces its end.
     await until(() => gw.services.validateInput.stats.compiles > 0, 2000, 'the aliased schema compiled')

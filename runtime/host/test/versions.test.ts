@@ -1,33 +1,36 @@
 // Issue 3's deploy test against a real gateway (A's) with the real function registry and real hosts.
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createGateway, type Gateway } from '../../gateway/index.ts'
 import type { Operation } from '../../protocol/index.ts'
 import { createHost, type KtrdrHost } from '../index.ts'
-import { buildFunction, createApi, FUNCTION_FIXTURES, publish, until, type BuiltFunction } from '../../../test/kit/index.ts'
+import {
+  buildFunction,
+  FUNCTION_FIXTURES,
+  publish,
+  startRealGateway,
+  until,
+  type BuiltFunction,
+  type RealGateway,
+} from '../../../test/kit/index.ts'
 
-let dir: string
-let gateway: Gateway
+let g: RealGateway
 const hosts: KtrdrHost[] = []
 let v1: BuiltFunction, v2: BuiltFunction
 
-let api: ReturnType<typeof createApi>
-const deploy = (v: BuiltFunction) => publish(gateway.url, v.built.name, v.archive)
+const deploy = (v: BuiltFunction) => publish(g.url, v.built.name, v.archive)
 const invoke = async (spec: string, input: unknown, wait = 30): Promise<Operation> => {
-  const res = await api<Operation>(`/api/v1/functions/${spec}/invoke`, { body: { input, wait_seconds: wait } })
+  const res = await g.api<Operation>(`/api/v1/functions/${spec}/invoke`, { body: { input, wait_seconds: wait } })
   expect([200, 202]).toContain(res.status)
   return res.body
 }
-const getOp = async (id: string) => (await api<Operation>(`/api/v1/operations/${id}`)).body
+const getOp = async (id: string) => (await g.api<Operation>(`/api/v1/operations/${id}`)).body
 async function startHost(id: string) {
   const host = await createHost({
-    apiUrl: gateway.url,
+    apiUrl: g.url,
     workerId: id,
     port: 0,
-    storage: { root: join(dir, 'store') },
-    cacheDir: join(dir, 'cache', id),
+    storage: { root: g.store },
+    cacheDir: join(g.dir, 'cache', id),
     slots: 2,
     detectGpu: false,
     heartbeatIntervalMs: 200,
@@ -41,34 +44,24 @@ async function startHost(id: string) {
 }
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'ktrdr-versions-'))
-  const out = join(dir, 'build')
+  g = await startRealGateway()
+  const out = join(g.dir, 'build')
   v1 = await buildFunction('echo', out)
   v2 = await buildFunction(join(FUNCTION_FIXTURES, 'echo-v2'), out)
   expect(v2.built.name).toBe('echo')
   expect(v2.built.sha256).not.toBe(v1.built.sha256)
-  gateway = await createGateway({
-    port: 0,
-    quiet: true,
-    dbPath: join(dir, 'gw.db'),
-    storage: { root: join(dir, 'store') },
-    apiToken: null,
-    clusterToken: null,
-  })
-  api = createApi(gateway.url)
   await startHost('ver-host-1')
   await startHost('ver-host-2')
 })
 
 afterAll(async () => {
   await Promise.all(hosts.map((h) => h.close({ timeoutMs: 1000 })))
-  await gateway?.close()
-  await rm(dir, { recursive: true, force: true })
+  await g?.close()
 })
 
 describe('versioned deploys without reprovisioning', () => {
   it('deploy v1 → invoke → deploy v2 during a long v1 op → rollback → canary 50/50 → late host', async () => {
-    const workersBefore = (await api<any[]>('/api/v1/workers')).body
+    const workersBefore = (await g.api<any[]>('/api/v1/workers')).body
     expect(workersBefore).toHaveLength(2)
 
     expect((await deploy(v1)).version).toBe(1)
@@ -101,7 +94,7 @@ describe('versioned deploys without reprovisioning', () => {
     expect((longDone.result as any).variant).toBeUndefined()
 
     // Same host processes, never re-registered; the drained v1 executors exit.
-    const workersAfter = (await api<any[]>('/api/v1/workers')).body
+    const workersAfter = (await g.api<any[]>('/api/v1/workers')).body
     for (const w of workersBefore) {
       const now = workersAfter.find((x) => x.worker_id === w.worker_id)
       expect(now.metadata.host_info.pid).toBe(w.metadata.host_info.pid)
@@ -110,17 +103,17 @@ describe('versioned deploys without reprovisioning', () => {
     await until(() => !hosts.flatMap((h) => h.executors()).some((e) => e.version === 1))
 
     // Both hosts were told to prefetch v2: it shows as warm on them.
-    await until(async () => (await api('/api/v1/functions/echo')).body.versions.find((v: any) => v.version === 2).warm_hosts.length === 2)
+    await until(async () => (await g.api('/api/v1/functions/echo')).body.versions.find((v: any) => v.version === 2).warm_hosts.length === 2)
 
     // Rollback: latest → v1 again.
-    expect((await api('/api/v1/functions/echo/rollback', { method: 'POST' })).body.routes).toEqual([{ version: 1, weight: 100 }])
+    expect((await g.api('/api/v1/functions/echo/rollback', { method: 'POST' })).body.routes).toEqual([{ version: 1, weight: 100 }])
     const rolledBack = await invoke('echo', {})
     expect(rolledBack.function.version).toBe(1)
 
     // Canary: 50/50 over many invocations lands on both within tolerance (±4 sd of a fair coin).
     expect(
       (
-        await api('/api/v1/functions/echo/aliases/canary', {
+        await g.api('/api/v1/functions/echo/aliases/canary', {
           method: 'PUT',
           body: {
             routes: [
@@ -143,7 +136,7 @@ describe('versioned deploys without reprovisioning', () => {
     // A host that joins after the deploys runs what latest names (v1 after the rollback) from storage.
     const late = await startHost('ver-host-late')
     for (const h of ['ver-host-1', 'ver-host-2'])
-      expect((await api(`/api/v1/workers/${h}/drain`, { method: 'POST' })).status).toBeLessThan(300)
+      expect((await g.api(`/api/v1/workers/${h}/drain`, { method: 'POST' })).status).toBeLessThan(300)
     const onLate = await invoke('echo', { message: 'late' })
     expect(onLate.status).toBe('completed')
     expect(onLate.worker_id).toBe(late.workerId)

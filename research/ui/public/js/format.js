@@ -1,4 +1,5 @@
-// Number and date formatting shared by the dashboard and the self-contained report.
+// Number and date formatting shared by the dashboard, the self-contained report and the CLI
+// (research/cli/_format.ts imports it; format.d.ts beside it gives tsc its types).
 
 const nf = (d) => new Intl.NumberFormat('en-US', { minimumFractionDigits: d, maximumFractionDigits: d })
 const cache = new Map()
@@ -8,9 +9,10 @@ export function fixed(v, d = 2) {
   return cache.get(d).format(v)
 }
 
-/** Formats a value by the comparison table's formats (research/api/_compare.ts). */
-export function byFormat(v, format) {
-  if (v === null || v === undefined) return '–'
+/** Formats a value by the comparison table's formats (research/api/_compare.ts); text stays as it is. */
+export function byFormat(v, format, missing = '–') {
+  if (v === null || v === undefined) return missing
+  if (typeof v === 'string') return v
   switch (format) {
     case 'percent':
       return `${fixed(v, 2)}%`

@@ -10,8 +10,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { createKtrdrStorage, type KtrdrStorage } from '../../../../storage/index.ts'
 import { sha256Hex } from '../../../protocol/index.ts'
 import type { GatewayDatabase } from '../../_db.ts'
-import { createGateway, type Gateway } from '../../index.ts'
 import { sqliteBackend } from '../../test/_backends.ts'
+import { startRealGateway, type RealGateway } from '../../../../test/kit/index.ts'
 import { createFunctionRegistry } from '../registry.ts'
 import type { FunctionRegistry } from '../_types.ts'
 import { bundle, enc } from './_bundle.ts'
@@ -120,28 +120,17 @@ describe('streamed publishing', () => {
 })
 
 describe('function routes on the gateway', () => {
-  let gwDir: string
-  let gateway: Gateway
+  let g: RealGateway
   const api = async (path: string, init: RequestInit = {}) => {
-    const res = await fetch(`${gateway.url}${path}`, init)
+    const res = await fetch(`${g.url}${path}`, init)
     const text = await res.text()
     return { status: res.status, body: text ? JSON.parse(text) : null }
   }
   beforeAll(async () => {
-    gwDir = await mkdtemp(join(tmpdir(), 'ktrdr-fn-routes-'))
-    gateway = await createGateway({
-      port: 0,
-      quiet: true,
-      dbPath: join(gwDir, 'gw.db'),
-      storage: { root: join(gwDir, 'store') },
-      apiToken: null,
-      clusterToken: null,
-      maxBundleBytes: 64 * 1024,
-    })
+    g = await startRealGateway({ maxBundleBytes: 64 * 1024 })
   })
   afterAll(async () => {
-    await gateway?.close()
-    await rm(gwDir, { recursive: true, force: true })
+    await g?.close()
   })
 
   it('publishes, lists, aliases, rolls back and collects garbage over HTTP', async () => {
