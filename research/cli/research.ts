@@ -27,7 +27,8 @@ function summary(loop: Loop): string {
     `  strategy     ${loop.strategy_name ?? '(being designed)'}`,
     `  experiment   ${loop.experiment_id}`,
   ]
-  if (loop.request?.seed !== undefined) lines.push(`  seed         ${loop.request.seed} (--seed ${loop.request.seed} repeats the LLM's choices)`)
+  if (loop.request?.seed !== undefined)
+    lines.push(`  seed         ${loop.request.seed} (--seed ${loop.request.seed} repeats the LLM's choices)`)
   for (const [phase, id] of Object.entries(loop.children)) lines.push(`  ${phase.padEnd(12)} ${id}`)
   for (const [name, gate] of Object.entries(loop.gates))
     if (gate)
