@@ -31,6 +31,8 @@ export {
   type ModelTagRecord,
   type SymbolSet,
 } from './layout.ts'
+// Sampling seeds of the LLM functions (no llama.cpp: the research loop's request checks use them too)
+export { LLM_SEED_MAX, randomLlmSeed } from './llm-seed.ts'
 // Which stored model a backtest request means (no tfjs: the gateway's checks use it too)
 export { resolveModelKey, resolveModelRef } from './model-ref.ts'
 

@@ -7,6 +7,7 @@ type Loop = {
   phase: string
   strategy_name: string | null
   experiment_id: string
+  request: { seed?: number }
   created_at: string
   updated_at: string
   progress: { percentage: number; current_step: string; child?: { operation_id: string; status: string; percentage: number } | null }
@@ -26,6 +27,8 @@ function summary(loop: Loop): string {
     `  strategy     ${loop.strategy_name ?? '(being designed)'}`,
     `  experiment   ${loop.experiment_id}`,
   ]
+  if (loop.request?.seed !== undefined)
+    lines.push(`  seed         ${loop.request.seed} (--seed ${loop.request.seed} repeats the LLM's choices)`)
   for (const [phase, id] of Object.entries(loop.children)) lines.push(`  ${phase.padEnd(12)} ${id}`)
   for (const [name, gate] of Object.entries(loop.gates))
     if (gate)
@@ -49,6 +52,7 @@ const start = defineCommand({
     brief: { type: 'string', description: 'What to research, in words (a strategy is designed from it)' },
     strategy: { type: 'string', description: 'An existing strategy instead of a brief (design is skipped)' },
     model: { type: 'string', description: "LLM model (default: the llm hosts' own)" },
+    seed: { type: 'string', description: 'Sampling seed of design and assess (default: random; the loop records it)' },
     epochs: { type: 'string', description: 'Training epochs (default KTRDR_RESEARCH_EPOCHS or 5)' },
     'bypass-gates': { type: 'boolean', description: 'Do not stop at the training and backtest gates' },
     wait: { type: 'boolean', description: 'Follow the loop phase by phase until it ends' },
@@ -61,6 +65,8 @@ const start = defineCommand({
       if (args.brief !== undefined) body.brief = args.brief
       if (args.strategy !== undefined) body.strategy = args.strategy
       if (args.model) body.model = args.model
+      // Sent as typed unless it is digits: the gateway's 400 then quotes what was wrong.
+      if (args.seed !== undefined) body.seed = /^\d{1,10}$/.test(args.seed) ? Number(args.seed) : args.seed
       if (args['bypass-gates']) body.bypass_gates = true
       if (args.epochs !== undefined) body.training = { epochs: Number(args.epochs) }
       const loop = await api<Loop>('/api/v1/research', { method: 'POST', body })

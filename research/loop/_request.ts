@@ -1,11 +1,11 @@
-import { KtrdrError } from '../../trading/index.ts'
+import { KtrdrError, LLM_SEED_MAX, randomLlmSeed } from '../../trading/index.ts'
 import type { ResolvedResearchOptions } from './options.ts'
 import type { ResearchRequest } from './_types.ts'
 
 const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$/
 const MODEL_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
 const DATE_RE = /^\d{4}-\d{2}-\d{2}$/
-const KNOWN = ['brief', 'strategy', 'model', 'bypass_gates', 'constraints', 'training', 'backtest']
+const KNOWN = ['brief', 'strategy', 'model', 'seed', 'bypass_gates', 'constraints', 'training', 'backtest']
 
 export function badField(field: string, message: string, code: 'BAD_REQUEST' | 'BACKTEST_IN_SAMPLE' = 'BAD_REQUEST'): never {
   throw new KtrdrError({ code, message: `${field}: ${message}`, details: { field } })
@@ -50,6 +50,8 @@ export function parseResearchRequest(body: unknown, options: ResolvedResearchOpt
     badField('strategy', 'must be a strategy name (letters, digits, "_", ".", "-"; at most 100)')
   if (b.model !== undefined && (typeof b.model !== 'string' || !MODEL_RE.test(b.model)))
     badField('model', 'must be a model name (letters, digits, ".", "_", "-")')
+  if (b.seed !== undefined && (!Number.isInteger(b.seed) || (b.seed as number) < 0 || (b.seed as number) > LLM_SEED_MAX))
+    badField('seed', `must be an integer between 0 and ${LLM_SEED_MAX}, got ${JSON.stringify(b.seed)}`)
   if (b.bypass_gates !== undefined && typeof b.bypass_gates !== 'boolean') badField('bypass_gates', 'must be true or false')
   const constraints = object(b.constraints, 'constraints', [
     'symbols',
@@ -69,6 +71,7 @@ export function parseResearchRequest(body: unknown, options: ResolvedResearchOpt
     brief,
     strategy: hasStrategy ? (b.strategy as string) : null,
     model: (b.model as string | undefined) ?? null,
+    seed: (b.seed as number | undefined) ?? randomLlmSeed(),
     bypass_gates: (b.bypass_gates as boolean | undefined) ?? false,
     constraints,
     training: {

@@ -20,6 +20,12 @@ export interface ResearchRequest {
   brief: string | null
   strategy: string | null
   model: string | null
+  /**
+   * The sampling seed design and assess get (drawn at random when the request gives none): a loop
+   * started again with it and the same memory writes the same strategy. Absent in loops recorded
+   * before requests carried one.
+   */
+  seed?: number
   bypass_gates: boolean
   constraints: Record<string, unknown> | null
   training: { start_date: string | null; end_date: string | null; epochs: number }

@@ -230,6 +230,7 @@ export async function createResearchLoops(ctx: GatewayRouteContext, options: Res
           brief: req.brief,
           ...(req.constraints ? { constraints: req.constraints } : {}),
           ...(req.model ? { model: req.model } : {}),
+          ...(req.seed === undefined ? {} : { seed: req.seed }),
           epochs: req.training.epochs,
         })
         if (!isDone(op)) return wait(loop, op)
@@ -239,6 +240,7 @@ export async function createResearchLoops(ctx: GatewayRouteContext, options: Res
         loop.results.design = {
           strategy_name: r.strategy_name,
           attempts: r.attempt_count,
+          seed: r.seed,
           model: r.model,
           model_sha256: r.model_sha256,
           tokens_in: r.tokens_in,
@@ -334,6 +336,7 @@ export async function createResearchLoops(ctx: GatewayRouteContext, options: Res
           gates: { training: loop.gates.training ?? null, backtest: loop.gates.backtest ?? null },
           ...(loop.shortcut ? { reason: loop.shortcut } : {}),
           ...(req.model ? { model: req.model } : {}),
+          ...(req.seed === undefined ? {} : { seed: req.seed }),
         })
         if (!isDone(op)) return wait(loop, op)
         if (op.status !== 'completed')

@@ -27,6 +27,13 @@ export interface TinyGgufOptions {
   contextLength?: number
   /** general.name. Default "ktrdr-tiny-test". */
   name?: string
+  /**
+   * false: every attention output weight is zero (the other weights are those of the same seed), so
+   * a token's logits depend on that token alone and what the model writes depends on the sampling
+   * seed, not on the prompt. Tests whose prompts carry ids and times (memory of earlier runs) need
+   * that to get the same output on every run. Default true.
+   */
+  attention?: boolean
 }
 
 const GGUF_MAGIC = 0x46554747 // "GGUF" little-endian
@@ -175,6 +182,10 @@ export function encodeTinyLlamaGguf(options: TinyGgufOptions = {}): Uint8Array {
     return a
   }
   const ones = (n: number) => new Float32Array(n).fill(1)
+  const attentionOut = () => {
+    const a = weights(width * width, width) // drawn either way: the other tensors keep their values
+    return options.attention === false ? a.fill(0) : a
+  }
 
   const tensors: Tensor[] = [{ name: 'token_embd.weight', dims: [width, nVocab], data: weights(width * nVocab, width) }]
   for (let i = 0; i < layers; i++) {
@@ -183,7 +194,7 @@ export function encodeTinyLlamaGguf(options: TinyGgufOptions = {}): Uint8Array {
       { name: `blk.${i}.attn_q.weight`, dims: [width, width], data: weights(width * width, width) },
       { name: `blk.${i}.attn_k.weight`, dims: [width, width], data: weights(width * width, width) },
       { name: `blk.${i}.attn_v.weight`, dims: [width, width], data: weights(width * width, width) },
-      { name: `blk.${i}.attn_output.weight`, dims: [width, width], data: weights(width * width, width) },
+      { name: `blk.${i}.attn_output.weight`, dims: [width, width], data: attentionOut() },
       { name: `blk.${i}.ffn_norm.weight`, dims: [width], data: ones(width) },
       { name: `blk.${i}.ffn_gate.weight`, dims: [width, ff], data: weights(width * ff, width) },
       { name: `blk.${i}.ffn_up.weight`, dims: [width, ff], data: weights(width * ff, width) },

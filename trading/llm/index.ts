@@ -13,6 +13,7 @@ export {
   type LlmRuntimeOptions,
   type LoadedLlm,
 } from './runtime.ts'
+export { LLM_SEED_MAX, randomLlmSeed } from '../index.ts'
 export { generateJson, type GenerateJsonOptions, type GenerateJsonResult, type GenerationStats } from './generate.ts'
 export {
   hostLlm,

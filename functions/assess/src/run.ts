@@ -1,6 +1,6 @@
 import type { FunctionContext } from '../../../runtime/function/index.ts'
 import { assessmentFacts, KtrdrError, type AssessmentFacts, type Verdict } from '../../../trading/index.ts'
-import { generateJson, llmRuntimeOptions, resolveLlmModel, type GenerationStats } from '../../../trading/llm/index.ts'
+import { generateJson, llmRuntimeOptions, randomLlmSeed, resolveLlmModel, type GenerationStats } from '../../../trading/llm/index.ts'
 import type { AssessInput } from './schema.ts'
 
 export interface AssessResult {
@@ -13,6 +13,8 @@ export interface AssessResult {
   model: string
   model_sha256: string
   attempts: number
+  /** The sampling seed the run used (the input's, or the random one drawn): pass it again to repeat the run. */
+  seed: number
   stats: GenerationStats
 }
 
@@ -68,7 +70,7 @@ export async function runAssess(input: AssessInput, ctx: FunctionContext): Promi
     .filter(Boolean)
     .join('\n')
   ctx.progress({ percentage: 10, current_step: `Assessing with ${model.id}`, context: { model: model.id, allowed_verdicts: allowed } })
-  const seed = input.seed ?? (Number.parseInt(ctx.operationId.slice(-8), 16) || 1)
+  const seed = input.seed ?? randomLlmSeed()
   let last = ''
   let maxTokens = input.max_tokens
   // A cut-off answer is the one way the grammar's output can fail to parse: try again with more
@@ -102,12 +104,13 @@ export async function runAssess(input: AssessInput, ctx: FunctionContext): Promi
       model: model.id,
       model_sha256: model.sha256,
       attempts: attempt,
+      seed,
       stats: out.stats,
     }
   }
   throw new KtrdrError({
     code: 'ASSESS_REFUSED',
     message: `${model.id} produced no complete assessment in 3 attempts (${last}); raise max_tokens`,
-    details: { facts },
+    details: { seed, facts },
   })
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { LLM_SEED_MAX } from '../../../trading/index.ts'
 
 const gate = z
   .object({ passed: z.boolean(), bypassed: z.boolean().default(false), reasons: z.array(z.string().max(500)).max(20).default([]) })
@@ -19,12 +20,11 @@ export const assessInputSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/)
     .optional(),
-  seed: z
-    .number()
-    .int()
-    .min(0)
-    .max(2 ** 31)
-    .optional(),
+  /**
+   * Sampling seed: the same seed, model, prompt and host threads give the same output. Default: a
+   * random one, which the result (or the refusal's details) records so the run can be repeated.
+   */
+  seed: z.number().int().min(0).max(LLM_SEED_MAX).optional(),
   temperature: z.number().min(0).max(2).default(0.4),
   // A real model stops long before; the tiny test model writes one token per byte of noise.
   max_tokens: z.number().int().min(64).max(8192).default(2048),

@@ -80,4 +80,20 @@ describe('assess', () => {
     expect(result.model).toBe('tiny')
     expect(result.facts.gates.backtest).toEqual({ passed: false, bypassed: false, reasons: ['win_rate 0.05 < 0.1'] })
   }, 120_000)
+
+  it('records the seed it drew; the same seed gives the same assessment; a bad seed is a 422 naming it', async () => {
+    const input = { strategy_name: 'x', training: training(0.62, 0.58), backtest: backtest(40, 0.2, 12, 3) }
+    const run = (extra: object) =>
+      runFunctionInProcess(
+        assess,
+        { ...input, ...extra },
+        { storage: temp.storage, host: { workerId: 'llm', workerType: 'general', capabilities } },
+      )
+    const { result } = await run({})
+    expect(Number.isInteger(result.seed)).toBe(true)
+    const again = (await run({ seed: result.seed })).result
+    expect({ ...again, stats: null }).toEqual({ ...result, stats: null })
+    for (const seed of [-1, 2.5, 2 ** 31])
+      await expect(run({ seed }), String(seed)).rejects.toMatchObject({ statusCode: 422, message: expect.stringMatching(/seed/) })
+  }, 120_000)
 })

@@ -8,7 +8,7 @@ import {
   readMemorySummary,
   type DesignDraft,
 } from '../../../trading/index.ts'
-import { generateJson, llmRuntimeOptions, resolveLlmModel, type GenerationStats } from '../../../trading/llm/index.ts'
+import { generateJson, llmRuntimeOptions, randomLlmSeed, resolveLlmModel, type GenerationStats } from '../../../trading/llm/index.ts'
 import type { DesignInput } from './schema.ts'
 
 export interface DesignAttempt {
@@ -18,6 +18,8 @@ export interface DesignAttempt {
   errors: string[]
   tokens_in: number
   tokens_out: number
+  /** The sampling seed of this attempt (the input's seed + attempt − 1). */
+  seed: number
 }
 
 export interface DesignResult {
@@ -26,6 +28,8 @@ export interface DesignResult {
   /** The market the strategy trains on (its first symbol and timeframe): the loop's data window needs no second validation. */
   market: { symbol: string; timeframe: string }
   resolved_features: string[]
+  /** The sampling seed the run used (the input's, or the random one drawn): pass it again to repeat the run. */
+  seed: number
   attempts: DesignAttempt[]
   attempt_count: number
   tokens_in: number
@@ -130,7 +134,7 @@ export async function runDesign(input: DesignInput, ctx: FunctionContext): Promi
   const refusals: string[][] = []
   const totals = { in: 0, out: 0, genMs: 0, outAfterFirst: 0 }
   let first: GenerationStats | null = null
-  const seed = input.seed ?? (Number.parseInt(ctx.operationId.slice(-8), 16) || 1)
+  const seed = input.seed ?? randomLlmSeed()
   let maxTokens = input.max_tokens
 
   for (let attempt = 1; attempt <= input.max_attempts; attempt++) {
@@ -168,7 +172,14 @@ export async function runDesign(input: DesignInput, ctx: FunctionContext): Promi
       compiled = compileDesign(draft, { name, maxFeatures: input.constraints.max_features, epochs: input.epochs })
       errors = [...compiled.errors]
     }
-    attempts.push({ attempt, ok: errors.length === 0, errors, tokens_in: out.stats.tokens_in, tokens_out: out.stats.tokens_out })
+    attempts.push({
+      attempt,
+      ok: errors.length === 0,
+      errors,
+      tokens_in: out.stats.tokens_in,
+      tokens_out: out.stats.tokens_out,
+      seed: seed + attempt - 1,
+    })
     if (errors.length > 0 || !compiled || !out.ok) {
       ctx.logger.info(`Design attempt ${attempt} refused: ${errors.join('; ')}`)
       refusals.push(errors)
@@ -185,6 +196,7 @@ export async function runDesign(input: DesignInput, ctx: FunctionContext): Promi
         timeframe: compiled.validation.strategy!.training_data.timeframes[0],
       },
       resolved_features: compiled.validation.resolved_features,
+      seed,
       attempts,
       attempt_count: attempt,
       tokens_in: totals.in,
@@ -202,6 +214,6 @@ export async function runDesign(input: DesignInput, ctx: FunctionContext): Promi
   throw new KtrdrError({
     code: 'DESIGN_REFUSED',
     message: `${model.id} produced no valid strategy in ${input.max_attempts} attempt(s); last refusal: ${refusals.at(-1)?.join('; ')}`,
-    details: { attempts, tokens_in: totals.in, tokens_out: totals.out, model: model.id, model_sha256: model.sha256 },
+    details: { seed, attempts, tokens_in: totals.in, tokens_out: totals.out, model: model.id, model_sha256: model.sha256 },
   })
 }

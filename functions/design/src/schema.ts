@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { TIMEFRAMES } from '../../../trading/index.ts'
+import { LLM_SEED_MAX, TIMEFRAMES } from '../../../trading/index.ts'
 
 const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'letters, digits, ".", "_" or "-"')
 
@@ -28,12 +28,11 @@ export const designInputSchema = z.object({
     .optional(),
   /** Attempts when the validator refuses a design (its errors are fed back each time). */
   max_attempts: z.number().int().min(1).max(5).default(3),
-  seed: z
-    .number()
-    .int()
-    .min(0)
-    .max(2 ** 31)
-    .optional(),
+  /**
+   * Sampling seed: the same seed, model, prompt and host threads give the same output. Default: a
+   * random one, which the result (or the refusal's details) records so the run can be repeated.
+   */
+  seed: z.number().int().min(0).max(LLM_SEED_MAX).optional(),
   temperature: z.number().min(0).max(2).default(0.7),
   max_tokens: z.number().int().min(64).max(8192).default(2048),
   /** training.epochs written into the strategy (the caller's compute budget). */

@@ -13,7 +13,7 @@ import {
   validateStrategy,
   type DesignDraft,
 } from '../../../trading/index.ts'
-import { generateJson, sha256File, unloadAllLlms, writeTinyLlamaGguf, type LlmModelRef } from '../../../trading/llm/index.ts'
+import { generateJson, LLM_SEED_MAX, sha256File, unloadAllLlms, writeTinyLlamaGguf, type LlmModelRef } from '../../../trading/llm/index.ts'
 import design from '../index.ts'
 
 let temp: Awaited<ReturnType<typeof createTempStorage>>
@@ -98,25 +98,57 @@ describe('design', () => {
     ).rejects.toMatchObject({ code: 'DESIGN_NO_DATA', details: { field: 'constraints' } })
   }, 60_000)
 
+  // Seeds picked by running them (tiny model seed 5, threads 1, no memory in the prompt): with seed 1
+  // both attempts overshoot the feature budget; with seed 4 the first does and the second fits.
+  const budget = {
+    brief: 'x',
+    constraints: { max_features: 1, indicators: ['rsi'], max_indicators: 1 },
+    max_attempts: 2,
+    use_memory: false,
+  }
+
   it('a refusal the grammar cannot prevent (feature budget) is fed back, and after max_attempts it says why', async () => {
-    const run = runFunctionInProcess(
-      design,
-      { brief: 'x', constraints: { max_features: 1, indicators: ['rsi'], max_indicators: 1 }, max_attempts: 2, seed: 1 },
-      { storage, host: host() },
+    const error = await runFunctionInProcess(design, { ...budget, seed: 1 }, { storage, host: host() }).then(
+      () => null,
+      (error: { code?: string; details?: { seed: number; attempts: Array<{ seed: number; errors: string[] }> } }) => error,
     )
-    // rsi as fuzzy has 3 or 5 features; as raw it has 1: either it succeeds with one raw feature,
-    // or every attempt names the budget.
-    const outcome = await run.then(
-      (r) => ({ ok: true as const, r: r.result }),
-      (error: { code?: string; details?: { attempts: Array<{ errors: string[] }> } }) => ({ ok: false as const, error }),
-    )
-    if (outcome.ok) expect(outcome.r.resolved_features).toHaveLength(1)
-    else {
-      expect(outcome.error.code).toBe('DESIGN_REFUSED')
-      expect(outcome.error.details!.attempts).toHaveLength(2)
-      for (const a of outcome.error.details!.attempts) expect(a.errors.join(' ')).toMatch(/features; at most 1|not valid JSON/)
-    }
+    expect(error?.code).toBe('DESIGN_REFUSED')
+    expect(error!.details!.seed).toBe(1)
+    expect(error!.details!.attempts.map((a) => a.seed)).toEqual([1, 2])
+    for (const a of error!.details!.attempts) expect(a.errors.join(' ')).toMatch(/the design has \d+ features; at most 1 are allowed/)
   }, 120_000)
+
+  it('a refused attempt fed back can be followed by one that fits', async () => {
+    const { result } = await runFunctionInProcess(design, { ...budget, seed: 4 }, { storage, host: host() })
+    expect(result.attempt_count).toBe(2)
+    expect(result.attempts[0]).toMatchObject({ ok: false, seed: 4, errors: [expect.stringMatching(/features; at most 1 are allowed/)] })
+    expect(result.attempts[1]).toMatchObject({ ok: true, seed: 5, errors: [] })
+    expect(result.resolved_features).toHaveLength(1)
+  }, 120_000)
+
+  it('without a seed draws one and records it: the same seed writes the same strategy again', async () => {
+    const input = { brief: 'Momentum', constraints: { symbols: ['EURUSD'] }, use_memory: false, strategy_name: 'repeat_me' }
+    const outcome = (extra: object) =>
+      runFunctionInProcess(design, { ...input, ...extra }, { storage, host: host() }).then(
+        ({ result }) => ({ seed: result.seed, attempts: result.attempts.map((a) => a.errors), yaml: result.yaml }),
+        (error: { details: { seed: number; attempts: Array<{ errors: string[] }> } }) => ({
+          seed: error.details.seed,
+          attempts: error.details.attempts.map((a) => a.errors),
+          yaml: null,
+        }),
+      )
+    const drawn = await outcome({})
+    expect(Number.isInteger(drawn.seed) && drawn.seed >= 0 && drawn.seed <= LLM_SEED_MAX).toBe(true)
+    expect(await outcome({ seed: drawn.seed })).toEqual(drawn)
+  }, 240_000)
+
+  it('refuses a seed that is not an integer between 0 and 2^31 - 1, naming it', async () => {
+    for (const seed of [-1, 1.5, 2 ** 31, '7'])
+      await expect(runFunctionInProcess(design, { brief: 'x', seed }, { storage, host: host() }), String(seed)).rejects.toMatchObject({
+        statusCode: 422,
+        message: expect.stringMatching(/seed/),
+      })
+  }, 60_000)
 })
 
 describe('the design grammar (property)', () => {

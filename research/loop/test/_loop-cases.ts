@@ -94,6 +94,23 @@ export function describeResearchLoop(backend: LoopBackend) {
       expect((await page('/api/v1/hypotheses?status=refuted')).total_count).toBe(0)
     })
 
+    it("seed: the request's goes to design and assess; without one the loop draws one and records it", async () => {
+      const g = await cluster()
+      const given = await finished(
+        g,
+        (await g.api('/api/v1/research', { body: { brief: 'momentum', seed: 2 ** 31 - 1 } })).body.operation_id,
+      )
+      expect(given.request.seed).toBe(2 ** 31 - 1)
+      const inputs = async (loop: any) =>
+        (await g.api<{ data: Operation[] }>(`/api/v1/operations/${loop.operation_id}/children`)).body.data
+          .filter((c) => ['design', 'assess'].includes(c.function.name))
+          .map((c) => (c.input as { seed?: number }).seed)
+      expect(await inputs(given)).toEqual([2 ** 31 - 1, 2 ** 31 - 1])
+      const drawn = await finished(g, (await g.api('/api/v1/research', { body: { brief: 'momentum' } })).body.operation_id)
+      expect(drawn.request.seed).toEqual(expect.any(Number))
+      expect(await inputs(drawn)).toEqual([drawn.request.seed, drawn.request.seed])
+    })
+
     it('a gate rejection goes straight to assessment with the reason; bypass_gates runs the backtest', async () => {
       const g = await cluster({ testLoss: 1.2 })
       const gated = await finished(g, (await g.api('/api/v1/research', { body: { strategy: 'regime_momentum' } })).body.operation_id)
@@ -222,6 +239,10 @@ export function describeResearchLoop(backend: LoopBackend) {
         [{ brief: 'x', training: { end_date: '2021-06-30' }, backtest: { start_date: '2021-06-30' } }, 422, 'backtest.start_date'],
         [{ strategy: 'regime_momentum', constraints: {} }, 400, 'constraints'],
         [{ brief: 'x', extra: 1 }, 400, 'extra'],
+        [{ brief: 'x', seed: -1 }, 400, 'seed'],
+        [{ brief: 'x', seed: 0.5 }, 400, 'seed'],
+        [{ brief: 'x', seed: 2 ** 31 }, 400, 'seed'],
+        [{ brief: 'x', seed: '1' }, 400, 'seed'],
         [[1, 2], 400, 'body'],
       ]
       for (const [body, status, field] of cases) {

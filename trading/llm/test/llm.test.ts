@@ -93,6 +93,28 @@ describe('generateJson', () => {
     expect((await run(11)).text).toBe(a.text)
   })
 
+  it('without attention the output depends on the seed alone, not on the prompt', async () => {
+    const write = async (attention: boolean) => {
+      const path = join(dir, `tiny-attention-${attention}.gguf`)
+      await writeTinyLlamaGguf(path, { seed: 7, attention })
+      return { id: `tiny-${attention}`, path, sha256: await sha256File(path) }
+    }
+    // Per seed: does another prompt change what the model writes?
+    const moved = async (model: LlmModelRef) => {
+      const out: boolean[] = []
+      for (const seed of [1, 2, 3, 4]) {
+        const text = async (prompt: string) =>
+          (await generateJson({ model, runtime, schema, system: 'You answer in JSON.', prompt, seed, temperature: 2, maxTokens: 200 })).text
+        out.push((await text('Judge this.')) !== (await text('Something else entirely, exp_20260101_000000_00000000.')))
+      }
+      return out
+    }
+    expect(await moved(await write(false))).toEqual([false, false, false, false])
+    const full = await write(true)
+    expect(full.sha256).toBe(ref.sha256) // the default is the model every other test uses
+    expect(await moved(full)).toContain(true)
+  })
+
   it('output cut off at maxTokens is reported as not valid, with the reason (the caller retries)', async () => {
     const r = await generateJson({ model: ref, runtime, schema, system: 's', prompt: 'p', seed: 1, maxTokens: 3 })
     expect(r.ok).toBe(false)
