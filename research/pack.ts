@@ -2,7 +2,6 @@
 // cli.ts loads, so that `ktrdr --help` does not evaluate the research API (and the gateway,
 // trading core and zod schemas it imports) just to list commands.
 import { defineKtrdrPack } from '../runtime/cli/index.ts'
-import { seedExampleStrategies } from './seed.ts'
 
 export const researchPack = defineKtrdrPack({
   name: 'research',
@@ -51,6 +50,8 @@ export const researchPack = defineKtrdrPack({
   // A fresh cluster can run train and backtest by strategy_name right away.
   async onUp({ gateway, logger }) {
     const renamed: string[] = []
+    // Imported here: seed.ts reaches the trading core (yaml, csv-parse, zod), which `ktrdr --help` must not load.
+    const { seedExampleStrategies } = await import('./seed.ts')
     const seeded = await seedExampleStrategies(gateway.services.storage.strategies, undefined, {
       onRenamed: (name, from) => renamed.push(`${from} → ${name}`),
     })

@@ -19,6 +19,9 @@ const HEAVY = [
   '/node_modules/h3/',
   '/node_modules/db0/',
   '/node_modules/better-sqlite3/',
+  // The trading core (strategy YAML, CSV data): the research pack reached it through its `up` hook.
+  '/node_modules/yaml/',
+  '/node_modules/csv-parse/',
 ]
 
 let dir: string
