@@ -38,9 +38,6 @@ export interface InvocationDeps {
 
 const now = () => new Date().toISOString()
 
-/** How long `started` may wait for the invocation's next event to travel with it (see startInvocation). */
-export const STARTED_HOLD_MS = 5
-
 /**
  * One invocation from dispatch to its terminal event: bundle ready → executor → started →
  * progress… → completed | failed | cancelled. Every path ends in exactly one terminal event and
@@ -48,7 +45,7 @@ export const STARTED_HOLD_MS = 5
  */
 export function startInvocation(request: DispatchRequest, deps: InvocationDeps): Invocation {
   const { options, cache, pool, logger } = deps
-  // `started` waits up to STARTED_HOLD_MS for the invocation's next event and goes with it: a short
+  // `started` waits up to options.startedHoldMs (5 ms) for the invocation's next event and goes with it: a short
   // call then costs the gateway one event batch (started + completed) instead of two, each a wake-up,
   // a state write and an ack back. The operation is already running at the gateway (the dispatch's
   // answer says so) and the event keeps its own timestamp, so nothing a reader sees changes but when.
@@ -147,7 +144,7 @@ export function startInvocation(request: DispatchRequest, deps: InvocationDeps):
       accepted_at: new Date(timings.accepted!).toISOString(),
       bundle_ready_at: new Date(timings.bundle_ready!).toISOString(),
     }
-    holdTimer = setTimeout(releaseStart, STARTED_HOLD_MS)
+    holdTimer = setTimeout(releaseStart, options.startedHoldMs)
     const grant = deps.storageAccess.grant(bundle.manifest.storage ?? {}, `Function ${bundle.name}@${bundle.version}`)
     try {
       const outcome = await new Promise<InvocationOutcome>((resolve) => {

@@ -62,6 +62,8 @@ export interface HostConfig {
   heartbeatIntervalMs?: number
   /** After cancel or deadline, how long a function may take to stop before its child is killed. */
   cancelGraceMs?: number
+  /** How long `started` may wait for the invocation's next event to travel with it (default 5 ms; runtime/host/_invocations.ts). */
+  startedHoldMs?: number
   register?: { initialDelayMs?: number; maxDelayMs?: number; timeoutMs?: number }
   /** Forward executor stdout/stderr to this process (default true). */
   forwardExecutorOutput?: boolean
@@ -112,6 +114,7 @@ export interface ResolvedHostOptions {
   /** The interval was set (config or KTRDR_HOST_HEARTBEAT_MS): the gateway's suggestion does not shorten it. */
   heartbeatPinned: boolean
   cancelGraceMs: number
+  startedHoldMs: number
   register: { initialDelayMs: number; maxDelayMs: number; timeoutMs: number }
   forwardExecutorOutput: boolean
   metricsPublic: boolean
@@ -192,6 +195,7 @@ export function resolveHostOptions(config: HostConfig = {}, env: NodeJS.ProcessE
     heartbeatIntervalMs: config.heartbeatIntervalMs ?? envNumber(env, 'KTRDR_HOST_HEARTBEAT_MS') ?? 2000,
     heartbeatPinned: config.heartbeatIntervalMs !== undefined || envNumber(env, 'KTRDR_HOST_HEARTBEAT_MS') !== undefined,
     cancelGraceMs: config.cancelGraceMs ?? envNumber(env, 'KTRDR_HOST_CANCEL_GRACE_MS') ?? 1000,
+    startedHoldMs: config.startedHoldMs ?? 5,
     register: {
       initialDelayMs: config.register?.initialDelayMs ?? 1000,
       maxDelayMs: config.register?.maxDelayMs ?? 30_000,

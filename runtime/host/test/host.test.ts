@@ -26,6 +26,8 @@ beforeAll(async () => {
     detectGpu: false,
     executorMemoryMb: 96,
     cancelGraceMs: 500,
+    // Generous, so that a short call's result lands within it on a loaded machine (5 ms by default).
+    startedHoldMs: 250,
     heartbeatIntervalMs: 200,
     register: { initialDelayMs: 50, maxDelayMs: 200 },
     forwardExecutorOutput: false,
@@ -88,14 +90,14 @@ describe('function host', () => {
         .filter((e) => e.operation_id === short.operation_id)
         .map((e) => e.type),
     ).toEqual(['started', 'completed'])
-    // 300 ms of work, no progress before it: started may wait only STARTED_HOLD_MS, then goes alone.
-    const slow = dispatchRequest(echo.ref, { message: 'slow', steps: 1, delay_ms: 300 })
+    // 800 ms of work, no progress before it: started may wait only startedHoldMs, then goes alone.
+    const slow = dispatchRequest(echo.ref, { message: 'slow', steps: 1, delay_ms: 800 })
     expect((await invokeAndWait(host.url, slow)).status).toBe('completed')
     await gateway.until(() => gateway.eventsFor(slow.operation_id).some((e) => e.type === 'completed'))
     expect(batchOf(slow.operation_id, 'started')).not.toBe(batchOf(slow.operation_id, 'completed'))
     const events = gateway.eventsFor(slow.operation_id)
     expect(events[0]!.type).toBe('started')
-    expect(Date.parse(events.find((e) => e.type === 'completed')!.at) - Date.parse(events[0]!.at)).toBeGreaterThanOrEqual(250)
+    expect(Date.parse(events.find((e) => e.type === 'completed')!.at) - Date.parse(events[0]!.at)).toBeGreaterThanOrEqual(700)
   })
 
   it('reuses a warm executor for the same version (same child pid, bundle read once)', async () => {
