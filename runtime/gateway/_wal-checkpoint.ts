@@ -77,7 +77,8 @@ export function startWalCheckpointer(
     if (closed) return
     closed = true
     clearInterval(timer)
-    sqlite.pragma(`wal_autocheckpoint = ${DEFAULT_AUTOCHECKPOINT}`)
+    // The connection may be closed already (a process tearing down without closing the gateway).
+    if (sqlite.open) sqlite.pragma(`wal_autocheckpoint = ${DEFAULT_AUTOCHECKPOINT}`)
     options.onError?.(error)
   }
   // Starting the worker loads better-sqlite3 again (30-300 ms): the database is used meanwhile, and
