@@ -1,3 +1,4 @@
+import { createLineSplitter } from './_lines.ts'
 import { KtrdrError } from '../../trading/index.ts'
 
 /** A backtest run's equity.csv (`timestamp,price,portfolio_value,position`) as columns; time in epoch seconds. */
@@ -51,7 +52,7 @@ export function createEquityParser(key: string) {
   let equity = new Float64Array(cap)
   let n = 0
   let line = 0
-  let rest = ''
+  const lines = createLineSplitter((line) => row(line))
   let headerSeen = false
 
   const bad = (why: string): never => {
@@ -96,19 +97,9 @@ export function createEquityParser(key: string) {
   }
 
   return {
-    push(chunk: string) {
-      const text = rest + chunk
-      let start = 0
-      let nl: number
-      while ((nl = text.indexOf('\n', start)) >= 0) {
-        row(text.charCodeAt(nl - 1) === 13 ? text.slice(start, nl - 1) : text.slice(start, nl))
-        start = nl + 1
-      }
-      rest = text.slice(start)
-    },
+    push: lines.push,
     end(): EquityColumns {
-      if (rest) row(rest.replace(/\r$/, ''))
-      rest = ''
+      lines.end()
       if (!headerSeen) bad('the file is empty')
       return { length: n, time: time.subarray(0, n), price: price.subarray(0, n), equity: equity.subarray(0, n) }
     },

@@ -1,3 +1,4 @@
+import { createLineSplitter } from './_lines.ts'
 import { createReadStream } from 'node:fs'
 import type { GatewayRouteContext } from '../../runtime/gateway/index.ts'
 import { resolveLocalPath } from '../../storage/index.ts'
@@ -25,7 +26,7 @@ function createStitchedParser(key: string, symbol: string) {
   let cols = { time: new Float64Array(cap), fold: new Float64Array(cap), value: new Float64Array(cap), benchmark: new Float64Array(cap) }
   let n = 0
   let line = 0
-  let rest = ''
+  const lines = createLineSplitter((line) => row(line))
   const bad = (why: string): never => {
     throw new KtrdrError({ code: 'RESULT_INVALID', message: `${key} line ${line}: ${why} (expected ${HEADER})` })
   }
@@ -57,19 +58,9 @@ function createStitchedParser(key: string, symbol: string) {
     n++
   }
   return {
-    push(chunk: string) {
-      const text = rest + chunk
-      let start = 0
-      let nl: number
-      while ((nl = text.indexOf('\n', start)) >= 0) {
-        row(text.charCodeAt(nl - 1) === 13 ? text.slice(start, nl - 1) : text.slice(start, nl))
-        start = nl + 1
-      }
-      rest = text.slice(start)
-    },
+    push: lines.push,
     end(): StitchedColumns {
-      if (rest) row(rest)
-      rest = ''
+      lines.end()
       return {
         length: n,
         time: cols.time.subarray(0, n),
