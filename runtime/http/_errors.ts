@@ -1,5 +1,6 @@
 import { createError, setResponseStatus, type H3Error, type H3Event } from 'h3'
 import { KtrdrError, isKtrdrError } from '../protocol/index.ts'
+import { closeAfterAnswer } from './_linger.ts'
 
 /**
  * A KtrdrError as the H3Error h3 answers with: our status, the code as status text (a HEAD answer
@@ -47,5 +48,6 @@ export function sendErrorJson(error: unknown, event: H3Event) {
   }
   setResponseStatus(event, statusCode)
   event.node.res.setHeader('content-type', 'application/json')
+  closeAfterAnswer(event.node.req, event.node.res)
   event.node.res.end(JSON.stringify({ ...body, statusCode }))
 }

@@ -247,9 +247,24 @@ describe('bundle uploads stream to storage', () => {
       const [res] = await response
       let text = ''
       for await (const c of res) text += c
-      req.destroy()
       expect(res.statusCode, text).toBe(413)
       expect(JSON.parse(text)).toMatchObject({ code: 'BUNDLE_TOO_LARGE' })
+      // The gateway stops reading the refused body and closes its side: the client is not left
+      // pushing into a connection that discards what it sends (node's default drains it forever).
+      // Pushing on after the answer gets no further than the kernel's socket buffers before the
+      // gateway's FIN; a gateway still draining would take all 64 MB.
+      const socket = req.socket!
+      const ended = socket.readableEnded ? Promise.resolve() : new Promise<void>((end) => socket.once('end', () => end()))
+      let gone = false
+      void ended.then(() => (gone = true))
+      let after = 0
+      while (!gone && !socket.destroyed && after < 64 * cap) {
+        after += chunk.length
+        if (!req.write(chunk)) await Promise.race([once(req, 'drain').catch(() => {}), ended])
+      }
+      await ended
+      expect(after).toBeLessThan(32 * cap)
+      req.destroy()
       expect(written).toBeLessThan(16 * cap)
       expect(await filesUnder(join(dir, 'store', 'bundles'))).toEqual([])
       expect(((await (await fetch(`${small.url}/api/v1/functions`)).json()) as { data: unknown[] }).data).toEqual([])
