@@ -70,6 +70,9 @@ async function unknownOption(args: readonly string[], argsDef: ArgsDef, where: s
     const arg = args[i]
     if (arg === '--') return undefined
     if (!arg.startsWith('-') || arg === '-') continue
+    // Every command takes --help: not unknown, and no suggestion to compute (that loads the
+    // protocol's edit distance, and zod with it, on every `--help`: 225 modules, ~60 ms).
+    if (arg === '--help' || arg === '-h') continue
     const name = arg.replace(/^-{1,2}/, '').split('=')[0]
     let def = options.get(normalize(name))
     // citty reads --no-x as x = false.

@@ -22,6 +22,9 @@ const HEAVY = [
   // The trading core (strategy YAML, CSV data): the research pack reached it through its `up` hook.
   '/node_modules/yaml/',
   '/node_modules/csv-parse/',
+  // The protocol's schemas (225 modules): `--help` loaded them to suggest a name for `--help`
+  // itself, which the unknown-option check took for a typo.
+  '/node_modules/zod/',
 ]
 
 let dir: string
