@@ -2,9 +2,8 @@
 // function deploys of tests and benches) uses: where the gateway is, which token to send, and one
 // message for every way a request can fail. node:http only: a command makes one or two requests
 // and exits, so nothing heavier may load at the top (runtime/cli/_request.ts says why).
-import http, { type IncomingMessage } from 'node:http'
-import https from 'node:https'
-import { gatewayRequest, GatewayStatusError, type GatewayRequestOptions } from './_request.ts'
+import type { IncomingMessage } from 'node:http'
+import { gatewayRequest, GatewayStatusError, httpFor, type GatewayRequestOptions } from './_request.ts'
 
 export const DEFAULT_GATEWAY_URL = 'http://127.0.0.1:8000'
 
@@ -115,7 +114,7 @@ export function createGatewayClient(
 
   const stream = (path: string, options: GatewayStreamOptions = {}): Promise<IncomingMessage> => {
     const url = new URL(`${base}${path}`)
-    const lib = url.protocol === 'https:' ? https : http
+    const lib = httpFor(url)
     return new Promise<IncomingMessage>((resolve, reject) => {
       const req = lib.request(
         url,
