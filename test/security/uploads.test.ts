@@ -249,10 +249,10 @@ describe('bundle uploads stream to storage', () => {
       for await (const c of res) text += c
       expect(res.statusCode, text).toBe(413)
       expect(JSON.parse(text)).toMatchObject({ code: 'BUNDLE_TOO_LARGE' })
-      // The gateway stops reading the refused body and closes its side: the client is not left
-      // pushing into a connection that discards what it sends (node's default drains it forever).
-      // Pushing on after the answer gets no further than the kernel's socket buffers before the
-      // gateway's FIN; a gateway still draining would take all 64 MB.
+      // The answer says the connection is done, and the gateway stops reading the refused body
+      // and sends FIN (node's default reads and drops it for as long as the client sends): pushing
+      // on after the answer gets no further than the socket buffers; a draining gateway takes 64 MB.
+      expect(res.headers.connection).toBe('close')
       const socket = req.socket!
       const ended = socket.readableEnded ? Promise.resolve() : new Promise<void>((end) => socket.once('end', () => end()))
       let gone = false
