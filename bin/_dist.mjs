@@ -1,7 +1,7 @@
 // Which CLI build bin/ktrdr.mjs may run: dist/cli/manifest.json (scripts/build-cli.mjs) lists every
 // source the build was compiled from with its size, mtime and sha256. A size that differs, or a
 // changed mtime whose content hash differs too, means a source changed since the build: the
-// caller runs the sources instead. ~160 stat calls and a 30 kB JSON parse, a few ms; a hash only for files whose mtime moved.
+// caller runs the sources instead. One stat per source (~300, ~7 ms cold) and a JSON parse (~1 ms); a hash only for files whose mtime moved.
 import { existsSync, readFileSync, statSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
