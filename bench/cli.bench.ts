@@ -87,7 +87,9 @@ export default async function run(): Promise<BenchSection> {
     }
   })
   const [help, workers, sources] = [rows[1], rows[2], rows[3]]
-  const inputs = Object.keys((JSON.parse(readFileSync(join(ROOT, 'dist', 'cli', 'manifest.json'), 'utf8')) as { inputs: object }).inputs).length
+  const inputs = Object.keys(
+    (JSON.parse(readFileSync(join(ROOT, 'dist', 'cli', 'manifest.json'), 'utf8')) as { inputs: object }).inputs,
+  ).length
   return {
     title: 'CLI start (ktrdr --help, ktrdr workers)',
     rows,
