@@ -41,15 +41,21 @@ export function parseUtc(s: string): number {
   return Date.parse(s)
 }
 
+/** `a` copied into twice the room: columns of a file of unknown length grow by doubling, O(1) a row amortised. */
+export function doubled(a: Float64Array): Float64Array<ArrayBuffer> {
+  const b = new Float64Array(a.length * 2)
+  b.set(a)
+  return b
+}
+
 /**
  * Parses equity.csv chunk by chunk. The caller feeds chunks from a stream, so a 1,000,000-row file
  * (≈60 MB) never sits in memory as one string, and the event loop gets a turn between chunks.
  */
 export function createEquityParser(key: string) {
-  let cap = 1024
-  let time = new Float64Array(cap)
-  let price = new Float64Array(cap)
-  let equity = new Float64Array(cap)
+  let time = new Float64Array(1024)
+  let price = new Float64Array(1024)
+  let equity = new Float64Array(1024)
   let n = 0
   let line = 0
   const lines = createLineSplitter((line) => row(line))
@@ -79,16 +85,10 @@ export function createEquityParser(key: string) {
     const e = Number(text.slice(c2 + 1, c3))
     if (!Number.isFinite(t)) bad(`timestamp "${text.slice(0, c1)}" is not a date`)
     if (!Number.isFinite(e)) bad(`portfolio_value "${text.slice(c2 + 1, c3)}" is not a number`)
-    if (n === cap) {
-      cap *= 2
-      const grow = (a: Float64Array) => {
-        const b = new Float64Array(cap)
-        b.set(a)
-        return b
-      }
-      time = grow(time)
-      price = grow(price)
-      equity = grow(equity)
+    if (n === time.length) {
+      time = doubled(time)
+      price = doubled(price)
+      equity = doubled(equity)
     }
     time[n] = t / 1000
     price[n] = p

@@ -4,7 +4,7 @@ import type { GatewayRouteContext } from '../../runtime/gateway/index.ts'
 import { resolveLocalPath } from '../../storage/index.ts'
 import { KtrdrError } from '../../trading/index.ts'
 import { decimateTogether, pick } from './_decimate.ts'
-import { parseUtc } from './_equity.ts'
+import { doubled, parseUtc } from './_equity.ts'
 
 // The stitched out-of-sample curve of a walk-forward, one symbol of it, as the dashboard draws it:
 // read from the walk-forward's equity.csv chunk by chunk and decimated server-side like a backtest's
@@ -22,8 +22,13 @@ export interface StitchedColumns {
 }
 
 function createStitchedParser(key: string, symbol: string) {
-  let cap = 1024
-  let cols = { time: new Float64Array(cap), fold: new Float64Array(cap), value: new Float64Array(cap), benchmark: new Float64Array(cap) }
+  const start = 1024
+  let cols = {
+    time: new Float64Array(start),
+    fold: new Float64Array(start),
+    value: new Float64Array(start),
+    benchmark: new Float64Array(start),
+  }
   let n = 0
   let line = 0
   const lines = createLineSplitter((line) => row(line))
@@ -42,15 +47,8 @@ function createStitchedParser(key: string, symbol: string) {
     if (cells.length < 8) bad('fewer than 8 columns')
     const t = parseUtc(cells[0])
     if (!Number.isFinite(t)) bad(`timestamp "${cells[0]}" is not a date`)
-    if (n === cap) {
-      cap *= 2
-      const grow = (a: Float64Array) => {
-        const b = new Float64Array(cap)
-        b.set(a)
-        return b
-      }
-      cols = { time: grow(cols.time), fold: grow(cols.fold), value: grow(cols.value), benchmark: grow(cols.benchmark) }
-    }
+    if (n === cols.time.length)
+      cols = { time: doubled(cols.time), fold: doubled(cols.fold), value: doubled(cols.value), benchmark: doubled(cols.benchmark) }
     cols.time[n] = t / 1000
     cols.fold[n] = Number(cells[2])
     cols.value[n] = Number(cells[5])

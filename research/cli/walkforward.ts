@@ -1,57 +1,17 @@
 import { defineCommand } from 'citty'
 import { apiArgs, followEvents, guard, intArg, listArg, table, useGatewayApi } from '../../runtime/cli/index.ts'
+import type { FoldRecord, WalkForwardRequest, WalkForwardSummary } from '../walkforward/_types.ts'
 
-type Stability = {
-  n: number
-  mean: number | null
-  std: number | null
-  min: number | null
-  max: number | null
-  positive_share: number | null
-}
+/** A walk-forward as GET /api/v1/walkforward/:id answers it (the fields this command shows). */
 type WalkForward = {
   operation_id: string
   status: string
   created_at: string
   model_name: string
-  request: {
-    strategy: string
-    symbols: string[]
-    timeframe: string
-    start_date: string
-    end_date: string
-    train_window: string
-    test_window: string
-    step: string
-    mode: string
-  }
+  request: WalkForwardRequest
   progress: { percentage: number; current_step: string; settled: number; total: number }
-  folds: Array<{
-    fold: number
-    train: { start: string; end: string }
-    test: {
-      start: string
-      end: string
-      operation_id?: string
-      runs?: Array<{
-        symbol: string
-        metrics: Record<string, number | null>
-        baselines: Record<string, number | null>
-        out_of_sample: { overlap_bars: number }
-      }>
-    }
-    training: { operation_id: string; metrics: Record<string, number | null> } | null
-    skipped?: { phase: string; reason: string } | null
-  }>
-  summary: {
-    folds: number
-    tested: number
-    skipped: Array<{ fold: number; reason: string }>
-    stitched: Record<string, { total_return_pct: number; max_drawdown_pct: number; buy_and_hold_return_pct: number; bars: number }>
-    stability: Record<string, Record<string, Stability>>
-    consistency: Record<string, { folds: number; positive: number; beat_buy_and_hold: number; significant: number }>
-    files: { summary: string; folds: string; equity: string }
-  } | null
+  folds: FoldRecord[]
+  summary: WalkForwardSummary | null
   error: { message: string; code?: string } | null
 }
 

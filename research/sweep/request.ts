@@ -1,20 +1,8 @@
 import { z } from 'zod'
-import { TIMEFRAMES } from '../../trading/index.ts'
 import { badField, parseBody } from '../parents/_body.ts'
+import { backtestCosts, checkDayRange, day, epochs, maxParallel, seed, strategyName, symbol, timeframe } from '../parents/_request.ts'
 import { isRange } from './grid.ts'
 import { BACKTEST_PARAMS, TRAINING_PARAMS } from './params.ts'
-
-const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$/
-const SYMBOL_RE = /^[A-Za-z0-9_.-]{1,20}$/
-const DATE_RE = /^\d{4}-\d{2}-\d{2}$/
-
-const date = z
-  .string()
-  .regex(DATE_RE, 'must be a date YYYY-MM-DD')
-  .refine((v) => !Number.isNaN(Date.parse(`${v}T00:00:00Z`)) && new Date(`${v}T00:00:00Z`).toISOString().startsWith(v), {
-    message: 'is not a calendar date',
-  })
-const symbol = z.string().regex(SYMBOL_RE, 'must be a symbol: 1-20 letters, digits, "_", "." or "-"')
 
 /** Values to try: a list, or a range for random search. */
 const valueSpec = z.union(
@@ -40,31 +28,25 @@ const space = (known: string[]) =>
 /** The body of POST /api/v1/sweeps (the OpenAPI document shows this schema). */
 export const sweepBody = z
   .object({
-    strategy: z.string().regex(NAME_RE, 'must be a strategy name (letters, digits, "_", ".", "-"; at most 100)'),
+    strategy: strategyName,
     symbol: symbol.optional().describe('Default: the strategy’s first training symbol'),
-    timeframe: z.enum(TIMEFRAMES).optional().describe('Default: the strategy’s base timeframe'),
+    timeframe: timeframe.optional().describe('Default: the strategy’s base timeframe'),
     training: z
       .object({
-        start_date: date.optional(),
-        end_date: date.optional().describe('Last day of training; required unless backtest.model_path is given'),
-        epochs: z.int().min(1).max(10_000).optional(),
-        seed: z
-          .int()
-          .min(0)
-          .max(2 ** 31 - 1)
-          .optional(),
+        start_date: day.optional(),
+        end_date: day.optional().describe('Last day of training; required unless backtest.model_path is given'),
+        epochs: epochs.optional(),
+        seed: seed.optional(),
         parameters: space(Object.keys(TRAINING_PARAMS)).optional(),
       })
       .strict()
       .optional(),
     backtest: z
       .object({
-        start_date: date.describe('First day of the out-of-sample window (after training.end_date)'),
-        end_date: date.optional(),
+        start_date: day.describe('First day of the out-of-sample window (after training.end_date)'),
+        end_date: day.optional(),
         model_path: z.string().min(1).max(1000).optional().describe('Sweep the backtest parameters of an existing model: no training'),
-        initial_capital: z.number().positive().optional(),
-        commission: z.number().min(0).lt(1).optional(),
-        slippage: z.number().min(0).lt(1).optional(),
+        ...backtestCosts,
         parameters: space(Object.keys(BACKTEST_PARAMS)).optional(),
       })
       .strict(),
@@ -72,11 +54,7 @@ export const sweepBody = z
       .object({
         method: z.enum(['grid', 'random']).default('grid'),
         samples: z.int().min(1).max(1000).optional().describe('Random search: how many combinations (default 10)'),
-        seed: z
-          .int()
-          .min(0)
-          .max(2 ** 31 - 1)
-          .default(1),
+        seed: seed.default(1),
       })
       .strict()
       .default({ method: 'grid', seed: 1 }),
@@ -93,7 +71,7 @@ export const sweepBody = z
       ])
       .default('sharpe_ratio')
       .describe('The figure the best run is marked by (lower is better for max_drawdown_pct and p_value)'),
-    max_parallel: z.int().min(1).max(256).optional(),
+    max_parallel: maxParallel.optional(),
   })
   .strict()
 
@@ -152,10 +130,8 @@ export function parseSweepBody(body: unknown): SweepBody {
   if (!b.backtest.model_path && !b.training?.end_date)
     badField('training.end_date', 'is needed to train (the backtest starts after it), unless backtest.model_path names a model')
   const t = b.training
-  if (t?.start_date && t.end_date && t.start_date > t.end_date)
-    badField('training.end_date', `is before training.start_date (${t.start_date})`)
-  if (b.backtest.end_date && b.backtest.start_date > b.backtest.end_date)
-    badField('backtest.end_date', `is before backtest.start_date (${b.backtest.start_date})`)
+  checkDayRange(t, 'training.')
+  checkDayRange(b.backtest, 'backtest.')
   if (t?.end_date && b.backtest.start_date <= t.end_date)
     badField(
       'backtest.start_date',

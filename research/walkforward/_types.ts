@@ -1,6 +1,6 @@
 import type { TestRun, TrainingFigures } from '../parents/_compact.ts'
 import type { ParentRecord } from '../parents/runner.ts'
-import type { Stability } from './aggregate.ts'
+import type { Stability, Stitched } from './aggregate.ts'
 import type { FoldWindow } from './folds.ts'
 
 /** What POST /api/v1/walkforward accepted, every default resolved (symbols, timeframe, range from the data). */
@@ -40,19 +40,7 @@ export interface WalkForwardSummary {
   tested: number
   skipped: Array<{ fold: number; test: { start: string; end: string }; reason: string }>
   /** Per symbol: the stitched out-of-sample curve (equity.csv) in figures. */
-  stitched: Record<
-    string,
-    {
-      start: string | null
-      end: string | null
-      bars: number
-      initial_value: number
-      final_value: number
-      total_return_pct: number
-      max_drawdown_pct: number
-      buy_and_hold_return_pct: number
-    }
-  >
+  stitched: Record<string, Omit<Stitched, 'points'>>
   /** Per symbol, per metric: mean, std, min, max and the share of positive folds. */
   stability: Record<string, Record<string, Stability>>
   /** Training metrics across folds (the model's own held-out split inside each training window). */

@@ -4,26 +4,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Operation } from '../../../runtime/protocol/index.ts'
 import { backtestRunKey } from '../../../trading/index.ts'
-import { startFakeHost, startTestGateway, type TestGateway } from '../../../test/kit/index.ts'
-import { researchInvokeChecks, researchRoutes } from '../../index.ts'
+import type { TestGateway } from '../../../test/kit/index.ts'
+import { startResultsGateway } from './_results-gateway.ts'
 
+let cluster: Awaited<ReturnType<typeof startResultsGateway>>
 let g: TestGateway
-let host: Awaited<ReturnType<typeof startFakeHost>>
-const results = new Map<string, unknown>()
+let results: Map<string, unknown>
 
 beforeAll(async () => {
-  // Stand-in inputs ({result_for}) for a fake host: the trading functions' input checks stay out.
-  g = await startTestGateway({ routes: researchRoutes.filter((r) => r !== researchInvokeChecks) })
-  host = await startFakeHost({
-    gatewayUrl: g.url,
-    workerId: 'charts-host',
-    capabilities: { slots: 4 },
-    outcome: (req) => ({ result: results.get((req.input as { result_for?: string }).result_for ?? '') ?? { echo: req.input } }),
-  })
+  cluster = await startResultsGateway('charts-host')
+  g = cluster.g
+  results = cluster.results
 })
 afterAll(async () => {
-  await host?.close()
-  await g?.close()
+  await cluster?.close()
 })
 
 async function run(fn: string, result: unknown): Promise<Operation> {

@@ -1,38 +1,28 @@
 // Tags over the API: a worse newer model does not take the production tag, a tag moves within its
 // symbol set, the listing shows sets, latests and tags, and every bad name is a 4xx naming it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildModel, resolveModelSpec, saveModelVersion, useTfBackend, type ModelMetadata } from '../../../trading/model/index.ts'
+import { useTfBackend } from '../../../trading/model/index.ts'
 import { startTestGateway, type TestGateway } from '../../../test/kit/index.ts'
 import { researchRoutes } from '../../index.ts'
+import { saveTinyModel } from './_tiny-model.ts'
 
 let g: TestGateway
 
-async function saveModel(symbols: string[], testAccuracy: number) {
-  const spec = resolveModelSpec({ type: 'mlp', architecture: { hidden_layers: [4] } } as never, {
-    inputSize: 3,
-    outputSize: 3,
-    outputKind: 'classification',
-    seed: 1,
+function saveModel(symbols: string[], testAccuracy: number) {
+  return saveTinyModel(g.gateway.services.storage, {
+    strategy: 'tagged',
+    metadata: {
+      created_at: new Date().toISOString(),
+      training_symbols: symbols,
+      data: { synthetic: true, samples: { train: 100, validation: 20, test: 30 } },
+    },
+    metrics: {
+      history: [{ epoch: 1, train_loss: 1, val_loss: 1.1, val_accuracy: 0.5, duration: 2 }],
+      test_metrics: { test_accuracy: testAccuracy, majority_baseline: 0.5, test_loss: 1 },
+      best_epoch: 1,
+      val_majority_baseline: 0.45,
+    },
   })
-  const model = buildModel(spec)
-  const metadata = {
-    format: 'ktrdr-tfjs-1',
-    strategy_name: 'tagged',
-    created_at: new Date().toISOString(),
-    model_type: 'mlp',
-    spec,
-    training_symbols: symbols,
-    data: { synthetic: true, samples: { train: 100, validation: 20, test: 30 } },
-  } as unknown as Omit<ModelMetadata, 'model_name'>
-  const metrics = {
-    history: [{ epoch: 1, train_loss: 1, val_loss: 1.1, val_accuracy: 0.5, duration: 2 }],
-    test_metrics: { test_accuracy: testAccuracy, majority_baseline: 0.5, test_loss: 1 },
-    best_epoch: 1,
-    val_majority_baseline: 0.45,
-  }
-  const saved = await saveModelVersion(g.gateway.services.storage, { strategyName: 'tagged', timeframe: '1h', model, metadata, metrics })
-  model.dispose()
-  return saved
 }
 
 const put = (path: string) => g.api(path, { method: 'PUT' })

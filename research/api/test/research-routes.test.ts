@@ -8,43 +8,30 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { errorInfo, type Operation } from '../../../runtime/protocol/index.ts'
 import { TIMEFRAMES, generateSyntheticSeries, saveBars } from '../../../trading/index.ts'
 import { backtestRunKey } from '../../../trading/index.ts'
-import { buildModel, resolveModelSpec, saveModelVersion, useTfBackend, type ModelMetadata } from '../../../trading/model/index.ts'
+import { useTfBackend } from '../../../trading/model/index.ts'
 import { seriesFromCloses, startFakeHost, startTestGateway, type TestGateway } from '../../../test/kit/index.ts'
 import { researchInvokeChecks, researchRoutes } from '../../index.ts'
+import { saveTinyModel } from './_tiny-model.ts'
 
 let g: TestGateway
 let host: Awaited<ReturnType<typeof startFakeHost>>
 const trainResults = new Map<string, ReturnType<typeof trainingResult>>()
 
-async function saveModel(strategy: string, testAccuracy: number, createdAt: string) {
-  const spec = resolveModelSpec({ type: 'mlp', architecture: { hidden_layers: [4], activation: 'relu', dropout: 0 } } as never, {
-    inputSize: 3,
-    outputSize: 3,
-    outputKind: 'classification',
-    seed: 1,
+function saveModel(strategy: string, testAccuracy: number, createdAt: string) {
+  return saveTinyModel(g.gateway.services.storage, {
+    strategy,
+    architecture: { hidden_layers: [4], activation: 'relu', dropout: 0 },
+    metadata: { created_at: createdAt, training_symbols: ['EURUSD'], operation_id: 'op_training_x' },
+    metrics: {
+      history: [
+        { epoch: 1, train_loss: 1.1, val_loss: 1.2 },
+        { epoch: 2, train_loss: 0.9, val_loss: 1.0 },
+      ],
+      test_metrics: { test_accuracy: testAccuracy, test_loss: 1 },
+      best_epoch: 2,
+      early_stopped: false,
+    },
   })
-  const model = buildModel(spec)
-  const metadata = {
-    format: 'ktrdr-tfjs-1',
-    strategy_name: strategy,
-    created_at: createdAt,
-    model_type: 'mlp',
-    spec,
-    training_symbols: ['EURUSD'],
-    operation_id: 'op_training_x',
-  } as unknown as Omit<ModelMetadata, 'model_name'>
-  const metrics = {
-    history: [
-      { epoch: 1, train_loss: 1.1, val_loss: 1.2 },
-      { epoch: 2, train_loss: 0.9, val_loss: 1.0 },
-    ],
-    test_metrics: { test_accuracy: testAccuracy, test_loss: 1 },
-    best_epoch: 2,
-    early_stopped: false,
-  }
-  const saved = await saveModelVersion(g.gateway.services.storage, { strategyName: strategy, timeframe: '1h', model, metadata, metrics })
-  model.dispose()
-  return saved
 }
 
 /** A result shaped like train's (functions/train/src/result.ts), the fields the routes read filled in. */

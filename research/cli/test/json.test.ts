@@ -6,27 +6,21 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Operation } from '../../../runtime/protocol/index.ts'
 import { backtestRunKey } from '../../../trading/index.ts'
-import { ktrdr as run, PROJECT_ROOT as root, startFakeHost, startTestGateway, type TestGateway } from '../../../test/kit/index.ts'
-import { researchInvokeChecks, researchRoutes } from '../../index.ts'
+import { ktrdr as run, PROJECT_ROOT as root, type TestGateway } from '../../../test/kit/index.ts'
+import { startResultsGateway } from '../../api/test/_results-gateway.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'ktrdr-cli-json-'))
+let cluster: Awaited<ReturnType<typeof startResultsGateway>>
 let g: TestGateway
-let host: Awaited<ReturnType<typeof startFakeHost>>
-const results = new Map<string, unknown>()
+let results: Map<string, unknown>
 
 beforeAll(async () => {
-  // Stand-in inputs ({result_for}) for a fake host: the trading functions' input checks stay out.
-  g = await startTestGateway({ routes: researchRoutes.filter((r) => r !== researchInvokeChecks) })
-  host = await startFakeHost({
-    gatewayUrl: g.url,
-    workerId: 'json-host',
-    capabilities: { slots: 2 },
-    outcome: (req) => ({ result: results.get((req.input as { result_for: string }).result_for) }),
-  })
+  cluster = await startResultsGateway('json-host')
+  g = cluster.g
+  results = cluster.results
 })
 afterAll(async () => {
-  await host?.close()
-  await g?.close()
+  await cluster?.close()
   rmSync(dir, { recursive: true, force: true })
 })
 

@@ -1,44 +1,34 @@
 // `ktrdr model …` as a user runs it: a CLI process against a gateway serving the research routes,
 // over models saved by the core's saveModelVersion.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildModel, resolveModelSpec, saveModelVersion, useTfBackend, type ModelMetadata } from '../../../trading/model/index.ts'
+import { useTfBackend } from '../../../trading/model/index.ts'
 import { ktrdr as run, startTestGateway, type TestGateway } from '../../../test/kit/index.ts'
 import { researchRoutes } from '../../index.ts'
+import { saveTinyModel } from '../../api/test/_tiny-model.ts'
 
 let g: TestGateway
 
 const ktrdr = (...args: string[]) => run(args, { url: g.url, env: { NO_COLOR: '1' }, timeoutMs: 120_000 })
 
-async function saveModel(symbols: string[], testAccuracy: number) {
-  const spec = resolveModelSpec({ type: 'mlp', architecture: { hidden_layers: [4] } } as never, {
-    inputSize: 3,
-    outputSize: 3,
-    outputKind: 'classification',
-    seed: 1,
+function saveModel(symbols: string[], testAccuracy: number) {
+  return saveTinyModel(g.gateway.services.storage, {
+    strategy: 'cli_strat',
+    metadata: {
+      created_at: '2026-01-02T03:04:05.000Z',
+      output_type: 'classification',
+      resolved_features: ['a', 'b', 'c'],
+      training_symbols: symbols,
+      training_timeframes: ['1h'],
+      base_timeframe: '1h',
+      data: { start_date: '2020-01-01', end_date: '2022-03-31', synthetic: true, samples: { train: 700, validation: 150, test: 150 } },
+    },
+    metrics: {
+      history: [{ epoch: 1, train_loss: 1, val_loss: 1.1, val_accuracy: 0.52, duration: 3 }],
+      test_metrics: { test_accuracy: testAccuracy, majority_baseline: 0.47, majority_class: 'HOLD', test_loss: 1 },
+      best_epoch: 1,
+      val_majority_baseline: 0.45,
+    },
   })
-  const model = buildModel(spec)
-  const metadata = {
-    format: 'ktrdr-tfjs-1',
-    strategy_name: 'cli_strat',
-    created_at: '2026-01-02T03:04:05.000Z',
-    model_type: 'mlp',
-    output_type: 'classification',
-    spec,
-    resolved_features: ['a', 'b', 'c'],
-    training_symbols: symbols,
-    training_timeframes: ['1h'],
-    base_timeframe: '1h',
-    data: { start_date: '2020-01-01', end_date: '2022-03-31', synthetic: true, samples: { train: 700, validation: 150, test: 150 } },
-  } as unknown as Omit<ModelMetadata, 'model_name'>
-  const metrics = {
-    history: [{ epoch: 1, train_loss: 1, val_loss: 1.1, val_accuracy: 0.52, duration: 3 }],
-    test_metrics: { test_accuracy: testAccuracy, majority_baseline: 0.47, majority_class: 'HOLD', test_loss: 1 },
-    best_epoch: 1,
-    val_majority_baseline: 0.45,
-  }
-  const saved = await saveModelVersion(g.gateway.services.storage, { strategyName: 'cli_strat', timeframe: '1h', model, metadata, metrics })
-  model.dispose()
-  return saved
 }
 
 beforeAll(async () => {

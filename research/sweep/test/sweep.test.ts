@@ -2,9 +2,9 @@
 // exercised on PostgreSQL by research/walkforward/test/postgres.cluster.test.ts): trainings and
 // backtests as children, the table named by parameters, baselines beside, the best marked.
 import { afterEach, describe, expect, it } from 'vitest'
-import type { Operation } from '../../../runtime/protocol/index.ts'
 import { until } from '../../../test/kit/index.ts'
 import { startFakeTrainingHost, startWalkForwardGateway, type FakeMarket } from '../../parents/test/_fake-cluster.ts'
+import { parentOps } from '../../parents/test/_parent-ops.ts'
 
 const cleanups: Array<() => Promise<unknown> | unknown> = []
 afterEach(async () => {
@@ -21,14 +21,7 @@ async function cluster(market?: FakeMarket, hosts = 2) {
   }
   return g
 }
-const sweepOf = (g: G, id: string) => g.api<{ data: any }>(`/api/v1/sweeps/${id}`).then((r) => r.body.data)
-const finished = (g: G, id: string) =>
-  until(async () => {
-    const s = await sweepOf(g, id)
-    return ['completed', 'failed', 'cancelled'].includes(s.status) ? s : null
-  }, 30_000)
-const childrenOf = async (g: G, id: string) =>
-  (await g.api<{ data: Operation[] }>(`/api/v1/operations/${id}/children?limit=1000`)).body.data
+const { of: sweepOf, finished, childrenOf } = parentOps('sweeps')
 async function start(g: G, body: unknown) {
   const res = await g.api('/api/v1/sweeps', { body })
   expect(res.status, JSON.stringify(res.body)).toBe(202)

@@ -3,9 +3,10 @@
 // filter give the same answers on both.
 import { afterEach, describe, expect, it } from 'vitest'
 import type { GatewayServerConfig } from '../../../runtime/gateway/index.ts'
-import type { DispatchRequest, Operation } from '../../../runtime/protocol/index.ts'
+import type { DispatchRequest } from '../../../runtime/protocol/index.ts'
 import { until } from '../../../test/kit/index.ts'
 import { startFakeTrainingHost, startWalkForwardGateway } from '../../parents/test/_fake-cluster.ts'
+import { parentOps } from '../../parents/test/_parent-ops.ts'
 
 export interface WalkForwardBackend {
   name: 'sqlite' | 'postgresql'
@@ -42,14 +43,7 @@ export function describeWalkForward(backend: WalkForwardBackend) {
     cleanups.push(() => h.close())
     return h
   }
-  const wfOf = (g: G, id: string) => g.api<{ data: any }>(`/api/v1/walkforward/${id}`).then((r) => r.body.data)
-  const finished = (g: G, id: string) =>
-    until(async () => {
-      const w = await wfOf(g, id)
-      return ['completed', 'failed', 'cancelled'].includes(w.status) ? w : null
-    }, 30_000)
-  const childrenOf = async (g: G, id: string) =>
-    (await g.api<{ data: Operation[] }>(`/api/v1/operations/${id}/children?limit=1000`)).body.data
+  const { of: wfOf, finished, childrenOf } = parentOps('walkforward')
 
   describe(`walk-forward (fake functions) on ${backend.name}`, () => {
     it('trains and tests each fold as children, strictly out of sample, then stitches and summarises the folds', async () => {

@@ -3,10 +3,9 @@
 import { execFile } from 'node:child_process'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { Operation } from '../../../runtime/protocol/index.ts'
-import { until } from '../../../test/kit/index.ts'
 import { generateSyntheticSeries, lowerBound, mergeBars, saveBars, sliceSeries } from '../../../trading/index.ts'
 import { startFakeTrainingHost, startWalkForwardGateway } from '../../parents/test/_fake-cluster.ts'
+import { parentOps } from '../../parents/test/_parent-ops.ts'
 
 const ROOT = join(import.meta.dirname, '../../..')
 const cleanups: Array<() => Promise<unknown> | unknown> = []
@@ -25,14 +24,7 @@ async function host(g: G, market?: Parameters<typeof startFakeTrainingHost>[2]) 
   cleanups.push(() => h.close())
   return h
 }
-const wfOf = (g: G, id: string) => g.api<{ data: any }>(`/api/v1/walkforward/${id}`).then((r) => r.body.data)
-const finished = (g: G, id: string) =>
-  until(async () => {
-    const w = await wfOf(g, id)
-    return ['completed', 'failed', 'cancelled'].includes(w.status) ? w : null
-  }, 30_000)
-const childrenOf = async (g: G, id: string) =>
-  (await g.api<{ data: Operation[] }>(`/api/v1/operations/${id}/children?limit=1000`)).body.data
+const { finished, childrenOf } = parentOps('walkforward')
 
 function cli(args: string[]) {
   return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
