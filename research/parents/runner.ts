@@ -9,6 +9,8 @@ import type { ChildTask, ParentRecord, ParentSpec, ParentStatus } from './_types
 export type { ChildTask, ParentRecord, ParentSpec, ParentStatus } from './_types.ts'
 
 const TERMINAL: ReadonlySet<ParentStatus> = new Set(['completed', 'failed', 'cancelled'])
+/** Children listed per read when a restarted gateway looks for the ones its row does not name. */
+const CHILDREN_PAGE = 500
 const isDone = (op: Operation) => op.status === 'completed' || op.status === 'failed' || op.status === 'cancelled'
 
 /** `op_<kind>_YYYYMMDD_HHMMSS_xxxxxxxx`, the operation id format (docs/domain.md#operation-statuses). */
@@ -91,8 +93,9 @@ export async function createParentRunner<R extends ParentRecord>(ctx: GatewayRou
     const record = live.get(id)
     if (!record || closed || terminal(record)) return
     const started = performance.now()
+    let changed: boolean
     try {
-      await step(record)
+      changed = await step(record)
     } catch (error) {
       // Cut off by the database closing under it (the gateway is stopping): the next gateway resumes here.
       if (closed) return
@@ -100,7 +103,8 @@ export async function createParentRunner<R extends ParentRecord>(ctx: GatewayRou
       return
     }
     record.orchestration_ms += performance.now() - started
-    if (!terminal(record)) await save(record)
+    // One row write per step, whatever it started and read; a wake-up that found nothing new writes none.
+    if (changed && !terminal(record)) await save(record)
   }
 
   async function startChild(record: R, task: ChildTask): Promise<Operation> {
@@ -110,12 +114,28 @@ export async function createParentRunner<R extends ParentRecord>(ctx: GatewayRou
       parent_operation_id: record.operation_id,
       metadata: { parent_kind: spec.kind, task: task.key, ...task.metadata },
     })
+    // Not saved here: the operation row (with its key) is committed before invoke returns, and a
+    // restarted gateway finds the children its parent row does not name yet (recoverChildren).
     record.children[task.key] = result.operation.operation_id
-    await save(record)
     return result.operation
   }
 
-  async function step(record: R) {
+  /** Children started after the row was last written (the gateway stopped before its step's save), by their idempotency keys. */
+  async function recoverChildren(record: R) {
+    const prefix = `${record.operation_id}:`
+    for (let offset = 0; ; offset += CHILDREN_PAGE) {
+      const { items } = await ctx.operations.list({ parent_operation_id: record.operation_id, limit: CHILDREN_PAGE, offset })
+      for (const op of items) {
+        const key = op.idempotency_key?.startsWith(prefix) ? op.idempotency_key.slice(prefix.length) : null
+        if (key && !(key in record.children)) record.children[key] = op.operation_id
+      }
+      if (items.length < CHILDREN_PAGE) return
+    }
+  }
+
+  /** Reads what finished and starts what may start, until nothing more does; true when the record changed. */
+  async function step(record: R): Promise<boolean> {
+    let dirty = false
     for (;;) {
       let changed = false
       // Read the children that finished (a restarted gateway finds here what ended while it was down).
@@ -138,24 +158,30 @@ export async function createParentRunner<R extends ParentRecord>(ctx: GatewayRou
       }
       if (Object.keys(record.settled).length >= spec.total(record)) {
         await spec.complete(record)
-        if (terminal(record)) return
+        if (terminal(record)) return true
         record.status = 'completed'
         record.completed_at = new Date().toISOString()
         await save(record)
         finish(record)
-        return
+        return true
       }
       const limit = spec.parallel(record) ?? hostSlots(ctx)
       let running = Object.keys(record.children).filter((k) => !(k in record.settled)).length
-      for (const task of spec.tasks(record)) {
+      // Pulled only while a slot is free: a parent at its limit builds no task.
+      const tasks = spec.tasks(record)[Symbol.iterator]()
+      while (running < limit && !closed && !terminal(record)) {
+        const next = tasks.next()
+        if (next.done) break
+        const task = next.value
         if (task.key in record.children) continue
-        if (running >= limit || closed || terminal(record)) break
         const op = await startChild(record, task)
+        dirty = true
         running++
         if (isDone(op)) changed = true
         else follow(record, op.operation_id)
       }
-      if (!changed) return
+      if (!changed) return dirty
+      dirty = true
     }
   }
 
@@ -192,7 +218,10 @@ export async function createParentRunner<R extends ParentRecord>(ctx: GatewayRou
   }
 
   // Live parents back into memory after a restart: each goes on from what its row says.
-  for (const record of await store.live()) live.set(record.operation_id, record)
+  for (const record of await store.live()) {
+    await recoverChildren(record)
+    live.set(record.operation_id, record)
+  }
   for (const id of live.keys()) schedule(id)
   // A host that registers may take more of a parent's children (its slots count toward the limit).
   const offRegistered = ctx.hooks.on('worker:registered', () => {
