@@ -37,7 +37,9 @@ export interface ParentSpec<R extends ParentRecord> {
   kind: string
   /**
    * The tasks whose inputs are known now, in the order they should start; settled and started ones are
-   * skipped. Read lazily: the runner stops at the first it has no slot for (a generator builds no more).
+   * skipped. A task once listed stays listed (with the same key) until it is started: a restarted
+   * gateway whose row did not name a started child yet starts it again and its idempotency key
+   * returns that child. Read lazily: the runner stops at the first it has no slot for.
    */
   tasks(record: R): Iterable<ChildTask>
   /** How many tasks the parent runs in all (its progress is settled / total). */

@@ -9,8 +9,6 @@ import type { ChildTask, ParentRecord, ParentSpec, ParentStatus } from './_types
 export type { ChildTask, ParentRecord, ParentSpec, ParentStatus } from './_types.ts'
 
 const TERMINAL: ReadonlySet<ParentStatus> = new Set(['completed', 'failed', 'cancelled'])
-/** Children listed per read when a restarted gateway looks for the ones its row does not name. */
-const CHILDREN_PAGE = 500
 const isDone = (op: Operation) => op.status === 'completed' || op.status === 'failed' || op.status === 'cancelled'
 
 /** `op_<kind>_YYYYMMDD_HHMMSS_xxxxxxxx`, the operation id format (docs/domain.md#operation-statuses). */
@@ -25,11 +23,11 @@ export type NewParent<R extends ParentRecord> = Omit<R, keyof ParentRecord>
 /**
  * Runs fan-out parents of one kind: each is a row of `research_parents` whose tasks run as child
  * operations (`parent_operation_id`) through the gateway's invoker, spread over the hosts by the
- * runtime's queue. The same durability as the research loop's: a task's child is started with the
- * idempotency key `<parent>:<task>` and its id saved, its result read once it finishes (pushed by
- * the operation's watcher, nothing polls) and saved; a restarted gateway reloads live parents and
- * goes on from what the rows say, so a finished child is never run again and a child started just
- * before a crash is found rather than started twice. Cancel marks the parent, then cascades to its
+ * runtime's queue. A task's child is started with the idempotency key `<parent>:<task>`, its result
+ * read once it finishes (pushed by the operation's watcher, nothing polls), and the row written once
+ * per step (docs/decisions.md#one-parent-row-write-per-step); a restarted gateway reloads live
+ * parents and goes on from what the rows say, so a finished child is never run again and a child
+ * started after the last write is found again by its key rather than started twice. Cancel marks the parent, then cascades to its
  * live children; a child that fails in a way the kind cannot accept fails the parent, which cancels
  * the children still running.
  */
@@ -121,23 +119,11 @@ export async function createParentRunner<R extends ParentRecord>(ctx: GatewayRou
       // walk-forward bench), and the host refuses what they would, failing the child with the same code.
       { checks: false },
     )
-    // Not saved here: the operation row (with its key) is committed before invoke returns, and a
-    // restarted gateway finds the children its parent row does not name yet (recoverChildren).
+    // Not written here but once at the end of the step: the child's operation row, with its key, is
+    // committed before invoke returns, and a gateway that stops before the step's write starts the
+    // same task again on restart (tasks() lists it until it is started) and gets this child back.
     record.children[task.key] = result.operation.operation_id
     return result.operation
-  }
-
-  /** Children started after the row was last written (the gateway stopped before its step's save), by their idempotency keys. */
-  async function recoverChildren(record: R) {
-    const prefix = `${record.operation_id}:`
-    for (let offset = 0; ; offset += CHILDREN_PAGE) {
-      const { items } = await ctx.operations.list({ parent_operation_id: record.operation_id, limit: CHILDREN_PAGE, offset })
-      for (const op of items) {
-        const key = op.idempotency_key?.startsWith(prefix) ? op.idempotency_key.slice(prefix.length) : null
-        if (key && !(key in record.children)) record.children[key] = op.operation_id
-      }
-      if (items.length < CHILDREN_PAGE) return
-    }
   }
 
   /** Reads what finished and starts what may start, until nothing more does; true when the record changed. */
@@ -225,10 +211,7 @@ export async function createParentRunner<R extends ParentRecord>(ctx: GatewayRou
   }
 
   // Live parents back into memory after a restart: each goes on from what its row says.
-  for (const record of await store.live()) {
-    await recoverChildren(record)
-    live.set(record.operation_id, record)
-  }
+  for (const record of await store.live()) live.set(record.operation_id, record)
   for (const id of live.keys()) schedule(id)
   // A host that registers may take more of a parent's children (its slots count toward the limit).
   const offRegistered = ctx.hooks.on('worker:registered', () => {
