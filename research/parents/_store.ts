@@ -35,8 +35,8 @@ function ensureSchema(sql: SqlClient): Promise<void> {
 
 /**
  * Fan-out parents (walk-forwards, sweeps) in the gateway's database, one row each beside the
- * operations: a row is written when the parent is accepted, after each child is started and after
- * each child's result is read, so a restarted gateway resumes every live parent where it was.
+ * operations: a row is written when the parent is accepted and at the end of each step that started
+ * children or read results, so a restarted gateway resumes every live parent where it was.
  */
 export async function createParentStore<R extends ParentRecord>(sql: SqlClient, kind: string) {
   await ensureSchema(sql)

@@ -35,8 +35,13 @@ export interface ChildTask {
 export interface ParentSpec<R extends ParentRecord> {
   /** Row kind in `research_parents` and the operation type (`op_<kind>_…` ids). */
   kind: string
-  /** The tasks whose inputs are known now, in the order they should start; settled and started ones are skipped. */
-  tasks(record: R): ChildTask[]
+  /**
+   * The tasks whose inputs are known now, in the order they should start; settled and started ones are
+   * skipped. A task once listed stays listed (with the same key) until it is started: a restarted
+   * gateway whose row did not name a started child yet starts it again and its idempotency key
+   * returns that child. Read lazily: the runner stops at the first it has no slot for.
+   */
+  tasks(record: R): Iterable<ChildTask>
   /** How many tasks the parent runs in all (its progress is settled / total). */
   total(record: R): number
   /** A child finished: keep what the parent needs of it. Throwing fails the parent (its live children are cancelled). */

@@ -23,11 +23,11 @@ export type NewParent<R extends ParentRecord> = Omit<R, keyof ParentRecord>
 /**
  * Runs fan-out parents of one kind: each is a row of `research_parents` whose tasks run as child
  * operations (`parent_operation_id`) through the gateway's invoker, spread over the hosts by the
- * runtime's queue. The same durability as the research loop's: a task's child is started with the
- * idempotency key `<parent>:<task>` and its id saved, its result read once it finishes (pushed by
- * the operation's watcher, nothing polls) and saved; a restarted gateway reloads live parents and
- * goes on from what the rows say, so a finished child is never run again and a child started just
- * before a crash is found rather than started twice. Cancel marks the parent, then cascades to its
+ * runtime's queue. A task's child is started with the idempotency key `<parent>:<task>`, its result
+ * read once it finishes (pushed by the operation's watcher, nothing polls), and the row written once
+ * per step (docs/decisions.md#one-parent-row-write-per-step); a restarted gateway reloads live
+ * parents and goes on from what the rows say, so a finished child is never run again and a child
+ * started after the last write is found again by its key rather than started twice. Cancel marks the parent, then cascades to its
  * live children; a child that fails in a way the kind cannot accept fails the parent, which cancels
  * the children still running.
  */
@@ -91,8 +91,9 @@ export async function createParentRunner<R extends ParentRecord>(ctx: GatewayRou
     const record = live.get(id)
     if (!record || closed || terminal(record)) return
     const started = performance.now()
+    let changed: boolean
     try {
-      await step(record)
+      changed = await step(record)
     } catch (error) {
       // Cut off by the database closing under it (the gateway is stopping): the next gateway resumes here.
       if (closed) return
@@ -100,22 +101,34 @@ export async function createParentRunner<R extends ParentRecord>(ctx: GatewayRou
       return
     }
     record.orchestration_ms += performance.now() - started
-    if (!terminal(record)) await save(record)
+    // One row write per step, whatever it started and read; a wake-up that found nothing new writes none.
+    if (changed && !terminal(record)) await save(record)
   }
 
   async function startChild(record: R, task: ChildTask): Promise<Operation> {
-    const result = await ctx.invoke(task.fn, {
-      input: task.input,
-      idempotency_key: `${record.operation_id}:${task.key}`,
-      parent_operation_id: record.operation_id,
-      metadata: { parent_kind: spec.kind, task: task.key, ...task.metadata },
-    })
+    const result = await ctx.invoke(
+      task.fn,
+      {
+        input: task.input,
+        idempotency_key: `${record.operation_id}:${task.key}`,
+        parent_operation_id: record.operation_id,
+        metadata: { parent_kind: spec.kind, task: task.key, ...task.metadata },
+      },
+      // The kind admitted these inputs when it accepted the parent (strategy, data, the function's
+      // schema); the packs' checks would read storage again per child (4.3 of 7.3 ms per fold in the
+      // walk-forward bench), and the host refuses what they would, failing the child with the same code.
+      { checks: false },
+    )
+    // Not written here but once at the end of the step: the child's operation row, with its key, is
+    // committed before invoke returns, and a gateway that stops before the step's write starts the
+    // same task again on restart (tasks() lists it until it is started) and gets this child back.
     record.children[task.key] = result.operation.operation_id
-    await save(record)
     return result.operation
   }
 
-  async function step(record: R) {
+  /** Reads what finished and starts what may start, until nothing more does; true when the record changed. */
+  async function step(record: R): Promise<boolean> {
+    let dirty = false
     for (;;) {
       let changed = false
       // Read the children that finished (a restarted gateway finds here what ended while it was down).
@@ -138,24 +151,30 @@ export async function createParentRunner<R extends ParentRecord>(ctx: GatewayRou
       }
       if (Object.keys(record.settled).length >= spec.total(record)) {
         await spec.complete(record)
-        if (terminal(record)) return
+        if (terminal(record)) return true
         record.status = 'completed'
         record.completed_at = new Date().toISOString()
         await save(record)
         finish(record)
-        return
+        return true
       }
       const limit = spec.parallel(record) ?? hostSlots(ctx)
       let running = Object.keys(record.children).filter((k) => !(k in record.settled)).length
-      for (const task of spec.tasks(record)) {
+      // Pulled only while a slot is free: a parent at its limit builds no task.
+      const tasks = spec.tasks(record)[Symbol.iterator]()
+      while (running < limit && !closed && !terminal(record)) {
+        const next = tasks.next()
+        if (next.done) break
+        const task = next.value
         if (task.key in record.children) continue
-        if (running >= limit || closed || terminal(record)) break
         const op = await startChild(record, task)
+        dirty = true
         running++
         if (isDone(op)) changed = true
         else follow(record, op.operation_id)
       }
-      if (!changed) return
+      if (!changed) return dirty
+      dirty = true
     }
   }
 

@@ -103,26 +103,24 @@ export async function createSweeps(ctx: GatewayRouteContext) {
     // A backtest whose training failed never starts: it is not waited for.
     total: (r) => r.trainings.length + r.backtests.filter((bt) => !trainingOf(r, bt)?.error).length,
     parallel: (r) => r.request.max_parallel,
-    tasks(r) {
-      const out: ChildTask[] = []
+    *tasks(r): Generator<ChildTask> {
       for (const bt of r.backtests) {
         const model = bt.training ? trainingOf(r, bt)!.result?.model_path : r.request.backtest.model_path
         if (model)
-          out.push({
+          yield {
             key: bt.key,
             fn: TRADING_FUNCTIONS.backtest,
             input: { ...r.backtest_input, model_path: model, parameter_sets: bt.sets.map((s) => ({ name: s.name, ...s.params })) },
             metadata: { sweep: r.operation_id, runs: bt.sets.length },
-          })
+          }
       }
       for (const t of r.trainings)
-        out.push({
+        yield {
           key: t.key,
           fn: TRADING_FUNCTIONS.train,
           input: { ...r.train_input, strategy_yaml: t.strategy_yaml },
           metadata: { sweep: r.operation_id, run: t.name },
-        })
-      return out
+        }
     },
     settle(r, key, op) {
       const training = r.trainings.find((t) => t.key === key)

@@ -78,26 +78,24 @@ export async function createWalkForwards(ctx: GatewayRouteContext) {
     // A fold skipped when planned starts nothing; one whose backtest found no bars settled both its children.
     total: (r) => r.folds.filter((f) => f.skipped?.phase !== 'plan').length * 2,
     parallel: (r) => r.request.max_parallel,
-    tasks(r) {
-      const out: ChildTask[] = []
+    *tasks(r): Generator<ChildTask> {
       // A fold whose model is ready goes first: results come in fold order and each model is tested soon after it exists.
       for (const f of r.folds)
         if (f.training && !f.skipped)
-          out.push({
+          yield {
             key: taskKey(f.fold, 'backtest'),
             fn: TRADING_FUNCTIONS.backtest,
             input: { ...r.backtest_input, model_path: f.training.model_path, start_date: f.test.start, end_date: f.test.end },
             metadata: { walkforward: r.operation_id, fold: f.fold, phase: 'backtest' },
-          })
+          }
       for (const f of r.folds)
         if (!f.skipped)
-          out.push({
+          yield {
             key: taskKey(f.fold, 'train'),
             fn: TRADING_FUNCTIONS.train,
             input: { ...r.train_input, start_date: f.train.start, end_date: f.train.end },
             metadata: { walkforward: r.operation_id, fold: f.fold, phase: 'train' },
-          })
-      return out
+          }
     },
     settle(r, key, op) {
       const { fold, phase } = parseKey(key)

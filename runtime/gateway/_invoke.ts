@@ -33,8 +33,20 @@ export interface InvokeRequest {
   parent_operation_id?: string
 }
 
+/** What an in-process caller adds to a request; nothing an HTTP body can set. */
+export interface InvokeOptions {
+  /** Aborted when the caller goes away (ends a wait_seconds wait). */
+  signal?: AbortSignal
+  /**
+   * false: the packs' invoke checks are skipped, for a caller that admitted this input itself (a
+   * fan-out parent whose request was checked when it was accepted). They are an early answer only:
+   * the host validates the input again and fails the operation with the same code.
+   */
+  checks?: boolean
+}
+
 /** Resolves `name[@version|alias]`, validates the input, accepts (durably) and waits up to `wait_seconds`. */
-export type Invoker = (name: string, request: InvokeRequest, signal?: AbortSignal) => Promise<InvokeResult>
+export type Invoker = (name: string, request: InvokeRequest, options?: InvokeOptions) => Promise<InvokeResult>
 
 export interface InvokeResult {
   statusCode: 200 | 202
@@ -117,7 +129,8 @@ export function createInvoker(deps: {
 }): Invoker {
   const { options, functions, operations, workers, dispatcher } = deps
 
-  return async function invoke(name: string, request: InvokeRequest, signal?: AbortSignal): Promise<InvokeResult> {
+  return async function invoke(name: string, request: InvokeRequest, call: InvokeOptions = {}): Promise<InvokeResult> {
+    const { signal } = call
     if (!INVOKE_NAME.test(name)) bad('name', `"${name}" is not a function name (name, name@<version> or name@<alias>)`)
     const spec = request.version !== undefined && !name.includes('@') ? `${name}@${request.version}` : name
     const wait = Math.min(request.wait_seconds ?? 0, options.queue.maxWaitSeconds) * 1000
@@ -144,11 +157,14 @@ export function createInvoker(deps: {
     const fn = await functions.resolve(spec)
     const input = request.input ?? {}
     deps.validateInput(fn.sha256, fn.manifest.input_schema, input, `${fn.name}@${fn.version}`)
-    const checked = await deps.checks.run(input, {
-      function: { name: fn.name, version: fn.version, manifest: fn.manifest },
-      storage: deps.storage,
-      signal,
-    })
+    const checked =
+      call.checks === false
+        ? []
+        : await deps.checks.run(input, {
+            function: { name: fn.name, version: fn.version, manifest: fn.manifest },
+            storage: deps.storage,
+            signal,
+          })
     const placement = placementFor(fn, request)
 
     if (request.queue === false && !placeOperation(workers.views, placement)) {

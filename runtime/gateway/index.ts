@@ -36,7 +36,7 @@ export { readBodyBytes, readJsonBody, sendGatewayError } from './_http.ts'
 // The list envelope {data, total_count, limit, offset} and the query helpers of every list route.
 export { listPage, pageOf, pageParams, type ListPage, type PageParams } from './_list.ts'
 export { pageQueryShape, readQuery } from './_query.ts'
-export { checkInvokeRequest, type InvokeRequest, type InvokeResult } from './_invoke.ts'
+export { checkInvokeRequest, type InvokeOptions, type InvokeRequest, type InvokeResult } from './_invoke.ts'
 export { cancelOperationTree } from './_cancel.ts'
 // Gateway-side checks of a function's input that a JSON Schema cannot express (registered by packs).
 export { defineInvokeCheck, type InvokeCheck, type InvokeCheckContext, type InvokeCheckDefinition } from './_invoke-checks.ts'

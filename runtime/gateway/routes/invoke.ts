@@ -38,7 +38,7 @@ export default defineGatewayRoutes((router, ctx) => {
         })
         signal = abort.signal
       }
-      const result = await ctx.invoke(name, body, signal)
+      const result = await ctx.invoke(name, body, { signal })
       setResponseStatus(event, result.statusCode)
       return result.warnings.length ? { ...result.operation, warnings: result.warnings } : result.operation
     }),

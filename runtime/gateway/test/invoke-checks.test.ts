@@ -58,6 +58,21 @@ describe('invoke checks', () => {
     expect(r.body.warnings?.join(' ')).toMatch(/could not check this input for echo \(check bug\); the host will/)
   })
 
+  it('an in-process caller that admitted the input itself skips them ({ checks: false }); the schema still applies', async () => {
+    const before = seen.length
+    const invoker = g.gateway.services.invoke
+    const r = await invoker('echo', { input: { message: 'refuse' } }, { checks: false })
+    expect(r.statusCode).toBe(202)
+    expect(r.operation).toMatchObject({ status: 'pending', input: { message: 'refuse' } })
+    expect(seen.length).toBe(before)
+    await expect(invoker('echo', { input: { message: 'refuse', extra: 1 } }, { checks: false })).rejects.toMatchObject({
+      code: 'INPUT_INVALID',
+    })
+    // Without the option the same input is refused, as over HTTP.
+    await expect(invoker('echo', { input: { message: 'refuse' } })).rejects.toMatchObject({ code: 'INPUT_INVALID' })
+    expect(seen.length).toBe(before + 1)
+  })
+
   it('runs only for its function', async () => {
     const before = seen.length
     expect((await invoke('strict', { symbol: 'refuse' })).status).toBe(202)
