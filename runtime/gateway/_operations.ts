@@ -2,7 +2,7 @@ import type { HostEvent, Operation, OperationErrorInfo } from '../protocol/index
 import { KtrdrError, errorInfo } from '../protocol/index.ts'
 import { createPendingQueue } from '../scheduler/index.ts'
 import type { GatewayHooks } from './_hooks.ts'
-import { createOperationId, emptyProgress, isTerminal, normalizeError, normalizeProgress } from './_operation-shape.ts'
+import { createOperationId, emptyProgress, isOperationIdTaken, isTerminal, normalizeError, normalizeProgress } from './_operation-shape.ts'
 import { createOperationWatchers } from './_watchers.ts'
 import type { OperationListFilter, OperationStore, StoredOperation } from './_store.ts'
 import type { DispatchPlan } from './_types.ts'
@@ -196,17 +196,26 @@ export function createOperationsService(store: OperationStore, hooks: GatewayHoo
         parent_operation_id: input.parentOperationId ?? null,
       }
       const s: StoredOperation = { op, plan: input.plan, seq: ++seq, lastEventSeq: 0 }
-      try {
-        await store.insertBatched(s)
-      } catch (error) {
-        if (input.idempotencyKey && /UNIQUE/.test(String(error))) {
-          throw new KtrdrError({
-            code: 'IDEMPOTENCY_KEY_BUSY',
-            message: `idempotency_key "${input.idempotencyKey}" is being used by a concurrent request: retry to get its operation`,
-            cause: error,
-          })
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await store.insertBatched(s)
+          break
+        } catch (error) {
+          // Drawn by another gateway process in the same second (a restart, the standby taking
+          // over): nothing was stored under it, so a new id.
+          if (isOperationIdTaken(error) && attempt < 3) {
+            op.operation_id = createOperationId(op.operation_type, now)
+            continue
+          }
+          if (input.idempotencyKey && !isOperationIdTaken(error) && /UNIQUE|unique constraint/.test(String(error))) {
+            throw new KtrdrError({
+              code: 'IDEMPOTENCY_KEY_BUSY',
+              message: `idempotency_key "${input.idempotencyKey}" is being used by a concurrent request: retry to get its operation`,
+              cause: error,
+            })
+          }
+          throw error
         }
-        throw error
       }
       live.set(op.operation_id, s)
       enqueue(s)

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Operation } from '../../protocol/index.ts'
+import { isOperationIdTaken } from '../_operation-shape.ts'
 import { createOperationStore, type StoredOperation } from '../_store.ts'
 import type { TestBackend } from './_backends.ts'
 import { startFakeHost, startTestGateway, until, type TestGateway } from '../../../test/kit/index.ts'
@@ -97,6 +98,26 @@ export function describeOperationStore(backend: TestBackend) {
       expect((await store.list({ status: ['failed'], limit: 10, offset: 0 })).total).toBe(1)
       expect(await store.purgeFinished('2100-01-01T00:00:00.000Z')).toBe(2)
       expect((await store.list({ limit: 10, offset: 0 })).items.map((o) => o.operation_id)).toEqual(['op_test_3'])
+    })
+
+    it('refuses a taken operation id with an error the invoker recognises (and draws again on), a taken idempotency key with another', async () => {
+      const { open } = await backend.fresh(await tempDir())
+      const db = await open()
+      cleanups.unshift(() => db.close())
+      const store = await createOperationStore(db)
+      await store.insertBatched(stored(1, { idempotency_key: 'key-1' }))
+      const sameId = await store.insertBatched(stored(1)).then(
+        () => null,
+        (error: unknown) => error,
+      )
+      expect(sameId, 'a second row with the same id').not.toBeNull()
+      expect(isOperationIdTaken(sameId)).toBe(true)
+      const sameKey = await store.insertBatched(stored(2, { idempotency_key: 'key-1' })).then(
+        () => null,
+        (error: unknown) => error,
+      )
+      expect(sameKey, 'a second row with the same idempotency key').not.toBeNull()
+      expect(isOperationIdTaken(sameKey)).toBe(false)
     })
 
     it('lists the children of a parent (parent_operation_id, read from the JSON) through its expression index', async () => {
