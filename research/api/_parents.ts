@@ -1,26 +1,13 @@
 import { createEventStream, defineEventHandler, getRouterParam, setResponseStatus, type H3Event } from 'h3'
 import { z } from 'zod'
-import {
-  listPage,
-  pageQueryShape,
-  readJsonBody,
-  readQuery,
-  type GatewayRouteContext,
-  type GatewayRouter,
-} from '../../runtime/gateway/index.ts'
-import { KtrdrError } from '../../trading/index.ts'
+import { listPage, readJsonBody, readQuery, type GatewayRouteContext, type GatewayRouter } from '../../runtime/gateway/index.ts'
 import type { ParentRecord, ParentStatus } from '../parents/runner.ts'
+import { statusFilter, statusListQuery } from './_status-query.ts'
 
 const STATUSES: ParentStatus[] = ['pending', 'running', 'completed', 'failed', 'cancelled']
 const TERMINAL = new Set<ParentStatus>(['completed', 'failed', 'cancelled'])
 
-const listQuery = z.object({
-  status: z
-    .string()
-    .optional()
-    .describe(`One of ${STATUSES.join(', ')}; comma-separated for several`),
-  ...pageQueryShape({ limit: 50, maxLimit: 1000 }),
-})
+const listQuery = statusListQuery(STATUSES)
 
 /** What a kind of fan-out parent gives its routes. */
 export interface ParentEngine<R extends ParentRecord> {
@@ -73,14 +60,7 @@ export function parentRoutes<R extends ParentRecord>(
     defineEventHandler(async (event) => {
       const e = await engine
       const q = readQuery(event, listQuery)
-      const status = q.status ? (q.status.toLowerCase().split(',') as ParentStatus[]) : undefined
-      for (const s of status ?? [])
-        if (!STATUSES.includes(s))
-          throw new KtrdrError({
-            code: 'BAD_REQUEST',
-            message: `status must be one of ${STATUSES.join(', ')}`,
-            details: { field: 'status' },
-          })
+      const status = statusFilter(q.status, STATUSES)
       const page = { limit: q.limit, offset: q.offset }
       const { items, total } = await e.list({ status, ...page })
       return {

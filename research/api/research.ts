@@ -6,18 +6,13 @@ import { createResearchLoops, type ResearchLoops } from '../loop/loop.ts'
 import { resolveResearchOptions } from '../loop/options.ts'
 import { parseResearchRequest } from '../loop/_request.ts'
 import type { LoopRecord, LoopStatus } from '../loop/_types.ts'
+import { statusFilter, statusListQuery } from './_status-query.ts'
 
 const STATUSES: LoopStatus[] = ['pending', 'running', 'completed', 'failed', 'cancelled']
 const HYPOTHESIS_STATUSES = ['untested', 'supported', 'refuted'] as const
 
 // Queries of the list routes (validated with them; the OpenAPI document shows them).
-const loopsQuery = z.object({
-  status: z
-    .string()
-    .optional()
-    .describe(`One of ${STATUSES.join(', ')}; comma-separated for several`),
-  ...pageQueryShape({ limit: 50, maxLimit: 1000 }),
-})
+const loopsQuery = statusListQuery(STATUSES)
 // A bound like invoke's wait_seconds (queue.maxWaitSeconds), so a client cannot hold a request forever.
 const loopQuery = (maxWaitSeconds: number) =>
   z.object({
@@ -75,14 +70,7 @@ export default defineGatewayRoutes((router, ctx) => {
     defineEventHandler(async (event) => {
       const engine = await loops
       const q = readQuery(event, loopsQuery)
-      const status = q.status ? (q.status.toLowerCase().split(',') as LoopStatus[]) : undefined
-      for (const s of status ?? [])
-        if (!STATUSES.includes(s))
-          throw new KtrdrError({
-            code: 'BAD_REQUEST',
-            message: `status must be one of ${STATUSES.join(', ')}`,
-            details: { field: 'status' },
-          })
+      const status = statusFilter(q.status, STATUSES)
       const page = { limit: q.limit, offset: q.offset }
       const { items, total } = await engine.list({ status, ...page })
       return { success: true, ...listPage(await Promise.all(items.map((l) => view(engine, l))), total, page) }

@@ -403,3 +403,20 @@ describe('GET /api/v1/timeframes and /api/v1/symbols', () => {
     })
   })
 })
+
+describe('lists of sweeps, walk-forwards and research loops', () => {
+  it('filter by comma-separated statuses, any case; an unknown one is a 400 naming the allowed ones', async () => {
+    for (const path of ['/api/v1/sweeps', '/api/v1/walkforward', '/api/v1/research']) {
+      const ok = await g.api(`${path}?status=Running,FAILED`)
+      expect(ok.status, path).toBe(200)
+      expect(ok.body.data, path).toEqual([])
+      const bad = await g.api(`${path}?status=running,finished`)
+      expect(bad.status, path).toBe(400)
+      expect(bad.body, path).toMatchObject({
+        code: 'BAD_REQUEST',
+        message: 'status must be one of pending, running, completed, failed, cancelled',
+        details: { field: 'status' },
+      })
+    }
+  })
+})
