@@ -14,8 +14,9 @@ export interface WalkForwardBackend {
   fresh(): Promise<GatewayServerConfig>
 }
 
-// 2020-01-01 … 2020-03-31 with 30 days of training and 15 of testing, moving 15 days: four folds.
-const BODY = {
+// 2020-01-01 … 2020-03-31 with 30 days of training and 15 of testing, moving 15 days: four folds
+// (eight children).
+export const FOUR_FOLDS = {
   strategy: 'regime_momentum',
   start_date: '2020-01-01',
   end_date: '2020-03-31',
@@ -23,6 +24,7 @@ const BODY = {
   test_window: '15d',
   epochs: 2,
 }
+const BODY = FOUR_FOLDS
 const TEST_STARTS = ['2020-01-31', '2020-02-15', '2020-03-01', '2020-03-16']
 const RETURNS: Record<string, number> = { '2020-01-31': 10, '2020-02-15': -5, '2020-03-01': 4, '2020-03-16': 2 }
 

@@ -5,15 +5,9 @@ import { afterEach, describe, expect, it } from 'vitest'
 import type { Operation } from '../../../runtime/protocol/index.ts'
 import { until } from '../../../test/kit/index.ts'
 import { startFakeTrainingHost, startWalkForwardGateway } from '../../parents/test/_fake-cluster.ts'
+import { FOUR_FOLDS } from './_walkforward-cases.ts'
 
-// Four folds (30 days of training, 15 of testing, moving 15 days): eight children.
-const BODY = {
-  strategy: 'regime_momentum',
-  start_date: '2020-01-01',
-  end_date: '2020-03-31',
-  train_window: '30d',
-  test_window: '15d',
-}
+const BODY = FOUR_FOLDS
 
 const cleanups: Array<() => Promise<unknown> | unknown> = []
 afterEach(async () => {
