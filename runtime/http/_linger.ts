@@ -21,8 +21,8 @@ const MAX_DRAIN_BYTES = 256 * 1024
  */
 export function closeAfterAnswer(req: IncomingMessage, res: ServerResponse): void {
   if (req.complete || res.headersSent) return
-  const length = Number(req.headers['content-length'])
-  if (req.headers['transfer-encoding'] === undefined && Number.isFinite(length) && length <= MAX_DRAIN_BYTES) return
+  // No body (a GET: no length, not chunked) or a short one: nothing to stop.
+  if (req.headers['transfer-encoding'] === undefined && Number(req.headers['content-length'] ?? 0) <= MAX_DRAIN_BYTES) return
   res.setHeader('connection', 'close')
   // With `connection: close` node ends the socket itself once the answer is written, through
   // destroySoon: replaced on this socket only by the lingering close above.
