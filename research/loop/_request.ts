@@ -1,21 +1,18 @@
-import { KtrdrError, LLM_SEED_MAX, randomLlmSeed } from '../../trading/index.ts'
+import { LLM_SEED_MAX, STRATEGY_NAME_RE, randomLlmSeed } from '../../trading/index.ts'
+import { badField } from '../parents/_body.ts'
+import { day } from '../parents/_request.ts'
 import type { ResolvedResearchOptions } from './options.ts'
 import type { ResearchRequest } from './_types.ts'
 
-const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$/
 const MODEL_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
-const DATE_RE = /^\d{4}-\d{2}-\d{2}$/
 const KNOWN = ['brief', 'strategy', 'model', 'seed', 'bypass_gates', 'constraints', 'training', 'backtest']
 
-export function badField(field: string, message: string, code: 'BAD_REQUEST' | 'BACKTEST_IN_SAMPLE' = 'BAD_REQUEST'): never {
-  throw new KtrdrError({ code, message: `${field}: ${message}`, details: { field } })
-}
-
+/** A calendar day, as the sweeps and walk-forwards take it: `2021-02-30` is refused, not read as March 2. */
 function date(value: unknown, field: string): string | null {
   if (value === undefined || value === null) return null
-  if (typeof value !== 'string' || !DATE_RE.test(value) || Number.isNaN(Date.parse(`${value}T00:00:00Z`)))
-    badField(field, `must be a date YYYY-MM-DD, got ${JSON.stringify(value)}`)
-  return value
+  const parsed = day.safeParse(value)
+  if (!parsed.success) badField(field, `${parsed.error.issues[0]?.message ?? 'must be a date YYYY-MM-DD'}, got ${JSON.stringify(value)}`)
+  return parsed.data
 }
 
 function object(value: unknown, field: string, keys: string[]): Record<string, unknown> | null {
@@ -46,7 +43,7 @@ export function parseResearchRequest(body: unknown, options: ResolvedResearchOpt
     if (!brief) badField('brief', 'must not be empty')
     if (brief.length > 4000) badField('brief', `is ${brief.length} characters; at most 4000`)
   }
-  if (hasStrategy && (typeof b.strategy !== 'string' || !NAME_RE.test(b.strategy)))
+  if (hasStrategy && (typeof b.strategy !== 'string' || !STRATEGY_NAME_RE.test(b.strategy)))
     badField('strategy', 'must be a strategy name (letters, digits, "_", ".", "-"; at most 100)')
   if (b.model !== undefined && (typeof b.model !== 'string' || !MODEL_RE.test(b.model)))
     badField('model', 'must be a model name (letters, digits, ".", "_", "-")')

@@ -236,6 +236,9 @@ export function describeResearchLoop(backend: LoopBackend) {
         [{ brief: 'x', bypass_gates: 'yes' }, 400, 'bypass_gates'],
         [{ brief: 'x', training: { epochs: 0 } }, 400, 'training.epochs'],
         [{ brief: 'x', training: { end_date: '2021-13-01' } }, 400, 'training.end_date'],
+        // A day the calendar does not have was read as the next month's (2021-03-02) before.
+        [{ brief: 'x', training: { end_date: '2021-02-30' } }, 400, 'training.end_date'],
+        [{ brief: 'x', backtest: { start_date: '2021-04-31' } }, 400, 'backtest.start_date'],
         [{ brief: 'x', training: { end_date: '2021-06-30' }, backtest: { start_date: '2021-06-30' } }, 422, 'backtest.start_date'],
         [{ strategy: 'regime_momentum', constraints: {} }, 400, 'constraints'],
         [{ brief: 'x', extra: 1 }, 400, 'extra'],
