@@ -32,9 +32,15 @@ export function formatIsoSeconds(ms: number): string {
   return `${cachedPrefix}${pad(Math.floor(rest / 3600))}:${pad(Math.floor(rest / 60) % 60)}:${pad(rest % 60)}Z`
 }
 
+function daysInMonth(y: number, mo: number): number {
+  if (mo === 2) return y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0) ? 29 : 28
+  return mo === 4 || mo === 6 || mo === 9 || mo === 11 ? 30 : 31
+}
+
 /**
  * Parses an ISO-like timestamp from bytes [start, end): `YYYY-MM-DD`, then optional
- * `T`/space `HH:MM[:SS[.fff]]`, then optional `Z` or `±HH[:MM]`. Returns NaN when malformed.
+ * `T`/space `HH:MM[:SS[.fff]]`, then optional `Z` or `±HH[:MM]`. Returns NaN when malformed, or for a day
+ * its month does not have.
  */
 export function parseIsoBytes(buf: Uint8Array, start: number, end: number): number {
   if (end - start < 10) return Number.NaN
@@ -42,6 +48,8 @@ export function parseIsoBytes(buf: Uint8Array, start: number, end: number): numb
   const mo = d2(buf, start + 5)
   const d = d2(buf, start + 8)
   if (y < 0 || buf[start + 4] !== 45 || buf[start + 7] !== 45 || mo < 1 || mo > 12 || d < 1 || d > 31) return Number.NaN
+  // 2021-02-30 is no day: daysFromCivil would read it as March 2 (checked only past the 28th).
+  if (d > 28 && d > daysInMonth(y, mo)) return Number.NaN
   let ms = daysFromCivil(y, mo, d) * DAY_MS
   let i = start + 10
   if (i >= end) return ms

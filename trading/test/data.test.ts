@@ -35,6 +35,15 @@ describe('CSV codec', () => {
     }
   })
 
+  it('refuses a day its month does not have instead of reading it as the next month', () => {
+    const rows = ['2000-02-29', '2020-02-29', '2021-02-29', '2021-04-31', '2100-02-29'].map((d) => `${d}T00:00:00Z,1,2,0.5,1.5,10`)
+    const r = parseOhlcvCsv(`timestamp,open,high,low,close,volume\n${rows.join('\n')}\n`)
+    // 2000 and 2020 are leap years, 2100 is not; 2021-02-29 would have been read as March 1.
+    expect(Array.from(r.series.time)).toEqual([Date.UTC(2000, 1, 29), Date.UTC(2020, 1, 29)])
+    expect(r.issues.map((i) => i.line)).toEqual([4, 5, 6])
+    expect(r.issues.every((i) => /timestamp/.test(i.message))).toBe(true)
+  })
+
   it('reads columns by header name in any order', () => {
     const r = parseOhlcvCsv('timestamp,close,volume,open,low,high\n2024-01-02T00:00:00Z,1.5,10,1,0.5,2\n')
     expect([r.series.open[0], r.series.high[0], r.series.low[0], r.series.close[0], r.series.volume[0]]).toEqual([1, 2, 0.5, 1.5, 10])

@@ -73,6 +73,21 @@ describe('train, checked before the 202', () => {
     )
     expect(body.details?.field).toBe('start_date')
     await refused('train', { strategy_name: 'v3_minimal', end_date: 'soon' }, 400, 'DATA_INVALID_DATE', /end_date "soon" is not a date/)
+    // A day its month lacks was read as the next month's (2021-02-30 → March 2) and trained on.
+    await refused(
+      'train',
+      { strategy_name: 'v3_minimal', end_date: '2021-02-30' },
+      400,
+      'DATA_INVALID_DATE',
+      /end_date "2021-02-30" is not a date/,
+    )
+    await refused(
+      'backtest',
+      { strategy_name: 'v3_minimal', start_date: '2100-02-29' },
+      400,
+      'DATA_INVALID_DATE',
+      /start_date "2100-02-29"/,
+    )
     // A date-only end covers its whole day: the same day as start is a valid one-day window.
     expect(
       (await invoke('train', { strategy_name: 'v3_minimal', start_date: '2024-01-31T12:00:00Z', end_date: '2024-01-31' })).status,
