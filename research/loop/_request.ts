@@ -10,8 +10,8 @@ const KNOWN = ['brief', 'strategy', 'model', 'seed', 'bypass_gates', 'constraint
 /** A calendar day, as the sweeps and walk-forwards take it: `2021-02-30` is refused, not read as March 2. */
 function date(value: unknown, field: string): string | null {
   if (value === undefined || value === null) return null
-  const parsed = day.safeParse(value)
-  if (!parsed.success) badField(field, `${parsed.error.issues[0]?.message ?? 'must be a date YYYY-MM-DD'}, got ${JSON.stringify(value)}`)
+  const parsed = typeof value === 'string' ? day.safeParse(value) : null
+  if (!parsed?.success) badField(field, `${parsed?.error.issues[0]?.message ?? 'must be a date YYYY-MM-DD'}, got ${JSON.stringify(value)}`)
   return parsed.data
 }
 
