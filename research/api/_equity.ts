@@ -1,5 +1,5 @@
-import { createLineSplitter } from './_lines.ts'
 import { KtrdrError } from '../../trading/index.ts'
+import { createLineSplitter } from './_lines.ts'
 
 /** A backtest run's equity.csv (`timestamp,price,portfolio_value,position`) as columns; time in epoch seconds. */
 export interface EquityColumns {

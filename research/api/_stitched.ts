@@ -1,10 +1,10 @@
-import { createLineSplitter } from './_lines.ts'
 import { createReadStream } from 'node:fs'
 import type { GatewayRouteContext } from '../../runtime/gateway/index.ts'
 import { resolveLocalPath } from '../../storage/index.ts'
 import { KtrdrError } from '../../trading/index.ts'
 import { decimateTogether, pick } from './_decimate.ts'
 import { doubled, parseUtc } from './_equity.ts'
+import { createLineSplitter } from './_lines.ts'
 
 // The stitched out-of-sample curve of a walk-forward, one symbol of it, as the dashboard draws it:
 // read from the walk-forward's equity.csv chunk by chunk and decimated server-side like a backtest's

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { STRATEGY_NAME_RE, TIMEFRAMES } from '../../trading/index.ts'
+import { STRATEGY_NAME_RE, TIMEFRAMES, parseDateInput } from '../../trading/index.ts'
 import { badField } from './_body.ts'
 
 // The fields every parent operation (sweep, walk-forward) takes with the same meaning: one schema
@@ -19,9 +19,8 @@ export const timeframe = z.enum(TIMEFRAMES)
 export const day = z
   .string()
   .regex(DAY_RE, 'must be a date YYYY-MM-DD')
-  .refine((v) => !Number.isNaN(Date.parse(`${v}T00:00:00Z`)) && new Date(`${v}T00:00:00Z`).toISOString().startsWith(v), {
-    message: 'is not a calendar date',
-  })
+  // The data parser's own reading of a day (it refuses a day its month lacks), as the children get it.
+  .refine((v) => !Number.isNaN(parseDateInput(v)), { message: 'is not a calendar date' })
 
 export const epochs = z.int().min(1).max(10_000)
 

@@ -27,9 +27,9 @@ export type NewParent<R extends ParentRecord> = Omit<R, keyof ParentRecord>
  * read once it finishes (pushed by the operation's watcher, nothing polls), and the row written once
  * per step (docs/decisions.md#one-parent-row-write-per-step); a restarted gateway reloads live
  * parents and goes on from what the rows say, so a finished child is never run again and a child
- * started after the last write is found again by its key rather than started twice. Cancel marks the parent, then cascades to its
- * live children; a child that fails in a way the kind cannot accept fails the parent, which cancels
- * the children still running.
+ * started after the last write is found again by its key rather than started twice. Cancel marks
+ * the parent, then cascades to its live children; a child that fails in a way the kind cannot
+ * accept fails the parent, which cancels the children still running.
  */
 export async function createParentRunner<R extends ParentRecord>(ctx: GatewayRouteContext, spec: ParentSpec<R>) {
   const store = await createParentStore<R>(ctx.database.sql, spec.kind)
