@@ -11,7 +11,8 @@ export interface FunctionContextOptions {
   storage: KtrdrStorage
   scratchDir: string
   onProgress?: (update: ProgressUpdate) => void
-  logger?: ConsolaInstance
+  /** `ctx.logger`, or a factory called on its first use (most invocations never log). */
+  logger?: ConsolaInstance | (() => ConsolaInstance)
   host?: Partial<FunctionContext['host']>
 }
 
@@ -20,6 +21,7 @@ const LOCAL_CAPABILITIES: WorkerCapabilities = { cores: 1, memory_gb: 1, gpu: fa
 /** Builds the `ctx` a function's run() receives; shared by the bundle executor and runFunctionInProcess. */
 export function createFunctionContext(options: FunctionContextOptions): FunctionContext {
   let scratchMade = false
+  let logger: ConsolaInstance | undefined
   const clamp = (n: number) => (Number.isFinite(n) ? Math.min(100, Math.max(0, n)) : 0)
   return {
     operationId: options.operationId,
@@ -32,7 +34,15 @@ export function createFunctionContext(options: FunctionContextOptions): Function
         context: update.context ?? {},
       })
     },
-    logger: options.logger ?? consola.withTag(options.operationId),
+    // Created on first use: a consola instance per invocation was ~10% of an executor's CPU per
+    // no-op call when 16 executors share 2 cores (bench/peers.bench.ts, docs/decisions.md).
+    get logger() {
+      if (!logger) {
+        const given = options.logger
+        logger = typeof given === 'function' ? given() : (given ?? consola.withTag(options.operationId))
+      }
+      return logger
+    },
     storage: options.storage,
     // Created on first use: most functions never touch it, and an eager mkdir per invocation
     // cost ~1 ms of the no-op path under load (CPU profile of bench/gateway.bench.ts).

@@ -73,11 +73,8 @@ async function invoke(fn: FunctionDefinition, message: InvokeMessage): Promise<v
       storage: await storage.storage,
       scratchDir: message.scratch_dir,
       host: message.host,
-      logger: createInvocationLogger(
-        message.operation_id,
-        message.log_level,
-        (line) => void send({ type: 'log', id: message.id, ...line }),
-      ),
+      logger: () =>
+        createInvocationLogger(message.operation_id, message.log_level, (line) => void send({ type: 'log', id: message.id, ...line })),
       onProgress(update) {
         pending = update
         flushTimer ??= setTimeout(flush, PROGRESS_FLUSH_MS)
