@@ -4,6 +4,7 @@
 // per-round ratios, reported as median [min–max].
 //   1. warm no-op, c=1: gateway → host vs the same host called directly (and BullMQ add + wait);
 //   2. warm no-op, c=16 throughput: the same three;
+//   (1 and 2 also for the same no-op declaring concurrency 16: one shared executor, as BullMQ's worker;)
 //   3. durable accepts (202 after commit / Queue.add): KTRDR_DB_SYNC=normal and full vs Redis AOF
 //      appendfsync always and everysec, c=16 throughput and c=1 latency, beside a bare node:http
 //      server answering 202 (the ceiling of any HTTP API on Node from this client).
@@ -19,7 +20,7 @@ import { pathToFileURL } from 'node:url'
 import type { BenchSection } from './_types.ts'
 import { redisUnavailable, startRedis, type RedisServer } from './_redis.ts'
 import type { DispatchRequest } from '../runtime/protocol/index.ts'
-import { buildEcho, publish, until } from '../test/kit/index.ts'
+import { buildEcho, buildFunction, publish, until } from '../test/kit/index.ts'
 import { freePort, REPO, spawnKtrdr, type KtrdrChild } from '../test/cluster/_cluster.ts'
 
 const ROUNDS = Number(process.env.KTRDR_BENCH_ROUNDS ?? 3)
@@ -154,7 +155,10 @@ export default async function run(): Promise<BenchSection[]> {
   const closers: Array<() => unknown> = []
   const load0 = loadavg()
   try {
-    const { archive, built } = await buildEcho(join(root, 'build'))
+    const [{ archive, built }, sharedBuild] = await Promise.all([
+      buildEcho(join(root, 'build')),
+      buildFunction(join(REPO, 'bench/fixtures/echo-c16'), join(root, 'build-c16')),
+    ])
     const redisSkip = redisUnavailable()
 
     // KTRDR: two gateways with a host each (call path: over the host channel, and over HTTP only),
@@ -173,6 +177,7 @@ export default async function run(): Promise<BenchSection[]> {
     ])
     children.push(gw.child, gwHttp.child, normal.child, full.child)
     const [version] = await Promise.all([gw, gwHttp, normal, full].map((g) => publish(g.url, 'echo', archive)))
+    const sharedVersion = await publish(gw.url, 'echo-c16', sharedBuild.archive)
     const startHost = async (gatewayUrl: string, home: string, channel: boolean) => {
       const port = await freePort()
       const child = spawnKtrdr(
@@ -204,28 +209,39 @@ export default async function run(): Promise<BenchSection[]> {
       bundle_key: (version as unknown as { bundle_key: string }).bundle_key,
       timeout_seconds: 60,
     }
+    const sharedRef = {
+      name: 'echo-c16',
+      version: sharedVersion.version,
+      sha256: sharedBuild.built.sha256,
+      bundle_key: (sharedVersion as unknown as { bundle_key: string }).bundle_key,
+      timeout_seconds: 60,
+    }
     const direct = poster(C)
     const viaGw = poster(C)
     const viaGwHttp = poster(C)
     const accepts = { normal: poster(C), full: poster(C) }
     closers.push(direct.close, viaGw.close, viaGwHttp.close, accepts.normal.close, accepts.full.close)
     let n = 0
+    const directCall = (fn: typeof ref): Call => async () => {
+      const req: DispatchRequest = {
+        operation_id: `op_bench_direct_${++n}`,
+        attempt: 1,
+        function: fn,
+        input: {},
+        deadline_ms: Date.now() + 60_000,
+      }
+      const r = await direct.post(`${hostUrl}/invocations?wait=1`, req)
+      if (r.status !== 200) throw new Error(`direct call failed: ${r.status} ${r.text}`)
+    }
+    const gatewayCall = (name: string): Call => async () => {
+      const r = await viaGw.post(`${gw.url}/api/v1/functions/${name}/invoke`, { input: {}, wait_seconds: 30 })
+      if (r.status !== 200 || !r.text.includes('"status":"completed"')) throw new Error(`gateway call failed: ${r.status} ${r.text}`)
+    }
     const calls: Record<string, Call> = {
-      direct: async () => {
-        const req: DispatchRequest = {
-          operation_id: `op_bench_direct_${++n}`,
-          attempt: 1,
-          function: ref,
-          input: {},
-          deadline_ms: Date.now() + 60_000,
-        }
-        const r = await direct.post(`${hostUrl}/invocations?wait=1`, req)
-        if (r.status !== 200) throw new Error(`direct call failed: ${r.status} ${r.text}`)
-      },
-      gateway: async () => {
-        const r = await viaGw.post(`${gw.url}/api/v1/functions/echo/invoke`, { input: {}, wait_seconds: 30 })
-        if (r.status !== 200 || !r.text.includes('"status":"completed"')) throw new Error(`gateway call failed: ${r.status} ${r.text}`)
-      },
+      direct: directCall(ref),
+      gateway: gatewayCall('echo'),
+      'direct shared': directCall(sharedRef),
+      'gateway shared': gatewayCall('echo-c16'),
       'gateway http': async () => {
         const r = await viaGwHttp.post(`${gwHttp.url}/api/v1/functions/echo/invoke`, { input: {}, wait_seconds: 30 })
         if (r.status !== 200 || !r.text.includes('"status":"completed"')) throw new Error(`gateway call failed: ${r.status} ${r.text}`)
@@ -310,6 +326,8 @@ export default async function run(): Promise<BenchSection[]> {
     const servers: Record<string, number[]> = {
       direct: [hostPid],
       gateway: [gw.child.proc.pid!, hostPid],
+      'direct shared': [hostPid],
+      'gateway shared': [gw.child.proc.pid!, hostPid],
       'gateway http': [gwHttp.child.proc.pid!, hostHttp.child.proc.pid!],
       'accept normal': [normal.child.proc.pid!],
       'accept full': [full.child.proc.pid!],
@@ -331,7 +349,7 @@ export default async function run(): Promise<BenchSection[]> {
       ;(cpu[k] ??= []).push({ server: (serverCpu / ops) * 1e6, client: (clientCpu / ops) * 1e6 })
       return value
     }
-    const callPath = ['direct', 'gateway', 'gateway http', 'bullmq'].filter(has)
+    const callPath = ['direct', 'gateway', 'gateway http', 'direct shared', 'gateway shared', 'bullmq'].filter(has)
     const acceptCases = ['accept normal', 'accept full', 'bullmq add always', 'bullmq add everysec', 'bare http'].filter(has)
     for (let round = 0; round < ROUNDS; round++) {
       // Alternate the order too, so no side always runs right after the same neighbour.
@@ -375,13 +393,20 @@ export default async function run(): Promise<BenchSection[]> {
           'added p99 ms': spread(perRound('gateway http', 'direct', sub, lat, 'p99')),
           goal: '',
         },
+        { ...latRow('direct shared', 'host called directly, the no-op declaring concurrency 16'), 'added p50 ms': '', 'added p99 ms': '', goal: '' },
+        {
+          ...latRow('gateway shared', 'through the gateway, the no-op declaring concurrency 16'),
+          'added p50 ms': spread(perRound('gateway shared', 'direct shared', sub, lat, 'p50')),
+          'added p99 ms': spread(perRound('gateway shared', 'direct shared', sub, lat, 'p99')),
+          goal: '',
+        },
         ...(has('bullmq')
           ? [{ ...latRow('bullmq', `${peerName}: Queue.add + job.waitUntilFinished`), 'added p50 ms': '', 'added p99 ms': '', goal: '' }]
           : []),
       ],
       notes: [
         `${ROUNDS} rounds of ${CALLS} sequential calls per side, sides alternating; median [min–max] over the rounds; added = gateway − direct per round. ${machine}.`,
-        'KTRDR: `ktrdr gateway` (SQLite, KTRDR_DB_SYNC=normal) and `ktrdr host` (16 slots) as child processes; the no-op is the echo bundle in a forked executor. The HTTP-only row is a second, identical gateway and host whose host does not open its channel; "added" compares both with the first host called directly. BullMQ: a Worker process (concurrency 16, processor returns the job data) on redis-server with AOF everysec.',
+        'KTRDR: `ktrdr gateway` (SQLite, KTRDR_DB_SYNC=normal) and `ktrdr host` (16 slots) as child processes; the no-op is the echo bundle in a forked executor, each invocation in an executor of its own (16 warm ones at c=16); "declaring concurrency 16" is the same echo as bench/fixtures/echo-c16, whose invocations share one executor (docs/architecture.md *Shared executors*), "added" against that function called directly. The HTTP-only row is a second, identical gateway and host whose host does not open its channel; "added" compares both with the first host called directly. BullMQ: a Worker process (concurrency 16, processor returns the job data) on redis-server with AOF everysec.',
         ...skipped,
       ],
     }
@@ -399,6 +424,8 @@ export default async function run(): Promise<BenchSection[]> {
     })
     const vsDirect = perRound('gateway', 'direct', div, tput)
     const vsBull = has('bullmq') ? perRound('gateway', 'bullmq', div, tput) : []
+    const sharedVsDirect = perRound('gateway shared', 'direct shared', div, tput)
+    const sharedVsBull = has('bullmq') ? perRound('gateway shared', 'bullmq', div, tput) : []
     const s2: BenchSection = {
       title: 'Peers: warm no-op throughput, c=16',
       rows: [
@@ -433,6 +460,20 @@ export default async function run(): Promise<BenchSection[]> {
           ...cpuCols('gateway'),
           'gateway ÷ this': '',
           goal: `${median(vsDirect) >= 0.8 ? 'met' : 'not met'} vs direct${has('bullmq') ? `, ${median(vsBull) >= 1 ? 'met' : 'not met'} vs BullMQ` : ''}`,
+        },
+        {
+          case: 'host called directly, the no-op declaring concurrency 16 (one shared executor)',
+          'req/s': spread(tput['direct shared']!, 0),
+          ...cpuCols('direct shared'),
+          'gateway ÷ this': spread(sharedVsDirect),
+          goal: '≥ 0.8',
+        },
+        {
+          case: 'through the gateway, the no-op declaring concurrency 16',
+          'req/s': spread(tput['gateway shared']!, 0),
+          ...cpuCols('gateway shared'),
+          'gateway ÷ this': '',
+          goal: `${median(sharedVsDirect) >= 0.8 ? 'met' : 'not met'} vs direct${has('bullmq') ? `; ${spread(sharedVsBull)}× BullMQ, ${median(sharedVsBull) >= 1 ? 'met' : 'not met'}` : ''}`,
         },
       ],
       notes: [

@@ -19,6 +19,8 @@ export interface FunctionDescriptionView {
   placement: FunctionManifest['placement']
   timeout_seconds: number
   max_attempts: number
+  /** Invocations one executor runs at once (1: each its own process). */
+  concurrency: number
   storage: FunctionManifest['storage'] | null
   env: string[]
   source_sha256: string | null
@@ -61,6 +63,7 @@ export function describeView(fn: FunctionRecord, ref?: string): FunctionDescript
     placement: m.placement,
     timeout_seconds: m.timeout_seconds,
     max_attempts: m.max_attempts,
+    concurrency: m.concurrency ?? 1,
     storage: m.storage ?? null,
     env: m.env ?? [],
     source_sha256: m.source_sha256 ?? null,
@@ -154,7 +157,7 @@ export function formatDescription(v: FunctionDescriptionView): string {
     `${v.name}@${v.version}  ${v.description}`,
     `  operation type  ${v.operation_type}`,
     `  placement       ${placementText(v.placement)}`,
-    `  limits          timeout ${v.timeout_seconds} s, up to ${v.max_attempts} attempt${v.max_attempts === 1 ? '' : 's'}`,
+    `  limits          timeout ${v.timeout_seconds} s, up to ${v.max_attempts} attempt${v.max_attempts === 1 ? '' : 's'}${v.concurrency > 1 ? `, up to ${v.concurrency} invocations per executor` : ''}`,
     `  storage         ${storage || 'none'}`,
     `  env             ${v.env.join(', ') || 'none'}`,
     `  aliases         ${v.aliases.map((a) => `${a.alias}→${a.routes.map((r) => (a.routes.length > 1 ? `${r.version}(${r.weight})` : r.version)).join('+')}`).join('  ')}`,

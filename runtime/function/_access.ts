@@ -1,4 +1,4 @@
-import { MOUNT_NAMES, type MountName } from '../protocol/index.ts'
+import { MAX_CONCURRENCY, MOUNT_NAMES, type MountName } from '../protocol/index.ts'
 import { KtrdrError } from '../protocol/index.ts'
 
 /** How a function may use one storage mount: `'read'`, `'write'` (read and write), or either limited to key prefixes. */
@@ -63,4 +63,14 @@ export function normalizeStorageAccess(access: unknown, where: string): StorageS
 
 function declarationError(message: string) {
   return new KtrdrError({ code: 'FUNCTION_DECLARATION_INVALID', message })
+}
+
+/** `concurrency` in a definition: a whole number from 1 to MAX_CONCURRENCY (1 when missing). */
+export function checkConcurrency(value: unknown, where: string): number {
+  if (value === undefined) return 1
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_CONCURRENCY)
+    throw declarationError(
+      `${where}: concurrency must be a whole number from 1 to ${MAX_CONCURRENCY} (invocations one executor runs at once), not ${JSON.stringify(value)}`,
+    )
+  return value
 }

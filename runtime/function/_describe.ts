@@ -1,11 +1,20 @@
 import { z } from 'zod'
 import type { FunctionManifest } from '../protocol/index.ts'
 import type { FunctionDefinition } from './define.ts'
-import { checkDeclaredEnv, normalizeStorageAccess } from './_access.ts'
+import { checkConcurrency, checkDeclaredEnv, normalizeStorageAccess } from './_access.ts'
 
 export type FunctionDescription = Pick<
   FunctionManifest,
-  'name' | 'description' | 'operation_type' | 'input_schema' | 'placement' | 'timeout_seconds' | 'max_attempts' | 'storage' | 'env'
+  | 'name'
+  | 'description'
+  | 'operation_type'
+  | 'input_schema'
+  | 'placement'
+  | 'timeout_seconds'
+  | 'max_attempts'
+  | 'concurrency'
+  | 'storage'
+  | 'env'
 >
 
 export const DEFAULT_TIMEOUT_SECONDS = 3600
@@ -22,6 +31,8 @@ export function describeFunction(fn: FunctionDefinition): FunctionDescription {
     placement: fn.placement ?? {},
     timeout_seconds: fn.timeout_seconds ?? DEFAULT_TIMEOUT_SECONDS,
     max_attempts: fn.max_attempts ?? DEFAULT_MAX_ATTEMPTS,
+    // Only when declared: the manifests (and content hashes) of functions that run alone stay as they were.
+    ...(checkConcurrency(fn.concurrency, `Function ${fn.name}`) > 1 ? { concurrency: fn.concurrency } : {}),
     storage: normalizeStorageAccess(fn.storage, `Function ${fn.name}`),
     env: checkDeclaredEnv(fn.env, `Function ${fn.name}`),
   }

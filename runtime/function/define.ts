@@ -3,7 +3,7 @@ import type { z } from 'zod'
 import type { KtrdrStorage } from '../../storage/index.ts'
 import type { FunctionPlacement } from '../protocol/index.ts'
 import type { OperationProgress, ProgressUpdate, WorkerCapabilities } from '../protocol/index.ts'
-import { checkDeclaredEnv, normalizeStorageAccess, type StorageAccess } from './_access.ts'
+import { checkConcurrency, checkDeclaredEnv, normalizeStorageAccess, type StorageAccess } from './_access.ts'
 import { FUNCTION_NAME_RE } from '../protocol/index.ts'
 
 /** What a running function gets besides its input. */
@@ -33,6 +33,17 @@ export interface FunctionDefinition<I = unknown, O = unknown> {
   timeout_seconds?: number
   max_attempts?: number
   /**
+   * Invocations one executor process may run at once (default 1: each invocation gets a process
+   * of its own). Above 1 the host hands a warm executor of this version further invocations while
+   * it runs others, the way a BullMQ worker's `concurrency` or a Cloud Run instance's does: for
+   * short or I/O-bound functions (one process stays warm instead of one per slot; a model loaded at
+   * module level is loaded once). What shares a process shares its fate: an invocation that crashes
+   * the process, runs it out of memory or ignores its AbortSignal past the cancel grace fails the
+   * others in it too, and what the function prints to stdout/stderr goes to the host's log only,
+   * not an operation's (ctx.logger lines still do). See docs/architecture.md *Executors*.
+   */
+  concurrency?: number
+  /**
    * Storage mounts the function uses and how: `{ data: 'read', models: 'write' }`, optionally
    * limited to key prefixes (`{ results: { access: 'write', prefixes: ['backtests'] } }`).
    * Undeclared mounts, writes to read mounts and keys outside the prefixes fail with STORAGE_SCOPE_DENIED.
@@ -53,6 +64,7 @@ export function defineFunction<I, O>(definition: FunctionDefinition<I, O>): Func
     throw new Error(`Function name "${definition.name}" must be lowercase letters, digits and dashes`)
   }
   checkDeclaredEnv(definition.env, `Function ${definition.name}`)
+  checkConcurrency(definition.concurrency, `Function ${definition.name}`)
   normalizeStorageAccess(definition.storage, `Function ${definition.name}`)
   return definition
 }

@@ -20,16 +20,24 @@ export interface Executor {
   name: string
   version: number
   child: ChildProcess
-  busy: boolean
+  /** Invocations it runs now, at most `capacity`. */
+  active: number
+  /** The function's declared concurrency (manifest `concurrency`, 1 when missing). */
+  capacity: number
   /** Loaded the function and said so (a freshly forked child is not ready yet). */
   ready: boolean
-  /** Set when a newer version took over: exit once the current invocation ends. */
+  /** Takes no further invocations and exits once its current ones end: a newer version took over, or one of its invocations was interrupted. */
   retired: boolean
   alive: boolean
   /** Killed for using more memory than the cap (RSS watchdog or the cgroup's OOM killer). */
   outOfMemory: { rss_mb: number | null } | null
+  /** Why the host killed a shared executor under its other invocations (one ignored its cancel). */
+  killedFor: string | null
   stderrTail(): string
-  /** Receives what the child writes to stdout/stderr, line by line, while an invocation runs there (one at a time per child). */
+  /**
+   * Receives what the child writes to stdout/stderr, line by line, while its one invocation runs
+   * there. Never set on an executor shared by several (capacity > 1): a line cannot be told apart.
+   */
   onOutput: ((stream: 'stdout' | 'stderr', line: string) => void) | null
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
   send(message: HostToExecutor): void
@@ -53,14 +61,18 @@ export interface ExecutorPoolOptions {
 }
 
 /**
- * Warm executor children per bundle sha. One invocation per child at a time; idle children wait
- * `idleMs` for the next invocation of their version and then exit. The host process never runs
- * function code itself, so nothing a function does can take the host down.
+ * Warm executor children per bundle sha. One invocation per child at a time unless the function
+ * declares `concurrency`: then a child takes invocations up to that many at once, the busiest child
+ * with room first, so a burst warms one process, not one per slot. Idle children wait `idleMs` for
+ * the next invocation of their version and then exit. The host process never runs function code
+ * itself, so nothing a function does can take the host down.
  */
 export function createExecutorPool(options: ExecutorPoolOptions) {
   const all = new Set<Executor>()
   const idle = new Map<Executor, NodeJS.Timeout>()
   const spares: ChildProcess[] = []
+  /** A shared executor being started, per version and environment, with the invocations promised to it. */
+  const starting = new Map<string, { executor: Promise<Executor>; promised: number; capacity: number }>()
   let sparesStarting = 0
   let closed = false
 
@@ -99,7 +111,7 @@ export function createExecutorPool(options: ExecutorPoolOptions) {
   }
 
   /** `env`: the function's own variables (functionEnv in _env.ts), on top of the base environment. */
-  function spawn(bundle: ReadyBundle, env: Record<string, string>, envKey: string): Promise<Executor> {
+  function spawn(bundle: ReadyBundle, env: Record<string, string>, envKey: string, capacity: number): Promise<Executor> {
     let child: ChildProcess
     const spare = spares.shift()
     if (spare && spare.connected) {
@@ -150,11 +162,13 @@ export function createExecutorPool(options: ExecutorPoolOptions) {
       name: bundle.name,
       version: bundle.version,
       child,
-      busy: false,
+      active: 0,
+      capacity,
       ready: false,
       retired: false,
       alive: true,
       outOfMemory: null,
+      killedFor: null,
       stderrTail: () => tail,
       onOutput: null,
       exited,
@@ -219,15 +233,24 @@ export function createExecutorPool(options: ExecutorPoolOptions) {
     })
   }
 
+  /** The busiest live executor of this version with room for one more invocation (packing keeps few processes warm). */
+  function roomIn(sha256: string, envKey: string): Executor | null {
+    let best: Executor | null = null
+    for (const e of all)
+      if (e.sha256 === sha256 && e.envKey === envKey && e.alive && e.ready && !e.retired && e.active > 0 && e.active < e.capacity)
+        if (!best || e.active > best.active) best = e
+    return best
+  }
+
   function idleCount() {
     return idle.size
   }
   forkSpare()
 
-  /** Back to the idle set after an invocation; a retired, dead or surplus executor exits instead. */
+  /** Back to the idle set after its last invocation; a retired, dead or surplus executor exits instead. */
   function release(executor: Executor) {
-    executor.busy = false
-    if (!executor.alive) return
+    executor.active = Math.max(0, executor.active - 1)
+    if (executor.active > 0 || !executor.alive) return
     if (executor.retired || options.maxIdle <= 0) return executor.kill('SIGTERM')
     if (idleCount() >= options.maxIdle) {
       const oldest = idle.keys().next().value as Executor | undefined
@@ -247,9 +270,21 @@ export function createExecutorPool(options: ExecutorPoolOptions) {
   }
 
   return {
-    /** A warm idle executor of this bundle, or a freshly spawned one. Marks it busy. */
+    /**
+     * An executor for one invocation of this bundle: a shared one with room (declared concurrency),
+     * a warm idle one, or a freshly spawned one. Counts the invocation in `active`.
+     */
     async acquire(bundle: ReadyBundle, env: Record<string, string>): Promise<Executor> {
       const envKey = envDigest(env)
+      const capacity = bundle.manifest.concurrency ?? 1
+      if (capacity > 1) {
+        const shared = roomIn(bundle.sha256, envKey)
+        if (shared) {
+          shared.active++
+          options.onStart?.(bundle.name, 'warm')
+          return shared
+        }
+      }
       for (const [executor, timer] of idle) {
         if (executor.sha256 !== bundle.sha256 || !executor.alive || executor.retired) continue
         // Started with other secrets or settings (a secret changed since): it must not serve again.
@@ -261,26 +296,54 @@ export function createExecutorPool(options: ExecutorPoolOptions) {
         }
         clearTimeout(timer)
         idle.delete(executor)
-        executor.busy = true
+        executor.active = 1
         options.onStart?.(bundle.name, 'warm')
         return executor
       }
-      const executor = await spawn(bundle, env, envKey)
-      executor.busy = true
-      options.onStart?.(bundle.name, 'cold')
-      return executor
+      if (capacity === 1) {
+        const executor = await spawn(bundle, env, envKey, 1)
+        executor.active = 1
+        options.onStart?.(bundle.name, 'cold')
+        return executor
+      }
+      // Shared: invocations arriving while one is starting wait for it instead of each starting its own.
+      const key = `${bundle.sha256} ${envKey}`
+      const pending = starting.get(key)
+      if (pending && pending.promised < pending.capacity) {
+        pending.promised++
+        const executor = await pending.executor
+        options.onStart?.(bundle.name, 'cold')
+        return executor
+      }
+      const entry = { executor: spawn(bundle, env, envKey, capacity), promised: 1, capacity }
+      starting.set(key, entry)
+      try {
+        const executor = await entry.executor
+        // Counted before any waiter resumes: no caller in between sees room that is promised.
+        executor.active = entry.promised
+        options.onStart?.(bundle.name, 'cold')
+        return executor
+      } finally {
+        if (starting.get(key) === entry) starting.delete(key)
+      }
     },
     /** Spawn an idle executor ahead of the first invocation (prefetch after a deploy). */
     async prewarm(bundle: ReadyBundle, env: Record<string, string>): Promise<void> {
       if ([...all].some((e) => e.sha256 === bundle.sha256 && e.alive && !e.retired)) return
-      const executor = await spawn(bundle, env, envDigest(env))
+      const executor = await spawn(bundle, env, envDigest(env), bundle.manifest.concurrency ?? 1)
       options.onStart?.(bundle.name, 'prewarm')
+      executor.active = 1
       release(executor)
     },
     release,
+    /**
+     * After an interrupted invocation (cancel, deadline) or a dead child: never reused. Alone in it,
+     * it is killed now; shared, it takes no new invocations and exits once the others end.
+     */
     discard(executor: Executor) {
-      executor.busy = false
-      executor.kill('SIGKILL')
+      executor.active = Math.max(0, executor.active - 1)
+      if (executor.active === 0) return executor.kill('SIGKILL')
+      executor.retired = true
     },
     /** A newer version of `name` arrived: idle executors of other versions exit now, busy ones after their invocation. */
     retireOthers(name: string, keepSha: string) {
@@ -303,7 +366,8 @@ export function createExecutorPool(options: ExecutorPoolOptions) {
         version: e.version,
         sha256: e.sha256,
         ready: e.ready,
-        busy: e.busy,
+        busy: e.active > 0,
+        active: e.active,
         retired: e.retired,
       })),
     spareCount: () => spares.length,

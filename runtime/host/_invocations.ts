@@ -93,9 +93,9 @@ export function startInvocation(request: DispatchRequest, deps: InvocationDeps):
     if (!executor) return
     executor.send({ type: 'cancel', id: messageId, reason })
     killTimer ??= setTimeout(() => {
-      logger.warn(
-        `${request.operation_id}: function did not stop within ${options.cancelGraceMs} ms of ${timedOut ? 'its deadline' : 'cancel'}; killing pid ${executor.pid}`,
-      )
+      const why = `${request.operation_id} did not stop within ${options.cancelGraceMs} ms of ${timedOut ? 'its deadline' : 'cancel'}`
+      logger.warn(`${why}; killing pid ${executor.pid}`)
+      if (executor.active > 1) executor.killedFor ??= why
       executor.kill('SIGKILL')
     }, options.cancelGraceMs)
   }
@@ -136,7 +136,9 @@ export function startInvocation(request: DispatchRequest, deps: InvocationDeps):
       await fsp.rm(scratchDir, { recursive: true, force: true }).catch(() => {})
       return stopped()
     }
-    executor.onOutput = (stream, line) => logs.add(stream, stream === 'stderr' ? 'error' : 'info', line)
+    // A shared executor's output cannot be told apart by invocation: it stays in the host's log.
+    const ownsOutput = executor.capacity === 1
+    if (ownsOutput) executor.onOutput = (stream, line) => logs.add(stream, stream === 'stderr' ? 'error' : 'info', line)
     heldStart = {
       type: 'started',
       ...base,
@@ -179,7 +181,7 @@ export function startInvocation(request: DispatchRequest, deps: InvocationDeps):
           if (cancelReason || timedOut) return resolve(stopped())
           const error = crashError(executor, code, signal, options.executorMemoryMb)
           // A crash may come from damaged cached code: the next invocation then gets a fresh copy.
-          if (error.code === 'FUNCTION_CRASHED') void cache.repair(bundle).catch(() => {})
+          if (error.code === 'FUNCTION_CRASHED' && !executor.killedFor) void cache.repair(bundle).catch(() => {})
           resolve({ status: 'failed', error })
         }
         const cleanup = () => {
@@ -208,8 +210,10 @@ export function startInvocation(request: DispatchRequest, deps: InvocationDeps):
       if (killTimer) clearTimeout(killTimer)
       // What the child wrote to stdout just before its result is already in the pipe, but its
       // 'data' may be handled after the IPC message of the same poll: one turn picks it up.
-      await new Promise<void>((resolve) => setImmediate(resolve))
-      executor.onOutput = null
+      if (ownsOutput) {
+        await new Promise<void>((resolve) => setImmediate(resolve))
+        executor.onOutput = null
+      }
       // A child that was interrupted may still hold state from the aborted run: never reuse it.
       if (executor.alive && !cancelReason && !timedOut) pool.release(executor)
       else pool.discard(executor)
@@ -264,6 +268,12 @@ function crashError(executor: Executor, code: number | null, signal: NodeJS.Sign
       { pid: executor.pid, signal, exit_code: code, limit_mb: memoryMb, rss_mb: executor.outOfMemory?.rss_mb ?? null },
     )
   }
+  if (executor.killedFor)
+    return errorInfo(
+      'FUNCTION_CRASHED',
+      `Function ${executor.name}@${executor.version} was stopped with the executor it shared (concurrency ${executor.capacity}): ${executor.killedFor}`,
+      { pid: executor.pid, signal, exit_code: code },
+    )
   return errorInfo(
     'FUNCTION_CRASHED',
     `Function ${executor.name}@${executor.version} exited unexpectedly (${signal ? `signal ${signal}` : `exit code ${code}`})${lastLines ? `: ${lastLines}` : ''}`,

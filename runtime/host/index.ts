@@ -32,7 +32,16 @@ export interface KtrdrHost {
   /** Resolves after the first successful registration (immediately when standalone). */
   registered: Promise<void>
   /** Live executor children (pid, version, busy) — for tests and `GET /`. */
-  executors(): Array<{ pid: number; name: string; version: number; sha256: string; ready: boolean; busy: boolean; retired: boolean }>
+  executors(): Array<{
+    pid: number
+    name: string
+    version: number
+    sha256: string
+    ready: boolean
+    busy: boolean
+    active: number
+    retired: boolean
+  }>
   warmBundles(): string[]
   /** The host API's routes with their declared auth policy. */
   routes: readonly RouteInfo[]

@@ -17,6 +17,11 @@ export interface FunctionManifest {
   placement: FunctionPlacement
   timeout_seconds: number
   max_attempts: number
+  /**
+   * Invocations one executor process may run at once (1 when missing: each invocation has its
+   * process to itself). Declared by functions whose invocations are safe to share a process.
+   */
+  concurrency?: number
   /** Storage mounts the function may use (mount → access and key prefixes as unstorage base keys); missing in bundles built before declarations: no storage. */
   storage?: Partial<
     Record<

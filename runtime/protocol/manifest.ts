@@ -7,6 +7,9 @@ import { FUNCTION_NAME_RE } from '../protocol/function.ts'
 
 export const MANIFEST_FILE = 'manifest.json'
 
+/** Most invocations one executor may declare to run at once (a host's slots bound them too). */
+export const MAX_CONCURRENCY = 1000
+
 const manifestSchema = z.object({
   name: z.string().regex(FUNCTION_NAME_RE, 'lowercase letters, digits and dashes'),
   description: z.string(),
@@ -27,6 +30,7 @@ const manifestSchema = z.object({
   }),
   timeout_seconds: z.number().positive(),
   max_attempts: z.number().int().positive(),
+  concurrency: z.number().int().min(1).max(MAX_CONCURRENCY).optional(),
   storage: z
     .partialRecord(
       z.enum(MOUNT_NAMES),

@@ -50,6 +50,16 @@ describe('function declarations', () => {
     expect(parseManifest({ ...manifest, ...d })).toMatchObject({ storage: d.storage, env: ['A', 'B'] })
   })
 
+  it('concurrency: a whole number from 1 to 1000, in the manifest only when above 1', () => {
+    for (const bad of [0, 1.5, 1001, -2, '4'])
+      expect(() => defineFunction({ ...base, concurrency: bad as never })).toThrow(/concurrency must be a whole number from 1 to 1000/)
+    expect(describeFunction(defineFunction({ ...base, concurrency: 8 }))).toMatchObject({ concurrency: 8 })
+    expect(describeFunction(defineFunction({ ...base, concurrency: 1 }))).not.toHaveProperty('concurrency')
+    expect(describeFunction(defineFunction(base))).not.toHaveProperty('concurrency')
+    expect(parseManifest({ ...manifest, concurrency: 16 }).concurrency).toBe(16)
+    for (const bad of [0, 2.5, 1001]) expect(() => parseManifest({ ...manifest, concurrency: bad })).toThrow(/concurrency/)
+  })
+
   it('scope: prefixes bound items and listings; read mounts refuse writes', () => {
     const scope = { results: { access: 'write' as const, prefixes: ['backtests:'] }, data: { access: 'read' as const, prefixes: [] } }
     expect(checkStorageScope(scope, 'results', 'backtests:op1:summary.json', 'write', 'fx')).toBe('all')
