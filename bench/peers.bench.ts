@@ -222,21 +222,25 @@ export default async function run(): Promise<BenchSection[]> {
     const accepts = { normal: poster(C), full: poster(C) }
     closers.push(direct.close, viaGw.close, viaGwHttp.close, accepts.normal.close, accepts.full.close)
     let n = 0
-    const directCall = (fn: typeof ref): Call => async () => {
-      const req: DispatchRequest = {
-        operation_id: `op_bench_direct_${++n}`,
-        attempt: 1,
-        function: fn,
-        input: {},
-        deadline_ms: Date.now() + 60_000,
+    const directCall =
+      (fn: typeof ref): Call =>
+      async () => {
+        const req: DispatchRequest = {
+          operation_id: `op_bench_direct_${++n}`,
+          attempt: 1,
+          function: fn,
+          input: {},
+          deadline_ms: Date.now() + 60_000,
+        }
+        const r = await direct.post(`${hostUrl}/invocations?wait=1`, req)
+        if (r.status !== 200) throw new Error(`direct call failed: ${r.status} ${r.text}`)
       }
-      const r = await direct.post(`${hostUrl}/invocations?wait=1`, req)
-      if (r.status !== 200) throw new Error(`direct call failed: ${r.status} ${r.text}`)
-    }
-    const gatewayCall = (name: string): Call => async () => {
-      const r = await viaGw.post(`${gw.url}/api/v1/functions/${name}/invoke`, { input: {}, wait_seconds: 30 })
-      if (r.status !== 200 || !r.text.includes('"status":"completed"')) throw new Error(`gateway call failed: ${r.status} ${r.text}`)
-    }
+    const gatewayCall =
+      (name: string): Call =>
+      async () => {
+        const r = await viaGw.post(`${gw.url}/api/v1/functions/${name}/invoke`, { input: {}, wait_seconds: 30 })
+        if (r.status !== 200 || !r.text.includes('"status":"completed"')) throw new Error(`gateway call failed: ${r.status} ${r.text}`)
+      }
     const calls: Record<string, Call> = {
       direct: directCall(ref),
       gateway: gatewayCall('echo'),
@@ -393,7 +397,12 @@ export default async function run(): Promise<BenchSection[]> {
           'added p99 ms': spread(perRound('gateway http', 'direct', sub, lat, 'p99')),
           goal: '',
         },
-        { ...latRow('direct shared', 'host called directly, the no-op declaring concurrency 16'), 'added p50 ms': '', 'added p99 ms': '', goal: '' },
+        {
+          ...latRow('direct shared', 'host called directly, the no-op declaring concurrency 16'),
+          'added p50 ms': '',
+          'added p99 ms': '',
+          goal: '',
+        },
         {
           ...latRow('gateway shared', 'through the gateway, the no-op declaring concurrency 16'),
           'added p50 ms': spread(perRound('gateway shared', 'direct shared', sub, lat, 'p50')),
