@@ -41,7 +41,19 @@ export interface Executor {
   onOutput: ((stream: 'stdout' | 'stderr', line: string) => void) | null
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
   send(message: HostToExecutor): void
+  /**
+   * Routes the child's messages for one invocation (by its message id) and its exit to `handlers`
+   * until the returned function is called. One listener per child whatever its concurrency: a
+   * listener per invocation made every message of a shared executor visit all 16 of them and
+   * tripped Node's MaxListenersExceededWarning.
+   */
+  listen(id: string, handlers: InvocationListener): () => void
   kill(signal?: NodeJS.Signals): void
+}
+
+export interface InvocationListener {
+  message(message: ExecutorToHost): void
+  exit(code: number | null, signal: NodeJS.Signals | null): void
 }
 
 export interface ExecutorPoolOptions {
@@ -155,6 +167,14 @@ export function createExecutorPool(options: ExecutorPoolOptions) {
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
       child.once('exit', (code, signal) => resolve({ code, signal }))
     })
+    const listeners = new Map<string, InvocationListener>()
+    child.on('message', (message: ExecutorToHost) => {
+      if ('id' in message) listeners.get(message.id)?.message(message)
+    })
+    child.once('exit', (code, signal) => {
+      // A listener removes itself as it runs: Map iteration allows it.
+      for (const listener of listeners.values()) listener.exit(code, signal)
+    })
     const executor: Executor = {
       pid: child.pid ?? -1,
       sha256: bundle.sha256,
@@ -174,6 +194,17 @@ export function createExecutorPool(options: ExecutorPoolOptions) {
       exited,
       send(message) {
         if (child.connected) child.send(message)
+      },
+      listen(id, handlers) {
+        listeners.set(id, handlers)
+        // Exited already (between acquire and now): its exit is not coming again, so say it.
+        if (child.exitCode !== null || child.signalCode !== null)
+          queueMicrotask(() => {
+            if (listeners.get(id) === handlers) handlers.exit(child.exitCode, child.signalCode)
+          })
+        return () => {
+          if (listeners.get(id) === handlers) listeners.delete(id)
+        }
       },
       kill(signal = 'SIGKILL') {
         if (executor.alive) child.kill(signal)

@@ -151,7 +151,6 @@ export function startInvocation(request: DispatchRequest, deps: InvocationDeps):
     try {
       const outcome = await new Promise<InvocationOutcome>((resolve) => {
         const onMessage = (message: ExecutorToHost) => {
-          if (!('id' in message) || message.id !== messageId) return
           if (message.type === 'log') {
             logs.add('logger', message.level, message.message)
             // The host's own output (journald) keeps showing what functions log, at the host's level.
@@ -184,12 +183,7 @@ export function startInvocation(request: DispatchRequest, deps: InvocationDeps):
           if (error.code === 'FUNCTION_CRASHED' && !executor.killedFor) void cache.repair(bundle).catch(() => {})
           resolve({ status: 'failed', error })
         }
-        const cleanup = () => {
-          executor.child.off('message', onMessage)
-          executor.child.off('exit', onExit)
-        }
-        executor.child.on('message', onMessage)
-        executor.child.once('exit', onExit)
+        const cleanup = executor.listen(messageId, { message: onMessage, exit: onExit })
         executor.send({
           type: 'invoke',
           id: messageId,

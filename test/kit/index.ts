@@ -17,7 +17,7 @@ export { buildEcho, buildFunction, publish, type BuiltFunction } from './functio
 export { deployFunction, type DeployedFunction } from '../../runtime/cli/index.ts'
 /** The echo function, for tests that run or bundle a real function. */
 export { default as echo } from '../../functions/echo/index.ts'
-/** Function folders built by tests (echo-v2: echo under the same name with other code, so another sha256; echo-shared: echo declaring concurrency 3). */
+/** Function folders built by tests (echo-v2: echo under the same name with other code, so another sha256; echo-shared: echo declaring concurrency 12). */
 export const FUNCTION_FIXTURES = join(import.meta.dirname, 'fixtures')
 /** Builds a function folder into a bundle (functions' own tests check what ships). */
 export { buildFunctionBundle } from '../../runtime/bundler/index.ts'

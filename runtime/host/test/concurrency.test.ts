@@ -28,7 +28,7 @@ beforeAll(async () => {
     port: 0,
     storage: { root: env.storageRoot },
     cacheDir: join(env.root, 'cache'),
-    slots: 4,
+    slots: 14,
     detectGpu: false,
     executorMemoryMb: 96,
     cancelGraceMs: 500,
@@ -52,19 +52,30 @@ const pidOf = (outcome: { result?: { pid?: number } }) => outcome.result?.pid
 
 describe('a function that declares concurrency', () => {
   it('the manifest carries it; a function that declares none has none', () => {
-    expect(shared.built.manifest.concurrency).toBe(3)
+    expect(shared.built.manifest.concurrency).toBe(12)
     expect(alone.built.manifest).not.toHaveProperty('concurrency')
   })
 
-  it('a burst of four, capacity three: one executor started for three of them, a second for the fourth', async () => {
-    // All four arrive before any executor is ready: they wait for the one starting instead of each starting their own.
-    const requests = Array.from({ length: 4 }, (_, i) => dispatchRequest(shared.ref, { message: `m${i}`, delay_ms: 300 }))
-    const outcomes = await Promise.all(requests.map((r) => invokeAndWait(host.url, r)))
-    expect(outcomes.map((o) => o.status)).toEqual(['completed', 'completed', 'completed', 'completed'])
-    expect(outcomes.map((o) => o.result.message)).toEqual(['m0', 'm1', 'm2', 'm3'])
-    const pids = outcomes.map(pidOf)
-    const counts = [...new Set(pids)].map((p) => pids.filter((q) => q === p).length).sort()
-    expect(counts).toEqual([1, 3])
+  it('a burst of 13, capacity 12: one executor started for 12 of them, a second for the 13th', async () => {
+    // The host runs in this process: a listener per invocation on a shared child would trip Node's leak warning.
+    const warnings: string[] = []
+    const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`)
+    process.on('warning', onWarning)
+    try {
+      // All arrive before any executor is ready: they wait for the one starting instead of each starting their own.
+      const requests = Array.from({ length: 13 }, (_, i) => dispatchRequest(shared.ref, { message: `m${i}`, delay_ms: 300 }))
+      const outcomes = await Promise.all(requests.map((r) => invokeAndWait(host.url, r)))
+      expect(outcomes.map((o) => o.status)).toEqual(Array.from({ length: 13 }, () => 'completed'))
+      expect(outcomes.map((o) => o.result.message)).toEqual(requests.map((_, i) => `m${i}`))
+      const pids = outcomes.map(pidOf)
+      const counts = [...new Set(pids)].map((p) => pids.filter((q) => q === p).length).sort((a, b) => a - b)
+      expect(counts).toEqual([1, 12])
+      // Warnings are emitted on the next tick.
+      await new Promise((resolve) => setImmediate(resolve))
+      expect(warnings.filter((w) => w.startsWith('MaxListenersExceededWarning'))).toEqual([])
+    } finally {
+      process.off('warning', onWarning)
+    }
   })
 
   it('a warm executor with room takes the next invocation while it runs another', async () => {
@@ -120,7 +131,7 @@ describe('a function that declares concurrency', () => {
     const outcome = await otherDone
     expect(outcome.status).toBe('failed')
     expect(outcome.error.code).toBe('FUNCTION_CRASHED')
-    expect(outcome.error.message).toContain(`stopped with the executor it shared (concurrency 3): ${stubborn.operation_id} did not stop`)
+    expect(outcome.error.message).toContain(`stopped with the executor it shared (concurrency 12): ${stubborn.operation_id} did not stop`)
     expect((await invokeAndWait(host.url, dispatchRequest(shared.ref, {}))).status).toBe('completed')
   })
 
