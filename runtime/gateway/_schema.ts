@@ -3,6 +3,12 @@
  * JavaScript, never queried inside), BIGINT where values exceed 2^31 (host event seqs are epoch ms;
  * SQLite gives BIGINT integer affinity, so existing files are unaffected), no autoincrement (seq
  * is assigned by the gateway), no booleans.
+ *
+ * Every index is written on every insert and on every update that changes its columns, so none is
+ * kept that another covers: `operations_status` (status alone) was a prefix of
+ * `operations_status_updated` and is dropped from databases that have it. Inserting and completing
+ * 30,000 rows in groups of 7 (better-sqlite3, WAL, synchronous=NORMAL): 36.5-41.7 µs of CPU per row
+ * with it, 32.5-33.6 without (four alternating runs each).
  */
 export const OPERATIONS_SCHEMA = `
 CREATE TABLE IF NOT EXISTS operations (
@@ -20,7 +26,7 @@ CREATE TABLE IF NOT EXISTS operations (
   data TEXT NOT NULL,
   plan TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS operations_status ON operations(status);
+DROP INDEX IF EXISTS operations_status;
 CREATE INDEX IF NOT EXISTS operations_type_created ON operations(operation_type, created_at);
 CREATE INDEX IF NOT EXISTS operations_created ON operations(created_at);
 CREATE INDEX IF NOT EXISTS operations_status_updated ON operations(status, updated_at);

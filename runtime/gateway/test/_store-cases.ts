@@ -144,6 +144,27 @@ export function describeOperationStore(backend: TestBackend) {
       expect(await db.sql.get(index)).toEqual({ name: 'operations_parent' })
     })
 
+    it('keeps no index that another covers: an older database loses operations_status, and status filters still answer', async () => {
+      const { open } = await backend.fresh(await tempDir())
+      let db = await open()
+      // What a database made before looked like: the status index beside (status, updated_at).
+      await createOperationStore(db)
+      await db.sql.exec('CREATE INDEX IF NOT EXISTS operations_status ON operations(status)')
+      await db.close()
+      db = await open()
+      cleanups.push(() => db.close())
+      const store = await createOperationStore(db)
+      const indexes =
+        db.dialect === 'postgresql'
+          ? `SELECT indexname AS name FROM pg_indexes WHERE tablename = 'operations' ORDER BY indexname`
+          : `SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'operations' AND sql IS NOT NULL ORDER BY name`
+      const names = (await db.sql.all<{ name: string }>(indexes)).map((r) => r.name)
+      expect(names).not.toContain('operations_status')
+      expect(names).toEqual(expect.arrayContaining(['operations_status_updated', 'operations_parent']))
+      await Promise.all([store.insertBatched(stored(1)), store.insertBatched(stored(2, { status: 'running' }))])
+      expect((await store.list({ status: ['running'], limit: 10, offset: 0 })).items.map((o) => o.operation_id)).toEqual(['op_test_2'])
+    })
+
     it('survives a gateway restart: queued stays queued, running re-attaches, finished stays finished', async () => {
       const dir = await tempDir()
       const { gateway: config } = await backend.fresh(dir)
