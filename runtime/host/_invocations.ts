@@ -71,7 +71,8 @@ export function startInvocation(request: DispatchRequest, deps: InvocationDeps):
   const interrupted = new AbortController()
   const messageId = `${request.operation_id}#${request.attempt}`
   const logs = createLogCollector(emit, base)
-  const fnLogger = logger.withTag(request.operation_id)
+  // Made when the first ctx.logger line is forwarded: withTag builds a consola instance, and most invocations never log.
+  let fnLogger: ConsolaInstance | null = null
 
   const invocation: Invocation = {
     request,
@@ -155,8 +156,9 @@ export function startInvocation(request: DispatchRequest, deps: InvocationDeps):
             logs.add('logger', message.level, message.message)
             // The host's own output (journald) keeps showing what functions log, at the host's level.
             if (options.forwardExecutorOutput) {
-              const write = (fnLogger as unknown as Record<string, unknown>)[message.level]
-              ;(typeof write === 'function' ? (write as (m: string) => void) : fnLogger.info).call(fnLogger, message.message)
+              const tagged = (fnLogger ??= logger.withTag(request.operation_id))
+              const write = (tagged as unknown as Record<string, unknown>)[message.level]
+              ;(typeof write === 'function' ? (write as (m: string) => void) : tagged.info).call(tagged, message.message)
             }
           } else if (message.type === 'progress') {
             emit({
