@@ -146,3 +146,14 @@ describe('a function that declares concurrency', () => {
     expect(lines.some((l) => l.includes('printed-line'))).toBe(false)
   })
 })
+
+describe('executor reuse', () => {
+  it('calls after a burst go to the most recently used executor, not round the idle ones', async () => {
+    const burst = await Promise.all(Array.from({ length: 3 }, () => invokeAndWait(host.url, dispatchRequest(alone.ref, { delay_ms: 200 }))))
+    expect(new Set(burst.map(pidOf)).size).toBe(3)
+    // Oldest idle first would go round all three; most recent first keeps one process warm.
+    const after = []
+    for (let i = 0; i < 3; i++) after.push(pidOf(await invokeAndWait(host.url, dispatchRequest(alone.ref, {}))))
+    expect(new Set(after).size).toBe(1)
+  })
+})
