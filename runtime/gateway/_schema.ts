@@ -24,7 +24,8 @@ CREATE TABLE IF NOT EXISTS operations (
   updated_at TEXT NOT NULL,
   last_event_seq BIGINT NOT NULL DEFAULT 0,
   data TEXT NOT NULL,
-  plan TEXT NOT NULL
+  plan TEXT NOT NULL,
+  parent_operation_id TEXT
 );
 DROP INDEX IF EXISTS operations_status;
 CREATE INDEX IF NOT EXISTS operations_type_created ON operations(operation_type, created_at);

@@ -2,11 +2,11 @@ import type { Operation } from '../protocol/index.ts'
 import { notActiveError } from './_fence.ts'
 import { toDollarParams, type PostgresGatewayDatabase } from './_db-postgres.ts'
 import { LEADER_SCHEMA, OPERATIONS_SCHEMA } from './_schema.ts'
-import { PARENT_INDEX, PURGE_SQL, listWhere, rowToStored, storedToParams } from './_store-rows.ts'
+import { PARENT_INDEX, PURGE_SQL, listWhere, parentMigration, rowToStored, storedToParams } from './_store-rows.ts'
 import type { OperationStore, StoredOperation, WriteFence } from './_store.ts'
 
 const COLUMNS =
-  'operation_id, operation_type, function_name, status, worker_id, priority, seq, idempotency_key, created_at, updated_at, last_event_seq, data, plan'
+  'operation_id, operation_type, function_name, status, worker_id, priority, seq, idempotency_key, created_at, updated_at, last_event_seq, data, plan, parent_operation_id'
 
 // Every write checks the leader epoch under a share lock on the leader row: a takeover's epoch bump
 // waits for writes already under way, and writes that start after it find a different epoch and
@@ -44,7 +44,17 @@ interface Waiter {
  */
 export async function createPostgresOperationStore(database: PostgresGatewayDatabase, fence?: WriteFence): Promise<OperationStore> {
   const { query } = database
-  await database.sql.exec(OPERATIONS_SCHEMA + PARENT_INDEX.postgresql + LEADER_SCHEMA)
+  await database.sql.exec(OPERATIONS_SCHEMA + LEADER_SCHEMA)
+  const [column] = await query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM information_schema.columns WHERE table_name = 'operations' AND column_name = 'parent_operation_id' AND table_schema = current_schema()`,
+  )
+  const [oldIndex] = await query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM pg_indexes WHERE tablename = 'operations' AND indexname = 'operations_parent' AND schemaname = current_schema()`,
+  )
+  // One statement list, one implicit transaction: a gateway that dies half-way leaves the old layout.
+  await database.sql.exec(
+    `BEGIN;\n${parentMigration('postgresql', { hasColumn: column!.n > 0, hasOldIndex: oldIndex!.n > 0 })}\n${PARENT_INDEX}\nCOMMIT;`,
+  )
   const epoch = fence?.epoch ?? null
   const fenced = () => {
     fence?.onFenced()
@@ -161,7 +171,7 @@ export async function createPostgresOperationStore(database: PostgresGatewayData
     },
     async list(filter) {
       await flushNow()
-      const { clause, args } = listWhere(filter, 'postgresql')
+      const { clause, args } = listWhere(filter)
       const [{ n }] = await query<{ n: number }>(toDollarParams(`SELECT COUNT(*) AS n FROM operations ${clause}`), args)
       const rows = await query<{ data: string }>(
         toDollarParams(`SELECT data FROM operations ${clause} ORDER BY created_at DESC, seq DESC LIMIT ? OFFSET ?`),

@@ -2,7 +2,7 @@ import type { Operation, OperationStatus } from '../protocol/index.ts'
 import type { GatewayDatabase, SqliteGatewayDatabase } from './_db.ts'
 import type { WriteFence } from './_fence.ts'
 import { OPERATIONS_SCHEMA } from './_schema.ts'
-import { listWhere, PARENT_INDEX, PURGE_SQL, rowToStored, storedToParams } from './_store-rows.ts'
+import { listWhere, PARENT_INDEX, parentMigration, PURGE_SQL, rowToStored, storedToParams } from './_store-rows.ts'
 import type { DispatchPlan } from './_types.ts'
 
 /** A live operation as the gateway keeps it: the public object plus what dispatch needs. */
@@ -65,10 +65,17 @@ export async function createOperationStore(database: GatewayDatabase, fence?: Wr
  */
 function createSqliteOperationStore(database: SqliteGatewayDatabase): OperationStore {
   const sqlite = database.sqlite
-  sqlite.exec(OPERATIONS_SCHEMA + PARENT_INDEX.sqlite)
+  sqlite.transaction(() => {
+    sqlite.exec(OPERATIONS_SCHEMA)
+    const hasColumn = (sqlite.prepare(`PRAGMA table_info(operations)`).all() as Array<{ name: string }>).some(
+      (c) => c.name === 'parent_operation_id',
+    )
+    const hasOldIndex = !!sqlite.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'operations_parent'`).get()
+    sqlite.exec(parentMigration('sqlite', { hasColumn, hasOldIndex }) + PARENT_INDEX)
+  })()
   const insert =
-    sqlite.prepare(`INSERT INTO operations (operation_id, operation_type, function_name, status, worker_id, priority, seq, idempotency_key, created_at, updated_at, last_event_seq, data, plan)
-    VALUES (@operation_id, @operation_type, @function_name, @status, @worker_id, @priority, @seq, @idempotency_key, @created_at, @updated_at, @last_event_seq, @data, @plan)`)
+    sqlite.prepare(`INSERT INTO operations (operation_id, operation_type, function_name, status, worker_id, priority, seq, idempotency_key, created_at, updated_at, last_event_seq, data, plan, parent_operation_id)
+    VALUES (@operation_id, @operation_type, @function_name, @status, @worker_id, @priority, @seq, @idempotency_key, @created_at, @updated_at, @last_event_seq, @data, @plan, @parent_operation_id)`)
   const update = sqlite.prepare(
     `UPDATE operations SET status = @status, worker_id = @worker_id, priority = @priority, seq = @seq, updated_at = @updated_at, last_event_seq = @last_event_seq, data = @data WHERE operation_id = @operation_id`,
   )
@@ -217,7 +224,7 @@ function createSqliteOperationStore(database: SqliteGatewayDatabase): OperationS
     },
     async list(filter) {
       flushUpdates()
-      const { clause, args } = listWhere(filter, 'sqlite')
+      const { clause, args } = listWhere(filter)
       const total = (sqlite.prepare(`SELECT COUNT(*) AS n FROM operations ${clause}`).get(...args) as { n: number }).n
       const items = sqlite
         .prepare(`SELECT data FROM operations ${clause} ORDER BY created_at DESC, seq DESC LIMIT ? OFFSET ?`)

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import type { Operation } from '../../protocol/index.ts'
 import { isOperationIdTaken } from '../_operation-shape.ts'
 import { createOperationStore, type StoredOperation } from '../_store.ts'
+import { storedToParams } from '../_store-rows.ts'
 import type { TestBackend } from './_backends.ts'
 import { startFakeHost, startTestGateway, until, type TestGateway } from '../../../test/kit/index.ts'
 
@@ -120,7 +121,7 @@ export function describeOperationStore(backend: TestBackend) {
       expect(isOperationIdTaken(sameKey)).toBe(false)
     })
 
-    it('lists the children of a parent (parent_operation_id, read from the JSON) through its expression index', async () => {
+    it('lists the children of a parent (parent_operation_id, a column of its own) through its partial index', async () => {
       const { open } = await backend.fresh(await tempDir())
       const db = await open()
       cleanups.push(() => db.close())
@@ -139,9 +140,48 @@ export function describeOperationStore(backend: TestBackend) {
       expect((await store.list({ parent_operation_id: 'op_none', limit: 10, offset: 0 })).total).toBe(0)
       const index =
         db.dialect === 'postgresql'
-          ? `SELECT indexname AS name FROM pg_indexes WHERE tablename = 'operations' AND indexname = 'operations_parent'`
-          : `SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'operations_parent'`
-      expect(await db.sql.get(index)).toEqual({ name: 'operations_parent' })
+          ? `SELECT indexname AS name FROM pg_indexes WHERE tablename = 'operations' AND indexname = 'operations_parent_id'`
+          : `SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'operations_parent_id'`
+      expect(await db.sql.get(index)).toEqual({ name: 'operations_parent_id' })
+    })
+
+    it('moves a database made before the parent column onto it: children still found, the expression index gone', async () => {
+      const { open } = await backend.fresh(await tempDir())
+      let db = await open()
+      // The layout before: no parent column, the parent read from the JSON through an expression index.
+      const fromJson =
+        db.dialect === 'postgresql' ? `((data::jsonb)->>'parent_operation_id')` : `json_extract(data, '$.parent_operation_id')`
+      await db.sql.exec(`CREATE TABLE operations (operation_id TEXT PRIMARY KEY, operation_type TEXT NOT NULL, function_name TEXT NOT NULL,
+        status TEXT NOT NULL, worker_id TEXT, priority INTEGER NOT NULL, seq BIGINT NOT NULL, idempotency_key TEXT UNIQUE,
+        created_at TEXT NOT NULL, updated_at TEXT NOT NULL, last_event_seq BIGINT NOT NULL DEFAULT 0, data TEXT NOT NULL, plan TEXT NOT NULL);
+        CREATE INDEX operations_parent ON operations(${fromJson});`)
+      for (const s of [stored(1, { parent_operation_id: 'op_parent' }), stored(2), stored(3, { parent_operation_id: 'op_parent' })]) {
+        const { parent_operation_id: _, ...p } = storedToParams(s)
+        const columns = Object.keys(p)
+        await db.sql.run(
+          `INSERT INTO operations (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`,
+          columns.map((c) => p[c as keyof typeof p]),
+        )
+      }
+      await db.close()
+      db = await open()
+      cleanups.push(() => db.close())
+      const store = await createOperationStore(db)
+      const children = await store.list({ parent_operation_id: 'op_parent', limit: 10, offset: 0 })
+      expect(children.items.map((o) => o.operation_id)).toEqual(['op_test_3', 'op_test_1'])
+      await store.insertBatched(stored(4, { parent_operation_id: 'op_parent' }))
+      expect((await store.list({ parent_operation_id: 'op_parent', limit: 10, offset: 0 })).total).toBe(3)
+      const indexes =
+        db.dialect === 'postgresql'
+          ? `SELECT indexname AS name FROM pg_indexes WHERE tablename = 'operations'`
+          : `SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'operations'`
+      const names = (await db.sql.all<{ name: string }>(indexes)).map((r) => r.name)
+      expect(names).toContain('operations_parent_id')
+      expect(names).not.toContain('operations_parent')
+      // A second open finds nothing to move.
+      await db.close()
+      db = await open()
+      expect((await (await createOperationStore(db)).list({ parent_operation_id: 'op_parent', limit: 10, offset: 0 })).total).toBe(3)
     })
 
     it('keeps no index that another covers: an older database loses operations_status, and status filters still answer', async () => {
@@ -160,7 +200,7 @@ export function describeOperationStore(backend: TestBackend) {
           : `SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'operations' AND sql IS NOT NULL ORDER BY name`
       const names = (await db.sql.all<{ name: string }>(indexes)).map((r) => r.name)
       expect(names).not.toContain('operations_status')
-      expect(names).toEqual(expect.arrayContaining(['operations_status_updated', 'operations_parent']))
+      expect(names).toEqual(expect.arrayContaining(['operations_status_updated', 'operations_parent_id']))
       await Promise.all([store.insertBatched(stored(1)), store.insertBatched(stored(2, { status: 'running' }))])
       expect((await store.list({ status: ['running'], limit: 10, offset: 0 })).items.map((o) => o.operation_id)).toEqual(['op_test_2'])
     })
