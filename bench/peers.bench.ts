@@ -187,6 +187,10 @@ export default async function run(): Promise<BenchSection[]> {
           KTRDR_CLUSTER_TOKEN: '',
           LOG_LEVEL: 'warn',
           KTRDR_HOST_MAX_IDLE_EXECUTORS: String(C),
+          // Warm rows: the 16 executors warmed up must outlive a round's c=1 phases, in which the
+          // most recently used one serves every call and the others would reach the 60 s idle
+          // timeout (a c=16 round then paid 15 cold starts: 127/s in one round of a run).
+          KTRDR_HOST_EXECUTOR_IDLE_MS: '3600000',
           KTRDR_HOST_CHANNEL: channel ? '1' : '0',
         },
       )
