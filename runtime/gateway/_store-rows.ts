@@ -32,7 +32,7 @@ type Dialect = GatewayDatabase['dialect']
  * operation parsed its JSON once more for the index: 3.5-4 µs of CPU per row written and updated
  * with a 250-byte `data` (better-sqlite3 bench, four alternating runs), more with a training's
  * strategy in it and again at each progress write. Databases made before get the column, filled
- * from the JSON, and lose the expression index, in one transaction at open (see migrateParent).
+ * from the JSON, and lose the expression index, in one transaction at open (parentMigration).
  */
 export const PARENT_INDEX = `CREATE INDEX IF NOT EXISTS operations_parent_id ON operations(parent_operation_id) WHERE parent_operation_id IS NOT NULL;`
 
@@ -51,7 +51,8 @@ const PARENT_FROM_JSON: Record<Dialect, string> = {
 export function parentMigration(dialect: Dialect, { hasColumn, hasOldIndex }: { hasColumn: boolean; hasOldIndex: boolean }): string {
   if (hasColumn && !hasOldIndex) return ''
   return [
-    hasColumn ? '' : 'ALTER TABLE operations ADD COLUMN parent_operation_id TEXT;',
+    // IF NOT EXISTS on PostgreSQL: a standby opening the same database at once may have added it meanwhile.
+    hasColumn ? '' : `ALTER TABLE operations ADD COLUMN ${dialect === 'postgresql' ? 'IF NOT EXISTS ' : ''}parent_operation_id TEXT;`,
     `UPDATE operations SET parent_operation_id = ${PARENT_FROM_JSON[dialect]} WHERE parent_operation_id IS NULL AND ${PARENT_FROM_JSON[dialect]} IS NOT NULL;`,
     `DROP INDEX IF EXISTS ${OLD_PARENT_INDEX};`,
   ].join('\n')
