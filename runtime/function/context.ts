@@ -34,8 +34,8 @@ export function createFunctionContext(options: FunctionContextOptions): Function
         context: update.context ?? {},
       })
     },
-    // Created on first use: a consola instance per invocation was ~10% of an executor's CPU per
-    // no-op call when 16 executors share 2 cores (bench/peers.bench.ts, docs/decisions.md).
+    // Created on first use: a consola instance was built for every invocation, and most never log
+    // (its construction showed in executor profiles under bench/peers.bench.ts at c=16).
     get logger() {
       if (!logger) {
         const given = options.logger

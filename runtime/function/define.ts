@@ -40,7 +40,7 @@ export interface FunctionDefinition<I = unknown, O = unknown> {
    * module level is loaded once). What shares a process shares its fate: an invocation that crashes
    * the process, runs it out of memory or ignores its AbortSignal past the cancel grace fails the
    * others in it too, and what the function prints to stdout/stderr goes to the host's log only,
-   * not an operation's (ctx.logger lines still do). See docs/architecture.md *Executors*.
+   * not an operation's (ctx.logger lines still do). See docs/architecture.md *Shared executors*.
    */
   concurrency?: number
   /**
