@@ -392,7 +392,11 @@ export function createExecutorPool(options: ExecutorPoolOptions) {
         }
       }
     },
-    inUse: (sha: string) => [...all].some((e) => e.sha256 === sha && e.alive),
+    /** Asked on every invocation now (the bundle cache skips its file check for a version in use): no array per call. */
+    inUse(sha: string) {
+      for (const e of all) if (e.sha256 === sha && e.alive) return true
+      return false
+    },
     stats: () =>
       [...all].map((e) => ({
         pid: e.pid,
