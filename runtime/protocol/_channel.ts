@@ -4,8 +4,8 @@ import { KtrdrError, isKtrdrError } from './errors.ts'
 // (`GET /api/v1/workers/:id/channel`, cluster token, host secret). It carries the calls the
 // gateway makes to the host (dispatch, cancel) one way and the host's event batches the other way,
 // as requests and answers with HTTP semantics, so a call site can use it or plain HTTP alike.
-// A message is a JSON array of frames: whatever one side produces in the same tick goes out as one
-// WebSocket message.
+// A message is a JSON array of frames: whatever one side produces in the same event-loop turn goes
+// out as one WebSocket message.
 
 /** Operations over the channel. Gateway → host: dispatch, cancel. Host → gateway: events. */
 export type ChannelOp = 'dispatch' | 'cancel' | 'events'
@@ -78,11 +78,15 @@ export function createChannelEndpoint(options: ChannelEndpointOptions) {
     out = []
     options.send(JSON.stringify(frames))
   }
+  // Frames go out at the end of the event-loop turn, not of the task: the dispatches after one
+  // group commit, or the answers to events read from several sockets in one poll, each came from
+  // a task of its own and went out as a message (a writev) each, ~40% of the gateway's socket
+  // writes at c=16 (`--cpu-prof`). Per turn: 4.2 frames per message instead of 3.5 gateway → host.
   function enqueue(frame: ChannelFrame) {
     out.push(frame)
     if (!scheduled) {
       scheduled = true
-      queueMicrotask(flush)
+      setImmediate(flush)
     }
   }
 

@@ -45,6 +45,23 @@ describe('host channel endpoint', () => {
     expect(JSON.parse(wire.aToB[0]!).map((f: { id: number }) => f.id)).toEqual([1, 2, 3, 4])
   })
 
+  it('frames from different tasks of one event-loop turn travel as one message', async () => {
+    const { a, wire } = pair((_op, body) => ({ status: 202, body }))
+    // Two timers due together run in one timers phase, as separate tasks (microtasks run between
+    // them): as the dispatches after a group commit, or the answers to two sockets' events, do.
+    const answers = await new Promise<Array<Promise<ChannelAnswer>>>((resolve) => {
+      const sent: Array<Promise<ChannelAnswer>> = []
+      setTimeout(() => sent.push(a.request('dispatch', { n: 1 }, { timeoutMs: 5000 })), 0)
+      setTimeout(() => {
+        sent.push(a.request('dispatch', { n: 2 }, { timeoutMs: 5000 }))
+        resolve(sent)
+      }, 0)
+    })
+    expect((await Promise.all(answers)).map((x) => (x.body as { n: number }).n)).toEqual([1, 2])
+    expect(wire.aToB).toHaveLength(1)
+    expect(JSON.parse(wire.aToB[0]!)).toHaveLength(2)
+  })
+
   it('backpressure: no more than `window` requests await an answer; the rest wait, in order', async () => {
     const held: Array<() => void> = []
     const seen: number[] = []
