@@ -2,8 +2,9 @@ import type { Operation } from '../protocol/index.ts'
 import { notActiveError } from './_fence.ts'
 import { toDollarParams, type PostgresGatewayDatabase } from './_db-postgres.ts'
 import { LEADER_SCHEMA, OPERATIONS_SCHEMA } from './_schema.ts'
-import { PARENT_INDEX, PURGE_SQL, listWhere, parentMigration, rowToStored, storedToParams } from './_store-rows.ts'
-import type { OperationStore, StoredOperation, WriteFence } from './_store.ts'
+import { PARENT_INDEX, PURGE_SQL, listWhere, parentMigration, rowToStored, storedToParams, storedToUpdateParams } from './_store-rows.ts'
+import type { OperationStore, OperationStoreOptions, StoredOperation, WriteFence } from './_store.ts'
+import { createWriteSchedule } from './_write-schedule.ts'
 
 const COLUMNS =
   'operation_id, operation_type, function_name, status, worker_id, priority, seq, idempotency_key, created_at, updated_at, last_event_seq, data, plan, parent_operation_id'
@@ -42,7 +43,11 @@ interface Waiter {
  * each) and resolve only after their commit; updates of a turn are written latest-state-only in
  * one statement and `flushed()` resolves after that commit.
  */
-export async function createPostgresOperationStore(database: PostgresGatewayDatabase, fence?: WriteFence): Promise<OperationStore> {
+export async function createPostgresOperationStore(
+  database: PostgresGatewayDatabase,
+  fence?: WriteFence,
+  options: OperationStoreOptions = {},
+): Promise<OperationStore> {
   const { query } = database
   await database.sql.exec(OPERATIONS_SCHEMA + LEADER_SCHEMA)
   const [column] = await query<{ n: number }>(
@@ -68,6 +73,8 @@ export async function createPostgresOperationStore(database: PostgresGatewayData
     inserting = true
     const batch = pending
     pending = []
+    // Changes held in the write window go out now, beside this commit.
+    if (dirty.size) schedule.soon()
     try {
       const [r] = await query<{ fenced_in: number; ids: string[] }>(INSERT, [JSON.stringify(batch.map((b) => storedToParams(b.s))), epoch])
       if (!r.fenced_in) {
@@ -91,12 +98,11 @@ export async function createPostgresOperationStore(database: PostgresGatewayData
   const dirty = new Map<string, StoredOperation>()
   const inflight = new Map<string, StoredOperation>()
   let waiters: Waiter[] = []
-  let scheduled = false
   // The write under way; resolves with its error (null when committed), so a late `flushed()` that
   // found its changes already in flight learns about a failure too.
   let writing: Promise<unknown> | null = null
   const flushUpdates = (): Promise<unknown> => {
-    scheduled = false
+    schedule.taken()
     if (writing) return writing.then(() => (dirty.size || waiters.length ? flushUpdates() : undefined))
     const items = [...dirty.values()]
     const done = waiters
@@ -106,7 +112,7 @@ export async function createPostgresOperationStore(database: PostgresGatewayData
     writing = (async () => {
       try {
         if (items.length) {
-          const [r] = await query<{ fenced_in: number }>(UPDATE, [JSON.stringify(items.map(storedToParams)), epoch])
+          const [r] = await query<{ fenced_in: number }>(UPDATE, [JSON.stringify(items.map(storedToUpdateParams)), epoch])
           if (!r.fenced_in) throw fenced()
         }
         for (const w of done) w.resolve()
@@ -121,8 +127,9 @@ export async function createPostgresOperationStore(database: PostgresGatewayData
     })()
     return writing
   }
+  const schedule = createWriteSchedule(flushUpdates, options.writeWindowMs)
   const flushNow = async () => {
-    while (scheduled || dirty.size || writing) {
+    while (dirty.size || writing) {
       const error = await flushUpdates()
       if (error) throw error
     }
@@ -145,15 +152,13 @@ export async function createPostgresOperationStore(database: PostgresGatewayData
     },
     update(s) {
       dirty.set(s.op.operation_id, s)
-      if (!scheduled) {
-        scheduled = true
-        setImmediate(flushUpdates)
-      }
+      schedule.later()
     },
     flushed() {
-      if (!scheduled && dirty.size === 0) return writing ? writing.then(rethrow) : Promise.resolve()
+      if (dirty.size === 0) return writing ? writing.then(rethrow) : Promise.resolve()
       return new Promise((resolve, reject) => {
         waiters.push({ resolve, reject })
+        schedule.soon()
       })
     },
     flushNow,

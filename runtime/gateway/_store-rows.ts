@@ -23,6 +23,18 @@ export const storedToParams = (s: StoredOperation) => ({
   parent_operation_id: s.op.parent_operation_id ?? null,
 })
 
+/** What an update writes: the row's changing columns (the plan and the insert-only columns stay). */
+export const storedToUpdateParams = (s: StoredOperation) => ({
+  operation_id: s.op.operation_id,
+  status: s.op.status,
+  worker_id: s.op.worker_id,
+  priority: s.op.priority,
+  seq: s.seq,
+  updated_at: s.op.updated_at,
+  last_event_seq: s.lastEventSeq,
+  data: JSON.stringify(s.op),
+})
+
 type Dialect = GatewayDatabase['dialect']
 
 /**

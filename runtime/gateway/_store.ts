@@ -2,8 +2,9 @@ import type { Operation, OperationStatus } from '../protocol/index.ts'
 import type { GatewayDatabase, SqliteGatewayDatabase } from './_db.ts'
 import type { WriteFence } from './_fence.ts'
 import { OPERATIONS_SCHEMA } from './_schema.ts'
-import { listWhere, PARENT_INDEX, parentMigration, PURGE_SQL, rowToStored, storedToParams } from './_store-rows.ts'
+import { listWhere, PARENT_INDEX, parentMigration, PURGE_SQL, rowToStored, storedToParams, storedToUpdateParams } from './_store-rows.ts'
 import type { DispatchPlan } from './_types.ts'
+import { createWriteSchedule } from './_write-schedule.ts'
 
 /** A live operation as the gateway keeps it: the public object plus what dispatch needs. */
 export interface StoredOperation {
@@ -28,7 +29,8 @@ export interface OperationListFilter {
 /**
  * Durable operations (and with them the queue: a pending row IS a queue entry), the same contract
  * on both backends: an insert resolves only after its commit (acknowledge after commit), updates
- * are deferred to the end of the event-loop turn and `flushed()` resolves once they are committed.
+ * are deferred (written at the end of the turn once someone awaits `flushed()`, otherwise within
+ * the write window, _write-schedule.ts) and `flushed()` resolves once they are committed.
  */
 export interface OperationStore {
   /** Highest seq stored when the store was opened. */
@@ -50,20 +52,29 @@ export interface OperationStore {
 
 export type { WriteFence } from './_fence.ts'
 
+export interface OperationStoreOptions {
+  /** How long a state change nobody waits for may wait for a commit (_write-schedule.ts); tests set it. */
+  writeWindowMs?: number
+}
+
 /** The store for the gateway's database; `fence` (PostgreSQL) is the leader epoch every write checks. */
-export async function createOperationStore(database: GatewayDatabase, fence?: WriteFence): Promise<OperationStore> {
+export async function createOperationStore(
+  database: GatewayDatabase,
+  fence?: WriteFence,
+  options: OperationStoreOptions = {},
+): Promise<OperationStore> {
   if (database.dialect === 'postgresql') {
     const { createPostgresOperationStore } = await import('./_store-postgres.ts')
-    return createPostgresOperationStore(database, fence)
+    return createPostgresOperationStore(database, fence, options)
   }
-  return createSqliteOperationStore(database)
+  return createSqliteOperationStore(database, options)
 }
 
 /**
  * SQLite: prepared better-sqlite3 statements, one insert per accepted invocation, one update per
  * state change, synchronous underneath (the async signatures cost one microtask).
  */
-function createSqliteOperationStore(database: SqliteGatewayDatabase): OperationStore {
+function createSqliteOperationStore(database: SqliteGatewayDatabase, options: OperationStoreOptions): OperationStore {
   const sqlite = database.sqlite
   sqlite.transaction(() => {
     sqlite.exec(OPERATIONS_SCHEMA)
@@ -110,10 +121,17 @@ function createSqliteOperationStore(database: SqliteGatewayDatabase): OperationS
     })
   }
 
-  // Group commit: inserts from one event-loop turn share one transaction (one WAL append) and
-  // each caller answers only after that commit, so acceptance stays durable at a fraction of the cost.
+  // Group commit: the inserts of one event-loop turn and the state changes made meanwhile share one
+  // transaction (one WAL append), and each insert answers only after that commit, so acceptance
+  // stays durable at a fraction of the cost. State changes are written latest-first per operation:
+  // at the end of the turn when someone waits for them (`flushed()`), otherwise within the write
+  // window (_write-schedule.ts), with whatever commit comes first. Whoever acknowledges a change to
+  // someone else (an event ack to a host, a cancel to a client) awaits `flushed()` first, so nothing
+  // acknowledged can be lost.
   let pending: Array<{ s: StoredOperation; resolve: () => void; reject: (e: unknown) => void }> = []
-  const commitBatch = sqlite.transaction((batch: typeof pending) => {
+  const dirty = new Map<string, StoredOperation>()
+  let flushWaiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> = []
+  const commitTurn = sqlite.transaction((batch: typeof pending, items: StoredOperation[]) => {
     const failures: unknown[] = []
     for (const item of batch) {
       try {
@@ -123,94 +141,67 @@ function createSqliteOperationStore(database: SqliteGatewayDatabase): OperationS
         failures.push(error)
       }
     }
+    for (const item of items) update.run(updateParams(item))
     return failures
   })
-  const flush = () => {
+  const commit = () => {
+    schedule.taken()
     const batch = pending
     pending = []
-    let failures: unknown[]
-    try {
-      failures = hot(() => commitBatch(batch))
-    } catch (error) {
-      for (const item of batch) item.reject(error)
-      return
-    }
-    const answer = () => batch.forEach((item, i) => (failures[i] ? item.reject(failures[i]) : item.resolve()))
-    if (!wal) return answer()
-    durable().then(answer, (error) => {
-      for (const item of batch) item.reject(error)
-    })
-  }
-
-  // Deferred updates: state changes of one event-loop turn are written in one transaction, latest
-  // state per operation only. Whoever acknowledges a change to someone else (an event ack to a host,
-  // a cancel to a client) awaits `flushed()` first, so nothing acknowledged can be lost.
-  const dirty = new Map<string, StoredOperation>()
-  let flushWaiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> = []
-  let updateScheduled = false
-  const writeDirty = sqlite.transaction((items: StoredOperation[]) => {
-    for (const item of items) {
-      const p = params(item)
-      update.run({
-        operation_id: p.operation_id,
-        status: p.status,
-        worker_id: p.worker_id,
-        priority: p.priority,
-        seq: p.seq,
-        updated_at: p.updated_at,
-        last_event_seq: p.last_event_seq,
-        data: p.data,
-      })
-    }
-  })
-  const flushUpdates = () => {
-    updateScheduled = false
     const items = [...dirty.values()]
     dirty.clear()
     const waiters = flushWaiters
     flushWaiters = []
+    if (batch.length === 0 && items.length === 0) {
+      // Nothing left to write; an earlier commit may still await its fsync (KTRDR_DB_SYNC=full).
+      if (waiters.length) (wal && synced < committed ? durable() : Promise.resolve()).then(() => waiters.forEach((w) => w.resolve()))
+      return
+    }
+    let failures: unknown[]
     try {
-      if (items.length) hot(() => writeDirty(items))
+      failures = hot(() => commitTurn(batch, items))
     } catch (error) {
+      for (const item of batch) item.reject(error)
       for (const w of waiters) w.reject(error)
       return
     }
-    if (!wal || waiters.length === 0) {
+    const answer = () => {
+      batch.forEach((item, i) => (failures[i] ? item.reject(failures[i]) : item.resolve()))
       for (const w of waiters) w.resolve()
-      return
     }
-    durable().then(
-      () => waiters.forEach((w) => w.resolve()),
-      (error) => waiters.forEach((w) => w.reject(error)),
-    )
+    if (!wal || (batch.length === 0 && waiters.length === 0)) return answer()
+    durable().then(answer, (error) => {
+      for (const item of batch) item.reject(error)
+      for (const w of waiters) w.reject(error)
+    })
   }
+  const schedule = createWriteSchedule(commit, options.writeWindowMs)
 
   const row = rowToStored
   const params = storedToParams
+  const updateParams = storedToUpdateParams
 
   return {
     nextSeq: (maxSeq.get() as { seq: number }).seq,
     insertBatched(s) {
       return new Promise((resolve, reject) => {
-        if (pending.length === 0) setImmediate(flush)
         pending.push({ s, resolve, reject })
+        schedule.soon()
       })
     },
     update(s) {
       dirty.set(s.op.operation_id, s)
-      if (!updateScheduled) {
-        updateScheduled = true
-        setImmediate(flushUpdates)
-      }
+      schedule.later()
     },
     flushed() {
-      if (!updateScheduled && dirty.size === 0) return wal && synced < committed ? durable() : Promise.resolve()
+      if (dirty.size === 0 && pending.length === 0) return wal && synced < committed ? durable() : Promise.resolve()
       return new Promise((resolve, reject) => {
         flushWaiters.push({ resolve, reject })
+        schedule.soon()
       })
     },
     async flushNow() {
-      if (updateScheduled || dirty.size) flushUpdates()
+      if (dirty.size || pending.length) commit()
     },
     async get(id) {
       return dirty.get(id) ?? row(byId.get(id))
@@ -223,7 +214,7 @@ function createSqliteOperationStore(database: SqliteGatewayDatabase): OperationS
       return live.all().map((r) => row(r)!)
     },
     async list(filter) {
-      flushUpdates()
+      if (dirty.size) commit()
       const { clause, args } = listWhere(filter)
       const total = (sqlite.prepare(`SELECT COUNT(*) AS n FROM operations ${clause}`).get(...args) as { n: number }).n
       const items = sqlite
@@ -235,7 +226,7 @@ function createSqliteOperationStore(database: SqliteGatewayDatabase): OperationS
     async purgeFinished(cutoff) {
       // Deferred state changes first: a row the database still shows as failed may have just been
       // resumed (pending again) in memory, and must not be deleted on the strength of a stale status.
-      if (updateScheduled || dirty.size) flushUpdates()
+      if (dirty.size) commit()
       return purge.run(cutoff).changes
     },
   }

@@ -101,6 +101,52 @@ export function describeOperationStore(backend: TestBackend) {
       expect((await store.list({ limit: 10, offset: 0 })).items.map((o) => o.operation_id)).toEqual(['op_test_3'])
     })
 
+    it('holds a state change nobody waits for until the next commit or the write window, and writes one awaited at once', async () => {
+      const { open } = await backend.fresh(await tempDir())
+      const db = await open()
+      cleanups.push(() => db.close())
+      // A second connection reads what is committed.
+      const readerDb = await open()
+      cleanups.push(() => readerDb.close())
+      const reader = await createOperationStore(readerDb)
+      const onDisk = async (id: string) => (await reader.get(id))?.op.status
+      const turns = async (n: number) => {
+        for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r))
+      }
+
+      // A window longer than the test: only a commit someone waits for writes.
+      const store = await createOperationStore(db, undefined, { writeWindowMs: 60_000 })
+      await Promise.all([store.insertBatched(stored(1)), store.insertBatched(stored(2))])
+      const one = (await store.get('op_test_1'))!
+      one.op.status = 'running'
+      store.update(one)
+      await turns(3)
+      expect(await onDisk('op_test_1')).toBe('pending')
+      expect((await store.get('op_test_1'))!.op.status).toBe('running')
+      // It rides along with the next insert's commit (SQLite: the same transaction; PostgreSQL: a
+      // statement of its own, sent with it).
+      await store.insertBatched(stored(3))
+      if (backend.name === 'sqlite') expect(await onDisk('op_test_1')).toBe('running')
+      else await until(async () => (await onDisk('op_test_1')) === 'running', 10_000, 'the held change written with the insert')
+      // Two changes before anyone waits: the latest is written, when flushed() is awaited.
+      const two = (await store.get('op_test_2'))!
+      two.op.status = 'running'
+      store.update(two)
+      two.op.status = 'completed'
+      store.update(two)
+      await turns(3)
+      expect(await onDisk('op_test_2')).toBe('pending')
+      await store.flushed()
+      expect(await onDisk('op_test_2')).toBe('completed')
+
+      // With a short window, a change nobody waits for is written without anyone asking.
+      const quick = await createOperationStore(db, undefined, { writeWindowMs: 5 })
+      const three = (await quick.get('op_test_3'))!
+      three.op.status = 'failed'
+      quick.update(three)
+      await until(async () => (await onDisk('op_test_3')) === 'failed', 10_000, 'the change written within the window')
+    })
+
     it('refuses a taken operation id with an error the invoker recognises (and draws again on), a taken idempotency key with another', async () => {
       const { open } = await backend.fresh(await tempDir())
       const db = await open()

@@ -1,0 +1,60 @@
+/**
+ * When a store writes its deferred state changes: at the end of this event-loop turn when someone
+ * waits for them (an insert to acknowledge, a `flushed()` before an event ack or a cancel answer),
+ * otherwise within `windowMs`, riding along with whatever commit comes first.
+ *
+ * Why a window: a call's first change after its insert (dispatched to a host) has no one waiting
+ * for it, and its next (completed) usually follows within a few milliseconds. Written at the end of
+ * its own turn, the first cost one more row write and most of a commit per call; held for the
+ * window, the row is written once, in the completion's commit. Nothing acknowledged waits in the
+ * window: whoever acknowledges awaits `flushed()`, which writes at once. What a crash can lose is
+ * what it could lose before (changes nobody was told about, which hosts re-report on reconnect),
+ * held a few milliseconds longer.
+ */
+export const WRITE_WINDOW_MS = 10
+
+export interface WriteSchedule {
+  /** Write at the end of this turn (someone waits). */
+  soon(): void
+  /** Write within the window, or sooner with the next `soon()`. */
+  later(): void
+  /** A write is starting: whatever was scheduled is covered by it. */
+  taken(): void
+  /** Whether a write is scheduled. */
+  readonly scheduled: boolean
+}
+
+export function createWriteSchedule(write: () => unknown, windowMs = WRITE_WINDOW_MS): WriteSchedule {
+  let immediate = false
+  let timer: NodeJS.Timeout | null = null
+  const run = () => {
+    immediate = false
+    void write()
+  }
+  const fire = () => {
+    timer = null
+    if (!immediate) void write()
+  }
+  return {
+    soon() {
+      if (immediate) return
+      immediate = true
+      setImmediate(run)
+    },
+    later() {
+      if (immediate || timer) return
+      // Not holding the process open: shutdown writes what is left (flushNow).
+      timer = setTimeout(fire, windowMs)
+      timer.unref()
+    },
+    taken() {
+      if (timer) {
+        clearTimeout(timer)
+        timer = null
+      }
+    },
+    get scheduled() {
+      return immediate || timer !== null
+    },
+  }
+}
