@@ -11,7 +11,7 @@
  * what it could lose before (changes nobody was told about, which hosts re-report on reconnect),
  * held a few milliseconds longer.
  */
-export const WRITE_WINDOW_MS = 10
+const WRITE_WINDOW_MS = 10
 
 export interface WriteSchedule {
   /** Write at the end of this turn (someone waits). */
@@ -20,8 +20,6 @@ export interface WriteSchedule {
   later(): void
   /** A write is starting: whatever was scheduled is covered by it. */
   taken(): void
-  /** Whether a write is scheduled. */
-  readonly scheduled: boolean
 }
 
 export function createWriteSchedule(write: () => unknown, windowMs = WRITE_WINDOW_MS): WriteSchedule {
@@ -43,18 +41,15 @@ export function createWriteSchedule(write: () => unknown, windowMs = WRITE_WINDO
     },
     later() {
       if (immediate || timer) return
-      // Not holding the process open: shutdown writes what is left (flushNow).
+      // Holds the process open for up to the window: a process that ends without closing the
+      // gateway still writes what it held.
       timer = setTimeout(fire, windowMs)
-      timer.unref()
     },
     taken() {
       if (timer) {
         clearTimeout(timer)
         timer = null
       }
-    },
-    get scheduled() {
-      return immediate || timer !== null
     },
   }
 }

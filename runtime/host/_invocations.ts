@@ -71,8 +71,9 @@ export function startInvocation(request: DispatchRequest, deps: InvocationDeps):
   // The outcome is known (the function answered, failed or was stopped): a cancel or deadline that
   // arrives now, while the invocation hands its executor back, has nothing left to stop. It used to
   // interrupt anyway, between the cleared kill timer and the executor's release: the warm executor
-  // was discarded, and killed a grace period later with a "did not stop" warning. A host that a
-  // gateway cancels unknown operations on lost 11 of 16 warm executors so (`npm run bench -- peers`).
+  // was discarded, and killed a grace period later with a "did not stop" warning. In the peers
+  // bench, whose direct calls the gateway cancels as unknown, a host lost 11 of its 16 warm
+  // executors so in one round (`npm run bench -- peers`).
   let settled = false
   const interrupted = new AbortController()
   const messageId = `${request.operation_id}#${request.attempt}`
