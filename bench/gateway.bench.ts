@@ -154,7 +154,7 @@ export default async function run(): Promise<BenchSection> {
       goal: `added p50 ≤ 1 ms (${g50 - d50 <= 1 ? 'met' : 'not met'}), p99 ≤ 5 ms (${g99 - d99 <= 5 ? 'met' : 'not met'}); e2e p50 ≤ 5 ms (${g50 <= 5 ? 'met' : 'not met'})`,
     })
     notes.push(
-      "Overhead: 300 sequential warm calls each, interleaved; client, gateway and host share this process (the function runs in the host's forked executor). Through the gateway a call adds: one HTTP hop gateway→host (202), pushed events host→gateway (started, completed), four SQLite writes (insert, accepted, started, completed).",
+      "Overhead: 300 sequential warm calls each, interleaved; client, gateway and host share this process (the function runs in the host's forked executor). Through the gateway a call adds: the dispatch to the host and its 202, one batch of events back (started rides with completed) and its ack, over the host's channel; the operation's row written twice (the insert, committed before the accept is answered, and the completion; the dispatched state rides along when the call ends within the store's 10 ms write window).",
     )
     await host.close({ timeoutMs: 2000 })
 
