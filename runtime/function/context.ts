@@ -14,6 +14,8 @@ export interface FunctionContextOptions {
   /** `ctx.logger`, or a factory called on its first use (most invocations never log). */
   logger?: ConsolaInstance | (() => ConsolaInstance)
   host?: Partial<FunctionContext['host']>
+  /** Called when the function first reads `ctx.scratchDir` (and the directory is made). */
+  onScratch?: () => void
 }
 
 const LOCAL_CAPABILITIES: WorkerCapabilities = { cores: 1, memory_gb: 1, gpu: false, ib: false, llm: false, slots: 1 }
@@ -50,6 +52,7 @@ export function createFunctionContext(options: FunctionContextOptions): Function
       if (!scratchMade) {
         mkdirSync(options.scratchDir, { recursive: true })
         scratchMade = true
+        options.onScratch?.()
       }
       return options.scratchDir
     },

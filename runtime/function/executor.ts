@@ -64,6 +64,9 @@ async function invoke(fn: FunctionDefinition, message: InvokeMessage): Promise<v
     pending = null
   }
   const storage = useStorage(message.storage)
+  // Whether ctx.scratchDir was read (and so made): the host then skips its stat for the directory
+  // after each invocation that never made one, which is most.
+  let scratch = false
   try {
     const input = validateInput(fn, message.input)
     const ctx = createFunctionContext({
@@ -79,11 +82,14 @@ async function invoke(fn: FunctionDefinition, message: InvokeMessage): Promise<v
         pending = update
         flushTimer ??= setTimeout(flush, PROGRESS_FLUSH_MS)
       },
+      onScratch: () => {
+        scratch = true
+      },
     })
     const result = await fn.run(input, ctx)
     if (flushTimer) clearTimeout(flushTimer)
     flush()
-    await send({ type: 'result', id: message.id, ok: true, result: result ?? null, aborted: controller.signal.aborted })
+    await send({ type: 'result', id: message.id, ok: true, result: result ?? null, aborted: controller.signal.aborted, scratch })
   } catch (error) {
     if (flushTimer) clearTimeout(flushTimer)
     flush()
@@ -93,6 +99,7 @@ async function invoke(fn: FunctionDefinition, message: InvokeMessage): Promise<v
       ok: false,
       error: toErrorInfo(error, 'FUNCTION_ERROR'),
       aborted: controller.signal.aborted,
+      scratch,
     })
   } finally {
     clearTimeout(deadline)

@@ -155,6 +155,8 @@ export function startInvocation(request: DispatchRequest, deps: InvocationDeps):
       bundle_ready_at: new Date(timings.bundle_ready!).toISOString(),
     }
     holdTimer = setTimeout(releaseStart, options.startedHoldMs)
+    // What the executor's result says about the scratch directory (undefined: it did not say).
+    let scratchMade: boolean | undefined
     const grant = deps.storageAccess.grant(bundle.manifest.storage ?? {}, `Function ${bundle.name}@${bundle.version}`)
     try {
       const outcome = await new Promise<InvocationOutcome>((resolve) => {
@@ -180,6 +182,7 @@ export function startInvocation(request: DispatchRequest, deps: InvocationDeps):
             })
           } else if (message.type === 'result') {
             cleanup()
+            scratchMade = message.scratch
             if (cancelReason || timedOut) return resolve(stopped())
             resolve(message.ok ? { status: 'completed', result: message.result } : { status: 'failed', error: message.error })
           }
@@ -221,8 +224,9 @@ export function startInvocation(request: DispatchRequest, deps: InvocationDeps):
       // A child that was interrupted may still hold state from the aborted run: never reuse it.
       if (executor.alive && !cancelReason && !timedOut) pool.release(executor)
       else pool.discard(executor)
-      // Off the answer's path: most invocations never created it (ctx.scratchDir is lazy).
-      if (existsSync(scratchDir)) void fsp.rm(scratchDir, { recursive: true, force: true }).catch(() => {})
+      // Off the answer's path: most invocations never created it (ctx.scratchDir is lazy), and the
+      // result says so; without a result (a crash, a kill) or from an older bundle, look.
+      if (scratchMade !== false && existsSync(scratchDir)) void fsp.rm(scratchDir, { recursive: true, force: true }).catch(() => {})
     }
   }
 

@@ -50,5 +50,6 @@ export type ExecutorToHost =
   | { type: 'progress'; id: string; progress: ProgressUpdate }
   /** A line the function wrote through `ctx.logger` (what it writes to stdout/stderr comes over the pipes). */
   | { type: 'log'; id: string; level: string; message: string }
-  | { type: 'result'; id: string; ok: true; result: unknown; aborted: boolean }
-  | { type: 'result'; id: string; ok: false; error: OperationErrorInfo; aborted: boolean }
+  /** `scratch`: whether the invocation made its scratch directory (absent from bundles built before it said so). */
+  | { type: 'result'; id: string; ok: true; result: unknown; aborted: boolean; scratch?: boolean }
+  | { type: 'result'; id: string; ok: false; error: OperationErrorInfo; aborted: boolean; scratch?: boolean }

@@ -10,16 +10,21 @@ describe('function context', () => {
     const root = mkdtempSync(join(tmpdir(), 'ktrdr-ctx-'))
     try {
       const dir = join(root, 'scratch', 'op_1-1')
+      let made = 0
       const ctx = createFunctionContext({
         operationId: 'op_1',
         signal: new AbortController().signal,
         storage: {} as KtrdrStorage,
         scratchDir: dir,
+        onScratch: () => made++,
       })
       expect(existsSync(dir)).toBe(false)
+      expect(made).toBe(0)
       expect(ctx.scratchDir).toBe(dir)
       expect(existsSync(dir)).toBe(true)
       expect(ctx.scratchDir).toBe(dir)
+      // Told once, when it is made: the executor's result then says so and the host looks only then.
+      expect(made).toBe(1)
     } finally {
       rmSync(root, { recursive: true, force: true })
     }

@@ -1,6 +1,9 @@
 // One invocation (startInvocation) against a stand-in pool and executor whose messages the test
 // delivers itself, so it can act in the one event-loop turn between the function's answer and the
 // executor's return to the pool: a cancel or a deadline arriving there has nothing left to stop.
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { createConsola } from 'consola'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { DispatchRequest, HostToExecutor } from '../../protocol/index.ts'
@@ -9,9 +12,15 @@ import type { Executor, InvocationListener } from '../_executors.ts'
 import { startInvocation, type InvocationDeps } from '../_invocations.ts'
 import { resolveHostOptions } from '../options.ts'
 
+// The host's existsSync, counted: whether it looked for a scratch directory is the point of a case below.
+vi.mock('node:fs', async (importOriginal) => {
+  const fs = await importOriginal<typeof import('node:fs')>()
+  return { ...fs, existsSync: vi.fn(fs.existsSync) }
+})
+
 const GRACE_MS = 1000
 
-function setup({ deadlineMs = 60_000 } = {}) {
+function setup({ deadlineMs = 60_000, cacheDir = '/nonexistent-ktrdr-cache' } = {}) {
   const sent: HostToExecutor[] = []
   let listener: InvocationListener | null = null
   const executor = {
@@ -35,7 +44,7 @@ function setup({ deadlineMs = 60_000 } = {}) {
   const pool = { acquire: vi.fn(async () => executor), release: vi.fn(), discard: vi.fn() }
   const events: NewHostEvent[] = []
   const deps = {
-    options: resolveHostOptions({ cacheDir: '/nonexistent-ktrdr-cache', cancelGraceMs: GRACE_MS }, {}),
+    options: resolveHostOptions({ cacheDir, cancelGraceMs: GRACE_MS }, {}),
     cache: {
       ensure: async () => ({ name: 'echo', version: 1, sha256: 'a'.repeat(64), manifest: { storage: {} }, entryPath: '/x', dir: '/' }),
       repair: async () => false,
@@ -58,14 +67,14 @@ function setup({ deadlineMs = 60_000 } = {}) {
   const microtasks = async () => {
     for (let i = 0; i < 50; i++) await Promise.resolve()
   }
-  const answer = async () => {
+  const answer = async (scratch?: boolean) => {
     await vi.waitFor(() => expect(listener).not.toBeNull())
-    listener!.message({ type: 'result', id: 'op_test_settled#1', ok: true, result: { echoed: true }, aborted: false })
+    listener!.message({ type: 'result', id: 'op_test_settled#1', ok: true, result: { echoed: true }, aborted: false, scratch })
     // The outcome is known; the executor is not back in the pool yet (one turn for its last output).
     await microtasks()
     expect(pool.release).not.toHaveBeenCalled()
   }
-  return { invocation, executor, pool, sent, events, answer }
+  return { invocation, executor, pool, sent, events, answer, scratchDir: join(deps.options.cacheDir, 'scratch', 'op_test_settled-1') }
 }
 
 describe('an invocation whose function has answered', () => {
@@ -112,4 +121,37 @@ describe('an invocation whose function has answered', () => {
     vi.advanceTimersByTime(GRACE_MS)
     expect(executor.kill).toHaveBeenCalledWith('SIGKILL')
   })
+})
+
+describe('the scratch directory after an invocation', () => {
+  // The result says whether the function made it (ctx.scratchDir is made on first read); the host
+  // looks for it only when the result does not say it made none: a crash, a kill, an older bundle.
+  const cases: Array<[string, boolean | undefined, boolean]> = [
+    ['made: looked for and removed', true, true],
+    ['not said (a bundle built before results said so): looked for and removed', undefined, true],
+    ['said not made: not looked for', false, false],
+  ]
+  const present = (path: string) => {
+    try {
+      statSync(path)
+      return true
+    } catch {
+      return false
+    }
+  }
+  for (const [what, scratch, looked] of cases)
+    it(what, async () => {
+      const root = mkdtempSync(join(tmpdir(), 'ktrdr-scratch-'))
+      try {
+        const { invocation, scratchDir, answer } = setup({ cacheDir: root })
+        mkdirSync(scratchDir, { recursive: true })
+        vi.mocked(existsSync).mockClear()
+        await answer(scratch)
+        expect((await invocation.done).status).toBe('completed')
+        expect(vi.mocked(existsSync).mock.calls.some(([path]) => path === scratchDir)).toBe(looked)
+        if (looked) await vi.waitFor(() => expect(present(scratchDir)).toBe(false))
+      } finally {
+        rmSync(root, { recursive: true, force: true })
+      }
+    })
 })
