@@ -1,6 +1,7 @@
 // One invocation (startInvocation) against a stand-in pool and executor whose messages the test
 // delivers itself, so it can act in the one event-loop turn between the function's answer and the
-// executor's return to the pool: a cancel or a deadline arriving there has nothing left to stop.
+// executor's return to the pool (a cancel or a deadline arriving there has nothing left to stop),
+// and say what the answer tells the host about the scratch directory.
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
