@@ -47,15 +47,16 @@ describe('host channel endpoint', () => {
 
   it('frames from different tasks of one event-loop turn travel as one message', async () => {
     const { a, wire } = pair((_op, body) => ({ status: 202, body }))
-    // Two timers due together run in one timers phase, as separate tasks (microtasks run between
-    // them): as the dispatches after a group commit, or the answers to two sockets' events, do.
+    // Two immediates queued together run in one check phase, as separate tasks (microtasks run
+    // between them), as two sockets' events read in one poll do. (Two timers of 0 ms are not
+    // sure to share a turn: they may straddle a millisecond and fall due in different ones.)
     const answers = await new Promise<Array<Promise<ChannelAnswer>>>((resolve) => {
       const sent: Array<Promise<ChannelAnswer>> = []
-      setTimeout(() => sent.push(a.request('dispatch', { n: 1 }, { timeoutMs: 5000 })), 0)
-      setTimeout(() => {
+      setImmediate(() => sent.push(a.request('dispatch', { n: 1 }, { timeoutMs: 5000 })))
+      setImmediate(() => {
         sent.push(a.request('dispatch', { n: 2 }, { timeoutMs: 5000 }))
         resolve(sent)
-      }, 0)
+      })
     })
     expect((await Promise.all(answers)).map((x) => (x.body as { n: number }).n)).toEqual([1, 2])
     expect(wire.aToB).toHaveLength(1)
