@@ -3,8 +3,22 @@ import { ofetch } from 'ofetch'
 import type { KtrdrStorage } from '../../../storage/index.ts'
 import { buildFunction, type BuiltFunction } from '../../../test/kit/index.ts'
 import type { DispatchRequest, FunctionRef } from '../../protocol/index.ts'
+import type { HostConfig } from '../index.ts'
 
 export const FIXTURES = join(import.meta.dirname, 'fixtures')
+
+/** A host for tests: any free port, no GPU probe, quick heartbeats and registration, quiet; `config` adds the rest. */
+export function testHostConfig(config: HostConfig): HostConfig {
+  return {
+    port: 0,
+    detectGpu: false,
+    heartbeatIntervalMs: 200,
+    register: { initialDelayMs: 50, maxDelayMs: 200 },
+    forwardExecutorOutput: false,
+    logLevel: 'warn',
+    ...config,
+  }
+}
 
 export interface Published extends BuiltFunction {
   ref: FunctionRef

@@ -7,7 +7,7 @@ import { ofetch } from 'ofetch'
 import { createHost, type KtrdrHost } from '../index.ts'
 import type { HostEvent, HostLogEvent } from '../../protocol/index.ts'
 import { FUNCTION_FIXTURES, tempStorage, type TempStorage } from '../../../test/kit/index.ts'
-import { buildAndStore, dispatchRequest, invokeAndWait, type Published } from './_setup.ts'
+import { buildAndStore, dispatchRequest, invokeAndWait, testHostConfig, type Published } from './_setup.ts'
 import { startFakeGateway } from './_fake-gateway.ts'
 
 let env: TempStorage
@@ -23,20 +23,16 @@ beforeAll(async () => {
     buildAndStore('echo', env.storage, join(env.root, 'build-echo')),
   ])
   gateway = await startFakeGateway()
-  host = await createHost({
-    apiUrl: gateway.url,
-    port: 0,
-    storage: { root: env.storageRoot },
-    cacheDir: join(env.root, 'cache'),
-    slots: 14,
-    detectGpu: false,
-    executorMemoryMb: 96,
-    cancelGraceMs: 500,
-    heartbeatIntervalMs: 200,
-    register: { initialDelayMs: 50, maxDelayMs: 200 },
-    forwardExecutorOutput: false,
-    logLevel: 'warn',
-  })
+  host = await createHost(
+    testHostConfig({
+      apiUrl: gateway.url,
+      storage: { root: env.storageRoot },
+      cacheDir: join(env.root, 'cache'),
+      slots: 14,
+      executorMemoryMb: 96,
+      cancelGraceMs: 500,
+    }),
+  )
   await host.registered
 }, 120_000)
 

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createHost, type KtrdrHost } from '../index.ts'
 import { FUNCTION_FIXTURES, tempStorage, until, type TempStorage } from '../../../test/kit/index.ts'
-import { buildAndStore, dispatchRequest, invokeAndWait, type Published } from './_setup.ts'
+import { buildAndStore, dispatchRequest, invokeAndWait, testHostConfig, type Published } from './_setup.ts'
 import { startFakeGateway } from './_fake-gateway.ts'
 
 let env: TempStorage
@@ -19,18 +19,7 @@ beforeAll(async () => {
   fn = await buildAndStore(join(FUNCTION_FIXTURES, 'scratch-user'), env.storage, join(env.root, 'build'))
   gateway = await startFakeGateway()
   cacheDir = join(env.root, 'cache')
-  host = await createHost({
-    apiUrl: gateway.url,
-    port: 0,
-    storage: { root: env.storageRoot },
-    cacheDir,
-    slots: 2,
-    detectGpu: false,
-    heartbeatIntervalMs: 200,
-    register: { initialDelayMs: 50, maxDelayMs: 200 },
-    forwardExecutorOutput: false,
-    logLevel: 'warn',
-  })
+  host = await createHost(testHostConfig({ apiUrl: gateway.url, storage: { root: env.storageRoot }, cacheDir, slots: 2 }))
   await host.registered
 }, 120_000)
 

@@ -12,6 +12,7 @@ import {
   type BuiltFunction,
   type RealGateway,
 } from '../../../test/kit/index.ts'
+import { testHostConfig } from './_setup.ts'
 
 let g: RealGateway
 const hosts: KtrdrHost[] = []
@@ -25,19 +26,16 @@ const invoke = async (spec: string, input: unknown, wait = 30): Promise<Operatio
 }
 const getOp = async (id: string) => (await g.api<Operation>(`/api/v1/operations/${id}`)).body
 async function startHost(id: string) {
-  const host = await createHost({
-    apiUrl: g.url,
-    workerId: id,
-    port: 0,
-    storage: { root: g.store },
-    cacheDir: join(g.dir, 'cache', id),
-    slots: 2,
-    detectGpu: false,
-    heartbeatIntervalMs: 200,
-    register: { initialDelayMs: 50, maxDelayMs: 500 },
-    forwardExecutorOutput: false,
-    logLevel: 'warn',
-  })
+  const host = await createHost(
+    testHostConfig({
+      apiUrl: g.url,
+      workerId: id,
+      storage: { root: g.store },
+      cacheDir: join(g.dir, 'cache', id),
+      slots: 2,
+      register: { initialDelayMs: 50, maxDelayMs: 500 },
+    }),
+  )
   await host.registered
   hosts.push(host)
   return host
