@@ -6,23 +6,6 @@ import type { OperationListFilter, StoredOperation } from './_store.ts'
 export const rowToStored = (r: any): StoredOperation | null =>
   r ? { op: JSON.parse(r.data), plan: JSON.parse(r.plan), seq: r.seq, lastEventSeq: r.last_event_seq } : null
 
-export const storedToParams = (s: StoredOperation) => ({
-  operation_id: s.op.operation_id,
-  operation_type: s.op.operation_type,
-  function_name: s.op.function.name,
-  status: s.op.status,
-  worker_id: s.op.worker_id,
-  priority: s.op.priority,
-  seq: s.seq,
-  idempotency_key: s.op.idempotency_key,
-  created_at: s.op.created_at,
-  updated_at: s.op.updated_at,
-  last_event_seq: s.lastEventSeq,
-  data: JSON.stringify(s.op),
-  plan: JSON.stringify(s.plan),
-  parent_operation_id: s.op.parent_operation_id ?? null,
-})
-
 /** What an update writes: the row's changing columns (the plan and the insert-only columns stay). */
 export const storedToUpdateParams = (s: StoredOperation) => ({
   operation_id: s.op.operation_id,
@@ -33,6 +16,17 @@ export const storedToUpdateParams = (s: StoredOperation) => ({
   updated_at: s.op.updated_at,
   last_event_seq: s.lastEventSeq,
   data: JSON.stringify(s.op),
+})
+
+/** What an insert writes: the changing columns and those set once. */
+export const storedToParams = (s: StoredOperation) => ({
+  ...storedToUpdateParams(s),
+  operation_type: s.op.operation_type,
+  function_name: s.op.function.name,
+  idempotency_key: s.op.idempotency_key,
+  created_at: s.op.created_at,
+  plan: JSON.stringify(s.plan),
+  parent_operation_id: s.op.parent_operation_id ?? null,
 })
 
 type Dialect = GatewayDatabase['dialect']
