@@ -202,9 +202,9 @@ export function createOperationsService(store: OperationStore, hooks: GatewayHoo
           break
         } catch (error) {
           // Drawn by another gateway process in the same second (a restart, the standby taking
-          // over): nothing was stored under it, so a new id.
+          // over): nothing was stored under it, so a new id from a new random start.
           if (isOperationIdTaken(error) && attempt < 3) {
-            op.operation_id = createOperationId(op.operation_type, now)
+            op.operation_id = createOperationId(op.operation_type, now, { redraw: true })
             continue
           }
           if (input.idempotencyKey && !isOperationIdTaken(error) && /UNIQUE|unique constraint/.test(String(error))) {

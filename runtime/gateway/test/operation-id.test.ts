@@ -1,4 +1,5 @@
-// Operation ids: `op_<type>_<second>_<8 hex>` must not repeat within a second, whatever the rate.
+// Operation ids: `op_<type>_<second>_<8 hex>` must not repeat within a second, whatever the rate,
+// and sort in the order they were made, so that a commit's rows share the primary key's pages.
 import { describe, expect, it } from 'vitest'
 import { createOperationId } from '../_operation-shape.ts'
 
@@ -11,6 +12,21 @@ describe('createOperationId', () => {
     for (let i = 0; i < 300_000; i++) ids.add(createOperationId('training', at))
     expect(ids.size).toBe(300_000)
     expect([...ids][0]).toMatch(/^op_training_20261206_030000_[0-9a-f]{8}$/)
+  })
+
+  it('makes the ids of one second in ascending order (inserts append to the primary key), from a new start on a redraw', () => {
+    const at = new Date(Date.UTC(2026, 11, 6, 4, 0, 0))
+    const ids = Array.from({ length: 1000 }, () => createOperationId('function', at))
+    // A start drawn near 2^32 wraps to 00000000 once; the ids on either side of it each ascend.
+    const wrap = ids.findIndex((id, i) => i > 0 && id < ids[i - 1]!)
+    const runs = wrap < 0 ? [ids] : [ids.slice(0, wrap), ids.slice(wrap)]
+    for (const run of runs) expect(run).toEqual([...run].sort())
+    const suffix = (id: string) => parseInt(id.slice(-8), 16)
+    expect((suffix(ids[999]!) - suffix(ids[0]!)) >>> 0).toBe(999)
+    // Another process drew an id taken: a redraw leaves the run (and collides again only by chance).
+    const redrawn = createOperationId('function', at, { redraw: true })
+    expect(redrawn).not.toBe(createOperationId('function', at))
+    expect(ids).not.toContain(redrawn)
   })
 
   it('starts over each second and keeps the documented shape', () => {
