@@ -9,6 +9,7 @@ import type { InvokeChecks } from './_invoke-checks.ts'
 import type { InputValidator } from './_validate.ts'
 import { invokeRequestSchema } from './_invoke-schema.ts'
 import type { WorkerRegistry } from './_workers.ts'
+import type { DispatchPlan } from './_types.ts'
 import type { FunctionRegistry, ResolvedFunction } from './registry/_types.ts'
 import { FUNCTION_NAME_RE } from '../protocol/index.ts'
 
@@ -128,6 +129,32 @@ export function createInvoker(deps: {
   storage: KtrdrStorage
 }): Invoker {
   const { options, functions, operations, workers, dispatcher } = deps
+  // One frozen plan per function version and request flags, shared by its operations: the store
+  // writes a plan's JSON once (_store-rows.ts), not once per accepted invocation.
+  const plans = new Map<string, DispatchPlan>()
+  function planFor(fn: ResolvedFunction, request: InvokeRequest): DispatchPlan {
+    const attemptBudget = Math.max(1, request.max_attempts ?? (fn.manifest.max_attempts || options.queue.maxAttempts))
+    const key = `${fn.sha256}\0${fn.name}\0${fn.version}\0${fn.bundle_key}\0${request.prefer_gpu}\0${request.require_gpu}\0${attemptBudget}`
+    let plan = plans.get(key)
+    if (!plan) {
+      const placement = placementFor(fn, request)
+      Object.freeze(placement.requires)
+      plan = Object.freeze({
+        function: Object.freeze({
+          name: fn.name,
+          version: fn.version,
+          sha256: fn.sha256,
+          bundle_key: fn.bundle_key,
+          timeout_seconds: fn.manifest.timeout_seconds || 3600,
+        }),
+        placement: Object.freeze(placement),
+        attempt_budget: attemptBudget,
+      })
+      if (plans.size >= 1024) plans.clear()
+      plans.set(key, plan)
+    }
+    return plan
+  }
 
   return async function invoke(name: string, request: InvokeRequest, call: InvokeOptions = {}): Promise<InvokeResult> {
     const { signal } = call
@@ -165,7 +192,8 @@ export function createInvoker(deps: {
             storage: deps.storage,
             signal,
           })
-    const placement = placementFor(fn, request)
+    const plan = planFor(fn, request)
+    const placement = plan.placement
 
     if (request.queue === false && !placeOperation(workers.views, placement)) {
       const capable = anyHostMatches(workers.views, placement)
@@ -187,21 +215,10 @@ export function createInvoker(deps: {
           `No registered host can run ${fn.name} yet (needs ${describePlacement(fn, placement)}): the operation waits in the queue until one registers`,
         ]
 
-    const attemptBudget = Math.max(1, request.max_attempts ?? (fn.manifest.max_attempts || options.queue.maxAttempts))
     const op = await operations.create({
       fn,
       input,
-      plan: {
-        function: {
-          name: fn.name,
-          version: fn.version,
-          sha256: fn.sha256,
-          bundle_key: fn.bundle_key,
-          timeout_seconds: fn.manifest.timeout_seconds || 3600,
-        },
-        placement,
-        attempt_budget: attemptBudget,
-      },
+      plan,
       priority: request.priority ?? 0,
       idempotencyKey: request.idempotency_key ?? null,
       metadata: request.metadata,

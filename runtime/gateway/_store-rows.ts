@@ -18,6 +18,18 @@ export const storedToUpdateParams = (s: StoredOperation) => ({
   data: JSON.stringify(s.op),
 })
 
+// The invoker shares one frozen plan among the operations of a function version (_invoke.ts): its
+// JSON is made once. Only frozen plans are remembered, since nothing else promises not to change.
+const planJson = new WeakMap<object, string>()
+function planText(plan: StoredOperation['plan']): string {
+  let text = planJson.get(plan)
+  if (text === undefined) {
+    text = JSON.stringify(plan)
+    if (Object.isFrozen(plan)) planJson.set(plan, text)
+  }
+  return text
+}
+
 /** What an insert writes: the changing columns and those set once. */
 export const storedToParams = (s: StoredOperation) => ({
   ...storedToUpdateParams(s),
@@ -25,7 +37,7 @@ export const storedToParams = (s: StoredOperation) => ({
   function_name: s.op.function.name,
   idempotency_key: s.op.idempotency_key,
   created_at: s.op.created_at,
-  plan: JSON.stringify(s.plan),
+  plan: planText(s.plan),
   parent_operation_id: s.op.parent_operation_id ?? null,
 })
 
