@@ -13,6 +13,14 @@ export {
   type GatewayClientConfig,
   type ResolvedGatewayClientOptions,
 } from './_client.ts'
+// Many invokes over one WebSocket (GET /api/v1/channel), for programs that make many calls.
+export {
+  createInvokeChannel,
+  type ChannelInvokeRequest,
+  type ChannelInvokeResult,
+  type InvokeChannel,
+  type InvokeChannelOptions,
+} from './_invoke-channel.ts'
 export {
   followEvents,
   followOperation,

@@ -13,6 +13,7 @@ import { createGatewayHooks, type GatewayHooks } from './_hooks.ts'
 import { createHostChannels, type HostChannels } from './_host-channel.ts'
 import { createHostClient, type HostClient } from './_host-client.ts'
 import { createInvoker, type Invoker } from './_invoke.ts'
+import { createClientChannels, type ClientChannels } from './_client-channel.ts'
 import { createInvokeChecks, type InvokeChecks } from './_invoke-checks.ts'
 import { createOperationLogs, type OperationLogs } from './_logs.ts'
 import { createGatewayMetrics, type GatewayMetrics } from './_metrics.ts'
@@ -43,6 +44,8 @@ export interface GatewayServices {
   client: HostClient
   /** The hosts' channels (one WebSocket each): dispatches and events travel there when one is open. */
   channels: HostChannels
+  /** API clients' channels (one WebSocket each) carrying invokes: `GET /api/v1/channel`. */
+  clientChannels: ClientChannels
   invoke: Invoker
   /** Packs' gateway-side checks of a function's input: `ctx.invokeChecks.add(defineInvokeCheck(name, check))`. */
   invokeChecks: InvokeChecks
@@ -162,6 +165,7 @@ async function wireGatewayServices(
 
   const invokeChecks = createInvokeChecks(logger)
   const invoke = createInvoker({ options, functions, operations, workers, dispatcher, validateInput, checks: invokeChecks, storage })
+  const clientChannels = createClientChannels({ invoke, maxWaitSeconds: options.queue.maxWaitSeconds, logger })
   let closed = false
   const warming = warmAliasedValidators(functions, validateInput, () => closed).catch((error: Error) =>
     logger.debug(`Warming input validators failed: ${error.message}`),
@@ -214,6 +218,7 @@ async function wireGatewayServices(
     reconciler,
     client,
     channels,
+    clientChannels,
     invoke,
     invokeChecks,
     retention,
@@ -229,6 +234,7 @@ async function wireGatewayServices(
       if (reattachTimer) clearTimeout(reattachTimer)
       retention.close()
       channels.close()
+      clientChannels.close()
       health.close()
       deadlines.close()
       dispatcher.close()

@@ -7,8 +7,11 @@ import { KtrdrError, isKtrdrError } from './errors.ts'
 // A message is a JSON array of frames: whatever one side produces in the same event-loop turn goes
 // out as one WebSocket message.
 
-/** Operations over the channel. Gateway → host: dispatch, cancel. Host → gateway: events. */
-export type ChannelOp = 'dispatch' | 'cancel' | 'events'
+/**
+ * Operations over a channel. Host channel, gateway → host: dispatch, cancel; host → gateway: events.
+ * Client channel (`GET /api/v1/channel`), client → gateway: invoke.
+ */
+export type ChannelOp = 'dispatch' | 'cancel' | 'events' | 'invoke'
 
 export interface ChannelRequestFrame {
   t: 'req'
@@ -53,7 +56,7 @@ export function channelClosedError(message = 'The host channel closed'): NodeJS.
   return Object.assign(new Error(message), { code: 'ECONNRESET' })
 }
 
-const OPS = new Set<string>(['dispatch', 'cancel', 'events'])
+const OPS = new Set<string>(['dispatch', 'cancel', 'events', 'invoke'])
 
 /**
  * One side of a channel: request/answer correlation, coalescing of outgoing frames per tick,

@@ -3,6 +3,7 @@ import { readJsonBody } from '../_http.ts'
 import { checkInvokeRequest } from '../_invoke.ts'
 import { invokeRequestSchema } from '../_invoke-schema.ts'
 import { defineGatewayRoutes } from '../_routes.ts'
+import { CLIENT_CHANNEL_PATH } from '../_client-channel.ts'
 
 /** POST /api/v1/functions/:name/invoke — name, name@<version> or name@<alias>. */
 export default defineGatewayRoutes((router, ctx) => {
@@ -42,5 +43,19 @@ export default defineGatewayRoutes((router, ctx) => {
       setResponseStatus(event, result.statusCode)
       return result.warnings.length ? { ...result.operation, warnings: result.warnings } : result.operation
     }),
+  )
+  // The same invokes over one WebSocket per client (_client-channel.ts), with the API token.
+  router.ws(
+    CLIENT_CHANNEL_PATH,
+    {
+      doc: {
+        summary: 'The client channel: invokes over one WebSocket',
+        description:
+          'Upgrade to a WebSocket (API token). A message is a JSON array of frames. Send `{"t":"req","id":<int>,"op":"invoke","body":{"function":"<name>", …the invoke body}}`; each is answered with `{"t":"res","id":<same>,"status":<the invoke route’s status>,"body":<its body>}` after the same commit. Invokes of one event-loop turn travel as one message each way (docs/architecture.md, Client channel).',
+        tag: 'function invocations',
+        status: 101,
+      },
+    },
+    ctx.clientChannels.hooks,
   )
 })

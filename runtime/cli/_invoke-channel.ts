@@ -1,0 +1,142 @@
+// A program's channel to the gateway for many invocations: one WebSocket (`GET /api/v1/channel`)
+// that carries the invokes of one event-loop turn as one message and their answers back, as a Redis
+// client pipelines its commands over one connection. The CLI's one-off commands keep using HTTP
+// (runtime/cli/_client.ts); crossws's client loads only when a channel opens.
+import type { Operation } from '../protocol/index.ts'
+import { channelClosedError, createChannelEndpoint, type ChannelEndpoint } from '../protocol/index.ts'
+import { GatewayClientError, resolveGatewayClientOptions, unreachable, type GatewayClientConfig } from './_client.ts'
+
+/** The body of POST /api/v1/functions/:name/invoke (docs/api.md). */
+export interface ChannelInvokeRequest {
+  input?: unknown
+  version?: number | string
+  idempotency_key?: string
+  wait_seconds?: number
+  prefer_gpu?: boolean
+  require_gpu?: boolean
+  priority?: number
+  queue?: boolean
+  max_attempts?: number
+  metadata?: Record<string, unknown>
+  parent_operation_id?: string
+}
+
+export interface ChannelInvokeResult {
+  /** 202: accepted (committed) and not finished; 200: finished within wait_seconds. */
+  statusCode: 200 | 202
+  operation: Operation & { warnings?: string[] }
+}
+
+export interface InvokeChannelOptions extends GatewayClientConfig {
+  /** How long an answer may take beyond the request's wait_seconds. Default 30 s. */
+  answerTimeoutMs?: number
+}
+
+type Socket = {
+  send(text: string): void
+  close(code?: number, reason?: string): void
+  addEventListener(type: string, listener: (event: any) => void): void
+}
+
+/**
+ * Opens on the first invoke and again on the first invoke after it closed. An invoke in flight when
+ * the connection breaks fails with a GatewayClientError that has no status: like an HTTP request
+ * without an answer, whether the gateway accepted it is unknown, so retry with an idempotency_key.
+ */
+export function createInvokeChannel(config: InvokeChannelOptions = {}, env: Record<string, string | undefined> = process.env) {
+  const { url: base, token } = resolveGatewayClientOptions(config, env)
+  const answerTimeoutMs = config.answerTimeoutMs ?? 30_000
+  let opening: Promise<{ socket: Socket; rpc: ChannelEndpoint }> | null = null
+  let closed = false
+
+  function open(): Promise<{ socket: Socket; rpc: ChannelEndpoint }> {
+    return (opening ??= (async () => {
+      const { default: WebSocket } = await import('crossws/websocket')
+      const url = `${base.replace(/^http/, 'ws')}/api/v1/channel`
+      // Both Node's WebSocket (undici) and ws take `{headers}` in place of the protocols.
+      const socket = new (WebSocket as unknown as new (url: string, init: object) => Socket)(url, {
+        headers: token ? { authorization: `Bearer ${token}` } : {},
+        perMessageDeflate: false,
+      })
+      const rpc = createChannelEndpoint({
+        send: (text) => socket.send(text),
+        onRequest: () => {
+          throw new Error('A client channel serves no requests')
+        },
+        onProtocolError: () => socket.close(1008, 'Not a channel message'),
+        // As many invokes in flight as the caller makes: the gateway's queue is the bound.
+        window: Number.MAX_SAFE_INTEGER,
+      })
+      await new Promise<void>((resolve, reject) => {
+        let opened = false
+        socket.addEventListener('open', () => {
+          opened = true
+          resolve()
+        })
+        socket.addEventListener('message', (event: { data: unknown }) =>
+          rpc.receive(typeof event.data === 'string' ? event.data : Buffer.from(event.data as ArrayBuffer).toString('utf8')),
+        )
+        socket.addEventListener('error', (event: { message?: string; error?: Error }) => {
+          if (!opened) reject(refusedOrUnreachable(base, event.error ?? new Error(event.message ?? 'WebSocket error')))
+        })
+        socket.addEventListener('close', () => {
+          opening = null
+          rpc.close(channelClosedError('The channel to the gateway closed'))
+          if (!opened) reject(unreachable(base, new Error('the channel closed before it opened')))
+        })
+      })
+      return { socket, rpc }
+    })().catch((error) => {
+      opening = null
+      throw error
+    }))
+  }
+
+  return {
+    /** Invokes `name` (name, name@<version> or name@<alias>) as POST /api/v1/functions/:name/invoke would. */
+    async invoke(name: string, request: ChannelInvokeRequest = {}): Promise<ChannelInvokeResult> {
+      if (closed) throw new GatewayClientError('The invoke channel is closed')
+      const { rpc } = await open()
+      let answer
+      try {
+        answer = await rpc.request<ChannelInvokeResult['operation']>(
+          'invoke',
+          { function: name, ...request },
+          { timeoutMs: (request.wait_seconds ?? 0) * 1000 + answerTimeoutMs },
+        )
+      } catch (error) {
+        throw unreachable(base, error)
+      }
+      if (answer.status === 200 || answer.status === 202) return { statusCode: answer.status, operation: answer.body! }
+      const message = (answer.body as { message?: unknown } | null)?.message
+      throw new GatewayClientError(
+        `${typeof message === 'string' ? message : 'Invoke refused'} (HTTP ${answer.status})`,
+        answer.status,
+        answer.body,
+      )
+    },
+    /** Closes the connection; invokes still in flight fail (their outcome unknown). */
+    async close() {
+      closed = true
+      const current = opening
+      opening = null
+      if (!current) return
+      const { socket, rpc } = await current.catch(() => ({ socket: null, rpc: null }))
+      rpc?.close(channelClosedError('The invoke channel was closed'))
+      socket?.close(1000, 'Client done')
+    },
+  }
+}
+
+export type InvokeChannel = ReturnType<typeof createInvokeChannel>
+
+/** ws reports a refused upgrade as "Unexpected server response: 401": say what the gateway said. */
+function refusedOrUnreachable(base: string, error: Error): GatewayClientError {
+  const status = /Unexpected server response: (\d{3})/.exec(error.message)?.[1]
+  if (status)
+    return new GatewayClientError(
+      `The gateway at ${base} refused the channel (HTTP ${status}${status === '401' || status === '403' ? ': check KTRDR_API_TOKEN' : ''})`,
+      Number(status),
+    )
+  return unreachable(base, error)
+}

@@ -1,0 +1,149 @@
+// The client channel (GET /api/v1/channel): invokes over one WebSocket, answered as the invoke
+// route answers them, after the same commit; and what the gateway does with frames that are wrong.
+import WebSocket from 'crossws/websocket'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { Operation } from '../../protocol/index.ts'
+import { startFakeHost, startTestGateway, type TestGateway } from '../../../test/kit/index.ts'
+import { GatewayClientError } from '../_client.ts'
+import { createInvokeChannel, type InvokeChannel } from '../_invoke-channel.ts'
+
+const cleanups: Array<() => Promise<unknown> | unknown> = []
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!()
+})
+
+async function gw(config: Parameters<typeof startTestGateway>[0] = {}): Promise<TestGateway> {
+  const g = await startTestGateway(config)
+  cleanups.push(() => g.close())
+  return g
+}
+function channel(g: TestGateway, token: string | null = null): InvokeChannel {
+  const ch = createInvokeChannel({ url: g.url, token }, {})
+  cleanups.push(() => ch.close())
+  return ch
+}
+const refusal = (p: Promise<unknown>) =>
+  p.then(
+    () => {
+      throw new Error('expected a refusal')
+    },
+    (error: GatewayClientError) => error,
+  )
+
+describe('invoke channel', () => {
+  it('accepts many invokes over one connection, each committed before its 202', async () => {
+    const g = await gw()
+    const ch = channel(g)
+    const results = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => ch.invoke('echo', { input: { message: `m${i}` }, priority: i % 3 })),
+    )
+    expect(results.every((r) => r.statusCode === 202 && r.operation.status === 'pending')).toBe(true)
+    const ids = results.map((r) => r.operation.operation_id)
+    expect(new Set(ids).size).toBe(40)
+    expect(results.map((r) => (r.operation.input as { message: string }).message)).toEqual(Array.from({ length: 40 }, (_, i) => `m${i}`))
+    // No host registered: the answer says why they wait, as the HTTP route's does.
+    expect(results[0]!.operation.warnings?.[0]).toMatch(/No registered host can run echo/)
+    // Committed: the store has every one (a list reads the database).
+    const listed = await g.api<{ data: Operation[] }>('/api/v1/operations?status=pending&limit=100')
+    expect(listed.body.data.map((o) => o.operation_id).sort()).toEqual([...ids].sort())
+  })
+
+  it('waits for the result with wait_seconds (200), and an idempotency_key gives back the same operation', async () => {
+    const g = await gw()
+    const h = await startFakeHost({ gatewayUrl: g.url, workerId: 'h1' })
+    cleanups.push(() => h.close())
+    const ch = channel(g)
+    const done = await ch.invoke('echo', { input: { message: 'hi' }, wait_seconds: 10, idempotency_key: 'k-1' })
+    expect(done.statusCode).toBe(200)
+    expect(done.operation.status).toBe('completed')
+    expect(done.operation.result).toEqual({ echo: { message: 'hi' }, worker_id: 'h1' })
+    const again = await ch.invoke('echo', { input: { message: 'hi' }, idempotency_key: 'k-1' })
+    expect(again.operation.operation_id).toBe(done.operation.operation_id)
+    expect(h.received).toHaveLength(1)
+  })
+
+  it('answers bad invokes with the status and message of the HTTP route, and stays usable', async () => {
+    const g = await gw()
+    const ch = channel(g)
+    const unknownField = await refusal(ch.invoke('echo', { inputs: {} } as never))
+    expect(unknownField).toBeInstanceOf(GatewayClientError)
+    expect(unknownField.statusCode).toBe(400)
+    expect(unknownField.message).toMatch(/inputs is not a known field/)
+    const unknownFn = await refusal(ch.invoke('nope'))
+    expect(unknownFn.statusCode).toBe(404)
+    expect(unknownFn.code).toBe('FUNCTION_NOT_FOUND')
+    const badInput = await refusal(ch.invoke('strict', { input: { bars: 0 } }))
+    expect(badInput.statusCode).toBe(422)
+    expect(badInput.message).toMatch(/symbol/)
+    const badWait = await refusal(ch.invoke('echo', { wait_seconds: -1 }))
+    expect(badWait.statusCode).toBe(400)
+    expect((await ch.invoke('echo')).statusCode).toBe(202)
+  })
+
+  it('needs the API token, and says so when it is missing or wrong', async () => {
+    const g = await gw({ apiToken: 'api-secret', clusterToken: 'cluster-secret' })
+    for (const token of [null, 'wrong', 'cluster-secret']) {
+      const e = await refusal(channel(g, token).invoke('echo'))
+      expect(e).toBeInstanceOf(GatewayClientError)
+      expect(e.statusCode).toBe(401)
+      expect(e.message).toMatch(/refused the channel \(HTTP 401: check KTRDR_API_TOKEN\)/)
+    }
+    expect((await channel(g, 'api-secret').invoke('echo')).statusCode).toBe(202)
+    // A plain GET of the path says it is a WebSocket.
+    const plain = await g.api('/api/v1/channel', { headers: { authorization: 'Bearer api-secret' } })
+    expect(plain.status).toBe(426)
+  })
+
+  it('fails an invoke in flight when the connection closes, and opens a new one for the next', async () => {
+    const g = await gw()
+    const ch = createInvokeChannel({ url: g.url, token: null }, {})
+    cleanups.push(() => ch.close())
+    // No host: this one waits for up to 30 s, until the gateway closes its side.
+    const waiting = refusal(ch.invoke('echo', { wait_seconds: 30 }))
+    await expect.poll(async () => (await g.api<{ data: Operation[] }>('/api/v1/operations?status=pending')).body.data.length).toBe(1)
+    await g.gateway.close()
+    const e = await waiting
+    expect(e.statusCode).toBeUndefined()
+    expect(e.message).toMatch(/Cannot reach the gateway/)
+    await expect(ch.invoke('echo')).rejects.toThrow(/Cannot reach the gateway/)
+  })
+
+  it('closes the socket on a message that is not frames, and refuses requests other than invoke', async () => {
+    const g = await gw()
+    const open = () =>
+      new Promise<InstanceType<typeof WebSocket>>((resolve, reject) => {
+        const ws = new WebSocket(`${g.url.replace('http', 'ws')}/api/v1/channel`)
+        ws.addEventListener('open', () => resolve(ws))
+        ws.addEventListener('error', () => reject(new Error('no channel')))
+      })
+    const next = (ws: InstanceType<typeof WebSocket>, type: 'message' | 'close') =>
+      new Promise<MessageEvent | { code: number }>((resolve) =>
+        ws.addEventListener(type, (e) => resolve(e as unknown as MessageEvent | { code: number }), { once: true }),
+      )
+
+    const a = await open()
+    a.send(
+      JSON.stringify([
+        { t: 'req', id: 1, op: 'dispatch', body: {} },
+        { t: 'req', id: 2, op: 'invoke', body: [] },
+      ]),
+    )
+    const answers = JSON.parse(String(((await next(a, 'message')) as MessageEvent).data)) as Array<{
+      id: number
+      status: number
+      body: { message: string }
+    }>
+    expect(answers.map((x) => [x.id, x.status])).toEqual([
+      [1, 400],
+      [2, 400],
+    ])
+    expect(answers[0]!.body.message).toMatch(/carries "invoke" requests, not "dispatch"/)
+    expect(answers[1]!.body.message).toMatch(/is a JSON object/)
+    a.close()
+
+    const b = await open()
+    const closed = next(b, 'close')
+    b.send('{"not": "frames"}')
+    expect(((await closed) as { code: number }).code).toBe(1008)
+  })
+})
