@@ -21,6 +21,7 @@ import type { BenchSection } from './_types.ts'
 import { redisUnavailable, startRedis, type RedisServer } from './_redis.ts'
 import type { DispatchRequest } from '../runtime/protocol/index.ts'
 import { buildEcho, buildFunction, publish, until } from '../test/kit/index.ts'
+import { createInvokeChannel, type InvokeChannel } from '../runtime/cli/index.ts'
 import { freePort, REPO, spawnKtrdr, type KtrdrChild } from '../test/cluster/_cluster.ts'
 
 const ROUNDS = Number(process.env.KTRDR_BENCH_ROUNDS ?? 3)
@@ -265,6 +266,30 @@ export default async function run(): Promise<BenchSection[]> {
         if (r.status !== 202) throw new Error(`accept failed: ${r.status} ${r.text}`)
       },
     }
+    // The same calls over the client channel (runtime/cli createInvokeChannel): one WebSocket per
+    // side, as BullMQ's Queue keeps one Redis connection, instead of 16 keep-alive HTTP sockets.
+    const channelOf = (url: string): InvokeChannel => {
+      const ch = createInvokeChannel({ url, token: null }, {})
+      closers.push(() => ch.close())
+      return ch
+    }
+    const channelCall =
+      (ch: InvokeChannel, name: string): Call =>
+      async () => {
+        const r = await ch.invoke(name, { input: {}, wait_seconds: 30 })
+        if (r.statusCode !== 200 || r.operation.status !== 'completed')
+          throw new Error(`channel call failed: ${r.statusCode} ${r.operation.status}`)
+      }
+    const channelAccept =
+      (ch: InvokeChannel): Call =>
+      async () => {
+        const r = await ch.invoke('echo', { input: {} })
+        if (r.statusCode !== 202) throw new Error(`channel accept failed: ${r.statusCode}`)
+      }
+    calls['gateway channel'] = channelCall(channelOf(gw.url), 'echo')
+    calls['gateway shared channel'] = channelCall(channelOf(gw.url), 'echo-c16')
+    calls['accept normal channel'] = channelAccept(channelOf(normal.url))
+    calls['accept full channel'] = channelAccept(channelOf(full.url))
 
     // The ceiling of any HTTP API on Node here: a bare node:http server answering 202 (bench/_bare-http.ts).
     const bare = fork(join(REPO, 'bin/run-ts.mjs'), [join(REPO, 'bench/_bare-http.ts')], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
@@ -338,6 +363,10 @@ export default async function run(): Promise<BenchSection[]> {
       gateway: [gw.child.proc.pid!, hostPid],
       'direct shared': [hostPid],
       'gateway shared': [gw.child.proc.pid!, hostPid],
+      'gateway channel': [gw.child.proc.pid!, hostPid],
+      'gateway shared channel': [gw.child.proc.pid!, hostPid],
+      'accept normal channel': [normal.child.proc.pid!],
+      'accept full channel': [full.child.proc.pid!],
       'gateway http': [gwHttp.child.proc.pid!, hostHttp.child.proc.pid!],
       'accept normal': [normal.child.proc.pid!],
       'accept full': [full.child.proc.pid!],
@@ -359,8 +388,25 @@ export default async function run(): Promise<BenchSection[]> {
       ;(cpu[k] ??= []).push({ server: (serverCpu / ops) * 1e6, client: (clientCpu / ops) * 1e6 })
       return value
     }
-    const callPath = ['direct', 'gateway', 'gateway http', 'direct shared', 'gateway shared', 'bullmq'].filter(has)
-    const acceptCases = ['accept normal', 'accept full', 'bullmq add always', 'bullmq add everysec', 'bare http'].filter(has)
+    const callPath = [
+      'direct',
+      'gateway',
+      'gateway channel',
+      'gateway http',
+      'direct shared',
+      'gateway shared',
+      'gateway shared channel',
+      'bullmq',
+    ].filter(has)
+    const acceptCases = [
+      'accept normal',
+      'accept full',
+      'accept normal channel',
+      'accept full channel',
+      'bullmq add always',
+      'bullmq add everysec',
+      'bare http',
+    ].filter(has)
     for (let round = 0; round < ROUNDS; round++) {
       // Alternate the order too, so no side always runs right after the same neighbour.
       const order = (xs: string[]) => (round % 2 ? [...xs].reverse() : xs)
@@ -398,6 +444,12 @@ export default async function run(): Promise<BenchSection[]> {
           goal: `added p50 ≤ 1 ms (${median(addedP50) <= 1 ? 'met' : 'not met'}), p99 ≤ 5 ms (${median(addedP99) <= 5 ? 'met' : 'not met'})`,
         },
         {
+          ...latRow('gateway channel', 'the same, the client over the client channel (one WebSocket to the gateway)'),
+          'added p50 ms': spread(perRound('gateway channel', 'direct', sub, lat, 'p50')),
+          'added p99 ms': spread(perRound('gateway channel', 'direct', sub, lat, 'p99')),
+          goal: '',
+        },
+        {
           ...latRow('gateway http', 'the same over HTTP only (host with KTRDR_HOST_CHANNEL=0)'),
           'added p50 ms': spread(perRound('gateway http', 'direct', sub, lat, 'p50')),
           'added p99 ms': spread(perRound('gateway http', 'direct', sub, lat, 'p99')),
@@ -415,13 +467,19 @@ export default async function run(): Promise<BenchSection[]> {
           'added p99 ms': spread(perRound('gateway shared', 'direct shared', sub, lat, 'p99')),
           goal: '',
         },
+        {
+          ...latRow('gateway shared channel', '… the client over the client channel'),
+          'added p50 ms': spread(perRound('gateway shared channel', 'direct shared', sub, lat, 'p50')),
+          'added p99 ms': spread(perRound('gateway shared channel', 'direct shared', sub, lat, 'p99')),
+          goal: '',
+        },
         ...(has('bullmq')
           ? [{ ...latRow('bullmq', `${peerName}: Queue.add + job.waitUntilFinished`), 'added p50 ms': '', 'added p99 ms': '', goal: '' }]
           : []),
       ],
       notes: [
         `${ROUNDS} rounds of ${CALLS} sequential calls per side, sides alternating; median [min–max] over the rounds; added = gateway − direct per round. ${machine}.`,
-        'KTRDR: `ktrdr gateway` (SQLite, KTRDR_DB_SYNC=normal) and `ktrdr host` (16 slots) as child processes; the no-op is the echo bundle in a forked executor, each invocation in an executor of its own (16 warm ones at c=16); "declaring concurrency 16" is the same echo as bench/fixtures/echo-c16, whose invocations share one executor (docs/architecture.md *Shared executors*), "added" against that function called directly. The HTTP-only row is a second, identical gateway and host whose host does not open its channel; "added" compares both with the first host called directly. BullMQ: a Worker process (concurrency 16, processor returns the job data) on redis-server with AOF everysec.',
+        'KTRDR: `ktrdr gateway` (SQLite, KTRDR_DB_SYNC=normal) and `ktrdr host` (16 slots) as child processes; the no-op is the echo bundle in a forked executor, each invocation in an executor of its own (16 warm ones at c=16); "declaring concurrency 16" is the same echo as bench/fixtures/echo-c16, whose invocations share one executor (docs/architecture.md *Shared executors*), "added" against that function called directly. The HTTP-only row is a second, identical gateway and host whose host does not open its channel; "added" compares both with the first host called directly. The client-channel rows make the same calls through the same gateway with runtime/cli createInvokeChannel: one WebSocket (`GET /api/v1/channel`, docs/architecture.md *Client channel*) instead of keep-alive HTTP requests. BullMQ: a Worker process (concurrency 16, processor returns the job data) on redis-server with AOF everysec.',
         ...skipped,
       ],
     }
@@ -441,6 +499,12 @@ export default async function run(): Promise<BenchSection[]> {
     const vsBull = has('bullmq') ? perRound('gateway', 'bullmq', div, tput) : []
     const sharedVsDirect = perRound('gateway shared', 'direct shared', div, tput)
     const sharedVsBull = has('bullmq') ? perRound('gateway shared', 'bullmq', div, tput) : []
+    const chVsDirect = perRound('gateway channel', 'direct', div, tput)
+    const chVsBull = has('bullmq') ? perRound('gateway channel', 'bullmq', div, tput) : []
+    const sharedChVsDirect = perRound('gateway shared channel', 'direct shared', div, tput)
+    const sharedChVsBull = has('bullmq') ? perRound('gateway shared channel', 'bullmq', div, tput) : []
+    const vsGoals = (d: number[], b: number[]) =>
+      `${spread(d)}× direct, ${median(d) >= 0.8 ? 'met' : 'not met'}${has('bullmq') ? `; ${spread(b)}× BullMQ, ${median(b) >= 1 ? 'met' : 'not met'}` : ''}`
     const s2: BenchSection = {
       title: 'Peers: warm no-op throughput, c=16',
       rows: [
@@ -477,6 +541,13 @@ export default async function run(): Promise<BenchSection[]> {
           goal: `${median(vsDirect) >= 0.8 ? 'met' : 'not met'} vs direct${has('bullmq') ? `, ${median(vsBull) >= 1 ? 'met' : 'not met'} vs BullMQ` : ''}`,
         },
         {
+          case: 'through the gateway, the client over the client channel',
+          'req/s': spread(tput['gateway channel']!, 0),
+          ...cpuCols('gateway channel'),
+          'gateway ÷ this': '',
+          goal: vsGoals(chVsDirect, chVsBull),
+        },
+        {
           case: 'host called directly, the no-op declaring concurrency 16 (one shared executor)',
           'req/s': spread(tput['direct shared']!, 0),
           ...cpuCols('direct shared'),
@@ -490,9 +561,16 @@ export default async function run(): Promise<BenchSection[]> {
           'gateway ÷ this': '',
           goal: `${median(sharedVsDirect) >= 0.8 ? 'met' : 'not met'} vs direct${has('bullmq') ? `; ${spread(sharedVsBull)}× BullMQ, ${median(sharedVsBull) >= 1 ? 'met' : 'not met'}` : ''}`,
         },
+        {
+          case: '… the client over the client channel',
+          'req/s': spread(tput['gateway shared channel']!, 0),
+          ...cpuCols('gateway shared channel'),
+          'gateway ÷ this': '',
+          goal: vsGoals(sharedChVsDirect, sharedChVsBull),
+        },
       ],
       notes: [
-        `${ROUNDS} rounds of ${SECONDS} s per side, ${C} keep-alive clients in this process, sides alternating. ${machine}.`,
+        `${ROUNDS} rounds of ${SECONDS} s per side, ${C} concurrent callers in this process (over ${C} keep-alive sockets, or over one WebSocket in the client-channel rows), sides alternating. ${machine}.`,
         'CPU µs/op: user + system time per completed call during the c=16 phase, of the serving processes with their children (gateway, host and its executors; redis-server and the BullMQ worker) and of this client process. On a loaded machine it moves less than req/s, which also depends on how much CPU the scheduler hands each side.',
         ...skipped,
       ],
@@ -509,12 +587,17 @@ export default async function run(): Promise<BenchSection[]> {
       'c=1 p50 ms': spread(lat[k]!.map((x) => x.p50)),
       'c=1 p99 ms': spread(lat[k]!.map((x) => x.p99)),
     })
-    const normalVsAlways = base ? median(perRound('accept normal', base, div, tput)) : NaN
+    const vsAlways = (k: string) => (base ? median(perRound(k, base, div, tput)) : NaN)
+    const verdict = (x: number) => (Number.isNaN(x) ? 'no peer' : `${f(x)}×, ${x >= 1 ? 'met' : 'not met'}`)
+    const p99Verdict = (k: string) =>
+      `${f(median(lat[k]!.map((x) => x.p99)))} ms, ${median(lat[k]!.map((x) => x.p99)) <= 2 ? 'met' : 'not met'}`
     const s3: BenchSection = {
       title: 'Peers: durable accepts (202 committed) vs BullMQ Queue.add',
       rows: [
         acceptRow('accept normal', 'KTRDR, KTRDR_DB_SYNC=normal (default)', 'no: WAL written, fsync at checkpoints'),
         acceptRow('accept full', 'KTRDR, KTRDR_DB_SYNC=full', 'yes: WAL fsync per group commit'),
+        acceptRow('accept normal channel', 'KTRDR over the client channel, KTRDR_DB_SYNC=normal', 'no: WAL written, fsync at checkpoints'),
+        acceptRow('accept full channel', 'KTRDR over the client channel, KTRDR_DB_SYNC=full', 'yes: WAL fsync per group commit'),
         ...(base
           ? [
               acceptRow('bullmq add always', `${peerName}, AOF appendfsync always`, 'yes: AOF fsync per event-loop batch'),
@@ -524,8 +607,9 @@ export default async function run(): Promise<BenchSection[]> {
         acceptRow('bare http', 'ceiling: a bare node:http server that reads the body and answers 202 (no work)', 'nothing stored'),
       ],
       notes: [
-        `Goal: KTRDR ≥ 1.0× BullMQ with appendfsync always at c=16 (${Number.isNaN(normalVsAlways) ? 'no peer' : normalVsAlways >= 1 ? 'met' : 'not met'} with the default normal), p99 ≤ 2 ms at c=1.`,
-        `Ceiling: the bare node:http row is what any HTTP API on Node reaches from this client on these cores${base ? ` (${spread(perRound('bare http', base, div, tput))}× BullMQ always)` : ''}; KTRDR's accept is ${spread(perRound('accept normal', 'bare http', div, tput))}× of it.`,
+        `Goal: KTRDR ≥ 1.0× BullMQ with appendfsync always at c=16, p99 ≤ 2 ms at c=1. Over HTTP: ${verdict(vsAlways('accept normal'))} with the default normal, p99 ${p99Verdict('accept normal')}. Over the client channel: ${verdict(vsAlways('accept normal channel'))} with normal (p99 ${p99Verdict('accept normal channel')}), ${verdict(vsAlways('accept full channel'))} with full, which fsyncs as Redis does.`,
+        'Client channel: one WebSocket from this process to the gateway (runtime/cli createInvokeChannel, `GET /api/v1/channel`) carrying the invokes of one event-loop turn as one message, as the BullMQ rows keep one Redis connection; each answer is the invoke route’s 202 after the same commit.',
+        `Ceiling: the bare node:http row is what any HTTP API on Node reaches from this client on these cores${base ? ` (${spread(perRound('bare http', base, div, tput))}× BullMQ always)` : ''}; KTRDR's accept over HTTP is ${spread(perRound('accept normal', 'bare http', div, tput))}× of it. The client channel is not bound by it (${spread(perRound('accept normal channel', 'bare http', div, tput))}× the bare server): one WebSocket message carries a turn's invokes, where HTTP parses and answers each.`,
         'Accepts: no host registered and no BullMQ worker on these queues, so each accepted invocation / job stays queued. Both "no" rows survive a SIGKILL of the server process (the data is in the OS page cache) but not a power loss; both "yes" rows survive both.',
         `${ROUNDS} rounds: ${SECONDS} s at c=${C}, then ${CALLS} sequential calls, sides alternating. ${machine}.`,
         ...skipped,

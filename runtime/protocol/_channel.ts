@@ -4,6 +4,7 @@ import { KtrdrError, isKtrdrError } from './errors.ts'
 // (`GET /api/v1/workers/:id/channel`, cluster token, host secret). It carries the calls the
 // gateway makes to the host (dispatch, cancel) one way and the host's event batches the other way,
 // as requests and answers with HTTP semantics, so a call site can use it or plain HTTP alike.
+// API clients' channels (`GET /api/v1/channel`) speak the same frames with one request, invoke.
 // A message is a JSON array of frames: whatever one side produces in the same event-loop turn goes
 // out as one WebSocket message.
 
@@ -100,7 +101,7 @@ export function createChannelEndpoint(options: ChannelEndpointOptions) {
       const timer = setTimeout(() => {
         pending.delete(id)
         release()
-        reject(Object.assign(new Error(`No answer to ${op} over the host channel within ${timeoutMs} ms`), { code: 'ETIMEDOUT' }))
+        reject(Object.assign(new Error(`No answer to ${op} over the channel within ${timeoutMs} ms`), { code: 'ETIMEDOUT' }))
       }, timeoutMs)
       pending.set(id, { resolve, reject, timer })
       enqueue({ t: 'req', id, op, body })
