@@ -1,10 +1,18 @@
 // A program's channel to the gateway for many invocations: one WebSocket (`GET /api/v1/channel`)
 // that carries the invokes of one event-loop turn as one message and their answers back, as a Redis
 // client pipelines its commands over one connection. The CLI's one-off commands keep using HTTP
-// (runtime/cli/_client.ts); crossws's client loads only when a channel opens.
+// (runtime/cli/_client.ts); crossws's client loads only when a channel opens. A gateway that serves
+// no WebSocket there (the Nitro build, one older than the channel) gets the same invokes over HTTP.
 import type { Operation } from '../protocol/index.ts'
 import { channelClosedError, createChannelEndpoint, type ChannelEndpoint } from '../protocol/index.ts'
-import { GatewayClientError, resolveGatewayClientOptions, unreachable, type GatewayClientConfig } from './_client.ts'
+import {
+  GatewayClientError,
+  createGatewayClient,
+  resolveGatewayClientOptions,
+  unreachable,
+  type GatewayClient,
+  type GatewayClientConfig,
+} from './_client.ts'
 
 /** The body of POST /api/v1/functions/:name/invoke (docs/api.md). */
 export interface ChannelInvokeRequest {
@@ -48,6 +56,18 @@ export function createInvokeChannel(config: InvokeChannelOptions = {}, env: Reco
   const answerTimeoutMs = config.answerTimeoutMs ?? 30_000
   let opening: Promise<{ socket: Socket; rpc: ChannelEndpoint }> | null = null
   let closed = false
+  /** Set once the gateway answered the upgrade with 404 or 426: it has no channel, HTTP it is. */
+  let http: GatewayClient | null = null
+
+  async function overHttp(name: string, request: ChannelInvokeRequest): Promise<ChannelInvokeResult> {
+    const operation = await http!<ChannelInvokeResult['operation']>(`/api/v1/functions/${encodeURIComponent(name)}/invoke`, {
+      method: 'POST',
+      body: request,
+    })
+    // The route answers 200 exactly when the operation finished within wait_seconds.
+    const finished = operation.status === 'completed' || operation.status === 'failed' || operation.status === 'cancelled'
+    return { statusCode: finished ? 200 : 202, operation }
+  }
 
   function open(): Promise<{ socket: Socket; rpc: ChannelEndpoint }> {
     return (opening ??= (async () => {
@@ -96,7 +116,16 @@ export function createInvokeChannel(config: InvokeChannelOptions = {}, env: Reco
     /** Invokes `name` (name, name@<version> or name@<alias>) as POST /api/v1/functions/:name/invoke would. */
     async invoke(name: string, request: ChannelInvokeRequest = {}): Promise<ChannelInvokeResult> {
       if (closed) throw new GatewayClientError('The invoke channel is closed')
-      const { rpc } = await open()
+      if (http) return overHttp(name, request)
+      let rpc: ChannelEndpoint
+      try {
+        ;({ rpc } = await open())
+      } catch (error) {
+        const status = (error as GatewayClientError).statusCode
+        if (status !== 404 && status !== 426) throw error
+        http = createGatewayClient({ url: base, token })
+        return overHttp(name, request)
+      }
       let answer
       try {
         answer = await rpc.request<ChannelInvokeResult['operation']>(
@@ -114,6 +143,10 @@ export function createInvokeChannel(config: InvokeChannelOptions = {}, env: Reco
         answer.status,
         answer.body,
       )
+    },
+    /** How invokes travel: over the WebSocket, or over HTTP to a gateway that has no channel. */
+    get transport(): 'websocket' | 'http' {
+      return http ? 'http' : 'websocket'
     },
     /** Closes the connection; invokes still in flight fail (their outcome unknown). */
     async close() {

@@ -1,5 +1,7 @@
 // The client channel (GET /api/v1/channel): invokes over one WebSocket, answered as the invoke
 // route answers them, after the same commit; and what the gateway does with frames that are wrong.
+import { createServer, request as httpRequest } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import WebSocket from 'crossws/websocket'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Operation } from '../../protocol/index.ts'
@@ -145,5 +147,43 @@ describe('invoke channel', () => {
     const closed = next(b, 'close')
     b.send('{"not": "frames"}')
     expect(((await closed) as { code: number }).code).toBe(1008)
+  })
+
+  it('falls back to HTTP behind a proxy that passes no WebSocket upgrades', async () => {
+    const g = await gw()
+    const h = await startFakeHost({ gatewayUrl: g.url, workerId: 'h1' })
+    cleanups.push(() => h.close())
+    // A reverse proxy without upgrade support (nginx without the Upgrade headers answers so too).
+    const target = new URL(g.url)
+    let upgrades = 0
+    const proxy = createServer((req, res) => {
+      const out = httpRequest(
+        { host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers },
+        (answer) => {
+          res.writeHead(answer.statusCode!, answer.headers)
+          answer.pipe(res)
+        },
+      )
+      req.pipe(out)
+    })
+    proxy.on('upgrade', (_req, socket) => {
+      upgrades++
+      socket.end('HTTP/1.1 426 Upgrade Required\r\ncontent-length: 0\r\nconnection: close\r\n\r\n')
+    })
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
+    cleanups.push(() => new Promise((resolve) => proxy.close(resolve)))
+    const ch = createInvokeChannel({ url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, token: null }, {})
+    cleanups.push(() => ch.close())
+
+    const done = await ch.invoke('echo', { input: { message: 'via http' }, wait_seconds: 10 })
+    expect(ch.transport).toBe('http')
+    expect(done.statusCode).toBe(200)
+    expect(done.operation.result).toEqual({ echo: { message: 'via http' }, worker_id: 'h1' })
+    expect((await ch.invoke('echo', { input: {}, queue: true })).statusCode).toBe(202)
+    const unknownFn = await refusal(ch.invoke('nope'))
+    expect(unknownFn.statusCode).toBe(404)
+    expect(unknownFn.code).toBe('FUNCTION_NOT_FOUND')
+    // Asked once: later invokes go straight to HTTP.
+    expect(upgrades).toBe(1)
   })
 })
