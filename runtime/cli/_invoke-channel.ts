@@ -1,10 +1,11 @@
 // A program's channel to the gateway for many invocations: one WebSocket (`GET /api/v1/channel`)
 // that carries the invokes of one event-loop turn as one message and their answers back, as a Redis
 // client pipelines its commands over one connection. The CLI's one-off commands keep using HTTP
-// (runtime/cli/_client.ts); crossws's client loads only when a channel opens. A gateway that serves
-// no WebSocket there (the Nitro build, one older than the channel) gets the same invokes over HTTP.
-import type { Operation } from '../protocol/index.ts'
-import { channelClosedError, createChannelEndpoint, type ChannelEndpoint } from '../protocol/index.ts'
+// (runtime/cli/_client.ts); crossws's client and the protocol (zod with it) load only when a channel
+// opens, so exporting this from the CLI's entry costs its start nothing (test/cluster/cli-start.test.ts).
+// A gateway that serves no WebSocket there (the Nitro build, a proxy that passes no upgrades) gets
+// the same invokes over HTTP.
+import type { ChannelEndpoint, Operation } from '../protocol/index.ts'
 import {
   GatewayClientError,
   createGatewayClient,
@@ -55,6 +56,8 @@ export function createInvokeChannel(config: InvokeChannelOptions = {}, env: Reco
   const { url: base, token } = resolveGatewayClientOptions(config, env)
   const answerTimeoutMs = config.answerTimeoutMs ?? 30_000
   let opening: Promise<{ socket: Socket; rpc: ChannelEndpoint }> | null = null
+  /** The protocol's "connection gone" error, once the protocol is loaded (at the first open). */
+  let closedError: ((message: string) => Error) | null = null
   let closed = false
   /** Set once the gateway answered the upgrade with 404 or 426: it has no channel, HTTP it is. */
   let http: GatewayClient | null = null
@@ -71,7 +74,11 @@ export function createInvokeChannel(config: InvokeChannelOptions = {}, env: Reco
 
   function open(): Promise<{ socket: Socket; rpc: ChannelEndpoint }> {
     return (opening ??= (async () => {
-      const { default: WebSocket } = await import('crossws/websocket')
+      const [{ default: WebSocket }, { channelClosedError, createChannelEndpoint }] = await Promise.all([
+        import('crossws/websocket'),
+        import('../protocol/index.ts'),
+      ])
+      closedError = channelClosedError
       const url = `${base.replace(/^http/, 'ws')}/api/v1/channel`
       // Both Node's WebSocket (undici) and ws take `{headers}` in place of the protocols.
       const socket = new (WebSocket as unknown as new (url: string, init: object) => Socket)(url, {
@@ -155,7 +162,7 @@ export function createInvokeChannel(config: InvokeChannelOptions = {}, env: Reco
       opening = null
       if (!current) return
       const { socket, rpc } = await current.catch(() => ({ socket: null, rpc: null }))
-      rpc?.close(channelClosedError('The invoke channel was closed'))
+      rpc?.close(closedError!('The invoke channel was closed'))
       socket?.close(1000, 'Client done')
     },
   }
