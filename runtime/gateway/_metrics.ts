@@ -28,7 +28,13 @@ const span = (from: string | null | undefined, to: string | null | undefined) =>
  * gauges read from the operations and the worker registry when scraped. A registry of its own,
  * so several gateways in one process (tests) never share series.
  */
-export function createGatewayMetrics(deps: { hooks: GatewayHooks; operations: OperationsService; workers: WorkerRegistry }) {
+export function createGatewayMetrics(deps: {
+  hooks: GatewayHooks
+  operations: OperationsService
+  workers: WorkerRegistry
+  /** Open WebSocket channels now: hosts' and API clients'. */
+  channels?: () => { host: number; client: number }
+}) {
   const { hooks, operations, workers } = deps
   const registry = new Registry()
   collectDefaultMetrics({ register: registry, prefix: 'ktrdr_gateway_' })
@@ -129,6 +135,18 @@ export function createGatewayMetrics(deps: { hooks: GatewayHooks; operations: Op
       this.reset()
       for (const status of ['AVAILABLE', 'BUSY', 'TEMPORARILY_UNAVAILABLE']) this.set({ status }, 0)
       for (const entry of workers.all()) this.inc({ status: entry.record.status })
+    },
+  })
+
+  new Gauge({
+    name: 'ktrdr_channels',
+    help: 'Open WebSocket channels, by kind (host: a host’s call-path channel; client: an API client’s invoke channel)',
+    labelNames: ['kind'],
+    registers: [registry],
+    collect() {
+      const open = deps.channels?.() ?? { host: 0, client: 0 }
+      this.set({ kind: 'host' }, open.host)
+      this.set({ kind: 'client' }, open.client)
     },
   })
 

@@ -130,7 +130,13 @@ async function wireGatewayServices(
   const secrets = await createSecretStore(database, resolveSecretsKey(options))
   const hostSecrets = await createHostSecrets(database)
   const logs = await createOperationLogs({ database, hooks, options: options.logs })
-  const metrics = createGatewayMetrics({ hooks, operations, workers })
+  // Channels are made below; the gauge reads them only when scraped.
+  const metrics = createGatewayMetrics({
+    hooks,
+    operations,
+    workers,
+    channels: () => ({ host: channels.connected().length, client: clientChannels.connected() }),
+  })
 
   // Dispatcher and health monitor know each other only through hooks (worker:lost, worker:unreachable,
   // worker:status); the dispatcher subscribes first, so a lost host's work is settled before anyone

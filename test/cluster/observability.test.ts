@@ -155,6 +155,8 @@ describe('metrics of a real gateway and host', () => {
         phase,
       ).toBe(2)
     expect(g1.value('ktrdr_host_slots', { worker_id: 'log-host', state: 'free' })).toBe(1)
+    // The host's call-path channel is open (it opens right after registering).
+    await until(async () => (await scrape(gateway.url)).value('ktrdr_channels', { kind: 'host' }) === 1, 10_000, 'the host channel counted')
     // The host: the earlier tests' executor was reused (warm) or replaced after the failure (cold).
     const starts = (m: typeof h0) => m.value('ktrdr_host_executor_starts_total', { function: 'echo' })
     expect(moved(starts(h0), starts(h1))).toBe(2)

@@ -1,5 +1,6 @@
 // GET /metrics on the gateway, read with an independent Prometheus text parser: behind the API
 // token unless KTRDR_METRICS_PUBLIC, and the numbers move with what the gateway does.
+import WebSocket from 'crossws/websocket'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Operation } from '../../protocol/index.ts'
 import { readMetrics } from '../../../test/kit/index.ts'
@@ -71,6 +72,21 @@ describe('gateway /metrics', () => {
     expect(after.value('ktrdr_hosts', { status: 'BUSY' })).toBe(1)
     // Process metrics come along, under the gateway's prefix.
     expect(after.value('ktrdr_gateway_process_resident_memory_bytes')).toBeGreaterThan(0)
+  })
+
+  it('counts the open client channels', async () => {
+    const g = await gw()
+    expect((await scrape(g)).value('ktrdr_channels', { kind: 'client' })).toBe(0)
+    const ws = new WebSocket(`${g.url.replace('http', 'ws')}/api/v1/channel`)
+    await new Promise((resolve, reject) => {
+      ws.addEventListener('open', resolve)
+      ws.addEventListener('error', reject)
+    })
+    const open = await scrape(g)
+    expect(open.value('ktrdr_channels', { kind: 'client' })).toBe(1)
+    expect(open.value('ktrdr_channels', { kind: 'host' })).toBe(0)
+    ws.close()
+    await until(async () => (await scrape(g)).value('ktrdr_channels', { kind: 'client' }) === 0, 5000, 'the channel counted closed')
   })
 
   it('counts missed heartbeats and lost hosts', async () => {
