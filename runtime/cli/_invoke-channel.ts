@@ -5,7 +5,7 @@
 // opens, so exporting this from the CLI's entry costs its start nothing (test/cluster/cli-start.test.ts).
 // A gateway that serves no WebSocket there (the Nitro build, a proxy that passes no upgrades) gets
 // the same invokes over HTTP.
-import type { ChannelEndpoint, Operation } from '../protocol/index.ts'
+import type { ChannelEndpoint, InvokeRequest, Operation } from '../protocol/index.ts'
 import {
   GatewayClientError,
   createGatewayClient,
@@ -14,21 +14,6 @@ import {
   type GatewayClient,
   type GatewayClientConfig,
 } from './_client.ts'
-
-/** The body of POST /api/v1/functions/:name/invoke (docs/api.md). */
-export interface ChannelInvokeRequest {
-  input?: unknown
-  version?: number | string
-  idempotency_key?: string
-  wait_seconds?: number
-  prefer_gpu?: boolean
-  require_gpu?: boolean
-  priority?: number
-  queue?: boolean
-  max_attempts?: number
-  metadata?: Record<string, unknown>
-  parent_operation_id?: string
-}
 
 export interface ChannelInvokeResult {
   /** 202: accepted (committed) and not finished; 200: finished within wait_seconds. */
@@ -62,7 +47,7 @@ export function createInvokeChannel(config: InvokeChannelOptions = {}, env: Reco
   /** Set once the gateway answered the upgrade with 404 or 426: it has no channel, HTTP it is. */
   let http: GatewayClient | null = null
 
-  async function overHttp(name: string, request: ChannelInvokeRequest): Promise<ChannelInvokeResult> {
+  async function overHttp(name: string, request: InvokeRequest): Promise<ChannelInvokeResult> {
     const operation = await http!<ChannelInvokeResult['operation']>(`/api/v1/functions/${encodeURIComponent(name)}/invoke`, {
       method: 'POST',
       body: request,
@@ -121,7 +106,7 @@ export function createInvokeChannel(config: InvokeChannelOptions = {}, env: Reco
 
   return {
     /** Invokes `name` (name, name@<version> or name@<alias>) as POST /api/v1/functions/:name/invoke would. */
-    async invoke(name: string, request: ChannelInvokeRequest = {}): Promise<ChannelInvokeResult> {
+    async invoke(name: string, request: InvokeRequest = {}): Promise<ChannelInvokeResult> {
       if (closed) throw new GatewayClientError('The invoke channel is closed')
       if (http) return overHttp(name, request)
       let rpc: ChannelEndpoint

@@ -14,13 +14,7 @@ export {
   type ResolvedGatewayClientOptions,
 } from './_client.ts'
 // Many invokes over one WebSocket (GET /api/v1/channel), for programs that make many calls.
-export {
-  createInvokeChannel,
-  type ChannelInvokeRequest,
-  type ChannelInvokeResult,
-  type InvokeChannel,
-  type InvokeChannelOptions,
-} from './_invoke-channel.ts'
+export { createInvokeChannel, type ChannelInvokeResult, type InvokeChannel, type InvokeChannelOptions } from './_invoke-channel.ts'
 export {
   followEvents,
   followOperation,

@@ -1,5 +1,5 @@
 import type { KtrdrStorage } from '../../storage/index.ts'
-import type { Operation } from '../protocol/index.ts'
+import type { InvokeRequest, Operation } from '../protocol/index.ts'
 import { KtrdrError } from '../protocol/index.ts'
 import { anyHostMatches, placeOperation, type PlacementRequest } from '../scheduler/index.ts'
 import type { Dispatcher } from './_dispatcher.ts'
@@ -16,23 +16,9 @@ import { FUNCTION_NAME_RE } from '../protocol/index.ts'
 /** `name`, `name@<version>` or `name@<alias>`. */
 const INVOKE_NAME = new RegExp(`${FUNCTION_NAME_RE.source.slice(0, -1)}(@[A-Za-z0-9._-]+)?$`)
 
-/** Body of POST /api/v1/functions/:name/invoke (the compat routes build one of these). */
-export interface InvokeRequest {
-  input?: unknown
-  version?: number | string
-  idempotency_key?: string
-  wait_seconds?: number
-  prefer_gpu?: boolean
-  require_gpu?: boolean
-  priority?: number
-  /** false: answer 503 instead of queueing when no capable host has a free slot now. */
-  queue?: boolean
-  /** Attempts allowed when hosts die under the operation; default: the function's max_attempts. */
-  max_attempts?: number
-  metadata?: Record<string, unknown>
-  /** The operation this one is a step of: listed by GET /api/v1/operations/:id/children, cancelled with it. */
-  parent_operation_id?: string
-}
+// The body of POST /api/v1/functions/:name/invoke is a protocol type: clients (the CLI's invoke
+// channel) send it too.
+export type { InvokeRequest } from '../protocol/index.ts'
 
 /** What an in-process caller adds to a request; nothing an HTTP body can set. */
 export interface InvokeOptions {

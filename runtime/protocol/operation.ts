@@ -121,3 +121,21 @@ export interface FunctionRef {
   bundle_key: string
   timeout_seconds: number
 }
+
+/** Body of POST /api/v1/functions/:name/invoke (the gateway's compat routes build one; the client channel carries it with `function`). */
+export interface InvokeRequest {
+  input?: unknown
+  version?: number | string
+  idempotency_key?: string
+  wait_seconds?: number
+  prefer_gpu?: boolean
+  require_gpu?: boolean
+  priority?: number
+  /** false: answer 503 instead of queueing when no capable host has a free slot now. */
+  queue?: boolean
+  /** Attempts allowed when hosts die under the operation; default: the function's max_attempts. */
+  max_attempts?: number
+  metadata?: Record<string, unknown>
+  /** The operation this one is a step of: listed by GET /api/v1/operations/:id/children, cancelled with it. */
+  parent_operation_id?: string
+}
