@@ -72,3 +72,26 @@ export type TestGateway = Awaited<ReturnType<typeof startTestGateway>>
 export const startRealGateway = (config: GatewayServerConfig = {}, dir = mkdtempSync(join(tmpdir(), 'ktrdr-real-gw-'))) =>
   startGatewayIn(dir, { storage: { root: join(dir, 'store') }, ...config })
 export type RealGateway = Awaited<ReturnType<typeof startRealGateway>>
+
+/**
+ * Test gateways that close after each test: `const { gw, cleanup } = useTestGateways(afterEach)`.
+ * `gw(config)` starts one (startTestGateway); `cleanup(fn)` adds anything else to undo, the last
+ * added first. Vitest's `afterEach` is passed in, so that the kit loads no test runner (benches
+ * import it too).
+ */
+export function useTestGateways(afterEach: (fn: () => Promise<void>) => void) {
+  const cleanups: Array<() => unknown> = []
+  afterEach(async () => {
+    while (cleanups.length) await cleanups.pop()!()
+  })
+  return {
+    async gw(config: GatewayServerConfig = {}): Promise<TestGateway> {
+      const g = await startTestGateway(config)
+      cleanups.push(() => g.close())
+      return g
+    },
+    cleanup(fn: () => unknown) {
+      cleanups.push(fn)
+    },
+  }
+}

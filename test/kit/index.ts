@@ -24,7 +24,7 @@ export { buildFunctionBundle } from '../../runtime/bundler/index.ts'
 /** OHLCV builders: series from closes, and a seeded random walk (trading/rng.ts). */
 export { randomWalk, seriesFromCloses } from '../../trading/test/_helpers.ts'
 /** A gateway on a free loopback port with a fake function registry, and fake hosts that register with it. */
-export { DEFAULT_MANIFESTS, startTestGateway, type TestGateway } from './gateway.ts'
+export { DEFAULT_MANIFESTS, startTestGateway, useTestGateways, type TestGateway } from './gateway.ts'
 /** A gateway with the real function registry, as `ktrdr gateway` runs it. */
 export { startRealGateway, type RealGateway } from './gateway.ts'
 /** The ktrdr CLI (or another of the project's node scripts) in a child process, as a user runs it. */

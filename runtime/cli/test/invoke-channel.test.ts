@@ -5,23 +5,14 @@ import type { AddressInfo } from 'node:net'
 import WebSocket from 'crossws/websocket'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Operation } from '../../protocol/index.ts'
-import { startFakeHost, startTestGateway, type TestGateway } from '../../../test/kit/index.ts'
+import { startFakeHost, useTestGateways, type TestGateway } from '../../../test/kit/index.ts'
 import { GatewayClientError } from '../_client.ts'
 import { createInvokeChannel, type InvokeChannel } from '../_invoke-channel.ts'
 
-const cleanups: Array<() => Promise<unknown> | unknown> = []
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!()
-})
-
-async function gw(config: Parameters<typeof startTestGateway>[0] = {}): Promise<TestGateway> {
-  const g = await startTestGateway(config)
-  cleanups.push(() => g.close())
-  return g
-}
+const { gw, cleanup } = useTestGateways(afterEach)
 function channel(g: TestGateway, token: string | null = null): InvokeChannel {
   const ch = createInvokeChannel({ url: g.url, token }, {})
-  cleanups.push(() => ch.close())
+  cleanup(() => ch.close())
   return ch
 }
 const refusal = (p: Promise<unknown>) =>
@@ -53,7 +44,7 @@ describe('invoke channel', () => {
   it('waits for the result with wait_seconds (200), and an idempotency_key gives back the same operation', async () => {
     const g = await gw()
     const h = await startFakeHost({ gatewayUrl: g.url, workerId: 'h1' })
-    cleanups.push(() => h.close())
+    cleanup(() => h.close())
     const ch = channel(g)
     const done = await ch.invoke('echo', { input: { message: 'hi' }, wait_seconds: 10, idempotency_key: 'k-1' })
     expect(done.statusCode).toBe(200)
@@ -99,7 +90,7 @@ describe('invoke channel', () => {
   it('fails an invoke in flight when the connection closes, and opens a new one for the next', async () => {
     const g = await gw()
     const ch = createInvokeChannel({ url: g.url, token: null }, {})
-    cleanups.push(() => ch.close())
+    cleanup(() => ch.close())
     // No host: this one waits for up to 30 s, until the gateway closes its side.
     const waiting = refusal(ch.invoke('echo', { wait_seconds: 30 }))
     await expect.poll(async () => (await g.api<{ data: Operation[] }>('/api/v1/operations?status=pending')).body.data.length).toBe(1)
@@ -152,7 +143,7 @@ describe('invoke channel', () => {
   it('falls back to HTTP behind a proxy that passes no WebSocket upgrades', async () => {
     const g = await gw()
     const h = await startFakeHost({ gatewayUrl: g.url, workerId: 'h1' })
-    cleanups.push(() => h.close())
+    cleanup(() => h.close())
     // A reverse proxy without upgrade support (nginx without the Upgrade headers answers so too).
     const target = new URL(g.url)
     let upgrades = 0
@@ -171,9 +162,9 @@ describe('invoke channel', () => {
       socket.end('HTTP/1.1 426 Upgrade Required\r\ncontent-length: 0\r\nconnection: close\r\n\r\n')
     })
     await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
-    cleanups.push(() => new Promise((resolve) => proxy.close(resolve)))
+    cleanup(() => new Promise((resolve) => proxy.close(resolve)))
     const ch = createInvokeChannel({ url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, token: null }, {})
-    cleanups.push(() => ch.close())
+    cleanup(() => ch.close())
 
     const done = await ch.invoke('echo', { input: { message: 'via http' }, wait_seconds: 10 })
     expect(ch.transport).toBe('http')

@@ -3,18 +3,9 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Operation, WorkerRecord } from '../../protocol/index.ts'
 import { resolveGatewayOptions } from '../_options.ts'
-import { startFakeHost, startTestGateway, type TestGateway } from '../../../test/kit/index.ts'
+import { startFakeHost, useTestGateways, type TestGateway } from '../../../test/kit/index.ts'
 
-const cleanups: Array<() => Promise<unknown> | unknown> = []
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!()
-})
-
-async function gw(config: Parameters<typeof startTestGateway>[0] = {}): Promise<TestGateway> {
-  const g = await startTestGateway(config)
-  cleanups.push(() => g.close())
-  return g
-}
+const { gw, cleanup } = useTestGateways(afterEach)
 
 const ENVELOPE = ['data', 'limit', 'offset', 'total_count']
 
@@ -22,7 +13,7 @@ describe('lists', () => {
   it('our own lists answer {data, total_count, limit, offset} and page', async () => {
     const g = await gw()
     const h = await startFakeHost({ gatewayUrl: g.url, workerId: 'h' })
-    cleanups.push(() => h.close())
+    cleanup(() => h.close())
     await g.api<Operation>('/api/v1/functions/echo/invoke', { body: { input: {}, wait_seconds: 5 } })
     await g.api('/api/v1/functions/echo/secrets/API_KEY', { method: 'PUT', body: { value: 'v' } })
     for (const path of ['/api/v1/functions', '/api/v1/functions/echo/versions', '/api/v1/functions/echo/secrets', '/api/v1/operations']) {
@@ -49,7 +40,7 @@ describe('lists', () => {
   it("the deployment guide's routes keep the guide's shapes", async () => {
     const g = await gw()
     const h = await startFakeHost({ gatewayUrl: g.url, workerId: 'h' })
-    cleanups.push(() => h.close())
+    cleanup(() => h.close())
     const workers = (await g.api<WorkerRecord[]>('/api/v1/workers')).body
     expect(Array.isArray(workers)).toBe(true)
     expect(workers[0]!.worker_id).toBe('h')

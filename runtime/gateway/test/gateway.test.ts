@@ -1,20 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Operation, WorkerRecord } from '../../protocol/index.ts'
-import { startFakeHost, startTestGateway, until, type TestGateway } from '../../../test/kit/index.ts'
+import { startFakeHost, startTestGateway, useTestGateways, until, type TestGateway } from '../../../test/kit/index.ts'
 
-const cleanups: Array<() => Promise<unknown> | unknown> = []
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!()
-})
-
-async function gw(config: Parameters<typeof startTestGateway>[0] = {}): Promise<TestGateway> {
-  const g = await startTestGateway(config)
-  cleanups.push(() => g.close())
-  return g
-}
+const { gw, cleanup } = useTestGateways(afterEach)
 async function host(g: TestGateway, workerId: string, extra: Partial<Parameters<typeof startFakeHost>[0]> = {}) {
   const h = await startFakeHost({ gatewayUrl: g.url, workerId, ...extra })
-  cleanups.push(() => h.close())
+  cleanup(() => h.close())
   return h
 }
 const op = (g: TestGateway, id: string) => g.api<Operation>(`/api/v1/operations/${id}`).then((r) => r.body)

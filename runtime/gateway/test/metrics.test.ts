@@ -3,20 +3,10 @@
 import WebSocket from 'crossws/websocket'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Operation } from '../../protocol/index.ts'
-import { readMetrics } from '../../../test/kit/index.ts'
+import { readMetrics, startFakeHost, until, useTestGateways, type TestGateway } from '../../../test/kit/index.ts'
 import { resolveGatewayOptions } from '../_options.ts'
-import { startFakeHost, startTestGateway, until, type TestGateway } from '../../../test/kit/index.ts'
 
-const cleanups: Array<() => Promise<unknown> | unknown> = []
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!()
-})
-
-async function gw(config: Parameters<typeof startTestGateway>[0] = {}): Promise<TestGateway> {
-  const g = await startTestGateway(config)
-  cleanups.push(() => g.close())
-  return g
-}
+const { gw, cleanup } = useTestGateways(afterEach)
 
 async function scrape(g: TestGateway, token?: string) {
   const res = await fetch(`${g.url}/metrics`, { headers: token ? { authorization: `Bearer ${token}` } : {} })
@@ -40,7 +30,7 @@ describe('gateway /metrics', () => {
   it('counts operations by function and status, their durations and phases, the queue by priority and host slots', async () => {
     const g = await gw()
     const h = await startFakeHost({ gatewayUrl: g.url, workerId: 'h', capabilities: { slots: 2 } })
-    cleanups.push(() => h.close())
+    cleanup(() => h.close())
     const before = await scrape(g)
     expect(before.value('ktrdr_operations_finished_total', { function: 'echo' })).toBe(0)
     expect(before.value('ktrdr_host_slots', { worker_id: 'h', state: 'free' })).toBe(2)
@@ -92,7 +82,7 @@ describe('gateway /metrics', () => {
   it('counts missed heartbeats and lost hosts', async () => {
     const g = await gw()
     const quiet = await startFakeHost({ gatewayUrl: g.url, workerId: 'quiet', heartbeat: false })
-    cleanups.push(() => quiet.close())
+    cleanup(() => quiet.close())
     await until(
       async () => (await scrape(g)).value('ktrdr_heartbeats_missed_total', { worker_id: 'quiet' }) >= 1,
       10_000,

@@ -5,18 +5,9 @@ import { Validator } from '@seriousme/openapi-schema-validator'
 import { Ajv2020 } from 'ajv/dist/2020.js'
 import { afterEach, describe, expect, it } from 'vitest'
 import { openApiPath } from '../_openapi.ts'
-import { startFakeHost, startTestGateway, type TestGateway } from '../../../test/kit/index.ts'
+import { startFakeHost, useTestGateways } from '../../../test/kit/index.ts'
 
-const cleanups: Array<() => Promise<unknown> | unknown> = []
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!()
-})
-
-async function gw(config: Parameters<typeof startTestGateway>[0] = {}): Promise<TestGateway> {
-  const g = await startTestGateway(config)
-  cleanups.push(() => g.close())
-  return g
-}
+const { gw, cleanup } = useTestGateways(afterEach)
 
 describe('GET /api/v1/openapi.json', () => {
   it('is a valid OpenAPI 3.1 document with every route of the table and every deployed function', async () => {
@@ -53,7 +44,7 @@ describe('GET /api/v1/openapi.json', () => {
   it('documented request examples validate against their schemas and the routes accept them', async () => {
     const g = await gw()
     const h = await startFakeHost({ gatewayUrl: g.url, workerId: 'h' })
-    cleanups.push(() => h.close())
+    cleanup(() => h.close())
     const doc = (await g.api('/api/v1/openapi.json')).body
     const ajv = new Ajv2020({ strict: false, allErrors: true })
     ajv.addSchema({ $id: 'doc', components: doc.components }, 'doc')

@@ -5,20 +5,12 @@ import { createServer } from 'node:http'
 import { connect, type AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Operation, WorkerRecord } from '../../protocol/index.ts'
-import { readMetrics, startFakeHost, startTestGateway, until, type TestGateway } from '../../../test/kit/index.ts'
+import { readMetrics, startFakeHost, useTestGateways, until, type TestGateway } from '../../../test/kit/index.ts'
 
-const cleanups: Array<() => Promise<unknown> | unknown> = []
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!()
-})
-async function gw(config: Parameters<typeof startTestGateway>[0] = {}): Promise<TestGateway> {
-  const g = await startTestGateway(config)
-  cleanups.push(() => g.close())
-  return g
-}
+const { gw, cleanup } = useTestGateways(afterEach)
 async function host(g: TestGateway, workerId: string, extra: Partial<Parameters<typeof startFakeHost>[0]> = {}) {
   const h = await startFakeHost({ gatewayUrl: g.url, workerId, ...extra })
-  cleanups.push(() => h.close())
+  cleanup(() => h.close())
   return h
 }
 
@@ -110,7 +102,7 @@ describe('a channel upgrade whose host is already gone', () => {
     const uncaught: unknown[] = []
     const onUncaught = (error: unknown) => uncaught.push(error)
     process.on('uncaughtException', onUncaught)
-    cleanups.push(() => process.off('uncaughtException', onUncaught))
+    cleanup(() => process.off('uncaughtException', onUncaught))
     for (let i = 0; i < 10; i++) {
       const socket = connect(Number(port), '127.0.0.1')
       await new Promise((resolve) => socket.once('connect', resolve))
@@ -155,7 +147,7 @@ describe('a cluster token the gateway cannot call back with', () => {
       res.end('{"healthy":true}')
     })
     await new Promise<void>((resolve) => endpoint.listen(0, '127.0.0.1', resolve))
-    cleanups.push(() => new Promise((resolve) => endpoint.close(resolve)))
+    cleanup(() => new Promise((resolve) => endpoint.close(resolve)))
     const url = `http://127.0.0.1:${(endpoint.address() as AddressInfo).port}`
     expect((await g.gateway.services.client.health(url, 2000)).status).toBe(200)
     expect(seen).toEqual(['Bearer api-only'])
