@@ -99,6 +99,11 @@ describe('invoke channel', () => {
     expect(e.statusCode).toBeUndefined()
     expect(e.message).toMatch(/Cannot reach the gateway/)
     await expect(ch.invoke('echo')).rejects.toThrow(/Cannot reach the gateway/)
+    // A gateway back at the same address: the next invoke opens a new channel to it.
+    await gw({ port: Number(new URL(g.url).port) })
+    const again = await ch.invoke('echo')
+    expect(again.statusCode).toBe(202)
+    expect(ch.transport).toBe('websocket')
   })
 
   it('closes the socket on a message that is not frames, and refuses requests other than invoke', async () => {
