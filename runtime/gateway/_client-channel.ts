@@ -8,7 +8,7 @@ import {
   type ChannelEndpoint,
   type ChannelOp,
 } from '../protocol/index.ts'
-import { checkInvokeRequest, type Invoker } from './_invoke.ts'
+import { checkInvokeRequest, invokeAnswerJson, type Invoker } from './_invoke.ts'
 
 /** The path API clients open their channel at (API token, like the invoke route). */
 export const CLIENT_CHANNEL_PATH = '/api/v1/channel'
@@ -46,10 +46,7 @@ export function createClientChannels(deps: { invoke: Invoker; maxWaitSeconds: nu
     // As the HTTP route: only a caller that waits can go away mid-request.
     const signal = request.wait_seconds ? (ch.gone ??= new AbortController()).signal : undefined
     const result = await deps.invoke(name, request, { signal })
-    return {
-      status: result.statusCode,
-      body: result.warnings.length ? { ...result.operation, warnings: result.warnings } : result.operation,
-    }
+    return { status: result.statusCode, body: null, json: invokeAnswerJson(result) }
   }
 
   function gone(peer: Peer) {

@@ -41,6 +41,25 @@ export interface InvokeResult {
   reused: boolean
   /** Said to the caller, never stored: e.g. that no registered host can run the function yet. */
   warnings: string[]
+  /**
+   * A 202 answered at once: the operation's JSON as its accept committed it. The answer is that
+   * text (invokeAnswerJson), not the operation serialized once more, so it states exactly what was
+   * made durable.
+   */
+  committed?: string
+}
+
+/**
+ * An invoke answer's body as JSON text, the same over HTTP and the client channel: the operation,
+ * with `warnings` when there are any. An accept answered at once reuses the JSON its commit wrote
+ * rather than serializing the operation (and a copy of it with the warnings) once more: the accept
+ * path over the client channel, in process at c=16, took 59–75 µs of CPU per accept instead of
+ * 64–91 (medians of three alternating runs).
+ */
+export function invokeAnswerJson(result: InvokeResult): string {
+  const warnings = result.warnings.length ? `,"warnings":${JSON.stringify(result.warnings)}` : ''
+  if (result.committed !== undefined) return warnings ? `${result.committed.slice(0, -1)}${warnings}}` : result.committed
+  return JSON.stringify(result.warnings.length ? { ...result.operation, warnings: result.warnings } : result.operation)
 }
 
 function bad(field: string, message: string): never {
@@ -201,7 +220,7 @@ export function createInvoker(deps: {
           `No registered host can run ${fn.name} yet (needs ${describePlacement(fn, placement)}): the operation waits in the queue until one registers`,
         ]
 
-    const op = await operations.create({
+    const { op, json } = await operations.create({
       fn,
       input,
       plan,
@@ -211,7 +230,7 @@ export function createInvoker(deps: {
       parentOperationId: request.parent_operation_id ?? null,
     })
     dispatcher.kick()
-    if (wait <= 0) return { statusCode: 202, operation: op, reused: false, warnings }
+    if (wait <= 0) return { statusCode: 202, operation: op, reused: false, warnings, committed: json }
     const finished = await operations.waitFinished(op.operation_id, wait, signal)
     const done = finished.status === 'completed' || finished.status === 'failed' || finished.status === 'cancelled'
     return { statusCode: done ? 200 : 202, operation: finished, reused: false, warnings: done ? [] : warnings }

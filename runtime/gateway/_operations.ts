@@ -52,8 +52,11 @@ export type OperationWatcher = (kind: OperationChange, op: Operation) => void
  * Everything else reads through these methods and changes state only through the transitions.
  */
 export interface OperationsService {
-  /** Accept an invocation: committed before it resolves, then queued. */
-  create(input: CreateOperationInput): Promise<Operation>
+  /**
+   * Accept an invocation: committed before it resolves, then queued. `json` is the operation as that
+   * commit wrote it, the body of an accept answered at once.
+   */
+  create(input: CreateOperationInput): Promise<{ op: Operation; json: string }>
   get(id: string): Promise<StoredOperation | null>
   /** Like `get`, or 404 OPERATION_NOT_FOUND. */
   require(id: string): Promise<StoredOperation>
@@ -168,7 +171,7 @@ export function createOperationsService(store: OperationStore, hooks: GatewayHoo
   }
 
   const service: OperationsService = {
-    async create(input: CreateOperationInput): Promise<Operation> {
+    async create(input) {
       const now = new Date()
       const iso = now.toISOString()
       const manifest = input.fn.manifest
@@ -196,9 +199,10 @@ export function createOperationsService(store: OperationStore, hooks: GatewayHoo
         parent_operation_id: input.parentOperationId ?? null,
       }
       const s: StoredOperation = { op, plan: input.plan, seq: ++seq, lastEventSeq: 0 }
+      let json: string
       for (let attempt = 1; ; attempt++) {
         try {
-          await store.insertBatched(s)
+          json = await store.insertBatched(s)
           break
         } catch (error) {
           // Drawn by another gateway process in the same second (a restart, the standby taking
@@ -220,7 +224,7 @@ export function createOperationsService(store: OperationStore, hooks: GatewayHoo
       live.set(op.operation_id, s)
       enqueue(s)
       hooks.emit('operation:created', op)
-      return op
+      return { op, json }
     },
 
     getLive: (id) => live.get(id) ?? null,

@@ -32,8 +32,8 @@ upd AS (
   WHERE o.operation_id = r.operation_id RETURNING 1)
 SELECT (SELECT count(*) FROM fence) AS fenced_in, (SELECT count(*) FROM upd) AS n`
 
-interface Waiter {
-  resolve: () => void
+interface Waiter<T = void> {
+  resolve: (value: T) => void
   reject: (e: unknown) => void
 }
 
@@ -66,7 +66,7 @@ export async function createPostgresOperationStore(
     return notActiveError(epoch)
   }
 
-  let pending: Array<{ s: StoredOperation } & Waiter> = []
+  let pending: Array<{ s: StoredOperation } & Waiter<string>> = []
   let inserting = false
   const flushInserts = async () => {
     if (inserting || pending.length === 0) return
@@ -76,14 +76,15 @@ export async function createPostgresOperationStore(
     // Changes held in the write window go out now, beside this commit.
     if (dirty.size) schedule.soon()
     try {
-      const [r] = await query<{ fenced_in: number; ids: string[] }>(INSERT, [JSON.stringify(batch.map((b) => storedToParams(b.s))), epoch])
+      const rows = batch.map((b) => storedToParams(b.s))
+      const [r] = await query<{ fenced_in: number; ids: string[] }>(INSERT, [JSON.stringify(rows), epoch])
       if (!r.fenced_in) {
         const error = fenced()
         for (const b of batch) b.reject(error)
       } else {
         const ok = new Set(r.ids)
-        for (const b of batch) {
-          if (ok.has(b.s.op.operation_id)) b.resolve()
+        for (const [i, b] of batch.entries()) {
+          if (ok.has(b.s.op.operation_id)) b.resolve(rows[i]!.data)
           else b.reject(new Error(`UNIQUE constraint failed: operations.${b.s.op.idempotency_key ? 'idempotency_key' : 'operation_id'}`))
         }
       }

@@ -35,8 +35,12 @@ export interface OperationListFilter {
 export interface OperationStore {
   /** Highest seq stored when the store was opened. */
   nextSeq: number
-  /** Durable insert, committed together with the other inserts of this event-loop turn. */
-  insertBatched(s: StoredOperation): Promise<void>
+  /**
+   * Durable insert, committed together with the other inserts of this event-loop turn. Resolves
+   * after the commit with the operation's JSON as written (its `data`): the accept's answer reuses
+   * that text instead of serializing the operation again.
+   */
+  insertBatched(s: StoredOperation): Promise<string>
   update(s: StoredOperation): void
   /** Resolves once every update made so far is committed. */
   flushed(): Promise<void>
@@ -128,21 +132,23 @@ function createSqliteOperationStore(database: SqliteGatewayDatabase, options: Op
   // window (_write-schedule.ts), with whatever commit comes first. Whoever acknowledges a change to
   // someone else (an event ack to a host, a cancel to a client) awaits `flushed()` first, so nothing
   // acknowledged can be lost.
-  let pending: Array<{ s: StoredOperation; resolve: () => void; reject: (e: unknown) => void }> = []
+  let pending: Array<{ s: StoredOperation; resolve: (json: string) => void; reject: (e: unknown) => void }> = []
   const dirty = new Map<string, StoredOperation>()
   let flushWaiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> = []
+  // Per insert: the JSON written, or the error that refused the row.
   const commitTurn = sqlite.transaction((batch: typeof pending, items: StoredOperation[]) => {
-    const failures: unknown[] = []
+    const outcomes: Array<{ json: string } | { error: unknown }> = []
     for (const item of batch) {
+      const row = params(item.s)
       try {
-        insert.run(params(item.s))
-        failures.push(null)
+        insert.run(row)
+        outcomes.push({ json: row.data })
       } catch (error) {
-        failures.push(error)
+        outcomes.push({ error })
       }
     }
     for (const item of items) update.run(updateParams(item))
-    return failures
+    return outcomes
   })
   const commit = () => {
     schedule.taken()
@@ -157,16 +163,20 @@ function createSqliteOperationStore(database: SqliteGatewayDatabase, options: Op
       if (waiters.length) (wal && synced < committed ? durable() : Promise.resolve()).then(() => waiters.forEach((w) => w.resolve()))
       return
     }
-    let failures: unknown[]
+    let outcomes: ReturnType<typeof commitTurn>
     try {
-      failures = hot(() => commitTurn(batch, items))
+      outcomes = hot(() => commitTurn(batch, items))
     } catch (error) {
       for (const item of batch) item.reject(error)
       for (const w of waiters) w.reject(error)
       return
     }
     const answer = () => {
-      batch.forEach((item, i) => (failures[i] ? item.reject(failures[i]) : item.resolve()))
+      batch.forEach((item, i) => {
+        const outcome = outcomes[i]!
+        if ('json' in outcome) item.resolve(outcome.json)
+        else item.reject(outcome.error)
+      })
       for (const w of waiters) w.resolve()
     }
     if (!wal || (batch.length === 0 && waiters.length === 0)) return answer()

@@ -41,6 +41,36 @@ describe('invoke channel', () => {
     expect(listed.body.data.map((o) => o.operation_id).sort()).toEqual([...ids].sort())
   })
 
+  it('answers an accept, here and over HTTP, with the operation as its commit wrote it, not as it stands by the time the answer leaves', async () => {
+    const g = await gw()
+    const h = await startFakeHost({ gatewayUrl: g.url, workerId: 'h1' })
+    cleanup(() => h.close())
+    // The operation's JSON right after its insert committed (the hook fires then, before the dispatch).
+    const committed = new Map<string, string>()
+    g.gateway.services.hooks.on('operation:created', (o) => committed.set(o.operation_id, JSON.stringify(o)))
+    const ch = channel(g)
+    // A free host: the dispatch is on its way (placed_at set in memory) before either answer is written.
+    const overChannel = await ch.invoke('echo', { input: { message: 'ws' } })
+    expect(overChannel.statusCode).toBe(202)
+    expect(overChannel.operation).toEqual(JSON.parse(committed.get(overChannel.operation.operation_id)!))
+    expect(overChannel.operation.timings.placed_at).toBeNull()
+    const res = await fetch(`${g.url}/api/v1/functions/echo/invoke`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ input: { message: 'http' } }),
+    })
+    expect(res.status).toBe(202)
+    expect(res.headers.get('content-type')).toMatch(/^application\/json/)
+    const text = await res.text()
+    expect(text).toBe(committed.get(JSON.parse(text).operation_id))
+    // With a warning (no host can run it), the same text with `warnings` added.
+    const gpu = await fetch(`${g.url}/api/v1/functions/needs-gpu/invoke`, { method: 'POST', body: JSON.stringify({ input: {} }) })
+    const warned = JSON.parse(await gpu.text())
+    const { warnings, ...operation } = warned
+    expect(warnings).toEqual([expect.stringMatching(/No registered host can run needs-gpu/)])
+    expect(JSON.stringify(operation)).toBe(committed.get(warned.operation_id))
+  })
+
   it('waits for the result with wait_seconds (200), and an idempotency_key gives back the same operation', async () => {
     const g = await gw()
     const h = await startFakeHost({ gatewayUrl: g.url, workerId: 'h1' })

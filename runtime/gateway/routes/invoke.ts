@@ -1,6 +1,6 @@
-import { defineEventHandler, getRouterParam, setResponseStatus } from 'h3'
+import { defineEventHandler, getRouterParam, setResponseHeader, setResponseStatus } from 'h3'
 import { readJsonBody } from '../_http.ts'
-import { checkInvokeRequest } from '../_invoke.ts'
+import { checkInvokeRequest, invokeAnswerJson } from '../_invoke.ts'
 import { invokeRequestSchema } from '../_invoke-schema.ts'
 import { defineGatewayRoutes } from '../_routes.ts'
 import { CLIENT_CHANNEL_PATH } from '../_client-channel.ts'
@@ -41,7 +41,8 @@ export default defineGatewayRoutes((router, ctx) => {
       }
       const result = await ctx.invoke(name, body, { signal })
       setResponseStatus(event, result.statusCode)
-      return result.warnings.length ? { ...result.operation, warnings: result.warnings } : result.operation
+      setResponseHeader(event, 'content-type', 'application/json')
+      return invokeAnswerJson(result)
     }),
   )
   // The same invokes over one WebSocket per client (_client-channel.ts), with the API token.

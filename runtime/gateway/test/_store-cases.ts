@@ -59,7 +59,10 @@ export function describeOperationStore(backend: TestBackend) {
       expect(store.nextSeq).toBe(0)
       // One turn: the three inserts share one commit.
       const keyed = stored(3, { idempotency_key: 'key-1' })
-      await Promise.all([store.insertBatched(stored(1)), store.insertBatched(stored(2)), store.insertBatched(keyed)])
+      const written = await Promise.all([store.insertBatched(stored(1)), store.insertBatched(stored(2)), store.insertBatched(keyed)])
+      // Each resolves with the operation's JSON as its row holds it (the accept's answer).
+      expect(written[2]).toBe(JSON.stringify(keyed.op))
+      expect(written.map((json) => JSON.parse(json).operation_id)).toEqual(['op_test_1', 'op_test_2', 'op_test_3'])
       await expect(store.insertBatched(stored(4, { idempotency_key: 'key-1' }))).rejects.toThrow(/UNIQUE/)
       // A host event seq is epoch ms (> 2^31): it must come back as the same number.
       const running = (await store.get('op_test_2'))!

@@ -90,6 +90,24 @@ describe('host channel endpoint', () => {
     expect(seen).toEqual([0, 1, 2, 3, 4])
   })
 
+  it('an answer served as JSON text travels as that text, in the same message as answers of objects', async () => {
+    const json = '{"operation_id":"op_x","input":{"s":"a \\"quoted\\" ]}, text"},"warnings":["w"]}'
+    const { a, wire } = pair((_op, body) =>
+      (body as { text: boolean }).text ? { status: 202, body: null, json } : { status: 200, body: { plain: true } },
+    )
+    const answers = await Promise.all([
+      a.request('invoke', { text: true }, { timeoutMs: 5000 }),
+      a.request('invoke', { text: false }, { timeoutMs: 5000 }),
+    ])
+    expect(answers).toEqual([
+      { status: 202, body: JSON.parse(json) },
+      { status: 200, body: { plain: true } },
+    ])
+    expect(wire.bToA).toHaveLength(1)
+    // The text itself, not a re-serialization of it.
+    expect(wire.bToA[0]).toContain(`"body":${json}}`)
+  })
+
   it('a KtrdrError thrown by the server answers with its status and JSON; other errors are a 500', async () => {
     const { a } = pair((op) => {
       if (op === 'cancel') throw new KtrdrError({ code: 'OPERATION_NOT_RUNNING', message: 'not here' })
