@@ -19,7 +19,7 @@ CREATE TABLE IF NOT EXISTS operations (
   worker_id TEXT,
   priority INTEGER NOT NULL,
   seq BIGINT NOT NULL,
-  idempotency_key TEXT UNIQUE,
+  idempotency_key TEXT,
   created_at TEXT NOT NULL,
   updated_at TEXT NOT NULL,
   last_event_seq BIGINT NOT NULL DEFAULT 0,

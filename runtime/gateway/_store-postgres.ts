@@ -2,7 +2,16 @@ import type { Operation } from '../protocol/index.ts'
 import { notActiveError } from './_fence.ts'
 import { toDollarParams, type PostgresGatewayDatabase } from './_db-postgres.ts'
 import { LEADER_SCHEMA, OPERATIONS_SCHEMA } from './_schema.ts'
-import { PARENT_INDEX, PURGE_SQL, listWhere, parentMigration, rowToStored, storedToParams, storedToUpdateParams } from './_store-rows.ts'
+import {
+  PARENT_INDEX,
+  PURGE_SQL,
+  keyIndexMigration,
+  listWhere,
+  parentMigration,
+  rowToStored,
+  storedToParams,
+  storedToUpdateParams,
+} from './_store-rows.ts'
 import type { OperationStore, OperationStoreOptions, StoredOperation, WriteFence } from './_store.ts'
 import { createWriteSchedule } from './_write-schedule.ts'
 
@@ -58,7 +67,7 @@ export async function createPostgresOperationStore(
   )
   // One statement list, one implicit transaction: a gateway that dies half-way leaves the old layout.
   await database.sql.exec(
-    `BEGIN;\n${parentMigration('postgresql', { hasColumn: column!.n > 0, hasOldIndex: oldIndex!.n > 0 })}\n${PARENT_INDEX}\nCOMMIT;`,
+    `BEGIN;\n${parentMigration('postgresql', { hasColumn: column!.n > 0, hasOldIndex: oldIndex!.n > 0 })}\n${PARENT_INDEX}\n${keyIndexMigration('postgresql')}\nCOMMIT;`,
   )
   const epoch = fence?.epoch ?? null
   const fenced = () => {

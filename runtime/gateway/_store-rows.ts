@@ -76,6 +76,26 @@ export function parentMigration(dialect: Dialect, { hasColumn, hasOldIndex }: { 
   ].join('\n')
 }
 
+/**
+ * Idempotency keys are unique where set, and most operations have none. The column's UNIQUE
+ * constraint indexed every row, NULL keys too; this index holds only the keys that are set, so an
+ * insert without one writes one index less: better-sqlite3, WAL, groups of 16 rows of 1.3 KB, 1 µs
+ * of CPU less per row in six of seven alternating pairs (13.8–14.1 against 14.8–15.3 µs on a quiet
+ * machine). `= ?` implies NOT NULL, so lookups by key use it on both backends.
+ */
+export const KEY_INDEX = `CREATE UNIQUE INDEX IF NOT EXISTS operations_idempotency_key ON operations(idempotency_key) WHERE idempotency_key IS NOT NULL;`
+
+/**
+ * The key index on a database made before it, whose table has the column constraint: PostgreSQL
+ * swaps the constraint for the index; SQLite cannot drop a column constraint without copying the
+ * table, so such a database keeps its constraint (keys stay unique, every insert still writes that
+ * index) and gets no second index.
+ */
+export function keyIndexMigration(dialect: Dialect, { columnUnique = false }: { columnUnique?: boolean } = {}): string {
+  if (dialect === 'postgresql') return `${KEY_INDEX}\nALTER TABLE operations DROP CONSTRAINT IF EXISTS operations_idempotency_key_key;`
+  return columnUnique ? '' : KEY_INDEX
+}
+
 /** WHERE clause and `?` arguments of a list filter (the same SQL on both backends). */
 export function listWhere(filter: OperationListFilter): { clause: string; args: unknown[] } {
   const where: string[] = []

@@ -2,7 +2,16 @@ import type { Operation, OperationStatus } from '../protocol/index.ts'
 import type { GatewayDatabase, SqliteGatewayDatabase } from './_db.ts'
 import type { WriteFence } from './_fence.ts'
 import { OPERATIONS_SCHEMA } from './_schema.ts'
-import { listWhere, PARENT_INDEX, parentMigration, PURGE_SQL, rowToStored, storedToParams, storedToUpdateParams } from './_store-rows.ts'
+import {
+  keyIndexMigration,
+  listWhere,
+  PARENT_INDEX,
+  parentMigration,
+  PURGE_SQL,
+  rowToStored,
+  storedToParams,
+  storedToUpdateParams,
+} from './_store-rows.ts'
 import type { DispatchPlan } from './_types.ts'
 import { createWriteSchedule } from './_write-schedule.ts'
 
@@ -86,7 +95,9 @@ function createSqliteOperationStore(database: SqliteGatewayDatabase, options: Op
       (c) => c.name === 'parent_operation_id',
     )
     const hasOldIndex = !!sqlite.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'operations_parent'`).get()
-    sqlite.exec(parentMigration('sqlite', { hasColumn, hasOldIndex }) + PARENT_INDEX)
+    // The table's one UNIQUE constraint (origin 'u') was the idempotency key's, before KEY_INDEX.
+    const columnUnique = !!sqlite.prepare(`SELECT 1 FROM pragma_index_list('operations') WHERE origin = 'u'`).get()
+    sqlite.exec(parentMigration('sqlite', { hasColumn, hasOldIndex }) + PARENT_INDEX + keyIndexMigration('sqlite', { columnUnique }))
   })()
   const insert =
     sqlite.prepare(`INSERT INTO operations (operation_id, operation_type, function_name, status, worker_id, priority, seq, idempotency_key, created_at, updated_at, last_event_seq, data, plan, parent_operation_id)

@@ -6,7 +6,9 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Operation } from '../../protocol/index.ts'
 import { isOperationIdTaken } from '../_operation-shape.ts'
-import { createOperationStore, type StoredOperation } from '../_store.ts'
+import type { GatewayDatabase } from '../_db.ts'
+import { OPERATIONS_SCHEMA } from '../_schema.ts'
+import { createOperationStore, type OperationStore, type StoredOperation } from '../_store.ts'
 import { storedToParams } from '../_store-rows.ts'
 import type { TestBackend } from './_backends.ts'
 import { startFakeHost, startTestGateway, until, type TestGateway } from '../../../test/kit/index.ts'
@@ -252,6 +254,47 @@ export function describeOperationStore(backend: TestBackend) {
       expect(names).toEqual(expect.arrayContaining(['operations_status_updated', 'operations_parent_id']))
       await Promise.all([store.insertBatched(stored(1)), store.insertBatched(stored(2, { status: 'running' }))])
       expect((await store.list({ status: ['running'], limit: 10, offset: 0 })).items.map((o) => o.operation_id)).toEqual(['op_test_2'])
+    })
+
+    it('indexes only the idempotency keys that are set, unique; a database made before keeps them unique', async () => {
+      const indexes = async (db: GatewayDatabase) =>
+        db.dialect === 'postgresql'
+          ? (
+              await db.sql.all<{ name: string; partial: boolean }>(
+                `SELECT indexname AS name, indexdef LIKE '%WHERE%' AS partial FROM pg_indexes WHERE tablename = 'operations' AND indexdef LIKE '%idempotency_key%' AND schemaname = current_schema()`,
+              )
+            ).map((r) => ({ name: r.name, partial: !!r.partial }))
+          : (
+              await db.sql.all<{ name: string; partial: number }>(
+                `SELECT name, partial FROM pragma_index_list('operations') WHERE name IN (SELECT il.name FROM pragma_index_list('operations') il, pragma_index_info(il.name) ii WHERE ii.name = 'idempotency_key')`,
+              )
+            ).map((r) => ({ name: r.name, partial: !!r.partial }))
+      const unique = async (store: OperationStore, i: number) => {
+        await Promise.all([store.insertBatched(stored(i)), store.insertBatched(stored(i + 1))])
+        await store.insertBatched(stored(i + 2, { idempotency_key: `key-${i}` }))
+        await expect(store.insertBatched(stored(i + 3, { idempotency_key: `key-${i}` }))).rejects.toThrow(/UNIQUE/)
+        expect((await store.getByIdempotencyKey(`key-${i}`))?.op.operation_id).toBe(`op_test_${i + 2}`)
+      }
+      // A new database: the one index on the key holds only the rows that have one.
+      const fresh = await backend.fresh(await tempDir())
+      const db = await fresh.open()
+      cleanups.push(() => db.close())
+      await unique(await createOperationStore(db), 1)
+      expect(await indexes(db)).toEqual([{ name: 'operations_idempotency_key', partial: true }])
+
+      // One made before, with the column's UNIQUE constraint (the table as it was created then).
+      const old = await backend.fresh(await tempDir())
+      let before = await old.open()
+      await before.sql.exec(OPERATIONS_SCHEMA.replace('idempotency_key TEXT,', 'idempotency_key TEXT UNIQUE,'))
+      await before.close()
+      before = await old.open()
+      cleanups.push(() => before.close())
+      await unique(await createOperationStore(before), 1)
+      const kept = await indexes(before)
+      // One index on the key either way: PostgreSQL swaps the constraint for the partial index,
+      // SQLite keeps its constraint's (it cannot drop it without copying the table).
+      expect(kept).toHaveLength(1)
+      expect(kept[0]!.partial).toBe(before.dialect === 'postgresql')
     })
 
     it('survives a gateway restart: queued stays queued, running re-attaches, finished stays finished', async () => {
