@@ -150,8 +150,8 @@ function createSqliteOperationStore(database: SqliteGatewayDatabase, options: Op
   const commitTurn = sqlite.transaction((batch: typeof pending, items: StoredOperation[]) => {
     const outcomes: Array<{ json: string } | { error: unknown }> = []
     for (const item of batch) {
-      const row = params(item.s)
       try {
+        const row = params(item.s)
         insert.run(row)
         outcomes.push({ json: row.data })
       } catch (error) {
