@@ -80,12 +80,21 @@ export async function createPostgresOperationStore(
   const flushInserts = async () => {
     if (inserting || pending.length === 0) return
     inserting = true
-    const batch = pending
+    // An operation whose row cannot be made fails alone, as on SQLite.
+    const batch: typeof pending = []
+    const rows: Array<ReturnType<typeof storedToParams>> = []
+    for (const b of pending) {
+      try {
+        rows.push(storedToParams(b.s))
+        batch.push(b)
+      } catch (error) {
+        b.reject(error)
+      }
+    }
     pending = []
     // Changes held in the write window go out now, beside this commit.
     if (dirty.size) schedule.soon()
     try {
-      const rows = batch.map((b) => storedToParams(b.s))
       const [r] = await query<{ fenced_in: number; ids: string[] }>(INSERT, [JSON.stringify(rows), epoch])
       if (!r.fenced_in) {
         const error = fenced()

@@ -172,6 +172,21 @@ export function describeOperationStore(backend: TestBackend) {
       expect(isOperationIdTaken(sameKey)).toBe(false)
     })
 
+    it('an operation whose row cannot be made fails alone; the others of its group commit', async () => {
+      const { open } = await backend.fresh(await tempDir())
+      const db = await open()
+      cleanups.unshift(() => db.close())
+      const store = await createOperationStore(db)
+      // JSON cannot hold a BigInt: making this row throws.
+      const bad = stored(2, { input: { n: 1n } })
+      const outcomes = await Promise.allSettled([store.insertBatched(stored(1)), store.insertBatched(bad), store.insertBatched(stored(3))])
+      expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled'])
+      expect(String((outcomes[1] as PromiseRejectedResult).reason)).toMatch(/BigInt/)
+      expect((await store.get('op_test_1'))?.op.operation_id).toBe('op_test_1')
+      expect((await store.get('op_test_3'))?.op.operation_id).toBe('op_test_3')
+      expect(await store.get('op_test_2')).toBeNull()
+    })
+
     it('lists the children of a parent (parent_operation_id, a column of its own) through its partial index', async () => {
       const { open } = await backend.fresh(await tempDir())
       const db = await open()
