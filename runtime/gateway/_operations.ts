@@ -135,8 +135,8 @@ export function createOperationsService(store: OperationStore, hooks: GatewayHoo
     store.update(s)
   }
   const enqueue = (s: StoredOperation) => queue.push({ id: s.op.operation_id, priority: s.op.priority, seq: s.seq })
-  const freshTimings = (): Operation['timings'] => ({
-    queued_at: new Date().toISOString(),
+  const freshTimings = (at = new Date().toISOString()): Operation['timings'] => ({
+    queued_at: at,
     placed_at: null,
     bundle_ready_at: null,
     started_at: null,
@@ -194,7 +194,7 @@ export function createOperationsService(store: OperationStore, hooks: GatewayHoo
         started_at: null,
         completed_at: null,
         updated_at: iso,
-        timings: { ...freshTimings(), queued_at: iso },
+        timings: freshTimings(iso),
         metadata: input.metadata ?? {},
         parent_operation_id: input.parentOperationId ?? null,
       }
