@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createGatewayDatabase } from '../_db.ts'
+import { startWalCheckpointer } from '../_wal-checkpoint.ts'
 import { startTestGateway, until } from '../../../test/kit/index.ts'
 
 const dirs: string[] = []
@@ -48,6 +49,56 @@ describe('WAL checkpoints off the event loop', () => {
     const reader = new Database(path, { readonly: true })
     try {
       expect((reader.prepare('SELECT COUNT(*) AS n FROM t').get() as { n: number }).n).toBe(3001)
+    } finally {
+      reader.close()
+    }
+  })
+
+  it('starts the WAL over although commits never stop: a RESTART checkpoint follows a PASSIVE one that left too much', async () => {
+    const path = join(tempDir(), 'gateway.db')
+    const sqlite = new Database(path)
+    sqlite.pragma('journal_mode = WAL')
+    sqlite.pragma('synchronous = NORMAL')
+    sqlite.pragma('busy_timeout = 5000')
+    sqlite.exec('CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)')
+    // Checkpoints only when asked (no timer), RESTART past 100 frames.
+    const checkpointer = startWalCheckpointer(sqlite, path, { intervalMs: 3_600_000, restartFrames: 100 })!
+    let rows = 0
+    try {
+      await checkpointer.checkpoint()
+      const insert = sqlite.prepare('INSERT INTO t (v) VALUES (?)')
+      const commit = sqlite.transaction(() => {
+        for (let i = 0; i < 4; i++, rows++) insert.run('x'.repeat(3000))
+      })
+      // ~2,000 frames (a 3,000-byte row fills a page), then a checkpoint while a commit lands in
+      // every turn of the event loop, as under a steady load: a PASSIVE pass then never leaves the
+      // WAL caught up when the next transaction begins, and without the RESTART the WAL only grows.
+      for (let i = 0; i < 400; i++) commit()
+      const pass = checkpointer.checkpoint()
+      let done = false
+      void pass.then(() => (done = true))
+      let during = 0
+      while (!done) {
+        commit()
+        during++
+        await new Promise((resolve) => setImmediate(resolve))
+      }
+      const row = await pass
+      expect(during).toBeGreaterThan(0)
+      expect(row.log).toBeGreaterThan(1600)
+      expect(checkpointer.stats.restarts).toBe(1)
+      // The commits after the RESTART started the WAL over: what is left is theirs alone.
+      commit()
+      const after = await checkpointer.checkpoint()
+      expect(after.log).toBeLessThan(row.log / 2)
+      expect(after.checkpointed).toBe(after.log)
+    } finally {
+      await checkpointer.close()
+      sqlite.close()
+    }
+    const reader = new Database(path, { readonly: true })
+    try {
+      expect((reader.prepare('SELECT COUNT(*) AS n FROM t').get() as { n: number }).n).toBe(rows)
     } finally {
       reader.close()
     }
