@@ -57,9 +57,9 @@ export interface InvokeResult {
  * 64–91 (medians of three alternating runs).
  */
 export function invokeAnswerJson(result: InvokeResult): string {
-  const warnings = result.warnings.length ? `,"warnings":${JSON.stringify(result.warnings)}` : ''
-  if (result.committed !== undefined) return warnings ? `${result.committed.slice(0, -1)}${warnings}}` : result.committed
-  return JSON.stringify(result.warnings.length ? { ...result.operation, warnings: result.warnings } : result.operation)
+  const json = result.committed ?? JSON.stringify(result.operation)
+  // The operation's JSON is always an object's: `warnings` goes in before its closing brace.
+  return result.warnings.length ? `${json.slice(0, -1)},"warnings":${JSON.stringify(result.warnings)}}` : json
 }
 
 function bad(field: string, message: string): never {
