@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events'
 import type { Hooks, Peer } from 'crossws'
 import type { ConsolaInstance } from 'consola'
 import {
@@ -44,9 +45,20 @@ export function createClientChannels(deps: { invoke: Invoker; maxWaitSeconds: nu
       })
     const request = checkInvokeRequest(rest, deps.maxWaitSeconds)
     // As the HTTP route: only a caller that waits can go away mid-request.
-    const signal = request.wait_seconds ? (ch.gone ??= new AbortController()).signal : undefined
+    const signal = request.wait_seconds ? (ch.gone ??= goneController()).signal : undefined
     const result = await deps.invoke(name, request, { signal })
     return { status: result.statusCode, body: null, json: invokeAnswerJson(result) }
+  }
+
+  /**
+   * Every invoke of the channel that waits listens on this one signal until its answer, so a client
+   * running 16 calls at once has 16 listeners: no leak, and no MaxListenersExceededWarning in the
+   * gateway's log at the 11th (as there was).
+   */
+  function goneController() {
+    const controller = new AbortController()
+    setMaxListeners(0, controller.signal)
+    return controller
   }
 
   function gone(peer: Peer) {

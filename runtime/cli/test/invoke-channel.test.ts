@@ -85,6 +85,26 @@ describe('invoke channel', () => {
     expect(h.received).toHaveLength(1)
   })
 
+  it('keeps more than ten waiting invokes on one connection without a listener-leak warning', async () => {
+    const g = await gw()
+    const h = await startFakeHost({ gatewayUrl: g.url, workerId: 'h1', capabilities: { slots: 16 } })
+    cleanup(() => h.close())
+    // Every wait of a channel listens on the channel's one "gone" signal; Node warned at the 11th
+    // (MaxListenersExceededWarning), in the gateway's log of every client that runs 16 calls at once.
+    const warnings: Error[] = []
+    const onWarning = (w: Error) => warnings.push(w)
+    process.on('warning', onWarning)
+    cleanup(() => process.off('warning', onWarning))
+    const ch = channel(g)
+    const done = await Promise.all(
+      Array.from({ length: 16 }, (_, i) => ch.invoke('echo', { input: { message: `w${i}`, delay_ms: 100 }, wait_seconds: 10 })),
+    )
+    expect(done.map((r) => r.statusCode)).toEqual(Array(16).fill(200))
+    // A warning is emitted on the next tick: let it land before looking.
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning').map((w) => w.message)).toEqual([])
+  })
+
   it('answers bad invokes with the status and message of the HTTP route, and stays usable', async () => {
     const g = await gw()
     const ch = channel(g)
