@@ -26,7 +26,10 @@ export default defineFunction({
   async run(input, ctx) {
     const started = Date.now()
     const stepMs = input.steps > 0 ? input.delay_ms / input.steps : input.delay_ms
-    const signal = input.ignore_abort ? undefined : ctx.signal
+    // Read only when it waits: ctx.signal is made on first read, and a call that returns at once
+    // (the no-op of bench/peers.bench.ts) needs none.
+    const waits = input.steps > 0 || stepMs > 0
+    const signal = input.ignore_abort || !waits ? undefined : ctx.signal
     if (input.print !== undefined) {
       console.log(input.print)
       console.error(input.print)

@@ -7,7 +7,8 @@ import type { FunctionContext, ProgressUpdate } from './define.ts'
 export interface FunctionContextOptions {
   operationId: string
   attempt?: number
-  signal: AbortSignal
+  /** `ctx.signal`, or a factory called on its first read (the executor's: most invocations never read it). */
+  signal: AbortSignal | (() => AbortSignal)
   storage: KtrdrStorage
   scratchDir: string
   onProgress?: (update: ProgressUpdate) => void
@@ -24,11 +25,15 @@ const LOCAL_CAPABILITIES: WorkerCapabilities = { cores: 1, memory_gb: 1, gpu: fa
 export function createFunctionContext(options: FunctionContextOptions): FunctionContext {
   let scratchMade = false
   let logger: ConsolaInstance | undefined
+  let signal: AbortSignal | undefined
   const clamp = (n: number) => (Number.isFinite(n) ? Math.min(100, Math.max(0, n)) : 0)
   return {
     operationId: options.operationId,
     attempt: options.attempt ?? 1,
-    signal: options.signal,
+    get signal() {
+      if (!signal) signal = typeof options.signal === 'function' ? options.signal() : options.signal
+      return signal
+    },
     progress(update) {
       options.onProgress?.({
         percentage: clamp(update.percentage),

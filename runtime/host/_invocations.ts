@@ -99,7 +99,9 @@ export function startInvocation(request: DispatchRequest, deps: InvocationDeps):
     interrupted.abort()
     const executor = invocation.executor
     if (!executor) return
-    executor.send({ type: 'cancel', id: messageId, reason })
+    // The deadline's only timer is this host's (the executor keeps none): the function's ctx.signal
+    // says FUNCTION_TIMEOUT from this message.
+    executor.send({ type: 'cancel', id: messageId, reason, code: timedOut ? 'FUNCTION_TIMEOUT' : 'CANCELLED' })
     killTimer ??= setTimeout(() => {
       const why = `${request.operation_id} did not stop within ${options.cancelGraceMs} ms of ${timedOut ? 'its deadline' : 'cancel'}`
       logger.warn(`${why}; killing pid ${executor.pid}`)

@@ -41,6 +41,12 @@ export interface CancelMessage {
   type: 'cancel'
   id: string
   reason: string
+  /**
+   * Why, as the function's `ctx.signal.reason` codes it: FUNCTION_TIMEOUT when the host stops it at
+   * its deadline, CANCELLED (also when absent, from hosts before it was sent) otherwise. The host
+   * keeps the deadline's timer: the executor has none of its own.
+   */
+  code?: 'CANCELLED' | 'FUNCTION_TIMEOUT'
 }
 export type HostToExecutor = InvokeMessage | CancelMessage
 

@@ -29,4 +29,24 @@ describe('function context', () => {
       rmSync(root, { recursive: true, force: true })
     }
   })
+
+  it('makes ctx.signal on its first read when given a factory, once, and takes a signal as it is', () => {
+    let made = 0
+    const controller = new AbortController()
+    const ctx = createFunctionContext({
+      operationId: 'op_1',
+      signal: () => {
+        made++
+        return controller.signal
+      },
+      storage: {} as KtrdrStorage,
+      scratchDir: join(tmpdir(), 'unused'),
+    })
+    expect(made).toBe(0)
+    expect(ctx.signal).toBe(controller.signal)
+    expect(ctx.signal).toBe(controller.signal)
+    expect(made).toBe(1)
+    const given = new AbortController().signal
+    expect(createFunctionContext({ operationId: 'op_2', signal: given, storage: {} as KtrdrStorage, scratchDir: '' }).signal).toBe(given)
+  })
 })

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createApp, createRouter, defineEventHandler, readBody, setResponseStatus, toNodeListener, createError } from 'h3'
-import type { HeartbeatRequest, HostEvent, WorkerRegistration } from '../../protocol/index.ts'
+import type { HeartbeatRequest, HostEvent, HostLogEvent, WorkerRegistration } from '../../protocol/index.ts'
 
 /**
  * A stand-in for the gateway's worker endpoints, recording what a host sends. `mode` switches it
@@ -12,7 +12,8 @@ export async function startFakeGateway() {
     mode: 'ok' as 'ok' | 'down' | 'forget',
     registrations: [] as WorkerRegistration[],
     heartbeats: [] as HeartbeatRequest[],
-    events: [] as HostEvent[],
+    // Log batches too: the host sends them on the same route.
+    events: [] as Array<HostEvent | HostLogEvent>,
     /** Each pushed batch as it arrived (types and operation ids), duplicates included. */
     batches: [] as Array<Array<{ type: string; operation_id: string }>>,
     known: new Set<string>(),
@@ -50,7 +51,7 @@ export async function startFakeGateway() {
     '/api/v1/workers/:id/events',
     defineEventHandler(async (event) => {
       guard(event.context.params!.id)
-      const { events } = (await readBody(event)) as { events: HostEvent[] }
+      const { events } = (await readBody(event)) as { events: Array<HostEvent | HostLogEvent> }
       state.batches.push(events.map((e) => ({ type: e.type, operation_id: e.operation_id })))
       const last = state.events.at(-1)?.seq ?? 0
       for (const e of events) if (e.seq > last) state.events.push(e)

@@ -137,6 +137,29 @@ describe('function host', () => {
     await expectHealthy()
   })
 
+  it("tells the function why it stops: its signal's reason is FUNCTION_TIMEOUT at the deadline, CANCELLED on cancel", async () => {
+    // The host's deadline timer is the only one (the executor keeps none): its cancel says which.
+    const fn = await buildAndStore(join(FIXTURES, 'watches-signal'), env.storage, join(env.root, 'build-signal'))
+    const printed = (id: string) =>
+      gateway
+        .eventsFor(id)
+        .flatMap((e) => (e.type === 'log' ? e.lines.map((l) => l.message) : []))
+        .filter((m) => m.startsWith('stopped: '))
+    const late = dispatchRequest(fn.ref, {}, { deadline_ms: Date.now() + 300 })
+    const timedOut = await invokeAndWait(host.url, late)
+    expect(timedOut.error.code).toBe('FUNCTION_TIMEOUT')
+    await gateway.until(() => printed(late.operation_id).length > 0)
+    expect(printed(late.operation_id)).toEqual(['stopped: FUNCTION_TIMEOUT'])
+
+    const request = dispatchRequest(fn.ref, {})
+    const done = invokeAndWait(host.url, request)
+    await gateway.until(() => gateway.eventsFor(request.operation_id).some((e) => e.type === 'started'))
+    await ofetch(`${host.url}/invocations/${request.operation_id}`, { method: 'DELETE' })
+    expect((await done).status).toBe('cancelled')
+    await gateway.until(() => printed(request.operation_id).length > 0)
+    expect(printed(request.operation_id)).toEqual(['stopped: CANCELLED'])
+  })
+
   /** Starts a long echo, waits for its first progress, cancels it over HTTP; ms = cancel → outcome. */
   async function startThenCancel(input: Record<string, unknown>) {
     const request = dispatchRequest(echo.ref, { delay_ms: 60_000, steps: 600, ...input })
