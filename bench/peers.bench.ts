@@ -140,9 +140,13 @@ async function startGateway(home: string, env: Record<string, string>): Promise<
   return { child, url }
 }
 
-async function startBullWorker(redis: RedisServer, queue: string): Promise<ChildProcess> {
+/** `sandboxed`: BullMQ's sandboxed processor, the no-op in a child process per job in flight (bench/_bullmq-worker.ts). */
+async function startBullWorker(redis: RedisServer, queue: string, sandboxed = false): Promise<ChildProcess> {
   const child = fork(join(REPO, 'bin/run-ts.mjs'), [join(REPO, 'bench/_bullmq-worker.ts')], {
-    env: { ...process.env, REDIS_PORT: String(redis.port), QUEUE: queue, CONCURRENCY: String(C) },
+    env: { ...process.env, REDIS_PORT: String(redis.port), QUEUE: queue, CONCURRENCY: String(C), SANDBOXED: sandboxed ? '1' : '0' },
+    // BullMQ's pool adds a listener per child to shared sockets and Node warns at the 11th: the
+    // peer's own noise, not this bench's output.
+    execArgv: [...process.execArgv, '--no-warnings'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   })
   await new Promise<void>((resolve, reject) => {
@@ -324,29 +328,41 @@ export default async function run(): Promise<BenchSection[]> {
       closers.push(always.stop)
       peer.version = everysec.version
       const worker = await startBullWorker(everysec, 'noop')
-      closers.push(
-        () =>
-          new Promise<void>((resolve) => {
-            worker.once('exit', () => resolve())
-            worker.disconnect()
-          }),
-      )
+      const sandboxed = await startBullWorker(everysec, 'noop-sandboxed', true)
+      for (const w of [worker, sandboxed])
+        closers.push(
+          () =>
+            new Promise<void>((resolve) => {
+              w.once('exit', () => resolve())
+              w.disconnect()
+            }),
+        )
       const conn = (r: RedisServer) => ({ host: '127.0.0.1', port: r.port })
       const noop = new Queue('noop', { connection: conn(everysec) })
       const events = new QueueEvents('noop', { connection: conn(everysec) })
       await events.waitUntilReady()
+      const noopSandboxed = new Queue('noop-sandboxed', { connection: conn(everysec) })
+      const eventsSandboxed = new QueueEvents('noop-sandboxed', { connection: conn(everysec) })
+      await eventsSandboxed.waitUntilReady()
       const addEverysec = new Queue('accepts', { connection: conn(everysec) })
       const addAlways = new Queue('accepts', { connection: conn(always) })
       // Each pending add holds a 'closing' listener: 16 at once is by design here.
-      for (const q of [noop, addEverysec, addAlways]) q.setMaxListeners(4 * C)
-      events.setMaxListeners(4 * C)
-      closers.push(() => Promise.all([noop.close(), events.close(), addEverysec.close(), addAlways.close()]))
+      for (const q of [noop, noopSandboxed, addEverysec, addAlways]) q.setMaxListeners(4 * C)
+      for (const e of [events, eventsSandboxed]) e.setMaxListeners(4 * C)
+      closers.push(() =>
+        Promise.all([noop.close(), events.close(), noopSandboxed.close(), eventsSandboxed.close(), addEverysec.close(), addAlways.close()]),
+      )
       peerPids.bullmq = [everysec.pid, worker.pid!]
+      peerPids['bullmq sandboxed'] = [everysec.pid, sandboxed.pid!]
       peerPids['bullmq add always'] = [always.pid]
       peerPids['bullmq add everysec'] = [everysec.pid]
       calls.bullmq = async () => {
         const job = await noop.add('noop', {})
         await job.waitUntilFinished(events, 30_000)
+      }
+      calls['bullmq sandboxed'] = async () => {
+        const job = await noopSandboxed.add('noop', {})
+        await job.waitUntilFinished(eventsSandboxed, 30_000)
       }
       calls['bullmq add always'] = async () => {
         await addAlways.add('noop', {})
@@ -397,6 +413,7 @@ export default async function run(): Promise<BenchSection[]> {
       'gateway shared',
       'gateway shared channel',
       'bullmq',
+      'bullmq sandboxed',
     ].filter(has)
     const acceptCases = [
       'accept normal',
@@ -474,12 +491,20 @@ export default async function run(): Promise<BenchSection[]> {
           goal: '',
         },
         ...(has('bullmq')
-          ? [{ ...latRow('bullmq', `${peerName}: Queue.add + job.waitUntilFinished`), 'added p50 ms': '', 'added p99 ms': '', goal: '' }]
+          ? [
+              { ...latRow('bullmq', `${peerName}: Queue.add + job.waitUntilFinished`), 'added p50 ms': '', 'added p99 ms': '', goal: '' },
+              {
+                ...latRow('bullmq sandboxed', '… a sandboxed processor (the no-op in a child process of its pool per job)'),
+                'added p50 ms': '',
+                'added p99 ms': '',
+                goal: '',
+              },
+            ]
           : []),
       ],
       notes: [
         `${ROUNDS} rounds of ${CALLS} sequential calls per side, sides alternating; median [min–max] over the rounds; added = gateway − direct per round. ${machine}.`,
-        'KTRDR: `ktrdr gateway` (SQLite, KTRDR_DB_SYNC=normal) and `ktrdr host` (16 slots) as child processes; the no-op is the echo bundle in a forked executor, each invocation in an executor of its own (16 warm ones at c=16); "declaring concurrency 16" is the same echo as bench/fixtures/echo-c16, whose invocations share one executor (docs/architecture.md *Shared executors*), "added" against that function called directly. The HTTP-only row is a second, identical gateway and host whose host does not open its channel; "added" compares both with the first host called directly. The client-channel rows make the same calls through the same gateway with runtime/cli createInvokeChannel: one WebSocket (`GET /api/v1/channel`, docs/architecture.md *Client channel*) instead of keep-alive HTTP requests. BullMQ: a Worker process (concurrency 16, processor returns the job data) on redis-server with AOF everysec.',
+        'KTRDR: `ktrdr gateway` (SQLite, KTRDR_DB_SYNC=normal) and `ktrdr host` (16 slots) as child processes; the no-op is the echo bundle in a forked executor, each invocation in an executor of its own (16 warm ones at c=16); "declaring concurrency 16" is the same echo as bench/fixtures/echo-c16, whose invocations share one executor (docs/architecture.md *Shared executors*), "added" against that function called directly. The HTTP-only row is a second, identical gateway and host whose host does not open its channel; "added" compares both with the first host called directly. The client-channel rows make the same calls through the same gateway with runtime/cli createInvokeChannel: one WebSocket (`GET /api/v1/channel`, docs/architecture.md *Client channel*) instead of keep-alive HTTP requests. BullMQ: a Worker process (concurrency 16, processor returns the job data) on redis-server with AOF everysec; "sandboxed" is a second Worker whose processor is the same no-op in a file (bench/_bullmq-noop.mjs) that BullMQ runs in child processes of its pool, each job in flight in a child of its own (16 at c=16), the isolation KTRDR gives each invocation by default.',
         ...skipped,
       ],
     }
@@ -503,6 +528,10 @@ export default async function run(): Promise<BenchSection[]> {
     const chVsBull = has('bullmq') ? perRound('gateway channel', 'bullmq', div, tput) : []
     const sharedChVsDirect = perRound('gateway shared channel', 'direct shared', div, tput)
     const sharedChVsBull = has('bullmq') ? perRound('gateway shared channel', 'bullmq', div, tput) : []
+    // Like for like in isolation: KTRDR's default runs each invocation in an executor process of its
+    // own, as BullMQ's sandboxed processor runs each job in a child process of its own.
+    const chVsSandboxed = has('bullmq sandboxed') ? perRound('gateway channel', 'bullmq sandboxed', div, tput) : []
+    const vsSandboxed = has('bullmq sandboxed') ? perRound('gateway', 'bullmq sandboxed', div, tput) : []
     const vsGoals = (d: number[], b: number[]) =>
       `${spread(d)}× direct, ${median(d) >= 0.8 ? 'met' : 'not met'}${has('bullmq') ? `; ${spread(b)}× BullMQ, ${median(b) >= 1 ? 'met' : 'not met'}` : ''}`
     const s2: BenchSection = {
@@ -523,6 +552,13 @@ export default async function run(): Promise<BenchSection[]> {
                 ...cpuCols('bullmq'),
                 'gateway ÷ this': spread(vsBull),
                 goal: '≥ 1.0',
+              },
+              {
+                case: '… a sandboxed processor (the no-op in a child process of its pool per job, as KTRDR runs each invocation)',
+                'req/s': spread(tput['bullmq sandboxed']!, 0),
+                ...cpuCols('bullmq sandboxed'),
+                'gateway ÷ this': spread(vsSandboxed),
+                goal: '',
               },
             ]
           : []),
@@ -545,7 +581,7 @@ export default async function run(): Promise<BenchSection[]> {
           'req/s': spread(tput['gateway channel']!, 0),
           ...cpuCols('gateway channel'),
           'gateway ÷ this': '',
-          goal: vsGoals(chVsDirect, chVsBull),
+          goal: `${vsGoals(chVsDirect, chVsBull)}${has('bullmq sandboxed') ? `; ${spread(chVsSandboxed)}× BullMQ sandboxed` : ''}`,
         },
         {
           case: 'host called directly, the no-op declaring concurrency 16 (one shared executor)',
@@ -571,7 +607,7 @@ export default async function run(): Promise<BenchSection[]> {
       ],
       notes: [
         `${ROUNDS} rounds of ${SECONDS} s per side, ${C} concurrent callers in this process (over ${C} keep-alive sockets, or over one WebSocket in the client-channel rows), sides alternating. ${machine}.`,
-        'CPU µs/op: user + system time per completed call during the c=16 phase, of the serving processes with their children (gateway, host and its executors; redis-server and the BullMQ worker) and of this client process. On a loaded machine it moves less than req/s, which also depends on how much CPU the scheduler hands each side.',
+        'CPU µs/op: user + system time per completed call during the c=16 phase, of the serving processes with their children (gateway, host and its executors; redis-server and the BullMQ worker with its sandbox children) and of this client process. On a loaded machine it moves less than req/s, which also depends on how much CPU the scheduler hands each side.',
         ...skipped,
       ],
     }
