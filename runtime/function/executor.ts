@@ -44,10 +44,10 @@ function useStorage(options: InvokeMessage['storage']): { storage: Promise<Ktrdr
 /**
  * An invocation in flight. Its AbortController is made when the function first reads ctx.signal, or
  * when it is stopped: most invocations do neither. The host stops an invocation at its deadline
- * with a `cancel` that says FUNCTION_TIMEOUT, so the executor keeps no timer of its own. Both cost
- * a warm no-op 74 → 58 µs of CPU in an executor driven alone, and 147 → 100 µs per call across the
- * 16 executors of a c=16 load, where each call runs in a process whose caches went cold since its
- * last (docs/decisions.md, issue 17's fifth pass).
+ * with a `cancel` that says FUNCTION_TIMEOUT, so the executor keeps no timer of its own. With both
+ * gone, a warm no-op costs its executor 58 µs of CPU instead of 74 when driven alone, and 100 instead
+ * of 147 per call across the 16 executors of a c=16 load, where each call runs in a process whose
+ * caches went cold since its last (docs/decisions.md, issue 17's fifth pass).
  */
 interface Running {
   controller: AbortController | null
