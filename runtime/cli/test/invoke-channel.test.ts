@@ -99,7 +99,7 @@ describe('invoke channel', () => {
     const done = await Promise.all(
       Array.from({ length: 16 }, (_, i) => ch.invoke('echo', { input: { message: `w${i}`, delay_ms: 100 }, wait_seconds: 10 })),
     )
-    expect(done.map((r) => r.statusCode)).toEqual(Array(16).fill(200))
+    expect(done.map((r) => r.statusCode)).toEqual(Array.from({ length: 16 }, () => 200))
     // A warning is emitted on the next tick: let it land before looking.
     await new Promise((resolve) => setImmediate(resolve))
     expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning').map((w) => w.message)).toEqual([])
