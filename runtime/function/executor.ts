@@ -151,7 +151,8 @@ async function main() {
     if (message.type === 'invoke') void invoke(fn, message)
     else if (message.type === 'cancel') {
       const r = running.get(message.id)
-      if (r) stop(r, new KtrdrError({ code: message.code ?? 'CANCELLED', message: message.reason || 'Operation cancelled' }))
+      const code = message.code === 'FUNCTION_TIMEOUT' ? 'FUNCTION_TIMEOUT' : 'CANCELLED'
+      if (r) stop(r, new KtrdrError({ code, message: message.reason || 'Operation cancelled' }))
     }
   })
   // The host owns our life: when it goes away, so do we.
