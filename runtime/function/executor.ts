@@ -51,23 +51,17 @@ function useStorage(options: InvokeMessage['storage']): { storage: Promise<Ktrdr
  */
 interface Running {
   controller: AbortController | null
-  aborted: boolean
 }
 const running = new Map<string, Running>()
 const controllerOf = (r: Running) => (r.controller ??= new AbortController())
-
-function stop(r: Running, reason: KtrdrError) {
-  r.aborted = true
-  const controller = controllerOf(r)
-  if (!controller.signal.aborted) controller.abort(reason)
-}
+const aborted = (r: Running) => r.controller?.signal.aborted ?? false
 
 /**
  * One invocation: input validated, a ctx whose AbortSignal fires on cancel or at the deadline (the
  * host's cancel, 504 FUNCTION_TIMEOUT), then exactly one `result` message, after the last progress update.
  */
 async function invoke(fn: FunctionDefinition, message: InvokeMessage): Promise<void> {
-  const current: Running = { controller: null, aborted: false }
+  const current: Running = { controller: null }
   running.set(message.id, current)
   // Functions may report progress in a hot loop: keep the latest and flush it at most every 50 ms.
   let pending: ProgressUpdate | null = null
@@ -103,7 +97,7 @@ async function invoke(fn: FunctionDefinition, message: InvokeMessage): Promise<v
     const result = await fn.run(input, ctx)
     if (flushTimer) clearTimeout(flushTimer)
     flush()
-    await send({ type: 'result', id: message.id, ok: true, result: result ?? null, aborted: current.aborted, scratch })
+    await send({ type: 'result', id: message.id, ok: true, result: result ?? null, aborted: aborted(current), scratch })
   } catch (error) {
     if (flushTimer) clearTimeout(flushTimer)
     flush()
@@ -112,7 +106,7 @@ async function invoke(fn: FunctionDefinition, message: InvokeMessage): Promise<v
       id: message.id,
       ok: false,
       error: toErrorInfo(error, 'FUNCTION_ERROR'),
-      aborted: current.aborted,
+      aborted: aborted(current),
       scratch,
     })
   } finally {
@@ -152,7 +146,8 @@ async function main() {
     else if (message.type === 'cancel') {
       const r = running.get(message.id)
       const code = message.code === 'FUNCTION_TIMEOUT' ? 'FUNCTION_TIMEOUT' : 'CANCELLED'
-      if (r) stop(r, new KtrdrError({ code, message: message.reason || 'Operation cancelled' }))
+      // abort() is a no-op on a controller already aborted: the first reason stays.
+      if (r) controllerOf(r).abort(new KtrdrError({ code, message: message.reason || 'Operation cancelled' }))
     }
   })
   // The host owns our life: when it goes away, so do we.

@@ -68,6 +68,9 @@ export function startInvocation(request: DispatchRequest, deps: InvocationDeps):
   let handBack = false
   let timedOut = false
   let killTimer: NodeJS.Timeout | null = null
+  // Cancelled or past its deadline, read at each step of run(). Not an AbortController: nothing
+  // listened to its signal, and one per invocation cost the host ≈2 µs of its ≈100 per call.
+  const interrupted = () => cancelReason !== null || timedOut
   // The outcome is known (the function answered, failed or was stopped): a cancel or deadline that
   // arrives now, while the invocation hands its executor back, has nothing left to stop. It used to
   // interrupt anyway, between the cleared kill timer and the executor's release: the warm executor
@@ -75,9 +78,6 @@ export function startInvocation(request: DispatchRequest, deps: InvocationDeps):
   // bench, whose direct calls the gateway cancels as unknown, a host lost 11 of its 16 warm
   // executors so in one round (`npm run bench -- peers`).
   let settled = false
-  // Cancelled or past its deadline: read at each step of run(). A flag, not an AbortController:
-  // nothing listened to its signal, and one per invocation cost the host ≈2 µs of its ≈100 per call.
-  let interrupted = false
   const messageId = `${request.operation_id}#${request.attempt}`
   const logs = createLogCollector(emit, base)
   // Made when the first ctx.logger line is forwarded: withTag builds a consola instance, and most invocations never log.
@@ -98,7 +98,6 @@ export function startInvocation(request: DispatchRequest, deps: InvocationDeps):
 
   /** Ask the function to stop (AbortSignal in the child); kill the child if it has not within the grace period. */
   function interrupt(reason: string) {
-    interrupted = true
     const executor = invocation.executor
     if (!executor) return
     // The deadline's only timer is this host's (the executor keeps none): the function's ctx.signal
@@ -124,7 +123,7 @@ export function startInvocation(request: DispatchRequest, deps: InvocationDeps):
   async function run(): Promise<InvocationOutcome> {
     let bundle = await cache.ensure(request.function)
     timings.bundle_ready = Date.now()
-    if (interrupted) return stopped()
+    if (interrupted()) return stopped()
     // The executor creates it when the function first reads ctx.scratchDir; removed below either way.
     const scratchDir = join(options.cacheDir, 'scratch', `${request.operation_id}-${request.attempt}`)
     const env = () => functionEnv(bundle.manifest, bundle.version, request.secrets)
@@ -143,7 +142,7 @@ export function startInvocation(request: DispatchRequest, deps: InvocationDeps):
       })
     invocation.executor = executor
     timings.executor_ready = Date.now()
-    if (interrupted) {
+    if (interrupted()) {
       pool.release(executor)
       await fsp.rm(scratchDir, { recursive: true, force: true }).catch(() => {})
       return stopped()
@@ -212,7 +211,7 @@ export function startInvocation(request: DispatchRequest, deps: InvocationDeps):
           log_level: options.logLevel,
           host: { workerId: options.workerId, workerType: options.workerType, capabilities: deps.capabilities },
         })
-        if (interrupted) interrupt(cancelReason ?? 'Deadline passed')
+        if (interrupted()) interrupt(cancelReason ?? 'Deadline passed')
       })
       return outcome
     } finally {
