@@ -27,6 +27,12 @@ function checkLogLines(lines: unknown, field: string) {
   }
 }
 
+function operationIds(events: HostEventBatch['events']): Set<string> {
+  const ids = new Set<string>()
+  for (const e of events) ids.add(e.operation_id)
+  return ids
+}
+
 /**
  * One batch of pushed host events, from `POST /api/v1/workers/:id/events` or the host channel:
  * checked, applied in seq order, and acknowledged only once what they changed is committed (the
@@ -56,7 +62,8 @@ export async function receiveHostEvents(ctx: Context, workerId: string, body: Ho
   if (entry) ctx.health.trackConnection(entry, socket)
   else if (!ctx.reconciler.known(workerId)) ctx.workers.require(workerId)
   const acked = ctx.reconciler.applyEvents(workerId, entry, body.events)
-  // The host drops acknowledged events: what they changed (states, log lines) is committed first.
-  await Promise.all([ctx.operations.flushed(), ctx.logs.flushed()])
+  // The host drops acknowledged events: what they changed (their operations' states, log lines) is
+  // committed first.
+  await Promise.all([ctx.operations.flushed(operationIds(body.events)), ctx.logs.flushed()])
   return { acked_seq: acked }
 }

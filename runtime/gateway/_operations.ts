@@ -21,6 +21,12 @@ export interface CreateOperationInput {
   idempotencyKey: string | null
   metadata?: Record<string, unknown>
   parentOperationId?: string | null
+  /**
+   * The caller waits for the outcome and tells no one of the operation before `written` resolves: it
+   * is queued at once and its row written with the first commit that follows (where the store can,
+   * OperationStore.insertLater), so a call that ends within the write window writes its row once.
+   */
+  writeLater?: boolean
 }
 
 /**
@@ -53,10 +59,12 @@ export type OperationWatcher = (kind: OperationChange, op: Operation) => void
  */
 export interface OperationsService {
   /**
-   * Accept an invocation: committed before it resolves, then queued. `json` is the operation as that
-   * commit wrote it, the body of an accept answered at once.
+   * Accept an invocation: committed before it resolves, then queued; with `writeLater`, queued at
+   * once and committed later. `written` resolves after the insert's commit with the operation as it
+   * wrote it (the body of an accept answered at once); whoever tells anyone of the operation awaits
+   * it first.
    */
-  create(input: CreateOperationInput): Promise<{ op: Operation; json: string }>
+  create(input: CreateOperationInput): Promise<{ op: Operation; written: Promise<string> }>
   get(id: string): Promise<StoredOperation | null>
   /** Like `get`, or 404 OPERATION_NOT_FOUND. */
   require(id: string): Promise<StoredOperation>
@@ -105,8 +113,11 @@ export interface OperationsService {
   waitFor(id: string, ms: number, done: (op: Operation) => boolean, signal?: AbortSignal): Promise<Operation>
   /** Resolves with the operation once finished, or with its current state after `ms`. */
   waitFinished(id: string, ms: number, signal?: AbortSignal): Promise<Operation>
-  /** Resolves once every state change so far is committed (await before acknowledging one). */
-  flushed(): Promise<void>
+  /**
+   * Resolves once every state change so far is committed (await before acknowledging one), or with
+   * `ids` every change of those operations.
+   */
+  flushed(ids?: Iterable<string>): Promise<void>
   flushNow(): Promise<void>
   purgeFinished(cutoff: string): Promise<number>
 }
@@ -199,6 +210,21 @@ export function createOperationsService(store: OperationStore, hooks: GatewayHoo
         parent_operation_id: input.parentOperationId ?? null,
       }
       const s: StoredOperation = { op, plan: input.plan, seq: ++seq, lastEventSeq: 0 }
+      if (input.writeLater && store.insertLater) {
+        let written = store.insertLater(s)
+        for (let attempt = 1; !written; attempt++) {
+          if (attempt >= 3) throw new Error(`Operation ids drawn for ${op.operation_type} are taken: ${op.operation_id}`)
+          op.operation_id = createOperationId(op.operation_type, now, { redraw: true })
+          written = store.insertLater(s)
+        }
+        // The caller awaits it before answering; marked handled so a caller that left does not
+        // leave an unhandled rejection behind.
+        written.catch(() => {})
+        live.set(op.operation_id, s)
+        enqueue(s)
+        hooks.emit('operation:created', op)
+        return { op, written }
+      }
       let json: string
       for (let attempt = 1; ; attempt++) {
         try {
@@ -224,7 +250,7 @@ export function createOperationsService(store: OperationStore, hooks: GatewayHoo
       live.set(op.operation_id, s)
       enqueue(s)
       hooks.emit('operation:created', op)
-      return { op, json }
+      return { op, written: Promise.resolve(json) }
     },
 
     getLive: (id) => live.get(id) ?? null,
@@ -442,7 +468,7 @@ export function createOperationsService(store: OperationStore, hooks: GatewayHoo
     waitFinished: (id, ms, signal) => watchers.waitFor(id, ms, isTerminal, signal),
 
     list: (filter) => store.list(filter),
-    flushed: () => store.flushed(),
+    flushed: (ids) => store.flushed(ids),
     flushNow: () => store.flushNow(),
     purgeFinished: (cutoff) => store.purgeFinished(cutoff),
   }

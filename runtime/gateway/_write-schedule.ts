@@ -16,22 +16,27 @@ const WRITE_WINDOW_MS = 10
 export interface WriteSchedule {
   /** Write at the end of this turn (someone waits). */
   soon(): void
-  /** Write within the window, or sooner with the next `soon()`. */
+  /** Write within the window (or sooner, with a write that takes it). */
   later(): void
   /** A write is starting: whatever was scheduled is covered by it. */
   taken(): void
 }
 
-export function createWriteSchedule(write: () => unknown, windowMs = WRITE_WINDOW_MS): WriteSchedule {
+/**
+ * `write(windowEnded)`: true when the window ran out, and everything held must be written; false at
+ * the end of a turn, when a store may write only what its waiters asked for (and call `later()`
+ * again for the rest, which keeps the timer already armed).
+ */
+export function createWriteSchedule(write: (windowEnded: boolean) => unknown, windowMs = WRITE_WINDOW_MS): WriteSchedule {
   let immediate = false
   let timer: NodeJS.Timeout | null = null
   const run = () => {
     immediate = false
-    void write()
+    void write(false)
   }
   const fire = () => {
     timer = null
-    if (!immediate) void write()
+    void write(true)
   }
   return {
     soon() {

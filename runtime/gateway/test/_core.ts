@@ -19,7 +19,7 @@ import { createInvokeChecks } from '../_invoke-checks.ts'
 import { createOperationsService } from '../_operations.ts'
 import { resolveGatewayOptions, type GatewayConfig } from '../_options.ts'
 import { createReconciler } from '../_reconcile.ts'
-import { createOperationStore } from '../_store.ts'
+import { createOperationStore, type OperationStoreOptions } from '../_store.ts'
 import { createInputValidator } from '../_validate.ts'
 import { createWorkerRegistry, type WorkerEntry } from '../_workers.ts'
 import { createFakeRegistry } from './_fakes.ts'
@@ -49,7 +49,7 @@ type EventInput = (HostEvent extends infer E ? (E extends HostEvent ? Omit<E, 's
 /** Calls of each hook, in order, with their arguments. */
 export type HookLog = { [K in GatewayHookName]?: Array<Parameters<GatewayHookMap[K]>> }
 
-export async function createTestCore(config: Pick<GatewayConfig, 'health' | 'queue'> = {}) {
+export async function createTestCore(config: Pick<GatewayConfig, 'health' | 'queue'> = {}, store: OperationStoreOptions = {}) {
   const clock = createTestClock()
   const options = resolveGatewayOptions({ quiet: true, dbPath: ':memory:', apiToken: null, clusterToken: null, ...config }, {})
   const logger = createConsola({ level: 0 })
@@ -63,7 +63,7 @@ export async function createTestCore(config: Pick<GatewayConfig, 'health' | 'que
   }
   const database = await createGatewayDatabase(':memory:')
   const storage = await tempStorage('ktrdr-core-')
-  const operations = createOperationsService(await createOperationStore(database), hooks)
+  const operations = createOperationsService(await createOperationStore(database, undefined, store), hooks)
   const workers = createWorkerRegistry(hooks, clock.now)
   const client = createHostClient({ clusterToken: null })
   // The order of _services.ts: the dispatcher hears of a lost host first.
@@ -96,6 +96,10 @@ export async function createTestCore(config: Pick<GatewayConfig, 'health' | 'que
   return {
     clock,
     options,
+    /** The in-memory database the operations are stored in. */
+    database,
+    /** The invoker, as the invoke route calls it. */
+    invoker,
     hooks,
     log,
     listenerErrors,
@@ -298,8 +302,8 @@ export function useTestCores() {
     while (cleanups.length) await cleanups.pop()!()
   })
   return {
-    async core(config: Parameters<typeof createTestCore>[0] = {}): Promise<TestCore> {
-      const c = await createTestCore(config)
+    async core(...args: Parameters<typeof createTestCore>): Promise<TestCore> {
+      const c = await createTestCore(...args)
       cleanups.push(async () => {
         await c.close()
         expect(c.listenerErrors).toEqual([])

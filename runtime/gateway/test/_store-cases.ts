@@ -128,12 +128,13 @@ export function describeOperationStore(backend: TestBackend) {
       await turns(3)
       expect(await onDisk('op_test_1')).toBe('pending')
       expect((await store.get('op_test_1'))!.op.status).toBe('running')
-      // It rides along with the next insert's commit (SQLite: the same transaction; PostgreSQL: a
-      // statement of its own, sent with it).
+      // PostgreSQL sends it beside the next insert (a statement of its own); SQLite's commit at the
+      // end of a turn writes only what someone waits for, and it waits for its own operation's flush.
       await store.insertBatched(stored(3))
-      if (backend.name === 'sqlite') expect(await onDisk('op_test_1')).toBe('running')
+      if (backend.name === 'sqlite') expect(await onDisk('op_test_1')).toBe('pending')
       else await until(async () => (await onDisk('op_test_1')) === 'running', 10_000, 'the held change written with the insert')
-      // Two changes before anyone waits: the latest is written, when flushed() is awaited.
+      // Two changes before anyone waits: the latest is written, when flushed() is awaited (for this
+      // operation alone, or for all).
       const two = (await store.get('op_test_2'))!
       two.op.status = 'running'
       store.update(two)
@@ -141,8 +142,10 @@ export function describeOperationStore(backend: TestBackend) {
       store.update(two)
       await turns(3)
       expect(await onDisk('op_test_2')).toBe('pending')
-      await store.flushed()
+      await store.flushed(['op_test_2'])
       expect(await onDisk('op_test_2')).toBe('completed')
+      await store.flushed()
+      expect(await onDisk('op_test_1')).toBe('running')
 
       // With a short window, a change nobody waits for is written without anyone asking.
       const quick = await createOperationStore(db, undefined, { writeWindowMs: 5 })
