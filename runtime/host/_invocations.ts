@@ -173,6 +173,7 @@ export function startInvocation(request: DispatchRequest, deps: InvocationDeps):
               ;(typeof write === 'function' ? (write as (m: string) => void) : tagged.info).call(tagged, message.message)
             }
           } else if (message.type === 'progress') {
+            logs.flush()
             emit({
               type: 'progress',
               ...base,

@@ -160,6 +160,21 @@ describe('function host', () => {
     expect(printed(request.operation_id)).toEqual(['stopped: CANCELLED'])
   })
 
+  it('sends the lines a function logged before a progress report ahead of that report', async () => {
+    // echo logs "Step k/3" and then reports progress "Step k/3", 150 ms apart.
+    const request = dispatchRequest(echo.ref, { steps: 3, delay_ms: 450 })
+    expect((await invokeAndWait(host.url, request)).status).toBe('completed')
+    await gateway.until(() => gateway.eventsFor(request.operation_id).some((e) => e.type === 'completed'))
+    const events = gateway.eventsFor(request.operation_id)
+    for (const step of ['Step 1/3', 'Step 2/3', 'Step 3/3']) {
+      const logged = events.find((e) => e.type === 'log' && e.lines.some((l) => l.message === step))
+      const reported = events.find((e) => e.type === 'progress' && e.progress.current_step === step)
+      expect(logged, step).toBeDefined()
+      expect(reported, step).toBeDefined()
+      expect(logged!.seq, step).toBeLessThan(reported!.seq)
+    }
+  })
+
   /** Starts a long echo, waits for its first progress, cancels it over HTTP; ms = cancel → outcome. */
   async function startThenCancel(input: Record<string, unknown>) {
     const request = dispatchRequest(echo.ref, { delay_ms: 60_000, steps: 600, ...input })
