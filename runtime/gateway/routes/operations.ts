@@ -130,10 +130,16 @@ export default defineGatewayRoutes((router, ctx) => {
         setImmediate(() => finish(first)) // close after the event is on the wire
       else {
         off = ctx.operations.watch(id, (kind, op) => {
-          // The attempt's last lines were handed to the log writer before its terminal event was
-          // applied: once written (and pushed below), the final state goes out.
-          if (kind === 'finished') void ctx.logs.flushed().then(() => finish(op))
-          else send(kind === 'requeued' ? 'requeued' : 'progress', op)
+          // Lines the host sent before this change were handed to the log writer before it was
+          // applied: once written (and pushed below), the change goes out, so the stream keeps the
+          // host's order (the attempt's last lines before its final state, an epoch's line before
+          // the progress that follows it).
+          if (kind === 'finished') {
+            void ctx.logs.flushed().then(() => finish(op))
+            return
+          }
+          const data = JSON.stringify(op)
+          void ctx.logs.flushed().then(() => stream.push({ event: kind === 'requeued' ? 'requeued' : 'progress', data }))
         })
         // New lines as they arrive (the whole log: GET /api/v1/operations/:id/logs).
         offLog = ctx.hooks.on('operation:log', (operationId, lines) => {

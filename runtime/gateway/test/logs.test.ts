@@ -143,6 +143,31 @@ describe('operation logs', () => {
     void h
   })
 
+  it('/events keeps the host’s order: lines sent before a progress report come before it', async () => {
+    const { g, id } = await running()
+    const events = fetch(`${g.url}/api/v1/operations/${id}/events`)
+    const seen: string[] = []
+    let cancel: Promise<unknown> | undefined
+    const done = sse(await events, (event, data) => {
+      seen.push(event === 'log' ? `log:${data.message}` : `${event}:${data.status}:${data.progress.current_step}`)
+      if (event === 'progress' && data.progress.current_step === 'after') cancel = g.api(`/api/v1/operations/${id}`, { method: 'DELETE' })
+    })
+    // One batch, as a host sends a line and the progress report it logged before.
+    const at = new Date().toISOString()
+    await g.api(`/api/v1/workers/h/events`, {
+      body: {
+        events: [
+          { seq: ++seq, type: 'log', operation_id: id, attempt: 1, at, lines: [line(1, 'before')] },
+          { seq: ++seq, type: 'progress', operation_id: id, attempt: 1, at, progress: { percentage: 50, current_step: 'after' } },
+        ],
+      },
+      headers: hosts.get('h'),
+    })
+    await done
+    expect((await cancel) as { status: number }).toMatchObject({ status: 200 })
+    expect(seen).toEqual(['state:running:null', 'log:before', 'progress:running:after', 'cancelled:cancelled:after'])
+  })
+
   it('are deleted with their operation by retention', async () => {
     const { g, id } = await running({ retention: { days: 1 } })
     await push(g, id, [line(1), line(2)])
