@@ -2,6 +2,7 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import Database from 'better-sqlite3'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { Operation, WorkerRecord } from '../../runtime/protocol/index.ts'
 import { api, buildEcho, publish, until } from '../kit/index.ts'
@@ -75,6 +76,15 @@ describe('crashes', () => {
       'both running',
     )
     expect((await op(gw.url, queued.operation_id)).status).toBe('pending')
+    // A caller waiting when the gateway dies: its row is written within the write window though
+    // nobody asked for it (the caller has no answer yet), so it is there after the restart.
+    const waitedFor = api<Operation>(gw.url, '/api/v1/functions/echo/invoke', {
+      body: { input: { message: 'waiting' }, wait_seconds: 30 },
+    }).catch((error: Error) => error)
+    const reader = new Database(join(dir, 'gateway.db'), { readonly: true })
+    const waitingRow = reader.prepare(`SELECT operation_id FROM operations WHERE data LIKE '%"message":"waiting"%'`).pluck()
+    const waitingId = await until(() => (waitingRow.get() as string | undefined) ?? null, 20_000, 'the waiting call’s row', 20)
+    reader.close()
 
     await gw.child.kill('SIGKILL')
     // Wait until the short one has finished on its host, with no gateway to tell.
@@ -94,7 +104,8 @@ describe('crashes', () => {
     expect((await op(gw.url, finished.body.operation_id)).status).toBe('completed')
     // Hosts re-register on their own (heartbeat → 404 → register) and re-attach their work.
     await until(async () => (await api<WorkerRecord[]>(gw.url, '/api/v1/workers')).body.length === 2, 20_000, 'hosts re-registered')
-    const all = [...running, queued].map((o) => o.operation_id)
+    await waitedFor
+    const all = [...running.map((o) => o.operation_id), queued.operation_id, waitingId]
     const done = await until(
       async () => {
         const ops = await Promise.all(all.map((id) => op(gw.url, id)))
@@ -105,7 +116,8 @@ describe('crashes', () => {
     )
     // Running work was re-attached (same attempt), not run again.
     expect(done.slice(0, 2).map((o) => o.attempts)).toEqual([1, 1])
-    expect((await api<{ total_count: number }>(gw.url, '/api/v1/operations?limit=10')).body.total_count).toBe(4)
+    expect(done[3]!.result).toMatchObject({ message: 'waiting' })
+    expect((await api<{ total_count: number }>(gw.url, '/api/v1/operations?limit=10')).body.total_count).toBe(5)
   })
 
   it('host SIGKILL mid-operation: the operation is re-queued within 3 s and completes on another host', async () => {
