@@ -51,9 +51,10 @@ export interface OperationStore {
    */
   insertBatched(s: StoredOperation): Promise<string>
   /**
-   * An insert nobody has been told about yet (its caller waits for the outcome): written with the
-   * first commit within the write window, with the operation's state at that commit, so a call that
-   * ends within the window writes its row once. Resolves after that commit, like insertBatched.
+   * An insert nobody has been told about yet (its caller waits for the outcome): written by the first
+   * commit that flushes its operation, or when the write window ends, with the operation's state at
+   * that commit, so a call that ends within the window writes its row once. Resolves after that
+   * commit, like insertBatched.
    * Returns null, writing nothing, when the id is taken (draw another). Absent where the store cannot
    * tell at once (PostgreSQL): callers use insertBatched.
    */
