@@ -174,6 +174,46 @@ export function createOperationsService(store: OperationStore, hooks: GatewayHoo
     hooks.emit('operation:finished', s.op)
   }
 
+  /** Committed before it resolves, with the JSON written; an id another process took is drawn again. */
+  async function insertNow(s: StoredOperation, input: CreateOperationInput, now: Date): Promise<string> {
+    const op = s.op
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await store.insertBatched(s)
+      } catch (error) {
+        // Drawn by another gateway process in the same second (a restart, the standby taking
+        // over): nothing was stored under it, so a new id from a new random start.
+        if (isOperationIdTaken(error) && attempt < 3) {
+          op.operation_id = createOperationId(op.operation_type, now, { redraw: true })
+          continue
+        }
+        if (input.idempotencyKey && !isOperationIdTaken(error) && /UNIQUE|unique constraint/.test(String(error))) {
+          throw new KtrdrError({
+            code: 'IDEMPOTENCY_KEY_BUSY',
+            message: `idempotency_key "${input.idempotencyKey}" is being used by a concurrent request: retry to get its operation`,
+            cause: error,
+          })
+        }
+        throw error
+      }
+    }
+  }
+
+  /** Left for a later commit (OperationStore.insertLater); the promise resolves after it. */
+  function insertLater(s: StoredOperation, now: Date): Promise<string> {
+    const op = s.op
+    let written = store.insertLater!(s)
+    for (let attempt = 1; !written; attempt++) {
+      if (attempt >= 3) throw new Error(`Operation ids drawn for ${op.operation_type} are taken: ${op.operation_id}`)
+      op.operation_id = createOperationId(op.operation_type, now, { redraw: true })
+      written = store.insertLater!(s)
+    }
+    // The caller awaits it before answering; marked handled so a caller that left does not leave an
+    // unhandled rejection behind.
+    written.catch(() => {})
+    return written
+  }
+
   const phase = (id: string): OperationPhase | null => {
     const s = live.get(id)
     if (!s) return null
@@ -210,47 +250,11 @@ export function createOperationsService(store: OperationStore, hooks: GatewayHoo
         parent_operation_id: input.parentOperationId ?? null,
       }
       const s: StoredOperation = { op, plan: input.plan, seq: ++seq, lastEventSeq: 0 }
-      if (input.writeLater && store.insertLater) {
-        let written = store.insertLater(s)
-        for (let attempt = 1; !written; attempt++) {
-          if (attempt >= 3) throw new Error(`Operation ids drawn for ${op.operation_type} are taken: ${op.operation_id}`)
-          op.operation_id = createOperationId(op.operation_type, now, { redraw: true })
-          written = store.insertLater(s)
-        }
-        // The caller awaits it before answering; marked handled so a caller that left does not
-        // leave an unhandled rejection behind.
-        written.catch(() => {})
-        live.set(op.operation_id, s)
-        enqueue(s)
-        hooks.emit('operation:created', op)
-        return { op, written }
-      }
-      let json: string
-      for (let attempt = 1; ; attempt++) {
-        try {
-          json = await store.insertBatched(s)
-          break
-        } catch (error) {
-          // Drawn by another gateway process in the same second (a restart, the standby taking
-          // over): nothing was stored under it, so a new id from a new random start.
-          if (isOperationIdTaken(error) && attempt < 3) {
-            op.operation_id = createOperationId(op.operation_type, now, { redraw: true })
-            continue
-          }
-          if (input.idempotencyKey && !isOperationIdTaken(error) && /UNIQUE|unique constraint/.test(String(error))) {
-            throw new KtrdrError({
-              code: 'IDEMPOTENCY_KEY_BUSY',
-              message: `idempotency_key "${input.idempotencyKey}" is being used by a concurrent request: retry to get its operation`,
-              cause: error,
-            })
-          }
-          throw error
-        }
-      }
+      const written = input.writeLater && store.insertLater ? insertLater(s, now) : Promise.resolve(await insertNow(s, input, now))
       live.set(op.operation_id, s)
       enqueue(s)
       hooks.emit('operation:created', op)
-      return { op, written: Promise.resolve(json) }
+      return { op, written }
     },
 
     getLive: (id) => live.get(id) ?? null,
